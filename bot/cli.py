@@ -1,0 +1,237 @@
+"""The ``incidentbot`` command line: demo, run, timeline, postmortem, list, db upgrade, serve, socket.
+
+Expected failures exit non-zero with one clear line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from bot.config import Settings, load_settings
+from bot.domain.commands import ExportPostmortem, ListIncidents, ShowHelp, ShowStatus, ShowTimeline
+from bot.domain.grammar import help_text, parse_command
+from bot.domain.model import Status, parse_incident_id
+from bot.domain.timeparse import format_iso
+from bot.errors import BotError, UsageError
+from bot.log import configure_logging
+from bot.postmortem.render import PostmortemRenderer
+from bot.replies import confirmation, list_text, status_text, timeline_text
+from bot.service import Actor, IncidentService, utc_now
+from bot.store import open_store
+from bot.store.repo import IncidentSummary
+
+log = structlog.get_logger("incidentbot.cli")
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``incidentbot`` script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(env_file=args.env_file)
+        configure_logging(settings.log_format, "WARNING" if args.command in _QUIET else settings.log_level)
+        handler: Callable[[argparse.Namespace, Settings], int] = args.handler
+        return handler(args, settings)
+    except UsageError as exc:
+        print(f"incidentbot: {exc.full_message()}", file=sys.stderr)
+        return EXIT_USAGE
+    except BotError as exc:
+        print(f"incidentbot: {exc.user_message}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_ERROR
+
+
+_QUIET = {"demo", "timeline", "postmortem", "list", "run"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="incidentbot", description="Incident-management ChatOps bot for Slack.")
+    parser.add_argument("--env-file", default=".env", help="read settings from this file too (default: .env)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="replay the CDN outage into a throwaway SQLite database, offline")
+    demo.set_defaults(handler=_demo)
+
+    run = commands.add_parser("run", help="run one /incident command, e.g. 'INC-1 note checking the WAF'")
+    run.add_argument("text", help="the command text, exactly as after /incident in Slack")
+    run.add_argument("--user", default="cli", help="the actor recorded on the timeline (a Slack user id)")
+    run.set_defaults(handler=_run)
+
+    timeline = commands.add_parser("timeline", help="print an incident's timeline")
+    timeline.add_argument("incident", help="INC-n")
+    timeline.add_argument("--format", choices=("text", "json"), default="text")
+    timeline.set_defaults(handler=_timeline)
+
+    postmortem = commands.add_parser("postmortem", help="render an incident's postmortem draft (Markdown)")
+    postmortem.add_argument("incident", help="INC-n")
+    postmortem.add_argument("--template", default=None, help="template name (default: postmortem)")
+    postmortem.add_argument("--out", type=Path, default=None, help="write to this file instead of stdout")
+    postmortem.set_defaults(handler=_postmortem)
+
+    listing = commands.add_parser("list", help="list incidents, newest first")
+    listing.add_argument("--status", action="append", choices=[s.value for s in Status],
+                         help="only these statuses (repeatable)")
+    listing.add_argument("--format", choices=("text", "json"), default="text")
+    listing.add_argument("--limit", type=int, default=200)
+    listing.set_defaults(handler=_list)
+
+    database = commands.add_parser("db", help="database maintenance")
+    db_commands = database.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    upgrade = db_commands.add_parser("upgrade", help="apply schema migrations (also done on start)")
+    upgrade.set_defaults(handler=_db_upgrade)
+
+    serve = commands.add_parser("serve", help="serve Slack over HTTP on POST /slack/events")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.set_defaults(handler=_serve)
+
+    socket = commands.add_parser("socket", help="connect to Slack in Socket Mode (needs SLACK_APP_TOKEN)")
+    socket.set_defaults(handler=_socket)
+    return parser
+
+
+def _incident_number(text: str) -> int:
+    number = parse_incident_id(text)
+    if number is None:
+        raise UsageError(f"`{text}` is not an incident id; use INC-<number>, e.g. INC-7.")
+    return number
+
+
+def _service(settings: Settings) -> IncidentService:
+    return IncidentService(open_store(settings.database_url))
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.demo import run_demo
+
+    run_demo(sys.stdout)
+    return 0
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    command = parse_command(args.text)
+    service = _service(settings)
+    action = command.action
+    renderer = PostmortemRenderer(settings.templates_dir)
+    if isinstance(action, ShowHelp):
+        print(help_text(action.verb))
+    elif isinstance(action, ListIncidents):
+        print(list_text(service.list_incidents(), utc_now()))
+    elif isinstance(action, ShowStatus):
+        print(status_text(service.incident(command.incident_number), utc_now()))
+    elif isinstance(action, ShowTimeline):
+        print(timeline_text(*service.timeline(command.incident_number)))
+    elif isinstance(action, ExportPostmortem):
+        print(renderer.render(service.postmortem(command.incident_number), action.template), end="")
+    else:
+        print(confirmation(service.run(command, Actor(args.user))))
+    return 0
+
+
+def _timeline(args: argparse.Namespace, settings: Settings) -> int:
+    incident, entries = _service(settings).timeline(_incident_number(args.incident))
+    if args.format == "json":
+        document = {
+            "incident": incident.incident_id,
+            "title": incident.title,
+            "status": incident.status.value,
+            "severity": incident.severity.value,
+            "entries": [_entry_json(e) for e in entries],
+        }
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        print(timeline_text(incident, entries))
+    return 0
+
+
+def _entry_json(entry: Any) -> dict[str, Any]:
+    from bot.domain.timeline import describe
+
+    return {
+        "kind": entry.kind.value,
+        "occurred_at": format_iso(entry.occurred_at),
+        "recorded_at": format_iso(entry.recorded_at),
+        "actor": entry.actor,
+        "text": entry.text,
+        "description": describe(entry),
+        "data": entry.data,
+    }
+
+
+def _postmortem(args: argparse.Namespace, settings: Settings) -> int:
+    service = _service(settings)
+    renderer = PostmortemRenderer(settings.templates_dir)
+    document = renderer.render(service.postmortem(_incident_number(args.incident)), args.template)
+    if args.out is None:
+        print(document, end="")
+        return 0
+    try:
+        args.out.write_text(document, encoding="utf-8")
+    except OSError as exc:
+        raise BotError(f"Cannot write {args.out}: {exc.strerror}") from exc
+    print(f"Wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _list(args: argparse.Namespace, settings: Settings) -> int:
+    statuses = [Status(s) for s in args.status] if args.status else None
+    summaries = _service(settings).list_incidents(statuses, args.limit)
+    if args.format == "json":
+        print(json.dumps({"incidents": [_summary_json(s) for s in summaries]}, indent=2, ensure_ascii=False))
+    else:
+        print(list_text(summaries, utc_now()))
+    return 0
+
+
+def _summary_json(summary: IncidentSummary) -> dict[str, Any]:
+    return {
+        "incident": f"INC-{summary.number}",
+        "title": summary.title,
+        "severity": summary.severity.value,
+        "status": summary.status.value,
+        "lead": summary.lead,
+        "channel_id": summary.channel_id,
+        "declared_at": format_iso(summary.declared_at),
+        "resolved_at": format_iso(summary.resolved_at) if summary.resolved_at else None,
+    }
+
+
+def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.store.migrate import current_revision
+
+    store = open_store(settings.database_url)
+    print(f"Database schema at revision {current_revision(store.engine)}.")
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.slack.server import serve_http
+
+    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    serve_http(settings, host=args.host, port=args.port)
+    return 0
+
+
+def _socket(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.slack.server import serve_socket_mode
+
+    settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+    serve_socket_mode(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

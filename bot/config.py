@@ -1,0 +1,118 @@
+"""Settings: read once at start-up from the environment (and a .env file), validated, passed in.
+
+Nothing reads the environment at import time; ``load_settings`` is called by the entry points.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from bot.errors import ConfigError
+
+DEFAULT_DATABASE_URL = "sqlite:///incidents.db"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+class Secret:
+    """A token that never shows up in logs or reprs."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the bot reads; .env.example documents each one."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    slack_bot_token: Secret = field(default_factory=lambda: Secret(""))
+    slack_signing_secret: Secret = field(default_factory=lambda: Secret(""))
+    slack_app_token: Secret = field(default_factory=lambda: Secret(""))
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    announce_channel: str | None = None
+    channel_prefix: str = "inc"
+    templates_dir: Path | None = None
+    log_format: str = "console"
+    log_level: str = "INFO"
+
+    def require(self, *names: str) -> None:
+        """Stop with one line naming the first missing setting among ``names`` (env var names)."""
+        for name in names:
+            value = getattr(self, _FIELD_OF[name])
+            if not value:
+                raise ConfigError(f"{name} is not set; add it to the environment or to .env (see .env.example).")
+
+
+_FIELD_OF = {
+    "DATABASE_URL": "database_url",
+    "SLACK_BOT_TOKEN": "slack_bot_token",
+    "SLACK_SIGNING_SECRET": "slack_signing_secret",
+    "SLACK_APP_TOKEN": "slack_app_token",
+    "SLACK_API_URL": "slack_api_url",
+    "INCIDENT_ANNOUNCE_CHANNEL": "announce_channel",
+    "INCIDENT_CHANNEL_PREFIX": "channel_prefix",
+    "INCIDENT_TEMPLATES_DIR": "templates_dir",
+    "LOG_FORMAT": "log_format",
+    "LOG_LEVEL": "log_level",
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
+    """Settings from ``environ`` (default: the process environment) over the values in ``env_file``."""
+    values: dict[str, str] = {}
+    if env_file and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    return _validated(values)
+
+
+def _validated(values: Mapping[str, str]) -> Settings:
+    def get(name: str) -> str:
+        return values.get(name, "").strip()
+
+    api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+    if not api_url.startswith(("http://", "https://")):
+        raise ConfigError(f"SLACK_API_URL must be an http(s) URL, got {api_url!r}.")
+    log_format = get("LOG_FORMAT") or "console"
+    if log_format not in ("console", "json"):
+        raise ConfigError(f"LOG_FORMAT must be console or json, got {log_format!r}.")
+    prefix = get("INCIDENT_CHANNEL_PREFIX") or "inc"
+    if not all(ch.islower() or ch.isdigit() or ch in "-_" for ch in prefix) or len(prefix) > 20:
+        raise ConfigError("INCIDENT_CHANNEL_PREFIX may only hold a-z, 0-9, - and _ (at most 20 characters).")
+    templates_dir = Path(get("INCIDENT_TEMPLATES_DIR")) if get("INCIDENT_TEMPLATES_DIR") else None
+    if templates_dir is not None and not templates_dir.is_dir():
+        raise ConfigError(f"INCIDENT_TEMPLATES_DIR {str(templates_dir)!r} is not a directory.")
+    return Settings(
+        database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        slack_bot_token=Secret(get("SLACK_BOT_TOKEN")),
+        slack_signing_secret=Secret(get("SLACK_SIGNING_SECRET")),
+        slack_app_token=Secret(get("SLACK_APP_TOKEN")),
+        slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
+        announce_channel=get("INCIDENT_ANNOUNCE_CHANNEL") or None,
+        channel_prefix=prefix,
+        templates_dir=templates_dir,
+        log_format=log_format,
+        log_level=get("LOG_LEVEL") or "INFO",
+    )

@@ -1,0 +1,172 @@
+"""What a user can ask of the bot, as typed values: the output of the grammar, the input of the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.domain.model import Severity
+
+
+@dataclass(frozen=True)
+class UserRef:
+    """A Slack user as the client escapes it: ``<@U0123ABC|alice>`` or ``<@U0123ABC>``."""
+
+    user_id: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupRef:
+    """A Slack user group: ``<!subteam^S0123|@netops>``; adapters expand it to its members."""
+
+    group_id: str
+    handle: str | None = None
+
+
+@dataclass(frozen=True)
+class Assignee:
+    """Somebody (or a group) joining the IRT, with an optional SME role such as networking."""
+
+    who: UserRef | GroupRef
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class Declare:
+    title: str
+    severity: Severity
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SetLead:
+    user: UserRef
+
+
+@dataclass(frozen=True)
+class Assemble:
+    assignees: tuple[Assignee, ...]
+
+
+@dataclass(frozen=True)
+class AddHypothesis:
+    text: str
+
+
+@dataclass(frozen=True)
+class RejectHypothesis:
+    number: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ConfirmHypothesis:
+    number: int
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Mitigate:
+    text: str
+
+
+@dataclass(frozen=True)
+class Rollback:
+    text: str
+
+
+@dataclass(frozen=True)
+class Resolve:
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class Reopen:
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ChangeSeverity:
+    severity: Severity
+
+
+@dataclass(frozen=True)
+class AddNote:
+    text: str
+
+
+@dataclass(frozen=True)
+class AddFollowup:
+    text: str
+    owner: UserRef | None = None
+
+
+@dataclass(frozen=True)
+class PinMessage:
+    """A Slack message put on the timeline (pushpin reaction); not typed, so not in the grammar."""
+
+    text: str
+    author: str
+    permalink: str = ""
+
+
+@dataclass(frozen=True)
+class ShowStatus:
+    pass
+
+
+@dataclass(frozen=True)
+class ShowTimeline:
+    pass
+
+
+@dataclass(frozen=True)
+class ExportPostmortem:
+    template: str | None = None
+
+
+@dataclass(frozen=True)
+class ListIncidents:
+    pass
+
+
+@dataclass(frozen=True)
+class ShowHelp:
+    verb: str | None = None
+
+
+Transition = (
+    Declare
+    | SetLead
+    | Assemble
+    | AddHypothesis
+    | RejectHypothesis
+    | ConfirmHypothesis
+    | Mitigate
+    | Rollback
+    | Resolve
+    | Reopen
+    | ChangeSeverity
+    | AddNote
+    | AddFollowup
+    | PinMessage
+)
+"""Commands that change an incident and therefore write timeline entries."""
+
+Query = ShowStatus | ShowTimeline | ExportPostmortem | ListIncidents | ShowHelp
+"""Commands that only read."""
+
+Action = Transition | Query
+
+
+@dataclass(frozen=True)
+class ParsedCommand:
+    """A parsed ``/incident`` text: the action, the incident it names (if any) and ``--at`` (raw)."""
+
+    action: Action
+    incident_number: int | None = None
+    at: str | None = None
+
+    @property
+    def changes_state(self) -> bool:
+        return not isinstance(self.action, Query)

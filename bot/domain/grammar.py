@@ -1,0 +1,306 @@
+"""The ``/incident`` command grammar: text in, a ParsedCommand or a UsageError out, nothing else.
+
+The same parser serves Slack and the CLI. Grammar (any command may start with ``INC-n``; any
+state-changing command may end with ``--at WHEN``)::
+
+    declare [sev1|sev2|sev3|sev4] <title>
+    lead <@user>
+    assemble <@user>[:role] [<@user>[:role] ...]
+    hypothesis <text> | hypothesis reject <n> [reason] | hypothesis confirm <n> [note]
+    mitigate <text> | rollback <text> | resolve [summary] | reopen [reason]
+    severity <sevN> | note <text> | followup <text> [<@owner>]
+    status | timeline | postmortem [template] | list | help
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Callable
+
+from bot.domain.commands import (
+    Action,
+    AddFollowup,
+    AddHypothesis,
+    AddNote,
+    Assemble,
+    Assignee,
+    ChangeSeverity,
+    ConfirmHypothesis,
+    Declare,
+    ExportPostmortem,
+    GroupRef,
+    ListIncidents,
+    Mitigate,
+    ParsedCommand,
+    RejectHypothesis,
+    Reopen,
+    Resolve,
+    Rollback,
+    SetLead,
+    ShowHelp,
+    ShowStatus,
+    ShowTimeline,
+    UserRef,
+)
+from bot.domain.errors import UsageError
+from bot.domain.model import DEFAULT_SEVERITY, Severity, parse_incident_id
+
+MAX_TEXT_LENGTH = 20_000
+"""Longest free text kept (titles, notes, hypotheses...); the database stores it whole."""
+
+MAX_TITLE_LENGTH = 500
+
+USAGE: dict[str, str] = {
+    "declare": "declare [sev1|sev2|sev3|sev4] <title>",
+    "lead": "lead <@user>",
+    "assemble": "assemble <@user>[:role] [<@user>[:role] ...]",
+    "hypothesis": "hypothesis <text> | hypothesis reject <n> [reason] | hypothesis confirm <n> [note]",
+    "mitigate": "mitigate <text>",
+    "rollback": "rollback <text>",
+    "resolve": "resolve [summary]",
+    "reopen": "reopen [reason]",
+    "severity": "severity <sev1|sev2|sev3|sev4>",
+    "note": "note <text>",
+    "followup": "followup <text> [<@owner>]",
+    "status": "status",
+    "timeline": "timeline",
+    "postmortem": "postmortem [template]",
+    "list": "list",
+    "help": "help [command]",
+}
+
+HELP_FOOTER = (
+    "Start any command with an incident id (`INC-7 note ...`) to act outside its channel. "
+    "End a change with `--at WHEN` to backdate it (`--at 13:42`, `--at 15m ago`, `--at 2026-11-22T13:42Z`)."
+)
+
+_USER = re.compile(r"^<@(?P<id>[UW][A-Z0-9]+)(?:\|(?P<name>[^>]*))?>$")
+_GROUP = re.compile(r"^<!subteam\^(?P<id>S[A-Z0-9]+)(?:\|(?P<handle>[^>]*))?>$")
+_ASSIGNEE = re.compile(r"^(?P<who><[@!][^>]+>)(?::(?P<role>[A-Za-z0-9][\w./+-]{0,39}))?$")
+_HYPOTHESIS_NUMBER = re.compile(r"^#?(\d{1,6})$")
+_TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,63}$")
+_AT_OPTION = re.compile(r"(?:^|\s)--at(?:\s+(?P<when>.*))?$", re.DOTALL)
+_BIDI_AND_CONTROL = {"Cc", "Cf"}
+_KEPT_CONTROLS = {"\n", "\t"}
+
+
+def help_text(verb: str | None = None) -> str:
+    """The usage of one verb, or of all of them."""
+    if verb and verb in USAGE:
+        return f"Usage: `/incident {USAGE[verb]}`"
+    lines = [f"`/incident {usage}`" for usage in USAGE.values()]
+    return "\n".join(["*Commands*", *lines, HELP_FOOTER])
+
+
+def clean_text(text: str) -> str:
+    """Drop control and bidi-override characters (keeping newlines and tabs) and outer blanks."""
+    return "".join(
+        ch for ch in text if ch in _KEPT_CONTROLS or unicodedata.category(ch) not in _BIDI_AND_CONTROL
+    ).strip()
+
+
+def is_bare_declare(text: str) -> bool:
+    """True for empty text, ``declare`` or ``declare sevN`` alone: Slack opens the declare modal then."""
+    words = clean_text(text).lower().split()
+    return not words or (words[0] == "declare" and len(words) <= 2 and all(Severity.parse(w) for w in words[1:]))
+
+
+def parse_command(text: str) -> ParsedCommand:
+    """Parse what the user typed after ``/incident``; raise UsageError with the verb's usage if it is wrong."""
+    cleaned = clean_text(text)
+    if not cleaned:
+        raise UsageError("Tell me what to do.", usage=USAGE["help"])
+    body, at = _split_at_option(cleaned)
+    first, rest = _split_word(body)
+    incident_number = parse_incident_id(first)
+    if incident_number is not None:
+        first, rest = _split_word(rest)
+        if not first:
+            raise UsageError(f"What should I do with INC-{incident_number}?", usage=USAGE["help"])
+    verb = first.lower()
+    parser = _PARSERS.get(verb)
+    if parser is None:
+        raise _unknown_verb(first)
+    action = parser(rest)
+    command = ParsedCommand(action=action, incident_number=incident_number, at=at)
+    _check_options(verb, command)
+    return command
+
+
+def _check_options(verb: str, command: ParsedCommand) -> None:
+    if command.at is not None and not command.changes_state:
+        raise UsageError(f"`--at` only applies to commands that change an incident, not `{verb}`.", USAGE[verb])
+    if command.incident_number is not None and verb in ("declare", "list", "help"):
+        raise UsageError(f"`{verb}` does not take an incident id.", USAGE[verb])
+
+
+def _unknown_verb(word: str) -> UsageError:
+    shown = word[:40]
+    close = difflib.get_close_matches(word.lower(), list(USAGE), n=1)
+    hint = f" Did you mean `{close[0]}`?" if close else ""
+    return UsageError(f"I don't know the command `{shown}`.{hint}", usage=" | ".join(USAGE))
+
+
+def _split_at_option(text: str) -> tuple[str, str | None]:
+    match = _AT_OPTION.search(text)
+    if not match:
+        return text, None
+    when = (match.group("when") or "").strip()
+    if not when:
+        raise UsageError("`--at` needs a time, for example `--at 13:42` or `--at 15m ago`.", "... --at WHEN")
+    return text[: match.start()].strip(), when
+
+
+def _split_word(text: str) -> tuple[str, str]:
+    parts = text.strip().split(None, 1)
+    if not parts:
+        return "", ""
+    return parts[0], parts[1].strip() if len(parts) > 1 else ""
+
+
+def _require_text(verb: str, text: str, what: str) -> str:
+    if not text:
+        raise UsageError(f"`{verb}` needs {what}.", USAGE[verb])
+    if len(text) > MAX_TEXT_LENGTH:
+        raise UsageError(
+            f"That text is {len(text):,} characters; the limit is {MAX_TEXT_LENGTH:,}. "
+            "Put the long part in a message and pin it (:pushpin:) instead.",
+            USAGE[verb],
+        )
+    return text
+
+
+def _optional_text(verb: str, text: str) -> str:
+    return _require_text(verb, text, "text") if text else ""
+
+
+def parse_user(token: str) -> UserRef | None:
+    """``<@U0123|alice>`` -> UserRef; anything else -> None."""
+    match = _USER.match(token)
+    if not match:
+        return None
+    return UserRef(user_id=match.group("id"), name=match.group("name") or None)
+
+
+def parse_group(token: str) -> GroupRef | None:
+    """``<!subteam^S0123|@netops>`` -> GroupRef; anything else -> None."""
+    match = _GROUP.match(token)
+    if not match:
+        return None
+    return GroupRef(group_id=match.group("id"), handle=match.group("handle") or None)
+
+
+def _parse_declare(rest: str) -> Declare:
+    first, remainder = _split_word(rest)
+    severity = Severity.parse(first) if first else None
+    title = remainder if severity else rest
+    title = _require_text("declare", title, "a title, e.g. `declare sev1 CDN edge returning 502s`")
+    if len(title) > MAX_TITLE_LENGTH:
+        raise UsageError(
+            f"A title is at most {MAX_TITLE_LENGTH} characters; put the details in a `note`.", USAGE["declare"]
+        )
+    return Declare(title=title, severity=severity or DEFAULT_SEVERITY)
+
+
+def _parse_lead(rest: str) -> SetLead:
+    user = parse_user(rest.strip())
+    if user is None:
+        raise UsageError("`lead` needs exactly one person, mentioned as @name.", USAGE["lead"])
+    return SetLead(user=user)
+
+
+def _parse_assemble(rest: str) -> Assemble:
+    tokens = rest.split()
+    if not tokens:
+        raise UsageError("`assemble` needs at least one person or user group.", USAGE["assemble"])
+    return Assemble(assignees=tuple(_parse_assignee(token) for token in tokens))
+
+
+def _parse_assignee(token: str) -> Assignee:
+    match = _ASSIGNEE.match(token)
+    who = (parse_user(match.group("who")) or parse_group(match.group("who"))) if match else None
+    if match is None or who is None:
+        raise UsageError(
+            f"`{token[:60]}` is not a person or user group; mention them as @name, "
+            "optionally with a role: @name:networking.",
+            USAGE["assemble"],
+        )
+    role = match.group("role")
+    return Assignee(who=who, role=role.lower() if role else None)
+
+
+def _parse_hypothesis(rest: str) -> AddHypothesis | RejectHypothesis | ConfirmHypothesis:
+    sub, remainder = _split_word(rest)
+    if sub.lower() in ("reject", "confirm"):
+        return _parse_hypothesis_decision(sub.lower(), remainder)
+    return AddHypothesis(text=_require_text("hypothesis", rest, "a theory, e.g. `hypothesis external DDoS attack`"))
+
+
+def _parse_hypothesis_decision(sub: str, rest: str) -> RejectHypothesis | ConfirmHypothesis:
+    number_text, remainder = _split_word(rest)
+    match = _HYPOTHESIS_NUMBER.match(number_text)
+    if not match:
+        raise UsageError(f"`hypothesis {sub}` needs the hypothesis number, e.g. `hypothesis {sub} 1`.",
+                         USAGE["hypothesis"])
+    number = int(match.group(1))
+    text = _optional_text("hypothesis", remainder)
+    return RejectHypothesis(number, text) if sub == "reject" else ConfirmHypothesis(number, text)
+
+
+def _parse_severity(rest: str) -> ChangeSeverity:
+    severity = Severity.parse(rest)
+    if severity is None:
+        raise UsageError("`severity` needs one of sev1, sev2, sev3, sev4.", USAGE["severity"])
+    return ChangeSeverity(severity=severity)
+
+
+def _parse_followup(rest: str) -> AddFollowup:
+    body, last = (rest.rsplit(None, 1) + [""])[:2] if rest else ("", "")
+    owner = parse_user(last) if last else None
+    text = body if owner else rest
+    text = _require_text("followup", text, "an action item, e.g. `followup canary rollout for WAF rules @bob`")
+    return AddFollowup(text=text, owner=owner)
+
+
+def _parse_postmortem(rest: str) -> ExportPostmortem:
+    name = rest.strip()
+    if name and not _TEMPLATE_NAME.match(name):
+        raise UsageError(f"`{name[:60]}` is not a template name (letters, digits, `.`, `_`, `-`).",
+                         USAGE["postmortem"])
+    return ExportPostmortem(template=name or None)
+
+
+def _parse_help(rest: str) -> ShowHelp:
+    verb = rest.strip().lower()
+    return ShowHelp(verb=verb if verb in USAGE else None)
+
+
+def _no_arguments(verb: str, action: Action) -> Callable[[str], Action]:
+    def parse(rest: str) -> Action:
+        if rest:
+            raise UsageError(f"`{verb}` takes no arguments.", USAGE[verb])
+        return action
+
+    return parse
+
+
+_PARSERS: dict[str, Callable[[str], Action]] = {
+    "declare": _parse_declare,
+    "lead": _parse_lead,
+    "assemble": _parse_assemble,
+    "hypothesis": _parse_hypothesis,
+    "mitigate": lambda rest: Mitigate(_require_text("mitigate", rest, "what was tried")),
+    "rollback": lambda rest: Rollback(_require_text("rollback", rest, "the change that was rolled back")),
+    "resolve": lambda rest: Resolve(_optional_text("resolve", rest)),
+    "reopen": lambda rest: Reopen(_optional_text("reopen", rest)),
+    "severity": _parse_severity,
+    "note": lambda rest: AddNote(_require_text("note", rest, "some text")),
+    "followup": _parse_followup,
+    "status": _no_arguments("status", ShowStatus()),
+    "timeline": _no_arguments("timeline", ShowTimeline()),
+    "postmortem": _parse_postmortem,
+    "list": _no_arguments("list", ListIncidents()),
+    "help": _parse_help,
+}

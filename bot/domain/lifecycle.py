@@ -1,0 +1,316 @@
+"""The incident state machine: a transition table, and ``apply`` which decides and records.
+
+``apply`` returns the incident's new state plus the timeline entries that record the change, or
+raises a TransitionError whose message tells the user what to do instead. Adapters persist and announce.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.domain.commands import (
+    AddFollowup,
+    AddHypothesis,
+    AddNote,
+    Assemble,
+    ChangeSeverity,
+    ConfirmHypothesis,
+    Declare,
+    Mitigate,
+    PinMessage,
+    RejectHypothesis,
+    Reopen,
+    Resolve,
+    Rollback,
+    SetLead,
+    Transition,
+    UserRef,
+)
+from bot.domain.errors import TimeParseError, TransitionError
+from bot.domain.model import (
+    EntryKind,
+    Followup,
+    Hypothesis,
+    HypothesisStatus,
+    Incident,
+    Member,
+    Status,
+    TimelineEntry,
+)
+from bot.domain.timeparse import format_utc
+
+OPEN_STATUSES = (Status.DECLARED, Status.INVESTIGATING, Status.MITIGATED)
+
+# Work on an incident means somebody is investigating it.
+_STARTS_INVESTIGATION = {Status.DECLARED: Status.INVESTIGATING}
+
+
+def _table() -> dict[tuple[Status, type[Transition]], Status]:
+    table: dict[tuple[Status, type[Transition]], Status] = {}
+    for status in OPEN_STATUSES:
+        investigating = _STARTS_INVESTIGATION.get(status, status)
+        for action in (SetLead, ChangeSeverity, AddNote, AddFollowup, PinMessage):
+            table[(status, action)] = status
+        for action in (Assemble, AddHypothesis, RejectHypothesis, ConfirmHypothesis, Mitigate):
+            table[(status, action)] = investigating
+        table[(status, Rollback)] = Status.MITIGATED
+        table[(status, Resolve)] = Status.RESOLVED
+    for action in (ChangeSeverity, AddNote, AddFollowup, PinMessage):
+        table[(Status.RESOLVED, action)] = Status.RESOLVED
+    table[(Status.RESOLVED, Reopen)] = Status.INVESTIGATING
+    return table
+
+
+TRANSITIONS: dict[tuple[Status, type[Transition]], Status] = _table()
+"""``(status, action type) -> next status``; a missing pair is an illegal transition."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """The outcome of a legal command: the incident after it, and what to add to the timeline."""
+
+    incident: Incident
+    entries: tuple[TimelineEntry, ...]
+
+    @property
+    def status_changed(self) -> bool:
+        return any("status_to" in entry.data for entry in self.entries)
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """Who did it and when: ``occurred_at`` may be backdated, ``recorded_at`` is the bot's clock."""
+
+    actor: str
+    occurred_at: datetime
+    recorded_at: datetime
+    actor_name: str | None = None
+
+    def entry(self, kind: EntryKind, text: str = "", **data: Any) -> TimelineEntry:
+        """A timeline entry stamped by this actor; names Slack told us are kept for postmortems."""
+        names = {**({self.actor: self.actor_name} if self.actor_name else {}), **(data.pop("names", None) or {})}
+        if names:
+            data["names"] = names
+        return TimelineEntry(kind, self.occurred_at, self.recorded_at, self.actor, text, dict(data))
+
+
+def declare(action: Declare, number: int, stamp: Stamp, channel_id: str | None = None) -> Change:
+    """Open a new incident numbered ``number``."""
+    incident = Incident(
+        number=number,
+        title=action.title,
+        severity=action.severity,
+        status=Status.DECLARED,
+        declared_at=stamp.occurred_at,
+        declared_by=stamp.actor,
+        channel_id=channel_id,
+        description=action.description,
+    )
+    data: dict[str, Any] = {"severity": action.severity.value, "status_to": Status.DECLARED.value}
+    if action.description:
+        data["description"] = action.description
+    entry = stamp.entry(EntryKind.DECLARED, action.title, **data)
+    return Change(incident, (entry,))
+
+
+def apply(incident: Incident, action: Transition, stamp: Stamp) -> Change:
+    """Apply a state-changing command, or raise TransitionError/TimeParseError explaining why not."""
+    if isinstance(action, Declare):
+        raise TransitionError(
+            f"{incident.incident_id} is already declared. Use `declare` outside an incident channel "
+            "to open a new incident."
+        )
+    _check_not_before_declaration(incident, stamp)
+    next_status = TRANSITIONS.get((incident.status, type(action)))
+    if next_status is None:
+        raise TransitionError(_refusal(incident, action))
+    changed, entry = _RECORDERS[type(action)](incident, action, stamp)
+    if next_status is not incident.status:
+        entry = _with_status_change(entry, incident.status, next_status)
+        changed = changed.with_changes(status=next_status)
+    return Change(changed, (entry,))
+
+
+def _check_not_before_declaration(incident: Incident, stamp: Stamp) -> None:
+    if stamp.occurred_at < incident.declared_at:
+        raise TimeParseError(
+            f"{format_utc(stamp.occurred_at)} is before {incident.incident_id} was declared "
+            f"({format_utc(incident.declared_at)}). Backdate the declaration instead, or pick a later time."
+        )
+
+
+def _with_status_change(entry: TimelineEntry, old: Status, new: Status) -> TimelineEntry:
+    data = {**entry.data, "status_from": old.value, "status_to": new.value}
+    return TimelineEntry(entry.kind, entry.occurred_at, entry.recorded_at, entry.actor, entry.text, data)
+
+
+def _refusal(incident: Incident, action: Transition) -> str:
+    """Why an action is illegal in this status, and what to do instead."""
+    ident = incident.incident_id
+    if incident.status is Status.RESOLVED:
+        if isinstance(action, Resolve):
+            when = format_utc(incident.resolved_at) if incident.resolved_at else "earlier"
+            who = f" by <@{incident.resolved_by}>" if incident.resolved_by else ""
+            return f"{ident} was already resolved{who} at {when}."
+        return (
+            f"{ident} is resolved, so it takes no more {_verb(action)}. If the problem is back, "
+            f"`/incident {ident} reopen <reason>` first; notes and follow-ups are still welcome."
+        )
+    if isinstance(action, Reopen):
+        return f"{ident} is still open ({incident.status.value}); there is nothing to reopen."
+    return f"`{_verb(action)}` is not possible while {ident} is {incident.status.value}."
+
+
+def _verb(action: Transition) -> str:
+    return {
+        SetLead: "lead",
+        Assemble: "assemble",
+        AddHypothesis: "hypothesis",
+        RejectHypothesis: "hypothesis",
+        ConfirmHypothesis: "hypothesis",
+        Mitigate: "mitigate",
+        Rollback: "rollback",
+        Resolve: "resolve",
+        Reopen: "reopen",
+    }.get(type(action), type(action).__name__.lower())
+
+
+def _names(*users: UserRef | None) -> dict[str, str]:
+    """Display names Slack sent along with mentions, kept so postmortems can say @alice."""
+    return {user.user_id: user.name for user in users if user is not None and user.name}
+
+
+def _record_lead(incident: Incident, action: SetLead, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
+    if incident.lead == action.user.user_id:
+        raise TransitionError(f"<@{action.user.user_id}> already leads {incident.incident_id}.")
+    entry = stamp.entry(EntryKind.LEAD, user=action.user.user_id, previous=incident.lead, names=_names(action.user))
+    return incident.with_changes(lead=action.user.user_id), entry
+
+
+def _record_assemble(incident: Incident, action: Assemble, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
+    members = {member.user_id: member for member in incident.members}
+    joined: list[dict[str, str | None]] = []
+    names: dict[str, str] = {}
+    for assignee in action.assignees:
+        if not isinstance(assignee.who, UserRef):
+            raise TransitionError("User groups must be expanded to their members before they join the IRT.")
+        user_id = assignee.who.user_id
+        current = members.get(user_id)
+        if current is not None and (assignee.role is None or current.role == assignee.role):
+            continue
+        members[user_id] = Member(user_id, assignee.role, stamp.occurred_at)
+        joined = [j for j in joined if j["user"] != user_id] + [{"user": user_id, "role": assignee.role}]
+        names.update(_names(assignee.who))
+    if not joined:
+        raise TransitionError(f"Everyone named is already in the IRT of {incident.incident_id}, with those roles.")
+    entry = stamp.entry(EntryKind.ASSEMBLED, members=joined, names=names)
+    return incident.with_changes(members=tuple(members.values())), entry
+
+
+def _record_hypothesis(incident: Incident, action: AddHypothesis, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
+    number = max((h.number for h in incident.hypotheses), default=0) + 1
+    hypothesis = Hypothesis(number, action.text, stamp.actor, stamp.occurred_at)
+    entry = stamp.entry(EntryKind.HYPOTHESIS, action.text, number=number)
+    return incident.with_changes(hypotheses=(*incident.hypotheses, hypothesis)), entry
+
+
+def _find_hypothesis(incident: Incident, number: int) -> Hypothesis:
+    hypothesis = incident.hypothesis(number)
+    if hypothesis is None:
+        known = ", ".join(f"#{h.number}" for h in incident.hypotheses) or "none yet"
+        raise TransitionError(
+            f"{incident.incident_id} has no hypothesis #{number} (known: {known}). "
+            "Add one with `hypothesis <text>`."
+        )
+    return hypothesis
+
+
+def _decide(incident: Incident, decided: Hypothesis) -> Incident:
+    hypotheses = tuple(decided if h.number == decided.number else h for h in incident.hypotheses)
+    return incident.with_changes(hypotheses=hypotheses)
+
+
+def _record_reject(incident: Incident, action: RejectHypothesis, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
+    hypothesis = _find_hypothesis(incident, action.number)
+    if hypothesis.status is HypothesisStatus.REJECTED:
+        raise TransitionError(f"Hypothesis #{action.number} is already rejected.")
+    decided = Hypothesis(hypothesis.number, hypothesis.text, hypothesis.proposed_by, hypothesis.proposed_at,
+                         HypothesisStatus.REJECTED, action.reason, stamp.occurred_at)
+    entry = stamp.entry(EntryKind.HYPOTHESIS_REJECTED, action.reason, number=action.number,
+                        hypothesis=hypothesis.text)
+    return _decide(incident, decided), entry
+
+
+def _record_confirm(incident: Incident, action: ConfirmHypothesis, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
+    hypothesis = _find_hypothesis(incident, action.number)
+    if hypothesis.status is HypothesisStatus.CONFIRMED:
+        raise TransitionError(f"Hypothesis #{action.number} is already the confirmed root cause.")
+    confirmed = incident.root_cause
+    if confirmed is not None:
+        raise TransitionError(
+            f"Hypothesis #{confirmed.number} is already the confirmed root cause; reject it first "
+            f"with `hypothesis reject {confirmed.number} <reason>`."
+        )
+    decided = Hypothesis(hypothesis.number, hypothesis.text, hypothesis.proposed_by, hypothesis.proposed_at,
+                         HypothesisStatus.CONFIRMED, action.note, stamp.occurred_at)
+    entry = stamp.entry(EntryKind.HYPOTHESIS_CONFIRMED, action.note, number=action.number,
+                        hypothesis=hypothesis.text)
+    return _decide(incident, decided), entry
+
+
+def _record_text(kind: EntryKind) -> Any:
+    def record(incident: Incident, action: Mitigate | Rollback | AddNote, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
+        return incident, stamp.entry(kind, action.text)
+
+    return record
+
+
+def _record_resolve(incident: Incident, action: Resolve, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
+    changed = incident.with_changes(resolved_at=stamp.occurred_at, resolved_by=stamp.actor,
+                                    summary=action.summary or incident.summary)
+    return changed, stamp.entry(EntryKind.RESOLVED, action.summary)
+
+
+def _record_reopen(incident: Incident, action: Reopen, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
+    changed = incident.with_changes(resolved_at=None, resolved_by=None)
+    return changed, stamp.entry(EntryKind.REOPENED, action.reason)
+
+
+def _record_severity(incident: Incident, action: ChangeSeverity, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
+    if action.severity is incident.severity:
+        raise TransitionError(f"{incident.incident_id} is already {incident.severity.value}.")
+    entry = stamp.entry(EntryKind.SEVERITY, severity_from=incident.severity.value, severity_to=action.severity.value)
+    return incident.with_changes(severity=action.severity), entry
+
+
+def _record_followup(incident: Incident, action: AddFollowup, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
+    number = max((f.number for f in incident.followups), default=0) + 1
+    owner = action.owner.user_id if action.owner else None
+    followup = Followup(number, action.text, owner, stamp.occurred_at)
+    entry = stamp.entry(EntryKind.FOLLOWUP, action.text, number=number, owner=owner, names=_names(action.owner))
+    return incident.with_changes(followups=(*incident.followups, followup)), entry
+
+
+def _record_pin(incident: Incident, action: PinMessage, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
+    entry = TimelineEntry(EntryKind.PINNED, stamp.occurred_at, stamp.recorded_at, action.author, action.text,
+                          {"pinned_by": stamp.actor, "permalink": action.permalink})
+    return incident, entry
+
+
+_RECORDERS: dict[type[Transition], Any] = {
+    SetLead: _record_lead,
+    Assemble: _record_assemble,
+    AddHypothesis: _record_hypothesis,
+    RejectHypothesis: _record_reject,
+    ConfirmHypothesis: _record_confirm,
+    Mitigate: _record_text(EntryKind.MITIGATION),
+    Rollback: _record_text(EntryKind.ROLLBACK),
+    Resolve: _record_resolve,
+    Reopen: _record_reopen,
+    ChangeSeverity: _record_severity,
+    AddNote: _record_text(EntryKind.NOTE),
+    AddFollowup: _record_followup,
+    PinMessage: _record_pin,
+}

@@ -1,0 +1,238 @@
+"""What a blameless postmortem draft says, computed from an incident and its timeline.
+
+The result is plain data for a template: every value is already a string or a list of plain
+objects, so templates stay free of logic and user text is never treated as template code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.domain.model import EntryKind, Hypothesis, HypothesisStatus, Incident, TimelineEntry, sorted_timeline
+from bot.domain.timeline import Mention, Milestones, collect_names, describe, find_milestones, plain_mention
+from bot.domain.timeparse import ensure_utc, format_duration, format_utc
+
+SLOW_ASSEMBLY = timedelta(minutes=15)
+SLOW_MITIGATION = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class Responder:
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class HypothesisView:
+    number: int
+    text: str
+    outcome: str
+    detail: str
+    proposed_at: str
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    value: str
+    at: str
+
+
+@dataclass(frozen=True)
+class ActionItem:
+    number: int
+    text: str
+    owner: str
+
+
+@dataclass(frozen=True)
+class TimelineLine:
+    time: str
+    date: str
+    actor: str
+    text: str
+    kind: str
+    backdated: bool
+
+
+@dataclass(frozen=True)
+class Lessons:
+    went_well: list[str] = field(default_factory=list)
+    went_wrong: list[str] = field(default_factory=list)
+    got_lucky: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PostmortemData:
+    """Everything the default template shows; custom templates may use any of it."""
+
+    incident_id: str
+    title: str
+    severity: str
+    incident_status: str
+    date: str
+    lead: str
+    responders: list[Responder]
+    summary: str
+    description: str
+    detected_at: str
+    detected_by: str
+    root_cause: str
+    root_cause_note: str
+    triggers: list[str]
+    mitigations: list[str]
+    resolution: str
+    hypotheses: list[HypothesisView]
+    metrics: list[Metric]
+    action_items: list[ActionItem]
+    lessons: Lessons
+    timeline: list[TimelineLine]
+    notes: list[str]
+    generated_at: str
+    status: str = "Draft"
+
+
+def build_postmortem(incident: Incident, entries: Sequence[TimelineEntry], generated_at: datetime) -> PostmortemData:
+    """Assemble the postmortem draft's content for ``incident``."""
+    ordered = sorted_timeline(list(entries))
+    mention = plain_mention(collect_names(ordered))
+    milestones = find_milestones(ordered)
+    root = incident.root_cause
+    return PostmortemData(
+        incident_id=incident.incident_id,
+        title=incident.title,
+        severity=incident.severity.value,
+        incident_status=incident.status.value,
+        date=ensure_utc(incident.declared_at).strftime("%Y-%m-%d"),
+        lead=mention(incident.lead) if incident.lead else "(no lead named)",
+        responders=_responders(incident, mention),
+        summary=incident.summary,
+        description=incident.description,
+        detected_at=format_utc(milestones.detected_at),
+        detected_by=mention(incident.declared_by),
+        root_cause=root.text if root else "",
+        root_cause_note=root.outcome if root else "",
+        triggers=[e.text for e in ordered if e.kind is EntryKind.ROLLBACK],
+        mitigations=[f"{_hhmm(e.occurred_at)} {describe(e, mention)}" for e in ordered
+                     if e.kind in (EntryKind.MITIGATION, EntryKind.ROLLBACK)],
+        resolution=_resolution(incident, milestones),
+        hypotheses=[_hypothesis_view(h) for h in incident.hypotheses],
+        metrics=_metrics(milestones),
+        action_items=[ActionItem(f.number, f.text, mention(f.owner) if f.owner else "unassigned")
+                      for f in incident.followups],
+        lessons=_lessons(incident, ordered, milestones),
+        timeline=[_timeline_line(e, mention) for e in ordered],
+        notes=[describe(e, mention) for e in ordered if e.kind in (EntryKind.NOTE, EntryKind.PINNED)],
+        generated_at=format_utc(generated_at),
+    )
+
+
+def _hhmm(moment: datetime) -> str:
+    return ensure_utc(moment).strftime("%H:%M")
+
+
+def _responders(incident: Incident, mention: Mention) -> list[Responder]:
+    responders = [Responder(mention(incident.lead), "incident lead")] if incident.lead else []
+    responders += [Responder(mention(m.user_id), m.role or "responder") for m in incident.members
+                   if m.user_id != incident.lead]
+    return responders
+
+
+def _hypothesis_view(hypothesis: Hypothesis) -> HypothesisView:
+    outcome = {
+        HypothesisStatus.OPEN: "not concluded",
+        HypothesisStatus.REJECTED: "rejected",
+        HypothesisStatus.CONFIRMED: "confirmed (root cause)",
+    }[hypothesis.status]
+    return HypothesisView(hypothesis.number, hypothesis.text, outcome, hypothesis.outcome,
+                          _hhmm(hypothesis.proposed_at))
+
+
+def _since_detection(milestones: Milestones, moment: datetime | None) -> tuple[str, str]:
+    if moment is None:
+        return "not reached", ""
+    return format_duration(moment - milestones.detected_at), _hhmm(moment)
+
+
+def _metrics(milestones: Milestones) -> list[Metric]:
+    pairs = [
+        ("Time to assemble the IRT", milestones.irt_assembled_at),
+        ("Time to root cause", milestones.root_cause_at),
+        ("Time to mitigate", milestones.mitigated_at),
+        ("Time to resolve", milestones.resolved_at),
+    ]
+    return [Metric(name, *_since_detection(milestones, moment)) for name, moment in pairs]
+
+
+def _resolution(incident: Incident, milestones: Milestones) -> str:
+    if milestones.resolved_at is None:
+        return f"Not resolved yet (status: {incident.status.value})."
+    summary = f": {incident.summary}" if incident.summary else "."
+    return f"Resolved at {format_utc(milestones.resolved_at)}{summary}"
+
+
+def _timeline_line(entry: TimelineEntry, mention: Mention) -> TimelineLine:
+    backdated = entry.recorded_at - entry.occurred_at > timedelta(minutes=1)
+    return TimelineLine(
+        time=_hhmm(entry.occurred_at),
+        date=ensure_utc(entry.occurred_at).strftime("%Y-%m-%d"),
+        actor=mention(entry.actor),
+        text=describe(entry, mention),
+        kind=entry.kind.value,
+        backdated=backdated,
+    )
+
+
+def _lessons(incident: Incident, ordered: list[TimelineEntry], milestones: Milestones) -> Lessons:
+    """Prompts with what the timeline suggests; the team edits them into real lessons."""
+    lessons = Lessons()
+    _assembly_lessons(lessons, milestones)
+    _diagnosis_lessons(lessons, incident, milestones)
+    _mitigation_lessons(lessons, ordered, milestones)
+    unowned = [f for f in incident.followups if not f.owner]
+    if unowned:
+        lessons.went_wrong.append(f"{len(unowned)} action item(s) have no owner yet; assign them before the review.")
+    lessons.got_lucky.append("Was anything outside our control in our favour (time of day, traffic level, "
+                             "a responder who happened to know the system)? Note it here.")
+    return lessons
+
+
+def _assembly_lessons(lessons: Lessons, milestones: Milestones) -> None:
+    if milestones.irt_assembled_at is None:
+        lessons.went_wrong.append("No IRT was assembled; consider who should have been paged.")
+        return
+    took = milestones.irt_assembled_at - milestones.detected_at
+    target = lessons.went_well if took <= SLOW_ASSEMBLY else lessons.went_wrong
+    target.append(f"The IRT was assembled {format_duration(took)} after detection.")
+
+
+def _diagnosis_lessons(lessons: Lessons, incident: Incident, milestones: Milestones) -> None:
+    if milestones.root_cause_at is not None:
+        lessons.went_well.append(
+            f"The root cause was confirmed {format_duration(milestones.root_cause_at - milestones.detected_at)} "
+            "after detection."
+        )
+    for hypothesis in incident.hypotheses:
+        if hypothesis.status is HypothesisStatus.REJECTED:
+            reason = f" ({hypothesis.outcome})" if hypothesis.outcome else ""
+            lessons.went_wrong.append(
+                f"Time went into hypothesis #{hypothesis.number}, \"{hypothesis.text}\", which was rejected{reason}. "
+                "What signal would have ruled it out sooner?"
+            )
+
+
+def _mitigation_lessons(lessons: Lessons, ordered: list[TimelineEntry], milestones: Milestones) -> None:
+    end = milestones.mitigated_at
+    for entry in ordered:
+        if entry.kind is EntryKind.MITIGATION and (end is None or entry.occurred_at < end):
+            lessons.went_wrong.append(f"Mitigation \"{entry.text}\" ({_hhmm(entry.occurred_at)}) did not end the impact.")
+    rollbacks = [e for e in ordered if e.kind is EntryKind.ROLLBACK]
+    if rollbacks and end is not None:
+        lessons.went_well.append(f"Rolling back ({rollbacks[0].text}) mitigated the impact at {_hhmm(end)}.")
+    if end is not None and end - milestones.detected_at > SLOW_MITIGATION:
+        lessons.went_wrong.append(
+            f"Mitigation took {format_duration(end - milestones.detected_at)} from detection; "
+            "could a rollback have been tried earlier?"
+        )

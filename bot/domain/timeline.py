@@ -1,0 +1,132 @@
+"""Reading the timeline: one sentence per entry, the people it names, and the milestones it implies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.domain.model import EntryKind, Status, TimelineEntry, sorted_timeline
+
+Mention = Callable[[str], str]
+Escape = Callable[[str], str]
+
+
+def keep_text(text: str) -> str:
+    """The identity escape: for plain-text destinations (terminals, Markdown files)."""
+    return text
+
+
+def slack_mention(user_id: str) -> str:
+    """How Slack wants a user referenced in mrkdwn: it renders the current display name."""
+    return f"<@{user_id}>"
+
+
+def collect_names(entries: Iterable[TimelineEntry]) -> dict[str, str]:
+    """User id -> display name, from the names Slack sent along with mentions."""
+    names: dict[str, str] = {}
+    for entry in entries:
+        names.update(entry.data.get("names") or {})
+    return names
+
+
+def plain_mention(names: dict[str, str]) -> Mention:
+    """``@alice`` when the name is known, ``@U0123`` otherwise: for Markdown and terminals."""
+    return lambda user_id: f"@{names.get(user_id, user_id)}"
+
+
+def _with_text(sentence: str, text: str, separator: str = ": ") -> str:
+    return f"{sentence}{separator}{text}" if text else sentence
+
+
+def _member(member: dict[str, Any], mention: Mention, escape: Escape) -> str:
+    role = member.get("role")
+    return f"{mention(member['user'])} ({escape(role)})" if role else mention(member["user"])
+
+
+def describe(entry: TimelineEntry, mention: Mention = slack_mention, escape: Escape = keep_text) -> str:
+    """One line saying what happened; ``escape`` is applied to every piece of user-typed text."""
+    data = {key: escape(value) if isinstance(value, str) else value for key, value in entry.data.items()}
+    entry = TimelineEntry(entry.kind, entry.occurred_at, entry.recorded_at, entry.actor, escape(entry.text), data)
+    kind = entry.kind
+    if kind is EntryKind.DECLARED:
+        return f"Incident declared ({data.get('severity', '')}): {entry.text}"
+    if kind is EntryKind.LEAD:
+        return f"{mention(data['user'])} is now the incident lead"
+    if kind is EntryKind.ASSEMBLED:
+        members = ", ".join(_member(m, mention, escape) for m in data.get("members", []))
+        return f"IRT assembled: {members}"
+    if kind is EntryKind.HYPOTHESIS:
+        return f"Hypothesis #{data.get('number')}: {entry.text}"
+    if kind is EntryKind.HYPOTHESIS_REJECTED:
+        return _with_text(f"Hypothesis #{data.get('number')} rejected ({data.get('hypothesis', '')})", entry.text)
+    if kind is EntryKind.HYPOTHESIS_CONFIRMED:
+        return _with_text(f"Hypothesis #{data.get('number')} confirmed as root cause ({data.get('hypothesis', '')})",
+                          entry.text)
+    if kind is EntryKind.SEVERITY:
+        return f"Severity changed from {data.get('severity_from')} to {data.get('severity_to')}"
+    if kind is EntryKind.FOLLOWUP:
+        owner = data.get("owner")
+        suffix = f" (owner: {mention(owner)})" if owner else ""
+        return f"Follow-up #{data.get('number')}: {entry.text}{suffix}"
+    if kind is EntryKind.PINNED:
+        return f"Pinned message from {mention(entry.actor)}: {entry.text}"
+    label = _LABELS.get(kind, kind.value)
+    return _with_text(label, entry.text)
+
+
+_LABELS = {
+    EntryKind.MITIGATION: "Mitigation attempted",
+    EntryKind.ROLLBACK: "Rolled back",
+    EntryKind.RESOLVED: "Incident resolved",
+    EntryKind.REOPENED: "Incident reopened",
+    EntryKind.NOTE: "Note",
+}
+
+
+@dataclass(frozen=True)
+class Milestones:
+    """The moments a postmortem measures from detection (the declaration's time)."""
+
+    detected_at: datetime
+    irt_assembled_at: datetime | None
+    root_cause_at: datetime | None
+    mitigated_at: datetime | None
+    resolved_at: datetime | None
+
+
+def find_milestones(entries: Iterable[TimelineEntry]) -> Milestones:
+    """Derive detection, IRT, root cause, mitigation and resolution times from the timeline.
+
+    The first occurrence counts for each, except resolution, where the last counts (reopened
+    incidents end when they are finally resolved). An incident resolved without a rollback is
+    mitigated when it is resolved.
+    """
+    ordered = sorted_timeline(list(entries))
+    if not ordered:
+        raise ValueError("an incident's timeline starts with its declaration")
+
+    def first(predicate: Callable[[TimelineEntry], bool]) -> datetime | None:
+        return next((e.occurred_at for e in ordered if predicate(e)), None)
+
+    resolved_at = _final_resolution(ordered)
+    mitigated_at = first(lambda e: e.data.get("status_to") in (Status.MITIGATED.value, Status.RESOLVED.value))
+    return Milestones(
+        detected_at=first(lambda e: e.kind is EntryKind.DECLARED) or ordered[0].occurred_at,
+        irt_assembled_at=first(lambda e: e.kind is EntryKind.ASSEMBLED),
+        root_cause_at=first(lambda e: e.kind is EntryKind.HYPOTHESIS_CONFIRMED),
+        mitigated_at=mitigated_at,
+        resolved_at=resolved_at,
+    )
+
+
+def _final_resolution(ordered: list[TimelineEntry]) -> datetime | None:
+    """The last resolve, unless a reopen came after it."""
+    resolved_at: datetime | None = None
+    for entry in ordered:
+        if entry.kind is EntryKind.RESOLVED:
+            resolved_at = entry.occurred_at
+        elif entry.kind is EntryKind.REOPENED:
+            resolved_at = None
+    return resolved_at

@@ -1,0 +1,25 @@
+"""Persistence adapter: SQLModel tables, the repository and Alembic migrations."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from bot.errors import StoreUnavailable
+from bot.store.engine import create_store_engine
+from bot.store.migrate import upgrade
+from bot.store.repo import IncidentStore, IncidentSummary, UnitOfWork
+
+__all__ = ["IncidentStore", "IncidentSummary", "UnitOfWork", "open_store"]
+
+
+def open_store(database_url: str, migrate: bool = True) -> IncidentStore:
+    """Connect to ``database_url`` and (by default) bring its schema up to date."""
+    engine = create_store_engine(database_url)
+    if migrate:
+        try:
+            upgrade(engine)
+        except sa.exc.SQLAlchemyError as exc:
+            engine.dispose()
+            reason = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
+            raise StoreUnavailable(f"Cannot open the database {engine.url.render_as_string()}: {reason}") from exc
+    return IncidentStore(engine)

@@ -1,0 +1,328 @@
+"""The store: one transaction per use case, domain objects in and out, rows kept inside.
+
+A transition's new state and its timeline entries are written in the same transaction; the
+incident row's ``version`` is checked so that two racing commands cannot both win.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.domain.lifecycle import Change
+from bot.domain.model import (
+    EntryKind,
+    Followup,
+    Hypothesis,
+    HypothesisStatus,
+    Incident,
+    Member,
+    Severity,
+    Status,
+    TimelineEntry,
+)
+from bot.errors import ConcurrentUpdate, StoreUnavailable
+from bot.store.tables import (
+    FollowupRow,
+    HypothesisRow,
+    IncidentRow,
+    ParticipantRow,
+    ProcessedEventRow,
+    TimelineEntryRow,
+)
+
+DEFAULT_LIST_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class IncidentSummary:
+    """What lists show: enough to pick an incident, without loading its team or timeline."""
+
+    number: int
+    title: str
+    severity: Severity
+    status: Status
+    lead: str | None
+    channel_id: str | None
+    declared_at: datetime
+    resolved_at: datetime | None
+
+
+class UnitOfWork:
+    """The reads and writes of one transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- incidents -----------------------------------------------------------------------------
+
+    def next_incident_number(self) -> int:
+        """The number after the highest committed one; the unique index catches a racing twin."""
+        highest = self.session.exec(select(sa.func.max(IncidentRow.number))).one()
+        return int(highest or 0) + 1
+
+    def get_incident(self, number: int) -> Incident | None:
+        row = self.session.exec(select(IncidentRow).where(IncidentRow.number == number)).first()
+        return self._load(row) if row else None
+
+    def get_incident_by_channel(self, channel_id: str) -> Incident | None:
+        row = self.session.exec(select(IncidentRow).where(IncidentRow.channel_id == channel_id)).first()
+        return self._load(row) if row else None
+
+    def list_incidents(
+        self, statuses: Sequence[Status] | None = None, limit: int = DEFAULT_LIST_LIMIT
+    ) -> list[IncidentSummary]:
+        """Newest first, bounded by ``limit``."""
+        query = select(IncidentRow).order_by(col(IncidentRow.number).desc()).limit(limit)
+        if statuses:
+            query = query.where(col(IncidentRow.status).in_([s.value for s in statuses]))
+        return [_summary(row) for row in self.session.exec(query)]
+
+    def add_incident(self, change: Change, recorded_at: datetime) -> Incident:
+        """Insert a newly declared incident and its first timeline entries."""
+        incident = change.incident
+        row = IncidentRow(
+            number=incident.number,
+            title=incident.title,
+            description=incident.description,
+            severity=incident.severity.value,
+            status=incident.status.value,
+            declared_at=incident.declared_at,
+            declared_by=incident.declared_by,
+            lead=incident.lead,
+            channel_id=incident.channel_id,
+            version=1,
+            created_at=recorded_at,
+            updated_at=recorded_at,
+        )
+        self.session.add(row)
+        self.session.flush()
+        assert row.id is not None
+        self._add_entries(row.id, change.entries)
+        return incident.with_changes(version=row.version)
+
+    def save(self, before: Incident, change: Change, recorded_at: datetime) -> Incident:
+        """Persist a transition of ``before``; raise ConcurrentUpdate if someone else changed it first."""
+        after = change.incident
+        row_id = self._incident_row_id(before.number)
+        updated = self.session.execute(
+            sa.update(IncidentRow)
+            .where(col(IncidentRow.id) == row_id, col(IncidentRow.version) == before.version)
+            .values(
+                title=after.title,
+                severity=after.severity.value,
+                status=after.status.value,
+                lead=after.lead,
+                channel_id=after.channel_id,
+                resolved_at=after.resolved_at,
+                resolved_by=after.resolved_by,
+                summary=after.summary,
+                version=before.version + 1,
+                updated_at=recorded_at,
+            )
+        )
+        if updated.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConcurrentUpdate(f"{before.incident_id} changed while this command ran; please try again.")
+        self._save_members(row_id, before, after)
+        self._save_hypotheses(row_id, before, after)
+        self._save_followups(row_id, before, after)
+        self._add_entries(row_id, change.entries)
+        return after.with_changes(version=before.version + 1)
+
+    def set_channel(self, number: int, channel_id: str) -> None:
+        """Bind an incident to the Slack channel created for it."""
+        self.session.execute(
+            sa.update(IncidentRow).where(col(IncidentRow.number) == number).values(channel_id=channel_id)
+        )
+
+    def set_status_message(self, number: int, ts: str) -> None:
+        self.session.execute(
+            sa.update(IncidentRow).where(col(IncidentRow.number) == number).values(status_message_ts=ts)
+        )
+
+    def get_status_message(self, number: int) -> str | None:
+        query = select(IncidentRow.status_message_ts).where(IncidentRow.number == number)
+        return self.session.exec(query).first()
+
+    # -- timeline ------------------------------------------------------------------------------
+
+    def timeline(self, number: int, limit: int | None = None) -> list[TimelineEntry]:
+        """The incident's entries in chronological order (occurred, then recorded)."""
+        query = (
+            select(TimelineEntryRow)
+            .join(IncidentRow, col(IncidentRow.id) == col(TimelineEntryRow.incident_id))
+            .where(IncidentRow.number == number)
+            .order_by(col(TimelineEntryRow.occurred_at), col(TimelineEntryRow.recorded_at), col(TimelineEntryRow.id))
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        return [_entry(row) for row in self.session.exec(query)]
+
+    def count_entries(self, number: int) -> int:
+        query = (
+            select(sa.func.count())
+            .select_from(TimelineEntryRow)
+            .join(IncidentRow, col(IncidentRow.id) == col(TimelineEntryRow.incident_id))
+            .where(IncidentRow.number == number)
+        )
+        return int(self.session.exec(query).one())
+
+    # -- Slack event deduplication -------------------------------------------------------------
+
+    def remember_event(self, event_id: str, received_at: datetime) -> bool:
+        """Record ``event_id``; False if it was already recorded (a retried delivery)."""
+        if self.session.get(ProcessedEventRow, event_id) is not None:
+            return False
+        self.session.add(ProcessedEventRow(event_id=event_id, received_at=received_at))
+        self.session.flush()
+        return True
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _incident_row_id(self, number: int) -> int:
+        row_id = self.session.exec(select(IncidentRow.id).where(IncidentRow.number == number)).first()
+        if row_id is None:
+            raise ConcurrentUpdate(f"INC-{number} disappeared while this command ran.")
+        return row_id
+
+    def _load(self, row: IncidentRow) -> Incident:
+        assert row.id is not None
+        participants = self.session.exec(
+            select(ParticipantRow).where(ParticipantRow.incident_id == row.id).order_by(col(ParticipantRow.id))
+        )
+        hypotheses = self.session.exec(
+            select(HypothesisRow).where(HypothesisRow.incident_id == row.id).order_by(col(HypothesisRow.number))
+        )
+        followups = self.session.exec(
+            select(FollowupRow).where(FollowupRow.incident_id == row.id).order_by(col(FollowupRow.number))
+        )
+        return Incident(
+            number=row.number,
+            title=row.title,
+            severity=Severity(row.severity),
+            status=Status(row.status),
+            declared_at=row.declared_at,
+            declared_by=row.declared_by,
+            lead=row.lead,
+            channel_id=row.channel_id,
+            description=row.description,
+            members=tuple(Member(p.user_id, p.role, p.joined_at) for p in participants),
+            hypotheses=tuple(_hypothesis(h) for h in hypotheses),
+            followups=tuple(Followup(f.number, f.text, f.owner, f.created_at) for f in followups),
+            resolved_at=row.resolved_at,
+            resolved_by=row.resolved_by,
+            summary=row.summary,
+            version=row.version,
+        )
+
+    def _add_entries(self, incident_row_id: int, entries: Sequence[TimelineEntry]) -> None:
+        for entry in entries:
+            self.session.add(
+                TimelineEntryRow(
+                    incident_id=incident_row_id,
+                    kind=entry.kind.value,
+                    occurred_at=entry.occurred_at,
+                    recorded_at=entry.recorded_at,
+                    actor=entry.actor,
+                    text=entry.text,
+                    data=entry.data,
+                )
+            )
+        self.session.flush()
+
+    def _save_members(self, row_id: int, before: Incident, after: Incident) -> None:
+        old = {m.user_id: m for m in before.members}
+        for member in after.members:
+            previous = old.get(member.user_id)
+            if previous is None:
+                self.session.add(ParticipantRow(incident_id=row_id, user_id=member.user_id, role=member.role,
+                                                joined_at=member.joined_at))
+            elif previous != member:
+                self.session.execute(
+                    sa.update(ParticipantRow)
+                    .where(col(ParticipantRow.incident_id) == row_id, col(ParticipantRow.user_id) == member.user_id)
+                    .values(role=member.role)
+                )
+
+    def _save_hypotheses(self, row_id: int, before: Incident, after: Incident) -> None:
+        old = {h.number: h for h in before.hypotheses}
+        for hypothesis in after.hypotheses:
+            previous = old.get(hypothesis.number)
+            if previous is None:
+                self.session.add(HypothesisRow(
+                    incident_id=row_id, number=hypothesis.number, text=hypothesis.text,
+                    status=hypothesis.status.value, outcome=hypothesis.outcome, proposed_by=hypothesis.proposed_by,
+                    proposed_at=hypothesis.proposed_at, decided_at=hypothesis.decided_at,
+                ))
+            elif previous != hypothesis:
+                self.session.execute(
+                    sa.update(HypothesisRow)
+                    .where(col(HypothesisRow.incident_id) == row_id, col(HypothesisRow.number) == hypothesis.number)
+                    .values(status=hypothesis.status.value, outcome=hypothesis.outcome,
+                            decided_at=hypothesis.decided_at)
+                )
+
+    def _save_followups(self, row_id: int, before: Incident, after: Incident) -> None:
+        known = {f.number for f in before.followups}
+        for followup in after.followups:
+            if followup.number not in known:
+                self.session.add(FollowupRow(incident_id=row_id, number=followup.number, text=followup.text,
+                                             owner=followup.owner, created_at=followup.created_at))
+
+
+def _summary(row: IncidentRow) -> IncidentSummary:
+    return IncidentSummary(
+        number=row.number,
+        title=row.title,
+        severity=Severity(row.severity),
+        status=Status(row.status),
+        lead=row.lead,
+        channel_id=row.channel_id,
+        declared_at=row.declared_at,
+        resolved_at=row.resolved_at,
+    )
+
+
+def _hypothesis(row: HypothesisRow) -> Hypothesis:
+    return Hypothesis(row.number, row.text, row.proposed_by, row.proposed_at, HypothesisStatus(row.status),
+                      row.outcome, row.decided_at)
+
+
+def _entry(row: TimelineEntryRow) -> TimelineEntry:
+    return TimelineEntry(EntryKind(row.kind), row.occurred_at, row.recorded_at, row.actor, row.text, dict(row.data))
+
+
+class IncidentStore:
+    """Opens transactions; everything else happens on the UnitOfWork it yields."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._readonly_engine = engine.execution_options(readonly=True)
+
+    @contextmanager
+    def transaction(self, readonly: bool = False) -> Iterator[UnitOfWork]:
+        """Commit on success, roll back on any error; database outages become StoreUnavailable."""
+        engine = self._readonly_engine if readonly else self.engine
+        try:
+            with Session(engine, expire_on_commit=False) as session, session.begin():
+                yield UnitOfWork(session)
+        except sa.exc.OperationalError as exc:
+            raise StoreUnavailable("The incident database is unavailable right now; please retry shortly.") from exc
+
+    def ping(self) -> bool:
+        """True when the database answers a trivial query."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+            return True
+        except sa.exc.SQLAlchemyError:
+            return False
+
+    def dispose(self) -> None:
+        self.engine.dispose()

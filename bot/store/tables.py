@@ -1,0 +1,135 @@
+"""SQLModel tables: incidents, their timeline, IRT participants, hypotheses, follow-ups, seen Slack events.
+
+Rows never leave the ``store`` package: ``repo`` converts them to domain objects.
+Timeline rows are append-only; the other tables are the incident's current state.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timestamp that goes in and comes out timezone-aware UTC, on SQLite and PostgreSQL alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; the domain works in aware UTC")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONData = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def _utc_column(nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class IncidentRow(SQLModel, table=True):
+    """One incident's current state; ``version`` guards against lost updates."""
+
+    __tablename__ = "incidents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: int = Field(unique=True)
+    title: str = Field(sa_type=sa.Text)
+    description: str = Field(default="", sa_type=sa.Text)
+    severity: str = Field(max_length=8)
+    status: str = Field(max_length=16, index=True)
+    declared_at: datetime = _utc_column()
+    declared_by: str = Field(max_length=64)
+    lead: str | None = Field(default=None, max_length=64)
+    channel_id: str | None = Field(default=None, max_length=64, unique=True)
+    resolved_at: datetime | None = _utc_column(nullable=True)
+    resolved_by: str | None = Field(default=None, max_length=64)
+    summary: str = Field(default="", sa_type=sa.Text)
+    status_message_ts: str | None = Field(default=None, max_length=32)
+    version: int = Field(default=1)
+    created_at: datetime = _utc_column()
+    updated_at: datetime = _utc_column()
+
+
+class TimelineEntryRow(SQLModel, table=True):
+    """An append-only fact about an incident."""
+
+    __tablename__ = "timeline_entries"
+    __table_args__ = (sa.Index("ix_timeline_entries_incident_order", "incident_id", "occurred_at", "recorded_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", ondelete="RESTRICT")
+    kind: str = Field(max_length=32)
+    occurred_at: datetime = _utc_column()
+    recorded_at: datetime = _utc_column()
+    actor: str = Field(max_length=64)
+    text: str = Field(default="", sa_type=sa.Text)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSONData)
+
+
+class ParticipantRow(SQLModel, table=True):
+    """A member of an incident's response team and their role."""
+
+    __tablename__ = "participants"
+    __table_args__ = (sa.UniqueConstraint("incident_id", "user_id", name="uq_participants_incident_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", ondelete="RESTRICT")
+    user_id: str = Field(max_length=64)
+    role: str | None = Field(default=None, max_length=64)
+    joined_at: datetime = _utc_column()
+
+
+class HypothesisRow(SQLModel, table=True):
+    """A numbered theory about the cause and how it turned out."""
+
+    __tablename__ = "hypotheses"
+    __table_args__ = (sa.UniqueConstraint("incident_id", "number", name="uq_hypotheses_incident_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", ondelete="RESTRICT")
+    number: int
+    text: str = Field(sa_type=sa.Text)
+    status: str = Field(max_length=16)
+    outcome: str = Field(default="", sa_type=sa.Text)
+    proposed_by: str = Field(max_length=64)
+    proposed_at: datetime = _utc_column()
+    decided_at: datetime | None = _utc_column(nullable=True)
+
+
+class FollowupRow(SQLModel, table=True):
+    """A postmortem action item."""
+
+    __tablename__ = "followups"
+    __table_args__ = (sa.UniqueConstraint("incident_id", "number", name="uq_followups_incident_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", ondelete="RESTRICT")
+    number: int
+    text: str = Field(sa_type=sa.Text)
+    owner: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _utc_column()
+
+
+class ProcessedEventRow(SQLModel, table=True):
+    """A Slack Events API ``event_id`` that already took effect (Slack retries deliveries)."""
+
+    __tablename__ = "processed_events"
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    received_at: datetime = _utc_column()
