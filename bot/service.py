@@ -76,7 +76,9 @@ class IncidentService:
             return self.declare(action, actor, at=command.at)
         if not command.changes_state:
             raise TypeError(f"{type(action).__name__} only reads; call the query methods")
-        return self.transition(action, actor, command.at, number=command.incident_number, channel_id=channel_id)
+        outcome = self.transition(action, actor, command.at, number=command.incident_number, channel_id=channel_id)
+        assert outcome is not None  # only event-deduplicated transitions can be skipped
+        return outcome
 
     def declare(self, action: Declare, actor: Actor, at: str | None = None, channel_id: str | None = None) -> Outcome:
         """Open a new incident with the next free number."""
@@ -101,20 +103,30 @@ class IncidentService:
         *,
         number: int | None = None,
         channel_id: str | None = None,
-    ) -> Outcome:
-        """Apply ``action`` to the incident named by ``number`` or owning ``channel_id``."""
-        now = self.clock()
-        occurred_at = parse_when(at, now) if at else now
-        stamp = Stamp(actor.user_id, occurred_at, now, actor.name)
+        occurred_at: datetime | None = None,
+        event_id: str | None = None,
+    ) -> Outcome | None:
+        """Apply ``action`` to the incident named by ``number`` or owning ``channel_id``.
 
-        def attempt(uow: UnitOfWork) -> Outcome:
+        ``occurred_at`` overrides ``at`` for facts with a known time (a pinned message's own time).
+        With ``event_id``, the transition takes effect once: a repeat returns None. The event id is
+        remembered in the same transaction, so a crash before commit leaves the retry to do the work.
+        """
+        now = self.clock()
+        when = occurred_at or (parse_when(at, now) if at else now)
+        stamp = Stamp(actor.user_id, when, now, actor.name)
+
+        def attempt(uow: UnitOfWork) -> Outcome | None:
+            if event_id is not None and not uow.remember_event(event_id, now):
+                return None
             before = self._find(uow, number, channel_id)
             change: Change = apply(before, action, stamp)
             after = uow.save(before, change, now)
             return Outcome(after, change.entries, before)
 
         outcome = self._retrying(attempt)
-        self._log(outcome, actor, channel_id)
+        if outcome is not None:
+            self._log(outcome, actor, channel_id)
         return outcome
 
     def bind_channel(self, number: int, channel_id: str) -> None:
@@ -132,6 +144,7 @@ class IncidentService:
 
     def remember_event(self, event_id: str) -> bool:
         """True the first time ``event_id`` is seen, False for a retried delivery."""
+
         def attempt(uow: UnitOfWork) -> bool:
             return uow.remember_event(event_id, self.clock())
 

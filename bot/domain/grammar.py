@@ -81,7 +81,8 @@ _GROUP = re.compile(r"^<!subteam\^(?P<id>S[A-Z0-9]+)(?:\|(?P<handle>[^>]*))?>$")
 _ASSIGNEE = re.compile(r"^(?P<who><[@!][^>]+>)(?::(?P<role>[A-Za-z0-9][\w./+-]{0,39}))?$")
 _HYPOTHESIS_NUMBER = re.compile(r"^#?(\d{1,6})$")
 _TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,63}$")
-_AT_OPTION = re.compile(r"(?:^|\s)--at(?:\s+(?P<when>.*))?$", re.DOTALL)
+# The greedy body makes the last `--at` the option, so text before it may mention `--at` itself.
+_AT_OPTION = re.compile(r"^(?P<body>.*)(?:^|\s)--at(?:\s+(?P<when>.*))?$", re.DOTALL)
 _BIDI_AND_CONTROL = {"Cc", "Cf"}
 _KEPT_CONTROLS = {"\n", "\t"}
 
@@ -150,7 +151,7 @@ def _split_at_option(text: str) -> tuple[str, str | None]:
     when = (match.group("when") or "").strip()
     if not when:
         raise UsageError("`--at` needs a time, for example `--at 13:42` or `--at 15m ago`.", "... --at WHEN")
-    return text[: match.start()].strip(), when
+    return match.group("body").strip(), when
 
 
 def _split_word(text: str) -> tuple[str, str]:

@@ -200,7 +200,8 @@ def _record_assemble(incident: Incident, action: Assemble, stamp: Stamp) -> tupl
         current = members.get(user_id)
         if current is not None and (assignee.role is None or current.role == assignee.role):
             continue
-        members[user_id] = Member(user_id, assignee.role, stamp.occurred_at)
+        joined_at = current.joined_at if current is not None else stamp.occurred_at  # a new role is no new join
+        members[user_id] = Member(user_id, assignee.role, joined_at)
         joined = [j for j in joined if j["user"] != user_id] + [{"user": user_id, "role": assignee.role}]
         names.update(_names(assignee.who))
     if not joined:

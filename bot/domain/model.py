@@ -11,7 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-INCIDENT_ID_PATTERN = re.compile(r"^INC-(\d+)$", re.IGNORECASE)
+# At most 9 digits: int() refuses very long digit strings, and no team declares a billion incidents.
+INCIDENT_ID_PATTERN = re.compile(r"^INC-(\d{1,9})$", re.IGNORECASE)
 
 
 class Status(StrEnum):

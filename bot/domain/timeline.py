@@ -45,9 +45,14 @@ def _member(member: dict[str, Any], mention: Mention, escape: Escape) -> str:
     return f"{mention(member['user'])} ({escape(role)})" if role else mention(member["user"])
 
 
+_USER_TEXT_KEYS = frozenset({"hypothesis", "description"})
+"""The ``data`` values people typed; ids, severities and statuses go to ``mention`` or out unescaped."""
+
+
 def describe(entry: TimelineEntry, mention: Mention = slack_mention, escape: Escape = keep_text) -> str:
     """One line saying what happened; ``escape`` is applied to every piece of user-typed text."""
-    data = {key: escape(value) if isinstance(value, str) else value for key, value in entry.data.items()}
+    data = {key: escape(value) if key in _USER_TEXT_KEYS and isinstance(value, str) else value
+            for key, value in entry.data.items()}
     entry = TimelineEntry(entry.kind, entry.occurred_at, entry.recorded_at, entry.actor, escape(entry.text), data)
     kind = entry.kind
     if kind is EntryKind.DECLARED:

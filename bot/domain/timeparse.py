@@ -68,13 +68,18 @@ def _parse_absolute(text: str, now: datetime) -> datetime:
         with warnings.catch_warnings():
             warnings.simplefilter("error", date_parser.UnknownTimezoneWarning)
             parsed = date_parser.parse(text, default=midnight, tzinfos=_ZONES)
+        if isinstance(parsed.tzinfo, tz.tzlocal):
+            # dateutil maps the host's own zone names (CET on a Berlin server) to local time; the result
+            # must not depend on where the bot runs, so such a name is as unknown as any other.
+            raise date_parser.UnknownTimezoneWarning(text)
+        # Converting can fail too: offsets of a day or more, or dates at the ends of the calendar.
+        moment = ensure_utc(parsed)
     except date_parser.UnknownTimezoneWarning as exc:
         raise TimeParseError(
             f"`{text}` names a time zone I cannot be sure of; write it in UTC or with an offset like `+01:00`."
         ) from exc
     except (ValueError, OverflowError, TypeError) as exc:
         raise TimeParseError(f"`{text}` is not a time I understand. Try {EXAMPLES}.") from exc
-    moment = ensure_utc(parsed)
     if _TIME_OF_DAY.match(text) and moment > now + CLOCK_SKEW:
         moment -= timedelta(days=1)
     return moment

@@ -1,0 +1,212 @@
+"""Block Kit builders: pure functions from domain data to Slack JSON, within Slack's limits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.domain.grammar import MAX_TITLE_LENGTH
+from bot.domain.model import Incident, Severity, TimelineEntry
+from bot.domain.timeline import describe, slack_mention
+from bot.domain.timeparse import format_duration, format_utc
+from bot.slack.ids import ActionId, BlockId, CallbackId, InputId
+from bot.slack.text import (
+    HEADER_TEXT_LIMIT,
+    MESSAGE_BLOCK_LIMIT,
+    MODAL_TITLE_LIMIT,
+    SECTION_TEXT_LIMIT,
+    TOPIC_LIMIT,
+    VIEW_BLOCK_LIMIT,
+    escape,
+    plain,
+    truncate,
+)
+
+Block = dict[str, Any]
+
+_SEVERITY_EMOJI = {Severity.SEV1: ":red_circle:", Severity.SEV2: ":large_orange_circle:",
+                   Severity.SEV3: ":large_yellow_circle:", Severity.SEV4: ":white_circle:"}
+
+
+def section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_LIMIT)}}
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": {"type": "plain_text", "text": plain(text, HEADER_TEXT_LIMIT), "emoji": True}}
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_LIMIT)}]}
+
+
+def button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
+    element: Block = {"type": "button", "text": {"type": "plain_text", "text": plain(text, 75)},
+                      "action_id": action_id, "value": value}
+    if style:
+        element["style"] = style
+    return element
+
+
+def cap_blocks(blocks: list[Block], limit: int = MESSAGE_BLOCK_LIMIT) -> list[Block]:
+    """At most ``limit`` blocks; the last one then says how many were left out."""
+    if len(blocks) <= limit:
+        return blocks
+    kept = blocks[: limit - 1]
+    return [*kept, context(f"_{len(blocks) - len(kept)} more not shown; see `/incident timeline`._")]
+
+
+def team_line(incident: Incident) -> str:
+    if not incident.members:
+        return "nobody yet: `/incident assemble @name:role`"
+    return ", ".join(
+        slack_mention(m.user_id) + (f" ({escape(m.role)})" if m.role else "") for m in incident.members
+    )
+
+
+def build_status_blocks(incident: Incident, now: datetime) -> list[Block]:
+    """The pinned status message of an incident channel, kept current after every transition."""
+    sev = incident.severity
+    lead = slack_mention(incident.lead) if incident.lead else "none yet: `/incident lead @name`"
+    fields = (
+        f"*Severity:* {_SEVERITY_EMOJI[sev]} {sev.value}\n*Status:* {incident.status.value}\n*Lead:* {lead}\n"
+        f"*Declared:* {format_utc(incident.declared_at)} ({format_duration(now - incident.declared_at)} ago)"
+    )
+    blocks = [
+        header(f"{incident.incident_id} {incident.title}"),
+        section(fields),
+        section(f"*IRT:* {team_line(incident)}"),
+    ]
+    if incident.hypotheses:
+        lines = [f"#{h.number} {escape(h.text)} _({h.status.value})_" for h in incident.hypotheses]
+        blocks.append(section("*Hypotheses*\n" + "\n".join(lines)))
+    if incident.status.is_open:
+        blocks.append(_action_buttons(incident))
+    else:
+        blocks.append(context(f"Resolved {format_utc(incident.resolved_at) if incident.resolved_at else ''}. "
+                              "`/incident postmortem` exports the draft again."))
+    return cap_blocks(blocks)
+
+
+def _action_buttons(incident: Incident) -> Block:
+    value = str(incident.number)
+    return {
+        "type": "actions",
+        "block_id": BlockId.ACTIONS,
+        "elements": [
+            button("Add hypothesis", ActionId.ADD_HYPOTHESIS, value),
+            button("Add note", ActionId.ADD_NOTE, value),
+            button("Mitigation tried", ActionId.MITIGATE, value),
+            button("Timeline", ActionId.SHOW_TIMELINE, value),
+            button("Resolve", ActionId.RESOLVE, value, style="primary"),
+        ],
+    }
+
+
+def build_status_text(incident: Incident) -> str:
+    """Notification fallback text for the status message."""
+    return truncate(f"{incident.incident_id} ({incident.severity.value}, {incident.status.value}): "
+                    f"{escape(incident.title)}", 3000)
+
+
+def build_topic(incident: Incident) -> str:
+    """The channel topic: severity, status, lead, title, within Slack's 250 characters."""
+    lead = f"Lead: {slack_mention(incident.lead)}" if incident.lead else "Lead: none"
+    return truncate(f"{incident.severity.value} · {incident.status.value} · {lead} · {escape(incident.title)}",
+                    TOPIC_LIMIT, "…")
+
+
+def build_announcement(incident: Incident, channel_id: str, declared_by: str) -> list[Block]:
+    return [section(
+        f"{_SEVERITY_EMOJI[incident.severity]} *{incident.incident_id}* ({incident.severity.value}) declared by "
+        f"{slack_mention(declared_by)}: {escape(incident.title)}\nJoin <#{channel_id}> to help."
+    )]
+
+
+def build_timeline_blocks(incident: Incident, entries: Sequence[TimelineEntry]) -> list[Block]:
+    """The timeline as message blocks, several entries per section, newest last."""
+    lines = [f"`{e.occurred_at:%H:%M}` {describe(e, slack_mention, escape)} ({slack_mention(e.actor)})"
+             for e in entries]
+    blocks = [header(f"{incident.incident_id} timeline (UTC)")]
+    chunk: list[str] = []
+    for line in lines:
+        line = truncate(line, 1000)
+        if sum(len(x) + 1 for x in chunk) + len(line) > SECTION_TEXT_LIMIT - 100:
+            blocks.append(section("\n".join(chunk)))
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        blocks.append(section("\n".join(chunk)))
+    return cap_blocks(blocks)
+
+
+def build_home_view(incidents: Sequence[Any], now: datetime) -> dict[str, Any]:
+    """The App Home tab: open incidents with severity, status, lead and age."""
+    blocks: list[Block] = [header("Open incidents")]
+    if not incidents:
+        blocks.append(section("No open incidents. Declare one with `/incident declare [sev1-4] <title>`."))
+    for summary in incidents:
+        channel = f" in <#{summary.channel_id}>" if summary.channel_id else ""
+        lead = slack_mention(summary.lead) if summary.lead else "no lead"
+        blocks.append(section(
+            f"{_SEVERITY_EMOJI[summary.severity]} *INC-{summary.number}* {escape(summary.title)}{channel}\n"
+            f"{summary.severity.value} · {summary.status.value} · {lead} · "
+            f"open {format_duration(now - summary.declared_at)}"
+        ))
+    return {"type": "home", "blocks": cap_blocks(blocks, VIEW_BLOCK_LIMIT)}
+
+
+def build_declare_modal(severity: Severity | None = None, channel_id: str | None = None) -> dict[str, Any]:
+    """The modal behind a bare ``/incident`` or ``/incident declare``."""
+    options = [{"text": {"type": "plain_text", "text": s.value}, "value": s.value} for s in Severity]
+    chosen = severity or Severity.SEV3
+    return {
+        "type": "modal",
+        "callback_id": CallbackId.DECLARE,
+        "private_metadata": json.dumps({"channel_id": channel_id}),
+        "title": {"type": "plain_text", "text": plain("Declare an incident", MODAL_TITLE_LIMIT)},
+        "submit": {"type": "plain_text", "text": "Declare"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "input", "block_id": BlockId.TITLE, "label": {"type": "plain_text", "text": "Title"},
+             "element": {"type": "plain_text_input", "action_id": InputId.TITLE, "max_length": MAX_TITLE_LENGTH,
+                         "placeholder": {"type": "plain_text", "text": "CDN edge returning 502s"}}},
+            {"type": "input", "block_id": BlockId.SEVERITY, "label": {"type": "plain_text", "text": "Severity"},
+             "element": {"type": "static_select", "action_id": InputId.SEVERITY, "options": options,
+                         "initial_option": next(o for o in options if o["value"] == chosen.value)}},
+            {"type": "input", "block_id": BlockId.DESCRIPTION, "optional": True,
+             "label": {"type": "plain_text", "text": "What is happening?"},
+             "element": {"type": "plain_text_input", "action_id": InputId.DESCRIPTION, "multiline": True,
+                         "max_length": 3000}},
+        ],
+    }
+
+
+_COMMAND_MODALS = {
+    "hypothesis": ("Add a hypothesis", "Hypothesis", False),
+    "note": ("Add a note", "Note", False),
+    "mitigate": ("Mitigation tried", "What was tried?", False),
+    "resolve": ("Resolve incident", "Summary (optional)", True),
+}
+
+
+def build_command_modal(verb: str, incident: Incident) -> dict[str, Any]:
+    """A one-field modal whose text becomes ``/incident INC-n <verb> <text>``."""
+    title, label, optional = _COMMAND_MODALS[verb]
+    return {
+        "type": "modal",
+        "callback_id": CallbackId.COMMAND,
+        "private_metadata": json.dumps({"verb": verb, "incident": incident.number}),
+        "title": {"type": "plain_text", "text": plain(title, MODAL_TITLE_LIMIT)},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            context(f"*{incident.incident_id}* {escape(incident.title)}"),
+            {"type": "input", "block_id": BlockId.TEXT, "optional": optional,
+             "label": {"type": "plain_text", "text": label},
+             "element": {"type": "plain_text_input", "action_id": InputId.TEXT, "multiline": True,
+                         "max_length": 3000}},
+        ],
+    }

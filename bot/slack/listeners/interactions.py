@@ -1,0 +1,122 @@
+"""Interactivity: the status message's buttons and the modals behind them and behind declare."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import structlog
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.domain.commands import Declare
+from bot.domain.grammar import MAX_TITLE_LENGTH, clean_text, parse_command
+from bot.domain.model import DEFAULT_SEVERITY, Severity
+from bot.errors import BotError
+from bot.service import Actor, Outcome
+from bot.slack import blocks
+from bot.slack.app import SlackDeps
+from bot.slack.errors import user_message
+from bot.slack.ids import BUTTON_VERBS, ActionId, BlockId, CallbackId, InputId
+from bot.slack.sync import after_transition
+
+log = structlog.get_logger("incidentbot.slack")
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    async def handle_command_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        try:
+            verb = BUTTON_VERBS[ActionId(action["action_id"])]
+            incident = await asyncio.to_thread(deps.service.incident, int(action["value"]))
+            await deps.effects.open_view(str(body["trigger_id"]), blocks.build_command_modal(verb, incident))
+        except Exception as exc:
+            await _tell(deps, body, user_message(exc, action=action.get("action_id")))
+
+    async def handle_timeline_button(ack: AsyncAck, respond: AsyncRespond, action: dict[str, Any],
+                                     body: dict[str, Any]) -> None:
+        await ack()
+        try:
+            incident, entries = await asyncio.to_thread(deps.service.timeline, int(action["value"]))
+            await respond(text=f"{incident.incident_id} timeline", blocks=blocks.build_timeline_blocks(incident, entries),
+                          response_type="ephemeral", replace_original=False)
+        except Exception as exc:
+            await _tell(deps, body, user_message(exc, action=action.get("action_id")))
+
+    async def handle_declare_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        await _submit_declare(deps, ack, body, view)
+
+    async def handle_command_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        await _submit_command(deps, ack, body, view)
+
+    for action_id in BUTTON_VERBS:
+        app.action(action_id.value)(handle_command_button)
+    app.action(ActionId.SHOW_TIMELINE.value)(handle_timeline_button)
+    app.view(CallbackId.DECLARE.value)(handle_declare_submission)
+    app.view(CallbackId.COMMAND.value)(handle_command_submission)
+
+
+def _value(view: dict[str, Any], block_id: str, action_id: str) -> str:
+    element = view.get("state", {}).get("values", {}).get(block_id, {}).get(action_id, {})
+    if element.get("type") == "static_select":
+        return str((element.get("selected_option") or {}).get("value") or "")
+    return str(element.get("value") or "")
+
+
+def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        loaded = json.loads(view.get("private_metadata") or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+async def _tell(deps: SlackDeps, body: dict[str, Any], text: str, channel_id: str | None = None) -> None:
+    """An ephemeral note to the person who clicked, in the channel they were in."""
+    user_id = str((body.get("user") or {}).get("id") or "")
+    channel = channel_id or str((body.get("channel") or {}).get("id") or "")
+    if user_id and channel:
+        await deps.effects.post_ephemeral(channel, user_id, text)
+    else:
+        log.info("user_not_told", user=user_id, text=text)
+
+
+def _actor(body: dict[str, Any]) -> Actor:
+    user = body.get("user") or {}
+    return Actor(str(user.get("id")), user.get("username") or user.get("name"))
+
+
+async def _submit_declare(deps: SlackDeps, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    title = clean_text(_value(view, BlockId.TITLE, InputId.TITLE))
+    if not title or len(title) > MAX_TITLE_LENGTH:
+        await ack(response_action="errors",
+                  errors={BlockId.TITLE: f"A title of 1 to {MAX_TITLE_LENGTH} characters is needed."})
+        return
+    await ack()
+    severity = Severity.parse(_value(view, BlockId.SEVERITY, InputId.SEVERITY)) or DEFAULT_SEVERITY
+    description = clean_text(_value(view, BlockId.DESCRIPTION, InputId.DESCRIPTION))
+    origin = _metadata(view).get("channel_id")
+    actor = _actor(body)
+    try:
+        outcome = await asyncio.to_thread(deps.service.declare, Declare(title, severity, description), actor)
+        await after_transition(deps, outcome, actor, lambda text: _tell(deps, body, text, origin))
+    except Exception as exc:
+        await _tell(deps, body, user_message(exc, view=CallbackId.DECLARE.value), origin)
+
+
+async def _submit_command(deps: SlackDeps, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    metadata = _metadata(view)
+    text = _value(view, BlockId.TEXT, InputId.TEXT)
+    actor = _actor(body)
+    try:
+        command = parse_command(f"INC-{int(metadata['incident'])} {metadata['verb']} {text}")
+        outcome: Outcome = await asyncio.to_thread(deps.service.run, command, actor)
+    except BotError as exc:
+        await ack(response_action="errors", errors={BlockId.TEXT: user_message(exc)[:1900]})
+        return
+    except Exception as exc:
+        await ack(response_action="errors", errors={BlockId.TEXT: user_message(exc, view=CallbackId.COMMAND.value)})
+        return
+    await ack()
+    channel = outcome.incident.channel_id
+    await after_transition(deps, outcome, actor, lambda message: _tell(deps, body, message, channel))

@@ -1,0 +1,84 @@
+"""Serving the bot: HTTP on aiohttp (POST /slack/events, GET /healthz), or Slack's Socket Mode.
+
+aiohttp is a production asyncio server: requests are handled concurrently, and on SIGTERM it
+stops accepting, lets in-flight requests finish (``shutdown_timeout``) and then exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+
+from bot.config import Settings
+from bot.log import configure_logging
+from bot.service import IncidentService
+from bot.slack.app import build_app
+from bot.store import open_store
+
+log = structlog.get_logger("incidentbot.server")
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+SHUTDOWN_TIMEOUT = 20.0
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def build_web_app(bolt_app: AsyncApp, service: IncidentService) -> web.Application:
+    """The aiohttp application: Slack's single endpoint plus a health check."""
+
+    async def slack_events(request: web.Request) -> web.Response:
+        bolt_request = await to_bolt_request(request)
+        bolt_response = await bolt_app.async_dispatch(bolt_request)
+        return await to_aiohttp_response(bolt_response)
+
+    async def healthz(_request: web.Request) -> web.Response:
+        healthy = await asyncio.to_thread(service.store.ping)
+        return web.json_response({"ok": healthy, "database": "up" if healthy else "down"},
+                                 status=200 if healthy else 503)
+
+    web_app = web.Application(client_max_size=MAX_BODY_BYTES)
+    web_app.add_routes([web.post(EVENTS_PATH, slack_events), web.get(HEALTH_PATH, healthz)])
+    return web_app
+
+
+def build_server(settings: Settings) -> tuple[web.Application, IncidentService]:
+    """Open the store (migrating it) and wire the Slack app behind aiohttp."""
+    service = IncidentService(open_store(settings.database_url))
+    web_app = build_web_app(build_app(settings, service), service)
+
+    async def close_store(_app: web.Application) -> None:
+        service.store.dispose()
+
+    web_app.on_cleanup.append(close_store)
+    return web_app, service
+
+
+def serve_http(settings: Settings, host: str = "0.0.0.0", port: int = 3000) -> None:
+    """Run the HTTP server until SIGINT/SIGTERM."""
+    configure_logging(settings.log_format, settings.log_level)
+    web_app, _ = build_server(settings)
+    log.info("server_starting", host=host, port=port, slack_api_url=settings.slack_api_url)
+    web.run_app(web_app, host=host, port=port, shutdown_timeout=SHUTDOWN_TIMEOUT, print=None,
+                access_log=None, handle_signals=True)
+    log.info("server_stopped")
+
+
+def serve_socket_mode(settings: Settings) -> None:
+    """Connect to Slack over Socket Mode (no public URL needed)."""
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    configure_logging(settings.log_format, settings.log_level)
+    service = IncidentService(open_store(settings.database_url))
+    bolt_app = build_app(settings, service)
+
+    async def run() -> None:
+        # The handler's connection calls use the app's client, so SLACK_API_URL applies to them too.
+        handler = AsyncSocketModeHandler(bolt_app, settings.slack_app_token.get())
+        log.info("socket_mode_starting", slack_api_url=settings.slack_api_url)
+        await handler.start_async()
+
+    asyncio.run(run())

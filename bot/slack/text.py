@@ -1,0 +1,40 @@
+"""Making user text safe and short enough for Slack: mrkdwn escaping and Block Kit limits."""
+
+from __future__ import annotations
+
+import unicodedata
+
+SECTION_TEXT_LIMIT = 3000
+HEADER_TEXT_LIMIT = 150
+BUTTON_TEXT_LIMIT = 75
+MODAL_TITLE_LIMIT = 24
+MESSAGE_BLOCK_LIMIT = 50
+VIEW_BLOCK_LIMIT = 100
+TOPIC_LIMIT = 250
+MESSAGE_TEXT_LIMIT = 40_000
+TRUNCATION_NOTE = "… (truncated; the full text is on the timeline)"
+
+_HIDDEN = {"Cc", "Cf"}
+
+
+def strip_invisible(text: str) -> str:
+    """Drop control and bidi-override characters that could disguise text; keep newlines and tabs."""
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in _HIDDEN)
+
+
+def escape(text: str) -> str:
+    """Escape user text for mrkdwn so that ``<!channel>`` typed by a user pings nobody."""
+    return strip_invisible(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int, note: str = TRUNCATION_NOTE) -> str:
+    """``text`` if it fits in ``limit`` characters, else its start followed by ``note``."""
+    if len(text) <= limit:
+        return text
+    keep = max(limit - len(note), 0)
+    return text[:keep] + note[: limit - keep]
+
+
+def plain(text: str, limit: int) -> str:
+    """Text for plain_text fields (headers, buttons, titles): no escaping, invisible chars gone, cut to fit."""
+    return truncate(strip_invisible(text).replace("\n", " "), limit, "…")

@@ -1,0 +1,150 @@
+"""The real bot HTTP server (aiohttp + bolt) running in a background thread on 127.0.0.1:0,
+and a small client that sends it requests signed exactly as Slack signs them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bot.config import Settings, load_settings
+from bot.slack.server import build_server
+from tests.support import signing
+
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test-token"
+
+
+@dataclass
+class HttpResult:
+    status: int
+    body: str
+    headers: dict[str, str]
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+class RunningBot:
+    """``incidentbot serve`` in-process: the same aiohttp app, on its own event loop thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.web_app, self.service = build_server(settings)
+        self._loop = asyncio.new_event_loop()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def start(self) -> RunningBot:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=10)
+        return self
+
+    async def _start(self) -> None:
+        self._runner = web.AppRunner(self.web_app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    def stop(self) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+    def drain(self, timeout: float = 10.0) -> None:
+        """Wait until the listeners' post-ack work (bolt runs each listener as its own task) is done."""
+
+        async def pending() -> None:
+            deadline = self._loop.time() + timeout
+            while self._loop.time() < deadline:
+                listeners = [t for t in asyncio.all_tasks()
+                             if not t.done() and "run_ack_function_asynchronously" in t.get_coro().__qualname__]
+                if not listeners:
+                    return
+                await asyncio.sleep(0.02)
+            raise TimeoutError("listeners still running after drain timeout")
+
+        asyncio.run_coroutine_threadsafe(pending(), self._loop).result(timeout=timeout + 5)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def post(self, body: str, content_type: str, headers: dict[str, str] | None = None,
+             path: str = "/slack/events") -> HttpResult:
+        request = urllib.request.Request(self.url + path, data=body.encode(), method="POST",
+                                         headers={"Content-Type": content_type, **(headers or {})})
+        return _send(request)
+
+    def signed(self, body: str, content_type: str, *, timestamp: int | None = None,
+               secret: str = SIGNING_SECRET, extra: dict[str, str] | None = None) -> HttpResult:
+        headers = signing.sign_request(secret, body, timestamp)
+        return self.post(body, content_type, {**headers, **(extra or {})})
+
+    def command(self, text: str, *, user_id: str = "U0ALICE", user_name: str = "alice",
+                channel_id: str = "C0GENERAL", response_url: str | None = None, trigger_id: str | None = None,
+                **kwargs: Any) -> HttpResult:
+        body = signing.slash_command_body(text, user_id=user_id, user_name=user_name, channel_id=channel_id,
+                                          trigger_id=trigger_id,
+                                          **({"response_url": response_url} if response_url else {}))
+        return self.signed(body, "application/x-www-form-urlencoded", **kwargs)
+
+    def event(self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None) -> HttpResult:
+        body = signing.event_callback_body(event, event_id=event_id)
+        extra = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"} if retry_num else None
+        return self.signed(body, "application/json", extra=extra)
+
+    def interaction(self, form_body: str) -> HttpResult:
+        return self.signed(form_body, "application/x-www-form-urlencoded")
+
+    def get(self, path: str) -> HttpResult:
+        return _send(urllib.request.Request(self.url + path, method="GET"))
+
+
+def _send(request: urllib.request.Request) -> HttpResult:
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            return HttpResult(response.status, response.read().decode(), dict(response.headers))
+    except urllib.error.HTTPError as error:
+        return HttpResult(error.code, error.read().decode(), dict(error.headers))
+
+
+def bot_settings(database_url: str, slack_api_url: str, **overrides: str) -> Settings:
+    environ = {
+        "DATABASE_URL": database_url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack_api_url,
+        "INCIDENT_ANNOUNCE_CHANNEL": "C0GENERAL",
+        **overrides,
+    }
+    return load_settings(environ, env_file=None)
+
+
+@contextmanager
+def running_bot(database_url: str, slack_api_url: str, **overrides: str) -> Iterator[RunningBot]:
+    bot = RunningBot(bot_settings(database_url, slack_api_url, **overrides)).start()
+    try:
+        yield bot
+    finally:
+        bot.stop()
+
+
+def sqlite_url(folder: Path) -> str:
+    return f"sqlite:///{folder / 'bot.db'}"
