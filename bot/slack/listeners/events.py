@@ -43,13 +43,8 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         except Exception as exc:
             user_message(exc, event="app_home_opened")
 
-    async def ignore(event: dict[str, Any]) -> None:
-        """Events Slack sends to an app in channels that need no action (keeps bolt from warning)."""
-
     app.event("reaction_added")(handle_reaction_added)
     app.event("app_home_opened")(handle_app_home_opened)
-    app.event("reaction_removed")(ignore)
-    app.event("member_joined_channel")(ignore)
 
 
 def message_time(ts: str) -> datetime:

@@ -1,0 +1,69 @@
+"""Settings: validated once, documented in .env.example, secrets never printed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.config import _FIELD_OF, Secret, load_settings
+from bot.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class TestLoadSettings:
+    def test_defaults_without_any_environment(self) -> None:
+        """With nothing set, the bot uses SQLite in the working directory and Slack's public API."""
+        settings = load_settings({}, env_file=None)
+        assert settings.database_url == "sqlite:///incidents.db"
+        assert settings.slack_api_url == "https://slack.com/api/"
+        assert settings.channel_prefix == "inc"
+
+    def test_api_url_gets_its_trailing_slash(self) -> None:
+        """The SDK needs base_url to end with a slash; a missing one is added."""
+        assert load_settings({"SLACK_API_URL": "http://127.0.0.1:9/api"}, env_file=None).slack_api_url == \
+            "http://127.0.0.1:9/api/"
+
+    def test_environment_wins_over_env_file(self, tmp_path: Path) -> None:
+        """A value in the environment overrides the same key in .env."""
+        env_file = tmp_path / ".env"
+        env_file.write_text("INCIDENT_CHANNEL_PREFIX=fromfile\nLOG_FORMAT=json\n")
+        settings = load_settings({"INCIDENT_CHANNEL_PREFIX": "fromenv"}, env_file=env_file)
+        assert settings.channel_prefix == "fromenv"
+        assert settings.log_format == "json"
+
+    @pytest.mark.parametrize(
+        ("name", "value"),
+        [("SLACK_API_URL", "slack.com/api"), ("LOG_FORMAT", "xml"), ("INCIDENT_CHANNEL_PREFIX", "Bad Prefix"),
+         ("INCIDENT_TEMPLATES_DIR", "/no/such/folder")],
+    )
+    def test_invalid_values_are_refused_with_their_name(self, name: str, value: str) -> None:
+        """A bad value stops start-up with a message naming the variable."""
+        with pytest.raises(ConfigError, match=name):
+            load_settings({name: value}, env_file=None)
+
+    def test_missing_required_setting_names_it(self) -> None:
+        """require() names the first missing variable in one line."""
+        settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-1"}, env_file=None)
+        with pytest.raises(ConfigError) as caught:
+            settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+        assert "SLACK_SIGNING_SECRET" in caught.value.user_message
+        assert "\n" not in caught.value.user_message
+
+
+class TestSecret:
+    def test_repr_masks_the_value(self) -> None:
+        """Tokens never appear in reprs, so logging a Settings object leaks nothing."""
+        settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-very-secret"}, env_file=None)
+        assert "xoxb-very-secret" not in repr(settings)
+        assert settings.slack_bot_token.get() == "xoxb-very-secret"
+        assert not Secret("")
+
+
+class TestEnvExample:
+    def test_env_example_documents_exactly_the_settings(self) -> None:
+        """Every variable the code reads is in .env.example, and nothing else is."""
+        documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+        assert documented == set(_FIELD_OF)
