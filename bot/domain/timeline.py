@@ -51,8 +51,10 @@ _USER_TEXT_KEYS = frozenset({"hypothesis", "description"})
 
 def describe(entry: TimelineEntry, mention: Mention = slack_mention, escape: Escape = keep_text) -> str:
     """One line saying what happened; ``escape`` is applied to every piece of user-typed text."""
-    data = {key: escape(value) if key in _USER_TEXT_KEYS and isinstance(value, str) else value
-            for key, value in entry.data.items()}
+    data: dict[str, Any] = {
+        key: escape(value) if key in _USER_TEXT_KEYS and isinstance(value, str) else value
+        for key, value in entry.data.items()
+    }
     entry = TimelineEntry(entry.kind, entry.occurred_at, entry.recorded_at, entry.actor, escape(entry.text), data)
     kind = entry.kind
     if kind is EntryKind.DECLARED:

@@ -1,0 +1,447 @@
+"""The /incident grammar: text in, a ParsedCommand or a UsageError out, and nothing else."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.domain.commands import (
+    AddFollowup,
+    AddHypothesis,
+    AddNote,
+    Assemble,
+    Assignee,
+    ChangeSeverity,
+    ConfirmHypothesis,
+    Declare,
+    ExportPostmortem,
+    GroupRef,
+    ListIncidents,
+    Mitigate,
+    ParsedCommand,
+    RejectHypothesis,
+    Reopen,
+    Resolve,
+    Rollback,
+    SetLead,
+    ShowHelp,
+    ShowStatus,
+    ShowTimeline,
+    UserRef,
+)
+from bot.domain.errors import UsageError
+from bot.domain.grammar import (
+    MAX_TEXT_LENGTH,
+    MAX_TITLE_LENGTH,
+    USAGE,
+    clean_text,
+    help_text,
+    is_bare_declare,
+    parse_command,
+    parse_group,
+    parse_user,
+)
+from bot.domain.model import Severity
+
+ALICE = "<@U0123ABC|alice>"
+BOB = "<@U0456DEF>"
+READ_ONLY_VERBS = ("status", "timeline", "postmortem", "list", "help")
+
+
+def usage_error(text: str) -> UsageError:
+    with pytest.raises(UsageError) as raised:
+        parse_command(text)
+    return raised.value
+
+
+class TestVerbs:
+    @pytest.mark.parametrize(("text", "action"), [
+        ("declare CDN edge returning 502s", Declare("CDN edge returning 502s", Severity.SEV3)),
+        ("declare sev1 CDN edge returning 502s", Declare("CDN edge returning 502s", Severity.SEV1)),
+        ("declare SEV4 typo on status page", Declare("typo on status page", Severity.SEV4)),
+        ("declare sev5 is not a severity", Declare("sev5 is not a severity", Severity.SEV3)),
+        (f"lead {ALICE}", SetLead(UserRef("U0123ABC", "alice"))),
+        (f"lead {BOB}", SetLead(UserRef("U0456DEF"))),
+        (f"assemble {ALICE}:Networking {BOB}",
+         Assemble((Assignee(UserRef("U0123ABC", "alice"), "networking"), Assignee(UserRef("U0456DEF"))))),
+        ("assemble <!subteam^S0123|@netops>:sre",
+         Assemble((Assignee(GroupRef("S0123", "@netops"), "sre"),))),
+        ("hypothesis external DDoS attack", AddHypothesis("external DDoS attack")),
+        ("hypothesis reject 2 traffic is normal", RejectHypothesis(2, "traffic is normal")),
+        ("hypothesis REJECT #3", RejectHypothesis(3, "")),
+        ("hypothesis confirm 1 graphs match", ConfirmHypothesis(1, "graphs match")),
+        ("hypothesis confirm 12", ConfirmHypothesis(12, "")),
+        ("mitigate raised rate limit", Mitigate("raised rate limit")),
+        ("rollback WAF rules to v41", Rollback("WAF rules to v41")),
+        ("resolve", Resolve("")),
+        ("resolve edge healthy for 30 min", Resolve("edge healthy for 30 min")),
+        ("reopen", Reopen("")),
+        ("reopen 502s are back", Reopen("502s are back")),
+        ("severity sev2", ChangeSeverity(Severity.SEV2)),
+        ("severity SEV1", ChangeSeverity(Severity.SEV1)),
+        ("note status page updated", AddNote("status page updated")),
+        ("note line one\nline two", AddNote("line one\nline two")),
+        (f"followup canary rollout for WAF rules {BOB}",
+         AddFollowup("canary rollout for WAF rules", UserRef("U0456DEF"))),
+        ("followup add alerting", AddFollowup("add alerting", None)),
+        ("status", ShowStatus()),
+        ("timeline", ShowTimeline()),
+        ("postmortem", ExportPostmortem(None)),
+        ("postmortem short-form.v2", ExportPostmortem("short-form.v2")),
+        ("list", ListIncidents()),
+        ("help", ShowHelp(None)),
+        ("help Note", ShowHelp("note")),
+        ("help nonsense", ShowHelp(None)),
+        ("  NOTE   spaced out  ", AddNote("spaced out")),
+    ])
+    def test_happy_path(self, text: str, action: object) -> None:
+        """Each verb parses to its typed action with no incident and no --at."""
+        assert parse_command(text) == ParsedCommand(action=action)  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize(("text", "verb", "phrase"), [
+        ("declare", "declare", "needs a title"),
+        ("declare sev2", "declare", "needs a title"),
+        ("lead", "lead", "exactly one person"),
+        ("lead alice", "lead", "exactly one person"),
+        (f"lead {ALICE} {BOB}", "lead", "exactly one person"),
+        ("lead <@u0123|lower>", "lead", "exactly one person"),
+        ("assemble", "assemble", "at least one"),
+        (f"assemble {ALICE} bob", "assemble", "`bob` is not a person"),
+        (f"assemble {ALICE}:", "assemble", "is not a person"),
+        (f"assemble {ALICE}:-role", "assemble", "is not a person"),
+        ("assemble <!here>", "assemble", "is not a person"),
+        ("hypothesis", "hypothesis", "needs a theory"),
+        ("hypothesis reject", "hypothesis", "needs the hypothesis number"),
+        ("hypothesis confirm one", "hypothesis", "e.g. `hypothesis confirm 1`"),
+        ("hypothesis reject 1234567", "hypothesis", "needs the hypothesis number"),
+        ("mitigate", "mitigate", "what was tried"),
+        ("rollback", "rollback", "the change that was rolled back"),
+        ("severity", "severity", "one of sev1"),
+        ("severity high", "severity", "one of sev1"),
+        ("severity sev1 now", "severity", "one of sev1"),
+        ("note", "note", "needs some text"),
+        ("followup", "followup", "an action item"),
+        ("status now", "status", "takes no arguments"),
+        ("timeline please", "timeline", "takes no arguments"),
+        ("list all", "list", "takes no arguments"),
+        ("postmortem ../../etc/passwd", "postmortem", "is not a template name"),
+        ("postmortem two words", "postmortem", "is not a template name"),
+    ])
+    def test_errors_carry_the_verbs_usage(self, text: str, verb: str, phrase: str) -> None:
+        """A malformed command raises UsageError explaining it, with that verb's usage."""
+        error = usage_error(text)
+        assert phrase in error.user_message
+        assert error.usage == USAGE[verb]
+        assert error.full_message() == f"{error.user_message}\nUsage: {USAGE[verb]}"
+
+    @pytest.mark.parametrize("text", ["", "   ", "\u202e\u200b", "\x00\x07"])
+    def test_empty_text_asks_what_to_do(self, text: str) -> None:
+        """Nothing to parse (after cleaning) asks the user what to do, with help's usage."""
+        error = usage_error(text)
+        assert (error.user_message, error.usage) == ("Tell me what to do.", USAGE["help"])
+
+    def test_changes_state_separates_transitions_from_queries(self) -> None:
+        """Read-only verbs do not change state; the others do."""
+        assert [parse_command(v).changes_state for v in READ_ONLY_VERBS] == [False] * 5
+        assert parse_command("note x").changes_state and parse_command("resolve").changes_state
+
+
+class TestUnknownVerb:
+    @pytest.mark.parametrize(("word", "suggestion"), [
+        ("delcare", "declare"), ("hypotesis", "hypothesis"), ("resolv", "resolve"), ("timelin", "timeline"),
+    ])
+    def test_close_misspelling_gets_a_suggestion(self, word: str, suggestion: str) -> None:
+        """A misspelt verb is named back with the closest real verb."""
+        error = usage_error(f"{word} something")
+        assert error.user_message == f"I don't know the command `{word}`. Did you mean `{suggestion}`?"
+
+    def test_far_word_gets_no_suggestion_but_all_verbs(self) -> None:
+        """A word like no verb gets no guess; the usage lists every verb."""
+        error = usage_error("xyzzy")
+        assert "Did you mean" not in error.user_message
+        assert error.usage.split(" | ") == list(USAGE)
+
+    def test_long_unknown_word_is_cut_in_the_message(self) -> None:
+        """A very long unknown word is shown only in part."""
+        error = usage_error("q" * 5000)
+        assert f"`{'q' * 40}`" in error.user_message and len(error.user_message) < 100
+
+
+class TestIncidentPrefix:
+    @pytest.mark.parametrize(("text", "number"), [
+        ("INC-7 note checking", 7), ("inc-12 resolve", 12), ("Inc-3 status", 3), ("INC-0042 timeline", 42),
+    ])
+    def test_prefix_names_the_incident(self, text: str, number: int) -> None:
+        """A leading INC-n (any case) becomes incident_number and the rest parses as usual."""
+        assert parse_command(text).incident_number == number
+
+    def test_prefix_does_not_leak_into_the_text(self) -> None:
+        """The id is not part of the note's text."""
+        assert parse_command("INC-7 note INC-8 is related").action == AddNote("INC-8 is related")
+
+    def test_prefix_alone_asks_what_to_do(self) -> None:
+        """Only an id asks what to do with that incident."""
+        assert usage_error("INC-7").user_message == "What should I do with INC-7?"
+
+    @pytest.mark.parametrize("verb", ["declare", "list", "help"])
+    def test_prefix_refused_on_verbs_without_incident(self, verb: str) -> None:
+        """declare, list and help do not take an incident id."""
+        error = usage_error(f"INC-7 {verb} sev1 thing" if verb == "declare" else f"INC-7 {verb}")
+        assert (error.user_message, error.usage) == (f"`{verb}` does not take an incident id.", USAGE[verb])
+
+    @pytest.mark.parametrize("text", ["INC-x note a", "INC- note a", "INC-1234567890 note a", "INC-7note a"])
+    def test_malformed_ids_are_unknown_verbs(self, text: str) -> None:
+        """Something that is not INC-<digits> is read as an (unknown) verb."""
+        assert "I don't know the command" in usage_error(text).user_message
+
+    def test_overlong_id_is_a_usage_error_not_a_crash(self) -> None:
+        """Thousands of digits after INC- give a UsageError, not int()'s ValueError."""
+        assert "I don't know the command" in usage_error("INC-" + "9" * 5000 + " note a").user_message
+
+
+class TestAtOption:
+    @pytest.mark.parametrize(("text", "body", "at"), [
+        ("note deploy started --at 13:42", "deploy started", "13:42"),
+        ("note deploy started --at 15m ago", "deploy started", "15m ago"),
+        ("note a --at  2026-11-22 13:42 UTC  ", "a", "2026-11-22 13:42 UTC"),
+        ("note a\n--at 2026-11-22T13:42Z", "a", "2026-11-22T13:42Z"),
+        ("note curl --at 5 failed --at 13:42", "curl --at 5 failed", "13:42"),
+        ("note the --atlas flag", "the --atlas flag", None),
+    ])
+    def test_at_suffix_is_split_off_raw(self, text: str, body: str, at: str | None) -> None:
+        """The last --at WHEN is kept raw (parsed later); the text before it is the body."""
+        command = parse_command(text)
+        assert (command.action, command.at) == (AddNote(body), at)
+
+    def test_at_with_prefix_and_any_transition(self) -> None:
+        """INC-n and --at combine on any state-changing command."""
+        assert parse_command("INC-7 resolve --at 2h ago") == ParsedCommand(Resolve(""), 7, "2h ago")
+        assert parse_command("declare sev1 DB down --at 13:00") == ParsedCommand(
+            Declare("DB down", Severity.SEV1), None, "13:00")
+
+    @pytest.mark.parametrize("verb", READ_ONLY_VERBS)
+    def test_at_refused_on_read_only_verbs(self, verb: str) -> None:
+        """Read-only verbs refuse --at with their own usage."""
+        error = usage_error(f"{verb} --at 13:42")
+        assert "only applies to commands that change an incident" in error.user_message
+        assert error.usage == USAGE[verb]
+
+    @pytest.mark.parametrize("text", ["note a --at", "note a --at   ", "resolve --at"])
+    def test_at_without_time_is_refused(self, text: str) -> None:
+        """A bare --at asks for a time with examples."""
+        error = usage_error(text)
+        assert "`--at` needs a time" in error.user_message and error.usage == "... --at WHEN"
+
+
+class TestMentions:
+    @pytest.mark.parametrize(("token", "user"), [
+        ("<@U0123ABC|alice>", UserRef("U0123ABC", "alice")),
+        ("<@U0123ABC>", UserRef("U0123ABC", None)),
+        ("<@W0123ABC|ent.user>", UserRef("W0123ABC", "ent.user")),
+        ("<@U0123ABC|>", UserRef("U0123ABC", None)),
+    ])
+    def test_user_escapes(self, token: str, user: UserRef) -> None:
+        """Slack's user escapes, with and without a name, become UserRefs."""
+        assert parse_user(token) == user
+
+    @pytest.mark.parametrize("token", ["@alice", "<@u0123>", "<@>", "<#C0123|general>", "<@U0123",
+                                       "x<@U0123>",
+                                       "<!subteam^S0123|@netops>"])
+    def test_non_users(self, token: str) -> None:
+        """Plain names, channels, groups and broken escapes are not users."""
+        assert parse_user(token) is None
+
+    @pytest.mark.parametrize(("token", "group"), [
+        ("<!subteam^S0123|@netops>", GroupRef("S0123", "@netops")),
+        ("<!subteam^S0123>", GroupRef("S0123", None)),
+    ])
+    def test_group_escapes(self, token: str, group: GroupRef) -> None:
+        """Slack's user-group escapes become GroupRefs."""
+        assert parse_group(token) == group
+
+    @pytest.mark.parametrize("token", ["<!here>", "<!subteam^X0123>", "<@U0123>", "!subteam^S0123"])
+    def test_non_groups(self, token: str) -> None:
+        """Special mentions, users and broken escapes are not groups."""
+        assert parse_group(token) is None
+
+
+class TestFollowupOwner:
+    def test_trailing_mention_is_the_owner(self) -> None:
+        """A mention at the end is the owner and leaves the text."""
+        assert parse_command(f"followup fix alerting {ALICE}").action == AddFollowup(
+            "fix alerting", UserRef("U0123ABC", "alice"))
+
+    def test_mention_inside_the_text_is_text(self) -> None:
+        """A mention that is not last stays part of the text, with no owner."""
+        assert parse_command(f"followup ask {ALICE} about alerting").action == AddFollowup(
+            f"ask {ALICE} about alerting", None)
+
+    def test_mention_alone_is_the_text(self) -> None:
+        """A followup of only a mention keeps it as text rather than failing."""
+        assert parse_command(f"followup {BOB}").action == AddFollowup(BOB, None)
+
+
+class TestCleaning:
+    @pytest.mark.parametrize(("raw", "clean"), [
+        ("note \u202eevil\u202c text", "evil text"),
+        ("note zero\u200bwidth", "zerowidth"),
+        ("note nul\x00 bell\x07 esc\x1b[31m", "nul bell esc[31m"),
+        ("note keeps\ttabs\nand lines", "keeps\ttabs\nand lines"),
+        ("note caf\u00e9 \U0001f525 \u65e5\u672c", "caf\u00e9 \U0001f525 \u65e5\u672c"),
+    ])
+    def test_control_and_bidi_characters_are_stripped(self, raw: str, clean: str) -> None:
+        """Control, format and bidi-override characters go; tabs, newlines and other unicode stay."""
+        assert parse_command(raw).action == AddNote(clean)
+
+    def test_clean_text_strips_outer_blanks(self) -> None:
+        """clean_text trims surrounding whitespace after dropping controls."""
+        assert clean_text("\u2066  hi  \r\n") == "hi"
+
+    def test_bidi_cannot_hide_a_verb(self) -> None:
+        """A verb split by invisible characters still parses as that verb."""
+        assert parse_command("re\u200bsolve").action == Resolve("")
+
+
+class TestLengthLimits:
+    def test_title_at_limit_is_accepted(self) -> None:
+        """A title of exactly the maximum length is fine."""
+        assert parse_command("declare " + "t" * MAX_TITLE_LENGTH).action == Declare("t" * MAX_TITLE_LENGTH,
+                                                                                     Severity.SEV3)
+
+    def test_title_over_limit_is_refused(self) -> None:
+        """A longer title is refused, pointing at notes."""
+        error = usage_error("declare sev1 " + "t" * (MAX_TITLE_LENGTH + 1))
+        assert f"at most {MAX_TITLE_LENGTH} characters" in error.user_message
+        assert error.usage == USAGE["declare"]
+
+    def test_text_at_limit_is_accepted(self) -> None:
+        """Free text of exactly the maximum length is fine."""
+        assert parse_command("note " + "n" * MAX_TEXT_LENGTH).action == AddNote("n" * MAX_TEXT_LENGTH)
+
+    @pytest.mark.parametrize("verb", ["note", "hypothesis", "mitigate", "rollback", "resolve", "reopen",
+                                      "followup"])
+    def test_text_over_limit_is_refused(self, verb: str) -> None:
+        """Longer free text is refused with its length, the limit and the pin hint."""
+        error = usage_error(f"{verb} " + "n" * (MAX_TEXT_LENGTH + 1))
+        assert "20,001 characters; the limit is 20,000" in error.user_message
+        assert ":pushpin:" in error.user_message
+        assert error.usage == USAGE[verb]
+
+    def test_decision_note_over_limit_is_refused(self) -> None:
+        """A reject reason over the limit is refused like any text."""
+        assert usage_error("hypothesis reject 1 " + "r" * (MAX_TEXT_LENGTH + 1)).usage == USAGE["hypothesis"]
+
+
+class TestHelp:
+    def test_help_for_one_verb(self) -> None:
+        """help_text(verb) is that verb's usage."""
+        assert help_text("note") == "Usage: `/incident note <text>`"
+
+    def test_help_for_all_verbs(self) -> None:
+        """help_text() lists every verb's usage and explains INC-n and --at."""
+        text = help_text()
+        assert all(f"`/incident {usage}`" in text for usage in USAGE.values())
+        assert "INC-7 note" in text and "--at 15m ago" in text
+
+    @pytest.mark.parametrize(("text", "bare"), [
+        ("", True), ("declare", True), ("DECLARE sev1", True), ("declare sev1 DB down", False),
+        ("declare DB", False), ("note x", False),
+    ])
+    def test_bare_declare(self, text: str, bare: bool) -> None:
+        """Only empty text or declare [sevN] alone opens the modal."""
+        assert is_bare_declare(text) is bare
+
+
+# --- property-based: any text gives a ParsedCommand or a UsageError, never another exception ---
+
+_VERBS = [*USAGE, "NOTE", "Declare", "hypothesis reject", "hypothesis confirm", "helpp", "INC-7"]
+
+
+def _fragment_pools() -> list[list[str]]:
+    """Pieces of the grammar, right and slightly wrong, by kind, each with a trailing separator or none."""
+    words = ["sev1", "sev4", "SEV2", "sev9", "#1", "0", "999999", "1234567", "-1", "1.5", ":", ":db", "|",
+             "x",             "reject", "confirm", "note"]
+    users = [f"<@{kind}{uid}{name}>{role}" for kind in ("U", "W", "u")
+             for uid in ("0123ABC", "1", "", "a\u00e9")
+             for name in ("", "|", "|alice", "|a b") for role in ("", ":", ":db", ":-x", ":" + "r" * 50)]
+    groups = [f"<!subteam^{gid}{handle}>{role}" for gid in ("S0123", "S", "X1") for handle in ("", "|@netops")
+              for role in ("", ":sre", ":")]
+    broken = ["<@", ">", "<!here>", "<@U1|a|b>", "<@U1>>", "<<@U1>", "<#C01|general>"]
+    ids = [f"{prefix}-{n}" for prefix in ("INC", "inc", "INCI")
+           for n in ("", "0", "7", "x", "9" * 12, "\u0663")]
+    at = ["--at", "--at 13:42", "--at 15m ago", "--at\n", "--", "-at", "--AT", "--at=13:42", "--atlas"]
+    odd = ["\u202e", "\u200b", "\x00", "\r", "\n", "\t", "\u2028", "\ufeff", "\U0001f525", "\u0301", "\u3000",
+           "\u00a0", "`", "*", "&lt;"]
+    return [[piece + separator for piece in kind for separator in ("", " ", "  ", "\n")]
+            for kind in (_VERBS, words, words, users, groups, broken, ids, at, odd)]
+
+
+_POOLS = _fragment_pools()
+_VERB_POOL, _ID_POOL, _AT_POOL = _POOLS[0], _POOLS[6], _POOLS[7]
+
+
+def _pick(pool: list[str], raw: bytes, i: int) -> str:
+    return pool[int.from_bytes(raw[i:i + 2], "big") % len(pool)]
+
+
+def _stitch(drawn: tuple[bytes, str]) -> str:
+    """Shape ``[INC-n] verb fragments... [--at ...]`` from bytes; the free text goes where the bytes say."""
+    raw, free_text = drawn
+    head, raw = raw[:4].ljust(4, b"\0"), raw[4:]
+    parts = [_pick(_POOLS[raw[i] % len(_POOLS)], raw, i + 1) for i in range(0, len(raw) - 2, 3)]
+    cut = head[0] % (len(parts) + 1)
+    parts.insert(cut, free_text)
+    prefix = _pick(_ID_POOL, head, 1) + " " if head[0] % 4 == 1 else ""
+    verb = _pick(_VERB_POOL, head, 2) + " " if head[1] % 8 != 7 else ""
+    suffix = " " + _pick(_AT_POOL, head, 1) if head[3] % 3 == 1 else ""
+    return prefix + verb + "".join(parts) + suffix
+
+
+def grammar_like() -> st.SearchStrategy[str]:
+    # Bytes decoded into fragments cost one draw per example, several times faster than st.lists of
+    # fragments, so 2000 examples take about a second; shrinking still works on the bytes.
+    return st.tuples(st.binary(min_size=4, max_size=22), st.text(max_size=6)).map(_stitch)
+
+
+def _check_outcome(text: str) -> None:
+    try:
+        command = parse_command(text)
+    except UsageError as error:
+        assert error.user_message and error.usage, "every UsageError says what is wrong and how to use it"
+        return
+    assert isinstance(command, ParsedCommand)
+    assert command.at is None or (command.at.strip() == command.at != "" and command.changes_state)
+    for value in vars(command.action).values():
+        if isinstance(value, str):
+            assert len(value) <= MAX_TEXT_LENGTH
+            assert all(ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf") for ch in value)
+
+
+class TestProperties:
+    @settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.text())
+    def test_any_text(self, text: str) -> None:
+        """Any unicode text parses or raises UsageError with a usage, and parsed text is clean."""
+        _check_outcome(text)
+
+    @settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(grammar_like())
+    def test_grammar_like_text(self, text: str) -> None:
+        """Texts stitched from verbs, mentions, ids, --at and odd unicode parse or raise UsageError."""
+        _check_outcome(text)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.integers(1, 999_999_999),
+           st.sampled_from(["note hi", "resolve", "status", "hypothesis confirm 2"]))
+    def test_any_incident_id_round_trips(self, number: int, rest: str) -> None:
+        """INC-n before any command yields exactly n."""
+        assert parse_command(f"INC-{number} {rest}").incident_number == number
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(min_size=1).map(clean_text).filter(lambda t: t and "--at" not in t))
+    def test_note_text_round_trips(self, text: str) -> None:
+        """Clean note text comes back unchanged, whatever it contains."""
+        assert parse_command(f"note {text}").action == AddNote(text)

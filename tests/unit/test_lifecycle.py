@@ -1,0 +1,471 @@
+"""The incident state machine: every status x action pair, and the rules inside each transition."""
+
+from __future__ import annotations
+
+import typing
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.domain.commands import (
+    AddFollowup,
+    AddHypothesis,
+    AddNote,
+    Assemble,
+    Assignee,
+    ChangeSeverity,
+    ConfirmHypothesis,
+    Declare,
+    GroupRef,
+    Mitigate,
+    PinMessage,
+    RejectHypothesis,
+    Reopen,
+    Resolve,
+    Rollback,
+    SetLead,
+    Transition,
+    UserRef,
+)
+from bot.domain.errors import TimeParseError, TransitionError
+from bot.domain.lifecycle import TRANSITIONS, Change, Stamp, apply, declare
+from bot.domain.model import (
+    EntryKind,
+    Hypothesis,
+    HypothesisStatus,
+    Incident,
+    Member,
+    Severity,
+    Status,
+    TimelineEntry,
+)
+
+T0 = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)
+DECLARER = "U0DECLARER"
+RESOLVER = "U0BOB"
+ACTOR = "U0ALICE"
+
+DEC, INV, MIT, RES = Status.DECLARED, Status.INVESTIGATING, Status.MITIGATED, Status.RESOLVED
+
+# The life cycle as the issue specifies it, written out independently of lifecycle.TRANSITIONS:
+# the next status in (declared, investigating, mitigated, resolved); None means illegal.
+SPEC: dict[type, tuple[Status | None, Status | None, Status | None, Status | None]] = {
+    SetLead: (DEC, INV, MIT, None),
+    Assemble: (INV, INV, MIT, None),
+    AddHypothesis: (INV, INV, MIT, None),
+    RejectHypothesis: (INV, INV, MIT, None),
+    ConfirmHypothesis: (INV, INV, MIT, None),
+    Mitigate: (INV, INV, MIT, None),
+    Rollback: (MIT, MIT, MIT, None),
+    Resolve: (RES, RES, RES, None),
+    Reopen: (None, None, None, INV),
+    ChangeSeverity: (DEC, INV, MIT, RES),
+    AddNote: (DEC, INV, MIT, RES),
+    AddFollowup: (DEC, INV, MIT, RES),
+    PinMessage: (DEC, INV, MIT, RES),
+}
+STATUS_ORDER = (DEC, INV, MIT, RES)
+SPEC_TABLE = {
+    (status, action): next_status
+    for action, row in SPEC.items()
+    for status, next_status in zip(STATUS_ORDER, row, strict=True)
+    if next_status is not None
+}
+
+# One instance of every transition, legal on each incident built by ``incident_in`` where the table allows it.
+SAMPLES: dict[type, Transition] = {
+    SetLead: SetLead(UserRef("U0LEAD", "lena")),
+    Assemble: Assemble((Assignee(UserRef("U0NEW", "nico"), "networking"),)),
+    AddHypothesis: AddHypothesis("cache stampede after purge"),
+    RejectHypothesis: RejectHypothesis(1, "traffic is normal"),
+    ConfirmHypothesis: ConfirmHypothesis(1, "matches the WAF graphs"),
+    Mitigate: Mitigate("raised the edge rate limit"),
+    Rollback: Rollback("reverted WAF rule deploy 42"),
+    Resolve: Resolve("edge healthy for 30 min"),
+    Reopen: Reopen("502s are back"),
+    ChangeSeverity: ChangeSeverity(Severity.SEV1),
+    AddNote: AddNote("status page updated"),
+    AddFollowup: AddFollowup("canary rollout for WAF rules", UserRef("U0CAROL", "carol")),
+    PinMessage: PinMessage("graph shows the spike at 12:58", author="U0DAVE", permalink="https://x.slack.com/p1"),
+}
+KINDS: dict[type, EntryKind] = {
+    SetLead: EntryKind.LEAD,
+    Assemble: EntryKind.ASSEMBLED,
+    AddHypothesis: EntryKind.HYPOTHESIS,
+    RejectHypothesis: EntryKind.HYPOTHESIS_REJECTED,
+    ConfirmHypothesis: EntryKind.HYPOTHESIS_CONFIRMED,
+    Mitigate: EntryKind.MITIGATION,
+    Rollback: EntryKind.ROLLBACK,
+    Resolve: EntryKind.RESOLVED,
+    Reopen: EntryKind.REOPENED,
+    ChangeSeverity: EntryKind.SEVERITY,
+    AddNote: EntryKind.NOTE,
+    AddFollowup: EntryKind.FOLLOWUP,
+    PinMessage: EntryKind.PINNED,
+}
+ALL_PAIRS = [(status, action) for status in STATUS_ORDER for action in SPEC]
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def stamp(minutes: float, actor: str = ACTOR, recorded_minutes: float | None = None) -> Stamp:
+    recorded = at(minutes if recorded_minutes is None else recorded_minutes)
+    return Stamp(actor=actor, occurred_at=at(minutes), recorded_at=recorded)
+
+
+def declared(number: int = 7, severity: Severity = Severity.SEV2) -> Incident:
+    return declare(Declare("CDN edge returning 502s", severity), number, Stamp(DECLARER, T0, T0)).incident
+
+
+def incident_in(status: Status) -> Incident:
+    """An incident in ``status`` built through the real transitions, with hypothesis #1 open."""
+    incident = declared()
+    if status is Status.DECLARED:
+        # Adding a hypothesis moves the incident on, so only construction gives a declared one a hypothesis.
+        return incident.with_changes(hypotheses=(Hypothesis(1, "DDoS", ACTOR, at(1)),))
+    incident = apply(incident, AddHypothesis("DDoS"), stamp(1)).incident
+    if status is Status.MITIGATED:
+        incident = apply(incident, Rollback("reverted deploy 41"), stamp(2)).incident
+    if status is Status.RESOLVED:
+        incident = apply(incident, Resolve("all good"), stamp(3, actor=RESOLVER)).incident
+    assert incident.status is status
+    return incident
+
+
+def first_entry(change: Change) -> TimelineEntry:
+    assert len(change.entries) == 1
+    return change.entries[0]
+
+
+class TestTransitionTable:
+    def test_table_matches_the_specified_life_cycle(self) -> None:
+        """The transition table holds exactly the specified (status, action) -> status pairs."""
+        assert TRANSITIONS == SPEC_TABLE
+
+    def test_samples_cover_every_transition_type(self) -> None:
+        """Every Transition type except Declare is exercised against every status."""
+        assert set(SAMPLES) == set(typing.get_args(Transition)) - {Declare}
+        assert set(SAMPLES) == set(SPEC) == set(KINDS)
+
+    @pytest.mark.parametrize(("status", "action_type"), ALL_PAIRS,
+                             ids=[f"{s.value}-{a.__name__}" for s, a in ALL_PAIRS])
+    def test_every_status_and_action(self, status: Status, action_type: type) -> None:
+        """A legal pair reaches the specified status with one stamped entry; an illegal one is refused."""
+        incident = incident_in(status)
+        expected = SPEC_TABLE.get((status, action_type))
+        when = stamp(10, recorded_minutes=25)
+        if expected is None:
+            with pytest.raises(TransitionError) as raised:
+                apply(incident, SAMPLES[action_type], when)
+            message = raised.value.user_message
+            assert "INC-7" in message
+            if status is not Status.RESOLVED:
+                assert "nothing to reopen" in message
+            elif action_type is Resolve:
+                assert "already resolved" in message
+            else:
+                assert "`/incident INC-7 reopen <reason>`" in message
+            return
+        change = apply(incident, SAMPLES[action_type], when)
+        entry = first_entry(change)
+        assert change.incident.status is expected
+        assert entry.kind is KINDS[action_type]
+        assert (entry.occurred_at, entry.recorded_at) == (at(10), at(25))
+        if action_type is PinMessage:
+            assert (entry.actor, entry.data["pinned_by"]) == ("U0DAVE", ACTOR)
+        else:
+            assert entry.actor == ACTOR
+        if expected is status:
+            assert "status_to" not in entry.data and not change.status_changed
+        else:
+            assert (entry.data["status_from"], entry.data["status_to"]) == (status.value, expected.value)
+            assert change.status_changed
+        assert incident.status is status  # the input is left as it was
+
+    @pytest.mark.parametrize("status", STATUS_ORDER)
+    def test_declare_is_refused_on_an_existing_incident(self, status: Status) -> None:
+        """Declaring through apply tells the user to declare outside the incident channel."""
+        with pytest.raises(TransitionError, match="INC-7 is already declared"):
+            apply(incident_in(status), Declare("again", Severity.SEV1), stamp(10))
+
+
+class TestDeclare:
+    def test_declare_opens_a_declared_incident(self) -> None:
+        """Declaring sets number, title, severity, declarer, time and channel."""
+        change = declare(Declare("DB failover", Severity.SEV1, "primary down"), 12,
+                         Stamp(DECLARER, at(0), at(2)), channel_id="C0INC")
+        incident = change.incident
+        assert (incident.number, incident.incident_id, incident.title) == (12, "INC-12", "DB failover")
+        assert (incident.severity, incident.status, incident.channel_id) == (Severity.SEV1, DEC, "C0INC")
+        assert (incident.declared_at, incident.declared_by) == (at(0), DECLARER)
+        assert incident.description == "primary down"
+
+    def test_declare_records_one_declared_entry(self) -> None:
+        """The declaration entry carries the title, severity, description and status_to."""
+        entry = first_entry(declare(Declare("DB failover", Severity.SEV4, "primary down"), 1,
+                                    Stamp(DECLARER, at(0), at(2))))
+        assert (entry.kind, entry.text, entry.actor) == (EntryKind.DECLARED, "DB failover", DECLARER)
+        assert (entry.occurred_at, entry.recorded_at) == (at(0), at(2))
+        assert entry.data == {"severity": "sev4", "status_to": "declared", "description": "primary down"}
+
+    def test_declare_without_description_leaves_it_out(self) -> None:
+        """No description means no description key in the entry's data."""
+        entry = first_entry(declare(Declare("x", Severity.SEV3), 1, Stamp(DECLARER, at(0), at(0))))
+        assert "description" not in entry.data
+
+    def test_actor_name_is_kept_for_postmortems(self) -> None:
+        """A display name Slack sent for the actor is stored in the entry's names."""
+        entry = first_entry(declare(Declare("x", Severity.SEV3), 1, Stamp(DECLARER, at(0), at(0), "dee")))
+        assert entry.data["names"] == {DECLARER: "dee"}
+
+
+class TestBackdating:
+    def test_before_declaration_is_refused(self) -> None:
+        """An occurred_at before the declaration raises TimeParseError naming both times."""
+        with pytest.raises(TimeParseError) as raised:
+            apply(declared(), AddNote("early"), Stamp(ACTOR, at(-5), at(10)))
+        message = raised.value.user_message
+        assert "2026-11-22 12:55 UTC" in message and "INC-7" in message and "2026-11-22 13:00 UTC" in message
+
+    def test_at_the_declaration_is_accepted(self) -> None:
+        """An occurred_at equal to the declaration time is fine."""
+        entry = first_entry(apply(declared(), AddNote("same minute"), Stamp(ACTOR, T0, at(10))))
+        assert entry.occurred_at == T0
+
+    def test_recorded_later_than_occurred_keeps_both(self) -> None:
+        """A backdated entry keeps its occurred_at and the bot's recorded_at apart."""
+        entry = first_entry(apply(declared(), AddNote("n"), stamp(3, recorded_minutes=40)))
+        assert (entry.occurred_at, entry.recorded_at) == (at(3), at(40))
+
+
+class TestHypotheses:
+    def test_hypotheses_are_numbered_from_one(self) -> None:
+        """Each new hypothesis gets the next number and is recorded with it."""
+        incident = declared()
+        numbers = []
+        for n, text in enumerate(["DDoS", "bad deploy", "cert expiry"], start=1):
+            change = apply(incident, AddHypothesis(text), stamp(n))
+            incident = change.incident
+            numbers.append(first_entry(change).data["number"])
+        assert numbers == [1, 2, 3]
+        assert [(h.number, h.text, h.status) for h in incident.hypotheses] == [
+            (1, "DDoS", HypothesisStatus.OPEN), (2, "bad deploy", HypothesisStatus.OPEN),
+            (3, "cert expiry", HypothesisStatus.OPEN)]
+        assert incident.hypotheses[1].proposed_by == ACTOR and incident.hypotheses[1].proposed_at == at(2)
+
+    def test_numbering_is_per_incident(self) -> None:
+        """Another incident starts its own numbering at 1."""
+        apply(declared(7), AddHypothesis("a"), stamp(1))
+        change = apply(declared(8), AddHypothesis("b"), stamp(1))
+        assert first_entry(change).data["number"] == 1
+
+    def test_reject_records_reason_and_decision(self) -> None:
+        """Rejecting marks the hypothesis rejected with its reason and time."""
+        change = apply(incident_in(INV), RejectHypothesis(1, "traffic normal"), stamp(5))
+        hypothesis = change.incident.hypothesis(1)
+        assert hypothesis is not None
+        assert (hypothesis.status, hypothesis.outcome, hypothesis.decided_at) == (
+            HypothesisStatus.REJECTED, "traffic normal", at(5))
+        entry = first_entry(change)
+        assert (entry.text, entry.data["number"], entry.data["hypothesis"]) == ("traffic normal", 1, "DDoS")
+
+    def test_reject_unknown_number_lists_known_ones(self) -> None:
+        """Rejecting a number that does not exist names the known ones and how to add one."""
+        incident = apply(incident_in(INV), AddHypothesis("bad deploy"), stamp(2)).incident
+        with pytest.raises(TransitionError) as raised:
+            apply(incident, RejectHypothesis(5), stamp(3))
+        message = raised.value.user_message
+        assert "no hypothesis #5" in message and "#1, #2" in message and "hypothesis <text>" in message
+
+    def test_confirm_without_hypotheses_says_none_yet(self) -> None:
+        """Confirming on an incident with no hypotheses says there are none yet."""
+        with pytest.raises(TransitionError, match="none yet"):
+            apply(declared(), ConfirmHypothesis(1), stamp(1))
+
+    def test_reject_twice_is_refused(self) -> None:
+        """A rejected hypothesis cannot be rejected again."""
+        incident = apply(incident_in(INV), RejectHypothesis(1), stamp(2)).incident
+        with pytest.raises(TransitionError, match="#1 is already rejected"):
+            apply(incident, RejectHypothesis(1, "still no"), stamp(3))
+
+    def test_confirm_sets_the_root_cause(self) -> None:
+        """Confirming a hypothesis makes it the incident's root cause, with its note."""
+        change = apply(incident_in(INV), ConfirmHypothesis(1, "graphs match"), stamp(4))
+        root = change.incident.root_cause
+        assert root is not None
+        assert (root.number, root.status, root.outcome, root.decided_at) == (
+            1, HypothesisStatus.CONFIRMED, "graphs match", at(4))
+        assert first_entry(change).data == {"number": 1, "hypothesis": "DDoS"}
+
+    def test_confirm_twice_is_refused(self) -> None:
+        """The confirmed root cause cannot be confirmed again."""
+        incident = apply(incident_in(INV), ConfirmHypothesis(1), stamp(2)).incident
+        with pytest.raises(TransitionError, match="#1 is already the confirmed root cause"):
+            apply(incident, ConfirmHypothesis(1), stamp(3))
+
+    def test_second_root_cause_is_refused_until_the_first_is_rejected(self) -> None:
+        """A second confirmation tells the user to reject the current root cause first."""
+        incident = apply(incident_in(INV), AddHypothesis("bad deploy"), stamp(2)).incident
+        incident = apply(incident, ConfirmHypothesis(1), stamp(3)).incident
+        with pytest.raises(TransitionError) as raised:
+            apply(incident, ConfirmHypothesis(2), stamp(4))
+        assert "`hypothesis reject 1 <reason>`" in raised.value.user_message
+        incident = apply(incident, RejectHypothesis(1, "wrong"), stamp(5)).incident
+        incident = apply(incident, ConfirmHypothesis(2), stamp(6)).incident
+        assert incident.root_cause is not None and incident.root_cause.number == 2
+
+    def test_deciding_leaves_other_hypotheses_alone(self) -> None:
+        """Rejecting one hypothesis does not touch the others."""
+        incident = apply(incident_in(INV), AddHypothesis("bad deploy"), stamp(2)).incident
+        incident = apply(incident, RejectHypothesis(2), stamp(3)).incident
+        assert [h.status for h in incident.hypotheses] == [HypothesisStatus.OPEN, HypothesisStatus.REJECTED]
+
+
+class TestLead:
+    def test_lead_records_user_previous_and_name(self) -> None:
+        """A new lead is set and the entry names the previous one."""
+        incident = apply(declared(), SetLead(UserRef("U0A", "ann")), stamp(1)).incident
+        change = apply(incident, SetLead(UserRef("U0B")), stamp(2))
+        assert change.incident.lead == "U0B"
+        assert first_entry(change).data == {"user": "U0B", "previous": "U0A"}
+        assert incident.lead == "U0A"
+
+    def test_same_lead_is_refused(self) -> None:
+        """Naming the current lead again is refused with a mention of them."""
+        incident = apply(declared(), SetLead(UserRef("U0A", "ann")), stamp(1)).incident
+        with pytest.raises(TransitionError, match=r"<@U0A> already leads INC-7"):
+            apply(incident, SetLead(UserRef("U0A")), stamp(2))
+
+
+class TestAssemble:
+    def test_members_join_with_roles_and_names(self) -> None:
+        """Assembling adds members with roles at occurred_at and keeps display names."""
+        action = Assemble((Assignee(UserRef("U0A", "ann"), "networking"), Assignee(UserRef("U0B"))))
+        change = apply(declared(), action, stamp(4))
+        assert change.incident.members == (Member("U0A", "networking", at(4)), Member("U0B", None, at(4)))
+        assert first_entry(change).data == {
+            "members": [{"user": "U0A", "role": "networking"}, {"user": "U0B", "role": None}],
+            "names": {"U0A": "ann"},
+            "status_from": "declared",
+            "status_to": "investigating",
+        }
+
+    def test_duplicates_in_one_command_collapse(self) -> None:
+        """The same person twice in one command joins once, with the last role given."""
+        action = Assemble((Assignee(UserRef("U0A")), Assignee(UserRef("U0A"), "db")))
+        change = apply(declared(), action, stamp(1))
+        assert change.incident.members == (Member("U0A", "db", at(1)),)
+        assert first_entry(change).data["members"] == [{"user": "U0A", "role": "db"}]
+
+    def test_existing_members_are_skipped(self) -> None:
+        """Only people not yet in the IRT (or with a new role) appear in the entry."""
+        incident = apply(declared(), Assemble((Assignee(UserRef("U0A"), "db"),)), stamp(1)).incident
+        change = apply(incident, Assemble((Assignee(UserRef("U0A")), Assignee(UserRef("U0B")))), stamp(2))
+        assert first_entry(change).data["members"] == [{"user": "U0B", "role": None}]
+        assert change.incident.member("U0A") == Member("U0A", "db", at(1))
+
+    def test_everyone_already_in_is_refused(self) -> None:
+        """Assembling only existing members with the same roles is refused."""
+        incident = apply(declared(), Assemble((Assignee(UserRef("U0A"), "db"),)), stamp(1)).incident
+        with pytest.raises(TransitionError, match="already in the IRT of INC-7"):
+            apply(incident, Assemble((Assignee(UserRef("U0A"), "db"), Assignee(UserRef("U0A")))), stamp(2))
+
+    def test_role_change_keeps_the_join_time(self) -> None:
+        """Giving a member a new role records it but keeps when they joined."""
+        incident = apply(declared(), Assemble((Assignee(UserRef("U0A"), "db"),)), stamp(1)).incident
+        change = apply(incident, Assemble((Assignee(UserRef("U0A"), "networking"),)), stamp(5))
+        assert change.incident.members == (Member("U0A", "networking", at(1)),)
+        assert first_entry(change).data["members"] == [{"user": "U0A", "role": "networking"}]
+
+    def test_unexpanded_group_is_refused(self) -> None:
+        """A user group must be expanded by the adapter before it reaches the domain."""
+        with pytest.raises(TransitionError, match="User groups must be expanded"):
+            apply(declared(), Assemble((Assignee(GroupRef("S0NET", "@netops")),)), stamp(1))
+
+
+class TestSeverity:
+    def test_change_records_from_and_to(self) -> None:
+        """A severity change updates the incident and records both values."""
+        change = apply(declared(severity=Severity.SEV3), ChangeSeverity(Severity.SEV1), stamp(1))
+        assert change.incident.severity is Severity.SEV1
+        assert first_entry(change).data == {"severity_from": "sev3", "severity_to": "sev1"}
+
+    def test_unchanged_severity_is_refused(self) -> None:
+        """Setting the current severity is refused and says what it already is."""
+        with pytest.raises(TransitionError, match="INC-7 is already sev2"):
+            apply(declared(severity=Severity.SEV2), ChangeSeverity(Severity.SEV2), stamp(1))
+
+
+class TestResolveAndReopen:
+    def test_resolve_records_who_when_and_summary(self) -> None:
+        """Resolving stores the resolver, time and summary."""
+        change = apply(incident_in(INV), Resolve("edge healthy"), stamp(9, actor=RESOLVER))
+        incident = change.incident
+        assert (incident.resolved_at, incident.resolved_by) == (at(9), RESOLVER)
+        assert incident.summary == "edge healthy"
+        assert first_entry(change).text == "edge healthy"
+
+    def test_resolve_twice_names_the_resolver_and_time(self) -> None:
+        """Resolving a resolved incident says who resolved it and when."""
+        with pytest.raises(TransitionError) as raised:
+            apply(incident_in(RES), Resolve(), stamp(10))
+        message = raised.value.user_message
+        assert "INC-7 was already resolved" in message
+        assert "<@U0BOB>" in message and "2026-11-22 13:03 UTC" in message
+
+    def test_work_on_a_resolved_incident_says_to_reopen(self) -> None:
+        """A hypothesis on a resolved incident is refused with the reopen command to use."""
+        with pytest.raises(TransitionError) as raised:
+            apply(incident_in(RES), AddHypothesis("x"), stamp(10))
+        message = raised.value.user_message
+        assert "INC-7 is resolved" in message and "`/incident INC-7 reopen <reason>`" in message
+
+    def test_reopen_open_incident_is_refused(self) -> None:
+        """Reopening an open incident says it is still open and in which status."""
+        with pytest.raises(TransitionError, match=r"INC-7 is still open \(mitigated\)"):
+            apply(incident_in(MIT), Reopen(), stamp(10))
+
+    def test_reopen_clears_resolution_and_keeps_summary(self) -> None:
+        """Reopening clears resolved_at/by, moves to investigating and keeps the earlier summary."""
+        change = apply(incident_in(RES), Reopen("502s back"), stamp(10))
+        incident = change.incident
+        assert (incident.status, incident.resolved_at, incident.resolved_by) == (INV, None, None)
+        assert incident.summary == "all good"
+        entry = first_entry(change)
+        assert (entry.text, entry.data["status_from"], entry.data["status_to"]) == ("502s back", "resolved",
+                                                                                   "investigating")
+
+    def test_resolve_again_without_summary_keeps_the_old_one(self) -> None:
+        """A second resolution without a summary keeps the first summary and records the new time."""
+        incident = apply(incident_in(RES), Reopen(), stamp(10)).incident
+        incident = apply(incident, Resolve(), stamp(20)).incident
+        assert (incident.summary, incident.resolved_at, incident.resolved_by) == ("all good", at(20), ACTOR)
+
+    def test_mitigate_does_not_mark_mitigated(self) -> None:
+        """A mitigation attempt on an investigating incident leaves it investigating."""
+        change = apply(incident_in(INV), Mitigate("rate limit"), stamp(5))
+        assert change.incident.status is INV and not change.status_changed
+
+    def test_rollback_marks_mitigated(self) -> None:
+        """A rollback moves an investigating incident to mitigated."""
+        change = apply(incident_in(INV), Rollback("deploy 42"), stamp(5))
+        assert change.incident.status is MIT and first_entry(change).text == "deploy 42"
+
+
+class TestFollowups:
+    def test_followups_are_numbered_with_owner(self) -> None:
+        """Follow-ups get consecutive numbers and record their owner and name."""
+        incident = declared()
+        first = apply(incident, AddFollowup("alerting on 5xx"), stamp(1))
+        second = apply(first.incident, AddFollowup("canary WAF", UserRef("U0C", "carol")), stamp(2))
+        assert [(f.number, f.text, f.owner) for f in second.incident.followups] == [
+            (1, "alerting on 5xx", None), (2, "canary WAF", "U0C")]
+        assert first_entry(first).data == {"number": 1, "owner": None}
+        assert first_entry(second).data == {"number": 2, "owner": "U0C", "names": {"U0C": "carol"}}
+
+    def test_followups_are_welcome_after_resolution(self) -> None:
+        """A resolved incident still takes follow-ups and stays resolved."""
+        change = apply(incident_in(RES), AddFollowup("postmortem review"), stamp(30))
+        assert change.incident.status is RES and change.incident.followups[0].text == "postmortem review"

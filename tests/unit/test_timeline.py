@@ -1,0 +1,214 @@
+"""Reading the timeline: one sentence per entry, the names it carries, its order and its milestones."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.domain.commands import (
+    AddHypothesis,
+    AddNote,
+    Assemble,
+    Assignee,
+    ConfirmHypothesis,
+    Declare,
+    Mitigate,
+    RejectHypothesis,
+    Reopen,
+    Resolve,
+    Rollback,
+    Transition,
+    UserRef,
+)
+from bot.domain.lifecycle import Stamp, apply, declare
+from bot.domain.model import EntryKind, Severity, TimelineEntry, sorted_timeline
+from bot.domain.timeline import (
+    collect_names,
+    describe,
+    find_milestones,
+    keep_text,
+    plain_mention,
+    slack_mention,
+)
+
+T0 = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def entry(kind: EntryKind, text: str = "", actor: str = "U0ALICE", minutes: float = 0,
+          recorded: float | None = None, **data: Any) -> TimelineEntry:
+    return TimelineEntry(kind, at(minutes), at(minutes if recorded is None else recorded), actor, text, data)
+
+
+def mention(user_id: str) -> str:
+    return f"@{user_id}"
+
+
+# swapcase shows where escaping happened: user ids (U0...) and severities would change case if escaped.
+escape = str.swapcase
+
+DESCRIBED = [
+    (entry(EntryKind.DECLARED, "CDN 502s", severity="sev1", status_to="declared"),
+     "Incident declared (sev1): cdn 502S"),
+    (entry(EntryKind.LEAD, user="U0LEAD", previous=None), "@U0LEAD is now the incident lead"),
+    (entry(EntryKind.ASSEMBLED, members=[{"user": "U0A", "role": "Net"}, {"user": "U0B", "role": None}]),
+     "IRT assembled: @U0A (nET), @U0B"),
+    (entry(EntryKind.HYPOTHESIS, "External DDoS", number=1), "Hypothesis #1: eXTERNAL ddOs"),
+    (entry(EntryKind.HYPOTHESIS_REJECTED, "Traffic normal", number=1, hypothesis="DDoS"),
+     "Hypothesis #1 rejected (ddOs): tRAFFIC NORMAL"),
+    (entry(EntryKind.HYPOTHESIS_CONFIRMED, "Graphs match", number=2, hypothesis="Bad deploy"),
+     "Hypothesis #2 confirmed as root cause (bAD DEPLOY): gRAPHS MATCH"),
+    (entry(EntryKind.MITIGATION, "Rate limit"), "Mitigation attempted: rATE LIMIT"),
+    (entry(EntryKind.ROLLBACK, "Deploy 42"), "Rolled back: dEPLOY 42"),
+    (entry(EntryKind.RESOLVED, "All good"), "Incident resolved: aLL GOOD"),
+    (entry(EntryKind.REOPENED, "Back again"), "Incident reopened: bACK AGAIN"),
+    (entry(EntryKind.SEVERITY, severity_from="sev3", severity_to="sev1"),
+     "Severity changed from sev3 to sev1"),
+    (entry(EntryKind.NOTE, "Status page"), "Note: sTATUS PAGE"),
+    (entry(EntryKind.FOLLOWUP, "Canary WAF", number=2, owner="U0CAROL"),
+     "Follow-up #2: cANARY waf (owner: @U0CAROL)"),
+    (entry(EntryKind.PINNED, "Graph spike", actor="U0DAVE", pinned_by="U0ALICE", permalink="https://x/P1"),
+     "Pinned message from @U0DAVE: gRAPH SPIKE"),
+]
+
+
+class TestDescribe:
+    def test_every_kind_is_described(self) -> None:
+        """The examples below cover every entry kind."""
+        assert {e.kind for e, _ in DESCRIBED} == set(EntryKind)
+
+    @pytest.mark.parametrize(("item", "sentence"), DESCRIBED, ids=[e.kind.value for e, _ in DESCRIBED])
+    def test_sentence_per_kind(self, item: TimelineEntry, sentence: str) -> None:
+        """Each kind reads as one sentence; escape touches user text only, mention gets raw ids."""
+        assert describe(item, mention, escape) == sentence
+
+    @pytest.mark.parametrize(("item", "sentence"), [
+        (entry(EntryKind.RESOLVED), "Incident resolved"),
+        (entry(EntryKind.REOPENED), "Incident reopened"),
+        (entry(EntryKind.HYPOTHESIS_REJECTED, number=3, hypothesis="dns"), "Hypothesis #3 rejected (DNS)"),
+        (entry(EntryKind.FOLLOWUP, "alerting", number=1, owner=None), "Follow-up #1: ALERTING"),
+    ])
+    def test_optional_text_is_left_out(self, item: TimelineEntry, sentence: str) -> None:
+        """Without the optional text or owner there is no dangling colon or owner."""
+        assert describe(item, mention, escape) == sentence
+
+    def test_defaults_are_slack_mentions_and_raw_text(self) -> None:
+        """By default users are Slack mentions and text is kept as typed."""
+        lead = entry(EntryKind.LEAD, user="U0LEAD")
+        assert describe(lead) == "<@U0LEAD> is now the incident lead"
+        assert describe(entry(EntryKind.NOTE, "a *b* <c>")) == "Note: a *b* <c>"
+
+    def test_escape_reaches_markup_in_user_text(self) -> None:
+        """An mrkdwn-style escape neutralises markup typed into a note."""
+        def slack_escape(text: str) -> str:
+            return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        assert describe(entry(EntryKind.NOTE, "<!channel> & co"), slack_mention, slack_escape) == (
+            "Note: &lt;!channel&gt; &amp; co")
+
+    def test_describe_leaves_the_entry_alone(self) -> None:
+        """Describing returns text and does not change the entry."""
+        item = entry(EntryKind.HYPOTHESIS_REJECTED, "Reason", number=1, hypothesis="Theory")
+        describe(item, mention, escape)
+        assert (item.text, item.data["hypothesis"]) == ("Reason", "Theory")
+
+
+class TestNames:
+    def test_collect_names_merges_all_entries(self) -> None:
+        """Names from every entry are gathered, later ones winning."""
+        entries = [entry(EntryKind.NOTE, names={"U0A": "ann"}), entry(EntryKind.NOTE),
+                   entry(EntryKind.LEAD, names={"U0B": "bob", "U0A": "anne"})]
+        assert collect_names(entries) == {"U0A": "anne", "U0B": "bob"}
+
+    def test_plain_mention_falls_back_to_the_id(self) -> None:
+        """Known users read as @name, unknown ones as @id."""
+        show = plain_mention({"U0A": "ann"})
+        assert (show("U0A"), show("U0Z")) == ("@ann", "@U0Z")
+
+    def test_slack_mention_and_keep_text(self) -> None:
+        """slack_mention wraps the id; keep_text is the identity."""
+        assert (slack_mention("U0A"), keep_text("<b>")) == ("<@U0A>", "<b>")
+
+
+class TestSortedTimeline:
+    def test_orders_by_occurrence_then_recording(self) -> None:
+        """Backdated entries sort by when they happened; ties by when they were recorded."""
+        late = entry(EntryKind.NOTE, "late", minutes=10, recorded=10)
+        backdated = entry(EntryKind.NOTE, "backdated", minutes=5, recorded=20)
+        tie_second = entry(EntryKind.NOTE, "tie 2", minutes=5, recorded=30)
+        tie_first = entry(EntryKind.NOTE, "tie 1", minutes=5, recorded=6)
+        ordered = sorted_timeline([late, tie_second, backdated, tie_first])
+        assert [e.text for e in ordered] == ["tie 1", "backdated", "tie 2", "late"]
+
+
+def run(*steps: tuple[float, Transition]) -> list[TimelineEntry]:
+    """Declare at T0 and apply each (minutes, action), returning the timeline in recording order."""
+    change = declare(Declare("CDN 502s", Severity.SEV2), 7, Stamp("U0D", T0, T0))
+    incident, entries = change.incident, list(change.entries)
+    for number, (minutes, action) in enumerate(steps, start=1):
+        change = apply(incident, action, Stamp("U0A", at(minutes), at(60 + number)))
+        incident, entries = change.incident, entries + list(change.entries)
+    return entries
+
+
+class TestMilestones:
+    def test_declared_only(self) -> None:
+        """A fresh incident has only its detection time."""
+        milestones = find_milestones(run())
+        assert (milestones.detected_at, milestones.irt_assembled_at, milestones.root_cause_at,
+                milestones.mitigated_at, milestones.resolved_at) == (T0, None, None, None, None)
+
+    def test_full_life(self) -> None:
+        """Assembly, root cause, rollback and resolution each set their milestone."""
+        milestones = find_milestones(run(
+            (5, Assemble((Assignee(UserRef("U0B")),))), (8, AddHypothesis("ddos")),
+            (12, AddHypothesis("deploy")),
+            (20, RejectHypothesis(1)), (23, ConfirmHypothesis(2)), (25, Mitigate("rate limit")),
+            (31, Rollback("deploy 42")), (45, Resolve("ok"))))
+        assert (milestones.irt_assembled_at, milestones.root_cause_at, milestones.mitigated_at,
+                milestones.resolved_at) == (at(5), at(23), at(31), at(45))
+
+    def test_mitigation_attempts_do_not_count_as_mitigated(self) -> None:
+        """Only a move to mitigated (or resolved) marks mitigation, not an attempt."""
+        milestones = find_milestones(run((5, Mitigate("rate limit")), (9, AddNote("still failing"))))
+        assert milestones.mitigated_at is None
+
+    def test_resolved_without_rollback_is_mitigated_at_resolution(self) -> None:
+        """With no rollback, mitigation time is the resolution time."""
+        milestones = find_milestones(run((5, AddHypothesis("x")), (40, Resolve())))
+        assert (milestones.mitigated_at, milestones.resolved_at) == (at(40), at(40))
+
+    def test_reopened_and_resolved_again_uses_the_last_resolution(self) -> None:
+        """After a reopen the final resolution counts; mitigation stays the first."""
+        milestones = find_milestones(run((10, Rollback("v41")), (20, Resolve()), (30, Reopen("back")),
+                                         (35, Rollback("v40")), (50, Resolve())))
+        assert (milestones.mitigated_at, milestones.resolved_at) == (at(10), at(50))
+
+    def test_reopened_and_still_open_is_unresolved(self) -> None:
+        """A reopen after the last resolve leaves no resolution time."""
+        milestones = find_milestones(run((20, Resolve()), (30, Reopen())))
+        assert (milestones.mitigated_at, milestones.resolved_at) == (at(20), None)
+
+    def test_backdated_entries_count_by_occurrence(self) -> None:
+        """A later-recorded, earlier-occurring assembly is the first one."""
+        entries = run((20, Assemble((Assignee(UserRef("U0B")),))), (4, Assemble((Assignee(UserRef("U0C")),))))
+        assert find_milestones(entries).irt_assembled_at == at(4)
+
+    def test_order_of_the_input_does_not_matter(self) -> None:
+        """Milestones are the same for a shuffled timeline."""
+        entries = run((10, Rollback("v41")), (20, Resolve()), (30, Reopen()), (50, Resolve()))
+        assert find_milestones(list(reversed(entries))) == find_milestones(entries)
+
+    def test_without_declaration_detection_is_the_first_entry(self) -> None:
+        """A timeline missing its declaration is detected at its earliest entry."""
+        entries = [entry(EntryKind.NOTE, minutes=9), entry(EntryKind.NOTE, minutes=3)]
+        assert find_milestones(entries).detected_at == at(3)
+
+    def test_empty_timeline_is_an_error(self) -> None:
+        """An empty timeline has no detection time and is refused."""
+        with pytest.raises(ValueError, match="starts with its declaration"):
+            find_milestones([])
