@@ -50,12 +50,13 @@ def button(text: str, action_id: str, value: str, style: str | None = None) -> B
     return element
 
 
-def cap_blocks(blocks: list[Block], limit: int = MESSAGE_BLOCK_LIMIT) -> list[Block]:
-    """At most ``limit`` blocks; the last one then says how many were left out."""
+def cap_blocks(blocks: list[Block], limit: int = MESSAGE_BLOCK_LIMIT,
+               where: str = "see `/incident timeline`") -> list[Block]:
+    """At most ``limit`` blocks; the last one then says how many were left out and ``where`` to look."""
     if len(blocks) <= limit:
         return blocks
     kept = blocks[: limit - 1]
-    return [*kept, context(f"_{len(blocks) - len(kept)} more not shown; see `/incident timeline`._")]
+    return [*kept, context(f"_{len(blocks) - len(kept)} more not shown; {where}._")]
 
 
 def team_line(incident: Incident) -> str:
@@ -142,6 +143,9 @@ def build_timeline_blocks(incident: Incident, entries: Sequence[TimelineEntry]) 
     return cap_blocks(blocks)
 
 
+HOME_MORE_HINT = "`/incident list` shows the newest 50"
+
+
 def build_home_view(incidents: Sequence[Any], now: datetime) -> dict[str, Any]:
     """The App Home tab: open incidents with severity, status, lead and age."""
     blocks: list[Block] = [header("Open incidents")]
@@ -155,7 +159,7 @@ def build_home_view(incidents: Sequence[Any], now: datetime) -> dict[str, Any]:
             f"{summary.severity.value} · {summary.status.value} · {lead} · "
             f"open {format_duration(now - summary.declared_at)}"
         ))
-    return {"type": "home", "blocks": cap_blocks(blocks, VIEW_BLOCK_LIMIT)}
+    return {"type": "home", "blocks": cap_blocks(blocks, VIEW_BLOCK_LIMIT, HOME_MORE_HINT)}
 
 
 def build_declare_modal(severity: Severity | None = None, channel_id: str | None = None) -> dict[str, Any]:

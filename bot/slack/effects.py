@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.domain.commands import Assignee, GroupRef, UserRef
 from bot.domain.model import Incident
 from bot.slack import blocks
-from bot.slack.text import MESSAGE_TEXT_LIMIT, truncate
+from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, truncate
 
 log = structlog.get_logger("incidentbot.slack")
 
@@ -194,7 +194,7 @@ class SlackEffects:
         """Tell the announce channel; join it first if Slack says the bot is not a member."""
         if not self.announce_channel:
             return
-        text = f"{incident.incident_id} ({incident.severity.value}) declared: {incident.title}"
+        text = f"{incident.incident_id} ({incident.severity.value}) declared: {escape(incident.title)}"
         kwargs = {"channel": self.announce_channel, "text": truncate(text, 3000),
                   "blocks": blocks.build_announcement(incident, channel_id, declared_by)}
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 SECTION_TEXT_LIMIT = 3000
@@ -27,14 +28,30 @@ def escape(text: str) -> str:
     return strip_invisible(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape(text: str) -> str:
+    """Message text as Slack stores it (``&lt;`` ``&gt;`` ``&amp;``) back to what the person typed."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+_CUT_TOKEN = re.compile(r"(?:&[a-z]{0,4}|<[^<>\s]*)$")
+"""A half entity (``&am``) or half control sequence (``<@U0AL``) left at the end of a cut."""
+
+
 def truncate(text: str, limit: int, note: str = TRUNCATION_NOTE) -> str:
-    """``text`` if it fits in ``limit`` characters, else its start followed by ``note``."""
+    """``text`` if it fits in ``limit`` characters, else its start followed by ``note``.
+
+    The cut never leaves half an escape (``&am``) or half a mention (``<@U0AL``) behind.
+    """
     if len(text) <= limit:
         return text
     keep = max(limit - len(note), 0)
-    return text[:keep] + note[: limit - keep]
+    return _CUT_TOKEN.sub("", text[:keep]) + note[: limit - keep]
 
 
 def plain(text: str, limit: int) -> str:
-    """Text for plain_text fields (headers, buttons, titles): no escaping, invisible chars gone, cut to fit."""
-    return truncate(strip_invisible(text).replace("\n", " "), limit, "…")
+    """Text for plain_text fields (headers, buttons, titles): escaped, on one line, cut to fit.
+
+    Slack treats ``&``, ``<`` and ``>`` as control characters in every text object and decodes only
+    these three entities for display, so plain_text is escaped too.
+    """
+    return truncate(escape(text.replace("\n", " ")), limit, "…")

@@ -4,27 +4,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
-
-import pytest
 
 from bot.demo import SEED_STEPS
-from tests.support.bot_server import RunningBot, running_bot, sqlite_url
+from tests.support.bot_server import RunningBot
 from tests.support.fake_slack import FakeSlack
-
-
-@pytest.fixture()
-def fake_slack() -> Iterator[FakeSlack]:
-    with FakeSlack() as fake:
-        yield fake
-
-
-@pytest.fixture()
-def bot(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[RunningBot]:
-    with running_bot(sqlite_url(tmp_path), fake_slack.base_url) as running:
-        yield running
 
 
 def _ephemeral_text(result_body: str) -> str:

@@ -139,7 +139,7 @@ async def _answer_query(
     service = deps.service
     number = command.incident_number
     if isinstance(action, ShowHelp):
-        await reply.ack(help_text(action.verb))
+        await reply.ack(escape(help_text(action.verb)))
     elif isinstance(action, ListIncidents):
         open_ones = await asyncio.to_thread(service.list_incidents, [s for s in Status if s.is_open], 50)
         await reply.ack("*Open incidents*\n" + list_text(open_ones, service.clock(), escape=escape))

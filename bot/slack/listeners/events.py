@@ -21,10 +21,12 @@ from bot.slack import blocks
 from bot.slack.app import SlackDeps
 from bot.slack.errors import user_message
 from bot.slack.sync import refresh_channel
+from bot.slack.text import unescape
 
 log = structlog.get_logger("incidentbot.slack")
 
 PIN_REACTIONS = {"pushpin", "round_pushpin"}
+HOME_LIST_LIMIT = 1000
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
@@ -38,7 +40,9 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         if event.get("tab", "home") != "home":
             return
         try:
-            summaries = await asyncio.to_thread(deps.service.list_incidents, [s for s in Status if s.is_open], 90)
+            # Ask for more than fit: the view then says how many open incidents it leaves out.
+            summaries = await asyncio.to_thread(deps.service.list_incidents, [s for s in Status if s.is_open],
+                                                HOME_LIST_LIMIT)
             await deps.effects.publish_home(str(event["user"]), blocks.build_home_view(summaries, deps.service.clock()))
         except Exception as exc:
             user_message(exc, event="app_home_opened")
@@ -65,7 +69,8 @@ async def _pin_to_timeline(deps: SlackDeps, event: dict[str, Any], event_id: str
         log.warning("pinned_message_not_found", incident=incident.incident_id, channel=channel_id, ts=ts)
         return
     author = str(message.get("user") or message.get("bot_id") or event.get("item_user") or reactor)
-    action = PinMessage(text=str(message.get("text") or ""), author=author,
+    # Slack sends message text escaped; the timeline keeps what was typed and escapes when it shows it.
+    action = PinMessage(text=unescape(str(message.get("text") or "")), author=author,
                         permalink=await deps.effects.permalink(channel_id, ts))
     try:
         outcome = await asyncio.to_thread(
