@@ -22,12 +22,16 @@ from bot.domain.model import Incident, Status, TimelineEntry, format_incident_id
 from bot.domain.postmortem import PostmortemData, build_postmortem
 from bot.domain.timeparse import parse_when
 from bot.errors import ConcurrentUpdate
+from bot.store import outbox
+from bot.store.outbox import Effect, OutboxItem
 from bot.store.repo import IncidentStore, IncidentSummary, UnitOfWork
 
 log = structlog.get_logger("incidentbot.service")
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
+EffectPlan = Callable[["Outcome"], Sequence[Effect]]
+"""Side effects a committed transition owes (Slack calls), queued in the same transaction."""
 MAX_ATTEMPTS = 8
 
 
@@ -69,18 +73,24 @@ class IncidentService:
 
     # -- writes --------------------------------------------------------------------------------
 
-    def run(self, command: ParsedCommand, actor: Actor, channel_id: str | None = None) -> Outcome:
+    def run(
+        self, command: ParsedCommand, actor: Actor, channel_id: str | None = None, plan: EffectPlan | None = None
+    ) -> Outcome:
         """Apply a parsed state-changing command typed in ``channel_id`` (or naming its incident)."""
         action = command.action
         if isinstance(action, Declare):
-            return self.declare(action, actor, at=command.at)
+            return self.declare(action, actor, at=command.at, plan=plan)
         if not command.changes_state:
             raise TypeError(f"{type(action).__name__} only reads; call the query methods")
-        outcome = self.transition(action, actor, command.at, number=command.incident_number, channel_id=channel_id)
+        outcome = self.transition(action, actor, command.at, number=command.incident_number, channel_id=channel_id,
+                                  plan=plan)
         assert outcome is not None  # only event-deduplicated transitions can be skipped
         return outcome
 
-    def declare(self, action: Declare, actor: Actor, at: str | None = None, channel_id: str | None = None) -> Outcome:
+    def declare(
+        self, action: Declare, actor: Actor, at: str | None = None, channel_id: str | None = None,
+        plan: EffectPlan | None = None,
+    ) -> Outcome:
         """Open a new incident with the next free number."""
         now = self.clock()
         occurred_at = parse_when(at, now) if at else now
@@ -89,7 +99,10 @@ class IncidentService:
         def attempt(uow: UnitOfWork) -> Outcome:
             change = declare(action, uow.next_incident_number(), stamp, channel_id=channel_id)
             incident = uow.add_incident(change, now)
-            return Outcome(incident, change.entries, None)
+            outcome = Outcome(incident, change.entries, None)
+            if plan is not None:
+                uow.enqueue(plan(outcome), now)
+            return outcome
 
         outcome = self._retrying(attempt)
         self._log(outcome, actor, channel_id)
@@ -105,6 +118,7 @@ class IncidentService:
         channel_id: str | None = None,
         occurred_at: datetime | None = None,
         event_id: str | None = None,
+        plan: EffectPlan | None = None,
     ) -> Outcome | None:
         """Apply ``action`` to the incident named by ``number`` or owning ``channel_id``.
 
@@ -122,7 +136,10 @@ class IncidentService:
             before = self._find(uow, number, channel_id)
             change: Change = apply(before, action, stamp)
             after = uow.save(before, change, now)
-            return Outcome(after, change.entries, before)
+            outcome = Outcome(after, change.entries, before)
+            if plan is not None:
+                uow.enqueue(plan(outcome), now)
+            return outcome
 
         outcome = self._retrying(attempt)
         if outcome is not None:
@@ -141,6 +158,20 @@ class IncidentService:
     def status_message(self, number: int) -> str | None:
         with self.store.transaction(readonly=True) as uow:
             return uow.get_status_message(number)
+
+    def enqueue(self, effects: Sequence[Effect]) -> None:
+        """Queue side effects that follow no transition (a postmortem re-export, say)."""
+        with self.store.transaction() as uow:
+            uow.enqueue(effects, self.clock())
+
+    def outbox_items(self, status: str | None = None, limit: int = 200) -> list[OutboxItem]:
+        with self.store.transaction(readonly=True) as uow:
+            return outbox.list_items(uow.session, status, limit)
+
+    def revive_outbox_item(self, item_id: int) -> bool:
+        """Queue an undeliverable item again, once its cause is fixed."""
+        with self.store.transaction() as uow:
+            return outbox.revive(uow.session, item_id, self.clock())
 
     def remember_event(self, event_id: str) -> bool:
         """True the first time ``event_id`` is seen, False for a retried delivery."""

@@ -57,6 +57,10 @@ class PostmortemRenderer:
                 names.update(p.name.removesuffix(".md.j2").removesuffix(".j2") for p in folder.glob("*.j2"))
         return sorted(names)
 
+    def check(self, template: str | None = None) -> None:
+        """Raise TemplateError now if ``template`` does not exist or does not compile."""
+        self._load(self._environment(), template or DEFAULT_TEMPLATE)
+
     def render(self, data: PostmortemData, template: str | None = None) -> str:
         """The Markdown draft for ``data`` using ``template`` (default: postmortem)."""
         environment = self._environment()

@@ -119,10 +119,12 @@ def build_topic(incident: Incident) -> str:
                     TOPIC_LIMIT, "…")
 
 
-def build_announcement(incident: Incident, channel_id: str, declared_by: str) -> list[Block]:
+def build_announcement(incident: Incident, channel_id: str | None, declared_by: str) -> list[Block]:
+    """The message in the announce channel; links the incident channel when it exists."""
+    join = f"\nJoin <#{channel_id}> to help." if channel_id else f"\nUse `/incident {incident.incident_id} ...` to help."
     return [section(
         f"{_SEVERITY_EMOJI[incident.severity]} *{incident.incident_id}* ({incident.severity.value}) declared by "
-        f"{slack_mention(declared_by)}: {escape(incident.title)}\nJoin <#{channel_id}> to help."
+        f"{slack_mention(declared_by)}: {escape(incident.title)}{join}"
     )]
 
 

@@ -1,7 +1,8 @@
 """The Slack Web API calls that follow a committed transition: channel, topic, pins, posts, uploads.
 
-The database is the truth; these calls make Slack reflect it. A failed call is logged with its
-Slack error code and reported to the caller where it matters, never raised into a listener.
+The database is the truth; these calls make Slack reflect it. Calls owed by a transition raise
+SlackApiError so the outbox can retry them; interactive conveniences (modals, ephemeral notes,
+App Home, reading a message) are best effort and return None or False when Slack refuses.
 """
 
 from __future__ import annotations
@@ -69,6 +70,13 @@ _INVITE_ERRORS = {
 
 
 _EXPECTED_INVITE_ERRORS = frozenset({"already_in_channel", "cant_invite_self"})
+_PER_USER_INVITE_ERRORS = frozenset({"user_not_found", "user_is_deactivated", "user_is_restricted",
+                                     "ura_max_channels", "user_is_bot", "missing_user"})
+_GONE_MESSAGE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
+
+
+class ChannelNameExhausted(Exception):
+    """Every candidate name for an incident channel was taken."""
 
 
 class SlackEffects:
@@ -105,9 +113,10 @@ class SlackEffects:
             return None
 
     # -- channels ------------------------------------------------------------------------------
+    # These raise SlackApiError on failure: the outbox worker decides whether to retry.
 
-    async def create_channel(self, incident: Incident) -> str | None:
-        """Create the incident channel, adding ``-2``, ``-3``... while the name is taken."""
+    async def create_channel(self, incident: Incident) -> str:
+        """Create the incident channel, adding ``-2``, ``-3``... while the name is taken; returns its id."""
         for attempt in range(1, MAX_NAME_ATTEMPTS + 1):
             name = channel_name(self.channel_prefix, incident.number, incident.title, attempt)
             try:
@@ -116,19 +125,22 @@ class SlackEffects:
             except SlackApiError as exc:
                 if exc.response.get("error") == "name_taken":
                     continue
-                return None
-            channel = (response or {}).get("channel") or {}
-            log.info("incident_channel_created", incident=incident.incident_id, channel=channel.get("id"), name=name)
-            return str(channel.get("id")) if channel.get("id") else None
-        log.warning("incident_channel_name_exhausted", incident=incident.incident_id)
-        return None
+                raise
+            channel_id = str((response.get("channel") or {}).get("id") or "")
+            log.info("incident_channel_created", incident=incident.incident_id, channel=channel_id, name=name)
+            return channel_id
+        raise ChannelNameExhausted(f"{MAX_NAME_ATTEMPTS} channel names for {incident.incident_id} were taken")
 
     async def set_topic(self, incident: Incident) -> None:
-        if incident.channel_id:
-            await self.try_call("conversations.setTopic", channel=incident.channel_id, topic=blocks.build_topic(incident))
+        assert incident.channel_id
+        await self._call("conversations.setTopic", channel=incident.channel_id, topic=blocks.build_topic(incident))
 
     async def invite(self, channel_id: str, user_ids: Sequence[str]) -> InviteReport:
-        """Invite each user separately so one unknown user does not keep the others out."""
+        """Invite each user separately so one unknown user does not keep the others out.
+
+        Rate limits and server errors raise (the whole invitation is retried; already_in_channel
+        makes that harmless); per-user refusals are reported.
+        """
         report = InviteReport()
         for user_id in dict.fromkeys(user_ids):
             try:
@@ -138,7 +150,10 @@ class SlackEffects:
                 error = str(exc.response.get("error"))
                 if error in _EXPECTED_INVITE_ERRORS:
                     continue
-                report.failed[user_id] = error
+                if error in _PER_USER_INVITE_ERRORS:
+                    report.failed[user_id] = error
+                    continue
+                raise
         return report
 
     async def expand_groups(self, assignees: Sequence[Assignee]) -> tuple[list[Assignee], list[str]]:
@@ -162,48 +177,55 @@ class SlackEffects:
 
     # -- messages ------------------------------------------------------------------------------
 
-    async def post(self, channel_id: str, text: str, block_list: list[dict[str, Any]] | None = None) -> str | None:
+    async def post(self, channel_id: str, text: str, block_list: list[dict[str, Any]] | None = None) -> str:
         """Post a message; returns its ts."""
         kwargs: dict[str, Any] = {"channel": channel_id, "text": truncate(text, MESSAGE_TEXT_LIMIT)}
         if block_list is not None:
             kwargs["blocks"] = block_list
-        response = await self.try_call("chat.postMessage", **kwargs)
-        return str(response["ts"]) if response and response.get("ts") else None
+        response = await self._call("chat.postMessage", **kwargs)
+        return str(response.get("ts") or "")
 
-    async def post_ephemeral(self, channel_id: str, user_id: str, text: str) -> None:
-        await self.try_call("chat.postEphemeral", channel=channel_id, user=user_id,
-                            text=truncate(text, MESSAGE_TEXT_LIMIT))
+    async def post_ephemeral(self, channel_id: str, user_id: str, text: str) -> bool:
+        """Best effort: a note only ``user_id`` sees; False if Slack refused it."""
+        response = await self.try_call("chat.postEphemeral", channel=channel_id, user=user_id,
+                                       text=truncate(text, MESSAGE_TEXT_LIMIT))
+        return response is not None
 
-    async def post_status_message(self, incident: Incident, now: datetime) -> str | None:
-        """Post and pin the status message of a new incident channel; returns its ts."""
+    async def post_status_message(self, incident: Incident, now: datetime) -> str:
+        """Post and pin the status message of an incident channel; returns its ts."""
         assert incident.channel_id
         ts = await self.post(incident.channel_id, blocks.build_status_text(incident),
                              blocks.build_status_blocks(incident, now))
-        if ts:
-            await self.try_call("pins.add", channel=incident.channel_id, timestamp=ts)
+        await self._call("pins.add", frozenset({"already_pinned"}), channel=incident.channel_id, timestamp=ts)
         return ts
 
     async def update_status_message(self, incident: Incident, ts: str, now: datetime) -> bool:
+        """Edit the status message in place; False if it is gone (deleted), so a new one is needed."""
         assert incident.channel_id
-        response = await self.try_call("chat.update", channel=incident.channel_id, ts=ts,
-                                       text=blocks.build_status_text(incident),
-                                       blocks=blocks.build_status_blocks(incident, now))
-        return response is not None
+        try:
+            await self._call("chat.update", _GONE_MESSAGE_ERRORS, channel=incident.channel_id, ts=ts,
+                             text=blocks.build_status_text(incident),
+                             blocks=blocks.build_status_blocks(incident, now))
+        except SlackApiError as exc:
+            if exc.response.get("error") in _GONE_MESSAGE_ERRORS:
+                return False
+            raise
+        return True
 
-    async def announce(self, incident: Incident, channel_id: str, declared_by: str) -> None:
+    async def announce(self, incident: Incident, declared_by: str) -> None:
         """Tell the announce channel; join it first if Slack says the bot is not a member."""
         if not self.announce_channel:
             return
         text = f"{incident.incident_id} ({incident.severity.value}) declared: {escape(incident.title)}"
         kwargs = {"channel": self.announce_channel, "text": truncate(text, 3000),
-                  "blocks": blocks.build_announcement(incident, channel_id, declared_by)}
+                  "blocks": blocks.build_announcement(incident, incident.channel_id, declared_by)}
         try:
             await self._call("chat.postMessage", frozenset({"not_in_channel"}), **kwargs)
         except SlackApiError as exc:
             if exc.response.get("error") != "not_in_channel":
-                return
-            if await self.try_call("conversations.join", channel=self.announce_channel) is not None:
-                await self.try_call("chat.postMessage", **kwargs)
+                raise
+            await self._call("conversations.join", channel=self.announce_channel)
+            await self._call("chat.postMessage", **kwargs)
 
     async def fetch_message(self, channel_id: str, ts: str) -> dict[str, Any] | None:
         """The message at ``ts`` (top-level or in a thread)."""
@@ -211,8 +233,9 @@ class SlackEffects:
         for message in (history or {}).get("messages", []):
             if message.get("ts") == ts:
                 return dict(message)
-        replies = await self.try_call("conversations.replies", channel=channel_id, ts=ts, latest=ts,
-                                      inclusive=True, limit=1)
+        # A thread reply: conversations.replies accepts the ts of any message of the thread.
+        replies = await self.try_call("conversations.replies", channel=channel_id, ts=ts, oldest=ts,
+                                      inclusive=True, limit=2)
         for message in (replies or {}).get("messages", []):
             if message.get("ts") == ts:
                 return dict(message)
@@ -224,10 +247,9 @@ class SlackEffects:
 
     # -- files and views -----------------------------------------------------------------------
 
-    async def upload_postmortem(self, incident: Incident, markdown: str) -> bool:
+    async def upload_postmortem(self, incident: Incident, markdown: str) -> None:
         """Upload the draft into the incident channel as ``INC-n-postmortem.md``."""
-        if not incident.channel_id:
-            return False
+        assert incident.channel_id
         filename = f"{incident.incident_id}-postmortem.md"
         try:
             await self.client.files_upload_v2(
@@ -240,12 +262,8 @@ class SlackEffects:
             )
         except SlackApiError as exc:
             log.warning("postmortem_upload_failed", incident=incident.incident_id, error=exc.response.get("error"))
-            return False
-        except Exception:
-            log.exception("postmortem_upload_crashed", incident=incident.incident_id)
-            return False
+            raise
         log.info("postmortem_uploaded", incident=incident.incident_id, channel=incident.channel_id, file=filename)
-        return True
 
     async def open_view(self, trigger_id: str, view: dict[str, Any]) -> bool:
         return await self.try_call("views.open", trigger_id=trigger_id, view=view) is not None

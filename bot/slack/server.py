@@ -7,6 +7,9 @@ stops accepting, lets in-flight requests finish (``shutdown_timeout``) and then 
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+from dataclasses import replace
 
 import structlog
 from aiohttp import web
@@ -16,7 +19,9 @@ from slack_bolt.async_app import AsyncApp
 from bot.config import Settings
 from bot.log import configure_logging
 from bot.service import IncidentService
-from bot.slack.app import build_app
+from bot.outbox import OutboxWorker
+from bot.slack.app import build_app, build_client, build_deps
+from bot.slack.delivery import SlackDeliverer
 from bot.store import open_store
 
 log = structlog.get_logger("incidentbot.server")
@@ -25,6 +30,9 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 SHUTDOWN_TIMEOUT = 20.0
 MAX_BODY_BYTES = 1024 * 1024
+OUTBOX_DRAIN_SECONDS = 10.0
+OUTBOX_WORKER = web.AppKey("outbox_worker", OutboxWorker)
+OUTBOX_TASK = web.AppKey("outbox_task", asyncio.Task[None])
 
 
 def build_web_app(bolt_app: AsyncApp, service: IncidentService) -> web.Application:
@@ -45,22 +53,45 @@ def build_web_app(bolt_app: AsyncApp, service: IncidentService) -> web.Applicati
     return web_app
 
 
-def build_server(settings: Settings) -> tuple[web.Application, IncidentService]:
-    """Open the store (migrating it) and wire the Slack app behind aiohttp."""
+def build_server(settings: Settings, worker_id: str | None = None) -> tuple[web.Application, IncidentService]:
+    """Open the store (migrating it), wire the Slack app behind aiohttp, and run the outbox worker."""
     service = IncidentService(open_store(settings.database_url))
-    web_app = build_web_app(build_app(settings, service), service)
+    client = build_client(settings)
+    base = build_deps(settings, service, client)
+    worker = OutboxWorker(service.store, SlackDeliverer(service, base.effects, base.renderer),
+                          worker_id or default_worker_id())
+    deps = replace(base, wake_outbox=worker.wake)
+    web_app = build_web_app(build_app(deps, settings), service)
+    web_app[OUTBOX_WORKER] = worker
 
-    async def close_store(_app: web.Application) -> None:
+    async def start_worker(app: web.Application) -> None:
+        app[OUTBOX_TASK] = asyncio.create_task(worker.run_forever())
+
+    async def stop_worker(app: web.Application) -> None:
+        """After in-flight requests finished: deliver what is due, then stop (the rest waits in the DB)."""
+        worker.stop()
+        await app[OUTBOX_TASK]
+        try:
+            left = await worker.drain(timeout=OUTBOX_DRAIN_SECONDS)
+            log.info("outbox_drained", pending=left)
+        except Exception:  # the database may be gone; what is queued waits there for the next start
+            log.exception("outbox_drain_failed")
         service.store.dispose()
 
-    web_app.on_cleanup.append(close_store)
+    web_app.on_startup.append(start_worker)
+    web_app.on_cleanup.append(stop_worker)
     return web_app, service
+
+
+def default_worker_id() -> str:
+    """Stable across restarts of the same replica, so a restarted worker reclaims its own leases."""
+    return os.environ.get("INCIDENT_WORKER_ID") or f"{socket.gethostname()}:{os.getpid()}"
 
 
 def serve_http(settings: Settings, host: str = "0.0.0.0", port: int = 3000) -> None:
     """Run the HTTP server until SIGINT/SIGTERM."""
     configure_logging(settings.log_format, settings.log_level)
-    web_app, _ = build_server(settings)
+    web_app, _ = build_server(settings, worker_id=f"{socket.gethostname()}:{port}")
     log.info("server_starting", host=host, port=port, slack_api_url=settings.slack_api_url)
     web.run_app(web_app, host=host, port=port, shutdown_timeout=SHUTDOWN_TIMEOUT, print=None,
                 access_log=None, handle_signals=True)
@@ -73,12 +104,20 @@ def serve_socket_mode(settings: Settings) -> None:
 
     configure_logging(settings.log_format, settings.log_level)
     service = IncidentService(open_store(settings.database_url))
-    bolt_app = build_app(settings, service)
 
     async def run() -> None:
+        base = build_deps(settings, service, build_client(settings))
+        worker = OutboxWorker(service.store, SlackDeliverer(service, base.effects, base.renderer),
+                              f"{socket.gethostname()}:socket")
+        bolt_app = build_app(replace(base, wake_outbox=worker.wake), settings)
         # The handler's connection calls use the app's client, so SLACK_API_URL applies to them too.
         handler = AsyncSocketModeHandler(bolt_app, settings.slack_app_token.get())
         log.info("socket_mode_starting", slack_api_url=settings.slack_api_url)
-        await handler.start_async()
+        worker_task = asyncio.create_task(worker.run_forever())
+        try:
+            await handler.start_async()  # type: ignore[no-untyped-call]
+        finally:
+            worker.stop()
+            await worker_task
 
     asyncio.run(run())

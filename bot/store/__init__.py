@@ -20,6 +20,6 @@ def open_store(database_url: str, migrate: bool = True) -> IncidentStore:
             upgrade(engine)
         except sa.exc.SQLAlchemyError as exc:
             engine.dispose()
-            reason = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
+            reason = next(iter(str(getattr(exc, "orig", None) or exc).splitlines()), type(exc).__name__)
             raise StoreUnavailable(f"Cannot open the database {engine.url.render_as_string()}: {reason}") from exc
     return IncidentStore(engine)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -11,6 +12,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Alembic keeps the running migration context in module globals (alembic.context, alembic.op), so two
+# upgrades in one process must not overlap; across processes env.py's advisory lock orders them.
+_UPGRADE_LOCK = threading.Lock()
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -23,7 +27,7 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (idempotent; safe for replicas starting together on PostgreSQL)."""
     config = alembic_config(engine)
-    with engine.begin() as connection:
+    with _UPGRADE_LOCK, engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

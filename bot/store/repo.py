@@ -14,6 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.domain.lifecycle import Change
 from bot.domain.model import (
@@ -28,6 +29,8 @@ from bot.domain.model import (
     TimelineEntry,
 )
 from bot.errors import ConcurrentUpdate, StoreUnavailable
+from bot.store import outbox
+from bot.store.outbox import Effect
 from bot.store.tables import (
     FollowupRow,
     HypothesisRow,
@@ -38,6 +41,8 @@ from bot.store.tables import (
 )
 
 DEFAULT_LIST_LIMIT = 200
+INCIDENT_NUMBER_LOCK_ID = 7_240_432
+"""pg_advisory_xact_lock key: declarations take numbers one at a time (on SQLite, BEGIN IMMEDIATE does)."""
 
 
 @dataclass(frozen=True)
@@ -57,22 +62,29 @@ class IncidentSummary:
 class UnitOfWork:
     """The reads and writes of one transaction."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, locking: bool = False) -> None:
         self.session = session
+        # In a write transaction, loading an incident locks its row until commit, so concurrent
+        # commands on one incident queue up instead of failing the version check over and over.
+        self.locking = locking
 
     # -- incidents -----------------------------------------------------------------------------
 
     def next_incident_number(self) -> int:
-        """The number after the highest committed one; the unique index catches a racing twin."""
+        """The number after the highest committed one; declarers take turns, the unique index backs it up."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            lock = sa.text("SELECT pg_advisory_xact_lock(:key)")
+            self.session.execute(lock, {"key": INCIDENT_NUMBER_LOCK_ID})
         highest = self.session.exec(select(sa.func.max(IncidentRow.number))).one()
         return int(highest or 0) + 1
 
     def get_incident(self, number: int) -> Incident | None:
-        row = self.session.exec(select(IncidentRow).where(IncidentRow.number == number)).first()
+        row = self.session.exec(self._locked(select(IncidentRow).where(IncidentRow.number == number))).first()
         return self._load(row) if row else None
 
     def get_incident_by_channel(self, channel_id: str) -> Incident | None:
-        row = self.session.exec(select(IncidentRow).where(IncidentRow.channel_id == channel_id)).first()
+        query = select(IncidentRow).where(IncidentRow.channel_id == channel_id)
+        row = self.session.exec(self._locked(query)).first()
         return self._load(row) if row else None
 
     def list_incidents(
@@ -183,7 +195,17 @@ class UnitOfWork:
         self.session.flush()
         return True
 
+    # -- outbox --------------------------------------------------------------------------------
+
+    def enqueue(self, effects: Sequence[Effect], now: datetime) -> None:
+        """Queue side effects in this transaction: they exist if and only if the transition committed."""
+        outbox.enqueue(self.session, effects, now)
+
     # -- internals -----------------------------------------------------------------------------
+
+    def _locked(self, query: SelectOfScalar[IncidentRow]) -> SelectOfScalar[IncidentRow]:
+        """FOR UPDATE in write transactions (PostgreSQL; SQLite writers are already serialised)."""
+        return query.with_for_update() if self.locking else query
 
     def _incident_row_id(self, number: int) -> int:
         row_id = self.session.exec(select(IncidentRow.id).where(IncidentRow.number == number)).first()
@@ -311,7 +333,7 @@ class IncidentStore:
         engine = self._readonly_engine if readonly else self.engine
         try:
             with Session(engine, expire_on_commit=False) as session, session.begin():
-                yield UnitOfWork(session)
+                yield UnitOfWork(session, locking=not readonly)
         except sa.exc.OperationalError as exc:
             raise StoreUnavailable("The incident database is unavailable right now; please retry shortly.") from exc
 

@@ -133,3 +133,29 @@ class ProcessedEventRow(SQLModel, table=True):
 
     event_id: str = Field(primary_key=True, max_length=64)
     received_at: datetime = _utc_column()
+
+
+class OutboxRow(SQLModel, table=True):
+    """A Slack call (or other side effect) owed after a committed transition, until it is delivered.
+
+    Delivered rows are deleted; undeliverable ones stay with status ``dead`` for ``incidentbot outbox``.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        sa.Index("ix_outbox_due", "status", "next_attempt_at"),
+        sa.Index("ix_outbox_incident_order", "incident_number", "status", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=64)
+    incident_number: int | None = Field(default=None)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSONData)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = _utc_column()
+    locked_until: datetime | None = _utc_column(nullable=True)
+    locked_by: str | None = Field(default=None, max_length=128)
+    last_error: str = Field(default="", sa_type=sa.Text)
+    created_at: datetime = _utc_column()
+    updated_at: datetime = _utc_column()

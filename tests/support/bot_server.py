@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import uuid
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.config import Settings, load_settings
-from bot.slack.server import build_server
+from bot.slack.server import OUTBOX_WORKER, build_server
 from tests.support import signing
 
 SIGNING_SECRET = "test-signing-secret"
@@ -39,7 +40,8 @@ class RunningBot:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.web_app, self.service = build_server(settings)
+        self.web_app, self.service = build_server(settings, worker_id=f"test-{uuid.uuid4().hex[:8]}")
+        self.worker = self.web_app[OUTBOX_WORKER]
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -66,9 +68,9 @@ class RunningBot:
         self._thread.join(timeout=10)
 
     def drain(self, timeout: float = 10.0) -> None:
-        """Wait until the listeners' post-ack work (bolt runs each listener as its own task) is done."""
+        """Wait until the listeners' post-ack work and the outbox deliveries it queued are done."""
 
-        async def pending() -> None:
+        async def listeners_idle() -> None:
             deadline = self._loop.time() + timeout
             while self._loop.time() < deadline:
                 listeners = [t for t in asyncio.all_tasks()
@@ -78,7 +80,13 @@ class RunningBot:
                 await asyncio.sleep(0.02)
             raise TimeoutError("listeners still running after drain timeout")
 
-        asyncio.run_coroutine_threadsafe(pending(), self._loop).result(timeout=timeout + 5)
+        async def pending() -> None:
+            await listeners_idle()
+            if not await self.worker.wait_idle(timeout):
+                raise TimeoutError("outbox still delivering after drain timeout")
+            await listeners_idle()
+
+        asyncio.run_coroutine_threadsafe(pending(), self._loop).result(timeout=timeout * 3 + 5)
 
     @property
     def url(self) -> str:

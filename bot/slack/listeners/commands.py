@@ -28,10 +28,11 @@ from bot.domain.grammar import help_text, is_bare_declare, parse_command
 from bot.domain.model import Severity, Status
 from bot.replies import confirmation, list_text, status_text
 from bot.service import Actor, Outcome
+from bot.store.outbox import Effect
 from bot.slack import blocks
 from bot.slack.app import SlackDeps
 from bot.slack.errors import user_message
-from bot.slack.sync import after_transition, expand_assemble, export_postmortem
+from bot.slack.delivery import NotifyTarget, export_effects, plan_effects
 from bot.slack.text import escape
 
 log = structlog.get_logger("incidentbot.slack")
@@ -44,9 +45,10 @@ ACK_BUDGET = 2.0
 class Reply:
     """Answers the caller: through the ack while it is unsent, through response_url after."""
 
-    def __init__(self, ack: AsyncAck, respond: AsyncRespond) -> None:
+    def __init__(self, ack: AsyncAck, respond: AsyncRespond, response_url: str | None = None) -> None:
         self._ack = ack
         self._respond = respond
+        self.response_url = response_url
         self.acked = False
 
     async def ack(self, text: str | None = None, **kwargs: Any) -> None:
@@ -72,7 +74,7 @@ class Reply:
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     async def handle_incident_command(ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any]) -> None:
-        reply = Reply(ack, respond)
+        reply = Reply(ack, respond, body.get("response_url"))
         try:
             await _dispatch(deps, reply, body)
         except Exception as exc:  # every failure becomes a clear ephemeral reply, never a trace
@@ -121,15 +123,19 @@ async def _run_transition(
     problems: list[str] = []
     if isinstance(command.action, Assemble) and any(isinstance(a.who, GroupRef) for a in command.action.assignees):
         await reply.ack("Assembling the IRT…")
-        expanded, problems = await expand_assemble(deps, command.action)
-        command = ParsedCommand(expanded, command.incident_number, command.at)
+        expanded, problems = await deps.effects.expand_groups(command.action.assignees)
+        command = ParsedCommand(Assemble(tuple(expanded)), command.incident_number, command.at)
+    notify = NotifyTarget(response_url=reply.response_url, channel_id=channel_id, user_id=actor.user_id)
+
+    def plan(outcome: Outcome) -> list[Effect]:
+        return plan_effects(outcome, actor, notify)
 
     async def work() -> Outcome:
-        return await asyncio.to_thread(deps.service.run, command, actor, channel_id)
+        return await asyncio.to_thread(deps.service.run, command, actor, channel_id, plan)
 
     outcome = await _within_budget(reply, work)
+    deps.wake_outbox()
     await reply.send(confirmation(outcome, escape=escape) + "".join(f"\n:warning: {p}" for p in problems))
-    await after_transition(deps, outcome, actor, reply.send)
 
 
 async def _answer_query(
@@ -152,6 +158,8 @@ async def _answer_query(
         await reply.ack(f"{incident.incident_id} timeline", blocks=timeline_blocks)
     elif isinstance(action, ExportPostmortem):
         incident = await asyncio.to_thread(service.incident, number, channel_id)
-        deps.renderer.available()  # fail fast on a broken templates folder
-        await reply.ack(f"Exporting the postmortem draft of {incident.incident_id}…")
-        await export_postmortem(deps, incident, reply.send, action.template)
+        deps.renderer.check(action.template)  # an unknown template is refused now, not in the outbox
+        notify = NotifyTarget(response_url=reply.response_url, channel_id=channel_id, user_id=actor.user_id)
+        await asyncio.to_thread(service.enqueue, export_effects(incident, action.template, notify))
+        deps.wake_outbox()
+        await reply.ack(f"Exporting the postmortem draft of {incident.incident_id} to its channel…")

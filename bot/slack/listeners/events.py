@@ -16,11 +16,12 @@ from slack_bolt.async_app import AsyncApp
 from bot.domain.commands import PinMessage
 from bot.domain.model import Status
 from bot.errors import BotError
-from bot.service import Actor
+from bot.service import Actor, Outcome
 from bot.slack import blocks
 from bot.slack.app import SlackDeps
 from bot.slack.errors import user_message
-from bot.slack.sync import refresh_channel
+from bot.slack.delivery import SlackEffect
+from bot.store.outbox import Effect
 from bot.slack.text import unescape
 
 log = structlog.get_logger("incidentbot.slack")
@@ -51,6 +52,11 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.event("app_home_opened")(handle_app_home_opened)
 
 
+def _refresh_status(outcome: Outcome) -> list[Effect]:
+    """A pinned message only changes the status message (the reactor is told directly)."""
+    return [Effect(SlackEffect.REFRESH, {}, outcome.incident.number, coalesce=True)]
+
+
 def message_time(ts: str) -> datetime:
     """A Slack message ts (``1732283520.000200``) as an aware UTC datetime."""
     return datetime.fromtimestamp(float(ts), UTC)
@@ -75,7 +81,8 @@ async def _pin_to_timeline(deps: SlackDeps, event: dict[str, Any], event_id: str
     try:
         outcome = await asyncio.to_thread(
             lambda: deps.service.transition(action, Actor(reactor), number=incident.number,
-                                            occurred_at=message_time(ts), event_id=event_id or None)
+                                            occurred_at=message_time(ts), event_id=event_id or None,
+                                            plan=_refresh_status)
         )
     except BotError as exc:
         await deps.effects.post_ephemeral(channel_id, reactor, user_message(exc))
@@ -83,7 +90,7 @@ async def _pin_to_timeline(deps: SlackDeps, event: dict[str, Any], event_id: str
     if outcome is None:
         log.info("event_duplicate_ignored", event_id=event_id, incident=incident.incident_id)
         return
-    await refresh_channel(deps, outcome.incident)
+    deps.wake_outbox()
     await deps.effects.post_ephemeral(
         channel_id, reactor, f"Pinned to the {incident.incident_id} timeline at {message_time(ts):%H:%M} UTC."
     )

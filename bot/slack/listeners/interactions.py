@@ -18,7 +18,8 @@ from bot.slack import blocks
 from bot.slack.app import SlackDeps
 from bot.slack.errors import user_message
 from bot.slack.ids import BUTTON_VERBS, ActionId, BlockId, CallbackId, InputId
-from bot.slack.sync import after_transition
+from bot.slack.delivery import NotifyTarget, plan_effects
+from bot.store.outbox import Effect
 
 log = structlog.get_logger("incidentbot.slack")
 
@@ -97,9 +98,14 @@ async def _submit_declare(deps: SlackDeps, ack: AsyncAck, body: dict[str, Any], 
     description = clean_text(_value(view, BlockId.DESCRIPTION, InputId.DESCRIPTION))
     origin = _metadata(view).get("channel_id")
     actor = _actor(body)
+    notify = NotifyTarget(channel_id=origin, user_id=actor.user_id) if origin else None
+
+    def plan(outcome: Outcome) -> list[Effect]:
+        return plan_effects(outcome, actor, notify)
+
     try:
-        outcome = await asyncio.to_thread(deps.service.declare, Declare(title, severity, description), actor)
-        await after_transition(deps, outcome, actor, lambda text: _tell(deps, body, text, origin))
+        await asyncio.to_thread(deps.service.declare, Declare(title, severity, description), actor, None, None, plan)
+        deps.wake_outbox()
     except Exception as exc:
         await _tell(deps, body, user_message(exc, view=CallbackId.DECLARE.value), origin)
 
@@ -109,8 +115,15 @@ async def _submit_command(deps: SlackDeps, ack: AsyncAck, body: dict[str, Any], 
     text = _value(view, BlockId.TEXT, InputId.TEXT)
     actor = _actor(body)
     try:
-        command = parse_command(f"INC-{int(metadata['incident'])} {metadata['verb']} {text}")
-        outcome: Outcome = await asyncio.to_thread(deps.service.run, command, actor)
+        number = int(metadata["incident"])
+        command = parse_command(f"INC-{number} {metadata['verb']} {text}")
+        channel = await asyncio.to_thread(lambda: deps.service.incident(number).channel_id)
+        notify = NotifyTarget(channel_id=channel, user_id=actor.user_id)
+
+        def plan(outcome: Outcome) -> list[Effect]:
+            return plan_effects(outcome, actor, notify)
+
+        await asyncio.to_thread(deps.service.run, command, actor, None, plan)
     except BotError as exc:
         await ack(response_action="errors", errors={BlockId.TEXT: user_message(exc)[:1900]})
         return
@@ -118,5 +131,4 @@ async def _submit_command(deps: SlackDeps, ack: AsyncAck, body: dict[str, Any], 
         await ack(response_action="errors", errors={BlockId.TEXT: user_message(exc, view=CallbackId.COMMAND.value)})
         return
     await ack()
-    channel = outcome.incident.channel_id
-    await after_transition(deps, outcome, actor, lambda message: _tell(deps, body, message, channel))
+    deps.wake_outbox()

@@ -1,0 +1,195 @@
+"""Delivering the outbox: a worker that claims due items, hands each to a deliverer, and retries.
+
+The database commit is the truth; the Slack calls it implies are queued in the same transaction
+(``bot.store.outbox``) and delivered here with exponential backoff, honouring ``Retry-After``.
+A crash between commit and delivery loses nothing: the queue is resumed on start. Items that
+can never succeed (``channel_not_found``...) are buried, logged and listed by ``incidentbot outbox``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+
+from bot.service import Clock, utc_now
+from bot.store import outbox
+from bot.store.outbox import OutboxItem
+from bot.store.repo import IncidentStore
+
+log = structlog.get_logger("incidentbot.outbox")
+
+
+class RetryLater(Exception):
+    """Delivery failed for now (rate limit, 5xx, network); try again after ``after`` seconds at least."""
+
+    def __init__(self, reason: str, after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.after = after
+
+
+class Undeliverable(Exception):
+    """Delivery can never succeed as asked (the channel is gone, the app lacks a scope...)."""
+
+
+Deliver = Callable[[OutboxItem], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter: 1 s, 2 s, 4 s ... capped, then buried after ``max_attempts``."""
+
+    base_seconds: float = 1.0
+    max_seconds: float = 300.0
+    max_attempts: int = 15
+
+    def delay(self, attempts: int, retry_after: float | None) -> float:
+        backoff = min(self.max_seconds, self.base_seconds * 2 ** max(attempts - 1, 0))
+        jittered = backoff * (0.5 + random.random() / 2)
+        return max(jittered, retry_after or 0.0)
+
+
+class OutboxWorker:
+    """Claims and delivers due outbox items; one item per incident at a time, incidents in parallel."""
+
+    def __init__(
+        self,
+        store: IncidentStore,
+        deliver: Deliver,
+        worker_id: str,
+        clock: Clock = utc_now,
+        policy: RetryPolicy = RetryPolicy(),
+        batch_size: int = 20,
+        lease: timedelta = timedelta(seconds=60),
+        idle_poll_seconds: float = 5.0,
+    ) -> None:
+        self.store = store
+        self.deliver = deliver
+        self.worker_id = worker_id
+        self.clock = clock
+        self.policy = policy
+        self.batch_size = batch_size
+        self.lease = lease
+        self.idle_poll_seconds = idle_poll_seconds
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Something was enqueued: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def resume(self) -> None:
+        """On start: free the leases this worker id held before a crash, so nothing waits for them."""
+        def release() -> int:
+            with self.store.transaction() as uow:
+                return outbox.release_locks(uow.session, self.worker_id)
+
+        released = await asyncio.to_thread(release)
+        if released:
+            log.info("outbox_resumed", worker=self.worker_id, released=released)
+
+    async def run_forever(self) -> None:
+        """Deliver until ``stop()``; polls at least every ``idle_poll_seconds`` (other replicas enqueue too)."""
+        await self.resume()
+        while not self._stopping:
+            try:
+                delivered = await self.run_once()
+            except Exception:  # the database may be restarting: keep the worker alive
+                log.exception("outbox_cycle_failed", worker=self.worker_id)
+                delivered = 0
+            if delivered == 0 and not self._stopping:
+                await self._sleep_until_woken()
+
+    async def _sleep_until_woken(self) -> None:
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_seconds)
+        except TimeoutError:
+            pass
+        self._wake.clear()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Claim one batch and deliver it; returns how many items were attempted."""
+        items = await asyncio.to_thread(self._claim)
+        if items:
+            await asyncio.gather(*(self._attempt(item) for item in items))
+        return len(items)
+
+    async def drain(self, timeout: float) -> int:
+        """Deliver everything due now (used on shutdown and in tests); returns the items still pending."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            if await self.run_once() == 0:
+                break
+        return await asyncio.to_thread(self.pending_count)
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """Wait until nothing is due or in delivery (another task delivers); False on timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            if await asyncio.to_thread(self._outstanding) == 0:
+                return True
+            self.wake()
+            await asyncio.sleep(0.02)
+        return False
+
+    def _outstanding(self) -> int:
+        with self.store.transaction(readonly=True) as uow:
+            return outbox.count_outstanding(uow.session, self.clock())
+
+    def pending_count(self) -> int:
+        with self.store.transaction(readonly=True) as uow:
+            return outbox.count_pending(uow.session)
+
+    def _claim(self) -> list[OutboxItem]:
+        with self.store.transaction() as uow:
+            return outbox.claim(uow.session, self.clock(), self.worker_id, self.lease, self.batch_size)
+
+    async def _attempt(self, item: OutboxItem) -> None:
+        try:
+            await self.deliver(item)
+        except RetryLater as exc:
+            await asyncio.to_thread(self._retry, item, exc.reason, exc.after)
+        except Undeliverable as exc:
+            await asyncio.to_thread(self._bury, item, str(exc))
+        except Exception as exc:  # a bug in a deliverer must not stall the queue for ever
+            log.exception("outbox_delivery_crashed", item=item.id, kind=item.kind)
+            await asyncio.to_thread(self._retry, item, f"{type(exc).__name__}", None)
+        else:
+            await asyncio.to_thread(self._complete, item)
+
+    def _complete(self, item: OutboxItem) -> None:
+        with self.store.transaction() as uow:
+            outbox.complete(uow.session, item.id)
+        log.debug("outbox_delivered", item=item.id, kind=item.kind, incident=_incident(item))
+
+    def _retry(self, item: OutboxItem, reason: str, retry_after: float | None) -> None:
+        now = self.clock()
+        if item.attempts >= self.policy.max_attempts:
+            self._bury(item, f"gave up after {item.attempts} attempts: {reason}")
+            return
+        delay = self.policy.delay(item.attempts, retry_after)
+        with self.store.transaction() as uow:
+            outbox.reschedule(uow.session, item.id, now + timedelta(seconds=delay), reason, now)
+        log.info("outbox_retry_scheduled", item=item.id, kind=item.kind, incident=_incident(item),
+                 attempts=item.attempts, delay_seconds=round(delay, 2), reason=reason)
+
+    def _bury(self, item: OutboxItem, reason: str) -> None:
+        with self.store.transaction() as uow:
+            outbox.bury(uow.session, item.id, reason, self.clock())
+        log.warning("outbox_item_undeliverable", item=item.id, kind=item.kind, incident=_incident(item),
+                    attempts=item.attempts, reason=reason)
+
+
+def _incident(item: OutboxItem) -> str | None:
+    return f"INC-{item.incident_number}" if item.incident_number is not None else None

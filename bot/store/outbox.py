@@ -1,0 +1,166 @@
+"""The outbox table's operations: enqueue inside a transition's transaction, claim, complete, retry, bury.
+
+Items of one incident are delivered in order: an item is claimable only when no earlier pending
+item of the same incident exists. Claims are leases (``locked_until``), taken with
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL so replicas share the work without double delivery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from bot.store.tables import OutboxRow
+
+PENDING = "pending"
+DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A side effect owed after a commit. ``coalesce``: skip it if an identical one is already waiting."""
+
+    kind: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    incident_number: int | None = None
+    coalesce: bool = False
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """An effect as stored, with its delivery history."""
+
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    incident_number: int | None
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str
+    created_at: datetime
+
+
+def _item(row: OutboxRow) -> OutboxItem:
+    assert row.id is not None
+    return OutboxItem(row.id, row.kind, dict(row.payload), row.incident_number, row.status, row.attempts,
+                      row.next_attempt_at, row.last_error, row.created_at)
+
+
+def enqueue(session: Session, effects: Sequence[Effect], now: datetime) -> None:
+    """Add ``effects`` in order; a coalescing effect already pending and unclaimed is not added twice."""
+    for effect in effects:
+        if effect.coalesce and _waiting_twin(session, effect, now):
+            continue
+        session.add(OutboxRow(kind=effect.kind, incident_number=effect.incident_number, payload=effect.payload,
+                              status=PENDING, attempts=0, next_attempt_at=now, created_at=now, updated_at=now))
+    session.flush()
+
+
+def _waiting_twin(session: Session, effect: Effect, now: datetime) -> bool:
+    query = select(OutboxRow.id).where(
+        OutboxRow.kind == effect.kind,
+        OutboxRow.incident_number == effect.incident_number,
+        OutboxRow.status == PENDING,
+        OutboxRow.attempts == 0,
+        sa.or_(col(OutboxRow.locked_until).is_(None), col(OutboxRow.locked_until) < now),
+    ).limit(1)
+    return session.exec(query).first() is not None
+
+
+def claim(session: Session, now: datetime, worker_id: str, lease: timedelta, limit: int) -> list[OutboxItem]:
+    """Lease up to ``limit`` due items, at most one per incident (the oldest pending one)."""
+    earlier = aliased(OutboxRow)
+    blocked = (
+        select(earlier.id)
+        .where(earlier.incident_number == OutboxRow.incident_number, earlier.status == PENDING,
+               col(earlier.id) < col(OutboxRow.id))
+        .exists()
+    )
+    query = (
+        select(OutboxRow)
+        .where(
+            OutboxRow.status == PENDING,
+            col(OutboxRow.next_attempt_at) <= now,
+            sa.or_(col(OutboxRow.locked_until).is_(None), col(OutboxRow.locked_until) < now),
+            sa.or_(col(OutboxRow.incident_number).is_(None), ~blocked),
+        )
+        .order_by(col(OutboxRow.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=OutboxRow)
+    )
+    rows = list(session.exec(query))
+    for row in rows:
+        row.locked_until = now + lease
+        row.locked_by = worker_id
+        row.attempts += 1
+        row.updated_at = now
+        session.add(row)
+    session.flush()
+    return [_item(row) for row in rows]
+
+
+def complete(session: Session, item_id: int) -> None:
+    """Delivered: the row is no longer owed."""
+    session.execute(sa.delete(OutboxRow).where(col(OutboxRow.id) == item_id))
+
+
+def reschedule(session: Session, item_id: int, next_attempt_at: datetime, error: str, now: datetime) -> None:
+    session.execute(
+        sa.update(OutboxRow).where(col(OutboxRow.id) == item_id)
+        .values(next_attempt_at=next_attempt_at, locked_until=None, locked_by=None, last_error=error[:2000],
+                updated_at=now)
+    )
+
+
+def bury(session: Session, item_id: int, error: str, now: datetime) -> None:
+    """Undeliverable: keep it, visibly, without retrying for ever."""
+    session.execute(
+        sa.update(OutboxRow).where(col(OutboxRow.id) == item_id)
+        .values(status=DEAD, locked_until=None, locked_by=None, last_error=error[:2000], updated_at=now)
+    )
+
+
+def revive(session: Session, item_id: int, now: datetime) -> bool:
+    """Put a dead item back in the queue (after the cause was fixed)."""
+    result = session.execute(
+        sa.update(OutboxRow).where(col(OutboxRow.id) == item_id, col(OutboxRow.status) == DEAD)
+        .values(status=PENDING, attempts=0, next_attempt_at=now, last_error="", updated_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release_locks(session: Session, worker_id: str) -> int:
+    """A restarted worker frees the leases its previous life held, so its queue resumes at once."""
+    result = session.execute(
+        sa.update(OutboxRow).where(col(OutboxRow.locked_by) == worker_id, col(OutboxRow.status) == PENDING)
+        .values(locked_until=None, locked_by=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def list_items(session: Session, status: str | None = None, limit: int = 200) -> list[OutboxItem]:
+    query = select(OutboxRow).order_by(col(OutboxRow.id)).limit(limit)
+    if status:
+        query = query.where(OutboxRow.status == status)
+    return [_item(row) for row in session.exec(query)]
+
+
+def count_pending(session: Session) -> int:
+    query = select(sa.func.count()).select_from(OutboxRow).where(OutboxRow.status == PENDING)
+    return int(session.exec(query).one())
+
+
+def count_outstanding(session: Session, now: datetime) -> int:
+    """Pending items that are due now or being delivered right now (leased)."""
+    query = select(sa.func.count()).select_from(OutboxRow).where(
+        OutboxRow.status == PENDING,
+        sa.or_(col(OutboxRow.next_attempt_at) <= now, col(OutboxRow.locked_until) > now),
+    )
+    return int(session.exec(query).one())

@@ -1,0 +1,166 @@
+"""The outbox on SQLite and PostgreSQL: atomic with transitions, ordered per incident, retried, buried."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import timedelta
+
+import pytest
+
+from bot.demo import ReplayClock
+from bot.domain.grammar import parse_command
+from bot.errors import TransitionError
+from bot.outbox import OutboxWorker, RetryLater, RetryPolicy, Undeliverable
+from bot.service import Actor, IncidentService, Outcome
+from bot.store import outbox
+from bot.store.outbox import Effect, OutboxItem
+
+ALICE = Actor("U0ALICE", "alice")
+
+
+def _plan(outcome: Outcome) -> list[Effect]:
+    number = outcome.incident.number
+    return [Effect("post", {"text": e.kind.value}, number) for e in outcome.entries]
+
+
+def _run(service: IncidentService, text: str, plan: object = _plan) -> Outcome:
+    return service.run(parse_command(text), ALICE, plan=plan)  # type: ignore[arg-type]
+
+
+class Recorder:
+    """A deliverer that records what it was given and can be told to fail."""
+
+    def __init__(self) -> None:
+        self.delivered: list[tuple[int | None, str]] = []
+        self.failures: dict[str, Exception] = {}
+
+    async def __call__(self, item: OutboxItem) -> None:
+        failure = self.failures.get(item.payload.get("text", ""))
+        if failure is not None:
+            raise failure
+        self.delivered.append((item.incident_number, str(item.payload.get("text"))))
+
+
+def _worker(service: IncidentService, deliver: Recorder, clock: ReplayClock, worker_id: str = "w1") -> OutboxWorker:
+    return OutboxWorker(service.store, deliver, worker_id, clock=clock,
+                        policy=RetryPolicy(base_seconds=1, max_seconds=8, max_attempts=3))
+
+
+class TestEnqueue:
+    def test_effects_commit_with_the_transition(self, service: IncidentService) -> None:
+        """A committed transition leaves its effects queued, in order."""
+        _run(service, "declare sev2 Checkout latency")
+        _run(service, "INC-1 note looking at the database")
+        items = service.outbox_items()
+        assert [i.payload["text"] for i in items] == ["declared", "note"]
+        assert all(i.incident_number == 1 and i.status == "pending" for i in items)
+
+    def test_refused_transition_queues_nothing(self, service: IncidentService) -> None:
+        """When the domain refuses a command, no effect is queued: the outbox follows the commit."""
+        _run(service, "declare sev2 Checkout latency")
+        _run(service, "INC-1 resolve")
+        before = len(service.outbox_items())
+        with pytest.raises(TransitionError):
+            _run(service, "INC-1 resolve")
+        assert len(service.outbox_items()) == before
+
+    def test_coalescing_effect_is_not_queued_twice(self, service: IncidentService) -> None:
+        """Two refreshes of the same incident waiting together collapse into one."""
+        service.enqueue([Effect("refresh", {}, 1, coalesce=True), Effect("refresh", {}, 1, coalesce=True)])
+        assert len(service.outbox_items()) == 1
+
+
+class TestWorker:
+    def test_delivers_in_order_per_incident_and_deletes(self, service: IncidentService, clock: ReplayClock) -> None:
+        """Items of one incident are delivered oldest first; delivered items leave the table."""
+        _run(service, "declare sev2 First")
+        _run(service, "declare sev3 Second")
+        _run(service, "INC-1 note one")
+        _run(service, "INC-2 note two")
+        _run(service, "INC-1 note three")
+        recorder = Recorder()
+        remaining = asyncio.run(_worker(service, recorder, clock).drain(timeout=10))
+        assert remaining == 0
+        first = [text for number, text in recorder.delivered if number == 1]
+        assert first == ["declared", "note", "note"]
+        assert len(recorder.delivered) == 5
+        assert service.outbox_items() == []
+
+    def test_retry_later_backs_off_and_blocks_later_items(self, service: IncidentService, clock: ReplayClock) -> None:
+        """A 429-like failure reschedules after Retry-After, and the incident's later items wait for it."""
+        _run(service, "declare sev2 First")
+        _run(service, "INC-1 note after")
+        recorder = Recorder()
+        recorder.failures["declared"] = RetryLater("ratelimited", after=30)
+        worker = _worker(service, recorder, clock)
+        asyncio.run(worker.drain(timeout=5))
+        assert recorder.delivered == []
+        pending = service.outbox_items()
+        assert pending[0].last_error == "ratelimited"
+        assert pending[0].next_attempt_at >= clock.now + timedelta(seconds=30)
+        del recorder.failures["declared"]
+        clock.now += timedelta(seconds=31)
+        asyncio.run(worker.drain(timeout=5))
+        assert recorder.delivered == [(1, "declared"), (1, "note")]
+
+    def test_undeliverable_is_buried_and_does_not_block(self, service: IncidentService, clock: ReplayClock) -> None:
+        """channel_not_found-like failures are kept as dead items; the incident's later items still go."""
+        _run(service, "declare sev2 First")
+        _run(service, "INC-1 note after")
+        recorder = Recorder()
+        recorder.failures["declared"] = Undeliverable("channel_not_found")
+        asyncio.run(_worker(service, recorder, clock).drain(timeout=5))
+        assert recorder.delivered == [(1, "note")]
+        dead = service.outbox_items("dead")
+        assert [d.last_error for d in dead] == ["channel_not_found"]
+        assert service.revive_outbox_item(dead[0].id)
+        del recorder.failures["declared"]
+        asyncio.run(_worker(service, recorder, clock).drain(timeout=5))
+        assert (1, "declared") in recorder.delivered
+
+    def test_gives_up_after_max_attempts(self, service: IncidentService, clock: ReplayClock) -> None:
+        """An item that keeps failing is buried after the policy's attempts instead of retried for ever."""
+        service.enqueue([Effect("post", {"text": "flaky"}, None)])
+        recorder = Recorder()
+        recorder.failures["flaky"] = RetryLater("HTTP 500")
+        worker = _worker(service, recorder, clock)
+        for _ in range(4):
+            asyncio.run(worker.drain(timeout=5))
+            clock.now += timedelta(seconds=60)
+        dead = service.outbox_items("dead")
+        assert len(dead) == 1 and "gave up after 3 attempts" in dead[0].last_error
+
+    def test_restarted_worker_resumes_its_leased_items(self, service: IncidentService, clock: ReplayClock) -> None:
+        """Items leased by a worker that died are released when a worker with the same id starts."""
+        service.enqueue([Effect("post", {"text": "orphan"}, 1)])
+        with service.store.transaction() as uow:
+            claimed = outbox.claim(uow.session, clock.now, "w1", timedelta(minutes=5), 10)
+        assert len(claimed) == 1
+        recorder = Recorder()
+        worker = _worker(service, recorder, clock)
+        asyncio.run(worker.drain(timeout=2))
+        assert recorder.delivered == []
+        asyncio.run(worker.resume())
+        asyncio.run(worker.drain(timeout=2))
+        assert recorder.delivered == [(1, "orphan")]
+
+
+class TestConcurrentClaims:
+    def test_two_workers_never_deliver_an_item_twice(self, service: IncidentService, clock: ReplayClock) -> None:
+        """Workers racing on the same queue (replicas) deliver each item exactly once."""
+        service.enqueue([Effect("post", {"text": f"item-{n}"}, n % 7) for n in range(60)])
+        recorders = [Recorder(), Recorder()]
+        barrier = threading.Barrier(2)
+
+        def drain(index: int) -> None:
+            barrier.wait()
+            asyncio.run(_worker(service, recorders[index], clock, worker_id=f"w{index}").drain(timeout=20))
+
+        threads = [threading.Thread(target=drain, args=(i,)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        delivered = [text for r in recorders for _, text in r.delivered]
+        assert sorted(delivered) == sorted(f"item-{n}" for n in range(60))
