@@ -1,0 +1,76 @@
+"""Fixtures shared by the whole suite: a controllable clock, and databases (SQLite and a real PostgreSQL).
+
+Store tests take ``database_url`` and so run twice, once per database; every run gets a database of
+its own (a file in ``tmp_path``, or a fresh ``CREATE DATABASE`` on the session's PostgreSQL server).
+Without a PostgreSQL server the ``postgres`` cases are skipped with the reason, except when ``CI`` is
+set: there they fail, so that a broken CI setup cannot pass by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.demo import ReplayClock
+from bot.service import IncidentService
+from bot.store import IncidentStore, open_store
+from tests.support.postgres import POSTGRES_URL_ENV, PostgresServer, PostgresUnavailable, postgres_server
+
+CLOCK_START = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)
+
+
+def running_in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session (started lazily, only if a test needs it)."""
+    with ExitStack() as stack:
+        try:
+            server = stack.enter_context(postgres_server())
+        except PostgresUnavailable as exc:
+            if running_in_ci():
+                pytest.fail(f"CI is set, so PostgreSQL tests must run, but: {exc}", pytrace=False)
+            pytest.skip(f"no PostgreSQL server: {exc}. Set {POSTGRES_URL_ENV} or pip install pgserver.")
+        yield server
+
+
+@pytest.fixture()
+def postgres_url(postgres: PostgresServer) -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL database, dropped after the test."""
+    with postgres.fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database of each kind: a SQLite file in ``tmp_path``, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'incidents.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture()
+def clock() -> ReplayClock:
+    """A clock standing still at 2026-11-22 13:00 UTC until a test sets ``clock.now``."""
+    return ReplayClock(CLOCK_START)
+
+
+@pytest.fixture()
+def store(database_url: str) -> Iterator[IncidentStore]:
+    """The migrated store on ``database_url``, disposed after the test."""
+    opened = open_store(database_url)
+    yield opened
+    opened.dispose()
+
+
+@pytest.fixture()
+def service(store: IncidentStore, clock: ReplayClock) -> IncidentService:
+    """The application service on ``store``, reading time from ``clock``."""
+    return IncidentService(store, clock=clock)

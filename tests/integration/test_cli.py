@@ -1,0 +1,199 @@
+"""The ``incidentbot`` command line as users run it: a real process, DATABASE_URL in the environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.store.engine import create_store_engine
+from bot.store.migrate import current_revision, head_revision
+
+ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+SCRIPT = Path(sys.executable).parent / "incidentbot"
+
+
+def incidentbot(*args: str, database_url: str, cwd: Path,
+                script: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in a child process with only DATABASE_URL configured (no .env: cwd is a fresh folder)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SLACK_", "INCIDENT_", "LOG_")) and k != "DATABASE_URL"}
+    env["DATABASE_URL"] = database_url
+    command = [str(SCRIPT)] if script else [sys.executable, "-m", "bot.cli"]
+    return subprocess.run([*command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60,
+                          check=False)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    """A failure: non-zero exit, exactly one ``incidentbot: ...`` line on stderr, no traceback anywhere."""
+    assert result.returncode != 0, result
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("incidentbot: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A folder with a database holding INC-1 (declared, then a note), made through the CLI itself."""
+
+    folder: Path
+    database_url: str
+    declared: subprocess.CompletedProcess[str]
+    noted: subprocess.CompletedProcess[str]
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return incidentbot(*args, database_url=self.database_url, cwd=self.folder)
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """INC-1 declared and noted by two ``incidentbot run`` processes on a SQLite file."""
+    folder = tmp_path_factory.mktemp("cli")
+    url = f"sqlite:///{folder / 'incidents.db'}"
+    declared = incidentbot("run", "declare sev2 checkout is down", "--user", "U0ALICE",
+                           database_url=url, cwd=folder)
+    noted = incidentbot("run", "INC-1 note load balancer health checks flapping", "--user", "U0BOB",
+                        database_url=url, cwd=folder)
+    return Workspace(folder, url, declared, noted)
+
+
+class TestDemo:
+    def test_demo_replays_the_outage_and_prints_the_postmortem(self, tmp_path: Path) -> None:
+        """``demo`` walks 13:42 to 14:45 and ends with the postmortem and its four metrics."""
+        result = incidentbot("demo", database_url=f"sqlite:///{tmp_path / 'unused.db'}", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == ""
+        out = result.stdout
+        assert "13:42  @alice  /incident declare sev1 CDN edge returning 502s" in out
+        assert "14:45  @alice  /incident resolve 502 rate back within SLO" in out
+        assert out.index("13:42") < out.index("14:45") < out.index("# INC-1 Postmortem:")
+        for row in ("| Time to assemble the IRT | 8 min |", "| Time to root cause | 23 min |",
+                    "| Time to mitigate | 53 min |", "| Time to resolve | 1h 3m |"):
+            assert row in out
+        assert not (tmp_path / "unused.db").exists()
+
+
+class TestRunTimelineList:
+    def test_run_declares_and_notes(self, workspace: Workspace) -> None:
+        """``run`` applies /incident commands and confirms each on stdout."""
+        assert workspace.declared.returncode == 0, workspace.declared.stderr
+        assert workspace.declared.stdout.startswith("INC-1 · Incident declared (sev2): checkout is down")
+        assert workspace.noted.returncode == 0, workspace.noted.stderr
+        assert "INC-1 · Note: load balancer health checks flapping" in workspace.noted.stdout
+
+    def test_timeline_json_has_the_documented_shape(self, workspace: Workspace) -> None:
+        """``timeline INC-1 --format json`` prints the incident id and entries with ISO ...Z times."""
+        result = workspace.run("timeline", "INC-1", "--format", "json")
+        assert result.returncode == 0, result.stderr
+        document = json.loads(result.stdout)
+        assert document["incident"] == "INC-1"
+        entries = document["entries"]
+        assert [e["kind"] for e in entries] == ["declared", "note"]
+        for entry in entries:
+            assert set(entry) >= {"kind", "occurred_at", "recorded_at", "actor", "text", "description",
+                                  "data"}
+            assert ISO_UTC.match(entry["occurred_at"]) and ISO_UTC.match(entry["recorded_at"])
+        assert entries[1]["actor"] == "U0BOB"
+        assert entries[1]["text"] == "load balancer health checks flapping"
+        assert entries[0]["data"]["severity"] == "sev2"
+
+    def test_timeline_text(self, workspace: Workspace) -> None:
+        """``timeline INC-1`` prints one line per entry under a heading."""
+        result = workspace.run("timeline", "INC-1")
+        assert result.returncode == 0, result.stderr
+        assert "INC-1 timeline (UTC)" in result.stdout
+        assert "Note: load balancer health checks flapping" in result.stdout
+
+    def test_list_json(self, workspace: Workspace) -> None:
+        """``list --format json`` lists INC-1 with its status and an ISO declaration time."""
+        result = workspace.run("list", "--format", "json")
+        assert result.returncode == 0, result.stderr
+        [incident] = json.loads(result.stdout)["incidents"]
+        assert incident["incident"] == "INC-1"
+        assert incident["status"] == "declared"
+        assert incident["severity"] == "sev2" and incident["resolved_at"] is None
+        assert ISO_UTC.match(incident["declared_at"])
+
+    def test_postmortem_to_a_file(self, workspace: Workspace) -> None:
+        """``postmortem INC-1 --out FILE`` writes the draft and says so on stderr only."""
+        out = workspace.folder / "INC-1.md"
+        result = workspace.run("postmortem", "INC-1", "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == ""
+        assert result.stderr.strip() == f"Wrote {out}"
+        assert out.read_text(encoding="utf-8").startswith("# INC-1 Postmortem: checkout is down")
+
+
+class TestDatabaseUpgrade:
+    def test_db_upgrade_reports_the_revision(self, tmp_path: Path) -> None:
+        """``db upgrade`` on a new file migrates it and prints the revision it reached."""
+        url = f"sqlite:///{tmp_path / 'new.db'}"
+        result = incidentbot("db", "upgrade", database_url=url, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        engine = create_store_engine(url)
+        try:
+            assert current_revision(engine) == head_revision(engine)
+            assert result.stdout == f"Database schema at revision {head_revision(engine)}.\n"
+        finally:
+            engine.dispose()
+
+
+class TestFailures:
+    def test_unknown_incident(self, workspace: Workspace) -> None:
+        """An incident that does not exist is one line on stderr and exit 1."""
+        assert_one_line_error(workspace.run("timeline", "INC-999"), "There is no incident INC-999")
+
+    def test_unknown_incident_in_a_command(self, workspace: Workspace) -> None:
+        """A state change naming a missing incident fails the same way and changes nothing."""
+        assert_one_line_error(workspace.run("run", "INC-999 note hello"), "There is no incident INC-999")
+
+    def test_bad_incident_id(self, workspace: Workspace) -> None:
+        """``FOO`` is not an incident id: a usage error (exit 2) with one line."""
+        result = workspace.run("postmortem", "FOO")
+        assert_one_line_error(result, "`FOO` is not an incident id")
+        assert result.returncode == 2
+
+    def test_unknown_template(self, workspace: Workspace) -> None:
+        """An unknown template name fails with the available ones listed."""
+        assert_one_line_error(workspace.run("postmortem", "INC-1", "--template", "nope"),
+                              "no postmortem template `nope`", "Available: postmortem")
+
+    def test_unreadable_database(self, tmp_path: Path) -> None:
+        """A DATABASE_URL pointing at garbage bytes is one clear line, not a driver traceback."""
+        garbage = tmp_path / "garbage.db"
+        garbage.write_bytes(os.urandom(4096))
+        result = incidentbot("list", database_url=f"sqlite:///{garbage}", cwd=tmp_path)
+        assert_one_line_error(result, "Cannot open the database", "not a database")
+
+    def test_unsupported_database_url(self, tmp_path: Path) -> None:
+        """A DATABASE_URL of an unsupported kind is a configuration error in one line."""
+        assert_one_line_error(incidentbot("list", database_url="mysql://x@localhost/db", cwd=tmp_path),
+                              "Unsupported database")
+
+
+class TestHelp:
+    def test_top_level_help_from_the_installed_script(self, tmp_path: Path) -> None:
+        """The installed ``incidentbot`` script answers --help listing every command."""
+        result = incidentbot("--help", database_url="sqlite://", cwd=tmp_path, script=True)
+        assert result.returncode == 0, result.stderr
+        for command in ("demo", "run", "timeline", "postmortem", "list", "db", "serve", "socket"):
+            assert re.search(rf"^\s+{command}\s", result.stdout, re.MULTILINE), command
+
+    @pytest.mark.parametrize("command", [["demo"], ["run"], ["timeline"], ["postmortem"], ["list"], ["db"],
+                                         ["db", "upgrade"], ["serve"], ["socket"]])
+    def test_every_subcommand_has_help(self, command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+        """``incidentbot <command> --help`` prints its usage and exits 0."""
+        with pytest.raises(SystemExit) as exited:
+            main([*command, "--help"])
+        assert exited.value.code == 0
+        assert capsys.readouterr().out.startswith(f"usage: incidentbot {' '.join(command)}")
