@@ -111,7 +111,7 @@ def _incident_number(text: str) -> int:
 
 
 def _service(settings: Settings) -> IncidentService:
-    return IncidentService(open_store(settings.database_url))
+    return IncidentService(open_store(settings.database_url), strict_roles=settings.strict_roles)
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -56,6 +56,7 @@ class Settings:
     templates_dir: Path | None = None
     log_format: str = "console"
     log_level: str = "INFO"
+    strict_roles: bool = False
 
     def require(self, *names: str) -> None:
         """Stop with one line naming the first missing setting among ``names`` (env var names)."""
@@ -76,6 +77,7 @@ _FIELD_OF = {
     "INCIDENT_TEMPLATES_DIR": "templates_dir",
     "LOG_FORMAT": "log_format",
     "LOG_LEVEL": "log_level",
+    "INCIDENT_STRICT_ROLES": "strict_roles",
 }
 
 
@@ -101,6 +103,9 @@ def _validated(values: Mapping[str, str]) -> Settings:
     prefix = get("INCIDENT_CHANNEL_PREFIX") or "inc"
     if not all(ch.islower() or ch.isdigit() or ch in "-_" for ch in prefix) or len(prefix) > 20:
         raise ConfigError("INCIDENT_CHANNEL_PREFIX may only hold a-z, 0-9, - and _ (at most 20 characters).")
+    strict = get("INCIDENT_STRICT_ROLES").lower()
+    if strict not in ("", "true", "false", "1", "0", "yes", "no"):
+        raise ConfigError(f"INCIDENT_STRICT_ROLES must be true or false, got {strict!r}.")
     templates_dir = Path(get("INCIDENT_TEMPLATES_DIR")) if get("INCIDENT_TEMPLATES_DIR") else None
     if templates_dir is not None and not templates_dir.is_dir():
         raise ConfigError(f"INCIDENT_TEMPLATES_DIR {str(templates_dir)!r} is not a directory.")
@@ -115,4 +120,5 @@ def _validated(values: Mapping[str, str]) -> Settings:
         templates_dir=templates_dir,
         log_format=log_format,
         log_level=get("LOG_LEVEL") or "INFO",
+        strict_roles=strict in ("true", "1", "yes"),
     )

@@ -19,6 +19,7 @@ from bot.domain.commands import Declare, ParsedCommand, Transition
 from bot.domain.errors import IncidentNotFound
 from bot.domain.lifecycle import Change, Stamp, apply, declare
 from bot.domain.model import Incident, Status, TimelineEntry, format_incident_id
+from bot.domain.policy import check_allowed
 from bot.domain.postmortem import PostmortemData, build_postmortem
 from bot.domain.timeparse import parse_when
 from bot.errors import ConcurrentUpdate
@@ -67,9 +68,10 @@ class Outcome:
 class IncidentService:
     """The application's entry point for every adapter (Slack, CLI, webhooks)."""
 
-    def __init__(self, store: IncidentStore, clock: Clock = utc_now) -> None:
+    def __init__(self, store: IncidentStore, clock: Clock = utc_now, strict_roles: bool = False) -> None:
         self.store = store
         self.clock = clock
+        self.strict_roles = strict_roles
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -134,6 +136,8 @@ class IncidentService:
             if event_id is not None and not uow.remember_event(event_id, now):
                 return None
             before = self._find(uow, number, channel_id)
+            if self.strict_roles:
+                check_allowed(before, action, actor.user_id)
             change: Change = apply(before, action, stamp)
             after = uow.save(before, change, now)
             outcome = Outcome(after, change.entries, before)

@@ -55,7 +55,7 @@ def build_web_app(bolt_app: AsyncApp, service: IncidentService) -> web.Applicati
 
 def build_server(settings: Settings, worker_id: str | None = None) -> tuple[web.Application, IncidentService]:
     """Open the store (migrating it), wire the Slack app behind aiohttp, and run the outbox worker."""
-    service = IncidentService(open_store(settings.database_url))
+    service = IncidentService(open_store(settings.database_url), strict_roles=settings.strict_roles)
     client = build_client(settings)
     base = build_deps(settings, service, client)
     worker = OutboxWorker(service.store, SlackDeliverer(service, base.effects, base.renderer),
@@ -103,7 +103,7 @@ def serve_socket_mode(settings: Settings) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     configure_logging(settings.log_format, settings.log_level)
-    service = IncidentService(open_store(settings.database_url))
+    service = IncidentService(open_store(settings.database_url), strict_roles=settings.strict_roles)
 
     async def run() -> None:
         base = build_deps(settings, service, build_client(settings))
