@@ -25,6 +25,7 @@ from bot.postmortem.render import PostmortemRenderer
 from bot.replies import confirmation, list_text, status_text, timeline_text
 from bot.service import Actor, IncidentService, utc_now
 from bot.store import open_store
+from bot.store.outbox import OutboxItem
 from bot.store.repo import IncidentSummary
 
 log = structlog.get_logger("incidentbot.cli")
@@ -54,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-_QUIET = {"demo", "timeline", "postmortem", "list", "run"}
+_QUIET = {"demo", "timeline", "postmortem", "list", "run", "outbox"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -97,6 +98,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--host", default="0.0.0.0")
     serve.set_defaults(handler=_serve)
+
+    queue = commands.add_parser("outbox", help="Slack calls waiting for delivery, or given up on (dead)")
+    queue.add_argument("--status", choices=("pending", "dead"), default=None, help="only these items")
+    queue.add_argument("--format", choices=("text", "json"), default="text")
+    queue.add_argument("--retry", type=int, metavar="ID", default=None,
+                       help="queue a dead item again (after fixing its cause)")
+    queue.set_defaults(handler=_outbox)
 
     socket = commands.add_parser("socket", help="connect to Slack in Socket Mode (needs SLACK_APP_TOKEN)")
     socket.set_defaults(handler=_socket)
@@ -223,6 +231,37 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     serve_http(settings, host=args.host, port=args.port)
     return 0
+
+
+def _outbox(args: argparse.Namespace, settings: Settings) -> int:
+    service = _service(settings)
+    if args.retry is not None:
+        if not service.revive_outbox_item(args.retry):
+            raise BotError(f"There is no dead outbox item #{args.retry}.")
+        print(f"Outbox item #{args.retry} is queued again; a running bot delivers it shortly.")
+        return 0
+    items = service.outbox_items(args.status, limit=1000)
+    if args.format == "json":
+        print(json.dumps({"items": [_outbox_json(item) for item in items]}, indent=2, ensure_ascii=False))
+        return 0
+    print("\n".join(
+        f"#{i.id:<6} {i.status:<8} {i.kind:<26} {'INC-' + str(i.incident_number) if i.incident_number else '-':<8} "
+        f"attempts={i.attempts:<3} next={format_iso(i.next_attempt_at)} {i.last_error}" for i in items
+    ) or "The outbox is empty: Slack is up to date.")
+    return 0
+
+
+def _outbox_json(item: OutboxItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "status": item.status,
+        "kind": item.kind,
+        "incident": f"INC-{item.incident_number}" if item.incident_number else None,
+        "attempts": item.attempts,
+        "next_attempt_at": format_iso(item.next_attempt_at),
+        "last_error": item.last_error,
+        "created_at": format_iso(item.created_at),
+    }
 
 
 def _socket(args: argparse.Namespace, settings: Settings) -> int:

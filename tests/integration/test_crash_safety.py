@@ -1,0 +1,184 @@
+"""Crash safety with a real `incidentbot serve` process: kill -9 mid-burst loses no acknowledged
+entry and the outbox resumes on restart; SIGTERM drains in-flight requests and the outbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support import signing
+from tests.support.fake_slack import FakeSlack
+
+SECRET = "crash-signing-secret"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """One `incidentbot serve` process on a fixed port and database."""
+
+    database: Path
+    port: int
+    fake: FakeSlack
+    process: subprocess.Popen[str] | None = None
+
+    def start(self) -> Server:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "DATABASE_URL"))}
+        env.update({"DATABASE_URL": f"sqlite:///{self.database}", "SLACK_BOT_TOKEN": "xoxb-test-token",
+                    "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": self.fake.base_url, "LOG_FORMAT": "json"})
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "--env-file", "", "serve", "--host", "127.0.0.1", "--port",
+             str(self.port)], env=env, cwd=self.database.parent, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True)
+        self._wait_healthy()
+        return self
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.process is not None and self.process.poll() is None, "serve exited during start-up"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.1)
+        raise AssertionError("serve did not become healthy")
+
+    def command(self, text: str, channel_id: str = "C0GENERAL") -> tuple[int, str]:
+        """Send a signed /incident command; (0, '') when the connection failed (not acknowledged)."""
+        body = signing.slash_command_body(text, channel_id=channel_id)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/slack/events", data=body.encode(), method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded", **signing.sign_request(SECRET, body)})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, str(json.loads(response.read().decode()).get("text") or "")
+        except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
+            return 0, ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout=timeout)
+
+
+@pytest.fixture()
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as running:
+        yield running
+
+
+def _declare(server: Server, fake: FakeSlack) -> str:
+    status, text = server.command("declare sev1 CDN edge returning 502s")
+    assert status == 200 and "INC-1" in text, text
+    created = fake.wait_for("conversations.create", timeout=10)[0]
+    fake.wait_for("pins.add", timeout=10)
+    return str(created.response["channel"]["id"])  # type: ignore[index]
+
+
+def _notes_in(database: Path) -> set[str]:
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        rows = connection.execute("SELECT text FROM timeline_entries WHERE kind = 'note'").fetchall()
+    return {row[0] for row in rows}
+
+
+def _pending_outbox(database: Path) -> int:
+    with sqlite3.connect(database) as connection:
+        return int(connection.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0])
+
+
+def _burst_until_refused(server: Server, channel: str, workers: int = 8) -> list[tuple[int, int, str]]:
+    """Eight clients send notes back to back until the server stops answering (it is killed)."""
+    counter = iter(range(100_000))
+    lock = threading.Lock()
+    results: list[tuple[int, int, str]] = []
+    assert server.process is not None
+    killer = threading.Timer(1.0, server.process.kill)
+
+    def client() -> None:
+        while True:
+            with lock:
+                n = next(counter)
+            status, text = server.command(f"note burst {n}", channel)
+            with lock:
+                results.append((n, status, text))
+            if status == 0:
+                return
+
+    killer.start()
+    threads = [threading.Thread(target=client) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    killer.join()
+    return results
+
+
+class TestKillNine:
+    def test_kill_9_mid_burst_loses_no_acknowledged_entry_and_outbox_resumes(
+        self, tmp_path: Path, fake: FakeSlack
+    ) -> None:
+        """Every note acknowledged before SIGKILL is on the timeline after restart, and its Slack line arrives."""
+        server = Server(tmp_path / "crash.db", _free_port(), fake).start()
+        channel = _declare(server, fake)
+        fake.delay("chat.postMessage", 0.3)  # keep deliveries in flight when the process dies
+        assert server.process is not None
+        results = _burst_until_refused(server, channel)
+        assert server.process.wait(timeout=10) == -signal.SIGKILL
+        acknowledged = {f"burst {n}" for n, status, text in results if status == 200 and f"burst {n}" in text}
+        assert acknowledged and any(status == 0 for _, status, _ in results), "the kill should land mid-burst"
+        stored = _notes_in(server.database)
+        assert acknowledged <= stored
+        assert _pending_outbox(server.database) > 0, "some deliveries should still be owed at the kill"
+
+        fake.delay("chat.postMessage", 0)
+        restarted = Server(server.database, server.port, fake).start()
+        try:
+            deadline = time.monotonic() + 60
+            while _pending_outbox(server.database) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert _pending_outbox(server.database) == 0
+            posted = " ".join(str(c.params.get("text")) for c in fake.calls_to("chat.postMessage")
+                              if c.ok and c.params.get("channel") == channel)
+            assert all(note in posted for note in stored)
+        finally:
+            assert restarted.stop() == 0
+
+
+class TestSigterm:
+    def test_sigterm_finishes_in_flight_requests_and_drains_the_outbox(self, tmp_path: Path, fake: FakeSlack) -> None:
+        """Commands acknowledged before SIGTERM are all delivered to Slack before the process exits 0."""
+        server = Server(tmp_path / "drain.db", _free_port(), fake).start()
+        channel = _declare(server, fake)
+        fake.delay("chat.update", 0.2)
+        with ThreadPoolExecutor(max_workers=5) as pool:
+            results = list(pool.map(lambda n: server.command(f"note before shutdown {n}", channel), range(10)))
+        assert all(status == 200 for status, _ in results)
+        assert server.stop(signal.SIGTERM) == 0
+        assert _pending_outbox(server.database) == 0
+        posted = " ".join(str(c.params.get("text")) for c in fake.calls_to("chat.postMessage") if c.ok)
+        assert all(f"note before shutdown {n}" in posted or f"before shutdown {n}" in posted for n in range(10))
