@@ -49,7 +49,7 @@ class RetryPolicy:
     max_attempts: int = 15
 
     def delay(self, attempts: int, retry_after: float | None) -> float:
-        backoff = min(self.max_seconds, self.base_seconds * 2 ** max(attempts - 1, 0))
+        backoff = min(self.max_seconds, self.base_seconds * 2.0 ** max(attempts - 1, 0))
         jittered = backoff * (0.5 + random.random() / 2)
         return max(jittered, retry_after or 0.0)
 

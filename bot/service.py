@@ -7,20 +7,24 @@ together. Racing commands are retried on fresh state, so the loser sees the winn
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import sqlalchemy as sa
 import structlog
 
-from bot.domain.commands import Declare, ParsedCommand, Transition
+from bot.domain.alerts import ALERTMANAGER_ACTOR, DEFAULT_SEVERITY_MAP, Alert, declaration
+from bot.domain.changes import RECENT_CHANGE_WINDOW, ChangeEvent
+from bot.domain.commands import Declare, Nudge, ParsedCommand, Query, RecordAlert, Transition
 from bot.domain.errors import IncidentNotFound
-from bot.domain.lifecycle import Change, Stamp, apply, declare
-from bot.domain.model import Incident, Status, TimelineEntry, format_incident_id
+from bot.domain.lifecycle import OPEN_STATUSES, Change, Stamp, apply, declare
+from bot.domain.model import Incident, Severity, Status, TimelineEntry, format_incident_id
+from bot.domain.nudges import due_nudges
 from bot.domain.policy import check_allowed
 from bot.domain.postmortem import PostmortemData, build_postmortem
+from bot.domain.slo import EMPTY_CATALOG, BudgetReport, SloCatalog, budget_report
 from bot.domain.timeparse import parse_when
 from bot.errors import ConcurrentUpdate
 from bot.store import outbox
@@ -65,13 +69,32 @@ class Outcome:
         return self.previous is None or self.previous.status is not self.incident.status
 
 
+@dataclass(frozen=True)
+class AlertResult:
+    """What one alert did: declared an incident, cleared on a timeline, or nothing (a repeat)."""
+
+    fingerprint: str
+    action: str
+    incident_id: str | None = None
+
+
 class IncidentService:
     """The application's entry point for every adapter (Slack, CLI, webhooks)."""
 
-    def __init__(self, store: IncidentStore, clock: Clock = utc_now, strict_roles: bool = False) -> None:
+    def __init__(
+        self,
+        store: IncidentStore,
+        clock: Clock = utc_now,
+        strict_roles: bool = False,
+        slos: SloCatalog = EMPTY_CATALOG,
+        standing_plans: Sequence[EffectPlan] = (),
+    ) -> None:
         self.store = store
         self.clock = clock
         self.strict_roles = strict_roles
+        self.slos = slos
+        # Effects every committed transition owes whoever caused it (paging), next to the caller's plan.
+        self.standing_plans = tuple(standing_plans)
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -82,7 +105,7 @@ class IncidentService:
         action = command.action
         if isinstance(action, Declare):
             return self.declare(action, actor, at=command.at, plan=plan)
-        if not command.changes_state:
+        if isinstance(action, Query):
             raise TypeError(f"{type(action).__name__} only reads; call the query methods")
         outcome = self.transition(action, actor, command.at, number=command.incident_number, channel_id=channel_id,
                                   plan=plan)
@@ -102,8 +125,7 @@ class IncidentService:
             change = declare(action, uow.next_incident_number(), stamp, channel_id=channel_id)
             incident = uow.add_incident(change, now)
             outcome = Outcome(incident, change.entries, None)
-            if plan is not None:
-                uow.enqueue(plan(outcome), now)
+            self._enqueue_plans(uow, outcome, plan, now)
             return outcome
 
         outcome = self._retrying(attempt)
@@ -141,14 +163,112 @@ class IncidentService:
             change: Change = apply(before, action, stamp)
             after = uow.save(before, change, now)
             outcome = Outcome(after, change.entries, before)
-            if plan is not None:
-                uow.enqueue(plan(outcome), now)
+            self._enqueue_plans(uow, outcome, plan, now)
             return outcome
 
         outcome = self._retrying(attempt)
         if outcome is not None:
             self._log(outcome, actor, channel_id)
         return outcome
+
+    def _enqueue_plans(self, uow: UnitOfWork, outcome: Outcome, plan: EffectPlan | None, now: datetime) -> None:
+        for each in ((plan,) if plan is not None else ()) + self.standing_plans:
+            uow.enqueue(each(outcome), now)
+
+    # -- change events, alerts, nudges ---------------------------------------------------------
+
+    def record_change(self, change: ChangeEvent) -> int:
+        """Store a deploy or config change reported by CI/CD."""
+        with self.store.transaction() as uow:
+            change_id = uow.add_change(change, self.clock())
+        log.info("change_recorded", change=change_id, service=change.service, author=change.author,
+                 occurred_at=change.occurred_at.isoformat())
+        return change_id
+
+    def recent_changes(self, incident: Incident) -> list[ChangeEvent]:
+        """Changes to the incident's service in the 2 hours before it was declared."""
+        if not incident.service:
+            return []
+        with self.store.transaction(readonly=True) as uow:
+            return uow.list_changes(incident.service, incident.declared_at - RECENT_CHANGE_WINDOW,
+                                    incident.declared_at)
+
+    def receive_alert(
+        self, alert: Alert, severity_map: Mapping[str, Severity] = DEFAULT_SEVERITY_MAP,
+        plan: EffectPlan | None = None,
+    ) -> AlertResult:
+        """Declare for a new firing alert, note a cleared one; repeats while the incident is open do nothing."""
+        actor = Actor(ALERTMANAGER_ACTOR)
+        now = self.clock()
+
+        def attempt(uow: UnitOfWork) -> tuple[AlertResult, Outcome | None]:
+            latest = uow.latest_alert(alert.fingerprint)
+            incident = uow.get_incident(latest[1]) if latest else None
+            if alert.firing:
+                if incident is not None and incident.status.is_open:
+                    return AlertResult(alert.fingerprint, "repeat", incident.incident_id), None
+                occurred_at = min(alert.starts_at, now)
+                change = declare(declaration(alert, severity_map), uow.next_incident_number(),
+                                 Stamp(actor.user_id, occurred_at, now))
+                fired = apply(change.incident, RecordAlert(False, alert.summary, alert.fingerprint,
+                                                           alert.generator_url), Stamp(actor.user_id, occurred_at, now))
+                change = Change(fired.incident, change.entries + fired.entries)
+                declared = uow.add_incident(change, now)
+                uow.add_alert(alert.fingerprint, (latest[0] + 1) if latest else 1, declared.number, alert.name, now)
+                outcome = Outcome(declared, change.entries, None)
+                self._enqueue_plans(uow, outcome, plan, now)
+                return AlertResult(alert.fingerprint, "declared", declared.incident_id), outcome
+            if latest is None or incident is None or latest[2] is not None:
+                return AlertResult(alert.fingerprint, "ignored", incident.incident_id if incident else None), None
+            cleared_at = max(min(alert.ends_at or now, now), incident.declared_at)
+            change = apply(incident, RecordAlert(True, alert.summary, alert.fingerprint, alert.generator_url),
+                           Stamp(actor.user_id, cleared_at, now))
+            after = uow.save(incident, change, now)
+            uow.clear_alert(alert.fingerprint, latest[0], cleared_at)
+            outcome = Outcome(after, change.entries, incident)
+            self._enqueue_plans(uow, outcome, plan, now)
+            return AlertResult(alert.fingerprint, "cleared", incident.incident_id), outcome
+
+        result, outcome = self._retrying(attempt)
+        log.info("alert_received", fingerprint=alert.fingerprint, alert=alert.name, action=result.action,
+                 incident=result.incident_id)
+        if outcome is not None:
+            self._log(outcome, actor, None)
+        return result
+
+    def nudge_silent(self, thresholds: Mapping[Severity, timedelta], plan: EffectPlan | None = None) -> list[Outcome]:
+        """Post one reminder per silence: open incidents whose timeline has been quiet past their threshold."""
+        now = self.clock()
+        with self.store.transaction(readonly=True) as uow:
+            candidates = uow.last_activity(OPEN_STATUSES)
+        outcomes: list[Outcome] = []
+        for nudge in due_nudges(candidates, thresholds, now):
+            outcome = self.transition(Nudge(nudge.silent_minutes), Actor("incidentbot"), number=nudge.number,
+                                      occurred_at=now, plan=plan)
+            if outcome is not None:
+                outcomes.append(outcome)
+        return outcomes
+
+    # -- error budgets -------------------------------------------------------------------------
+
+    def budget_reports(self, service: str | None = None) -> list[BudgetReport]:
+        """Each catalogued service's budget over its window ending now (one service if named)."""
+        now = self.clock()
+        names = [service] if service else self.slos.names()
+        reports: list[BudgetReport] = []
+        for name in names:
+            slo = self.slos.get(name)
+            if slo is None:
+                known = ", ".join(self.slos.names()) or "none: set INCIDENT_SLO_FILE"
+                raise IncidentNotFound(f"There is no SLO for {name!r} in the catalogue (known: {known}).")
+            with self.store.transaction(readonly=True) as uow:
+                incidents = uow.incidents_with_timelines(since=now - slo.window, service=name)
+            reports.append(budget_report(slo, incidents, now))
+        return reports
+
+    def incidents_since(self, since: datetime | None) -> list[tuple[Incident, list[TimelineEntry]]]:
+        with self.store.transaction(readonly=True) as uow:
+            return uow.incidents_with_timelines(since=since)
 
     def bind_channel(self, number: int, channel_id: str) -> None:
         """Remember the Slack channel created for an incident."""
@@ -202,7 +322,8 @@ class IncidentService:
 
     def postmortem(self, number: int | None = None, channel_id: str | None = None) -> PostmortemData:
         incident, entries = self.timeline(number, channel_id)
-        return build_postmortem(incident, entries, self.clock())
+        return build_postmortem(incident, entries, self.clock(), self.slos.get(incident.service),
+                                self.recent_changes(incident))
 
     def list_incidents(self, statuses: Sequence[Status] | None = None, limit: int = 200) -> list[IncidentSummary]:
         with self.store.transaction(readonly=True) as uow:

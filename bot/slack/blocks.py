@@ -20,6 +20,7 @@ from bot.slack.text import (
     TOPIC_LIMIT,
     VIEW_BLOCK_LIMIT,
     escape,
+    escape_keeping_mentions,
     plain,
     truncate,
 )
@@ -130,7 +131,7 @@ def build_announcement(incident: Incident, channel_id: str | None, declared_by: 
 
 def build_timeline_blocks(incident: Incident, entries: Sequence[TimelineEntry]) -> list[Block]:
     """The timeline as message blocks, several entries per section, newest last."""
-    lines = [f"`{e.occurred_at:%H:%M}` {describe(e, slack_mention, escape)} ({slack_mention(e.actor)})"
+    lines = [f"`{e.occurred_at:%H:%M}` {describe(e, slack_mention, escape_keeping_mentions)} ({slack_mention(e.actor)})"
              for e in entries]
     blocks = [header(f"{incident.incident_id} timeline (UTC)")]
     chunk: list[str] = []

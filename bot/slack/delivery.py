@@ -24,7 +24,7 @@ from bot.postmortem.render import PostmortemRenderer
 from bot.replies import confirmation
 from bot.service import Actor, IncidentService, Outcome
 from bot.slack.effects import ChannelNameExhausted, SlackEffects
-from bot.slack.text import escape
+from bot.slack.text import escape_keeping_mentions
 from bot.store.outbox import Effect, OutboxItem
 
 log = structlog.get_logger("incidentbot.slack")
@@ -79,7 +79,7 @@ def plan_effects(outcome: Outcome, actor: Actor, notify: NotifyTarget | None = N
         ]
     effects = [
         Effect(SlackEffect.REFRESH, {}, number, coalesce=True),
-        Effect(SlackEffect.POST_LINE, {"text": f"<@{actor.user_id}>: {confirmation(outcome, escape=escape)}"}, number),
+        Effect(SlackEffect.POST_LINE, {"text": f"<@{actor.user_id}>: {confirmation(outcome, escape=escape_keeping_mentions)}"}, number),
     ]
     invitees = _new_members(outcome)
     if invitees:

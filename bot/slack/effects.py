@@ -217,8 +217,8 @@ class SlackEffects:
         if not self.announce_channel:
             return
         text = f"{incident.incident_id} ({incident.severity.value}) declared: {escape(incident.title)}"
-        kwargs = {"channel": self.announce_channel, "text": truncate(text, 3000),
-                  "blocks": blocks.build_announcement(incident, incident.channel_id, declared_by)}
+        kwargs: dict[str, Any] = {"channel": self.announce_channel, "text": truncate(text, 3000),
+                                  "blocks": blocks.build_announcement(incident, incident.channel_id, declared_by)}
         try:
             await self._call("chat.postMessage", frozenset({"not_in_channel"}), **kwargs)
         except SlackApiError as exc:

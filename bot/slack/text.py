@@ -28,6 +28,26 @@ def escape(text: str) -> str:
     return strip_invisible(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_MENTION = re.compile(r"<(?:@[UW][A-Z0-9]+|#C[A-Z0-9]+)(?:\|[^<>]*)?>")
+"""A user or channel mention as Slack escapes it (``<@U0BOB|bob>``, ``<#C0123|general>``)."""
+
+
+def escape_keeping_mentions(text: str) -> str:
+    """Escape user text like ``escape``, but let user and channel mentions render as such.
+
+    Someone who types "asked @bob to check" in a note means the mention; Slack sends it as
+    ``<@U0BOB|bob>``. Special mentions (``<!channel>``, ``<!here>``) are still escaped.
+    """
+    parts: list[str] = []
+    position = 0
+    for match in _MENTION.finditer(text):
+        parts.append(escape(text[position:match.start()]))
+        parts.append(strip_invisible(match.group(0)).replace("&", "&amp;"))
+        position = match.end()
+    parts.append(escape(text[position:]))
+    return "".join(parts)
+
+
 def unescape(text: str) -> str:
     """Message text as Slack stores it (``&lt;`` ``&gt;`` ``&amp;``) back to what the person typed."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

@@ -111,7 +111,7 @@ def texts(value: Any) -> list[str]:
 class TestStatusMessage:
     def test_mid_incident_status_message_matches_golden(self) -> None:
         """The seed incident just after its root cause was confirmed (14:05), seen at 14:10."""
-        incident, _ = seed_incident(steps=9)
+        incident, _ = seed_incident(steps=11)
         assert incident.root_cause is not None
         now = T0.replace(hour=14, minute=10)
         assert_golden("status_investigating", blocks.build_status_blocks(incident, now))
@@ -139,7 +139,7 @@ class TestStatusMessage:
 
     def test_builders_do_not_depend_on_anything_but_their_arguments(self) -> None:
         """Building twice from the same data gives the same JSON."""
-        incident, _ = seed_incident(steps=5)
+        incident, _ = seed_incident(steps=7)
         now = T0 + timedelta(minutes=30)
         assert blocks.build_status_blocks(incident, now) == blocks.build_status_blocks(incident, now)
 
@@ -259,7 +259,7 @@ class TestEscaping:
 
     def test_mentions_the_bot_writes_stay_mentions(self) -> None:
         """The lead, IRT and channel links are real Slack references, not escaped text."""
-        incident, _ = seed_incident(steps=3)
+        incident, _ = seed_incident(steps=5)
         rendered = json.dumps(blocks.build_status_blocks(incident, T0), ensure_ascii=False)
         assert "*Lead:* <@U0ALICE>" in rendered and "<@U0BOB> (networking)" in rendered
         assert f"<#{CHANNEL}>" in json.dumps(blocks.build_announcement(incident, CHANNEL, "U0ALICE"))
@@ -351,3 +351,21 @@ class TestChannelName:
         name = channel_name(prefix, number, title, attempt)
         assert CHANNEL_NAME.match(name), name
         assert name.startswith(f"{prefix}-{number}")
+
+
+class TestMentionsInUserText:
+    def test_user_and_channel_mentions_render_but_special_mentions_do_not(self) -> None:
+        """A typed @bob or #general stays a mention; <!channel>, & and bare < > are escaped."""
+        from bot.slack.text import escape_keeping_mentions
+
+        text = "asked <@U0BOB|bob> in <#C0GEN|general> & <!channel> <b>"
+        assert escape_keeping_mentions(text) == (
+            "asked <@U0BOB|bob> in <#C0GEN|general> &amp; &lt;!channel&gt; &lt;b&gt;"
+        )
+
+    def test_a_forged_mention_cannot_smuggle_a_special_mention(self) -> None:
+        """Text that only looks like a user mention around a broadcast stays escaped."""
+        from bot.slack.text import escape_keeping_mentions
+
+        assert "<!" not in escape_keeping_mentions("<@U0BOB|<!channel>>")
+        assert "<!" not in escape_keeping_mentions("<@<!here>>")

@@ -33,7 +33,7 @@ from bot.slack import blocks
 from bot.slack.app import SlackDeps
 from bot.slack.errors import user_message
 from bot.slack.delivery import NotifyTarget, export_effects, plan_effects
-from bot.slack.text import escape
+from bot.slack.text import escape, escape_keeping_mentions
 
 log = structlog.get_logger("incidentbot.slack")
 
@@ -135,7 +135,7 @@ async def _run_transition(
 
     outcome = await _within_budget(reply, work)
     deps.wake_outbox()
-    await reply.send(confirmation(outcome, escape=escape) + "".join(f"\n:warning: {p}" for p in problems))
+    await reply.send(confirmation(outcome, escape=escape_keeping_mentions) + "".join(f"\n:warning: {p}" for p in problems))
 
 
 async def _answer_query(
@@ -151,7 +151,7 @@ async def _answer_query(
         await reply.ack("*Open incidents*\n" + list_text(open_ones, service.clock(), escape=escape))
     elif isinstance(action, ShowStatus):
         incident = await asyncio.to_thread(service.incident, number, channel_id)
-        await reply.ack(status_text(incident, service.clock(), escape=escape))
+        await reply.ack(status_text(incident, service.clock(), escape=escape_keeping_mentions))
     elif isinstance(action, ShowTimeline):
         incident, entries = await asyncio.to_thread(service.timeline, number, channel_id)
         timeline_blocks = blocks.build_timeline_blocks(incident, entries)
