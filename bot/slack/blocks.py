@@ -60,6 +60,11 @@ def cap_blocks(blocks: list[Block], limit: int = MESSAGE_BLOCK_LIMIT,
     return [*kept, context(f"_{len(blocks) - len(kept)} more not shown; {where}._")]
 
 
+def live_age(moment: datetime, now: datetime) -> str:
+    """``3 minutes ago`` that Slack keeps current (date formatting), with a fallback fixed at ``now``."""
+    return f"<!date^{int(moment.timestamp())}^{{ago}}|{format_duration(now - moment)} ago>"
+
+
 def team_line(incident: Incident) -> str:
     if not incident.members:
         return "nobody yet: `/incident assemble @name:role`"
@@ -74,7 +79,7 @@ def build_status_blocks(incident: Incident, now: datetime) -> list[Block]:
     lead = slack_mention(incident.lead) if incident.lead else "none yet: `/incident lead @name`"
     fields = (
         f"*Severity:* {_SEVERITY_EMOJI[sev]} {sev.value}\n*Status:* {incident.status.value}\n*Lead:* {lead}\n"
-        f"*Declared:* {format_utc(incident.declared_at)} ({format_duration(now - incident.declared_at)} ago)"
+        f"*Declared:* {format_utc(incident.declared_at)} ({live_age(incident.declared_at, now)})"
     )
     blocks = [
         header(f"{incident.incident_id} {incident.title}"),
