@@ -135,6 +135,21 @@ class TestPinToTimeline:
         assert _pins(slack.bot) == []
 
 
+class TestThreadReplies:
+    def test_a_pushpin_on_a_thread_reply_records_the_reply(self, slack: SlackDriver) -> None:
+        """A reply inside a thread is found through conversations.replies and recorded, not its parent."""
+        channel_id = slack.declare("declare sev2 Checkout errors --at 30m ago")
+        parent = slack.fake.add_message(channel_id, _message_ts(-300), "U0ALICE", "what do we know?")
+        reply = slack.fake.add_message(channel_id, _message_ts(-200), "U0CAROL", "WAF rule deployed at 13:30",
+                                       thread_ts=parent)
+        slack.bot.event(_pushpin(channel_id, reply))
+        slack.bot.drain()
+        [pin] = _pins(slack.bot)
+        assert (pin.actor, pin.text) == ("U0CAROL", "WAF rule deployed at 13:30")
+        replies_calls = slack.fake.calls_to("conversations.replies")
+        assert replies_calls and replies_calls[-1].params["ts"] == reply
+
+
 class TestEventRetries:
     def test_a_retried_delivery_takes_effect_once(self, slack: SlackDriver) -> None:
         """Slack's retries (X-Slack-Retry-Num 1..3) of one event_id add one timeline entry."""
