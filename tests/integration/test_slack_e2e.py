@@ -6,9 +6,20 @@ import json
 import time
 from datetime import UTC, datetime
 
+from collections.abc import Iterator
+
+import pytest
+
 from bot.demo import SEED_STEPS
-from tests.support.bot_server import RunningBot
+from tests.support.bot_server import RunningBot, running_bot
 from tests.support.fake_slack import FakeSlack
+
+
+@pytest.fixture()
+def seed_bot(database_url: str, fake_slack: FakeSlack) -> Iterator[RunningBot]:
+    """The bot on SQLite and on PostgreSQL (the ``database_url`` fixture's two params)."""
+    with running_bot(database_url, fake_slack.base_url) as running:
+        yield running
 
 
 def _ephemeral_text(result_body: str) -> str:
@@ -23,8 +34,10 @@ def _seed_slack_text(text: str) -> str:
 
 
 class TestSeedScenarioOverSlack:
-    def test_whole_outage_from_declare_to_postmortem_upload(self, bot: RunningBot, fake_slack: FakeSlack) -> None:
+    def test_whole_outage_from_declare_to_postmortem_upload(self, seed_bot: RunningBot,
+                                                            fake_slack: FakeSlack) -> None:
         """Declare at 13:42 ... resolve at 14:45 via signed slash commands; the postmortem lands in the channel."""
+        bot = seed_bot
         users = {"alice": "U0ALICE", "bob": "U0BOB", "carol": "U0CAROL", "dave": "U0DAVE"}
         channel_id = "C0GENERAL"
         for step in SEED_STEPS:
@@ -59,7 +72,7 @@ class TestSeedScenarioOverSlack:
         incident, entries = bot.service.timeline(1)
         assert incident.status.value == "resolved"
         assert entries[0].occurred_at == datetime(2026, 11, 22, 13, 42, tzinfo=UTC)
-        assert [e.occurred_at.strftime("%H:%M") for e in entries][:3] == ["13:42", "13:43", "13:50"]
+        assert [e.occurred_at.strftime("%H:%M") for e in entries][:5] == ["13:42", "13:42", "13:42", "13:43", "13:50"]
 
         topic = fake_slack.calls_to("conversations.setTopic")[-1].params["topic"]
         assert "resolved" in topic and "sev1" in topic
