@@ -275,6 +275,16 @@ class IncidentService:
         with self.store.transaction() as uow:
             uow.set_channel(number, channel_id)
 
+    def adopt_channel(self, number: int, channel_id: str) -> bool:
+        """Bind ``channel_id`` to INC-``number`` if that incident has no channel yet and the channel no incident."""
+        with self.store.transaction() as uow:
+            incident = uow.get_incident(number)
+            if incident is None or incident.channel_id is not None or uow.get_incident_by_channel(channel_id):
+                return False
+            uow.set_channel(number, channel_id)
+            log.info("incident_channel_adopted", incident=incident.incident_id, channel=channel_id)
+            return True
+
     def set_status_message(self, number: int, ts: str) -> None:
         with self.store.transaction() as uow:
             uow.set_status_message(number, ts)

@@ -45,6 +45,12 @@ def channel_name(prefix: str, number: int, title: str, attempt: int = 1) -> str:
     return name + suffix
 
 
+def incident_number_in_channel_name(name: str, prefix: str) -> int | None:
+    """``inc-7-cdn-edge`` -> 7 (the inverse of ``channel_name``); anything else -> None."""
+    match = re.match(rf"^{re.escape(prefix)}-(\d{{1,9}})(?:-|$)", name)
+    return int(match.group(1)) if match else None
+
+
 @dataclass
 class InviteReport:
     """What happened to each person asked to join a channel."""

@@ -618,3 +618,26 @@ class TestSlackFailures:
         assert [c.params["channel"] for c in fake_slack.calls_to("conversations.join")] == ["C0INCIDENTS"]
         posts = [c for c in fake_slack.calls_to("chat.postMessage") if c.params["channel"] == "C0INCIDENTS"]
         assert [c.error for c in posts] == ["not_in_channel", None]
+
+
+class TestFreshChannelRace:
+    def test_a_command_in_the_new_channel_before_it_is_recorded_still_finds_its_incident(
+        self, slack: SlackDriver
+    ) -> None:
+        """If Slack created inc-1-... but the bot has not recorded it yet, a command typed there works."""
+        slack.fake.delay("conversations.create", 1.0)
+        slack.command("declare sev2 Checkout API returning 500s", drain=False)
+        time.sleep(0.3)  # the worker is now waiting for conversations.create
+        next_channel_id = "C100000001"  # the id the fake will give the channel it is creating
+        text = slack.ephemeral("note typed in the brand new channel", channel_id=next_channel_id,
+                               channel_name="inc-1-checkout-api-returning-500s")
+        assert "INC-1" in text and "Note: typed in the brand new channel" in text
+        slack.bot.drain()
+        created = slack.fake.calls_to("conversations.create")[0].response["channel"]["id"]  # type: ignore[index]
+        assert created == next_channel_id == slack.bot.service.incident(1).channel_id
+
+    def test_a_lookalike_channel_cannot_take_over_a_bound_incident(self, slack: SlackDriver) -> None:
+        """Once INC-1 has its channel, a channel merely named like it belongs to no incident."""
+        slack.declare()
+        text = slack.ephemeral("note hello", channel_id="C0FAKE", channel_name="inc-1-imposter")
+        assert "belongs to no incident" in text

@@ -107,9 +107,9 @@ class RunningBot:
 
     def command(self, text: str, *, user_id: str = "U0ALICE", user_name: str = "alice",
                 channel_id: str = "C0GENERAL", response_url: str | None = None, trigger_id: str | None = None,
-                **kwargs: Any) -> HttpResult:
+                channel_name: str = "general", **kwargs: Any) -> HttpResult:
         body = signing.slash_command_body(text, user_id=user_id, user_name=user_name, channel_id=channel_id,
-                                          trigger_id=trigger_id,
+                                          trigger_id=trigger_id, channel_name=channel_name,
                                           **({"response_url": response_url} if response_url else {}))
         return self.signed(body, "application/x-www-form-urlencoded", **kwargs)
 

@@ -33,6 +33,7 @@ from bot.slack import blocks
 from bot.slack.app import SlackDeps
 from bot.slack.errors import user_message
 from bot.slack.delivery import NotifyTarget, export_effects, plan_effects
+from bot.slack.effects import incident_number_in_channel_name
 from bot.slack.text import escape, escape_keeping_mentions
 
 log = structlog.get_logger("incidentbot.slack")
@@ -92,10 +93,23 @@ async def _dispatch(deps: SlackDeps, reply: Reply, body: dict[str, Any]) -> None
     command = parse_command(text)
     actor = Actor(str(body["user_id"]), body.get("user_name"))
     channel_id = str(body.get("channel_id") or "") or None
+    if command.incident_number is None and channel_id:
+        await _adopt_fresh_channel(deps, channel_id, str(body.get("channel_name") or ""))
     if command.changes_state:
         await _run_transition(deps, reply, command, actor, channel_id)
     else:
         await _answer_query(deps, reply, command, actor, channel_id)
+
+
+async def _adopt_fresh_channel(deps: SlackDeps, channel_id: str, channel_name: str) -> None:
+    """Bind ``inc-7-...`` to INC-7 if the bot created it a moment ago and has not recorded it yet.
+
+    The outbox creates the channel, then records it; a responder quick enough to type in the new
+    channel in between would otherwise be told it belongs to no incident.
+    """
+    number = incident_number_in_channel_name(channel_name, deps.effects.channel_prefix)
+    if number is not None:
+        await asyncio.to_thread(deps.service.adopt_channel, number, channel_id)
 
 
 async def _open_declare_modal(deps: SlackDeps, reply: Reply, body: dict[str, Any], text: str) -> None:
