@@ -233,9 +233,12 @@ async def refresh_channel(service: IncidentService, effects: SlackEffects, incid
     assert incident.channel_id
     ts = await asyncio.to_thread(service.status_message, incident.number)
     now = service.clock()
-    if ts is None or not await effects.update_status_message(incident, ts, now):
-        new_ts = await effects.post_status_message(incident, now)
-        await asyncio.to_thread(service.set_status_message, incident.number, new_ts)
+    budget = await asyncio.to_thread(budget_status, service, incident)
+    if ts is None or not await effects.update_status_message(incident, ts, now, budget):
+        ts = await effects.post_status_message(incident, now, budget)
+        # Recorded before pinning: a failed pin must not make the retry post a second message.
+        await asyncio.to_thread(service.set_status_message, incident.number, ts)
+        await effects.pin(incident.channel_id, ts)
     await effects.set_topic(incident)
 
 

@@ -197,21 +197,32 @@ class SlackEffects:
                                        text=truncate(text, MESSAGE_TEXT_LIMIT))
         return response is not None
 
-    async def post_status_message(self, incident: Incident, now: datetime) -> str:
-        """Post and pin the status message of an incident channel; returns its ts."""
+    async def post_status_message(self, incident: Incident, now: datetime, budget: str | None = None) -> str:
+        """Post the status message of an incident channel; returns its ts (pin it with ``pin``)."""
         assert incident.channel_id
-        ts = await self.post(incident.channel_id, blocks.build_status_text(incident),
-                             blocks.build_status_blocks(incident, now))
-        await self._call("pins.add", frozenset({"already_pinned"}), channel=incident.channel_id, timestamp=ts)
-        return ts
+        return await self.post(incident.channel_id, blocks.build_status_text(incident),
+                               blocks.build_status_blocks(incident, now, budget))
 
-    async def update_status_message(self, incident: Incident, ts: str, now: datetime) -> bool:
+    async def pin(self, channel_id: str, ts: str) -> bool:
+        """Best effort: pin a message (already pinned counts as done); False if Slack refused.
+
+        A pin is a convenience: the status message is posted and kept current either way, and a
+        retried post would duplicate it, so a refused pin is logged rather than retried.
+        """
+        try:
+            await self._call("pins.add", frozenset({"already_pinned"}), channel=channel_id, timestamp=ts)
+        except SlackApiError as exc:
+            return exc.response.get("error") == "already_pinned"
+        return True
+
+    async def update_status_message(self, incident: Incident, ts: str, now: datetime,
+                                    budget: str | None = None) -> bool:
         """Edit the status message in place; False if it is gone (deleted), so a new one is needed."""
         assert incident.channel_id
         try:
             await self._call("chat.update", _GONE_MESSAGE_ERRORS, channel=incident.channel_id, ts=ts,
                              text=blocks.build_status_text(incident),
-                             blocks=blocks.build_status_blocks(incident, now))
+                             blocks=blocks.build_status_blocks(incident, now, budget))
         except SlackApiError as exc:
             if exc.response.get("error") in _GONE_MESSAGE_ERRORS:
                 return False
