@@ -9,20 +9,22 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import structlog
 
 from bot.config import Settings, load_settings
-from bot.domain.commands import ExportPostmortem, ListIncidents, ShowHelp, ShowStatus, ShowTimeline
+from bot.domain.commands import ExportPostmortem, ListIncidents, ShowHelp, ShowSlo, ShowStatus, ShowTimeline
 from bot.domain.grammar import help_text, parse_command
 from bot.domain.model import Status, parse_incident_id
+from bot.domain.slo import BudgetReport
 from bot.domain.timeparse import format_iso
 from bot.errors import BotError, UsageError
 from bot.log import configure_logging
 from bot.postmortem.render import PostmortemRenderer
-from bot.replies import confirmation, list_text, status_text, timeline_text
+from bot.replies import confirmation, list_text, slo_text, status_text, timeline_text
 from bot.service import Actor, IncidentService, utc_now
 from bot.store import open_store
 from bot.store.outbox import OutboxItem
@@ -55,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-_QUIET = {"demo", "timeline", "postmortem", "list", "run", "outbox"}
+_QUIET = {"demo", "timeline", "postmortem", "list", "run", "outbox", "slo", "report"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,6 +91,17 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=int, default=200)
     listing.set_defaults(handler=_list)
 
+    slo = commands.add_parser("slo", help="error budgets: remaining in the window, burn by incident")
+    slo.add_argument("service", nargs="?", default=None, help="one service (default: every catalogued one)")
+    slo.add_argument("--format", choices=("text", "json"), default="text")
+    slo.set_defaults(handler=_slo)
+
+    report = commands.add_parser("report", help="incident statistics: counts, time to mitigate/resolve, budgets")
+    report.add_argument("--since", default="90d", help="how far back: 90d, 12w, 6m (months of 30 days)")
+    report.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    report.add_argument("--chart", type=Path, default=None, metavar="FILE.png", help="also draw a PNG chart")
+    report.set_defaults(handler=_report)
+
     database = commands.add_parser("db", help="database maintenance")
     db_commands = database.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     upgrade = db_commands.add_parser("upgrade", help="apply schema migrations (also done on start)")
@@ -119,7 +132,9 @@ def _incident_number(text: str) -> int:
 
 
 def _service(settings: Settings) -> IncidentService:
-    return IncidentService(open_store(settings.database_url), strict_roles=settings.strict_roles)
+    from bot.bootstrap import build_service
+
+    return build_service(settings)
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -142,6 +157,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(status_text(service.incident(command.incident_number), utc_now()))
     elif isinstance(action, ShowTimeline):
         print(timeline_text(*service.timeline(command.incident_number)))
+    elif isinstance(action, ShowSlo):
+        print(slo_text(service, action.service))
     elif isinstance(action, ExportPostmortem):
         print(renderer.render(service.postmortem(command.incident_number), action.template), end="")
     else:
@@ -215,6 +232,60 @@ def _summary_json(summary: IncidentSummary) -> dict[str, Any]:
         "declared_at": format_iso(summary.declared_at),
         "resolved_at": format_iso(summary.resolved_at) if summary.resolved_at else None,
     }
+
+
+def _slo(args: argparse.Namespace, settings: Settings) -> int:
+    service = _service(settings)
+    if args.format == "text":
+        print(slo_text(service, args.service))
+        return 0
+    reports = service.budget_reports(args.service)
+    print(json.dumps({"services": [_budget_json(r) for r in reports]}, indent=2))
+    return 0
+
+
+def _budget_json(report: BudgetReport) -> dict[str, Any]:
+    slo = report.slo
+    return {
+        "service": slo.service, "objective_percent": slo.objective_percent, "window_days": slo.window.days,
+        "budget_minutes": _minutes(slo.budget), "consumed_minutes": _minutes(report.consumed),
+        "remaining_minutes": _minutes(report.remaining), "exhausted": report.exhausted,
+        "policy": report.policy() if report.exhausted else None,
+        "incidents": [{"incident": b.incident_id, "bad_minutes": _minutes(b.bad_time),
+                       "percent_of_budget": round(b.percent_of_budget, 1)} for b in report.burns],
+    }
+
+
+def _minutes(delta: timedelta) -> float:
+    return round(delta.total_seconds() / 60, 2)
+
+
+_SINCE = {"d": 1, "w": 7, "m": 30}
+
+
+def _since(text: str) -> timedelta:
+    value, unit = text[:-1], text[-1:].lower()
+    if not value.isdigit() or unit not in _SINCE or not 0 < int(value) <= 3650:
+        raise UsageError(f"`--since {text}` is not a period; use e.g. 90d, 12w or 6m.")
+    return timedelta(days=int(value) * _SINCE[unit])
+
+
+def _report(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.reports import build_report, render_csv, render_json, render_text, write_chart
+
+    service = _service(settings)
+    now = utc_now()
+    since = now - _since(args.since)
+    report = build_report(service.incidents_since(since), service.slos, since, now)
+    print({"text": render_text, "json": render_json, "csv": render_csv}[args.format](report),
+          end="" if args.format == "csv" else "\n")
+    if args.chart is not None:
+        try:
+            write_chart(report, args.chart)
+        except OSError as exc:
+            raise BotError(f"Cannot write {args.chart}: {exc.strerror}") from exc
+        print(f"Wrote {args.chart}", file=sys.stderr)
+    return 0
 
 
 def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:

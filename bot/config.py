@@ -8,14 +8,19 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from dotenv import dotenv_values
 
+from bot.domain.alerts import DEFAULT_SEVERITY_MAP
+from bot.domain.model import Severity
+from bot.domain.nudges import DEFAULT_NUDGE_AFTER
 from bot.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///incidents.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 
 
 class Secret:
@@ -57,6 +62,12 @@ class Settings:
     log_format: str = "console"
     log_level: str = "INFO"
     strict_roles: bool = False
+    slo_file: Path | None = None
+    webhook_token: Secret = field(default_factory=lambda: Secret(""))
+    pagerduty_routing_key: Secret = field(default_factory=lambda: Secret(""))
+    pagerduty_events_url: str = DEFAULT_PAGERDUTY_EVENTS_URL
+    nudge_after: Mapping[Severity, timedelta] = field(default_factory=lambda: dict(DEFAULT_NUDGE_AFTER))
+    alert_severity_map: Mapping[str, Severity] = field(default_factory=lambda: dict(DEFAULT_SEVERITY_MAP))
 
     def require(self, *names: str) -> None:
         """Stop with one line naming the first missing setting among ``names`` (env var names)."""
@@ -78,6 +89,12 @@ _FIELD_OF = {
     "LOG_FORMAT": "log_format",
     "LOG_LEVEL": "log_level",
     "INCIDENT_STRICT_ROLES": "strict_roles",
+    "INCIDENT_SLO_FILE": "slo_file",
+    "INCIDENT_WEBHOOK_TOKEN": "webhook_token",
+    "PAGERDUTY_ROUTING_KEY": "pagerduty_routing_key",
+    "PAGERDUTY_EVENTS_URL": "pagerduty_events_url",
+    "INCIDENT_NUDGE_MINUTES": "nudge_after",
+    "INCIDENT_ALERT_SEVERITY_MAP": "alert_severity_map",
 }
 
 
@@ -109,6 +126,12 @@ def _validated(values: Mapping[str, str]) -> Settings:
     templates_dir = Path(get("INCIDENT_TEMPLATES_DIR")) if get("INCIDENT_TEMPLATES_DIR") else None
     if templates_dir is not None and not templates_dir.is_dir():
         raise ConfigError(f"INCIDENT_TEMPLATES_DIR {str(templates_dir)!r} is not a directory.")
+    slo_file = Path(get("INCIDENT_SLO_FILE")) if get("INCIDENT_SLO_FILE") else None
+    if slo_file is not None and not slo_file.is_file():
+        raise ConfigError(f"INCIDENT_SLO_FILE {str(slo_file)!r} is not a file.")
+    pagerduty_url = get("PAGERDUTY_EVENTS_URL") or DEFAULT_PAGERDUTY_EVENTS_URL
+    if not pagerduty_url.startswith(("http://", "https://")):
+        raise ConfigError(f"PAGERDUTY_EVENTS_URL must be an http(s) URL, got {pagerduty_url!r}.")
     return Settings(
         database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         slack_bot_token=Secret(get("SLACK_BOT_TOKEN")),
@@ -121,4 +144,47 @@ def _validated(values: Mapping[str, str]) -> Settings:
         log_format=log_format,
         log_level=get("LOG_LEVEL") or "INFO",
         strict_roles=strict in ("true", "1", "yes"),
+        slo_file=slo_file,
+        webhook_token=Secret(get("INCIDENT_WEBHOOK_TOKEN")),
+        pagerduty_routing_key=Secret(get("PAGERDUTY_ROUTING_KEY")),
+        pagerduty_events_url=pagerduty_url,
+        nudge_after=_nudge_minutes(get("INCIDENT_NUDGE_MINUTES")),
+        alert_severity_map=_severity_map(get("INCIDENT_ALERT_SEVERITY_MAP")),
     )
+
+
+def _pairs(name: str, text: str) -> list[tuple[str, str]]:
+    """``a=1,b=2`` -> [(a, 1), (b, 2)]; anything else names the variable."""
+    pairs: list[tuple[str, str]] = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ConfigError(f"{name} must look like key=value,key=value; {item!r} does not.")
+        pairs.append((key.strip().lower(), value.strip().lower()))
+    return pairs
+
+
+def _nudge_minutes(text: str) -> dict[Severity, timedelta]:
+    """``sev1=15,sev2=30``: minutes of timeline silence before a reminder; ``off`` disables nudges."""
+    if not text:
+        return dict(DEFAULT_NUDGE_AFTER)
+    if text.lower() == "off":
+        return {}
+    result: dict[Severity, timedelta] = {}
+    for key, value in _pairs("INCIDENT_NUDGE_MINUTES", text):
+        severity = Severity.parse(key)
+        if severity is None or not value.isdigit() or not 1 <= int(value) <= 1440:
+            raise ConfigError(f"INCIDENT_NUDGE_MINUTES: {key}={value} needs sev1-4 and minutes from 1 to 1440.")
+        result[severity] = timedelta(minutes=int(value))
+    return result
+
+
+def _severity_map(text: str) -> dict[str, Severity]:
+    """``critical=sev1,page=sev1``: overrides of the alert ``severity`` label -> incident severity map."""
+    result = dict(DEFAULT_SEVERITY_MAP)
+    for label, value in _pairs("INCIDENT_ALERT_SEVERITY_MAP", text):
+        severity = Severity.parse(value)
+        if severity is None:
+            raise ConfigError(f"INCIDENT_ALERT_SEVERITY_MAP: {label}={value} must map to sev1, sev2, sev3 or sev4.")
+        result[label] = severity
+    return result

@@ -13,8 +13,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from bot.domain.changes import ChangeEvent, describe_change
 from bot.domain.commands import ExportPostmortem, ShowTimeline
 from bot.domain.grammar import parse_command
+from bot.domain.slo import Slo, SloCatalog
 from bot.postmortem.render import PostmortemRenderer
 from bot.replies import confirmation, timeline_text
 from bot.service import Actor, IncidentService
@@ -50,8 +52,19 @@ class SeedStep:
         return f"{self.text} --at {self.time}" if command.changes_state else self.text
 
 
+DEMO_SLOS = SloCatalog({"cdn-edge": Slo("cdn-edge", 99.95, timedelta(days=30), "C0CDNEDGE")})
+"""The demo's catalogue, built in code so ``pip install . && incidentbot demo`` needs no file; slos.yml matches it."""
+
+SEED_CHANGES: tuple[ChangeEvent, ...] = (
+    ChangeEvent("cdn-edge", "WAF rule 'inspect-large-payloads' deployed to all edge servers", "carol",
+                SEED_DAY.replace(hour=13, minute=30), "https://ci.example.com/deploys/4182"),
+)
+"""What CI/CD reported (``POST /changes``) before the outage: the WAF rule that triggered it."""
+
 SEED_STEPS: tuple[SeedStep, ...] = (
     SeedStep("13:42", ALICE, "declare sev1 CDN edge returning 502s above the 5% error SLO"),
+    SeedStep("13:42", ALICE, "service cdn-edge"),
+    SeedStep("13:42", ALICE, "impact 50%"),
     SeedStep("13:43", ALICE, "lead <@U0ALICE|alice>"),
     SeedStep("13:50", ALICE, "assemble <@U0BOB|bob>:networking <@U0CAROL|carol>:security <@U0DAVE|dave>:ops"),
     SeedStep("13:52", CAROL, "hypothesis external DDoS attack against the edge"),
@@ -85,7 +98,7 @@ def run_demo(out: TextIO, database_url: str | None = None) -> str:
         url = database_url or f"sqlite:///{Path(folder) / 'demo.db'}"
         store = open_store(url)
         try:
-            return _replay(out, IncidentService(store, ReplayClock(SEED_DAY)))
+            return _replay(out, IncidentService(store, ReplayClock(SEED_DAY), slos=DEMO_SLOS))
         finally:
             store.dispose()
 
@@ -95,6 +108,10 @@ def _replay(out: TextIO, service: IncidentService) -> str:
     assert isinstance(clock, ReplayClock)
     out.write(f"Replaying the CDN outage of {SEED_DAY:%Y-%m-%d} (all times UTC)\n\n")
     number: int | None = None
+    for change in SEED_CHANGES:
+        clock.now = change.occurred_at + TYPING_DELAY
+        service.record_change(change)
+        out.write(f"{change.occurred_at:%H:%M}  CI/CD   POST /changes  {describe_change(change)}\n")
     for step in SEED_STEPS:
         clock.now = step.occurred_at + TYPING_DELAY
         command = parse_command(step.slack_text)

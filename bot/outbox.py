@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -38,6 +38,18 @@ class Undeliverable(Exception):
 
 
 Deliver = Callable[[OutboxItem], Awaitable[None]]
+
+
+def route_by_kind(deliverers: Mapping[str, Deliver]) -> Deliver:
+    """One deliverer per kind prefix (``slack.``, ``pagerduty.``): the worker stays ignorant of destinations."""
+
+    async def deliver(item: OutboxItem) -> None:
+        target = deliverers.get(item.kind.split(".", 1)[0])
+        if target is None:
+            raise Undeliverable(f"no deliverer for outbox kind {item.kind!r}")
+        await target(item)
+
+    return deliver
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot.domain.errors import BotError
 from bot.domain.model import Incident, TimelineEntry, format_incident_id
-from bot.domain.timeline import Escape, Mention, describe, keep_text, slack_mention
+from bot.domain.slo import budget_lines, format_budget_time
+from bot.domain.timeline import Escape, Mention, describe, format_percent, keep_text, slack_mention
 from bot.domain.timeparse import format_duration, format_utc
-from bot.service import Outcome
+from bot.service import IncidentService, Outcome
 from bot.store.repo import IncidentSummary
 
 
@@ -37,6 +39,10 @@ def status_text(incident: Incident, now: datetime, mention: Mention = slack_ment
         f"Declared {format_utc(incident.declared_at)} ({format_duration(now - incident.declared_at)} ago)",
         f"IRT: {team}",
     ]
+    if incident.service or incident.impact_percent is not None:
+        impact = f"{format_percent(incident.impact_percent)} of requests failing" \
+            if incident.impact_percent is not None else "not stated"
+        lines.append(f"Service: {incident.service or 'not named'} · Impact: {impact}")
     if incident.hypotheses:
         lines.append("Hypotheses: " + "; ".join(
             f"#{h.number} {escape(h.text)} [{h.status.value}]" for h in incident.hypotheses))
@@ -64,3 +70,25 @@ def list_text(summaries: Sequence[IncidentSummary], now: datetime, escape: Escap
         f"{format_duration(now - s.declared_at):>8} ago  {escape(s.title)}"
         for s in summaries
     )
+
+
+def slo_text(service: IncidentService, name: str | None = None, escape: Escape = keep_text) -> str:
+    """Error budgets of one service or all: what is left, burn by incident, the policy if exhausted."""
+    if not service.slos.slos:
+        raise BotError("No SLO catalogue is configured: set INCIDENT_SLO_FILE to a slos.yml (see README).")
+    reports = service.budget_reports(name)
+    return "\n\n".join("\n".join(escape(line) for line in budget_lines(r)) for r in reports)
+
+
+def budget_status(service: IncidentService, incident: Incident) -> str | None:
+    """The status message's budget line: this incident's burn, what is left, the policy if exhausted."""
+    slo = service.slos.get(incident.service)
+    if slo is None:
+        return None
+    report = service.budget_reports(slo.service)[0]
+    burn = next((b for b in report.burns if b.incident_id == incident.incident_id), None)
+    spent = f"{format_budget_time(burn.bad_time)} ({burn.percent_of_budget:.1f}%)" if burn else "nothing yet"
+    left = (f"budget exhausted: {report.policy()}" if report.exhausted
+            else f"{report.remaining_share * 100:.1f}% of the budget left")
+    budget = f"{slo.service}'s {format_budget_time(slo.budget)} ({slo.describe()})"
+    return f"this incident {spent} of {budget}; {left}"

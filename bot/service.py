@@ -236,15 +236,19 @@ class IncidentService:
             self._log(outcome, actor, None)
         return result
 
-    def nudge_silent(self, thresholds: Mapping[Severity, timedelta], plan: EffectPlan | None = None) -> list[Outcome]:
-        """Post one reminder per silence: open incidents whose timeline has been quiet past their threshold."""
-        now = self.clock()
+    def nudge_silent(self, thresholds: Mapping[Severity, timedelta], plan: EffectPlan | None = None,
+                     now: datetime | None = None) -> list[Outcome]:
+        """Post one reminder per silence: open incidents whose timeline has been quiet past their threshold.
+
+        ``now`` (default: the clock) is when silence is measured to; tests pass a later time.
+        """
+        now = now or self.clock()
         with self.store.transaction(readonly=True) as uow:
             candidates = uow.last_activity(OPEN_STATUSES)
         outcomes: list[Outcome] = []
         for nudge in due_nudges(candidates, thresholds, now):
             outcome = self.transition(Nudge(nudge.silent_minutes), Actor("incidentbot"), number=nudge.number,
-                                      occurred_at=now, plan=plan)
+                                      plan=plan)
             if outcome is not None:
                 outcomes.append(outcome)
         return outcomes

@@ -36,6 +36,7 @@ class Declare:
     title: str
     severity: Severity
     description: str = ""
+    service: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,42 @@ class PinMessage:
 
 
 @dataclass(frozen=True)
+class SetService:
+    """The service (from the SLO catalogue) the incident affects; its error budget is charged."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class SetImpact:
+    """The share of requests failing, in percent, from this moment until the next change or mitigation."""
+
+    percent: float
+
+
+@dataclass(frozen=True)
+class RecordAlert:
+    """An alert firing or clearing (from Alertmanager); not typed, so not in the grammar."""
+
+    cleared: bool
+    summary: str
+    fingerprint: str
+    generator_url: str = ""
+
+
+@dataclass(frozen=True)
+class Nudge:
+    """A reminder the bot posted because the timeline went quiet; remembered so it is not repeated."""
+
+    silent_minutes: int
+
+
+@dataclass(frozen=True)
+class ShowSlo:
+    service: str | None = None
+
+
+@dataclass(frozen=True)
 class ShowStatus:
     pass
 
@@ -150,10 +187,14 @@ Transition = (
     | AddNote
     | AddFollowup
     | PinMessage
+    | SetService
+    | SetImpact
+    | RecordAlert
+    | Nudge
 )
 """Commands that change an incident and therefore write timeline entries."""
 
-Query = ShowStatus | ShowTimeline | ExportPostmortem | ListIncidents | ShowHelp
+Query = ShowStatus | ShowTimeline | ExportPostmortem | ListIncidents | ShowHelp | ShowSlo
 """Commands that only read."""
 
 Action = Transition | Query

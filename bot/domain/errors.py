@@ -36,3 +36,7 @@ class TransitionError(BotError):
 
 class IncidentNotFound(BotError):
     """No incident has that id, or the channel belongs to no incident."""
+
+
+class PayloadError(BotError):
+    """A webhook body (Alertmanager, CI/CD) that does not have the expected shape; nothing is recorded."""

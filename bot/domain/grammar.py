@@ -9,7 +9,8 @@ state-changing command may end with ``--at WHEN``)::
     hypothesis <text> | hypothesis reject <n> [reason] | hypothesis confirm <n> [note]
     mitigate <text> | rollback <text> | resolve [summary] | reopen [reason]
     severity <sevN> | note <text> | followup <text> [<@owner>]
-    status | timeline | postmortem [template] | list | help
+    service <name> | impact <N%>
+    status | timeline | postmortem [template] | list | slo [service] | help
 """
 
 from __future__ import annotations
@@ -38,8 +39,11 @@ from bot.domain.commands import (
     Reopen,
     Resolve,
     Rollback,
+    SetImpact,
     SetLead,
+    SetService,
     ShowHelp,
+    ShowSlo,
     ShowStatus,
     ShowTimeline,
     UserRef,
@@ -64,10 +68,13 @@ USAGE: dict[str, str] = {
     "severity": "severity <sev1|sev2|sev3|sev4>",
     "note": "note <text>",
     "followup": "followup <text> [<@owner>]",
+    "service": "service <name>",
+    "impact": "impact <N%> (share of requests failing, 0% when it ends)",
     "status": "status",
     "timeline": "timeline",
     "postmortem": "postmortem [template]",
     "list": "list",
+    "slo": "slo [service]",
     "help": "help [command]",
 }
 
@@ -80,6 +87,8 @@ _USER = re.compile(r"^<@(?P<id>[UW][A-Z0-9]+)(?:\|(?P<name>[^>]*))?>$")
 _GROUP = re.compile(r"^<!subteam\^(?P<id>S[A-Z0-9]+)(?:\|(?P<handle>[^>]*))?>$")
 _ASSIGNEE = re.compile(r"^(?P<who><[@!][^>]+>)(?::(?P<role>[A-Za-z0-9][\w./+-]{0,39}))?$")
 _HYPOTHESIS_NUMBER = re.compile(r"^#?(\d{1,6})$")
+_SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_PERCENT = re.compile(r"^(?P<value>\d{1,3}(?:\.\d{1,4})?)\s*%?$")
 _TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,63}$")
 # The greedy body makes the last `--at` the option, so text before it may mention `--at` itself.
 _AT_OPTION = re.compile(r"^(?P<body>.*)(?:^|\s)--at(?:\s+(?P<when>.*))?$", re.DOTALL)
@@ -133,7 +142,7 @@ def parse_command(text: str) -> ParsedCommand:
 def _check_options(verb: str, command: ParsedCommand) -> None:
     if command.at is not None and not command.changes_state:
         raise UsageError(f"`--at` only applies to commands that change an incident, not `{verb}`.", USAGE[verb])
-    if command.incident_number is not None and verb in ("declare", "list", "help"):
+    if command.incident_number is not None and verb in ("declare", "list", "slo", "help"):
         raise UsageError(f"`{verb}` does not take an incident id.", USAGE[verb])
 
 
@@ -265,6 +274,38 @@ def _parse_followup(rest: str) -> AddFollowup:
     return AddFollowup(text=text, owner=owner)
 
 
+def parse_service_name(text: str) -> str | None:
+    """``CDN-Edge`` -> ``cdn-edge``; None unless it is a catalogue-style name (a-z, 0-9, ``.``, ``_``, ``-``)."""
+    name = text.strip().lower()
+    return name if _SERVICE_NAME.match(name) else None
+
+
+def _parse_service(rest: str) -> SetService:
+    name = parse_service_name(rest)
+    if name is None:
+        raise UsageError("`service` needs one service name from the SLO catalogue, e.g. `service cdn-edge`.",
+                         USAGE["service"])
+    return SetService(name)
+
+
+def _parse_impact(rest: str) -> SetImpact:
+    match = _PERCENT.match(rest.strip())
+    percent = float(match.group("value")) if match else -1.0
+    if not 0 <= percent <= 100:
+        raise UsageError("`impact` needs the share of requests failing, from 0% to 100%, e.g. `impact 50%`.",
+                         USAGE["impact"])
+    return SetImpact(percent)
+
+
+def _parse_slo(rest: str) -> ShowSlo:
+    if not rest.strip():
+        return ShowSlo()
+    name = parse_service_name(rest)
+    if name is None:
+        raise UsageError(f"`{rest.strip()[:60]}` is not a service name.", USAGE["slo"])
+    return ShowSlo(name)
+
+
 def _parse_postmortem(rest: str) -> ExportPostmortem:
     name = rest.strip()
     if name and not _TEMPLATE_NAME.match(name):
@@ -299,9 +340,12 @@ _PARSERS: dict[str, Callable[[str], Action]] = {
     "severity": _parse_severity,
     "note": lambda rest: AddNote(_require_text("note", rest, "some text")),
     "followup": _parse_followup,
+    "service": _parse_service,
+    "impact": _parse_impact,
     "status": _no_arguments("status", ShowStatus()),
     "timeline": _no_arguments("timeline", ShowTimeline()),
     "postmortem": _parse_postmortem,
     "list": _no_arguments("list", ListIncidents()),
+    "slo": _parse_slo,
     "help": _parse_help,
 }

@@ -19,12 +19,16 @@ from bot.domain.commands import (
     ConfirmHypothesis,
     Declare,
     Mitigate,
+    Nudge,
     PinMessage,
+    RecordAlert,
     RejectHypothesis,
     Reopen,
     Resolve,
     Rollback,
+    SetImpact,
     SetLead,
+    SetService,
     Transition,
     UserRef,
 )
@@ -49,15 +53,20 @@ _STARTS_INVESTIGATION = {Status.DECLARED: Status.INVESTIGATING}
 
 def _table() -> dict[tuple[Status, type[Transition]], Status]:
     table: dict[tuple[Status, type[Transition]], Status] = {}
+    keeps_status: tuple[type[Transition], ...] = (SetLead, ChangeSeverity, AddNote, AddFollowup, PinMessage,
+                                                  SetService, SetImpact, RecordAlert, Nudge)
+    investigates: tuple[type[Transition], ...] = (Assemble, AddHypothesis, RejectHypothesis, ConfirmHypothesis,
+                                                  Mitigate)
     for status in OPEN_STATUSES:
         investigating = _STARTS_INVESTIGATION.get(status, status)
-        for action in (SetLead, ChangeSeverity, AddNote, AddFollowup, PinMessage):
+        for action in keeps_status:
             table[(status, action)] = status
-        for action in (Assemble, AddHypothesis, RejectHypothesis, ConfirmHypothesis, Mitigate):
+        for action in investigates:
             table[(status, action)] = investigating
         table[(status, Rollback)] = Status.MITIGATED
         table[(status, Resolve)] = Status.RESOLVED
-    for action in (ChangeSeverity, AddNote, AddFollowup, PinMessage):
+    # Impact and service stay correctable after the fact: the error budget depends on them.
+    for action in (ChangeSeverity, AddNote, AddFollowup, PinMessage, SetService, SetImpact, RecordAlert):
         table[(Status.RESOLVED, action)] = Status.RESOLVED
     table[(Status.RESOLVED, Reopen)] = Status.INVESTIGATING
     return table
@@ -107,10 +116,13 @@ def declare(action: Declare, number: int, stamp: Stamp, channel_id: str | None =
         declared_by=stamp.actor,
         channel_id=channel_id,
         description=action.description,
+        service=action.service,
     )
     data: dict[str, Any] = {"severity": action.severity.value, "status_to": Status.DECLARED.value}
     if action.description:
         data["description"] = action.description
+    if action.service:
+        data["service"] = action.service
     entry = stamp.entry(EntryKind.DECLARED, action.title, **data)
     return Change(incident, (entry,))
 
@@ -300,6 +312,28 @@ def _record_pin(incident: Incident, action: PinMessage, stamp: Stamp) -> tuple[I
     return incident, entry
 
 
+def _record_service(incident: Incident, action: SetService, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
+    if incident.service == action.name:
+        raise TransitionError(f"{incident.incident_id} is already charged to {action.name}.")
+    entry = stamp.entry(EntryKind.SERVICE, service=action.name, previous=incident.service)
+    return incident.with_changes(service=action.name), entry
+
+
+def _record_impact(incident: Incident, action: SetImpact, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
+    entry = stamp.entry(EntryKind.IMPACT, percent=action.percent, previous=incident.impact_percent)
+    return incident.with_changes(impact_percent=action.percent), entry
+
+
+def _record_alert(incident: Incident, action: RecordAlert, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
+    kind = EntryKind.ALERT_CLEARED if action.cleared else EntryKind.ALERT_FIRED
+    return incident, stamp.entry(kind, action.summary, fingerprint=action.fingerprint,
+                                 generator_url=action.generator_url)
+
+
+def _record_nudge(incident: Incident, action: Nudge, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
+    return incident, stamp.entry(EntryKind.NUDGE, silent_minutes=action.silent_minutes)
+
+
 _RECORDERS: dict[type[Transition], Any] = {
     SetLead: _record_lead,
     Assemble: _record_assemble,
@@ -314,4 +348,8 @@ _RECORDERS: dict[type[Transition], Any] = {
     AddNote: _record_text(EntryKind.NOTE),
     AddFollowup: _record_followup,
     PinMessage: _record_pin,
+    SetService: _record_service,
+    SetImpact: _record_impact,
+    RecordAlert: _record_alert,
+    Nudge: _record_nudge,
 }

@@ -65,6 +65,11 @@ class EntryKind(StrEnum):
     NOTE = "note"
     FOLLOWUP = "followup"
     PINNED = "pinned"
+    SERVICE = "service"
+    IMPACT = "impact"
+    ALERT_FIRED = "alert_fired"
+    ALERT_CLEARED = "alert_cleared"
+    NUDGE = "nudge"
 
 
 class HypothesisStatus(StrEnum):
@@ -150,6 +155,8 @@ class Incident:
     resolved_at: datetime | None = None
     resolved_by: str | None = None
     summary: str = ""
+    service: str | None = None
+    impact_percent: float | None = None
     version: int = 0
 
     @property

@@ -10,8 +10,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.domain.blameless import Finding, lint
+from bot.domain.changes import ChangeEvent, describe_change
 from bot.domain.model import EntryKind, Hypothesis, HypothesisStatus, Incident, TimelineEntry, sorted_timeline
-from bot.domain.timeline import Mention, Milestones, collect_names, describe, find_milestones, plain_mention
+from bot.domain.slo import Slo, format_budget_time, impact_spans, incident_burn
+from bot.domain.timeline import (
+    Mention,
+    Milestones,
+    collect_names,
+    describe,
+    find_milestones,
+    format_percent,
+    plain_mention,
+)
 from bot.domain.timeparse import ensure_utc, format_duration, format_utc
 
 SLOW_ASSEMBLY = timedelta(minutes=15)
@@ -65,6 +76,20 @@ class Lessons:
 
 
 @dataclass(frozen=True)
+class ErrorBudget:
+    """What the incident cost its service's error budget, as sentences."""
+
+    service: str
+    objective: str
+    budget: str
+    impact: list[str]
+    consumed: str
+    percent_of_budget: str
+    exhausted: bool
+    policy: str
+
+
+@dataclass(frozen=True)
 class PostmortemData:
     """Everything the default template shows; custom templates may use any of it."""
 
@@ -92,10 +117,20 @@ class PostmortemData:
     notes: list[str]
     generated_at: str
     status: str = "Draft"
+    service: str = ""
+    error_budget: ErrorBudget | None = None
+    recent_changes: list[str] = field(default_factory=list)
+    review: list[Finding] = field(default_factory=list)
 
 
-def build_postmortem(incident: Incident, entries: Sequence[TimelineEntry], generated_at: datetime) -> PostmortemData:
-    """Assemble the postmortem draft's content for ``incident``."""
+def build_postmortem(
+    incident: Incident,
+    entries: Sequence[TimelineEntry],
+    generated_at: datetime,
+    slo: Slo | None = None,
+    changes: Sequence[ChangeEvent] = (),
+) -> PostmortemData:
+    """Assemble the postmortem draft's content for ``incident`` (``slo``: its service's, if catalogued)."""
     ordered = sorted_timeline(list(entries))
     mention = plain_mention(collect_names(ordered))
     milestones = find_milestones(ordered)
@@ -123,10 +158,50 @@ def build_postmortem(incident: Incident, entries: Sequence[TimelineEntry], gener
         action_items=[ActionItem(f.number, f.text, mention(f.owner) if f.owner else "unassigned")
                       for f in incident.followups],
         lessons=_lessons(incident, ordered, milestones),
-        timeline=[_timeline_line(e, mention) for e in ordered],
+        timeline=[_timeline_line(e, mention) for e in ordered if e.kind is not EntryKind.NUDGE],
         notes=[describe(e, mention) for e in ordered if e.kind in (EntryKind.NOTE, EntryKind.PINNED)],
         generated_at=format_utc(generated_at),
+        service=incident.service or "",
+        error_budget=_error_budget(slo, incident, ordered, generated_at) if slo else None,
+        recent_changes=[describe_change(c) for c in changes],
+        review=_review(incident, ordered),
     )
+
+
+def _error_budget(slo: Slo, incident: Incident, ordered: list[TimelineEntry], now: datetime) -> ErrorBudget:
+    """Impact x duration against (1 - SLO) x window, span by span."""
+    burn = incident_burn(slo, incident, ordered, now)
+    impact = [f"{format_percent(span.fraction * 100)} of requests failing from {_hhmm(span.start)} to "
+              f"{_hhmm(span.end)} ({format_duration(span.end - span.start)}): {format_budget_time(span.bad_time)}"
+              for span in impact_spans(ordered, now)]
+    exhausted = burn.budget_share >= 1
+    return ErrorBudget(
+        service=slo.service,
+        objective=slo.describe(),
+        budget=format_budget_time(slo.budget),
+        impact=impact,
+        consumed=format_budget_time(burn.bad_time),
+        percent_of_budget=f"{burn.percent_of_budget:.1f}%",
+        exhausted=exhausted,
+        policy=f"This incident alone exhausted the budget. Error budget policy: release freeze for {slo.service} "
+               "until the budget recovers." if exhausted else "",
+    )
+
+
+_LINTED_KINDS = {
+    EntryKind.NOTE: "note", EntryKind.HYPOTHESIS: "hypothesis", EntryKind.HYPOTHESIS_REJECTED: "rejection",
+    EntryKind.HYPOTHESIS_CONFIRMED: "root cause note", EntryKind.MITIGATION: "mitigation",
+    EntryKind.ROLLBACK: "rollback", EntryKind.RESOLVED: "resolution", EntryKind.REOPENED: "reopen reason",
+    EntryKind.FOLLOWUP: "follow-up", EntryKind.PINNED: "pinned message",
+}
+
+
+def _review(incident: Incident, ordered: list[TimelineEntry]) -> list[Finding]:
+    """Blameful phrasing in what people typed, located by entry and time; their text stays as written."""
+    texts = [("title", incident.title), ("description", incident.description)]
+    texts += [(f"{_LINTED_KINDS[e.kind]} at {_hhmm(e.occurred_at)}", e.text) for e in ordered
+              if e.kind in _LINTED_KINDS and e.text]
+    return lint(texts, collect_names(ordered).values())
 
 
 def _hhmm(moment: datetime) -> str:

@@ -45,8 +45,8 @@ def _member(member: dict[str, Any], mention: Mention, escape: Escape) -> str:
     return f"{mention(member['user'])} ({escape(role)})" if role else mention(member["user"])
 
 
-_USER_TEXT_KEYS = frozenset({"hypothesis", "description"})
-"""The ``data`` values people typed; ids, severities and statuses go to ``mention`` or out unescaped."""
+_USER_TEXT_KEYS = frozenset({"hypothesis", "description", "generator_url"})
+"""The ``data`` values people (or alert senders) typed; ids, severities and statuses go to ``mention`` or out unescaped."""
 
 
 def describe(entry: TimelineEntry, mention: Mention = slack_mention, escape: Escape = keep_text) -> str:
@@ -79,8 +79,23 @@ def describe(entry: TimelineEntry, mention: Mention = slack_mention, escape: Esc
         return f"Follow-up #{data.get('number')}: {entry.text}{suffix}"
     if kind is EntryKind.PINNED:
         return f"Pinned message from {mention(entry.actor)}: {entry.text}"
+    if kind is EntryKind.SERVICE:
+        return f"Service affected: {data.get('service')}"
+    if kind is EntryKind.IMPACT:
+        return f"Impact: {format_percent(float(data.get('percent') or 0))} of requests failing"
+    if kind in (EntryKind.ALERT_FIRED, EntryKind.ALERT_CLEARED):
+        link = f" ({data['generator_url']})" if data.get("generator_url") else ""
+        label = "Alert fired" if kind is EntryKind.ALERT_FIRED else "Alert cleared"
+        return _with_text(label, entry.text) + link
+    if kind is EntryKind.NUDGE:
+        return f"Reminder posted: no timeline update for {data.get('silent_minutes')} min"
     label = _LABELS.get(kind, kind.value)
     return _with_text(label, entry.text)
+
+
+def format_percent(percent: float) -> str:
+    """``50.0`` -> ``50%``, ``0.5`` -> ``0.5%``: no trailing zeros."""
+    return f"{percent:.4f}".rstrip("0").rstrip(".") + "%"
 
 
 _LABELS = {

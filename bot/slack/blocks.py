@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.domain.grammar import MAX_TITLE_LENGTH
 from bot.domain.model import Incident, Severity, TimelineEntry
-from bot.domain.timeline import describe, slack_mention
+from bot.domain.timeline import describe, format_percent, slack_mention
 from bot.domain.timeparse import format_duration, format_utc
 from bot.slack.ids import ActionId, BlockId, CallbackId, InputId
 from bot.slack.text import (
@@ -73,8 +73,11 @@ def team_line(incident: Incident) -> str:
     )
 
 
-def build_status_blocks(incident: Incident, now: datetime) -> list[Block]:
-    """The pinned status message of an incident channel, kept current after every transition."""
+def build_status_blocks(incident: Incident, now: datetime, budget: str | None = None) -> list[Block]:
+    """The pinned status message of an incident channel, kept current after every transition.
+
+    ``budget`` is the error budget sentence for the incident's service, when it has an SLO.
+    """
     sev = incident.severity
     lead = slack_mention(incident.lead) if incident.lead else "none yet: `/incident lead @name`"
     fields = (
@@ -86,6 +89,12 @@ def build_status_blocks(incident: Incident, now: datetime) -> list[Block]:
         section(fields),
         section(f"*IRT:* {team_line(incident)}"),
     ]
+    if incident.service or incident.impact_percent is not None:
+        impact = (f"{format_percent(incident.impact_percent)} of requests failing"
+                  if incident.impact_percent is not None else "not stated: `/incident impact N%`")
+        service = escape(incident.service) if incident.service else "not named: `/incident service NAME`"
+        budget_line = f"\n*Error budget:* {escape(budget)}" if budget else ""
+        blocks.append(section(f"*Service:* {service} · *Impact:* {impact}{budget_line}"))
     if incident.hypotheses:
         lines = [f"#{h.number} {escape(h.text)} _({h.status.value})_" for h in incident.hypotheses]
         blocks.append(section("*Hypotheses*\n" + "\n".join(lines)))
@@ -154,9 +163,13 @@ def build_timeline_blocks(incident: Incident, entries: Sequence[TimelineEntry]) 
 HOME_MORE_HINT = "`/incident list` shows the newest 50"
 
 
-def build_home_view(incidents: Sequence[Any], now: datetime) -> dict[str, Any]:
-    """The App Home tab: open incidents with severity, status, lead and age."""
-    blocks: list[Block] = [header("Open incidents")]
+def build_home_view(incidents: Sequence[Any], now: datetime, exhausted: Sequence[str] = ()) -> dict[str, Any]:
+    """The App Home tab: exhausted error budgets first (they freeze releases), then open incidents."""
+    blocks: list[Block] = []
+    if exhausted:
+        blocks.append(header("Error budgets exhausted"))
+        blocks += [section(f":rotating_light: {escape(line)}") for line in exhausted]
+    blocks.append(header("Open incidents"))
     if not incidents:
         blocks.append(section("No open incidents. Declare one with `/incident declare [sev1-4] <title>`."))
     for summary in incidents:

@@ -18,10 +18,12 @@ import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.domain.changes import describe_change
 from bot.domain.model import EntryKind, Incident
+from bot.domain.slo import format_budget_time
 from bot.outbox import RetryLater, Undeliverable
 from bot.postmortem.render import PostmortemRenderer
-from bot.replies import confirmation
+from bot.replies import budget_status, confirmation
 from bot.service import Actor, IncidentService, Outcome
 from bot.slack.effects import ChannelNameExhausted, SlackEffects
 from bot.slack.text import escape_keeping_mentions
@@ -38,6 +40,8 @@ class SlackEffect(StrEnum):
     POST_LINE = "slack.post_line"
     NOTIFY = "slack.notify"
     UPLOAD_POSTMORTEM = "slack.upload_postmortem"
+    POST_RECENT_CHANGES = "slack.post_recent_changes"
+    BUDGET_CHECK = "slack.budget_check"
 
 
 RETRYABLE_ERRORS = frozenset({
@@ -72,10 +76,12 @@ def plan_effects(outcome: Outcome, actor: Actor, notify: NotifyTarget | None = N
     if outcome.declared:
         return [
             Effect(SlackEffect.CREATE_CHANNEL, {}, number),
-            Effect(SlackEffect.INVITE, {"users": [actor.user_id], "notify": None}, number),
+            *([Effect(SlackEffect.INVITE, {"users": [actor.user_id], "notify": None}, number)]
+              if is_slack_user(actor.user_id) else []),
             Effect(SlackEffect.REFRESH, {}, number),
             Effect(SlackEffect.ANNOUNCE, {"declared_by": actor.user_id}, number),
             *notify_effect(notify, f"{incident.incident_id} has its channel: {{channel}}.", number),
+            *_sre_effects(outcome),
         ]
     effects = [
         Effect(SlackEffect.REFRESH, {}, number, coalesce=True),
@@ -86,7 +92,52 @@ def plan_effects(outcome: Outcome, actor: Actor, notify: NotifyTarget | None = N
         effects.append(Effect(SlackEffect.INVITE, {"users": invitees, "notify": _target(notify)}, number))
     if any(entry.kind is EntryKind.RESOLVED for entry in outcome.entries):
         effects.append(Effect(SlackEffect.UPLOAD_POSTMORTEM, {"template": None, "notify": _target(notify)}, number))
+        effects += _unowned_followups(incident)
+    return effects + _sre_effects(outcome)
+
+
+def is_slack_user(user_id: str) -> bool:
+    """Slack user ids start with U or W; webhook actors (``alertmanager``) and the CLI are not invited."""
+    return bool(user_id) and user_id[0] in "UW" and user_id.isupper()
+
+
+_BUDGET_KINDS = frozenset({EntryKind.DECLARED, EntryKind.SERVICE, EntryKind.IMPACT, EntryKind.ROLLBACK,
+                           EntryKind.RESOLVED})
+"""Entries that can change what an incident costs its service's error budget."""
+
+
+def _sre_effects(outcome: Outcome) -> list[Effect]:
+    """Recent changes when the service becomes known; a budget check when the cost may have changed."""
+    number = outcome.incident.number
+    effects: list[Effect] = []
+    if outcome.incident.service and any(
+        e.kind is EntryKind.SERVICE or (e.kind is EntryKind.DECLARED and e.data.get("service"))
+        for e in outcome.entries
+    ):
+        effects.append(Effect(SlackEffect.POST_RECENT_CHANGES, {}, number))
+    if outcome.incident.service and any(e.kind in _BUDGET_KINDS for e in outcome.entries):
+        effects.append(Effect(SlackEffect.BUDGET_CHECK, {}, number, coalesce=True))
     return effects
+
+
+def _unowned_followups(incident: Incident) -> list[Effect]:
+    unowned = [f for f in incident.followups if not f.owner]
+    if not unowned:
+        return []
+    items = "; ".join(f"#{f.number} {escape_keeping_mentions(f.text)}" for f in unowned)
+    text = (f":warning: {incident.incident_id} is resolved with {len(unowned)} follow-up(s) without an owner: "
+            f"{items}. Give each one an owner: `/incident followup <text> @owner`.")
+    return [Effect(SlackEffect.POST_LINE, {"text": text}, incident.number)]
+
+
+def nudge_effects(outcome: Outcome) -> list[Effect]:
+    """The reminder a quiet incident's channel gets (the nudge entry itself is on the timeline)."""
+    incident = outcome.incident
+    minutes = next((e.data.get("silent_minutes") for e in outcome.entries if e.kind is EntryKind.NUDGE), None)
+    lead = f"<@{incident.lead}> " if incident.lead else ""
+    text = (f":alarm_clock: {lead}{incident.incident_id} ({incident.severity.value}) has had no timeline update "
+            f"for {minutes} min. Please post a status update: `/incident note <where things stand>`.")
+    return [Effect(SlackEffect.POST_LINE, {"text": text}, incident.number)]
 
 
 def export_effects(incident: Incident, template: str | None, notify: NotifyTarget | None) -> list[Effect]:
@@ -125,6 +176,8 @@ class SlackDeliverer:
             SlackEffect.POST_LINE: self._post_line,
             SlackEffect.NOTIFY: self._notify,
             SlackEffect.UPLOAD_POSTMORTEM: self._upload,
+            SlackEffect.POST_RECENT_CHANGES: self._post_recent_changes,
+            SlackEffect.BUDGET_CHECK: self._budget_check,
         }.get(SlackEffect(item.kind)) if item.kind in SlackEffect._value2member_map_ else None
         if handler is None:
             raise Undeliverable(f"unknown outbox kind {item.kind!r}")
@@ -180,6 +233,36 @@ class SlackDeliverer:
         if incident is None or incident.channel_id is None:
             return
         await self.effects.post(incident.channel_id, str(item.payload.get("text") or ""))
+
+    async def _post_recent_changes(self, item: OutboxItem) -> None:
+        """The changes to the incident's service in the 2 hours before it was declared: the usual suspects."""
+        incident = await self._channel_incident(item)
+        if incident is None or incident.channel_id is None:
+            return
+        changes = await asyncio.to_thread(self.service.recent_changes, incident)
+        if not changes:
+            text = f"No changes to {incident.service} were reported in the 2 hours before {incident.incident_id}."
+        else:
+            lines = "\n".join(f"• {escape_keeping_mentions(describe_change(c))}" for c in changes)
+            text = f":mag: Recent changes to {incident.service} (2 hours before declaration):\n{lines}"
+        await self.effects.post(incident.channel_id, text)
+
+    async def _budget_check(self, item: OutboxItem) -> None:
+        """Say so in the incident and owner channels when the service's error budget is exhausted."""
+        incident = await self._incident(item)
+        slo = self.service.slos.get(incident.service)
+        if slo is None:
+            return
+        report = (await asyncio.to_thread(self.service.budget_reports, slo.service))[0]
+        if not report.exhausted:
+            return
+        text = (f":rotating_light: The error budget of {slo.service} is exhausted "
+                f"({format_budget_time(report.consumed)} of {format_budget_time(slo.budget)} used in "
+                f"{slo.window.days} days). {report.policy()}")
+        log.warning("error_budget_exhausted", service=slo.service, incident=incident.incident_id,
+                    consumed_minutes=round(report.consumed.total_seconds() / 60, 1))
+        for channel in dict.fromkeys(c for c in (incident.channel_id, slo.owner_channel) if c):
+            await self.effects.post(channel, text)
 
     async def _notify(self, item: OutboxItem) -> None:
         payload = dict(item.payload)

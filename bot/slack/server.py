@@ -18,11 +18,14 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.config import Settings
 from bot.log import configure_logging
+from bot import webhooks
+from bot.bootstrap import build_service
+from bot.nudger import Nudger
+from bot.outbox import Deliver, OutboxWorker, route_by_kind
+from bot.paging import PagerDutyDeliverer
 from bot.service import IncidentService
-from bot.outbox import OutboxWorker
-from bot.slack.app import build_app, build_client, build_deps
+from bot.slack.app import SlackDeps, build_app, build_client, build_deps
 from bot.slack.delivery import SlackDeliverer
-from bot.store import open_store
 
 log = structlog.get_logger("incidentbot.server")
 
@@ -33,6 +36,8 @@ MAX_BODY_BYTES = 1024 * 1024
 OUTBOX_DRAIN_SECONDS = 10.0
 OUTBOX_WORKER = web.AppKey("outbox_worker", OutboxWorker)
 OUTBOX_TASK = web.AppKey("outbox_task", asyncio.Task[None])
+NUDGER = web.AppKey("nudger", Nudger)
+NUDGE_TASK = web.AppKey("nudge_task", asyncio.Task[None])
 
 
 def build_web_app(bolt_app: AsyncApp, service: IncidentService) -> web.Application:
@@ -54,22 +59,27 @@ def build_web_app(bolt_app: AsyncApp, service: IncidentService) -> web.Applicati
 
 
 def build_server(settings: Settings, worker_id: str | None = None) -> tuple[web.Application, IncidentService]:
-    """Open the store (migrating it), wire the Slack app behind aiohttp, and run the outbox worker."""
-    service = IncidentService(open_store(settings.database_url), strict_roles=settings.strict_roles)
+    """Open the store (migrating it), wire the Slack app and webhooks behind aiohttp, run the outbox and nudges."""
+    service = build_service(settings)
     client = build_client(settings)
     base = build_deps(settings, service, client)
-    worker = OutboxWorker(service.store, SlackDeliverer(service, base.effects, base.renderer),
-                          worker_id or default_worker_id())
+    worker = OutboxWorker(service.store, build_deliverer(settings, service, base), worker_id or default_worker_id())
     deps = replace(base, wake_outbox=worker.wake)
     web_app = build_web_app(build_app(deps, settings), service)
+    webhooks.register(web_app, service, settings, worker.wake)
+    nudger = Nudger(service, settings.nudge_after, worker.wake)
     web_app[OUTBOX_WORKER] = worker
+    web_app[NUDGER] = nudger
 
     async def start_worker(app: web.Application) -> None:
         app[OUTBOX_TASK] = asyncio.create_task(worker.run_forever())
+        app[NUDGE_TASK] = asyncio.create_task(nudger.run_forever())
 
     async def stop_worker(app: web.Application) -> None:
         """After in-flight requests finished: deliver what is due, then stop (the rest waits in the DB)."""
+        nudger.stop()
         worker.stop()
+        await app[NUDGE_TASK]
         await app[OUTBOX_TASK]
         try:
             left = await worker.drain(timeout=OUTBOX_DRAIN_SECONDS)
@@ -81,6 +91,14 @@ def build_server(settings: Settings, worker_id: str | None = None) -> tuple[web.
     web_app.on_startup.append(start_worker)
     web_app.on_cleanup.append(stop_worker)
     return web_app, service
+
+
+def build_deliverer(settings: Settings, service: IncidentService, deps: SlackDeps) -> Deliver:
+    """Slack kinds to Slack, PagerDuty kinds to PagerDuty."""
+    return route_by_kind({
+        "slack": SlackDeliverer(service, deps.effects, deps.renderer),
+        "pagerduty": PagerDutyDeliverer(service, settings.pagerduty_routing_key, settings.pagerduty_events_url),
+    })
 
 
 def default_worker_id() -> str:
@@ -103,11 +121,11 @@ def serve_socket_mode(settings: Settings) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     configure_logging(settings.log_format, settings.log_level)
-    service = IncidentService(open_store(settings.database_url), strict_roles=settings.strict_roles)
+    service = build_service(settings)
 
     async def run() -> None:
         base = build_deps(settings, service, build_client(settings))
-        worker = OutboxWorker(service.store, SlackDeliverer(service, base.effects, base.renderer),
+        worker = OutboxWorker(service.store, build_deliverer(settings, service, base),
                               f"{socket.gethostname()}:socket")
         bolt_app = build_app(replace(base, wake_outbox=worker.wake), settings)
         # The handler's connection calls use the app's client, so SLACK_API_URL applies to them too.

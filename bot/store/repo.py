@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from bot.domain.changes import ChangeEvent
 from bot.domain.lifecycle import Change
 from bot.domain.model import (
     EntryKind,
@@ -32,6 +33,8 @@ from bot.errors import ConcurrentUpdate, StoreUnavailable
 from bot.store import outbox
 from bot.store.outbox import Effect
 from bot.store.tables import (
+    AlertRow,
+    ChangeEventRow,
     FollowupRow,
     HypothesisRow,
     IncidentRow,
@@ -109,6 +112,8 @@ class UnitOfWork:
             declared_by=incident.declared_by,
             lead=incident.lead,
             channel_id=incident.channel_id,
+            service=incident.service,
+            impact_percent=incident.impact_percent,
             version=1,
             created_at=recorded_at,
             updated_at=recorded_at,
@@ -135,6 +140,8 @@ class UnitOfWork:
                 resolved_at=after.resolved_at,
                 resolved_by=after.resolved_by,
                 summary=after.summary,
+                service=after.service,
+                impact_percent=after.impact_percent,
                 version=before.version + 1,
                 updated_at=recorded_at,
             )
@@ -184,6 +191,64 @@ class UnitOfWork:
             .where(IncidentRow.number == number)
         )
         return int(self.session.exec(query).one())
+
+    def incidents_with_timelines(
+        self, since: datetime | None = None, service: str | None = None
+    ) -> list[tuple[Incident, list[TimelineEntry]]]:
+        """Incidents declared after ``since`` (or still open), oldest first, each with its timeline."""
+        query = select(IncidentRow).order_by(col(IncidentRow.number))
+        if since is not None:
+            query = query.where(sa.or_(col(IncidentRow.declared_at) >= since, col(IncidentRow.resolved_at) >= since,
+                                       col(IncidentRow.resolved_at).is_(None)))
+        if service is not None:
+            query = query.where(IncidentRow.service == service)
+        rows = list(self.session.exec(query))
+        return [(self._load(row), self.timeline(row.number)) for row in rows]
+
+    def last_activity(self, statuses: Sequence[Status]) -> list[tuple[Incident, list[TimelineEntry]]]:
+        """Open incidents with their timelines, for the nudge check."""
+        query = select(IncidentRow).where(col(IncidentRow.status).in_([s.value for s in statuses]))
+        return [(self._load(row), self.timeline(row.number)) for row in self.session.exec(query)]
+
+    # -- change events -------------------------------------------------------------------------
+
+    def add_change(self, change: ChangeEvent, received_at: datetime) -> int:
+        row = ChangeEventRow(service=change.service, description=change.description, author=change.author,
+                             occurred_at=change.occurred_at, link=change.link, received_at=received_at)
+        self.session.add(row)
+        self.session.flush()
+        assert row.id is not None
+        return row.id
+
+    def list_changes(self, service: str, start: datetime, end: datetime) -> list[ChangeEvent]:
+        query = (
+            select(ChangeEventRow)
+            .where(ChangeEventRow.service == service, col(ChangeEventRow.occurred_at) >= start,
+                   col(ChangeEventRow.occurred_at) <= end)
+            .order_by(col(ChangeEventRow.occurred_at), col(ChangeEventRow.id))
+        )
+        return [ChangeEvent(r.service, r.description, r.author, r.occurred_at, r.link) for r in self.session.exec(query)]
+
+    # -- alerts --------------------------------------------------------------------------------
+
+    def latest_alert(self, fingerprint: str) -> tuple[int, int, datetime | None] | None:
+        """(generation, incident number, cleared_at) of the newest incident this fingerprint declared."""
+        query = (select(AlertRow).where(AlertRow.fingerprint == fingerprint)
+                 .order_by(col(AlertRow.generation).desc()).limit(1))
+        row = self.session.exec(query).first()
+        return (row.generation, row.incident_number, row.cleared_at) if row else None
+
+    def add_alert(self, fingerprint: str, generation: int, number: int, name: str, received_at: datetime) -> None:
+        """Insert; a racing replica's insert of the same generation fails the unique constraint."""
+        self.session.add(AlertRow(fingerprint=fingerprint, generation=generation, incident_number=number,
+                                  name=name[:256], received_at=received_at))
+        self.session.flush()
+
+    def clear_alert(self, fingerprint: str, generation: int, cleared_at: datetime) -> None:
+        self.session.execute(
+            sa.update(AlertRow).where(col(AlertRow.fingerprint) == fingerprint, col(AlertRow.generation) == generation)
+            .values(cleared_at=cleared_at)
+        )
 
     # -- Slack event deduplication -------------------------------------------------------------
 
@@ -240,6 +305,8 @@ class UnitOfWork:
             resolved_at=row.resolved_at,
             resolved_by=row.resolved_by,
             summary=row.summary,
+            service=row.service,
+            impact_percent=row.impact_percent,
             version=row.version,
         )
 

@@ -61,6 +61,8 @@ class IncidentRow(SQLModel, table=True):
     resolved_by: str | None = Field(default=None, max_length=64)
     summary: str = Field(default="", sa_type=sa.Text)
     status_message_ts: str | None = Field(default=None, max_length=32)
+    service: str | None = Field(default=None, max_length=64, index=True)
+    impact_percent: float | None = Field(default=None)
     version: int = Field(default=1)
     created_at: datetime = _utc_column()
     updated_at: datetime = _utc_column()
@@ -159,3 +161,37 @@ class OutboxRow(SQLModel, table=True):
     last_error: str = Field(default="", sa_type=sa.Text)
     created_at: datetime = _utc_column()
     updated_at: datetime = _utc_column()
+
+
+class ChangeEventRow(SQLModel, table=True):
+    """A deploy or config change reported by CI/CD (``POST /changes``)."""
+
+    __tablename__ = "change_events"
+    __table_args__ = (sa.Index("ix_change_events_service_time", "service", "occurred_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    service: str = Field(max_length=64)
+    description: str = Field(sa_type=sa.Text)
+    author: str = Field(max_length=256)
+    occurred_at: datetime = _utc_column()
+    link: str = Field(default="", sa_type=sa.Text)
+    received_at: datetime = _utc_column()
+
+
+class AlertRow(SQLModel, table=True):
+    """An Alertmanager alert that declared an incident.
+
+    ``generation`` counts the incidents one fingerprint declared; the unique pair makes two replicas
+    receiving the same alert at once declare one incident (the loser retries and sees it open).
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (sa.UniqueConstraint("fingerprint", "generation", name="uq_alerts_fingerprint_generation"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    fingerprint: str = Field(max_length=128)
+    generation: int
+    incident_number: int
+    name: str = Field(max_length=256)
+    cleared_at: datetime | None = _utc_column(nullable=True)
+    received_at: datetime = _utc_column()

@@ -18,12 +18,16 @@ from bot.domain.commands import (
     Declare,
     GroupRef,
     Mitigate,
+    Nudge,
     PinMessage,
+    RecordAlert,
     RejectHypothesis,
     Reopen,
     Resolve,
     Rollback,
+    SetImpact,
     SetLead,
+    SetService,
     Transition,
     UserRef,
 )
@@ -63,6 +67,10 @@ SPEC: dict[type, tuple[Status | None, Status | None, Status | None, Status | Non
     AddNote: (DEC, INV, MIT, RES),
     AddFollowup: (DEC, INV, MIT, RES),
     PinMessage: (DEC, INV, MIT, RES),
+    SetService: (DEC, INV, MIT, RES),
+    SetImpact: (DEC, INV, MIT, RES),
+    RecordAlert: (DEC, INV, MIT, RES),
+    Nudge: (DEC, INV, MIT, None),
 }
 STATUS_ORDER = (DEC, INV, MIT, RES)
 SPEC_TABLE = {
@@ -87,6 +95,10 @@ SAMPLES: dict[type, Transition] = {
     AddNote: AddNote("status page updated"),
     AddFollowup: AddFollowup("canary rollout for WAF rules", UserRef("U0CAROL", "carol")),
     PinMessage: PinMessage("graph shows the spike at 12:58", author="U0DAVE", permalink="https://x.slack.com/p1"),
+    SetService: SetService("cdn-edge"),
+    SetImpact: SetImpact(50.0),
+    RecordAlert: RecordAlert(False, "EdgeErrorRate", "fp1", "http://prom/graph"),
+    Nudge: Nudge(15),
 }
 KINDS: dict[type, EntryKind] = {
     SetLead: EntryKind.LEAD,
@@ -102,6 +114,10 @@ KINDS: dict[type, EntryKind] = {
     AddNote: EntryKind.NOTE,
     AddFollowup: EntryKind.FOLLOWUP,
     PinMessage: EntryKind.PINNED,
+    SetService: EntryKind.SERVICE,
+    SetImpact: EntryKind.IMPACT,
+    RecordAlert: EntryKind.ALERT_FIRED,
+    Nudge: EntryKind.NUDGE,
 }
 ALL_PAIRS = [(status, action) for status in STATUS_ORDER for action in SPEC]
 

@@ -74,6 +74,12 @@ DESCRIBED = [
      "Follow-up #2: cANARY waf (owner: @U0CAROL)"),
     (entry(EntryKind.PINNED, "Graph spike", actor="U0DAVE", pinned_by="U0ALICE", permalink="https://x/P1"),
      "Pinned message from @U0DAVE: gRAPH SPIKE"),
+    (entry(EntryKind.SERVICE, service="cdn-edge", previous=None), "Service affected: cdn-edge"),
+    (entry(EntryKind.IMPACT, percent=50.0, previous=None), "Impact: 50% of requests failing"),
+    (entry(EntryKind.ALERT_FIRED, "Edge 5xx", fingerprint="f1", generator_url="http://Prom/g"),
+     "Alert fired: eDGE 5XX (HTTP://pROM/G)"),
+    (entry(EntryKind.ALERT_CLEARED, "Edge 5xx", fingerprint="f1", generator_url=""), "Alert cleared: eDGE 5XX"),
+    (entry(EntryKind.NUDGE, silent_minutes=15), "Reminder posted: no timeline update for 15 min"),
 ]
 
 

@@ -21,12 +21,13 @@ from bot.domain.commands import (
     ListIncidents,
     ParsedCommand,
     ShowHelp,
+    ShowSlo,
     ShowStatus,
     ShowTimeline,
 )
 from bot.domain.grammar import help_text, is_bare_declare, parse_command
 from bot.domain.model import Severity, Status
-from bot.replies import confirmation, list_text, status_text
+from bot.replies import confirmation, list_text, slo_text, status_text
 from bot.service import Actor, Outcome
 from bot.store.outbox import Effect
 from bot.slack import blocks
@@ -163,6 +164,8 @@ async def _answer_query(
     elif isinstance(action, ListIncidents):
         open_ones = await asyncio.to_thread(service.list_incidents, [s for s in Status if s.is_open], 50)
         await reply.ack("*Open incidents*\n" + list_text(open_ones, service.clock(), escape=escape))
+    elif isinstance(action, ShowSlo):
+        await reply.ack(await asyncio.to_thread(slo_text, service, action.service, escape))
     elif isinstance(action, ShowStatus):
         incident = await asyncio.to_thread(service.incident, number, channel_id)
         await reply.ack(status_text(incident, service.clock(), escape=escape_keeping_mentions))

@@ -44,7 +44,10 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             # Ask for more than fit: the view then says how many open incidents it leaves out.
             summaries = await asyncio.to_thread(deps.service.list_incidents, [s for s in Status if s.is_open],
                                                 HOME_LIST_LIMIT)
-            await deps.effects.publish_home(str(event["user"]), blocks.build_home_view(summaries, deps.service.clock()))
+            budgets = await asyncio.to_thread(deps.service.budget_reports)
+            exhausted = [f"{r.slo.service}: error budget exhausted. {r.policy()}" for r in budgets if r.exhausted]
+            await deps.effects.publish_home(str(event["user"]),
+                                            blocks.build_home_view(summaries, deps.service.clock(), exhausted))
         except Exception as exc:
             user_message(exc, event="app_home_opened")
 

@@ -1,0 +1,72 @@
+"""Blameless lint: spot blameful phrasing in what people wrote, and suggest a systems-focused rewording.
+
+The lint only reports; the user's words are never changed. It is a prompt for the review, so it
+prefers a few clear patterns over clever guessing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One blameful phrase: where it is, the words, and what to write instead."""
+
+    where: str
+    phrase: str
+    suggestion: str
+
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"\bhuman error\b", re.I),
+        "Name the condition that made the mistake easy (missing check, confusing tool, time pressure).",
+    ),
+    (
+        re.compile(r"\b[\w@<>|.-]+'s fault\b", re.I),
+        "Describe what the system allowed to happen rather than whose fault it was.",
+    ),
+    (
+        re.compile(r"\bshould(?:n't| not)? have\b", re.I),
+        "Hindsight: say what was known at the time, and what would make the better path the easy one.",
+    ),
+    (
+        re.compile(r"\bcareless(?:ly|ness)?\b", re.I),
+        "Describe the safeguard that was missing instead of judging care.",
+    ),
+    (
+        re.compile(r"\bfailed to\b", re.I),
+        'Say what happened and what would have caught it ("the rollout had no CPU check").',
+    ),
+)
+
+_FAILURE_VERBS = (
+    r"(?:broke|forgot|missed|failed|messed up|screwed up|caused|deleted|pushed|ignored|"
+    r"didn't|did not|neglected)"
+)
+_SUGGEST_SUBJECT = (
+    'Make the system or the step the subject ("the deploy pipeline allowed ..."), not a person.'
+)
+
+
+def lint(texts: Iterable[tuple[str, str]], names: Iterable[str] = ()) -> list[Finding]:
+    """Findings for each ``(where, text)``; ``names`` are people's names known from the incident."""
+    people = sorted({n for n in names if n}, key=len, reverse=True)
+    person = re.compile(
+        r"(?:<@[UW][A-Z0-9]+(?:\|[^>]*)?>|@[\w.-]+"
+        + "".join(f"|\\b{re.escape(n)}\\b" for n in people)
+        + r")"
+        + r"\s+"
+        + _FAILURE_VERBS
+        + r"\b",
+        re.I,
+    )
+    findings: list[Finding] = []
+    for where, text in texts:
+        for pattern, suggestion in _PATTERNS:
+            findings += [Finding(where, m.group(0), suggestion) for m in pattern.finditer(text)]
+        findings += [Finding(where, m.group(0), _SUGGEST_SUBJECT) for m in person.finditer(text)]
+    return findings

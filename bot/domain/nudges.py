@@ -1,0 +1,43 @@
+"""Which open incidents need a nudge: their timeline went quiet for longer than their severity allows.
+
+A silence is nudged once: the nudge is itself a timeline entry, and a new one is due only after
+somebody posts an update and goes quiet again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.domain.model import EntryKind, Incident, Severity, TimelineEntry
+
+DEFAULT_NUDGE_AFTER: Mapping[Severity, timedelta] = {
+    Severity.SEV1: timedelta(minutes=15),
+    Severity.SEV2: timedelta(minutes=30),
+}
+
+
+@dataclass(frozen=True)
+class DueNudge:
+    number: int
+    silent_minutes: int
+
+
+def due_nudges(
+    incidents: Sequence[tuple[Incident, Sequence[TimelineEntry]]],
+    thresholds: Mapping[Severity, timedelta],
+    now: datetime,
+) -> list[DueNudge]:
+    """Open incidents quiet for longer than their severity's threshold, not yet nudged for this silence."""
+    due: list[DueNudge] = []
+    for incident, entries in incidents:
+        threshold = thresholds.get(incident.severity)
+        if threshold is None or not incident.status.is_open:
+            continue
+        updates = [e.recorded_at for e in entries if e.kind is not EntryKind.NUDGE]
+        last_update = max(updates, default=incident.declared_at)
+        nudged_since = any(e.kind is EntryKind.NUDGE and e.recorded_at >= last_update for e in entries)
+        if not nudged_since and now - last_update >= threshold:
+            due.append(DueNudge(incident.number, int((now - last_update).total_seconds() // 60)))
+    return due

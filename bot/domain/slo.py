@@ -1,0 +1,193 @@
+"""Service level objectives and error budgets: how much unreliability each incident spent.
+
+An incident's impact is a step function of time: ``impact N%`` entries set the share of requests
+failing from their (possibly backdated) time until the next ``impact`` entry or, failing that,
+until the incident is mitigated or resolved (or now, while it is still open). Its cost is the
+integral of that share over time ("bad minutes"), charged against the service's budget
+``(1 - SLO) x window``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.domain.model import EntryKind, Incident, Status, TimelineEntry, sorted_timeline
+
+_ENDS_IMPACT = (Status.MITIGATED.value, Status.RESOLVED.value)
+
+BUDGET_POLICY = (
+    "Error budget policy: release freeze for {service} until the budget recovers; "
+    "only fixes and reliability work ship."
+)
+
+
+@dataclass(frozen=True)
+class Slo:
+    """One service's objective, e.g. availability 99.95% over 30 days, and the channel that owns it."""
+
+    service: str
+    objective_percent: float
+    window: timedelta
+    owner_channel: str | None = None
+
+    @property
+    def budget(self) -> timedelta:
+        """The bad-request time the window allows: (1 - SLO) x window."""
+        return self.window * (1 - self.objective_percent / 100)
+
+    def describe(self) -> str:
+        return f"{self.objective_percent:g}% availability over {self.window.days} days"
+
+
+@dataclass(frozen=True)
+class SloCatalog:
+    """The services the team runs, by name."""
+
+    slos: Mapping[str, Slo]
+
+    def get(self, service: str | None) -> Slo | None:
+        return self.slos.get(service) if service else None
+
+    def names(self) -> list[str]:
+        return sorted(self.slos)
+
+
+EMPTY_CATALOG = SloCatalog({})
+
+
+@dataclass(frozen=True)
+class ImpactSpan:
+    """A stretch of time with a constant share of requests failing."""
+
+    start: datetime
+    end: datetime
+    fraction: float
+
+    @property
+    def bad_time(self) -> timedelta:
+        return (self.end - self.start) * self.fraction
+
+
+def impact_spans(entries: Iterable[TimelineEntry], now: datetime) -> list[ImpactSpan]:
+    """The impact step function from ``impact`` entries, cut at mitigation/resolution or ``now``."""
+    ordered = sorted_timeline(list(entries))
+    impacts = [e for e in ordered if e.kind is EntryKind.IMPACT]
+    endings = [e.occurred_at for e in ordered if e.data.get("status_to") in _ENDS_IMPACT]
+    spans: list[ImpactSpan] = []
+    for index, entry in enumerate(impacts):
+        following = impacts[index + 1].occurred_at if index + 1 < len(impacts) else None
+        stop = next((moment for moment in endings if moment >= entry.occurred_at), None)
+        end = min(m for m in (following, stop, now) if m is not None)
+        fraction = float(entry.data.get("percent") or 0) / 100
+        if end > entry.occurred_at and fraction > 0:
+            spans.append(ImpactSpan(entry.occurred_at, end, fraction))
+    return spans
+
+
+def bad_time(entries: Iterable[TimelineEntry], now: datetime, since: datetime | None = None) -> timedelta:
+    """Bad-request time (share failing x duration), only the part after ``since`` if given."""
+    total = timedelta()
+    for span in impact_spans(entries, now):
+        start = max(span.start, since) if since else span.start
+        if span.end > start:
+            total += (span.end - start) * span.fraction
+    return total
+
+
+@dataclass(frozen=True)
+class IncidentBurn:
+    """What one incident cost a service's error budget."""
+
+    incident_id: str
+    title: str
+    bad_time: timedelta
+    budget_share: float
+
+    @property
+    def percent_of_budget(self) -> float:
+        return self.budget_share * 100
+
+
+@dataclass(frozen=True)
+class BudgetReport:
+    """A service's budget over the window ending ``now``: burn by incident, what is left."""
+
+    slo: Slo
+    window_start: datetime
+    now: datetime
+    burns: tuple[IncidentBurn, ...]
+
+    @property
+    def consumed(self) -> timedelta:
+        return sum((b.bad_time for b in self.burns), timedelta())
+
+    @property
+    def remaining(self) -> timedelta:
+        return self.slo.budget - self.consumed
+
+    @property
+    def remaining_share(self) -> float:
+        budget = self.slo.budget.total_seconds()
+        return self.remaining.total_seconds() / budget if budget else 0.0
+
+    @property
+    def exhausted(self) -> bool:
+        return self.remaining <= timedelta()
+
+    def policy(self) -> str:
+        return BUDGET_POLICY.format(service=self.slo.service)
+
+
+def incident_burn(
+    slo: Slo,
+    incident: Incident,
+    entries: Sequence[TimelineEntry],
+    now: datetime,
+    since: datetime | None = None,
+) -> IncidentBurn:
+    """The share of ``slo``'s budget the incident consumed (after ``since``, when given)."""
+    spent = bad_time(entries, now, since)
+    budget = slo.budget.total_seconds()
+    return IncidentBurn(
+        incident.incident_id, incident.title, spent, spent.total_seconds() / budget if budget else 0
+    )
+
+
+def budget_report(
+    slo: Slo, incidents: Sequence[tuple[Incident, Sequence[TimelineEntry]]], now: datetime
+) -> BudgetReport:
+    """The budget of ``slo.service`` over the window ending ``now``; other services' incidents are ignored."""
+    window_start = now - slo.window
+    burns = tuple(
+        incident_burn(slo, incident, entries, now, since=window_start)
+        for incident, entries in incidents
+        if incident.service == slo.service
+    )
+    return BudgetReport(slo, window_start, now, tuple(b for b in burns if b.bad_time > timedelta()))
+
+
+def format_budget_time(delta: timedelta) -> str:
+    """Budgets are small: ``21.6 min``, ``1.5 h``."""
+    minutes = delta.total_seconds() / 60
+    if abs(minutes) < 120:
+        return f"{minutes:.1f} min"
+    return f"{minutes / 60:.1f} h"
+
+
+def budget_lines(report: BudgetReport) -> list[str]:
+    """The few sentences every surface (Slack, CLI, App Home) shows for one service."""
+    slo = report.slo
+    lines = [
+        f"{slo.service}: SLO {slo.describe()}; budget {format_budget_time(slo.budget)} of failed requests.",
+        f"Consumed {format_budget_time(report.consumed)}; remaining {format_budget_time(report.remaining)} "
+        f"({report.remaining_share * 100:.1f}% of the budget).",
+    ]
+    lines += [
+        f"  {b.incident_id} {b.title}: {format_budget_time(b.bad_time)} ({b.percent_of_budget:.1f}%)"
+        for b in report.burns
+    ]
+    if report.exhausted:
+        lines.append(f"Budget exhausted. {report.policy()}")
+    return lines

@@ -1,0 +1,68 @@
+"""Nudges: a periodic check that asks quiet incidents for a status update, once per silence.
+
+``check_once`` is the whole job and takes no timer, so tests call it with a controlled clock;
+``run_forever`` just repeats it. Every replica may run it: replicas checking at the same moment
+can each record a nudge for the same silence (the check and the nudge are separate transactions),
+so at worst a channel gets one reminder per replica for a silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+import structlog
+
+from bot.domain.model import Severity
+from bot.service import IncidentService
+from bot.slack.delivery import nudge_effects
+
+log = structlog.get_logger("incidentbot.nudges")
+
+CHECK_SECONDS = 60.0
+
+
+class Nudger:
+    """Posts reminders in quiet incident channels through the outbox."""
+
+    def __init__(
+        self,
+        service: IncidentService,
+        thresholds: Mapping[Severity, timedelta],
+        wake_outbox: Callable[[], None] = lambda: None,
+        interval: float = CHECK_SECONDS,
+    ) -> None:
+        self.service = service
+        self.thresholds = thresholds
+        self.wake_outbox = wake_outbox
+        self.interval = interval
+        self._stopping = asyncio.Event()
+
+    def check_once(self, now: datetime | None = None) -> list[str]:
+        """Nudge every incident due at ``now`` (default: the service's clock); returns their ids."""
+        if not self.thresholds:
+            return []
+        outcomes = self.service.nudge_silent(self.thresholds, plan=nudge_effects, now=now)
+        for outcome in outcomes:
+            log.info(
+                "incident_nudged",
+                incident=outcome.incident.incident_id,
+                severity=outcome.incident.severity.value,
+            )
+        if outcomes:
+            self.wake_outbox()
+        return [o.incident.incident_id for o in outcomes]
+
+    async def run_forever(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await asyncio.to_thread(self.check_once)
+            except Exception:  # the database may be restarting; try again next round
+                log.exception("nudge_check_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=self.interval)
+
+    def stop(self) -> None:
+        self._stopping.set()

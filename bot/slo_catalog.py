@@ -1,0 +1,63 @@
+"""Reading ``slos.yml`` (INCIDENT_SLO_FILE) into the domain's SloCatalog, with errors that name the problem.
+
+Format::
+
+    services:
+      cdn-edge:
+        slo: 99.95          # percent of requests that must succeed
+        window_days: 30
+        owner_channel: C0CDNEDGE
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.domain.grammar import parse_service_name
+from bot.domain.slo import EMPTY_CATALOG, Slo, SloCatalog
+from bot.errors import ConfigError
+
+
+def load_catalog(path: Path | None) -> SloCatalog:
+    """The catalogue in ``path``; no path means no SLOs (budgets are then not computed)."""
+    if path is None:
+        return EMPTY_CATALOG
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"INCIDENT_SLO_FILE {str(path)!r} cannot be read: {exc.strerror}.") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"INCIDENT_SLO_FILE {str(path)!r} is not valid YAML: {exc}") from exc
+    return parse_catalog(document, str(path))
+
+
+def parse_catalog(document: Any, source: str = "slos.yml") -> SloCatalog:
+    """Validate the parsed YAML document; every error names the service and field."""
+    services = document.get("services") if isinstance(document, dict) else None
+    if not isinstance(services, dict) or not services:
+        raise ConfigError(f"{source}: expected a top-level `services:` mapping with at least one service.")
+    return SloCatalog(
+        {slo.service: slo for slo in (_slo(str(name), spec, source) for name, spec in services.items())}
+    )
+
+
+def _slo(name: str, spec: Any, source: str) -> Slo:
+    service = parse_service_name(name)
+    if service is None or service != name:
+        raise ConfigError(f"{source}: service name {name!r} must be lowercase a-z, 0-9, '.', '_' or '-'.")
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{source}: service {name!r} needs `slo` and `window_days`.")
+    objective = spec.get("slo")
+    if not isinstance(objective, int | float) or isinstance(objective, bool) or not 0 < objective < 100:
+        raise ConfigError(f"{source}: {name}.slo must be a percentage between 0 and 100 (e.g. 99.95).")
+    days = spec.get("window_days", 30)
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 366:
+        raise ConfigError(f"{source}: {name}.window_days must be a whole number of days from 1 to 366.")
+    owner = spec.get("owner_channel")
+    if owner is not None and not isinstance(owner, str):
+        raise ConfigError(f"{source}: {name}.owner_channel must be a Slack channel id such as C0123ABC.")
+    return Slo(service, float(objective), timedelta(days=days), owner or None)

@@ -1,0 +1,41 @@
+"""Blameless lint: blameful phrasing is flagged with a suggestion; the user's text is never changed."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.domain.blameless import lint
+
+
+class TestLint:
+    @pytest.mark.parametrize(
+        ("text", "phrase"),
+        [
+            ("Root cause: human error during the deploy", "human error"),
+            ("It was Bob's fault", "Bob's fault"),
+            ("We should have canaried the rule", "should have"),
+            ("A careless change to the WAF", "careless"),
+            ("The on-call failed to notice the alert", "failed to"),
+            ("<@U0BOB|bob> broke the edge config", "<@U0BOB|bob> broke"),
+            ("@carol forgot the canary step", "@carol forgot"),
+            ("dave pushed the rule without review", "dave pushed"),
+        ],
+    )
+    def test_blameful_phrases_are_found(self, text: str, phrase: str) -> None:
+        """Each classic blameful pattern, including a person as the subject of a failure."""
+        findings = lint([("note at 14:03", text)], names=["dave"])
+        assert phrase in [f.phrase for f in findings]
+        assert all(f.where == "note at 14:03" and f.suggestion for f in findings)
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "The WAF rule caused a CPU spin loop on packet inspection",
+            "Half of the edge servers are pinned at 100% CPU",
+            "The deploy pipeline had no canary stage",
+            "Dave's dashboard shows the spike",
+        ],
+    )
+    def test_systems_language_passes(self, text: str) -> None:
+        """Describing systems, even naming people as owners of things, is not flagged."""
+        assert lint([("note", text)], names=["dave"]) == []

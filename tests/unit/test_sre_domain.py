@@ -1,0 +1,263 @@
+"""The SRE practice in the pure core: service/impact verbs, error budgets, alerts, change events, nudges."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.domain.alerts import declaration, parse_alertmanager, severity_of
+from bot.domain.changes import ChangeEvent, parse_change, parse_timestamp, recent_changes
+from bot.domain.commands import Declare, Nudge, Rollback, SetImpact, SetService, ShowSlo
+from bot.domain.errors import PayloadError, TransitionError, UsageError
+from bot.domain.grammar import parse_command
+from bot.domain.lifecycle import Stamp, apply, declare
+from bot.domain.model import EntryKind, Incident, Severity, TimelineEntry
+from bot.domain.nudges import DEFAULT_NUDGE_AFTER, due_nudges
+from bot.domain.slo import Slo, bad_time, budget_report, impact_spans
+
+PAYLOADS = Path(__file__).resolve().parents[1] / "payloads"
+T0 = datetime(2026, 11, 22, 13, 42, tzinfo=UTC)
+CDN = Slo("cdn-edge", 99.95, timedelta(days=30), "C0CDN")
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def stamp(minutes: float) -> Stamp:
+    return Stamp("U0ALICE", at(minutes), at(minutes))
+
+
+def incident_with(
+    *steps: tuple[float, object],
+    number: int = 1,
+    service: str | None = "cdn-edge",
+    severity: Severity = Severity.SEV1,
+) -> tuple[Incident, list[TimelineEntry]]:
+    change = declare(Declare("CDN 502s", severity, service=service), number, stamp(0))
+    incident, entries = change.incident, list(change.entries)
+    for minute, action in steps:
+        applied = apply(incident, action, stamp(minute))  # type: ignore[arg-type]
+        incident, entries = applied.incident, entries + list(applied.entries)
+    return incident, entries
+
+
+class TestGrammar:
+    @pytest.mark.parametrize(
+        ("text", "percent"),
+        [("impact 50%", 50.0), ("impact 0.5 %", 0.5), ("impact 100", 100.0), ("impact 0%", 0.0)],
+    )
+    def test_impact_takes_a_percentage(self, text: str, percent: float) -> None:
+        """`impact N%` accepts 0-100 with or without the % sign."""
+        assert parse_command(text).action == SetImpact(percent)
+
+    @pytest.mark.parametrize("text", ["impact", "impact 101%", "impact half", "impact -5%"])
+    def test_bad_impact_is_refused_with_usage(self, text: str) -> None:
+        """Anything but a 0-100 percentage is a usage error naming the verb."""
+        with pytest.raises(UsageError, match="impact"):
+            parse_command(text)
+
+    def test_service_is_lowercased_and_backdatable(self) -> None:
+        """`service CDN-Edge --at 13:42` names cdn-edge, backdated."""
+        command = parse_command("INC-3 service CDN-Edge --at 13:42")
+        assert (
+            command.action == SetService("cdn-edge")
+            and command.at == "13:42"
+            and command.incident_number == 3
+        )
+
+    def test_service_needs_one_name(self) -> None:
+        """Two words or punctuation are not a catalogue name."""
+        with pytest.raises(UsageError):
+            parse_command("service cdn edge")
+
+    def test_slo_query_with_and_without_service(self) -> None:
+        """`slo` reads all budgets, `slo cdn-edge` one; it takes no --at."""
+        assert parse_command("slo").action == ShowSlo()
+        assert parse_command("slo cdn-edge").action == ShowSlo("cdn-edge")
+        with pytest.raises(UsageError):
+            parse_command("slo --at 13:00")
+
+
+class TestTransitions:
+    def test_service_change_is_recorded_with_the_previous_one(self) -> None:
+        """Re-charging an incident to another service keeps the old name on the entry."""
+        incident, entries = incident_with((1, SetService("checkout-api")))
+        assert incident.service == "checkout-api"
+        assert entries[-1].kind is EntryKind.SERVICE and entries[-1].data["previous"] == "cdn-edge"
+
+    def test_same_service_is_refused(self) -> None:
+        """Naming the current service again is a no-op the user is told about."""
+        incident, _ = incident_with()
+        with pytest.raises(TransitionError, match="already"):
+            apply(incident, SetService("cdn-edge"), stamp(1))
+
+    def test_impact_updates_the_incident(self) -> None:
+        """The latest impact is on the incident for the status message."""
+        incident, _ = incident_with((0, SetImpact(50)), (10, SetImpact(20)))
+        assert incident.impact_percent == 20
+
+
+class TestErrorBudget:
+    def test_budget_is_one_minus_slo_times_window(self) -> None:
+        """99.95% over 30 days allows 21.6 minutes of failed requests."""
+        assert CDN.budget == timedelta(minutes=21.6)
+
+    def test_seed_impact_ends_at_the_rollback(self) -> None:
+        """50% from 13:42 until the rollback mitigates at 14:35: 53 min x 0.5 = 26.5 bad minutes."""
+        _, entries = incident_with((0, SetImpact(50)), (53, Rollback("WAF rule")))
+        assert bad_time(entries, at(120)) == timedelta(minutes=26.5)
+
+    def test_impact_changes_make_steps(self) -> None:
+        """Each impact entry holds until the next: 100% for 10 min, then 10% for 20 min, then 0%."""
+        _, entries = incident_with((0, SetImpact(100)), (10, SetImpact(10)), (30, SetImpact(0)))
+        spans = impact_spans(entries, at(60))
+        assert [(s.fraction, s.end - s.start) for s in spans] == [
+            (1.0, timedelta(minutes=10)),
+            (0.1, timedelta(minutes=20)),
+        ]
+        assert bad_time(entries, at(60)) == timedelta(minutes=12)
+
+    def test_open_incident_burns_until_now(self) -> None:
+        """With no mitigation yet, the budget keeps burning up to the present."""
+        _, entries = incident_with((0, SetImpact(50)))
+        assert bad_time(entries, at(10)) == timedelta(minutes=5)
+
+    def test_report_clips_to_the_window_and_flags_exhaustion(self) -> None:
+        """Only bad time inside the window counts; over 100% of the budget the policy applies."""
+        old, old_entries = incident_with((0, SetImpact(100)), (60, Rollback("x")), number=1)
+        new, new_entries = incident_with((0, SetImpact(50)), (53, Rollback("y")), number=2)
+        other, other_entries = incident_with(
+            (0, SetImpact(100)), (60, Rollback("z")), number=3, service="search"
+        )
+        now = at(60 * 24 * 30 + 30)  # 30 days later: the first 30 minutes of both fell out of the window
+        report = budget_report(CDN, [(old, old_entries), (new, new_entries), (other, other_entries)], now)
+        assert [b.incident_id for b in report.burns] == ["INC-1", "INC-2"]
+        assert report.burns[0].bad_time == timedelta(minutes=30)  # 100% x (60 - 30) min
+        assert report.burns[1].bad_time == timedelta(minutes=11.5)  # 50% x (53 - 30) min
+        assert report.consumed == timedelta(minutes=41.5)
+        assert report.exhausted and "release freeze for cdn-edge" in report.policy()
+
+    def test_small_incident_leaves_budget(self) -> None:
+        """10% for 10 minutes uses 1 of 21.6 minutes."""
+        incident, entries = incident_with((0, SetImpact(10)), (10, Rollback("x")))
+        report = budget_report(CDN, [(incident, entries)], at(60))
+        assert not report.exhausted
+        assert round(report.remaining_share, 3) == round(1 - 1 / 21.6, 3)
+
+
+class TestAlertmanager:
+    def payload(self) -> dict[str, object]:
+        return dict(json.loads((PAYLOADS / "alertmanager_firing.json").read_text()))
+
+    def test_real_payload_declares_from_labels_and_annotations(self) -> None:
+        """summary -> title, severity critical -> sev1, service label, startsAt with nanoseconds -> UTC."""
+        alert = parse_alertmanager(self.payload())[0]
+        declare_action = declaration(alert)
+        assert declare_action.title == "CDN edge returning 502s above the error SLO"
+        assert declare_action.severity is Severity.SEV1 and declare_action.service == "cdn-edge"
+        assert alert.starts_at == datetime(2026, 11, 22, 13, 42, 7, 283749, tzinfo=UTC)
+        assert alert.ends_at is None and alert.firing and alert.generator_url.startswith("http://prometheus")
+
+    @pytest.mark.parametrize(
+        ("label", "severity"),
+        [
+            ("critical", Severity.SEV1),
+            ("error", Severity.SEV2),
+            ("high", Severity.SEV2),
+            ("warning", Severity.SEV3),
+            ("info", Severity.SEV4),
+            ("", Severity.SEV4),
+        ],
+    )
+    def test_severity_map(self, label: str, severity: Severity) -> None:
+        """The default label map, with sev4 for anything unknown."""
+        body = self.payload()
+        body["alerts"][0]["labels"]["severity"] = label  # type: ignore[index]
+        assert severity_of(parse_alertmanager(body)[0]) is severity
+
+    def test_custom_map_wins(self) -> None:
+        """A configured map (INCIDENT_ALERT_SEVERITY_MAP) overrides the defaults."""
+        alert = parse_alertmanager(self.payload())[0]
+        assert severity_of(alert, {"critical": Severity.SEV2}) is Severity.SEV2
+
+    @pytest.mark.parametrize(
+        ("mutate", "message"),
+        [
+            (lambda b: b.update(version="3"), "version"),
+            (lambda b: b.update(alerts=[]), "alerts"),
+            (lambda b: b["alerts"][0].update(status="pending"), "status"),
+            (lambda b: b["alerts"][0].pop("fingerprint"), "fingerprint"),
+            (lambda b: b["alerts"][0].update(startsAt="yesterday"), "startsAt"),
+            (lambda b: b["alerts"][0].update(labels={"a": 1}), "labels"),
+        ],
+    )
+    def test_malformed_payloads_name_the_problem(self, mutate: object, message: str) -> None:
+        """Each shape error says which field is wrong."""
+        body = self.payload()
+        mutate(body)  # type: ignore[operator]
+        with pytest.raises(PayloadError, match=message):
+            parse_alertmanager(body)
+
+
+class TestChangeEvents:
+    def test_body_is_validated_and_time_defaults_to_now(self) -> None:
+        """service, description required; author optional; link must be http(s)."""
+        change = parse_change({"service": "cdn-edge", "description": "WAF rule 12"}, at(0))
+        assert change == ChangeEvent("cdn-edge", "WAF rule 12", "unknown", at(0), "")
+        with pytest.raises(PayloadError, match="description"):
+            parse_change({"service": "cdn-edge"}, at(0))
+        with pytest.raises(PayloadError, match="link"):
+            parse_change({"service": "cdn-edge", "description": "x", "link": "javascript:alert(1)"}, at(0))
+        with pytest.raises(PayloadError, match="future"):
+            parse_change({"service": "cdn-edge", "description": "x", "time": "2030-01-01T00:00:00Z"}, at(0))
+
+    def test_offsets_become_utc(self) -> None:
+        """RFC 3339 with an offset is stored as UTC; a naive time is refused."""
+        assert parse_timestamp("2026-11-22T14:30:00+01:00", "time") == datetime(
+            2026, 11, 22, 13, 30, tzinfo=UTC
+        )
+        assert parse_timestamp("2026-11-22T14:30:00.5+01:00", "time") == datetime(
+            2026, 11, 22, 13, 30, 0, 500000, tzinfo=UTC
+        )
+        assert parse_timestamp("2026-11-22T13:30:00.123456789Z", "time").microsecond == 123456
+        with pytest.raises(PayloadError, match="zone"):
+            parse_timestamp("2026-11-22T14:30:00", "time")
+
+    def test_recent_changes_are_the_two_hours_before_declaration(self) -> None:
+        """Same service, within 2 h before the declaration: oldest first; others are left out."""
+        changes = [
+            ChangeEvent("cdn-edge", "WAF", "carol", at(-12)),
+            ChangeEvent("cdn-edge", "old", "bob", at(-121)),
+            ChangeEvent("search", "index", "dave", at(-5)),
+            ChangeEvent("cdn-edge", "after", "x", at(5)),
+            ChangeEvent("cdn-edge", "TLS", "erin", at(-90)),
+        ]
+        assert [c.description for c in recent_changes(changes, "cdn-edge", at(0))] == ["TLS", "WAF"]
+
+
+class TestNudges:
+    def test_quiet_sev1_is_nudged_after_15_minutes(self) -> None:
+        """The last update counts by when it was recorded; at 15 min of silence a sev1 is due."""
+        incident, entries = incident_with((5, SetImpact(50)))
+        assert due_nudges([(incident, entries)], DEFAULT_NUDGE_AFTER, at(19)) == []
+        due = due_nudges([(incident, entries)], DEFAULT_NUDGE_AFTER, at(20))
+        assert [(d.number, d.silent_minutes) for d in due] == [(1, 15)]
+
+    def test_one_nudge_per_silence(self) -> None:
+        """After a nudge, nothing more until somebody updates and goes quiet again."""
+        incident, entries = incident_with((20, Nudge(20)))
+        assert due_nudges([(incident, entries)], DEFAULT_NUDGE_AFTER, at(90)) == []
+        incident, entries = incident_with((20, Nudge(20)), (25, SetImpact(10)))
+        assert [d.silent_minutes for d in due_nudges([(incident, entries)], DEFAULT_NUDGE_AFTER, at(40))] == [
+            15
+        ]
+
+    def test_severities_without_threshold_and_resolved_incidents_are_left_alone(self) -> None:
+        """sev3 has no default threshold; a resolved incident is never nudged."""
+        sev3 = incident_with(severity=Severity.SEV3)
+        assert due_nudges([sev3], DEFAULT_NUDGE_AFTER, at(600)) == []
+        assert due_nudges([sev3], {Severity.SEV3: timedelta(minutes=60)}, at(600))[0].silent_minutes == 600
