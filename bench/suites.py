@@ -1,0 +1,736 @@
+"""The benchmarks. Each returns rows for the table (and details for the JSON); never pass/fail."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from bench import dataset, stats
+from bench.fakes import BenchSlack
+from bench.procs import REPO, SIGNING_SECRET, Server, server_env, start_server
+from tests.support import signing
+
+
+@dataclass
+class Row:
+    """One line of the results table. ``ratio`` is value / baseline (same run); ``target`` is the issue's."""
+
+    bench: str
+    case: str
+    metric: str
+    value: float
+    baseline: float | None = None
+    ratio: float | None = None
+    target: str = ""
+    met: bool | None = None
+    unit: str = "ms"
+
+
+@dataclass
+class Context:
+    quick: bool
+    workdir: Path
+    slack: BenchSlack
+    stack: ExitStack
+    details: dict[str, Any] = field(default_factory=dict)
+    _postgres: Any = None
+    _big_sqlite: str | None = None
+    _db_counter: int = 0
+
+    def sqlite_url(self, name: str) -> str:
+        self._db_counter += 1
+        return f"sqlite:///{self.workdir / f'{self._db_counter:02d}-{name}.db'}"
+
+    def postgres_url(self) -> str:
+        """A fresh, empty database on the private PostgreSQL (started on first use, kept for the run)."""
+        if self._postgres is None:
+            from tests.support.postgres import postgres_server
+
+            self._postgres = self.stack.enter_context(postgres_server())
+        return self.stack.enter_context(self._postgres.fresh_database())
+
+    def database_url(self, dialect: str, name: str) -> str:
+        return self.sqlite_url(name) if dialect == "sqlite" else self.postgres_url()
+
+
+# --------------------------------------------------------------------------------------- helpers
+
+
+def run_load(
+    urls: list[str],
+    channels: list[str],
+    concurrency: int,
+    requests: int,
+    warmup: int,
+    text: str,
+    response_url: str,
+) -> dict[str, Any]:
+    """Drive the servers from a separate process (bench.loadgen) and summarise what it measured."""
+    spec = {
+        "urls": urls,
+        "channels": channels,
+        "concurrency": concurrency,
+        "requests": requests,
+        "warmup": warmup,
+        "secret": SIGNING_SECRET,
+        "text": text,
+        "response_url": response_url,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.loadgen"],
+        input=json.dumps(spec),
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=server_env("", ""),
+        check=True,
+    )
+    result = json.loads(done.stdout)
+    latencies = result["latencies_ms"]
+    return {
+        **stats.summary(latencies),
+        "per_second": round(len(latencies) / result["seconds"], 1),
+        "errors": result["errors"],
+        "seconds": round(result["seconds"], 2),
+    }
+
+
+@contextmanager
+def serving(kind: str, database_url: str, slack: BenchSlack, **extra: str) -> Iterator[Server]:
+    server = start_server(kind, database_url, slack.base_url, **extra)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _ack_sizes(quick: bool, concurrency: int) -> tuple[int, int]:
+    """(measured requests, warm-up requests) per load run."""
+    if quick:
+        return 400, 100
+    return 1500, 150
+
+
+NOTE_TEXT = "note load {i} from worker {w}: edge CPU back under 40%"
+
+
+# --------------------------------------------------------------------------------------- 1. ack latency
+
+
+def bench_ack(ctx: Context) -> list[Row]:
+    """p50/p99 ack latency of /incident note vs a bare bolt app, at 10 and 50 closed-loop clients (SQLite)."""
+    rows: list[Row] = []
+    details = {}
+    for concurrency in (10, 50):
+        requests, warmup = _ack_sizes(ctx.quick, concurrency)
+        with serving("bare", ctx.sqlite_url("bare"), ctx.slack) as bare:
+            base = run_load(
+                [bare.url], ["C0GENERAL"], concurrency, requests, warmup, NOTE_TEXT, ctx.slack.response_url()
+            )
+        url = ctx.sqlite_url("ack")
+        channels = dataset.seed_live(url, 10, ctx.slack.add_channel)
+        with serving("bot", url, ctx.slack) as bot:
+            measured = run_load(
+                [bot.url], channels, concurrency, requests, warmup, NOTE_TEXT, ctx.slack.response_url()
+            )
+        details[f"c{concurrency}"] = {"bare": base, "bot": measured}
+        case = f"{concurrency} clients, SQLite, n={requests}"
+        for metric in ("p50_ms", "p99_ms"):
+            ratio = stats.ratio(measured[metric], base[metric])
+            target = "<= 1.5x bare" if metric == "p99_ms" else ""
+            rows.append(
+                Row(
+                    "1 ack /incident note",
+                    case,
+                    metric.removesuffix("_ms"),
+                    measured[metric],
+                    base[metric],
+                    ratio,
+                    target,
+                    ratio <= 1.5 if target else None,
+                )
+            )
+        rows.append(
+            Row(
+                "1 ack /incident note",
+                case,
+                "acks/s",
+                measured["per_second"],
+                base["per_second"],
+                stats.ratio(measured["per_second"], base["per_second"]),
+                unit="/s",
+            )
+        )
+        if measured["errors"]:
+            rows.append(Row("1 ack /incident note", case, f"errors {measured['errors']}", 0, unit=""))
+        ctx.slack.forget_calls()
+    ctx.details["ack"] = details
+    return rows
+
+
+# --------------------------------------------------------------------------------------- 2. end to end
+
+
+class _Client:
+    """A keep-alive HTTP/1.1 client for one host (sequential requests)."""
+
+    def __init__(self, url: str) -> None:
+        host, port = url.removeprefix("http://").split(":")
+        self.connection = http.client.HTTPConnection(host, int(port), timeout=30)
+
+    def post(self, path: str, body: str, headers: dict[str, str]) -> int:
+        self.connection.request("POST", path, body=body.encode(), headers=headers)
+        response = self.connection.getresponse()
+        response.read()
+        return response.status
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def _slash(text: str, channel: str) -> tuple[str, dict[str, str]]:
+    body = signing.slash_command_body(text, channel_id=channel)
+    return body, signing.signed_headers(SIGNING_SECRET, body, content_type=signing.FORM_CONTENT_TYPE)
+
+
+def bench_e2e(ctx: Context) -> list[Row]:
+    """Command -> ack (entry committed) -> the confirmation posted in the incident channel, one at a time."""
+    samples = 50 if ctx.quick else 300
+    warmup = 10
+    slack = ctx.slack
+    url = ctx.sqlite_url("e2e")
+    channel = dataset.seed_live(url, 1, slack.add_channel)[0]
+    ack_ms: list[float] = []
+    post_ms: list[float] = []
+    with serving("bot", url, slack) as bot:
+        client = _Client(bot.url)
+        for index in range(samples + warmup):
+            marker = f"mark-{index}-x"
+            body, headers = _slash(f"note e2e {marker}", channel)
+            started = time.perf_counter()
+            status = client.post("/slack/events", body, headers)
+            acked = time.perf_counter()
+            arrived = slack.wait_marker(marker)
+            assert status == 200, status
+            if index >= warmup:
+                ack_ms.append((acked - started) * 1000)
+                post_ms.append((arrived - started) * 1000)
+        client.close()
+    # Baseline: the same two hops with nothing in between: an ack-only bolt app, then the client
+    # itself posting to the fake Slack.
+    floor_ms: list[float] = []
+    slack.arrivals.clear()
+    with serving("bare", ctx.sqlite_url("bare"), slack) as bare:
+        client, api = _Client(bare.url), _Client(slack.root_url)
+        for index in range(samples + warmup):
+            marker = f"mark-{index}-x"
+            body, headers = _slash(f"note e2e {marker}", channel)
+            started = time.perf_counter()
+            client.post("/slack/events", body, headers)
+            api.post(
+                "/api/chat.postMessage",
+                json.dumps({"channel": channel, "text": f"floor {marker}"}),
+                {"Content-Type": "application/json; charset=utf-8", "Authorization": f"Bearer {slack.token}"},
+            )
+            arrived = slack.wait_marker(marker)
+            if index >= warmup:
+                floor_ms.append((arrived - started) * 1000)
+        client.close()
+        api.close()
+    ack, post, floor = stats.summary(ack_ms), stats.summary(post_ms), stats.summary(floor_ms)
+    ctx.details["e2e"] = {"ack_committed": ack, "channel_post": post, "baseline_two_hops": floor}
+    case = f"SQLite, sequential, n={samples}"
+    rows = []
+    for metric in ("p50_ms", "p99_ms"):
+        rows.append(
+            Row(
+                "2 command->commit->Slack post", case, "ack+commit " + metric.removesuffix("_ms"), ack[metric]
+            )
+        )
+        rows.append(
+            Row(
+                "2 command->commit->Slack post",
+                case,
+                "channel post " + metric.removesuffix("_ms"),
+                post[metric],
+                floor[metric],
+                stats.ratio(post[metric], floor[metric]),
+            )
+        )
+    slack.forget_calls()
+    return rows
+
+
+# --------------------------------------------------------------------------------------- 3. writes/s
+
+
+def bench_writes(ctx: Context) -> list[Row]:
+    """Notes/s through the service (one transaction each) vs raw SQLAlchemy inserts of the same rows."""
+    from bot.domain.commands import AddNote, Declare
+    from bot.domain.model import Severity
+    from bot.service import Actor, IncidentService
+    from bot.slack.delivery import plan_effects
+    from bot.store import open_store
+    from bot.store.tables import TimelineEntryRow
+
+    count = 200 if ctx.quick else 1000
+    rows = []
+    details = {}
+    actor = Actor("U0WRITER", "writer")
+    for dialect in ("sqlite", "postgres"):
+        url = ctx.database_url(dialect, "writes")
+        store = open_store(url)
+        service = IncidentService(store)
+        number = service.declare(Declare("Write benchmark", Severity.SEV3), actor).incident.number
+        texts = [f"write {i}: error rate 2.{i % 10}% on checkout-api" for i in range(count)]
+
+        def plan(outcome: Any) -> Any:
+            return plan_effects(outcome, actor)
+
+        started = time.perf_counter()
+        for text in texts:
+            service.transition(AddNote(text), actor, number=number, plan=plan)
+        bot_seconds = time.perf_counter() - started
+        with store.engine.begin() as connection:
+            incident_id = connection.execute(sa.text("SELECT id FROM incidents")).scalar_one()
+        insert = TimelineEntryRow.__table__.insert()  # type: ignore[attr-defined]
+        now = datetime.now(UTC)
+        started = time.perf_counter()
+        for text in texts:
+            with store.engine.begin() as connection:
+                connection.execute(
+                    insert,
+                    {
+                        "incident_id": incident_id,
+                        "kind": "note",
+                        "occurred_at": now,
+                        "recorded_at": now,
+                        "actor": actor.user_id,
+                        "text": text,
+                        "data": {},
+                    },
+                )
+        raw_seconds = time.perf_counter() - started
+        store.dispose()
+        bot_rate, raw_rate = count / bot_seconds, count / raw_seconds
+        details[dialect] = {"rows": count, "bot_per_s": round(bot_rate, 1), "raw_per_s": round(raw_rate, 1)}
+        rows.append(
+            Row(
+                "3 timeline writes",
+                f"{dialect}, n={count}, 1 txn each",
+                "writes/s",
+                round(bot_rate, 1),
+                round(raw_rate, 1),
+                stats.ratio(bot_rate, raw_rate),
+                unit="/s",
+            )
+        )
+    ctx.details["writes"] = details
+    return rows
+
+
+# --------------------------------------------------------------------------------------- 4. views at scale
+
+
+class QueryCounter:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.count = 0
+        sa.event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_args: Any) -> None:
+        self.count += 1
+
+
+def _view_functions(service: Any, channel: str) -> dict[str, Callable[[], Any]]:
+    from bot.domain.model import Status
+    from bot.replies import list_text, status_text
+    from bot.slack import blocks
+    from bot.slack.listeners.events import HOME_LIST_LIMIT
+    from bot.slack.text import escape
+
+    open_statuses = [s for s in Status if s.is_open]
+
+    def status() -> Any:  # /incident status in the incident's channel
+        return status_text(service.incident(channel_id=channel), service.clock(), escape=escape)
+
+    def timeline() -> Any:  # /incident timeline
+        incident, entries = service.timeline(channel_id=channel)
+        return blocks.build_timeline_blocks(incident, entries)
+
+    def home() -> Any:  # app_home_opened
+        return blocks.build_home_view(service.list_incidents(open_statuses, HOME_LIST_LIMIT), service.clock())
+
+    def listing() -> Any:  # /incident list
+        return list_text(service.list_incidents(open_statuses, 50), service.clock(), escape=escape)
+
+    return {"status": status, "timeline": timeline, "app_home": home, "list": listing}
+
+
+def _time_views(pairs: dict[int, tuple[Callable[[], Any], QueryCounter]], iterations: int) -> dict[int, Any]:
+    """Time the same view on every dataset, alternating call by call so machine noise hits all alike."""
+    for view, _ in pairs.values():
+        for _ in range(10):
+            view()
+    samples: dict[int, list[float]] = {size: [] for size in pairs}
+    before = {size: counter.count for size, (_, counter) in pairs.items()}
+    for _ in range(iterations):
+        for size, (view, _) in pairs.items():
+            started = time.perf_counter()
+            view()
+            samples[size].append((time.perf_counter() - started) * 1000)
+    return {
+        size: {**stats.summary(samples[size]), "queries": (pairs[size][1].count - before[size]) / iterations}
+        for size in pairs
+    }
+
+
+def bench_views(ctx: Context) -> list[Row]:
+    """status / timeline / App Home / list with a small and a large history: time and SQL queries per view."""
+    from bot.service import IncidentService
+    from bot.store import open_store
+
+    small, large = 100, (10_000 if ctx.quick else 100_000)
+    per_incident = 10
+    iterations = 100 if ctx.quick else 300
+    rows = []
+    details: dict[str, Any] = {}
+    for dialect in ("sqlite", "postgres"):
+        views: dict[int, dict[str, Callable[[], Any]]] = {}
+        counters: dict[int, QueryCounter] = {}
+        generated: dict[int, dataset.Generated] = {}
+        stores = []
+        for size in (small, large):
+            url = ctx.database_url(dialect, f"views-{size}")
+            generated[size] = dataset.generate(url, size, per_incident)
+            store = open_store(url, migrate=False)
+            stores.append(store)
+            counters[size] = QueryCounter(store.engine)
+            views[size] = _view_functions(IncidentService(store), generated[size].target_channel)
+            if dialect == "sqlite" and size == large:
+                ctx._big_sqlite = url
+        measured = {
+            name: _time_views(
+                {size: (views[size][name], counters[size]) for size in (small, large)}, iterations
+            )
+            for name in ("status", "timeline", "app_home", "list")
+        }
+        for store in stores:
+            store.dispose()
+        gen = generated[large]
+        details[dialect] = {
+            "views": measured,
+            "generated": {
+                size: {
+                    "incidents": g.incidents,
+                    "entries": g.entries,
+                    "participants": g.participants,
+                    "seconds": round(g.seconds, 1),
+                }
+                for size, g in generated.items()
+            },
+            "iterations": iterations,
+        }
+        rows.append(
+            Row(
+                "4 views",
+                f"{dialect}: bulk load {gen.incidents:,} incidents + {gen.entries:,} entries",
+                "seconds",
+                round(gen.seconds, 1),
+                unit="s",
+            )
+        )
+        for name in ("status", "timeline", "app_home", "list"):
+            big, base = measured[name][large], measured[name][small]
+            case = f"{dialect} {name}: {large:,} vs {small} incidents, n={iterations}"
+            for metric in ("p50_ms", "p99_ms"):
+                ratio = stats.ratio(big[metric], base[metric])
+                rows.append(
+                    Row(
+                        "4 views",
+                        case,
+                        metric.removesuffix("_ms"),
+                        big[metric],
+                        base[metric],
+                        ratio,
+                        "< 1.3x" if metric == "p50_ms" else "",
+                        ratio < 1.3 if metric == "p50_ms" else None,
+                    )
+                )
+            rows.append(
+                Row(
+                    "4 views",
+                    case,
+                    "SQL queries",
+                    big["queries"],
+                    base["queries"],
+                    stats.ratio(big["queries"], base["queries"]),
+                    "same count",
+                    big["queries"] == base["queries"],
+                    unit="",
+                )
+            )
+    ctx.details["views"] = details
+    return rows
+
+
+# --------------------------------------------------------------------------------------- 5. postmortem
+
+
+def _incident_with_entries(count: int) -> tuple[Any, list[Any]]:
+    from bot.domain.commands import Declare
+    from bot.domain.lifecycle import Stamp, declare
+    from bot.domain.model import EntryKind, Severity, TimelineEntry
+
+    start = datetime(2026, 11, 22, 13, 42, tzinfo=UTC)
+    change = declare(
+        Declare("CDN edge returning 502s", Severity.SEV1), 7, Stamp("U0ALICE", start, start, "alice")
+    )
+    entries = list(change.entries)
+    for index in range(count - len(entries)):
+        at = start + timedelta(seconds=10 * (index + 1))
+        entries.append(
+            TimelineEntry(
+                EntryKind.NOTE,
+                at,
+                at,
+                f"U{index % 40:04d}",
+                f"Edge CPU at {50 + index % 50}% on pop-{index % 30}; 502 rate {index % 9}.{index % 7}%",
+            )
+        )
+    return change.incident, entries
+
+
+def bench_postmortem(ctx: Context) -> list[Row]:
+    """build_postmortem + Jinja render (the upload path, minus Slack) for 10 and 10,000 timeline entries."""
+    from bot.domain.postmortem import build_postmortem
+    from bot.postmortem.render import PostmortemRenderer
+
+    renderer = PostmortemRenderer()
+    now = datetime(2026, 11, 22, 16, 0, tzinfo=UTC)
+    results: dict[int, dict[str, Any]] = {}
+    for count, iterations in ((10, 200), (10_000, 5 if ctx.quick else 15)):
+        incident, entries = _incident_with_entries(count)
+        samples = []
+        output = ""
+        for _ in range(iterations + 1):
+            started = time.perf_counter()
+            output = renderer.render(build_postmortem(incident, entries, now))
+            samples.append((time.perf_counter() - started) * 1000)
+        samples = samples[1:]  # the first one compiles the template
+        results[count] = {
+            **stats.summary(samples),
+            "bytes": len(output.encode()),
+            "lines": output.count("\n"),
+        }
+    ctx.details["postmortem"] = results
+    big, small = results[10_000], results[10]
+    rows = []
+    for metric in ("p50_ms", "p99_ms"):
+        rows.append(
+            Row(
+                "5 postmortem render",
+                "10,000 vs 10 entries",
+                metric.removesuffix("_ms"),
+                big[metric],
+                small[metric],
+                stats.ratio(big[metric], small[metric]),
+                "10,000 < 1 s" if metric == "p99_ms" else "",
+                big[metric] < 1000 if metric == "p99_ms" else None,
+            )
+        )
+    rows.append(
+        Row(
+            "5 postmortem render",
+            "10,000 vs 10 entries",
+            "output KiB",
+            round(big["bytes"] / 1024, 1),
+            round(small["bytes"] / 1024, 1),
+            stats.ratio(big["bytes"], small["bytes"]),
+            unit="KiB",
+        )
+    )
+    return rows
+
+
+# --------------------------------------------------------------------------------------- 6. memory
+
+
+def _home_event_body(user: str) -> str:
+    return signing.event_callback_body(signing.app_home_opened_event(user))
+
+
+def bench_memory(ctx: Context) -> list[Row]:
+    """RSS of `incidentbot serve`: idle, and after status/timeline/notes/App Home on the big history."""
+    url = ctx._big_sqlite
+    if url is None:
+        url = ctx.sqlite_url("memory-big")
+        dataset.generate(url, 10_000 if ctx.quick else 100_000, 10)
+    with serving("bare", ctx.sqlite_url("bare"), ctx.slack) as bare:
+        time.sleep(0.5)
+        bare_idle, _ = bare.rss_mb()
+    open_channels = [dataset.channel_of(n) for n in _open_numbers(url)]
+    for channel in open_channels:
+        with contextlib.suppress(Exception):  # already added by an earlier run in this process
+            ctx.slack.add_channel(channel, f"inc-{channel.lower()}")
+    requests = 200 if ctx.quick else 500
+    with serving("bot", url, ctx.slack) as bot:
+        time.sleep(0.5)
+        idle, _ = bot.rss_mb()
+        for text in ("status", "timeline", NOTE_TEXT):
+            run_load([bot.url], open_channels, 10, requests, 0, text, ctx.slack.response_url())
+        client = _Client(bot.url)
+        for index in range(requests // 5):
+            body = _home_event_body(f"U0HOME{index % 20:02d}")
+            client.post("/slack/events", body, signing.signed_headers(SIGNING_SECRET, body))
+        client.close()
+        time.sleep(1.0)
+        after, peak = bot.rss_mb()
+    ctx.details["memory"] = {
+        "bare_idle_mb": bare_idle,
+        "serve_idle_mb": idle,
+        "serve_after_mb": after,
+        "serve_peak_mb": peak,
+        "requests_each": requests,
+    }
+    ctx.slack.forget_calls()
+    case = (
+        "incidentbot serve, SQLite 100k history" if not ctx.quick else "incidentbot serve, SQLite 10k history"
+    )
+    return [
+        Row(
+            "6 memory (RSS)",
+            case,
+            "idle MiB",
+            idle,
+            bare_idle,
+            stats.ratio(idle, bare_idle),
+            "< 150 MB",
+            idle < 150,
+            unit="MiB",
+        ),
+        Row(
+            "6 memory (RSS)",
+            case,
+            "after run MiB",
+            after,
+            bare_idle,
+            stats.ratio(after, bare_idle),
+            "< 150 MB",
+            after < 150,
+            unit="MiB",
+        ),
+        Row(
+            "6 memory (RSS)",
+            case,
+            "peak MiB",
+            peak,
+            bare_idle,
+            stats.ratio(peak, bare_idle),
+            "< 150 MB",
+            peak < 150,
+            unit="MiB",
+        ),
+    ]
+
+
+def _open_numbers(url: str) -> list[int]:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        numbers = connection.execute(
+            sa.text("SELECT number FROM incidents WHERE status != 'resolved'")
+        ).scalars()
+        found = list(numbers)
+    engine.dispose()
+    return found
+
+
+# --------------------------------------------------------------------------------------- issue 5: replicas
+
+
+def bench_replicas(ctx: Context) -> list[Row]:
+    """On PostgreSQL: 1 replica vs 2, and Slack healthy vs failing 40% of calls (50 closed-loop clients)."""
+    concurrency = 50
+    requests, warmup = (400, 100) if ctx.quick else (1000, 100)
+    results: dict[str, dict[str, Any]] = {}
+    for case in ("1 replica, Slack healthy", "2 replicas, Slack healthy", "1 replica, Slack failing 40%"):
+        url = ctx.postgres_url()
+        channels = dataset.seed_live(url, 10, ctx.slack.add_channel)
+        replicas = 2 if case.startswith("2") else 1
+        if "40%" in case:
+            ctx.slack.set_failure_rate(0.4, seed=7)
+        with ExitStack() as stack:
+            servers = [stack.enter_context(serving("bot", url, ctx.slack)) for _ in range(replicas)]
+            results[case] = run_load(
+                [s.url for s in servers],
+                channels,
+                concurrency,
+                requests,
+                warmup,
+                NOTE_TEXT,
+                ctx.slack.response_url(),
+            )
+            results[case]["outbox_backlog"] = _outbox_backlog(url)
+        ctx.slack.clear_failures()
+        ctx.slack.forget_calls()
+    ctx.details["replicas"] = results
+    base = results["1 replica, Slack healthy"]
+    rows = []
+    for case, measured in results.items():
+        label = f"PostgreSQL, {case}, {concurrency} clients"
+        rows.append(
+            Row(
+                "I5 replicas/outage",
+                label,
+                "acks/s",
+                measured["per_second"],
+                base["per_second"],
+                stats.ratio(measured["per_second"], base["per_second"]),
+                unit="/s",
+            )
+        )
+        rows.append(
+            Row(
+                "I5 replicas/outage",
+                label,
+                "p99",
+                measured["p99_ms"],
+                base["p99_ms"],
+                stats.ratio(measured["p99_ms"], base["p99_ms"]),
+            )
+        )
+        if measured["errors"]:
+            rows.append(Row("I5 replicas/outage", label, f"errors {measured['errors']}", 0, unit=""))
+    return rows
+
+
+def _outbox_backlog(url: str) -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        pending = connection.execute(
+            sa.text("SELECT count(*) FROM outbox WHERE status = 'pending'")
+        ).scalar_one()
+    engine.dispose()
+    return int(pending)
+
+
+BENCHES: dict[str, Callable[[Context], list[Row]]] = {
+    "ack": bench_ack,
+    "e2e": bench_e2e,
+    "writes": bench_writes,
+    "views": bench_views,
+    "postmortem": bench_postmortem,
+    "memory": bench_memory,
+    "replicas": bench_replicas,
+}
