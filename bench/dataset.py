@@ -36,9 +36,7 @@ def seed_live(database_url: str, count: int, add_channel: Any) -> list[str]:
     channels = []
     try:
         for index in range(count):
-            outcome = service.declare(
-                Declare(f"Bench incident {index}", Severity.SEV2), Actor("U0SEED", "seed")
-            )
+            outcome = service.declare(Declare(f"Bench incident {index}", Severity.SEV2), Actor("U0SEED", "seed"))
             channel = add_channel(None, f"inc-{outcome.incident.number}-bench")
             service.bind_channel(outcome.incident.number, channel)
             channels.append(channel)
@@ -164,10 +162,7 @@ def _load_sqlite(engine: Any, incidents: int, per_incident: int) -> None:
         connection.executemany(
             f"INSERT INTO incidents ({', '.join(INCIDENT_COLUMNS)}) VALUES ({placeholders})",
             (
-                [
-                    _sqlite_time(v) if isinstance(v, datetime) else v
-                    for v in (row[c] for c in INCIDENT_COLUMNS)
-                ]
+                [_sqlite_time(v) if isinstance(v, datetime) else v for v in (row[c] for c in INCIDENT_COLUMNS)]
                 for row in _incident_rows(incidents, _open_count(incidents))
             ),
         )
@@ -202,9 +197,7 @@ def _load_postgres(engine: Any, incidents: int, per_incident: int) -> None:
                 for row in _participant_rows(incidents):
                     copy.write_row(row)
             for table in ("incidents", "timeline_entries", "participants"):
-                cursor.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
-                )
+                cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
         connection.commit()
         connection.autocommit = True
         with connection.cursor() as cursor:

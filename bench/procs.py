@@ -25,11 +25,7 @@ def free_port() -> int:
 
 
 def server_env(database_url: str, slack_api_url: str, **extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "INCIDENT_", "DATABASE_URL", "LOG_"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "DATABASE_URL", "LOG_"))}
     env.update(
         {
             "DATABASE_URL": database_url,

@@ -142,9 +142,7 @@ def bench_ack(ctx: Context) -> list[Row]:
         url = ctx.sqlite_url("ack")
         channels = dataset.seed_live(url, 10, ctx.slack.add_channel)
         with serving("bot", url, ctx.slack) as bot:
-            measured = run_load(
-                [bot.url], channels, concurrency, requests, warmup, NOTE_TEXT, ctx.slack.response_url()
-            )
+            measured = run_load([bot.url], channels, concurrency, requests, warmup, NOTE_TEXT, ctx.slack.response_url())
         details[f"c{concurrency}"] = {"bare": base, "bot": measured}
         case = f"{concurrency} clients, SQLite, n={requests}"
         for metric in ("p50_ms", "p99_ms"):
@@ -254,11 +252,7 @@ def bench_e2e(ctx: Context) -> list[Row]:
     case = f"SQLite, sequential, n={samples}"
     rows = []
     for metric in ("p50_ms", "p99_ms"):
-        rows.append(
-            Row(
-                "2 command->commit->Slack post", case, "ack+commit " + metric.removesuffix("_ms"), ack[metric]
-            )
-        )
+        rows.append(Row("2 command->commit->Slack post", case, "ack+commit " + metric.removesuffix("_ms"), ack[metric]))
         rows.append(
             Row(
                 "2 command->commit->Slack post",
@@ -421,9 +415,7 @@ def bench_views(ctx: Context) -> list[Row]:
             if dialect == "sqlite" and size == large:
                 ctx._big_sqlite = url
         measured = {
-            name: _time_views(
-                {size: (views[size][name], counters[size]) for size in (small, large)}, iterations
-            )
+            name: _time_views({size: (views[size][name], counters[size]) for size in (small, large)}, iterations)
             for name in ("status", "timeline", "app_home", "list")
         }
         for store in stores:
@@ -494,9 +486,7 @@ def _incident_with_entries(count: int) -> tuple[Any, list[Any]]:
     from bot.domain.model import EntryKind, Severity, TimelineEntry
 
     start = datetime(2026, 11, 22, 13, 42, tzinfo=UTC)
-    change = declare(
-        Declare("CDN edge returning 502s", Severity.SEV1), 7, Stamp("U0ALICE", start, start, "alice")
-    )
+    change = declare(Declare("CDN edge returning 502s", Severity.SEV1), 7, Stamp("U0ALICE", start, start, "alice"))
     entries = list(change.entries)
     for index in range(count - len(entries)):
         at = start + timedelta(seconds=10 * (index + 1))
@@ -605,9 +595,7 @@ def bench_memory(ctx: Context) -> list[Row]:
         "requests_each": requests,
     }
     ctx.slack.forget_calls()
-    case = (
-        "incidentbot serve, SQLite 100k history" if not ctx.quick else "incidentbot serve, SQLite 10k history"
-    )
+    case = "incidentbot serve, SQLite 100k history" if not ctx.quick else "incidentbot serve, SQLite 10k history"
     return [
         Row(
             "6 memory (RSS)",
@@ -648,9 +636,7 @@ def bench_memory(ctx: Context) -> list[Row]:
 def _open_numbers(url: str) -> list[int]:
     engine = sa.create_engine(url)
     with engine.connect() as connection:
-        numbers = connection.execute(
-            sa.text("SELECT number FROM incidents WHERE status != 'resolved'")
-        ).scalars()
+        numbers = connection.execute(sa.text("SELECT number FROM incidents WHERE status != 'resolved'")).scalars()
         found = list(numbers)
     engine.dispose()
     return found
@@ -718,9 +704,7 @@ def bench_replicas(ctx: Context) -> list[Row]:
 def _outbox_backlog(url: str) -> int:
     engine = sa.create_engine(url)
     with engine.connect() as connection:
-        pending = connection.execute(
-            sa.text("SELECT count(*) FROM outbox WHERE status = 'pending'")
-        ).scalar_one()
+        pending = connection.execute(sa.text("SELECT count(*) FROM outbox WHERE status = 'pending'")).scalar_one()
     engine.dispose()
     return int(pending)
 

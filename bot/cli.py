@@ -85,8 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     postmortem.set_defaults(handler=_postmortem)
 
     listing = commands.add_parser("list", help="list incidents, newest first")
-    listing.add_argument("--status", action="append", choices=[s.value for s in Status],
-                         help="only these statuses (repeatable)")
+    listing.add_argument(
+        "--status", action="append", choices=[s.value for s in Status], help="only these statuses (repeatable)"
+    )
     listing.add_argument("--format", choices=("text", "json"), default="text")
     listing.add_argument("--limit", type=int, default=200)
     listing.set_defaults(handler=_list)
@@ -115,8 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     queue = commands.add_parser("outbox", help="Slack calls waiting for delivery, or given up on (dead)")
     queue.add_argument("--status", choices=("pending", "dead"), default=None, help="only these items")
     queue.add_argument("--format", choices=("text", "json"), default="text")
-    queue.add_argument("--retry", type=int, metavar="ID", default=None,
-                       help="queue a dead item again (after fixing its cause)")
+    queue.add_argument(
+        "--retry", type=int, metavar="ID", default=None, help="queue a dead item again (after fixing its cause)"
+    )
     queue.set_defaults(handler=_outbox)
 
     socket = commands.add_parser("socket", help="connect to Slack in Socket Mode (needs SLACK_APP_TOKEN)")
@@ -247,12 +249,22 @@ def _slo(args: argparse.Namespace, settings: Settings) -> int:
 def _budget_json(report: BudgetReport) -> dict[str, Any]:
     slo = report.slo
     return {
-        "service": slo.service, "objective_percent": slo.objective_percent, "window_days": slo.window.days,
-        "budget_minutes": _minutes(slo.budget), "consumed_minutes": _minutes(report.consumed),
-        "remaining_minutes": _minutes(report.remaining), "exhausted": report.exhausted,
+        "service": slo.service,
+        "objective_percent": slo.objective_percent,
+        "window_days": slo.window.days,
+        "budget_minutes": _minutes(slo.budget),
+        "consumed_minutes": _minutes(report.consumed),
+        "remaining_minutes": _minutes(report.remaining),
+        "exhausted": report.exhausted,
         "policy": report.policy() if report.exhausted else None,
-        "incidents": [{"incident": b.incident_id, "bad_minutes": _minutes(b.bad_time),
-                       "percent_of_budget": round(b.percent_of_budget, 1)} for b in report.burns],
+        "incidents": [
+            {
+                "incident": b.incident_id,
+                "bad_minutes": _minutes(b.bad_time),
+                "percent_of_budget": round(b.percent_of_budget, 1),
+            }
+            for b in report.burns
+        ],
     }
 
 
@@ -277,8 +289,10 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     now = utc_now()
     since = now - _since(args.since)
     report = build_report(service.incidents_since(since), service.slos, since, now)
-    print({"text": render_text, "json": render_json, "csv": render_csv}[args.format](report),
-          end="" if args.format == "csv" else "\n")
+    print(
+        {"text": render_text, "json": render_json, "csv": render_csv}[args.format](report),
+        end="" if args.format == "csv" else "\n",
+    )
     if args.chart is not None:
         try:
             write_chart(report, args.chart)
@@ -315,10 +329,14 @@ def _outbox(args: argparse.Namespace, settings: Settings) -> int:
     if args.format == "json":
         print(json.dumps({"items": [_outbox_json(item) for item in items]}, indent=2, ensure_ascii=False))
         return 0
-    print("\n".join(
-        f"#{i.id:<6} {i.status:<8} {i.kind:<26} {'INC-' + str(i.incident_number) if i.incident_number else '-':<8} "
-        f"attempts={i.attempts:<3} next={format_iso(i.next_attempt_at)} {i.last_error}" for i in items
-    ) or "The outbox is empty: Slack is up to date.")
+    print(
+        "\n".join(
+            f"#{i.id:<6} {i.status:<8} {i.kind:<26} {'INC-' + str(i.incident_number) if i.incident_number else '-':<8} "
+            f"attempts={i.attempts:<3} next={format_iso(i.next_attempt_at)} {i.last_error}"
+            for i in items
+        )
+        or "The outbox is empty: Slack is up to date."
+    )
     return 0
 
 

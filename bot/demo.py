@@ -56,8 +56,13 @@ DEMO_SLOS = SloCatalog({"cdn-edge": Slo("cdn-edge", 99.95, timedelta(days=30), "
 """The demo's catalogue, built in code so ``pip install . && incidentbot demo`` needs no file; slos.yml matches it."""
 
 SEED_CHANGES: tuple[ChangeEvent, ...] = (
-    ChangeEvent("cdn-edge", "WAF rule 'inspect-large-payloads' deployed to all edge servers", "carol",
-                SEED_DAY.replace(hour=13, minute=30), "https://ci.example.com/deploys/4182"),
+    ChangeEvent(
+        "cdn-edge",
+        "WAF rule 'inspect-large-payloads' deployed to all edge servers",
+        "carol",
+        SEED_DAY.replace(hour=13, minute=30),
+        "https://ci.example.com/deploys/4182",
+    ),
 )
 """What CI/CD reported (``POST /changes``) before the outage: the WAF rule that triggered it."""
 
@@ -77,7 +82,9 @@ SEED_STEPS: tuple[SeedStep, ...] = (
     SeedStep("14:45", ALICE, "resolve 502 rate back within SLO and edge CPU normal"),
     SeedStep("14:47", ALICE, "followup canary deployment for firewall changes <@U0CAROL|carol>"),
     SeedStep("14:48", BOB, "followup synthetic traffic tests against the WAF in staging every 5 minutes <@U0BOB|bob>"),
-    SeedStep("14:49", DAVE, "followup add a \"verify CPU load\" step to the runbook before global rollout <@U0DAVE|dave>"),
+    SeedStep(
+        "14:49", DAVE, 'followup add a "verify CPU load" step to the runbook before global rollout <@U0DAVE|dave>'
+    ),
     SeedStep("14:50", ALICE, "postmortem"),
 )
 

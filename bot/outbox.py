@@ -9,6 +9,7 @@ can never succeed (``channel_not_found``...) are buried, logged and listed by ``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -97,6 +98,7 @@ class OutboxWorker:
 
     async def resume(self) -> None:
         """On start: free the leases this worker id held before a crash, so nothing waits for them."""
+
         def release() -> int:
             with self.store.transaction() as uow:
                 return outbox.release_locks(uow.session, self.worker_id)
@@ -118,10 +120,8 @@ class OutboxWorker:
                 await self._sleep_until_woken()
 
     async def _sleep_until_woken(self) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_seconds)
-        except TimeoutError:
-            pass
         self._wake.clear()
 
     def stop(self) -> None:
@@ -193,14 +193,27 @@ class OutboxWorker:
         delay = self.policy.delay(item.attempts, retry_after)
         with self.store.transaction() as uow:
             outbox.reschedule(uow.session, item.id, now + timedelta(seconds=delay), reason, now)
-        log.info("outbox_retry_scheduled", item=item.id, kind=item.kind, incident=_incident(item),
-                 attempts=item.attempts, delay_seconds=round(delay, 2), reason=reason)
+        log.info(
+            "outbox_retry_scheduled",
+            item=item.id,
+            kind=item.kind,
+            incident=_incident(item),
+            attempts=item.attempts,
+            delay_seconds=round(delay, 2),
+            reason=reason,
+        )
 
     def _bury(self, item: OutboxItem, reason: str) -> None:
         with self.store.transaction() as uow:
             outbox.bury(uow.session, item.id, reason, self.clock())
-        log.warning("outbox_item_undeliverable", item=item.id, kind=item.kind, incident=_incident(item),
-                    attempts=item.attempts, reason=reason)
+        log.warning(
+            "outbox_item_undeliverable",
+            item=item.id,
+            kind=item.kind,
+            incident=_incident(item),
+            attempts=item.attempts,
+            reason=reason,
+        )
 
 
 def _incident(item: OutboxItem) -> str | None:

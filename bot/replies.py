@@ -28,9 +28,10 @@ def confirmation(outcome: Outcome, mention: Mention = slack_mention, escape: Esc
 
 def status_text(incident: Incident, now: datetime, mention: Mention = slack_mention, escape: Escape = keep_text) -> str:
     """A few lines summarising where the incident stands."""
-    team = ", ".join(
-        f"{mention(m.user_id)}" + (f" ({escape(m.role)})" if m.role else "") for m in incident.members
-    ) or "nobody yet"
+    team = (
+        ", ".join(f"{mention(m.user_id)}" + (f" ({escape(m.role)})" if m.role else "") for m in incident.members)
+        or "nobody yet"
+    )
     root = incident.root_cause
     lines = [
         f"{incident.incident_id} · {escape(incident.title)}",
@@ -40,12 +41,16 @@ def status_text(incident: Incident, now: datetime, mention: Mention = slack_ment
         f"IRT: {team}",
     ]
     if incident.service or incident.impact_percent is not None:
-        impact = f"{format_percent(incident.impact_percent)} of requests failing" \
-            if incident.impact_percent is not None else "not stated"
+        impact = (
+            f"{format_percent(incident.impact_percent)} of requests failing"
+            if incident.impact_percent is not None
+            else "not stated"
+        )
         lines.append(f"Service: {incident.service or 'not named'} · Impact: {impact}")
     if incident.hypotheses:
-        lines.append("Hypotheses: " + "; ".join(
-            f"#{h.number} {escape(h.text)} [{h.status.value}]" for h in incident.hypotheses))
+        lines.append(
+            "Hypotheses: " + "; ".join(f"#{h.number} {escape(h.text)} [{h.status.value}]" for h in incident.hypotheses)
+        )
     if root:
         lines.append(f"Root cause: {escape(root.text)}")
     return "\n".join(lines)
@@ -57,7 +62,9 @@ def timeline_text(
     """One line per entry, oldest first, times in UTC."""
     lines = [f"{incident.incident_id} timeline (UTC) · {escape(incident.title)}"]
     for entry in entries:
-        lines.append(f"{entry.occurred_at:%Y-%m-%d %H:%M}  {describe(entry, mention, escape)}  ({mention(entry.actor)})")
+        lines.append(
+            f"{entry.occurred_at:%Y-%m-%d %H:%M}  {describe(entry, mention, escape)}  ({mention(entry.actor)})"
+        )
     return "\n".join(lines)
 
 
@@ -88,7 +95,10 @@ def budget_status(service: IncidentService, incident: Incident) -> str | None:
     report = service.budget_reports(slo.service)[0]
     burn = next((b for b in report.burns if b.incident_id == incident.incident_id), None)
     spent = f"{format_budget_time(burn.bad_time)} ({burn.percent_of_budget:.1f}%)" if burn else "nothing yet"
-    left = (f"budget exhausted: {report.policy()}" if report.exhausted
-            else f"{report.remaining_share * 100:.1f}% of the budget left")
+    left = (
+        f"budget exhausted: {report.policy()}"
+        if report.exhausted
+        else f"{report.remaining_share * 100:.1f}% of the budget left"
+    )
     budget = f"{slo.service}'s {format_budget_time(slo.budget)} ({slo.describe()})"
     return f"this incident {spent} of {budget}; {left}"

@@ -88,15 +88,11 @@ def build_report(
     now: datetime,
 ) -> Report:
     """Aggregate the incidents declared since ``since``."""
-    rows = [
-        _row(incident, entries, slos, now) for incident, entries in incidents if incident.declared_at >= since
-    ]
+    rows = [_row(incident, entries, slos, now) for incident, entries in incidents if incident.declared_at >= since]
     return Report(since, now, rows)
 
 
-def _row(
-    incident: Incident, entries: Sequence[TimelineEntry], slos: SloCatalog, now: datetime
-) -> IncidentRow:
+def _row(incident: Incident, entries: Sequence[TimelineEntry], slos: SloCatalog, now: datetime) -> IncidentRow:
     milestones = find_milestones(entries)
 
     def minutes(moment: datetime | None) -> float | None:
@@ -132,13 +128,9 @@ def render_text(report: Report) -> str:
     lines += [f"  {name:<12} {count}" for name, count in report.by_service().items()] or ["  none"]
     lines += ["", "Time from detection (median / p90):"]
     for measure, stats in report.percentiles().items():
-        lines.append(
-            f"  to {measure:<9} {_fmt(stats['median'])} / {_fmt(stats['p90'])}  (n={stats['count']:g})"
-        )
+        lines.append(f"  to {measure:<9} {_fmt(stats['median'])} / {_fmt(stats['p90'])}  (n={stats['count']:g})")
     lines += ["", "Error budget burned (bad-request minutes):"]
-    lines += [f"  {name:<12} {minutes:g} min" for name, minutes in report.budget_by_service().items()] or [
-        "  none"
-    ]
+    lines += [f"  {name:<12} {minutes:g} min" for name, minutes in report.budget_by_service().items()] or ["  none"]
     return "\n".join(lines)
 
 
@@ -206,9 +198,7 @@ def write_chart(report: Report, path: Path) -> None:
     figure, (weekly, durations, budget) = plt.subplots(3, 1, figsize=(10, 11), constrained_layout=True)
     _weekly_panel(weekly, report)
     for measure, marker in (("mitigate", "o"), ("resolve", "s")):
-        points = [
-            (r.declared_at, r.minutes[measure]) for r in report.incidents if r.minutes[measure] is not None
-        ]
+        points = [(r.declared_at, r.minutes[measure]) for r in report.incidents if r.minutes[measure] is not None]
         durations.plot(
             [p[0] for p in points],
             [p[1] for p in points],
@@ -232,8 +222,7 @@ def _weekly_panel(axes: Any, report: Report) -> None:
     bottom = [0] * len(weeks)
     for severity in sorted({r.severity for r in report.incidents}):
         counts = [
-            sum(1 for r in report.incidents if r.severity == severity and _week(r.declared_at) == w)
-            for w in weeks
+            sum(1 for r in report.incidents if r.severity == severity and _week(r.declared_at) == w) for w in weeks
         ]
         axes.bar(weeks, counts, bottom=bottom, label=severity)
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]

@@ -107,13 +107,18 @@ class IncidentService:
             return self.declare(action, actor, at=command.at, plan=plan)
         if isinstance(action, Query):
             raise TypeError(f"{type(action).__name__} only reads; call the query methods")
-        outcome = self.transition(action, actor, command.at, number=command.incident_number, channel_id=channel_id,
-                                  plan=plan)
+        outcome = self.transition(
+            action, actor, command.at, number=command.incident_number, channel_id=channel_id, plan=plan
+        )
         assert outcome is not None  # only event-deduplicated transitions can be skipped
         return outcome
 
     def declare(
-        self, action: Declare, actor: Actor, at: str | None = None, channel_id: str | None = None,
+        self,
+        action: Declare,
+        actor: Actor,
+        at: str | None = None,
+        channel_id: str | None = None,
         plan: EffectPlan | None = None,
     ) -> Outcome:
         """Open a new incident with the next free number."""
@@ -181,8 +186,13 @@ class IncidentService:
         """Store a deploy or config change reported by CI/CD."""
         with self.store.transaction() as uow:
             change_id = uow.add_change(change, self.clock())
-        log.info("change_recorded", change=change_id, service=change.service, author=change.author,
-                 occurred_at=change.occurred_at.isoformat())
+        log.info(
+            "change_recorded",
+            change=change_id,
+            service=change.service,
+            author=change.author,
+            occurred_at=change.occurred_at.isoformat(),
+        )
         return change_id
 
     def recent_changes(self, incident: Incident) -> list[ChangeEvent]:
@@ -190,11 +200,12 @@ class IncidentService:
         if not incident.service:
             return []
         with self.store.transaction(readonly=True) as uow:
-            return uow.list_changes(incident.service, incident.declared_at - RECENT_CHANGE_WINDOW,
-                                    incident.declared_at)
+            return uow.list_changes(incident.service, incident.declared_at - RECENT_CHANGE_WINDOW, incident.declared_at)
 
     def receive_alert(
-        self, alert: Alert, severity_map: Mapping[str, Severity] = DEFAULT_SEVERITY_MAP,
+        self,
+        alert: Alert,
+        severity_map: Mapping[str, Severity] = DEFAULT_SEVERITY_MAP,
         plan: EffectPlan | None = None,
     ) -> AlertResult:
         """Declare for a new firing alert, note a cleared one; repeats while the incident is open do nothing."""
@@ -208,10 +219,14 @@ class IncidentService:
                 if incident is not None and incident.status.is_open:
                     return AlertResult(alert.fingerprint, "repeat", incident.incident_id), None
                 occurred_at = min(alert.starts_at, now)
-                change = declare(declaration(alert, severity_map), uow.next_incident_number(),
-                                 Stamp(actor.user_id, occurred_at, now))
-                fired = apply(change.incident, RecordAlert(False, alert.summary, alert.fingerprint,
-                                                           alert.generator_url), Stamp(actor.user_id, occurred_at, now))
+                change = declare(
+                    declaration(alert, severity_map), uow.next_incident_number(), Stamp(actor.user_id, occurred_at, now)
+                )
+                fired = apply(
+                    change.incident,
+                    RecordAlert(False, alert.summary, alert.fingerprint, alert.generator_url),
+                    Stamp(actor.user_id, occurred_at, now),
+                )
                 change = Change(fired.incident, change.entries + fired.entries)
                 declared = uow.add_incident(change, now)
                 uow.add_alert(alert.fingerprint, (latest[0] + 1) if latest else 1, declared.number, alert.name, now)
@@ -221,8 +236,11 @@ class IncidentService:
             if latest is None or incident is None or latest[2] is not None:
                 return AlertResult(alert.fingerprint, "ignored", incident.incident_id if incident else None), None
             cleared_at = max(min(alert.ends_at or now, now), incident.declared_at)
-            change = apply(incident, RecordAlert(True, alert.summary, alert.fingerprint, alert.generator_url),
-                           Stamp(actor.user_id, cleared_at, now))
+            change = apply(
+                incident,
+                RecordAlert(True, alert.summary, alert.fingerprint, alert.generator_url),
+                Stamp(actor.user_id, cleared_at, now),
+            )
             after = uow.save(incident, change, now)
             uow.clear_alert(alert.fingerprint, latest[0], cleared_at)
             outcome = Outcome(after, change.entries, incident)
@@ -230,14 +248,20 @@ class IncidentService:
             return AlertResult(alert.fingerprint, "cleared", incident.incident_id), outcome
 
         result, outcome = self._retrying(attempt)
-        log.info("alert_received", fingerprint=alert.fingerprint, alert=alert.name, action=result.action,
-                 incident=result.incident_id)
+        log.info(
+            "alert_received",
+            fingerprint=alert.fingerprint,
+            alert=alert.name,
+            action=result.action,
+            incident=result.incident_id,
+        )
         if outcome is not None:
             self._log(outcome, actor, None)
         return result
 
-    def nudge_silent(self, thresholds: Mapping[Severity, timedelta], plan: EffectPlan | None = None,
-                     now: datetime | None = None) -> list[Outcome]:
+    def nudge_silent(
+        self, thresholds: Mapping[Severity, timedelta], plan: EffectPlan | None = None, now: datetime | None = None
+    ) -> list[Outcome]:
         """Post one reminder per silence: open incidents whose timeline has been quiet past their threshold.
 
         ``now`` (default: the clock) is when silence is measured to; tests pass a later time.
@@ -247,8 +271,7 @@ class IncidentService:
             candidates = uow.last_activity(OPEN_STATUSES)
         outcomes: list[Outcome] = []
         for nudge in due_nudges(candidates, thresholds, now):
-            outcome = self.transition(Nudge(nudge.silent_minutes), Actor("incidentbot"), number=nudge.number,
-                                      plan=plan)
+            outcome = self.transition(Nudge(nudge.silent_minutes), Actor("incidentbot"), number=nudge.number, plan=plan)
             if outcome is not None:
                 outcomes.append(outcome)
         return outcomes
@@ -329,15 +352,18 @@ class IncidentService:
         with self.store.transaction(readonly=True) as uow:
             return uow.get_incident_by_channel(channel_id)
 
-    def timeline(self, number: int | None = None, channel_id: str | None = None) -> tuple[Incident, list[TimelineEntry]]:
+    def timeline(
+        self, number: int | None = None, channel_id: str | None = None
+    ) -> tuple[Incident, list[TimelineEntry]]:
         with self.store.transaction(readonly=True) as uow:
             incident = self._find(uow, number, channel_id)
             return incident, uow.timeline(incident.number)
 
     def postmortem(self, number: int | None = None, channel_id: str | None = None) -> PostmortemData:
         incident, entries = self.timeline(number, channel_id)
-        return build_postmortem(incident, entries, self.clock(), self.slos.get(incident.service),
-                                self.recent_changes(incident))
+        return build_postmortem(
+            incident, entries, self.clock(), self.slos.get(incident.service), self.recent_changes(incident)
+        )
 
     def list_incidents(self, statuses: Sequence[Status] | None = None, limit: int = 200) -> list[IncidentSummary]:
         with self.store.transaction(readonly=True) as uow:
@@ -350,8 +376,9 @@ class IncidentService:
         if number is not None:
             incident = uow.get_incident(number)
             if incident is None:
-                raise IncidentNotFound(f"There is no incident {format_incident_id(number)}. "
-                                       "`/incident list` shows the open ones.")
+                raise IncidentNotFound(
+                    f"There is no incident {format_incident_id(number)}. `/incident list` shows the open ones."
+                )
             return incident
         incident = uow.get_incident_by_channel(channel_id) if channel_id else None
         if incident is None:
@@ -370,8 +397,7 @@ class IncidentService:
             except (ConcurrentUpdate, sa.exc.IntegrityError) as exc:
                 log.info("transaction_retried", attempt=attempt_number, reason=type(exc).__name__)
                 if attempt_number == MAX_ATTEMPTS:
-                    raise ConcurrentUpdate("Too many people changed this incident at once; please try again.") \
-                        from exc
+                    raise ConcurrentUpdate("Too many people changed this incident at once; please try again.") from exc
         raise AssertionError("unreachable")
 
     @staticmethod

@@ -40,9 +40,7 @@ def parse_catalog(document: Any, source: str = "slos.yml") -> SloCatalog:
     services = document.get("services") if isinstance(document, dict) else None
     if not isinstance(services, dict) or not services:
         raise ConfigError(f"{source}: expected a top-level `services:` mapping with at least one service.")
-    return SloCatalog(
-        {slo.service: slo for slo in (_slo(str(name), spec, source) for name, spec in services.items())}
-    )
+    return SloCatalog({slo.service: slo for slo in (_slo(str(name), spec, source) for name, spec in services.items())})
 
 
 def _slo(name: str, spec: Any, source: str) -> Slo:

@@ -44,16 +44,13 @@ def register(
         alerts = parse_alertmanager(await _json(request))
         results = []
         for alert in alerts:
-            results.append(
-                await asyncio.to_thread(service.receive_alert, alert, settings.alert_severity_map, plan)
-            )
+            results.append(await asyncio.to_thread(service.receive_alert, alert, settings.alert_severity_map, plan))
         wake_outbox()
         return web.json_response(
             {
                 "ok": True,
                 "alerts": [
-                    {"fingerprint": r.fingerprint, "action": r.action, "incident": r.incident_id}
-                    for r in results
+                    {"fingerprint": r.fingerprint, "action": r.action, "incident": r.incident_id} for r in results
                 ],
             }
         )
@@ -96,11 +93,7 @@ def _authenticate(request: web.Request, settings: Settings) -> None:
     expected = settings.webhook_token.get()
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if (
-        not expected
-        or scheme.lower() != "bearer"
-        or not hmac.compare_digest(token.strip().encode(), expected.encode())
-    ):
+    if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
         log.warning("webhook_unauthorized", path=request.path, remote=request.remote)
         raise web.HTTPUnauthorized(
             text=json.dumps({"ok": False, "error": "unauthorized"}),

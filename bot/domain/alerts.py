@@ -84,9 +84,7 @@ def _alert(item: object, index: int) -> Alert:
 
 
 def _string_map(value: Any, where: str) -> dict[str, str]:
-    if not isinstance(value, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise PayloadError(f"{where} must be an object of strings.")
     return dict(value)
 

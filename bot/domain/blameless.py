@@ -47,9 +47,7 @@ _FAILURE_VERBS = (
     r"(?:broke|forgot|missed|failed|messed up|screwed up|caused|deleted|pushed|ignored|"
     r"didn't|did not|neglected)"
 )
-_SUGGEST_SUBJECT = (
-    'Make the system or the step the subject ("the deploy pipeline allowed ..."), not a person.'
-)
+_SUGGEST_SUBJECT = 'Make the system or the step the subject ("the deploy pipeline allowed ..."), not a person.'
 
 
 def lint(texts: Iterable[tuple[str, str]], names: Iterable[str] = ()) -> list[Finding]:

@@ -252,8 +252,9 @@ def _parse_hypothesis_decision(sub: str, rest: str) -> RejectHypothesis | Confir
     number_text, remainder = _split_word(rest)
     match = _HYPOTHESIS_NUMBER.match(number_text)
     if not match:
-        raise UsageError(f"`hypothesis {sub}` needs the hypothesis number, e.g. `hypothesis {sub} 1`.",
-                         USAGE["hypothesis"])
+        raise UsageError(
+            f"`hypothesis {sub}` needs the hypothesis number, e.g. `hypothesis {sub} 1`.", USAGE["hypothesis"]
+        )
     number = int(match.group(1))
     text = _optional_text("hypothesis", remainder)
     return RejectHypothesis(number, text) if sub == "reject" else ConfirmHypothesis(number, text)
@@ -267,7 +268,7 @@ def _parse_severity(rest: str) -> ChangeSeverity:
 
 
 def _parse_followup(rest: str) -> AddFollowup:
-    body, last = (rest.rsplit(None, 1) + [""])[:2] if rest else ("", "")
+    body, last = [*rest.rsplit(None, 1), ""][:2] if rest else ("", "")
     owner = parse_user(last) if last else None
     text = body if owner else rest
     text = _require_text("followup", text, "an action item, e.g. `followup canary rollout for WAF rules @bob`")
@@ -283,8 +284,9 @@ def parse_service_name(text: str) -> str | None:
 def _parse_service(rest: str) -> SetService:
     name = parse_service_name(rest)
     if name is None:
-        raise UsageError("`service` needs one service name from the SLO catalogue, e.g. `service cdn-edge`.",
-                         USAGE["service"])
+        raise UsageError(
+            "`service` needs one service name from the SLO catalogue, e.g. `service cdn-edge`.", USAGE["service"]
+        )
     return SetService(name)
 
 
@@ -292,8 +294,9 @@ def _parse_impact(rest: str) -> SetImpact:
     match = _PERCENT.match(rest.strip())
     percent = float(match.group("value")) if match else -1.0
     if not 0 <= percent <= 100:
-        raise UsageError("`impact` needs the share of requests failing, from 0% to 100%, e.g. `impact 50%`.",
-                         USAGE["impact"])
+        raise UsageError(
+            "`impact` needs the share of requests failing, from 0% to 100%, e.g. `impact 50%`.", USAGE["impact"]
+        )
     return SetImpact(percent)
 
 
@@ -309,8 +312,7 @@ def _parse_slo(rest: str) -> ShowSlo:
 def _parse_postmortem(rest: str) -> ExportPostmortem:
     name = rest.strip()
     if name and not _TEMPLATE_NAME.match(name):
-        raise UsageError(f"`{name[:60]}` is not a template name (letters, digits, `.`, `_`, `-`).",
-                         USAGE["postmortem"])
+        raise UsageError(f"`{name[:60]}` is not a template name (letters, digits, `.`, `_`, `-`).", USAGE["postmortem"])
     return ExportPostmortem(template=name or None)
 
 

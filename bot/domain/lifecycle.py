@@ -53,10 +53,24 @@ _STARTS_INVESTIGATION = {Status.DECLARED: Status.INVESTIGATING}
 
 def _table() -> dict[tuple[Status, type[Transition]], Status]:
     table: dict[tuple[Status, type[Transition]], Status] = {}
-    keeps_status: tuple[type[Transition], ...] = (SetLead, ChangeSeverity, AddNote, AddFollowup, PinMessage,
-                                                  SetService, SetImpact, RecordAlert, Nudge)
-    investigates: tuple[type[Transition], ...] = (Assemble, AddHypothesis, RejectHypothesis, ConfirmHypothesis,
-                                                  Mitigate)
+    keeps_status: tuple[type[Transition], ...] = (
+        SetLead,
+        ChangeSeverity,
+        AddNote,
+        AddFollowup,
+        PinMessage,
+        SetService,
+        SetImpact,
+        RecordAlert,
+        Nudge,
+    )
+    investigates: tuple[type[Transition], ...] = (
+        Assemble,
+        AddHypothesis,
+        RejectHypothesis,
+        ConfirmHypothesis,
+        Mitigate,
+    )
     for status in OPEN_STATUSES:
         investigating = _STARTS_INVESTIGATION.get(status, status)
         for action in keeps_status:
@@ -234,8 +248,7 @@ def _find_hypothesis(incident: Incident, number: int) -> Hypothesis:
     if hypothesis is None:
         known = ", ".join(f"#{h.number}" for h in incident.hypotheses) or "none yet"
         raise TransitionError(
-            f"{incident.incident_id} has no hypothesis #{number} (known: {known}). "
-            "Add one with `hypothesis <text>`."
+            f"{incident.incident_id} has no hypothesis #{number} (known: {known}). Add one with `hypothesis <text>`."
         )
     return hypothesis
 
@@ -249,10 +262,16 @@ def _record_reject(incident: Incident, action: RejectHypothesis, stamp: Stamp) -
     hypothesis = _find_hypothesis(incident, action.number)
     if hypothesis.status is HypothesisStatus.REJECTED:
         raise TransitionError(f"Hypothesis #{action.number} is already rejected.")
-    decided = Hypothesis(hypothesis.number, hypothesis.text, hypothesis.proposed_by, hypothesis.proposed_at,
-                         HypothesisStatus.REJECTED, action.reason, stamp.occurred_at)
-    entry = stamp.entry(EntryKind.HYPOTHESIS_REJECTED, action.reason, number=action.number,
-                        hypothesis=hypothesis.text)
+    decided = Hypothesis(
+        hypothesis.number,
+        hypothesis.text,
+        hypothesis.proposed_by,
+        hypothesis.proposed_at,
+        HypothesisStatus.REJECTED,
+        action.reason,
+        stamp.occurred_at,
+    )
+    entry = stamp.entry(EntryKind.HYPOTHESIS_REJECTED, action.reason, number=action.number, hypothesis=hypothesis.text)
     return _decide(incident, decided), entry
 
 
@@ -266,23 +285,32 @@ def _record_confirm(incident: Incident, action: ConfirmHypothesis, stamp: Stamp)
             f"Hypothesis #{confirmed.number} is already the confirmed root cause; reject it first "
             f"with `hypothesis reject {confirmed.number} <reason>`."
         )
-    decided = Hypothesis(hypothesis.number, hypothesis.text, hypothesis.proposed_by, hypothesis.proposed_at,
-                         HypothesisStatus.CONFIRMED, action.note, stamp.occurred_at)
-    entry = stamp.entry(EntryKind.HYPOTHESIS_CONFIRMED, action.note, number=action.number,
-                        hypothesis=hypothesis.text)
+    decided = Hypothesis(
+        hypothesis.number,
+        hypothesis.text,
+        hypothesis.proposed_by,
+        hypothesis.proposed_at,
+        HypothesisStatus.CONFIRMED,
+        action.note,
+        stamp.occurred_at,
+    )
+    entry = stamp.entry(EntryKind.HYPOTHESIS_CONFIRMED, action.note, number=action.number, hypothesis=hypothesis.text)
     return _decide(incident, decided), entry
 
 
 def _record_text(kind: EntryKind) -> Any:
-    def record(incident: Incident, action: Mitigate | Rollback | AddNote, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
+    def record(
+        incident: Incident, action: Mitigate | Rollback | AddNote, stamp: Stamp
+    ) -> tuple[Incident, TimelineEntry]:
         return incident, stamp.entry(kind, action.text)
 
     return record
 
 
 def _record_resolve(incident: Incident, action: Resolve, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
-    changed = incident.with_changes(resolved_at=stamp.occurred_at, resolved_by=stamp.actor,
-                                    summary=action.summary or incident.summary)
+    changed = incident.with_changes(
+        resolved_at=stamp.occurred_at, resolved_by=stamp.actor, summary=action.summary or incident.summary
+    )
     return changed, stamp.entry(EntryKind.RESOLVED, action.summary)
 
 
@@ -307,8 +335,14 @@ def _record_followup(incident: Incident, action: AddFollowup, stamp: Stamp) -> t
 
 
 def _record_pin(incident: Incident, action: PinMessage, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
-    entry = TimelineEntry(EntryKind.PINNED, stamp.occurred_at, stamp.recorded_at, action.author, action.text,
-                          {"pinned_by": stamp.actor, "permalink": action.permalink})
+    entry = TimelineEntry(
+        EntryKind.PINNED,
+        stamp.occurred_at,
+        stamp.recorded_at,
+        action.author,
+        action.text,
+        {"pinned_by": stamp.actor, "permalink": action.permalink},
+    )
     return incident, entry
 
 
@@ -326,8 +360,9 @@ def _record_impact(incident: Incident, action: SetImpact, stamp: Stamp) -> tuple
 
 def _record_alert(incident: Incident, action: RecordAlert, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
     kind = EntryKind.ALERT_CLEARED if action.cleared else EntryKind.ALERT_FIRED
-    return incident, stamp.entry(kind, action.summary, fingerprint=action.fingerprint,
-                                 generator_url=action.generator_url)
+    return incident, stamp.entry(
+        kind, action.summary, fingerprint=action.fingerprint, generator_url=action.generator_url
+    )
 
 
 def _record_nudge(incident: Incident, action: Nudge, stamp: Stamp) -> tuple[Incident, TimelineEntry]:

@@ -150,13 +150,17 @@ def build_postmortem(
         root_cause=root.text if root else "",
         root_cause_note=root.outcome if root else "",
         triggers=[e.text for e in ordered if e.kind is EntryKind.ROLLBACK],
-        mitigations=[f"{_hhmm(e.occurred_at)} {describe(e, mention)}" for e in ordered
-                     if e.kind in (EntryKind.MITIGATION, EntryKind.ROLLBACK)],
+        mitigations=[
+            f"{_hhmm(e.occurred_at)} {describe(e, mention)}"
+            for e in ordered
+            if e.kind in (EntryKind.MITIGATION, EntryKind.ROLLBACK)
+        ],
         resolution=_resolution(incident, milestones),
         hypotheses=[_hypothesis_view(h) for h in incident.hypotheses],
         metrics=_metrics(milestones),
-        action_items=[ActionItem(f.number, f.text, mention(f.owner) if f.owner else "unassigned")
-                      for f in incident.followups],
+        action_items=[
+            ActionItem(f.number, f.text, mention(f.owner) if f.owner else "unassigned") for f in incident.followups
+        ],
         lessons=_lessons(incident, ordered, milestones),
         timeline=[_timeline_line(e, mention) for e in ordered if e.kind is not EntryKind.NUDGE],
         notes=[describe(e, mention) for e in ordered if e.kind in (EntryKind.NOTE, EntryKind.PINNED)],
@@ -171,9 +175,11 @@ def build_postmortem(
 def _error_budget(slo: Slo, incident: Incident, ordered: list[TimelineEntry], now: datetime) -> ErrorBudget:
     """Impact x duration against (1 - SLO) x window, span by span."""
     burn = incident_burn(slo, incident, ordered, now)
-    impact = [f"{format_percent(span.fraction * 100)} of requests failing from {_hhmm(span.start)} to "
-              f"{_hhmm(span.end)} ({format_duration(span.end - span.start)}): {format_budget_time(span.bad_time)}"
-              for span in impact_spans(ordered, now)]
+    impact = [
+        f"{format_percent(span.fraction * 100)} of requests failing from {_hhmm(span.start)} to "
+        f"{_hhmm(span.end)} ({format_duration(span.end - span.start)}): {format_budget_time(span.bad_time)}"
+        for span in impact_spans(ordered, now)
+    ]
     exhausted = burn.budget_share >= 1
     return ErrorBudget(
         service=slo.service,
@@ -184,23 +190,34 @@ def _error_budget(slo: Slo, incident: Incident, ordered: list[TimelineEntry], no
         percent_of_budget=f"{burn.percent_of_budget:.1f}%",
         exhausted=exhausted,
         policy=f"This incident alone exhausted the budget. Error budget policy: release freeze for {slo.service} "
-               "until the budget recovers." if exhausted else "",
+        "until the budget recovers."
+        if exhausted
+        else "",
     )
 
 
 _LINTED_KINDS = {
-    EntryKind.NOTE: "note", EntryKind.HYPOTHESIS: "hypothesis", EntryKind.HYPOTHESIS_REJECTED: "rejection",
-    EntryKind.HYPOTHESIS_CONFIRMED: "root cause note", EntryKind.MITIGATION: "mitigation",
-    EntryKind.ROLLBACK: "rollback", EntryKind.RESOLVED: "resolution", EntryKind.REOPENED: "reopen reason",
-    EntryKind.FOLLOWUP: "follow-up", EntryKind.PINNED: "pinned message",
+    EntryKind.NOTE: "note",
+    EntryKind.HYPOTHESIS: "hypothesis",
+    EntryKind.HYPOTHESIS_REJECTED: "rejection",
+    EntryKind.HYPOTHESIS_CONFIRMED: "root cause note",
+    EntryKind.MITIGATION: "mitigation",
+    EntryKind.ROLLBACK: "rollback",
+    EntryKind.RESOLVED: "resolution",
+    EntryKind.REOPENED: "reopen reason",
+    EntryKind.FOLLOWUP: "follow-up",
+    EntryKind.PINNED: "pinned message",
 }
 
 
 def _review(incident: Incident, ordered: list[TimelineEntry]) -> list[Finding]:
     """Blameful phrasing in what people typed, located by entry and time; their text stays as written."""
     texts = [("title", incident.title), ("description", incident.description)]
-    texts += [(f"{_LINTED_KINDS[e.kind]} at {_hhmm(e.occurred_at)}", e.text) for e in ordered
-              if e.kind in _LINTED_KINDS and e.text]
+    texts += [
+        (f"{_LINTED_KINDS[e.kind]} at {_hhmm(e.occurred_at)}", e.text)
+        for e in ordered
+        if e.kind in _LINTED_KINDS and e.text
+    ]
     return lint(texts, collect_names(ordered).values())
 
 
@@ -210,8 +227,9 @@ def _hhmm(moment: datetime) -> str:
 
 def _responders(incident: Incident, mention: Mention) -> list[Responder]:
     responders = [Responder(mention(incident.lead), "incident lead")] if incident.lead else []
-    responders += [Responder(mention(m.user_id), m.role or "responder") for m in incident.members
-                   if m.user_id != incident.lead]
+    responders += [
+        Responder(mention(m.user_id), m.role or "responder") for m in incident.members if m.user_id != incident.lead
+    ]
     return responders
 
 
@@ -221,8 +239,9 @@ def _hypothesis_view(hypothesis: Hypothesis) -> HypothesisView:
         HypothesisStatus.REJECTED: "rejected",
         HypothesisStatus.CONFIRMED: "confirmed (root cause)",
     }[hypothesis.status]
-    return HypothesisView(hypothesis.number, hypothesis.text, outcome, hypothesis.outcome,
-                          _hhmm(hypothesis.proposed_at))
+    return HypothesisView(
+        hypothesis.number, hypothesis.text, outcome, hypothesis.outcome, _hhmm(hypothesis.proposed_at)
+    )
 
 
 def _since_detection(milestones: Milestones, moment: datetime | None) -> tuple[str, str]:
@@ -269,8 +288,10 @@ def _lessons(incident: Incident, ordered: list[TimelineEntry], milestones: Miles
     unowned = [f for f in incident.followups if not f.owner]
     if unowned:
         lessons.went_wrong.append(f"{len(unowned)} action item(s) have no owner yet; assign them before the review.")
-    lessons.got_lucky.append("Was anything outside our control in our favour (time of day, traffic level, "
-                             "a responder who happened to know the system)? Note it here.")
+    lessons.got_lucky.append(
+        "Was anything outside our control in our favour (time of day, traffic level, "
+        "a responder who happened to know the system)? Note it here."
+    )
     return lessons
 
 
@@ -293,7 +314,7 @@ def _diagnosis_lessons(lessons: Lessons, incident: Incident, milestones: Milesto
         if hypothesis.status is HypothesisStatus.REJECTED:
             reason = f" ({hypothesis.outcome})" if hypothesis.outcome else ""
             lessons.went_wrong.append(
-                f"Time went into hypothesis #{hypothesis.number}, \"{hypothesis.text}\", which was rejected{reason}. "
+                f'Time went into hypothesis #{hypothesis.number}, "{hypothesis.text}", which was rejected{reason}. '
                 "What signal would have ruled it out sooner?"
             )
 
@@ -302,7 +323,7 @@ def _mitigation_lessons(lessons: Lessons, ordered: list[TimelineEntry], mileston
     end = milestones.mitigated_at
     for entry in ordered:
         if entry.kind is EntryKind.MITIGATION and (end is None or entry.occurred_at < end):
-            lessons.went_wrong.append(f"Mitigation \"{entry.text}\" ({_hhmm(entry.occurred_at)}) did not end the impact.")
+            lessons.went_wrong.append(f'Mitigation "{entry.text}" ({_hhmm(entry.occurred_at)}) did not end the impact.')
     rollbacks = [e for e in ordered if e.kind is EntryKind.ROLLBACK]
     if rollbacks and end is not None:
         lessons.went_well.append(f"Rolling back ({rollbacks[0].text}) mitigated the impact at {_hhmm(end)}.")

@@ -18,8 +18,7 @@ from bot.domain.model import EntryKind, Incident, Status, TimelineEntry, sorted_
 _ENDS_IMPACT = (Status.MITIGATED.value, Status.RESOLVED.value)
 
 BUDGET_POLICY = (
-    "Error budget policy: release freeze for {service} until the budget recovers; "
-    "only fixes and reliability work ship."
+    "Error budget policy: release freeze for {service} until the budget recovers; only fixes and reliability work ship."
 )
 
 
@@ -150,9 +149,7 @@ def incident_burn(
     """The share of ``slo``'s budget the incident consumed (after ``since``, when given)."""
     spent = bad_time(entries, now, since)
     budget = slo.budget.total_seconds()
-    return IncidentBurn(
-        incident.incident_id, incident.title, spent, spent.total_seconds() / budget if budget else 0
-    )
+    return IncidentBurn(incident.incident_id, incident.title, spent, spent.total_seconds() / budget if budget else 0)
 
 
 def budget_report(

@@ -46,7 +46,7 @@ def _member(member: dict[str, Any], mention: Mention, escape: Escape) -> str:
 
 
 _USER_TEXT_KEYS = frozenset({"hypothesis", "description", "generator_url"})
-"""The ``data`` values people (or alert senders) typed; ids, severities and statuses go to ``mention`` or out unescaped."""
+"""The ``data`` values people (or alert senders) typed; ids, severities and statuses are not escaped."""
 
 
 def describe(entry: TimelineEntry, mention: Mention = slack_mention, escape: Escape = keep_text) -> str:
@@ -69,8 +69,9 @@ def describe(entry: TimelineEntry, mention: Mention = slack_mention, escape: Esc
     if kind is EntryKind.HYPOTHESIS_REJECTED:
         return _with_text(f"Hypothesis #{data.get('number')} rejected ({data.get('hypothesis', '')})", entry.text)
     if kind is EntryKind.HYPOTHESIS_CONFIRMED:
-        return _with_text(f"Hypothesis #{data.get('number')} confirmed as root cause ({data.get('hypothesis', '')})",
-                          entry.text)
+        return _with_text(
+            f"Hypothesis #{data.get('number')} confirmed as root cause ({data.get('hypothesis', '')})", entry.text
+        )
     if kind is EntryKind.SEVERITY:
         return f"Severity changed from {data.get('severity_from')} to {data.get('severity_to')}"
     if kind is EntryKind.FOLLOWUP:

@@ -91,7 +91,8 @@ class PostmortemRenderer:
             except jinja2.TemplateNotFound:
                 continue
             except jinja2.TemplateSyntaxError as exc:
-                raise TemplateError(f"Template `{name}` has a syntax error on line {exc.lineno}: {exc.message}") \
-                    from exc
+                raise TemplateError(
+                    f"Template `{name}` has a syntax error on line {exc.lineno}: {exc.message}"
+                ) from exc
         choices = ", ".join(self.available()) or "none"
         raise TemplateError(f"There is no postmortem template `{name}`. Available: {choices}.")

@@ -27,8 +27,12 @@ from bot.slack.text import (
 
 Block = dict[str, Any]
 
-_SEVERITY_EMOJI = {Severity.SEV1: ":red_circle:", Severity.SEV2: ":large_orange_circle:",
-                   Severity.SEV3: ":large_yellow_circle:", Severity.SEV4: ":white_circle:"}
+_SEVERITY_EMOJI = {
+    Severity.SEV1: ":red_circle:",
+    Severity.SEV2: ":large_orange_circle:",
+    Severity.SEV3: ":large_yellow_circle:",
+    Severity.SEV4: ":white_circle:",
+}
 
 
 def section(text: str) -> Block:
@@ -44,15 +48,20 @@ def context(text: str) -> Block:
 
 
 def button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
-    element: Block = {"type": "button", "text": {"type": "plain_text", "text": plain(text, 75)},
-                      "action_id": action_id, "value": value}
+    element: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": plain(text, 75)},
+        "action_id": action_id,
+        "value": value,
+    }
     if style:
         element["style"] = style
     return element
 
 
-def cap_blocks(blocks: list[Block], limit: int = MESSAGE_BLOCK_LIMIT,
-               where: str = "see `/incident timeline`") -> list[Block]:
+def cap_blocks(
+    blocks: list[Block], limit: int = MESSAGE_BLOCK_LIMIT, where: str = "see `/incident timeline`"
+) -> list[Block]:
     """At most ``limit`` blocks; the last one then says how many were left out and ``where`` to look."""
     if len(blocks) <= limit:
         return blocks
@@ -68,9 +77,7 @@ def live_age(moment: datetime, now: datetime) -> str:
 def team_line(incident: Incident) -> str:
     if not incident.members:
         return "nobody yet: `/incident assemble @name:role`"
-    return ", ".join(
-        slack_mention(m.user_id) + (f" ({escape(m.role)})" if m.role else "") for m in incident.members
-    )
+    return ", ".join(slack_mention(m.user_id) + (f" ({escape(m.role)})" if m.role else "") for m in incident.members)
 
 
 def build_status_blocks(incident: Incident, now: datetime, budget: str | None = None) -> list[Block]:
@@ -90,8 +97,11 @@ def build_status_blocks(incident: Incident, now: datetime, budget: str | None = 
         section(f"*IRT:* {team_line(incident)}"),
     ]
     if incident.service or incident.impact_percent is not None:
-        impact = (f"{format_percent(incident.impact_percent)} of requests failing"
-                  if incident.impact_percent is not None else "not stated: `/incident impact N%`")
+        impact = (
+            f"{format_percent(incident.impact_percent)} of requests failing"
+            if incident.impact_percent is not None
+            else "not stated: `/incident impact N%`"
+        )
         service = escape(incident.service) if incident.service else "not named: `/incident service NAME`"
         budget_line = f"\n*Error budget:* {escape(budget)}" if budget else ""
         blocks.append(section(f"*Service:* {service} · *Impact:* {impact}{budget_line}"))
@@ -101,8 +111,12 @@ def build_status_blocks(incident: Incident, now: datetime, budget: str | None = 
     if incident.status.is_open:
         blocks.append(_action_buttons(incident))
     else:
-        blocks.append(context(f"Resolved {format_utc(incident.resolved_at) if incident.resolved_at else ''}. "
-                              "`/incident postmortem` exports the draft again."))
+        blocks.append(
+            context(
+                f"Resolved {format_utc(incident.resolved_at) if incident.resolved_at else ''}. "
+                "`/incident postmortem` exports the draft again."
+            )
+        )
     return cap_blocks(blocks)
 
 
@@ -123,30 +137,38 @@ def _action_buttons(incident: Incident) -> Block:
 
 def build_status_text(incident: Incident) -> str:
     """Notification fallback text for the status message."""
-    return truncate(f"{incident.incident_id} ({incident.severity.value}, {incident.status.value}): "
-                    f"{escape(incident.title)}", 3000)
+    return truncate(
+        f"{incident.incident_id} ({incident.severity.value}, {incident.status.value}): {escape(incident.title)}", 3000
+    )
 
 
 def build_topic(incident: Incident) -> str:
     """The channel topic: severity, status, lead, title, within Slack's 250 characters."""
     lead = f"Lead: {slack_mention(incident.lead)}" if incident.lead else "Lead: none"
-    return truncate(f"{incident.severity.value} · {incident.status.value} · {lead} · {escape(incident.title)}",
-                    TOPIC_LIMIT, "…")
+    return truncate(
+        f"{incident.severity.value} · {incident.status.value} · {lead} · {escape(incident.title)}", TOPIC_LIMIT, "…"
+    )
 
 
 def build_announcement(incident: Incident, channel_id: str | None, declared_by: str) -> list[Block]:
     """The message in the announce channel; links the incident channel when it exists."""
-    join = f"\nJoin <#{channel_id}> to help." if channel_id else f"\nUse `/incident {incident.incident_id} ...` to help."
-    return [section(
-        f"{_SEVERITY_EMOJI[incident.severity]} *{incident.incident_id}* ({incident.severity.value}) declared by "
-        f"{slack_mention(declared_by)}: {escape(incident.title)}{join}"
-    )]
+    join = (
+        f"\nJoin <#{channel_id}> to help." if channel_id else f"\nUse `/incident {incident.incident_id} ...` to help."
+    )
+    return [
+        section(
+            f"{_SEVERITY_EMOJI[incident.severity]} *{incident.incident_id}* ({incident.severity.value}) declared by "
+            f"{slack_mention(declared_by)}: {escape(incident.title)}{join}"
+        )
+    ]
 
 
 def build_timeline_blocks(incident: Incident, entries: Sequence[TimelineEntry]) -> list[Block]:
     """The timeline as message blocks, several entries per section, newest last."""
-    lines = [f"`{e.occurred_at:%H:%M}` {describe(e, slack_mention, escape_keeping_mentions)} ({slack_mention(e.actor)})"
-             for e in entries]
+    lines = [
+        f"`{e.occurred_at:%H:%M}` {describe(e, slack_mention, escape_keeping_mentions)} ({slack_mention(e.actor)})"
+        for e in entries
+    ]
     blocks = [header(f"{incident.incident_id} timeline (UTC)")]
     chunk: list[str] = []
     for line in lines:
@@ -175,11 +197,13 @@ def build_home_view(incidents: Sequence[Any], now: datetime, exhausted: Sequence
     for summary in incidents:
         channel = f" in <#{summary.channel_id}>" if summary.channel_id else ""
         lead = slack_mention(summary.lead) if summary.lead else "no lead"
-        blocks.append(section(
-            f"{_SEVERITY_EMOJI[summary.severity]} *INC-{summary.number}* {escape(summary.title)}{channel}\n"
-            f"{summary.severity.value} · {summary.status.value} · {lead} · "
-            f"open {format_duration(now - summary.declared_at)}"
-        ))
+        blocks.append(
+            section(
+                f"{_SEVERITY_EMOJI[summary.severity]} *INC-{summary.number}* {escape(summary.title)}{channel}\n"
+                f"{summary.severity.value} · {summary.status.value} · {lead} · "
+                f"open {format_duration(now - summary.declared_at)}"
+            )
+        )
     return {"type": "home", "blocks": cap_blocks(blocks, VIEW_BLOCK_LIMIT, HOME_MORE_HINT)}
 
 
@@ -195,16 +219,40 @@ def build_declare_modal(severity: Severity | None = None, channel_id: str | None
         "submit": {"type": "plain_text", "text": "Declare"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            {"type": "input", "block_id": BlockId.TITLE, "label": {"type": "plain_text", "text": "Title"},
-             "element": {"type": "plain_text_input", "action_id": InputId.TITLE, "max_length": MAX_TITLE_LENGTH,
-                         "placeholder": {"type": "plain_text", "text": "CDN edge returning 502s"}}},
-            {"type": "input", "block_id": BlockId.SEVERITY, "label": {"type": "plain_text", "text": "Severity"},
-             "element": {"type": "static_select", "action_id": InputId.SEVERITY, "options": options,
-                         "initial_option": next(o for o in options if o["value"] == chosen.value)}},
-            {"type": "input", "block_id": BlockId.DESCRIPTION, "optional": True,
-             "label": {"type": "plain_text", "text": "What is happening?"},
-             "element": {"type": "plain_text_input", "action_id": InputId.DESCRIPTION, "multiline": True,
-                         "max_length": 3000}},
+            {
+                "type": "input",
+                "block_id": BlockId.TITLE,
+                "label": {"type": "plain_text", "text": "Title"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": InputId.TITLE,
+                    "max_length": MAX_TITLE_LENGTH,
+                    "placeholder": {"type": "plain_text", "text": "CDN edge returning 502s"},
+                },
+            },
+            {
+                "type": "input",
+                "block_id": BlockId.SEVERITY,
+                "label": {"type": "plain_text", "text": "Severity"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": InputId.SEVERITY,
+                    "options": options,
+                    "initial_option": next(o for o in options if o["value"] == chosen.value),
+                },
+            },
+            {
+                "type": "input",
+                "block_id": BlockId.DESCRIPTION,
+                "optional": True,
+                "label": {"type": "plain_text", "text": "What is happening?"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": InputId.DESCRIPTION,
+                    "multiline": True,
+                    "max_length": 3000,
+                },
+            },
         ],
     }
 
@@ -229,9 +277,17 @@ def build_command_modal(verb: str, incident: Incident) -> dict[str, Any]:
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
             context(f"*{incident.incident_id}* {escape(incident.title)}"),
-            {"type": "input", "block_id": BlockId.TEXT, "optional": optional,
-             "label": {"type": "plain_text", "text": label},
-             "element": {"type": "plain_text_input", "action_id": InputId.TEXT, "multiline": True,
-                         "max_length": 3000}},
+            {
+                "type": "input",
+                "block_id": BlockId.TEXT,
+                "optional": optional,
+                "label": {"type": "plain_text", "text": label},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": InputId.TEXT,
+                    "multiline": True,
+                    "max_length": 3000,
+                },
+            },
         ],
     }

@@ -44,10 +44,18 @@ class SlackEffect(StrEnum):
     BUDGET_CHECK = "slack.budget_check"
 
 
-RETRYABLE_ERRORS = frozenset({
-    "ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable", "request_timeout",
-    "team_added_to_org", "timeout",
-})
+RETRYABLE_ERRORS = frozenset(
+    {
+        "ratelimited",
+        "rate_limited",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+        "team_added_to_org",
+        "timeout",
+    }
+)
 """Slack error codes that mean "not now" rather than "never"."""
 
 
@@ -76,8 +84,11 @@ def plan_effects(outcome: Outcome, actor: Actor, notify: NotifyTarget | None = N
     if outcome.declared:
         return [
             Effect(SlackEffect.CREATE_CHANNEL, {}, number),
-            *([Effect(SlackEffect.INVITE, {"users": [actor.user_id], "notify": None}, number)]
-              if is_slack_user(actor.user_id) else []),
+            *(
+                [Effect(SlackEffect.INVITE, {"users": [actor.user_id], "notify": None}, number)]
+                if is_slack_user(actor.user_id)
+                else []
+            ),
             Effect(SlackEffect.REFRESH, {}, number),
             Effect(SlackEffect.ANNOUNCE, {"declared_by": actor.user_id}, number),
             *notify_effect(notify, f"{incident.incident_id} has its channel: {{channel}}.", number),
@@ -85,7 +96,11 @@ def plan_effects(outcome: Outcome, actor: Actor, notify: NotifyTarget | None = N
         ]
     effects = [
         Effect(SlackEffect.REFRESH, {}, number, coalesce=True),
-        Effect(SlackEffect.POST_LINE, {"text": f"<@{actor.user_id}>: {confirmation(outcome, escape=escape_keeping_mentions)}"}, number),
+        Effect(
+            SlackEffect.POST_LINE,
+            {"text": f"<@{actor.user_id}>: {confirmation(outcome, escape=escape_keeping_mentions)}"},
+            number,
+        ),
     ]
     invitees = _new_members(outcome)
     if invitees:
@@ -101,8 +116,9 @@ def is_slack_user(user_id: str) -> bool:
     return bool(user_id) and user_id[0] in "UW" and user_id.isupper()
 
 
-_BUDGET_KINDS = frozenset({EntryKind.DECLARED, EntryKind.SERVICE, EntryKind.IMPACT, EntryKind.ROLLBACK,
-                           EntryKind.RESOLVED})
+_BUDGET_KINDS = frozenset(
+    {EntryKind.DECLARED, EntryKind.SERVICE, EntryKind.IMPACT, EntryKind.ROLLBACK, EntryKind.RESOLVED}
+)
 """Entries that can change what an incident costs its service's error budget."""
 
 
@@ -111,8 +127,7 @@ def _sre_effects(outcome: Outcome) -> list[Effect]:
     number = outcome.incident.number
     effects: list[Effect] = []
     if outcome.incident.service and any(
-        e.kind is EntryKind.SERVICE or (e.kind is EntryKind.DECLARED and e.data.get("service"))
-        for e in outcome.entries
+        e.kind is EntryKind.SERVICE or (e.kind is EntryKind.DECLARED and e.data.get("service")) for e in outcome.entries
     ):
         effects.append(Effect(SlackEffect.POST_RECENT_CHANGES, {}, number))
     if outcome.incident.service and any(e.kind in _BUDGET_KINDS for e in outcome.entries):
@@ -125,8 +140,10 @@ def _unowned_followups(incident: Incident) -> list[Effect]:
     if not unowned:
         return []
     items = "; ".join(f"#{f.number} {escape_keeping_mentions(f.text)}" for f in unowned)
-    text = (f":warning: {incident.incident_id} is resolved with {len(unowned)} follow-up(s) without an owner: "
-            f"{items}. Give each one an owner: `/incident followup <text> @owner`.")
+    text = (
+        f":warning: {incident.incident_id} is resolved with {len(unowned)} follow-up(s) without an owner: "
+        f"{items}. Give each one an owner: `/incident followup <text> @owner`."
+    )
     return [Effect(SlackEffect.POST_LINE, {"text": text}, incident.number)]
 
 
@@ -135,15 +152,16 @@ def nudge_effects(outcome: Outcome) -> list[Effect]:
     incident = outcome.incident
     minutes = next((e.data.get("silent_minutes") for e in outcome.entries if e.kind is EntryKind.NUDGE), None)
     lead = f"<@{incident.lead}> " if incident.lead else ""
-    text = (f":alarm_clock: {lead}{incident.incident_id} ({incident.severity.value}) has had no timeline update "
-            f"for {minutes} min. Please post a status update: `/incident note <where things stand>`.")
+    text = (
+        f":alarm_clock: {lead}{incident.incident_id} ({incident.severity.value}) has had no timeline update "
+        f"for {minutes} min. Please post a status update: `/incident note <where things stand>`."
+    )
     return [Effect(SlackEffect.POST_LINE, {"text": text}, incident.number)]
 
 
 def export_effects(incident: Incident, template: str | None, notify: NotifyTarget | None) -> list[Effect]:
     """``/incident postmortem``: upload the draft again."""
-    return [Effect(SlackEffect.UPLOAD_POSTMORTEM, {"template": template, "notify": _target(notify)},
-                   incident.number)]
+    return [Effect(SlackEffect.UPLOAD_POSTMORTEM, {"template": template, "notify": _target(notify)}, incident.number)]
 
 
 def _target(notify: NotifyTarget | None) -> dict[str, Any] | None:
@@ -168,17 +186,21 @@ class SlackDeliverer:
         self.renderer = renderer
 
     async def __call__(self, item: OutboxItem) -> None:
-        handler = {
-            SlackEffect.CREATE_CHANNEL: self._create_channel,
-            SlackEffect.INVITE: self._invite,
-            SlackEffect.REFRESH: self._refresh,
-            SlackEffect.ANNOUNCE: self._announce,
-            SlackEffect.POST_LINE: self._post_line,
-            SlackEffect.NOTIFY: self._notify,
-            SlackEffect.UPLOAD_POSTMORTEM: self._upload,
-            SlackEffect.POST_RECENT_CHANGES: self._post_recent_changes,
-            SlackEffect.BUDGET_CHECK: self._budget_check,
-        }.get(SlackEffect(item.kind)) if item.kind in SlackEffect._value2member_map_ else None
+        handler = (
+            {
+                SlackEffect.CREATE_CHANNEL: self._create_channel,
+                SlackEffect.INVITE: self._invite,
+                SlackEffect.REFRESH: self._refresh,
+                SlackEffect.ANNOUNCE: self._announce,
+                SlackEffect.POST_LINE: self._post_line,
+                SlackEffect.NOTIFY: self._notify,
+                SlackEffect.UPLOAD_POSTMORTEM: self._upload,
+                SlackEffect.POST_RECENT_CHANGES: self._post_recent_changes,
+                SlackEffect.BUDGET_CHECK: self._budget_check,
+            }.get(SlackEffect(item.kind))
+            if item.kind in SlackEffect._value2member_map_
+            else None
+        )
         if handler is None:
             raise Undeliverable(f"unknown outbox kind {item.kind!r}")
         try:
@@ -256,11 +278,17 @@ class SlackDeliverer:
         report = (await asyncio.to_thread(self.service.budget_reports, slo.service))[0]
         if not report.exhausted:
             return
-        text = (f":rotating_light: The error budget of {slo.service} is exhausted "
-                f"({format_budget_time(report.consumed)} of {format_budget_time(slo.budget)} used in "
-                f"{slo.window.days} days). {report.policy()}")
-        log.warning("error_budget_exhausted", service=slo.service, incident=incident.incident_id,
-                    consumed_minutes=round(report.consumed.total_seconds() / 60, 1))
+        text = (
+            f":rotating_light: The error budget of {slo.service} is exhausted "
+            f"({format_budget_time(report.consumed)} of {format_budget_time(slo.budget)} used in "
+            f"{slo.window.days} days). {report.policy()}"
+        )
+        log.warning(
+            "error_budget_exhausted",
+            service=slo.service,
+            incident=incident.incident_id,
+            consumed_minutes=round(report.consumed.total_seconds() / 60, 1),
+        )
         for channel in dict.fromkeys(c for c in (incident.channel_id, slo.owner_channel) if c):
             await self.effects.post(channel, text)
 
@@ -279,7 +307,8 @@ class SlackDeliverer:
         if payload.get("response_url"):
             try:
                 response = await AsyncWebhookClient(str(payload["response_url"])).send(
-                    text=text, response_type="ephemeral", replace_original=False)
+                    text=text, response_type="ephemeral", replace_original=False
+                )
                 if response.status_code < 400:
                     return
             except (aiohttp.ClientError, TimeoutError):
@@ -292,9 +321,15 @@ class SlackDeliverer:
         notify = item.payload.get("notify")
         if incident.channel_id is None:
             if notify:
-                await self._send_notification({**notify, "text": (
-                    f"{incident.incident_id} has no channel to upload to; "
-                    f"run `incidentbot postmortem {incident.incident_id}` instead.")})
+                await self._send_notification(
+                    {
+                        **notify,
+                        "text": (
+                            f"{incident.incident_id} has no channel to upload to; "
+                            f"run `incidentbot postmortem {incident.incident_id}` instead."
+                        ),
+                    }
+                )
             return
         data = await asyncio.to_thread(self.service.postmortem, incident.number)
         template = item.payload.get("template")
@@ -304,10 +339,16 @@ class SlackDeliverer:
         except SlackApiError as exc:
             classified = _classify(exc)
             if isinstance(classified, Undeliverable) and notify:
-                await self._send_notification({**notify, "text": (
-                    f"Slack refused the postmortem upload for {incident.incident_id} "
-                    f"({exc.response.get('error')}); `incidentbot postmortem {incident.incident_id}` "
-                    "renders it locally.")})
+                await self._send_notification(
+                    {
+                        **notify,
+                        "text": (
+                            f"Slack refused the postmortem upload for {incident.incident_id} "
+                            f"({exc.response.get('error')}); `incidentbot postmortem {incident.incident_id}` "
+                            "renders it locally."
+                        ),
+                    }
+                )
             raise
 
 

@@ -61,9 +61,11 @@ class InviteReport:
     def problems(self) -> str:
         if not self.failed:
             return ""
-        return "Could not add " + ", ".join(
-            f"<@{user}> ({_INVITE_ERRORS.get(error, error)})" for user, error in self.failed.items()
-        ) + "."
+        return (
+            "Could not add "
+            + ", ".join(f"<@{user}> ({_INVITE_ERRORS.get(error, error)})" for user, error in self.failed.items())
+            + "."
+        )
 
 
 _INVITE_ERRORS = {
@@ -76,8 +78,9 @@ _INVITE_ERRORS = {
 
 
 _EXPECTED_INVITE_ERRORS = frozenset({"already_in_channel", "cant_invite_self"})
-_PER_USER_INVITE_ERRORS = frozenset({"user_not_found", "user_is_deactivated", "user_is_restricted",
-                                     "ura_max_channels", "user_is_bot", "missing_user"})
+_PER_USER_INVITE_ERRORS = frozenset(
+    {"user_not_found", "user_is_deactivated", "user_is_restricted", "ura_max_channels", "user_is_bot", "missing_user"}
+)
 _GONE_MESSAGE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 
 
@@ -126,8 +129,9 @@ class SlackEffects:
         for attempt in range(1, MAX_NAME_ATTEMPTS + 1):
             name = channel_name(self.channel_prefix, incident.number, incident.title, attempt)
             try:
-                response = await self._call("conversations.create", frozenset({"name_taken"}), name=name,
-                                            is_private=False)
+                response = await self._call(
+                    "conversations.create", frozenset({"name_taken"}), name=name, is_private=False
+                )
             except SlackApiError as exc:
                 if exc.response.get("error") == "name_taken":
                     continue
@@ -193,15 +197,17 @@ class SlackEffects:
 
     async def post_ephemeral(self, channel_id: str, user_id: str, text: str) -> bool:
         """Best effort: a note only ``user_id`` sees; False if Slack refused it."""
-        response = await self.try_call("chat.postEphemeral", channel=channel_id, user=user_id,
-                                       text=truncate(text, MESSAGE_TEXT_LIMIT))
+        response = await self.try_call(
+            "chat.postEphemeral", channel=channel_id, user=user_id, text=truncate(text, MESSAGE_TEXT_LIMIT)
+        )
         return response is not None
 
     async def post_status_message(self, incident: Incident, now: datetime, budget: str | None = None) -> str:
         """Post the status message of an incident channel; returns its ts (pin it with ``pin``)."""
         assert incident.channel_id
-        return await self.post(incident.channel_id, blocks.build_status_text(incident),
-                               blocks.build_status_blocks(incident, now, budget))
+        return await self.post(
+            incident.channel_id, blocks.build_status_text(incident), blocks.build_status_blocks(incident, now, budget)
+        )
 
     async def pin(self, channel_id: str, ts: str) -> bool:
         """Best effort: pin a message (already pinned counts as done); False if Slack refused.
@@ -212,17 +218,23 @@ class SlackEffects:
         try:
             await self._call("pins.add", frozenset({"already_pinned"}), channel=channel_id, timestamp=ts)
         except SlackApiError as exc:
-            return exc.response.get("error") == "already_pinned"
+            return bool(exc.response.get("error") == "already_pinned")
         return True
 
-    async def update_status_message(self, incident: Incident, ts: str, now: datetime,
-                                    budget: str | None = None) -> bool:
+    async def update_status_message(
+        self, incident: Incident, ts: str, now: datetime, budget: str | None = None
+    ) -> bool:
         """Edit the status message in place; False if it is gone (deleted), so a new one is needed."""
         assert incident.channel_id
         try:
-            await self._call("chat.update", _GONE_MESSAGE_ERRORS, channel=incident.channel_id, ts=ts,
-                             text=blocks.build_status_text(incident),
-                             blocks=blocks.build_status_blocks(incident, now, budget))
+            await self._call(
+                "chat.update",
+                _GONE_MESSAGE_ERRORS,
+                channel=incident.channel_id,
+                ts=ts,
+                text=blocks.build_status_text(incident),
+                blocks=blocks.build_status_blocks(incident, now, budget),
+            )
         except SlackApiError as exc:
             if exc.response.get("error") in _GONE_MESSAGE_ERRORS:
                 return False
@@ -234,8 +246,11 @@ class SlackEffects:
         if not self.announce_channel:
             return
         text = f"{incident.incident_id} ({incident.severity.value}) declared: {escape(incident.title)}"
-        kwargs: dict[str, Any] = {"channel": self.announce_channel, "text": truncate(text, 3000),
-                                  "blocks": blocks.build_announcement(incident, incident.channel_id, declared_by)}
+        kwargs: dict[str, Any] = {
+            "channel": self.announce_channel,
+            "text": truncate(text, 3000),
+            "blocks": blocks.build_announcement(incident, incident.channel_id, declared_by),
+        }
         try:
             await self._call("chat.postMessage", frozenset({"not_in_channel"}), **kwargs)
         except SlackApiError as exc:
@@ -251,8 +266,9 @@ class SlackEffects:
             if message.get("ts") == ts:
                 return dict(message)
         # A thread reply: conversations.replies accepts the ts of any message of the thread.
-        replies = await self.try_call("conversations.replies", channel=channel_id, ts=ts, oldest=ts,
-                                      inclusive=True, limit=2)
+        replies = await self.try_call(
+            "conversations.replies", channel=channel_id, ts=ts, oldest=ts, inclusive=True, limit=2
+        )
         for message in (replies or {}).get("messages", []):
             if message.get("ts") == ts:
                 return dict(message)
@@ -275,7 +291,7 @@ class SlackEffects:
                 title=f"{incident.incident_id} postmortem draft",
                 content=markdown,
                 initial_comment=f"Postmortem draft for *{incident.incident_id}*: edit it and run the review. "
-                                "`/incident postmortem` exports it again.",
+                "`/incident postmortem` exports it again.",
             )
         except SlackApiError as exc:
             log.warning("postmortem_upload_failed", incident=incident.incident_id, error=exc.response.get("error"))

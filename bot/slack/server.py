@@ -16,10 +16,10 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
-from bot.config import Settings
-from bot.log import configure_logging
 from bot import webhooks
 from bot.bootstrap import build_service
+from bot.config import Settings
+from bot.log import configure_logging
 from bot.nudger import Nudger
 from bot.outbox import Deliver, OutboxWorker, route_by_kind
 from bot.paging import PagerDutyDeliverer
@@ -50,8 +50,9 @@ def build_web_app(bolt_app: AsyncApp, service: IncidentService) -> web.Applicati
 
     async def healthz(_request: web.Request) -> web.Response:
         healthy = await asyncio.to_thread(service.store.ping)
-        return web.json_response({"ok": healthy, "database": "up" if healthy else "down"},
-                                 status=200 if healthy else 503)
+        return web.json_response(
+            {"ok": healthy, "database": "up" if healthy else "down"}, status=200 if healthy else 503
+        )
 
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
     web_app.add_routes([web.post(EVENTS_PATH, slack_events), web.get(HEALTH_PATH, healthz)])
@@ -95,10 +96,12 @@ def build_server(settings: Settings, worker_id: str | None = None) -> tuple[web.
 
 def build_deliverer(settings: Settings, service: IncidentService, deps: SlackDeps) -> Deliver:
     """Slack kinds to Slack, PagerDuty kinds to PagerDuty."""
-    return route_by_kind({
-        "slack": SlackDeliverer(service, deps.effects, deps.renderer),
-        "pagerduty": PagerDutyDeliverer(service, settings.pagerduty_routing_key, settings.pagerduty_events_url),
-    })
+    return route_by_kind(
+        {
+            "slack": SlackDeliverer(service, deps.effects, deps.renderer),
+            "pagerduty": PagerDutyDeliverer(service, settings.pagerduty_routing_key, settings.pagerduty_events_url),
+        }
+    )
 
 
 def default_worker_id() -> str:
@@ -111,8 +114,15 @@ def serve_http(settings: Settings, host: str = "0.0.0.0", port: int = 3000) -> N
     configure_logging(settings.log_format, settings.log_level)
     web_app, _ = build_server(settings, worker_id=f"{socket.gethostname()}:{port}")
     log.info("server_starting", host=host, port=port, slack_api_url=settings.slack_api_url)
-    web.run_app(web_app, host=host, port=port, shutdown_timeout=SHUTDOWN_TIMEOUT, print=None,
-                access_log=None, handle_signals=True)
+    web.run_app(
+        web_app,
+        host=host,
+        port=port,
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
+        print=None,
+        access_log=None,
+        handle_signals=True,
+    )
     log.info("server_stopped")
 
 
@@ -125,8 +135,7 @@ def serve_socket_mode(settings: Settings) -> None:
 
     async def run() -> None:
         base = build_deps(settings, service, build_client(settings))
-        worker = OutboxWorker(service.store, build_deliverer(settings, service, base),
-                              f"{socket.gethostname()}:socket")
+        worker = OutboxWorker(service.store, build_deliverer(settings, service, base), f"{socket.gethostname()}:socket")
         bolt_app = build_app(replace(base, wake_outbox=worker.wake), settings)
         # The handler's connection calls use the app's client, so SLACK_API_URL applies to them too.
         handler = AsyncSocketModeHandler(bolt_app, settings.slack_app_token.get())

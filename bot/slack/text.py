@@ -41,7 +41,7 @@ def escape_keeping_mentions(text: str) -> str:
     parts: list[str] = []
     position = 0
     for match in _MENTION.finditer(text):
-        parts.append(escape(text[position:match.start()]))
+        parts.append(escape(text[position : match.start()]))
         parts.append(strip_invisible(match.group(0)).replace("&", "&amp;"))
         position = match.end()
     parts.append(escape(text[position:]))

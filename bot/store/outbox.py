@@ -49,8 +49,17 @@ class OutboxItem:
 
 def _item(row: OutboxRow) -> OutboxItem:
     assert row.id is not None
-    return OutboxItem(row.id, row.kind, dict(row.payload), row.incident_number, row.status, row.attempts,
-                      row.next_attempt_at, row.last_error, row.created_at)
+    return OutboxItem(
+        row.id,
+        row.kind,
+        dict(row.payload),
+        row.incident_number,
+        row.status,
+        row.attempts,
+        row.next_attempt_at,
+        row.last_error,
+        row.created_at,
+    )
 
 
 def enqueue(session: Session, effects: Sequence[Effect], now: datetime) -> None:
@@ -58,19 +67,33 @@ def enqueue(session: Session, effects: Sequence[Effect], now: datetime) -> None:
     for effect in effects:
         if effect.coalesce and _waiting_twin(session, effect, now):
             continue
-        session.add(OutboxRow(kind=effect.kind, incident_number=effect.incident_number, payload=effect.payload,
-                              status=PENDING, attempts=0, next_attempt_at=now, created_at=now, updated_at=now))
+        session.add(
+            OutboxRow(
+                kind=effect.kind,
+                incident_number=effect.incident_number,
+                payload=effect.payload,
+                status=PENDING,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
     session.flush()
 
 
 def _waiting_twin(session: Session, effect: Effect, now: datetime) -> bool:
-    query = select(OutboxRow.id).where(
-        OutboxRow.kind == effect.kind,
-        OutboxRow.incident_number == effect.incident_number,
-        OutboxRow.status == PENDING,
-        OutboxRow.attempts == 0,
-        sa.or_(col(OutboxRow.locked_until).is_(None), col(OutboxRow.locked_until) < now),
-    ).limit(1)
+    query = (
+        select(OutboxRow.id)
+        .where(
+            OutboxRow.kind == effect.kind,
+            OutboxRow.incident_number == effect.incident_number,
+            OutboxRow.status == PENDING,
+            OutboxRow.attempts == 0,
+            sa.or_(col(OutboxRow.locked_until).is_(None), col(OutboxRow.locked_until) < now),
+        )
+        .limit(1)
+    )
     return session.exec(query).first() is not None
 
 
@@ -79,8 +102,11 @@ def claim(session: Session, now: datetime, worker_id: str, lease: timedelta, lim
     earlier = aliased(OutboxRow)
     blocked = (
         select(earlier.id)
-        .where(earlier.incident_number == OutboxRow.incident_number, earlier.status == PENDING,
-               col(earlier.id) < col(OutboxRow.id))
+        .where(
+            earlier.incident_number == OutboxRow.incident_number,
+            earlier.status == PENDING,
+            col(earlier.id) < col(OutboxRow.id),
+        )
         .exists()
     )
     query = (
@@ -113,16 +139,19 @@ def complete(session: Session, item_id: int) -> None:
 
 def reschedule(session: Session, item_id: int, next_attempt_at: datetime, error: str, now: datetime) -> None:
     session.execute(
-        sa.update(OutboxRow).where(col(OutboxRow.id) == item_id)
-        .values(next_attempt_at=next_attempt_at, locked_until=None, locked_by=None, last_error=error[:2000],
-                updated_at=now)
+        sa.update(OutboxRow)
+        .where(col(OutboxRow.id) == item_id)
+        .values(
+            next_attempt_at=next_attempt_at, locked_until=None, locked_by=None, last_error=error[:2000], updated_at=now
+        )
     )
 
 
 def bury(session: Session, item_id: int, error: str, now: datetime) -> None:
     """Undeliverable: keep it, visibly, without retrying for ever."""
     session.execute(
-        sa.update(OutboxRow).where(col(OutboxRow.id) == item_id)
+        sa.update(OutboxRow)
+        .where(col(OutboxRow.id) == item_id)
         .values(status=DEAD, locked_until=None, locked_by=None, last_error=error[:2000], updated_at=now)
     )
 
@@ -130,7 +159,8 @@ def bury(session: Session, item_id: int, error: str, now: datetime) -> None:
 def revive(session: Session, item_id: int, now: datetime) -> bool:
     """Put a dead item back in the queue (after the cause was fixed)."""
     result = session.execute(
-        sa.update(OutboxRow).where(col(OutboxRow.id) == item_id, col(OutboxRow.status) == DEAD)
+        sa.update(OutboxRow)
+        .where(col(OutboxRow.id) == item_id, col(OutboxRow.status) == DEAD)
         .values(status=PENDING, attempts=0, next_attempt_at=now, last_error="", updated_at=now)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -139,7 +169,8 @@ def revive(session: Session, item_id: int, now: datetime) -> bool:
 def release_locks(session: Session, worker_id: str) -> int:
     """A restarted worker frees the leases its previous life held, so its queue resumes at once."""
     result = session.execute(
-        sa.update(OutboxRow).where(col(OutboxRow.locked_by) == worker_id, col(OutboxRow.status) == PENDING)
+        sa.update(OutboxRow)
+        .where(col(OutboxRow.locked_by) == worker_id, col(OutboxRow.status) == PENDING)
         .values(locked_until=None, locked_by=None)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
@@ -159,8 +190,12 @@ def count_pending(session: Session) -> int:
 
 def count_outstanding(session: Session, now: datetime) -> int:
     """Pending items that are due now or being delivered right now (leased)."""
-    query = select(sa.func.count()).select_from(OutboxRow).where(
-        OutboxRow.status == PENDING,
-        sa.or_(col(OutboxRow.next_attempt_at) <= now, col(OutboxRow.locked_until) > now),
+    query = (
+        select(sa.func.count())
+        .select_from(OutboxRow)
+        .where(
+            OutboxRow.status == PENDING,
+            sa.or_(col(OutboxRow.next_attempt_at) <= now, col(OutboxRow.locked_until) > now),
+        )
     )
     return int(session.exec(query).one())

@@ -199,8 +199,13 @@ class UnitOfWork:
         """Incidents declared after ``since`` (or still open), oldest first, each with its timeline."""
         query = select(IncidentRow).order_by(col(IncidentRow.number))
         if since is not None:
-            query = query.where(sa.or_(col(IncidentRow.declared_at) >= since, col(IncidentRow.resolved_at) >= since,
-                                       col(IncidentRow.resolved_at).is_(None)))
+            query = query.where(
+                sa.or_(
+                    col(IncidentRow.declared_at) >= since,
+                    col(IncidentRow.resolved_at) >= since,
+                    col(IncidentRow.resolved_at).is_(None),
+                )
+            )
         if service is not None:
             query = query.where(IncidentRow.service == service)
         rows = list(self.session.exec(query))
@@ -214,8 +219,14 @@ class UnitOfWork:
     # -- change events -------------------------------------------------------------------------
 
     def add_change(self, change: ChangeEvent, received_at: datetime) -> int:
-        row = ChangeEventRow(service=change.service, description=change.description, author=change.author,
-                             occurred_at=change.occurred_at, link=change.link, received_at=received_at)
+        row = ChangeEventRow(
+            service=change.service,
+            description=change.description,
+            author=change.author,
+            occurred_at=change.occurred_at,
+            link=change.link,
+            received_at=received_at,
+        )
         self.session.add(row)
         self.session.flush()
         assert row.id is not None
@@ -224,30 +235,47 @@ class UnitOfWork:
     def list_changes(self, service: str, start: datetime, end: datetime) -> list[ChangeEvent]:
         query = (
             select(ChangeEventRow)
-            .where(ChangeEventRow.service == service, col(ChangeEventRow.occurred_at) >= start,
-                   col(ChangeEventRow.occurred_at) <= end)
+            .where(
+                ChangeEventRow.service == service,
+                col(ChangeEventRow.occurred_at) >= start,
+                col(ChangeEventRow.occurred_at) <= end,
+            )
             .order_by(col(ChangeEventRow.occurred_at), col(ChangeEventRow.id))
         )
-        return [ChangeEvent(r.service, r.description, r.author, r.occurred_at, r.link) for r in self.session.exec(query)]
+        return [
+            ChangeEvent(r.service, r.description, r.author, r.occurred_at, r.link) for r in self.session.exec(query)
+        ]
 
     # -- alerts --------------------------------------------------------------------------------
 
     def latest_alert(self, fingerprint: str) -> tuple[int, int, datetime | None] | None:
         """(generation, incident number, cleared_at) of the newest incident this fingerprint declared."""
-        query = (select(AlertRow).where(AlertRow.fingerprint == fingerprint)
-                 .order_by(col(AlertRow.generation).desc()).limit(1))
+        query = (
+            select(AlertRow)
+            .where(AlertRow.fingerprint == fingerprint)
+            .order_by(col(AlertRow.generation).desc())
+            .limit(1)
+        )
         row = self.session.exec(query).first()
         return (row.generation, row.incident_number, row.cleared_at) if row else None
 
     def add_alert(self, fingerprint: str, generation: int, number: int, name: str, received_at: datetime) -> None:
         """Insert; a racing replica's insert of the same generation fails the unique constraint."""
-        self.session.add(AlertRow(fingerprint=fingerprint, generation=generation, incident_number=number,
-                                  name=name[:256], received_at=received_at))
+        self.session.add(
+            AlertRow(
+                fingerprint=fingerprint,
+                generation=generation,
+                incident_number=number,
+                name=name[:256],
+                received_at=received_at,
+            )
+        )
         self.session.flush()
 
     def clear_alert(self, fingerprint: str, generation: int, cleared_at: datetime) -> None:
         self.session.execute(
-            sa.update(AlertRow).where(col(AlertRow.fingerprint) == fingerprint, col(AlertRow.generation) == generation)
+            sa.update(AlertRow)
+            .where(col(AlertRow.fingerprint) == fingerprint, col(AlertRow.generation) == generation)
             .values(cleared_at=cleared_at)
         )
 
@@ -331,8 +359,11 @@ class UnitOfWork:
         for member in after.members:
             previous = old.get(member.user_id)
             if previous is None:
-                self.session.add(ParticipantRow(incident_id=row_id, user_id=member.user_id, role=member.role,
-                                                joined_at=member.joined_at))
+                self.session.add(
+                    ParticipantRow(
+                        incident_id=row_id, user_id=member.user_id, role=member.role, joined_at=member.joined_at
+                    )
+                )
             elif previous != member:
                 self.session.execute(
                     sa.update(ParticipantRow)
@@ -345,25 +376,40 @@ class UnitOfWork:
         for hypothesis in after.hypotheses:
             previous = old.get(hypothesis.number)
             if previous is None:
-                self.session.add(HypothesisRow(
-                    incident_id=row_id, number=hypothesis.number, text=hypothesis.text,
-                    status=hypothesis.status.value, outcome=hypothesis.outcome, proposed_by=hypothesis.proposed_by,
-                    proposed_at=hypothesis.proposed_at, decided_at=hypothesis.decided_at,
-                ))
+                self.session.add(
+                    HypothesisRow(
+                        incident_id=row_id,
+                        number=hypothesis.number,
+                        text=hypothesis.text,
+                        status=hypothesis.status.value,
+                        outcome=hypothesis.outcome,
+                        proposed_by=hypothesis.proposed_by,
+                        proposed_at=hypothesis.proposed_at,
+                        decided_at=hypothesis.decided_at,
+                    )
+                )
             elif previous != hypothesis:
                 self.session.execute(
                     sa.update(HypothesisRow)
                     .where(col(HypothesisRow.incident_id) == row_id, col(HypothesisRow.number) == hypothesis.number)
-                    .values(status=hypothesis.status.value, outcome=hypothesis.outcome,
-                            decided_at=hypothesis.decided_at)
+                    .values(
+                        status=hypothesis.status.value, outcome=hypothesis.outcome, decided_at=hypothesis.decided_at
+                    )
                 )
 
     def _save_followups(self, row_id: int, before: Incident, after: Incident) -> None:
         known = {f.number for f in before.followups}
         for followup in after.followups:
             if followup.number not in known:
-                self.session.add(FollowupRow(incident_id=row_id, number=followup.number, text=followup.text,
-                                             owner=followup.owner, created_at=followup.created_at))
+                self.session.add(
+                    FollowupRow(
+                        incident_id=row_id,
+                        number=followup.number,
+                        text=followup.text,
+                        owner=followup.owner,
+                        created_at=followup.created_at,
+                    )
+                )
 
 
 def _summary(row: IncidentRow) -> IncidentSummary:
@@ -380,8 +426,15 @@ def _summary(row: IncidentRow) -> IncidentSummary:
 
 
 def _hypothesis(row: HypothesisRow) -> Hypothesis:
-    return Hypothesis(row.number, row.text, row.proposed_by, row.proposed_at, HypothesisStatus(row.status),
-                      row.outcome, row.decided_at)
+    return Hypothesis(
+        row.number,
+        row.text,
+        row.proposed_by,
+        row.proposed_at,
+        HypothesisStatus(row.status),
+        row.outcome,
+        row.decided_at,
+    )
 
 
 def _entry(row: TimelineEntryRow) -> TimelineEntry:
@@ -408,8 +461,11 @@ class IncidentStore:
         """Commit on success, roll back on any error; database outages become StoreUnavailable."""
         engine = self._readonly_engine if readonly else self.engine
         try:
-            with nullcontext() if readonly else self._write_lock, \
-                    Session(engine, expire_on_commit=False) as session, session.begin():
+            with (
+                nullcontext() if readonly else self._write_lock,
+                Session(engine, expire_on_commit=False) as session,
+                session.begin(),
+            ):
                 yield UnitOfWork(session, locking=not readonly)
         except sa.exc.OperationalError as exc:
             raise StoreUnavailable("The incident database is unavailable right now; please retry shortly.") from exc

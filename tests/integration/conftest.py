@@ -57,12 +57,26 @@ class SlackDriver:
     bot: RunningBot
     fake: FakeSlack
 
-    def command(self, text: str, *, channel_id: str = "C0GENERAL", user_id: str = "U0ALICE",
-                user_name: str = "alice", drain: bool = True, **kwargs: Any) -> Reply:
+    def command(
+        self,
+        text: str,
+        *,
+        channel_id: str = "C0GENERAL",
+        user_id: str = "U0ALICE",
+        user_name: str = "alice",
+        drain: bool = True,
+        **kwargs: Any,
+    ) -> Reply:
         """Send ``/incident text`` signed, with a response_url on the fake; wait for the follow-up work."""
         started = time.monotonic()
-        result = self.bot.command(text, channel_id=channel_id, user_id=user_id, user_name=user_name,
-                                  response_url=self.fake.response_url(f"cmd-{time.monotonic_ns()}"), **kwargs)
+        result = self.bot.command(
+            text,
+            channel_id=channel_id,
+            user_id=user_id,
+            user_name=user_name,
+            response_url=self.fake.response_url(f"cmd-{time.monotonic_ns()}"),
+            **kwargs,
+        )
         elapsed = time.monotonic() - started
         if drain:
             self.bot.drain()
@@ -100,8 +114,9 @@ class SlackDriver:
 
     def posted(self, channel_id: str) -> list[dict[str, Any]]:
         """Parameters of every successful chat.postMessage into ``channel_id``."""
-        return [c.params for c in self.fake.calls_to("chat.postMessage")
-                if c.ok and c.params.get("channel") == channel_id]
+        return [
+            c.params for c in self.fake.calls_to("chat.postMessage") if c.ok and c.params.get("channel") == channel_id
+        ]
 
     def assert_calls_ok(self, *methods: str) -> None:
         """Every recorded call of ``methods`` was accepted by the fake Slack."""

@@ -20,15 +20,14 @@ ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 SCRIPT = Path(sys.executable).parent / "incidentbot"
 
 
-def incidentbot(*args: str, database_url: str, cwd: Path,
-                script: bool = False) -> subprocess.CompletedProcess[str]:
+def incidentbot(*args: str, database_url: str, cwd: Path, script: bool = False) -> subprocess.CompletedProcess[str]:
     """Run the CLI in a child process with only DATABASE_URL configured (no .env: cwd is a fresh folder)."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SLACK_", "INCIDENT_", "LOG_")) and k != "DATABASE_URL"}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "LOG_")) and k != "DATABASE_URL"
+    }
     env["DATABASE_URL"] = database_url
     command = [str(SCRIPT)] if script else [sys.executable, "-m", "bot.cli"]
-    return subprocess.run([*command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60,
-                          check=False)
+    return subprocess.run([*command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
@@ -60,10 +59,10 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     """INC-1 declared and noted by two ``incidentbot run`` processes on a SQLite file."""
     folder = tmp_path_factory.mktemp("cli")
     url = f"sqlite:///{folder / 'incidents.db'}"
-    declared = incidentbot("run", "declare sev2 checkout is down", "--user", "U0ALICE",
-                           database_url=url, cwd=folder)
-    noted = incidentbot("run", "INC-1 note load balancer health checks flapping", "--user", "U0BOB",
-                        database_url=url, cwd=folder)
+    declared = incidentbot("run", "declare sev2 checkout is down", "--user", "U0ALICE", database_url=url, cwd=folder)
+    noted = incidentbot(
+        "run", "INC-1 note load balancer health checks flapping", "--user", "U0BOB", database_url=url, cwd=folder
+    )
     return Workspace(folder, url, declared, noted)
 
 
@@ -77,8 +76,12 @@ class TestDemo:
         assert "13:42  @alice  /incident declare sev1 CDN edge returning 502s" in out
         assert "14:45  @alice  /incident resolve 502 rate back within SLO" in out
         assert out.index("13:42") < out.index("14:45") < out.index("# INC-1 Postmortem:")
-        for row in ("| Time to assemble the IRT | 8 min |", "| Time to root cause | 23 min |",
-                    "| Time to mitigate | 53 min |", "| Time to resolve | 1h 3m |"):
+        for row in (
+            "| Time to assemble the IRT | 8 min |",
+            "| Time to root cause | 23 min |",
+            "| Time to mitigate | 53 min |",
+            "| Time to resolve | 1h 3m |",
+        ):
             assert row in out
         assert not (tmp_path / "unused.db").exists()
 
@@ -100,8 +103,7 @@ class TestRunTimelineList:
         entries = document["entries"]
         assert [e["kind"] for e in entries] == ["declared", "note"]
         for entry in entries:
-            assert set(entry) >= {"kind", "occurred_at", "recorded_at", "actor", "text", "description",
-                                  "data"}
+            assert set(entry) >= {"kind", "occurred_at", "recorded_at", "actor", "text", "description", "data"}
             assert ISO_UTC.match(entry["occurred_at"]) and ISO_UTC.match(entry["recorded_at"])
         assert entries[1]["actor"] == "U0BOB"
         assert entries[1]["text"] == "load balancer health checks flapping"
@@ -165,8 +167,11 @@ class TestFailures:
 
     def test_unknown_template(self, workspace: Workspace) -> None:
         """An unknown template name fails with the available ones listed."""
-        assert_one_line_error(workspace.run("postmortem", "INC-1", "--template", "nope"),
-                              "no postmortem template `nope`", "Available: postmortem")
+        assert_one_line_error(
+            workspace.run("postmortem", "INC-1", "--template", "nope"),
+            "no postmortem template `nope`",
+            "Available: postmortem",
+        )
 
     def test_unreadable_database(self, tmp_path: Path) -> None:
         """A DATABASE_URL pointing at garbage bytes is one clear line, not a driver traceback."""
@@ -177,8 +182,9 @@ class TestFailures:
 
     def test_unsupported_database_url(self, tmp_path: Path) -> None:
         """A DATABASE_URL of an unsupported kind is a configuration error in one line."""
-        assert_one_line_error(incidentbot("list", database_url="mysql://x@localhost/db", cwd=tmp_path),
-                              "Unsupported database")
+        assert_one_line_error(
+            incidentbot("list", database_url="mysql://x@localhost/db", cwd=tmp_path), "Unsupported database"
+        )
 
 
 class TestHelp:
@@ -189,8 +195,10 @@ class TestHelp:
         for command in ("demo", "run", "timeline", "postmortem", "list", "db", "serve", "socket"):
             assert re.search(rf"^\s+{command}\s", result.stdout, re.MULTILINE), command
 
-    @pytest.mark.parametrize("command", [["demo"], ["run"], ["timeline"], ["postmortem"], ["list"], ["db"],
-                                         ["db", "upgrade"], ["serve"], ["socket"]])
+    @pytest.mark.parametrize(
+        "command",
+        [["demo"], ["run"], ["timeline"], ["postmortem"], ["list"], ["db"], ["db", "upgrade"], ["serve"], ["socket"]],
+    )
     def test_every_subcommand_has_help(self, command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
         """``incidentbot <command> --help`` prints its usage and exits 0."""
         with pytest.raises(SystemExit) as exited:

@@ -44,12 +44,34 @@ class Server:
 
     def start(self) -> Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "DATABASE_URL"))}
-        env.update({"DATABASE_URL": f"sqlite:///{self.database}", "SLACK_BOT_TOKEN": "xoxb-test-token",
-                    "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": self.fake.base_url, "LOG_FORMAT": "json"})
+        env.update(
+            {
+                "DATABASE_URL": f"sqlite:///{self.database}",
+                "SLACK_BOT_TOKEN": "xoxb-test-token",
+                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_API_URL": self.fake.base_url,
+                "LOG_FORMAT": "json",
+            }
+        )
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "--env-file", "", "serve", "--host", "127.0.0.1", "--port",
-             str(self.port)], env=env, cwd=self.database.parent, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "--env-file",
+                "",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            env=env,
+            cwd=self.database.parent,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self._wait_healthy()
         return self
 
@@ -69,8 +91,11 @@ class Server:
         """Send a signed /incident command; (0, '') when the connection failed (not acknowledged)."""
         body = signing.slash_command_body(text, channel_id=channel_id)
         request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/slack/events", data=body.encode(), method="POST",
-            headers={"Content-Type": "application/x-www-form-urlencoded", **signing.sign_request(SECRET, body)})
+            f"http://127.0.0.1:{self.port}/slack/events",
+            data=body.encode(),
+            method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded", **signing.sign_request(SECRET, body)},
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status, str(json.loads(response.read().decode()).get("text") or "")
@@ -162,8 +187,11 @@ class TestKillNine:
             while _pending_outbox(server.database) and time.monotonic() < deadline:
                 time.sleep(0.2)
             assert _pending_outbox(server.database) == 0
-            posted = " ".join(str(c.params.get("text")) for c in fake.calls_to("chat.postMessage")
-                              if c.ok and c.params.get("channel") == channel)
+            posted = " ".join(
+                str(c.params.get("text"))
+                for c in fake.calls_to("chat.postMessage")
+                if c.ok and c.params.get("channel") == channel
+            )
             assert all(note in posted for note in stored)
         finally:
             assert restarted.stop() == 0

@@ -54,12 +54,8 @@ def error_of(call: Any, *args: Any, **kwargs: Any) -> SlackApiError:
     return info.value
 
 
-def post_raw(
-    url: str, body: bytes, content_type: str, headers: dict[str, str] | None = None
-) -> dict[str, Any]:
-    request = urllib.request.Request(
-        url, data=body, headers={"Content-Type": content_type, **(headers or {})}
-    )
+def post_raw(url: str, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type, **(headers or {})})
     with urllib.request.urlopen(request, timeout=5) as response:
         result: dict[str, Any] = json.loads(response.read())
     return result
@@ -99,9 +95,7 @@ def test_multipart_and_bad_json_bodies(fake: FakeSlack) -> None:
         f"--{boundary}--\r\n"
     ).encode()
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    answer = post_raw(
-        fake.base_url + "chat.postMessage", body, f"multipart/form-data; boundary={boundary}", auth
-    )
+    answer = post_raw(fake.base_url + "chat.postMessage", body, f"multipart/form-data; boundary={boundary}", auth)
     assert answer["message"]["text"] == "from multipart"
     answer = post_raw(fake.base_url + "chat.postMessage", b"{nope", "application/json", auth)
     assert answer == {"ok": False, "error": "invalid_json"}
@@ -174,10 +168,7 @@ def test_invite(fake: FakeSlack, client: WebClient) -> None:
     assert err["error"] == "user_not_found"
     assert err["errors"] == [{"user": "U0NOBODY", "ok": False, "error": "user_not_found"}]
     assert "U0DAVE" not in fake.channel(channel).members  # all or nothing
-    assert (
-        error_of(client.conversations_invite, channel=channel, users="UBOT").response["error"]
-        == "cant_invite_self"
-    )
+    assert error_of(client.conversations_invite, channel=channel, users="UBOT").response["error"] == "cant_invite_self"
     assert error_of(client.conversations_invite, channel="C404", users="U0DAVE").response["error"] == (
         "channel_not_found"
     )
@@ -187,17 +178,11 @@ def test_invite(fake: FakeSlack, client: WebClient) -> None:
 
 def test_topic_join_info_members(fake: FakeSlack, client: WebClient) -> None:
     channel = fake.add_channel("C0ANNOUNCE", "incidents", ["U0ALICE"], bot_member=False)
-    assert (
-        error_of(client.conversations_setTopic, channel=channel, topic="x").response["error"]
-        == "not_in_channel"
-    )
+    assert error_of(client.conversations_setTopic, channel=channel, topic="x").response["error"] == "not_in_channel"
     assert client.conversations_join(channel=channel)["channel"]["is_member"] is True
     assert client.conversations_join(channel=channel)["warning"] == "already_in_channel"
     assert client.conversations_setTopic(channel=channel, topic="SEV1")["channel"]["topic"]["value"] == "SEV1"
-    assert (
-        error_of(client.conversations_setTopic, channel=channel, topic="x" * 251).response["error"]
-        == "too_long"
-    )
+    assert error_of(client.conversations_setTopic, channel=channel, topic="x" * 251).response["error"] == "too_long"
     assert client.conversations_info(channel=channel)["channel"]["name"] == "incidents"
     assert client.conversations_members(channel=channel)["members"] == ["U0ALICE", "UBOT"]
 
@@ -263,14 +248,11 @@ def test_update_ephemeral_permalink_pins_reactions(fake: FakeSlack, client: WebC
     assert link.endswith(f"/archives/C0GENERAL/p{ts.replace('.', '')}")
     client.pins_add(channel="C0GENERAL", timestamp=ts)
     assert error_of(client.pins_add, channel="C0GENERAL", timestamp=ts).response["error"] == "already_pinned"
-    assert (
-        error_of(client.pins_add, channel="C0GENERAL", timestamp="1.5").response["error"]
-        == "message_not_found"
-    )
+    assert error_of(client.pins_add, channel="C0GENERAL", timestamp="1.5").response["error"] == "message_not_found"
     client.reactions_add(channel="C0GENERAL", timestamp=ts, name="eyes")
-    assert error_of(client.reactions_add, channel="C0GENERAL", timestamp=ts, name="eyes").response[
-        "error"
-    ] == ("already_reacted")
+    assert error_of(client.reactions_add, channel="C0GENERAL", timestamp=ts, name="eyes").response["error"] == (
+        "already_reacted"
+    )
     assert fake.messages("C0GENERAL")[-1]["reactions"] == [{"name": "eyes", "users": ["UBOT"], "count": 1}]
 
 
@@ -290,9 +272,7 @@ def modal(title: str = "Declare incident", blocks: list[dict[str, Any]] | None =
 def test_views(fake: FakeSlack, client: WebClient) -> None:
     view = client.views_open(trigger_id="t1", view=modal())["view"]
     assert view["id"].startswith("V") and view["callback_id"] == "declare"
-    assert (
-        error_of(client.views_open, trigger_id="t1", view=modal()).response["error"] == "exchanged_trigger_id"
-    )
+    assert error_of(client.views_open, trigger_id="t1", view=modal()).response["error"] == "exchanged_trigger_id"
     too_long = error_of(client.views_open, trigger_id="t2", view=modal("x" * 25)).response
     assert too_long["error"] == "invalid_arguments"
     many = error_of(client.views_open, trigger_id="t3", view=modal(blocks=[{"type": "divider"}] * 101))
@@ -344,9 +324,7 @@ def test_files_upload_v2_sync(fake: FakeSlack, client: WebClient) -> None:
 
 def test_complete_upload_without_bytes_fails(client: WebClient) -> None:
     file_id = client.files_getUploadURLExternal(filename="a.txt", length=3)["file_id"]
-    err = error_of(
-        client.files_completeUploadExternal, files=[{"id": file_id, "title": "a"}], channel_id="C0GENERAL"
-    )
+    err = error_of(client.files_completeUploadExternal, files=[{"id": file_id, "title": "a"}], channel_id="C0GENERAL")
     assert err.response["error"] == "file_not_found"
 
 
@@ -357,9 +335,7 @@ async def test_async_client(fake: FakeSlack) -> None:
     fake.add_usergroup("S0ONCALL", "oncall", ["U0ERIN"])
     assert (await client.usergroups_users_list(usergroup="S0ONCALL"))["users"] == ["U0ERIN"]
     posted = await client.chat_postMessage(channel=channel, text="hello", blocks=[{"type": "divider"}])
-    result = await client.files_upload_v2(
-        channel=channel, content="timeline", filename="t.txt", title="Timeline"
-    )
+    result = await client.files_upload_v2(channel=channel, content="timeline", filename="t.txt", title="Timeline")
     assert result["file"]["name"] == "t.txt"
     assert fake.uploaded_files[0].content == b"timeline"
     assert fake.messages(channel)[0]["ts"] == posted["ts"]

@@ -17,20 +17,71 @@ from tests.support.fake_slack import FakeSlack
 
 LEAKS = ("Traceback", "Error(", "Exception(", 'File "', "sqlalchemy", "NoneType", "KeyError", "ValueError")
 
-VERBS = ["declare", "lead", "assemble", "hypothesis", "hypothesis reject", "hypothesis confirm", "mitigate",
-         "rollback", "resolve", "reopen", "severity", "note", "followup", "status", "timeline", "postmortem",
-         "list", "help", "frobnicate"]
-FRAGMENTS = ["sev1", "sev9", "<@U0BOB|bob>", "<@U0NOBODY>", "<@U0CAROL>:security", "<!subteam^S0NONE|@x>",
-             "<!channel>", "<!here>", "&amp;", "INC-1", "INC-999", "INC-", "--at", "--at 13:42", "--at 15m ago",
-             "--at 2999-01-01", "--at yesterday", "--at 99:99", "1", "0", "-1", "#2", "{{ 7*7 }}", "{% raw %}",
-             "\u202e", "\x00", "\u200b", "🔥", "'; DROP TABLE incidents; --", "%s%s%n", "\n", "```", "*bold*"]
+VERBS = [
+    "declare",
+    "lead",
+    "assemble",
+    "hypothesis",
+    "hypothesis reject",
+    "hypothesis confirm",
+    "mitigate",
+    "rollback",
+    "resolve",
+    "reopen",
+    "severity",
+    "note",
+    "followup",
+    "status",
+    "timeline",
+    "postmortem",
+    "list",
+    "help",
+    "frobnicate",
+]
+FRAGMENTS = [
+    "sev1",
+    "sev9",
+    "<@U0BOB|bob>",
+    "<@U0NOBODY>",
+    "<@U0CAROL>:security",
+    "<!subteam^S0NONE|@x>",
+    "<!channel>",
+    "<!here>",
+    "&amp;",
+    "INC-1",
+    "INC-999",
+    "INC-",
+    "--at",
+    "--at 13:42",
+    "--at 15m ago",
+    "--at 2999-01-01",
+    "--at yesterday",
+    "--at 99:99",
+    "1",
+    "0",
+    "-1",
+    "#2",
+    "{{ 7*7 }}",
+    "{% raw %}",
+    "\u202e",
+    "\x00",
+    "\u200b",
+    "🔥",
+    "'; DROP TABLE incidents; --",
+    "%s%s%n",
+    "\n",
+    "```",
+    "*bold*",
+]
 
 command_texts = st.one_of(
     st.text(max_size=200),
-    st.lists(st.one_of(st.sampled_from(VERBS), st.sampled_from(FRAGMENTS), st.text(max_size=12)),
-             min_size=1, max_size=8).map(" ".join),
-    st.tuples(st.sampled_from(["note", "hypothesis", "declare sev2"]), st.integers(9_000, 25_000))
-    .map(lambda pair: f"{pair[0]} {'x' * pair[1]}"),
+    st.lists(
+        st.one_of(st.sampled_from(VERBS), st.sampled_from(FRAGMENTS), st.text(max_size=12)), min_size=1, max_size=8
+    ).map(" ".join),
+    st.tuples(st.sampled_from(["note", "hypothesis", "declare sev2"]), st.integers(9_000, 25_000)).map(
+        lambda pair: f"{pair[0]} {'x' * pair[1]}"
+    ),
 )
 
 
@@ -46,8 +97,11 @@ def fuzz_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Running
 
 
 class TestFuzzedCommands:
-    @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                         HealthCheck.too_slow])
+    @settings(
+        max_examples=1500,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(text=command_texts, in_incident_channel=st.booleans())
     def test_any_text_gets_a_clean_ephemeral_answer(
         self, fuzz_bot: tuple[RunningBot, FakeSlack, Path], text: str, in_incident_channel: bool
@@ -65,7 +119,9 @@ class TestFuzzedCommands:
         for leak in LEAKS:
             assert leak not in result.body
 
-    def test_database_and_slack_stay_sound_after_the_fuzzing(self, fuzz_bot: tuple[RunningBot, FakeSlack, Path]) -> None:
+    def test_database_and_slack_stay_sound_after_the_fuzzing(
+        self, fuzz_bot: tuple[RunningBot, FakeSlack, Path]
+    ) -> None:
         """After the fuzzing the SQLite file passes integrity_check and no Slack call was rejected as malformed."""
         bot, fake, database = fuzz_bot
         bot.drain(timeout=60)
@@ -75,7 +131,10 @@ class TestFuzzedCommands:
         assert entries >= 1
         for incident in bot.service.list_incidents(limit=10_000):
             bot.service.timeline(incident.number)
-        malformed = [c.describe() for c in fake.calls
-                     if c.error in ("invalid_blocks", "msg_too_long", "invalid_arguments", "too_long")]
+        malformed = [
+            c.describe()
+            for c in fake.calls
+            if c.error in ("invalid_blocks", "msg_too_long", "invalid_arguments", "too_long")
+        ]
         assert not malformed, malformed[:3]
         assert not bot.service.outbox_items("dead")

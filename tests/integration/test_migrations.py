@@ -73,9 +73,16 @@ class TestUpgrade:
     @pytest.mark.postgres
     def test_replica_processes_migrating_at_once_all_succeed(self, postgres_url: str) -> None:
         """Three processes migrating one empty PostgreSQL database at once all succeed (advisory lock)."""
-        replicas = [subprocess.Popen([sys.executable, "-c", REPLICA, postgres_url], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                    for _ in range(3)]
+        replicas = [
+            subprocess.Popen(
+                [sys.executable, "-c", REPLICA, postgres_url],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
         try:
             for replica in replicas:
                 assert replica.stdout is not None and replica.stdout.readline().strip() == "ready"

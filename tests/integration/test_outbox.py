@@ -43,8 +43,13 @@ class Recorder:
 
 
 def _worker(service: IncidentService, deliver: Recorder, clock: ReplayClock, worker_id: str = "w1") -> OutboxWorker:
-    return OutboxWorker(service.store, deliver, worker_id, clock=clock,
-                        policy=RetryPolicy(base_seconds=1, max_seconds=8, max_attempts=3))
+    return OutboxWorker(
+        service.store,
+        deliver,
+        worker_id,
+        clock=clock,
+        policy=RetryPolicy(base_seconds=1, max_seconds=8, max_attempts=3),
+    )
 
 
 class TestEnqueue:

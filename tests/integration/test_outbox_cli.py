@@ -16,8 +16,13 @@ from bot.store.outbox import Effect
 
 def _cli(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
-    return subprocess.run([sys.executable, "-m", "bot.cli", "--env-file", "", "outbox", *args], env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--env-file", "", "outbox", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 class TestOutboxCommand:

@@ -44,11 +44,13 @@ class TestReplicasOnPostgres:
         """Two responders resolving at once on different replicas: one wins, the other is told who did."""
         bots, fake = replicas
         channel = _declare_in_channel(bots[0], fake)
-        for round_number in range(3):
+        for _round in range(3):
             users = [("U0ALICE", "alice"), ("U0BOB", "bob")]
             with ThreadPoolExecutor(max_workers=2) as pool:
-                futures = [pool.submit(bot.command, "resolve edge healthy", user_id=u, user_name=n, channel_id=channel)
-                           for bot, (u, n) in zip(bots, users, strict=True)]
+                futures = [
+                    pool.submit(bot.command, "resolve edge healthy", user_id=u, user_name=n, channel_id=channel)
+                    for bot, (u, n) in zip(bots, users, strict=True)
+                ]
                 texts = [_text(f.result().body) for f in futures]
             winners = [t for t in texts if "Incident resolved" in t]
             losers = [t for t in texts if "already resolved by <@U0" in t]
@@ -104,9 +106,16 @@ class TestSlackOutage:
         with FakeSlack() as fake, running_bot(sqlite_url(tmp_path), fake.base_url) as bot:
             channel = _declare_in_channel(bot, fake)
             fake.set_failure_rate(0.4, statuses=(429, 500), seed=7, retry_after=0)
-            texts = ["hypothesis external DDoS", "mitigate rate limiting", "hypothesis reject 1 no effect",
-                     "hypothesis WAF rule spin loop", "hypothesis confirm 2", "rollback WAF rule",
-                     *[f"note update {n}" for n in range(20)], "resolve recovered"]
+            texts = [
+                "hypothesis external DDoS",
+                "mitigate rate limiting",
+                "hypothesis reject 1 no effect",
+                "hypothesis WAF rule spin loop",
+                "hypothesis confirm 2",
+                "rollback WAF rule",
+                *[f"note update {n}" for n in range(20)],
+                "resolve recovered",
+            ]
             for text in texts:
                 started = time.monotonic()
                 result = bot.command(text, channel_id=channel)
@@ -145,14 +154,12 @@ def _fast_forward(clock: object) -> object:
 class TestStrictRoles:
     def test_outsiders_cannot_resolve_but_can_add_notes(self, tmp_path: Path) -> None:
         """With INCIDENT_STRICT_ROLES=true, a non-member's resolve is refused clearly; the lead's works."""
-        with FakeSlack() as fake, running_bot(sqlite_url(tmp_path), fake.base_url,
-                                              INCIDENT_STRICT_ROLES="true") as bot:
+        with FakeSlack() as fake, running_bot(sqlite_url(tmp_path), fake.base_url, INCIDENT_STRICT_ROLES="true") as bot:
             channel = _declare_in_channel(bot, fake)
             bot.command("lead <@U0ALICE|alice>", channel_id=channel)
             refused = _text(bot.command("resolve", user_id="U0ERIN", user_name="erin", channel_id=channel).body)
             assert "strict roles" in refused and "<@U0ALICE>" in refused
-            noted = _text(bot.command("note I see it too", user_id="U0ERIN", user_name="erin",
-                                      channel_id=channel).body)
+            noted = _text(bot.command("note I see it too", user_id="U0ERIN", user_name="erin", channel_id=channel).body)
             assert "Note: I see it too" in noted
             resolved = _text(bot.command("resolve", channel_id=channel).body)
             assert "Incident resolved" in resolved

@@ -44,7 +44,11 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int, FakeSla
         port = _free_port()
         process = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "--env-file", "", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=_environment(tmp_path, fake), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=_environment(tmp_path, fake),
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         try:
             _wait_healthy(port, process)
@@ -71,9 +75,12 @@ def _wait_healthy(port: int, process: subprocess.Popen[str]) -> None:
 
 def _post_command(port: int, text: str) -> tuple[int, str]:
     body = signing.slash_command_body(text)
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/slack/events", data=body.encode(), method="POST",
-                                     headers={"Content-Type": "application/x-www-form-urlencoded",
-                                              **signing.sign_request(SECRET, body)})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/slack/events",
+        data=body.encode(),
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded", **signing.sign_request(SECRET, body)},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, response.read().decode()
 
@@ -98,8 +105,14 @@ class TestStartupErrors:
         """Without SLACK_SIGNING_SECRET, serve exits non-zero naming the variable, without a traceback."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
         env["SLACK_BOT_TOKEN"] = "xoxb-1"
-        result = subprocess.run([sys.executable, "-m", "bot.cli", "--env-file", "", "serve"], env=env, cwd=tmp_path,
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "--env-file", "", "serve"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode != 0
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "SLACK_SIGNING_SECRET" in lines[0]

@@ -15,8 +15,9 @@ from bot.store import open_store
 class TestTransitionLogs:
     def test_each_transition_logs_one_event_with_ids(self, tmp_path: Path) -> None:
         """Declare, assemble and resolve log incident_declared, incident_assembled, incident_resolved."""
-        service = IncidentService(open_store(f"sqlite:///{tmp_path / 'logs.db'}"),
-                                  clock=lambda: datetime(2026, 11, 22, 15, 0, tzinfo=UTC))
+        service = IncidentService(
+            open_store(f"sqlite:///{tmp_path / 'logs.db'}"), clock=lambda: datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
+        )
         alice = Actor("U0ALICE", "alice")
         with capture_logs() as logs:
             service.run(parse_command("declare sev2 Checkout latency"), alice)

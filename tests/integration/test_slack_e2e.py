@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
-
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -34,17 +33,20 @@ def _seed_slack_text(text: str) -> str:
 
 
 class TestSeedScenarioOverSlack:
-    def test_whole_outage_from_declare_to_postmortem_upload(self, seed_bot: RunningBot,
-                                                            fake_slack: FakeSlack) -> None:
+    def test_whole_outage_from_declare_to_postmortem_upload(self, seed_bot: RunningBot, fake_slack: FakeSlack) -> None:
         """Declare at 13:42 ... resolve at 14:45 via signed slash commands; the postmortem lands in the channel."""
         bot = seed_bot
         users = {"alice": "U0ALICE", "bob": "U0BOB", "carol": "U0CAROL", "dave": "U0DAVE"}
         channel_id = "C0GENERAL"
         for step in SEED_STEPS:
             started = time.monotonic()
-            result = bot.command(_seed_slack_text(step.slack_text), user_id=users[str(step.actor.name)],
-                                 user_name=str(step.actor.name), channel_id=channel_id,
-                                 response_url=fake_slack.response_url(step.time))
+            result = bot.command(
+                _seed_slack_text(step.slack_text),
+                user_id=users[str(step.actor.name)],
+                user_name=str(step.actor.name),
+                channel_id=channel_id,
+                response_url=fake_slack.response_url(step.time),
+            )
             elapsed = time.monotonic() - started
             assert result.status == 200, result.body
             assert elapsed < 3.0
@@ -64,9 +66,17 @@ class TestSeedScenarioOverSlack:
         assert files[-1].filename == "INC-1-postmortem.md"
         assert files[-1].channel_id == channel_id
         document = files[-1].content.decode()
-        for expected in ("13:42", "14:05", "14:35", "14:45", "| Time to assemble the IRT | 8 min |",
-                         "| Time to root cause | 23 min |", "| Time to mitigate | 53 min |",
-                         "| Time to resolve | 1h 3m |", "canary deployment for firewall changes"):
+        for expected in (
+            "13:42",
+            "14:05",
+            "14:35",
+            "14:45",
+            "| Time to assemble the IRT | 8 min |",
+            "| Time to root cause | 23 min |",
+            "| Time to mitigate | 53 min |",
+            "| Time to resolve | 1h 3m |",
+            "canary deployment for firewall changes",
+        ):
             assert expected in document
 
         incident, entries = bot.service.timeline(1)

@@ -40,13 +40,19 @@ def _last_call(fake: FakeSlack, method: str) -> dict[str, Any]:
 
 
 def _status_updates(fake: FakeSlack, channel_id: str, ts: str) -> list[dict[str, Any]]:
-    return [c.params for c in fake.calls_to("chat.update")
-            if c.ok and c.params.get("channel") == channel_id and c.params.get("ts") == ts]
+    return [
+        c.params
+        for c in fake.calls_to("chat.update")
+        if c.ok and c.params.get("channel") == channel_id and c.params.get("ts") == ts
+    ]
 
 
 def _block_posts(fake: FakeSlack, channel_id: str) -> list[dict[str, Any]]:
-    return [c.params for c in fake.calls_to("chat.postMessage")
-            if c.ok and c.params.get("channel") == channel_id and c.params.get("blocks")]
+    return [
+        c.params
+        for c in fake.calls_to("chat.postMessage")
+        if c.ok and c.params.get("channel") == channel_id and c.params.get("blocks")
+    ]
 
 
 class TestServing:
@@ -56,8 +62,7 @@ class TestServing:
         assert result.status == 200
         assert result.json() == {"ok": True, "database": "up"}
 
-    def test_health_check_answers_503_when_the_database_is_unreachable(self, bot: RunningBot,
-                                                                        tmp_path: Path) -> None:
+    def test_health_check_answers_503_when_the_database_is_unreachable(self, bot: RunningBot, tmp_path: Path) -> None:
         """GET /healthz is 503 once the store points at a database that cannot be opened."""
         bot.service.store.dispose()
         bot.service.store.engine = sa.create_engine(f"sqlite:///{tmp_path / 'missing' / 'dir' / 'bot.db'}")
@@ -68,9 +73,14 @@ class TestServing:
     def test_commands_interactivity_and_events_share_one_endpoint(self, slack: SlackDriver) -> None:
         """A slash command, a block action and an event are all answered 200 on POST /slack/events."""
         channel_id = slack.declare()
-        action = slack.bot.interaction(signing.block_actions_body(
-            ActionId.SHOW_TIMELINE.value, value="1", channel_id=channel_id,
-            response_url=slack.fake.response_url("timeline")))
+        action = slack.bot.interaction(
+            signing.block_actions_body(
+                ActionId.SHOW_TIMELINE.value,
+                value="1",
+                channel_id=channel_id,
+                response_url=slack.fake.response_url("timeline"),
+            )
+        )
         event = slack.bot.event(signing.app_home_opened_event("U0BOB"))
         slack.bot.drain()
         assert (action.status, event.status) == (200, 200)
@@ -86,19 +96,20 @@ class TestRequestSigning:
     @staticmethod
     def _bodies() -> dict[str, tuple[str, str]]:
         return {
-            "command": (signing.slash_command_body("declare sev1 Forged incident"),
-                        signing.FORM_CONTENT_TYPE),
-            "event": (signing.event_callback_body(signing.app_home_opened_event("U0BOB")),
-                      signing.JSON_CONTENT_TYPE),
-            "interaction": (signing.view_submission_body(
-                "incident_declare_modal",
-                {"declare_title": {"title_input": signing.text_input("Forged incident")}}),
-                signing.FORM_CONTENT_TYPE),
+            "command": (signing.slash_command_body("declare sev1 Forged incident"), signing.FORM_CONTENT_TYPE),
+            "event": (signing.event_callback_body(signing.app_home_opened_event("U0BOB")), signing.JSON_CONTENT_TYPE),
+            "interaction": (
+                signing.view_submission_body(
+                    "incident_declare_modal", {"declare_title": {"title_input": signing.text_input("Forged incident")}}
+                ),
+                signing.FORM_CONTENT_TYPE,
+            ),
         }
 
     @pytest.mark.parametrize("surface", ["command", "event", "interaction"])
-    @pytest.mark.parametrize("forgery", ["wrong secret", "stale timestamp", "future timestamp", "unsigned",
-                                         "tampered body"])
+    @pytest.mark.parametrize(
+        "forgery", ["wrong secret", "stale timestamp", "future timestamp", "unsigned", "tampered body"]
+    )
     def test_forged_requests_are_refused_with_401_and_change_nothing(
         self, bot: RunningBot, fake_slack: FakeSlack, surface: str, forgery: str
     ) -> None:
@@ -137,20 +148,27 @@ class TestAcknowledgement:
         within 3 s, and the delayed work follows."""
         channel_id = slack.declare()
         message_ts = slack.fake.add_message(channel_id, f"{time.time():.6f}", "U0BOB", "edge CPU at 100%")
-        for method, seconds in (("conversations.create", 4), ("conversations.history", 3.2),
-                                ("views.open", 3.2), ("views.publish", 3.2)):
+        for method, seconds in (
+            ("conversations.create", 4),
+            ("conversations.history", 3.2),
+            ("views.open", 3.2),
+            ("views.publish", 3.2),
+        ):
             slack.fake.delay(method, seconds)
         bot = slack.bot
         requests: dict[str, Callable[[], HttpResult]] = {
-            "command": lambda: bot.command(f"declare sev1 {TITLE}",
-                                           response_url=slack.fake.response_url("slow")),
-            "view_submission": lambda: bot.interaction(signing.view_submission_body(
-                "incident_declare_modal",
-                {"declare_title": {"title_input": signing.text_input("Second outage")}})),
-            "block_action": lambda: bot.interaction(signing.block_actions_body(
-                ActionId.ADD_NOTE.value, value="1", channel_id=channel_id)),
-            "reaction_added": lambda: bot.event(signing.reaction_added_event(
-                "pushpin", channel=channel_id, ts=message_ts, item_user="U0BOB")),
+            "command": lambda: bot.command(f"declare sev1 {TITLE}", response_url=slack.fake.response_url("slow")),
+            "view_submission": lambda: bot.interaction(
+                signing.view_submission_body(
+                    "incident_declare_modal", {"declare_title": {"title_input": signing.text_input("Second outage")}}
+                )
+            ),
+            "block_action": lambda: bot.interaction(
+                signing.block_actions_body(ActionId.ADD_NOTE.value, value="1", channel_id=channel_id)
+            ),
+            "reaction_added": lambda: bot.event(
+                signing.reaction_added_event("pushpin", channel=channel_id, ts=message_ts, item_user="U0BOB")
+            ),
             "app_home_opened": lambda: bot.event(signing.app_home_opened_event("U0BOB")),
         }
         for surface, send in requests.items():
@@ -170,21 +188,24 @@ class TestAcknowledgement:
 
 
 class TestCommandErrors:
-    @pytest.mark.parametrize(("text", "expected"), [
-        ("frobnicate the edge", "I don't know the command `frobnicate`"),
-        ("resovle", "Did you mean `resolve`?"),
-        ("lead", "`lead` needs exactly one person"),
-        ("lead bob", "Usage: `/incident lead &lt;@user&gt;`"),
-        ("assemble", "Usage: `/incident assemble"),
-        ("assemble bob:networking", "is not a person or user group"),
-        ("severity sev9", "`severity` needs one of sev1, sev2, sev3, sev4"),
-        ("INC-999 note x", "There is no incident INC-999"),
-        ("note the edge is down", "This channel belongs to no incident"),
-        ("declare sev1 Outage --at", "`--at` needs a time"),
-        ("status please", "`status` takes no arguments"),
-        ("list --at 13:00", "`--at` only applies to commands that change an incident"),
-        ("postmortem ../../etc/passwd", "is not a template name"),
-    ])
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("frobnicate the edge", "I don't know the command `frobnicate`"),
+            ("resovle", "Did you mean `resolve`?"),
+            ("lead", "`lead` needs exactly one person"),
+            ("lead bob", "Usage: `/incident lead &lt;@user&gt;`"),
+            ("assemble", "Usage: `/incident assemble"),
+            ("assemble bob:networking", "is not a person or user group"),
+            ("severity sev9", "`severity` needs one of sev1, sev2, sev3, sev4"),
+            ("INC-999 note x", "There is no incident INC-999"),
+            ("note the edge is down", "This channel belongs to no incident"),
+            ("declare sev1 Outage --at", "`--at` needs a time"),
+            ("status please", "`status` takes no arguments"),
+            ("list --at 13:00", "`--at` only applies to commands that change an incident"),
+            ("postmortem ../../etc/passwd", "is not a template name"),
+        ],
+    )
     def test_bad_input_outside_an_incident_gets_a_helpful_ephemeral_reply(
         self, slack: SlackDriver, text: str, expected: str
     ) -> None:
@@ -193,14 +214,17 @@ class TestCommandErrors:
         assert expected in answer
         assert "Something went wrong" not in answer
 
-    @pytest.mark.parametrize(("setup", "text", "expected"), [
-        ([], "note x --at 2099-01-01 10:00", "is in the future"),
-        ([], "note x --at 2000-01-01 10:00", "before INC-1 was declared"),
-        ([], "hypothesis reject 7", "#7"),
-        (["resolve"], "resolve", "already resolved"),
-        (["resolve"], "mitigate too late", "resolved"),
-        ([], "mitigate", "Usage: `/incident mitigate"),
-    ])
+    @pytest.mark.parametrize(
+        ("setup", "text", "expected"),
+        [
+            ([], "note x --at 2099-01-01 10:00", "is in the future"),
+            ([], "note x --at 2000-01-01 10:00", "before INC-1 was declared"),
+            ([], "hypothesis reject 7", "#7"),
+            (["resolve"], "resolve", "already resolved"),
+            (["resolve"], "mitigate too late", "resolved"),
+            ([], "mitigate", "Usage: `/incident mitigate"),
+        ],
+    )
     def test_bad_input_in_an_incident_channel_gets_a_helpful_ephemeral_reply(
         self, slack: SlackDriver, setup: list[str], text: str, expected: str
     ) -> None:
@@ -214,8 +238,9 @@ class TestCommandErrors:
         assert "Something went wrong" not in answer
         assert len(slack.posted(channel_id)) == lines_before
 
-    def test_an_unexpected_failure_shows_only_a_reference(self, slack: SlackDriver,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_an_unexpected_failure_shows_only_a_reference(
+        self, slack: SlackDriver, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """A crash inside the bot reaches the user as a short reference, never the exception's text."""
 
         def crash(*_args: object, **_kwargs: object) -> None:
@@ -271,12 +296,15 @@ class TestDeclare:
             bot.drain()
         assert fake_slack.calls_to("conversations.create")[0].params["name"] == "ops-inc-1-payments-delayed"
 
-    @pytest.mark.parametrize("title", [
-        "CDN édge: 502s!! / ÜBER_load 🔥",
-        "Ünïcödé ☃ only ☃",
-        "word " * 99,
-        "日本語のタイトル",
-    ])
+    @pytest.mark.parametrize(
+        "title",
+        [
+            "CDN édge: 502s!! / ÜBER_load 🔥",
+            "Ünïcödé ☃ only ☃",
+            "word " * 99,
+            "日本語のタイトル",
+        ],
+    )
     def test_any_title_gives_a_channel_name_slack_accepts(self, slack: SlackDriver, title: str) -> None:
         """Channel names keep to lowercase a-z, 0-9, - and _, at most 80 characters."""
         channel_id = slack.declare(f"declare {title}")
@@ -297,8 +325,7 @@ class TestDeclare:
         assert slack.bot.service.list_incidents() == []
 
     @pytest.mark.parametrize(("text", "severity"), [("declare", "sev3"), ("declare sev1", "sev1")])
-    def test_declare_without_a_title_opens_the_modal(self, slack: SlackDriver, text: str,
-                                                     severity: str) -> None:
+    def test_declare_without_a_title_opens_the_modal(self, slack: SlackDriver, text: str, severity: str) -> None:
         """`declare` (or `declare sevN`) with no title opens the modal, preselecting the severity."""
         slack.command(text)
         [opened] = slack.fake.calls_to("views.open")
@@ -313,20 +340,23 @@ class TestDeclare:
 
 
 class TestIncidentChannelVerbs:
-    @pytest.mark.parametrize(("setup", "text", "in_status", "status"), [
-        ([], "lead <@U0BOB|bob>", "*Lead:* <@U0BOB>", "declared"),
-        ([], "assemble <@U0BOB|bob>:networking", "<@U0BOB> (networking)", "investigating"),
-        ([], "hypothesis external DDoS attack", "#1 external DDoS attack _(open)_", "investigating"),
-        (["hypothesis a"], "hypothesis reject 1 volume is normal", "#1 a _(rejected)_", "investigating"),
-        (["hypothesis a"], "hypothesis confirm 1 CPU profiles agree", "#1 a _(confirmed)_", "investigating"),
-        ([], "mitigate rate limiting at the edge", "*Status:* investigating", "investigating"),
-        ([], "rollback WAF rule rolled back", "*Status:* mitigated", "mitigated"),
-        ([], "severity sev1", "sev1", "declared"),
-        ([], "note half the edge is at 100% CPU", "*Status:* declared", "declared"),
-        ([], "followup canary rollouts <@U0BOB|bob>", "*Status:* declared", "declared"),
-        ([], "resolve 502s back within SLO", "Resolved", "resolved"),
-        (["resolve"], "reopen errors are back", "*Status:* investigating", "investigating"),
-    ])
+    @pytest.mark.parametrize(
+        ("setup", "text", "in_status", "status"),
+        [
+            ([], "lead <@U0BOB|bob>", "*Lead:* <@U0BOB>", "declared"),
+            ([], "assemble <@U0BOB|bob>:networking", "<@U0BOB> (networking)", "investigating"),
+            ([], "hypothesis external DDoS attack", "#1 external DDoS attack _(open)_", "investigating"),
+            (["hypothesis a"], "hypothesis reject 1 volume is normal", "#1 a _(rejected)_", "investigating"),
+            (["hypothesis a"], "hypothesis confirm 1 CPU profiles agree", "#1 a _(confirmed)_", "investigating"),
+            ([], "mitigate rate limiting at the edge", "*Status:* investigating", "investigating"),
+            ([], "rollback WAF rule rolled back", "*Status:* mitigated", "mitigated"),
+            ([], "severity sev1", "sev1", "declared"),
+            ([], "note half the edge is at 100% CPU", "*Status:* declared", "declared"),
+            ([], "followup canary rollouts <@U0BOB|bob>", "*Status:* declared", "declared"),
+            ([], "resolve 502s back within SLO", "Resolved", "resolved"),
+            (["resolve"], "reopen errors are back", "*Status:* investigating", "investigating"),
+        ],
+    )
     def test_each_transition_updates_the_pinned_message_and_topic_and_tells_the_team(
         self, slack: SlackDriver, setup: list[str], text: str, in_status: str, status: str
     ) -> None:
@@ -368,12 +398,15 @@ class TestIncidentChannelVerbs:
         assert "typed from general" in answer
         assert any("typed from general" in line["text"] for line in slack.posted(channel_id))
 
-    @pytest.mark.parametrize(("text", "expected"), [
-        ("status", "Severity: sev2 · Status: declared"),
-        ("list", "INC-1"),
-        ("help", "*Commands*"),
-        ("help lead", "/incident lead"),
-    ])
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("status", "Severity: sev2 · Status: declared"),
+            ("list", "INC-1"),
+            ("help", "*Commands*"),
+            ("help lead", "/incident lead"),
+        ],
+    )
     def test_queries_answer_the_caller_only(self, slack: SlackDriver, text: str, expected: str) -> None:
         """Read-only verbs answer ephemerally and change nothing in the channel."""
         channel_id = slack.declare()
@@ -403,8 +436,7 @@ class TestAssemble:
         """`<!subteam^S...|@netops>:networking` invites each member of the group with that role."""
         slack.fake.add_usergroup("S0NETOPS", "netops", ["U0BOB", "U0CAROL"])
         channel_id = slack.declare()
-        slack.command("assemble <!subteam^S0NETOPS|@netops>:networking <@U0DAVE|dave>:ops",
-                      channel_id=channel_id)
+        slack.command("assemble <!subteam^S0NETOPS|@netops>:networking <@U0DAVE|dave>:ops", channel_id=channel_id)
         assert slack.fake.calls_to("usergroups.users.list")[0].params["usergroup"] == "S0NETOPS"
         assert {"U0BOB", "U0CAROL", "U0DAVE"} <= set(slack.fake.channel(channel_id).members)
         roles = {m.user_id: m.role for m in slack.bot.service.incident(1).members}
@@ -506,8 +538,15 @@ class TestAppHome:
 
 
 class TestBlockKitLimits:
-    SLACK_WRITES = ("chat.postMessage", "chat.update", "chat.postEphemeral", "views.publish", "views.open",
-                    "conversations.setTopic", "conversations.create")
+    SLACK_WRITES = (
+        "chat.postMessage",
+        "chat.update",
+        "chat.postEphemeral",
+        "views.publish",
+        "views.open",
+        "conversations.setTopic",
+        "conversations.create",
+    )
 
     def test_a_10000_character_note_is_posted_not_rejected(self, slack: SlackDriver) -> None:
         """A very long note still gives successful posts, updates and a valid timeline."""
@@ -535,8 +574,7 @@ class TestBlockKitLimits:
         """A status message with 60 hypotheses is truncated to fit and Slack accepts the update."""
         channel_id = slack.declare()
         for number in range(1, 60):
-            slack.bot.service.run(parse_command(f"INC-1 hypothesis theory number {number} " + "x" * 40),
-                                  Actor("U0BOB"))
+            slack.bot.service.run(parse_command(f"INC-1 hypothesis theory number {number} " + "x" * 40), Actor("U0BOB"))
         slack.command("hypothesis the sixtieth theory", channel_id=channel_id)
         slack.assert_calls_ok(*self.SLACK_WRITES)
         blocks = _status_updates(slack.fake, channel_id, slack.status_ts(channel_id))[-1]["blocks"]
@@ -562,19 +600,23 @@ class TestEscaping:
     def test_user_text_never_reaches_slack_unescaped(self, slack: SlackDriver) -> None:
         """`<!channel> & friends` and other user text go out as &lt;!channel&gt; &amp; friends everywhere."""
         channel_id = slack.declare("declare sev1 <!channel> & friends <script>")
-        acks = [slack.command(text, channel_id=channel_id).result.body for text in (
-            "note ping <!here> & <!everyone>",
-            "hypothesis <!channel> did it",
-            "assemble <@U0BOB|bob>:net&ops",
-            "status",
-            "timeline",
-            "list",
-            "resolve <!channel> fixed",
-        )]
+        acks = [
+            slack.command(text, channel_id=channel_id).result.body
+            for text in (
+                "note ping <!here> & <!everyone>",
+                "hypothesis <!channel> did it",
+                "assemble <@U0BOB|bob>:net&ops",
+                "status",
+                "timeline",
+                "list",
+                "resolve <!channel> fixed",
+            )
+        ]
         slack.bot.event(signing.app_home_opened_event("U0BOB"))
         slack.bot.drain()
-        sent = [json.dumps(c.params, ensure_ascii=False)
-                for c in slack.fake.calls if c.method != "upload_url"]  # the file is Markdown, not mrkdwn
+        sent = [
+            json.dumps(c.params, ensure_ascii=False) for c in slack.fake.calls if c.method != "upload_url"
+        ]  # the file is Markdown, not mrkdwn
         sent += [json.dumps(json.loads(body), ensure_ascii=False) for body in acks]
         for text in sent:
             for ping in self.PINGS:
@@ -607,8 +649,7 @@ class TestSlackFailures:
         slack.command("note still going", channel_id=channel_id)
         assert slack.fake.calls_to("chat.update")[-1].params["ts"] == pinned[1]
 
-    def test_the_bot_joins_an_announce_channel_it_is_not_in(self, tmp_path: Path,
-                                                             fake_slack: FakeSlack) -> None:
+    def test_the_bot_joins_an_announce_channel_it_is_not_in(self, tmp_path: Path, fake_slack: FakeSlack) -> None:
         """On not_in_channel the bot joins INCIDENT_ANNOUNCE_CHANNEL and posts the announcement there."""
         fake_slack.add_channel("C0INCIDENTS", "incidents", bot_member=False)
         settings = {"INCIDENT_ANNOUNCE_CHANNEL": "C0INCIDENTS"}
@@ -629,8 +670,11 @@ class TestFreshChannelRace:
         slack.command("declare sev2 Checkout API returning 500s", drain=False)
         time.sleep(0.3)  # the worker is now waiting for conversations.create
         next_channel_id = "C100000001"  # the id the fake will give the channel it is creating
-        text = slack.ephemeral("note typed in the brand new channel", channel_id=next_channel_id,
-                               channel_name="inc-1-checkout-api-returning-500s")
+        text = slack.ephemeral(
+            "note typed in the brand new channel",
+            channel_id=next_channel_id,
+            channel_name="inc-1-checkout-api-returning-500s",
+        )
         assert "INC-1" in text and "Note: typed in the brand new channel" in text
         slack.bot.drain()
         created = slack.fake.calls_to("conversations.create")[0].response["channel"]["id"]  # type: ignore[index]

@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     from tests.integration.conftest import SlackDriver
 
 
-def _declare_values(title: str | None, severity: str | None = "sev3", description: str | None = None
-                    ) -> dict[str, dict[str, dict[str, Any]]]:
+def _declare_values(
+    title: str | None, severity: str | None = "sev3", description: str | None = None
+) -> dict[str, dict[str, dict[str, Any]]]:
     return {
         BlockId.TITLE: {InputId.TITLE: signing.text_input(title)},
         BlockId.SEVERITY: {InputId.SEVERITY: signing.static_select(severity)},
@@ -26,8 +27,12 @@ def _declare_values(title: str | None, severity: str | None = "sev3", descriptio
 
 def _command_submission(verb: str, text: str | None, incident: int = 1, user_id: str = "U0CAROL") -> str:
     return signing.view_submission_body(
-        CallbackId.COMMAND, {BlockId.TEXT: {InputId.TEXT: signing.text_input(text)}},
-        private_metadata=json.dumps({"verb": verb, "incident": incident}), user_id=user_id, user_name="carol")
+        CallbackId.COMMAND,
+        {BlockId.TEXT: {InputId.TEXT: signing.text_input(text)}},
+        private_metadata=json.dumps({"verb": verb, "incident": incident}),
+        user_id=user_id,
+        user_name="carol",
+    )
 
 
 class TestDeclareModal:
@@ -36,15 +41,20 @@ class TestDeclareModal:
         slack.command("", channel_id="C0GENERAL")
         view = slack.fake.calls_to("views.open")[0].params["view"]
         body = signing.view_submission_body(
-            view["callback_id"], _declare_values("Search results empty", "sev1", "Since the 14:00 deploy"),
-            private_metadata=view["private_metadata"])
+            view["callback_id"],
+            _declare_values("Search results empty", "sev1", "Since the 14:00 deploy"),
+            private_metadata=view["private_metadata"],
+        )
         result = slack.bot.interaction(body)
         slack.bot.drain()
 
         assert result.status == 200 and result.body == ""
         incident = slack.bot.service.incident(1)
         assert (incident.title, incident.severity.value, incident.description) == (
-            "Search results empty", "sev1", "Since the 14:00 deploy")
+            "Search results empty",
+            "sev1",
+            "Since the 14:00 deploy",
+        )
         created = slack.fake.calls_to("conversations.create")[0]
         assert created.params["name"] == "inc-1-search-results-empty"
         assert slack.fake.calls_to("pins.add")
@@ -53,8 +63,9 @@ class TestDeclareModal:
         assert f"<#{incident.channel_id}>" in told["text"]
 
     @pytest.mark.parametrize("title", [None, "", "   ", "x" * 501])
-    def test_a_missing_or_oversized_title_is_answered_with_field_errors(self, slack: SlackDriver,
-                                                                        title: str | None) -> None:
+    def test_a_missing_or_oversized_title_is_answered_with_field_errors(
+        self, slack: SlackDriver, title: str | None
+    ) -> None:
         """The modal stays open with an error on the title field; nothing is declared or sent to Slack."""
         body = signing.view_submission_body(CallbackId.DECLARE, _declare_values(title))
         result = slack.bot.interaction(body)
@@ -80,9 +91,11 @@ class TestStatusButtons:
         """Hypothesis, note, mitigate and resolve open a one-field modal for that verb and incident."""
         channel_id = slack.declare()
         trigger = signing.new_trigger_id()
-        result = slack.bot.interaction(signing.block_actions_body(
-            action_id, value="1", channel_id=channel_id, message_ts=slack.status_ts(channel_id),
-            trigger_id=trigger))
+        result = slack.bot.interaction(
+            signing.block_actions_body(
+                action_id, value="1", channel_id=channel_id, message_ts=slack.status_ts(channel_id), trigger_id=trigger
+            )
+        )
         slack.bot.drain()
         assert result.status == 200
         [opened] = slack.fake.calls_to("views.open")
@@ -98,23 +111,24 @@ class TestStatusButtons:
         channel_id = slack.declare()
         slack.command("hypothesis external DDoS", channel_id=channel_id)
         url = slack.fake.response_url("timeline-button")
-        slack.bot.interaction(signing.block_actions_body(
-            ActionId.SHOW_TIMELINE, value="1", channel_id=channel_id, response_url=url))
+        slack.bot.interaction(
+            signing.block_actions_body(ActionId.SHOW_TIMELINE, value="1", channel_id=channel_id, response_url=url)
+        )
         slack.bot.drain()
-        [answer] = [c.params for c in slack.fake.calls_to("response_url")
-                    if c.path.endswith("/timeline-button")]
+        [answer] = [c.params for c in slack.fake.calls_to("response_url") if c.path.endswith("/timeline-button")]
         assert answer["response_type"] == "ephemeral" and answer["replace_original"] is False
         slack.assert_valid_blocks(answer["blocks"])
         assert "Hypothesis #1: external DDoS" in json.dumps(answer["blocks"])
 
-    @pytest.mark.parametrize(("value", "expected"), [("999", "There is no incident INC-999"),
-                                                      ("not-a-number", "Something went wrong")])
-    def test_a_button_for_a_missing_incident_is_explained(self, slack: SlackDriver, value: str,
-                                                         expected: str) -> None:
+    @pytest.mark.parametrize(
+        ("value", "expected"), [("999", "There is no incident INC-999"), ("not-a-number", "Something went wrong")]
+    )
+    def test_a_button_for_a_missing_incident_is_explained(self, slack: SlackDriver, value: str, expected: str) -> None:
         """A stale or garbled button tells the clicker ephemerally, without internals, and opens nothing."""
         channel_id = slack.declare()
-        result = slack.bot.interaction(signing.block_actions_body(ActionId.ADD_NOTE, value=value,
-                                                                  channel_id=channel_id))
+        result = slack.bot.interaction(
+            signing.block_actions_body(ActionId.ADD_NOTE, value=value, channel_id=channel_id)
+        )
         slack.bot.drain()
         assert result.status == 200
         assert not slack.fake.calls_to("views.open")
@@ -146,11 +160,14 @@ class TestCommandModal:
         uploads = [(f.filename, f.channel_id) for f in slack.fake.uploaded_files]
         assert uploads == [("INC-1-postmortem.md", channel_id)]
 
-    @pytest.mark.parametrize(("verb", "text", "setup", "expected"), [
-        ("hypothesis", "reject 9", [], "#9"),
-        ("resolve", "again", ["resolve"], "already resolved"),
-        ("note", None, [], "`note` needs some text"),
-    ])
+    @pytest.mark.parametrize(
+        ("verb", "text", "setup", "expected"),
+        [
+            ("hypothesis", "reject 9", [], "#9"),
+            ("resolve", "again", ["resolve"], "already resolved"),
+            ("note", None, [], "`note` needs some text"),
+        ],
+    )
     def test_a_refused_submission_keeps_the_modal_open_with_the_reason(
         self, slack: SlackDriver, verb: str, text: str | None, setup: list[str], expected: str
     ) -> None:

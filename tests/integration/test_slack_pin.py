@@ -29,15 +29,12 @@ def _message_ts(offset: float = 0.0) -> str:
     return f"{time.time() + offset:.6f}"
 
 
-def _pushpin(channel_id: str, ts: str, *, reaction: str = "pushpin",
-             user: str = "U0ALICE") -> dict[str, object]:
+def _pushpin(channel_id: str, ts: str, *, reaction: str = "pushpin", user: str = "U0ALICE") -> dict[str, object]:
     return signing.reaction_added_event(reaction, user=user, channel=channel_id, ts=ts, item_user="U0BOB")
 
 
 class TestPinToTimeline:
-    def test_pushpin_puts_the_message_on_the_timeline_by_its_author_at_its_time(
-        self, slack: SlackDriver
-    ) -> None:
+    def test_pushpin_puts_the_message_on_the_timeline_by_its_author_at_its_time(self, slack: SlackDriver) -> None:
         """The pinned message's text is recorded as said by its author at the message's own ts."""
         channel_id = slack.declare("declare sev1 CDN edge returning 502s --at 30m ago")
         ts = _message_ts(-600)
@@ -114,9 +111,7 @@ class TestPinToTimeline:
         assert _pins(slack.bot) == []
         assert slack.fake.calls == []
 
-    def test_a_message_older_than_the_incident_is_refused_with_an_explanation(
-        self, slack: SlackDriver
-    ) -> None:
+    def test_a_message_older_than_the_incident_is_refused_with_an_explanation(self, slack: SlackDriver) -> None:
         """Pinning a message from before the declaration tells the reactor why, and records nothing."""
         channel_id = slack.declare()
         ts = slack.fake.add_message(channel_id, _message_ts(-3600), "U0BOB", "old news")
@@ -140,8 +135,9 @@ class TestThreadReplies:
         """A reply inside a thread is found through conversations.replies and recorded, not its parent."""
         channel_id = slack.declare("declare sev2 Checkout errors --at 30m ago")
         parent = slack.fake.add_message(channel_id, _message_ts(-300), "U0ALICE", "what do we know?")
-        reply = slack.fake.add_message(channel_id, _message_ts(-200), "U0CAROL", "WAF rule deployed at 13:30",
-                                       thread_ts=parent)
+        reply = slack.fake.add_message(
+            channel_id, _message_ts(-200), "U0CAROL", "WAF rule deployed at 13:30", thread_ts=parent
+        )
         slack.bot.event(_pushpin(channel_id, reply))
         slack.bot.drain()
         [pin] = _pins(slack.bot)

@@ -137,15 +137,9 @@ class TestAlertmanagerWebhook:
 
     def test_unconfigured_token_refuses_everyone(self, bot: RunningBot) -> None:
         """Without INCIDENT_WEBHOOK_TOKEN the webhooks are closed, even to an empty bearer."""
+        assert post_json(bot, "/alerts/alertmanager", firing_payload(), {"Authorization": "Bearer "}).status == 401
         assert (
-            post_json(bot, "/alerts/alertmanager", firing_payload(), {"Authorization": "Bearer "}).status
-            == 401
-        )
-        assert (
-            post_json(
-                bot, "/changes", {"service": "x", "description": "y"}, {"Authorization": "Bearer "}
-            ).status
-            == 401
+            post_json(bot, "/changes", {"service": "x", "description": "y"}, {"Authorization": "Bearer "}).status == 401
         )
 
     @pytest.mark.parametrize(
@@ -157,9 +151,7 @@ class TestAlertmanagerWebhook:
             (firing_payload(startsAt="soon"), 422),
         ],
     )
-    def test_malformed_payload_is_refused_and_records_nothing(
-        self, sre: SlackDriver, body: Any, status: int
-    ) -> None:
+    def test_malformed_payload_is_refused_and_records_nothing(self, sre: SlackDriver, body: Any, status: int) -> None:
         """Not JSON: 400; JSON of the wrong shape: 422 with the reason; nothing is declared."""
         result = post_json(sre.bot, "/alerts/alertmanager", body)
         assert result.status == status, result.body

@@ -94,8 +94,17 @@ class TestRoundTrip:
     def test_every_incident_field_comes_back_equal_and_in_utc(self, store: IncidentStore) -> None:
         """An incident with every field set reads back equal, each datetime aware UTC with microseconds."""
         full = full_incident()
-        declared = replace(full, status=Status.DECLARED, lead=None, members=(), hypotheses=(), followups=(),
-                           resolved_at=None, resolved_by=None, summary="")
+        declared = replace(
+            full,
+            status=Status.DECLARED,
+            lead=None,
+            members=(),
+            hypotheses=(),
+            followups=(),
+            resolved_at=None,
+            resolved_by=None,
+            summary="",
+        )
         with store.transaction() as uow:
             stored = uow.add_incident(Change(declared, ()), at(0))
         with store.transaction() as uow:
@@ -106,18 +115,28 @@ class TestRoundTrip:
         assert loaded == saved == full.with_changes(version=2)
         assert by_channel == loaded
         assert loaded is not None
-        moments = [loaded.declared_at, loaded.resolved_at, *(m.joined_at for m in loaded.members),
-                   *(h.proposed_at for h in loaded.hypotheses),
-                   *(h.decided_at for h in loaded.hypotheses if h.decided_at),
-                   *(f.created_at for f in loaded.followups)]
+        moments = [
+            loaded.declared_at,
+            loaded.resolved_at,
+            *(m.joined_at for m in loaded.members),
+            *(h.proposed_at for h in loaded.hypotheses),
+            *(h.decided_at for h in loaded.hypotheses if h.decided_at),
+            *(f.created_at for f in loaded.followups),
+        ]
         assert all(m is not None and m.tzinfo is UTC for m in moments)
         assert loaded.resolved_at == at(10) and loaded.resolved_at.microsecond == 123456
 
     def test_timeline_entries_round_trip_with_json_data(self, store: IncidentStore) -> None:
         """Every entry field comes back equal: kind, aware UTC times, actor, text and nested JSON data."""
-        data: dict[str, Any] = {"names": {"U0ALICE": "alice"}, "n": 3, "ratio": 0.5, "ok": True,
-                                "none": None, "list": [1, "two", {"three": [3]}],
-                                "text": "ünïcode “quotes” \n newline 🔥"}
+        data: dict[str, Any] = {
+            "names": {"U0ALICE": "alice"},
+            "n": 3,
+            "ratio": 0.5,
+            "ok": True,
+            "none": None,
+            "list": [1, "two", {"three": [3]}],
+            "text": "ünïcode “quotes” \n newline 🔥",
+        }
         entries = (
             TimelineEntry(EntryKind.DECLARED, at(0), at(0.5), "U0ALICE", "declared", data),
             TimelineEntry(EntryKind.NOTE, at(1).astimezone(timezone(timedelta(hours=-5))), at(2), "U0BOB"),
@@ -130,8 +149,9 @@ class TestRoundTrip:
         assert loaded == list(entries)
         assert all(e.occurred_at.tzinfo is UTC and e.recorded_at.tzinfo is UTC for e in loaded)
 
-    def test_service_state_after_the_seed_matches_what_it_returned(self, service: IncidentService,
-                                                                   clock: ReplayClock) -> None:
+    def test_service_state_after_the_seed_matches_what_it_returned(
+        self, service: IncidentService, clock: ReplayClock
+    ) -> None:
         """After replaying the seed outage, the reloaded incident equals the last command's result."""
         from bot.demo import SEED_STEPS, TYPING_DELAY
 
@@ -156,11 +176,11 @@ class TestRoundTrip:
 class TestTimelineOrder:
     def test_entries_sort_by_occurred_then_recorded_not_by_insertion(self, store: IncidentStore) -> None:
         """Entries inserted out of order come back by occurred_at, ties broken by recorded_at."""
+
         def entry(text: str, occurred: float, recorded: float) -> TimelineEntry:
             return TimelineEntry(EntryKind.NOTE, at(occurred), at(recorded), "U0ALICE", text)
 
-        inserted = (entry("d", 9, 10), entry("b", 5, 30), entry("a", 1, 40), entry("c", 5, 20),
-                    entry("e", 9, 11))
+        inserted = (entry("d", 9, 10), entry("b", 5, 30), entry("a", 1, 40), entry("c", 5, 20), entry("e", 9, 11))
         incident = replace(full_incident(), status=Status.DECLARED, resolved_at=None)
         with store.transaction() as uow:
             uow.add_incident(Change(incident, inserted), at(0))
@@ -168,8 +188,7 @@ class TestTimelineOrder:
             assert [e.text for e in uow.timeline(1)] == ["a", "c", "b", "d", "e"]
             assert [e.text for e in uow.timeline(1, limit=2)] == ["a", "c"]
 
-    def test_backdated_commands_land_in_their_place(self, service: IncidentService,
-                                                    clock: ReplayClock) -> None:
+    def test_backdated_commands_land_in_their_place(self, service: IncidentService, clock: ReplayClock) -> None:
         """A note typed later with ``--at`` an earlier time sorts before entries recorded before it."""
         clock.now = SEED_DAY.replace(hour=13, minute=40)
         number = declare(service)
@@ -213,7 +232,8 @@ class TestRacingCommands:
             winner = service.incident(number)
             assert winner.status is Status.RESOLVED and winner.resolved_by is not None
             assert losers[0].user_message == (
-                f"INC-{number} was already resolved by <@{winner.resolved_by}> at 2026-11-22 13:00 UTC.")
+                f"INC-{number} was already resolved by <@{winner.resolved_by}> at 2026-11-22 13:00 UTC."
+            )
             _, entries = service.timeline(number)
             assert [e.kind for e in entries].count(EntryKind.RESOLVED) == 1
 
@@ -236,8 +256,7 @@ class TestRacingCommands:
         with store.transaction() as uow:
             uow.save(first, Change(first.with_changes(title="winner's title"), (note,)), at(1))
         stale = TimelineEntry(EntryKind.NOTE, at(2), at(2), "U0BOB", "stale")
-        with pytest.raises(ConcurrentUpdate, match="INC-1 changed while this command ran"), \
-                store.transaction() as uow:
+        with pytest.raises(ConcurrentUpdate, match="INC-1 changed while this command ran"), store.transaction() as uow:
             uow.save(first, Change(first.with_changes(title="stale title"), (stale,)), at(2))
         with store.transaction(readonly=True) as uow:
             loaded = uow.get_incident(1)
@@ -262,8 +281,9 @@ class TestEventDeduplication:
 
 
 class TestAppendOnlyTimeline:
-    def test_timeline_rows_are_never_updated_or_deleted(self, store: IncidentStore, service: IncidentService,
-                                                       clock: ReplayClock) -> None:
+    def test_timeline_rows_are_never_updated_or_deleted(
+        self, store: IncidentStore, service: IncidentService, clock: ReplayClock
+    ) -> None:
         """Over a whole life cycle no timeline row is updated or deleted; earlier rows stay as they were."""
         statements: list[str] = []
 
@@ -278,10 +298,22 @@ class TestAppendOnlyTimeline:
 
         number = declare(service)
         snapshots = [rows()]
-        for minute, text in enumerate(["lead <@U0BOB>", "assemble <@U0CAROL>:security", "hypothesis dns",
-                                       "hypothesis reject 1 nope", "mitigate failover", "resolve back",
-                                       "reopen again", "severity sev1", "rollback deploy", "resolve done",
-                                       "followup canary <@U0BOB>"], start=1):
+        for minute, text in enumerate(
+            [
+                "lead <@U0BOB>",
+                "assemble <@U0CAROL>:security",
+                "hypothesis dns",
+                "hypothesis reject 1 nope",
+                "mitigate failover",
+                "resolve back",
+                "reopen again",
+                "severity sev1",
+                "rollback deploy",
+                "resolve done",
+                "followup canary <@U0BOB>",
+            ],
+            start=1,
+        ):
             clock.now = T0 + timedelta(minutes=minute)
             service.run(parse_command(f"INC-{number} {text}"), ALICE)
             snapshot = rows()

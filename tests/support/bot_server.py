@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import uuid
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -73,8 +73,11 @@ class RunningBot:
         async def listeners_idle() -> None:
             deadline = self._loop.time() + timeout
             while self._loop.time() < deadline:
-                listeners = [t for t in asyncio.all_tasks()
-                             if not t.done() and "run_ack_function_asynchronously" in t.get_coro().__qualname__]
+                listeners = [
+                    t
+                    for t in asyncio.all_tasks()
+                    if not t.done() and "run_ack_function_asynchronously" in t.get_coro().__qualname__
+                ]
                 if not listeners:
                     return
                 await asyncio.sleep(0.02)
@@ -94,23 +97,50 @@ class RunningBot:
 
     # -- requests ------------------------------------------------------------------------------
 
-    def post(self, body: str, content_type: str, headers: dict[str, str] | None = None,
-             path: str = "/slack/events") -> HttpResult:
-        request = urllib.request.Request(self.url + path, data=body.encode(), method="POST",
-                                         headers={"Content-Type": content_type, **(headers or {})})
+    def post(
+        self, body: str, content_type: str, headers: dict[str, str] | None = None, path: str = "/slack/events"
+    ) -> HttpResult:
+        request = urllib.request.Request(
+            self.url + path,
+            data=body.encode(),
+            method="POST",
+            headers={"Content-Type": content_type, **(headers or {})},
+        )
         return _send(request)
 
-    def signed(self, body: str, content_type: str, *, timestamp: int | None = None,
-               secret: str = SIGNING_SECRET, extra: dict[str, str] | None = None) -> HttpResult:
+    def signed(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        secret: str = SIGNING_SECRET,
+        extra: dict[str, str] | None = None,
+    ) -> HttpResult:
         headers = signing.sign_request(secret, body, timestamp)
         return self.post(body, content_type, {**headers, **(extra or {})})
 
-    def command(self, text: str, *, user_id: str = "U0ALICE", user_name: str = "alice",
-                channel_id: str = "C0GENERAL", response_url: str | None = None, trigger_id: str | None = None,
-                channel_name: str = "general", **kwargs: Any) -> HttpResult:
-        body = signing.slash_command_body(text, user_id=user_id, user_name=user_name, channel_id=channel_id,
-                                          trigger_id=trigger_id, channel_name=channel_name,
-                                          **({"response_url": response_url} if response_url else {}))
+    def command(
+        self,
+        text: str,
+        *,
+        user_id: str = "U0ALICE",
+        user_name: str = "alice",
+        channel_id: str = "C0GENERAL",
+        response_url: str | None = None,
+        trigger_id: str | None = None,
+        channel_name: str = "general",
+        **kwargs: Any,
+    ) -> HttpResult:
+        body = signing.slash_command_body(
+            text,
+            user_id=user_id,
+            user_name=user_name,
+            channel_id=channel_id,
+            trigger_id=trigger_id,
+            channel_name=channel_name,
+            **({"response_url": response_url} if response_url else {}),
+        )
         return self.signed(body, "application/x-www-form-urlencoded", **kwargs)
 
     def event(self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None) -> HttpResult:

@@ -1089,9 +1089,7 @@ def _views_update(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
     if view_id:
         previous = ws.views.get(view_id)
     else:
-        previous = next(
-            (v for v in ws.views.values() if external_id and v["external_id"] == external_id), None
-        )
+        previous = next((v for v in ws.views.values() if external_id and v["external_id"] == external_id), None)
     if previous is None:
         raise SlackError("not_found")
     if params.get("hash") and params["hash"] != previous["hash"]:
@@ -1375,9 +1373,7 @@ class FakeSlack:
     ) -> str:
         """Seed a message (e.g. a human one) in `channel`; returns its ts (generated when None)."""
         with self._lock:
-            return str(
-                self.workspace.add_message(channel, ts, user, text, thread_ts=thread_ts, blocks=blocks)["ts"]
-            )
+            return str(self.workspace.add_message(channel, ts, user, text, thread_ts=thread_ts, blocks=blocks)["ts"])
 
     def channel(self, ref: str) -> Channel:
         """A copy of a channel's state, by id or name."""

@@ -77,8 +77,15 @@ def entries(count: int, text: str = "note") -> list[TimelineEntry]:
 
 def summary(number: int, title: str = "Payments delayed", lead: str | None = "U0BOB") -> IncidentSummary:
     """An open incident as the store lists it (fields the Home view does not read are None)."""
-    values = {"number": number, "title": title, "severity": Severity.SEV2, "status": Status.INVESTIGATING,
-              "lead": lead, "channel_id": f"C0INC{number}", "declared_at": T0}
+    values = {
+        "number": number,
+        "title": title,
+        "severity": Severity.SEV2,
+        "status": Status.INVESTIGATING,
+        "lead": lead,
+        "channel_id": f"C0INC{number}",
+        "declared_at": T0,
+    }
     arguments: dict[str, Any] = {f.name: values.get(f.name) for f in dataclasses.fields(IncidentSummary)}
     return IncidentSummary(**arguments)
 
@@ -133,8 +140,12 @@ class TestStatusMessage:
         block_list = blocks.build_status_blocks(plain_incident(number=7), T0)
         [actions] = [b for b in block_list if b["type"] == "actions"]
         assert [e["action_id"] for e in actions["elements"]] == [
-            ActionId.ADD_HYPOTHESIS, ActionId.ADD_NOTE, ActionId.MITIGATE, ActionId.SHOW_TIMELINE,
-            ActionId.RESOLVE]
+            ActionId.ADD_HYPOTHESIS,
+            ActionId.ADD_NOTE,
+            ActionId.MITIGATE,
+            ActionId.SHOW_TIMELINE,
+            ActionId.RESOLVE,
+        ]
         assert {e["value"] for e in actions["elements"]} == {"7"}
 
     def test_builders_do_not_depend_on_anything_but_their_arguments(self) -> None:
@@ -196,8 +207,7 @@ class TestHomeView:
         view = blocks.build_home_view([summary(3)], T0 + timedelta(hours=1, minutes=3))
         assert view["type"] == "home"
         line = view["blocks"][1]["text"]["text"]
-        for fragment in ("*INC-3*", "Payments delayed", "<#C0INC3>", "sev2", "investigating", "<@U0BOB>",
-                         "open 1h 3m"):
+        for fragment in ("*INC-3*", "Payments delayed", "<#C0INC3>", "sev2", "investigating", "<@U0BOB>", "open 1h 3m"):
             assert fragment in line
 
     def test_one_hundred_and_fifty_incidents_fit_in_a_hundred_blocks(self) -> None:
@@ -309,15 +319,18 @@ class TestText:
 
 
 class TestChannelName:
-    @pytest.mark.parametrize(("title", "slug"), [
-        ("CDN edge: 502s!", "cdn-edge-502s"),
-        ("  Ünïcödé café  ", "unicode-cafe"),
-        ("a---b__c", "a-b__c"),
-        ("--leading and trailing__", "leading-and-trailing"),
-        ("日本語のタイトル", ""),
-        ("🔥🔥🔥", ""),
-        ("UPPER_case Mixed", "upper_case-mixed"),
-    ])
+    @pytest.mark.parametrize(
+        ("title", "slug"),
+        [
+            ("CDN edge: 502s!", "cdn-edge-502s"),
+            ("  Ünïcödé café  ", "unicode-cafe"),
+            ("a---b__c", "a-b__c"),
+            ("--leading and trailing__", "leading-and-trailing"),
+            ("日本語のタイトル", ""),
+            ("🔥🔥🔥", ""),
+            ("UPPER_case Mixed", "upper_case-mixed"),
+        ],
+    )
     def test_slugify(self, title: str, slug: str) -> None:
         """Lowercase ASCII letters, digits, - and _ only, no runs of -, nothing dangling at the ends."""
         assert slugify(title) == slug
@@ -342,11 +355,14 @@ class TestChannelName:
         assert len(name) <= 80 and name.endswith("-20")
         assert not name.removesuffix("-20").endswith(("-", "_"))
 
-    @given(prefix=st.from_regex(r"[a-z0-9][a-z0-9_-]{0,19}", fullmatch=True),
-           number=st.integers(1, 999_999_999), title=st.text(max_size=600), attempt=st.integers(1, 20))
+    @given(
+        prefix=st.from_regex(r"[a-z0-9][a-z0-9_-]{0,19}", fullmatch=True),
+        number=st.integers(1, 999_999_999),
+        title=st.text(max_size=600),
+        attempt=st.integers(1, 20),
+    )
     @settings(max_examples=300, deadline=None)
-    def test_every_name_is_one_slack_accepts(self, prefix: str, number: int, title: str,
-                                             attempt: int) -> None:
+    def test_every_name_is_one_slack_accepts(self, prefix: str, number: int, title: str, attempt: int) -> None:
         """Whatever the title, the name matches Slack's rules and starts with prefix-number."""
         name = channel_name(prefix, number, title, attempt)
         assert CHANNEL_NAME.match(name), name

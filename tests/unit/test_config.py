@@ -23,8 +23,10 @@ class TestLoadSettings:
 
     def test_api_url_gets_its_trailing_slash(self) -> None:
         """The SDK needs base_url to end with a slash; a missing one is added."""
-        assert load_settings({"SLACK_API_URL": "http://127.0.0.1:9/api"}, env_file=None).slack_api_url == \
-            "http://127.0.0.1:9/api/"
+        assert (
+            load_settings({"SLACK_API_URL": "http://127.0.0.1:9/api"}, env_file=None).slack_api_url
+            == "http://127.0.0.1:9/api/"
+        )
 
     def test_environment_wins_over_env_file(self, tmp_path: Path) -> None:
         """A value in the environment overrides the same key in .env."""
@@ -36,8 +38,12 @@ class TestLoadSettings:
 
     @pytest.mark.parametrize(
         ("name", "value"),
-        [("SLACK_API_URL", "slack.com/api"), ("LOG_FORMAT", "xml"), ("INCIDENT_CHANNEL_PREFIX", "Bad Prefix"),
-         ("INCIDENT_TEMPLATES_DIR", "/no/such/folder")],
+        [
+            ("SLACK_API_URL", "slack.com/api"),
+            ("LOG_FORMAT", "xml"),
+            ("INCIDENT_CHANNEL_PREFIX", "Bad Prefix"),
+            ("INCIDENT_TEMPLATES_DIR", "/no/such/folder"),
+        ],
     )
     def test_invalid_values_are_refused_with_their_name(self, name: str, value: str) -> None:
         """A bad value stops start-up with a message naming the variable."""

@@ -38,8 +38,13 @@ def imported_modules(source: str, package: str) -> list[tuple[int, str]]:
 
 def is_allowed(module: str) -> bool:
     top = module.split(".")[0]
-    return (top in sys.stdlib_module_names or top == "__future__" or top in ALLOWED_THIRD_PARTY
-            or module == "bot.domain" or module.startswith("bot.domain."))
+    return (
+        top in sys.stdlib_module_names
+        or top == "__future__"
+        or top in ALLOWED_THIRD_PARTY
+        or module == "bot.domain"
+        or module.startswith("bot.domain.")
+    )
 
 
 class TestDomainPurity:
@@ -52,23 +57,34 @@ class TestDomainPurity:
     def test_imports_only_stdlib_dateutil_and_domain(self, path: Path) -> None:
         """Every import in the module is stdlib, dateutil or bot.domain (including lazy ones in functions)."""
         imports = imported_modules(path.read_text(encoding="utf-8"), package_of(path))
-        offending = [f"{path.name}:{line} imports {module}" for line, module in imports
-                     if not is_allowed(module)]
+        offending = [f"{path.name}:{line} imports {module}" for line, module in imports if not is_allowed(module)]
         assert offending == []
 
-    @pytest.mark.parametrize(("module", "allowed"), [
-        ("datetime", True), ("collections.abc", True), ("dateutil.parser", True), ("bot.domain.model", True),
-        ("bot.store.repo", False), ("bot.errors", False), ("bot", False), ("sqlmodel", False),
-        ("slack_sdk", False), ("structlog", False), ("bot.domainx", False),
-    ])
+    @pytest.mark.parametrize(
+        ("module", "allowed"),
+        [
+            ("datetime", True),
+            ("collections.abc", True),
+            ("dateutil.parser", True),
+            ("bot.domain.model", True),
+            ("bot.store.repo", False),
+            ("bot.errors", False),
+            ("bot", False),
+            ("sqlmodel", False),
+            ("slack_sdk", False),
+            ("structlog", False),
+            ("bot.domainx", False),
+        ],
+    )
     def test_rule_itself(self, module: str, allowed: bool) -> None:
         """The rule accepts stdlib, dateutil and bot.domain.*, and refuses adapters and other packages."""
         assert is_allowed(module) is allowed
 
     def test_relative_imports_are_resolved(self) -> None:
         """A relative import is checked as the absolute module it names."""
-        source = "\n".join(["from . import model", "from .. import store", "from ..slack import app",
-                             "import sqlalchemy as sa"])
+        source = "\n".join(
+            ["from . import model", "from .. import store", "from ..slack import app", "import sqlalchemy as sa"]
+        )
         modules = [module for _, module in imported_modules(source, "bot.domain")]
         assert modules == ["bot.domain", "bot", "bot.slack", "sqlalchemy"]
         assert [is_allowed(module) for module in modules] == [True, False, False, False]
@@ -76,4 +92,6 @@ class TestDomainPurity:
     def test_package_of_files(self) -> None:
         """Module files belong to their folder's package; __init__ is the package itself."""
         assert (package_of(DOMAIN_DIR / "model.py"), package_of(DOMAIN_DIR / "__init__.py")) == (
-            "bot.domain", "bot.domain")
+            "bot.domain",
+            "bot.domain",
+        )

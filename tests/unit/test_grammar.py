@@ -58,78 +58,87 @@ def usage_error(text: str) -> UsageError:
 
 
 class TestVerbs:
-    @pytest.mark.parametrize(("text", "action"), [
-        ("declare CDN edge returning 502s", Declare("CDN edge returning 502s", Severity.SEV3)),
-        ("declare sev1 CDN edge returning 502s", Declare("CDN edge returning 502s", Severity.SEV1)),
-        ("declare SEV4 typo on status page", Declare("typo on status page", Severity.SEV4)),
-        ("declare sev5 is not a severity", Declare("sev5 is not a severity", Severity.SEV3)),
-        (f"lead {ALICE}", SetLead(UserRef("U0123ABC", "alice"))),
-        (f"lead {BOB}", SetLead(UserRef("U0456DEF"))),
-        (f"assemble {ALICE}:Networking {BOB}",
-         Assemble((Assignee(UserRef("U0123ABC", "alice"), "networking"), Assignee(UserRef("U0456DEF"))))),
-        ("assemble <!subteam^S0123|@netops>:sre",
-         Assemble((Assignee(GroupRef("S0123", "@netops"), "sre"),))),
-        ("hypothesis external DDoS attack", AddHypothesis("external DDoS attack")),
-        ("hypothesis reject 2 traffic is normal", RejectHypothesis(2, "traffic is normal")),
-        ("hypothesis REJECT #3", RejectHypothesis(3, "")),
-        ("hypothesis confirm 1 graphs match", ConfirmHypothesis(1, "graphs match")),
-        ("hypothesis confirm 12", ConfirmHypothesis(12, "")),
-        ("mitigate raised rate limit", Mitigate("raised rate limit")),
-        ("rollback WAF rules to v41", Rollback("WAF rules to v41")),
-        ("resolve", Resolve("")),
-        ("resolve edge healthy for 30 min", Resolve("edge healthy for 30 min")),
-        ("reopen", Reopen("")),
-        ("reopen 502s are back", Reopen("502s are back")),
-        ("severity sev2", ChangeSeverity(Severity.SEV2)),
-        ("severity SEV1", ChangeSeverity(Severity.SEV1)),
-        ("note status page updated", AddNote("status page updated")),
-        ("note line one\nline two", AddNote("line one\nline two")),
-        (f"followup canary rollout for WAF rules {BOB}",
-         AddFollowup("canary rollout for WAF rules", UserRef("U0456DEF"))),
-        ("followup add alerting", AddFollowup("add alerting", None)),
-        ("status", ShowStatus()),
-        ("timeline", ShowTimeline()),
-        ("postmortem", ExportPostmortem(None)),
-        ("postmortem short-form.v2", ExportPostmortem("short-form.v2")),
-        ("list", ListIncidents()),
-        ("help", ShowHelp(None)),
-        ("help Note", ShowHelp("note")),
-        ("help nonsense", ShowHelp(None)),
-        ("  NOTE   spaced out  ", AddNote("spaced out")),
-    ])
+    @pytest.mark.parametrize(
+        ("text", "action"),
+        [
+            ("declare CDN edge returning 502s", Declare("CDN edge returning 502s", Severity.SEV3)),
+            ("declare sev1 CDN edge returning 502s", Declare("CDN edge returning 502s", Severity.SEV1)),
+            ("declare SEV4 typo on status page", Declare("typo on status page", Severity.SEV4)),
+            ("declare sev5 is not a severity", Declare("sev5 is not a severity", Severity.SEV3)),
+            (f"lead {ALICE}", SetLead(UserRef("U0123ABC", "alice"))),
+            (f"lead {BOB}", SetLead(UserRef("U0456DEF"))),
+            (
+                f"assemble {ALICE}:Networking {BOB}",
+                Assemble((Assignee(UserRef("U0123ABC", "alice"), "networking"), Assignee(UserRef("U0456DEF")))),
+            ),
+            ("assemble <!subteam^S0123|@netops>:sre", Assemble((Assignee(GroupRef("S0123", "@netops"), "sre"),))),
+            ("hypothesis external DDoS attack", AddHypothesis("external DDoS attack")),
+            ("hypothesis reject 2 traffic is normal", RejectHypothesis(2, "traffic is normal")),
+            ("hypothesis REJECT #3", RejectHypothesis(3, "")),
+            ("hypothesis confirm 1 graphs match", ConfirmHypothesis(1, "graphs match")),
+            ("hypothesis confirm 12", ConfirmHypothesis(12, "")),
+            ("mitigate raised rate limit", Mitigate("raised rate limit")),
+            ("rollback WAF rules to v41", Rollback("WAF rules to v41")),
+            ("resolve", Resolve("")),
+            ("resolve edge healthy for 30 min", Resolve("edge healthy for 30 min")),
+            ("reopen", Reopen("")),
+            ("reopen 502s are back", Reopen("502s are back")),
+            ("severity sev2", ChangeSeverity(Severity.SEV2)),
+            ("severity SEV1", ChangeSeverity(Severity.SEV1)),
+            ("note status page updated", AddNote("status page updated")),
+            ("note line one\nline two", AddNote("line one\nline two")),
+            (
+                f"followup canary rollout for WAF rules {BOB}",
+                AddFollowup("canary rollout for WAF rules", UserRef("U0456DEF")),
+            ),
+            ("followup add alerting", AddFollowup("add alerting", None)),
+            ("status", ShowStatus()),
+            ("timeline", ShowTimeline()),
+            ("postmortem", ExportPostmortem(None)),
+            ("postmortem short-form.v2", ExportPostmortem("short-form.v2")),
+            ("list", ListIncidents()),
+            ("help", ShowHelp(None)),
+            ("help Note", ShowHelp("note")),
+            ("help nonsense", ShowHelp(None)),
+            ("  NOTE   spaced out  ", AddNote("spaced out")),
+        ],
+    )
     def test_happy_path(self, text: str, action: object) -> None:
         """Each verb parses to its typed action with no incident and no --at."""
         assert parse_command(text) == ParsedCommand(action=action)  # type: ignore[arg-type]
 
-    @pytest.mark.parametrize(("text", "verb", "phrase"), [
-        ("declare", "declare", "needs a title"),
-        ("declare sev2", "declare", "needs a title"),
-        ("lead", "lead", "exactly one person"),
-        ("lead alice", "lead", "exactly one person"),
-        (f"lead {ALICE} {BOB}", "lead", "exactly one person"),
-        ("lead <@u0123|lower>", "lead", "exactly one person"),
-        ("assemble", "assemble", "at least one"),
-        (f"assemble {ALICE} bob", "assemble", "`bob` is not a person"),
-        (f"assemble {ALICE}:", "assemble", "is not a person"),
-        (f"assemble {ALICE}:-role", "assemble", "is not a person"),
-        ("assemble <!here>", "assemble", "is not a person"),
-        ("hypothesis", "hypothesis", "needs a theory"),
-        ("hypothesis reject", "hypothesis", "needs the hypothesis number"),
-        ("hypothesis confirm one", "hypothesis", "e.g. `hypothesis confirm 1`"),
-        ("hypothesis reject 1234567", "hypothesis", "needs the hypothesis number"),
-        ("mitigate", "mitigate", "what was tried"),
-        ("rollback", "rollback", "the change that was rolled back"),
-        ("severity", "severity", "one of sev1"),
-        ("severity high", "severity", "one of sev1"),
-        ("severity sev1 now", "severity", "one of sev1"),
-        ("note", "note", "needs some text"),
-        ("followup", "followup", "an action item"),
-        ("status now", "status", "takes no arguments"),
-        ("timeline please", "timeline", "takes no arguments"),
-        ("list all", "list", "takes no arguments"),
-        ("postmortem ../../etc/passwd", "postmortem", "is not a template name"),
-        ("postmortem two words", "postmortem", "is not a template name"),
-    ])
+    @pytest.mark.parametrize(
+        ("text", "verb", "phrase"),
+        [
+            ("declare", "declare", "needs a title"),
+            ("declare sev2", "declare", "needs a title"),
+            ("lead", "lead", "exactly one person"),
+            ("lead alice", "lead", "exactly one person"),
+            (f"lead {ALICE} {BOB}", "lead", "exactly one person"),
+            ("lead <@u0123|lower>", "lead", "exactly one person"),
+            ("assemble", "assemble", "at least one"),
+            (f"assemble {ALICE} bob", "assemble", "`bob` is not a person"),
+            (f"assemble {ALICE}:", "assemble", "is not a person"),
+            (f"assemble {ALICE}:-role", "assemble", "is not a person"),
+            ("assemble <!here>", "assemble", "is not a person"),
+            ("hypothesis", "hypothesis", "needs a theory"),
+            ("hypothesis reject", "hypothesis", "needs the hypothesis number"),
+            ("hypothesis confirm one", "hypothesis", "e.g. `hypothesis confirm 1`"),
+            ("hypothesis reject 1234567", "hypothesis", "needs the hypothesis number"),
+            ("mitigate", "mitigate", "what was tried"),
+            ("rollback", "rollback", "the change that was rolled back"),
+            ("severity", "severity", "one of sev1"),
+            ("severity high", "severity", "one of sev1"),
+            ("severity sev1 now", "severity", "one of sev1"),
+            ("note", "note", "needs some text"),
+            ("followup", "followup", "an action item"),
+            ("status now", "status", "takes no arguments"),
+            ("timeline please", "timeline", "takes no arguments"),
+            ("list all", "list", "takes no arguments"),
+            ("postmortem ../../etc/passwd", "postmortem", "is not a template name"),
+            ("postmortem two words", "postmortem", "is not a template name"),
+        ],
+    )
     def test_errors_carry_the_verbs_usage(self, text: str, verb: str, phrase: str) -> None:
         """A malformed command raises UsageError explaining it, with that verb's usage."""
         error = usage_error(text)
@@ -150,9 +159,15 @@ class TestVerbs:
 
 
 class TestUnknownVerb:
-    @pytest.mark.parametrize(("word", "suggestion"), [
-        ("delcare", "declare"), ("hypotesis", "hypothesis"), ("resolv", "resolve"), ("timelin", "timeline"),
-    ])
+    @pytest.mark.parametrize(
+        ("word", "suggestion"),
+        [
+            ("delcare", "declare"),
+            ("hypotesis", "hypothesis"),
+            ("resolv", "resolve"),
+            ("timelin", "timeline"),
+        ],
+    )
     def test_close_misspelling_gets_a_suggestion(self, word: str, suggestion: str) -> None:
         """A misspelt verb is named back with the closest real verb."""
         error = usage_error(f"{word} something")
@@ -171,9 +186,15 @@ class TestUnknownVerb:
 
 
 class TestIncidentPrefix:
-    @pytest.mark.parametrize(("text", "number"), [
-        ("INC-7 note checking", 7), ("inc-12 resolve", 12), ("Inc-3 status", 3), ("INC-0042 timeline", 42),
-    ])
+    @pytest.mark.parametrize(
+        ("text", "number"),
+        [
+            ("INC-7 note checking", 7),
+            ("inc-12 resolve", 12),
+            ("Inc-3 status", 3),
+            ("INC-0042 timeline", 42),
+        ],
+    )
     def test_prefix_names_the_incident(self, text: str, number: int) -> None:
         """A leading INC-n (any case) becomes incident_number and the rest parses as usual."""
         assert parse_command(text).incident_number == number
@@ -203,14 +224,17 @@ class TestIncidentPrefix:
 
 
 class TestAtOption:
-    @pytest.mark.parametrize(("text", "body", "at"), [
-        ("note deploy started --at 13:42", "deploy started", "13:42"),
-        ("note deploy started --at 15m ago", "deploy started", "15m ago"),
-        ("note a --at  2026-11-22 13:42 UTC  ", "a", "2026-11-22 13:42 UTC"),
-        ("note a\n--at 2026-11-22T13:42Z", "a", "2026-11-22T13:42Z"),
-        ("note curl --at 5 failed --at 13:42", "curl --at 5 failed", "13:42"),
-        ("note the --atlas flag", "the --atlas flag", None),
-    ])
+    @pytest.mark.parametrize(
+        ("text", "body", "at"),
+        [
+            ("note deploy started --at 13:42", "deploy started", "13:42"),
+            ("note deploy started --at 15m ago", "deploy started", "15m ago"),
+            ("note a --at  2026-11-22 13:42 UTC  ", "a", "2026-11-22 13:42 UTC"),
+            ("note a\n--at 2026-11-22T13:42Z", "a", "2026-11-22T13:42Z"),
+            ("note curl --at 5 failed --at 13:42", "curl --at 5 failed", "13:42"),
+            ("note the --atlas flag", "the --atlas flag", None),
+        ],
+    )
     def test_at_suffix_is_split_off_raw(self, text: str, body: str, at: str | None) -> None:
         """The last --at WHEN is kept raw (parsed later); the text before it is the body."""
         command = parse_command(text)
@@ -220,7 +244,8 @@ class TestAtOption:
         """INC-n and --at combine on any state-changing command."""
         assert parse_command("INC-7 resolve --at 2h ago") == ParsedCommand(Resolve(""), 7, "2h ago")
         assert parse_command("declare sev1 DB down --at 13:00") == ParsedCommand(
-            Declare("DB down", Severity.SEV1), None, "13:00")
+            Declare("DB down", Severity.SEV1), None, "13:00"
+        )
 
     @pytest.mark.parametrize("verb", READ_ONLY_VERBS)
     def test_at_refused_on_read_only_verbs(self, verb: str) -> None:
@@ -237,27 +262,33 @@ class TestAtOption:
 
 
 class TestMentions:
-    @pytest.mark.parametrize(("token", "user"), [
-        ("<@U0123ABC|alice>", UserRef("U0123ABC", "alice")),
-        ("<@U0123ABC>", UserRef("U0123ABC", None)),
-        ("<@W0123ABC|ent.user>", UserRef("W0123ABC", "ent.user")),
-        ("<@U0123ABC|>", UserRef("U0123ABC", None)),
-    ])
+    @pytest.mark.parametrize(
+        ("token", "user"),
+        [
+            ("<@U0123ABC|alice>", UserRef("U0123ABC", "alice")),
+            ("<@U0123ABC>", UserRef("U0123ABC", None)),
+            ("<@W0123ABC|ent.user>", UserRef("W0123ABC", "ent.user")),
+            ("<@U0123ABC|>", UserRef("U0123ABC", None)),
+        ],
+    )
     def test_user_escapes(self, token: str, user: UserRef) -> None:
         """Slack's user escapes, with and without a name, become UserRefs."""
         assert parse_user(token) == user
 
-    @pytest.mark.parametrize("token", ["@alice", "<@u0123>", "<@>", "<#C0123|general>", "<@U0123",
-                                       "x<@U0123>",
-                                       "<!subteam^S0123|@netops>"])
+    @pytest.mark.parametrize(
+        "token", ["@alice", "<@u0123>", "<@>", "<#C0123|general>", "<@U0123", "x<@U0123>", "<!subteam^S0123|@netops>"]
+    )
     def test_non_users(self, token: str) -> None:
         """Plain names, channels, groups and broken escapes are not users."""
         assert parse_user(token) is None
 
-    @pytest.mark.parametrize(("token", "group"), [
-        ("<!subteam^S0123|@netops>", GroupRef("S0123", "@netops")),
-        ("<!subteam^S0123>", GroupRef("S0123", None)),
-    ])
+    @pytest.mark.parametrize(
+        ("token", "group"),
+        [
+            ("<!subteam^S0123|@netops>", GroupRef("S0123", "@netops")),
+            ("<!subteam^S0123>", GroupRef("S0123", None)),
+        ],
+    )
     def test_group_escapes(self, token: str, group: GroupRef) -> None:
         """Slack's user-group escapes become GroupRefs."""
         assert parse_group(token) == group
@@ -272,12 +303,14 @@ class TestFollowupOwner:
     def test_trailing_mention_is_the_owner(self) -> None:
         """A mention at the end is the owner and leaves the text."""
         assert parse_command(f"followup fix alerting {ALICE}").action == AddFollowup(
-            "fix alerting", UserRef("U0123ABC", "alice"))
+            "fix alerting", UserRef("U0123ABC", "alice")
+        )
 
     def test_mention_inside_the_text_is_text(self) -> None:
         """A mention that is not last stays part of the text, with no owner."""
         assert parse_command(f"followup ask {ALICE} about alerting").action == AddFollowup(
-            f"ask {ALICE} about alerting", None)
+            f"ask {ALICE} about alerting", None
+        )
 
     def test_mention_alone_is_the_text(self) -> None:
         """A followup of only a mention keeps it as text rather than failing."""
@@ -285,13 +318,16 @@ class TestFollowupOwner:
 
 
 class TestCleaning:
-    @pytest.mark.parametrize(("raw", "clean"), [
-        ("note \u202eevil\u202c text", "evil text"),
-        ("note zero\u200bwidth", "zerowidth"),
-        ("note nul\x00 bell\x07 esc\x1b[31m", "nul bell esc[31m"),
-        ("note keeps\ttabs\nand lines", "keeps\ttabs\nand lines"),
-        ("note caf\u00e9 \U0001f525 \u65e5\u672c", "caf\u00e9 \U0001f525 \u65e5\u672c"),
-    ])
+    @pytest.mark.parametrize(
+        ("raw", "clean"),
+        [
+            ("note \u202eevil\u202c text", "evil text"),
+            ("note zero\u200bwidth", "zerowidth"),
+            ("note nul\x00 bell\x07 esc\x1b[31m", "nul bell esc[31m"),
+            ("note keeps\ttabs\nand lines", "keeps\ttabs\nand lines"),
+            ("note caf\u00e9 \U0001f525 \u65e5\u672c", "caf\u00e9 \U0001f525 \u65e5\u672c"),
+        ],
+    )
     def test_control_and_bidi_characters_are_stripped(self, raw: str, clean: str) -> None:
         """Control, format and bidi-override characters go; tabs, newlines and other unicode stay."""
         assert parse_command(raw).action == AddNote(clean)
@@ -308,8 +344,9 @@ class TestCleaning:
 class TestLengthLimits:
     def test_title_at_limit_is_accepted(self) -> None:
         """A title of exactly the maximum length is fine."""
-        assert parse_command("declare " + "t" * MAX_TITLE_LENGTH).action == Declare("t" * MAX_TITLE_LENGTH,
-                                                                                     Severity.SEV3)
+        assert parse_command("declare " + "t" * MAX_TITLE_LENGTH).action == Declare(
+            "t" * MAX_TITLE_LENGTH, Severity.SEV3
+        )
 
     def test_title_over_limit_is_refused(self) -> None:
         """A longer title is refused, pointing at notes."""
@@ -321,8 +358,7 @@ class TestLengthLimits:
         """Free text of exactly the maximum length is fine."""
         assert parse_command("note " + "n" * MAX_TEXT_LENGTH).action == AddNote("n" * MAX_TEXT_LENGTH)
 
-    @pytest.mark.parametrize("verb", ["note", "hypothesis", "mitigate", "rollback", "resolve", "reopen",
-                                      "followup"])
+    @pytest.mark.parametrize("verb", ["note", "hypothesis", "mitigate", "rollback", "resolve", "reopen", "followup"])
     def test_text_over_limit_is_refused(self, verb: str) -> None:
         """Longer free text is refused with its length, the limit and the pin hint."""
         error = usage_error(f"{verb} " + "n" * (MAX_TEXT_LENGTH + 1))
@@ -346,10 +382,17 @@ class TestHelp:
         assert all(f"`/incident {usage}`" in text for usage in USAGE.values())
         assert "INC-7 note" in text and "--at 15m ago" in text
 
-    @pytest.mark.parametrize(("text", "bare"), [
-        ("", True), ("declare", True), ("DECLARE sev1", True), ("declare sev1 DB down", False),
-        ("declare DB", False), ("note x", False),
-    ])
+    @pytest.mark.parametrize(
+        ("text", "bare"),
+        [
+            ("", True),
+            ("declare", True),
+            ("DECLARE sev1", True),
+            ("declare sev1 DB down", False),
+            ("declare DB", False),
+            ("note x", False),
+        ],
+    )
     def test_bare_declare(self, text: str, bare: bool) -> None:
         """Only empty text or declare [sevN] alone opens the modal."""
         assert is_bare_declare(text) is bare
@@ -362,21 +405,62 @@ _VERBS = [*USAGE, "NOTE", "Declare", "hypothesis reject", "hypothesis confirm", 
 
 def _fragment_pools() -> list[list[str]]:
     """Pieces of the grammar, right and slightly wrong, by kind, each with a trailing separator or none."""
-    words = ["sev1", "sev4", "SEV2", "sev9", "#1", "0", "999999", "1234567", "-1", "1.5", ":", ":db", "|",
-             "x",             "reject", "confirm", "note"]
-    users = [f"<@{kind}{uid}{name}>{role}" for kind in ("U", "W", "u")
-             for uid in ("0123ABC", "1", "", "a\u00e9")
-             for name in ("", "|", "|alice", "|a b") for role in ("", ":", ":db", ":-x", ":" + "r" * 50)]
-    groups = [f"<!subteam^{gid}{handle}>{role}" for gid in ("S0123", "S", "X1") for handle in ("", "|@netops")
-              for role in ("", ":sre", ":")]
+    words = [
+        "sev1",
+        "sev4",
+        "SEV2",
+        "sev9",
+        "#1",
+        "0",
+        "999999",
+        "1234567",
+        "-1",
+        "1.5",
+        ":",
+        ":db",
+        "|",
+        "x",
+        "reject",
+        "confirm",
+        "note",
+    ]
+    users = [
+        f"<@{kind}{uid}{name}>{role}"
+        for kind in ("U", "W", "u")
+        for uid in ("0123ABC", "1", "", "a\u00e9")
+        for name in ("", "|", "|alice", "|a b")
+        for role in ("", ":", ":db", ":-x", ":" + "r" * 50)
+    ]
+    groups = [
+        f"<!subteam^{gid}{handle}>{role}"
+        for gid in ("S0123", "S", "X1")
+        for handle in ("", "|@netops")
+        for role in ("", ":sre", ":")
+    ]
     broken = ["<@", ">", "<!here>", "<@U1|a|b>", "<@U1>>", "<<@U1>", "<#C01|general>"]
-    ids = [f"{prefix}-{n}" for prefix in ("INC", "inc", "INCI")
-           for n in ("", "0", "7", "x", "9" * 12, "\u0663")]
+    ids = [f"{prefix}-{n}" for prefix in ("INC", "inc", "INCI") for n in ("", "0", "7", "x", "9" * 12, "\u0663")]
     at = ["--at", "--at 13:42", "--at 15m ago", "--at\n", "--", "-at", "--AT", "--at=13:42", "--atlas"]
-    odd = ["\u202e", "\u200b", "\x00", "\r", "\n", "\t", "\u2028", "\ufeff", "\U0001f525", "\u0301", "\u3000",
-           "\u00a0", "`", "*", "&lt;"]
-    return [[piece + separator for piece in kind for separator in ("", " ", "  ", "\n")]
-            for kind in (_VERBS, words, words, users, groups, broken, ids, at, odd)]
+    odd = [
+        "\u202e",
+        "\u200b",
+        "\x00",
+        "\r",
+        "\n",
+        "\t",
+        "\u2028",
+        "\ufeff",
+        "\U0001f525",
+        "\u0301",
+        "\u3000",
+        "\u00a0",
+        "`",
+        "*",
+        "&lt;",
+    ]
+    return [
+        [piece + separator for piece in kind for separator in ("", " ", "  ", "\n")]
+        for kind in (_VERBS, words, words, users, groups, broken, ids, at, odd)
+    ]
 
 
 _POOLS = _fragment_pools()
@@ -384,7 +468,7 @@ _VERB_POOL, _ID_POOL, _AT_POOL = _POOLS[0], _POOLS[6], _POOLS[7]
 
 
 def _pick(pool: list[str], raw: bytes, i: int) -> str:
-    return pool[int.from_bytes(raw[i:i + 2], "big") % len(pool)]
+    return pool[int.from_bytes(raw[i : i + 2], "big") % len(pool)]
 
 
 def _stitch(drawn: tuple[bytes, str]) -> str:
@@ -434,8 +518,7 @@ class TestProperties:
         _check_outcome(text)
 
     @settings(max_examples=300, deadline=None)
-    @given(st.integers(1, 999_999_999),
-           st.sampled_from(["note hi", "resolve", "status", "hypothesis confirm 2"]))
+    @given(st.integers(1, 999_999_999), st.sampled_from(["note hi", "resolve", "status", "hypothesis confirm 2"]))
     def test_any_incident_id_round_trips(self, number: int, rest: str) -> None:
         """INC-n before any command yields exactly n."""
         assert parse_command(f"INC-{number} {rest}").incident_number == number

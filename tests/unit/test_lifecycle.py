@@ -165,8 +165,9 @@ class TestTransitionTable:
         assert set(SAMPLES) == set(typing.get_args(Transition)) - {Declare}
         assert set(SAMPLES) == set(SPEC) == set(KINDS)
 
-    @pytest.mark.parametrize(("status", "action_type"), ALL_PAIRS,
-                             ids=[f"{s.value}-{a.__name__}" for s, a in ALL_PAIRS])
+    @pytest.mark.parametrize(
+        ("status", "action_type"), ALL_PAIRS, ids=[f"{s.value}-{a.__name__}" for s, a in ALL_PAIRS]
+    )
     def test_every_status_and_action(self, status: Status, action_type: type) -> None:
         """A legal pair reaches the specified status with one stamped entry; an illegal one is refused."""
         incident = incident_in(status)
@@ -210,8 +211,9 @@ class TestTransitionTable:
 class TestDeclare:
     def test_declare_opens_a_declared_incident(self) -> None:
         """Declaring sets number, title, severity, declarer, time and channel."""
-        change = declare(Declare("DB failover", Severity.SEV1, "primary down"), 12,
-                         Stamp(DECLARER, at(0), at(2)), channel_id="C0INC")
+        change = declare(
+            Declare("DB failover", Severity.SEV1, "primary down"), 12, Stamp(DECLARER, at(0), at(2)), channel_id="C0INC"
+        )
         incident = change.incident
         assert (incident.number, incident.incident_id, incident.title) == (12, "INC-12", "DB failover")
         assert (incident.severity, incident.status, incident.channel_id) == (Severity.SEV1, DEC, "C0INC")
@@ -220,8 +222,9 @@ class TestDeclare:
 
     def test_declare_records_one_declared_entry(self) -> None:
         """The declaration entry carries the title, severity, description and status_to."""
-        entry = first_entry(declare(Declare("DB failover", Severity.SEV4, "primary down"), 1,
-                                    Stamp(DECLARER, at(0), at(2))))
+        entry = first_entry(
+            declare(Declare("DB failover", Severity.SEV4, "primary down"), 1, Stamp(DECLARER, at(0), at(2)))
+        )
         assert (entry.kind, entry.text, entry.actor) == (EntryKind.DECLARED, "DB failover", DECLARER)
         assert (entry.occurred_at, entry.recorded_at) == (at(0), at(2))
         assert entry.data == {"severity": "sev4", "status_to": "declared", "description": "primary down"}
@@ -267,8 +270,10 @@ class TestHypotheses:
             numbers.append(first_entry(change).data["number"])
         assert numbers == [1, 2, 3]
         assert [(h.number, h.text, h.status) for h in incident.hypotheses] == [
-            (1, "DDoS", HypothesisStatus.OPEN), (2, "bad deploy", HypothesisStatus.OPEN),
-            (3, "cert expiry", HypothesisStatus.OPEN)]
+            (1, "DDoS", HypothesisStatus.OPEN),
+            (2, "bad deploy", HypothesisStatus.OPEN),
+            (3, "cert expiry", HypothesisStatus.OPEN),
+        ]
         assert incident.hypotheses[1].proposed_by == ACTOR and incident.hypotheses[1].proposed_at == at(2)
 
     def test_numbering_is_per_incident(self) -> None:
@@ -283,7 +288,10 @@ class TestHypotheses:
         hypothesis = change.incident.hypothesis(1)
         assert hypothesis is not None
         assert (hypothesis.status, hypothesis.outcome, hypothesis.decided_at) == (
-            HypothesisStatus.REJECTED, "traffic normal", at(5))
+            HypothesisStatus.REJECTED,
+            "traffic normal",
+            at(5),
+        )
         entry = first_entry(change)
         assert (entry.text, entry.data["number"], entry.data["hypothesis"]) == ("traffic normal", 1, "DDoS")
 
@@ -312,7 +320,11 @@ class TestHypotheses:
         root = change.incident.root_cause
         assert root is not None
         assert (root.number, root.status, root.outcome, root.decided_at) == (
-            1, HypothesisStatus.CONFIRMED, "graphs match", at(4))
+            1,
+            HypothesisStatus.CONFIRMED,
+            "graphs match",
+            at(4),
+        )
         assert first_entry(change).data == {"number": 1, "hypothesis": "DDoS"}
 
     def test_confirm_twice_is_refused(self) -> None:
@@ -450,8 +462,11 @@ class TestResolveAndReopen:
         assert (incident.status, incident.resolved_at, incident.resolved_by) == (INV, None, None)
         assert incident.summary == "all good"
         entry = first_entry(change)
-        assert (entry.text, entry.data["status_from"], entry.data["status_to"]) == ("502s back", "resolved",
-                                                                                   "investigating")
+        assert (entry.text, entry.data["status_from"], entry.data["status_to"]) == (
+            "502s back",
+            "resolved",
+            "investigating",
+        )
 
     def test_resolve_again_without_summary_keeps_the_old_one(self) -> None:
         """A second resolution without a summary keeps the first summary and records the new time."""
@@ -477,7 +492,9 @@ class TestFollowups:
         first = apply(incident, AddFollowup("alerting on 5xx"), stamp(1))
         second = apply(first.incident, AddFollowup("canary WAF", UserRef("U0C", "carol")), stamp(2))
         assert [(f.number, f.text, f.owner) for f in second.incident.followups] == [
-            (1, "alerting on 5xx", None), (2, "canary WAF", "U0C")]
+            (1, "alerting on 5xx", None),
+            (2, "canary WAF", "U0C"),
+        ]
         assert first_entry(first).data == {"number": 1, "owner": None}
         assert first_entry(second).data == {"number": 2, "owner": "U0C", "names": {"U0C": "carol"}}
 

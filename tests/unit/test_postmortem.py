@@ -34,14 +34,21 @@ def seed_postmortem(tmp_path_factory: pytest.TempPathFactory) -> str:
     return run_demo(io.StringIO(), f"sqlite:///{database}")
 
 
-def draft(title: str = "Checkout is down", hypothesis: str = "bad deploy", followup: str = "add a canary",
-          description: str = "") -> PostmortemData:
+def draft(
+    title: str = "Checkout is down",
+    hypothesis: str = "bad deploy",
+    followup: str = "add a canary",
+    description: str = "",
+) -> PostmortemData:
     """A small incident built by the pure domain core: declared, one confirmed hypothesis, one follow-up."""
     stamp = Stamp("U0ALICE", START, START, "alice")
     change = declare(Declare(title, Severity.SEV2, description), 1, stamp)
     incident, entries = change.incident, list(change.entries)
-    steps: list[Transition] = [AddHypothesis(hypothesis), ConfirmHypothesis(1, "the diff shows it"),
-                               AddFollowup(followup, UserRef("U0BOB", "bob"))]
+    steps: list[Transition] = [
+        AddHypothesis(hypothesis),
+        ConfirmHypothesis(1, "the diff shows it"),
+        AddFollowup(followup, UserRef("U0BOB", "bob")),
+    ]
     for minute, action in enumerate(steps, start=1):
         moment = START + timedelta(minutes=minute)
         applied = apply(incident, action, Stamp("U0ALICE", moment, moment, "alice"))
@@ -62,21 +69,25 @@ class TestSeedPostmortem:
             GOLDEN.parent.mkdir(parents=True, exist_ok=True)
             GOLDEN.write_text(seed_postmortem, encoding="utf-8")
         expected = GOLDEN.read_text(encoding="utf-8")
-        diff = "".join(difflib.unified_diff(expected.splitlines(True), seed_postmortem.splitlines(True),
-                                            str(GOLDEN), "rendered"))
+        diff = "".join(
+            difflib.unified_diff(expected.splitlines(True), seed_postmortem.splitlines(True), str(GOLDEN), "rendered")
+        )
         assert seed_postmortem == expected, f"postmortem differs from the golden file:\n{diff}"
 
     def test_golden_file_states_the_key_facts(self) -> None:
         """The golden file itself shows the four metrics, the 13:42-14:45 timeline and owned action items."""
         golden = GOLDEN.read_text(encoding="utf-8")
-        for row in ("| Time to assemble the IRT | 8 min | 13:50 |", "| Time to root cause | 23 min | 14:05 |",
-                    "| Time to mitigate | 53 min | 14:35 |", "| Time to resolve | 1h 3m | 14:45 |"):
+        for row in (
+            "| Time to assemble the IRT | 8 min | 13:50 |",
+            "| Time to root cause | 23 min | 14:05 |",
+            "| Time to mitigate | 53 min | 14:35 |",
+            "| Time to resolve | 1h 3m | 14:45 |",
+        ):
             assert row in golden
         timeline = golden.split("## Timeline", 1)[1]
         times = re.findall(r"^- \*\*(\d\d:\d\d)\*\*", timeline, re.MULTILINE)
         assert times[0] == "13:42" and "14:45" in times and times == sorted(times)
-        assert "- **14:45** Incident resolved: 502 rate back within SLO and edge CPU normal (@alice)\n" \
-            in timeline
+        assert "- **14:45** Incident resolved: 502 rate back within SLO and edge CPU normal (@alice)\n" in timeline
         assert "| 1 | canary deployment for firewall changes | @carol |" in golden
         assert "| 2 | synthetic traffic tests against the WAF in staging every 5 minutes | @bob |" in golden
         assert '| 3 | add a "verify CPU load" step to the runbook before global rollout | @dave |' in golden
@@ -132,21 +143,23 @@ class TestBrokenTemplates:
         with pytest.raises(TemplateError, match=r"Template `broken` has a syntax error on line \d"):
             renderer.render(draft(), "broken")
 
-    @pytest.mark.parametrize("text", ["{{ pm.no_such_field }}", "{{ nothing }}",
-                                      "{% for x in missing %}{% endfor %}"])
+    @pytest.mark.parametrize("text", ["{{ pm.no_such_field }}", "{{ nothing }}", "{% for x in missing %}{% endfor %}"])
     def test_undefined_names_fail_loudly(self, tmp_path: Path, text: str) -> None:
         """StrictUndefined: a misspelt field is an error, not an empty string in the draft."""
         renderer = write_template(tmp_path, "typo", text)
         with pytest.raises(TemplateError, match="Template `typo` failed to render"):
             renderer.render(draft(), "typo")
 
-    @pytest.mark.parametrize("payload", [
-        "{{ pm.__class__.__mro__ }}",
-        "{{ pm.title.__class__.__mro__[1].__subclasses__() }}",
-        "{{ cycler.__init__.__globals__.os.system('touch {sentinel}') }}",
-        "{{ lipsum.__globals__['os'].system('touch {sentinel}') }}",
-        "{{ pm.__init__.__globals__['__builtins__']['open']('{sentinel}', 'w') }}",
-    ])
+    @pytest.mark.parametrize(
+        "payload",
+        [
+            "{{ pm.__class__.__mro__ }}",
+            "{{ pm.title.__class__.__mro__[1].__subclasses__() }}",
+            "{{ cycler.__init__.__globals__.os.system('touch {sentinel}') }}",
+            "{{ lipsum.__globals__['os'].system('touch {sentinel}') }}",
+            "{{ pm.__init__.__globals__['__builtins__']['open']('{sentinel}', 'w') }}",
+        ],
+    )
     def test_sandbox_escapes_are_blocked(self, tmp_path: Path, payload: str) -> None:
         """Classic Jinja escapes through dunder attributes raise TemplateError and run nothing."""
         sentinel = tmp_path / "pwned"
@@ -174,8 +187,7 @@ class TestTables:
 
 
 class TestBlamelessWording:
-    BLAME = re.compile(r"\b(blam(e|ed|es|ing)|faults?|faulty|human error|culprits? (was|were|is))\b",
-                       re.IGNORECASE)
+    BLAME = re.compile(r"\b(blam(e|ed|es|ing)|faults?|faulty|human error|culprits? (was|were|is))\b", re.IGNORECASE)
 
     def test_default_template_has_no_blaming_words(self) -> None:
         """The bundled template's own text never says blame, fault or human error."""
@@ -186,4 +198,3 @@ class TestBlamelessWording:
     def test_seed_postmortem_has_no_blaming_words(self, seed_postmortem: str) -> None:
         """The generated draft for the seed outage is worded without blame."""
         assert self.BLAME.findall(seed_postmortem) == []
-

@@ -49,17 +49,13 @@ class TestErrorBudgetSection:
     def test_prompts_without_service_or_slo(self) -> None:
         """No service: ask for one; a service missing from the catalogue: say so."""
         assert "Name the affected service" in PostmortemRenderer().render(draft(service=None, slo=None))
-        assert "search has no SLO in the catalogue" in PostmortemRenderer().render(
-            draft(service="search", slo=None)
-        )
+        assert "search has no SLO in the catalogue" in PostmortemRenderer().render(draft(service="search", slo=None))
 
 
 class TestRecentChangesSection:
     def test_changes_are_listed(self) -> None:
         """Each change: time, service, description, author and link."""
-        change = ChangeEvent(
-            "checkout-api", "deploy 42", "erin", START - timedelta(minutes=20), "https://ci/42"
-        )
+        change = ChangeEvent("checkout-api", "deploy 42", "erin", START - timedelta(minutes=20), "https://ci/42")
         text = PostmortemRenderer().render(draft(changes=(change,)))
         assert "- 13:22 checkout-api: deploy 42 by erin (https://ci/42)" in text
 

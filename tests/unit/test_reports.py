@@ -28,9 +28,7 @@ def incident(
     resolve: int | None,
 ) -> tuple[Incident, list[TimelineEntry]]:
     start = T0 + timedelta(days=day)
-    change = declare(
-        Declare(f"incident {number}", severity, service=service), number, Stamp("U0A", start, start)
-    )
+    change = declare(Declare(f"incident {number}", severity, service=service), number, Stamp("U0A", start, start))
     current, entries = change.incident, list(change.entries)
     steps = [(0, SetImpact(10)), (assemble, Assemble((Assignee(UserRef("U0B")),))), (mitigate, Rollback("x"))]
     if resolve is not None:
@@ -70,9 +68,10 @@ class TestAggregation:
 
     def test_since_filters_by_declaration(self) -> None:
         """Incidents declared before --since are left out."""
-        assert [
-            r.incident_id for r in build_report(INCIDENTS, CATALOG, T0 + timedelta(days=15), NOW).incidents
-        ] == ["INC-3", "INC-4"]
+        assert [r.incident_id for r in build_report(INCIDENTS, CATALOG, T0 + timedelta(days=15), NOW).incidents] == [
+            "INC-3",
+            "INC-4",
+        ]
 
 
 class TestFormats:

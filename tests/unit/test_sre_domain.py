@@ -63,11 +63,7 @@ class TestGrammar:
     def test_service_is_lowercased_and_backdatable(self) -> None:
         """`service CDN-Edge --at 13:42` names cdn-edge, backdated."""
         command = parse_command("INC-3 service CDN-Edge --at 13:42")
-        assert (
-            command.action == SetService("cdn-edge")
-            and command.at == "13:42"
-            and command.incident_number == 3
-        )
+        assert command.action == SetService("cdn-edge") and command.at == "13:42" and command.incident_number == 3
 
     def test_service_needs_one_name(self) -> None:
         """Two words or punctuation are not a catalogue name."""
@@ -130,9 +126,7 @@ class TestErrorBudget:
         """Only bad time inside the window counts; over 100% of the budget the policy applies."""
         old, old_entries = incident_with((0, SetImpact(100)), (60, Rollback("x")), number=1)
         new, new_entries = incident_with((0, SetImpact(50)), (53, Rollback("y")), number=2)
-        other, other_entries = incident_with(
-            (0, SetImpact(100)), (60, Rollback("z")), number=3, service="search"
-        )
+        other, other_entries = incident_with((0, SetImpact(100)), (60, Rollback("z")), number=3, service="search")
         now = at(60 * 24 * 30 + 30)  # 30 days later: the first 30 minutes of both fell out of the window
         report = budget_report(CDN, [(old, old_entries), (new, new_entries), (other, other_entries)], now)
         assert [b.incident_id for b in report.burns] == ["INC-1", "INC-2"]
@@ -217,9 +211,7 @@ class TestChangeEvents:
 
     def test_offsets_become_utc(self) -> None:
         """RFC 3339 with an offset is stored as UTC; a naive time is refused."""
-        assert parse_timestamp("2026-11-22T14:30:00+01:00", "time") == datetime(
-            2026, 11, 22, 13, 30, tzinfo=UTC
-        )
+        assert parse_timestamp("2026-11-22T14:30:00+01:00", "time") == datetime(2026, 11, 22, 13, 30, tzinfo=UTC)
         assert parse_timestamp("2026-11-22T14:30:00.5+01:00", "time") == datetime(
             2026, 11, 22, 13, 30, 0, 500000, tzinfo=UTC
         )
@@ -252,9 +244,7 @@ class TestNudges:
         incident, entries = incident_with((20, Nudge(20)))
         assert due_nudges([(incident, entries)], DEFAULT_NUDGE_AFTER, at(90)) == []
         incident, entries = incident_with((20, Nudge(20)), (25, SetImpact(10)))
-        assert [d.silent_minutes for d in due_nudges([(incident, entries)], DEFAULT_NUDGE_AFTER, at(40))] == [
-            15
-        ]
+        assert [d.silent_minutes for d in due_nudges([(incident, entries)], DEFAULT_NUDGE_AFTER, at(40))] == [15]
 
     def test_severities_without_threshold_and_resolved_incidents_are_left_alone(self) -> None:
         """sev3 has no default threshold; a resolved incident is never nudged."""

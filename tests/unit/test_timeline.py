@@ -40,8 +40,14 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def entry(kind: EntryKind, text: str = "", actor: str = "U0ALICE", minutes: float = 0,
-          recorded: float | None = None, **data: Any) -> TimelineEntry:
+def entry(
+    kind: EntryKind,
+    text: str = "",
+    actor: str = "U0ALICE",
+    minutes: float = 0,
+    recorded: float | None = None,
+    **data: Any,
+) -> TimelineEntry:
     return TimelineEntry(kind, at(minutes), at(minutes if recorded is None else recorded), actor, text, data)
 
 
@@ -53,31 +59,41 @@ def mention(user_id: str) -> str:
 escape = str.swapcase
 
 DESCRIBED = [
-    (entry(EntryKind.DECLARED, "CDN 502s", severity="sev1", status_to="declared"),
-     "Incident declared (sev1): cdn 502S"),
+    (
+        entry(EntryKind.DECLARED, "CDN 502s", severity="sev1", status_to="declared"),
+        "Incident declared (sev1): cdn 502S",
+    ),
     (entry(EntryKind.LEAD, user="U0LEAD", previous=None), "@U0LEAD is now the incident lead"),
-    (entry(EntryKind.ASSEMBLED, members=[{"user": "U0A", "role": "Net"}, {"user": "U0B", "role": None}]),
-     "IRT assembled: @U0A (nET), @U0B"),
+    (
+        entry(EntryKind.ASSEMBLED, members=[{"user": "U0A", "role": "Net"}, {"user": "U0B", "role": None}]),
+        "IRT assembled: @U0A (nET), @U0B",
+    ),
     (entry(EntryKind.HYPOTHESIS, "External DDoS", number=1), "Hypothesis #1: eXTERNAL ddOs"),
-    (entry(EntryKind.HYPOTHESIS_REJECTED, "Traffic normal", number=1, hypothesis="DDoS"),
-     "Hypothesis #1 rejected (ddOs): tRAFFIC NORMAL"),
-    (entry(EntryKind.HYPOTHESIS_CONFIRMED, "Graphs match", number=2, hypothesis="Bad deploy"),
-     "Hypothesis #2 confirmed as root cause (bAD DEPLOY): gRAPHS MATCH"),
+    (
+        entry(EntryKind.HYPOTHESIS_REJECTED, "Traffic normal", number=1, hypothesis="DDoS"),
+        "Hypothesis #1 rejected (ddOs): tRAFFIC NORMAL",
+    ),
+    (
+        entry(EntryKind.HYPOTHESIS_CONFIRMED, "Graphs match", number=2, hypothesis="Bad deploy"),
+        "Hypothesis #2 confirmed as root cause (bAD DEPLOY): gRAPHS MATCH",
+    ),
     (entry(EntryKind.MITIGATION, "Rate limit"), "Mitigation attempted: rATE LIMIT"),
     (entry(EntryKind.ROLLBACK, "Deploy 42"), "Rolled back: dEPLOY 42"),
     (entry(EntryKind.RESOLVED, "All good"), "Incident resolved: aLL GOOD"),
     (entry(EntryKind.REOPENED, "Back again"), "Incident reopened: bACK AGAIN"),
-    (entry(EntryKind.SEVERITY, severity_from="sev3", severity_to="sev1"),
-     "Severity changed from sev3 to sev1"),
+    (entry(EntryKind.SEVERITY, severity_from="sev3", severity_to="sev1"), "Severity changed from sev3 to sev1"),
     (entry(EntryKind.NOTE, "Status page"), "Note: sTATUS PAGE"),
-    (entry(EntryKind.FOLLOWUP, "Canary WAF", number=2, owner="U0CAROL"),
-     "Follow-up #2: cANARY waf (owner: @U0CAROL)"),
-    (entry(EntryKind.PINNED, "Graph spike", actor="U0DAVE", pinned_by="U0ALICE", permalink="https://x/P1"),
-     "Pinned message from @U0DAVE: gRAPH SPIKE"),
+    (entry(EntryKind.FOLLOWUP, "Canary WAF", number=2, owner="U0CAROL"), "Follow-up #2: cANARY waf (owner: @U0CAROL)"),
+    (
+        entry(EntryKind.PINNED, "Graph spike", actor="U0DAVE", pinned_by="U0ALICE", permalink="https://x/P1"),
+        "Pinned message from @U0DAVE: gRAPH SPIKE",
+    ),
     (entry(EntryKind.SERVICE, service="cdn-edge", previous=None), "Service affected: cdn-edge"),
     (entry(EntryKind.IMPACT, percent=50.0, previous=None), "Impact: 50% of requests failing"),
-    (entry(EntryKind.ALERT_FIRED, "Edge 5xx", fingerprint="f1", generator_url="http://Prom/g"),
-     "Alert fired: eDGE 5XX (HTTP://pROM/G)"),
+    (
+        entry(EntryKind.ALERT_FIRED, "Edge 5xx", fingerprint="f1", generator_url="http://Prom/g"),
+        "Alert fired: eDGE 5XX (HTTP://pROM/G)",
+    ),
     (entry(EntryKind.ALERT_CLEARED, "Edge 5xx", fingerprint="f1", generator_url=""), "Alert cleared: eDGE 5XX"),
     (entry(EntryKind.NUDGE, silent_minutes=15), "Reminder posted: no timeline update for 15 min"),
 ]
@@ -93,12 +109,15 @@ class TestDescribe:
         """Each kind reads as one sentence; escape touches user text only, mention gets raw ids."""
         assert describe(item, mention, escape) == sentence
 
-    @pytest.mark.parametrize(("item", "sentence"), [
-        (entry(EntryKind.RESOLVED), "Incident resolved"),
-        (entry(EntryKind.REOPENED), "Incident reopened"),
-        (entry(EntryKind.HYPOTHESIS_REJECTED, number=3, hypothesis="dns"), "Hypothesis #3 rejected (DNS)"),
-        (entry(EntryKind.FOLLOWUP, "alerting", number=1, owner=None), "Follow-up #1: ALERTING"),
-    ])
+    @pytest.mark.parametrize(
+        ("item", "sentence"),
+        [
+            (entry(EntryKind.RESOLVED), "Incident resolved"),
+            (entry(EntryKind.REOPENED), "Incident reopened"),
+            (entry(EntryKind.HYPOTHESIS_REJECTED, number=3, hypothesis="dns"), "Hypothesis #3 rejected (DNS)"),
+            (entry(EntryKind.FOLLOWUP, "alerting", number=1, owner=None), "Follow-up #1: ALERTING"),
+        ],
+    )
     def test_optional_text_is_left_out(self, item: TimelineEntry, sentence: str) -> None:
         """Without the optional text or owner there is no dangling colon or owner."""
         assert describe(item, mention, escape) == sentence
@@ -111,10 +130,13 @@ class TestDescribe:
 
     def test_escape_reaches_markup_in_user_text(self) -> None:
         """An mrkdwn-style escape neutralises markup typed into a note."""
+
         def slack_escape(text: str) -> str:
             return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
         assert describe(entry(EntryKind.NOTE, "<!channel> & co"), slack_mention, slack_escape) == (
-            "Note: &lt;!channel&gt; &amp; co")
+            "Note: &lt;!channel&gt; &amp; co"
+        )
 
     def test_describe_leaves_the_entry_alone(self) -> None:
         """Describing returns text and does not change the entry."""
@@ -126,8 +148,11 @@ class TestDescribe:
 class TestNames:
     def test_collect_names_merges_all_entries(self) -> None:
         """Names from every entry are gathered, later ones winning."""
-        entries = [entry(EntryKind.NOTE, names={"U0A": "ann"}), entry(EntryKind.NOTE),
-                   entry(EntryKind.LEAD, names={"U0B": "bob", "U0A": "anne"})]
+        entries = [
+            entry(EntryKind.NOTE, names={"U0A": "ann"}),
+            entry(EntryKind.NOTE),
+            entry(EntryKind.LEAD, names={"U0B": "bob", "U0A": "anne"}),
+        ]
         assert collect_names(entries) == {"U0A": "anne", "U0B": "bob"}
 
     def test_plain_mention_falls_back_to_the_id(self) -> None:
@@ -165,18 +190,34 @@ class TestMilestones:
     def test_declared_only(self) -> None:
         """A fresh incident has only its detection time."""
         milestones = find_milestones(run())
-        assert (milestones.detected_at, milestones.irt_assembled_at, milestones.root_cause_at,
-                milestones.mitigated_at, milestones.resolved_at) == (T0, None, None, None, None)
+        assert (
+            milestones.detected_at,
+            milestones.irt_assembled_at,
+            milestones.root_cause_at,
+            milestones.mitigated_at,
+            milestones.resolved_at,
+        ) == (T0, None, None, None, None)
 
     def test_full_life(self) -> None:
         """Assembly, root cause, rollback and resolution each set their milestone."""
-        milestones = find_milestones(run(
-            (5, Assemble((Assignee(UserRef("U0B")),))), (8, AddHypothesis("ddos")),
-            (12, AddHypothesis("deploy")),
-            (20, RejectHypothesis(1)), (23, ConfirmHypothesis(2)), (25, Mitigate("rate limit")),
-            (31, Rollback("deploy 42")), (45, Resolve("ok"))))
-        assert (milestones.irt_assembled_at, milestones.root_cause_at, milestones.mitigated_at,
-                milestones.resolved_at) == (at(5), at(23), at(31), at(45))
+        milestones = find_milestones(
+            run(
+                (5, Assemble((Assignee(UserRef("U0B")),))),
+                (8, AddHypothesis("ddos")),
+                (12, AddHypothesis("deploy")),
+                (20, RejectHypothesis(1)),
+                (23, ConfirmHypothesis(2)),
+                (25, Mitigate("rate limit")),
+                (31, Rollback("deploy 42")),
+                (45, Resolve("ok")),
+            )
+        )
+        assert (
+            milestones.irt_assembled_at,
+            milestones.root_cause_at,
+            milestones.mitigated_at,
+            milestones.resolved_at,
+        ) == (at(5), at(23), at(31), at(45))
 
     def test_mitigation_attempts_do_not_count_as_mitigated(self) -> None:
         """Only a move to mitigated (or resolved) marks mitigation, not an attempt."""
@@ -190,8 +231,9 @@ class TestMilestones:
 
     def test_reopened_and_resolved_again_uses_the_last_resolution(self) -> None:
         """After a reopen the final resolution counts; mitigation stays the first."""
-        milestones = find_milestones(run((10, Rollback("v41")), (20, Resolve()), (30, Reopen("back")),
-                                         (35, Rollback("v40")), (50, Resolve())))
+        milestones = find_milestones(
+            run((10, Rollback("v41")), (20, Resolve()), (30, Reopen("back")), (35, Rollback("v40")), (50, Resolve()))
+        )
         assert (milestones.mitigated_at, milestones.resolved_at) == (at(10), at(50))
 
     def test_reopened_and_still_open_is_unresolved(self) -> None:

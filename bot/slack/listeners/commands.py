@@ -29,13 +29,13 @@ from bot.domain.grammar import help_text, is_bare_declare, parse_command
 from bot.domain.model import Severity, Status
 from bot.replies import confirmation, list_text, slo_text, status_text
 from bot.service import Actor, Outcome
-from bot.store.outbox import Effect
 from bot.slack import blocks
 from bot.slack.app import SlackDeps
-from bot.slack.errors import user_message
 from bot.slack.delivery import NotifyTarget, export_effects, plan_effects
 from bot.slack.effects import incident_number_in_channel_name
+from bot.slack.errors import user_message
 from bot.slack.text import escape, escape_keeping_mentions
+from bot.store.outbox import Effect
 
 log = structlog.get_logger("incidentbot.slack")
 
@@ -80,8 +80,9 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         try:
             await _dispatch(deps, reply, body)
         except Exception as exc:  # every failure becomes a clear ephemeral reply, never a trace
-            await reply.send(user_message(exc, command=COMMAND, user=body.get("user_id"),
-                                          channel=body.get("channel_id")))
+            await reply.send(
+                user_message(exc, command=COMMAND, user=body.get("user_id"), channel=body.get("channel_id"))
+            )
 
     app.command(COMMAND)(handle_incident_command)
 
@@ -150,7 +151,9 @@ async def _run_transition(
 
     outcome = await _within_budget(reply, work)
     deps.wake_outbox()
-    await reply.send(confirmation(outcome, escape=escape_keeping_mentions) + "".join(f"\n:warning: {p}" for p in problems))
+    await reply.send(
+        confirmation(outcome, escape=escape_keeping_mentions) + "".join(f"\n:warning: {p}" for p in problems)
+    )
 
 
 async def _answer_query(

@@ -19,10 +19,10 @@ from bot.errors import BotError
 from bot.service import Actor, Outcome
 from bot.slack import blocks
 from bot.slack.app import SlackDeps
-from bot.slack.errors import user_message
 from bot.slack.delivery import SlackEffect
-from bot.store.outbox import Effect
+from bot.slack.errors import user_message
 from bot.slack.text import unescape
+from bot.store.outbox import Effect
 
 log = structlog.get_logger("incidentbot.slack")
 
@@ -42,12 +42,14 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             return
         try:
             # Ask for more than fit: the view then says how many open incidents it leaves out.
-            summaries = await asyncio.to_thread(deps.service.list_incidents, [s for s in Status if s.is_open],
-                                                HOME_LIST_LIMIT)
+            summaries = await asyncio.to_thread(
+                deps.service.list_incidents, [s for s in Status if s.is_open], HOME_LIST_LIMIT
+            )
             budgets = await asyncio.to_thread(deps.service.budget_reports)
             exhausted = [f"{r.slo.service}: error budget exhausted. {r.policy()}" for r in budgets if r.exhausted]
-            await deps.effects.publish_home(str(event["user"]),
-                                            blocks.build_home_view(summaries, deps.service.clock(), exhausted))
+            await deps.effects.publish_home(
+                str(event["user"]), blocks.build_home_view(summaries, deps.service.clock(), exhausted)
+            )
         except Exception as exc:
             user_message(exc, event="app_home_opened")
 
@@ -79,13 +81,21 @@ async def _pin_to_timeline(deps: SlackDeps, event: dict[str, Any], event_id: str
         return
     author = str(message.get("user") or message.get("bot_id") or event.get("item_user") or reactor)
     # Slack sends message text escaped; the timeline keeps what was typed and escapes when it shows it.
-    action = PinMessage(text=unescape(str(message.get("text") or "")), author=author,
-                        permalink=await deps.effects.permalink(channel_id, ts))
+    action = PinMessage(
+        text=unescape(str(message.get("text") or "")),
+        author=author,
+        permalink=await deps.effects.permalink(channel_id, ts),
+    )
     try:
         outcome = await asyncio.to_thread(
-            lambda: deps.service.transition(action, Actor(reactor), number=incident.number,
-                                            occurred_at=message_time(ts), event_id=event_id or None,
-                                            plan=_refresh_status)
+            lambda: deps.service.transition(
+                action,
+                Actor(reactor),
+                number=incident.number,
+                occurred_at=message_time(ts),
+                event_id=event_id or None,
+                plan=_refresh_status,
+            )
         )
     except BotError as exc:
         await deps.effects.post_ephemeral(channel_id, reactor, user_message(exc))

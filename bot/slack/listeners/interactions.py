@@ -16,9 +16,9 @@ from bot.errors import BotError
 from bot.service import Actor, Outcome
 from bot.slack import blocks
 from bot.slack.app import SlackDeps
+from bot.slack.delivery import NotifyTarget, plan_effects
 from bot.slack.errors import user_message
 from bot.slack.ids import BUTTON_VERBS, ActionId, BlockId, CallbackId, InputId
-from bot.slack.delivery import NotifyTarget, plan_effects
 from bot.store.outbox import Effect
 
 log = structlog.get_logger("incidentbot.slack")
@@ -34,13 +34,18 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         except Exception as exc:
             await _tell(deps, body, user_message(exc, action=action.get("action_id")))
 
-    async def handle_timeline_button(ack: AsyncAck, respond: AsyncRespond, action: dict[str, Any],
-                                     body: dict[str, Any]) -> None:
+    async def handle_timeline_button(
+        ack: AsyncAck, respond: AsyncRespond, action: dict[str, Any], body: dict[str, Any]
+    ) -> None:
         await ack()
         try:
             incident, entries = await asyncio.to_thread(deps.service.timeline, int(action["value"]))
-            await respond(text=f"{incident.incident_id} timeline", blocks=blocks.build_timeline_blocks(incident, entries),
-                          response_type="ephemeral", replace_original=False)
+            await respond(
+                text=f"{incident.incident_id} timeline",
+                blocks=blocks.build_timeline_blocks(incident, entries),
+                response_type="ephemeral",
+                replace_original=False,
+            )
         except Exception as exc:
             await _tell(deps, body, user_message(exc, action=action.get("action_id")))
 
@@ -90,8 +95,10 @@ def _actor(body: dict[str, Any]) -> Actor:
 async def _submit_declare(deps: SlackDeps, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
     title = clean_text(_value(view, BlockId.TITLE, InputId.TITLE))
     if not title or len(title) > MAX_TITLE_LENGTH:
-        await ack(response_action="errors",
-                  errors={BlockId.TITLE: f"A title of 1 to {MAX_TITLE_LENGTH} characters is needed."})
+        await ack(
+            response_action="errors",
+            errors={BlockId.TITLE: f"A title of 1 to {MAX_TITLE_LENGTH} characters is needed."},
+        )
         return
     await ack()
     severity = Severity.parse(_value(view, BlockId.SEVERITY, InputId.SEVERITY)) or DEFAULT_SEVERITY
