@@ -212,9 +212,28 @@ class UnitOfWork:
         return [(self._load(row), self.timeline(row.number)) for row in rows]
 
     def last_activity(self, statuses: Sequence[Status]) -> list[tuple[Incident, list[TimelineEntry]]]:
-        """Open incidents with their timelines, for the nudge check."""
+        """Incidents in ``statuses``, each with its latest update and latest nudge: all the nudge check reads.
+
+        Loading whole timelines every minute would grow with the incident; two rows do not.
+        """
         query = select(IncidentRow).where(col(IncidentRow.status).in_([s.value for s in statuses]))
-        return [(self._load(row), self.timeline(row.number)) for row in self.session.exec(query)]
+        result: list[tuple[Incident, list[TimelineEntry]]] = []
+        for row in self.session.exec(query).all():
+            assert row.id is not None
+            latest = [self._latest_entry(row.id, nudge=False), self._latest_entry(row.id, nudge=True)]
+            result.append((self._load(row), [entry for entry in latest if entry is not None]))
+        return result
+
+    def _latest_entry(self, incident_row_id: int, nudge: bool) -> TimelineEntry | None:
+        is_nudge = col(TimelineEntryRow.kind) == EntryKind.NUDGE.value
+        query = (
+            select(TimelineEntryRow)
+            .where(TimelineEntryRow.incident_id == incident_row_id, is_nudge if nudge else ~is_nudge)
+            .order_by(col(TimelineEntryRow.recorded_at).desc(), col(TimelineEntryRow.id).desc())
+            .limit(1)
+        )
+        row = self.session.exec(query).first()
+        return _entry(row) if row else None
 
     # -- change events -------------------------------------------------------------------------
 
