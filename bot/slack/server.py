@@ -10,11 +10,15 @@ import asyncio
 import os
 import socket
 from dataclasses import replace
+from urllib.parse import parse_qsl
 
 import structlog
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
+from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot import webhooks
 from bot.bootstrap import build_service
@@ -40,11 +44,26 @@ NUDGER = web.AppKey("nudger", Nudger)
 NUDGE_TASK = web.AppKey("nudge_task", asyncio.Task[None])
 
 
+def reparse_form_body(request: AsyncBoltRequest) -> AsyncBoltRequest:
+    """Work around bolt's form parsing, which treats any body containing the word "payload" as an
+    interactivity payload: `/incident note the payload is malformed` would be dropped as unhandled (404).
+    """
+    raw = request.raw_body
+    if not raw or raw.startswith("{") or "payload" not in raw:
+        return request
+    params = dict(parse_qsl(raw, keep_blank_values=True))
+    if "payload" in params:
+        return request
+    request.body = params
+    request.context = build_async_context(AsyncBoltContext({}), params)
+    return request
+
+
 def build_web_app(bolt_app: AsyncApp, service: IncidentService) -> web.Application:
     """The aiohttp application: Slack's single endpoint plus a health check."""
 
     async def slack_events(request: web.Request) -> web.Response:
-        bolt_request = await to_bolt_request(request)
+        bolt_request = reparse_form_body(await to_bolt_request(request))
         bolt_response = await bolt_app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 

@@ -685,3 +685,15 @@ class TestFreshChannelRace:
         slack.declare()
         text = slack.ephemeral("note hello", channel_id="C0FAKE", channel_name="inc-1-imposter")
         assert "belongs to no incident" in text
+
+
+class TestBoltFormParsing:
+    @pytest.mark.parametrize("text", ["note the payload is malformed", "payload", "hypothesis bad payload=1"])
+    def test_the_word_payload_in_a_command_is_not_mistaken_for_interactivity(
+        self, slack: SlackDriver, text: str
+    ) -> None:
+        """slack-bolt treats a form body containing "payload" as an interaction; ours are still commands."""
+        channel_id = slack.declare()
+        reply = slack.command(text, channel_id=channel_id)
+        assert reply.result.status == 200, reply.result.body
+        assert reply.payload.get("response_type") == "ephemeral"
