@@ -72,6 +72,8 @@ FRAGMENTS = [
     "\n",
     "```",
     "*bold*",
+    "payload",
+    "payload={}",
 ]
 
 command_texts = st.one_of(
