@@ -25,6 +25,10 @@ from bot.domain.timeline import (
 )
 from bot.domain.timeparse import ensure_utc, format_duration, format_utc
 
+MAX_TIMELINE_LINES = 1000
+"""Timeline entries shown in a postmortem draft (first and last halves); the database keeps all."""
+MAX_NOTES = 200
+"""Notes and pinned messages listed under Supporting information."""
 SLOW_ASSEMBLY = timedelta(minutes=15)
 SLOW_MITIGATION = timedelta(minutes=30)
 
@@ -162,8 +166,12 @@ def build_postmortem(
             ActionItem(f.number, f.text, mention(f.owner) if f.owner else "unassigned") for f in incident.followups
         ],
         lessons=_lessons(incident, ordered, milestones),
-        timeline=[_timeline_line(e, mention) for e in ordered if e.kind is not EntryKind.NUDGE],
-        notes=[describe(e, mention) for e in ordered if e.kind in (EntryKind.NOTE, EntryKind.PINNED)],
+        timeline=_capped_timeline([e for e in ordered if e.kind is not EntryKind.NUDGE], mention, incident.incident_id),
+        notes=_capped(
+            [describe(e, mention) for e in ordered if e.kind in (EntryKind.NOTE, EntryKind.PINNED)],
+            MAX_NOTES,
+            f"… and {{omitted:,}} more notes: `incidentbot timeline {incident.incident_id}` lists them all",
+        ),
         generated_at=format_utc(generated_at),
         service=incident.service or "",
         error_budget=_error_budget(slo, incident, ordered, generated_at) if slo else None,
@@ -265,6 +273,36 @@ def _resolution(incident: Incident, milestones: Milestones) -> str:
         return f"Not resolved yet (status: {incident.status.value})."
     summary = f": {incident.summary}" if incident.summary else "."
     return f"Resolved at {format_utc(milestones.resolved_at)}{summary}"
+
+
+def _capped_timeline(entries: list[TimelineEntry], mention: Mention, incident_id: str) -> list[TimelineLine]:
+    """The whole timeline, or its first and last MAX_TIMELINE_LINES / 2 entries around a marker line.
+
+    A draft people edit and review is no place for 10,000 entries; the database keeps them all.
+    """
+    if len(entries) <= MAX_TIMELINE_LINES:
+        return [_timeline_line(e, mention) for e in entries]
+    half = MAX_TIMELINE_LINES // 2
+    omitted = len(entries) - 2 * half
+    last_shown = entries[half - 1]
+    marker = TimelineLine(
+        time=_hhmm(last_shown.occurred_at),
+        date=ensure_utc(last_shown.occurred_at).strftime("%Y-%m-%d"),
+        actor="",
+        text=f"… {omitted:,} entries omitted here: `incidentbot timeline {incident_id}` lists them all",
+        kind="omitted",
+        backdated=False,
+    )
+    head = [_timeline_line(e, mention) for e in entries[:half]]
+    tail = [_timeline_line(e, mention) for e in entries[-half:]]
+    return [*head, marker, *tail]
+
+
+def _capped(lines: list[str], limit: int, note: str) -> list[str]:
+    """At most ``limit`` lines, the last saying how many were left out."""
+    if len(lines) <= limit:
+        return lines
+    return [*lines[: limit - 1], note.format(omitted=len(lines) - limit + 1)]
 
 
 def _timeline_line(entry: TimelineEntry, mention: Mention) -> TimelineLine:

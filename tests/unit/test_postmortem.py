@@ -198,3 +198,32 @@ class TestBlamelessWording:
     def test_seed_postmortem_has_no_blaming_words(self, seed_postmortem: str) -> None:
         """The generated draft for the seed outage is worded without blame."""
         assert self.BLAME.findall(seed_postmortem) == []
+
+
+class TestLargeTimelines:
+    def test_ten_thousand_entries_are_capped_with_a_marker_and_notes_with_a_count(self) -> None:
+        """A 10,000-note incident renders its first and last 500 entries around an 'omitted' line."""
+        from datetime import UTC, datetime, timedelta
+
+        from bot.domain.commands import AddNote, Declare
+        from bot.domain.lifecycle import Stamp, apply, declare
+        from bot.domain.model import Severity
+        from bot.domain.postmortem import MAX_NOTES, MAX_TIMELINE_LINES, build_postmortem
+        from bot.postmortem.render import PostmortemRenderer
+
+        start = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)
+        change = declare(Declare("Noisy incident", Severity.SEV2), 1, Stamp("U0ALICE", start, start))
+        incident, entries = change.incident, list(change.entries)
+        for n in range(10_000):
+            moment = start + timedelta(seconds=n + 1)
+            step = apply(incident, AddNote(f"observation {n}"), Stamp("U0BOB", moment, moment))
+            incident, entries = step.incident, [*entries, *step.entries]
+        data = build_postmortem(incident, entries, start + timedelta(hours=5))
+        assert len(data.timeline) == MAX_TIMELINE_LINES + 1
+        marker = data.timeline[MAX_TIMELINE_LINES // 2]
+        assert marker.kind == "omitted" and "9,001 entries omitted" in marker.text
+        assert data.timeline[-1].text.endswith("observation 9999")
+        assert len(data.notes) == MAX_NOTES and "9,801 more notes" in data.notes[-1]
+        document = PostmortemRenderer().render(data)
+        assert "observation 9999" in document and "observation 5000" not in document
+        assert len(document.encode()) < 200_000
