@@ -7,7 +7,7 @@ objects, so templates stay free of logic and user text is never treated as templ
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot.domain.blameless import Finding, lint
@@ -15,6 +15,7 @@ from bot.domain.changes import ChangeEvent, describe_change
 from bot.domain.model import EntryKind, Hypothesis, HypothesisStatus, Incident, TimelineEntry, sorted_timeline
 from bot.domain.slo import Slo, format_budget_time, impact_spans, incident_burn
 from bot.domain.timeline import (
+    Escape,
     Mention,
     Milestones,
     collect_names,
@@ -22,6 +23,7 @@ from bot.domain.timeline import (
     find_milestones,
     format_percent,
     plain_mention,
+    plain_references,
 )
 from bot.domain.timeparse import ensure_utc, format_duration, format_utc
 
@@ -135,8 +137,9 @@ def build_postmortem(
     changes: Sequence[ChangeEvent] = (),
 ) -> PostmortemData:
     """Assemble the postmortem draft's content for ``incident`` (``slo``: its service's, if catalogued)."""
-    ordered = sorted_timeline(list(entries))
-    mention = plain_mention(collect_names(ordered))
+    names = collect_names(entries)
+    incident, ordered = _as_typed(incident, sorted_timeline(list(entries)), plain_references(names))
+    mention = plain_mention(names)
     milestones = find_milestones(ordered)
     root = incident.root_cause
     return PostmortemData(
@@ -239,6 +242,22 @@ def _responders(incident: Incident, mention: Mention) -> list[Responder]:
         Responder(mention(m.user_id), m.role or "responder") for m in incident.members if m.user_id != incident.lead
     ]
     return responders
+
+
+def _as_typed(incident: Incident, entries: list[TimelineEntry], plain: Escape) -> tuple[Incident, list[TimelineEntry]]:
+    """The incident and its entries with Slack's escaped mentions shown as typed, for Markdown readers."""
+    typed_entries = [
+        replace(e, text=plain(e.text), data={k: plain(v) if isinstance(v, str) else v for k, v in e.data.items()})
+        for e in entries
+    ]
+    typed_incident = incident.with_changes(
+        title=plain(incident.title),
+        summary=plain(incident.summary),
+        description=plain(incident.description),
+        hypotheses=tuple(replace(h, text=plain(h.text), outcome=plain(h.outcome)) for h in incident.hypotheses),
+        followups=tuple(replace(f, text=plain(f.text)) for f in incident.followups),
+    )
+    return typed_incident, typed_entries
 
 
 def _hypothesis_view(hypothesis: Hypothesis) -> HypothesisView:

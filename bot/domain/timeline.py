@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,27 @@ def collect_names(entries: Iterable[TimelineEntry]) -> dict[str, str]:
     for entry in entries:
         names.update(entry.data.get("names") or {})
     return names
+
+
+_SLACK_REFERENCE = re.compile(r"<([@#!])((?:subteam\^)?[A-Z0-9]+)(?:\|([^<>]*))?>")
+
+
+def plain_references(names: dict[str, str]) -> Escape:
+    """Slack's escaped references in typed text as people typed them: ``<@U0BOB|bob>`` -> ``@bob``.
+
+    With should_escape, Slack turns "@bob" in a note into ``<@U0BOB|bob>``; a Markdown reader
+    wants @bob back (``#general`` for channels, the handle for user groups).
+    """
+
+    def reference(match: re.Match[str]) -> str:
+        sigil, target, label = match.group(1), match.group(2), match.group(3)
+        if sigil == "#":
+            return f"#{label or target}"
+        if sigil == "!":
+            return label if label and label.startswith("@") else f"@{label or target}"
+        return f"@{label or names.get(target, target)}"
+
+    return lambda text: _SLACK_REFERENCE.sub(reference, text)
 
 
 def plain_mention(names: dict[str, str]) -> Mention:

@@ -227,3 +227,31 @@ class TestLargeTimelines:
         document = PostmortemRenderer().render(data)
         assert "observation 9999" in document and "observation 5000" not in document
         assert len(document.encode()) < 200_000
+
+
+class TestSlackReferencesInMarkdown:
+    def test_escaped_mentions_read_as_typed_in_the_draft(self) -> None:
+        """<@U0BOB|bob>, <#C1|general> and <!subteam^S1|@netops> typed in notes read @bob, #general, @netops."""
+        from datetime import UTC, datetime
+
+        from bot.domain.commands import AddFollowup, AddNote, Declare, UserRef
+        from bot.domain.lifecycle import Stamp, apply, declare
+        from bot.domain.model import Severity
+        from bot.domain.postmortem import build_postmortem
+        from bot.postmortem.render import PostmortemRenderer
+
+        t = datetime(2026, 11, 22, 13, 42, tzinfo=UTC)
+        change = declare(Declare("Edge 502s", Severity.SEV2), 1, Stamp("U0ALICE", t, t, "alice"))
+        note = apply(
+            change.incident,
+            AddNote("asked <@U0BOB|bob> in <#C1|general> and <!subteam^S1|@netops>"),
+            Stamp("U0ALICE", t, t),
+        )
+        followup = apply(
+            note.incident, AddFollowup("page <@U0CAROL> earlier", UserRef("U0CAROL", "carol")), Stamp("U0ALICE", t, t)
+        )
+        entries = [*change.entries, *note.entries, *followup.entries]
+        document = PostmortemRenderer().render(build_postmortem(followup.incident, entries, t))
+        assert "asked @bob in #general and @netops" in document
+        assert "page @carol earlier" in document
+        assert "<@" not in document and "<#" not in document and "<!" not in document
