@@ -14,7 +14,7 @@ from typing import Any
 from bot.domain.changes import parse_timestamp
 from bot.domain.commands import Declare
 from bot.domain.errors import PayloadError
-from bot.domain.grammar import MAX_TITLE_LENGTH, parse_service_name
+from bot.domain.grammar import MAX_TITLE_LENGTH, clean_text, parse_service_name
 from bot.domain.model import Severity
 
 DEFAULT_SEVERITY_MAP: Mapping[str, Severity] = {
@@ -73,8 +73,8 @@ def _alert(item: object, index: int) -> Alert:
         firing=status == "firing",
         fingerprint=fingerprint,
         name=name,
-        summary=(annotations.get("summary") or name)[:MAX_TITLE_LENGTH],
-        description=annotations.get("description", ""),
+        summary=(clean_text(annotations.get("summary", "")) or clean_text(name) or "alert")[:MAX_TITLE_LENGTH],
+        description=clean_text(annotations.get("description", "")),
         severity_label=labels.get("severity", "").lower(),
         service=parse_service_name(labels["service"]) if labels.get("service") else None,
         starts_at=parse_timestamp(item.get("startsAt"), f"{where}.startsAt"),

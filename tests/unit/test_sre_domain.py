@@ -156,6 +156,14 @@ class TestAlertmanager:
         assert alert.starts_at == datetime(2026, 11, 22, 13, 42, 7, 283749, tzinfo=UTC)
         assert alert.ends_at is None and alert.firing and alert.generator_url.startswith("http://prometheus")
 
+    def test_alert_text_is_cleaned_like_typed_text(self) -> None:
+        """Control and bidi-override characters in an alert's summary never reach a title."""
+        body = self.payload()
+        alerts = body["alerts"]
+        assert isinstance(alerts, list)
+        alerts[0]["annotations"]["summary"] = "edge\u202e 502s\x00 spike"
+        assert declaration(parse_alertmanager(body)[0]).title == "edge 502s spike"
+
     @pytest.mark.parametrize(
         ("label", "severity"),
         [
