@@ -7,8 +7,7 @@ Rules: a time without a zone is UTC; a time of day alone means its most recent p
 from __future__ import annotations
 
 import re
-import warnings
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from dateutil import parser as date_parser
 from dateutil import tz
@@ -24,7 +23,7 @@ _RELATIVE = re.compile(
 )
 _TIME_OF_DAY = re.compile(r"^\d{1,2}:\d{2}(?::\d{2})?(?:\s*(?:utc|z|gmt))?$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_ZONES = {"UTC": tz.UTC, "Z": tz.UTC, "GMT": tz.UTC}
+_UTC_NAMES = frozenset({"UTC", "Z", "GMT"})
 MAX_WHEN_LENGTH = 64
 
 EXAMPLES = "`13:42`, `2026-11-22 13:42 UTC`, `2026-11-22T13:42Z`, `15m ago` or `2h ago`"
@@ -62,19 +61,33 @@ def _parse_relative(text: str, now: datetime) -> datetime | None:
     return now - timedelta(seconds=seconds)
 
 
+class _UnknownZone(Exception):
+    """A zone name we cannot be sure of (EST? IST?): refused rather than guessed."""
+
+
+def _zone(name: str | None, offset: int | None) -> tzinfo | None:
+    """dateutil's zone hook: explicit offsets and UTC names are accepted, any other name refused.
+
+    A hook (rather than turning dateutil's warning into an error) keeps parsing thread-safe, and it
+    also stops dateutil from mapping the host's own zone name (CET on a Berlin server) to local time:
+    the result must not depend on where the bot runs.
+    """
+    if offset is not None:
+        return tz.tzoffset(None, offset)
+    if name is None:
+        return None
+    if name.upper() in _UTC_NAMES:
+        return tz.UTC
+    raise _UnknownZone(name)
+
+
 def _parse_absolute(text: str, now: datetime) -> datetime:
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", date_parser.UnknownTimezoneWarning)
-            parsed = date_parser.parse(text, default=midnight, tzinfos=_ZONES)
-        if isinstance(parsed.tzinfo, tz.tzlocal):
-            # dateutil maps the host's own zone names (CET on a Berlin server) to local time; the result
-            # must not depend on where the bot runs, so such a name is as unknown as any other.
-            raise date_parser.UnknownTimezoneWarning(text)
+        parsed = date_parser.parse(text, default=midnight, tzinfos=_zone)
         # Converting can fail too: offsets of a day or more, or dates at the ends of the calendar.
         moment = ensure_utc(parsed)
-    except date_parser.UnknownTimezoneWarning as exc:
+    except _UnknownZone as exc:
         raise TimeParseError(
             f"`{text}` names a time zone I cannot be sure of; write it in UTC or with an offset like `+01:00`."
         ) from exc
