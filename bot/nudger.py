@@ -1,9 +1,9 @@
 """Nudges: a periodic check that asks quiet incidents for a status update, once per silence.
 
 ``check_once`` is the whole job and takes no timer, so tests call it with a controlled clock;
-``run_forever`` just repeats it. Every replica may run it: replicas checking at the same moment
-can each record a nudge for the same silence (the check and the nudge are separate transactions),
-so at worst a channel gets one reminder per replica for a silence.
+``run_forever`` just repeats it. Every replica may run it: each nudge re-checks the silence inside
+its own transaction, with the incident's row locked, so replicas checking at the same moment still
+post one reminder per silence.
 """
 
 from __future__ import annotations

@@ -148,8 +148,12 @@ class IncidentService:
         occurred_at: datetime | None = None,
         event_id: str | None = None,
         plan: EffectPlan | None = None,
+        still_wanted: Callable[[UnitOfWork, Incident], bool] | None = None,
     ) -> Outcome | None:
         """Apply ``action`` to the incident named by ``number`` or owning ``channel_id``.
+
+        ``still_wanted`` is re-checked once the incident is loaded (and locked) in the transaction;
+        False skips the transition (returns None), so replicas racing on the same decision act once.
 
         ``occurred_at`` overrides ``at`` for facts with a known time (a pinned message's own time).
         With ``event_id``, the transition takes effect once: a repeat returns None. The event id is
@@ -163,6 +167,8 @@ class IncidentService:
             if event_id is not None and not uow.remember_event(event_id, now):
                 return None
             before = self._find(uow, number, channel_id)
+            if still_wanted is not None and not still_wanted(uow, before):
+                return None
             if self.strict_roles:
                 check_allowed(before, action, actor.user_id)
             change: Change = apply(before, action, stamp)
@@ -270,8 +276,19 @@ class IncidentService:
         with self.store.transaction(readonly=True) as uow:
             candidates = uow.last_activity(OPEN_STATUSES)
         outcomes: list[Outcome] = []
+
+        def still_silent(uow: UnitOfWork, incident: Incident) -> bool:
+            """Another replica may have nudged (or someone posted) since the candidates were read."""
+            return bool(due_nudges([(incident, uow.latest_activity(incident.number))], thresholds, now))
+
         for nudge in due_nudges(candidates, thresholds, now):
-            outcome = self.transition(Nudge(nudge.silent_minutes), Actor("incidentbot"), number=nudge.number, plan=plan)
+            outcome = self.transition(
+                Nudge(nudge.silent_minutes),
+                Actor("incidentbot"),
+                number=nudge.number,
+                plan=plan,
+                still_wanted=still_silent,
+            )
             if outcome is not None:
                 outcomes.append(outcome)
         return outcomes

@@ -222,10 +222,14 @@ class UnitOfWork:
         query = select(IncidentRow).where(col(IncidentRow.status).in_([s.value for s in statuses]))
         result: list[tuple[Incident, list[TimelineEntry]]] = []
         for row in self.session.exec(query).all():
-            assert row.id is not None
-            latest = [self._latest_entry(row.id, nudge=False), self._latest_entry(row.id, nudge=True)]
-            result.append((self._load(row), [entry for entry in latest if entry is not None]))
+            result.append((self._load(row), self.latest_activity(row.number)))
         return result
+
+    def latest_activity(self, number: int) -> list[TimelineEntry]:
+        """INC-``number``'s latest update and latest nudge (whichever exist)."""
+        row_id = self._incident_row_id(number)
+        latest = [self._latest_entry(row_id, nudge=False), self._latest_entry(row_id, nudge=True)]
+        return [entry for entry in latest if entry is not None]
 
     def _latest_entry(self, incident_row_id: int, nudge: bool) -> TimelineEntry | None:
         is_nudge = col(TimelineEntryRow.kind) == EntryKind.NUDGE.value
