@@ -3,110 +3,18 @@ entry and the outbox resumes on restart; SIGTERM drains in-flight requests and t
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.support import signing
 from tests.support.fake_slack import FakeSlack
-
-SECRET = "crash-signing-secret"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Server:
-    """One `incidentbot serve` process on a fixed port and database."""
-
-    database: Path
-    port: int
-    fake: FakeSlack
-    process: subprocess.Popen[str] | None = None
-
-    def start(self) -> Server:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "DATABASE_URL"))}
-        env.update(
-            {
-                "DATABASE_URL": f"sqlite:///{self.database}",
-                "SLACK_BOT_TOKEN": "xoxb-test-token",
-                "SLACK_SIGNING_SECRET": SECRET,
-                "SLACK_API_URL": self.fake.base_url,
-                "LOG_FORMAT": "json",
-            }
-        )
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bot.cli",
-                "--env-file",
-                "",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-            ],
-            env=env,
-            cwd=self.database.parent,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self._wait_healthy()
-        return self
-
-    def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.process is not None and self.process.poll() is None, "serve exited during start-up"
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.1)
-        raise AssertionError("serve did not become healthy")
-
-    def command(self, text: str, channel_id: str = "C0GENERAL") -> tuple[int, str]:
-        """Send a signed /incident command; (0, '') when the connection failed (not acknowledged)."""
-        body = signing.slash_command_body(text, channel_id=channel_id)
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/slack/events",
-            data=body.encode(),
-            method="POST",
-            headers={"Content-Type": "application/x-www-form-urlencoded", **signing.sign_request(SECRET, body)},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, str(json.loads(response.read().decode()).get("text") or "")
-        except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
-            return 0, ""
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
-        assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        return self.process.wait(timeout=timeout)
+from tests.support.serve_process import Server, free_port
 
 
 @pytest.fixture()
@@ -168,7 +76,7 @@ class TestKillNine:
         self, tmp_path: Path, fake: FakeSlack
     ) -> None:
         """Every note acknowledged before SIGKILL is on the timeline after restart, and its Slack line arrives."""
-        server = Server(tmp_path / "crash.db", _free_port(), fake).start()
+        server = Server(tmp_path / "crash.db", free_port(), fake).start()
         channel = _declare(server, fake)
         fake.delay("chat.postMessage", 0.3)  # keep deliveries in flight when the process dies
         assert server.process is not None
@@ -200,7 +108,7 @@ class TestKillNine:
 class TestSigterm:
     def test_sigterm_finishes_in_flight_requests_and_drains_the_outbox(self, tmp_path: Path, fake: FakeSlack) -> None:
         """Commands acknowledged before SIGTERM are all delivered to Slack before the process exits 0."""
-        server = Server(tmp_path / "drain.db", _free_port(), fake).start()
+        server = Server(tmp_path / "drain.db", free_port(), fake).start()
         channel = _declare(server, fake)
         fake.delay("chat.update", 0.2)
         with ThreadPoolExecutor(max_workers=5) as pool:

@@ -1,0 +1,104 @@
+"""`incidentbot serve` as a real child process, talking to a FakeSlack, and a signed-command client."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support import signing
+from tests.support.fake_slack import FakeSlack
+
+SECRET = "process-signing-secret"
+
+
+def free_port() -> int:
+    """A port nobody listens on right now (the server binds it itself, so it survives a restart)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """One `incidentbot serve` process on a fixed port and SQLite file; its JSON logs go to a file
+    next to the database (a pipe nobody reads would block the server once it fills)."""
+
+    database: Path
+    port: int
+    fake: FakeSlack
+    process: subprocess.Popen[str] | None = None
+
+    @property
+    def log_file(self) -> Path:
+        return self.database.with_suffix(".log")
+
+    def start(self, timeout: float = 30) -> Server:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "DATABASE_URL"))}
+        env.update(
+            {
+                "DATABASE_URL": f"sqlite:///{self.database}",
+                "SLACK_BOT_TOKEN": "xoxb-test-token",
+                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_API_URL": self.fake.base_url,
+                "LOG_FORMAT": "json",
+            }
+        )
+        command = [sys.executable, "-m", "bot.cli", "--env-file", "", "serve", "--host", "127.0.0.1"]
+        with self.log_file.open("a") as log:
+            self.process = subprocess.Popen(
+                [*command, "--port", str(self.port)],
+                env=env,
+                cwd=self.database.parent,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                text=True,
+            )
+        self._wait_healthy(timeout)
+        return self
+
+    def _wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"serve exited during start-up: {self.logs()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.1)
+        raise AssertionError(f"serve did not become healthy in {timeout:.0f} s")
+
+    def logs(self) -> str:
+        return self.log_file.read_text() if self.log_file.exists() else ""
+
+    def command(self, text: str, channel_id: str = "C0GENERAL") -> tuple[int, str]:
+        """Send a signed /incident command; (0, '') when the connection failed (not acknowledged)."""
+        body = signing.slash_command_body(text, channel_id=channel_id)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/slack/events",
+            data=body.encode(),
+            method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded", **signing.sign_request(SECRET, body)},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, str(json.loads(response.read().decode()).get("text") or "")
+        except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
+            return 0, ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout=timeout)
