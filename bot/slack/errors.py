@@ -6,13 +6,12 @@ correlation id, and the user sees only that id: never a stack trace or an except
 
 from __future__ import annotations
 
-import re
 import uuid
 
 import structlog
 
 from bot.errors import BotError, UsageError
-from bot.slack.text import escape
+from bot.slack.text import escape, escape_keeping_mentions
 
 log = structlog.get_logger("incidentbot.slack")
 
@@ -22,12 +21,8 @@ def user_message(exc: BaseException, **log_context: object) -> str:
     if isinstance(exc, UsageError):
         return escape(exc.user_message) + (f"\nUsage: `/incident {escape(exc.usage)}`" if exc.usage else "")
     if isinstance(exc, BotError):
-        return _keep_mentions(escape(exc.user_message))
+        # Domain messages mention users as <@U123>; those must render, the rest stays escaped.
+        return escape_keeping_mentions(exc.user_message)
     reference = uuid.uuid4().hex[:8]
     log.error("unexpected_error", reference=reference, error_type=type(exc).__name__, exc_info=exc, **log_context)
     return f":warning: Something went wrong on our side (reference `{reference}`). Nothing was lost; please retry."
-
-
-def _keep_mentions(text: str) -> str:
-    """Domain messages may mention users as ``<@U123>``; escaping must not break those."""
-    return re.sub(r"&lt;@([UW][A-Z0-9]+)&gt;", r"<@\1>", text)
