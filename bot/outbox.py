@@ -14,6 +14,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import structlog
 
@@ -39,6 +40,20 @@ class Undeliverable(Exception):
 
 
 Deliver = Callable[[OutboxItem], Awaitable[None]]
+
+
+def retry_after_seconds(headers: Any) -> float | None:
+    """The ``Retry-After`` header (seconds) of a 429, from any mapping of headers; None if absent or odd."""
+    for key in ("Retry-After", "retry-after"):
+        value = headers.get(key) if hasattr(headers, "get") else None
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if value is not None:
+            try:
+                return float(value)
+            except ValueError:
+                return None
+    return None
 
 
 def route_by_kind(deliverers: Mapping[str, Deliver]) -> Deliver:

@@ -15,7 +15,7 @@ import structlog
 
 from bot.config import Secret
 from bot.domain.model import EntryKind, Severity
-from bot.outbox import RetryLater, Undeliverable
+from bot.outbox import RetryLater, Undeliverable, retry_after_seconds
 from bot.service import IncidentService, Outcome
 from bot.store.outbox import Effect, OutboxItem
 
@@ -70,11 +70,11 @@ class PagerDutyDeliverer:
             ):
                 status = response.status
                 text = (await response.text())[:500]
-                retry_after = response.headers.get("Retry-After")
+                retry_after = retry_after_seconds(response.headers)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryLater(f"pagerduty network: {type(exc).__name__}") from exc
         if status == 429 or status >= 500:
-            raise RetryLater(f"pagerduty HTTP {status}", after=float(retry_after) if retry_after else None)
+            raise RetryLater(f"pagerduty HTTP {status}", after=retry_after)
         if status >= 400:
             raise Undeliverable(f"pagerduty refused the event (HTTP {status}): {text}")
         log.info("page_sent", incident=body["dedup_key"], action=body["event_action"])

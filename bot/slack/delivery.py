@@ -21,7 +21,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.domain.changes import describe_change
 from bot.domain.model import EntryKind, Incident
 from bot.domain.slo import format_budget_time
-from bot.outbox import RetryLater, Undeliverable
+from bot.outbox import RetryLater, Undeliverable, retry_after_seconds
 from bot.postmortem.render import PostmortemRenderer
 from bot.replies import budget_status, confirmation
 from bot.service import Actor, IncidentService, Outcome
@@ -372,21 +372,8 @@ def _classify(exc: SlackApiError) -> RetryLater | Undeliverable:
     status = getattr(response, "status_code", 200)
     error = str(response.get("error") or f"HTTP {status}")
     if status == 429 or error in ("ratelimited", "rate_limited"):
-        retry_after = _retry_after(response.headers if response is not None else {})
+        retry_after = retry_after_seconds(response.headers if response is not None else {})
         return RetryLater(f"{error} (HTTP {status})", after=retry_after)
     if status >= 500 or error in RETRYABLE_ERRORS:
         return RetryLater(f"{error} (HTTP {status})")
     return Undeliverable(error)
-
-
-def _retry_after(headers: Any) -> float | None:
-    for key in ("Retry-After", "retry-after"):
-        value = headers.get(key) if hasattr(headers, "get") else None
-        if isinstance(value, list):
-            value = value[0] if value else None
-        if value is not None:
-            try:
-                return float(value)
-            except ValueError:
-                return None
-    return None
