@@ -10,6 +10,7 @@ import dataclasses
 import json
 import os
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -95,8 +96,10 @@ def assert_golden(name: str, value: Any) -> None:
     path = GOLDEN / f"{name}.json"
     text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     if os.environ.get("UPDATE_GOLDEN") == "1":
+        # Rewriting never passes: the new file must be read (git diff) and the suite run again without it.
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+        pytest.fail(f"{path} rewritten (UPDATE_GOLDEN=1); review it with git diff, then run without UPDATE_GOLDEN")
     assert path.is_file(), f"{path} is missing; run with UPDATE_GOLDEN=1 to create it"
     assert text == path.read_text(encoding="utf-8"), f"{name} differs from {path}; UPDATE_GOLDEN=1 rewrites"
 
@@ -148,11 +151,21 @@ class TestStatusMessage:
         ]
         assert {e["value"] for e in actions["elements"]} == {"7"}
 
-    def test_builders_do_not_depend_on_anything_but_their_arguments(self) -> None:
-        """Building twice from the same data gives the same JSON."""
+    def test_times_are_utc_whatever_the_machine_time_zone(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The declared time reads 13:42 UTC and the age 30 min, on a machine set to UTC or to UTC+05:30."""
         incident, _ = seed_incident(steps=7)
         now = T0 + timedelta(minutes=30)
-        assert blocks.build_status_blocks(incident, now) == blocks.build_status_blocks(incident, now)
+        expected = "*Declared:* 2026-11-22 13:42 UTC (<!date^1795354920^{ago}|30 min ago>)"
+        rendered = []
+        for zone in ("UTC", "Asia/Kolkata"):
+            monkeypatch.setenv("TZ", zone)
+            time.tzset()
+            rendered.append(blocks.build_status_blocks(incident, now))
+        monkeypatch.delenv("TZ")
+        time.tzset()
+        for block_list in rendered:
+            assert expected in block_list[1]["text"]["text"]
+        assert rendered[0] == rendered[1]
 
     def test_a_400_character_title_is_cut_in_the_header_with_an_ellipsis(self) -> None:
         """Headers hold 150 characters; a long title ends with … instead of being rejected."""
