@@ -22,6 +22,7 @@ from bot.service import IncidentService
 from bot.store import IncidentStore, open_store
 from tests.support.netguard_site import loopback_only
 from tests.support.postgres import POSTGRES_URL_ENV, PostgresServer, PostgresUnavailable, postgres_server
+from tests.support.properties import register_profiles
 
 CLOCK_START = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)
 
@@ -56,6 +57,9 @@ def loopback_only_network(request: pytest.FixtureRequest) -> Iterator[None]:
 
 def running_in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+register_profiles(in_ci=running_in_ci())
 
 
 @pytest.fixture(scope="session")
