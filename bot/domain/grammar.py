@@ -49,7 +49,7 @@ from bot.domain.commands import (
     UserRef,
 )
 from bot.domain.errors import UsageError
-from bot.domain.model import DEFAULT_SEVERITY, Severity, parse_incident_id
+from bot.domain.model import DEFAULT_SEVERITY, SEVERITY_SPELLINGS, Severity, looks_like_severity, parse_incident_id
 
 MAX_TEXT_LENGTH = 20_000
 """Longest free text kept (titles, notes, hypotheses...); the database stores it whole."""
@@ -57,7 +57,7 @@ MAX_TEXT_LENGTH = 20_000
 MAX_TITLE_LENGTH = 500
 
 USAGE: dict[str, str] = {
-    "declare": "declare [sev1|sev2|sev3|sev4] <title>",
+    "declare": "declare [sev1|sev2|sev3|sev4] <title> (severity also as SEV-1, sev 1, S1, P1...)",
     "lead": "lead <@user>",
     "assemble": "assemble <@user>[:role] [<@user>[:role] ...]",
     "hypothesis": "hypothesis <text> | hypothesis reject <n> [reason] | hypothesis confirm <n> [note]",
@@ -65,7 +65,7 @@ USAGE: dict[str, str] = {
     "rollback": "rollback <text>",
     "resolve": "resolve [summary]",
     "reopen": "reopen [reason]",
-    "severity": "severity <sev1|sev2|sev3|sev4>",
+    "severity": "severity <sev1|sev2|sev3|sev4> (or SEV-1, sev 1, S1, P1...)",
     "note": "note <text>",
     "followup": "followup <text> [<@owner>]",
     "service": "service <name>",
@@ -112,9 +112,48 @@ def clean_text(text: str) -> str:
 
 
 def is_bare_declare(text: str) -> bool:
-    """True for empty text, ``declare`` or ``declare sevN`` alone: Slack opens the declare modal then."""
-    words = clean_text(text).lower().split()
-    return not words or (words[0] == "declare" and len(words) <= 2 and all(Severity.parse(w) for w in words[1:]))
+    """True for empty text, ``declare`` or ``declare <severity>`` alone: Slack opens the declare modal then.
+
+    ``declare sev5`` is not bare: it goes to the parser, which refuses the severity.
+    """
+    first, rest = _split_word(clean_text(text))
+    if not first:
+        return True
+    if first.lower() != "declare":
+        return False
+    try:
+        _, title = split_severity(rest)
+    except UsageError:
+        return False
+    return not title
+
+
+def bare_declare_severity(text: str) -> Severity | None:
+    """The severity of a bare ``declare <severity>`` (to preselect in the modal), else None."""
+    if not is_bare_declare(text):
+        return None
+    return split_severity(_split_word(clean_text(text))[1])[0]
+
+
+def split_severity(text: str) -> tuple[Severity | None, str]:
+    """A leading severity in any spelling (``SEV-1``, ``sev 1``, ``P1``...) and the text after it.
+
+    Returns ``(None, text)`` when the first word does not look like a severity. Raises UsageError,
+    listing the valid severities, when it looks like one out of range (``sev0``, ``P0``, ``sev5``):
+    such a word is never left in the title.
+    """
+    first, remainder = _split_word(text)
+    second, after = _split_word(remainder)
+    if first.lower() in ("sev", "severity") and second.rstrip(":").isdigit() and second.isascii():
+        word, rest = f"{first} {second}", after
+    else:
+        word, rest = first, remainder
+    if not word or not looks_like_severity(word):
+        return None, text.strip()
+    severity = Severity.parse(word)
+    if severity is None:
+        raise UsageError(f"`{word[:20]}` is not a severity; use {SEVERITY_SPELLINGS}.", USAGE["declare"])
+    return severity, rest
 
 
 def parse_command(text: str) -> ParsedCommand:
@@ -203,9 +242,7 @@ def parse_group(token: str) -> GroupRef | None:
 
 
 def _parse_declare(rest: str) -> Declare:
-    first, remainder = _split_word(rest)
-    severity = Severity.parse(first) if first else None
-    title = remainder if severity else rest
+    severity, title = split_severity(rest)
     title = _require_text("declare", title, "a title, e.g. `declare sev1 CDN edge returning 502s`")
     if len(title) > MAX_TITLE_LENGTH:
         raise UsageError(
@@ -261,9 +298,12 @@ def _parse_hypothesis_decision(sub: str, rest: str) -> RejectHypothesis | Confir
 
 
 def _parse_severity(rest: str) -> ChangeSeverity:
-    severity = Severity.parse(rest)
-    if severity is None:
-        raise UsageError("`severity` needs one of sev1, sev2, sev3, sev4.", USAGE["severity"])
+    try:
+        severity, extra = split_severity(rest)
+    except UsageError as exc:
+        raise UsageError(exc.user_message, USAGE["severity"]) from None
+    if severity is None or extra:
+        raise UsageError(f"`severity` needs one severity: {SEVERITY_SPELLINGS}.", USAGE["severity"])
     return ChangeSeverity(severity=severity)
 
 

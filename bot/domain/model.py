@@ -13,6 +13,7 @@ from typing import Any
 
 # At most 9 digits: int() refuses very long digit strings, and no team declares a billion incidents.
 INCIDENT_ID_PATTERN = re.compile(r"^INC-(\d{1,9})$", re.IGNORECASE)
+_SEVERITY_SPELLING = re.compile(r"^(?:sev(?:erity)?[-_ ]?|[sp]-?)(\d):?$", re.IGNORECASE | re.ASCII)
 
 
 class Status(StrEnum):
@@ -38,14 +39,31 @@ class Severity(StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> Severity | None:
-        """Return the severity named by ``text`` (case-insensitive), or None."""
+        """The severity named by ``text`` in any spelling teams use, or None.
+
+        ``SEV1``, ``sev1``, ``SEV-1``, ``sev_1``, ``sev 1``, ``severity 1``, ``S1``, ``S-1``, ``P1``,
+        ``P-1`` (any case, an optional trailing colon) all mean sev1, and so on to 4. A spelling
+        that looks like a severity but is out of range (``sev0``, ``P0``, ``sev5``) is None too;
+        :func:`looks_like_severity` tells the two apart.
+        """
+        match = _SEVERITY_SPELLING.match(" ".join(text.split()))
+        if match is None:
+            return None
         try:
-            return cls(text.strip().lower())
+            return cls(f"sev{int(match.group(1))}")
         except ValueError:
             return None
 
 
 DEFAULT_SEVERITY = Severity.SEV3
+
+SEVERITY_SPELLINGS = "sev1 (worst) to sev4, also written SEV-1, sev 1, S1 or P1"
+"""The valid severities as refusals list them."""
+
+
+def looks_like_severity(text: str) -> bool:
+    """True for anything spelled like a severity, valid or not: ``sev5``, ``P0``, ``S-9``, ``sev 1``."""
+    return _SEVERITY_SPELLING.match(" ".join(text.split())) is not None
 
 
 class EntryKind(StrEnum):

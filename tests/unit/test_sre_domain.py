@@ -173,10 +173,14 @@ class TestAlertmanager:
             ("warning", Severity.SEV3),
             ("info", Severity.SEV4),
             ("", Severity.SEV4),
+            ("P1", Severity.SEV1),
+            ("SEV-2", Severity.SEV2),
+            ("sev3", Severity.SEV3),
+            ("P0", Severity.SEV4),
         ],
     )
     def test_severity_map(self, label: str, severity: Severity) -> None:
-        """The default label map, with sev4 for anything unknown."""
+        """The default label map, then severity spellings (P1, SEV-2), with sev4 for anything else."""
         body = self.payload()
         body["alerts"][0]["labels"]["severity"] = label  # type: ignore[index]
         assert severity_of(parse_alertmanager(body)[0]) is severity
