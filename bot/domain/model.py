@@ -13,6 +13,7 @@ from typing import Any
 
 # At most 9 digits: int() refuses very long digit strings, and no team declares a billion incidents.
 INCIDENT_ID_PATTERN = re.compile(r"^INC-(\d{1,9})$", re.IGNORECASE)
+_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _SEVERITY_SPELLING = re.compile(r"^(?:sev(?:erity)?[-_ ]?|[sp]-?)(\d):?$", re.IGNORECASE | re.ASCII)
 
 
@@ -94,6 +95,25 @@ class HypothesisStatus(StrEnum):
     OPEN = "open"
     REJECTED = "rejected"
     CONFIRMED = "confirmed"
+
+
+def is_slack_user_id(who: str) -> bool:
+    """True for a Slack user id (``U0123ABC``, ``W0123ABC`` on Enterprise Grid).
+
+    People and actors are recorded as plain strings: Slack user ids, names given in the CLI
+    (``alice`` from ``@alice``) and non-users (``alertmanager``, ``cli``, ``incidentbot``).
+    Only user ids can be mentioned, invited or sent a message.
+    """
+    return _SLACK_USER_ID.match(who) is not None
+
+
+def slack_mention(who: str) -> str:
+    """How ``who`` is written in Slack mrkdwn: ``<@U0123>`` for a user id (Slack renders the current
+    display name), the plain name for anyone else (``alertmanager``, never ``<@alertmanager>``,
+    which Slack shows as a broken mention)."""
+    if is_slack_user_id(who):
+        return f"<@{who}>"
+    return who.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def format_incident_id(number: int) -> str:

@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.commands import Assignee, GroupRef, UserRef
-from bot.domain.model import Incident
+from bot.domain.model import Incident, slack_mention
 from bot.slack import blocks
 from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, truncate
 
@@ -63,7 +63,9 @@ class InviteReport:
             return ""
         return (
             "Could not add "
-            + ", ".join(f"<@{user}> ({_INVITE_ERRORS.get(error, error)})" for user, error in self.failed.items())
+            + ", ".join(
+                f"{slack_mention(user)} ({_INVITE_ERRORS.get(error, error)})" for user, error in self.failed.items()
+            )
             + "."
         )
 

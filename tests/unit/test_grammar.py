@@ -40,6 +40,7 @@ from bot.domain.grammar import (
     clean_text,
     help_text,
     is_bare_declare,
+    parse_cli_person,
     parse_command,
     parse_group,
     parse_user,
@@ -145,6 +146,62 @@ class TestSeverities:
     def test_issue_refusals(self, text: str) -> None:
         """The issue's out-of-range examples are refused with the valid list."""
         assert f"`{text}` is not a severity; use sev1 (worst) to sev4" in usage_error(f"declare {text} x").user_message
+
+
+class TestCliNames:
+    """Issue 11 item 7: in the CLI ``@name`` names a person wherever one is named."""
+
+    @pytest.mark.parametrize(
+        ("text", "action"),
+        [
+            ("lead @alice", SetLead(UserRef("alice"))),
+            ("lead @Alice", SetLead(UserRef("alice"))),
+            ("lead @U0123ABC", SetLead(UserRef("U0123ABC"))),
+            ("lead @walter", SetLead(UserRef("walter"))),
+            ("lead @WALTER", SetLead(UserRef("walter"))),
+            (f"lead {ALICE}", SetLead(UserRef("U0123ABC", "alice"))),
+            ("followup canary rollout for WAF rules @bob", AddFollowup("canary rollout for WAF rules", UserRef("bob"))),
+            ("followup email bob@example.com", AddFollowup("email bob@example.com", None)),
+            (
+                "assemble @carol:networking @dave <@U0456DEF|erin>:db",
+                Assemble(
+                    (
+                        Assignee(UserRef("carol"), "networking"),
+                        Assignee(UserRef("dave"), None),
+                        Assignee(UserRef("U0456DEF", "erin"), "db"),
+                    )
+                ),
+            ),
+            ("lead @bob.smith-2", SetLead(UserRef("bob.smith-2"))),
+        ],
+    )
+    def test_names_are_people_in_the_cli(self, text: str, action: object) -> None:
+        """``@alice`` is the person ``alice`` (lower-cased); ``@U0123ABC`` is that Slack user."""
+        assert parse_command(text, names=True).action == action
+
+    @pytest.mark.parametrize("text", ["lead @alice", "assemble @carol:networking"])
+    def test_names_are_not_people_in_slack(self, text: str) -> None:
+        """In Slack a real mention arrives as <@U...>; plain ``@alice`` there names nobody and is refused."""
+        assert "as @name" in usage_error(text).user_message
+
+    def test_slack_followup_keeps_a_plain_name_as_text(self) -> None:
+        """In Slack, a trailing plain ``@bob`` stays in the follow-up text (no owner)."""
+        assert parse_command("followup canary @bob").action == AddFollowup("canary @bob", None)
+
+    @pytest.mark.parametrize("text", ["lead @", "lead @-x", "lead @a\u00e9", "lead alice", "lead @alice @bob"])
+    def test_bad_names_are_refused(self, text: str) -> None:
+        """What is not one @name is refused with lead's usage, even in the CLI."""
+        with pytest.raises(UsageError) as raised:
+            parse_command(text, names=True)
+        assert raised.value.usage == "lead @user"
+
+    @pytest.mark.parametrize(
+        ("token", "person"),
+        [("@alice", "alice"), ("alice", "alice"), ("@Alice.B", "alice.b"), ("@U0123ABC", "U0123ABC"), ("@", None)],
+    )
+    def test_parse_cli_person(self, token: str, person: str | None) -> None:
+        """``--user`` takes the same names as commands."""
+        assert parse_cli_person(token) == person
 
 
 class TestVerbs:
@@ -533,6 +590,11 @@ def _fragment_pools() -> list[list[str]]:
         for handle in ("", "|@netops")
         for role in ("", ":sre", ":")
     ]
+    names = [
+        f"{name}{role}"
+        for name in ("@alice", "@Bob.Smith", "@U0123ABC", "@", "@-x", "@a\u00e9")
+        for role in ("", ":db")
+    ]
     broken = ["<@", ">", "<!here>", "<@U1|a|b>", "<@U1>>", "<<@U1>", "<#C01|general>"]
     ids = [f"{prefix}-{n}" for prefix in ("INC", "inc", "INCI") for n in ("", "0", "7", "x", "9" * 12, "\u0663")]
     at = ["--at", "--at 13:42", "--at 15m ago", "--at\n", "--", "-at", "--AT", "--at=13:42", "--atlas"]
@@ -555,7 +617,7 @@ def _fragment_pools() -> list[list[str]]:
     ]
     return [
         [piece + separator for piece in kind for separator in ("", " ", "  ", "\n")]
-        for kind in (_VERBS, words, words, users, groups, broken, ids, at, odd)
+        for kind in (_VERBS, words, words, users, groups, broken, ids, at, odd, names)
     ]
 
 
@@ -586,9 +648,9 @@ def grammar_like() -> st.SearchStrategy[str]:
     return st.tuples(st.binary(min_size=4, max_size=22), st.text(max_size=6)).map(_stitch)
 
 
-def _check_outcome(text: str) -> None:
+def _check_outcome(text: str, names: bool = False) -> None:
     try:
-        command = parse_command(text)
+        command = parse_command(text, names=names)
     except UsageError as error:
         assert error.user_message and error.usage, "every UsageError says what is wrong and how to use it"
         return
@@ -612,6 +674,12 @@ class TestProperties:
     def test_grammar_like_text(self, text: str) -> None:
         """Texts stitched from verbs, mentions, ids, --at and odd unicode parse or raise UsageError."""
         _check_outcome(text)
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(grammar_like())
+    def test_grammar_like_text_with_cli_names(self, text: str) -> None:
+        """With ``@name`` allowed (the CLI), stitched texts still parse or raise UsageError, never crash."""
+        _check_outcome(text, names=True)
 
     @settings(max_examples=300, deadline=None)
     @given(st.integers(1, 999_999_999), st.sampled_from(["note hi", "resolve", "status", "hypothesis confirm 2"]))
