@@ -244,6 +244,12 @@ class TestPeopleByName:
             assert (result.returncode, result.stderr) == (0, ""), text
             assert "<@" not in result.stdout and "<#" not in result.stdout and "/incident" not in result.stdout
 
+    def test_declare_takes_sev_dash_1_out_of_the_title(self, people: PeopleSession) -> None:
+        """Issue 11 item 6: ``declare SEV-1 CDN down`` is a sev1 titled "CDN down"."""
+        assert people.runs["declare SEV-1 CDN down"].stdout == (
+            "INC-1 · Incident declared (sev1): CDN down (status: declared)\n"
+        )
+
     def test_lead_by_name(self, people: PeopleSession) -> None:
         """``lead @alice`` (once refused as "mentioned as @name") makes alice the lead."""
         assert people.runs["INC-1 lead @alice"].stdout == "INC-1 · @alice is now the incident lead\n"
@@ -323,3 +329,26 @@ class TestCliSyntaxInErrors:
     def test_a_bad_user_is_refused(self, workspace: Workspace) -> None:
         """``--user`` takes a name or a Slack user id, nothing else."""
         assert_one_line_error(workspace.run("run", "INC-1 note x", "--user", "<@U0X>"), "is not a name")
+
+
+class TestAtThroughTheCli:
+    def test_utc_offsets_are_ahead_of_utc(self, tmp_path: Path) -> None:
+        """Issue 11 item 4 through ``incidentbot run``: 13:42 UTC+1 and GMT+1 are 12:42Z, UTC+05:30 is 08:12Z."""
+        url = f"sqlite:///{tmp_path / 'incidents.db'}"
+        texts = (
+            "declare sev2 CDN down --at 2026-11-28 08:00Z",
+            "INC-1 note utc plus one --at 2026-11-28 13:42 UTC+1",
+            "INC-1 note gmt plus one --at 2026-11-28 13:42 GMT+1",
+            "INC-1 note india --at 2026-11-28 13:42 UTC+05:30",
+        )
+        for text in texts:
+            result = incidentbot("run", text, database_url=url, cwd=tmp_path)
+            assert result.returncode == 0, result.stderr
+        result = incidentbot("timeline", "INC-1", "--format", "json", database_url=url, cwd=tmp_path)
+        entries = json.loads(result.stdout)["entries"]
+        assert [(e["text"], e["occurred_at"]) for e in entries] == [
+            ("CDN down", "2026-11-28T08:00:00Z"),
+            ("india", "2026-11-28T08:12:00Z"),
+            ("utc plus one", "2026-11-28T12:42:00Z"),
+            ("gmt plus one", "2026-11-28T12:42:00Z"),
+        ]
