@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.domain.model import EntryKind, Status, TimelineEntry, slack_mention, sorted_timeline
-
-__all__ = ["slack_mention"]  # re-exported: adapters take every way of mentioning from here
+from bot.domain.model import EntryKind, Status, TimelineEntry, sorted_timeline
+from bot.domain.model import slack_mention as slack_mention  # re-exported: every way of mentioning is here
 
 Mention = Callable[[str], str]
 Escape = Callable[[str], str]
