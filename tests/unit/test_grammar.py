@@ -46,6 +46,7 @@ from bot.domain.grammar import (
     parse_user,
 )
 from bot.domain.model import Severity
+from tests.support.properties import examples
 
 ALICE = "<@U0123ABC|alice>"
 BOB = "<@U0456DEF>"
@@ -675,7 +676,7 @@ class TestProperties:
         """Texts stitched from verbs, mentions, ids, --at and odd unicode parse or raise UsageError."""
         _check_outcome(text)
 
-    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(grammar_like())
     def test_grammar_like_text_with_cli_names(self, text: str) -> None:
         """With ``@name`` allowed (the CLI), stitched texts still parse or raise UsageError, never crash."""

@@ -19,6 +19,7 @@ from bot.domain.timeparse import (
     format_utc,
     parse_when,
 )
+from tests.support.properties import examples
 
 NOW = datetime(2026, 11, 22, 14, 0, tzinfo=UTC)
 
@@ -509,7 +510,7 @@ _SPELLINGS = st.sampled_from(
 
 
 class TestProperties:
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=examples(300), deadline=None)
     @given(st.one_of(st.text(max_size=40), st.lists(_WHEN_PIECES, max_size=8).map("".join)))
     def test_any_text_is_a_past_utc_moment_or_refused_with_the_forms(self, text: str) -> None:
         """Any text gives an aware UTC datetime not after now, or a TimeParseError listing the forms."""
@@ -521,7 +522,7 @@ class TestProperties:
         assert result.tzinfo is UTC
         assert result <= NOW
 
-    @settings(max_examples=200, deadline=None)
+    @settings(max_examples=examples(100), deadline=None)
     @given(
         st.integers(-12 * 60, 14 * 60).filter(lambda m: m % 15 == 0),
         _SPELLINGS,
@@ -542,13 +543,13 @@ class TestProperties:
         local = datetime(2026, 6, 15, hour, minute, tzinfo=UTC)
         assert parse_when(text, NOW) == local - timedelta(minutes=offset_minutes)
 
-    @settings(max_examples=200, deadline=None)
+    @settings(max_examples=examples(100), deadline=None)
     @given(st.integers(0, 366 * 24 * 60), st.sampled_from(["m", "min", "mins", "minutes", "minute"]))
     def test_minutes_ago_counts_back_exactly(self, minutes: int, unit: str) -> None:
         """``N minutes ago`` is exactly N minutes before now."""
         assert parse_when(f"{minutes}{unit} ago", NOW) == NOW - timedelta(minutes=minutes)
 
-    @settings(max_examples=200, deadline=None)
+    @settings(max_examples=examples(100), deadline=None)
     @given(
         st.integers(0, 23),
         st.integers(0, 59),
@@ -570,7 +571,7 @@ class TestProperties:
         else:
             assert result == today - timedelta(days=1)
 
-    @settings(max_examples=200, deadline=None)
+    @settings(max_examples=examples(100), deadline=None)
     @given(
         st.integers(0, 23),
         st.integers(0, 59),
