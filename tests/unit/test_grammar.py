@@ -148,6 +148,27 @@ class TestSeverities:
         """The issue's out-of-range examples are refused with the valid list."""
         assert f"`{text}` is not a severity; use sev1 (worst) to sev4" in usage_error(f"declare {text} x").user_message
 
+    @settings(max_examples=examples(100), deadline=None)
+    @given(
+        st.sampled_from(["sev", "severity", "s", "p"]),
+        st.sampled_from(["", "-", "_", " "]),
+        st.integers(0, 9),
+        st.lists(st.booleans(), min_size=8, max_size=8),
+        st.sampled_from(["", ":"]),
+    )
+    def test_any_spelling_any_case(
+        self, prefix: str, separator: str, level: int, upper: list[bool], colon: str
+    ) -> None:
+        """Prefix, separator, digit and case vary freely: 1-4 declare that severity, 0 and 5-9 are refused."""
+        if prefix in ("s", "p") and separator in ("_", " "):
+            separator = "-"  # S_1 and "P 1" are not in the documented class
+        word = "".join(ch.upper() if up else ch for ch, up in zip(prefix, upper, strict=False)) + prefix[len(upper) :]
+        text = f"declare {word}{separator}{level}{colon} CDN down"
+        if 1 <= level <= 4:
+            assert parse_command(text).action == Declare("CDN down", SEVERITY_LEVELS[level])
+        else:
+            assert f"`{word}{separator}{level}{colon}` is not a severity" in usage_error(text).user_message
+
 
 class TestCliNames:
     """Issue 11 item 7: in the CLI ``@name`` names a person wherever one is named."""
