@@ -34,9 +34,6 @@ from bot.domain.commands import (
 )
 from bot.domain.errors import UsageError
 from bot.domain.grammar import (
-    MAX_TEXT_LENGTH,
-    MAX_TITLE_LENGTH,
-    USAGE,
     clean_text,
     help_text,
     is_bare_declare,
@@ -51,6 +48,32 @@ from tests.support.properties import examples
 ALICE = "<@U0123ABC|alice>"
 BOB = "<@U0456DEF>"
 READ_ONLY_VERBS = ("status", "timeline", "postmortem", "list", "help")
+
+# The usage line of each verb as users read it, written out here (not the module's USAGE constant), so
+# a changed or lost usage text is a visible test change.
+EXPECTED_USAGE = {
+    "declare": "declare [sev1|sev2|sev3|sev4] <title> (severity also as SEV-1, sev 1, S1, P1...)",
+    "lead": "lead @user",
+    "assemble": "assemble @user[:role] [@user[:role] ...]",
+    "hypothesis": "hypothesis <text> | hypothesis reject <n> [reason] | hypothesis confirm <n> [note]",
+    "mitigate": "mitigate <text>",
+    "rollback": "rollback <text>",
+    "resolve": "resolve [summary]",
+    "reopen": "reopen [reason]",
+    "severity": "severity <sev1|sev2|sev3|sev4> (or SEV-1, sev 1, S1, P1...)",
+    "note": "note <text>",
+    "followup": "followup <text> [@owner]",
+    "service": "service <name>",
+    "impact": "impact <N%> (share of requests failing, 0% when it ends)",
+    "status": "status",
+    "timeline": "timeline",
+    "postmortem": "postmortem [template]",
+    "list": "list",
+    "slo": "slo [service]",
+    "help": "help [command]",
+}
+MAX_TITLE = 500  # README: titles up to 500 characters
+MAX_TEXT = 20_000  # README: free text kept whole up to 20,000 characters
 
 
 def usage_error(text: str) -> UsageError:
@@ -313,14 +336,14 @@ class TestVerbs:
         """A malformed command raises UsageError explaining it, with that verb's usage."""
         error = usage_error(text)
         assert phrase in error.user_message
-        assert error.usage == USAGE[verb]
-        assert error.full_message() == f"{error.user_message}\nUsage: {USAGE[verb]}"
+        assert error.usage == EXPECTED_USAGE[verb]
+        assert error.full_message() == f"{error.user_message}\nUsage: {EXPECTED_USAGE[verb]}"
 
     @pytest.mark.parametrize("text", ["", "   ", "\u202e\u200b", "\x00\x07"])
     def test_empty_text_asks_what_to_do(self, text: str) -> None:
         """Nothing to parse (after cleaning) asks the user what to do, with help's usage."""
         error = usage_error(text)
-        assert (error.user_message, error.usage) == ("Tell me what to do.", USAGE["help"])
+        assert (error.user_message, error.usage) == ("Tell me what to do.", EXPECTED_USAGE["help"])
 
     def test_changes_state_separates_transitions_from_queries(self) -> None:
         """Read-only verbs do not change state; the others do."""
@@ -347,7 +370,7 @@ class TestUnknownVerb:
         """A word like no verb gets no guess; the usage lists every verb."""
         error = usage_error("xyzzy")
         assert "Did you mean" not in error.user_message
-        assert error.usage.split(" | ") == list(USAGE)
+        assert error.usage.split(" | ") == list(EXPECTED_USAGE)
 
     def test_long_unknown_word_is_cut_in_the_message(self) -> None:
         """A very long unknown word is shown only in part."""
@@ -381,7 +404,7 @@ class TestIncidentPrefix:
     def test_prefix_refused_on_verbs_without_incident(self, verb: str) -> None:
         """declare, list and help do not take an incident id."""
         error = usage_error(f"INC-7 {verb} sev1 thing" if verb == "declare" else f"INC-7 {verb}")
-        assert (error.user_message, error.usage) == (f"`{verb}` does not take an incident id.", USAGE[verb])
+        assert (error.user_message, error.usage) == (f"`{verb}` does not take an incident id.", EXPECTED_USAGE[verb])
 
     @pytest.mark.parametrize("text", ["INC-x note a", "INC- note a", "INC-1234567890 note a", "INC-7note a"])
     def test_malformed_ids_are_unknown_verbs(self, text: str) -> None:
@@ -422,7 +445,7 @@ class TestAtOption:
         """Read-only verbs refuse --at with their own usage."""
         error = usage_error(f"{verb} --at 13:42")
         assert "only applies to commands that change an incident" in error.user_message
-        assert error.usage == USAGE[verb]
+        assert error.usage == EXPECTED_USAGE[verb]
 
     @pytest.mark.parametrize("text", ["note a --at", "note a --at   ", "resolve --at"])
     def test_at_without_time_is_refused(self, text: str) -> None:
@@ -514,31 +537,29 @@ class TestCleaning:
 class TestLengthLimits:
     def test_title_at_limit_is_accepted(self) -> None:
         """A title of exactly the maximum length is fine."""
-        assert parse_command("declare " + "t" * MAX_TITLE_LENGTH).action == Declare(
-            "t" * MAX_TITLE_LENGTH, Severity.SEV3
-        )
+        assert parse_command("declare " + "t" * MAX_TITLE).action == Declare("t" * MAX_TITLE, Severity.SEV3)
 
     def test_title_over_limit_is_refused(self) -> None:
         """A longer title is refused, pointing at notes."""
-        error = usage_error("declare sev1 " + "t" * (MAX_TITLE_LENGTH + 1))
-        assert f"at most {MAX_TITLE_LENGTH} characters" in error.user_message
-        assert error.usage == USAGE["declare"]
+        error = usage_error("declare sev1 " + "t" * (MAX_TITLE + 1))
+        assert f"at most {MAX_TITLE} characters" in error.user_message
+        assert error.usage == EXPECTED_USAGE["declare"]
 
     def test_text_at_limit_is_accepted(self) -> None:
         """Free text of exactly the maximum length is fine."""
-        assert parse_command("note " + "n" * MAX_TEXT_LENGTH).action == AddNote("n" * MAX_TEXT_LENGTH)
+        assert parse_command("note " + "n" * MAX_TEXT).action == AddNote("n" * MAX_TEXT)
 
     @pytest.mark.parametrize("verb", ["note", "hypothesis", "mitigate", "rollback", "resolve", "reopen", "followup"])
     def test_text_over_limit_is_refused(self, verb: str) -> None:
         """Longer free text is refused with its length, the limit and the pin hint."""
-        error = usage_error(f"{verb} " + "n" * (MAX_TEXT_LENGTH + 1))
+        error = usage_error(f"{verb} " + "n" * (MAX_TEXT + 1))
         assert "20,001 characters; the limit is 20,000" in error.user_message
         assert ":pushpin:" in error.user_message
-        assert error.usage == USAGE[verb]
+        assert error.usage == EXPECTED_USAGE[verb]
 
     def test_decision_note_over_limit_is_refused(self) -> None:
         """A reject reason over the limit is refused like any text."""
-        assert usage_error("hypothesis reject 1 " + "r" * (MAX_TEXT_LENGTH + 1)).usage == USAGE["hypothesis"]
+        assert usage_error("hypothesis reject 1 " + "r" * (MAX_TEXT + 1)).usage == EXPECTED_USAGE["hypothesis"]
 
 
 class TestHelp:
@@ -549,7 +570,7 @@ class TestHelp:
     def test_help_for_all_verbs(self) -> None:
         """help_text() lists every verb's usage and explains INC-n and --at."""
         text = help_text()
-        assert all(f"`/incident {usage}`" in text for usage in USAGE.values())
+        assert all(f"`/incident {usage}`" in text for usage in EXPECTED_USAGE.values())
         assert "INC-7 note" in text and "--at 15m ago" in text
 
     @pytest.mark.parametrize(
@@ -575,7 +596,7 @@ class TestHelp:
 
 # --- property-based: any text gives a ParsedCommand or a UsageError, never another exception ---
 
-_VERBS = [*USAGE, "NOTE", "Declare", "hypothesis reject", "hypothesis confirm", "helpp", "INC-7"]
+_VERBS = [*EXPECTED_USAGE, "NOTE", "Declare", "hypothesis reject", "hypothesis confirm", "helpp", "INC-7"]
 
 
 def _fragment_pools() -> list[list[str]]:
@@ -680,7 +701,7 @@ def _check_outcome(text: str, names: bool = False) -> None:
     assert command.at is None or (command.at.strip() == command.at != "" and command.changes_state)
     for value in vars(command.action).values():
         if isinstance(value, str):
-            assert len(value) <= MAX_TEXT_LENGTH
+            assert len(value) <= MAX_TEXT
             assert all(ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf") for ch in value)
 
 
