@@ -134,13 +134,17 @@ class TestSocketModeSeedScenario:
             at_1420 = datetime(2026, 11, 22, 14, 20, tzinfo=UTC).timestamp()
             ts = fake.add_message(channel_id, f"{at_1420:.0f}.000100", "U0DAVE", "edge CPU back to normal on all PoPs")
             event = signing.reaction_added_event("pushpin", user="U0DAVE", channel=channel_id, ts=ts)
-            envelope_id = endpoint.send("events_api", json.loads(signing.event_callback_body(event)))
+            delivery = json.loads(signing.event_callback_body(event))
+            envelope_id = endpoint.send("events_api", delivery)
             assert endpoint.wait_ack(envelope_id) == {"envelope_id": envelope_id}
             told = fake.wait_for(
                 "chat.postEphemeral", timeout=10, predicate=lambda c: "Pinned to the INC-1 timeline" in c.params["text"]
             )
             assert told[0].params["user"] == "U0DAVE"
             assert told[0].params["text"] == "Pinned to the INC-1 timeline at 14:20 UTC."
+            # Slack redelivers an event it thinks was lost (same event_id, retry_attempt 1): it takes effect once.
+            retry_id = endpoint.send("events_api", delivery, retry_attempt=1)
+            assert endpoint.wait_ack(retry_id) == {"envelope_id": retry_id}
 
             # interactive: the status message's "Timeline" button answers through its response_url.
             click = signing.block_actions_body(
@@ -172,11 +176,43 @@ class TestSocketModeSeedScenario:
         assert "socket_mode_closed" in events
         drained = [line for line in logs if line["event"] == "outbox_drained"]
         assert [line["pending"] for line in drained] == [0]
+        assert "event_duplicate_ignored" in events
         store = open_store(f"sqlite:///{bot.server.database}")
         try:
-            assert IncidentService(store).outbox_items("pending") == []
+            service = IncidentService(store)
+            assert service.outbox_items("pending") == []
+            _, entries = service.timeline(1)
+            assert [e.text for e in entries if e.kind.value == "pinned"] == ["edge CPU back to normal on all PoPs"]
         finally:
             store.dispose()
+
+
+class TestSocketModeWhileSlackIsDown:
+    def test_health_and_webhooks_answer_until_slack_lets_it_connect(
+        self, tmp_path: Path, socket_parts: tuple[SocketModeSlack, SocketModeEndpoint]
+    ) -> None:
+        """While apps.connections.open fails the process still starts, serves /healthz and records changes;
+        it connects once Slack answers again (slack_sdk retries every ping interval, 10 s)."""
+        fake, endpoint = socket_parts
+        bot = _start(tmp_path, fake, endpoint)
+        fake.socket_url = ""  # the fake then answers apps.connections.open with internal_error
+        bot.server.start(timeout=30)
+        try:
+            assert bot.http("/healthz") == (200, {"ok": True, "database": "up"})
+            change = {"service": "cdn-edge", "description": "config push", "time": "2026-11-22T13:00:00Z"}
+            assert bot.http("/changes", json.dumps(change).encode(), token=WEBHOOK_TOKEN) == (
+                201,
+                {"ok": True, "id": 1},
+            )
+            assert fake.wait_for("apps.connections.open", timeout=10)[0].response == {
+                "ok": False,
+                "error": "internal_error",
+            }
+            fake.socket_url = endpoint.url
+            endpoint.wait_connected(timeout=30)
+            assert "INC-1" in _ack_text(bot.command("declare sev2 Checkout latency"))
+        finally:
+            assert bot.server.stop(signal.SIGTERM, timeout=40) == 0
 
 
 class TestSocketModeBackgroundWork:
