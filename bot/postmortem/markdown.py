@@ -2,13 +2,17 @@
 
 The outline is the draft's block structure: headings, lists, tables, code blocks and fences, block
 quotes, thematic breaks, raw HTML. The template writes it; every value it prints is inline text
-inside one of its lines. ``escape_text`` makes any text safe as such: after it, the text is one
-line (line breaks and runs of spaces become one space, since a line break could end a list item
-or heading and start a new block), its start cannot open a block (``# ``, ``- ``, ``1. ``, ``>``, ``===``, a fence...),
-its end cannot close a heading (``#``) or form a hard line break (a trailing backslash or spaces),
-and nothing in it can start raw HTML (``<div>``, ``<!--``). Inline formatting people type (``*bold*``,
-`` `code` ``, links) is kept: it stays inside the line and reads as written. ``table_cell`` also
-escapes pipes, which would split a table cell.
+inside one of its lines. ``escape_text`` makes any text safe as such:
+
+* it is one line: line breaks and runs of spaces become one space (a line break could end a list
+  item or heading and start a new block);
+* its start cannot open a block (``# ``, ``- ``, ``1. ``, ``>``, ``===``, a fence, a table row...),
+  nor complete one with the template's own characters around it (``**`` + ``**`` + ``**``);
+* its end cannot close a heading (``#``) or make a hard line break (a trailing backslash);
+* nothing in it can start raw HTML or an autolink (``<div>``, ``<!--``, ``<http://...>``).
+
+Inline formatting people type (``*bold*``, `` `code` ``, links) is kept, except at the very start of
+a value, and reads as written. ``table_cell`` also escapes pipes, which would split a table cell.
 
 Rules from CommonMark 0.31 (https://spec.commonmark.org/0.31.2/) and the GFM table extension
 (https://github.github.com/gfm/#tables-extension-); the escapes are backslash escapes of ASCII
@@ -22,10 +26,11 @@ import re
 # Line breaks (CommonMark knows CR, LF, CRLF) and runs of spaces and tabs: each run becomes one space.
 _WHITESPACE_RUN = re.compile(r"[ \t\r\n]+")
 # What may open a block at the start of a line (after up to 3 spaces, which are stripped first).
-_ALWAYS_ESCAPED_FIRST = frozenset("#>+-*=|[")
+# "*", "_", "`" and "~" are escaped even where they would only start emphasis or a code span: a value
+# printed between the template's own "**" or backticks could otherwise complete a thematic break
+# ("**" + "**" + "**") or a fence ("`" + "`" + "`").
+_ALWAYS_ESCAPED_FIRST = frozenset("#>+-*_=|[`~")
 _ORDERED_MARKER = re.compile(r"^([0-9]{1,9})([.)])(?=[ \t]|$)")
-_FENCE = re.compile(r"^(`{3,}|~{3,})")
-_UNDERSCORE_BREAK = re.compile(r"^_[ \t]*_[ \t]*_[_ \t]*$")
 _DELIMITER_ROW = re.compile(r"^:[-:| \t]*$")
 # "<" followed by a letter, "/", "!" or "?" may begin raw HTML or an autolink, unless an odd number
 # of backslashes before it already escapes it.
@@ -72,7 +77,7 @@ def _escape_start(text: str) -> str:
     ordered = _ORDERED_MARKER.match(text)
     if ordered:
         return f"{ordered.group(1)}\\{ordered.group(2)}{text[ordered.end() :]}"
-    if _FENCE.match(text) or _UNDERSCORE_BREAK.match(text) or _DELIMITER_ROW.match(text):
+    if _DELIMITER_ROW.match(text):
         return "\\" + text
     return text
 

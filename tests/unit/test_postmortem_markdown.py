@@ -237,7 +237,35 @@ class TestPinnedStatusUpdate:
         assert kinds.count("heading_open") == 1 and kinds.count("list_item_open") == 2
 
 
+# Places a template (ours or a team's) may print a value: alone on a line, after a list marker or
+# heading, wrapped in emphasis, after a paragraph line or a list item (where "===" or "- x" would
+# continue or break it), inside a quote; table cells through table_cell.
+LINE_CONTEXTS = [
+    "{}", "{} and more", "- {}", "1. {}", "# {}", "> {}", "**{}**", "_{}_", "`{}`", "**{}** {}",
+    "para\n{}", "- item\n{}", "- item\n- {}", "**Label:** {}\n**Other:** {}", "{}\n\nnext paragraph",
+]  # fmt: skip
+TABLE_CONTEXTS = ["| h | i |\n|---|---|\n| {} | x |", "| h | i |\n|---|---|\n| {} | {} |\n| y | z |"]
+
+
+def _fill(context: str, value: str) -> str:
+    return context.replace("{}", value)
+
+
 class TestEscapeText:
+    @settings(max_examples=150, deadline=None)
+    @given(text=texts, context=st.sampled_from(LINE_CONTEXTS))
+    def test_an_escaped_value_keeps_any_line_context_outline(self, text: str, context: str) -> None:
+        """escape_text(text) in any of the contexts parses like a placeholder word (or like blank)."""
+        harmless = "" if is_blank(text) else PLACEHOLDER
+        assert outline(_fill(context, escape_text(text))) == outline(_fill(context, harmless))
+
+    @settings(max_examples=100, deadline=None)
+    @given(text=texts, context=st.sampled_from(TABLE_CONTEXTS))
+    def test_a_table_cell_value_stays_in_its_cell(self, text: str, context: str) -> None:
+        """table_cell(text) leaves the table's rows and cells as a placeholder word does."""
+        harmless = "" if is_blank(text) else PLACEHOLDER
+        assert outline(_fill(context, table_cell(text))) == outline(_fill(context, harmless))
+
     def test_examples(self) -> None:
         """Each block opener is neutralised by one backslash at the start; the rest reads as typed."""
         cases = {
@@ -250,7 +278,10 @@ class TestEscapeText:
             "```python": "\\```python",
             "~~~": "\\~~~",
             "___": "\\___",
-            "_italics_ stay": "_italics_ stay",
+            "* item": "\\* item",
+            "* * *": "\\* * *",
+            "**": "\\**",
+            "a *bold* and _italic_ word": "a *bold* and _italic_ word",
             "| a | b |": "\\| a | b |",
             ":--|--": "\\:--|--",
             "<div>x</div>": "\\<div>x\\</div>",
@@ -259,7 +290,9 @@ class TestEscapeText:
             "    indented code": "indented code",
             "ends with a backslash\\": "ends with a backslash\\\\",
             "title ##": "title \\##",
-            "`kubectl rollout undo` worked": "`kubectl rollout undo` worked",
+            "`kubectl rollout undo` worked": "\\`kubectl rollout undo` worked",
+            "ran `kubectl rollout undo`": "ran `kubectl rollout undo`",
+            "`": "\\`",
             " \t\n": "",
         }
         assert {text: escape_text(text) for text in cases} == cases
