@@ -57,15 +57,17 @@ def escape_text(value: object) -> Markdown:
     if not text:
         return Markdown("")
     text = _escape_start(text)
-    text = _CLOSING_HASHES.sub(lambda m: f"{m.group(1)}\\{m.group(2)}", text, count=1)
+    if text.endswith("#"):
+        text = _CLOSING_HASHES.sub(lambda m: f"{m.group(1)}\\{m.group(2)}", text, count=1)
     return Markdown(text)
 
 
 def _inline(value: object) -> str:
     """One line, no raw HTML, no trailing escape: what every context needs."""
     text = _WHITESPACE_RUN.sub(" ", str(value)).strip(" ")
-    text = _HTML_START.sub(lambda m: m.group(1) + ("" if len(m.group(1)) % 2 else "\\") + "<", text)
-    if (len(text) - len(text.rstrip("\\"))) % 2:
+    if "<" in text:
+        text = _HTML_START.sub(lambda m: m.group(1) + ("" if len(m.group(1)) % 2 else "\\") + "<", text)
+    if text.endswith("\\") and (len(text) - len(text.rstrip("\\"))) % 2:
         text += "\\"  # an odd trailing backslash would make a hard line break, or escape what follows
     return text
 
@@ -74,6 +76,8 @@ def _escape_start(text: str) -> str:
     first = text[0]
     if first in _ALWAYS_ESCAPED_FIRST:
         return "\\" + text
+    if first.isalpha():
+        return text
     ordered = _ORDERED_MARKER.match(text)
     if ordered:
         return f"{ordered.group(1)}\\{ordered.group(2)}{text[ordered.end() :]}"
