@@ -35,6 +35,7 @@ from bot.domain.postmortem import (
 )
 from bot.postmortem.markdown import escape_text, table_cell
 from bot.postmortem.render import PostmortemRenderer
+from tests.support.properties import examples
 
 PARSER = MarkdownIt("commonmark").enable("table")
 START = datetime(2026, 11, 22, 13, 42, tzinfo=UTC)
@@ -166,7 +167,7 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 class TestOutlineIsTheTemplates:
-    @settings(max_examples=60, deadline=None)
+    @settings(max_examples=examples(60), deadline=None)
     @given(drafts())
     def test_any_text_in_any_field_leaves_the_outline_as_with_placeholders(self, data: PostmortemData) -> None:
         """Whatever people typed, in whichever field, the draft's outline is the template's own."""
@@ -252,14 +253,14 @@ def _fill(context: str, value: str) -> str:
 
 
 class TestEscapeText:
-    @settings(max_examples=150, deadline=None)
+    @settings(max_examples=examples(150), deadline=None)
     @given(text=texts, context=st.sampled_from(LINE_CONTEXTS))
     def test_an_escaped_value_keeps_any_line_context_outline(self, text: str, context: str) -> None:
         """escape_text(text) in any of the contexts parses like a placeholder word (or like blank)."""
         harmless = "" if is_blank(text) else PLACEHOLDER
         assert outline(_fill(context, escape_text(text))) == outline(_fill(context, harmless))
 
-    @settings(max_examples=100, deadline=None)
+    @settings(max_examples=examples(100), deadline=None)
     @given(text=texts, context=st.sampled_from(TABLE_CONTEXTS))
     def test_a_table_cell_value_stays_in_its_cell(self, text: str, context: str) -> None:
         """table_cell(text) leaves the table's rows and cells as a placeholder word does."""
