@@ -59,9 +59,16 @@ class SocketBot:
             return response.status, json.loads(response.read().decode())
 
 
-def _start(tmp_path: Path, fake: SocketModeSlack, endpoint: SocketModeEndpoint) -> SocketBot:
+def _start(
+    tmp_path: Path, fake: SocketModeSlack, endpoint: SocketModeEndpoint, database_url: str | None = None
+) -> SocketBot:
+    """The process on ``database_url`` (default: a SQLite file in ``tmp_path``), not started yet."""
     fake.socket_url = endpoint.url
-    env = {"SLACK_APP_TOKEN": APP_TOKEN, "INCIDENT_WEBHOOK_TOKEN": WEBHOOK_TOKEN}
+    env = {
+        "SLACK_APP_TOKEN": APP_TOKEN,
+        "INCIDENT_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
+        "DATABASE_URL": database_url or f"sqlite:///{tmp_path / 'socket.db'}",
+    }
     server = Server(tmp_path / "socket.db", free_port(), fake, mode="socket", env=env)
     return SocketBot(server, fake, endpoint)
 
@@ -85,11 +92,12 @@ def _seed_text(text: str) -> str:
 
 class TestSocketModeSeedScenario:
     def test_seed_scenario_events_buttons_webhooks_and_sigterm(
-        self, tmp_path: Path, socket_parts: tuple[SocketModeSlack, SocketModeEndpoint]
+        self, tmp_path: Path, database_url: str, socket_parts: tuple[SocketModeSlack, SocketModeEndpoint]
     ) -> None:
-        """The whole outage over Socket Mode, a :pushpin: event, a button, both webhooks, then a draining SIGTERM."""
+        """The whole outage over Socket Mode, a :pushpin: event, a button, both webhooks, then a draining SIGTERM
+        (on SQLite and on PostgreSQL)."""
         fake, endpoint = socket_parts
-        bot = _start(tmp_path, fake, endpoint)
+        bot = _start(tmp_path, fake, endpoint, database_url)
         bot.server.start(timeout=30)
         try:
             endpoint.wait_connected()
@@ -177,7 +185,7 @@ class TestSocketModeSeedScenario:
         drained = [line for line in logs if line["event"] == "outbox_drained"]
         assert [line["pending"] for line in drained] == [0]
         assert "event_duplicate_ignored" in events
-        store = open_store(f"sqlite:///{bot.server.database}")
+        store = open_store(database_url)
         try:
             service = IncidentService(store)
             assert service.outbox_items("pending") == []
@@ -223,7 +231,7 @@ class TestSocketModeBackgroundWork:
         fake, endpoint = socket_parts
         channel = fake.add_channel("C0INCQUIET", "inc-1-checkout-latency", members=["U0ALICE", BOT_USER_ID])
         bot = _start(tmp_path, fake, endpoint)
-        store = open_store(f"sqlite:///{bot.server.database}")
+        store = open_store(bot.server.env["DATABASE_URL"])
         an_hour_ago = utc_now() - timedelta(hours=1)
         try:
             IncidentService(store, clock=lambda: an_hour_ago).declare(
