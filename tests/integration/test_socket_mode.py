@@ -6,6 +6,7 @@ Web API calls go to the fake Slack; /healthz and the webhooks are served on the 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import urllib.request
@@ -16,12 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.demo import SEED_STEPS
 from bot.domain.commands import Declare
 from bot.domain.model import Severity
 from bot.service import Actor, IncidentService, utc_now
 from bot.slack.ids import ActionId
+from bot.slack.server import SocketModeConnection
 from bot.store import open_store
 from tests.support import signing
 from tests.support.fake_slack import BOT_USER_ID
@@ -248,3 +252,33 @@ class TestSocketModeBackgroundWork:
             )
         finally:
             assert bot.server.stop(signal.SIGTERM, timeout=40) == 0
+
+
+class TestSocketModeShutdown:
+    async def test_closing_lets_an_envelope_being_answered_send_its_ack(
+        self, socket_parts: tuple[SocketModeSlack, SocketModeEndpoint]
+    ) -> None:
+        """close() stops reading, waits for the envelope in hand to be acknowledged, then closes the socket."""
+        fake, endpoint = socket_parts
+        fake.socket_url = endpoint.url
+        app = AsyncApp(client=AsyncWebClient(token=fake.token, base_url=fake.base_url), signing_secret="unused")
+
+        @app.command("/incident")
+        async def answer_slowly(ack: AsyncAck) -> None:
+            await asyncio.sleep(0.5)
+            await ack("done")
+
+        connection = SocketModeConnection(app, APP_TOKEN)
+        await connection.open()
+        await asyncio.to_thread(endpoint.wait_connected)
+        body = signing.slash_command_body("status")
+        envelope_id = await asyncio.to_thread(endpoint.send, "slash_commands", form_payload(body))
+        assert connection.handler is not None
+        for _ in range(200):
+            if connection.handler.in_flight:
+                break
+            await asyncio.sleep(0.01)
+        assert connection.handler.in_flight, "the envelope never reached the handler"
+        await connection.close()
+        assert endpoint.acks.get(envelope_id) == {"envelope_id": envelope_id, "payload": {"text": "done"}}
+        await asyncio.to_thread(endpoint.wait_disconnected, 5.0)
