@@ -141,7 +141,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     queue.set_defaults(handler=_outbox)
 
-    socket = commands.add_parser("socket", help="connect to Slack in Socket Mode (needs SLACK_APP_TOKEN)")
+    socket = commands.add_parser(
+        "socket", help="connect to Slack in Socket Mode (needs SLACK_APP_TOKEN); /healthz and webhooks on --port"
+    )
+    socket.add_argument("--port", type=int, default=3000, help="HTTP port for /healthz and the webhooks")
+    socket.add_argument("--host", default="0.0.0.0")
     socket.set_defaults(handler=_socket)
     return parser
 
@@ -398,7 +402,7 @@ def _socket(args: argparse.Namespace, settings: Settings) -> int:
     from bot.slack.server import serve_socket_mode
 
     settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
-    serve_socket_mode(settings)
+    serve_socket_mode(settings, host=args.host, port=args.port)
     return 0
 
 

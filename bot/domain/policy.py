@@ -2,26 +2,47 @@
 
 With strict roles, the decisive moves (resolve, reopen, roll back, change severity) belong to
 the people running the incident: its lead and IRT members, and its declarer until a lead is
-named. Everyone may still add notes, hypotheses and follow-ups: the timeline stays open.
+named. Once a lead is named, the moves that hand out those rights (changing the lead, adding IRT
+members with ``assemble``) are restricted the same way, so nobody can grant themselves the right
+to resolve in one command. Before a lead exists anyone may take the lead or assemble the IRT
+(an alert-declared incident has no human declarer; someone has to pick it up).
+Everyone may still add notes, hypotheses and follow-ups: the timeline stays open.
 """
 
 from __future__ import annotations
 
-from bot.domain.commands import ChangeSeverity, Reopen, Resolve, Rollback, Transition
+from bot.domain.commands import Assemble, ChangeSeverity, Reopen, Resolve, Rollback, SetLead, Transition
 from bot.domain.errors import BotError
 from bot.domain.model import Incident, is_slack_user_id, slack_mention
 
 RESTRICTED_ACTIONS: tuple[type[Transition], ...] = (Resolve, Reopen, Rollback, ChangeSeverity)
-_VERBS = {Resolve: "resolve", Reopen: "reopen", Rollback: "roll back", ChangeSeverity: "change the severity of"}
+"""Restricted whenever strict roles are on."""
+STAFFING_ACTIONS: tuple[type[Transition], ...] = (SetLead, Assemble)
+"""Restricted like RESTRICTED_ACTIONS once the incident has a lead: they grant those rights."""
+_VERBS: dict[type[Transition], str] = {
+    Resolve: "resolve",
+    Reopen: "reopen",
+    Rollback: "roll back",
+    ChangeSeverity: "change the severity of",
+    SetLead: "change the lead of",
+    Assemble: "add responders to",
+}
 
 
 class NotAllowed(BotError):
     """The actor may not take this action under strict roles."""
 
 
+def is_restricted(incident: Incident, action: Transition) -> bool:
+    """True if, under strict roles, only the incident's lead and IRT (or declarer) may apply ``action`` now."""
+    if isinstance(action, STAFFING_ACTIONS):
+        return incident.lead is not None
+    return isinstance(action, RESTRICTED_ACTIONS)
+
+
 def may_act(incident: Incident, action: Transition, actor: str) -> bool:
-    """True if ``actor`` may apply ``action`` under strict roles."""
-    if not isinstance(action, RESTRICTED_ACTIONS):
+    """True if ``actor`` (a Slack user id, or a name given in the CLI) may apply ``action`` under strict roles."""
+    if not is_restricted(incident, action):
         return True
     if actor == incident.lead or incident.member(actor) is not None:
         return True
@@ -40,5 +61,5 @@ def check_allowed(incident: Incident, action: Transition, actor: str) -> None:
     who = slack_mention(actor) if is_slack_user_id(actor) else f"@{actor}"
     raise NotAllowed(
         f"Only {lead} and the IRT of {incident.incident_id} may {verb} it (strict roles are on). "
-        f"Ask them, or ask to join: `/incident {incident.incident_id} assemble {who}`."
+        f"Ask one of them to add you: `/incident {incident.incident_id} assemble {who}`."
     )

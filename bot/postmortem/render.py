@@ -2,6 +2,9 @@
 
 The environment is sandboxed with StrictUndefined: templates may be a team's own files, and the
 incident's text is only ever passed in as data, so ``{{ 7*7 }}`` typed in a title stays literal.
+Every value a template prints is escaped for Markdown (``bot.postmortem.markdown``), in the bundled
+template and in a team's own alike, so what people typed can never change the draft's outline;
+``table_cell`` escapes a value for a table cell.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from bot.domain.postmortem import PostmortemData
 from bot.errors import TemplateError
+from bot.postmortem.markdown import escape_text, table_cell
+
+__all__ = ["BUNDLED_TEMPLATES_DIR", "DEFAULT_TEMPLATE", "PostmortemRenderer", "table_cell"]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 # Installed: the top-level templates/ ships as bot/templates. Source checkout: it is next to bot/.
@@ -26,9 +32,9 @@ DEFAULT_TEMPLATE = "postmortem"
 _SUFFIXES = (".md.j2", ".j2", "")
 
 
-def table_cell(text: str) -> str:
-    """Keep user text inside one Markdown table cell: no pipes or line breaks escape it."""
-    return " ".join(str(text).replace("|", "\\|").split())
+def _finalize(value: object) -> str:
+    """Every ``{{ ... }}`` output passes here: escaped for Markdown unless a filter already did (``Markdown``)."""
+    return escape_text(value)
 
 
 @functools.lru_cache(maxsize=8)
@@ -44,6 +50,7 @@ def _environment(search_path: tuple[str, ...]) -> SandboxedEnvironment:
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
+        finalize=_finalize,
     )
     environment.filters["table_cell"] = table_cell
     return environment

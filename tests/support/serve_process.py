@@ -1,4 +1,4 @@
-"""`incidentbot serve` as a real child process, talking to a FakeSlack, and a signed-command client."""
+"""`incidentbot serve` (or `socket`) as a real child process, talking to a FakeSlack, and a signed-command client."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support import signing
@@ -36,6 +36,10 @@ class Server:
     port: int
     fake: FakeSlack
     process: subprocess.Popen[str] | None = None
+    mode: str = "serve"
+    """The subcommand: `serve` (HTTP) or `socket` (Socket Mode; `port` then serves /healthz and webhooks)."""
+    env: dict[str, str] = field(default_factory=dict)
+    """Extra environment, e.g. SLACK_APP_TOKEN for `socket`."""
 
     @property
     def log_file(self) -> Path:
@@ -50,9 +54,10 @@ class Server:
                 "SLACK_SIGNING_SECRET": SECRET,
                 "SLACK_API_URL": self.fake.base_url,
                 "LOG_FORMAT": "json",
+                **self.env,
             }
         )
-        command = [sys.executable, "-m", "bot.cli", "--env-file", "", "serve", "--host", "127.0.0.1"]
+        command = [sys.executable, "-m", "bot.cli", "--env-file", "", self.mode, "--host", "127.0.0.1"]
         with self.log_file.open("a") as log:
             self.process = subprocess.Popen(
                 [*command, "--port", str(self.port)],
@@ -70,14 +75,14 @@ class Server:
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
-                raise AssertionError(f"serve exited during start-up: {self.logs()[-2000:]}")
+                raise AssertionError(f"{self.mode} exited during start-up: {self.logs()[-2000:]}")
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1) as response:
                     if response.status == 200:
                         return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.1)
-        raise AssertionError(f"serve did not become healthy in {timeout:.0f} s")
+        raise AssertionError(f"{self.mode} did not become healthy in {timeout:.0f} s")
 
     def logs(self) -> str:
         return self.log_file.read_text() if self.log_file.exists() else ""

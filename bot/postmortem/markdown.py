@@ -1,0 +1,95 @@
+"""Escaping text for the Markdown postmortem draft, so that what people typed can never change its outline.
+
+The outline is the draft's block structure: headings, lists, tables, code blocks and fences, block
+quotes, thematic breaks, raw HTML. The template writes it; every value it prints is inline text
+inside one of its lines. ``escape_text`` makes any text safe as such:
+
+* it is one line: line breaks and runs of spaces become one space (a line break could end a list
+  item or heading and start a new block);
+* its start cannot open a block (``# ``, ``- ``, ``1. ``, ``>``, ``===``, a fence, a table row...),
+  nor complete one with the template's own characters around it (``**`` + ``**`` + ``**``);
+* its end cannot close a heading (``#``) or make a hard line break (a trailing backslash);
+* nothing in it can start raw HTML or an autolink (``<div>``, ``<!--``, ``<http://...>``).
+
+Inline formatting people type (``*bold*``, `` `code` ``, links) is kept, except at the very start of
+a value, and reads as written. ``table_cell`` also escapes pipes, which would split a table cell.
+
+Rules from CommonMark 0.31 (https://spec.commonmark.org/0.31.2/) and the GFM table extension
+(https://github.github.com/gfm/#tables-extension-); the escapes are backslash escapes of ASCII
+punctuation, which render as the character itself.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Line breaks (CommonMark knows CR, LF, CRLF) and runs of spaces and tabs: each run becomes one space.
+_WHITESPACE_RUN = re.compile(r"[ \t\r\n]+")
+# What may open a block at the start of a line (after up to 3 spaces, which are stripped first).
+# "*", "_", "`" and "~" are escaped even where they would only start emphasis or a code span: a value
+# printed between the template's own "**" or backticks could otherwise complete a thematic break
+# ("**" + "**" + "**") or a fence ("`" + "`" + "`").
+_ALWAYS_ESCAPED_FIRST = frozenset("#>+-*_=|[`~")
+_ORDERED_MARKER = re.compile(r"^([0-9]{1,9})([.)])(?=[ \t]|$)")
+_DELIMITER_ROW = re.compile(r"^:[-:| \t]*$")
+# "<" followed by a letter, "/", "!" or "?" may begin raw HTML or an autolink, unless an odd number
+# of backslashes before it already escapes it.
+_HTML_START = re.compile(r"(\\*)<(?=[A-Za-z/!?])")
+_CLOSING_HASHES = re.compile(r"(^|[ \t])(#+)$")
+_BACKSLASHES_BEFORE_PIPE = re.compile(r"(\\*)\|")
+
+
+class Markdown(str):
+    """Text that is already safe Markdown: printed by the template as it is, not escaped again."""
+
+    __slots__ = ()
+
+
+def escape_text(value: object) -> Markdown:
+    """``value`` (any object, shown with ``str``) as one line of inline Markdown that cannot change the outline.
+
+    Examples: ``"# Status\\n- db down"`` -> ``"\\# Status - db down"``; ``"1. first"`` -> ``"1\\. first"``;
+    ``"<div>"`` -> ``"\\<div>"``. Already escaped values (``Markdown``) are returned unchanged.
+    """
+    if isinstance(value, Markdown):
+        return value
+    text = _inline(value)
+    if not text:
+        return Markdown("")
+    text = _escape_start(text)
+    if text.endswith("#"):
+        text = _CLOSING_HASHES.sub(lambda m: f"{m.group(1)}\\{m.group(2)}", text, count=1)
+    return Markdown(text)
+
+
+def _inline(value: object) -> str:
+    """One line, no raw HTML, no trailing escape: what every context needs."""
+    text = _WHITESPACE_RUN.sub(" ", str(value)).strip(" ")
+    if "<" in text:
+        text = _HTML_START.sub(lambda m: m.group(1) + ("" if len(m.group(1)) % 2 else "\\") + "<", text)
+    if text.endswith("\\") and (len(text) - len(text.rstrip("\\"))) % 2:
+        text += "\\"  # an odd trailing backslash would make a hard line break, or escape what follows
+    return text
+
+
+def _escape_start(text: str) -> str:
+    first = text[0]
+    if first in _ALWAYS_ESCAPED_FIRST:
+        return "\\" + text
+    if first.isalpha():
+        return text
+    ordered = _ORDERED_MARKER.match(text)
+    if ordered:
+        return f"{ordered.group(1)}\\{ordered.group(2)}{text[ordered.end() :]}"
+    if _DELIMITER_ROW.match(text):
+        return "\\" + text
+    return text
+
+
+def table_cell(value: object) -> Markdown:
+    """``value`` as the content of one table cell: one line, no raw HTML, every pipe escaped.
+
+    A cell's content is inline only, so its start needs no escaping (``-`` stays ``-``). A backslash
+    typed right before a pipe is doubled first, so the pipe's own escape still applies.
+    """
+    return Markdown(_BACKSLASHES_BEFORE_PIPE.sub(lambda m: m.group(1) * 2 + "\\|", _inline(value)))

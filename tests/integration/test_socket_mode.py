@@ -1,0 +1,284 @@
+"""`incidentbot socket` as a real process against a fake Socket Mode endpoint (issue 11, item 12).
+
+Slack's requests arrive as Socket Mode envelopes over a WebSocket served by the test; the bot's
+Web API calls go to the fake Slack; /healthz and the webhooks are served on the process's HTTP port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.demo import SEED_STEPS
+from bot.domain.commands import Declare
+from bot.domain.model import Severity
+from bot.service import Actor, IncidentService, utc_now
+from bot.slack.ids import ActionId
+from bot.slack.server import SocketModeConnection
+from bot.store import open_store
+from tests.support import signing
+from tests.support.fake_slack import BOT_USER_ID
+from tests.support.fake_socket_mode import (
+    APP_TOKEN,
+    SocketModeEndpoint,
+    SocketModeSlack,
+    form_payload,
+    interactive_payload,
+)
+from tests.support.serve_process import Server, free_port
+
+WEBHOOK_TOKEN = "socket-webhook-token"
+USERS = {"alice": "U0ALICE", "bob": "U0BOB", "carol": "U0CAROL", "dave": "U0DAVE"}
+ALERT = Path(__file__).parents[1] / "payloads" / "alertmanager_firing.json"
+
+
+@dataclass
+class SocketBot:
+    server: Server
+    fake: SocketModeSlack
+    endpoint: SocketModeEndpoint
+
+    def command(self, text: str, *, user: str = "alice", channel_id: str = "C0GENERAL", **extra: Any) -> dict[str, Any]:
+        """Send a /incident slash_commands envelope; return the bot's acknowledgement (within 3 s)."""
+        body = signing.slash_command_body(text, user_id=USERS[user], user_name=user, channel_id=channel_id, **extra)
+        return self.endpoint.wait_ack(self.endpoint.send("slash_commands", form_payload(body)), timeout=3.0)
+
+    def http(self, path: str, body: bytes | None = None, token: str | None = None) -> tuple[int, Any]:
+        headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.server.port}{path}", data=body, headers=headers, method="POST" if body else "GET"
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read().decode())
+
+
+def _start(
+    tmp_path: Path, fake: SocketModeSlack, endpoint: SocketModeEndpoint, database_url: str | None = None
+) -> SocketBot:
+    """The process on ``database_url`` (default: a SQLite file in ``tmp_path``), not started yet."""
+    fake.socket_url = endpoint.url
+    env = {
+        "SLACK_APP_TOKEN": APP_TOKEN,
+        "INCIDENT_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
+        "DATABASE_URL": database_url or f"sqlite:///{tmp_path / 'socket.db'}",
+    }
+    server = Server(tmp_path / "socket.db", free_port(), fake, mode="socket", env=env)
+    return SocketBot(server, fake, endpoint)
+
+
+@pytest.fixture()
+def socket_parts(tmp_path: Path) -> Iterator[tuple[SocketModeSlack, SocketModeEndpoint]]:
+    with SocketModeSlack() as fake, SocketModeEndpoint() as endpoint:
+        yield fake, endpoint
+
+
+def _ack_text(ack: dict[str, Any]) -> str:
+    payload = ack.get("payload") or {}
+    assert payload.get("response_type") == "ephemeral", ack
+    return str(payload["text"])
+
+
+def _seed_text(text: str) -> str:
+    """As in the HTTP end-to-end test: explicit dates, so the test works any day."""
+    return text.replace("--at ", "--at 2026-11-22 ", 1) if "--at " in text else text
+
+
+class TestSocketModeSeedScenario:
+    def test_seed_scenario_events_buttons_webhooks_and_sigterm(
+        self, tmp_path: Path, database_url: str, socket_parts: tuple[SocketModeSlack, SocketModeEndpoint]
+    ) -> None:
+        """The whole outage over Socket Mode, a :pushpin: event, a button, both webhooks, then a draining SIGTERM
+        (on SQLite and on PostgreSQL)."""
+        fake, endpoint = socket_parts
+        bot = _start(tmp_path, fake, endpoint, database_url)
+        bot.server.start(timeout=30)
+        try:
+            endpoint.wait_connected()
+            opened = fake.calls_to("apps.connections.open")
+            assert [c.response for c in opened] == [{"ok": True, "url": endpoint.url}]
+            assert opened[0].headers["authorization"] == f"Bearer {APP_TOKEN}"
+            assert bot.http("/healthz") == (200, {"ok": True, "database": "up"})
+
+            channel_id = "C0GENERAL"
+            for step in SEED_STEPS:
+                ack = bot.command(
+                    _seed_text(step.slack_text),
+                    user=str(step.actor.name),
+                    channel_id=channel_id,
+                    response_url=fake.response_url(step.time),
+                )
+                if step.text.startswith("declare"):
+                    assert "INC-1" in _ack_text(ack)
+                    created = fake.wait_for("conversations.create", timeout=10)[0]
+                    assert created.params["name"].startswith("inc-1-cdn-edge-returning-502s")
+                    channel_id = fake.channel(created.params["name"]).id
+                    fake.wait_for("pins.add", timeout=10)
+                elif step.text == "postmortem":
+                    assert "Exporting" in _ack_text(ack) or "INC-1" in _ack_text(ack)
+                else:
+                    assert "INC-1" in _ack_text(ack), ack
+
+            # The postmortem is uploaded on resolve and again for `postmortem`.
+            fake.wait_for("files.completeUploadExternal", count=2, timeout=15)
+            document = fake.uploaded_files[-1].content.decode()
+            assert fake.uploaded_files[-1].filename == "INC-1-postmortem.md"
+            for expected in (
+                "| Time to assemble the IRT | 8 min |",
+                "| Time to root cause | 23 min |",
+                "| Time to mitigate | 53 min |",
+                "| Time to resolve | 1h 3m |",
+                "canary deployment for firewall changes",
+            ):
+                assert expected in document
+
+            # events_api: a :pushpin: on a message in the incident channel; acknowledged with the envelope id alone.
+            at_1420 = datetime(2026, 11, 22, 14, 20, tzinfo=UTC).timestamp()
+            ts = fake.add_message(channel_id, f"{at_1420:.0f}.000100", "U0DAVE", "edge CPU back to normal on all PoPs")
+            event = signing.reaction_added_event("pushpin", user="U0DAVE", channel=channel_id, ts=ts)
+            delivery = json.loads(signing.event_callback_body(event))
+            envelope_id = endpoint.send("events_api", delivery)
+            assert endpoint.wait_ack(envelope_id) == {"envelope_id": envelope_id}
+            told = fake.wait_for(
+                "chat.postEphemeral", timeout=10, predicate=lambda c: "Pinned to the INC-1 timeline" in c.params["text"]
+            )
+            assert told[0].params["user"] == "U0DAVE"
+            assert told[0].params["text"] == "Pinned to the INC-1 timeline at 14:20 UTC."
+            # Slack redelivers an event it thinks was lost (same event_id, retry_attempt 1): it takes effect once.
+            retry_id = endpoint.send("events_api", delivery, retry_attempt=1)
+            assert endpoint.wait_ack(retry_id) == {"envelope_id": retry_id}
+
+            # interactive: the status message's "Timeline" button answers through its response_url.
+            click = signing.block_actions_body(
+                ActionId.SHOW_TIMELINE.value, value="1", channel_id=channel_id, response_url=fake.response_url("click")
+            )
+            envelope_id = endpoint.send("interactive", interactive_payload(click))
+            assert endpoint.wait_ack(envelope_id) == {"envelope_id": envelope_id}
+            answered = fake.wait_for("response_url", timeout=10, predicate=lambda c: c.path.endswith("/click"))
+            assert answered[0].params["text"] == "INC-1 timeline"
+
+            # Webhooks on the Socket Mode process's HTTP listener.
+            change = {"service": "cdn-edge", "description": "WAF rule v2 deployed", "time": "2026-11-22T15:00:00Z"}
+            status, body = bot.http("/changes", json.dumps(change).encode(), token=WEBHOOK_TOKEN)
+            assert (status, body["ok"]) == (201, True)
+            fake.delay("conversations.invite", 0.3)
+            fake.delay("chat.postMessage", 0.3)
+            status, body = bot.http("/alerts/alertmanager", ALERT.read_bytes(), token=WEBHOOK_TOKEN)
+            assert status == 200
+            assert (body["alerts"][0]["action"], body["alerts"][0]["incident"]) == ("declared", "INC-2")
+        finally:
+            code = bot.server.stop(signal.SIGTERM, timeout=40)
+
+        # SIGTERM: the socket is closed, and what INC-2's declaration owes Slack was delivered before exit.
+        assert code == 0, bot.server.logs()[-3000:]
+        endpoint.wait_disconnected(timeout=5)
+        assert fake.wait_for("conversations.create", count=2, timeout=1)[1].params["name"].startswith("inc-2-")
+        logs = [json.loads(line) for line in bot.server.logs().splitlines() if line.startswith("{")]
+        events = [line["event"] for line in logs]
+        assert "socket_mode_closed" in events
+        drained = [line for line in logs if line["event"] == "outbox_drained"]
+        assert [line["pending"] for line in drained] == [0]
+        assert "event_duplicate_ignored" in events
+        store = open_store(database_url)
+        try:
+            service = IncidentService(store)
+            assert service.outbox_items("pending") == []
+            _, entries = service.timeline(1)
+            assert [e.text for e in entries if e.kind.value == "pinned"] == ["edge CPU back to normal on all PoPs"]
+        finally:
+            store.dispose()
+
+
+class TestSocketModeWhileSlackIsDown:
+    def test_health_and_webhooks_answer_until_slack_lets_it_connect(
+        self, tmp_path: Path, socket_parts: tuple[SocketModeSlack, SocketModeEndpoint]
+    ) -> None:
+        """While apps.connections.open fails the process still starts, serves /healthz and records changes;
+        it connects once Slack answers again (slack_sdk retries every ping interval, 10 s)."""
+        fake, endpoint = socket_parts
+        bot = _start(tmp_path, fake, endpoint)
+        fake.socket_url = ""  # the fake then answers apps.connections.open with internal_error
+        bot.server.start(timeout=30)
+        try:
+            assert bot.http("/healthz") == (200, {"ok": True, "database": "up"})
+            change = {"service": "cdn-edge", "description": "config push", "time": "2026-11-22T13:00:00Z"}
+            assert bot.http("/changes", json.dumps(change).encode(), token=WEBHOOK_TOKEN) == (
+                201,
+                {"ok": True, "id": 1},
+            )
+            assert fake.wait_for("apps.connections.open", timeout=10)[0].response == {
+                "ok": False,
+                "error": "internal_error",
+            }
+            fake.socket_url = endpoint.url
+            endpoint.wait_connected(timeout=30)
+            assert "INC-1" in _ack_text(bot.command("declare sev2 Checkout latency"))
+        finally:
+            assert bot.server.stop(signal.SIGTERM, timeout=40) == 0
+
+
+class TestSocketModeBackgroundWork:
+    def test_a_quiet_incident_is_nudged_on_start(
+        self, tmp_path: Path, socket_parts: tuple[SocketModeSlack, SocketModeEndpoint]
+    ) -> None:
+        """The nudge check runs in Socket Mode: a sev1 quiet for an hour gets its reminder when the bot starts."""
+        fake, endpoint = socket_parts
+        channel = fake.add_channel("C0INCQUIET", "inc-1-checkout-latency", members=["U0ALICE", BOT_USER_ID])
+        bot = _start(tmp_path, fake, endpoint)
+        store = open_store(bot.server.env["DATABASE_URL"])
+        an_hour_ago = utc_now() - timedelta(hours=1)
+        try:
+            IncidentService(store, clock=lambda: an_hour_ago).declare(
+                Declare("Checkout latency", Severity.SEV1), Actor("U0ALICE", "alice"), channel_id=channel
+            )
+        finally:
+            store.dispose()
+        bot.server.start(timeout=30)
+        try:
+            posted = fake.wait_for("chat.postMessage", timeout=15, predicate=lambda c: c.params["channel"] == channel)
+            assert posted[0].params["text"] == (
+                ":alarm_clock: INC-1 (sev1) has had no timeline update for 60 min. "
+                "Please post a status update: `/incident note <where things stand>`."
+            )
+        finally:
+            assert bot.server.stop(signal.SIGTERM, timeout=40) == 0
+
+
+class TestSocketModeShutdown:
+    async def test_closing_lets_an_envelope_being_answered_send_its_ack(
+        self, socket_parts: tuple[SocketModeSlack, SocketModeEndpoint]
+    ) -> None:
+        """close() stops reading, waits for the envelope in hand to be acknowledged, then closes the socket."""
+        fake, endpoint = socket_parts
+        fake.socket_url = endpoint.url
+        app = AsyncApp(client=AsyncWebClient(token=fake.token, base_url=fake.base_url), signing_secret="unused")
+
+        @app.command("/incident")
+        async def answer_slowly(ack: AsyncAck) -> None:
+            await asyncio.sleep(0.5)
+            await ack("done")
+
+        connection = SocketModeConnection(app, APP_TOKEN)
+        await connection.open()
+        await asyncio.to_thread(endpoint.wait_connected)
+        body = signing.slash_command_body("status")
+        envelope_id = await asyncio.to_thread(endpoint.send, "slash_commands", form_payload(body))
+        assert connection.handler is not None
+        for _ in range(1000):  # up to 10 s on a loaded machine
+            if connection.handler.in_flight:
+                break
+            await asyncio.sleep(0.01)
+        assert connection.handler.in_flight, "the envelope never reached the handler"
+        await connection.close()
+        assert endpoint.acks.get(envelope_id) == {"envelope_id": envelope_id, "payload": {"text": "done"}}
+        await asyncio.to_thread(endpoint.wait_disconnected, 5.0)
