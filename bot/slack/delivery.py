@@ -26,7 +26,7 @@ from bot.postmortem.render import PostmortemRenderer
 from bot.replies import budget_status, confirmation
 from bot.service import Actor, IncidentService, Outcome
 from bot.slack.effects import ChannelNameExhausted, SlackEffects
-from bot.slack.text import MESSAGE_TEXT_LIMIT, escape_keeping_mentions, truncate
+from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, truncate
 from bot.store.outbox import Effect, OutboxItem
 
 log = structlog.get_logger("incidentbot.slack")
@@ -98,7 +98,7 @@ def plan_effects(outcome: Outcome, actor: Actor, notify: NotifyTarget | None = N
         Effect(SlackEffect.REFRESH, {}, number, coalesce=True),
         Effect(
             SlackEffect.POST_LINE,
-            {"text": f"<@{actor.user_id}>: {confirmation(outcome, escape=escape_keeping_mentions)}"},
+            {"text": f"{_who(actor)}: {confirmation(outcome, escape=escape_keeping_mentions)}"},
             number,
         ),
     ]
@@ -109,6 +109,11 @@ def plan_effects(outcome: Outcome, actor: Actor, notify: NotifyTarget | None = N
         effects.append(Effect(SlackEffect.UPLOAD_POSTMORTEM, {"template": None, "notify": _target(notify)}, number))
         effects += _unowned_followups(incident)
     return effects + _sre_effects(outcome)
+
+
+def _who(actor: Actor) -> str:
+    """A Slack user as a mention; anyone else (the CLI's ``--user``, a webhook) by name, escaped."""
+    return f"<@{actor.user_id}>" if is_slack_user(actor.user_id) else escape(actor.name or actor.user_id)
 
 
 def is_slack_user(user_id: str) -> bool:
