@@ -109,8 +109,9 @@ class BotIdentity(AsyncAuthorize):
         try:
             await asyncio.wait_for(self.check(), timeout)
         except (SlackUnavailable, TimeoutError) as exc:
-            log.warning("slack_identity_unverified", reason=_reason(exc), retry_in=self.retry_delays[0])
-            self._keep_checking()
+            wait = max(self.retry_delays[0], (exc.after if isinstance(exc, SlackUnavailable) else None) or 0.0)
+            log.warning("slack_identity_unverified", reason=_reason(exc), retry_in=wait)
+            self._keep_checking(wait)
 
     async def stop(self) -> None:
         """Cancel the background check, if one runs."""
@@ -120,21 +121,21 @@ class BotIdentity(AsyncAuthorize):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    def _keep_checking(self) -> None:
+    def _keep_checking(self, wait: float = 0.0) -> None:
         if self.known is None and (self._retrying is None or self._retrying.done()):
-            self._retrying = asyncio.create_task(self._check_until_known())
+            self._retrying = asyncio.create_task(self._check_until_known(wait))
 
-    async def _check_until_known(self) -> None:
+    async def _check_until_known(self, wait: float) -> None:
+        """Check after ``wait`` seconds, then with backoff (a 429's Retry-After when longer) until Slack answers."""
         attempt = 0
         while self.known is None:
-            delay = self.retry_delays[min(attempt, len(self.retry_delays) - 1)]
+            await asyncio.sleep(wait)
             attempt += 1
             try:
                 await self.check()
             except SlackUnavailable as exc:
-                wait = max(delay, exc.after or 0.0)
+                wait = max(self.retry_delays[min(attempt, len(self.retry_delays) - 1)], exc.after or 0.0)
                 log.info("slack_identity_retry", attempt=attempt, reason=exc.reason, retry_in=wait)
-                await asyncio.sleep(wait)
             except TokenRefused as exc:
                 # Slack came back and refuses the token: a setup fault, said once with its fix.
                 log.error("slack_token_refused", reason=exc.user_message)
