@@ -464,7 +464,9 @@ class IncidentService:
         incident = uow.get_incident_by_channel(channel_id) if channel_id else None
         if incident is None and channel_id and channel_number is not None:
             fresh = uow.get_incident(channel_number)
-            if fresh is not None and fresh.channel_id is None:
+            if fresh is not None and fresh.channel_id == channel_id:
+                incident = fresh  # bound by a racing command while this one waited for the row lock
+            elif fresh is not None and fresh.channel_id is None:
                 incident = fresh.with_changes(channel_id=channel_id)
                 if uow.locking:
                     log.info("incident_channel_adopted", incident=incident.incident_id, channel=channel_id)

@@ -193,3 +193,19 @@ class TestReadOnlyCommandsNeverWrite:
             noted = driver.ephemeral("note first words in the new channel", drain=False, **fresh)
             assert noted.startswith("INC-1 · Note: first words in the new channel")
             assert bot.service.incident(1).channel_id == "C0FRESH"
+
+    def test_concurrent_changes_in_a_channel_not_yet_recorded_all_find_their_incident(
+        self, database_url: str, fake_slack: FakeSlack
+    ) -> None:
+        """Six notes typed at once in inc-1-... before the bot recorded it: the first binds the channel in
+        its transaction, the others (waiting on its row lock) find it bound; all six are recorded."""
+        fake_slack.fail_next("conversations.create", "internal_error", status=500, times=50)
+        with running_bot(database_url, fake_slack.base_url) as bot:
+            driver = SlackDriver(bot, fake_slack)
+            driver.command(f"declare sev2 {TITLE}", drain=False)
+            fresh = {"channel_id": "C0FRESH", "channel_name": "inc-1-checkout-api-returning-500s"}
+            replies = _send_all(driver, {f"n{i}": {"text": f"note reading {i}", **fresh} for i in range(6)})
+            for name, reply in replies.items():
+                assert reply.text.startswith("INC-1 · Note: reading"), (name, reply.text)
+            assert sorted(_entries(bot, EntryKind.NOTE)) == [f"reading {i}" for i in range(6)]
+            assert bot.service.incident(1).channel_id == "C0FRESH"
