@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.domain.model import EntryKind
-from bot.slack.ids import BlockId, CallbackId, InputId
+from bot.slack.ids import ActionId, BlockId, CallbackId, InputId
 from tests.integration.conftest import Reply, SlackDriver
 from tests.support import signing
 from tests.support.bot_server import RunningBot, running_bot
@@ -173,6 +173,31 @@ class TestModalSubmissionsWhileTheLockIsHeld:
             assert (result.status, result.body) == (200, "")
             driver.bot.drain()
         assert _entries(driver.bot, EntryKind.NOTE) == ["first reading", "second reading"]
+
+
+class TestButtonsWhileTheLockIsHeld:
+    def test_add_note_opens_its_modal_within_the_trigger_ids_3_s(self, busy_slack: SlackDriver) -> None:
+        """The trigger_id of a click lasts 3 s: with even readers locked out, "Add note" still opens its
+        modal in time (without the title if the incident cannot be read), and submitting it records the note."""
+        driver = busy_slack
+        channel = str(driver.bot.service.incident(1).channel_id)
+        with lock_held(driver.bot.settings.database_url, LOCK_SECONDS, LockMode.EVERYONE) as locked_at:
+            clicked = time.monotonic()
+            result = driver.bot.interaction(
+                signing.block_actions_body(ActionId.ADD_NOTE.value, value="1", channel_id=channel)
+            )
+            assert result.status == 200 and time.monotonic() - clicked < ACK_LIMIT
+            [opened] = driver.fake.wait_for("views.open", timeout=ACK_LIMIT)
+            opened_within = time.monotonic() - clicked
+            still_locked = time.monotonic() - locked_at < LOCK_SECONDS
+        assert still_locked and opened_within < ACK_LIMIT, opened_within
+        view = opened.params["view"] if isinstance(opened.params["view"], dict) else json.loads(opened.params["view"])
+        assert view["blocks"][0]["elements"][0]["text"].startswith("*INC-1*")
+        assert json.loads(view["private_metadata"]) == {"verb": "note", "incident": 1}
+        driver.bot.drain()
+        assert driver.bot.interaction(_note_form("from the button")).status == 200
+        driver.bot.drain()
+        assert _entries(driver.bot, EntryKind.NOTE) == ["from the button"]
 
 
 class TestReadOnlyCommandsNeverWrite:

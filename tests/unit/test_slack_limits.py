@@ -135,6 +135,7 @@ class TestBuildersWithinLimits:
     def test_modals_fit(self, incident: Incident, verb: str) -> None:
         """The declare modal and every command modal, whatever the incident's title."""
         assert view_errors(blocks.build_command_modal(verb, incident)) == []
+        assert view_errors(blocks.build_command_modal_for_number(verb, incident.number)) == []
         for severity in (None, *Severity):
             assert view_errors(blocks.build_declare_modal(severity, "C0GENERAL")) == []
 

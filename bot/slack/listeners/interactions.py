@@ -39,8 +39,17 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         await ack()
         try:
             verb = BUTTON_VERBS[ActionId(action["action_id"])]
-            incident = await asyncio.to_thread(deps.service.incident, int(action["value"]))
-            await deps.effects.open_view(str(body["trigger_id"]), blocks.build_command_modal(verb, incident))
+            number = int(action["value"])
+            # The trigger_id expires 3 s after the click: a slow database only costs the modal its title.
+            reading = asyncio.ensure_future(asyncio.to_thread(deps.service.incident, number))
+            try:
+                incident = await asyncio.wait_for(asyncio.shield(reading), TRIGGER_BUDGET)
+                view = blocks.build_command_modal(verb, incident)
+            except TimeoutError:
+                reading.add_done_callback(_quietly)
+                log.info("command_modal_opened_untitled", incident=number)
+                view = blocks.build_command_modal_for_number(verb, number)
+            await deps.effects.open_view(str(body["trigger_id"]), view)
         except Exception as exc:
             await _tell(deps, body, user_message(exc, action=action.get("action_id")))
 
@@ -70,6 +79,16 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.action(ActionId.SHOW_TIMELINE.value)(handle_timeline_button)
     app.view(CallbackId.DECLARE.value)(handle_declare_submission)
     app.view(CallbackId.COMMAND.value)(handle_command_submission)
+
+
+TRIGGER_BUDGET = 1.5
+"""Seconds a button waits for the incident before opening its modal without the title (trigger_id lasts 3 s)."""
+
+
+def _quietly(task: asyncio.Future[Any]) -> None:
+    """A read given up on may still fail (an unknown incident): the modal's submission will say so."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _value(view: dict[str, Any], block_id: str, action_id: str) -> str:
