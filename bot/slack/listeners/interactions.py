@@ -1,10 +1,11 @@
 """Interactivity: the status message's buttons and the modals behind them and behind declare.
 
 A modal submission is acknowledged within Slack's 3 seconds whatever the database does: field
-errors found within the budget keep the modal open; past it the modal closes and the result
-follows as an ephemeral note. Slack lets a person submit again when an ack came late, so each
-submission carries a key (the view id and a hash of what was submitted) remembered in the same
-transaction as its effect: a resubmitted form records once.
+errors found within the budget keep the modal open; past it the modal closes, the change shows in
+the incident channel as usual, and a failure is told as an ephemeral note there. Slack lets a
+person submit again when an ack came late, so each submission carries a key (the view id and a
+hash of what was submitted) remembered in the same transaction as its effect: a resubmitted form
+records once.
 """
 
 from __future__ import annotations
@@ -164,7 +165,7 @@ async def _submit_declare(deps: SlackDeps, ack: AsyncAck, body: dict[str, Any], 
 
 
 async def _submit_command(deps: SlackDeps, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-    """``/incident INC-n <verb> <text>`` from a modal: field errors while the budget lasts, a note after."""
+    """``/incident INC-n <verb> <text>`` from a modal: field errors while the budget lasts, an ephemeral note after."""
     metadata = _metadata(view)
     text = _value(view, BlockId.TEXT, InputId.TEXT)
     actor = _actor(body)
