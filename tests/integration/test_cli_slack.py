@@ -132,12 +132,24 @@ class TestCliWithoutSlack:
             "with `incidentbot run` in this environment were recorded in the database only."
         )
 
-    def test_a_cli_only_incident_without_a_channel_gets_no_slack_line(self, tmp_path: Path) -> None:
+    def test_a_cli_only_incident_without_a_channel_gets_no_slack_line(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         """Offline use (no channel, no token): the CLI prints its confirmation and nothing on stderr."""
-        url = sqlite_url(tmp_path)
+        _environment(monkeypatch, sqlite_url(tmp_path), configured=False)
         for text in ("declare sev2 Checkout latency", "INC-1 note p99 at 2 s"):
-            result = _cli(url, "run", text)
-            assert result.returncode == 0 and result.stderr == "", result.stderr
+            assert main(["--env-file", "", "run", text]) == 0
+            printed = capsys.readouterr()
+            assert printed.out.startswith("INC-1 · ") and printed.err == "", printed
+
+
+def _environment(monkeypatch: pytest.MonkeyPatch, database_url: str, configured: bool) -> None:
+    """This process's environment as the CLI's: the database, and the bot token only if ``configured``."""
+    for name in [k for k in os.environ if k.startswith(("SLACK_", "INCIDENT_", "DATABASE_URL"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    if configured:
+        monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
 
 
 class TestOutboxNeverClaimsUpToDateFalsely:
@@ -166,11 +178,7 @@ class TestOutboxNeverClaimsUpToDateFalsely:
                 item = outbox.list_items(uow.session, "pending", 10)[-1]
                 outbox.bury(uow.session, item.id, "channel_not_found", datetime.now(UTC))
         service.store.dispose()
-        for name in [k for k in os.environ if k.startswith(("SLACK_", "INCIDENT_", "DATABASE_URL"))]:
-            monkeypatch.delenv(name)
-        monkeypatch.setenv("DATABASE_URL", url)
-        if configured:
-            monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
+        _environment(monkeypatch, url, configured)
         assert main(["--env-file", "", "outbox", *(["--status", status] if status else [])]) == 0
         printed = capsys.readouterr().out
         if "Slack is up to date" in printed:
