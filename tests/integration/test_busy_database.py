@@ -53,7 +53,8 @@ class TestCommandsWhileTheLockIsHeld:
     def test_status_and_note_typed_in_the_incident_channel_answer_within_3_s(self, busy_slack: SlackDriver) -> None:
         """Issue 11 item 2: with the lock held 6 s, `/incident status` and `/incident note ...` typed in
         inc-1-... (and a note naming INC-1 from #general) all get HTTP 200 in under 3 s; status answers
-        with the status at once (it writes nothing, so it waits for nobody), the notes say "Working on it…"
+        with the status at once (it writes nothing, so it waits for nobody; so do timeline, list and help),
+        the notes say "Working on it…"
         and are each recorded once after the lock is released."""
         driver = busy_slack
         channel = driver.bot.service.incident(1).channel_id
@@ -66,6 +67,7 @@ class TestCommandsWhileTheLockIsHeld:
                     "status": {"text": "status", **in_channel},
                     "note": {"text": "note edge CPU back to normal", **in_channel},
                     "elsewhere": {"text": "INC-1 note typed in general", "channel_id": "C0GENERAL"},
+                    **{query: {"text": query, **in_channel} for query in ("timeline", "list", "help")},
                 },
             )
             still_locked = time.monotonic() - locked_at < LOCK_SECONDS
@@ -75,6 +77,10 @@ class TestCommandsWhileTheLockIsHeld:
             assert reply.elapsed < ACK_LIMIT, (name, reply.elapsed)
             assert reply.payload.get("response_type") == "ephemeral", (name, reply.result.body)
         assert replies["status"].text.startswith(f"INC-1 · {TITLE}\nSeverity: sev2 · Status: declared")
+        # Every read-only command answers at once: none of them waits for the writers' lock.
+        assert replies["timeline"].text == "INC-1 timeline"
+        assert replies["list"].text.startswith("*Open incidents*\nINC-1")
+        assert replies["help"].text.startswith("*Commands*\n`/incident declare")
         assert replies["note"].text == "Working on it…"
         assert replies["elsewhere"].text == "Working on it…"
 
