@@ -17,7 +17,16 @@ from typing import Any
 import structlog
 
 from bot.config import Settings, load_settings
-from bot.domain.commands import Declare, ExportPostmortem, ListIncidents, ShowHelp, ShowSlo, ShowStatus, ShowTimeline
+from bot.domain.commands import (
+    Declare,
+    ExportPostmortem,
+    ListIncidents,
+    ParsedCommand,
+    ShowHelp,
+    ShowSlo,
+    ShowStatus,
+    ShowTimeline,
+)
 from bot.domain.grammar import clean_text, help_text, parse_cli_person, parse_command
 from bot.domain.model import Incident, Status, TimelineEntry, parse_incident_id
 from bot.domain.slo import BudgetReport
@@ -27,9 +36,9 @@ from bot.errors import BotError, UsageError
 from bot.log import configure_logging
 from bot.postmortem.render import PostmortemRenderer
 from bot.replies import confirmation, list_text, slo_text, status_text, timeline_text
-from bot.service import Actor, IncidentService, utc_now
+from bot.service import Actor, IncidentService, Outcome, utc_now
 from bot.store import open_store
-from bot.store.outbox import OutboxItem
+from bot.store.outbox import Effect, OutboxItem
 from bot.store.repo import IncidentSummary
 
 log = structlog.get_logger("incidentbot.cli")
@@ -200,10 +209,45 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     elif isinstance(action, ExportPostmortem):
         print(renderer.render(service.postmortem(command.incident_number), action.template), end="")
     else:
-        outcome = service.run(command, Actor(actor))
-        names = collect_names(outcome.entries)
-        print(for_terminal(confirmation(outcome, plain_mention(names), plain_references(names)), names))
+        _change(service, settings, command, Actor(actor))
     return 0
+
+
+SLACK_NOT_CONFIGURED = (
+    "{incident} has a Slack channel, but Slack is not configured here (SLACK_BOT_TOKEN is not set): "
+    "its status message, topic and channel were not told of this change."
+)
+
+
+def _change(service: IncidentService, settings: Settings, command: ParsedCommand, actor: Actor) -> None:
+    """Apply a state-changing command; with Slack configured, queue the Slack updates it owes.
+
+    The plan is the one the Slack command uses (status message, topic, a line in the channel,
+    invitations...), queued in the same transaction and delivered by a running ``incidentbot
+    serve``. Without SLACK_BOT_TOKEN nothing is queued, and if the incident has a channel, one
+    line on stderr says Slack did not hear of it.
+    """
+    queued: list[Effect] = []
+    plan = None
+    if settings.slack_bot_token.get():
+        from bot.slack.delivery import plan_effects
+
+        def plan(outcome: Outcome) -> list[Effect]:
+            queued[:] = plan_effects(outcome, actor)  # a retried transaction plans again: keep the last
+            return queued
+
+    outcome = service.run(command, actor, plan=plan)
+    names = collect_names(outcome.entries)
+    print(for_terminal(confirmation(outcome, plain_mention(names), plain_references(names)), names))
+    incident = outcome.incident
+    if plan is None and incident.channel_id:
+        print(SLACK_NOT_CONFIGURED.format(incident=incident.incident_id), file=sys.stderr)
+    elif queued:
+        print(
+            f"Queued {len(queued)} Slack update(s) for {incident.incident_id}; a running `incidentbot serve` "
+            "delivers them (`incidentbot outbox` lists what is waiting).",
+            file=sys.stderr,
+        )
 
 
 def _timeline_text(incident: Incident, entries: Sequence[TimelineEntry]) -> str:
@@ -380,9 +424,24 @@ def _outbox(args: argparse.Namespace, settings: Settings) -> int:
             f"attempts={i.attempts:<3} next={format_iso(i.next_attempt_at)} {i.last_error}"
             for i in items
         )
-        or "The outbox is empty: Slack is up to date."
+        or _empty_outbox(service, settings, args.status)
     )
     return 0
+
+
+def _empty_outbox(service: IncidentService, settings: Settings, status: str | None) -> str:
+    """What an empty listing means. Slack is up to date only if nothing waits, nothing was given up on,
+    and this environment could have queued Slack updates at all."""
+    if status == "dead":
+        return "No outbox item has been given up on."
+    if status == "pending" and service.outbox_items("dead", limit=1):
+        return "Nothing is waiting for delivery, but some items were given up on: `incidentbot outbox --status dead`."
+    if not settings.slack_bot_token.get():
+        return (
+            "The outbox is empty. Slack is not configured here (SLACK_BOT_TOKEN is not set), so changes made "
+            "with `incidentbot run` in this environment were recorded in the database only."
+        )
+    return "The outbox is empty: Slack is up to date."
 
 
 def _outbox_json(item: OutboxItem) -> dict[str, Any]:

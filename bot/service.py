@@ -99,19 +99,54 @@ class IncidentService:
     # -- writes --------------------------------------------------------------------------------
 
     def run(
-        self, command: ParsedCommand, actor: Actor, channel_id: str | None = None, plan: EffectPlan | None = None
+        self,
+        command: ParsedCommand,
+        actor: Actor,
+        channel_id: str | None = None,
+        plan: EffectPlan | None = None,
+        *,
+        channel_number: int | None = None,
     ) -> Outcome:
-        """Apply a parsed state-changing command typed in ``channel_id`` (or naming its incident)."""
+        """Apply a parsed state-changing command typed in ``channel_id`` (or naming its incident).
+
+        ``channel_number`` is the incident number in the channel's name (``inc-7-...`` -> 7): a channel
+        the bot created a moment ago and has not recorded yet is bound to that incident in the same
+        transaction as the command.
+        """
+        outcome = self.run_once(command, actor, channel_id, plan, channel_number=channel_number)
+        assert outcome is not None  # only commands with an event id can be skipped
+        return outcome
+
+    def run_once(
+        self,
+        command: ParsedCommand,
+        actor: Actor,
+        channel_id: str | None = None,
+        plan: EffectPlan | None = None,
+        *,
+        channel_number: int | None = None,
+        event_id: str | None = None,
+    ) -> Outcome | None:
+        """Like ``run``; with ``event_id`` (a resubmitted form) the command takes effect once.
+
+        The event id (at most 64 characters) is remembered in the command's own transaction; a repeat
+        changes nothing and returns None.
+        """
         action = command.action
         if isinstance(action, Declare):
-            return self.declare(action, actor, at=command.at, plan=plan)
+            return self._declare(action, actor, command.at, None, plan, event_id)
         if isinstance(action, Query):
             raise TypeError(f"{type(action).__name__} only reads; call the query methods")
-        outcome = self.transition(
-            action, actor, command.at, number=command.incident_number, channel_id=channel_id, plan=plan
+        return self.transition(
+            action,
+            actor,
+            command.at,
+            number=command.incident_number,
+            channel_id=channel_id,
+            channel_number=channel_number,
+            event_id=event_id,
+            plan=plan,
         )
-        assert outcome is not None  # only event-deduplicated transitions can be skipped
-        return outcome
 
     def declare(
         self,
@@ -122,11 +157,32 @@ class IncidentService:
         plan: EffectPlan | None = None,
     ) -> Outcome:
         """Open a new incident with the next free number."""
+        outcome = self._declare(action, actor, at, channel_id, plan, None)
+        assert outcome is not None  # only declarations with an event id can be skipped
+        return outcome
+
+    def declare_once(
+        self, action: Declare, actor: Actor, event_id: str, plan: EffectPlan | None = None
+    ) -> Outcome | None:
+        """Declare unless ``event_id`` (a submitted form's key) was seen before; a repeat returns None."""
+        return self._declare(action, actor, None, None, plan, event_id)
+
+    def _declare(
+        self,
+        action: Declare,
+        actor: Actor,
+        at: str | None,
+        channel_id: str | None,
+        plan: EffectPlan | None,
+        event_id: str | None,
+    ) -> Outcome | None:
         now = self.clock()
         occurred_at = parse_when(at, now) if at else now
         stamp = Stamp(actor.user_id, occurred_at, now, actor.name)
 
-        def attempt(uow: UnitOfWork) -> Outcome:
+        def attempt(uow: UnitOfWork) -> Outcome | None:
+            if event_id is not None and not uow.remember_event(event_id, now):
+                return None
             change = declare(action, uow.next_incident_number(), stamp, channel_id=channel_id)
             incident = uow.add_incident(change, now)
             outcome = Outcome(incident, change.entries, None)
@@ -134,7 +190,10 @@ class IncidentService:
             return outcome
 
         outcome = self._retrying(attempt)
-        self._log(outcome, actor, channel_id)
+        if outcome is None:
+            log.info("event_duplicate_ignored", event_id=event_id)
+        else:
+            self._log(outcome, actor, channel_id)
         return outcome
 
     def transition(
@@ -145,6 +204,7 @@ class IncidentService:
         *,
         number: int | None = None,
         channel_id: str | None = None,
+        channel_number: int | None = None,
         occurred_at: datetime | None = None,
         event_id: str | None = None,
         plan: EffectPlan | None = None,
@@ -154,6 +214,9 @@ class IncidentService:
 
         ``still_wanted`` is re-checked once the incident is loaded (and locked) in the transaction;
         False skips the transition (returns None), so replicas racing on the same decision act once.
+
+        ``channel_number`` (from the channel's name) finds an incident whose channel the outbox created
+        but has not recorded yet; the channel is then bound to it in this transaction.
 
         ``occurred_at`` overrides ``at`` for facts with a known time (a pinned message's own time).
         With ``event_id``, the transition takes effect once: a repeat returns None. The event id is
@@ -166,7 +229,7 @@ class IncidentService:
         def attempt(uow: UnitOfWork) -> Outcome | None:
             if event_id is not None and not uow.remember_event(event_id, now):
                 return None
-            before = self._find(uow, number, channel_id)
+            before = self._find(uow, number, channel_id, channel_number)
             if still_wanted is not None and not still_wanted(uow, before):
                 return None
             if self.strict_roles:
@@ -319,16 +382,6 @@ class IncidentService:
         with self.store.transaction() as uow:
             uow.set_channel(number, channel_id)
 
-    def adopt_channel(self, number: int, channel_id: str) -> bool:
-        """Bind ``channel_id`` to INC-``number`` if that incident has no channel yet and the channel no incident."""
-        with self.store.transaction() as uow:
-            incident = uow.get_incident(number)
-            if incident is None or incident.channel_id is not None or uow.get_incident_by_channel(channel_id):
-                return False
-            uow.set_channel(number, channel_id)
-            log.info("incident_channel_adopted", incident=incident.incident_id, channel=channel_id)
-            return True
-
     def set_status_message(self, number: int, ts: str) -> None:
         with self.store.transaction() as uow:
             uow.set_status_message(number, ts)
@@ -361,19 +414,22 @@ class IncidentService:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def incident(self, number: int | None = None, channel_id: str | None = None) -> Incident:
+    def incident(
+        self, number: int | None = None, channel_id: str | None = None, channel_number: int | None = None
+    ) -> Incident:
+        """The incident named by ``number`` or owning ``channel_id`` (see ``_find``); reads only."""
         with self.store.transaction(readonly=True) as uow:
-            return self._find(uow, number, channel_id)
+            return self._find(uow, number, channel_id, channel_number)
 
     def find_by_channel(self, channel_id: str) -> Incident | None:
         with self.store.transaction(readonly=True) as uow:
             return uow.get_incident_by_channel(channel_id)
 
     def timeline(
-        self, number: int | None = None, channel_id: str | None = None
+        self, number: int | None = None, channel_id: str | None = None, channel_number: int | None = None
     ) -> tuple[Incident, list[TimelineEntry]]:
         with self.store.transaction(readonly=True) as uow:
-            incident = self._find(uow, number, channel_id)
+            incident = self._find(uow, number, channel_id, channel_number)
             return incident, uow.timeline(incident.number)
 
     def postmortem(self, number: int | None = None, channel_id: str | None = None) -> PostmortemData:
@@ -389,7 +445,15 @@ class IncidentService:
     # -- internals -----------------------------------------------------------------------------
 
     @staticmethod
-    def _find(uow: UnitOfWork, number: int | None, channel_id: str | None) -> Incident:
+    def _find(
+        uow: UnitOfWork, number: int | None, channel_id: str | None, channel_number: int | None = None
+    ) -> Incident:
+        """The incident named by ``number``, else the one owning ``channel_id``.
+
+        Failing that, INC-``channel_number`` if it has no channel yet: its channel was just created
+        (``inc-7-...``) and not recorded. It is returned as bound to ``channel_id``, so a transition
+        saves the binding with its own changes and a read writes nothing.
+        """
         if number is not None:
             incident = uow.get_incident(number)
             if incident is None:
@@ -398,6 +462,14 @@ class IncidentService:
                 )
             return incident
         incident = uow.get_incident_by_channel(channel_id) if channel_id else None
+        if incident is None and channel_id and channel_number is not None:
+            fresh = uow.get_incident(channel_number)
+            if fresh is not None and fresh.channel_id == channel_id:
+                incident = fresh  # bound by a racing command while this one waited for the row lock
+            elif fresh is not None and fresh.channel_id is None:
+                incident = fresh.with_changes(channel_id=channel_id)
+                if uow.locking:
+                    log.info("incident_channel_adopted", incident=incident.incident_id, channel=channel_id)
         if incident is None:
             raise IncidentNotFound(
                 "This channel belongs to no incident. Run the command in the incident's channel, "

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -13,6 +15,7 @@ from bot.config import Settings
 from bot.postmortem.render import PostmortemRenderer
 from bot.service import IncidentService
 from bot.slack.effects import SlackEffects
+from bot.slack.identity import BotIdentity
 
 
 @dataclass(frozen=True)
@@ -45,13 +48,32 @@ def build_deps(settings: Settings, service: IncidentService, client: AsyncWebCli
     )
 
 
-def build_app(deps: SlackDeps, settings: Settings) -> AsyncApp:
-    """The bolt app with the /incident command, interactivity and events."""
+class _TokenWarningFilter(logging.Filter):
+    """Drops bolt's start-up warnings that SLACK_BOT_TOKEN "will be ignored": bolt reads that variable
+    itself, but the token does reach every call through our client and our ``authorize``."""
+
+    MESSAGES = frozenset({warning_client_prioritized_and_token_skipped(), warning_token_skipped()})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() not in self.MESSAGES
+
+
+def build_app(deps: SlackDeps, settings: Settings, identity: BotIdentity | None = None) -> AsyncApp:
+    """The bolt app with the /incident command, interactivity and events.
+
+    Requests are authorized by ``identity`` (see bot.slack.identity), never by a Web API call per
+    request; ``identity.start()`` checks the token (the server does it at start-up).
+    """
     from bot.slack.listeners import commands, events, interactions
 
+    identity = identity or BotIdentity(deps.effects.client)
+    bolt_logger = logging.getLogger("slack_bolt.AsyncApp")
+    if not any(isinstance(f, _TokenWarningFilter) for f in bolt_logger.filters):
+        bolt_logger.addFilter(_TokenWarningFilter())
     app = AsyncApp(
         client=deps.effects.client,
         signing_secret=settings.slack_signing_secret.get(),
+        authorize=identity,
         process_before_response=False,
     )
     commands.register(app, deps)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.grammar import MAX_TITLE_LENGTH
-from bot.domain.model import Incident, Severity, TimelineEntry
+from bot.domain.model import Incident, Severity, TimelineEntry, format_incident_id
 from bot.domain.timeline import describe, format_percent, slack_mention
 from bot.domain.timeparse import format_duration, format_utc
 from bot.slack.ids import ActionId, BlockId, CallbackId, InputId
@@ -267,16 +267,25 @@ _COMMAND_MODALS = {
 
 def build_command_modal(verb: str, incident: Incident) -> dict[str, Any]:
     """A one-field modal whose text becomes ``/incident INC-n <verb> <text>``."""
+    return _command_modal(verb, incident.number, f"*{incident.incident_id}* {escape(incident.title)}")
+
+
+def build_command_modal_for_number(verb: str, number: int) -> dict[str, Any]:
+    """The same modal when the incident could not be read in time (``trigger_id`` lasts 3 s): no title."""
+    return _command_modal(verb, number, f"*{format_incident_id(number)}*")
+
+
+def _command_modal(verb: str, number: int, heading: str) -> dict[str, Any]:
     title, label, optional = _COMMAND_MODALS[verb]
     return {
         "type": "modal",
         "callback_id": CallbackId.COMMAND,
-        "private_metadata": json.dumps({"verb": verb, "incident": incident.number}),
+        "private_metadata": json.dumps({"verb": verb, "incident": number}),
         "title": {"type": "plain_text", "text": plain(title, MODAL_TITLE_LIMIT)},
         "submit": {"type": "plain_text", "text": "Save"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            context(f"*{incident.incident_id}* {escape(incident.title)}"),
+            context(heading),
             {
                 "type": "input",
                 "block_id": BlockId.TEXT,

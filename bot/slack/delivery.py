@@ -26,7 +26,7 @@ from bot.postmortem.render import PostmortemRenderer
 from bot.replies import budget_status, confirmation
 from bot.service import Actor, IncidentService, Outcome
 from bot.slack.effects import ChannelNameExhausted, SlackEffects
-from bot.slack.text import escape_keeping_mentions
+from bot.slack.text import MESSAGE_TEXT_LIMIT, escape_keeping_mentions, truncate
 from bot.store.outbox import Effect, OutboxItem
 
 log = structlog.get_logger("incidentbot.slack")
@@ -299,7 +299,7 @@ class SlackDeliverer:
 
     async def _send_notification(self, payload: dict[str, Any]) -> None:
         """Best effort: a response_url expires after 30 minutes, an ephemeral needs the bot in the channel."""
-        text = str(payload.get("text") or "")
+        text = truncate(str(payload.get("text") or ""), MESSAGE_TEXT_LIMIT)
         if payload.get("response_url"):
             try:
                 response = await AsyncWebhookClient(str(payload["response_url"])).send(

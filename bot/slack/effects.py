@@ -193,7 +193,7 @@ class SlackEffects:
         """Post a message; returns its ts."""
         kwargs: dict[str, Any] = {"channel": channel_id, "text": truncate(text, MESSAGE_TEXT_LIMIT)}
         if block_list is not None:
-            kwargs["blocks"] = block_list
+            kwargs["blocks"] = blocks.cap_blocks(block_list)
         response = await self._call("chat.postMessage", **kwargs)
         return str(response.get("ts") or "")
 

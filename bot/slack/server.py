@@ -36,6 +36,7 @@ from bot.paging import PagerDutyDeliverer
 from bot.service import IncidentService
 from bot.slack.app import SlackDeps, build_app, build_client, build_deps
 from bot.slack.delivery import SlackDeliverer
+from bot.slack.identity import BotIdentity
 
 log = structlog.get_logger("incidentbot.server")
 
@@ -48,6 +49,7 @@ OUTBOX_WORKER = web.AppKey("outbox_worker", OutboxWorker)
 OUTBOX_TASK = web.AppKey("outbox_task", asyncio.Task[None])
 NUDGER = web.AppKey("nudger", Nudger)
 NUDGE_TASK = web.AppKey("nudge_task", asyncio.Task[None])
+IDENTITY = web.AppKey("identity", BotIdentity)
 
 
 def reparse_form_body(request: AsyncBoltRequest) -> AsyncBoltRequest:
@@ -103,20 +105,28 @@ def build_server(
     base = build_deps(settings, service, client)
     worker = OutboxWorker(service.store, build_deliverer(settings, service, base), worker_id or default_worker_id())
     deps = replace(base, wake_outbox=worker.wake)
-    bolt_app = build_app(deps, settings)
+    identity = BotIdentity(client)
+    bolt_app = build_app(deps, settings, identity)
     web_app = build_web_app(None if socket_mode else bolt_app, service)
     webhooks.register(web_app, service, settings, worker.wake)
     nudger = Nudger(service, settings.nudge_after, worker.wake)
     web_app[OUTBOX_WORKER] = worker
     web_app[NUDGER] = nudger
+    web_app[IDENTITY] = identity
 
     async def start_worker(app: web.Application) -> None:
+        # A refused token stops start-up with one line; an unavailable Slack is checked again in the background.
+        await identity.start()
         app[OUTBOX_TASK] = asyncio.create_task(worker.run_forever())
         app[NUDGE_TASK] = asyncio.create_task(nudger.run_forever())
         log.info("background_work_started", worker=worker.worker_id, socket_mode=socket_mode)
 
     async def stop_worker(app: web.Application) -> None:
         """After in-flight requests finished: deliver what is due, then stop (the rest waits in the DB)."""
+        await identity.stop()
+        if OUTBOX_TASK not in app:  # start-up stopped before the workers ran
+            service.store.dispose()
+            return
         nudger.stop()
         worker.stop()
         await app[NUDGE_TASK]

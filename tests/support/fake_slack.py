@@ -1233,11 +1233,12 @@ class FakeSlack:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> FakeSlack:
-        """Start serving on 127.0.0.1 with an OS-chosen port."""
+    def start(self, port: int = 0) -> FakeSlack:
+        """Start serving on 127.0.0.1 with an OS-chosen port, or on ``port``: after `stop()`, the same
+        port brings Slack back where the bot expects it (an outage where nothing answers, then recovery)."""
         if self._server is not None:
             return self
-        server = _Server(("127.0.0.1", 0), _RequestHandler)
+        server = _Server(("127.0.0.1", port), _RequestHandler)
         server.fake = self
         self._server = server
         self.root_url = f"http://127.0.0.1:{server.server_address[1]}"
@@ -1263,6 +1264,11 @@ class FakeSlack:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+    @property
+    def port(self) -> int:
+        """The port this fake serves (or served, once stopped) on."""
+        return int(self._started_root().rsplit(":", 1)[1])
 
     @property
     def base_url(self) -> str:

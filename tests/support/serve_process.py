@@ -88,10 +88,12 @@ class Server:
         return self.log_file.read_text() if self.log_file.exists() else ""
 
     def command(self, text: str, channel_id: str = "C0GENERAL") -> tuple[int, str]:
-        """Send a signed /incident command; (0, '') when the connection failed (not acknowledged)."""
-        body = signing.slash_command_body(
-            text, channel_id=channel_id, response_url=self.fake.response_url(f"serve-{time.monotonic_ns()}")
-        )
+        """Send a signed /incident command; (0, '') when the connection failed (not acknowledged).
+
+        Its response_url is on the fake Slack, so follow-ups stay on 127.0.0.1.
+        """
+        response_url = self.fake.response_url(f"serve-{time.monotonic_ns()}")
+        body = signing.slash_command_body(text, channel_id=channel_id, response_url=response_url)
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.port}/slack/events",
             data=body.encode(),

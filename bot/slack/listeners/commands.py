@@ -1,15 +1,17 @@
 """The ``/incident`` slash command: ack within Slack's 3 seconds, then make Slack reflect the change.
 
 The database work is quick, so the caller's ephemeral reply is the ack itself; if it ever takes
-longer than ACK_BUDGET the ack says "working on it" and the result follows through response_url.
-Web API calls (channel, pins, topic, invites, uploads) always run after the ack.
+longer than ACK_BUDGET (a busy database: another transaction holding the lock) the ack says
+"Working on it…" and the result follows through response_url. Nothing touches the database before
+that budget starts, and read-only commands never write. Web API calls (channel, pins, topic,
+invites, uploads) always run after the ack.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -34,7 +36,7 @@ from bot.slack.app import SlackDeps
 from bot.slack.delivery import NotifyTarget, export_effects, plan_effects
 from bot.slack.effects import incident_number_in_channel_name
 from bot.slack.errors import user_message
-from bot.slack.text import escape, escape_keeping_mentions
+from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, truncate
 from bot.store.outbox import Effect
 
 log = structlog.get_logger("incidentbot.slack")
@@ -42,10 +44,16 @@ log = structlog.get_logger("incidentbot.slack")
 COMMAND = "/incident"
 ACK_BUDGET = 2.0
 """Seconds of work allowed before the ack; Slack gives 3 in all."""
+WORKING_ON_IT = "Working on it…"
+T = TypeVar("T")
 
 
 class Reply:
-    """Answers the caller: through the ack while it is unsent, through response_url after."""
+    """Answers the caller: through the ack while it is unsent, through response_url after.
+
+    Every answer fits Slack's limits: text is cut at 40,000 characters and blocks at 50, each with
+    a note that the full text is on the timeline.
+    """
 
     def __init__(self, ack: AsyncAck, respond: AsyncRespond, response_url: str | None = None) -> None:
         self._ack = ack
@@ -62,16 +70,28 @@ class Reply:
         if text is None:
             await self._ack()
         else:
-            await self._ack(text=text, response_type="ephemeral", **kwargs)
+            await self._ack(text=truncate(text, MESSAGE_TEXT_LIMIT), response_type="ephemeral", **_fit(kwargs))
 
     async def send(self, text: str, **kwargs: Any) -> None:
         if not self.acked:
             await self.ack(text, **kwargs)
             return
         try:
-            await self._respond(text=text, response_type="ephemeral", replace_original=False, **kwargs)
+            await self._respond(
+                text=truncate(text, MESSAGE_TEXT_LIMIT),
+                response_type="ephemeral",
+                replace_original=False,
+                **_fit(kwargs),
+            )
         except Exception:  # an expired or missing response_url must not break the listener
             log.warning("respond_failed", exc_info=True)
+
+
+def _fit(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Message blocks capped at Slack's 50 (the builders keep each block's own limits)."""
+    if kwargs.get("blocks") is not None:
+        return {**kwargs, "blocks": blocks.cap_blocks(list(kwargs["blocks"]))}
+    return kwargs
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
@@ -95,23 +115,16 @@ async def _dispatch(deps: SlackDeps, reply: Reply, body: dict[str, Any]) -> None
     command = parse_command(text)
     actor = Actor(str(body["user_id"]), body.get("user_name"))
     channel_id = str(body.get("channel_id") or "") or None
-    if command.incident_number is None and channel_id:
-        await _adopt_fresh_channel(deps, channel_id, str(body.get("channel_name") or ""))
+    # ``inc-7-...``: the outbox may have created the channel and not recorded it yet (see IncidentService._find).
+    channel_number = (
+        incident_number_in_channel_name(str(body.get("channel_name") or ""), deps.effects.channel_prefix)
+        if command.incident_number is None
+        else None
+    )
     if command.changes_state:
-        await _run_transition(deps, reply, command, actor, channel_id)
+        await _run_transition(deps, reply, command, actor, channel_id, channel_number)
     else:
-        await _answer_query(deps, reply, command, actor, channel_id)
-
-
-async def _adopt_fresh_channel(deps: SlackDeps, channel_id: str, channel_name: str) -> None:
-    """Bind ``inc-7-...`` to INC-7 if the bot created it a moment ago and has not recorded it yet.
-
-    The outbox creates the channel, then records it; a responder quick enough to type in the new
-    channel in between would otherwise be told it belongs to no incident.
-    """
-    number = incident_number_in_channel_name(channel_name, deps.effects.channel_prefix)
-    if number is not None:
-        await asyncio.to_thread(deps.service.adopt_channel, number, channel_id)
+        await _answer_query(deps, reply, command, actor, channel_id, channel_number)
 
 
 async def _open_declare_modal(deps: SlackDeps, reply: Reply, body: dict[str, Any], text: str) -> None:
@@ -122,18 +135,26 @@ async def _open_declare_modal(deps: SlackDeps, reply: Reply, body: dict[str, Any
         await reply.send("I could not open the declare form; type `/incident declare [sev1-4] <title>` instead.")
 
 
-async def _within_budget(reply: Reply, work: Callable[[], Awaitable[Outcome]]) -> Outcome:
-    """Await ``work``; if it outlasts the ack budget, ack "working on it" first and keep waiting."""
+async def _within_budget(reply: Reply, work: Callable[[], Awaitable[T]]) -> T:
+    """Await ``work``; if it outlasts the ack budget, ack "Working on it…" first and keep waiting.
+
+    The budget starts here: callers do nothing that can wait (database, Slack) before calling this.
+    """
     task = asyncio.ensure_future(work())
     try:
         return await asyncio.wait_for(asyncio.shield(task), ACK_BUDGET)
     except TimeoutError:
-        await reply.ack("Working on it…")
+        await reply.ack(WORKING_ON_IT)
         return await task
 
 
 async def _run_transition(
-    deps: SlackDeps, reply: Reply, command: ParsedCommand, actor: Actor, channel_id: str | None
+    deps: SlackDeps,
+    reply: Reply,
+    command: ParsedCommand,
+    actor: Actor,
+    channel_id: str | None,
+    channel_number: int | None,
 ) -> None:
     problems: list[str] = []
     if isinstance(command.action, Assemble) and any(isinstance(a.who, GroupRef) for a in command.action.assignees):
@@ -146,7 +167,9 @@ async def _run_transition(
         return plan_effects(outcome, actor, notify)
 
     async def work() -> Outcome:
-        return await asyncio.to_thread(deps.service.run, command, actor, channel_id, plan)
+        return await asyncio.to_thread(
+            lambda: deps.service.run(command, actor, channel_id, plan, channel_number=channel_number)
+        )
 
     outcome = await _within_budget(reply, work)
     deps.wake_outbox()
@@ -155,30 +178,50 @@ async def _run_transition(
     )
 
 
+Answer = tuple[str, list[dict[str, Any]] | None]
+"""A query's reply: its text, and blocks when it has them."""
+
+
 async def _answer_query(
-    deps: SlackDeps, reply: Reply, command: ParsedCommand, actor: Actor, channel_id: str | None
+    deps: SlackDeps,
+    reply: Reply,
+    command: ParsedCommand,
+    actor: Actor,
+    channel_id: str | None,
+    channel_number: int | None,
 ) -> None:
+    """Answer a command that only reads (a postmortem export also queues its upload); never waits past the budget."""
     action = command.action
     service = deps.service
     number = command.incident_number
-    if isinstance(action, ShowHelp):
-        await reply.ack(escape(help_text(action.verb)))
-    elif isinstance(action, ListIncidents):
-        open_ones = await asyncio.to_thread(service.list_incidents, [s for s in Status if s.is_open], 50)
-        await reply.ack("*Open incidents*\n" + list_text(open_ones, service.clock(), escape=escape))
-    elif isinstance(action, ShowSlo):
-        await reply.ack(await asyncio.to_thread(slo_text, service, action.service, escape))
-    elif isinstance(action, ShowStatus):
-        incident = await asyncio.to_thread(service.incident, number, channel_id)
-        await reply.ack(status_text(incident, service.clock(), escape=escape_keeping_mentions))
-    elif isinstance(action, ShowTimeline):
-        incident, entries = await asyncio.to_thread(service.timeline, number, channel_id)
-        timeline_blocks = blocks.build_timeline_blocks(incident, entries)
-        await reply.ack(f"{incident.incident_id} timeline", blocks=timeline_blocks)
-    elif isinstance(action, ExportPostmortem):
-        incident = await asyncio.to_thread(service.incident, number, channel_id)
-        deps.renderer.check(action.template)  # an unknown template is refused now, not in the outbox
-        notify = NotifyTarget(response_url=reply.response_url, channel_id=channel_id, user_id=actor.user_id)
-        await asyncio.to_thread(service.enqueue, export_effects(incident, action.template, notify))
+
+    def answer() -> Answer:
+        """Runs in a worker thread: the database may be slow, the event loop must not wait."""
+        if isinstance(action, ShowHelp):
+            return escape(help_text(action.verb)), None
+        if isinstance(action, ListIncidents):
+            open_ones = service.list_incidents([s for s in Status if s.is_open], 50)
+            return "*Open incidents*\n" + list_text(open_ones, service.clock(), escape=escape), None
+        if isinstance(action, ShowSlo):
+            return slo_text(service, action.service, escape), None
+        if isinstance(action, ShowStatus):
+            incident = service.incident(number, channel_id, channel_number)
+            return status_text(incident, service.clock(), escape=escape_keeping_mentions), None
+        if isinstance(action, ShowTimeline):
+            incident, entries = service.timeline(number, channel_id, channel_number)
+            return f"{incident.incident_id} timeline", blocks.build_timeline_blocks(incident, entries)
+        if isinstance(action, ExportPostmortem):
+            incident = service.incident(number, channel_id, channel_number)
+            deps.renderer.check(action.template)  # an unknown template is refused now, not in the outbox
+            notify = NotifyTarget(response_url=reply.response_url, channel_id=channel_id, user_id=actor.user_id)
+            service.enqueue(export_effects(incident, action.template, notify))
+            return f"Exporting the postmortem draft of {incident.incident_id} to its channel…", None
+        raise TypeError(f"{type(action).__name__} is not a query")
+
+    text, answer_blocks = await _within_budget(reply, lambda: asyncio.to_thread(answer))
+    if isinstance(action, ExportPostmortem):
         deps.wake_outbox()
-        await reply.ack(f"Exporting the postmortem draft of {incident.incident_id} to its channel…")
+    if answer_blocks is None:
+        await reply.send(text)
+    else:
+        await reply.send(text, blocks=answer_blocks)

@@ -1,8 +1,17 @@
-"""Interactivity: the status message's buttons and the modals behind them and behind declare."""
+"""Interactivity: the status message's buttons and the modals behind them and behind declare.
+
+A modal submission is acknowledged within Slack's 3 seconds whatever the database does: field
+errors found within the budget keep the modal open; past it the modal closes, the change shows in
+the incident channel as usual, and a failure is told as an ephemeral note there. Slack lets a
+person submit again when an ack came late, so each submission carries a key (the view id and a
+hash of what was submitted) remembered in the same transaction as its effect: a resubmitted form
+records once.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from typing import Any
 
@@ -19,6 +28,8 @@ from bot.slack.app import SlackDeps
 from bot.slack.delivery import NotifyTarget, plan_effects
 from bot.slack.errors import user_message
 from bot.slack.ids import BUTTON_VERBS, ActionId, BlockId, CallbackId, InputId
+from bot.slack.listeners.commands import ACK_BUDGET
+from bot.slack.text import truncate
 from bot.store.outbox import Effect
 
 log = structlog.get_logger("incidentbot.slack")
@@ -29,8 +40,17 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         await ack()
         try:
             verb = BUTTON_VERBS[ActionId(action["action_id"])]
-            incident = await asyncio.to_thread(deps.service.incident, int(action["value"]))
-            await deps.effects.open_view(str(body["trigger_id"]), blocks.build_command_modal(verb, incident))
+            number = int(action["value"])
+            # The trigger_id expires 3 s after the click: a slow database only costs the modal its title.
+            reading = asyncio.ensure_future(asyncio.to_thread(deps.service.incident, number))
+            try:
+                incident = await asyncio.wait_for(asyncio.shield(reading), TRIGGER_BUDGET)
+                view = blocks.build_command_modal(verb, incident)
+            except TimeoutError:
+                reading.add_done_callback(_quietly)
+                log.info("command_modal_opened_untitled", incident=number)
+                view = blocks.build_command_modal_for_number(verb, number)
+            await deps.effects.open_view(str(body["trigger_id"]), view)
         except Exception as exc:
             await _tell(deps, body, user_message(exc, action=action.get("action_id")))
 
@@ -62,6 +82,16 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.view(CallbackId.COMMAND.value)(handle_command_submission)
 
 
+TRIGGER_BUDGET = 1.5
+"""Seconds a button waits for the incident before opening its modal without the title (trigger_id lasts 3 s)."""
+
+
+def _quietly(task: asyncio.Future[Any]) -> None:
+    """A read given up on may still fail (an unknown incident): the modal's submission will say so."""
+    if not task.cancelled():
+        task.exception()
+
+
 def _value(view: dict[str, Any], block_id: str, action_id: str) -> str:
     element = view.get("state", {}).get("values", {}).get(block_id, {}).get(action_id, {})
     if element.get("type") == "static_select":
@@ -87,6 +117,22 @@ async def _tell(deps: SlackDeps, body: dict[str, Any], text: str, channel_id: st
         log.info("user_not_told", user=user_id, text=text)
 
 
+def submission_key(view: dict[str, Any]) -> str:
+    """``view:<48 hex>``: the same for a form submitted again unchanged, different for any other.
+
+    Hashes the view id (stable while the modal is open), its callback id, private metadata and
+    submitted values; fits the 64 characters of a remembered event id.
+    """
+    submitted = {
+        "id": view.get("id"),
+        "callback_id": view.get("callback_id"),
+        "metadata": view.get("private_metadata"),
+        "values": view.get("state", {}).get("values", {}),
+    }
+    digest = hashlib.sha256(json.dumps(submitted, sort_keys=True, default=str).encode()).hexdigest()
+    return f"view:{digest[:48]}"
+
+
 def _actor(body: dict[str, Any]) -> Actor:
     user = body.get("user") or {}
     return Actor(str(user.get("id")), user.get("username") or user.get("name"))
@@ -110,32 +156,64 @@ async def _submit_declare(deps: SlackDeps, ack: AsyncAck, body: dict[str, Any], 
     def plan(outcome: Outcome) -> list[Effect]:
         return plan_effects(outcome, actor, notify)
 
+    key = submission_key(view)
     try:
-        await asyncio.to_thread(deps.service.declare, Declare(title, severity, description), actor, None, None, plan)
+        await asyncio.to_thread(deps.service.declare_once, Declare(title, severity, description), actor, key, plan)
         deps.wake_outbox()
     except Exception as exc:
         await _tell(deps, body, user_message(exc, view=CallbackId.DECLARE.value), origin)
 
 
 async def _submit_command(deps: SlackDeps, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    """``/incident INC-n <verb> <text>`` from a modal: field errors while the budget lasts, an ephemeral note after."""
     metadata = _metadata(view)
     text = _value(view, BlockId.TEXT, InputId.TEXT)
     actor = _actor(body)
     try:
         number = int(metadata["incident"])
         command = parse_command(f"INC-{number} {metadata['verb']} {text}")
-        channel = await asyncio.to_thread(lambda: deps.service.incident(number).channel_id)
+    except Exception as exc:  # bad text, or metadata that is not ours
+        await ack(response_action="errors", errors={BlockId.TEXT: _field_error(exc)})
+        return
+    key = submission_key(view)
+    told: dict[str, str | None] = {"channel": None}
+
+    def work() -> Outcome | None:
+        channel = deps.service.incident(number).channel_id
+        told["channel"] = channel
         notify = NotifyTarget(channel_id=channel, user_id=actor.user_id)
 
         def plan(outcome: Outcome) -> list[Effect]:
             return plan_effects(outcome, actor, notify)
 
-        await asyncio.to_thread(deps.service.run, command, actor, None, plan)
-    except BotError as exc:
-        await ack(response_action="errors", errors={BlockId.TEXT: user_message(exc)[:1900]})
-        return
+        return deps.service.run_once(command, actor, None, plan, event_id=key)
+
+    task = asyncio.ensure_future(asyncio.to_thread(work))
+    try:
+        outcome = await asyncio.wait_for(asyncio.shield(task), ACK_BUDGET)
+    except TimeoutError:
+        await ack()  # the modal closes now; what happens next is told in the channel
+        try:
+            outcome = await task
+        except Exception as exc:
+            await _tell(deps, body, user_message(exc, view=CallbackId.COMMAND.value), told["channel"])
+            return
     except Exception as exc:
-        await ack(response_action="errors", errors={BlockId.TEXT: user_message(exc, view=CallbackId.COMMAND.value)})
+        await ack(response_action="errors", errors={BlockId.TEXT: _field_error(exc)})
         return
-    await ack()
+    else:
+        await ack()
+    if outcome is None:
+        log.info("view_submission_repeat_ignored", view=view.get("id"), incident=number)
+        return
     deps.wake_outbox()
+
+
+FIELD_ERROR_LIMIT = 1900
+"""Characters kept of a field error; Slack documents no limit of its own for these, so this stays
+under the 2000 of its other short text fields (section fields, input labels)."""
+
+
+def _field_error(exc: Exception) -> str:
+    message = user_message(exc) if isinstance(exc, BotError) else user_message(exc, view=CallbackId.COMMAND.value)
+    return truncate(message, FIELD_ERROR_LIMIT, "…")

@@ -1,0 +1,181 @@
+"""Who the bot is in Slack (``auth.test``), learned once and cached, so no request waits for Slack.
+
+bolt's single-workspace authorization calls ``auth.test`` on the first request after each start;
+while Slack's Web API is unreachable or answers 429/5xx, every command then gets HTTP 500 or "your
+installation is no longer available" and nothing is recorded. Here bolt is given an ``authorize``
+function instead (bolt's documented hook: "Authorization", docs.slack.dev/tools/bolt-python): the
+token is checked at start, and while Slack is down the check is retried in the background with
+backoff. Requests are authorized by their signature alone (bolt verifies it before authorizing)
+with the bot token we were given; the outbox makes Slack catch up once it answers again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+
+import aiohttp
+import structlog
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.async_authorize import AsyncAuthorize
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.errors import ConfigError
+from bot.outbox import retry_after_seconds
+
+log = structlog.get_logger("incidentbot.slack")
+
+REFUSED_TOKEN_ERRORS = frozenset(
+    {"not_authed", "invalid_auth", "account_inactive", "token_revoked", "token_expired", "not_allowed_token_type"}
+)
+"""``auth.test`` errors that mean the token itself is wrong (Slack's method reference): retrying cannot help."""
+RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+"""Seconds between background checks while Slack is unavailable; the last repeats.
+A 429's Retry-After wins when it is longer."""
+START_CHECK_SECONDS = 5.0
+"""How long start-up waits for the first ``auth.test`` before serving without it."""
+
+
+class TokenRefused(ConfigError):
+    """Slack answered ``auth.test`` with an error that means SLACK_BOT_TOKEN is wrong, revoked or expired."""
+
+
+class SlackUnavailable(Exception):
+    """Slack did not answer ``auth.test`` this time (network error, timeout, 429, 5xx); ``after`` seconds hint."""
+
+    def __init__(self, reason: str, after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.after = after
+
+
+class BotIdentity(AsyncAuthorize):
+    """The bot's ``auth.test`` answer (team, bot user id, bot id), cached after the first success.
+
+    It is bolt's ``authorize`` (``AsyncApp(authorize=identity)``): called once per request, it never calls Slack.
+    """
+
+    def __init__(self, client: AsyncWebClient, retry_delays: Sequence[float] = RETRY_DELAYS) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # bolt leaves it unannotated
+        self.client = client
+        self.retry_delays = tuple(retry_delays)
+        self.known: AuthorizeResult | None = None
+        self._retrying: asyncio.Task[None] | None = None
+
+    @property
+    def token(self) -> str | None:
+        return self.client.token
+
+    async def check(self) -> AuthorizeResult:
+        """Call ``auth.test`` once and cache the answer.
+
+        Raises TokenRefused when Slack refuses the token, SlackUnavailable when it did not answer.
+        """
+        try:
+            response = await self.client.auth_test()
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or "")
+            status = int(getattr(exc.response, "status_code", 200))
+            if error in REFUSED_TOKEN_ERRORS and status < 500:
+                raise TokenRefused(
+                    f"Slack refused SLACK_BOT_TOKEN ({error}): copy the Bot User OAuth Token (xoxb-...) from "
+                    "OAuth & Permissions of your Slack app."
+                ) from exc
+            after = retry_after_seconds(exc.response.headers) if status == 429 else None
+            raise SlackUnavailable(f"{error or 'error'} (HTTP {status})", after) from exc
+        except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
+            raise SlackUnavailable(f"network: {type(exc).__name__}") from exc
+        self.known = AuthorizeResult.from_auth_test_response(
+            bot_token=self.token,
+            bot_scopes=response.headers.get("x-oauth-scopes"),
+            auth_test_response=response,
+        )
+        log.info(
+            "slack_identity_verified",
+            team=self.known.team_id,
+            bot_user=self.known.bot_user_id,
+            bot=self.known.bot_id,
+        )
+        return self.known
+
+    async def start(self, timeout: float = START_CHECK_SECONDS) -> None:
+        """At start-up: check the token; if Slack is unavailable, serve anyway and keep checking in the background.
+
+        Raises TokenRefused (start-up stops with its one line) when Slack refuses the token.
+        """
+        try:
+            await asyncio.wait_for(self.check(), timeout)
+        except (SlackUnavailable, TimeoutError) as exc:
+            wait = max(self.retry_delays[0], (exc.after if isinstance(exc, SlackUnavailable) else None) or 0.0)
+            log.warning("slack_identity_unverified", reason=_reason(exc), retry_in=wait)
+            self._keep_checking(wait)
+
+    async def stop(self) -> None:
+        """Cancel the background check, if one runs."""
+        task, self._retrying = self._retrying, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _keep_checking(self, wait: float = 0.0) -> None:
+        if self.known is None and (self._retrying is None or self._retrying.done()):
+            self._retrying = asyncio.create_task(self._check_until_known(wait))
+
+    async def _check_until_known(self, wait: float) -> None:
+        """Check after ``wait`` seconds, then with backoff (a 429's Retry-After when longer) until Slack answers."""
+        attempt = 0
+        while self.known is None:
+            await asyncio.sleep(wait)
+            attempt += 1
+            try:
+                await self.check()
+            except SlackUnavailable as exc:
+                wait = max(self.retry_delays[min(attempt, len(self.retry_delays) - 1)], exc.after or 0.0)
+                log.info("slack_identity_retry", attempt=attempt, reason=exc.reason, retry_in=wait)
+            except TokenRefused as exc:
+                # Slack came back and refuses the token: a setup fault, said once with its fix.
+                log.error("slack_token_refused", reason=exc.user_message)
+                return
+
+    async def __call__(
+        self,
+        *,
+        context: AsyncBoltContext,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None,
+        actor_enterprise_id: str | None = None,
+        actor_team_id: str | None = None,
+        actor_user_id: str | None = None,
+    ) -> AuthorizeResult:
+        """bolt's ``authorize`` hook, called with keywords once per request."""
+        return self.authorize(enterprise_id, team_id, user_id)
+
+    def authorize(self, enterprise_id: str | None, team_id: str | None, user_id: str | None) -> AuthorizeResult:
+        """The cached identity for a request of ``user_id``, or while it is unknown the token alone.
+
+        Never calls Slack: a request whose signature bolt verified is served even while Slack is down.
+        """
+        known = self.known
+        if known is None:
+            self._keep_checking()
+            return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=self.token, user_id=user_id)
+        return AuthorizeResult(
+            enterprise_id=known.enterprise_id or enterprise_id,
+            team_id=known.team_id or team_id,
+            team=known.team,
+            url=known.url,
+            bot_id=known.bot_id,
+            bot_user_id=known.bot_user_id,
+            bot_token=self.token,
+            bot_scopes=known.bot_scopes,
+            user_id=user_id,
+        )
+
+
+def _reason(exc: BaseException) -> str:
+    return exc.reason if isinstance(exc, SlackUnavailable) else f"no answer in {START_CHECK_SECONDS:.0f} s"

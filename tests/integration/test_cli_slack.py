@@ -1,0 +1,187 @@
+"""The CLI and Slack are the same incident: `incidentbot run` on an incident with a Slack channel queues
+the Slack updates the same command typed in Slack queues, a running bot delivers them, and
+`incidentbot outbox` never claims Slack is up to date when it is not."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.service import IncidentService
+from bot.store import open_store, outbox
+from bot.store.outbox import Effect
+from tests.integration.conftest import SlackDriver
+from tests.support.bot_server import BOT_TOKEN, running_bot, sqlite_url
+from tests.support.fake_slack import FakeSlack
+
+ROLLBACK = "rollback WAF rule inspect-large-payloads"
+
+
+def _cli(database_url: str, *args: str, slack_api_url: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI as a child process; with ``slack_api_url``, Slack is configured (token and API URL)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "LOG_", "DATABASE_URL"))}
+    env["DATABASE_URL"] = database_url
+    if slack_api_url is not None:
+        env.update({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": slack_api_url})
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--env-file", "", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture()
+def two_incidents(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[tuple[str, dict[str, str]]]:
+    """INC-1 and INC-2 declared in Slack, each investigating with its channel, status message and topic;
+    then INC-2 rolled back in Slack. Yields the database URL and the channel ids; the bot is stopped."""
+    url = sqlite_url(tmp_path)
+    with running_bot(url, fake_slack.base_url) as bot:
+        driver = SlackDriver(bot, fake_slack)
+        channels = {
+            "INC-1": driver.declare("declare sev1 CDN edge returning 502s"),
+            "INC-2": driver.declare("declare sev2 Checkout API returning 500s"),
+        }
+        for channel in channels.values():
+            driver.command("hypothesis the WAF rule", channel_id=channel)
+        fake_slack.clear_calls()
+        typed = driver.command(ROLLBACK, channel_id=channels["INC-2"])
+        assert typed.text.startswith("INC-2 · Rolled back: WAF rule inspect-large-payloads"), typed.text
+    yield url, channels
+
+
+def _slack_methods(fake: FakeSlack) -> list[str]:
+    return [c.method for c in fake.calls if c.method not in ("auth.test", "response_url")]
+
+
+class TestCliWithSlackConfigured:
+    def test_cli_rollback_queues_what_slack_would_and_the_bot_delivers_it(
+        self, two_incidents: tuple[str, dict[str, str]], fake_slack: FakeSlack
+    ) -> None:
+        """Issue 11 item 13: `incidentbot run "INC-1 rollback ..."` queues the status message update,
+        topic and channel line; `incidentbot outbox` lists them instead of "Slack is up to date"; a
+        running bot then makes the same Web API calls the command typed in Slack made for INC-2."""
+        url, channels = two_incidents
+        typed_in_slack = _slack_methods(fake_slack)
+        assert typed_in_slack == ["chat.update", "conversations.setTopic", "chat.postMessage"]
+        fake_slack.clear_calls()
+
+        result = _cli(url, "run", f"INC-1 {ROLLBACK}", slack_api_url=fake_slack.base_url)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("INC-1 · Rolled back: WAF rule inspect-large-payloads (status: mitigated)")
+        assert result.stderr.splitlines() == [
+            "Queued 2 Slack update(s) for INC-1; a running `incidentbot serve` delivers them "
+            "(`incidentbot outbox` lists what is waiting)."
+        ]
+        assert fake_slack.calls == []  # the CLI itself calls no Web API method
+
+        listed = json.loads(_cli(url, "outbox", "--format", "json", slack_api_url=fake_slack.base_url).stdout)
+        assert [(i["kind"], i["incident"], i["status"]) for i in listed["items"]] == [
+            ("slack.refresh", "INC-1", "pending"),
+            ("slack.post_line", "INC-1", "pending"),
+        ]
+        text = _cli(url, "outbox", slack_api_url=fake_slack.base_url).stdout
+        assert "Slack is up to date" not in text and text.count("pending") == 2
+
+        with running_bot(url, fake_slack.base_url) as bot:
+            fake_slack.wait_for(
+                "chat.postMessage", timeout=20, predicate=lambda c: c.params.get("channel") == channels["INC-1"]
+            )
+            bot.drain()
+        assert _slack_methods(fake_slack) == typed_in_slack
+        channel = fake_slack.channel(channels["INC-1"])
+        assert channel.topic.startswith("sev1 · mitigated · Lead: none · CDN edge returning 502s")
+        update = fake_slack.calls_to("chat.update")[0]
+        assert update.params["channel"] == channels["INC-1"] and update.params["ts"] in channel.pins
+        assert "*Status:* mitigated" in json.dumps(update.params["blocks"], ensure_ascii=False)
+        line = fake_slack.calls_to("chat.postMessage")[0].params["text"]
+        assert line == "cli: INC-1 · Rolled back: WAF rule inspect-large-payloads (status: mitigated)"
+        done = _cli(url, "outbox", slack_api_url=fake_slack.base_url)
+        assert done.stdout.strip() == "The outbox is empty: Slack is up to date."
+
+
+class TestCliWithoutSlack:
+    def test_the_cli_says_once_that_slack_was_not_told_and_outbox_does_not_claim_up_to_date(
+        self, two_incidents: tuple[str, dict[str, str]]
+    ) -> None:
+        """Without SLACK_BOT_TOKEN the change is recorded, nothing is queued, stderr says so in one line,
+        and `incidentbot outbox` does not say "Slack is up to date"."""
+        url, _ = two_incidents
+        result = _cli(url, "run", f"INC-1 {ROLLBACK}")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("INC-1 · Rolled back: WAF rule inspect-large-payloads (status: mitigated)")
+        assert result.stderr.splitlines() == [
+            "INC-1 has a Slack channel, but Slack is not configured here (SLACK_BOT_TOKEN is not set): "
+            "its status message, topic and channel were not told of this change."
+        ]
+        assert json.loads(_cli(url, "outbox", "--format", "json").stdout) == {"items": []}
+        text = _cli(url, "outbox").stdout.strip()
+        assert "Slack is up to date" not in text
+        assert text == (
+            "The outbox is empty. Slack is not configured here (SLACK_BOT_TOKEN is not set), so changes made "
+            "with `incidentbot run` in this environment were recorded in the database only."
+        )
+
+    def test_a_cli_only_incident_without_a_channel_gets_no_slack_line(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Offline use (no channel, no token): the CLI prints its confirmation and nothing on stderr."""
+        _environment(monkeypatch, sqlite_url(tmp_path), configured=False)
+        for text in ("declare sev2 Checkout latency", "INC-1 note p99 at 2 s"):
+            assert main(["--env-file", "", "run", text]) == 0
+            printed = capsys.readouterr()
+            assert printed.out.startswith("INC-1 · ") and printed.err == "", printed
+
+
+def _environment(monkeypatch: pytest.MonkeyPatch, database_url: str, configured: bool) -> None:
+    """This process's environment as the CLI's: the database, and the bot token only if ``configured``."""
+    for name in [k for k in os.environ if k.startswith(("SLACK_", "INCIDENT_", "DATABASE_URL"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    if configured:
+        monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
+
+
+class TestOutboxNeverClaimsUpToDateFalsely:
+    @pytest.mark.parametrize("configured", [True, False])
+    @pytest.mark.parametrize("state", ["empty", "pending", "dead", "pending and dead"])
+    @pytest.mark.parametrize("status", [None, "pending", "dead"])
+    def test_up_to_date_only_when_nothing_waits_nothing_died_and_slack_is_configured(
+        self,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+        configured: bool,
+        state: str,
+        status: str | None,
+    ) -> None:
+        """Every queue state x every --status filter x Slack configured or not: "Slack is up to date" is
+        printed only when the queue is empty, nothing was given up on, and SLACK_BOT_TOKEN is set (and
+        always then, without a filter)."""
+        url = sqlite_url(tmp_path)
+        service = IncidentService(open_store(url))
+        if "pending" in state:
+            service.enqueue([Effect("slack.refresh", {}, 1)])
+        if "dead" in state:
+            service.enqueue([Effect("slack.post_line", {"text": "x"}, 2)])
+            with service.store.transaction() as uow:
+                item = outbox.list_items(uow.session, "pending", 10)[-1]
+                outbox.bury(uow.session, item.id, "channel_not_found", datetime.now(UTC))
+        service.store.dispose()
+        _environment(monkeypatch, url, configured)
+        assert main(["--env-file", "", "outbox", *(["--status", status] if status else [])]) == 0
+        printed = capsys.readouterr().out
+        if "Slack is up to date" in printed:
+            assert state == "empty" and configured, printed
+        if status is None and state == "empty" and configured:
+            assert printed.strip() == "The outbox is empty: Slack is up to date."
