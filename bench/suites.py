@@ -559,6 +559,74 @@ def bench_postmortem(ctx: Context) -> list[Row]:
     return rows
 
 
+def bench_timeline_view(ctx: Context) -> list[Row]:
+    """The Slack timeline view (store read + Block Kit) of incidents with 10, 100 and 10,000 entries.
+
+    The view reads the latest 100 entries and a count, so past 100 entries its cost should not grow
+    with the incident; the whole-timeline build it replaced is measured beside it on the same data.
+    """
+    from bot.domain.lifecycle import Change
+    from bot.service import IncidentService
+    from bot.slack.blocks import build_timeline_blocks
+    from bot.store import open_store
+
+    iterations = ctx.size(300, 100, 5)
+    results: dict[str, dict[str, Any]] = {}
+
+    def timed(name: str, view: Callable[[], object]) -> None:
+        samples = []
+        for _ in range(iterations + 1):
+            started = time.perf_counter()
+            view()
+            samples.append((time.perf_counter() - started) * 1000)
+        results[name] = stats.summary(samples[1:])
+
+    for count in (10, 100, 10_000):
+        store = open_store(ctx.sqlite_url(f"timeline-view-{count}"))
+        incident, entries = _incident_with_entries(count)
+        with store.transaction() as uow:
+            uow.add_incident(Change(incident, tuple(entries)), incident.declared_at)
+        service = IncidentService(store)
+        number = incident.number
+        timed(str(count), lambda s=service, n=number: build_timeline_blocks(*s.recent_timeline(n)))
+        if count == 10_000:
+            timed("whole", lambda s=service, n=number: build_timeline_blocks(*s.timeline(n)))
+        store.dispose()
+    ctx.details["timeline_view"] = results
+    rows = []
+    for metric in ("p50_ms", "p99_ms"):
+        big = results["10000"][metric]
+        rows += [
+            Row(
+                "5b timeline view",
+                "10,000 vs 10 entries (SQLite)",
+                metric[:3],
+                big,
+                results["10"][metric],
+                stats.ratio(big, results["10"][metric]),
+            ),
+            Row(
+                "5b timeline view",
+                "10,000 vs 100 entries: both show 100",
+                metric[:3],
+                big,
+                results["100"][metric],
+                stats.ratio(big, results["100"][metric]),
+                "< 1.3x" if metric == "p99_ms" else "",
+                stats.ratio(big, results["100"][metric]) < 1.3 if metric == "p99_ms" else None,
+            ),
+            Row(
+                "5b timeline view",
+                "whole 10,000-entry timeline (before) vs the view",
+                metric[:3],
+                results["whole"][metric],
+                big,
+                stats.ratio(results["whole"][metric], big),
+            ),
+        ]
+    return rows
+
+
 # --------------------------------------------------------------------------------------- 6. memory
 
 
@@ -720,6 +788,7 @@ BENCHES: dict[str, Callable[[Context], list[Row]]] = {
     "writes": bench_writes,
     "views": bench_views,
     "postmortem": bench_postmortem,
+    "timeline_view": bench_timeline_view,
     "memory": bench_memory,
     "replicas": bench_replicas,
 }

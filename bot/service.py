@@ -38,6 +38,8 @@ T = TypeVar("T")
 EffectPlan = Callable[["Outcome"], Sequence[Effect]]
 """Side effects a committed transition owes (Slack calls), queued in the same transaction."""
 MAX_ATTEMPTS = 8
+TIMELINE_VIEW_ENTRIES = 100
+"""Entries a Slack timeline view shows: the latest ones, with the count of all (the CLI shows them all)."""
 
 
 def utc_now() -> datetime:
@@ -431,6 +433,22 @@ class IncidentService:
         with self.store.transaction(readonly=True) as uow:
             incident = self._find(uow, number, channel_id, channel_number)
             return incident, uow.timeline(incident.number)
+
+    def recent_timeline(
+        self,
+        number: int | None = None,
+        channel_id: str | None = None,
+        channel_number: int | None = None,
+        limit: int = TIMELINE_VIEW_ENTRIES,
+    ) -> tuple[Incident, list[TimelineEntry], int]:
+        """The incident, its latest ``limit`` entries (oldest first) and how many entries it has in all.
+
+        Slack views of a long incident read this, not the whole timeline: its cost does not grow
+        with the incident. The whole timeline stays available to the CLI and the postmortem.
+        """
+        with self.store.transaction(readonly=True) as uow:
+            incident = self._find(uow, number, channel_id, channel_number)
+            return incident, uow.latest_entries(incident.number, limit), uow.count_entries(incident.number)
 
     def postmortem(self, number: int | None = None, channel_id: str | None = None) -> PostmortemData:
         incident, entries = self.timeline(number, channel_id)

@@ -163,13 +163,26 @@ def build_announcement(incident: Incident, channel_id: str | None, declared_by: 
     ]
 
 
-def build_timeline_blocks(incident: Incident, entries: Sequence[TimelineEntry]) -> list[Block]:
-    """The timeline as message blocks, several entries per section, newest last."""
+def build_timeline_blocks(
+    incident: Incident, entries: Sequence[TimelineEntry], total: int | None = None
+) -> list[Block]:
+    """The timeline as message blocks, several entries per section, newest last.
+
+    ``total`` is the incident's whole entry count when ``entries`` are only its latest ones: the view
+    then says how many it shows and where the whole timeline is.
+    """
     lines = [
         f"`{e.occurred_at:%H:%M}` {describe(e, slack_mention, escape_keeping_mentions)} ({slack_mention(e.actor)})"
         for e in entries
     ]
     blocks = [header(f"{incident.incident_id} timeline (UTC)")]
+    if total is not None and total > len(entries):
+        blocks.append(
+            context(
+                f"The latest {len(entries):,} of {total:,} entries. The whole timeline: "
+                f"`incidentbot timeline {incident.incident_id}` or the postmortem draft (`/incident postmortem`)."
+            )
+        )
     chunk: list[str] = []
     for line in lines:
         line = truncate(line, 1000)

@@ -187,6 +187,20 @@ class UnitOfWork:
             query = query.limit(limit)
         return [_entry(row) for row in self.session.exec(query)]
 
+    def latest_entries(self, number: int, limit: int) -> list[TimelineEntry]:
+        """INC-``number``'s latest ``limit`` entries, oldest first (read newest-first through the timeline index)."""
+        query = (
+            select(TimelineEntryRow)
+            .where(TimelineEntryRow.incident_id == self._incident_row_id(number))
+            .order_by(
+                col(TimelineEntryRow.occurred_at).desc(),
+                col(TimelineEntryRow.recorded_at).desc(),
+                col(TimelineEntryRow.id).desc(),
+            )
+            .limit(limit)
+        )
+        return [_entry(row) for row in reversed(self.session.exec(query).all())]
+
     def count_entries(self, number: int) -> int:
         query = (
             select(sa.func.count())

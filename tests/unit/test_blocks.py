@@ -486,3 +486,29 @@ class TestNonUserMentions:
         [effect] = nudge_effects(Outcome(incident, (nudge,), incident))
         assert effect.payload["text"].startswith(":alarm_clock: alice INC-1 (sev1) has had no timeline update")
         assert mentioned(effect.payload["text"]) == []
+
+
+class TestTimelineViewOfALongIncident:
+    """A timeline view that shows only the latest entries says how many there are and where the rest is."""
+
+    def test_a_partial_view_names_the_count_and_the_whole_timeline(self) -> None:
+        """Two of ten entries shown: a context line with both numbers and the CLI command."""
+        incident, entries = seed_incident(steps=7)
+        block_list = blocks.build_timeline_blocks(incident, entries[-2:], total=10)
+        assert block_list[1] == {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": "The latest 2 of 10 entries. The whole timeline: `incidentbot timeline INC-1` "
+                    "or the postmortem draft (`/incident postmortem`).",
+                }
+            ],
+        }
+
+    def test_a_whole_view_has_no_count(self) -> None:
+        """All entries shown (or no total given): no context line."""
+        incident, entries = seed_incident(steps=7)
+        for total in (None, len(entries)):
+            block_list = blocks.build_timeline_blocks(incident, entries, total=total)
+            assert "context" not in [b["type"] for b in block_list]
