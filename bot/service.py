@@ -315,7 +315,9 @@ class IncidentService:
             for outcome in outcomes:
                 self._enqueue_plans(uow, outcome, plan, now)
             action_taken = "declared" if declared else "recorded" if inserted else "repeat"
-            incident_id = format_incident_id(target) if target is not None else None
+            homes = sorted({home for change, home in placed if home is not None and change.key in inserted})
+            shown = target if target is not None else homes[0] if homes else None
+            incident_id = format_incident_id(shown) if shown is not None else None
             return NotificationResult(action_taken, incident_id, len(inserted), previous), outcomes
 
         result, outcomes = self._retrying(attempt)

@@ -167,6 +167,7 @@ async def _read_limited(request: web.Request, limit: int) -> bytes:
         actual_size=request.content_length or limit + 1,
         text=json.dumps({"ok": False, "error": f"the body is larger than {limit} bytes (INCIDENT_ALERT_MAX_BYTES)"}),
         content_type="application/json",
+        headers={"Connection": "close"},  # the rest of the body is never read: do not reuse the connection
     )
     if request.content_length is not None and request.content_length > limit:
         raise too_large
