@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support import signing
@@ -36,6 +36,10 @@ class Server:
     port: int
     fake: FakeSlack
     process: subprocess.Popen[str] | None = None
+    database_url: str | None = None
+    """Another database than the SQLite file (PostgreSQL for replica tests); logs still go next to ``database``."""
+    env: dict[str, str] = field(default_factory=dict)
+    """Extra environment (``INCIDENT_WEBHOOK_TOKEN`` ...)."""
 
     @property
     def log_file(self) -> Path:
@@ -45,11 +49,12 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "DATABASE_URL"))}
         env.update(
             {
-                "DATABASE_URL": f"sqlite:///{self.database}",
+                "DATABASE_URL": self.database_url or f"sqlite:///{self.database}",
                 "SLACK_BOT_TOKEN": "xoxb-test-token",
                 "SLACK_SIGNING_SECRET": SECRET,
                 "SLACK_API_URL": self.fake.base_url,
                 "LOG_FORMAT": "json",
+                **self.env,
             }
         )
         command = [sys.executable, "-m", "bot.cli", "--env-file", "", "serve", "--host", "127.0.0.1"]
