@@ -260,3 +260,110 @@ def stored_changes(bot: RunningBot, groups: dict[str, int]) -> dict[tuple[int, K
             ).where(AlertEventRow.group_id.in_(list(ids)))  # type: ignore[attr-defined]
         ).all()
     return {(ids[g], (fp, s, state)): number for g, fp, s, state, number in rows}
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+hostile_text = st.one_of(
+    st.text(max_size=40),
+    st.text(min_size=200, max_size=6000),
+    st.sampled_from(["", " ", "\x00", "a\x00b", "\ud800", "x\udfff", "\u202e", "🔥" * 300, "'; DROP TABLE x; --"]),
+)
+timestamps = st.builds(
+    lambda moment, offset: moment.isoformat() + offset,
+    st.datetimes(),
+    st.sampled_from(["Z", "+00:00", "+14:00", "-12:00", "", "+05:30"]),
+)
+TOP_FIELDS = (
+    "version",
+    "groupKey",
+    "truncatedAlerts",
+    "groupLabels",
+    "commonLabels",
+    "commonAnnotations",
+    "receiver",
+    "status",
+    "externalURL",
+    "title",
+    "message",
+    "orgId",
+    "state",
+)
+ALERT_FIELDS = (
+    "status",
+    "labels",
+    "annotations",
+    "startsAt",
+    "endsAt",
+    "generatorURL",
+    "fingerprint",
+    "values",
+    "dashboardURL",
+    "panelURL",
+    "silenceURL",
+    "imageURL",
+)
+MAP_FIELDS = ("labels", "annotations", "groupLabels", "commonLabels", "commonAnnotations")
+
+
+@st.composite
+def field_edits(draw: st.DrawFn) -> tuple[list[str | int], Any, str]:
+    """(path into the body, a value, the field name a refusal must mention)."""
+    where = draw(st.sampled_from(["top", "alert", "map-value", "map-key"]))
+    value = draw(st.one_of(json_values, hostile_text, timestamps))
+    if where == "top":
+        key = draw(st.sampled_from(TOP_FIELDS))
+        return [key], value, key
+    index = draw(st.integers(0, 1))
+    if where == "alert":
+        key = draw(st.sampled_from(ALERT_FIELDS))
+        return ["alerts", index, key], value, f"alerts[{index}].{key}"
+    key = draw(st.sampled_from(MAP_FIELDS))
+    path: list[str | int] = ["alerts", index, key] if key in ("labels", "annotations") else [key]
+    name = f"alerts[{index}].{key}" if key in ("labels", "annotations") else key
+    text = draw(hostile_text)
+    if where == "map-value":
+        return [*path, draw(st.sampled_from(["instance", "summary", "service", "severity", "alertname"]))], value, name
+    return [*path, text], "v", name
+
+
+def edited(body: dict[str, Any], path: list[str | int], value: Any) -> dict[str, Any]:
+    target: Any = body
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    return body
+
+
+class TestEveryAcceptedFieldFits:
+    @settings(
+        max_examples=120,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(edit=field_edits(), grafana=st.booleans())
+    def test_any_field_value_is_stored_or_refused_with_422_naming_it(
+        self, replicas: list[RunningBot], edit: tuple[list[str | int], Any, str], grafana: bool
+    ) -> None:
+        """Whatever one field holds: 200 and readable back on this database, or 422 naming the field; never 5xx."""
+        path, value, name = edit
+        prefix = uuid.uuid4().hex[:12]
+        body = Notify(0, (("a", 0, False), ("b", 1, True)), 0).body(prefix)
+        if grafana:
+            body.update(version="1", orgId=1, title="[FIRING:1] x", state="alerting", message="m")
+            for item in body["alerts"]:
+                item.update(values={"A": 1.5}, dashboardURL="https://g.example.com/d/x", silenceURL="", panelURL="")
+        body = edited(body, path, value)
+        result = replicas[0].post(json.dumps(body), "application/json", AUTH, path="/alerts/alertmanager")
+        assert result.status in (200, 422), (result.status, result.body[:300])
+        answer = result.json()
+        if result.status == 422:
+            assert name in answer["error"], (name, answer["error"])
+            return
+        if answer["incident"]:
+            number = int(answer["incident"].removeprefix("INC-"))
+            replicas[0].service.timeline(number)
+            replicas[0].service.postmortem(number)
