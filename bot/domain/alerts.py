@@ -74,6 +74,8 @@ _VERSIONS = {"4": "alertmanager", "1": "grafana"}
 
 def clean(text: str) -> str:
     """``text`` without control, format (bidi) or lone surrogate characters (newlines and tabs kept), stripped."""
+    if text.isprintable():  # none of Cc, Cf, Cs (nor other separators than space): the common case, fast
+        return text.strip()
     return "".join(
         ch for ch in text if ch in _KEPT_CONTROLS or unicodedata.category(ch) not in _DROPPED_CATEGORIES
     ).strip()

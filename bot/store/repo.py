@@ -51,6 +51,7 @@ from bot.store.tables import (
 DEFAULT_LIST_LIMIT = 200
 _INCIDENTS: sa.Table = IncidentRow.__table__  # type: ignore[attr-defined]
 _ALERT_EVENTS: sa.Table = AlertEventRow.__table__  # type: ignore[attr-defined]
+_TIMELINE: sa.Table = TimelineEntryRow.__table__  # type: ignore[attr-defined]
 ALERT_EVENT_CHUNK = 500
 """Rows per statement: 500 x 7 parameters stays far below SQLite's and PostgreSQL's parameter limits."""
 AlertEventKey = tuple[str, datetime, str]
@@ -336,29 +337,29 @@ class UnitOfWork:
         DO NOTHING`` on both databases; on PostgreSQL a conflicting insert waits for the other
         transaction and then skips, so two replicas never both record one state change.
         """
+        if not changes:
+            return set()
         dialect = self.session.get_bind().dialect.name
         insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        inserted: set[AlertEventKey] = set()
-        for start in range(0, len(changes), ALERT_EVENT_CHUNK):
-            rows = [
-                {
-                    "group_id": group_id,
-                    "fingerprint": change.alert.fingerprint,
-                    "starts_at": change.alert.starts_at,
-                    "state": change.state,
-                    "occurred_at": change.occurred_at,
-                    "incident_number": number,
-                    "recorded_at": now,
-                }
-                for change, number in changes[start : start + ALERT_EVENT_CHUNK]
-            ]
-            statement = (
-                insert(_ALERT_EVENTS)
-                .values(rows)
-                .on_conflict_do_nothing(index_elements=["group_id", "fingerprint", "starts_at", "state"])
-                .returning(_ALERT_EVENTS.c.fingerprint, _ALERT_EVENTS.c.starts_at, _ALERT_EVENTS.c.state)
-            )
-            inserted.update((f, s, st) for f, s, st in self.session.execute(statement))
+        # executemany with RETURNING (SQLAlchemy's "insertmanyvalues"): one cached statement, batched rows.
+        statement = (
+            insert(_ALERT_EVENTS)
+            .on_conflict_do_nothing(index_elements=["group_id", "fingerprint", "starts_at", "state"])
+            .returning(_ALERT_EVENTS.c.fingerprint, _ALERT_EVENTS.c.starts_at, _ALERT_EVENTS.c.state)
+        )
+        rows = [
+            {
+                "group_id": group_id,
+                "fingerprint": change.alert.fingerprint,
+                "starts_at": change.alert.starts_at,
+                "state": change.state,
+                "occurred_at": change.occurred_at,
+                "incident_number": number,
+                "recorded_at": now,
+            }
+            for change, number in changes
+        ]
+        inserted: set[AlertEventKey] = {(f, s, st) for f, s, st in self.session.execute(statement, rows)}
         return inserted
 
     # -- Slack event deduplication -------------------------------------------------------------
@@ -426,19 +427,24 @@ class UnitOfWork:
         )
 
     def _add_entries(self, incident_row_id: int, entries: Sequence[TimelineEntry]) -> None:
-        for entry in entries:
-            self.session.add(
-                TimelineEntryRow(
-                    incident_id=incident_row_id,
-                    kind=entry.kind.value,
-                    occurred_at=entry.occurred_at,
-                    recorded_at=entry.recorded_at,
-                    actor=entry.actor,
-                    text=entry.text,
-                    data=entry.data,
-                )
-            )
-        self.session.flush()
+        """One Core executemany: ORM objects cost a quarter of a second per 1,000 entries (an alert group)."""
+        if not entries:
+            return
+        self.session.execute(
+            sa.insert(_TIMELINE),
+            [
+                {
+                    "incident_id": incident_row_id,
+                    "kind": entry.kind.value,
+                    "occurred_at": entry.occurred_at,
+                    "recorded_at": entry.recorded_at,
+                    "actor": entry.actor,
+                    "text": entry.text,
+                    "data": entry.data,
+                }
+                for entry in entries
+            ],
+        )
 
     def _save_members(self, row_id: int, before: Incident, after: Incident) -> None:
         old = {m.user_id: m for m in before.members}
