@@ -1,7 +1,9 @@
 """Alert groups and alert state changes: one incident per group, each state change recorded once
 
 Replaces the per-fingerprint ``alerts`` table of 0003 (which could hold one firing and one clear per
-incident) with ``alert_groups`` and ``alert_events``.
+incident) with ``alert_groups`` and ``alert_events``. 0003 never stored a ``groupKey``, so its rows
+cannot be carried over: an alert group still firing at upgrade time finds no incident of its own and
+its next notification declares one (incidents and timelines themselves are untouched).
 
 Revision ID: 0004
 Revises: 0003
