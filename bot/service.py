@@ -326,6 +326,7 @@ class IncidentService:
             source=notification.source,
             group=notification.group_id[:16],
             alerts=len(notification.alerts),
+            truncated=notification.truncated_alerts,
             action=result.action,
             recorded=result.recorded,
             incident=result.incident_id,
