@@ -259,6 +259,7 @@ class IncidentService:
         group_id = notification.group_id
 
         def attempt(uow: UnitOfWork) -> tuple[NotificationResult, list[Outcome]]:
+            uow.lock_alert_group(group_id)
             latest = uow.latest_alert_group(group_id)
             # Locks the group's newest incident (PostgreSQL), so replicas on one group take turns.
             latest_incident = uow.get_incident(latest[1]) if latest else None
@@ -295,6 +296,10 @@ class IncidentService:
                 else:
                     placed.append((state_change, fired_on.get(state_change.episode) or target))
             inserted = uow.add_alert_events(group_id, placed, now)
+            if len(inserted) < len(placed):
+                # Another transaction recorded some of these first: what was decided here (declare or not,
+                # where each change goes) rests on a stale view. Roll back and decide again on fresh state.
+                raise ConcurrentUpdate("alert state changes were recorded concurrently; deciding again")
             by_incident: dict[int, list[StateChange]] = {}
             for state_change, home in placed:
                 if home is not None and state_change.key in inserted:

@@ -52,6 +52,8 @@ DEFAULT_LIST_LIMIT = 200
 _INCIDENTS: sa.Table = IncidentRow.__table__  # type: ignore[attr-defined]
 _ALERT_EVENTS: sa.Table = AlertEventRow.__table__  # type: ignore[attr-defined]
 _TIMELINE: sa.Table = TimelineEntryRow.__table__  # type: ignore[attr-defined]
+ALERT_GROUP_LOCK_SPACE = 7_240_433
+"""First key of the two-key pg_advisory_xact_lock per alert group (a key space apart from the one-key locks)."""
 ALERT_EVENT_CHUNK = 500
 """Rows per statement: 500 x 7 parameters stays far below SQLite's and PostgreSQL's parameter limits."""
 AlertEventKey = tuple[str, datetime, str]
@@ -287,6 +289,16 @@ class UnitOfWork:
         ]
 
     # -- alert groups and alert state changes -----------------------------------------------------
+
+    def lock_alert_group(self, group_id: str) -> None:
+        """Take the group's turn until commit (PostgreSQL advisory lock; SQLite writers are serialised already).
+
+        Replicas receiving one group at once then read each other's committed records instead of deciding
+        on the same stale snapshot; the unique keys remain the guarantee.
+        """
+        if self.session.get_bind().dialect.name == "postgresql":
+            lock = sa.text("SELECT pg_advisory_xact_lock(:space, :key)")
+            self.session.execute(lock, {"space": ALERT_GROUP_LOCK_SPACE, "key": int(group_id[:7], 16)})
 
     def latest_alert_group(self, group_id: str) -> tuple[int, int] | None:
         """(generation, incident number) of the newest incident the group declared, or None."""
