@@ -250,8 +250,10 @@ class IncidentService:
         """Record an alert notification per the model in ``bot.domain.alerts``, in one transaction.
 
         Declares at most one incident (one declaration outcome, so one page); every state change not
-        recorded before becomes one timeline entry. A race with another replica on the same group is
-        settled by the unique keys: the loser's transaction is retried and finds the winner's records.
+        recorded before becomes one timeline entry. Replicas take turns per group (``lock_alert_group``);
+        the unique keys settle any race regardless: a transaction whose insert of a group generation or
+        of a state change meets another's is rolled back and decides again on fresh state (up to
+        MAX_ATTEMPTS, then ConcurrentUpdate, which the webhook answers 503 so the sender retries).
         """
         actor = Actor(ALERTMANAGER_ACTOR)
         now = self.clock()
@@ -261,7 +263,6 @@ class IncidentService:
         def attempt(uow: UnitOfWork) -> tuple[NotificationResult, list[Outcome]]:
             uow.lock_alert_group(group_id)
             latest = uow.latest_alert_group(group_id)
-            # Locks the group's newest incident (PostgreSQL), so replicas on one group take turns.
             latest_incident = uow.get_incident(latest[1]) if latest else None
             open_incident = latest_incident if latest_incident and latest_incident.status.is_open else None
             known = uow.alert_events(group_id, (a.fingerprint for a in notification.alerts))
@@ -302,7 +303,7 @@ class IncidentService:
                 raise ConcurrentUpdate("alert state changes were recorded concurrently; deciding again")
             by_incident: dict[int, list[StateChange]] = {}
             for state_change, home in placed:
-                if home is not None and state_change.key in inserted:
+                if home is not None:
                     by_incident.setdefault(home, []).append(state_change)
             outcomes: list[Outcome] = []
             if declared is not None:
@@ -313,15 +314,14 @@ class IncidentService:
                 outcomes.append(Outcome(uow.add_incident(change, now), change.entries, None))
             for home, recorded in sorted(by_incident.items()):
                 before = open_incident if open_incident and open_incident.number == home else uow.get_incident(home)
-                if before is None:
-                    continue
+                if before is None:  # incidents are never deleted; only a broken database gets here
+                    raise ConcurrentUpdate(f"{format_incident_id(home)} disappeared while alerts were recorded.")
                 incident, entries = _record_alerts(before, recorded, now)
                 outcomes.append(Outcome(uow.save(before, Change(incident, entries), now), entries, before))
             for outcome in outcomes:
                 self._enqueue_plans(uow, outcome, plan, now)
             action_taken = "declared" if declared else "recorded" if inserted else "repeat"
-            homes = sorted({home for change, home in placed if home is not None and change.key in inserted})
-            shown = target if target is not None else homes[0] if homes else None
+            shown = target if target is not None else min(by_incident, default=None)
             incident_id = format_incident_id(shown) if shown is not None else None
             return NotificationResult(action_taken, incident_id, len(inserted), previous), outcomes
 
