@@ -3,6 +3,7 @@ group, each alert state change recorded exactly once, large groups accepted, Gra
 
 from __future__ import annotations
 
+import http.client
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -104,6 +105,18 @@ class TestOneIncidentPerGroup:
         assert grown.json() == {"ok": True, "action": "recorded", "incident": "INC-1", "recorded": 2, "alerts": 5}
         assert len(alerts_bot.service.list_incidents()) == 1
         assert [fp for _, fp, _ in alert_history(alerts_bot, 1)] == ["fp0", "fp1", "fp2", "fp3", "fp4"]
+
+    def test_the_channel_is_told_what_joined(self, driver: SlackDriver) -> None:
+        """A later notification posts one line in the incident channel naming what fired and what cleared."""
+        post(driver.bot, notification([alert("a", at(0))]))
+        post(driver.bot, notification([alert("a", at(0), at(9), resolved=True), alert("b", at(5))]))
+        driver.bot.drain()
+        lines = [str(p.get("text")) for p in driver.posted(str(driver.bot.service.incident(1).channel_id))]
+        summary = (
+            "INC-1 · alerts 1 fired: CDN edge returning 502s above the error SLO"
+            " · 1 cleared: CDN edge returning 502s above the error SLO"
+        )
+        assert lines.count(summary) == 1
 
     def test_two_groups_make_two_incidents(self, alerts_bot: RunningBot) -> None:
         """Different groupKeys never share an incident."""
@@ -255,6 +268,27 @@ class TestBodyLimits:
         assert result.status == 413
         assert "INCIDENT_ALERT_MAX_BYTES" in result.json()["error"]
         assert small_limit_bot.service.list_incidents() == []
+
+    @pytest.mark.parametrize(("alerts", "status"), [(1000, 413), (500, 200)])
+    def test_a_chunked_body_is_measured_as_it_streams(
+        self, small_limit_bot: RunningBot, alerts: int, status: int
+    ) -> None:
+        """Without Content-Length (chunked), the limit still holds: 1.3 MB -> 413, 0.65 MB -> 200."""
+        body = json.dumps(notification([alert(f"fp{i}", at(0), description="x" * 1300) for i in range(alerts)]))
+        data = body.encode()
+        connection = http.client.HTTPConnection("127.0.0.1", small_limit_bot.port, timeout=30)
+        try:
+            chunks = (data[i : i + 65536] for i in range(0, len(data), 65536))
+            connection.request(
+                "POST", PATH, body=chunks, headers={**AUTH, "Content-Type": "application/json"}, encode_chunked=True
+            )
+            response = connection.getresponse()
+            assert response.status == status, response.read()[:300]
+        except (BrokenPipeError, ConnectionResetError):  # the server may close before the last chunk is sent
+            assert status == 413
+        finally:
+            connection.close()
+        assert len(small_limit_bot.service.list_incidents()) == (1 if status == 200 else 0)
 
     def test_the_slack_endpoint_keeps_its_1_mib_limit(self, small_limit_bot: RunningBot) -> None:
         """The alert route's limit is its own: /slack/events still refuses 2 MiB."""
