@@ -275,7 +275,10 @@ def _values(value: Any, where: str) -> dict[str, float]:
         isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool) for k, v in value.items()
     ):
         raise PayloadError(f"`{where}` must be an object of numbers.")
-    result = {clean(k): float(v) for k, v in value.items()}
+    try:
+        result = {clean(k): float(v) for k, v in value.items()}
+    except OverflowError as exc:  # an integer beyond float range
+        raise PayloadError(f"`{where}` must hold finite numbers.") from exc
     if not all(math.isfinite(v) for v in result.values()):
         raise PayloadError(f"`{where}` must hold finite numbers.")
     return result

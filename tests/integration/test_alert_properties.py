@@ -265,7 +265,12 @@ def stored_changes(bot: RunningBot, groups: dict[str, int]) -> dict[tuple[int, K
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.sampled_from([10**400, -(10**309), 2**63, 1e308])
+    | st.floats(allow_nan=False, allow_infinity=False)  # Python would write Infinity, which is not JSON
+    | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
     max_leaves=6,
 )

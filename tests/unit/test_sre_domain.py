@@ -262,6 +262,13 @@ class TestAlertmanager:
             (lambda b: b["alerts"][0].update(startsAt="0001-01-01T00:00:00+05:00"), "alerts\\[0\\].startsAt"),
             (lambda b: b["alerts"][0].update(labels={"a": 1}), "alerts\\[0\\].labels"),
             (lambda b: b.update(truncatedAlerts=-1), "truncatedAlerts"),
+            (lambda b: b.update(version="1") or b["alerts"][0].update(values={"A": 10**400}), "alerts\\[0\\].values"),
+            (
+                lambda b: b.update(version="1") or b["alerts"][0].update(values={"A": float("inf")}),
+                "alerts\\[0\\].values",
+            ),
+            (lambda b: b.update(version="1") or b["alerts"][0].update(values={"A": "93"}), "alerts\\[0\\].values"),
+            (lambda b: b.update(title=7), "title"),
         ],
     )
     def test_malformed_payloads_name_the_problem(self, mutate: Any, message: str) -> None:
