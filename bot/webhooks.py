@@ -170,12 +170,14 @@ async def _read_limited(request: web.Request, limit: int) -> bytes:
         headers={"Connection": "close"},  # the rest of the body is never read: do not reuse the connection
     )
     if request.content_length is not None and request.content_length > limit:
+        log.warning("webhook_body_too_large", path=request.path, size=request.content_length, limit=limit)
         raise too_large
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.content.iter_chunked(READ_CHUNK_BYTES):
         size += len(chunk)
         if size > limit:
+            log.warning("webhook_body_too_large", path=request.path, size=f">{limit}", limit=limit)
             raise too_large
         chunks.append(chunk)
     return b"".join(chunks)
