@@ -782,6 +782,70 @@ def _outbox_backlog(url: str) -> int:
     return int(pending)
 
 
+# --------------------------------------------------------------------------------------- A. alert groups
+
+ALERT_TOKEN = "bench-webhook-token"
+
+
+def bench_alerts(ctx: Context) -> list[Row]:
+    """A 1,000-alert group notification through POST /alerts/alertmanager (answered once all 1,000 state changes
+    and the declaration are committed) vs a 1-alert one, alternating sample by sample, SQLite and PostgreSQL."""
+    from tests.support.alerts import T0, alert, notification
+
+    samples = ctx.size(10, 4, 1)
+    warmup = 2
+    sizes = (1, 1000)
+    rows: list[Row] = []
+    for dialect in ("sqlite", "postgres"):
+        url = ctx.database_url(dialect, "alerts")
+        timings: dict[int, list[float]] = {size: [] for size in sizes}
+        with serving("bot", url, ctx.slack, INCIDENT_WEBHOOK_TOKEN=ALERT_TOKEN) as bot:
+            client = _Client(bot.url)
+            headers = {"Content-Type": "application/json", "Authorization": f"Bearer {ALERT_TOKEN}"}
+            for index in range(samples + warmup):
+                for size in sizes:
+                    group = f'{{}}:{{bench="{dialect}-{index}-{size}"}}'
+                    body = json.dumps(
+                        notification([alert(f"fp{i:04d}", T0 + timedelta(seconds=i)) for i in range(size)], group)
+                    )
+                    started = time.perf_counter()
+                    status = client.post("/alerts/alertmanager", body, headers)
+                    elapsed = (time.perf_counter() - started) * 1000
+                    assert status == 200, status
+                    if index >= warmup:
+                        timings[size].append(elapsed)
+            client.close()
+        recorded = _alert_entries(url)
+        expected = (samples + warmup) * sum(sizes)
+        assert recorded == expected, (recorded, expected)  # every alert of every notification is on a timeline
+        one, thousand = stats.summary(timings[1]), stats.summary(timings[1000])
+        ctx.details[f"alerts_{dialect}"] = {"one_alert": one, "thousand_alerts": thousand, "entries": recorded}
+        case = f"{dialect}, n={samples} each, alternating"
+        rows.append(
+            Row(
+                "A alert group 1,000 vs 1",
+                case,
+                "p50",
+                thousand["p50_ms"],
+                one["p50_ms"],
+                stats.ratio(thousand["p50_ms"], one["p50_ms"]),
+            )
+        )
+        rows.append(Row("A alert group 1,000 vs 1", case, "ms per alert (1,000)", round(thousand["p50_ms"] / 1000, 3)))
+    ctx.slack.forget_calls()
+    return rows
+
+
+def _alert_entries(url: str) -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        count = connection.execute(
+            sa.text("SELECT count(*) FROM timeline_entries WHERE kind = 'alert_fired'")
+        ).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
 BENCHES: dict[str, Callable[[Context], list[Row]]] = {
     "ack": bench_ack,
     "e2e": bench_e2e,
@@ -791,4 +855,5 @@ BENCHES: dict[str, Callable[[Context], list[Row]]] = {
     "timeline_view": bench_timeline_view,
     "memory": bench_memory,
     "replicas": bench_replicas,
+    "alerts": bench_alerts,
 }

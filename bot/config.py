@@ -21,6 +21,10 @@ from bot.errors import ConfigError
 DEFAULT_DATABASE_URL = "sqlite:///incidents.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+DEFAULT_ALERT_MAX_BYTES = 32 * 1024 * 1024
+"""Largest alert notification body accepted (bytes): a group of about 25,000 alerts from Alertmanager."""
+MIN_ALERT_MAX_BYTES = 1024 * 1024
+MAX_ALERT_MAX_BYTES = 1024 * 1024 * 1024
 
 
 class Secret:
@@ -68,6 +72,7 @@ class Settings:
     pagerduty_events_url: str = DEFAULT_PAGERDUTY_EVENTS_URL
     nudge_after: Mapping[Severity, timedelta] = field(default_factory=lambda: dict(DEFAULT_NUDGE_AFTER))
     alert_severity_map: Mapping[str, Severity] = field(default_factory=lambda: dict(DEFAULT_SEVERITY_MAP))
+    alert_max_bytes: int = DEFAULT_ALERT_MAX_BYTES
 
     def require(self, *names: str) -> None:
         """Stop with one line naming the first missing setting among ``names`` (env var names)."""
@@ -95,6 +100,7 @@ _FIELD_OF = {
     "PAGERDUTY_EVENTS_URL": "pagerduty_events_url",
     "INCIDENT_NUDGE_MINUTES": "nudge_after",
     "INCIDENT_ALERT_SEVERITY_MAP": "alert_severity_map",
+    "INCIDENT_ALERT_MAX_BYTES": "alert_max_bytes",
 }
 
 
@@ -150,7 +156,20 @@ def _validated(values: Mapping[str, str]) -> Settings:
         pagerduty_events_url=pagerduty_url,
         nudge_after=_nudge_minutes(get("INCIDENT_NUDGE_MINUTES")),
         alert_severity_map=_severity_map(get("INCIDENT_ALERT_SEVERITY_MAP")),
+        alert_max_bytes=_alert_max_bytes(get("INCIDENT_ALERT_MAX_BYTES")),
     )
+
+
+def _alert_max_bytes(text: str) -> int:
+    """Bytes, from 1 MiB to 1 GiB; the default (32 MiB) when unset."""
+    if not text:
+        return DEFAULT_ALERT_MAX_BYTES
+    if not text.isdigit() or not MIN_ALERT_MAX_BYTES <= int(text) <= MAX_ALERT_MAX_BYTES:
+        raise ConfigError(
+            f"INCIDENT_ALERT_MAX_BYTES must be a number of bytes from {MIN_ALERT_MAX_BYTES} (1 MiB) "
+            f"to {MAX_ALERT_MAX_BYTES} (1 GiB), got {text!r}."
+        )
+    return int(text)
 
 
 def _pairs(name: str, text: str) -> list[tuple[str, str]]:

@@ -354,8 +354,9 @@ async def refresh_channel(service: IncidentService, effects: SlackEffects, incid
     ts = await asyncio.to_thread(service.status_message, incident.number)
     now = service.clock()
     budget = await asyncio.to_thread(budget_status, service, incident)
-    if ts is None or not await effects.update_status_message(incident, ts, now, budget):
-        ts = await effects.post_status_message(incident, now, budget)
+    alerts = await asyncio.to_thread(service.alert_lines, incident.number)
+    if ts is None or not await effects.update_status_message(incident, ts, now, budget, alerts):
+        ts = await effects.post_status_message(incident, now, budget, alerts)
         # Recorded before pinning: a failed pin must not make the retry post a second message.
         await asyncio.to_thread(service.set_status_message, incident.number, ts)
         await effects.pin(incident.channel_id, ts)

@@ -18,6 +18,7 @@ import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.alerts import AlertLine
 from bot.domain.commands import Assignee, GroupRef, UserRef
 from bot.domain.model import Incident, slack_mention
 from bot.slack import blocks
@@ -204,11 +205,15 @@ class SlackEffects:
         )
         return response is not None
 
-    async def post_status_message(self, incident: Incident, now: datetime, budget: str | None = None) -> str:
+    async def post_status_message(
+        self, incident: Incident, now: datetime, budget: str | None = None, alerts: Sequence[AlertLine] = ()
+    ) -> str:
         """Post the status message of an incident channel; returns its ts (pin it with ``pin``)."""
         assert incident.channel_id
         return await self.post(
-            incident.channel_id, blocks.build_status_text(incident), blocks.build_status_blocks(incident, now, budget)
+            incident.channel_id,
+            blocks.build_status_text(incident),
+            blocks.build_status_blocks(incident, now, budget, alerts),
         )
 
     async def pin(self, channel_id: str, ts: str) -> bool:
@@ -224,7 +229,12 @@ class SlackEffects:
         return True
 
     async def update_status_message(
-        self, incident: Incident, ts: str, now: datetime, budget: str | None = None
+        self,
+        incident: Incident,
+        ts: str,
+        now: datetime,
+        budget: str | None = None,
+        alerts: Sequence[AlertLine] = (),
     ) -> bool:
         """Edit the status message in place; False if it is gone (deleted), so a new one is needed."""
         assert incident.channel_id
@@ -235,7 +245,7 @@ class SlackEffects:
                 channel=incident.channel_id,
                 ts=ts,
                 text=blocks.build_status_text(incident),
-                blocks=blocks.build_status_blocks(incident, now, budget),
+                blocks=blocks.build_status_blocks(incident, now, budget, alerts),
             )
         except SlackApiError as exc:
             if exc.response.get("error") in _GONE_MESSAGE_ERRORS:

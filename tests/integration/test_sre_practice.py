@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot.domain.alerts import parse_alertmanager
+from bot.domain.alerts import parse_notification
 from bot.domain.model import EntryKind, Severity, Status
 from bot.service import IncidentService
 from bot.slack.server import NUDGER
@@ -88,9 +88,7 @@ class TestAlertmanagerWebhook:
         """A v4 firing alert declares INC-1 at startsAt, sev1 from `critical`, with channel and source URL."""
         result = post_json(sre.bot, "/alerts/alertmanager", firing_payload())
         assert result.status == 200, result.body
-        assert result.json()["alerts"] == [
-            {"fingerprint": "c4e2a6d1b7f30e95", "action": "declared", "incident": "INC-1"}
-        ]
+        assert result.json() == {"ok": True, "action": "declared", "incident": "INC-1", "recorded": 1, "alerts": 1}
         sre.bot.drain()
         incident, entries = sre.bot.service.timeline(1)
         assert incident.title == "CDN edge returning 502s above the error SLO"
@@ -115,10 +113,10 @@ class TestAlertmanagerWebhook:
         post_json(sre.bot, "/alerts/alertmanager", firing_payload())
         before = len(sre.bot.service.timeline(1)[1])
         repeat = post_json(sre.bot, "/alerts/alertmanager", firing_payload())
-        assert repeat.json()["alerts"][0]["action"] == "repeat"
+        assert repeat.json()["action"] == "repeat" and repeat.json()["recorded"] == 0
         assert len(sre.bot.service.list_incidents()) == 1 and len(sre.bot.service.timeline(1)[1]) == before
         cleared = post_json(sre.bot, "/alerts/alertmanager", resolved_payload())
-        assert cleared.json()["alerts"][0]["action"] == "cleared"
+        assert cleared.json()["action"] == "recorded" and cleared.json()["recorded"] == 1
         post_json(sre.bot, "/alerts/alertmanager", resolved_payload())
         incident, entries = sre.bot.service.timeline(1)
         clears = [e for e in entries if e.kind is EntryKind.ALERT_CLEARED]
@@ -126,14 +124,17 @@ class TestAlertmanagerWebhook:
         assert incident.status is Status.DECLARED
 
     def test_refiring_after_resolve_declares_a_new_incident(self, sre: SlackDriver) -> None:
-        """Once humans resolved the incident, the same fingerprint firing again is a new incident."""
+        """Once humans resolved the incident, the group firing again (a new startsAt) is a new incident."""
         post_json(sre.bot, "/alerts/alertmanager", firing_payload())
         sre.ephemeral("INC-1 resolve edge healthy")
         again = post_json(sre.bot, "/alerts/alertmanager", firing_payload(startsAt="2026-11-22T16:00:00Z"))
-        assert again.json()["alerts"][0] == {
-            "fingerprint": "c4e2a6d1b7f30e95",
+        assert again.json() == {
+            "ok": True,
             "action": "declared",
             "incident": "INC-2",
+            "recorded": 1,
+            "alerts": 1,
+            "previous_incident": "INC-1",
         }
 
     @pytest.mark.parametrize("headers", [None, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}])
@@ -157,6 +158,7 @@ class TestAlertmanagerWebhook:
         [
             ("{not json", 400),
             ({"version": "3", "alerts": []}, 422),
+            ('{"version": "4", "alerts": [NaN]}', 400),
             (firing_payload(status="pending"), 422),
             (firing_payload(startsAt="soon"), 422),
         ],
@@ -178,13 +180,13 @@ class TestAlertRace:
         store = open_store(database_url)
         try:
             service = IncidentService(store)
-            alert = parse_alertmanager(firing_payload())[0]
+            notification = parse_notification(firing_payload(), datetime.now(UTC))
             barrier = threading.Barrier(8)
             results: list[str] = []
 
             def receive() -> None:
                 barrier.wait()
-                results.append(service.receive_alert(alert).action)
+                results.append(service.receive_notification(notification).action)
 
             threads = [threading.Thread(target=receive) for _ in range(8)]
             for thread in threads:
@@ -193,6 +195,7 @@ class TestAlertRace:
                 thread.join(timeout=60)
             assert sorted(results) == ["declared"] + ["repeat"] * 7
             assert len(service.list_incidents()) == 1
+            assert [e.kind for e in service.timeline(1)[1]] == [EntryKind.DECLARED, EntryKind.ALERT_FIRED]
         finally:
             store.dispose()
 

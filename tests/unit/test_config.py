@@ -33,6 +33,19 @@ class TestLoadSettings:
         assert settings.alert_severity_map["ticket"] is Severity.SEV3
         assert settings.nudge_after == {Severity.SEV1: timedelta(minutes=10), Severity.SEV2: timedelta(minutes=20)}
 
+    @pytest.mark.parametrize(
+        ("value", "expected"), [("", 33_554_432), ("1048576", 1_048_576), ("67108864", 67_108_864)]
+    )
+    def test_alert_body_limit(self, value: str, expected: int) -> None:
+        """INCIDENT_ALERT_MAX_BYTES: 32 MiB by default, any byte count from 1 MiB to 1 GiB."""
+        assert load_settings({"INCIDENT_ALERT_MAX_BYTES": value}, env_file=None).alert_max_bytes == expected
+
+    @pytest.mark.parametrize("value", ["1048575", "1073741825", "16MiB", "-5", "1e7"])
+    def test_alert_body_limit_out_of_range_stops_startup(self, value: str) -> None:
+        """Below 1 MiB, above 1 GiB or not a byte count: a ConfigError naming the variable."""
+        with pytest.raises(ConfigError, match="INCIDENT_ALERT_MAX_BYTES"):
+            load_settings({"INCIDENT_ALERT_MAX_BYTES": value}, env_file=None)
+
     def test_api_url_gets_its_trailing_slash(self) -> None:
         """The SDK needs base_url to end with a slash; a missing one is added."""
         assert (

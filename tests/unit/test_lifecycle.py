@@ -97,7 +97,7 @@ SAMPLES: dict[type, Transition] = {
     PinMessage: PinMessage("graph shows the spike at 12:58", author="U0DAVE", permalink="https://x.slack.com/p1"),
     SetService: SetService("cdn-edge"),
     SetImpact: SetImpact(50.0),
-    RecordAlert: RecordAlert(False, "EdgeErrorRate", "fp1", "http://prom/graph"),
+    RecordAlert: RecordAlert(False, "EdgeErrorRate", {"fingerprint": "fp1", "generator_url": "http://prom/graph"}),
     Nudge: Nudge(15),
 }
 KINDS: dict[type, EntryKind] = {
@@ -247,6 +247,11 @@ class TestBackdating:
             apply(declared(), AddNote("early"), Stamp(ACTOR, at(-5), at(10)))
         message = raised.value.user_message
         assert "2026-11-22 12:55 UTC" in message and "INC-7" in message and "2026-11-22 13:00 UTC" in message
+
+    def test_an_alert_that_fired_before_the_declaration_keeps_its_time(self) -> None:
+        """Alerts report when they started, which may precede the incident: that time is kept, not refused."""
+        entry = first_entry(apply(declared(), RecordAlert(False, "EdgeErrorRate"), Stamp(ACTOR, at(-5), at(10))))
+        assert entry.occurred_at == at(-5) and entry.kind is EntryKind.ALERT_FIRED
 
     def test_at_the_declaration_is_accepted(self) -> None:
         """An occurred_at equal to the declaration time is fine."""
