@@ -701,7 +701,7 @@ def _check_channel_name(name: str) -> None:
         raise SlackError("invalid_name_required")
     if len(name) > 80:
         raise SlackError("invalid_name_maxlength")
-    if any(not ((c.islower() and c.isascii()) or c.isdigit() or c in "-_") for c in name):
+    if any(c not in "abcdefghijklmnopqrstuvwxyz0123456789-_" for c in name):  # ASCII only: not ², not é
         raise SlackError("invalid_name_specials")
     if all(c in "-_" for c in name):
         raise SlackError("invalid_name_punctuation")
