@@ -9,6 +9,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from tests.support import signing
+from tests.support.bot_server import running_bot, sqlite_url
 from tests.support.fake_slack import DEFAULT_TOKEN, DOCUMENTED, FakeSlack
 
 CASES = [(method, code) for method, spec in sorted(DOCUMENTED.items()) for code in sorted(spec["errors"])]
@@ -224,3 +226,34 @@ class TestDocumentedBehaviour:
             "chat.postMessage: undocumented ['colour'], missing required []",
             "conversations.invite: undocumented [], missing required ['users']",
         ]
+
+
+class TestEveryCallTheBotMakes:
+    def test_uses_only_documented_methods_and_arguments(self, tmp_path: Path) -> None:
+        """Declare, assemble (with a user group), note, pin a message and a thread reply, open the
+        Home tab and the declare form, resolve (postmortem upload), announcing in a channel the bot
+        must join first: every Web API method called is documented and names documented arguments."""
+        with FakeSlack() as fake:
+            fake.add_channel("C0INCIDENTS", "incidents", bot_member=False)
+            fake.add_usergroup("S0NETOPS", "netops", ["U0CAROL"])
+            with running_bot(sqlite_url(tmp_path), fake.base_url, INCIDENT_ANNOUNCE_CHANNEL="C0INCIDENTS") as bot:
+                bot.command("declare sev1 CDN edge returning 502s", response_url=fake.response_url("a"))
+                bot.drain()
+                channel = str(fake.calls_to("conversations.create")[0].response["channel"]["id"])  # type: ignore[index]
+                for text in ("assemble <@U0BOB|bob>:ops <!subteam^S0NETOPS|@netops>", "note edge CPU at 100%"):
+                    bot.command(text, channel_id=channel, response_url=fake.response_url("b"))
+                    bot.drain()
+                top = fake.add_message(channel, f"{time.time():.6f}", "U0BOB", "CPU graph")
+                reply = fake.add_message(channel, f"{time.time() + 0.5:.6f}", "U0CAROL", "WAF rule", thread_ts=top)
+                for ts in (top, reply):
+                    bot.event(signing.reaction_added_event("pushpin", channel=channel, ts=ts, item_user="U0BOB"))
+                    bot.drain()
+                bot.event(signing.app_home_opened_event("U0BOB"))
+                bot.command("", trigger_id=signing.new_trigger_id())
+                bot.command("resolve edge healthy again", channel_id=channel, response_url=fake.response_url("c"))
+                bot.drain()
+            called = {c.method for c in fake.calls} - {"upload_url", "response_url"}
+            assert called <= set(DOCUMENTED), called - set(DOCUMENTED)
+            assert called - {"auth.test"} == set(DOCUMENTED) - {"auth.test"}  # the flow reached every method
+            assert fake.argument_problems() == []
+            assert fake.nonconforming_answers() == []
