@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -28,6 +30,9 @@ from bot.store import open_store
 from bot.store.outbox import Effect, OutboxItem
 from tests.integration.test_cli import incidentbot
 from tests.support.fake_slack import DEFAULT_TOKEN, DOCUMENTED, FakeSlack
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import SlackDriver
 
 ALICE = Actor("U0ALICE", "alice")
 
@@ -295,6 +300,25 @@ class TestPushpinWhileRateLimited:
         pins = [e for e in harness.service.timeline(number)[1] if e.kind.value == "pinned"]
         assert [(p.text, p.actor) for p in pins] == [("half the edge servers at 100% CPU", "U0BOB")]
         assert harness.items() == []
+
+
+class TestPerChannelRateLimit:
+    def test_lines_beyond_one_per_second_are_retried_in_order(self, slack: SlackDriver) -> None:
+        """With Slack's ~1 message/s per channel enforced, three quick notes all reach the channel, in order."""
+        channel_id = slack.declare()
+        slack.fake.limit_channel_rate(1.0)
+        for n in range(3):
+            slack.command(f"note update number {n}", channel_id=channel_id)
+        deadline = time.monotonic() + 20
+        while True:
+            lines = [str(p.get("text")) for p in slack.posted(channel_id) if "update number" in str(p.get("text"))]
+            if len(lines) == 3 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert [line.rsplit(" ", 1)[-1] for line in lines] == ["0", "1", "2"]
+        refused = [c for c in slack.fake.calls_to("chat.postMessage") if c.status == 429]
+        assert refused, "the limit was never hit: the test proves nothing"
+        assert slack.bot.service.outbox_items("dead") == []
 
 
 # ------------------------------------------------------------------- every documented code, wired
