@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 import structlog
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.domain.changes import describe_change
@@ -202,8 +202,15 @@ class SlackDeliverer:
             failure = failure_of(exc)
             self._report_setup_fault(failure, item)
             raise classify_failure(failure) from exc
+        except SlackRequestError as exc:
+            # Raised by slack_sdk itself, not by the Web API: the raw upload of a file's bytes answered
+            # non-200 (retried: the upload starts again with a fresh URL), or a call it refused to send.
+            reason = str(exc).splitlines()[0][:300]
+            if reason.startswith("Failed to upload"):
+                raise RetryLater(f"upload: {reason}") from exc
+            raise Undeliverable(f"slack_sdk refused the call (a bug in incidentbot): {reason}") from exc
         except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
-            raise RetryLater(f"network: {type(exc).__name__}") from exc
+            raise RetryLater(f"network: {type(exc).__name__}: {str(exc)[:200]}") from exc
         except ChannelNameExhausted as exc:
             raise Undeliverable(str(exc)) from exc
 

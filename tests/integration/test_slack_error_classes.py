@@ -284,6 +284,24 @@ class TestNotSlackJson:
         assert "AttributeError" not in text.stdout + text.stderr and "Traceback" not in text.stdout + text.stderr
 
 
+class TestUploadOfTheBytes:
+    @pytest.mark.parametrize("status", [500, 503, 403])
+    def test_a_failed_upload_url_post_is_retried_without_a_crash(self, harness: Harness, status: int) -> None:
+        """The raw POST of the postmortem's bytes failing (slack_sdk's SlackRequestError) is a readable
+        temporary failure, not a crash with a traceback; the retry uploads the draft."""
+        number, channel = harness.incident()
+        harness.fake.fail_next("upload_url", "x", status=status)
+        with capture_logs() as logs:
+            harness.deliver(Effect(SlackEffect.UPLOAD_POSTMORTEM, {"template": None, "notify": None}, number))
+        [item] = harness.items()
+        assert item.status == "pending"
+        assert item.last_error.startswith(f"upload: Failed to upload a file (status: {status}")
+        assert not [e for e in logs if e["event"] == "outbox_delivery_crashed"]
+        harness.later()
+        assert harness.items() == []
+        assert [f.channel_id for f in harness.fake.uploaded_files] == [channel]
+
+
 class TestPushpinWhileRateLimited:
     def test_a_rate_limited_message_read_is_retried_not_dropped(self, harness: Harness) -> None:
         """conversations.history answering 429 leaves the pin queued; once Slack answers, it is on the timeline."""
