@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -48,6 +48,7 @@ class SlackEffect(StrEnum):
     POST_RECENT_CHANGES = "slack.post_recent_changes"
     BUDGET_CHECK = "slack.budget_check"
     PIN_MESSAGE = "slack.pin_message"
+    PIN_STATUS = "slack.pin_status"
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,7 @@ class SlackDeliverer:
                 SlackEffect.POST_RECENT_CHANGES: self._post_recent_changes,
                 SlackEffect.BUDGET_CHECK: self._budget_check,
                 SlackEffect.PIN_MESSAGE: self._pin_message,
+                SlackEffect.PIN_STATUS: self._pin_status,
             }.get(SlackEffect(item.kind))
             if item.kind in SlackEffect._value2member_map_
             else None
@@ -317,6 +319,10 @@ class SlackDeliverer:
         for channel in dict.fromkeys(c for c in (incident.channel_id, slo.owner_channel) if c):
             await self.effects.post(channel, text)
 
+    async def _pin_status(self, item: OutboxItem) -> None:
+        """Pin the status message whose first pin Slack refused for now (a temporary failure raises)."""
+        await self.effects.pin(str(item.payload["channel"]), str(item.payload["ts"]))
+
     async def _pin_message(self, item: OutboxItem) -> None:
         """A :pushpin:ed message onto the timeline, by its author at its own time (once per event_id).
 
@@ -439,7 +445,13 @@ async def refresh_channel(service: IncidentService, effects: SlackEffects, incid
         ts = await effects.post_status_message(incident, now, budget)
         # Recorded before pinning: a failed pin must not make the retry post a second message.
         await asyncio.to_thread(service.set_status_message, incident.number, ts)
-        await effects.pin(incident.channel_id, ts)
+        try:
+            await effects.pin(incident.channel_id, ts)
+        except SlackApiError as exc:  # temporary: the pin alone is retried through the outbox
+            wait = timedelta(seconds=failure_of(exc).retry_after or 1.0)
+            payload = {"channel": incident.channel_id, "ts": ts}
+            retry_pin = Effect(SlackEffect.PIN_STATUS, payload, incident.number, not_before=wait)
+            await asyncio.to_thread(service.enqueue, [retry_pin])
     await effects.set_topic(incident)
 
 

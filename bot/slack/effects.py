@@ -257,15 +257,18 @@ class SlackEffects:
         )
 
     async def pin(self, channel_id: str, ts: str) -> bool:
-        """Best effort: pin a message (already pinned counts as done); False if Slack refused.
+        """Pin a message (already pinned counts as done); False if Slack refused it for good.
 
-        A pin is a convenience: the status message is posted and kept current either way, and a
-        retried post would duplicate it, so a refused pin is logged rather than retried.
+        A temporary failure (a rate limit, a 5xx) raises SlackApiError, for the caller to retry the
+        pin alone: retrying the post would duplicate the status message.
         """
         try:
             await self._call("pins.add", frozenset({"already_pinned"}), channel=channel_id, timestamp=ts)
         except SlackApiError as exc:
-            return failure_of(exc).code == "already_pinned"
+            failure = failure_of(exc)
+            if failure.error_class is ErrorClass.TEMPORARY:
+                raise
+            return failure.code == "already_pinned"
         return True
 
     async def update_status_message(

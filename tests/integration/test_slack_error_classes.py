@@ -302,6 +302,30 @@ class TestUploadOfTheBytes:
         assert [f.channel_id for f in harness.fake.uploaded_files] == [channel]
 
 
+class TestStatusMessagePin:
+    def test_a_rate_limited_pin_is_retried_alone(self, harness: Harness) -> None:
+        """pins.add answering 429 after the status message is posted: one message, pinned on retry."""
+        number, channel = harness.incident()
+        harness.fake.fail_next("pins.add", "ratelimited", status=429, retry_after=5)
+        harness.deliver(Effect(SlackEffect.REFRESH, {}, number))
+        [item] = harness.items()
+        assert (item.kind, item.status) == ("slack.pin_status", "pending")
+        harness.later()
+        assert harness.items() == []
+        status = [m for m in harness.fake.messages(channel) if m.get("blocks")]
+        assert len(status) == 1
+        assert list(harness.fake.channel(channel).pins) == [status[0]["ts"]]
+
+    def test_a_pin_refused_for_good_is_not_retried(self, harness: Harness) -> None:
+        """too_many_pins: the status message stays unpinned, nothing is queued, the message is not re-posted."""
+        number, channel = harness.incident()
+        harness.fake.fail_next("pins.add", "too_many_pins", status=200)
+        harness.deliver(Effect(SlackEffect.REFRESH, {}, number))
+        assert harness.items() == []
+        assert harness.fake.channel(channel).pins == {}
+        assert len([m for m in harness.fake.messages(channel) if m.get("blocks")]) == 1
+
+
 class TestPushpinWhileRateLimited:
     def test_a_rate_limited_message_read_is_retried_not_dropped(self, harness: Harness) -> None:
         """conversations.history answering 429 leaves the pin queued; once Slack answers, it is on the timeline."""
