@@ -214,7 +214,11 @@ class SlackEffects:
         return _listed_invite_errors(response), True
 
     async def expand_groups(self, assignees: Sequence[Assignee]) -> tuple[list[Assignee], list[str]]:
-        """Replace user groups by their members (keeping the group's role); report unknown groups."""
+        """Replace user groups by their members (keeping the group's role); report groups not read, and why.
+
+        The reason comes from the error table: "no such user group", the plan that lacks user groups,
+        or, when Slack is busy, to name the group again in a minute.
+        """
         expanded: list[Assignee] = []
         problems: list[str] = []
         for assignee in assignees:
@@ -222,9 +226,19 @@ class SlackEffects:
                 expanded.append(assignee)
                 continue
             group: GroupRef = assignee.who
-            response = await self.try_call("usergroups.users.list", usergroup=group.group_id)
-            if response is None:
-                problems.append(f"could not read the members of {group.handle or group.group_id}")
+            name = group.handle or group.group_id
+            try:
+                response = await self._call(
+                    "usergroups.users.list", frozenset({"no_such_subteam"}), usergroup=group.group_id
+                )
+            except SlackApiError as exc:
+                kind, reason = failure_of(exc).meaning
+                again = "; Slack is busy, name the group again in a minute" if kind is ErrorClass.TEMPORARY else ""
+                problems.append(f"could not read the members of {name}: {reason}{again}")
+                continue
+            except Exception:  # network: logged; the people named directly are still assembled
+                log.exception("slack_call_crashed", method="usergroups.users.list")
+                problems.append(f"could not read the members of {name}: Slack could not be reached")
                 continue
             members = [str(u) for u in response.get("users", [])]
             if not members:

@@ -127,3 +127,34 @@ class TestWholeInvitation:
             time.sleep(0.1)
         slack.bot.drain()
         assert _told(slack, "Could not add") == [] and _told(slack, "Nobody could be added") == []
+
+
+class TestUserGroups:
+    @pytest.mark.parametrize(
+        ("fail", "expected"),
+        [
+            (None, "could not read the members of @ghosts: no such user group"),
+            (
+                ("plan_upgrade_required", 200),
+                "could not read the members of @ghosts: user groups need a Standard plan or above: "
+                "name people instead of groups",
+            ),
+            (
+                ("ratelimited", 429),
+                "could not read the members of @ghosts: rate limited by Slack; Slack is busy, "
+                "name the group again in a minute",
+            ),
+        ],
+    )
+    def test_a_group_not_read_is_explained_and_the_people_named_still_join(
+        self, slack: SlackDriver, fail: tuple[str, int] | None, expected: str
+    ) -> None:
+        """Why a user group could not be read reaches the caller; bob, named directly, joins anyway."""
+        channel_id = slack.declare()
+        slack.fake.add_usergroup("S0GHOSTS", "ghosts", ["U0CAROL"])
+        if fail is not None:
+            slack.fake.fail_next("usergroups.users.list", fail[0], status=fail[1])
+        group = "S0GONE" if fail is None else "S0GHOSTS"
+        slack.command(f"assemble <!subteam^{group}|@ghosts> <@U0BOB|bob>", channel_id=channel_id)
+        assert "U0BOB" in slack.fake.channel(channel_id).members
+        assert any(expected in str(p.get("text")) for p in slack.responses()), slack.response_texts()
