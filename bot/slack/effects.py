@@ -178,6 +178,7 @@ class SlackEffects:
             remaining = users[start : start + INVITE_BATCH]
             while remaining:
                 answered, settled = await self._invite_some(channel_id, remaining)
+                answered = {user: error for user, error in answered.items() if user in remaining}
                 for user, error in answered.items():
                     if error in _ALREADY_MEMBER:
                         report.invited.append(user)
