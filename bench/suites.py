@@ -48,6 +48,13 @@ class Context:
     _postgres: Any = None
     _big_sqlite: str | None = None
     _db_counter: int = 0
+    smoke: bool = False
+
+    def size(self, full: int, quick: int, smoke: int) -> int:
+        """A sample or dataset size: ``smoke`` only proves the benchmark still runs (CI), ``quick`` is ~2 min."""
+        if self.smoke:
+            return smoke
+        return quick if self.quick else full
 
     def sqlite_url(self, name: str) -> str:
         self._db_counter += 1
@@ -116,11 +123,9 @@ def serving(kind: str, database_url: str, slack: BenchSlack, **extra: str) -> It
         server.stop()
 
 
-def _ack_sizes(quick: bool, concurrency: int) -> tuple[int, int]:
+def _ack_sizes(ctx: Context) -> tuple[int, int]:
     """(measured requests, warm-up requests) per load run."""
-    if quick:
-        return 400, 100
-    return 1500, 150
+    return ctx.size(1500, 400, 40), ctx.size(150, 100, 10)
 
 
 NOTE_TEXT = "note load {i} from worker {w}: edge CPU back under 40%"
@@ -134,7 +139,7 @@ def bench_ack(ctx: Context) -> list[Row]:
     rows: list[Row] = []
     details = {}
     for concurrency in (10, 50):
-        requests, warmup = _ack_sizes(ctx.quick, concurrency)
+        requests, warmup = _ack_sizes(ctx)
         with serving("bare", ctx.sqlite_url("bare"), ctx.slack) as bare:
             base = run_load(
                 [bare.url], ["C0GENERAL"], concurrency, requests, warmup, NOTE_TEXT, ctx.slack.response_url()
@@ -205,7 +210,7 @@ def _slash(text: str, channel: str) -> tuple[str, dict[str, str]]:
 
 def bench_e2e(ctx: Context) -> list[Row]:
     """Command -> ack (entry committed) -> the confirmation posted in the incident channel, one at a time."""
-    samples = 50 if ctx.quick else 300
+    samples = ctx.size(300, 50, 5)
     warmup = 10
     slack = ctx.slack
     url = ctx.sqlite_url("e2e")
@@ -279,7 +284,7 @@ def bench_writes(ctx: Context) -> list[Row]:
     from bot.store import open_store
     from bot.store.tables import TimelineEntryRow
 
-    count = 200 if ctx.quick else 1000
+    count = ctx.size(1000, 200, 20)
     rows = []
     details = {}
     actor = Actor("U0WRITER", "writer")
@@ -395,9 +400,9 @@ def bench_views(ctx: Context) -> list[Row]:
     from bot.service import IncidentService
     from bot.store import open_store
 
-    small, large = 100, (10_000 if ctx.quick else 100_000)
+    small, large = 100, ctx.size(100_000, 10_000, 500)
     per_incident = 10
-    iterations = 100 if ctx.quick else 300
+    iterations = ctx.size(300, 100, 5)
     rows = []
     details: dict[str, Any] = {}
     for dialect in ("sqlite", "postgres"):
@@ -510,7 +515,7 @@ def bench_postmortem(ctx: Context) -> list[Row]:
     renderer = PostmortemRenderer()
     now = datetime(2026, 11, 22, 16, 0, tzinfo=UTC)
     results: dict[int, dict[str, Any]] = {}
-    for count, iterations in ((10, 200), (10_000, 5 if ctx.quick else 15)):
+    for count, iterations in ((10, ctx.size(200, 200, 5)), (10_000, ctx.size(15, 5, 1))):
         incident, entries = _incident_with_entries(count)
         samples = []
         output = ""
@@ -566,7 +571,7 @@ def bench_memory(ctx: Context) -> list[Row]:
     url = ctx._big_sqlite
     if url is None:
         url = ctx.sqlite_url("memory-big")
-        dataset.generate(url, 10_000 if ctx.quick else 100_000, 10)
+        dataset.generate(url, ctx.size(100_000, 10_000, 500), 10)
     with serving("bare", ctx.sqlite_url("bare"), ctx.slack) as bare:
         time.sleep(0.5)
         bare_idle, _ = bare.rss_mb()
@@ -574,7 +579,7 @@ def bench_memory(ctx: Context) -> list[Row]:
     for channel in open_channels:
         with contextlib.suppress(Exception):  # already added by an earlier run in this process
             ctx.slack.add_channel(channel, f"inc-{channel.lower()}")
-    requests = 200 if ctx.quick else 500
+    requests = ctx.size(500, 200, 20)
     with serving("bot", url, ctx.slack) as bot:
         time.sleep(0.5)
         idle, _ = bot.rss_mb()
@@ -595,7 +600,7 @@ def bench_memory(ctx: Context) -> list[Row]:
         "requests_each": requests,
     }
     ctx.slack.forget_calls()
-    case = "incidentbot serve, SQLite 100k history" if not ctx.quick else "incidentbot serve, SQLite 10k history"
+    case = f"incidentbot serve, SQLite {ctx.size(100_000, 10_000, 500):,} incidents of history"
     return [
         Row(
             "6 memory (RSS)",
@@ -648,7 +653,7 @@ def _open_numbers(url: str) -> list[int]:
 def bench_replicas(ctx: Context) -> list[Row]:
     """On PostgreSQL: 1 replica vs 2, and Slack healthy vs failing 40% of calls (50 closed-loop clients)."""
     concurrency = 50
-    requests, warmup = (400, 100) if ctx.quick else (1000, 100)
+    requests, warmup = ctx.size(1000, 400, 40), ctx.size(100, 100, 10)
     results: dict[str, dict[str, Any]] = {}
     for case in ("1 replica, Slack healthy", "2 replicas, Slack healthy", "1 replica, Slack failing 40%"):
         url = ctx.postgres_url()

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,11 @@ from typing import Any
 import structlog
 
 from bot.config import Settings, load_settings
-from bot.domain.commands import ExportPostmortem, ListIncidents, ShowHelp, ShowSlo, ShowStatus, ShowTimeline
-from bot.domain.grammar import help_text, parse_command
-from bot.domain.model import Status, parse_incident_id
+from bot.domain.commands import Declare, ExportPostmortem, ListIncidents, ShowHelp, ShowSlo, ShowStatus, ShowTimeline
+from bot.domain.grammar import clean_text, help_text, parse_cli_person, parse_command
+from bot.domain.model import Incident, Status, TimelineEntry, parse_incident_id
 from bot.domain.slo import BudgetReport
+from bot.domain.timeline import collect_names, plain_mention, plain_references
 from bot.domain.timeparse import format_iso
 from bot.errors import BotError, UsageError
 from bot.log import configure_logging
@@ -46,15 +48,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler: Callable[[argparse.Namespace, Settings], int] = args.handler
         return handler(args, settings)
     except UsageError as exc:
-        print(f"incidentbot: {exc.full_message()}", file=sys.stderr)
+        usage = f'\nUsage: incidentbot run "{exc.usage}"' if exc.usage else ""
+        print(f"incidentbot: {for_terminal(exc.user_message)}{usage}", file=sys.stderr)
         return EXIT_USAGE
     except BotError as exc:
-        print(f"incidentbot: {exc.user_message}", file=sys.stderr)
+        print(f"incidentbot: {for_terminal(exc.user_message)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return EXIT_ERROR
+
+
+_SLACK_COMMAND = re.compile(r"`/incident ([^`]*)`")
+
+
+def for_terminal(text: str, names: Mapping[str, str] | None = None) -> str:
+    """A message written for Slack as a terminal user reads and types it.
+
+    ```/incident INC-7 reopen <reason>``` -> ```incidentbot run "INC-7 reopen <reason>"```, and
+    ``<@U0BOB|bob>`` -> ``@bob`` (``@U0BOB`` when the name is unknown), ``<#C0123|general>`` -> ``#general``.
+    """
+    text = _SLACK_COMMAND.sub(lambda match: f'`incidentbot run "{match.group(1)}"`', text)
+    return plain_references(dict(names or {}))(text)
 
 
 _QUIET = {"demo", "timeline", "postmortem", "list", "run", "outbox", "slo", "report"}
@@ -70,7 +86,11 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run one /incident command, e.g. 'INC-1 note checking the WAF'")
     run.add_argument("text", help="the command text, exactly as after /incident in Slack")
-    run.add_argument("--user", default="cli", help="the actor recorded on the timeline (a Slack user id)")
+    run.add_argument(
+        "--user",
+        default="cli",
+        help="who is acting, recorded on the timeline: @name, or a Slack user id such as U0123ABC (default: cli)",
+    )
     run.set_defaults(handler=_run)
 
     timeline = commands.add_parser("timeline", help="print an incident's timeline")
@@ -147,44 +167,65 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    command = parse_command(args.text)
-    service = _service(settings)
+    actor = parse_cli_person(args.user)
+    if actor is None:
+        raise UsageError(f"`--user {args.user[:40]}` is not a name; use e.g. `--user @alice` or a Slack user id.")
+    command = parse_command(args.text, names=True)
     action = command.action
+    if command.incident_number is None and not isinstance(action, (Declare, ListIncidents, ShowSlo, ShowHelp)):
+        verb = clean_text(args.text).split()[0].lower()
+        raise UsageError(
+            f'Name the incident first (there is no channel to imply it here): `incidentbot run "INC-7 {verb} ..."`; '
+            "`incidentbot list` shows them."
+        )
+    service = _service(settings)
     renderer = PostmortemRenderer(settings.templates_dir)
+    now = utc_now()
     if isinstance(action, ShowHelp):
-        print(help_text(action.verb))
+        print(for_terminal(help_text(action.verb)))
     elif isinstance(action, ListIncidents):
-        print(list_text(service.list_incidents(), utc_now()))
+        print(list_text(service.list_incidents(), now))
     elif isinstance(action, ShowStatus):
-        print(status_text(service.incident(command.incident_number), utc_now()))
+        incident, entries = service.timeline(command.incident_number)
+        names = collect_names(entries)
+        print(status_text(incident, now, plain_mention(names), plain_references(names)))
     elif isinstance(action, ShowTimeline):
-        print(timeline_text(*service.timeline(command.incident_number)))
+        print(_timeline_text(*service.timeline(command.incident_number)))
     elif isinstance(action, ShowSlo):
         print(slo_text(service, action.service))
     elif isinstance(action, ExportPostmortem):
         print(renderer.render(service.postmortem(command.incident_number), action.template), end="")
     else:
-        print(confirmation(service.run(command, Actor(args.user))))
+        outcome = service.run(command, Actor(actor))
+        names = collect_names(outcome.entries)
+        print(for_terminal(confirmation(outcome, plain_mention(names), plain_references(names)), names))
     return 0
+
+
+def _timeline_text(incident: Incident, entries: Sequence[TimelineEntry]) -> str:
+    """The timeline for a terminal: people as @name, Slack references as typed."""
+    names = collect_names(entries)
+    return timeline_text(incident, entries, plain_mention(names), plain_references(names))
 
 
 def _timeline(args: argparse.Namespace, settings: Settings) -> int:
     incident, entries = _service(settings).timeline(_incident_number(args.incident))
     if args.format == "json":
+        names = collect_names(entries)
         document = {
             "incident": incident.incident_id,
             "title": incident.title,
             "status": incident.status.value,
             "severity": incident.severity.value,
-            "entries": [_entry_json(e) for e in entries],
+            "entries": [_entry_json(e, names) for e in entries],
         }
         print(json.dumps(document, indent=2, ensure_ascii=False))
     else:
-        print(timeline_text(incident, entries))
+        print(_timeline_text(incident, entries))
     return 0
 
 
-def _entry_json(entry: Any) -> dict[str, Any]:
+def _entry_json(entry: TimelineEntry, names: Mapping[str, str]) -> dict[str, Any]:
     from bot.domain.timeline import describe
 
     return {
@@ -193,7 +234,7 @@ def _entry_json(entry: Any) -> dict[str, Any]:
         "recorded_at": format_iso(entry.recorded_at),
         "actor": entry.actor,
         "text": entry.text,
-        "description": describe(entry),
+        "description": describe(entry, plain_mention(dict(names)), plain_references(dict(names))),
         "data": entry.data,
     }
 

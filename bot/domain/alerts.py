@@ -90,8 +90,13 @@ def _string_map(value: Any, where: str) -> dict[str, str]:
 
 
 def severity_of(alert: Alert, mapping: Mapping[str, Severity] = DEFAULT_SEVERITY_MAP) -> Severity:
-    """The incident severity for the alert's ``severity`` label; unknown labels become sev4."""
-    return mapping.get(alert.severity_label, FALLBACK_SEVERITY)
+    """The incident severity for the alert's ``severity`` label.
+
+    The map decides first; a label spelled as a severity (``P1``, ``SEV-2``, ``sev3``) means that
+    severity; anything else becomes sev4.
+    """
+    mapped = mapping.get(alert.severity_label)
+    return mapped or Severity.parse(alert.severity_label) or FALLBACK_SEVERITY
 
 
 def declaration(alert: Alert, mapping: Mapping[str, Severity] = DEFAULT_SEVERITY_MAP) -> Declare:

@@ -4,11 +4,14 @@ The same parser serves Slack and the CLI. Grammar (any command may start with ``
 state-changing command may end with ``--at WHEN``)::
 
     declare [sev1|sev2|sev3|sev4] <title>
-    lead <@user>
-    assemble <@user>[:role] [<@user>[:role] ...]
+    lead @user
+    assemble @user[:role] [@user[:role] ...]
     hypothesis <text> | hypothesis reject <n> [reason] | hypothesis confirm <n> [note]
     mitigate <text> | rollback <text> | resolve [summary] | reopen [reason]
-    severity <sevN> | note <text> | followup <text> [<@owner>]
+    severity <sevN> | note <text> | followup <text> [@owner]
+
+In Slack a person is a mention (``<@U0123|alice>`` as Slack sends it); with ``names=True`` (the
+CLI) ``@alice`` names a person too, recorded as ``alice`` (``@U0123ABC`` is that Slack user).
     service <name> | impact <N%>
     status | timeline | postmortem [template] | list | slo [service] | help
 """
@@ -49,7 +52,7 @@ from bot.domain.commands import (
     UserRef,
 )
 from bot.domain.errors import UsageError
-from bot.domain.model import DEFAULT_SEVERITY, Severity, parse_incident_id
+from bot.domain.model import DEFAULT_SEVERITY, SEVERITY_SPELLINGS, Severity, looks_like_severity, parse_incident_id
 
 MAX_TEXT_LENGTH = 20_000
 """Longest free text kept (titles, notes, hypotheses...); the database stores it whole."""
@@ -57,17 +60,17 @@ MAX_TEXT_LENGTH = 20_000
 MAX_TITLE_LENGTH = 500
 
 USAGE: dict[str, str] = {
-    "declare": "declare [sev1|sev2|sev3|sev4] <title>",
-    "lead": "lead <@user>",
-    "assemble": "assemble <@user>[:role] [<@user>[:role] ...]",
+    "declare": "declare [sev1|sev2|sev3|sev4] <title> (severity also as SEV-1, sev 1, S1, P1...)",
+    "lead": "lead @user",
+    "assemble": "assemble @user[:role] [@user[:role] ...]",
     "hypothesis": "hypothesis <text> | hypothesis reject <n> [reason] | hypothesis confirm <n> [note]",
     "mitigate": "mitigate <text>",
     "rollback": "rollback <text>",
     "resolve": "resolve [summary]",
     "reopen": "reopen [reason]",
-    "severity": "severity <sev1|sev2|sev3|sev4>",
+    "severity": "severity <sev1|sev2|sev3|sev4> (or SEV-1, sev 1, S1, P1...)",
     "note": "note <text>",
-    "followup": "followup <text> [<@owner>]",
+    "followup": "followup <text> [@owner]",
     "service": "service <name>",
     "impact": "impact <N%> (share of requests failing, 0% when it ends)",
     "status": "status",
@@ -85,7 +88,11 @@ HELP_FOOTER = (
 
 _USER = re.compile(r"^<@(?P<id>[UW][A-Z0-9]+)(?:\|(?P<name>[^>]*))?>$")
 _GROUP = re.compile(r"^<!subteam\^(?P<id>S[A-Z0-9]+)(?:\|(?P<handle>[^>]*))?>$")
-_ASSIGNEE = re.compile(r"^(?P<who><[@!][^>]+>)(?::(?P<role>[A-Za-z0-9][\w./+-]{0,39}))?$")
+_ASSIGNEE = re.compile(
+    r"^(?P<who><[@!][^>]+>|@[A-Za-z0-9][A-Za-z0-9._-]{0,63})(?::(?P<role>[A-Za-z0-9][\w./+-]{0,39}))?$"
+)
+_CLI_NAME = re.compile(r"^@?(?P<name>[A-Za-z0-9][A-Za-z0-9._-]{0,63})$", re.ASCII)
+_TYPED_USER_ID = re.compile(r"^[UW](?=[A-Z0-9]*[0-9])[A-Z0-9]{2,}$")
 _HYPOTHESIS_NUMBER = re.compile(r"^#?(\d{1,6})$")
 _SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _PERCENT = re.compile(r"^(?P<value>\d{1,3}(?:\.\d{1,4})?)\s*%?$")
@@ -112,13 +119,56 @@ def clean_text(text: str) -> str:
 
 
 def is_bare_declare(text: str) -> bool:
-    """True for empty text, ``declare`` or ``declare sevN`` alone: Slack opens the declare modal then."""
-    words = clean_text(text).lower().split()
-    return not words or (words[0] == "declare" and len(words) <= 2 and all(Severity.parse(w) for w in words[1:]))
+    """True for empty text, ``declare`` or ``declare <severity>`` alone: Slack opens the declare modal then.
+
+    ``declare sev5`` is not bare: it goes to the parser, which refuses the severity.
+    """
+    first, rest = _split_word(clean_text(text))
+    if not first:
+        return True
+    if first.lower() != "declare":
+        return False
+    try:
+        _, title = split_severity(rest)
+    except UsageError:
+        return False
+    return not title
 
 
-def parse_command(text: str) -> ParsedCommand:
-    """Parse what the user typed after ``/incident``; raise UsageError with the verb's usage if it is wrong."""
+def bare_declare_severity(text: str) -> Severity | None:
+    """The severity of a bare ``declare <severity>`` (to preselect in the modal), else None."""
+    if not is_bare_declare(text):
+        return None
+    return split_severity(_split_word(clean_text(text))[1])[0]
+
+
+def split_severity(text: str) -> tuple[Severity | None, str]:
+    """A leading severity in any spelling (``SEV-1``, ``sev 1``, ``P1``...) and the text after it.
+
+    Returns ``(None, text)`` when the first word does not look like a severity. Raises UsageError,
+    listing the valid severities, when it looks like one out of range (``sev0``, ``P0``, ``sev5``):
+    such a word is never left in the title.
+    """
+    first, remainder = _split_word(text)
+    second, after = _split_word(remainder)
+    if first.lower() in ("sev", "severity") and second.rstrip(":").isdigit() and second.isascii():
+        word, rest = f"{first} {second}", after
+    else:
+        word, rest = first, remainder
+    if not word or not looks_like_severity(word):
+        return None, text.strip()
+    severity = Severity.parse(word)
+    if severity is None:
+        raise UsageError(f"`{word[:20]}` is not a severity; use {SEVERITY_SPELLINGS}.", USAGE["declare"])
+    return severity, rest
+
+
+def parse_command(text: str, *, names: bool = False) -> ParsedCommand:
+    """Parse what the user typed after ``/incident``; raise UsageError with the verb's usage if it is wrong.
+
+    ``names=True`` (the CLI, where nobody can type a Slack mention) also accepts ``@alice`` wherever
+    a person is named: ``lead``, ``assemble``, ``followup``'s owner.
+    """
     cleaned = clean_text(text)
     if not cleaned:
         raise UsageError("Tell me what to do.", usage=USAGE["help"])
@@ -130,10 +180,14 @@ def parse_command(text: str) -> ParsedCommand:
         if not first:
             raise UsageError(f"What should I do with INC-{incident_number}?", usage=USAGE["help"])
     verb = first.lower()
+    people_parser = _PEOPLE_PARSERS.get(verb)
     parser = _PARSERS.get(verb)
-    if parser is None:
+    if people_parser is not None:
+        action: Action = people_parser(rest, names)
+    elif parser is not None:
+        action = parser(rest)
+    else:
         raise _unknown_verb(first)
-    action = parser(rest)
     command = ParsedCommand(action=action, incident_number=incident_number, at=at)
     _check_options(verb, command)
     return command
@@ -194,6 +248,27 @@ def parse_user(token: str) -> UserRef | None:
     return UserRef(user_id=match.group("id"), name=match.group("name") or None)
 
 
+def parse_cli_person(token: str) -> str | None:
+    """``@alice`` or ``alice`` -> ``alice`` (lower-cased, as Slack handles are); ``@U0123ABC`` -> ``U0123ABC``.
+
+    How the CLI records a person it cannot look up in Slack; None if ``token`` is not a name
+    (letters, digits, ``.``, ``_``, ``-``, at most 64).
+    """
+    match = _CLI_NAME.match(token.strip())
+    if match is None:
+        return None
+    name = match.group("name")
+    return name if _TYPED_USER_ID.match(name) else name.lower()
+
+
+def _parse_person(token: str, names: bool) -> UserRef | None:
+    user = parse_user(token)
+    if user is None and names and token.startswith("@"):
+        person = parse_cli_person(token)
+        return UserRef(user_id=person) if person else None
+    return user
+
+
 def parse_group(token: str) -> GroupRef | None:
     """``<!subteam^S0123|@netops>`` -> GroupRef; anything else -> None."""
     match = _GROUP.match(token)
@@ -203,9 +278,7 @@ def parse_group(token: str) -> GroupRef | None:
 
 
 def _parse_declare(rest: str) -> Declare:
-    first, remainder = _split_word(rest)
-    severity = Severity.parse(first) if first else None
-    title = remainder if severity else rest
+    severity, title = split_severity(rest)
     title = _require_text("declare", title, "a title, e.g. `declare sev1 CDN edge returning 502s`")
     if len(title) > MAX_TITLE_LENGTH:
         raise UsageError(
@@ -214,23 +287,23 @@ def _parse_declare(rest: str) -> Declare:
     return Declare(title=title, severity=severity or DEFAULT_SEVERITY)
 
 
-def _parse_lead(rest: str) -> SetLead:
-    user = parse_user(rest.strip())
+def _parse_lead(rest: str, names: bool) -> SetLead:
+    user = _parse_person(rest.strip(), names)
     if user is None:
         raise UsageError("`lead` needs exactly one person, mentioned as @name.", USAGE["lead"])
     return SetLead(user=user)
 
 
-def _parse_assemble(rest: str) -> Assemble:
+def _parse_assemble(rest: str, names: bool) -> Assemble:
     tokens = rest.split()
     if not tokens:
         raise UsageError("`assemble` needs at least one person or user group.", USAGE["assemble"])
-    return Assemble(assignees=tuple(_parse_assignee(token) for token in tokens))
+    return Assemble(assignees=tuple(_parse_assignee(token, names) for token in tokens))
 
 
-def _parse_assignee(token: str) -> Assignee:
+def _parse_assignee(token: str, names: bool) -> Assignee:
     match = _ASSIGNEE.match(token)
-    who = (parse_user(match.group("who")) or parse_group(match.group("who"))) if match else None
+    who = (_parse_person(match.group("who"), names) or parse_group(match.group("who"))) if match else None
     if match is None or who is None:
         raise UsageError(
             f"`{token[:60]}` is not a person or user group; mention them as @name, "
@@ -261,15 +334,18 @@ def _parse_hypothesis_decision(sub: str, rest: str) -> RejectHypothesis | Confir
 
 
 def _parse_severity(rest: str) -> ChangeSeverity:
-    severity = Severity.parse(rest)
-    if severity is None:
-        raise UsageError("`severity` needs one of sev1, sev2, sev3, sev4.", USAGE["severity"])
+    try:
+        severity, extra = split_severity(rest)
+    except UsageError as exc:
+        raise UsageError(exc.user_message, USAGE["severity"]) from None
+    if severity is None or extra:
+        raise UsageError(f"`severity` needs one severity: {SEVERITY_SPELLINGS}.", USAGE["severity"])
     return ChangeSeverity(severity=severity)
 
 
-def _parse_followup(rest: str) -> AddFollowup:
+def _parse_followup(rest: str, names: bool) -> AddFollowup:
     body, last = [*rest.rsplit(None, 1), ""][:2] if rest else ("", "")
-    owner = parse_user(last) if last else None
+    owner = _parse_person(last, names) if last else None
     text = body if owner else rest
     text = _require_text("followup", text, "an action item, e.g. `followup canary rollout for WAF rules @bob`")
     return AddFollowup(text=text, owner=owner)
@@ -332,8 +408,6 @@ def _no_arguments(verb: str, action: Action) -> Callable[[str], Action]:
 
 _PARSERS: dict[str, Callable[[str], Action]] = {
     "declare": _parse_declare,
-    "lead": _parse_lead,
-    "assemble": _parse_assemble,
     "hypothesis": _parse_hypothesis,
     "mitigate": lambda rest: Mitigate(_require_text("mitigate", rest, "what was tried")),
     "rollback": lambda rest: Rollback(_require_text("rollback", rest, "the change that was rolled back")),
@@ -341,7 +415,6 @@ _PARSERS: dict[str, Callable[[str], Action]] = {
     "reopen": lambda rest: Reopen(_optional_text("reopen", rest)),
     "severity": _parse_severity,
     "note": lambda rest: AddNote(_require_text("note", rest, "some text")),
-    "followup": _parse_followup,
     "service": _parse_service,
     "impact": _parse_impact,
     "status": _no_arguments("status", ShowStatus()),
@@ -351,3 +424,10 @@ _PARSERS: dict[str, Callable[[str], Action]] = {
     "slo": _parse_slo,
     "help": _parse_help,
 }
+
+_PEOPLE_PARSERS: dict[str, Callable[[str, bool], Action]] = {
+    "lead": _parse_lead,
+    "assemble": _parse_assemble,
+    "followup": _parse_followup,
+}
+"""The verbs that name people: they also take ``names`` (accept ``@alice`` in the CLI)."""

@@ -42,6 +42,7 @@ from bot.domain.model import (
     Member,
     Status,
     TimelineEntry,
+    slack_mention,
 )
 from bot.domain.timeparse import format_utc
 
@@ -178,7 +179,7 @@ def _refusal(incident: Incident, action: Transition) -> str:
     if incident.status is Status.RESOLVED:
         if isinstance(action, Resolve):
             when = format_utc(incident.resolved_at) if incident.resolved_at else "earlier"
-            who = f" by <@{incident.resolved_by}>" if incident.resolved_by else ""
+            who = f" by {slack_mention(incident.resolved_by)}" if incident.resolved_by else ""
             return f"{ident} was already resolved{who} at {when}."
         return (
             f"{ident} is resolved, so it takes no more {_verb(action)}. If the problem is back, "
@@ -210,7 +211,7 @@ def _names(*users: UserRef | None) -> dict[str, str]:
 
 def _record_lead(incident: Incident, action: SetLead, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
     if incident.lead == action.user.user_id:
-        raise TransitionError(f"<@{action.user.user_id}> already leads {incident.incident_id}.")
+        raise TransitionError(f"{slack_mention(action.user.user_id)} already leads {incident.incident_id}.")
     entry = stamp.entry(EntryKind.LEAD, user=action.user.user_id, previous=incident.lead, names=_names(action.user))
     return incident.with_changes(lead=action.user.user_id), entry
 

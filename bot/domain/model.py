@@ -13,6 +13,8 @@ from typing import Any
 
 # At most 9 digits: int() refuses very long digit strings, and no team declares a billion incidents.
 INCIDENT_ID_PATTERN = re.compile(r"^INC-(\d{1,9})$", re.IGNORECASE)
+_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_SEVERITY_SPELLING = re.compile(r"^(?:sev(?:erity)?[-_ ]?|[sp]-?)(\d):?$", re.IGNORECASE | re.ASCII)
 
 
 class Status(StrEnum):
@@ -38,14 +40,31 @@ class Severity(StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> Severity | None:
-        """Return the severity named by ``text`` (case-insensitive), or None."""
+        """The severity named by ``text`` in any spelling teams use, or None.
+
+        ``SEV1``, ``sev1``, ``SEV-1``, ``sev_1``, ``sev 1``, ``severity 1``, ``S1``, ``S-1``, ``P1``,
+        ``P-1`` (any case, an optional trailing colon) all mean sev1, and so on to 4. A spelling
+        that looks like a severity but is out of range (``sev0``, ``P0``, ``sev5``) is None too;
+        :func:`looks_like_severity` tells the two apart.
+        """
+        match = _SEVERITY_SPELLING.match(" ".join(text.split()))
+        if match is None:
+            return None
         try:
-            return cls(text.strip().lower())
+            return cls(f"sev{int(match.group(1))}")
         except ValueError:
             return None
 
 
 DEFAULT_SEVERITY = Severity.SEV3
+
+SEVERITY_SPELLINGS = "sev1 (worst) to sev4, also written SEV-1, sev 1, S1 or P1"
+"""The valid severities as refusals list them."""
+
+
+def looks_like_severity(text: str) -> bool:
+    """True for anything spelled like a severity, valid or not: ``sev5``, ``P0``, ``S-9``, ``sev 1``."""
+    return _SEVERITY_SPELLING.match(" ".join(text.split())) is not None
 
 
 class EntryKind(StrEnum):
@@ -76,6 +95,25 @@ class HypothesisStatus(StrEnum):
     OPEN = "open"
     REJECTED = "rejected"
     CONFIRMED = "confirmed"
+
+
+def is_slack_user_id(who: str) -> bool:
+    """True for a Slack user id (``U0123ABC``, ``W0123ABC`` on Enterprise Grid).
+
+    People and actors are recorded as plain strings: Slack user ids, names given in the CLI
+    (``alice`` from ``@alice``) and non-users (``alertmanager``, ``cli``, ``incidentbot``).
+    Only user ids can be mentioned, invited or sent a message.
+    """
+    return _SLACK_USER_ID.match(who) is not None
+
+
+def slack_mention(who: str) -> str:
+    """How ``who`` is written in Slack mrkdwn: ``<@U0123>`` for a user id (Slack renders the current
+    display name), the plain name for anyone else (``alertmanager``, never ``<@alertmanager>``,
+    which Slack shows as a broken mention)."""
+    if is_slack_user_id(who):
+        return f"<@{who}>"
+    return who.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def format_incident_id(number: int) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bot.domain.commands import ChangeSeverity, Reopen, Resolve, Rollback, Transition
 from bot.domain.errors import BotError
-from bot.domain.model import Incident
+from bot.domain.model import Incident, is_slack_user_id, slack_mention
 
 RESTRICTED_ACTIONS: tuple[type[Transition], ...] = (Resolve, Reopen, Rollback, ChangeSeverity)
 _VERBS = {Resolve: "resolve", Reopen: "reopen", Rollback: "roll back", ChangeSeverity: "change the severity of"}
@@ -33,8 +33,12 @@ def check_allowed(incident: Incident, action: Transition, actor: str) -> None:
     if may_act(incident, action, actor):
         return
     verb = _VERBS.get(type(action), "do that to")
-    lead = f"the lead <@{incident.lead}>" if incident.lead else f"the declarer <@{incident.declared_by}>"
+    if incident.lead:
+        lead = f"the lead {slack_mention(incident.lead)}"
+    else:
+        lead = f"the declarer {slack_mention(incident.declared_by)}"
+    who = slack_mention(actor) if is_slack_user_id(actor) else f"@{actor}"
     raise NotAllowed(
         f"Only {lead} and the IRT of {incident.incident_id} may {verb} it (strict roles are on). "
-        f"Ask them, or ask to join: `/incident {incident.incident_id} assemble <@{actor}>`."
+        f"Ask them, or ask to join: `/incident {incident.incident_id} assemble {who}`."
     )

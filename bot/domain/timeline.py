@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.model import EntryKind, Status, TimelineEntry, sorted_timeline
+from bot.domain.model import slack_mention as slack_mention  # re-exported: every way of mentioning is here
 
 Mention = Callable[[str], str]
 Escape = Callable[[str], str]
@@ -17,11 +18,6 @@ Escape = Callable[[str], str]
 def keep_text(text: str) -> str:
     """The identity escape: for plain-text destinations (terminals, Markdown files)."""
     return text
-
-
-def slack_mention(user_id: str) -> str:
-    """How Slack wants a user referenced in mrkdwn: it renders the current display name."""
-    return f"<@{user_id}>"
 
 
 def collect_names(entries: Iterable[TimelineEntry]) -> dict[str, str]:

@@ -1,32 +1,100 @@
 """The one place where user-typed times (``--at WHEN``) become timezone-aware UTC datetimes.
 
-Rules: a time without a zone is UTC; a time of day alone means its most recent past occurrence;
-``15m ago`` / ``2h ago`` count back from now; a time in the future is refused.
+The grammar is closed: every form below is accepted, everything else is refused with the list of
+forms (:data:`ACCEPTED_FORMS`); nothing is guessed.
+
+- ``now``
+- ``N<unit> ago``, units s/sec/seconds, m/min/minutes, h/hr/hours, d/days, combinable:
+  ``15m ago``, ``1h30m ago``, ``1h 30m ago``, ``1.5h ago``, ``2 days ago`` (at most 366 days).
+- A clock time: ``13:42``, ``13:42:05`` (24-hour) or ``1:42 pm``, ``1pm``, ``12am`` (12-hour).
+  Alone it means its most recent past occurrence; after ``yesterday`` or ``today`` that day;
+  after an ISO date ``2026-11-22`` (separated by a space or ``T``) that date.
+- A zone may follow any clock time, with or without a space: ``Z``, ``UTC``, ``GMT``; an offset
+  east of UTC is positive, as in ISO 8601 and as people mean it (``UTC+1`` is one hour ahead of
+  UTC): ``UTC+1``, ``UTC+01``, ``UTC+0100``, ``UTC+01:00``, ``GMT-5``, ``UTC-3:30``, ``+01:00``,
+  ``+0100``, ``+01``; an IANA name such as ``Europe/Berlin`` (summer or winter time as in force on
+  that date, from the tz database); or an abbreviation that means one offset everywhere
+  (:data:`ZONE_ABBREVIATIONS`: ``CET`` is always UTC+1, ``CEST`` UTC+2). Without a zone the time is
+  UTC. ``EST``, ``IST``, ``BST``, ``CST``, ``PST`` name different zones in different countries
+  and are refused, as are IANA's ``Etc/GMT+1`` names (whose sign is the POSIX one, opposite to
+  what people mean).
+
+Refused on purpose: ``1.30pm``, ``13.30`` (dots), ``01/02`` (day/month order is ambiguous), month
+names, a date without a time, a local time that a DST change skips or repeats, any moment more
+than :data:`CLOCK_SKEW` in the future (one within the skew is recorded as ``now``).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, tzinfo
-
-from dateutil import parser as date_parser
-from dateutil import tz
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
 
 from bot.domain.errors import TimeParseError
 
 # Slack clients and servers disagree by a few seconds; "now" typed a moment ago is not the future.
 CLOCK_SKEW = timedelta(seconds=60)
-
-_RELATIVE = re.compile(
-    r"^(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?)\s+ago$",
-    re.IGNORECASE,
-)
-_TIME_OF_DAY = re.compile(r"^\d{1,2}:\d{2}(?::\d{2})?(?:\s*(?:utc|z|gmt))?$", re.IGNORECASE)
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_UTC_NAMES = frozenset({"UTC", "Z", "GMT"})
 MAX_WHEN_LENGTH = 64
+MAX_AGO = timedelta(days=366)
+MAX_OFFSET = timedelta(hours=14)
+"""Real UTC offsets run from -12:00 to +14:00 (Line Islands); anything beyond is a typo."""
 
-EXAMPLES = "`13:42`, `2026-11-22 13:42 UTC`, `2026-11-22T13:42Z`, `15m ago` or `2h ago`"
+ACCEPTED_FORMS = (
+    "Accepted: `now`, `15m ago`, `1h30m ago`, `13:42` or `1:42 pm` (its most recent past occurrence), "
+    "`yesterday 13:42`, `2026-11-22 13:42`, `2026-11-22T13:42Z`; a zone may follow the time: "
+    "`UTC`, `UTC+1`, `+05:30`, `CET`, `Europe/Berlin` (no zone means UTC)."
+)
+
+ZONE_ABBREVIATIONS: dict[str, timedelta] = {
+    "CET": timedelta(hours=1),
+    "CEST": timedelta(hours=2),
+    "WET": timedelta(0),
+    "WEST": timedelta(hours=1),
+    "EET": timedelta(hours=2),
+    "EEST": timedelta(hours=3),
+    "MSK": timedelta(hours=3),
+    "JST": timedelta(hours=9),
+    "KST": timedelta(hours=9),
+    "HKT": timedelta(hours=8),
+    "SGT": timedelta(hours=8),
+    "AWST": timedelta(hours=8),
+    "ACST": timedelta(hours=9, minutes=30),
+    "ACDT": timedelta(hours=10, minutes=30),
+    "AEST": timedelta(hours=10),
+    "AEDT": timedelta(hours=11),
+    "NZST": timedelta(hours=12),
+    "NZDT": timedelta(hours=13),
+}
+"""Abbreviations that name a single UTC offset in every country that uses them (tz database
+abbreviations, https://data.iana.org/time-zones/tz-link.html); each is that fixed offset whatever
+the season. Ambiguous ones (EST, CST, IST, BST, PST, AST...) are deliberately absent."""
+
+_UNITS = r"seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d"
+_RELATIVE = re.compile(rf"^(?P<parts>(?:\d+(?:\.\d+)?\s*(?:{_UNITS})\s*)+)ago$", re.IGNORECASE | re.ASCII)
+_RELATIVE_PART = re.compile(rf"(\d+(?:\.\d+)?)\s*({_UNITS})", re.IGNORECASE | re.ASCII)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+_OFFSET_DIGITS = r"(?P<{p}h>\d{{2}}):?(?P<{p}m>\d{{2}})|(?P<{p}h2>\d{{1,2}}):(?P<{p}m2>\d{{2}})|(?P<{p}h3>\d{{1,2}})"
+_WHEN = re.compile(
+    r"""^
+    (?:(?P<date>\d{4}-\d{2}-\d{2})(?:T|\s+)|(?P<day>yesterday|today)\s+)?
+    (?:
+        (?P<h12>\d{1,2})(?::(?P<m12>\d{2}))?\s*(?P<ampm>am|pm)\b
+      | (?P<h24>\d{1,2}):(?P<m24>\d{2})(?::(?P<s24>\d{2})(?:\.(?P<frac>\d{1,6}))?)?
+    )
+    (?:\s*(?:
+        (?P<z>z)
+      | (?P<named>utc|gmt)(?:\s*(?P<nsign>[+-])(?:"""
+    + _OFFSET_DIGITS.format(p="n")
+    + r"""))?
+      | (?P<isign>[+-])(?:(?P<ih>\d{2}):?(?P<im>\d{2})|(?P<ih3>\d{2}))
+      | (?P<name>[a-z][a-z0-9_/+-]*)
+    ))?
+    $""",
+    re.IGNORECASE | re.ASCII | re.VERBOSE,
+)
+_ETC_POSIX = re.compile(r"^etc/gmt[+-]", re.IGNORECASE)
 
 
 def ensure_utc(moment: datetime) -> datetime:
@@ -37,64 +105,149 @@ def ensure_utc(moment: datetime) -> datetime:
 
 
 def parse_when(text: str, now: datetime) -> datetime:
-    """Parse WHEN relative to ``now`` (aware UTC) and return an aware UTC datetime in the past."""
+    """Parse WHEN (one of the forms in the module docstring) relative to ``now`` (aware UTC).
+
+    Returns an aware UTC datetime no later than ``now`` (a moment up to CLOCK_SKEW ahead is
+    recorded as ``now``). Raises TimeParseError, whose message lists the accepted forms, for
+    anything else: an undocumented form, an ambiguous zone, a future moment, a DST gap or overlap.
+    """
+    now = ensure_utc(now)
     cleaned = " ".join(text.split())
     if not cleaned:
-        raise TimeParseError(f"`--at` needs a time, for example {EXAMPLES}.")
+        raise _refused("`--at` needs a time.")
     if len(cleaned) > MAX_WHEN_LENGTH:
-        raise TimeParseError(f"`{cleaned[:MAX_WHEN_LENGTH]}...` is not a time I understand. Try {EXAMPLES}.")
-    moment = _parse_relative(cleaned, now) or _parse_absolute(cleaned, now)
+        raise _refused(f"`{cleaned[:MAX_WHEN_LENGTH]}...` is not a time I understand.")
+    if cleaned.lower() == "now":
+        return now
+    moment = _parse_relative(cleaned, now)
+    if moment is None:
+        moment = _parse_clock(cleaned, now)
     if moment > now + CLOCK_SKEW:
-        raise TimeParseError(
+        raise _refused(
             f"`{cleaned}` ({format_utc(moment)}) is in the future; `--at` records when something already happened."
         )
-    return moment
+    return min(moment, now)
+
+
+def _refused(reason: str) -> TimeParseError:
+    return TimeParseError(f"{reason} {ACCEPTED_FORMS}")
+
+
+def _not_understood(text: str) -> TimeParseError:
+    if re.search(r"\d+/\d+", text):
+        return _refused(f"`{text}` is not a time I understand: day/month order is ambiguous, write `2026-11-22`.")
+    return _refused(f"`{text}` is not a time I understand.")
 
 
 def _parse_relative(text: str, now: datetime) -> datetime | None:
     match = _RELATIVE.match(text)
     if not match:
         return None
-    seconds = float(match.group("amount")) * _UNIT_SECONDS[match.group("unit")[0].lower()]
-    if seconds > 366 * 86400:
-        raise TimeParseError(f"`{text}` is more than a year ago; give an absolute date instead.")
+    seconds = sum(
+        float(amount) * _UNIT_SECONDS[unit[0].lower()] for amount, unit in _RELATIVE_PART.findall(match["parts"])
+    )
+    if seconds > MAX_AGO.total_seconds():
+        raise _refused(f"`{text}` is more than a year ago; give an absolute date instead.")
     return now - timedelta(seconds=seconds)
 
 
-class _UnknownZone(Exception):
-    """A zone name we cannot be sure of (EST? IST?): refused rather than guessed."""
+def _parse_clock(text: str, now: datetime) -> datetime:
+    match = _WHEN.match(text)
+    if not match:
+        raise _not_understood(text)
+    clock = _clock(match, text)
+    zone = _zone(match, text)
+    if match["date"]:
+        try:
+            day = date.fromisoformat(match["date"])
+        except ValueError:
+            raise _refused(f"`{match['date']}` is not a date.") from None
+        return _localize(day, clock, zone, text)
+    today = now.astimezone(zone).date()
+    if match["day"] and match["day"].lower() == "yesterday":
+        return _localize(today - timedelta(days=1), clock, zone, text)
+    if match["day"]:
+        return _localize(today, clock, zone, text)
+    moment = _localize(today, clock, zone, text)
+    if moment > now + CLOCK_SKEW:
+        moment = _localize(today - timedelta(days=1), clock, zone, text)
+    return moment
 
 
-def _zone(name: str | None, offset: int | None) -> tzinfo | None:
-    """dateutil's zone hook: explicit offsets and UTC names are accepted, any other name refused.
-
-    A hook (rather than turning dateutil's warning into an error) keeps parsing thread-safe, and it
-    also stops dateutil from mapping the host's own zone name (CET on a Berlin server) to local time:
-    the result must not depend on where the bot runs.
-    """
-    if offset is not None:
-        return tz.tzoffset(None, offset)
-    if name is None:
-        return None
-    if name.upper() in _UTC_NAMES:
-        return tz.UTC
-    raise _UnknownZone(name)
+def _clock(match: re.Match[str], text: str) -> time:
+    if match["ampm"]:
+        hour, minute = int(match["h12"]), int(match["m12"] or 0)
+        if not 1 <= hour <= 12 or minute > 59:
+            raise _refused(f"`{text}` is not a 12-hour time (1:00 am to 12:59 pm).")
+        hour = hour % 12 + (12 if match["ampm"].lower() == "pm" else 0)
+        return time(hour, minute)
+    hour, minute, second = int(match["h24"]), int(match["m24"]), int(match["s24"] or 0)
+    if hour > 23 or minute > 59 or second > 59:
+        raise _refused(f"`{text}` is not a time of day (00:00 to 23:59:59).")
+    return time(hour, minute, second, int((match["frac"] or "0").ljust(6, "0")))
 
 
-def _parse_absolute(text: str, now: datetime) -> datetime:
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+def _zone(match: re.Match[str], text: str) -> tzinfo:
+    if match["z"]:
+        return UTC
+    if match["named"]:
+        if not match["nsign"]:
+            return UTC
+        hours = match["nh"] or match["nh2"] or match["nh3"]
+        return _offset(match["nsign"], hours, match["nm"] or match["nm2"] or "0", text)
+    if match["isign"]:
+        return _offset(match["isign"], match["ih"] or match["ih3"], match["im"] or "0", text)
+    if match["name"]:
+        return _named_zone(match["name"], text)
+    return UTC
+
+
+def _offset(sign: str, hours: str, minutes: str, text: str) -> tzinfo:
+    """``+``, ``05``, ``30`` -> UTC+05:30: east of UTC is positive (ISO 8601), never the POSIX sign."""
+    delta = timedelta(hours=int(hours), minutes=int(minutes))
+    if int(minutes) > 59 or delta > MAX_OFFSET:
+        raise _refused(f"`{text}` has an offset beyond UTC-12:00...UTC+14:00.")
+    return timezone(-delta if sign == "-" else delta)
+
+
+def _named_zone(name: str, text: str) -> tzinfo:
+    if "/" in name:
+        if _ETC_POSIX.match(name):
+            raise _refused(f"`{name}` uses the POSIX sign (Etc/GMT+1 is UTC-1); write `UTC+1` or `UTC-1` instead.")
+        key = _iana_zones().get(name.lower())
+        if key is None:
+            raise _refused(f"`{name}` is not a time zone of the tz database (like `Europe/Berlin`).")
+        return ZoneInfo(key)
+    offset = ZONE_ABBREVIATIONS.get(name.upper())
+    if offset is None:
+        raise _refused(
+            f"`{text}` names a time zone I cannot be sure of; write it in UTC, with an offset like `+01:00`, "
+            "or as a place like `America/New_York`."
+        )
+    return timezone(offset, name.upper())
+
+
+@cache
+def _iana_zones() -> dict[str, str]:
+    """Lower-cased ``Area/Location`` names of the tz database -> their exact key."""
+    return {key.lower(): key for key in available_timezones() if "/" in key}
+
+
+def _localize(day: date, clock: time, zone: tzinfo, text: str) -> datetime:
+    """That wall-clock time in ``zone`` on ``day``, in UTC; a time a DST change skips or repeats is refused."""
     try:
-        parsed = date_parser.parse(text, default=midnight, tzinfos=_zone)
-        # Converting can fail too: offsets of a day or more, or dates at the ends of the calendar.
-        moment = ensure_utc(parsed)
-    except _UnknownZone as exc:
-        raise TimeParseError(
-            f"`{text}` names a time zone I cannot be sure of; write it in UTC or with an offset like `+01:00`."
-        ) from exc
-    except (ValueError, OverflowError, TypeError) as exc:
-        raise TimeParseError(f"`{text}` is not a time I understand. Try {EXAMPLES}.") from exc
-    if _TIME_OF_DAY.match(text) and moment > now + CLOCK_SKEW:
-        moment -= timedelta(days=1)
+        local = datetime.combine(day, clock, tzinfo=zone)
+        moment = local.astimezone(UTC)
+        if isinstance(zone, ZoneInfo):
+            if moment.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+                raise _refused(f"`{text}` does not exist: clocks in {zone.key} skip it on {day.isoformat()}.")
+            if local.replace(fold=1).utcoffset() != local.utcoffset():
+                raise _refused(
+                    f"`{text}` happens twice in {zone.key} on {day.isoformat()} (clocks go back); "
+                    "give the offset instead, e.g. `+02:00` or `+01:00`."
+                )
+    except (OverflowError, ValueError):
+        raise _refused(f"`{text}` is outside the calendar.") from None
     return moment
 
 

@@ -21,7 +21,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.domain.changes import describe_change
 from bot.domain.commands import PinMessage
-from bot.domain.model import EntryKind, Incident
+from bot.domain.model import EntryKind, Incident, is_slack_user_id, slack_mention
 from bot.domain.slo import format_budget_time
 from bot.errors import BotError
 from bot.outbox import RetryLater, Undeliverable
@@ -78,7 +78,7 @@ def plan_effects(outcome: Outcome, actor: Actor, notify: NotifyTarget | None = N
             Effect(SlackEffect.CREATE_CHANNEL, {}, number),
             *(
                 [Effect(SlackEffect.INVITE, {"users": [actor.user_id], "notify": None}, number)]
-                if is_slack_user(actor.user_id)
+                if is_slack_user_id(actor.user_id)
                 else []
             ),
             Effect(SlackEffect.REFRESH, {}, number),
@@ -90,7 +90,7 @@ def plan_effects(outcome: Outcome, actor: Actor, notify: NotifyTarget | None = N
         Effect(SlackEffect.REFRESH, {}, number, coalesce=True),
         Effect(
             SlackEffect.POST_LINE,
-            {"text": f"<@{actor.user_id}>: {confirmation(outcome, escape=escape_keeping_mentions)}"},
+            {"text": f"{slack_mention(actor.user_id)}: {confirmation(outcome, escape=escape_keeping_mentions)}"},
             number,
         ),
     ]
@@ -101,11 +101,6 @@ def plan_effects(outcome: Outcome, actor: Actor, notify: NotifyTarget | None = N
         effects.append(Effect(SlackEffect.UPLOAD_POSTMORTEM, {"template": None, "notify": _target(notify)}, number))
         effects += _unowned_followups(incident)
     return effects + _sre_effects(outcome)
-
-
-def is_slack_user(user_id: str) -> bool:
-    """Slack user ids start with U or W; webhook actors (``alertmanager``) and the CLI are not invited."""
-    return bool(user_id) and user_id[0] in "UW" and user_id.isupper()
 
 
 _BUDGET_KINDS = frozenset(
@@ -143,7 +138,7 @@ def nudge_effects(outcome: Outcome) -> list[Effect]:
     """The reminder a quiet incident's channel gets (the nudge entry itself is on the timeline)."""
     incident = outcome.incident
     minutes = next((e.data.get("silent_minutes") for e in outcome.entries if e.kind is EntryKind.NUDGE), None)
-    lead = f"<@{incident.lead}> " if incident.lead else ""
+    lead = f"{slack_mention(incident.lead)} " if incident.lead else ""
     text = (
         f":alarm_clock: {lead}{incident.incident_id} ({incident.severity.value}) has had no timeline update "
         f"for {minutes} min. Please post a status update: `/incident note <where things stand>`."
@@ -166,7 +161,8 @@ def _new_members(outcome: Outcome) -> list[str]:
         users += [str(m["user"]) for m in entry.data.get("members", [])]
         if entry.kind is EntryKind.LEAD:
             users.append(str(entry.data["user"]))
-    return users
+    # Names given in the CLI (``lead @alice`` records ``alice``) are not Slack users: nobody to invite.
+    return [user for user in users if is_slack_user_id(user)]
 
 
 class SlackDeliverer:

@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.commands import Assignee, GroupRef, UserRef
-from bot.domain.model import Incident
+from bot.domain.model import Incident, slack_mention
 from bot.slack import blocks
 from bot.slack.api_errors import BY_METHOD, ERRORS, ErrorClass, failure_of
 from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, truncate
@@ -65,7 +65,7 @@ class InviteReport:
             return ""
         return (
             "Could not add "
-            + ", ".join(f"<@{user}> ({invite_refusal(error)})" for user, error in self.failed.items())
+            + ", ".join(f"{slack_mention(user)} ({invite_refusal(error)})" for user, error in self.failed.items())
             + "."
         )
 

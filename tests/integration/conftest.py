@@ -7,12 +7,11 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.bot_server import HttpResult, RunningBot, running_bot, sqlite_url
+from tests.support.bot_server import HttpResult, RunningBot, running_bot
 from tests.support.fake_slack import FakeSlack, blocks_errors
 
 LEAKS = ("Traceback", "Error(", "Exception(", 'File "', "sqlalchemy", "NoneType")
@@ -27,9 +26,9 @@ def fake_slack() -> Iterator[FakeSlack]:
 
 
 @pytest.fixture()
-def bot(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[RunningBot]:
-    """``incidentbot serve`` on a fresh SQLite database, talking to ``fake_slack``."""
-    with running_bot(sqlite_url(tmp_path), fake_slack.base_url) as running:
+def bot(database_url: str, fake_slack: FakeSlack) -> Iterator[RunningBot]:
+    """``incidentbot serve`` on a fresh database of each kind (SQLite, then PostgreSQL), talking to ``fake_slack``."""
+    with running_bot(database_url, fake_slack.base_url) as running:
         yield running
 
 

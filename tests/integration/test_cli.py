@@ -229,3 +229,150 @@ class TestChannelPrefixAtStartUp:
             check=False,
         )
         assert_one_line_error(result, "INCIDENT_CHANNEL_PREFIX", repr(prefix), "use 1 to 20 of a-z, 0-9, - and _")
+
+
+@dataclass(frozen=True)
+class PeopleSession:
+    """One incident driven through ``incidentbot run`` naming people as @name, and what each run printed."""
+
+    workspace: Workspace
+    runs: dict[str, subprocess.CompletedProcess[str]]
+
+
+PEOPLE_COMMANDS = (
+    "declare SEV-1 CDN down",
+    "INC-1 lead @alice",
+    "INC-1 followup canary rollout for WAF rules @bob",
+    "INC-1 assemble @carol:networking @dave <@U0BOB|bobby>",
+    "INC-1 status",
+    "INC-1 timeline",
+)
+
+
+@pytest.fixture(scope="module")
+def people(tmp_path_factory: pytest.TempPathFactory) -> PeopleSession:
+    """Issue 11 item 7 in a real CLI process: every command by ``--user @Erin``."""
+    folder = tmp_path_factory.mktemp("cli-people")
+    url = f"sqlite:///{folder / 'incidents.db'}"
+    runs = {text: incidentbot("run", text, "--user", "@Erin", database_url=url, cwd=folder) for text in PEOPLE_COMMANDS}
+    workspace = Workspace(folder, url, runs[PEOPLE_COMMANDS[0]], runs[PEOPLE_COMMANDS[1]])
+    return PeopleSession(workspace, runs)
+
+
+class TestPeopleByName:
+    """``@name`` works wherever the CLI names a person; the CLI prints names, never Slack markup."""
+
+    def test_every_command_succeeds_and_prints_no_slack_markup(self, people: PeopleSession) -> None:
+        """All six runs exit 0 with nothing on stderr and no ``<@``, ``<#`` or ``/incident`` in their output."""
+        for text, result in people.runs.items():
+            assert (result.returncode, result.stderr) == (0, ""), text
+            assert "<@" not in result.stdout and "<#" not in result.stdout and "/incident" not in result.stdout
+
+    def test_declare_takes_sev_dash_1_out_of_the_title(self, people: PeopleSession) -> None:
+        """Issue 11 item 6: ``declare SEV-1 CDN down`` is a sev1 titled "CDN down"."""
+        assert people.runs["declare SEV-1 CDN down"].stdout == (
+            "INC-1 · Incident declared (sev1): CDN down (status: declared)\n"
+        )
+
+    def test_lead_by_name(self, people: PeopleSession) -> None:
+        """``lead @alice`` (once refused as "mentioned as @name") makes alice the lead."""
+        assert people.runs["INC-1 lead @alice"].stdout == "INC-1 · @alice is now the incident lead\n"
+
+    def test_followup_owner_by_name(self, people: PeopleSession) -> None:
+        """``followup ... @bob`` records bob as the owner, not "@bob" in the text."""
+        out = people.runs["INC-1 followup canary rollout for WAF rules @bob"].stdout
+        assert out == "INC-1 · Follow-up #1: canary rollout for WAF rules (owner: @bob)\n"
+
+    def test_assemble_by_name_and_by_mention(self, people: PeopleSession) -> None:
+        """Names with roles, bare names and a Slack mention all join the IRT."""
+        out = people.runs["INC-1 assemble @carol:networking @dave <@U0BOB|bobby>"].stdout
+        assert out == "INC-1 · IRT assembled: @carol (networking), @dave, @bobby (status: investigating)\n"
+
+    def test_status_prints_names(self, people: PeopleSession) -> None:
+        """``status`` shows the lead and the IRT as @names."""
+        out = people.runs["INC-1 status"].stdout
+        assert "Severity: sev1 · Status: investigating · Lead: @alice\n" in out
+        assert "IRT: @carol (networking), @dave, @bobby\n" in out
+
+    def test_timeline_records_the_names(self, people: PeopleSession) -> None:
+        """The database holds alice as lead, bob as owner and erin as the actor (from ``--user @Erin``)."""
+        result = people.workspace.run("timeline", "INC-1", "--format", "json")
+        assert result.returncode == 0, result.stderr
+        entries = json.loads(result.stdout)["entries"]
+        assert [e["kind"] for e in entries] == ["declared", "lead", "followup", "assembled"]
+        assert {e["actor"] for e in entries} == {"erin"}
+        assert entries[1]["data"]["user"] == "alice"
+        assert entries[2]["data"]["owner"] == "bob"
+        assert entries[2]["text"] == "canary rollout for WAF rules"
+        assert [m["user"] for m in entries[3]["data"]["members"]] == ["carol", "dave", "U0BOB"]
+        assert entries[3]["description"] == "IRT assembled: @carol (networking), @dave, @bobby"
+
+    def test_timeline_text_prints_names(self, people: PeopleSession) -> None:
+        """The text timeline names the actor and the people as @names."""
+        out = people.runs["INC-1 timeline"].stdout
+        assert "@alice is now the incident lead  (@erin)" in out
+
+
+class TestCliSyntaxInErrors:
+    """Errors from ``incidentbot run`` show commands as typed in a terminal, not ``/incident ...``."""
+
+    def test_unknown_incident_points_at_cli_list(self, workspace: Workspace) -> None:
+        """A missing incident suggests ``incidentbot run "list"``."""
+        result = workspace.run("run", "INC-99 note x")
+        assert_one_line_error(result, 'There is no incident INC-99. `incidentbot run "list"` shows the open ones.')
+        assert "/incident" not in result.stderr
+
+    def test_a_command_without_an_incident_asks_for_its_id(self, workspace: Workspace) -> None:
+        """With no channel to imply the incident, the CLI asks for ``INC-n`` in CLI syntax (exit 2)."""
+        result = workspace.run("run", "note checking the WAF")
+        assert_one_line_error(result, '`incidentbot run "INC-7 note ..."`')
+        assert result.returncode == 2 and "channel belongs" not in result.stderr
+
+    def test_usage_is_shown_as_a_cli_command(self, workspace: Workspace) -> None:
+        """A malformed command prints its reason, then its usage as ``incidentbot run "..."``."""
+        result = workspace.run("run", "INC-1 lead")
+        assert result.returncode == 2
+        assert result.stderr == (
+            'incidentbot: `lead` needs exactly one person, mentioned as @name.\nUsage: incidentbot run "lead @user"\n'
+        )
+
+    def test_help_is_shown_as_cli_commands(self, workspace: Workspace) -> None:
+        """``help lead`` prints the CLI spelling."""
+        result = workspace.run("run", "help lead")
+        assert (result.returncode, result.stdout) == (0, 'Usage: `incidentbot run "lead @user"`\n')
+
+    def test_refusal_hint_is_a_cli_command(self, tmp_path: Path) -> None:
+        """After resolve, ``mitigate`` is refused with the reopen command in CLI syntax."""
+        url = f"sqlite:///{tmp_path / 'incidents.db'}"
+        for text in ("declare sev3 disk full", "INC-1 resolve cleaned up"):
+            assert incidentbot("run", text, database_url=url, cwd=tmp_path).returncode == 0
+        result = incidentbot("run", "INC-1 mitigate more disk", database_url=url, cwd=tmp_path)
+        assert_one_line_error(result, '`incidentbot run "INC-1 reopen <reason>"` first')
+        assert "/incident" not in result.stderr
+
+    def test_a_bad_user_is_refused(self, workspace: Workspace) -> None:
+        """``--user`` takes a name or a Slack user id, nothing else."""
+        assert_one_line_error(workspace.run("run", "INC-1 note x", "--user", "<@U0X>"), "is not a name")
+
+
+class TestAtThroughTheCli:
+    def test_utc_offsets_are_ahead_of_utc(self, tmp_path: Path) -> None:
+        """Issue 11 item 4 through ``incidentbot run``: 13:42 UTC+1 and GMT+1 are 12:42Z, UTC+05:30 is 08:12Z."""
+        url = f"sqlite:///{tmp_path / 'incidents.db'}"
+        texts = (
+            "declare sev2 CDN down --at 2026-11-28 08:00Z",
+            "INC-1 note utc plus one --at 2026-11-28 13:42 UTC+1",
+            "INC-1 note gmt plus one --at 2026-11-28 13:42 GMT+1",
+            "INC-1 note india --at 2026-11-28 13:42 UTC+05:30",
+        )
+        for text in texts:
+            result = incidentbot("run", text, database_url=url, cwd=tmp_path)
+            assert result.returncode == 0, result.stderr
+        result = incidentbot("timeline", "INC-1", "--format", "json", database_url=url, cwd=tmp_path)
+        entries = json.loads(result.stdout)["entries"]
+        assert [(e["text"], e["occurred_at"]) for e in entries] == [
+            ("CDN down", "2026-11-28T08:00:00Z"),
+            ("india", "2026-11-28T08:12:00Z"),
+            ("utc plus one", "2026-11-28T12:42:00Z"),
+            ("gmt plus one", "2026-11-28T12:42:00Z"),
+        ]

@@ -3,6 +3,7 @@ entry and the outbox resumes on restart; SIGTERM drains in-flight requests and t
 
 from __future__ import annotations
 
+import re
 import signal
 import sqlite3
 import threading
@@ -82,9 +83,12 @@ class TestKillNine:
         assert server.process is not None
         results = _burst_until_refused(server, channel)
         assert server.process.wait(timeout=10) == -signal.SIGKILL
-        acknowledged = {f"burst {n}" for n, status, text in results if status == 200 and f"burst {n}" in text}
+        # Whole-text matches and numbers, never substrings: "burst 1" is inside "burst 12".
+        acknowledged = {n for n, status, text in results if status == 200 and text == f"INC-1 · Note: burst {n}"}
         assert acknowledged and any(status == 0 for _, status, _ in results), "the kill should land mid-burst"
-        stored = _notes_in(server.database)
+        notes = _notes_in(server.database)
+        assert all(re.fullmatch(r"burst \d+", note) for note in notes), notes
+        stored = {int(note.removeprefix("burst ")) for note in notes}
         assert acknowledged <= stored
         assert _pending_outbox(server.database) > 0, "some deliveries should still be owed at the kill"
 
@@ -95,12 +99,13 @@ class TestKillNine:
             while _pending_outbox(server.database) and time.monotonic() < deadline:
                 time.sleep(0.2)
             assert _pending_outbox(server.database) == 0
-            posted = " ".join(
-                str(c.params.get("text"))
+            posted = {
+                int(number)
                 for c in fake.calls_to("chat.postMessage")
                 if c.ok and c.params.get("channel") == channel
-            )
-            assert all(note in posted for note in stored)
+                for number in re.findall(r"\bburst (\d+)\b", str(c.params.get("text")))
+            }
+            assert stored <= posted
         finally:
             assert restarted.stop() == 0
 
@@ -116,5 +121,10 @@ class TestSigterm:
         assert all(status == 200 for status, _ in results)
         assert server.stop(signal.SIGTERM) == 0
         assert _pending_outbox(server.database) == 0
-        posted = " ".join(str(c.params.get("text")) for c in fake.calls_to("chat.postMessage") if c.ok)
-        assert all(f"note before shutdown {n}" in posted or f"before shutdown {n}" in posted for n in range(10))
+        posted = {
+            int(number)
+            for c in fake.calls_to("chat.postMessage")
+            if c.ok
+            for number in re.findall(r"\bbefore shutdown (\d+)\b", str(c.params.get("text")))
+        }
+        assert posted == set(range(10))

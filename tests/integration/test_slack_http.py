@@ -194,10 +194,12 @@ class TestCommandErrors:
             ("frobnicate the edge", "I don't know the command `frobnicate`"),
             ("resovle", "Did you mean `resolve`?"),
             ("lead", "`lead` needs exactly one person"),
-            ("lead bob", "Usage: `/incident lead &lt;@user&gt;`"),
+            ("lead bob", "Usage: `/incident lead @user`"),
             ("assemble", "Usage: `/incident assemble"),
             ("assemble bob:networking", "is not a person or user group"),
-            ("severity sev9", "`severity` needs one of sev1, sev2, sev3, sev4"),
+            ("severity sev9", "`sev9` is not a severity; use sev1 (worst) to sev4"),
+            ("declare sev5 CDN down", "`sev5` is not a severity; use sev1 (worst) to sev4"),
+            ("declare P0 CDN down", "`P0` is not a severity; use sev1 (worst) to sev4"),
             ("INC-999 note x", "There is no incident INC-999"),
             ("note the edge is down", "This channel belongs to no incident"),
             ("declare sev1 Outage --at", "`--at` needs a time"),
@@ -324,13 +326,28 @@ class TestDeclare:
         assert opened.params["view"]["callback_id"] == "incident_declare_modal"
         assert slack.bot.service.list_incidents() == []
 
-    @pytest.mark.parametrize(("text", "severity"), [("declare", "sev3"), ("declare sev1", "sev1")])
+    @pytest.mark.parametrize(
+        ("text", "severity"),
+        [
+            ("declare", "sev3"),
+            ("declare sev1", "sev1"),
+            ("declare SEV-2", "sev2"),
+            ("declare sev 1", "sev1"),
+            ("declare P4", "sev4"),
+        ],
+    )
     def test_declare_without_a_title_opens_the_modal(self, slack: SlackDriver, text: str, severity: str) -> None:
         """`declare` (or `declare sevN`) with no title opens the modal, preselecting the severity."""
         slack.command(text)
         [opened] = slack.fake.calls_to("views.open")
         select = opened.params["view"]["blocks"][1]["element"]
         assert select["initial_option"]["value"] == severity
+
+    def test_declare_sev_dash_1_declares_a_sev1_without_the_word_in_the_title(self, slack: SlackDriver) -> None:
+        """Issue 11 item 6: `/incident declare SEV-1 CDN down` is a sev1 titled "CDN down", not a sev3."""
+        slack.declare("declare SEV-1 CDN down")
+        [incident] = slack.bot.service.list_incidents()
+        assert (incident.severity.value, incident.title) == ("sev1", "CDN down")
 
     def test_a_modal_that_cannot_open_is_explained(self, slack: SlackDriver) -> None:
         """If views.open fails (trigger expired), the caller is told how to declare by text instead."""

@@ -4,6 +4,7 @@ a fake PagerDuty, nudges, error budgets in Slack (slash command, status message,
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -99,6 +100,15 @@ class TestAlertmanagerWebhook:
         assert fired and fired[0].data["generator_url"].startswith("http://prometheus.example.com:9090/graph")
         assert incident.channel_id and sre.fake.calls_to("conversations.create")
         assert not [c for c in sre.fake.calls_to("conversations.invite") if "alertmanager" in str(c.params)]
+
+    def test_alertmanager_is_named_never_mentioned(self, sre: SlackDriver) -> None:
+        """Issue 11 item 7: every message Slack receives names alertmanager plainly; only U.../W... are <@...>."""
+        assert post_json(sre.bot, "/alerts/alertmanager", firing_payload()).status == 200
+        sre.bot.drain()
+        sent = json.dumps([c.params for c in sre.fake.calls], ensure_ascii=False)
+        assert "declared by alertmanager: CDN edge returning 502s above the error SLO" in sent
+        targets = re.findall(r"<@([^>|]*)", sent)
+        assert all(re.fullmatch(r"[UW][A-Z0-9]+", target) for target in targets), targets
 
     def test_repeats_add_nothing_and_resolved_adds_a_cleared_entry(self, sre: SlackDriver) -> None:
         """Same fingerprint while open adds nothing; `resolved` notes the clear once; the incident stays open."""

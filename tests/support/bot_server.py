@@ -139,9 +139,14 @@ class RunningBot:
             channel_id=channel_id,
             trigger_id=trigger_id,
             channel_name=channel_name,
-            **({"response_url": response_url} if response_url else {}),
+            response_url=response_url or self.fake_response_url(),
         )
         return self.signed(body, "application/x-www-form-urlencoded", **kwargs)
+
+    def fake_response_url(self, name: str | None = None) -> str:
+        """A response_url on the fake Slack this bot talks to (never hooks.slack.com)."""
+        root = self.settings.slack_api_url.removesuffix("/").removesuffix("/api")
+        return f"{root}/response/{name or f'cmd-{uuid.uuid4().hex[:12]}'}"
 
     def event(self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None) -> HttpResult:
         body = signing.event_callback_body(event, event_id=event_id)

@@ -84,7 +84,9 @@ class Server:
 
     def command(self, text: str, channel_id: str = "C0GENERAL") -> tuple[int, str]:
         """Send a signed /incident command; (0, '') when the connection failed (not acknowledged)."""
-        body = signing.slash_command_body(text, channel_id=channel_id)
+        body = signing.slash_command_body(
+            text, channel_id=channel_id, response_url=self.fake.response_url(f"serve-{time.monotonic_ns()}")
+        )
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.port}/slack/events",
             data=body.encode(),

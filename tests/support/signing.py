@@ -22,7 +22,10 @@ TEAM_DOMAIN = "testteam"
 API_APP_ID = "A0INCIDENT"
 BOT_USER_ID = "UBOT"
 VERIFICATION_TOKEN = "verification-token"  # the deprecated verification token Slack still sends
-DEFAULT_RESPONSE_URL = "https://hooks.slack.com/commands/T0TEST/1234567890/fakeResponseUrlToken"
+# Slack's response_urls live on hooks.slack.com; tests must never post there. Bodies built without a
+# fake's response_url get this loopback address where nothing listens (the discard port), so a post
+# fails at once on this machine; the bot-server helpers pass their fake Slack's response_url instead.
+DEFAULT_RESPONSE_URL = "http://127.0.0.1:9/commands/T0TEST/1234567890/fakeResponseUrlToken"
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 JSON_CONTENT_TYPE = "application/json"

@@ -10,6 +10,7 @@ import dataclasses
 import json
 import os
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.demo import SEED_STEPS, TYPING_DELAY
-from bot.domain.commands import AddHypothesis, Declare
+from bot.domain.commands import AddHypothesis, Assemble, Assignee, Declare, SetLead, UserRef
 from bot.domain.grammar import parse_command
 from bot.domain.lifecycle import Stamp, apply, declare
-from bot.domain.model import EntryKind, Incident, Severity, Status, TimelineEntry
+from bot.domain.model import EntryKind, Incident, Severity, Status, TimelineEntry, slack_mention
+from bot.service import Actor, Outcome
 from bot.slack import blocks
+from bot.slack.delivery import SlackEffect, nudge_effects, plan_effects
 from bot.slack.effects import channel_name, slugify
 from bot.slack.ids import BUTTON_VERBS, ActionId, CallbackId
 from bot.slack.text import TRUNCATION_NOTE, escape, plain, strip_invisible, truncate, unescape
@@ -95,8 +98,10 @@ def assert_golden(name: str, value: Any) -> None:
     path = GOLDEN / f"{name}.json"
     text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     if os.environ.get("UPDATE_GOLDEN") == "1":
+        # Rewriting never passes: the new file must be read (git diff) and the suite run again without it.
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+        pytest.fail(f"{path} rewritten (UPDATE_GOLDEN=1); review it with git diff, then run without UPDATE_GOLDEN")
     assert path.is_file(), f"{path} is missing; run with UPDATE_GOLDEN=1 to create it"
     assert text == path.read_text(encoding="utf-8"), f"{name} differs from {path}; UPDATE_GOLDEN=1 rewrites"
 
@@ -148,11 +153,21 @@ class TestStatusMessage:
         ]
         assert {e["value"] for e in actions["elements"]} == {"7"}
 
-    def test_builders_do_not_depend_on_anything_but_their_arguments(self) -> None:
-        """Building twice from the same data gives the same JSON."""
+    def test_times_are_utc_whatever_the_machine_time_zone(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The declared time reads 13:42 UTC and the age 30 min, on a machine set to UTC or to UTC+05:30."""
         incident, _ = seed_incident(steps=7)
         now = T0 + timedelta(minutes=30)
-        assert blocks.build_status_blocks(incident, now) == blocks.build_status_blocks(incident, now)
+        expected = "*Declared:* 2026-11-22 13:42 UTC (<!date^1795354920^{ago}|30 min ago>)"
+        rendered = []
+        for zone in ("UTC", "Asia/Kolkata"):
+            monkeypatch.setenv("TZ", zone)
+            time.tzset()
+            rendered.append(blocks.build_status_blocks(incident, now))
+        monkeypatch.delenv("TZ")
+        time.tzset()
+        for block_list in rendered:
+            assert expected in block_list[1]["text"]["text"]
+        assert rendered[0] == rendered[1]
 
     def test_a_400_character_title_is_cut_in_the_header_with_an_ellipsis(self) -> None:
         """Headers hold 150 characters; a long title ends with … instead of being rejected."""
@@ -385,3 +400,89 @@ class TestMentionsInUserText:
 
         assert "<!" not in escape_keeping_mentions("<@U0BOB|<!channel>>")
         assert "<!" not in escape_keeping_mentions("<@<!here>>")
+
+
+MENTION_TARGET = re.compile(r"<@([^>|]*)")
+
+
+def mentioned(rendered: str) -> list[str]:
+    """Every target of a ``<@...>`` mention in rendered Slack text or JSON."""
+    return MENTION_TARGET.findall(rendered)
+
+
+def cli_incident() -> tuple[Incident, list[TimelineEntry]]:
+    """Declared by Alertmanager, led by ``alice`` named in the CLI, with carol (CLI) and U0BOB (Slack) in the IRT."""
+    declared = declare(Declare("edge 502s", Severity.SEV1), 1, Stamp("alertmanager", T0, T0), channel_id=CHANNEL)
+    led = apply(declared.incident, SetLead(UserRef("alice")), Stamp("cli", T0, T0))
+    assembled = apply(
+        led.incident,
+        Assemble((Assignee(UserRef("carol"), "networking"), Assignee(UserRef("U0BOB", "bob"), None))),
+        Stamp("U0ALICE", T0, T0, "alice"),
+    )
+    return assembled.incident, [*declared.entries, *led.entries, *assembled.entries]
+
+
+class TestNonUserMentions:
+    """Issue 11 item 7: only Slack user ids become ``<@...>``; actors and CLI names are plain names."""
+
+    @pytest.mark.parametrize(
+        ("who", "rendered"),
+        [
+            ("U0123ABC", "<@U0123ABC>"),
+            ("W0123ABC", "<@W0123ABC>"),
+            ("USLACKBOT", "<@USLACKBOT>"),
+            ("alertmanager", "alertmanager"),
+            ("cli", "cli"),
+            ("incidentbot", "incidentbot"),
+            ("alice", "alice"),
+            ("u0123abc", "u0123abc"),
+            ("U", "U"),
+            ("U0123abc", "U0123abc"),
+            ("a<b>&c", "a&lt;b&gt;&amp;c"),
+        ],
+    )
+    def test_slack_mention(self, who: str, rendered: str) -> None:
+        """A user id is a mention; anything else is its name, escaped for mrkdwn."""
+        assert slack_mention(who) == rendered
+
+    def test_status_message_mentions_only_users(self) -> None:
+        """Lead alice (CLI) and carol are names; U0BOB is a mention; nobody is <@alertmanager>."""
+        incident, _ = cli_incident()
+        rendered = json.dumps(blocks.build_status_blocks(incident, T0), ensure_ascii=False)
+        assert "*Lead:* alice" in rendered
+        assert "carol (networking)" in rendered and "<@U0BOB>" in rendered
+        assert mentioned(rendered) == ["U0BOB"]
+
+    def test_announcement_by_alertmanager_is_a_plain_name(self) -> None:
+        """An incident an alert declared is "declared by alertmanager", not <@alertmanager>."""
+        incident, _ = cli_incident()
+        rendered = json.dumps(blocks.build_announcement(incident, CHANNEL, "alertmanager"))
+        assert "declared by alertmanager: edge 502s" in rendered
+        assert mentioned(rendered) == []
+
+    def test_timeline_blocks_mention_only_users(self) -> None:
+        """Timeline lines by alertmanager and cli, about alice and carol, mention only U0BOB (and U0ALICE, an actor)."""
+        incident, entries = cli_incident()
+        rendered = json.dumps(blocks.build_timeline_blocks(incident, entries), ensure_ascii=False)
+        assert "alice is now the incident lead (cli)" in rendered and "(alertmanager)" in rendered
+        assert set(mentioned(rendered)) <= {"U0BOB", "U0ALICE"}
+        assert "<@alertmanager>" not in rendered and "<@cli>" not in rendered and "<@alice>" not in rendered
+
+    def test_posted_confirmation_by_the_cli_is_a_plain_name(self) -> None:
+        """The channel line for a CLI command starts with ``cli:``, and invites go only to Slack users."""
+        incident, entries = cli_incident()
+        outcome = Outcome(incident, tuple(entries[2:]), incident)
+        effects = plan_effects(outcome, Actor("cli"))
+        [line] = [e.payload["text"] for e in effects if e.kind == SlackEffect.POST_LINE]
+        assert line.startswith("cli: INC-1 · ")
+        assert mentioned(line) == ["U0BOB"]
+        [invite] = [e.payload["users"] for e in effects if e.kind == SlackEffect.INVITE]
+        assert invite == ["U0BOB"]
+
+    def test_nudge_names_a_cli_lead_without_markup(self) -> None:
+        """A quiet incident's reminder names the lead alice as ``alice``."""
+        incident, _ = cli_incident()
+        nudge = TimelineEntry(EntryKind.NUDGE, T0, T0, "incidentbot", "", {"silent_minutes": 15})
+        [effect] = nudge_effects(Outcome(incident, (nudge,), incident))
+        assert effect.payload["text"].startswith(":alarm_clock: alice INC-1 (sev1) has had no timeline update")
+        assert mentioned(effect.payload["text"]) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import _FIELD_OF, Secret, load_settings
+from bot.domain.model import Severity
 from bot.errors import ConfigError
 from bot.slack.effects import channel_name
 from tests.support.fake_slack import SlackError
@@ -25,6 +27,16 @@ class TestLoadSettings:
         assert settings.database_url == "sqlite:///incidents.db"
         assert settings.slack_api_url == "https://slack.com/api/"
         assert settings.channel_prefix == "inc"
+
+    def test_severity_settings_take_every_spelling(self) -> None:
+        """INCIDENT_ALERT_SEVERITY_MAP values and INCIDENT_NUDGE_MINUTES keys read P1, SEV-2, sev 3 like commands."""
+        settings = load_settings(
+            {"INCIDENT_ALERT_SEVERITY_MAP": "page=P1,ticket=SEV-3", "INCIDENT_NUDGE_MINUTES": "P1=10,SEV-2=20"},
+            env_file=None,
+        )
+        assert settings.alert_severity_map["page"] is Severity.SEV1
+        assert settings.alert_severity_map["ticket"] is Severity.SEV3
+        assert settings.nudge_after == {Severity.SEV1: timedelta(minutes=10), Severity.SEV2: timedelta(minutes=20)}
 
     def test_api_url_gets_its_trailing_slash(self) -> None:
         """The SDK needs base_url to end with a slash; a missing one is added."""

@@ -15,12 +15,15 @@ from bot.domain.errors import PayloadError, TransitionError, UsageError
 from bot.domain.grammar import parse_command
 from bot.domain.lifecycle import Stamp, apply, declare
 from bot.domain.model import EntryKind, Incident, Severity, TimelineEntry
-from bot.domain.nudges import DEFAULT_NUDGE_AFTER, due_nudges
+from bot.domain.nudges import due_nudges
 from bot.domain.slo import Slo, bad_time, budget_report, impact_spans
 
 PAYLOADS = Path(__file__).resolve().parents[1] / "payloads"
 T0 = datetime(2026, 11, 22, 13, 42, tzinfo=UTC)
 CDN = Slo("cdn-edge", 99.95, timedelta(days=30), "C0CDN")
+
+# README: sev1 15 min, sev2 30 min by default (written here, not read from the module).
+README_NUDGE_AFTER = {Severity.SEV1: timedelta(minutes=15), Severity.SEV2: timedelta(minutes=30)}
 
 
 def at(minutes: float) -> datetime:
@@ -173,10 +176,14 @@ class TestAlertmanager:
             ("warning", Severity.SEV3),
             ("info", Severity.SEV4),
             ("", Severity.SEV4),
+            ("P1", Severity.SEV1),
+            ("SEV-2", Severity.SEV2),
+            ("sev3", Severity.SEV3),
+            ("P0", Severity.SEV4),
         ],
     )
     def test_severity_map(self, label: str, severity: Severity) -> None:
-        """The default label map, with sev4 for anything unknown."""
+        """The default label map, then severity spellings (P1, SEV-2), with sev4 for anything else."""
         body = self.payload()
         body["alerts"][0]["labels"]["severity"] = label  # type: ignore[index]
         assert severity_of(parse_alertmanager(body)[0]) is severity
@@ -243,19 +250,19 @@ class TestNudges:
     def test_quiet_sev1_is_nudged_after_15_minutes(self) -> None:
         """The last update counts by when it was recorded; at 15 min of silence a sev1 is due."""
         incident, entries = incident_with((5, SetImpact(50)))
-        assert due_nudges([(incident, entries)], DEFAULT_NUDGE_AFTER, at(19)) == []
-        due = due_nudges([(incident, entries)], DEFAULT_NUDGE_AFTER, at(20))
+        assert due_nudges([(incident, entries)], README_NUDGE_AFTER, at(19)) == []
+        due = due_nudges([(incident, entries)], README_NUDGE_AFTER, at(20))
         assert [(d.number, d.silent_minutes) for d in due] == [(1, 15)]
 
     def test_one_nudge_per_silence(self) -> None:
         """After a nudge, nothing more until somebody updates and goes quiet again."""
         incident, entries = incident_with((20, Nudge(20)))
-        assert due_nudges([(incident, entries)], DEFAULT_NUDGE_AFTER, at(90)) == []
+        assert due_nudges([(incident, entries)], README_NUDGE_AFTER, at(90)) == []
         incident, entries = incident_with((20, Nudge(20)), (25, SetImpact(10)))
-        assert [d.silent_minutes for d in due_nudges([(incident, entries)], DEFAULT_NUDGE_AFTER, at(40))] == [15]
+        assert [d.silent_minutes for d in due_nudges([(incident, entries)], README_NUDGE_AFTER, at(40))] == [15]
 
     def test_severities_without_threshold_and_resolved_incidents_are_left_alone(self) -> None:
         """sev3 has no default threshold; a resolved incident is never nudged."""
         sev3 = incident_with(severity=Severity.SEV3)
-        assert due_nudges([sev3], DEFAULT_NUDGE_AFTER, at(600)) == []
+        assert due_nudges([sev3], README_NUDGE_AFTER, at(600)) == []
         assert due_nudges([sev3], {Severity.SEV3: timedelta(minutes=60)}, at(600))[0].silent_minutes == 600

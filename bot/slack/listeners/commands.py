@@ -25,8 +25,8 @@ from bot.domain.commands import (
     ShowStatus,
     ShowTimeline,
 )
-from bot.domain.grammar import help_text, is_bare_declare, parse_command
-from bot.domain.model import Severity, Status
+from bot.domain.grammar import bare_declare_severity, help_text, is_bare_declare, parse_command
+from bot.domain.model import Status
 from bot.replies import confirmation, list_text, slo_text, status_text
 from bot.service import Actor, Outcome
 from bot.slack import blocks
@@ -116,8 +116,7 @@ async def _adopt_fresh_channel(deps: SlackDeps, channel_id: str, channel_name: s
 
 async def _open_declare_modal(deps: SlackDeps, reply: Reply, body: dict[str, Any], text: str) -> None:
     await reply.ack()
-    words = text.split()
-    severity = Severity.parse(words[1]) if len(words) == 2 else None
+    severity = bare_declare_severity(text)
     view = blocks.build_declare_modal(severity, body.get("channel_id"))
     if not body.get("trigger_id") or not await deps.effects.open_view(str(body["trigger_id"]), view):
         await reply.send("I could not open the declare form; type `/incident declare [sev1-4] <title>` instead.")

@@ -1,0 +1,44 @@
+"""How hard the property tests search: a few hundred examples in everyday runs, far more on demand.
+
+``INCIDENTBOT_PROPERTY_SCALE=20 pytest -q tests/unit`` multiplies every property test's
+example count by 20 (README, "Testing"); the ``ci`` Hypothesis profile draws new examples on every
+run (Hypothesis's own CI profile would replay the same derandomized ones forever) and prints the
+seed blob of a failure so that it can be replayed.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+SCALE_ENV = "INCIDENTBOT_PROPERTY_SCALE"
+
+
+def scale() -> int:
+    """The multiplier from ``INCIDENTBOT_PROPERTY_SCALE`` (a positive integer; default 1)."""
+    raw = os.environ.get(SCALE_ENV, "1").strip() or "1"
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{SCALE_ENV} must be a positive integer, not {raw!r}") from exc
+    if value < 1:
+        raise ValueError(f"{SCALE_ENV} must be a positive integer, not {raw!r}")
+    return value
+
+
+def examples(count: int) -> int:
+    """``count`` examples, times the scale."""
+    return count * scale()
+
+
+def register_profiles(in_ci: bool) -> None:
+    """Register ``ci`` (random, reproducible by blob) and ``default`` scaled; load one of them."""
+    common = {"deadline": None, "print_blob": True, "max_examples": examples(100)}
+    settings.register_profile("ci", derandomize=False, database=None, **common)  # type: ignore[arg-type]
+    settings.register_profile(
+        "scaled",
+        suppress_health_check=[HealthCheck.too_slow],
+        **common,  # type: ignore[arg-type]
+    )
+    settings.load_profile("ci" if in_ci else "scaled")
