@@ -6,6 +6,7 @@ Nothing reads the environment at import time; ``load_settings`` is called by the
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,6 +26,10 @@ DEFAULT_ALERT_MAX_BYTES = 32 * 1024 * 1024
 """Largest alert notification body accepted (bytes): a group of about 25,000 alerts from Alertmanager."""
 MIN_ALERT_MAX_BYTES = 1024 * 1024
 MAX_ALERT_MAX_BYTES = 1024 * 1024 * 1024
+CHANNEL_PREFIX = re.compile(r"[a-z0-9_-]{1,20}", re.ASCII)
+"""Slack channel names hold lowercase letters, digits, - and _ only, at most 80 characters
+(conversations.create: invalid_name_specials, invalid_name_maxlength); 20 for the prefix leaves
+room for ``-<number>-<title>``."""
 
 
 class Secret:
@@ -124,8 +129,11 @@ def _validated(values: Mapping[str, str]) -> Settings:
     if log_format not in ("console", "json"):
         raise ConfigError(f"LOG_FORMAT must be console or json, got {log_format!r}.")
     prefix = get("INCIDENT_CHANNEL_PREFIX") or "inc"
-    if not all(ch.islower() or ch.isdigit() or ch in "-_" for ch in prefix) or len(prefix) > 20:
-        raise ConfigError("INCIDENT_CHANNEL_PREFIX may only hold a-z, 0-9, - and _ (at most 20 characters).")
+    if not CHANNEL_PREFIX.fullmatch(prefix):
+        raise ConfigError(
+            f"INCIDENT_CHANNEL_PREFIX {prefix!r} is not a name Slack accepts: use 1 to 20 of a-z, 0-9, - and _ "
+            "(lowercase ASCII), e.g. inc."
+        )
     strict = get("INCIDENT_STRICT_ROLES").lower()
     if strict not in ("", "true", "false", "1", "0", "yes", "no"):
         raise ConfigError(f"INCIDENT_STRICT_ROLES must be true or false, got {strict!r}.")
