@@ -1,0 +1,256 @@
+"""Paging follows what was paged, through the real path: signed Slack commands to the running bot, the
+outbox worker delivering to a fake PagerDuty Events API v2 on 127.0.0.1, on SQLite and PostgreSQL.
+
+Expected events are written out here: ``(event_action, dedup_key)`` with the key spelled
+``incidentbot-<installation id>-INC-<n>``, the installation id read from the database with plain SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from tests.integration.conftest import SlackDriver
+from tests.support.bot_server import RunningBot, running_bot
+from tests.support.fake_pagerduty import FakePagerDuty, fake_pagerduty
+from tests.support.fake_slack import FakeSlack
+from tests.support.paging_model import SEVERITIES, commands, expected_events
+from tests.support.postgres import PostgresServer
+
+ROUTING_KEY = "R0UTINGKEYR0UTINGKEYR0UTINGKEY32"  # an Events API v2 integration key has 32 characters
+UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+def installation_id(database_url: str) -> str:
+    """The database's installation id, read with plain SQL (not through the bot's code)."""
+    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text("SELECT installation_id FROM installation")).all()
+    finally:
+        engine.dispose()
+    assert len(rows) == 1, rows
+    return str(rows[0][0])
+
+
+def page_rows(database_url: str) -> list[tuple[int, str, bool, int]]:
+    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as connection:
+            query = sa.text("SELECT incident_number, dedup_key, open, triggers FROM pages ORDER BY incident_number")
+            return [(int(n), str(k), bool(o), int(t)) for n, k, o, t in connection.execute(query)]
+    finally:
+        engine.dispose()
+
+
+def sent(pagerduty: FakePagerDuty, key: str | None = None) -> list[tuple[str, str]]:
+    """(event_action, dedup_key) of every event PagerDuty accepted, oldest first (of ``key`` only if given)."""
+    return [(e["event_action"], e["dedup_key"]) for e in pagerduty.events if key is None or e["dedup_key"] == key]
+
+
+@pytest.fixture()
+def pagerduty() -> Iterator[FakePagerDuty]:
+    with fake_pagerduty() as fake:
+        yield fake
+
+
+@pytest.fixture()
+def paging_bot(database_url: str, fake_slack: FakeSlack, pagerduty: FakePagerDuty) -> Iterator[RunningBot]:
+    """The bot on each database, paging the fake PagerDuty."""
+    with running_bot(
+        database_url, fake_slack.base_url, PAGERDUTY_ROUTING_KEY=ROUTING_KEY, PAGERDUTY_EVENTS_URL=pagerduty.url
+    ) as running:
+        yield running
+
+
+@pytest.fixture()
+def pd(paging_bot: RunningBot, fake_slack: FakeSlack) -> SlackDriver:
+    return SlackDriver(paging_bot, fake_slack)
+
+
+@pytest.fixture()
+def key1(database_url: str, paging_bot: RunningBot) -> str:
+    """INC-1's dedup_key in this database."""
+    return f"incidentbot-{installation_id(database_url)}-INC-1"
+
+
+class TestPagingExamples:
+    def test_sev1_lowered_to_sev3_then_resolved_resolves_the_page(
+        self, pd: SlackDriver, pagerduty: FakePagerDuty, key1: str
+    ) -> None:
+        """declare sev1 (trigger), severity sev3, resolve -> exactly [trigger, resolve]."""
+        channel = pd.declare("declare sev1 Checkout down")
+        pd.ephemeral("severity sev3", channel_id=channel)
+        pd.ephemeral("resolve fixed", channel_id=channel)
+        pd.bot.drain()
+        assert sent(pagerduty) == [("trigger", key1), ("resolve", key1)]
+        assert pagerduty.refused == []
+        trigger, resolve = pagerduty.events
+        assert trigger["routing_key"] == ROUTING_KEY and trigger["payload"]["severity"] == "critical"
+        assert trigger["payload"]["summary"] == "INC-1 (sev1): Checkout down"
+        assert resolve == {"routing_key": ROUTING_KEY, "dedup_key": key1, "event_action": "resolve"}
+
+    def test_raised_to_sev1_lowered_to_sev4_then_resolved_resolves_the_page(
+        self, pd: SlackDriver, pagerduty: FakePagerDuty, key1: str
+    ) -> None:
+        """declare sev3, severity sev1 (trigger), severity sev4, resolve -> exactly [trigger, resolve]."""
+        channel = pd.declare("declare sev3 Search slow")
+        assert sent(pagerduty) == []
+        pd.ephemeral("severity sev1", channel_id=channel)
+        assert sent(pagerduty) == [("trigger", key1)]
+        pd.ephemeral("severity sev4", channel_id=channel)
+        pd.ephemeral("resolve fixed", channel_id=channel)
+        pd.bot.drain()
+        assert sent(pagerduty) == [("trigger", key1), ("resolve", key1)]
+        assert pagerduty.events[0]["payload"]["severity"] == "critical"
+
+    def test_resolved_incident_reclassified_as_sev1_pages_nobody(
+        self, pd: SlackDriver, pagerduty: FakePagerDuty, database_url: str
+    ) -> None:
+        """resolve a sev3, then severity sev1 during the review -> no event at all."""
+        channel = pd.declare("declare sev3 Search slow")
+        pd.ephemeral("resolve fixed", channel_id=channel)
+        pd.ephemeral("severity sev1", channel_id=channel)
+        pd.bot.drain()
+        assert pd.bot.service.incident(1).severity.value == "sev1"  # the reclassification did happen
+        assert pagerduty.events == [] and pagerduty.refused == []
+        assert page_rows(database_url) == []
+
+    def test_reopen_pages_again_and_the_next_resolve_resolves(
+        self, pd: SlackDriver, pagerduty: FakePagerDuty, key1: str
+    ) -> None:
+        """sev2: trigger, resolve; reopen: trigger again (same key); resolve: resolve."""
+        channel = pd.declare("declare sev2 Payments failing")
+        pd.ephemeral("resolve fixed", channel_id=channel)
+        pd.ephemeral("reopen errors are back", channel_id=channel)
+        pd.ephemeral("resolve really fixed", channel_id=channel)
+        pd.bot.drain()
+        assert sent(pagerduty) == [("trigger", key1), ("resolve", key1), ("trigger", key1), ("resolve", key1)]
+
+    def test_reopening_a_minor_incident_pages_nobody(self, pd: SlackDriver, pagerduty: FakePagerDuty) -> None:
+        """A sev3 resolved, reclassified sev4, reopened: nothing pages."""
+        channel = pd.declare("declare sev3 Search slow")
+        pd.ephemeral("resolve fixed", channel_id=channel)
+        pd.ephemeral("severity sev4", channel_id=channel)
+        pd.ephemeral("reopen still slow", channel_id=channel)
+        pd.bot.drain()
+        assert pagerduty.events == [] and pagerduty.refused == []
+
+    def test_page_is_recorded_with_the_incident(
+        self, pd: SlackDriver, database_url: str, key1: str, pagerduty: FakePagerDuty
+    ) -> None:
+        """The pages table says INC-1 was paged (open, 1 trigger), then resolved (closed, still 1 trigger)."""
+        channel = pd.declare("declare sev1 Checkout down")
+        assert page_rows(database_url) == [(1, key1, True, 1)]
+        pd.ephemeral("severity sev2", channel_id=channel)
+        assert page_rows(database_url) == [(1, key1, True, 1)]
+        pd.ephemeral("resolve fixed", channel_id=channel)
+        assert page_rows(database_url) == [(1, key1, False, 1)]
+        assert sent(pagerduty) == [("trigger", key1), ("resolve", key1)]
+
+
+class TestPagerDutyAnswers:
+    def test_rate_limited_event_is_retried(self, pd: SlackDriver, pagerduty: FakePagerDuty, key1: str) -> None:
+        """429 (PagerDuty's rate limit) reschedules the event; it arrives on a later attempt, once."""
+        pagerduty.statuses = [429]
+        pd.declare("declare sev2 Payments failing")
+        assert [(e["event_action"], e["dedup_key"]) for e in pagerduty.wait_for(1, timeout=15)] == [("trigger", key1)]
+        assert len(pagerduty.refused) == 1
+
+    def test_outage_is_retried(self, pd: SlackDriver, pagerduty: FakePagerDuty, key1: str) -> None:
+        """A 500 from PagerDuty reschedules the event; it arrives on the next attempt."""
+        pagerduty.statuses = [500]
+        pd.declare("declare sev2 Payments failing")
+        assert [(e["event_action"], e["dedup_key"]) for e in pagerduty.wait_for(1, timeout=15)] == [("trigger", key1)]
+        assert len(pagerduty.refused) == 1
+
+    def test_invalid_event_is_not_retried(
+        self, database_url: str, fake_slack: FakeSlack, pagerduty: FakePagerDuty
+    ) -> None:
+        """A 400 "invalid event" (here: a routing key that is not 32 characters) buries the item; no retry."""
+        with running_bot(
+            database_url, fake_slack.base_url, PAGERDUTY_ROUTING_KEY="short", PAGERDUTY_EVENTS_URL=pagerduty.url
+        ) as bot:
+            SlackDriver(bot, fake_slack).declare("declare sev1 Checkout down")
+            bot.drain()
+            dead = bot.service.outbox_items("dead")
+        assert pagerduty.events == [] and len(pagerduty.refused) == 1
+        assert [item.kind for item in dead] == ["pagerduty.trigger"]
+        assert "HTTP 400" in dead[0].last_error and "routing_key" in dead[0].last_error
+
+    def test_without_routing_key_nothing_is_paged(self, slack: SlackDriver) -> None:
+        """PAGERDUTY_ROUTING_KEY unset: a sev1 queues no paging item at all."""
+        slack.declare("declare sev1 Checkout down")
+        assert not [i for i in slack.bot.service.outbox_items() if i.kind.startswith("pagerduty")]
+
+
+class TestInstallations:
+    @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+    def test_two_databases_page_inc1_under_different_keys(
+        self, kind: str, tmp_path: Path, fake_slack: FakeSlack, pagerduty: FakePagerDuty, request: pytest.FixtureRequest
+    ) -> None:
+        """Production and staging (two databases) each declare a sev1 INC-1: two keys, each its database's."""
+        with ExitStack() as stack:
+            if kind == "sqlite":
+                urls = [f"sqlite:///{tmp_path / 'production.db'}", f"sqlite:///{tmp_path / 'staging.db'}"]
+            else:
+                server: PostgresServer = request.getfixturevalue("postgres")
+                urls = [stack.enter_context(server.fresh_database()) for _ in range(2)]
+            for url in urls:
+                with running_bot(
+                    url, fake_slack.base_url, PAGERDUTY_ROUTING_KEY=ROUTING_KEY, PAGERDUTY_EVENTS_URL=pagerduty.url
+                ) as bot:
+                    SlackDriver(bot, fake_slack).declare("declare sev1 Checkout down")
+                    bot.drain()
+            ids = [installation_id(url) for url in urls]
+        assert all(UUID4.match(i) for i in ids), ids
+        assert ids[0] != ids[1]
+        assert sent(pagerduty) == [
+            ("trigger", f"incidentbot-{ids[0]}-INC-1"),
+            ("trigger", f"incidentbot-{ids[1]}-INC-1"),
+        ]
+
+    def test_installation_id_survives_restarts(self, database_url: str, fake_slack: FakeSlack) -> None:
+        """Starting the bot again (migrations run again) keeps the id written at the first migration."""
+        with running_bot(database_url, fake_slack.base_url):
+            first = installation_id(database_url)
+        with running_bot(database_url, fake_slack.base_url):
+            assert installation_id(database_url) == first
+
+
+# -- the property: paging follows a model of open periods (tests/support/paging_model.py) ---------------
+
+
+class TestPagingProperty:
+    @settings(
+        max_examples=25,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(initial=st.sampled_from(SEVERITIES), commands=commands)
+    @example(initial="sev1", commands=["severity sev3", "resolve done"])
+    @example(initial="sev3", commands=["severity sev1", "severity sev4", "resolve done"])
+    @example(initial="sev3", commands=["resolve done", "severity sev1"])
+    @example(initial="sev2", commands=["resolve done", "reopen again", "severity sev3", "resolve done"])
+    def test_events_follow_the_model(
+        self, pd: SlackDriver, pagerduty: FakePagerDuty, database_url: str, initial: str, commands: list[str]
+    ) -> None:
+        """Each generated life (declare, severity changes, resolve, reopen) gets exactly the model's events,
+        step by step: a trigger per open period that reached sev1/sev2, a resolve when such a period ends."""
+        number = len(pd.bot.service.list_incidents()) + 1
+        key = f"incidentbot-{installation_id(database_url)}-INC-{number}"
+        channel = pd.declare(f"declare {initial} Generated incident")
+        observed = [[action for action, _ in sent(pagerduty, key)]]
+        for command in commands:
+            pd.command(command, channel_id=channel)
+            already = sum(len(step) for step in observed)
+            observed.append([action for action, _ in sent(pagerduty, key)][already:])
+        assert observed == expected_events(initial, commands)
+        assert pagerduty.refused == []
