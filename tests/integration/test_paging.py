@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from bot.store.engine import create_store_engine
+from bot.store.migrate import upgrade
 from tests.integration.conftest import SlackDriver
 from tests.support.bot_server import RunningBot, running_bot
 from tests.support.fake_pagerduty import FakePagerDuty, fake_pagerduty
@@ -254,3 +257,39 @@ class TestPagingProperty:
             observed.append([action for action, _ in sent(pagerduty, key)][already:])
         assert observed == expected_events(initial, commands)
         assert pagerduty.refused == []
+
+
+class TestUpgradeFromRelease0003:
+    def test_open_pages_of_the_previous_release_are_resolved_under_their_old_key(
+        self, database_url: str, fake_slack: FakeSlack, pagerduty: FakePagerDuty
+    ) -> None:
+        """A database at 0003 with open sev1 INC-1 (paged as ``INC-1`` by the old release), open sev3 INC-2 and
+        resolved sev2 INC-3: after the upgrade only INC-1 has an open page, and resolving it sends resolve INC-1."""
+        engine = create_store_engine(database_url)
+        try:
+            upgrade(engine, "0003")
+            at = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)
+            stamp = at.replace(tzinfo=None) if engine.dialect.name == "sqlite" else at  # as UTCDateTime stores it
+            old = [(1, "sev1", "investigating"), (2, "sev3", "declared"), (3, "sev2", "resolved")]
+            insert = sa.text(
+                "INSERT INTO incidents (number, title, description, severity, status, declared_at, declared_by,"
+                " summary, version, created_at, updated_at)"
+                " VALUES (:n, 'Old', '', :sev, :status, :at, 'U0ALICE', '', 1, :at, :at)"
+            )
+            with engine.begin() as connection:
+                for number, severity, status in old:
+                    connection.execute(insert, {"n": number, "sev": severity, "status": status, "at": stamp})
+            upgrade(engine)
+        finally:
+            engine.dispose()
+        assert page_rows(database_url) == [(1, "INC-1", True, 1)]
+        assert UUID4.match(installation_id(database_url))
+        with running_bot(
+            database_url, fake_slack.base_url, PAGERDUTY_ROUTING_KEY=ROUTING_KEY, PAGERDUTY_EVENTS_URL=pagerduty.url
+        ) as bot:
+            driver = SlackDriver(bot, fake_slack)
+            driver.ephemeral("INC-2 note still slow")
+            driver.ephemeral("INC-1 resolve fixed")
+            bot.drain()
+        assert sent(pagerduty) == [("resolve", "INC-1")]
+        assert page_rows(database_url) == [(1, "INC-1", False, 1)]
