@@ -86,7 +86,8 @@ HELP_FOOTER = (
     "End a change with `--at WHEN` to backdate it (`--at 13:42`, `--at 15m ago`, `--at 2026-11-22T13:42Z`)."
 )
 
-_USER = re.compile(r"^<@(?P<id>[UW][A-Z0-9]+)(?:\|(?P<name>[^>]*))?>$")
+# A user id is at most 64 characters: it is stored in VARCHAR(64) columns (lead, participants, follow-up owner).
+_USER = re.compile(r"^<@(?P<id>[UW][A-Z0-9]{1,63})(?:\|(?P<name>[^>]*))?>$")
 _GROUP = re.compile(r"^<!subteam\^(?P<id>S[A-Z0-9]+)(?:\|(?P<handle>[^>]*))?>$")
 _ASSIGNEE = re.compile(
     r"^(?P<who><[@!][^>]+>|@[A-Za-z0-9][A-Za-z0-9._-]{0,63})(?::(?P<role>[A-Za-z0-9][\w./+-]{0,39}))?$"
