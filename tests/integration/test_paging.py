@@ -7,7 +7,9 @@ Expected events are written out here: ``(event_action, dedup_key)`` with the key
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -18,6 +20,11 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from bot.domain.errors import BotError
+from bot.domain.grammar import parse_command
+from bot.paging import paging_plan
+from bot.service import Actor, IncidentService
+from bot.store import open_store
 from bot.store.engine import create_store_engine
 from bot.store.migrate import upgrade
 from tests.integration.conftest import SlackDriver
@@ -293,3 +300,36 @@ class TestUpgradeFromRelease0003:
             bot.drain()
         assert sent(pagerduty) == [("resolve", "INC-1")]
         assert page_rows(database_url) == [(1, "INC-1", False, 1)]
+
+
+class TestPagingRace:
+    def test_replicas_raising_one_incident_at_once_page_it_once(self, database_url: str) -> None:
+        """Two stores (as two replicas), four threads each, raise one sev3 to sev1/sev2 at once, then resolve
+        at once: exactly one trigger and one resolve are queued."""
+        stores = [open_store(database_url), open_store(database_url)]
+        try:
+            services = [IncidentService(store, standing_plans=[paging_plan]) for store in stores]
+            services[0].run(parse_command("declare sev3 Search slow"), Actor("U0ALICE"))
+
+            def all_at_once(text: str) -> None:
+                barrier = threading.Barrier(8)
+
+                def act(service: IncidentService) -> None:
+                    barrier.wait()
+                    with contextlib.suppress(BotError):  # "already resolved" for the losers
+                        service.run(parse_command(text), Actor("U0BOB"))
+
+                threads = [threading.Thread(target=act, args=(services[i % 2],)) for i in range(8)]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join(timeout=60)
+
+            all_at_once("INC-1 severity sev1")
+            all_at_once("INC-1 resolve fixed")
+            kinds = [item.kind for item in services[0].outbox_items() if item.kind.startswith("pagerduty")]
+            assert kinds == ["pagerduty.trigger", "pagerduty.resolve"]
+            assert page_rows(database_url) == [(1, f"incidentbot-{installation_id(database_url)}-INC-1", False, 1)]
+        finally:
+            for store in stores:
+                store.dispose()
