@@ -3,15 +3,19 @@ refused with a usage error (before: a PostgreSQL DataError traceback).
 
 64 is written out from bot/store/tables.py: incidents.lead and declared_by, participants.user_id,
 followups.owner and timeline_entries.actor are VARCHAR(64). The CLI entry point runs in-process
-(``bot.cli.main``, as ``python -m bot.cli`` calls it) to keep the test fast.
+(``bot.cli.main``, as ``python -m bot.cli`` calls it) to keep the test fast; the logging set-up it
+does (structlog writing to the captured stderr) is undone afterwards.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import structlog
 
 from bot.cli import main
 
@@ -26,6 +30,15 @@ def column(database_url: str, query: str) -> list[str]:
             return [str(row[0]) for row in connection.execute(sa.text(query))]
     finally:
         engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def restored_logging() -> Iterator[None]:
+    """main() points structlog and the root logger at this test's captured stderr, closed after it."""
+    saved, handlers = structlog.get_config(), list(logging.getLogger().handlers)
+    yield
+    structlog.configure(**saved)
+    logging.getLogger().handlers[:] = handlers
 
 
 class TestUserIdLimits:
