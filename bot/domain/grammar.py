@@ -100,7 +100,8 @@ _PERCENT = re.compile(r"^(?P<value>\d{1,3}(?:\.\d{1,4})?)\s*%?$")
 _TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,63}$")
 # The greedy body makes the last `--at` the option, so text before it may mention `--at` itself.
 _AT_OPTION = re.compile(r"^(?P<body>.*)(?:^|\s)--at(?:\s+(?P<when>.*))?$", re.DOTALL)
-_BIDI_AND_CONTROL = {"Cc", "Cf"}
+# Cs: a lone surrogate (a non-UTF-8 byte in CLI argv, "\ud800" in JSON) has no UTF-8 form: no database stores it.
+_BIDI_AND_CONTROL = {"Cc", "Cf", "Cs"}
 _KEPT_CONTROLS = {"\n", "\t"}
 
 
@@ -113,7 +114,7 @@ def help_text(verb: str | None = None) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Drop control and bidi-override characters (keeping newlines and tabs) and outer blanks."""
+    """Drop control, bidi-override and lone surrogate characters (keeping newlines and tabs) and outer blanks."""
     return "".join(
         ch for ch in text if ch in _KEPT_CONTROLS or unicodedata.category(ch) not in _BIDI_AND_CONTROL
     ).strip()

@@ -68,3 +68,15 @@ class TestUserIdLimits:
         assert column(database_url, "SELECT declared_by FROM incidents") == [ID_64]
         assert column(database_url, "SELECT user_id FROM participants ORDER BY id") == [ID_64]
         assert column(database_url, "SELECT owner FROM followups ORDER BY id") == [ID_64, "None"]
+
+    def test_non_utf8_bytes_in_the_command_line_are_dropped(
+        self, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A byte that is not UTF-8 (argv gives it as a lone surrogate) is dropped from title and note, not a crash."""
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("DATABASE_URL", database_url)
+        assert main(["run", "declare sev3 bad \udcff byte"]) == 0
+        assert main(["run", "INC-1 note also \udcff here"]) == 0
+        assert "Traceback" not in capsys.readouterr().err
+        assert column(database_url, "SELECT title FROM incidents") == ["bad  byte"]
+        assert column(database_url, "SELECT text FROM timeline_entries WHERE kind = 'note'") == ["also  here"]
