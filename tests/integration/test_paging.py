@@ -8,7 +8,10 @@ Expected events are written out here: ``(event_action, dedup_key)`` with the key
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -163,6 +166,30 @@ class TestPagingExamples:
         assert page_rows(database_url) == [(1, key1, True, 1)]
         pd.ephemeral("resolve fixed", channel_id=channel)
         assert page_rows(database_url) == [(1, key1, False, 1)]
+        assert sent(pagerduty) == [("trigger", key1), ("resolve", key1)]
+
+
+class TestPagingFromTheCommandLine:
+    def test_cli_resolve_resolves_the_page_and_the_running_bot_delivers_it(
+        self, pd: SlackDriver, pagerduty: FakePagerDuty, database_url: str, key1: str, tmp_path: Path
+    ) -> None:
+        """sev1 declared and lowered to sev3 in Slack, resolved by ``incidentbot run`` (a real process): the
+        CLI queues the resolve, the running bot delivers it."""
+        channel = pd.declare("declare sev1 Checkout down")
+        pd.ephemeral("severity sev3", channel_id=channel)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "PAGERDUTY_"))}
+        env.update(DATABASE_URL=database_url, PAGERDUTY_ROUTING_KEY=ROUTING_KEY)
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "run", "INC-1 resolve fixed"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        pd.bot.drain()
         assert sent(pagerduty) == [("trigger", key1), ("resolve", key1)]
 
 
