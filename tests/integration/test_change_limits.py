@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from tests.support.bot_server import HttpResult, RunningBot, running_bot
 from tests.support.fake_slack import FakeSlack
+from tests.support.properties import examples
 
 TOKEN = "s3cret-webhook-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -135,7 +136,7 @@ def invalid_fields(body: dict[str, str]) -> set[str]:
 
 class TestChangeFieldsProperty:
     @settings(
-        max_examples=40,
+        max_examples=examples(40),
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
     )

@@ -36,6 +36,7 @@ from tests.support.fake_pagerduty import FakePagerDuty, fake_pagerduty
 from tests.support.fake_slack import FakeSlack
 from tests.support.paging_model import SEVERITIES, commands, expected_events
 from tests.support.postgres import PostgresServer
+from tests.support.properties import examples
 
 ROUTING_KEY = "R0UTINGKEYR0UTINGKEYR0UTINGKEY32"  # an Events API v2 integration key has 32 characters
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -267,7 +268,7 @@ class TestInstallations:
 
 class TestPagingProperty:
     @settings(
-        max_examples=25,
+        max_examples=examples(25),
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
