@@ -255,6 +255,26 @@ class TestInstallations:
             ("trigger", f"incidentbot-{ids[1]}-INC-1"),
         ]
 
+    def test_a_copy_cleared_of_its_identity_pages_under_a_new_one(
+        self, database_url: str, fake_slack: FakeSlack, pagerduty: FakePagerDuty
+    ) -> None:
+        """README's recipe for a copied database (delete pages and installation): the next page gets a new id."""
+        with running_bot(database_url, fake_slack.base_url):
+            copied = installation_id(database_url)
+        engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.begin() as connection:
+            connection.execute(sa.text("DELETE FROM pages"))
+            connection.execute(sa.text("DELETE FROM installation"))
+        engine.dispose()
+        with running_bot(
+            database_url, fake_slack.base_url, PAGERDUTY_ROUTING_KEY=ROUTING_KEY, PAGERDUTY_EVENTS_URL=pagerduty.url
+        ) as bot:
+            SlackDriver(bot, fake_slack).declare("declare sev1 Checkout down")
+            bot.drain()
+        fresh = installation_id(database_url)
+        assert UUID4.match(fresh) and fresh != copied
+        assert sent(pagerduty) == [("trigger", f"incidentbot-{fresh}-INC-1")]
+
     def test_installation_id_survives_restarts(self, database_url: str, fake_slack: FakeSlack) -> None:
         """Starting the bot again (migrations run again) keeps the id written at the first migration."""
         with running_bot(database_url, fake_slack.base_url):
