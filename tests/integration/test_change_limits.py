@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.support.bot_server import HttpResult, RunningBot, running_bot
@@ -40,13 +41,22 @@ def post_change(bot: RunningBot, body: Any) -> HttpResult:
 
 
 def stored_changes(database_url: str) -> list[tuple[str, str, str, str]]:
+    return [row[:4] for row in stored_rows(database_url)]  # type: ignore[misc]
+
+
+def stored_rows(database_url: str) -> list[tuple[str, str, str, str, datetime]]:
+    """(service, description, author, link, occurred_at as aware UTC) of every stored change, oldest first."""
     engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    query = sa.text("SELECT service, description, author, link, occurred_at FROM change_events ORDER BY id")
     try:
         with engine.connect() as connection:
-            query = sa.text("SELECT service, description, author, link FROM change_events ORDER BY id")
-            return [(str(s), str(d), str(a), str(k)) for s, d, a, k in connection.execute(query)]
+            rows = connection.execute(query.columns(occurred_at=sa.DateTime(timezone=True))).all()
     finally:
         engine.dispose()
+    return [
+        (str(s), str(d), str(a), str(k), t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC))
+        for s, d, a, k, t in rows
+    ]
 
 
 class TestChangeFieldExamples:
@@ -112,6 +122,32 @@ bodies = st.fixed_dictionaries(
 )
 
 
+@st.composite
+def timestamps(draw: st.DrawFn) -> tuple[str, datetime | None]:
+    """An RFC 3339 time as CI systems write it (Z or an offset, 0-9 fraction digits) and its UTC value,
+    None when it is not representable (before year 1 or after 9999 once in UTC)."""
+    year = draw(st.one_of(st.sampled_from([1, 2, 1970, 2025, 9999]), st.integers(1, 9999)))
+    wall = datetime(  # the clock time written, before its offset is applied
+        year,
+        draw(st.integers(1, 12)),
+        draw(st.integers(1, 28)),
+        draw(st.integers(0, 23)),
+        draw(st.integers(0, 59)),
+        draw(st.integers(0, 59)),
+        tzinfo=UTC,
+    )
+    digits = draw(st.text("0123456789", min_size=0, max_size=9))
+    offset = draw(st.one_of(st.none(), st.integers(-14 * 60, 14 * 60)))
+    zone = "Z" if offset is None else f"{'+' if offset >= 0 else '-'}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}"
+    text = f"{wall.year:04d}-{wall:%m-%dT%H:%M:%S}{'.' + digits if digits else ''}{zone}"
+    wall = wall.replace(microsecond=int(digits[:6].ljust(6, "0")) if digits else 0)
+    try:
+        utc = wall - timedelta(minutes=offset or 0)
+    except OverflowError:
+        return text, None
+    return text, utc
+
+
 def storable(text: str) -> bool:
     return "\x00" not in text and not any("\ud800" <= ch <= "\udfff" for ch in text)
 
@@ -140,14 +176,25 @@ class TestChangeFieldsProperty:
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
     )
-    @given(body=bodies)
+    @given(body=bodies, time=st.one_of(st.none(), timestamps()))
     def test_accepted_values_are_stored_whole_and_refusals_name_a_field(
-        self, webhook_bot: RunningBot, database_url: str, body: dict[str, str]
+        self,
+        webhook_bot: RunningBot,
+        database_url: str,
+        body: dict[str, str],
+        time: tuple[str, datetime | None] | None,
     ) -> None:
-        """201 and the row holds exactly the trimmed values, or 422 naming a field the rules refuse; never 5xx."""
-        before = stored_changes(database_url)
+        """201 and the row holds exactly the trimmed values (and the time in UTC), or 422 naming a field the
+        rules refuse; never 5xx."""
+        now = datetime.now(UTC)
+        if time is not None:
+            assume(time[1] is None or abs(time[1] - now) > timedelta(hours=1))  # clear of the 5-minute grace
+            body = {**body, "time": time[0]}
+        before = stored_rows(database_url)
         result = post_change(webhook_bot, body)
         bad = invalid_fields(body)
+        if time is not None and (time[1] is None or time[1] > now):
+            bad.add("time")
         if not bad:
             assert result.status == 201, (result.status, result.body)
             expected = (
@@ -156,9 +203,15 @@ class TestChangeFieldsProperty:
                 body.get("author", "").strip() or "unknown",
                 body.get("link", "").strip(),
             )
-            assert stored_changes(database_url) == [*before, expected]
+            rows = stored_rows(database_url)
+            assert len(rows) == len(before) + 1 and rows[:-1] == before
+            assert rows[-1][:4] == expected
+            if time is not None:
+                assert rows[-1][4] == time[1]
+            else:
+                assert now <= rows[-1][4] <= datetime.now(UTC)
         else:
             assert result.status == 422, (result.status, result.body, bad)
             named = set(re.findall(r"`(\w+)`", result.json()["error"]))
             assert named and named <= bad, (named, bad)
-            assert stored_changes(database_url) == before
+            assert stored_rows(database_url) == before
