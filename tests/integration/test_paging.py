@@ -22,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.dialects import postgresql
 
 from bot.domain.errors import BotError
 from bot.domain.grammar import parse_command
@@ -318,26 +319,47 @@ class TestUpgradeFromRelease0003:
     def test_open_pages_of_the_previous_release_are_resolved_under_their_old_key(
         self, database_url: str, fake_slack: FakeSlack, pagerduty: FakePagerDuty
     ) -> None:
-        """A database at 0003 with open sev1 INC-1 (paged as ``INC-1`` by the old release), open sev3 INC-2 and
-        resolved sev2 INC-3: after the upgrade only INC-1 has an open page, and resolving it sends resolve INC-1."""
+        """A database at 0003: open INC-1 declared sev1; open INC-2 declared sev3; resolved INC-3 declared sev2;
+        open INC-4 declared sev2 then lowered to sev4 (the old release paged it and never resolved). After
+        the upgrade INC-1 and INC-4 have open pages under their old keys; resolving them sends those resolves."""
         engine = create_store_engine(database_url)
+        incidents = sa.table(
+            "incidents",
+            *(sa.column(c) for c in ("id", "number", "title", "description", "severity", "status")),
+            *(sa.column(c) for c in ("declared_at", "declared_by", "summary", "version", "created_at", "updated_at")),
+        )
+        entries = sa.table(
+            "timeline_entries",
+            *(sa.column(c) for c in ("incident_id", "kind", "occurred_at", "recorded_at", "actor", "text")),
+            sa.column("data", sa.JSON().with_variant(postgresql.JSONB(), "postgresql")),
+        )
         try:
             upgrade(engine, "0003")
             at = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)
             stamp = at.replace(tzinfo=None) if engine.dialect.name == "sqlite" else at  # as UTCDateTime stores it
-            old = [(1, "sev1", "investigating"), (2, "sev3", "declared"), (3, "sev2", "resolved")]
-            insert = sa.text(
-                "INSERT INTO incidents (number, title, description, severity, status, declared_at, declared_by,"
-                " summary, version, created_at, updated_at)"
-                " VALUES (:n, 'Old', '', :sev, :status, :at, 'U0ALICE', '', 1, :at, :at)"
-            )
+            # (number, declared at, severity now, status)
+            old = [
+                (1, "sev1", "sev1", "investigating"),
+                (2, "sev3", "sev3", "declared"),
+                (3, "sev2", "sev2", "resolved"),
+                (4, "sev2", "sev4", "investigating"),
+            ]
             with engine.begin() as connection:
-                for number, severity, status in old:
-                    connection.execute(insert, {"n": number, "sev": severity, "status": status, "at": stamp})
+                for number, declared, severity, status in old:
+                    row = {"id": number, "number": number, "title": "Old", "description": "", "summary": ""}
+                    row |= {"severity": severity, "status": status, "declared_by": "U0ALICE", "version": 1}
+                    row |= {"declared_at": stamp, "created_at": stamp, "updated_at": stamp}
+                    connection.execute(incidents.insert(), row)
+                    entry = {"incident_id": number, "occurred_at": stamp, "recorded_at": stamp, "actor": "U0ALICE"}
+                    history = [{**entry, "kind": "declared", "text": "Old", "data": {"severity": declared}}]
+                    if severity != declared:
+                        change = {"severity_from": declared, "severity_to": severity}
+                        history.append({**entry, "kind": "severity", "text": "", "data": change})
+                    connection.execute(entries.insert(), history)
             upgrade(engine)
         finally:
             engine.dispose()
-        assert page_rows(database_url) == [(1, "INC-1", True, 1)]
+        assert page_rows(database_url) == [(1, "INC-1", True, 1), (4, "INC-4", True, 1)]
         assert UUID4.match(installation_id(database_url))
         with running_bot(
             database_url, fake_slack.base_url, PAGERDUTY_ROUTING_KEY=ROUTING_KEY, PAGERDUTY_EVENTS_URL=pagerduty.url
@@ -345,9 +367,10 @@ class TestUpgradeFromRelease0003:
             driver = SlackDriver(bot, fake_slack)
             driver.ephemeral("INC-2 note still slow")
             driver.ephemeral("INC-1 resolve fixed")
+            driver.ephemeral("INC-4 resolve fixed")
             bot.drain()
-        assert sent(pagerduty) == [("resolve", "INC-1")]
-        assert page_rows(database_url) == [(1, "INC-1", False, 1)]
+        assert sent(pagerduty) == [("resolve", "INC-1"), ("resolve", "INC-4")]
+        assert page_rows(database_url) == [(1, "INC-1", False, 1), (4, "INC-4", False, 1)]
 
 
 class TestPagingRace:

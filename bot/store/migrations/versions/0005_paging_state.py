@@ -7,9 +7,11 @@ Create Date: 2026-11-29
 ``installation`` gets its single row here, with a random uuid4: PagerDuty ``dedup_key`` values are
 derived from it, so two databases (production, staging, a reset one) never share a key.
 
-Incidents open at sev1/sev2 when this runs were paged by the previous release with the bare
-incident id (``INC-7``) as ``dedup_key``; they get an open page row under that key, so resolving
-them resolves the page PagerDuty already holds.
+Open incidents that are or ever were at sev1/sev2 (declared so, or raised to it: their timeline
+says) may hold a page the previous release triggered with the bare incident id (``INC-7``) as
+``dedup_key`` and, if lowered since, would never have resolved; they get an open page row under
+that key, so resolving them resolves the page PagerDuty holds (a resolve for a key PagerDuty has no
+open alert for changes nothing).
 """
 
 from __future__ import annotations
@@ -47,15 +49,34 @@ def upgrade() -> None:
     # SQLite stores naive UTC (see tables.UTCDateTime); PostgreSQL takes the aware value.
     stamp = now.replace(tzinfo=None) if op.get_bind().dialect.name == "sqlite" else now
     op.bulk_insert(installation, [{"id": 1, "installation_id": str(uuid.uuid4()), "created_at": stamp}])
-    incidents = sa.table("incidents", sa.column("number", sa.Integer()), sa.column("severity"), sa.column("status"))
-    open_paged = op.get_bind().execute(
-        sa.select(incidents.c.number).where(
-            incidents.c.status != "resolved", incidents.c.severity.in_(["sev1", "sev2"])
-        )
+    incidents = sa.table(
+        "incidents",
+        sa.column("id", sa.Integer()),
+        sa.column("number", sa.Integer()),
+        sa.column("severity"),
+        sa.column("status"),
     )
+    entries = sa.table(
+        "timeline_entries", sa.column("incident_id", sa.Integer()), sa.column("kind"), sa.column("data", sa.JSON())
+    )
+    history = op.get_bind().execute(
+        sa.select(incidents.c.number, incidents.c.severity, entries.c.data)
+        .select_from(
+            incidents.outerjoin(
+                entries,
+                sa.and_(entries.c.incident_id == incidents.c.id, entries.c.kind.in_(["declared", "severity"])),
+            )
+        )
+        .where(incidents.c.status != "resolved")
+    )
+    paged: set[int] = set()
+    for number, severity, data in history:
+        seen = {severity, *((data or {}).get(key) for key in ("severity", "severity_to"))}
+        if seen & {"sev1", "sev2"}:
+            paged.add(number)
     legacy = [
         {"incident_number": n, "dedup_key": f"INC-{n}", "open": True, "triggers": 1, "updated_at": stamp}
-        for (n,) in open_paged
+        for n in sorted(paged)
     ]
     if legacy:
         op.bulk_insert(pages, legacy)
