@@ -49,6 +49,8 @@ Clock = Callable[[], datetime]
 T = TypeVar("T")
 EffectPlan = Callable[["Outcome"], Sequence[Effect]]
 """Side effects a committed transition owes (Slack calls), queued in the same transaction."""
+StandingPlan = Callable[[UnitOfWork, "Outcome"], Sequence[Effect]]
+"""Effects every transition is checked for (paging); may read and write state in the same transaction."""
 MAX_ATTEMPTS = 8
 TIMELINE_VIEW_ENTRIES = 100
 """Entries a Slack timeline view shows: the latest ones, with the count of all (the CLI shows them all)."""
@@ -122,7 +124,7 @@ class IncidentService:
         clock: Clock = utc_now,
         strict_roles: bool = False,
         slos: SloCatalog = EMPTY_CATALOG,
-        standing_plans: Sequence[EffectPlan] = (),
+        standing_plans: Sequence[StandingPlan] = (),
     ) -> None:
         self.store = store
         self.clock = clock
@@ -281,8 +283,10 @@ class IncidentService:
         return outcome
 
     def _enqueue_plans(self, uow: UnitOfWork, outcome: Outcome, plan: EffectPlan | None, now: datetime) -> None:
-        for each in ((plan,) if plan is not None else ()) + self.standing_plans:
-            uow.enqueue(each(outcome), now)
+        if plan is not None:
+            uow.enqueue(plan(outcome), now)
+        for standing in self.standing_plans:
+            uow.enqueue(standing(uow, outcome), now)
 
     # -- change events, alerts, nudges ---------------------------------------------------------
 

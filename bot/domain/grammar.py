@@ -86,7 +86,8 @@ HELP_FOOTER = (
     "End a change with `--at WHEN` to backdate it (`--at 13:42`, `--at 15m ago`, `--at 2026-11-22T13:42Z`)."
 )
 
-_USER = re.compile(r"^<@(?P<id>[UW][A-Z0-9]+)(?:\|(?P<name>[^>]*))?>$")
+# A user id is at most 64 characters: it is stored in VARCHAR(64) columns (lead, participants, follow-up owner).
+_USER = re.compile(r"^<@(?P<id>[UW][A-Z0-9]{1,63})(?:\|(?P<name>[^>]*))?>$")
 _GROUP = re.compile(r"^<!subteam\^(?P<id>S[A-Z0-9]+)(?:\|(?P<handle>[^>]*))?>$")
 _ASSIGNEE = re.compile(
     r"^(?P<who><[@!][^>]+>|@[A-Za-z0-9][A-Za-z0-9._-]{0,63})(?::(?P<role>[A-Za-z0-9][\w./+-]{0,39}))?$"
@@ -99,7 +100,8 @@ _PERCENT = re.compile(r"^(?P<value>\d{1,3}(?:\.\d{1,4})?)\s*%?$")
 _TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,63}$")
 # The greedy body makes the last `--at` the option, so text before it may mention `--at` itself.
 _AT_OPTION = re.compile(r"^(?P<body>.*)(?:^|\s)--at(?:\s+(?P<when>.*))?$", re.DOTALL)
-_BIDI_AND_CONTROL = {"Cc", "Cf"}
+# Cs: a lone surrogate (a non-UTF-8 byte in CLI argv, "\ud800" in JSON) has no UTF-8 form: no database stores it.
+_BIDI_AND_CONTROL = {"Cc", "Cf", "Cs"}
 _KEPT_CONTROLS = {"\n", "\t"}
 
 
@@ -112,7 +114,7 @@ def help_text(verb: str | None = None) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Drop control and bidi-override characters (keeping newlines and tabs) and outer blanks."""
+    """Drop control, bidi-override and lone surrogate characters (keeping newlines and tabs) and outer blanks."""
     return "".join(
         ch for ch in text if ch in _KEPT_CONTROLS or unicodedata.category(ch) not in _BIDI_AND_CONTROL
     ).strip()

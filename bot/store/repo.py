@@ -7,10 +7,11 @@ incident row's ``version`` is checked so that two racing commands cannot both wi
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -33,6 +34,7 @@ from bot.domain.model import (
     Status,
     TimelineEntry,
 )
+from bot.domain.paging import Page
 from bot.errors import ConcurrentUpdate, StoreUnavailable
 from bot.store import outbox
 from bot.store.outbox import Effect
@@ -43,6 +45,8 @@ from bot.store.tables import (
     FollowupRow,
     HypothesisRow,
     IncidentRow,
+    InstallationRow,
+    PageRow,
     ParticipantRow,
     ProcessedEventRow,
     TimelineEntryRow,
@@ -397,6 +401,35 @@ class UnitOfWork:
         self.session.add(ProcessedEventRow(event_id=event_id, received_at=received_at))
         self.session.flush()
         return True
+
+    # -- paging --------------------------------------------------------------------------------
+
+    def installation_id(self) -> str:
+        """This database's random identity: the uuid4 migration 0005 wrote.
+
+        Should the row have been deleted by hand, a new one is written (pages already keyed keep
+        their key; a racing replica's insert fails the primary key and its transaction is retried).
+        """
+        row = self.session.get(InstallationRow, 1)
+        if row is None:
+            row = InstallationRow(id=1, installation_id=str(uuid.uuid4()), created_at=datetime.now(UTC))
+            self.session.add(row)
+            self.session.flush()
+        return row.installation_id
+
+    def get_page(self, number: int) -> Page | None:
+        """The page of INC-``number``, or None if it was never paged."""
+        row = self.session.get(PageRow, number)
+        return Page(row.incident_number, row.dedup_key, row.open, row.triggers) if row else None
+
+    def save_page(self, page: Page, now: datetime) -> None:
+        """Insert or update the page; call it in the transaction that queues the page's event."""
+        row = self.session.get(PageRow, page.number)
+        if row is None:
+            row = PageRow(incident_number=page.number, dedup_key=page.dedup_key, open=page.open, updated_at=now)
+        row.dedup_key, row.open, row.triggers, row.updated_at = page.dedup_key, page.open, page.triggers, now
+        self.session.add(row)
+        self.session.flush()
 
     # -- outbox --------------------------------------------------------------------------------
 

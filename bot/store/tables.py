@@ -218,3 +218,32 @@ class AlertEventRow(SQLModel, table=True):
     occurred_at: datetime = _utc_column()
     incident_number: int | None = Field(default=None, index=True)
     recorded_at: datetime = _utc_column()
+
+
+class InstallationRow(SQLModel, table=True):
+    """This installation's identity: one row, written by migration 0005 with a random uuid4.
+
+    PagerDuty ``dedup_key`` values are derived from it, so a staging bot or a reset database never
+    folds its INC-1 into another installation's open INC-1.
+    """
+
+    __tablename__ = "installation"
+
+    id: int = Field(default=1, primary_key=True)
+    installation_id: str = Field(max_length=64)
+    created_at: datetime = _utc_column()
+
+
+class PageRow(SQLModel, table=True):
+    """The PagerDuty page of one incident: written in the transaction that queues its trigger or resolve.
+
+    A row exists once the incident was ever paged; ``open`` says a trigger was queued and no resolve yet.
+    """
+
+    __tablename__ = "pages"
+
+    incident_number: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    dedup_key: str = Field(max_length=255)
+    open: bool
+    triggers: int = Field(default=0)
+    updated_at: datetime = _utc_column()

@@ -58,7 +58,7 @@ def alerts_bot(database_url: str, fake_slack: FakeSlack, pagerduty: FakePagerDut
         database_url,
         fake_slack.base_url,
         INCIDENT_WEBHOOK_TOKEN=TOKEN,
-        PAGERDUTY_ROUTING_KEY="R0UTINGKEY",
+        PAGERDUTY_ROUTING_KEY="R0UTINGKEYR0UTINGKEYR0UTINGKEY32",
         PAGERDUTY_EVENTS_URL=pagerduty.url,
     ) as running:
         yield running

