@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ from bot.domain.changes import parse_timestamp
 from bot.domain.commands import Declare
 from bot.domain.errors import PayloadError
 from bot.domain.grammar import MAX_TITLE_LENGTH, parse_service_name
-from bot.domain.model import EntryKind, Severity, TimelineEntry
+from bot.domain.model import EntryKind, Severity, TimelineEntry, looks_like_severity
 
 DEFAULT_SEVERITY_MAP: Mapping[str, Severity] = {
     "critical": Severity.SEV1,
@@ -67,6 +68,7 @@ MAX_URL_LENGTH = 4000
 FIRED = "fired"
 CLEARED = "cleared"
 _SEVERITY_ORDER = (Severity.SEV1, Severity.SEV2, Severity.SEV3, Severity.SEV4)
+_SEVERITY_LEVEL = re.compile(r"\d+")
 _DROPPED_CATEGORIES = {"Cc", "Cf", "Cs"}
 _KEPT_CONTROLS = {"\n", "\t"}
 _VERSIONS = {"4": "alertmanager", "1": "grafana"}
@@ -290,11 +292,24 @@ def _values(value: Any, where: str) -> dict[str, float]:
 def severity_of(alert: Alert, mapping: Mapping[str, Severity] = DEFAULT_SEVERITY_MAP) -> Severity:
     """The incident severity for the alert's ``severity`` label.
 
-    The map decides first; a label spelled as a severity (``P1``, ``SEV-2``, ``sev3``) means that
-    severity; anything else becomes sev4.
+    The label is read trimmed of spaces and of brackets around it (`` critical ``, ``[SEV1]``). The
+    map decides first; a label spelled as a severity (``P1``, ``SEV-2``, ``sev3``) means that
+    severity. A severity spelling beyond the scale is never the mildest by accident: ``P0``/``sev0``
+    (worse than 1, used by many teams for their worst case) is sev1, ``sev5`` and beyond sev4.
+    Anything else becomes sev4.
     """
-    mapped = mapping.get(alert.severity_label)
-    return mapped or Severity.parse(alert.severity_label) or FALLBACK_SEVERITY
+    label = alert.severity_label.strip().strip("[]()").strip()
+    mapped = mapping.get(label)
+    if mapped is not None:
+        return mapped
+    parsed = Severity.parse(label)
+    if parsed is not None:
+        return parsed
+    if looks_like_severity(label):
+        level = _SEVERITY_LEVEL.search(label)
+        if level is not None and int(level.group()) < 1:
+            return Severity.SEV1
+    return FALLBACK_SEVERITY
 
 
 def highest_severity(alerts: Iterable[Alert], mapping: Mapping[str, Severity] = DEFAULT_SEVERITY_MAP) -> Severity:

@@ -211,11 +211,20 @@ class TestAlertmanager:
             ("P1", Severity.SEV1),
             ("SEV-2", Severity.SEV2),
             ("sev3", Severity.SEV3),
-            ("P0", Severity.SEV4),
+            ("P0", Severity.SEV1),
+            ("sev0", Severity.SEV1),
+            ("SEV-0", Severity.SEV1),
+            ("s0", Severity.SEV1),
+            ("sev5", Severity.SEV4),
+            ("P9", Severity.SEV4),
+            (" critical ", Severity.SEV1),
+            ("[SEV1]", Severity.SEV1),
+            ("(P2)", Severity.SEV2),
+            ("page", Severity.SEV4),
         ],
     )
     def test_severity_map(self, label: str, severity: Severity) -> None:
-        """The default label map, then severity spellings (P1, SEV-2), with sev4 for anything else."""
+        """The default label map, then severity spellings (P1, SEV-2; P0/sev0 are the worst: sev1), else sev4."""
         body = self.payload()
         body["alerts"][0]["labels"]["severity"] = label
         assert severity_of(parse_notification(body, NOW).alerts[0]) is severity
