@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -336,11 +337,12 @@ class TestAtThroughTheCli:
     def test_utc_offsets_are_ahead_of_utc(self, tmp_path: Path) -> None:
         """Issue 11 item 4 through ``incidentbot run``: 13:42 UTC+1 and GMT+1 are 12:42Z, UTC+05:30 is 08:12Z."""
         url = f"sqlite:///{tmp_path / 'incidents.db'}"
+        day = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()  # any day within --at's one year
         texts = (
-            "declare sev2 CDN down --at 2026-11-28 08:00Z",
-            "INC-1 note utc plus one --at 2026-11-28 13:42 UTC+1",
-            "INC-1 note gmt plus one --at 2026-11-28 13:42 GMT+1",
-            "INC-1 note india --at 2026-11-28 13:42 UTC+05:30",
+            f"declare sev2 CDN down --at {day} 08:00Z",
+            f"INC-1 note utc plus one --at {day} 13:42 UTC+1",
+            f"INC-1 note gmt plus one --at {day} 13:42 GMT+1",
+            f"INC-1 note india --at {day} 13:42 UTC+05:30",
         )
         for text in texts:
             result = incidentbot("run", text, database_url=url, cwd=tmp_path)
@@ -348,10 +350,10 @@ class TestAtThroughTheCli:
         result = incidentbot("timeline", "INC-1", "--format", "json", database_url=url, cwd=tmp_path)
         entries = json.loads(result.stdout)["entries"]
         assert [(e["text"], e["occurred_at"]) for e in entries] == [
-            ("CDN down", "2026-11-28T08:00:00Z"),
-            ("india", "2026-11-28T08:12:00Z"),
-            ("utc plus one", "2026-11-28T12:42:00Z"),
-            ("gmt plus one", "2026-11-28T12:42:00Z"),
+            ("CDN down", f"{day}T08:00:00Z"),
+            ("india", f"{day}T08:12:00Z"),
+            ("utc plus one", f"{day}T12:42:00Z"),
+            ("gmt plus one", f"{day}T12:42:00Z"),
         ]
 
 
