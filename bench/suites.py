@@ -559,6 +559,74 @@ def bench_postmortem(ctx: Context) -> list[Row]:
     return rows
 
 
+def bench_timeline_view(ctx: Context) -> list[Row]:
+    """The Slack timeline view (store read + Block Kit) of incidents with 10, 100 and 10,000 entries.
+
+    The view reads the latest 100 entries and a count, so past 100 entries its cost should not grow
+    with the incident; the whole-timeline build it replaced is measured beside it on the same data.
+    """
+    from bot.domain.lifecycle import Change
+    from bot.service import IncidentService
+    from bot.slack.blocks import build_timeline_blocks
+    from bot.store import open_store
+
+    iterations = ctx.size(300, 100, 5)
+    results: dict[str, dict[str, Any]] = {}
+
+    def timed(name: str, view: Callable[[], object]) -> None:
+        samples = []
+        for _ in range(iterations + 1):
+            started = time.perf_counter()
+            view()
+            samples.append((time.perf_counter() - started) * 1000)
+        results[name] = stats.summary(samples[1:])
+
+    for count in (10, 100, 10_000):
+        store = open_store(ctx.sqlite_url(f"timeline-view-{count}"))
+        incident, entries = _incident_with_entries(count)
+        with store.transaction() as uow:
+            uow.add_incident(Change(incident, tuple(entries)), incident.declared_at)
+        service = IncidentService(store)
+        number = incident.number
+        timed(str(count), lambda s=service, n=number: build_timeline_blocks(*s.recent_timeline(n)))
+        if count == 10_000:
+            timed("whole", lambda s=service, n=number: build_timeline_blocks(*s.timeline(n)))
+        store.dispose()
+    ctx.details["timeline_view"] = results
+    rows = []
+    for metric in ("p50_ms", "p99_ms"):
+        big = results["10000"][metric]
+        rows += [
+            Row(
+                "5b timeline view",
+                "10,000 vs 10 entries (SQLite)",
+                metric[:3],
+                big,
+                results["10"][metric],
+                stats.ratio(big, results["10"][metric]),
+            ),
+            Row(
+                "5b timeline view",
+                "10,000 vs 100 entries: both show 100",
+                metric[:3],
+                big,
+                results["100"][metric],
+                stats.ratio(big, results["100"][metric]),
+                "< 1.3x" if metric == "p99_ms" else "",
+                stats.ratio(big, results["100"][metric]) < 1.3 if metric == "p99_ms" else None,
+            ),
+            Row(
+                "5b timeline view",
+                "whole 10,000-entry timeline (before) vs the view",
+                metric[:3],
+                results["whole"][metric],
+                big,
+                stats.ratio(results["whole"][metric], big),
+            ),
+        ]
+    return rows
+
+
 # --------------------------------------------------------------------------------------- 6. memory
 
 
@@ -714,12 +782,78 @@ def _outbox_backlog(url: str) -> int:
     return int(pending)
 
 
+# --------------------------------------------------------------------------------------- A. alert groups
+
+ALERT_TOKEN = "bench-webhook-token"
+
+
+def bench_alerts(ctx: Context) -> list[Row]:
+    """A 1,000-alert group notification through POST /alerts/alertmanager (answered once all 1,000 state changes
+    and the declaration are committed) vs a 1-alert one, alternating sample by sample, SQLite and PostgreSQL."""
+    from tests.support.alerts import T0, alert, notification
+
+    samples = ctx.size(10, 4, 1)
+    warmup = 2
+    sizes = (1, 1000)
+    rows: list[Row] = []
+    for dialect in ("sqlite", "postgres"):
+        url = ctx.database_url(dialect, "alerts")
+        timings: dict[int, list[float]] = {size: [] for size in sizes}
+        with serving("bot", url, ctx.slack, INCIDENT_WEBHOOK_TOKEN=ALERT_TOKEN) as bot:
+            client = _Client(bot.url)
+            headers = {"Content-Type": "application/json", "Authorization": f"Bearer {ALERT_TOKEN}"}
+            for index in range(samples + warmup):
+                for size in sizes:
+                    group = f'{{}}:{{bench="{dialect}-{index}-{size}"}}'
+                    body = json.dumps(
+                        notification([alert(f"fp{i:04d}", T0 + timedelta(seconds=i)) for i in range(size)], group)
+                    )
+                    started = time.perf_counter()
+                    status = client.post("/alerts/alertmanager", body, headers)
+                    elapsed = (time.perf_counter() - started) * 1000
+                    assert status == 200, status
+                    if index >= warmup:
+                        timings[size].append(elapsed)
+            client.close()
+        recorded = _alert_entries(url)
+        expected = (samples + warmup) * sum(sizes)
+        assert recorded == expected, (recorded, expected)  # every alert of every notification is on a timeline
+        one, thousand = stats.summary(timings[1]), stats.summary(timings[1000])
+        ctx.details[f"alerts_{dialect}"] = {"one_alert": one, "thousand_alerts": thousand, "entries": recorded}
+        case = f"{dialect}, n={samples} each, alternating"
+        rows.append(
+            Row(
+                "A alert group 1,000 vs 1",
+                case,
+                "p50",
+                thousand["p50_ms"],
+                one["p50_ms"],
+                stats.ratio(thousand["p50_ms"], one["p50_ms"]),
+            )
+        )
+        rows.append(Row("A alert group 1,000 vs 1", case, "ms per alert (1,000)", round(thousand["p50_ms"] / 1000, 3)))
+    ctx.slack.forget_calls()
+    return rows
+
+
+def _alert_entries(url: str) -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        count = connection.execute(
+            sa.text("SELECT count(*) FROM timeline_entries WHERE kind = 'alert_fired'")
+        ).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
 BENCHES: dict[str, Callable[[Context], list[Row]]] = {
     "ack": bench_ack,
     "e2e": bench_e2e,
     "writes": bench_writes,
     "views": bench_views,
     "postmortem": bench_postmortem,
+    "timeline_view": bench_timeline_view,
     "memory": bench_memory,
     "replicas": bench_replicas,
+    "alerts": bench_alerts,
 }

@@ -6,6 +6,7 @@ Nothing reads the environment at import time; ``load_settings`` is called by the
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,6 +22,14 @@ from bot.errors import ConfigError
 DEFAULT_DATABASE_URL = "sqlite:///incidents.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+DEFAULT_ALERT_MAX_BYTES = 32 * 1024 * 1024
+"""Largest alert notification body accepted (bytes): a group of about 25,000 alerts from Alertmanager."""
+MIN_ALERT_MAX_BYTES = 1024 * 1024
+MAX_ALERT_MAX_BYTES = 1024 * 1024 * 1024
+CHANNEL_PREFIX = re.compile(r"[a-z0-9_-]{1,20}", re.ASCII)
+"""Slack channel names hold lowercase letters, digits, - and _ only, at most 80 characters
+(conversations.create: invalid_name_specials, invalid_name_maxlength); 20 for the prefix leaves
+room for ``-<number>-<title>``."""
 
 
 class Secret:
@@ -68,6 +77,7 @@ class Settings:
     pagerduty_events_url: str = DEFAULT_PAGERDUTY_EVENTS_URL
     nudge_after: Mapping[Severity, timedelta] = field(default_factory=lambda: dict(DEFAULT_NUDGE_AFTER))
     alert_severity_map: Mapping[str, Severity] = field(default_factory=lambda: dict(DEFAULT_SEVERITY_MAP))
+    alert_max_bytes: int = DEFAULT_ALERT_MAX_BYTES
 
     def require(self, *names: str) -> None:
         """Stop with one line naming the first missing setting among ``names`` (env var names)."""
@@ -95,6 +105,7 @@ _FIELD_OF = {
     "PAGERDUTY_EVENTS_URL": "pagerduty_events_url",
     "INCIDENT_NUDGE_MINUTES": "nudge_after",
     "INCIDENT_ALERT_SEVERITY_MAP": "alert_severity_map",
+    "INCIDENT_ALERT_MAX_BYTES": "alert_max_bytes",
 }
 
 
@@ -118,8 +129,11 @@ def _validated(values: Mapping[str, str]) -> Settings:
     if log_format not in ("console", "json"):
         raise ConfigError(f"LOG_FORMAT must be console or json, got {log_format!r}.")
     prefix = get("INCIDENT_CHANNEL_PREFIX") or "inc"
-    if not all(ch.islower() or ch.isdigit() or ch in "-_" for ch in prefix) or len(prefix) > 20:
-        raise ConfigError("INCIDENT_CHANNEL_PREFIX may only hold a-z, 0-9, - and _ (at most 20 characters).")
+    if not CHANNEL_PREFIX.fullmatch(prefix):
+        raise ConfigError(
+            f"INCIDENT_CHANNEL_PREFIX {prefix!r} is not a name Slack accepts: use 1 to 20 of a-z, 0-9, - and _ "
+            "(lowercase ASCII), e.g. inc."
+        )
     strict = get("INCIDENT_STRICT_ROLES").lower()
     if strict not in ("", "true", "false", "1", "0", "yes", "no"):
         raise ConfigError(f"INCIDENT_STRICT_ROLES must be true or false, got {strict!r}.")
@@ -150,7 +164,20 @@ def _validated(values: Mapping[str, str]) -> Settings:
         pagerduty_events_url=pagerduty_url,
         nudge_after=_nudge_minutes(get("INCIDENT_NUDGE_MINUTES")),
         alert_severity_map=_severity_map(get("INCIDENT_ALERT_SEVERITY_MAP")),
+        alert_max_bytes=_alert_max_bytes(get("INCIDENT_ALERT_MAX_BYTES")),
     )
+
+
+def _alert_max_bytes(text: str) -> int:
+    """Bytes, from 1 MiB to 1 GiB; the default (32 MiB) when unset."""
+    if not text:
+        return DEFAULT_ALERT_MAX_BYTES
+    if not text.isdigit() or not MIN_ALERT_MAX_BYTES <= int(text) <= MAX_ALERT_MAX_BYTES:
+        raise ConfigError(
+            f"INCIDENT_ALERT_MAX_BYTES must be a number of bytes from {MIN_ALERT_MAX_BYTES} (1 MiB) "
+            f"to {MAX_ALERT_MAX_BYTES} (1 GiB), got {text!r}."
+        )
+    return int(text)
 
 
 def _pairs(name: str, text: str) -> list[tuple[str, str]]:

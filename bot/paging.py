@@ -1,7 +1,10 @@
-"""Paging through PagerDuty's Events API v2: sev1/sev2 declares trigger, resolves resolve.
+"""Paging through PagerDuty's Events API v2: the page follows what was paged (``bot.domain.paging``).
 
-Events are outbox effects, so a page owed by a committed declaration survives a crash or a
-PagerDuty outage; ``dedup_key`` is the incident id, so a repeated delivery is one page.
+Events are outbox effects queued in the transaction of the transition that owes them, together with
+the incident's page row (``pages``): a page owed by a committed transition survives a crash or a
+PagerDuty outage, and "this incident was paged" is a recorded fact, not a guess from its severity.
+Each event carries the ``dedup_key`` recorded for the page (``incidentbot-<installation id>-INC-<n>``),
+so a repeated delivery is one page and two installations never share a key.
 """
 
 from __future__ import annotations
@@ -14,20 +17,22 @@ import aiohttp
 import structlog
 
 from bot.config import Secret
-from bot.domain.model import EntryKind, Severity
+from bot.domain.model import Severity, format_incident_id
+from bot.domain.paging import PageAction, next_page, page_action
 from bot.outbox import RetryLater, Undeliverable, retry_after_seconds
 from bot.service import IncidentService, Outcome
 from bot.store.outbox import Effect, OutboxItem
+from bot.store.repo import UnitOfWork
 
 log = structlog.get_logger("incidentbot.paging")
 
-PAGED_SEVERITIES = frozenset({Severity.SEV1, Severity.SEV2})
 _PD_SEVERITY = {
     Severity.SEV1: "critical",
     Severity.SEV2: "error",
     Severity.SEV3: "warning",
     Severity.SEV4: "info",
 }
+"""Our severities in PagerDuty's ``payload.severity`` vocabulary (critical, error, warning, info)."""
 TIMEOUT = aiohttp.ClientTimeout(total=15)
 
 
@@ -36,19 +41,24 @@ class PagingEffect(StrEnum):
     RESOLVE = "pagerduty.resolve"
 
 
-def paging_plan(outcome: Outcome) -> list[Effect]:
-    """Page when a sev1/sev2 is declared (or raised to one); resolve the page when the incident resolves."""
+_EFFECTS = {PageAction.TRIGGER: PagingEffect.TRIGGER, PageAction.RESOLVE: PagingEffect.RESOLVE}
+
+
+def paging_plan(uow: UnitOfWork, outcome: Outcome) -> list[Effect]:
+    """The PagerDuty event ``outcome`` owes (``bot.domain.paging.page_action``), its page row saved alongside.
+
+    Payload: ``{"dedup_key": str, "severity": "sev1".."sev4"}`` (the severity when it was queued).
+    """
     incident = outcome.incident
-    paged = incident.severity in PAGED_SEVERITIES
-    kinds = {entry.kind for entry in outcome.entries}
-    raised = EntryKind.SEVERITY in kinds and (
-        outcome.previous is None or outcome.previous.severity not in PAGED_SEVERITIES
-    )
-    if paged and (outcome.declared or raised or EntryKind.REOPENED in kinds):
-        return [Effect(PagingEffect.TRIGGER, {}, incident.number)]
-    if paged and EntryKind.RESOLVED in kinds:
-        return [Effect(PagingEffect.RESOLVE, {}, incident.number)]
-    return []
+    page_before = uow.get_page(incident.number)
+    if page_action(incident, page_before is not None and page_before.open) is None:
+        return []  # most transitions: no need to read the installation id
+    decided = next_page(incident, page_before, uow.installation_id())
+    assert decided is not None
+    page, action = decided
+    uow.save_page(page, outcome.entries[-1].recorded_at if outcome.entries else incident.declared_at)
+    payload = {"dedup_key": page.dedup_key, "severity": incident.severity.value}
+    return [Effect(_EFFECTS[action], payload, incident.number)]
 
 
 class PagerDutyDeliverer:
@@ -62,7 +72,7 @@ class PagerDutyDeliverer:
     async def __call__(self, item: OutboxItem) -> None:
         if item.kind not in PagingEffect._value2member_map_ or item.incident_number is None:
             raise Undeliverable(f"unknown paging item {item.kind!r}")
-        body = await self._event(PagingEffect(item.kind), item.incident_number)
+        body = await self._event(PagingEffect(item.kind), item.incident_number, item.payload)
         try:
             async with (
                 aiohttp.ClientSession(timeout=TIMEOUT) as session,
@@ -77,20 +87,28 @@ class PagerDutyDeliverer:
             raise RetryLater(f"pagerduty HTTP {status}", after=retry_after)
         if status >= 400:
             raise Undeliverable(f"pagerduty refused the event (HTTP {status}): {text}")
-        log.info("page_sent", incident=body["dedup_key"], action=body["event_action"])
+        log.info(
+            "page_sent",
+            incident=format_incident_id(item.incident_number),
+            action=body["event_action"],
+            dedup_key=body["dedup_key"],
+        )
 
-    async def _event(self, kind: PagingEffect, number: int) -> dict[str, Any]:
-        incident = await asyncio.to_thread(self.service.incident, number)
+    async def _event(self, kind: PagingEffect, number: int, queued: dict[str, Any]) -> dict[str, Any]:
+        """The Events API v2 body; items queued before release 0005 carry no key and used ``INC-<n>``."""
+        dedup_key = str(queued.get("dedup_key") or format_incident_id(number))
         body: dict[str, Any] = {
             "routing_key": self.routing_key.get(),
-            "dedup_key": incident.incident_id,
+            "dedup_key": dedup_key,
             "event_action": "trigger" if kind is PagingEffect.TRIGGER else "resolve",
         }
         if kind is PagingEffect.TRIGGER:
+            incident = await asyncio.to_thread(self.service.incident, number)
+            severity = Severity.parse(str(queued.get("severity", ""))) or incident.severity
             body["payload"] = {
-                "summary": f"{incident.incident_id} ({incident.severity.value}): {incident.title}"[:1024],
+                "summary": f"{incident.incident_id} ({severity.value}): {incident.title}"[:1024],
                 "source": incident.service or "incidentbot",
-                "severity": _PD_SEVERITY[incident.severity],
+                "severity": _PD_SEVERITY[severity],
                 "timestamp": incident.declared_at.isoformat(),
                 "custom_details": {"status": incident.status.value, "service": incident.service},
             }

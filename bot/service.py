@@ -15,12 +15,24 @@ from typing import TypeVar
 import sqlalchemy as sa
 import structlog
 
-from bot.domain.alerts import ALERTMANAGER_ACTOR, DEFAULT_SEVERITY_MAP, Alert, declaration
+from bot.domain.alerts import (
+    ALERTMANAGER_ACTOR,
+    CLEARED,
+    DEFAULT_SEVERITY_MAP,
+    FIRED,
+    AlertLine,
+    Notification,
+    StateChange,
+    alert_list,
+    clean,
+    entry_data,
+    group_declaration,
+)
 from bot.domain.changes import RECENT_CHANGE_WINDOW, ChangeEvent
 from bot.domain.commands import Declare, Nudge, ParsedCommand, Query, RecordAlert, Transition
 from bot.domain.errors import IncidentNotFound
 from bot.domain.lifecycle import OPEN_STATUSES, Change, Stamp, apply, declare
-from bot.domain.model import Incident, Severity, Status, TimelineEntry, format_incident_id
+from bot.domain.model import EntryKind, Incident, Severity, Status, TimelineEntry, format_incident_id
 from bot.domain.nudges import due_nudges
 from bot.domain.policy import check_allowed
 from bot.domain.postmortem import PostmortemData, build_postmortem
@@ -37,7 +49,11 @@ Clock = Callable[[], datetime]
 T = TypeVar("T")
 EffectPlan = Callable[["Outcome"], Sequence[Effect]]
 """Side effects a committed transition owes (Slack calls), queued in the same transaction."""
+StandingPlan = Callable[[UnitOfWork, "Outcome"], Sequence[Effect]]
+"""Effects every transition is checked for (paging); may read and write state in the same transaction."""
 MAX_ATTEMPTS = 8
+TIMELINE_VIEW_ENTRIES = 100
+"""Entries a Slack timeline view shows: the latest ones, with the count of all (the CLI shows them all)."""
 
 
 def utc_now() -> datetime:
@@ -70,12 +86,33 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class AlertResult:
-    """What one alert did: declared an incident, cleared on a timeline, or nothing (a repeat)."""
+class NotificationResult:
+    """What one alert notification did.
 
-    fingerprint: str
+    ``action``: ``declared`` (a new incident), ``recorded`` (new state changes only) or ``repeat``
+    (nothing new). ``recorded`` counts the state changes recorded by this call.
+    """
+
     action: str
-    incident_id: str | None = None
+    incident_id: str | None
+    recorded: int
+    previous_incident_id: str | None = None
+
+
+def _record_alerts(
+    incident: Incident, changes: Sequence[StateChange], now: datetime
+) -> tuple[Incident, tuple[TimelineEntry, ...]]:
+    """One alert_fired/alert_cleared entry per state change, each at its own time."""
+    entries: list[TimelineEntry] = []
+    for change in changes:
+        applied = apply(
+            incident,
+            RecordAlert(change.state == CLEARED, change.alert.summary, entry_data(change)),
+            Stamp(ALERTMANAGER_ACTOR, change.occurred_at, now),
+        )
+        incident = applied.incident
+        entries += applied.entries
+    return incident, tuple(entries)
 
 
 class IncidentService:
@@ -87,7 +124,7 @@ class IncidentService:
         clock: Clock = utc_now,
         strict_roles: bool = False,
         slos: SloCatalog = EMPTY_CATALOG,
-        standing_plans: Sequence[EffectPlan] = (),
+        standing_plans: Sequence[StandingPlan] = (),
     ) -> None:
         self.store = store
         self.clock = clock
@@ -246,8 +283,10 @@ class IncidentService:
         return outcome
 
     def _enqueue_plans(self, uow: UnitOfWork, outcome: Outcome, plan: EffectPlan | None, now: datetime) -> None:
-        for each in ((plan,) if plan is not None else ()) + self.standing_plans:
-            uow.enqueue(each(outcome), now)
+        if plan is not None:
+            uow.enqueue(plan(outcome), now)
+        for standing in self.standing_plans:
+            uow.enqueue(standing(uow, outcome), now)
 
     # -- change events, alerts, nudges ---------------------------------------------------------
 
@@ -271,62 +310,118 @@ class IncidentService:
         with self.store.transaction(readonly=True) as uow:
             return uow.list_changes(incident.service, incident.declared_at - RECENT_CHANGE_WINDOW, incident.declared_at)
 
-    def receive_alert(
+    def receive_notification(
         self,
-        alert: Alert,
+        notification: Notification,
         severity_map: Mapping[str, Severity] = DEFAULT_SEVERITY_MAP,
         plan: EffectPlan | None = None,
-    ) -> AlertResult:
-        """Declare for a new firing alert, note a cleared one; repeats while the incident is open do nothing."""
+    ) -> NotificationResult:
+        """Record an alert notification per the model in ``bot.domain.alerts``, in one transaction.
+
+        Declares at most one incident (one declaration outcome, so one page); every state change not
+        recorded before becomes one timeline entry. Replicas take turns per group (``lock_alert_group``);
+        the unique keys settle any race regardless: a transaction whose insert of a group generation or
+        of a state change meets another's is rolled back and decides again on fresh state (up to
+        MAX_ATTEMPTS, then ConcurrentUpdate, which the webhook answers 503 so the sender retries).
+        """
         actor = Actor(ALERTMANAGER_ACTOR)
         now = self.clock()
+        changes = notification.state_changes()
+        group_id = notification.group_id
 
-        def attempt(uow: UnitOfWork) -> tuple[AlertResult, Outcome | None]:
-            latest = uow.latest_alert(alert.fingerprint)
-            incident = uow.get_incident(latest[1]) if latest else None
-            if alert.firing:
-                if incident is not None and incident.status.is_open:
-                    return AlertResult(alert.fingerprint, "repeat", incident.incident_id), None
-                occurred_at = min(alert.starts_at, now)
-                change = declare(
-                    declaration(alert, severity_map), uow.next_incident_number(), Stamp(actor.user_id, occurred_at, now)
+        def attempt(uow: UnitOfWork) -> tuple[NotificationResult, list[Outcome]]:
+            uow.lock_alert_group(group_id)
+            latest = uow.latest_alert_group(group_id)
+            latest_incident = uow.get_incident(latest[1]) if latest else None
+            open_incident = latest_incident if latest_incident and latest_incident.status.is_open else None
+            known = uow.alert_events(group_id, (a.fingerprint for a in notification.alerts))
+            new = [c for c in changes if c.key not in known]
+            cleared = {c.episode for c in changes if c.state == CLEARED} | {
+                (f, s) for (f, s, state) in known if state == CLEARED
+            }
+            firing = [c.alert for c in new if c.state == FIRED and c.episode not in cleared]
+            declared: Change | None = None
+            previous: str | None = None
+            if open_incident is None and firing:
+                previous = latest_incident.incident_id if latest_incident else None
+                action = group_declaration(notification, firing, severity_map, previous)
+                declared_at = min(min(a.starts_at for a in firing), now)
+                number = uow.next_incident_number()
+                uow.add_alert_group(
+                    group_id,
+                    latest[0] + 1 if latest else 1,
+                    number,
+                    clean(notification.group_key),
+                    notification.source,
+                    now,
                 )
-                fired = apply(
-                    change.incident,
-                    RecordAlert(False, alert.summary, alert.fingerprint, alert.generator_url),
-                    Stamp(actor.user_id, occurred_at, now),
+                declared = declare(action, number, Stamp(actor.user_id, declared_at, now))
+            target = declared.incident.number if declared else open_incident.number if open_incident else None
+            fired_on = {(f, s): n for (f, s, state), n in known.items() if state == FIRED}
+            placed: list[tuple[StateChange, int | None]] = []
+            for state_change in new:
+                if state_change.state == FIRED:
+                    fired_on[state_change.episode] = target
+                    placed.append((state_change, target))
+                else:
+                    placed.append((state_change, fired_on.get(state_change.episode) or target))
+            inserted = uow.add_alert_events(group_id, placed, now)
+            if len(inserted) < len(placed):
+                # Another transaction recorded some of these first: what was decided here (declare or not,
+                # where each change goes) rests on a stale view. Roll back and decide again on fresh state.
+                raise ConcurrentUpdate("alert state changes were recorded concurrently; deciding again")
+            by_incident: dict[int, list[StateChange]] = {}
+            for state_change, home in placed:
+                if home is not None:
+                    by_incident.setdefault(home, []).append(state_change)
+            outcomes: list[Outcome] = []
+            if declared is not None:
+                incident, entries = _record_alerts(
+                    declared.incident, by_incident.pop(declared.incident.number, []), now
                 )
-                change = Change(fired.incident, change.entries + fired.entries)
-                declared = uow.add_incident(change, now)
-                uow.add_alert(alert.fingerprint, (latest[0] + 1) if latest else 1, declared.number, alert.name, now)
-                outcome = Outcome(declared, change.entries, None)
+                change = Change(incident, declared.entries + entries)
+                outcomes.append(Outcome(uow.add_incident(change, now), change.entries, None))
+            for home, recorded in sorted(by_incident.items()):
+                before = open_incident if open_incident and open_incident.number == home else uow.get_incident(home)
+                if before is None:  # incidents are never deleted; only a broken database gets here
+                    raise ConcurrentUpdate(f"{format_incident_id(home)} disappeared while alerts were recorded.")
+                incident, entries = _record_alerts(before, recorded, now)
+                outcomes.append(Outcome(uow.save(before, Change(incident, entries), now), entries, before))
+            for outcome in outcomes:
                 self._enqueue_plans(uow, outcome, plan, now)
-                return AlertResult(alert.fingerprint, "declared", declared.incident_id), outcome
-            if latest is None or incident is None or latest[2] is not None:
-                return AlertResult(alert.fingerprint, "ignored", incident.incident_id if incident else None), None
-            cleared_at = max(min(alert.ends_at or now, now), incident.declared_at)
-            change = apply(
-                incident,
-                RecordAlert(True, alert.summary, alert.fingerprint, alert.generator_url),
-                Stamp(actor.user_id, cleared_at, now),
-            )
-            after = uow.save(incident, change, now)
-            uow.clear_alert(alert.fingerprint, latest[0], cleared_at)
-            outcome = Outcome(after, change.entries, incident)
-            self._enqueue_plans(uow, outcome, plan, now)
-            return AlertResult(alert.fingerprint, "cleared", incident.incident_id), outcome
+            action_taken = "declared" if declared else "recorded" if inserted else "repeat"
+            shown = target if target is not None else min(by_incident, default=None)
+            incident_id = format_incident_id(shown) if shown is not None else None
+            return NotificationResult(action_taken, incident_id, len(inserted), previous), outcomes
 
-        result, outcome = self._retrying(attempt)
+        result, outcomes = self._retrying(attempt)
         log.info(
-            "alert_received",
-            fingerprint=alert.fingerprint,
-            alert=alert.name,
+            "alert_notification_received",
+            source=notification.source,
+            group=notification.group_id[:16],
+            alerts=len(notification.alerts),
+            truncated=notification.truncated_alerts,
             action=result.action,
+            recorded=result.recorded,
             incident=result.incident_id,
+            previous=result.previous_incident_id,
         )
-        if outcome is not None:
-            self._log(outcome, actor, None)
+        for outcome in outcomes:
+            if outcome.declared:
+                self._log(Outcome(outcome.incident, outcome.entries[:1], None), actor, None)
+            fired = sum(1 for e in outcome.entries if e.kind is EntryKind.ALERT_FIRED)
+            log.info(
+                "incident_alerts_recorded",
+                incident=outcome.incident.incident_id,
+                fired=fired,
+                cleared=sum(1 for e in outcome.entries if e.kind is EntryKind.ALERT_CLEARED),
+            )
         return result
+
+    def alert_lines(self, number: int) -> list[AlertLine]:
+        """INC-``number``'s alert episodes (name, labels that differ, fired/cleared), for the status message."""
+        with self.store.transaction(readonly=True) as uow:
+            return alert_list(uow.timeline(number, kinds=(EntryKind.ALERT_FIRED, EntryKind.ALERT_CLEARED)))
 
     def nudge_silent(
         self, thresholds: Mapping[Severity, timedelta], plan: EffectPlan | None = None, now: datetime | None = None
@@ -431,6 +526,22 @@ class IncidentService:
         with self.store.transaction(readonly=True) as uow:
             incident = self._find(uow, number, channel_id, channel_number)
             return incident, uow.timeline(incident.number)
+
+    def recent_timeline(
+        self,
+        number: int | None = None,
+        channel_id: str | None = None,
+        channel_number: int | None = None,
+        limit: int = TIMELINE_VIEW_ENTRIES,
+    ) -> tuple[Incident, list[TimelineEntry], int]:
+        """The incident, its latest ``limit`` entries (oldest first) and how many entries it has in all.
+
+        Slack views of a long incident read this, not the whole timeline: its cost does not grow
+        with the incident. The whole timeline stays available to the CLI and the postmortem.
+        """
+        with self.store.transaction(readonly=True) as uow:
+            incident = self._find(uow, number, channel_id, channel_number)
+            return incident, uow.latest_entries(incident.number, limit), uow.count_entries(incident.number)
 
     def postmortem(self, number: int | None = None, channel_id: str | None = None) -> PostmortemData:
         incident, entries = self.timeline(number, channel_id)

@@ -1,8 +1,13 @@
-"""Webhooks from the rest of the toolchain: Prometheus Alertmanager alerts and CI/CD change events.
+"""Webhooks from the rest of the toolchain: alert notifications (Alertmanager, Grafana) and CI/CD changes.
 
-Both are authenticated with ``Authorization: Bearer $INCIDENT_WEBHOOK_TOKEN`` (compared in
-constant time); without a configured token they are refused. A malformed body is answered 400
-(not JSON) or 422 (JSON of the wrong shape) and records nothing.
+All are authenticated with ``Authorization: Bearer $INCIDENT_WEBHOOK_TOKEN`` (compared in
+constant time); without a configured token they are refused.
+
+Answers are chosen for senders that retry 5xx and never retry 4xx (Alertmanager, Grafana): a 4xx
+means the request can never be accepted as sent (401 wrong token, 400 not JSON, 413 larger than
+``INCIDENT_ALERT_MAX_BYTES``, 422 JSON of the wrong shape, naming the field) and records nothing;
+anything transient (database unavailable, too much contention) is 503 and an unexpected failure 500,
+so the sender tries again and, the records being idempotent, nothing is recorded twice.
 """
 
 from __future__ import annotations
@@ -18,17 +23,22 @@ import structlog
 from aiohttp import web
 
 from bot.config import Settings
-from bot.domain.alerts import ALERTMANAGER_ACTOR, parse_alertmanager
+from bot.domain.alerts import ALERTMANAGER_ACTOR, parse_notification
 from bot.domain.changes import parse_change
 from bot.domain.errors import BotError, PayloadError
+from bot.domain.model import EntryKind
 from bot.service import Actor, IncidentService, Outcome
-from bot.slack.delivery import plan_effects
+from bot.slack.delivery import SlackEffect, plan_effects
+from bot.slack.text import escape
 from bot.store.outbox import Effect
 
 log = structlog.get_logger("incidentbot.webhooks")
 
 ALERTMANAGER_PATH = "/alerts/alertmanager"
+GRAFANA_PATH = "/alerts/grafana"
 CHANGES_PATH = "/changes"
+READ_CHUNK_BYTES = 256 * 1024
+MAX_SUMMARY_NAMES = 10
 
 
 def register(
@@ -36,24 +46,24 @@ def register(
 ) -> None:
     """Add the webhook routes to the bot's aiohttp application."""
 
-    def plan(outcome: Outcome) -> list[Effect]:
-        return plan_effects(outcome, Actor(ALERTMANAGER_ACTOR))
-
-    async def alertmanager(request: web.Request) -> web.Response:
+    async def alerts(request: web.Request) -> web.Response:
         _authenticate(request, settings)
-        alerts = parse_alertmanager(await _json(request))
-        results = []
-        for alert in alerts:
-            results.append(await asyncio.to_thread(service.receive_alert, alert, settings.alert_severity_map, plan))
-        wake_outbox()
-        return web.json_response(
-            {
-                "ok": True,
-                "alerts": [
-                    {"fingerprint": r.fingerprint, "action": r.action, "incident": r.incident_id} for r in results
-                ],
-            }
+        body = _parse_json(await _read_limited(request, settings.alert_max_bytes))
+        notification = parse_notification(body, service.clock())
+        result = await asyncio.to_thread(
+            service.receive_notification, notification, settings.alert_severity_map, alert_plan
         )
+        wake_outbox()
+        answer: dict[str, Any] = {
+            "ok": True,
+            "action": result.action,
+            "incident": result.incident_id,
+            "recorded": result.recorded,
+            "alerts": len(notification.alerts),
+        }
+        if result.previous_incident_id:
+            answer["previous_incident"] = result.previous_incident_id
+        return web.json_response(answer)
 
     async def changes(request: web.Request) -> web.Response:
         _authenticate(request, settings)
@@ -62,8 +72,34 @@ def register(
         return web.json_response({"ok": True, "id": change_id}, status=201)
 
     web_app.add_routes(
-        [web.post(ALERTMANAGER_PATH, _answering(alertmanager)), web.post(CHANGES_PATH, _answering(changes))]
+        [
+            web.post(ALERTMANAGER_PATH, _answering(alerts)),
+            web.post(GRAFANA_PATH, _answering(alerts)),
+            web.post(CHANGES_PATH, _answering(changes)),
+        ]
     )
+
+
+def alert_plan(outcome: Outcome) -> list[Effect]:
+    """Slack effects of an alert notification: a declaration's usual ones, else a status refresh and one line."""
+    if outcome.declared:
+        return plan_effects(outcome, Actor(ALERTMANAGER_ACTOR))
+    number = outcome.incident.number
+    return [
+        Effect(SlackEffect.REFRESH, {}, number, coalesce=True),
+        Effect(SlackEffect.POST_LINE, {"text": alert_update_text(outcome)}, number),
+    ]
+
+
+def alert_update_text(outcome: Outcome) -> str:
+    """``INC-3 · alerts fired: A, B · cleared: C`` (at most 10 names per state, then how many more)."""
+    parts: list[str] = []
+    for kind, label in ((EntryKind.ALERT_FIRED, "fired"), (EntryKind.ALERT_CLEARED, "cleared")):
+        names = [escape(e.text) for e in outcome.entries if e.kind is kind]
+        if names:
+            more = f" and {len(names) - MAX_SUMMARY_NAMES} more" if len(names) > MAX_SUMMARY_NAMES else ""
+            parts.append(f"{len(names)} {label}: " + ", ".join(names[:MAX_SUMMARY_NAMES]) + more)
+    return f"{outcome.incident.incident_id} · alerts " + " · ".join(parts)
 
 
 def _answering(handler: Callable[[web.Request], Any]) -> Callable[[web.Request], Any]:
@@ -103,9 +139,45 @@ def _authenticate(request: web.Request, settings: Settings) -> None:
 
 
 async def _json(request: web.Request) -> Any:
+    return _parse_json(await request.read())
+
+
+def _parse_json(raw: bytes) -> Any:
+    """Strict JSON: NaN/Infinity (which Python's parser would take) and absurd nesting are not JSON here."""
     try:
-        return json.loads(await request.read())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return json.loads(raw, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
         raise web.HTTPBadRequest(
             text=json.dumps({"ok": False, "error": "the body is not JSON"}), content_type="application/json"
         ) from exc
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+async def _read_limited(request: web.Request, limit: int) -> bytes:
+    """The body, up to ``limit`` bytes (413 beyond it, unread when Content-Length says so up front).
+
+    The app's shared ``client_max_size`` (1 MiB) guards Slack's endpoint; it applies only to
+    ``request.read()``, so reading the stream here gives this route its own limit.
+    """
+    too_large = web.HTTPRequestEntityTooLarge(
+        max_size=limit,
+        actual_size=request.content_length or limit + 1,
+        text=json.dumps({"ok": False, "error": f"the body is larger than {limit} bytes (INCIDENT_ALERT_MAX_BYTES)"}),
+        content_type="application/json",
+        headers={"Connection": "close"},  # the rest of the body is never read: do not reuse the connection
+    )
+    if request.content_length is not None and request.content_length > limit:
+        log.warning("webhook_body_too_large", path=request.path, size=request.content_length, limit=limit)
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(READ_CHUNK_BYTES):
+        size += len(chunk)
+        if size > limit:
+            log.warning("webhook_body_too_large", path=request.path, size=f">{limit}", limit=limit)
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)

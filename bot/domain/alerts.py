@@ -1,21 +1,56 @@
-"""Prometheus Alertmanager webhooks (payload version 4) turned into declarations and timeline facts.
+"""Alert notifications (Prometheus Alertmanager and Grafana Alerting webhooks) as incidents and alert history.
 
-Validation is plain dict checks with messages that name the offending field, so a misconfigured
-receiver is told what is wrong; a body that fails them records nothing.
+Payload shapes, from the senders' own definitions:
+
+* Alertmanager, ``"version": "4"``: ``Message`` in prometheus/alertmanager ``notify/webhook/webhook.go``
+  (``version``, ``groupKey``, ``truncatedAlerts``) embedding ``Data`` from ``template/template.go``
+  (``receiver``, ``status``, ``alerts``, ``groupLabels``, ``commonLabels``, ``commonAnnotations``,
+  ``externalURL``); each ``Alert`` has ``status``, ``labels``, ``annotations``, ``startsAt``, ``endsAt``,
+  ``generatorURL``, ``fingerprint``.
+* Grafana Alerting, ``"version": "1"``: ``webhookMessage`` in grafana/alerting
+  ``receivers/webhook/v1/webhook.go`` (adds ``orgId``, ``title``, ``state``, ``message``) embedding
+  ``ExtendedData`` from ``templates/template_data.go``, whose ``ExtendedAlert`` adds ``silenceURL``,
+  ``dashboardURL``, ``panelURL``, ``values`` (name -> float64, or null), ``valueString``, ``imageURL``.
+
+The model (what ``bot.service.IncidentService.receive_notification`` records):
+
+* A **group** is one ``groupKey``. While a group has an open incident, everything the group reports
+  goes on that incident. A notification of a group without an open incident declares one if it
+  reports an alert firing that was not recorded before and is not known to have cleared; the new
+  incident names the group's previous incident, if any.
+* An **episode** is one alert (``fingerprint``) from one ``startsAt``: Alertmanager gives an alert
+  that fires again after clearing a new ``startsAt``. An episode has at most two **state changes**:
+  ``fired`` at ``startsAt`` and ``cleared`` at ``endsAt``. A ``firing`` alert reports ``fired``; a
+  ``resolved`` alert reports both (it says when it started too), so a ``resolved`` that overtakes its
+  ``firing`` still yields the true history, and the late ``firing`` adds nothing.
+* Each state change is recorded **once per group**: the store keys it by (group, fingerprint,
+  startsAt, state) under a unique constraint, so repeats (``repeat_interval``), HA duplicates,
+  reordering and replicas racing all collapse in the database. Recording a state change adds one
+  ``alert_fired``/``alert_cleared`` timeline entry at its own time to: for ``fired``, the group's open
+  incident (or the one being declared); for ``cleared``, the incident holding the episode's ``fired``
+  (even if resolved since), else the open incident. With no such incident (an episode that fired and
+  cleared while the group had no incident) the change is kept in the store but on no timeline.
+
+Validation is plain dict checks whose messages name the offending field; a body that fails them
+records nothing. Text is kept within what both databases store: control, format and lone surrogate
+characters are dropped (PostgreSQL refuses NUL; UTF-8 refuses surrogates).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import hashlib
+import math
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bot.domain.changes import parse_timestamp
 from bot.domain.commands import Declare
 from bot.domain.errors import PayloadError
-from bot.domain.grammar import MAX_TITLE_LENGTH, clean_text, parse_service_name
-from bot.domain.model import Severity
+from bot.domain.grammar import MAX_TITLE_LENGTH, parse_service_name
+from bot.domain.model import EntryKind, Severity, TimelineEntry
 
 DEFAULT_SEVERITY_MAP: Mapping[str, Severity] = {
     "critical": Severity.SEV1,
@@ -25,11 +60,30 @@ DEFAULT_SEVERITY_MAP: Mapping[str, Severity] = {
 }
 FALLBACK_SEVERITY = Severity.SEV4
 ALERTMANAGER_ACTOR = "alertmanager"
+MAX_FINGERPRINT_LENGTH = 128
+"""The store's ``alert_events.fingerprint`` column; Alertmanager and Grafana send 16 hex digits."""
+MAX_DESCRIPTION_LENGTH = 3000
+MAX_URL_LENGTH = 4000
+FIRED = "fired"
+CLEARED = "cleared"
+_SEVERITY_ORDER = (Severity.SEV1, Severity.SEV2, Severity.SEV3, Severity.SEV4)
+_DROPPED_CATEGORIES = {"Cc", "Cf", "Cs"}
+_KEPT_CONTROLS = {"\n", "\t"}
+_VERSIONS = {"4": "alertmanager", "1": "grafana"}
+
+
+def clean(text: str) -> str:
+    """``text`` without control, format (bidi) or lone surrogate characters (newlines and tabs kept), stripped."""
+    if text.isprintable():  # none of Cc, Cf, Cs (nor other separators than space): the common case, fast
+        return text.strip()
+    return "".join(
+        ch for ch in text if ch in _KEPT_CONTROLS or unicodedata.category(ch) not in _DROPPED_CATEGORIES
+    ).strip()
 
 
 @dataclass(frozen=True)
 class Alert:
-    """One alert of a notification, with what the bot uses from it."""
+    """One alert of a notification, as the bot keeps it (all text cleaned)."""
 
     firing: bool
     fingerprint: str
@@ -37,56 +91,200 @@ class Alert:
     summary: str
     description: str
     severity_label: str
-    service: str | None
+    labels: Mapping[str, str]
     starts_at: datetime
     ends_at: datetime | None
-    generator_url: str
+    generator_url: str = ""
+    links: Mapping[str, str] = field(default_factory=dict)
+    """Grafana's ``dashboard_url``, ``panel_url``, ``silence_url``, ``image_url`` when given."""
+    values: Mapping[str, float] = field(default_factory=dict)
 
 
-def parse_alertmanager(body: object) -> list[Alert]:
-    """The alerts of a version 4 notification; PayloadError says what is missing or malformed."""
+@dataclass(frozen=True)
+class StateChange:
+    """One state change of one alert episode: the unit recorded exactly once per group."""
+
+    alert: Alert
+    state: str  # FIRED or CLEARED
+    occurred_at: datetime
+
+    @property
+    def key(self) -> tuple[str, datetime, str]:
+        """(fingerprint, startsAt, state): unique within a group."""
+        return (self.alert.fingerprint, self.alert.starts_at, self.state)
+
+    @property
+    def episode(self) -> tuple[str, datetime]:
+        return (self.alert.fingerprint, self.alert.starts_at)
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One webhook delivery: a group's alerts and what they have in common."""
+
+    source: str  # "alertmanager" or "grafana"
+    group_key: str
+    group_labels: Mapping[str, str]
+    common_labels: Mapping[str, str]
+    common_annotations: Mapping[str, str]
+    alerts: tuple[Alert, ...]
+    truncated_alerts: int = 0
+    title: str = ""
+    message: str = ""
+
+    @property
+    def group_id(self) -> str:
+        """SHA-256 hex of the group key: a fixed-width identity for any group key length."""
+        return hashlib.sha256(self.group_key.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def state_changes(self) -> list[StateChange]:
+        """Every state change the notification reports, ``fired`` before ``cleared``, each key once."""
+        changes: dict[tuple[str, datetime, str], StateChange] = {}
+        for alert in self.alerts:
+            fired = StateChange(alert, FIRED, alert.starts_at)
+            changes.setdefault(fired.key, fired)
+            if not alert.firing:
+                cleared = StateChange(alert, CLEARED, alert.ends_at or alert.starts_at)
+                changes.setdefault(cleared.key, cleared)
+        return sorted(changes.values(), key=lambda c: (c.state != FIRED, c.occurred_at, c.alert.fingerprint))
+
+
+def parse_notification(body: object, now: datetime) -> Notification:
+    """A version 4 (Alertmanager) or version 1 (Grafana) webhook body; PayloadError names what is wrong.
+
+    ``now`` is when a ``resolved`` alert without ``endsAt`` is taken to have cleared.
+    """
     if not isinstance(body, Mapping):
-        raise PayloadError("The body must be a JSON object (Alertmanager webhook, version 4).")
-    if str(body.get("version")) != "4":
-        raise PayloadError(f'Unsupported Alertmanager payload version {body.get("version")!r}; expected "4".')
+        raise PayloadError("The body must be a JSON object (Alertmanager webhook version 4, or Grafana version 1).")
+    version = body.get("version")
+    source = _VERSIONS.get(str(version)) if isinstance(version, str | int) else None
+    if source is None:
+        raise PayloadError(
+            f'Unsupported payload `version` {version!r}; expected "4" (Alertmanager) or "1" (Grafana Alerting).'
+        )
+    group_key = body.get("groupKey")
+    if not isinstance(group_key, str) or not group_key:
+        raise PayloadError("`groupKey` must be a non-empty string (Alertmanager and Grafana always send it).")
     alerts = body.get("alerts")
     if not isinstance(alerts, list) or not alerts:
         raise PayloadError("`alerts` must be a non-empty list.")
-    return [_alert(item, index) for index, item in enumerate(alerts)]
+    truncated = body.get("truncatedAlerts") or 0
+    if not isinstance(truncated, int) or isinstance(truncated, bool) or truncated < 0:
+        raise PayloadError("`truncatedAlerts` must be a whole number.")
+    return Notification(
+        source=source,
+        group_key=group_key,
+        group_labels=_string_map(body.get("groupLabels"), "groupLabels"),
+        common_labels=_string_map(body.get("commonLabels"), "commonLabels"),
+        common_annotations=_string_map(body.get("commonAnnotations"), "commonAnnotations"),
+        alerts=tuple(_alert(item, index, now, source) for index, item in enumerate(alerts)),
+        truncated_alerts=truncated,
+        title=clean(_optional_string(body, "title", "title")),
+        message=clean(_optional_string(body, "message", "message")),
+    )
 
 
-def _alert(item: object, index: int) -> Alert:
+def _alert(item: object, index: int, now: datetime, source: str) -> Alert:
     where = f"alerts[{index}]"
     if not isinstance(item, Mapping):
         raise PayloadError(f"{where} must be an object.")
     status = item.get("status")
     if status not in ("firing", "resolved"):
         raise PayloadError(f"{where}.status must be firing or resolved.")
-    labels = _string_map(item.get("labels"), f"{where}.labels")
-    annotations = _string_map(item.get("annotations", {}), f"{where}.annotations")
+    labels = _string_map(item.get("labels"), f"{where}.labels", required=True)
+    annotations = _string_map(item.get("annotations"), f"{where}.annotations")
     fingerprint = item.get("fingerprint")
-    if not isinstance(fingerprint, str) or not fingerprint or len(fingerprint) > 128:
-        raise PayloadError(f"{where}.fingerprint must be a non-empty string.")
-    ends_at = parse_timestamp(item["endsAt"], f"{where}.endsAt") if item.get("endsAt") else None
-    name = labels.get("alertname", "alert")
+    if (
+        not isinstance(fingerprint, str)
+        or not fingerprint
+        or len(fingerprint) > MAX_FINGERPRINT_LENGTH
+        or clean(fingerprint) != fingerprint
+    ):
+        raise PayloadError(
+            f"{where}.fingerprint must be a non-empty string of at most {MAX_FINGERPRINT_LENGTH} printable characters."
+        )
+    starts_at = _timestamp(item.get("startsAt"), f"{where}.startsAt")
+    ends_at = _timestamp(item["endsAt"], f"{where}.endsAt") if item.get("endsAt") else None
+    if ends_at is not None and ends_at.year <= 1:  # Go's zero time: no end
+        ends_at = None
+    firing = status == "firing"
+    if not firing:
+        ends_at = max(ends_at or now, starts_at)
+    name = labels.get("alertname", "") or "alert"
+    links = {
+        key: url
+        for key, wire in (
+            ("dashboard_url", "dashboardURL"),
+            ("panel_url", "panelURL"),
+            ("silence_url", "silenceURL"),
+            ("image_url", "imageURL"),
+        )
+        if (url := _url(item, wire, f"{where}.{wire}"))
+    }
     return Alert(
-        firing=status == "firing",
+        firing=firing,
         fingerprint=fingerprint,
         name=name,
-        summary=(clean_text(annotations.get("summary", "")) or clean_text(name) or "alert")[:MAX_TITLE_LENGTH],
-        description=clean_text(annotations.get("description", "")),
+        summary=(annotations.get("summary", "") or name)[:MAX_TITLE_LENGTH],
+        description=annotations.get("description", "")[:MAX_DESCRIPTION_LENGTH],
         severity_label=labels.get("severity", "").lower(),
-        service=parse_service_name(labels["service"]) if labels.get("service") else None,
-        starts_at=parse_timestamp(item.get("startsAt"), f"{where}.startsAt"),
-        ends_at=ends_at if ends_at is None or ends_at.year > 1 else None,  # Go's zero time: still firing
-        generator_url=str(item.get("generatorURL") or ""),
+        labels=labels,
+        starts_at=starts_at,
+        ends_at=None if firing else ends_at,
+        generator_url=_url(item, "generatorURL", f"{where}.generatorURL"),
+        links=links,
+        values=_values(item.get("values"), f"{where}.values") if source == "grafana" else {},
     )
 
 
-def _string_map(value: Any, where: str) -> dict[str, str]:
+def _timestamp(value: object, where: str) -> datetime:
+    try:
+        return parse_timestamp(value, where)
+    except OverflowError as exc:  # a valid-looking offset that moves year 1 or 9999 out of range
+        raise PayloadError(f"`{where}` is out of range.") from exc
+
+
+def _string_map(value: Any, where: str, required: bool = False) -> dict[str, str]:
+    if value is None and not required:
+        return {}
     if not isinstance(value, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise PayloadError(f"{where} must be an object of strings.")
-    return dict(value)
+        raise PayloadError(f"`{where}` must be an object of strings.")
+    cleaned = {clean(k): clean(v) for k, v in value.items()}
+    return {k: v for k, v in cleaned.items() if k}
+
+
+def _optional_string(body: Mapping[str, Any], key: str, where: str) -> str:
+    value = body.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise PayloadError(f"`{where}` must be a string.")
+    return value
+
+
+def _url(item: Mapping[str, Any], key: str, where: str) -> str:
+    """An http(s) link kept for the timeline; anything else (a relative path, junk) is dropped, not refused."""
+    url = clean(_optional_string(item, key, where))
+    return url if url.startswith(("http://", "https://")) and len(url) <= MAX_URL_LENGTH else ""
+
+
+def _values(value: Any, where: str) -> dict[str, float]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool) for k, v in value.items()
+    ):
+        raise PayloadError(f"`{where}` must be an object of numbers.")
+    try:
+        result = {clean(k): float(v) for k, v in value.items()}
+    except OverflowError as exc:  # an integer beyond float range
+        raise PayloadError(f"`{where}` must hold finite numbers.") from exc
+    if not all(math.isfinite(v) for v in result.values()):
+        raise PayloadError(f"`{where}` must hold finite numbers.")
+    return result
+
+
+# -- what a group declares ---------------------------------------------------------------------
 
 
 def severity_of(alert: Alert, mapping: Mapping[str, Severity] = DEFAULT_SEVERITY_MAP) -> Severity:
@@ -99,11 +297,111 @@ def severity_of(alert: Alert, mapping: Mapping[str, Severity] = DEFAULT_SEVERITY
     return mapped or Severity.parse(alert.severity_label) or FALLBACK_SEVERITY
 
 
-def declaration(alert: Alert, mapping: Mapping[str, Severity] = DEFAULT_SEVERITY_MAP) -> Declare:
-    """What a firing alert declares: titled from its summary, charged to its service label."""
+def highest_severity(alerts: Iterable[Alert], mapping: Mapping[str, Severity] = DEFAULT_SEVERITY_MAP) -> Severity:
+    """The worst severity among ``alerts`` (sev1 beats sev2 ...); sev4 for none."""
+    return min((severity_of(a, mapping) for a in alerts), key=_SEVERITY_ORDER.index, default=FALLBACK_SEVERITY)
+
+
+def group_title(notification: Notification) -> str:
+    """``commonAnnotations.summary``, else the group labels (``alertname=X, region=Y``), else the alert name."""
+    summary = notification.common_annotations.get("summary", "")
+    if summary:
+        return summary[:MAX_TITLE_LENGTH]
+    labels = ", ".join(f"{k}={v}" for k, v in sorted(notification.group_labels.items()))
+    return (labels or notification.common_labels.get("alertname", "") or notification.alerts[0].name)[:MAX_TITLE_LENGTH]
+
+
+def group_declaration(
+    notification: Notification,
+    firing: Sequence[Alert],
+    mapping: Mapping[str, Severity] = DEFAULT_SEVERITY_MAP,
+    previous: str | None = None,
+) -> Declare:
+    """What a group declares: titled per ``group_title``, severity the highest of ``firing``, service from
+    the common ``service`` label (dropped if it is no service name); ``previous`` names the incident the
+    group had before."""
+    service_label = notification.common_labels.get("service", "")
+    description = notification.common_annotations.get("description", "")[:MAX_DESCRIPTION_LENGTH]
+    if previous:
+        again = f"This alert group fired again after {previous} was resolved."
+        description = f"{description}\n\n{again}" if description else again
     return Declare(
-        title=alert.summary,
-        severity=severity_of(alert, mapping),
-        description=alert.description,
-        service=alert.service,
+        title=group_title(notification),
+        severity=highest_severity(firing, mapping),
+        description=description,
+        service=parse_service_name(service_label) if service_label else None,
     )
+
+
+def entry_data(change: StateChange) -> dict[str, Any]:
+    """What a timeline entry keeps of an alert state change (its identity, labels and links)."""
+    alert = change.alert
+    data: dict[str, Any] = {
+        "fingerprint": alert.fingerprint,
+        "alert": alert.name,
+        "starts_at": alert.starts_at.isoformat(),
+        "labels": dict(alert.labels),
+        "generator_url": alert.generator_url,
+    }
+    data.update(alert.links)
+    if alert.values:
+        data["values"] = dict(alert.values)
+    return data
+
+
+# -- the alert list of an incident -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertLine:
+    """One alert episode of an incident: its name, the labels that tell it apart, when it fired and cleared."""
+
+    name: str
+    labels: str
+    fired_at: datetime
+    cleared_at: datetime | None
+
+
+def alert_list(entries: Iterable[TimelineEntry]) -> list[AlertLine]:
+    """The incident's alert episodes in firing order, from its ``alert_fired``/``alert_cleared`` entries.
+
+    ``labels`` lists (``k=v, ...``, sorted) the labels not shared by every episode, without ``alertname``.
+    """
+    episodes: dict[tuple[str, str], dict[str, Any]] = {}
+    for entry in entries:
+        if entry.kind not in (EntryKind.ALERT_FIRED, EntryKind.ALERT_CLEARED):
+            continue
+        key = (str(entry.data.get("fingerprint", "")), str(entry.data.get("starts_at", "")))
+        episode = episodes.setdefault(
+            key, {"name": "", "labels": {}, "fired": None, "cleared": None, "starts_at": key[1]}
+        )
+        episode["name"] = episode["name"] or str(entry.data.get("alert") or entry.text or "alert")
+        episode["labels"] = episode["labels"] or dict(entry.data.get("labels") or {})
+        if entry.kind is EntryKind.ALERT_FIRED:
+            episode["fired"] = entry.occurred_at
+        else:
+            episode["cleared"] = entry.occurred_at
+    if not episodes:
+        return []
+    label_sets = [set(e["labels"].items()) for e in episodes.values()]
+    common = set.intersection(*label_sets) if len(label_sets) > 1 else set(label_sets[0])
+    lines = [
+        AlertLine(
+            name=e["name"],
+            labels=", ".join(
+                f"{k}={v}" for k, v in sorted(e["labels"].items()) if (k, v) not in common and k != "alertname"
+            ),
+            fired_at=e["fired"] or _started(e["starts_at"]) or e["cleared"],
+            cleared_at=e["cleared"],
+        )
+        for e in episodes.values()
+    ]
+    return sorted(lines, key=lambda line: (line.fired_at, line.name, line.labels))
+
+
+def _started(text: str) -> datetime | None:
+    """The episode's ``startsAt`` kept in the entry (its fired entry may be on another incident's timeline)."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None

@@ -14,7 +14,10 @@ from bot.domain.timeparse import ensure_utc
 RECENT_CHANGE_WINDOW = timedelta(hours=2)
 """Changes to a service this long before an incident's declaration are suspects."""
 
-MAX_FIELD = 2000
+MAX_TEXT_LENGTH = 2000
+"""``description`` and ``link``: at most this many characters (Unicode code points); stored as TEXT."""
+MAX_AUTHOR_LENGTH = 256
+"""``author``: at most this many characters; ``change_events.author`` is VARCHAR(256) (``bot/store/tables.py``)."""
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,14 @@ class ChangeEvent:
 
 
 def parse_change(body: object, now: datetime) -> ChangeEvent:
-    """Validate a ``POST /changes`` JSON body; ``time`` defaults to ``now`` and may not be in the future."""
+    """Validate a ``POST /changes`` JSON body; ``time`` defaults to ``now`` and may not be in the future.
+
+    Every value accepted fits its column on SQLite and PostgreSQL alike: ``service`` is a service name
+    (at most 64 characters), ``author`` at most 256 characters, ``description`` and ``link`` at most
+    2000, none containing NUL or an unpaired UTF-16 surrogate (which no UTF-8 database can store);
+    surrounding whitespace is trimmed, and a missing or blank ``author`` is ``unknown``. Raises
+    PayloadError naming the first field that does not qualify.
+    """
     if not isinstance(body, Mapping):
         raise PayloadError("The body must be a JSON object.")
     service = parse_service_name(_text(body, "service", required=True))
@@ -44,21 +54,37 @@ def parse_change(body: object, now: datetime) -> ChangeEvent:
     return ChangeEvent(
         service,
         _text(body, "description", required=True),
-        _text(body, "author") or "unknown",
+        _text(body, "author", limit=MAX_AUTHOR_LENGTH) or "unknown",
         occurred_at,
         link,
     )
 
 
-def _text(body: Mapping[str, Any], key: str, required: bool = False) -> str:
+def _text(body: Mapping[str, Any], key: str, required: bool = False, limit: int = MAX_TEXT_LENGTH) -> str:
     value = body.get(key)
     if value is None or value == "":
         if required:
             raise PayloadError(f"`{key}` is required.")
         return ""
-    if not isinstance(value, str) or len(value) > MAX_FIELD:
-        raise PayloadError(f"`{key}` must be a string of at most {MAX_FIELD} characters.")
-    return value.strip()
+    if not isinstance(value, str) or len(value) > limit:
+        raise PayloadError(f"`{key}` must be a string of at most {limit} characters.")
+    problem = unstorable(value)
+    if problem:
+        raise PayloadError(f"`{key}` {problem}.")
+    text = value.strip()
+    if required and not text:
+        raise PayloadError(f"`{key}` is required.")
+    return text
+
+
+def unstorable(text: str) -> str | None:
+    """Why ``text`` cannot be stored as it is (NUL: PostgreSQL text refuses it; a lone surrogate, as JSON's
+    ``"\\ud800"`` decodes, has no UTF-8 form), or None when it can."""
+    if "\x00" in text:
+        return "must not contain the NUL character (U+0000)"
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        return "contains an unpaired surrogate (invalid Unicode)"
+    return None
 
 
 def parse_timestamp(value: object, field: str) -> datetime:
@@ -76,7 +102,10 @@ def parse_timestamp(value: object, field: str) -> datetime:
         raise PayloadError(f"`{field}` is not an RFC 3339 timestamp: {value[:40]!r}.") from exc
     if moment.tzinfo is None:
         raise PayloadError(f"`{field}` needs a time zone (e.g. a trailing Z).")
-    return ensure_utc(moment)
+    try:
+        return ensure_utc(moment)
+    except OverflowError as exc:  # 0001-01-01T00:30:00+01:00 is before year 1 in UTC
+        raise PayloadError(f"`{field}` is out of range: {value[:40]!r}.") from exc
 
 
 def recent_changes(

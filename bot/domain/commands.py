@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from bot.domain.model import Severity
 
@@ -127,12 +129,14 @@ class SetImpact:
 
 @dataclass(frozen=True)
 class RecordAlert:
-    """An alert firing or clearing (from Alertmanager); not typed, so not in the grammar."""
+    """An alert state change (fired or cleared) from an alert webhook; not typed, so not in the grammar.
+
+    ``data`` is kept on the timeline entry (fingerprint, labels, links: ``bot.domain.alerts.entry_data``).
+    """
 
     cleared: bool
     summary: str
-    fingerprint: str
-    generator_url: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

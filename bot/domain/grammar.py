@@ -93,7 +93,8 @@ HELP_FOOTER = (
     "End a change with `--at WHEN` to backdate it (`--at 13:42`, `--at 15m ago`, `--at 2026-11-22T13:42Z`)."
 )
 
-_USER = re.compile(r"^<@(?P<id>[UW][A-Z0-9]+)(?:\|(?P<name>[^>]*))?>$")
+# A user id is at most 64 characters: it is stored in VARCHAR(64) columns (lead, participants, follow-up owner).
+_USER = re.compile(r"^<@(?P<id>[UW][A-Z0-9]{1,63})(?:\|(?P<name>[^>]*))?>$")
 _GROUP = re.compile(r"^<!subteam\^(?P<id>S[A-Z0-9]+)(?:\|(?P<handle>[^>]*))?>$")
 _ASSIGNEE = re.compile(
     r"^(?P<who><[@!][^>]+>|@[A-Za-z0-9][A-Za-z0-9._-]{0,63})(?::(?P<role>[A-Za-z0-9][\w./+-]{0,39}))?$"
@@ -109,7 +110,8 @@ _TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,63}$")
 # `-at` is caught to be refused. A word such as `--atlas` is text.
 _AT_OPTION = re.compile(r"(?:^|(?<=\s))(?P<flag>(?:--|[\u2013\u2014]|-)at)(?=\s|=|$)", re.IGNORECASE)
 _TITLE_SEPARATORS = frozenset("-:,;|\u2013\u2014")
-_BIDI_AND_CONTROL = {"Cc", "Cf"}
+# Cs: a lone surrogate (a non-UTF-8 byte in CLI argv, "\ud800" in JSON) has no UTF-8 form: no database stores it.
+_BIDI_AND_CONTROL = {"Cc", "Cf", "Cs"}
 _KEPT_CONTROLS = {"\n", "\t"}
 
 
@@ -122,7 +124,7 @@ def help_text(verb: str | None = None) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Drop control and bidi-override characters (keeping newlines and tabs) and outer blanks."""
+    """Drop control, bidi-override and lone surrogate characters (keeping newlines and tabs) and outer blanks."""
     return "".join(
         ch for ch in text if ch in _KEPT_CONTROLS or unicodedata.category(ch) not in _BIDI_AND_CONTROL
     ).strip()

@@ -153,7 +153,8 @@ def apply(incident: Incident, action: Transition, stamp: Stamp) -> Change:
             f"{incident.incident_id} is already declared. Use `declare` outside an incident channel "
             "to open a new incident."
         )
-    _check_not_before_declaration(incident, stamp)
+    if not isinstance(action, RecordAlert):  # an alert may have fired before anyone declared: keep its time
+        _check_not_before_declaration(incident, stamp)
     next_status = TRANSITIONS.get((incident.status, type(action)))
     if next_status is None:
         raise TransitionError(_refusal(incident, action))
@@ -380,9 +381,7 @@ def _record_impact(incident: Incident, action: SetImpact, stamp: Stamp) -> tuple
 
 def _record_alert(incident: Incident, action: RecordAlert, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
     kind = EntryKind.ALERT_CLEARED if action.cleared else EntryKind.ALERT_FIRED
-    return incident, stamp.entry(
-        kind, action.summary, fingerprint=action.fingerprint, generator_url=action.generator_url
-    )
+    return incident, stamp.entry(kind, action.summary, **dict(action.data))
 
 
 def _record_nudge(incident: Incident, action: Nudge, stamp: Stamp) -> tuple[Incident, TimelineEntry]:

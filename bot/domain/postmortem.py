@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from bot.domain.alerts import alert_list
 from bot.domain.blameless import Finding, lint
 from bot.domain.changes import ChangeEvent, describe_change
 from bot.domain.model import EntryKind, Hypothesis, HypothesisStatus, Incident, TimelineEntry, sorted_timeline
@@ -75,6 +76,16 @@ class TimelineLine:
 
 
 @dataclass(frozen=True)
+class AlertView:
+    """One alert episode: name, the labels that tell it apart, fired and cleared (UTC, or "still firing")."""
+
+    name: str
+    labels: str
+    fired: str
+    cleared: str
+
+
+@dataclass(frozen=True)
 class Lessons:
     went_well: list[str] = field(default_factory=list)
     went_wrong: list[str] = field(default_factory=list)
@@ -127,6 +138,7 @@ class PostmortemData:
     error_budget: ErrorBudget | None = None
     recent_changes: list[str] = field(default_factory=list)
     review: list[Finding] = field(default_factory=list)
+    alerts: list[AlertView] = field(default_factory=list)
 
 
 def build_postmortem(
@@ -180,6 +192,15 @@ def build_postmortem(
         error_budget=_error_budget(slo, incident, ordered, generated_at) if slo else None,
         recent_changes=[describe_change(c) for c in changes],
         review=_review(incident, ordered),
+        alerts=[
+            AlertView(
+                a.name,
+                a.labels,
+                format_utc(a.fired_at),
+                format_utc(a.cleared_at) if a.cleared_at else "still firing",
+            )
+            for a in alert_list(ordered)
+        ],
     )
 
 

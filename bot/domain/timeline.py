@@ -63,7 +63,9 @@ def _member(member: dict[str, Any], mention: Mention, escape: Escape) -> str:
     return f"{mention(member['user'])} ({escape(role)})" if role else mention(member["user"])
 
 
-_USER_TEXT_KEYS = frozenset({"hypothesis", "description", "generator_url"})
+_USER_TEXT_KEYS = frozenset(
+    {"hypothesis", "description", "generator_url", "dashboard_url", "panel_url", "silence_url", "image_url"}
+)
 """The ``data`` values people (or alert senders) typed; ids, severities and statuses are not escaped."""
 
 
@@ -103,9 +105,9 @@ def describe(entry: TimelineEntry, mention: Mention = slack_mention, escape: Esc
     if kind is EntryKind.IMPACT:
         return f"Impact: {format_percent(float(data.get('percent') or 0))} of requests failing"
     if kind in (EntryKind.ALERT_FIRED, EntryKind.ALERT_CLEARED):
-        link = f" ({data['generator_url']})" if data.get("generator_url") else ""
+        links = [str(data[key]) for key in ("generator_url", "panel_url", "dashboard_url") if data.get(key)]
         label = "Alert fired" if kind is EntryKind.ALERT_FIRED else "Alert cleared"
-        return _with_text(label, entry.text) + link
+        return _with_text(label, entry.text) + "".join(f" ({link})" for link in links[:2])
     if kind is EntryKind.NUDGE:
         return f"Reminder posted: no timeline update for {data.get('silent_minutes')} min"
     label = _LABELS.get(kind, kind.value)

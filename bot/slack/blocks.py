@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.domain.alerts import AlertLine
 from bot.domain.grammar import MAX_TITLE_LENGTH
 from bot.domain.model import Incident, Severity, TimelineEntry, format_incident_id
 from bot.domain.timeline import describe, format_percent, slack_mention
@@ -80,10 +81,13 @@ def team_line(incident: Incident) -> str:
     return ", ".join(slack_mention(m.user_id) + (f" ({escape(m.role)})" if m.role else "") for m in incident.members)
 
 
-def build_status_blocks(incident: Incident, now: datetime, budget: str | None = None) -> list[Block]:
+def build_status_blocks(
+    incident: Incident, now: datetime, budget: str | None = None, alerts: Sequence[AlertLine] = ()
+) -> list[Block]:
     """The pinned status message of an incident channel, kept current after every transition.
 
-    ``budget`` is the error budget sentence for the incident's service, when it has an SLO.
+    ``budget`` is the error budget sentence for the incident's service, when it has an SLO; ``alerts``
+    the incident's alert episodes (``bot.domain.alerts.alert_list``), listed still-firing first.
     """
     sev = incident.severity
     lead = slack_mention(incident.lead) if incident.lead else "none yet: `/incident lead @name`"
@@ -108,6 +112,8 @@ def build_status_blocks(incident: Incident, now: datetime, budget: str | None = 
     if incident.hypotheses:
         lines = [f"#{h.number} {escape(h.text)} _({h.status.value})_" for h in incident.hypotheses]
         blocks.append(section("*Hypotheses*\n" + "\n".join(lines)))
+    if alerts:
+        blocks.append(section(alerts_text(alerts)))
     if incident.status.is_open:
         blocks.append(_action_buttons(incident))
     else:
@@ -118,6 +124,24 @@ def build_status_blocks(incident: Incident, now: datetime, budget: str | None = 
             )
         )
     return cap_blocks(blocks)
+
+
+MAX_STATUS_ALERTS = 15
+"""Alert lines in the status message; the rest are counted and left to the timeline."""
+
+
+def alerts_text(alerts: Sequence[AlertLine]) -> str:
+    """``*Alerts* (2 firing, 1 cleared)`` and one line per alert: name, labels that differ, fired/cleared (UTC)."""
+    firing = [a for a in alerts if a.cleared_at is None]
+    cleared = [a for a in alerts if a.cleared_at is not None]
+    lines = [f"*Alerts* ({len(firing)} firing, {len(cleared)} cleared)"]
+    for alert in (firing + cleared)[:MAX_STATUS_ALERTS]:
+        labels = f" `{escape(alert.labels)}`" if alert.labels else ""
+        until = f", cleared {format_utc(alert.cleared_at)}" if alert.cleared_at else ", firing"
+        lines.append(f"• {escape(alert.name)}{labels}: fired {format_utc(alert.fired_at)}{until}")
+    if len(alerts) > MAX_STATUS_ALERTS:
+        lines.append(f"_{len(alerts) - MAX_STATUS_ALERTS} more: `/incident timeline`_")
+    return "\n".join(lines)
 
 
 def _action_buttons(incident: Incident) -> Block:
@@ -163,13 +187,26 @@ def build_announcement(incident: Incident, channel_id: str | None, declared_by: 
     ]
 
 
-def build_timeline_blocks(incident: Incident, entries: Sequence[TimelineEntry]) -> list[Block]:
-    """The timeline as message blocks, several entries per section, newest last."""
+def build_timeline_blocks(
+    incident: Incident, entries: Sequence[TimelineEntry], total: int | None = None
+) -> list[Block]:
+    """The timeline as message blocks, several entries per section, newest last.
+
+    ``total`` is the incident's whole entry count when ``entries`` are only its latest ones: the view
+    then says how many it shows and where the whole timeline is.
+    """
     lines = [
         f"`{e.occurred_at:%H:%M}` {describe(e, slack_mention, escape_keeping_mentions)} ({slack_mention(e.actor)})"
         for e in entries
     ]
     blocks = [header(f"{incident.incident_id} timeline (UTC)")]
+    if total is not None and total > len(entries):
+        blocks.append(
+            context(
+                f"The latest {len(entries):,} of {total:,} entries. The whole timeline: "
+                f"`incidentbot timeline {incident.incident_id}` or the postmortem draft (`/incident postmortem`)."
+            )
+        )
     chunk: list[str] = []
     for line in lines:
         line = truncate(line, 1000)

@@ -10,23 +10,28 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 import aiohttp
 import structlog
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.domain.changes import describe_change
+from bot.domain.commands import PinMessage
 from bot.domain.model import EntryKind, Incident, is_slack_user_id, slack_mention
 from bot.domain.slo import format_budget_time
-from bot.outbox import RetryLater, Undeliverable, retry_after_seconds
+from bot.errors import BotError
+from bot.outbox import RetryLater, Undeliverable
 from bot.postmortem.render import PostmortemRenderer
 from bot.replies import budget_status, confirmation
 from bot.service import Actor, IncidentService, Outcome
+from bot.slack.api_errors import ErrorClass, SlackFailure, failure_of
 from bot.slack.effects import ChannelNameExhausted, SlackEffects
-from bot.slack.text import MESSAGE_TEXT_LIMIT, escape_keeping_mentions, truncate
+from bot.slack.errors import user_message
+from bot.slack.text import MESSAGE_TEXT_LIMIT, escape_keeping_mentions, truncate, unescape
 from bot.store.outbox import Effect, OutboxItem
 
 log = structlog.get_logger("incidentbot.slack")
@@ -42,21 +47,8 @@ class SlackEffect(StrEnum):
     UPLOAD_POSTMORTEM = "slack.upload_postmortem"
     POST_RECENT_CHANGES = "slack.post_recent_changes"
     BUDGET_CHECK = "slack.budget_check"
-
-
-RETRYABLE_ERRORS = frozenset(
-    {
-        "ratelimited",
-        "rate_limited",
-        "internal_error",
-        "fatal_error",
-        "service_unavailable",
-        "request_timeout",
-        "team_added_to_org",
-        "timeout",
-    }
-)
-"""Slack error codes that mean "not now" rather than "never"."""
+    PIN_MESSAGE = "slack.pin_message"
+    PIN_STATUS = "slack.pin_status"
 
 
 @dataclass(frozen=True)
@@ -180,6 +172,7 @@ class SlackDeliverer:
         self.service = service
         self.effects = effects
         self.renderer = renderer
+        self._setup_faults_seen: set[tuple[str, str | None]] = set()
 
     async def __call__(self, item: OutboxItem) -> None:
         handler = (
@@ -193,6 +186,8 @@ class SlackDeliverer:
                 SlackEffect.UPLOAD_POSTMORTEM: self._upload,
                 SlackEffect.POST_RECENT_CHANGES: self._post_recent_changes,
                 SlackEffect.BUDGET_CHECK: self._budget_check,
+                SlackEffect.PIN_MESSAGE: self._pin_message,
+                SlackEffect.PIN_STATUS: self._pin_status,
             }.get(SlackEffect(item.kind))
             if item.kind in SlackEffect._value2member_map_
             else None
@@ -202,11 +197,35 @@ class SlackDeliverer:
         try:
             await handler(item)
         except SlackApiError as exc:
-            raise _classify(exc) from exc
+            failure = failure_of(exc)
+            self._report_setup_fault(failure, item)
+            raise classify_failure(failure) from exc
+        except SlackRequestError as exc:
+            # Raised by slack_sdk itself, not by the Web API: the raw upload of a file's bytes answered
+            # non-200 (retried: the upload starts again with a fresh URL), or a call it refused to send.
+            reason = str(exc).splitlines()[0][:300]
+            if reason.startswith("Failed to upload"):
+                raise RetryLater(f"upload: {reason}") from exc
+            raise Undeliverable(f"slack_sdk refused the call (a bug in incidentbot): {reason}") from exc
         except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
-            raise RetryLater(f"network: {type(exc).__name__}") from exc
+            raise RetryLater(f"network: {type(exc).__name__}: {str(exc)[:200]}") from exc
         except ChannelNameExhausted as exc:
             raise Undeliverable(str(exc)) from exc
+
+    def _report_setup_fault(self, failure: SlackFailure, item: OutboxItem) -> None:
+        """A setup fault is logged once per method and code with its fix, however many items it kills."""
+        if failure.error_class is not ErrorClass.SETUP or (failure.method, failure.code) in self._setup_faults_seen:
+            return
+        self._setup_faults_seen.add((failure.method, failure.code))
+        log.error(
+            "slack_setup_fault",
+            method=failure.method,
+            error=failure.code,
+            fix=failure.meaning[1],
+            needed_scope=failure.body.get("needed"),
+            item=item.id,
+            incident=f"INC-{item.incident_number}" if item.incident_number is not None else None,
+        )
 
     async def _incident(self, item: OutboxItem) -> Incident:
         assert item.incident_number is not None
@@ -231,8 +250,16 @@ class SlackDeliverer:
         incident = await self._channel_incident(item)
         if incident is None or incident.channel_id is None:
             return
-        report = await self.effects.invite(incident.channel_id, [str(u) for u in item.payload.get("users", [])])
         notify = item.payload.get("notify")
+        try:
+            report = await self.effects.invite(incident.channel_id, [str(u) for u in item.payload.get("users", [])])
+        except SlackApiError as exc:
+            failure = failure_of(exc)
+            if failure.error_class is not ErrorClass.TEMPORARY and notify:
+                await self._send_notification(
+                    {**notify, "text": f"Nobody could be added to <#{incident.channel_id}>: {failure.meaning[1]}."}
+                )
+            raise
         if report.failed and notify:
             await self._send_notification({**notify, "text": report.problems()})
 
@@ -288,6 +315,52 @@ class SlackDeliverer:
         for channel in dict.fromkeys(c for c in (incident.channel_id, slo.owner_channel) if c):
             await self.effects.post(channel, text)
 
+    async def _pin_status(self, item: OutboxItem) -> None:
+        """Pin the status message whose first pin Slack refused for now (a temporary failure raises)."""
+        await self.effects.pin(str(item.payload["channel"]), str(item.payload["ts"]))
+
+    async def _pin_message(self, item: OutboxItem) -> None:
+        """A :pushpin:ed message onto the timeline, by its author at its own time (once per event_id).
+
+        Reading the message raises SlackApiError (a rate limit is retried by the outbox); a message
+        that is gone records nothing. The reactor is told the result in an ephemeral note.
+        """
+        incident = await self._incident(item)
+        payload = item.payload
+        channel_id, ts, reactor = str(payload["channel"]), str(payload["ts"]), str(payload["reactor"])
+        message = await self.effects.fetch_message(channel_id, ts)
+        if message is None:
+            log.warning("pinned_message_not_found", incident=incident.incident_id, channel=channel_id, ts=ts)
+            return
+        author = str(message.get("user") or message.get("bot_id") or payload.get("item_user") or reactor)
+        # Slack sends message text escaped; the timeline keeps what was typed and escapes when it shows it.
+        action = PinMessage(
+            text=unescape(str(message.get("text") or "")),
+            author=author,
+            permalink=await self.effects.permalink(channel_id, ts),
+        )
+        event_id = payload.get("event_id")
+        try:
+            outcome = await asyncio.to_thread(
+                lambda: self.service.transition(
+                    action,
+                    Actor(reactor),
+                    number=incident.number,
+                    occurred_at=message_time(ts),
+                    event_id=str(event_id) if event_id else None,
+                    plan=_refresh_status,
+                )
+            )
+        except BotError as exc:
+            await self.effects.post_ephemeral(channel_id, reactor, user_message(exc))
+            return
+        if outcome is None:
+            log.info("event_duplicate_ignored", event_id=event_id, incident=incident.incident_id)
+            return
+        await self.effects.post_ephemeral(
+            channel_id, reactor, f"Pinned to the {incident.incident_id} timeline at {message_time(ts):%H:%M} UTC."
+        )
+
     async def _notify(self, item: OutboxItem) -> None:
         payload = dict(item.payload)
         text = str(payload.get("text") or "")
@@ -333,19 +406,29 @@ class SlackDeliverer:
         try:
             await self.effects.upload_postmortem(incident, markdown)
         except SlackApiError as exc:
-            classified = _classify(exc)
-            if isinstance(classified, Undeliverable) and notify:
+            failure = failure_of(exc)
+            if failure.error_class is not ErrorClass.TEMPORARY and notify:
                 await self._send_notification(
                     {
                         **notify,
                         "text": (
                             f"Slack refused the postmortem upload for {incident.incident_id} "
-                            f"({exc.response.get('error')}); `incidentbot postmortem {incident.incident_id}` "
+                            f"({failure.code or failure.detail}); `incidentbot postmortem {incident.incident_id}` "
                             "renders it locally."
                         ),
                     }
                 )
             raise
+
+
+def message_time(ts: str) -> datetime:
+    """A Slack message ts (``1732283520.000200``) as an aware UTC datetime."""
+    return datetime.fromtimestamp(float(ts), UTC)
+
+
+def _refresh_status(outcome: Outcome) -> list[Effect]:
+    """A pinned message only changes the status message (the reactor is told directly)."""
+    return [Effect(SlackEffect.REFRESH, {}, outcome.incident.number, coalesce=True)]
 
 
 async def refresh_channel(service: IncidentService, effects: SlackEffects, incident: Incident) -> None:
@@ -354,22 +437,27 @@ async def refresh_channel(service: IncidentService, effects: SlackEffects, incid
     ts = await asyncio.to_thread(service.status_message, incident.number)
     now = service.clock()
     budget = await asyncio.to_thread(budget_status, service, incident)
-    if ts is None or not await effects.update_status_message(incident, ts, now, budget):
-        ts = await effects.post_status_message(incident, now, budget)
+    alerts = await asyncio.to_thread(service.alert_lines, incident.number)
+    if ts is None or not await effects.update_status_message(incident, ts, now, budget, alerts):
+        ts = await effects.post_status_message(incident, now, budget, alerts)
         # Recorded before pinning: a failed pin must not make the retry post a second message.
         await asyncio.to_thread(service.set_status_message, incident.number, ts)
-        await effects.pin(incident.channel_id, ts)
+        try:
+            await effects.pin(incident.channel_id, ts)
+        except SlackApiError as exc:  # temporary: the pin alone is retried through the outbox
+            wait = timedelta(seconds=failure_of(exc).retry_after or 1.0)
+            payload = {"channel": incident.channel_id, "ts": ts}
+            retry_pin = Effect(SlackEffect.PIN_STATUS, payload, incident.number, not_before=wait)
+            await asyncio.to_thread(service.enqueue, [retry_pin])
     await effects.set_topic(incident)
 
 
-def _classify(exc: SlackApiError) -> RetryLater | Undeliverable:
-    """429 and 5xx and Slack's transient codes are retried (after Retry-After); the rest never will succeed."""
-    response = exc.response
-    status = getattr(response, "status_code", 200)
-    error = str(response.get("error") or f"HTTP {status}")
-    if status == 429 or error in ("ratelimited", "rate_limited"):
-        retry_after = retry_after_seconds(response.headers if response is not None else {})
-        return RetryLater(f"{error} (HTTP {status})", after=retry_after)
-    if status >= 500 or error in RETRYABLE_ERRORS:
-        return RetryLater(f"{error} (HTTP {status})")
-    return Undeliverable(error)
+def classify_failure(failure: SlackFailure) -> RetryLater | Undeliverable:
+    """Temporary failures are retried (after Retry-After); the rest never will succeed as asked.
+
+    The reason is what ``incidentbot outbox`` shows: the method, the code, its class and, for a
+    setup fault, the fix (see ``bot.slack.api_errors``).
+    """
+    if failure.error_class is ErrorClass.TEMPORARY:
+        return RetryLater(failure.describe(), after=failure.retry_after)
+    return Undeliverable(failure.describe())

@@ -18,9 +18,11 @@ import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.alerts import AlertLine
 from bot.domain.commands import Assignee, GroupRef, UserRef
 from bot.domain.model import Incident, slack_mention
 from bot.slack import blocks
+from bot.slack.api_errors import BY_METHOD, ERRORS, ErrorClass, failure_of
 from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, truncate
 
 log = structlog.get_logger("incidentbot.slack")
@@ -53,37 +55,51 @@ def incident_number_in_channel_name(name: str, prefix: str) -> int | None:
 
 @dataclass
 class InviteReport:
-    """What happened to each person asked to join a channel."""
+    """What happened to each person asked to join a channel: invited, or the Slack error code that kept them out."""
 
     invited: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
 
     def problems(self) -> str:
+        """One sentence for the caller naming each person not added and why; "" when everyone is in."""
         if not self.failed:
             return ""
         return (
             "Could not add "
-            + ", ".join(
-                f"{slack_mention(user)} ({_INVITE_ERRORS.get(error, error)})" for user, error in self.failed.items()
-            )
+            + ", ".join(f"{slack_mention(user)} ({invite_refusal(error)})" for user, error in self.failed.items())
             + "."
         )
 
 
-_INVITE_ERRORS = {
-    "user_not_found": "no such user",
-    "user_is_deactivated": "deactivated",
-    "user_is_restricted": "guest accounts cannot be invited",
-    "ura_max_channels": "guest is in too many channels",
-    "no_such_subteam": "no such user group",
-}
+def invite_refusal(error: str) -> str:
+    """Why Slack kept one person out (``user_not_found`` -> "no such user"), from the error table."""
+    known = BY_METHOD.get(("conversations.invite", error)) or ERRORS.get(error)
+    return known[1] if known else error
 
 
-_EXPECTED_INVITE_ERRORS = frozenset({"already_in_channel", "cant_invite_self"})
-_PER_USER_INVITE_ERRORS = frozenset(
-    {"user_not_found", "user_is_deactivated", "user_is_restricted", "ura_max_channels", "user_is_bot", "missing_user"}
+_ALREADY_MEMBER = frozenset({"already_in_channel", "cant_invite_self"})
+"""Invitation answers that leave the person where we want them: in the channel (or the bot itself)."""
+INVITE_BATCH = 100
+"""conversations.invite takes at most 100 user ids per call (Slack's method reference)."""
+U = ErrorClass.USER
+_INVITE_PER_USER = frozenset(
+    {code for code, (kind, _) in ERRORS.items() if kind is U}
+    | {code for (method, code), (kind, _) in BY_METHOD.items() if method == "conversations.invite" and kind is U}
 )
+"""Codes that name one invitee (logged at info level: they are reported to the caller, not faults)."""
 _GONE_MESSAGE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
+
+
+def _listed_invite_errors(body: dict[str, Any]) -> dict[str, str]:
+    """The per-user ``errors`` array of a conversations.invite answer as {user: code}."""
+    listed = body.get("errors")
+    if not isinstance(listed, list):
+        return {}
+    return {
+        str(entry["user"]): str(entry.get("error") or "unknown")
+        for entry in listed
+        if isinstance(entry, dict) and entry.get("user")
+    }
 
 
 class ChannelNameExhausted(Exception):
@@ -107,9 +123,9 @@ class SlackEffects:
         try:
             response = await sdk_method(**kwargs)
         except SlackApiError as exc:
-            error = exc.response.get("error")
-            level = log.info if error in expected else log.warning
-            level("slack_call_failed", method=method, error=error, status=exc.response.status_code)
+            failure = failure_of(exc)
+            level = log.info if failure.code in expected else log.warning
+            level("slack_call_failed", method=method, error=failure.code, status=failure.status, reason=failure.detail)
             raise
         return dict(response.data) if isinstance(response.data, dict) else {}
 
@@ -135,7 +151,7 @@ class SlackEffects:
                     "conversations.create", frozenset({"name_taken"}), name=name, is_private=False
                 )
             except SlackApiError as exc:
-                if exc.response.get("error") == "name_taken":
+                if failure_of(exc).code == "name_taken":
                     continue
                 raise
             channel_id = str((response.get("channel") or {}).get("id") or "")
@@ -148,28 +164,63 @@ class SlackEffects:
         await self._call("conversations.setTopic", channel=incident.channel_id, topic=blocks.build_topic(incident))
 
     async def invite(self, channel_id: str, user_ids: Sequence[str]) -> InviteReport:
-        """Invite each user separately so one unknown user does not keep the others out.
+        """Invite everyone in one call with ``force=true``; a person Slack refuses keeps only themselves out.
 
-        Rate limits and server errors raise (the whole invitation is retried; already_in_channel
-        makes that harmless); per-user refusals are reported.
+        Slack documents ``force``: "continue inviting the valid ones while disregarding invalid IDs",
+        and answers per-user problems in an ``errors`` array of ``{user, ok, error}``. Whoever is not
+        named there is invited again in a further call (``already_in_channel`` makes that harmless),
+        so nobody is counted as invited on an assumption. Without such an array, a per-user code for
+        several people is resolved by inviting them one at a time. Channel-wide, temporary and setup
+        errors raise SlackApiError for the outbox to classify (retry, or stop the job).
         """
         report = InviteReport()
-        for user_id in dict.fromkeys(user_ids):
-            try:
-                await self._call("conversations.invite", _EXPECTED_INVITE_ERRORS, channel=channel_id, users=user_id)
-                report.invited.append(user_id)
-            except SlackApiError as exc:
-                error = str(exc.response.get("error"))
-                if error in _EXPECTED_INVITE_ERRORS:
-                    continue
-                if error in _PER_USER_INVITE_ERRORS:
-                    report.failed[user_id] = error
-                    continue
-                raise
+        users = [u for u in dict.fromkeys(user_ids) if u]
+        for start in range(0, len(users), INVITE_BATCH):
+            remaining = users[start : start + INVITE_BATCH]
+            while remaining:
+                answered, settled = await self._invite_some(channel_id, remaining)
+                answered = {user: error for user, error in answered.items() if user in remaining}
+                for user, error in answered.items():
+                    if error in _ALREADY_MEMBER:
+                        report.invited.append(user)
+                    else:
+                        report.failed[user] = error
+                rest = [u for u in remaining if u not in answered]
+                if settled or not answered:
+                    report.invited.extend(rest)
+                    break
+                remaining = rest
+        if report.failed:
+            log.info("invite_refused_for_some", channel=channel_id, refused=report.failed)
         return report
 
+    async def _invite_some(self, channel_id: str, users: list[str]) -> tuple[dict[str, str], bool]:
+        """Per-user answers {user: code} of one invitation, and whether the others are surely in."""
+        try:
+            response = await self._call(
+                "conversations.invite", _INVITE_PER_USER, channel=channel_id, users=",".join(users), force=True
+            )
+        except SlackApiError as exc:
+            failure = failure_of(exc)
+            listed = _listed_invite_errors(failure.body)
+            if listed:
+                return listed, False
+            if failure.code is None or failure.error_class is not ErrorClass.USER:
+                raise
+            if len(users) == 1:
+                return {users[0]: failure.code}, True
+            answered: dict[str, str] = {}
+            for user in users:
+                answered.update((await self._invite_some(channel_id, [user]))[0])
+            return answered, True
+        return _listed_invite_errors(response), True
+
     async def expand_groups(self, assignees: Sequence[Assignee]) -> tuple[list[Assignee], list[str]]:
-        """Replace user groups by their members (keeping the group's role); report unknown groups."""
+        """Replace user groups by their members (keeping the group's role); report groups not read, and why.
+
+        The reason comes from the error table: "no such user group", the plan that lacks user groups,
+        or, when Slack is busy, to name the group again in a minute.
+        """
         expanded: list[Assignee] = []
         problems: list[str] = []
         for assignee in assignees:
@@ -177,9 +228,19 @@ class SlackEffects:
                 expanded.append(assignee)
                 continue
             group: GroupRef = assignee.who
-            response = await self.try_call("usergroups.users.list", usergroup=group.group_id)
-            if response is None:
-                problems.append(f"could not read the members of {group.handle or group.group_id}")
+            name = group.handle or group.group_id
+            try:
+                response = await self._call(
+                    "usergroups.users.list", frozenset({"no_such_subteam"}), usergroup=group.group_id
+                )
+            except SlackApiError as exc:
+                kind, reason = failure_of(exc).meaning
+                again = "; Slack is busy, name the group again in a minute" if kind is ErrorClass.TEMPORARY else ""
+                problems.append(f"could not read the members of {name}: {reason}{again}")
+                continue
+            except Exception:  # network: logged; the people named directly are still assembled
+                log.exception("slack_call_crashed", method="usergroups.users.list")
+                problems.append(f"could not read the members of {name}: Slack could not be reached")
                 continue
             members = [str(u) for u in response.get("users", [])]
             if not members:
@@ -204,27 +265,39 @@ class SlackEffects:
         )
         return response is not None
 
-    async def post_status_message(self, incident: Incident, now: datetime, budget: str | None = None) -> str:
+    async def post_status_message(
+        self, incident: Incident, now: datetime, budget: str | None = None, alerts: Sequence[AlertLine] = ()
+    ) -> str:
         """Post the status message of an incident channel; returns its ts (pin it with ``pin``)."""
         assert incident.channel_id
         return await self.post(
-            incident.channel_id, blocks.build_status_text(incident), blocks.build_status_blocks(incident, now, budget)
+            incident.channel_id,
+            blocks.build_status_text(incident),
+            blocks.build_status_blocks(incident, now, budget, alerts),
         )
 
     async def pin(self, channel_id: str, ts: str) -> bool:
-        """Best effort: pin a message (already pinned counts as done); False if Slack refused.
+        """Pin a message (already pinned counts as done); False if Slack refused it for good.
 
-        A pin is a convenience: the status message is posted and kept current either way, and a
-        retried post would duplicate it, so a refused pin is logged rather than retried.
+        A temporary failure (a rate limit, a 5xx) raises SlackApiError, for the caller to retry the
+        pin alone: retrying the post would duplicate the status message.
         """
         try:
             await self._call("pins.add", frozenset({"already_pinned"}), channel=channel_id, timestamp=ts)
         except SlackApiError as exc:
-            return bool(exc.response.get("error") == "already_pinned")
+            failure = failure_of(exc)
+            if failure.error_class is ErrorClass.TEMPORARY:
+                raise
+            return failure.code == "already_pinned"
         return True
 
     async def update_status_message(
-        self, incident: Incident, ts: str, now: datetime, budget: str | None = None
+        self,
+        incident: Incident,
+        ts: str,
+        now: datetime,
+        budget: str | None = None,
+        alerts: Sequence[AlertLine] = (),
     ) -> bool:
         """Edit the status message in place; False if it is gone (deleted), so a new one is needed."""
         assert incident.channel_id
@@ -235,10 +308,10 @@ class SlackEffects:
                 channel=incident.channel_id,
                 ts=ts,
                 text=blocks.build_status_text(incident),
-                blocks=blocks.build_status_blocks(incident, now, budget),
+                blocks=blocks.build_status_blocks(incident, now, budget, alerts),
             )
         except SlackApiError as exc:
-            if exc.response.get("error") in _GONE_MESSAGE_ERRORS:
+            if failure_of(exc).code in _GONE_MESSAGE_ERRORS:
                 return False
             raise
         return True
@@ -256,22 +329,37 @@ class SlackEffects:
         try:
             await self._call("chat.postMessage", frozenset({"not_in_channel"}), **kwargs)
         except SlackApiError as exc:
-            if exc.response.get("error") != "not_in_channel":
+            if failure_of(exc).code != "not_in_channel":
                 raise
             await self._call("conversations.join", channel=self.announce_channel)
             await self._call("chat.postMessage", **kwargs)
 
     async def fetch_message(self, channel_id: str, ts: str) -> dict[str, Any] | None:
-        """The message at ``ts`` (top-level or in a thread)."""
-        history = await self.try_call("conversations.history", channel=channel_id, latest=ts, inclusive=True, limit=1)
-        for message in (history or {}).get("messages", []):
+        """The message at ``ts`` (top-level or in a thread), or None if it is gone.
+
+        Raises SlackApiError for anything else (a rate limit, a missing scope), for the outbox to
+        classify: a pin must not be lost because Slack was busy when it was read.
+        """
+        history = await self._call("conversations.history", channel=channel_id, latest=ts, inclusive=True, limit=1)
+        for message in history.get("messages", []):
             if message.get("ts") == ts:
                 return dict(message)
         # A thread reply: conversations.replies accepts the ts of any message of the thread.
-        replies = await self.try_call(
-            "conversations.replies", channel=channel_id, ts=ts, oldest=ts, inclusive=True, limit=2
-        )
-        for message in (replies or {}).get("messages", []):
+        try:
+            replies = await self._call(
+                "conversations.replies",
+                frozenset({"thread_not_found"}),
+                channel=channel_id,
+                ts=ts,
+                oldest=ts,
+                inclusive=True,
+                limit=2,
+            )
+        except SlackApiError as exc:
+            if failure_of(exc).code == "thread_not_found":
+                return None
+            raise
+        for message in replies.get("messages", []):
             if message.get("ts") == ts:
                 return dict(message)
         return None
@@ -296,7 +384,7 @@ class SlackEffects:
                 "`/incident postmortem` exports it again.",
             )
         except SlackApiError as exc:
-            log.warning("postmortem_upload_failed", incident=incident.incident_id, error=exc.response.get("error"))
+            log.warning("postmortem_upload_failed", incident=incident.incident_id, error=failure_of(exc).code)
             raise
         log.info("postmortem_uploaded", incident=incident.incident_id, channel=incident.channel_id, file=filename)
 

@@ -24,12 +24,14 @@ DEAD = "dead"
 
 @dataclass(frozen=True)
 class Effect:
-    """A side effect owed after a commit. ``coalesce``: skip it if an identical one is already waiting."""
+    """A side effect owed after a commit. ``coalesce``: skip it if an identical one is already waiting;
+    ``not_before``: first attempt no sooner than this long after it is queued (a Retry-After)."""
 
     kind: str
     payload: dict[str, Any] = field(default_factory=dict)
     incident_number: int | None = None
     coalesce: bool = False
+    not_before: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ def enqueue(session: Session, effects: Sequence[Effect], now: datetime) -> None:
                 payload=effect.payload,
                 status=PENDING,
                 attempts=0,
-                next_attempt_at=now,
+                next_attempt_at=now + effect.not_before if effect.not_before else now,
                 created_at=now,
                 updated_at=now,
             )

@@ -178,20 +178,72 @@ class ChangeEventRow(SQLModel, table=True):
     received_at: datetime = _utc_column()
 
 
-class AlertRow(SQLModel, table=True):
-    """An Alertmanager alert that declared an incident.
+class AlertGroupRow(SQLModel, table=True):
+    """The incidents one alert group (``groupKey``) declared, one row per incident.
 
-    ``generation`` counts the incidents one fingerprint declared; the unique pair makes two replicas
-    receiving the same alert at once declare one incident (the loser retries and sees it open).
+    ``generation`` counts the group's incidents; the unique pair makes replicas that receive the same
+    new group at once declare one incident (the loser's insert fails, it retries and finds it open).
     """
 
-    __tablename__ = "alerts"
-    __table_args__ = (sa.UniqueConstraint("fingerprint", "generation", name="uq_alerts_fingerprint_generation"),)
+    __tablename__ = "alert_groups"
+    __table_args__ = (sa.UniqueConstraint("group_id", "generation", name="uq_alert_groups_group_generation"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    fingerprint: str = Field(max_length=128)
+    group_id: str = Field(max_length=64)
     generation: int
     incident_number: int
-    name: str = Field(max_length=256)
-    cleared_at: datetime | None = _utc_column(nullable=True)
-    received_at: datetime = _utc_column()
+    group_key: str = Field(sa_type=sa.Text)
+    source: str = Field(max_length=16)
+    created_at: datetime = _utc_column()
+
+
+class AlertEventRow(SQLModel, table=True):
+    """One state change of one alert episode, recorded once per group (see ``bot.domain.alerts``).
+
+    The unique key (group, fingerprint, startsAt, state) is what makes repeats, HA duplicates,
+    reordering and racing replicas record a state change exactly once: inserts skip on conflict.
+    ``incident_number`` is the incident whose timeline holds it (None: the group had no incident).
+    """
+
+    __tablename__ = "alert_events"
+    __table_args__ = (
+        sa.UniqueConstraint("group_id", "fingerprint", "starts_at", "state", name="uq_alert_events_change"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: str = Field(max_length=64)
+    fingerprint: str = Field(max_length=128)
+    starts_at: datetime = _utc_column()
+    state: str = Field(max_length=8)
+    occurred_at: datetime = _utc_column()
+    incident_number: int | None = Field(default=None, index=True)
+    recorded_at: datetime = _utc_column()
+
+
+class InstallationRow(SQLModel, table=True):
+    """This installation's identity: one row, written by migration 0005 with a random uuid4.
+
+    PagerDuty ``dedup_key`` values are derived from it, so a staging bot or a reset database never
+    folds its INC-1 into another installation's open INC-1.
+    """
+
+    __tablename__ = "installation"
+
+    id: int = Field(default=1, primary_key=True)
+    installation_id: str = Field(max_length=64)
+    created_at: datetime = _utc_column()
+
+
+class PageRow(SQLModel, table=True):
+    """The PagerDuty page of one incident: written in the transaction that queues its trigger or resolve.
+
+    A row exists once the incident was ever paged; ``open`` says a trigger was queued and no resolve yet.
+    """
+
+    __tablename__ = "pages"
+
+    incident_number: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    dedup_key: str = Field(max_length=255)
+    open: bool
+    triggers: int = Field(default=0)
+    updated_at: datetime = _utc_column()

@@ -145,3 +145,6 @@ def slack(bot: RunningBot, fake_slack: FakeSlack) -> Iterator[SlackDriver]:
     for call in fake_slack.calls:
         if call.method != "upload_url":  # the postmortem file's bytes, not a message
             driver.assert_no_leak(json.dumps(call.params, ensure_ascii=False, default=str))
+    # Every Web API call the bot made names only arguments Slack documents for its method.
+    assert fake_slack.argument_problems() == []
+    assert fake_slack.nonconforming_answers() == []

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-EXPECTED_BENCHES = {"ack", "e2e", "writes", "views", "postmortem", "memory", "replicas"}
+EXPECTED_BENCHES = {"ack", "e2e", "writes", "views", "postmortem", "timeline_view", "memory", "replicas", "alerts"}
 
 
 def test_every_benchmark_runs_in_smoke_mode(tmp_path: Path) -> None:

@@ -209,6 +209,30 @@ class TestHelp:
         assert capsys.readouterr().out.startswith(f"usage: incidentbot {' '.join(command)}")
 
 
+class TestChannelPrefixAtStartUp:
+    @pytest.mark.parametrize("prefix", ["incé", "inc²"])  # uppercase and length: tests/unit/test_config.py
+    def test_serve_with_a_prefix_slack_would_refuse_stops_in_one_line(self, tmp_path: Path, prefix: str) -> None:
+        """`incidentbot serve` refuses to start, with one line naming the setting, before any Slack call."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "LOG_", "DATABASE_"))}
+        env.update(
+            DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite'}",
+            SLACK_BOT_TOKEN="xoxb-test",
+            SLACK_SIGNING_SECRET="secret",
+            SLACK_API_URL="http://127.0.0.1:9/api/",
+            INCIDENT_CHANNEL_PREFIX=prefix,
+        )
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "serve", "--port", "0"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert_one_line_error(result, "INCIDENT_CHANNEL_PREFIX", repr(prefix), "use 1 to 20 of a-z, 0-9, - and _")
+
+
 @dataclass(frozen=True)
 class PeopleSession:
     """One incident driven through ``incidentbot run`` naming people as @name, and what each run printed."""

@@ -117,7 +117,9 @@ class TestSeedScenarioOverSlack:
         pins = fake_slack.calls_to("pins.add")
         assert len(pins) == 1
         # Invitations Slack accepted, and the channel's members as Slack holds them (a refused invite is no member).
-        invited = {c.params["users"] for c in fake_slack.calls_to("conversations.invite") if c.ok}
+        invited = {
+            u for c in fake_slack.calls_to("conversations.invite") if c.ok for u in str(c.params["users"]).split(",")
+        }
         assert {"U0ALICE", "U0BOB", "U0CAROL", "U0DAVE"} <= invited
         members = set(fake_slack.channel(created.params["name"]).members)
         assert {"U0ALICE", "U0BOB", "U0CAROL", "U0DAVE"} <= members

@@ -519,7 +519,7 @@ class TestResolveAndPostmortem:
     def test_a_failed_upload_is_reported_to_the_caller(self, slack: SlackDriver) -> None:
         """If Slack refuses the upload, the resolver hears how to get the draft anyway."""
         channel_id = slack.declare()
-        slack.fake.fail_next("files.getUploadURLExternal", "invalid_auth", status=200)
+        slack.fake.fail_next("files.getUploadURLExternal", "file_uploads_disabled", status=200)
         slack.command("resolve", channel_id=channel_id)
         assert "incidentbot postmortem INC-1" in slack.response_texts()
 

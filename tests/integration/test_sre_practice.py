@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot.domain.alerts import parse_alertmanager
+from bot.domain.alerts import parse_notification
 from bot.domain.model import EntryKind, Severity, Status
 from bot.service import IncidentService
 from bot.slack.server import NUDGER
@@ -27,6 +27,7 @@ from tests.support.fake_slack import FakeSlack
 PAYLOADS = Path(__file__).resolve().parents[1] / "payloads"
 TOKEN = "s3cret-webhook-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+ROUTING_KEY = "R0UTINGKEYR0UTINGKEYR0UTINGKEY32"  # an integration key has 32 characters
 SLOS = """services:
   cdn-edge:
     slo: 99.95
@@ -63,7 +64,7 @@ def sre_bot(tmp_path: Path, fake_slack: FakeSlack, pagerduty: FakePagerDuty) -> 
         fake_slack.base_url,
         INCIDENT_WEBHOOK_TOKEN=TOKEN,
         INCIDENT_SLO_FILE=str(slo_file),
-        PAGERDUTY_ROUTING_KEY="R0UTINGKEY",
+        PAGERDUTY_ROUTING_KEY=ROUTING_KEY,
         PAGERDUTY_EVENTS_URL=pagerduty.url,
     ) as running:
         yield running
@@ -88,9 +89,7 @@ class TestAlertmanagerWebhook:
         """A v4 firing alert declares INC-1 at startsAt, sev1 from `critical`, with channel and source URL."""
         result = post_json(sre.bot, "/alerts/alertmanager", firing_payload())
         assert result.status == 200, result.body
-        assert result.json()["alerts"] == [
-            {"fingerprint": "c4e2a6d1b7f30e95", "action": "declared", "incident": "INC-1"}
-        ]
+        assert result.json() == {"ok": True, "action": "declared", "incident": "INC-1", "recorded": 1, "alerts": 1}
         sre.bot.drain()
         incident, entries = sre.bot.service.timeline(1)
         assert incident.title == "CDN edge returning 502s above the error SLO"
@@ -115,10 +114,10 @@ class TestAlertmanagerWebhook:
         post_json(sre.bot, "/alerts/alertmanager", firing_payload())
         before = len(sre.bot.service.timeline(1)[1])
         repeat = post_json(sre.bot, "/alerts/alertmanager", firing_payload())
-        assert repeat.json()["alerts"][0]["action"] == "repeat"
+        assert repeat.json()["action"] == "repeat" and repeat.json()["recorded"] == 0
         assert len(sre.bot.service.list_incidents()) == 1 and len(sre.bot.service.timeline(1)[1]) == before
         cleared = post_json(sre.bot, "/alerts/alertmanager", resolved_payload())
-        assert cleared.json()["alerts"][0]["action"] == "cleared"
+        assert cleared.json()["action"] == "recorded" and cleared.json()["recorded"] == 1
         post_json(sre.bot, "/alerts/alertmanager", resolved_payload())
         incident, entries = sre.bot.service.timeline(1)
         clears = [e for e in entries if e.kind is EntryKind.ALERT_CLEARED]
@@ -126,14 +125,17 @@ class TestAlertmanagerWebhook:
         assert incident.status is Status.DECLARED
 
     def test_refiring_after_resolve_declares_a_new_incident(self, sre: SlackDriver) -> None:
-        """Once humans resolved the incident, the same fingerprint firing again is a new incident."""
+        """Once humans resolved the incident, the group firing again (a new startsAt) is a new incident."""
         post_json(sre.bot, "/alerts/alertmanager", firing_payload())
         sre.ephemeral("INC-1 resolve edge healthy")
         again = post_json(sre.bot, "/alerts/alertmanager", firing_payload(startsAt="2026-11-22T16:00:00Z"))
-        assert again.json()["alerts"][0] == {
-            "fingerprint": "c4e2a6d1b7f30e95",
+        assert again.json() == {
+            "ok": True,
             "action": "declared",
             "incident": "INC-2",
+            "recorded": 1,
+            "alerts": 1,
+            "previous_incident": "INC-1",
         }
 
     @pytest.mark.parametrize("headers", [None, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}])
@@ -157,6 +159,7 @@ class TestAlertmanagerWebhook:
         [
             ("{not json", 400),
             ({"version": "3", "alerts": []}, 422),
+            ('{"version": "4", "alerts": [NaN]}', 400),
             (firing_payload(status="pending"), 422),
             (firing_payload(startsAt="soon"), 422),
         ],
@@ -178,13 +181,13 @@ class TestAlertRace:
         store = open_store(database_url)
         try:
             service = IncidentService(store)
-            alert = parse_alertmanager(firing_payload())[0]
+            notification = parse_notification(firing_payload(), datetime.now(UTC))
             barrier = threading.Barrier(8)
             results: list[str] = []
 
             def receive() -> None:
                 barrier.wait()
-                results.append(service.receive_alert(alert).action)
+                results.append(service.receive_notification(notification).action)
 
             threads = [threading.Thread(target=receive) for _ in range(8)]
             for thread in threads:
@@ -193,6 +196,7 @@ class TestAlertRace:
                 thread.join(timeout=60)
             assert sorted(results) == ["declared"] + ["repeat"] * 7
             assert len(service.list_incidents()) == 1
+            assert [e.kind for e in service.timeline(1)[1]] == [EntryKind.DECLARED, EntryKind.ALERT_FIRED]
         finally:
             store.dispose()
 
@@ -267,38 +271,6 @@ class TestErrorBudgetInSlack:
     def test_slo_without_catalogue_says_how_to_configure(self, slack: SlackDriver) -> None:
         """Without INCIDENT_SLO_FILE, `/incident slo` explains what to set."""
         assert "INCIDENT_SLO_FILE" in slack.ephemeral("slo")
-
-
-class TestPaging:
-    def test_sev1_pages_and_resolve_resolves(self, sre: SlackDriver, pagerduty: FakePagerDuty) -> None:
-        """Declare sev1 -> trigger with dedup_key INC-1; resolve -> resolve event with the same key."""
-        channel = sre.declare("declare sev1 Checkout down")
-        trigger = pagerduty.wait_for(1)[0]
-        assert trigger["event_action"] == "trigger" and trigger["dedup_key"] == "INC-1"
-        assert trigger["routing_key"] == "R0UTINGKEY" and trigger["payload"]["severity"] == "critical"
-        assert "Checkout down" in trigger["payload"]["summary"]
-        sre.ephemeral("resolve fixed", channel_id=channel)
-        resolve = pagerduty.wait_for(2)[1]
-        assert resolve == {"routing_key": "R0UTINGKEY", "dedup_key": "INC-1", "event_action": "resolve"}
-
-    def test_minor_incidents_page_nobody(self, sre: SlackDriver, pagerduty: FakePagerDuty) -> None:
-        """sev3 declares and resolves send no event."""
-        channel = sre.declare("declare sev3 Slow search")
-        sre.ephemeral("resolve fine", channel_id=channel)
-        sre.bot.drain()
-        assert pagerduty.events == [] and pagerduty.refused == []
-
-    def test_pagerduty_outage_is_retried(self, sre: SlackDriver, pagerduty: FakePagerDuty) -> None:
-        """A 500 from PagerDuty reschedules the event; it arrives on the next attempt."""
-        pagerduty.statuses = [500]
-        sre.declare("declare sev2 Payments failing")
-        assert pagerduty.wait_for(1, timeout=15)[0]["dedup_key"] == "INC-1"
-        assert len(pagerduty.refused) == 1
-
-    def test_without_routing_key_nothing_is_paged(self, slack: SlackDriver) -> None:
-        """PAGERDUTY_ROUTING_KEY unset: a sev1 queues no paging item at all."""
-        slack.declare("declare sev1 Checkout down")
-        assert not [i for i in slack.bot.service.outbox_items() if i.kind.startswith("pagerduty")]
 
 
 class TestNudges:

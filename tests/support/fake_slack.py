@@ -14,6 +14,22 @@ Besides `/api/<method>` it serves two non-API endpoints, recorded as calls too:
   6th gets HTTP 404 `used_url`.
 
 Deliberate simplifications are noted on the handlers (e.g. `conversations.invite`).
+
+The fake answers from Slack's method reference (`tests/support/slack_methods.json`: arguments and
+documented error codes of the methods incidentbot calls, from slack-ruby/slack-api-ref, MIT):
+
+* `fail_next` refuses an error code the method does not document, so a test cannot invent one;
+  every documented code can be injected. `fail_next_raw` sends a non-JSON body (a proxy's HTML 502).
+* every call to a documented method is checked against its argument list: `argument_problems()`
+  lists undocumented argument names and missing required ones; `nonconforming_answers()` lists
+  answers whose error code the method does not document (a bug in the fake).
+* `chat.postMessage` truncates `text` beyond 40,000 characters, as Slack does (no `msg_too_long`).
+* a `trigger_id` from `tests.support.signing.new_trigger_id` carries its issue time and expires
+  after 3 s (`expired_trigger_id`); one not in Slack's `<digits>.<digits>.<hex>` shape is
+  `invalid_trigger_id`.
+* `limit_channel_rate(per_second)` answers `chat.postMessage` beyond about 1 message per second per
+  channel with HTTP 429 and `Retry-After`, like Slack's special per-channel limit.
+* `refuse_invite(user, error)` makes `conversations.invite` refuse one person with a documented code.
 """
 
 from __future__ import annotations
@@ -23,7 +39,9 @@ import email
 import email.policy
 import itertools
 import json
+import math
 import random
+import re
 import threading
 import time
 from collections import defaultdict, deque
@@ -31,6 +49,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -69,7 +88,23 @@ _FREE_TEXT_KEYS = frozenset(
         "private_metadata",
     }
 )
-_STATUS_ERRORS = {429: "ratelimited", 500: "internal_error", 503: "service_unavailable"}
+_STATUS_ERRORS = {429: "ratelimited", 500: "fatal_error", 503: "service_unavailable"}
+
+_TRANSPORT_ERRORS = frozenset({"not_authed", "invalid_auth", "unknown_method", "invalid_json", "json_not_object"})
+"""Answered before a method's own checks: wrong token, unknown method, unreadable body."""
+METHODS_FILE = Path(__file__).with_name("slack_methods.json")
+DOCUMENTED: dict[str, dict[str, Any]] = json.loads(METHODS_FILE.read_text(encoding="utf-8"))["methods"]
+"""Slack's method reference for the methods incidentbot calls: {method: {"args": {...}, "errors": {code: text}}}."""
+_NOT_ARGUMENTS = frozenset({"token"})
+"""Sent by every client (the token may travel in the body instead of the Authorization header)."""
+_SDK_ADDED = {"auth.test": frozenset({"team_id"})}
+"""Arguments slack_sdk adds itself: bolt's per-request client carries the request's team_id into
+every call it makes (its own auth.test); incidentbot's calls go through a client without one."""
+MESSAGE_TEXT_LIMIT = 40_000
+"""chat.postMessage truncates `text` beyond 40,000 characters (Slack's method reference, "Truncating content")."""
+TRIGGER_LIFETIME_SECONDS = 3.0
+"""A trigger_id can open a modal within 3 s of the interaction (Slack: "Handling user interaction")."""
+_TRIGGER_SHAPE = re.compile(r"^(\d+)\.(\d+)\.([0-9a-f]+)$")
 
 
 # =========================================================================== public records
@@ -163,6 +198,8 @@ class _Failure:
     error: str
     status: int
     retry_after: int | None
+    raw_body: bytes | None = None
+    content_type: str = "application/json; charset=utf-8"
 
 
 @dataclass
@@ -391,6 +428,10 @@ class Workspace:
         self.files: dict[str, _PendingFile] = {}
         self.uploaded: list[UploadedFile] = []
         self.used_triggers: set[str] = set()
+        self.invite_refusals: dict[str, str] = {}
+        self.request_time: float = 0.0
+        self.channel_rate: float = 0.0
+        self.channel_posts: dict[str, float] = {}
         self.upload_root = ""
         self._ts = ts_base * 1_000_000
         self._ids = itertools.count(1)
@@ -660,7 +701,7 @@ def _check_channel_name(name: str) -> None:
         raise SlackError("invalid_name_required")
     if len(name) > 80:
         raise SlackError("invalid_name_maxlength")
-    if any(not ((c.islower() and c.isascii()) or c.isdigit() or c in "-_") for c in name):
+    if any(c not in "abcdefghijklmnopqrstuvwxyz0123456789-_" for c in name):  # ASCII only: not ², not é
         raise SlackError("invalid_name_specials")
     if all(c in "-_" for c in name):
         raise SlackError("invalid_name_punctuation")
@@ -708,6 +749,8 @@ def _conversations_join(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]
 
 
 def _invite_error(ws: Workspace, channel: Channel, user_id: str) -> str | None:
+    if user_id in ws.invite_refusals and user_id not in channel.members:
+        return ws.invite_refusals[user_id]
     if user_id == BOT_USER_ID:
         return "cant_invite_self"
     if user_id not in ws.users:
@@ -719,10 +762,14 @@ def _invite_error(ws: Workspace, channel: Channel, user_id: str) -> str | None:
 
 @_api("conversations.invite")
 def _conversations_invite(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
-    """Invite users; all-or-nothing like Slack.
+    """Invite users; all-or-nothing like Slack unless `force`.
 
-    Any invalid user (`user_not_found`, `cant_invite_self`) fails the whole call (unless `force`), with
-    `error` = the first problem and, for several users, an `errors` array of `{user, ok, error}`.
+    Any invalid user (`user_not_found`, `cant_invite_self`, or a code set with `refuse_invite`) fails
+    the whole call, with `error` = the first problem and, for several users, an `errors` array of
+    `{user, ok, error}` (the documented example). With `force=true` the valid users are invited
+    all the same ("continue inviting the valid ones while disregarding invalid IDs") and the
+    answer is still `ok: false` with `errors`: Slack does not document the answer of a forced call
+    with invalid users, so the fake takes the shape the bot must handle most carefully.
     Users already in the channel are skipped silently when others get invited; when *all* of
     them are already members the call fails with `already_in_channel`.
     """
@@ -733,11 +780,15 @@ def _conversations_invite(ws: Workspace, params: dict[str, Any]) -> dict[str, An
     problems = {u: e for u in user_ids if (e := _invite_error(ws, channel, u))}
     fatal = [u for u in user_ids if problems.get(u, "already_in_channel") != "already_in_channel"]
     invitable = [u for u in user_ids if u not in problems]
-    if (fatal and not _flag(params, "force")) or not invitable:
+    forced = _flag(params, "force")
+    if (fatal and not forced) or not invitable:
         first = problems[fatal[0]] if fatal else "already_in_channel"
         extra = {"errors": [{"user": u, "ok": False, "error": e} for u, e in problems.items()]}
         raise SlackError(first, **(extra if len(user_ids) > 1 else {}))
     channel.members.extend(u for u in dict.fromkeys(invitable))
+    if fatal:
+        extra = {"errors": [{"user": u, "ok": False, "error": e} for u, e in problems.items()]}
+        raise SlackError(problems[fatal[0]], **extra)
     return {"channel": ws.channel_object(channel)}
 
 
@@ -823,14 +874,17 @@ def _conversations_replies(ws: Workspace, params: dict[str, Any]) -> dict[str, A
 # ---------------------------------------------------------------------- chat
 
 
-def _check_content(params: dict[str, Any], require: bool = True) -> None:
+def _check_content(params: dict[str, Any], require: bool = True, truncates: bool = False) -> None:
+    """Slack's checks of a message; `truncates`: long text is cut (chat.postMessage), not refused."""
     text, blocks, attachments = params.get("text"), params.get("blocks"), params.get("attachments")
     if require and not text and not blocks and not attachments:
         raise SlackError("no_text")
     if blocks not in (None, ""):
         _check_blocks(blocks, 50)
-    if text is not None and len(str(text)) > 40000:
-        raise SlackError("msg_too_long")
+    if text is not None and len(str(text)) > MESSAGE_TEXT_LIMIT:
+        if not truncates:
+            raise SlackError("msg_too_long")
+        params["text"] = str(text)[:MESSAGE_TEXT_LIMIT]
     if isinstance(attachments, list) and len(attachments) > 100:
         raise SlackError("too_many_attachments")
 
@@ -854,8 +908,9 @@ def _bot_message(ws: Workspace, params: dict[str, Any], ts: str) -> dict[str, An
 @_api("chat.postMessage")
 def _chat_post_message(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
     channel = ws._bot_channel(params)
-    _check_content(params)
-    message = _bot_message(ws, params, ws.next_ts())
+    content = dict(params)
+    _check_content(content, truncates=True)
+    message = _bot_message(ws, content, ws.next_ts())
     ws._attach_to_thread(channel, message, params.get("thread_ts") or None)
     channel.messages.append(message)
     return {"channel": channel.id, "ts": message["ts"], "message": copy.deepcopy(message)}
@@ -1051,10 +1106,24 @@ def _store_view(
     return view
 
 
+def trigger_issued_at(trigger: str) -> float | None:
+    """The UNIX time a `signing.new_trigger_id` was issued (its first field in ms), None if unknown."""
+    match = _TRIGGER_SHAPE.match(trigger)
+    if match is None:
+        return None
+    first = int(match.group(1))
+    return first / 1000 if first >= 10**12 else None
+
+
 def _open_view(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
-    trigger = str(_required(params, "trigger_id"))
+    trigger = str(params.get("trigger_id") or "")
+    if not _TRIGGER_SHAPE.match(trigger):
+        raise SlackError("invalid_trigger_id")
     if trigger in ws.used_triggers:
         raise SlackError("exchanged_trigger_id")
+    issued = trigger_issued_at(trigger)
+    if issued is not None and (ws.request_time or time.time()) - issued > TRIGGER_LIFETIME_SECONDS:
+        raise SlackError("expired_trigger_id")
     raw = _checked_view(_required(params, "view"), ("modal",))
     ws.used_triggers.add(trigger)
     return {"view": copy.deepcopy(_store_view(ws, raw))}
@@ -1423,10 +1492,66 @@ class FakeSlack:
     def fail_next(
         self, method: str, error: str = "ratelimited", status: int = 429, retry_after: int = 1, times: int = 1
     ) -> None:
-        """Answer the next `times` calls of `method` with `error` (and `Retry-After` on 429), no effect."""
+        """Answer the next `times` calls of `method` with `error` (and `Retry-After` on 429), no effect.
+
+        Raises ValueError for a code Slack does not document for `method` (see `DOCUMENTED`).
+        """
+        documented = DOCUMENTED.get(method, {}).get("errors")
+        if documented is not None and error not in documented:
+            raise ValueError(f"Slack documents no error {error!r} for {method}")
         with self._lock:
             for _ in range(times):
                 self._failures[method].append(_Failure(error, status, retry_after if status == 429 else None))
+
+    def fail_next_raw(
+        self, method: str, status: int, body: str, content_type: str = "text/html", times: int = 1
+    ) -> None:
+        """Answer the next `times` calls of `method` with a body that is not Slack JSON (a proxy's error page)."""
+        with self._lock:
+            for _ in range(times):
+                self._failures[method].append(_Failure("", status, None, body.encode(), content_type))
+
+    def refuse_invite(self, user_id: str, error: str) -> None:
+        """`conversations.invite` refuses `user_id` with `error` (a documented code) from now on."""
+        if error not in DOCUMENTED["conversations.invite"]["errors"]:
+            raise ValueError(f"Slack documents no error {error!r} for conversations.invite")
+        with self._lock:
+            self.workspace.invite_refusals[user_id] = error
+
+    def limit_channel_rate(self, per_second: float = 1.0) -> None:
+        """Answer chat.postMessage with 429 beyond `per_second` messages per channel (0 disables)."""
+        with self._lock:
+            self.workspace.channel_rate = per_second
+            self.workspace.channel_posts.clear()
+
+    def argument_problems(self) -> list[str]:
+        """Calls to documented methods naming an undocumented argument or missing a required one."""
+        with self._lock:
+            calls = list(self._calls)
+        problems = []
+        for call in calls:
+            spec = DOCUMENTED.get(call.method)
+            if spec is None or "_raw" in call.params:
+                continue
+            args = spec["args"]
+            unknown = sorted(set(call.params) - set(args) - _NOT_ARGUMENTS - _SDK_ADDED.get(call.method, frozenset()))
+            missing = sorted(a for a, info in args.items() if info["required"] and call.params.get(a) in (None, ""))
+            if unknown or missing:
+                problems.append(f"{call.method}: undocumented {unknown}, missing required {missing}")
+        return problems
+
+    def nonconforming_answers(self) -> list[str]:
+        """Answers of documented methods with an error code Slack does not document for them."""
+        with self._lock:
+            calls = list(self._calls)
+        return [
+            f"{c.method} answered {c.error!r}"
+            for c in calls
+            if c.method in DOCUMENTED
+            and c.error
+            and c.error not in DOCUMENTED[c.method]["errors"]
+            and c.error not in _TRANSPORT_ERRORS
+        ]
 
     def set_failure_rate(
         self,
@@ -1501,13 +1626,17 @@ class FakeSlack:
 
     @staticmethod
     def _failure_reply(failure: _Failure) -> tuple[_Reply, dict[str, Any]]:
+        if failure.raw_body is not None:
+            return _Reply(failure.status, failure.raw_body, failure.content_type), {"ok": False, "error": None}
         data = {"ok": False, "error": failure.error}
         headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
         return _json_reply(failure.status, data, headers), data
 
     def _handle_api(self, method: str, query: str, body: bytes, headers: Headers, path: str) -> _Reply:
+        arrived = time.time()  # Slack judges a trigger_id's age when the request arrives, not after a delay
         failure = self._pre_answer(method)
         with self._lock:
+            self.workspace.request_time = arrived
             try:
                 params = parse_params(query, body, headers.get("content-type"))
             except SlackError as exc:
@@ -1515,6 +1644,8 @@ class FakeSlack:
                     {"_raw": body.decode("utf-8", "replace")},
                     failure or _Failure(exc.error, 200, None),
                 )
+            if failure is None:
+                failure = self._channel_rate_failure(method, params)
             if failure is not None:
                 reply, data = self._failure_reply(failure)
             else:
@@ -1522,6 +1653,18 @@ class FakeSlack:
                 reply = _json_reply(200, data)
             self._record(RecordedCall(method, params, headers, reply.status, data, path))
         return reply
+
+    def _channel_rate_failure(self, method: str, params: dict[str, Any]) -> _Failure | None:
+        """Slack's special limit: about one chat.postMessage per second per channel (when enabled)."""
+        ws = self.workspace
+        if method != "chat.postMessage" or ws.channel_rate <= 0:
+            return None
+        channel, now, interval = str(params.get("channel") or ""), time.monotonic(), 1.0 / ws.channel_rate
+        last = ws.channel_posts.get(channel)
+        if last is not None and now - last < interval:
+            return _Failure("ratelimited", 429, max(1, math.ceil(interval - (now - last))))
+        ws.channel_posts[channel] = now
+        return None
 
     def _dispatch(self, method: str, params: dict[str, Any], headers: Headers) -> dict[str, Any]:
         token = _bearer(headers) or params.get("token")

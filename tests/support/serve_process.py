@@ -38,8 +38,10 @@ class Server:
     process: subprocess.Popen[str] | None = None
     mode: str = "serve"
     """The subcommand: `serve` (HTTP) or `socket` (Socket Mode; `port` then serves /healthz and webhooks)."""
+    database_url: str | None = None
+    """Another database than the SQLite file (PostgreSQL for replica tests); logs still go next to ``database``."""
     env: dict[str, str] = field(default_factory=dict)
-    """Extra environment, e.g. SLACK_APP_TOKEN for `socket`."""
+    """Extra environment: SLACK_APP_TOKEN for `socket`, INCIDENT_WEBHOOK_TOKEN..."""
 
     @property
     def log_file(self) -> Path:
@@ -49,7 +51,7 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "DATABASE_URL"))}
         env.update(
             {
-                "DATABASE_URL": f"sqlite:///{self.database}",
+                "DATABASE_URL": self.database_url or f"sqlite:///{self.database}",
                 "SLACK_BOT_TOKEN": "xoxb-test-token",
                 "SLACK_SIGNING_SECRET": SECRET,
                 "SLACK_API_URL": self.fake.base_url,

@@ -56,9 +56,14 @@ def signed_headers(
 # --------------------------------------------------------------------------- ids
 
 
-def new_trigger_id() -> str:
-    """A fresh trigger id in Slack's `<digits>.<digits>.<hex>` shape."""
-    return f"{1000000000 + next(_ids)}.{738474920}.{secrets.token_hex(16)}"
+def new_trigger_id(issued_at: float | None = None) -> str:
+    """A fresh trigger id in Slack's `<digits>.<digits>.<hex>` shape.
+
+    Its first field is the issue time in milliseconds (default now), so the fake Slack can expire it
+    after 3 s as Slack does.
+    """
+    issued = time.time() if issued_at is None else issued_at
+    return f"{int(issued * 1000)}.{738474920 + next(_ids)}.{secrets.token_hex(16)}"
 
 
 def new_event_id() -> str:

@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.demo import SEED_STEPS, TYPING_DELAY
+from bot.domain.alerts import AlertLine
 from bot.domain.commands import AddHypothesis, Assemble, Assignee, Declare, SetLead, UserRef
 from bot.domain.grammar import parse_command
 from bot.domain.lifecycle import Stamp, apply, declare
@@ -175,6 +176,32 @@ class TestStatusMessage:
         header = block_list[0]["text"]["text"]
         assert len(header) == 150 and header.endswith("…")
         assert_valid(block_list)
+
+    def test_forty_alerts_show_fifteen_firing_first_and_count_the_rest(self) -> None:
+        """40 alerts (30 firing, 10 cleared): a count line, 15 lines with firing ones first, then how many more."""
+        alerts = [
+            AlertLine(
+                "EdgeDown",
+                f"instance=edge-{i:02d}",
+                T0 + timedelta(minutes=i),
+                None if i >= 10 else T0 + timedelta(hours=1),
+            )
+            for i in range(40)
+        ]
+        block_list = blocks.build_status_blocks(plain_incident(), T0, alerts=alerts)
+        assert_valid(block_list)
+        [section] = [b for b in block_list if "*Alerts*" in b.get("text", {}).get("text", "")]
+        lines = section["text"]["text"].split("\n")
+        assert lines[0] == "*Alerts* (30 firing, 10 cleared)"
+        assert lines[1] == "• EdgeDown `instance=edge-10`: fired 2026-11-22 13:52 UTC, firing"
+        assert len(lines) == 17 and lines[-1] == "_25 more: `/incident timeline`_"
+        assert all(line.endswith(", firing") for line in lines[1:16])
+
+    def test_alert_names_and_labels_are_escaped(self) -> None:
+        """Alert text is mrkdwn-escaped: `<!channel>` in a label cannot ping anybody."""
+        alerts = [AlertLine("Edge<!channel>", "team=<@U0BOB>", T0, None)]
+        text = blocks.alerts_text(alerts)
+        assert "<!channel>" not in text and "<@U0BOB>" not in text and "&lt;!channel&gt;" in text
 
     def test_sixty_hypotheses_are_truncated_with_a_note(self) -> None:
         """The hypotheses section stays within 3000 characters and says it was cut."""
@@ -501,3 +528,29 @@ class TestNonUserMentions:
         [effect] = nudge_effects(Outcome(incident, (nudge,), incident))
         assert effect.payload["text"].startswith(":alarm_clock: alice INC-1 (sev1) has had no timeline update")
         assert mentioned(effect.payload["text"]) == []
+
+
+class TestTimelineViewOfALongIncident:
+    """A timeline view that shows only the latest entries says how many there are and where the rest is."""
+
+    def test_a_partial_view_names_the_count_and_the_whole_timeline(self) -> None:
+        """Two of ten entries shown: a context line with both numbers and the CLI command."""
+        incident, entries = seed_incident(steps=7)
+        block_list = blocks.build_timeline_blocks(incident, entries[-2:], total=10)
+        assert block_list[1] == {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": "The latest 2 of 10 entries. The whole timeline: `incidentbot timeline INC-1` "
+                    "or the postmortem draft (`/incident postmortem`).",
+                }
+            ],
+        }
+
+    def test_a_whole_view_has_no_count(self) -> None:
+        """All entries shown (or no total given): no context line."""
+        incident, entries = seed_incident(steps=7)
+        for total in (None, len(entries)):
+            block_list = blocks.build_timeline_blocks(incident, entries, total=total)
+            assert "context" not in [b["type"] for b in block_list]

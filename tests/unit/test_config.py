@@ -7,10 +7,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.config import _FIELD_OF, Secret, load_settings
 from bot.domain.model import Severity
 from bot.errors import ConfigError
+from bot.slack.effects import channel_name
+from tests.support.fake_slack import SlackError
+from tests.support.fake_slack import _check_channel_name as check_channel_name
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,6 +37,19 @@ class TestLoadSettings:
         assert settings.alert_severity_map["page"] is Severity.SEV1
         assert settings.alert_severity_map["ticket"] is Severity.SEV3
         assert settings.nudge_after == {Severity.SEV1: timedelta(minutes=10), Severity.SEV2: timedelta(minutes=20)}
+
+    @pytest.mark.parametrize(
+        ("value", "expected"), [("", 33_554_432), ("1048576", 1_048_576), ("67108864", 67_108_864)]
+    )
+    def test_alert_body_limit(self, value: str, expected: int) -> None:
+        """INCIDENT_ALERT_MAX_BYTES: 32 MiB by default, any byte count from 1 MiB to 1 GiB."""
+        assert load_settings({"INCIDENT_ALERT_MAX_BYTES": value}, env_file=None).alert_max_bytes == expected
+
+    @pytest.mark.parametrize("value", ["1048575", "1073741825", "16MiB", "-5", "1e7"])
+    def test_alert_body_limit_out_of_range_stops_startup(self, value: str) -> None:
+        """Below 1 MiB, above 1 GiB or not a byte count: a ConfigError naming the variable."""
+        with pytest.raises(ConfigError, match="INCIDENT_ALERT_MAX_BYTES"):
+            load_settings({"INCIDENT_ALERT_MAX_BYTES": value}, env_file=None)
 
     def test_api_url_gets_its_trailing_slash(self) -> None:
         """The SDK needs base_url to end with a slash; a missing one is added."""
@@ -85,3 +103,59 @@ class TestEnvExample:
         """Every variable the code reads is in .env.example, and nothing else is."""
         documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
         assert documented == set(_FIELD_OF)
+
+
+class TestChannelPrefix:
+    @pytest.mark.parametrize(
+        "prefix",
+        [
+            "incé",
+            "inc²",
+            "INC",
+            "Inc",
+            "inc é",
+            "inc.",
+            "inc#ops",
+            "\uff49\uff4e\uff43",  # fullwidth "inc"
+            "inc\u0660",  # an Arabic-Indic zero: a digit, not an ASCII one
+            "a" * 21,
+            "inc\u200b",
+        ],
+    )
+    def test_a_prefix_slack_would_refuse_stops_start_up_in_one_line(self, prefix: str) -> None:
+        """Accented, superscript, non-ASCII digits, uppercase, spaces, punctuation, 21 characters: refused."""
+        with pytest.raises(ConfigError) as caught:
+            load_settings({"INCIDENT_CHANNEL_PREFIX": prefix}, env_file=None)
+        message = caught.value.user_message
+        assert message.startswith("INCIDENT_CHANNEL_PREFIX ") and "\n" not in message
+        assert "use 1 to 20 of a-z, 0-9, - and _" in message
+
+    @pytest.mark.parametrize("prefix", ["inc", "ops-inc", "sev_0", "a" * 20, "2026", "x"])
+    def test_a_prefix_slack_accepts_is_kept(self, prefix: str) -> None:
+        """Lowercase ASCII letters, digits, - and _ up to 20 characters are kept as given."""
+        assert load_settings({"INCIDENT_CHANNEL_PREFIX": prefix}, env_file=None).channel_prefix == prefix
+
+    @given(
+        st.text(
+            alphabet=st.one_of(st.sampled_from("abcxyz019-_"), st.characters(codec="utf-8")),
+            min_size=1,
+            max_size=24,
+        ).filter(lambda p: p.strip() == p),
+        st.integers(1, 10**6),
+    )
+    def test_accepted_exactly_when_slack_accepts_the_channel_names(self, prefix: str, number: int) -> None:
+        """A prefix is accepted iff every channel named from it passes Slack's naming rules, as the fake
+        Slack checks them for conversations.create (lowercase ASCII letters, digits, - and _, <= 80)."""
+        try:
+            load_settings({"INCIDENT_CHANNEL_PREFIX": prefix}, env_file=None)
+            accepted = True
+        except ConfigError:
+            accepted = False
+        names = [channel_name(prefix, number, "CDN edge: 502s!", attempt) for attempt in (1, 20)]
+        slack_accepts = True
+        for name in names:
+            try:
+                check_channel_name(name)
+            except SlackError:
+                slack_accepts = False
+        assert accepted == (slack_accepts and len(prefix) <= 20)

@@ -97,7 +97,7 @@ SAMPLES: dict[type, Transition] = {
     PinMessage: PinMessage("graph shows the spike at 12:58", author="U0DAVE", permalink="https://x.slack.com/p1"),
     SetService: SetService("cdn-edge"),
     SetImpact: SetImpact(50.0),
-    RecordAlert: RecordAlert(False, "EdgeErrorRate", "fp1", "http://prom/graph"),
+    RecordAlert: RecordAlert(False, "EdgeErrorRate", {"fingerprint": "fp1", "generator_url": "http://prom/graph"}),
     Nudge: Nudge(15),
 }
 KINDS: dict[type, EntryKind] = {
@@ -250,6 +250,11 @@ class TestBackdating:
             "2026-11-22 12:55 UTC is before INC-7 was declared (2026-11-22 13:00 UTC). Pick a time after the "
             "declaration; an earlier start can only be given when declaring, with `--at` on `declare`."
         )
+
+    def test_an_alert_that_fired_before_the_declaration_keeps_its_time(self) -> None:
+        """Alerts report when they started, which may precede the incident: that time is kept, not refused."""
+        entry = first_entry(apply(declared(), RecordAlert(False, "EdgeErrorRate"), Stamp(ACTOR, at(-5), at(10))))
+        assert entry.occurred_at == at(-5) and entry.kind is EntryKind.ALERT_FIRED
 
     def test_at_the_declaration_is_accepted(self) -> None:
         """An occurred_at equal to the declaration time is fine."""

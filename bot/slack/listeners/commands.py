@@ -208,8 +208,8 @@ async def _answer_query(
             incident = service.incident(number, channel_id, channel_number)
             return status_text(incident, service.clock(), escape=escape_keeping_mentions), None
         if isinstance(action, ShowTimeline):
-            incident, entries = service.timeline(number, channel_id, channel_number)
-            return f"{incident.incident_id} timeline", blocks.build_timeline_blocks(incident, entries)
+            incident, entries, total = service.recent_timeline(number, channel_id, channel_number)
+            return f"{incident.incident_id} timeline", blocks.build_timeline_blocks(incident, entries, total)
         if isinstance(action, ExportPostmortem):
             incident = service.incident(number, channel_id, channel_number)
             deps.renderer.check(action.template)  # an unknown template is refused now, not in the outbox

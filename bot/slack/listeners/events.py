@@ -7,21 +7,16 @@ event_id is remembered in the same transaction as the timeline entry, so each ta
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from slack_bolt.async_app import AsyncApp
 
-from bot.domain.commands import PinMessage
 from bot.domain.model import Status
-from bot.errors import BotError
-from bot.service import Actor, Outcome
 from bot.slack import blocks
 from bot.slack.app import SlackDeps
 from bot.slack.delivery import SlackEffect
 from bot.slack.errors import user_message
-from bot.slack.text import unescape
 from bot.store.outbox import Effect
 
 log = structlog.get_logger("incidentbot.slack")
@@ -57,17 +52,12 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.event("app_home_opened")(handle_app_home_opened)
 
 
-def _refresh_status(outcome: Outcome) -> list[Effect]:
-    """A pinned message only changes the status message (the reactor is told directly)."""
-    return [Effect(SlackEffect.REFRESH, {}, outcome.incident.number, coalesce=True)]
-
-
-def message_time(ts: str) -> datetime:
-    """A Slack message ts (``1732283520.000200``) as an aware UTC datetime."""
-    return datetime.fromtimestamp(float(ts), UTC)
-
-
 async def _pin_to_timeline(deps: SlackDeps, event: dict[str, Any], event_id: str) -> None:
+    """Queue the pinned message for the outbox, which reads it and records it (retrying while Slack is busy).
+
+    Reading the message is a Web API call that Slack may rate-limit; done here, a 429 would drop
+    the pin. The outbox item is durable and retried with backoff; the event_id makes it count once.
+    """
     item = event.get("item") or {}
     if event.get("reaction") not in PIN_REACTIONS or item.get("type") != "message":
         return
@@ -75,35 +65,12 @@ async def _pin_to_timeline(deps: SlackDeps, event: dict[str, Any], event_id: str
     incident = await asyncio.to_thread(deps.service.find_by_channel, channel_id)
     if incident is None:
         return
-    message = await deps.effects.fetch_message(channel_id, ts)
-    if message is None:
-        log.warning("pinned_message_not_found", incident=incident.incident_id, channel=channel_id, ts=ts)
-        return
-    author = str(message.get("user") or message.get("bot_id") or event.get("item_user") or reactor)
-    # Slack sends message text escaped; the timeline keeps what was typed and escapes when it shows it.
-    action = PinMessage(
-        text=unescape(str(message.get("text") or "")),
-        author=author,
-        permalink=await deps.effects.permalink(channel_id, ts),
-    )
-    try:
-        outcome = await asyncio.to_thread(
-            lambda: deps.service.transition(
-                action,
-                Actor(reactor),
-                number=incident.number,
-                occurred_at=message_time(ts),
-                event_id=event_id or None,
-                plan=_refresh_status,
-            )
-        )
-    except BotError as exc:
-        await deps.effects.post_ephemeral(channel_id, reactor, user_message(exc))
-        return
-    if outcome is None:
-        log.info("event_duplicate_ignored", event_id=event_id, incident=incident.incident_id)
-        return
+    payload = {
+        "channel": channel_id,
+        "ts": ts,
+        "reactor": reactor,
+        "event_id": event_id or None,
+        "item_user": event.get("item_user"),
+    }
+    await asyncio.to_thread(deps.service.enqueue, [Effect(SlackEffect.PIN_MESSAGE, payload, incident.number)])
     deps.wake_outbox()
-    await deps.effects.post_ephemeral(
-        channel_id, reactor, f"Pinned to the {incident.incident_id} timeline at {message_time(ts):%H:%M} UTC."
-    )

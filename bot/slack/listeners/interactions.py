@@ -59,10 +59,10 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     ) -> None:
         await ack()
         try:
-            incident, entries = await asyncio.to_thread(deps.service.timeline, int(action["value"]))
+            incident, entries, total = await asyncio.to_thread(deps.service.recent_timeline, int(action["value"]))
             await respond(
                 text=f"{incident.incident_id} timeline",
-                blocks=blocks.build_timeline_blocks(incident, entries),
+                blocks=blocks.build_timeline_blocks(incident, entries, total),
                 response_type="ephemeral",
                 replace_original=False,
             )
