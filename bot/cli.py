@@ -82,6 +82,14 @@ def for_terminal(text: str, names: Mapping[str, str] | None = None) -> str:
     return plain_references(dict(names or {}))(text)
 
 
+def plain_help(verb: str | None = None) -> str:
+    """``help`` for a terminal: plain text, commands as typed there (``incidentbot run "lead @user"``).
+
+    Slack's help is mrkdwn (``*Commands*``, backticks); a terminal shows those characters literally.
+    """
+    return for_terminal(help_text(verb)).replace("*Commands*", "Commands:").replace("`", "")
+
+
 _QUIET = {"demo", "timeline", "postmortem", "list", "run", "outbox", "slo", "report"}
 
 
@@ -182,7 +190,13 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     actor = parse_cli_person(args.user)
     if actor is None:
-        raise UsageError(f"`--user {args.user[:40]}` is not a name; use e.g. `--user @alice` or a Slack user id.")
+        # Printed as typed: for_terminal would turn a typed `<@U0123ABC>` into the valid-looking `@U0123ABC`.
+        print(
+            f"incidentbot: `--user {args.user[:40]}` is not a name; use e.g. `--user @alice` or a Slack user id "
+            "such as `--user U0123ABC` (not @here, @channel or @everyone).",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     command = parse_command(args.text, names=True)
     action = command.action
     if command.incident_number is None and not isinstance(action, (Declare, ListIncidents, ShowSlo, ShowHelp)):
@@ -195,7 +209,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     renderer = PostmortemRenderer(settings.templates_dir)
     now = utc_now()
     if isinstance(action, ShowHelp):
-        print(for_terminal(help_text(action.verb)))
+        print(plain_help(action.verb))
     elif isinstance(action, ListIncidents):
         print(list_text(service.list_incidents(), now))
     elif isinstance(action, ShowStatus):

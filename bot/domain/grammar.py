@@ -52,7 +52,14 @@ from bot.domain.commands import (
     UserRef,
 )
 from bot.domain.errors import UsageError
-from bot.domain.model import DEFAULT_SEVERITY, SEVERITY_SPELLINGS, Severity, looks_like_severity, parse_incident_id
+from bot.domain.model import (
+    DEFAULT_SEVERITY,
+    SEVERITY_SPELLINGS,
+    Severity,
+    is_slack_user_id,
+    looks_like_severity,
+    parse_incident_id,
+)
 
 MAX_TEXT_LENGTH = 20_000
 """Longest free text kept (titles, notes, hypotheses...); the database stores it whole."""
@@ -93,13 +100,16 @@ _ASSIGNEE = re.compile(
     r"^(?P<who><[@!][^>]+>|@[A-Za-z0-9][A-Za-z0-9._-]{0,63})(?::(?P<role>[A-Za-z0-9][\w./+-]{0,39}))?$"
 )
 _CLI_NAME = re.compile(r"^@?(?P<name>[A-Za-z0-9][A-Za-z0-9._-]{0,63})$", re.ASCII)
-_TYPED_USER_ID = re.compile(r"^[UW](?=[A-Z0-9]*[0-9])[A-Z0-9]{2,}$")
+BROADCAST_NAMES = frozenset({"here", "channel", "everyone"})
+"""``@here``, ``@channel``, ``@everyone`` address a whole channel, never one person."""
 _HYPOTHESIS_NUMBER = re.compile(r"^#?(\d{1,6})$")
 _SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _PERCENT = re.compile(r"^(?P<value>\d{1,3}(?:\.\d{1,4})?)\s*%?$")
 _TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,63}$")
-# The greedy body makes the last `--at` the option, so text before it may mention `--at` itself.
-_AT_OPTION = re.compile(r"^(?P<body>.*)(?:^|\s)--at(?:\s+(?P<when>.*))?$", re.DOTALL)
+# `--at` in any case, `--at=WHEN`, and `\u2014at`/`\u2013at` (phones turn `--` into an em or en dash);
+# `-at` is caught to be refused. A word such as `--atlas` is text.
+_AT_OPTION = re.compile(r"(?:^|(?<=\s))(?P<flag>(?:--|[\u2013\u2014]|-)at)(?=\s|=|$)", re.IGNORECASE)
+_TITLE_SEPARATORS = frozenset("-:,;|\u2013\u2014")
 # Cs: a lone surrogate (a non-UTF-8 byte in CLI argv, "\ud800" in JSON) has no UTF-8 form: no database stores it.
 _BIDI_AND_CONTROL = {"Cc", "Cf", "Cs"}
 _KEPT_CONTROLS = {"\n", "\t"}
@@ -145,15 +155,16 @@ def bare_declare_severity(text: str) -> Severity | None:
 
 
 def split_severity(text: str) -> tuple[Severity | None, str]:
-    """A leading severity in any spelling (``SEV-1``, ``sev 1``, ``P1``...) and the text after it.
+    """A leading severity in any spelling (``SEV-1``, ``sev 1``, ``[P1]``, ``SEV1,``...) and the text after it.
 
-    Returns ``(None, text)`` when the first word does not look like a severity. Raises UsageError,
-    listing the valid severities, when it looks like one out of range (``sev0``, ``P0``, ``sev5``):
-    such a word is never left in the title.
+    Returns ``(None, text)`` when the first word does not look like a severity (``P99 latency``,
+    ``P2P network down``). Raises UsageError, listing the valid severities, when it looks like one
+    but is not (``sev0``, ``P0``, ``sev5``, ``sev1x``): such a word is never left in the title. A
+    lone separator after the severity (``SEV1 - CDN down``, ``sev1 : x``) is dropped too.
     """
     first, remainder = _split_word(text)
     second, after = _split_word(remainder)
-    if first.lower() in ("sev", "severity") and second.rstrip(":").isdigit() and second.isascii():
+    if _is_sev_prefix(first) and _is_number_word(second):
         word, rest = f"{first} {second}", after
     else:
         word, rest = first, remainder
@@ -162,7 +173,24 @@ def split_severity(text: str) -> tuple[Severity | None, str]:
     severity = Severity.parse(word)
     if severity is None:
         raise UsageError(f"`{word[:20]}` is not a severity; use {SEVERITY_SPELLINGS}.", USAGE["declare"])
+    separator, after_separator = _split_word(rest)
+    if separator and all(ch in _TITLE_SEPARATORS for ch in separator):
+        rest = after_separator
     return severity, rest
+
+
+def _is_sev_prefix(word: str) -> bool:
+    """``sev``, ``Severity``, ``[sev``: the first half of a two-word severity such as ``sev 1``."""
+    return unicodedata.normalize("NFKC", word).lstrip("[(").lower() in ("sev", "severity")
+
+
+def _is_number_word(word: str) -> bool:
+    """``1``, ``01``, ``1:``, ``2]``, full-width digits: the second half of ``sev 1``.
+
+    ``3x`` is not, so ``Sev 3x slower checkout`` is a title.
+    """
+    digits = unicodedata.normalize("NFKC", word).rstrip(",:;-").rstrip("])")
+    return digits.isascii() and digits.isdigit()
 
 
 def parse_command(text: str, *, names: bool = False) -> ParsedCommand:
@@ -210,13 +238,26 @@ def _unknown_verb(word: str) -> UsageError:
 
 
 def _split_at_option(text: str) -> tuple[str, str | None]:
-    match = _AT_OPTION.search(text)
-    if not match:
+    """``note x --at 13:42`` -> ``("note x", "13:42")``; also ``--AT``, ``--at=13:42``, ``—at 13:42``.
+
+    Raises UsageError for ``-at`` (did you mean ``--at``), for a second ``--at`` and for ``--at``
+    without a time: nothing written as an option is silently kept as text.
+    """
+    flags = list(_AT_OPTION.finditer(text))
+    if not flags:
         return text, None
-    when = (match.group("when") or "").strip()
+    for flag in flags:
+        if flag.group("flag").lower() == "-at":
+            raise UsageError("`-at` is not an option: did you mean `--at`?", "... --at WHEN")
+    if len(flags) > 1:
+        ends = [f.start() for f in flags[1:]] + [len(text)]
+        typed = ", ".join(f"`{text[f.start() : end].strip()[:40]}`" for f, end in zip(flags, ends, strict=True))
+        raise UsageError(f"`--at` is given {len(flags)} times ({typed}); give one time.", "... --at WHEN")
+    flag = flags[0]
+    when = text[flag.end() :].removeprefix("=").strip()
     if not when:
         raise UsageError("`--at` needs a time, for example `--at 13:42` or `--at 15m ago`.", "... --at WHEN")
-    return match.group("body").strip(), when
+    return text[: flag.start()].strip(), when
 
 
 def _split_word(text: str) -> tuple[str, str]:
@@ -253,22 +294,32 @@ def parse_user(token: str) -> UserRef | None:
 def parse_cli_person(token: str) -> str | None:
     """``@alice`` or ``alice`` -> ``alice`` (lower-cased, as Slack handles are); ``@U0123ABC`` -> ``U0123ABC``.
 
-    How the CLI records a person it cannot look up in Slack; None if ``token`` is not a name
-    (letters, digits, ``.``, ``_``, ``-``, at most 64).
+    How the CLI records a person it cannot look up in Slack: a Slack user id (by
+    :func:`bot.domain.model.is_slack_user_id`) is kept as typed, any other name lower-cased. None if
+    ``token`` is not a name (letters, digits, ``.``, ``_``, ``-``, at most 64) or is a broadcast
+    (``@here``, ``@channel``, ``@everyone``).
     """
     match = _CLI_NAME.match(token.strip())
     if match is None:
         return None
     name = match.group("name")
-    return name if _TYPED_USER_ID.match(name) else name.lower()
+    if name.lower() in BROADCAST_NAMES:
+        return None
+    return name if is_slack_user_id(name) else name.lower()
 
 
-def _parse_person(token: str, names: bool) -> UserRef | None:
+def _parse_person(token: str, names: bool, usage: str) -> UserRef | None:
     user = parse_user(token)
     if user is None and names and token.startswith("@"):
+        _refuse_broadcast(token, usage)
         person = parse_cli_person(token)
         return UserRef(user_id=person) if person else None
     return user
+
+
+def _refuse_broadcast(token: str, usage: str) -> None:
+    if token.removeprefix("@").lower() in BROADCAST_NAMES:
+        raise UsageError(f"`{token[:20]}` notifies a whole channel; name one person, e.g. `@alice`.", usage)
 
 
 def parse_group(token: str) -> GroupRef | None:
@@ -290,7 +341,7 @@ def _parse_declare(rest: str) -> Declare:
 
 
 def _parse_lead(rest: str, names: bool) -> SetLead:
-    user = _parse_person(rest.strip(), names)
+    user = _parse_person(rest.strip(), names, USAGE["lead"])
     if user is None:
         raise UsageError("`lead` needs exactly one person, mentioned as @name.", USAGE["lead"])
     return SetLead(user=user)
@@ -305,7 +356,11 @@ def _parse_assemble(rest: str, names: bool) -> Assemble:
 
 def _parse_assignee(token: str, names: bool) -> Assignee:
     match = _ASSIGNEE.match(token)
-    who = (_parse_person(match.group("who"), names) or parse_group(match.group("who"))) if match else None
+    who = (
+        (_parse_person(match.group("who"), names, USAGE["assemble"]) or parse_group(match.group("who")))
+        if match
+        else None
+    )
     if match is None or who is None:
         raise UsageError(
             f"`{token[:60]}` is not a person or user group; mention them as @name, "
@@ -347,7 +402,12 @@ def _parse_severity(rest: str) -> ChangeSeverity:
 
 def _parse_followup(rest: str, names: bool) -> AddFollowup:
     body, last = [*rest.rsplit(None, 1), ""][:2] if rest else ("", "")
-    owner = _parse_person(last, names) if last else None
+    owner = _parse_person(last, names, USAGE["followup"]) if last else None
+    if owner is None and names and last.startswith("@"):
+        raise UsageError(
+            f"`{last[:40]}` is not a person; end with the owner as `@name`, or leave the owner out.",
+            USAGE["followup"],
+        )
     text = body if owner else rest
     text = _require_text("followup", text, "an action item, e.g. `followup canary rollout for WAF rules @bob`")
     return AddFollowup(text=text, owner=owner)

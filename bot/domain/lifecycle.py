@@ -34,6 +34,8 @@ from bot.domain.commands import (
 )
 from bot.domain.errors import TimeParseError, TransitionError
 from bot.domain.model import (
+    STATUS_CHANGE_KINDS,
+    STATUS_CHANGE_NAMES,
     EntryKind,
     Followup,
     Hypothesis,
@@ -41,7 +43,9 @@ from bot.domain.model import (
     Incident,
     Member,
     Status,
+    StatusChange,
     TimelineEntry,
+    person_mention,
     slack_mention,
 )
 from bot.domain.timeparse import format_utc
@@ -155,6 +159,9 @@ def apply(incident: Incident, action: Transition, stamp: Stamp) -> Change:
     if next_status is None:
         raise TransitionError(_refusal(incident, action))
     changed, entry = _RECORDERS[type(action)](incident, action, stamp)
+    if entry.kind in STATUS_CHANGE_KINDS:
+        _check_not_before_latest_change(incident, entry)
+        changed = changed.with_changes(latest_change=StatusChange(entry.kind, entry.occurred_at))
     if next_status is not incident.status:
         entry = _with_status_change(entry, incident.status, next_status)
         changed = changed.with_changes(status=next_status)
@@ -165,7 +172,19 @@ def _check_not_before_declaration(incident: Incident, stamp: Stamp) -> None:
     if stamp.occurred_at < incident.declared_at:
         raise TimeParseError(
             f"{format_utc(stamp.occurred_at)} is before {incident.incident_id} was declared "
-            f"({format_utc(incident.declared_at)}). Backdate the declaration instead, or pick a later time."
+            f"({format_utc(incident.declared_at)}). Pick a time after the declaration; an earlier start can only "
+            "be given when declaring, with `--at` on `declare`."
+        )
+
+
+def _check_not_before_latest_change(incident: Incident, entry: TimelineEntry) -> None:
+    """A backdated status or severity change may not come before the latest one: the order would lie."""
+    latest = incident.latest_change
+    if latest is not None and entry.occurred_at < latest.occurred_at:
+        raise TimeParseError(
+            f"{format_utc(entry.occurred_at)} is before the latest status change of {incident.incident_id} "
+            f"({STATUS_CHANGE_NAMES[latest.kind]} at {format_utc(latest.occurred_at)}). Record this "
+            "change at or after that time."
         )
 
 
@@ -212,7 +231,7 @@ def _names(*users: UserRef | None) -> dict[str, str]:
 
 def _record_lead(incident: Incident, action: SetLead, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
     if incident.lead == action.user.user_id:
-        raise TransitionError(f"{slack_mention(action.user.user_id)} already leads {incident.incident_id}.")
+        raise TransitionError(f"{person_mention(action.user.user_id)} already leads {incident.incident_id}.")
     entry = stamp.entry(EntryKind.LEAD, user=action.user.user_id, previous=incident.lead, names=_names(action.user))
     return incident.with_changes(lead=action.user.user_id), entry
 

@@ -6,6 +6,7 @@ Nothing here knows about Slack or the database; adapters translate to and from t
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -13,8 +14,15 @@ from typing import Any
 
 # At most 9 digits: int() refuses very long digit strings, and no team declares a billion incidents.
 INCIDENT_ID_PATTERN = re.compile(r"^INC-(\d{1,9})$", re.IGNORECASE)
-_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_SEVERITY_SPELLING = re.compile(r"^(?:sev(?:erity)?[-_ ]?|[sp]-?)(\d):?$", re.IGNORECASE | re.ASCII)
+_SLACK_USER_ID = re.compile(r"^[UW](?=[A-Z0-9]*[0-9])[A-Z0-9]{4,}$")
+_SLACK_USER_IDS_WITHOUT_DIGITS = frozenset({"USLACKBOT"})
+"""Slackbot's fixed user id, the one user id without a digit."""
+# "sev"/"severity" then a digit is severity-like whatever follows (``sev1x`` is refused, not a title);
+# S/P words only in the exact form (``P99 latency``, ``P2P network`` are titles).
+_SEVERITY_LIKE = re.compile(r"^(?:sev(?:erity)?[-_ ]?\d|[sp]-?0*\d$)", re.IGNORECASE | re.ASCII)
+_SEVERITY_SPELLING = re.compile(r"^(?:sev(?:erity)?[-_ ]?|[sp]-?)0*(\d+)$", re.IGNORECASE | re.ASCII)
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
+_SEPARATORS = ",:;-"
 
 
 class Status(StrEnum):
@@ -42,16 +50,20 @@ class Severity(StrEnum):
     def parse(cls, text: str) -> Severity | None:
         """The severity named by ``text`` in any spelling teams use, or None.
 
-        ``SEV1``, ``sev1``, ``SEV-1``, ``sev_1``, ``sev 1``, ``severity 1``, ``S1``, ``S-1``, ``P1``,
-        ``P-1`` (any case, an optional trailing colon) all mean sev1, and so on to 4. A spelling
-        that looks like a severity but is out of range (``sev0``, ``P0``, ``sev5``) is None too;
+        ``SEV1``, ``sev1``, ``SEV-1``, ``sev_1``, ``sev 1``, ``severity 1``, ``sev-01``, ``S1``,
+        ``S-1``, ``P1``, ``P-1`` all mean sev1, and so on to 4: in any case, in brackets or
+        parentheses (``[sev1]``, ``(P1)``), with a trailing ``,`` ``:`` ``;`` or ``-``, with an en or
+        em dash for the hyphen (``SEV\u20131``), with full-width characters (``sev\uff11``, read through
+        Unicode NFKC), and as agreeing alternatives (``P1/SEV1``). A spelling that looks like a
+        severity but is not one (``sev0``, ``P0``, ``sev5``, ``sev1x``, ``P1/SEV2``) is None too;
         :func:`looks_like_severity` tells the two apart.
         """
-        match = _SEVERITY_SPELLING.match(" ".join(text.split()))
-        if match is None:
+        parts = [_SEVERITY_SPELLING.match(part) for part in _severity_word(text).split("/")]
+        levels = {int(match.group(1)) for match in parts if match is not None}
+        if None in parts or len(levels) != 1:
             return None
         try:
-            return cls(f"sev{int(match.group(1))}")
+            return cls(f"sev{levels.pop()}")
         except ValueError:
             return None
 
@@ -63,8 +75,16 @@ SEVERITY_SPELLINGS = "sev1 (worst) to sev4, also written SEV-1, sev 1, S1 or P1"
 
 
 def looks_like_severity(text: str) -> bool:
-    """True for anything spelled like a severity, valid or not: ``sev5``, ``P0``, ``S-9``, ``sev 1``."""
-    return _SEVERITY_SPELLING.match(" ".join(text.split())) is not None
+    """True for anything spelled like a severity, valid or not: ``sev5``, ``P0``, ``S-9``, ``sev 1``,
+    ``sev1x``, ``[SEV1]``, ``P1/SEV1``; False for ``P99``, ``P2P``, ``several``."""
+    return any(_SEVERITY_LIKE.match(part) for part in _severity_word(text).split("/"))
+
+
+def _severity_word(text: str) -> str:
+    """``[SEV\u2013\uff11]:`` -> ``SEV-1``: NFKC, dashes as ``-``, outer brackets and trailing separators off."""
+    word = " ".join(unicodedata.normalize("NFKC", text).translate(_DASHES).split())
+    word = word.rstrip(_SEPARATORS).strip().lstrip("[(").rstrip("])").strip()
+    return word.rstrip(_SEPARATORS).strip()
 
 
 class EntryKind(StrEnum):
@@ -91,6 +111,28 @@ class EntryKind(StrEnum):
     NUDGE = "nudge"
 
 
+STATUS_CHANGE_KINDS = frozenset(
+    {EntryKind.MITIGATION, EntryKind.ROLLBACK, EntryKind.RESOLVED, EntryKind.REOPENED, EntryKind.SEVERITY}
+)
+"""Entries that change an incident's status or severity: a backdated one may not precede the latest."""
+
+STATUS_CHANGE_NAMES = {
+    EntryKind.MITIGATION: "mitigation",
+    EntryKind.ROLLBACK: "rollback",
+    EntryKind.RESOLVED: "resolved",
+    EntryKind.REOPENED: "reopened",
+    EntryKind.SEVERITY: "severity change",
+}
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """The latest status or severity change of an incident (by when it happened, UTC)."""
+
+    kind: EntryKind
+    occurred_at: datetime
+
+
 class HypothesisStatus(StrEnum):
     OPEN = "open"
     REJECTED = "rejected"
@@ -100,11 +142,22 @@ class HypothesisStatus(StrEnum):
 def is_slack_user_id(who: str) -> bool:
     """True for a Slack user id (``U0123ABC``, ``W0123ABC`` on Enterprise Grid).
 
+    The rule: ``U`` or ``W``, then at least four upper-case letters or digits, at least one a
+    digit (``U0BOB``, ``U024BE7LH``), or Slackbot's ``USLACKBOT``. Real ids are longer (eight
+    or more after the letter); the shorter minimum keeps test ids such as ``U0BOB`` valid while
+    names typed in the CLI (``@W3C``, ``@U2``, ``@WALTER``) stay names.
+
     People and actors are recorded as plain strings: Slack user ids, names given in the CLI
     (``alice`` from ``@alice``) and non-users (``alertmanager``, ``cli``, ``incidentbot``).
     Only user ids can be mentioned, invited or sent a message.
     """
-    return _SLACK_USER_ID.match(who) is not None
+    return _SLACK_USER_ID.match(who) is not None or who in _SLACK_USER_IDS_WITHOUT_DIGITS
+
+
+def person_mention(who: str) -> str:
+    """A person as messages name them: ``<@U0123ABC>`` for a Slack user id, ``@alice`` for a name
+    given in the CLI (escaped for mrkdwn)."""
+    return slack_mention(who) if is_slack_user_id(who) else "@" + slack_mention(who)
 
 
 def slack_mention(who: str) -> str:
@@ -196,6 +249,7 @@ class Incident:
     service: str | None = None
     impact_percent: float | None = None
     version: int = 0
+    latest_change: StatusChange | None = None
 
     @property
     def incident_id(self) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from bot.domain.commands import Assemble, ChangeSeverity, Reopen, Resolve, Rollback, SetLead, Transition
 from bot.domain.errors import BotError
-from bot.domain.model import Incident, is_slack_user_id, slack_mention
+from bot.domain.model import Incident, person_mention, slack_mention
 
 RESTRICTED_ACTIONS: tuple[type[Transition], ...] = (Resolve, Reopen, Rollback, ChangeSeverity)
 """Restricted whenever strict roles are on."""
@@ -58,7 +58,7 @@ def check_allowed(incident: Incident, action: Transition, actor: str) -> None:
         lead = f"the lead {slack_mention(incident.lead)}"
     else:
         lead = f"the declarer {slack_mention(incident.declared_by)}"
-    who = slack_mention(actor) if is_slack_user_id(actor) else f"@{actor}"
+    who = person_mention(actor)
     raise NotAllowed(
         f"Only {lead} and the IRT of {incident.incident_id} may {verb} it (strict roles are on). "
         f"Ask one of them to add you: `/incident {incident.incident_id} assemble {who}`."

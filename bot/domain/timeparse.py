@@ -4,8 +4,10 @@ The grammar is closed: every form below is accepted, everything else is refused 
 forms (:data:`ACCEPTED_FORMS`); nothing is guessed.
 
 - ``now``
-- ``N<unit> ago``, units s/sec/seconds, m/min/minutes, h/hr/hours, d/days, combinable:
-  ``15m ago``, ``1h30m ago``, ``1h 30m ago``, ``1.5h ago``, ``2 days ago`` (at most 366 days).
+- ``N<unit> ago``, units s/sec/seconds, m/min/minutes, h/hr/hours, d/days, combinable with each
+  unit at most once, largest first: ``15m ago``, ``1h30m ago``, ``1h 30m ago``, ``2d 3h ago``,
+  ``2 days ago``. Amounts are whole numbers, except that a single day, hour or minute amount may
+  have one decimal: ``1.5h ago``, ``0.5d ago``, ``2.5m ago``.
 - A clock time: ``13:42``, ``13:42:05`` (24-hour) or ``1:42 pm``, ``1pm``, ``12am`` (12-hour).
   Alone it means its most recent past occurrence; after ``yesterday`` or ``today`` that day;
   after an ISO date ``2026-11-22`` (separated by a space or ``T``) that date.
@@ -19,9 +21,12 @@ forms (:data:`ACCEPTED_FORMS`); nothing is guessed.
   and are refused, as are IANA's ``Etc/GMT+1`` names (whose sign is the POSIX one, opposite to
   what people mean).
 
-Refused on purpose: ``1.30pm``, ``13.30`` (dots), ``01/02`` (day/month order is ambiguous), month
-names, a date without a time, a local time that a DST change skips or repeats, any moment more
-than :data:`CLOCK_SKEW` in the future (one within the skew is recorded as ``now``).
+Refused on purpose: ``1.30pm``, ``13.30`` (dots), ``01/02`` (day/month order is ambiguous),
+``2026/11/28`` (write dashes), month names, a date without a time, a local time that a DST change
+skips or repeats, a repeated or out-of-order unit (``1h1h ago``, ``30m 1h ago``), more decimals
+(``0.0001s ago``), any moment more than :data:`MAX_AGO` (366 days) ago, whether relative or
+absolute, and any moment more than :data:`CLOCK_SKEW` in the future (one within the skew is
+recorded as ``now``).
 """
 
 from __future__ import annotations
@@ -41,7 +46,8 @@ MAX_OFFSET = timedelta(hours=14)
 """Real UTC offsets run from -12:00 to +14:00 (Line Islands); anything beyond is a typo."""
 
 ACCEPTED_FORMS = (
-    "Accepted: `now`, `15m ago`, `1h30m ago`, `13:42` or `1:42 pm` (its most recent past occurrence), "
+    "Accepted: `now`, `15m ago`, `1h30m ago`, `2d 3h ago` (each unit once, largest first; one decimal "
+    "on a lone unit: `1.5h ago`), `13:42` or `1:42 pm` (its most recent past occurrence), "
     "`yesterday 13:42`, `2026-11-22 13:42`, `2026-11-22T13:42Z`; a zone may follow the time: "
     "`UTC`, `UTC+1`, `+05:30`, `CET`, `Europe/Berlin` (no zone means UTC)."
 )
@@ -73,14 +79,16 @@ the season. Ambiguous ones (EST, CST, IST, BST, PST, AST...) are deliberately ab
 _UNITS = r"seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d"
 _RELATIVE = re.compile(rf"^(?P<parts>(?:\d+(?:\.\d+)?\s*(?:{_UNITS})\s*)+)ago$", re.IGNORECASE | re.ASCII)
 _RELATIVE_PART = re.compile(rf"(\d+(?:\.\d+)?)\s*({_UNITS})", re.IGNORECASE | re.ASCII)
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_UNIT_ORDER = "dhms"
+_ONE_DECIMAL = re.compile(r"^\d+(?:\.\d)?$")
 
 _OFFSET_DIGITS = r"(?P<{p}h>\d{{2}}):?(?P<{p}m>\d{{2}})|(?P<{p}h2>\d{{1,2}}):(?P<{p}m2>\d{{2}})|(?P<{p}h3>\d{{1,2}})"
 _WHEN = re.compile(
     r"""^
     (?:(?P<date>\d{4}-\d{2}-\d{2})(?:T|\s+)|(?P<day>yesterday|today)\s+)?
     (?:
-        (?P<h12>\d{1,2})(?::(?P<m12>\d{2}))?\s*(?P<ampm>am|pm)\b
+        (?P<h12>\d{1,2})(?::(?P<m12>\d{2}))?\s*(?P<ampm>am|pm)(?=$|[^a-z]|utc|gmt|z$)
       | (?P<h24>\d{1,2}):(?P<m24>\d{2})(?::(?P<s24>\d{2})(?:\.(?P<frac>\d{1,6}))?)?
     )
     (?:\s*(?:
@@ -95,6 +103,7 @@ _WHEN = re.compile(
     re.IGNORECASE | re.ASCII | re.VERBOSE,
 )
 _ETC_POSIX = re.compile(r"^etc/gmt[+-]", re.IGNORECASE)
+_MALFORMED_OFFSET = re.compile(r"^(?:utc|gmt)[+-]", re.IGNORECASE)
 
 
 def ensure_utc(moment: datetime) -> datetime:
@@ -122,6 +131,8 @@ def parse_when(text: str, now: datetime) -> datetime:
     moment = _parse_relative(cleaned, now)
     if moment is None:
         moment = _parse_clock(cleaned, now)
+        if moment < now - MAX_AGO:
+            raise _too_old(cleaned)
     if moment > now + CLOCK_SKEW:
         raise _refused(
             f"`{cleaned}` ({format_utc(moment)}) is in the future; `--at` records when something already happened."
@@ -133,22 +144,53 @@ def _refused(reason: str) -> TimeParseError:
     return TimeParseError(f"{reason} {ACCEPTED_FORMS}")
 
 
+_YEAR_FIRST = re.compile(r"\b(\d{4})/(\d{1,2})/(\d{1,2})\b")
+_SLASHED = re.compile(r"\d+/\d+")
+_TYPED_CLOCK = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
+
+
 def _not_understood(text: str) -> TimeParseError:
-    if re.search(r"\d+/\d+", text):
-        return _refused(f"`{text}` is not a time I understand: day/month order is ambiguous, write `2026-11-22`.")
+    year_first = _YEAR_FIRST.search(text)
+    if year_first:
+        year, month, day = year_first.groups()
+        dashed = text.replace(year_first.group(0), f"{year}-{int(month):02d}-{int(day):02d}")
+        return _refused(f"`{text}` is not a time I understand: write the date with dashes, `{dashed}`.")
+    if _SLASHED.search(text):
+        clock = _TYPED_CLOCK.search(text)
+        example = f"2026-11-22 {clock.group(0) if clock else '13:42'}"
+        return _refused(
+            f"`{text}` is not a time I understand: day/month order is ambiguous; write year-month-day, "
+            f"e.g. `{example}`."
+        )
     return _refused(f"`{text}` is not a time I understand.")
 
 
 def _parse_relative(text: str, now: datetime) -> datetime | None:
+    """``1h30m ago`` -> now - 90 min; None if ``text`` is not a relative form at all.
+
+    Each unit at most once, largest first; whole numbers, or one decimal on a lone d/h/m amount.
+    """
     match = _RELATIVE.match(text)
     if not match:
         return None
-    seconds = sum(
-        float(amount) * _UNIT_SECONDS[unit[0].lower()] for amount, unit in _RELATIVE_PART.findall(match["parts"])
-    )
+    parts = [(amount, unit[0].lower()) for amount, unit in _RELATIVE_PART.findall(match["parts"])]
+    units = [unit for _, unit in parts]
+    if units != sorted(set(units), key=_UNIT_ORDER.index):
+        raise _refused(f"`{text}` is not a time I understand: give each unit once, largest first, like `2d 3h ago`.")
+    fractions = [amount for amount, _ in parts if "." in amount]
+    if fractions and (len(parts) > 1 or units == ["s"] or not _ONE_DECIMAL.match(fractions[0])):
+        raise _refused(
+            f"`{text}` is not a time I understand: only a lone day, hour or minute amount may have a decimal, "
+            "and only one (`1.5h ago`); otherwise combine whole units (`1h30m ago`)."
+        )
+    seconds = sum(float(amount) * _UNIT_SECONDS[unit] for amount, unit in parts)
     if seconds > MAX_AGO.total_seconds():
-        raise _refused(f"`{text}` is more than a year ago; give an absolute date instead.")
+        raise _too_old(text)
     return now - timedelta(seconds=seconds)
+
+
+def _too_old(text: str) -> TimeParseError:
+    return _refused(f"`{text}` is more than a year ago (366 days); `--at` backdates within the last year.")
 
 
 def _parse_clock(text: str, now: datetime) -> datetime:
@@ -204,8 +246,10 @@ def _zone(match: re.Match[str], text: str) -> tzinfo:
 
 def _offset(sign: str, hours: str, minutes: str, text: str) -> tzinfo:
     """``+``, ``05``, ``30`` -> UTC+05:30: east of UTC is positive (ISO 8601), never the POSIX sign."""
+    if int(minutes) > 59:
+        raise _refused(f"`{text}` has an offset with invalid minutes (`{minutes}`; 00 to 59).")
     delta = timedelta(hours=int(hours), minutes=int(minutes))
-    if int(minutes) > 59 or delta > MAX_OFFSET:
+    if delta > MAX_OFFSET:
         raise _refused(f"`{text}` has an offset beyond UTC-12:00...UTC+14:00.")
     return timezone(-delta if sign == "-" else delta)
 
@@ -218,6 +262,8 @@ def _named_zone(name: str, text: str) -> tzinfo:
         if key is None:
             raise _refused(f"`{name}` is not a time zone of the tz database (like `Europe/Berlin`).")
         return ZoneInfo(key)
+    if _MALFORMED_OFFSET.match(name):
+        raise _refused(f"`{text}` has an offset I cannot read; write it like `UTC+1`, `UTC+01:00` or `+0100`.")
     offset = ZONE_ABBREVIATIONS.get(name.upper())
     if offset is None:
         raise _refused(
@@ -241,14 +287,23 @@ def _localize(day: date, clock: time, zone: tzinfo, text: str) -> datetime:
         if isinstance(zone, ZoneInfo):
             if moment.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
                 raise _refused(f"`{text}` does not exist: clocks in {zone.key} skip it on {day.isoformat()}.")
-            if local.replace(fold=1).utcoffset() != local.utcoffset():
+            first, second = local.replace(fold=0).utcoffset(), local.replace(fold=1).utcoffset()
+            if first is not None and second is not None and first != second:
                 raise _refused(
                     f"`{text}` happens twice in {zone.key} on {day.isoformat()} (clocks go back); "
-                    "give the offset instead, e.g. `+02:00` or `+01:00`."
+                    f"give the offset instead: `{_format_offset(first)}` for the first time, "
+                    f"`{_format_offset(second)}` for the second."
                 )
     except (OverflowError, ValueError):
         raise _refused(f"`{text}` is outside the calendar.") from None
     return moment
+
+
+def _format_offset(offset: timedelta) -> str:
+    """``timedelta(hours=-4)`` -> ``-04:00``."""
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes = int(abs(offset).total_seconds() // 60)
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def format_utc(moment: datetime) -> str:

@@ -24,6 +24,7 @@ from bot.domain.alerts import StateChange
 from bot.domain.changes import ChangeEvent
 from bot.domain.lifecycle import Change
 from bot.domain.model import (
+    STATUS_CHANGE_KINDS,
     EntryKind,
     Followup,
     Hypothesis,
@@ -32,6 +33,7 @@ from bot.domain.model import (
     Member,
     Severity,
     Status,
+    StatusChange,
     TimelineEntry,
 )
 from bot.domain.paging import Page
@@ -464,6 +466,15 @@ class UnitOfWork:
         followups = self.session.exec(
             select(FollowupRow).where(FollowupRow.incident_id == row.id).order_by(col(FollowupRow.number))
         )
+        latest = self.session.exec(
+            select(TimelineEntryRow.kind, TimelineEntryRow.occurred_at)
+            .where(
+                TimelineEntryRow.incident_id == row.id,
+                col(TimelineEntryRow.kind).in_(sorted(kind.value for kind in STATUS_CHANGE_KINDS)),
+            )
+            .order_by(col(TimelineEntryRow.occurred_at).desc())
+            .limit(1)
+        ).first()
         return Incident(
             number=row.number,
             title=row.title,
@@ -483,6 +494,7 @@ class UnitOfWork:
             service=row.service,
             impact_percent=row.impact_percent,
             version=row.version,
+            latest_change=StatusChange(EntryKind(latest[0]), latest[1]) if latest else None,
         )
 
     def _add_entries(self, incident_row_id: int, entries: Sequence[TimelineEntry]) -> None:

@@ -8,7 +8,9 @@ import re
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -339,7 +341,7 @@ class TestCliSyntaxInErrors:
     def test_help_is_shown_as_cli_commands(self, workspace: Workspace) -> None:
         """``help lead`` prints the CLI spelling."""
         result = workspace.run("run", "help lead")
-        assert (result.returncode, result.stdout) == (0, 'Usage: `incidentbot run "lead @user"`\n')
+        assert (result.returncode, result.stdout) == (0, 'Usage: incidentbot run "lead @user"\n')
 
     def test_refusal_hint_is_a_cli_command(self, tmp_path: Path) -> None:
         """After resolve, ``mitigate`` is refused with the reopen command in CLI syntax."""
@@ -359,11 +361,12 @@ class TestAtThroughTheCli:
     def test_utc_offsets_are_ahead_of_utc(self, tmp_path: Path) -> None:
         """Issue 11 item 4 through ``incidentbot run``: 13:42 UTC+1 and GMT+1 are 12:42Z, UTC+05:30 is 08:12Z."""
         url = f"sqlite:///{tmp_path / 'incidents.db'}"
+        day = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()  # any day within --at's one year
         texts = (
-            "declare sev2 CDN down --at 2026-11-28 08:00Z",
-            "INC-1 note utc plus one --at 2026-11-28 13:42 UTC+1",
-            "INC-1 note gmt plus one --at 2026-11-28 13:42 GMT+1",
-            "INC-1 note india --at 2026-11-28 13:42 UTC+05:30",
+            f"declare sev2 CDN down --at {day} 08:00Z",
+            f"INC-1 note utc plus one --at {day} 13:42 UTC+1",
+            f"INC-1 note gmt plus one --at {day} 13:42 GMT+1",
+            f"INC-1 note india --at {day} 13:42 UTC+05:30",
         )
         for text in texts:
             result = incidentbot("run", text, database_url=url, cwd=tmp_path)
@@ -371,8 +374,129 @@ class TestAtThroughTheCli:
         result = incidentbot("timeline", "INC-1", "--format", "json", database_url=url, cwd=tmp_path)
         entries = json.loads(result.stdout)["entries"]
         assert [(e["text"], e["occurred_at"]) for e in entries] == [
-            ("CDN down", "2026-11-28T08:00:00Z"),
-            ("india", "2026-11-28T08:12:00Z"),
-            ("utc plus one", "2026-11-28T12:42:00Z"),
-            ("gmt plus one", "2026-11-28T12:42:00Z"),
+            ("CDN down", f"{day}T08:00:00Z"),
+            ("india", f"{day}T08:12:00Z"),
+            ("utc plus one", f"{day}T12:42:00Z"),
+            ("gmt plus one", f"{day}T12:42:00Z"),
         ]
+
+
+TESTER_RUNS: tuple[tuple[str, ...], ...] = (
+    ("run", "declare [sev1] CDN down --at 1d 2h ago"),
+    ("run", "declare SEV1 - CDN down"),
+    ("run", "declare sev1x title"),
+    ("run", "INC-1 note canonical --at 13:00"),
+    ("run", "INC-1 note G \u2014at 13:00"),
+    ("run", "INC-1 note G \u2013at 13:00"),
+    ("run", "INC-1 note G --AT 13:00"),
+    ("run", "INC-1 note G --at=13:00"),
+    ("run", "INC-1 note H -at 13:00"),
+    ("run", "INC-1 note J --at 13:00 --at 13:05"),
+    ("run", "INC-1 lead @here"),
+    ("run", "INC-1 followup check @everyone"),
+    ("run", "INC-1 followup fix @"),
+    ("run", "INC-1 assemble @W3C @U2"),
+    ("run", "INC-1 lead @alice"),
+    ("run", "INC-1 lead @alice"),
+    ("run", "INC-1 note x", "--user", "@here"),
+    ("run", "INC-1 note x", "--user", "<@U123ABC>"),
+    ("run", "help"),
+)
+
+
+@dataclass(frozen=True)
+class CliSession:
+    """What each of TESTER_RUNS printed (by position), and INC-1's timeline entries afterwards."""
+
+    runs: list[subprocess.CompletedProcess[str]]
+    entries: list[dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def tester(tmp_path_factory: pytest.TempPathFactory) -> CliSession:
+    """The fresh tester's CLI session, one process per command, in order, on one SQLite file."""
+    folder = tmp_path_factory.mktemp("cli-tester")
+    url = f"sqlite:///{folder / 'incidents.db'}"
+    runs = [incidentbot(*args, database_url=url, cwd=folder) for args in TESTER_RUNS]
+    timeline = incidentbot("timeline", "INC-1", "--format", "json", database_url=url, cwd=folder)
+    return CliSession(runs, json.loads(timeline.stdout)["entries"])
+
+
+class TestTesterFindingsThroughTheCli:
+    """The fresh tester's findings on items 4-7, as a user meets them in ``incidentbot run``."""
+
+    def test_severity_spellings(self, tester: CliSession) -> None:
+        """``[sev1]`` and ``SEV1 -`` declare sev1 "CDN down"; ``sev1x`` is refused with the valid list."""
+        assert tester.runs[0].stdout == "INC-1 · Incident declared (sev1): CDN down (status: declared)\n"
+        assert tester.runs[1].stdout == "INC-2 · Incident declared (sev1): CDN down (status: declared)\n"
+        assert_one_line_error_with_usage(
+            tester.runs[2],
+            "`sev1x` is not a severity; use sev1 (worst) to sev4, also written SEV-1, sev 1, S1 or P1.",
+        )
+
+    def test_at_variants_backdate_like_at(self, tester: CliSession) -> None:
+        """Em dash, en dash, ``--AT`` and ``--at=`` record note "G" at the same moment as ``--at 13:00``."""
+        entries = tester.entries
+        notes = [(e["text"], e["occurred_at"]) for e in entries if e["kind"] == "note"]
+        canonical = next(moment for text, moment in notes if text == "canonical")
+        assert canonical.endswith("T13:00:00Z")
+        assert [moment for text, moment in notes if text == "G"] == [canonical] * 4
+        assert {text for text, _ in notes} == {"canonical", "G"}
+
+    def test_wrong_at_is_refused(self, tester: CliSession) -> None:
+        """``-at`` asks for ``--at``; two ``--at`` are refused naming both; neither is recorded."""
+        assert_one_line_error_with_usage(tester.runs[8], "`-at` is not an option: did you mean `--at`?")
+        assert_one_line_error_with_usage(
+            tester.runs[9], "`--at` is given 2 times (`--at 13:00`, `--at 13:05`); give one time."
+        )
+
+    @pytest.mark.parametrize(
+        ("index", "message"),
+        [
+            (10, "`@here` notifies a whole channel; name one person, e.g. `@alice`."),
+            (11, "`@everyone` notifies a whole channel; name one person, e.g. `@alice`."),
+            (12, "`@` is not a person; end with the owner as `@name`, or leave the owner out."),
+        ],
+    )
+    def test_broadcasts_and_bare_at_are_nobody(self, tester: CliSession, index: int, message: str) -> None:
+        """``lead @here``, ``followup check @everyone`` and ``followup fix @`` are refused."""
+        assert_one_line_error_with_usage(tester.runs[index], message)
+
+    def test_w3c_and_u2_are_names(self, tester: CliSession) -> None:
+        """``assemble @W3C @U2`` assembles the names w3c and u2, shown as @names, recorded lower-cased."""
+        assert tester.runs[13].stdout == "INC-1 · IRT assembled: @w3c, @u2 (status: investigating)\n"
+        entries = tester.entries
+        assembled = next(e for e in entries if e["kind"] == "assembled")
+        assert [m["user"] for m in assembled["data"]["members"]] == ["w3c", "u2"]
+
+    def test_same_lead_is_at_name(self, tester: CliSession) -> None:
+        """Naming alice as lead twice: "@alice already leads INC-1."."""
+        assert tester.runs[14].returncode == 0
+        assert_one_line_error(tester.runs[15])
+        assert tester.runs[15].stderr == "incidentbot: @alice already leads INC-1.\n"
+
+    @pytest.mark.parametrize(("index", "typed"), [(16, "@here"), (17, "<@U123ABC>")])
+    def test_bad_user_is_echoed_as_typed(self, tester: CliSession, index: int, typed: str) -> None:
+        """``--user @here`` and ``--user '<@U123ABC>'`` are refused, showing exactly what was typed."""
+        result = tester.runs[index]
+        assert result.returncode == 2
+        assert result.stderr == (
+            f"incidentbot: `--user {typed}` is not a name; use e.g. `--user @alice` or a Slack user id such as "
+            "`--user U0123ABC` (not @here, @channel or @everyone).\n"
+        )
+
+    def test_help_is_plain_text(self, tester: CliSession) -> None:
+        """``run "help"`` prints no Slack markup: no ``*Commands*``, no backticks, commands as typed here."""
+        out = tester.runs[18].stdout
+        assert out.startswith('Commands:\nincidentbot run "declare [sev1|sev2|sev3|sev4] <title>')
+        assert 'incidentbot run "lead @user"\n' in out
+        assert "*" not in out and "`" not in out and "/incident" not in out
+
+
+def assert_one_line_error_with_usage(result: subprocess.CompletedProcess[str], message: str) -> None:
+    """A usage error: exit 2, the message on the first stderr line, the usage on the second."""
+    assert result.returncode == 2, result
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and lines[1].startswith('Usage: incidentbot run "'), result.stderr
+    assert lines[0] == f"incidentbot: {message}"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import time as wall_time
 
 import pytest
 
@@ -52,9 +53,13 @@ EXPECTED_REPLIES = [
 ]
 
 
+SEED_DATE = (datetime.now(UTC) - timedelta(days=2)).date()
+"""Two days ago: explicit, so the test works at any time of day, and within ``--at``'s one-year limit."""
+
+
 def _seed_slack_text(text: str) -> str:
     """The demo steps backdate with a time of day; here the date is explicit, so the test works any day."""
-    return text.replace("--at ", "--at 2026-11-22 ", 1) if "--at " in text else text
+    return text.replace("--at ", f"--at {SEED_DATE.isoformat()} ", 1) if "--at " in text else text
 
 
 class TestSeedScenarioOverSlack:
@@ -104,7 +109,7 @@ class TestSeedScenarioOverSlack:
 
         incident, entries = bot.service.timeline(1)
         assert incident.status.value == "resolved"
-        assert entries[0].occurred_at == datetime(2026, 11, 22, 13, 42, tzinfo=UTC)
+        assert entries[0].occurred_at == datetime.combine(SEED_DATE, wall_time(13, 42), UTC)
         assert [e.occurred_at.strftime("%H:%M") for e in entries][:5] == ["13:42", "13:42", "13:42", "13:43", "13:50"]
 
         topic = fake_slack.calls_to("conversations.setTopic")[-1].params["topic"]

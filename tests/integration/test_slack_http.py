@@ -220,7 +220,7 @@ class TestCommandErrors:
         ("setup", "text", "expected"),
         [
             ([], "note x --at 2099-01-01 10:00", "is in the future"),
-            ([], "note x --at 2000-01-01 10:00", "before INC-1 was declared"),
+            ([], "note x --at 1d ago", "before INC-1 was declared"),
             ([], "hypothesis reject 7", "#7"),
             (["resolve"], "resolve", "already resolved"),
             (["resolve"], "mitigate too late", "resolved"),

@@ -89,9 +89,13 @@ def _ack_text(ack: dict[str, Any]) -> str:
     return str(payload["text"])
 
 
+SEED_DATE = (datetime.now(UTC) - timedelta(days=2)).date()
+"""Two days ago: explicit, so the test works at any time of day, and within ``--at``'s one-year limit."""
+
+
 def _seed_text(text: str) -> str:
     """As in the HTTP end-to-end test: explicit dates, so the test works any day."""
-    return text.replace("--at ", "--at 2026-11-22 ", 1) if "--at " in text else text
+    return text.replace("--at ", f"--at {SEED_DATE.isoformat()} ", 1) if "--at " in text else text
 
 
 class TestSocketModeSeedScenario:
@@ -143,7 +147,7 @@ class TestSocketModeSeedScenario:
                 assert expected in document
 
             # events_api: a :pushpin: on a message in the incident channel; acknowledged with the envelope id alone.
-            at_1420 = datetime(2026, 11, 22, 14, 20, tzinfo=UTC).timestamp()
+            at_1420 = datetime.combine(SEED_DATE, datetime.min.time().replace(hour=14, minute=20), UTC).timestamp()
             ts = fake.add_message(channel_id, f"{at_1420:.0f}.000100", "U0DAVE", "edge CPU back to normal on all PoPs")
             event = signing.reaction_added_event("pushpin", user="U0DAVE", channel=channel_id, ts=ts)
             delivery = json.loads(signing.event_callback_body(event))

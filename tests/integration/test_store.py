@@ -29,7 +29,7 @@ from bot.domain.model import (
     Status,
     TimelineEntry,
 )
-from bot.errors import ConcurrentUpdate, StoreUnavailable, TransitionError
+from bot.errors import ConcurrentUpdate, StoreUnavailable, TimeParseError, TransitionError
 from bot.service import Actor, IncidentService
 from bot.store import IncidentStore, open_store
 from bot.store.tables import TimelineEntryRow
@@ -199,6 +199,33 @@ class TestTimelineOrder:
         _, entries = service.timeline(number)
         assert [e.text for e in entries] == ["checkout is down", "first", "second"]
         assert entries[1].recorded_at - entries[1].occurred_at == timedelta(minutes=40)
+
+    def test_a_status_change_before_the_latest_one_is_refused(
+        self, service: IncidentService, clock: ReplayClock
+    ) -> None:
+        """The tester's "resolved 12:45, reopened 13:20, resolved --at 13:10": the store remembers the
+        reopening, so the third change is refused naming it; a note may still go before it."""
+        clock.now = SEED_DAY.replace(hour=12)
+        number = declare(service)
+        clock.now = SEED_DAY.replace(hour=13, minute=30)
+        service.run(parse_command(f"INC-{number} resolve fixed --at 12:45"), BOB)
+        service.run(parse_command(f"INC-{number} reopen back --at 13:20"), BOB)
+        with pytest.raises(TimeParseError) as raised:
+            service.run(parse_command(f"INC-{number} resolve fixed again --at 13:10"), BOB)
+        assert raised.value.user_message == (
+            f"{SEED_DAY:%Y-%m-%d} 13:10 UTC is before the latest status change of INC-{number} "
+            f"(reopened at {SEED_DAY:%Y-%m-%d} 13:20 UTC). Record this change at or after that time."
+        )
+        service.run(parse_command(f"INC-{number} note earlier context --at 13:10"), BOB)
+        service.run(parse_command(f"INC-{number} severity sev1 --at 13:25"), BOB)
+        incident, entries = service.timeline(number)
+        assert incident.status is Status.INVESTIGATING and incident.severity is Severity.SEV1
+        assert [(e.kind.value, f"{e.occurred_at:%H:%M}") for e in entries][1:] == [
+            ("resolved", "12:45"),
+            ("note", "13:10"),
+            ("reopened", "13:20"),
+            ("severity", "13:25"),
+        ]
 
 
 class TestIncidentNumbers:

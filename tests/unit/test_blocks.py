@@ -24,7 +24,7 @@ from bot.domain.alerts import AlertLine
 from bot.domain.commands import AddHypothesis, Assemble, Assignee, Declare, SetLead, UserRef
 from bot.domain.grammar import parse_command
 from bot.domain.lifecycle import Stamp, apply, declare
-from bot.domain.model import EntryKind, Incident, Severity, Status, TimelineEntry, slack_mention
+from bot.domain.model import EntryKind, Incident, Severity, Status, TimelineEntry, person_mention, slack_mention
 from bot.service import Actor, Outcome
 from bot.slack import blocks
 from bot.slack.delivery import SlackEffect, nudge_effects, plan_effects
@@ -466,11 +466,26 @@ class TestNonUserMentions:
             ("U", "U"),
             ("U0123abc", "U0123abc"),
             ("a<b>&c", "a&lt;b&gt;&amp;c"),
+            ("U0BOB", "<@U0BOB>"),
+            ("W3C", "W3C"),
+            ("U2", "U2"),
+            ("UBER", "UBER"),
+            ("WALTER", "WALTER"),
+            ("U024BE7LH", "<@U024BE7LH>"),
         ],
     )
     def test_slack_mention(self, who: str, rendered: str) -> None:
-        """A user id is a mention; anything else is its name, escaped for mrkdwn."""
+        """A user id (U/W, 4+ upper-case letters or digits with a digit, or USLACKBOT) is a mention;
+        anything else is its name, escaped for mrkdwn."""
         assert slack_mention(who) == rendered
+
+    @pytest.mark.parametrize(
+        ("who", "rendered"),
+        [("U0ALICE", "<@U0ALICE>"), ("alice", "@alice"), ("w3c", "@w3c"), ("a<b", "@a&lt;b")],
+    )
+    def test_person_mention(self, who: str, rendered: str) -> None:
+        """A person in a message: a Slack user is a mention, a CLI name is @name."""
+        assert person_mention(who) == rendered
 
     def test_status_message_mentions_only_users(self) -> None:
         """Lead alice (CLI) and carol are names; U0BOB is a mention; nobody is <@alertmanager>."""

@@ -246,7 +246,10 @@ class TestBackdating:
         with pytest.raises(TimeParseError) as raised:
             apply(declared(), AddNote("early"), Stamp(ACTOR, at(-5), at(10)))
         message = raised.value.user_message
-        assert "2026-11-22 12:55 UTC" in message and "INC-7" in message and "2026-11-22 13:00 UTC" in message
+        assert message == (
+            "2026-11-22 12:55 UTC is before INC-7 was declared (2026-11-22 13:00 UTC). Pick a time after the "
+            "declaration; an earlier start can only be given when declaring, with `--at` on `declare`."
+        )
 
     def test_an_alert_that_fired_before_the_declaration_keeps_its_time(self) -> None:
         """Alerts report when they started, which may precede the incident: that time is kept, not refused."""
@@ -367,9 +370,17 @@ class TestLead:
 
     def test_same_lead_is_refused(self) -> None:
         """Naming the current lead again is refused with a mention of them."""
-        incident = apply(declared(), SetLead(UserRef("U0A", "ann")), stamp(1)).incident
-        with pytest.raises(TransitionError, match=r"<@U0A> already leads INC-7"):
-            apply(incident, SetLead(UserRef("U0A")), stamp(2))
+        incident = apply(declared(), SetLead(UserRef("U0ANNA1", "ann")), stamp(1)).incident
+        with pytest.raises(TransitionError, match=r"^<@U0ANNA1> already leads INC-7\.$"):
+            apply(incident, SetLead(UserRef("U0ANNA1")), stamp(2))
+
+    @pytest.mark.parametrize(("lead", "shown"), [("alice", "@alice"), ("w3c", "@w3c"), ("U0ALICE", "<@U0ALICE>")])
+    def test_same_lead_named_in_the_cli_is_shown_as_at_name(self, lead: str, shown: str) -> None:
+        """A lead named in the CLI is "@alice already leads INC-7.", a Slack user a mention."""
+        incident = apply(declared(), SetLead(UserRef(lead)), stamp(1)).incident
+        with pytest.raises(TransitionError) as raised:
+            apply(incident, SetLead(UserRef(lead)), stamp(2))
+        assert raised.value.user_message == f"{shown} already leads INC-7."
 
 
 class TestAssemble:
@@ -507,3 +518,60 @@ class TestFollowups:
         """A resolved incident still takes follow-ups and stays resolved."""
         change = apply(incident_in(RES), AddFollowup("postmortem review"), stamp(30))
         assert change.incident.status is RES and change.incident.followups[0].text == "postmortem review"
+
+
+STATUS_CHANGES: dict[type, Transition] = {
+    Mitigate: SAMPLES[Mitigate],
+    Rollback: SAMPLES[Rollback],
+    Resolve: SAMPLES[Resolve],
+    Reopen: SAMPLES[Reopen],
+    ChangeSeverity: SAMPLES[ChangeSeverity],
+}
+"""The actions whose entries change status or severity (written here, not read from the module)."""
+
+
+class TestStatusChangeOrder:
+    """A backdated status or severity change may not come before the incident's latest one."""
+
+    def test_tester_resolve_reopen_resolve(self) -> None:
+        """Resolved 12:45, reopened 13:20: resolving "at 13:10" is refused naming the reopening at 13:20."""
+        incident = apply(declared(), AddHypothesis("DDoS"), stamp(1)).incident
+        incident = apply(incident, Resolve("ok"), Stamp(ACTOR, at(45), at(46))).incident
+        incident = apply(incident, Reopen("back"), Stamp(ACTOR, at(80), at(81))).incident
+        with pytest.raises(TimeParseError) as raised:
+            apply(incident, Resolve("ok again"), Stamp(ACTOR, at(70), at(90)))
+        assert raised.value.user_message == (
+            "2026-11-22 14:10 UTC is before the latest status change of INC-7 (reopened at 2026-11-22 14:20 UTC). "
+            "Record this change at or after that time."
+        )
+        resolved = apply(incident, Resolve("ok again"), Stamp(ACTOR, at(90), at(91))).incident
+        assert resolved.status is Status.RESOLVED and resolved.resolved_at == at(90)
+
+    @pytest.mark.parametrize("first", list(STATUS_CHANGES))
+    @pytest.mark.parametrize("second", list(STATUS_CHANGES))
+    @pytest.mark.parametrize("offset", [-10, -1, 0, 1, 10])
+    def test_every_pair_of_status_changes(self, first: type, second: type, offset: int) -> None:
+        """After any status change at 13:30, any other one is refused before 13:30 and accepted from 13:30."""
+        incident = incident_in(Status.RESOLVED if first is Reopen else Status.INVESTIGATING)
+        if first is ChangeSeverity:
+            incident = incident.with_changes(severity=Severity.SEV3)
+        incident = apply(incident, STATUS_CHANGES[first], stamp(30)).incident
+        if (incident.status, second) not in SPEC_TABLE:
+            incident = incident.with_changes(status=Status.RESOLVED if second is Reopen else Status.INVESTIGATING)
+        if second is ChangeSeverity:
+            incident = incident.with_changes(severity=Severity.SEV3)
+        if offset < 0:
+            with pytest.raises(TimeParseError, match="is before the latest status change of INC-7"):
+                apply(incident, STATUS_CHANGES[second], stamp(30 + offset, recorded_minutes=60))
+        else:
+            after = apply(incident, STATUS_CHANGES[second], stamp(30 + offset, recorded_minutes=60)).incident
+            assert after.latest_change is not None and after.latest_change.occurred_at == at(30 + offset)
+
+    @pytest.mark.parametrize("action", [a for a in SAMPLES if a not in STATUS_CHANGES])
+    def test_other_entries_may_be_backdated_before_it(self, action: type) -> None:
+        """Notes, hypotheses, leads... may still be backdated before the latest status change."""
+        incident = apply(incident_in(Status.MITIGATED), Mitigate("more"), stamp(30)).incident
+        assert (incident.status, action) in SPEC_TABLE
+        change = apply(incident, SAMPLES[action], stamp(5, recorded_minutes=60))
+        assert change.entries[0].occurred_at == at(5)
+        assert change.incident.latest_change == incident.latest_change

@@ -162,7 +162,7 @@ class TestNames:
 
     def test_slack_mention_and_keep_text(self) -> None:
         """slack_mention wraps the id; keep_text is the identity."""
-        assert (slack_mention("U0A"), keep_text("<b>")) == ("<@U0A>", "<b>")
+        assert (slack_mention("U0ANNA1"), keep_text("<b>")) == ("<@U0ANNA1>", "<b>")
 
 
 class TestSortedTimeline:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -394,7 +395,7 @@ class TestParseWhen:
         assert "1" * 64 + "..." in message and "1" * 65 not in message
 
     def test_more_than_a_year_ago_is_refused(self) -> None:
-        """A relative time beyond a year asks for an absolute date."""
+        """A relative time beyond a year (366 days) is refused."""
         assert "more than a year ago" in refusal("400 days ago")
 
     @pytest.mark.parametrize("text", ["13:42 EST", "2026-11-22 13:42 IST", "13:42 pst"])
@@ -592,3 +593,183 @@ class TestProperties:
             intended = now.astimezone(zone).replace(hour=hour, minute=minute, second=0, microsecond=0)
             assert result == now and now < intended.astimezone(UTC) <= now + timedelta(seconds=60)
         assert now - timedelta(days=1, hours=1) < result <= now
+
+
+TESTER_NOW = at_utc(11, 29, 12, 0)
+"""The fresh tester's clock: 2026-11-29 12:00Z."""
+
+UNIT_SPELLINGS = {"d": ["d", " days"], "h": ["h", "hr", " hours"], "m": ["m", "min", " minutes"], "s": ["s", " sec"]}
+UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+class TestTesterFindings:
+    """Findings of the fresh tester on items 4-6 of issue 11, each with its exact value."""
+
+    @pytest.mark.parametrize(
+        ("text", "first", "second"),
+        [
+            ("2026-11-01 01:30 America/New_York", "-04:00", "-05:00"),
+            ("2026-04-05 02:30 Australia/Sydney", "+11:00", "+10:00"),
+            ("2026-10-25 02:30 Europe/Berlin", "+02:00", "+01:00"),
+            ("2026-10-25 01:30 Europe/London", "+01:00", "+00:00"),
+            ("2026-04-05 03:00 Pacific/Chatham", "+13:45", "+12:45"),
+        ],
+    )
+    def test_repeated_hour_suggests_the_zones_own_offsets(self, text: str, first: str, second: str) -> None:
+        """The hint for a repeated hour gives that zone's two offsets, earlier one first."""
+        message = refusal(text)
+        assert f"`{first}` for the first time, `{second}` for the second" in message
+
+    @pytest.mark.parametrize(
+        ("wall", "name"),
+        [
+            ("2026-11-01 01:30", "America/New_York"),
+            ("2026-11-01 01:59", "America/Los_Angeles"),
+            ("2026-04-05 02:30", "Australia/Sydney"),
+            ("2026-04-05 01:45", "Australia/Lord_Howe"),
+            ("2026-10-25 02:30", "Europe/Berlin"),
+            ("2026-04-05 03:00", "Pacific/Chatham"),
+        ],
+    )
+    def test_suggested_offsets_read_back_to_the_two_moments(self, wall: str, name: str) -> None:
+        """Each suggested offset, typed instead of the zone, gives one of the two real moments (per zoneinfo)."""
+        message = refusal(f"{wall} {name}")
+        offsets = re.findall(r"`([+-]\d\d:\d\d)` for the", message)
+        assert len(offsets) == 2, message
+        moments = [parse_when(f"{wall} {offset}", NOW) for offset in offsets]
+        local = datetime.fromisoformat(wall)
+        expected = [local.replace(tzinfo=ZoneInfo(name), fold=fold).astimezone(UTC) for fold in (0, 1)]
+        assert moments == expected and moments[0] != moments[1]
+
+    def test_absolute_date_decades_ago_is_refused_like_relative(self) -> None:
+        """``1970-01-01 00:00`` is refused with the message ``400d ago`` gets."""
+        with pytest.raises(TimeParseError) as old:
+            parse_when("1970-01-01 00:00", TESTER_NOW)
+        with pytest.raises(TimeParseError) as relative:
+            parse_when("400d ago", TESTER_NOW)
+        phrase = "is more than a year ago (366 days)"
+        assert phrase in old.value.user_message and phrase in relative.value.user_message
+        assert_lists_forms(old.value.user_message)
+
+    @pytest.mark.parametrize(
+        ("text", "refused"),
+        [
+            ("2025-11-28 11:59", True),
+            ("2025-11-28 12:00", False),
+            ("2025-11-28 13:00 UTC+1", False),
+            ("2025-11-28 12:00 UTC-1", False),
+            ("2025-11-28 12:00 UTC+1", True),
+            ("2025-11-28T11:59:59Z", True),
+        ],
+    )
+    def test_absolute_limit_is_exactly_366_days(self, text: str, refused: bool) -> None:
+        """366 days before 2026-11-29 12:00Z is 2025-11-28 12:00Z: accepted; a moment earlier is refused."""
+        if refused:
+            with pytest.raises(TimeParseError, match="more than a year ago"):
+                parse_when(text, TESTER_NOW)
+        else:
+            assert parse_when(text, TESTER_NOW) >= datetime(2025, 11, 28, 12, 0, tzinfo=UTC)
+
+    @settings(max_examples=examples(50), deadline=None)
+    @given(st.integers(367 * 24 * 60, 60 * 366 * 24 * 60))
+    def test_any_absolute_moment_beyond_a_year_is_refused(self, minutes: int) -> None:
+        """Every ISO moment more than 366 days back is refused, whatever its zone spelling."""
+        moment = TESTER_NOW - timedelta(minutes=minutes)
+        with pytest.raises(TimeParseError, match="more than a year ago"):
+            parse_when(f"{moment:%Y-%m-%dT%H:%M}Z", TESTER_NOW)
+
+    @pytest.mark.parametrize("text", ["1d2d3d ago", "1h1h ago", "30m30m ago", "30m 1h ago", "5s 1m ago", "1h 2h ago"])
+    def test_repeated_or_unordered_units_are_refused(self, text: str) -> None:
+        """Each unit at most once, largest first: ``1d2d3d ago`` is not 6 days."""
+        message = refusal(text)
+        assert "give each unit once, largest first" in message
+        assert_lists_forms(message)
+
+    @pytest.mark.parametrize("text", ["0.0001s ago", "1.25h ago", "1.5s ago", "1.5h30m ago", "1h 0.5m ago"])
+    def test_fractions_beyond_the_documented_one_are_refused(self, text: str) -> None:
+        """Only a lone d/h/m amount with one decimal is read; ``0.0001s ago`` is refused."""
+        assert "may have a decimal" in refusal(text)
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("1.5h ago", at_utc(11, 29, 10, 30)),
+            ("0.5d ago", at_utc(11, 29, 0, 0)),
+            ("2.5m ago", datetime(2026, 11, 29, 11, 57, 30, tzinfo=UTC)),
+            ("2d 3h ago", at_utc(11, 27, 9, 0)),
+            ("1d2h3m4s ago", datetime(2026, 11, 28, 9, 56, 56, tzinfo=UTC)),
+        ],
+    )
+    def test_documented_relative_forms(self, text: str, expected: datetime) -> None:
+        """Documented relative forms give these exact moments (now 2026-11-29 12:00Z)."""
+        assert parse_when(text, TESTER_NOW) == expected
+
+    @settings(max_examples=examples(60), deadline=None)
+    @given(
+        st.lists(st.sampled_from("dhms"), min_size=1, max_size=4, unique=True),
+        st.lists(st.integers(0, 59), min_size=4, max_size=4),
+        st.data(),
+    )
+    def test_units_once_largest_first_sum_exactly_otherwise_refused(
+        self, units: list[str], amounts: list[int], data: st.DataObject
+    ) -> None:
+        """Any units, any order: in d>h>m>s order they add up exactly; in any other order they are refused."""
+        spelled = [
+            f"{amount}{data.draw(st.sampled_from(UNIT_SPELLINGS[unit]))}"
+            for unit, amount in zip(units, amounts[: len(units)], strict=True)
+        ]
+        text = " ".join(spelled) + " ago"
+        if units == sorted(units, key="dhms".index):
+            seconds = sum(
+                UNIT_SECONDS[unit] * amount for unit, amount in zip(units, amounts[: len(units)], strict=True)
+            )
+            assert parse_when(text, TESTER_NOW) == TESTER_NOW - timedelta(seconds=seconds)
+        else:
+            assert "give each unit once, largest first" in refusal(text)
+
+    @pytest.mark.parametrize(
+        ("text", "fragment"),
+        [
+            ("13:00 UTC+5:60", "has an offset with invalid minutes (`60`; 00 to 59)"),
+            ("13:00 UTC+05:99", "has an offset with invalid minutes (`99`; 00 to 59)"),
+            ("13:00 +05:60", "has an offset with invalid minutes (`60`; 00 to 59)"),
+            ("13:00 GMT-0375", "has an offset with invalid minutes (`75`; 00 to 59)"),
+            ("13:00 UTC+15", "has an offset beyond UTC-12:00...UTC+14:00"),
+            ("13:00 UTC+001", "has an offset I cannot read; write it like `UTC+1`"),
+            ("13:00 GMT-12345", "has an offset I cannot read"),
+            ("2026/11/28 11:00", "write the date with dashes, `2026-11-28 11:00`"),
+            ("2026/1/5 11:00", "write the date with dashes, `2026-01-05 11:00`"),
+            ("01/02 13:00", "day/month order is ambiguous; write year-month-day, e.g. `2026-11-22 13:00`"),
+            ("01/02", "day/month order is ambiguous; write year-month-day, e.g. `2026-11-22 13:42`"),
+        ],
+    )
+    def test_messages_say_what_is_wrong(self, text: str, fragment: str) -> None:
+        """Each malformed time gets the message for its own fault, with the accepted forms."""
+        message = refusal(text)
+        assert fragment in message
+        assert_lists_forms(message)
+
+    def test_suggested_dates_are_themselves_accepted(self) -> None:
+        """What the refusals suggest for slashed dates parses (now 2026-11-29)."""
+        assert parse_when("2026-11-28 11:00", TESTER_NOW) == at_utc(11, 28, 11, 0)
+        assert parse_when("2026-11-22 13:00", TESTER_NOW) == at_utc(11, 22, 13, 0)
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "1:42pmUTC+1",
+            "1:42 pm UTC+1",
+            "1:42pm UTC+1",
+            "1:42 pmUTC+1",
+            "1:42PMutc+1",
+            "13:42UTC+1",
+            "1:42pmGMT+01:00",
+        ],
+    )
+    def test_twelve_hour_clock_with_a_glued_zone(self, text: str) -> None:
+        """``1:42pmUTC+1`` is 1:42 pm one hour ahead of UTC: 12:42Z the day before (now 12:00Z)."""
+        assert parse_when(text, TESTER_NOW) == at_utc(11, 28, 12, 42)
+
+    def test_am_is_not_read_out_of_a_zone_name(self) -> None:
+        """``01:30 America/New_York`` is 01:30 in New York, not 1:30 am in zone "erica"."""
+        assert parse_when("2026-11-28 01:30 America/New_York", TESTER_NOW) == at_utc(11, 28, 6, 30)
