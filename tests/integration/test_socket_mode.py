@@ -179,7 +179,7 @@ class TestSocketModeSeedScenario:
             fake.delay("chat.postMessage", 0.3)
             status, body = bot.http("/alerts/alertmanager", ALERT.read_bytes(), token=WEBHOOK_TOKEN)
             assert status == 200
-            assert (body["alerts"][0]["action"], body["alerts"][0]["incident"]) == ("declared", "INC-2")
+            assert (body["action"], body["incident"]) == ("declared", "INC-2")
         finally:
             code = bot.server.stop(signal.SIGTERM, timeout=40)
 
