@@ -25,7 +25,7 @@ from bot.domain.commands import (
 )
 from bot.domain.lifecycle import Stamp, apply, declare
 from bot.domain.model import Severity
-from bot.domain.postmortem import PostmortemData, build_postmortem
+from bot.domain.postmortem import ErrorBudget, HypothesisView, Metric, PostmortemData, build_postmortem
 from bot.domain.slo import Slo
 from bot.postmortem.render import PostmortemRenderer
 
@@ -190,3 +190,80 @@ class TestReviewCoversEveryField:
     def test_kinds_without_typed_text_are_not_reviewed(self) -> None:
         """Severity, impact and status changes carry no typed text: a clean incident has no findings."""
         assert reviewed(SetImpact(20), Rollback("deploy 42"), Resolve()) == []
+
+
+class TestDataOfAnOpenIncident:
+    """A draft asked for mid-incident: no lead, an open hypothesis, impact still burning."""
+
+    def data(self) -> PostmortemData:
+        """Declared 13:42 with 50% failing, hypothesis #1 at 13:50, still open when drafted at 14:12."""
+        stamp = Stamp("U0ALICE", START, START, "alice")
+        change = declare(
+            Declare("Edge 502s", Severity.SEV1, description="Since the WAF change", service="checkout-api"), 7, stamp
+        )
+        incident, entries = change.incident, list(change.entries)
+        for minute, action in ((0, SetImpact(50)), (8, AddHypothesis("cache stampede"))):
+            moment = START + timedelta(minutes=minute)
+            applied = apply(incident, action, Stamp("U0ALICE", moment, moment, "alice"))
+            incident, entries = applied.incident, entries + list(applied.entries)
+        return build_postmortem(incident, entries, START + timedelta(minutes=30), SLO)
+
+    def test_open_hypothesis_is_shown_as_not_concluded(self) -> None:
+        """The draft builds, and hypothesis #1 reads "not concluded", proposed at 13:50, with no detail."""
+        data = self.data()
+        assert data.hypotheses == [HypothesisView(1, "cache stampede", "not concluded", "", "13:50")]
+        assert (data.root_cause, data.root_cause_note) == ("", "")
+
+    def test_header_fields(self) -> None:
+        """Status, lead, description and resolution as an unresolved incident without a lead has them."""
+        data = self.data()
+        assert (data.incident_id, data.incident_status, data.lead) == ("INC-7", "investigating", "(no lead named)")
+        assert data.description == "Since the WAF change"
+        assert data.resolution == "Not resolved yet (status: investigating)."
+        assert data.metrics == [
+            Metric("Time to assemble the IRT", "not reached", ""),
+            Metric("Time to root cause", "not reached", ""),
+            Metric("Time to mitigate", "not reached", ""),
+            Metric("Time to resolve", "not reached", ""),
+        ]
+
+    def test_budget_burns_until_the_draft_is_made(self) -> None:
+        """50% from 13:42 to the draft at 14:12 = 30 min x 0.5 = 15 min of 43.2: 34.7%, not exhausted."""
+        assert self.data().error_budget == ErrorBudget(
+            service="checkout-api",
+            objective="99.9% availability over 30 days",
+            budget="43.2 min",
+            impact=["50% of requests failing from 13:42 to 14:12 (30 min): 15.0 min"],
+            consumed="15.0 min",
+            percent_of_budget="34.7%",
+            exhausted=False,
+            policy="",
+        )
+
+
+class TestErrorBudgetExhaustion:
+    def budget(self, failing_for: timedelta) -> ErrorBudget:
+        """checkout-api 100% failing from 13:42 until a rollback ``failing_for`` later."""
+        stamp = Stamp("U0ALICE", START, START, "alice")
+        change = declare(Declare("Checkout down", Severity.SEV1, service="checkout-api"), 1, stamp)
+        incident, entries = change.incident, list(change.entries)
+        for moment, action in ((START, SetImpact(100)), (START + failing_for, Rollback("deploy 42"))):
+            applied = apply(incident, action, Stamp("U0ALICE", moment, moment, "alice"))
+            incident, entries = applied.incident, entries + list(applied.entries)
+        data = build_postmortem(incident, entries, START + timedelta(hours=2), SLO)
+        assert data.error_budget is not None
+        return data.error_budget
+
+    def test_spending_exactly_the_budget_exhausts_it(self) -> None:
+        """100% for 43 min 12 s is the whole 43.2 min budget (100.0%): exhausted, the freeze policy applies."""
+        budget = self.budget(timedelta(minutes=43, seconds=12))
+        assert (budget.consumed, budget.percent_of_budget, budget.exhausted) == ("43.2 min", "100.0%", True)
+        assert budget.policy == (
+            "This incident alone exhausted the budget. Error budget policy: release freeze for checkout-api "
+            "until the budget recovers."
+        )
+
+    def test_a_second_less_leaves_it(self) -> None:
+        """100% for 43 min 11 s: 99.96% of the budget (shown 100.0%), not exhausted, no policy."""
+        budget = self.budget(timedelta(minutes=43, seconds=11))
+        assert (budget.percent_of_budget, budget.exhausted, budget.policy) == ("100.0%", False, "")
