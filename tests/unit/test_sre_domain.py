@@ -15,7 +15,7 @@ from bot.domain.errors import PayloadError, TransitionError, UsageError
 from bot.domain.grammar import parse_command
 from bot.domain.lifecycle import Stamp, apply, declare
 from bot.domain.model import EntryKind, Incident, Severity, TimelineEntry
-from bot.domain.nudges import DEFAULT_NUDGE_AFTER, due_nudges
+from bot.domain.nudges import DEFAULT_NUDGE_AFTER, DueNudge, due_nudges
 from bot.domain.slo import Slo, bad_time, budget_report, impact_spans
 
 PAYLOADS = Path(__file__).resolve().parents[1] / "payloads"
@@ -259,3 +259,19 @@ class TestNudges:
         sev3 = incident_with(severity=Severity.SEV3)
         assert due_nudges([sev3], DEFAULT_NUDGE_AFTER, at(600)) == []
         assert due_nudges([sev3], {Severity.SEV3: timedelta(minutes=60)}, at(600))[0].silent_minutes == 600
+
+    def test_an_incident_without_threshold_does_not_hide_the_next(self) -> None:
+        """A sev3 (no threshold) listed first does not stop the quiet sev1 after it from being nudged."""
+        sev3 = incident_with(number=1, severity=Severity.SEV3)
+        sev1 = incident_with(number=2, severity=Severity.SEV1)
+        assert due_nudges([sev3, sev1], DEFAULT_NUDGE_AFTER, at(30)) == [DueNudge(2, 30)]
+
+    def test_without_entries_the_declaration_starts_the_silence(self) -> None:
+        """An incident given with no timeline counts its silence from its declaration (13:42): 16 min at 13:58."""
+        incident, _ = incident_with()
+        assert due_nudges([(incident, [])], DEFAULT_NUDGE_AFTER, at(16)) == [DueNudge(1, 16)]
+
+    def test_a_nudge_recorded_with_the_last_update_covers_that_silence(self) -> None:
+        """A nudge recorded at the same instant as the last update already covers the silence after it."""
+        incident, entries = incident_with((5, SetImpact(50)), (5, Nudge(15)))
+        assert due_nudges([(incident, entries)], DEFAULT_NUDGE_AFTER, at(60)) == []
