@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain.alerts import declaration, parse_alertmanager, severity_of
-from bot.domain.changes import ChangeEvent, parse_change, parse_timestamp, recent_changes
+from bot.domain.changes import ChangeEvent, describe_change, parse_change, parse_timestamp, recent_changes
 from bot.domain.commands import Declare, Nudge, Rollback, SetImpact, SetService, ShowSlo
 from bot.domain.errors import PayloadError, TransitionError, UsageError
 from bot.domain.grammar import parse_command
@@ -237,6 +237,75 @@ class TestChangeEvents:
             ChangeEvent("cdn-edge", "TLS", "erin", at(-90)),
         ]
         assert [c.description for c in recent_changes(changes, "cdn-edge", at(0))] == ["TLS", "WAF"]
+
+
+class TestChangeEventsExactly:
+    """Every refusal of a `POST /changes` body, word for word, and the edges of what is accepted."""
+
+    @pytest.mark.parametrize(
+        ("body", "message"),
+        [
+            (["not", "an", "object"], "The body must be a JSON object."),
+            ({"description": "x"}, "`service` is required."),
+            ({"service": "", "description": "x"}, "`service` is required."),
+            (
+                {"service": "CDN Edge!", "description": "x"},
+                "`service` must be a service name (lowercase a-z, 0-9, '.', '_', '-').",
+            ),
+            ({"service": 5, "description": "x"}, "`service` must be a string of at most 2000 characters."),
+            ({"service": "cdn-edge", "description": ""}, "`description` is required."),
+            (
+                {"service": "cdn-edge", "description": "x" * 2001},
+                "`description` must be a string of at most 2000 characters.",
+            ),
+            (
+                {"service": "cdn-edge", "description": "x", "time": "yesterday"},
+                "`time` is not an RFC 3339 timestamp: 'yesterday'.",
+            ),
+            ({"service": "cdn-edge", "description": "x", "time": 1700000000}, "`time` must be an RFC 3339 timestamp."),
+            ({"service": "cdn-edge", "description": "x", "link": "ftp://ci/42"}, "`link` must be an http(s) URL."),
+            ({"service": "cdn-edge", "description": "x", "time": "2026-11-22T13:47:01Z"}, "`time` is in the future."),
+        ],
+    )
+    def test_refusals_say_what_is_wrong(self, body: object, message: str) -> None:
+        """Each bad body is refused with a message naming the field (now is 13:42; 5 min of clock skew allowed)."""
+        with pytest.raises(PayloadError) as raised:
+            parse_change(body, at(0))
+        assert raised.value.user_message == message
+
+    def test_long_bad_time_is_quoted_to_40_characters(self) -> None:
+        """A long unparsable time is quoted only in part: its first 40 characters."""
+        value = "0123456789" * 5
+        with pytest.raises(PayloadError) as raised:
+            parse_change({"service": "cdn-edge", "description": "x", "time": value}, at(0))
+        assert raised.value.user_message == f"`time` is not an RFC 3339 timestamp: '{'0123456789' * 4}'."
+
+    @pytest.mark.parametrize("link", ["http://ci/42", "https://ci.example/42"])
+    def test_full_body_is_kept(self, link: str) -> None:
+        """All fields are kept, trimmed; a time 5 min ahead (clock skew) is accepted; both URL schemes are."""
+        body = {"service": "cdn-edge", "description": " WAF rule 12 ", "author": "erin", "link": link}
+        change = parse_change({**body, "time": "2026-11-22T13:47:00Z"}, at(0))
+        assert change == ChangeEvent("cdn-edge", "WAF rule 12", "erin", at(5), link)
+
+    def test_lowercase_z_is_utc(self) -> None:
+        """RFC 3339 allows a lowercase z for UTC."""
+        assert parse_timestamp("2026-11-22T13:30:00z", "time") == datetime(2026, 11, 22, 13, 30, tzinfo=UTC)
+
+    def test_window_includes_both_ends(self) -> None:
+        """A change exactly 2 h before the declaration and one at the declaration are both suspects."""
+        changes = [ChangeEvent("cdn-edge", "edge", "a", at(-120)), ChangeEvent("cdn-edge", "now", "b", at(0))]
+        assert [c.description for c in recent_changes(changes, "cdn-edge", at(0))] == ["edge", "now"]
+
+    @pytest.mark.parametrize(
+        ("link", "line"),
+        [
+            ("", "13:22 cdn-edge: WAF rule 12 by erin"),
+            ("https://ci/42", "13:22 cdn-edge: WAF rule 12 by erin (https://ci/42)"),
+        ],
+    )
+    def test_description_line(self, link: str, line: str) -> None:
+        """Time (UTC), service, description, author, and the link in brackets when there is one."""
+        assert describe_change(ChangeEvent("cdn-edge", "WAF rule 12", "erin", at(-20), link)) == line
 
 
 class TestNudges:
