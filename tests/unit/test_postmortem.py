@@ -24,7 +24,9 @@ from bot.domain.commands import (
     Assignee,
     ConfirmHypothesis,
     Declare,
+    Mitigate,
     PinMessage,
+    RejectHypothesis,
     Resolve,
     Rollback,
     SetLead,
@@ -33,7 +35,15 @@ from bot.domain.commands import (
 )
 from bot.domain.lifecycle import Stamp, apply, declare
 from bot.domain.model import Incident, Severity, TimelineEntry
-from bot.domain.postmortem import ActionItem, HypothesisView, PostmortemData, Responder, TimelineLine, build_postmortem
+from bot.domain.postmortem import (
+    ActionItem,
+    HypothesisView,
+    Lessons,
+    PostmortemData,
+    Responder,
+    TimelineLine,
+    build_postmortem,
+)
 from bot.errors import TemplateError
 from bot.postmortem.render import BUNDLED_TEMPLATES_DIR, PostmortemRenderer, table_cell
 
@@ -419,3 +429,62 @@ class TestCapsAtTheirEdges:
         )
         assert data.timeline[499].text == "Note: observation 498"
         assert data.timeline[501].text == "Note: observation 500"
+
+
+LUCKY = (
+    "Was anything outside our control in our favour (time of day, traffic level, "
+    "a responder who happened to know the system)? Note it here."
+)
+
+
+class TestLessons:
+    """The lesson prompts the timeline suggests, at the edges of their thresholds (assembly 15 min, mitigation 30)."""
+
+    def test_unassembled_incident_resolved_at_exactly_thirty_minutes(self) -> None:
+        """No IRT, a rejected hypothesis without reason, an attempt at the moment of resolution, an unowned item."""
+        incident, entries = run_steps(
+            (minute(1), AddHypothesis("cache")),
+            (minute(2), RejectHypothesis(1)),
+            (minute(3), AddFollowup("add a canary stage")),
+            (minute(4), AddFollowup("alert on CPU", UserRef("U0CAROL", "carol"))),
+            (minute(30), Mitigate("purged the cache")),
+            (minute(30), Resolve()),
+        )
+        assert build_postmortem(incident, entries, minute(60)).lessons == Lessons(
+            went_well=[],
+            went_wrong=[
+                "No IRT was assembled; consider who should have been paged.",
+                'Time went into hypothesis #1, "cache", which was rejected. '
+                "What signal would have ruled it out sooner?",
+                "1 action item(s) have no owner yet; assign them before the review.",
+            ],
+            got_lucky=[LUCKY],
+        )
+
+    @pytest.mark.parametrize(
+        ("assembled_after", "well", "wrong"),
+        [
+            (15, ["The IRT was assembled 15 min after detection."], []),
+            (16, [], ["The IRT was assembled 16 min after detection."]),
+        ],
+    )
+    def test_assembly_in_fifteen_minutes_went_well(
+        self, assembled_after: int, well: list[str], wrong: list[str]
+    ) -> None:
+        """Assembled within 15 min went well, later went wrong; a rollback mitigating at 14:22 went well."""
+        incident, entries = run_steps(
+            (minute(assembled_after), Assemble((Assignee(UserRef("U0BOB", "bob")),))),
+            (minute(17), AddHypothesis("ddos")),
+            (minute(18), RejectHypothesis(1, "traffic normal")),
+            (minute(40), Rollback("deploy 42")),
+        )
+        assert build_postmortem(incident, entries, minute(60)).lessons == Lessons(
+            went_well=[*well, "Rolling back (deploy 42) mitigated the impact at 14:22."],
+            went_wrong=[
+                *wrong,
+                'Time went into hypothesis #1, "ddos", which was rejected (traffic normal). '
+                "What signal would have ruled it out sooner?",
+                "Mitigation took 40 min from detection; could a rollback have been tried earlier?",
+            ],
+            got_lucky=[LUCKY],
+        )

@@ -273,6 +273,10 @@ class TestChangeEventsExactly:
             parse_change(body, at(0))
         assert raised.value.user_message == message
 
+    def test_fields_of_exactly_2000_characters_are_accepted(self) -> None:
+        """The limit is inclusive: a 2,000-character description is kept whole."""
+        assert parse_change({"service": "cdn-edge", "description": "x" * 2000}, at(0)).description == "x" * 2000
+
     def test_long_bad_time_is_quoted_to_40_characters(self) -> None:
         """A long unparsable time is quoted only in part: its first 40 characters."""
         value = "0123456789" * 5
