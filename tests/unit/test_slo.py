@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.commands import Declare, Rollback, SetImpact
+from bot.domain.commands import AddNote, Declare, Mitigate, Resolve, Rollback, SetImpact
 from bot.domain.lifecycle import Stamp, apply, declare
 from bot.domain.model import Incident, Severity, TimelineEntry
 from bot.domain.slo import (
@@ -77,6 +77,22 @@ class TestFormatBudgetTime:
 
 
 class TestImpactSpans:
+    @pytest.mark.parametrize(
+        "ending",
+        [Resolve("edge healthy"), Rollback("WAF rule")],
+        ids=["resolve-without-rollback", "rollback"],
+    )
+    def test_resolving_or_rolling_back_ends_the_impact(self, ending: object) -> None:
+        """50% from minute 0, ended at minute 20 by a resolve (no rollback) or a rollback: 10 bad minutes at 60."""
+        _, entries = incident_with((0, SetImpact(50)), (20, ending))
+        assert bad_time(entries, at(60)) == timedelta(minutes=10)
+
+    @pytest.mark.parametrize("step", [Mitigate("raised the rate limit"), AddNote("still failing")])
+    def test_attempts_and_notes_do_not_end_the_impact(self, step: object) -> None:
+        """A mitigation attempt or a note at minute 20 leaves 50% burning to minute 60: 30 bad minutes."""
+        _, entries = incident_with((0, SetImpact(50)), (20, step))
+        assert bad_time(entries, at(60)) == timedelta(minutes=30)
+
     def test_impact_set_at_the_moment_of_mitigation_burns_nothing(self) -> None:
         """50% for 10 min, then a rollback and `impact 20%` both at minute 10: 5 bad minutes, not more."""
         _, entries = incident_with((0, SetImpact(50)), (10, Rollback("WAF rule")), (10, SetImpact(20)))
