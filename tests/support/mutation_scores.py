@@ -96,7 +96,7 @@ def main(argv: list[str]) -> int:
         unchecked = f" ({s.unchecked} not run)" if s.unchecked else ""
         print(
             f"| {s.module}.py | {s.total} | {s.killed} | {len(s.survived)} | {len(s.no_test)} | {s.equivalent} "
-            f"| {s.score:.0%}{unchecked} |"
+            f"| {s.score:.1%}{unchecked} |"
         )
     for s in scores:
         for name in s.survived + s.no_test:
