@@ -58,3 +58,35 @@ class TestMayAct:
     def test_notes_and_hypotheses_stay_open_to_everyone(self, action: Transition) -> None:
         """Strict roles never keep anyone off the timeline."""
         assert may_act(_incident(lead="U0ALICE"), action, "U0ANYONE")
+
+
+class TestRefusalWording:
+    @pytest.mark.parametrize(
+        ("action", "verb"),
+        [
+            (Resolve(), "resolve"),
+            (Reopen(), "reopen"),
+            (Rollback("WAF rule"), "roll back"),
+            (ChangeSeverity(Severity.SEV2), "change the severity of"),
+        ],
+        ids=lambda a: a if isinstance(a, str) else type(a).__name__,
+    )
+    def test_refusal_names_the_action_and_the_lead(self, action: Transition, verb: str) -> None:
+        """The refusal says what was refused, who may, and the command to join, word for word."""
+        with pytest.raises(NotAllowed) as refused:
+            check_allowed(_incident(lead="U0ALICE"), action, "U0MALLORY")
+        assert refused.value.user_message == (
+            f"Only the lead <@U0ALICE> and the IRT of INC-7 may {verb} it (strict roles are on). "
+            "Ask them, or ask to join: `/incident INC-7 assemble <@U0MALLORY>`."
+        )
+
+    def test_without_a_lead_the_declarer_is_named(self) -> None:
+        """Before a lead is named, the refusal points at the declarer."""
+        with pytest.raises(NotAllowed) as refused:
+            check_allowed(_incident(), Resolve(), "U0MALLORY")
+        assert refused.value.user_message.startswith("Only the declarer <@U0DECLARER> and the IRT of INC-7 may resolve")
+
+    @pytest.mark.parametrize("actor", ["U0ALICE", "U0BOB"])
+    def test_lead_and_members_pass_the_check(self, actor: str) -> None:
+        """check_allowed lets the lead and IRT members through without an error."""
+        check_allowed(_incident(lead="U0ALICE", members=("U0BOB",)), Resolve(), actor)
