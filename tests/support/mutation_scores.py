@@ -80,6 +80,9 @@ def score_module(module: str, equivalents: dict[str, str], stale: list[str]) -> 
 
 
 def main(argv: list[str]) -> int:
+    if not RESULTS.is_dir():
+        print(f"No mutmut results in {RESULTS}: run `mutmut run` first (README, Mutation testing).", file=sys.stderr)
+        return 1
     equivalents = load_equivalents()
     modules = argv or sorted(p.name.removesuffix(".py.meta") for p in RESULTS.glob("*.py.meta"))
     prefix = "bot.domain."
