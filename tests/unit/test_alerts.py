@@ -74,6 +74,11 @@ class TestFields:
         alert = parse_alertmanager(body(alert_item(labels={})))[0]
         assert (alert.name, alert.summary) == ("alert", "alert")
 
+    def test_blank_name_and_no_summary(self) -> None:
+        """A blank alertname (spaces, control characters) gives no title either: the summary is "alert"."""
+        alert = parse_alertmanager(body(alert_item(labels={"alertname": " \u202e "})))[0]
+        assert alert.summary == "alert"
+
     def test_year_two_end_is_a_real_end(self) -> None:
         """Only Go's zero time (year 1) means "still firing"; any later end is kept."""
         alert = parse_alertmanager(body(alert_item(endsAt="0002-01-01T00:00:00Z")))[0]
