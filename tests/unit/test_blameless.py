@@ -39,3 +39,15 @@ class TestLint:
     def test_systems_language_passes(self, text: str) -> None:
         """Describing systems, even naming people as owners of things, is not flagged."""
         assert lint([("note", text)], names=["dave"]) == []
+
+
+class TestPeopleAsSubjects:
+    def test_names_match_in_any_case(self) -> None:
+        """A known name and the verb are found whatever their case."""
+        assert [f.phrase for f in lint([("note", "DAVE Pushed the rule")], names=["dave"])] == ["DAVE Pushed"]
+
+    def test_every_known_name_is_looked_for(self) -> None:
+        """With several known names, each of them as the subject of a failure is found."""
+        text = "dave pushed the rule and erin deleted the check"
+        found = [f.phrase for f in lint([("note", text)], names=["dave", "erin", ""])]
+        assert found == ["dave pushed", "erin deleted"]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.domain import lifecycle
 from bot.domain.commands import (
     AddFollowup,
     AddHypothesis,
@@ -575,3 +576,126 @@ class TestStatusChangeOrder:
         change = apply(incident, SAMPLES[action], stamp(5, recorded_minutes=60))
         assert change.entries[0].occurred_at == at(5)
         assert change.incident.latest_change == incident.latest_change
+
+
+class TestBuiltAtImportTime:
+    """The table and the text recorders are built when the module is imported; built again, they agree.
+
+    (Mutation testing activates a mutant only after import, so these checks call the builders again.)
+    """
+
+    def test_table_builder_gives_the_specified_life_cycle(self) -> None:
+        """Building the table again gives exactly the specified pairs."""
+        assert lifecycle._table() == SPEC_TABLE
+
+    @pytest.mark.parametrize(
+        ("kind", "action"),
+        [
+            (EntryKind.MITIGATION, Mitigate("raised the rate limit")),
+            (EntryKind.ROLLBACK, Rollback("deploy 41")),
+            (EntryKind.NOTE, AddNote("status page updated")),
+        ],
+    )
+    def test_text_recorder_writes_its_kind_and_the_text(self, kind: EntryKind, action: Mitigate) -> None:
+        """A text recorder leaves the incident as it is and writes one entry of its kind with the typed text."""
+        incident = declared()
+        changed, entry = lifecycle._record_text(kind)(incident, action, stamp(4))
+        assert changed is incident
+        assert entry == TimelineEntry(kind, at(4), at(4), ACTOR, action.text, {})
+
+
+class TestRefusalsWordForWord:
+    @pytest.mark.parametrize(
+        ("action", "verb"),
+        [
+            (SetLead(UserRef("U0LEAD")), "lead"),
+            (Assemble((Assignee(UserRef("U0NEW")),)), "assemble"),
+            (AddHypothesis("x"), "hypothesis"),
+            (RejectHypothesis(1), "hypothesis"),
+            (ConfirmHypothesis(1), "hypothesis"),
+            (Mitigate("x"), "mitigate"),
+            (Rollback("x"), "rollback"),
+            (Nudge(15), "nudge"),
+        ],
+    )
+    def test_work_on_a_resolved_incident_names_the_command(self, action: Transition, verb: str) -> None:
+        """Each refused command on a resolved incident is named as users type it."""
+        with pytest.raises(TransitionError) as raised:
+            apply(incident_in(RES), action, stamp(10))
+        assert raised.value.user_message == (
+            f"INC-7 is resolved, so it takes no more {verb}. If the problem is back, "
+            "`/incident INC-7 reopen <reason>` first; notes and follow-ups are still welcome."
+        )
+
+    def test_resolved_twice_exact_message(self) -> None:
+        """Who resolved it (a Slack mention) and when, in UTC."""
+        with pytest.raises(TransitionError) as raised:
+            apply(incident_in(RES), Resolve(), stamp(10))
+        assert raised.value.user_message == "INC-7 was already resolved by <@U0BOB> at 2026-11-22 13:03 UTC."
+
+    def test_resolved_without_a_known_resolver_or_time(self) -> None:
+        """A resolved incident whose resolver and time are unknown (e.g. imported) still gets a sentence."""
+        incident = declared().with_changes(status=RES)
+        with pytest.raises(TransitionError) as raised:
+            apply(incident, Resolve(), stamp(10))
+        assert raised.value.user_message == "INC-7 was already resolved at earlier."
+
+    def test_declare_through_apply_exact_message(self) -> None:
+        """Declaring again says where to declare a new incident."""
+        with pytest.raises(TransitionError) as raised:
+            apply(declared(), Declare("again", Severity.SEV1), stamp(1))
+        assert raised.value.user_message == (
+            "INC-7 is already declared. Use `declare` outside an incident channel to open a new incident."
+        )
+
+    def test_confirm_without_hypotheses_exact_message(self) -> None:
+        """With no hypotheses the known list reads "none yet"."""
+        with pytest.raises(TransitionError) as raised:
+            apply(declared(), ConfirmHypothesis(1), stamp(1))
+        assert raised.value.user_message == (
+            "INC-7 has no hypothesis #1 (known: none yet). Add one with `hypothesis <text>`."
+        )
+
+    def test_group_in_assemble_exact_message(self) -> None:
+        """An unexpanded user group is refused with what must happen first."""
+        with pytest.raises(TransitionError) as raised:
+            apply(declared(), Assemble((Assignee(GroupRef("S0NET", "netops")),)), stamp(1))
+        assert raised.value.user_message == "User groups must be expanded to their members before they join the IRT."
+
+
+class TestEntryDataExactly:
+    """What each recorder writes on its entry, field by field."""
+
+    def test_declaration_records_the_service(self) -> None:
+        """A declared service is on the declaration entry."""
+        change = declare(Declare("Edge 502s", Severity.SEV1, service="cdn-edge"), 7, Stamp(DECLARER, T0, T0))
+        assert change.entries[0].data == {"severity": "sev1", "status_to": "declared", "service": "cdn-edge"}
+
+    def test_lead_entry_has_no_text_and_keeps_the_name(self) -> None:
+        """The lead entry: empty text, the user, the previous lead and the name Slack sent."""
+        entry = first_entry(apply(declared(), SetLead(UserRef("U0LEAD", "lena")), stamp(1)))
+        assert entry.text == ""
+        assert entry.data == {"user": "U0LEAD", "previous": None, "names": {"U0LEAD": "lena"}}
+
+    def test_impact_entry_keeps_the_previous_share(self) -> None:
+        """50% then 20%: the second entry says it was 50% before."""
+        first = apply(declared(), SetImpact(50), stamp(1))
+        second = apply(first.incident, SetImpact(20), stamp(2))
+        assert first_entry(second).data == {"percent": 20, "previous": 50}
+
+    def test_nudge_entry_keeps_the_silence(self) -> None:
+        """A nudge records how many minutes the timeline had been quiet."""
+        assert first_entry(apply(declared(), Nudge(20), stamp(1))).data == {"silent_minutes": 20}
+
+    def test_pin_entry_keeps_the_permalink(self) -> None:
+        """A pinned message keeps who pinned it and the link back to the message."""
+        action = PinMessage("graph", author="U0DAVE", permalink="https://x.slack.com/p1")
+        entry = first_entry(apply(declared(), action, stamp(1)))
+        assert entry.data == {"pinned_by": ACTOR, "permalink": "https://x.slack.com/p1"}
+
+    @pytest.mark.parametrize("decision", [RejectHypothesis(1, "no"), ConfirmHypothesis(1, "yes")])
+    def test_deciding_keeps_who_proposed(self, decision: Transition) -> None:
+        """Rejecting or confirming a hypothesis keeps its proposer and proposal time."""
+        proposed = apply(declared(), AddHypothesis("DDoS"), stamp(1, actor="U0CAROL"))
+        decided = apply(proposed.incident, decision, stamp(2)).incident.hypotheses[0]
+        assert (decided.proposed_by, decided.proposed_at, decided.decided_at) == ("U0CAROL", at(1), at(2))

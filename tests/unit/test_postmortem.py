@@ -16,10 +16,34 @@ from pathlib import Path
 import pytest
 
 from bot.demo import run_demo
-from bot.domain.commands import AddFollowup, AddHypothesis, ConfirmHypothesis, Declare, Transition, UserRef
+from bot.domain.commands import (
+    AddFollowup,
+    AddHypothesis,
+    AddNote,
+    Assemble,
+    Assignee,
+    ConfirmHypothesis,
+    Declare,
+    Mitigate,
+    PinMessage,
+    RejectHypothesis,
+    Resolve,
+    Rollback,
+    SetLead,
+    Transition,
+    UserRef,
+)
 from bot.domain.lifecycle import Stamp, apply, declare
-from bot.domain.model import Severity
-from bot.domain.postmortem import PostmortemData, build_postmortem
+from bot.domain.model import Incident, Severity, TimelineEntry
+from bot.domain.postmortem import (
+    ActionItem,
+    HypothesisView,
+    Lessons,
+    PostmortemData,
+    Responder,
+    TimelineLine,
+    build_postmortem,
+)
 from bot.errors import TemplateError
 from bot.postmortem.render import BUNDLED_TEMPLATES_DIR, PostmortemRenderer, table_cell
 
@@ -262,3 +286,205 @@ class TestSlackReferencesInMarkdown:
         assert "asked @bob in #general and @netops" in document
         assert "page @carol earlier" in document
         assert "<@" not in document and "<#" not in document and "<!" not in document
+
+
+def run_steps(
+    *steps: tuple[datetime, Transition], title: str = "Edge 502s", description: str = ""
+) -> tuple[Incident, list[TimelineEntry]]:
+    """An incident alice declares at 13:42 with ``(moment, action)`` steps, each done by alice on time."""
+    change = declare(Declare(title, Severity.SEV1, description), 1, Stamp("U0ALICE", START, START, "alice"))
+    incident, entries = change.incident, list(change.entries)
+    for moment, action in steps:
+        applied = apply(incident, action, Stamp("U0ALICE", moment, moment, "alice"))
+        incident, entries = applied.incident, entries + list(applied.entries)
+    return incident, entries
+
+
+def minute(n: int) -> datetime:
+    """``n`` minutes after the declaration at 13:42."""
+    return START + timedelta(minutes=n)
+
+
+class TestPostmortemData:
+    """The plain data a template gets, field by field, for a resolved incident written with Slack escapes."""
+
+    def data(self, summary: str = "") -> PostmortemData:
+        incident, entries = run_steps(
+            (minute(1), SetLead(UserRef("U0ALICE", "alice"))),
+            (
+                minute(2),
+                Assemble((Assignee(UserRef("U0BOB", "bob"), "network"), Assignee(UserRef("U0CAROL", "carol")))),
+            ),
+            (minute(3), AddHypothesis("WAF rule from <@U0BOB|bob>")),
+            (minute(8), ConfirmHypothesis(1, "see <#C0OPS|ops>")),
+            (minute(13), AddFollowup("add a canary stage")),
+            (minute(14), AddFollowup("alert on CPU", UserRef("U0CAROL", "carol"))),
+            (minute(15), PinMessage("CPU graph for <@U0BOB|bob>", "U0BOB")),
+            (minute(18), Rollback("WAF rule")),
+            (minute(28), Resolve(summary)),
+            title="502s after <@U0BOB|bob>'s deploy",
+            description="Reported in <#C0OPS|ops>",
+        )
+        return build_postmortem(incident, entries, minute(60))
+
+    def test_people(self) -> None:
+        """The lead first, then members with their role or "responder"; names as Slack sent them."""
+        data = self.data()
+        assert data.lead == "@alice"
+        assert data.responders == [
+            Responder("@alice", "incident lead"),
+            Responder("@bob", "network"),
+            Responder("@carol", "responder"),
+        ]
+
+    def test_typed_text_reads_as_typed(self) -> None:
+        """Slack's <@U0BOB|bob> and <#C0OPS|ops> read @bob and #ops in every typed field."""
+        data = self.data(summary="<@U0BOB|bob> reverted the rule")
+        assert data.title == "502s after @bob's deploy" and data.description == "Reported in #ops"
+        assert data.summary == "@bob reverted the rule"
+        assert data.hypotheses == [
+            HypothesisView(1, "WAF rule from @bob", "confirmed (root cause)", "see #ops", "13:45")
+        ]
+        assert (data.root_cause, data.root_cause_note) == ("WAF rule from @bob", "see #ops")
+        confirmed = next(line for line in data.timeline if line.kind == "hypothesis_confirmed")
+        assert confirmed.text == "Hypothesis #1 confirmed as root cause (WAF rule from @bob): see #ops"
+
+    def test_action_items_mitigations_and_notes(self) -> None:
+        """A follow-up without an owner is "unassigned"; the pinned message is a note from its author."""
+        data = self.data()
+        assert data.action_items == [
+            ActionItem(1, "add a canary stage", "unassigned"),
+            ActionItem(2, "alert on CPU", "@carol"),
+        ]
+        assert data.mitigations == ["14:00 Rolled back: WAF rule"]
+        assert data.notes == ["Pinned message from @bob: CPU graph for @bob"]
+
+    @pytest.mark.parametrize(
+        ("summary", "resolution"),
+        [
+            ("", "Resolved at 2026-11-22 14:10 UTC."),
+            ("reverted the WAF rule", "Resolved at 2026-11-22 14:10 UTC: reverted the WAF rule"),
+        ],
+    )
+    def test_resolution_sentence(self, summary: str, resolution: str) -> None:
+        """Resolved at 14:10 (28 min after 13:42), with the summary after a colon when there is one."""
+        data = self.data(summary)
+        assert (data.incident_status, data.resolution) == ("resolved", resolution)
+
+    def test_no_lead_means_no_lead_row(self) -> None:
+        """Without a lead, responders are only the members."""
+        incident, entries = run_steps((minute(1), Assemble((Assignee(UserRef("U0BOB", "bob"), "network"),))))
+        data = build_postmortem(incident, entries, minute(60))
+        assert (data.lead, data.responders) == ("(no lead named)", [Responder("@bob", "network")])
+
+
+class TestBackdatedLines:
+    @pytest.mark.parametrize(("late_by", "backdated"), [(timedelta(seconds=60), False), (timedelta(seconds=61), True)])
+    def test_entries_recorded_over_a_minute_late_are_marked(self, late_by: timedelta, backdated: bool) -> None:
+        """A note recorded exactly a minute after it happened is on time; 61 s later it is backdated."""
+        change = declare(Declare("Edge 502s", Severity.SEV1), 1, Stamp("U0ALICE", START, START, "alice"))
+        note = apply(change.incident, AddNote("graph"), Stamp("U0ALICE", minute(5), minute(5) + late_by, "alice"))
+        data = build_postmortem(note.incident, [*change.entries, *note.entries], minute(60))
+        assert data.timeline[1] == TimelineLine("13:47", "2026-11-22", "@alice", "Note: graph", "note", backdated)
+
+
+class TestCapsAtTheirEdges:
+    """1,000 timeline lines and 200 notes are shown whole; one more and the draft says what it left out."""
+
+    @staticmethod
+    def with_notes(count: int) -> PostmortemData:
+        """Declared at midnight on 22 Nov, then ``count`` notes one minute apart (note n at minute n + 1)."""
+        start = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
+        change = declare(Declare("Noisy", Severity.SEV2), 4, Stamp("U0ALICE", start, start))
+        incident, entries = change.incident, list(change.entries)
+        for n in range(count):
+            moment = start + timedelta(minutes=n + 1)
+            step = apply(incident, AddNote(f"observation {n}"), Stamp("U0BOB", moment, moment))
+            incident, entries = step.incident, [*entries, *step.entries]
+        return build_postmortem(incident, entries, start + timedelta(hours=20))
+
+    def test_exactly_the_limits_are_shown_whole(self) -> None:
+        """999 notes + the declaration = 1,000 lines: no marker; 999 notes are capped at 200."""
+        data = self.with_notes(999)
+        assert len(data.timeline) == 1_000 and all(line.kind != "omitted" for line in data.timeline)
+        assert data.notes[-1] == "… and 800 more notes: `incidentbot timeline INC-4` lists them all"
+
+    def test_two_hundred_notes_are_all_listed(self) -> None:
+        """Exactly 200 notes: all 200 listed, the last one being the 200th."""
+        data = self.with_notes(200)
+        assert len(data.notes) == 200 and data.notes[-1] == "Note: observation 199"
+
+    def test_one_line_over_gets_a_marker(self) -> None:
+        """1,001 lines: the first 500, a marker at the 500th line's time, the last 500 (note 499 left out)."""
+        data = self.with_notes(1_000)
+        assert len(data.timeline) == 1_001
+        # Line 500 (index 499) is note 498, at minute 499 after midnight, i.e. 08:19.
+        assert data.timeline[500] == TimelineLine(
+            "08:19",
+            "2026-11-22",
+            "",
+            "… 1 entries omitted here: `incidentbot timeline INC-4` lists them all",
+            "omitted",
+            False,
+        )
+        assert data.timeline[499].text == "Note: observation 498"
+        assert data.timeline[501].text == "Note: observation 500"
+
+
+LUCKY = (
+    "Was anything outside our control in our favour (time of day, traffic level, "
+    "a responder who happened to know the system)? Note it here."
+)
+
+
+class TestLessons:
+    """The lesson prompts the timeline suggests, at the edges of their thresholds (assembly 15 min, mitigation 30)."""
+
+    def test_unassembled_incident_resolved_at_exactly_thirty_minutes(self) -> None:
+        """No IRT, a rejected hypothesis without reason, an attempt at the moment of resolution, an unowned item."""
+        incident, entries = run_steps(
+            (minute(1), AddHypothesis("cache")),
+            (minute(2), RejectHypothesis(1)),
+            (minute(3), AddFollowup("add a canary stage")),
+            (minute(4), AddFollowup("alert on CPU", UserRef("U0CAROL", "carol"))),
+            (minute(30), Mitigate("purged the cache")),
+            (minute(30), Resolve()),
+        )
+        assert build_postmortem(incident, entries, minute(60)).lessons == Lessons(
+            went_well=[],
+            went_wrong=[
+                "No IRT was assembled; consider who should have been paged.",
+                'Time went into hypothesis #1, "cache", which was rejected. '
+                "What signal would have ruled it out sooner?",
+                "1 action item(s) have no owner yet; assign them before the review.",
+            ],
+            got_lucky=[LUCKY],
+        )
+
+    @pytest.mark.parametrize(
+        ("assembled_after", "well", "wrong"),
+        [
+            (15, ["The IRT was assembled 15 min after detection."], []),
+            (16, [], ["The IRT was assembled 16 min after detection."]),
+        ],
+    )
+    def test_assembly_in_fifteen_minutes_went_well(
+        self, assembled_after: int, well: list[str], wrong: list[str]
+    ) -> None:
+        """Assembled within 15 min went well, later went wrong; a rollback mitigating at 14:22 went well."""
+        incident, entries = run_steps(
+            (minute(assembled_after), Assemble((Assignee(UserRef("U0BOB", "bob")),))),
+            (minute(17), AddHypothesis("ddos")),
+            (minute(18), RejectHypothesis(1, "traffic normal")),
+            (minute(40), Rollback("deploy 42")),
+        )
+        assert build_postmortem(incident, entries, minute(60)).lessons == Lessons(
+            went_well=[*well, "Rolling back (deploy 42) mitigated the impact at 14:22."],
+            went_wrong=[
+                *wrong,
+                'Time went into hypothesis #1, "ddos", which was rejected (traffic normal). '
+                "What signal would have ruled it out sooner?",
+                "Mitigation took 40 min from detection; could a rollback have been tried earlier?",
+            ],
+            got_lucky=[LUCKY],
+        )

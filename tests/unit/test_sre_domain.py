@@ -18,13 +18,13 @@ from bot.domain.alerts import (
     parse_notification,
     severity_of,
 )
-from bot.domain.changes import ChangeEvent, parse_change, parse_timestamp, recent_changes
+from bot.domain.changes import ChangeEvent, describe_change, parse_change, parse_timestamp, recent_changes
 from bot.domain.commands import Declare, Nudge, Rollback, SetImpact, SetService, ShowSlo
 from bot.domain.errors import PayloadError, TransitionError, UsageError
 from bot.domain.grammar import parse_command
 from bot.domain.lifecycle import Stamp, apply, declare
 from bot.domain.model import EntryKind, Incident, Severity, TimelineEntry
-from bot.domain.nudges import due_nudges
+from bot.domain.nudges import DueNudge, due_nudges
 from bot.domain.slo import Slo, bad_time, budget_report, impact_spans
 
 PAYLOADS = Path(__file__).resolve().parents[1] / "payloads"
@@ -361,6 +361,79 @@ class TestChangeEvents:
         assert [c.description for c in recent_changes(changes, "cdn-edge", at(0))] == ["TLS", "WAF"]
 
 
+class TestChangeEventsExactly:
+    """Every refusal of a `POST /changes` body, word for word, and the edges of what is accepted."""
+
+    @pytest.mark.parametrize(
+        ("body", "message"),
+        [
+            (["not", "an", "object"], "The body must be a JSON object."),
+            ({"description": "x"}, "`service` is required."),
+            ({"service": "", "description": "x"}, "`service` is required."),
+            (
+                {"service": "CDN Edge!", "description": "x"},
+                "`service` must be a service name (lowercase a-z, 0-9, '.', '_', '-').",
+            ),
+            ({"service": 5, "description": "x"}, "`service` must be a string of at most 2000 characters."),
+            ({"service": "cdn-edge", "description": ""}, "`description` is required."),
+            (
+                {"service": "cdn-edge", "description": "x" * 2001},
+                "`description` must be a string of at most 2000 characters.",
+            ),
+            (
+                {"service": "cdn-edge", "description": "x", "time": "yesterday"},
+                "`time` is not an RFC 3339 timestamp: 'yesterday'.",
+            ),
+            ({"service": "cdn-edge", "description": "x", "time": 1700000000}, "`time` must be an RFC 3339 timestamp."),
+            ({"service": "cdn-edge", "description": "x", "link": "ftp://ci/42"}, "`link` must be an http(s) URL."),
+            ({"service": "cdn-edge", "description": "x", "time": "2026-11-22T13:47:01Z"}, "`time` is in the future."),
+        ],
+    )
+    def test_refusals_say_what_is_wrong(self, body: object, message: str) -> None:
+        """Each bad body is refused with a message naming the field (now is 13:42; 5 min of clock skew allowed)."""
+        with pytest.raises(PayloadError) as raised:
+            parse_change(body, at(0))
+        assert raised.value.user_message == message
+
+    def test_fields_of_exactly_2000_characters_are_accepted(self) -> None:
+        """The limit is inclusive: a 2,000-character description is kept whole."""
+        assert parse_change({"service": "cdn-edge", "description": "x" * 2000}, at(0)).description == "x" * 2000
+
+    def test_long_bad_time_is_quoted_to_40_characters(self) -> None:
+        """A long unparsable time is quoted only in part: its first 40 characters."""
+        value = "0123456789" * 5
+        with pytest.raises(PayloadError) as raised:
+            parse_change({"service": "cdn-edge", "description": "x", "time": value}, at(0))
+        assert raised.value.user_message == f"`time` is not an RFC 3339 timestamp: '{'0123456789' * 4}'."
+
+    @pytest.mark.parametrize("link", ["http://ci/42", "https://ci.example/42"])
+    def test_full_body_is_kept(self, link: str) -> None:
+        """All fields are kept, trimmed; a time 5 min ahead (clock skew) is accepted; both URL schemes are."""
+        body = {"service": "cdn-edge", "description": " WAF rule 12 ", "author": "erin", "link": link}
+        change = parse_change({**body, "time": "2026-11-22T13:47:00Z"}, at(0))
+        assert change == ChangeEvent("cdn-edge", "WAF rule 12", "erin", at(5), link)
+
+    def test_lowercase_z_is_utc(self) -> None:
+        """RFC 3339 allows a lowercase z for UTC."""
+        assert parse_timestamp("2026-11-22T13:30:00z", "time") == datetime(2026, 11, 22, 13, 30, tzinfo=UTC)
+
+    def test_window_includes_both_ends(self) -> None:
+        """A change exactly 2 h before the declaration and one at the declaration are both suspects."""
+        changes = [ChangeEvent("cdn-edge", "edge", "a", at(-120)), ChangeEvent("cdn-edge", "now", "b", at(0))]
+        assert [c.description for c in recent_changes(changes, "cdn-edge", at(0))] == ["edge", "now"]
+
+    @pytest.mark.parametrize(
+        ("link", "line"),
+        [
+            ("", "13:22 cdn-edge: WAF rule 12 by erin"),
+            ("https://ci/42", "13:22 cdn-edge: WAF rule 12 by erin (https://ci/42)"),
+        ],
+    )
+    def test_description_line(self, link: str, line: str) -> None:
+        """Time (UTC), service, description, author, and the link in brackets when there is one."""
+        assert describe_change(ChangeEvent("cdn-edge", "WAF rule 12", "erin", at(-20), link)) == line
+
+
 class TestNudges:
     def test_quiet_sev1_is_nudged_after_15_minutes(self) -> None:
         """The last update counts by when it was recorded; at 15 min of silence a sev1 is due."""
@@ -381,3 +454,19 @@ class TestNudges:
         sev3 = incident_with(severity=Severity.SEV3)
         assert due_nudges([sev3], README_NUDGE_AFTER, at(600)) == []
         assert due_nudges([sev3], {Severity.SEV3: timedelta(minutes=60)}, at(600))[0].silent_minutes == 600
+
+    def test_an_incident_without_threshold_does_not_hide_the_next(self) -> None:
+        """A sev3 (no threshold) listed first does not stop the quiet sev1 after it from being nudged."""
+        sev3 = incident_with(number=1, severity=Severity.SEV3)
+        sev1 = incident_with(number=2, severity=Severity.SEV1)
+        assert due_nudges([sev3, sev1], README_NUDGE_AFTER, at(30)) == [DueNudge(2, 30)]
+
+    def test_without_entries_the_declaration_starts_the_silence(self) -> None:
+        """An incident given with no timeline counts its silence from its declaration (13:42): 16 min at 13:58."""
+        incident, _ = incident_with()
+        assert due_nudges([(incident, [])], README_NUDGE_AFTER, at(16)) == [DueNudge(1, 16)]
+
+    def test_a_nudge_recorded_with_the_last_update_covers_that_silence(self) -> None:
+        """A nudge recorded at the same instant as the last update already covers the silence after it."""
+        incident, entries = incident_with((5, SetImpact(50)), (5, Nudge(15)))
+        assert due_nudges([(incident, entries)], README_NUDGE_AFTER, at(60)) == []

@@ -28,8 +28,10 @@ from bot.domain.timeline import (
     collect_names,
     describe,
     find_milestones,
+    format_percent,
     keep_text,
     plain_mention,
+    plain_references,
     slack_mention,
 )
 
@@ -260,3 +262,68 @@ class TestMilestones:
         """An empty timeline has no detection time and is refused."""
         with pytest.raises(ValueError, match="starts with its declaration"):
             find_milestones([])
+
+
+class TestEntriesWithMissingData:
+    """Entries stored without an optional key (rows written by older versions) still read as a sentence."""
+
+    @pytest.mark.parametrize(
+        ("item", "sentence"),
+        [
+            (entry(EntryKind.DECLARED, "CDN 502s"), "Incident declared (): CDN 502s"),
+            (entry(EntryKind.ASSEMBLED), "IRT assembled: "),
+            (entry(EntryKind.HYPOTHESIS_REJECTED, "", number=1), "Hypothesis #1 rejected ()"),
+            (entry(EntryKind.HYPOTHESIS_CONFIRMED, "", number=2), "Hypothesis #2 confirmed as root cause ()"),
+            (entry(EntryKind.IMPACT), "Impact: 0% of requests failing"),
+        ],
+    )
+    def test_missing_keys_read_as_empty(self, item: TimelineEntry, sentence: str) -> None:
+        """A missing severity, member list, hypothesis or percent reads as nothing (or 0%), not as None."""
+        assert describe(item, mention) == sentence
+
+    def test_zero_impact_is_zero(self) -> None:
+        """`impact 0%` (the impact is over) reads 0%."""
+        assert describe(entry(EntryKind.IMPACT, percent=0, previous=50.0)) == "Impact: 0% of requests failing"
+
+
+class TestPercent:
+    @pytest.mark.parametrize(("value", "shown"), [(50.0, "50%"), (0.5, "0.5%"), (12.25, "12.25%"), (100, "100%")])
+    def test_no_trailing_zeros(self, value: float, shown: str) -> None:
+        """Percentages drop trailing zeros and a trailing point."""
+        assert format_percent(value) == shown
+
+
+class TestPlainReferences:
+    @pytest.mark.parametrize(
+        ("typed", "plain"),
+        [
+            ("ask <@U0BOB|bob>", "ask @bob"),
+            ("ask <@U0BOB>", "ask @bobby"),  # the name from the timeline
+            ("ask <@U0ZED>", "ask @U0ZED"),  # no name known: the id
+            ("in <#C0OPS|ops>", "in #ops"),
+            ("in <#C0OPS>", "in #C0OPS"),
+            ("page <!subteam^S0NET|@netops>", "page @netops"),
+            ("page <!subteam^S0NET|netops>", "page @netops"),
+            ("page <!subteam^S0NET>", "page @subteam^S0NET"),
+        ],
+    )
+    def test_references_read_as_typed(self, typed: str, plain: str) -> None:
+        """Users, channels and user groups read as people type them; without a label, the id stands in."""
+        assert plain_references({"U0BOB": "bobby"})(typed) == plain
+
+
+class TestDetection:
+    def test_detection_is_the_declaration_not_later_entries(self) -> None:
+        """Declared at 13:00 with a note at 13:05: detected at 13:00."""
+        assert find_milestones(run((5, AddNote("graph")))).detected_at == T0
+
+    def test_declaration_wins_over_an_earlier_entry(self) -> None:
+        """If an entry precedes the declaration (imported data), detection is still the declaration's time."""
+        entries = [entry(EntryKind.NOTE, minutes=3), entry(EntryKind.DECLARED, "x", minutes=5, severity="sev2")]
+        assert find_milestones(entries).detected_at == at(5)
+
+    def test_empty_timeline_message(self) -> None:
+        """The error for an empty timeline says what is missing."""
+        with pytest.raises(ValueError) as raised:
+            find_milestones([])
+        assert str(raised.value) == "an incident's timeline starts with its declaration"

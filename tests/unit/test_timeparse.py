@@ -441,6 +441,7 @@ class TestFormatting:
             (timedelta(0), "0 min"),
             (timedelta(minutes=60), "1h 0m"),
             (timedelta(hours=23, minutes=59), "23h 59m"),
+            (timedelta(hours=24), "1d 0h"),  # from a whole day on: days and hours
             (timedelta(days=2, hours=4, minutes=30), "2d 4h"),
             (timedelta(minutes=-8), "-8 min"),
         ],
