@@ -213,7 +213,7 @@ class TestReadOnlyCommandsNeverWrite:
     ) -> None:
         """In inc-1-... before the bot recorded it, queries answer about INC-1 without binding the channel;
         the first change typed there binds it, in its own transaction."""
-        fake_slack.fail_next("conversations.create", "internal_error", status=500, times=50)
+        fake_slack.fail_next("conversations.create", "fatal_error", status=500, times=50)
         with running_bot(database_url, fake_slack.base_url) as bot:
             driver = SlackDriver(bot, fake_slack)
             driver.command(f"declare sev2 {TITLE}", drain=False)
@@ -230,7 +230,7 @@ class TestReadOnlyCommandsNeverWrite:
     ) -> None:
         """Six notes typed at once in inc-1-... before the bot recorded it: the first binds the channel in
         its transaction, the others (waiting on its row lock) find it bound; all six are recorded."""
-        fake_slack.fail_next("conversations.create", "internal_error", status=500, times=50)
+        fake_slack.fail_next("conversations.create", "fatal_error", status=500, times=50)
         with running_bot(database_url, fake_slack.base_url) as bot:
             driver = SlackDriver(bot, fake_slack)
             driver.command(f"declare sev2 {TITLE}", drain=False)
@@ -240,3 +240,48 @@ class TestReadOnlyCommandsNeverWrite:
                 assert reply.text.startswith("INC-1 · Note: reading"), (name, reply.text)
             assert sorted(_entries(bot, EntryKind.NOTE)) == [f"reading {i}" for i in range(6)]
             assert bot.service.incident(1).channel_id == "C0FRESH"
+
+
+class TestQueriesNeverWaitBehindWriters:
+    STARVING_LOCK_SECONDS = 8.0
+
+    @pytest.mark.parametrize("waiting_notes", [8, 24])
+    def test_queries_answer_with_their_content_while_many_notes_wait_for_the_lock(
+        self, busy_slack: SlackDriver, waiting_notes: int
+    ) -> None:
+        """Issue 11 follow-up: with the lock held 8 s and 8 (or 24) `/incident note` commands waiting for it,
+        `status` and `timeline` typed in the incident channel, and `list` and `INC-1 timeline` typed in #general,
+        answer with their real content in under 3 s: read-only commands never queue behind writers."""
+        driver = busy_slack
+        channel = driver.bot.service.incident(1).channel_id
+        in_channel = {"channel_id": channel, "channel_name": "inc-1-checkout-api-returning-500s"}
+        queries = {
+            "status": {"text": "status", **in_channel},
+            "timeline": {"text": "timeline", **in_channel},
+            "list": {"text": "list", "channel_id": "C0GENERAL"},
+            "general_timeline": {"text": "INC-1 timeline", "channel_id": "C0GENERAL"},
+        }
+        with (
+            lock_held(driver.bot.settings.database_url, self.STARVING_LOCK_SECONDS, LockMode.WRITERS) as locked_at,
+            ThreadPoolExecutor(max_workers=waiting_notes) as senders,
+        ):
+            notes = [
+                senders.submit(driver.command, f"note reading {i}", drain=False, **in_channel)
+                for i in range(waiting_notes)
+            ]
+            time.sleep(1.0)  # every note has reached the bot and waits for the lock
+            replies = _send_all(driver, queries)
+            answered_at = time.monotonic() - locked_at
+            noted = [future.result() for future in notes]
+        assert answered_at < self.STARVING_LOCK_SECONDS, "the lock was released first; the test proved nothing"
+        for name, reply in replies.items():
+            assert reply.result.status == 200, (name, reply.result.body)
+            assert reply.elapsed < ACK_LIMIT, (name, reply.elapsed)
+        assert replies["status"].text.startswith(f"INC-1 · {TITLE}\nSeverity: sev2 · Status: declared")
+        assert replies["timeline"].text == "INC-1 timeline"
+        assert replies["general_timeline"].text == "INC-1 timeline"
+        assert replies["list"].text.startswith("*Open incidents*\nINC-1")
+        assert [n.text for n in noted] == ["Working on it…"] * waiting_notes
+
+        driver.bot.drain(timeout=30)
+        assert sorted(_entries(driver.bot, EntryKind.NOTE)) == sorted(f"reading {i}" for i in range(waiting_notes))

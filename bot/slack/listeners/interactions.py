@@ -42,7 +42,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             verb = BUTTON_VERBS[ActionId(action["action_id"])]
             number = int(action["value"])
             # The trigger_id expires 3 s after the click: a slow database only costs the modal its title.
-            reading = asyncio.ensure_future(asyncio.to_thread(deps.service.incident, number))
+            reading = asyncio.ensure_future(deps.threads.read(deps.service.incident, number))
             try:
                 incident = await asyncio.wait_for(asyncio.shield(reading), TRIGGER_BUDGET)
                 view = blocks.build_command_modal(verb, incident)
@@ -59,7 +59,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     ) -> None:
         await ack()
         try:
-            incident, entries, total = await asyncio.to_thread(deps.service.recent_timeline, int(action["value"]))
+            incident, entries, total = await deps.threads.read(deps.service.recent_timeline, int(action["value"]))
             await respond(
                 text=f"{incident.incident_id} timeline",
                 blocks=blocks.build_timeline_blocks(incident, entries, total),
