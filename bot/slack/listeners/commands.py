@@ -132,7 +132,9 @@ async def _open_declare_modal(deps: SlackDeps, reply: Reply, body: dict[str, Any
     severity = bare_declare_severity(text)
     view = blocks.build_declare_modal(severity, body.get("channel_id"))
     if not body.get("trigger_id") or not await deps.effects.open_view(str(body["trigger_id"]), view):
-        await reply.send("I could not open the declare form; type `/incident declare [sev1-4] <title>` instead.")
+        await reply.send(
+            escape("I could not open the declare form; type `/incident declare [sev1-4] <title>` instead.")
+        )
 
 
 async def _within_budget(reply: Reply, work: Callable[[], Awaitable[T]]) -> T:
