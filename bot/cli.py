@@ -238,16 +238,24 @@ def _change(service: IncidentService, settings: Settings, command: ParsedCommand
 
     The plan is the one the Slack command uses (status message, topic, a line in the channel,
     invitations...), queued in the same transaction and delivered by a running ``incidentbot
-    serve``. Without SLACK_BOT_TOKEN nothing is queued, and if the incident has a channel, one
-    line on stderr says Slack did not hear of it.
+    serve``; an incident without a channel (declared here without Slack) first gets the one its
+    declaration would have opened. Without SLACK_BOT_TOKEN nothing is queued, and if the incident
+    has a channel, one line on stderr says Slack did not hear of it.
     """
     queued: list[Effect] = []
+    opening: list[bool] = [False]
     plan = None
     if settings.slack_bot_token.get():
-        from bot.slack.delivery import plan_effects
+        from bot.slack.delivery import SlackEffect, open_channel_effects, plan_effects
+
+        number = command.incident_number
+        channel_coming = number is not None and service.outbox_pending(SlackEffect.CREATE_CHANNEL, number)
 
         def plan(outcome: Outcome) -> list[Effect]:
-            queued[:] = plan_effects(outcome, actor)  # a retried transaction plans again: keep the last
+            # An incident declared where Slack was not configured has no channel: open it now, as declare would.
+            opening[0] = not outcome.declared and outcome.incident.channel_id is None and not channel_coming
+            planned = open_channel_effects(outcome, actor) if opening[0] else plan_effects(outcome, actor)
+            queued[:] = planned  # a retried transaction plans again: keep the last
             return queued
 
     outcome = service.run(command, actor, plan=plan)
@@ -257,8 +265,14 @@ def _change(service: IncidentService, settings: Settings, command: ParsedCommand
     if plan is None and incident.channel_id:
         print(SLACK_NOT_CONFIGURED.format(incident=incident.incident_id), file=sys.stderr)
     elif queued:
+        first = (
+            ", starting with its channel (it had none: it is created, its Slack users invited, the status "
+            "message posted and pinned)"
+            if opening[0]
+            else ""
+        )
         print(
-            f"Queued {len(queued)} Slack update(s) for {incident.incident_id}; a running `incidentbot serve` "
+            f"Queued {len(queued)} Slack update(s) for {incident.incident_id}{first}; a running `incidentbot serve` "
             "delivers them (`incidentbot outbox` lists what is waiting).",
             file=sys.stderr,
         )

@@ -494,6 +494,11 @@ class IncidentService:
         with self.store.transaction(readonly=True) as uow:
             return outbox.list_items(uow.session, status, limit)
 
+    def outbox_pending(self, kind: str, number: int) -> bool:
+        """True when an outbox item of ``kind`` for INC-``number`` is still to be delivered."""
+        with self.store.transaction(readonly=True) as uow:
+            return outbox.is_pending(uow.session, kind, number)
+
     def revive_outbox_item(self, item_id: int) -> bool:
         """Queue an undeliverable item again, once its cause is fixed."""
         with self.store.transaction() as uow:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
@@ -16,16 +16,19 @@ from bot.postmortem.render import PostmortemRenderer
 from bot.service import IncidentService
 from bot.slack.effects import SlackEffects
 from bot.slack.identity import BotIdentity
+from bot.store.threads import DatabaseThreads
 
 
 @dataclass(frozen=True)
 class SlackDeps:
-    """What every listener needs: the use cases, the Slack calls, the renderer, the outbox's doorbell."""
+    """What every listener needs: the use cases, the Slack calls, the renderer, the outbox's doorbell,
+    and the readers' thread pool (read-only queries run there, never behind writers)."""
 
     service: IncidentService
     effects: SlackEffects
     renderer: PostmortemRenderer
     wake_outbox: Callable[[], None] = lambda: None
+    threads: DatabaseThreads = field(default_factory=DatabaseThreads)
 
 
 def build_client(settings: Settings) -> AsyncWebClient:

@@ -103,6 +103,26 @@ def plan_effects(outcome: Outcome, actor: Actor, notify: NotifyTarget | None = N
     return effects + _sre_effects(outcome)
 
 
+def open_channel_effects(outcome: Outcome, actor: Actor) -> list[Effect]:
+    """``plan_effects`` for an incident that has no channel and none on its way (it was declared where
+    Slack was not configured): first the declaration's plan, so the incident reaches Slack (create
+    the channel, invite its Slack users: declarer, lead, IRT and ``actor``; post and pin the status
+    message; announce it), then the change's own line and uploads (its newcomers are in the team invited).
+    """
+    incident = outcome.incident
+    number = incident.number
+    people = [incident.declared_by, incident.lead, *(m.user_id for m in incident.members), actor.user_id]
+    team = [user for user in dict.fromkeys(p for p in people if p) if is_slack_user_id(user)]
+    opening = [
+        Effect(SlackEffect.CREATE_CHANNEL, {}, number),
+        *([Effect(SlackEffect.INVITE, {"users": team, "notify": None}, number)] if team else []),
+        Effect(SlackEffect.REFRESH, {}, number),
+        Effect(SlackEffect.ANNOUNCE, {"declared_by": incident.declared_by}, number),
+    ]
+    already = {SlackEffect.REFRESH, SlackEffect.INVITE}
+    return opening + [e for e in plan_effects(outcome, actor) if e.kind not in already]
+
+
 _BUDGET_KINDS = frozenset(
     {EntryKind.DECLARED, EntryKind.SERVICE, EntryKind.IMPACT, EntryKind.ROLLBACK, EntryKind.RESOLVED}
 )

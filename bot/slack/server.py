@@ -37,6 +37,7 @@ from bot.service import IncidentService
 from bot.slack.app import SlackDeps, build_app, build_client, build_deps
 from bot.slack.delivery import SlackDeliverer
 from bot.slack.identity import BotIdentity
+from bot.store.threads import DatabaseThreads
 
 log = structlog.get_logger("incidentbot.server")
 
@@ -67,8 +68,13 @@ def reparse_form_body(request: AsyncBoltRequest) -> AsyncBoltRequest:
     return request
 
 
-def build_web_app(bolt_app: AsyncApp | None, service: IncidentService) -> web.Application:
-    """The aiohttp application: Slack's single endpoint (HTTP mode; None in Socket Mode) and a health check."""
+def build_web_app(
+    bolt_app: AsyncApp | None, service: IncidentService, threads: DatabaseThreads | None = None
+) -> web.Application:
+    """The aiohttp application: Slack's single endpoint (HTTP mode; None in Socket Mode) and a health check.
+
+    The health check reads in ``threads``' readers' pool when given (it must not wait behind writers).
+    """
 
     async def slack_events(request: web.Request) -> web.Response:
         assert bolt_app is not None
@@ -77,7 +83,8 @@ def build_web_app(bolt_app: AsyncApp | None, service: IncidentService) -> web.Ap
         return await to_aiohttp_response(bolt_response)
 
     async def healthz(_request: web.Request) -> web.Response:
-        healthy = await asyncio.to_thread(service.store.ping)
+        ping = service.store.ping
+        healthy = await (threads.read(ping) if threads is not None else asyncio.to_thread(ping))
         return web.json_response(
             {"ok": healthy, "database": "up" if healthy else "down"}, status=200 if healthy else 503
         )
@@ -105,9 +112,10 @@ def build_server(
     base = build_deps(settings, service, client)
     worker = OutboxWorker(service.store, build_deliverer(settings, service, base), worker_id or default_worker_id())
     deps = replace(base, wake_outbox=worker.wake)
+    threads = deps.threads
     identity = BotIdentity(client)
     bolt_app = build_app(deps, settings, identity)
-    web_app = build_web_app(None if socket_mode else bolt_app, service)
+    web_app = build_web_app(None if socket_mode else bolt_app, service, threads)
     webhooks.register(web_app, service, settings, worker.wake)
     nudger = Nudger(service, settings.nudge_after, worker.wake)
     web_app[OUTBOX_WORKER] = worker
@@ -115,6 +123,8 @@ def build_server(
     web_app[IDENTITY] = identity
 
     async def start_worker(app: web.Application) -> None:
+        # asyncio.to_thread (writes, outbox, nudges, webhooks) runs in the writers' pool; reads have their own.
+        threads.install(asyncio.get_running_loop())
         # A refused token stops start-up with one line; an unavailable Slack is checked again in the background.
         await identity.start()
         app[OUTBOX_TASK] = asyncio.create_task(worker.run_forever())

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from bot.errors import ConfigError
+from bot.store.threads import DATABASE_CONNECTIONS
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -24,7 +25,10 @@ def create_store_engine(database_url: str) -> Engine:
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
         try:
-            return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+            # A connection for every thread of the server's two pools (bot.store.threads), so a read never
+            # waits for a connection that a writer holds while it waits for a row lock; the overflow
+            # covers anything outside them (the CLI, start-up).
+            return sa.create_engine(url, pool_pre_ping=True, pool_size=DATABASE_CONNECTIONS, max_overflow=8)
         except ModuleNotFoundError as exc:
             raise ConfigError("PostgreSQL needs its driver: pip install 'incidentbot[postgres]'") from exc
     raise ConfigError(f"Unsupported database {url.get_backend_name()!r}: use sqlite:/// or postgresql+psycopg://")

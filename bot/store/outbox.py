@@ -185,6 +185,16 @@ def list_items(session: Session, status: str | None = None, limit: int = 200) ->
     return [_item(row) for row in session.exec(query)]
 
 
+def is_pending(session: Session, kind: str, incident_number: int) -> bool:
+    """True when an item of ``kind`` for the incident is still to be delivered."""
+    query = (
+        select(OutboxRow.id)
+        .where(OutboxRow.kind == kind, OutboxRow.incident_number == incident_number, OutboxRow.status == PENDING)
+        .limit(1)
+    )
+    return session.exec(query).first() is not None
+
+
 def count_pending(session: Session) -> int:
     query = select(sa.func.count()).select_from(OutboxRow).where(OutboxRow.status == PENDING)
     return int(session.exec(query).one())

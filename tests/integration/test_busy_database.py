@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -213,7 +214,7 @@ class TestReadOnlyCommandsNeverWrite:
     ) -> None:
         """In inc-1-... before the bot recorded it, queries answer about INC-1 without binding the channel;
         the first change typed there binds it, in its own transaction."""
-        fake_slack.fail_next("conversations.create", "internal_error", status=500, times=50)
+        fake_slack.fail_next("conversations.create", "fatal_error", status=500, times=50)
         with running_bot(database_url, fake_slack.base_url) as bot:
             driver = SlackDriver(bot, fake_slack)
             driver.command(f"declare sev2 {TITLE}", drain=False)
@@ -230,7 +231,7 @@ class TestReadOnlyCommandsNeverWrite:
     ) -> None:
         """Six notes typed at once in inc-1-... before the bot recorded it: the first binds the channel in
         its transaction, the others (waiting on its row lock) find it bound; all six are recorded."""
-        fake_slack.fail_next("conversations.create", "internal_error", status=500, times=50)
+        fake_slack.fail_next("conversations.create", "fatal_error", status=500, times=50)
         with running_bot(database_url, fake_slack.base_url) as bot:
             driver = SlackDriver(bot, fake_slack)
             driver.command(f"declare sev2 {TITLE}", drain=False)
@@ -240,3 +241,80 @@ class TestReadOnlyCommandsNeverWrite:
                 assert reply.text.startswith("INC-1 · Note: reading"), (name, reply.text)
             assert sorted(_entries(bot, EntryKind.NOTE)) == [f"reading {i}" for i in range(6)]
             assert bot.service.incident(1).channel_id == "C0FRESH"
+
+
+SLO_FILE = Path(__file__).resolve().parents[2] / "slos.yml"
+
+
+@pytest.fixture()
+def catalogued_slack(database_url: str, fake_slack: FakeSlack) -> Iterator[SlackDriver]:
+    """As ``busy_slack``, with the example service catalogue (slos.yml), so `slo` has budgets to show."""
+    with running_bot(database_url, fake_slack.base_url, INCIDENT_SLO_FILE=str(SLO_FILE)) as bot:
+        driver = SlackDriver(bot, fake_slack)
+        driver.declare(f"declare sev2 {TITLE}")
+        yield driver
+
+
+class TestQueriesNeverWaitBehindWriters:
+    STARVING_LOCK_SECONDS = 8.0
+
+    @pytest.mark.parametrize("waiting_notes", [8, 24])
+    def test_queries_answer_with_their_content_while_many_notes_wait_for_the_lock(
+        self, catalogued_slack: SlackDriver, waiting_notes: int
+    ) -> None:
+        """Issue 11 follow-up: with the lock held 8 s and 8 (or 24) `/incident note` commands waiting for it,
+        `status` and `timeline` typed in the incident channel, and `list`, `INC-1 timeline`, `slo` and `help`
+        typed in #general answer with their real content in under 3 s: read-only commands never queue behind
+        writers. `postmortem` queues the draft's upload (a write): on SQLite it says "Working on it…" like the
+        notes and its answer follows through response_url; on PostgreSQL it waits only for a writer's thread."""
+        driver = catalogued_slack
+        channel = driver.bot.service.incident(1).channel_id
+        in_channel = {"channel_id": channel, "channel_name": "inc-1-checkout-api-returning-500s"}
+        queries = {
+            "status": {"text": "status", **in_channel},
+            "timeline": {"text": "timeline", **in_channel},
+            "list": {"text": "list", "channel_id": "C0GENERAL"},
+            "general_timeline": {"text": "INC-1 timeline", "channel_id": "C0GENERAL"},
+            "slo": {"text": "slo checkout-api", "channel_id": "C0GENERAL"},
+            "help": {"text": "help", "channel_id": "C0GENERAL"},
+            "postmortem": {"text": "postmortem", **in_channel},
+        }
+        with (
+            lock_held(driver.bot.settings.database_url, self.STARVING_LOCK_SECONDS, LockMode.WRITERS) as locked_at,
+            ThreadPoolExecutor(max_workers=waiting_notes) as senders,
+        ):
+            notes = [
+                senders.submit(driver.command, f"note reading {i}", drain=False, **in_channel)
+                for i in range(waiting_notes)
+            ]
+            time.sleep(1.0)  # every note has reached the bot and waits for the lock
+            replies = _send_all(driver, queries)
+            answered_at = time.monotonic() - locked_at
+            noted = [future.result() for future in notes]
+        assert answered_at < self.STARVING_LOCK_SECONDS, "the lock was released first; the test proved nothing"
+        for name, reply in replies.items():
+            assert reply.result.status == 200, (name, reply.result.body)
+            assert reply.elapsed < ACK_LIMIT, (name, reply.elapsed)
+        assert replies["status"].text.startswith(f"INC-1 · {TITLE}\nSeverity: sev2 · Status: declared")
+        assert replies["timeline"].text == "INC-1 timeline"
+        assert replies["general_timeline"].text == "INC-1 timeline"
+        assert replies["list"].text.startswith("*Open incidents*\nINC-1")
+        assert replies["slo"].text == (
+            "checkout-api: SLO 99.9% availability over 30 days; budget 43.2 min of failed requests.\n"
+            "Consumed 0.0 min; remaining 43.2 min (100.0% of the budget)."
+        )
+        assert replies["help"].text.startswith("*Commands*\n`/incident declare")
+        # The export's write is an outbox row: SQLite's one write lock holds it back. PostgreSQL locks rows, and
+        # the lock held here is on the incident rows, which the export does not change: it waits only when
+        # the writers' threads are all taken by waiting notes (24 of them).
+        on_sqlite = driver.bot.settings.database_url.startswith("sqlite")
+        exporting = "Exporting the postmortem draft of INC-1 to its channel…"
+        if on_sqlite:
+            assert replies["postmortem"].text == "Working on it…"
+        else:
+            assert replies["postmortem"].text in ("Working on it…", exporting)
+        assert [n.text for n in noted] == ["Working on it…"] * waiting_notes
+
+        driver.bot.drain(timeout=30)
+        assert sorted(_entries(driver.bot, EntryKind.NOTE)) == sorted(f"reading {i}" for i in range(waiting_notes))
+        assert exporting in (replies["postmortem"].text, *driver.response_texts().splitlines())

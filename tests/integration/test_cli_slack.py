@@ -185,3 +185,116 @@ class TestOutboxNeverClaimsUpToDateFalsely:
             assert state == "empty" and configured, printed
         if status is None and state == "empty" and configured:
             assert printed.strip() == "The outbox is empty: Slack is up to date."
+
+
+OPENING = ["slack.create_channel", "slack.invite", "slack.refresh", "slack.announce"]
+"""What a declaration with Slack configured queues first: the channel, the team, the pinned status, the announcement."""
+
+
+def _queued(database_url: str) -> list[tuple[str, dict[str, object]]]:
+    service = IncidentService(open_store(database_url, migrate=False))
+    try:
+        return [(i.kind, i.payload) for i in service.outbox_items(status="pending")]
+    finally:
+        service.store.dispose()
+
+
+class TestCliOpensTheChannelOfAnIncidentThatHasNone:
+    def test_a_cli_change_with_slack_configured_opens_the_channel_and_a_bot_delivers_it(
+        self, database_url: str, fake_slack: FakeSlack
+    ) -> None:
+        """Declared from the CLI without Slack (no channel), then `INC-1 note ...` with SLACK_BOT_TOKEN: the
+        note queues the declaration's plan first (channel, invitation of the Slack users, pinned status,
+        announcement) and its own line; a running bot makes them all, and the next change is the usual two."""
+        for text in ("declare sev2 Checkout latency", "INC-1 lead @U0BOB", "INC-1 assemble @carol:networking"):
+            offline = _cli(database_url, "run", text)
+            assert (offline.returncode, offline.stderr) == (0, ""), offline.stderr
+
+        noted = _cli(database_url, "run", "INC-1 note p99 at 2 s", slack_api_url=fake_slack.base_url)
+        assert noted.returncode == 0, noted.stderr
+        assert noted.stderr.splitlines() == [
+            "Queued 5 Slack update(s) for INC-1, starting with its channel (it had none: it is created, its Slack "
+            "users invited, the status message posted and pinned); a running `incidentbot serve` delivers them "
+            "(`incidentbot outbox` lists what is waiting)."
+        ]
+        queued = _queued(database_url)
+        assert [kind for kind, _ in queued] == [*OPENING, "slack.post_line"]
+        assert queued[1][1]["users"] == ["U0BOB"]  # `carol` and `cli` are CLI names, not Slack users
+        assert fake_slack.calls == []
+
+        with running_bot(database_url, fake_slack.base_url) as bot:
+            fake_slack.wait_for("chat.postMessage", timeout=20, predicate=lambda c: "Note: p99" in c.params["text"])
+            bot.drain()
+            channel_id = bot.service.incident(1).channel_id
+            assert channel_id is not None
+            channel = fake_slack.channel(channel_id)
+            assert channel.name == "inc-1-checkout-latency"
+            assert "U0BOB" in channel.members
+            assert len(channel.pins) == 1
+            assert channel.topic == "sev2 · investigating · Lead: <@U0BOB> · Checkout latency"
+            announced = [
+                c.params for c in fake_slack.calls_to("chat.postMessage") if c.params["channel"] == "C0GENERAL"
+            ]
+            assert len(announced) == 1 and f"<#{channel_id}>" in json.dumps(announced[0]["blocks"])
+            [line] = [c.params["text"] for c in fake_slack.calls_to("chat.postMessage") if "Note:" in c.params["text"]]
+            assert line == "cli: INC-1 · Note: p99 at 2 s"
+            assert bot.service.outbox_items() == []
+
+        again = _cli(database_url, "run", "INC-1 note p99 back at 200 ms", slack_api_url=fake_slack.base_url)
+        assert again.stderr.splitlines()[0].startswith("Queued 2 Slack update(s) for INC-1; a running")
+        assert [kind for kind, _ in _queued(database_url)] == ["slack.refresh", "slack.post_line"]
+        assert len(fake_slack.calls_to("conversations.create")) == 1
+
+    def test_a_channel_already_on_its_way_is_not_opened_twice(self, database_url: str, fake_slack: FakeSlack) -> None:
+        """Declared from the CLI with Slack configured (its channel queued, no bot running yet), a further
+        change queues only its own updates; the bot then creates one channel and announces once."""
+        declared = _cli(database_url, "run", "declare sev2 Checkout latency", slack_api_url=fake_slack.base_url)
+        assert declared.returncode == 0, declared.stderr
+        noted = _cli(database_url, "run", "INC-1 note p99 at 2 s", slack_api_url=fake_slack.base_url)
+        assert noted.stderr.splitlines()[0].startswith("Queued 2 Slack update(s) for INC-1; a running")
+        with running_bot(database_url, fake_slack.base_url) as bot:
+            fake_slack.wait_for("chat.postMessage", timeout=20, predicate=lambda c: "Note: p99" in c.params["text"])
+            bot.drain()
+        assert len(fake_slack.calls_to("conversations.create")) == 1
+        assert len([c for c in fake_slack.calls_to("chat.postMessage") if c.params["channel"] == "C0GENERAL"]) == 1
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            "note edge CPU at 100%",
+            "hypothesis the WAF rule",
+            "mitigate rate limiting",
+            "rollback WAF rule",
+            "severity sev1",
+            "lead @U0DAVE",
+            "assemble @U0DAVE:networking",
+            "followup add a canary @U0DAVE",
+            "service checkout",
+            "impact 20%",
+            "resolve rolled back",
+        ],
+    )
+    def test_every_kind_of_change_opens_the_channel_first(
+        self,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+        change: str,
+    ) -> None:
+        """Any change to a channel-less incident, with Slack configured, queues the opening before its own
+        updates, with one status refresh, and says so on stderr."""
+        url = sqlite_url(tmp_path)
+        _environment(monkeypatch, url, configured=False)
+        assert main(["--env-file", "", "run", "declare sev2 Checkout latency"]) == 0
+        _environment(monkeypatch, url, configured=True)
+        capsys.readouterr()
+        assert main(["--env-file", "", "run", f"INC-1 {change}"]) == 0
+        kinds = [kind for kind, _ in _queued(url)]
+        assert kinds[:1] == ["slack.create_channel"]
+        assert [k for k in kinds if k in OPENING] == [k for k in OPENING if k in kinds]
+        assert set(OPENING) - {"slack.invite"} <= set(kinds)
+        assert kinds.count("slack.refresh") == kinds.count("slack.create_channel") == 1
+        joins_the_team = change.startswith(("lead", "assemble"))  # a follow-up's owner is not invited
+        assert kinds.count("slack.invite") == (1 if joins_the_team else 0)
+        assert "slack.post_line" in kinds
+        assert "starting with its channel" in capsys.readouterr().err

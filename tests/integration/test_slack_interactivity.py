@@ -137,6 +137,75 @@ class TestStatusButtons:
         slack.assert_no_leak(told["text"])
 
 
+FORM_FALLBACKS = {
+    ActionId.ADD_HYPOTHESIS: (
+        "I could not open the hypothesis form; type `/incident INC-1 hypothesis &lt;text&gt;` instead."
+    ),
+    ActionId.ADD_NOTE: "I could not open the note form; type `/incident INC-1 note &lt;text&gt;` instead.",
+    ActionId.MITIGATE: "I could not open the mitigate form; type `/incident INC-1 mitigate &lt;text&gt;` instead.",
+    ActionId.RESOLVE: "I could not open the resolve form; type `/incident INC-1 resolve [summary]` instead.",
+}
+"""What the clicker reads when Slack will not open a button's form (mrkdwn: ``<`` is sent as ``&lt;``)."""
+
+
+def _click(slack: SlackDriver, action_id: ActionId, channel_id: str, response_url: str) -> int:
+    result = slack.bot.interaction(
+        signing.block_actions_body(
+            action_id,
+            value="1",
+            channel_id=channel_id,
+            message_ts=slack.status_ts(channel_id),
+            response_url=response_url,
+        )
+    )
+    slack.bot.drain()
+    return result.status
+
+
+class TestFormsSlackWillNotOpen:
+    def test_every_button_that_opens_a_form_has_a_fallback_here(self) -> None:
+        """The parametrised tests below cover every button of the status message that opens a form."""
+        assert set(FORM_FALLBACKS) == set(BUTTON_VERBS)
+
+    @pytest.mark.parametrize("action_id", list(FORM_FALLBACKS))
+    def test_the_clicker_is_told_the_command_to_type_through_response_url(
+        self, slack: SlackDriver, action_id: ActionId
+    ) -> None:
+        """views.open answers 500: the click gets 200, and the clicker reads, through the click's
+        response_url (ephemeral, the status message left alone), the command that does what the form would."""
+        channel_id = slack.declare()
+        slack.fake.fail_next("views.open", "fatal_error", status=500)
+        url = slack.fake.response_url("failed-form")
+        assert _click(slack, action_id, channel_id, url) == 200
+        assert [c.ok for c in slack.fake.calls_to("views.open")] == [False]
+        answers = [c.params for c in slack.fake.calls_to("response_url") if c.path.endswith("/failed-form")]
+        assert answers == [{"text": FORM_FALLBACKS[action_id], "response_type": "ephemeral", "replace_original": False}]
+        assert slack.fake.ephemerals == []
+        assert slack.bot.service.timeline(1)[1][-1].kind.value == "declared"
+
+    @pytest.mark.parametrize("action_id", list(FORM_FALLBACKS))
+    def test_when_the_response_url_fails_too_the_clicker_gets_an_ephemeral_note(
+        self, slack: SlackDriver, action_id: ActionId
+    ) -> None:
+        """views.open answers 500 and the response_url a proxy's 502: the same words come as chat.postEphemeral
+        to the clicker in the incident channel."""
+        channel_id = slack.declare()
+        slack.fake.fail_next("views.open", "fatal_error", status=500)
+        slack.fake.fail_next_raw("response_url", 502, "<html>Bad Gateway</html>")
+        assert _click(slack, action_id, channel_id, slack.fake.response_url("failed-form")) == 200
+        [told] = slack.fake.ephemerals
+        assert (told["channel"], told["to_user"], told["text"]) == (channel_id, "U0ALICE", FORM_FALLBACKS[action_id])
+
+    def test_a_bare_incident_command_tells_the_declare_command_the_same_way(self, slack: SlackDriver) -> None:
+        """`/incident` alone while views.open answers 500: the declare command to type, through response_url."""
+        slack.fake.fail_next("views.open", "fatal_error", status=500)
+        reply = slack.command("")
+        assert reply.result.status == 200
+        assert slack.response_texts() == (
+            "I could not open the declare form; type `/incident declare [sev1-4] &lt;title&gt;` instead."
+        )
+
+
 class TestCommandModal:
     def test_a_submitted_hypothesis_updates_the_incident_and_its_channel(self, slack: SlackDriver) -> None:
         """The modal's text becomes `/incident INC-1 hypothesis <text>`, with the usual Slack updates."""

@@ -223,3 +223,52 @@ class TestUrlVerification:
         """The handshake is signed like any request; without a signature it gets 401."""
         result = bot.post(signing.url_verification_body("abc"), signing.JSON_CONTENT_TYPE)
         assert result.status == 401
+
+
+PIN_OUTAGES = ["http_500", "unreachable"]
+
+
+class TestPinWhileSlackIsDown:
+    @pytest.mark.parametrize("outage", PIN_OUTAGES)
+    def test_a_pushpin_after_a_restart_during_an_outage_is_recorded_once_slack_answers(
+        self, database_url: str, fake_slack: FakeSlack, outage: str
+    ) -> None:
+        """A :pushpin: made while every Web API call answers 500 (or nothing listens), to a bot restarted
+        during the outage: 200 at once, the pin waits in the outbox (nothing recorded, nothing dropped),
+        and once Slack answers it is recorded once, even though Slack delivered the event again."""
+        port = fake_slack.port
+        with running_bot(database_url, fake_slack.base_url) as first:
+            first.command("declare sev2 Checkout API returning 500s", response_url=fake_slack.response_url())
+            first.drain()
+            channel_id = str(fake_slack.calls_to("conversations.create")[0].response["channel"]["id"])  # type: ignore[index]
+        ts = fake_slack.add_message(channel_id, _message_ts(), "U0BOB", "checkout pods OOM-killed at 13:55")
+        if outage == "unreachable":
+            fake_slack.stop()
+        else:
+            fake_slack.set_failure_rate(1.0, statuses=(500,), exclude=())
+
+        with running_bot(database_url, fake_slack.base_url) as second:
+            assert second.event(_pushpin(channel_id, ts), event_id="Ev0OUTAGE").status == 200
+            time.sleep(1.5)  # the outbox tries (and fails) to read the message at least once
+            assert _pins(second) == []
+            owed = [i for i in second.service.outbox_items() if i.kind == "slack.pin_message"]
+            assert [(i.status, i.payload["event_id"]) for i in owed] == [("pending", "Ev0OUTAGE")]
+            if outage == "http_500":
+                assert [c.status for c in fake_slack.calls_to("conversations.history")][:1] == [500]
+            # Slack, seeing no success on its side, delivers the event again during the outage.
+            assert second.event(_pushpin(channel_id, ts), event_id="Ev0OUTAGE", retry_num=1).status == 200
+
+            if outage == "unreachable":
+                fake_slack.start(port=port)
+            else:
+                fake_slack.clear_failures()
+            deadline = time.monotonic() + 45
+            while not _pins(second) and time.monotonic() < deadline:
+                second.worker.wake()
+                time.sleep(0.2)
+            second.drain(timeout=30)
+            assert [(p.actor, p.text) for p in _pins(second)] == [("U0BOB", "checkout pods OOM-killed at 13:55")]
+            assert [i.kind for i in second.service.outbox_items(status="pending")] == []
+            assert [i.kind for i in second.service.outbox_items(status="dead")] == []
+            told = [e for e in fake_slack.ephemerals if "Pinned to the INC-1 timeline" in e["text"]]
+            assert len(told) == 1

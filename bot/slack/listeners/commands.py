@@ -132,7 +132,9 @@ async def _open_declare_modal(deps: SlackDeps, reply: Reply, body: dict[str, Any
     severity = bare_declare_severity(text)
     view = blocks.build_declare_modal(severity, body.get("channel_id"))
     if not body.get("trigger_id") or not await deps.effects.open_view(str(body["trigger_id"]), view):
-        await reply.send("I could not open the declare form; type `/incident declare [sev1-4] <title>` instead.")
+        await reply.send(
+            escape("I could not open the declare form; type `/incident declare [sev1-4] <title>` instead.")
+        )
 
 
 async def _within_budget(reply: Reply, work: Callable[[], Awaitable[T]]) -> T:
@@ -190,13 +192,25 @@ async def _answer_query(
     channel_id: str | None,
     channel_number: int | None,
 ) -> None:
-    """Answer a command that only reads (a postmortem export also queues its upload); never waits past the budget."""
+    """Answer a command that changes no incident; never waits past the budget.
+
+    The queries run in the readers' thread pool, so no writer waiting for the database lock delays
+    them; a postmortem export queues its upload (a write), so it runs with the writers.
+    """
     action = command.action
     service = deps.service
     number = command.incident_number
 
+    def export() -> Answer:
+        assert isinstance(action, ExportPostmortem)
+        incident = service.incident(number, channel_id, channel_number)
+        deps.renderer.check(action.template)  # an unknown template is refused now, not in the outbox
+        notify = NotifyTarget(response_url=reply.response_url, channel_id=channel_id, user_id=actor.user_id)
+        service.enqueue(export_effects(incident, action.template, notify))
+        return f"Exporting the postmortem draft of {incident.incident_id} to its channel…", None
+
     def answer() -> Answer:
-        """Runs in a worker thread: the database may be slow, the event loop must not wait."""
+        """Runs in a reader thread: the database may be slow, the event loop must not wait."""
         if isinstance(action, ShowHelp):
             return escape(help_text(action.verb)), None
         if isinstance(action, ListIncidents):
@@ -210,17 +224,13 @@ async def _answer_query(
         if isinstance(action, ShowTimeline):
             incident, entries, total = service.recent_timeline(number, channel_id, channel_number)
             return f"{incident.incident_id} timeline", blocks.build_timeline_blocks(incident, entries, total)
-        if isinstance(action, ExportPostmortem):
-            incident = service.incident(number, channel_id, channel_number)
-            deps.renderer.check(action.template)  # an unknown template is refused now, not in the outbox
-            notify = NotifyTarget(response_url=reply.response_url, channel_id=channel_id, user_id=actor.user_id)
-            service.enqueue(export_effects(incident, action.template, notify))
-            return f"Exporting the postmortem draft of {incident.incident_id} to its channel…", None
         raise TypeError(f"{type(action).__name__} is not a query")
 
-    text, answer_blocks = await _within_budget(reply, lambda: asyncio.to_thread(answer))
     if isinstance(action, ExportPostmortem):
+        text, answer_blocks = await _within_budget(reply, lambda: asyncio.to_thread(export))
         deps.wake_outbox()
+    else:
+        text, answer_blocks = await _within_budget(reply, lambda: deps.threads.read(answer))
     if answer_blocks is None:
         await reply.send(text)
     else:

@@ -37,10 +37,10 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             return
         try:
             # Ask for more than fit: the view then says how many open incidents it leaves out.
-            summaries = await asyncio.to_thread(
+            summaries = await deps.threads.read(
                 deps.service.list_incidents, [s for s in Status if s.is_open], HOME_LIST_LIMIT
             )
-            budgets = await asyncio.to_thread(deps.service.budget_reports)
+            budgets = await deps.threads.read(deps.service.budget_reports)
             exhausted = [f"{r.slo.service}: error budget exhausted. {r.policy()}" for r in budgets if r.exhausted]
             await deps.effects.publish_home(
                 str(event["user"]), blocks.build_home_view(summaries, deps.service.clock(), exhausted)
@@ -62,7 +62,7 @@ async def _pin_to_timeline(deps: SlackDeps, event: dict[str, Any], event_id: str
     if event.get("reaction") not in PIN_REACTIONS or item.get("type") != "message":
         return
     channel_id, ts, reactor = str(item.get("channel")), str(item.get("ts")), str(event.get("user"))
-    incident = await asyncio.to_thread(deps.service.find_by_channel, channel_id)
+    incident = await deps.threads.read(deps.service.find_by_channel, channel_id)
     if incident is None:
         return
     payload = {

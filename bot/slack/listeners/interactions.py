@@ -19,7 +19,7 @@ import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.domain.commands import Declare
-from bot.domain.grammar import MAX_TITLE_LENGTH, clean_text, parse_command
+from bot.domain.grammar import MAX_TITLE_LENGTH, USAGE, clean_text, parse_command
 from bot.domain.model import DEFAULT_SEVERITY, Severity
 from bot.errors import BotError
 from bot.service import Actor, Outcome
@@ -29,20 +29,22 @@ from bot.slack.delivery import NotifyTarget, plan_effects
 from bot.slack.errors import user_message
 from bot.slack.ids import BUTTON_VERBS, ActionId, BlockId, CallbackId, InputId
 from bot.slack.listeners.commands import ACK_BUDGET
-from bot.slack.text import truncate
+from bot.slack.text import escape, truncate
 from bot.store.outbox import Effect
 
 log = structlog.get_logger("incidentbot.slack")
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
-    async def handle_command_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def handle_command_button(
+        ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
         await ack()
         try:
             verb = BUTTON_VERBS[ActionId(action["action_id"])]
             number = int(action["value"])
             # The trigger_id expires 3 s after the click: a slow database only costs the modal its title.
-            reading = asyncio.ensure_future(asyncio.to_thread(deps.service.incident, number))
+            reading = asyncio.ensure_future(deps.threads.read(deps.service.incident, number))
             try:
                 incident = await asyncio.wait_for(asyncio.shield(reading), TRIGGER_BUDGET)
                 view = blocks.build_command_modal(verb, incident)
@@ -50,7 +52,9 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
                 reading.add_done_callback(_quietly)
                 log.info("command_modal_opened_untitled", incident=number)
                 view = blocks.build_command_modal_for_number(verb, number)
-            await deps.effects.open_view(str(body["trigger_id"]), view)
+            if not await deps.effects.open_view(str(body.get("trigger_id") or ""), view):
+                log.info("command_modal_not_opened", incident=f"INC-{number}", verb=verb)
+                await _answer_clicker(deps, respond, body, form_fallback(verb, number))
         except Exception as exc:
             await _tell(deps, body, user_message(exc, action=action.get("action_id")))
 
@@ -59,7 +63,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     ) -> None:
         await ack()
         try:
-            incident, entries, total = await asyncio.to_thread(deps.service.recent_timeline, int(action["value"]))
+            incident, entries, total = await deps.threads.read(deps.service.recent_timeline, int(action["value"]))
             await respond(
                 text=f"{incident.incident_id} timeline",
                 blocks=blocks.build_timeline_blocks(incident, entries, total),
@@ -90,6 +94,30 @@ def _quietly(task: asyncio.Future[Any]) -> None:
     """A read given up on may still fail (an unknown incident): the modal's submission will say so."""
     if not task.cancelled():
         task.exception()
+
+
+def form_fallback(verb: str, number: int) -> str:
+    """What the clicker is told when Slack would not open a button's form: the command to type instead.
+
+    ``note``, 1 -> "I could not open the note form; type `/incident INC-1 note <text>` instead.", in mrkdwn
+    (``&lt;text&gt;``: Slack would read a bare ``<text>`` as a link).
+    """
+    usage = USAGE[verb].split(" | ")[0]  # hypothesis: the form takes the first form of the verb, its text
+    return escape(f"I could not open the {verb} form; type `/incident INC-{number} {usage}` instead.")
+
+
+async def _answer_clicker(deps: SlackDeps, respond: AsyncRespond, body: dict[str, Any], text: str) -> None:
+    """An ephemeral answer to the person who clicked: through the click's response_url (a webhook, which
+    may answer while the Web API does not), else as a chat.postEphemeral note in their channel."""
+    if body.get("response_url"):
+        try:
+            response = await respond(text=text, response_type="ephemeral", replace_original=False)
+            if response.status_code < 400:
+                return
+            log.info("response_url_failed", status=response.status_code)
+        except Exception:  # an expired response_url, or Slack unreachable: try the Web API
+            log.info("response_url_failed", exc_info=True)
+    await _tell(deps, body, text)
 
 
 def _value(view: dict[str, Any], block_id: str, action_id: str) -> str:
