@@ -223,6 +223,25 @@ BY_METHOD: dict[tuple[str, str], tuple[ErrorClass, str]] = {
 }
 """(method, code) -> (class, reason) where a code means something else for one method."""
 
+WHEN_EVERYONE_REFUSED: dict[tuple[str, str], tuple[ErrorClass, str]] = {
+    # Slack documents both as one invitee's problem ("User does not have permission to invite that
+    # specific user", "An invited user is a guest user that is restricted from accessing this
+    # conversation"), but when every person of an invitation, tried one at a time, gets the same
+    # one, the cause is the bot's token or the channel: a workspace policy that bars the app from
+    # inviting, or a channel only some may join. A setup fault then, said once with the fix.
+    ("conversations.invite", "no_permission"): (
+        S,
+        "Slack lets the bot invite nobody here: allow apps to invite people to channels "
+        "(workspace settings, Permissions) and check the app has the channels:manage scope",
+    ),
+    ("conversations.invite", "user_is_restricted"): (
+        S,
+        "the channel refuses every person invited (a channel restricted to some members, or the bot is a "
+        "restricted user): check the channel's posting and membership settings",
+    ),
+}
+"""(method, code) -> (class, fix) when two or more people, each invited alone, all got this same code."""
+
 
 @dataclass(frozen=True)
 class SlackFailure:
@@ -238,6 +257,10 @@ class SlackFailure:
     retry_after: float | None
     detail: str
     body: dict[str, Any]
+    item: int | None = None
+    """The outbox item whose delivery failed, named in "report it with outbox item #n"."""
+    override: tuple[ErrorClass, str] | None = None
+    """A meaning decided from more than one answer (``WHEN_EVERYONE_REFUSED``)."""
 
     @property
     def error_class(self) -> ErrorClass:
@@ -246,22 +269,40 @@ class SlackFailure:
     @property
     def meaning(self) -> tuple[ErrorClass, str]:
         """The class of this failure and its reason (the fix, for setup faults)."""
+        kind, reason = self._meaning()
+        if self.item is not None:
+            reason = reason.replace("this outbox item", f"outbox item #{self.item}")
+        return kind, reason
+
+    def _meaning(self) -> tuple[ErrorClass, str]:
+        if self.override is not None:
+            return self.override
         if self.status == 429 or self.code in ("ratelimited", "rate_limited"):
             return T, "rate limited by Slack"
         if self.code is None:
             return T, self.detail
         if self.status >= 500 and self.code not in ERRORS:
             return T, f"Slack answered HTTP {self.status}"
+        needed = self.body.get("needed")
+        if self.code == "missing_scope" and isinstance(needed, str) and needed:
+            # Slack names the scope it wanted in ``needed`` (docs.slack.dev, "Scopes and permissions").
+            fix = "add it under oauth_config.scopes.bot (manifest.yml) and reinstall"
+            return S, f"the app lacks the scope {needed}: {fix}"
         known = BY_METHOD.get((self.method, self.code)) or ERRORS.get(self.code)
         if known is not None:
             return known
-        return S, f"Slack answered an undocumented error {self.code!r}; report it with this outbox item"
+        return S, undocumented(self.code)
 
     def describe(self) -> str:
         """``chat.postMessage: channel_not_found (HTTP 200): the channel does not exist...``."""
         kind, reason = self.meaning
         code = self.code or "no Slack answer"
         return f"{self.method}: {code} (HTTP {self.status}, {kind.value}): {reason}"
+
+
+def undocumented(code: str) -> str:
+    """The reason given for an error code no method reference documents."""
+    return f"Slack answered an undocumented error {code!r}; report it with this outbox item"
 
 
 def classify(method: str, code: str) -> ErrorClass | None:

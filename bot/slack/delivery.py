@@ -9,7 +9,7 @@ status message is edited in place, invitations tolerate ``already_in_channel``.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -29,7 +29,7 @@ from bot.postmortem.render import PostmortemRenderer
 from bot.replies import budget_status, confirmation
 from bot.service import Actor, IncidentService, Outcome
 from bot.slack.api_errors import ErrorClass, SlackFailure, failure_of
-from bot.slack.effects import ChannelNameExhausted, SlackEffects
+from bot.slack.effects import ChannelNameExhausted, InviteStopped, SlackEffects
 from bot.slack.errors import user_message
 from bot.slack.text import MESSAGE_TEXT_LIMIT, escape_keeping_mentions, truncate, unescape
 from bot.store.outbox import Effect, OutboxItem
@@ -197,7 +197,7 @@ class SlackDeliverer:
         try:
             await handler(item)
         except SlackApiError as exc:
-            failure = failure_of(exc)
+            failure = replace(failure_of(exc), item=item.id)
             self._report_setup_fault(failure, item)
             raise classify_failure(failure) from exc
         except SlackRequestError as exc:
@@ -247,19 +247,21 @@ class SlackDeliverer:
         await asyncio.to_thread(self.service.bind_channel, incident.number, channel_id)
 
     async def _invite(self, item: OutboxItem) -> None:
+        """Invite the people of the item; the caller is told once who was added, who was refused and why,
+        and what stopped the rest (a temporary stop is retried in silence)."""
         incident = await self._channel_incident(item)
         if incident is None or incident.channel_id is None:
             return
         notify = item.payload.get("notify")
         try:
             report = await self.effects.invite(incident.channel_id, [str(u) for u in item.payload.get("users", [])])
-        except SlackApiError as exc:
-            failure = failure_of(exc)
+        except InviteStopped as exc:
+            failure = replace(exc.failure, item=item.id)
+            self._report_setup_fault(failure, item)
             if failure.error_class is not ErrorClass.TEMPORARY and notify:
-                await self._send_notification(
-                    {**notify, "text": f"Nobody could be added to <#{incident.channel_id}>: {failure.meaning[1]}."}
-                )
-            raise
+                text = exc.report.stopped(incident.channel_id, failure.meaning[1])
+                await self._send_notification({**notify, "text": text})
+            raise classify_failure(failure) from exc
         if report.failed and notify:
             await self._send_notification({**notify, "text": report.problems()})
 
