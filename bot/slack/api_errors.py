@@ -40,7 +40,7 @@ class ErrorClass(StrEnum):
 
 U, C, T, S = ErrorClass.USER, ErrorClass.CHANNEL, ErrorClass.TEMPORARY, ErrorClass.SETUP
 
-_REINSTALL = "check SLACK_BOT_TOKEN (OAuth & Permissions) and reinstall the app to the workspace"
+REINSTALL = "check SLACK_BOT_TOKEN (OAuth & Permissions) and reinstall the app to the workspace"
 _BUG = "Slack refused the request as malformed: a bug in incidentbot, please report it with this outbox item"
 _ADMIN = "a workspace admin setting forbids it; ask an admin to allow it for the app"
 _UPLOADS = "the workspace forbids this upload; `incidentbot postmortem INC-n` renders the draft locally"
@@ -63,11 +63,11 @@ ERRORS: dict[str, tuple[ErrorClass, str]] = {
     "streaming_state_conflict": (T, "the message is still being streamed"),
     "hash_conflict": (T, "the Home tab changed meanwhile"),
     # -- setup: the token, the app's configuration or a workspace policy --------------------------
-    "not_authed": (S, f"no token was sent: {_REINSTALL}"),
-    "invalid_auth": (S, f"the token is not valid: {_REINSTALL}"),
-    "account_inactive": (S, f"the token belongs to a deleted user or workspace: {_REINSTALL}"),
-    "token_revoked": (S, f"the token was revoked or the app removed: {_REINSTALL}"),
-    "token_expired": (S, f"the token expired: {_REINSTALL}"),
+    "not_authed": (S, f"no token was sent: {REINSTALL}"),
+    "invalid_auth": (S, f"the token is not valid: {REINSTALL}"),
+    "account_inactive": (S, f"the token belongs to a deleted user or workspace: {REINSTALL}"),
+    "token_revoked": (S, f"the token was revoked or the app removed: {REINSTALL}"),
+    "token_expired": (S, f"the token expired: {REINSTALL}"),
     "not_allowed_token_type": (S, "this method needs a bot token (xoxb-...) in SLACK_BOT_TOKEN"),
     "is_bot": (S, "legacy bot tokens cannot call this method: use a Slack app's bot token (xoxb-...)"),
     "missing_scope": (S, "the app lacks a scope: add it under oauth_config.scopes.bot (manifest.yml) and reinstall"),
@@ -76,6 +76,12 @@ ERRORS: dict[str, tuple[ErrorClass, str]] = {
     "accesslimited": (S, "Slack limits this method on the bot's network: check the workspace's IP allow-list"),
     "ekm_access_denied": (S, f"administrators suspended posting (Enterprise Key Management): {_ADMIN}"),
     "enterprise_is_restricted": (S, "not callable from an Enterprise org: install the app per workspace"),
+    # Not in the method reference pages, answered to org-wide apps the workspace was not granted to.
+    "team_access_not_granted": (
+        S,
+        "the app is installed on the Enterprise organisation but not granted this workspace: "
+        "an org admin must add it to the workspace",
+    ),
     "two_factor_setup_required": (S, "the workspace requires two-factor setup of the installing user"),
     "restricted_action": (S, _ADMIN),
     "app_access_restricted": (S, f"the app may not be used here: {_ADMIN}"),

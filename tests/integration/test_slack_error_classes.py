@@ -115,7 +115,8 @@ class TestTheTable:
     def test_the_table_names_no_code_slack_does_not_document(self) -> None:
         """Every code in the table is documented for at least one method the bot calls (no stale rows)."""
         documented = {code for spec in DOCUMENTED.values() for code in spec["errors"]}
-        assert sorted(set(ERRORS) - documented) == ["invalid_arguments"]  # answered by views.open, undocumented
+        # answered by views.open, and to org-wide apps not granted the workspace; neither documented
+        assert sorted(set(ERRORS) - documented) == ["invalid_arguments", "team_access_not_granted"]
         assert {code for _, code in BY_METHOD} <= documented
 
     @pytest.mark.parametrize(
