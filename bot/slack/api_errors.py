@@ -200,7 +200,7 @@ ERRORS: dict[str, tuple[ErrorClass, str]] = {
     "not_pinnable": (C, "the message cannot be pinned"),
     "already_pinned": (C, "the message is already pinned"),
     "file_not_found": (S, _BUG),
-    "user_is_restricted": (C, "the channel restricts this action"),
+    "user_is_restricted": (S, "the bot's user is restricted from this action: a workspace admin must allow it"),
     # -- one person's problem ------------------------------------------------------------------------
     "user_not_found": (U, "no such user"),
     "user_not_in_channel": (U, "not a member of the channel"),
@@ -224,6 +224,16 @@ BY_METHOD: dict[tuple[str, str], tuple[ErrorClass, str]] = {
     # On an invitation these name one invitee, not the app or the channel.
     ("conversations.invite", "no_permission"): (U, "the bot may not invite this person"),
     ("conversations.invite", "user_is_restricted"): (U, "a guest who may not join this channel"),
+    # "Setting the topic is a restricted action" (conversations.setTopic): the calling user, the bot, is
+    # restricted from it; no channel of the incident would fare better.
+    ("conversations.setTopic", "user_is_restricted"): (
+        S,
+        "the bot may not set channel topics (a workspace setting restricts it): ask an admin to allow it",
+    ),
+    # pins.add: "Item is not in channel": the message, not the bot.
+    ("pins.add", "not_in_channel"): (C, "the message is not in this channel"),
+    # chat.update: "Team associated with the message and channel could not be found".
+    ("chat.update", "team_not_found"): (C, "the workspace of the message's channel could not be found"),
     # The bytes of the upload never arrived: the whole upload is tried again.
     ("files.completeUploadExternal", "file_not_found"): (T, "the upload's bytes did not reach Slack"),
 }

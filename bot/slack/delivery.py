@@ -324,13 +324,24 @@ class SlackDeliverer:
     async def _pin_message(self, item: OutboxItem) -> None:
         """A :pushpin:ed message onto the timeline, by its author at its own time (once per event_id).
 
-        Reading the message raises SlackApiError (a rate limit is retried by the outbox); a message
-        that is gone records nothing. The reactor is told the result in an ephemeral note.
+        Reading the message raises SlackApiError (a rate limit is retried by the outbox; a read that can
+        never succeed, e.g. not_in_channel, is dead and the reactor is told why); a message that is gone
+        records nothing. The reactor is told the result in an ephemeral note.
         """
         incident = await self._incident(item)
         payload = item.payload
         channel_id, ts, reactor = str(payload["channel"]), str(payload["ts"]), str(payload["reactor"])
-        message = await self.effects.fetch_message(channel_id, ts)
+        try:
+            message = await self.effects.fetch_message(channel_id, ts)
+        except SlackApiError as exc:
+            kind, reason = replace(failure_of(exc), item=item.id).meaning
+            if kind is not ErrorClass.TEMPORARY:  # the item goes dead: tell the reactor, once
+                await self.effects.post_ephemeral(
+                    channel_id,
+                    reactor,
+                    f"Your :pushpin: was not added to the {incident.incident_id} timeline: {reason}.",
+                )
+            raise
         if message is None:
             log.warning("pinned_message_not_found", incident=incident.incident_id, channel=channel_id, ts=ts)
             return

@@ -142,7 +142,10 @@ class TestTheTable:
             ("conversations.invite", "no_permission", ErrorClass.USER),
             ("conversations.invite", "cant_invite", ErrorClass.USER),
             ("conversations.invite", "user_is_restricted", ErrorClass.USER),
-            ("conversations.setTopic", "user_is_restricted", ErrorClass.CHANNEL),
+            ("conversations.setTopic", "user_is_restricted", ErrorClass.SETUP),
+            ("chat.update", "team_not_found", ErrorClass.CHANNEL),
+            ("pins.add", "not_in_channel", ErrorClass.CHANNEL),
+            ("pins.add", "restricted_action", ErrorClass.SETUP),
             ("chat.postEphemeral", "user_not_in_channel", ErrorClass.USER),
             ("views.open", "expired_trigger_id", ErrorClass.USER),
         ],
@@ -499,7 +502,9 @@ class TestInvitations:
         assert harness.items() == []
         members = harness.fake.channel(channel).members
         assert users[0] not in members and {users[1], users[2]} <= set(members)
-        assert _notes(harness) == ["Could not add <@U0P000> (Slack answered an undocumented error 'invite_policy_changed')."]
+        assert _notes(harness) == [
+            "Could not add <@U0P000> (Slack answered an undocumented error 'invite_policy_changed')."
+        ]
 
     def test_an_unknown_code_for_everyone_is_a_setup_fault_naming_the_item(self, harness: Harness) -> None:
         """The same unknown code for all three, each alone: dead, the reason and the note name the outbox item."""
@@ -576,7 +581,9 @@ class TestInvitations:
         extra = {"needed": "channels:manage", "provided": "chat:write,commands"}
         harness.fake.fail_next("conversations.invite", "missing_scope", status=200, extra=extra)
         harness.deliver(_invite(number, users, channel))
-        fix = "the app lacks the scope channels:manage: add it under oauth_config.scopes.bot (manifest.yml) and reinstall"
+        fix = (
+            "the app lacks the scope channels:manage: add it under oauth_config.scopes.bot (manifest.yml) and reinstall"
+        )
         [dead] = harness.items("dead")
         assert dead.last_error == f"conversations.invite: missing_scope (HTTP 200, setup): {fix}"
         assert _notes(harness) == [f"Nobody could be added to <#{channel}>: {fix}."]
@@ -591,3 +598,66 @@ class TestInvitations:
             "chat.postMessage: missing_scope (HTTP 200, setup): the app lacks the scope chat:write: add it under "
             "oauth_config.scopes.bot (manifest.yml) and reinstall"
         )
+
+
+class TestPushpinThatCanNeverBeRead:
+    @pytest.mark.parametrize(
+        ("code", "reason"),
+        [
+            ("not_in_channel", "the bot is not a member of the channel"),
+            ("channel_not_found", "the channel does not exist or the app cannot see it"),
+        ],
+    )
+    def test_the_reactor_is_told_once_why_it_was_not_pinned(self, harness: Harness, code: str, reason: str) -> None:
+        """conversations.history refusing for good: the item is dead and the reactor gets one ephemeral note."""
+        number, channel = harness.incident()
+        ts = f"{harness.clock.now.timestamp() + 1:.6f}"
+        harness.fake.add_message(channel, ts, "U0BOB", "half the edge servers at 100% CPU")
+        harness.clock.now += timedelta(seconds=5)
+        harness.fake.fail_next("conversations.history", code, status=200)
+        pin = {"channel": channel, "ts": ts, "reactor": "U0ALICE", "event_id": "Ev0PIN9", "item_user": "U0BOB"}
+        harness.deliver(Effect(SlackEffect.PIN_MESSAGE, pin, number))
+        harness.later()
+        assert [i.status for i in harness.items()] == ["dead"]
+        assert _notes(harness) == [f"Your :pushpin: was not added to the INC-{number} timeline: {reason}."]
+
+
+class TestTopicRestricted:
+    def test_set_topic_user_is_restricted_is_a_setup_fault_with_the_fix(self, harness: Harness) -> None:
+        """conversations.setTopic "Setting the topic is a restricted action": the bot is restricted, a setup fault."""
+        number, _ = harness.incident()
+        harness.fake.fail_next("conversations.setTopic", "user_is_restricted", status=200)
+        with capture_logs() as logs:
+            harness.deliver(Effect(SlackEffect.REFRESH, {}, number))
+        [dead] = harness.items("dead")
+        assert dead.last_error == (
+            "conversations.setTopic: user_is_restricted (HTTP 200, setup): the bot may not set channel topics "
+            "(a workspace setting restricts it): ask an admin to allow it"
+        )
+        assert [e["error"] for e in logs if e["event"] == "slack_setup_fault"] == ["user_is_restricted"]
+
+
+class TestDeadItemsInTheCli:
+    def test_dead_items_show_the_needed_scope_and_no_next_time(
+        self, fake: FakeSlack, tmp_path: Path, clock: ReplayClock
+    ) -> None:
+        """`incidentbot outbox --status dead` (a real process): the reason names the needed scope; no `next=`."""
+        url = f"sqlite:///{tmp_path / 'cli.db'}"
+        store = open_store(url)
+        h = _harness(fake, IncidentService(store, clock=clock), clock)
+        number, _ = h.incident()
+        fake.fail_next("chat.postMessage", "missing_scope", status=200, extra={"needed": "chat:write"})
+        h.deliver(_post(number))
+        [dead] = h.items("dead")
+        store.dispose()
+        text = incidentbot("outbox", "--status", "dead", database_url=url, cwd=tmp_path)
+        assert text.returncode == 0, text.stderr
+        assert text.stdout.strip() == (
+            f"#{dead.id:<6} dead     slack.post_line            INC-{number:<4} attempts=1   chat.postMessage: "
+            "missing_scope (HTTP 200, setup): the app lacks the scope chat:write: add it under "
+            "oauth_config.scopes.bot (manifest.yml) and reinstall"
+        )
+        listed = json.loads(
+            incidentbot("outbox", "--status", "dead", "--format", "json", database_url=url, cwd=tmp_path).stdout
+        )
+        assert listed["items"][0]["next_attempt_at"] is None
