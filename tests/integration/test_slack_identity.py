@@ -5,10 +5,14 @@ request ever waits for Slack."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-from structlog.testing import capture_logs
 from slack_sdk.web.async_client import AsyncWebClient
+from structlog.testing import capture_logs
 
 from bot.slack.identity import BotIdentity, SlackSetupFault, TokenRefused
 from tests.support.bot_server import BOT_TOKEN
@@ -257,3 +261,34 @@ class TestAuthorize:
             assert len(fake_slack.calls_to("auth.test")) == calls == 1
 
         asyncio.run(known())
+
+
+class TestServeStopsOnASetupFault:
+    def test_slack_api_url_serving_a_web_page_stops_serve_in_one_line(
+        self, fake_slack: FakeSlack, tmp_path: Path
+    ) -> None:
+        """`incidentbot serve` (a real process) whose SLACK_API_URL answers a 200 web page exits with one line."""
+        fake_slack.fail_next_raw("auth.test", 200, "<!doctype html><title>Welcome to nginx!</title>", times=5)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "LOG_", "DATABASE_"))}
+        env.update(
+            DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite'}",
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET="secret",
+            SLACK_API_URL=fake_slack.base_url,
+        )
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "--env-file", "", "serve", "--host", "127.0.0.1", "--port", "0"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 1 and "Traceback" not in result.stderr + result.stdout
+        # Log events (server_starting) go to stderr too; the error is the one line that says `incidentbot:`.
+        assert [line for line in result.stderr.splitlines() if line.startswith("incidentbot:")] == [
+            f"incidentbot: SLACK_API_URL {fake_slack.base_url}: auth.test: Slack answered HTTP 200 without a Slack "
+            "JSON body (text/html): check SLACK_API_URL (it should end in /api/ and serve Slack's Web API)."
+        ]
+        assert len(fake_slack.calls_to("auth.test")) == 1
