@@ -426,7 +426,8 @@ class SlackDeliverer:
                         **notify,
                         "text": (
                             f"Slack refused the postmortem upload for {incident.incident_id} "
-                            f"({failure.code or failure.detail}); `incidentbot postmortem {incident.incident_id}` "
+                            f"({failure.code or 'no Slack answer'}: {failure.meaning[1]}); "
+                            f"`incidentbot postmortem {incident.incident_id}` "
                             "renders it locally."
                         ),
                     }

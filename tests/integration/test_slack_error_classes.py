@@ -23,7 +23,7 @@ from bot.domain.grammar import parse_command
 from bot.outbox import OutboxWorker, RetryPolicy
 from bot.postmortem.render import PostmortemRenderer
 from bot.service import Actor, IncidentService
-from bot.slack.api_errors import BY_METHOD, ERRORS, ErrorClass, classify
+from bot.slack.api_errors import BY_METHOD, ERRORS, WHEN_EVERYONE_REFUSED, ErrorClass, classify
 from bot.slack.delivery import SlackDeliverer, SlackEffect
 from bot.slack.effects import SlackEffects
 from bot.store import open_store
@@ -118,6 +118,8 @@ class TestTheTable:
         # answered by views.open, and to org-wide apps not granted the workspace; neither documented
         assert sorted(set(ERRORS) - documented) == ["invalid_arguments", "team_access_not_granted"]
         assert {code for _, code in BY_METHOD} <= documented
+        for method, code in WHEN_EVERYONE_REFUSED:
+            assert code in DOCUMENTED[method]["errors"], (method, code)
 
     @pytest.mark.parametrize(
         ("method", "code", "expected"),
@@ -661,3 +663,20 @@ class TestDeadItemsInTheCli:
             incidentbot("outbox", "--status", "dead", "--format", "json", database_url=url, cwd=tmp_path).stdout
         )
         assert listed["items"][0]["next_attempt_at"] is None
+
+
+class TestUploadRefusedForAScope:
+    def test_the_caller_reads_the_needed_scope(self, harness: Harness) -> None:
+        """files.getUploadURLExternal answering missing_scope (needed files:write): the caller's note names it."""
+        number, channel = harness.incident()
+        harness.fake.fail_next(
+            "files.getUploadURLExternal", "missing_scope", status=200, extra={"needed": "files:write"}
+        )
+        notify = {"response_url": None, "channel": channel, "user": "U0ALICE", "text": ""}
+        harness.deliver(Effect(SlackEffect.UPLOAD_POSTMORTEM, {"template": None, "notify": notify}, number))
+        assert [i.status for i in harness.items()] == ["dead"]
+        assert _notes(harness) == [
+            f"Slack refused the postmortem upload for INC-{number} (missing_scope: the app lacks the scope "
+            "files:write: add it under oauth_config.scopes.bot (manifest.yml) and reinstall); "
+            f"`incidentbot postmortem INC-{number}` renders it locally."
+        ]
