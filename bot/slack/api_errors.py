@@ -17,7 +17,11 @@ classes:
 A code the calling code expects (``already_in_channel``, ``already_pinned``, ``name_taken``,
 ``message_not_found`` on ``chat.update``...) is answered there before it is classified; it still
 has its class here. Answers that are not Slack JSON at all (a proxy's HTML 502, a wrong
-``SLACK_API_URL``) are ``TEMPORARY`` with a reason naming the HTTP status and what came back.
+``SLACK_API_URL``) are ``TEMPORARY`` with a reason naming the HTTP status and what came back
+(the outbox retries them for as long as they last); at start-up, ``auth.test`` answering a web page
+with HTTP 200 or a 404 stops the bot instead (``bot.slack.identity``). ``BY_METHOD`` holds the
+method-specific meanings of generic codes, ``WHEN_EVERYONE_REFUSED`` the per-user invitation codes
+that mean the token or the channel when everyone invited gets them.
 """
 
 from __future__ import annotations
