@@ -449,7 +449,7 @@ def _outbox(args: argparse.Namespace, settings: Settings) -> int:
     print(
         "\n".join(
             f"#{i.id:<6} {i.status:<8} {i.kind:<26} {'INC-' + str(i.incident_number) if i.incident_number else '-':<8} "
-            f"attempts={i.attempts:<3} next={format_iso(i.next_attempt_at)} {i.last_error}"
+            f"attempts={i.attempts:<3} {_next_attempt(i)}{i.last_error}"
             for i in items
         )
         or _empty_outbox(service, settings, args.status)
@@ -472,6 +472,11 @@ def _empty_outbox(service: IncidentService, settings: Settings, status: str | No
     return "The outbox is empty: Slack is up to date."
 
 
+def _next_attempt(item: OutboxItem) -> str:
+    """``next=<UTC time> `` for an item still owed; "" for a dead one, which is never attempted again."""
+    return "" if item.status == "dead" else f"next={format_iso(item.next_attempt_at)} "
+
+
 def _outbox_json(item: OutboxItem) -> dict[str, Any]:
     return {
         "id": item.id,
@@ -479,7 +484,7 @@ def _outbox_json(item: OutboxItem) -> dict[str, Any]:
         "kind": item.kind,
         "incident": f"INC-{item.incident_number}" if item.incident_number else None,
         "attempts": item.attempts,
-        "next_attempt_at": format_iso(item.next_attempt_at),
+        "next_attempt_at": None if item.status == "dead" else format_iso(item.next_attempt_at),
         "last_error": item.last_error,
         "created_at": format_iso(item.created_at),
     }

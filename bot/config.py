@@ -26,10 +26,11 @@ DEFAULT_ALERT_MAX_BYTES = 32 * 1024 * 1024
 """Largest alert notification body accepted (bytes): a group of about 25,000 alerts from Alertmanager."""
 MIN_ALERT_MAX_BYTES = 1024 * 1024
 MAX_ALERT_MAX_BYTES = 1024 * 1024 * 1024
-CHANNEL_PREFIX = re.compile(r"[a-z0-9_-]{1,20}", re.ASCII)
+CHANNEL_PREFIX = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,18}[a-z0-9])?", re.ASCII)
 """Slack channel names hold lowercase letters, digits, - and _ only, at most 80 characters
 (conversations.create: invalid_name_specials, invalid_name_maxlength); 20 for the prefix leaves
-room for ``-<number>-<title>``."""
+room for ``-<number>-<title>``. The prefix starts and ends with a letter or digit, so names never
+read ``inc--7-...`` or ``-inc-7-...``."""
 
 
 class Secret:
@@ -128,11 +129,12 @@ def _validated(values: Mapping[str, str]) -> Settings:
     log_format = get("LOG_FORMAT") or "console"
     if log_format not in ("console", "json"):
         raise ConfigError(f"LOG_FORMAT must be console or json, got {log_format!r}.")
-    prefix = get("INCIDENT_CHANNEL_PREFIX") or "inc"
+    # Unset means the default; set but empty (``INCIDENT_CHANNEL_PREFIX=``) is refused like any bad value.
+    prefix = get("INCIDENT_CHANNEL_PREFIX") if "INCIDENT_CHANNEL_PREFIX" in values else "inc"
     if not CHANNEL_PREFIX.fullmatch(prefix):
         raise ConfigError(
             f"INCIDENT_CHANNEL_PREFIX {prefix!r} is not a name Slack accepts: use 1 to 20 of a-z, 0-9, - and _ "
-            "(lowercase ASCII), e.g. inc."
+            "(lowercase ASCII), starting and ending with a letter or digit, e.g. inc."
         )
     strict = get("INCIDENT_STRICT_ROLES").lower()
     if strict not in ("", "true", "false", "1", "0", "yes", "no"):

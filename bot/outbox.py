@@ -70,14 +70,21 @@ def route_by_kind(deliverers: Mapping[str, Deliver]) -> Deliver:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff with jitter: 1 s, 2 s, 4 s ... capped, then buried after ``max_attempts``."""
+    """Exponential backoff with jitter: 1 s, 2 s, 4 s ... capped at ``max_seconds`` (5 minutes).
+
+    A temporary failure (``RetryLater``: 429, 5xx, network, a reply that is not Slack JSON) is
+    retried for as long as it lasts: an outage of hours must not lose what an incident owes Slack.
+    Only a delivery that crashes (an exception that is neither ``RetryLater`` nor ``Undeliverable``,
+    i.e. a bug) is buried, once the item has been attempted ``max_attempts`` times.
+    """
 
     base_seconds: float = 1.0
     max_seconds: float = 300.0
     max_attempts: int = 15
 
     def delay(self, attempts: int, retry_after: float | None) -> float:
-        backoff = min(self.max_seconds, self.base_seconds * 2.0 ** max(attempts - 1, 0))
+        """Seconds to wait before attempt ``attempts + 1``; at least ``retry_after`` (seconds) when given."""
+        backoff = min(self.max_seconds, self.base_seconds * 2.0 ** min(max(attempts - 1, 0), 60))
         jittered = backoff * (0.5 + random.random() / 2)
         return max(jittered, retry_after or 0.0)
 
@@ -185,13 +192,17 @@ class OutboxWorker:
     async def _attempt(self, item: OutboxItem) -> None:
         try:
             await self.deliver(item)
-        except RetryLater as exc:
+        except RetryLater as exc:  # temporary: retried for as long as it lasts
             await asyncio.to_thread(self._retry, item, exc.reason, exc.after)
         except Undeliverable as exc:
             await asyncio.to_thread(self._bury, item, str(exc))
         except Exception as exc:  # a bug in a deliverer must not stall the queue for ever
             log.exception("outbox_delivery_crashed", item=item.id, kind=item.kind)
-            await asyncio.to_thread(self._retry, item, f"{type(exc).__name__}", None)
+            reason = f"{type(exc).__name__}"
+            if item.attempts >= self.policy.max_attempts:
+                await asyncio.to_thread(self._bury, item, f"gave up after {item.attempts} crashed attempts: {reason}")
+            else:
+                await asyncio.to_thread(self._retry, item, reason, None)
         else:
             await asyncio.to_thread(self._complete, item)
 
@@ -202,9 +213,6 @@ class OutboxWorker:
 
     def _retry(self, item: OutboxItem, reason: str, retry_after: float | None) -> None:
         now = self.clock()
-        if item.attempts >= self.policy.max_attempts:
-            self._bury(item, f"gave up after {item.attempts} attempts: {reason}")
-            return
         delay = self.policy.delay(item.attempts, retry_after)
         with self.store.transaction() as uow:
             outbox.reschedule(uow.session, item.id, now + timedelta(seconds=delay), reason, now)

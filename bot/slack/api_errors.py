@@ -17,7 +17,11 @@ classes:
 A code the calling code expects (``already_in_channel``, ``already_pinned``, ``name_taken``,
 ``message_not_found`` on ``chat.update``...) is answered there before it is classified; it still
 has its class here. Answers that are not Slack JSON at all (a proxy's HTML 502, a wrong
-``SLACK_API_URL``) are ``TEMPORARY`` with a reason naming the HTTP status and what came back.
+``SLACK_API_URL``) are ``TEMPORARY`` with a reason naming the HTTP status and what came back
+(the outbox retries them for as long as they last); at start-up, ``auth.test`` answering a web page
+with HTTP 200 or a 404 stops the bot instead (``bot.slack.identity``). ``BY_METHOD`` holds the
+method-specific meanings of generic codes, ``WHEN_EVERYONE_REFUSED`` the per-user invitation codes
+that mean the token or the channel when everyone invited gets them.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ class ErrorClass(StrEnum):
 
 U, C, T, S = ErrorClass.USER, ErrorClass.CHANNEL, ErrorClass.TEMPORARY, ErrorClass.SETUP
 
-_REINSTALL = "check SLACK_BOT_TOKEN (OAuth & Permissions) and reinstall the app to the workspace"
+REINSTALL = "check SLACK_BOT_TOKEN (OAuth & Permissions) and reinstall the app to the workspace"
 _BUG = "Slack refused the request as malformed: a bug in incidentbot, please report it with this outbox item"
 _ADMIN = "a workspace admin setting forbids it; ask an admin to allow it for the app"
 _UPLOADS = "the workspace forbids this upload; `incidentbot postmortem INC-n` renders the draft locally"
@@ -63,11 +67,11 @@ ERRORS: dict[str, tuple[ErrorClass, str]] = {
     "streaming_state_conflict": (T, "the message is still being streamed"),
     "hash_conflict": (T, "the Home tab changed meanwhile"),
     # -- setup: the token, the app's configuration or a workspace policy --------------------------
-    "not_authed": (S, f"no token was sent: {_REINSTALL}"),
-    "invalid_auth": (S, f"the token is not valid: {_REINSTALL}"),
-    "account_inactive": (S, f"the token belongs to a deleted user or workspace: {_REINSTALL}"),
-    "token_revoked": (S, f"the token was revoked or the app removed: {_REINSTALL}"),
-    "token_expired": (S, f"the token expired: {_REINSTALL}"),
+    "not_authed": (S, f"no token was sent: {REINSTALL}"),
+    "invalid_auth": (S, f"the token is not valid: {REINSTALL}"),
+    "account_inactive": (S, f"the token belongs to a deleted user or workspace: {REINSTALL}"),
+    "token_revoked": (S, f"the token was revoked or the app removed: {REINSTALL}"),
+    "token_expired": (S, f"the token expired: {REINSTALL}"),
     "not_allowed_token_type": (S, "this method needs a bot token (xoxb-...) in SLACK_BOT_TOKEN"),
     "is_bot": (S, "legacy bot tokens cannot call this method: use a Slack app's bot token (xoxb-...)"),
     "missing_scope": (S, "the app lacks a scope: add it under oauth_config.scopes.bot (manifest.yml) and reinstall"),
@@ -76,6 +80,12 @@ ERRORS: dict[str, tuple[ErrorClass, str]] = {
     "accesslimited": (S, "Slack limits this method on the bot's network: check the workspace's IP allow-list"),
     "ekm_access_denied": (S, f"administrators suspended posting (Enterprise Key Management): {_ADMIN}"),
     "enterprise_is_restricted": (S, "not callable from an Enterprise org: install the app per workspace"),
+    # Not in the method reference pages, answered to org-wide apps the workspace was not granted to.
+    "team_access_not_granted": (
+        S,
+        "the app is installed on the Enterprise organisation but not granted this workspace: "
+        "an org admin must add it to the workspace",
+    ),
     "two_factor_setup_required": (S, "the workspace requires two-factor setup of the installing user"),
     "restricted_action": (S, _ADMIN),
     "app_access_restricted": (S, f"the app may not be used here: {_ADMIN}"),
@@ -194,7 +204,7 @@ ERRORS: dict[str, tuple[ErrorClass, str]] = {
     "not_pinnable": (C, "the message cannot be pinned"),
     "already_pinned": (C, "the message is already pinned"),
     "file_not_found": (S, _BUG),
-    "user_is_restricted": (C, "the channel restricts this action"),
+    "user_is_restricted": (S, "the bot's user is restricted from this action: a workspace admin must allow it"),
     # -- one person's problem ------------------------------------------------------------------------
     "user_not_found": (U, "no such user"),
     "user_not_in_channel": (U, "not a member of the channel"),
@@ -218,10 +228,39 @@ BY_METHOD: dict[tuple[str, str], tuple[ErrorClass, str]] = {
     # On an invitation these name one invitee, not the app or the channel.
     ("conversations.invite", "no_permission"): (U, "the bot may not invite this person"),
     ("conversations.invite", "user_is_restricted"): (U, "a guest who may not join this channel"),
+    # "Setting the topic is a restricted action" (conversations.setTopic): the calling user, the bot, is
+    # restricted from it; no channel of the incident would fare better.
+    ("conversations.setTopic", "user_is_restricted"): (
+        S,
+        "the bot may not set channel topics (a workspace setting restricts it): ask an admin to allow it",
+    ),
+    # pins.add: "Item is not in channel": the message, not the bot.
+    ("pins.add", "not_in_channel"): (C, "the message is not in this channel"),
+    # chat.update: "Team associated with the message and channel could not be found".
+    ("chat.update", "team_not_found"): (C, "the workspace of the message's channel could not be found"),
     # The bytes of the upload never arrived: the whole upload is tried again.
     ("files.completeUploadExternal", "file_not_found"): (T, "the upload's bytes did not reach Slack"),
 }
 """(method, code) -> (class, reason) where a code means something else for one method."""
+
+WHEN_EVERYONE_REFUSED: dict[tuple[str, str], tuple[ErrorClass, str]] = {
+    # Slack documents both as one invitee's problem ("User does not have permission to invite that
+    # specific user", "An invited user is a guest user that is restricted from accessing this
+    # conversation"), but when every person of an invitation, tried one at a time, gets the same
+    # one, the cause is the bot's token or the channel: a workspace policy that bars the app from
+    # inviting, or a channel only some may join. A setup fault then, said once with the fix.
+    ("conversations.invite", "no_permission"): (
+        S,
+        "Slack lets the bot invite nobody here: allow apps to invite people to channels "
+        "(workspace settings, Permissions) and check the app has the channels:manage scope",
+    ),
+    ("conversations.invite", "user_is_restricted"): (
+        S,
+        "the channel refuses every person invited (a channel restricted to some members, or the bot is a "
+        "restricted user): check the channel's posting and membership settings",
+    ),
+}
+"""(method, code) -> (class, fix) when two or more people, each invited alone, all got this same code."""
 
 
 @dataclass(frozen=True)
@@ -238,6 +277,10 @@ class SlackFailure:
     retry_after: float | None
     detail: str
     body: dict[str, Any]
+    item: int | None = None
+    """The outbox item whose delivery failed, named in "report it with outbox item #n"."""
+    override: tuple[ErrorClass, str] | None = None
+    """A meaning decided from more than one answer (``WHEN_EVERYONE_REFUSED``)."""
 
     @property
     def error_class(self) -> ErrorClass:
@@ -246,22 +289,40 @@ class SlackFailure:
     @property
     def meaning(self) -> tuple[ErrorClass, str]:
         """The class of this failure and its reason (the fix, for setup faults)."""
+        kind, reason = self._meaning()
+        if self.item is not None:
+            reason = reason.replace("this outbox item", f"outbox item #{self.item}")
+        return kind, reason
+
+    def _meaning(self) -> tuple[ErrorClass, str]:
+        if self.override is not None:
+            return self.override
         if self.status == 429 or self.code in ("ratelimited", "rate_limited"):
             return T, "rate limited by Slack"
         if self.code is None:
             return T, self.detail
         if self.status >= 500 and self.code not in ERRORS:
             return T, f"Slack answered HTTP {self.status}"
+        needed = self.body.get("needed")
+        if self.code == "missing_scope" and isinstance(needed, str) and needed:
+            # Slack names the scope it wanted in ``needed`` (docs.slack.dev, "Scopes and permissions").
+            fix = "add it under oauth_config.scopes.bot (manifest.yml) and reinstall"
+            return S, f"the app lacks the scope {needed}: {fix}"
         known = BY_METHOD.get((self.method, self.code)) or ERRORS.get(self.code)
         if known is not None:
             return known
-        return S, f"Slack answered an undocumented error {self.code!r}; report it with this outbox item"
+        return S, undocumented(self.code)
 
     def describe(self) -> str:
         """``chat.postMessage: channel_not_found (HTTP 200): the channel does not exist...``."""
         kind, reason = self.meaning
         code = self.code or "no Slack answer"
         return f"{self.method}: {code} (HTTP {self.status}, {kind.value}): {reason}"
+
+
+def undocumented(code: str) -> str:
+    """The reason given for an error code no method reference documents."""
+    return f"Slack answered an undocumented error {code!r}; report it with this outbox item"
 
 
 def classify(method: str, code: str) -> ErrorClass | None:

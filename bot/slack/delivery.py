@@ -9,7 +9,7 @@ status message is edited in place, invitations tolerate ``already_in_channel``.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -29,7 +29,7 @@ from bot.postmortem.render import PostmortemRenderer
 from bot.replies import budget_status, confirmation
 from bot.service import Actor, IncidentService, Outcome
 from bot.slack.api_errors import ErrorClass, SlackFailure, failure_of
-from bot.slack.effects import ChannelNameExhausted, SlackEffects
+from bot.slack.effects import ChannelNameExhausted, InviteStopped, SlackEffects
 from bot.slack.errors import user_message
 from bot.slack.text import MESSAGE_TEXT_LIMIT, escape_keeping_mentions, truncate, unescape
 from bot.store.outbox import Effect, OutboxItem
@@ -217,7 +217,7 @@ class SlackDeliverer:
         try:
             await handler(item)
         except SlackApiError as exc:
-            failure = failure_of(exc)
+            failure = replace(failure_of(exc), item=item.id)
             self._report_setup_fault(failure, item)
             raise classify_failure(failure) from exc
         except SlackRequestError as exc:
@@ -267,19 +267,21 @@ class SlackDeliverer:
         await asyncio.to_thread(self.service.bind_channel, incident.number, channel_id)
 
     async def _invite(self, item: OutboxItem) -> None:
+        """Invite the people of the item; the caller is told once who was added, who was refused and why,
+        and what stopped the rest (a temporary stop is retried in silence)."""
         incident = await self._channel_incident(item)
         if incident is None or incident.channel_id is None:
             return
         notify = item.payload.get("notify")
         try:
             report = await self.effects.invite(incident.channel_id, [str(u) for u in item.payload.get("users", [])])
-        except SlackApiError as exc:
-            failure = failure_of(exc)
+        except InviteStopped as exc:
+            failure = replace(exc.failure, item=item.id)
+            self._report_setup_fault(failure, item)
             if failure.error_class is not ErrorClass.TEMPORARY and notify:
-                await self._send_notification(
-                    {**notify, "text": f"Nobody could be added to <#{incident.channel_id}>: {failure.meaning[1]}."}
-                )
-            raise
+                text = exc.report.stopped(incident.channel_id, failure.meaning[1])
+                await self._send_notification({**notify, "text": text})
+            raise classify_failure(failure) from exc
         if report.failed and notify:
             await self._send_notification({**notify, "text": report.problems()})
 
@@ -342,13 +344,24 @@ class SlackDeliverer:
     async def _pin_message(self, item: OutboxItem) -> None:
         """A :pushpin:ed message onto the timeline, by its author at its own time (once per event_id).
 
-        Reading the message raises SlackApiError (a rate limit is retried by the outbox); a message
-        that is gone records nothing. The reactor is told the result in an ephemeral note.
+        Reading the message raises SlackApiError (a rate limit is retried by the outbox; a read that can
+        never succeed, e.g. not_in_channel, is dead and the reactor is told why); a message that is gone
+        records nothing. The reactor is told the result in an ephemeral note.
         """
         incident = await self._incident(item)
         payload = item.payload
         channel_id, ts, reactor = str(payload["channel"]), str(payload["ts"]), str(payload["reactor"])
-        message = await self.effects.fetch_message(channel_id, ts)
+        try:
+            message = await self.effects.fetch_message(channel_id, ts)
+        except SlackApiError as exc:
+            kind, reason = replace(failure_of(exc), item=item.id).meaning
+            if kind is not ErrorClass.TEMPORARY:  # the item goes dead: tell the reactor, once
+                await self.effects.post_ephemeral(
+                    channel_id,
+                    reactor,
+                    f"Your :pushpin: was not added to the {incident.incident_id} timeline: {reason}.",
+                )
+            raise
         if message is None:
             log.warning("pinned_message_not_found", incident=incident.incident_id, channel=channel_id, ts=ts)
             return
@@ -433,7 +446,8 @@ class SlackDeliverer:
                         **notify,
                         "text": (
                             f"Slack refused the postmortem upload for {incident.incident_id} "
-                            f"({failure.code or failure.detail}); `incidentbot postmortem {incident.incident_id}` "
+                            f"({failure.code or 'no Slack answer'}: {failure.meaning[1]}); "
+                            f"`incidentbot postmortem {incident.incident_id}` "
                             "renders it locally."
                         ),
                     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +22,16 @@ from bot.domain.alerts import AlertLine
 from bot.domain.commands import Assignee, GroupRef, UserRef
 from bot.domain.model import Incident, slack_mention
 from bot.slack import blocks
-from bot.slack.api_errors import BY_METHOD, ERRORS, ErrorClass, failure_of
+from bot.slack.api_errors import (
+    BY_METHOD,
+    ERRORS,
+    WHEN_EVERYONE_REFUSED,
+    ErrorClass,
+    SlackFailure,
+    classify,
+    failure_of,
+    undocumented,
+)
 from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, truncate
 
 log = structlog.get_logger("incidentbot.slack")
@@ -55,26 +64,56 @@ def incident_number_in_channel_name(name: str, prefix: str) -> int | None:
 
 @dataclass
 class InviteReport:
-    """What happened to each person asked to join a channel: invited, or the Slack error code that kept them out."""
+    """What happened to each person asked to join a channel: invited, refused (with Slack's code), or not tried."""
 
     invited: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    unreached: list[str] = field(default_factory=list)
+    """People never invited because a channel-wide, setup or temporary error stopped the invitation."""
 
     def problems(self) -> str:
         """One sentence for the caller naming each person not added and why; "" when everyone is in."""
         if not self.failed:
             return ""
-        return (
-            "Could not add "
-            + ", ".join(f"{slack_mention(user)} ({invite_refusal(error)})" for user, error in self.failed.items())
-            + "."
-        )
+        return "Could not add " + self._refusals() + "."
+
+    def _refusals(self) -> str:
+        return ", ".join(f"{slack_mention(user)} ({invite_refusal(error)})" for user, error in self.failed.items())
+
+    def stopped(self, channel_id: str, reason: str) -> str:
+        """One message when the invitation stopped for ``reason``: who was added, who was refused and why, the rest.
+
+        ``Added @a to #c. Could not add @b (no such user). Stopped before @d: the channel is archived.``
+        """
+        if not self.invited and not self.failed:
+            return f"Nobody could be added to <#{channel_id}>: {reason}."
+        parts: list[str] = []
+        if self.invited:
+            parts.append(f"Added {', '.join(slack_mention(u) for u in self.invited)} to <#{channel_id}>.")
+        if self.failed:
+            parts.append(f"Could not add {self._refusals()}.")
+        if self.unreached:
+            parts.append(f"Stopped before {', '.join(slack_mention(u) for u in self.unreached)}: {reason}.")
+        else:
+            parts.append(f"Then the invitation stopped: {reason}.")
+        return " ".join(parts)
+
+
+class InviteStopped(Exception):
+    """An invitation stopped part way: ``failure`` says why (channel-wide, setup or temporary).
+
+    ``report`` says who was added and who was refused before it stopped, and who was never tried."""
+
+    def __init__(self, report: InviteReport, failure: SlackFailure) -> None:
+        super().__init__(failure.describe())
+        self.report = report
+        self.failure = failure
 
 
 def invite_refusal(error: str) -> str:
     """Why Slack kept one person out (``user_not_found`` -> "no such user"), from the error table."""
     known = BY_METHOD.get(("conversations.invite", error)) or ERRORS.get(error)
-    return known[1] if known else error
+    return known[1] if known else undocumented(error).split(";", 1)[0]
 
 
 _ALREADY_MEMBER = frozenset({"already_in_channel", "cant_invite_self"})
@@ -100,6 +139,43 @@ def _listed_invite_errors(body: dict[str, Any]) -> dict[str, str]:
         for entry in listed
         if isinstance(entry, dict) and entry.get("user")
     }
+
+
+def _names_one_person(failure: SlackFailure) -> bool:
+    """A conversations.invite answer that may be about one invitee: a per-user code, or one the table lacks."""
+    if failure.code is None or failure.error_class is ErrorClass.TEMPORARY:
+        return False
+    return failure.error_class is ErrorClass.USER or classify("conversations.invite", failure.code) is None
+
+
+def _record(report: InviteReport, user: str, error: str) -> None:
+    if error in _ALREADY_MEMBER:
+        report.invited.append(user)
+    else:
+        report.failed[user] = error
+
+
+def _refused_alike(failure: SlackFailure, users: list[str], refused: dict[str, str]) -> None:
+    """Raise _EveryoneRefused when 2+ people, all refused, got the same code that then means the channel or token.
+
+    The codes of ``WHEN_EVERYONE_REFUSED`` qualify, and codes the table does not know.
+    """
+    codes = set(refused.values())
+    if len(users) < 2 or len(refused) != len(users) or len(codes) != 1:
+        return
+    [code] = codes
+    meaning = WHEN_EVERYONE_REFUSED.get(("conversations.invite", code))
+    if meaning is None and classify("conversations.invite", code) is None:
+        meaning = (ErrorClass.SETUP, undocumented(code))
+    if meaning is None:
+        return
+    raise _EveryoneRefused(replace(failure, code=code, override=meaning))
+
+
+class _EveryoneRefused(Exception):
+    def __init__(self, failure: SlackFailure) -> None:
+        super().__init__(failure.describe())
+        self.failure = failure
 
 
 class ChannelNameExhausted(Exception):
@@ -169,51 +245,79 @@ class SlackEffects:
         Slack documents ``force``: "continue inviting the valid ones while disregarding invalid IDs",
         and answers per-user problems in an ``errors`` array of ``{user, ok, error}``. Whoever is not
         named there is invited again in a further call (``already_in_channel`` makes that harmless),
-        so nobody is counted as invited on an assumption. Without such an array, a per-user code for
-        several people is resolved by inviting them one at a time. Channel-wide, temporary and setup
-        errors raise SlackApiError for the outbox to classify (retry, or stop the job).
+        so nobody is counted as invited on an assumption. Without such an array, a per-user code (or
+        a code the table does not know) for several people is resolved by inviting them one at a
+        time. When two or more people all get the same code of ``WHEN_EVERYONE_REFUSED``, it is the
+        token or the channel, not them. Raises InviteStopped (with what was done so far) on a
+        channel-wide, setup or temporary error, and when everyone was refused that way.
         """
         report = InviteReport()
         users = [u for u in dict.fromkeys(user_ids) if u]
-        for start in range(0, len(users), INVITE_BATCH):
-            remaining = users[start : start + INVITE_BATCH]
-            while remaining:
-                answered, settled = await self._invite_some(channel_id, remaining)
-                answered = {user: error for user, error in answered.items() if user in remaining}
-                for user, error in answered.items():
-                    if error in _ALREADY_MEMBER:
-                        report.invited.append(user)
-                    else:
-                        report.failed[user] = error
-                rest = [u for u in remaining if u not in answered]
-                if settled or not answered:
-                    report.invited.extend(rest)
-                    break
-                remaining = rest
+        try:
+            for start in range(0, len(users), INVITE_BATCH):
+                await self._invite_batch(channel_id, users[start : start + INVITE_BATCH], report)
+        except (SlackApiError, _EveryoneRefused) as exc:
+            report.unreached = [u for u in users if u not in report.invited and u not in report.failed]
+            failure = exc.failure if isinstance(exc, _EveryoneRefused) else failure_of(exc)
+            raise InviteStopped(report, failure) from exc
         if report.failed:
             log.info("invite_refused_for_some", channel=channel_id, refused=report.failed)
         return report
 
-    async def _invite_some(self, channel_id: str, users: list[str]) -> tuple[dict[str, str], bool]:
-        """Per-user answers {user: code} of one invitation, and whether the others are surely in."""
-        try:
-            response = await self._call(
-                "conversations.invite", _INVITE_PER_USER, channel=channel_id, users=",".join(users), force=True
-            )
-        except SlackApiError as exc:
-            failure = failure_of(exc)
-            listed = _listed_invite_errors(failure.body)
-            if listed:
-                return listed, False
-            if failure.code is None or failure.error_class is not ErrorClass.USER:
+    async def _invite_batch(self, channel_id: str, batch: list[str], report: InviteReport) -> None:
+        remaining = batch
+        while remaining:
+            try:
+                response = await self._invite_call(channel_id, remaining)
+            except SlackApiError as exc:
+                failure = failure_of(exc)
+                listed = {u: e for u, e in _listed_invite_errors(failure.body).items() if u in remaining}
+                if not listed:
+                    if len(remaining) > 1 and _names_one_person(failure):
+                        await self._invite_one_at_a_time(channel_id, remaining, report)
+                        return
+                    if len(remaining) == 1 and failure.error_class is ErrorClass.USER and failure.code:
+                        _record(report, remaining[0], failure.code)
+                        return
+                    raise
+                _refused_alike(failure, remaining, listed)
+                for user, error in listed.items():
+                    _record(report, user, error)
+                remaining = [u for u in remaining if u not in listed]
+                continue
+            listed = {u: e for u, e in _listed_invite_errors(response).items() if u in remaining}
+            for user, error in listed.items():
+                _record(report, user, error)
+            report.invited.extend(u for u in remaining if u not in listed)
+            return
+
+    async def _invite_one_at_a_time(self, channel_id: str, users: list[str], report: InviteReport) -> None:
+        refused: dict[str, str] = {}
+        last: SlackFailure | None = None
+        for user in users:
+            try:
+                await self._invite_call(channel_id, [user])
+            except SlackApiError as exc:
+                last = failure_of(exc)
+                code = _listed_invite_errors(last.body).get(user) or last.code
+                if code is None or not _names_one_person(last):
+                    raise
+                refused[user] = code
+                _record(report, user, code)  # kept even if a later call stops the invitation
+                continue
+            report.invited.append(user)
+        if last is not None:
+            try:
+                _refused_alike(last, users, refused)
+            except _EveryoneRefused:
+                for user in users:  # not their refusals after all: the channel's or the token's
+                    report.failed.pop(user, None)
                 raise
-            if len(users) == 1:
-                return {users[0]: failure.code}, True
-            answered: dict[str, str] = {}
-            for user in users:
-                answered.update((await self._invite_some(channel_id, [user]))[0])
-            return answered, True
-        return _listed_invite_errors(response), True
+
+    async def _invite_call(self, channel_id: str, users: list[str]) -> dict[str, Any]:
+        return await self._call(
+            "conversations.invite", _INVITE_PER_USER, channel=channel_id, users=",".join(users), force=True
+        )
 
     async def expand_groups(self, assignees: Sequence[Assignee]) -> tuple[list[Assignee], list[str]]:
         """Replace user groups by their members (keeping the group's role); report groups not read, and why.

@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import ConfigError
-from bot.outbox import retry_after_seconds
+from bot.slack.api_errors import REINSTALL, ErrorClass, SlackFailure, classify, failure_of
 
 log = structlog.get_logger("incidentbot.slack")
 
@@ -39,7 +39,13 @@ START_CHECK_SECONDS = 5.0
 """How long start-up waits for the first ``auth.test`` before serving without it."""
 
 
-class TokenRefused(ConfigError):
+class SlackSetupFault(ConfigError):
+    """``auth.test`` answered a setup fault (the table's class SETUP, or SLACK_API_URL serving no Slack JSON).
+
+    No retry can help: start-up stops with this one line naming the fix."""
+
+
+class TokenRefused(SlackSetupFault):
     """Slack answered ``auth.test`` with an error that means SLACK_BOT_TOKEN is wrong, revoked or expired."""
 
 
@@ -72,20 +78,14 @@ class BotIdentity(AsyncAuthorize):
     async def check(self) -> AuthorizeResult:
         """Call ``auth.test`` once and cache the answer.
 
-        Raises TokenRefused when Slack refuses the token, SlackUnavailable when it did not answer.
+        Raises TokenRefused when Slack refuses the token, SlackSetupFault for any other setup fault
+        (a missing scope, a workspace policy, SLACK_API_URL serving a web page or a 404), and
+        SlackUnavailable when Slack did not answer (network, 429, 5xx, a temporary code).
         """
         try:
             response = await self.client.auth_test()
         except SlackApiError as exc:
-            error = str(exc.response.get("error") or "")
-            status = int(getattr(exc.response, "status_code", 200))
-            if error in REFUSED_TOKEN_ERRORS and status < 500:
-                raise TokenRefused(
-                    f"Slack refused SLACK_BOT_TOKEN ({error}): copy the Bot User OAuth Token (xoxb-...) from "
-                    "OAuth & Permissions of your Slack app."
-                ) from exc
-            after = retry_after_seconds(exc.response.headers) if status == 429 else None
-            raise SlackUnavailable(f"{error or 'error'} (HTTP {status})", after) from exc
+            raise _auth_test_failure(failure_of(exc), self.client.base_url) from exc
         except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
             raise SlackUnavailable(f"network: {type(exc).__name__}") from exc
         self.known = AuthorizeResult.from_auth_test_response(
@@ -104,7 +104,7 @@ class BotIdentity(AsyncAuthorize):
     async def start(self, timeout: float = START_CHECK_SECONDS) -> None:
         """At start-up: check the token; if Slack is unavailable, serve anyway and keep checking in the background.
 
-        Raises TokenRefused (start-up stops with its one line) when Slack refuses the token.
+        Raises SlackSetupFault (start-up stops with its one line) on a setup fault, TokenRefused among them.
         """
         try:
             await asyncio.wait_for(self.check(), timeout)
@@ -136,9 +136,9 @@ class BotIdentity(AsyncAuthorize):
             except SlackUnavailable as exc:
                 wait = max(self.retry_delays[min(attempt, len(self.retry_delays) - 1)], exc.after or 0.0)
                 log.info("slack_identity_retry", attempt=attempt, reason=exc.reason, retry_in=wait)
-            except TokenRefused as exc:
-                # Slack came back and refuses the token: a setup fault, said once with its fix.
-                log.error("slack_token_refused", reason=exc.user_message)
+            except SlackSetupFault as exc:
+                # Slack came back and answers a setup fault: said once with its fix.
+                log.error("slack_setup_fault", method="auth.test", fix=exc.user_message)
                 return
 
     async def __call__(
@@ -175,6 +175,30 @@ class BotIdentity(AsyncAuthorize):
             bot_scopes=known.bot_scopes,
             user_id=user_id,
         )
+
+
+def _auth_test_failure(failure: SlackFailure, api_url: str) -> SlackSetupFault | SlackUnavailable:
+    """What a failed ``auth.test`` means at start-up: a setup fault (stop) or Slack being down (retry).
+
+    A reply that is not Slack JSON is Slack being down only for HTTP 5xx and 429; a 200 web page or
+    a 404 means SLACK_API_URL serves something else: a misconfiguration, not an outage.
+    """
+    code = failure.code
+    if code is None:
+        if failure.status >= 500 or failure.status == 429:
+            return SlackUnavailable(failure.detail, failure.retry_after)
+        return SlackSetupFault(f"SLACK_API_URL {api_url}: auth.test: {failure.detail}.")
+    kind, reason = failure.meaning
+    if kind is ErrorClass.TEMPORARY:
+        return SlackUnavailable(f"{code} (HTTP {failure.status}): {reason}", failure.retry_after)
+    if code in REFUSED_TOKEN_ERRORS:
+        return TokenRefused(
+            f"Slack refused SLACK_BOT_TOKEN ({code}): copy the Bot User OAuth Token (xoxb-...) from "
+            "OAuth & Permissions of your Slack app."
+        )
+    if classify("auth.test", code) is None:
+        reason = f"an error Slack does not document for auth.test: {REINSTALL}"
+    return SlackSetupFault(f"Slack refused auth.test ({code}): {reason}.")
 
 
 def _reason(exc: BaseException) -> str:

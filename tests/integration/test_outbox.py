@@ -124,17 +124,52 @@ class TestWorker:
         asyncio.run(_worker(service, recorder, clock).drain(timeout=5))
         assert (1, "declared") in recorder.delivered
 
-    def test_gives_up_after_max_attempts(self, service: IncidentService, clock: ReplayClock) -> None:
-        """An item that keeps failing is buried after the policy's attempts instead of retried for ever."""
-        service.enqueue([Effect("post", {"text": "flaky"}, None)])
+    def test_a_crashing_delivery_is_buried_after_max_attempts(
+        self, service: IncidentService, clock: ReplayClock
+    ) -> None:
+        """A deliverer that crashes (a bug, not a Slack answer) is buried after the policy's attempts."""
+        service.enqueue([Effect("post", {"text": "buggy"}, None)])
         recorder = Recorder()
-        recorder.failures["flaky"] = RetryLater("HTTP 500")
+        recorder.failures["buggy"] = KeyError("channel")
         worker = _worker(service, recorder, clock)
         for _ in range(4):
             asyncio.run(worker.drain(timeout=5))
             clock.now += timedelta(seconds=60)
         dead = service.outbox_items("dead")
-        assert len(dead) == 1 and "gave up after 3 attempts" in dead[0].last_error
+        assert [d.last_error for d in dead] == ["gave up after 3 crashed attempts: KeyError"]
+
+    def test_a_temporary_failure_is_retried_for_as_long_as_slack_is_down(
+        self, service: IncidentService, clock: ReplayClock
+    ) -> None:
+        """40 temporary failures in a row (a Slack outage of over an hour at the production policy's 5-minute
+        cap), then success: delivered, never buried, and no wait ever longer than 5 minutes."""
+        service.enqueue([Effect("post", {"text": "create channel"}, 1), Effect("post", {"text": "invite"}, 1)])
+        recorder = Recorder()
+        recorder.failures["create channel"] = RetryLater("chat.postMessage: no Slack answer (HTTP 503, temporary)")
+        worker = OutboxWorker(service.store, recorder, "w1", clock=clock)  # the production RetryPolicy
+        started = clock.now
+        waits: list[timedelta] = []
+        for _ in range(40):
+            asyncio.run(worker.drain(timeout=5))
+            [first, _] = service.outbox_items()
+            assert first.status == "pending"
+            waits.append(first.next_attempt_at - clock.now)
+            clock.now = first.next_attempt_at
+        assert service.outbox_items("dead") == []
+        assert max(waits) <= timedelta(minutes=5)
+        assert clock.now - started > timedelta(hours=1)
+        del recorder.failures["create channel"]
+        asyncio.run(worker.drain(timeout=5))
+        assert recorder.delivered == [(1, "create channel"), (1, "invite")]
+        assert service.outbox_items() == []
+
+    def test_backoff_is_capped_at_five_minutes_however_many_attempts(self) -> None:
+        """The production policy's delay after 1, 10, 100 and 10,000 attempts: at most 300 s, never an overflow."""
+        policy = RetryPolicy()
+        assert policy.delay(1, None) <= 1.0
+        for attempts in (10, 100, 10_000):
+            assert 150.0 <= policy.delay(attempts, None) <= 300.0
+        assert policy.delay(10_000, 900.0) == 900.0
 
     def test_restarted_worker_resumes_its_leased_items(self, service: IncidentService, clock: ReplayClock) -> None:
         """Items leased by a worker that died are released when a worker with the same id starts."""

@@ -200,6 +200,7 @@ class _Failure:
     retry_after: int | None
     raw_body: bytes | None = None
     content_type: str = "application/json; charset=utf-8"
+    extra: dict[str, Any] | None = None
 
 
 @dataclass
@@ -1490,9 +1491,17 @@ class FakeSlack:
     # ------------------------------------------------------------------ failure injection
 
     def fail_next(
-        self, method: str, error: str = "ratelimited", status: int = 429, retry_after: int = 1, times: int = 1
+        self,
+        method: str,
+        error: str = "ratelimited",
+        status: int = 429,
+        retry_after: int = 1,
+        times: int = 1,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         """Answer the next `times` calls of `method` with `error` (and `Retry-After` on 429), no effect.
+
+        `extra` adds fields to the answer (`missing_scope` comes with `needed` and `provided`).
 
         Raises ValueError for a code Slack does not document for `method` (see `DOCUMENTED`).
         """
@@ -1501,7 +1510,9 @@ class FakeSlack:
             raise ValueError(f"Slack documents no error {error!r} for {method}")
         with self._lock:
             for _ in range(times):
-                self._failures[method].append(_Failure(error, status, retry_after if status == 429 else None))
+                self._failures[method].append(
+                    _Failure(error, status, retry_after if status == 429 else None, extra=extra)
+                )
 
     def fail_next_raw(
         self, method: str, status: int, body: str, content_type: str = "text/html", times: int = 1
@@ -1628,7 +1639,7 @@ class FakeSlack:
     def _failure_reply(failure: _Failure) -> tuple[_Reply, dict[str, Any]]:
         if failure.raw_body is not None:
             return _Reply(failure.status, failure.raw_body, failure.content_type), {"ok": False, "error": None}
-        data = {"ok": False, "error": failure.error}
+        data = {"ok": False, "error": failure.error, **(failure.extra or {})}
         headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
         return _json_reply(failure.status, data, headers), data
 

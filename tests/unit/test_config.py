@@ -120,17 +120,38 @@ class TestChannelPrefix:
             "inc\u0660",  # an Arabic-Indic zero: a digit, not an ASCII one
             "a" * 21,
             "inc\u200b",
+            "",
+            "   ",
+            "inc-",
+            "-inc",
+            "_",
+            "---",
+            "inc_",
+            "_inc",
+            "-",
         ],
     )
     def test_a_prefix_slack_would_refuse_stops_start_up_in_one_line(self, prefix: str) -> None:
-        """Accented, superscript, non-ASCII digits, uppercase, spaces, punctuation, 21 characters: refused."""
+        """Accented, superscript, non-ASCII digits, uppercase, spaces, punctuation, 21 characters, empty,
+        starting or ending with - or _: refused."""
         with pytest.raises(ConfigError) as caught:
             load_settings({"INCIDENT_CHANNEL_PREFIX": prefix}, env_file=None)
         message = caught.value.user_message
         assert message.startswith("INCIDENT_CHANNEL_PREFIX ") and "\n" not in message
         assert "use 1 to 20 of a-z, 0-9, - and _" in message
+        assert "starting and ending with a letter or digit" in message
 
-    @pytest.mark.parametrize("prefix", ["inc", "ops-inc", "sev_0", "a" * 20, "2026", "x"])
+    def test_an_empty_prefix_is_refused_not_replaced_by_the_default(self) -> None:
+        """`INCIDENT_CHANNEL_PREFIX=` stops start-up (README); only an unset variable means `inc`."""
+        with pytest.raises(ConfigError) as caught:
+            load_settings({"INCIDENT_CHANNEL_PREFIX": ""}, env_file=None)
+        assert caught.value.user_message == (
+            "INCIDENT_CHANNEL_PREFIX '' is not a name Slack accepts: use 1 to 20 of a-z, 0-9, - and _ (lowercase "
+            "ASCII), starting and ending with a letter or digit, e.g. inc."
+        )
+        assert load_settings({}, env_file=None).channel_prefix == "inc"
+
+    @pytest.mark.parametrize("prefix", ["inc", "ops-inc", "sev_0", "a" * 20, "2026", "x", "a-_-b", "ops--inc"])
     def test_a_prefix_slack_accepts_is_kept(self, prefix: str) -> None:
         """Lowercase ASCII letters, digits, - and _ up to 20 characters are kept as given."""
         assert load_settings({"INCIDENT_CHANNEL_PREFIX": prefix}, env_file=None).channel_prefix == prefix
@@ -158,4 +179,10 @@ class TestChannelPrefix:
                 check_channel_name(name)
             except SlackError:
                 slack_accepts = False
-        assert accepted == (slack_accepts and len(prefix) <= 20)
+        # Names that read well: a letter or digit first, and exactly one "-" between prefix and number.
+        alnum = "abcdefghijklmnopqrstuvwxyz0123456789"
+        tidy = all(
+            name[0] in alnum and name[len(prefix) - 1] in alnum and name[len(prefix) :].startswith(f"-{number}")
+            for name in names
+        )
+        assert accepted == (slack_accepts and tidy and len(prefix) <= 20)
