@@ -9,6 +9,21 @@ from typing import Any
 import structlog
 
 
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is at the moment of writing, not at configuration.
+
+    Binding the stream once breaks when it is swapped and closed later (a test harness capturing
+    output, a daemon redirecting it): every log line from a background thread then raises
+    "I/O operation on closed file".
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(log_format: str = "console", level: str = "INFO") -> None:
     """Set up structlog (and stdlib logging, for the libraries) to write to stderr."""
     numeric_level = logging.getLevelName(level.upper())
@@ -26,9 +41,9 @@ def configure_logging(log_format: str = "console", level: str = "INFO") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(
-        level=max(numeric_level, logging.WARNING), stream=sys.stderr, format="%(levelname)s %(name)s %(message)s"
+        level=max(numeric_level, logging.WARNING), stream=_CurrentStderr(), format="%(levelname)s %(name)s %(message)s"
     )

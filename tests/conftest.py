@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.demo import ReplayClock
+from bot.log import configure_logging
 from bot.service import IncidentService
 from bot.store import IncidentStore, open_store
 from tests.support.netguard_site import loopback_only
@@ -60,6 +61,9 @@ def running_in_ci() -> bool:
 
 
 register_profiles(in_ci=running_in_ci())
+# In-process servers log as deployed, to whatever stderr is current (pytest's capture per test);
+# without this structlog's default prints every debug line of background threads to the terminal.
+configure_logging("console", "DEBUG")
 
 
 @pytest.fixture(scope="session")
