@@ -21,6 +21,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.domain.commands import Declare
 from bot.domain.grammar import MAX_TITLE_LENGTH, clean_text, parse_command
 from bot.domain.model import DEFAULT_SEVERITY, Severity
+from bot.domain.policy import NotAllowed
 from bot.errors import BotError
 from bot.service import Actor, Outcome
 from bot.slack import blocks
@@ -215,5 +216,11 @@ under the 2000 of its other short text fields (section fields, input labels)."""
 
 
 def _field_error(exc: Exception) -> str:
-    message = user_message(exc) if isinstance(exc, BotError) else user_message(exc, view=CallbackId.COMMAND.value)
+    """A modal field error: plain text (Slack shows no mrkdwn there, ``<@U0ALICE>`` would show as typed)."""
+    if isinstance(exc, NotAllowed):
+        message = exc.plain_message
+    elif isinstance(exc, BotError):
+        message = user_message(exc)
+    else:
+        message = user_message(exc, view=CallbackId.COMMAND.value)
     return truncate(message, FIELD_ERROR_LIMIT, "…")
