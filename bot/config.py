@@ -148,9 +148,10 @@ def _validated(values: Mapping[str, str]) -> Settings:
         raise ConfigError(f"PAGERDUTY_EVENTS_URL must be an http(s) URL, got {pagerduty_url!r}.")
     app_token = get("SLACK_APP_TOKEN")
     if app_token and not app_token.startswith("xapp-"):
+        bot_token_hint = "; xoxb-... is the bot token (SLACK_BOT_TOKEN)" if app_token.startswith("xoxb-") else ""
         raise ConfigError(
             "SLACK_APP_TOKEN must be an app-level token (xapp-...), from Basic Information > App-Level Tokens "
-            f"of your Slack app{'; xoxb-... is the bot token (SLACK_BOT_TOKEN)' if app_token.startswith('xox') else ''}."
+            f"of your Slack app{bot_token_hint}."
         )
     return Settings(
         database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,

@@ -342,7 +342,7 @@ class TestSocketModeRedelivery:
         socket_parts: tuple[SocketModeSlack, SocketModeEndpoint],
         kind: str,
     ) -> None:
-        """Slack redelivers an envelope it saw no ack for (same envelope_id, retry_attempt 1): acked, no second effect."""
+        """Slack redelivers an envelope it saw no ack (same envelope_id, retry_attempt 1): acked, no second effect."""
         fake, endpoint = socket_parts
         bot = _start(tmp_path, fake, endpoint, database_url)
         bot.server.start(timeout=30)

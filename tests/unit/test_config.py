@@ -95,7 +95,7 @@ class TestAppToken:
         ["xoxb-1234-5678-abcdef", "xoxp-1-2-3", "1-A0APP-1-secret", "wrong", "XAPP-1-A0APP-1-secret", "xapp1-A0APP"],
     )
     def test_anything_but_an_app_level_token_stops_start_up_naming_it(self, value: str) -> None:
-        """SLACK_APP_TOKEN must start with xapp- (Slack's app-level tokens); anything else is refused before any call."""
+        """SLACK_APP_TOKEN must start with xapp- (Slack's app-level tokens); anything else is refused before a call."""
         with pytest.raises(ConfigError) as refused:
             load_settings({"SLACK_APP_TOKEN": value}, env_file=None)
         assert refused.value.user_message.startswith("SLACK_APP_TOKEN must be an app-level token (xapp-...)")
