@@ -348,19 +348,22 @@ class TestSocketModeRedelivery:
         bot.server.start(timeout=30)
         try:
             endpoint.wait_connected()
-            assert "INC-1" in _ack_text(
-                bot.command("declare sev2 Checkout latency", response_url=fake.response_url("d"))
+            # Declared 10 minutes ago, so a message from 2 minutes ago can be pinned (after it, not in the future).
+            declared_at = (utc_now() - timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M")
+            declared = bot.command(
+                f"declare sev2 Checkout latency --at {declared_at}", response_url=fake.response_url("d")
             )
+            assert "INC-1" in _ack_text(declared)
             channel_id = fake.channel(fake.wait_for("conversations.create", timeout=10)[0].params["name"]).id
+            fake.wait_for("pins.add", timeout=10)  # the channel is the incident's by now
             if kind == "slash_commands":
                 body = signing.slash_command_body(
                     "INC-1 note cache hit rate at 40%", user_id="U0ALICE", user_name="alice", channel_id=channel_id
                 )
                 payload = form_payload(body)
             elif kind == "events_api":
-                ts = fake.add_message(
-                    channel_id, f"{utc_now().timestamp():.0f}.000100", "U0BOB", "cache hit rate at 40%"
-                )
+                two_minutes_ago = int((utc_now() - timedelta(minutes=2)).timestamp())
+                ts = fake.add_message(channel_id, f"{two_minutes_ago}.000100", "U0BOB", "cache hit rate at 40%")
                 # A new event_id each time would be a new event; here only the envelope is sent again.
                 event = signing.reaction_added_event("pushpin", user="U0BOB", channel=channel_id, ts=ts)
                 payload = json.loads(signing.event_callback_body(event))
