@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -254,6 +255,35 @@ class TestSocketModeRefusedToken:
             "App-Level Tokens of your Slack app; xoxb-... is the bot token (SLACK_BOT_TOKEN)."
         ]
         assert fake.calls == []
+
+    def test_a_token_refused_once_slack_answers_again_is_reported_not_retried(
+        self, tmp_path: Path, socket_parts: tuple[SocketModeSlack, SocketModeEndpoint]
+    ) -> None:
+        """Slack unreachable at start, then token_revoked: one error line, no more attempts, /healthz says refused."""
+        fake, endpoint = socket_parts
+        bot = _start(tmp_path, fake, endpoint)
+        fake.socket_url = ""  # internal_error: Slack is merely unavailable
+        bot.server.start(timeout=30)
+        try:
+            fake.wait_for("apps.connections.open", timeout=10)
+            fake.connections_error = "token_revoked"
+            fake.wait_for(
+                "apps.connections.open", timeout=15, predicate=lambda c: c.response.get("error") == "token_revoked"
+            )
+            deadline = time.monotonic() + 10
+            while bot.http("/healthz")[1].get("slack") != "refused":
+                assert time.monotonic() < deadline, bot.http("/healthz")
+                time.sleep(0.1)
+            assert bot.http("/healthz") == (200, {"ok": True, "database": "up", "slack": "refused"})
+            calls = len(fake.calls_to("apps.connections.open"))
+            time.sleep(2.5)  # longer than the next two backoff delays (1 s, 2 s): no further attempt
+            assert len(fake.calls_to("apps.connections.open")) == calls
+        finally:
+            assert bot.server.stop(signal.SIGTERM, timeout=40) == 0
+        logged = [json.loads(line) for line in bot.server.logs().splitlines()]
+        refused = [line for line in logged if line["event"] == "socket_mode_token_refused"]
+        assert [line["level"] for line in refused] == ["error"]
+        assert refused[0]["reason"].startswith("Slack refused SLACK_APP_TOKEN (token_revoked)")
 
 
 class TestPortInUse:
