@@ -22,6 +22,7 @@ from bot.domain.commands import Declare
 from bot.domain.grammar import MAX_TITLE_LENGTH, clean_text, parse_command
 from bot.domain.model import DEFAULT_SEVERITY, Severity
 from bot.domain.policy import NotAllowed
+from bot.domain.timeline import plain_references
 from bot.errors import BotError
 from bot.service import Actor, Outcome
 from bot.slack import blocks
@@ -220,7 +221,13 @@ def _field_error(exc: Exception) -> str:
     if isinstance(exc, NotAllowed):
         message = exc.plain_message
     elif isinstance(exc, BotError):
-        message = user_message(exc)
+        message = _plain(user_message(exc))
     else:
-        message = user_message(exc, view=CallbackId.COMMAND.value)
+        message = _plain(user_message(exc, view=CallbackId.COMMAND.value))
     return truncate(message, FIELD_ERROR_LIMIT, "…")
+
+
+def _plain(mrkdwn: str) -> str:
+    """A mrkdwn message as plain text: ``<@U0BOB|bob>`` -> ``@bob`` (``@U0BOB`` without a label), entities decoded."""
+    text = plain_references({})(mrkdwn)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
