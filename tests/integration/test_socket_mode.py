@@ -432,6 +432,32 @@ class TestSocketModeRedelivery:
         assert len([t for t in texts if expected in t]) == 1, texts
 
 
+class TestSocketModeReconnect:
+    def test_after_slack_drops_the_socket_health_says_connecting_until_it_is_back(
+        self, tmp_path: Path, socket_parts: tuple[SocketModeSlack, SocketModeEndpoint]
+    ) -> None:
+        """Slack closes the socket and is unavailable for a while: /healthz says connecting (still 200), the logs
+        stay JSON without tracebacks, and the bot reconnects once apps.connections.open answers again."""
+        fake, endpoint = socket_parts
+        bot = _start(tmp_path, fake, endpoint)
+        bot.server.start(timeout=30)
+        try:
+            endpoint.wait_connected()
+            fake.socket_url = ""  # internal_error from now on
+            opened = len(fake.calls_to("apps.connections.open"))
+            endpoint.drop()
+            endpoint.wait_disconnected(timeout=5)
+            fake.wait_for("apps.connections.open", count=opened + 1, timeout=20)
+            assert bot.http("/healthz") == (200, {"ok": True, "database": "up", "slack": "connecting"})
+            fake.socket_url = endpoint.url
+            endpoint.wait_connected(timeout=40)
+            assert bot.http("/healthz") == (200, {"ok": True, "database": "up", "slack": "connected"})
+        finally:
+            assert bot.server.stop(signal.SIGTERM, timeout=40) == 0
+        logged = [json.loads(line) for line in bot.server.logs().splitlines()]
+        assert [line for line in logged if "exception" in line or "Traceback" in str(line)] == []
+
+
 class TestSocketModeBackgroundWork:
     def test_a_quiet_incident_is_nudged_on_start(
         self, tmp_path: Path, socket_parts: tuple[SocketModeSlack, SocketModeEndpoint]

@@ -156,6 +156,13 @@ class SocketModeEndpoint:
         """Block until the app holds an open socket."""
         self._wait(lambda: self._socket is not None, timeout, "the app to connect")
 
+    def drop(self) -> None:
+        """Close the app's socket from Slack's side (as Slack does on a refresh or an outage)."""
+        with self._changed:
+            socket = self._socket
+        if socket is not None:
+            asyncio.run_coroutine_threadsafe(socket.close(), self._loop).result(timeout=5)
+
     def wait_disconnected(self, timeout: float = 20.0) -> None:
         self._wait(lambda: self._socket is None, timeout, "the app to disconnect")
 
