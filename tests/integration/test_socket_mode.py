@@ -511,5 +511,7 @@ class TestSocketModeShutdown:
             await asyncio.sleep(0.01)
         assert connection.handler.in_flight, "the envelope never reached the handler"
         await connection.close()
-        assert endpoint.acks.get(envelope_id) == {"envelope_id": envelope_id, "payload": {"text": "done"}}
+        # The ack was sent before the socket closed; the fake reads it on its own thread.
+        ack = await asyncio.to_thread(endpoint.wait_ack, envelope_id, 5.0)
+        assert ack == {"envelope_id": envelope_id, "payload": {"text": "done"}}
         await asyncio.to_thread(endpoint.wait_disconnected, 5.0)
