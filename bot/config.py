@@ -148,11 +148,18 @@ def _validated(values: Mapping[str, str]) -> Settings:
     pagerduty_url = get("PAGERDUTY_EVENTS_URL") or DEFAULT_PAGERDUTY_EVENTS_URL
     if not pagerduty_url.startswith(("http://", "https://")):
         raise ConfigError(f"PAGERDUTY_EVENTS_URL must be an http(s) URL, got {pagerduty_url!r}.")
+    app_token = get("SLACK_APP_TOKEN")
+    if app_token and not app_token.startswith("xapp-"):
+        bot_token_hint = "; xoxb-... is the bot token (SLACK_BOT_TOKEN)" if app_token.startswith("xoxb-") else ""
+        raise ConfigError(
+            "SLACK_APP_TOKEN must be an app-level token (xapp-...), from Basic Information > App-Level Tokens "
+            f"of your Slack app{bot_token_hint}."
+        )
     return Settings(
         database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         slack_bot_token=Secret(get("SLACK_BOT_TOKEN")),
         slack_signing_secret=Secret(get("SLACK_SIGNING_SECRET")),
-        slack_app_token=Secret(get("SLACK_APP_TOKEN")),
+        slack_app_token=Secret(app_token),
         slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
         announce_channel=get("INCIDENT_ANNOUNCE_CHANNEL") or None,
         channel_prefix=prefix,

@@ -8,6 +8,8 @@ from typing import Any
 
 import structlog
 
+_HANDLER_NAME = "incidentbot"
+
 
 class _CurrentStderr:
     """Whatever ``sys.stderr`` is at the moment of writing, not at configuration.
@@ -44,6 +46,25 @@ def configure_logging(log_format: str = "console", level: str = "INFO") -> None:
         logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(
-        level=max(numeric_level, logging.WARNING), stream=_CurrentStderr(), format="%(levelname)s %(name)s %(message)s"
+    # The libraries' stdlib log records go through the same renderer: one JSON line each with LOG_FORMAT=json.
+    handler = logging.StreamHandler(_CurrentStderr())
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+            foreign_pre_chain=[
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+            ],
+        )
     )
+    handler.set_name(_HANDLER_NAME)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(max(numeric_level, logging.WARNING))

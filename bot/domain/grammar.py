@@ -113,6 +113,9 @@ _TITLE_SEPARATORS = frozenset("-:,;|\u2013\u2014")
 # Cs: a lone surrogate (a non-UTF-8 byte in CLI argv, "\ud800" in JSON) has no UTF-8 form: no database stores it.
 _BIDI_AND_CONTROL = {"Cc", "Cf", "Cs"}
 _KEPT_CONTROLS = {"\n", "\t"}
+# Line and paragraph separators other than LF (CR alone, VT, FF, NEL, U+2028, U+2029): each becomes a
+# space, so the words either side stay apart ("x\v# vt" is "x # vt", never "x# vt"). CRLF is one LF.
+_SEPARATORS_AS_SPACE = str.maketrans(dict.fromkeys("\r\x0b\x0c\x85\u2028\u2029", " "))
 
 
 def help_text(verb: str | None = None) -> str:
@@ -124,7 +127,11 @@ def help_text(verb: str | None = None) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Drop control, bidi-override and lone surrogate characters (keeping newlines and tabs) and outer blanks."""
+    """Drop control, bidi-override and lone surrogate characters (keeping newlines and tabs) and outer blanks.
+
+    Line separators other than LF are not dropped but become a space (CRLF becomes LF).
+    """
+    text = text.replace("\r\n", "\n").translate(_SEPARATORS_AS_SPACE)
     return "".join(
         ch for ch in text if ch in _KEPT_CONTROLS or unicodedata.category(ch) not in _BIDI_AND_CONTROL
     ).strip()

@@ -1,42 +1,77 @@
 """Who may do what: optional role enforcement (INCIDENT_STRICT_ROLES=true).
 
-With strict roles, the decisive moves (resolve, reopen, roll back, change severity) belong to
-the people running the incident: its lead and IRT members, and its declarer until a lead is
-named. Once a lead is named, the moves that hand out those rights (changing the lead, adding IRT
-members with ``assemble``) are restricted the same way, so nobody can grant themselves the right
-to resolve in one command. Before a lead exists anyone may take the lead or assemble the IRT
-(an alert-declared incident has no human declarer; someone has to pick it up).
+With strict roles, the decisive moves belong to the people running the incident: its lead and IRT
+members, and its declarer until a lead is named. Decisive are resolve, reopen, roll back, change
+severity, confirm or reject a hypothesis (they set the root cause the postmortem measures) and set
+the impact (it changes the error budget).
+
+The moves that hand out those rights (naming the lead, adding IRT members with ``assemble``) are
+restricted the same way, so nobody can grant themselves the right to resolve in one command:
+always once a lead is named, and before that whenever a person declared the incident (then only
+the declarer and IRT members may staff it). Only an incident declared by something that is not a
+Slack user (an alert: ``alertmanager``, a webhook, the CLI) may be picked up by anyone before it
+has a lead: it has no human declarer, and someone has to take it.
 Everyone may still add notes, hypotheses and follow-ups: the timeline stays open.
 """
 
 from __future__ import annotations
 
-from bot.domain.commands import Assemble, ChangeSeverity, Reopen, Resolve, Rollback, SetLead, Transition
+from bot.domain.commands import (
+    Assemble,
+    ChangeSeverity,
+    ConfirmHypothesis,
+    RejectHypothesis,
+    Reopen,
+    Resolve,
+    Rollback,
+    SetImpact,
+    SetLead,
+    Transition,
+)
 from bot.domain.errors import BotError
-from bot.domain.model import Incident, person_mention, slack_mention
+from bot.domain.model import Incident, is_slack_user_id, person_mention
 
-RESTRICTED_ACTIONS: tuple[type[Transition], ...] = (Resolve, Reopen, Rollback, ChangeSeverity)
+RESTRICTED_ACTIONS: tuple[type[Transition], ...] = (
+    Resolve,
+    Reopen,
+    Rollback,
+    ChangeSeverity,
+    ConfirmHypothesis,
+    RejectHypothesis,
+    SetImpact,
+)
 """Restricted whenever strict roles are on."""
 STAFFING_ACTIONS: tuple[type[Transition], ...] = (SetLead, Assemble)
-"""Restricted like RESTRICTED_ACTIONS once the incident has a lead: they grant those rights."""
-_VERBS: dict[type[Transition], str] = {
-    Resolve: "resolve",
-    Reopen: "reopen",
-    Rollback: "roll back",
-    ChangeSeverity: "change the severity of",
-    SetLead: "change the lead of",
-    Assemble: "add responders to",
+"""Restricted like RESTRICTED_ACTIONS once the incident has a lead, or when a person declared it."""
+_MOVES: dict[type[Transition], str] = {
+    Resolve: "resolve {it}",
+    Reopen: "reopen {it}",
+    Rollback: "roll {it} back",
+    ChangeSeverity: "change the severity of {it}",
+    ConfirmHypothesis: "confirm a hypothesis of {it}",
+    RejectHypothesis: "reject a hypothesis of {it}",
+    SetImpact: "set the impact of {it}",
+    SetLead: "change the lead of {it}",
+    Assemble: "add responders to {it}",
 }
 
 
 class NotAllowed(BotError):
-    """The actor may not take this action under strict roles."""
+    """The actor may not take this action under strict roles.
+
+    ``user_message`` is Slack mrkdwn (mentions); ``plain_message`` is the same refusal as plain text,
+    for places that show no markup (a modal's field error).
+    """
+
+    def __init__(self, user_message: str, plain_message: str) -> None:
+        super().__init__(user_message)
+        self.plain_message = plain_message
 
 
 def is_restricted(incident: Incident, action: Transition) -> bool:
     """True if, under strict roles, only the incident's lead and IRT (or declarer) may apply ``action`` now."""
     if isinstance(action, STAFFING_ACTIONS):
-        return incident.lead is not None
+        return incident.lead is not None or is_slack_user_id(incident.declared_by)
     return isinstance(action, RESTRICTED_ACTIONS)
 
 
@@ -53,13 +88,13 @@ def check_allowed(incident: Incident, action: Transition, actor: str) -> None:
     """Raise NotAllowed, naming who may, when ``actor`` may not apply ``action``."""
     if may_act(incident, action, actor):
         return
-    verb = _VERBS.get(type(action), "do that to")
+    move = _MOVES.get(type(action), "change {it}")
     if incident.lead:
-        lead = f"the lead {slack_mention(incident.lead)}"
+        lead, plain = f"the lead {person_mention(incident.lead)}", "the incident lead"
     else:
-        lead = f"the declarer {slack_mention(incident.declared_by)}"
-    who = person_mention(actor)
+        lead, plain = f"the declarer {person_mention(incident.declared_by)}", "the incident's declarer"
     raise NotAllowed(
-        f"Only {lead} and the IRT of {incident.incident_id} may {verb} it (strict roles are on). "
-        f"Ask one of them to add you: `/incident {incident.incident_id} assemble {who}`."
+        f"Only {lead} and the IRT of {incident.incident_id} may {move.format(it='it')} (strict roles are on). "
+        f"Ask one of them to add you: `/incident {incident.incident_id} assemble {person_mention(actor)}`.",
+        f"Only {plain} and IRT may {move.format(it=incident.incident_id)} (strict roles are on).",
     )

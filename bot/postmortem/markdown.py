@@ -9,7 +9,9 @@ inside one of its lines. ``escape_text`` makes any text safe as such:
 * its start cannot open a block (``# ``, ``- ``, ``1. ``, ``>``, ``===``, a fence, a table row...),
   nor complete one with the template's own characters around it (``**`` + ``**`` + ``**``);
 * its end cannot close a heading (``#``) or make a hard line break (a trailing backslash);
-* nothing in it can start raw HTML or an autolink (``<div>``, ``<!--``, ``<http://...>``).
+* nothing in it can start raw HTML or an autolink (``<div>``, ``<!--``, ``<http://...>``), an entity
+  (``&lt;`` stays the five characters typed) or an image (``![x](http://...)`` is a ``!`` and a link);
+* every line or paragraph separator (CR, LF, VT, FF, NEL, U+2028, U+2029) is a space.
 
 Inline formatting people type (``*bold*``, `` `code` ``, links) is kept, except at the very start of
 a value, and reads as written. ``table_cell`` also escapes pipes, which would split a table cell.
@@ -23,8 +25,12 @@ from __future__ import annotations
 
 import re
 
-# Line breaks (CommonMark knows CR, LF, CRLF) and runs of spaces and tabs: each run becomes one space.
-_WHITESPACE_RUN = re.compile(r"[ \t\r\n]+")
+# Line breaks (CommonMark knows CR, LF, CRLF), the other line and paragraph separators (VT, FF, NEL,
+# U+2028, U+2029) and runs of spaces and tabs: each run becomes one space, so words stay apart.
+_WHITESPACE_RUN = re.compile("[ \t\r\n\x0b\x0c\x85\u2028\u2029]+")
+# "&" would start an entity (``&lt;``, ``&#10;``), "![" an image (a tracking pixel in a preview):
+# each is escaped unless an odd number of backslashes before it already escapes it.
+_ENTITY_OR_IMAGE_START = re.compile(r"(\\*)(&|!(?=\[))")
 # What may open a block at the start of a line (after up to 3 spaces, which are stripped first).
 # "*", "_", "`" and "~" are escaped even where they would only start emphasis or a code span: a value
 # printed between the template's own "**" or backticks could otherwise complete a thematic break
@@ -67,6 +73,10 @@ def _inline(value: object) -> str:
     text = _WHITESPACE_RUN.sub(" ", str(value)).strip(" ")
     if "<" in text:
         text = _HTML_START.sub(lambda m: m.group(1) + ("" if len(m.group(1)) % 2 else "\\") + "<", text)
+    if "&" in text or "![" in text:
+        text = _ENTITY_OR_IMAGE_START.sub(
+            lambda m: m.group(1) + ("" if len(m.group(1)) % 2 else "\\") + m.group(2), text
+        )
     if text.endswith("\\") and (len(text) - len(text.rstrip("\\"))) % 2:
         text += "\\"  # an odd trailing backslash would make a hard line break, or escape what follows
     return text

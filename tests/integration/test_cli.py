@@ -500,3 +500,24 @@ def assert_one_line_error_with_usage(result: subprocess.CompletedProcess[str], m
     lines = result.stderr.splitlines()
     assert len(lines) == 2 and lines[1].startswith('Usage: incidentbot run "'), result.stderr
     assert lines[0] == f"incidentbot: {message}"
+
+
+class TestStrictRolesInTheCli:
+    def test_a_refusal_names_people_as_the_cli_writes_them(self, tmp_path: Path) -> None:
+        """With INCIDENT_STRICT_ROLES=true, the CLI's refusal says `@alice` and reads `may roll it back`."""
+        url = f"sqlite:///{tmp_path / 'incidents.db'}"
+
+        def run(text: str, user: str) -> subprocess.CompletedProcess[str]:
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "LOG_"))}
+            env.update(DATABASE_URL=url, INCIDENT_STRICT_ROLES="true")
+            command = [sys.executable, "-m", "bot.cli", "run", text, "--user", user]
+            return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+
+        assert run("declare sev1 CDN edge returning 502s", "@alice").returncode == 0
+        assert run("INC-1 lead @alice", "@alice").returncode == 0
+        refused = run("INC-1 rollback WAF rule", "@mallory")
+        assert_one_line_error(refused)
+        assert refused.stderr.strip() == (
+            "incidentbot: Only the lead @alice and the IRT of INC-1 may roll it back (strict roles are on). "
+            'Ask one of them to add you: `incidentbot run "INC-1 assemble @mallory"`.'
+        )

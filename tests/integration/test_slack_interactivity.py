@@ -251,4 +251,6 @@ class TestCommandModal:
         assert answer["response_action"] == "errors"
         assert expected in answer["errors"][BlockId.TEXT]
         slack.assert_no_leak(answer["errors"][BlockId.TEXT])
+        # A field error is plain text: no mention markup or mrkdwn entities shown as typed.
+        assert not any(markup in answer["errors"][BlockId.TEXT] for markup in ("<@", "<#", "<!", "&lt;", "&amp;"))
         assert len(slack.posted(channel_id)) == lines

@@ -9,6 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import socket
+import subprocess
+import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -112,7 +116,7 @@ class TestSocketModeSeedScenario:
             opened = fake.calls_to("apps.connections.open")
             assert [c.response for c in opened] == [{"ok": True, "url": endpoint.url}]
             assert opened[0].headers["authorization"] == f"Bearer {APP_TOKEN}"
-            assert bot.http("/healthz") == (200, {"ok": True, "database": "up"})
+            assert bot.http("/healthz") == (200, {"ok": True, "database": "up", "slack": "connected"})
 
             channel_id = "C0GENERAL"
             for step in SEED_STEPS:
@@ -203,6 +207,123 @@ class TestSocketModeSeedScenario:
             store.dispose()
 
 
+def _start_up_failure(server: Server, timeout: float = 30) -> tuple[int, str]:
+    """Start ``server`` expecting it to stop during start-up; its exit code and everything it logged."""
+    with pytest.raises(AssertionError, match="exited during start-up"):
+        server.start(timeout=timeout)
+    assert server.process is not None
+    return server.process.wait(timeout=10), server.logs()
+
+
+class TestSocketModeRefusedToken:
+    @pytest.mark.parametrize(
+        "error", ["invalid_auth", "not_allowed_token_type", "token_revoked", "account_inactive", "not_authed"]
+    )
+    def test_a_token_slack_refuses_stops_start_up_in_one_line(
+        self, tmp_path: Path, socket_parts: tuple[SocketModeSlack, SocketModeEndpoint], error: str
+    ) -> None:
+        """apps.connections.open errors that cannot fix themselves stop `incidentbot socket` with one line
+        naming SLACK_APP_TOKEN and exit code 1, instead of retrying forever while /healthz says 200."""
+        fake, endpoint = socket_parts
+        bot = _start(tmp_path, fake, endpoint)
+        fake.connections_error = error
+        code, logs = _start_up_failure(bot.server)
+        assert code == 1
+        assert "Traceback" not in logs
+        assert f"incidentbot: Slack refused SLACK_APP_TOKEN ({error}): use an app-level token (xapp-...)" in logs
+        assert [c.response["error"] for c in fake.calls_to("apps.connections.open")] == [error]
+
+    def test_a_wrong_app_token_is_refused_by_slack_and_stops_start_up(
+        self, tmp_path: Path, socket_parts: tuple[SocketModeSlack, SocketModeEndpoint]
+    ) -> None:
+        """SLACK_APP_TOKEN=xapp-1-wrong: the fake answers invalid_auth as Slack does; the process exits 1."""
+        fake, endpoint = socket_parts
+        bot = _start(tmp_path, fake, endpoint)
+        bot.server.env["SLACK_APP_TOKEN"] = "xapp-1-wrong"
+        code, logs = _start_up_failure(bot.server)
+        assert code == 1
+        assert "Traceback" not in logs
+        assert "incidentbot: Slack refused SLACK_APP_TOKEN (invalid_auth)" in logs
+
+    def test_a_bot_token_as_app_token_is_refused_before_any_call(
+        self, tmp_path: Path, socket_parts: tuple[SocketModeSlack, SocketModeEndpoint]
+    ) -> None:
+        """An xoxb- token in SLACK_APP_TOKEN is refused by config: one line, exit 1, Slack never asked."""
+        fake, endpoint = socket_parts
+        bot = _start(tmp_path, fake, endpoint)
+        bot.server.env["SLACK_APP_TOKEN"] = "xoxb-test-token"
+        code, logs = _start_up_failure(bot.server)
+        assert code == 1
+        assert logs.strip().splitlines() == [
+            "incidentbot: SLACK_APP_TOKEN must be an app-level token (xapp-...), from Basic Information > "
+            "App-Level Tokens of your Slack app; xoxb-... is the bot token (SLACK_BOT_TOKEN)."
+        ]
+        assert fake.calls == []
+
+    def test_a_token_refused_once_slack_answers_again_is_reported_not_retried(
+        self, tmp_path: Path, socket_parts: tuple[SocketModeSlack, SocketModeEndpoint]
+    ) -> None:
+        """Slack unreachable at start, then token_revoked: one error line, no more attempts, /healthz says refused."""
+        fake, endpoint = socket_parts
+        bot = _start(tmp_path, fake, endpoint)
+        fake.socket_url = ""  # internal_error: Slack is merely unavailable
+        bot.server.start(timeout=30)
+        try:
+            fake.wait_for("apps.connections.open", timeout=10)
+            fake.connections_error = "token_revoked"
+            fake.wait_for(
+                "apps.connections.open", timeout=15, predicate=lambda c: c.response.get("error") == "token_revoked"
+            )
+            deadline = time.monotonic() + 10
+            while bot.http("/healthz")[1].get("slack") != "refused":
+                assert time.monotonic() < deadline, bot.http("/healthz")
+                time.sleep(0.1)
+            assert bot.http("/healthz") == (200, {"ok": True, "database": "up", "slack": "refused"})
+            calls = len(fake.calls_to("apps.connections.open"))
+            time.sleep(2.5)  # longer than the next two backoff delays (1 s, 2 s): no further attempt
+            assert len(fake.calls_to("apps.connections.open")) == calls
+        finally:
+            assert bot.server.stop(signal.SIGTERM, timeout=40) == 0
+        logged = [json.loads(line) for line in bot.server.logs().splitlines()]
+        refused = [line for line in logged if line["event"] == "socket_mode_token_refused"]
+        assert [line["level"] for line in refused] == ["error"]
+        assert refused[0]["reason"].startswith("Slack refused SLACK_APP_TOKEN (token_revoked)")
+
+
+class TestPortInUse:
+    @pytest.mark.parametrize("mode", ["socket", "serve"])
+    def test_a_port_in_use_stops_start_up_in_one_line(
+        self, tmp_path: Path, socket_parts: tuple[SocketModeSlack, SocketModeEndpoint], mode: str
+    ) -> None:
+        """`incidentbot socket|serve --port N` with N taken: one line naming the port, exit 1, no traceback."""
+        fake, endpoint = socket_parts
+        fake.socket_url = endpoint.url
+        with socket.create_server(("127.0.0.1", 0)) as taken:
+            port = taken.getsockname()[1]
+            env = {
+                "SLACK_BOT_TOKEN": "xoxb-test-token",
+                "SLACK_SIGNING_SECRET": "secret",
+                "SLACK_APP_TOKEN": APP_TOKEN,
+                "SLACK_API_URL": fake.base_url,
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'port.db'}",
+                "LOG_FORMAT": "json",
+            }
+            done = subprocess.run(
+                [sys.executable, "-m", "bot.cli", "--env-file", "", mode, "--host", "127.0.0.1", "--port", str(port)],
+                env={"PATH": "/usr/bin:/bin", **env},
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        assert done.returncode == 1
+        assert done.stderr.strip().splitlines() == [
+            f"incidentbot: Port {port} is already in use on 127.0.0.1: stop what listens there or choose another "
+            "with --port."
+        ]
+        assert fake.calls_to("apps.connections.open") == []
+
+
 class TestSocketModeWhileSlackIsDown:
     def test_health_and_webhooks_answer_until_slack_lets_it_connect(
         self, tmp_path: Path, socket_parts: tuple[SocketModeSlack, SocketModeEndpoint]
@@ -214,7 +335,7 @@ class TestSocketModeWhileSlackIsDown:
         fake.socket_url = ""  # the fake then answers apps.connections.open with internal_error
         bot.server.start(timeout=30)
         try:
-            assert bot.http("/healthz") == (200, {"ok": True, "database": "up"})
+            assert bot.http("/healthz") == (200, {"ok": True, "database": "up", "slack": "connecting"})
             change = {"service": "cdn-edge", "description": "config push", "time": "2026-11-22T13:00:00Z"}
             assert bot.http("/changes", json.dumps(change).encode(), token=WEBHOOK_TOKEN) == (
                 201,
@@ -224,11 +345,121 @@ class TestSocketModeWhileSlackIsDown:
                 "ok": False,
                 "error": "internal_error",
             }
+            fake.wait_for("apps.connections.open", count=2, timeout=15)
             fake.socket_url = endpoint.url
             endpoint.wait_connected(timeout=30)
-            assert "INC-1" in _ack_text(bot.command("declare sev2 Checkout latency"))
+            declared = bot.command("declare sev2 Checkout latency", response_url=fake.response_url("declare"))
+            assert "INC-1" in _ack_text(declared)
+            assert bot.http("/healthz") == (200, {"ok": True, "database": "up", "slack": "connected"})
         finally:
             assert bot.server.stop(signal.SIGTERM, timeout=40) == 0
+        # One structured line per failed attempt, no traceback, nothing but JSON (LOG_FORMAT=json).
+        lines = bot.server.logs().splitlines()
+        logged = [json.loads(line) for line in lines]
+        assert [line for line in logged if "exception" in line or "Traceback" in str(line)] == []
+        failed = [line for line in logged if line["event"] == "socket_mode_unavailable"]
+        attempts = len(fake.calls_to("apps.connections.open")) - 1  # the last one succeeded
+        assert [line["attempt"] for line in failed] == list(range(1, attempts + 1))
+        assert {line["reason"] for line in failed} == {"internal_error (HTTP 200)"}
+        assert [line["event"] for line in logged].count("socket_mode_connected") == 1
+
+
+class TestSocketModeRedelivery:
+    @pytest.mark.parametrize(
+        "kind",
+        ["slash_commands", "events_api", "interactive"],
+    )
+    def test_a_resent_envelope_takes_effect_once_and_is_acknowledged(
+        self,
+        tmp_path: Path,
+        database_url: str,
+        socket_parts: tuple[SocketModeSlack, SocketModeEndpoint],
+        kind: str,
+    ) -> None:
+        """Slack redelivers an envelope it saw no ack (same envelope_id, retry_attempt 1): acked, no second effect."""
+        fake, endpoint = socket_parts
+        bot = _start(tmp_path, fake, endpoint, database_url)
+        bot.server.start(timeout=30)
+        try:
+            endpoint.wait_connected()
+            # Declared 10 minutes ago, so a message from 2 minutes ago can be pinned (after it, not in the future).
+            declared_at = (utc_now() - timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M")
+            declared = bot.command(
+                f"declare sev2 Checkout latency --at {declared_at}", response_url=fake.response_url("d")
+            )
+            assert "INC-1" in _ack_text(declared)
+            channel_id = fake.channel(fake.wait_for("conversations.create", timeout=10)[0].params["name"]).id
+            fake.wait_for("pins.add", timeout=10)  # the channel is the incident's by now
+            if kind == "slash_commands":
+                body = signing.slash_command_body(
+                    "INC-1 note cache hit rate at 40%", user_id="U0ALICE", user_name="alice", channel_id=channel_id
+                )
+                payload = form_payload(body)
+            elif kind == "events_api":
+                two_minutes_ago = int((utc_now() - timedelta(minutes=2)).timestamp())
+                ts = fake.add_message(channel_id, f"{two_minutes_ago}.000100", "U0BOB", "cache hit rate at 40%")
+                # A new event_id each time would be a new event; here only the envelope is sent again.
+                event = signing.reaction_added_event("pushpin", user="U0BOB", channel=channel_id, ts=ts)
+                payload = json.loads(signing.event_callback_body(event))
+            else:
+                click = signing.block_actions_body(
+                    ActionId.SHOW_TIMELINE.value, value="1", channel_id=channel_id, response_url=fake.response_url("c")
+                )
+                payload = interactive_payload(click)
+            first = endpoint.send(kind, payload)
+            first_ack = endpoint.wait_ack(first)
+            if kind == "slash_commands":
+                assert _ack_text(first_ack).startswith("INC-1"), first_ack
+            if kind == "interactive":
+                fake.wait_for("response_url", timeout=10, predicate=lambda c: c.path.endswith("/c"))
+            elif kind == "events_api":
+                pinned = "Pinned to the INC-1 timeline"
+                fake.wait_for("chat.postEphemeral", timeout=20, predicate=lambda c: pinned in c.params["text"])
+            assert endpoint.send(kind, payload, retry_attempt=1, envelope_id=first) == first
+            # The repeat is acknowledged with the envelope id alone (no second reply).
+            assert endpoint.wait_acks(first, count=2)[1] == {"envelope_id": first}
+        finally:
+            assert bot.server.stop(signal.SIGTERM, timeout=40) == 0
+        logs = [json.loads(line) for line in bot.server.logs().splitlines() if line.startswith("{")]
+        ignored = [line for line in logs if line["event"] == "socket_mode_envelope_duplicate_ignored"]
+        assert [(line["envelope_id"], line["retry_attempt"]) for line in ignored] == [(first, 1)]
+        if kind == "interactive":
+            assert len([c for c in fake.calls_to("response_url") if c.path.endswith("/c")]) == 1
+            return
+        store = open_store(database_url)
+        try:
+            _, entries = IncidentService(store).timeline(1)
+        finally:
+            store.dispose()
+        texts = [e.text for e in entries]
+        expected = "cache hit rate at 40%"
+        assert len([t for t in texts if expected in t]) == 1, texts
+
+
+class TestSocketModeReconnect:
+    def test_after_slack_drops_the_socket_health_says_connecting_until_it_is_back(
+        self, tmp_path: Path, socket_parts: tuple[SocketModeSlack, SocketModeEndpoint]
+    ) -> None:
+        """Slack closes the socket and is unavailable for a while: /healthz says connecting (still 200), the logs
+        stay JSON without tracebacks, and the bot reconnects once apps.connections.open answers again."""
+        fake, endpoint = socket_parts
+        bot = _start(tmp_path, fake, endpoint)
+        bot.server.start(timeout=30)
+        try:
+            endpoint.wait_connected()
+            fake.socket_url = ""  # internal_error from now on
+            opened = len(fake.calls_to("apps.connections.open"))
+            endpoint.drop()
+            endpoint.wait_disconnected(timeout=5)
+            fake.wait_for("apps.connections.open", count=opened + 1, timeout=20)
+            assert bot.http("/healthz") == (200, {"ok": True, "database": "up", "slack": "connecting"})
+            fake.socket_url = endpoint.url
+            endpoint.wait_connected(timeout=40)
+            assert bot.http("/healthz") == (200, {"ok": True, "database": "up", "slack": "connected"})
+        finally:
+            assert bot.server.stop(signal.SIGTERM, timeout=40) == 0
+        logged = [json.loads(line) for line in bot.server.logs().splitlines()]
+        assert [line for line in logged if "exception" in line or "Traceback" in str(line)] == []
 
 
 class TestSocketModeBackgroundWork:
@@ -284,5 +515,7 @@ class TestSocketModeShutdown:
             await asyncio.sleep(0.01)
         assert connection.handler.in_flight, "the envelope never reached the handler"
         await connection.close()
-        assert endpoint.acks.get(envelope_id) == {"envelope_id": envelope_id, "payload": {"text": "done"}}
+        # The ack was sent before the socket closed; the fake reads it on its own thread.
+        ack = await asyncio.to_thread(endpoint.wait_ack, envelope_id, 5.0)
+        assert ack == {"envelope_id": envelope_id, "payload": {"text": "done"}}
         await asyncio.to_thread(endpoint.wait_disconnected, 5.0)

@@ -46,6 +46,8 @@ class SocketModeSlack(FakeSlack):
         self.app_token = app_token
         self.socket_url = ""
         """What ``apps.connections.open`` hands out; set it to a running SocketModeEndpoint's url."""
+        self.connections_error: str | None = None
+        """An error ``apps.connections.open`` answers the right token with (``token_revoked``...), when set."""
 
     def _dispatch(self, method: str, params: dict[str, Any], headers: Headers) -> dict[str, Any]:
         authorization = headers.get("authorization") or ""
@@ -55,6 +57,8 @@ class SocketModeSlack(FakeSlack):
                 return {"ok": False, "error": "not_authed"}
             if token != self.app_token:
                 return {"ok": False, "error": "not_allowed_token_type" if token == self.token else "invalid_auth"}
+            if self.connections_error is not None:
+                return {"ok": False, "error": self.connections_error}
             if not self.socket_url:
                 return {"ok": False, "error": "internal_error"}
             return {"ok": True, "url": self.socket_url}
@@ -74,6 +78,8 @@ class SocketModeEndpoint:
         self._runner: web.AppRunner | None = None
         self.connections = 0
         self.acks: dict[str, dict[str, Any]] = {}
+        self.all_acks: list[dict[str, Any]] = []
+        """Every acknowledgement in the order received (``acks`` keeps the last one per envelope id)."""
         self.sent: list[dict[str, Any]] = []
         self.url = ""
 
@@ -129,6 +135,7 @@ class SocketModeEndpoint:
             ack = json.loads(message.data)
             with self._changed:
                 self.acks[str(ack.get("envelope_id"))] = ack
+                self.all_acks.append(ack)
                 self._changed.notify_all()
         with self._changed:
             if self._socket is socket:
@@ -149,20 +156,31 @@ class SocketModeEndpoint:
         """Block until the app holds an open socket."""
         self._wait(lambda: self._socket is not None, timeout, "the app to connect")
 
+    def drop(self) -> None:
+        """Close the app's socket from Slack's side (as Slack does on a refresh or an outage)."""
+        with self._changed:
+            socket = self._socket
+        if socket is not None:
+            asyncio.run_coroutine_threadsafe(socket.close(), self._loop).result(timeout=5)
+
     def wait_disconnected(self, timeout: float = 20.0) -> None:
         self._wait(lambda: self._socket is None, timeout, "the app to disconnect")
 
     # ------------------------------------------------------------------ envelopes
 
-    def send(self, envelope_type: str, payload: dict[str, Any], *, retry_attempt: int = 0) -> str:
-        """Send one envelope of ``envelope_type`` (slash_commands, events_api, interactive); return its id."""
+    def send(
+        self, envelope_type: str, payload: dict[str, Any], *, retry_attempt: int = 0, envelope_id: str | None = None
+    ) -> str:
+        """Send one envelope of ``envelope_type`` (slash_commands, events_api, interactive); return its id.
+
+        ``envelope_id`` resends an envelope (as Slack redelivers one it saw no acknowledgement for)."""
         envelope: dict[str, Any] = {
-            "envelope_id": str(uuid.uuid4()),
+            "envelope_id": envelope_id or str(uuid.uuid4()),
             "type": envelope_type,
             "payload": payload,
             "accepts_response_payload": ACCEPTS_RESPONSE_PAYLOAD[envelope_type],
         }
-        if envelope_type == "events_api":
+        if envelope_type == "events_api" or retry_attempt:
             envelope.update(retry_attempt=retry_attempt, retry_reason="timeout" if retry_attempt else "")
         with self._changed:
             socket = self._socket
@@ -171,6 +189,16 @@ class SocketModeEndpoint:
         asyncio.run_coroutine_threadsafe(socket.send_json(envelope), self._loop).result(timeout=5)
         self.sent.append(envelope)
         return str(envelope["envelope_id"])
+
+    def wait_acks(self, envelope_id: str, count: int, timeout: float = 3.0) -> list[dict[str, Any]]:
+        """Every acknowledgement of ``envelope_id`` once there are ``count`` of them (a resent envelope's too)."""
+
+        def acks() -> list[dict[str, Any]]:
+            return [ack for ack in self.all_acks if ack.get("envelope_id") == envelope_id]
+
+        self._wait(lambda: len(acks()) >= count, timeout, f"{count} acks of envelope {envelope_id}")
+        with self._changed:
+            return acks()
 
     def wait_ack(self, envelope_id: str, timeout: float = 3.0) -> dict[str, Any]:
         """The app's acknowledgement of ``envelope_id``; fails after ``timeout`` s (Slack's is 3 s)."""

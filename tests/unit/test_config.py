@@ -89,6 +89,33 @@ class TestLoadSettings:
         assert "\n" not in caught.value.user_message
 
 
+class TestAppToken:
+    @pytest.mark.parametrize(
+        "value",
+        ["xoxb-1234-5678-abcdef", "xoxp-1-2-3", "1-A0APP-1-secret", "wrong", "XAPP-1-A0APP-1-secret", "xapp1-A0APP"],
+    )
+    def test_anything_but_an_app_level_token_stops_start_up_naming_it(self, value: str) -> None:
+        """SLACK_APP_TOKEN must start with xapp- (Slack's app-level tokens); anything else is refused before a call."""
+        with pytest.raises(ConfigError) as refused:
+            load_settings({"SLACK_APP_TOKEN": value}, env_file=None)
+        assert refused.value.user_message.startswith("SLACK_APP_TOKEN must be an app-level token (xapp-...)")
+        assert "\n" not in refused.value.user_message
+
+    def test_a_bot_token_given_as_app_token_is_named_as_such(self) -> None:
+        """The usual mix-up, an xoxb- bot token in SLACK_APP_TOKEN, is told apart."""
+        with pytest.raises(ConfigError) as refused:
+            load_settings({"SLACK_APP_TOKEN": "xoxb-1234-5678-abcdef"}, env_file=None)
+        assert refused.value.user_message == (
+            "SLACK_APP_TOKEN must be an app-level token (xapp-...), from Basic Information > App-Level Tokens "
+            "of your Slack app; xoxb-... is the bot token (SLACK_BOT_TOKEN)."
+        )
+
+    def test_an_app_level_token_is_kept(self) -> None:
+        """An xapp- value (whitespace around it trimmed) is accepted as it is."""
+        settings = load_settings({"SLACK_APP_TOKEN": " xapp-1-A0APP-1-secret "}, env_file=None)
+        assert settings.slack_app_token.get() == "xapp-1-A0APP-1-secret"
+
+
 class TestSecret:
     def test_repr_masks_the_value(self) -> None:
         """Tokens never appear in reprs, so logging a Settings object leaks nothing."""

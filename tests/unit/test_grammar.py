@@ -528,6 +528,18 @@ class TestCleaning:
         """Control, format and bidi-override characters go; tabs, newlines and other unicode stay."""
         assert parse_command(raw).action == AddNote(clean)
 
+    @pytest.mark.parametrize(
+        "separator", ["\x0b", "\x0c", "\x85", "\u2028", "\u2029", "\r"], ids=["VT", "FF", "NEL", "LS", "PS", "CR"]
+    )
+    def test_line_separators_become_a_space_not_nothing(self, separator: str) -> None:
+        """The tester's example: `x<VT># vt` is `x # vt` (the words stay apart), for every line/paragraph separator."""
+        assert clean_text(f"x{separator}# vt") == "x # vt"
+        assert parse_command(f"note x{separator}# vt").action == AddNote("x # vt")
+
+    def test_crlf_is_one_line_break(self) -> None:
+        """CRLF stays a line break (LF), not a space and a line break."""
+        assert clean_text("first line\r\nsecond line") == "first line\nsecond line"
+
     def test_clean_text_strips_outer_blanks(self) -> None:
         """clean_text trims surrounding whitespace after dropping controls."""
         assert clean_text("\u2066  hi  \r\n") == "hi"

@@ -65,20 +65,26 @@ ACTIONS: dict[str, Transition] = {
 }
 
 # The rule, written out independently of bot.domain.policy: which actions each kind of person may
-# NOT take, with and without a lead. The declarer and IRT members run an incident without a lead;
-# once there is a lead, the lead and IRT members do, and naming a lead or adding responders is
-# theirs too (otherwise `lead <@self>` then `resolve` bypasses the rule).
-DECISIVE = {"Resolve", "Reopen", "Rollback", "ChangeSeverity"}
+# NOT take, by lead state and by who declared the incident. The declarer and IRT members run an
+# incident without a lead; once there is a lead, the lead and IRT members do. Naming a lead or adding
+# responders is theirs too (otherwise `lead <@self>` then `resolve` bypasses the rule); only an
+# incident no person declared (an alert) may be picked up by anyone before it has a lead.
+DECISIVE = {"Resolve", "Reopen", "Rollback", "ChangeSeverity", "ConfirmHypothesis", "RejectHypothesis", "SetImpact"}
 STAFFING = {"SetLead", "Assemble"}
 REFUSED: dict[tuple[str, str], set[str]] = {
-    # (lead state, actor kind) -> refused actions
-    ("no lead", "IRT member"): set(),
-    ("no lead", "declarer"): set(),
-    ("no lead", "outsider"): DECISIVE,
-    ("lead", "lead"): set(),
-    ("lead", "IRT member"): set(),
-    ("lead", "declarer"): DECISIVE | STAFFING,
-    ("lead", "outsider"): DECISIVE | STAFFING,
+    # (state, actor kind) -> refused actions
+    ("no lead, declared by a person", "IRT member"): set(),
+    ("no lead, declared by a person", "declarer"): set(),
+    ("no lead, declared by a person", "outsider"): DECISIVE | STAFFING,
+    ("no lead, declared by an alert", "IRT member"): set(),
+    ("no lead, declared by an alert", "outsider"): DECISIVE,
+    ("lead, declared by a person", "lead"): set(),
+    ("lead, declared by a person", "IRT member"): set(),
+    ("lead, declared by a person", "declarer"): DECISIVE | STAFFING,
+    ("lead, declared by a person", "outsider"): DECISIVE | STAFFING,
+    ("lead, declared by an alert", "lead"): set(),
+    ("lead, declared by an alert", "IRT member"): set(),
+    ("lead, declared by an alert", "outsider"): DECISIVE | STAFFING,
 }
 ACTOR_IDS = {"lead": LEAD, "IRT member": MEMBER, "declarer": DECLARER, "outsider": OUTSIDER}
 CASES = [
@@ -89,7 +95,10 @@ CASES = [
 
 
 def _state(state: str) -> Incident:
-    return _incident(lead=LEAD if state == "lead" else None, members=(MEMBER,))
+    incident = _incident(lead=LEAD if state.startswith("lead") else None, members=(MEMBER,))
+    if state.endswith("an alert"):
+        incident = incident.with_changes(declared_by="alertmanager")
+    return incident
 
 
 class TestMayAct:
@@ -135,3 +144,48 @@ class TestMayAct:
         with pytest.raises(NotAllowed) as refused:
             check_allowed(_incident(), Resolve(), OUTSIDER)
         assert refused.value.user_message.startswith("Only the declarer <@U0DECLARER> and the IRT of INC-7 may resolve")
+
+    def test_cli_refusals_name_people_with_an_at_sign(self) -> None:
+        """In the CLI people are names: the refusal says `@alice`, never a bare `alice`."""
+        incident = declare(Declare("CDN 502s", Severity.SEV1), 7, Stamp("erin", T0, T0)).incident
+        incident = incident.with_changes(lead="alice")
+        with pytest.raises(NotAllowed) as refused:
+            check_allowed(incident, Rollback("WAF rule"), "mallory")
+        assert refused.value.user_message == (
+            "Only the lead @alice and the IRT of INC-7 may roll it back (strict roles are on). "
+            "Ask one of them to add you: `/incident INC-7 assemble @mallory`."
+        )
+
+    @pytest.mark.parametrize(
+        ("action", "move"),
+        [
+            ("Resolve", "resolve INC-7"),
+            ("Reopen", "reopen INC-7"),
+            ("Rollback", "roll INC-7 back"),
+            ("ChangeSeverity", "change the severity of INC-7"),
+            ("ConfirmHypothesis", "confirm a hypothesis of INC-7"),
+            ("RejectHypothesis", "reject a hypothesis of INC-7"),
+            ("SetImpact", "set the impact of INC-7"),
+            ("SetLead", "change the lead of INC-7"),
+            ("Assemble", "add responders to INC-7"),
+        ],
+    )
+    def test_the_plain_refusal_has_no_markup(self, action: str, move: str) -> None:
+        """The plain-text refusal (for a modal's field error) names roles, not mentions."""
+        with pytest.raises(NotAllowed) as refused:
+            check_allowed(_incident(lead=LEAD), ACTIONS[action], OUTSIDER)
+        assert refused.value.plain_message == f"Only the incident lead and IRT may {move} (strict roles are on)."
+
+    @pytest.mark.parametrize(
+        ("action", "words"),
+        [
+            ("Rollback", "may roll it back (strict"),
+            ("Resolve", "may resolve it (strict"),
+            ("SetImpact", "may set the impact of it (strict"),
+        ],
+    )
+    def test_the_mrkdwn_refusal_reads_as_english(self, action: str, words: str) -> None:
+        """`may roll it back`, not `may roll back it`."""
+        with pytest.raises(NotAllowed) as refused:
+            check_allowed(_incident(lead=LEAD), ACTIONS[action], OUTSIDER)
+        assert words in refused.value.user_message

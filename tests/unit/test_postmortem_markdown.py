@@ -10,6 +10,8 @@ every text field, the outline must equal the outline of the same draft with harm
 from __future__ import annotations
 
 import dataclasses
+import html
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -57,14 +59,25 @@ def outline(markdown: str) -> Outline:
     return shape
 
 
+def inline_tokens(markdown: str) -> list[Any]:
+    """Every inline token (text, image, link...) of the parsed document."""
+    return [child for token in PARSER.parse(markdown) if token.type == "inline" for child in token.children or []]
+
+
+def shown_text(markdown: str) -> str:
+    """What a reader sees: the rendered HTML without tags, entities decoded once, whitespace runs as one space."""
+    rendered = html.unescape(re.sub(r"<[^>]*>", "", PARSER.render(markdown)))
+    return " ".join(rendered.split())
+
+
 def headings(markdown: str) -> list[str]:
     tokens = PARSER.parse(markdown)
     return [f"{t.tag} {tokens[i + 1].content}" for i, t in enumerate(tokens) if t.type == "heading_open"]
 
 
 def is_blank(text: str) -> bool:
-    """Markdown's notion of nothing typed: spaces, tabs and line breaks only."""
-    return not text.strip(" \t\r\n")
+    """Nothing typed, for the draft: spaces, tabs and line or paragraph separators only."""
+    return not text.strip(" \t\r\n\x0b\x0c\x85\u2028\u2029")
 
 
 def with_texts(value: Any, text_for: Callable[[str], str]) -> Any:
@@ -101,11 +114,21 @@ MARKDOWN_BITS = [
     "<!--", "-->", "<script>", "<pre>", "<?php ", "<!DOCTYPE html>", "<![CDATA[", "<http://x.y>",
     "<a href='x'>", "    ", "\t", "\n", "\r\n", "\r", "\n\n", "\\", "\\\\", "`", "[x]: /url", "[x]",
     "- [ ] ", "&amp;", "&#35;", "**", "_", "  \n", "\\\n", "\u00a0", "\u2028", "text", " ", "a",
+    "![", "](", "![x](http://evil.example/x.png)", "![x][r]", "[r]: http://evil.example/x.png", "!", "&lt;",
+    "&#10;", "&#x41;", "&quot;", "&", "\x0b", "\x0c", "\x85", "\u2029",
 ]  # fmt: skip
 texts = st.one_of(
     st.text(max_size=30),
     st.lists(st.one_of(st.sampled_from(MARKDOWN_BITS), st.text(max_size=4)), max_size=8).map("".join),
 )
+
+# Text with no emphasis, code or link characters (which render as formatting by design, and a
+# backslash, which escapes what follows), but with entities, "!", brackets, "<", "#" and separators.
+PLAIN_BITS = [
+    "&lt;", "&gt;", "&amp;", "&#10;", "&#x41;", "&quot;", "&", ";", "#", "!", "[", "]", "![x]", "<", ">",
+    "<b>", "x", "ab", "1.", " ", "\n", "\r", "\t", "\x0b", "\x0c", "\x85", "\u2028", "\u2029", "-", "=", "|",
+]  # fmt: skip
+plain_texts = st.lists(st.sampled_from(PLAIN_BITS), max_size=10).map("".join)
 
 
 @st.composite
@@ -266,6 +289,47 @@ class TestEscapeText:
         """table_cell(text) leaves the table's rows and cells as a placeholder word does."""
         harmless = "" if is_blank(text) else PLACEHOLDER
         assert outline(_fill(context, table_cell(text))) == outline(_fill(context, harmless))
+
+    @settings(max_examples=examples(150), deadline=None)
+    @given(text=texts, context=st.sampled_from(LINE_CONTEXTS + TABLE_CONTEXTS))
+    def test_no_image_from_user_text(self, text: str, context: str) -> None:
+        """Whatever was typed, in any line or table context, markdown-it finds no image in it (no tracking pixel)."""
+        value = table_cell(text) if context in TABLE_CONTEXTS else escape_text(text)
+        assert [t.type for t in inline_tokens(_fill(context, value)) if t.type == "image"] == []
+
+    @settings(max_examples=examples(150), deadline=None)
+    @given(text=plain_texts)
+    def test_the_rendered_text_is_the_typed_text(self, text: str) -> None:
+        """With no emphasis, code or link characters typed, what a reader sees is exactly what was typed,
+        modulo whitespace: no entity is decoded (`&lt;` stays `&lt;`), no separator deleted."""
+        assert shown_text(escape_text(text)) == " ".join(text.split()), escape_text(text)
+        in_table = f"| head |\n|---|\n| {table_cell(text)} |\n"
+        assert shown_text(in_table) == " ".join(f"head {text}".split()), in_table
+
+    def test_separators_entities_and_images_examples(self) -> None:
+        """The tester's examples: separators become spaces, entities and images stay literal text."""
+        cases = {
+            "x\x0b# vt": "x # vt",
+            "x\x0c# ff": "x # ff",
+            "x\x85# nel": "x # nel",
+            "x\u2028# ls": "x # ls",
+            "x\u2029# ps": "x # ps",
+            "x\r# cr": "x # cr",
+            "&lt;script&gt;": "\\&lt;script\\&gt;",
+            "&#10;": "\\&#10;",
+            "![img](http://evil.example/x.png)": "\\![img](http://evil.example/x.png)",
+            "\\![a](b)": "\\![a](b)",
+            "\\\\&amp;": "\\\\\\&amp;",
+        }
+        assert {text: escape_text(text) for text in cases} == cases
+        assert shown_text(escape_text("&lt;script&gt;")) == "&lt;script&gt;"
+        assert shown_text(escape_text("&#10;")) == "&#10;"
+        assert [t.type for t in inline_tokens(escape_text("![img](http://evil.example/x.png)"))].count("image") == 0
+
+    def test_the_same_texts_unescaped_are_an_image_and_entities(self) -> None:
+        """Control: unescaped, markdown-it reads an image and decodes the entities, so the checks above can fail."""
+        assert "image" in [t.type for t in inline_tokens("![img](http://evil.example/x.png)")]
+        assert shown_text("&lt;script&gt; &#35;") == "<script> #"
 
     def test_examples(self) -> None:
         """Each block opener is neutralised by one backslash at the start; the rest reads as typed."""

@@ -29,6 +29,7 @@ from bot.domain.commands import (
 )
 from bot.domain.grammar import bare_declare_severity, help_text, is_bare_declare, parse_command
 from bot.domain.model import Status
+from bot.domain.policy import check_allowed
 from bot.replies import confirmation, list_text, slo_text, status_text
 from bot.service import Actor, Outcome
 from bot.slack import blocks
@@ -160,6 +161,11 @@ async def _run_transition(
 ) -> None:
     problems: list[str] = []
     if isinstance(command.action, Assemble) and any(isinstance(a.who, GroupRef) for a in command.action.assignees):
+        if deps.service.strict_roles:  # refused now rather than after "Assembling the IRT…"
+            incident = await asyncio.to_thread(
+                deps.service.incident, command.incident_number, channel_id, channel_number
+            )
+            check_allowed(incident, command.action, actor.user_id)
         await reply.ack("Assembling the IRT…")
         expanded, problems = await deps.effects.expand_groups(command.action.assignees)
         command = ParsedCommand(Assemble(tuple(expanded)), command.incident_number, command.at)

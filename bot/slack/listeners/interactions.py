@@ -21,6 +21,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.domain.commands import Declare
 from bot.domain.grammar import MAX_TITLE_LENGTH, USAGE, clean_text, parse_command
 from bot.domain.model import DEFAULT_SEVERITY, Severity
+from bot.domain.policy import NotAllowed
+from bot.domain.timeline import plain_references
 from bot.errors import BotError
 from bot.service import Actor, Outcome
 from bot.slack import blocks
@@ -243,5 +245,17 @@ under the 2000 of its other short text fields (section fields, input labels)."""
 
 
 def _field_error(exc: Exception) -> str:
-    message = user_message(exc) if isinstance(exc, BotError) else user_message(exc, view=CallbackId.COMMAND.value)
+    """A modal field error: plain text (Slack shows no mrkdwn there, ``<@U0ALICE>`` would show as typed)."""
+    if isinstance(exc, NotAllowed):
+        message = exc.plain_message
+    elif isinstance(exc, BotError):
+        message = _plain(user_message(exc))
+    else:
+        message = _plain(user_message(exc, view=CallbackId.COMMAND.value))
     return truncate(message, FIELD_ERROR_LIMIT, "…")
+
+
+def _plain(mrkdwn: str) -> str:
+    """A mrkdwn message as plain text: ``<@U0BOB|bob>`` -> ``@bob`` (``@U0BOB`` without a label), entities decoded."""
+    text = plain_references({})(mrkdwn)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
