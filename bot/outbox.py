@@ -83,7 +83,7 @@ class RetryPolicy:
 
 
 class OutboxWorker:
-    """Claims and delivers due outbox items; one item per incident at a time, incidents in parallel."""
+    """Claims and delivers due outbox items; one item per incident and lane at a time, the rest in parallel."""
 
     def __init__(
         self,
