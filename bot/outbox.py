@@ -95,7 +95,12 @@ class OutboxWorker:
         batch_size: int = 20,
         lease: timedelta = timedelta(seconds=60),
         idle_poll_seconds: float = 5.0,
+        crash_attempts: int = 3,
     ) -> None:
+        """``crash_attempts``: an item whose deliverer raises something unexpected (neither RetryLater nor
+        Undeliverable: a bug, such as an OverflowError on odd data) is tried at most this many times in
+        all, then buried with the exception's type and message, whatever ``policy`` says about retrying
+        temporary failures: a bug does not heal by waiting."""
         self.store = store
         self.deliver = deliver
         self.worker_id = worker_id
@@ -104,6 +109,7 @@ class OutboxWorker:
         self.batch_size = batch_size
         self.lease = lease
         self.idle_poll_seconds = idle_poll_seconds
+        self.crash_attempts = crash_attempts
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -190,8 +196,12 @@ class OutboxWorker:
         except Undeliverable as exc:
             await asyncio.to_thread(self._bury, item, str(exc))
         except Exception as exc:  # a bug in a deliverer must not stall the queue for ever
-            log.exception("outbox_delivery_crashed", item=item.id, kind=item.kind)
-            await asyncio.to_thread(self._retry, item, f"{type(exc).__name__}", None)
+            reason = f"unexpected {type(exc).__name__} in the deliverer: {exc}"[:500]
+            log.exception("outbox_delivery_crashed", item=item.id, kind=item.kind, incident=_incident(item))
+            if item.attempts >= self.crash_attempts:
+                await asyncio.to_thread(self._bury, item, f"gave up after {item.attempts} attempts: {reason}")
+            else:
+                await asyncio.to_thread(self._retry, item, reason, None)
         else:
             await asyncio.to_thread(self._complete, item)
 

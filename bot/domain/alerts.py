@@ -44,7 +44,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.domain.changes import parse_timestamp
@@ -52,6 +52,7 @@ from bot.domain.commands import Declare
 from bot.domain.errors import PayloadError
 from bot.domain.grammar import MAX_TITLE_LENGTH, parse_service_name
 from bot.domain.model import EntryKind, Severity, TimelineEntry, looks_like_severity
+from bot.domain.timeparse import format_iso
 
 DEFAULT_SEVERITY_MAP: Mapping[str, Severity] = {
     "critical": Severity.SEV1,
@@ -63,6 +64,12 @@ FALLBACK_SEVERITY = Severity.SEV4
 ALERTMANAGER_ACTOR = "alertmanager"
 MAX_FINGERPRINT_LENGTH = 128
 """The store's ``alert_events.fingerprint`` column; Alertmanager and Grafana send 16 hex digits."""
+EARLIEST_ALERT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+"""Alert times before this are refused: no alert of a live system started before 2000, and a date of
+year 1 (Go's zero time, which both senders write only as a firing alert's ``endsAt``) would date an
+incident 2,000 years back and break every window computed from it."""
+MAX_ALERT_CLOCK_SKEW = timedelta(days=1)
+"""Alert times later than this after the bot's clock are refused (a sender whose clock is that far off)."""
 MAX_DESCRIPTION_LENGTH = 3000
 MAX_URL_LENGTH = 4000
 FIRED = "fired"
@@ -205,10 +212,12 @@ def _alert(item: object, index: int, now: datetime, source: str) -> Alert:
         raise PayloadError(
             f"{where}.fingerprint must be a non-empty string of at most {MAX_FINGERPRINT_LENGTH} printable characters."
         )
-    starts_at = _timestamp(item.get("startsAt"), f"{where}.startsAt")
+    starts_at = _alert_time(_timestamp(item.get("startsAt"), f"{where}.startsAt"), f"{where}.startsAt", now)
     ends_at = _timestamp(item["endsAt"], f"{where}.endsAt") if item.get("endsAt") else None
-    if ends_at is not None and ends_at.year <= 1:  # Go's zero time: no end
+    if ends_at is not None and ends_at.year <= 1:  # Go's zero time: a firing alert's "no end yet"
         ends_at = None
+    if ends_at is not None:
+        ends_at = _alert_time(ends_at, f"{where}.endsAt", now)
     firing = status == "firing"
     if not firing:
         ends_at = max(ends_at or now, starts_at)
@@ -244,6 +253,16 @@ def _timestamp(value: object, where: str) -> datetime:
         return parse_timestamp(value, where)
     except OverflowError as exc:  # a valid-looking offset that moves year 1 or 9999 out of range
         raise PayloadError(f"`{where}` is out of range.") from exc
+
+
+def _alert_time(moment: datetime, where: str, now: datetime) -> datetime:
+    """``moment`` if it lies in [EARLIEST_ALERT_TIME, now + MAX_ALERT_CLOCK_SKEW], else PayloadError naming ``where``."""
+    if moment < EARLIEST_ALERT_TIME or moment > now + MAX_ALERT_CLOCK_SKEW:
+        raise PayloadError(
+            f"`{where}` is out of range ({format_iso(moment)}): alert times must lie between "
+            "2000-01-01T00:00:00Z and one day after now (only `endsAt` may be Go's zero time, meaning no end yet)."
+        )
+    return moment
 
 
 def _string_map(value: Any, where: str, required: bool = False) -> dict[str, str]:

@@ -136,6 +136,25 @@ class TestWorker:
         dead = service.outbox_items("dead")
         assert len(dead) == 1 and "gave up after 3 attempts" in dead[0].last_error
 
+    def test_a_crashing_deliverer_is_buried_with_its_reason_even_if_the_policy_retries_for_ever(
+        self, service: IncidentService, clock: ReplayClock
+    ) -> None:
+        """A deliverer raising OverflowError on every attempt (a bug, not an outage): with a policy that
+        would retry for 1000 attempts, the item is tried 3 times, then dead with a readable reason."""
+        service.enqueue([Effect("post", {"text": "year one"}, 1)])
+        recorder = Recorder()
+        recorder.failures["year one"] = OverflowError("date value out of range")
+        policy = RetryPolicy(base_seconds=1, max_seconds=8, max_attempts=1000)
+        worker = OutboxWorker(service.store, recorder, "w1", clock=clock, policy=policy)
+        for _ in range(6):
+            asyncio.run(worker.drain(timeout=5))
+            clock.now += timedelta(seconds=60)
+        dead = service.outbox_items("dead")
+        assert service.outbox_items("pending") == []
+        assert [(d.attempts, d.last_error) for d in dead] == [
+            (3, "gave up after 3 attempts: unexpected OverflowError in the deliverer: date value out of range")
+        ]
+
     def test_restarted_worker_resumes_its_leased_items(self, service: IncidentService, clock: ReplayClock) -> None:
         """Items leased by a worker that died are released when a worker with the same id starts."""
         service.enqueue([Effect("post", {"text": "orphan"}, 1)])

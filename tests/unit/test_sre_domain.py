@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.domain.alerts import (
     AlertLine,
@@ -176,6 +178,53 @@ class TestAlertmanager:
         assert alert.starts_at == datetime(2026, 11, 22, 13, 42, 7, 283749, tzinfo=UTC)
         assert alert.ends_at is None and alert.firing and alert.generator_url.startswith("http://prometheus")
         assert notification.source == "alertmanager" and notification.group_key == '{}:{alertname="EdgeHigh5xxRate"}'
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("startsAt", "0001-01-01T00:00:00Z"),  # Go's zero time: the tester's example
+            ("startsAt", "1999-12-31T23:59:59.999999999Z"),
+            ("startsAt", "2026-11-23T15:00:01Z"),  # one day and a second after NOW
+            ("startsAt", "9999-12-31T23:59:59Z"),
+            ("endsAt", "1970-01-01T00:00:00Z"),
+            ("endsAt", "2030-01-01T00:00:00Z"),
+        ],
+    )
+    def test_alert_times_out_of_range_are_refused_naming_the_field(self, field: str, value: str) -> None:
+        """startsAt/endsAt before 2000-01-01 or more than a day after now: PayloadError naming alerts[0].<field>."""
+        body = am_payload("alertmanager_group_resolved.json")
+        body["alerts"][0][field] = value
+        with pytest.raises(PayloadError, match=rf"`alerts\[0\]\.{field}` is out of range"):
+            parse_notification(body, NOW)
+
+    @pytest.mark.parametrize(
+        ("starts_at", "expected"),
+        [
+            ("2000-01-01T00:00:00Z", datetime(2000, 1, 1, tzinfo=UTC)),
+            ("2026-11-23T15:00:00Z", datetime(2026, 11, 23, 15, 0, tzinfo=UTC)),  # exactly one day ahead
+        ],
+    )
+    def test_alert_times_at_the_bounds_are_accepted(self, starts_at: str, expected: datetime) -> None:
+        """The bounds themselves are accepted; a firing alert's endsAt of Go's zero time means no end."""
+        body = self.payload()
+        body["alerts"][0]["startsAt"] = starts_at
+        assert body["alerts"][0]["endsAt"] == "0001-01-01T00:00:00Z"
+        alert = parse_notification(body, NOW).alerts[0]
+        assert (alert.starts_at, alert.ends_at) == (expected, None)
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.datetimes(timezones=st.just(UTC)))
+    def test_start_time_accepted_exactly_in_range(self, moment: datetime) -> None:
+        """Any startsAt from year 1 to 9999 is accepted iff 2000-01-01 <= it <= NOW + 1 day."""
+        body = self.payload()
+        body["alerts"][0]["startsAt"] = f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S.%f}Z"
+        in_range = datetime(2000, 1, 1, tzinfo=UTC) <= moment <= datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+        try:
+            accepted = parse_notification(body, NOW).alerts[0].starts_at == moment
+        except PayloadError as exc:
+            assert "`alerts[0].startsAt` is out of range" in exc.user_message
+            accepted = False
+        assert accepted is in_range
 
     def test_alert_text_is_cleaned_like_typed_text(self) -> None:
         """Control, bidi-override and lone surrogate characters never reach a title or a label."""

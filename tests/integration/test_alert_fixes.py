@@ -1,0 +1,80 @@
+"""A fresh tester's findings on alert groups, paging and /changes, through the real webhook routes and
+outbox on SQLite and PostgreSQL (expected values written out here)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import SlackDriver
+from tests.support.alerts import T0, alert, notification
+from tests.support.bot_server import HttpResult, RunningBot, running_bot
+from tests.support.fake_pagerduty import FakePagerDuty, fake_pagerduty
+from tests.support.fake_slack import FakeSlack
+
+TOKEN = "s3cret-webhook-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+PATH = "/alerts/alertmanager"
+ROUTING_KEY = "R0UTINGKEYR0UTINGKEYR0UTINGKEY32"
+
+
+def post(bot: RunningBot, body: Any, path: str = PATH, headers: dict[str, str] | None = None) -> HttpResult:
+    return bot.post(body if isinstance(body, str) else json.dumps(body), "application/json", {**AUTH, **(headers or {})}, path=path)
+
+
+@pytest.fixture()
+def pagerduty() -> Iterator[FakePagerDuty]:
+    with fake_pagerduty() as fake:
+        yield fake
+
+
+@pytest.fixture()
+def alerts_bot(database_url: str, fake_slack: FakeSlack, pagerduty: FakePagerDuty) -> Iterator[RunningBot]:
+    with running_bot(
+        database_url,
+        fake_slack.base_url,
+        INCIDENT_WEBHOOK_TOKEN=TOKEN,
+        PAGERDUTY_ROUTING_KEY=ROUTING_KEY,
+        PAGERDUTY_EVENTS_URL=pagerduty.url,
+    ) as running:
+        yield running
+
+
+@pytest.fixture()
+def driver(alerts_bot: RunningBot, fake_slack: FakeSlack) -> SlackDriver:
+    return SlackDriver(alerts_bot, fake_slack)
+
+
+class TestAlertTimesInRange:
+    def test_go_zero_time_as_start_is_refused_and_declares_nothing(
+        self, alerts_bot: RunningBot, pagerduty: FakePagerDuty
+    ) -> None:
+        """startsAt "0001-01-01T00:00:00Z" (the tester's example): 422 naming alerts[0].startsAt; no incident, no page."""
+        body = notification([alert("a1", T0, severity="critical")])
+        body["alerts"][0]["startsAt"] = "0001-01-01T00:00:00Z"
+        answer = post(alerts_bot, body)
+        assert answer.status == 422, answer.body
+        assert answer.json() == {
+            "ok": False,
+            "error": "`alerts[0].startsAt` is out of range (0001-01-01T00:00:00Z): alert times must lie between "
+            "2000-01-01T00:00:00Z and one day after now (only `endsAt` may be Go's zero time, meaning no end yet).",
+        }
+        alerts_bot.drain()
+        assert alerts_bot.service.list_incidents() == []
+        assert pagerduty.events == [] and alerts_bot.service.outbox_items() == []
+
+    def test_a_firing_alert_with_zero_end_is_accepted(self, alerts_bot: RunningBot) -> None:
+        """Alertmanager's firing alert (endsAt = Go's zero time) declares as before, dated at its startsAt."""
+        answer = post(alerts_bot, notification([alert("a1", T0, severity="critical")]))
+        assert answer.status == 200 and answer.json()["action"] == "declared"
+        assert alerts_bot.service.incident(1).declared_at == T0
+
+    def test_start_in_the_far_future_is_refused(self, alerts_bot: RunningBot) -> None:
+        """startsAt two days after now: 422 naming the field."""
+        body = notification([alert("a1", alerts_bot.service.clock() + timedelta(days=2))])
+        answer = post(alerts_bot, body)
+        assert answer.status == 422 and "`alerts[0].startsAt` is out of range" in answer.json()["error"]
