@@ -56,6 +56,11 @@ from bot.domain.timeparse import format_iso
 
 DEFAULT_SEVERITY_MAP: Mapping[str, Severity] = {
     "critical": Severity.SEV1,
+    "crit": Severity.SEV1,
+    "page": Severity.SEV1,  # Prometheus's own example alerting rules label what pages `severity: page`
+    "fatal": Severity.SEV1,
+    "emergency": Severity.SEV1,  # syslog's level 0 (RFC 5424), like "crit" its level 2
+    "disaster": Severity.SEV1,  # Zabbix's highest severity
     "error": Severity.SEV2,
     "high": Severity.SEV2,
     "warning": Severity.SEV3,

@@ -78,3 +78,15 @@ class TestAlertTimesInRange:
         body = notification([alert("a1", alerts_bot.service.clock() + timedelta(days=2))])
         answer = post(alerts_bot, body)
         assert answer.status == 422 and "`alerts[0].startsAt` is out of range" in answer.json()["error"]
+
+
+class TestCommonSeverityLabelsPage:
+    @pytest.mark.parametrize("label", ["page", "crit", "fatal", "emergency", "disaster"])
+    def test_label_declares_sev1_and_pages(
+        self, alerts_bot: RunningBot, pagerduty: FakePagerDuty, label: str
+    ) -> None:
+        """An alert labelled severity=<label> declares a sev1 and PagerDuty gets one critical trigger."""
+        assert post(alerts_bot, notification([alert("a1", T0, severity=label)])).status == 200
+        assert alerts_bot.service.incident(1).severity.value == "sev1"
+        events = pagerduty.wait_for(1)
+        assert [(e["event_action"], e["payload"]["severity"]) for e in events] == [("trigger", "critical")]

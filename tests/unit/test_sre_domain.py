@@ -269,7 +269,16 @@ class TestAlertmanager:
             (" critical ", Severity.SEV1),
             ("[SEV1]", Severity.SEV1),
             ("(P2)", Severity.SEV2),
-            ("page", Severity.SEV4),
+            ("page", Severity.SEV1),
+            ("crit", Severity.SEV1),
+            ("fatal", Severity.SEV1),
+            ("emergency", Severity.SEV1),
+            ("disaster", Severity.SEV1),
+            ("Page", Severity.SEV1),
+            (" CRIT ", Severity.SEV1),
+            ("[fatal]", Severity.SEV1),
+            ("EMERGENCY", Severity.SEV1),
+            ("pager", Severity.SEV4),
         ],
     )
     def test_severity_map(self, label: str, severity: Severity) -> None:
