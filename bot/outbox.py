@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,7 +20,7 @@ import structlog
 
 from bot.service import Clock, utc_now
 from bot.store import outbox
-from bot.store.outbox import OutboxItem
+from bot.store.outbox import Effect, OutboxItem
 from bot.store.repo import IncidentStore
 
 log = structlog.get_logger("incidentbot.outbox")
@@ -40,6 +40,8 @@ class Undeliverable(Exception):
 
 
 Deliver = Callable[[OutboxItem], Awaitable[None]]
+OnBuried = Callable[[OutboxItem, str], Sequence[Effect]]
+"""Effects owed when an item is buried (the item, the reason): queued in the transaction that buries it."""
 
 
 def retry_after_seconds(headers: Any) -> float | None:
@@ -96,11 +98,15 @@ class OutboxWorker:
         lease: timedelta = timedelta(seconds=60),
         idle_poll_seconds: float = 5.0,
         crash_attempts: int = 3,
+        on_buried: OnBuried | None = None,
     ) -> None:
         """``crash_attempts``: an item whose deliverer raises something unexpected (neither RetryLater nor
         Undeliverable: a bug, such as an OverflowError on odd data) is tried at most this many times in
         all, then buried with the exception's type and message, whatever ``policy`` says about retrying
-        temporary failures: a bug does not heal by waiting."""
+        temporary failures: a bug does not heal by waiting.
+
+        ``on_buried``: what a buried item owes (telling the incident's channel a page was not sent),
+        queued in the same transaction as the burial."""
         self.store = store
         self.deliver = deliver
         self.worker_id = worker_id
@@ -110,6 +116,7 @@ class OutboxWorker:
         self.lease = lease
         self.idle_poll_seconds = idle_poll_seconds
         self.crash_attempts = crash_attempts
+        self.on_buried = on_buried
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -229,8 +236,14 @@ class OutboxWorker:
         )
 
     def _bury(self, item: OutboxItem, reason: str) -> None:
+        now = self.clock()
+        follow_ups = list(self.on_buried(item, reason)) if self.on_buried is not None else []
         with self.store.transaction() as uow:
-            outbox.bury(uow.session, item.id, reason, self.clock())
+            outbox.bury(uow.session, item.id, reason, now)
+            if follow_ups:
+                outbox.enqueue(uow.session, follow_ups, now)
+        if follow_ups:
+            self.wake()
         log.warning(
             "outbox_item_undeliverable",
             item=item.id,

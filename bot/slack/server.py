@@ -35,7 +35,7 @@ from bot.outbox import Deliver, OutboxWorker, route_by_kind
 from bot.paging import PagerDutyDeliverer
 from bot.service import IncidentService
 from bot.slack.app import SlackDeps, build_app, build_client, build_deps
-from bot.slack.delivery import SlackDeliverer
+from bot.slack.delivery import SlackDeliverer, dead_page_notice
 from bot.slack.identity import BotIdentity
 
 log = structlog.get_logger("incidentbot.server")
@@ -103,7 +103,12 @@ def build_server(
     service = build_service(settings)
     client = build_client(settings)
     base = build_deps(settings, service, client)
-    worker = OutboxWorker(service.store, build_deliverer(settings, service, base), worker_id or default_worker_id())
+    worker = OutboxWorker(
+        service.store,
+        build_deliverer(settings, service, base),
+        worker_id or default_worker_id(),
+        on_buried=dead_page_notice,
+    )
     deps = replace(base, wake_outbox=worker.wake)
     identity = BotIdentity(client)
     bolt_app = build_app(deps, settings, identity)

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from bot.slack.delivery import dead_page_notice
+from bot.store.outbox import OutboxItem
 from tests.integration.conftest import SlackDriver
 from tests.support.alerts import T0, alert, notification
 from tests.support.bot_server import HttpResult, RunningBot, running_bot
@@ -90,3 +92,52 @@ class TestCommonSeverityLabelsPage:
         assert alerts_bot.service.incident(1).severity.value == "sev1"
         events = pagerduty.wait_for(1)
         assert [(e["event_action"], e["payload"]["severity"]) for e in events] == [("trigger", "critical")]
+
+
+class TestDeadPagesAreAnnounced:
+    def test_refused_trigger_is_told_in_the_channel(
+        self, database_url: str, fake_slack: FakeSlack, pagerduty: FakePagerDuty
+    ) -> None:
+        """PagerDuty answers 400 to the trigger (a 5-character routing key): the item is dead and the
+        channel gets one line saying the page could not be sent, why, and where it is listed."""
+        with running_bot(
+            database_url, fake_slack.base_url, PAGERDUTY_ROUTING_KEY="short", PAGERDUTY_EVENTS_URL=pagerduty.url
+        ) as bot:
+            driver = SlackDriver(bot, fake_slack)
+            channel = driver.declare("declare sev1 Checkout down")
+            bot.drain()
+            dead = bot.service.outbox_items("dead")
+            lines = [str(p.get("text")) for p in driver.posted(channel)]
+        assert [item.kind for item in dead] == ["pagerduty.trigger"]
+        expected = (
+            ":warning: The PagerDuty page for INC-1 could not be sent: pagerduty refused the event (HTTP 400): "
+            '{"status": "invalid event", "message": "Event object is invalid", "errors": '
+            "[\"Length of 'routing_key' is incorrect (should be 32 characters)\"]}. "
+            "Nobody was paged by incidentbot: page by hand if needed. `incidentbot outbox --status dead` lists it "
+            f"(item {dead[0].id}); `incidentbot outbox --retry {dead[0].id}` sends it again once the cause is fixed."
+        )
+        assert [line for line in lines if "PagerDuty" in line] == [expected]
+
+    def test_refused_resolve_is_told_in_the_channel(
+        self, driver: SlackDriver, pagerduty: FakePagerDuty
+    ) -> None:
+        """The trigger is accepted, the resolve refused (400): one line says the page could not be resolved."""
+        channel = driver.declare("declare sev1 Checkout down")
+        pagerduty.wait_for(1)
+        pagerduty.statuses = [400]
+        driver.ephemeral("resolve fixed", channel_id=channel)
+        driver.bot.drain()
+        dead = driver.bot.service.outbox_items("dead")
+        assert [item.kind for item in dead] == ["pagerduty.resolve"]
+        lines = [str(p.get("text")) for p in driver.posted(channel) if "PagerDuty" in str(p.get("text"))]
+        assert lines == [
+            ":warning: The PagerDuty page for INC-1 could not be resolved: pagerduty refused the event (HTTP 400): "
+            '{"status": "invalid event", "message": "Event object is invalid", "errors": []}. '
+            "It may still be open in PagerDuty: resolve it there. `incidentbot outbox --status dead` lists it "
+            f"(item {dead[0].id}); `incidentbot outbox --retry {dead[0].id}` sends it again once the cause is fixed."
+        ]
+
+    def test_a_buried_slack_item_posts_nothing(self) -> None:
+        """Only PagerDuty items are announced: a dead Slack item (channel_not_found) adds no line."""
+        item = OutboxItem(7, "slack.post_line", {}, 1, "pending", 1, T0, "", T0)
+        assert dead_page_notice(item, "channel_not_found") == []
