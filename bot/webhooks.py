@@ -92,14 +92,17 @@ def alert_plan(outcome: Outcome) -> list[Effect]:
 
 
 def alert_update_text(outcome: Outcome) -> str:
-    """``INC-3 · alerts fired: A, B · cleared: C`` (at most 10 names per state, then how many more)."""
+    """``INC-3 · alerts 2 fired: A, B · 1 cleared: C`` (at most 10 names per state, then how many more),
+    followed by the sender's notes (``· 57 more alerts of this group were not sent (...)``)."""
     parts: list[str] = []
     for kind, label in ((EntryKind.ALERT_FIRED, "fired"), (EntryKind.ALERT_CLEARED, "cleared")):
         names = [escape(e.text) for e in outcome.entries if e.kind is kind]
         if names:
             more = f" and {len(names) - MAX_SUMMARY_NAMES} more" if len(names) > MAX_SUMMARY_NAMES else ""
             parts.append(f"{len(names)} {label}: " + ", ".join(names[:MAX_SUMMARY_NAMES]) + more)
-    return f"{outcome.incident.incident_id} · alerts " + " · ".join(parts)
+    notes = [escape(e.text) for e in outcome.entries if e.kind is EntryKind.NOTE]
+    head = f"{outcome.incident.incident_id} · alerts " + " · ".join(parts) if parts else outcome.incident.incident_id
+    return " · ".join([head, *notes])
 
 
 def _answering(handler: Callable[[web.Request], Any]) -> Callable[[web.Request], Any]:

@@ -372,6 +372,23 @@ def group_declaration(
     )
 
 
+_TRUNCATION_SETTING = {"alertmanager": "Alertmanager max_alerts", "grafana": "Grafana maxAlerts"}
+
+
+def truncation_note(notification: Notification) -> str | None:
+    """The timeline note for alerts the sender left out (``truncatedAlerts`` > 0, its ``max_alerts``), else None.
+
+    ``57 more alerts of this group were not sent (Alertmanager max_alerts)``.
+    """
+    count = notification.truncated_alerts
+    if count <= 0:
+        return None
+    setting = _TRUNCATION_SETTING.get(notification.source, "max_alerts")
+    if count == 1:
+        return f"1 more alert of this group was not sent ({setting})"
+    return f"{count} more alerts of this group were not sent ({setting})"
+
+
 def entry_data(change: StateChange) -> dict[str, Any]:
     """What a timeline entry keeps of an alert state change (its identity, labels and links)."""
     alert = change.alert

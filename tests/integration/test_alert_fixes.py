@@ -141,3 +141,32 @@ class TestDeadPagesAreAnnounced:
         """Only PagerDuty items are announced: a dead Slack item (channel_not_found) adds no line."""
         item = OutboxItem(7, "slack.post_line", {}, 1, "pending", 1, T0, "", T0)
         assert dead_page_notice(item, "channel_not_found") == []
+
+
+def notes(bot: RunningBot, number: int) -> list[tuple[str, str]]:
+    """(actor, text) of the incident's note entries, in timeline order."""
+    return [(e.actor, e.text) for e in bot.service.timeline(number)[1] if e.kind.value == "note"]
+
+
+class TestTruncatedAlerts:
+    def test_each_notification_reporting_left_out_alerts_adds_one_note(self, driver: SlackDriver) -> None:
+        """truncatedAlerts 57 on the declaring notification, 0 on the next, 1 on the third: two notes, each
+        posted in the channel once."""
+        bot = driver.bot
+        first = notification([alert("a1", T0, severity="critical")])
+        first["truncatedAlerts"] = 57
+        assert post(bot, first).json()["action"] == "declared"
+        assert notes(bot, 1) == [("alertmanager", "57 more alerts of this group were not sent (Alertmanager max_alerts)")]
+        second = notification([alert("a1", T0, severity="critical"), alert("a2", T0 + timedelta(minutes=1))])
+        assert post(bot, second).json()["action"] == "recorded"
+        third = notification([alert("a1", T0, severity="critical"), alert("a2", T0 + timedelta(minutes=1))])
+        third["truncatedAlerts"] = 1
+        assert post(bot, third).json() == {"ok": True, "action": "repeat", "incident": "INC-1", "recorded": 0, "alerts": 2}
+        assert notes(bot, 1) == [
+            ("alertmanager", "57 more alerts of this group were not sent (Alertmanager max_alerts)"),
+            ("alertmanager", "1 more alert of this group was not sent (Alertmanager max_alerts)"),
+        ]
+        bot.drain()
+        lines = [str(p.get("text")) for p in driver.posted(str(bot.service.incident(1).channel_id))]
+        assert lines.count("INC-1 · 1 more alert of this group was not sent (Alertmanager max_alerts)") == 1
+        assert len(bot.service.list_incidents()) == 1
