@@ -37,7 +37,8 @@ def parse_change(body: object, now: datetime) -> ChangeEvent:
     Every value accepted fits its column on SQLite and PostgreSQL alike: ``service`` is a service name
     (at most 64 characters), ``author`` at most 256 characters, ``description`` and ``link`` at most
     2000, none containing NUL or an unpaired UTF-16 surrogate (which no UTF-8 database can store);
-    surrounding whitespace is trimmed, and a missing or blank ``author`` is ``unknown``. Raises
+    surrounding whitespace is trimmed before the lengths are checked, and a missing or blank ``author``
+is ``unknown``. Raises
     PayloadError naming the first field that does not qualify.
     """
     if not isinstance(body, Mapping):
@@ -66,12 +67,14 @@ def _text(body: Mapping[str, Any], key: str, required: bool = False, limit: int 
         if required:
             raise PayloadError(f"`{key}` is required.")
         return ""
-    if not isinstance(value, str) or len(value) > limit:
+    if not isinstance(value, str):
         raise PayloadError(f"`{key}` must be a string of at most {limit} characters.")
-    problem = unstorable(value)
+    text = value.strip()  # trimmed first: the limit is on what is stored
+    if len(text) > limit:
+        raise PayloadError(f"`{key}` must be a string of at most {limit} characters.")
+    problem = unstorable(text)
     if problem:
         raise PayloadError(f"`{key}` {problem}.")
-    text = value.strip()
     if required and not text:
         raise PayloadError(f"`{key}` is required.")
     return text

@@ -3,12 +3,18 @@ outbox on SQLite and PostgreSQL (expected values written out here)."""
 
 from __future__ import annotations
 
+import gzip
 import json
+import urllib.error
+import urllib.request
+import zlib
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import brotli
 import pytest
+import sqlalchemy as sa
 
 from bot.slack.delivery import dead_page_notice
 from bot.store.outbox import OutboxItem
@@ -170,3 +176,109 @@ class TestTruncatedAlerts:
         lines = [str(p.get("text")) for p in driver.posted(str(bot.service.incident(1).channel_id))]
         assert lines.count("INC-1 · 1 more alert of this group was not sent (Alertmanager max_alerts)") == 1
         assert len(bot.service.list_incidents()) == 1
+
+
+def post_bytes(bot: RunningBot, path: str, body: bytes, encoding: str | None = None) -> HttpResult:
+    """POST raw bytes (a compressed body) with the webhook token and, if given, a Content-Encoding."""
+    headers = {"Content-Type": "application/json", **AUTH}
+    if encoding:
+        headers["Content-Encoding"] = encoding
+    request = urllib.request.Request(bot.url + path, data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            return HttpResult(response.status, response.read().decode(), dict(response.headers))
+    except urllib.error.HTTPError as error:
+        return HttpResult(error.code, error.read().decode(), dict(error.headers))
+
+
+CHANGE = {"service": "cdn-edge", "description": "WAF rule deployed", "author": "carol"}
+
+
+def compress(encoding: str, data: bytes) -> bytes:
+    if encoding == "gzip":
+        return gzip.compress(data)
+    if encoding == "deflate":
+        return zlib.compress(data)
+    return bytes(brotli.compress(data))
+
+
+class TestBodiesAndEncodings:
+    @pytest.mark.parametrize("path", [PATH, "/changes"])
+    @pytest.mark.parametrize(
+        ("encoding", "body"),
+        [
+            ("deflate", b"this is not a deflate stream"),  # the tester's example (was 500 zlib.error)
+            ("gzip", b"\x1f\x8b garbage"),
+            ("br", b"\xff\xff\xff\xff"),  # was a text/plain 400 ("please install Brotli")
+        ],
+    )
+    def test_corrupt_compressed_body_is_400_json(
+        self, alerts_bot: RunningBot, path: str, encoding: str, body: bytes
+    ) -> None:
+        """A body its Content-Encoding cannot decode: 400 JSON (never retried), nothing recorded."""
+        answer = post_bytes(alerts_bot, path, body, encoding)
+        assert answer.status == 400, answer.body
+        assert answer.headers["Content-Type"].startswith("application/json")
+        assert answer.json() == {
+            "ok": False,
+            "error": f"the body cannot be decoded as its Content-Encoding ({encoding}) says",
+        }
+        assert alerts_bot.service.list_incidents() == []
+
+    @pytest.mark.parametrize("encoding", ["gzip", "deflate", "br"])
+    def test_compressed_bodies_are_accepted(self, alerts_bot: RunningBot, encoding: str) -> None:
+        """A well-formed compressed notification declares; a compressed change is recorded."""
+        body = json.dumps(notification([alert("a1", T0, severity="critical")])).encode()
+        answer = post_bytes(alerts_bot, PATH, compress(encoding, body), encoding)
+        assert (answer.status, answer.json()["action"]) == (200, "declared")
+        change = post_bytes(alerts_bot, "/changes", compress(encoding, json.dumps(CHANGE).encode()), encoding)
+        assert change.status == 201, change.body
+
+    def test_five_megabyte_change_is_413_json(self, alerts_bot: RunningBot) -> None:
+        """/changes with a 5 MB body: 413 with the JSON error shape of the other answers."""
+        answer = post_bytes(alerts_bot, "/changes", b'{"description": "' + b"a" * (5 * 1024 * 1024) + b'"}')
+        assert answer.status == 413
+        assert answer.headers["Content-Type"].startswith("application/json")
+        assert answer.json() == {"ok": False, "error": "the body is larger than 1048576 bytes"}
+
+    def test_a_gzip_bomb_change_is_413_json(self, alerts_bot: RunningBot) -> None:
+        """The limit is on the decompressed body: 20 KB of gzip inflating to 20 MB is 413, not read whole."""
+        bomb = gzip.compress(b'{"description": "' + b"a" * (20 * 1024 * 1024) + b'"}')
+        assert len(bomb) < 100_000
+        answer = post_bytes(alerts_bot, "/changes", bomb, "gzip")
+        assert (answer.status, answer.json()["error"]) == (413, "the body is larger than 1048576 bytes")
+
+    @pytest.mark.parametrize(
+        ("field", "value", "stored"),
+        [
+            ("author", "  " + 256 * "a" + "  ", 256 * "a"),  # the tester's example
+            ("author", "\t" + 256 * "b" + "\n", 256 * "b"),
+            ("description", " " + 2000 * "d" + " ", 2000 * "d"),
+        ],
+    )
+    def test_text_is_trimmed_before_its_length_is_checked(
+        self, alerts_bot: RunningBot, field: str, value: str, stored: str
+    ) -> None:
+        """A value whose trimmed text fits is accepted (201) and stored trimmed, on both databases."""
+        answer = post(alerts_bot, {**CHANGE, field: value}, path="/changes")
+        assert answer.status == 201, answer.body
+        assert stored_change(alerts_bot, answer.json()["id"])[field] == stored
+
+    def test_text_still_too_long_after_trimming_is_refused(self, alerts_bot: RunningBot) -> None:
+        """257 characters once trimmed: 422 naming `author`."""
+        answer = post(alerts_bot, {**CHANGE, "author": " " + 257 * "a" + " "}, path="/changes")
+        assert answer.status == 422
+        assert answer.json() == {"ok": False, "error": "`author` must be a string of at most 256 characters."}
+
+
+def stored_change(bot: RunningBot, change_id: int) -> dict[str, str]:
+    """The change_events row, read with plain SQL."""
+    engine = sa.create_engine(bot.settings.database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(
+                sa.text("SELECT author, description FROM change_events WHERE id = :id"), {"id": change_id}
+            ).one()
+    finally:
+        engine.dispose()
+    return {"author": str(row[0]), "description": str(row[1])}

@@ -386,6 +386,30 @@ class TestAlertList:
 
 
 class TestChangeEvents:
+    @settings(max_examples=60, deadline=None)
+    @given(
+        field=st.sampled_from([("author", 256), ("description", 2000), ("link", 2000)]),
+        length=st.integers(1, 2100),
+        left=st.text(alphabet=" \t\n\r", max_size=5),
+        right=st.text(alphabet=" \t\n\r", max_size=5),
+    )
+    def test_lengths_are_checked_after_trimming(
+        self, field: tuple[str, int], length: int, left: str, right: str
+    ) -> None:
+        """A value padded with whitespace is accepted iff its trimmed text is within the field's limit
+        (author 256, description and link 2000, README), and stored trimmed."""
+        name, limit = field
+        core = ("https://ci.example.com/" + "x" * length)[:length] if name == "link" else "a" * length
+        if name == "link" and length < len("https://"):
+            return  # not a URL at all: another rule
+        body = {"service": "cdn-edge", "description": "WAF rule 12", name: left + core + right}
+        try:
+            change = parse_change(body, at(0))
+        except PayloadError as exc:
+            assert length > limit and f"`{name}` must be a string of at most {limit} characters." == exc.user_message
+        else:
+            assert length <= limit and getattr(change, name) == core
+
     def test_body_is_validated_and_time_defaults_to_now(self) -> None:
         """service, description required; author optional; link must be http(s)."""
         change = parse_change({"service": "cdn-edge", "description": "WAF rule 12"}, at(0))
