@@ -17,17 +17,18 @@ import asyncio
 import hmac
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import structlog
 from aiohttp import web
 
 from bot.config import Settings
-from bot.domain.alerts import ALERTMANAGER_ACTOR, parse_notification
+from bot.domain.alerts import ALERTMANAGER_ACTOR, DEFAULT_SEVERITY_MAP, parse_notification, severity_hint
 from bot.domain.changes import parse_change
 from bot.domain.errors import BotError, PayloadError
-from bot.domain.model import EntryKind
+from bot.domain.model import EntryKind, Severity
 from bot.service import Actor, IncidentService, Outcome
 from bot.slack.delivery import SlackEffect, plan_effects
 from bot.slack.text import escape
@@ -53,9 +54,8 @@ def register(
         _authenticate(request, settings)
         body = _parse_json(await _read_limited(request, settings.alert_max_bytes, "INCIDENT_ALERT_MAX_BYTES"))
         notification = parse_notification(body, service.clock())
-        result = await asyncio.to_thread(
-            service.receive_notification, notification, settings.alert_severity_map, alert_plan
-        )
+        plan = partial(alert_plan, severity_map=settings.alert_severity_map)
+        result = await asyncio.to_thread(service.receive_notification, notification, settings.alert_severity_map, plan)
         wake_outbox()
         answer: dict[str, Any] = {
             "ok": True,
@@ -83,15 +83,21 @@ def register(
     )
 
 
-def alert_plan(outcome: Outcome) -> list[Effect]:
-    """Slack effects of an alert notification: a declaration's usual ones, else a status refresh and one line."""
+def alert_plan(outcome: Outcome, severity_map: Mapping[str, Severity] = DEFAULT_SEVERITY_MAP) -> list[Effect]:
+    """Slack effects of an alert notification: a declaration's usual ones, else a status refresh and one
+    line, plus a severity hint (``bot.domain.alerts.severity_hint``) when a joining alert is more severe
+    than the open incident."""
     if outcome.declared:
         return plan_effects(outcome, Actor(ALERTMANAGER_ACTOR))
     number = outcome.incident.number
-    return [
+    effects = [
         Effect(SlackEffect.REFRESH, {}, number, coalesce=True),
         Effect(SlackEffect.POST_LINE, {"text": alert_update_text(outcome)}, number),
     ]
+    hint = severity_hint(outcome.incident, outcome.entries, severity_map) if outcome.incident.status.is_open else None
+    if hint:
+        effects.append(Effect(SlackEffect.POST_LINE, {"text": escape(hint)}, number))
+    return effects
 
 
 def alert_update_text(outcome: Outcome) -> str:

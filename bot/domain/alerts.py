@@ -51,7 +51,7 @@ from bot.domain.changes import parse_timestamp
 from bot.domain.commands import Declare
 from bot.domain.errors import PayloadError
 from bot.domain.grammar import MAX_TITLE_LENGTH, parse_service_name
-from bot.domain.model import EntryKind, Severity, TimelineEntry, looks_like_severity
+from bot.domain.model import EntryKind, Incident, Severity, TimelineEntry, looks_like_severity
 from bot.domain.timeparse import format_iso
 
 DEFAULT_SEVERITY_MAP: Mapping[str, Severity] = {
@@ -322,7 +322,12 @@ def severity_of(alert: Alert, mapping: Mapping[str, Severity] = DEFAULT_SEVERITY
     (worse than 1, used by many teams for their worst case) is sev1, ``sev5`` and beyond sev4.
     Anything else becomes sev4.
     """
-    label = alert.severity_label.strip().strip("[]()").strip()
+    return severity_of_label(alert.severity_label, mapping)
+
+
+def severity_of_label(severity_label: str, mapping: Mapping[str, Severity] = DEFAULT_SEVERITY_MAP) -> Severity:
+    """The incident severity for a ``severity`` label's value, as ``severity_of`` reads it."""
+    label = severity_label.lower().strip().strip("[]()").strip()
     mapped = mapping.get(label)
     if mapped is not None:
         return mapped
@@ -403,6 +408,38 @@ def entry_data(change: StateChange) -> dict[str, Any]:
     if alert.values:
         data["values"] = dict(alert.values)
     return data
+
+
+def severity_hint(
+    incident: Incident, fired: Iterable[TimelineEntry], mapping: Mapping[str, Severity] = DEFAULT_SEVERITY_MAP
+) -> str | None:
+    """The line an open incident's channel gets when an alert that joined it is more severe than it, else None.
+
+    People own the severity after the declaration, so nothing changes by itself; the worst joining alert
+    (the earliest of equals) is named: ``Alert DiskFull (critical) joined at 14:05 UTC; INC-3 is sev3:
+    raise it with `/incident severity sev1` if needed.`` ``fired``: the ``alert_fired`` entries just recorded.
+    """
+    worst: tuple[int, datetime, TimelineEntry, Severity] | None = None
+    for entry in fired:
+        if entry.kind is not EntryKind.ALERT_FIRED:
+            continue
+        labels = entry.data.get("labels") or {}
+        label = str(labels.get("severity", "")) if isinstance(labels, Mapping) else ""
+        severity = severity_of_label(label, mapping)
+        candidate = (_SEVERITY_ORDER.index(severity), entry.occurred_at, entry, severity)
+        if worst is None or candidate[:2] < worst[:2]:
+            worst = candidate
+    if worst is None or worst[0] >= _SEVERITY_ORDER.index(incident.severity):
+        return None
+    _, occurred_at, entry, severity = worst
+    labels = entry.data.get("labels") or {}
+    label = str(labels.get("severity", "")) if isinstance(labels, Mapping) else ""
+    name = str(entry.data.get("alert") or entry.text or "alert")
+    return (
+        f"Alert {name} ({label}) joined at {occurred_at.astimezone(UTC):%H:%M} UTC; "
+        f"{incident.incident_id} is {incident.severity.value}: "
+        f"raise it with `/incident severity {severity.value}` if needed."
+    )
 
 
 # -- the alert list of an incident -------------------------------------------------------------

@@ -282,3 +282,24 @@ def stored_change(bot: RunningBot, change_id: int) -> dict[str, str]:
     finally:
         engine.dispose()
     return {"author": str(row[0]), "description": str(row[1])}
+
+
+class TestMoreSevereAlertJoins:
+    def test_a_critical_alert_joining_a_sev3_is_pointed_out_not_applied(self, driver: SlackDriver) -> None:
+        """A warning group declares sev3; a critical alert joins at 13:45: the severity stays sev3 and the
+        channel gets exactly one hint line; a later warning joining adds no hint."""
+        bot = driver.bot
+        first = alert("w1", T0, severity="warning")
+        assert post(bot, notification([first])).json()["action"] == "declared"
+        critical = alert("c1", T0 + timedelta(minutes=5), severity="critical")
+        assert post(bot, notification([first, critical])).json()["action"] == "recorded"
+        later = alert("w2", T0 + timedelta(minutes=7), severity="warning")
+        assert post(bot, notification([first, critical, later])).json()["action"] == "recorded"
+        bot.drain()
+        assert bot.service.incident(1).severity.value == "sev3"
+        lines = [str(p.get("text")) for p in driver.posted(str(bot.service.incident(1).channel_id))]
+        hints = [line for line in lines if "joined at" in line]
+        assert hints == [
+            "Alert EdgeHigh5xxRate (critical) joined at 13:45 UTC; INC-1 is sev3: "
+            "raise it with `/incident severity sev1` if needed."
+        ]

@@ -18,6 +18,7 @@ from bot.domain.alerts import (
     group_title,
     highest_severity,
     parse_notification,
+    severity_hint,
     severity_of,
 )
 from bot.domain.changes import ChangeEvent, parse_change, parse_timestamp, recent_changes
@@ -225,6 +226,33 @@ class TestAlertmanager:
             assert "`alerts[0].startsAt` is out of range" in exc.user_message
             accepted = False
         assert accepted is in_range
+
+    @pytest.mark.parametrize("incident_severity", ["sev1", "sev2", "sev3", "sev4"])
+    @pytest.mark.parametrize(
+        ("label", "alert_severity"),
+        [("critical", "sev1"), ("page", "sev1"), ("error", "sev2"), ("warning", "sev3"), ("info", "sev4")],
+    )
+    def test_severity_hint_only_when_the_joining_alert_is_more_severe(
+        self, incident_severity: str, label: str, alert_severity: str
+    ) -> None:
+        """A joining alert more severe than the incident gets the hint line naming both severities; else none."""
+        incident, _ = incident_with(severity=Severity(incident_severity))
+        fired = TimelineEntry(
+            EntryKind.ALERT_FIRED,
+            at(23),
+            at(24),
+            "alertmanager",
+            "Disk almost full",
+            data={"alert": "DiskFull", "labels": {"alertname": "DiskFull", "severity": label}},
+        )
+        hint = severity_hint(incident, [fired])
+        if int(alert_severity[-1]) < int(incident_severity[-1]):
+            assert hint == (
+                f"Alert DiskFull ({label}) joined at 14:05 UTC; INC-1 is {incident_severity}: "
+                f"raise it with `/incident severity {alert_severity}` if needed."
+            )
+        else:
+            assert hint is None
 
     def test_alert_text_is_cleaned_like_typed_text(self) -> None:
         """Control, bidi-override and lone surrogate characters never reach a title or a label."""
