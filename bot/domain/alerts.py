@@ -261,7 +261,7 @@ def _timestamp(value: object, where: str) -> datetime:
 
 
 def _alert_time(moment: datetime, where: str, now: datetime) -> datetime:
-    """``moment`` if it lies in [EARLIEST_ALERT_TIME, now + MAX_ALERT_CLOCK_SKEW], else PayloadError naming ``where``."""
+    """``moment`` if within [EARLIEST_ALERT_TIME, now + MAX_ALERT_CLOCK_SKEW], else PayloadError naming ``where``."""
     if moment < EARLIEST_ALERT_TIME or moment > now + MAX_ALERT_CLOCK_SKEW:
         raise PayloadError(
             f"`{where}` is out of range ({format_iso(moment)}): alert times must lie between "

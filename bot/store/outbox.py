@@ -4,8 +4,10 @@ Items of one incident are delivered in order within their **lane**, the destinat
 kind's prefix (``slack.create_channel`` -> ``slack``, ``pagerduty.trigger`` -> ``pagerduty``): an
 item is claimable only when no earlier pending item of the same incident and lane exists. So a
 page never waits behind a Slack call that fails (Slack down), and a Slack line never waits for
-PagerDuty; a ``resolve`` still follows its ``trigger``, and Slack items keep their order. Claims are leases (``locked_until``), taken with
-``FOR UPDATE SKIP LOCKED`` on PostgreSQL so replicas share the work without double delivery.
+PagerDuty; a ``resolve`` still follows its ``trigger``, and Slack items keep their order.
+
+Claims are leases (``locked_until``), taken with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so replicas
+share the work without double delivery.
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ def _item(row: OutboxRow) -> OutboxItem:
 
 
 def lane_of(kind: str) -> str:
-    """The ordering lane of an item of ``kind``: its prefix before the first dot (``pagerduty.trigger`` -> ``pagerduty``)."""
+    """The ordering lane of an item of ``kind``: its prefix before the first dot (``pagerduty.trigger`` ->
+    ``pagerduty``)."""
     return kind.split(".", 1)[0][:32]
 
 

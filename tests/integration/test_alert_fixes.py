@@ -31,7 +31,9 @@ ROUTING_KEY = "R0UTINGKEYR0UTINGKEYR0UTINGKEY32"
 
 
 def post(bot: RunningBot, body: Any, path: str = PATH, headers: dict[str, str] | None = None) -> HttpResult:
-    return bot.post(body if isinstance(body, str) else json.dumps(body), "application/json", {**AUTH, **(headers or {})}, path=path)
+    return bot.post(
+        body if isinstance(body, str) else json.dumps(body), "application/json", {**AUTH, **(headers or {})}, path=path
+    )
 
 
 @pytest.fixture()
@@ -61,7 +63,7 @@ class TestAlertTimesInRange:
     def test_go_zero_time_as_start_is_refused_and_declares_nothing(
         self, alerts_bot: RunningBot, pagerduty: FakePagerDuty
     ) -> None:
-        """startsAt "0001-01-01T00:00:00Z" (the tester's example): 422 naming alerts[0].startsAt; no incident, no page."""
+        """startsAt "0001-01-01T00:00:00Z" (the tester's example): 422 naming alerts[0].startsAt; nothing declared."""
         body = notification([alert("a1", T0, severity="critical")])
         body["alerts"][0]["startsAt"] = "0001-01-01T00:00:00Z"
         answer = post(alerts_bot, body)
@@ -90,9 +92,7 @@ class TestAlertTimesInRange:
 
 class TestCommonSeverityLabelsPage:
     @pytest.mark.parametrize("label", ["page", "crit", "fatal", "emergency", "disaster"])
-    def test_label_declares_sev1_and_pages(
-        self, alerts_bot: RunningBot, pagerduty: FakePagerDuty, label: str
-    ) -> None:
+    def test_label_declares_sev1_and_pages(self, alerts_bot: RunningBot, pagerduty: FakePagerDuty, label: str) -> None:
         """An alert labelled severity=<label> declares a sev1 and PagerDuty gets one critical trigger."""
         assert post(alerts_bot, notification([alert("a1", T0, severity=label)])).status == 200
         assert alerts_bot.service.incident(1).severity.value == "sev1"
@@ -124,9 +124,7 @@ class TestDeadPagesAreAnnounced:
         )
         assert [line for line in lines if "PagerDuty" in line] == [expected]
 
-    def test_refused_resolve_is_told_in_the_channel(
-        self, driver: SlackDriver, pagerduty: FakePagerDuty
-    ) -> None:
+    def test_refused_resolve_is_told_in_the_channel(self, driver: SlackDriver, pagerduty: FakePagerDuty) -> None:
         """The trigger is accepted, the resolve refused (400): one line says the page could not be resolved."""
         channel = driver.declare("declare sev1 Checkout down")
         pagerduty.wait_for(1)
@@ -162,12 +160,20 @@ class TestTruncatedAlerts:
         first = notification([alert("a1", T0, severity="critical")])
         first["truncatedAlerts"] = 57
         assert post(bot, first).json()["action"] == "declared"
-        assert notes(bot, 1) == [("alertmanager", "57 more alerts of this group were not sent (Alertmanager max_alerts)")]
+        assert notes(bot, 1) == [
+            ("alertmanager", "57 more alerts of this group were not sent (Alertmanager max_alerts)")
+        ]
         second = notification([alert("a1", T0, severity="critical"), alert("a2", T0 + timedelta(minutes=1))])
         assert post(bot, second).json()["action"] == "recorded"
         third = notification([alert("a1", T0, severity="critical"), alert("a2", T0 + timedelta(minutes=1))])
         third["truncatedAlerts"] = 1
-        assert post(bot, third).json() == {"ok": True, "action": "repeat", "incident": "INC-1", "recorded": 0, "alerts": 2}
+        assert post(bot, third).json() == {
+            "ok": True,
+            "action": "repeat",
+            "incident": "INC-1",
+            "recorded": 0,
+            "alerts": 2,
+        }
         assert notes(bot, 1) == [
             ("alertmanager", "57 more alerts of this group were not sent (Alertmanager max_alerts)"),
             ("alertmanager", "1 more alert of this group was not sent (Alertmanager max_alerts)"),

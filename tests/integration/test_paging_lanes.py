@@ -114,4 +114,3 @@ class TestLanesInTheClaimQuery:
                 assert claim(uow.session, now, "w2", timedelta(seconds=60), 10) == []
         finally:
             store.dispose()
-
