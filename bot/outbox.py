@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,7 +20,7 @@ import structlog
 
 from bot.service import Clock, utc_now
 from bot.store import outbox
-from bot.store.outbox import OutboxItem
+from bot.store.outbox import Effect, OutboxItem
 from bot.store.repo import IncidentStore
 
 log = structlog.get_logger("incidentbot.outbox")
@@ -40,6 +40,8 @@ class Undeliverable(Exception):
 
 
 Deliver = Callable[[OutboxItem], Awaitable[None]]
+OnBuried = Callable[[OutboxItem, str], Sequence[Effect]]
+"""Effects owed when an item is buried (the item, the reason): queued in the transaction that buries it."""
 
 
 def retry_after_seconds(headers: Any) -> float | None:
@@ -74,13 +76,12 @@ class RetryPolicy:
 
     A temporary failure (``RetryLater``: 429, 5xx, network, a reply that is not Slack JSON) is
     retried for as long as it lasts: an outage of hours must not lose what an incident owes Slack.
-    Only a delivery that crashes (an exception that is neither ``RetryLater`` nor ``Undeliverable``,
-    i.e. a bug) is buried, once the item has been attempted ``max_attempts`` times.
+    A delivery that crashes (an exception that is neither ``RetryLater`` nor ``Undeliverable``, i.e.
+    a bug) is not the policy's business: the worker buries it after ``crash_attempts``.
     """
 
     base_seconds: float = 1.0
     max_seconds: float = 300.0
-    max_attempts: int = 15
 
     def delay(self, attempts: int, retry_after: float | None) -> float:
         """Seconds to wait before attempt ``attempts + 1``; at least ``retry_after`` (seconds) when given."""
@@ -90,7 +91,7 @@ class RetryPolicy:
 
 
 class OutboxWorker:
-    """Claims and delivers due outbox items; one item per incident at a time, incidents in parallel."""
+    """Claims and delivers due outbox items; one item per incident and lane at a time, the rest in parallel."""
 
     def __init__(
         self,
@@ -102,7 +103,16 @@ class OutboxWorker:
         batch_size: int = 20,
         lease: timedelta = timedelta(seconds=60),
         idle_poll_seconds: float = 5.0,
+        crash_attempts: int = 3,
+        on_buried: OnBuried | None = None,
     ) -> None:
+        """``crash_attempts``: an item whose deliverer raises something unexpected (neither RetryLater nor
+        Undeliverable: a bug, such as an OverflowError on odd data) is tried at most this many times in
+        all, then buried with the exception's type and message, whatever ``policy`` says about retrying
+        temporary failures: a bug does not heal by waiting.
+
+        ``on_buried``: what a buried item owes (telling the incident's channel a page was not sent),
+        queued in the same transaction as the burial."""
         self.store = store
         self.deliver = deliver
         self.worker_id = worker_id
@@ -111,6 +121,8 @@ class OutboxWorker:
         self.batch_size = batch_size
         self.lease = lease
         self.idle_poll_seconds = idle_poll_seconds
+        self.crash_attempts = crash_attempts
+        self.on_buried = on_buried
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -197,10 +209,10 @@ class OutboxWorker:
         except Undeliverable as exc:
             await asyncio.to_thread(self._bury, item, str(exc))
         except Exception as exc:  # a bug in a deliverer must not stall the queue for ever
-            log.exception("outbox_delivery_crashed", item=item.id, kind=item.kind)
-            reason = f"{type(exc).__name__}"
-            if item.attempts >= self.policy.max_attempts:
-                await asyncio.to_thread(self._bury, item, f"gave up after {item.attempts} crashed attempts: {reason}")
+            reason = f"unexpected {type(exc).__name__} in the deliverer: {exc}"[:500]
+            log.exception("outbox_delivery_crashed", item=item.id, kind=item.kind, incident=_incident(item))
+            if item.attempts >= self.crash_attempts:
+                await asyncio.to_thread(self._bury, item, f"gave up after {item.attempts} attempts: {reason}")
             else:
                 await asyncio.to_thread(self._retry, item, reason, None)
         else:
@@ -227,8 +239,14 @@ class OutboxWorker:
         )
 
     def _bury(self, item: OutboxItem, reason: str) -> None:
+        now = self.clock()
+        follow_ups = list(self.on_buried(item, reason)) if self.on_buried is not None else []
         with self.store.transaction() as uow:
-            outbox.bury(uow.session, item.id, reason, self.clock())
+            outbox.bury(uow.session, item.id, reason, now)
+            if follow_ups:
+                outbox.enqueue(uow.session, follow_ups, now)
+        if follow_ups:
+            self.wake()
         log.warning(
             "outbox_item_undeliverable",
             item=item.id,

@@ -27,9 +27,10 @@ from bot.domain.alerts import (
     clean,
     entry_data,
     group_declaration,
+    truncation_note,
 )
 from bot.domain.changes import RECENT_CHANGE_WINDOW, ChangeEvent
-from bot.domain.commands import Declare, Nudge, ParsedCommand, Query, RecordAlert, Transition
+from bot.domain.commands import AddNote, Declare, Nudge, ParsedCommand, Query, RecordAlert, Transition
 from bot.domain.errors import IncidentNotFound
 from bot.domain.lifecycle import OPEN_STATUSES, Change, Stamp, apply, declare
 from bot.domain.model import EntryKind, Incident, Severity, Status, TimelineEntry, format_incident_id
@@ -100,9 +101,10 @@ class NotificationResult:
 
 
 def _record_alerts(
-    incident: Incident, changes: Sequence[StateChange], now: datetime
+    incident: Incident, changes: Sequence[StateChange], now: datetime, note: str | None = None
 ) -> tuple[Incident, tuple[TimelineEntry, ...]]:
-    """One alert_fired/alert_cleared entry per state change, each at its own time."""
+    """One alert_fired/alert_cleared entry per state change, each at its own time; then ``note`` (a note
+    by the alert sender, at ``now``) if given."""
     entries: list[TimelineEntry] = []
     for change in changes:
         applied = apply(
@@ -110,6 +112,10 @@ def _record_alerts(
             RecordAlert(change.state == CLEARED, change.alert.summary, entry_data(change)),
             Stamp(ALERTMANAGER_ACTOR, change.occurred_at, now),
         )
+        incident = applied.incident
+        entries += applied.entries
+    if note:
+        applied = apply(incident, AddNote(note), Stamp(ALERTMANAGER_ACTOR, now, now))
         incident = applied.incident
         entries += applied.entries
     return incident, tuple(entries)
@@ -328,6 +334,7 @@ class IncidentService:
         now = self.clock()
         changes = notification.state_changes()
         group_id = notification.group_id
+        note = truncation_note(notification)
 
         def attempt(uow: UnitOfWork) -> tuple[NotificationResult, list[Outcome]]:
             uow.lock_alert_group(group_id)
@@ -374,10 +381,12 @@ class IncidentService:
             for state_change, home in placed:
                 if home is not None:
                     by_incident.setdefault(home, []).append(state_change)
+            if note is not None and target is not None:  # the note goes where the group's news goes
+                by_incident.setdefault(target, [])
             outcomes: list[Outcome] = []
             if declared is not None:
                 incident, entries = _record_alerts(
-                    declared.incident, by_incident.pop(declared.incident.number, []), now
+                    declared.incident, by_incident.pop(declared.incident.number, []), now, note
                 )
                 change = Change(incident, declared.entries + entries)
                 outcomes.append(Outcome(uow.add_incident(change, now), change.entries, None))
@@ -385,7 +394,7 @@ class IncidentService:
                 before = open_incident if open_incident and open_incident.number == home else uow.get_incident(home)
                 if before is None:  # incidents are never deleted; only a broken database gets here
                     raise ConcurrentUpdate(f"{format_incident_id(home)} disappeared while alerts were recorded.")
-                incident, entries = _record_alerts(before, recorded, now)
+                incident, entries = _record_alerts(before, recorded, now, note if home == target else None)
                 outcomes.append(Outcome(uow.save(before, Change(incident, entries), now), entries, before))
             for outcome in outcomes:
                 self._enqueue_plans(uow, outcome, plan, now)

@@ -44,17 +44,23 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.domain.changes import parse_timestamp
 from bot.domain.commands import Declare
 from bot.domain.errors import PayloadError
 from bot.domain.grammar import MAX_TITLE_LENGTH, parse_service_name
-from bot.domain.model import EntryKind, Severity, TimelineEntry, looks_like_severity
+from bot.domain.model import EntryKind, Incident, Severity, TimelineEntry, looks_like_severity
+from bot.domain.timeparse import format_iso
 
 DEFAULT_SEVERITY_MAP: Mapping[str, Severity] = {
     "critical": Severity.SEV1,
+    "crit": Severity.SEV1,
+    "page": Severity.SEV1,  # Prometheus's own example alerting rules label what pages `severity: page`
+    "fatal": Severity.SEV1,
+    "emergency": Severity.SEV1,  # syslog's level 0 (RFC 5424), like "crit" its level 2
+    "disaster": Severity.SEV1,  # Zabbix's highest severity
     "error": Severity.SEV2,
     "high": Severity.SEV2,
     "warning": Severity.SEV3,
@@ -63,6 +69,12 @@ FALLBACK_SEVERITY = Severity.SEV4
 ALERTMANAGER_ACTOR = "alertmanager"
 MAX_FINGERPRINT_LENGTH = 128
 """The store's ``alert_events.fingerprint`` column; Alertmanager and Grafana send 16 hex digits."""
+EARLIEST_ALERT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+"""Alert times before this are refused: no alert of a live system started before 2000, and a date of
+year 1 (Go's zero time, which both senders write only as a firing alert's ``endsAt``) would date an
+incident 2,000 years back and break every window computed from it."""
+MAX_ALERT_CLOCK_SKEW = timedelta(days=1)
+"""Alert times later than this after the bot's clock are refused (a sender whose clock is that far off)."""
 MAX_DESCRIPTION_LENGTH = 3000
 MAX_URL_LENGTH = 4000
 FIRED = "fired"
@@ -205,10 +217,12 @@ def _alert(item: object, index: int, now: datetime, source: str) -> Alert:
         raise PayloadError(
             f"{where}.fingerprint must be a non-empty string of at most {MAX_FINGERPRINT_LENGTH} printable characters."
         )
-    starts_at = _timestamp(item.get("startsAt"), f"{where}.startsAt")
+    starts_at = _alert_time(_timestamp(item.get("startsAt"), f"{where}.startsAt"), f"{where}.startsAt", now)
     ends_at = _timestamp(item["endsAt"], f"{where}.endsAt") if item.get("endsAt") else None
-    if ends_at is not None and ends_at.year <= 1:  # Go's zero time: no end
+    if ends_at is not None and ends_at.year <= 1:  # Go's zero time: a firing alert's "no end yet"
         ends_at = None
+    if ends_at is not None:
+        ends_at = _alert_time(ends_at, f"{where}.endsAt", now)
     firing = status == "firing"
     if not firing:
         ends_at = max(ends_at or now, starts_at)
@@ -244,6 +258,16 @@ def _timestamp(value: object, where: str) -> datetime:
         return parse_timestamp(value, where)
     except OverflowError as exc:  # a valid-looking offset that moves year 1 or 9999 out of range
         raise PayloadError(f"`{where}` is out of range.") from exc
+
+
+def _alert_time(moment: datetime, where: str, now: datetime) -> datetime:
+    """``moment`` if within [EARLIEST_ALERT_TIME, now + MAX_ALERT_CLOCK_SKEW], else PayloadError naming ``where``."""
+    if moment < EARLIEST_ALERT_TIME or moment > now + MAX_ALERT_CLOCK_SKEW:
+        raise PayloadError(
+            f"`{where}` is out of range ({format_iso(moment)}): alert times must lie between "
+            "2000-01-01T00:00:00Z and one day after now (only `endsAt` may be Go's zero time, meaning no end yet)."
+        )
+    return moment
 
 
 def _string_map(value: Any, where: str, required: bool = False) -> dict[str, str]:
@@ -298,7 +322,12 @@ def severity_of(alert: Alert, mapping: Mapping[str, Severity] = DEFAULT_SEVERITY
     (worse than 1, used by many teams for their worst case) is sev1, ``sev5`` and beyond sev4.
     Anything else becomes sev4.
     """
-    label = alert.severity_label.strip().strip("[]()").strip()
+    return severity_of_label(alert.severity_label, mapping)
+
+
+def severity_of_label(severity_label: str, mapping: Mapping[str, Severity] = DEFAULT_SEVERITY_MAP) -> Severity:
+    """The incident severity for a ``severity`` label's value, as ``severity_of`` reads it."""
+    label = severity_label.lower().strip().strip("[]()").strip()
     mapped = mapping.get(label)
     if mapped is not None:
         return mapped
@@ -348,6 +377,23 @@ def group_declaration(
     )
 
 
+_TRUNCATION_SETTING = {"alertmanager": "Alertmanager max_alerts", "grafana": "Grafana maxAlerts"}
+
+
+def truncation_note(notification: Notification) -> str | None:
+    """The timeline note for alerts the sender left out (``truncatedAlerts`` > 0, its ``max_alerts``), else None.
+
+    ``57 more alerts of this group were not sent (Alertmanager max_alerts)``.
+    """
+    count = notification.truncated_alerts
+    if count <= 0:
+        return None
+    setting = _TRUNCATION_SETTING.get(notification.source, "max_alerts")
+    if count == 1:
+        return f"1 more alert of this group was not sent ({setting})"
+    return f"{count} more alerts of this group were not sent ({setting})"
+
+
 def entry_data(change: StateChange) -> dict[str, Any]:
     """What a timeline entry keeps of an alert state change (its identity, labels and links)."""
     alert = change.alert
@@ -362,6 +408,38 @@ def entry_data(change: StateChange) -> dict[str, Any]:
     if alert.values:
         data["values"] = dict(alert.values)
     return data
+
+
+def severity_hint(
+    incident: Incident, fired: Iterable[TimelineEntry], mapping: Mapping[str, Severity] = DEFAULT_SEVERITY_MAP
+) -> str | None:
+    """The line an open incident's channel gets when an alert that joined it is more severe than it, else None.
+
+    People own the severity after the declaration, so nothing changes by itself; the worst joining alert
+    (the earliest of equals) is named: ``Alert DiskFull (critical) joined at 14:05 UTC; INC-3 is sev3:
+    raise it with `/incident severity sev1` if needed.`` ``fired``: the ``alert_fired`` entries just recorded.
+    """
+    worst: tuple[int, datetime, TimelineEntry, Severity] | None = None
+    for entry in fired:
+        if entry.kind is not EntryKind.ALERT_FIRED:
+            continue
+        labels = entry.data.get("labels") or {}
+        label = str(labels.get("severity", "")) if isinstance(labels, Mapping) else ""
+        severity = severity_of_label(label, mapping)
+        candidate = (_SEVERITY_ORDER.index(severity), entry.occurred_at, entry, severity)
+        if worst is None or candidate[:2] < worst[:2]:
+            worst = candidate
+    if worst is None or worst[0] >= _SEVERITY_ORDER.index(incident.severity):
+        return None
+    _, occurred_at, entry, severity = worst
+    labels = entry.data.get("labels") or {}
+    label = str(labels.get("severity", "")) if isinstance(labels, Mapping) else ""
+    name = str(entry.data.get("alert") or entry.text or "alert")
+    return (
+        f"Alert {name} ({label}) joined at {occurred_at.astimezone(UTC):%H:%M} UTC; "
+        f"{incident.incident_id} is {incident.severity.value}: "
+        f"raise it with `/incident severity {severity.value}` if needed."
+    )
 
 
 # -- the alert list of an incident -------------------------------------------------------------

@@ -34,11 +34,12 @@ class ChangeEvent:
 def parse_change(body: object, now: datetime) -> ChangeEvent:
     """Validate a ``POST /changes`` JSON body; ``time`` defaults to ``now`` and may not be in the future.
 
-    Every value accepted fits its column on SQLite and PostgreSQL alike: ``service`` is a service name
-    (at most 64 characters), ``author`` at most 256 characters, ``description`` and ``link`` at most
-    2000, none containing NUL or an unpaired UTF-16 surrogate (which no UTF-8 database can store);
-    surrounding whitespace is trimmed, and a missing or blank ``author`` is ``unknown``. Raises
-    PayloadError naming the first field that does not qualify.
+        Every value accepted fits its column on SQLite and PostgreSQL alike: ``service`` is a service name
+        (at most 64 characters), ``author`` at most 256 characters, ``description`` and ``link`` at most
+        2000, none containing NUL or an unpaired UTF-16 surrogate (which no UTF-8 database can store);
+        surrounding whitespace is trimmed before the lengths are checked, and a missing or blank ``author``
+    is ``unknown``. Raises
+        PayloadError naming the first field that does not qualify.
     """
     if not isinstance(body, Mapping):
         raise PayloadError("The body must be a JSON object.")
@@ -66,12 +67,14 @@ def _text(body: Mapping[str, Any], key: str, required: bool = False, limit: int 
         if required:
             raise PayloadError(f"`{key}` is required.")
         return ""
-    if not isinstance(value, str) or len(value) > limit:
+    if not isinstance(value, str):
         raise PayloadError(f"`{key}` must be a string of at most {limit} characters.")
-    problem = unstorable(value)
+    text = value.strip()  # trimmed first: the limit is on what is stored
+    if len(text) > limit:
+        raise PayloadError(f"`{key}` must be a string of at most {limit} characters.")
+    problem = unstorable(text)
     if problem:
         raise PayloadError(f"`{key}` {problem}.")
-    text = value.strip()
     if required and not text:
         raise PayloadError(f"`{key}` is required.")
     return text

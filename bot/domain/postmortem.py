@@ -26,7 +26,7 @@ from bot.domain.timeline import (
     plain_mention,
     plain_references,
 )
-from bot.domain.timeparse import ensure_utc, format_duration, format_utc
+from bot.domain.timeparse import ensure_utc, format_date, format_duration, format_utc
 
 MAX_TIMELINE_LINES = 1000
 """Timeline entries shown in a postmortem draft (first and last halves); the database keeps all."""
@@ -159,7 +159,7 @@ def build_postmortem(
         title=incident.title,
         severity=incident.severity.value,
         incident_status=incident.status.value,
-        date=ensure_utc(incident.declared_at).strftime("%Y-%m-%d"),
+        date=format_date(incident.declared_at),
         lead=mention(incident.lead) if incident.lead else "(no lead named)",
         responders=_responders(incident, mention),
         summary=incident.summary,
@@ -327,7 +327,7 @@ def _capped_timeline(entries: list[TimelineEntry], mention: Mention, incident_id
     last_shown = entries[half - 1]
     marker = TimelineLine(
         time=_hhmm(last_shown.occurred_at),
-        date=ensure_utc(last_shown.occurred_at).strftime("%Y-%m-%d"),
+        date=format_date(last_shown.occurred_at),
         actor="",
         text=f"… {omitted:,} entries omitted here: `incidentbot timeline {incident_id}` lists them all",
         kind="omitted",
@@ -349,7 +349,7 @@ def _timeline_line(entry: TimelineEntry, mention: Mention) -> TimelineLine:
     backdated = entry.recorded_at - entry.occurred_at > timedelta(minutes=1)
     return TimelineLine(
         time=_hhmm(entry.occurred_at),
-        date=ensure_utc(entry.occurred_at).strftime("%Y-%m-%d"),
+        date=format_date(entry.occurred_at),
         actor=mention(entry.actor),
         text=describe(entry, mention),
         kind=entry.kind.value,

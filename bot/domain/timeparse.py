@@ -307,13 +307,22 @@ def _format_offset(offset: timedelta) -> str:
 
 
 def format_utc(moment: datetime) -> str:
-    """``2026-11-22 13:42 UTC``: how times are shown to people."""
-    return ensure_utc(moment).strftime("%Y-%m-%d %H:%M UTC")
+    """``2026-11-22 13:42 UTC``: how times are shown to people (the year always 4 digits)."""
+    utc = ensure_utc(moment)
+    return f"{utc.year:04d}-{utc:%m-%d %H:%M} UTC"
+
+
+def format_date(moment: datetime) -> str:
+    """``2026-11-22``: the UTC day (the year always 4 digits)."""
+    utc = ensure_utc(moment)
+    return f"{utc.year:04d}-{utc:%m-%d}"
 
 
 def format_iso(moment: datetime) -> str:
-    """``2026-11-22T13:42:00Z``: how times are written for machines."""
-    return ensure_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``2026-11-22T13:42:00Z``: how times are written for machines, RFC 3339 (section 5.6: a 4-digit
+    year, so year 1 is ``0001``; C's ``%Y`` writes ``1`` on glibc)."""
+    utc = ensure_utc(moment)
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}Z"
 
 
 def format_duration(delta: timedelta) -> str:

@@ -21,17 +21,18 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.domain.changes import describe_change
 from bot.domain.commands import PinMessage
-from bot.domain.model import EntryKind, Incident, is_slack_user_id, slack_mention
+from bot.domain.model import EntryKind, Incident, format_incident_id, is_slack_user_id, slack_mention
 from bot.domain.slo import format_budget_time
 from bot.errors import BotError
 from bot.outbox import RetryLater, Undeliverable
+from bot.paging import PagingEffect
 from bot.postmortem.render import PostmortemRenderer
 from bot.replies import budget_status, confirmation
 from bot.service import Actor, IncidentService, Outcome
 from bot.slack.api_errors import ErrorClass, SlackFailure, failure_of
 from bot.slack.effects import ChannelNameExhausted, InviteStopped, SlackEffects
 from bot.slack.errors import user_message
-from bot.slack.text import MESSAGE_TEXT_LIMIT, escape_keeping_mentions, truncate, unescape
+from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, truncate, unescape
 from bot.store.outbox import Effect, OutboxItem
 
 log = structlog.get_logger("incidentbot.slack")
@@ -164,6 +165,35 @@ def nudge_effects(outcome: Outcome) -> list[Effect]:
         f"for {minutes} min. Please post a status update: `/incident note <where things stand>`."
     )
     return [Effect(SlackEffect.POST_LINE, {"text": text}, incident.number)]
+
+
+MAX_REASON_SHOWN = 300
+"""Characters of a refusal's reason quoted in the channel (the whole reason is in ``incidentbot outbox``)."""
+
+
+def dead_page_notice(item: OutboxItem, reason: str) -> list[Effect]:
+    """The line an incident's channel gets when its PagerDuty event is buried (refused, or failing for ever).
+
+    ``:warning: The PagerDuty page for INC-3 could not be sent (trigger): <reason>. Nobody was paged
+    by incidentbot: page by hand if needed. `incidentbot outbox --status dead` lists it (item 12);
+    `incidentbot outbox --retry 12` sends it once the cause is fixed.`` For a ``resolve``: "could not
+    be resolved". Other kinds, and items of no incident, owe nothing.
+    """
+    if item.incident_number is None or item.kind not in PagingEffect._value2member_map_:
+        return []
+    incident_id = format_incident_id(item.incident_number)
+    shown = truncate(escape(reason.strip()), MAX_REASON_SHOWN, "…")
+    if item.kind == PagingEffect.TRIGGER:
+        what = f"The PagerDuty page for {incident_id} could not be sent"
+        consequence = "Nobody was paged by incidentbot: page by hand if needed."
+    else:
+        what = f"The PagerDuty page for {incident_id} could not be resolved"
+        consequence = "It may still be open in PagerDuty: resolve it there."
+    text = (
+        f":warning: {what}: {shown}. {consequence} `incidentbot outbox --status dead` lists it "
+        f"(item {item.id}); `incidentbot outbox --retry {item.id}` sends it again once the cause is fixed."
+    )
+    return [Effect(SlackEffect.POST_LINE, {"text": text}, item.incident_number)]
 
 
 def export_effects(incident: Incident, template: str | None, notify: NotifyTarget | None) -> list[Effect]:

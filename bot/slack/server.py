@@ -43,7 +43,7 @@ from bot.outbox import Deliver, OutboxWorker, retry_after_seconds, route_by_kind
 from bot.paging import PagerDutyDeliverer
 from bot.service import IncidentService
 from bot.slack.app import SlackDeps, build_app, build_client, build_deps
-from bot.slack.delivery import SlackDeliverer
+from bot.slack.delivery import SlackDeliverer, dead_page_notice
 from bot.slack.identity import REFUSED_TOKEN_ERRORS, RETRY_DELAYS, START_CHECK_SECONDS, BotIdentity, SlackUnavailable
 from bot.store.threads import DatabaseThreads
 
@@ -127,7 +127,12 @@ def build_server(
     service = build_service(settings)
     client = build_client(settings)
     base = build_deps(settings, service, client)
-    worker = OutboxWorker(service.store, build_deliverer(settings, service, base), worker_id or default_worker_id())
+    worker = OutboxWorker(
+        service.store,
+        build_deliverer(settings, service, base),
+        worker_id or default_worker_id(),
+        on_buried=dead_page_notice,
+    )
     deps = replace(base, wake_outbox=worker.wake)
     threads = deps.threads
     identity = BotIdentity(client)

@@ -1,8 +1,13 @@
 """The outbox table's operations: enqueue inside a transition's transaction, claim, complete, retry, bury.
 
-Items of one incident are delivered in order: an item is claimable only when no earlier pending
-item of the same incident exists. Claims are leases (``locked_until``), taken with
-``FOR UPDATE SKIP LOCKED`` on PostgreSQL so replicas share the work without double delivery.
+Items of one incident are delivered in order within their **lane**, the destination named by the
+kind's prefix (``slack.create_channel`` -> ``slack``, ``pagerduty.trigger`` -> ``pagerduty``): an
+item is claimable only when no earlier pending item of the same incident and lane exists. So a
+page never waits behind a Slack call that fails (Slack down), and a Slack line never waits for
+PagerDuty; a ``resolve`` still follows its ``trigger``, and Slack items keep their order.
+
+Claims are leases (``locked_until``), taken with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so replicas
+share the work without double delivery.
 """
 
 from __future__ import annotations
@@ -64,6 +69,12 @@ def _item(row: OutboxRow) -> OutboxItem:
     )
 
 
+def lane_of(kind: str) -> str:
+    """The ordering lane of an item of ``kind``: its prefix before the first dot (``pagerduty.trigger`` ->
+    ``pagerduty``)."""
+    return kind.split(".", 1)[0][:32]
+
+
 def enqueue(session: Session, effects: Sequence[Effect], now: datetime) -> None:
     """Add ``effects`` in order; a coalescing effect already pending and unclaimed is not added twice."""
     for effect in effects:
@@ -72,6 +83,7 @@ def enqueue(session: Session, effects: Sequence[Effect], now: datetime) -> None:
         session.add(
             OutboxRow(
                 kind=effect.kind,
+                lane=lane_of(effect.kind),
                 incident_number=effect.incident_number,
                 payload=effect.payload,
                 status=PENDING,
@@ -100,12 +112,13 @@ def _waiting_twin(session: Session, effect: Effect, now: datetime) -> bool:
 
 
 def claim(session: Session, now: datetime, worker_id: str, lease: timedelta, limit: int) -> list[OutboxItem]:
-    """Lease up to ``limit`` due items, at most one per incident (the oldest pending one)."""
+    """Lease up to ``limit`` due items, at most one per incident and lane (the oldest pending one)."""
     earlier = aliased(OutboxRow)
     blocked = (
         select(earlier.id)
         .where(
             earlier.incident_number == OutboxRow.incident_number,
+            earlier.lane == OutboxRow.lane,
             earlier.status == PENDING,
             col(earlier.id) < col(OutboxRow.id),
         )

@@ -146,11 +146,13 @@ class OutboxRow(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
         sa.Index("ix_outbox_due", "status", "next_attempt_at"),
-        sa.Index("ix_outbox_incident_order", "incident_number", "status", "id"),
+        sa.Index("ix_outbox_incident_order", "incident_number", "lane", "status", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=64)
+    lane: str = Field(default="", max_length=32)
+    """The destination (``slack``, ``pagerduty``): an incident's items are delivered in order within a lane."""
     incident_number: int | None = Field(default=None)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSONData)
     status: str = Field(default="pending", max_length=16)

@@ -158,14 +158,15 @@ def invalid_fields(body: dict[str, str]) -> set[str]:
     service = body["service"].strip().lower()
     if not (SERVICE_NAME.fullmatch(service) and len(service) <= SERVICE_LIMIT):
         bad.add("service")
+    # Lengths apply to the trimmed text (README: "trimmed first").
     description = body["description"]
-    if len(description) > TEXT_LIMIT or not storable(description) or not description.strip():
+    if len(description.strip()) > TEXT_LIMIT or not storable(description) or not description.strip():
         bad.add("description")
     author = body.get("author", "")
-    if len(author) > AUTHOR_LIMIT or not storable(author):
+    if len(author.strip()) > AUTHOR_LIMIT or not storable(author):
         bad.add("author")
     link = body.get("link", "")
-    if len(link) > TEXT_LIMIT or not storable(link) or (link and not link.strip().startswith("https://")):
+    if len(link.strip()) > TEXT_LIMIT or not storable(link) or (link and not link.strip().startswith("https://")):
         bad.add("link")
     return bad
 

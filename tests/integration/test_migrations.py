@@ -118,3 +118,41 @@ class TestUpgrade:
         finally:
             for engine in engines:
                 engine.dispose()
+
+
+class TestOutboxLanes:
+    def test_0006_gives_queued_items_the_lane_their_kind_names(self, engine: Engine) -> None:
+        """Items queued before 0006 (a pending slack.create_channel, pagerduty.trigger, a dead slack.post_line)
+        get lanes slack, pagerduty, slack; their order and status are kept."""
+        upgrade(engine, "0005")
+        outbox = sa.table(
+            "outbox",
+            *(sa.column(c) for c in ("kind", "incident_number", "status", "attempts", "last_error")),
+            *(sa.column(c) for c in ("next_attempt_at", "created_at", "updated_at")),
+            sa.column("payload", sa.JSON()),
+        )
+        stamp = sa.func.current_timestamp()
+        rows = [("slack.create_channel", "pending"), ("pagerduty.trigger", "pending"), ("slack.post_line", "dead")]
+        with engine.begin() as connection:
+            for kind, status in rows:
+                connection.execute(
+                    outbox.insert().values(
+                        kind=kind,
+                        incident_number=1,
+                        status=status,
+                        attempts=0,
+                        last_error="",
+                        payload={},
+                        next_attempt_at=stamp,
+                        created_at=stamp,
+                        updated_at=stamp,
+                    )
+                )
+        upgrade(engine)
+        with engine.connect() as connection:
+            found = connection.execute(sa.text("SELECT kind, lane, status FROM outbox ORDER BY id")).all()
+        assert [tuple(r) for r in found] == [
+            ("slack.create_channel", "slack", "pending"),
+            ("pagerduty.trigger", "pagerduty", "pending"),
+            ("slack.post_line", "slack", "dead"),
+        ]

@@ -48,7 +48,7 @@ def _worker(service: IncidentService, deliver: Recorder, clock: ReplayClock, wor
         deliver,
         worker_id,
         clock=clock,
-        policy=RetryPolicy(base_seconds=1, max_seconds=8, max_attempts=3),
+        policy=RetryPolicy(base_seconds=1, max_seconds=8),
     )
 
 
@@ -127,7 +127,7 @@ class TestWorker:
     def test_a_crashing_delivery_is_buried_after_max_attempts(
         self, service: IncidentService, clock: ReplayClock
     ) -> None:
-        """A deliverer that crashes (a bug, not a Slack answer) is buried after the policy's attempts."""
+        """A deliverer that crashes (a bug, not a Slack answer) is buried after the worker's 3 crash attempts."""
         service.enqueue([Effect("post", {"text": "buggy"}, None)])
         recorder = Recorder()
         recorder.failures["buggy"] = KeyError("channel")
@@ -136,7 +136,9 @@ class TestWorker:
             asyncio.run(worker.drain(timeout=5))
             clock.now += timedelta(seconds=60)
         dead = service.outbox_items("dead")
-        assert [d.last_error for d in dead] == ["gave up after 3 crashed attempts: KeyError"]
+        assert [d.last_error for d in dead] == [
+            "gave up after 3 attempts: unexpected KeyError in the deliverer: 'channel'"
+        ]
 
     def test_a_temporary_failure_is_retried_for_as_long_as_slack_is_down(
         self, service: IncidentService, clock: ReplayClock
@@ -170,6 +172,25 @@ class TestWorker:
         for attempts in (10, 100, 10_000):
             assert 150.0 <= policy.delay(attempts, None) <= 300.0
         assert policy.delay(10_000, 900.0) == 900.0
+
+    def test_a_crashing_deliverer_is_buried_with_its_reason_even_if_the_policy_retries_for_ever(
+        self, service: IncidentService, clock: ReplayClock
+    ) -> None:
+        """A deliverer raising OverflowError on every attempt (a bug, not an outage): with a policy that
+        would retry for 1000 attempts, the item is tried 3 times, then dead with a readable reason."""
+        service.enqueue([Effect("post", {"text": "year one"}, 1)])
+        recorder = Recorder()
+        recorder.failures["year one"] = OverflowError("date value out of range")
+        policy = RetryPolicy(base_seconds=1, max_seconds=8)
+        worker = OutboxWorker(service.store, recorder, "w1", clock=clock, policy=policy)
+        for _ in range(6):
+            asyncio.run(worker.drain(timeout=5))
+            clock.now += timedelta(seconds=60)
+        dead = service.outbox_items("dead")
+        assert service.outbox_items("pending") == []
+        assert [(d.attempts, d.last_error) for d in dead] == [
+            (3, "gave up after 3 attempts: unexpected OverflowError in the deliverer: date value out of range")
+        ]
 
     def test_restarted_worker_resumes_its_leased_items(self, service: IncidentService, clock: ReplayClock) -> None:
         """Items leased by a worker that died are released when a worker with the same id starts."""

@@ -73,7 +73,7 @@ class Harness:
 def _harness(fake: FakeSlack, service: IncidentService, clock: ReplayClock, announce: str | None = None) -> Harness:
     effects = SlackEffects(AsyncWebClient(token=DEFAULT_TOKEN, base_url=fake.base_url), "inc", announce)
     deliverer = SlackDeliverer(service, effects, PostmortemRenderer())
-    policy = RetryPolicy(base_seconds=1, max_seconds=30, max_attempts=6)
+    policy = RetryPolicy(base_seconds=1, max_seconds=30)
     worker = OutboxWorker(service.store, deliverer, "w-test", clock=clock, policy=policy)
     return Harness(fake, service, clock, worker, effects)
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.domain.alerts import (
     AlertLine,
@@ -16,6 +18,7 @@ from bot.domain.alerts import (
     group_title,
     highest_severity,
     parse_notification,
+    severity_hint,
     severity_of,
 )
 from bot.domain.changes import ChangeEvent, describe_change, parse_change, parse_timestamp, recent_changes
@@ -177,6 +180,80 @@ class TestAlertmanager:
         assert alert.ends_at is None and alert.firing and alert.generator_url.startswith("http://prometheus")
         assert notification.source == "alertmanager" and notification.group_key == '{}:{alertname="EdgeHigh5xxRate"}'
 
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("startsAt", "0001-01-01T00:00:00Z"),  # Go's zero time: the tester's example
+            ("startsAt", "1999-12-31T23:59:59.999999999Z"),
+            ("startsAt", "2026-11-23T15:00:01Z"),  # one day and a second after NOW
+            ("startsAt", "9999-12-31T23:59:59Z"),
+            ("endsAt", "1970-01-01T00:00:00Z"),
+            ("endsAt", "2030-01-01T00:00:00Z"),
+        ],
+    )
+    def test_alert_times_out_of_range_are_refused_naming_the_field(self, field: str, value: str) -> None:
+        """startsAt/endsAt before 2000-01-01 or more than a day after now: PayloadError naming alerts[0].<field>."""
+        body = am_payload("alertmanager_group_resolved.json")
+        body["alerts"][0][field] = value
+        with pytest.raises(PayloadError, match=rf"`alerts\[0\]\.{field}` is out of range"):
+            parse_notification(body, NOW)
+
+    @pytest.mark.parametrize(
+        ("starts_at", "expected"),
+        [
+            ("2000-01-01T00:00:00Z", datetime(2000, 1, 1, tzinfo=UTC)),
+            ("2026-11-23T15:00:00Z", datetime(2026, 11, 23, 15, 0, tzinfo=UTC)),  # exactly one day ahead
+        ],
+    )
+    def test_alert_times_at_the_bounds_are_accepted(self, starts_at: str, expected: datetime) -> None:
+        """The bounds themselves are accepted; a firing alert's endsAt of Go's zero time means no end."""
+        body = self.payload()
+        body["alerts"][0]["startsAt"] = starts_at
+        assert body["alerts"][0]["endsAt"] == "0001-01-01T00:00:00Z"
+        alert = parse_notification(body, NOW).alerts[0]
+        assert (alert.starts_at, alert.ends_at) == (expected, None)
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.datetimes(timezones=st.just(UTC)))
+    def test_start_time_accepted_exactly_in_range(self, moment: datetime) -> None:
+        """Any startsAt from year 1 to 9999 is accepted iff 2000-01-01 <= it <= NOW + 1 day."""
+        body = self.payload()
+        body["alerts"][0]["startsAt"] = f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S.%f}Z"
+        in_range = datetime(2000, 1, 1, tzinfo=UTC) <= moment <= datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+        try:
+            accepted = parse_notification(body, NOW).alerts[0].starts_at == moment
+        except PayloadError as exc:
+            assert "`alerts[0].startsAt` is out of range" in exc.user_message
+            accepted = False
+        assert accepted is in_range
+
+    @pytest.mark.parametrize("incident_severity", ["sev1", "sev2", "sev3", "sev4"])
+    @pytest.mark.parametrize(
+        ("label", "alert_severity"),
+        [("critical", "sev1"), ("page", "sev1"), ("error", "sev2"), ("warning", "sev3"), ("info", "sev4")],
+    )
+    def test_severity_hint_only_when_the_joining_alert_is_more_severe(
+        self, incident_severity: str, label: str, alert_severity: str
+    ) -> None:
+        """A joining alert more severe than the incident gets the hint line naming both severities; else none."""
+        incident, _ = incident_with(severity=Severity(incident_severity))
+        fired = TimelineEntry(
+            EntryKind.ALERT_FIRED,
+            at(23),
+            at(24),
+            "alertmanager",
+            "Disk almost full",
+            data={"alert": "DiskFull", "labels": {"alertname": "DiskFull", "severity": label}},
+        )
+        hint = severity_hint(incident, [fired])
+        if int(alert_severity[-1]) < int(incident_severity[-1]):
+            assert hint == (
+                f"Alert DiskFull ({label}) joined at 14:05 UTC; INC-1 is {incident_severity}: "
+                f"raise it with `/incident severity {alert_severity}` if needed."
+            )
+        else:
+            assert hint is None
+
     def test_alert_text_is_cleaned_like_typed_text(self) -> None:
         """Control, bidi-override and lone surrogate characters never reach a title or a label."""
         body = self.payload()
@@ -220,7 +297,16 @@ class TestAlertmanager:
             (" critical ", Severity.SEV1),
             ("[SEV1]", Severity.SEV1),
             ("(P2)", Severity.SEV2),
-            ("page", Severity.SEV4),
+            ("page", Severity.SEV1),
+            ("crit", Severity.SEV1),
+            ("fatal", Severity.SEV1),
+            ("emergency", Severity.SEV1),
+            ("disaster", Severity.SEV1),
+            ("Page", Severity.SEV1),
+            (" CRIT ", Severity.SEV1),
+            ("[fatal]", Severity.SEV1),
+            ("EMERGENCY", Severity.SEV1),
+            ("pager", Severity.SEV4),
         ],
     )
     def test_severity_map(self, label: str, severity: Severity) -> None:
@@ -328,6 +414,30 @@ class TestAlertList:
 
 
 class TestChangeEvents:
+    @settings(max_examples=60, deadline=None)
+    @given(
+        field=st.sampled_from([("author", 256), ("description", 2000), ("link", 2000)]),
+        length=st.integers(1, 2100),
+        left=st.text(alphabet=" \t\n\r", max_size=5),
+        right=st.text(alphabet=" \t\n\r", max_size=5),
+    )
+    def test_lengths_are_checked_after_trimming(
+        self, field: tuple[str, int], length: int, left: str, right: str
+    ) -> None:
+        """A value padded with whitespace is accepted iff its trimmed text is within the field's limit
+        (author 256, description and link 2000, README), and stored trimmed."""
+        name, limit = field
+        core = ("https://ci.example.com/" + "x" * length)[:length] if name == "link" else "a" * length
+        if name == "link" and length < len("https://"):
+            return  # not a URL at all: another rule
+        body = {"service": "cdn-edge", "description": "WAF rule 12", name: left + core + right}
+        try:
+            change = parse_change(body, at(0))
+        except PayloadError as exc:
+            assert length > limit and f"`{name}` must be a string of at most {limit} characters." == exc.user_message
+        else:
+            assert length <= limit and getattr(change, name) == core
+
     def test_body_is_validated_and_time_defaults_to_now(self) -> None:
         """service, description required; author optional; link must be http(s)."""
         change = parse_change({"service": "cdn-edge", "description": "WAF rule 12"}, at(0))

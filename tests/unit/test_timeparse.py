@@ -430,6 +430,20 @@ class TestFormatting:
         moment = datetime(2026, 11, 22, 14, 42, 5, tzinfo=timezone(timedelta(hours=1)))
         assert (format_utc(moment), format_iso(moment)) == ("2026-11-22 13:42 UTC", "2026-11-22T13:42:05Z")
 
+    def test_year_one_is_written_with_four_digits(self) -> None:
+        """Go's zero time is ``0001-01-01T00:00:00Z`` (RFC 3339 section 5.6), not ``1-01-01T00:00:00Z``."""
+        zero = datetime(1, 1, 1, tzinfo=UTC)
+        assert (format_iso(zero), format_utc(zero)) == ("0001-01-01T00:00:00Z", "0001-01-01 00:00 UTC")
+        assert format_iso(datetime(999, 12, 31, 23, 59, 59, tzinfo=UTC)) == "0999-12-31T23:59:59Z"
+
+    @settings(max_examples=60)
+    @given(st.datetimes(timezones=st.just(UTC)))
+    def test_format_iso_is_rfc3339_for_every_year(self, moment: datetime) -> None:
+        """Every UTC time 1..9999 is written as 20 characters of RFC 3339 that read back as the same second."""
+        text = format_iso(moment)
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", text), text
+        assert datetime.fromisoformat(text.replace("Z", "+00:00")) == moment.replace(microsecond=0)
+
     @pytest.mark.parametrize(
         ("delta", "text"),
         [
