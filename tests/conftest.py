@@ -8,6 +8,7 @@ set: there they fail, so that a broken CI setup cannot pass by skipping.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import structlog
 
 from bot.demo import ReplayClock
 from bot.log import configure_logging
@@ -36,6 +38,18 @@ _NETGUARD_LOG.touch()
 os.environ[loopback_only.LOG_ENV] = str(_NETGUARD_LOG)
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_NETGUARD_SITE), os.environ.get("PYTHONPATH")]))
 loopback_only.install(str(_NETGUARD_LOG))
+
+
+@pytest.fixture(autouse=True)
+def structlog_configuration_restored() -> Iterator[None]:
+    """A test that runs the CLI in-process (which configures logging, at WARNING for some commands)
+    must not change what later tests in the same worker log or capture."""
+    root = logging.getLogger()
+    saved, handlers, level = structlog.get_config(), list(root.handlers), root.level
+    yield
+    structlog.configure(**saved)
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)

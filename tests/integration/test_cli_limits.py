@@ -9,13 +9,10 @@ does (structlog writing to the captured stderr) is undone afterwards.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import structlog
 
 from bot.cli import main
 
@@ -30,15 +27,6 @@ def column(database_url: str, query: str) -> list[str]:
             return [str(row[0]) for row in connection.execute(sa.text(query))]
     finally:
         engine.dispose()
-
-
-@pytest.fixture(autouse=True)
-def restored_logging() -> Iterator[None]:
-    """main() points structlog and the root logger at this test's captured stderr, closed after it."""
-    saved, handlers = structlog.get_config(), list(logging.getLogger().handlers)
-    yield
-    structlog.configure(**saved)
-    logging.getLogger().handlers[:] = handlers
 
 
 class TestUserIdLimits:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -20,11 +21,27 @@ from tests.support.fake_slack import FakeSlack
 SECRET = "process-signing-secret"
 
 
+PORTS_PER_WORKER = 1000
+FIRST_PORT = 20_000
+"""Ports handed to real processes come from 20000-27999, below Linux's ephemeral range (32768-60999)
+that port-0 binds use, and each pytest-xdist worker has its own thousand: a port probed free in one
+worker cannot be taken by another worker's process before this one binds it."""
+
+
 def free_port() -> int:
-    """A port nobody listens on right now (the server binds it itself, so it survives a restart)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port nobody listens on right now, from this test worker's own range (the server binds it
+    itself, so it survives a restart)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    low = FIRST_PORT + (int(worker) % 8 if worker.isdigit() else 0) * PORTS_PER_WORKER
+    for _ in range(200):
+        port = random.randrange(low, low + PORTS_PER_WORKER)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {low}-{low + PORTS_PER_WORKER - 1}")
 
 
 @dataclass
