@@ -176,6 +176,15 @@ class TestMayAct:
             check_allowed(_incident(lead=LEAD), ACTIONS[action], OUTSIDER)
         assert refused.value.plain_message == f"Only the incident lead and IRT may {move} (strict roles are on)."
 
+    def test_the_plain_refusal_without_a_lead_names_the_declarer_role(self) -> None:
+        """Before a lead exists the plain-text refusal names the declarer's role, not a mention."""
+        with pytest.raises(NotAllowed) as refused:
+            check_allowed(_incident(), ACTIONS["Resolve"], OUTSIDER)
+        assert (
+            refused.value.plain_message
+            == "Only the incident's declarer and IRT may resolve INC-7 (strict roles are on)."
+        )
+
     @pytest.mark.parametrize(
         ("action", "words"),
         [
