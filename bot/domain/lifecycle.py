@@ -96,7 +96,7 @@ TRANSITIONS: dict[tuple[Status, type[Transition]], Status] = _table()
 
 
 @dataclass(frozen=True)
-class Change:
+class Decision:
     """The outcome of a legal command: the incident after it, and what to add to the timeline."""
 
     incident: Incident
@@ -124,7 +124,7 @@ class Stamp:
         return TimelineEntry(kind, self.occurred_at, self.recorded_at, self.actor, text, dict(data))
 
 
-def declare(action: Declare, number: int, stamp: Stamp, channel_id: str | None = None) -> Change:
+def declare(action: Declare, number: int, stamp: Stamp, channel_id: str | None = None) -> Decision:
     """Open a new incident numbered ``number``."""
     incident = Incident(
         number=number,
@@ -143,10 +143,10 @@ def declare(action: Declare, number: int, stamp: Stamp, channel_id: str | None =
     if action.service:
         data["service"] = action.service
     entry = stamp.entry(EntryKind.DECLARED, action.title, **data)
-    return Change(incident, (entry,))
+    return Decision(incident, (entry,))
 
 
-def apply(incident: Incident, action: Transition, stamp: Stamp) -> Change:
+def apply(incident: Incident, action: Transition, stamp: Stamp) -> Decision:
     """Apply a state-changing command, or raise TransitionError/TimeParseError explaining why not."""
     if isinstance(action, Declare):
         raise TransitionError(
@@ -165,7 +165,7 @@ def apply(incident: Incident, action: Transition, stamp: Stamp) -> Change:
     if next_status is not incident.status:
         entry = _with_status_change(entry, incident.status, next_status)
         changed = changed.with_changes(status=next_status)
-    return Change(changed, (entry,))
+    return Decision(changed, (entry,))
 
 
 def _check_not_before_declaration(incident: Incident, stamp: Stamp) -> None:

@@ -33,7 +33,7 @@ from bot.domain.commands import (
     UserRef,
 )
 from bot.domain.errors import TimeParseError, TransitionError
-from bot.domain.lifecycle import TRANSITIONS, Change, Stamp, apply, declare
+from bot.domain.lifecycle import TRANSITIONS, Decision, Stamp, apply, declare
 from bot.domain.model import (
     EntryKind,
     Hypothesis,
@@ -151,7 +151,7 @@ def incident_in(status: Status) -> Incident:
     return incident
 
 
-def first_entry(change: Change) -> TimelineEntry:
+def first_entry(change: Decision) -> TimelineEntry:
     assert len(change.entries) == 1
     return change.entries[0]
 
