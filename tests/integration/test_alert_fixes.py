@@ -8,9 +8,7 @@ import json
 import urllib.error
 import urllib.request
 import zlib
-from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import brotli
 import pytest
@@ -18,45 +16,12 @@ import sqlalchemy as sa
 
 from bot.slack.delivery import dead_page_notice
 from bot.store.outbox import OutboxItem
-from tests.integration.conftest import SlackDriver
 from tests.support.alerts import T0, alert, notification
 from tests.support.bot_server import HttpResult, RunningBot, running_bot
-from tests.support.fake_pagerduty import FakePagerDuty, fake_pagerduty
+from tests.support.fake_pagerduty import FakePagerDuty
 from tests.support.fake_slack import FakeSlack
-
-TOKEN = "s3cret-webhook-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-PATH = "/alerts/alertmanager"
-ROUTING_KEY = "R0UTINGKEYR0UTINGKEYR0UTINGKEY32"
-
-
-def post(bot: RunningBot, body: Any, path: str = PATH, headers: dict[str, str] | None = None) -> HttpResult:
-    return bot.post(
-        body if isinstance(body, str) else json.dumps(body), "application/json", {**AUTH, **(headers or {})}, path=path
-    )
-
-
-@pytest.fixture()
-def pagerduty() -> Iterator[FakePagerDuty]:
-    with fake_pagerduty() as fake:
-        yield fake
-
-
-@pytest.fixture()
-def alerts_bot(database_url: str, fake_slack: FakeSlack, pagerduty: FakePagerDuty) -> Iterator[RunningBot]:
-    with running_bot(
-        database_url,
-        fake_slack.base_url,
-        INCIDENT_WEBHOOK_TOKEN=TOKEN,
-        PAGERDUTY_ROUTING_KEY=ROUTING_KEY,
-        PAGERDUTY_EVENTS_URL=pagerduty.url,
-    ) as running:
-        yield running
-
-
-@pytest.fixture()
-def driver(alerts_bot: RunningBot, fake_slack: FakeSlack) -> SlackDriver:
-    return SlackDriver(alerts_bot, fake_slack)
+from tests.support.slack_driver import SlackDriver
+from tests.support.webhooks import ALERTMANAGER_PATH, WEBHOOK_AUTH, post_alerts
 
 
 class TestAlertTimesInRange:
@@ -66,7 +31,7 @@ class TestAlertTimesInRange:
         """startsAt "0001-01-01T00:00:00Z" (the tester's example): 422 naming alerts[0].startsAt; nothing declared."""
         body = notification([alert("a1", T0, severity="critical")])
         body["alerts"][0]["startsAt"] = "0001-01-01T00:00:00Z"
-        answer = post(alerts_bot, body)
+        answer = post_alerts(alerts_bot, body)
         assert answer.status == 422, answer.body
         assert answer.json() == {
             "ok": False,
@@ -79,14 +44,14 @@ class TestAlertTimesInRange:
 
     def test_a_firing_alert_with_zero_end_is_accepted(self, alerts_bot: RunningBot) -> None:
         """Alertmanager's firing alert (endsAt = Go's zero time) declares as before, dated at its startsAt."""
-        answer = post(alerts_bot, notification([alert("a1", T0, severity="critical")]))
+        answer = post_alerts(alerts_bot, notification([alert("a1", T0, severity="critical")]))
         assert answer.status == 200 and answer.json()["action"] == "declared"
         assert alerts_bot.usecases.incident(1).declared_at == T0
 
     def test_start_in_the_far_future_is_refused(self, alerts_bot: RunningBot) -> None:
         """startsAt two days after now: 422 naming the field."""
         body = notification([alert("a1", alerts_bot.usecases.clock() + timedelta(days=2))])
-        answer = post(alerts_bot, body)
+        answer = post_alerts(alerts_bot, body)
         assert answer.status == 422 and "`alerts[0].startsAt` is out of range" in answer.json()["error"]
 
 
@@ -94,7 +59,7 @@ class TestCommonSeverityLabelsPage:
     @pytest.mark.parametrize("label", ["page", "crit", "fatal", "emergency", "disaster"])
     def test_label_declares_sev1_and_pages(self, alerts_bot: RunningBot, pagerduty: FakePagerDuty, label: str) -> None:
         """An alert labelled severity=<label> declares a sev1 and PagerDuty gets one critical trigger."""
-        assert post(alerts_bot, notification([alert("a1", T0, severity=label)])).status == 200
+        assert post_alerts(alerts_bot, notification([alert("a1", T0, severity=label)])).status == 200
         assert alerts_bot.usecases.incident(1).severity.value == "sev1"
         events = pagerduty.wait_for(1)
         assert [(e["event_action"], e["payload"]["severity"]) for e in events] == [("trigger", "critical")]
@@ -109,11 +74,11 @@ class TestDeadPagesAreAnnounced:
         with running_bot(
             database_url, fake_slack.base_url, PAGERDUTY_ROUTING_KEY="short", PAGERDUTY_EVENTS_URL=pagerduty.url
         ) as bot:
-            driver = SlackDriver(bot, fake_slack)
-            channel = driver.declare("declare sev1 Checkout down")
+            alerts_driver = SlackDriver(bot, fake_slack)
+            channel = alerts_driver.declare("declare sev1 Checkout down")
             bot.drain()
             dead = bot.usecases.outbox_items("dead")
-            lines = [str(p.get("text")) for p in driver.posted(channel)]
+            lines = [str(p.get("text")) for p in alerts_driver.posted(channel)]
         assert [item.kind for item in dead] == ["pagerduty.trigger"]
         expected = (
             ":warning: The PagerDuty page for INC-1 could not be sent: pagerduty refused the event (HTTP 400): "
@@ -124,16 +89,16 @@ class TestDeadPagesAreAnnounced:
         )
         assert [line for line in lines if "PagerDuty" in line] == [expected]
 
-    def test_refused_resolve_is_told_in_the_channel(self, driver: SlackDriver, pagerduty: FakePagerDuty) -> None:
+    def test_refused_resolve_is_told_in_the_channel(self, alerts_driver: SlackDriver, pagerduty: FakePagerDuty) -> None:
         """The trigger is accepted, the resolve refused (400): one line says the page could not be resolved."""
-        channel = driver.declare("declare sev1 Checkout down")
+        channel = alerts_driver.declare("declare sev1 Checkout down")
         pagerduty.wait_for(1)
         pagerduty.statuses = [400]
-        driver.ephemeral("resolve fixed", channel_id=channel)
-        driver.bot.drain()
-        dead = driver.bot.usecases.outbox_items("dead")
+        alerts_driver.ephemeral("resolve fixed", channel_id=channel)
+        alerts_driver.bot.drain()
+        dead = alerts_driver.bot.usecases.outbox_items("dead")
         assert [item.kind for item in dead] == ["pagerduty.resolve"]
-        lines = [str(p.get("text")) for p in driver.posted(channel) if "PagerDuty" in str(p.get("text"))]
+        lines = [str(p.get("text")) for p in alerts_driver.posted(channel) if "PagerDuty" in str(p.get("text"))]
         assert lines == [
             ":warning: The PagerDuty page for INC-1 could not be resolved: pagerduty refused the event (HTTP 400): "
             '{"status": "invalid event", "message": "Event object is invalid", "errors": []}. '
@@ -153,21 +118,21 @@ def notes(bot: RunningBot, number: int) -> list[tuple[str, str]]:
 
 
 class TestTruncatedAlerts:
-    def test_each_notification_reporting_left_out_alerts_adds_one_note(self, driver: SlackDriver) -> None:
+    def test_each_notification_reporting_left_out_alerts_adds_one_note(self, alerts_driver: SlackDriver) -> None:
         """truncatedAlerts 57 on the declaring notification, 0 on the next, 1 on the third: two notes, each
         posted in the channel once."""
-        bot = driver.bot
+        bot = alerts_driver.bot
         first = notification([alert("a1", T0, severity="critical")])
         first["truncatedAlerts"] = 57
-        assert post(bot, first).json()["action"] == "declared"
+        assert post_alerts(bot, first).json()["action"] == "declared"
         assert notes(bot, 1) == [
             ("alertmanager", "57 more alerts of this group were not sent (Alertmanager max_alerts)")
         ]
         second = notification([alert("a1", T0, severity="critical"), alert("a2", T0 + timedelta(minutes=1))])
-        assert post(bot, second).json()["action"] == "recorded"
+        assert post_alerts(bot, second).json()["action"] == "recorded"
         third = notification([alert("a1", T0, severity="critical"), alert("a2", T0 + timedelta(minutes=1))])
         third["truncatedAlerts"] = 1
-        assert post(bot, third).json() == {
+        assert post_alerts(bot, third).json() == {
             "ok": True,
             "action": "repeat",
             "incident": "INC-1",
@@ -179,14 +144,14 @@ class TestTruncatedAlerts:
             ("alertmanager", "1 more alert of this group was not sent (Alertmanager max_alerts)"),
         ]
         bot.drain()
-        lines = [str(p.get("text")) for p in driver.posted(str(bot.usecases.incident(1).channel_id))]
+        lines = [str(p.get("text")) for p in alerts_driver.posted(str(bot.usecases.incident(1).channel_id))]
         assert lines.count("INC-1 · 1 more alert of this group was not sent (Alertmanager max_alerts)") == 1
         assert len(bot.usecases.list_incidents()) == 1
 
 
 def post_bytes(bot: RunningBot, path: str, body: bytes, encoding: str | None = None) -> HttpResult:
     """POST raw bytes (a compressed body) with the webhook token and, if given, a Content-Encoding."""
-    headers = {"Content-Type": "application/json", **AUTH}
+    headers = {"Content-Type": "application/json", **WEBHOOK_AUTH}
     if encoding:
         headers["Content-Encoding"] = encoding
     request = urllib.request.Request(bot.url + path, data=body, method="POST", headers=headers)
@@ -209,7 +174,7 @@ def compress(encoding: str, data: bytes) -> bytes:
 
 
 class TestBodiesAndEncodings:
-    @pytest.mark.parametrize("path", [PATH, "/changes"])
+    @pytest.mark.parametrize("path", [ALERTMANAGER_PATH, "/changes"])
     @pytest.mark.parametrize(
         ("encoding", "body"),
         [
@@ -235,7 +200,7 @@ class TestBodiesAndEncodings:
     def test_compressed_bodies_are_accepted(self, alerts_bot: RunningBot, encoding: str) -> None:
         """A well-formed compressed notification declares; a compressed change is recorded."""
         body = json.dumps(notification([alert("a1", T0, severity="critical")])).encode()
-        answer = post_bytes(alerts_bot, PATH, compress(encoding, body), encoding)
+        answer = post_bytes(alerts_bot, ALERTMANAGER_PATH, compress(encoding, body), encoding)
         assert (answer.status, answer.json()["action"]) == (200, "declared")
         change = post_bytes(alerts_bot, "/changes", compress(encoding, json.dumps(CHANGE).encode()), encoding)
         assert change.status == 201, change.body
@@ -266,13 +231,13 @@ class TestBodiesAndEncodings:
         self, alerts_bot: RunningBot, field: str, value: str, stored: str
     ) -> None:
         """A value whose trimmed text fits is accepted (201) and stored trimmed, on both databases."""
-        answer = post(alerts_bot, {**CHANGE, field: value}, path="/changes")
+        answer = post_alerts(alerts_bot, {**CHANGE, field: value}, path="/changes")
         assert answer.status == 201, answer.body
         assert stored_change(alerts_bot, answer.json()["id"])[field] == stored
 
     def test_text_still_too_long_after_trimming_is_refused(self, alerts_bot: RunningBot) -> None:
         """257 characters once trimmed: 422 naming `author`."""
-        answer = post(alerts_bot, {**CHANGE, "author": " " + 257 * "a" + " "}, path="/changes")
+        answer = post_alerts(alerts_bot, {**CHANGE, "author": " " + 257 * "a" + " "}, path="/changes")
         assert answer.status == 422
         assert answer.json() == {"ok": False, "error": "`author` must be a string of at most 256 characters."}
 
@@ -291,19 +256,19 @@ def stored_change(bot: RunningBot, change_id: int) -> dict[str, str]:
 
 
 class TestMoreSevereAlertJoins:
-    def test_a_critical_alert_joining_a_sev3_is_pointed_out_not_applied(self, driver: SlackDriver) -> None:
+    def test_a_critical_alert_joining_a_sev3_is_pointed_out_not_applied(self, alerts_driver: SlackDriver) -> None:
         """A warning group declares sev3; a critical alert joins at 13:45: the severity stays sev3 and the
         channel gets exactly one hint line; a later warning joining adds no hint."""
-        bot = driver.bot
+        bot = alerts_driver.bot
         first = alert("w1", T0, severity="warning")
-        assert post(bot, notification([first])).json()["action"] == "declared"
+        assert post_alerts(bot, notification([first])).json()["action"] == "declared"
         critical = alert("c1", T0 + timedelta(minutes=5), severity="critical")
-        assert post(bot, notification([first, critical])).json()["action"] == "recorded"
+        assert post_alerts(bot, notification([first, critical])).json()["action"] == "recorded"
         later = alert("w2", T0 + timedelta(minutes=7), severity="warning")
-        assert post(bot, notification([first, critical, later])).json()["action"] == "recorded"
+        assert post_alerts(bot, notification([first, critical, later])).json()["action"] == "recorded"
         bot.drain()
         assert bot.usecases.incident(1).severity.value == "sev3"
-        lines = [str(p.get("text")) for p in driver.posted(str(bot.usecases.incident(1).channel_id))]
+        lines = [str(p.get("text")) for p in alerts_driver.posted(str(bot.usecases.incident(1).channel_id))]
         hints = [line for line in lines if "joined at" in line]
         assert hints == [
             "Alert EdgeHigh5xxRate (critical) joined at 13:45 UTC; INC-1 is sev3: "

@@ -31,28 +31,15 @@ from bot.store import open_store
 from bot.store.engine import create_store_engine
 from bot.store.migrate import upgrade
 from bot.usecases.incidents import Actor, IncidentUseCases
-from tests.integration.conftest import SlackDriver
 from tests.support.bot_server import RunningBot, running_bot
-from tests.support.fake_pagerduty import FakePagerDuty, fake_pagerduty
+from tests.support.fake_pagerduty import ROUTING_KEY, FakePagerDuty, installation_id, sent
 from tests.support.fake_slack import FakeSlack
 from tests.support.paging_model import SEVERITIES, commands, expected_events
 from tests.support.postgres import PostgresServer
 from tests.support.properties import examples
+from tests.support.slack_driver import SlackDriver
 
-ROUTING_KEY = "R0UTINGKEYR0UTINGKEYR0UTINGKEY32"  # an Events API v2 integration key has 32 characters
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-
-
-def installation_id(database_url: str) -> str:
-    """The database's installation id, read with plain SQL (not through the bot's code)."""
-    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(sa.text("SELECT installation_id FROM installation")).all()
-    finally:
-        engine.dispose()
-    assert len(rows) == 1, rows
-    return str(rows[0][0])
 
 
 def page_rows(database_url: str) -> list[tuple[int, str, bool, int]]:
@@ -63,17 +50,6 @@ def page_rows(database_url: str) -> list[tuple[int, str, bool, int]]:
             return [(int(n), str(k), bool(o), int(t)) for n, k, o, t in connection.execute(query)]
     finally:
         engine.dispose()
-
-
-def sent(pagerduty: FakePagerDuty, key: str | None = None) -> list[tuple[str, str]]:
-    """(event_action, dedup_key) of every event PagerDuty accepted, oldest first (of ``key`` only if given)."""
-    return [(e["event_action"], e["dedup_key"]) for e in pagerduty.events if key is None or e["dedup_key"] == key]
-
-
-@pytest.fixture()
-def pagerduty() -> Iterator[FakePagerDuty]:
-    with fake_pagerduty() as fake:
-        yield fake
 
 
 @pytest.fixture()

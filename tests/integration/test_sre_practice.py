@@ -18,16 +18,14 @@ from bot.app import NUDGER
 from bot.domain.alerts import parse_notification
 from bot.domain.model import EntryKind, Severity, Status
 from bot.usecases.incidents import IncidentUseCases
-from tests.integration.conftest import SlackDriver
 from tests.support import signing
 from tests.support.bot_server import HttpResult, RunningBot, running_bot, sqlite_url
-from tests.support.fake_pagerduty import FakePagerDuty, fake_pagerduty
+from tests.support.fake_pagerduty import ROUTING_KEY, FakePagerDuty
 from tests.support.fake_slack import FakeSlack
+from tests.support.slack_driver import SlackDriver
+from tests.support.webhooks import WEBHOOK_AUTH, WEBHOOK_TOKEN
 
 PAYLOADS = Path(__file__).resolve().parents[1] / "payloads"
-TOKEN = "s3cret-webhook-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-ROUTING_KEY = "R0UTINGKEYR0UTINGKEYR0UTINGKEY32"  # an integration key has 32 characters
 SLOS = """services:
   cdn-edge:
     slo: 99.95
@@ -49,12 +47,6 @@ def resolved_payload(ends_at: str = "2026-11-22T14:40:00Z") -> dict[str, Any]:
 
 
 @pytest.fixture()
-def pagerduty() -> Iterator[FakePagerDuty]:
-    with fake_pagerduty() as fake:
-        yield fake
-
-
-@pytest.fixture()
 def sre_bot(tmp_path: Path, fake_slack: FakeSlack, pagerduty: FakePagerDuty) -> Iterator[RunningBot]:
     """The bot with a webhook token, an SLO catalogue and PagerDuty pointed at the fake."""
     slo_file = tmp_path / "slos.yml"
@@ -62,7 +54,7 @@ def sre_bot(tmp_path: Path, fake_slack: FakeSlack, pagerduty: FakePagerDuty) -> 
     with running_bot(
         sqlite_url(tmp_path),
         fake_slack.base_url,
-        INCIDENT_WEBHOOK_TOKEN=TOKEN,
+        INCIDENT_WEBHOOK_TOKEN=WEBHOOK_TOKEN,
         INCIDENT_SLO_FILE=str(slo_file),
         PAGERDUTY_ROUTING_KEY=ROUTING_KEY,
         PAGERDUTY_EVENTS_URL=pagerduty.url,
@@ -75,7 +67,7 @@ def sre(sre_bot: RunningBot, fake_slack: FakeSlack) -> SlackDriver:
     return SlackDriver(sre_bot, fake_slack)
 
 
-def post_json(bot: RunningBot, path: str, body: Any, headers: dict[str, str] | None = AUTH) -> HttpResult:
+def post_json(bot: RunningBot, path: str, body: Any, headers: dict[str, str] | None = WEBHOOK_AUTH) -> HttpResult:
     text = body if isinstance(body, str) else json.dumps(body)
     return bot.post(text, "application/json", headers or {}, path=path)
 
@@ -138,7 +130,7 @@ class TestAlertmanagerWebhook:
             "previous_incident": "INC-1",
         }
 
-    @pytest.mark.parametrize("headers", [None, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}])
+    @pytest.mark.parametrize("headers", [None, {"Authorization": "Bearer wrong"}, {"Authorization": WEBHOOK_TOKEN}])
     def test_missing_or_wrong_token_is_401_and_records_nothing(
         self, sre: SlackDriver, headers: dict[str, str] | None
     ) -> None:
