@@ -4,10 +4,11 @@ and drivers (`tests.support.slack_driver.SlackDriver`) that speak to the bot the
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.support.bot_server import RunningBot, running_bot
+from tests.support.bot_server import RunningBot, running_bot, sqlite_url
 from tests.support.fake_pagerduty import ROUTING_KEY, FakePagerDuty, fake_pagerduty
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_driver import SlackDriver
@@ -63,3 +64,35 @@ def alerts_bot(database_url: str, fake_slack: FakeSlack, pagerduty: FakePagerDut
 def alerts_driver(alerts_bot: RunningBot, fake_slack: FakeSlack) -> SlackDriver:
     """A Slack driver for ``alerts_bot``."""
     return SlackDriver(alerts_bot, fake_slack)
+
+
+SLO_CATALOGUE = """services:
+  cdn-edge:
+    slo: 99.95
+    window_days: 30
+    owner_channel: C0GENERAL
+"""
+"""The catalogue ``slo_bot`` runs with: cdn-edge at 99.95% over 30 days, owned by #general."""
+
+
+@pytest.fixture()
+def slo_bot(tmp_path: Path, fake_slack: FakeSlack, pagerduty: FakePagerDuty) -> Iterator[RunningBot]:
+    """The bot on SQLite with an SLO catalogue (``SLO_CATALOGUE``), the webhook token and PagerDuty pointed
+    at the fake."""
+    slo_file = tmp_path / "slos.yml"
+    slo_file.write_text(SLO_CATALOGUE)
+    with running_bot(
+        sqlite_url(tmp_path),
+        fake_slack.base_url,
+        INCIDENT_WEBHOOK_TOKEN=WEBHOOK_TOKEN,
+        INCIDENT_SLO_FILE=str(slo_file),
+        PAGERDUTY_ROUTING_KEY=ROUTING_KEY,
+        PAGERDUTY_EVENTS_URL=pagerduty.url,
+    ) as running:
+        yield running
+
+
+@pytest.fixture()
+def slo_slack(slo_bot: RunningBot, fake_slack: FakeSlack) -> SlackDriver:
+    """A Slack driver for ``slo_bot``."""
+    return SlackDriver(slo_bot, fake_slack)

@@ -21,7 +21,7 @@ from tests.support.bot_server import RunningBot, running_bot, sqlite_url
 from tests.support.fake_pagerduty import FakePagerDuty
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_driver import SlackDriver
-from tests.support.webhooks import ALERTMANAGER_PATH, WEBHOOK_AUTH, WEBHOOK_TOKEN, post_alerts
+from tests.support.webhooks import ALERTMANAGER_PATH, WEBHOOK_AUTH, WEBHOOK_TOKEN, post_webhook
 
 ALERT_KINDS = (EntryKind.ALERT_FIRED, EntryKind.ALERT_CLEARED)
 
@@ -45,7 +45,7 @@ class TestOneIncidentPerGroup:
     ) -> None:
         """20 alerts in one notification: 1 incident (sev1 from the one critical), 20 entries, 1 channel, 1 page."""
         alerts = [alert(f"fp{i:02d}", at(i), severity="critical" if i == 7 else "warning") for i in range(20)]
-        result = post_alerts(alerts_bot, notification(alerts))
+        result = post_webhook(alerts_bot, notification(alerts))
         assert result.status == 200, result.body
         assert result.json() == {"ok": True, "action": "declared", "incident": "INC-1", "recorded": 20, "alerts": 20}
         alerts_bot.drain()
@@ -64,22 +64,22 @@ class TestOneIncidentPerGroup:
     def test_title_from_group_labels_without_a_summary(self, alerts_bot: RunningBot) -> None:
         """No commonAnnotations.summary: the title is the group labels."""
         body = notification([alert("a", at(0)), alert("b", at(1))], summary=None)
-        assert post_alerts(alerts_bot, body).status == 200
+        assert post_webhook(alerts_bot, body).status == 200
         assert alerts_bot.usecases.incident(1).title == "alertname=EdgeHigh5xxRate, region=eu-central"
 
     def test_alerts_joining_later_go_to_the_same_incident(self, alerts_bot: RunningBot) -> None:
         """3 alerts, then the group grows to 5: one incident, 5 fired entries, the second call records 2."""
         first = [alert(f"fp{i}", at(i)) for i in range(3)]
-        post_alerts(alerts_bot, notification(first))
-        grown = post_alerts(alerts_bot, notification([*first, alert("fp3", at(10)), alert("fp4", at(11))]))
+        post_webhook(alerts_bot, notification(first))
+        grown = post_webhook(alerts_bot, notification([*first, alert("fp3", at(10)), alert("fp4", at(11))]))
         assert grown.json() == {"ok": True, "action": "recorded", "incident": "INC-1", "recorded": 2, "alerts": 5}
         assert len(alerts_bot.usecases.list_incidents()) == 1
         assert [fp for _, fp, _ in alert_history(alerts_bot, 1)] == ["fp0", "fp1", "fp2", "fp3", "fp4"]
 
     def test_the_channel_is_told_what_joined(self, alerts_driver: SlackDriver) -> None:
         """A later notification posts one line in the incident channel naming what fired and what cleared."""
-        post_alerts(alerts_driver.bot, notification([alert("a", at(0))]))
-        post_alerts(alerts_driver.bot, notification([alert("a", at(0), at(9), resolved=True), alert("b", at(5))]))
+        post_webhook(alerts_driver.bot, notification([alert("a", at(0))]))
+        post_webhook(alerts_driver.bot, notification([alert("a", at(0), at(9), resolved=True), alert("b", at(5))]))
         alerts_driver.bot.drain()
         lines = [
             str(p.get("text")) for p in alerts_driver.posted(str(alerts_driver.bot.usecases.incident(1).channel_id))
@@ -92,8 +92,8 @@ class TestOneIncidentPerGroup:
 
     def test_two_groups_make_two_incidents(self, alerts_bot: RunningBot) -> None:
         """Different groupKeys never share an incident."""
-        post_alerts(alerts_bot, notification([alert("a", at(0))], group_key='{}:{alertname="A"}'))
-        post_alerts(alerts_bot, notification([alert("a", at(0))], group_key='{}:{alertname="B"}'))
+        post_webhook(alerts_bot, notification([alert("a", at(0))], group_key='{}:{alertname="A"}'))
+        post_webhook(alerts_bot, notification([alert("a", at(0))], group_key='{}:{alertname="B"}'))
         assert [s.number for s in alerts_bot.usecases.list_incidents()] == [2, 1]
         assert alert_history(alerts_bot, 1) == alert_history(alerts_bot, 2) == [("alert_fired", "a", at(0))]
 
@@ -102,11 +102,11 @@ class TestOneIncidentPerGroup:
     ) -> None:
         """Resolved INC-1; the same alert still firing (a repeat) adds nothing; a new firing opens INC-2."""
         bot = alerts_driver.bot
-        post_alerts(bot, notification([alert("a", at(0))]))
+        post_webhook(bot, notification([alert("a", at(0))]))
         alerts_driver.ephemeral("INC-1 resolve edge healthy")
-        repeat = post_alerts(bot, notification([alert("a", at(0))]))
+        repeat = post_webhook(bot, notification([alert("a", at(0))]))
         assert repeat.json()["action"] == "repeat" and len(bot.usecases.list_incidents()) == 1
-        again = post_alerts(bot, notification([alert("a", at(0)), alert("b", at(90))]))
+        again = post_webhook(bot, notification([alert("a", at(0)), alert("b", at(90))]))
         assert again.json() == {
             "ok": True,
             "action": "declared",
@@ -123,8 +123,8 @@ class TestOneIncidentPerGroup:
     def test_alert_list_in_status_message_and_postmortem(self, alerts_driver: SlackDriver) -> None:
         """Status message and postmortem list each alert: name, labels that differ, fired and cleared times."""
         bot = alerts_driver.bot
-        post_alerts(bot, notification([alert("a", at(0), instance="fra-1"), alert("b", at(2), instance="ams-2")]))
-        post_alerts(bot, notification([alert("a", at(0), at(30), resolved=True, instance="fra-1")]))
+        post_webhook(bot, notification([alert("a", at(0), instance="fra-1"), alert("b", at(2), instance="ams-2")]))
+        post_webhook(bot, notification([alert("a", at(0), at(30), resolved=True, instance="fra-1")]))
         bot.drain()
         updates = [c.params for c in alerts_driver.fake.calls_to("chat.update")] + alerts_driver.posted(
             str(bot.usecases.incident(1).channel_id)
@@ -152,7 +152,7 @@ class TestEachStateChangeOnce:
             [other, alert("a", at(20), at(40), resolved=True)],
         ]
         for alerts in sends:
-            assert post_alerts(alerts_bot, notification(alerts)).status == 200
+            assert post_webhook(alerts_bot, notification(alerts)).status == 200
         history = [h for h in alert_history(alerts_bot, 1) if h[1] == "a"]
         assert history == [
             ("alert_fired", "a", at(0)),
@@ -166,16 +166,16 @@ class TestEachStateChangeOnce:
         bodies = [notification([alert("a", at(0))]), notification([alert("a", at(0), at(5), resolved=True)])]
         actions = []
         for body in bodies:
-            actions += [post_alerts(alerts_bot, body).json()["action"] for _ in range(2)]
+            actions += [post_webhook(alerts_bot, body).json()["action"] for _ in range(2)]
         assert actions == ["declared", "repeat", "recorded", "repeat"]
         assert alert_history(alerts_bot, 1) == [("alert_fired", "a", at(0)), ("alert_cleared", "a", at(5))]
 
     def test_resolved_overtaking_its_firing_records_the_true_history(self, alerts_bot: RunningBot) -> None:
         """Open incident; b's `resolved` (13:45-13:55) arrives before its `firing`: fired + cleared once each."""
-        post_alerts(alerts_bot, notification([alert("a", at(0))]))
-        early = post_alerts(alerts_bot, notification([alert("a", at(0)), alert("b", at(5), at(15), resolved=True)]))
+        post_webhook(alerts_bot, notification([alert("a", at(0))]))
+        early = post_webhook(alerts_bot, notification([alert("a", at(0)), alert("b", at(5), at(15), resolved=True)]))
         assert early.json()["recorded"] == 2
-        late = post_alerts(alerts_bot, notification([alert("a", at(0)), alert("b", at(5))]))
+        late = post_webhook(alerts_bot, notification([alert("a", at(0)), alert("b", at(5))]))
         assert late.json()["action"] == "repeat"
         assert alert_history(alerts_bot, 1) == [
             ("alert_fired", "a", at(0)),
@@ -185,9 +185,9 @@ class TestEachStateChangeOnce:
 
     def test_refire_overtaking_the_clear(self, alerts_bot: RunningBot) -> None:
         """Fired 13:40; the re-fire (14:00) arrives before the clear (13:50): three entries, right times."""
-        post_alerts(alerts_bot, notification([alert("a", at(0))]))
-        post_alerts(alerts_bot, notification([alert("a", at(20))]))
-        post_alerts(alerts_bot, notification([alert("a", at(0), at(10), resolved=True)]))
+        post_webhook(alerts_bot, notification([alert("a", at(0))]))
+        post_webhook(alerts_bot, notification([alert("a", at(20))]))
+        post_webhook(alerts_bot, notification([alert("a", at(0), at(10), resolved=True)]))
         assert alert_history(alerts_bot, 1) == [
             ("alert_fired", "a", at(0)),
             ("alert_cleared", "a", at(10)),
@@ -197,17 +197,17 @@ class TestEachStateChangeOnce:
     def test_a_group_that_only_ever_resolved_declares_nothing(self, alerts_bot: RunningBot) -> None:
         """A `resolved` for a group with no incident (fired and cleared unseen) declares nothing, nor its late
         `firing`: both state changes are kept, on no timeline."""
-        first = post_alerts(alerts_bot, notification([alert("a", at(0), at(10), resolved=True)]))
+        first = post_webhook(alerts_bot, notification([alert("a", at(0), at(10), resolved=True)]))
         assert first.json() == {"ok": True, "action": "recorded", "incident": None, "recorded": 2, "alerts": 1}
-        late = post_alerts(alerts_bot, notification([alert("a", at(0))]))
+        late = post_webhook(alerts_bot, notification([alert("a", at(0))]))
         assert late.json() == {"ok": True, "action": "repeat", "incident": None, "recorded": 0, "alerts": 1}
         assert alerts_bot.usecases.list_incidents() == []
 
     def test_clear_after_the_incident_was_resolved_goes_on_that_incident(self, alerts_driver: SlackDriver) -> None:
         """The incident is resolved while its alert still fires; the clear lands on the resolved incident."""
-        post_alerts(alerts_driver.bot, notification([alert("a", at(0))]))
+        post_webhook(alerts_driver.bot, notification([alert("a", at(0))]))
         alerts_driver.ephemeral("INC-1 resolve mitigated")
-        cleared = post_alerts(alerts_driver.bot, notification([alert("a", at(0), at(70), resolved=True)]))
+        cleared = post_webhook(alerts_driver.bot, notification([alert("a", at(0), at(70), resolved=True)]))
         assert cleared.json() == {"ok": True, "action": "recorded", "incident": "INC-1", "recorded": 1, "alerts": 1}
         assert alert_history(alerts_driver.bot, 1) == [("alert_fired", "a", at(0)), ("alert_cleared", "a", at(70))]
         assert len(alerts_driver.bot.usecases.list_incidents()) == 1
@@ -220,7 +220,7 @@ class TestLargeGroups:
         alerts = [alert(f"fp{i:04d}", at(i / 100), description=description) for i in range(1000)]
         body = json.dumps(notification(alerts))
         assert 1_300_000 <= len(body.encode()) < 1_400_000
-        result = post_alerts(alerts_bot, body)
+        result = post_webhook(alerts_bot, body)
         assert result.status == 200, result.body[:500]
         assert result.json()["recorded"] == 1000
         assert len(alert_history(alerts_bot, 1)) == 1000
@@ -241,7 +241,7 @@ class TestBodyLimits:
         """With INCIDENT_ALERT_MAX_BYTES=1 MiB, a 1.3 MB body is refused with 413 and records nothing."""
         description = "x" * 1300
         body = json.dumps(notification([alert(f"fp{i}", at(0), description=description) for i in range(1000)]))
-        result = post_alerts(small_limit_bot, body)
+        result = post_webhook(small_limit_bot, body)
         assert result.status == 413
         assert "INCIDENT_ALERT_MAX_BYTES" in result.json()["error"]
         assert small_limit_bot.usecases.list_incidents() == []
@@ -280,7 +280,7 @@ class TestGrafana:
     @pytest.mark.parametrize("path", ["/alerts/grafana", ALERTMANAGER_PATH])
     def test_grafana_contact_point_is_accepted_with_its_links(self, alerts_bot: RunningBot, path: str) -> None:
         """Version 1 with orgId/title/state/message/values: declared; panel and silence links on the timeline."""
-        result = post_alerts(alerts_bot, sample("grafana_firing.json"), path=path)
+        result = post_webhook(alerts_bot, sample("grafana_firing.json"), path=path)
         assert result.status == 200, result.body
         assert result.json()["action"] == "declared"
         incident, entries = alerts_bot.usecases.timeline(1)
@@ -298,11 +298,11 @@ class TestGrafana:
 
     def test_grafana_resolved_clears(self, alerts_bot: RunningBot) -> None:
         """Grafana's `ok` notification (status resolved, endsAt set) records the clear."""
-        post_alerts(alerts_bot, sample("grafana_firing.json"), path="/alerts/grafana")
+        post_webhook(alerts_bot, sample("grafana_firing.json"), path="/alerts/grafana")
         resolved = sample("grafana_firing.json")
         resolved.update(status="resolved", state="ok")
         resolved["alerts"][0].update(status="resolved", endsAt="2026-11-22T14:05:00Z")
-        assert post_alerts(alerts_bot, resolved, path="/alerts/grafana").json()["recorded"] == 1
+        assert post_webhook(alerts_bot, resolved, path="/alerts/grafana").json()["recorded"] == 1
         assert [k for k, _, _ in alert_history(alerts_bot, 1)] == ["alert_fired", "alert_cleared"]
 
 
@@ -321,7 +321,7 @@ class TestAnswers:
         """A body that can never be accepted: 422 with the field's name, nothing recorded."""
         body = notification([alert("a", at(0)), alert("b", at(1))])
         mutate(body)
-        result = post_alerts(alerts_bot, body)
+        result = post_webhook(alerts_bot, body)
         assert result.status == 422 and field in result.json()["error"]
         assert alerts_bot.usecases.list_incidents() == []
 
@@ -338,7 +338,7 @@ class TestAnswers:
             raise failure
 
         monkeypatch.setattr(alerts_bot.usecases, "receive_notification", failing)
-        result = post_alerts(alerts_bot, notification([alert("a", at(0))]))
+        result = post_webhook(alerts_bot, notification([alert("a", at(0))]))
         assert result.status == status
         assert "Traceback" not in result.body
         if not isinstance(failure, BotError):

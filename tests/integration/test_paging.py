@@ -27,10 +27,13 @@ from sqlalchemy.dialects import postgresql
 from bot.domain.errors import BotError
 from bot.domain.grammar import parse_command
 from bot.integrations.pagerduty import paging_plan
+from bot.slack.delivery import dead_page_notice
 from bot.store import open_store
 from bot.store.engine import create_store_engine
 from bot.store.migrate import upgrade
+from bot.store.outbox import OutboxItem
 from bot.usecases.incidents import Actor, IncidentUseCases
+from tests.support.alerts import T0
 from tests.support.bot_server import RunningBot, running_bot
 from tests.support.fake_pagerduty import ROUTING_KEY, FakePagerDuty, installation_id, sent
 from tests.support.fake_slack import FakeSlack
@@ -380,3 +383,50 @@ class TestPagingRace:
         finally:
             for store in stores:
                 store.dispose()
+
+
+class TestDeadPagesAreAnnounced:
+    def test_refused_trigger_is_told_in_the_channel(
+        self, database_url: str, fake_slack: FakeSlack, pagerduty: FakePagerDuty
+    ) -> None:
+        """PagerDuty answers 400 to the trigger (a 5-character routing key): the item is dead and the
+        channel gets one line saying the page could not be sent, why, and where it is listed."""
+        with running_bot(
+            database_url, fake_slack.base_url, PAGERDUTY_ROUTING_KEY="short", PAGERDUTY_EVENTS_URL=pagerduty.url
+        ) as bot:
+            alerts_driver = SlackDriver(bot, fake_slack)
+            channel = alerts_driver.declare("declare sev1 Checkout down")
+            bot.drain()
+            dead = bot.usecases.outbox_items("dead")
+            lines = [str(p.get("text")) for p in alerts_driver.posted(channel)]
+        assert [item.kind for item in dead] == ["pagerduty.trigger"]
+        expected = (
+            ":warning: The PagerDuty page for INC-1 could not be sent: pagerduty refused the event (HTTP 400): "
+            '{"status": "invalid event", "message": "Event object is invalid", "errors": '
+            "[\"Length of 'routing_key' is incorrect (should be 32 characters)\"]}. "
+            "Nobody was paged by incidentbot: page by hand if needed. `incidentbot outbox --status dead` lists it "
+            f"(item {dead[0].id}); `incidentbot outbox --retry {dead[0].id}` sends it again once the cause is fixed."
+        )
+        assert [line for line in lines if "PagerDuty" in line] == [expected]
+
+    def test_refused_resolve_is_told_in_the_channel(self, alerts_driver: SlackDriver, pagerduty: FakePagerDuty) -> None:
+        """The trigger is accepted, the resolve refused (400): one line says the page could not be resolved."""
+        channel = alerts_driver.declare("declare sev1 Checkout down")
+        pagerduty.wait_for(1)
+        pagerduty.statuses = [400]
+        alerts_driver.ephemeral("resolve fixed", channel_id=channel)
+        alerts_driver.bot.drain()
+        dead = alerts_driver.bot.usecases.outbox_items("dead")
+        assert [item.kind for item in dead] == ["pagerduty.resolve"]
+        lines = [str(p.get("text")) for p in alerts_driver.posted(channel) if "PagerDuty" in str(p.get("text"))]
+        assert lines == [
+            ":warning: The PagerDuty page for INC-1 could not be resolved: pagerduty refused the event (HTTP 400): "
+            '{"status": "invalid event", "message": "Event object is invalid", "errors": []}. '
+            "It may still be open in PagerDuty: resolve it there. `incidentbot outbox --status dead` lists it "
+            f"(item {dead[0].id}); `incidentbot outbox --retry {dead[0].id}` sends it again once the cause is fixed."
+        ]
+
+    def test_a_buried_slack_item_posts_nothing(self) -> None:
+        """Only PagerDuty items are announced: a dead Slack item (channel_not_found) adds no line."""
+        item = OutboxItem(7, "slack.post_line", {}, 1, "pending", 1, T0, "", T0)
+        assert dead_page_notice(item, "channel_not_found") == []

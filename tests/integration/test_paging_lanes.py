@@ -18,7 +18,7 @@ from tests.support.bot_server import RunningBot
 from tests.support.fake_pagerduty import FakePagerDuty, installation_id, sent
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_driver import SlackDriver
-from tests.support.webhooks import post_alerts
+from tests.support.webhooks import post_webhook
 
 PAGE_WITHIN_SECONDS = 5.0
 """How soon a page must reach PagerDuty while Slack is down (the worker wakes on enqueue: well under 1 s)."""
@@ -55,7 +55,7 @@ class TestSlackOutageDoesNotHoldBackPages:
         """A critical alert declares INC-1 while Slack answers 503: trigger within 5 s; resolve follows."""
         slack_down(fake_slack)
         body = json.dumps(notification([alert("a1", T0, severity="critical")]))
-        answer = post_alerts(alerts_bot, body)
+        answer = post_webhook(alerts_bot, body)
         assert answer.status == 200, answer.body
         key = f"incidentbot-{installation_id(database_url)}-INC-1"
         pagerduty.wait_for(1, timeout=PAGE_WITHIN_SECONDS)

@@ -126,3 +126,8 @@ class SlackDriver:
         """``blocks`` would be accepted by Slack (the fake's Block Kit checks)."""
         errors = blocks_errors(blocks, max_blocks)
         assert not errors, errors
+
+
+def channel_texts(driver: SlackDriver, channel_id: str) -> str:
+    """The text of every message the bot posted into ``channel_id``, one per line, oldest first."""
+    return "\n".join(str(p.get("text") or "") for p in driver.posted(channel_id))

@@ -1,4 +1,4 @@
-"""Driving the bot's webhook routes as Alertmanager or Grafana would: a bearer token and a JSON body."""
+"""Driving the bot's webhook routes (alerts, CI/CD changes) as their senders do: a bearer token and a JSON body."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ WEBHOOK_AUTH = {"Authorization": f"Bearer {WEBHOOK_TOKEN}"}
 ALERTMANAGER_PATH = "/alerts/alertmanager"
 
 
-def post_alerts(
+def post_webhook(
     bot: RunningBot, body: Any, path: str = ALERTMANAGER_PATH, headers: dict[str, str] | None = None
 ) -> HttpResult:
     """POST ``body`` (a JSON-able value, or a string sent as it is) to ``path`` with the webhook token;
@@ -24,3 +24,10 @@ def post_alerts(
         {**WEBHOOK_AUTH, **(headers or {})},
         path=path,
     )
+
+
+def post_json(bot: RunningBot, path: str, body: Any, headers: dict[str, str] | None = WEBHOOK_AUTH) -> HttpResult:
+    """POST ``body`` (JSON-able, or a string sent as it is) to ``path`` with exactly ``headers`` (the webhook
+    token by default; None sends no Authorization header)."""
+    text = body if isinstance(body, str) else json.dumps(body)
+    return bot.post(text, "application/json", headers or {}, path=path)

@@ -8,6 +8,7 @@ from tests.support.fake_slack.records import SlackError
 
 
 def text_of(obj: Any) -> str:
+    """The ``text`` of a text object (``""`` for anything else)."""
     return str(obj.get("text", "")) if isinstance(obj, dict) else ""
 
 
@@ -79,6 +80,7 @@ def blocks_errors(blocks: Any, max_blocks: int) -> list[str]:
 
 
 def check_blocks(blocks: Any, max_blocks: int) -> None:
+    """Raise ``invalid_blocks`` (with ``errors`` and response_metadata messages) for Block Kit violations."""
     errors = blocks_errors(blocks, max_blocks)
     if errors:
         raise SlackError(
@@ -87,4 +89,5 @@ def check_blocks(blocks: Any, max_blocks: int) -> None:
 
 
 def invalid_arguments(message: str) -> SlackError:
+    """An ``invalid_arguments`` error carrying ``message`` as Slack's response_metadata does."""
     return SlackError("invalid_arguments", response_metadata={"messages": [f"[ERROR] {message}"]})

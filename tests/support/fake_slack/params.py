@@ -81,15 +81,18 @@ def parse_params(query: str, body: bytes, content_type: str | None) -> dict[str,
 
 
 def bearer(headers: Headers) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, or None."""
     auth = headers.get("authorization") or ""
     return auth[7:].strip() if auth.lower().startswith("bearer ") else None
 
 
 def flag(params: dict[str, Any], key: str) -> bool:
+    """True when ``params[key]`` is a true boolean in any of the forms clients send."""
     return params.get(key) in (True, 1, "1", "true", "True")
 
 
 def int_param(params: dict[str, Any], key: str, default: int) -> int:
+    """``params[key]`` as an integer (``default`` when absent); ``invalid_arguments`` when not a number."""
     try:
         return int(params.get(key, default))
     except (TypeError, ValueError) as exc:
@@ -97,6 +100,7 @@ def int_param(params: dict[str, Any], key: str, default: int) -> int:
 
 
 def required(params: dict[str, Any], key: str, error: str = "invalid_arguments") -> Any:
+    """``params[key]``; raises ``error`` (with Slack's missing-field message) when absent or empty."""
     value = params.get(key)
     if value in (None, ""):
         raise SlackError(error, response_metadata={"messages": [f"[ERROR] missing required field: {key}"]})
@@ -104,6 +108,7 @@ def required(params: dict[str, Any], key: str, error: str = "invalid_arguments")
 
 
 def ts_value(ts: Any) -> Decimal:
+    """A message ts as an exact decimal; ``invalid_ts_latest`` when it is not a number."""
     try:
         return Decimal(str(ts))
     except InvalidOperation as exc:
@@ -111,6 +116,7 @@ def ts_value(ts: Any) -> Decimal:
 
 
 def user_list(value: Any) -> list[str]:
+    """User ids from a list or a comma-separated string, blanks dropped."""
     items = value if isinstance(value, list) else str(value or "").split(",")
     return [str(u).strip() for u in items if str(u).strip()]
 

@@ -74,5 +74,6 @@ class SlackError(Exception):
 
 
 def short(value: Any, limit: int = 160) -> str:
+    """``value`` as compact JSON, cut to ``limit`` characters for assertion messages."""
     text = json.dumps(value, default=str, sort_keys=True)
     return text if len(text) <= limit else text[: limit - 3] + "..."

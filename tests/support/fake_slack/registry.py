@@ -12,6 +12,8 @@ API: dict[str, Handler] = {}
 
 
 def api_method(name: str) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the handler of Web API method ``name``."""
+
     def register(func: Handler) -> Handler:
         API[name] = func
         return func

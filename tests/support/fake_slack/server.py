@@ -35,6 +35,7 @@ class Reply:
 
 
 def json_reply(status: int, data: dict[str, Any], headers: dict[str, str] | None = None) -> Reply:
+    """An HTTP answer with ``data`` as its JSON body."""
     return Reply(status, json.dumps(data).encode(), headers=headers or {})
 
 

@@ -45,6 +45,8 @@ class Channel:
 
 @dataclass
 class PendingFile:
+    """A file announced by files.getUploadURLExternal; ``content`` is set once its bytes are posted."""
+
     file_id: str
     filename: str
     length: int
@@ -84,9 +86,11 @@ class Workspace:
     # ------------------------------------------------------------------ ids and seeding
 
     def new_id(self, prefix: str) -> str:
+        """A fresh Slack-style id with ``prefix`` (C, F, V...)."""
         return f"{prefix}1{next(self._ids):08d}"
 
     def next_ts(self) -> str:
+        """A fresh message ts, later than every ts seen so far."""
         self._ts += 100
         return f"{self._ts // 1_000_000}.{self._ts % 1_000_000:06d}"
 
@@ -105,6 +109,7 @@ class Workspace:
         is_bot: bool = False,
         email_address: str | None = None,
     ) -> dict[str, Any]:
+        """Add (or replace) a user shaped like users.info's ``user``; returns it."""
         real = real_name or name.title()
         user: dict[str, Any] = {
             "id": user_id,
@@ -130,6 +135,7 @@ class Workspace:
         return user
 
     def add_usergroup(self, group_id: str, handle: str, users: list[str], name: str | None = None) -> None:
+        """Add a user group (``S...``) with its members."""
         self.usergroups[group_id] = {
             "id": group_id,
             "team_id": TEAM_ID,
@@ -152,6 +158,7 @@ class Workspace:
         topic: str = "",
         is_archived: bool = False,
     ) -> Channel:
+        """Add a channel (the bot a member unless ``bot_member=False``); returns it."""
         member_list = list(dict.fromkeys([*members, *([BOT_USER_ID] if bot_member else [])]))
         channel = Channel(
             id=channel_id or self.new_id("C"),
@@ -175,6 +182,7 @@ class Workspace:
         thread_ts: str | None = None,
         blocks: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
+        """Append a message to ``channel_id`` (ts generated when None, reply when ``thread_ts``); returns it."""
         channel = self.channels[channel_id]
         if ts is None:
             ts = self.next_ts()
@@ -190,6 +198,7 @@ class Workspace:
         return message
 
     def attach_to_thread(self, channel: Channel, message: dict[str, Any], thread_ts: str | None) -> None:
+        """Make ``message`` a reply in ``thread_ts`` and update the parent's reply count (no-op without one)."""
         if not thread_ts:
             return
         message["thread_ts"] = thread_ts
@@ -223,6 +232,8 @@ class Workspace:
         return self.channels[dm_id]
 
     def bot_channel(self, params: dict[str, Any], key: str = "channel", writing: bool = True) -> Channel:
+        """The channel named by ``params[key]`` that the bot may use: ``not_in_channel`` unless it is a
+        member, ``is_archived`` when writing to an archived one."""
         channel = self.resolve_channel(required(params, key, "channel_not_found"))
         if writing and channel.is_archived:
             raise SlackError("is_archived")
@@ -232,20 +243,24 @@ class Workspace:
 
     @staticmethod
     def find_message(channel: Channel, ts: Any) -> dict[str, Any] | None:
+        """The message with ts ``ts`` in ``channel``, or None."""
         return next((m for m in channel.messages if m["ts"] == str(ts)), None)
 
     def message_at(self, channel: Channel, ts: Any) -> dict[str, Any]:
+        """The message with ts ``ts`` in ``channel``; ``message_not_found`` when there is none."""
         message = self.find_message(channel, ts)
         if message is None:
             raise SlackError("message_not_found")
         return message
 
     def known_user(self, user_id: Any) -> dict[str, Any]:
+        """The user ``user_id``; ``user_not_found`` when there is none."""
         if user_id not in self.users:
             raise SlackError("user_not_found")
         return self.users[user_id]
 
     def channel_object(self, channel: Channel) -> dict[str, Any]:
+        """The channel as conversations.info answers it (the DM shape for an IM)."""
         if channel.is_im:
             user = next((m for m in channel.members if m != BOT_USER_ID), BOT_USER_ID)
             return {

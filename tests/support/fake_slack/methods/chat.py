@@ -36,6 +36,7 @@ def _check_content(params: dict[str, Any], require: bool = True, truncates: bool
 
 
 def bot_message(ws: Workspace, params: dict[str, Any], ts: str) -> dict[str, Any]:
+    """The message object Slack stores for a post by the bot (text, ts, and blocks/attachments/metadata if given)."""
     message: dict[str, Any] = {
         "type": "message",
         "user": BOT_USER_ID,

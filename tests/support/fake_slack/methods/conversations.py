@@ -16,6 +16,8 @@ from tests.support.fake_slack.state import Channel, Workspace
 
 
 def check_channel_name(name: str) -> None:
+    """Raise Slack's ``invalid_name_*`` code for a channel name Slack refuses (empty, over 80 characters,
+    a character outside lower-case ASCII letters, digits, ``-`` and ``_``, or punctuation only)."""
     if not name:
         raise SlackError("invalid_name_required")
     if len(name) > 80:
