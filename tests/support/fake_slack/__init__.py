@@ -37,8 +37,10 @@ The package, by concern:
 * `state`: the workspace (users, channels, messages, pins, views, files); `constants`: its identity;
 * `methods/`: the Web API methods, one module per API family (auth, users, conversations, chat, pins,
   reactions, views, files), registered in `registry`;
-* `params`: reading arguments; `blocks`: Block Kit limits; `records`: recorded calls and errors;
-* `reference`: Slack's method reference and the conformance checks; `recording`: recorded calls;
+* `params`: reading arguments; `blocks`: Block Kit limits; `records`: `RecordedCall`, `UploadedFile`,
+  `Headers` and `SlackError`;
+* `reference`: Slack's method reference and the conformance checks; `recording`: the call log and
+  `wait_for`;
 * `faults`: error injection; `rate_limits`: the per-channel limit of chat.postMessage.
 """
 
