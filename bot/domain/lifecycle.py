@@ -50,49 +50,55 @@ from bot.domain.model import (
 )
 from bot.domain.timeparse import format_utc
 
-OPEN_STATUSES = (Status.DECLARED, Status.INVESTIGATING, Status.MITIGATED)
+DECLARED, INVESTIGATING, MITIGATED, RESOLVED = (
+    Status.DECLARED,
+    Status.INVESTIGATING,
+    Status.MITIGATED,
+    Status.RESOLVED,
+)
 
-# Work on an incident means somebody is investigating it.
-_STARTS_INVESTIGATION = {Status.DECLARED: Status.INVESTIGATING}
+COLUMNS = (DECLARED, INVESTIGATING, MITIGATED, RESOLVED)
+"""The statuses, in the order of the columns of ``LIFE_CYCLE``."""
 
-
-def _table() -> dict[tuple[Status, type[Transition]], Status]:
-    table: dict[tuple[Status, type[Transition]], Status] = {}
-    keeps_status: tuple[type[Transition], ...] = (
-        SetLead,
-        ChangeSeverity,
-        AddNote,
-        AddFollowup,
-        PinMessage,
-        SetService,
-        SetImpact,
-        RecordAlert,
-        Nudge,
-    )
-    investigates: tuple[type[Transition], ...] = (
-        Assemble,
-        AddHypothesis,
-        RejectHypothesis,
-        ConfirmHypothesis,
-        Mitigate,
-    )
-    for status in OPEN_STATUSES:
-        investigating = _STARTS_INVESTIGATION.get(status, status)
-        for action in keeps_status:
-            table[(status, action)] = status
-        for action in investigates:
-            table[(status, action)] = investigating
-        table[(status, Rollback)] = Status.MITIGATED
-        table[(status, Resolve)] = Status.RESOLVED
-    # Impact and service stay correctable after the fact: the error budget depends on them.
-    for action in (ChangeSeverity, AddNote, AddFollowup, PinMessage, SetService, SetImpact, RecordAlert):
-        table[(Status.RESOLVED, action)] = Status.RESOLVED
-    table[(Status.RESOLVED, Reopen)] = Status.INVESTIGATING
-    return table
+# The life cycle: for each action, the status it leads to from each status (a column per status);
+# None refuses the action in that status. Work on a declared incident means somebody is now
+# investigating it; a rollback ends the impact (mitigated); a resolved incident takes no more work,
+# but its record stays correctable (the error budget depends on service and impact).
+# fmt: off
+LIFE_CYCLE: dict[type[Transition], tuple[Status | None, ...]] = {
+    #                   declared       investigating  mitigated      resolved
+    SetLead:           (DECLARED,      INVESTIGATING, MITIGATED,     None),
+    ChangeSeverity:    (DECLARED,      INVESTIGATING, MITIGATED,     RESOLVED),
+    AddNote:           (DECLARED,      INVESTIGATING, MITIGATED,     RESOLVED),
+    AddFollowup:       (DECLARED,      INVESTIGATING, MITIGATED,     RESOLVED),
+    PinMessage:        (DECLARED,      INVESTIGATING, MITIGATED,     RESOLVED),
+    SetService:        (DECLARED,      INVESTIGATING, MITIGATED,     RESOLVED),
+    SetImpact:         (DECLARED,      INVESTIGATING, MITIGATED,     RESOLVED),
+    RecordAlert:       (DECLARED,      INVESTIGATING, MITIGATED,     RESOLVED),
+    Nudge:             (DECLARED,      INVESTIGATING, MITIGATED,     None),
+    Assemble:          (INVESTIGATING, INVESTIGATING, MITIGATED,     None),
+    AddHypothesis:     (INVESTIGATING, INVESTIGATING, MITIGATED,     None),
+    RejectHypothesis:  (INVESTIGATING, INVESTIGATING, MITIGATED,     None),
+    ConfirmHypothesis: (INVESTIGATING, INVESTIGATING, MITIGATED,     None),
+    Mitigate:          (INVESTIGATING, INVESTIGATING, MITIGATED,     None),
+    Rollback:          (MITIGATED,     MITIGATED,     MITIGATED,     None),
+    Resolve:           (RESOLVED,      RESOLVED,      RESOLVED,      None),
+    Reopen:            (None,          None,          None,          INVESTIGATING),
+}
+# fmt: on
 
 
-TRANSITIONS: dict[tuple[Status, type[Transition]], Status] = _table()
-"""``(status, action type) -> next status``; a missing pair is an illegal transition."""
+def _transitions() -> dict[tuple[Status, type[Transition]], Status]:
+    return {
+        (status, action): target
+        for action, row in LIFE_CYCLE.items()
+        for status, target in zip(COLUMNS, row, strict=True)
+        if target is not None
+    }
+
+
+TRANSITIONS: dict[tuple[Status, type[Transition]], Status] = _transitions()
+"""``(status, action type) -> next status``, read from ``LIFE_CYCLE``; a missing pair is an illegal transition."""
 
 
 @dataclass(frozen=True)

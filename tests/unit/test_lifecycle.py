@@ -586,7 +586,7 @@ class TestBuiltAtImportTime:
 
     def test_table_builder_gives_the_specified_life_cycle(self) -> None:
         """Building the table again gives exactly the specified pairs."""
-        assert lifecycle._table() == SPEC_TABLE
+        assert lifecycle._transitions() == SPEC_TABLE
 
     @pytest.mark.parametrize(
         ("kind", "action"),
