@@ -217,17 +217,7 @@ def _refusal(incident: Incident, action: Transition) -> str:
 
 
 def _verb(action: Transition) -> str:
-    return {
-        SetLead: "lead",
-        Assemble: "assemble",
-        AddHypothesis: "hypothesis",
-        RejectHypothesis: "hypothesis",
-        ConfirmHypothesis: "hypothesis",
-        Mitigate: "mitigate",
-        Rollback: "rollback",
-        Resolve: "resolve",
-        Reopen: "reopen",
-    }.get(type(action), type(action).__name__.lower())
+    return action.verb
 
 
 def _names(*users: UserRef | None) -> dict[str, str]:

@@ -110,7 +110,7 @@ def describe(entry: TimelineEntry, mention: Mention = slack_mention, escape: Esc
         return _with_text(label, entry.text) + "".join(f" ({link})" for link in links[:2])
     if kind is EntryKind.NUDGE:
         return f"Reminder posted: no timeline update for {data.get('silent_minutes')} min"
-    label = _LABELS.get(kind, kind.value)
+    label = _LABELS.get(kind) or kind.value.replace("_", " ").capitalize()  # a new kind reads as its name
     return _with_text(label, entry.text)
 
 
