@@ -99,6 +99,15 @@ class Rollback:
 
 
 @dataclass(frozen=True)
+class Monitor:
+    """The fix is in; the team watches the metrics before declaring victory (``text``: what they watch)."""
+
+    verb: ClassVar[str] = "monitor"
+    restricted_move: ClassVar[str | None] = "move {it} to monitoring"
+    text: str
+
+
+@dataclass(frozen=True)
 class Resolve:
     verb: ClassVar[str] = "resolve"
     restricted_move: ClassVar[str | None] = "resolve {it}"
@@ -225,6 +234,7 @@ Transition = (
     | ConfirmHypothesis
     | Mitigate
     | Rollback
+    | Monitor
     | Resolve
     | Reopen
     | ChangeSeverity

@@ -19,6 +19,7 @@ from bot.domain.commands import (
     ConfirmHypothesis,
     Declare,
     Mitigate,
+    Monitor,
     Nudge,
     PinMessage,
     RecordAlert,
@@ -50,40 +51,44 @@ from bot.domain.model import (
 )
 from bot.domain.timeparse import format_utc
 
-DECLARED, INVESTIGATING, MITIGATED, RESOLVED = (
+DECLARED, INVESTIGATING, MITIGATED, MONITORING, RESOLVED = (
     Status.DECLARED,
     Status.INVESTIGATING,
     Status.MITIGATED,
+    Status.MONITORING,
     Status.RESOLVED,
 )
 
-COLUMNS = (DECLARED, INVESTIGATING, MITIGATED, RESOLVED)
+COLUMNS = (DECLARED, INVESTIGATING, MITIGATED, MONITORING, RESOLVED)
 """The statuses, in the order of the columns of ``LIFE_CYCLE``."""
 
 # The life cycle: for each action, the status it leads to from each status (a column per status);
 # None refuses the action in that status. Work on a declared incident means somebody is now
-# investigating it; a rollback ends the impact (mitigated); a resolved incident takes no more work,
-# but its record stays correctable (the error budget depends on service and impact).
+# investigating it; a rollback ends the impact (mitigated); monitoring watches a fix that is in, and a
+# new hypothesis or mitigation attempt there means it did not hold (back to investigating). A resolved
+# incident takes no more work, but its record stays correctable (the error budget depends on
+# service and impact).
 # fmt: off
 LIFE_CYCLE: dict[type[Transition], tuple[Status | None, ...]] = {
-    #                   declared       investigating  mitigated      resolved
-    SetLead:           (DECLARED,      INVESTIGATING, MITIGATED,     None),
-    ChangeSeverity:    (DECLARED,      INVESTIGATING, MITIGATED,     RESOLVED),
-    AddNote:           (DECLARED,      INVESTIGATING, MITIGATED,     RESOLVED),
-    AddFollowup:       (DECLARED,      INVESTIGATING, MITIGATED,     RESOLVED),
-    PinMessage:        (DECLARED,      INVESTIGATING, MITIGATED,     RESOLVED),
-    SetService:        (DECLARED,      INVESTIGATING, MITIGATED,     RESOLVED),
-    SetImpact:         (DECLARED,      INVESTIGATING, MITIGATED,     RESOLVED),
-    RecordAlert:       (DECLARED,      INVESTIGATING, MITIGATED,     RESOLVED),
-    Nudge:             (DECLARED,      INVESTIGATING, MITIGATED,     None),
-    Assemble:          (INVESTIGATING, INVESTIGATING, MITIGATED,     None),
-    AddHypothesis:     (INVESTIGATING, INVESTIGATING, MITIGATED,     None),
-    RejectHypothesis:  (INVESTIGATING, INVESTIGATING, MITIGATED,     None),
-    ConfirmHypothesis: (INVESTIGATING, INVESTIGATING, MITIGATED,     None),
-    Mitigate:          (INVESTIGATING, INVESTIGATING, MITIGATED,     None),
-    Rollback:          (MITIGATED,     MITIGATED,     MITIGATED,     None),
-    Resolve:           (RESOLVED,      RESOLVED,      RESOLVED,      None),
-    Reopen:            (None,          None,          None,          INVESTIGATING),
+    #                   declared       investigating  mitigated      monitoring     resolved
+    SetLead:           (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    None),
+    ChangeSeverity:    (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    AddNote:           (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    AddFollowup:       (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    PinMessage:        (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    SetService:        (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    SetImpact:         (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    RecordAlert:       (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    Nudge:             (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    None),
+    Assemble:          (INVESTIGATING, INVESTIGATING, MITIGATED,     MONITORING,    None),
+    AddHypothesis:     (INVESTIGATING, INVESTIGATING, MITIGATED,     INVESTIGATING, None),
+    RejectHypothesis:  (INVESTIGATING, INVESTIGATING, MITIGATED,     MONITORING,    None),
+    ConfirmHypothesis: (INVESTIGATING, INVESTIGATING, MITIGATED,     MONITORING,    None),
+    Mitigate:          (INVESTIGATING, INVESTIGATING, MITIGATED,     INVESTIGATING, None),
+    Rollback:          (MITIGATED,     MITIGATED,     MITIGATED,     MITIGATED,     None),
+    Monitor:           (None,          MONITORING,    MONITORING,    None,          None),
+    Resolve:           (RESOLVED,      RESOLVED,      RESOLVED,      RESOLVED,      None),
+    Reopen:            (None,          None,          None,          None,          INVESTIGATING),
 }
 # fmt: on
 
@@ -317,7 +322,7 @@ def _record_confirm(incident: Incident, action: ConfirmHypothesis, stamp: Stamp)
 
 def _record_text(kind: EntryKind) -> Any:
     def record(
-        incident: Incident, action: Mitigate | Rollback | AddNote, stamp: Stamp
+        incident: Incident, action: Mitigate | Rollback | Monitor | AddNote, stamp: Stamp
     ) -> tuple[Incident, TimelineEntry]:
         return incident, stamp.entry(kind, action.text)
 
@@ -391,6 +396,7 @@ _RECORDERS: dict[type[Transition], Any] = {
     RejectHypothesis: _record_reject,
     ConfirmHypothesis: _record_confirm,
     Mitigate: _record_text(EntryKind.MITIGATION),
+    Monitor: _record_text(EntryKind.MONITORING),
     Rollback: _record_text(EntryKind.ROLLBACK),
     Resolve: _record_resolve,
     Reopen: _record_reopen,

@@ -31,6 +31,7 @@ class Status(StrEnum):
     DECLARED = "declared"
     INVESTIGATING = "investigating"
     MITIGATED = "mitigated"
+    MONITORING = "monitoring"
     RESOLVED = "resolved"
 
     @property
@@ -64,6 +65,7 @@ STATUS_MEANINGS: dict[Status, StatusMeaning] = {
     Status.DECLARED: StatusMeaning(open=True, mitigated=False),
     Status.INVESTIGATING: StatusMeaning(open=True, mitigated=False),
     Status.MITIGATED: StatusMeaning(open=True, mitigated=True),
+    Status.MONITORING: StatusMeaning(open=True, mitigated=True),
     Status.RESOLVED: StatusMeaning(open=False, mitigated=True),
 }
 """The one definition of each status's meaning; the transition table is in ``bot.domain.lifecycle``."""
@@ -134,6 +136,7 @@ class EntryKind(StrEnum):
     HYPOTHESIS_CONFIRMED = "hypothesis_confirmed"
     MITIGATION = "mitigation"
     ROLLBACK = "rollback"
+    MONITORING = "monitoring"
     RESOLVED = "resolved"
     REOPENED = "reopened"
     SEVERITY = "severity"
@@ -148,13 +151,21 @@ class EntryKind(StrEnum):
 
 
 STATUS_CHANGE_KINDS = frozenset(
-    {EntryKind.MITIGATION, EntryKind.ROLLBACK, EntryKind.RESOLVED, EntryKind.REOPENED, EntryKind.SEVERITY}
+    {
+        EntryKind.MITIGATION,
+        EntryKind.ROLLBACK,
+        EntryKind.MONITORING,
+        EntryKind.RESOLVED,
+        EntryKind.REOPENED,
+        EntryKind.SEVERITY,
+    }
 )
 """Entries that change an incident's status or severity: a backdated one may not precede the latest."""
 
 STATUS_CHANGE_NAMES = {
     EntryKind.MITIGATION: "mitigation",
     EntryKind.ROLLBACK: "rollback",
+    EntryKind.MONITORING: "monitoring",
     EntryKind.RESOLVED: "resolved",
     EntryKind.REOPENED: "reopened",
     EntryKind.SEVERITY: "severity change",

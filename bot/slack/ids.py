@@ -14,6 +14,7 @@ class ActionId(StrEnum):
     ADD_HYPOTHESIS = "incident_add_hypothesis"
     ADD_NOTE = "incident_add_note"
     MITIGATE = "incident_mitigate"
+    MONITOR = "incident_monitor"
     RESOLVE = "incident_resolve"
     SHOW_TIMELINE = "incident_show_timeline"
 
@@ -67,6 +68,12 @@ BUTTONS: tuple[Button, ...] = (
     Button(ActionId.ADD_HYPOTHESIS, "Add hypothesis", Form("hypothesis", "Add a hypothesis", "Hypothesis")),
     Button(ActionId.ADD_NOTE, "Add note", Form("note", "Add a note", "Note")),
     Button(ActionId.MITIGATE, "Mitigation tried", Form("mitigate", "Mitigation tried", "What was tried?")),
+    Button(
+        ActionId.MONITOR,
+        "Monitor the fix",
+        Form("monitor", "Monitor the fix", "What are you watching?"),
+        shown_in=frozenset({Status.INVESTIGATING, Status.MITIGATED}),
+    ),
     Button(ActionId.SHOW_TIMELINE, "Timeline"),
     Button(ActionId.RESOLVE, "Resolve", Form("resolve", "Resolve incident", "Summary (optional)", True), "primary"),
 )
