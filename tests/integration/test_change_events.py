@@ -26,22 +26,20 @@ from tests.support.bot_server import HttpResult, RunningBot, running_bot
 from tests.support.fake_slack import FakeSlack
 from tests.support.properties import examples
 from tests.support.slack_driver import SlackDriver, channel_texts
-from tests.support.webhooks import post_json
+from tests.support.webhooks import WEBHOOK_AUTH, WEBHOOK_TOKEN, post_json
 
-TOKEN = "s3cret-webhook-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 SERVICE_LIMIT, AUTHOR_LIMIT, TEXT_LIMIT = 64, 256, 2000
 SERVICE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")  # the documented form of a service name
 
 
 @pytest.fixture()
 def webhook_bot(database_url: str, fake_slack: FakeSlack) -> Iterator[RunningBot]:
-    with running_bot(database_url, fake_slack.base_url, INCIDENT_WEBHOOK_TOKEN=TOKEN) as running:
+    with running_bot(database_url, fake_slack.base_url, INCIDENT_WEBHOOK_TOKEN=WEBHOOK_TOKEN) as running:
         yield running
 
 
 def post_change(bot: RunningBot, body: Any) -> HttpResult:
-    return bot.post(json.dumps(body), "application/json", AUTH, path="/changes")
+    return bot.post(json.dumps(body), "application/json", WEBHOOK_AUTH, path="/changes")
 
 
 def stored_changes(database_url: str) -> list[tuple[str, str, str, str]]:
