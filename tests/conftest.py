@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 import structlog
 
+from bot.app import UseCases, wire_usecases
 from bot.cli.demo import ReplayClock
 from bot.log import configure_logging
 from bot.store import IncidentStore, open_store
-from bot.usecases.incidents import IncidentUseCases
 from tests.support.netguard_site import loopback_only
 from tests.support.postgres import POSTGRES_URL_ENV, PostgresServer, PostgresUnavailable, postgres_server
 from tests.support.properties import register_profiles
@@ -123,6 +123,6 @@ def store(database_url: str) -> Iterator[IncidentStore]:
 
 
 @pytest.fixture()
-def usecases(store: IncidentStore, clock: ReplayClock) -> IncidentUseCases:
+def usecases(store: IncidentStore, clock: ReplayClock) -> UseCases:
     """The application service on ``store``, reading time from ``clock``."""
-    return IncidentUseCases(store, clock=clock)
+    return wire_usecases(store, clock=clock)

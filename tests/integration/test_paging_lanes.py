@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 
 from bot.store import open_store
-from bot.store.outbox import Effect, claim, enqueue
+from bot.store.outbox import Effect
 from tests.integration.conftest import SlackDriver
 from tests.integration.test_paging import ROUTING_KEY, installation_id, sent
 from tests.support.alerts import T0, alert, notification
@@ -98,8 +98,7 @@ class TestLanesInTheClaimQuery:
         try:
             now = T0
             with store.transaction() as uow:
-                enqueue(
-                    uow.session,
+                uow.outbox.enqueue(
                     [
                         Effect("slack.create_channel", {}, 1),
                         Effect("pagerduty.trigger", {}, 1),
@@ -109,10 +108,10 @@ class TestLanesInTheClaimQuery:
                     now,
                 )
             with store.transaction() as uow:
-                first = claim(uow.session, now, "w1", timedelta(seconds=60), 10)
+                first = uow.outbox.claim(now, "w1", timedelta(seconds=60), 10)
             assert [i.kind for i in first] == ["slack.create_channel", "pagerduty.trigger"]
             with store.transaction() as uow:  # both still leased (not delivered): nothing else is free
-                assert claim(uow.session, now, "w2", timedelta(seconds=60), 10) == []
+                assert uow.outbox.claim(now, "w2", timedelta(seconds=60), 10) == []
         finally:
             store.dispose()
 
@@ -122,7 +121,7 @@ def _pending_once_pagerduty_items_are_gone(bot: RunningBot, timeout: float = 5.0
     an event when it receives it, a moment before the worker's transaction removes the item."""
     deadline = time.monotonic() + timeout
     while True:
-        pending = [i.kind for i in bot.usecases.outbox_items("pending")]
+        pending = [i.kind for i in bot.usecases.outbox.items("pending")]
         if not any(k.startswith("pagerduty") for k in pending) or time.monotonic() > deadline:
             return pending
         time.sleep(0.05)
