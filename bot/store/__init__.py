@@ -1,4 +1,4 @@
-"""Persistence adapter: SQLModel tables, the repository and Alembic migrations."""
+"""Persistence adapter: SQLModel tables, the unit of work with one repository per aggregate, Alembic migrations."""
 
 from __future__ import annotations
 

@@ -97,7 +97,7 @@ def fake() -> Iterator[FakeSlack]:
 
 @pytest.fixture()
 def harness(fake: FakeSlack, usecases: UseCases, clock: ReplayClock) -> Harness:
-    """On SQLite and PostgreSQL (the ``service`` fixture)."""
+    """On SQLite and PostgreSQL (the ``usecases`` fixture)."""
     return _harness(fake, usecases, clock, announce="C0GENERAL")
 
 

@@ -340,7 +340,7 @@ class TestDatabaseErrorsStayInTheStore:
 
 class TestEventDeduplication:
     def test_an_event_id_is_remembered_once(self, usecases: UseCases) -> None:
-        """remember_event answers True the first time and False for a retried delivery."""
+        """events.remember answers True the first time and False for a retried delivery."""
         assert usecases.events.remember("Ev01") is True
         assert usecases.events.remember("Ev01") is False
         assert usecases.events.remember("Ev02") is True
