@@ -6,8 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from bot.domain.commands import Nudge
-from bot.domain.lifecycle import OPEN_STATUSES
-from bot.domain.model import Incident, Severity
+from bot.domain.model import OPEN_STATUSES, Incident, Severity
 from bot.domain.nudges import due_nudges
 from bot.store.repo import UnitOfWork
 from bot.usecases.incidents import IncidentUseCases

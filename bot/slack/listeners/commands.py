@@ -28,7 +28,7 @@ from bot.domain.commands import (
     ShowTimeline,
 )
 from bot.domain.grammar import bare_declare_severity, help_text, is_bare_declare, parse_command
-from bot.domain.model import Status
+from bot.domain.model import OPEN_STATUSES
 from bot.domain.policy import check_allowed
 from bot.slack import blocks
 from bot.slack.app import SlackDeps
@@ -218,7 +218,7 @@ async def _answer_query(
         if isinstance(action, ShowHelp):
             return escape(help_text(action.verb)), None
         if isinstance(action, ListIncidents):
-            open_ones = incidents.summaries([s for s in Status if s.is_open], 50)
+            open_ones = incidents.summaries(OPEN_STATUSES, 50)
             return "*Open incidents*\n" + list_text(open_ones, incidents.clock(), escape=escape), None
         if isinstance(action, ShowSlo):
             return slo_text(deps.budgets, action.service, escape), None
