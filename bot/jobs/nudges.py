@@ -41,7 +41,7 @@ class Nudger:
         self._stopping = asyncio.Event()
 
     def check_once(self, now: datetime | None = None) -> list[str]:
-        """Nudge every incident due at ``now`` (default: the service's clock); returns their ids."""
+        """Nudge every incident due at ``now`` (default: the use cases' clock); returns their ids."""
         if not self.thresholds:
             return []
         outcomes = self.nudges.nudge_silent(self.thresholds, plan=nudge_effects, now=now)
