@@ -16,6 +16,7 @@ import bot
 BOT_DIR = Path(bot.__file__).parent
 STORE_DIR = BOT_DIR / "store"
 DATABASE_PACKAGES = {"sqlalchemy", "sqlmodel"}
+DATABASE_ERRORS = {"IntegrityError", "OperationalError", "SQLAlchemyError", "DBAPIError", "StatementError"}
 
 
 def database_imports(source: str) -> list[tuple[int, str]]:
@@ -32,14 +33,28 @@ def database_imports(source: str) -> list[tuple[int, str]]:
     return found
 
 
+def database_errors_named(source: str) -> list[tuple[int, str]]:
+    """(line, name) of every mention of a SQLAlchemy exception class (``sa.exc.IntegrityError`` or bare)."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr in DATABASE_ERRORS:
+            found.append((node.lineno, node.attr))
+        elif isinstance(node, ast.Name) and node.id in DATABASE_ERRORS:
+            found.append((node.lineno, node.id))
+    return found
+
+
 def offenders(root: Path) -> list[str]:
-    """``path:line imports module`` for each database import in a module of ``root`` outside ``root/store``."""
+    """``path:line imports module`` (or ``names error``) for each database import or database exception
+    named in a module of ``root`` outside ``root/store``."""
     result: list[str] = []
     for path in sorted(root.rglob("*.py")):
         if (root / "store") in path.parents:
             continue
-        for line, module in database_imports(path.read_text(encoding="utf-8")):
-            result.append(f"{path.relative_to(root.parent)}:{line} imports {module}")
+        source = path.read_text(encoding="utf-8")
+        place = path.relative_to(root.parent)
+        result += [f"{place}:{line} imports {module}" for line, module in database_imports(source)]
+        result += [f"{place}:{line} names {name}" for line, name in database_errors_named(source)]
     return result
 
 
@@ -51,7 +66,7 @@ class TestStoreBoundary:
         assert {"store/repo.py", "store/incidents.py"} <= walked
 
     def test_no_module_outside_the_store_imports_the_database_libraries(self) -> None:
-        """ast over bot/**.py: sqlalchemy and sqlmodel are imported only under bot/store."""
+        """ast over bot/**.py: sqlalchemy and sqlmodel are imported, their exceptions named, only in bot/store."""
         assert offenders(BOT_DIR) == []
 
     def test_the_store_itself_is_where_they_are(self) -> None:
@@ -77,11 +92,30 @@ class TestStoreBoundary:
         """Absolute imports of the two packages (and their submodules) are found; look-alikes are not."""
         assert database_imports(source) == expected
 
+    @pytest.mark.parametrize(
+        ("source", "expected"),
+        [
+            ("try:\n    pass\nexcept (ConcurrentUpdate, sa.exc.IntegrityError):\n    pass", [(3, "IntegrityError")]),
+            ("try:\n    pass\nexcept OperationalError:\n    pass", [(3, "OperationalError")]),
+            ("raise sqlalchemy.exc.SQLAlchemyError()", [(1, "SQLAlchemyError")]),
+            ("try:\n    pass\nexcept ConcurrentUpdate:\n    pass", []),
+            ("integrity_error = 'IntegrityError'", []),
+        ],
+    )
+    def test_exception_rule_itself(self, source: str, expected: list[tuple[int, str]]) -> None:
+        """A SQLAlchemy exception class named as an attribute or bare name is found; strings and our own are not."""
+        assert database_errors_named(source) == expected
+
     def test_an_offender_is_reported_with_its_place(self, tmp_path: Path) -> None:
-        """A use case importing sqlalchemy is named with its line; the same import under store/ is not."""
+        """A use case importing sqlalchemy and catching its IntegrityError is named with its lines; the same
+        code under store/ is not."""
         root = tmp_path / "bot"
         (root / "usecases").mkdir(parents=True)
         (root / "store").mkdir()
-        (root / "usecases" / "leaky.py").write_text('"""Leaks."""\n\nimport sqlalchemy as sa\n', encoding="utf-8")
-        (root / "store" / "repo.py").write_text("import sqlalchemy as sa\n", encoding="utf-8")
-        assert offenders(root) == ["bot/usecases/leaky.py:3 imports sqlalchemy"]
+        leaky = '"""Leaks."""\n\nimport sqlalchemy as sa\n\ntry:\n    pass\nexcept sa.exc.IntegrityError:\n    pass\n'
+        (root / "usecases" / "leaky.py").write_text(leaky, encoding="utf-8")
+        (root / "store" / "repo.py").write_text(leaky, encoding="utf-8")
+        assert offenders(root) == [
+            "bot/usecases/leaky.py:3 imports sqlalchemy",
+            "bot/usecases/leaky.py:7 names IntegrityError",
+        ]
