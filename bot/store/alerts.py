@@ -38,7 +38,7 @@ class AlertRepository:
             lock = sa.text("SELECT pg_advisory_xact_lock(:space, :key)")
             self._session.execute(lock, {"space": ALERT_GROUP_LOCK_SPACE, "key": int(group_id[:7], 16)})
 
-    def latest_group(self, group_id: str) -> tuple[int, int] | None:
+    def get_latest_group(self, group_id: str) -> tuple[int, int] | None:
         """(generation, incident number) of the newest incident the group declared, or None."""
         query = (
             select(AlertGroupRow)
@@ -66,7 +66,7 @@ class AlertRepository:
         )
         self._session.flush()
 
-    def events(self, group_id: str, fingerprints: Iterable[str]) -> dict[AlertEventKey, int | None]:
+    def get_events(self, group_id: str, fingerprints: Iterable[str]) -> dict[AlertEventKey, int | None]:
         """The recorded state changes of ``fingerprints`` in the group: key -> incident number (or None)."""
         wanted = sorted(set(fingerprints))
         found: dict[AlertEventKey, int | None] = {}

@@ -31,7 +31,7 @@ class ChangeRepository:
         assert row.id is not None
         return row.id
 
-    def between(self, service: str, start: datetime, end: datetime) -> list[ChangeEvent]:
+    def list_between(self, service: str, start: datetime, end: datetime) -> list[ChangeEvent]:
         """Changes to ``service`` that occurred in [``start``, ``end``] (UTC), oldest first."""
         query = (
             select(ChangeEventRow)

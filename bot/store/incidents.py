@@ -79,7 +79,7 @@ class IncidentRepository:
         row = self._session.exec(self._locked(query)).first()
         return self._load(row) if row else None
 
-    def summaries(
+    def list_summaries(
         self, statuses: Sequence[Status] | None = None, limit: int = DEFAULT_LIST_LIMIT
     ) -> list[IncidentSummary]:
         """Newest first, bounded by ``limit``."""
@@ -110,7 +110,7 @@ class IncidentRepository:
         self._session.add(row)
         self._session.flush()
         assert row.id is not None
-        self._timeline.append(row.id, decision.entries)
+        self._timeline.add_entries(row.id, decision.entries)
         return incident.with_changes(version=row.version)
 
     def save(self, before: Incident, decision: Decision, recorded_at: datetime) -> Incident:
@@ -141,7 +141,7 @@ class IncidentRepository:
         self._save_members(row_id, before, after)
         self._save_hypotheses(row_id, before, after)
         self._save_followups(row_id, before, after)
-        self._timeline.append(row_id, decision.entries)
+        self._timeline.add_entries(row_id, decision.entries)
         return after.with_changes(version=before.version + 1)
 
     def set_channel(self, number: int, channel_id: str) -> None:
@@ -156,12 +156,12 @@ class IncidentRepository:
             sa.update(IncidentRow).where(col(IncidentRow.number) == number).values(status_message_ts=ts)
         )
 
-    def status_message(self, number: int) -> str | None:
+    def get_status_message(self, number: int) -> str | None:
         """The ``ts`` of the incident's status message, or None before it was posted."""
         query = select(IncidentRow.status_message_ts).where(IncidentRow.number == number)
         return self._session.exec(query).first()
 
-    def with_timelines(
+    def list_with_timelines(
         self, since: datetime | None = None, service: str | None = None
     ) -> list[tuple[Incident, list[TimelineEntry]]]:
         """Incidents declared after ``since`` (or still open), oldest first, each with its timeline."""
@@ -177,9 +177,9 @@ class IncidentRepository:
         if service is not None:
             query = query.where(IncidentRow.service == service)
         rows = list(self._session.exec(query))
-        return [(self._load(row), self._timeline.entries(row.number)) for row in rows]
+        return [(self._load(row), self._timeline.list_entries(row.number)) for row in rows]
 
-    def last_activity(self, statuses: Sequence[Status]) -> list[tuple[Incident, list[TimelineEntry]]]:
+    def list_last_activity(self, statuses: Sequence[Status]) -> list[tuple[Incident, list[TimelineEntry]]]:
         """Incidents in ``statuses``, each with its latest update and latest nudge: all the nudge check reads.
 
         Loading whole timelines every minute would grow with the incident; two rows do not.
@@ -187,7 +187,7 @@ class IncidentRepository:
         query = select(IncidentRow).where(col(IncidentRow.status).in_([s.value for s in statuses]))
         result: list[tuple[Incident, list[TimelineEntry]]] = []
         for row in self._session.exec(query).all():
-            result.append((self._load(row), self._timeline.latest_activity(row.number)))
+            result.append((self._load(row), self._timeline.list_latest_activity(row.number)))
         return result
 
     # -- internals -----------------------------------------------------------------------------
@@ -227,7 +227,7 @@ class IncidentRepository:
             service=row.service,
             impact_percent=row.impact_percent,
             version=row.version,
-            latest_change=self._timeline.latest_status_change(row.id),
+            latest_change=self._timeline.get_latest_status_change(row.id),
         )
 
     def _save_members(self, row_id: int, before: Incident, after: Incident) -> None:

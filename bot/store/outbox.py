@@ -194,7 +194,7 @@ class OutboxRepository:
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    def items(self, status: str | None = None, limit: int = 200) -> list[OutboxItem]:
+    def list_items(self, status: str | None = None, limit: int = 200) -> list[OutboxItem]:
         """Up to ``limit`` items (of ``status`` if given), oldest first."""
         query = select(OutboxRow).order_by(col(OutboxRow.id)).limit(limit)
         if status:

@@ -41,7 +41,7 @@ class TimelineRepository:
         self._session = session
         self._keys = keys
 
-    def entries(
+    def list_entries(
         self, number: int, limit: int | None = None, kinds: Sequence[EntryKind] | None = None
     ) -> list[TimelineEntry]:
         """The incident's entries in chronological order (occurred, then recorded), of ``kinds`` if given."""
@@ -57,7 +57,7 @@ class TimelineRepository:
             query = query.limit(limit)
         return [_entry(row) for row in self._session.exec(query)]
 
-    def latest(self, number: int, limit: int) -> list[TimelineEntry]:
+    def list_latest(self, number: int, limit: int) -> list[TimelineEntry]:
         """INC-``number``'s latest ``limit`` entries, oldest first (read newest-first through the timeline index)."""
         query = (
             select(TimelineEntryRow)
@@ -81,13 +81,13 @@ class TimelineRepository:
         )
         return int(self._session.exec(query).one())
 
-    def latest_activity(self, number: int) -> list[TimelineEntry]:
+    def list_latest_activity(self, number: int) -> list[TimelineEntry]:
         """INC-``number``'s latest update and latest nudge (whichever exist)."""
         row_id = self._keys.row_id(number)
         latest = [self._latest_entry(row_id, nudge=False), self._latest_entry(row_id, nudge=True)]
         return [entry for entry in latest if entry is not None]
 
-    def latest_status_change(self, incident_row_id: int) -> StatusChange | None:
+    def get_latest_status_change(self, incident_row_id: int) -> StatusChange | None:
         """The incident's newest status-changing entry (its kind and time), or None."""
         latest = self._session.exec(
             select(TimelineEntryRow.kind, TimelineEntryRow.occurred_at)
@@ -100,7 +100,7 @@ class TimelineRepository:
         ).first()
         return StatusChange(EntryKind(latest[0]), latest[1]) if latest else None
 
-    def append(self, incident_row_id: int, entries: Sequence[TimelineEntry]) -> None:
+    def add_entries(self, incident_row_id: int, entries: Sequence[TimelineEntry]) -> None:
         """One Core executemany: ORM objects cost a quarter of a second per 1,000 entries (an alert group)."""
         if not entries:
             return

@@ -99,10 +99,10 @@ class AlertUseCases:
 
         def attempt(uow: UnitOfWork) -> tuple[NotificationResult, list[Outcome]]:
             uow.alerts.lock_group(group_id)
-            latest = uow.alerts.latest_group(group_id)
+            latest = uow.alerts.get_latest_group(group_id)
             latest_incident = uow.incidents.get(latest[1]) if latest else None
             open_incident = latest_incident if latest_incident and latest_incident.status.is_open else None
-            known = uow.alerts.events(group_id, (a.fingerprint for a in notification.alerts))
+            known = uow.alerts.get_events(group_id, (a.fingerprint for a in notification.alerts))
             new = [c for c in changes if c.key not in known]
             cleared = {c.episode for c in changes if c.state == CLEARED} | {
                 (f, s) for (f, s, state) in known if state == CLEARED
@@ -191,4 +191,4 @@ class AlertUseCases:
     def lines(self, number: int) -> list[AlertLine]:
         """INC-``number``'s alert episodes (name, labels that differ, fired/cleared), for the status message."""
         with self.transactions.read() as uow:
-            return alert_list(uow.timeline.entries(number, kinds=(EntryKind.ALERT_FIRED, EntryKind.ALERT_CLEARED)))
+            return alert_list(uow.timeline.list_entries(number, kinds=(EntryKind.ALERT_FIRED, EntryKind.ALERT_CLEARED)))

@@ -28,6 +28,6 @@ class BudgetUseCases:
                 known = ", ".join(self.slos.names()) or "none: set INCIDENT_SLO_FILE"
                 raise IncidentNotFound(f"There is no SLO for {name!r} in the catalogue (known: {known}).")
             with self.transactions.read() as uow:
-                incidents = uow.incidents.with_timelines(since=now - slo.window, service=name)
+                incidents = uow.incidents.list_with_timelines(since=now - slo.window, service=name)
             reports.append(budget_report(slo, incidents, now))
         return reports

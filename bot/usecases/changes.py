@@ -16,7 +16,7 @@ def changes_before(uow: UnitOfWork, incident: Incident) -> list[ChangeEvent]:
     """Changes to the incident's service in the RECENT_CHANGE_WINDOW (2 hours) before it was declared."""
     if not incident.service:
         return []
-    return uow.changes.between(incident.service, incident.declared_at - RECENT_CHANGE_WINDOW, incident.declared_at)
+    return uow.changes.list_between(incident.service, incident.declared_at - RECENT_CHANGE_WINDOW, incident.declared_at)
 
 
 class ChangeUseCases:

@@ -219,7 +219,7 @@ class IncidentUseCases:
     def status_message(self, number: int) -> str | None:
         """The ``ts`` of the incident's status message, or None before it was posted."""
         with self.transactions.read() as uow:
-            return uow.incidents.status_message(number)
+            return uow.incidents.get_status_message(number)
 
     def timeline(
         self, number: int | None = None, channel_id: str | None = None, channel_number: int | None = None
@@ -227,7 +227,7 @@ class IncidentUseCases:
         """The incident and its whole timeline, oldest first."""
         with self.transactions.read() as uow:
             incident = find_incident(uow, number, channel_id, channel_number)
-            return incident, uow.timeline.entries(incident.number)
+            return incident, uow.timeline.list_entries(incident.number)
 
     def recent_timeline(
         self,
@@ -243,7 +243,7 @@ class IncidentUseCases:
         """
         with self.transactions.read() as uow:
             incident = find_incident(uow, number, channel_id, channel_number)
-            return incident, uow.timeline.latest(incident.number, limit), uow.timeline.count(incident.number)
+            return incident, uow.timeline.list_latest(incident.number, limit), uow.timeline.count(incident.number)
 
     def postmortem(self, number: int | None = None, channel_id: str | None = None) -> PostmortemData:
         """What the postmortem document is rendered from: timeline, SLO and the changes before the incident."""
@@ -255,9 +255,9 @@ class IncidentUseCases:
     def summaries(self, statuses: Sequence[Status] | None = None, limit: int = 200) -> list[IncidentSummary]:
         """Incidents in ``statuses`` (all if None), newest first, at most ``limit``."""
         with self.transactions.read() as uow:
-            return uow.incidents.summaries(statuses, limit)
+            return uow.incidents.list_summaries(statuses, limit)
 
     def with_timelines(self, since: datetime | None) -> list[tuple[Incident, list[TimelineEntry]]]:
         """Incidents declared after ``since`` (or still open; all if None), oldest first, with their timelines."""
         with self.transactions.read() as uow:
-            return uow.incidents.with_timelines(since=since)
+            return uow.incidents.list_with_timelines(since=since)

@@ -28,12 +28,12 @@ class NudgeUseCases:
         """
         now = now or self.incidents.clock()
         with self.incidents.transactions.read() as uow:
-            candidates = uow.incidents.last_activity(OPEN_STATUSES)
+            candidates = uow.incidents.list_last_activity(OPEN_STATUSES)
         outcomes: list[Outcome] = []
 
         def still_silent(uow: UnitOfWork, incident: Incident) -> bool:
             """Another replica may have nudged (or someone posted) since the candidates were read."""
-            return bool(due_nudges([(incident, uow.timeline.latest_activity(incident.number))], thresholds, now))
+            return bool(due_nudges([(incident, uow.timeline.list_latest_activity(incident.number))], thresholds, now))
 
         for nudge in due_nudges(candidates, thresholds, now):
             outcome = self.incidents.transition(

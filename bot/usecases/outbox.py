@@ -26,7 +26,7 @@ class OutboxUseCases:
     def items(self, status: str | None = None, limit: int = 200) -> list[OutboxItem]:
         """Up to ``limit`` items (``pending`` or ``dead`` if ``status`` is given), oldest first."""
         with self.transactions.read() as uow:
-            return uow.outbox.items(status, limit)
+            return uow.outbox.list_items(status, limit)
 
     def is_pending(self, kind: str, number: int) -> bool:
         """True when an outbox item of ``kind`` for INC-``number`` is still to be delivered."""

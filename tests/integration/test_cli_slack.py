@@ -175,7 +175,7 @@ class TestOutboxNeverClaimsUpToDateFalsely:
         if "dead" in state:
             usecases.outbox.enqueue([Effect("slack.post_line", {"text": "x"}, 2)])
             with usecases.store.transaction() as uow:
-                item = uow.outbox.items("pending", 10)[-1]
+                item = uow.outbox.list_items("pending", 10)[-1]
                 uow.outbox.bury(item.id, "channel_not_found", datetime.now(UTC))
         usecases.store.dispose()
         _environment(monkeypatch, url, configured)

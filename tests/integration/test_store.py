@@ -147,7 +147,7 @@ class TestRoundTrip:
         with store.transaction() as uow:
             uow.incidents.add(Decision(incident, entries), at(2))
         with store.transaction(readonly=True) as uow:
-            loaded = uow.timeline.entries(1)
+            loaded = uow.timeline.list_entries(1)
         assert loaded == list(entries)
         assert all(e.occurred_at.tzinfo is UTC and e.recorded_at.tzinfo is UTC for e in loaded)
 
@@ -187,8 +187,8 @@ class TestTimelineOrder:
         with store.transaction() as uow:
             uow.incidents.add(Decision(incident, inserted), at(0))
         with store.transaction(readonly=True) as uow:
-            assert [e.text for e in uow.timeline.entries(1)] == ["a", "c", "b", "d", "e"]
-            assert [e.text for e in uow.timeline.entries(1, limit=2)] == ["a", "c"]
+            assert [e.text for e in uow.timeline.list_entries(1)] == ["a", "c", "b", "d", "e"]
+            assert [e.text for e in uow.timeline.list_entries(1, limit=2)] == ["a", "c"]
 
     def test_backdated_commands_land_in_their_place(self, usecases: UseCases, clock: ReplayClock) -> None:
         """A note typed later with ``--at`` an earlier time sorts before entries recorded before it."""
@@ -288,7 +288,7 @@ class TestRacingCommands:
         with store.transaction(readonly=True) as uow:
             loaded = uow.incidents.get(1)
             assert loaded is not None and loaded.title == "winner's title" and loaded.version == 2
-            assert [e.text for e in uow.timeline.entries(1)] == ["winner"]
+            assert [e.text for e in uow.timeline.list_entries(1)] == ["winner"]
 
 
 class TestDatabaseErrorsStayInTheStore:
@@ -318,8 +318,8 @@ class TestDatabaseErrorsStayInTheStore:
             write(uow)
         assert isinstance(raised.value.__cause__, sa.exc.IntegrityError)
         with store.transaction(readonly=True) as uow:
-            assert uow.changes.between("checkout-api", at(0), at(2)) == []
-            assert [s.number for s in uow.incidents.summaries()] == ([1] if key == "incident number" else [])
+            assert uow.changes.list_between("checkout-api", at(0), at(2)) == []
+            assert [s.number for s in uow.incidents.list_summaries()] == ([1] if key == "incident number" else [])
 
     def test_a_lost_race_on_a_unique_key_is_retried_on_fresh_state(self, store: IncidentStore) -> None:
         """Transactions.retrying runs the attempt again after the store's ConcurrentUpdate: the first attempt
