@@ -32,7 +32,9 @@ from bot.domain.model import EntryKind, Severity
 from bot.slack.delivery import SlackEffect, plan_effects
 from bot.slack.text import escape
 from bot.store.outbox import Effect
-from bot.usecases.incidents import Actor, IncidentUseCases, Outcome
+from bot.usecases.alerts import AlertUseCases
+from bot.usecases.changes import ChangeUseCases
+from bot.usecases.shared import Actor, Outcome
 
 log = structlog.get_logger("incidentbot.webhooks")
 
@@ -46,16 +48,22 @@ MAX_SUMMARY_NAMES = 10
 
 
 def register(
-    web_app: web.Application, usecases: IncidentUseCases, settings: Settings, wake_outbox: Callable[[], None]
+    web_app: web.Application,
+    alert_usecases: AlertUseCases,
+    change_usecases: ChangeUseCases,
+    settings: Settings,
+    wake_outbox: Callable[[], None],
 ) -> None:
     """Add the webhook routes to the bot's aiohttp application."""
 
     async def alerts(request: web.Request) -> web.Response:
         _authenticate(request, settings)
         body = _parse_json(await _read_limited(request, settings.alert_max_bytes, "INCIDENT_ALERT_MAX_BYTES"))
-        notification = parse_notification(body, usecases.clock())
+        notification = parse_notification(body, alert_usecases.clock())
         plan = partial(alert_plan, severity_map=settings.alert_severity_map)
-        result = await asyncio.to_thread(usecases.receive_notification, notification, settings.alert_severity_map, plan)
+        result = await asyncio.to_thread(
+            alert_usecases.receive_notification, notification, settings.alert_severity_map, plan
+        )
         wake_outbox()
         answer: dict[str, Any] = {
             "ok": True,
@@ -70,8 +78,8 @@ def register(
 
     async def changes(request: web.Request) -> web.Response:
         _authenticate(request, settings)
-        change = parse_change(_parse_json(await _read_limited(request, CHANGES_MAX_BYTES)), usecases.clock())
-        change_id = await asyncio.to_thread(usecases.record_change, change)
+        change = parse_change(_parse_json(await _read_limited(request, CHANGES_MAX_BYTES)), change_usecases.clock())
+        change_id = await asyncio.to_thread(change_usecases.record, change)
         return web.json_response({"ok": True, "id": change_id}, status=201)
 
     web_app.add_routes(

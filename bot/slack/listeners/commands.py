@@ -37,7 +37,7 @@ from bot.slack.errors import user_message
 from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, truncate
 from bot.slack.web_api import incident_number_in_channel_name
 from bot.store.outbox import Effect
-from bot.usecases.incidents import Actor, Outcome
+from bot.usecases.shared import Actor, Outcome
 from bot.views.replies import confirmation, list_text, slo_text, status_text
 
 log = structlog.get_logger("incidentbot.slack")
@@ -116,7 +116,7 @@ async def _dispatch(deps: SlackDeps, reply: Reply, body: dict[str, Any]) -> None
     command = parse_command(text)
     actor = Actor(str(body["user_id"]), body.get("user_name"))
     channel_id = str(body.get("channel_id") or "") or None
-    # ``inc-7-...``: the outbox may have created the channel and not recorded it yet (see IncidentUseCases._find).
+    # ``inc-7-...``: the outbox may have created the channel and not recorded it yet (see find_incident).
     channel_number = (
         incident_number_in_channel_name(str(body.get("channel_name") or ""), deps.web_api.channel_prefix)
         if command.incident_number is None
@@ -161,10 +161,8 @@ async def _run_transition(
 ) -> None:
     problems: list[str] = []
     if isinstance(command.action, Assemble) and any(isinstance(a.who, GroupRef) for a in command.action.assignees):
-        if deps.usecases.strict_roles:  # refused now rather than after "Assembling the IRT…"
-            incident = await asyncio.to_thread(
-                deps.usecases.incident, command.incident_number, channel_id, channel_number
-            )
+        if deps.incidents.strict_roles:  # refused now rather than after "Assembling the IRT…"
+            incident = await asyncio.to_thread(deps.incidents.get, command.incident_number, channel_id, channel_number)
             check_allowed(incident, command.action, actor.user_id)
         await reply.ack("Assembling the IRT…")
         expanded, problems = await deps.web_api.expand_groups(command.action.assignees)
@@ -176,7 +174,7 @@ async def _run_transition(
 
     async def work() -> Outcome:
         return await asyncio.to_thread(
-            lambda: deps.usecases.run(command, actor, channel_id, plan, channel_number=channel_number)
+            lambda: deps.incidents.run(command, actor, channel_id, plan, channel_number=channel_number)
         )
 
     outcome = await _within_budget(reply, work)
@@ -204,15 +202,15 @@ async def _answer_query(
     them; a postmortem export queues its upload (a write), so it runs with the writers.
     """
     action = command.action
-    usecases = deps.usecases
+    incidents = deps.incidents
     number = command.incident_number
 
     def export() -> Answer:
         assert isinstance(action, ExportPostmortem)
-        incident = usecases.incident(number, channel_id, channel_number)
+        incident = incidents.get(number, channel_id, channel_number)
         deps.renderer.check(action.template)  # an unknown template is refused now, not in the outbox
         notify = NotifyTarget(response_url=reply.response_url, channel_id=channel_id, user_id=actor.user_id)
-        usecases.enqueue(export_effects(incident, action.template, notify))
+        deps.outbox.enqueue(export_effects(incident, action.template, notify))
         return f"Exporting the postmortem draft of {incident.incident_id} to its channel…", None
 
     def answer() -> Answer:
@@ -220,15 +218,15 @@ async def _answer_query(
         if isinstance(action, ShowHelp):
             return escape(help_text(action.verb)), None
         if isinstance(action, ListIncidents):
-            open_ones = usecases.list_incidents(OPEN_STATUSES, 50)
-            return "*Open incidents*\n" + list_text(open_ones, usecases.clock(), escape=escape), None
+            open_ones = incidents.summaries(OPEN_STATUSES, 50)
+            return "*Open incidents*\n" + list_text(open_ones, incidents.clock(), escape=escape), None
         if isinstance(action, ShowSlo):
-            return slo_text(usecases, action.service, escape), None
+            return slo_text(deps.budgets, action.service, escape), None
         if isinstance(action, ShowStatus):
-            incident = usecases.incident(number, channel_id, channel_number)
-            return status_text(incident, usecases.clock(), escape=escape_keeping_mentions), None
+            incident = incidents.get(number, channel_id, channel_number)
+            return status_text(incident, incidents.clock(), escape=escape_keeping_mentions), None
         if isinstance(action, ShowTimeline):
-            incident, entries, total = usecases.recent_timeline(number, channel_id, channel_number)
+            incident, entries, total = incidents.recent_timeline(number, channel_id, channel_number)
             return f"{incident.incident_id} timeline", blocks.build_timeline_blocks(incident, entries, total)
         raise TypeError(f"{type(action).__name__} is not a query")
 

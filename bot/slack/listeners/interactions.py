@@ -32,7 +32,7 @@ from bot.slack.ids import BUTTON_VERBS, BUTTONS, ActionId, BlockId, CallbackId, 
 from bot.slack.listeners.commands import ACK_BUDGET
 from bot.slack.text import escape, truncate
 from bot.store.outbox import Effect
-from bot.usecases.incidents import Actor, Outcome
+from bot.usecases.shared import Actor, Outcome
 
 log = structlog.get_logger("incidentbot.slack")
 
@@ -46,7 +46,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             verb = BUTTON_VERBS[ActionId(action["action_id"])]
             number = int(action["value"])
             # The trigger_id expires 3 s after the click: a slow database only costs the modal its title.
-            reading = asyncio.ensure_future(deps.threads.read(deps.usecases.incident, number))
+            reading = asyncio.ensure_future(deps.threads.read(deps.incidents.get, number))
             try:
                 incident = await asyncio.wait_for(asyncio.shield(reading), TRIGGER_BUDGET)
                 if not BUTTONS_BY_ACTION[ActionId(action["action_id"])].shown(incident.status):
@@ -69,7 +69,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     ) -> None:
         await ack()
         try:
-            incident, entries, total = await deps.threads.read(deps.usecases.recent_timeline, int(action["value"]))
+            incident, entries, total = await deps.threads.read(deps.incidents.recent_timeline, int(action["value"]))
             await respond(
                 text=f"{incident.incident_id} timeline",
                 blocks=blocks.build_timeline_blocks(incident, entries, total),
@@ -203,7 +203,7 @@ async def _submit_declare(deps: SlackDeps, ack: AsyncAck, body: dict[str, Any], 
 
     key = submission_key(view)
     try:
-        await asyncio.to_thread(deps.usecases.declare_once, Declare(title, severity, description), actor, key, plan)
+        await asyncio.to_thread(deps.incidents.declare_once, Declare(title, severity, description), actor, key, plan)
         deps.wake_outbox()
     except Exception as exc:
         await _tell(deps, body, user_message(exc, view=CallbackId.DECLARE.value), origin)
@@ -224,14 +224,14 @@ async def _submit_command(deps: SlackDeps, ack: AsyncAck, body: dict[str, Any], 
     told: dict[str, str | None] = {"channel": None}
 
     def work() -> Outcome | None:
-        channel = deps.usecases.incident(number).channel_id
+        channel = deps.incidents.get(number).channel_id
         told["channel"] = channel
         notify = NotifyTarget(channel_id=channel, user_id=actor.user_id)
 
         def plan(outcome: Outcome) -> list[Effect]:
             return plan_effects(outcome, actor, notify)
 
-        return deps.usecases.run_once(command, actor, None, plan, event_id=key)
+        return deps.incidents.run_once(command, actor, None, plan, event_id=key)
 
     task = asyncio.ensure_future(asyncio.to_thread(work))
     try:
