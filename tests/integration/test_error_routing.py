@@ -433,7 +433,7 @@ class TestSlackErrorRouter:
         incident.bot.usecases.run = _raising(RuntimeError(SECRET), SLOW)  # type: ignore[method-assign]
         with capture_logs() as logs:
             reply = incident.command("INC-1 note checked the WAF")
-        assert reply.result.status == 200 and reply.text == "Working on it…"
+        assert reply.result.status == 200 and reply.result.json()["text"] == "Working on it…"
         [followup] = incident.responses()
         assert (followup["response_type"], followup["replace_original"]) == ("ephemeral", False)
         match = REFERENCE.search(str(followup["text"]))
