@@ -75,11 +75,12 @@ class _TokenWarningFilter(logging.Filter):
 
 
 def build_app(deps: SlackDeps, settings: Settings, identity: BotIdentity | None = None) -> AsyncApp:
-    """The bolt app with the /incident command, interactivity and events.
+    """The bolt app with the /incident command, interactivity and events, and its one error router.
 
     Requests are authorized by ``identity`` (see bot.slack.identity), never by a Web API call per
     request; ``identity.start()`` checks the token (the server does it at start-up).
     """
+    from bot.slack import errors
     from bot.slack.listeners import commands, events, interactions
 
     identity = identity or BotIdentity(deps.web_api.client)
@@ -95,4 +96,5 @@ def build_app(deps: SlackDeps, settings: Settings, identity: BotIdentity | None 
     commands.register(app, deps)
     interactions.register(app, deps)
     events.register(app, deps)
+    errors.register(app, deps.web_api)
     return app

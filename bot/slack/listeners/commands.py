@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import structlog
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
 from bot.domain.commands import (
     Assemble,
@@ -33,7 +33,7 @@ from bot.domain.policy import check_allowed
 from bot.slack import blocks
 from bot.slack.app import SlackDeps
 from bot.slack.delivery import NotifyTarget, export_effects, plan_effects
-from bot.slack.errors import user_message
+from bot.slack.errors import about_incident, respond_ephemeral
 from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, truncate
 from bot.slack.web_api import incident_number_in_channel_name
 from bot.store.outbox import Effect
@@ -77,15 +77,7 @@ class Reply:
         if not self.acked:
             await self.ack(text, **kwargs)
             return
-        try:
-            await self._respond(
-                text=truncate(text, MESSAGE_TEXT_LIMIT),
-                response_type="ephemeral",
-                replace_original=False,
-                **_fit(kwargs),
-            )
-        except Exception:  # an expired or missing response_url must not break the listener
-            log.warning("respond_failed", exc_info=True)
+        await respond_ephemeral(self._respond, text, **_fit(kwargs))
 
 
 def _fit(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -96,24 +88,23 @@ def _fit(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
-    async def handle_incident_command(ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any]) -> None:
-        reply = Reply(ack, respond, body.get("response_url"))
-        try:
-            await _dispatch(deps, reply, body)
-        except Exception as exc:  # every failure becomes a clear ephemeral reply, never a trace
-            await reply.send(
-                user_message(exc, command=COMMAND, user=body.get("user_id"), channel=body.get("channel_id"))
-            )
+    async def handle_incident_command(
+        ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        """A failure propagates to the error router (bot.slack.errors): told in the ack or through response_url."""
+        await _dispatch(deps, Reply(ack, respond, body.get("response_url")), body, context)
 
     app.command(COMMAND)(handle_incident_command)
 
 
-async def _dispatch(deps: SlackDeps, reply: Reply, body: dict[str, Any]) -> None:
+async def _dispatch(deps: SlackDeps, reply: Reply, body: dict[str, Any], context: AsyncBoltContext) -> None:
     text = str(body.get("text") or "")
     if is_bare_declare(text):
         await _open_declare_modal(deps, reply, body, text)
         return
     command = parse_command(text)
+    if command.incident_number is not None:
+        about_incident(context, command.incident_number)
     actor = Actor(str(body["user_id"]), body.get("user_name"))
     channel_id = str(body.get("channel_id") or "") or None
     # ``inc-7-...``: the outbox may have created the channel and not recorded it yet (see find_incident).
@@ -138,16 +129,17 @@ async def _open_declare_modal(deps: SlackDeps, reply: Reply, body: dict[str, Any
         )
 
 
-async def _within_budget(reply: Reply, work: Callable[[], Awaitable[T]]) -> T:
-    """Await ``work``; if it outlasts the ack budget, ack "Working on it…" first and keep waiting.
+async def within_budget(work: Callable[[], Awaitable[T]], ack_late: Callable[[], Awaitable[object]]) -> T:
+    """Await ``work``; if it outlasts ACK_BUDGET seconds, call ``ack_late`` first and keep waiting.
 
     The budget starts here: callers do nothing that can wait (database, Slack) before calling this.
+    A failure of ``work`` propagates (to the error router), acknowledged or not.
     """
     task = asyncio.ensure_future(work())
     try:
         return await asyncio.wait_for(asyncio.shield(task), ACK_BUDGET)
     except TimeoutError:
-        await reply.ack(WORKING_ON_IT)
+        await ack_late()
         return await task
 
 
@@ -177,7 +169,7 @@ async def _run_transition(
             lambda: deps.incidents.run(command, actor, channel_id, plan, channel_number=channel_number)
         )
 
-    outcome = await _within_budget(reply, work)
+    outcome = await within_budget(work, lambda: reply.ack(WORKING_ON_IT))
     deps.wake_outbox()
     await reply.send(
         confirmation(outcome, escape=escape_keeping_mentions) + "".join(f"\n:warning: {p}" for p in problems)
@@ -231,10 +223,10 @@ async def _answer_query(
         raise TypeError(f"{type(action).__name__} is not a query")
 
     if isinstance(action, ExportPostmortem):
-        text, answer_blocks = await _within_budget(reply, lambda: asyncio.to_thread(export))
+        text, answer_blocks = await within_budget(lambda: asyncio.to_thread(export), lambda: reply.ack(WORKING_ON_IT))
         deps.wake_outbox()
     else:
-        text, answer_blocks = await _within_budget(reply, lambda: deps.threads.read(answer))
+        text, answer_blocks = await within_budget(lambda: deps.threads.read(answer), lambda: reply.ack(WORKING_ON_IT))
     if answer_blocks is None:
         await reply.send(text)
     else:
