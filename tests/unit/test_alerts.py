@@ -151,6 +151,12 @@ class TestRefusalsWordForWord:
             "alerts[0].fingerprint must be a non-empty string of at most 128 printable characters."
         )
 
+    @pytest.mark.parametrize("length", [1, 16, 127, 128])
+    def test_fingerprints_up_to_128_characters_are_accepted(self, length: int) -> None:
+        """The store's column holds 128 characters (the senders send 16 hex digits)."""
+        fingerprint = ("0123456789abcdef" * 8)[:length]
+        assert parse_notification(body(wire_alert(fingerprint=fingerprint)), NOW).alerts[0].fingerprint == fingerprint
+
     @pytest.mark.parametrize("field", ["generatorURL", "imageURL", "silenceURL", "dashboardURL", "panelURL"])
     def test_links_must_be_strings(self, field: str) -> None:
         assert refusal(body(wire_alert(**{field: 7}), version="1")) == f"`alerts[0].{field}` must be a string."
@@ -499,6 +505,16 @@ class TestSeverityHint:
         """No labels, or labels that are no map: no severity label, sev4, so no hint."""
         entry = TimelineEntry(FIRED, at(30), at(30), "alertmanager", "", {"alert": "X", "labels": labels})
         assert severity_hint(incident(Severity.SEV3), [entry]) is None
+
+    @pytest.mark.parametrize("word", ["none", "null", "unknown"])
+    def test_an_alert_without_severity_label_is_not_matched_by_a_configured_word(self, word: str) -> None:
+        """A configured label such as ``none=sev1`` applies to alerts labelled so, not to unlabelled ones (sev4)."""
+        mapping = {word: Severity.SEV1}
+        assert severity_hint(incident(Severity.SEV3), [fired(30, "EdgeDown", None)], mapping) is None
+        assert severity_hint(incident(Severity.SEV3), [fired(30, "EdgeDown", word)], mapping) == (
+            f"Alert EdgeDown ({word}) joined at 14:10 UTC; INC-3 is sev3: "
+            "raise it with `/incident severity sev1` if needed."
+        )
 
     def test_time_is_utc_whatever_the_servers_zone(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """On a server whose local zone is UTC+5:30 the hint still says 14:10 UTC."""
