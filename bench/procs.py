@@ -79,7 +79,7 @@ def start_server(kind: str, database_url: str, slack_api_url: str, **extra: str)
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="ib-bench-srv-")  # no stray .env is read
     if kind == "bot":
-        argv = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        argv = [sys.executable, "-m", "bot.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)]
     else:
         argv = [sys.executable, "-m", "bench.bare_app", "--port", str(port)]
     log_path = Path(workdir) / "server.log"

@@ -279,10 +279,10 @@ def bench_writes(ctx: Context) -> list[Row]:
     """Notes/s through the service (one transaction each) vs raw SQLAlchemy inserts of the same rows."""
     from bot.domain.commands import AddNote, Declare
     from bot.domain.model import Severity
-    from bot.service import Actor, IncidentService
     from bot.slack.delivery import plan_effects
     from bot.store import open_store
     from bot.store.tables import TimelineEntryRow
+    from bot.usecases.incidents import Actor, IncidentUseCases
 
     count = ctx.size(1000, 200, 20)
     rows = []
@@ -291,8 +291,8 @@ def bench_writes(ctx: Context) -> list[Row]:
     for dialect in ("sqlite", "postgres"):
         url = ctx.database_url(dialect, "writes")
         store = open_store(url)
-        service = IncidentService(store)
-        number = service.declare(Declare("Write benchmark", Severity.SEV3), actor).incident.number
+        usecases = IncidentUseCases(store)
+        number = usecases.declare(Declare("Write benchmark", Severity.SEV3), actor).incident.number
         texts = [f"write {i}: error rate 2.{i % 10}% on checkout-api" for i in range(count)]
 
         def plan(outcome: Any) -> Any:
@@ -300,7 +300,7 @@ def bench_writes(ctx: Context) -> list[Row]:
 
         started = time.perf_counter()
         for text in texts:
-            service.transition(AddNote(text), actor, number=number, plan=plan)
+            usecases.transition(AddNote(text), actor, number=number, plan=plan)
         bot_seconds = time.perf_counter() - started
         with store.engine.begin() as connection:
             incident_id = connection.execute(sa.text("SELECT id FROM incidents")).scalar_one()
@@ -352,27 +352,27 @@ class QueryCounter:
         self.count += 1
 
 
-def _view_functions(service: Any, channel: str) -> dict[str, Callable[[], Any]]:
-    from bot.domain.model import Status
-    from bot.replies import list_text, status_text
+def _view_functions(usecases: Any, channel: str) -> dict[str, Callable[[], Any]]:
+    from bot.domain.model import OPEN_STATUSES
     from bot.slack import blocks
     from bot.slack.listeners.events import HOME_LIST_LIMIT
     from bot.slack.text import escape
+    from bot.views.replies import list_text, status_text
 
-    open_statuses = [s for s in Status if s.is_open]
+    open_statuses = OPEN_STATUSES
 
     def status() -> Any:  # /incident status in the incident's channel
-        return status_text(service.incident(channel_id=channel), service.clock(), escape=escape)
+        return status_text(usecases.incident(channel_id=channel), usecases.clock(), escape=escape)
 
     def timeline() -> Any:  # /incident timeline
-        incident, entries = service.timeline(channel_id=channel)
+        incident, entries = usecases.timeline(channel_id=channel)
         return blocks.build_timeline_blocks(incident, entries)
 
     def home() -> Any:  # app_home_opened
-        return blocks.build_home_view(service.list_incidents(open_statuses, HOME_LIST_LIMIT), service.clock())
+        return blocks.build_home_view(usecases.list_incidents(open_statuses, HOME_LIST_LIMIT), usecases.clock())
 
     def listing() -> Any:  # /incident list
-        return list_text(service.list_incidents(open_statuses, 50), service.clock(), escape=escape)
+        return list_text(usecases.list_incidents(open_statuses, 50), usecases.clock(), escape=escape)
 
     return {"status": status, "timeline": timeline, "app_home": home, "list": listing}
 
@@ -397,8 +397,8 @@ def _time_views(pairs: dict[int, tuple[Callable[[], Any], QueryCounter]], iterat
 
 def bench_views(ctx: Context) -> list[Row]:
     """status / timeline / App Home / list with a small and a large history: time and SQL queries per view."""
-    from bot.service import IncidentService
     from bot.store import open_store
+    from bot.usecases.incidents import IncidentUseCases
 
     small, large = 100, ctx.size(100_000, 10_000, 500)
     per_incident = 10
@@ -416,7 +416,7 @@ def bench_views(ctx: Context) -> list[Row]:
             store = open_store(url, migrate=False)
             stores.append(store)
             counters[size] = QueryCounter(store.engine)
-            views[size] = _view_functions(IncidentService(store), generated[size].target_channel)
+            views[size] = _view_functions(IncidentUseCases(store), generated[size].target_channel)
             if dialect == "sqlite" and size == large:
                 ctx._big_sqlite = url
         measured = {
@@ -510,7 +510,7 @@ def _incident_with_entries(count: int) -> tuple[Any, list[Any]]:
 def bench_postmortem(ctx: Context) -> list[Row]:
     """build_postmortem + Jinja render (the upload path, minus Slack) for 10 and 10,000 timeline entries."""
     from bot.domain.postmortem import build_postmortem
-    from bot.postmortem.render import PostmortemRenderer
+    from bot.views.postmortem import PostmortemRenderer
 
     renderer = PostmortemRenderer()
     now = datetime(2026, 11, 22, 16, 0, tzinfo=UTC)
@@ -565,10 +565,10 @@ def bench_timeline_view(ctx: Context) -> list[Row]:
     The view reads the latest 100 entries and a count, so past 100 entries its cost should not grow
     with the incident; the whole-timeline build it replaced is measured beside it on the same data.
     """
-    from bot.domain.lifecycle import Change
-    from bot.service import IncidentService
+    from bot.domain.lifecycle import Decision
     from bot.slack.blocks import build_timeline_blocks
     from bot.store import open_store
+    from bot.usecases.incidents import IncidentUseCases
 
     iterations = ctx.size(300, 100, 5)
     results: dict[str, dict[str, Any]] = {}
@@ -585,8 +585,8 @@ def bench_timeline_view(ctx: Context) -> list[Row]:
         store = open_store(ctx.sqlite_url(f"timeline-view-{count}"))
         incident, entries = _incident_with_entries(count)
         with store.transaction() as uow:
-            uow.add_incident(Change(incident, tuple(entries)), incident.declared_at)
-        service = IncidentService(store)
+            uow.add_incident(Decision(incident, tuple(entries)), incident.declared_at)
+        service = IncidentUseCases(store)
         number = incident.number
         timed(str(count), lambda s=service, n=number: build_timeline_blocks(*s.recent_timeline(n)))
         if count == 10_000:

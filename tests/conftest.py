@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 import structlog
 
-from bot.demo import ReplayClock
+from bot.cli.demo import ReplayClock
 from bot.log import configure_logging
-from bot.service import IncidentService
 from bot.store import IncidentStore, open_store
+from bot.usecases.incidents import IncidentUseCases
 from tests.support.netguard_site import loopback_only
 from tests.support.postgres import POSTGRES_URL_ENV, PostgresServer, PostgresUnavailable, postgres_server
 from tests.support.properties import register_profiles
@@ -123,6 +123,6 @@ def store(database_url: str) -> Iterator[IncidentStore]:
 
 
 @pytest.fixture()
-def service(store: IncidentStore, clock: ReplayClock) -> IncidentService:
+def usecases(store: IncidentStore, clock: ReplayClock) -> IncidentUseCases:
     """The application service on ``store``, reading time from ``clock``."""
-    return IncidentService(store, clock=clock)
+    return IncidentUseCases(store, clock=clock)

@@ -32,7 +32,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.outbox import retry_after_seconds
+from bot.outbox.worker import retry_after_seconds
 
 
 class ErrorClass(StrEnum):

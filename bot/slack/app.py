@@ -12,11 +12,11 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.postmortem.render import PostmortemRenderer
-from bot.service import IncidentService
-from bot.slack.effects import SlackEffects
 from bot.slack.identity import BotIdentity
+from bot.slack.web_api import SlackWebApi
 from bot.store.threads import DatabaseThreads
+from bot.usecases.incidents import IncidentUseCases
+from bot.views.postmortem import PostmortemRenderer
 
 
 @dataclass(frozen=True)
@@ -24,8 +24,8 @@ class SlackDeps:
     """What every listener needs: the use cases, the Slack calls, the renderer, the outbox's doorbell,
     and the readers' thread pool (read-only queries run there, never behind writers)."""
 
-    service: IncidentService
-    effects: SlackEffects
+    usecases: IncidentUseCases
+    web_api: SlackWebApi
     renderer: PostmortemRenderer
     wake_outbox: Callable[[], None] = lambda: None
     threads: DatabaseThreads = field(default_factory=DatabaseThreads)
@@ -43,10 +43,10 @@ def build_client(settings: Settings) -> AsyncWebClient:
     return client
 
 
-def build_deps(settings: Settings, service: IncidentService, client: AsyncWebClient) -> SlackDeps:
+def build_deps(settings: Settings, usecases: IncidentUseCases, client: AsyncWebClient) -> SlackDeps:
     return SlackDeps(
-        service=service,
-        effects=SlackEffects(client, settings.channel_prefix, settings.announce_channel),
+        usecases=usecases,
+        web_api=SlackWebApi(client, settings.channel_prefix, settings.announce_channel),
         renderer=PostmortemRenderer(settings.templates_dir),
     )
 
@@ -69,12 +69,12 @@ def build_app(deps: SlackDeps, settings: Settings, identity: BotIdentity | None 
     """
     from bot.slack.listeners import commands, events, interactions
 
-    identity = identity or BotIdentity(deps.effects.client)
+    identity = identity or BotIdentity(deps.web_api.client)
     bolt_logger = logging.getLogger("slack_bolt.AsyncApp")
     if not any(isinstance(f, _TokenWarningFilter) for f in bolt_logger.filters):
         bolt_logger.addFilter(_TokenWarningFilter())
     app = AsyncApp(
-        client=deps.effects.client,
+        client=deps.web_api.client,
         signing_secret=settings.slack_signing_secret.get(),
         authorize=identity,
         process_before_response=False,

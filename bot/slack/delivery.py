@@ -21,19 +21,27 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.domain.changes import describe_change
 from bot.domain.commands import PinMessage
-from bot.domain.model import EntryKind, Incident, format_incident_id, is_slack_user_id, slack_mention
+from bot.domain.model import (
+    EntryKind,
+    Incident,
+    Status,
+    TimelineEntry,
+    format_incident_id,
+    is_slack_user_id,
+    slack_mention,
+)
 from bot.domain.slo import format_budget_time
 from bot.errors import BotError
-from bot.outbox import RetryLater, Undeliverable
-from bot.paging import PagingEffect
-from bot.postmortem.render import PostmortemRenderer
-from bot.replies import budget_status, confirmation
-from bot.service import Actor, IncidentService, Outcome
+from bot.integrations.pagerduty import PagingEffect
+from bot.outbox.worker import RetryLater, Undeliverable
 from bot.slack.api_errors import ErrorClass, SlackFailure, failure_of
-from bot.slack.effects import ChannelNameExhausted, InviteStopped, SlackEffects
 from bot.slack.errors import user_message
 from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, truncate, unescape
+from bot.slack.web_api import ChannelNameExhausted, InviteStopped, SlackWebApi
 from bot.store.outbox import Effect, OutboxItem
+from bot.usecases.incidents import Actor, IncidentUseCases, Outcome
+from bot.views.postmortem import PostmortemRenderer
+from bot.views.replies import budget_status, confirmation
 
 log = structlog.get_logger("incidentbot.slack")
 
@@ -124,10 +132,14 @@ def open_channel_effects(outcome: Outcome, actor: Actor) -> list[Effect]:
     return opening + [e for e in plan_effects(outcome, actor) if e.kind not in already]
 
 
-_BUDGET_KINDS = frozenset(
-    {EntryKind.DECLARED, EntryKind.SERVICE, EntryKind.IMPACT, EntryKind.ROLLBACK, EntryKind.RESOLVED}
-)
-"""Entries that can change what an incident costs its service's error budget."""
+_BUDGET_KINDS = frozenset({EntryKind.DECLARED, EntryKind.SERVICE, EntryKind.IMPACT})
+"""Entries that can change what an incident costs its service's error budget, besides a move into a
+status that ends the impact (``Status.is_mitigated``)."""
+
+
+def _changes_budget(entry: TimelineEntry) -> bool:
+    status = Status.of_entry(entry)
+    return entry.kind in _BUDGET_KINDS or (status is not None and status.is_mitigated)
 
 
 def _sre_effects(outcome: Outcome) -> list[Effect]:
@@ -138,7 +150,7 @@ def _sre_effects(outcome: Outcome) -> list[Effect]:
         e.kind is EntryKind.SERVICE or (e.kind is EntryKind.DECLARED and e.data.get("service")) for e in outcome.entries
     ):
         effects.append(Effect(SlackEffect.POST_RECENT_CHANGES, {}, number))
-    if outcome.incident.service and any(e.kind in _BUDGET_KINDS for e in outcome.entries):
+    if outcome.incident.service and any(_changes_budget(e) for e in outcome.entries):
         effects.append(Effect(SlackEffect.BUDGET_CHECK, {}, number, coalesce=True))
     return effects
 
@@ -218,9 +230,9 @@ def _new_members(outcome: Outcome) -> list[str]:
 class SlackDeliverer:
     """Performs one outbox item; Slack's answers become RetryLater or Undeliverable."""
 
-    def __init__(self, service: IncidentService, effects: SlackEffects, renderer: PostmortemRenderer) -> None:
-        self.service = service
-        self.effects = effects
+    def __init__(self, usecases: IncidentUseCases, web_api: SlackWebApi, renderer: PostmortemRenderer) -> None:
+        self.usecases = usecases
+        self.web_api = web_api
         self.renderer = renderer
         self._setup_faults_seen: set[tuple[str, str | None]] = set()
 
@@ -279,7 +291,7 @@ class SlackDeliverer:
 
     async def _incident(self, item: OutboxItem) -> Incident:
         assert item.incident_number is not None
-        return await asyncio.to_thread(self.service.incident, item.incident_number)
+        return await asyncio.to_thread(self.usecases.incident, item.incident_number)
 
     async def _channel_incident(self, item: OutboxItem) -> Incident | None:
         """The incident, if it has a channel; without one (its creation failed) there is nothing to do."""
@@ -293,8 +305,8 @@ class SlackDeliverer:
         incident = await self._incident(item)
         if incident.channel_id:
             return
-        channel_id = await self.effects.create_channel(incident)
-        await asyncio.to_thread(self.service.bind_channel, incident.number, channel_id)
+        channel_id = await self.web_api.create_channel(incident)
+        await asyncio.to_thread(self.usecases.bind_channel, incident.number, channel_id)
 
     async def _invite(self, item: OutboxItem) -> None:
         """Invite the people of the item; the caller is told once who was added, who was refused and why,
@@ -304,7 +316,7 @@ class SlackDeliverer:
             return
         notify = item.payload.get("notify")
         try:
-            report = await self.effects.invite(incident.channel_id, [str(u) for u in item.payload.get("users", [])])
+            report = await self.web_api.invite(incident.channel_id, [str(u) for u in item.payload.get("users", [])])
         except InviteStopped as exc:
             failure = replace(exc.failure, item=item.id)
             self._report_setup_fault(failure, item)
@@ -319,38 +331,38 @@ class SlackDeliverer:
         incident = await self._channel_incident(item)
         if incident is None:
             return
-        await refresh_channel(self.service, self.effects, incident)
+        await refresh_channel(self.usecases, self.web_api, incident)
 
     async def _announce(self, item: OutboxItem) -> None:
         incident = await self._incident(item)
-        await self.effects.announce(incident, str(item.payload.get("declared_by") or incident.declared_by))
+        await self.web_api.announce(incident, str(item.payload.get("declared_by") or incident.declared_by))
 
     async def _post_line(self, item: OutboxItem) -> None:
         incident = await self._channel_incident(item)
         if incident is None or incident.channel_id is None:
             return
-        await self.effects.post(incident.channel_id, str(item.payload.get("text") or ""))
+        await self.web_api.post(incident.channel_id, str(item.payload.get("text") or ""))
 
     async def _post_recent_changes(self, item: OutboxItem) -> None:
         """The changes to the incident's service in the 2 hours before it was declared: the usual suspects."""
         incident = await self._channel_incident(item)
         if incident is None or incident.channel_id is None:
             return
-        changes = await asyncio.to_thread(self.service.recent_changes, incident)
+        changes = await asyncio.to_thread(self.usecases.recent_changes, incident)
         if not changes:
             text = f"No changes to {incident.service} were reported in the 2 hours before {incident.incident_id}."
         else:
             lines = "\n".join(f"• {escape_keeping_mentions(describe_change(c))}" for c in changes)
             text = f":mag: Recent changes to {incident.service} (2 hours before declaration):\n{lines}"
-        await self.effects.post(incident.channel_id, text)
+        await self.web_api.post(incident.channel_id, text)
 
     async def _budget_check(self, item: OutboxItem) -> None:
         """Say so in the incident and owner channels when the service's error budget is exhausted."""
         incident = await self._incident(item)
-        slo = self.service.slos.get(incident.service)
+        slo = self.usecases.slos.get(incident.service)
         if slo is None:
             return
-        report = (await asyncio.to_thread(self.service.budget_reports, slo.service))[0]
+        report = (await asyncio.to_thread(self.usecases.budget_reports, slo.service))[0]
         if not report.exhausted:
             return
         text = (
@@ -365,11 +377,11 @@ class SlackDeliverer:
             consumed_minutes=round(report.consumed.total_seconds() / 60, 1),
         )
         for channel in dict.fromkeys(c for c in (incident.channel_id, slo.owner_channel) if c):
-            await self.effects.post(channel, text)
+            await self.web_api.post(channel, text)
 
     async def _pin_status(self, item: OutboxItem) -> None:
         """Pin the status message whose first pin Slack refused for now (a temporary failure raises)."""
-        await self.effects.pin(str(item.payload["channel"]), str(item.payload["ts"]))
+        await self.web_api.pin(str(item.payload["channel"]), str(item.payload["ts"]))
 
     async def _pin_message(self, item: OutboxItem) -> None:
         """A :pushpin:ed message onto the timeline, by its author at its own time (once per event_id).
@@ -382,11 +394,11 @@ class SlackDeliverer:
         payload = item.payload
         channel_id, ts, reactor = str(payload["channel"]), str(payload["ts"]), str(payload["reactor"])
         try:
-            message = await self.effects.fetch_message(channel_id, ts)
+            message = await self.web_api.fetch_message(channel_id, ts)
         except SlackApiError as exc:
             kind, reason = replace(failure_of(exc), item=item.id).meaning
             if kind is not ErrorClass.TEMPORARY:  # the item goes dead: tell the reactor, once
-                await self.effects.post_ephemeral(
+                await self.web_api.post_ephemeral(
                     channel_id,
                     reactor,
                     f"Your :pushpin: was not added to the {incident.incident_id} timeline: {reason}.",
@@ -400,12 +412,12 @@ class SlackDeliverer:
         action = PinMessage(
             text=unescape(str(message.get("text") or "")),
             author=author,
-            permalink=await self.effects.permalink(channel_id, ts),
+            permalink=await self.web_api.permalink(channel_id, ts),
         )
         event_id = payload.get("event_id")
         try:
             outcome = await asyncio.to_thread(
-                lambda: self.service.transition(
+                lambda: self.usecases.transition(
                     action,
                     Actor(reactor),
                     number=incident.number,
@@ -415,12 +427,12 @@ class SlackDeliverer:
                 )
             )
         except BotError as exc:
-            await self.effects.post_ephemeral(channel_id, reactor, user_message(exc))
+            await self.web_api.post_ephemeral(channel_id, reactor, user_message(exc))
             return
         if outcome is None:
             log.info("event_duplicate_ignored", event_id=event_id, incident=incident.incident_id)
             return
-        await self.effects.post_ephemeral(
+        await self.web_api.post_ephemeral(
             channel_id, reactor, f"Pinned to the {incident.incident_id} timeline at {message_time(ts):%H:%M} UTC."
         )
 
@@ -446,7 +458,7 @@ class SlackDeliverer:
             except (aiohttp.ClientError, TimeoutError):
                 log.info("response_url_failed", exc_info=True)
         if payload.get("channel") and payload.get("user"):
-            await self.effects.post_ephemeral(str(payload["channel"]), str(payload["user"]), text)
+            await self.web_api.post_ephemeral(str(payload["channel"]), str(payload["user"]), text)
 
     async def _upload(self, item: OutboxItem) -> None:
         incident = await self._incident(item)
@@ -463,11 +475,11 @@ class SlackDeliverer:
                     }
                 )
             return
-        data = await asyncio.to_thread(self.service.postmortem, incident.number)
+        data = await asyncio.to_thread(self.usecases.postmortem, incident.number)
         template = item.payload.get("template")
         markdown = await asyncio.to_thread(self.renderer.render, data, str(template) if template else None)
         try:
-            await self.effects.upload_postmortem(incident, markdown)
+            await self.web_api.upload_postmortem(incident, markdown)
         except SlackApiError as exc:
             failure = failure_of(exc)
             if failure.error_class is not ErrorClass.TEMPORARY and notify:
@@ -495,25 +507,25 @@ def _refresh_status(outcome: Outcome) -> list[Effect]:
     return [Effect(SlackEffect.REFRESH, {}, outcome.incident.number, coalesce=True)]
 
 
-async def refresh_channel(service: IncidentService, effects: SlackEffects, incident: Incident) -> None:
+async def refresh_channel(usecases: IncidentUseCases, web_api: SlackWebApi, incident: Incident) -> None:
     """Bring the pinned status message and the topic up to date (re-post it if it is gone)."""
     assert incident.channel_id
-    ts = await asyncio.to_thread(service.status_message, incident.number)
-    now = service.clock()
-    budget = await asyncio.to_thread(budget_status, service, incident)
-    alerts = await asyncio.to_thread(service.alert_lines, incident.number)
-    if ts is None or not await effects.update_status_message(incident, ts, now, budget, alerts):
-        ts = await effects.post_status_message(incident, now, budget, alerts)
+    ts = await asyncio.to_thread(usecases.status_message, incident.number)
+    now = usecases.clock()
+    budget = await asyncio.to_thread(budget_status, usecases, incident)
+    alerts = await asyncio.to_thread(usecases.alert_lines, incident.number)
+    if ts is None or not await web_api.update_status_message(incident, ts, now, budget, alerts):
+        ts = await web_api.post_status_message(incident, now, budget, alerts)
         # Recorded before pinning: a failed pin must not make the retry post a second message.
-        await asyncio.to_thread(service.set_status_message, incident.number, ts)
+        await asyncio.to_thread(usecases.set_status_message, incident.number, ts)
         try:
-            await effects.pin(incident.channel_id, ts)
+            await web_api.pin(incident.channel_id, ts)
         except SlackApiError as exc:  # temporary: the pin alone is retried through the outbox
             wait = timedelta(seconds=failure_of(exc).retry_after or 1.0)
             payload = {"channel": incident.channel_id, "ts": ts}
             retry_pin = Effect(SlackEffect.PIN_STATUS, payload, incident.number, not_before=wait)
-            await asyncio.to_thread(service.enqueue, [retry_pin])
-    await effects.set_topic(incident)
+            await asyncio.to_thread(usecases.enqueue, [retry_pin])
+    await web_api.set_topic(incident)
 
 
 def classify_failure(failure: SlackFailure) -> RetryLater | Undeliverable:

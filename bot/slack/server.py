@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
-import os
-import socket
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -33,19 +29,11 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from bot import webhooks
-from bot.bootstrap import build_service
-from bot.config import Settings
 from bot.errors import BotError, ConfigError
-from bot.log import configure_logging
-from bot.nudger import Nudger
-from bot.outbox import Deliver, OutboxWorker, retry_after_seconds, route_by_kind
-from bot.paging import PagerDutyDeliverer
-from bot.service import IncidentService
-from bot.slack.app import SlackDeps, build_app, build_client, build_deps
-from bot.slack.delivery import SlackDeliverer, dead_page_notice
-from bot.slack.identity import REFUSED_TOKEN_ERRORS, RETRY_DELAYS, START_CHECK_SECONDS, BotIdentity, SlackUnavailable
+from bot.outbox.worker import retry_after_seconds
+from bot.slack.identity import REFUSED_TOKEN_ERRORS, RETRY_DELAYS, START_CHECK_SECONDS, SlackUnavailable
 from bot.store.threads import DatabaseThreads
+from bot.usecases.incidents import IncidentUseCases
 
 log = structlog.get_logger("incidentbot.server")
 
@@ -53,12 +41,6 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 SHUTDOWN_TIMEOUT = 20.0
 MAX_BODY_BYTES = 1024 * 1024
-OUTBOX_DRAIN_SECONDS = 10.0
-OUTBOX_WORKER = web.AppKey("outbox_worker", OutboxWorker)
-OUTBOX_TASK = web.AppKey("outbox_task", asyncio.Task[None])
-NUDGER = web.AppKey("nudger", Nudger)
-NUDGE_TASK = web.AppKey("nudge_task", asyncio.Task[None])
-IDENTITY = web.AppKey("identity", BotIdentity)
 ENVELOPE_KEY_PREFIX = "envelope:"
 """Socket Mode envelope ids share the Events API event ids' table (event ids never start with it)."""
 
@@ -80,7 +62,7 @@ def reparse_form_body(request: AsyncBoltRequest) -> AsyncBoltRequest:
 
 def build_web_app(
     bolt_app: AsyncApp | None,
-    service: IncidentService,
+    usecases: IncidentUseCases,
     slack_state: Callable[[], Awaitable[str]] | None = None,
     threads: DatabaseThreads | None = None,
 ) -> web.Application:
@@ -99,7 +81,7 @@ def build_web_app(
         return await to_aiohttp_response(bolt_response)
 
     async def healthz(_request: web.Request) -> web.Response:
-        ping = service.store.ping
+        ping = usecases.store.ping
         healthy = await (threads.read(ping) if threads is not None else asyncio.to_thread(ping))
         body: dict[str, object] = {"ok": healthy, "database": "up" if healthy else "down"}
         if slack_state is not None:
@@ -111,81 +93,6 @@ def build_web_app(
     if bolt_app is not None:
         web_app.add_routes([web.post(EVENTS_PATH, slack_events)])
     return web_app
-
-
-def build_server(
-    settings: Settings, worker_id: str | None = None, *, socket_mode: bool = False
-) -> tuple[web.Application, IncidentService]:
-    """The one place both modes are wired: store (migrated), Slack app, webhooks, health, outbox, nudges.
-
-    HTTP mode: Slack's requests arrive on ``POST /slack/events`` of the returned application.
-    Socket Mode (``socket_mode=True``, needs SLACK_APP_TOKEN): they arrive over Slack's WebSocket,
-    opened when the application starts and closed first when it stops; the application still
-    serves ``/healthz`` and the webhooks. Either way the outbox worker and the nudge check start
-    with the application and, on shutdown, the outbox is drained for up to OUTBOX_DRAIN_SECONDS.
-    """
-    service = build_service(settings)
-    client = build_client(settings)
-    base = build_deps(settings, service, client)
-    worker = OutboxWorker(
-        service.store,
-        build_deliverer(settings, service, base),
-        worker_id or default_worker_id(),
-        on_buried=dead_page_notice,
-    )
-    deps = replace(base, wake_outbox=worker.wake)
-    threads = deps.threads
-    identity = BotIdentity(client)
-    bolt_app = build_app(deps, settings, identity)
-    connection = (
-        SocketModeConnection(bolt_app, settings.slack_app_token.get(), remember=service.remember_event)
-        if socket_mode
-        else None
-    )
-    web_app = build_web_app(
-        None if socket_mode else bolt_app, service, connection.state if connection is not None else None, threads
-    )
-    webhooks.register(web_app, service, settings, worker.wake)
-    nudger = Nudger(service, settings.nudge_after, worker.wake)
-    web_app[OUTBOX_WORKER] = worker
-    web_app[NUDGER] = nudger
-    web_app[IDENTITY] = identity
-
-    async def start_worker(app: web.Application) -> None:
-        # asyncio.to_thread (writes, outbox, nudges, webhooks) runs in the writers' pool; reads have their own.
-        threads.install(asyncio.get_running_loop())
-        # A refused token stops start-up with one line; an unavailable Slack is checked again in the background.
-        await identity.start()
-        app[OUTBOX_TASK] = asyncio.create_task(worker.run_forever())
-        app[NUDGE_TASK] = asyncio.create_task(nudger.run_forever())
-        log.info("background_work_started", worker=worker.worker_id, socket_mode=socket_mode)
-
-    async def stop_worker(app: web.Application) -> None:
-        """After in-flight requests finished: deliver what is due, then stop (the rest waits in the DB)."""
-        await identity.stop()
-        if OUTBOX_TASK not in app:  # start-up stopped before the workers ran
-            service.store.dispose()
-            return
-        nudger.stop()
-        worker.stop()
-        await app[NUDGE_TASK]
-        await app[OUTBOX_TASK]
-        try:
-            left = await worker.drain(timeout=OUTBOX_DRAIN_SECONDS)
-            log.info("outbox_drained", pending=left)
-        except Exception:  # the database may be gone; what is queued waits there for the next start
-            log.exception("outbox_drain_failed")
-        service.store.dispose()
-
-    if connection is not None:
-        # First: a refused app token stops start-up before any background work starts.
-        web_app[SOCKET_MODE] = connection
-        web_app.on_startup.append(connection.open)
-    web_app.on_startup.append(start_worker)
-    if connection is not None:
-        web_app.on_shutdown.append(connection.close)
-    web_app.on_cleanup.append(stop_worker)
-    return web_app, service
 
 
 class AppTokenRefused(ConfigError):
@@ -231,7 +138,7 @@ class _SocketModeClient(SocketModeClient):
 class _TrackedSocketModeHandler(AsyncSocketModeHandler):
     """bolt's Socket Mode handler, remembering the envelopes it is still answering.
 
-    With ``remember`` (``IncidentService.remember_event``), each ``envelope_id`` takes effect once:
+    With ``remember`` (``IncidentUseCases.remember_event``), each ``envelope_id`` takes effect once:
     Slack redelivers an envelope it saw no acknowledgement for (same id, ``retry_attempt`` 1, 2...);
     a repeat is acknowledged and skipped, logged as ``socket_mode_envelope_duplicate_ignored``.
     """
@@ -382,58 +289,3 @@ def _reason(exc: BaseException) -> str:
 
 
 SOCKET_MODE = web.AppKey("socket_mode", SocketModeConnection)
-
-
-def build_deliverer(settings: Settings, service: IncidentService, deps: SlackDeps) -> Deliver:
-    """Slack kinds to Slack, PagerDuty kinds to PagerDuty."""
-    return route_by_kind(
-        {
-            "slack": SlackDeliverer(service, deps.effects, deps.renderer),
-            "pagerduty": PagerDutyDeliverer(service, settings.pagerduty_routing_key, settings.pagerduty_events_url),
-        }
-    )
-
-
-def default_worker_id() -> str:
-    """Stable across restarts of the same replica, so a restarted worker reclaims its own leases."""
-    return os.environ.get("INCIDENT_WORKER_ID") or f"{socket.gethostname()}:{os.getpid()}"
-
-
-def serve_http(settings: Settings, host: str = "0.0.0.0", port: int = 3000) -> None:
-    """Serve Slack over HTTP (plus /healthz and webhooks) until SIGINT/SIGTERM."""
-    _run(settings, host, port, socket_mode=False)
-
-
-def serve_socket_mode(settings: Settings, host: str = "0.0.0.0", port: int = 3000) -> None:
-    """Take Slack's requests over Socket Mode (no public URL); /healthz and webhooks on ``host:port``."""
-    _run(settings, host, port, socket_mode=True)
-
-
-def _run(settings: Settings, host: str, port: int, *, socket_mode: bool) -> None:
-    """Run until SIGINT/SIGTERM, then finish in-flight work and drain the outbox (see build_server)."""
-    configure_logging(settings.log_format, settings.log_level)
-    mode = "socket" if socket_mode else "http"
-    listener = _listen(host, port)  # before anything starts: a port in use stops here with one line
-    web_app, _ = build_server(settings, worker_id=f"{socket.gethostname()}:{port}", socket_mode=socket_mode)
-    log.info("server_starting", mode=mode, host=host, port=port, slack_api_url=settings.slack_api_url)
-    web.run_app(
-        web_app,
-        sock=listener,
-        shutdown_timeout=SHUTDOWN_TIMEOUT,
-        print=None,
-        access_log=None,
-        handle_signals=True,
-    )
-    log.info("server_stopped", mode=mode)
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on ``host:port``; raises ConfigError naming the port when it cannot be had."""
-    try:
-        return socket.create_server((host, port), backlog=128)
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            raise ConfigError(
-                f"Port {port} is already in use on {host}: stop what listens there or choose another with --port."
-            ) from exc
-        raise ConfigError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.") from exc

@@ -22,7 +22,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.domain.alerts import StateChange
 from bot.domain.changes import ChangeEvent
-from bot.domain.lifecycle import Change
+from bot.domain.lifecycle import Decision
 from bot.domain.model import (
     STATUS_CHANGE_KINDS,
     EntryKind,
@@ -120,9 +120,9 @@ class UnitOfWork:
             query = query.where(col(IncidentRow.status).in_([s.value for s in statuses]))
         return [_summary(row) for row in self.session.exec(query)]
 
-    def add_incident(self, change: Change, recorded_at: datetime) -> Incident:
+    def add_incident(self, decision: Decision, recorded_at: datetime) -> Incident:
         """Insert a newly declared incident and its first timeline entries."""
-        incident = change.incident
+        incident = decision.incident
         row = IncidentRow(
             number=incident.number,
             title=incident.title,
@@ -142,12 +142,12 @@ class UnitOfWork:
         self.session.add(row)
         self.session.flush()
         assert row.id is not None
-        self._add_entries(row.id, change.entries)
+        self._add_entries(row.id, decision.entries)
         return incident.with_changes(version=row.version)
 
-    def save(self, before: Incident, change: Change, recorded_at: datetime) -> Incident:
+    def save(self, before: Incident, decision: Decision, recorded_at: datetime) -> Incident:
         """Persist a transition of ``before``; raise ConcurrentUpdate if someone else changed it first."""
-        after = change.incident
+        after = decision.incident
         row_id = self._incident_row_id(before.number)
         # A Core UPDATE: the ORM's bulk-update bookkeeping costs a quarter of a note's time for nothing.
         updated = self.session.execute(
@@ -173,7 +173,7 @@ class UnitOfWork:
         self._save_members(row_id, before, after)
         self._save_hypotheses(row_id, before, after)
         self._save_followups(row_id, before, after)
-        self._add_entries(row_id, change.entries)
+        self._add_entries(row_id, decision.entries)
         return after.with_changes(version=before.version + 1)
 
     def set_channel(self, number: int, channel_id: str) -> None:

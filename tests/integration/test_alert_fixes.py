@@ -74,18 +74,18 @@ class TestAlertTimesInRange:
             "2000-01-01T00:00:00Z and one day after now (only `endsAt` may be Go's zero time, meaning no end yet).",
         }
         alerts_bot.drain()
-        assert alerts_bot.service.list_incidents() == []
-        assert pagerduty.events == [] and alerts_bot.service.outbox_items() == []
+        assert alerts_bot.usecases.list_incidents() == []
+        assert pagerduty.events == [] and alerts_bot.usecases.outbox_items() == []
 
     def test_a_firing_alert_with_zero_end_is_accepted(self, alerts_bot: RunningBot) -> None:
         """Alertmanager's firing alert (endsAt = Go's zero time) declares as before, dated at its startsAt."""
         answer = post(alerts_bot, notification([alert("a1", T0, severity="critical")]))
         assert answer.status == 200 and answer.json()["action"] == "declared"
-        assert alerts_bot.service.incident(1).declared_at == T0
+        assert alerts_bot.usecases.incident(1).declared_at == T0
 
     def test_start_in_the_far_future_is_refused(self, alerts_bot: RunningBot) -> None:
         """startsAt two days after now: 422 naming the field."""
-        body = notification([alert("a1", alerts_bot.service.clock() + timedelta(days=2))])
+        body = notification([alert("a1", alerts_bot.usecases.clock() + timedelta(days=2))])
         answer = post(alerts_bot, body)
         assert answer.status == 422 and "`alerts[0].startsAt` is out of range" in answer.json()["error"]
 
@@ -95,7 +95,7 @@ class TestCommonSeverityLabelsPage:
     def test_label_declares_sev1_and_pages(self, alerts_bot: RunningBot, pagerduty: FakePagerDuty, label: str) -> None:
         """An alert labelled severity=<label> declares a sev1 and PagerDuty gets one critical trigger."""
         assert post(alerts_bot, notification([alert("a1", T0, severity=label)])).status == 200
-        assert alerts_bot.service.incident(1).severity.value == "sev1"
+        assert alerts_bot.usecases.incident(1).severity.value == "sev1"
         events = pagerduty.wait_for(1)
         assert [(e["event_action"], e["payload"]["severity"]) for e in events] == [("trigger", "critical")]
 
@@ -112,7 +112,7 @@ class TestDeadPagesAreAnnounced:
             driver = SlackDriver(bot, fake_slack)
             channel = driver.declare("declare sev1 Checkout down")
             bot.drain()
-            dead = bot.service.outbox_items("dead")
+            dead = bot.usecases.outbox_items("dead")
             lines = [str(p.get("text")) for p in driver.posted(channel)]
         assert [item.kind for item in dead] == ["pagerduty.trigger"]
         expected = (
@@ -131,7 +131,7 @@ class TestDeadPagesAreAnnounced:
         pagerduty.statuses = [400]
         driver.ephemeral("resolve fixed", channel_id=channel)
         driver.bot.drain()
-        dead = driver.bot.service.outbox_items("dead")
+        dead = driver.bot.usecases.outbox_items("dead")
         assert [item.kind for item in dead] == ["pagerduty.resolve"]
         lines = [str(p.get("text")) for p in driver.posted(channel) if "PagerDuty" in str(p.get("text"))]
         assert lines == [
@@ -149,7 +149,7 @@ class TestDeadPagesAreAnnounced:
 
 def notes(bot: RunningBot, number: int) -> list[tuple[str, str]]:
     """(actor, text) of the incident's note entries, in timeline order."""
-    return [(e.actor, e.text) for e in bot.service.timeline(number)[1] if e.kind.value == "note"]
+    return [(e.actor, e.text) for e in bot.usecases.timeline(number)[1] if e.kind.value == "note"]
 
 
 class TestTruncatedAlerts:
@@ -179,9 +179,9 @@ class TestTruncatedAlerts:
             ("alertmanager", "1 more alert of this group was not sent (Alertmanager max_alerts)"),
         ]
         bot.drain()
-        lines = [str(p.get("text")) for p in driver.posted(str(bot.service.incident(1).channel_id))]
+        lines = [str(p.get("text")) for p in driver.posted(str(bot.usecases.incident(1).channel_id))]
         assert lines.count("INC-1 · 1 more alert of this group was not sent (Alertmanager max_alerts)") == 1
-        assert len(bot.service.list_incidents()) == 1
+        assert len(bot.usecases.list_incidents()) == 1
 
 
 def post_bytes(bot: RunningBot, path: str, body: bytes, encoding: str | None = None) -> HttpResult:
@@ -229,7 +229,7 @@ class TestBodiesAndEncodings:
             "ok": False,
             "error": f"the body cannot be decoded as its Content-Encoding ({encoding}) says",
         }
-        assert alerts_bot.service.list_incidents() == []
+        assert alerts_bot.usecases.list_incidents() == []
 
     @pytest.mark.parametrize("encoding", ["gzip", "deflate", "br"])
     def test_compressed_bodies_are_accepted(self, alerts_bot: RunningBot, encoding: str) -> None:
@@ -302,8 +302,8 @@ class TestMoreSevereAlertJoins:
         later = alert("w2", T0 + timedelta(minutes=7), severity="warning")
         assert post(bot, notification([first, critical, later])).json()["action"] == "recorded"
         bot.drain()
-        assert bot.service.incident(1).severity.value == "sev3"
-        lines = [str(p.get("text")) for p in driver.posted(str(bot.service.incident(1).channel_id))]
+        assert bot.usecases.incident(1).severity.value == "sev3"
+        lines = [str(p.get("text")) for p in driver.posted(str(bot.usecases.incident(1).channel_id))]
         hints = [line for line in lines if "joined at" in line]
         assert hints == [
             "Alert EdgeHigh5xxRate (critical) joined at 13:45 UTC; INC-1 is sev3: "

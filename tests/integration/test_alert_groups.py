@@ -15,7 +15,7 @@ import pytest
 from bot.domain.errors import BotError
 from bot.domain.model import EntryKind, Severity, Status, TimelineEntry
 from bot.errors import StoreUnavailable
-from bot.postmortem.render import PostmortemRenderer
+from bot.views.postmortem import PostmortemRenderer
 from tests.integration.conftest import SlackDriver
 from tests.support.alerts import T0, alert, notification, sample
 from tests.support.bot_server import HttpResult, RunningBot, running_bot, sqlite_url
@@ -40,7 +40,7 @@ def alert_history(bot: RunningBot, number: int) -> list[tuple[str, str, datetime
     """(kind, fingerprint, occurred_at) of the incident's alert entries, in timeline order."""
     return [
         (e.kind.value, str(e.data["fingerprint"]), e.occurred_at)
-        for e in bot.service.timeline(number)[1]
+        for e in bot.usecases.timeline(number)[1]
         if e.kind in ALERT_KINDS
     ]
 
@@ -79,8 +79,8 @@ class TestOneIncidentPerGroup:
         assert result.status == 200, result.body
         assert result.json() == {"ok": True, "action": "declared", "incident": "INC-1", "recorded": 20, "alerts": 20}
         alerts_bot.drain()
-        assert [s.number for s in alerts_bot.service.list_incidents()] == [1]
-        incident = alerts_bot.service.incident(1)
+        assert [s.number for s in alerts_bot.usecases.list_incidents()] == [1]
+        incident = alerts_bot.usecases.incident(1)
         assert incident.title == "CDN edge returning 502s above the error SLO"
         assert incident.severity is Severity.SEV1 and incident.service == "cdn-edge"
         assert incident.declared_at == at(0)
@@ -95,7 +95,7 @@ class TestOneIncidentPerGroup:
         """No commonAnnotations.summary: the title is the group labels."""
         body = notification([alert("a", at(0)), alert("b", at(1))], summary=None)
         assert post(alerts_bot, body).status == 200
-        assert alerts_bot.service.incident(1).title == "alertname=EdgeHigh5xxRate, region=eu-central"
+        assert alerts_bot.usecases.incident(1).title == "alertname=EdgeHigh5xxRate, region=eu-central"
 
     def test_alerts_joining_later_go_to_the_same_incident(self, alerts_bot: RunningBot) -> None:
         """3 alerts, then the group grows to 5: one incident, 5 fired entries, the second call records 2."""
@@ -103,7 +103,7 @@ class TestOneIncidentPerGroup:
         post(alerts_bot, notification(first))
         grown = post(alerts_bot, notification([*first, alert("fp3", at(10)), alert("fp4", at(11))]))
         assert grown.json() == {"ok": True, "action": "recorded", "incident": "INC-1", "recorded": 2, "alerts": 5}
-        assert len(alerts_bot.service.list_incidents()) == 1
+        assert len(alerts_bot.usecases.list_incidents()) == 1
         assert [fp for _, fp, _ in alert_history(alerts_bot, 1)] == ["fp0", "fp1", "fp2", "fp3", "fp4"]
 
     def test_the_channel_is_told_what_joined(self, driver: SlackDriver) -> None:
@@ -111,7 +111,7 @@ class TestOneIncidentPerGroup:
         post(driver.bot, notification([alert("a", at(0))]))
         post(driver.bot, notification([alert("a", at(0), at(9), resolved=True), alert("b", at(5))]))
         driver.bot.drain()
-        lines = [str(p.get("text")) for p in driver.posted(str(driver.bot.service.incident(1).channel_id))]
+        lines = [str(p.get("text")) for p in driver.posted(str(driver.bot.usecases.incident(1).channel_id))]
         summary = (
             "INC-1 · alerts 1 fired: CDN edge returning 502s above the error SLO"
             " · 1 cleared: CDN edge returning 502s above the error SLO"
@@ -122,7 +122,7 @@ class TestOneIncidentPerGroup:
         """Different groupKeys never share an incident."""
         post(alerts_bot, notification([alert("a", at(0))], group_key='{}:{alertname="A"}'))
         post(alerts_bot, notification([alert("a", at(0))], group_key='{}:{alertname="B"}'))
-        assert [s.number for s in alerts_bot.service.list_incidents()] == [2, 1]
+        assert [s.number for s in alerts_bot.usecases.list_incidents()] == [2, 1]
         assert alert_history(alerts_bot, 1) == alert_history(alerts_bot, 2) == [("alert_fired", "a", at(0))]
 
     def test_group_firing_again_after_resolve_opens_a_new_incident_naming_the_old(self, driver: SlackDriver) -> None:
@@ -131,7 +131,7 @@ class TestOneIncidentPerGroup:
         post(bot, notification([alert("a", at(0))]))
         driver.ephemeral("INC-1 resolve edge healthy")
         repeat = post(bot, notification([alert("a", at(0))]))
-        assert repeat.json()["action"] == "repeat" and len(bot.service.list_incidents()) == 1
+        assert repeat.json()["action"] == "repeat" and len(bot.usecases.list_incidents()) == 1
         again = post(bot, notification([alert("a", at(0)), alert("b", at(90))]))
         assert again.json() == {
             "ok": True,
@@ -141,9 +141,9 @@ class TestOneIncidentPerGroup:
             "alerts": 2,
             "previous_incident": "INC-1",
         }
-        second = bot.service.incident(2)
+        second = bot.usecases.incident(2)
         assert "This alert group fired again after INC-1 was resolved." in second.description
-        assert second.status is Status.DECLARED and bot.service.incident(1).status is Status.RESOLVED
+        assert second.status is Status.DECLARED and bot.usecases.incident(1).status is Status.RESOLVED
         assert alert_history(bot, 2) == [("alert_fired", "b", at(90))]
 
     def test_alert_list_in_status_message_and_postmortem(self, driver: SlackDriver) -> None:
@@ -153,13 +153,13 @@ class TestOneIncidentPerGroup:
         post(bot, notification([alert("a", at(0), at(30), resolved=True, instance="fra-1")]))
         bot.drain()
         updates = [c.params for c in driver.fake.calls_to("chat.update")] + driver.posted(
-            str(bot.service.incident(1).channel_id)
+            str(bot.usecases.incident(1).channel_id)
         )
         texts = json.dumps([u.get("blocks") for u in updates])
         assert "*Alerts* (1 firing, 1 cleared)" in texts
         assert "EdgeHigh5xxRate `instance=ams-2`: fired 2026-11-22 13:42 UTC, firing" in texts
         assert "EdgeHigh5xxRate `instance=fra-1`: fired 2026-11-22 13:40 UTC, cleared 2026-11-22 14:10 UTC" in texts
-        markdown = PostmortemRenderer().render(bot.service.postmortem(1))
+        markdown = PostmortemRenderer().render(bot.usecases.postmortem(1))
         assert "| EdgeHigh5xxRate | instance=fra-1 | 2026-11-22 13:40 UTC | 2026-11-22 14:10 UTC |" in markdown
         assert "| EdgeHigh5xxRate | instance=ams-2 | 2026-11-22 13:42 UTC | still firing |" in markdown
 
@@ -227,7 +227,7 @@ class TestEachStateChangeOnce:
         assert first.json() == {"ok": True, "action": "recorded", "incident": None, "recorded": 2, "alerts": 1}
         late = post(alerts_bot, notification([alert("a", at(0))]))
         assert late.json() == {"ok": True, "action": "repeat", "incident": None, "recorded": 0, "alerts": 1}
-        assert alerts_bot.service.list_incidents() == []
+        assert alerts_bot.usecases.list_incidents() == []
 
     def test_clear_after_the_incident_was_resolved_goes_on_that_incident(self, driver: SlackDriver) -> None:
         """The incident is resolved while its alert still fires; the clear lands on the resolved incident."""
@@ -236,7 +236,7 @@ class TestEachStateChangeOnce:
         cleared = post(driver.bot, notification([alert("a", at(0), at(70), resolved=True)]))
         assert cleared.json() == {"ok": True, "action": "recorded", "incident": "INC-1", "recorded": 1, "alerts": 1}
         assert alert_history(driver.bot, 1) == [("alert_fired", "a", at(0)), ("alert_cleared", "a", at(70))]
-        assert len(driver.bot.service.list_incidents()) == 1
+        assert len(driver.bot.usecases.list_incidents()) == 1
 
 
 class TestLargeGroups:
@@ -267,7 +267,7 @@ class TestBodyLimits:
         result = post(small_limit_bot, body)
         assert result.status == 413
         assert "INCIDENT_ALERT_MAX_BYTES" in result.json()["error"]
-        assert small_limit_bot.service.list_incidents() == []
+        assert small_limit_bot.usecases.list_incidents() == []
 
     @pytest.mark.parametrize(("alerts", "status"), [(1000, 413), (500, 200)])
     def test_a_chunked_body_is_measured_as_it_streams(
@@ -288,7 +288,7 @@ class TestBodyLimits:
             assert status == 413
         finally:
             connection.close()
-        assert len(small_limit_bot.service.list_incidents()) == (1 if status == 200 else 0)
+        assert len(small_limit_bot.usecases.list_incidents()) == (1 if status == 200 else 0)
 
     def test_the_slack_endpoint_keeps_its_1_mib_limit(self, small_limit_bot: RunningBot) -> None:
         """The alert route's limit is its own: /slack/events still refuses 2 MiB."""
@@ -302,7 +302,7 @@ class TestGrafana:
         result = post(alerts_bot, sample("grafana_firing.json"), path=path)
         assert result.status == 200, result.body
         assert result.json()["action"] == "declared"
-        incident, entries = alerts_bot.service.timeline(1)
+        incident, entries = alerts_bot.usecases.timeline(1)
         assert (incident.title, incident.severity, incident.service) == (
             "Checkout API CPU saturated",
             Severity.SEV1,
@@ -342,7 +342,7 @@ class TestAnswers:
         mutate(body)
         result = post(alerts_bot, body)
         assert result.status == 422 and field in result.json()["error"]
-        assert alerts_bot.service.list_incidents() == []
+        assert alerts_bot.usecases.list_incidents() == []
 
     @pytest.mark.parametrize(
         ("failure", "status"),
@@ -356,7 +356,7 @@ class TestAnswers:
         def failing(*_args: Any, **_kwargs: Any) -> None:
             raise failure
 
-        monkeypatch.setattr(alerts_bot.service, "receive_notification", failing)
+        monkeypatch.setattr(alerts_bot.usecases, "receive_notification", failing)
         result = post(alerts_bot, notification([alert("a", at(0))]))
         assert result.status == status
         assert "Traceback" not in result.body

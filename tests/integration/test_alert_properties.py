@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 
 from bot.domain.commands import Resolve
 from bot.domain.model import EntryKind, Status
-from bot.service import Actor
 from bot.store.tables import AlertEventRow
+from bot.usecases.incidents import Actor
 from tests.support.alerts import T0, alert, notification
 from tests.support.bot_server import RunningBot, running_bot
 from tests.support.fake_slack import FakeSlack
@@ -148,13 +148,13 @@ def send(bot: RunningBot, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def highest_number(bot: RunningBot) -> int:
-    incidents = bot.service.list_incidents(limit=1)
+    incidents = bot.usecases.list_incidents(limit=1)
     return incidents[0].number if incidents else 0
 
 
 def alert_entries(bot: RunningBot, number: int) -> tuple[set[tuple[str, str, datetime]], int, list[EntryKind]]:
     """The incident's alert entries as a set, how many there are, and the kinds of its other entries."""
-    entries = bot.service.timeline(number)[1]
+    entries = bot.usecases.timeline(number)[1]
     alerts = [e for e in entries if e.kind in (EntryKind.ALERT_FIRED, EntryKind.ALERT_CLEARED)]
     as_set = {
         ("fired" if e.kind is EntryKind.ALERT_FIRED else "cleared", str(e.data["fingerprint"]), e.occurred_at)
@@ -185,14 +185,14 @@ class TestAlertHistoryModel:
             else:
                 index = model.resolve(op)
                 if index is not None:
-                    replicas[0].service.transition(Resolve("fixed"), Actor("U0ALICE"), number=base + index + 1)
+                    replicas[0].usecases.transition(Resolve("fixed"), Actor("U0ALICE"), number=base + index + 1)
         assert highest_number(replicas[0]) == base + len(model.incidents)
         for index, expected in enumerate(model.incidents):
             number = base + index + 1
             entries, count, others = alert_entries(replicas[0], number)
             assert entries == expected.entries and count == len(expected.entries)
             assert others == [EntryKind.DECLARED] + ([] if expected.open else [EntryKind.RESOLVED])
-            assert replicas[0].service.incident(number).status is (
+            assert replicas[0].usecases.incident(number).status is (
                 Status.DECLARED if expected.open else Status.RESOLVED
             )
 
@@ -251,7 +251,7 @@ def stored_changes(bot: RunningBot, groups: dict[str, int]) -> dict[tuple[int, K
     from bot.domain.alerts import Notification
 
     ids = {Notification("alertmanager", key, {}, {}, {}, ()).group_id: group for key, group in groups.items()}
-    with bot.service.store.transaction(readonly=True) as uow:
+    with bot.usecases.store.transaction(readonly=True) as uow:
         rows = uow.session.execute(
             sa.select(
                 AlertEventRow.group_id,  # type: ignore[arg-type]
@@ -372,5 +372,5 @@ class TestEveryAcceptedFieldFits:
             return
         if answer["incident"]:
             number = int(answer["incident"].removeprefix("INC-"))
-            replicas[0].service.timeline(number)
-            replicas[0].service.postmortem(number)
+            replicas[0].usecases.timeline(number)
+            replicas[0].usecases.postmortem(number)

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from bot.domain.model import EntryKind
-from bot.service import IncidentService
 from bot.store import open_store
+from bot.usecases.incidents import IncidentUseCases
 from tests.support.alerts import T0, alert, notification
 from tests.support.fake_pagerduty import FakePagerDuty, fake_pagerduty
 from tests.support.fake_slack import FakeSlack
@@ -104,9 +104,9 @@ class TestTwoServeProcesses:
 
         store = open_store(postgres_url)
         try:
-            service = IncidentService(store)
-            assert [s.number for s in service.list_incidents()] == [1]
-            entries = service.timeline(1)[1]
+            usecases = IncidentUseCases(store)
+            assert [s.number for s in usecases.list_incidents()] == [1]
+            entries = usecases.timeline(1)[1]
             fired = sorted(
                 (str(e.data["fingerprint"]), e.occurred_at) for e in entries if e.kind is EntryKind.ALERT_FIRED
             )

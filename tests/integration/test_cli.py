@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.store.engine import create_store_engine
 from bot.store.migrate import current_revision, head_revision
 
@@ -28,7 +28,7 @@ def incidentbot(*args: str, database_url: str, cwd: Path, script: bool = False) 
         k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "LOG_")) and k != "DATABASE_URL"
     }
     env["DATABASE_URL"] = database_url
-    command = [str(SCRIPT)] if script else [sys.executable, "-m", "bot.cli"]
+    command = [str(SCRIPT)] if script else [sys.executable, "-m", "bot.cli.main"]
     return subprocess.run([*command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False)
 
 
@@ -222,7 +222,7 @@ class TestChannelPrefixAtStartUp:
             INCIDENT_CHANNEL_PREFIX=prefix,
         )
         result = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "serve", "--port", "0"],
+            [sys.executable, "-m", "bot.cli.main", "serve", "--port", "0"],
             cwd=tmp_path,
             env=env,
             capture_output=True,
@@ -510,7 +510,7 @@ class TestStrictRolesInTheCli:
         def run(text: str, user: str) -> subprocess.CompletedProcess[str]:
             env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "LOG_"))}
             env.update(DATABASE_URL=url, INCIDENT_STRICT_ROLES="true")
-            command = [sys.executable, "-m", "bot.cli", "run", text, "--user", user]
+            command = [sys.executable, "-m", "bot.cli.main", "run", text, "--user", user]
             return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
 
         assert run("declare sev1 CDN edge returning 502s", "@alice").returncode == 0

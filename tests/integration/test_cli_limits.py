@@ -3,7 +3,7 @@ refused with a usage error (before: a PostgreSQL DataError traceback).
 
 64 is written out from bot/store/tables.py: incidents.lead and declared_by, participants.user_id,
 followups.owner and timeline_entries.actor are VARCHAR(64). The CLI entry point runs in-process
-(``bot.cli.main``, as ``python -m bot.cli`` calls it) to keep the test fast; the logging set-up it
+(``bot.cli.main.main``, as ``python -m bot.cli.main`` calls it) to keep the test fast; the logging set-up it
 does (structlog writing to the captured stderr) is undone afterwards.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.cli import main
+from bot.cli.main import main
 
 ID_64 = "U0" + "A" * 62  # a Slack user id as typed: U, a digit, 64 characters in all
 ID_65 = "U0" + "A" * 63

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.service import IncidentService
+from bot.cli.main import main
 from bot.store import open_store, outbox
 from bot.store.outbox import Effect
+from bot.usecases.incidents import IncidentUseCases
 from tests.integration.conftest import SlackDriver
 from tests.support.bot_server import BOT_TOKEN, running_bot, sqlite_url
 from tests.support.fake_slack import FakeSlack
@@ -32,7 +32,7 @@ def _cli(database_url: str, *args: str, slack_api_url: str | None = None) -> sub
     if slack_api_url is not None:
         env.update({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": slack_api_url})
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "--env-file", "", *args],
+        [sys.executable, "-m", "bot.cli.main", "--env-file", "", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -169,15 +169,15 @@ class TestOutboxNeverClaimsUpToDateFalsely:
         printed only when the queue is empty, nothing was given up on, and SLACK_BOT_TOKEN is set (and
         always then, without a filter)."""
         url = sqlite_url(tmp_path)
-        service = IncidentService(open_store(url))
+        usecases = IncidentUseCases(open_store(url))
         if "pending" in state:
-            service.enqueue([Effect("slack.refresh", {}, 1)])
+            usecases.enqueue([Effect("slack.refresh", {}, 1)])
         if "dead" in state:
-            service.enqueue([Effect("slack.post_line", {"text": "x"}, 2)])
-            with service.store.transaction() as uow:
+            usecases.enqueue([Effect("slack.post_line", {"text": "x"}, 2)])
+            with usecases.store.transaction() as uow:
                 item = outbox.list_items(uow.session, "pending", 10)[-1]
                 outbox.bury(uow.session, item.id, "channel_not_found", datetime.now(UTC))
-        service.store.dispose()
+        usecases.store.dispose()
         _environment(monkeypatch, url, configured)
         assert main(["--env-file", "", "outbox", *(["--status", status] if status else [])]) == 0
         printed = capsys.readouterr().out
@@ -192,11 +192,11 @@ OPENING = ["slack.create_channel", "slack.invite", "slack.refresh", "slack.annou
 
 
 def _queued(database_url: str) -> list[tuple[str, dict[str, object]]]:
-    service = IncidentService(open_store(database_url, migrate=False))
+    usecases = IncidentUseCases(open_store(database_url, migrate=False))
     try:
-        return [(i.kind, i.payload) for i in service.outbox_items(status="pending")]
+        return [(i.kind, i.payload) for i in usecases.outbox_items(status="pending")]
     finally:
-        service.store.dispose()
+        usecases.store.dispose()
 
 
 class TestCliOpensTheChannelOfAnIncidentThatHasNone:
@@ -225,7 +225,7 @@ class TestCliOpensTheChannelOfAnIncidentThatHasNone:
         with running_bot(database_url, fake_slack.base_url) as bot:
             fake_slack.wait_for("chat.postMessage", timeout=20, predicate=lambda c: "Note: p99" in c.params["text"])
             bot.drain()
-            channel_id = bot.service.incident(1).channel_id
+            channel_id = bot.usecases.incident(1).channel_id
             assert channel_id is not None
             channel = fake_slack.channel(channel_id)
             assert channel.name == "inc-1-checkout-latency"
@@ -238,7 +238,7 @@ class TestCliOpensTheChannelOfAnIncidentThatHasNone:
             assert len(announced) == 1 and f"<#{channel_id}>" in json.dumps(announced[0]["blocks"])
             [line] = [c.params["text"] for c in fake_slack.calls_to("chat.postMessage") if "Note:" in c.params["text"]]
             assert line == "cli: INC-1 · Note: p99 at 2 s"
-            assert bot.service.outbox_items() == []
+            assert bot.usecases.outbox_items() == []
 
         again = _cli(database_url, "run", "INC-1 note p99 back at 200 ms", slack_api_url=fake_slack.base_url)
         assert again.stderr.splitlines()[0].startswith("Queued 2 Slack update(s) for INC-1; a running")

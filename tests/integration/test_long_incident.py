@@ -18,8 +18,8 @@ from tests.integration.conftest import SlackDriver
 
 def _add_notes(slack: SlackDriver, number: int, count: int) -> None:
     """Append ``count`` notes to INC-``number`` in one bulk insert (typing them would take minutes)."""
-    store = slack.bot.service.store
-    incident = slack.bot.service.incident(number)
+    store = slack.bot.usecases.store
+    incident = slack.bot.usecases.incident(number)
     start = incident.declared_at
     with store.engine.begin() as connection:
         row_id = connection.execute(sa.select(IncidentRow.id).where(IncidentRow.number == number)).scalar_one()

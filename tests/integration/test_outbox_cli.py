@@ -9,15 +9,15 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.service import IncidentService
 from bot.store import open_store, outbox
 from bot.store.outbox import Effect
+from bot.usecases.incidents import IncidentUseCases
 
 
 def _cli(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "--env-file", "", "outbox", *args],
+        [sys.executable, "-m", "bot.cli.main", "--env-file", "", "outbox", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -29,12 +29,12 @@ class TestOutboxCommand:
     def test_lists_dead_items_and_requeues_one(self, tmp_path: Path) -> None:
         """A buried item shows with its error, and --retry puts it back in the queue."""
         database = tmp_path / "outbox.db"
-        service = IncidentService(open_store(f"sqlite:///{database}"))
-        service.enqueue([Effect("slack.post_line", {"text": "x"}, 3), Effect("slack.refresh", {}, 4)])
-        first = service.outbox_items()[0]
-        with service.store.transaction() as uow:
+        usecases = IncidentUseCases(open_store(f"sqlite:///{database}"))
+        usecases.enqueue([Effect("slack.post_line", {"text": "x"}, 3), Effect("slack.refresh", {}, 4)])
+        first = usecases.outbox_items()[0]
+        with usecases.store.transaction() as uow:
             outbox.bury(uow.session, first.id, "channel_not_found", datetime.now(UTC))
-        service.store.dispose()
+        usecases.store.dispose()
 
         listed = _cli(database, "--status", "dead", "--format", "json")
         assert listed.returncode == 0, listed.stderr

@@ -26,11 +26,11 @@ from sqlalchemy.dialects import postgresql
 
 from bot.domain.errors import BotError
 from bot.domain.grammar import parse_command
-from bot.paging import paging_plan
-from bot.service import Actor, IncidentService
+from bot.integrations.pagerduty import paging_plan
 from bot.store import open_store
 from bot.store.engine import create_store_engine
 from bot.store.migrate import upgrade
+from bot.usecases.incidents import Actor, IncidentUseCases
 from tests.integration.conftest import SlackDriver
 from tests.support.bot_server import RunningBot, running_bot
 from tests.support.fake_pagerduty import FakePagerDuty, fake_pagerduty
@@ -134,7 +134,7 @@ class TestPagingExamples:
         pd.ephemeral("resolve fixed", channel_id=channel)
         pd.ephemeral("severity sev1", channel_id=channel)
         pd.bot.drain()
-        assert pd.bot.service.incident(1).severity.value == "sev1"  # the reclassification did happen
+        assert pd.bot.usecases.incident(1).severity.value == "sev1"  # the reclassification did happen
         assert pagerduty.events == [] and pagerduty.refused == []
         assert page_rows(database_url) == []
 
@@ -182,7 +182,7 @@ class TestPagingFromTheCommandLine:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "PAGERDUTY_"))}
         env.update(DATABASE_URL=database_url, PAGERDUTY_ROUTING_KEY=ROUTING_KEY)
         result = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "run", "INC-1 resolve fixed"],
+            [sys.executable, "-m", "bot.cli.main", "run", "INC-1 resolve fixed"],
             cwd=tmp_path,
             env=env,
             capture_output=True,
@@ -219,7 +219,7 @@ class TestPagerDutyAnswers:
         ) as bot:
             SlackDriver(bot, fake_slack).declare("declare sev1 Checkout down")
             bot.drain()
-            dead = bot.service.outbox_items("dead")
+            dead = bot.usecases.outbox_items("dead")
         assert pagerduty.events == [] and len(pagerduty.refused) == 1
         assert [item.kind for item in dead] == ["pagerduty.trigger"]
         assert "HTTP 400" in dead[0].last_error and "routing_key" in dead[0].last_error
@@ -227,7 +227,7 @@ class TestPagerDutyAnswers:
     def test_without_routing_key_nothing_is_paged(self, slack: SlackDriver) -> None:
         """PAGERDUTY_ROUTING_KEY unset: a sev1 queues no paging item at all."""
         slack.declare("declare sev1 Checkout down")
-        assert not [i for i in slack.bot.service.outbox_items() if i.kind.startswith("pagerduty")]
+        assert not [i for i in slack.bot.usecases.outbox_items() if i.kind.startswith("pagerduty")]
 
 
 class TestInstallations:
@@ -303,7 +303,7 @@ class TestPagingProperty:
     ) -> None:
         """Each generated life (declare, severity changes, resolve, reopen) gets exactly the model's events,
         step by step: a trigger per open period that reached sev1/sev2, a resolve when such a period ends."""
-        number = len(pd.bot.service.list_incidents()) + 1
+        number = len(pd.bot.usecases.list_incidents()) + 1
         key = f"incidentbot-{installation_id(database_url)}-INC-{number}"
         channel = pd.declare(f"declare {initial} Generated incident")
         observed = [[action for action, _ in sent(pagerduty, key)]]
@@ -379,16 +379,16 @@ class TestPagingRace:
         at once: exactly one trigger and one resolve are queued."""
         stores = [open_store(database_url), open_store(database_url)]
         try:
-            services = [IncidentService(store, standing_plans=[paging_plan]) for store in stores]
+            services = [IncidentUseCases(store, standing_plans=[paging_plan]) for store in stores]
             services[0].run(parse_command("declare sev3 Search slow"), Actor("U0ALICE"))
 
             def all_at_once(text: str) -> None:
                 barrier = threading.Barrier(8)
 
-                def act(service: IncidentService) -> None:
+                def act(usecases: IncidentUseCases) -> None:
                     barrier.wait()
                     with contextlib.suppress(BotError):  # "already resolved" for the losers
-                        service.run(parse_command(text), Actor("U0BOB"))
+                        usecases.run(parse_command(text), Actor("U0BOB"))
 
                 threads = [threading.Thread(target=act, args=(services[i % 2],)) for i in range(8)]
                 for thread in threads:

@@ -122,7 +122,7 @@ def _pending_once_pagerduty_items_are_gone(bot: RunningBot, timeout: float = 5.0
     an event when it receives it, a moment before the worker's transaction removes the item."""
     deadline = time.monotonic() + timeout
     while True:
-        pending = [i.kind for i in bot.service.outbox_items("pending")]
+        pending = [i.kind for i in bot.usecases.outbox_items("pending")]
         if not any(k.startswith("pagerduty") for k in pending) or time.monotonic() > deadline:
             return pending
         time.sleep(0.05)

@@ -42,7 +42,7 @@ class TestStartupErrors:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
         env["SLACK_BOT_TOKEN"] = "xoxb-1"
         result = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "--env-file", "", "serve"],
+            [sys.executable, "-m", "bot.cli.main", "--env-file", "", "serve"],
             env=env,
             cwd=tmp_path,
             capture_output=True,

@@ -277,7 +277,7 @@ class TestServeStopsOnASetupFault:
             SLACK_API_URL=fake_slack.base_url,
         )
         result = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "--env-file", "", "serve", "--host", "127.0.0.1", "--port", "0"],
+            [sys.executable, "-m", "bot.cli.main", "--env-file", "", "serve", "--host", "127.0.0.1", "--port", "0"],
             cwd=tmp_path,
             env=env,
             capture_output=True,

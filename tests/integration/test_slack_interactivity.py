@@ -49,7 +49,7 @@ class TestDeclareModal:
         slack.bot.drain()
 
         assert result.status == 200 and result.body == ""
-        incident = slack.bot.service.incident(1)
+        incident = slack.bot.usecases.incident(1)
         assert (incident.title, incident.severity.value, incident.description) == (
             "Search results empty",
             "sev1",
@@ -74,7 +74,7 @@ class TestDeclareModal:
         answer = result.json()
         assert answer["response_action"] == "errors"
         assert set(answer["errors"]) == {BlockId.TITLE}
-        assert slack.bot.service.list_incidents() == []
+        assert slack.bot.usecases.list_incidents() == []
         assert [c.method for c in slack.fake.calls if c.method != "auth.test"] == []
 
     def test_a_submission_without_a_severity_uses_the_default(self, slack: SlackDriver) -> None:
@@ -82,14 +82,14 @@ class TestDeclareModal:
         body = signing.view_submission_body(CallbackId.DECLARE, _declare_values("Slow logins", None))
         slack.bot.interaction(body)
         slack.bot.drain()
-        assert slack.bot.service.incident(1).severity.value == "sev3"
+        assert slack.bot.usecases.incident(1).severity.value == "sev3"
 
 
 class TestStatusButtons:
     @pytest.mark.parametrize("action_id", list(BUTTON_VERBS))
     def test_each_button_opens_its_modal(self, slack: SlackDriver, action_id: ActionId) -> None:
         """Hypothesis, note, mitigate and resolve open a one-field modal for that verb and incident."""
-        channel_id = slack.declare()
+        channel_id = _channel_offering(slack, action_id)
         trigger = signing.new_trigger_id()
         result = slack.bot.interaction(
             signing.block_actions_body(
@@ -143,9 +143,20 @@ FORM_FALLBACKS = {
     ),
     ActionId.ADD_NOTE: "I could not open the note form; type `/incident INC-1 note &lt;text&gt;` instead.",
     ActionId.MITIGATE: "I could not open the mitigate form; type `/incident INC-1 mitigate &lt;text&gt;` instead.",
+    ActionId.MONITOR: (
+        "I could not open the monitor form; type `/incident INC-1 monitor &lt;what you watch&gt;` instead."
+    ),
     ActionId.RESOLVE: "I could not open the resolve form; type `/incident INC-1 resolve [summary]` instead.",
 }
 """What the clicker reads when Slack will not open a button's form (mrkdwn: ``<`` is sent as ``&lt;``)."""
+
+
+def _channel_offering(slack: SlackDriver, action_id: ActionId) -> str:
+    """A new incident's channel whose status message offers ``action_id`` (Monitor needs a fix to watch)."""
+    channel_id = slack.declare()
+    if action_id is ActionId.MONITOR:
+        slack.command("mitigate restarted the checkout pods", channel_id=channel_id)
+    return channel_id
 
 
 def _click(slack: SlackDriver, action_id: ActionId, channel_id: str, response_url: str) -> int:
@@ -173,7 +184,7 @@ class TestFormsSlackWillNotOpen:
     ) -> None:
         """views.open answers 500: the click gets 200, and the clicker reads, through the click's
         response_url (ephemeral, the status message left alone), the command that does what the form would."""
-        channel_id = slack.declare()
+        channel_id = _channel_offering(slack, action_id)
         slack.fake.fail_next("views.open", "fatal_error", status=500)
         url = slack.fake.response_url("failed-form")
         assert _click(slack, action_id, channel_id, url) == 200
@@ -181,7 +192,9 @@ class TestFormsSlackWillNotOpen:
         answers = [c.params for c in slack.fake.calls_to("response_url") if c.path.endswith("/failed-form")]
         assert answers == [{"text": FORM_FALLBACKS[action_id], "response_type": "ephemeral", "replace_original": False}]
         assert slack.fake.ephemerals == []
-        assert slack.bot.service.timeline(1)[1][-1].kind.value == "declared"
+        assert slack.bot.usecases.timeline(1)[1][-1].kind.value == (
+            "mitigation" if action_id is ActionId.MONITOR else "declared"
+        )
 
     @pytest.mark.parametrize("action_id", list(FORM_FALLBACKS))
     def test_when_the_response_url_fails_too_the_clicker_gets_an_ephemeral_note(
@@ -189,7 +202,7 @@ class TestFormsSlackWillNotOpen:
     ) -> None:
         """views.open answers 500 and the response_url a proxy's 502: the same words come as chat.postEphemeral
         to the clicker in the incident channel."""
-        channel_id = slack.declare()
+        channel_id = _channel_offering(slack, action_id)
         slack.fake.fail_next("views.open", "fatal_error", status=500)
         slack.fake.fail_next_raw("response_url", 502, "<html>Bad Gateway</html>")
         assert _click(slack, action_id, channel_id, slack.fake.response_url("failed-form")) == 200
@@ -214,7 +227,7 @@ class TestCommandModal:
         result = slack.bot.interaction(_command_submission("hypothesis", "external DDoS attack"))
         slack.bot.drain()
         assert result.status == 200 and result.body == ""
-        incident = slack.bot.service.incident(1)
+        incident = slack.bot.usecases.incident(1)
         assert [h.text for h in incident.hypotheses] == ["external DDoS attack"]
         [update] = [c.params for c in slack.fake.calls_to("chat.update") if c.params["ts"] == status_ts]
         assert "#1 external DDoS attack" in json.dumps(update["blocks"])
@@ -225,7 +238,7 @@ class TestCommandModal:
         channel_id = slack.declare()
         slack.bot.interaction(_command_submission("resolve", None))
         slack.bot.drain()
-        assert slack.bot.service.incident(1).status.value == "resolved"
+        assert slack.bot.usecases.incident(1).status.value == "resolved"
         uploads = [(f.filename, f.channel_id) for f in slack.fake.uploaded_files]
         assert uploads == [("INC-1-postmortem.md", channel_id)]
 

@@ -24,13 +24,13 @@ import pytest
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.demo import SEED_STEPS
+from bot.cli.demo import SEED_STEPS
 from bot.domain.commands import Declare
 from bot.domain.model import Severity
-from bot.service import Actor, IncidentService, utc_now
 from bot.slack.ids import ActionId
 from bot.slack.server import SocketModeConnection
 from bot.store import open_store
+from bot.usecases.incidents import Actor, IncidentUseCases, utc_now
 from tests.support import signing
 from tests.support.fake_slack import BOT_USER_ID
 from tests.support.fake_socket_mode import (
@@ -199,9 +199,9 @@ class TestSocketModeSeedScenario:
         assert "event_duplicate_ignored" in events
         store = open_store(database_url)
         try:
-            service = IncidentService(store)
-            assert service.outbox_items("pending") == []
-            _, entries = service.timeline(1)
+            usecases = IncidentUseCases(store)
+            assert usecases.outbox_items("pending") == []
+            _, entries = usecases.timeline(1)
             assert [e.text for e in entries if e.kind.value == "pinned"] == ["edge CPU back to normal on all PoPs"]
         finally:
             store.dispose()
@@ -309,7 +309,18 @@ class TestPortInUse:
                 "LOG_FORMAT": "json",
             }
             done = subprocess.run(
-                [sys.executable, "-m", "bot.cli", "--env-file", "", mode, "--host", "127.0.0.1", "--port", str(port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "bot.cli.main",
+                    "--env-file",
+                    "",
+                    mode,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                ],
                 env={"PATH": "/usr/bin:/bin", **env},
                 cwd=tmp_path,
                 capture_output=True,
@@ -428,7 +439,7 @@ class TestSocketModeRedelivery:
             return
         store = open_store(database_url)
         try:
-            _, entries = IncidentService(store).timeline(1)
+            _, entries = IncidentUseCases(store).timeline(1)
         finally:
             store.dispose()
         texts = [e.text for e in entries]
@@ -473,7 +484,7 @@ class TestSocketModeBackgroundWork:
         store = open_store(bot.server.env["DATABASE_URL"])
         an_hour_ago = utc_now() - timedelta(hours=1)
         try:
-            IncidentService(store, clock=lambda: an_hour_ago).declare(
+            IncidentUseCases(store, clock=lambda: an_hour_ago).declare(
                 Declare("Checkout latency", Severity.SEV1), Actor("U0ALICE", "alice"), channel_id=channel
             )
         finally:

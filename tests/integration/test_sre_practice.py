@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from bot.app import NUDGER
 from bot.domain.alerts import parse_notification
 from bot.domain.model import EntryKind, Severity, Status
-from bot.service import IncidentService
-from bot.slack.server import NUDGER
+from bot.usecases.incidents import IncidentUseCases
 from tests.integration.conftest import SlackDriver
 from tests.support import signing
 from tests.support.bot_server import HttpResult, RunningBot, running_bot, sqlite_url
@@ -91,7 +91,7 @@ class TestAlertmanagerWebhook:
         assert result.status == 200, result.body
         assert result.json() == {"ok": True, "action": "declared", "incident": "INC-1", "recorded": 1, "alerts": 1}
         sre.bot.drain()
-        incident, entries = sre.bot.service.timeline(1)
+        incident, entries = sre.bot.usecases.timeline(1)
         assert incident.title == "CDN edge returning 502s above the error SLO"
         assert incident.severity is Severity.SEV1 and incident.service == "cdn-edge"
         assert incident.declared_at == datetime(2026, 11, 22, 13, 42, 7, 283749, tzinfo=UTC)
@@ -112,14 +112,14 @@ class TestAlertmanagerWebhook:
     def test_repeats_add_nothing_and_resolved_adds_a_cleared_entry(self, sre: SlackDriver) -> None:
         """Same fingerprint while open adds nothing; `resolved` notes the clear once; the incident stays open."""
         post_json(sre.bot, "/alerts/alertmanager", firing_payload())
-        before = len(sre.bot.service.timeline(1)[1])
+        before = len(sre.bot.usecases.timeline(1)[1])
         repeat = post_json(sre.bot, "/alerts/alertmanager", firing_payload())
         assert repeat.json()["action"] == "repeat" and repeat.json()["recorded"] == 0
-        assert len(sre.bot.service.list_incidents()) == 1 and len(sre.bot.service.timeline(1)[1]) == before
+        assert len(sre.bot.usecases.list_incidents()) == 1 and len(sre.bot.usecases.timeline(1)[1]) == before
         cleared = post_json(sre.bot, "/alerts/alertmanager", resolved_payload())
         assert cleared.json()["action"] == "recorded" and cleared.json()["recorded"] == 1
         post_json(sre.bot, "/alerts/alertmanager", resolved_payload())
-        incident, entries = sre.bot.service.timeline(1)
+        incident, entries = sre.bot.usecases.timeline(1)
         clears = [e for e in entries if e.kind is EntryKind.ALERT_CLEARED]
         assert len(clears) == 1 and clears[0].occurred_at == datetime(2026, 11, 22, 14, 40, tzinfo=UTC)
         assert incident.status is Status.DECLARED
@@ -145,7 +145,7 @@ class TestAlertmanagerWebhook:
         """No bearer token, a wrong one, or no `Bearer` scheme: 401, no incident."""
         result = post_json(sre.bot, "/alerts/alertmanager", firing_payload(), headers=headers or {})
         assert result.status == 401
-        assert sre.bot.service.list_incidents() == []
+        assert sre.bot.usecases.list_incidents() == []
 
     def test_unconfigured_token_refuses_everyone(self, bot: RunningBot) -> None:
         """Without INCIDENT_WEBHOOK_TOKEN the webhooks are closed, even to an empty bearer."""
@@ -168,7 +168,7 @@ class TestAlertmanagerWebhook:
         """Not JSON: 400; JSON of the wrong shape: 422 with the reason; nothing is declared."""
         result = post_json(sre.bot, "/alerts/alertmanager", body)
         assert result.status == status, result.body
-        assert sre.bot.service.list_incidents() == []
+        assert sre.bot.usecases.list_incidents() == []
         if status == 422:
             assert result.json()["error"]
 
@@ -180,14 +180,14 @@ class TestAlertRace:
 
         store = open_store(database_url)
         try:
-            service = IncidentService(store)
+            usecases = IncidentUseCases(store)
             notification = parse_notification(firing_payload(), datetime.now(UTC))
             barrier = threading.Barrier(8)
             results: list[str] = []
 
             def receive() -> None:
                 barrier.wait()
-                results.append(service.receive_notification(notification).action)
+                results.append(usecases.receive_notification(notification).action)
 
             threads = [threading.Thread(target=receive) for _ in range(8)]
             for thread in threads:
@@ -195,8 +195,8 @@ class TestAlertRace:
             for thread in threads:
                 thread.join(timeout=60)
             assert sorted(results) == ["declared"] + ["repeat"] * 7
-            assert len(service.list_incidents()) == 1
-            assert [e.kind for e in service.timeline(1)[1]] == [EntryKind.DECLARED, EntryKind.ALERT_FIRED]
+            assert len(usecases.list_incidents()) == 1
+            assert [e.kind for e in usecases.timeline(1)[1]] == [EntryKind.DECLARED, EntryKind.ALERT_FIRED]
         finally:
             store.dispose()
 
@@ -220,7 +220,7 @@ class TestChangeEvents:
         texts = channel_texts(sre, channel)
         assert "Recent changes to cdn-edge" in texts and "inspect-large-payloads" in texts
         assert "TLS cert rotated" not in texts
-        pm = sre.bot.service.postmortem(1)
+        pm = sre.bot.usecases.postmortem(1)
         assert len(pm.recent_changes) == 1 and "inspect-large-payloads" in pm.recent_changes[0]
 
     def test_alert_declare_posts_recent_changes(self, sre: SlackDriver) -> None:
@@ -237,7 +237,7 @@ class TestChangeEvents:
         )
         post_json(sre.bot, "/alerts/alertmanager", firing_payload(startsAt=starts.isoformat()))
         sre.bot.drain()
-        channel = sre.bot.service.incident(1).channel_id
+        channel = sre.bot.usecases.incident(1).channel_id
         assert channel and "edge config push 88" in channel_texts(sre, channel)
 
     @pytest.mark.parametrize(
@@ -277,7 +277,7 @@ class TestNudges:
     def test_quiet_sev1_gets_one_reminder(self, sre: SlackDriver) -> None:
         """16 minutes after the last entry a sev1 channel gets a reminder; a second check adds none."""
         channel = sre.declare("declare sev1 Checkout down")
-        service = sre.bot.service
+        usecases = sre.bot.usecases
         nudger = sre.bot.web_app[NUDGER]
         later = datetime.now(UTC) + timedelta(minutes=16)
         assert nudger.check_once(datetime.now(UTC)) == []
@@ -286,7 +286,7 @@ class TestNudges:
         sre.bot.drain()
         reminders = [t for t in channel_texts(sre, channel).splitlines() if "no timeline update" in t]
         assert len(reminders) == 1 and "status update" in reminders[0]
-        assert [e.kind for e in service.timeline(1)[1]].count(EntryKind.NUDGE) == 1
+        assert [e.kind for e in usecases.timeline(1)[1]].count(EntryKind.NUDGE) == 1
 
     def test_unowned_followups_are_flagged_at_resolve(self, sre: SlackDriver) -> None:
         """Resolving with a follow-up nobody owns posts a warning naming it."""

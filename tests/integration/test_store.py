@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 import pytest
 import sqlalchemy as sa
 
-from bot.demo import SEED_DAY, ReplayClock
+from bot.cli.demo import SEED_DAY, ReplayClock
 from bot.domain.commands import AddNote, Declare, Resolve
 from bot.domain.grammar import parse_command
-from bot.domain.lifecycle import Change
+from bot.domain.lifecycle import Decision
 from bot.domain.model import (
     EntryKind,
     Followup,
@@ -30,9 +30,9 @@ from bot.domain.model import (
     TimelineEntry,
 )
 from bot.errors import ConcurrentUpdate, StoreUnavailable, TimeParseError, TransitionError
-from bot.service import Actor, IncidentService
 from bot.store import IncidentStore, open_store
 from bot.store.tables import TimelineEntryRow
+from bot.usecases.incidents import Actor, IncidentUseCases
 
 T = TypeVar("T")
 ALICE = Actor("U0ALICE", "alice")
@@ -60,8 +60,8 @@ def run_together(count: int, work: Callable[[int], T]) -> list[T | BaseException
         return list(pool.map(call, range(count)))
 
 
-def declare(service: IncidentService, title: str = "checkout is down", actor: Actor = ALICE) -> int:
-    return service.declare(Declare(title, Severity.SEV2), actor).incident.number
+def declare(usecases: IncidentUseCases, title: str = "checkout is down", actor: Actor = ALICE) -> int:
+    return usecases.declare(Declare(title, Severity.SEV2), actor).incident.number
 
 
 def full_incident(number: int = 1) -> Incident:
@@ -106,9 +106,9 @@ class TestRoundTrip:
             summary="",
         )
         with store.transaction() as uow:
-            stored = uow.add_incident(Change(declared, ()), at(0))
+            stored = uow.add_incident(Decision(declared, ()), at(0))
         with store.transaction() as uow:
-            saved = uow.save(stored, Change(full, ()), at(11))
+            saved = uow.save(stored, Decision(full, ()), at(11))
         with store.transaction(readonly=True) as uow:
             loaded = uow.get_incident(1)
             by_channel = uow.get_incident_by_channel("C0INC1")
@@ -143,17 +143,17 @@ class TestRoundTrip:
         )
         incident = replace(full_incident(), status=Status.DECLARED, resolved_at=None)
         with store.transaction() as uow:
-            uow.add_incident(Change(incident, entries), at(2))
+            uow.add_incident(Decision(incident, entries), at(2))
         with store.transaction(readonly=True) as uow:
             loaded = uow.timeline(1)
         assert loaded == list(entries)
         assert all(e.occurred_at.tzinfo is UTC and e.recorded_at.tzinfo is UTC for e in loaded)
 
     def test_service_state_after_the_seed_matches_what_it_returned(
-        self, service: IncidentService, clock: ReplayClock
+        self, usecases: IncidentUseCases, clock: ReplayClock
     ) -> None:
         """After replaying the seed outage, the reloaded incident equals the last command's result."""
-        from bot.demo import SEED_STEPS, TYPING_DELAY
+        from bot.cli.demo import SEED_STEPS, TYPING_DELAY
 
         last = None
         for step in SEED_STEPS:
@@ -161,16 +161,16 @@ class TestRoundTrip:
             if not command.changes_state:
                 continue
             clock.now = step.occurred_at + TYPING_DELAY
-            last = service.run(command if last is None else replace(command, incident_number=1), step.actor)
+            last = usecases.run(command if last is None else replace(command, incident_number=1), step.actor)
         assert last is not None
-        assert service.incident(1) == last.incident
+        assert usecases.incident(1) == last.incident
         assert last.incident.status is Status.RESOLVED and len(last.incident.followups) == 3
 
     def test_naive_datetimes_are_refused(self, store: IncidentStore) -> None:
         """A naive datetime never reaches the database: the column type refuses it."""
         naive = replace(full_incident(), declared_at=datetime(2026, 11, 22, 13, 0))  # noqa: DTZ001
         with pytest.raises(sa.exc.StatementError, match="naive datetime"), store.transaction() as uow:
-            uow.add_incident(Change(naive, ()), at(0))
+            uow.add_incident(Decision(naive, ()), at(0))
 
 
 class TestTimelineOrder:
@@ -183,42 +183,42 @@ class TestTimelineOrder:
         inserted = (entry("d", 9, 10), entry("b", 5, 30), entry("a", 1, 40), entry("c", 5, 20), entry("e", 9, 11))
         incident = replace(full_incident(), status=Status.DECLARED, resolved_at=None)
         with store.transaction() as uow:
-            uow.add_incident(Change(incident, inserted), at(0))
+            uow.add_incident(Decision(incident, inserted), at(0))
         with store.transaction(readonly=True) as uow:
             assert [e.text for e in uow.timeline(1)] == ["a", "c", "b", "d", "e"]
             assert [e.text for e in uow.timeline(1, limit=2)] == ["a", "c"]
 
-    def test_backdated_commands_land_in_their_place(self, service: IncidentService, clock: ReplayClock) -> None:
+    def test_backdated_commands_land_in_their_place(self, usecases: IncidentUseCases, clock: ReplayClock) -> None:
         """A note typed later with ``--at`` an earlier time sorts before entries recorded before it."""
         clock.now = SEED_DAY.replace(hour=13, minute=40)
-        number = declare(service)
+        number = declare(usecases)
         clock.now = SEED_DAY.replace(hour=14)
-        service.run(parse_command(f"INC-{number} note second"), BOB)
+        usecases.run(parse_command(f"INC-{number} note second"), BOB)
         clock.now = SEED_DAY.replace(hour=14, minute=30)
-        service.run(parse_command(f"INC-{number} note first --at 13:50"), BOB)
-        _, entries = service.timeline(number)
+        usecases.run(parse_command(f"INC-{number} note first --at 13:50"), BOB)
+        _, entries = usecases.timeline(number)
         assert [e.text for e in entries] == ["checkout is down", "first", "second"]
         assert entries[1].recorded_at - entries[1].occurred_at == timedelta(minutes=40)
 
     def test_a_status_change_before_the_latest_one_is_refused(
-        self, service: IncidentService, clock: ReplayClock
+        self, usecases: IncidentUseCases, clock: ReplayClock
     ) -> None:
         """The tester's "resolved 12:45, reopened 13:20, resolved --at 13:10": the store remembers the
         reopening, so the third change is refused naming it; a note may still go before it."""
         clock.now = SEED_DAY.replace(hour=12)
-        number = declare(service)
+        number = declare(usecases)
         clock.now = SEED_DAY.replace(hour=13, minute=30)
-        service.run(parse_command(f"INC-{number} resolve fixed --at 12:45"), BOB)
-        service.run(parse_command(f"INC-{number} reopen back --at 13:20"), BOB)
+        usecases.run(parse_command(f"INC-{number} resolve fixed --at 12:45"), BOB)
+        usecases.run(parse_command(f"INC-{number} reopen back --at 13:20"), BOB)
         with pytest.raises(TimeParseError) as raised:
-            service.run(parse_command(f"INC-{number} resolve fixed again --at 13:10"), BOB)
+            usecases.run(parse_command(f"INC-{number} resolve fixed again --at 13:10"), BOB)
         assert raised.value.user_message == (
             f"{SEED_DAY:%Y-%m-%d} 13:10 UTC is before the latest status change of INC-{number} "
             f"(reopened at {SEED_DAY:%Y-%m-%d} 13:20 UTC). Record this change at or after that time."
         )
-        service.run(parse_command(f"INC-{number} note earlier context --at 13:10"), BOB)
-        service.run(parse_command(f"INC-{number} severity sev1 --at 13:25"), BOB)
-        incident, entries = service.timeline(number)
+        usecases.run(parse_command(f"INC-{number} note earlier context --at 13:10"), BOB)
+        usecases.run(parse_command(f"INC-{number} severity sev1 --at 13:25"), BOB)
+        incident, entries = usecases.timeline(number)
         assert incident.status is Status.INVESTIGATING and incident.severity is Severity.SEV1
         assert [(e.kind.value, f"{e.occurred_at:%H:%M}") for e in entries][1:] == [
             ("resolved", "12:45"),
@@ -229,62 +229,62 @@ class TestTimelineOrder:
 
 
 class TestIncidentNumbers:
-    def test_numbers_count_up_from_one(self, service: IncidentService) -> None:
+    def test_numbers_count_up_from_one(self, usecases: IncidentUseCases) -> None:
         """Sequential declarations get INC-1, INC-2, INC-3 and list newest first."""
-        assert [declare(service, f"incident {i}") for i in range(3)] == [1, 2, 3]
-        assert [s.number for s in service.list_incidents()] == [3, 2, 1]
+        assert [declare(usecases, f"incident {i}") for i in range(3)] == [1, 2, 3]
+        assert [s.number for s in usecases.list_incidents()] == [3, 2, 1]
 
-    def test_concurrent_declarations_get_numbers_without_gaps(self, service: IncidentService) -> None:
+    def test_concurrent_declarations_get_numbers_without_gaps(self, usecases: IncidentUseCases) -> None:
         """Twenty threads declaring at once get exactly INC-1..INC-20."""
-        results = run_together(20, lambda i: declare(service, f"incident {i}"))
+        results = run_together(20, lambda i: declare(usecases, f"incident {i}"))
         assert not [r for r in results if isinstance(r, BaseException)], results
         assert sorted(r for r in results if isinstance(r, int)) == list(range(1, 21))
-        assert sorted(s.number for s in service.list_incidents()) == list(range(1, 21))
+        assert sorted(s.number for s in usecases.list_incidents()) == list(range(1, 21))
 
 
 class TestRacingCommands:
-    def test_two_racing_resolves_leave_one_resolution(self, service: IncidentService) -> None:
+    def test_two_racing_resolves_leave_one_resolution(self, usecases: IncidentUseCases) -> None:
         """Of two resolves racing on one incident, one wins and the other learns who resolved it, when."""
         actors = [Actor("U0ALICE", "alice"), Actor("U0BOB", "bob")]
         for _round in range(5):
-            number = declare(service)
+            number = declare(usecases)
 
             def resolve(i: int, number: int = number) -> object:
-                return service.transition(Resolve(f"fixed by {i}"), actors[i], number=number)
+                return usecases.transition(Resolve(f"fixed by {i}"), actors[i], number=number)
 
             results = run_together(2, resolve)
             losers = [r for r in results if isinstance(r, BaseException)]
             assert len(losers) == 1, results
             assert isinstance(losers[0], TransitionError), losers
-            winner = service.incident(number)
+            winner = usecases.incident(number)
             assert winner.status is Status.RESOLVED and winner.resolved_by is not None
             assert losers[0].user_message == (
                 f"INC-{number} was already resolved by <@{winner.resolved_by}> at 2026-11-22 13:00 UTC."
             )
-            _, entries = service.timeline(number)
+            _, entries = usecases.timeline(number)
             assert [e.kind for e in entries].count(EntryKind.RESOLVED) == 1
 
-    def test_a_hundred_concurrent_notes_all_land(self, service: IncidentService) -> None:
+    def test_a_hundred_concurrent_notes_all_land(self, usecases: IncidentUseCases) -> None:
         """Notes from a hundred threads at once are all on the timeline, none lost, none doubled."""
-        number = declare(service)
-        results = run_together(100, lambda i: service.transition(AddNote(f"note {i}"), BOB, number=number))
+        number = declare(usecases)
+        results = run_together(100, lambda i: usecases.transition(AddNote(f"note {i}"), BOB, number=number))
         assert not [r for r in results if isinstance(r, BaseException)], results[:3]
-        _, entries = service.timeline(number)
+        _, entries = usecases.timeline(number)
         notes = sorted(e.text for e in entries if e.kind is EntryKind.NOTE)
         assert notes == sorted(f"note {i}" for i in range(100))
-        assert service.incident(number).version == 101
+        assert usecases.incident(number).version == 101
 
     def test_saving_a_stale_incident_raises_concurrent_update(self, store: IncidentStore) -> None:
         """The version check refuses a save based on an incident someone else changed meanwhile."""
         with store.transaction() as uow:
             declared = replace(full_incident(), status=Status.DECLARED, resolved_at=None)
-            first = uow.add_incident(Change(declared, ()), at(0))
+            first = uow.add_incident(Decision(declared, ()), at(0))
         note = TimelineEntry(EntryKind.NOTE, at(1), at(1), "U0BOB", "winner")
         with store.transaction() as uow:
-            uow.save(first, Change(first.with_changes(title="winner's title"), (note,)), at(1))
+            uow.save(first, Decision(first.with_changes(title="winner's title"), (note,)), at(1))
         stale = TimelineEntry(EntryKind.NOTE, at(2), at(2), "U0BOB", "stale")
         with pytest.raises(ConcurrentUpdate, match="INC-1 changed while this command ran"), store.transaction() as uow:
-            uow.save(first, Change(first.with_changes(title="stale title"), (stale,)), at(2))
+            uow.save(first, Decision(first.with_changes(title="stale title"), (stale,)), at(2))
         with store.transaction(readonly=True) as uow:
             loaded = uow.get_incident(1)
             assert loaded is not None and loaded.title == "winner's title" and loaded.version == 2
@@ -292,24 +292,24 @@ class TestRacingCommands:
 
 
 class TestEventDeduplication:
-    def test_an_event_id_is_remembered_once(self, service: IncidentService) -> None:
+    def test_an_event_id_is_remembered_once(self, usecases: IncidentUseCases) -> None:
         """remember_event answers True the first time and False for a retried delivery."""
-        assert service.remember_event("Ev01") is True
-        assert service.remember_event("Ev01") is False
-        assert service.remember_event("Ev02") is True
+        assert usecases.remember_event("Ev01") is True
+        assert usecases.remember_event("Ev01") is False
+        assert usecases.remember_event("Ev02") is True
 
-    def test_a_retried_event_takes_effect_once(self, service: IncidentService) -> None:
+    def test_a_retried_event_takes_effect_once(self, usecases: IncidentUseCases) -> None:
         """A transition carrying an event id already seen is skipped and returns None."""
-        number = declare(service)
-        assert service.transition(AddNote("pinned"), BOB, number=number, event_id="Ev9") is not None
-        assert service.transition(AddNote("pinned"), BOB, number=number, event_id="Ev9") is None
-        _, entries = service.timeline(number)
+        number = declare(usecases)
+        assert usecases.transition(AddNote("pinned"), BOB, number=number, event_id="Ev9") is not None
+        assert usecases.transition(AddNote("pinned"), BOB, number=number, event_id="Ev9") is None
+        _, entries = usecases.timeline(number)
         assert [e.text for e in entries].count("pinned") == 1
 
 
 class TestAppendOnlyTimeline:
     def test_timeline_rows_are_never_updated_or_deleted(
-        self, store: IncidentStore, service: IncidentService, clock: ReplayClock
+        self, store: IncidentStore, usecases: IncidentUseCases, clock: ReplayClock
     ) -> None:
         """Over a whole life cycle no timeline row is updated or deleted; earlier rows stay as they were."""
         statements: list[str] = []
@@ -323,7 +323,7 @@ class TestAppendOnlyTimeline:
                 table = TimelineEntryRow.__table__  # type: ignore[attr-defined]
                 return [tuple(r) for r in connection.execute(sa.select(table).order_by(table.c.id))]
 
-        number = declare(service)
+        number = declare(usecases)
         snapshots = [rows()]
         for minute, text in enumerate(
             [
@@ -342,7 +342,7 @@ class TestAppendOnlyTimeline:
             start=1,
         ):
             clock.now = T0 + timedelta(minutes=minute)
-            service.run(parse_command(f"INC-{number} {text}"), ALICE)
+            usecases.run(parse_command(f"INC-{number} {text}"), ALICE)
             snapshot = rows()
             assert snapshot[: len(snapshots[-1])] == snapshots[-1]
             assert len(snapshot) == len(snapshots[-1]) + 1

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.demo import ReplayClock
+from bot.cli.demo import ReplayClock
 from bot.domain.grammar import parse_command
 from bot.domain.policy import NotAllowed
-from bot.service import Actor, IncidentService
 from bot.slack.ids import BlockId, CallbackId, InputId
 from bot.store import IncidentStore
+from bot.usecases.incidents import Actor, IncidentUseCases
 from tests.support import signing
 from tests.support.bot_server import running_bot, sqlite_url
 from tests.support.fake_slack import FakeSlack
@@ -22,17 +22,17 @@ MALLORY = Actor("U0MALLORY", "mallory")
 
 
 @pytest.fixture()
-def strict(store: IncidentStore, clock: ReplayClock) -> IncidentService:
-    return IncidentService(store, clock=clock, strict_roles=True)
+def strict(store: IncidentStore, clock: ReplayClock) -> IncidentUseCases:
+    return IncidentUseCases(store, clock=clock, strict_roles=True)
 
 
-def _run(service: IncidentService, text: str, actor: Actor) -> None:
-    service.run(parse_command(text), actor)
+def _run(usecases: IncidentUseCases, text: str, actor: Actor) -> None:
+    usecases.run(parse_command(text), actor)
 
 
 class TestStrictRolesCannotBeBypassed:
     @pytest.mark.parametrize("grant", ["lead <@U0MALLORY|mallory>", "assemble <@U0MALLORY|mallory>"])
-    def test_an_outsider_cannot_grant_themselves_resolve(self, strict: IncidentService, grant: str) -> None:
+    def test_an_outsider_cannot_grant_themselves_resolve(self, strict: IncidentUseCases, grant: str) -> None:
         """The issue's example: `lead <@self>` or `assemble <@self>` then `resolve` is refused at the first step."""
         _run(strict, "declare sev1 CDN edge returning 502s", ALICE)
         _run(strict, "INC-1 lead <@U0ALICE|alice>", ALICE)
@@ -47,7 +47,7 @@ class TestStrictRolesCannotBeBypassed:
         assert incident.status.value == "declared"
         assert [e.actor for e in entries if e.actor == "U0MALLORY"] == []
 
-    def test_the_lead_can_still_hand_over_and_staff(self, strict: IncidentService) -> None:
+    def test_the_lead_can_still_hand_over_and_staff(self, strict: IncidentUseCases) -> None:
         """The lead assembles and hands the lead to an IRT member, who may then resolve."""
         _run(strict, "declare sev1 CDN edge returning 502s", ALICE)
         _run(strict, "INC-1 lead <@U0ALICE|alice>", ALICE)
@@ -64,7 +64,7 @@ BOB = Actor("U0BOB", "bob")
 class TestStaffingBeforeALead:
     @pytest.mark.parametrize("grant", ["lead <@U0MALLORY|mallory>", "assemble <@U0MALLORY|mallory>"])
     def test_an_outsider_cannot_staff_a_person_declared_incident_and_lock_the_declarer_out(
-        self, strict: IncidentService, grant: str
+        self, strict: IncidentUseCases, grant: str
     ) -> None:
         """Before a lead exists, only the declarer (and IRT) may name the lead or assemble a person's incident."""
         _run(strict, "declare sev1 CDN edge returning 502s", ALICE)
@@ -75,7 +75,7 @@ class TestStaffingBeforeALead:
         incident, _ = strict.timeline(1)
         assert (incident.lead, [m.user_id for m in incident.members]) == ("U0ALICE", [])
 
-    def test_anyone_may_pick_up_an_alert_declared_incident(self, strict: IncidentService) -> None:
+    def test_anyone_may_pick_up_an_alert_declared_incident(self, strict: IncidentUseCases) -> None:
         """An incident no person declared (declared_by alertmanager) is taken by whoever takes the lead first."""
         strict.run(parse_command("declare sev2 Checkout latency"), Actor("alertmanager"))
         _run(strict, "INC-1 lead <@U0MALLORY|mallory>", MALLORY)
@@ -95,7 +95,7 @@ class TestRootCauseAndImpactAreDecisive:
         ],
     )
     def test_outsiders_cannot_set_the_root_cause_or_the_impact(
-        self, strict: IncidentService, text: str, move: str
+        self, strict: IncidentUseCases, text: str, move: str
     ) -> None:
         """`hypothesis confirm|reject` and `impact` belong to the lead and IRT; anyone may still add a hypothesis."""
         _run(strict, "declare sev1 CDN edge returning 502s", ALICE)

@@ -17,8 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.app import OUTBOX_WORKER, build_server
 from bot.config import Settings, load_settings
-from bot.slack.server import OUTBOX_WORKER, build_server
 from tests.support import signing
 
 SIGNING_SECRET = "test-signing-secret"
@@ -40,7 +40,7 @@ class RunningBot:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.web_app, self.service = build_server(settings, worker_id=f"test-{uuid.uuid4().hex[:8]}")
+        self.web_app, self.usecases = build_server(settings, worker_id=f"test-{uuid.uuid4().hex[:8]}")
         self.worker = self.web_app[OUTBOX_WORKER]
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None

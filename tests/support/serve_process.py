@@ -76,7 +76,7 @@ class Server:
                 **self.env,
             }
         )
-        command = [sys.executable, "-m", "bot.cli", "--env-file", "", self.mode, "--host", "127.0.0.1"]
+        command = [sys.executable, "-m", "bot.cli.main", "--env-file", "", self.mode, "--host", "127.0.0.1"]
         with self.log_file.open("a") as log:
             self.process = subprocess.Popen(
                 [*command, "--port", str(self.port)],

@@ -19,19 +19,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.demo import SEED_STEPS, TYPING_DELAY
+from bot.cli.demo import SEED_STEPS, TYPING_DELAY
 from bot.domain.alerts import AlertLine
 from bot.domain.commands import AddHypothesis, Assemble, Assignee, Declare, SetLead, UserRef
 from bot.domain.grammar import parse_command
 from bot.domain.lifecycle import Stamp, apply, declare
 from bot.domain.model import EntryKind, Incident, Severity, Status, TimelineEntry, person_mention, slack_mention
-from bot.service import Actor, Outcome
 from bot.slack import blocks
 from bot.slack.delivery import SlackEffect, nudge_effects, plan_effects
-from bot.slack.effects import channel_name, slugify
 from bot.slack.ids import BUTTON_VERBS, ActionId, CallbackId
 from bot.slack.text import TRUNCATION_NOTE, escape, plain, strip_invisible, truncate, unescape
+from bot.slack.web_api import channel_name, slugify
 from bot.store.repo import IncidentSummary
+from bot.usecases.incidents import Actor, Outcome
 from tests.support.fake_slack import blocks_errors
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "blocks"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from bot.config import _FIELD_OF, Secret, load_settings
 from bot.domain.model import Severity
 from bot.errors import ConfigError
-from bot.slack.effects import channel_name
+from bot.slack.web_api import channel_name
 from tests.support.fake_slack import SlackError
 from tests.support.fake_slack import _check_channel_name as check_channel_name
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.demo import run_demo
+from bot.cli.demo import run_demo
 from bot.domain.commands import (
     AddFollowup,
     AddHypothesis,
@@ -45,7 +45,7 @@ from bot.domain.postmortem import (
     build_postmortem,
 )
 from bot.errors import TemplateError
-from bot.postmortem.render import BUNDLED_TEMPLATES_DIR, PostmortemRenderer, table_cell
+from bot.views.postmortem import BUNDLED_TEMPLATES_DIR, PostmortemRenderer, table_cell
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "seed_postmortem.md"
 START = datetime(2026, 11, 22, 13, 42, tzinfo=UTC)
@@ -237,7 +237,7 @@ class TestLargeTimelines:
         from bot.domain.lifecycle import Stamp, apply, declare
         from bot.domain.model import Severity
         from bot.domain.postmortem import build_postmortem
-        from bot.postmortem.render import PostmortemRenderer
+        from bot.views.postmortem import PostmortemRenderer
 
         start = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)
         change = declare(Declare("Noisy incident", Severity.SEV2), 1, Stamp("U0ALICE", start, start))
@@ -269,7 +269,7 @@ class TestSlackReferencesInMarkdown:
         from bot.domain.lifecycle import Stamp, apply, declare
         from bot.domain.model import Severity
         from bot.domain.postmortem import build_postmortem
-        from bot.postmortem.render import PostmortemRenderer
+        from bot.views.postmortem import PostmortemRenderer
 
         t = datetime(2026, 11, 22, 13, 42, tzinfo=UTC)
         change = declare(Declare("Edge 502s", Severity.SEV2), 1, Stamp("U0ALICE", t, t, "alice"))

@@ -35,8 +35,8 @@ from bot.domain.postmortem import (
     TimelineLine,
     build_postmortem,
 )
-from bot.postmortem.markdown import escape_text, table_cell
-from bot.postmortem.render import PostmortemRenderer
+from bot.views.markdown import escape_text, table_cell
+from bot.views.postmortem import PostmortemRenderer
 from tests.support.properties import examples
 
 PARSER = MarkdownIt("commonmark").enable("table")

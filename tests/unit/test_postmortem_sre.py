@@ -27,7 +27,7 @@ from bot.domain.lifecycle import Stamp, apply, declare
 from bot.domain.model import Severity
 from bot.domain.postmortem import ErrorBudget, HypothesisView, Metric, PostmortemData, build_postmortem
 from bot.domain.slo import Slo
-from bot.postmortem.render import PostmortemRenderer
+from bot.views.postmortem import PostmortemRenderer
 
 START = datetime(2026, 11, 22, 13, 42, tzinfo=UTC)
 SLO = Slo("checkout-api", 99.9, timedelta(days=30))

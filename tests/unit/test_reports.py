@@ -12,7 +12,7 @@ from bot.domain.commands import Assemble, Assignee, Declare, Resolve, Rollback, 
 from bot.domain.lifecycle import Stamp, apply, declare
 from bot.domain.model import Incident, Severity, TimelineEntry
 from bot.domain.slo import Slo, SloCatalog
-from bot.reports import build_report, percentile, render_csv, render_json, render_text, write_chart
+from bot.views.reports import build_report, percentile, render_csv, render_json, render_text, write_chart
 
 T0 = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
 CATALOG = SloCatalog({"cdn-edge": Slo("cdn-edge", 99.95, timedelta(days=30))})

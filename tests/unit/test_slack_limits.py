@@ -21,11 +21,11 @@ from bot.domain.model import (
     Status,
     TimelineEntry,
 )
-from bot.replies import status_text
 from bot.slack import blocks
 from bot.slack.listeners.commands import Reply
 from bot.slack.text import escape_keeping_mentions
 from bot.store.repo import IncidentSummary
+from bot.views.replies import status_text
 from tests.support.slack_limits import SPECIAL_MENTIONS, message_errors, view_errors
 
 T0 = datetime(2026, 11, 22, 13, 42, tzinfo=UTC)

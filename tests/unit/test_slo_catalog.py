@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.demo import DEMO_SLOS
+from bot.cli.demo import DEMO_SLOS
 from bot.errors import ConfigError
-from bot.slo_catalog import load_catalog
+from bot.integrations.slo_catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -28,17 +28,17 @@ from bot.domain.commands import (
     ShowTimeline,
 )
 from bot.domain.grammar import bare_declare_severity, help_text, is_bare_declare, parse_command
-from bot.domain.model import Status
+from bot.domain.model import OPEN_STATUSES
 from bot.domain.policy import check_allowed
-from bot.replies import confirmation, list_text, slo_text, status_text
-from bot.service import Actor, Outcome
 from bot.slack import blocks
 from bot.slack.app import SlackDeps
 from bot.slack.delivery import NotifyTarget, export_effects, plan_effects
-from bot.slack.effects import incident_number_in_channel_name
 from bot.slack.errors import user_message
 from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, truncate
+from bot.slack.web_api import incident_number_in_channel_name
 from bot.store.outbox import Effect
+from bot.usecases.incidents import Actor, Outcome
+from bot.views.replies import confirmation, list_text, slo_text, status_text
 
 log = structlog.get_logger("incidentbot.slack")
 
@@ -116,9 +116,9 @@ async def _dispatch(deps: SlackDeps, reply: Reply, body: dict[str, Any]) -> None
     command = parse_command(text)
     actor = Actor(str(body["user_id"]), body.get("user_name"))
     channel_id = str(body.get("channel_id") or "") or None
-    # ``inc-7-...``: the outbox may have created the channel and not recorded it yet (see IncidentService._find).
+    # ``inc-7-...``: the outbox may have created the channel and not recorded it yet (see IncidentUseCases._find).
     channel_number = (
-        incident_number_in_channel_name(str(body.get("channel_name") or ""), deps.effects.channel_prefix)
+        incident_number_in_channel_name(str(body.get("channel_name") or ""), deps.web_api.channel_prefix)
         if command.incident_number is None
         else None
     )
@@ -132,7 +132,7 @@ async def _open_declare_modal(deps: SlackDeps, reply: Reply, body: dict[str, Any
     await reply.ack()
     severity = bare_declare_severity(text)
     view = blocks.build_declare_modal(severity, body.get("channel_id"))
-    if not body.get("trigger_id") or not await deps.effects.open_view(str(body["trigger_id"]), view):
+    if not body.get("trigger_id") or not await deps.web_api.open_view(str(body["trigger_id"]), view):
         await reply.send(
             escape("I could not open the declare form; type `/incident declare [sev1-4] <title>` instead.")
         )
@@ -161,13 +161,13 @@ async def _run_transition(
 ) -> None:
     problems: list[str] = []
     if isinstance(command.action, Assemble) and any(isinstance(a.who, GroupRef) for a in command.action.assignees):
-        if deps.service.strict_roles:  # refused now rather than after "Assembling the IRT…"
+        if deps.usecases.strict_roles:  # refused now rather than after "Assembling the IRT…"
             incident = await asyncio.to_thread(
-                deps.service.incident, command.incident_number, channel_id, channel_number
+                deps.usecases.incident, command.incident_number, channel_id, channel_number
             )
             check_allowed(incident, command.action, actor.user_id)
         await reply.ack("Assembling the IRT…")
-        expanded, problems = await deps.effects.expand_groups(command.action.assignees)
+        expanded, problems = await deps.web_api.expand_groups(command.action.assignees)
         command = ParsedCommand(Assemble(tuple(expanded)), command.incident_number, command.at)
     notify = NotifyTarget(response_url=reply.response_url, channel_id=channel_id, user_id=actor.user_id)
 
@@ -176,7 +176,7 @@ async def _run_transition(
 
     async def work() -> Outcome:
         return await asyncio.to_thread(
-            lambda: deps.service.run(command, actor, channel_id, plan, channel_number=channel_number)
+            lambda: deps.usecases.run(command, actor, channel_id, plan, channel_number=channel_number)
         )
 
     outcome = await _within_budget(reply, work)
@@ -204,15 +204,15 @@ async def _answer_query(
     them; a postmortem export queues its upload (a write), so it runs with the writers.
     """
     action = command.action
-    service = deps.service
+    usecases = deps.usecases
     number = command.incident_number
 
     def export() -> Answer:
         assert isinstance(action, ExportPostmortem)
-        incident = service.incident(number, channel_id, channel_number)
+        incident = usecases.incident(number, channel_id, channel_number)
         deps.renderer.check(action.template)  # an unknown template is refused now, not in the outbox
         notify = NotifyTarget(response_url=reply.response_url, channel_id=channel_id, user_id=actor.user_id)
-        service.enqueue(export_effects(incident, action.template, notify))
+        usecases.enqueue(export_effects(incident, action.template, notify))
         return f"Exporting the postmortem draft of {incident.incident_id} to its channel…", None
 
     def answer() -> Answer:
@@ -220,15 +220,15 @@ async def _answer_query(
         if isinstance(action, ShowHelp):
             return escape(help_text(action.verb)), None
         if isinstance(action, ListIncidents):
-            open_ones = service.list_incidents([s for s in Status if s.is_open], 50)
-            return "*Open incidents*\n" + list_text(open_ones, service.clock(), escape=escape), None
+            open_ones = usecases.list_incidents(OPEN_STATUSES, 50)
+            return "*Open incidents*\n" + list_text(open_ones, usecases.clock(), escape=escape), None
         if isinstance(action, ShowSlo):
-            return slo_text(service, action.service, escape), None
+            return slo_text(usecases, action.service, escape), None
         if isinstance(action, ShowStatus):
-            incident = service.incident(number, channel_id, channel_number)
-            return status_text(incident, service.clock(), escape=escape_keeping_mentions), None
+            incident = usecases.incident(number, channel_id, channel_number)
+            return status_text(incident, usecases.clock(), escape=escape_keeping_mentions), None
         if isinstance(action, ShowTimeline):
-            incident, entries, total = service.recent_timeline(number, channel_id, channel_number)
+            incident, entries, total = usecases.recent_timeline(number, channel_id, channel_number)
             return f"{incident.incident_id} timeline", blocks.build_timeline_blocks(incident, entries, total)
         raise TypeError(f"{type(action).__name__} is not a query")
 

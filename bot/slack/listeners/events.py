@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 from slack_bolt.async_app import AsyncApp
 
-from bot.domain.model import Status
+from bot.domain.model import OPEN_STATUSES
 from bot.slack import blocks
 from bot.slack.app import SlackDeps
 from bot.slack.delivery import SlackEffect
@@ -37,13 +37,11 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             return
         try:
             # Ask for more than fit: the view then says how many open incidents it leaves out.
-            summaries = await deps.threads.read(
-                deps.service.list_incidents, [s for s in Status if s.is_open], HOME_LIST_LIMIT
-            )
-            budgets = await deps.threads.read(deps.service.budget_reports)
+            summaries = await deps.threads.read(deps.usecases.list_incidents, OPEN_STATUSES, HOME_LIST_LIMIT)
+            budgets = await deps.threads.read(deps.usecases.budget_reports)
             exhausted = [f"{r.slo.service}: error budget exhausted. {r.policy()}" for r in budgets if r.exhausted]
-            await deps.effects.publish_home(
-                str(event["user"]), blocks.build_home_view(summaries, deps.service.clock(), exhausted)
+            await deps.web_api.publish_home(
+                str(event["user"]), blocks.build_home_view(summaries, deps.usecases.clock(), exhausted)
             )
         except Exception as exc:
             user_message(exc, event="app_home_opened")
@@ -62,7 +60,7 @@ async def _pin_to_timeline(deps: SlackDeps, event: dict[str, Any], event_id: str
     if event.get("reaction") not in PIN_REACTIONS or item.get("type") != "message":
         return
     channel_id, ts, reactor = str(item.get("channel")), str(item.get("ts")), str(event.get("user"))
-    incident = await deps.threads.read(deps.service.find_by_channel, channel_id)
+    incident = await deps.threads.read(deps.usecases.find_by_channel, channel_id)
     if incident is None:
         return
     payload = {
@@ -72,5 +70,5 @@ async def _pin_to_timeline(deps: SlackDeps, event: dict[str, Any], event_id: str
         "event_id": event_id or None,
         "item_user": event.get("item_user"),
     }
-    await asyncio.to_thread(deps.service.enqueue, [Effect(SlackEffect.PIN_MESSAGE, payload, incident.number)])
+    await asyncio.to_thread(deps.usecases.enqueue, [Effect(SlackEffect.PIN_MESSAGE, payload, incident.number)])
     deps.wake_outbox()

@@ -20,19 +20,19 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.domain.commands import Declare
 from bot.domain.grammar import MAX_TITLE_LENGTH, USAGE, clean_text, parse_command
-from bot.domain.model import DEFAULT_SEVERITY, Severity
+from bot.domain.model import DEFAULT_SEVERITY, Incident, Severity
 from bot.domain.policy import NotAllowed
 from bot.domain.timeline import plain_references
 from bot.errors import BotError
-from bot.service import Actor, Outcome
 from bot.slack import blocks
 from bot.slack.app import SlackDeps
 from bot.slack.delivery import NotifyTarget, plan_effects
 from bot.slack.errors import user_message
-from bot.slack.ids import BUTTON_VERBS, ActionId, BlockId, CallbackId, InputId
+from bot.slack.ids import BUTTON_VERBS, BUTTONS, ActionId, BlockId, CallbackId, InputId
 from bot.slack.listeners.commands import ACK_BUDGET
 from bot.slack.text import escape, truncate
 from bot.store.outbox import Effect
+from bot.usecases.incidents import Actor, Outcome
 
 log = structlog.get_logger("incidentbot.slack")
 
@@ -46,15 +46,19 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             verb = BUTTON_VERBS[ActionId(action["action_id"])]
             number = int(action["value"])
             # The trigger_id expires 3 s after the click: a slow database only costs the modal its title.
-            reading = asyncio.ensure_future(deps.threads.read(deps.service.incident, number))
+            reading = asyncio.ensure_future(deps.threads.read(deps.usecases.incident, number))
             try:
                 incident = await asyncio.wait_for(asyncio.shield(reading), TRIGGER_BUDGET)
+                if not BUTTONS_BY_ACTION[ActionId(action["action_id"])].shown(incident.status):
+                    # A button of an older status message: say so now, not after the form is filled in.
+                    await _answer_clicker(deps, respond, body, stale_button(incident))
+                    return
                 view = blocks.build_command_modal(verb, incident)
             except TimeoutError:
                 reading.add_done_callback(_quietly)
                 log.info("command_modal_opened_untitled", incident=number)
                 view = blocks.build_command_modal_for_number(verb, number)
-            if not await deps.effects.open_view(str(body.get("trigger_id") or ""), view):
+            if not await deps.web_api.open_view(str(body.get("trigger_id") or ""), view):
                 log.info("command_modal_not_opened", incident=f"INC-{number}", verb=verb)
                 await _answer_clicker(deps, respond, body, form_fallback(verb, number))
         except Exception as exc:
@@ -65,7 +69,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     ) -> None:
         await ack()
         try:
-            incident, entries, total = await deps.threads.read(deps.service.recent_timeline, int(action["value"]))
+            incident, entries, total = await deps.threads.read(deps.usecases.recent_timeline, int(action["value"]))
             await respond(
                 text=f"{incident.incident_id} timeline",
                 blocks=blocks.build_timeline_blocks(incident, entries, total),
@@ -96,6 +100,17 @@ def _quietly(task: asyncio.Future[Any]) -> None:
     """A read given up on may still fail (an unknown incident): the modal's submission will say so."""
     if not task.cancelled():
         task.exception()
+
+
+BUTTONS_BY_ACTION = {button.action_id: button for button in BUTTONS}
+
+
+def stale_button(incident: Incident) -> str:
+    """What the clicker of a button the incident's status no longer offers is told."""
+    return (
+        f"That button is out of date: {incident.incident_id} is {incident.status.value} now. "
+        "The pinned status message shows what can be done next."
+    )
 
 
 def form_fallback(verb: str, number: int) -> str:
@@ -142,7 +157,7 @@ async def _tell(deps: SlackDeps, body: dict[str, Any], text: str, channel_id: st
     user_id = str((body.get("user") or {}).get("id") or "")
     channel = channel_id or str((body.get("channel") or {}).get("id") or "")
     if user_id and channel:
-        await deps.effects.post_ephemeral(channel, user_id, text)
+        await deps.web_api.post_ephemeral(channel, user_id, text)
     else:
         log.info("user_not_told", user=user_id, text=text)
 
@@ -188,7 +203,7 @@ async def _submit_declare(deps: SlackDeps, ack: AsyncAck, body: dict[str, Any], 
 
     key = submission_key(view)
     try:
-        await asyncio.to_thread(deps.service.declare_once, Declare(title, severity, description), actor, key, plan)
+        await asyncio.to_thread(deps.usecases.declare_once, Declare(title, severity, description), actor, key, plan)
         deps.wake_outbox()
     except Exception as exc:
         await _tell(deps, body, user_message(exc, view=CallbackId.DECLARE.value), origin)
@@ -209,14 +224,14 @@ async def _submit_command(deps: SlackDeps, ack: AsyncAck, body: dict[str, Any], 
     told: dict[str, str | None] = {"channel": None}
 
     def work() -> Outcome | None:
-        channel = deps.service.incident(number).channel_id
+        channel = deps.usecases.incident(number).channel_id
         told["channel"] = channel
         notify = NotifyTarget(channel_id=channel, user_id=actor.user_id)
 
         def plan(outcome: Outcome) -> list[Effect]:
             return plan_effects(outcome, actor, notify)
 
-        return deps.service.run_once(command, actor, None, plan, event_id=key)
+        return deps.usecases.run_once(command, actor, None, plan, event_id=key)
 
     task = asyncio.ensure_future(asyncio.to_thread(work))
     try:

@@ -17,10 +17,10 @@ from bot.domain.changes import ChangeEvent, describe_change
 from bot.domain.commands import ExportPostmortem, ShowTimeline
 from bot.domain.grammar import parse_command
 from bot.domain.slo import Slo, SloCatalog
-from bot.postmortem.render import PostmortemRenderer
-from bot.replies import confirmation, timeline_text
-from bot.service import Actor, IncidentService
 from bot.store import open_store
+from bot.usecases.incidents import Actor, IncidentUseCases
+from bot.views.postmortem import PostmortemRenderer
+from bot.views.replies import confirmation, timeline_text
 
 SEED_DAY = datetime(2026, 11, 22, tzinfo=UTC)
 TYPING_DELAY = timedelta(seconds=20)
@@ -105,19 +105,19 @@ def run_demo(out: TextIO, database_url: str | None = None) -> str:
         url = database_url or f"sqlite:///{Path(folder) / 'demo.db'}"
         store = open_store(url)
         try:
-            return _replay(out, IncidentService(store, ReplayClock(SEED_DAY), slos=DEMO_SLOS))
+            return _replay(out, IncidentUseCases(store, ReplayClock(SEED_DAY), slos=DEMO_SLOS))
         finally:
             store.dispose()
 
 
-def _replay(out: TextIO, service: IncidentService) -> str:
-    clock = service.clock
+def _replay(out: TextIO, usecases: IncidentUseCases) -> str:
+    clock = usecases.clock
     assert isinstance(clock, ReplayClock)
     out.write(f"Replaying the CDN outage of {SEED_DAY:%Y-%m-%d} (all times UTC)\n\n")
     number: int | None = None
     for change in SEED_CHANGES:
         clock.now = change.occurred_at + TYPING_DELAY
-        service.record_change(change)
+        usecases.record_change(change)
         out.write(f"{change.occurred_at:%H:%M}  CI/CD   POST /changes  {describe_change(change)}\n")
     for step in SEED_STEPS:
         clock.now = step.occurred_at + TYPING_DELAY
@@ -125,13 +125,13 @@ def _replay(out: TextIO, service: IncidentService) -> str:
         out.write(f"{step.time}  @{step.actor.name:<6} /incident {step.slack_text}\n")
         if isinstance(command.action, ExportPostmortem | ShowTimeline):
             continue
-        outcome = service.run(command if number is None else replace(command, incident_number=number), step.actor)
+        outcome = usecases.run(command if number is None else replace(command, incident_number=number), step.actor)
         number = outcome.incident.number
         out.write(f"       -> {confirmation(outcome, mention=lambda u: '@' + _name(u))}\n")
     assert number is not None
-    incident, entries = service.timeline(number)
+    incident, entries = usecases.timeline(number)
     out.write("\n" + timeline_text(incident, entries, mention=lambda u: "@" + _name(u)) + "\n\n")
-    postmortem = PostmortemRenderer().render(service.postmortem(number))
+    postmortem = PostmortemRenderer().render(usecases.postmortem(number))
     out.write(postmortem)
     return postmortem
 

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 import structlog
 
 from bot.domain.model import Severity
-from bot.service import IncidentService
 from bot.slack.delivery import nudge_effects
+from bot.usecases.incidents import IncidentUseCases
 
 log = structlog.get_logger("incidentbot.nudges")
 
@@ -29,12 +29,12 @@ class Nudger:
 
     def __init__(
         self,
-        service: IncidentService,
+        usecases: IncidentUseCases,
         thresholds: Mapping[Severity, timedelta],
         wake_outbox: Callable[[], None] = lambda: None,
         interval: float = CHECK_SECONDS,
     ) -> None:
-        self.service = service
+        self.usecases = usecases
         self.thresholds = thresholds
         self.wake_outbox = wake_outbox
         self.interval = interval
@@ -44,7 +44,7 @@ class Nudger:
         """Nudge every incident due at ``now`` (default: the service's clock); returns their ids."""
         if not self.thresholds:
             return []
-        outcomes = self.service.nudge_silent(self.thresholds, plan=nudge_effects, now=now)
+        outcomes = self.usecases.nudge_silent(self.thresholds, plan=nudge_effects, now=now)
         for outcome in outcomes:
             log.info(
                 "incident_nudged",

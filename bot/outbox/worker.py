@@ -18,10 +18,10 @@ from typing import Any
 
 import structlog
 
-from bot.service import Clock, utc_now
 from bot.store import outbox
 from bot.store.outbox import Effect, OutboxItem
 from bot.store.repo import IncidentStore
+from bot.usecases.incidents import Clock, utc_now
 
 log = structlog.get_logger("incidentbot.outbox")
 

@@ -29,10 +29,10 @@ from bot.domain.alerts import ALERTMANAGER_ACTOR, DEFAULT_SEVERITY_MAP, parse_no
 from bot.domain.changes import parse_change
 from bot.domain.errors import BotError, PayloadError
 from bot.domain.model import EntryKind, Severity
-from bot.service import Actor, IncidentService, Outcome
 from bot.slack.delivery import SlackEffect, plan_effects
 from bot.slack.text import escape
 from bot.store.outbox import Effect
+from bot.usecases.incidents import Actor, IncidentUseCases, Outcome
 
 log = structlog.get_logger("incidentbot.webhooks")
 
@@ -46,16 +46,16 @@ MAX_SUMMARY_NAMES = 10
 
 
 def register(
-    web_app: web.Application, service: IncidentService, settings: Settings, wake_outbox: Callable[[], None]
+    web_app: web.Application, usecases: IncidentUseCases, settings: Settings, wake_outbox: Callable[[], None]
 ) -> None:
     """Add the webhook routes to the bot's aiohttp application."""
 
     async def alerts(request: web.Request) -> web.Response:
         _authenticate(request, settings)
         body = _parse_json(await _read_limited(request, settings.alert_max_bytes, "INCIDENT_ALERT_MAX_BYTES"))
-        notification = parse_notification(body, service.clock())
+        notification = parse_notification(body, usecases.clock())
         plan = partial(alert_plan, severity_map=settings.alert_severity_map)
-        result = await asyncio.to_thread(service.receive_notification, notification, settings.alert_severity_map, plan)
+        result = await asyncio.to_thread(usecases.receive_notification, notification, settings.alert_severity_map, plan)
         wake_outbox()
         answer: dict[str, Any] = {
             "ok": True,
@@ -70,8 +70,8 @@ def register(
 
     async def changes(request: web.Request) -> web.Response:
         _authenticate(request, settings)
-        change = parse_change(_parse_json(await _read_limited(request, CHANGES_MAX_BYTES)), service.clock())
-        change_id = await asyncio.to_thread(service.record_change, change)
+        change = parse_change(_parse_json(await _read_limited(request, CHANGES_MAX_BYTES)), usecases.clock())
+        change_id = await asyncio.to_thread(usecases.record_change, change)
         return web.json_response({"ok": True, "id": change_id}, status=201)
 
     web_app.add_routes(

@@ -182,7 +182,7 @@ class ChannelNameExhausted(Exception):
     """Every candidate name for an incident channel was taken."""
 
 
-class SlackEffects:
+class SlackWebApi:
     """Wraps the Web API client with the few operations the bot performs."""
 
     def __init__(self, client: AsyncWebClient, channel_prefix: str = "inc", announce_channel: str | None = None):

@@ -2,7 +2,7 @@
 
 The environment is sandboxed with StrictUndefined: templates may be a team's own files, and the
 incident's text is only ever passed in as data, so ``{{ 7*7 }}`` typed in a title stays literal.
-Every value a template prints is escaped for Markdown (``bot.postmortem.markdown``), in the bundled
+Every value a template prints is escaped for Markdown (``bot.views.markdown``), in the bundled
 template and in a team's own alike, so what people typed can never change the draft's outline;
 ``table_cell`` escapes a value for a table cell.
 """
@@ -18,7 +18,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from bot.domain.postmortem import PostmortemData
 from bot.errors import TemplateError
-from bot.postmortem.markdown import escape_text, table_cell
+from bot.views.markdown import escape_text, table_cell
 
 __all__ = ["BUNDLED_TEMPLATES_DIR", "DEFAULT_TEMPLATE", "PostmortemRenderer", "table_cell"]
 

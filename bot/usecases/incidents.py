@@ -32,8 +32,8 @@ from bot.domain.alerts import (
 from bot.domain.changes import RECENT_CHANGE_WINDOW, ChangeEvent
 from bot.domain.commands import AddNote, Declare, Nudge, ParsedCommand, Query, RecordAlert, Transition
 from bot.domain.errors import IncidentNotFound
-from bot.domain.lifecycle import OPEN_STATUSES, Change, Stamp, apply, declare
-from bot.domain.model import EntryKind, Incident, Severity, Status, TimelineEntry, format_incident_id
+from bot.domain.lifecycle import Decision, Stamp, apply, declare
+from bot.domain.model import OPEN_STATUSES, EntryKind, Incident, Severity, Status, TimelineEntry, format_incident_id
 from bot.domain.nudges import due_nudges
 from bot.domain.policy import check_allowed
 from bot.domain.postmortem import PostmortemData, build_postmortem
@@ -121,7 +121,7 @@ def _record_alerts(
     return incident, tuple(entries)
 
 
-class IncidentService:
+class IncidentUseCases:
     """The application's entry point for every adapter (Slack, CLI, webhooks)."""
 
     def __init__(
@@ -226,9 +226,9 @@ class IncidentService:
         def attempt(uow: UnitOfWork) -> Outcome | None:
             if event_id is not None and not uow.remember_event(event_id, now):
                 return None
-            change = declare(action, uow.next_incident_number(), stamp, channel_id=channel_id)
-            incident = uow.add_incident(change, now)
-            outcome = Outcome(incident, change.entries, None)
+            decision = declare(action, uow.next_incident_number(), stamp, channel_id=channel_id)
+            incident = uow.add_incident(decision, now)
+            outcome = Outcome(incident, decision.entries, None)
             self._enqueue_plans(uow, outcome, plan, now)
             return outcome
 
@@ -277,9 +277,9 @@ class IncidentService:
                 return None
             if self.strict_roles:
                 check_allowed(before, action, actor.user_id)
-            change: Change = apply(before, action, stamp)
-            after = uow.save(before, change, now)
-            outcome = Outcome(after, change.entries, before)
+            decision: Decision = apply(before, action, stamp)
+            after = uow.save(before, decision, now)
+            outcome = Outcome(after, decision.entries, before)
             self._enqueue_plans(uow, outcome, plan, now)
             return outcome
 
@@ -347,7 +347,7 @@ class IncidentService:
                 (f, s) for (f, s, state) in known if state == CLEARED
             }
             firing = [c.alert for c in new if c.state == FIRED and c.episode not in cleared]
-            declared: Change | None = None
+            declared: Decision | None = None
             previous: str | None = None
             if open_incident is None and firing:
                 previous = latest_incident.incident_id if latest_incident else None
@@ -388,14 +388,14 @@ class IncidentService:
                 incident, entries = _record_alerts(
                     declared.incident, by_incident.pop(declared.incident.number, []), now, note
                 )
-                change = Change(incident, declared.entries + entries)
+                change = Decision(incident, declared.entries + entries)
                 outcomes.append(Outcome(uow.add_incident(change, now), change.entries, None))
             for home, recorded in sorted(by_incident.items()):
                 before = open_incident if open_incident and open_incident.number == home else uow.get_incident(home)
                 if before is None:  # incidents are never deleted; only a broken database gets here
                     raise ConcurrentUpdate(f"{format_incident_id(home)} disappeared while alerts were recorded.")
                 incident, entries = _record_alerts(before, recorded, now, note if home == target else None)
-                outcomes.append(Outcome(uow.save(before, Change(incident, entries), now), entries, before))
+                outcomes.append(Outcome(uow.save(before, Decision(incident, entries), now), entries, before))
             for outcome in outcomes:
                 self._enqueue_plans(uow, outcome, plan, now)
             action_taken = "declared" if declared else "recorded" if inserted else "repeat"

@@ -34,12 +34,12 @@ from bot.domain.timeline import collect_names, plain_mention, plain_references
 from bot.domain.timeparse import format_iso
 from bot.errors import BotError, UsageError
 from bot.log import configure_logging
-from bot.postmortem.render import PostmortemRenderer
-from bot.replies import confirmation, list_text, slo_text, status_text, timeline_text
-from bot.service import Actor, IncidentService, Outcome, utc_now
 from bot.store import open_store
 from bot.store.outbox import Effect, OutboxItem
 from bot.store.repo import IncidentSummary
+from bot.usecases.incidents import Actor, IncidentUseCases, Outcome, utc_now
+from bot.views.postmortem import PostmortemRenderer
+from bot.views.replies import confirmation, list_text, slo_text, status_text, timeline_text
 
 log = structlog.get_logger("incidentbot.cli")
 
@@ -174,14 +174,14 @@ def _incident_number(text: str) -> int:
     return number
 
 
-def _service(settings: Settings) -> IncidentService:
-    from bot.bootstrap import build_service
+def _usecases(settings: Settings) -> IncidentUseCases:
+    from bot.app import build_usecases
 
-    return build_service(settings)
+    return build_usecases(settings)
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.demo import run_demo
+    from bot.cli.demo import run_demo
 
     run_demo(sys.stdout)
     return 0
@@ -205,25 +205,25 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             f'Name the incident first (there is no channel to imply it here): `incidentbot run "INC-7 {verb} ..."`; '
             "`incidentbot list` shows them."
         )
-    service = _service(settings)
+    usecases = _usecases(settings)
     renderer = PostmortemRenderer(settings.templates_dir)
     now = utc_now()
     if isinstance(action, ShowHelp):
         print(plain_help(action.verb))
     elif isinstance(action, ListIncidents):
-        print(list_text(service.list_incidents(), now))
+        print(list_text(usecases.list_incidents(), now))
     elif isinstance(action, ShowStatus):
-        incident, entries = service.timeline(command.incident_number)
+        incident, entries = usecases.timeline(command.incident_number)
         names = collect_names(entries)
         print(status_text(incident, now, plain_mention(names), plain_references(names)))
     elif isinstance(action, ShowTimeline):
-        print(_timeline_text(*service.timeline(command.incident_number)))
+        print(_timeline_text(*usecases.timeline(command.incident_number)))
     elif isinstance(action, ShowSlo):
-        print(slo_text(service, action.service))
+        print(slo_text(usecases, action.service))
     elif isinstance(action, ExportPostmortem):
-        print(renderer.render(service.postmortem(command.incident_number), action.template), end="")
+        print(renderer.render(usecases.postmortem(command.incident_number), action.template), end="")
     else:
-        _change(service, settings, command, Actor(actor))
+        _change(usecases, settings, command, Actor(actor))
     return 0
 
 
@@ -233,7 +233,7 @@ SLACK_NOT_CONFIGURED = (
 )
 
 
-def _change(service: IncidentService, settings: Settings, command: ParsedCommand, actor: Actor) -> None:
+def _change(usecases: IncidentUseCases, settings: Settings, command: ParsedCommand, actor: Actor) -> None:
     """Apply a state-changing command; with Slack configured, queue the Slack updates it owes.
 
     The plan is the one the Slack command uses (status message, topic, a line in the channel,
@@ -249,7 +249,7 @@ def _change(service: IncidentService, settings: Settings, command: ParsedCommand
         from bot.slack.delivery import SlackEffect, open_channel_effects, plan_effects
 
         number = command.incident_number
-        channel_coming = number is not None and service.outbox_pending(SlackEffect.CREATE_CHANNEL, number)
+        channel_coming = number is not None and usecases.outbox_pending(SlackEffect.CREATE_CHANNEL, number)
 
         def plan(outcome: Outcome) -> list[Effect]:
             # An incident declared where Slack was not configured has no channel: open it now, as declare would.
@@ -258,7 +258,7 @@ def _change(service: IncidentService, settings: Settings, command: ParsedCommand
             queued[:] = planned  # a retried transaction plans again: keep the last
             return queued
 
-    outcome = service.run(command, actor, plan=plan)
+    outcome = usecases.run(command, actor, plan=plan)
     names = collect_names(outcome.entries)
     print(for_terminal(confirmation(outcome, plain_mention(names), plain_references(names)), names))
     incident = outcome.incident
@@ -285,7 +285,7 @@ def _timeline_text(incident: Incident, entries: Sequence[TimelineEntry]) -> str:
 
 
 def _timeline(args: argparse.Namespace, settings: Settings) -> int:
-    incident, entries = _service(settings).timeline(_incident_number(args.incident))
+    incident, entries = _usecases(settings).timeline(_incident_number(args.incident))
     if args.format == "json":
         names = collect_names(entries)
         document = {
@@ -316,9 +316,9 @@ def _entry_json(entry: TimelineEntry, names: Mapping[str, str]) -> dict[str, Any
 
 
 def _postmortem(args: argparse.Namespace, settings: Settings) -> int:
-    service = _service(settings)
+    usecases = _usecases(settings)
     renderer = PostmortemRenderer(settings.templates_dir)
-    document = renderer.render(service.postmortem(_incident_number(args.incident)), args.template)
+    document = renderer.render(usecases.postmortem(_incident_number(args.incident)), args.template)
     if args.out is None:
         print(document, end="")
         return 0
@@ -332,7 +332,7 @@ def _postmortem(args: argparse.Namespace, settings: Settings) -> int:
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     statuses = [Status(s) for s in args.status] if args.status else None
-    summaries = _service(settings).list_incidents(statuses, args.limit)
+    summaries = _usecases(settings).list_incidents(statuses, args.limit)
     if args.format == "json":
         print(json.dumps({"incidents": [_summary_json(s) for s in summaries]}, indent=2, ensure_ascii=False))
     else:
@@ -354,11 +354,11 @@ def _summary_json(summary: IncidentSummary) -> dict[str, Any]:
 
 
 def _slo(args: argparse.Namespace, settings: Settings) -> int:
-    service = _service(settings)
+    usecases = _usecases(settings)
     if args.format == "text":
-        print(slo_text(service, args.service))
+        print(slo_text(usecases, args.service))
         return 0
-    reports = service.budget_reports(args.service)
+    reports = usecases.budget_reports(args.service)
     print(json.dumps({"services": [_budget_json(r) for r in reports]}, indent=2))
     return 0
 
@@ -400,12 +400,12 @@ def _since(text: str) -> timedelta:
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.reports import build_report, render_csv, render_json, render_text, write_chart
+    from bot.views.reports import build_report, render_csv, render_json, render_text, write_chart
 
-    service = _service(settings)
+    usecases = _usecases(settings)
     now = utc_now()
     since = now - _since(args.since)
-    report = build_report(service.incidents_since(since), service.slos, since, now)
+    report = build_report(usecases.incidents_since(since), usecases.slos, since, now)
     print(
         {"text": render_text, "json": render_json, "csv": render_csv}[args.format](report),
         end="" if args.format == "csv" else "\n",
@@ -428,7 +428,7 @@ def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.slack.server import serve_http
+    from bot.app import serve_http
 
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     serve_http(settings, host=args.host, port=args.port)
@@ -436,13 +436,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _outbox(args: argparse.Namespace, settings: Settings) -> int:
-    service = _service(settings)
+    usecases = _usecases(settings)
     if args.retry is not None:
-        if not service.revive_outbox_item(args.retry):
+        if not usecases.revive_outbox_item(args.retry):
             raise BotError(f"There is no dead outbox item #{args.retry}.")
         print(f"Outbox item #{args.retry} is queued again; a running bot delivers it shortly.")
         return 0
-    items = service.outbox_items(args.status, limit=1000)
+    items = usecases.outbox_items(args.status, limit=1000)
     if args.format == "json":
         print(json.dumps({"items": [_outbox_json(item) for item in items]}, indent=2, ensure_ascii=False))
         return 0
@@ -452,17 +452,17 @@ def _outbox(args: argparse.Namespace, settings: Settings) -> int:
             f"attempts={i.attempts:<3} {_next_attempt(i)}{i.last_error}"
             for i in items
         )
-        or _empty_outbox(service, settings, args.status)
+        or _empty_outbox(usecases, settings, args.status)
     )
     return 0
 
 
-def _empty_outbox(service: IncidentService, settings: Settings, status: str | None) -> str:
+def _empty_outbox(usecases: IncidentUseCases, settings: Settings, status: str | None) -> str:
     """What an empty listing means. Slack is up to date only if nothing waits, nothing was given up on,
     and this environment could have queued Slack updates at all."""
     if status == "dead":
         return "No outbox item has been given up on."
-    if status == "pending" and service.outbox_items("dead", limit=1):
+    if status == "pending" and usecases.outbox_items("dead", limit=1):
         return "Nothing is waiting for delivery, but some items were given up on: `incidentbot outbox --status dead`."
     if not settings.slack_bot_token.get():
         return (
@@ -491,7 +491,7 @@ def _outbox_json(item: OutboxItem) -> dict[str, Any]:
 
 
 def _socket(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.slack.server import serve_socket_mode
+    from bot.app import serve_socket_mode
 
     settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
     serve_socket_mode(settings, host=args.host, port=args.port)

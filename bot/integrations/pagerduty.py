@@ -19,10 +19,10 @@ import structlog
 from bot.config import Secret
 from bot.domain.model import Severity, format_incident_id
 from bot.domain.paging import PageAction, next_page, page_action
-from bot.outbox import RetryLater, Undeliverable, retry_after_seconds
-from bot.service import IncidentService, Outcome
+from bot.outbox.worker import RetryLater, Undeliverable, retry_after_seconds
 from bot.store.outbox import Effect, OutboxItem
 from bot.store.repo import UnitOfWork
+from bot.usecases.incidents import IncidentUseCases, Outcome
 
 log = structlog.get_logger("incidentbot.paging")
 
@@ -64,8 +64,8 @@ def paging_plan(uow: UnitOfWork, outcome: Outcome) -> list[Effect]:
 class PagerDutyDeliverer:
     """Sends one Events API v2 event per outbox item; 429 and 5xx are retried, other 4xx are not."""
 
-    def __init__(self, service: IncidentService, routing_key: Secret, events_url: str) -> None:
-        self.service = service
+    def __init__(self, usecases: IncidentUseCases, routing_key: Secret, events_url: str) -> None:
+        self.usecases = usecases
         self.routing_key = routing_key
         self.events_url = events_url
 
@@ -103,7 +103,7 @@ class PagerDutyDeliverer:
             "event_action": "trigger" if kind is PagingEffect.TRIGGER else "resolve",
         }
         if kind is PagingEffect.TRIGGER:
-            incident = await asyncio.to_thread(self.service.incident, number)
+            incident = await asyncio.to_thread(self.usecases.incident, number)
             severity = Severity.parse(str(queued.get("severity", ""))) or incident.severity
             body["payload"] = {
                 "summary": f"{incident.incident_id} ({severity.value}): {incident.title}"[:1024],
