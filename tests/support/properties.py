@@ -51,3 +51,11 @@ def register_profiles(in_ci: bool) -> None:
         **common,  # type: ignore[arg-type]
     )
     settings.load_profile("ci" if in_ci else "scaled")
+
+
+def suppressed(*checks: HealthCheck) -> list[HealthCheck]:
+    """``checks`` and those the loaded profile suppresses: a test's own ``suppress_health_check`` list
+    replaces the profile's, so a test that needs one more must name the profile's too (``mutmut``)."""
+    current = settings.default
+    profile = list(current.suppress_health_check) if current is not None else []
+    return [*dict.fromkeys([*profile, *checks])]
