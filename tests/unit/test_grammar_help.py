@@ -49,3 +49,19 @@ class TestSeverityNumberWord:
     def test_a_number_with_a_letter_after_it_is_no_severity(self, title: str) -> None:
         """``3X`` is not the number of ``sev 3``: the whole text is the title."""
         assert split_severity(title) == (None, title)
+
+    @pytest.mark.parametrize(
+        ("text", "severity", "title"),
+        [
+            ("sev 1: CDN down", Severity.SEV1, "CDN down"),
+            ("sev 2, CDN down", Severity.SEV2, "CDN down"),
+            ("SEV 3; checkout slow", Severity.SEV3, "checkout slow"),
+            ("sev 1- edge 502s", Severity.SEV1, "edge 502s"),
+            ("[sev 2] CDN down", Severity.SEV2, "CDN down"),
+        ],
+    )
+    def test_a_number_with_a_separator_after_it_is_the_severity(
+        self, text: str, severity: Severity, title: str
+    ) -> None:
+        """``sev 1:``, ``sev 2,``, ``sev 3;``, ``sev 1-`` and ``[sev 2]``: the separator is not left in the title."""
+        assert split_severity(text) == (severity, title)
