@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain.grammar import bare_declare_severity, help_text, split_severity
+from bot.domain.commands import AddFollowup
+from bot.domain.errors import UsageError
+from bot.domain.grammar import bare_declare_severity, help_text, parse_command, split_severity
 from bot.domain.model import Severity
 from tests.unit.test_grammar import EXPECTED_USAGE
 
@@ -65,3 +67,20 @@ class TestSeverityNumberWord:
     ) -> None:
         """``sev 1:``, ``sev 2,``, ``sev 3;``, ``sev 1-`` and ``[sev 2]``: the separator is not left in the title."""
         assert split_severity(text) == (severity, title)
+
+
+class TestFollowupOwnerOnTheCommandLine:
+    """With names (the CLI) a follow-up's last word is its owner only when it is a name."""
+
+    @pytest.mark.parametrize("text", ["canary", "add-alerting"])
+    def test_a_one_word_followup_has_no_owner(self, text: str) -> None:
+        assert parse_command(f"followup {text}", names=True).action == AddFollowup(text, None)
+
+    def test_a_bad_owner_is_refused_quoted_to_40_characters_with_the_usage(self) -> None:
+        owner = "@" + "a" * 70  # longer than a name may be (64)
+        with pytest.raises(UsageError) as refused:
+            parse_command(f"followup fix alerting {owner}", names=True)
+        assert refused.value.user_message == (
+            f"`@{'a' * 39}` is not a person; end with the owner as `@name`, or leave the owner out."
+        )
+        assert refused.value.usage == "followup <text> [@owner]"
