@@ -18,19 +18,23 @@ import structlog
 from aiohttp import web
 
 from bot.config import Settings
+from bot.domain.effects import Effect, OutboxItem
+from bot.domain.slo import EMPTY_CATALOG, SloCatalog
 from bot.errors import ConfigError
 from bot.integrations import webhooks
-from bot.integrations.pagerduty import PagerDutyDeliverer, paging_plan
+from bot.integrations.pagerduty import PagerDutyDeliverer, page_action_of, paging_plan
 from bot.integrations.slo_catalog import load_catalog
 from bot.jobs.nudges import Nudger
 from bot.log import configure_logging
 from bot.outbox.worker import Deliver, OutboxWorker, route_by_kind
 from bot.slack.app import SlackDeps, build_app, build_client, build_deps
-from bot.slack.delivery import SlackDeliverer, dead_page_notice
+from bot.slack.delivery import ChangePlan, SlackDeliverer, alert_plan, dead_page_notice, nudge_effects
 from bot.slack.identity import BotIdentity
 from bot.slack.server import SHUTDOWN_TIMEOUT, SOCKET_MODE, SocketModeConnection, build_web_app
 from bot.store import open_store
-from bot.usecases.incidents import Clock, IncidentUseCases, StandingPlan, utc_now
+from bot.store.migrate import current_revision
+from bot.store.threads import DatabaseThreads
+from bot.usecases.incidents import Actor, Clock, IncidentUseCases, StandingPlan, utc_now
 
 log = structlog.get_logger("incidentbot.server")
 
@@ -55,6 +59,26 @@ def build_usecases(settings: Settings, clock: Clock = utc_now) -> IncidentUseCas
     )
 
 
+def open_usecases(database_url: str, clock: Clock = utc_now, slos: SloCatalog = EMPTY_CATALOG) -> IncidentUseCases:
+    """Use cases on ``database_url`` (migrated), without settings: the CLI's ``demo`` replays into its own
+    database with its own clock and catalogue. The caller disposes of ``usecases.store``."""
+    return IncidentUseCases(open_store(database_url), clock=clock, slos=slos)
+
+
+def upgrade_database(settings: Settings) -> str | None:
+    """Bring DATABASE_URL's schema up to date; returns its revision (``0006``). Raises StoreUnavailable."""
+    store = open_store(settings.database_url)
+    try:
+        return current_revision(store.engine)
+    finally:
+        store.dispose()
+
+
+def slack_change_plan(usecases: IncidentUseCases, number: int | None, actor: Actor) -> ChangePlan:
+    """The Slack updates a CLI change of INC-``number`` owes (``bot.slack.delivery.ChangePlan``)."""
+    return ChangePlan(usecases, number, actor)
+
+
 def build_server(
     settings: Settings, worker_id: str | None = None, *, socket_mode: bool = False
 ) -> tuple[web.Application, IncidentUseCases]:
@@ -68,15 +92,15 @@ def build_server(
     """
     usecases = build_usecases(settings)
     client = build_client(settings)
-    base = build_deps(settings, usecases, client)
+    threads = DatabaseThreads()
+    base = build_deps(settings, usecases, client, threads)
     worker = OutboxWorker(
         usecases.store,
         build_deliverer(settings, usecases, base),
         worker_id or default_worker_id(),
-        on_buried=dead_page_notice,
+        on_buried=dead_item_notice,
     )
     deps = replace(base, wake_outbox=worker.wake)
-    threads = deps.threads
     identity = BotIdentity(client)
     bolt_app = build_app(deps, settings, identity)
     connection = (
@@ -87,8 +111,8 @@ def build_server(
     web_app = build_web_app(
         None if socket_mode else bolt_app, usecases, connection.state if connection is not None else None, threads
     )
-    webhooks.register(web_app, usecases, settings, worker.wake)
-    nudger = Nudger(usecases, settings.nudge_after, worker.wake)
+    webhooks.register(web_app, usecases, settings, worker.wake, alert_plan)
+    nudger = Nudger(usecases, settings.nudge_after, nudge_effects, worker.wake)
     web_app[OUTBOX_WORKER] = worker
     web_app[NUDGER] = nudger
     web_app[IDENTITY] = identity
@@ -138,6 +162,12 @@ def build_deliverer(settings: Settings, usecases: IncidentUseCases, deps: SlackD
             "pagerduty": PagerDutyDeliverer(usecases, settings.pagerduty_routing_key, settings.pagerduty_events_url),
         }
     )
+
+
+def dead_item_notice(item: OutboxItem, reason: str) -> list[Effect]:
+    """What a buried outbox item owes: a line in the incident's channel when it was a PagerDuty event
+    (Slack's notice of PagerDuty's kinds); nothing for any other item."""
+    return dead_page_notice(item, reason, page_action_of(item.kind))
 
 
 def default_worker_id() -> str:

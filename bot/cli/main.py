@@ -27,17 +27,15 @@ from bot.domain.commands import (
     ShowStatus,
     ShowTimeline,
 )
+from bot.domain.effects import OutboxItem
 from bot.domain.grammar import clean_text, help_text, parse_cli_person, parse_command
-from bot.domain.model import Incident, Status, TimelineEntry, parse_incident_id
+from bot.domain.model import Incident, IncidentSummary, Status, TimelineEntry, parse_incident_id
 from bot.domain.slo import BudgetReport
 from bot.domain.timeline import collect_names, plain_mention, plain_references
 from bot.domain.timeparse import format_iso
 from bot.errors import BotError, UsageError
 from bot.log import configure_logging
-from bot.store import open_store
-from bot.store.outbox import Effect, OutboxItem
-from bot.store.repo import IncidentSummary
-from bot.usecases.incidents import Actor, IncidentUseCases, Outcome, utc_now
+from bot.usecases.incidents import Actor, IncidentUseCases, utc_now
 from bot.views.postmortem import PostmortemRenderer
 from bot.views.replies import confirmation, list_text, slo_text, status_text, timeline_text
 
@@ -181,9 +179,10 @@ def _usecases(settings: Settings) -> IncidentUseCases:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import open_usecases
     from bot.cli.demo import run_demo
 
-    run_demo(sys.stdout)
+    run_demo(sys.stdout, open_usecases)
     return 0
 
 
@@ -242,33 +241,25 @@ def _change(usecases: IncidentUseCases, settings: Settings, command: ParsedComma
     declaration would have opened. Without SLACK_BOT_TOKEN nothing is queued, and if the incident
     has a channel, one line on stderr says Slack did not hear of it.
     """
-    queued: list[Effect] = []
-    opening: list[bool] = [False]
-    plan = None
     if settings.slack_bot_token.get():
-        from bot.slack.delivery import SlackEffect, open_channel_effects, plan_effects
+        from bot.app import slack_change_plan
 
-        number = command.incident_number
-        channel_coming = number is not None and usecases.outbox_pending(SlackEffect.CREATE_CHANNEL, number)
-
-        def plan(outcome: Outcome) -> list[Effect]:
-            # An incident declared where Slack was not configured has no channel: open it now, as declare would.
-            opening[0] = not outcome.declared and outcome.incident.channel_id is None and not channel_coming
-            planned = open_channel_effects(outcome, actor) if opening[0] else plan_effects(outcome, actor)
-            queued[:] = planned  # a retried transaction plans again: keep the last
-            return queued
-
-    outcome = usecases.run(command, actor, plan=plan)
+        plan = slack_change_plan(usecases, command.incident_number, actor)
+        outcome = usecases.run(command, actor, plan=plan)
+        queued, opening = plan.queued, plan.opening
+    else:
+        outcome = usecases.run(command, actor)
+        queued, opening = [], False
     names = collect_names(outcome.entries)
     print(for_terminal(confirmation(outcome, plain_mention(names), plain_references(names)), names))
     incident = outcome.incident
-    if plan is None and incident.channel_id:
+    if not settings.slack_bot_token.get() and incident.channel_id:
         print(SLACK_NOT_CONFIGURED.format(incident=incident.incident_id), file=sys.stderr)
     elif queued:
         first = (
             ", starting with its channel (it had none: it is created, its Slack users invited, the status "
             "message posted and pinned)"
-            if opening[0]
+            if opening
             else ""
         )
         print(
@@ -420,10 +411,9 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.store.migrate import current_revision
+    from bot.app import upgrade_database
 
-    store = open_store(settings.database_url)
-    print(f"Database schema at revision {current_revision(store.engine)}.")
+    print(f"Database schema at revision {upgrade_database(settings)}.")
     return 0
 
 

@@ -269,6 +269,20 @@ class Incident:
         return replace(self, **changes)
 
 
+@dataclass(frozen=True)
+class IncidentSummary:
+    """What lists show: enough to pick an incident, without loading its team or timeline (times in UTC)."""
+
+    number: int
+    title: str
+    severity: Severity
+    status: Status
+    lead: str | None
+    channel_id: str | None
+    declared_at: datetime
+    resolved_at: datetime | None
+
+
 def sorted_timeline(entries: list[TimelineEntry]) -> list[TimelineEntry]:
     """Chronological order: by when it happened, then by when it was recorded."""
     return sorted(entries, key=TimelineEntry.sort_key)

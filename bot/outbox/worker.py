@@ -18,8 +18,8 @@ from typing import Any
 
 import structlog
 
+from bot.domain.effects import Effect, OutboxItem
 from bot.store import outbox
-from bot.store.outbox import Effect, OutboxItem
 from bot.store.repo import IncidentStore
 from bot.usecases.incidents import Clock, utc_now
 

@@ -10,7 +10,6 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -22,6 +21,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.domain.alerts import StateChange
 from bot.domain.changes import ChangeEvent
+from bot.domain.effects import Effect
 from bot.domain.lifecycle import Decision
 from bot.domain.model import (
     STATUS_CHANGE_KINDS,
@@ -30,6 +30,7 @@ from bot.domain.model import (
     Hypothesis,
     HypothesisStatus,
     Incident,
+    IncidentSummary,
     Member,
     Severity,
     Status,
@@ -39,7 +40,6 @@ from bot.domain.model import (
 from bot.domain.paging import Page
 from bot.errors import ConcurrentUpdate, StoreUnavailable
 from bot.store import outbox
-from bot.store.outbox import Effect
 from bot.store.tables import (
     AlertEventRow,
     AlertGroupRow,
@@ -66,20 +66,6 @@ AlertEventKey = tuple[str, datetime, str]
 """(fingerprint, startsAt, state) of a recorded alert state change."""
 INCIDENT_NUMBER_LOCK_ID = 7_240_432
 """pg_advisory_xact_lock key: declarations take numbers one at a time (on SQLite, BEGIN IMMEDIATE does)."""
-
-
-@dataclass(frozen=True)
-class IncidentSummary:
-    """What lists show: enough to pick an incident, without loading its team or timeline."""
-
-    number: int
-    title: str
-    severity: Severity
-    status: Status
-    lead: str | None
-    channel_id: str | None
-    declared_at: datetime
-    resolved_at: datetime | None
 
 
 class UnitOfWork:

@@ -31,9 +31,10 @@ from bot.domain.alerts import (
 )
 from bot.domain.changes import RECENT_CHANGE_WINDOW, ChangeEvent
 from bot.domain.commands import AddNote, Declare, Nudge, ParsedCommand, Query, RecordAlert, Transition
+from bot.domain.effects import Effect, OutboxItem
 from bot.domain.errors import IncidentNotFound
 from bot.domain.lifecycle import OPEN_STATUSES, Decision, Stamp, apply, declare
-from bot.domain.model import EntryKind, Incident, Severity, Status, TimelineEntry, format_incident_id
+from bot.domain.model import EntryKind, Incident, IncidentSummary, Severity, Status, TimelineEntry, format_incident_id
 from bot.domain.nudges import due_nudges
 from bot.domain.policy import check_allowed
 from bot.domain.postmortem import PostmortemData, build_postmortem
@@ -41,8 +42,7 @@ from bot.domain.slo import EMPTY_CATALOG, BudgetReport, SloCatalog, budget_repor
 from bot.domain.timeparse import parse_when
 from bot.errors import ConcurrentUpdate
 from bot.store import outbox
-from bot.store.outbox import Effect, OutboxItem
-from bot.store.repo import IncidentStore, IncidentSummary, UnitOfWork
+from bot.store.repo import IncidentStore, UnitOfWork
 
 log = structlog.get_logger("incidentbot.service")
 

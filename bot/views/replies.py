@@ -10,11 +10,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.errors import BotError
-from bot.domain.model import Incident, TimelineEntry, format_incident_id
+from bot.domain.model import Incident, IncidentSummary, TimelineEntry, format_incident_id
 from bot.domain.slo import budget_lines, format_budget_time
 from bot.domain.timeline import Escape, Mention, describe, format_percent, keep_text, slack_mention
 from bot.domain.timeparse import format_duration, format_utc
-from bot.store.repo import IncidentSummary
 from bot.usecases.incidents import IncidentUseCases, Outcome
 
 

@@ -27,6 +27,7 @@ from bot.domain.commands import (
     ShowStatus,
     ShowTimeline,
 )
+from bot.domain.effects import Effect
 from bot.domain.grammar import bare_declare_severity, help_text, is_bare_declare, parse_command
 from bot.domain.model import Status
 from bot.domain.policy import check_allowed
@@ -36,7 +37,6 @@ from bot.slack.delivery import NotifyTarget, export_effects, plan_effects
 from bot.slack.errors import user_message
 from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, truncate
 from bot.slack.web_api import incident_number_in_channel_name
-from bot.store.outbox import Effect
 from bot.usecases.incidents import Actor, Outcome
 from bot.views.replies import confirmation, list_text, slo_text, status_text
 

@@ -12,12 +12,12 @@ from typing import Any
 import structlog
 from slack_bolt.async_app import AsyncApp
 
+from bot.domain.effects import Effect
 from bot.domain.model import Status
 from bot.slack import blocks
 from bot.slack.app import SlackDeps
 from bot.slack.delivery import SlackEffect
 from bot.slack.errors import user_message
-from bot.store.outbox import Effect
 
 log = structlog.get_logger("incidentbot.slack")
 

@@ -19,6 +19,7 @@ import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.domain.commands import Declare
+from bot.domain.effects import Effect
 from bot.domain.grammar import MAX_TITLE_LENGTH, USAGE, clean_text, parse_command
 from bot.domain.model import DEFAULT_SEVERITY, Severity
 from bot.domain.policy import NotAllowed
@@ -31,7 +32,6 @@ from bot.slack.errors import user_message
 from bot.slack.ids import BUTTON_VERBS, ActionId, BlockId, CallbackId, InputId
 from bot.slack.listeners.commands import ACK_BUDGET
 from bot.slack.text import escape, truncate
-from bot.store.outbox import Effect
 from bot.usecases.incidents import Actor, Outcome
 
 log = structlog.get_logger("incidentbot.slack")
