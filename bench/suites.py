@@ -356,13 +356,13 @@ def _view_functions(usecases: Any, channel: str) -> dict[str, Callable[[], Any]]
     from bot.domain.model import Status
     from bot.slack import blocks
     from bot.slack.listeners.events import HOME_LIST_LIMIT
-    from bot.slack.text import escape
+    from bot.slack.text import escape, slack_mention
     from bot.views.replies import list_text, status_text
 
     open_statuses = [s for s in Status if s.is_open]
 
     def status() -> Any:  # /incident status in the incident's channel
-        return status_text(usecases.incident(channel_id=channel), usecases.clock(), escape=escape)
+        return status_text(usecases.incident(channel_id=channel), usecases.clock(), slack_mention, escape)
 
     def timeline() -> Any:  # /incident timeline
         incident, entries = usecases.timeline(channel_id=channel)

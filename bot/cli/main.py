@@ -30,6 +30,7 @@ from bot.domain.commands import (
 from bot.domain.effects import OutboxItem
 from bot.domain.grammar import clean_text, help_text, parse_cli_person, parse_command
 from bot.domain.model import Incident, IncidentSummary, Status, TimelineEntry, parse_incident_id
+from bot.domain.people import Person
 from bot.domain.slo import BudgetReport
 from bot.domain.timeline import collect_names, plain_mention, plain_references
 from bot.domain.timeparse import format_iso
@@ -54,13 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(settings.log_format, "WARNING" if args.command in _QUIET else settings.log_level)
         handler: Callable[[argparse.Namespace, Settings], int] = args.handler
         return handler(args, settings)
-    except UsageError as exc:
-        usage = f'\nUsage: incidentbot run "{exc.usage}"' if exc.usage else ""
-        print(f"incidentbot: {for_terminal(exc.user_message)}{usage}", file=sys.stderr)
-        return EXIT_USAGE
     except BotError as exc:
-        print(f"incidentbot: {for_terminal(exc.user_message)}", file=sys.stderr)
-        return EXIT_ERROR
+        return refused(exc)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -78,6 +74,25 @@ def for_terminal(text: str, names: Mapping[str, str] | None = None) -> str:
     """
     text = _SLACK_COMMAND.sub(lambda match: f'`incidentbot run "{match.group(1)}"`', text)
     return plain_references(dict(names or {}))(text)
+
+
+def refused(exc: BotError, names: Mapping[str, str] | None = None) -> int:
+    """Print ``exc`` on stderr as ``incidentbot: <sentence>`` (and its usage, for a UsageError); returns
+    the exit status (2 for a usage error, else 1)."""
+    if isinstance(exc, UsageError):
+        usage = f'\nUsage: incidentbot run "{exc.usage}"' if exc.usage else ""
+        print(f"incidentbot: {said(exc, names)}{usage}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"incidentbot: {said(exc, names)}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def said(exc: BotError, names: Mapping[str, str] | None = None) -> str:
+    """A refusal as a terminal user reads it: each person it names as ``@name`` when the name is known
+    (sent with the mention, or recorded on the incident: ``names``), else ``@U0123ABC``, never
+    ``<@U0123ABC>``; commands as ``incidentbot run "..."``."""
+    known = {**(names or {}), **exc.names}
+    return for_terminal(exc.render(plain_mention(known)), known)
 
 
 def plain_help(verb: str | None = None) -> str:
@@ -222,8 +237,22 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     elif isinstance(action, ExportPostmortem):
         print(renderer.render(usecases.postmortem(command.incident_number), action.template), end="")
     else:
-        _change(usecases, settings, command, Actor(actor))
+        try:
+            _change(usecases, settings, command, Actor(actor))
+        except BotError as exc:
+            return refused(exc, _recorded_names(usecases, command.incident_number, exc))
     return 0
+
+
+def _recorded_names(usecases: IncidentUseCases, number: int | None, exc: BotError) -> dict[str, str]:
+    """The names Slack told us for INC-``number``'s people (its timeline's ``names``), read only when
+    the refusal names someone whose name it does not carry; {} when there is nothing to read."""
+    if number is None or all(not isinstance(part, Person) or part.name for part in exc.parts):
+        return {}
+    try:
+        return collect_names(usecases.timeline(number)[1])
+    except BotError:
+        return {}
 
 
 SLACK_NOT_CONFIGURED = (
@@ -250,7 +279,8 @@ def _change(usecases: IncidentUseCases, settings: Settings, command: ParsedComma
     else:
         outcome = usecases.run(command, actor)
         queued, opening = [], False
-    names = collect_names(outcome.entries)
+    # People by the names Slack told us, in this change or earlier on the incident (`@bob`, not `@U0BOB`).
+    names = {**collect_names(usecases.timeline(outcome.incident.number)[1]), **collect_names(outcome.entries)}
     print(for_terminal(confirmation(outcome, plain_mention(names), plain_references(names)), names))
     incident = outcome.incident
     if not settings.slack_bot_token.get() and incident.channel_id:

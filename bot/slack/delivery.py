@@ -24,14 +24,14 @@ from bot.domain.alerts import ALERTMANAGER_ACTOR, DEFAULT_SEVERITY_MAP, severity
 from bot.domain.changes import describe_change
 from bot.domain.commands import PinMessage
 from bot.domain.effects import Effect, OutboxItem
-from bot.domain.model import EntryKind, Incident, Severity, format_incident_id, is_slack_user_id, slack_mention
+from bot.domain.model import EntryKind, Incident, Severity, format_incident_id, is_slack_user_id
 from bot.domain.paging import PageAction
 from bot.domain.slo import format_budget_time
 from bot.errors import BotError
 from bot.outbox.worker import RetryLater, Undeliverable
 from bot.slack.api_errors import ErrorClass, SlackFailure, failure_of
 from bot.slack.errors import user_message
-from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, truncate, unescape
+from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, slack_mention, truncate, unescape
 from bot.slack.web_api import ChannelNameExhausted, InviteStopped, SlackWebApi
 from bot.usecases.incidents import Actor, IncidentUseCases, Outcome
 from bot.views.postmortem import PostmortemRenderer
@@ -93,7 +93,7 @@ def plan_effects(outcome: Outcome, actor: Actor, notify: NotifyTarget | None = N
         Effect(SlackEffect.REFRESH, {}, number, coalesce=True),
         Effect(
             SlackEffect.POST_LINE,
-            {"text": f"{slack_mention(actor.user_id)}: {confirmation(outcome, escape=escape_keeping_mentions)}"},
+            {"text": f"{slack_mention(actor.user_id)}: {_confirmation(outcome)}"},
             number,
         ),
     ]
@@ -104,6 +104,11 @@ def plan_effects(outcome: Outcome, actor: Actor, notify: NotifyTarget | None = N
         effects.append(Effect(SlackEffect.UPLOAD_POSTMORTEM, {"template": None, "notify": _target(notify)}, number))
         effects += _unowned_followups(incident)
     return effects + _sre_effects(outcome)
+
+
+def _confirmation(outcome: Outcome) -> str:
+    """The change's sentence as the channel reads it: people mentioned, typed text escaped."""
+    return confirmation(outcome, slack_mention, escape_keeping_mentions)
 
 
 def open_channel_effects(outcome: Outcome, actor: Actor) -> list[Effect]:

@@ -11,7 +11,7 @@ import uuid
 import structlog
 
 from bot.errors import BotError, UsageError
-from bot.slack.text import escape, escape_keeping_mentions
+from bot.slack.text import escape, escape_keeping_mentions, person_mention
 
 log = structlog.get_logger("incidentbot.slack")
 
@@ -19,10 +19,10 @@ log = structlog.get_logger("incidentbot.slack")
 def user_message(exc: BaseException, **log_context: object) -> str:
     """The reply for ``exc``; unexpected errors are logged here with their traceback."""
     if isinstance(exc, UsageError):
-        return escape(exc.user_message) + (f"\nUsage: `/incident {escape(exc.usage)}`" if exc.usage else "")
+        return exc.render(person_mention, escape) + (f"\nUsage: `/incident {escape(exc.usage)}`" if exc.usage else "")
     if isinstance(exc, BotError):
-        # Domain messages mention users as <@U123>; those must render, the rest stays escaped.
-        return escape_keeping_mentions(exc.user_message)
+        # The people a refusal names are mentioned (<@U123>), as are those typed in quoted text; the rest is escaped.
+        return exc.render(person_mention, escape_keeping_mentions)
     reference = uuid.uuid4().hex[:8]
     log.error("unexpected_error", reference=reference, error_type=type(exc).__name__, exc_info=exc, **log_context)
     return f":warning: Something went wrong on our side (reference `{reference}`). Nothing was lost; please retry."

@@ -35,7 +35,7 @@ from bot.slack import blocks
 from bot.slack.app import SlackDeps
 from bot.slack.delivery import NotifyTarget, export_effects, plan_effects
 from bot.slack.errors import user_message
-from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, truncate
+from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, slack_mention, truncate
 from bot.slack.web_api import incident_number_in_channel_name
 from bot.usecases.incidents import Actor, Outcome
 from bot.views.replies import confirmation, list_text, slo_text, status_text
@@ -182,7 +182,7 @@ async def _run_transition(
     outcome = await _within_budget(reply, work)
     deps.wake_outbox()
     await reply.send(
-        confirmation(outcome, escape=escape_keeping_mentions) + "".join(f"\n:warning: {p}" for p in problems)
+        confirmation(outcome, slack_mention, escape_keeping_mentions) + "".join(f"\n:warning: {p}" for p in problems)
     )
 
 
@@ -226,7 +226,7 @@ async def _answer_query(
             return slo_text(usecases, action.service, escape), None
         if isinstance(action, ShowStatus):
             incident = usecases.incident(number, channel_id, channel_number)
-            return status_text(incident, usecases.clock(), escape=escape_keeping_mentions), None
+            return status_text(incident, usecases.clock(), slack_mention, escape_keeping_mentions), None
         if isinstance(action, ShowTimeline):
             incident, entries, total = usecases.recent_timeline(number, channel_id, channel_number)
             return f"{incident.incident_id} timeline", blocks.build_timeline_blocks(incident, entries, total)
