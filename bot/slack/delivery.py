@@ -24,7 +24,15 @@ from bot.domain.alerts import ALERTMANAGER_ACTOR, DEFAULT_SEVERITY_MAP, severity
 from bot.domain.changes import describe_change
 from bot.domain.commands import PinMessage
 from bot.domain.effects import Effect, OutboxItem
-from bot.domain.model import EntryKind, Incident, Severity, format_incident_id, is_slack_user_id
+from bot.domain.model import (
+    EntryKind,
+    Incident,
+    Severity,
+    Status,
+    TimelineEntry,
+    format_incident_id,
+    is_slack_user_id,
+)
 from bot.domain.paging import PageAction
 from bot.domain.slo import format_budget_time
 from bot.errors import BotError
@@ -153,10 +161,14 @@ class ChangePlan:
         return self.queued
 
 
-_BUDGET_KINDS = frozenset(
-    {EntryKind.DECLARED, EntryKind.SERVICE, EntryKind.IMPACT, EntryKind.ROLLBACK, EntryKind.RESOLVED}
-)
-"""Entries that can change what an incident costs its service's error budget."""
+_BUDGET_KINDS = frozenset({EntryKind.DECLARED, EntryKind.SERVICE, EntryKind.IMPACT})
+"""Entries that can change what an incident costs its service's error budget, besides a move into a
+status that ends the impact (``Status.is_mitigated``)."""
+
+
+def _changes_budget(entry: TimelineEntry) -> bool:
+    status = Status.of_entry(entry)
+    return entry.kind in _BUDGET_KINDS or (status is not None and status.is_mitigated)
 
 
 def _sre_effects(outcome: Outcome) -> list[Effect]:
@@ -167,7 +179,7 @@ def _sre_effects(outcome: Outcome) -> list[Effect]:
         e.kind is EntryKind.SERVICE or (e.kind is EntryKind.DECLARED and e.data.get("service")) for e in outcome.entries
     ):
         effects.append(Effect(SlackEffect.POST_RECENT_CHANGES, {}, number))
-    if outcome.incident.service and any(e.kind in _BUDGET_KINDS for e in outcome.entries):
+    if outcome.incident.service and any(_changes_budget(e) for e in outcome.entries):
         effects.append(Effect(SlackEffect.BUDGET_CHECK, {}, number, coalesce=True))
     return effects
 
