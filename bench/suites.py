@@ -357,13 +357,13 @@ def _view_functions(incidents: Any, channel: str) -> dict[str, Callable[[], Any]
     from bot.domain.model import OPEN_STATUSES
     from bot.slack import blocks
     from bot.slack.listeners.events import HOME_LIST_LIMIT
-    from bot.slack.text import escape
+    from bot.slack.text import escape, slack_mention
     from bot.views.replies import list_text, status_text
 
     open_statuses = OPEN_STATUSES
 
     def status() -> Any:  # /incident status in the incident's channel
-        return status_text(incidents.get(channel_id=channel), incidents.clock(), escape=escape)
+        return status_text(incidents.get(channel_id=channel), incidents.clock(), slack_mention, escape)
 
     def timeline() -> Any:  # /incident timeline
         incident, entries = incidents.timeline(channel_id=channel)

@@ -14,34 +14,30 @@ import asyncio
 import errno
 import os
 import socket
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import structlog
 from aiohttp import web
 
 from bot.config import Settings
+from bot.domain.effects import Effect, OutboxItem
 from bot.domain.slo import EMPTY_CATALOG, SloCatalog
 from bot.errors import ConfigError
 from bot.integrations import webhooks
-from bot.integrations.pagerduty import PagerDutyDeliverer, paging_plan
+from bot.integrations.pagerduty import PagerDutyDeliverer, page_action_of, paging_plan
 from bot.integrations.slo_catalog import load_catalog
 from bot.jobs.nudges import Nudger
 from bot.log import configure_logging
 from bot.outbox.worker import Deliver, OutboxWorker, route_by_kind
 from bot.slack.app import SlackDeps, build_app, build_client, build_deps
-from bot.slack.delivery import SlackDeliverer, dead_page_notice
+from bot.slack.delivery import ChangePlan, SlackDeliverer, alert_plan, dead_page_notice, nudge_effects
 from bot.slack.identity import BotIdentity
 from bot.slack.server import SHUTDOWN_TIMEOUT, SOCKET_MODE, SocketModeConnection, build_web_app
-from bot.store import IncidentStore, open_store
-from bot.usecases.alerts import AlertUseCases
-from bot.usecases.budgets import BudgetUseCases
-from bot.usecases.changes import ChangeUseCases
-from bot.usecases.events import EventUseCases
-from bot.usecases.incidents import IncidentUseCases
-from bot.usecases.nudges import NudgeUseCases
-from bot.usecases.outbox import OutboxUseCases
-from bot.usecases.shared import Clock, StandingPlan, Transactions, utc_now
+from bot.store import open_store
+from bot.store.migrate import current_revision
+from bot.store.threads import DatabaseThreads
+from bot.usecases.shared import Actor, Clock, StandingPlan, utc_now
+from bot.usecases.wiring import UseCases, wire_usecases
 
 log = structlog.get_logger("incidentbot.server")
 
@@ -51,45 +47,6 @@ OUTBOX_TASK = web.AppKey("outbox_task", asyncio.Task[None])
 NUDGER = web.AppKey("nudger", Nudger)
 NUDGE_TASK = web.AppKey("nudge_task", asyncio.Task[None])
 IDENTITY = web.AppKey("identity", BotIdentity)
-
-
-@dataclass(frozen=True)
-class UseCases:
-    """Every use case, one object per aggregate, over one store and one clock."""
-
-    store: IncidentStore
-    clock: Clock
-    incidents: IncidentUseCases
-    alerts: AlertUseCases
-    changes: ChangeUseCases
-    events: EventUseCases
-    outbox: OutboxUseCases
-    budgets: BudgetUseCases
-    nudges: NudgeUseCases
-
-
-def wire_usecases(
-    store: IncidentStore,
-    clock: Clock = utc_now,
-    *,
-    strict_roles: bool = False,
-    slos: SloCatalog = EMPTY_CATALOG,
-    standing_plans: Sequence[StandingPlan] = (),
-) -> UseCases:
-    """The use cases over an open ``store``; ``standing_plans`` are queued after every transition (paging)."""
-    transactions = Transactions(store, clock, standing_plans)
-    incidents = IncidentUseCases(transactions, strict_roles=strict_roles, slos=slos)
-    return UseCases(
-        store=store,
-        clock=clock,
-        incidents=incidents,
-        alerts=AlertUseCases(transactions),
-        changes=ChangeUseCases(transactions),
-        events=EventUseCases(transactions),
-        outbox=OutboxUseCases(transactions),
-        budgets=BudgetUseCases(transactions, slos),
-        nudges=NudgeUseCases(incidents),
-    )
 
 
 def build_usecases(settings: Settings, clock: Clock = utc_now) -> UseCases:
@@ -102,6 +59,26 @@ def build_usecases(settings: Settings, clock: Clock = utc_now) -> UseCases:
         slos=load_catalog(settings.slo_file),
         standing_plans=plans,
     )
+
+
+def open_usecases(database_url: str, clock: Clock = utc_now, slos: SloCatalog = EMPTY_CATALOG) -> UseCases:
+    """Use cases on ``database_url`` (migrated), without settings: the CLI's ``demo`` replays into its own
+    database with its own clock and catalogue. The caller disposes of ``usecases.store``."""
+    return wire_usecases(open_store(database_url), clock, slos=slos)
+
+
+def upgrade_database(settings: Settings) -> str | None:
+    """Bring DATABASE_URL's schema up to date; returns its revision (``0006``). Raises StoreUnavailable."""
+    store = open_store(settings.database_url)
+    try:
+        return current_revision(store.engine)
+    finally:
+        store.dispose()
+
+
+def slack_change_plan(usecases: UseCases, number: int | None, actor: Actor) -> ChangePlan:
+    """The Slack updates a CLI change of INC-``number`` owes (``bot.slack.delivery.ChangePlan``)."""
+    return ChangePlan(usecases.outbox, number, actor)
 
 
 def build_server(
@@ -117,15 +94,15 @@ def build_server(
     """
     usecases = build_usecases(settings)
     client = build_client(settings)
-    base = build_deps(settings, usecases.incidents, usecases.budgets, usecases.outbox, client)
+    threads = DatabaseThreads()
+    base = build_deps(settings, usecases.incidents, usecases.budgets, usecases.outbox, client, threads)
     worker = OutboxWorker(
         usecases.store,
         build_deliverer(settings, usecases, base),
         worker_id or default_worker_id(),
-        on_buried=dead_page_notice,
+        on_buried=dead_item_notice,
     )
     deps = replace(base, wake_outbox=worker.wake)
-    threads = deps.threads
     identity = BotIdentity(client)
     bolt_app = build_app(deps, settings, identity)
     connection = (
@@ -139,8 +116,8 @@ def build_server(
         connection.state if connection is not None else None,
         threads,
     )
-    webhooks.register(web_app, usecases.alerts, usecases.changes, settings, worker.wake)
-    nudger = Nudger(usecases.nudges, settings.nudge_after, worker.wake)
+    webhooks.register(web_app, usecases.alerts, usecases.changes, settings, worker.wake, alert_plan)
+    nudger = Nudger(usecases.nudges, settings.nudge_after, nudge_effects, worker.wake)
     web_app[OUTBOX_WORKER] = worker
     web_app[NUDGER] = nudger
     web_app[IDENTITY] = identity
@@ -200,6 +177,12 @@ def build_deliverer(settings: Settings, usecases: UseCases, deps: SlackDeps) -> 
             "pagerduty": pagerduty,
         }
     )
+
+
+def dead_item_notice(item: OutboxItem, reason: str) -> list[Effect]:
+    """What a buried outbox item owes: a line in the incident's channel when it was a PagerDuty event
+    (Slack's notice of PagerDuty's kinds); nothing for any other item."""
+    return dead_page_notice(item, reason, page_action_of(item.kind))
 
 
 def default_worker_id() -> str:

@@ -8,18 +8,18 @@ afternoon of the outage. The same steps drive the Slack end-to-end test.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from bot.app import UseCases, wire_usecases
 from bot.domain.changes import ChangeEvent, describe_change
 from bot.domain.commands import ExportPostmortem, ShowTimeline
 from bot.domain.grammar import parse_command
 from bot.domain.slo import Slo, SloCatalog
-from bot.store import open_store
-from bot.usecases.shared import Actor
+from bot.usecases.shared import Actor, Clock
+from bot.usecases.wiring import UseCases
 from bot.views.postmortem import PostmortemRenderer
 from bot.views.replies import confirmation, timeline_text
 
@@ -100,15 +100,19 @@ class ReplayClock:
         return self.now
 
 
-def run_demo(out: TextIO, database_url: str | None = None) -> str:
+OpenUseCases = Callable[[str, Clock, SloCatalog], UseCases]
+"""(database URL, clock, SLO catalogue) -> use cases on that database, migrated (``bot.app.open_usecases``)."""
+
+
+def run_demo(out: TextIO, open_usecases: OpenUseCases, database_url: str | None = None) -> str:
     """Replay the seed into a fresh database (a temporary SQLite file by default); return the postmortem."""
     with tempfile.TemporaryDirectory(prefix="incidentbot-demo-") as folder:
         url = database_url or f"sqlite:///{Path(folder) / 'demo.db'}"
-        store = open_store(url)
+        usecases = open_usecases(url, ReplayClock(SEED_DAY), DEMO_SLOS)
         try:
-            return _replay(out, wire_usecases(store, ReplayClock(SEED_DAY), slos=DEMO_SLOS))
+            return _replay(out, usecases)
         finally:
-            store.dispose()
+            usecases.store.dispose()
 
 
 def _replay(out: TextIO, usecases: UseCases) -> str:

@@ -27,22 +27,22 @@ from bot.domain.commands import (
     ShowStatus,
     ShowTimeline,
 )
+from bot.domain.effects import OutboxItem
 from bot.domain.grammar import clean_text, help_text, parse_cli_person, parse_command
-from bot.domain.model import Incident, Status, TimelineEntry, parse_incident_id
+from bot.domain.model import Incident, IncidentSummary, Status, TimelineEntry, parse_incident_id
+from bot.domain.people import Person
 from bot.domain.slo import BudgetReport
 from bot.domain.timeline import collect_names, plain_mention, plain_references
 from bot.domain.timeparse import format_iso
 from bot.errors import BotError, UsageError
 from bot.log import configure_logging
-from bot.store import open_store
-from bot.store.incidents import IncidentSummary
-from bot.store.outbox import Effect, OutboxItem
-from bot.usecases.shared import Actor, Outcome, utc_now
+from bot.usecases.incidents import IncidentUseCases
+from bot.usecases.shared import Actor, utc_now
 from bot.views.postmortem import PostmortemRenderer
 from bot.views.replies import confirmation, list_text, slo_text, status_text, timeline_text
 
 if TYPE_CHECKING:  # bot.app (the composition root) is imported when a command needs it
-    from bot.app import UseCases
+    from bot.usecases.wiring import UseCases
 
 log = structlog.get_logger("incidentbot.cli")
 
@@ -59,13 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(settings.log_format, "WARNING" if args.command in _QUIET else settings.log_level)
         handler: Callable[[argparse.Namespace, Settings], int] = args.handler
         return handler(args, settings)
-    except UsageError as exc:
-        usage = f'\nUsage: incidentbot run "{exc.usage}"' if exc.usage else ""
-        print(f"incidentbot: {for_terminal(exc.user_message)}{usage}", file=sys.stderr)
-        return EXIT_USAGE
     except BotError as exc:
-        print(f"incidentbot: {for_terminal(exc.user_message)}", file=sys.stderr)
-        return EXIT_ERROR
+        return refused(exc)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -83,6 +78,25 @@ def for_terminal(text: str, names: Mapping[str, str] | None = None) -> str:
     """
     text = _SLACK_COMMAND.sub(lambda match: f'`incidentbot run "{match.group(1)}"`', text)
     return plain_references(dict(names or {}))(text)
+
+
+def refused(exc: BotError, names: Mapping[str, str] | None = None) -> int:
+    """Print ``exc`` on stderr as ``incidentbot: <sentence>`` (and its usage, for a UsageError); returns
+    the exit status (2 for a usage error, else 1)."""
+    if isinstance(exc, UsageError):
+        usage = f'\nUsage: incidentbot run "{exc.usage}"' if exc.usage else ""
+        print(f"incidentbot: {said(exc, names)}{usage}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"incidentbot: {said(exc, names)}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def said(exc: BotError, names: Mapping[str, str] | None = None) -> str:
+    """A refusal as a terminal user reads it: each person it names as ``@name`` when the name is known
+    (sent with the mention, or recorded on the incident: ``names``), else ``@U0123ABC``, never
+    ``<@U0123ABC>``; commands as ``incidentbot run "..."``."""
+    known = {**(names or {}), **exc.names}
+    return for_terminal(exc.render(plain_mention(known)), known)
 
 
 def plain_help(verb: str | None = None) -> str:
@@ -184,9 +198,10 @@ def _usecases(settings: Settings) -> UseCases:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import open_usecases
     from bot.cli.demo import run_demo
 
-    run_demo(sys.stdout)
+    run_demo(sys.stdout, open_usecases)
     return 0
 
 
@@ -226,8 +241,22 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     elif isinstance(action, ExportPostmortem):
         print(renderer.render(usecases.incidents.postmortem(command.incident_number), action.template), end="")
     else:
-        _change(usecases, settings, command, Actor(actor))
+        try:
+            _change(usecases, settings, command, Actor(actor))
+        except BotError as exc:
+            return refused(exc, _recorded_names(usecases.incidents, command.incident_number, exc))
     return 0
+
+
+def _recorded_names(usecases: IncidentUseCases, number: int | None, exc: BotError) -> dict[str, str]:
+    """The names Slack told us for INC-``number``'s people (its timeline's ``names``), read only when
+    the refusal names someone whose name it does not carry; {} when there is nothing to read."""
+    if number is None or all(not isinstance(part, Person) or part.name for part in exc.parts):
+        return {}
+    try:
+        return collect_names(usecases.timeline(number)[1])
+    except BotError:
+        return {}
 
 
 SLACK_NOT_CONFIGURED = (
@@ -245,33 +274,29 @@ def _change(usecases: UseCases, settings: Settings, command: ParsedCommand, acto
     declaration would have opened. Without SLACK_BOT_TOKEN nothing is queued, and if the incident
     has a channel, one line on stderr says Slack did not hear of it.
     """
-    queued: list[Effect] = []
-    opening: list[bool] = [False]
-    plan = None
     if settings.slack_bot_token.get():
-        from bot.slack.delivery import SlackEffect, open_channel_effects, plan_effects
+        from bot.app import slack_change_plan
 
-        number = command.incident_number
-        channel_coming = number is not None and usecases.outbox.is_pending(SlackEffect.CREATE_CHANNEL, number)
-
-        def plan(outcome: Outcome) -> list[Effect]:
-            # An incident declared where Slack was not configured has no channel: open it now, as declare would.
-            opening[0] = not outcome.declared and outcome.incident.channel_id is None and not channel_coming
-            planned = open_channel_effects(outcome, actor) if opening[0] else plan_effects(outcome, actor)
-            queued[:] = planned  # a retried transaction plans again: keep the last
-            return queued
-
-    outcome = usecases.incidents.run(command, actor, plan=plan)
-    names = collect_names(outcome.entries)
+        plan = slack_change_plan(usecases, command.incident_number, actor)
+        outcome = usecases.incidents.run(command, actor, plan=plan)
+        queued, opening = plan.queued, plan.opening
+    else:
+        outcome = usecases.incidents.run(command, actor)
+        queued, opening = [], False
+    # People by the names Slack told us, in this change or earlier on the incident (`@bob`, not `@U0BOB`).
+    names = {
+        **collect_names(usecases.incidents.timeline(outcome.incident.number)[1]),
+        **collect_names(outcome.entries),
+    }
     print(for_terminal(confirmation(outcome, plain_mention(names), plain_references(names)), names))
     incident = outcome.incident
-    if plan is None and incident.channel_id:
+    if not settings.slack_bot_token.get() and incident.channel_id:
         print(SLACK_NOT_CONFIGURED.format(incident=incident.incident_id), file=sys.stderr)
     elif queued:
         first = (
             ", starting with its channel (it had none: it is created, its Slack users invited, the status "
             "message posted and pinned)"
-            if opening[0]
+            if opening
             else ""
         )
         print(
@@ -423,10 +448,9 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.store.migrate import current_revision
+    from bot.app import upgrade_database
 
-    store = open_store(settings.database_url)
-    print(f"Database schema at revision {current_revision(store.engine)}.")
+    print(f"Database schema at revision {upgrade_database(settings)}.")
     return 0
 
 

@@ -2,23 +2,43 @@
 
 The root lives in the domain so that the pure core can raise it without importing adapters;
 ``bot.errors`` adds the infrastructure failures on top.
+
+A sentence that names people keeps them as people (``bot.domain.people.Person``), not as markup:
+each adapter writes them its own way (``render``: ``<@U0123ABC>`` in Slack, ``@alice`` in a terminal).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from bot.domain.people import Escape, Mention, Person, Said, keep_text, names_of, plain_mention, render
+
 
 class BotError(Exception):
-    """A failure the user can act on; ``user_message`` is safe to show verbatim."""
+    """A failure the user can act on.
 
-    def __init__(self, user_message: str) -> None:
-        super().__init__(user_message)
-        self.user_message = user_message
+    ``user_message``: a string, or text and people in order (``(Person("U0ANNA1", "anna"), " already
+    leads INC-7.")``), kept as ``parts``. The attribute ``user_message`` is the sentence with its
+    people written neutrally (``@anna``, or ``@U0ANNA1`` when no name is known): safe to show
+    verbatim anywhere; an adapter that mentions people its own way calls ``render``.
+    """
+
+    def __init__(self, user_message: str | Sequence[str | Person]) -> None:
+        self.parts: Said = (user_message,) if isinstance(user_message, str) else tuple(user_message)
+        self.names = names_of(self.parts)
+        """Person -> the display name Slack sent with them, for the people named whose name is known."""
+        self.user_message = self.render(plain_mention(self.names))
+        super().__init__(self.user_message)
+
+    def render(self, mention: Mention, escape: Escape = keep_text) -> str:
+        """The sentence with every person written by ``mention`` and the text around them by ``escape``."""
+        return render(self.parts, mention, escape)
 
 
 class UsageError(BotError):
     """The command text does not parse; carries the usage of the verb it was meant for."""
 
-    def __init__(self, user_message: str, usage: str = "") -> None:
+    def __init__(self, user_message: str | Sequence[str | Person], usage: str = "") -> None:
         super().__init__(user_message)
         self.usage = usage
 

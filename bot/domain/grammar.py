@@ -403,7 +403,7 @@ def _parse_severity(rest: str) -> ChangeSeverity:
     try:
         severity, extra = split_severity(rest)
     except UsageError as exc:
-        raise UsageError(exc.user_message, USAGE["severity"]) from None
+        raise UsageError(exc.parts, USAGE["severity"]) from None
     if severity is None or extra:
         raise UsageError(f"`severity` needs one severity: {SEVERITY_SPELLINGS}.", USAGE["severity"])
     return ChangeSeverity(severity=severity)

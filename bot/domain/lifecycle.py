@@ -46,9 +46,8 @@ from bot.domain.model import (
     Status,
     StatusChange,
     TimelineEntry,
-    person_mention,
-    slack_mention,
 )
+from bot.domain.people import Person, Said
 from bot.domain.timeparse import format_utc
 
 DECLARED, INVESTIGATING, MITIGATED, MONITORING, RESOLVED = (
@@ -204,14 +203,14 @@ def _with_status_change(entry: TimelineEntry, old: Status, new: Status) -> Timel
     return TimelineEntry(entry.kind, entry.occurred_at, entry.recorded_at, entry.actor, entry.text, data)
 
 
-def _refusal(incident: Incident, action: Transition) -> str:
+def _refusal(incident: Incident, action: Transition) -> str | Said:
     """Why an action is illegal in this status, and what to do instead."""
     ident = incident.incident_id
     if incident.status is Status.RESOLVED:
         if isinstance(action, Resolve):
             when = format_utc(incident.resolved_at) if incident.resolved_at else "earlier"
-            who = f" by {slack_mention(incident.resolved_by)}" if incident.resolved_by else ""
-            return f"{ident} was already resolved{who} at {when}."
+            by = (" by ", Person(incident.resolved_by)) if incident.resolved_by else ()
+            return (f"{ident} was already resolved", *by, f" at {when}.")
         return (
             f"{ident} is resolved, so it takes no more {_verb(action)}. If the problem is back, "
             f"`/incident {ident} reopen <reason>` first; notes and follow-ups are still welcome."
@@ -242,7 +241,9 @@ def _names(*users: UserRef | None) -> dict[str, str]:
 
 def _record_lead(incident: Incident, action: SetLead, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
     if incident.lead == action.user.user_id:
-        raise TransitionError(f"{person_mention(action.user.user_id)} already leads {incident.incident_id}.")
+        raise TransitionError(
+            (Person(action.user.user_id, action.user.name), f" already leads {incident.incident_id}.")
+        )
     entry = stamp.entry(EntryKind.LEAD, user=action.user.user_id, previous=incident.lead, names=_names(action.user))
     return incident.with_changes(lead=action.user.user_id), entry
 

@@ -201,21 +201,6 @@ def is_slack_user_id(who: str) -> bool:
     return _SLACK_USER_ID.match(who) is not None or who in _SLACK_USER_IDS_WITHOUT_DIGITS
 
 
-def person_mention(who: str) -> str:
-    """A person as messages name them: ``<@U0123ABC>`` for a Slack user id, ``@alice`` for a name
-    given in the CLI (escaped for mrkdwn)."""
-    return slack_mention(who) if is_slack_user_id(who) else "@" + slack_mention(who)
-
-
-def slack_mention(who: str) -> str:
-    """How ``who`` is written in Slack mrkdwn: ``<@U0123>`` for a user id (Slack renders the current
-    display name), the plain name for anyone else (``alertmanager``, never ``<@alertmanager>``,
-    which Slack shows as a broken mention)."""
-    if is_slack_user_id(who):
-        return f"<@{who}>"
-    return who.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def format_incident_id(number: int) -> str:
     """``7`` -> ``INC-7``: the one spelling users see everywhere."""
     return f"INC-{number}"
@@ -314,6 +299,20 @@ class Incident:
 
     def with_changes(self, **changes: Any) -> Incident:
         return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class IncidentSummary:
+    """What lists show: enough to pick an incident, without loading its team or timeline (times in UTC)."""
+
+    number: int
+    title: str
+    severity: Severity
+    status: Status
+    lead: str | None
+    channel_id: str | None
+    declared_at: datetime
+    resolved_at: datetime | None
 
 
 def sorted_timeline(entries: list[TimelineEntry]) -> list[TimelineEntry]:

@@ -16,13 +16,16 @@ Everyone may still add notes, hypotheses and follow-ups: the timeline stays open
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.domain.commands import (
     Assemble,
     SetLead,
     Transition,
 )
 from bot.domain.errors import BotError
-from bot.domain.model import Incident, is_slack_user_id, person_mention
+from bot.domain.model import Incident, is_slack_user_id
+from bot.domain.people import Person
 
 STAFFING_ACTIONS: tuple[type[Transition], ...] = (SetLead, Assemble)
 """Restricted once the incident has a lead, or when a person declared it; every other action with a
@@ -32,11 +35,12 @@ STAFFING_ACTIONS: tuple[type[Transition], ...] = (SetLead, Assemble)
 class NotAllowed(BotError):
     """The actor may not take this action under strict roles.
 
-    ``user_message`` is Slack mrkdwn (mentions); ``plain_message`` is the same refusal as plain text,
-    for places that show no markup (a modal's field error).
+    ``user_message`` names the people who may (rendered by each adapter, see ``BotError``);
+    ``plain_message`` is the same refusal naming nobody, for places that show no markup (a modal's
+    field error).
     """
 
-    def __init__(self, user_message: str, plain_message: str) -> None:
+    def __init__(self, user_message: str | Sequence[str | Person], plain_message: str) -> None:
         super().__init__(user_message)
         self.plain_message = plain_message
 
@@ -63,11 +67,17 @@ def check_allowed(incident: Incident, action: Transition, actor: str) -> None:
         return
     move = action.restricted_move or "change {it}"
     if incident.lead:
-        lead, plain = f"the lead {person_mention(incident.lead)}", "the incident lead"
+        lead, plain = ("the lead ", Person(incident.lead)), "the incident lead"
     else:
-        lead, plain = f"the declarer {person_mention(incident.declared_by)}", "the incident's declarer"
+        lead, plain = ("the declarer ", Person(incident.declared_by)), "the incident's declarer"
     raise NotAllowed(
-        f"Only {lead} and the IRT of {incident.incident_id} may {move.format(it='it')} (strict roles are on). "
-        f"Ask one of them to add you: `/incident {incident.incident_id} assemble {person_mention(actor)}`.",
+        (
+            "Only ",
+            *lead,
+            f" and the IRT of {incident.incident_id} may {move.format(it='it')} (strict roles are on). "
+            f"Ask one of them to add you: `/incident {incident.incident_id} assemble ",
+            Person(actor),
+            "`.",
+        ),
         f"Only {plain} and IRT may {move.format(it=incident.incident_id)} (strict roles are on).",
     )

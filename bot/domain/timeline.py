@@ -9,15 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.model import EntryKind, Status, TimelineEntry, sorted_timeline
-from bot.domain.model import slack_mention as slack_mention  # re-exported: every way of mentioning is here
-
-Mention = Callable[[str], str]
-Escape = Callable[[str], str]
-
-
-def keep_text(text: str) -> str:
-    """The identity escape: for plain-text destinations (terminals, Markdown files)."""
-    return text
+from bot.domain.people import Escape as Escape
+from bot.domain.people import Mention as Mention
+from bot.domain.people import keep_text as keep_text
+from bot.domain.people import neutral_mention
+from bot.domain.people import plain_mention as plain_mention
 
 
 def collect_names(entries: Iterable[TimelineEntry]) -> dict[str, str]:
@@ -49,11 +45,6 @@ def plain_references(names: dict[str, str]) -> Escape:
     return lambda text: _SLACK_REFERENCE.sub(reference, text)
 
 
-def plain_mention(names: dict[str, str]) -> Mention:
-    """``@alice`` when the name is known, ``@U0123`` otherwise: for Markdown and terminals."""
-    return lambda user_id: f"@{names.get(user_id, user_id)}"
-
-
 def _with_text(sentence: str, text: str, separator: str = ": ") -> str:
     return f"{sentence}{separator}{text}" if text else sentence
 
@@ -69,8 +60,10 @@ _USER_TEXT_KEYS = frozenset(
 """The ``data`` values people (or alert senders) typed; ids, severities and statuses are not escaped."""
 
 
-def describe(entry: TimelineEntry, mention: Mention = slack_mention, escape: Escape = keep_text) -> str:
-    """One line saying what happened; ``escape`` is applied to every piece of user-typed text."""
+def describe(entry: TimelineEntry, mention: Mention = neutral_mention, escape: Escape = keep_text) -> str:
+    """One line saying what happened; ``mention`` writes each person it names (the adapter's choice:
+    ``<@U0123ABC>`` in Slack, ``@alice`` in a terminal; by default ``@`` and the id or name recorded),
+    ``escape`` is applied to every piece of user-typed text."""
     data: dict[str, Any] = {
         key: escape(value) if key in _USER_TEXT_KEYS and isinstance(value, str) else value
         for key, value in entry.data.items()

@@ -10,18 +10,18 @@ so a repeated delivery is one page and two installations never share a key.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import structlog
 
 from bot.config import Secret
+from bot.domain.effects import Effect, OutboxItem
 from bot.domain.model import Severity, format_incident_id
-from bot.domain.paging import PageAction, next_page, page_action
+from bot.domain.paging import Page, PageAction, next_page, page_action
 from bot.outbox.worker import RetryLater, Undeliverable, retry_after_seconds
-from bot.store.outbox import Effect, OutboxItem
-from bot.store.repo import UnitOfWork
 from bot.usecases.incidents import IncidentUseCases
 from bot.usecases.shared import Outcome
 
@@ -45,7 +45,31 @@ class PagingEffect(StrEnum):
 _EFFECTS = {PageAction.TRIGGER: PagingEffect.TRIGGER, PageAction.RESOLVE: PagingEffect.RESOLVE}
 
 
-def paging_plan(uow: UnitOfWork, outcome: Outcome) -> list[Effect]:
+def page_action_of(kind: str) -> PageAction | None:
+    """What an outbox item of ``kind`` does in PagerDuty (``pagerduty.trigger`` -> TRIGGER); None for
+    any other kind (``slack.post_line``)."""
+    return next((action for action, effect in _EFFECTS.items() if effect == kind), None)
+
+
+class PageRecords(Protocol):
+    """The page rows a paging plan reads and writes, in the transaction of the transition (the store's
+    ``uow.pages`` provides them; the plan needs nothing else of the store)."""
+
+    def get(self, number: int) -> Page | None: ...
+
+    def save(self, page: Page, now: datetime) -> None: ...
+
+    def installation_id(self) -> str: ...
+
+
+class PagingUnit(Protocol):
+    """The part of the unit of work a paging plan uses: its page rows."""
+
+    @property
+    def pages(self) -> PageRecords: ...
+
+
+def paging_plan(uow: PagingUnit, outcome: Outcome) -> list[Effect]:
     """The PagerDuty event ``outcome`` owes (``bot.domain.paging.page_action``), its page row saved alongside.
 
     Payload: ``{"dedup_key": str, "severity": "sev1".."sev4"}`` (the severity when it was queued).

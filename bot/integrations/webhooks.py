@@ -35,16 +35,16 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-from collections.abc import Awaitable, Callable, Mapping
-from functools import partial
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import structlog
 from aiohttp import web
 
 from bot.config import Settings
-from bot.domain.alerts import ALERTMANAGER_ACTOR, DEFAULT_SEVERITY_MAP, parse_notification, severity_hint
+from bot.domain.alerts import parse_notification
 from bot.domain.changes import parse_change
+from bot.domain.effects import Effect
 from bot.domain.errors import (
     BotError,
     IncidentNotFound,
@@ -53,16 +53,13 @@ from bot.domain.errors import (
     TransitionError,
     UsageError,
 )
-from bot.domain.model import EntryKind, Severity
+from bot.domain.model import Severity
 from bot.domain.policy import NotAllowed
 from bot.errors import ConcurrentUpdate, StoreUnavailable
 from bot.log import log_unexpected
-from bot.slack.delivery import SlackEffect, plan_effects
-from bot.slack.text import escape
-from bot.store.outbox import Effect
 from bot.usecases.alerts import AlertUseCases
 from bot.usecases.changes import ChangeUseCases
-from bot.usecases.shared import Actor, Outcome
+from bot.usecases.shared import Outcome
 
 log = structlog.get_logger("incidentbot.webhooks")
 
@@ -119,14 +116,25 @@ def register(
     change_usecases: ChangeUseCases,
     settings: Settings,
     wake_outbox: Callable[[], None],
+    alert_plan: Callable[[Outcome, Mapping[str, Severity]], Sequence[Effect]],
 ) -> None:
-    """Add the webhook routes to the bot's aiohttp application."""
+    """Add the webhook routes to the bot's aiohttp application.
+
+    ``alert_plan(outcome, severity_map)``: the chat effects an alert notification owes (given by the
+    composition root: ``bot.slack.delivery.alert_plan``), queued in the notification's transaction.
+    """
+
+    def plan(outcome: Outcome) -> Sequence[Effect]:
+        return alert_plan(outcome, settings.alert_severity_map)
 
     async def alerts(request: web.Request) -> web.Response:
         _authenticate(request, settings)
         body = _parse_json(await _read_limited(request, settings.alert_max_bytes, "INCIDENT_ALERT_MAX_BYTES"))
         notification = parse_notification(body, alert_usecases.clock())
-        plan = partial(alert_plan, severity_map=settings.alert_severity_map)
+
+        def plan(outcome: Outcome) -> Sequence[Effect]:
+            return alert_plan(outcome, settings.alert_severity_map)
+
         result = await asyncio.to_thread(
             alert_usecases.receive_notification, notification, settings.alert_severity_map, plan
         )
@@ -152,37 +160,6 @@ def register(
     web_app.add_routes(
         [web.post(ALERTMANAGER_PATH, alerts), web.post(GRAFANA_PATH, alerts), web.post(CHANGES_PATH, changes)]
     )
-
-
-def alert_plan(outcome: Outcome, severity_map: Mapping[str, Severity] = DEFAULT_SEVERITY_MAP) -> list[Effect]:
-    """Slack effects of an alert notification: a declaration's usual ones, else a status refresh and one
-    line, plus a severity hint (``bot.domain.alerts.severity_hint``) when a joining alert is more severe
-    than the open incident."""
-    if outcome.declared:
-        return plan_effects(outcome, Actor(ALERTMANAGER_ACTOR))
-    number = outcome.incident.number
-    effects = [
-        Effect(SlackEffect.REFRESH, {}, number, coalesce=True),
-        Effect(SlackEffect.POST_LINE, {"text": alert_update_text(outcome)}, number),
-    ]
-    hint = severity_hint(outcome.incident, outcome.entries, severity_map) if outcome.incident.status.is_open else None
-    if hint:
-        effects.append(Effect(SlackEffect.POST_LINE, {"text": escape(hint)}, number))
-    return effects
-
-
-def alert_update_text(outcome: Outcome) -> str:
-    """``INC-3 · alerts 2 fired: A, B · 1 cleared: C`` (at most 10 names per state, then how many more),
-    followed by the sender's notes (``· 57 more alerts of this group were not sent (...)``)."""
-    parts: list[str] = []
-    for kind, label in ((EntryKind.ALERT_FIRED, "fired"), (EntryKind.ALERT_CLEARED, "cleared")):
-        names = [escape(e.text) for e in outcome.entries if e.kind is kind]
-        if names:
-            more = f" and {len(names) - MAX_SUMMARY_NAMES} more" if len(names) > MAX_SUMMARY_NAMES else ""
-            parts.append(f"{len(names)} {label}: " + ", ".join(names[:MAX_SUMMARY_NAMES]) + more)
-    notes = [escape(e.text) for e in outcome.entries if e.kind is EntryKind.NOTE]
-    head = f"{outcome.incident.incident_id} · alerts " + " · ".join(parts) if parts else outcome.incident.incident_id
-    return " · ".join([head, *notes])
 
 
 def status_of(exc: BaseException) -> int:

@@ -1,9 +1,11 @@
 """Nudges: a periodic check that asks quiet incidents for a status update, once per silence.
 
 ``check_once`` is the whole job and takes no timer, so tests call it with a controlled clock;
-``run_forever`` just repeats it. Every replica may run it: each nudge re-checks the silence inside
-its own transaction, with the incident's row locked, so replicas checking at the same moment still
-post one reminder per silence.
+``run_forever`` just repeats it. What a nudge posts is the ``plan`` given by the composition root
+(``bot.slack.delivery.nudge_effects`` in ``bot.app``): the job knows no chat surface.
+
+Every replica may run it: each nudge re-checks the silence inside its own transaction, with the
+incident's row locked, so replicas checking at the same moment still post one reminder per silence.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from datetime import datetime, timedelta
 import structlog
 
 from bot.domain.model import Severity
-from bot.slack.delivery import nudge_effects
 from bot.usecases.nudges import NudgeUseCases
+from bot.usecases.shared import EffectPlan
 
 log = structlog.get_logger("incidentbot.nudges")
 
@@ -31,10 +33,15 @@ class Nudger:
         self,
         nudges: NudgeUseCases,
         thresholds: Mapping[Severity, timedelta],
+        plan: EffectPlan,
         wake_outbox: Callable[[], None] = lambda: None,
         interval: float = CHECK_SECONDS,
     ) -> None:
+        """``thresholds``: silence (per severity) after which an open incident is nudged; ``plan``: the
+        effects a nudge owes (the reminder line), queued in the nudge's transaction; ``interval``: seconds
+        between checks."""
         self.nudges = nudges
+        self.plan = plan
         self.thresholds = thresholds
         self.wake_outbox = wake_outbox
         self.interval = interval
@@ -44,7 +51,7 @@ class Nudger:
         """Nudge every incident due at ``now`` (default: the use cases' clock); returns their ids."""
         if not self.thresholds:
             return []
-        outcomes = self.nudges.nudge_silent(self.thresholds, plan=nudge_effects, now=now)
+        outcomes = self.nudges.nudge_silent(self.thresholds, plan=self.plan, now=now)
         for outcome in outcomes:
             log.info(
                 "incident_nudged",

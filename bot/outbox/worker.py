@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from bot.store.outbox import Effect, OutboxItem
+from bot.domain.effects import Effect, OutboxItem
 from bot.store.repo import IncidentStore
 from bot.usecases.shared import Clock, utc_now
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import ParamSpec, Protocol, TypeVar
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
@@ -14,11 +15,22 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.slack.identity import BotIdentity
 from bot.slack.web_api import SlackWebApi
-from bot.store.threads import DatabaseThreads
 from bot.usecases.budgets import BudgetUseCases
 from bot.usecases.incidents import IncidentUseCases
 from bot.usecases.outbox import OutboxUseCases
 from bot.views.postmortem import PostmortemRenderer
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class Readers(Protocol):
+    """Where read-only queries run, never behind writers: the server's readers' pool
+    (``bot.store.threads.DatabaseThreads``, given by ``bot.app``)."""
+
+    async def read(self, func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run ``func`` (which only reads) in the readers' pool and return its result."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -32,8 +44,8 @@ class SlackDeps:
     outbox: OutboxUseCases
     web_api: SlackWebApi
     renderer: PostmortemRenderer
+    threads: Readers
     wake_outbox: Callable[[], None] = lambda: None
-    threads: DatabaseThreads = field(default_factory=DatabaseThreads)
 
 
 def build_client(settings: Settings) -> AsyncWebClient:
@@ -54,6 +66,7 @@ def build_deps(
     budgets: BudgetUseCases,
     outbox: OutboxUseCases,
     client: AsyncWebClient,
+    threads: Readers,
 ) -> SlackDeps:
     return SlackDeps(
         incidents=incidents,
@@ -61,6 +74,7 @@ def build_deps(
         outbox=outbox,
         web_api=SlackWebApi(client, settings.channel_prefix, settings.announce_channel),
         renderer=PostmortemRenderer(settings.templates_dir),
+        threads=threads,
     )
 
 

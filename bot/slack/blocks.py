@@ -10,7 +10,7 @@ from typing import Any
 from bot.domain.alerts import AlertLine
 from bot.domain.grammar import MAX_TITLE_LENGTH
 from bot.domain.model import Incident, Severity, TimelineEntry, format_incident_id
-from bot.domain.timeline import describe, format_percent, slack_mention
+from bot.domain.timeline import describe, format_percent
 from bot.domain.timeparse import format_duration, format_utc
 from bot.slack.ids import BUTTONS, FORMS, BlockId, CallbackId, InputId
 from bot.slack.text import (
@@ -23,6 +23,7 @@ from bot.slack.text import (
     escape,
     escape_keeping_mentions,
     plain,
+    slack_mention,
     truncate,
 )
 

@@ -9,6 +9,7 @@ status message is edited in place, invitations tolerate ``already_in_channel``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -19,26 +20,27 @@ import structlog
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.domain.alerts import ALERTMANAGER_ACTOR, DEFAULT_SEVERITY_MAP, severity_hint
 from bot.domain.changes import describe_change
 from bot.domain.commands import PinMessage
+from bot.domain.effects import Effect, OutboxItem
 from bot.domain.model import (
     EntryKind,
     Incident,
+    Severity,
     Status,
     TimelineEntry,
     format_incident_id,
     is_slack_user_id,
-    slack_mention,
 )
+from bot.domain.paging import PageAction
 from bot.domain.slo import format_budget_time
 from bot.errors import BotError
-from bot.integrations.pagerduty import PagingEffect
 from bot.outbox.worker import RetryLater, Undeliverable
 from bot.slack.api_errors import ErrorClass, SlackFailure, failure_of
 from bot.slack.errors import user_message
-from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, truncate, unescape
+from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, slack_mention, truncate, unescape
 from bot.slack.web_api import ChannelNameExhausted, InviteStopped, SlackWebApi
-from bot.store.outbox import Effect, OutboxItem
 from bot.usecases.alerts import AlertUseCases
 from bot.usecases.budgets import BudgetUseCases
 from bot.usecases.changes import ChangeUseCases
@@ -104,7 +106,7 @@ def plan_effects(outcome: Outcome, actor: Actor, notify: NotifyTarget | None = N
         Effect(SlackEffect.REFRESH, {}, number, coalesce=True),
         Effect(
             SlackEffect.POST_LINE,
-            {"text": f"{slack_mention(actor.user_id)}: {confirmation(outcome, escape=escape_keeping_mentions)}"},
+            {"text": f"{slack_mention(actor.user_id)}: {_confirmation(outcome)}"},
             number,
         ),
     ]
@@ -115,6 +117,11 @@ def plan_effects(outcome: Outcome, actor: Actor, notify: NotifyTarget | None = N
         effects.append(Effect(SlackEffect.UPLOAD_POSTMORTEM, {"template": None, "notify": _target(notify)}, number))
         effects += _unowned_followups(incident)
     return effects + _sre_effects(outcome)
+
+
+def _confirmation(outcome: Outcome) -> str:
+    """The change's sentence as the channel reads it: people mentioned, typed text escaped."""
+    return confirmation(outcome, slack_mention, escape_keeping_mentions)
 
 
 def open_channel_effects(outcome: Outcome, actor: Actor) -> list[Effect]:
@@ -135,6 +142,28 @@ def open_channel_effects(outcome: Outcome, actor: Actor) -> list[Effect]:
     ]
     already = {SlackEffect.REFRESH, SlackEffect.INVITE}
     return opening + [e for e in plan_effects(outcome, actor) if e.kind not in already]
+
+
+class ChangePlan:
+    """The Slack updates owed by a change made outside Slack (``incidentbot run``): the plan the Slack
+    command uses (status message, topic, a line in the channel, invitations...), except that an
+    incident without a channel and none on its way (declared where Slack was not configured) first
+    gets the one its declaration would have opened (``open_channel_effects``).
+
+    After the use case ran: ``queued`` holds the effects queued (a retried transaction plans again: the
+    last plan), ``opening`` says whether they open the incident's channel.
+    """
+
+    def __init__(self, outbox: OutboxUseCases, number: int | None, actor: Actor) -> None:
+        self.actor = actor
+        self.channel_coming = number is not None and outbox.is_pending(SlackEffect.CREATE_CHANNEL, number)
+        self.queued: list[Effect] = []
+        self.opening = False
+
+    def __call__(self, outcome: Outcome) -> list[Effect]:
+        self.opening = not outcome.declared and outcome.incident.channel_id is None and not self.channel_coming
+        self.queued = open_channel_effects(outcome, self.actor) if self.opening else plan_effects(outcome, self.actor)
+        return self.queued
 
 
 _BUDGET_KINDS = frozenset({EntryKind.DECLARED, EntryKind.SERVICE, EntryKind.IMPACT})
@@ -184,23 +213,61 @@ def nudge_effects(outcome: Outcome) -> list[Effect]:
     return [Effect(SlackEffect.POST_LINE, {"text": text}, incident.number)]
 
 
+MAX_SUMMARY_NAMES = 10
+"""Alert names listed per state in a channel line about an alert notification, then how many more."""
+
+
+def alert_plan(outcome: Outcome, severity_map: Mapping[str, Severity] = DEFAULT_SEVERITY_MAP) -> list[Effect]:
+    """Slack effects of an alert notification: a declaration's usual ones, else a status refresh and one
+    line, plus a severity hint (``bot.domain.alerts.severity_hint``) when a joining alert is more severe
+    than the open incident."""
+    if outcome.declared:
+        return plan_effects(outcome, Actor(ALERTMANAGER_ACTOR))
+    number = outcome.incident.number
+    effects = [
+        Effect(SlackEffect.REFRESH, {}, number, coalesce=True),
+        Effect(SlackEffect.POST_LINE, {"text": alert_update_text(outcome)}, number),
+    ]
+    hint = severity_hint(outcome.incident, outcome.entries, severity_map) if outcome.incident.status.is_open else None
+    if hint:
+        effects.append(Effect(SlackEffect.POST_LINE, {"text": escape(hint)}, number))
+    return effects
+
+
+def alert_update_text(outcome: Outcome) -> str:
+    """``INC-3 · alerts 2 fired: A, B · 1 cleared: C`` (at most 10 names per state, then how many more),
+    followed by the sender's notes (``· 57 more alerts of this group were not sent (...)``)."""
+    parts: list[str] = []
+    for kind, label in ((EntryKind.ALERT_FIRED, "fired"), (EntryKind.ALERT_CLEARED, "cleared")):
+        names = [escape(e.text) for e in outcome.entries if e.kind is kind]
+        if names:
+            more = f" and {len(names) - MAX_SUMMARY_NAMES} more" if len(names) > MAX_SUMMARY_NAMES else ""
+            parts.append(f"{len(names)} {label}: " + ", ".join(names[:MAX_SUMMARY_NAMES]) + more)
+    notes = [escape(e.text) for e in outcome.entries if e.kind is EntryKind.NOTE]
+    head = f"{outcome.incident.incident_id} · alerts " + " · ".join(parts) if parts else outcome.incident.incident_id
+    return " · ".join([head, *notes])
+
+
 MAX_REASON_SHOWN = 300
 """Characters of a refusal's reason quoted in the channel (the whole reason is in ``incidentbot outbox``)."""
 
 
-def dead_page_notice(item: OutboxItem, reason: str) -> list[Effect]:
+def dead_page_notice(item: OutboxItem, reason: str, action: PageAction | None) -> list[Effect]:
     """The line an incident's channel gets when its PagerDuty event is buried (refused, or failing for ever).
+
+    ``action``: what the buried item was to do in PagerDuty (``bot.integrations.pagerduty.page_action_of``
+    tells it from the item's kind, joined here by ``bot.app``); None for an item that is no page.
 
     ``:warning: The PagerDuty page for INC-3 could not be sent (trigger): <reason>. Nobody was paged
     by incidentbot: page by hand if needed. `incidentbot outbox --status dead` lists it (item 12);
     `incidentbot outbox --retry 12` sends it once the cause is fixed.`` For a ``resolve``: "could not
     be resolved". Other kinds, and items of no incident, owe nothing.
     """
-    if item.incident_number is None or item.kind not in PagingEffect._value2member_map_:
+    if item.incident_number is None or action is None:
         return []
     incident_id = format_incident_id(item.incident_number)
     shown = truncate(escape(reason.strip()), MAX_REASON_SHOWN, "…")
-    if item.kind == PagingEffect.TRIGGER:
+    if action is PageAction.TRIGGER:
         what = f"The PagerDuty page for {incident_id} could not be sent"
         consequence = "Nobody was paged by incidentbot: page by hand if needed."
     else:

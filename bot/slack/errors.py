@@ -31,7 +31,7 @@ from bot.domain.timeline import plain_references
 from bot.errors import BotError, UsageError
 from bot.log import log_unexpected
 from bot.slack.ids import BlockId, CallbackId
-from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, truncate
+from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, person_mention, truncate
 from bot.slack.web_api import SlackWebApi
 
 log = structlog.get_logger("incidentbot.slack")
@@ -56,10 +56,10 @@ def user_message(exc: BaseException, **log_context: object) -> str:
     else: ``:warning: Something went wrong on our side (reference `<8 hex>`)...``, the id in the log.
     """
     if isinstance(exc, UsageError):
-        return escape(exc.user_message) + (f"\nUsage: `/incident {escape(exc.usage)}`" if exc.usage else "")
+        return exc.render(person_mention, escape) + (f"\nUsage: `/incident {escape(exc.usage)}`" if exc.usage else "")
     if isinstance(exc, BotError):
-        # Domain messages mention users as <@U123>; those must render, the rest stays escaped.
-        return escape_keeping_mentions(exc.user_message)
+        # The people a refusal names are mentioned (<@U123>), as are those typed in quoted text; the rest is escaped.
+        return exc.render(person_mention, escape_keeping_mentions)
     reference = log_unexpected(log, "unexpected_error", exc, **log_context)
     return f":warning: Something went wrong on our side (reference `{reference}`). Nothing was lost; please retry."
 

@@ -31,8 +31,8 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 
 from bot.errors import BotError, ConfigError
 from bot.outbox.worker import retry_after_seconds
+from bot.slack.app import Readers
 from bot.slack.identity import REFUSED_TOKEN_ERRORS, RETRY_DELAYS, START_CHECK_SECONDS, SlackUnavailable
-from bot.store.threads import DatabaseThreads
 
 log = structlog.get_logger("incidentbot.server")
 
@@ -63,7 +63,7 @@ def build_web_app(
     bolt_app: AsyncApp | None,
     ping: Callable[[], bool],
     slack_state: Callable[[], Awaitable[str]] | None = None,
-    threads: DatabaseThreads | None = None,
+    threads: Readers | None = None,
 ) -> web.Application:
     """The aiohttp application: Slack's single endpoint (HTTP mode; None in Socket Mode) and a health check.
 

@@ -1,9 +1,11 @@
-"""Making user text safe and short enough for Slack: mrkdwn escaping and Block Kit limits."""
+"""Making user text safe and short enough for Slack: mrkdwn escaping, mentions and Block Kit limits."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+
+from bot.domain.model import is_slack_user_id
 
 SECTION_TEXT_LIMIT = 3000
 HEADER_TEXT_LIMIT = 150
@@ -21,6 +23,21 @@ _HIDDEN = {"Cc", "Cf"}
 def strip_invisible(text: str) -> str:
     """Drop control and bidi-override characters that could disguise text; keep newlines and tabs."""
     return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in _HIDDEN)
+
+
+def slack_mention(who: str) -> str:
+    """How ``who`` is written in Slack mrkdwn: ``<@U0123>`` for a user id (Slack renders the current
+    display name), the plain name for anyone else (``alertmanager``, never ``<@alertmanager>``,
+    which Slack shows as a broken mention)."""
+    if is_slack_user_id(who):
+        return f"<@{who}>"
+    return who.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def person_mention(who: str) -> str:
+    """A person as Slack messages name them: ``<@U0123ABC>`` for a Slack user id, ``@alice`` for a name
+    given in the CLI (escaped for mrkdwn)."""
+    return slack_mention(who) if is_slack_user_id(who) else "@" + slack_mention(who)
 
 
 def escape(text: str) -> str:

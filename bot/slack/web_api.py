@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.alerts import AlertLine
 from bot.domain.commands import Assignee, GroupRef, UserRef
-from bot.domain.model import Incident, slack_mention
+from bot.domain.model import Incident
 from bot.slack import blocks
 from bot.slack.api_errors import (
     BY_METHOD,
@@ -32,7 +32,7 @@ from bot.slack.api_errors import (
     failure_of,
     undocumented,
 )
-from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, truncate
+from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, slack_mention, truncate
 
 log = structlog.get_logger("incidentbot.slack")
 

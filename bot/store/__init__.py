@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from bot.domain.model import IncidentSummary
 from bot.errors import StoreUnavailable
 from bot.store.engine import create_store_engine
-from bot.store.incidents import IncidentSummary
 from bot.store.migrate import upgrade
 from bot.store.repo import IncidentStore, UnitOfWork
 

@@ -7,7 +7,6 @@ incident row's ``version`` is checked so that two racing commands cannot both wi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -20,6 +19,7 @@ from bot.domain.model import (
     Hypothesis,
     HypothesisStatus,
     Incident,
+    IncidentSummary,
     Member,
     Severity,
     Status,
@@ -33,20 +33,6 @@ DEFAULT_LIST_LIMIT = 200
 _INCIDENTS: sa.Table = IncidentRow.__table__  # type: ignore[attr-defined]
 INCIDENT_NUMBER_LOCK_ID = 7_240_432
 """pg_advisory_xact_lock key: declarations take numbers one at a time (on SQLite, BEGIN IMMEDIATE does)."""
-
-
-@dataclass(frozen=True)
-class IncidentSummary:
-    """What lists show: enough to pick an incident, without loading its team or timeline."""
-
-    number: int
-    title: str
-    severity: Severity
-    status: Status
-    lead: str | None
-    channel_id: str | None
-    declared_at: datetime
-    resolved_at: datetime | None
 
 
 class IncidentRepository:

@@ -13,45 +13,18 @@ share the work without double delivery.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from bot.domain.effects import Effect as Effect
+from bot.domain.effects import OutboxItem as OutboxItem
 from bot.store.tables import OutboxRow
 
 PENDING = "pending"
 DEAD = "dead"
-
-
-@dataclass(frozen=True)
-class Effect:
-    """A side effect owed after a commit. ``coalesce``: skip it if an identical one is already waiting;
-    ``not_before``: first attempt no sooner than this long after it is queued (a Retry-After)."""
-
-    kind: str
-    payload: dict[str, Any] = field(default_factory=dict)
-    incident_number: int | None = None
-    coalesce: bool = False
-    not_before: timedelta | None = None
-
-
-@dataclass(frozen=True)
-class OutboxItem:
-    """An effect as stored, with its delivery history."""
-
-    id: int
-    kind: str
-    payload: dict[str, Any]
-    incident_number: int | None
-    status: str
-    attempts: int
-    next_attempt_at: datetime
-    last_error: str
-    created_at: datetime
 
 
 def _item(row: OutboxRow) -> OutboxItem:

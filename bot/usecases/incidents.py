@@ -13,12 +13,11 @@ import structlog
 
 from bot.domain.commands import Declare, ParsedCommand, Query, Transition
 from bot.domain.lifecycle import Decision, Stamp, apply, declare
-from bot.domain.model import Incident, Status, TimelineEntry
+from bot.domain.model import Incident, IncidentSummary, Status, TimelineEntry
 from bot.domain.policy import check_allowed
 from bot.domain.postmortem import PostmortemData, build_postmortem
 from bot.domain.slo import EMPTY_CATALOG, SloCatalog
 from bot.domain.timeparse import parse_when
-from bot.store.incidents import IncidentSummary
 from bot.store.repo import UnitOfWork
 from bot.usecases.changes import changes_before
 from bot.usecases.shared import Actor, EffectPlan, Outcome, Transactions, find_incident, log_outcome

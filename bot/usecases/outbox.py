@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.store.outbox import Effect, OutboxItem
+from bot.domain.effects import Effect, OutboxItem
 from bot.usecases.shared import Transactions
 
 

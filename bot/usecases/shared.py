@@ -17,10 +17,10 @@ from typing import TypeVar
 
 import structlog
 
+from bot.domain.effects import Effect
 from bot.domain.errors import IncidentNotFound
 from bot.domain.model import Incident, TimelineEntry, format_incident_id
 from bot.errors import ConcurrentUpdate
-from bot.store.outbox import Effect
 from bot.store.repo import IncidentStore, UnitOfWork
 
 log = structlog.get_logger("incidentbot.service")

@@ -1,7 +1,8 @@
 """Plain-text replies shared by the CLI and Slack: confirmations, status, timeline, incident lists.
 
 Callers choose how users are mentioned and how user text is escaped (mrkdwn for Slack,
-nothing for a terminal), so no adapter re-implements these sentences.
+nothing for a terminal), so no adapter re-implements these sentences; ``mention`` has no default,
+so no adapter gets another's markup by omission.
 """
 
 from __future__ import annotations
@@ -10,16 +11,15 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.errors import BotError
-from bot.domain.model import Incident, TimelineEntry, format_incident_id
+from bot.domain.model import Incident, IncidentSummary, TimelineEntry, format_incident_id
 from bot.domain.slo import budget_lines, format_budget_time
-from bot.domain.timeline import Escape, Mention, describe, format_percent, keep_text, slack_mention
+from bot.domain.timeline import Escape, Mention, describe, format_percent, keep_text
 from bot.domain.timeparse import format_duration, format_utc
-from bot.store.incidents import IncidentSummary
 from bot.usecases.budgets import BudgetUseCases
 from bot.usecases.shared import Outcome
 
 
-def confirmation(outcome: Outcome, mention: Mention = slack_mention, escape: Escape = keep_text) -> str:
+def confirmation(outcome: Outcome, mention: Mention, escape: Escape = keep_text) -> str:
     """``INC-7 · Hypothesis #1: external DDoS attack (status: investigating)``."""
     incident = outcome.incident
     lines = [describe(entry, mention, escape) for entry in outcome.entries]
@@ -27,7 +27,7 @@ def confirmation(outcome: Outcome, mention: Mention = slack_mention, escape: Esc
     return f"{incident.incident_id} · " + "; ".join(lines) + status
 
 
-def status_text(incident: Incident, now: datetime, mention: Mention = slack_mention, escape: Escape = keep_text) -> str:
+def status_text(incident: Incident, now: datetime, mention: Mention, escape: Escape = keep_text) -> str:
     """A few lines summarising where the incident stands."""
     team = (
         ", ".join(f"{mention(m.user_id)}" + (f" ({escape(m.role)})" if m.role else "") for m in incident.members)
@@ -58,7 +58,7 @@ def status_text(incident: Incident, now: datetime, mention: Mention = slack_ment
 
 
 def timeline_text(
-    incident: Incident, entries: Sequence[TimelineEntry], mention: Mention = slack_mention, escape: Escape = keep_text
+    incident: Incident, entries: Sequence[TimelineEntry], mention: Mention, escape: Escape = keep_text
 ) -> str:
     """One line per entry, oldest first, times in UTC."""
     lines = [f"{incident.incident_id} timeline (UTC) · {escape(incident.title)}"]

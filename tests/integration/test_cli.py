@@ -500,3 +500,99 @@ class TestStrictRolesInTheCli:
             "incidentbot: Only the lead @alice and the IRT of INC-1 may roll it back (strict roles are on). "
             'Ask one of them to add you: `incidentbot run "INC-1 assemble @mallory"`.'
         )
+
+
+SLACK_USER_COMMANDS = (
+    ("declare sev2 API errors", "U0123ABC", False),
+    ("INC-1 lead <@U0123ABC|alice>", "U0123ABC", False),
+    ("INC-1 lead <@U0123ABC>", "U0BOB", False),
+    ("INC-1 assemble <@U0BOB|bob>:db <@U0CAROL>", "U0123ABC", False),
+    ("INC-1 rollback the WAF rule", "U0MALLORY", True),
+    ("INC-1 followup canary the WAF rules <@U0BOB>", "U0123ABC", False),
+    ("INC-1 resolve fixed", "U0BOB", False),
+    ("INC-1 resolve again", "U0123ABC", False),
+    ("INC-1 status", "U0123ABC", False),
+    ("INC-1 timeline", "U0123ABC", False),
+)
+"""(text, --user, strict roles): people named by Slack user id, with and without the name Slack sends."""
+
+
+@pytest.fixture(scope="module")
+def slack_users(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.CompletedProcess[str]]:
+    """Issue 12 item 6: INC-1 driven by Slack user ids through ``incidentbot run`` processes, and its
+    ``timeline`` in text and JSON; each run's result by its text."""
+    folder = tmp_path_factory.mktemp("cli-slack-users")
+    url = f"sqlite:///{folder / 'incidents.db'}"
+    runs: dict[str, subprocess.CompletedProcess[str]] = {}
+    for text, user, strict in SLACK_USER_COMMANDS:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "LOG_"))}
+        env.update(DATABASE_URL=url, INCIDENT_STRICT_ROLES="true" if strict else "false")
+        command = [sys.executable, "-m", "bot.cli.main", "run", text, "--user", user]
+        runs[text] = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=60)
+    for form in ("text", "json"):
+        runs[f"timeline {form}"] = incidentbot("timeline", "INC-1", "--format", form, database_url=url, cwd=folder)
+    return runs
+
+
+class TestSlackUsersInTheTerminal:
+    """The domain names people; the CLI writes them as @name (the name Slack told us) or @id, never as
+    Slack's ``<@U0123ABC>`` markup, in its output and in its refusals."""
+
+    def test_nothing_printed_is_slack_markup(self, slack_users: dict[str, subprocess.CompletedProcess[str]]) -> None:
+        """No run, no refusal and neither timeline prints ``<@`` (12 processes)."""
+        assert len(slack_users) == 12
+        for text, result in slack_users.items():
+            assert "Traceback" not in result.stderr, text
+            assert "<@" not in result.stdout + result.stderr, (text, result.stdout, result.stderr)
+
+    def test_a_lead_named_again_is_refused_by_the_name_on_record(
+        self, slack_users: dict[str, subprocess.CompletedProcess[str]]
+    ) -> None:
+        """``lead <@U0123ABC>`` (no name sent) for the lead: refused naming them by the name recorded earlier."""
+        assert slack_users["INC-1 lead <@U0123ABC|alice>"].stdout == "INC-1 · @alice is now the incident lead\n"
+        result = slack_users["INC-1 lead <@U0123ABC>"]
+        assert (result.returncode, result.stdout) == (1, "")
+        assert result.stderr == "incidentbot: @alice already leads INC-1.\n"
+
+    def test_a_strict_roles_refusal_names_the_lead_and_the_outsider(
+        self, slack_users: dict[str, subprocess.CompletedProcess[str]]
+    ) -> None:
+        """The lead is @alice (recorded), the outsider U0MALLORY has no name on record: @U0MALLORY."""
+        result = slack_users["INC-1 rollback the WAF rule"]
+        assert result.returncode == 1
+        assert result.stderr == (
+            "incidentbot: Only the lead @alice and the IRT of INC-1 may roll it back (strict roles are on). "
+            'Ask one of them to add you: `incidentbot run "INC-1 assemble @U0MALLORY"`.\n'
+        )
+
+    def test_resolving_twice_names_the_resolver(self, slack_users: dict[str, subprocess.CompletedProcess[str]]) -> None:
+        """U0BOB resolved it; his name (bob) was recorded when he joined the IRT."""
+        result = slack_users["INC-1 resolve again"]
+        assert result.returncode == 1
+        assert re.fullmatch(
+            r"incidentbot: INC-1 was already resolved by @bob at \d{4}-\d\d-\d\d \d\d:\d\d UTC\.\n", result.stderr
+        ), result.stderr
+
+    def test_changes_and_status_name_people(self, slack_users: dict[str, subprocess.CompletedProcess[str]]) -> None:
+        """Assemble, follow-up owner and status write @bob, @U0CAROL (no name sent) and @alice."""
+        assert slack_users["INC-1 assemble <@U0BOB|bob>:db <@U0CAROL>"].stdout == (
+            "INC-1 · IRT assembled: @bob (db), @U0CAROL (status: investigating)\n"
+        )
+        assert slack_users["INC-1 followup canary the WAF rules <@U0BOB>"].stdout == (
+            "INC-1 · Follow-up #1: canary the WAF rules (owner: @bob)\n"
+        )
+        status = slack_users["INC-1 status"].stdout
+        assert "Lead: @alice\n" in status and "IRT: @bob (db), @U0CAROL\n" in status
+
+    def test_timelines_name_people(self, slack_users: dict[str, subprocess.CompletedProcess[str]]) -> None:
+        """The text timeline says who acted as @alice / @bob; the JSON keeps ids in data, names in descriptions."""
+        text = slack_users["timeline text"].stdout
+        assert "@alice is now the incident lead  (@alice)" in text
+        assert "Incident resolved: fixed  (@bob)" in text
+        entries = json.loads(slack_users["timeline json"].stdout)["entries"]
+        lead = next(e for e in entries if e["kind"] == "lead")
+        assert (lead["actor"], lead["data"]["user"], lead["description"]) == (
+            "U0123ABC",
+            "U0123ABC",
+            "@alice is now the incident lead",
+        )

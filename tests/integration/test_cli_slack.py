@@ -16,8 +16,8 @@ import pytest
 
 from bot.app import wire_usecases
 from bot.cli.main import main
+from bot.domain.effects import Effect
 from bot.store import open_store
-from bot.store.outbox import Effect
 from tests.support.bot_server import BOT_TOKEN, running_bot, sqlite_url
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_driver import SlackDriver

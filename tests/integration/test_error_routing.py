@@ -33,7 +33,7 @@ from bot.integrations.webhooks import BodyTooLarge, BodyUnreadable, Unauthorized
 from bot.slack.identity import SlackSetupFault, TokenRefused
 from bot.slack.ids import ActionId, BlockId, CallbackId, InputId
 from bot.slack.server import AppTokenRefused
-from bot.usecases.incidents import Actor
+from bot.usecases.shared import Actor
 from tests.integration.conftest import SlackDriver
 from tests.support import signing
 from tests.support.bot_server import HttpResult, RunningBot, _send, running_bot, sqlite_url

@@ -10,10 +10,10 @@ import pytest
 
 from bot.app import UseCases
 from bot.cli.demo import ReplayClock
+from bot.domain.effects import Effect, OutboxItem
 from bot.domain.grammar import parse_command
 from bot.errors import TransitionError
 from bot.outbox.worker import OutboxWorker, RetryLater, RetryPolicy, Undeliverable
-from bot.store.outbox import Effect, OutboxItem
 from bot.usecases.shared import Actor, Outcome
 
 ALICE = Actor("U0ALICE", "alice")

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.app import wire_usecases
+from bot.domain.effects import Effect
 from bot.store import open_store
-from bot.store.outbox import Effect
 
 
 def _cli(database: Path, *args: str) -> subprocess.CompletedProcess[str]:

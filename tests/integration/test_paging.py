@@ -24,15 +24,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql
 
-from bot.app import UseCases, wire_usecases
+from bot.app import UseCases, dead_item_notice, wire_usecases
+from bot.domain.effects import OutboxItem
 from bot.domain.errors import BotError
 from bot.domain.grammar import parse_command
 from bot.integrations.pagerduty import paging_plan
-from bot.slack.delivery import dead_page_notice
 from bot.store import open_store
 from bot.store.engine import create_store_engine
 from bot.store.migrate import upgrade
-from bot.store.outbox import OutboxItem
 from bot.usecases.shared import Actor
 from tests.support.alerts import T0
 from tests.support.bot_server import RunningBot, running_bot
@@ -430,4 +429,15 @@ class TestDeadPagesAreAnnounced:
     def test_a_buried_slack_item_posts_nothing(self) -> None:
         """Only PagerDuty items are announced: a dead Slack item (channel_not_found) adds no line."""
         item = OutboxItem(7, "slack.post_line", {}, 1, "pending", 1, T0, "", T0)
-        assert dead_page_notice(item, "channel_not_found") == []
+        assert dead_item_notice(item, "channel_not_found") == []
+
+    @pytest.mark.parametrize(
+        ("kind", "announced"),
+        [("pagerduty.trigger", "could not be sent"), ("pagerduty.resolve", "could not be resolved")],
+    )
+    def test_the_composition_root_joins_pagerduty_kinds_to_slack_notices(self, kind: str, announced: str) -> None:
+        """bot.app's on_buried: a buried PagerDuty item of INC-4 owes one line in INC-4's channel."""
+        item = OutboxItem(9, kind, {}, 4, "pending", 1, T0, "", T0)
+        [effect] = dead_item_notice(item, "HTTP 400")
+        assert (effect.kind, effect.incident_number) == ("slack.post_line", 4)
+        assert f"The PagerDuty page for INC-4 {announced}: HTTP 400." in effect.payload["text"]

@@ -11,8 +11,8 @@ import json
 import time
 from datetime import timedelta
 
+from bot.domain.effects import Effect
 from bot.store import open_store
-from bot.store.outbox import Effect
 from tests.support.alerts import T0, alert, notification
 from tests.support.bot_server import RunningBot
 from tests.support.fake_pagerduty import FakePagerDuty, installation_id, sent

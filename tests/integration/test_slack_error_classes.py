@@ -20,13 +20,13 @@ from structlog.testing import capture_logs
 
 from bot.app import UseCases, wire_usecases
 from bot.cli.demo import ReplayClock
+from bot.domain.effects import Effect, OutboxItem
 from bot.domain.grammar import parse_command
 from bot.outbox.worker import OutboxWorker, RetryPolicy
 from bot.slack.api_errors import BY_METHOD, ERRORS, WHEN_EVERYONE_REFUSED, ErrorClass, classify
 from bot.slack.delivery import SlackDeliverer, SlackEffect
 from bot.slack.web_api import SlackWebApi
 from bot.store import open_store
-from bot.store.outbox import Effect, OutboxItem
 from bot.usecases.shared import Actor
 from bot.views.postmortem import PostmortemRenderer
 from tests.support.cli import incidentbot

@@ -32,6 +32,7 @@ from bot.domain.model import (
     TimelineEntry,
 )
 from bot.errors import ConcurrentUpdate, StoreUnavailable, TimeParseError, TransitionError
+from bot.slack.text import person_mention
 from bot.store import IncidentStore, open_store
 from bot.store.tables import TimelineEntryRow
 from bot.usecases.shared import Actor, Transactions
@@ -258,8 +259,11 @@ class TestRacingCommands:
             assert isinstance(losers[0], TransitionError), losers
             winner = usecases.incidents.get(number)
             assert winner.status is Status.RESOLVED and winner.resolved_by is not None
-            assert losers[0].user_message == (
+            assert losers[0].render(person_mention) == (
                 f"INC-{number} was already resolved by <@{winner.resolved_by}> at 2026-11-22 13:00 UTC."
+            )
+            assert losers[0].user_message == (
+                f"INC-{number} was already resolved by @{winner.resolved_by} at 2026-11-22 13:00 UTC."
             )
             _, entries = usecases.incidents.timeline(number)
             assert [e.kind for e in entries].count(EntryKind.RESOLVED) == 1

@@ -12,6 +12,7 @@ from bot.cli.demo import ReplayClock
 from bot.domain.grammar import parse_command
 from bot.domain.policy import NotAllowed
 from bot.slack.ids import BlockId, CallbackId, InputId
+from bot.slack.text import person_mention
 from bot.store import IncidentStore
 from bot.usecases.shared import Actor
 from tests.support import signing
@@ -39,7 +40,7 @@ class TestStrictRolesCannotBeBypassed:
         _run(strict, "INC-1 lead <@U0ALICE|alice>", ALICE)
         with pytest.raises(NotAllowed) as refused:
             _run(strict, f"INC-1 {grant}", MALLORY)
-        assert refused.value.user_message.startswith("Only the lead <@U0ALICE> and the IRT of INC-1 may ")
+        assert refused.value.render(person_mention).startswith("Only the lead <@U0ALICE> and the IRT of INC-1 may ")
         with pytest.raises(NotAllowed):
             _run(strict, "INC-1 resolve", MALLORY)
         incident, entries = strict.incidents.timeline(1)
@@ -71,7 +72,7 @@ class TestStaffingBeforeALead:
         _run(strict, "declare sev1 CDN edge returning 502s", ALICE)
         with pytest.raises(NotAllowed) as refused:
             _run(strict, f"INC-1 {grant}", MALLORY)
-        assert refused.value.user_message.startswith("Only the declarer <@U0ALICE> and the IRT of INC-1 may ")
+        assert refused.value.render(person_mention).startswith("Only the declarer <@U0ALICE> and the IRT of INC-1 may ")
         _run(strict, "INC-1 lead <@U0ALICE|alice>", ALICE)  # the declarer is not locked out
         incident, _ = strict.incidents.timeline(1)
         assert (incident.lead, [m.user_id for m in incident.members]) == ("U0ALICE", [])
@@ -103,7 +104,7 @@ class TestRootCauseAndImpactAreDecisive:
         with pytest.raises(NotAllowed) as refused:
             _run(strict, text, MALLORY)
         assert f"Only the lead <@U0ALICE> and the IRT of INC-1 may {move} (strict roles are on)." in (
-            refused.value.user_message
+            refused.value.render(person_mention)
         )
         _run(strict, text, ALICE)
 

@@ -24,13 +24,21 @@ from bot.domain.alerts import AlertLine
 from bot.domain.commands import AddHypothesis, Assemble, Assignee, Declare, SetLead, UserRef
 from bot.domain.grammar import parse_command
 from bot.domain.lifecycle import Stamp, apply, declare
-from bot.domain.model import EntryKind, Incident, Severity, Status, TimelineEntry, person_mention, slack_mention
+from bot.domain.model import EntryKind, Incident, IncidentSummary, Severity, Status, TimelineEntry
 from bot.slack import blocks
 from bot.slack.delivery import SlackEffect, nudge_effects, plan_effects
 from bot.slack.ids import BUTTON_VERBS, ActionId, CallbackId
-from bot.slack.text import TRUNCATION_NOTE, escape, plain, strip_invisible, truncate, unescape
+from bot.slack.text import (
+    TRUNCATION_NOTE,
+    escape,
+    person_mention,
+    plain,
+    slack_mention,
+    strip_invisible,
+    truncate,
+    unescape,
+)
 from bot.slack.web_api import channel_name, slugify
-from bot.store.incidents import IncidentSummary
 from bot.usecases.shared import Actor, Outcome
 from tests.support.fake_slack import blocks_errors
 

@@ -45,6 +45,8 @@ from bot.domain.model import (
     Status,
     TimelineEntry,
 )
+from bot.domain.people import Person
+from bot.slack.text import person_mention
 
 T0 = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)
 DECLARER = "U0DECLARER"
@@ -394,18 +396,33 @@ class TestLead:
         assert incident.lead == "U0A"
 
     def test_same_lead_is_refused(self) -> None:
-        """Naming the current lead again is refused with a mention of them."""
+        """Naming the current lead again is refused naming them: a person, which Slack mentions."""
         incident = apply(declared(), SetLead(UserRef("U0ANNA1", "ann")), stamp(1)).incident
-        with pytest.raises(TransitionError, match=r"^<@U0ANNA1> already leads INC-7\.$"):
+        with pytest.raises(TransitionError, match=r"^@U0ANNA1 already leads INC-7\.$") as raised:
             apply(incident, SetLead(UserRef("U0ANNA1")), stamp(2))
+        assert raised.value.parts == (Person("U0ANNA1"), " already leads INC-7.")
+        assert raised.value.render(person_mention) == "<@U0ANNA1> already leads INC-7."
 
-    @pytest.mark.parametrize(("lead", "shown"), [("alice", "@alice"), ("w3c", "@w3c"), ("U0ALICE", "<@U0ALICE>")])
-    def test_same_lead_named_in_the_cli_is_shown_as_at_name(self, lead: str, shown: str) -> None:
-        """A lead named in the CLI is "@alice already leads INC-7.", a Slack user a mention."""
+    def test_same_lead_with_the_name_slack_sent_is_at_name(self) -> None:
+        """When the mention carried the display name, the neutral sentence says @ann (Slack still mentions)."""
+        incident = apply(declared(), SetLead(UserRef("U0ANNA1", "ann")), stamp(1)).incident
+        with pytest.raises(TransitionError) as raised:
+            apply(incident, SetLead(UserRef("U0ANNA1", "ann")), stamp(2))
+        assert (raised.value.user_message, raised.value.names) == ("@ann already leads INC-7.", {"U0ANNA1": "ann"})
+        assert raised.value.render(person_mention) == "<@U0ANNA1> already leads INC-7."
+
+    @pytest.mark.parametrize(
+        ("lead", "neutral", "in_slack"),
+        [("alice", "@alice", "@alice"), ("w3c", "@w3c", "@w3c"), ("U0ALICE", "@U0ALICE", "<@U0ALICE>")],
+    )
+    def test_same_lead_named_in_the_cli_is_shown_as_at_name(self, lead: str, neutral: str, in_slack: str) -> None:
+        """A lead named in the CLI is "@alice already leads INC-7." everywhere; a Slack user is @id until
+        Slack renders the mention."""
         incident = apply(declared(), SetLead(UserRef(lead)), stamp(1)).incident
         with pytest.raises(TransitionError) as raised:
             apply(incident, SetLead(UserRef(lead)), stamp(2))
-        assert raised.value.user_message == f"{shown} already leads INC-7."
+        assert raised.value.user_message == f"{neutral} already leads INC-7."
+        assert raised.value.render(person_mention) == f"{in_slack} already leads INC-7."
 
 
 class TestAssemble:
@@ -480,9 +497,10 @@ class TestResolveAndReopen:
         """Resolving a resolved incident says who resolved it and when."""
         with pytest.raises(TransitionError) as raised:
             apply(incident_in(RES), Resolve(), stamp(10))
-        message = raised.value.user_message
+        message = raised.value.render(person_mention)
         assert "INC-7 was already resolved" in message
         assert "<@U0BOB>" in message and "2026-11-22 13:03 UTC" in message
+        assert "<@" not in raised.value.user_message
 
     def test_work_on_a_resolved_incident_says_to_reopen(self) -> None:
         """A hypothesis on a resolved incident is refused with the reopen command to use."""
@@ -656,7 +674,8 @@ class TestRefusalsWordForWord:
         """Who resolved it (a Slack mention) and when, in UTC."""
         with pytest.raises(TransitionError) as raised:
             apply(incident_in(RES), Resolve(), stamp(10))
-        assert raised.value.user_message == "INC-7 was already resolved by <@U0BOB> at 2026-11-22 13:03 UTC."
+        assert raised.value.user_message == "INC-7 was already resolved by @U0BOB at 2026-11-22 13:03 UTC."
+        assert raised.value.render(person_mention) == "INC-7 was already resolved by <@U0BOB> at 2026-11-22 13:03 UTC."
 
     def test_resolved_without_a_known_resolver_or_time(self) -> None:
         """A resolved incident whose resolver and time are unknown (e.g. imported) still gets a sentence."""

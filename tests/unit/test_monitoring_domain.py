@@ -36,6 +36,7 @@ from bot.domain.postmortem import build_postmortem
 from bot.domain.slo import bad_time
 from bot.domain.timeline import describe, find_milestones
 from bot.slack import blocks
+from bot.slack.text import person_mention
 
 T0 = datetime(2026, 11, 22, 13, 42, tzinfo=UTC)  # the seed: 502s breach the SLO at 13:42 UTC
 LEAD = "U0LEAD"
@@ -196,9 +197,13 @@ class TestRefusals:
         incident, _ = run([(1, SetLead(UserRef(LEAD))), (8, AddHypothesis("x"))])
         with pytest.raises(NotAllowed) as refused:
             check_allowed(incident, Monitor("edge"), "U0OUTSIDER")
-        assert refused.value.user_message == (
+        assert refused.value.render(person_mention) == (
             "Only the lead <@U0LEAD> and the IRT of INC-1 may move it to monitoring (strict roles are on). "
             "Ask one of them to add you: `/incident INC-1 assemble <@U0OUTSIDER>`."
+        )
+        assert refused.value.user_message == (
+            "Only the lead @U0LEAD and the IRT of INC-1 may move it to monitoring (strict roles are on). "
+            "Ask one of them to add you: `/incident INC-1 assemble @U0OUTSIDER`."
         )
         check_allowed(incident, Monitor("edge"), LEAD)  # the lead may
         check_allowed(incident, AddNote("anyone may note"), "U0OUTSIDER")

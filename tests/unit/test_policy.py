@@ -34,6 +34,7 @@ from bot.domain.commands import (
 from bot.domain.lifecycle import Stamp, declare
 from bot.domain.model import Incident, Member, Severity
 from bot.domain.policy import NotAllowed, check_allowed, may_act
+from bot.slack.text import person_mention
 
 T0 = datetime(2026, 11, 22, 13, 42, tzinfo=UTC)
 DECLARER, LEAD, MEMBER, OUTSIDER = "U0DECLARER", "U0ALICE", "U0BOB", "U0MALLORY"
@@ -136,9 +137,12 @@ class TestMayAct:
         incident = _incident(lead=LEAD, members=(MEMBER,))
         with pytest.raises(NotAllowed) as refused:
             check_allowed(incident, ACTIONS[action], OUTSIDER)
-        message = refused.value.user_message
+        message = refused.value.render(person_mention)
         assert message.startswith("Only the lead <@U0ALICE> and the IRT of INC-7 may ")
         assert message.endswith("Ask one of them to add you: `/incident INC-7 assemble <@U0MALLORY>`.")
+        neutral = refused.value.user_message
+        assert neutral.startswith("Only the lead @U0ALICE and the IRT of INC-7 may ")
+        assert neutral.endswith("Ask one of them to add you: `/incident INC-7 assemble @U0MALLORY`.")
 
     def test_refusals_name_the_move(self) -> None:
         """The refusal says which move was refused, in words."""
@@ -154,7 +158,10 @@ class TestMayAct:
         """Before a lead exists the refusal names the declarer as the one who may."""
         with pytest.raises(NotAllowed) as refused:
             check_allowed(_incident(), Resolve(), OUTSIDER)
-        assert refused.value.user_message.startswith("Only the declarer <@U0DECLARER> and the IRT of INC-7 may resolve")
+        assert refused.value.render(person_mention).startswith(
+            "Only the declarer <@U0DECLARER> and the IRT of INC-7 may resolve"
+        )
+        assert refused.value.user_message.startswith("Only the declarer @U0DECLARER and the IRT of INC-7 may resolve")
 
     def test_cli_refusals_name_people_with_an_at_sign(self) -> None:
         """In the CLI people are names: the refusal says `@alice`, never a bare `alice`."""

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import open_usecases
 from bot.cli.demo import run_demo
 from bot.domain.commands import (
     AddFollowup,
@@ -55,7 +56,7 @@ START = datetime(2026, 11, 22, 13, 42, tzinfo=UTC)
 def seed_postmortem(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The postmortem of the seed outage, replayed by the demo into a SQLite file."""
     database = tmp_path_factory.mktemp("seed") / "seed.db"
-    return run_demo(io.StringIO(), f"sqlite:///{database}")
+    return run_demo(io.StringIO(), open_usecases, f"sqlite:///{database}")
 
 
 def draft(

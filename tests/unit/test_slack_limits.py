@@ -16,6 +16,7 @@ from bot.domain.model import (
     Hypothesis,
     HypothesisStatus,
     Incident,
+    IncidentSummary,
     Member,
     Severity,
     Status,
@@ -23,8 +24,7 @@ from bot.domain.model import (
 )
 from bot.slack import blocks
 from bot.slack.listeners.commands import Reply
-from bot.slack.text import escape_keeping_mentions
-from bot.store.incidents import IncidentSummary
+from bot.slack.text import escape_keeping_mentions, slack_mention
 from bot.views.replies import status_text
 from tests.support.slack_limits import SPECIAL_MENTIONS, message_errors, view_errors
 
@@ -187,7 +187,7 @@ class TestRepliesWithinLimits:
         )
         incident = Incident(1, "CDN edge 502s", Severity.SEV1, Status.INVESTIGATING, T0, "U0ALICE")
         incident = incident.with_changes(hypotheses=hypotheses)
-        text = status_text(incident, NOW, escape=escape_keeping_mentions)
+        text = status_text(incident, NOW, slack_mention, escape_keeping_mentions)
         assert len(text) > 45_000
         for sent in _replies(text, None):
             assert len(sent["text"]) == 40_000

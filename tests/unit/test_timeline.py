@@ -32,8 +32,8 @@ from bot.domain.timeline import (
     keep_text,
     plain_mention,
     plain_references,
-    slack_mention,
 )
+from bot.slack.text import slack_mention
 
 T0 = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)
 
@@ -129,10 +129,13 @@ class TestDescribe:
         """Without the optional text or owner there is no dangling colon or owner."""
         assert describe(item, mention, escape) == sentence
 
-    def test_defaults_are_slack_mentions_and_raw_text(self) -> None:
-        """By default users are Slack mentions and text is kept as typed."""
+    def test_defaults_are_neutral_people_and_raw_text(self) -> None:
+        """By default (no adapter chose) people are @ and the id or name recorded, never Slack markup;
+        text is kept as typed."""
         lead = entry(EntryKind.LEAD, user="U0LEAD")
-        assert describe(lead) == "<@U0LEAD> is now the incident lead"
+        assert describe(lead) == "@U0LEAD is now the incident lead"
+        assert describe(entry(EntryKind.LEAD, user="alice")) == "@alice is now the incident lead"
+        assert describe(lead, slack_mention) == "<@U0LEAD> is now the incident lead"
         assert describe(entry(EntryKind.NOTE, "a *b* <c>")) == "Note: a *b* <c>"
 
     def test_escape_reaches_markup_in_user_text(self) -> None:

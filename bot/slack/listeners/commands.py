@@ -27,6 +27,7 @@ from bot.domain.commands import (
     ShowStatus,
     ShowTimeline,
 )
+from bot.domain.effects import Effect
 from bot.domain.grammar import bare_declare_severity, help_text, is_bare_declare, parse_command
 from bot.domain.model import OPEN_STATUSES
 from bot.domain.policy import check_allowed
@@ -34,9 +35,8 @@ from bot.slack import blocks
 from bot.slack.app import SlackDeps
 from bot.slack.delivery import NotifyTarget, export_effects, plan_effects
 from bot.slack.errors import about_incident, respond_ephemeral
-from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, truncate
+from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, slack_mention, truncate
 from bot.slack.web_api import incident_number_in_channel_name
-from bot.store.outbox import Effect
 from bot.usecases.shared import Actor, Outcome
 from bot.views.replies import confirmation, list_text, slo_text, status_text
 
@@ -172,7 +172,7 @@ async def _run_transition(
     outcome = await within_budget(work, lambda: reply.ack(WORKING_ON_IT))
     deps.wake_outbox()
     await reply.send(
-        confirmation(outcome, escape=escape_keeping_mentions) + "".join(f"\n:warning: {p}" for p in problems)
+        confirmation(outcome, slack_mention, escape_keeping_mentions) + "".join(f"\n:warning: {p}" for p in problems)
     )
 
 
@@ -216,7 +216,7 @@ async def _answer_query(
             return slo_text(deps.budgets, action.service, escape), None
         if isinstance(action, ShowStatus):
             incident = incidents.get(number, channel_id, channel_number)
-            return status_text(incident, incidents.clock(), escape=escape_keeping_mentions), None
+            return status_text(incident, incidents.clock(), slack_mention, escape_keeping_mentions), None
         if isinstance(action, ShowTimeline):
             incident, entries, total = incidents.recent_timeline(number, channel_id, channel_number)
             return f"{incident.incident_id} timeline", blocks.build_timeline_blocks(incident, entries, total)

@@ -13,11 +13,11 @@ from typing import Any
 import structlog
 from slack_bolt.async_app import AsyncApp
 
+from bot.domain.effects import Effect
 from bot.domain.model import OPEN_STATUSES
 from bot.slack import blocks
 from bot.slack.app import SlackDeps
 from bot.slack.delivery import SlackEffect
-from bot.store.outbox import Effect
 
 log = structlog.get_logger("incidentbot.slack")
 

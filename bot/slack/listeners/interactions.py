@@ -23,6 +23,7 @@ import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
 from bot.domain.commands import Declare
+from bot.domain.effects import Effect
 from bot.domain.grammar import MAX_TITLE_LENGTH, USAGE, clean_text, parse_command
 from bot.domain.model import DEFAULT_SEVERITY, Incident, Severity
 from bot.slack import blocks
@@ -32,7 +33,6 @@ from bot.slack.errors import REPLY_CHANNEL, about_incident, tell
 from bot.slack.ids import BUTTON_VERBS, BUTTONS, ActionId, BlockId, CallbackId, InputId
 from bot.slack.listeners.commands import within_budget
 from bot.slack.text import escape
-from bot.store.outbox import Effect
 from bot.usecases.shared import Actor, Outcome
 
 log = structlog.get_logger("incidentbot.slack")

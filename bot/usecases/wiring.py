@@ -1,0 +1,60 @@
+"""The use cases wired over one store and one clock: ``UseCases``, one object per aggregate.
+
+``bot.app`` (the composition root) builds them from settings; the CLI's demo builds its own over a
+replay clock through the opener ``bot.app`` gives it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.domain.slo import EMPTY_CATALOG, SloCatalog
+from bot.store import IncidentStore
+from bot.usecases.alerts import AlertUseCases
+from bot.usecases.budgets import BudgetUseCases
+from bot.usecases.changes import ChangeUseCases
+from bot.usecases.events import EventUseCases
+from bot.usecases.incidents import IncidentUseCases
+from bot.usecases.nudges import NudgeUseCases
+from bot.usecases.outbox import OutboxUseCases
+from bot.usecases.shared import Clock, StandingPlan, Transactions, utc_now
+
+
+@dataclass(frozen=True)
+class UseCases:
+    """Every use case, one object per aggregate, over one store and one clock."""
+
+    store: IncidentStore
+    clock: Clock
+    incidents: IncidentUseCases
+    alerts: AlertUseCases
+    changes: ChangeUseCases
+    events: EventUseCases
+    outbox: OutboxUseCases
+    budgets: BudgetUseCases
+    nudges: NudgeUseCases
+
+
+def wire_usecases(
+    store: IncidentStore,
+    clock: Clock = utc_now,
+    *,
+    strict_roles: bool = False,
+    slos: SloCatalog = EMPTY_CATALOG,
+    standing_plans: Sequence[StandingPlan] = (),
+) -> UseCases:
+    """The use cases over an open ``store``; ``standing_plans`` are queued after every transition (paging)."""
+    transactions = Transactions(store, clock, standing_plans)
+    incidents = IncidentUseCases(transactions, strict_roles=strict_roles, slos=slos)
+    return UseCases(
+        store=store,
+        clock=clock,
+        incidents=incidents,
+        alerts=AlertUseCases(transactions),
+        changes=ChangeUseCases(transactions),
+        events=EventUseCases(transactions),
+        outbox=OutboxUseCases(transactions),
+        budgets=BudgetUseCases(transactions, slos),
+        nudges=NudgeUseCases(incidents),
+    )
