@@ -7,7 +7,7 @@ import pytest
 
 from bot.domain.commands import Monitor, Reopen, Resolve, Rollback, Transition
 from bot.domain.postmortem import build_postmortem
-from tests.unit.test_monitoring import at, run
+from tests.unit.test_monitoring_domain import at, run
 
 
 def went_wrong(steps: list[tuple[float, Transition]]) -> list[str]:
