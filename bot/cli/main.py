@@ -229,7 +229,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if isinstance(action, ShowHelp):
         print(plain_help(action.verb))
     elif isinstance(action, ListIncidents):
-        print(list_text(usecases.incidents.summaries(), now))
+        print(list_text(usecases.incidents.summaries(), now, escape=plain_references({})))
     elif isinstance(action, ShowStatus):
         incident, entries = usecases.incidents.timeline(command.incident_number)
         names = collect_names(entries)
@@ -364,7 +364,7 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     if args.format == "json":
         print(json.dumps({"incidents": [_summary_json(s) for s in summaries]}, indent=2, ensure_ascii=False))
     else:
-        print(list_text(summaries, utc_now()))
+        print(list_text(summaries, utc_now(), escape=plain_references({})))
     return 0
 
 

@@ -596,3 +596,19 @@ class TestSlackUsersInTheTerminal:
             "U0123ABC",
             "@alice is now the incident lead",
         )
+
+
+@pytest.mark.parametrize("listing", [("list",), ("run", "list")], ids=["list", "run list"])
+def test_a_title_with_slack_mentions_is_listed_as_people_write_them(tmp_path: Path, listing: tuple[str, ...]) -> None:
+    """Found by a fresh tester: `list` printed a title's ``<@U0BOB|bob>`` markup; it reads ``@bob`` (``@U0EVE``
+    without a name), as status, timeline and the postmortem already showed it."""
+    url = f"sqlite:///{tmp_path / 'incidents.db'}"
+    declared = incidentbot(
+        "run", "declare sev1 <@U0BOB|bob> broke <@U0EVE>", "--user", "U0ALICE", database_url=url, cwd=tmp_path
+    )
+    assert declared.returncode == 0, declared.stderr
+    user = ("--user", "U0ALICE") if listing[0] == "run" else ()
+    result = incidentbot(*listing, *user, database_url=url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("INC-1")]
+    assert line.startswith("INC-1  sev1  declared") and line.endswith("  @bob broke @U0EVE")
