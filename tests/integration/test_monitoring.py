@@ -8,12 +8,11 @@ The seed's times: declared 13:42 UTC, rolled back 14:35, monitoring from 14:40, 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
+from pathlib import Path
 from typing import Any
 
 from tests.support import signing
+from tests.support.cli import incidentbot
 from tests.support.slack_driver import SlackDriver
 
 DAY = "2026-11-22"
@@ -30,21 +29,10 @@ def _buttons(message: dict[str, Any]) -> list[str]:
     return [e["action_id"] for b in message.get("blocks", []) if b["type"] == "actions" for e in b["elements"]]
 
 
-def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "LOG_", "DATABASE_URL"))}
-    env["DATABASE_URL"] = database_url
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli.main", "--env-file", "", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 class TestMonitoringOverSlack:
-    def test_from_rollback_through_monitoring_to_the_postmortem(self, slack: SlackDriver, database_url: str) -> None:
+    def test_from_rollback_through_monitoring_to_the_postmortem(
+        self, slack: SlackDriver, database_url: str, tmp_path: Path
+    ) -> None:
         channel = slack.declare(f"declare sev1 CDN edge returning 502s --at {DAY}T13:42Z")
         slack.ephemeral(f"hypothesis the new WAF rule --at {DAY}T14:05Z", channel_id=channel)
         slack.ephemeral(f"rollback WAF rule inspect-large-payloads --at {DAY}T14:35Z", channel_id=channel)
@@ -79,7 +67,7 @@ class TestMonitoringOverSlack:
         home = json.dumps(slack.fake.home_views["U0BOB"], ensure_ascii=False)
         assert "sev1 · monitoring · " in home
 
-        cli = _cli(database_url, "list")
+        cli = incidentbot("list", database_url=database_url, cwd=tmp_path)
         assert cli.returncode == 0, cli.stderr
         assert "INC-1  sev1  monitoring" in cli.stdout
 
