@@ -29,7 +29,7 @@ from bot.slack.app import SlackDeps, build_app, build_client, build_deps
 from bot.slack.delivery import SlackDeliverer, dead_page_notice
 from bot.slack.identity import BotIdentity
 from bot.slack.server import SHUTDOWN_TIMEOUT, SOCKET_MODE, SocketModeConnection, build_web_app
-from bot.store import open_store
+from bot.store import open_store, open_store_for_reading
 from bot.usecases.incidents import Clock, IncidentUseCases, StandingPlan, utc_now
 
 log = structlog.get_logger("incidentbot.server")
@@ -42,12 +42,16 @@ NUDGE_TASK = web.AppKey("nudge_task", asyncio.Task[None])
 IDENTITY = web.AppKey("identity", BotIdentity)
 
 
-def build_usecases(settings: Settings, clock: Clock = utc_now) -> IncidentUseCases:
-    """Open (and migrate) the store; read the SLO catalogue; page when PagerDuty is configured."""
+def build_usecases(settings: Settings, clock: Clock = utc_now, *, read_only: bool = False) -> IncidentUseCases:
+    """Open (and migrate) the store; read the SLO catalogue; page when PagerDuty is configured.
+
+    ``read_only``: open an existing, up-to-date database and never create or migrate it (commands that
+    only read); raises StoreUnavailable naming the database otherwise.
+    """
     plans: list[StandingPlan] = [paging_plan] if settings.pagerduty_routing_key else []
     slos = load_catalog(settings.slo_file)
     return IncidentUseCases(
-        open_store(settings.database_url),
+        open_store_for_reading(settings.database_url) if read_only else open_store(settings.database_url),
         clock=clock,
         strict_roles=settings.strict_roles,
         slos=slos,

@@ -7,6 +7,7 @@ afternoon of the outage. The same steps drive the Slack end-to-end test.
 
 from __future__ import annotations
 
+import shlex
 import tempfile
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from bot.domain.changes import ChangeEvent, describe_change
 from bot.domain.commands import ExportPostmortem, ShowTimeline
 from bot.domain.grammar import parse_command
 from bot.domain.slo import Slo, SloCatalog
+from bot.errors import BotError
 from bot.store import open_store
 from bot.usecases.incidents import Actor, IncidentUseCases
 from bot.views.postmortem import PostmortemRenderer
@@ -99,15 +101,49 @@ class ReplayClock:
         return self.now
 
 
-def run_demo(out: TextIO, database_url: str | None = None) -> str:
-    """Replay the seed into a fresh database (a temporary SQLite file by default); return the postmortem."""
+DEMO_KEEP_FILE = Path("incidentbot-demo.db")
+"""Where ``incidentbot demo --keep`` keeps its database: in the current folder."""
+
+
+def run_demo(out: TextIO, database_url: str | None = None, keep: Path | None = None) -> str:
+    """Replay the seed into a fresh database; return the postmortem.
+
+    The database is ``database_url`` if given, else the SQLite file ``keep`` (refused with a BotError if
+    it exists: never overwritten), else a temporary SQLite file deleted at the end. The output ends
+    with where the data went and commands that read it (``DATABASE_URL=... incidentbot timeline INC-1``).
+    """
+    if database_url is not None:
+        return _replay_into(out, database_url)
+    if keep is not None:
+        if keep.exists():
+            raise BotError(
+                f"{keep} already exists; the demo never overwrites a file: remove it, or keep the demo elsewhere "
+                "with `incidentbot demo --keep FILE`."
+            )
+        postmortem = _replay_into(out, f"sqlite:///{keep}")
+        url = "DATABASE_URL=" + shlex.quote(f"sqlite:///{keep}")
+        out.write(
+            f"\n---\nThe demo's incidents are kept in {keep} ({keep.absolute()}). From this folder, try:\n"
+            f"  {url} incidentbot timeline INC-1\n"
+            f"  {url} incidentbot postmortem INC-1\n"
+            f"  {url} incidentbot list\n"
+        )
+        return postmortem
     with tempfile.TemporaryDirectory(prefix="incidentbot-demo-") as folder:
-        url = database_url or f"sqlite:///{Path(folder) / 'demo.db'}"
-        store = open_store(url)
-        try:
-            return _replay(out, IncidentUseCases(store, ReplayClock(SEED_DAY), slos=DEMO_SLOS))
-        finally:
-            store.dispose()
+        postmortem = _replay_into(out, f"sqlite:///{Path(folder) / 'demo.db'}")
+    out.write(
+        "\n---\nThe demo ran in a temporary database, now deleted: nothing was written here. To explore it, run\n"
+        f"`incidentbot demo --keep`, which keeps it in {DEMO_KEEP_FILE} and shows commands that read it.\n"
+    )
+    return postmortem
+
+
+def _replay_into(out: TextIO, url: str) -> str:
+    store = open_store(url)
+    try:
+        return _replay(out, IncidentUseCases(store, ReplayClock(SEED_DAY), slos=DEMO_SLOS))
+    finally:
+        store.dispose()
 
 
 def _replay(out: TextIO, usecases: IncidentUseCases) -> str:

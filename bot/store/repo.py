@@ -39,6 +39,7 @@ from bot.domain.model import (
 from bot.domain.paging import Page
 from bot.errors import ConcurrentUpdate, StoreUnavailable
 from bot.store import outbox
+from bot.store.engine import readonly_database_message
 from bot.store.outbox import Effect
 from bot.store.tables import (
     AlertEventRow,
@@ -631,6 +632,9 @@ class IncidentStore:
             ):
                 yield UnitOfWork(session, locking=not readonly)
         except sa.exc.OperationalError as exc:
+            refusal = readonly_database_message(self.engine, exc)
+            if refusal is not None:
+                raise StoreUnavailable(refusal) from exc
             raise StoreUnavailable("The incident database is unavailable right now; please retry shortly.") from exc
 
     def ping(self) -> bool:

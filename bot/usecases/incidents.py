@@ -30,7 +30,7 @@ from bot.domain.alerts import (
     truncation_note,
 )
 from bot.domain.changes import RECENT_CHANGE_WINDOW, ChangeEvent
-from bot.domain.commands import AddNote, Declare, Nudge, ParsedCommand, Query, RecordAlert, Transition
+from bot.domain.commands import AddNote, Declare, Nudge, ParsedCommand, Query, RecordAlert, SetService, Transition
 from bot.domain.errors import IncidentNotFound
 from bot.domain.lifecycle import OPEN_STATUSES, Decision, Stamp, apply, declare
 from bot.domain.model import EntryKind, Incident, Severity, Status, TimelineEntry, format_incident_id
@@ -265,6 +265,8 @@ class IncidentUseCases:
         With ``event_id``, the transition takes effect once: a repeat returns None. The event id is
         remembered in the same transaction, so a crash before commit leaves the retry to do the work.
         """
+        if isinstance(action, SetService):
+            self.slos.check_service(action.name)
         now = self.clock()
         when = occurred_at or (parse_when(at, now) if at else now)
         stamp = Stamp(actor.user_id, when, now, actor.name)
@@ -471,7 +473,9 @@ class IncidentUseCases:
             slo = self.slos.get(name)
             if slo is None:
                 known = ", ".join(self.slos.names()) or "none: set INCIDENT_SLO_FILE"
-                raise IncidentNotFound(f"There is no SLO for {name!r} in the catalogue (known: {known}).")
+                close = self.slos.closest(name)
+                hint = f" Did you mean {close!r}?" if close else ""
+                raise IncidentNotFound(f"There is no SLO for {name!r} in the catalogue (known: {known}).{hint}")
             with self.store.transaction(readonly=True) as uow:
                 incidents = uow.incidents_with_timelines(since=now - slo.window, service=name)
             reports.append(budget_report(slo, incidents, now))
