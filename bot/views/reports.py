@@ -15,7 +15,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -270,8 +270,15 @@ def write_chart(report: Report, path: Path, chart_format: str | None = None) -> 
         shares = budget_shares(report)
         panels = 3 if shares else 2
         figure, axes = plt.subplots(panels, 1, figsize=(10, 3.6 * panels + 0.6), constrained_layout=True)
+        weeks = [week for week, _ in weekly_counts(report)]
+        span = (_midnight(weeks[0]) - timedelta(days=1), _midnight(weeks[-1]) + timedelta(days=8))
         _weekly_panel(axes[0], report, MaxNLocator)
         _durations_panel(axes[1], report)
+        for panel in axes[:2]:  # one time axis: the period's weeks, Monday to Monday
+            panel.set_xlim(*span)
+            step = max(1, math.ceil(len(weeks) / 12))
+            panel.set_xticks([_midnight(week) for week in weeks[::step]])
+            panel.set_xticklabels([f"{week:%b %d}" for week in weeks[::step]])
         if shares:
             _budget_panel(axes[2], shares, report)
         figure.suptitle(title)
@@ -281,7 +288,7 @@ def write_chart(report: Report, path: Path, chart_format: str | None = None) -> 
 
 def _weekly_panel(axes: Any, report: Report, locator: Any) -> None:
     weeks = weekly_counts(report)
-    days = [datetime.combine(week, datetime.min.time()) for week, _ in weeks]
+    days = [_midnight(week) + timedelta(days=1) for week, _ in weeks]  # each bar spans Tuesday to Saturday
     severities = sorted({severity for _, counts in weeks for severity in counts})
     bottom = [0] * len(weeks)
     for severity in severities:
@@ -300,23 +307,23 @@ def _weekly_panel(axes: Any, report: Report, locator: Any) -> None:
     axes.set_ylabel("incidents")
     axes.yaxis.set_major_locator(locator(integer=True))
     axes.set_ylim(0, max(max(bottom, default=0), 1) + 0.5)
-    axes.set_xlim(days[0] - timedelta(days=1), days[-1] + timedelta(days=7))
     axes.legend(loc="upper left")
 
 
 def _durations_panel(axes: Any, report: Report) -> None:
     drawn = False
+    highest = 0.0
     for measure, marker in (("mitigate", "o"), ("resolve", "s")):
         points = duration_points(report, measure)
         if points:
             drawn = True
+            highest = max(highest, *(p[1] for p in points))
             axes.plot(
                 [p[0] for p in points], [p[1] for p in points], marker=marker, linestyle="-", label=f"to {measure}"
             )
     axes.set_title("Minutes from detection to mitigation and resolution, per incident (by declaration date)")
     axes.set_ylabel("minutes")
-    axes.set_ylim(bottom=0)
-    axes.set_xlim(report.since, report.until)
+    axes.set_ylim(0, max(highest, 1.0) * 1.12)  # room above the highest marker
     if drawn:
         axes.legend(loc="upper left")
     else:
@@ -328,14 +335,18 @@ def _budget_panel(axes: Any, shares: dict[str, float], report: Report) -> None:
     values = [shares[name] for name in names]
     colours = ["#c0392b" if value >= 100 else "#2e86c1" for value in values]
     axes.barh(names, values, color=colours)
-    axes.axvline(100, color="black", linestyle="--", linewidth=1)
-    axes.text(100, 1.0, " 100% = whole budget", transform=axes.get_xaxis_transform(), va="bottom", fontsize=8)
+    axes.axvline(100, color="black", linestyle="--", linewidth=1, label="100% = the whole budget")
+    axes.legend(loc="lower right")
     for y, value in enumerate(values):
         axes.text(value, y, f" {value:g}%", va="center", fontsize=9)
     axes.set_xlim(0, max([*values, 100]) * 1.15)
     axes.invert_yaxis()
     axes.set_xlabel("% of the service's error budget (one SLO window) burned by this period's incidents")
     axes.set_title("Error budget burned, per catalogued service")
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def _monday(day: date) -> date:
