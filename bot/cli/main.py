@@ -29,6 +29,7 @@ from bot.domain.commands import (
     ShowStatus,
     ShowTimeline,
 )
+from bot.domain.errors import UnknownSlo
 from bot.domain.grammar import clean_text, help_text, parse_cli_person, parse_command
 from bot.domain.model import Incident, Status, TimelineEntry, parse_incident_id
 from bot.domain.slo import BudgetReport
@@ -69,7 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"incidentbot: {for_terminal(exc.user_message)}{usage}", file=sys.stderr)
         return EXIT_USAGE
     except IncidentNotFound as exc:
-        where = f" (database: {_database_label(settings)})" if settings is not None else ""
+        # Which database was searched: a wrong DATABASE_URL shows itself (not for a service missing from slos.yml).
+        searched = settings is not None and not isinstance(exc, UnknownSlo)
+        where = f" (database: {_database_label(settings)})" if settings is not None and searched else ""
         print(f"incidentbot: {for_terminal(exc.user_message)}{where}", file=sys.stderr)
         return EXIT_ERROR
     except BotError as exc:

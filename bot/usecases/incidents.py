@@ -31,7 +31,7 @@ from bot.domain.alerts import (
 )
 from bot.domain.changes import RECENT_CHANGE_WINDOW, ChangeEvent
 from bot.domain.commands import AddNote, Declare, Nudge, ParsedCommand, Query, RecordAlert, SetService, Transition
-from bot.domain.errors import IncidentNotFound
+from bot.domain.errors import IncidentNotFound, UnknownSlo
 from bot.domain.lifecycle import OPEN_STATUSES, Decision, Stamp, apply, declare
 from bot.domain.model import EntryKind, Incident, Severity, Status, TimelineEntry, format_incident_id
 from bot.domain.nudges import due_nudges
@@ -475,7 +475,7 @@ class IncidentUseCases:
                 known = ", ".join(self.slos.names()) or "none: set INCIDENT_SLO_FILE"
                 close = self.slos.closest(name)
                 hint = f" Did you mean {close!r}?" if close else ""
-                raise IncidentNotFound(f"There is no SLO for {name!r} in the catalogue (known: {known}).{hint}")
+                raise UnknownSlo(f"There is no SLO for {name!r} in the catalogue (known: {known}).{hint}")
             with self.store.transaction(readonly=True) as uow:
                 incidents = uow.incidents_with_timelines(since=now - slo.window, service=name)
             reports.append(budget_report(slo, incidents, now))
