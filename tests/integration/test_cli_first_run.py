@@ -183,6 +183,12 @@ class TestReadsNeverWrite:
         assert "DATABASE_URL sqlite:///incidents.db" in line and "nothing was created" in line
         assert list(tmp_path.iterdir()) == []
 
+    def test_help_needs_no_database(self, tmp_path: Path) -> None:
+        """`run help` answers without opening any database, and leaves the folder empty."""
+        result = cli("run", "help", cwd=tmp_path)
+        assert result.returncode == 0 and result.stdout.startswith("Commands:\n"), result.stderr
+        assert list(tmp_path.iterdir()) == []
+
     @pytest.mark.parametrize("command", READ_COMMANDS, ids=" ".join)
     def test_an_older_schema_is_not_migrated(self, older_database: str, command: tuple[str, ...]) -> None:
         """A database behind this version is named, `db upgrade` is suggested, and its revision is unchanged."""
