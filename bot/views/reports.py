@@ -277,8 +277,9 @@ def write_chart(report: Report, path: Path, chart_format: str | None = None) -> 
         for panel in axes[:2]:  # one time axis: the period's weeks, Monday to Monday
             panel.set_xlim(*span)
             step = max(1, math.ceil(len(weeks) / 12))
-            panel.set_xticks([_midnight(week) for week in weeks[::step]])
-            panel.set_xticklabels([f"{week:%b %d}" for week in weeks[::step]])
+            ticks = weeks[::step]
+            panel.set_xticks([_midnight(week) for week in ticks])
+            panel.set_xticklabels(_tick_labels(ticks))
         if shares:
             _budget_panel(axes[2], shares, report)
         figure.suptitle(title)
@@ -343,6 +344,14 @@ def _budget_panel(axes: Any, shares: dict[str, float], report: Report) -> None:
     axes.invert_yaxis()
     axes.set_xlabel("% of the service's error budget (one SLO window) burned by this period's incidents")
     axes.set_title("Error budget burned, per catalogued service")
+
+
+def _tick_labels(weeks: Sequence[date]) -> list[str]:
+    """``Mar 09``, with the year under the first label and wherever the year changes."""
+    return [
+        f"{week:%b %d}\n{week:%Y}" if i == 0 or week.year != weeks[i - 1].year else f"{week:%b %d}"
+        for i, week in enumerate(weeks)
+    ]
 
 
 def _midnight(day: date) -> datetime:
