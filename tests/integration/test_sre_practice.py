@@ -303,3 +303,16 @@ def _wait(predicate: Any, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not predicate():
         time.sleep(0.02)
+
+
+class TestServiceNameInSlack:
+    def test_a_misspelt_service_is_refused_naming_the_catalogued_one(self, sre: SlackDriver) -> None:
+        """Issue 13: `/incident INC-1 service cdn-egde` with slos.yml loaded answers "did you mean `cdn-edge`?"
+        (only to the caller) and records nothing; the right name is then recorded."""
+        sre.command("declare sev2 Edge latency", channel_id="C0GENERAL")
+        reply = sre.command("INC-1 service cdn-egde")
+        assert reply.payload["response_type"] == "ephemeral"
+        assert reply.text == ("`cdn-egde` is not in the SLO catalogue; did you mean `cdn-edge`? (catalogued: cdn-edge)")
+        assert sre.bot.usecases.timeline(1)[0].service is None
+        sre.command("INC-1 service cdn-edge")
+        assert sre.bot.usecases.timeline(1)[0].service == "cdn-edge"
