@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except IncidentNotFound as exc:
         # Which database was searched: a wrong DATABASE_URL shows itself (not for a service missing from slos.yml).
         searched = settings is not None and not isinstance(exc, UnknownSlo)
-        where = f" (database: {_database_label(settings)})" if settings is not None and searched else ""
+        where = f" (database: {_database_label(settings)})" if searched and settings else ""
         print(f"incidentbot: {for_terminal(exc.user_message)}{where}", file=sys.stderr)
         return EXIT_ERROR
     except BotError as exc:
