@@ -24,6 +24,7 @@ from bot.domain.commands import (
     ExportPostmortem,
     ListIncidents,
     ParsedCommand,
+    SetService,
     ShowHelp,
     ShowSlo,
     ShowStatus,
@@ -387,6 +388,13 @@ def _change(usecases: IncidentUseCases, settings: Settings, command: ParsedComma
     names = collect_names(outcome.entries)
     print(for_terminal(confirmation(outcome, plain_mention(names), plain_references(names)), names))
     incident = outcome.incident
+    action = command.action
+    if isinstance(action, SetService) and usecases.slos.slos and usecases.slos.get(action.name) is None:
+        print(
+            f"Note: {action.name} has no SLO in {settings.slo_file}, so {incident.incident_id} charges no error "
+            "budget; add it there to track one.",
+            file=sys.stderr,
+        )
     if plan is None and incident.channel_id:
         print(SLACK_NOT_CONFIGURED.format(incident=incident.incident_id), file=sys.stderr)
     elif queued:

@@ -461,11 +461,15 @@ class TestServiceNames:
         assert "Service affected" not in timeline.stdout
 
     def test_a_service_without_an_slo_is_accepted(self, tmp_path: Path) -> None:
-        """A name nothing in the catalogue resembles is a service without an SLO: recorded."""
+        """A name nothing in the catalogue resembles is a service without an SLO: recorded, with a note saying so."""
         url = f"sqlite:///{tmp_path / 'incidents.db'}"
         declare_one(url, tmp_path)
         result = cli("run", "INC-1 service billing-batch", cwd=tmp_path, database_url=url, env=WITH_SLOS)
         assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("INC-1 · Service affected: billing-batch")
+        assert result.stderr == (
+            f"Note: billing-batch has no SLO in {SLOS}, so INC-1 charges no error budget; add it there to track one.\n"
+        )
 
     def test_slo_of_a_misspelt_service_offers_the_closest(self, tmp_path: Path) -> None:
         """`incidentbot slo cdn-egde` names cdn-edge."""
