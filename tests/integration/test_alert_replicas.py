@@ -18,7 +18,7 @@ from bot.domain.model import EntryKind
 from bot.store import open_store
 from bot.usecases.incidents import IncidentUseCases
 from tests.support.alerts import T0, alert, notification
-from tests.support.fake_pagerduty import FakePagerDuty, fake_pagerduty
+from tests.support.fake_pagerduty import FakePagerDuty
 from tests.support.fake_slack import FakeSlack
 from tests.support.serve_process import Server, free_port
 
@@ -38,12 +38,6 @@ def post(port: int, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     )
     with urllib.request.urlopen(request, timeout=60) as response:
         return response.status, json.loads(response.read().decode())
-
-
-@pytest.fixture()
-def pagerduty() -> Iterator[FakePagerDuty]:
-    with fake_pagerduty() as fake:
-        yield fake
 
 
 @pytest.fixture()

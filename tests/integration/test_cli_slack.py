@@ -19,9 +19,9 @@ from bot.cli.main import main
 from bot.store import open_store, outbox
 from bot.store.outbox import Effect
 from bot.usecases.incidents import IncidentUseCases
-from tests.integration.conftest import SlackDriver
 from tests.support.bot_server import BOT_TOKEN, running_bot, sqlite_url
 from tests.support.fake_slack import FakeSlack
+from tests.support.slack_driver import SlackDriver
 
 ROLLBACK = "rollback WAF rule inspect-large-payloads"
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from bot.store.tables import IncidentRow, TimelineEntryRow
-from tests.integration.conftest import SlackDriver
+from tests.support.slack_driver import SlackDriver
 
 
 def _add_notes(slack: SlackDriver, number: int, count: int) -> None:

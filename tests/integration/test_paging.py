@@ -27,32 +27,22 @@ from sqlalchemy.dialects import postgresql
 from bot.domain.errors import BotError
 from bot.domain.grammar import parse_command
 from bot.integrations.pagerduty import paging_plan
+from bot.slack.delivery import dead_page_notice
 from bot.store import open_store
 from bot.store.engine import create_store_engine
 from bot.store.migrate import upgrade
+from bot.store.outbox import OutboxItem
 from bot.usecases.incidents import Actor, IncidentUseCases
-from tests.integration.conftest import SlackDriver
+from tests.support.alerts import T0
 from tests.support.bot_server import RunningBot, running_bot
-from tests.support.fake_pagerduty import FakePagerDuty, fake_pagerduty
+from tests.support.fake_pagerduty import ROUTING_KEY, FakePagerDuty, installation_id, sent
 from tests.support.fake_slack import FakeSlack
 from tests.support.paging_model import SEVERITIES, commands, expected_events
 from tests.support.postgres import PostgresServer
 from tests.support.properties import examples
+from tests.support.slack_driver import SlackDriver
 
-ROUTING_KEY = "R0UTINGKEYR0UTINGKEYR0UTINGKEY32"  # an Events API v2 integration key has 32 characters
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-
-
-def installation_id(database_url: str) -> str:
-    """The database's installation id, read with plain SQL (not through the bot's code)."""
-    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(sa.text("SELECT installation_id FROM installation")).all()
-    finally:
-        engine.dispose()
-    assert len(rows) == 1, rows
-    return str(rows[0][0])
 
 
 def page_rows(database_url: str) -> list[tuple[int, str, bool, int]]:
@@ -63,17 +53,6 @@ def page_rows(database_url: str) -> list[tuple[int, str, bool, int]]:
             return [(int(n), str(k), bool(o), int(t)) for n, k, o, t in connection.execute(query)]
     finally:
         engine.dispose()
-
-
-def sent(pagerduty: FakePagerDuty, key: str | None = None) -> list[tuple[str, str]]:
-    """(event_action, dedup_key) of every event PagerDuty accepted, oldest first (of ``key`` only if given)."""
-    return [(e["event_action"], e["dedup_key"]) for e in pagerduty.events if key is None or e["dedup_key"] == key]
-
-
-@pytest.fixture()
-def pagerduty() -> Iterator[FakePagerDuty]:
-    with fake_pagerduty() as fake:
-        yield fake
 
 
 @pytest.fixture()
@@ -404,3 +383,50 @@ class TestPagingRace:
         finally:
             for store in stores:
                 store.dispose()
+
+
+class TestDeadPagesAreAnnounced:
+    def test_refused_trigger_is_told_in_the_channel(
+        self, database_url: str, fake_slack: FakeSlack, pagerduty: FakePagerDuty
+    ) -> None:
+        """PagerDuty answers 400 to the trigger (a 5-character routing key): the item is dead and the
+        channel gets one line saying the page could not be sent, why, and where it is listed."""
+        with running_bot(
+            database_url, fake_slack.base_url, PAGERDUTY_ROUTING_KEY="short", PAGERDUTY_EVENTS_URL=pagerduty.url
+        ) as bot:
+            alerts_driver = SlackDriver(bot, fake_slack)
+            channel = alerts_driver.declare("declare sev1 Checkout down")
+            bot.drain()
+            dead = bot.usecases.outbox_items("dead")
+            lines = [str(p.get("text")) for p in alerts_driver.posted(channel)]
+        assert [item.kind for item in dead] == ["pagerduty.trigger"]
+        expected = (
+            ":warning: The PagerDuty page for INC-1 could not be sent: pagerduty refused the event (HTTP 400): "
+            '{"status": "invalid event", "message": "Event object is invalid", "errors": '
+            "[\"Length of 'routing_key' is incorrect (should be 32 characters)\"]}. "
+            "Nobody was paged by incidentbot: page by hand if needed. `incidentbot outbox --status dead` lists it "
+            f"(item {dead[0].id}); `incidentbot outbox --retry {dead[0].id}` sends it again once the cause is fixed."
+        )
+        assert [line for line in lines if "PagerDuty" in line] == [expected]
+
+    def test_refused_resolve_is_told_in_the_channel(self, alerts_driver: SlackDriver, pagerduty: FakePagerDuty) -> None:
+        """The trigger is accepted, the resolve refused (400): one line says the page could not be resolved."""
+        channel = alerts_driver.declare("declare sev1 Checkout down")
+        pagerduty.wait_for(1)
+        pagerduty.statuses = [400]
+        alerts_driver.ephemeral("resolve fixed", channel_id=channel)
+        alerts_driver.bot.drain()
+        dead = alerts_driver.bot.usecases.outbox_items("dead")
+        assert [item.kind for item in dead] == ["pagerduty.resolve"]
+        lines = [str(p.get("text")) for p in alerts_driver.posted(channel) if "PagerDuty" in str(p.get("text"))]
+        assert lines == [
+            ":warning: The PagerDuty page for INC-1 could not be resolved: pagerduty refused the event (HTTP 400): "
+            '{"status": "invalid event", "message": "Event object is invalid", "errors": []}. '
+            "It may still be open in PagerDuty: resolve it there. `incidentbot outbox --status dead` lists it "
+            f"(item {dead[0].id}); `incidentbot outbox --retry {dead[0].id}` sends it again once the cause is fixed."
+        ]
+
+    def test_a_buried_slack_item_posts_nothing(self) -> None:
+        """Only PagerDuty items are announced: a dead Slack item (channel_not_found) adds no line."""
+        item = OutboxItem(7, "slack.post_line", {}, 1, "pending", 1, T0, "", T0)
+        assert dead_page_notice(item, "channel_not_found") == []

@@ -28,11 +28,11 @@ from bot.store import open_store
 from bot.store.outbox import Effect, OutboxItem
 from bot.usecases.incidents import Actor, IncidentUseCases
 from bot.views.postmortem import PostmortemRenderer
-from tests.integration.test_cli import incidentbot
+from tests.support.cli import incidentbot
 from tests.support.fake_slack import DEFAULT_TOKEN, DOCUMENTED, FakeSlack
 
 if TYPE_CHECKING:
-    from tests.integration.conftest import SlackDriver
+    from tests.support.slack_driver import SlackDriver
 
 ALICE = Actor("U0ALICE", "alice")
 

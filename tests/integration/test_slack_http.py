@@ -25,7 +25,7 @@ from tests.support.bot_server import SIGNING_SECRET, HttpResult, RunningBot, run
 from tests.support.fake_slack import FakeSlack
 
 if TYPE_CHECKING:
-    from tests.integration.conftest import SlackDriver
+    from tests.support.slack_driver import SlackDriver
 
 CHANNEL_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
 TITLE = "Checkout API returning 500s"

@@ -12,7 +12,7 @@ from bot.slack.ids import BUTTON_VERBS, ActionId, BlockId, CallbackId, InputId
 from tests.support import signing
 
 if TYPE_CHECKING:
-    from tests.integration.conftest import SlackDriver
+    from tests.support.slack_driver import SlackDriver
 
 
 def _declare_values(

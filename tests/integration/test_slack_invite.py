@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from tests.integration.conftest import SlackDriver
+    from tests.support.slack_driver import SlackDriver
 
 FIVE = "<@U0BOB|bob> <@U0CAROL|carol> <@U0MID|mallory> <@U0DAVE|dave> <@U0ERIN|erin>"
 OTHERS = {"U0BOB", "U0CAROL", "U0DAVE", "U0ERIN"}

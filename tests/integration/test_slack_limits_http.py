@@ -11,7 +11,7 @@ from tests.support import signing
 from tests.support.slack_limits import TOPIC, message_errors, view_errors
 
 if TYPE_CHECKING:
-    from tests.integration.conftest import SlackDriver
+    from tests.support.slack_driver import SlackDriver
 
 NOTE = "… (truncated; the full text is on the timeline)"
 MESSAGE_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "response_url")

@@ -17,7 +17,7 @@ from tests.support.bot_server import RunningBot, running_bot, sqlite_url
 from tests.support.fake_slack import FakeSlack
 
 if TYPE_CHECKING:
-    from tests.integration.conftest import SlackDriver
+    from tests.support.slack_driver import SlackDriver
 
 
 def _pins(bot: RunningBot, number: int = 1) -> list[TimelineEntry]:

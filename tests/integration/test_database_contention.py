@@ -15,11 +15,11 @@ import pytest
 
 from bot.domain.model import EntryKind
 from bot.slack.ids import ActionId, BlockId, CallbackId, InputId
-from tests.integration.conftest import Reply, SlackDriver
 from tests.support import signing
 from tests.support.bot_server import RunningBot, running_bot
 from tests.support.db_lock import LockMode, lock_held
 from tests.support.fake_slack import FakeSlack
+from tests.support.slack_driver import Reply, SlackDriver
 
 LOCK_SECONDS = 6.0
 ACK_LIMIT = 3.0

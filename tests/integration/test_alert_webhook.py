@@ -1,62 +1,32 @@
-"""A fresh tester's findings on alert groups, paging and /changes, through the real webhook routes and
-outbox on SQLite and PostgreSQL (expected values written out here)."""
+"""The alert webhook routes through the real HTTP app: what an Alertmanager notification declares, records
+and pages; which alert times, severity labels, bodies and encodings (also of ``POST /changes``) are accepted
+and how the refused ones are answered. On SQLite and PostgreSQL, the examples on the SLO catalogue's bot on
+SQLite (expected values written out here)."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import re
+import threading
 import urllib.error
 import urllib.request
 import zlib
-from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import brotli
 import pytest
 import sqlalchemy as sa
 
-from bot.slack.delivery import dead_page_notice
-from bot.store.outbox import OutboxItem
-from tests.integration.conftest import SlackDriver
-from tests.support.alerts import T0, alert, notification
-from tests.support.bot_server import HttpResult, RunningBot, running_bot
-from tests.support.fake_pagerduty import FakePagerDuty, fake_pagerduty
-from tests.support.fake_slack import FakeSlack
-
-TOKEN = "s3cret-webhook-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-PATH = "/alerts/alertmanager"
-ROUTING_KEY = "R0UTINGKEYR0UTINGKEYR0UTINGKEY32"
-
-
-def post(bot: RunningBot, body: Any, path: str = PATH, headers: dict[str, str] | None = None) -> HttpResult:
-    return bot.post(
-        body if isinstance(body, str) else json.dumps(body), "application/json", {**AUTH, **(headers or {})}, path=path
-    )
-
-
-@pytest.fixture()
-def pagerduty() -> Iterator[FakePagerDuty]:
-    with fake_pagerduty() as fake:
-        yield fake
-
-
-@pytest.fixture()
-def alerts_bot(database_url: str, fake_slack: FakeSlack, pagerduty: FakePagerDuty) -> Iterator[RunningBot]:
-    with running_bot(
-        database_url,
-        fake_slack.base_url,
-        INCIDENT_WEBHOOK_TOKEN=TOKEN,
-        PAGERDUTY_ROUTING_KEY=ROUTING_KEY,
-        PAGERDUTY_EVENTS_URL=pagerduty.url,
-    ) as running:
-        yield running
-
-
-@pytest.fixture()
-def driver(alerts_bot: RunningBot, fake_slack: FakeSlack) -> SlackDriver:
-    return SlackDriver(alerts_bot, fake_slack)
+from bot.domain.alerts import parse_notification
+from bot.domain.model import EntryKind, Severity, Status
+from bot.usecases.incidents import IncidentUseCases
+from tests.support.alerts import T0, alert, firing_payload, notification, resolved_payload
+from tests.support.bot_server import HttpResult, RunningBot
+from tests.support.fake_pagerduty import FakePagerDuty
+from tests.support.slack_driver import SlackDriver
+from tests.support.webhooks import ALERTMANAGER_PATH, WEBHOOK_AUTH, WEBHOOK_TOKEN, post_json, post_webhook
 
 
 class TestAlertTimesInRange:
@@ -66,7 +36,7 @@ class TestAlertTimesInRange:
         """startsAt "0001-01-01T00:00:00Z" (the tester's example): 422 naming alerts[0].startsAt; nothing declared."""
         body = notification([alert("a1", T0, severity="critical")])
         body["alerts"][0]["startsAt"] = "0001-01-01T00:00:00Z"
-        answer = post(alerts_bot, body)
+        answer = post_webhook(alerts_bot, body)
         assert answer.status == 422, answer.body
         assert answer.json() == {
             "ok": False,
@@ -79,14 +49,14 @@ class TestAlertTimesInRange:
 
     def test_a_firing_alert_with_zero_end_is_accepted(self, alerts_bot: RunningBot) -> None:
         """Alertmanager's firing alert (endsAt = Go's zero time) declares as before, dated at its startsAt."""
-        answer = post(alerts_bot, notification([alert("a1", T0, severity="critical")]))
+        answer = post_webhook(alerts_bot, notification([alert("a1", T0, severity="critical")]))
         assert answer.status == 200 and answer.json()["action"] == "declared"
         assert alerts_bot.usecases.incident(1).declared_at == T0
 
     def test_start_in_the_far_future_is_refused(self, alerts_bot: RunningBot) -> None:
         """startsAt two days after now: 422 naming the field."""
         body = notification([alert("a1", alerts_bot.usecases.clock() + timedelta(days=2))])
-        answer = post(alerts_bot, body)
+        answer = post_webhook(alerts_bot, body)
         assert answer.status == 422 and "`alerts[0].startsAt` is out of range" in answer.json()["error"]
 
 
@@ -94,57 +64,10 @@ class TestCommonSeverityLabelsPage:
     @pytest.mark.parametrize("label", ["page", "crit", "fatal", "emergency", "disaster"])
     def test_label_declares_sev1_and_pages(self, alerts_bot: RunningBot, pagerduty: FakePagerDuty, label: str) -> None:
         """An alert labelled severity=<label> declares a sev1 and PagerDuty gets one critical trigger."""
-        assert post(alerts_bot, notification([alert("a1", T0, severity=label)])).status == 200
+        assert post_webhook(alerts_bot, notification([alert("a1", T0, severity=label)])).status == 200
         assert alerts_bot.usecases.incident(1).severity.value == "sev1"
         events = pagerduty.wait_for(1)
         assert [(e["event_action"], e["payload"]["severity"]) for e in events] == [("trigger", "critical")]
-
-
-class TestDeadPagesAreAnnounced:
-    def test_refused_trigger_is_told_in_the_channel(
-        self, database_url: str, fake_slack: FakeSlack, pagerduty: FakePagerDuty
-    ) -> None:
-        """PagerDuty answers 400 to the trigger (a 5-character routing key): the item is dead and the
-        channel gets one line saying the page could not be sent, why, and where it is listed."""
-        with running_bot(
-            database_url, fake_slack.base_url, PAGERDUTY_ROUTING_KEY="short", PAGERDUTY_EVENTS_URL=pagerduty.url
-        ) as bot:
-            driver = SlackDriver(bot, fake_slack)
-            channel = driver.declare("declare sev1 Checkout down")
-            bot.drain()
-            dead = bot.usecases.outbox_items("dead")
-            lines = [str(p.get("text")) for p in driver.posted(channel)]
-        assert [item.kind for item in dead] == ["pagerduty.trigger"]
-        expected = (
-            ":warning: The PagerDuty page for INC-1 could not be sent: pagerduty refused the event (HTTP 400): "
-            '{"status": "invalid event", "message": "Event object is invalid", "errors": '
-            "[\"Length of 'routing_key' is incorrect (should be 32 characters)\"]}. "
-            "Nobody was paged by incidentbot: page by hand if needed. `incidentbot outbox --status dead` lists it "
-            f"(item {dead[0].id}); `incidentbot outbox --retry {dead[0].id}` sends it again once the cause is fixed."
-        )
-        assert [line for line in lines if "PagerDuty" in line] == [expected]
-
-    def test_refused_resolve_is_told_in_the_channel(self, driver: SlackDriver, pagerduty: FakePagerDuty) -> None:
-        """The trigger is accepted, the resolve refused (400): one line says the page could not be resolved."""
-        channel = driver.declare("declare sev1 Checkout down")
-        pagerduty.wait_for(1)
-        pagerduty.statuses = [400]
-        driver.ephemeral("resolve fixed", channel_id=channel)
-        driver.bot.drain()
-        dead = driver.bot.usecases.outbox_items("dead")
-        assert [item.kind for item in dead] == ["pagerduty.resolve"]
-        lines = [str(p.get("text")) for p in driver.posted(channel) if "PagerDuty" in str(p.get("text"))]
-        assert lines == [
-            ":warning: The PagerDuty page for INC-1 could not be resolved: pagerduty refused the event (HTTP 400): "
-            '{"status": "invalid event", "message": "Event object is invalid", "errors": []}. '
-            "It may still be open in PagerDuty: resolve it there. `incidentbot outbox --status dead` lists it "
-            f"(item {dead[0].id}); `incidentbot outbox --retry {dead[0].id}` sends it again once the cause is fixed."
-        ]
-
-    def test_a_buried_slack_item_posts_nothing(self) -> None:
-        """Only PagerDuty items are announced: a dead Slack item (channel_not_found) adds no line."""
-        item = OutboxItem(7, "slack.post_line", {}, 1, "pending", 1, T0, "", T0)
-        assert dead_page_notice(item, "channel_not_found") == []
 
 
 def notes(bot: RunningBot, number: int) -> list[tuple[str, str]]:
@@ -153,21 +76,21 @@ def notes(bot: RunningBot, number: int) -> list[tuple[str, str]]:
 
 
 class TestTruncatedAlerts:
-    def test_each_notification_reporting_left_out_alerts_adds_one_note(self, driver: SlackDriver) -> None:
+    def test_each_notification_reporting_left_out_alerts_adds_one_note(self, alerts_driver: SlackDriver) -> None:
         """truncatedAlerts 57 on the declaring notification, 0 on the next, 1 on the third: two notes, each
         posted in the channel once."""
-        bot = driver.bot
+        bot = alerts_driver.bot
         first = notification([alert("a1", T0, severity="critical")])
         first["truncatedAlerts"] = 57
-        assert post(bot, first).json()["action"] == "declared"
+        assert post_webhook(bot, first).json()["action"] == "declared"
         assert notes(bot, 1) == [
             ("alertmanager", "57 more alerts of this group were not sent (Alertmanager max_alerts)")
         ]
         second = notification([alert("a1", T0, severity="critical"), alert("a2", T0 + timedelta(minutes=1))])
-        assert post(bot, second).json()["action"] == "recorded"
+        assert post_webhook(bot, second).json()["action"] == "recorded"
         third = notification([alert("a1", T0, severity="critical"), alert("a2", T0 + timedelta(minutes=1))])
         third["truncatedAlerts"] = 1
-        assert post(bot, third).json() == {
+        assert post_webhook(bot, third).json() == {
             "ok": True,
             "action": "repeat",
             "incident": "INC-1",
@@ -179,14 +102,14 @@ class TestTruncatedAlerts:
             ("alertmanager", "1 more alert of this group was not sent (Alertmanager max_alerts)"),
         ]
         bot.drain()
-        lines = [str(p.get("text")) for p in driver.posted(str(bot.usecases.incident(1).channel_id))]
+        lines = [str(p.get("text")) for p in alerts_driver.posted(str(bot.usecases.incident(1).channel_id))]
         assert lines.count("INC-1 · 1 more alert of this group was not sent (Alertmanager max_alerts)") == 1
         assert len(bot.usecases.list_incidents()) == 1
 
 
 def post_bytes(bot: RunningBot, path: str, body: bytes, encoding: str | None = None) -> HttpResult:
     """POST raw bytes (a compressed body) with the webhook token and, if given, a Content-Encoding."""
-    headers = {"Content-Type": "application/json", **AUTH}
+    headers = {"Content-Type": "application/json", **WEBHOOK_AUTH}
     if encoding:
         headers["Content-Encoding"] = encoding
     request = urllib.request.Request(bot.url + path, data=body, method="POST", headers=headers)
@@ -209,7 +132,7 @@ def compress(encoding: str, data: bytes) -> bytes:
 
 
 class TestBodiesAndEncodings:
-    @pytest.mark.parametrize("path", [PATH, "/changes"])
+    @pytest.mark.parametrize("path", [ALERTMANAGER_PATH, "/changes"])
     @pytest.mark.parametrize(
         ("encoding", "body"),
         [
@@ -235,7 +158,7 @@ class TestBodiesAndEncodings:
     def test_compressed_bodies_are_accepted(self, alerts_bot: RunningBot, encoding: str) -> None:
         """A well-formed compressed notification declares; a compressed change is recorded."""
         body = json.dumps(notification([alert("a1", T0, severity="critical")])).encode()
-        answer = post_bytes(alerts_bot, PATH, compress(encoding, body), encoding)
+        answer = post_bytes(alerts_bot, ALERTMANAGER_PATH, compress(encoding, body), encoding)
         assert (answer.status, answer.json()["action"]) == (200, "declared")
         change = post_bytes(alerts_bot, "/changes", compress(encoding, json.dumps(CHANGE).encode()), encoding)
         assert change.status == 201, change.body
@@ -266,13 +189,13 @@ class TestBodiesAndEncodings:
         self, alerts_bot: RunningBot, field: str, value: str, stored: str
     ) -> None:
         """A value whose trimmed text fits is accepted (201) and stored trimmed, on both databases."""
-        answer = post(alerts_bot, {**CHANGE, field: value}, path="/changes")
+        answer = post_webhook(alerts_bot, {**CHANGE, field: value}, path="/changes")
         assert answer.status == 201, answer.body
         assert stored_change(alerts_bot, answer.json()["id"])[field] == stored
 
     def test_text_still_too_long_after_trimming_is_refused(self, alerts_bot: RunningBot) -> None:
         """257 characters once trimmed: 422 naming `author`."""
-        answer = post(alerts_bot, {**CHANGE, "author": " " + 257 * "a" + " "}, path="/changes")
+        answer = post_webhook(alerts_bot, {**CHANGE, "author": " " + 257 * "a" + " "}, path="/changes")
         assert answer.status == 422
         assert answer.json() == {"ok": False, "error": "`author` must be a string of at most 256 characters."}
 
@@ -291,21 +214,142 @@ def stored_change(bot: RunningBot, change_id: int) -> dict[str, str]:
 
 
 class TestMoreSevereAlertJoins:
-    def test_a_critical_alert_joining_a_sev3_is_pointed_out_not_applied(self, driver: SlackDriver) -> None:
+    def test_a_critical_alert_joining_a_sev3_is_pointed_out_not_applied(self, alerts_driver: SlackDriver) -> None:
         """A warning group declares sev3; a critical alert joins at 13:45: the severity stays sev3 and the
         channel gets exactly one hint line; a later warning joining adds no hint."""
-        bot = driver.bot
+        bot = alerts_driver.bot
         first = alert("w1", T0, severity="warning")
-        assert post(bot, notification([first])).json()["action"] == "declared"
+        assert post_webhook(bot, notification([first])).json()["action"] == "declared"
         critical = alert("c1", T0 + timedelta(minutes=5), severity="critical")
-        assert post(bot, notification([first, critical])).json()["action"] == "recorded"
+        assert post_webhook(bot, notification([first, critical])).json()["action"] == "recorded"
         later = alert("w2", T0 + timedelta(minutes=7), severity="warning")
-        assert post(bot, notification([first, critical, later])).json()["action"] == "recorded"
+        assert post_webhook(bot, notification([first, critical, later])).json()["action"] == "recorded"
         bot.drain()
         assert bot.usecases.incident(1).severity.value == "sev3"
-        lines = [str(p.get("text")) for p in driver.posted(str(bot.usecases.incident(1).channel_id))]
+        lines = [str(p.get("text")) for p in alerts_driver.posted(str(bot.usecases.incident(1).channel_id))]
         hints = [line for line in lines if "joined at" in line]
         assert hints == [
             "Alert EdgeHigh5xxRate (critical) joined at 13:45 UTC; INC-1 is sev3: "
             "raise it with `/incident severity sev1` if needed."
         ]
+
+
+class TestAlertmanagerWebhook:
+    def test_firing_alert_declares_like_a_slash_command(self, slo_slack: SlackDriver) -> None:
+        """A v4 firing alert declares INC-1 at startsAt, sev1 from `critical`, with channel and source URL."""
+        result = post_json(slo_slack.bot, "/alerts/alertmanager", firing_payload())
+        assert result.status == 200, result.body
+        assert result.json() == {"ok": True, "action": "declared", "incident": "INC-1", "recorded": 1, "alerts": 1}
+        slo_slack.bot.drain()
+        incident, entries = slo_slack.bot.usecases.timeline(1)
+        assert incident.title == "CDN edge returning 502s above the error SLO"
+        assert incident.severity is Severity.SEV1 and incident.service == "cdn-edge"
+        assert incident.declared_at == datetime(2026, 11, 22, 13, 42, 7, 283749, tzinfo=UTC)
+        fired = [e for e in entries if e.kind is EntryKind.ALERT_FIRED]
+        assert fired and fired[0].data["generator_url"].startswith("http://prometheus.example.com:9090/graph")
+        assert incident.channel_id and slo_slack.fake.calls_to("conversations.create")
+        assert not [c for c in slo_slack.fake.calls_to("conversations.invite") if "alertmanager" in str(c.params)]
+
+    def test_alertmanager_is_named_never_mentioned(self, slo_slack: SlackDriver) -> None:
+        """Issue 11 item 7: every message Slack receives names alertmanager plainly; only U.../W... are <@...>."""
+        assert post_json(slo_slack.bot, "/alerts/alertmanager", firing_payload()).status == 200
+        slo_slack.bot.drain()
+        sent = json.dumps([c.params for c in slo_slack.fake.calls], ensure_ascii=False)
+        assert "declared by alertmanager: CDN edge returning 502s above the error SLO" in sent
+        targets = re.findall(r"<@([^>|]*)", sent)
+        assert all(re.fullmatch(r"[UW][A-Z0-9]+", target) for target in targets), targets
+
+    def test_repeats_add_nothing_and_resolved_adds_a_cleared_entry(self, slo_slack: SlackDriver) -> None:
+        """Same fingerprint while open adds nothing; `resolved` notes the clear once; the incident stays open."""
+        post_json(slo_slack.bot, "/alerts/alertmanager", firing_payload())
+        before = len(slo_slack.bot.usecases.timeline(1)[1])
+        repeat = post_json(slo_slack.bot, "/alerts/alertmanager", firing_payload())
+        assert repeat.json()["action"] == "repeat" and repeat.json()["recorded"] == 0
+        assert (
+            len(slo_slack.bot.usecases.list_incidents()) == 1 and len(slo_slack.bot.usecases.timeline(1)[1]) == before
+        )
+        cleared = post_json(slo_slack.bot, "/alerts/alertmanager", resolved_payload())
+        assert cleared.json()["action"] == "recorded" and cleared.json()["recorded"] == 1
+        post_json(slo_slack.bot, "/alerts/alertmanager", resolved_payload())
+        incident, entries = slo_slack.bot.usecases.timeline(1)
+        clears = [e for e in entries if e.kind is EntryKind.ALERT_CLEARED]
+        assert len(clears) == 1 and clears[0].occurred_at == datetime(2026, 11, 22, 14, 40, tzinfo=UTC)
+        assert incident.status is Status.DECLARED
+
+    def test_refiring_after_resolve_declares_a_new_incident(self, slo_slack: SlackDriver) -> None:
+        """Once humans resolved the incident, the group firing again (a new startsAt) is a new incident."""
+        post_json(slo_slack.bot, "/alerts/alertmanager", firing_payload())
+        slo_slack.ephemeral("INC-1 resolve edge healthy")
+        again = post_json(slo_slack.bot, "/alerts/alertmanager", firing_payload(startsAt="2026-11-22T16:00:00Z"))
+        assert again.json() == {
+            "ok": True,
+            "action": "declared",
+            "incident": "INC-2",
+            "recorded": 1,
+            "alerts": 1,
+            "previous_incident": "INC-1",
+        }
+
+    @pytest.mark.parametrize("headers", [None, {"Authorization": "Bearer wrong"}, {"Authorization": WEBHOOK_TOKEN}])
+    def test_missing_or_wrong_token_is_401_and_records_nothing(
+        self, slo_slack: SlackDriver, headers: dict[str, str] | None
+    ) -> None:
+        """No bearer token, a wrong one, or no `Bearer` scheme: 401, no incident."""
+        result = post_json(slo_slack.bot, "/alerts/alertmanager", firing_payload(), headers=headers or {})
+        assert result.status == 401
+        assert slo_slack.bot.usecases.list_incidents() == []
+
+    def test_unconfigured_token_refuses_everyone(self, bot: RunningBot) -> None:
+        """Without INCIDENT_WEBHOOK_TOKEN the webhooks are closed, even to an empty bearer."""
+        assert post_json(bot, "/alerts/alertmanager", firing_payload(), {"Authorization": "Bearer "}).status == 401
+        assert (
+            post_json(bot, "/changes", {"service": "x", "description": "y"}, {"Authorization": "Bearer "}).status == 401
+        )
+
+    @pytest.mark.parametrize(
+        ("body", "status"),
+        [
+            ("{not json", 400),
+            ({"version": "3", "alerts": []}, 422),
+            ('{"version": "4", "alerts": [NaN]}', 400),
+            (firing_payload(status="pending"), 422),
+            (firing_payload(startsAt="soon"), 422),
+        ],
+    )
+    def test_malformed_payload_is_refused_and_records_nothing(
+        self, slo_slack: SlackDriver, body: Any, status: int
+    ) -> None:
+        """Not JSON: 400; JSON of the wrong shape: 422 with the reason; nothing is declared."""
+        result = post_json(slo_slack.bot, "/alerts/alertmanager", body)
+        assert result.status == status, result.body
+        assert slo_slack.bot.usecases.list_incidents() == []
+        if status == 422:
+            assert result.json()["error"]
+
+
+class TestAlertRace:
+    def test_replicas_receiving_one_alert_declare_once(self, database_url: str) -> None:
+        """Eight threads (as replicas) receive the same new alert at once: one incident, seven repeats."""
+        from bot.store import open_store
+
+        store = open_store(database_url)
+        try:
+            usecases = IncidentUseCases(store)
+            notification = parse_notification(firing_payload(), datetime.now(UTC))
+            barrier = threading.Barrier(8)
+            results: list[str] = []
+
+            def receive() -> None:
+                barrier.wait()
+                results.append(usecases.receive_notification(notification).action)
+
+            threads = [threading.Thread(target=receive) for _ in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+            assert sorted(results) == ["declared"] + ["repeat"] * 7
+            assert len(usecases.list_incidents()) == 1
+            assert [e.kind for e in usecases.timeline(1)[1]] == [EntryKind.DECLARED, EntryKind.ALERT_FIRED]
+        finally:
+            store.dispose()
