@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import uuid
 from typing import Any
 
 import structlog
@@ -68,3 +69,21 @@ def configure_logging(log_format: str = "console", level: str = "INFO") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(max(numeric_level, logging.WARNING))
+
+
+CORRELATION_ID_HEX_DIGITS = 8
+"""Length of a correlation id: enough to find one failure in a day's log, short enough to read out."""
+
+
+def log_unexpected(logger: Any, event: str, exc: BaseException, **context: object) -> str:
+    """Log an unexpected failure once, with its traceback, under a new correlation id, and return the id.
+
+    The id (``CORRELATION_ID_HEX_DIGITS`` lowercase hex characters, e.g. ``3f9c0a1e``) is the only thing
+    about the failure a user or a webhook sender sees; the log line ``event`` carries it as
+    ``correlation_id`` with ``error_type`` and whatever of ``context`` is known (incident id, Slack user,
+    channel, request path...: keys whose value is None are left out).
+    """
+    correlation_id = uuid.uuid4().hex[:CORRELATION_ID_HEX_DIGITS]
+    known = {key: value for key, value in context.items() if value is not None}
+    logger.error(event, correlation_id=correlation_id, error_type=type(exc).__name__, exc_info=exc, **known)
+    return correlation_id

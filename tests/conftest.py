@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import structlog
 
+from bot.app import UseCases, wire_usecases
 from bot.cli.demo import ReplayClock
 from bot.log import configure_logging
 from bot.store import IncidentStore, open_store
-from bot.usecases.incidents import IncidentUseCases
 from tests.support.ci import running_in_ci
 from tests.support.netguard import guard_this_process_and_children
 from tests.support.postgres import POSTGRES_URL_ENV, PostgresServer, PostgresUnavailable, postgres_server
@@ -111,6 +111,6 @@ def store(database_url: str) -> Iterator[IncidentStore]:
 
 
 @pytest.fixture()
-def usecases(store: IncidentStore, clock: ReplayClock) -> IncidentUseCases:
+def usecases(store: IncidentStore, clock: ReplayClock) -> UseCases:
     """The application service on ``store``, reading time from ``clock``."""
-    return IncidentUseCases(store, clock=clock)
+    return wire_usecases(store, clock=clock)

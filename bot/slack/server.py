@@ -33,7 +33,6 @@ from bot.errors import BotError, ConfigError
 from bot.outbox.worker import retry_after_seconds
 from bot.slack.identity import REFUSED_TOKEN_ERRORS, RETRY_DELAYS, START_CHECK_SECONDS, SlackUnavailable
 from bot.store.threads import DatabaseThreads
-from bot.usecases.incidents import IncidentUseCases
 
 log = structlog.get_logger("incidentbot.server")
 
@@ -62,7 +61,7 @@ def reparse_form_body(request: AsyncBoltRequest) -> AsyncBoltRequest:
 
 def build_web_app(
     bolt_app: AsyncApp | None,
-    usecases: IncidentUseCases,
+    ping: Callable[[], bool],
     slack_state: Callable[[], Awaitable[str]] | None = None,
     threads: DatabaseThreads | None = None,
 ) -> web.Application:
@@ -71,7 +70,7 @@ def build_web_app(
     ``GET /healthz`` answers ``{"ok": true, "database": "up"}`` (200) or ``"down"`` (503): the status follows
     the database only, so load balancers keep routing webhooks while Slack is away. With ``slack_state``
     (Socket Mode) the body also says ``"slack": "connecting" | "connected" | "refused" | "closed"``. The
-    database ping runs in ``threads``' readers' pool when given (it must not wait behind writers).
+    database ``ping`` (the store's) runs in ``threads``' readers' pool when given (it must not wait behind writers).
     """
 
     async def slack_events(request: web.Request) -> web.Response:
@@ -81,7 +80,6 @@ def build_web_app(
         return await to_aiohttp_response(bolt_response)
 
     async def healthz(_request: web.Request) -> web.Response:
-        ping = usecases.store.ping
         healthy = await (threads.read(ping) if threads is not None else asyncio.to_thread(ping))
         body: dict[str, object] = {"ok": healthy, "database": "up" if healthy else "down"}
         if slack_state is not None:
@@ -138,7 +136,7 @@ class _SocketModeClient(SocketModeClient):
 class _TrackedSocketModeHandler(AsyncSocketModeHandler):
     """bolt's Socket Mode handler, remembering the envelopes it is still answering.
 
-    With ``remember`` (``IncidentUseCases.remember_event``), each ``envelope_id`` takes effect once:
+    With ``remember`` (``EventUseCases.remember``), each ``envelope_id`` takes effect once:
     Slack redelivers an envelope it saw no acknowledgement for (same id, ``retry_attempt`` 1, 2...);
     a repeat is acknowledged and skipped, logged as ``socket_mode_envelope_duplicate_ignored``.
     """

@@ -1,4 +1,4 @@
-"""Persistence adapter: SQLModel tables, the repository and Alembic migrations."""
+"""Persistence adapter: SQLModel tables, the unit of work with one repository per aggregate, Alembic migrations."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from sqlalchemy.engine import Engine
 
 from bot.errors import StoreUnavailable
 from bot.store.engine import create_store_engine, describe_database, missing_sqlite_file, readonly_database_message
+from bot.store.incidents import IncidentSummary
 from bot.store.migrate import current_revision, head_revision, known_revisions, upgrade
-from bot.store.repo import IncidentStore, IncidentSummary, UnitOfWork
+from bot.store.repo import IncidentStore, UnitOfWork
 
 __all__ = ["IncidentStore", "IncidentSummary", "UnitOfWork", "open_store", "open_store_for_reading"]
 

@@ -34,7 +34,7 @@ def alert_history(bot: RunningBot, number: int) -> list[tuple[str, str, datetime
     """(kind, fingerprint, occurred_at) of the incident's alert entries, in timeline order."""
     return [
         (e.kind.value, str(e.data["fingerprint"]), e.occurred_at)
-        for e in bot.usecases.timeline(number)[1]
+        for e in bot.usecases.incidents.timeline(number)[1]
         if e.kind in ALERT_KINDS
     ]
 
@@ -49,8 +49,8 @@ class TestOneIncidentPerGroup:
         assert result.status == 200, result.body
         assert result.json() == {"ok": True, "action": "declared", "incident": "INC-1", "recorded": 20, "alerts": 20}
         alerts_bot.drain()
-        assert [s.number for s in alerts_bot.usecases.list_incidents()] == [1]
-        incident = alerts_bot.usecases.incident(1)
+        assert [s.number for s in alerts_bot.usecases.incidents.summaries()] == [1]
+        incident = alerts_bot.usecases.incidents.get(1)
         assert incident.title == "CDN edge returning 502s above the error SLO"
         assert incident.severity is Severity.SEV1 and incident.service == "cdn-edge"
         assert incident.declared_at == at(0)
@@ -65,7 +65,7 @@ class TestOneIncidentPerGroup:
         """No commonAnnotations.summary: the title is the group labels."""
         body = notification([alert("a", at(0)), alert("b", at(1))], summary=None)
         assert post_webhook(alerts_bot, body).status == 200
-        assert alerts_bot.usecases.incident(1).title == "alertname=EdgeHigh5xxRate, region=eu-central"
+        assert alerts_bot.usecases.incidents.get(1).title == "alertname=EdgeHigh5xxRate, region=eu-central"
 
     def test_alerts_joining_later_go_to_the_same_incident(self, alerts_bot: RunningBot) -> None:
         """3 alerts, then the group grows to 5: one incident, 5 fired entries, the second call records 2."""
@@ -73,7 +73,7 @@ class TestOneIncidentPerGroup:
         post_webhook(alerts_bot, notification(first))
         grown = post_webhook(alerts_bot, notification([*first, alert("fp3", at(10)), alert("fp4", at(11))]))
         assert grown.json() == {"ok": True, "action": "recorded", "incident": "INC-1", "recorded": 2, "alerts": 5}
-        assert len(alerts_bot.usecases.list_incidents()) == 1
+        assert len(alerts_bot.usecases.incidents.summaries()) == 1
         assert [fp for _, fp, _ in alert_history(alerts_bot, 1)] == ["fp0", "fp1", "fp2", "fp3", "fp4"]
 
     def test_the_channel_is_told_what_joined(self, alerts_driver: SlackDriver) -> None:
@@ -82,7 +82,8 @@ class TestOneIncidentPerGroup:
         post_webhook(alerts_driver.bot, notification([alert("a", at(0), at(9), resolved=True), alert("b", at(5))]))
         alerts_driver.bot.drain()
         lines = [
-            str(p.get("text")) for p in alerts_driver.posted(str(alerts_driver.bot.usecases.incident(1).channel_id))
+            str(p.get("text"))
+            for p in alerts_driver.posted(str(alerts_driver.bot.usecases.incidents.get(1).channel_id))
         ]
         summary = (
             "INC-1 · alerts 1 fired: CDN edge returning 502s above the error SLO"
@@ -94,7 +95,7 @@ class TestOneIncidentPerGroup:
         """Different groupKeys never share an incident."""
         post_webhook(alerts_bot, notification([alert("a", at(0))], group_key='{}:{alertname="A"}'))
         post_webhook(alerts_bot, notification([alert("a", at(0))], group_key='{}:{alertname="B"}'))
-        assert [s.number for s in alerts_bot.usecases.list_incidents()] == [2, 1]
+        assert [s.number for s in alerts_bot.usecases.incidents.summaries()] == [2, 1]
         assert alert_history(alerts_bot, 1) == alert_history(alerts_bot, 2) == [("alert_fired", "a", at(0))]
 
     def test_group_firing_again_after_resolve_opens_a_new_incident_naming_the_old(
@@ -105,7 +106,7 @@ class TestOneIncidentPerGroup:
         post_webhook(bot, notification([alert("a", at(0))]))
         alerts_driver.ephemeral("INC-1 resolve edge healthy")
         repeat = post_webhook(bot, notification([alert("a", at(0))]))
-        assert repeat.json()["action"] == "repeat" and len(bot.usecases.list_incidents()) == 1
+        assert repeat.json()["action"] == "repeat" and len(bot.usecases.incidents.summaries()) == 1
         again = post_webhook(bot, notification([alert("a", at(0)), alert("b", at(90))]))
         assert again.json() == {
             "ok": True,
@@ -115,9 +116,9 @@ class TestOneIncidentPerGroup:
             "alerts": 2,
             "previous_incident": "INC-1",
         }
-        second = bot.usecases.incident(2)
+        second = bot.usecases.incidents.get(2)
         assert "This alert group fired again after INC-1 was resolved." in second.description
-        assert second.status is Status.DECLARED and bot.usecases.incident(1).status is Status.RESOLVED
+        assert second.status is Status.DECLARED and bot.usecases.incidents.get(1).status is Status.RESOLVED
         assert alert_history(bot, 2) == [("alert_fired", "b", at(90))]
 
     def test_alert_list_in_status_message_and_postmortem(self, alerts_driver: SlackDriver) -> None:
@@ -127,13 +128,13 @@ class TestOneIncidentPerGroup:
         post_webhook(bot, notification([alert("a", at(0), at(30), resolved=True, instance="fra-1")]))
         bot.drain()
         updates = [c.params for c in alerts_driver.fake.calls_to("chat.update")] + alerts_driver.posted(
-            str(bot.usecases.incident(1).channel_id)
+            str(bot.usecases.incidents.get(1).channel_id)
         )
         texts = json.dumps([u.get("blocks") for u in updates])
         assert "*Alerts* (1 firing, 1 cleared)" in texts
         assert "EdgeHigh5xxRate `instance=ams-2`: fired 2026-11-22 13:42 UTC, firing" in texts
         assert "EdgeHigh5xxRate `instance=fra-1`: fired 2026-11-22 13:40 UTC, cleared 2026-11-22 14:10 UTC" in texts
-        markdown = PostmortemRenderer().render(bot.usecases.postmortem(1))
+        markdown = PostmortemRenderer().render(bot.usecases.incidents.postmortem(1))
         assert "| EdgeHigh5xxRate | instance=fra-1 | 2026-11-22 13:40 UTC | 2026-11-22 14:10 UTC |" in markdown
         assert "| EdgeHigh5xxRate | instance=ams-2 | 2026-11-22 13:42 UTC | still firing |" in markdown
 
@@ -201,7 +202,7 @@ class TestEachStateChangeOnce:
         assert first.json() == {"ok": True, "action": "recorded", "incident": None, "recorded": 2, "alerts": 1}
         late = post_webhook(alerts_bot, notification([alert("a", at(0))]))
         assert late.json() == {"ok": True, "action": "repeat", "incident": None, "recorded": 0, "alerts": 1}
-        assert alerts_bot.usecases.list_incidents() == []
+        assert alerts_bot.usecases.incidents.summaries() == []
 
     def test_clear_after_the_incident_was_resolved_goes_on_that_incident(self, alerts_driver: SlackDriver) -> None:
         """The incident is resolved while its alert still fires; the clear lands on the resolved incident."""
@@ -210,7 +211,7 @@ class TestEachStateChangeOnce:
         cleared = post_webhook(alerts_driver.bot, notification([alert("a", at(0), at(70), resolved=True)]))
         assert cleared.json() == {"ok": True, "action": "recorded", "incident": "INC-1", "recorded": 1, "alerts": 1}
         assert alert_history(alerts_driver.bot, 1) == [("alert_fired", "a", at(0)), ("alert_cleared", "a", at(70))]
-        assert len(alerts_driver.bot.usecases.list_incidents()) == 1
+        assert len(alerts_driver.bot.usecases.incidents.summaries()) == 1
 
 
 class TestLargeGroups:
@@ -244,7 +245,7 @@ class TestBodyLimits:
         result = post_webhook(small_limit_bot, body)
         assert result.status == 413
         assert "INCIDENT_ALERT_MAX_BYTES" in result.json()["error"]
-        assert small_limit_bot.usecases.list_incidents() == []
+        assert small_limit_bot.usecases.incidents.summaries() == []
 
     @pytest.mark.parametrize(("alerts", "status"), [(1000, 413), (500, 200)])
     def test_a_chunked_body_is_measured_as_it_streams(
@@ -269,7 +270,7 @@ class TestBodyLimits:
             assert status == 413
         finally:
             connection.close()
-        assert len(small_limit_bot.usecases.list_incidents()) == (1 if status == 200 else 0)
+        assert len(small_limit_bot.usecases.incidents.summaries()) == (1 if status == 200 else 0)
 
     def test_the_slack_endpoint_keeps_its_1_mib_limit(self, small_limit_bot: RunningBot) -> None:
         """The alert route's limit is its own: /slack/events still refuses 2 MiB."""
@@ -283,7 +284,7 @@ class TestGrafana:
         result = post_webhook(alerts_bot, sample("grafana_firing.json"), path=path)
         assert result.status == 200, result.body
         assert result.json()["action"] == "declared"
-        incident, entries = alerts_bot.usecases.timeline(1)
+        incident, entries = alerts_bot.usecases.incidents.timeline(1)
         assert (incident.title, incident.severity, incident.service) == (
             "Checkout API CPU saturated",
             Severity.SEV1,
@@ -323,7 +324,7 @@ class TestAnswers:
         mutate(body)
         result = post_webhook(alerts_bot, body)
         assert result.status == 422 and field in result.json()["error"]
-        assert alerts_bot.usecases.list_incidents() == []
+        assert alerts_bot.usecases.incidents.summaries() == []
 
     @pytest.mark.parametrize(
         ("failure", "status"),
@@ -337,7 +338,7 @@ class TestAnswers:
         def failing(*_args: Any, **_kwargs: Any) -> None:
             raise failure
 
-        monkeypatch.setattr(alerts_bot.usecases, "receive_notification", failing)
+        monkeypatch.setattr(alerts_bot.usecases.alerts, "receive_notification", failing)
         result = post_webhook(alerts_bot, notification([alert("a", at(0))]))
         assert result.status == status
         assert "Traceback" not in result.body

@@ -19,9 +19,9 @@ import brotli
 import pytest
 import sqlalchemy as sa
 
+from bot.app import wire_usecases
 from bot.domain.alerts import parse_notification
 from bot.domain.model import EntryKind, Severity, Status
-from bot.usecases.incidents import IncidentUseCases
 from tests.support.alerts import T0, alert, firing_payload, notification, resolved_payload
 from tests.support.bot_server import HttpResult, RunningBot
 from tests.support.fake_pagerduty import FakePagerDuty
@@ -44,14 +44,14 @@ class TestAlertTimesInRange:
             "2000-01-01T00:00:00Z and one day after now (only `endsAt` may be Go's zero time, meaning no end yet).",
         }
         alerts_bot.drain()
-        assert alerts_bot.usecases.list_incidents() == []
-        assert pagerduty.events == [] and alerts_bot.usecases.outbox_items() == []
+        assert alerts_bot.usecases.incidents.summaries() == []
+        assert pagerduty.events == [] and alerts_bot.usecases.outbox.items() == []
 
     def test_a_firing_alert_with_zero_end_is_accepted(self, alerts_bot: RunningBot) -> None:
         """Alertmanager's firing alert (endsAt = Go's zero time) declares as before, dated at its startsAt."""
         answer = post_webhook(alerts_bot, notification([alert("a1", T0, severity="critical")]))
         assert answer.status == 200 and answer.json()["action"] == "declared"
-        assert alerts_bot.usecases.incident(1).declared_at == T0
+        assert alerts_bot.usecases.incidents.get(1).declared_at == T0
 
     def test_start_in_the_far_future_is_refused(self, alerts_bot: RunningBot) -> None:
         """startsAt two days after now: 422 naming the field."""
@@ -65,14 +65,14 @@ class TestCommonSeverityLabelsPage:
     def test_label_declares_sev1_and_pages(self, alerts_bot: RunningBot, pagerduty: FakePagerDuty, label: str) -> None:
         """An alert labelled severity=<label> declares a sev1 and PagerDuty gets one critical trigger."""
         assert post_webhook(alerts_bot, notification([alert("a1", T0, severity=label)])).status == 200
-        assert alerts_bot.usecases.incident(1).severity.value == "sev1"
+        assert alerts_bot.usecases.incidents.get(1).severity.value == "sev1"
         events = pagerduty.wait_for(1)
         assert [(e["event_action"], e["payload"]["severity"]) for e in events] == [("trigger", "critical")]
 
 
 def notes(bot: RunningBot, number: int) -> list[tuple[str, str]]:
     """(actor, text) of the incident's note entries, in timeline order."""
-    return [(e.actor, e.text) for e in bot.usecases.timeline(number)[1] if e.kind.value == "note"]
+    return [(e.actor, e.text) for e in bot.usecases.incidents.timeline(number)[1] if e.kind.value == "note"]
 
 
 class TestTruncatedAlerts:
@@ -102,9 +102,9 @@ class TestTruncatedAlerts:
             ("alertmanager", "1 more alert of this group was not sent (Alertmanager max_alerts)"),
         ]
         bot.drain()
-        lines = [str(p.get("text")) for p in alerts_driver.posted(str(bot.usecases.incident(1).channel_id))]
+        lines = [str(p.get("text")) for p in alerts_driver.posted(str(bot.usecases.incidents.get(1).channel_id))]
         assert lines.count("INC-1 · 1 more alert of this group was not sent (Alertmanager max_alerts)") == 1
-        assert len(bot.usecases.list_incidents()) == 1
+        assert len(bot.usecases.incidents.summaries()) == 1
 
 
 def post_bytes(bot: RunningBot, path: str, body: bytes, encoding: str | None = None) -> HttpResult:
@@ -152,7 +152,7 @@ class TestBodiesAndEncodings:
             "ok": False,
             "error": f"the body cannot be decoded as its Content-Encoding ({encoding}) says",
         }
-        assert alerts_bot.usecases.list_incidents() == []
+        assert alerts_bot.usecases.incidents.summaries() == []
 
     @pytest.mark.parametrize("encoding", ["gzip", "deflate", "br"])
     def test_compressed_bodies_are_accepted(self, alerts_bot: RunningBot, encoding: str) -> None:
@@ -225,8 +225,8 @@ class TestMoreSevereAlertJoins:
         later = alert("w2", T0 + timedelta(minutes=7), severity="warning")
         assert post_webhook(bot, notification([first, critical, later])).json()["action"] == "recorded"
         bot.drain()
-        assert bot.usecases.incident(1).severity.value == "sev3"
-        lines = [str(p.get("text")) for p in alerts_driver.posted(str(bot.usecases.incident(1).channel_id))]
+        assert bot.usecases.incidents.get(1).severity.value == "sev3"
+        lines = [str(p.get("text")) for p in alerts_driver.posted(str(bot.usecases.incidents.get(1).channel_id))]
         hints = [line for line in lines if "joined at" in line]
         assert hints == [
             "Alert EdgeHigh5xxRate (critical) joined at 13:45 UTC; INC-1 is sev3: "
@@ -241,7 +241,7 @@ class TestAlertmanagerWebhook:
         assert result.status == 200, result.body
         assert result.json() == {"ok": True, "action": "declared", "incident": "INC-1", "recorded": 1, "alerts": 1}
         slo_slack.bot.drain()
-        incident, entries = slo_slack.bot.usecases.timeline(1)
+        incident, entries = slo_slack.bot.usecases.incidents.timeline(1)
         assert incident.title == "CDN edge returning 502s above the error SLO"
         assert incident.severity is Severity.SEV1 and incident.service == "cdn-edge"
         assert incident.declared_at == datetime(2026, 11, 22, 13, 42, 7, 283749, tzinfo=UTC)
@@ -262,16 +262,17 @@ class TestAlertmanagerWebhook:
     def test_repeats_add_nothing_and_resolved_adds_a_cleared_entry(self, slo_slack: SlackDriver) -> None:
         """Same fingerprint while open adds nothing; `resolved` notes the clear once; the incident stays open."""
         post_json(slo_slack.bot, "/alerts/alertmanager", firing_payload())
-        before = len(slo_slack.bot.usecases.timeline(1)[1])
+        before = len(slo_slack.bot.usecases.incidents.timeline(1)[1])
         repeat = post_json(slo_slack.bot, "/alerts/alertmanager", firing_payload())
         assert repeat.json()["action"] == "repeat" and repeat.json()["recorded"] == 0
         assert (
-            len(slo_slack.bot.usecases.list_incidents()) == 1 and len(slo_slack.bot.usecases.timeline(1)[1]) == before
+            len(slo_slack.bot.usecases.incidents.summaries()) == 1
+            and len(slo_slack.bot.usecases.incidents.timeline(1)[1]) == before
         )
         cleared = post_json(slo_slack.bot, "/alerts/alertmanager", resolved_payload())
         assert cleared.json()["action"] == "recorded" and cleared.json()["recorded"] == 1
         post_json(slo_slack.bot, "/alerts/alertmanager", resolved_payload())
-        incident, entries = slo_slack.bot.usecases.timeline(1)
+        incident, entries = slo_slack.bot.usecases.incidents.timeline(1)
         clears = [e for e in entries if e.kind is EntryKind.ALERT_CLEARED]
         assert len(clears) == 1 and clears[0].occurred_at == datetime(2026, 11, 22, 14, 40, tzinfo=UTC)
         assert incident.status is Status.DECLARED
@@ -297,7 +298,7 @@ class TestAlertmanagerWebhook:
         """No bearer token, a wrong one, or no `Bearer` scheme: 401, no incident."""
         result = post_json(slo_slack.bot, "/alerts/alertmanager", firing_payload(), headers=headers or {})
         assert result.status == 401
-        assert slo_slack.bot.usecases.list_incidents() == []
+        assert slo_slack.bot.usecases.incidents.summaries() == []
 
     def test_unconfigured_token_refuses_everyone(self, bot: RunningBot) -> None:
         """Without INCIDENT_WEBHOOK_TOKEN the webhooks are closed, even to an empty bearer."""
@@ -322,7 +323,7 @@ class TestAlertmanagerWebhook:
         """Not JSON: 400; JSON of the wrong shape: 422 with the reason; nothing is declared."""
         result = post_json(slo_slack.bot, "/alerts/alertmanager", body)
         assert result.status == status, result.body
-        assert slo_slack.bot.usecases.list_incidents() == []
+        assert slo_slack.bot.usecases.incidents.summaries() == []
         if status == 422:
             assert result.json()["error"]
 
@@ -334,14 +335,14 @@ class TestAlertRace:
 
         store = open_store(database_url)
         try:
-            usecases = IncidentUseCases(store)
+            usecases = wire_usecases(store)
             notification = parse_notification(firing_payload(), datetime.now(UTC))
             barrier = threading.Barrier(8)
             results: list[str] = []
 
             def receive() -> None:
                 barrier.wait()
-                results.append(usecases.receive_notification(notification).action)
+                results.append(usecases.alerts.receive_notification(notification).action)
 
             threads = [threading.Thread(target=receive) for _ in range(8)]
             for thread in threads:
@@ -349,7 +350,7 @@ class TestAlertRace:
             for thread in threads:
                 thread.join(timeout=60)
             assert sorted(results) == ["declared"] + ["repeat"] * 7
-            assert len(usecases.list_incidents()) == 1
-            assert [e.kind for e in usecases.timeline(1)[1]] == [EntryKind.DECLARED, EntryKind.ALERT_FIRED]
+            assert len(usecases.incidents.summaries()) == 1
+            assert [e.kind for e in usecases.incidents.timeline(1)[1]] == [EntryKind.DECLARED, EntryKind.ALERT_FIRED]
         finally:
             store.dispose()

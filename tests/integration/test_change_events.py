@@ -239,7 +239,7 @@ class TestChangeEvents:
         texts = channel_texts(slo_slack, channel)
         assert "Recent changes to cdn-edge" in texts and "inspect-large-payloads" in texts
         assert "TLS cert rotated" not in texts
-        pm = slo_slack.bot.usecases.postmortem(1)
+        pm = slo_slack.bot.usecases.incidents.postmortem(1)
         assert len(pm.recent_changes) == 1 and "inspect-large-payloads" in pm.recent_changes[0]
 
     def test_alert_declare_posts_recent_changes(self, slo_slack: SlackDriver) -> None:
@@ -256,7 +256,7 @@ class TestChangeEvents:
         )
         post_json(slo_slack.bot, "/alerts/alertmanager", firing_payload(startsAt=starts.isoformat()))
         slo_slack.bot.drain()
-        channel = slo_slack.bot.usecases.incident(1).channel_id
+        channel = slo_slack.bot.usecases.incidents.get(1).channel_id
         assert channel and "edge config push 88" in channel_texts(slo_slack, channel)
 
     @pytest.mark.parametrize(

@@ -40,6 +40,6 @@ class TestServiceNameInSlack:
         channel = slo_slack.declare("declare sev2 Edge latency")
         answer = slo_slack.ephemeral("service cdn-egde", channel_id=channel)
         assert answer == "`cdn-egde` is not in the SLO catalogue; did you mean `cdn-edge`? (catalogued: cdn-edge)"
-        assert slo_slack.bot.usecases.timeline(1)[0].service is None
+        assert slo_slack.bot.usecases.incidents.timeline(1)[0].service is None
         slo_slack.ephemeral("service cdn-edge", channel_id=channel)
-        assert slo_slack.bot.usecases.timeline(1)[0].service == "cdn-edge"
+        assert slo_slack.bot.usecases.incidents.timeline(1)[0].service == "cdn-edge"

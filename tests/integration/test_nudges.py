@@ -6,28 +6,28 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-from bot.app import NUDGER
+from bot.app import NUDGER, UseCases
 from bot.cli.demo import ReplayClock
 from bot.domain.grammar import parse_command
 from bot.domain.model import EntryKind
 from bot.domain.nudges import DEFAULT_NUDGE_AFTER
-from bot.usecases.incidents import Actor, IncidentUseCases
+from bot.usecases.shared import Actor
 from tests.support.slack_driver import SlackDriver, channel_texts
 
 ALICE = Actor("U0ALICE", "alice")
 
 
 class TestConcurrentNudgeChecks:
-    def test_racing_checks_nudge_each_silence_once(self, usecases: IncidentUseCases, clock: ReplayClock) -> None:
+    def test_racing_checks_nudge_each_silence_once(self, usecases: UseCases, clock: ReplayClock) -> None:
         """Four checkers released together, over three silences, leave exactly three nudges."""
-        usecases.run(parse_command("declare sev1 CDN edge returning 502s"), ALICE)
+        usecases.incidents.run(parse_command("declare sev1 CDN edge returning 502s"), ALICE)
         for silence in range(3):
             clock.now += timedelta(minutes=20)
             barrier = threading.Barrier(4)
 
             def check(now: datetime = clock.now, start: threading.Barrier = barrier) -> None:
                 start.wait()
-                usecases.nudge_silent(DEFAULT_NUDGE_AFTER, now=now)
+                usecases.nudges.nudge_silent(DEFAULT_NUDGE_AFTER, now=now)
 
             threads = [threading.Thread(target=check) for _ in range(4)]
             for thread in threads:
@@ -35,8 +35,8 @@ class TestConcurrentNudgeChecks:
             for thread in threads:
                 thread.join(timeout=30)
             clock.now += timedelta(minutes=1)  # somebody posts an update after the reminder
-            usecases.run(parse_command(f"INC-1 note update {silence}"), ALICE)
-        _, entries = usecases.timeline(1)
+            usecases.incidents.run(parse_command(f"INC-1 note update {silence}"), ALICE)
+        _, entries = usecases.incidents.timeline(1)
         assert sum(e.kind is EntryKind.NUDGE for e in entries) == 3
 
 
@@ -53,7 +53,7 @@ class TestNudges:
         slo_slack.bot.drain()
         reminders = [t for t in channel_texts(slo_slack, channel).splitlines() if "no timeline update" in t]
         assert len(reminders) == 1 and "status update" in reminders[0]
-        assert [e.kind for e in usecases.timeline(1)[1]].count(EntryKind.NUDGE) == 1
+        assert [e.kind for e in usecases.incidents.timeline(1)[1]].count(EntryKind.NUDGE) == 1
 
     def test_unowned_followups_are_flagged_at_resolve(self, slo_slack: SlackDriver) -> None:
         """Resolving with a follow-up nobody owns posts a warning naming it."""

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql
 
+from bot.app import UseCases, wire_usecases
 from bot.domain.errors import BotError
 from bot.domain.grammar import parse_command
 from bot.integrations.pagerduty import paging_plan
@@ -32,7 +33,7 @@ from bot.store import open_store
 from bot.store.engine import create_store_engine
 from bot.store.migrate import upgrade
 from bot.store.outbox import OutboxItem
-from bot.usecases.incidents import Actor, IncidentUseCases
+from bot.usecases.shared import Actor
 from tests.support.alerts import T0
 from tests.support.bot_server import RunningBot, running_bot
 from tests.support.fake_pagerduty import ROUTING_KEY, FakePagerDuty, installation_id, sent
@@ -113,7 +114,7 @@ class TestPagingExamples:
         pd.ephemeral("resolve fixed", channel_id=channel)
         pd.ephemeral("severity sev1", channel_id=channel)
         pd.bot.drain()
-        assert pd.bot.usecases.incident(1).severity.value == "sev1"  # the reclassification did happen
+        assert pd.bot.usecases.incidents.get(1).severity.value == "sev1"  # the reclassification did happen
         assert pagerduty.events == [] and pagerduty.refused == []
         assert page_rows(database_url) == []
 
@@ -198,7 +199,7 @@ class TestPagerDutyAnswers:
         ) as bot:
             SlackDriver(bot, fake_slack).declare("declare sev1 Checkout down")
             bot.drain()
-            dead = bot.usecases.outbox_items("dead")
+            dead = bot.usecases.outbox.items("dead")
         assert pagerduty.events == [] and len(pagerduty.refused) == 1
         assert [item.kind for item in dead] == ["pagerduty.trigger"]
         assert "HTTP 400" in dead[0].last_error and "routing_key" in dead[0].last_error
@@ -206,7 +207,7 @@ class TestPagerDutyAnswers:
     def test_without_routing_key_nothing_is_paged(self, slack: SlackDriver) -> None:
         """PAGERDUTY_ROUTING_KEY unset: a sev1 queues no paging item at all."""
         slack.declare("declare sev1 Checkout down")
-        assert not [i for i in slack.bot.usecases.outbox_items() if i.kind.startswith("pagerduty")]
+        assert not [i for i in slack.bot.usecases.outbox.items() if i.kind.startswith("pagerduty")]
 
 
 class TestInstallations:
@@ -282,7 +283,7 @@ class TestPagingProperty:
     ) -> None:
         """Each generated life (declare, severity changes, resolve, reopen) gets exactly the model's events,
         step by step: a trigger per open period that reached sev1/sev2, a resolve when such a period ends."""
-        number = len(pd.bot.usecases.list_incidents()) + 1
+        number = len(pd.bot.usecases.incidents.summaries()) + 1
         key = f"incidentbot-{installation_id(database_url)}-INC-{number}"
         channel = pd.declare(f"declare {initial} Generated incident")
         observed = [[action for action, _ in sent(pagerduty, key)]]
@@ -358,16 +359,16 @@ class TestPagingRace:
         at once: exactly one trigger and one resolve are queued."""
         stores = [open_store(database_url), open_store(database_url)]
         try:
-            services = [IncidentUseCases(store, standing_plans=[paging_plan]) for store in stores]
-            services[0].run(parse_command("declare sev3 Search slow"), Actor("U0ALICE"))
+            services = [wire_usecases(store, standing_plans=[paging_plan]) for store in stores]
+            services[0].incidents.run(parse_command("declare sev3 Search slow"), Actor("U0ALICE"))
 
             def all_at_once(text: str) -> None:
                 barrier = threading.Barrier(8)
 
-                def act(usecases: IncidentUseCases) -> None:
+                def act(usecases: UseCases) -> None:
                     barrier.wait()
                     with contextlib.suppress(BotError):  # "already resolved" for the losers
-                        usecases.run(parse_command(text), Actor("U0BOB"))
+                        usecases.incidents.run(parse_command(text), Actor("U0BOB"))
 
                 threads = [threading.Thread(target=act, args=(services[i % 2],)) for i in range(8)]
                 for thread in threads:
@@ -377,7 +378,7 @@ class TestPagingRace:
 
             all_at_once("INC-1 severity sev1")
             all_at_once("INC-1 resolve fixed")
-            kinds = [item.kind for item in services[0].outbox_items() if item.kind.startswith("pagerduty")]
+            kinds = [item.kind for item in services[0].outbox.items() if item.kind.startswith("pagerduty")]
             assert kinds == ["pagerduty.trigger", "pagerduty.resolve"]
             assert page_rows(database_url) == [(1, f"incidentbot-{installation_id(database_url)}-INC-1", False, 1)]
         finally:
@@ -397,7 +398,7 @@ class TestDeadPagesAreAnnounced:
             alerts_driver = SlackDriver(bot, fake_slack)
             channel = alerts_driver.declare("declare sev1 Checkout down")
             bot.drain()
-            dead = bot.usecases.outbox_items("dead")
+            dead = bot.usecases.outbox.items("dead")
             lines = [str(p.get("text")) for p in alerts_driver.posted(channel)]
         assert [item.kind for item in dead] == ["pagerduty.trigger"]
         expected = (
@@ -416,7 +417,7 @@ class TestDeadPagesAreAnnounced:
         pagerduty.statuses = [400]
         alerts_driver.ephemeral("resolve fixed", channel_id=channel)
         alerts_driver.bot.drain()
-        dead = alerts_driver.bot.usecases.outbox_items("dead")
+        dead = alerts_driver.bot.usecases.outbox.items("dead")
         assert [item.kind for item in dead] == ["pagerduty.resolve"]
         lines = [str(p.get("text")) for p in alerts_driver.posted(channel) if "PagerDuty" in str(p.get("text"))]
         assert lines == [

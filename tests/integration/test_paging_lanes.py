@@ -12,7 +12,7 @@ import time
 from datetime import timedelta
 
 from bot.store import open_store
-from bot.store.outbox import Effect, claim, enqueue
+from bot.store.outbox import Effect
 from tests.support.alerts import T0, alert, notification
 from tests.support.bot_server import RunningBot
 from tests.support.fake_pagerduty import FakePagerDuty, installation_id, sent
@@ -75,8 +75,7 @@ class TestLanesInTheClaimQuery:
         try:
             now = T0
             with store.transaction() as uow:
-                enqueue(
-                    uow.session,
+                uow.outbox.enqueue(
                     [
                         Effect("slack.create_channel", {}, 1),
                         Effect("pagerduty.trigger", {}, 1),
@@ -86,10 +85,10 @@ class TestLanesInTheClaimQuery:
                     now,
                 )
             with store.transaction() as uow:
-                first = claim(uow.session, now, "w1", timedelta(seconds=60), 10)
+                first = uow.outbox.claim(now, "w1", timedelta(seconds=60), 10)
             assert [i.kind for i in first] == ["slack.create_channel", "pagerduty.trigger"]
             with store.transaction() as uow:  # both still leased (not delivered): nothing else is free
-                assert claim(uow.session, now, "w2", timedelta(seconds=60), 10) == []
+                assert uow.outbox.claim(now, "w2", timedelta(seconds=60), 10) == []
         finally:
             store.dispose()
 
@@ -99,7 +98,7 @@ def _pending_once_pagerduty_items_are_gone(bot: RunningBot, timeout: float = 5.0
     an event when it receives it, a moment before the worker's transaction removes the item."""
     deadline = time.monotonic() + timeout
     while True:
-        pending = [i.kind for i in bot.usecases.outbox_items("pending")]
+        pending = [i.kind for i in bot.usecases.outbox.items("pending")]
         if not any(k.startswith("pagerduty") for k in pending) or time.monotonic() > deadline:
             return pending
         time.sleep(0.05)
