@@ -33,7 +33,8 @@ from bot.slack.app import SlackDeps, build_app, build_client, build_deps
 from bot.slack.delivery import ChangePlan, SlackDeliverer, alert_plan, dead_page_notice, nudge_effects
 from bot.slack.identity import BotIdentity
 from bot.slack.server import SHUTDOWN_TIMEOUT, SOCKET_MODE, SocketModeConnection, build_web_app
-from bot.store import open_store
+from bot.store import open_store, open_store_for_reading
+from bot.store.engine import describe_database, parse_database_url
 from bot.store.migrate import current_revision
 from bot.store.threads import DatabaseThreads
 from bot.usecases.shared import Actor, Clock, StandingPlan, utc_now
@@ -49,14 +50,19 @@ NUDGE_TASK = web.AppKey("nudge_task", asyncio.Task[None])
 IDENTITY = web.AppKey("identity", BotIdentity)
 
 
-def build_usecases(settings: Settings, clock: Clock = utc_now) -> UseCases:
-    """Open (and migrate) the store; read the SLO catalogue; page when PagerDuty is configured."""
+def build_usecases(settings: Settings, clock: Clock = utc_now, *, read_only: bool = False) -> UseCases:
+    """Open (and migrate) the store; read the SLO catalogue; page when PagerDuty is configured.
+
+    ``read_only``: open an existing, up-to-date database and never create or migrate it (commands that
+    only read); raises StoreUnavailable naming the database otherwise.
+    """
     plans: list[StandingPlan] = [paging_plan] if settings.pagerduty_routing_key else []
+    slos = load_catalog(settings.slo_file)  # a bad catalogue is refused before any database is opened
     return wire_usecases(
-        open_store(settings.database_url),
+        open_store_for_reading(settings.database_url) if read_only else open_store(settings.database_url),
         clock,
         strict_roles=settings.strict_roles,
-        slos=load_catalog(settings.slo_file),
+        slos=slos,
         standing_plans=plans,
     )
 
@@ -74,6 +80,15 @@ def upgrade_database(settings: Settings) -> str | None:
         return current_revision(store.engine)
     finally:
         store.dispose()
+
+
+def database_label(database_url: str) -> str:
+    """DATABASE_URL as a person reads it in a message (``SQLite file /srv/incidents.db``, a PostgreSQL
+    database and host, never a password); the URL itself if it cannot be read."""
+    try:
+        return describe_database(parse_database_url(database_url))
+    except ConfigError:
+        return database_url
 
 
 def slack_change_plan(usecases: UseCases, number: int | None, actor: Actor) -> ChangePlan:

@@ -7,6 +7,7 @@ afternoon of the outage. The same steps drive the Slack end-to-end test.
 
 from __future__ import annotations
 
+import shlex
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -18,6 +19,7 @@ from bot.domain.changes import ChangeEvent, describe_change
 from bot.domain.commands import ExportPostmortem, ShowTimeline
 from bot.domain.grammar import parse_command
 from bot.domain.slo import Slo, SloCatalog
+from bot.errors import BotError
 from bot.usecases.shared import Actor, Clock
 from bot.usecases.wiring import UseCases
 from bot.views.postmortem import PostmortemRenderer
@@ -104,15 +106,51 @@ OpenUseCases = Callable[[str, Clock, SloCatalog], UseCases]
 """(database URL, clock, SLO catalogue) -> use cases on that database, migrated (``bot.app.open_usecases``)."""
 
 
-def run_demo(out: TextIO, open_usecases: OpenUseCases, database_url: str | None = None) -> str:
-    """Replay the seed into a fresh database (a temporary SQLite file by default); return the postmortem."""
+DEMO_KEEP_FILE = Path("incidentbot-demo.db")
+"""Where ``incidentbot demo --keep`` keeps its database: in the current folder."""
+
+
+def run_demo(
+    out: TextIO, open_usecases: OpenUseCases, database_url: str | None = None, keep: Path | None = None
+) -> str:
+    """Replay the seed into a fresh database; return the postmortem.
+
+    The database is ``database_url`` if given, else the SQLite file ``keep`` (refused with a BotError if
+    it exists: never overwritten), else a temporary SQLite file deleted at the end. The output ends
+    with where the data went and commands that read it (``DATABASE_URL=... incidentbot timeline INC-1``).
+    """
+    if database_url is not None:
+        return _replay_into(out, open_usecases, database_url)
+    if keep is not None:
+        if keep.exists():
+            raise BotError(
+                f"{keep} already exists; the demo never overwrites a file: remove it, or keep the demo elsewhere "
+                "with `incidentbot demo --keep FILE`."
+            )
+        postmortem = _replay_into(out, open_usecases, f"sqlite:///{keep}")
+        url = "DATABASE_URL=" + shlex.quote(f"sqlite:///{keep}")
+        out.write(
+            f"\n---\nThe demo's incidents are kept in {keep} ({keep.absolute()}). From this folder, try:\n"
+            f"  {url} incidentbot timeline INC-1\n"
+            f"  {url} incidentbot postmortem INC-1\n"
+            f"  {url} incidentbot list\n"
+        )
+        return postmortem
     with tempfile.TemporaryDirectory(prefix="incidentbot-demo-") as folder:
-        url = database_url or f"sqlite:///{Path(folder) / 'demo.db'}"
-        usecases = open_usecases(url, ReplayClock(SEED_DAY), DEMO_SLOS)
-        try:
-            return _replay(out, usecases)
-        finally:
-            usecases.store.dispose()
+        postmortem = _replay_into(out, open_usecases, f"sqlite:///{Path(folder) / 'demo.db'}")
+    out.write(
+        "\n---\nThe demo ran in a temporary database, now deleted: nothing was written here. To explore it, run\n"
+        f"`incidentbot demo --keep`, which keeps it in {DEMO_KEEP_FILE} and shows commands that read it.\n"
+    )
+    return postmortem
+
+
+def _replay_into(out: TextIO, open_usecases: OpenUseCases, url: str) -> str:
+    usecases = open_usecases(url, ReplayClock(SEED_DAY), DEMO_SLOS)
+    try:
+        return _replay(out, usecases)
+    finally:
+        usecases.store.dispose()
 
 
 def _replay(out: TextIO, usecases: UseCases) -> str:

@@ -10,31 +10,35 @@ import json
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
+from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import structlog
 
+from bot.cli.demo import DEMO_KEEP_FILE
 from bot.config import Settings, load_settings
 from bot.domain.commands import (
     Declare,
     ExportPostmortem,
     ListIncidents,
     ParsedCommand,
+    SetService,
     ShowHelp,
     ShowSlo,
     ShowStatus,
     ShowTimeline,
 )
 from bot.domain.effects import OutboxItem
+from bot.domain.errors import UnknownSlo
 from bot.domain.grammar import clean_text, help_text, parse_cli_person, parse_command
 from bot.domain.model import Incident, IncidentSummary, Status, TimelineEntry, parse_incident_id
 from bot.domain.people import Person
 from bot.domain.slo import BudgetReport
 from bot.domain.timeline import collect_names, plain_mention, plain_references
 from bot.domain.timeparse import format_iso
-from bot.errors import BotError, UsageError
+from bot.errors import BotError, ConfigError, IncidentNotFound, UsageError
 from bot.log import configure_logging
 from bot.usecases.incidents import IncidentUseCases
 from bot.usecases.shared import Actor, utc_now
@@ -48,17 +52,28 @@ log = structlog.get_logger("incidentbot.cli")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+DEFAULT_ENV_FILE = ".env"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``incidentbot`` script."""
+    """Entry point of the ``incidentbot`` script.
+
+    Exit status: 0 done, 1 an expected failure (one ``incidentbot: ...`` line on stderr), 2 a usage error.
+    """
     parser = _parser()
     args = parser.parse_args(argv)
+    settings: Settings | None = None
     try:
-        settings = load_settings(env_file=args.env_file)
+        settings = load_settings(env_file=_env_file(args))
         configure_logging(settings.log_format, "WARNING" if args.command in _QUIET else settings.log_level)
         handler: Callable[[argparse.Namespace, Settings], int] = args.handler
         return handler(args, settings)
+    except IncidentNotFound as exc:
+        if isinstance(exc, UnknownSlo) or settings is None:
+            return refused(exc)
+        # Which database was searched: a wrong DATABASE_URL shows itself (not for a service missing from slos.yml).
+        print(f"incidentbot: {said(exc)} (database: {_database_label(settings)})", file=sys.stderr)
+        return EXIT_ERROR
     except BotError as exc:
         return refused(exc)
     except KeyboardInterrupt:
@@ -110,16 +125,90 @@ def plain_help(verb: str | None = None) -> str:
 _QUIET = {"demo", "timeline", "postmortem", "list", "run", "outbox", "slo", "report"}
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors on one line: ``incidentbot: <what is wrong>; see `incidentbot X --help`.``"""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"incidentbot: {message}; see `{self.prog} --help`.\n")
+
+
+def _port(text: str) -> int:
+    """A TCP port number for ``--port``: 1 to 65535, or 0 for any free port."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port: use 1 to 65535 (or 0 for any free port)")
+    return int(text)
+
+
+def _limit(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 100_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of incidents from 1 to 100000")
+    return int(text)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("incidentbot")
+    except metadata.PackageNotFoundError:  # a source checkout that was never installed
+        return "unknown (not installed)"
+
+
+RUN_EPILOG = """{help}
+
+--at WHEN, inside the quoted text, records when a change really happened, e.g.
+  --at 13:42, --at 15m ago, --at yesterday 13:42, --at 2026-11-22T13:42Z, --at 13:42 Europe/Berlin
+  (no zone means UTC; README, "The /incident command", lists every form).
+
+Examples:
+  incidentbot run "declare sev2 Checkout latency"
+  incidentbot run "INC-1 note checking the WAF --at 15m ago" --user @alice
+  incidentbot run "INC-1 resolve" --user U0123ABC"""
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="incidentbot", description="Incident-management ChatOps bot for Slack.")
-    parser.add_argument("--env-file", default=".env", help="read settings from this file too (default: .env)")
+    # --env-file may come before or after the subcommand: each parser knows it, and none sets a default
+    # (SUPPRESS), so a subcommand's parser never overwrites the value given before it.
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--env-file",
+        default=argparse.SUPPRESS,
+        metavar="FILE",
+        help="read settings from FILE (it must exist; '' reads none); default: .env in this folder, if there is one",
+    )
+    parser = _Parser(prog="incidentbot", description="Incident-management ChatOps bot for Slack.", parents=[common])
+    parser.add_argument("--version", action="version", version=f"incidentbot {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser("demo", help="replay the CDN outage into a throwaway SQLite database, offline")
+    def command(name: str, help: str, **kwargs: Any) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = commands.add_parser(
+            name, help=help, description=kwargs.pop("description", help), parents=[common], **kwargs
+        )
+        return sub
+
+    demo = command(
+        "demo",
+        "replay the CDN outage into a throwaway SQLite database, offline",
+        description="Replay the CDN outage of the README into a throwaway SQLite database (deleted at the end), "
+        "printing each command, the timeline and the postmortem draft. Needs no Slack and no settings.",
+    )
+    demo.add_argument(
+        "--keep",
+        nargs="?",
+        const=DEMO_KEEP_FILE,
+        default=None,
+        type=Path,
+        metavar="FILE",
+        help=f"keep the demo's database in FILE (default: {DEMO_KEEP_FILE}); an existing file is never overwritten",
+    )
     demo.set_defaults(handler=_demo)
 
-    run = commands.add_parser("run", help="run one /incident command, e.g. 'INC-1 note checking the WAF'")
-    run.add_argument("text", help="the command text, exactly as after /incident in Slack")
+    run = command(
+        "run",
+        "run one /incident command, e.g. 'INC-1 note checking the WAF'",
+        description="Run one /incident command, exactly as typed after /incident in Slack.",
+        epilog=RUN_EPILOG.format(help=plain_help()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("text", help="the command text, exactly as after /incident in Slack (quote it)")
     run.add_argument(
         "--user",
         default="cli",
@@ -127,61 +216,93 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=_run)
 
-    timeline = commands.add_parser("timeline", help="print an incident's timeline")
-    timeline.add_argument("incident", help="INC-n")
-    timeline.add_argument("--format", choices=("text", "json"), default="text")
+    formats = ("text", "json")
+    timeline = command("timeline", "print an incident's timeline")
+    timeline.add_argument("incident", help="the incident id, INC-n")
+    timeline.add_argument("--format", choices=formats, default="text", help="text (default) or json")
     timeline.set_defaults(handler=_timeline)
 
-    postmortem = commands.add_parser("postmortem", help="render an incident's postmortem draft (Markdown)")
-    postmortem.add_argument("incident", help="INC-n")
-    postmortem.add_argument("--template", default=None, help="template name (default: postmortem)")
+    postmortem = command("postmortem", "render an incident's postmortem draft (Markdown)")
+    postmortem.add_argument("incident", help="the incident id, INC-n")
+    postmortem.add_argument(
+        "--template", default=None, help="template name, NAME.md.j2 in INCIDENT_TEMPLATES_DIR (default: postmortem)"
+    )
     postmortem.add_argument("--out", type=Path, default=None, help="write to this file instead of stdout")
     postmortem.set_defaults(handler=_postmortem)
 
-    listing = commands.add_parser("list", help="list incidents, newest first")
+    listing = command("list", "list incidents, newest first")
     listing.add_argument(
         "--status", action="append", choices=[s.value for s in Status], help="only these statuses (repeatable)"
     )
-    listing.add_argument("--format", choices=("text", "json"), default="text")
-    listing.add_argument("--limit", type=int, default=200)
+    listing.add_argument("--format", choices=formats, default="text", help="text (default) or json")
+    listing.add_argument("--limit", type=_limit, default=200, help="at most this many incidents (default: 200)")
     listing.set_defaults(handler=_list)
 
-    slo = commands.add_parser("slo", help="error budgets: remaining in the window, burn by incident")
+    slo = command("slo", "error budgets: remaining in the window, burn by incident")
     slo.add_argument("service", nargs="?", default=None, help="one service (default: every catalogued one)")
-    slo.add_argument("--format", choices=("text", "json"), default="text")
+    slo.add_argument("--format", choices=formats, default="text", help="text (default) or json")
     slo.set_defaults(handler=_slo)
 
-    report = commands.add_parser("report", help="incident statistics: counts, time to mitigate/resolve, budgets")
-    report.add_argument("--since", default="90d", help="how far back: 90d, 12w, 6m (months of 30 days)")
-    report.add_argument("--format", choices=("text", "json", "csv"), default="text")
-    report.add_argument("--chart", type=Path, default=None, metavar="FILE.png", help="also draw a PNG chart")
+    report = command("report", "incident statistics: counts, time to mitigate/resolve, budgets")
+    report.add_argument("--since", default="90d", help="how far back: 90d, 12w, 6m (months of 30 days); default 90d")
+    report.add_argument("--format", choices=("text", "json", "csv"), default="text", help="text (default), json or csv")
+    report.add_argument(
+        "--chart",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also draw a chart; the format follows the extension: .png or .svg (needs incidentbot[charts])",
+    )
     report.set_defaults(handler=_report)
 
-    database = commands.add_parser("db", help="database maintenance")
+    database = command("db", "database maintenance")
     db_commands = database.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    upgrade = db_commands.add_parser("upgrade", help="apply schema migrations (also done on start)")
+    upgrade = db_commands.add_parser(
+        "upgrade",
+        help="create the database or apply schema migrations (also done on start)",
+        description="Create the database or bring its schema up to date (serve and socket do it on start too).",
+        parents=[common],
+    )
     upgrade.set_defaults(handler=_db_upgrade)
 
-    serve = commands.add_parser("serve", help="serve Slack over HTTP on POST /slack/events")
-    serve.add_argument("--port", type=int, default=3000)
-    serve.add_argument("--host", default="0.0.0.0")
+    serve = command("serve", "serve Slack over HTTP on POST /slack/events")
+    serve.add_argument("--port", type=_port, default=3000, help="TCP port to listen on (default: 3000)")
+    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default: 0.0.0.0, every interface)")
     serve.set_defaults(handler=_serve)
 
-    queue = commands.add_parser("outbox", help="Slack calls waiting for delivery, or given up on (dead)")
+    queue = command("outbox", "Slack calls waiting for delivery, or given up on (dead)")
     queue.add_argument("--status", choices=("pending", "dead"), default=None, help="only these items")
-    queue.add_argument("--format", choices=("text", "json"), default="text")
+    queue.add_argument("--format", choices=formats, default="text", help="text (default) or json")
     queue.add_argument(
         "--retry", type=int, metavar="ID", default=None, help="queue a dead item again (after fixing its cause)"
     )
     queue.set_defaults(handler=_outbox)
 
-    socket = commands.add_parser(
-        "socket", help="connect to Slack in Socket Mode (needs SLACK_APP_TOKEN); /healthz and webhooks on --port"
+    socket = command(
+        "socket", "connect to Slack in Socket Mode (needs SLACK_APP_TOKEN); /healthz and webhooks on --port"
     )
-    socket.add_argument("--port", type=int, default=3000, help="HTTP port for /healthz and the webhooks")
-    socket.add_argument("--host", default="0.0.0.0")
+    socket.add_argument(
+        "--port", type=_port, default=3000, help="HTTP port for /healthz and the webhooks (default: 3000)"
+    )
+    socket.add_argument("--host", default="0.0.0.0", help="address to listen on (default: 0.0.0.0, every interface)")
     socket.set_defaults(handler=_socket)
     return parser
+
+
+def _env_file(args: argparse.Namespace) -> str | None:
+    """The settings file to read: an explicit ``--env-file`` must exist ('' reads none); by default .env if present."""
+    given: str | None = getattr(args, "env_file", None)
+    if given is None:
+        return DEFAULT_ENV_FILE
+    if given and not Path(given).is_file():
+        raise ConfigError(f"--env-file {given}: no such file (leave the option out to read .env if there is one).")
+    return given or None
+
+
+def _database_label(settings: Settings) -> str:
+    from bot.app import database_label
+
+    return database_label(settings.database_url)
 
 
 def _incident_number(text: str) -> int:
@@ -191,17 +312,18 @@ def _incident_number(text: str) -> int:
     return number
 
 
-def _usecases(settings: Settings) -> UseCases:
+def _usecases(settings: Settings, *, read_only: bool = False) -> UseCases:
+    """The use cases on the configured database; ``read_only``: never create or migrate it (commands that read)."""
     from bot.app import build_usecases
 
-    return build_usecases(settings)
+    return build_usecases(settings, read_only=read_only)
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import open_usecases
     from bot.cli.demo import run_demo
 
-    run_demo(sys.stdout, open_usecases)
+    run_demo(sys.stdout, open_usecases, keep=args.keep)
     return 0
 
 
@@ -217,19 +339,23 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_USAGE
     command = parse_command(args.text, names=True)
     action = command.action
-    if command.incident_number is None and not isinstance(action, (Declare, ListIncidents, ShowSlo, ShowHelp)):
+    if isinstance(action, ShowHelp):
+        print(plain_help(action.verb))
+        return 0
+    if command.incident_number is None and not isinstance(action, (Declare, ListIncidents, ShowSlo)):
         verb = clean_text(args.text).split()[0].lower()
         raise UsageError(
             f'Name the incident first (there is no channel to imply it here): `incidentbot run "INC-7 {verb} ..."`; '
             "`incidentbot list` shows them."
         )
-    usecases = _usecases(settings)
+    # In a terminal `postmortem` prints the draft (in Slack it queues an upload): every query only reads here.
+    usecases = _usecases(settings, read_only=not command.changes_state)
     renderer = PostmortemRenderer(settings.templates_dir)
     now = utc_now()
     if isinstance(action, ShowHelp):
         print(plain_help(action.verb))
     elif isinstance(action, ListIncidents):
-        print(list_text(usecases.incidents.summaries(), now, escape=plain_references({})))
+        print(_list_text(usecases.incidents.summaries(), now, settings))
     elif isinstance(action, ShowStatus):
         incident, entries = usecases.incidents.timeline(command.incident_number)
         names = collect_names(entries)
@@ -290,6 +416,13 @@ def _change(usecases: UseCases, settings: Settings, command: ParsedCommand, acto
     }
     print(for_terminal(confirmation(outcome, plain_mention(names), plain_references(names)), names))
     incident = outcome.incident
+    action = command.action
+    if isinstance(action, SetService) and usecases.budgets.slos.slos and usecases.budgets.slos.get(action.name) is None:
+        print(
+            f"Note: {action.name} has no SLO in {settings.slo_file}, so {incident.incident_id} charges no error "
+            "budget; add it there to track one.",
+            file=sys.stderr,
+        )
     if not settings.slack_bot_token.get() and incident.channel_id:
         print(SLACK_NOT_CONFIGURED.format(incident=incident.incident_id), file=sys.stderr)
     elif queued:
@@ -313,7 +446,7 @@ def _timeline_text(incident: Incident, entries: Sequence[TimelineEntry]) -> str:
 
 
 def _timeline(args: argparse.Namespace, settings: Settings) -> int:
-    incident, entries = _usecases(settings).incidents.timeline(_incident_number(args.incident))
+    incident, entries = _usecases(settings, read_only=True).incidents.timeline(_incident_number(args.incident))
     if args.format == "json":
         names = collect_names(entries)
         document = {
@@ -344,7 +477,7 @@ def _entry_json(entry: TimelineEntry, names: Mapping[str, str]) -> dict[str, Any
 
 
 def _postmortem(args: argparse.Namespace, settings: Settings) -> int:
-    usecases = _usecases(settings)
+    usecases = _usecases(settings, read_only=True)
     renderer = PostmortemRenderer(settings.templates_dir)
     document = renderer.render(usecases.incidents.postmortem(_incident_number(args.incident)), args.template)
     if args.out is None:
@@ -360,12 +493,22 @@ def _postmortem(args: argparse.Namespace, settings: Settings) -> int:
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     statuses = [Status(s) for s in args.status] if args.status else None
-    summaries = _usecases(settings).incidents.summaries(statuses, args.limit)
+    summaries = _usecases(settings, read_only=True).incidents.summaries(statuses, args.limit)
     if args.format == "json":
         print(json.dumps({"incidents": [_summary_json(s) for s in summaries]}, indent=2, ensure_ascii=False))
     else:
-        print(list_text(summaries, utc_now(), escape=plain_references({})))
+        print(_list_text(summaries, utc_now(), settings, statuses))
     return 0
+
+
+def _list_text(
+    summaries: Sequence[IncidentSummary], now: datetime, settings: Settings, statuses: Sequence[Status] | None = None
+) -> str:
+    """The listing; an empty one names the database it read (so a wrong DATABASE_URL shows itself)."""
+    if summaries:
+        return list_text(summaries, now, escape=plain_references({}))
+    which = f" with status {', '.join(s.value for s in statuses)}" if statuses else ""
+    return f"No incidents{which} in {_database_label(settings)}."
 
 
 def _summary_json(summary: IncidentSummary) -> dict[str, Any]:
@@ -382,7 +525,7 @@ def _summary_json(summary: IncidentSummary) -> dict[str, Any]:
 
 
 def _slo(args: argparse.Namespace, settings: Settings) -> int:
-    usecases = _usecases(settings)
+    usecases = _usecases(settings, read_only=True)
     if args.format == "text":
         print(slo_text(usecases.budgets, args.service))
         return 0
@@ -428,9 +571,10 @@ def _since(text: str) -> timedelta:
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.views.reports import build_report, render_csv, render_json, render_text, write_chart
+    from bot.views.reports import build_report, chart_format_for, render_csv, render_json, render_text, write_chart
 
-    usecases = _usecases(settings)
+    chart_format = chart_format_for(args.chart) if args.chart is not None else None  # refused before any work
+    usecases = _usecases(settings, read_only=True)
     now = utc_now()
     since = now - _since(args.since)
     report = build_report(usecases.incidents.with_timelines(since), usecases.budgets.slos, since, now)
@@ -438,9 +582,11 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
         {"text": render_text, "json": render_json, "csv": render_csv}[args.format](report),
         end="" if args.format == "csv" else "\n",
     )
-    if args.chart is not None:
+    if args.format == "text" and not report.incidents:
+        print(f"(no incidents declared in this period in {_database_label(settings)})")
+    if args.chart is not None and chart_format is not None:
         try:
-            write_chart(report, args.chart)
+            write_chart(report, args.chart, chart_format)
         except OSError as exc:
             raise BotError(f"Cannot write {args.chart}: {exc.strerror}") from exc
         print(f"Wrote {args.chart}", file=sys.stderr)
@@ -463,7 +609,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _outbox(args: argparse.Namespace, settings: Settings) -> int:
-    usecases = _usecases(settings)
+    usecases = _usecases(settings, read_only=args.retry is None)
     if args.retry is not None:
         if not usecases.outbox.revive(args.retry):
             raise BotError(f"There is no dead outbox item #{args.retry}.")
@@ -487,16 +633,20 @@ def _outbox(args: argparse.Namespace, settings: Settings) -> int:
 def _empty_outbox(usecases: UseCases, settings: Settings, status: str | None) -> str:
     """What an empty listing means. Slack is up to date only if nothing waits, nothing was given up on,
     and this environment could have queued Slack updates at all."""
+    where = f" (database: {_database_label(settings)})"
     if status == "dead":
-        return "No outbox item has been given up on."
+        return f"No outbox item has been given up on{where}."
     if status == "pending" and usecases.outbox.items("dead", limit=1):
-        return "Nothing is waiting for delivery, but some items were given up on: `incidentbot outbox --status dead`."
+        return (
+            f"Nothing is waiting for delivery{where}, but some items were given up on: "
+            "`incidentbot outbox --status dead`."
+        )
     if not settings.slack_bot_token.get():
         return (
-            "The outbox is empty. Slack is not configured here (SLACK_BOT_TOKEN is not set), so changes made "
-            "with `incidentbot run` in this environment were recorded in the database only."
+            f"The outbox is empty{where}. Slack is not configured here (SLACK_BOT_TOKEN is not set), so changes "
+            "made with `incidentbot run` in this environment were recorded in the database only."
         )
-    return "The outbox is empty: Slack is up to date."
+    return f"The outbox is empty{where}: Slack is up to date."
 
 
 def _next_attempt(item: OutboxItem) -> str:

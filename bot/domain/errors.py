@@ -58,5 +58,9 @@ class IncidentNotFound(BotError):
     """No incident has that id, or the channel belongs to no incident."""
 
 
+class UnknownSlo(IncidentNotFound):
+    """The SLO catalogue has no service of that name (a subclass so that existing handlers still answer it)."""
+
+
 class PayloadError(BotError):
     """A webhook body (Alertmanager, CI/CD) that does not have the expected shape; nothing is recorded."""

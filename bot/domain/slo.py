@@ -9,10 +9,12 @@ integral of that share over time ("bad minutes"), charged against the service's 
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.domain.errors import UsageError
 from bot.domain.model import EntryKind, Incident, Status, TimelineEntry, sorted_timeline
 
 BUDGET_POLICY = (
@@ -49,6 +51,25 @@ class SloCatalog:
 
     def names(self) -> list[str]:
         return sorted(self.slos)
+
+    def closest(self, name: str) -> str | None:
+        """The catalogued name most like ``name`` (difflib ratio at least 0.6), or None."""
+        matches = difflib.get_close_matches(name, self.names(), n=1, cutoff=0.6)
+        return matches[0] if matches else None
+
+    def check_service(self, name: str) -> None:
+        """Refuse ``service NAME`` that looks like a misspelt catalogued service (no budget would be charged).
+
+        Raises UsageError naming the closest catalogued name when ``name`` is not in the catalogue but
+        one is close (difflib ratio >= 0.6: ``cdn-egde`` -> ``cdn-edge``). A name nothing resembles is a
+        service without an SLO and is accepted, as is any name when no catalogue is loaded.
+        """
+        if not self.slos or name in self.slos:
+            return
+        close = self.closest(name)
+        if close is not None:
+            known = ", ".join(self.names())
+            raise UsageError(f"`{name}` is not in the SLO catalogue; did you mean `{close}`? (catalogued: {known})")
 
 
 EMPTY_CATALOG = SloCatalog({})

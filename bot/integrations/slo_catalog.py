@@ -11,6 +11,7 @@ Format::
 
 from __future__ import annotations
 
+import difflib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,19 @@ def load_catalog(path: Path | None) -> SloCatalog:
     return parse_catalog(document, str(path))
 
 
+TOP_LEVEL_KEYS = ("services",)
+SERVICE_KEYS = ("slo", "window_days", "owner_channel")
+
+
 def parse_catalog(document: Any, source: str = "slos.yml") -> SloCatalog:
-    """Validate the parsed YAML document; every error names the service and field."""
+    """Validate the parsed YAML document; every error names the service and field.
+
+    Raises ConfigError for a missing or empty ``services:`` mapping, an invalid value, and any key the
+    format does not have (``windows_days``: a typo would otherwise silently mean the default), naming
+    the closest known key.
+    """
+    if isinstance(document, dict):
+        _refuse_unknown_keys(document, TOP_LEVEL_KEYS, source, "")
     services = document.get("services") if isinstance(document, dict) else None
     if not isinstance(services, dict) or not services:
         raise ConfigError(f"{source}: expected a top-level `services:` mapping with at least one service.")
@@ -49,6 +61,7 @@ def _slo(name: str, spec: Any, source: str) -> Slo:
         raise ConfigError(f"{source}: service name {name!r} must be lowercase a-z, 0-9, '.', '_' or '-'.")
     if not isinstance(spec, dict):
         raise ConfigError(f"{source}: service {name!r} needs `slo` and `window_days`.")
+    _refuse_unknown_keys(spec, SERVICE_KEYS, source, f"{name}.")
     objective = spec.get("slo")
     if not isinstance(objective, int | float) or isinstance(objective, bool) or not 0 < objective < 100:
         raise ConfigError(f"{source}: {name}.slo must be a percentage between 0 and 100 (e.g. 99.95).")
@@ -59,3 +72,14 @@ def _slo(name: str, spec: Any, source: str) -> Slo:
     if owner is not None and not isinstance(owner, str):
         raise ConfigError(f"{source}: {name}.owner_channel must be a Slack channel id such as C0123ABC.")
     return Slo(service, float(objective), timedelta(days=days), owner or None)
+
+
+def _refuse_unknown_keys(mapping: dict[Any, Any], known: tuple[str, ...], source: str, prefix: str) -> None:
+    for key in mapping:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            hint = f"; did you mean `{close[0]}`?" if close else ""
+            raise ConfigError(
+                f"{source}: unknown key `{prefix}{key}`{hint} (known keys{' of a service' if prefix else ''}: "
+                f"{', '.join(known)})."
+            )

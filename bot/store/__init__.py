@@ -3,24 +3,90 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from bot.domain.model import IncidentSummary
 from bot.errors import StoreUnavailable
-from bot.store.engine import create_store_engine
-from bot.store.migrate import upgrade
+from bot.store.engine import create_store_engine, describe_database, missing_sqlite_file, readonly_database_message
+from bot.store.migrate import current_revision, head_revision, known_revisions, upgrade
 from bot.store.repo import IncidentStore, UnitOfWork
 
-__all__ = ["IncidentStore", "IncidentSummary", "UnitOfWork", "open_store"]
+__all__ = ["IncidentStore", "IncidentSummary", "UnitOfWork", "open_store", "open_store_for_reading"]
 
 
 def open_store(database_url: str, migrate: bool = True) -> IncidentStore:
-    """Connect to ``database_url`` and (by default) bring its schema up to date."""
+    """Connect to ``database_url`` and (by default) bring its schema up to date.
+
+    Raises StoreUnavailable (one line, saying what to do) when the database cannot be reached, is
+    read-only, or was migrated by a newer incidentbot (a schema revision this version does not ship).
+    """
     engine = create_store_engine(database_url)
     if migrate:
         try:
+            _refuse_newer_schema(engine)
             upgrade(engine)
         except sa.exc.SQLAlchemyError as exc:
             engine.dispose()
-            reason = next(iter(str(getattr(exc, "orig", None) or exc).splitlines()), type(exc).__name__)
-            raise StoreUnavailable(f"Cannot open the database {engine.url.render_as_string()}: {reason}") from exc
+            raise StoreUnavailable(_open_failure(engine, exc)) from exc
+        except StoreUnavailable:
+            engine.dispose()
+            raise
     return IncidentStore(engine)
+
+
+def open_store_for_reading(database_url: str) -> IncidentStore:
+    """Connect to an existing, up-to-date database without creating or migrating anything.
+
+    For commands that only read (list, timeline, postmortem, slo, report, outbox). Raises
+    StoreUnavailable naming the database when a SQLite file does not exist (it is not created), when
+    the database has no incidentbot schema, an older one (``incidentbot db upgrade`` first) or a
+    newer one, or cannot be reached.
+    """
+    missing = missing_sqlite_file(database_url)
+    if missing is not None:
+        raise StoreUnavailable(
+            f"There is no database at {missing} (DATABASE_URL {database_url}); nothing was created. Point "
+            "DATABASE_URL (environment or .env) at the bot's database, or record an incident first with "
+            '`incidentbot run "declare ..."`.'
+        )
+    engine = create_store_engine(database_url)
+    try:
+        _refuse_newer_schema(engine)
+        current, head = current_revision(engine), head_revision(engine)
+    except sa.exc.SQLAlchemyError as exc:
+        engine.dispose()
+        raise StoreUnavailable(_open_failure(engine, exc)) from exc
+    except StoreUnavailable:
+        engine.dispose()
+        raise
+    if current != head:
+        engine.dispose()
+        label = describe_database(engine.url)
+        if current is None:
+            raise StoreUnavailable(
+                f"The database {label} holds no incidentbot data (no schema): check DATABASE_URL, or record an "
+                'incident first with `incidentbot run "declare ..."`.'
+            )
+        raise StoreUnavailable(
+            f"The database {label} has an older schema (revision {current}; this incidentbot reads {head}): run "
+            "`incidentbot db upgrade` first (commands that only read never change the database)."
+        )
+    return IncidentStore(engine)
+
+
+def _refuse_newer_schema(engine: Engine) -> None:
+    current = current_revision(engine)
+    if current is not None and current not in known_revisions(engine):
+        raise StoreUnavailable(
+            f"The database {describe_database(engine.url)} was migrated by a newer incidentbot (schema revision "
+            f"{current}; this one knows up to {head_revision(engine)}): upgrade incidentbot "
+            "(`pip install -U incidentbot`), or point DATABASE_URL at another database."
+        )
+
+
+def _open_failure(engine: Engine, exc: sa.exc.SQLAlchemyError) -> str:
+    readonly = readonly_database_message(engine, exc)
+    if readonly is not None:
+        return readonly
+    reason = next(iter(str(getattr(exc, "orig", None) or exc).splitlines()), type(exc).__name__)
+    return f"Cannot open the database {describe_database(engine.url)}: {reason}"

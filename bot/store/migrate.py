@@ -39,3 +39,8 @@ def current_revision(engine: Engine) -> str | None:
 
 def head_revision(engine: Engine) -> str | None:
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def known_revisions(engine: Engine) -> set[str]:
+    """Every schema revision this version of incidentbot ships (a database at any other was migrated by a newer one)."""
+    return {script.revision for script in ScriptDirectory.from_config(alembic_config(engine)).walk_revisions()}

@@ -20,6 +20,7 @@ from sqlmodel import Session
 from bot.errors import ConcurrentUpdate, StoreUnavailable
 from bot.store.alerts import AlertRepository
 from bot.store.changes import ChangeRepository
+from bot.store.engine import readonly_database_message
 from bot.store.events import EventRepository
 from bot.store.incidents import IncidentRepository
 from bot.store.outbox import OutboxRepository
@@ -75,6 +76,9 @@ class IncidentStore:
             ):
                 yield UnitOfWork(session, locking=not readonly)
         except sa.exc.OperationalError as exc:
+            refusal = readonly_database_message(self.engine, exc)
+            if refusal is not None:
+                raise StoreUnavailable(refusal) from exc
             raise StoreUnavailable("The incident database is unavailable right now; please retry shortly.") from exc
         except sa.exc.IntegrityError as exc:
             raise ConcurrentUpdate("Another command wrote the same record at the same time; please try again.") from exc

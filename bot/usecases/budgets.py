@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain.errors import IncidentNotFound
+from bot.domain.errors import UnknownSlo
 from bot.domain.slo import EMPTY_CATALOG, BudgetReport, SloCatalog, budget_report
 from bot.usecases.shared import Transactions
 
@@ -17,7 +17,7 @@ class BudgetUseCases:
     def reports(self, service: str | None = None) -> list[BudgetReport]:
         """Each catalogued service's budget over its window ending now (one service if named).
 
-        Raises IncidentNotFound when ``service`` has no SLO in the catalogue.
+        Raises UnknownSlo when ``service`` has no SLO in the catalogue (with the closest catalogued name).
         """
         now = self.transactions.clock()
         names = [service] if service else self.slos.names()
@@ -26,7 +26,9 @@ class BudgetUseCases:
             slo = self.slos.get(name)
             if slo is None:
                 known = ", ".join(self.slos.names()) or "none: set INCIDENT_SLO_FILE"
-                raise IncidentNotFound(f"There is no SLO for {name!r} in the catalogue (known: {known}).")
+                close = self.slos.closest(name)
+                hint = f" Did you mean {close!r}?" if close else ""
+                raise UnknownSlo(f"There is no SLO for {name!r} in the catalogue (known: {known}).{hint}")
             with self.transactions.read() as uow:
                 incidents = uow.incidents.list_with_timelines(since=now - slo.window, service=name)
             reports.append(budget_report(slo, incidents, now))

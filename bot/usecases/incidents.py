@@ -11,7 +11,7 @@ from datetime import datetime
 
 import structlog
 
-from bot.domain.commands import Declare, ParsedCommand, Query, Transition
+from bot.domain.commands import Declare, ParsedCommand, Query, SetService, Transition
 from bot.domain.lifecycle import Decision, Stamp, apply, declare
 from bot.domain.model import Incident, IncidentSummary, Status, TimelineEntry
 from bot.domain.policy import check_allowed
@@ -165,6 +165,8 @@ class IncidentUseCases:
         With ``event_id``, the transition takes effect once: a repeat returns None. The event id is
         remembered in the same transaction, so a crash before commit leaves the retry to do the work.
         """
+        if isinstance(action, SetService):
+            self.slos.check_service(action.name)
         now = self.clock()
         when = occurred_at or (parse_when(at, now) if at else now)
         stamp = Stamp(actor.user_id, when, now, actor.name)

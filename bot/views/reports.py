@@ -1,7 +1,9 @@
 """Incident reports: counts by severity and service, time-to-X percentiles, error budget burned per service.
 
 ``build_report`` is pure aggregation over domain objects; the renderers turn it into text, JSON or
-CSV, and ``write_chart`` draws it (matplotlib, Agg backend: no display needed).
+CSV, and ``write_chart`` draws it (matplotlib, Agg backend: no display needed; the ``charts`` extra).
+What the chart shows is computed by pure functions (``weekly_counts``, ``duration_points``,
+``budget_shares``) that the tests check without looking at pixels.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ import json
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from bot.domain.model import Incident, TimelineEntry
 from bot.domain.slo import SloCatalog, bad_time
 from bot.domain.timeline import find_milestones
 from bot.domain.timeparse import format_iso
+from bot.errors import BotError, UsageError
 
 MEASURES = ("assemble", "mitigate", "resolve")
 
@@ -43,6 +46,8 @@ class Report:
     since: datetime
     until: datetime
     incidents: list[IncidentRow]
+    budgets: dict[str, float] = field(default_factory=dict)
+    """Each catalogued service's error budget for one SLO window, in bad-request minutes."""
 
     def by_severity(self) -> dict[str, int]:
         return dict(sorted(Counter(i.severity for i in self.incidents).items()))
@@ -89,7 +94,8 @@ def build_report(
 ) -> Report:
     """Aggregate the incidents declared since ``since``."""
     rows = [_row(incident, entries, slos, now) for incident, entries in incidents if incident.declared_at >= since]
-    return Report(since, now, rows)
+    budgets = {name: round(slos.slos[name].budget / timedelta(minutes=1), 2) for name in slos.names()}
+    return Report(since, now, rows, budgets)
 
 
 def _row(incident: Incident, entries: Sequence[TimelineEntry], slos: SloCatalog, now: datetime) -> IncidentRow:
@@ -188,50 +194,169 @@ def render_csv(report: Report) -> str:
     return out.getvalue()
 
 
-def write_chart(report: Report, path: Path) -> None:
-    """Three panels: incidents per week by severity, time to mitigate/resolve, budget burned per service."""
-    import matplotlib
+CHART_FORMATS = {".png": "png", ".svg": "svg"}
+"""Chart file formats by extension (case-insensitive)."""
+CHARTS_MISSING = "Charts need matplotlib, which is not installed: pip install 'incidentbot[charts]'."
+SEVERITY_COLOURS = {"sev1": "#c0392b", "sev2": "#e67e22", "sev3": "#f1c40f", "sev4": "#7f8c8d"}
 
+
+def chart_format_for(path: Path) -> str:
+    """``png`` or ``svg`` from the file's extension; raises UsageError for any other name, BotError
+    (with the install command) when matplotlib is missing, so nothing is computed or written in vain."""
+    chart_format = CHART_FORMATS.get(path.suffix.lower())
+    if chart_format is None:
+        raise UsageError(f"`--chart {path}`: a chart is written as PNG or SVG; name the file .png or .svg.")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:
+        raise BotError(CHARTS_MISSING) from exc
+    return chart_format
+
+
+def weekly_counts(report: Report) -> list[tuple[date, dict[str, int]]]:
+    """Incidents per ISO week (Monday's date) and severity, for every week of the period, empty ones too."""
+    first = _monday(report.since.date())
+    last = _monday(report.until.date())
+    weeks = [first + timedelta(weeks=n) for n in range((last - first).days // 7 + 1)]
+    counts: dict[date, Counter[str]] = {week: Counter() for week in weeks}
+    for row in report.incidents:
+        counts.setdefault(_monday(row.declared_at.date()), Counter())[row.severity] += 1
+    return [(week, dict(sorted(counts[week].items()))) for week in sorted(counts)]
+
+
+def duration_points(report: Report, measure: str) -> list[tuple[datetime, float, str]]:
+    """(declared at, minutes from detection to ``measure``, incident id) in date order, where it was reached."""
+    points = [(r.declared_at, m, r.incident_id) for r in report.incidents if (m := r.minutes[measure]) is not None]
+    return sorted(points)
+
+
+def budget_shares(report: Report) -> dict[str, float]:
+    """Per catalogued service, the bad-request minutes of the period's incidents as a percentage of one
+    window's budget (100 = the whole budget), so services with different objectives compare fairly."""
+    burned = report.budget_by_service()
+    return {
+        name: round(100 * burned.get(name, 0.0) / budget, 1) if budget > 0 else 0.0
+        for name, budget in sorted(report.budgets.items())
+    }
+
+
+def write_chart(report: Report, path: Path, chart_format: str | None = None) -> None:
+    """Draw the report to ``path`` (PNG or SVG, from the extension unless ``chart_format`` is given).
+
+    Three panels over the period: incidents per week by severity (every week, integer counts), minutes
+    from detection to mitigation and to resolution per incident in date order, and each catalogued
+    service's budget burned as a percentage of its budget with the 100% line. An empty period says
+    "No incidents in this period". Raises UsageError for another extension, BotError without matplotlib,
+    OSError when the file cannot be written.
+    """
+    chart_format = chart_format or chart_format_for(path)
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise BotError(CHARTS_MISSING) from exc
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
-    figure, (weekly, durations, budget) = plt.subplots(3, 1, figsize=(10, 11), constrained_layout=True)
-    _weekly_panel(weekly, report)
-    for measure, marker in (("mitigate", "o"), ("resolve", "s")):
-        points = [(r.declared_at, r.minutes[measure]) for r in report.incidents if r.minutes[measure] is not None]
-        durations.plot(
-            [p[0] for p in points],
-            [p[1] for p in points],
-            marker=marker,
-            linestyle="-",
-            label=f"time to {measure}",
-        )
-    durations.set_title("Minutes from detection, per incident")
-    durations.set_ylabel("minutes")
-    durations.legend(loc="upper left")
-    burned = report.budget_by_service()
-    budget.bar(list(burned) or ["(none)"], list(burned.values()) or [0], color="tab:red")
-    budget.set_title("Error budget burned per service (bad-request minutes)")
-    figure.suptitle(f"Incidents {report.since:%Y-%m-%d} to {report.until:%Y-%m-%d}")
-    figure.savefig(path, format="png", dpi=100)
-    plt.close(figure)
+    title = f"Incidents {report.since:%Y-%m-%d} to {report.until:%Y-%m-%d}"
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "incidentbot"}):
+        if not report.incidents:
+            figure = plt.figure(figsize=(10, 3))
+            figure.suptitle(title)
+            figure.text(0.5, 0.45, "No incidents in this period", ha="center", va="center", fontsize=16)
+            figure.savefig(path, format=chart_format, dpi=100)
+            plt.close(figure)
+            return
+        shares = budget_shares(report)
+        panels = 3 if shares else 2
+        figure, axes = plt.subplots(panels, 1, figsize=(10, 3.6 * panels + 0.6), constrained_layout=True)
+        weeks = [week for week, _ in weekly_counts(report)]
+        span = (_midnight(weeks[0]) - timedelta(days=1), _midnight(weeks[-1]) + timedelta(days=8))
+        _weekly_panel(axes[0], report, MaxNLocator)
+        _durations_panel(axes[1], report)
+        for panel in axes[:2]:  # one time axis: the period's weeks, Monday to Monday
+            panel.set_xlim(*span)
+            step = max(1, math.ceil(len(weeks) / 12))
+            ticks = weeks[::step]
+            panel.set_xticks([_midnight(week) for week in ticks])
+            panel.set_xticklabels(_tick_labels(ticks))
+        if shares:
+            _budget_panel(axes[2], shares, report)
+        figure.suptitle(title)
+        figure.savefig(path, format=chart_format, dpi=100)
+        plt.close(figure)
 
 
-def _weekly_panel(axes: Any, report: Report) -> None:
-    weeks = sorted({_week(r.declared_at) for r in report.incidents})
+def _weekly_panel(axes: Any, report: Report, locator: Any) -> None:
+    weeks = weekly_counts(report)
+    days = [_midnight(week) + timedelta(days=1) for week, _ in weeks]  # each bar spans Tuesday to Saturday
+    severities = sorted({severity for _, counts in weeks for severity in counts})
     bottom = [0] * len(weeks)
-    for severity in sorted({r.severity for r in report.incidents}):
-        counts = [
-            sum(1 for r in report.incidents if r.severity == severity and _week(r.declared_at) == w) for w in weeks
-        ]
-        axes.bar(weeks, counts, bottom=bottom, label=severity)
+    for severity in severities:
+        counts = [week_counts.get(severity, 0) for _, week_counts in weeks]
+        axes.bar(
+            days,
+            counts,
+            width=timedelta(days=5),
+            align="edge",
+            bottom=bottom,
+            label=severity,
+            color=SEVERITY_COLOURS.get(severity),
+        )
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
-    axes.set_title("Incidents per week by severity")
+    axes.set_title("Incidents per week (weeks start on Monday), by severity")
     axes.set_ylabel("incidents")
-    if weeks:
+    axes.yaxis.set_major_locator(locator(integer=True))
+    axes.set_ylim(0, max(max(bottom, default=0), 1) + 0.5)
+    axes.legend(loc="upper left")
+
+
+def _durations_panel(axes: Any, report: Report) -> None:
+    drawn = False
+    highest = 0.0
+    for measure, marker in (("mitigate", "o"), ("resolve", "s")):
+        points = duration_points(report, measure)
+        if points:
+            drawn = True
+            highest = max(highest, *(p[1] for p in points))
+            axes.plot(
+                [p[0] for p in points], [p[1] for p in points], marker=marker, linestyle="-", label=f"to {measure}"
+            )
+    axes.set_title("Minutes from detection to mitigation and resolution, per incident (by declaration date)")
+    axes.set_ylabel("minutes")
+    axes.set_ylim(0, max(highest, 1.0) * 1.12)  # room above the highest marker
+    if drawn:
         axes.legend(loc="upper left")
+    else:
+        axes.text(0.5, 0.5, "No incident was mitigated or resolved", transform=axes.transAxes, ha="center")
 
 
-def _week(moment: datetime) -> str:
-    year, week, _ = moment.isocalendar()
-    return f"{year}-W{week:02d}"
+def _budget_panel(axes: Any, shares: dict[str, float], report: Report) -> None:
+    names = list(shares)
+    values = [shares[name] for name in names]
+    colours = ["#c0392b" if value >= 100 else "#2e86c1" for value in values]
+    axes.barh(names, values, color=colours)
+    axes.axvline(100, color="black", linestyle="--", linewidth=1, label="100% = the whole budget")
+    axes.legend(loc="lower right")
+    for y, value in enumerate(values):
+        axes.text(value, y, f" {value:g}%", va="center", fontsize=9)
+    axes.set_xlim(0, max([*values, 100]) * 1.15)
+    axes.invert_yaxis()
+    axes.set_xlabel("% of the service's error budget (one SLO window) burned by this period's incidents")
+    axes.set_title("Error budget burned, per catalogued service")
+
+
+def _tick_labels(weeks: Sequence[date]) -> list[str]:
+    """``Mar 09``, with the year under the first label and wherever the year changes."""
+    return [
+        f"{week:%b %d}\n{week:%Y}" if i == 0 or week.year != weeks[i - 1].year else f"{week:%b %d}"
+        for i, week in enumerate(weeks)
+    ]
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())

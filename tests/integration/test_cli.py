@@ -301,7 +301,7 @@ class TestCliSyntaxInErrors:
         """A missing incident suggests ``incidentbot run "list"``."""
         result = workspace.run("run", "INC-99 note x")
         assert_one_line_error(result, 'There is no incident INC-99. `incidentbot run "list"` shows the open ones.')
-        assert "/incident" not in result.stderr
+        assert "`/incident" not in result.stderr
 
     def test_a_command_without_an_incident_asks_for_its_id(self, workspace: Workspace) -> None:
         """With no channel to imply the incident, the CLI asks for ``INC-n`` in CLI syntax (exit 2)."""
@@ -329,7 +329,7 @@ class TestCliSyntaxInErrors:
             assert incidentbot("run", text, database_url=url, cwd=tmp_path).returncode == 0
         result = incidentbot("run", "INC-1 mitigate more disk", database_url=url, cwd=tmp_path)
         assert_one_line_error(result, '`incidentbot run "INC-1 reopen <reason>"` first')
-        assert "/incident" not in result.stderr
+        assert "`/incident" not in result.stderr
 
     def test_a_bad_user_is_refused(self, workspace: Workspace) -> None:
         """``--user`` takes a name or a Slack user id, nothing else."""

@@ -31,3 +31,15 @@ class TestErrorBudgetInSlack:
     def test_slo_without_catalogue_says_how_to_configure(self, slack: SlackDriver) -> None:
         """Without INCIDENT_SLO_FILE, `/incident slo` explains what to set."""
         assert "INCIDENT_SLO_FILE" in slack.ephemeral("slo")
+
+
+class TestServiceNameInSlack:
+    def test_a_misspelt_service_is_refused_naming_the_catalogued_one(self, slo_slack: SlackDriver) -> None:
+        """Issue 13: `/incident service cdn-egde` with slos.yml loaded answers "did you mean `cdn-edge`?" (only
+        to the caller) and records nothing; the right name is then recorded."""
+        channel = slo_slack.declare("declare sev2 Edge latency")
+        answer = slo_slack.ephemeral("service cdn-egde", channel_id=channel)
+        assert answer == "`cdn-egde` is not in the SLO catalogue; did you mean `cdn-edge`? (catalogued: cdn-edge)"
+        assert slo_slack.bot.usecases.incidents.timeline(1)[0].service is None
+        slo_slack.ephemeral("service cdn-edge", channel_id=channel)
+        assert slo_slack.bot.usecases.incidents.timeline(1)[0].service == "cdn-edge"

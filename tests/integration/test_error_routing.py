@@ -25,7 +25,15 @@ import pytest
 from structlog.testing import capture_logs
 
 import bot
-from bot.domain.errors import BotError, IncidentNotFound, PayloadError, TimeParseError, TransitionError, UsageError
+from bot.domain.errors import (
+    BotError,
+    IncidentNotFound,
+    PayloadError,
+    TimeParseError,
+    TransitionError,
+    UnknownSlo,
+    UsageError,
+)
 from bot.domain.grammar import parse_command
 from bot.domain.policy import NotAllowed
 from bot.errors import ConcurrentUpdate, ConfigError, StoreUnavailable, TemplateError
@@ -83,6 +91,8 @@ EXPECTED_STATUS: list[tuple[BaseException, int]] = [
     (TimeParseError("`soon` is not a time I understand."), 422),
     (NotAllowed("Only the lead <@U0ALICE> may resolve INC-1.", "Only the lead @alice may resolve INC-1."), 403),
     (IncidentNotFound("There is no incident INC-999."), 404),
+    # firstrun: a subclass of IncidentNotFound, so it is answered as one (not found)
+    (UnknownSlo("There is no SLO for 'cdn-egde' in the catalogue (known: cdn-edge). Did you mean 'cdn-edge'?"), 404),
     (TransitionError("INC-1 is already resolved."), 409),
     (StoreUnavailable("The incident database is unavailable right now; please retry shortly."), 503),
     (ConcurrentUpdate("Too many people changed this incident at once; please try again."), 503),

@@ -5,14 +5,27 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from bot.domain.commands import Assemble, Assignee, Declare, Resolve, Rollback, SetImpact, UserRef
 from bot.domain.lifecycle import Stamp, apply, declare
 from bot.domain.model import Incident, Severity, TimelineEntry
 from bot.domain.slo import Slo, SloCatalog
-from bot.views.reports import build_report, percentile, render_csv, render_json, render_text, write_chart
+from bot.errors import UsageError
+from bot.views.reports import (
+    budget_shares,
+    build_report,
+    duration_points,
+    percentile,
+    render_csv,
+    render_json,
+    render_text,
+    weekly_counts,
+    write_chart,
+)
 
 T0 = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
 CATALOG = SloCatalog({"cdn-edge": Slo("cdn-edge", 99.95, timedelta(days=30))})
@@ -102,8 +115,80 @@ class TestFormats:
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
         assert len(data) > 20_000
 
-    def test_chart_without_incidents(self, tmp_path: Path) -> None:
-        """An empty period still draws (empty panels), so scheduled reports never crash."""
-        path = tmp_path / "empty.png"
+    def test_chart_without_incidents_says_so(self, tmp_path: Path) -> None:
+        """An empty period draws one line of text instead of meaningless axes (SVG keeps text as text)."""
+        path = tmp_path / "empty.svg"
         write_chart(build_report([], CATALOG, T0, NOW), path)
-        assert path.read_bytes()[:4] == b"\x89PNG"
+        svg = path.read_text()
+        assert svg.startswith("<?xml") and "<svg" in svg
+        assert "No incidents in this period" in svg
+        assert "incidents per week" not in svg.lower()
+
+    @pytest.mark.parametrize(
+        ("name", "signature"), [("r.png", b"\x89PNG\r\n\x1a\n"), ("r.PNG", b"\x89PNG\r\n\x1a\n"), ("r.svg", b"<?xml")]
+    )
+    def test_the_format_follows_the_extension(self, tmp_path: Path, name: str, signature: bytes) -> None:
+        """.png (any case) gives PNG bytes, .svg gives SVG text."""
+        write_chart(build_report(INCIDENTS, CATALOG, T0, NOW), tmp_path / name)
+        assert (tmp_path / name).read_bytes().startswith(signature)
+
+    @pytest.mark.parametrize("name", ["r.txt", "r.jpg", "r.pdf", "chart", "r.png.txt"])
+    def test_other_extensions_are_refused_and_nothing_is_written(self, tmp_path: Path, name: str) -> None:
+        """Any other name is a usage error naming the two formats; no file appears."""
+        with pytest.raises(UsageError) as caught:
+            write_chart(build_report(INCIDENTS, CATALOG, T0, NOW), tmp_path / name)
+        assert caught.value.user_message == (
+            f"`--chart {tmp_path / name}`: a chart is written as PNG or SVG; name the file .png or .svg."
+        )
+        assert list(tmp_path.iterdir()) == []
+
+    def test_the_svg_shows_the_budget_share_and_the_100_percent_line(self, tmp_path: Path) -> None:
+        """cdn-edge burned 7.3 of its 21.6 budget minutes: the bar reads 33.8%, beside the 100% line."""
+        path = tmp_path / "r.svg"
+        write_chart(build_report(INCIDENTS, CATALOG, T0, NOW), path)
+        svg = path.read_text()
+        assert " 33.8%" in svg and "100% = the whole budget" in svg
+
+
+class TestChartData:
+    def test_every_week_of_the_period_is_counted_empty_ones_too(self) -> None:
+        """Weeks (Mondays) from --since to now, with zero-incident weeks present and counts by severity."""
+        weeks = weekly_counts(build_report(INCIDENTS, CATALOG, T0, NOW))
+        assert weeks == [
+            (date(2026, 8, 31), {"sev1": 1}),
+            (date(2026, 9, 7), {"sev2": 1}),
+            (date(2026, 9, 14), {}),
+            (date(2026, 9, 21), {"sev2": 1}),
+            (date(2026, 9, 28), {}),
+            (date(2026, 10, 5), {"sev3": 1}),
+            (date(2026, 10, 12), {}),
+            (date(2026, 10, 19), {}),
+        ]
+
+    def test_points_are_in_date_order_not_incident_number_order(self) -> None:
+        """A backdated incident (INC-2 declared before INC-1) comes first on the time axis."""
+        backdated = [
+            incident(1, 10, Severity.SEV2, "cdn-edge", 5, 30, 40),
+            incident(2, 3, Severity.SEV1, "cdn-edge", 5, 60, 90),
+            incident(3, 20, Severity.SEV3, None, 5, 15, None),
+        ]
+        report = build_report(backdated, CATALOG, T0, NOW)
+        assert duration_points(report, "mitigate") == [
+            (T0 + timedelta(days=3), 60.0, "INC-2"),
+            (T0 + timedelta(days=10), 30.0, "INC-1"),
+            (T0 + timedelta(days=20), 15.0, "INC-3"),
+        ]
+        assert [p[2] for p in duration_points(report, "resolve")] == ["INC-2", "INC-1"]
+
+    def test_budget_burn_is_a_share_of_each_budget(self) -> None:
+        """7.3 bad minutes of cdn-edge's 21.6 (99.95% over 30 days) is 33.8%; an idle catalogued service is 0%,
+        and the same minutes weigh less against a looser objective (99% over 30 days: 432 minutes)."""
+        catalog = SloCatalog(
+            {
+                "cdn-edge": Slo("cdn-edge", 99.95, timedelta(days=30)),
+                "search": Slo("search", 99.0, timedelta(days=30)),
+                "idle": Slo("idle", 99.9, timedelta(days=30)),
+            }
+        )
+        shares = budget_shares(build_report(INCIDENTS, catalog, T0, NOW))
+        assert shares == {"cdn-edge": 33.8, "idle": 0.0, "search": 0.2}  # search: 10% x 10 min = 1 of 432 min

@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.commands import AddNote, Declare, Mitigate, Resolve, Rollback, SetImpact
+from bot.domain.errors import UsageError
 from bot.domain.lifecycle import Stamp, apply, declare
 from bot.domain.model import Incident, Severity, TimelineEntry
 from bot.domain.slo import (
@@ -25,6 +26,7 @@ from bot.domain.slo import (
     impact_spans,
     incident_burn,
 )
+from tests.support.properties import examples
 
 T0 = datetime(2026, 11, 22, 13, 42, tzinfo=UTC)
 CDN = Slo("cdn-edge", 99.95, timedelta(days=30), "C0CDN")
@@ -186,3 +188,70 @@ class TestBudgetLines:
             "cdn-edge: SLO 99.95% availability over 30 days; budget 21.6 min of failed requests.",
             "Consumed 0.0 min; remaining 21.6 min (100.0% of the budget).",
         ]
+
+
+TYPO_CATALOG = SloCatalog(
+    {
+        name: Slo(name, 99.9, timedelta(days=30))
+        for name in ("cdn-edge", "checkout-api", "search", "payments-gateway", "auth")
+    }
+)
+
+
+def _one_edit(name: str, position: int, kind: int, letter: str) -> str:
+    """``name`` with one typo at ``position``: a deleted, replaced, inserted or swapped character."""
+    i = position % len(name)
+    if kind == 0:
+        return name[:i] + name[i + 1 :]
+    if kind == 1:
+        return name[:i] + letter + name[i + 1 :]
+    if kind == 2:
+        return name[:i] + letter + name[i:]
+    j = min(i + 1, len(name) - 1)
+    chars = list(name)
+    chars[i], chars[j] = chars[j], chars[i]
+    return "".join(chars)
+
+
+class TestServiceNameCheck:
+    @pytest.mark.parametrize(
+        ("typed", "closest"),
+        [("cdn-egde", "cdn-edge"), ("cdn-edg", "cdn-edge"), ("checkout", "checkout-api"), ("serch", "search")],
+    )
+    def test_a_misspelt_service_is_refused_naming_the_catalogued_one(self, typed: str, closest: str) -> None:
+        """The issue's case: a near miss is refused with "did you mean" and the catalogue, one line."""
+        with pytest.raises(UsageError) as caught:
+            TYPO_CATALOG.check_service(typed)
+        assert caught.value.user_message == (
+            f"`{typed}` is not in the SLO catalogue; did you mean `{closest}`? "
+            "(catalogued: auth, cdn-edge, checkout-api, payments-gateway, search)"
+        )
+
+    @pytest.mark.parametrize("name", ["cdn-edge", "payments-gateway", "billing-batch-jobs"])
+    def test_catalogued_and_unrelated_names_are_accepted(self, name: str) -> None:
+        """A catalogued name, or one nothing resembles (a service without an SLO), passes."""
+        TYPO_CATALOG.check_service(name)
+
+    def test_without_a_catalogue_every_name_is_accepted(self) -> None:
+        """No catalogue loaded: nothing to compare with."""
+        SloCatalog({}).check_service("cdn-egde")
+
+    @settings(max_examples=examples(40))
+    @given(
+        st.sampled_from(["cdn-edge", "checkout-api", "search", "payments-gateway"]),
+        st.integers(min_value=0, max_value=40),
+        st.integers(min_value=0, max_value=3),
+        st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789-"),
+    )
+    def test_every_single_typo_of_a_long_enough_name_is_refused(
+        self, name: str, position: int, kind: int, letter: str
+    ) -> None:
+        """Any one deletion, substitution, insertion or swap in a catalogued name of 6+ characters that
+        yields an uncatalogued name is refused, and the suggestion is a catalogued name."""
+        typed = _one_edit(name, position, kind, letter)
+        if typed in TYPO_CATALOG.slos:
+            return
+        with pytest.raises(UsageError) as caught:
+            TYPO_CATALOG.check_service(typed)
+        suggestion = caught.value.user_message.split("did you mean `")[1].split("`")[0]
+        assert suggestion in TYPO_CATALOG.slos

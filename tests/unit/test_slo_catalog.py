@@ -43,3 +43,45 @@ class TestLoadCatalog:
         path.write_text(text)
         with pytest.raises(ConfigError, match=message):
             load_catalog(path)
+
+
+class TestUnknownKeys:
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            (
+                "services:\n  cdn-edge:\n    slo: 99.95\n    windows_days: 30\n",
+                "f.yml: unknown key `cdn-edge.windows_days`; did you mean `window_days`? "
+                "(known keys of a service: slo, window_days, owner_channel).",
+            ),
+            (
+                "services:\n  cdn-edge:\n    slo: 99.95\n    ownerchannel: C0X\n",
+                "f.yml: unknown key `cdn-edge.ownerchannel`; did you mean `owner_channel`? "
+                "(known keys of a service: slo, window_days, owner_channel).",
+            ),
+            (
+                "services:\n  cdn-edge:\n    slos: 99.95\n",
+                "f.yml: unknown key `cdn-edge.slos`; did you mean `slo`? "
+                "(known keys of a service: slo, window_days, owner_channel).",
+            ),
+            (
+                "services:\n  cdn-edge:\n    slo: 99.95\n    team: edge\n",
+                "f.yml: unknown key `cdn-edge.team` (known keys of a service: slo, window_days, owner_channel).",
+            ),
+            (
+                "service:\n  cdn-edge:\n    slo: 99.95\n",
+                "f.yml: unknown key `service`; did you mean `services`? (known keys: services).",
+            ),
+            (
+                "services:\n  cdn-edge:\n    slo: 99.95\nversion: 2\n",
+                "f.yml: unknown key `version` (known keys: services).",
+            ),
+        ],
+    )
+    def test_an_unknown_key_is_refused_naming_the_closest(self, tmp_path: Path, text: str, message: str) -> None:
+        """A key the format does not have (a typo would silently mean the default) stops loading, naming it."""
+        path = tmp_path / "f.yml"
+        path.write_text(text)
+        with pytest.raises(ConfigError) as caught:
+            load_catalog(path)
+        assert caught.value.user_message == message.replace("f.yml", str(path))
