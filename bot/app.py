@@ -85,7 +85,10 @@ def build_server(
         else None
     )
     web_app = build_web_app(
-        None if socket_mode else bolt_app, usecases, connection.state if connection is not None else None, threads
+        None if socket_mode else bolt_app,
+        usecases,
+        connection.state if connection is not None else identity.state,
+        threads,
     )
     webhooks.register(web_app, usecases, settings, worker.wake)
     nudger = Nudger(usecases, settings.nudge_after, worker.wake)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -68,3 +71,32 @@ def configure_logging(log_format: str = "console", level: str = "INFO") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(max(numeric_level, logging.WARNING))
+
+
+class RateLimitedWarning:
+    """One warning event, logged at most once per ``interval`` seconds; the ones held back in between are
+    counted and reported as ``suppressed=N`` on the next one logged (so a flood of bad requests cannot
+    flood the log, and none goes uncounted).
+
+    ``clock`` is a monotonic clock in seconds (``time.monotonic`` by default; tests pass their own).
+    """
+
+    def __init__(self, event: str, interval: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.event = event
+        self.interval = interval
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._last: float | None = None
+        self._suppressed = 0
+
+    def warn(self, logger: Any, **fields: Any) -> bool:
+        """Log the event with ``fields`` (via ``logger.warning``) unless one was logged less than
+        ``interval`` seconds ago; True when it was logged."""
+        with self._lock:
+            now = self.clock()
+            if self._last is not None and now - self._last < self.interval:
+                self._suppressed += 1
+                return False
+            self._last, suppressed, self._suppressed = now, self._suppressed, 0
+        logger.warning(self.event, **fields, suppressed=suppressed)
+        return True
