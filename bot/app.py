@@ -2,7 +2,7 @@
 
 ``build_usecases`` opens (and migrates) the store and builds the use cases (shared by the server and
 the CLI); ``build_server`` wires the aiohttp application of ``serve`` and ``socket``: the Slack app,
-the webhooks, /healthz, the outbox worker and its deliverers, and the nudge job. Nothing else
+the webhooks, /healthz, /metrics, the outbox worker and its deliverers, and the nudge job. Nothing else
 constructs these objects, so what the bot is made of can be read in this one file.
 """
 
@@ -24,6 +24,7 @@ from bot.integrations.pagerduty import PagerDutyDeliverer, paging_plan
 from bot.integrations.slo_catalog import load_catalog
 from bot.jobs.nudges import Nudger
 from bot.log import configure_logging
+from bot.metrics import METRICS_PATH, build_registry, count_entry, metrics_handler, webhook_counter
 from bot.outbox.worker import Deliver, OutboxWorker, route_by_kind
 from bot.slack.app import SlackDeps, build_app, build_client, build_deps
 from bot.slack.delivery import SlackDeliverer, dead_page_notice
@@ -91,6 +92,10 @@ def build_server(
         threads,
     )
     webhooks.register(web_app, usecases, settings, worker.wake)
+    # Metrics: this process's counters (and process_* metrics) plus the database's gauges, read per scrape.
+    usecases.on_entry = count_entry
+    web_app.middlewares.insert(0, webhook_counter(webhooks.WEBHOOK_PATHS))
+    web_app.add_routes([web.get(METRICS_PATH, metrics_handler(build_registry(usecases), threads.read))])
     nudger = Nudger(usecases, settings.nudge_after, worker.wake)
     web_app[OUTBOX_WORKER] = worker
     web_app[NUDGER] = nudger

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from bot.domain.model import Severity
+from bot.metrics import NUDGES_SENT
 from bot.slack.delivery import nudge_effects
 from bot.usecases.incidents import IncidentUseCases
 
@@ -51,6 +52,7 @@ class Nudger:
                 incident=outcome.incident.incident_id,
                 severity=outcome.incident.severity.value,
             )
+        NUDGES_SENT.inc(len(outcomes))
         if outcomes:
             self.wake_outbox()
         return [o.incident.incident_id for o in outcomes]

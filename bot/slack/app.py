@@ -12,6 +12,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.metrics import CountingWebClient
 from bot.slack.identity import BotIdentity
 from bot.slack.web_api import SlackWebApi
 from bot.store.threads import DatabaseThreads
@@ -34,10 +35,11 @@ class SlackDeps:
 def build_client(settings: Settings) -> AsyncWebClient:
     """A Web API client for SLACK_API_URL.
 
+    Every failed call is counted for /metrics (``incidentbot_slack_api_errors_total``).
     Connection errors are retried here; 429 (with its Retry-After) and 5xx are left to the outbox,
     which reschedules the item instead of holding a worker in a sleep.
     """
-    client = AsyncWebClient(token=settings.slack_bot_token.get(), base_url=settings.slack_api_url, timeout=15)
+    client = CountingWebClient(token=settings.slack_bot_token.get(), base_url=settings.slack_api_url, timeout=15)
     if not any(isinstance(h, AsyncConnectionErrorRetryHandler) for h in client.retry_handlers):
         client.retry_handlers.append(AsyncConnectionErrorRetryHandler())
     return client

@@ -30,6 +30,7 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
+from bot import metrics
 from bot.errors import BotError, ConfigError
 from bot.log import RateLimitedWarning
 from bot.outbox.worker import retry_after_seconds
@@ -107,13 +108,17 @@ def build_web_app(
 
     async def slack_events(request: web.Request) -> web.Response:
         assert bolt_app is not None
+        started = time.monotonic()
         bolt_request = reparse_form_body(await to_bolt_request(request))
         bolt_response = await bolt_app.async_dispatch(bolt_request)
         if bolt_response.status == 401:  # bolt refused the signature (the only 401 it answers)
-            request.app[SIGNATURE_REJECTED].warn(
-                log, reason=signature_problem(request.headers, time.time()), remote=request.remote, path=request.path
-            )
-        return await to_aiohttp_response(bolt_response)
+            reason = signature_problem(request.headers, time.time())
+            metrics.SIGNATURE_REJECTED.labels(reason=reason).inc()
+            request.app[SIGNATURE_REJECTED].warn(log, reason=reason, remote=request.remote, path=request.path)
+        response = await to_aiohttp_response(bolt_response)
+        if bolt_response.status != 401 and isinstance(bolt_request.body, dict) and bolt_request.body.get("command"):
+            metrics.observe_slash_command(started)
+        return response
 
     async def healthz(_request: web.Request) -> web.Response:
         ping = usecases.store.ping

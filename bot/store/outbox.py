@@ -224,3 +224,22 @@ def count_outstanding(session: Session, now: datetime) -> int:
         )
     )
     return int(session.exec(query).one())
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """The outbox at one moment: items still to deliver, when the oldest of them was queued (UTC; None
+    when there is none), and items given up on."""
+
+    pending: int
+    oldest_pending_at: datetime | None
+    dead: int
+
+
+def queue_stats(session: Session) -> QueueStats:
+    """Counts by status and the oldest pending item's ``created_at``, in one query."""
+    pending = sa.func.count().filter(col(OutboxRow.status) == PENDING)
+    oldest = sa.func.min(OutboxRow.created_at).filter(col(OutboxRow.status) == PENDING)
+    dead = sa.func.count().filter(col(OutboxRow.status) == DEAD)
+    row = session.execute(sa.select(pending, oldest, dead).select_from(OutboxRow)).one()
+    return QueueStats(int(row[0] or 0), row[1], int(row[2] or 0))

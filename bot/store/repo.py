@@ -120,6 +120,15 @@ class UnitOfWork:
             query = query.where(col(IncidentRow.status).in_([s.value for s in statuses]))
         return [_summary(row) for row in self.session.exec(query)]
 
+    def count_open_incidents(self) -> dict[tuple[Severity, Status], int]:
+        """Unresolved incidents by (severity, status); combinations without any are left out."""
+        query = (
+            select(IncidentRow.severity, IncidentRow.status, sa.func.count())
+            .where(IncidentRow.status != Status.RESOLVED.value)
+            .group_by(IncidentRow.severity, IncidentRow.status)
+        )
+        return {(Severity(severity), Status(status)): int(n) for severity, status, n in self.session.exec(query)}
+
     def add_incident(self, decision: Decision, recorded_at: datetime) -> Incident:
         """Insert a newly declared incident and its first timeline entries."""
         incident = decision.incident
@@ -438,6 +447,10 @@ class UnitOfWork:
     def enqueue(self, effects: Sequence[Effect], now: datetime) -> None:
         """Queue side effects in this transaction: they exist if and only if the transition committed."""
         outbox.enqueue(self.session, effects, now)
+
+    def outbox_stats(self) -> outbox.QueueStats:
+        """Pending and dead items, and when the oldest pending one was queued."""
+        return outbox.queue_stats(self.session)
 
     # -- internals -----------------------------------------------------------------------------
 

@@ -121,6 +121,10 @@ def _record_alerts(
     return incident, tuple(entries)
 
 
+def _ignore_entry(_kind: EntryKind) -> None:
+    return None
+
+
 class IncidentUseCases:
     """The application's entry point for every adapter (Slack, CLI, webhooks)."""
 
@@ -138,6 +142,9 @@ class IncidentUseCases:
         self.slos = slos
         # Effects every committed transition owes whoever caused it (paging), next to the caller's plan.
         self.standing_plans = tuple(standing_plans)
+        # Told the kind of each timeline entry a committed transition recorded (the server counts them
+        # for /metrics); set by the composition root, nothing by default.
+        self.on_entry: Callable[[EntryKind], None] = _ignore_entry
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -614,9 +621,9 @@ class IncidentUseCases:
                     raise ConcurrentUpdate("Too many people changed this incident at once; please try again.") from exc
         raise AssertionError("unreachable")
 
-    @staticmethod
-    def _log(outcome: Outcome, actor: Actor, channel_id: str | None) -> None:
+    def _log(self, outcome: Outcome, actor: Actor, channel_id: str | None) -> None:
         for entry in outcome.entries:
+            self.on_entry(entry.kind)
             log.info(
                 f"incident_{entry.kind.value}",
                 incident=outcome.incident.incident_id,
