@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -51,6 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``incidentbot`` script."""
     parser = _parser()
     args = parser.parse_args(argv)
+    settings: Settings | None = None
     try:
         settings = load_settings(env_file=args.env_file)
         configure_logging(settings.log_format, "WARNING" if args.command in _QUIET else settings.log_level)
@@ -61,7 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"incidentbot: {for_terminal(exc.user_message)}{usage}", file=sys.stderr)
         return EXIT_USAGE
     except BotError as exc:
-        print(f"incidentbot: {for_terminal(exc.user_message)}", file=sys.stderr)
+        if args.command in _SERVERS and _json_logs(settings):
+            # A server asked for JSON logs: its failure to start is one more JSON line, not plain text.
+            configure_logging("json", settings.log_level if settings else "INFO")
+            log.error("start_failed", error=exc.user_message)
+        else:
+            print(f"incidentbot: {for_terminal(exc.user_message)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
@@ -88,6 +95,16 @@ def plain_help(verb: str | None = None) -> str:
     Slack's help is mrkdwn (``*Commands*``, backticks); a terminal shows those characters literally.
     """
     return for_terminal(help_text(verb)).replace("*Commands*", "Commands:").replace("`", "")
+
+
+_SERVERS = {"serve", "socket"}
+
+
+def _json_logs(settings: Settings | None) -> bool:
+    """LOG_FORMAT=json, from the settings, or from the environment when the settings could not be read."""
+    if settings is not None:
+        return settings.log_format == "json"
+    return os.environ.get("LOG_FORMAT", "").strip() == "json"
 
 
 _QUIET = {"demo", "timeline", "postmortem", "list", "run", "outbox", "slo", "report"}
