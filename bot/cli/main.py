@@ -1,4 +1,4 @@
-"""The ``incidentbot`` command line: demo, run, timeline, postmortem, list, db upgrade, serve, socket.
+"""The ``incidentbot`` command line: demo, run, timeline, postmortem, list, db upgrade, serve, socket, doctor.
 
 Expected failures exit non-zero with one clear line on stderr, never a traceback.
 """
@@ -52,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``incidentbot`` script."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "doctor":  # reads the settings itself: a bad one is a line of its checklist
+        return _doctor(args)
     settings: Settings | None = None
     try:
         settings = load_settings(env_file=args.env_file)
@@ -166,6 +168,18 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--host", default="0.0.0.0")
     serve.set_defaults(handler=_serve)
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the set-up (settings, database, Slack token and scopes, channel, webhooks, SLOs, templates)",
+    )
+    doctor.add_argument(
+        "--manifest",
+        type=Path,
+        default=None,
+        help="the Slack app manifest whose scopes the token must have (default: ./manifest.yml)",
+    )
+    doctor.set_defaults(handler=None)
 
     queue = commands.add_parser("outbox", help="Slack calls waiting for delivery, or given up on (dead)")
     queue.add_argument("--status", choices=("pending", "dead"), default=None, help="only these items")
@@ -450,6 +464,16 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     serve_http(settings, host=args.host, port=args.port)
     return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    """Print the checklist of ``bot.cli.doctor``; exit 0 when no check failed, 1 otherwise."""
+    from bot.cli import doctor
+
+    configure_logging("console", "CRITICAL")  # the checklist says it all; no library chatter
+    checks, healthy = doctor.run(args.env_file, args.manifest)
+    print(doctor.render(checks))
+    return 0 if healthy else EXIT_ERROR
 
 
 def _outbox(args: argparse.Namespace, settings: Settings) -> int:

@@ -94,7 +94,7 @@ class BotIdentity(AsyncAuthorize):
         try:
             response = await self.client.auth_test()
         except SlackApiError as exc:
-            raise _auth_test_failure(failure_of(exc), self.client.base_url) from exc
+            raise auth_test_failure(failure_of(exc), self.client.base_url) from exc
         except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
             raise SlackUnavailable(f"network: {type(exc).__name__}") from exc
         self.known = AuthorizeResult.from_auth_test_response(
@@ -187,7 +187,7 @@ class BotIdentity(AsyncAuthorize):
         )
 
 
-def _auth_test_failure(failure: SlackFailure, api_url: str) -> SlackSetupFault | SlackUnavailable:
+def auth_test_failure(failure: SlackFailure, api_url: str) -> SlackSetupFault | SlackUnavailable:
     """What a failed ``auth.test`` means at start-up: a setup fault (stop) or Slack being down (retry).
 
     A reply that is not Slack JSON is Slack being down only for HTTP 5xx and 429; a 200 web page or

@@ -90,6 +90,22 @@ _FREE_TEXT_KEYS = frozenset(
 )
 _STATUS_ERRORS = {429: "ratelimited", 500: "fatal_error", 503: "service_unavailable"}
 
+GRANTED_SCOPES = (
+    "commands",
+    "channels:manage",
+    "channels:join",
+    "channels:history",
+    "chat:write",
+    "pins:write",
+    "reactions:read",
+    "usergroups:read",
+    "files:write",
+)
+"""The bot token's scopes in the fake workspace by default: what manifest.yml asks for (copied here, so a
+test can compare the two). Slack reports a token's granted scopes in the ``x-oauth-scopes`` header of
+every Web API answer to a call made with it, comma-separated (Slack, "Web API basics": response headers
+``x-oauth-scopes`` and ``x-accepted-oauth-scopes``; bolt reads it from auth.test as ``bot_scopes``)."""
+
 _TRANSPORT_ERRORS = frozenset({"not_authed", "invalid_auth", "unknown_method", "invalid_json", "json_not_object"})
 """Answered before a method's own checks: wrong token, unknown method, unreadable body."""
 METHODS_FILE = Path(__file__).with_name("slack_methods.json")
@@ -1300,6 +1316,8 @@ class FakeSlack:
         self._rate_exclude: frozenset[str] = frozenset()
         self._rng = random.Random()
         self._response_uses: dict[str, int] = defaultdict(int)
+        self.scopes: list[str] = list(GRANTED_SCOPES)
+        """The bot token's granted scopes, sent as ``x-oauth-scopes``; a test removes one to play a missing grant."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -1661,7 +1679,8 @@ class FakeSlack:
                 reply, data = self._failure_reply(failure)
             else:
                 data = self._dispatch(method, params, headers)
-                reply = _json_reply(200, data)
+                token_known = data.get("error") not in ("not_authed", "invalid_auth")
+                reply = _json_reply(200, data, {"x-oauth-scopes": ",".join(self.scopes)} if token_known else None)
             self._record(RecordedCall(method, params, headers, reply.status, data, path))
         return reply
 
