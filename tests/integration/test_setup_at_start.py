@@ -18,6 +18,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 from bot.slack.server import SIGNATURE_REJECTED
@@ -170,6 +172,15 @@ class TestSignatureRejected:
         from bot.slack.server import signature_problem
 
         assert signature_problem(headers, 1000.0) == reason
+
+    @given(st.integers(min_value=0, max_value=2**40), st.integers(min_value=-10_000, max_value=10_000))
+    def test_stale_exactly_when_more_than_300_seconds_away(self, now: int, offset: int) -> None:
+        """For any moment and any signed timestamp: stale iff more than 300 s from now, either way."""
+        from bot.slack.server import signature_problem
+
+        headers = {"X-Slack-Signature": "v0=00", "X-Slack-Request-Timestamp": str(now + offset)}
+        expected = "stale_timestamp" if abs(offset) > 300 else "signature_mismatch"
+        assert signature_problem(headers, float(now)) == expected
 
     def test_a_good_signature_is_not_logged(self, bot: RunningBot) -> None:
         """A correctly signed command is answered 200 and logs no signature_rejected."""
