@@ -278,6 +278,26 @@ class TestSlack:
         assert _line(lines, "Slack token") == ["[FAIL] Slack token: Slack refused auth.test", f"        fix: {fix}"]
         assert [c.method for c in fake_slack.calls] == ["auth.test"]
 
+    def test_slack_api_url_serving_a_web_page_fails_naming_the_setting(self, doctor, fake_slack: FakeSlack) -> None:  # type: ignore[no-untyped-def]
+        """SLACK_API_URL answers an HTML page: a setup fault, with the same fix `serve` gives."""
+        fake_slack.fail_next_raw("auth.test", 200, "<!doctype html><title>Welcome to nginx!</title>")
+        code, lines = doctor()
+        assert code == 1
+        assert _line(lines, "Slack token") == [
+            "[FAIL] Slack token: Slack refused auth.test",
+            f"        fix: SLACK_API_URL {fake_slack.base_url}: auth.test: Slack answered HTTP 200 without a Slack "
+            "JSON body (text/html): check SLACK_API_URL (it should end in /api/ and serve Slack's Web API).",
+        ]
+
+    def test_slack_answering_503_is_unavailable(self, doctor, fake_slack: FakeSlack) -> None:  # type: ignore[no-untyped-def]
+        """auth.test answered 503 service_unavailable: Slack is down, not the set-up; still a failure to look at."""
+        fake_slack.fail_next("auth.test", "service_unavailable", status=503, times=3)
+        code, lines = doctor()
+        assert code == 1
+        line, _fix = _line(lines, "Slack token")
+        assert line.startswith(f"[FAIL] Slack token: Slack did not answer auth.test at {fake_slack.base_url} (")
+        assert "service_unavailable" in line
+
     def test_an_unreachable_slack_fails(self, doctor) -> None:  # type: ignore[no-untyped-def]
         """Nothing listens at SLACK_API_URL: FAIL naming the URL and the network error."""
         url = f"http://127.0.0.1:{free_port()}/api/"
