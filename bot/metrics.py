@@ -58,7 +58,8 @@ TRANSITIONS = Counter(
 )
 SLASH_COMMAND_ACK = Histogram(
     "incidentbot_slash_command_ack_seconds",
-    "Seconds from a /incident request's arrival to its HTTP answer (Slack shows operation_timeout after 3 s).",
+    "Seconds from a /incident request's arrival to its acknowledgement, over HTTP or Socket Mode (Slack shows "
+    "operation_timeout after 3 s).",
     buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 5.0, 10.0),
     registry=None,
 )

@@ -209,7 +209,10 @@ class _TrackedSocketModeHandler(AsyncSocketModeHandler):
                     retry_attempt=req.retry_attempt,
                 )
                 return
-            await super().handle(client, req)
+            started = time.monotonic()
+            await super().handle(client, req)  # returns once bolt has sent the acknowledgement
+            if req.type == "slash_commands":
+                metrics.observe_slash_command(started)
         finally:
             if task is not None:
                 self.in_flight.discard(task)

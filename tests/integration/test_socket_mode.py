@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -213,6 +214,32 @@ def _start_up_failure(server: Server, timeout: float = 30) -> tuple[int, str]:
         server.start(timeout=timeout)
     assert server.process is not None
     return server.process.wait(timeout=10), server.logs()
+
+
+class TestSocketModeMetrics:
+    def test_slash_commands_over_the_socket_are_timed(
+        self, tmp_path: Path, socket_parts: tuple[SocketModeSlack, SocketModeEndpoint]
+    ) -> None:
+        """Two commands over the WebSocket: /metrics (on --port) counts 2 acknowledgements and 1 open incident."""
+        fake, endpoint = socket_parts
+        bot = _start(tmp_path, fake, endpoint)
+        bot.server.start(timeout=30)
+        try:
+            endpoint.wait_connected()
+            assert "INC-1" in _ack_text(bot.command("declare sev3 Search results stale"))
+            assert "INC-1" in _ack_text(bot.command("INC-1 note reindex started"))
+            with urllib.request.urlopen(f"http://127.0.0.1:{bot.server.port}/metrics", timeout=10) as response:
+                text = response.read().decode()
+        finally:
+            bot.server.stop(signal.SIGTERM)
+        samples = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+        assert samples[("incidentbot_slash_command_ack_seconds_count", ())] == 2
+        assert samples[("incidentbot_open_incidents", (("severity", "sev3"), ("status", "declared")))] == 1
+        assert samples[("incidentbot_transitions_total", (("kind", "note"),))] == 1
 
 
 class TestSocketModeRefusedToken:
