@@ -353,13 +353,13 @@ class QueryCounter:
 
 
 def _view_functions(usecases: Any, channel: str) -> dict[str, Callable[[], Any]]:
-    from bot.domain.model import Status
+    from bot.domain.model import OPEN_STATUSES
     from bot.slack import blocks
     from bot.slack.listeners.events import HOME_LIST_LIMIT
     from bot.slack.text import escape
     from bot.views.replies import list_text, status_text
 
-    open_statuses = [s for s in Status if s.is_open]
+    open_statuses = OPEN_STATUSES
 
     def status() -> Any:  # /incident status in the incident's channel
         return status_text(usecases.incident(channel_id=channel), usecases.clock(), escape=escape)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from bot.domain.model import Severity
+
+# Every command that changes an incident says how users type its verb (``verb``, as refusals name
+# it) and, when strict roles reserve it for the incident lead and IRT, what refusals call doing it
+# (``restricted_move``, ``{it}`` standing for the incident); None leaves it to anyone.
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class Assignee:
 
 @dataclass(frozen=True)
 class Declare:
+    verb: ClassVar[str] = "declare"
+    restricted_move: ClassVar[str | None] = None
     title: str
     severity: Severity
     description: str = ""
@@ -43,63 +49,96 @@ class Declare:
 
 @dataclass(frozen=True)
 class SetLead:
+    verb: ClassVar[str] = "lead"
+    restricted_move: ClassVar[str | None] = "change the lead of {it}"
     user: UserRef
 
 
 @dataclass(frozen=True)
 class Assemble:
+    verb: ClassVar[str] = "assemble"
+    restricted_move: ClassVar[str | None] = "add responders to {it}"
     assignees: tuple[Assignee, ...]
 
 
 @dataclass(frozen=True)
 class AddHypothesis:
+    verb: ClassVar[str] = "hypothesis"
+    restricted_move: ClassVar[str | None] = None
     text: str
 
 
 @dataclass(frozen=True)
 class RejectHypothesis:
+    verb: ClassVar[str] = "hypothesis"
+    restricted_move: ClassVar[str | None] = "reject a hypothesis of {it}"
     number: int
     reason: str = ""
 
 
 @dataclass(frozen=True)
 class ConfirmHypothesis:
+    verb: ClassVar[str] = "hypothesis"
+    restricted_move: ClassVar[str | None] = "confirm a hypothesis of {it}"
     number: int
     note: str = ""
 
 
 @dataclass(frozen=True)
 class Mitigate:
+    verb: ClassVar[str] = "mitigate"
+    restricted_move: ClassVar[str | None] = None
     text: str
 
 
 @dataclass(frozen=True)
 class Rollback:
+    verb: ClassVar[str] = "rollback"
+    restricted_move: ClassVar[str | None] = "roll {it} back"
+    text: str
+
+
+@dataclass(frozen=True)
+class Monitor:
+    """The fix is in; the team watches the metrics before declaring victory (``text``: what they watch)."""
+
+    verb: ClassVar[str] = "monitor"
+    restricted_move: ClassVar[str | None] = "move {it} to monitoring"
     text: str
 
 
 @dataclass(frozen=True)
 class Resolve:
+    verb: ClassVar[str] = "resolve"
+    restricted_move: ClassVar[str | None] = "resolve {it}"
     summary: str = ""
 
 
 @dataclass(frozen=True)
 class Reopen:
+    verb: ClassVar[str] = "reopen"
+    restricted_move: ClassVar[str | None] = "reopen {it}"
     reason: str = ""
 
 
 @dataclass(frozen=True)
 class ChangeSeverity:
+    verb: ClassVar[str] = "severity"
+    restricted_move: ClassVar[str | None] = "change the severity of {it}"
     severity: Severity
 
 
 @dataclass(frozen=True)
 class AddNote:
+    verb: ClassVar[str] = "note"
+    restricted_move: ClassVar[str | None] = None
     text: str
 
 
 @dataclass(frozen=True)
 class AddFollowup:
+    verb: ClassVar[str] = "followup"
+    restricted_move: ClassVar[str | None] = None
     text: str
     owner: UserRef | None = None
 
@@ -108,6 +147,8 @@ class AddFollowup:
 class PinMessage:
     """A Slack message put on the timeline (pushpin reaction); not typed, so not in the grammar."""
 
+    verb: ClassVar[str] = "pin"
+    restricted_move: ClassVar[str | None] = None
     text: str
     author: str
     permalink: str = ""
@@ -117,6 +158,8 @@ class PinMessage:
 class SetService:
     """The service (from the SLO catalogue) the incident affects; its error budget is charged."""
 
+    verb: ClassVar[str] = "service"
+    restricted_move: ClassVar[str | None] = None
     name: str
 
 
@@ -124,6 +167,8 @@ class SetService:
 class SetImpact:
     """The share of requests failing, in percent, from this moment until the next change or mitigation."""
 
+    verb: ClassVar[str] = "impact"
+    restricted_move: ClassVar[str | None] = "set the impact of {it}"
     percent: float
 
 
@@ -134,6 +179,8 @@ class RecordAlert:
     ``data`` is kept on the timeline entry (fingerprint, labels, links: ``bot.domain.alerts.entry_data``).
     """
 
+    verb: ClassVar[str] = "alert"
+    restricted_move: ClassVar[str | None] = None
     cleared: bool
     summary: str
     data: Mapping[str, Any] = field(default_factory=dict)
@@ -143,6 +190,8 @@ class RecordAlert:
 class Nudge:
     """A reminder the bot posted because the timeline went quiet; remembered so it is not repeated."""
 
+    verb: ClassVar[str] = "nudge"
+    restricted_move: ClassVar[str | None] = None
     silent_minutes: int
 
 
@@ -185,6 +234,7 @@ Transition = (
     | ConfirmHypothesis
     | Mitigate
     | Rollback
+    | Monitor
     | Resolve
     | Reopen
     | ChangeSeverity

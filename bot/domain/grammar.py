@@ -7,7 +7,7 @@ state-changing command may end with ``--at WHEN``)::
     lead @user
     assemble @user[:role] [@user[:role] ...]
     hypothesis <text> | hypothesis reject <n> [reason] | hypothesis confirm <n> [note]
-    mitigate <text> | rollback <text> | resolve [summary] | reopen [reason]
+    mitigate <text> | rollback <text> | monitor <text> | resolve [summary] | reopen [reason]
     severity <sevN> | note <text> | followup <text> [@owner]
 
 In Slack a person is a mention (``<@U0123|alice>`` as Slack sends it); with ``names=True`` (the
@@ -37,6 +37,7 @@ from bot.domain.commands import (
     GroupRef,
     ListIncidents,
     Mitigate,
+    Monitor,
     ParsedCommand,
     RejectHypothesis,
     Reopen,
@@ -73,6 +74,7 @@ USAGE: dict[str, str] = {
     "hypothesis": "hypothesis <text> | hypothesis reject <n> [reason] | hypothesis confirm <n> [note]",
     "mitigate": "mitigate <text>",
     "rollback": "rollback <text>",
+    "monitor": "monitor <what you watch>",
     "resolve": "resolve [summary]",
     "reopen": "reopen [reason]",
     "severity": "severity <sev1|sev2|sev3|sev4> (or SEV-1, sev 1, S1, P1...)",
@@ -480,6 +482,7 @@ _PARSERS: dict[str, Callable[[str], Action]] = {
     "hypothesis": _parse_hypothesis,
     "mitigate": lambda rest: Mitigate(_require_text("mitigate", rest, "what was tried")),
     "rollback": lambda rest: Rollback(_require_text("rollback", rest, "the change that was rolled back")),
+    "monitor": lambda rest: Monitor(_require_text("monitor", rest, "what you are watching")),
     "resolve": lambda rest: Resolve(_optional_text("resolve", rest)),
     "reopen": lambda rest: Reopen(_optional_text("reopen", rest)),
     "severity": _parse_severity,

@@ -19,6 +19,7 @@ from bot.domain.commands import (
     ConfirmHypothesis,
     Declare,
     Mitigate,
+    Monitor,
     Nudge,
     PinMessage,
     RecordAlert,
@@ -50,49 +51,59 @@ from bot.domain.model import (
 )
 from bot.domain.timeparse import format_utc
 
-OPEN_STATUSES = (Status.DECLARED, Status.INVESTIGATING, Status.MITIGATED)
+DECLARED, INVESTIGATING, MITIGATED, MONITORING, RESOLVED = (
+    Status.DECLARED,
+    Status.INVESTIGATING,
+    Status.MITIGATED,
+    Status.MONITORING,
+    Status.RESOLVED,
+)
 
-# Work on an incident means somebody is investigating it.
-_STARTS_INVESTIGATION = {Status.DECLARED: Status.INVESTIGATING}
+COLUMNS = (DECLARED, INVESTIGATING, MITIGATED, MONITORING, RESOLVED)
+"""The statuses, in the order of the columns of ``LIFE_CYCLE``."""
+
+# The life cycle: for each action, the status it leads to from each status (a column per status);
+# None refuses the action in that status. Work on a declared incident means somebody is now
+# investigating it; a rollback ends the impact (mitigated); monitoring watches a fix that is in, and a
+# new hypothesis or mitigation attempt there means it did not hold (back to investigating). A resolved
+# incident takes no more work, but its record stays correctable (the error budget depends on
+# service and impact).
+# fmt: off
+LIFE_CYCLE: dict[type[Transition], tuple[Status | None, ...]] = {
+    #                   declared       investigating  mitigated      monitoring     resolved
+    SetLead:           (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    None),
+    ChangeSeverity:    (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    AddNote:           (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    AddFollowup:       (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    PinMessage:        (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    SetService:        (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    SetImpact:         (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    RecordAlert:       (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    Nudge:             (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    None),
+    Assemble:          (INVESTIGATING, INVESTIGATING, MITIGATED,     MONITORING,    None),
+    AddHypothesis:     (INVESTIGATING, INVESTIGATING, MITIGATED,     INVESTIGATING, None),
+    RejectHypothesis:  (INVESTIGATING, INVESTIGATING, MITIGATED,     MONITORING,    None),
+    ConfirmHypothesis: (INVESTIGATING, INVESTIGATING, MITIGATED,     MONITORING,    None),
+    Mitigate:          (INVESTIGATING, INVESTIGATING, MITIGATED,     INVESTIGATING, None),
+    Rollback:          (MITIGATED,     MITIGATED,     MITIGATED,     MITIGATED,     None),
+    Monitor:           (None,          MONITORING,    MONITORING,    None,          None),
+    Resolve:           (RESOLVED,      RESOLVED,      RESOLVED,      RESOLVED,      None),
+    Reopen:            (None,          None,          None,          None,          INVESTIGATING),
+}
+# fmt: on
 
 
-def _table() -> dict[tuple[Status, type[Transition]], Status]:
-    table: dict[tuple[Status, type[Transition]], Status] = {}
-    keeps_status: tuple[type[Transition], ...] = (
-        SetLead,
-        ChangeSeverity,
-        AddNote,
-        AddFollowup,
-        PinMessage,
-        SetService,
-        SetImpact,
-        RecordAlert,
-        Nudge,
-    )
-    investigates: tuple[type[Transition], ...] = (
-        Assemble,
-        AddHypothesis,
-        RejectHypothesis,
-        ConfirmHypothesis,
-        Mitigate,
-    )
-    for status in OPEN_STATUSES:
-        investigating = _STARTS_INVESTIGATION.get(status, status)
-        for action in keeps_status:
-            table[(status, action)] = status
-        for action in investigates:
-            table[(status, action)] = investigating
-        table[(status, Rollback)] = Status.MITIGATED
-        table[(status, Resolve)] = Status.RESOLVED
-    # Impact and service stay correctable after the fact: the error budget depends on them.
-    for action in (ChangeSeverity, AddNote, AddFollowup, PinMessage, SetService, SetImpact, RecordAlert):
-        table[(Status.RESOLVED, action)] = Status.RESOLVED
-    table[(Status.RESOLVED, Reopen)] = Status.INVESTIGATING
-    return table
+def _transitions() -> dict[tuple[Status, type[Transition]], Status]:
+    return {
+        (status, action): target
+        for action, row in LIFE_CYCLE.items()
+        for status, target in zip(COLUMNS, row, strict=True)
+        if target is not None
+    }
 
 
-TRANSITIONS: dict[tuple[Status, type[Transition]], Status] = _table()
-"""``(status, action type) -> next status``; a missing pair is an illegal transition."""
+TRANSITIONS: dict[tuple[Status, type[Transition]], Status] = _transitions()
+"""``(status, action type) -> next status``, read from ``LIFE_CYCLE``; a missing pair is an illegal transition."""
 
 
 @dataclass(frozen=True)
@@ -211,17 +222,7 @@ def _refusal(incident: Incident, action: Transition) -> str:
 
 
 def _verb(action: Transition) -> str:
-    return {
-        SetLead: "lead",
-        Assemble: "assemble",
-        AddHypothesis: "hypothesis",
-        RejectHypothesis: "hypothesis",
-        ConfirmHypothesis: "hypothesis",
-        Mitigate: "mitigate",
-        Rollback: "rollback",
-        Resolve: "resolve",
-        Reopen: "reopen",
-    }.get(type(action), type(action).__name__.lower())
+    return action.verb
 
 
 def _names(*users: UserRef | None) -> dict[str, str]:
@@ -321,7 +322,7 @@ def _record_confirm(incident: Incident, action: ConfirmHypothesis, stamp: Stamp)
 
 def _record_text(kind: EntryKind) -> Any:
     def record(
-        incident: Incident, action: Mitigate | Rollback | AddNote, stamp: Stamp
+        incident: Incident, action: Mitigate | Rollback | Monitor | AddNote, stamp: Stamp
     ) -> tuple[Incident, TimelineEntry]:
         return incident, stamp.entry(kind, action.text)
 
@@ -395,6 +396,7 @@ _RECORDERS: dict[type[Transition], Any] = {
     RejectHypothesis: _record_reject,
     ConfirmHypothesis: _record_confirm,
     Mitigate: _record_text(EntryKind.MITIGATION),
+    Monitor: _record_text(EntryKind.MONITORING),
     Rollback: _record_text(EntryKind.ROLLBACK),
     Resolve: _record_resolve,
     Reopen: _record_reopen,

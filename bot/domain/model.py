@@ -26,16 +26,54 @@ _SEPARATORS = ",:;-"
 
 
 class Status(StrEnum):
-    """Where an incident is in its life."""
+    """Where an incident is in its life; what each status means is the table ``STATUS_MEANINGS`` below."""
 
     DECLARED = "declared"
     INVESTIGATING = "investigating"
     MITIGATED = "mitigated"
+    MONITORING = "monitoring"
     RESOLVED = "resolved"
 
     @property
     def is_open(self) -> bool:
-        return self is not Status.RESOLVED
+        """Still needs people: listed as open, nudged when quiet, kept paged."""
+        return STATUS_MEANINGS[self].open
+
+    @property
+    def is_mitigated(self) -> bool:
+        """The impact has ended: time to mitigate stops at the first such status, and the service's
+        error budget is no longer charged (``bot.domain.slo``)."""
+        return STATUS_MEANINGS[self].mitigated
+
+    @classmethod
+    def of_entry(cls, entry: TimelineEntry) -> Status | None:
+        """The status a timeline entry moved its incident to, or None when it changed no status."""
+        value = entry.data.get("status_to")
+        return cls(value) if value in _STATUS_VALUES else None
+
+
+@dataclass(frozen=True)
+class StatusMeaning:
+    """What being in a status implies; every module asks the status (``Status.is_open``, ...)."""
+
+    open: bool
+    mitigated: bool
+
+
+STATUS_MEANINGS: dict[Status, StatusMeaning] = {
+    #                                      open   mitigated (impact ended, budget no longer charged)
+    Status.DECLARED: StatusMeaning(open=True, mitigated=False),
+    Status.INVESTIGATING: StatusMeaning(open=True, mitigated=False),
+    Status.MITIGATED: StatusMeaning(open=True, mitigated=True),
+    Status.MONITORING: StatusMeaning(open=True, mitigated=True),
+    Status.RESOLVED: StatusMeaning(open=False, mitigated=True),
+}
+"""The one definition of each status's meaning; the transition table is in ``bot.domain.lifecycle``."""
+
+OPEN_STATUSES = tuple(status for status in Status if status.is_open)
+"""Statuses in which an incident is open, in life-cycle order."""
+
+_STATUS_VALUES = frozenset(status.value for status in Status)
 
 
 class Severity(StrEnum):
@@ -98,6 +136,7 @@ class EntryKind(StrEnum):
     HYPOTHESIS_CONFIRMED = "hypothesis_confirmed"
     MITIGATION = "mitigation"
     ROLLBACK = "rollback"
+    MONITORING = "monitoring"
     RESOLVED = "resolved"
     REOPENED = "reopened"
     SEVERITY = "severity"
@@ -112,13 +151,21 @@ class EntryKind(StrEnum):
 
 
 STATUS_CHANGE_KINDS = frozenset(
-    {EntryKind.MITIGATION, EntryKind.ROLLBACK, EntryKind.RESOLVED, EntryKind.REOPENED, EntryKind.SEVERITY}
+    {
+        EntryKind.MITIGATION,
+        EntryKind.ROLLBACK,
+        EntryKind.MONITORING,
+        EntryKind.RESOLVED,
+        EntryKind.REOPENED,
+        EntryKind.SEVERITY,
+    }
 )
 """Entries that change an incident's status or severity: a backdated one may not precede the latest."""
 
 STATUS_CHANGE_NAMES = {
     EntryKind.MITIGATION: "mitigation",
     EntryKind.ROLLBACK: "rollback",
+    EntryKind.MONITORING: "monitoring",
     EntryKind.RESOLVED: "resolved",
     EntryKind.REOPENED: "reopened",
     EntryKind.SEVERITY: "severity change",

@@ -18,42 +18,15 @@ from __future__ import annotations
 
 from bot.domain.commands import (
     Assemble,
-    ChangeSeverity,
-    ConfirmHypothesis,
-    RejectHypothesis,
-    Reopen,
-    Resolve,
-    Rollback,
-    SetImpact,
     SetLead,
     Transition,
 )
 from bot.domain.errors import BotError
 from bot.domain.model import Incident, is_slack_user_id, person_mention
 
-RESTRICTED_ACTIONS: tuple[type[Transition], ...] = (
-    Resolve,
-    Reopen,
-    Rollback,
-    ChangeSeverity,
-    ConfirmHypothesis,
-    RejectHypothesis,
-    SetImpact,
-)
-"""Restricted whenever strict roles are on."""
 STAFFING_ACTIONS: tuple[type[Transition], ...] = (SetLead, Assemble)
-"""Restricted like RESTRICTED_ACTIONS once the incident has a lead, or when a person declared it."""
-_MOVES: dict[type[Transition], str] = {
-    Resolve: "resolve {it}",
-    Reopen: "reopen {it}",
-    Rollback: "roll {it} back",
-    ChangeSeverity: "change the severity of {it}",
-    ConfirmHypothesis: "confirm a hypothesis of {it}",
-    RejectHypothesis: "reject a hypothesis of {it}",
-    SetImpact: "set the impact of {it}",
-    SetLead: "change the lead of {it}",
-    Assemble: "add responders to {it}",
-}
+"""Restricted once the incident has a lead, or when a person declared it; every other action with a
+``restricted_move`` (``bot.domain.commands``) is restricted whenever strict roles are on."""
 
 
 class NotAllowed(BotError):
@@ -72,7 +45,7 @@ def is_restricted(incident: Incident, action: Transition) -> bool:
     """True if, under strict roles, only the incident's lead and IRT (or declarer) may apply ``action`` now."""
     if isinstance(action, STAFFING_ACTIONS):
         return incident.lead is not None or is_slack_user_id(incident.declared_by)
-    return isinstance(action, RESTRICTED_ACTIONS)
+    return action.restricted_move is not None
 
 
 def may_act(incident: Incident, action: Transition, actor: str) -> bool:
@@ -88,7 +61,7 @@ def check_allowed(incident: Incident, action: Transition, actor: str) -> None:
     """Raise NotAllowed, naming who may, when ``actor`` may not apply ``action``."""
     if may_act(incident, action, actor):
         return
-    move = _MOVES.get(type(action), "change {it}")
+    move = action.restricted_move or "change {it}"
     if incident.lead:
         lead, plain = f"the lead {person_mention(incident.lead)}", "the incident lead"
     else:

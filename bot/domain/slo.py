@@ -15,8 +15,6 @@ from datetime import datetime, timedelta
 
 from bot.domain.model import EntryKind, Incident, Status, TimelineEntry, sorted_timeline
 
-_ENDS_IMPACT = (Status.MITIGATED.value, Status.RESOLVED.value)
-
 BUDGET_POLICY = (
     "Error budget policy: release freeze for {service} until the budget recovers; only fixes and reliability work ship."
 )
@@ -73,7 +71,7 @@ def impact_spans(entries: Iterable[TimelineEntry], now: datetime) -> list[Impact
     """The impact step function from ``impact`` entries, cut at mitigation/resolution or ``now``."""
     ordered = sorted_timeline(list(entries))
     impacts = [e for e in ordered if e.kind is EntryKind.IMPACT]
-    endings = [e.occurred_at for e in ordered if e.data.get("status_to") in _ENDS_IMPACT]
+    endings = [e.occurred_at for e in ordered if (s := Status.of_entry(e)) is not None and s.is_mitigated]
     spans: list[ImpactSpan] = []
     for index, entry in enumerate(impacts):
         following = impacts[index + 1].occurred_at if index + 1 < len(impacts) else None

@@ -110,7 +110,7 @@ def describe(entry: TimelineEntry, mention: Mention = slack_mention, escape: Esc
         return _with_text(label, entry.text) + "".join(f" ({link})" for link in links[:2])
     if kind is EntryKind.NUDGE:
         return f"Reminder posted: no timeline update for {data.get('silent_minutes')} min"
-    label = _LABELS.get(kind, kind.value)
+    label = _LABELS.get(kind) or kind.value.replace("_", " ").capitalize()  # a new kind reads as its name
     return _with_text(label, entry.text)
 
 
@@ -143,7 +143,8 @@ def find_milestones(entries: Iterable[TimelineEntry]) -> Milestones:
     """Derive detection, IRT, root cause, mitigation and resolution times from the timeline.
 
     The first occurrence counts for each, except resolution, where the last counts (reopened
-    incidents end when they are finally resolved). An incident resolved without a rollback is
+    incidents end when they are finally resolved). Mitigation is the first move into a status
+    that ends the impact (``Status.is_mitigated``): an incident resolved without a rollback is
     mitigated when it is resolved.
     """
     ordered = sorted_timeline(list(entries))
@@ -154,7 +155,7 @@ def find_milestones(entries: Iterable[TimelineEntry]) -> Milestones:
         return next((e.occurred_at for e in ordered if predicate(e)), None)
 
     resolved_at = _final_resolution(ordered)
-    mitigated_at = first(lambda e: e.data.get("status_to") in (Status.MITIGATED.value, Status.RESOLVED.value))
+    mitigated_at = first(_ends_impact)
     return Milestones(
         detected_at=first(lambda e: e.kind is EntryKind.DECLARED) or ordered[0].occurred_at,
         irt_assembled_at=first(lambda e: e.kind is EntryKind.ASSEMBLED),
@@ -162,6 +163,12 @@ def find_milestones(entries: Iterable[TimelineEntry]) -> Milestones:
         mitigated_at=mitigated_at,
         resolved_at=resolved_at,
     )
+
+
+def _ends_impact(entry: TimelineEntry) -> bool:
+    """The entry moved its incident into a status that ends the impact (``Status.is_mitigated``)."""
+    status = Status.of_entry(entry)
+    return status is not None and status.is_mitigated
 
 
 def _final_resolution(ordered: list[TimelineEntry]) -> datetime | None:

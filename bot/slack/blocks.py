@@ -12,7 +12,7 @@ from bot.domain.grammar import MAX_TITLE_LENGTH
 from bot.domain.model import Incident, Severity, TimelineEntry, format_incident_id
 from bot.domain.timeline import describe, format_percent, slack_mention
 from bot.domain.timeparse import format_duration, format_utc
-from bot.slack.ids import ActionId, BlockId, CallbackId, InputId
+from bot.slack.ids import BUTTONS, FORMS, BlockId, CallbackId, InputId
 from bot.slack.text import (
     HEADER_TEXT_LIMIT,
     MESSAGE_BLOCK_LIMIT,
@@ -149,13 +149,7 @@ def _action_buttons(incident: Incident) -> Block:
     return {
         "type": "actions",
         "block_id": BlockId.ACTIONS,
-        "elements": [
-            button("Add hypothesis", ActionId.ADD_HYPOTHESIS, value),
-            button("Add note", ActionId.ADD_NOTE, value),
-            button("Mitigation tried", ActionId.MITIGATE, value),
-            button("Timeline", ActionId.SHOW_TIMELINE, value),
-            button("Resolve", ActionId.RESOLVE, value, style="primary"),
-        ],
+        "elements": [button(b.text, b.action_id, value, b.style) for b in BUTTONS if b.shown(incident.status)],
     }
 
 
@@ -294,14 +288,6 @@ def build_declare_modal(severity: Severity | None = None, channel_id: str | None
     }
 
 
-_COMMAND_MODALS = {
-    "hypothesis": ("Add a hypothesis", "Hypothesis", False),
-    "note": ("Add a note", "Note", False),
-    "mitigate": ("Mitigation tried", "What was tried?", False),
-    "resolve": ("Resolve incident", "Summary (optional)", True),
-}
-
-
 def build_command_modal(verb: str, incident: Incident) -> dict[str, Any]:
     """A one-field modal whose text becomes ``/incident INC-n <verb> <text>``."""
     return _command_modal(verb, incident.number, f"*{incident.incident_id}* {escape(incident.title)}")
@@ -313,7 +299,8 @@ def build_command_modal_for_number(verb: str, number: int) -> dict[str, Any]:
 
 
 def _command_modal(verb: str, number: int, heading: str) -> dict[str, Any]:
-    title, label, optional = _COMMAND_MODALS[verb]
+    form = FORMS[verb]
+    title, label, optional = form.title, form.label, form.optional
     return {
         "type": "modal",
         "callback_id": CallbackId.COMMAND,

@@ -21,7 +21,15 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.domain.changes import describe_change
 from bot.domain.commands import PinMessage
-from bot.domain.model import EntryKind, Incident, format_incident_id, is_slack_user_id, slack_mention
+from bot.domain.model import (
+    EntryKind,
+    Incident,
+    Status,
+    TimelineEntry,
+    format_incident_id,
+    is_slack_user_id,
+    slack_mention,
+)
 from bot.domain.slo import format_budget_time
 from bot.errors import BotError
 from bot.integrations.pagerduty import PagingEffect
@@ -124,10 +132,14 @@ def open_channel_effects(outcome: Outcome, actor: Actor) -> list[Effect]:
     return opening + [e for e in plan_effects(outcome, actor) if e.kind not in already]
 
 
-_BUDGET_KINDS = frozenset(
-    {EntryKind.DECLARED, EntryKind.SERVICE, EntryKind.IMPACT, EntryKind.ROLLBACK, EntryKind.RESOLVED}
-)
-"""Entries that can change what an incident costs its service's error budget."""
+_BUDGET_KINDS = frozenset({EntryKind.DECLARED, EntryKind.SERVICE, EntryKind.IMPACT})
+"""Entries that can change what an incident costs its service's error budget, besides a move into a
+status that ends the impact (``Status.is_mitigated``)."""
+
+
+def _changes_budget(entry: TimelineEntry) -> bool:
+    status = Status.of_entry(entry)
+    return entry.kind in _BUDGET_KINDS or (status is not None and status.is_mitigated)
 
 
 def _sre_effects(outcome: Outcome) -> list[Effect]:
@@ -138,7 +150,7 @@ def _sre_effects(outcome: Outcome) -> list[Effect]:
         e.kind is EntryKind.SERVICE or (e.kind is EntryKind.DECLARED and e.data.get("service")) for e in outcome.entries
     ):
         effects.append(Effect(SlackEffect.POST_RECENT_CHANGES, {}, number))
-    if outcome.incident.service and any(e.kind in _BUDGET_KINDS for e in outcome.entries):
+    if outcome.incident.service and any(_changes_budget(e) for e in outcome.entries):
         effects.append(Effect(SlackEffect.BUDGET_CHECK, {}, number, coalesce=True))
     return effects
 

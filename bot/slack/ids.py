@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
+
+from bot.domain.model import Status
 
 
 class ActionId(StrEnum):
@@ -11,6 +14,7 @@ class ActionId(StrEnum):
     ADD_HYPOTHESIS = "incident_add_hypothesis"
     ADD_NOTE = "incident_add_note"
     MITIGATE = "incident_mitigate"
+    MONITOR = "incident_monitor"
     RESOLVE = "incident_resolve"
     SHOW_TIMELINE = "incident_show_timeline"
 
@@ -35,10 +39,48 @@ class InputId(StrEnum):
     TEXT = "text_input"
 
 
-BUTTON_VERBS: dict[ActionId, str] = {
-    ActionId.ADD_HYPOTHESIS: "hypothesis",
-    ActionId.ADD_NOTE: "note",
-    ActionId.MITIGATE: "mitigate",
-    ActionId.RESOLVE: "resolve",
-}
+@dataclass(frozen=True)
+class Form:
+    """The one-field modal a button opens; its text becomes ``/incident INC-n <verb> <text>``."""
+
+    verb: str
+    title: str
+    label: str
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button of the pinned status message: a form to fill in, or (``form`` None) an answer at once."""
+
+    action_id: ActionId
+    text: str
+    form: Form | None = None
+    style: str | None = None
+    shown_in: frozenset[Status] | None = None
+    """The statuses in which the button is offered; None: every open status."""
+
+    def shown(self, status: Status) -> bool:
+        return status.is_open and (self.shown_in is None or status in self.shown_in)
+
+
+BUTTONS: tuple[Button, ...] = (
+    Button(ActionId.ADD_HYPOTHESIS, "Add hypothesis", Form("hypothesis", "Add a hypothesis", "Hypothesis")),
+    Button(ActionId.ADD_NOTE, "Add note", Form("note", "Add a note", "Note")),
+    Button(ActionId.MITIGATE, "Mitigation tried", Form("mitigate", "Mitigation tried", "What was tried?")),
+    Button(
+        ActionId.MONITOR,
+        "Monitor the fix",
+        Form("monitor", "Monitor the fix", "What are you watching?"),
+        shown_in=frozenset({Status.INVESTIGATING, Status.MITIGATED}),
+    ),
+    Button(ActionId.SHOW_TIMELINE, "Timeline"),
+    Button(ActionId.RESOLVE, "Resolve", Form("resolve", "Resolve incident", "Summary (optional)", True), "primary"),
+)
+"""The status message's buttons, in the order shown."""
+
+BUTTON_VERBS: dict[ActionId, str] = {b.action_id: b.form.verb for b in BUTTONS if b.form is not None}
 """Buttons that open a one-field modal whose text becomes ``/incident <verb> <text>``."""
+
+FORMS: dict[str, Form] = {b.form.verb: b.form for b in BUTTONS if b.form is not None}
+"""The button forms by verb."""

@@ -32,8 +32,8 @@ from bot.domain.alerts import (
 from bot.domain.changes import RECENT_CHANGE_WINDOW, ChangeEvent
 from bot.domain.commands import AddNote, Declare, Nudge, ParsedCommand, Query, RecordAlert, Transition
 from bot.domain.errors import IncidentNotFound
-from bot.domain.lifecycle import OPEN_STATUSES, Decision, Stamp, apply, declare
-from bot.domain.model import EntryKind, Incident, Severity, Status, TimelineEntry, format_incident_id
+from bot.domain.lifecycle import Decision, Stamp, apply, declare
+from bot.domain.model import OPEN_STATUSES, EntryKind, Incident, Severity, Status, TimelineEntry, format_incident_id
 from bot.domain.nudges import due_nudges
 from bot.domain.policy import check_allowed
 from bot.domain.postmortem import PostmortemData, build_postmortem

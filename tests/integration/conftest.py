@@ -32,15 +32,24 @@ def bot(database_url: str, fake_slack: FakeSlack) -> Iterator[RunningBot]:
         yield running
 
 
+WORKING_ON_IT = "Working on it…"
+"""The ack of a command whose work outlasts the ack budget (README: the answer follows through response_url)."""
+
+
 @dataclass
 class Reply:
     """An HTTP answer of the bot, with the time it took."""
 
     result: HttpResult
     elapsed: float
+    followup: dict[str, Any] | None = None
+    """The answer posted to the command's response_url when the ack was "Working on it…" (ack budget passed)."""
 
     @property
     def payload(self) -> dict[str, Any]:
+        """The answer the user reads: the ack's body, or the follow-up it announced."""
+        if self.followup is not None:
+            return self.followup
         body = self.result.json()
         return body if isinstance(body, dict) else {}
 
@@ -68,18 +77,31 @@ class SlackDriver:
     ) -> Reply:
         """Send ``/incident text`` signed, with a response_url on the fake; wait for the follow-up work."""
         started = time.monotonic()
+        name = f"cmd-{time.monotonic_ns()}"
         result = self.bot.command(
             text,
             channel_id=channel_id,
             user_id=user_id,
             user_name=user_name,
-            response_url=self.fake.response_url(f"cmd-{time.monotonic_ns()}"),
+            response_url=self.fake.response_url(name),
             **kwargs,
         )
         elapsed = time.monotonic() - started
+        reply = Reply(result, elapsed)
         if drain:
             self.bot.drain()
-        return Reply(result, elapsed)
+            if reply.text == WORKING_ON_IT:  # documented: past the ack budget the answer follows via response_url
+                reply.followup = self._followup(name)
+        return reply
+
+    def _followup(self, name: str, timeout: float = 30.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            posted = [c.params for c in self.fake.calls_to("response_url") if c.path.rsplit("/", 1)[-1] == name]
+            if posted:
+                return posted[-1]
+            time.sleep(0.05)
+        raise AssertionError(f"'Working on it…' was never followed by an answer on response_url {name}")
 
     def ephemeral(self, text: str, **kwargs: Any) -> str:
         """Send a command; check the answer is a clean 200 ephemeral reply and return its text."""

@@ -276,7 +276,13 @@ class TestDeclare:
         for fragment in ("*Severity:*", "sev2", "*Status:* declared", "*Lead:*", "*IRT:*"):
             assert fragment in rendered
         [actions] = [b for b in status["blocks"] if b["type"] == "actions"]
-        assert {e["action_id"] for e in actions["elements"]} == {a.value for a in ActionId}
+        assert [e["action_id"] for e in actions["elements"]] == [  # a declared incident: nothing to monitor yet
+            "incident_add_hypothesis",
+            "incident_add_note",
+            "incident_mitigate",
+            "incident_show_timeline",
+            "incident_resolve",
+        ]
         assert slack.status_ts(channel_id) == _last_call(fake, "pins.add")["timestamp"]
 
         [announcement] = _block_posts(fake, "C0GENERAL")

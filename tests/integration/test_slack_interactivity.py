@@ -143,6 +143,9 @@ FORM_FALLBACKS = {
     ),
     ActionId.ADD_NOTE: "I could not open the note form; type `/incident INC-1 note &lt;text&gt;` instead.",
     ActionId.MITIGATE: "I could not open the mitigate form; type `/incident INC-1 mitigate &lt;text&gt;` instead.",
+    ActionId.MONITOR: (
+        "I could not open the monitor form; type `/incident INC-1 monitor &lt;what you watch&gt;` instead."
+    ),
     ActionId.RESOLVE: "I could not open the resolve form; type `/incident INC-1 resolve [summary]` instead.",
 }
 """What the clicker reads when Slack will not open a button's form (mrkdwn: ``<`` is sent as ``&lt;``)."""

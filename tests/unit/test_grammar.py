@@ -59,6 +59,7 @@ EXPECTED_USAGE = {
     "hypothesis": "hypothesis <text> | hypothesis reject <n> [reason] | hypothesis confirm <n> [note]",
     "mitigate": "mitigate <text>",
     "rollback": "rollback <text>",
+    "monitor": "monitor <what you watch>",
     "resolve": "resolve [summary]",
     "reopen": "reopen [reason]",
     "severity": "severity <sev1|sev2|sev3|sev4> (or SEV-1, sev 1, S1, P1...)",

@@ -19,6 +19,7 @@ from bot.domain.commands import (
     Declare,
     GroupRef,
     Mitigate,
+    Monitor,
     Nudge,
     PinMessage,
     RecordAlert,
@@ -50,30 +51,39 @@ DECLARER = "U0DECLARER"
 RESOLVER = "U0BOB"
 ACTOR = "U0ALICE"
 
-DEC, INV, MIT, RES = Status.DECLARED, Status.INVESTIGATING, Status.MITIGATED, Status.RESOLVED
+DEC, INV, MIT, MON, RES = (
+    Status.DECLARED,
+    Status.INVESTIGATING,
+    Status.MITIGATED,
+    Status.MONITORING,
+    Status.RESOLVED,
+)
 
 # The life cycle as the issue specifies it, written out independently of lifecycle.TRANSITIONS:
-# the next status in (declared, investigating, mitigated, resolved); None means illegal.
-SPEC: dict[type, tuple[Status | None, Status | None, Status | None, Status | None]] = {
-    SetLead: (DEC, INV, MIT, None),
-    Assemble: (INV, INV, MIT, None),
-    AddHypothesis: (INV, INV, MIT, None),
-    RejectHypothesis: (INV, INV, MIT, None),
-    ConfirmHypothesis: (INV, INV, MIT, None),
-    Mitigate: (INV, INV, MIT, None),
-    Rollback: (MIT, MIT, MIT, None),
-    Resolve: (RES, RES, RES, None),
-    Reopen: (None, None, None, INV),
-    ChangeSeverity: (DEC, INV, MIT, RES),
-    AddNote: (DEC, INV, MIT, RES),
-    AddFollowup: (DEC, INV, MIT, RES),
-    PinMessage: (DEC, INV, MIT, RES),
-    SetService: (DEC, INV, MIT, RES),
-    SetImpact: (DEC, INV, MIT, RES),
-    RecordAlert: (DEC, INV, MIT, RES),
-    Nudge: (DEC, INV, MIT, None),
+# the next status in (declared, investigating, mitigated, monitoring, resolved); None means illegal.
+# Monitoring (issue 12): mitigated -> monitoring -> resolved; a new hypothesis or mitigation attempt
+# while monitoring means the fix did not hold (-> investigating); a rollback from monitoring -> mitigated.
+SPEC: dict[type, tuple[Status | None, ...]] = {
+    SetLead: (DEC, INV, MIT, MON, None),
+    Assemble: (INV, INV, MIT, MON, None),
+    AddHypothesis: (INV, INV, MIT, INV, None),
+    RejectHypothesis: (INV, INV, MIT, MON, None),
+    ConfirmHypothesis: (INV, INV, MIT, MON, None),
+    Mitigate: (INV, INV, MIT, INV, None),
+    Rollback: (MIT, MIT, MIT, MIT, None),
+    Monitor: (None, MON, MON, None, None),
+    Resolve: (RES, RES, RES, RES, None),
+    Reopen: (None, None, None, None, INV),
+    ChangeSeverity: (DEC, INV, MIT, MON, RES),
+    AddNote: (DEC, INV, MIT, MON, RES),
+    AddFollowup: (DEC, INV, MIT, MON, RES),
+    PinMessage: (DEC, INV, MIT, MON, RES),
+    SetService: (DEC, INV, MIT, MON, RES),
+    SetImpact: (DEC, INV, MIT, MON, RES),
+    RecordAlert: (DEC, INV, MIT, MON, RES),
+    Nudge: (DEC, INV, MIT, MON, None),
 }
-STATUS_ORDER = (DEC, INV, MIT, RES)
+STATUS_ORDER = (DEC, INV, MIT, MON, RES)
 SPEC_TABLE = {
     (status, action): next_status
     for action, row in SPEC.items()
@@ -90,6 +100,7 @@ SAMPLES: dict[type, Transition] = {
     ConfirmHypothesis: ConfirmHypothesis(1, "matches the WAF graphs"),
     Mitigate: Mitigate("raised the edge rate limit"),
     Rollback: Rollback("reverted WAF rule deploy 42"),
+    Monitor: Monitor("5xx rate on the edge dashboard for 30 min"),
     Resolve: Resolve("edge healthy for 30 min"),
     Reopen: Reopen("502s are back"),
     ChangeSeverity: ChangeSeverity(Severity.SEV1),
@@ -109,6 +120,7 @@ KINDS: dict[type, EntryKind] = {
     ConfirmHypothesis: EntryKind.HYPOTHESIS_CONFIRMED,
     Mitigate: EntryKind.MITIGATION,
     Rollback: EntryKind.ROLLBACK,
+    Monitor: EntryKind.MONITORING,
     Resolve: EntryKind.RESOLVED,
     Reopen: EntryKind.REOPENED,
     ChangeSeverity: EntryKind.SEVERITY,
@@ -143,8 +155,10 @@ def incident_in(status: Status) -> Incident:
         # Adding a hypothesis moves the incident on, so only construction gives a declared one a hypothesis.
         return incident.with_changes(hypotheses=(Hypothesis(1, "DDoS", ACTOR, at(1)),))
     incident = apply(incident, AddHypothesis("DDoS"), stamp(1)).incident
-    if status is Status.MITIGATED:
+    if status in (Status.MITIGATED, Status.MONITORING):
         incident = apply(incident, Rollback("reverted deploy 41"), stamp(2)).incident
+    if status is Status.MONITORING:
+        incident = apply(incident, Monitor("edge 5xx rate"), stamp(2.5)).incident
     if status is Status.RESOLVED:
         incident = apply(incident, Resolve("all good"), stamp(3, actor=RESOLVER)).incident
     assert incident.status is status
@@ -179,8 +193,10 @@ class TestTransitionTable:
                 apply(incident, SAMPLES[action_type], when)
             message = raised.value.user_message
             assert "INC-7" in message
-            if status is not Status.RESOLVED:
-                assert "nothing to reopen" in message
+            if status is not Status.RESOLVED and action_type is Reopen:
+                assert message == f"INC-7 is still open ({status.value}); there is nothing to reopen."
+            elif status is not Status.RESOLVED:
+                assert message == f"`monitor` is not possible while INC-7 is {status.value}."
             elif action_type is Resolve:
                 assert "already resolved" in message
             else:
@@ -524,6 +540,7 @@ class TestFollowups:
 STATUS_CHANGES: dict[type, Transition] = {
     Mitigate: SAMPLES[Mitigate],
     Rollback: SAMPLES[Rollback],
+    Monitor: SAMPLES[Monitor],
     Resolve: SAMPLES[Resolve],
     Reopen: SAMPLES[Reopen],
     ChangeSeverity: SAMPLES[ChangeSeverity],
@@ -586,7 +603,7 @@ class TestBuiltAtImportTime:
 
     def test_table_builder_gives_the_specified_life_cycle(self) -> None:
         """Building the table again gives exactly the specified pairs."""
-        assert lifecycle._table() == SPEC_TABLE
+        assert lifecycle._transitions() == SPEC_TABLE
 
     @pytest.mark.parametrize(
         ("kind", "action"),

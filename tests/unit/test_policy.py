@@ -17,6 +17,7 @@ from bot.domain.commands import (
     ConfirmHypothesis,
     Declare,
     Mitigate,
+    Monitor,
     Nudge,
     PinMessage,
     RecordAlert,
@@ -52,6 +53,7 @@ ACTIONS: dict[str, Transition] = {
     "ConfirmHypothesis": ConfirmHypothesis(1, "profiles"),
     "Mitigate": Mitigate("rate limiting"),
     "Rollback": Rollback("WAF rule"),
+    "Monitor": Monitor("edge 5xx"),
     "Resolve": Resolve(),
     "Reopen": Reopen(),
     "ChangeSeverity": ChangeSeverity(Severity.SEV2),
@@ -69,7 +71,16 @@ ACTIONS: dict[str, Transition] = {
 # incident without a lead; once there is a lead, the lead and IRT members do. Naming a lead or adding
 # responders is theirs too (otherwise `lead <@self>` then `resolve` bypasses the rule); only an
 # incident no person declared (an alert) may be picked up by anyone before it has a lead.
-DECISIVE = {"Resolve", "Reopen", "Rollback", "ChangeSeverity", "ConfirmHypothesis", "RejectHypothesis", "SetImpact"}
+DECISIVE = {
+    "Resolve",
+    "Reopen",
+    "Rollback",
+    "Monitor",
+    "ChangeSeverity",
+    "ConfirmHypothesis",
+    "RejectHypothesis",
+    "SetImpact",
+}
 STAFFING = {"SetLead", "Assemble"}
 REFUSED: dict[tuple[str, str], set[str]] = {
     # (state, actor kind) -> refused actions
@@ -162,6 +173,7 @@ class TestMayAct:
             ("Resolve", "resolve INC-7"),
             ("Reopen", "reopen INC-7"),
             ("Rollback", "roll INC-7 back"),
+            ("Monitor", "move INC-7 to monitoring"),
             ("ChangeSeverity", "change the severity of INC-7"),
             ("ConfirmHypothesis", "confirm a hypothesis of INC-7"),
             ("RejectHypothesis", "reject a hypothesis of INC-7"),

@@ -28,7 +28,7 @@ from bot.domain.commands import (
     ShowTimeline,
 )
 from bot.domain.grammar import bare_declare_severity, help_text, is_bare_declare, parse_command
-from bot.domain.model import Status
+from bot.domain.model import OPEN_STATUSES
 from bot.domain.policy import check_allowed
 from bot.slack import blocks
 from bot.slack.app import SlackDeps
@@ -220,7 +220,7 @@ async def _answer_query(
         if isinstance(action, ShowHelp):
             return escape(help_text(action.verb)), None
         if isinstance(action, ListIncidents):
-            open_ones = usecases.list_incidents([s for s in Status if s.is_open], 50)
+            open_ones = usecases.list_incidents(OPEN_STATUSES, 50)
             return "*Open incidents*\n" + list_text(open_ones, usecases.clock(), escape=escape), None
         if isinstance(action, ShowSlo):
             return slo_text(usecases, action.service, escape), None

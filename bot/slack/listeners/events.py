@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 from slack_bolt.async_app import AsyncApp
 
-from bot.domain.model import Status
+from bot.domain.model import OPEN_STATUSES
 from bot.slack import blocks
 from bot.slack.app import SlackDeps
 from bot.slack.delivery import SlackEffect
@@ -37,9 +37,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             return
         try:
             # Ask for more than fit: the view then says how many open incidents it leaves out.
-            summaries = await deps.threads.read(
-                deps.usecases.list_incidents, [s for s in Status if s.is_open], HOME_LIST_LIMIT
-            )
+            summaries = await deps.threads.read(deps.usecases.list_incidents, OPEN_STATUSES, HOME_LIST_LIMIT)
             budgets = await deps.threads.read(deps.usecases.budget_reports)
             exhausted = [f"{r.slo.service}: error budget exhausted. {r.policy()}" for r in budgets if r.exhausted]
             await deps.web_api.publish_home(

@@ -1,0 +1,107 @@
+"""The `monitoring` status end to end (issue 12), through signed Slack HTTP and the CLI process, on
+SQLite and PostgreSQL: the reply, the pinned status message and its buttons, the topic, `list`, App
+Home, the timeline, `report` and the postmortem draft uploaded at resolve.
+
+The seed's times: declared 13:42 UTC, rolled back 14:35, monitoring from 14:40, resolved 14:50.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+from tests.integration.conftest import SlackDriver
+from tests.support import signing
+
+DAY = "2026-11-22"
+
+
+def _status_message(slack: SlackDriver, channel_id: str) -> dict[str, Any]:
+    """The pinned status message as it stands now."""
+    ts = slack.status_ts(channel_id)
+    [message] = [m for m in slack.fake.channel(channel_id).messages if m.get("ts") == ts]
+    return message
+
+
+def _buttons(message: dict[str, Any]) -> list[str]:
+    return [e["action_id"] for b in message.get("blocks", []) if b["type"] == "actions" for e in b["elements"]]
+
+
+def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "LOG_", "DATABASE_URL"))}
+    env["DATABASE_URL"] = database_url
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli.main", "--env-file", "", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+class TestMonitoringOverSlack:
+    def test_from_rollback_through_monitoring_to_the_postmortem(self, slack: SlackDriver, database_url: str) -> None:
+        channel = slack.declare(f"declare sev1 CDN edge returning 502s --at {DAY}T13:42Z")
+        slack.ephemeral(f"hypothesis the new WAF rule --at {DAY}T14:05Z", channel_id=channel)
+        slack.ephemeral(f"rollback WAF rule inspect-large-payloads --at {DAY}T14:35Z", channel_id=channel)
+        assert _buttons(_status_message(slack, channel)) == [
+            "incident_add_hypothesis",
+            "incident_add_note",
+            "incident_mitigate",
+            "incident_monitor",
+            "incident_show_timeline",
+            "incident_resolve",
+        ]
+
+        reply = slack.ephemeral(f"monitor edge 5xx rate for 10 min --at {DAY}T14:40Z", channel_id=channel)
+        assert reply == "INC-1 · Monitoring: edge 5xx rate for 10 min (status: monitoring)"
+
+        status = _status_message(slack, channel)
+        assert "*Status:* monitoring" in json.dumps(status["blocks"])
+        assert _buttons(status) == [
+            "incident_add_hypothesis",
+            "incident_add_note",
+            "incident_mitigate",
+            "incident_show_timeline",
+            "incident_resolve",
+        ]
+        assert slack.fake.channel(channel).topic.startswith("sev1 · monitoring · ")
+
+        listed = slack.ephemeral("list")
+        assert "INC-1  sev1  monitoring" in listed
+
+        assert slack.bot.event(signing.app_home_opened_event("U0BOB")).status == 200
+        slack.bot.drain()
+        home = json.dumps(slack.fake.home_views["U0BOB"], ensure_ascii=False)
+        assert "sev1 · monitoring · " in home
+
+        cli = _cli(database_url, "list")
+        assert cli.returncode == 0, cli.stderr
+        assert "INC-1  sev1  monitoring" in cli.stdout
+
+        timeline = json.dumps(slack.command("timeline", channel_id=channel).payload["blocks"], ensure_ascii=False)
+        assert "Monitoring: edge 5xx rate for 10 min" in timeline
+
+        slack.ephemeral(f"resolve edge healthy --at {DAY}T14:50Z", channel_id=channel)
+        slack.fake.wait_for("files.completeUploadExternal")
+        document = slack.fake.uploaded_files[-1].content.decode()
+        assert "| Time to mitigate | 53 min |" in document  # from the 14:35 rollback, not the 14:40 monitoring
+        assert "| Time to resolve | 1h 8m |" in document
+        assert "Monitoring: edge 5xx rate for 10 min" in document
+
+    def test_a_fix_that_did_not_hold_goes_back_to_investigating(self, slack: SlackDriver) -> None:
+        channel = slack.declare("declare sev2 Checkout API returning 500s")
+        slack.ephemeral("mitigate restarted the checkout pods", channel_id=channel)
+        slack.ephemeral("monitor checkout error rate", channel_id=channel)
+        reply = slack.ephemeral("hypothesis the connection pool is exhausted", channel_id=channel)
+        assert reply == "INC-1 · Hypothesis #1: the connection pool is exhausted (status: investigating)"
+        assert "*Status:* investigating" in json.dumps(_status_message(slack, channel)["blocks"])
+
+    def test_monitor_before_anyone_investigates_is_refused_in_words(self, slack: SlackDriver) -> None:
+        channel = slack.declare("declare sev3 Search is slow")
+        reply = slack.ephemeral("monitor search latency", channel_id=channel)
+        assert reply == "`monitor` is not possible while INC-1 is declared."
