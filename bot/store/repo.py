@@ -124,7 +124,7 @@ class UnitOfWork:
         """Unresolved incidents by (severity, status); combinations without any are left out."""
         query = (
             select(IncidentRow.severity, IncidentRow.status, sa.func.count())
-            .where(IncidentRow.status != Status.RESOLVED.value)
+            .where(col(IncidentRow.status).in_([s.value for s in Status if s.is_open]))
             .group_by(IncidentRow.severity, IncidentRow.status)
         )
         return {(Severity(severity), Status(status)): int(n) for severity, status, n in self.session.exec(query)}

@@ -73,12 +73,13 @@ def _post(bot: RunningBot, path: str, body: str, token: str | None) -> int:
 
 class TestMetricsEndpoint:
     def test_a_fresh_database_reads_zero_everywhere_and_full_budgets(self, metered: RunningBot) -> None:
-        """Before anything happened: 12 open-incident series at 0, an empty outbox, budgets untouched:
+        """Before anything happened: 16 open-incident series (sev1-4 x declared, investigating, mitigated,
+        monitoring) at 0, an empty outbox, budgets untouched:
         cdn-edge 99.95% of 30 days = 1296 s, search 99.5% of 28 days = 12096 s."""
         content_type, samples = scrape(metered.url)
         assert content_type == "text/plain; version=0.0.4; charset=utf-8"  # the text format, without an Accept
         open_series = {k: v for k, v in samples.items() if k[0] == "incidentbot_open_incidents"}
-        assert len(open_series) == 12 and set(open_series.values()) == {0.0}
+        assert len(open_series) == 16 and set(open_series.values()) == {0.0}
         assert value(samples, "incidentbot_database_up") == 1.0
         assert value(samples, "incidentbot_outbox_pending_items") == 0.0
         assert value(samples, "incidentbot_outbox_oldest_pending_age_seconds") == 0.0
