@@ -423,6 +423,7 @@ class IncidentUseCases:
             previous=result.previous_incident_id,
         )
         for outcome in outcomes:
+            self._count(outcome.entries[1:] if outcome.declared else outcome.entries)  # _log counts the first
             if outcome.declared:
                 self._log(Outcome(outcome.incident, outcome.entries[:1], None), actor, None)
             fired = sum(1 for e in outcome.entries if e.kind is EntryKind.ALERT_FIRED)
@@ -621,9 +622,13 @@ class IncidentUseCases:
                     raise ConcurrentUpdate("Too many people changed this incident at once; please try again.") from exc
         raise AssertionError("unreachable")
 
-    def _log(self, outcome: Outcome, actor: Actor, channel_id: str | None) -> None:
-        for entry in outcome.entries:
+    def _count(self, entries: Sequence[TimelineEntry]) -> None:
+        for entry in entries:
             self.on_entry(entry.kind)
+
+    def _log(self, outcome: Outcome, actor: Actor, channel_id: str | None) -> None:
+        self._count(outcome.entries)
+        for entry in outcome.entries:
             log.info(
                 f"incident_{entry.kind.value}",
                 incident=outcome.incident.incident_id,

@@ -6,6 +6,7 @@ gauges are read from the database at scrape time, so any replica reports them co
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import signal
@@ -23,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.app import NUDGER
 from bot.domain.model import EntryKind
 from bot.store.outbox import Effect
+from tests.support.alerts import T0, alert, notification
 from tests.support.bot_server import RunningBot, running_bot
 from tests.support.fake_slack import FakeSlack
 from tests.support.serve_process import Server, free_port
@@ -90,7 +92,8 @@ class TestMetricsEndpoint:
         assert any(name == "process_cpu_seconds_total" for name, _ in samples)  # this replica's own process
 
     def test_counters_and_gauges_follow_what_happened(self, metered: RunningBot, fake_slack: FakeSlack) -> None:
-        """Three slash commands, a Slack error, webhooks (201, 401), a bad signature and a nudge each move
+        """Five slash commands, a Slack error, webhooks (change 201 and 401, two alert notifications: 2 alerts
+        fire and declare, then 1 clears), a bad signature and a nudge each move
         their counter by exactly what was done; the open-incident, outbox and budget gauges read the database."""
         bot = metered
         _, before = scrape(bot.url)
@@ -112,6 +115,10 @@ class TestMetricsEndpoint:
         assert (
             bot.signed("command=%2Fincident&text=help", "application/x-www-form-urlencoded", secret="x").status == 401
         )
+        firing = [alert("aa11", T0), alert("bb22", T0)]
+        assert _post(bot, "/alerts/alertmanager", json.dumps(notification(firing)), WEBHOOK_TOKEN) == 200
+        cleared = [alert("aa11", T0, T0 + timedelta(minutes=5), resolved=True), alert("bb22", T0)]
+        assert _post(bot, "/alerts/alertmanager", json.dumps(notification(cleared)), WEBHOOK_TOKEN) == 200
         impact_at = next(e.occurred_at for e in bot.usecases.timeline(1)[1] if e.kind is EntryKind.IMPACT)
         bot.usecases.clock = lambda: impact_at + timedelta(minutes=10)
         nudged = bot.web_app[NUDGER].check_once(now=impact_at + timedelta(minutes=20))
@@ -119,7 +126,12 @@ class TestMetricsEndpoint:
         bot.drain(timeout=15)
         _, after = scrape(bot.url)
 
-        assert delta(before, after, "incidentbot_transitions_total", kind="declared") == 2
+        assert delta(before, after, "incidentbot_transitions_total", kind="declared") == 3  # 2 commands, 1 alert
+        assert delta(before, after, "incidentbot_transitions_total", kind="alert_fired") == 2
+        assert delta(before, after, "incidentbot_transitions_total", kind="alert_cleared") == 1
+        assert (
+            delta(before, after, "incidentbot_webhook_requests_total", route="/alerts/alertmanager", status="200") == 2
+        )
         assert delta(before, after, "incidentbot_transitions_total", kind="rollback") == 1
         assert delta(before, after, "incidentbot_transitions_total", kind="service") == 1
         assert delta(before, after, "incidentbot_transitions_total", kind="impact") == 1
@@ -133,7 +145,8 @@ class TestMetricsEndpoint:
 
         assert value(after, "incidentbot_open_incidents", severity="sev1", status="declared") == 1
         assert value(after, "incidentbot_open_incidents", severity="sev2", status="mitigated") == 1
-        assert sum(v for (name, _), v in after.items() if name == "incidentbot_open_incidents") == 2
+        assert value(after, "incidentbot_open_incidents", severity="sev3", status="declared") == 1  # the alert's
+        assert sum(v for (name, _), v in after.items() if name == "incidentbot_open_incidents") == 3
         # 10 minutes at 50% = 300 s of cdn-edge's 1296 s: 996 s left, 996/1296 of the budget.
         assert value(after, "incidentbot_error_budget_remaining_seconds", service="cdn-edge") == pytest.approx(996.0)
         assert value(after, "incidentbot_error_budget_remaining_ratio", service="cdn-edge") == pytest.approx(
