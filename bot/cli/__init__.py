@@ -1,0 +1,1 @@
+"""The ``incidentbot`` command line and its offline demo."""

@@ -64,8 +64,8 @@ COLUMNS = (DECLARED, INVESTIGATING, MITIGATED, MONITORING, RESOLVED)
 
 # The life cycle: for each action, the status it leads to from each status (a column per status);
 # None refuses the action in that status. Work on a declared incident means somebody is now
-# investigating it; a rollback ends the impact (mitigated); monitoring watches a fix that is in, and a
-# new hypothesis or mitigation attempt there means it did not hold (back to investigating). A resolved
+# investigating it; a rollback ends the impact (mitigated); monitoring watches a fix that is in, and
+# `reopen` says it did not hold (back to investigating), as it does after a resolve. A resolved
 # incident takes no more work, but its record stays correctable (the error budget depends on
 # service and impact).
 # fmt: off
@@ -81,14 +81,14 @@ LIFE_CYCLE: dict[type[Transition], tuple[Status | None, ...]] = {
     RecordAlert:       (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     Nudge:             (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    None),
     Assemble:          (INVESTIGATING, INVESTIGATING, MITIGATED,     MONITORING,    None),
-    AddHypothesis:     (INVESTIGATING, INVESTIGATING, MITIGATED,     INVESTIGATING, None),
+    AddHypothesis:     (INVESTIGATING, INVESTIGATING, MITIGATED,     MONITORING,    None),
     RejectHypothesis:  (INVESTIGATING, INVESTIGATING, MITIGATED,     MONITORING,    None),
     ConfirmHypothesis: (INVESTIGATING, INVESTIGATING, MITIGATED,     MONITORING,    None),
-    Mitigate:          (INVESTIGATING, INVESTIGATING, MITIGATED,     INVESTIGATING, None),
+    Mitigate:          (INVESTIGATING, INVESTIGATING, MITIGATED,     MONITORING,    None),
     Rollback:          (MITIGATED,     MITIGATED,     MITIGATED,     MITIGATED,     None),
     Monitor:           (None,          MONITORING,    MONITORING,    None,          None),
     Resolve:           (RESOLVED,      RESOLVED,      RESOLVED,      RESOLVED,      None),
-    Reopen:            (None,          None,          None,          None,          INVESTIGATING),
+    Reopen:            (None,          None,          None,          INVESTIGATING, INVESTIGATING),
 }
 # fmt: on
 
@@ -218,6 +218,16 @@ def _refusal(incident: Incident, action: Transition) -> str:
         )
     if isinstance(action, Reopen):
         return f"{ident} is still open ({incident.status.value}); there is nothing to reopen."
+    if isinstance(action, Monitor) and incident.status is Status.MONITORING:
+        return (
+            f"{ident} is already being monitored. `resolve [summary]` when the fix holds, "
+            "`reopen <reason>` if it did not."
+        )
+    if isinstance(action, Monitor):
+        return (
+            f"`monitor` follows a fix, and {ident} is {incident.status.value}: record the fix first "
+            "(`mitigate <what you did>` or `rollback <change>`), then `monitor <what you watch>`."
+        )
     return f"`{_verb(action)}` is not possible while {ident} is {incident.status.value}."
 
 

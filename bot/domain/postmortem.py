@@ -13,7 +13,15 @@ from datetime import datetime, timedelta
 from bot.domain.alerts import alert_list
 from bot.domain.blameless import Finding, lint
 from bot.domain.changes import ChangeEvent, describe_change
-from bot.domain.model import EntryKind, Hypothesis, HypothesisStatus, Incident, TimelineEntry, sorted_timeline
+from bot.domain.model import (
+    EntryKind,
+    Hypothesis,
+    HypothesisStatus,
+    Incident,
+    Status,
+    TimelineEntry,
+    sorted_timeline,
+)
 from bot.domain.slo import Slo, format_budget_time, impact_spans, incident_burn
 from bot.domain.timeline import (
     Escape,
@@ -21,6 +29,7 @@ from bot.domain.timeline import (
     Milestones,
     collect_names,
     describe,
+    ends_impact,
     find_milestones,
     format_percent,
     plain_mention,
@@ -397,14 +406,30 @@ def _diagnosis_lessons(lessons: Lessons, incident: Incident, milestones: Milesto
             )
 
 
+_ROLLBACK = (EntryKind.ROLLBACK,)
+_MITIGATING_KINDS = (EntryKind.ROLLBACK, EntryKind.MITIGATION)
+"""Entries that can be what ended the impact (a mitigation attempt only when monitoring followed it)."""
+
+
 def _mitigation_lessons(lessons: Lessons, ordered: list[TimelineEntry], milestones: Milestones) -> None:
     end = milestones.mitigated_at
     for entry in ordered:
         if entry.kind is EntryKind.MITIGATION and (end is None or entry.occurred_at < end):
             lessons.went_wrong.append(f'Mitigation "{entry.text}" ({_hhmm(entry.occurred_at)}) did not end the impact.')
-    rollbacks = [e for e in ordered if e.kind is EntryKind.ROLLBACK]
-    if rollbacks and end is not None:
-        lessons.went_well.append(f"Rolling back ({rollbacks[0].text}) mitigated the impact at {_hhmm(end)}.")
+    first_move = next((e for e in ordered if ends_impact(e)), None)
+    kinds = _MITIGATING_KINDS if first_move is not None and first_move.kind is EntryKind.MONITORING else _ROLLBACK
+    credited = next((e for e in ordered if e.occurred_at == end and e.kind in kinds), None)
+    if credited is not None and end is not None and credited.kind is EntryKind.ROLLBACK:
+        lessons.went_well.append(f"Rolling back ({credited.text}) mitigated the impact at {_hhmm(end)}.")
+    elif credited is not None and end is not None:
+        lessons.went_well.append(f'Mitigation "{credited.text}" ended the impact at {_hhmm(end)}.')
+    for entry in ordered:
+        if entry.kind is EntryKind.REOPENED and entry.data.get("status_from") == Status.MONITORING.value:
+            reason = f" ({entry.text})" if entry.text else ""
+            lessons.went_wrong.append(
+                f"The fix being monitored did not hold: back to investigating at {_hhmm(entry.occurred_at)}{reason}. "
+                "What would have shown it sooner?"
+            )
     if end is not None and end - milestones.detected_at > SLOW_MITIGATION:
         lessons.went_wrong.append(
             f"Mitigation took {format_duration(end - milestones.detected_at)} from detection; "

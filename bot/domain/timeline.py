@@ -108,6 +108,8 @@ def describe(entry: TimelineEntry, mention: Mention = slack_mention, escape: Esc
         links = [str(data[key]) for key in ("generator_url", "panel_url", "dashboard_url") if data.get(key)]
         label = "Alert fired" if kind is EntryKind.ALERT_FIRED else "Alert cleared"
         return _with_text(label, entry.text) + "".join(f" ({link})" for link in links[:2])
+    if kind is EntryKind.REOPENED and data.get("status_from") == Status.MONITORING.value:
+        return _with_text("The fix did not hold: back to investigating", entry.text)
     if kind is EntryKind.NUDGE:
         return f"Reminder posted: no timeline update for {data.get('silent_minutes')} min"
     label = _LABELS.get(kind) or kind.value.replace("_", " ").capitalize()  # a new kind reads as its name
@@ -145,7 +147,8 @@ def find_milestones(entries: Iterable[TimelineEntry]) -> Milestones:
     The first occurrence counts for each, except resolution, where the last counts (reopened
     incidents end when they are finally resolved). Mitigation is the first move into a status
     that ends the impact (``Status.is_mitigated``): an incident resolved without a rollback is
-    mitigated when it is resolved.
+    mitigated when it is resolved. When that move is into monitoring, the fix watched is the latest
+    ``mitigate`` attempt before it, whose time counts (none: the monitoring entry's).
     """
     ordered = sorted_timeline(list(entries))
     if not ordered:
@@ -155,7 +158,12 @@ def find_milestones(entries: Iterable[TimelineEntry]) -> Milestones:
         return next((e.occurred_at for e in ordered if predicate(e)), None)
 
     resolved_at = _final_resolution(ordered)
-    mitigated_at = first(_ends_impact)
+    mitigation = next((e for e in ordered if ends_impact(e)), None)
+    mitigated_at = mitigation.occurred_at if mitigation is not None else None
+    if mitigation is not None and mitigation.kind is EntryKind.MONITORING:
+        # Monitoring straight after `mitigate` watches that attempt: the impact ended when it was made.
+        attempts = [e for e in ordered if e.kind is EntryKind.MITIGATION and e.occurred_at <= mitigation.occurred_at]
+        mitigated_at = attempts[-1].occurred_at if attempts else mitigated_at
     return Milestones(
         detected_at=first(lambda e: e.kind is EntryKind.DECLARED) or ordered[0].occurred_at,
         irt_assembled_at=first(lambda e: e.kind is EntryKind.ASSEMBLED),
@@ -165,7 +173,7 @@ def find_milestones(entries: Iterable[TimelineEntry]) -> Milestones:
     )
 
 
-def _ends_impact(entry: TimelineEntry) -> bool:
+def ends_impact(entry: TimelineEntry) -> bool:
     """The entry moved its incident into a status that ends the impact (``Status.is_mitigated``)."""
     status = Status.of_entry(entry)
     return status is not None and status.is_mitigated

@@ -1,0 +1,1 @@
+"""Periodic background work every replica may run (nudges)."""

@@ -97,11 +97,34 @@ class TestMonitoringOverSlack:
         channel = slack.declare("declare sev2 Checkout API returning 500s")
         slack.ephemeral("mitigate restarted the checkout pods", channel_id=channel)
         slack.ephemeral("monitor checkout error rate", channel_id=channel)
-        reply = slack.ephemeral("hypothesis the connection pool is exhausted", channel_id=channel)
-        assert reply == "INC-1 · Hypothesis #1: the connection pool is exhausted (status: investigating)"
+        noted = slack.ephemeral("hypothesis the connection pool is exhausted", channel_id=channel)
+        assert noted == "INC-1 · Hypothesis #1: the connection pool is exhausted"  # still monitoring
+        reply = slack.ephemeral("reopen 500s are back", channel_id=channel)
+        assert reply == "INC-1 · The fix did not hold: back to investigating: 500s are back (status: investigating)"
         assert "*Status:* investigating" in json.dumps(_status_message(slack, channel)["blocks"])
+
+    def test_a_stale_monitor_button_says_so_instead_of_opening_a_form(self, slack: SlackDriver) -> None:
+        """The Monitor button of an older status message, clicked while monitoring: told at once, no form."""
+        channel = slack.declare("declare sev2 Checkout API returning 500s")
+        slack.ephemeral("rollback checkout deploy 7", channel_id=channel)
+        slack.ephemeral("monitor checkout error rate", channel_id=channel)
+        url = slack.fake.response_url("stale-click")
+        result = slack.bot.interaction(
+            signing.block_actions_body("incident_monitor", value="1", channel_id=channel, response_url=url)
+        )
+        slack.bot.drain()
+        assert result.status == 200
+        assert slack.fake.calls_to("views.open") == []
+        [told] = [c.params for c in slack.fake.calls_to("response_url") if c.path.endswith("/stale-click")]
+        assert told["text"] == (
+            "That button is out of date: INC-1 is monitoring now. The pinned status message shows what can be "
+            "done next."
+        )
 
     def test_monitor_before_anyone_investigates_is_refused_in_words(self, slack: SlackDriver) -> None:
         channel = slack.declare("declare sev3 Search is slow")
         reply = slack.ephemeral("monitor search latency", channel_id=channel)
-        assert reply == "`monitor` is not possible while INC-1 is declared."
+        assert reply == (
+            "`monitor` follows a fix, and INC-1 is declared: record the fix first "
+            "(`mitigate &lt;what you did&gt;` or `rollback &lt;change&gt;`), then `monitor &lt;what you watch&gt;`."
+        )

@@ -89,7 +89,7 @@ class TestStatusButtons:
     @pytest.mark.parametrize("action_id", list(BUTTON_VERBS))
     def test_each_button_opens_its_modal(self, slack: SlackDriver, action_id: ActionId) -> None:
         """Hypothesis, note, mitigate and resolve open a one-field modal for that verb and incident."""
-        channel_id = slack.declare()
+        channel_id = _channel_offering(slack, action_id)
         trigger = signing.new_trigger_id()
         result = slack.bot.interaction(
             signing.block_actions_body(
@@ -151,6 +151,14 @@ FORM_FALLBACKS = {
 """What the clicker reads when Slack will not open a button's form (mrkdwn: ``<`` is sent as ``&lt;``)."""
 
 
+def _channel_offering(slack: SlackDriver, action_id: ActionId) -> str:
+    """A new incident's channel whose status message offers ``action_id`` (Monitor needs a fix to watch)."""
+    channel_id = slack.declare()
+    if action_id is ActionId.MONITOR:
+        slack.command("mitigate restarted the checkout pods", channel_id=channel_id)
+    return channel_id
+
+
 def _click(slack: SlackDriver, action_id: ActionId, channel_id: str, response_url: str) -> int:
     result = slack.bot.interaction(
         signing.block_actions_body(
@@ -176,7 +184,7 @@ class TestFormsSlackWillNotOpen:
     ) -> None:
         """views.open answers 500: the click gets 200, and the clicker reads, through the click's
         response_url (ephemeral, the status message left alone), the command that does what the form would."""
-        channel_id = slack.declare()
+        channel_id = _channel_offering(slack, action_id)
         slack.fake.fail_next("views.open", "fatal_error", status=500)
         url = slack.fake.response_url("failed-form")
         assert _click(slack, action_id, channel_id, url) == 200
@@ -184,7 +192,9 @@ class TestFormsSlackWillNotOpen:
         answers = [c.params for c in slack.fake.calls_to("response_url") if c.path.endswith("/failed-form")]
         assert answers == [{"text": FORM_FALLBACKS[action_id], "response_type": "ephemeral", "replace_original": False}]
         assert slack.fake.ephemerals == []
-        assert slack.bot.usecases.timeline(1)[1][-1].kind.value == "declared"
+        assert slack.bot.usecases.timeline(1)[1][-1].kind.value == (
+            "mitigation" if action_id is ActionId.MONITOR else "declared"
+        )
 
     @pytest.mark.parametrize("action_id", list(FORM_FALLBACKS))
     def test_when_the_response_url_fails_too_the_clicker_gets_an_ephemeral_note(
@@ -192,7 +202,7 @@ class TestFormsSlackWillNotOpen:
     ) -> None:
         """views.open answers 500 and the response_url a proxy's 502: the same words come as chat.postEphemeral
         to the clicker in the incident channel."""
-        channel_id = slack.declare()
+        channel_id = _channel_offering(slack, action_id)
         slack.fake.fail_next("views.open", "fatal_error", status=500)
         slack.fake.fail_next_raw("response_url", 502, "<html>Bad Gateway</html>")
         assert _click(slack, action_id, channel_id, slack.fake.response_url("failed-form")) == 200

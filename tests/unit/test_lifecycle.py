@@ -61,19 +61,19 @@ DEC, INV, MIT, MON, RES = (
 
 # The life cycle as the issue specifies it, written out independently of lifecycle.TRANSITIONS:
 # the next status in (declared, investigating, mitigated, monitoring, resolved); None means illegal.
-# Monitoring (issue 12): mitigated -> monitoring -> resolved; a new hypothesis or mitigation attempt
-# while monitoring means the fix did not hold (-> investigating); a rollback from monitoring -> mitigated.
+# Monitoring (issue 12): mitigated -> monitoring -> resolved; `reopen` while monitoring says the fix
+# did not hold (-> investigating); a rollback from monitoring -> mitigated.
 SPEC: dict[type, tuple[Status | None, ...]] = {
     SetLead: (DEC, INV, MIT, MON, None),
     Assemble: (INV, INV, MIT, MON, None),
-    AddHypothesis: (INV, INV, MIT, INV, None),
+    AddHypothesis: (INV, INV, MIT, MON, None),
     RejectHypothesis: (INV, INV, MIT, MON, None),
     ConfirmHypothesis: (INV, INV, MIT, MON, None),
-    Mitigate: (INV, INV, MIT, INV, None),
+    Mitigate: (INV, INV, MIT, MON, None),
     Rollback: (MIT, MIT, MIT, MIT, None),
     Monitor: (None, MON, MON, None, None),
     Resolve: (RES, RES, RES, RES, None),
-    Reopen: (None, None, None, None, INV),
+    Reopen: (None, None, None, INV, INV),
     ChangeSeverity: (DEC, INV, MIT, MON, RES),
     AddNote: (DEC, INV, MIT, MON, RES),
     AddFollowup: (DEC, INV, MIT, MON, RES),
@@ -195,8 +195,16 @@ class TestTransitionTable:
             assert "INC-7" in message
             if status is not Status.RESOLVED and action_type is Reopen:
                 assert message == f"INC-7 is still open ({status.value}); there is nothing to reopen."
+            elif status is Status.MONITORING:
+                assert message == (
+                    "INC-7 is already being monitored. `resolve [summary]` when the fix holds, "
+                    "`reopen <reason>` if it did not."
+                )
             elif status is not Status.RESOLVED:
-                assert message == f"`monitor` is not possible while INC-7 is {status.value}."
+                assert message == (
+                    f"`monitor` follows a fix, and INC-7 is {status.value}: record the fix first "
+                    "(`mitigate <what you did>` or `rollback <change>`), then `monitor <what you watch>`."
+                )
             elif action_type is Resolve:
                 assert "already resolved" in message
             else:

@@ -19,6 +19,7 @@ from bot.domain.commands import (
     Mitigate,
     Monitor,
     ParsedCommand,
+    Reopen,
     Resolve,
     Rollback,
     SetImpact,
@@ -26,11 +27,12 @@ from bot.domain.commands import (
     Transition,
     UserRef,
 )
-from bot.domain.errors import TransitionError, UsageError
+from bot.domain.errors import TimeParseError, TransitionError, UsageError
 from bot.domain.grammar import help_text, parse_command
 from bot.domain.lifecycle import Stamp, apply, declare
 from bot.domain.model import OPEN_STATUSES, EntryKind, Incident, Severity, Status, TimelineEntry
 from bot.domain.policy import NotAllowed, check_allowed
+from bot.domain.postmortem import build_postmortem
 from bot.domain.slo import bad_time
 from bot.domain.timeline import describe, find_milestones
 from bot.slack import blocks
@@ -117,14 +119,38 @@ class TestMilestonesAndBudget:
         _, entries = run([(0, SetImpact(50.0)), (8, AddHypothesis("WAF rule")), (53, Monitor("edge 5xx"))])
         assert bad_time(entries, now=at(600)) == timedelta(minutes=26.5)
 
-    def test_a_fix_that_did_not_hold_goes_back_to_investigating(self) -> None:
-        """Monitoring, then a new hypothesis: investigating again; the first mitigation still counts."""
+    def test_a_fix_that_did_not_hold_is_reopened_to_investigating(self) -> None:
+        """Monitoring, then `reopen`: investigating again, said in words; the first mitigation still counts."""
         incident, entries = run(
-            [(8, AddHypothesis("WAF rule")), (53, Monitor("edge 5xx")), (60, AddHypothesis("a second WAF rule"))]
+            [(8, AddHypothesis("WAF rule")), (53, Monitor("edge 5xx")), (60, Reopen("502s are back"))]
         )
         assert incident.status is Status.INVESTIGATING
         assert (entries[-1].data["status_from"], entries[-1].data["status_to"]) == ("monitoring", "investigating")
+        assert describe(entries[-1]) == "The fix did not hold: back to investigating: 502s are back"
         assert find_milestones(entries).mitigated_at == datetime(2026, 11, 22, 14, 35, tzinfo=UTC)
+
+    @pytest.mark.parametrize("action", [AddHypothesis("a second WAF rule"), Mitigate("purged the edge cache")])
+    def test_work_while_monitoring_keeps_monitoring(self, action: Transition) -> None:
+        """A theory or a precaution logged while watching does not end monitoring (`reopen` does)."""
+        incident, entries = run([(8, AddHypothesis("WAF rule")), (53, Monitor("edge 5xx")), (60, action)])
+        assert incident.status is Status.MONITORING and "status_to" not in entries[-1].data
+
+    def test_mitigate_then_monitor_counts_from_the_attempt_being_watched(self) -> None:
+        """`mitigate restarted pods` at 13:50, `monitor` at 13:51: mitigated at 13:50, and not a failed attempt."""
+        _, entries = run(
+            [(2, AddHypothesis("pods")), (8, Mitigate("restarted pods")), (9, Monitor("errors")), (20, Resolve())]
+        )
+        assert find_milestones(entries).mitigated_at == datetime(2026, 11, 22, 13, 50, tzinfo=UTC)
+
+    def test_a_backdated_reopen_cannot_precede_the_monitoring(self) -> None:
+        """Monitoring from 14:12: a `reopen` at 14:02 would put the timeline out of order, and is refused."""
+        incident, _ = run([(8, AddHypothesis("x")), (30, Monitor("edge 5xx"))])
+        with pytest.raises(TimeParseError) as refused:
+            apply(incident, Reopen("back"), Stamp(LEAD, at(20), at(40)))
+        assert refused.value.user_message == (
+            "2026-11-22 14:02 UTC is before the latest status change of INC-1 (monitoring at 2026-11-22 14:12 UTC). "
+            "Record this change at or after that time."
+        )
 
     def test_rollback_from_monitoring_is_mitigated(self) -> None:
         incident, _ = run([(8, AddHypothesis("WAF rule")), (53, Monitor("edge 5xx")), (60, Rollback("WAF rule"))])
@@ -135,8 +161,16 @@ class TestRefusals:
     @pytest.mark.parametrize(
         ("steps", "message"),
         [
-            ([], "`monitor` is not possible while INC-1 is declared."),
-            ([(8, AddHypothesis("x")), (9, Monitor("y"))], "`monitor` is not possible while INC-1 is monitoring."),
+            (
+                [],
+                "`monitor` follows a fix, and INC-1 is declared: record the fix first "
+                "(`mitigate <what you did>` or `rollback <change>`), then `monitor <what you watch>`.",
+            ),
+            (
+                [(8, AddHypothesis("x")), (9, Monitor("y"))],
+                "INC-1 is already being monitored. `resolve [summary]` when the fix holds, "
+                "`reopen <reason>` if it did not.",
+            ),
             (
                 [(8, AddHypothesis("x")), (9, Resolve())],
                 "INC-1 is resolved, so it takes no more monitor. If the problem is back, "
@@ -150,6 +184,13 @@ class TestRefusals:
         with pytest.raises(TransitionError) as refused:
             apply(incident, Monitor("edge"), Stamp(LEAD, at(30), at(30)))
         assert refused.value.user_message == message
+
+    def test_under_strict_roles_only_the_lead_and_irt_may_say_the_fix_did_not_hold(self) -> None:
+        incident, _ = run([(1, SetLead(UserRef(LEAD))), (8, AddHypothesis("x")), (9, Monitor("edge"))])
+        with pytest.raises(NotAllowed) as refused:
+            check_allowed(incident, Reopen("502s are back"), "U0OUTSIDER")
+        assert refused.value.plain_message == "Only the incident lead and IRT may reopen INC-1 (strict roles are on)."
+        check_allowed(incident, AddHypothesis("a theory"), "U0OUTSIDER")  # keeps monitoring: anyone may
 
     def test_under_strict_roles_only_the_lead_and_irt_may_move_to_monitoring(self) -> None:
         incident, _ = run([(1, SetLead(UserRef(LEAD))), (8, AddHypothesis("x"))])
@@ -221,3 +262,42 @@ class TestButtons:
         view = blocks.build_command_modal("monitor", incident)
         assert view["title"] == {"type": "plain_text", "text": "Monitor the fix"}
         assert view["blocks"][-1]["label"] == {"type": "plain_text", "text": "What are you watching?"}
+
+
+class TestPostmortemLessons:
+    def _lessons(self, steps: list[tuple[float, Transition]]) -> tuple[list[str], list[str]]:
+        incident, entries = run(steps)
+        data = build_postmortem(incident, entries, at(120))
+        return data.lessons.went_well, data.lessons.went_wrong
+
+    def test_a_rollback_after_monitoring_began_is_not_credited_with_the_mitigation(self) -> None:
+        """Monitoring 13:52 (after `mitigate` 13:50), rollback 14:22: the 13:50 attempt ended the impact."""
+        well, wrong = self._lessons(
+            [
+                (2, AddHypothesis("index")),
+                (8, Mitigate("raised the pool size")),
+                (10, Monitor("p99")),
+                (40, Rollback("search deploy 88")),
+                (50, Resolve()),
+            ]
+        )
+        assert 'Mitigation "raised the pool size" ended the impact at 13:50.' in well
+        assert not [line for line in well if line.startswith("Rolling back")]
+        assert not [line for line in wrong if "did not end the impact" in line]
+
+    def test_a_fix_that_did_not_hold_is_a_lesson(self) -> None:
+        well, wrong = self._lessons(
+            [
+                (2, AddHypothesis("WAF")),
+                (53, Rollback("WAF rule")),
+                (58, Monitor("edge 5xx")),
+                (68, Reopen("502s are back")),
+                (98, Rollback("second WAF rule")),
+                (108, Resolve()),
+            ]
+        )
+        assert "Rolling back (WAF rule) mitigated the impact at 14:35." in well
+        assert (
+            "The fix being monitored did not hold: back to investigating at 14:50 (502s are back). "
+            "What would have shown it sooner?"
+        ) in wrong

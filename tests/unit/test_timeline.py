@@ -81,6 +81,11 @@ DESCRIBED = [
     ),
     (entry(EntryKind.MITIGATION, "Rate limit"), "Mitigation attempted: rATE LIMIT"),
     (entry(EntryKind.ROLLBACK, "Deploy 42"), "Rolled back: dEPLOY 42"),
+    (entry(EntryKind.MONITORING, "Edge 5xx"), "Monitoring: eDGE 5XX"),
+    (
+        entry(EntryKind.REOPENED, "502s Back", status_from="monitoring", status_to="investigating"),
+        "The fix did not hold: back to investigating: 502S bACK",
+    ),
     (entry(EntryKind.RESOLVED, "All good"), "Incident resolved: aLL GOOD"),
     (entry(EntryKind.REOPENED, "Back again"), "Incident reopened: bACK AGAIN"),
     (entry(EntryKind.SEVERITY, severity_from="sev3", severity_to="sev1"), "Severity changed from sev3 to sev1"),

@@ -20,7 +20,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.domain.commands import Declare
 from bot.domain.grammar import MAX_TITLE_LENGTH, USAGE, clean_text, parse_command
-from bot.domain.model import DEFAULT_SEVERITY, Severity
+from bot.domain.model import DEFAULT_SEVERITY, Incident, Severity
 from bot.domain.policy import NotAllowed
 from bot.domain.timeline import plain_references
 from bot.errors import BotError
@@ -28,7 +28,7 @@ from bot.slack import blocks
 from bot.slack.app import SlackDeps
 from bot.slack.delivery import NotifyTarget, plan_effects
 from bot.slack.errors import user_message
-from bot.slack.ids import BUTTON_VERBS, ActionId, BlockId, CallbackId, InputId
+from bot.slack.ids import BUTTON_VERBS, BUTTONS, ActionId, BlockId, CallbackId, InputId
 from bot.slack.listeners.commands import ACK_BUDGET
 from bot.slack.text import escape, truncate
 from bot.store.outbox import Effect
@@ -49,6 +49,10 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             reading = asyncio.ensure_future(deps.threads.read(deps.usecases.incident, number))
             try:
                 incident = await asyncio.wait_for(asyncio.shield(reading), TRIGGER_BUDGET)
+                if not BUTTONS_BY_ACTION[ActionId(action["action_id"])].shown(incident.status):
+                    # A button of an older status message: say so now, not after the form is filled in.
+                    await _answer_clicker(deps, respond, body, stale_button(incident))
+                    return
                 view = blocks.build_command_modal(verb, incident)
             except TimeoutError:
                 reading.add_done_callback(_quietly)
@@ -96,6 +100,17 @@ def _quietly(task: asyncio.Future[Any]) -> None:
     """A read given up on may still fail (an unknown incident): the modal's submission will say so."""
     if not task.cancelled():
         task.exception()
+
+
+BUTTONS_BY_ACTION = {button.action_id: button for button in BUTTONS}
+
+
+def stale_button(incident: Incident) -> str:
+    """What the clicker of a button the incident's status no longer offers is told."""
+    return (
+        f"That button is out of date: {incident.incident_id} is {incident.status.value} now. "
+        "The pinned status message shows what can be done next."
+    )
 
 
 def form_fallback(verb: str, number: int) -> str:
