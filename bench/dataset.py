@@ -18,7 +18,8 @@ from typing import Any
 from bot.domain.commands import Declare
 from bot.domain.model import Severity
 from bot.store import open_store
-from bot.usecases.incidents import Actor, IncidentUseCases
+from bot.usecases.incidents import IncidentUseCases
+from bot.usecases.shared import Actor, Transactions
 
 BASE_TIME = datetime(2020, 1, 1, tzinfo=UTC)
 OPEN_STATUSES = ("declared", "investigating", "mitigated")
@@ -32,13 +33,13 @@ def channel_of(number: int) -> str:
 def seed_live(database_url: str, count: int, add_channel: Any) -> list[str]:
     """Declare ``count`` incidents through the service and bind each to a channel ``add_channel`` creates."""
     store = open_store(database_url)
-    usecases = IncidentUseCases(store)
+    incidents = IncidentUseCases(Transactions(store))
     channels = []
     try:
         for index in range(count):
-            outcome = usecases.declare(Declare(f"Bench incident {index}", Severity.SEV2), Actor("U0SEED", "seed"))
+            outcome = incidents.declare(Declare(f"Bench incident {index}", Severity.SEV2), Actor("U0SEED", "seed"))
             channel = add_channel(None, f"inc-{outcome.incident.number}-bench")
-            usecases.bind_channel(outcome.incident.number, channel)
+            incidents.bind_channel(outcome.incident.number, channel)
             channels.append(channel)
     finally:
         store.dispose()

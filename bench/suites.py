@@ -282,7 +282,8 @@ def bench_writes(ctx: Context) -> list[Row]:
     from bot.slack.delivery import plan_effects
     from bot.store import open_store
     from bot.store.tables import TimelineEntryRow
-    from bot.usecases.incidents import Actor, IncidentUseCases
+    from bot.usecases.incidents import IncidentUseCases
+    from bot.usecases.shared import Actor, Transactions
 
     count = ctx.size(1000, 200, 20)
     rows = []
@@ -291,8 +292,8 @@ def bench_writes(ctx: Context) -> list[Row]:
     for dialect in ("sqlite", "postgres"):
         url = ctx.database_url(dialect, "writes")
         store = open_store(url)
-        usecases = IncidentUseCases(store)
-        number = usecases.declare(Declare("Write benchmark", Severity.SEV3), actor).incident.number
+        incidents = IncidentUseCases(Transactions(store))
+        number = incidents.declare(Declare("Write benchmark", Severity.SEV3), actor).incident.number
         texts = [f"write {i}: error rate 2.{i % 10}% on checkout-api" for i in range(count)]
 
         def plan(outcome: Any) -> Any:
@@ -300,7 +301,7 @@ def bench_writes(ctx: Context) -> list[Row]:
 
         started = time.perf_counter()
         for text in texts:
-            usecases.transition(AddNote(text), actor, number=number, plan=plan)
+            incidents.transition(AddNote(text), actor, number=number, plan=plan)
         bot_seconds = time.perf_counter() - started
         with store.engine.begin() as connection:
             incident_id = connection.execute(sa.text("SELECT id FROM incidents")).scalar_one()
@@ -352,7 +353,7 @@ class QueryCounter:
         self.count += 1
 
 
-def _view_functions(usecases: Any, channel: str) -> dict[str, Callable[[], Any]]:
+def _view_functions(incidents: Any, channel: str) -> dict[str, Callable[[], Any]]:
     from bot.domain.model import OPEN_STATUSES
     from bot.slack import blocks
     from bot.slack.listeners.events import HOME_LIST_LIMIT
@@ -362,17 +363,17 @@ def _view_functions(usecases: Any, channel: str) -> dict[str, Callable[[], Any]]
     open_statuses = OPEN_STATUSES
 
     def status() -> Any:  # /incident status in the incident's channel
-        return status_text(usecases.incident(channel_id=channel), usecases.clock(), escape=escape)
+        return status_text(incidents.get(channel_id=channel), incidents.clock(), escape=escape)
 
     def timeline() -> Any:  # /incident timeline
-        incident, entries = usecases.timeline(channel_id=channel)
+        incident, entries = incidents.timeline(channel_id=channel)
         return blocks.build_timeline_blocks(incident, entries)
 
     def home() -> Any:  # app_home_opened
-        return blocks.build_home_view(usecases.list_incidents(open_statuses, HOME_LIST_LIMIT), usecases.clock())
+        return blocks.build_home_view(incidents.summaries(open_statuses, HOME_LIST_LIMIT), incidents.clock())
 
     def listing() -> Any:  # /incident list
-        return list_text(usecases.list_incidents(open_statuses, 50), usecases.clock(), escape=escape)
+        return list_text(incidents.summaries(open_statuses, 50), incidents.clock(), escape=escape)
 
     return {"status": status, "timeline": timeline, "app_home": home, "list": listing}
 
@@ -399,6 +400,7 @@ def bench_views(ctx: Context) -> list[Row]:
     """status / timeline / App Home / list with a small and a large history: time and SQL queries per view."""
     from bot.store import open_store
     from bot.usecases.incidents import IncidentUseCases
+    from bot.usecases.shared import Transactions
 
     small, large = 100, ctx.size(100_000, 10_000, 500)
     per_incident = 10
@@ -416,7 +418,7 @@ def bench_views(ctx: Context) -> list[Row]:
             store = open_store(url, migrate=False)
             stores.append(store)
             counters[size] = QueryCounter(store.engine)
-            views[size] = _view_functions(IncidentUseCases(store), generated[size].target_channel)
+            views[size] = _view_functions(IncidentUseCases(Transactions(store)), generated[size].target_channel)
             if dialect == "sqlite" and size == large:
                 ctx._big_sqlite = url
         measured = {
@@ -569,6 +571,7 @@ def bench_timeline_view(ctx: Context) -> list[Row]:
     from bot.slack.blocks import build_timeline_blocks
     from bot.store import open_store
     from bot.usecases.incidents import IncidentUseCases
+    from bot.usecases.shared import Transactions
 
     iterations = ctx.size(300, 100, 5)
     results: dict[str, dict[str, Any]] = {}
@@ -585,12 +588,12 @@ def bench_timeline_view(ctx: Context) -> list[Row]:
         store = open_store(ctx.sqlite_url(f"timeline-view-{count}"))
         incident, entries = _incident_with_entries(count)
         with store.transaction() as uow:
-            uow.add_incident(Decision(incident, tuple(entries)), incident.declared_at)
-        service = IncidentUseCases(store)
+            uow.incidents.add(Decision(incident, tuple(entries)), incident.declared_at)
+        incidents = IncidentUseCases(Transactions(store))
         number = incident.number
-        timed(str(count), lambda s=service, n=number: build_timeline_blocks(*s.recent_timeline(n)))
+        timed(str(count), lambda s=incidents, n=number: build_timeline_blocks(*s.recent_timeline(n)))
         if count == 10_000:
-            timed("whole", lambda s=service, n=number: build_timeline_blocks(*s.timeline(n)))
+            timed("whole", lambda s=incidents, n=number: build_timeline_blocks(*s.timeline(n)))
         store.dispose()
     ctx.details["timeline_view"] = results
     rows = []

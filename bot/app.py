@@ -1,9 +1,11 @@
 """The composition root: every part of the bot is built here, once, from settings.
 
 ``build_usecases`` opens (and migrates) the store and builds the use cases (shared by the server and
-the CLI); ``build_server`` wires the aiohttp application of ``serve`` and ``socket``: the Slack app,
-the webhooks, /healthz, /metrics, the outbox worker and its deliverers, and the nudge job. Nothing else
-constructs these objects, so what the bot is made of can be read in this one file.
+the CLI): one object per aggregate (incidents, alerts, changes, events, outbox, budgets, nudges),
+bundled in ``UseCases``; each adapter receives only those it uses. ``build_server`` wires the
+aiohttp application of ``serve`` and ``socket``: the Slack app, the webhooks, /healthz, /metrics, the
+outbox worker and its deliverers, and the nudge job. Nothing else constructs these objects, so what the
+bot is made of can be read in this one file.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import asyncio
 import errno
 import os
 import socket
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import structlog
 from aiohttp import web
 
 from bot.config import Settings
+from bot.domain.slo import EMPTY_CATALOG, SloCatalog
 from bot.errors import ConfigError
 from bot.integrations import webhooks
 from bot.integrations.pagerduty import PagerDutyDeliverer, paging_plan
@@ -30,8 +34,15 @@ from bot.slack.app import SlackDeps, build_app, build_client, build_deps
 from bot.slack.delivery import SlackDeliverer, dead_page_notice
 from bot.slack.identity import BotIdentity
 from bot.slack.server import SHUTDOWN_TIMEOUT, SOCKET_MODE, SocketModeConnection, build_web_app
-from bot.store import open_store
-from bot.usecases.incidents import Clock, IncidentUseCases, StandingPlan, utc_now
+from bot.store import IncidentStore, open_store
+from bot.usecases.alerts import AlertUseCases
+from bot.usecases.budgets import BudgetUseCases
+from bot.usecases.changes import ChangeUseCases
+from bot.usecases.events import EventUseCases
+from bot.usecases.incidents import IncidentUseCases
+from bot.usecases.nudges import NudgeUseCases
+from bot.usecases.outbox import OutboxUseCases
+from bot.usecases.shared import Clock, StandingPlan, Transactions, utc_now
 
 log = structlog.get_logger("incidentbot.server")
 
@@ -43,22 +54,62 @@ NUDGE_TASK = web.AppKey("nudge_task", asyncio.Task[None])
 IDENTITY = web.AppKey("identity", BotIdentity)
 
 
-def build_usecases(settings: Settings, clock: Clock = utc_now) -> IncidentUseCases:
+@dataclass(frozen=True)
+class UseCases:
+    """Every use case, one object per aggregate, over one store and one clock."""
+
+    store: IncidentStore
+    clock: Clock
+    transactions: Transactions
+    incidents: IncidentUseCases
+    alerts: AlertUseCases
+    changes: ChangeUseCases
+    events: EventUseCases
+    outbox: OutboxUseCases
+    budgets: BudgetUseCases
+    nudges: NudgeUseCases
+
+
+def wire_usecases(
+    store: IncidentStore,
+    clock: Clock = utc_now,
+    *,
+    strict_roles: bool = False,
+    slos: SloCatalog = EMPTY_CATALOG,
+    standing_plans: Sequence[StandingPlan] = (),
+) -> UseCases:
+    """The use cases over an open ``store``; ``standing_plans`` are queued after every transition (paging)."""
+    transactions = Transactions(store, clock, standing_plans)
+    incidents = IncidentUseCases(transactions, strict_roles=strict_roles, slos=slos)
+    return UseCases(
+        store=store,
+        clock=clock,
+        transactions=transactions,
+        incidents=incidents,
+        alerts=AlertUseCases(transactions),
+        changes=ChangeUseCases(transactions),
+        events=EventUseCases(transactions),
+        outbox=OutboxUseCases(transactions),
+        budgets=BudgetUseCases(transactions, slos),
+        nudges=NudgeUseCases(incidents),
+    )
+
+
+def build_usecases(settings: Settings, clock: Clock = utc_now) -> UseCases:
     """Open (and migrate) the store; read the SLO catalogue; page when PagerDuty is configured."""
     plans: list[StandingPlan] = [paging_plan] if settings.pagerduty_routing_key else []
-    slos = load_catalog(settings.slo_file)
-    return IncidentUseCases(
+    return wire_usecases(
         open_store(settings.database_url),
-        clock=clock,
+        clock,
         strict_roles=settings.strict_roles,
-        slos=slos,
+        slos=load_catalog(settings.slo_file),
         standing_plans=plans,
     )
 
 
 def build_server(
     settings: Settings, worker_id: str | None = None, *, socket_mode: bool = False
-) -> tuple[web.Application, IncidentUseCases]:
+) -> tuple[web.Application, UseCases]:
     """The one place both modes are wired: store (migrated), Slack app, webhooks, health, outbox, nudges.
 
     HTTP mode: Slack's requests arrive on ``POST /slack/events`` of the returned application.
@@ -69,7 +120,7 @@ def build_server(
     """
     usecases = build_usecases(settings)
     client = build_client(settings)
-    base = build_deps(settings, usecases, client)
+    base = build_deps(settings, usecases.incidents, usecases.budgets, usecases.outbox, client)
     worker = OutboxWorker(
         usecases.store,
         build_deliverer(settings, usecases, base),
@@ -81,22 +132,23 @@ def build_server(
     identity = BotIdentity(client)
     bolt_app = build_app(deps, settings, identity)
     connection = (
-        SocketModeConnection(bolt_app, settings.slack_app_token.get(), remember=usecases.remember_event)
+        SocketModeConnection(bolt_app, settings.slack_app_token.get(), remember=usecases.events.remember)
         if socket_mode
         else None
     )
     web_app = build_web_app(
         None if socket_mode else bolt_app,
-        usecases,
+        usecases.store.ping,
         connection.state if connection is not None else identity.state,
         threads,
     )
-    webhooks.register(web_app, usecases, settings, worker.wake)
+    webhooks.register(web_app, usecases.alerts, usecases.changes, settings, worker.wake)
     # Metrics: this process's counters (and process_* metrics) plus the database's gauges, read per scrape.
-    usecases.on_entry = count_entry
+    usecases.transactions.on_entry = count_entry
+    # Outermost, around the webhooks' error router (answer_failures): it counts the status that router answered.
     web_app.middlewares.insert(0, webhook_counter(webhooks.WEBHOOK_PATHS))
     web_app.add_routes([web.get(METRICS_PATH, metrics_handler(build_registry(usecases), threads.read))])
-    nudger = Nudger(usecases, settings.nudge_after, worker.wake)
+    nudger = Nudger(usecases.nudges, settings.nudge_after, worker.wake)
     web_app[OUTBOX_WORKER] = worker
     web_app[NUDGER] = nudger
     web_app[IDENTITY] = identity
@@ -138,12 +190,22 @@ def build_server(
     return web_app, usecases
 
 
-def build_deliverer(settings: Settings, usecases: IncidentUseCases, deps: SlackDeps) -> Deliver:
+def build_deliverer(settings: Settings, usecases: UseCases, deps: SlackDeps) -> Deliver:
     """Slack kinds to Slack, PagerDuty kinds to PagerDuty."""
+    slack = SlackDeliverer(
+        usecases.incidents,
+        usecases.alerts,
+        usecases.changes,
+        usecases.budgets,
+        usecases.outbox,
+        deps.web_api,
+        deps.renderer,
+    )
+    pagerduty = PagerDutyDeliverer(usecases.incidents, settings.pagerduty_routing_key, settings.pagerduty_events_url)
     return route_by_kind(
         {
-            "slack": SlackDeliverer(usecases, deps.web_api, deps.renderer),
-            "pagerduty": PagerDutyDeliverer(usecases, settings.pagerduty_routing_key, settings.pagerduty_events_url),
+            "slack": slack,
+            "pagerduty": pagerduty,
         }
     )
 

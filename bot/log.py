@@ -6,6 +6,7 @@ import logging
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
@@ -128,3 +129,21 @@ class RateLimitedWarning:
             self._last, suppressed, self._suppressed = now, self._suppressed, 0
         logger.warning(self.event, **fields, suppressed=suppressed)
         return True
+
+
+CORRELATION_ID_HEX_DIGITS = 8
+"""Length of a correlation id: enough to find one failure in a day's log, short enough to read out."""
+
+
+def log_unexpected(logger: Any, event: str, exc: BaseException, **context: object) -> str:
+    """Log an unexpected failure once, with its traceback, under a new correlation id, and return the id.
+
+    The id (``CORRELATION_ID_HEX_DIGITS`` lowercase hex characters, e.g. ``3f9c0a1e``) is the only thing
+    about the failure a user or a webhook sender sees; the log line ``event`` carries it as
+    ``correlation_id`` with ``error_type`` and whatever of ``context`` is known (incident id, Slack user,
+    channel, request path...: keys whose value is None are left out).
+    """
+    correlation_id = uuid.uuid4().hex[:CORRELATION_ID_HEX_DIGITS]
+    known = {key: value for key, value in context.items() if value is not None}
+    logger.error(event, correlation_id=correlation_id, error_type=type(exc).__name__, exc_info=exc, **known)
+    return correlation_id

@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import structlog
@@ -42,7 +42,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.domain.model import EntryKind, Severity, Status
-from bot.usecases.incidents import IncidentUseCases
+from bot.usecases.budgets import BudgetUseCases
+from bot.usecases.shared import Transactions
+
+if TYPE_CHECKING:
+    from bot.app import UseCases
 
 log = structlog.get_logger("incidentbot.metrics")
 
@@ -98,7 +102,7 @@ OPEN_STATUSES = tuple(s for s in Status if s.is_open)
 
 
 def count_entry(kind: EntryKind) -> None:
-    """``IncidentUseCases.on_entry``: one more timeline entry of ``kind`` recorded by this process."""
+    """``Transactions.on_entry``: one more timeline entry of ``kind`` recorded by this process."""
     TRANSITIONS.labels(kind=kind.value).inc()
 
 
@@ -110,8 +114,9 @@ class DatabaseCollector(Collector):
     series per catalogued service.
     """
 
-    def __init__(self, usecases: IncidentUseCases) -> None:
-        self.usecases = usecases
+    def __init__(self, transactions: Transactions, budgets: BudgetUseCases) -> None:
+        self.transactions = transactions
+        self.budgets = budgets
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("incidentbot_database_up", "1 when the database answered this scrape's queries.")
@@ -127,10 +132,10 @@ class DatabaseCollector(Collector):
         yield from metrics
 
     def _read(self) -> Iterator[Metric]:
-        now = self.usecases.clock()
-        with self.usecases.store.transaction(readonly=True) as uow:
-            counts = uow.count_open_incidents()
-            queue = uow.outbox_stats()
+        now = self.transactions.clock()
+        with self.transactions.read() as uow:
+            counts = uow.incidents.count_open()
+            queue = uow.outbox.queue_stats()
         incidents = GaugeMetricFamily(
             "incidentbot_open_incidents",
             "Unresolved incidents by severity and status (every combination, zero included).",
@@ -153,7 +158,7 @@ class DatabaseCollector(Collector):
             "Outbox items given up on (`incidentbot outbox --status dead` lists them, `--retry ID` revives one).",
             queue.dead,
         )
-        reports = self.usecases.budget_reports()
+        reports = self.budgets.reports()
         ratio = GaugeMetricFamily(
             "incidentbot_error_budget_remaining_ratio",
             "Share of each catalogued service's error budget left in its SLO window (1 = untouched, "
@@ -177,7 +182,7 @@ def _age_seconds(since: datetime | None, now: datetime) -> float:
     return max(0.0, (now - since).total_seconds()) if since is not None else 0.0
 
 
-def build_registry(usecases: IncidentUseCases) -> CollectorRegistry:
+def build_registry(usecases: UseCases) -> CollectorRegistry:
     """A registry with this process's counters, its process/platform/GC metrics and the database gauges."""
     registry = CollectorRegistry(auto_describe=True)
     for collector in PROCESS_METRICS:
@@ -185,7 +190,7 @@ def build_registry(usecases: IncidentUseCases) -> CollectorRegistry:
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     GCCollector(registry=registry)
-    registry.register(DatabaseCollector(usecases))
+    registry.register(DatabaseCollector(usecases.transactions, usecases.budgets))
     return registry
 
 

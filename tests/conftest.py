@@ -9,8 +9,6 @@ set: there they fail, so that a broken CI setup cannot pass by skipping.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -19,11 +17,12 @@ from pathlib import Path
 import pytest
 import structlog
 
+from bot.app import UseCases, wire_usecases
 from bot.cli.demo import ReplayClock
 from bot.log import configure_logging
 from bot.store import IncidentStore, open_store
-from bot.usecases.incidents import IncidentUseCases
-from tests.support.netguard_site import loopback_only
+from tests.support.ci import running_in_ci
+from tests.support.netguard import guard_this_process_and_children
 from tests.support.postgres import POSTGRES_URL_ENV, PostgresServer, PostgresUnavailable, postgres_server
 from tests.support.properties import register_profiles
 
@@ -32,12 +31,7 @@ CLOCK_START = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)
 
 # The network guard: this process and every Python process it starts (through sitecustomize on
 # PYTHONPATH) may reach 127.0.0.1 only; each attempt beyond it is logged and fails the test.
-_NETGUARD_SITE = Path(__file__).parent / "support" / "netguard_site"
-_NETGUARD_LOG = Path(tempfile.mkdtemp(prefix="incidentbot-netguard-")) / "violations.log"
-_NETGUARD_LOG.touch()
-os.environ[loopback_only.LOG_ENV] = str(_NETGUARD_LOG)
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_NETGUARD_SITE), os.environ.get("PYTHONPATH")]))
-loopback_only.install(str(_NETGUARD_LOG))
+NETGUARD_LOG = guard_this_process_and_children()
 
 
 @pytest.fixture(autouse=True)
@@ -58,20 +52,14 @@ def loopback_only_network(request: pytest.FixtureRequest) -> Iterator[None]:
 
     A test marked ``netguard_expected`` (the guard's own tests) must cause at least one attempt instead.
     """
-    start = _NETGUARD_LOG.stat().st_size
+    start = NETGUARD_LOG.mark()
     yield
-    with _NETGUARD_LOG.open(encoding="utf-8") as log:
-        log.seek(start)
-        attempts = log.read().strip()
+    attempts = NETGUARD_LOG.attempts_since(start)
     if request.node.get_closest_marker("netguard_expected") is not None:
         if not attempts:
             pytest.fail("the network guard recorded no attempt beyond 127.0.0.1", pytrace=False)
     elif attempts:
         pytest.fail(f"the test reached beyond 127.0.0.1 (tests must use fakes):\n{attempts}", pytrace=False)
-
-
-def running_in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 register_profiles(in_ci=running_in_ci())
@@ -123,6 +111,6 @@ def store(database_url: str) -> Iterator[IncidentStore]:
 
 
 @pytest.fixture()
-def usecases(store: IncidentStore, clock: ReplayClock) -> IncidentUseCases:
+def usecases(store: IncidentStore, clock: ReplayClock) -> UseCases:
     """The application service on ``store``, reading time from ``clock``."""
-    return IncidentUseCases(store, clock=clock)
+    return wire_usecases(store, clock=clock)

@@ -13,12 +13,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from bot.app import UseCases, wire_usecases
 from bot.domain.changes import ChangeEvent, describe_change
 from bot.domain.commands import ExportPostmortem, ShowTimeline
 from bot.domain.grammar import parse_command
 from bot.domain.slo import Slo, SloCatalog
 from bot.store import open_store
-from bot.usecases.incidents import Actor, IncidentUseCases
+from bot.usecases.shared import Actor
 from bot.views.postmortem import PostmortemRenderer
 from bot.views.replies import confirmation, timeline_text
 
@@ -105,19 +106,19 @@ def run_demo(out: TextIO, database_url: str | None = None) -> str:
         url = database_url or f"sqlite:///{Path(folder) / 'demo.db'}"
         store = open_store(url)
         try:
-            return _replay(out, IncidentUseCases(store, ReplayClock(SEED_DAY), slos=DEMO_SLOS))
+            return _replay(out, wire_usecases(store, ReplayClock(SEED_DAY), slos=DEMO_SLOS))
         finally:
             store.dispose()
 
 
-def _replay(out: TextIO, usecases: IncidentUseCases) -> str:
+def _replay(out: TextIO, usecases: UseCases) -> str:
     clock = usecases.clock
     assert isinstance(clock, ReplayClock)
     out.write(f"Replaying the CDN outage of {SEED_DAY:%Y-%m-%d} (all times UTC)\n\n")
     number: int | None = None
     for change in SEED_CHANGES:
         clock.now = change.occurred_at + TYPING_DELAY
-        usecases.record_change(change)
+        usecases.changes.record(change)
         out.write(f"{change.occurred_at:%H:%M}  CI/CD   POST /changes  {describe_change(change)}\n")
     for step in SEED_STEPS:
         clock.now = step.occurred_at + TYPING_DELAY
@@ -125,13 +126,15 @@ def _replay(out: TextIO, usecases: IncidentUseCases) -> str:
         out.write(f"{step.time}  @{step.actor.name:<6} /incident {step.slack_text}\n")
         if isinstance(command.action, ExportPostmortem | ShowTimeline):
             continue
-        outcome = usecases.run(command if number is None else replace(command, incident_number=number), step.actor)
+        outcome = usecases.incidents.run(
+            command if number is None else replace(command, incident_number=number), step.actor
+        )
         number = outcome.incident.number
         out.write(f"       -> {confirmation(outcome, mention=lambda u: '@' + _name(u))}\n")
     assert number is not None
-    incident, entries = usecases.timeline(number)
+    incident, entries = usecases.incidents.timeline(number)
     out.write("\n" + timeline_text(incident, entries, mention=lambda u: "@" + _name(u)) + "\n\n")
-    postmortem = PostmortemRenderer().render(usecases.postmortem(number))
+    postmortem = PostmortemRenderer().render(usecases.incidents.postmortem(number))
     out.write(postmortem)
     return postmortem
 

@@ -14,21 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
-import sqlalchemy as sa
 import yaml
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.engine import Engine
 
 from bot.config import Settings, load_settings
 from bot.errors import BotError
 from bot.integrations.slo_catalog import load_catalog
 from bot.slack.api_errors import failure_of
 from bot.slack.identity import SlackUnavailable, auth_test_failure
-from bot.store.engine import create_store_engine
-from bot.store.migrate import alembic_config, current_revision
+from bot.store.probe import DatabaseProbe
 from bot.views.postmortem import PostmortemRenderer
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
@@ -113,42 +108,33 @@ def _secrets(settings: Settings) -> Iterator[Check]:
 
 def _database(url: str) -> Iterator[Check]:
     try:
-        engine = create_store_engine(url)
+        probe = DatabaseProbe(url)
     except BotError as exc:
         yield Check("database", FAIL, exc.user_message, "set DATABASE_URL to sqlite:///path or postgresql://...")
         return
-    shown = engine.url.render_as_string(hide_password=True)
     try:
-        missing = _missing_sqlite_file(engine)
+        missing = _missing_sqlite_file(probe)
         if missing is not None:
             yield missing
             return
-        try:
-            with engine.connect() as connection:
-                connection.execute(sa.text("SELECT 1"))
-        except sa.exc.SQLAlchemyError as exc:
-            yield Check(
-                "database", FAIL, f"{shown}: {_first_line(exc)}", "check DATABASE_URL, the server and the password"
-            )
+        problem = probe.ping()
+        if problem is not None:
+            fix = "check DATABASE_URL, the server and the password"
+            yield Check("database", FAIL, f"{probe.shown}: {problem}", fix)
             return
-        yield Check("database", OK, f"{shown} answers")
-        revision_check, migrated = _revision(engine)
+        yield Check("database", OK, f"{probe.shown} answers")
+        revision_check, migrated = _revision(probe)
         yield revision_check
         if migrated:
-            yield _writable(engine)
+            yield _writable(probe)
     finally:
-        engine.dispose()
+        probe.dispose()
 
 
-def _missing_sqlite_file(engine: Engine) -> Check | None:
+def _missing_sqlite_file(probe: DatabaseProbe) -> Check | None:
     """For SQLite: a missing file is reported (not created); a folder the bot cannot write is a failure."""
-    if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
-        return None
-    database = engine.url.database
-    if engine.url.query.get("uri") == "true":  # sqlite:///file:/srv/bot.db?mode=ro&uri=true
-        database = database.removeprefix("file:")
-    path = Path(database)
-    if path.exists():
+    path = probe.sqlite_file()
+    if path is None or path.exists():
         return None
     folder = path.parent if str(path.parent) else Path(".")
     if not os.access(folder, os.W_OK):
@@ -166,22 +152,17 @@ def _missing_sqlite_file(engine: Engine) -> Check | None:
     )
 
 
-def _revision(engine: Engine) -> tuple[Check, bool]:
+def _revision(probe: DatabaseProbe) -> tuple[Check, bool]:
     """The schema's Alembic revision against this version's head; True when the schema exists."""
-    script = ScriptDirectory.from_config(alembic_config(engine))
-    head = script.get_current_head()
-    current = current_revision(engine)
+    head = probe.head_revision()
+    current = probe.current_revision()
     if current is None:
         return Check(
             "schema", WARN, "no incidentbot tables yet", "run `incidentbot db upgrade` (serve does too)"
         ), False
     if current == head:
         return Check("schema", OK, f"at revision {current} (this version's latest)"), True
-    try:
-        known = script.get_revision(current) is not None
-    except CommandError:
-        known = False
-    if not known:
+    if not probe.knows_revision(current):
         return (
             Check(
                 "schema",
@@ -194,26 +175,18 @@ def _revision(engine: Engine) -> tuple[Check, bool]:
     return Check("schema", WARN, f"at revision {current}, behind {head}", "run `incidentbot db upgrade`"), True
 
 
-def _writable(engine: Engine) -> Check:
+def _writable(probe: DatabaseProbe) -> Check:
     """Write in a transaction that is rolled back: a read-only file, folder or role fails here."""
-    try:
-        with engine.connect() as connection, connection.begin() as transaction:
-            connection.execute(sa.text("UPDATE alembic_version SET version_num = version_num"))
-            transaction.rollback()
-    except sa.exc.SQLAlchemyError as exc:
-        where = engine.url.database if engine.dialect.name == "sqlite" else "the database user"
+    problem = probe.try_write()
+    if problem is not None:
+        where = probe.database if probe.is_sqlite else "the database user"
         return Check(
             "database writable",
             FAIL,
-            _first_line(exc),
+            problem,
             f"give the bot's user write access to {where} (SQLite: the file and its folder)",
         )
     return Check("database writable", OK, "a write was accepted (and rolled back)")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc)
-    return next(iter(text.splitlines()), type(exc).__name__)
 
 
 # ---------------------------------------------------------------------------------- Slack

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -36,11 +36,14 @@ from bot.domain.timeparse import format_iso
 from bot.errors import BotError, UsageError
 from bot.log import configure_logging
 from bot.store import open_store
+from bot.store.incidents import IncidentSummary
 from bot.store.outbox import Effect, OutboxItem
-from bot.store.repo import IncidentSummary
-from bot.usecases.incidents import Actor, IncidentUseCases, Outcome, utc_now
+from bot.usecases.shared import Actor, Outcome, utc_now
 from bot.views.postmortem import PostmortemRenderer
 from bot.views.replies import confirmation, list_text, slo_text, status_text, timeline_text
+
+if TYPE_CHECKING:  # bot.app (the composition root) is imported when a command needs it
+    from bot.app import UseCases
 
 log = structlog.get_logger("incidentbot.cli")
 
@@ -205,7 +208,7 @@ def _incident_number(text: str) -> int:
     return number
 
 
-def _usecases(settings: Settings) -> IncidentUseCases:
+def _usecases(settings: Settings) -> UseCases:
     from bot.app import build_usecases
 
     return build_usecases(settings)
@@ -242,17 +245,17 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if isinstance(action, ShowHelp):
         print(plain_help(action.verb))
     elif isinstance(action, ListIncidents):
-        print(list_text(usecases.list_incidents(), now))
+        print(list_text(usecases.incidents.summaries(), now))
     elif isinstance(action, ShowStatus):
-        incident, entries = usecases.timeline(command.incident_number)
+        incident, entries = usecases.incidents.timeline(command.incident_number)
         names = collect_names(entries)
         print(status_text(incident, now, plain_mention(names), plain_references(names)))
     elif isinstance(action, ShowTimeline):
-        print(_timeline_text(*usecases.timeline(command.incident_number)))
+        print(_timeline_text(*usecases.incidents.timeline(command.incident_number)))
     elif isinstance(action, ShowSlo):
-        print(slo_text(usecases, action.service))
+        print(slo_text(usecases.budgets, action.service))
     elif isinstance(action, ExportPostmortem):
-        print(renderer.render(usecases.postmortem(command.incident_number), action.template), end="")
+        print(renderer.render(usecases.incidents.postmortem(command.incident_number), action.template), end="")
     else:
         _change(usecases, settings, command, Actor(actor))
     return 0
@@ -264,7 +267,7 @@ SLACK_NOT_CONFIGURED = (
 )
 
 
-def _change(usecases: IncidentUseCases, settings: Settings, command: ParsedCommand, actor: Actor) -> None:
+def _change(usecases: UseCases, settings: Settings, command: ParsedCommand, actor: Actor) -> None:
     """Apply a state-changing command; with Slack configured, queue the Slack updates it owes.
 
     The plan is the one the Slack command uses (status message, topic, a line in the channel,
@@ -280,7 +283,7 @@ def _change(usecases: IncidentUseCases, settings: Settings, command: ParsedComma
         from bot.slack.delivery import SlackEffect, open_channel_effects, plan_effects
 
         number = command.incident_number
-        channel_coming = number is not None and usecases.outbox_pending(SlackEffect.CREATE_CHANNEL, number)
+        channel_coming = number is not None and usecases.outbox.is_pending(SlackEffect.CREATE_CHANNEL, number)
 
         def plan(outcome: Outcome) -> list[Effect]:
             # An incident declared where Slack was not configured has no channel: open it now, as declare would.
@@ -289,7 +292,7 @@ def _change(usecases: IncidentUseCases, settings: Settings, command: ParsedComma
             queued[:] = planned  # a retried transaction plans again: keep the last
             return queued
 
-    outcome = usecases.run(command, actor, plan=plan)
+    outcome = usecases.incidents.run(command, actor, plan=plan)
     names = collect_names(outcome.entries)
     print(for_terminal(confirmation(outcome, plain_mention(names), plain_references(names)), names))
     incident = outcome.incident
@@ -316,7 +319,7 @@ def _timeline_text(incident: Incident, entries: Sequence[TimelineEntry]) -> str:
 
 
 def _timeline(args: argparse.Namespace, settings: Settings) -> int:
-    incident, entries = _usecases(settings).timeline(_incident_number(args.incident))
+    incident, entries = _usecases(settings).incidents.timeline(_incident_number(args.incident))
     if args.format == "json":
         names = collect_names(entries)
         document = {
@@ -349,7 +352,7 @@ def _entry_json(entry: TimelineEntry, names: Mapping[str, str]) -> dict[str, Any
 def _postmortem(args: argparse.Namespace, settings: Settings) -> int:
     usecases = _usecases(settings)
     renderer = PostmortemRenderer(settings.templates_dir)
-    document = renderer.render(usecases.postmortem(_incident_number(args.incident)), args.template)
+    document = renderer.render(usecases.incidents.postmortem(_incident_number(args.incident)), args.template)
     if args.out is None:
         print(document, end="")
         return 0
@@ -363,7 +366,7 @@ def _postmortem(args: argparse.Namespace, settings: Settings) -> int:
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     statuses = [Status(s) for s in args.status] if args.status else None
-    summaries = _usecases(settings).list_incidents(statuses, args.limit)
+    summaries = _usecases(settings).incidents.summaries(statuses, args.limit)
     if args.format == "json":
         print(json.dumps({"incidents": [_summary_json(s) for s in summaries]}, indent=2, ensure_ascii=False))
     else:
@@ -387,9 +390,9 @@ def _summary_json(summary: IncidentSummary) -> dict[str, Any]:
 def _slo(args: argparse.Namespace, settings: Settings) -> int:
     usecases = _usecases(settings)
     if args.format == "text":
-        print(slo_text(usecases, args.service))
+        print(slo_text(usecases.budgets, args.service))
         return 0
-    reports = usecases.budget_reports(args.service)
+    reports = usecases.budgets.reports(args.service)
     print(json.dumps({"services": [_budget_json(r) for r in reports]}, indent=2))
     return 0
 
@@ -436,7 +439,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     usecases = _usecases(settings)
     now = utc_now()
     since = now - _since(args.since)
-    report = build_report(usecases.incidents_since(since), usecases.slos, since, now)
+    report = build_report(usecases.incidents.with_timelines(since), usecases.budgets.slos, since, now)
     print(
         {"text": render_text, "json": render_json, "csv": render_csv}[args.format](report),
         end="" if args.format == "csv" else "\n",
@@ -479,11 +482,11 @@ def _doctor(args: argparse.Namespace) -> int:
 def _outbox(args: argparse.Namespace, settings: Settings) -> int:
     usecases = _usecases(settings)
     if args.retry is not None:
-        if not usecases.revive_outbox_item(args.retry):
+        if not usecases.outbox.revive(args.retry):
             raise BotError(f"There is no dead outbox item #{args.retry}.")
         print(f"Outbox item #{args.retry} is queued again; a running bot delivers it shortly.")
         return 0
-    items = usecases.outbox_items(args.status, limit=1000)
+    items = usecases.outbox.items(args.status, limit=1000)
     if args.format == "json":
         print(json.dumps({"items": [_outbox_json(item) for item in items]}, indent=2, ensure_ascii=False))
         return 0
@@ -498,12 +501,12 @@ def _outbox(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _empty_outbox(usecases: IncidentUseCases, settings: Settings, status: str | None) -> str:
+def _empty_outbox(usecases: UseCases, settings: Settings, status: str | None) -> str:
     """What an empty listing means. Slack is up to date only if nothing waits, nothing was given up on,
     and this environment could have queued Slack updates at all."""
     if status == "dead":
         return "No outbox item has been given up on."
-    if status == "pending" and usecases.outbox_items("dead", limit=1):
+    if status == "pending" and usecases.outbox.items("dead", limit=1):
         return "Nothing is waiting for delivery, but some items were given up on: `incidentbot outbox --status dead`."
     if not settings.slack_bot_token.get():
         return (

@@ -12,7 +12,7 @@ Payload shapes, from the senders' own definitions:
   ``ExtendedData`` from ``templates/template_data.go``, whose ``ExtendedAlert`` adds ``silenceURL``,
   ``dashboardURL``, ``panelURL``, ``values`` (name -> float64, or null), ``valueString``, ``imageURL``.
 
-The model (what ``bot.usecases.incidents.IncidentUseCases.receive_notification`` records):
+The model (what ``bot.usecases.alerts.AlertUseCases.receive_notification`` records):
 
 * A **group** is one ``groupKey``. While a group has an open incident, everything the group reports
   goes on that incident. A notification of a group without an open incident declares one if it

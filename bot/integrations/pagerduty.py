@@ -22,7 +22,8 @@ from bot.domain.paging import PageAction, next_page, page_action
 from bot.outbox.worker import RetryLater, Undeliverable, retry_after_seconds
 from bot.store.outbox import Effect, OutboxItem
 from bot.store.repo import UnitOfWork
-from bot.usecases.incidents import IncidentUseCases, Outcome
+from bot.usecases.incidents import IncidentUseCases
+from bot.usecases.shared import Outcome
 
 log = structlog.get_logger("incidentbot.paging")
 
@@ -50,13 +51,13 @@ def paging_plan(uow: UnitOfWork, outcome: Outcome) -> list[Effect]:
     Payload: ``{"dedup_key": str, "severity": "sev1".."sev4"}`` (the severity when it was queued).
     """
     incident = outcome.incident
-    page_before = uow.get_page(incident.number)
+    page_before = uow.pages.get(incident.number)
     if page_action(incident, page_before is not None and page_before.open) is None:
         return []  # most transitions: no need to read the installation id
-    decided = next_page(incident, page_before, uow.installation_id())
+    decided = next_page(incident, page_before, uow.pages.installation_id())
     assert decided is not None
     page, action = decided
-    uow.save_page(page, outcome.entries[-1].recorded_at if outcome.entries else incident.declared_at)
+    uow.pages.save(page, outcome.entries[-1].recorded_at if outcome.entries else incident.declared_at)
     payload = {"dedup_key": page.dedup_key, "severity": incident.severity.value}
     return [Effect(_EFFECTS[action], payload, incident.number)]
 
@@ -64,8 +65,8 @@ def paging_plan(uow: UnitOfWork, outcome: Outcome) -> list[Effect]:
 class PagerDutyDeliverer:
     """Sends one Events API v2 event per outbox item; 429 and 5xx are retried, other 4xx are not."""
 
-    def __init__(self, usecases: IncidentUseCases, routing_key: Secret, events_url: str) -> None:
-        self.usecases = usecases
+    def __init__(self, incidents: IncidentUseCases, routing_key: Secret, events_url: str) -> None:
+        self.incidents = incidents
         self.routing_key = routing_key
         self.events_url = events_url
 
@@ -103,7 +104,7 @@ class PagerDutyDeliverer:
             "event_action": "trigger" if kind is PagingEffect.TRIGGER else "resolve",
         }
         if kind is PagingEffect.TRIGGER:
-            incident = await asyncio.to_thread(self.usecases.incident, number)
+            incident = await asyncio.to_thread(self.incidents.get, number)
             severity = Severity.parse(str(queued.get("severity", ""))) or incident.severity
             body["payload"] = {
                 "summary": f"{incident.incident_id} ({severity.value}): {incident.title}"[:1024],

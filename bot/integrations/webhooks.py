@@ -3,12 +3,31 @@
 All are authenticated with ``Authorization: Bearer $INCIDENT_WEBHOOK_TOKEN`` (compared in
 constant time); without a configured token they are refused.
 
-Answers are chosen for senders that retry 5xx and never retry 4xx (Alertmanager, Grafana): a 4xx
-means the request can never be accepted as sent (401 wrong token, 400 not JSON, 413 larger than
-``INCIDENT_ALERT_MAX_BYTES`` for alerts or 1 MiB for changes, 400 a body that cannot be decompressed as
-its ``Content-Encoding`` says, 422 JSON of the wrong shape, naming the field) and records nothing;
-anything transient (database unavailable, too much contention) is 503 and an unexpected failure 500,
-so the sender tries again and, the records being idempotent, nothing is recorded twice.
+Failures are answered in one place, the ``answer_failures`` middleware, by the class of the error
+raised (``ERROR_STATUS``; the most specific class listed wins), with a JSON body
+``{"ok": false, "error": "<the error's message>"}``:
+
+==========================================================  ====  ==========================================
+error                                                       HTTP  when
+==========================================================  ====  ==========================================
+``Unauthorized``                                            401   missing or wrong bearer token
+``BodyUnreadable``                                          400   not JSON (``NaN`` included), or not
+                                                                  decodable as its ``Content-Encoding`` says
+``BodyTooLarge``                                            413   over ``INCIDENT_ALERT_MAX_BYTES`` (alerts)
+                                                                  or 1 MiB (changes), after decompression
+``PayloadError``, ``UsageError``, ``TimeParseError``        422   JSON of the wrong shape, naming the field
+``NotAllowed``                                              403   the sender may not take this action
+``IncidentNotFound``                                        404   the incident named does not exist
+``TransitionError``                                         409   illegal in the incident's current state
+``StoreUnavailable``, ``ConcurrentUpdate``                  503   database unavailable, too much contention
+anything else (any other ``BotError`` included)             500   body ``internal error (id <8 hex>)``, the
+                                                                  id logged with the traceback
+==========================================================  ====  ==========================================
+
+The answers are chosen for senders that retry 5xx and never retry 4xx (Alertmanager, Grafana): a 4xx
+means the request can never be accepted as sent and records nothing; a 5xx makes the sender try
+again and, the records being idempotent, nothing is recorded twice. A 500 body holds no exception
+text, only the correlation id (``bot.log.log_unexpected``).
 """
 
 from __future__ import annotations
@@ -16,8 +35,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -27,12 +45,24 @@ from aiohttp import web
 from bot.config import Settings
 from bot.domain.alerts import ALERTMANAGER_ACTOR, DEFAULT_SEVERITY_MAP, parse_notification, severity_hint
 from bot.domain.changes import parse_change
-from bot.domain.errors import BotError, PayloadError
+from bot.domain.errors import (
+    BotError,
+    IncidentNotFound,
+    PayloadError,
+    TimeParseError,
+    TransitionError,
+    UsageError,
+)
 from bot.domain.model import EntryKind, Severity
+from bot.domain.policy import NotAllowed
+from bot.errors import ConcurrentUpdate, StoreUnavailable
+from bot.log import log_unexpected
 from bot.slack.delivery import SlackEffect, plan_effects
 from bot.slack.text import escape
 from bot.store.outbox import Effect
-from bot.usecases.incidents import Actor, IncidentUseCases, Outcome
+from bot.usecases.alerts import AlertUseCases
+from bot.usecases.changes import ChangeUseCases
+from bot.usecases.shared import Actor, Outcome
 
 log = structlog.get_logger("incidentbot.webhooks")
 
@@ -44,19 +74,62 @@ READ_CHUNK_BYTES = 256 * 1024
 CHANGES_MAX_BYTES = 1024 * 1024
 """``POST /changes``: largest body accepted (after decompression), in bytes; a change event is a few hundred."""
 MAX_SUMMARY_NAMES = 10
+CLOSE_CONNECTION = {"Connection": "close"}
+
+
+class WebhookRefused(BotError):
+    """A request refused before any use case runs; ``headers`` go with the answer."""
+
+    def __init__(self, user_message: str, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(user_message)
+        self.headers = dict(headers or {})
+
+
+class Unauthorized(WebhookRefused):
+    """No ``Authorization: Bearer`` header, a wrong token, or no token configured."""
+
+
+class BodyUnreadable(WebhookRefused):
+    """The body is not JSON, or cannot be decompressed as its ``Content-Encoding`` says."""
+
+
+class BodyTooLarge(WebhookRefused):
+    """The body, after decompression, is larger than the route's limit."""
+
+
+ERROR_STATUS: Mapping[type[BaseException], int] = {
+    Unauthorized: 401,
+    BodyUnreadable: 400,
+    BodyTooLarge: 413,
+    PayloadError: 422,
+    UsageError: 422,
+    TimeParseError: 422,
+    NotAllowed: 403,
+    IncidentNotFound: 404,
+    TransitionError: 409,
+    StoreUnavailable: 503,
+    ConcurrentUpdate: 503,
+}
+"""The HTTP status of each expected failure (see the module docstring); any other error is 500."""
 
 
 def register(
-    web_app: web.Application, usecases: IncidentUseCases, settings: Settings, wake_outbox: Callable[[], None]
+    web_app: web.Application,
+    alert_usecases: AlertUseCases,
+    change_usecases: ChangeUseCases,
+    settings: Settings,
+    wake_outbox: Callable[[], None],
 ) -> None:
     """Add the webhook routes to the bot's aiohttp application."""
 
     async def alerts(request: web.Request) -> web.Response:
         _authenticate(request, settings)
         body = _parse_json(await _read_limited(request, settings.alert_max_bytes, "INCIDENT_ALERT_MAX_BYTES"))
-        notification = parse_notification(body, usecases.clock())
+        notification = parse_notification(body, alert_usecases.clock())
         plan = partial(alert_plan, severity_map=settings.alert_severity_map)
-        result = await asyncio.to_thread(usecases.receive_notification, notification, settings.alert_severity_map, plan)
+        result = await asyncio.to_thread(
+            alert_usecases.receive_notification, notification, settings.alert_severity_map, plan
+        )
         wake_outbox()
         answer: dict[str, Any] = {
             "ok": True,
@@ -71,16 +144,13 @@ def register(
 
     async def changes(request: web.Request) -> web.Response:
         _authenticate(request, settings)
-        change = parse_change(_parse_json(await _read_limited(request, CHANGES_MAX_BYTES)), usecases.clock())
-        change_id = await asyncio.to_thread(usecases.record_change, change)
+        change = parse_change(_parse_json(await _read_limited(request, CHANGES_MAX_BYTES)), change_usecases.clock())
+        change_id = await asyncio.to_thread(change_usecases.record, change)
         return web.json_response({"ok": True, "id": change_id}, status=201)
 
+    web_app.middlewares.append(answer_failures)
     web_app.add_routes(
-        [
-            web.post(ALERTMANAGER_PATH, _answering(alerts)),
-            web.post(GRAFANA_PATH, _answering(alerts)),
-            web.post(CHANGES_PATH, _answering(changes)),
-        ]
+        [web.post(ALERTMANAGER_PATH, alerts), web.post(GRAFANA_PATH, alerts), web.post(CHANGES_PATH, changes)]
     )
 
 
@@ -115,27 +185,43 @@ def alert_update_text(outcome: Outcome) -> str:
     return " · ".join([head, *notes])
 
 
-def _answering(handler: Callable[[web.Request], Any]) -> Callable[[web.Request], Any]:
-    """Turn a bad body into 422 with the reason; other failures are logged with an id the caller sees."""
+def status_of(exc: BaseException) -> int:
+    """The HTTP status of ``exc`` on a webhook route: its most specific class in ERROR_STATUS, else 500."""
+    return next((ERROR_STATUS[cls] for cls in type(exc).__mro__ if cls in ERROR_STATUS), 500)
 
-    async def handle(request: web.Request) -> web.Response:
-        try:
-            response: web.Response = await handler(request)
-            return response
-        except PayloadError as exc:
-            log.info("webhook_refused", path=request.path, reason=exc.user_message)
-            return web.json_response({"ok": False, "error": exc.user_message}, status=422)
-        except web.HTTPException:
-            raise
-        except BotError as exc:  # the database is down, say: the sender retries later
-            log.warning("webhook_failed", path=request.path, reason=exc.user_message)
-            return web.json_response({"ok": False, "error": exc.user_message}, status=503)
-        except Exception:
-            correlation = uuid.uuid4().hex[:12]
-            log.exception("webhook_crashed", path=request.path, correlation_id=correlation)
-            return web.json_response({"ok": False, "error": f"internal error (id {correlation})"}, status=500)
 
-    return handle
+@web.middleware
+async def answer_failures(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """The webhook routes' one error router: an error raised by a handler becomes the JSON answer of its
+    class (module docstring), logged once; other routes (Slack's, /healthz) are left alone."""
+    if request.path not in WEBHOOK_PATHS:
+        return await handler(request)
+    try:
+        return await handler(request)
+    except web.HTTPException:  # aiohttp's own answers (405 for a GET, say) pass through
+        raise
+    except Exception as exc:
+        status = status_of(exc)
+        if status == 500 or not isinstance(exc, BotError):
+            correlation_id = log_unexpected(log, "webhook_crashed", exc, path=request.path)
+            return web.json_response({"ok": False, "error": f"internal error (id {correlation_id})"}, status=500)
+        event = "webhook_failed" if status >= 500 else "webhook_refused"
+        level = log.info if status in (400, 404, 409, 422) else log.warning
+        level(
+            event,
+            path=request.path,
+            status=status,
+            reason=exc.user_message,
+            size=request.content_length,
+            remote=request.remote,
+        )
+        headers = exc.headers if isinstance(exc, WebhookRefused) else {}
+        response = web.json_response({"ok": False, "error": exc.user_message}, status=status, headers=headers)
+        if headers.get("Connection") == "close":
+            response.force_close()
+        return response
 
 
 def _authenticate(request: web.Request, settings: Settings) -> None:
@@ -143,12 +229,7 @@ def _authenticate(request: web.Request, settings: Settings) -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
-        log.warning("webhook_unauthorized", path=request.path, remote=request.remote)
-        raise web.HTTPUnauthorized(
-            text=json.dumps({"ok": False, "error": "unauthorized"}),
-            content_type="application/json",
-            headers={"WWW-Authenticate": 'Bearer realm="incidentbot"'},
-        )
+        raise Unauthorized("unauthorized", {"WWW-Authenticate": 'Bearer realm="incidentbot"'})
 
 
 def _parse_json(raw: bytes) -> Any:
@@ -156,9 +237,7 @@ def _parse_json(raw: bytes) -> Any:
     try:
         return json.loads(raw, parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
-        raise web.HTTPBadRequest(
-            text=json.dumps({"ok": False, "error": "the body is not JSON"}), content_type="application/json"
-        ) from exc
+        raise BodyUnreadable("the body is not JSON") from exc
 
 
 def _refuse_constant(name: str) -> Any:
@@ -177,15 +256,9 @@ async def _read_limited(request: web.Request, limit: int, setting: str | None = 
     packages this project depends on, br and zstd.)
     """
     named = f" ({setting})" if setting else ""
-    too_large = web.HTTPRequestEntityTooLarge(
-        max_size=limit,
-        actual_size=request.content_length or limit + 1,
-        text=json.dumps({"ok": False, "error": f"the body is larger than {limit} bytes{named}"}),
-        content_type="application/json",
-        headers={"Connection": "close"},  # the rest of the body is never read: do not reuse the connection
-    )
+    # The rest of the body is never read: the connection is not reused.
+    too_large = BodyTooLarge(f"the body is larger than {limit} bytes{named}", CLOSE_CONNECTION)
     if request.content_length is not None and request.content_length > limit:
-        log.warning("webhook_body_too_large", path=request.path, size=request.content_length, limit=limit)
         raise too_large
     chunks: list[bytes] = []
     size = 0
@@ -193,16 +266,10 @@ async def _read_limited(request: web.Request, limit: int, setting: str | None = 
         async for chunk in request.content.iter_chunked(READ_CHUNK_BYTES):
             size += len(chunk)
             if size > limit:
-                log.warning("webhook_body_too_large", path=request.path, size=f">{limit}", limit=limit)
                 raise too_large
             chunks.append(chunk)
     except web.RequestPayloadError as exc:
-        encoding = request.headers.get("Content-Encoding", "")
-        log.info("webhook_body_undecodable", path=request.path, encoding=encoding)
-        reason = f"the body cannot be decoded as its Content-Encoding ({encoding or 'none'}) says"
-        raise web.HTTPBadRequest(
-            text=json.dumps({"ok": False, "error": reason}),
-            content_type="application/json",
-            headers={"Connection": "close"},
-        ) from exc
+        encoding = request.headers.get("Content-Encoding", "") or "none"
+        reason = f"the body cannot be decoded as its Content-Encoding ({encoding}) says"
+        raise BodyUnreadable(reason, CLOSE_CONNECTION) from exc
     return b"".join(chunks)

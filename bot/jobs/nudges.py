@@ -18,7 +18,7 @@ import structlog
 from bot.domain.model import Severity
 from bot.metrics import NUDGES_SENT
 from bot.slack.delivery import nudge_effects
-from bot.usecases.incidents import IncidentUseCases
+from bot.usecases.nudges import NudgeUseCases
 
 log = structlog.get_logger("incidentbot.nudges")
 
@@ -30,22 +30,22 @@ class Nudger:
 
     def __init__(
         self,
-        usecases: IncidentUseCases,
+        nudges: NudgeUseCases,
         thresholds: Mapping[Severity, timedelta],
         wake_outbox: Callable[[], None] = lambda: None,
         interval: float = CHECK_SECONDS,
     ) -> None:
-        self.usecases = usecases
+        self.nudges = nudges
         self.thresholds = thresholds
         self.wake_outbox = wake_outbox
         self.interval = interval
         self._stopping = asyncio.Event()
 
     def check_once(self, now: datetime | None = None) -> list[str]:
-        """Nudge every incident due at ``now`` (default: the service's clock); returns their ids."""
+        """Nudge every incident due at ``now`` (default: the use cases' clock); returns their ids."""
         if not self.thresholds:
             return []
-        outcomes = self.usecases.nudge_silent(self.thresholds, plan=nudge_effects, now=now)
+        outcomes = self.nudges.nudge_silent(self.thresholds, plan=nudge_effects, now=now)
         for outcome in outcomes:
             log.info(
                 "incident_nudged",

@@ -18,10 +18,9 @@ from typing import Any
 
 import structlog
 
-from bot.store import outbox
 from bot.store.outbox import Effect, OutboxItem
 from bot.store.repo import IncidentStore
-from bot.usecases.incidents import Clock, utc_now
+from bot.usecases.shared import Clock, utc_now
 
 log = structlog.get_logger("incidentbot.outbox")
 
@@ -135,7 +134,7 @@ class OutboxWorker:
 
         def release() -> int:
             with self.store.transaction() as uow:
-                return outbox.release_locks(uow.session, self.worker_id)
+                return uow.outbox.release_locks(self.worker_id)
 
         released = await asyncio.to_thread(release)
         if released:
@@ -191,15 +190,15 @@ class OutboxWorker:
 
     def _outstanding(self) -> int:
         with self.store.transaction(readonly=True) as uow:
-            return outbox.count_outstanding(uow.session, self.clock())
+            return uow.outbox.count_outstanding(self.clock())
 
     def pending_count(self) -> int:
         with self.store.transaction(readonly=True) as uow:
-            return outbox.count_pending(uow.session)
+            return uow.outbox.count_pending()
 
     def _claim(self) -> list[OutboxItem]:
         with self.store.transaction() as uow:
-            return outbox.claim(uow.session, self.clock(), self.worker_id, self.lease, self.batch_size)
+            return uow.outbox.claim(self.clock(), self.worker_id, self.lease, self.batch_size)
 
     async def _attempt(self, item: OutboxItem) -> None:
         try:
@@ -220,14 +219,14 @@ class OutboxWorker:
 
     def _complete(self, item: OutboxItem) -> None:
         with self.store.transaction() as uow:
-            outbox.complete(uow.session, item.id)
+            uow.outbox.complete(item.id)
         log.debug("outbox_delivered", item=item.id, kind=item.kind, incident=_incident(item))
 
     def _retry(self, item: OutboxItem, reason: str, retry_after: float | None) -> None:
         now = self.clock()
         delay = self.policy.delay(item.attempts, retry_after)
         with self.store.transaction() as uow:
-            outbox.reschedule(uow.session, item.id, now + timedelta(seconds=delay), reason, now)
+            uow.outbox.reschedule(item.id, now + timedelta(seconds=delay), reason, now)
         log.info(
             "outbox_retry_scheduled",
             item=item.id,
@@ -242,9 +241,9 @@ class OutboxWorker:
         now = self.clock()
         follow_ups = list(self.on_buried(item, reason)) if self.on_buried is not None else []
         with self.store.transaction() as uow:
-            outbox.bury(uow.session, item.id, reason, now)
+            uow.outbox.bury(item.id, reason, now)
             if follow_ups:
-                outbox.enqueue(uow.session, follow_ups, now)
+                uow.outbox.enqueue(follow_ups, now)
         if follow_ups:
             self.wake()
         log.warning(

@@ -16,16 +16,21 @@ from bot.metrics import CountingWebClient
 from bot.slack.identity import BotIdentity
 from bot.slack.web_api import SlackWebApi
 from bot.store.threads import DatabaseThreads
+from bot.usecases.budgets import BudgetUseCases
 from bot.usecases.incidents import IncidentUseCases
+from bot.usecases.outbox import OutboxUseCases
 from bot.views.postmortem import PostmortemRenderer
 
 
 @dataclass(frozen=True)
 class SlackDeps:
-    """What every listener needs: the use cases, the Slack calls, the renderer, the outbox's doorbell,
-    and the readers' thread pool (read-only queries run there, never behind writers)."""
+    """What every listener needs: the use cases it calls (incidents, budgets, outbox), the Slack calls,
+    the renderer, the outbox's doorbell, and the readers' thread pool (read-only queries run there,
+    never behind writers)."""
 
-    usecases: IncidentUseCases
+    incidents: IncidentUseCases
+    budgets: BudgetUseCases
+    outbox: OutboxUseCases
     web_api: SlackWebApi
     renderer: PostmortemRenderer
     wake_outbox: Callable[[], None] = lambda: None
@@ -45,9 +50,17 @@ def build_client(settings: Settings) -> AsyncWebClient:
     return client
 
 
-def build_deps(settings: Settings, usecases: IncidentUseCases, client: AsyncWebClient) -> SlackDeps:
+def build_deps(
+    settings: Settings,
+    incidents: IncidentUseCases,
+    budgets: BudgetUseCases,
+    outbox: OutboxUseCases,
+    client: AsyncWebClient,
+) -> SlackDeps:
     return SlackDeps(
-        usecases=usecases,
+        incidents=incidents,
+        budgets=budgets,
+        outbox=outbox,
         web_api=SlackWebApi(client, settings.channel_prefix, settings.announce_channel),
         renderer=PostmortemRenderer(settings.templates_dir),
     )
@@ -64,11 +77,12 @@ class _TokenWarningFilter(logging.Filter):
 
 
 def build_app(deps: SlackDeps, settings: Settings, identity: BotIdentity | None = None) -> AsyncApp:
-    """The bolt app with the /incident command, interactivity and events.
+    """The bolt app with the /incident command, interactivity and events, and its one error router.
 
     Requests are authorized by ``identity`` (see bot.slack.identity), never by a Web API call per
     request; ``identity.start()`` checks the token (the server does it at start-up).
     """
+    from bot.slack import errors
     from bot.slack.listeners import commands, events, interactions
 
     identity = identity or BotIdentity(deps.web_api.client)
@@ -84,4 +98,5 @@ def build_app(deps: SlackDeps, settings: Settings, identity: BotIdentity | None 
     commands.register(app, deps)
     interactions.register(app, deps)
     events.register(app, deps)
+    errors.register(app, deps.web_api)
     return app

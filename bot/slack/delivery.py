@@ -39,7 +39,12 @@ from bot.slack.errors import user_message
 from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, truncate, unescape
 from bot.slack.web_api import ChannelNameExhausted, InviteStopped, SlackWebApi
 from bot.store.outbox import Effect, OutboxItem
-from bot.usecases.incidents import Actor, IncidentUseCases, Outcome
+from bot.usecases.alerts import AlertUseCases
+from bot.usecases.budgets import BudgetUseCases
+from bot.usecases.changes import ChangeUseCases
+from bot.usecases.incidents import IncidentUseCases
+from bot.usecases.outbox import OutboxUseCases
+from bot.usecases.shared import Actor, Outcome
 from bot.views.postmortem import PostmortemRenderer
 from bot.views.replies import budget_status, confirmation
 
@@ -230,8 +235,21 @@ def _new_members(outcome: Outcome) -> list[str]:
 class SlackDeliverer:
     """Performs one outbox item; Slack's answers become RetryLater or Undeliverable."""
 
-    def __init__(self, usecases: IncidentUseCases, web_api: SlackWebApi, renderer: PostmortemRenderer) -> None:
-        self.usecases = usecases
+    def __init__(
+        self,
+        incidents: IncidentUseCases,
+        alerts: AlertUseCases,
+        changes: ChangeUseCases,
+        budgets: BudgetUseCases,
+        outbox: OutboxUseCases,
+        web_api: SlackWebApi,
+        renderer: PostmortemRenderer,
+    ) -> None:
+        self.incidents = incidents
+        self.alerts = alerts
+        self.changes = changes
+        self.budgets = budgets
+        self.outbox = outbox
         self.web_api = web_api
         self.renderer = renderer
         self._setup_faults_seen: set[tuple[str, str | None]] = set()
@@ -291,7 +309,7 @@ class SlackDeliverer:
 
     async def _incident(self, item: OutboxItem) -> Incident:
         assert item.incident_number is not None
-        return await asyncio.to_thread(self.usecases.incident, item.incident_number)
+        return await asyncio.to_thread(self.incidents.get, item.incident_number)
 
     async def _channel_incident(self, item: OutboxItem) -> Incident | None:
         """The incident, if it has a channel; without one (its creation failed) there is nothing to do."""
@@ -306,7 +324,7 @@ class SlackDeliverer:
         if incident.channel_id:
             return
         channel_id = await self.web_api.create_channel(incident)
-        await asyncio.to_thread(self.usecases.bind_channel, incident.number, channel_id)
+        await asyncio.to_thread(self.incidents.bind_channel, incident.number, channel_id)
 
     async def _invite(self, item: OutboxItem) -> None:
         """Invite the people of the item; the caller is told once who was added, who was refused and why,
@@ -331,7 +349,27 @@ class SlackDeliverer:
         incident = await self._channel_incident(item)
         if incident is None:
             return
-        await refresh_channel(self.usecases, self.web_api, incident)
+        await self.refresh_channel(incident)
+
+    async def refresh_channel(self, incident: Incident) -> None:
+        """Bring the pinned status message and the topic up to date (re-post it if it is gone)."""
+        assert incident.channel_id
+        ts = await asyncio.to_thread(self.incidents.status_message, incident.number)
+        now = self.incidents.clock()
+        budget = await asyncio.to_thread(budget_status, self.budgets, incident)
+        alerts = await asyncio.to_thread(self.alerts.lines, incident.number)
+        if ts is None or not await self.web_api.update_status_message(incident, ts, now, budget, alerts):
+            ts = await self.web_api.post_status_message(incident, now, budget, alerts)
+            # Recorded before pinning: a failed pin must not make the retry post a second message.
+            await asyncio.to_thread(self.incidents.set_status_message, incident.number, ts)
+            try:
+                await self.web_api.pin(incident.channel_id, ts)
+            except SlackApiError as exc:  # temporary: the pin alone is retried through the outbox
+                wait = timedelta(seconds=failure_of(exc).retry_after or 1.0)
+                payload = {"channel": incident.channel_id, "ts": ts}
+                retry_pin = Effect(SlackEffect.PIN_STATUS, payload, incident.number, not_before=wait)
+                await asyncio.to_thread(self.outbox.enqueue, [retry_pin])
+        await self.web_api.set_topic(incident)
 
     async def _announce(self, item: OutboxItem) -> None:
         incident = await self._incident(item)
@@ -348,7 +386,7 @@ class SlackDeliverer:
         incident = await self._channel_incident(item)
         if incident is None or incident.channel_id is None:
             return
-        changes = await asyncio.to_thread(self.usecases.recent_changes, incident)
+        changes = await asyncio.to_thread(self.changes.recent, incident)
         if not changes:
             text = f"No changes to {incident.service} were reported in the 2 hours before {incident.incident_id}."
         else:
@@ -359,10 +397,10 @@ class SlackDeliverer:
     async def _budget_check(self, item: OutboxItem) -> None:
         """Say so in the incident and owner channels when the service's error budget is exhausted."""
         incident = await self._incident(item)
-        slo = self.usecases.slos.get(incident.service)
+        slo = self.budgets.slos.get(incident.service)
         if slo is None:
             return
-        report = (await asyncio.to_thread(self.usecases.budget_reports, slo.service))[0]
+        report = (await asyncio.to_thread(self.budgets.reports, slo.service))[0]
         if not report.exhausted:
             return
         text = (
@@ -417,7 +455,7 @@ class SlackDeliverer:
         event_id = payload.get("event_id")
         try:
             outcome = await asyncio.to_thread(
-                lambda: self.usecases.transition(
+                lambda: self.incidents.transition(
                     action,
                     Actor(reactor),
                     number=incident.number,
@@ -475,7 +513,7 @@ class SlackDeliverer:
                     }
                 )
             return
-        data = await asyncio.to_thread(self.usecases.postmortem, incident.number)
+        data = await asyncio.to_thread(self.incidents.postmortem, incident.number)
         template = item.payload.get("template")
         markdown = await asyncio.to_thread(self.renderer.render, data, str(template) if template else None)
         try:
@@ -505,27 +543,6 @@ def message_time(ts: str) -> datetime:
 def _refresh_status(outcome: Outcome) -> list[Effect]:
     """A pinned message only changes the status message (the reactor is told directly)."""
     return [Effect(SlackEffect.REFRESH, {}, outcome.incident.number, coalesce=True)]
-
-
-async def refresh_channel(usecases: IncidentUseCases, web_api: SlackWebApi, incident: Incident) -> None:
-    """Bring the pinned status message and the topic up to date (re-post it if it is gone)."""
-    assert incident.channel_id
-    ts = await asyncio.to_thread(usecases.status_message, incident.number)
-    now = usecases.clock()
-    budget = await asyncio.to_thread(budget_status, usecases, incident)
-    alerts = await asyncio.to_thread(usecases.alert_lines, incident.number)
-    if ts is None or not await web_api.update_status_message(incident, ts, now, budget, alerts):
-        ts = await web_api.post_status_message(incident, now, budget, alerts)
-        # Recorded before pinning: a failed pin must not make the retry post a second message.
-        await asyncio.to_thread(usecases.set_status_message, incident.number, ts)
-        try:
-            await web_api.pin(incident.channel_id, ts)
-        except SlackApiError as exc:  # temporary: the pin alone is retried through the outbox
-            wait = timedelta(seconds=failure_of(exc).retry_after or 1.0)
-            payload = {"channel": incident.channel_id, "ts": ts}
-            retry_pin = Effect(SlackEffect.PIN_STATUS, payload, incident.number, not_before=wait)
-            await asyncio.to_thread(usecases.enqueue, [retry_pin])
-    await web_api.set_topic(incident)
 
 
 def classify_failure(failure: SlackFailure) -> RetryLater | Undeliverable:

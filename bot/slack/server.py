@@ -36,7 +36,6 @@ from bot.log import RateLimitedWarning
 from bot.outbox.worker import retry_after_seconds
 from bot.slack.identity import REFUSED_TOKEN_ERRORS, RETRY_DELAYS, START_CHECK_SECONDS, SlackUnavailable
 from bot.store.threads import DatabaseThreads
-from bot.usecases.incidents import IncidentUseCases
 
 log = structlog.get_logger("incidentbot.server")
 
@@ -88,7 +87,7 @@ def reparse_form_body(request: AsyncBoltRequest) -> AsyncBoltRequest:
 
 def build_web_app(
     bolt_app: AsyncApp | None,
-    usecases: IncidentUseCases,
+    ping: Callable[[], bool],
     slack_state: Callable[[], Awaitable[str]] | None = None,
     threads: DatabaseThreads | None = None,
 ) -> web.Application:
@@ -98,8 +97,8 @@ def build_web_app(
     the database only, so load balancers keep routing webhooks while Slack is away. With ``slack_state``
     the body also says how Slack is: in HTTP mode ``"slack": "verified" | "unverified" | "refused"`` (the
     bot token's ``auth.test``; unverified is the degraded state while Slack does not answer), in Socket
-    Mode ``"connecting" | "connected" | "refused" | "closed"``. The database ping runs in ``threads``'
-    readers' pool when given (it must not wait behind writers).
+    Mode ``"connecting" | "connected" | "refused" | "closed"``. The database ``ping`` (the store's) runs in
+    ``threads``' readers' pool when given (it must not wait behind writers).
 
     A request whose signature bolt refuses (401) is logged as ``signature_rejected`` (reason
     ``missing_signature``, ``stale_timestamp`` or ``signature_mismatch``), at most once a minute with
@@ -121,7 +120,6 @@ def build_web_app(
         return response
 
     async def healthz(_request: web.Request) -> web.Response:
-        ping = usecases.store.ping
         healthy = await (threads.read(ping) if threads is not None else asyncio.to_thread(ping))
         body: dict[str, object] = {"ok": healthy, "database": "up" if healthy else "down"}
         if slack_state is not None:
@@ -179,7 +177,7 @@ class _SocketModeClient(SocketModeClient):
 class _TrackedSocketModeHandler(AsyncSocketModeHandler):
     """bolt's Socket Mode handler, remembering the envelopes it is still answering.
 
-    With ``remember`` (``IncidentUseCases.remember_event``), each ``envelope_id`` takes effect once:
+    With ``remember`` (``EventUseCases.remember``), each ``envelope_id`` takes effect once:
     Slack redelivers an envelope it saw no acknowledgement for (same id, ``retry_attempt`` 1, 2...);
     a repeat is acknowledged and skipped, logged as ``socket_mode_envelope_duplicate_ignored``.
     """

@@ -1,4 +1,4 @@
-"""Persistence adapter: SQLModel tables, the repository and Alembic migrations."""
+"""Persistence adapter: SQLModel tables, the unit of work with one repository per aggregate, Alembic migrations."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import sqlalchemy as sa
 
 from bot.errors import StoreUnavailable
 from bot.store.engine import create_store_engine
+from bot.store.incidents import IncidentSummary
 from bot.store.migrate import upgrade
-from bot.store.repo import IncidentStore, IncidentSummary, UnitOfWork
+from bot.store.repo import IncidentStore, UnitOfWork
 
 __all__ = ["IncidentStore", "IncidentSummary", "UnitOfWork", "open_store"]
 

@@ -1,4 +1,4 @@
-"""The outbox table's operations: enqueue inside a transition's transaction, claim, complete, retry, bury.
+"""The outbox repository: enqueue inside a transition's transaction, claim, complete, retry, bury.
 
 Items of one incident are delivered in order within their **lane**, the destination named by the
 kind's prefix (``slack.create_channel`` -> ``slack``, ``pagerduty.trigger`` -> ``pagerduty``): an
@@ -75,157 +75,6 @@ def lane_of(kind: str) -> str:
     return kind.split(".", 1)[0][:32]
 
 
-def enqueue(session: Session, effects: Sequence[Effect], now: datetime) -> None:
-    """Add ``effects`` in order; a coalescing effect already pending and unclaimed is not added twice."""
-    for effect in effects:
-        if effect.coalesce and _waiting_twin(session, effect, now):
-            continue
-        session.add(
-            OutboxRow(
-                kind=effect.kind,
-                lane=lane_of(effect.kind),
-                incident_number=effect.incident_number,
-                payload=effect.payload,
-                status=PENDING,
-                attempts=0,
-                next_attempt_at=now + effect.not_before if effect.not_before else now,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-    session.flush()
-
-
-def _waiting_twin(session: Session, effect: Effect, now: datetime) -> bool:
-    query = (
-        select(OutboxRow.id)
-        .where(
-            OutboxRow.kind == effect.kind,
-            OutboxRow.incident_number == effect.incident_number,
-            OutboxRow.status == PENDING,
-            OutboxRow.attempts == 0,
-            sa.or_(col(OutboxRow.locked_until).is_(None), col(OutboxRow.locked_until) < now),
-        )
-        .limit(1)
-    )
-    return session.exec(query).first() is not None
-
-
-def claim(session: Session, now: datetime, worker_id: str, lease: timedelta, limit: int) -> list[OutboxItem]:
-    """Lease up to ``limit`` due items, at most one per incident and lane (the oldest pending one)."""
-    earlier = aliased(OutboxRow)
-    blocked = (
-        select(earlier.id)
-        .where(
-            earlier.incident_number == OutboxRow.incident_number,
-            earlier.lane == OutboxRow.lane,
-            earlier.status == PENDING,
-            col(earlier.id) < col(OutboxRow.id),
-        )
-        .exists()
-    )
-    query = (
-        select(OutboxRow)
-        .where(
-            OutboxRow.status == PENDING,
-            col(OutboxRow.next_attempt_at) <= now,
-            sa.or_(col(OutboxRow.locked_until).is_(None), col(OutboxRow.locked_until) < now),
-            sa.or_(col(OutboxRow.incident_number).is_(None), ~blocked),
-        )
-        .order_by(col(OutboxRow.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=OutboxRow)
-    )
-    rows = list(session.exec(query))
-    for row in rows:
-        row.locked_until = now + lease
-        row.locked_by = worker_id
-        row.attempts += 1
-        row.updated_at = now
-        session.add(row)
-    session.flush()
-    return [_item(row) for row in rows]
-
-
-def complete(session: Session, item_id: int) -> None:
-    """Delivered: the row is no longer owed."""
-    session.execute(sa.delete(OutboxRow).where(col(OutboxRow.id) == item_id))
-
-
-def reschedule(session: Session, item_id: int, next_attempt_at: datetime, error: str, now: datetime) -> None:
-    session.execute(
-        sa.update(OutboxRow)
-        .where(col(OutboxRow.id) == item_id)
-        .values(
-            next_attempt_at=next_attempt_at, locked_until=None, locked_by=None, last_error=error[:2000], updated_at=now
-        )
-    )
-
-
-def bury(session: Session, item_id: int, error: str, now: datetime) -> None:
-    """Undeliverable: keep it, visibly, without retrying for ever."""
-    session.execute(
-        sa.update(OutboxRow)
-        .where(col(OutboxRow.id) == item_id)
-        .values(status=DEAD, locked_until=None, locked_by=None, last_error=error[:2000], updated_at=now)
-    )
-
-
-def revive(session: Session, item_id: int, now: datetime) -> bool:
-    """Put a dead item back in the queue (after the cause was fixed)."""
-    result = session.execute(
-        sa.update(OutboxRow)
-        .where(col(OutboxRow.id) == item_id, col(OutboxRow.status) == DEAD)
-        .values(status=PENDING, attempts=0, next_attempt_at=now, last_error="", updated_at=now)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def release_locks(session: Session, worker_id: str) -> int:
-    """A restarted worker frees the leases its previous life held, so its queue resumes at once."""
-    result = session.execute(
-        sa.update(OutboxRow)
-        .where(col(OutboxRow.locked_by) == worker_id, col(OutboxRow.status) == PENDING)
-        .values(locked_until=None, locked_by=None)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def list_items(session: Session, status: str | None = None, limit: int = 200) -> list[OutboxItem]:
-    query = select(OutboxRow).order_by(col(OutboxRow.id)).limit(limit)
-    if status:
-        query = query.where(OutboxRow.status == status)
-    return [_item(row) for row in session.exec(query)]
-
-
-def is_pending(session: Session, kind: str, incident_number: int) -> bool:
-    """True when an item of ``kind`` for the incident is still to be delivered."""
-    query = (
-        select(OutboxRow.id)
-        .where(OutboxRow.kind == kind, OutboxRow.incident_number == incident_number, OutboxRow.status == PENDING)
-        .limit(1)
-    )
-    return session.exec(query).first() is not None
-
-
-def count_pending(session: Session) -> int:
-    query = select(sa.func.count()).select_from(OutboxRow).where(OutboxRow.status == PENDING)
-    return int(session.exec(query).one())
-
-
-def count_outstanding(session: Session, now: datetime) -> int:
-    """Pending items that are due now or being delivered right now (leased)."""
-    query = (
-        select(sa.func.count())
-        .select_from(OutboxRow)
-        .where(
-            OutboxRow.status == PENDING,
-            sa.or_(col(OutboxRow.next_attempt_at) <= now, col(OutboxRow.locked_until) > now),
-        )
-    )
-    return int(session.exec(query).one())
-
-
 @dataclass(frozen=True)
 class QueueStats:
     """The outbox at one moment: items still to deliver, when the oldest of them was queued (UTC; None
@@ -236,10 +85,162 @@ class QueueStats:
     dead: int
 
 
-def queue_stats(session: Session) -> QueueStats:
-    """Counts by status and the oldest pending item's ``created_at``, in one query."""
-    pending = sa.func.count().filter(col(OutboxRow.status) == PENDING)
-    oldest = sa.func.min(OutboxRow.created_at).filter(col(OutboxRow.status) == PENDING)
-    dead = sa.func.count().filter(col(OutboxRow.status) == DEAD)
-    row = session.execute(sa.select(pending, oldest, dead).select_from(OutboxRow)).one()
-    return QueueStats(int(row[0] or 0), row[1], int(row[2] or 0))
+class OutboxRepository:
+    """The outbox table, in the unit of work's transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def enqueue(self, effects: Sequence[Effect], now: datetime) -> None:
+        """Add ``effects`` in order; a coalescing effect already pending and unclaimed is not added twice."""
+        for effect in effects:
+            if effect.coalesce and self._waiting_twin(effect, now):
+                continue
+            self._session.add(
+                OutboxRow(
+                    kind=effect.kind,
+                    lane=lane_of(effect.kind),
+                    incident_number=effect.incident_number,
+                    payload=effect.payload,
+                    status=PENDING,
+                    attempts=0,
+                    next_attempt_at=now + effect.not_before if effect.not_before else now,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        self._session.flush()
+
+    def _waiting_twin(self, effect: Effect, now: datetime) -> bool:
+        query = (
+            select(OutboxRow.id)
+            .where(
+                OutboxRow.kind == effect.kind,
+                OutboxRow.incident_number == effect.incident_number,
+                OutboxRow.status == PENDING,
+                OutboxRow.attempts == 0,
+                sa.or_(col(OutboxRow.locked_until).is_(None), col(OutboxRow.locked_until) < now),
+            )
+            .limit(1)
+        )
+        return self._session.exec(query).first() is not None
+
+    def claim(self, now: datetime, worker_id: str, lease: timedelta, limit: int) -> list[OutboxItem]:
+        """Lease up to ``limit`` due items, at most one per incident and lane (the oldest pending one)."""
+        earlier = aliased(OutboxRow)
+        blocked = (
+            select(earlier.id)
+            .where(
+                earlier.incident_number == OutboxRow.incident_number,
+                earlier.lane == OutboxRow.lane,
+                earlier.status == PENDING,
+                col(earlier.id) < col(OutboxRow.id),
+            )
+            .exists()
+        )
+        query = (
+            select(OutboxRow)
+            .where(
+                OutboxRow.status == PENDING,
+                col(OutboxRow.next_attempt_at) <= now,
+                sa.or_(col(OutboxRow.locked_until).is_(None), col(OutboxRow.locked_until) < now),
+                sa.or_(col(OutboxRow.incident_number).is_(None), ~blocked),
+            )
+            .order_by(col(OutboxRow.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=OutboxRow)
+        )
+        rows = list(self._session.exec(query))
+        for row in rows:
+            row.locked_until = now + lease
+            row.locked_by = worker_id
+            row.attempts += 1
+            row.updated_at = now
+            self._session.add(row)
+        self._session.flush()
+        return [_item(row) for row in rows]
+
+    def complete(self, item_id: int) -> None:
+        """Delivered: the row is no longer owed."""
+        self._session.execute(sa.delete(OutboxRow).where(col(OutboxRow.id) == item_id))
+
+    def reschedule(self, item_id: int, next_attempt_at: datetime, error: str, now: datetime) -> None:
+        """Not delivered this time: release the lease and try again at ``next_attempt_at``."""
+        self._session.execute(
+            sa.update(OutboxRow)
+            .where(col(OutboxRow.id) == item_id)
+            .values(
+                next_attempt_at=next_attempt_at,
+                locked_until=None,
+                locked_by=None,
+                last_error=error[:2000],
+                updated_at=now,
+            )
+        )
+
+    def bury(self, item_id: int, error: str, now: datetime) -> None:
+        """Undeliverable: keep it, visibly, without retrying for ever."""
+        self._session.execute(
+            sa.update(OutboxRow)
+            .where(col(OutboxRow.id) == item_id)
+            .values(status=DEAD, locked_until=None, locked_by=None, last_error=error[:2000], updated_at=now)
+        )
+
+    def revive(self, item_id: int, now: datetime) -> bool:
+        """Put a dead item back in the queue (after the cause was fixed)."""
+        result = self._session.execute(
+            sa.update(OutboxRow)
+            .where(col(OutboxRow.id) == item_id, col(OutboxRow.status) == DEAD)
+            .values(status=PENDING, attempts=0, next_attempt_at=now, last_error="", updated_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def release_locks(self, worker_id: str) -> int:
+        """A restarted worker frees the leases its previous life held, so its queue resumes at once."""
+        result = self._session.execute(
+            sa.update(OutboxRow)
+            .where(col(OutboxRow.locked_by) == worker_id, col(OutboxRow.status) == PENDING)
+            .values(locked_until=None, locked_by=None)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def list_items(self, status: str | None = None, limit: int = 200) -> list[OutboxItem]:
+        """Up to ``limit`` items (of ``status`` if given), oldest first."""
+        query = select(OutboxRow).order_by(col(OutboxRow.id)).limit(limit)
+        if status:
+            query = query.where(OutboxRow.status == status)
+        return [_item(row) for row in self._session.exec(query)]
+
+    def is_pending(self, kind: str, incident_number: int) -> bool:
+        """True when an item of ``kind`` for the incident is still to be delivered."""
+        query = (
+            select(OutboxRow.id)
+            .where(OutboxRow.kind == kind, OutboxRow.incident_number == incident_number, OutboxRow.status == PENDING)
+            .limit(1)
+        )
+        return self._session.exec(query).first() is not None
+
+    def count_pending(self) -> int:
+        """Items still to be delivered, due or not."""
+        query = select(sa.func.count()).select_from(OutboxRow).where(OutboxRow.status == PENDING)
+        return int(self._session.exec(query).one())
+
+    def queue_stats(self) -> QueueStats:
+        """Pending and dead items, and when the oldest pending one was queued (``created_at``), in one query."""
+        pending = sa.func.count().filter(col(OutboxRow.status) == PENDING)
+        oldest = sa.func.min(OutboxRow.created_at).filter(col(OutboxRow.status) == PENDING)
+        dead = sa.func.count().filter(col(OutboxRow.status) == DEAD)
+        row = self._session.execute(sa.select(pending, oldest, dead).select_from(OutboxRow)).one()
+        return QueueStats(int(row[0] or 0), row[1], int(row[2] or 0))
+
+    def count_outstanding(self, now: datetime) -> int:
+        """Pending items that are due now or being delivered right now (leased)."""
+        query = (
+            select(sa.func.count())
+            .select_from(OutboxRow)
+            .where(
+                OutboxRow.status == PENDING,
+                sa.or_(col(OutboxRow.next_attempt_at) <= now, col(OutboxRow.locked_until) > now),
+            )
+        )
+        return int(self._session.exec(query).one())

@@ -14,8 +14,9 @@ from bot.domain.model import Incident, TimelineEntry, format_incident_id
 from bot.domain.slo import budget_lines, format_budget_time
 from bot.domain.timeline import Escape, Mention, describe, format_percent, keep_text, slack_mention
 from bot.domain.timeparse import format_duration, format_utc
-from bot.store.repo import IncidentSummary
-from bot.usecases.incidents import IncidentUseCases, Outcome
+from bot.store.incidents import IncidentSummary
+from bot.usecases.budgets import BudgetUseCases
+from bot.usecases.shared import Outcome
 
 
 def confirmation(outcome: Outcome, mention: Mention = slack_mention, escape: Escape = keep_text) -> str:
@@ -79,20 +80,20 @@ def list_text(summaries: Sequence[IncidentSummary], now: datetime, escape: Escap
     )
 
 
-def slo_text(usecases: IncidentUseCases, name: str | None = None, escape: Escape = keep_text) -> str:
+def slo_text(budgets: BudgetUseCases, name: str | None = None, escape: Escape = keep_text) -> str:
     """Error budgets of one service or all: what is left, burn by incident, the policy if exhausted."""
-    if not usecases.slos.slos:
+    if not budgets.slos.slos:
         raise BotError("No SLO catalogue is configured: set INCIDENT_SLO_FILE to a slos.yml (see README).")
-    reports = usecases.budget_reports(name)
+    reports = budgets.reports(name)
     return "\n\n".join("\n".join(escape(line) for line in budget_lines(r)) for r in reports)
 
 
-def budget_status(usecases: IncidentUseCases, incident: Incident) -> str | None:
+def budget_status(budgets: BudgetUseCases, incident: Incident) -> str | None:
     """The status message's budget line: this incident's burn, what is left, the policy if exhausted."""
-    slo = usecases.slos.get(incident.service)
+    slo = budgets.slos.get(incident.service)
     if slo is None:
         return None
-    report = usecases.budget_reports(slo.service)[0]
+    report = budgets.reports(slo.service)[0]
     burn = next((b for b in report.burns if b.incident_id == incident.incident_id), None)
     spent = f"{format_budget_time(burn.bad_time)} ({burn.percent_of_budget:.1f}%)" if burn else "nothing yet"
     left = (

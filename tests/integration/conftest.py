@@ -1,21 +1,18 @@
-"""Slack fixtures: a fake Slack Web API, the real bot server pointed at it, and a small driver
-that speaks to the bot the way Slack does (signed requests, a response_url served by the fake)."""
+"""Integration fixtures: a fake Slack Web API and a fake PagerDuty, the real bot server pointed at them,
+and drivers (`tests.support.slack_driver.SlackDriver`) that speak to the bot the way Slack does."""
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
 
 import pytest
 
-from tests.support.bot_server import HttpResult, RunningBot, running_bot
-from tests.support.fake_slack import FakeSlack, blocks_errors
-
-LEAKS = ("Traceback", "Error(", "Exception(", 'File "', "sqlalchemy", "NoneType")
-"""Text that would show a user the inside of the bot."""
+from tests.support.bot_server import RunningBot, running_bot, sqlite_url
+from tests.support.fake_pagerduty import ROUTING_KEY, FakePagerDuty, fake_pagerduty
+from tests.support.fake_slack import FakeSlack
+from tests.support.slack_driver import SlackDriver
+from tests.support.webhooks import WEBHOOK_TOKEN
 
 
 @pytest.fixture()
@@ -32,141 +29,70 @@ def bot(database_url: str, fake_slack: FakeSlack) -> Iterator[RunningBot]:
         yield running
 
 
-WORKING_ON_IT = "Working on it…"
-"""The ack of a command whose work outlasts the ack budget (README: the answer follows through response_url)."""
-
-
-@dataclass
-class Reply:
-    """An HTTP answer of the bot, with the time it took."""
-
-    result: HttpResult
-    elapsed: float
-    followup: dict[str, Any] | None = None
-    """The answer posted to the command's response_url when the ack was "Working on it…" (ack budget passed)."""
-
-    @property
-    def payload(self) -> dict[str, Any]:
-        """The answer the user reads: the ack's body, or the follow-up it announced."""
-        if self.followup is not None:
-            return self.followup
-        body = self.result.json()
-        return body if isinstance(body, dict) else {}
-
-    @property
-    def text(self) -> str:
-        return str(self.payload.get("text") or "")
-
-
-@dataclass
-class SlackDriver:
-    """Drives the running bot like a Slack workspace would, and reads back what the bot did."""
-
-    bot: RunningBot
-    fake: FakeSlack
-
-    def command(
-        self,
-        text: str,
-        *,
-        channel_id: str = "C0GENERAL",
-        user_id: str = "U0ALICE",
-        user_name: str = "alice",
-        drain: bool = True,
-        **kwargs: Any,
-    ) -> Reply:
-        """Send ``/incident text`` signed, with a response_url on the fake; wait for the follow-up work."""
-        started = time.monotonic()
-        name = f"cmd-{time.monotonic_ns()}"
-        result = self.bot.command(
-            text,
-            channel_id=channel_id,
-            user_id=user_id,
-            user_name=user_name,
-            response_url=self.fake.response_url(name),
-            **kwargs,
-        )
-        elapsed = time.monotonic() - started
-        reply = Reply(result, elapsed)
-        if drain:
-            self.bot.drain()
-            if reply.text == WORKING_ON_IT:  # documented: past the ack budget the answer follows via response_url
-                reply.followup = self._followup(name)
-        return reply
-
-    def _followup(self, name: str, timeout: float = 30.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            posted = [c.params for c in self.fake.calls_to("response_url") if c.path.rsplit("/", 1)[-1] == name]
-            if posted:
-                return posted[-1]
-            time.sleep(0.05)
-        raise AssertionError(f"'Working on it…' was never followed by an answer on response_url {name}")
-
-    def ephemeral(self, text: str, **kwargs: Any) -> str:
-        """Send a command; check the answer is a clean 200 ephemeral reply and return its text."""
-        reply = self.command(text, **kwargs)
-        assert reply.result.status == 200, reply.result.body
-        assert reply.payload.get("response_type") == "ephemeral", reply.result.body
-        self.assert_no_leak(reply.result.body)
-        return reply.text
-
-    def declare(self, text: str = "declare sev2 Checkout API returning 500s", **kwargs: Any) -> str:
-        """Declare an incident and return the id of its new channel."""
-        before = len(self.fake.calls_to("conversations.create"))
-        reply = self.command(text, **kwargs)
-        assert reply.result.status == 200, reply.result.body
-        created = [c for c in self.fake.calls_to("conversations.create") if c.ok][before:]
-        assert created, [c.describe() for c in self.fake.calls]
-        return str(created[-1].response["channel"]["id"])  # type: ignore[index]
-
-    def responses(self) -> list[dict[str, Any]]:
-        """Everything the bot posted to response_urls, oldest first."""
-        return [c.params for c in self.fake.calls_to("response_url")]
-
-    def response_texts(self) -> str:
-        return "\n".join(str(p.get("text") or "") for p in self.responses())
-
-    def status_ts(self, channel_id: str) -> str:
-        """The ts of the pinned status message of an incident channel."""
-        pins = self.fake.channel(channel_id).pins
-        assert len(pins) == 1, pins
-        return next(iter(pins))
-
-    def posted(self, channel_id: str) -> list[dict[str, Any]]:
-        """Parameters of every successful chat.postMessage into ``channel_id``."""
-        return [
-            c.params for c in self.fake.calls_to("chat.postMessage") if c.ok and c.params.get("channel") == channel_id
-        ]
-
-    def assert_calls_ok(self, *methods: str) -> None:
-        """Every recorded call of ``methods`` was accepted by the fake Slack."""
-        for method in methods:
-            failed = [c.describe() for c in self.fake.calls_to(method) if not c.ok]
-            assert not failed, failed
-
-    @staticmethod
-    def assert_no_leak(text: str) -> None:
-        """No stack trace, exception repr or internals in what a Slack user would see."""
-        for leak in LEAKS:
-            assert leak not in text, f"{leak!r} leaked to Slack: {text[:500]}"
-
-    @staticmethod
-    def assert_valid_blocks(blocks: Any, max_blocks: int = 50) -> None:
-        """``blocks`` would be accepted by Slack (the fake's Block Kit checks)."""
-        errors = blocks_errors(blocks, max_blocks)
-        assert not errors, errors
-
-
 @pytest.fixture()
 def slack(bot: RunningBot, fake_slack: FakeSlack) -> Iterator[SlackDriver]:
     """A driver for the running bot and its fake Slack; afterwards, nothing sent to Slack showed internals."""
     driver = SlackDriver(bot, fake_slack)
     yield driver
     bot.drain()
-    for call in fake_slack.calls:
-        if call.method != "upload_url":  # the postmortem file's bytes, not a message
-            driver.assert_no_leak(json.dumps(call.params, ensure_ascii=False, default=str))
-    # Every Web API call the bot made names only arguments Slack documents for its method.
-    assert fake_slack.argument_problems() == []
-    assert fake_slack.nonconforming_answers() == []
+    driver.assert_slack_saw_no_internals()
+
+
+@pytest.fixture()
+def pagerduty() -> Iterator[FakePagerDuty]:
+    """A fresh fake PagerDuty Events API v2 on 127.0.0.1:0."""
+    with fake_pagerduty() as fake:
+        yield fake
+
+
+@pytest.fixture()
+def alerts_bot(database_url: str, fake_slack: FakeSlack, pagerduty: FakePagerDuty) -> Iterator[RunningBot]:
+    """The bot on each database, with the webhook token (``WEBHOOK_TOKEN``) and PagerDuty (``ROUTING_KEY``)
+    pointed at ``pagerduty``; Slack failures a test injected are cleared before the shutdown drain."""
+    with running_bot(
+        database_url,
+        fake_slack.base_url,
+        INCIDENT_WEBHOOK_TOKEN=WEBHOOK_TOKEN,
+        PAGERDUTY_ROUTING_KEY=ROUTING_KEY,
+        PAGERDUTY_EVENTS_URL=pagerduty.url,
+    ) as running:
+        yield running
+        fake_slack.clear_failures()  # let the shutdown drain finish quickly
+
+
+@pytest.fixture()
+def alerts_driver(alerts_bot: RunningBot, fake_slack: FakeSlack) -> SlackDriver:
+    """A Slack driver for ``alerts_bot``."""
+    return SlackDriver(alerts_bot, fake_slack)
+
+
+SLO_CATALOGUE = """services:
+  cdn-edge:
+    slo: 99.95
+    window_days: 30
+    owner_channel: C0GENERAL
+"""
+"""The catalogue ``slo_bot`` runs with: cdn-edge at 99.95% over 30 days, owned by #general."""
+
+
+@pytest.fixture()
+def slo_bot(tmp_path: Path, fake_slack: FakeSlack, pagerduty: FakePagerDuty) -> Iterator[RunningBot]:
+    """The bot on SQLite with an SLO catalogue (``SLO_CATALOGUE``), the webhook token and PagerDuty pointed
+    at the fake."""
+    slo_file = tmp_path / "slos.yml"
+    slo_file.write_text(SLO_CATALOGUE)
+    with running_bot(
+        sqlite_url(tmp_path),
+        fake_slack.base_url,
+        INCIDENT_WEBHOOK_TOKEN=WEBHOOK_TOKEN,
+        INCIDENT_SLO_FILE=str(slo_file),
+        PAGERDUTY_ROUTING_KEY=ROUTING_KEY,
+        PAGERDUTY_EVENTS_URL=pagerduty.url,
+    ) as running:
+        yield running
+
+
+@pytest.fixture()
+def slo_slack(slo_bot: RunningBot, fake_slack: FakeSlack) -> SlackDriver:
+    """A Slack driver for ``slo_bot``."""
+    return SlackDriver(slo_bot, fake_slack)

@@ -16,15 +16,13 @@ from bot.domain.errors import BotError
 from bot.domain.model import EntryKind, Severity, Status, TimelineEntry
 from bot.errors import StoreUnavailable
 from bot.views.postmortem import PostmortemRenderer
-from tests.integration.conftest import SlackDriver
 from tests.support.alerts import T0, alert, notification, sample
-from tests.support.bot_server import HttpResult, RunningBot, running_bot, sqlite_url
-from tests.support.fake_pagerduty import FakePagerDuty, fake_pagerduty
+from tests.support.bot_server import RunningBot, running_bot, sqlite_url
+from tests.support.fake_pagerduty import FakePagerDuty
 from tests.support.fake_slack import FakeSlack
+from tests.support.slack_driver import SlackDriver
+from tests.support.webhooks import ALERTMANAGER_PATH, WEBHOOK_AUTH, WEBHOOK_TOKEN, post_webhook
 
-TOKEN = "s3cret-webhook-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-PATH = "/alerts/alertmanager"
 ALERT_KINDS = (EntryKind.ALERT_FIRED, EntryKind.ALERT_CLEARED)
 
 
@@ -32,41 +30,13 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def post(bot: RunningBot, body: Any, path: str = PATH) -> HttpResult:
-    return bot.post(body if isinstance(body, str) else json.dumps(body), "application/json", AUTH, path=path)
-
-
 def alert_history(bot: RunningBot, number: int) -> list[tuple[str, str, datetime]]:
     """(kind, fingerprint, occurred_at) of the incident's alert entries, in timeline order."""
     return [
         (e.kind.value, str(e.data["fingerprint"]), e.occurred_at)
-        for e in bot.usecases.timeline(number)[1]
+        for e in bot.usecases.incidents.timeline(number)[1]
         if e.kind in ALERT_KINDS
     ]
-
-
-@pytest.fixture()
-def pagerduty() -> Iterator[FakePagerDuty]:
-    with fake_pagerduty() as fake:
-        yield fake
-
-
-@pytest.fixture()
-def alerts_bot(database_url: str, fake_slack: FakeSlack, pagerduty: FakePagerDuty) -> Iterator[RunningBot]:
-    """The bot on each database, with a webhook token and PagerDuty pointed at the fake."""
-    with running_bot(
-        database_url,
-        fake_slack.base_url,
-        INCIDENT_WEBHOOK_TOKEN=TOKEN,
-        PAGERDUTY_ROUTING_KEY="R0UTINGKEYR0UTINGKEYR0UTINGKEY32",
-        PAGERDUTY_EVENTS_URL=pagerduty.url,
-    ) as running:
-        yield running
-
-
-@pytest.fixture()
-def driver(alerts_bot: RunningBot, fake_slack: FakeSlack) -> SlackDriver:
-    return SlackDriver(alerts_bot, fake_slack)
 
 
 class TestOneIncidentPerGroup:
@@ -75,12 +45,12 @@ class TestOneIncidentPerGroup:
     ) -> None:
         """20 alerts in one notification: 1 incident (sev1 from the one critical), 20 entries, 1 channel, 1 page."""
         alerts = [alert(f"fp{i:02d}", at(i), severity="critical" if i == 7 else "warning") for i in range(20)]
-        result = post(alerts_bot, notification(alerts))
+        result = post_webhook(alerts_bot, notification(alerts))
         assert result.status == 200, result.body
         assert result.json() == {"ok": True, "action": "declared", "incident": "INC-1", "recorded": 20, "alerts": 20}
         alerts_bot.drain()
-        assert [s.number for s in alerts_bot.usecases.list_incidents()] == [1]
-        incident = alerts_bot.usecases.incident(1)
+        assert [s.number for s in alerts_bot.usecases.incidents.summaries()] == [1]
+        incident = alerts_bot.usecases.incidents.get(1)
         assert incident.title == "CDN edge returning 502s above the error SLO"
         assert incident.severity is Severity.SEV1 and incident.service == "cdn-edge"
         assert incident.declared_at == at(0)
@@ -94,24 +64,27 @@ class TestOneIncidentPerGroup:
     def test_title_from_group_labels_without_a_summary(self, alerts_bot: RunningBot) -> None:
         """No commonAnnotations.summary: the title is the group labels."""
         body = notification([alert("a", at(0)), alert("b", at(1))], summary=None)
-        assert post(alerts_bot, body).status == 200
-        assert alerts_bot.usecases.incident(1).title == "alertname=EdgeHigh5xxRate, region=eu-central"
+        assert post_webhook(alerts_bot, body).status == 200
+        assert alerts_bot.usecases.incidents.get(1).title == "alertname=EdgeHigh5xxRate, region=eu-central"
 
     def test_alerts_joining_later_go_to_the_same_incident(self, alerts_bot: RunningBot) -> None:
         """3 alerts, then the group grows to 5: one incident, 5 fired entries, the second call records 2."""
         first = [alert(f"fp{i}", at(i)) for i in range(3)]
-        post(alerts_bot, notification(first))
-        grown = post(alerts_bot, notification([*first, alert("fp3", at(10)), alert("fp4", at(11))]))
+        post_webhook(alerts_bot, notification(first))
+        grown = post_webhook(alerts_bot, notification([*first, alert("fp3", at(10)), alert("fp4", at(11))]))
         assert grown.json() == {"ok": True, "action": "recorded", "incident": "INC-1", "recorded": 2, "alerts": 5}
-        assert len(alerts_bot.usecases.list_incidents()) == 1
+        assert len(alerts_bot.usecases.incidents.summaries()) == 1
         assert [fp for _, fp, _ in alert_history(alerts_bot, 1)] == ["fp0", "fp1", "fp2", "fp3", "fp4"]
 
-    def test_the_channel_is_told_what_joined(self, driver: SlackDriver) -> None:
+    def test_the_channel_is_told_what_joined(self, alerts_driver: SlackDriver) -> None:
         """A later notification posts one line in the incident channel naming what fired and what cleared."""
-        post(driver.bot, notification([alert("a", at(0))]))
-        post(driver.bot, notification([alert("a", at(0), at(9), resolved=True), alert("b", at(5))]))
-        driver.bot.drain()
-        lines = [str(p.get("text")) for p in driver.posted(str(driver.bot.usecases.incident(1).channel_id))]
+        post_webhook(alerts_driver.bot, notification([alert("a", at(0))]))
+        post_webhook(alerts_driver.bot, notification([alert("a", at(0), at(9), resolved=True), alert("b", at(5))]))
+        alerts_driver.bot.drain()
+        lines = [
+            str(p.get("text"))
+            for p in alerts_driver.posted(str(alerts_driver.bot.usecases.incidents.get(1).channel_id))
+        ]
         summary = (
             "INC-1 · alerts 1 fired: CDN edge returning 502s above the error SLO"
             " · 1 cleared: CDN edge returning 502s above the error SLO"
@@ -120,19 +93,21 @@ class TestOneIncidentPerGroup:
 
     def test_two_groups_make_two_incidents(self, alerts_bot: RunningBot) -> None:
         """Different groupKeys never share an incident."""
-        post(alerts_bot, notification([alert("a", at(0))], group_key='{}:{alertname="A"}'))
-        post(alerts_bot, notification([alert("a", at(0))], group_key='{}:{alertname="B"}'))
-        assert [s.number for s in alerts_bot.usecases.list_incidents()] == [2, 1]
+        post_webhook(alerts_bot, notification([alert("a", at(0))], group_key='{}:{alertname="A"}'))
+        post_webhook(alerts_bot, notification([alert("a", at(0))], group_key='{}:{alertname="B"}'))
+        assert [s.number for s in alerts_bot.usecases.incidents.summaries()] == [2, 1]
         assert alert_history(alerts_bot, 1) == alert_history(alerts_bot, 2) == [("alert_fired", "a", at(0))]
 
-    def test_group_firing_again_after_resolve_opens_a_new_incident_naming_the_old(self, driver: SlackDriver) -> None:
+    def test_group_firing_again_after_resolve_opens_a_new_incident_naming_the_old(
+        self, alerts_driver: SlackDriver
+    ) -> None:
         """Resolved INC-1; the same alert still firing (a repeat) adds nothing; a new firing opens INC-2."""
-        bot = driver.bot
-        post(bot, notification([alert("a", at(0))]))
-        driver.ephemeral("INC-1 resolve edge healthy")
-        repeat = post(bot, notification([alert("a", at(0))]))
-        assert repeat.json()["action"] == "repeat" and len(bot.usecases.list_incidents()) == 1
-        again = post(bot, notification([alert("a", at(0)), alert("b", at(90))]))
+        bot = alerts_driver.bot
+        post_webhook(bot, notification([alert("a", at(0))]))
+        alerts_driver.ephemeral("INC-1 resolve edge healthy")
+        repeat = post_webhook(bot, notification([alert("a", at(0))]))
+        assert repeat.json()["action"] == "repeat" and len(bot.usecases.incidents.summaries()) == 1
+        again = post_webhook(bot, notification([alert("a", at(0)), alert("b", at(90))]))
         assert again.json() == {
             "ok": True,
             "action": "declared",
@@ -141,25 +116,25 @@ class TestOneIncidentPerGroup:
             "alerts": 2,
             "previous_incident": "INC-1",
         }
-        second = bot.usecases.incident(2)
+        second = bot.usecases.incidents.get(2)
         assert "This alert group fired again after INC-1 was resolved." in second.description
-        assert second.status is Status.DECLARED and bot.usecases.incident(1).status is Status.RESOLVED
+        assert second.status is Status.DECLARED and bot.usecases.incidents.get(1).status is Status.RESOLVED
         assert alert_history(bot, 2) == [("alert_fired", "b", at(90))]
 
-    def test_alert_list_in_status_message_and_postmortem(self, driver: SlackDriver) -> None:
+    def test_alert_list_in_status_message_and_postmortem(self, alerts_driver: SlackDriver) -> None:
         """Status message and postmortem list each alert: name, labels that differ, fired and cleared times."""
-        bot = driver.bot
-        post(bot, notification([alert("a", at(0), instance="fra-1"), alert("b", at(2), instance="ams-2")]))
-        post(bot, notification([alert("a", at(0), at(30), resolved=True, instance="fra-1")]))
+        bot = alerts_driver.bot
+        post_webhook(bot, notification([alert("a", at(0), instance="fra-1"), alert("b", at(2), instance="ams-2")]))
+        post_webhook(bot, notification([alert("a", at(0), at(30), resolved=True, instance="fra-1")]))
         bot.drain()
-        updates = [c.params for c in driver.fake.calls_to("chat.update")] + driver.posted(
-            str(bot.usecases.incident(1).channel_id)
+        updates = [c.params for c in alerts_driver.fake.calls_to("chat.update")] + alerts_driver.posted(
+            str(bot.usecases.incidents.get(1).channel_id)
         )
         texts = json.dumps([u.get("blocks") for u in updates])
         assert "*Alerts* (1 firing, 1 cleared)" in texts
         assert "EdgeHigh5xxRate `instance=ams-2`: fired 2026-11-22 13:42 UTC, firing" in texts
         assert "EdgeHigh5xxRate `instance=fra-1`: fired 2026-11-22 13:40 UTC, cleared 2026-11-22 14:10 UTC" in texts
-        markdown = PostmortemRenderer().render(bot.usecases.postmortem(1))
+        markdown = PostmortemRenderer().render(bot.usecases.incidents.postmortem(1))
         assert "| EdgeHigh5xxRate | instance=fra-1 | 2026-11-22 13:40 UTC | 2026-11-22 14:10 UTC |" in markdown
         assert "| EdgeHigh5xxRate | instance=ams-2 | 2026-11-22 13:42 UTC | still firing |" in markdown
 
@@ -178,7 +153,7 @@ class TestEachStateChangeOnce:
             [other, alert("a", at(20), at(40), resolved=True)],
         ]
         for alerts in sends:
-            assert post(alerts_bot, notification(alerts)).status == 200
+            assert post_webhook(alerts_bot, notification(alerts)).status == 200
         history = [h for h in alert_history(alerts_bot, 1) if h[1] == "a"]
         assert history == [
             ("alert_fired", "a", at(0)),
@@ -192,16 +167,16 @@ class TestEachStateChangeOnce:
         bodies = [notification([alert("a", at(0))]), notification([alert("a", at(0), at(5), resolved=True)])]
         actions = []
         for body in bodies:
-            actions += [post(alerts_bot, body).json()["action"] for _ in range(2)]
+            actions += [post_webhook(alerts_bot, body).json()["action"] for _ in range(2)]
         assert actions == ["declared", "repeat", "recorded", "repeat"]
         assert alert_history(alerts_bot, 1) == [("alert_fired", "a", at(0)), ("alert_cleared", "a", at(5))]
 
     def test_resolved_overtaking_its_firing_records_the_true_history(self, alerts_bot: RunningBot) -> None:
         """Open incident; b's `resolved` (13:45-13:55) arrives before its `firing`: fired + cleared once each."""
-        post(alerts_bot, notification([alert("a", at(0))]))
-        early = post(alerts_bot, notification([alert("a", at(0)), alert("b", at(5), at(15), resolved=True)]))
+        post_webhook(alerts_bot, notification([alert("a", at(0))]))
+        early = post_webhook(alerts_bot, notification([alert("a", at(0)), alert("b", at(5), at(15), resolved=True)]))
         assert early.json()["recorded"] == 2
-        late = post(alerts_bot, notification([alert("a", at(0)), alert("b", at(5))]))
+        late = post_webhook(alerts_bot, notification([alert("a", at(0)), alert("b", at(5))]))
         assert late.json()["action"] == "repeat"
         assert alert_history(alerts_bot, 1) == [
             ("alert_fired", "a", at(0)),
@@ -211,9 +186,9 @@ class TestEachStateChangeOnce:
 
     def test_refire_overtaking_the_clear(self, alerts_bot: RunningBot) -> None:
         """Fired 13:40; the re-fire (14:00) arrives before the clear (13:50): three entries, right times."""
-        post(alerts_bot, notification([alert("a", at(0))]))
-        post(alerts_bot, notification([alert("a", at(20))]))
-        post(alerts_bot, notification([alert("a", at(0), at(10), resolved=True)]))
+        post_webhook(alerts_bot, notification([alert("a", at(0))]))
+        post_webhook(alerts_bot, notification([alert("a", at(20))]))
+        post_webhook(alerts_bot, notification([alert("a", at(0), at(10), resolved=True)]))
         assert alert_history(alerts_bot, 1) == [
             ("alert_fired", "a", at(0)),
             ("alert_cleared", "a", at(10)),
@@ -223,20 +198,20 @@ class TestEachStateChangeOnce:
     def test_a_group_that_only_ever_resolved_declares_nothing(self, alerts_bot: RunningBot) -> None:
         """A `resolved` for a group with no incident (fired and cleared unseen) declares nothing, nor its late
         `firing`: both state changes are kept, on no timeline."""
-        first = post(alerts_bot, notification([alert("a", at(0), at(10), resolved=True)]))
+        first = post_webhook(alerts_bot, notification([alert("a", at(0), at(10), resolved=True)]))
         assert first.json() == {"ok": True, "action": "recorded", "incident": None, "recorded": 2, "alerts": 1}
-        late = post(alerts_bot, notification([alert("a", at(0))]))
+        late = post_webhook(alerts_bot, notification([alert("a", at(0))]))
         assert late.json() == {"ok": True, "action": "repeat", "incident": None, "recorded": 0, "alerts": 1}
-        assert alerts_bot.usecases.list_incidents() == []
+        assert alerts_bot.usecases.incidents.summaries() == []
 
-    def test_clear_after_the_incident_was_resolved_goes_on_that_incident(self, driver: SlackDriver) -> None:
+    def test_clear_after_the_incident_was_resolved_goes_on_that_incident(self, alerts_driver: SlackDriver) -> None:
         """The incident is resolved while its alert still fires; the clear lands on the resolved incident."""
-        post(driver.bot, notification([alert("a", at(0))]))
-        driver.ephemeral("INC-1 resolve mitigated")
-        cleared = post(driver.bot, notification([alert("a", at(0), at(70), resolved=True)]))
+        post_webhook(alerts_driver.bot, notification([alert("a", at(0))]))
+        alerts_driver.ephemeral("INC-1 resolve mitigated")
+        cleared = post_webhook(alerts_driver.bot, notification([alert("a", at(0), at(70), resolved=True)]))
         assert cleared.json() == {"ok": True, "action": "recorded", "incident": "INC-1", "recorded": 1, "alerts": 1}
-        assert alert_history(driver.bot, 1) == [("alert_fired", "a", at(0)), ("alert_cleared", "a", at(70))]
-        assert len(driver.bot.usecases.list_incidents()) == 1
+        assert alert_history(alerts_driver.bot, 1) == [("alert_fired", "a", at(0)), ("alert_cleared", "a", at(70))]
+        assert len(alerts_driver.bot.usecases.incidents.summaries()) == 1
 
 
 class TestLargeGroups:
@@ -246,7 +221,7 @@ class TestLargeGroups:
         alerts = [alert(f"fp{i:04d}", at(i / 100), description=description) for i in range(1000)]
         body = json.dumps(notification(alerts))
         assert 1_300_000 <= len(body.encode()) < 1_400_000
-        result = post(alerts_bot, body)
+        result = post_webhook(alerts_bot, body)
         assert result.status == 200, result.body[:500]
         assert result.json()["recorded"] == 1000
         assert len(alert_history(alerts_bot, 1)) == 1000
@@ -256,7 +231,10 @@ class TestBodyLimits:
     @pytest.fixture()
     def small_limit_bot(self, tmp_path: Path, fake_slack: FakeSlack) -> Iterator[RunningBot]:
         with running_bot(
-            sqlite_url(tmp_path), fake_slack.base_url, INCIDENT_WEBHOOK_TOKEN=TOKEN, INCIDENT_ALERT_MAX_BYTES="1048576"
+            sqlite_url(tmp_path),
+            fake_slack.base_url,
+            INCIDENT_WEBHOOK_TOKEN=WEBHOOK_TOKEN,
+            INCIDENT_ALERT_MAX_BYTES="1048576",
         ) as running:
             yield running
 
@@ -264,10 +242,10 @@ class TestBodyLimits:
         """With INCIDENT_ALERT_MAX_BYTES=1 MiB, a 1.3 MB body is refused with 413 and records nothing."""
         description = "x" * 1300
         body = json.dumps(notification([alert(f"fp{i}", at(0), description=description) for i in range(1000)]))
-        result = post(small_limit_bot, body)
+        result = post_webhook(small_limit_bot, body)
         assert result.status == 413
         assert "INCIDENT_ALERT_MAX_BYTES" in result.json()["error"]
-        assert small_limit_bot.usecases.list_incidents() == []
+        assert small_limit_bot.usecases.incidents.summaries() == []
 
     @pytest.mark.parametrize(("alerts", "status"), [(1000, 413), (500, 200)])
     def test_a_chunked_body_is_measured_as_it_streams(
@@ -280,7 +258,11 @@ class TestBodyLimits:
         try:
             chunks = (data[i : i + 65536] for i in range(0, len(data), 65536))
             connection.request(
-                "POST", PATH, body=chunks, headers={**AUTH, "Content-Type": "application/json"}, encode_chunked=True
+                "POST",
+                ALERTMANAGER_PATH,
+                body=chunks,
+                headers={**WEBHOOK_AUTH, "Content-Type": "application/json"},
+                encode_chunked=True,
             )
             response = connection.getresponse()
             assert response.status == status, response.read()[:300]
@@ -288,7 +270,7 @@ class TestBodyLimits:
             assert status == 413
         finally:
             connection.close()
-        assert len(small_limit_bot.usecases.list_incidents()) == (1 if status == 200 else 0)
+        assert len(small_limit_bot.usecases.incidents.summaries()) == (1 if status == 200 else 0)
 
     def test_the_slack_endpoint_keeps_its_1_mib_limit(self, small_limit_bot: RunningBot) -> None:
         """The alert route's limit is its own: /slack/events still refuses 2 MiB."""
@@ -296,13 +278,13 @@ class TestBodyLimits:
 
 
 class TestGrafana:
-    @pytest.mark.parametrize("path", ["/alerts/grafana", PATH])
+    @pytest.mark.parametrize("path", ["/alerts/grafana", ALERTMANAGER_PATH])
     def test_grafana_contact_point_is_accepted_with_its_links(self, alerts_bot: RunningBot, path: str) -> None:
         """Version 1 with orgId/title/state/message/values: declared; panel and silence links on the timeline."""
-        result = post(alerts_bot, sample("grafana_firing.json"), path=path)
+        result = post_webhook(alerts_bot, sample("grafana_firing.json"), path=path)
         assert result.status == 200, result.body
         assert result.json()["action"] == "declared"
-        incident, entries = alerts_bot.usecases.timeline(1)
+        incident, entries = alerts_bot.usecases.incidents.timeline(1)
         assert (incident.title, incident.severity, incident.service) == (
             "Checkout API CPU saturated",
             Severity.SEV1,
@@ -317,11 +299,11 @@ class TestGrafana:
 
     def test_grafana_resolved_clears(self, alerts_bot: RunningBot) -> None:
         """Grafana's `ok` notification (status resolved, endsAt set) records the clear."""
-        post(alerts_bot, sample("grafana_firing.json"), path="/alerts/grafana")
+        post_webhook(alerts_bot, sample("grafana_firing.json"), path="/alerts/grafana")
         resolved = sample("grafana_firing.json")
         resolved.update(status="resolved", state="ok")
         resolved["alerts"][0].update(status="resolved", endsAt="2026-11-22T14:05:00Z")
-        assert post(alerts_bot, resolved, path="/alerts/grafana").json()["recorded"] == 1
+        assert post_webhook(alerts_bot, resolved, path="/alerts/grafana").json()["recorded"] == 1
         assert [k for k, _, _ in alert_history(alerts_bot, 1)] == ["alert_fired", "alert_cleared"]
 
 
@@ -340,9 +322,9 @@ class TestAnswers:
         """A body that can never be accepted: 422 with the field's name, nothing recorded."""
         body = notification([alert("a", at(0)), alert("b", at(1))])
         mutate(body)
-        result = post(alerts_bot, body)
+        result = post_webhook(alerts_bot, body)
         assert result.status == 422 and field in result.json()["error"]
-        assert alerts_bot.usecases.list_incidents() == []
+        assert alerts_bot.usecases.incidents.summaries() == []
 
     @pytest.mark.parametrize(
         ("failure", "status"),
@@ -356,8 +338,8 @@ class TestAnswers:
         def failing(*_args: Any, **_kwargs: Any) -> None:
             raise failure
 
-        monkeypatch.setattr(alerts_bot.usecases, "receive_notification", failing)
-        result = post(alerts_bot, notification([alert("a", at(0))]))
+        monkeypatch.setattr(alerts_bot.usecases.alerts, "receive_notification", failing)
+        result = post_webhook(alerts_bot, notification([alert("a", at(0))]))
         assert result.status == status
         assert "Traceback" not in result.body
         if not isinstance(failure, BotError):

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from bot.app import wire_usecases
 from bot.domain.model import EntryKind
 from bot.store import open_store
-from bot.usecases.incidents import IncidentUseCases
 from tests.support.alerts import T0, alert, notification
-from tests.support.fake_pagerduty import FakePagerDuty, fake_pagerduty
+from tests.support.fake_pagerduty import FakePagerDuty
 from tests.support.fake_slack import FakeSlack
 from tests.support.serve_process import Server, free_port
 
@@ -38,12 +38,6 @@ def post(port: int, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     )
     with urllib.request.urlopen(request, timeout=60) as response:
         return response.status, json.loads(response.read().decode())
-
-
-@pytest.fixture()
-def pagerduty() -> Iterator[FakePagerDuty]:
-    with fake_pagerduty() as fake:
-        yield fake
 
 
 @pytest.fixture()
@@ -104,9 +98,9 @@ class TestTwoServeProcesses:
 
         store = open_store(postgres_url)
         try:
-            usecases = IncidentUseCases(store)
-            assert [s.number for s in usecases.list_incidents()] == [1]
-            entries = usecases.timeline(1)[1]
+            usecases = wire_usecases(store)
+            assert [s.number for s in usecases.incidents.summaries()] == [1]
+            entries = usecases.incidents.timeline(1)[1]
             fired = sorted(
                 (str(e.data["fingerprint"]), e.occurred_at) for e in entries if e.kind is EntryKind.ALERT_FIRED
             )

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import wire_usecases
 from bot.cli.main import main
-from bot.store import open_store, outbox
+from bot.store import open_store
 from bot.store.outbox import Effect
-from bot.usecases.incidents import IncidentUseCases
-from tests.integration.conftest import SlackDriver
 from tests.support.bot_server import BOT_TOKEN, running_bot, sqlite_url
 from tests.support.fake_slack import FakeSlack
+from tests.support.slack_driver import SlackDriver
 
 ROLLBACK = "rollback WAF rule inspect-large-payloads"
 
@@ -169,14 +169,14 @@ class TestOutboxNeverClaimsUpToDateFalsely:
         printed only when the queue is empty, nothing was given up on, and SLACK_BOT_TOKEN is set (and
         always then, without a filter)."""
         url = sqlite_url(tmp_path)
-        usecases = IncidentUseCases(open_store(url))
+        usecases = wire_usecases(open_store(url))
         if "pending" in state:
-            usecases.enqueue([Effect("slack.refresh", {}, 1)])
+            usecases.outbox.enqueue([Effect("slack.refresh", {}, 1)])
         if "dead" in state:
-            usecases.enqueue([Effect("slack.post_line", {"text": "x"}, 2)])
+            usecases.outbox.enqueue([Effect("slack.post_line", {"text": "x"}, 2)])
             with usecases.store.transaction() as uow:
-                item = outbox.list_items(uow.session, "pending", 10)[-1]
-                outbox.bury(uow.session, item.id, "channel_not_found", datetime.now(UTC))
+                item = uow.outbox.list_items("pending", 10)[-1]
+                uow.outbox.bury(item.id, "channel_not_found", datetime.now(UTC))
         usecases.store.dispose()
         _environment(monkeypatch, url, configured)
         assert main(["--env-file", "", "outbox", *(["--status", status] if status else [])]) == 0
@@ -192,9 +192,9 @@ OPENING = ["slack.create_channel", "slack.invite", "slack.refresh", "slack.annou
 
 
 def _queued(database_url: str) -> list[tuple[str, dict[str, object]]]:
-    usecases = IncidentUseCases(open_store(database_url, migrate=False))
+    usecases = wire_usecases(open_store(database_url, migrate=False))
     try:
-        return [(i.kind, i.payload) for i in usecases.outbox_items(status="pending")]
+        return [(i.kind, i.payload) for i in usecases.outbox.items(status="pending")]
     finally:
         usecases.store.dispose()
 
@@ -225,7 +225,7 @@ class TestCliOpensTheChannelOfAnIncidentThatHasNone:
         with running_bot(database_url, fake_slack.base_url) as bot:
             fake_slack.wait_for("chat.postMessage", timeout=20, predicate=lambda c: "Note: p99" in c.params["text"])
             bot.drain()
-            channel_id = bot.usecases.incident(1).channel_id
+            channel_id = bot.usecases.incidents.get(1).channel_id
             assert channel_id is not None
             channel = fake_slack.channel(channel_id)
             assert channel.name == "inc-1-checkout-latency"
@@ -238,7 +238,7 @@ class TestCliOpensTheChannelOfAnIncidentThatHasNone:
             assert len(announced) == 1 and f"<#{channel_id}>" in json.dumps(announced[0]["blocks"])
             [line] = [c.params["text"] for c in fake_slack.calls_to("chat.postMessage") if "Note:" in c.params["text"]]
             assert line == "cli: INC-1 · Note: p99 at 2 s"
-            assert bot.usecases.outbox_items() == []
+            assert bot.usecases.outbox.items() == []
 
         again = _cli(database_url, "run", "INC-1 note p99 back at 200 ms", slack_api_url=fake_slack.base_url)
         assert again.stderr.splitlines()[0].startswith("Queued 2 Slack update(s) for INC-1; a running")

@@ -1,4 +1,4 @@
-"""Self-test of tests/support/fake_slack.py and tests/support/signing.py with the real Slack SDK."""
+"""Self-test of tests/support/fake_slack/ and tests/support/signing.py with the real Slack SDK."""
 
 from __future__ import annotations
 

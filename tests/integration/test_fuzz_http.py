@@ -111,7 +111,7 @@ class TestFuzzedCommands:
     ) -> None:
         """Whatever is typed, the bot answers 200 with an ephemeral message and no internals."""
         bot, fake, _ = fuzz_bot
-        channel = bot.usecases.incident(1).channel_id if in_incident_channel else "C0GENERAL"
+        channel = bot.usecases.incidents.get(1).channel_id if in_incident_channel else "C0GENERAL"
         trigger_id = signing.new_trigger_id()
         result = bot.command(text, channel_id=channel or "C0GENERAL", trigger_id=trigger_id)
         assert result.status == 200, result.body
@@ -133,7 +133,7 @@ class TestFuzzedCommands:
         with FakeSlack() as fake, running_bot(f"sqlite:///{database}", fake.base_url) as bot:
             assert bot.command("declare sev2 Hostile input target").status == 200
             bot.drain()
-            channel = bot.usecases.incident(1).channel_id
+            channel = bot.usecases.incidents.get(1).channel_id
             assert channel is not None
             for index, fragment in enumerate(FRAGMENTS):
                 for verb in (VERBS[index % len(VERBS)], "note", "hypothesis"):
@@ -147,12 +147,12 @@ class TestFuzzedCommands:
             assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             entries = connection.execute("SELECT count(*) FROM timeline_entries").fetchone()[0]
         assert entries >= 1
-        for incident in bot.usecases.list_incidents(limit=10_000):
-            bot.usecases.timeline(incident.number)
+        for incident in bot.usecases.incidents.summaries(limit=10_000):
+            bot.usecases.incidents.timeline(incident.number)
         malformed = [
             c.describe()
             for c in fake.calls
             if c.error in ("invalid_blocks", "msg_too_long", "invalid_arguments", "too_long")
         ]
         assert not malformed, malformed[:3]
-        assert not bot.usecases.outbox_items("dead")
+        assert not bot.usecases.outbox.items("dead")

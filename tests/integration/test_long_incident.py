@@ -13,13 +13,13 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from bot.store.tables import IncidentRow, TimelineEntryRow
-from tests.integration.conftest import SlackDriver
+from tests.support.slack_driver import SlackDriver
 
 
 def _add_notes(slack: SlackDriver, number: int, count: int) -> None:
     """Append ``count`` notes to INC-``number`` in one bulk insert (typing them would take minutes)."""
     store = slack.bot.usecases.store
-    incident = slack.bot.usecases.incident(number)
+    incident = slack.bot.usecases.incidents.get(number)
     start = incident.declared_at
     with store.engine.begin() as connection:
         row_id = connection.execute(sa.select(IncidentRow.id).where(IncidentRow.number == number)).scalar_one()

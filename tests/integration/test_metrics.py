@@ -119,8 +119,8 @@ class TestMetricsEndpoint:
         assert _post(bot, "/alerts/alertmanager", json.dumps(notification(firing)), WEBHOOK_TOKEN) == 200
         cleared = [alert("aa11", T0, T0 + timedelta(minutes=5), resolved=True), alert("bb22", T0)]
         assert _post(bot, "/alerts/alertmanager", json.dumps(notification(cleared)), WEBHOOK_TOKEN) == 200
-        impact_at = next(e.occurred_at for e in bot.usecases.timeline(1)[1] if e.kind is EntryKind.IMPACT)
-        bot.usecases.clock = lambda: impact_at + timedelta(minutes=10)
+        impact_at = next(e.occurred_at for e in bot.usecases.incidents.timeline(1)[1] if e.kind is EntryKind.IMPACT)
+        bot.usecases.transactions.clock = lambda: impact_at + timedelta(minutes=10)
         nudged = bot.web_app[NUDGER].check_once(now=impact_at + timedelta(minutes=20))
         assert nudged == ["INC-1"]
         bot.drain(timeout=15)
@@ -159,18 +159,18 @@ class TestMetricsEndpoint:
         the scrape says 2 pending, the oldest 90 s old, 1 dead."""
         bot = metered
         start = datetime.now().astimezone() - timedelta(seconds=90)  # in the past: due at once for the worker
-        bot.usecases.clock = lambda: start
+        bot.usecases.transactions.clock = lambda: start
         hold = timedelta(hours=1)
-        bot.usecases.enqueue([Effect("slack.post_line", {"text": "later"}, None, not_before=hold)])
-        bot.usecases.clock = lambda: start + timedelta(seconds=30)
-        bot.usecases.enqueue([Effect("slack.post_line", {"text": "later too"}, None, not_before=hold)])
-        bot.usecases.enqueue([Effect("nowhere.to_go", {}, None)])
+        bot.usecases.outbox.enqueue([Effect("slack.post_line", {"text": "later"}, None, not_before=hold)])
+        bot.usecases.transactions.clock = lambda: start + timedelta(seconds=30)
+        bot.usecases.outbox.enqueue([Effect("slack.post_line", {"text": "later too"}, None, not_before=hold)])
+        bot.usecases.outbox.enqueue([Effect("nowhere.to_go", {}, None)])
         bot.worker.wake()
         deadline = time.monotonic() + 15
-        while not bot.usecases.outbox_items("dead"):
+        while not bot.usecases.outbox.items("dead"):
             assert time.monotonic() < deadline, "the undeliverable item was not buried"
             time.sleep(0.05)
-        bot.usecases.clock = lambda: start + timedelta(seconds=90)
+        bot.usecases.transactions.clock = lambda: start + timedelta(seconds=90)
         _, samples = scrape(bot.url)
         assert value(samples, "incidentbot_outbox_pending_items") == 2
         assert value(samples, "incidentbot_outbox_oldest_pending_age_seconds") == pytest.approx(90.0)

@@ -13,8 +13,8 @@ import subprocess
 import sys
 from typing import Any
 
-from tests.integration.conftest import SlackDriver
 from tests.support import signing
+from tests.support.slack_driver import SlackDriver
 
 DAY = "2026-11-22"
 

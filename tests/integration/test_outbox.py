@@ -8,13 +8,13 @@ from datetime import timedelta
 
 import pytest
 
+from bot.app import UseCases
 from bot.cli.demo import ReplayClock
 from bot.domain.grammar import parse_command
 from bot.errors import TransitionError
 from bot.outbox.worker import OutboxWorker, RetryLater, RetryPolicy, Undeliverable
-from bot.store import outbox
 from bot.store.outbox import Effect, OutboxItem
-from bot.usecases.incidents import Actor, IncidentUseCases, Outcome
+from bot.usecases.shared import Actor, Outcome
 
 ALICE = Actor("U0ALICE", "alice")
 
@@ -24,8 +24,8 @@ def _plan(outcome: Outcome) -> list[Effect]:
     return [Effect("post", {"text": e.kind.value}, number) for e in outcome.entries]
 
 
-def _run(usecases: IncidentUseCases, text: str, plan: object = _plan) -> Outcome:
-    return usecases.run(parse_command(text), ALICE, plan=plan)  # type: ignore[arg-type]
+def _run(usecases: UseCases, text: str, plan: object = _plan) -> Outcome:
+    return usecases.incidents.run(parse_command(text), ALICE, plan=plan)  # type: ignore[arg-type]
 
 
 class Recorder:
@@ -42,7 +42,7 @@ class Recorder:
         self.delivered.append((item.incident_number, str(item.payload.get("text"))))
 
 
-def _worker(usecases: IncidentUseCases, deliver: Recorder, clock: ReplayClock, worker_id: str = "w1") -> OutboxWorker:
+def _worker(usecases: UseCases, deliver: Recorder, clock: ReplayClock, worker_id: str = "w1") -> OutboxWorker:
     return OutboxWorker(
         usecases.store,
         deliver,
@@ -53,31 +53,31 @@ def _worker(usecases: IncidentUseCases, deliver: Recorder, clock: ReplayClock, w
 
 
 class TestEnqueue:
-    def test_effects_commit_with_the_transition(self, usecases: IncidentUseCases) -> None:
+    def test_effects_commit_with_the_transition(self, usecases: UseCases) -> None:
         """A committed transition leaves its effects queued, in order."""
         _run(usecases, "declare sev2 Checkout latency")
         _run(usecases, "INC-1 note looking at the database")
-        items = usecases.outbox_items()
+        items = usecases.outbox.items()
         assert [i.payload["text"] for i in items] == ["declared", "note"]
         assert all(i.incident_number == 1 and i.status == "pending" for i in items)
 
-    def test_refused_transition_queues_nothing(self, usecases: IncidentUseCases) -> None:
+    def test_refused_transition_queues_nothing(self, usecases: UseCases) -> None:
         """When the domain refuses a command, no effect is queued: the outbox follows the commit."""
         _run(usecases, "declare sev2 Checkout latency")
         _run(usecases, "INC-1 resolve")
-        before = len(usecases.outbox_items())
+        before = len(usecases.outbox.items())
         with pytest.raises(TransitionError):
             _run(usecases, "INC-1 resolve")
-        assert len(usecases.outbox_items()) == before
+        assert len(usecases.outbox.items()) == before
 
-    def test_coalescing_effect_is_not_queued_twice(self, usecases: IncidentUseCases) -> None:
+    def test_coalescing_effect_is_not_queued_twice(self, usecases: UseCases) -> None:
         """Two refreshes of the same incident waiting together collapse into one."""
-        usecases.enqueue([Effect("refresh", {}, 1, coalesce=True), Effect("refresh", {}, 1, coalesce=True)])
-        assert len(usecases.outbox_items()) == 1
+        usecases.outbox.enqueue([Effect("refresh", {}, 1, coalesce=True), Effect("refresh", {}, 1, coalesce=True)])
+        assert len(usecases.outbox.items()) == 1
 
 
 class TestWorker:
-    def test_delivers_in_order_per_incident_and_deletes(self, usecases: IncidentUseCases, clock: ReplayClock) -> None:
+    def test_delivers_in_order_per_incident_and_deletes(self, usecases: UseCases, clock: ReplayClock) -> None:
         """Items of one incident are delivered oldest first; delivered items leave the table."""
         _run(usecases, "declare sev2 First")
         _run(usecases, "declare sev3 Second")
@@ -90,9 +90,9 @@ class TestWorker:
         first = [text for number, text in recorder.delivered if number == 1]
         assert first == ["declared", "note", "note"]
         assert len(recorder.delivered) == 5
-        assert usecases.outbox_items() == []
+        assert usecases.outbox.items() == []
 
-    def test_retry_later_backs_off_and_blocks_later_items(self, usecases: IncidentUseCases, clock: ReplayClock) -> None:
+    def test_retry_later_backs_off_and_blocks_later_items(self, usecases: UseCases, clock: ReplayClock) -> None:
         """A 429-like failure reschedules after Retry-After, and the incident's later items wait for it."""
         _run(usecases, "declare sev2 First")
         _run(usecases, "INC-1 note after")
@@ -101,7 +101,7 @@ class TestWorker:
         worker = _worker(usecases, recorder, clock)
         asyncio.run(worker.drain(timeout=5))
         assert recorder.delivered == []
-        pending = usecases.outbox_items()
+        pending = usecases.outbox.items()
         assert pending[0].last_error == "ratelimited"
         assert pending[0].next_attempt_at >= clock.now + timedelta(seconds=30)
         del recorder.failures["declared"]
@@ -109,7 +109,7 @@ class TestWorker:
         asyncio.run(worker.drain(timeout=5))
         assert recorder.delivered == [(1, "declared"), (1, "note")]
 
-    def test_undeliverable_is_buried_and_does_not_block(self, usecases: IncidentUseCases, clock: ReplayClock) -> None:
+    def test_undeliverable_is_buried_and_does_not_block(self, usecases: UseCases, clock: ReplayClock) -> None:
         """channel_not_found-like failures are kept as dead items; the incident's later items still go."""
         _run(usecases, "declare sev2 First")
         _run(usecases, "INC-1 note after")
@@ -117,35 +117,33 @@ class TestWorker:
         recorder.failures["declared"] = Undeliverable("channel_not_found")
         asyncio.run(_worker(usecases, recorder, clock).drain(timeout=5))
         assert recorder.delivered == [(1, "note")]
-        dead = usecases.outbox_items("dead")
+        dead = usecases.outbox.items("dead")
         assert [d.last_error for d in dead] == ["channel_not_found"]
-        assert usecases.revive_outbox_item(dead[0].id)
+        assert usecases.outbox.revive(dead[0].id)
         del recorder.failures["declared"]
         asyncio.run(_worker(usecases, recorder, clock).drain(timeout=5))
         assert (1, "declared") in recorder.delivered
 
-    def test_a_crashing_delivery_is_buried_after_max_attempts(
-        self, usecases: IncidentUseCases, clock: ReplayClock
-    ) -> None:
+    def test_a_crashing_delivery_is_buried_after_max_attempts(self, usecases: UseCases, clock: ReplayClock) -> None:
         """A deliverer that crashes (a bug, not a Slack answer) is buried after the worker's 3 crash attempts."""
-        usecases.enqueue([Effect("post", {"text": "buggy"}, None)])
+        usecases.outbox.enqueue([Effect("post", {"text": "buggy"}, None)])
         recorder = Recorder()
         recorder.failures["buggy"] = KeyError("channel")
         worker = _worker(usecases, recorder, clock)
         for _ in range(4):
             asyncio.run(worker.drain(timeout=5))
             clock.now += timedelta(seconds=60)
-        dead = usecases.outbox_items("dead")
+        dead = usecases.outbox.items("dead")
         assert [d.last_error for d in dead] == [
             "gave up after 3 attempts: unexpected KeyError in the deliverer: 'channel'"
         ]
 
     def test_a_temporary_failure_is_retried_for_as_long_as_slack_is_down(
-        self, usecases: IncidentUseCases, clock: ReplayClock
+        self, usecases: UseCases, clock: ReplayClock
     ) -> None:
         """40 temporary failures in a row (a Slack outage of over an hour at the production policy's 5-minute
         cap), then success: delivered, never buried, and no wait ever longer than 5 minutes."""
-        usecases.enqueue([Effect("post", {"text": "create channel"}, 1), Effect("post", {"text": "invite"}, 1)])
+        usecases.outbox.enqueue([Effect("post", {"text": "create channel"}, 1), Effect("post", {"text": "invite"}, 1)])
         recorder = Recorder()
         recorder.failures["create channel"] = RetryLater("chat.postMessage: no Slack answer (HTTP 503, temporary)")
         worker = OutboxWorker(usecases.store, recorder, "w1", clock=clock)  # the production RetryPolicy
@@ -153,17 +151,17 @@ class TestWorker:
         waits: list[timedelta] = []
         for _ in range(40):
             asyncio.run(worker.drain(timeout=5))
-            [first, _] = usecases.outbox_items()
+            [first, _] = usecases.outbox.items()
             assert first.status == "pending"
             waits.append(first.next_attempt_at - clock.now)
             clock.now = first.next_attempt_at
-        assert usecases.outbox_items("dead") == []
+        assert usecases.outbox.items("dead") == []
         assert max(waits) <= timedelta(minutes=5)
         assert clock.now - started > timedelta(hours=1)
         del recorder.failures["create channel"]
         asyncio.run(worker.drain(timeout=5))
         assert recorder.delivered == [(1, "create channel"), (1, "invite")]
-        assert usecases.outbox_items() == []
+        assert usecases.outbox.items() == []
 
     def test_backoff_is_capped_at_five_minutes_however_many_attempts(self) -> None:
         """The production policy's delay after 1, 10, 100 and 10,000 attempts: at most 300 s, never an overflow."""
@@ -174,11 +172,11 @@ class TestWorker:
         assert policy.delay(10_000, 900.0) == 900.0
 
     def test_a_crashing_deliverer_is_buried_with_its_reason_even_if_the_policy_retries_for_ever(
-        self, usecases: IncidentUseCases, clock: ReplayClock
+        self, usecases: UseCases, clock: ReplayClock
     ) -> None:
         """A deliverer raising OverflowError on every attempt (a bug, not an outage): with a policy that
         would retry for 1000 attempts, the item is tried 3 times, then dead with a readable reason."""
-        usecases.enqueue([Effect("post", {"text": "year one"}, 1)])
+        usecases.outbox.enqueue([Effect("post", {"text": "year one"}, 1)])
         recorder = Recorder()
         recorder.failures["year one"] = OverflowError("date value out of range")
         policy = RetryPolicy(base_seconds=1, max_seconds=8)
@@ -186,17 +184,17 @@ class TestWorker:
         for _ in range(6):
             asyncio.run(worker.drain(timeout=5))
             clock.now += timedelta(seconds=60)
-        dead = usecases.outbox_items("dead")
-        assert usecases.outbox_items("pending") == []
+        dead = usecases.outbox.items("dead")
+        assert usecases.outbox.items("pending") == []
         assert [(d.attempts, d.last_error) for d in dead] == [
             (3, "gave up after 3 attempts: unexpected OverflowError in the deliverer: date value out of range")
         ]
 
-    def test_restarted_worker_resumes_its_leased_items(self, usecases: IncidentUseCases, clock: ReplayClock) -> None:
+    def test_restarted_worker_resumes_its_leased_items(self, usecases: UseCases, clock: ReplayClock) -> None:
         """Items leased by a worker that died are released when a worker with the same id starts."""
-        usecases.enqueue([Effect("post", {"text": "orphan"}, 1)])
+        usecases.outbox.enqueue([Effect("post", {"text": "orphan"}, 1)])
         with usecases.store.transaction() as uow:
-            claimed = outbox.claim(uow.session, clock.now, "w1", timedelta(minutes=5), 10)
+            claimed = uow.outbox.claim(clock.now, "w1", timedelta(minutes=5), 10)
         assert len(claimed) == 1
         recorder = Recorder()
         worker = _worker(usecases, recorder, clock)
@@ -208,9 +206,9 @@ class TestWorker:
 
 
 class TestConcurrentClaims:
-    def test_two_workers_never_deliver_an_item_twice(self, usecases: IncidentUseCases, clock: ReplayClock) -> None:
+    def test_two_workers_never_deliver_an_item_twice(self, usecases: UseCases, clock: ReplayClock) -> None:
         """Workers racing on the same queue (replicas) deliver each item exactly once."""
-        usecases.enqueue([Effect("post", {"text": f"item-{n}"}, n % 7) for n in range(60)])
+        usecases.outbox.enqueue([Effect("post", {"text": f"item-{n}"}, n % 7) for n in range(60)])
         recorders = [Recorder(), Recorder()]
         barrier = threading.Barrier(2)
 

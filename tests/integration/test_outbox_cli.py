@@ -9,9 +9,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.store import open_store, outbox
+from bot.app import wire_usecases
+from bot.store import open_store
 from bot.store.outbox import Effect
-from bot.usecases.incidents import IncidentUseCases
 
 
 def _cli(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -29,11 +29,11 @@ class TestOutboxCommand:
     def test_lists_dead_items_and_requeues_one(self, tmp_path: Path) -> None:
         """A buried item shows with its error, and --retry puts it back in the queue."""
         database = tmp_path / "outbox.db"
-        usecases = IncidentUseCases(open_store(f"sqlite:///{database}"))
-        usecases.enqueue([Effect("slack.post_line", {"text": "x"}, 3), Effect("slack.refresh", {}, 4)])
-        first = usecases.outbox_items()[0]
+        usecases = wire_usecases(open_store(f"sqlite:///{database}"))
+        usecases.outbox.enqueue([Effect("slack.post_line", {"text": "x"}, 3), Effect("slack.refresh", {}, 4)])
+        first = usecases.outbox.items()[0]
         with usecases.store.transaction() as uow:
-            outbox.bury(uow.session, first.id, "channel_not_found", datetime.now(UTC))
+            uow.outbox.bury(first.id, "channel_not_found", datetime.now(UTC))
         usecases.store.dispose()
 
         listed = _cli(database, "--status", "dead", "--format", "json")

@@ -24,35 +24,26 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql
 
+from bot.app import UseCases, wire_usecases
 from bot.domain.errors import BotError
 from bot.domain.grammar import parse_command
 from bot.integrations.pagerduty import paging_plan
+from bot.slack.delivery import dead_page_notice
 from bot.store import open_store
 from bot.store.engine import create_store_engine
 from bot.store.migrate import upgrade
-from bot.usecases.incidents import Actor, IncidentUseCases
-from tests.integration.conftest import SlackDriver
+from bot.store.outbox import OutboxItem
+from bot.usecases.shared import Actor
+from tests.support.alerts import T0
 from tests.support.bot_server import RunningBot, running_bot
-from tests.support.fake_pagerduty import FakePagerDuty, fake_pagerduty
+from tests.support.fake_pagerduty import ROUTING_KEY, FakePagerDuty, installation_id, sent
 from tests.support.fake_slack import FakeSlack
 from tests.support.paging_model import SEVERITIES, commands, expected_events
 from tests.support.postgres import PostgresServer
 from tests.support.properties import examples
+from tests.support.slack_driver import SlackDriver
 
-ROUTING_KEY = "R0UTINGKEYR0UTINGKEYR0UTINGKEY32"  # an Events API v2 integration key has 32 characters
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-
-
-def installation_id(database_url: str) -> str:
-    """The database's installation id, read with plain SQL (not through the bot's code)."""
-    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(sa.text("SELECT installation_id FROM installation")).all()
-    finally:
-        engine.dispose()
-    assert len(rows) == 1, rows
-    return str(rows[0][0])
 
 
 def page_rows(database_url: str) -> list[tuple[int, str, bool, int]]:
@@ -63,17 +54,6 @@ def page_rows(database_url: str) -> list[tuple[int, str, bool, int]]:
             return [(int(n), str(k), bool(o), int(t)) for n, k, o, t in connection.execute(query)]
     finally:
         engine.dispose()
-
-
-def sent(pagerduty: FakePagerDuty, key: str | None = None) -> list[tuple[str, str]]:
-    """(event_action, dedup_key) of every event PagerDuty accepted, oldest first (of ``key`` only if given)."""
-    return [(e["event_action"], e["dedup_key"]) for e in pagerduty.events if key is None or e["dedup_key"] == key]
-
-
-@pytest.fixture()
-def pagerduty() -> Iterator[FakePagerDuty]:
-    with fake_pagerduty() as fake:
-        yield fake
 
 
 @pytest.fixture()
@@ -134,7 +114,7 @@ class TestPagingExamples:
         pd.ephemeral("resolve fixed", channel_id=channel)
         pd.ephemeral("severity sev1", channel_id=channel)
         pd.bot.drain()
-        assert pd.bot.usecases.incident(1).severity.value == "sev1"  # the reclassification did happen
+        assert pd.bot.usecases.incidents.get(1).severity.value == "sev1"  # the reclassification did happen
         assert pagerduty.events == [] and pagerduty.refused == []
         assert page_rows(database_url) == []
 
@@ -219,7 +199,7 @@ class TestPagerDutyAnswers:
         ) as bot:
             SlackDriver(bot, fake_slack).declare("declare sev1 Checkout down")
             bot.drain()
-            dead = bot.usecases.outbox_items("dead")
+            dead = bot.usecases.outbox.items("dead")
         assert pagerduty.events == [] and len(pagerduty.refused) == 1
         assert [item.kind for item in dead] == ["pagerduty.trigger"]
         assert "HTTP 400" in dead[0].last_error and "routing_key" in dead[0].last_error
@@ -227,7 +207,7 @@ class TestPagerDutyAnswers:
     def test_without_routing_key_nothing_is_paged(self, slack: SlackDriver) -> None:
         """PAGERDUTY_ROUTING_KEY unset: a sev1 queues no paging item at all."""
         slack.declare("declare sev1 Checkout down")
-        assert not [i for i in slack.bot.usecases.outbox_items() if i.kind.startswith("pagerduty")]
+        assert not [i for i in slack.bot.usecases.outbox.items() if i.kind.startswith("pagerduty")]
 
 
 class TestInstallations:
@@ -303,7 +283,7 @@ class TestPagingProperty:
     ) -> None:
         """Each generated life (declare, severity changes, resolve, reopen) gets exactly the model's events,
         step by step: a trigger per open period that reached sev1/sev2, a resolve when such a period ends."""
-        number = len(pd.bot.usecases.list_incidents()) + 1
+        number = len(pd.bot.usecases.incidents.summaries()) + 1
         key = f"incidentbot-{installation_id(database_url)}-INC-{number}"
         channel = pd.declare(f"declare {initial} Generated incident")
         observed = [[action for action, _ in sent(pagerduty, key)]]
@@ -379,16 +359,16 @@ class TestPagingRace:
         at once: exactly one trigger and one resolve are queued."""
         stores = [open_store(database_url), open_store(database_url)]
         try:
-            services = [IncidentUseCases(store, standing_plans=[paging_plan]) for store in stores]
-            services[0].run(parse_command("declare sev3 Search slow"), Actor("U0ALICE"))
+            services = [wire_usecases(store, standing_plans=[paging_plan]) for store in stores]
+            services[0].incidents.run(parse_command("declare sev3 Search slow"), Actor("U0ALICE"))
 
             def all_at_once(text: str) -> None:
                 barrier = threading.Barrier(8)
 
-                def act(usecases: IncidentUseCases) -> None:
+                def act(usecases: UseCases) -> None:
                     barrier.wait()
                     with contextlib.suppress(BotError):  # "already resolved" for the losers
-                        usecases.run(parse_command(text), Actor("U0BOB"))
+                        usecases.incidents.run(parse_command(text), Actor("U0BOB"))
 
                 threads = [threading.Thread(target=act, args=(services[i % 2],)) for i in range(8)]
                 for thread in threads:
@@ -398,9 +378,56 @@ class TestPagingRace:
 
             all_at_once("INC-1 severity sev1")
             all_at_once("INC-1 resolve fixed")
-            kinds = [item.kind for item in services[0].outbox_items() if item.kind.startswith("pagerduty")]
+            kinds = [item.kind for item in services[0].outbox.items() if item.kind.startswith("pagerduty")]
             assert kinds == ["pagerduty.trigger", "pagerduty.resolve"]
             assert page_rows(database_url) == [(1, f"incidentbot-{installation_id(database_url)}-INC-1", False, 1)]
         finally:
             for store in stores:
                 store.dispose()
+
+
+class TestDeadPagesAreAnnounced:
+    def test_refused_trigger_is_told_in_the_channel(
+        self, database_url: str, fake_slack: FakeSlack, pagerduty: FakePagerDuty
+    ) -> None:
+        """PagerDuty answers 400 to the trigger (a 5-character routing key): the item is dead and the
+        channel gets one line saying the page could not be sent, why, and where it is listed."""
+        with running_bot(
+            database_url, fake_slack.base_url, PAGERDUTY_ROUTING_KEY="short", PAGERDUTY_EVENTS_URL=pagerduty.url
+        ) as bot:
+            alerts_driver = SlackDriver(bot, fake_slack)
+            channel = alerts_driver.declare("declare sev1 Checkout down")
+            bot.drain()
+            dead = bot.usecases.outbox.items("dead")
+            lines = [str(p.get("text")) for p in alerts_driver.posted(channel)]
+        assert [item.kind for item in dead] == ["pagerduty.trigger"]
+        expected = (
+            ":warning: The PagerDuty page for INC-1 could not be sent: pagerduty refused the event (HTTP 400): "
+            '{"status": "invalid event", "message": "Event object is invalid", "errors": '
+            "[\"Length of 'routing_key' is incorrect (should be 32 characters)\"]}. "
+            "Nobody was paged by incidentbot: page by hand if needed. `incidentbot outbox --status dead` lists it "
+            f"(item {dead[0].id}); `incidentbot outbox --retry {dead[0].id}` sends it again once the cause is fixed."
+        )
+        assert [line for line in lines if "PagerDuty" in line] == [expected]
+
+    def test_refused_resolve_is_told_in_the_channel(self, alerts_driver: SlackDriver, pagerduty: FakePagerDuty) -> None:
+        """The trigger is accepted, the resolve refused (400): one line says the page could not be resolved."""
+        channel = alerts_driver.declare("declare sev1 Checkout down")
+        pagerduty.wait_for(1)
+        pagerduty.statuses = [400]
+        alerts_driver.ephemeral("resolve fixed", channel_id=channel)
+        alerts_driver.bot.drain()
+        dead = alerts_driver.bot.usecases.outbox.items("dead")
+        assert [item.kind for item in dead] == ["pagerduty.resolve"]
+        lines = [str(p.get("text")) for p in alerts_driver.posted(channel) if "PagerDuty" in str(p.get("text"))]
+        assert lines == [
+            ":warning: The PagerDuty page for INC-1 could not be resolved: pagerduty refused the event (HTTP 400): "
+            '{"status": "invalid event", "message": "Event object is invalid", "errors": []}. '
+            "It may still be open in PagerDuty: resolve it there. `incidentbot outbox --status dead` lists it "
+            f"(item {dead[0].id}); `incidentbot outbox --retry {dead[0].id}` sends it again once the cause is fixed."
+        ]
+
+    def test_a_buried_slack_item_posts_nothing(self) -> None:
+        """Only PagerDuty items are announced: a dead Slack item (channel_not_found) adds no line."""
+        item = OutboxItem(7, "slack.post_line", {}, 1, "pending", 1, T0, "", T0)
+        assert dead_page_notice(item, "channel_not_found") == []

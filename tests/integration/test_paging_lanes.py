@@ -9,42 +9,19 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
-
 from bot.store import open_store
-from bot.store.outbox import Effect, claim, enqueue
-from tests.integration.conftest import SlackDriver
-from tests.integration.test_paging import ROUTING_KEY, installation_id, sent
+from bot.store.outbox import Effect
 from tests.support.alerts import T0, alert, notification
-from tests.support.bot_server import RunningBot, running_bot
-from tests.support.fake_pagerduty import FakePagerDuty, fake_pagerduty
+from tests.support.bot_server import RunningBot
+from tests.support.fake_pagerduty import FakePagerDuty, installation_id, sent
 from tests.support.fake_slack import FakeSlack
+from tests.support.slack_driver import SlackDriver
+from tests.support.webhooks import post_webhook
 
-TOKEN = "s3cret-webhook-token"
 PAGE_WITHIN_SECONDS = 5.0
 """How soon a page must reach PagerDuty while Slack is down (the worker wakes on enqueue: well under 1 s)."""
-
-
-@pytest.fixture()
-def pagerduty() -> Iterator[FakePagerDuty]:
-    with fake_pagerduty() as fake:
-        yield fake
-
-
-@pytest.fixture()
-def bot(database_url: str, fake_slack: FakeSlack, pagerduty: FakePagerDuty) -> Iterator[RunningBot]:
-    with running_bot(
-        database_url,
-        fake_slack.base_url,
-        INCIDENT_WEBHOOK_TOKEN=TOKEN,
-        PAGERDUTY_ROUTING_KEY=ROUTING_KEY,
-        PAGERDUTY_EVENTS_URL=pagerduty.url,
-    ) as running:
-        yield running
-        fake_slack.clear_failures()  # let the shutdown drain finish quickly
 
 
 def slack_down(fake_slack: FakeSlack) -> None:
@@ -54,11 +31,11 @@ def slack_down(fake_slack: FakeSlack) -> None:
 
 class TestSlackOutageDoesNotHoldBackPages:
     def test_sev1_declared_by_command_is_paged_and_resolved_while_slack_fails(
-        self, bot: RunningBot, fake_slack: FakeSlack, pagerduty: FakePagerDuty, database_url: str
+        self, alerts_bot: RunningBot, fake_slack: FakeSlack, pagerduty: FakePagerDuty, database_url: str
     ) -> None:
         """Slack answers 503 to everything: `declare sev1` still triggers within 5 s, `resolve` resolves."""
         slack_down(fake_slack)
-        driver = SlackDriver(bot, fake_slack)
+        driver = SlackDriver(alerts_bot, fake_slack)
         assert driver.command("declare sev1 Checkout down", drain=False).result.status == 200
         key = f"incidentbot-{installation_id(database_url)}-INC-1"
         pagerduty.wait_for(1, timeout=PAGE_WITHIN_SECONDS)
@@ -69,21 +46,21 @@ class TestSlackOutageDoesNotHoldBackPages:
         creates = fake_slack.calls_to("conversations.create")
         assert creates and not any(c.ok for c in creates)  # Slack really was failing all along
         assert all(c.status == 503 for c in creates)
-        pending = _pending_once_pagerduty_items_are_gone(bot)
+        pending = _pending_once_pagerduty_items_are_gone(alerts_bot)
         assert pending[0] == "slack.create_channel" and not any(k.startswith("pagerduty") for k in pending)
 
     def test_sev1_declared_by_alert_is_paged_and_resolved_while_slack_fails(
-        self, bot: RunningBot, fake_slack: FakeSlack, pagerduty: FakePagerDuty, database_url: str
+        self, alerts_bot: RunningBot, fake_slack: FakeSlack, pagerduty: FakePagerDuty, database_url: str
     ) -> None:
         """A critical alert declares INC-1 while Slack answers 503: trigger within 5 s; resolve follows."""
         slack_down(fake_slack)
         body = json.dumps(notification([alert("a1", T0, severity="critical")]))
-        answer = bot.post(body, "application/json", {"Authorization": f"Bearer {TOKEN}"}, path="/alerts/alertmanager")
+        answer = post_webhook(alerts_bot, body)
         assert answer.status == 200, answer.body
         key = f"incidentbot-{installation_id(database_url)}-INC-1"
         pagerduty.wait_for(1, timeout=PAGE_WITHIN_SECONDS)
         assert sent(pagerduty) == [("trigger", key)]
-        assert SlackDriver(bot, fake_slack).command("INC-1 resolve fixed", drain=False).result.status == 200
+        assert SlackDriver(alerts_bot, fake_slack).command("INC-1 resolve fixed", drain=False).result.status == 200
         pagerduty.wait_for(2, timeout=PAGE_WITHIN_SECONDS)
         assert sent(pagerduty) == [("trigger", key), ("resolve", key)]
         assert not any(c.ok for c in fake_slack.calls_to("conversations.create"))
@@ -98,8 +75,7 @@ class TestLanesInTheClaimQuery:
         try:
             now = T0
             with store.transaction() as uow:
-                enqueue(
-                    uow.session,
+                uow.outbox.enqueue(
                     [
                         Effect("slack.create_channel", {}, 1),
                         Effect("pagerduty.trigger", {}, 1),
@@ -109,10 +85,10 @@ class TestLanesInTheClaimQuery:
                     now,
                 )
             with store.transaction() as uow:
-                first = claim(uow.session, now, "w1", timedelta(seconds=60), 10)
+                first = uow.outbox.claim(now, "w1", timedelta(seconds=60), 10)
             assert [i.kind for i in first] == ["slack.create_channel", "pagerduty.trigger"]
             with store.transaction() as uow:  # both still leased (not delivered): nothing else is free
-                assert claim(uow.session, now, "w2", timedelta(seconds=60), 10) == []
+                assert uow.outbox.claim(now, "w2", timedelta(seconds=60), 10) == []
         finally:
             store.dispose()
 
@@ -122,7 +98,7 @@ def _pending_once_pagerduty_items_are_gone(bot: RunningBot, timeout: float = 5.0
     an event when it receives it, a moment before the worker's transaction removes the item."""
     deadline = time.monotonic() + timeout
     while True:
-        pending = [i.kind for i in bot.usecases.outbox_items("pending")]
+        pending = [i.kind for i in bot.usecases.outbox.items("pending")]
         if not any(k.startswith("pagerduty") for k in pending) or time.monotonic() > deadline:
             return pending
         time.sleep(0.05)

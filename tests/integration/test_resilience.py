@@ -57,7 +57,7 @@ class TestReplicasOnPostgres:
             assert len(winners) == 1 and len(losers) == 1, texts
             assert " at 20" in losers[0] and "UTC" in losers[0]
             bots[0].command("reopen not yet", channel_id=channel)
-        _, entries = bots[0].usecases.timeline(1)
+        _, entries = bots[0].usecases.incidents.timeline(1)
         assert sum(e.kind is EntryKind.RESOLVED for e in entries) == 3
         for bot in bots:
             bot.drain()
@@ -90,7 +90,7 @@ class TestReplicasOnPostgres:
                 assert followups.get(f"observation-{n}") == expected, (n, followups.get(f"observation-{n}"))
             else:
                 assert text == expected
-        _, entries = bots[1].usecases.timeline(1)
+        _, entries = bots[1].usecases.incidents.timeline(1)
         notes = sorted(e.text for e in entries if e.kind is EntryKind.NOTE)
         assert notes == sorted(f"observation {n}" for n in range(100))
 
@@ -102,7 +102,7 @@ class TestReplicasOnPostgres:
         with ThreadPoolExecutor(max_workers=10) as pool:
             results = list(pool.map(lambda n: bots[n % 2].command(f"declare sev3 Incident {n}"), range(20)))
         assert all(r.status == 200 for r in results)
-        numbers = sorted(s.number for s in bots[0].usecases.list_incidents())
+        numbers = sorted(s.number for s in bots[0].usecases.incidents.summaries())
         assert numbers == list(range(1, 21))
         for bot in bots:
             bot.drain(timeout=30)
@@ -133,15 +133,15 @@ class TestSlackOutage:
                 answer = _text(result.body)
                 assert answer.startswith("INC-1 · ") or answer == "Working on it…", result.body
             deadline = time.monotonic() + 15  # a "Working on it…" command commits a moment after its ack
-            while len(bot.usecases.timeline(1)[1]) < 1 + len(texts) and time.monotonic() < deadline:
+            while len(bot.usecases.incidents.timeline(1)[1]) < 1 + len(texts) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            _, entries = bot.usecases.timeline(1)
+            _, entries = bot.usecases.incidents.timeline(1)
             assert len(entries) == 1 + len(texts)
             fake.set_failure_rate(0.0)
             _wait_for_upload(bot, fake)
             assert fake.uploaded_files[-1].filename == "INC-1-postmortem.md"
             assert "Time to resolve" in fake.uploaded_files[-1].content.decode()
-            assert not bot.usecases.outbox_items("dead")
+            assert not bot.usecases.outbox.items("dead")
 
 
 def _wait_for_upload(bot: RunningBot, fake: FakeSlack, timeout: float = 60.0) -> None:
@@ -153,14 +153,14 @@ def _wait_for_upload(bot: RunningBot, fake: FakeSlack, timeout: float = 60.0) ->
         bot.worker.clock = _fast_forward(bot.worker.clock)
         bot.worker.wake()
         time.sleep(0.1)
-    raise AssertionError(f"no upload; outbox: {bot.usecases.outbox_items()}")
+    raise AssertionError(f"no upload; outbox: {bot.usecases.outbox.items()}")
 
 
 def _fast_forward(clock: object) -> object:
     """A worker clock 10 minutes ahead, so backed-off retries become due at once."""
     from datetime import timedelta
 
-    from bot.usecases.incidents import utc_now
+    from bot.usecases.shared import utc_now
 
     return lambda: utc_now() + timedelta(minutes=10)
 

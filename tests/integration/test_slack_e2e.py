@@ -114,7 +114,7 @@ class TestSeedScenarioOverSlack:
         ):
             assert expected in document
 
-        incident, entries = bot.usecases.timeline(1)
+        incident, entries = bot.usecases.incidents.timeline(1)
         assert incident.status.value == "resolved"
         assert entries[0].occurred_at == datetime.combine(SEED_DATE, wall_time(13, 42), UTC)
         assert [e.occurred_at.strftime("%H:%M") for e in entries][:5] == ["13:42", "13:42", "13:42", "13:43", "13:50"]

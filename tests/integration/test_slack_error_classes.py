@@ -18,6 +18,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from structlog.testing import capture_logs
 
+from bot.app import UseCases, wire_usecases
 from bot.cli.demo import ReplayClock
 from bot.domain.grammar import parse_command
 from bot.outbox.worker import OutboxWorker, RetryPolicy
@@ -26,13 +27,13 @@ from bot.slack.delivery import SlackDeliverer, SlackEffect
 from bot.slack.web_api import SlackWebApi
 from bot.store import open_store
 from bot.store.outbox import Effect, OutboxItem
-from bot.usecases.incidents import Actor, IncidentUseCases
+from bot.usecases.shared import Actor
 from bot.views.postmortem import PostmortemRenderer
-from tests.integration.test_cli import incidentbot
+from tests.support.cli import incidentbot
 from tests.support.fake_slack import DEFAULT_TOKEN, DOCUMENTED, FakeSlack
 
 if TYPE_CHECKING:
-    from tests.integration.conftest import SlackDriver
+    from tests.support.slack_driver import SlackDriver
 
 ALICE = Actor("U0ALICE", "alice")
 
@@ -42,23 +43,25 @@ class Harness:
     """The outbox worker delivering Slack effects of a service to the fake Slack, on a still clock."""
 
     fake: FakeSlack
-    usecases: IncidentUseCases
+    usecases: UseCases
     clock: ReplayClock
     worker: OutboxWorker
     web_api: SlackWebApi
 
     def incident(self, with_channel: bool = True) -> tuple[int, str]:
         """A new incident (no effects queued) and, unless told otherwise, a channel bound to it."""
-        number = self.usecases.run(parse_command("declare sev2 Checkout API returning 500s"), ALICE).incident.number
+        number = self.usecases.incidents.run(
+            parse_command("declare sev2 Checkout API returning 500s"), ALICE
+        ).incident.number
         if not with_channel:
             return number, ""
         channel = self.fake.add_channel(None, f"inc-{number}-checkout", members=["U0ALICE"])
-        self.usecases.bind_channel(number, channel)
+        self.usecases.incidents.bind_channel(number, channel)
         return number, channel
 
     def deliver(self, *effects: Effect) -> None:
         if effects:
-            self.usecases.enqueue(list(effects))
+            self.usecases.outbox.enqueue(list(effects))
         asyncio.run(self.worker.drain(timeout=10))
 
     def later(self, seconds: float = 600) -> None:
@@ -67,12 +70,20 @@ class Harness:
         self.deliver()
 
     def items(self, status: str | None = None) -> list[OutboxItem]:
-        return self.usecases.outbox_items(status)
+        return self.usecases.outbox.items(status)
 
 
-def _harness(fake: FakeSlack, usecases: IncidentUseCases, clock: ReplayClock, announce: str | None = None) -> Harness:
+def _harness(fake: FakeSlack, usecases: UseCases, clock: ReplayClock, announce: str | None = None) -> Harness:
     web_api = SlackWebApi(AsyncWebClient(token=DEFAULT_TOKEN, base_url=fake.base_url), "inc", announce)
-    deliverer = SlackDeliverer(usecases, web_api, PostmortemRenderer())
+    deliverer = SlackDeliverer(
+        usecases.incidents,
+        usecases.alerts,
+        usecases.changes,
+        usecases.budgets,
+        usecases.outbox,
+        web_api,
+        PostmortemRenderer(),
+    )
     policy = RetryPolicy(base_seconds=1, max_seconds=30)
     worker = OutboxWorker(usecases.store, deliverer, "w-test", clock=clock, policy=policy)
     return Harness(fake, usecases, clock, worker, web_api)
@@ -85,8 +96,8 @@ def fake() -> Iterator[FakeSlack]:
 
 
 @pytest.fixture()
-def harness(fake: FakeSlack, usecases: IncidentUseCases, clock: ReplayClock) -> Harness:
-    """On SQLite and PostgreSQL (the ``service`` fixture)."""
+def harness(fake: FakeSlack, usecases: UseCases, clock: ReplayClock) -> Harness:
+    """On SQLite and PostgreSQL (the ``usecases`` fixture)."""
     return _harness(fake, usecases, clock, announce="C0GENERAL")
 
 
@@ -94,7 +105,7 @@ def harness(fake: FakeSlack, usecases: IncidentUseCases, clock: ReplayClock) -> 
 def sqlite_harness(fake: FakeSlack, tmp_path: Path, clock: ReplayClock) -> Iterator[Harness]:
     """SQLite only: for the sweep over every documented code (hundreds of deliveries)."""
     store = open_store(f"sqlite:///{tmp_path / 'sweep.db'}")
-    yield _harness(fake, IncidentUseCases(store, clock=clock), clock, announce="C0GENERAL")
+    yield _harness(fake, wire_usecases(store, clock=clock), clock, announce="C0GENERAL")
     store.dispose()
 
 
@@ -272,7 +283,7 @@ class TestNotSlackJson:
         """`incidentbot outbox` (a real process) prints the readable reason, not AttributeError or a traceback."""
         url = f"sqlite:///{tmp_path / 'cli.db'}"
         store = open_store(url)
-        h = _harness(fake, IncidentUseCases(store, clock=clock), clock)
+        h = _harness(fake, wire_usecases(store, clock=clock), clock)
         number, _ = h.incident()
         fake.fail_next_raw("chat.postMessage", 502, "<html>502 Bad Gateway</html>", "application/json")
         h.deliver(_post(number))
@@ -345,7 +356,7 @@ class TestPushpinWhileRateLimited:
         [item] = harness.items()
         assert item.status == "pending" and "conversations.history: ratelimited" in item.last_error
         harness.later()
-        pins = [e for e in harness.usecases.timeline(number)[1] if e.kind.value == "pinned"]
+        pins = [e for e in harness.usecases.incidents.timeline(number)[1] if e.kind.value == "pinned"]
         assert [(p.text, p.actor) for p in pins] == [("half the edge servers at 100% CPU", "U0BOB")]
         assert harness.items() == []
 
@@ -366,7 +377,7 @@ class TestPerChannelRateLimit:
         assert [line.rsplit(" ", 1)[-1] for line in lines] == ["0", "1", "2"]
         refused = [c for c in slack.fake.calls_to("chat.postMessage") if c.status == 429]
         assert refused, "the limit was never hit: the test proves nothing"
-        assert slack.bot.usecases.outbox_items("dead") == []
+        assert slack.bot.usecases.outbox.items("dead") == []
 
 
 # ------------------------------------------------------------------- every documented code, wired
@@ -646,7 +657,7 @@ class TestDeadItemsInTheCli:
         """`incidentbot outbox --status dead` (a real process): the reason names the needed scope; no `next=`."""
         url = f"sqlite:///{tmp_path / 'cli.db'}"
         store = open_store(url)
-        h = _harness(fake, IncidentUseCases(store, clock=clock), clock)
+        h = _harness(fake, wire_usecases(store, clock=clock), clock)
         number, _ = h.incident()
         fake.fail_next("chat.postMessage", "missing_scope", status=200, extra={"needed": "chat:write"})
         h.deliver(_post(number))

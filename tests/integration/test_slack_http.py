@@ -19,13 +19,13 @@ import sqlalchemy as sa
 
 from bot.domain.grammar import parse_command
 from bot.slack.ids import ActionId
-from bot.usecases.incidents import Actor
+from bot.usecases.shared import Actor
 from tests.support import signing
 from tests.support.bot_server import SIGNING_SECRET, HttpResult, RunningBot, running_bot, sqlite_url
 from tests.support.fake_slack import FakeSlack
 
 if TYPE_CHECKING:
-    from tests.integration.conftest import SlackDriver
+    from tests.support.slack_driver import SlackDriver
 
 CHANNEL_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
 TITLE = "Checkout API returning 500s"
@@ -131,7 +131,7 @@ class TestRequestSigning:
         bot.drain()
         assert result.status == 401
         assert result.json() == {"error": "invalid request"}
-        assert bot.usecases.list_incidents() == []
+        assert bot.usecases.incidents.summaries() == []
         assert [c.method for c in fake_slack.calls] == ["auth.test"]  # the start-up token check, nothing more
 
     def test_a_correctly_signed_request_four_minutes_old_is_accepted(self, bot: RunningBot) -> None:
@@ -183,8 +183,8 @@ class TestAcknowledgement:
         assert [c.ok for c in slack.fake.calls_to("conversations.create")] == [True, True, True]
         assert [c.ok for c in slack.fake.calls_to("views.open")] == [True]
         assert slack.fake.calls_to("views.publish")[0].ok
-        assert [e.kind.value for e in bot.usecases.timeline(1)[1]][-1] == "pinned"
-        assert {s.title for s in bot.usecases.list_incidents()} == {TITLE, "Second outage"}
+        assert [e.kind.value for e in bot.usecases.incidents.timeline(1)[1]][-1] == "pinned"
+        assert {s.title for s in bot.usecases.incidents.summaries()} == {TITLE, "Second outage"}
 
 
 class TestCommandErrors:
@@ -248,7 +248,7 @@ class TestCommandErrors:
         def crash(*_args: object, **_kwargs: object) -> None:
             raise RuntimeError("secret connection string postgres://admin:hunter2@db")
 
-        monkeypatch.setattr(slack.bot.usecases, "list_incidents", crash)
+        monkeypatch.setattr(slack.bot.usecases.incidents, "summaries", crash)
         answer = slack.ephemeral("list")
         assert re.search(r"reference `[0-9a-f]{8}`", answer)
         assert "hunter2" not in answer and "RuntimeError" not in answer
@@ -330,7 +330,7 @@ class TestDeclare:
         [opened] = slack.fake.calls_to("views.open")
         assert opened.ok and opened.params["trigger_id"] == trigger
         assert opened.params["view"]["callback_id"] == "incident_declare_modal"
-        assert slack.bot.usecases.list_incidents() == []
+        assert slack.bot.usecases.incidents.summaries() == []
 
     @pytest.mark.parametrize(
         ("text", "severity"),
@@ -352,7 +352,7 @@ class TestDeclare:
     def test_declare_sev_dash_1_declares_a_sev1_without_the_word_in_the_title(self, slack: SlackDriver) -> None:
         """Issue 11 item 6: `/incident declare SEV-1 CDN down` is a sev1 titled "CDN down", not a sev3."""
         slack.declare("declare SEV-1 CDN down")
-        [incident] = slack.bot.usecases.list_incidents()
+        [incident] = slack.bot.usecases.incidents.summaries()
         assert (incident.severity.value, incident.title) == ("sev1", "CDN down")
 
     def test_a_modal_that_cannot_open_is_explained(self, slack: SlackDriver) -> None:
@@ -398,7 +398,7 @@ class TestIncidentChannelVerbs:
         assert len(updates) == updates_before + 1
         assert in_status in json.dumps(updates[-1]["blocks"])
         assert len(_block_posts(slack.fake, channel_id)) == 1
-        incident = slack.bot.usecases.incident(1)
+        incident = slack.bot.usecases.incidents.get(1)
         assert incident.status.value == status
         topic = slack.fake.channel(channel_id).topic
         assert status in topic and incident.severity.value in topic
@@ -462,7 +462,7 @@ class TestAssemble:
         slack.command("assemble <!subteam^S0NETOPS|@netops>:networking <@U0DAVE|dave>:ops", channel_id=channel_id)
         assert slack.fake.calls_to("usergroups.users.list")[0].params["usergroup"] == "S0NETOPS"
         assert {"U0BOB", "U0CAROL", "U0DAVE"} <= set(slack.fake.channel(channel_id).members)
-        roles = {m.user_id: m.role for m in slack.bot.usecases.incident(1).members}
+        roles = {m.user_id: m.role for m in slack.bot.usecases.incidents.get(1).members}
         assert roles == {"U0BOB": "networking", "U0CAROL": "networking", "U0DAVE": "ops"}
         irt = json.dumps(_status_updates(slack.fake, channel_id, slack.status_ts(channel_id))[-1]["blocks"])
         assert "<@U0BOB> (networking)" in irt and "<@U0DAVE> (ops)" in irt
@@ -597,7 +597,7 @@ class TestBlockKitLimits:
         """A status message with 60 hypotheses is truncated to fit and Slack accepts the update."""
         channel_id = slack.declare()
         for number in range(1, 60):
-            slack.bot.usecases.run(
+            slack.bot.usecases.incidents.run(
                 parse_command(f"INC-1 hypothesis theory number {number} " + "x" * 40), Actor("U0BOB")
             )
         slack.command("hypothesis the sixtieth theory", channel_id=channel_id)
@@ -610,7 +610,7 @@ class TestBlockKitLimits:
     def test_a_hundred_and_twenty_open_incidents_fit_the_home_tab(self, slack: SlackDriver) -> None:
         """The Home view caps its blocks at 100 with a note instead of being rejected."""
         for number in range(120):
-            slack.bot.usecases.run(parse_command(f"declare sev3 Incident number {number}"), Actor("U0BOB"))
+            slack.bot.usecases.incidents.run(parse_command(f"declare sev3 Incident number {number}"), Actor("U0BOB"))
         slack.bot.event(signing.app_home_opened_event("U0BOB"))
         slack.bot.drain()
         slack.assert_calls_ok("views.publish")
@@ -703,7 +703,7 @@ class TestFreshChannelRace:
         assert "INC-1" in text and "Note: typed in the brand new channel" in text
         slack.bot.drain()
         created = slack.fake.calls_to("conversations.create")[0].response["channel"]["id"]  # type: ignore[index]
-        assert created == next_channel_id == slack.bot.usecases.incident(1).channel_id
+        assert created == next_channel_id == slack.bot.usecases.incidents.get(1).channel_id
 
     def test_a_lookalike_channel_cannot_take_over_a_bound_incident(self, slack: SlackDriver) -> None:
         """Once INC-1 has its channel, a channel merely named like it belongs to no incident."""

@@ -12,7 +12,7 @@ from bot.slack.ids import BUTTON_VERBS, ActionId, BlockId, CallbackId, InputId
 from tests.support import signing
 
 if TYPE_CHECKING:
-    from tests.integration.conftest import SlackDriver
+    from tests.support.slack_driver import SlackDriver
 
 
 def _declare_values(
@@ -49,7 +49,7 @@ class TestDeclareModal:
         slack.bot.drain()
 
         assert result.status == 200 and result.body == ""
-        incident = slack.bot.usecases.incident(1)
+        incident = slack.bot.usecases.incidents.get(1)
         assert (incident.title, incident.severity.value, incident.description) == (
             "Search results empty",
             "sev1",
@@ -74,7 +74,7 @@ class TestDeclareModal:
         answer = result.json()
         assert answer["response_action"] == "errors"
         assert set(answer["errors"]) == {BlockId.TITLE}
-        assert slack.bot.usecases.list_incidents() == []
+        assert slack.bot.usecases.incidents.summaries() == []
         assert [c.method for c in slack.fake.calls if c.method != "auth.test"] == []
 
     def test_a_submission_without_a_severity_uses_the_default(self, slack: SlackDriver) -> None:
@@ -82,7 +82,7 @@ class TestDeclareModal:
         body = signing.view_submission_body(CallbackId.DECLARE, _declare_values("Slow logins", None))
         slack.bot.interaction(body)
         slack.bot.drain()
-        assert slack.bot.usecases.incident(1).severity.value == "sev3"
+        assert slack.bot.usecases.incidents.get(1).severity.value == "sev3"
 
 
 class TestStatusButtons:
@@ -192,7 +192,7 @@ class TestFormsSlackWillNotOpen:
         answers = [c.params for c in slack.fake.calls_to("response_url") if c.path.endswith("/failed-form")]
         assert answers == [{"text": FORM_FALLBACKS[action_id], "response_type": "ephemeral", "replace_original": False}]
         assert slack.fake.ephemerals == []
-        assert slack.bot.usecases.timeline(1)[1][-1].kind.value == (
+        assert slack.bot.usecases.incidents.timeline(1)[1][-1].kind.value == (
             "mitigation" if action_id is ActionId.MONITOR else "declared"
         )
 
@@ -227,7 +227,7 @@ class TestCommandModal:
         result = slack.bot.interaction(_command_submission("hypothesis", "external DDoS attack"))
         slack.bot.drain()
         assert result.status == 200 and result.body == ""
-        incident = slack.bot.usecases.incident(1)
+        incident = slack.bot.usecases.incidents.get(1)
         assert [h.text for h in incident.hypotheses] == ["external DDoS attack"]
         [update] = [c.params for c in slack.fake.calls_to("chat.update") if c.params["ts"] == status_ts]
         assert "#1 external DDoS attack" in json.dumps(update["blocks"])
@@ -238,7 +238,7 @@ class TestCommandModal:
         channel_id = slack.declare()
         slack.bot.interaction(_command_submission("resolve", None))
         slack.bot.drain()
-        assert slack.bot.usecases.incident(1).status.value == "resolved"
+        assert slack.bot.usecases.incidents.get(1).status.value == "resolved"
         uploads = [(f.filename, f.channel_id) for f in slack.fake.uploaded_files]
         assert uploads == [("INC-1-postmortem.md", channel_id)]
 

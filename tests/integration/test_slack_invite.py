@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from tests.integration.conftest import SlackDriver
+    from tests.support.slack_driver import SlackDriver
 
 FIVE = "<@U0BOB|bob> <@U0CAROL|carol> <@U0MID|mallory> <@U0DAVE|dave> <@U0ERIN|erin>"
 OTHERS = {"U0BOB", "U0CAROL", "U0DAVE", "U0ERIN"}
@@ -48,7 +48,7 @@ class TestOnePersonRefused:
         members = set(slack.fake.channel(channel_id).members)
         assert members >= OTHERS and "U0MID" not in members
         assert _told(slack, "Could not add") == [f"Could not add <@U0MID> ({reason})."]
-        assert slack.bot.usecases.outbox_items() == []
+        assert slack.bot.usecases.outbox.items() == []
 
     def test_two_refused_are_both_named_in_one_line(self, slack: SlackDriver) -> None:
         """Two people refused for different reasons: one message names both."""
@@ -103,7 +103,7 @@ class TestWholeInvitation:
         slack.fake.fail_next("conversations.invite", code, status=200)
         slack.command(f"assemble {FIVE}", channel_id=channel_id)
         assert _told(slack, "Nobody could be added") == [f"Nobody could be added to <#{channel_id}>: {reason}."]
-        [dead] = slack.bot.usecases.outbox_items("dead")
+        [dead] = slack.bot.usecases.outbox.items("dead")
         assert dead.kind == "slack.invite" and f"conversations.invite: {code} (HTTP 200, channel)" in dead.last_error
 
     def test_a_missing_scope_stops_the_job_with_the_fix(self, slack: SlackDriver) -> None:
@@ -111,7 +111,7 @@ class TestWholeInvitation:
         channel_id = slack.declare()
         slack.fake.fail_next("conversations.invite", "missing_scope", status=200)
         slack.command(f"assemble {FIVE}", channel_id=channel_id)
-        [dead] = slack.bot.usecases.outbox_items("dead")
+        [dead] = slack.bot.usecases.outbox.items("dead")
         assert "oauth_config.scopes.bot (manifest.yml) and reinstall" in dead.last_error
         assert len(_told(slack, "Nobody could be added")) == 1
 

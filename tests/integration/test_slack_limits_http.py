@@ -11,7 +11,7 @@ from tests.support import signing
 from tests.support.slack_limits import TOPIC, message_errors, view_errors
 
 if TYPE_CHECKING:
-    from tests.integration.conftest import SlackDriver
+    from tests.support.slack_driver import SlackDriver
 
 NOTE = "… (truncated; the full text is on the timeline)"
 MESSAGE_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "response_url")
@@ -47,7 +47,7 @@ class TestLongTextThroughSlack:
         assert len(reply.text) == 40_000
         assert reply.text.endswith(NOTE)
         assert reply.text.startswith("INC-1 · CDN edge 502s\nSeverity: sev1 · Status: investigating")
-        kept = [e.text for e in slack.bot.usecases.timeline(1)[1] if e.kind is EntryKind.HYPOTHESIS]
+        kept = [e.text for e in slack.bot.usecases.incidents.timeline(1)[1] if e.kind is EntryKind.HYPOTHESIS]
         assert kept == ["a" * 15_000, "b" * 15_000, "c" * 15_000]
         _everything_sent_fits(slack)
 
@@ -67,4 +67,6 @@ class TestLongTextThroughSlack:
         line = [p["text"] for p in slack.posted(channel) if "Note:" in str(p.get("text"))]
         assert len(line) == 1 and line[0].endswith(NOTE)
         _everything_sent_fits(slack)
-        assert [e.text for e in slack.bot.usecases.timeline(1)[1] if e.kind is EntryKind.NOTE] == ["&" * 20_000]
+        assert [e.text for e in slack.bot.usecases.incidents.timeline(1)[1] if e.kind is EntryKind.NOTE] == [
+            "&" * 20_000
+        ]

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import wire_usecases
 from bot.domain.model import EntryKind
 from bot.store import open_store
-from bot.usecases.incidents import IncidentUseCases
 from tests.support.fake_slack import FakeSlack
 from tests.support.serve_process import Server, free_port
 
@@ -64,10 +64,10 @@ class TestStartWhileSlackIsDown:
             assert noted == (200, "INC-1 · Note: edge CPU at 100% on half the fleet"), noted
             assert not [c for c in fake_slack.calls if c.ok and c.method != "auth.test"]
 
-            usecases = IncidentUseCases(open_store(f"sqlite:///{tmp_path / 'outage.db'}", migrate=False))
-            kinds = [e.kind for e in usecases.timeline(1)[1]]
+            usecases = wire_usecases(open_store(f"sqlite:///{tmp_path / 'outage.db'}", migrate=False))
+            kinds = [e.kind for e in usecases.incidents.timeline(1)[1]]
             assert kinds == [EntryKind.DECLARED, EntryKind.NOTE]
-            owed = {i.kind for i in usecases.outbox_items()}
+            owed = {i.kind for i in usecases.outbox.items()}
             assert {"slack.create_channel", "slack.refresh", "slack.post_line"} <= owed
 
             time.sleep(1.5)  # the outage lasts past the bot's first background checks
@@ -85,7 +85,7 @@ class TestStartWhileSlackIsDown:
             assert '"event": "slack_identity_unverified"' in logs
             assert '"event": "slack_identity_verified"' in logs
             assert "Traceback" not in logs
-            channel = usecases.incident(1).channel_id
+            channel = usecases.incidents.get(1).channel_id
             assert channel is not None and fake_slack.channel(channel).name == "inc-1-cdn-edge-returning-502s"
             usecases.store.dispose()
         finally:

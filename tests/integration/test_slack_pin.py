@@ -17,11 +17,11 @@ from tests.support.bot_server import RunningBot, running_bot, sqlite_url
 from tests.support.fake_slack import FakeSlack
 
 if TYPE_CHECKING:
-    from tests.integration.conftest import SlackDriver
+    from tests.support.slack_driver import SlackDriver
 
 
 def _pins(bot: RunningBot, number: int = 1) -> list[TimelineEntry]:
-    return [e for e in bot.usecases.timeline(number)[1] if e.kind is EntryKind.PINNED]
+    return [e for e in bot.usecases.incidents.timeline(number)[1] if e.kind is EntryKind.PINNED]
 
 
 def _message_ts(offset: float = 0.0) -> str:
@@ -251,7 +251,7 @@ class TestPinWhileSlackIsDown:
             assert second.event(_pushpin(channel_id, ts), event_id="Ev0OUTAGE").status == 200
             time.sleep(1.5)  # the outbox tries (and fails) to read the message at least once
             assert _pins(second) == []
-            owed = [i for i in second.usecases.outbox_items() if i.kind == "slack.pin_message"]
+            owed = [i for i in second.usecases.outbox.items() if i.kind == "slack.pin_message"]
             assert [(i.status, i.payload["event_id"]) for i in owed] == [("pending", "Ev0OUTAGE")]
             if outage == "http_500":
                 assert [c.status for c in fake_slack.calls_to("conversations.history")][:1] == [500]
@@ -268,7 +268,7 @@ class TestPinWhileSlackIsDown:
                 time.sleep(0.2)
             second.drain(timeout=30)
             assert [(p.actor, p.text) for p in _pins(second)] == [("U0BOB", "checkout pods OOM-killed at 13:55")]
-            assert [i.kind for i in second.usecases.outbox_items(status="pending")] == []
-            assert [i.kind for i in second.usecases.outbox_items(status="dead")] == []
+            assert [i.kind for i in second.usecases.outbox.items(status="pending")] == []
+            assert [i.kind for i in second.usecases.outbox.items(status="dead")] == []
             told = [e for e in fake_slack.ephemerals if "Pinned to the INC-1 timeline" in e["text"]]
             assert len(told) == 1

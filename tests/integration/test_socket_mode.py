@@ -25,13 +25,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.app import wire_usecases
 from bot.cli.demo import SEED_STEPS
 from bot.domain.commands import Declare
 from bot.domain.model import Severity
 from bot.slack.ids import ActionId
 from bot.slack.server import SocketModeConnection
 from bot.store import open_store
-from bot.usecases.incidents import Actor, IncidentUseCases, utc_now
+from bot.usecases.shared import Actor, utc_now
 from tests.support import signing
 from tests.support.fake_slack import BOT_USER_ID
 from tests.support.fake_socket_mode import (
@@ -200,9 +201,9 @@ class TestSocketModeSeedScenario:
         assert "event_duplicate_ignored" in events
         store = open_store(database_url)
         try:
-            usecases = IncidentUseCases(store)
-            assert usecases.outbox_items("pending") == []
-            _, entries = usecases.timeline(1)
+            usecases = wire_usecases(store)
+            assert usecases.outbox.items("pending") == []
+            _, entries = usecases.incidents.timeline(1)
             assert [e.text for e in entries if e.kind.value == "pinned"] == ["edge CPU back to normal on all PoPs"]
         finally:
             store.dispose()
@@ -472,7 +473,7 @@ class TestSocketModeRedelivery:
             return
         store = open_store(database_url)
         try:
-            _, entries = IncidentUseCases(store).timeline(1)
+            _, entries = wire_usecases(store).incidents.timeline(1)
         finally:
             store.dispose()
         texts = [e.text for e in entries]
@@ -517,7 +518,7 @@ class TestSocketModeBackgroundWork:
         store = open_store(bot.server.env["DATABASE_URL"])
         an_hour_ago = utc_now() - timedelta(hours=1)
         try:
-            IncidentUseCases(store, clock=lambda: an_hour_ago).declare(
+            wire_usecases(store, clock=lambda: an_hour_ago).incidents.declare(
                 Declare("Checkout latency", Severity.SEV1), Actor("U0ALICE", "alice"), channel_id=channel
             )
         finally:

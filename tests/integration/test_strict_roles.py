@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import UseCases, wire_usecases
 from bot.cli.demo import ReplayClock
 from bot.domain.grammar import parse_command
 from bot.domain.policy import NotAllowed
 from bot.slack.ids import BlockId, CallbackId, InputId
 from bot.store import IncidentStore
-from bot.usecases.incidents import Actor, IncidentUseCases
+from bot.usecases.shared import Actor
 from tests.support import signing
 from tests.support.bot_server import running_bot, sqlite_url
 from tests.support.fake_slack import FakeSlack
@@ -22,17 +23,17 @@ MALLORY = Actor("U0MALLORY", "mallory")
 
 
 @pytest.fixture()
-def strict(store: IncidentStore, clock: ReplayClock) -> IncidentUseCases:
-    return IncidentUseCases(store, clock=clock, strict_roles=True)
+def strict(store: IncidentStore, clock: ReplayClock) -> UseCases:
+    return wire_usecases(store, clock=clock, strict_roles=True)
 
 
-def _run(usecases: IncidentUseCases, text: str, actor: Actor) -> None:
-    usecases.run(parse_command(text), actor)
+def _run(usecases: UseCases, text: str, actor: Actor) -> None:
+    usecases.incidents.run(parse_command(text), actor)
 
 
 class TestStrictRolesCannotBeBypassed:
     @pytest.mark.parametrize("grant", ["lead <@U0MALLORY|mallory>", "assemble <@U0MALLORY|mallory>"])
-    def test_an_outsider_cannot_grant_themselves_resolve(self, strict: IncidentUseCases, grant: str) -> None:
+    def test_an_outsider_cannot_grant_themselves_resolve(self, strict: UseCases, grant: str) -> None:
         """The issue's example: `lead <@self>` or `assemble <@self>` then `resolve` is refused at the first step."""
         _run(strict, "declare sev1 CDN edge returning 502s", ALICE)
         _run(strict, "INC-1 lead <@U0ALICE|alice>", ALICE)
@@ -41,20 +42,20 @@ class TestStrictRolesCannotBeBypassed:
         assert refused.value.user_message.startswith("Only the lead <@U0ALICE> and the IRT of INC-1 may ")
         with pytest.raises(NotAllowed):
             _run(strict, "INC-1 resolve", MALLORY)
-        incident, entries = strict.timeline(1)
+        incident, entries = strict.incidents.timeline(1)
         assert incident.lead == "U0ALICE"
         assert [m.user_id for m in incident.members if m.user_id == "U0MALLORY"] == []
         assert incident.status.value == "declared"
         assert [e.actor for e in entries if e.actor == "U0MALLORY"] == []
 
-    def test_the_lead_can_still_hand_over_and_staff(self, strict: IncidentUseCases) -> None:
+    def test_the_lead_can_still_hand_over_and_staff(self, strict: UseCases) -> None:
         """The lead assembles and hands the lead to an IRT member, who may then resolve."""
         _run(strict, "declare sev1 CDN edge returning 502s", ALICE)
         _run(strict, "INC-1 lead <@U0ALICE|alice>", ALICE)
         _run(strict, "INC-1 assemble <@U0BOB|bob>:networking", ALICE)
         _run(strict, "INC-1 lead <@U0BOB|bob>", Actor("U0BOB", "bob"))
         _run(strict, "INC-1 resolve", Actor("U0BOB", "bob"))
-        incident, _ = strict.timeline(1)
+        incident, _ = strict.incidents.timeline(1)
         assert (incident.lead, incident.status.value) == ("U0BOB", "resolved")
 
 
@@ -64,7 +65,7 @@ BOB = Actor("U0BOB", "bob")
 class TestStaffingBeforeALead:
     @pytest.mark.parametrize("grant", ["lead <@U0MALLORY|mallory>", "assemble <@U0MALLORY|mallory>"])
     def test_an_outsider_cannot_staff_a_person_declared_incident_and_lock_the_declarer_out(
-        self, strict: IncidentUseCases, grant: str
+        self, strict: UseCases, grant: str
     ) -> None:
         """Before a lead exists, only the declarer (and IRT) may name the lead or assemble a person's incident."""
         _run(strict, "declare sev1 CDN edge returning 502s", ALICE)
@@ -72,16 +73,16 @@ class TestStaffingBeforeALead:
             _run(strict, f"INC-1 {grant}", MALLORY)
         assert refused.value.user_message.startswith("Only the declarer <@U0ALICE> and the IRT of INC-1 may ")
         _run(strict, "INC-1 lead <@U0ALICE|alice>", ALICE)  # the declarer is not locked out
-        incident, _ = strict.timeline(1)
+        incident, _ = strict.incidents.timeline(1)
         assert (incident.lead, [m.user_id for m in incident.members]) == ("U0ALICE", [])
 
-    def test_anyone_may_pick_up_an_alert_declared_incident(self, strict: IncidentUseCases) -> None:
+    def test_anyone_may_pick_up_an_alert_declared_incident(self, strict: UseCases) -> None:
         """An incident no person declared (declared_by alertmanager) is taken by whoever takes the lead first."""
-        strict.run(parse_command("declare sev2 Checkout latency"), Actor("alertmanager"))
+        strict.incidents.run(parse_command("declare sev2 Checkout latency"), Actor("alertmanager"))
         _run(strict, "INC-1 lead <@U0MALLORY|mallory>", MALLORY)
         with pytest.raises(NotAllowed):
             _run(strict, "INC-1 lead <@U0BOB|bob>", BOB)  # now that there is a lead, it is the lead's move
-        incident, _ = strict.timeline(1)
+        incident, _ = strict.incidents.timeline(1)
         assert incident.lead == "U0MALLORY"
 
 
@@ -94,9 +95,7 @@ class TestRootCauseAndImpactAreDecisive:
             ("INC-1 impact 50%", "set the impact of it"),
         ],
     )
-    def test_outsiders_cannot_set_the_root_cause_or_the_impact(
-        self, strict: IncidentUseCases, text: str, move: str
-    ) -> None:
+    def test_outsiders_cannot_set_the_root_cause_or_the_impact(self, strict: UseCases, text: str, move: str) -> None:
         """`hypothesis confirm|reject` and `impact` belong to the lead and IRT; anyone may still add a hypothesis."""
         _run(strict, "declare sev1 CDN edge returning 502s", ALICE)
         _run(strict, "INC-1 lead <@U0ALICE|alice>", ALICE)

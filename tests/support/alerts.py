@@ -21,6 +21,20 @@ def sample(name: str) -> dict[str, Any]:
     return body
 
 
+def firing_payload(**alert_changes: Any) -> dict[str, Any]:
+    """tests/payloads/alertmanager_firing.json with its one alert's fields changed by ``alert_changes``."""
+    body = sample("alertmanager_firing.json")
+    body["alerts"][0].update(alert_changes)
+    return body
+
+
+def resolved_payload(ends_at: str = "2026-11-22T14:40:00Z") -> dict[str, Any]:
+    """The firing payload resolved: notification and alert ``status`` "resolved", the alert ending at ``ends_at``."""
+    body = firing_payload(status="resolved", endsAt=ends_at)
+    body["status"] = "resolved"
+    return body
+
+
 def go_time(moment: datetime) -> str:
     """RFC 3339 with nanoseconds, as Go's time.Time marshals (``2026-11-22T13:42:07.283749000Z``)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f000Z")

@@ -19,6 +19,10 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import sqlalchemy as sa
+
+ROUTING_KEY = "R0UTINGKEYR0UTINGKEYR0UTINGKEY32"  # an Events API v2 integration key has 32 characters
+
 
 class FakePagerDuty:
     """``url`` takes POSTs like PagerDuty's /v2/enqueue; ``events`` holds the accepted ones."""
@@ -109,6 +113,7 @@ def invalid_event(body: Any) -> list[str]:
 
 @contextmanager
 def fake_pagerduty() -> Iterator[FakePagerDuty]:
+    """A started `FakePagerDuty`, shut down on exit."""
     fake = FakePagerDuty()
     fake.thread.start()
     try:
@@ -116,3 +121,21 @@ def fake_pagerduty() -> Iterator[FakePagerDuty]:
     finally:
         fake.server.shutdown()
         fake.server.server_close()
+
+
+def sent(pagerduty: FakePagerDuty, key: str | None = None) -> list[tuple[str, str]]:
+    """(event_action, dedup_key) of every event PagerDuty accepted, oldest first (of ``key`` only if given)."""
+    return [(e["event_action"], e["dedup_key"]) for e in pagerduty.events if key is None or e["dedup_key"] == key]
+
+
+def installation_id(database_url: str) -> str:
+    """The database's installation id (the middle of every dedup key), read with plain SQL (not through
+    the bot's code)."""
+    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text("SELECT installation_id FROM installation")).all()
+    finally:
+        engine.dispose()
+    assert len(rows) == 1, rows
+    return str(rows[0][0])

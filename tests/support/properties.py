@@ -33,7 +33,7 @@ def examples(count: int) -> int:
 
 
 def register_profiles(in_ci: bool) -> None:
-    """Register ``ci`` (random, reproducible by blob) and ``default`` scaled; load one of them."""
+    """Register ``ci`` (random, reproducible by blob), ``scaled`` and ``mutmut``; load ``ci`` or ``scaled``."""
     common = {"deadline": None, "print_blob": True, "max_examples": examples(100)}
     settings.register_profile("ci", derandomize=False, database=None, **common)  # type: ignore[arg-type]
     settings.register_profile(
@@ -41,4 +41,21 @@ def register_profiles(in_ci: bool) -> None:
         suppress_health_check=[HealthCheck.too_slow],
         **common,  # type: ignore[arg-type]
     )
+    # mutmut runs pytest several times in one process (its stats run, then the clean run), so every
+    # @given method of a test class meets a new instance of its class: Hypothesis's differing_executors
+    # check, meant for a test called from two classes, fails on that alone. [tool.mutmut] selects this
+    # profile with --hypothesis-profile; elsewhere the check stays on.
+    settings.register_profile(
+        "mutmut",
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors],
+        **common,  # type: ignore[arg-type]
+    )
     settings.load_profile("ci" if in_ci else "scaled")
+
+
+def suppressed(*checks: HealthCheck) -> list[HealthCheck]:
+    """``checks`` and those the loaded profile suppresses: a test's own ``suppress_health_check`` list
+    replaces the profile's, so a test that needs one more must name the profile's too (``mutmut``)."""
+    current = settings.default
+    profile = list(current.suppress_health_check) if current is not None else []
+    return [*dict.fromkeys([*profile, *checks])]

@@ -30,8 +30,8 @@ from bot.slack.delivery import SlackEffect, nudge_effects, plan_effects
 from bot.slack.ids import BUTTON_VERBS, ActionId, CallbackId
 from bot.slack.text import TRUNCATION_NOTE, escape, plain, strip_invisible, truncate, unescape
 from bot.slack.web_api import channel_name, slugify
-from bot.store.repo import IncidentSummary
-from bot.usecases.incidents import Actor, Outcome
+from bot.store.incidents import IncidentSummary
+from bot.usecases.shared import Actor, Outcome
 from tests.support.fake_slack import blocks_errors
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "blocks"

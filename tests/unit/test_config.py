@@ -14,8 +14,7 @@ from bot.config import _FIELD_OF, Secret, is_placeholder, load_settings
 from bot.domain.model import Severity
 from bot.errors import ConfigError
 from bot.slack.web_api import channel_name
-from tests.support.fake_slack import SlackError
-from tests.support.fake_slack import _check_channel_name as check_channel_name
+from tests.support.fake_slack import SlackError, check_channel_name
 
 ROOT = Path(__file__).resolve().parents[2]
 

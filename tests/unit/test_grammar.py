@@ -44,7 +44,7 @@ from bot.domain.grammar import (
     parse_user,
 )
 from bot.domain.model import Severity, is_slack_user_id
-from tests.support.properties import examples
+from tests.support.properties import examples, suppressed
 
 ALICE = "<@U0123ABC|alice>"
 BOB = "<@U0456DEF>"
@@ -722,19 +722,19 @@ def _check_outcome(text: str, names: bool = False) -> None:
 
 
 class TestProperties:
-    @settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=2000, deadline=None, suppress_health_check=suppressed(HealthCheck.too_slow))
     @given(st.text())
     def test_any_text(self, text: str) -> None:
         """Any unicode text parses or raises UsageError with a usage, and parsed text is clean."""
         _check_outcome(text)
 
-    @settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=2000, deadline=None, suppress_health_check=suppressed(HealthCheck.too_slow))
     @given(grammar_like())
     def test_grammar_like_text(self, text: str) -> None:
         """Texts stitched from verbs, mentions, ids, --at and odd unicode parse or raise UsageError."""
         _check_outcome(text)
 
-    @settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=examples(300), deadline=None, suppress_health_check=suppressed(HealthCheck.too_slow))
     @given(grammar_like())
     def test_grammar_like_text_with_cli_names(self, text: str) -> None:
         """With ``@name`` allowed (the CLI), stitched texts still parse or raise UsageError, never crash."""

@@ -24,7 +24,7 @@ from bot.domain.model import (
 from bot.slack import blocks
 from bot.slack.listeners.commands import Reply
 from bot.slack.text import escape_keeping_mentions
-from bot.store.repo import IncidentSummary
+from bot.store.incidents import IncidentSummary
 from bot.views.replies import status_text
 from tests.support.slack_limits import SPECIAL_MENTIONS, message_errors, view_errors
 

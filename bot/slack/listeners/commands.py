@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import structlog
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
 from bot.domain.commands import (
     Assemble,
@@ -33,11 +33,11 @@ from bot.domain.policy import check_allowed
 from bot.slack import blocks
 from bot.slack.app import SlackDeps
 from bot.slack.delivery import NotifyTarget, export_effects, plan_effects
-from bot.slack.errors import user_message
+from bot.slack.errors import about_incident, respond_ephemeral
 from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, truncate
 from bot.slack.web_api import incident_number_in_channel_name
 from bot.store.outbox import Effect
-from bot.usecases.incidents import Actor, Outcome
+from bot.usecases.shared import Actor, Outcome
 from bot.views.replies import confirmation, list_text, slo_text, status_text
 
 log = structlog.get_logger("incidentbot.slack")
@@ -77,15 +77,7 @@ class Reply:
         if not self.acked:
             await self.ack(text, **kwargs)
             return
-        try:
-            await self._respond(
-                text=truncate(text, MESSAGE_TEXT_LIMIT),
-                response_type="ephemeral",
-                replace_original=False,
-                **_fit(kwargs),
-            )
-        except Exception:  # an expired or missing response_url must not break the listener
-            log.warning("respond_failed", exc_info=True)
+        await respond_ephemeral(self._respond, text, **_fit(kwargs))
 
 
 def _fit(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -96,27 +88,26 @@ def _fit(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
-    async def handle_incident_command(ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any]) -> None:
-        reply = Reply(ack, respond, body.get("response_url"))
-        try:
-            await _dispatch(deps, reply, body)
-        except Exception as exc:  # every failure becomes a clear ephemeral reply, never a trace
-            await reply.send(
-                user_message(exc, command=COMMAND, user=body.get("user_id"), channel=body.get("channel_id"))
-            )
+    async def handle_incident_command(
+        ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        """A failure propagates to the error router (bot.slack.errors): told in the ack or through response_url."""
+        await _dispatch(deps, Reply(ack, respond, body.get("response_url")), body, context)
 
     app.command(COMMAND)(handle_incident_command)
 
 
-async def _dispatch(deps: SlackDeps, reply: Reply, body: dict[str, Any]) -> None:
+async def _dispatch(deps: SlackDeps, reply: Reply, body: dict[str, Any], context: AsyncBoltContext) -> None:
     text = str(body.get("text") or "")
     if is_bare_declare(text):
         await _open_declare_modal(deps, reply, body, text)
         return
     command = parse_command(text)
+    if command.incident_number is not None:
+        about_incident(context, command.incident_number)
     actor = Actor(str(body["user_id"]), body.get("user_name"))
     channel_id = str(body.get("channel_id") or "") or None
-    # ``inc-7-...``: the outbox may have created the channel and not recorded it yet (see IncidentUseCases._find).
+    # ``inc-7-...``: the outbox may have created the channel and not recorded it yet (see find_incident).
     channel_number = (
         incident_number_in_channel_name(str(body.get("channel_name") or ""), deps.web_api.channel_prefix)
         if command.incident_number is None
@@ -138,16 +129,17 @@ async def _open_declare_modal(deps: SlackDeps, reply: Reply, body: dict[str, Any
         )
 
 
-async def _within_budget(reply: Reply, work: Callable[[], Awaitable[T]]) -> T:
-    """Await ``work``; if it outlasts the ack budget, ack "Working on it…" first and keep waiting.
+async def within_budget(work: Callable[[], Awaitable[T]], ack_late: Callable[[], Awaitable[object]]) -> T:
+    """Await ``work``; if it outlasts ACK_BUDGET seconds, call ``ack_late`` first and keep waiting.
 
     The budget starts here: callers do nothing that can wait (database, Slack) before calling this.
+    A failure of ``work`` propagates (to the error router), acknowledged or not.
     """
     task = asyncio.ensure_future(work())
     try:
         return await asyncio.wait_for(asyncio.shield(task), ACK_BUDGET)
     except TimeoutError:
-        await reply.ack(WORKING_ON_IT)
+        await ack_late()
         return await task
 
 
@@ -161,10 +153,8 @@ async def _run_transition(
 ) -> None:
     problems: list[str] = []
     if isinstance(command.action, Assemble) and any(isinstance(a.who, GroupRef) for a in command.action.assignees):
-        if deps.usecases.strict_roles:  # refused now rather than after "Assembling the IRT…"
-            incident = await asyncio.to_thread(
-                deps.usecases.incident, command.incident_number, channel_id, channel_number
-            )
+        if deps.incidents.strict_roles:  # refused now rather than after "Assembling the IRT…"
+            incident = await asyncio.to_thread(deps.incidents.get, command.incident_number, channel_id, channel_number)
             check_allowed(incident, command.action, actor.user_id)
         await reply.ack("Assembling the IRT…")
         expanded, problems = await deps.web_api.expand_groups(command.action.assignees)
@@ -176,10 +166,10 @@ async def _run_transition(
 
     async def work() -> Outcome:
         return await asyncio.to_thread(
-            lambda: deps.usecases.run(command, actor, channel_id, plan, channel_number=channel_number)
+            lambda: deps.incidents.run(command, actor, channel_id, plan, channel_number=channel_number)
         )
 
-    outcome = await _within_budget(reply, work)
+    outcome = await within_budget(work, lambda: reply.ack(WORKING_ON_IT))
     deps.wake_outbox()
     await reply.send(
         confirmation(outcome, escape=escape_keeping_mentions) + "".join(f"\n:warning: {p}" for p in problems)
@@ -204,15 +194,15 @@ async def _answer_query(
     them; a postmortem export queues its upload (a write), so it runs with the writers.
     """
     action = command.action
-    usecases = deps.usecases
+    incidents = deps.incidents
     number = command.incident_number
 
     def export() -> Answer:
         assert isinstance(action, ExportPostmortem)
-        incident = usecases.incident(number, channel_id, channel_number)
+        incident = incidents.get(number, channel_id, channel_number)
         deps.renderer.check(action.template)  # an unknown template is refused now, not in the outbox
         notify = NotifyTarget(response_url=reply.response_url, channel_id=channel_id, user_id=actor.user_id)
-        usecases.enqueue(export_effects(incident, action.template, notify))
+        deps.outbox.enqueue(export_effects(incident, action.template, notify))
         return f"Exporting the postmortem draft of {incident.incident_id} to its channel…", None
 
     def answer() -> Answer:
@@ -220,23 +210,23 @@ async def _answer_query(
         if isinstance(action, ShowHelp):
             return escape(help_text(action.verb)), None
         if isinstance(action, ListIncidents):
-            open_ones = usecases.list_incidents(OPEN_STATUSES, 50)
-            return "*Open incidents*\n" + list_text(open_ones, usecases.clock(), escape=escape), None
+            open_ones = incidents.summaries(OPEN_STATUSES, 50)
+            return "*Open incidents*\n" + list_text(open_ones, incidents.clock(), escape=escape), None
         if isinstance(action, ShowSlo):
-            return slo_text(usecases, action.service, escape), None
+            return slo_text(deps.budgets, action.service, escape), None
         if isinstance(action, ShowStatus):
-            incident = usecases.incident(number, channel_id, channel_number)
-            return status_text(incident, usecases.clock(), escape=escape_keeping_mentions), None
+            incident = incidents.get(number, channel_id, channel_number)
+            return status_text(incident, incidents.clock(), escape=escape_keeping_mentions), None
         if isinstance(action, ShowTimeline):
-            incident, entries, total = usecases.recent_timeline(number, channel_id, channel_number)
+            incident, entries, total = incidents.recent_timeline(number, channel_id, channel_number)
             return f"{incident.incident_id} timeline", blocks.build_timeline_blocks(incident, entries, total)
         raise TypeError(f"{type(action).__name__} is not a query")
 
     if isinstance(action, ExportPostmortem):
-        text, answer_blocks = await _within_budget(reply, lambda: asyncio.to_thread(export))
+        text, answer_blocks = await within_budget(lambda: asyncio.to_thread(export), lambda: reply.ack(WORKING_ON_IT))
         deps.wake_outbox()
     else:
-        text, answer_blocks = await _within_budget(reply, lambda: deps.threads.read(answer))
+        text, answer_blocks = await within_budget(lambda: deps.threads.read(answer), lambda: reply.ack(WORKING_ON_IT))
     if answer_blocks is None:
         await reply.send(text)
     else:

@@ -2,6 +2,7 @@
 
 Bolt acknowledges events before these run. Slack retries deliveries it thinks failed; the
 event_id is remembered in the same transaction as the timeline entry, so each takes effect once.
+A failure propagates to the Slack error router (bot.slack.errors), which logs it: nobody is waiting.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from bot.domain.model import OPEN_STATUSES
 from bot.slack import blocks
 from bot.slack.app import SlackDeps
 from bot.slack.delivery import SlackEffect
-from bot.slack.errors import user_message
 from bot.store.outbox import Effect
 
 log = structlog.get_logger("incidentbot.slack")
@@ -27,24 +27,18 @@ HOME_LIST_LIMIT = 1000
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     async def handle_reaction_added(event: dict[str, Any], body: dict[str, Any]) -> None:
-        try:
-            await _pin_to_timeline(deps, event, str(body.get("event_id") or ""))
-        except Exception as exc:
-            user_message(exc, event="reaction_added", event_id=body.get("event_id"))
+        await _pin_to_timeline(deps, event, str(body.get("event_id") or ""))
 
     async def handle_app_home_opened(event: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home":
             return
-        try:
-            # Ask for more than fit: the view then says how many open incidents it leaves out.
-            summaries = await deps.threads.read(deps.usecases.list_incidents, OPEN_STATUSES, HOME_LIST_LIMIT)
-            budgets = await deps.threads.read(deps.usecases.budget_reports)
-            exhausted = [f"{r.slo.service}: error budget exhausted. {r.policy()}" for r in budgets if r.exhausted]
-            await deps.web_api.publish_home(
-                str(event["user"]), blocks.build_home_view(summaries, deps.usecases.clock(), exhausted)
-            )
-        except Exception as exc:
-            user_message(exc, event="app_home_opened")
+        # Ask for more than fit: the view then says how many open incidents it leaves out.
+        summaries = await deps.threads.read(deps.incidents.summaries, OPEN_STATUSES, HOME_LIST_LIMIT)
+        budgets = await deps.threads.read(deps.budgets.reports)
+        exhausted = [f"{r.slo.service}: error budget exhausted. {r.policy()}" for r in budgets if r.exhausted]
+        await deps.web_api.publish_home(
+            str(event["user"]), blocks.build_home_view(summaries, deps.incidents.clock(), exhausted)
+        )
 
     app.event("reaction_added")(handle_reaction_added)
     app.event("app_home_opened")(handle_app_home_opened)
@@ -60,7 +54,7 @@ async def _pin_to_timeline(deps: SlackDeps, event: dict[str, Any], event_id: str
     if event.get("reaction") not in PIN_REACTIONS or item.get("type") != "message":
         return
     channel_id, ts, reactor = str(item.get("channel")), str(item.get("ts")), str(event.get("user"))
-    incident = await deps.threads.read(deps.usecases.find_by_channel, channel_id)
+    incident = await deps.threads.read(deps.incidents.find_by_channel, channel_id)
     if incident is None:
         return
     payload = {
@@ -70,5 +64,5 @@ async def _pin_to_timeline(deps: SlackDeps, event: dict[str, Any], event_id: str
         "event_id": event_id or None,
         "item_user": event.get("item_user"),
     }
-    await asyncio.to_thread(deps.usecases.enqueue, [Effect(SlackEffect.PIN_MESSAGE, payload, incident.number)])
+    await asyncio.to_thread(deps.outbox.enqueue, [Effect(SlackEffect.PIN_MESSAGE, payload, incident.number)])
     deps.wake_outbox()

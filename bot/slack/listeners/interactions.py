@@ -6,6 +6,10 @@ the incident channel as usual, and a failure is told as an ephemeral note there.
 person submit again when an ack came late, so each submission carries a key (the view id and a
 hash of what was submitted) remembered in the same transaction as its effect: a resubmitted form
 records once.
+
+Failures propagate to the Slack error router (bot.slack.errors): a button's failure is told to the
+clicker in an ephemeral note; a submission's is a field error while unacknowledged, else an ephemeral
+note in the channel named here (``REPLY_CHANNEL``).
 """
 
 from __future__ import annotations
@@ -16,74 +20,72 @@ import json
 from typing import Any
 
 import structlog
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
 from bot.domain.commands import Declare
 from bot.domain.grammar import MAX_TITLE_LENGTH, USAGE, clean_text, parse_command
 from bot.domain.model import DEFAULT_SEVERITY, Incident, Severity
-from bot.domain.policy import NotAllowed
-from bot.domain.timeline import plain_references
-from bot.errors import BotError
 from bot.slack import blocks
 from bot.slack.app import SlackDeps
 from bot.slack.delivery import NotifyTarget, plan_effects
-from bot.slack.errors import user_message
+from bot.slack.errors import REPLY_CHANNEL, about_incident, tell
 from bot.slack.ids import BUTTON_VERBS, BUTTONS, ActionId, BlockId, CallbackId, InputId
-from bot.slack.listeners.commands import ACK_BUDGET
-from bot.slack.text import escape, truncate
+from bot.slack.listeners.commands import within_budget
+from bot.slack.text import escape
 from bot.store.outbox import Effect
-from bot.usecases.incidents import Actor, Outcome
+from bot.usecases.shared import Actor, Outcome
 
 log = structlog.get_logger("incidentbot.slack")
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
     async def handle_command_button(
-        ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any], action: dict[str, Any]
+        ack: AsyncAck, respond: AsyncRespond, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
     ) -> None:
         await ack()
+        verb = BUTTON_VERBS[ActionId(action["action_id"])]
+        number = int(action["value"])
+        about_incident(context, number)
+        # The trigger_id expires 3 s after the click: a slow database only costs the modal its title.
+        reading = asyncio.ensure_future(deps.threads.read(deps.incidents.get, number))
         try:
-            verb = BUTTON_VERBS[ActionId(action["action_id"])]
-            number = int(action["value"])
-            # The trigger_id expires 3 s after the click: a slow database only costs the modal its title.
-            reading = asyncio.ensure_future(deps.threads.read(deps.usecases.incident, number))
-            try:
-                incident = await asyncio.wait_for(asyncio.shield(reading), TRIGGER_BUDGET)
-                if not BUTTONS_BY_ACTION[ActionId(action["action_id"])].shown(incident.status):
-                    # A button of an older status message: say so now, not after the form is filled in.
-                    await _answer_clicker(deps, respond, body, stale_button(incident))
-                    return
-                view = blocks.build_command_modal(verb, incident)
-            except TimeoutError:
-                reading.add_done_callback(_quietly)
-                log.info("command_modal_opened_untitled", incident=number)
-                view = blocks.build_command_modal_for_number(verb, number)
-            if not await deps.web_api.open_view(str(body.get("trigger_id") or ""), view):
-                log.info("command_modal_not_opened", incident=f"INC-{number}", verb=verb)
-                await _answer_clicker(deps, respond, body, form_fallback(verb, number))
-        except Exception as exc:
-            await _tell(deps, body, user_message(exc, action=action.get("action_id")))
+            incident = await asyncio.wait_for(asyncio.shield(reading), TRIGGER_BUDGET)
+            if not BUTTONS_BY_ACTION[ActionId(action["action_id"])].shown(incident.status):
+                # A button of an older status message: say so now, not after the form is filled in.
+                await _answer_clicker(deps, respond, body, stale_button(incident))
+                return
+            view = blocks.build_command_modal(verb, incident)
+        except TimeoutError:
+            reading.add_done_callback(_quietly)
+            log.info("command_modal_opened_untitled", incident=number)
+            view = blocks.build_command_modal_for_number(verb, number)
+        if not await deps.web_api.open_view(str(body.get("trigger_id") or ""), view):
+            log.info("command_modal_not_opened", incident=f"INC-{number}", verb=verb)
+            await _answer_clicker(deps, respond, body, form_fallback(verb, number))
 
     async def handle_timeline_button(
-        ack: AsyncAck, respond: AsyncRespond, action: dict[str, Any], body: dict[str, Any]
+        ack: AsyncAck, respond: AsyncRespond, action: dict[str, Any], context: AsyncBoltContext
     ) -> None:
         await ack()
-        try:
-            incident, entries, total = await deps.threads.read(deps.usecases.recent_timeline, int(action["value"]))
-            await respond(
-                text=f"{incident.incident_id} timeline",
-                blocks=blocks.build_timeline_blocks(incident, entries, total),
-                response_type="ephemeral",
-                replace_original=False,
-            )
-        except Exception as exc:
-            await _tell(deps, body, user_message(exc, action=action.get("action_id")))
+        number = int(action["value"])
+        about_incident(context, number)
+        incident, entries, total = await deps.threads.read(deps.incidents.recent_timeline, number)
+        await respond(
+            text=f"{incident.incident_id} timeline",
+            blocks=blocks.build_timeline_blocks(incident, entries, total),
+            response_type="ephemeral",
+            replace_original=False,
+        )
 
-    async def handle_declare_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        await _submit_declare(deps, ack, body, view)
+    async def handle_declare_submission(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        await _submit_declare(deps, ack, body, view, context)
 
-    async def handle_command_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        await _submit_command(deps, ack, body, view)
+    async def handle_command_submission(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        await _submit_command(deps, ack, body, view, context)
 
     for action_id in BUTTON_VERBS:
         app.action(action_id.value)(handle_command_button)
@@ -134,7 +136,7 @@ async def _answer_clicker(deps: SlackDeps, respond: AsyncRespond, body: dict[str
             log.info("response_url_failed", status=response.status_code)
         except Exception:  # an expired response_url, or Slack unreachable: try the Web API
             log.info("response_url_failed", exc_info=True)
-    await _tell(deps, body, text)
+    await tell(deps.web_api, body, text)
 
 
 def _value(view: dict[str, Any], block_id: str, action_id: str) -> str:
@@ -150,16 +152,6 @@ def _metadata(view: dict[str, Any]) -> dict[str, Any]:
     except json.JSONDecodeError:
         return {}
     return loaded if isinstance(loaded, dict) else {}
-
-
-async def _tell(deps: SlackDeps, body: dict[str, Any], text: str, channel_id: str | None = None) -> None:
-    """An ephemeral note to the person who clicked, in the channel they were in."""
-    user_id = str((body.get("user") or {}).get("id") or "")
-    channel = channel_id or str((body.get("channel") or {}).get("id") or "")
-    if user_id and channel:
-        await deps.web_api.post_ephemeral(channel, user_id, text)
-    else:
-        log.info("user_not_told", user=user_id, text=text)
 
 
 def submission_key(view: dict[str, Any]) -> str:
@@ -183,7 +175,9 @@ def _actor(body: dict[str, Any]) -> Actor:
     return Actor(str(user.get("id")), user.get("username") or user.get("name"))
 
 
-async def _submit_declare(deps: SlackDeps, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+async def _submit_declare(
+    deps: SlackDeps, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+) -> None:
     title = clean_text(_value(view, BlockId.TITLE, InputId.TITLE))
     if not title or len(title) > MAX_TITLE_LENGTH:
         await ack(
@@ -195,6 +189,7 @@ async def _submit_declare(deps: SlackDeps, ack: AsyncAck, body: dict[str, Any], 
     severity = Severity.parse(_value(view, BlockId.SEVERITY, InputId.SEVERITY)) or DEFAULT_SEVERITY
     description = clean_text(_value(view, BlockId.DESCRIPTION, InputId.DESCRIPTION))
     origin = _metadata(view).get("channel_id")
+    context[REPLY_CHANNEL] = origin  # a failure is told where /incident was typed
     actor = _actor(body)
     notify = NotifyTarget(channel_id=origin, user_id=actor.user_id) if origin else None
 
@@ -202,75 +197,39 @@ async def _submit_declare(deps: SlackDeps, ack: AsyncAck, body: dict[str, Any], 
         return plan_effects(outcome, actor, notify)
 
     key = submission_key(view)
-    try:
-        await asyncio.to_thread(deps.usecases.declare_once, Declare(title, severity, description), actor, key, plan)
-        deps.wake_outbox()
-    except Exception as exc:
-        await _tell(deps, body, user_message(exc, view=CallbackId.DECLARE.value), origin)
+    await asyncio.to_thread(deps.incidents.declare_once, Declare(title, severity, description), actor, key, plan)
+    deps.wake_outbox()
 
 
-async def _submit_command(deps: SlackDeps, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-    """``/incident INC-n <verb> <text>`` from a modal: field errors while the budget lasts, an ephemeral note after."""
+async def _submit_command(
+    deps: SlackDeps, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    """``/incident INC-n <verb> <text>`` from a modal: field errors while the budget lasts, an ephemeral note after.
+
+    Bad text or metadata that is not ours raises before the ack: the error router shows it on the text field.
+    """
     metadata = _metadata(view)
     text = _value(view, BlockId.TEXT, InputId.TEXT)
     actor = _actor(body)
-    try:
-        number = int(metadata["incident"])
-        command = parse_command(f"INC-{number} {metadata['verb']} {text}")
-    except Exception as exc:  # bad text, or metadata that is not ours
-        await ack(response_action="errors", errors={BlockId.TEXT: _field_error(exc)})
-        return
+    number = int(metadata["incident"])
+    about_incident(context, number)
+    command = parse_command(f"INC-{number} {metadata['verb']} {text}")
     key = submission_key(view)
-    told: dict[str, str | None] = {"channel": None}
 
     def work() -> Outcome | None:
-        channel = deps.usecases.incident(number).channel_id
-        told["channel"] = channel
+        channel = deps.incidents.get(number).channel_id
+        context[REPLY_CHANNEL] = channel  # past the budget, a failure is told in the incident channel
         notify = NotifyTarget(channel_id=channel, user_id=actor.user_id)
 
         def plan(outcome: Outcome) -> list[Effect]:
             return plan_effects(outcome, actor, notify)
 
-        return deps.usecases.run_once(command, actor, None, plan, event_id=key)
+        return deps.incidents.run_once(command, actor, None, plan, event_id=key)
 
-    task = asyncio.ensure_future(asyncio.to_thread(work))
-    try:
-        outcome = await asyncio.wait_for(asyncio.shield(task), ACK_BUDGET)
-    except TimeoutError:
-        await ack()  # the modal closes now; what happens next is told in the channel
-        try:
-            outcome = await task
-        except Exception as exc:
-            await _tell(deps, body, user_message(exc, view=CallbackId.COMMAND.value), told["channel"])
-            return
-    except Exception as exc:
-        await ack(response_action="errors", errors={BlockId.TEXT: _field_error(exc)})
-        return
-    else:
+    outcome = await within_budget(lambda: asyncio.to_thread(work), ack)  # past the budget the modal closes
+    if ack.response is None:
         await ack()
     if outcome is None:
         log.info("view_submission_repeat_ignored", view=view.get("id"), incident=number)
         return
     deps.wake_outbox()
-
-
-FIELD_ERROR_LIMIT = 1900
-"""Characters kept of a field error; Slack documents no limit of its own for these, so this stays
-under the 2000 of its other short text fields (section fields, input labels)."""
-
-
-def _field_error(exc: Exception) -> str:
-    """A modal field error: plain text (Slack shows no mrkdwn there, ``<@U0ALICE>`` would show as typed)."""
-    if isinstance(exc, NotAllowed):
-        message = exc.plain_message
-    elif isinstance(exc, BotError):
-        message = _plain(user_message(exc))
-    else:
-        message = _plain(user_message(exc, view=CallbackId.COMMAND.value))
-    return truncate(message, FIELD_ERROR_LIMIT, "…")
-
-
-def _plain(mrkdwn: str) -> str:
-    """A mrkdwn message as plain text: ``<@U0BOB|bob>`` -> ``@bob`` (``@U0BOB`` without a label), entities decoded."""
-    text = plain_references({})(mrkdwn)
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

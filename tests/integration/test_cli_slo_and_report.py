@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_cli import assert_one_line_error, incidentbot
+from tests.support.cli import assert_one_line_error, incidentbot
 
 ROOT = Path(__file__).resolve().parents[2]
 

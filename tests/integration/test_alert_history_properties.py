@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from bot.domain.commands import Resolve
 from bot.domain.model import EntryKind, Status
 from bot.store.tables import AlertEventRow
-from bot.usecases.incidents import Actor
+from bot.usecases.shared import Actor
 from tests.support.alerts import T0, alert, notification
 from tests.support.bot_server import RunningBot, running_bot
 from tests.support.fake_slack import FakeSlack
@@ -148,13 +148,13 @@ def send(bot: RunningBot, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def highest_number(bot: RunningBot) -> int:
-    incidents = bot.usecases.list_incidents(limit=1)
+    incidents = bot.usecases.incidents.summaries(limit=1)
     return incidents[0].number if incidents else 0
 
 
 def alert_entries(bot: RunningBot, number: int) -> tuple[set[tuple[str, str, datetime]], int, list[EntryKind]]:
     """The incident's alert entries as a set, how many there are, and the kinds of its other entries."""
-    entries = bot.usecases.timeline(number)[1]
+    entries = bot.usecases.incidents.timeline(number)[1]
     alerts = [e for e in entries if e.kind in (EntryKind.ALERT_FIRED, EntryKind.ALERT_CLEARED)]
     as_set = {
         ("fired" if e.kind is EntryKind.ALERT_FIRED else "cleared", str(e.data["fingerprint"]), e.occurred_at)
@@ -185,14 +185,16 @@ class TestAlertHistoryModel:
             else:
                 index = model.resolve(op)
                 if index is not None:
-                    replicas[0].usecases.transition(Resolve("fixed"), Actor("U0ALICE"), number=base + index + 1)
+                    replicas[0].usecases.incidents.transition(
+                        Resolve("fixed"), Actor("U0ALICE"), number=base + index + 1
+                    )
         assert highest_number(replicas[0]) == base + len(model.incidents)
         for index, expected in enumerate(model.incidents):
             number = base + index + 1
             entries, count, others = alert_entries(replicas[0], number)
             assert entries == expected.entries and count == len(expected.entries)
             assert others == [EntryKind.DECLARED] + ([] if expected.open else [EntryKind.RESOLVED])
-            assert replicas[0].usecases.incident(number).status is (
+            assert replicas[0].usecases.incidents.get(number).status is (
                 Status.DECLARED if expected.open else Status.RESOLVED
             )
 
@@ -251,14 +253,14 @@ def stored_changes(bot: RunningBot, groups: dict[str, int]) -> dict[tuple[int, K
     from bot.domain.alerts import Notification
 
     ids = {Notification("alertmanager", key, {}, {}, {}, ()).group_id: group for key, group in groups.items()}
-    with bot.usecases.store.transaction(readonly=True) as uow:
-        rows = uow.session.execute(
+    with bot.usecases.store.engine.connect() as connection:
+        rows = connection.execute(
             sa.select(
-                AlertEventRow.group_id,  # type: ignore[arg-type]
-                AlertEventRow.fingerprint,  # type: ignore[arg-type]
-                AlertEventRow.starts_at,  # type: ignore[arg-type]
-                AlertEventRow.state,  # type: ignore[arg-type]
-                AlertEventRow.incident_number,  # type: ignore[arg-type]
+                AlertEventRow.group_id,
+                AlertEventRow.fingerprint,
+                AlertEventRow.starts_at,
+                AlertEventRow.state,
+                AlertEventRow.incident_number,
             ).where(AlertEventRow.group_id.in_(list(ids)))  # type: ignore[attr-defined]
         ).all()
     return {(ids[g], (fp, s, state)): number for g, fp, s, state, number in rows}
@@ -372,5 +374,5 @@ class TestEveryAcceptedFieldFits:
             return
         if answer["incident"]:
             number = int(answer["incident"].removeprefix("INC-"))
-            replicas[0].usecases.timeline(number)
-            replicas[0].usecases.postmortem(number)
+            replicas[0].usecases.incidents.timeline(number)
+            replicas[0].usecases.incidents.postmortem(number)

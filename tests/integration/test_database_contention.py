@@ -15,11 +15,11 @@ import pytest
 
 from bot.domain.model import EntryKind
 from bot.slack.ids import ActionId, BlockId, CallbackId, InputId
-from tests.integration.conftest import Reply, SlackDriver
 from tests.support import signing
 from tests.support.bot_server import RunningBot, running_bot
 from tests.support.db_lock import LockMode, lock_held
 from tests.support.fake_slack import FakeSlack
+from tests.support.slack_driver import Reply, SlackDriver
 
 LOCK_SECONDS = 6.0
 ACK_LIMIT = 3.0
@@ -37,7 +37,7 @@ def busy_slack(database_url: str, fake_slack: FakeSlack) -> Iterator[SlackDriver
 
 
 def _entries(bot: RunningBot, kind: EntryKind) -> list[str]:
-    return [e.text for e in bot.usecases.timeline(1)[1] if e.kind is kind]
+    return [e.text for e in bot.usecases.incidents.timeline(1)[1] if e.kind is kind]
 
 
 def _send_all(driver: SlackDriver, commands: dict[str, dict[str, Any]]) -> dict[str, Reply]:
@@ -58,7 +58,7 @@ class TestCommandsWhileTheLockIsHeld:
         the notes say "Working on it…"
         and are each recorded once after the lock is released."""
         driver = busy_slack
-        channel = driver.bot.usecases.incident(1).channel_id
+        channel = driver.bot.usecases.incidents.get(1).channel_id
         assert channel is not None
         in_channel = {"channel_id": channel, "channel_name": "inc-1-checkout-api-returning-500s"}
         with lock_held(driver.bot.settings.database_url, LOCK_SECONDS, LockMode.WRITERS) as locked_at:
@@ -96,7 +96,7 @@ class TestCommandsWhileTheLockIsHeld:
         kind of command typed in the incident channel gets 200 in under 3 s; each change is recorded once
         and every answer reaches the caller (in the ack, or through response_url after "Working on it…")."""
         driver = busy_slack
-        channel = driver.bot.usecases.incident(1).channel_id
+        channel = driver.bot.usecases.incidents.get(1).channel_id
         in_channel = {"channel_id": channel, "channel_name": "inc-1-checkout-api-returning-500s"}
         texts = {
             "status": "status",
@@ -118,7 +118,7 @@ class TestCommandsWhileTheLockIsHeld:
             driver.assert_no_leak(reply.result.body)
 
         driver.bot.drain()
-        incident, entries = driver.bot.usecases.timeline(1)
+        incident, entries = driver.bot.usecases.incidents.timeline(1)
         kinds = [e.kind for e in entries]
         assert kinds.count(EntryKind.NOTE) == kinds.count(EntryKind.HYPOTHESIS) == kinds.count(EntryKind.SEVERITY) == 1
         assert incident.severity.value == "sev1"
@@ -167,7 +167,7 @@ class TestModalSubmissionsWhileTheLockIsHeld:
             assert elapsed < ACK_LIMIT, elapsed
         driver.bot.drain()
         assert _entries(driver.bot, EntryKind.NOTE) == ["edge CPU back to normal"]
-        posted = [p["text"] for p in driver.posted(str(driver.bot.usecases.incident(1).channel_id))]
+        posted = [p["text"] for p in driver.posted(str(driver.bot.usecases.incidents.get(1).channel_id))]
         assert sum("Note: edge CPU back to normal" in text for text in posted) == 1
 
     def test_a_form_resubmitted_after_it_was_recorded_records_nothing_but_a_changed_one_does(
@@ -187,7 +187,7 @@ class TestButtonsWhileTheLockIsHeld:
         """The trigger_id of a click lasts 3 s: with even readers locked out, "Add note" still opens its
         modal in time (without the title if the incident cannot be read), and submitting it records the note."""
         driver = busy_slack
-        channel = str(driver.bot.usecases.incident(1).channel_id)
+        channel = str(driver.bot.usecases.incidents.get(1).channel_id)
         with lock_held(driver.bot.settings.database_url, LOCK_SECONDS, LockMode.EVERYONE) as locked_at:
             clicked = time.monotonic()
             result = driver.bot.interaction(
@@ -221,10 +221,10 @@ class TestReadOnlyCommandsNeverWrite:
             fresh = {"channel_id": "C0FRESH", "channel_name": "inc-1-checkout-api-returning-500s"}
             answer = driver.ephemeral(text, drain=False, **fresh)
             assert "belongs to no incident" not in answer
-            assert bot.usecases.incident(1).channel_id is None
+            assert bot.usecases.incidents.get(1).channel_id is None
             noted = driver.ephemeral("note first words in the new channel", drain=False, **fresh)
             assert noted.startswith("INC-1 · Note: first words in the new channel")
-            assert bot.usecases.incident(1).channel_id == "C0FRESH"
+            assert bot.usecases.incidents.get(1).channel_id == "C0FRESH"
 
     def test_concurrent_changes_in_a_channel_not_yet_recorded_all_find_their_incident(
         self, database_url: str, fake_slack: FakeSlack
@@ -240,7 +240,7 @@ class TestReadOnlyCommandsNeverWrite:
             for name, reply in replies.items():
                 assert reply.text.startswith("INC-1 · Note: reading"), (name, reply.text)
             assert sorted(_entries(bot, EntryKind.NOTE)) == [f"reading {i}" for i in range(6)]
-            assert bot.usecases.incident(1).channel_id == "C0FRESH"
+            assert bot.usecases.incidents.get(1).channel_id == "C0FRESH"
 
 
 SLO_FILE = Path(__file__).resolve().parents[2] / "slos.yml"
@@ -268,7 +268,7 @@ class TestQueriesNeverWaitBehindWriters:
         writers. `postmortem` queues the draft's upload (a write): on SQLite it says "Working on it…" like the
         notes and its answer follows through response_url; on PostgreSQL it waits only for a writer's thread."""
         driver = catalogued_slack
-        channel = driver.bot.usecases.incident(1).channel_id
+        channel = driver.bot.usecases.incidents.get(1).channel_id
         in_channel = {"channel_id": channel, "channel_name": "inc-1-checkout-api-returning-500s"}
         queries = {
             "status": {"text": "status", **in_channel},

@@ -1,5 +1,6 @@
-"""``POST /changes``: whatever validation accepts fits the database, on SQLite and PostgreSQL alike, or is
-refused with 422 naming the field; never a 500 (CI systems retry 5xx for ever).
+"""CI/CD change events (``POST /changes``): recent changes of the affected service are posted into the incident's
+channel and kept for the postmortem; whatever validation accepts fits the database, on SQLite and PostgreSQL
+alike, or is refused with 422 naming the field; never a 500 (CI systems retry 5xx for ever).
 
 The limits are the columns of ``change_events`` written out by hand from the table definition:
 service VARCHAR(64), author VARCHAR(256), description TEXT and link TEXT (both capped at 2000 characters
@@ -20,24 +21,25 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from tests.support.alerts import firing_payload
 from tests.support.bot_server import HttpResult, RunningBot, running_bot
 from tests.support.fake_slack import FakeSlack
 from tests.support.properties import examples
+from tests.support.slack_driver import SlackDriver, channel_texts
+from tests.support.webhooks import WEBHOOK_AUTH, WEBHOOK_TOKEN, post_json
 
-TOKEN = "s3cret-webhook-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 SERVICE_LIMIT, AUTHOR_LIMIT, TEXT_LIMIT = 64, 256, 2000
 SERVICE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")  # the documented form of a service name
 
 
 @pytest.fixture()
 def webhook_bot(database_url: str, fake_slack: FakeSlack) -> Iterator[RunningBot]:
-    with running_bot(database_url, fake_slack.base_url, INCIDENT_WEBHOOK_TOKEN=TOKEN) as running:
+    with running_bot(database_url, fake_slack.base_url, INCIDENT_WEBHOOK_TOKEN=WEBHOOK_TOKEN) as running:
         yield running
 
 
 def post_change(bot: RunningBot, body: Any) -> HttpResult:
-    return bot.post(json.dumps(body), "application/json", AUTH, path="/changes")
+    return bot.post(json.dumps(body), "application/json", WEBHOOK_AUTH, path="/changes")
 
 
 def stored_changes(database_url: str) -> list[tuple[str, str, str, str]]:
@@ -216,3 +218,51 @@ class TestChangeFieldsProperty:
             named = set(re.findall(r"`(\w+)`", result.json()["error"]))
             assert named and named <= bad, (named, bad)
             assert stored_rows(database_url) == before
+
+
+class TestChangeEvents:
+    def test_recent_changes_are_posted_when_the_service_is_named(self, slo_slack: SlackDriver) -> None:
+        """A WAF deploy 12 minutes before the declaration is posted in the channel; older ones are not."""
+        now = datetime.now(UTC)
+        for minutes, text in ((12, "WAF rule 'inspect-large-payloads' deployed"), (180, "TLS cert rotated")):
+            change = {
+                "service": "cdn-edge",
+                "description": text,
+                "author": "carol",
+                "time": (now - timedelta(minutes=minutes)).isoformat(),
+                "link": "https://ci.example.com/d/1",
+            }
+            result = post_json(slo_slack.bot, "/changes", change)
+            assert result.status == 201, result.body
+        channel = slo_slack.declare("declare sev2 CDN edge 502s")
+        slo_slack.ephemeral("service cdn-edge", channel_id=channel)
+        texts = channel_texts(slo_slack, channel)
+        assert "Recent changes to cdn-edge" in texts and "inspect-large-payloads" in texts
+        assert "TLS cert rotated" not in texts
+        pm = slo_slack.bot.usecases.incidents.postmortem(1)
+        assert len(pm.recent_changes) == 1 and "inspect-large-payloads" in pm.recent_changes[0]
+
+    def test_alert_declare_posts_recent_changes(self, slo_slack: SlackDriver) -> None:
+        """An alert with a service label brings the recent changes into the new channel too."""
+        starts = datetime.now(UTC) - timedelta(minutes=1)
+        post_json(
+            slo_slack.bot,
+            "/changes",
+            {
+                "service": "cdn-edge",
+                "description": "edge config push 88",
+                "time": (starts - timedelta(minutes=30)).isoformat(),
+            },
+        )
+        post_json(slo_slack.bot, "/alerts/alertmanager", firing_payload(startsAt=starts.isoformat()))
+        slo_slack.bot.drain()
+        channel = slo_slack.bot.usecases.incidents.get(1).channel_id
+        assert channel and "edge config push 88" in channel_texts(slo_slack, channel)
+
+    @pytest.mark.parametrize(
+        ("body", "status"),
+        [({"description": "no service"}, 422), ({"service": "cdn-edge"}, 422), ("[]", 422), ("nope", 400)],
+    )
+    def test_bad_change_bodies(self, slo_slack: SlackDriver, body: Any, status: int) -> None:
+        """Missing fields: 422 naming them; not JSON: 400."""
+        assert post_json(slo_slack.bot, "/changes", body).status == status

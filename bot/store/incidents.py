@@ -1,0 +1,322 @@
+"""The incident repository: incidents with their team, hypotheses and follow-ups, version-checked.
+
+A transition's new state and its timeline entries are written in the same transaction; the
+incident row's ``version`` is checked so that two racing commands cannot both win.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from bot.domain.lifecycle import Decision
+from bot.domain.model import (
+    Followup,
+    Hypothesis,
+    HypothesisStatus,
+    Incident,
+    Member,
+    Severity,
+    Status,
+    TimelineEntry,
+)
+from bot.errors import ConcurrentUpdate
+from bot.store.tables import FollowupRow, HypothesisRow, IncidentRow, ParticipantRow
+from bot.store.timeline import IncidentKeys, TimelineRepository
+
+DEFAULT_LIST_LIMIT = 200
+_INCIDENTS: sa.Table = IncidentRow.__table__  # type: ignore[attr-defined]
+INCIDENT_NUMBER_LOCK_ID = 7_240_432
+"""pg_advisory_xact_lock key: declarations take numbers one at a time (on SQLite, BEGIN IMMEDIATE does)."""
+
+
+@dataclass(frozen=True)
+class IncidentSummary:
+    """What lists show: enough to pick an incident, without loading its team or timeline."""
+
+    number: int
+    title: str
+    severity: Severity
+    status: Status
+    lead: str | None
+    channel_id: str | None
+    declared_at: datetime
+    resolved_at: datetime | None
+
+
+class IncidentRepository:
+    """Incidents in and out of the unit of work's transaction, as domain objects."""
+
+    def __init__(self, session: Session, keys: IncidentKeys, timeline: TimelineRepository, locking: bool) -> None:
+        self._session = session
+        self._keys = keys
+        self._timeline = timeline
+        # In a write transaction, loading an incident locks its row until commit, so concurrent
+        # commands on one incident queue up instead of failing the version check over and over.
+        self._locking = locking
+
+    def next_number(self) -> int:
+        """The number after the highest committed one; declarers take turns, the unique index backs it up."""
+        if self._session.get_bind().dialect.name == "postgresql":
+            lock = sa.text("SELECT pg_advisory_xact_lock(:key)")
+            self._session.execute(lock, {"key": INCIDENT_NUMBER_LOCK_ID})
+        highest = self._session.exec(select(sa.func.max(IncidentRow.number))).one()
+        return int(highest or 0) + 1
+
+    def get(self, number: int) -> Incident | None:
+        """INC-``number`` (its row locked until commit in a write transaction), or None."""
+        row = self._session.exec(self._locked(select(IncidentRow).where(IncidentRow.number == number))).first()
+        return self._load(row) if row else None
+
+    def get_by_channel(self, channel_id: str) -> Incident | None:
+        """The incident whose Slack channel is ``channel_id``, or None."""
+        query = select(IncidentRow).where(IncidentRow.channel_id == channel_id)
+        row = self._session.exec(self._locked(query)).first()
+        return self._load(row) if row else None
+
+    def list_summaries(
+        self, statuses: Sequence[Status] | None = None, limit: int = DEFAULT_LIST_LIMIT
+    ) -> list[IncidentSummary]:
+        """Newest first, bounded by ``limit``."""
+        query = select(IncidentRow).order_by(col(IncidentRow.number).desc()).limit(limit)
+        if statuses:
+            query = query.where(col(IncidentRow.status).in_([s.value for s in statuses]))
+        return [_summary(row) for row in self._session.exec(query)]
+
+    def count_open(self) -> dict[tuple[Severity, Status], int]:
+        """Unresolved incidents by (severity, status); combinations without any are left out."""
+        query = (
+            select(IncidentRow.severity, IncidentRow.status, sa.func.count())
+            .where(col(IncidentRow.status).in_([s.value for s in Status if s.is_open]))
+            .group_by(IncidentRow.severity, IncidentRow.status)
+        )
+        return {(Severity(severity), Status(status)): int(n) for severity, status, n in self._session.exec(query)}
+
+    def add(self, decision: Decision, recorded_at: datetime) -> Incident:
+        """Insert a newly declared incident and its first timeline entries."""
+        incident = decision.incident
+        row = IncidentRow(
+            number=incident.number,
+            title=incident.title,
+            description=incident.description,
+            severity=incident.severity.value,
+            status=incident.status.value,
+            declared_at=incident.declared_at,
+            declared_by=incident.declared_by,
+            lead=incident.lead,
+            channel_id=incident.channel_id,
+            service=incident.service,
+            impact_percent=incident.impact_percent,
+            version=1,
+            created_at=recorded_at,
+            updated_at=recorded_at,
+        )
+        self._session.add(row)
+        self._session.flush()
+        assert row.id is not None
+        self._timeline.add_entries(row.id, decision.entries)
+        return incident.with_changes(version=row.version)
+
+    def save(self, before: Incident, decision: Decision, recorded_at: datetime) -> Incident:
+        """Persist a transition of ``before``; raise ConcurrentUpdate if someone else changed it first."""
+        after = decision.incident
+        row_id = self._keys.row_id(before.number)
+        # A Core UPDATE: the ORM's bulk-update bookkeeping costs a quarter of a note's time for nothing.
+        updated = self._session.execute(
+            sa.update(_INCIDENTS)
+            .where(_INCIDENTS.c.id == row_id, _INCIDENTS.c.version == before.version)
+            .values(
+                title=after.title,
+                severity=after.severity.value,
+                status=after.status.value,
+                lead=after.lead,
+                channel_id=after.channel_id,
+                resolved_at=after.resolved_at,
+                resolved_by=after.resolved_by,
+                summary=after.summary,
+                service=after.service,
+                impact_percent=after.impact_percent,
+                version=before.version + 1,
+                updated_at=recorded_at,
+            )
+        )
+        if updated.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConcurrentUpdate(f"{before.incident_id} changed while this command ran; please try again.")
+        self._save_members(row_id, before, after)
+        self._save_hypotheses(row_id, before, after)
+        self._save_followups(row_id, before, after)
+        self._timeline.add_entries(row_id, decision.entries)
+        return after.with_changes(version=before.version + 1)
+
+    def set_channel(self, number: int, channel_id: str) -> None:
+        """Bind an incident to the Slack channel created for it."""
+        self._session.execute(
+            sa.update(IncidentRow).where(col(IncidentRow.number) == number).values(channel_id=channel_id)
+        )
+
+    def set_status_message(self, number: int, ts: str) -> None:
+        """Remember the ``ts`` of the incident's status message (the one the bot keeps up to date)."""
+        self._session.execute(
+            sa.update(IncidentRow).where(col(IncidentRow.number) == number).values(status_message_ts=ts)
+        )
+
+    def get_status_message(self, number: int) -> str | None:
+        """The ``ts`` of the incident's status message, or None before it was posted."""
+        query = select(IncidentRow.status_message_ts).where(IncidentRow.number == number)
+        return self._session.exec(query).first()
+
+    def list_with_timelines(
+        self, since: datetime | None = None, service: str | None = None
+    ) -> list[tuple[Incident, list[TimelineEntry]]]:
+        """Incidents declared after ``since`` (or still open), oldest first, each with its timeline."""
+        query = select(IncidentRow).order_by(col(IncidentRow.number))
+        if since is not None:
+            query = query.where(
+                sa.or_(
+                    col(IncidentRow.declared_at) >= since,
+                    col(IncidentRow.resolved_at) >= since,
+                    col(IncidentRow.resolved_at).is_(None),
+                )
+            )
+        if service is not None:
+            query = query.where(IncidentRow.service == service)
+        rows = list(self._session.exec(query))
+        return [(self._load(row), self._timeline.list_entries(row.number)) for row in rows]
+
+    def list_last_activity(self, statuses: Sequence[Status]) -> list[tuple[Incident, list[TimelineEntry]]]:
+        """Incidents in ``statuses``, each with its latest update and latest nudge: all the nudge check reads.
+
+        Loading whole timelines every minute would grow with the incident; two rows do not.
+        """
+        query = select(IncidentRow).where(col(IncidentRow.status).in_([s.value for s in statuses]))
+        result: list[tuple[Incident, list[TimelineEntry]]] = []
+        for row in self._session.exec(query).all():
+            result.append((self._load(row), self._timeline.list_latest_activity(row.number)))
+        return result
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _locked(self, query: SelectOfScalar[IncidentRow]) -> SelectOfScalar[IncidentRow]:
+        """FOR UPDATE in write transactions (PostgreSQL; SQLite writers are already serialised)."""
+        return query.with_for_update() if self._locking else query
+
+    def _load(self, row: IncidentRow) -> Incident:
+        assert row.id is not None
+        self._keys.remember(row.number, row.id)
+        participants = self._session.exec(
+            select(ParticipantRow).where(ParticipantRow.incident_id == row.id).order_by(col(ParticipantRow.id))
+        )
+        hypotheses = self._session.exec(
+            select(HypothesisRow).where(HypothesisRow.incident_id == row.id).order_by(col(HypothesisRow.number))
+        )
+        followups = self._session.exec(
+            select(FollowupRow).where(FollowupRow.incident_id == row.id).order_by(col(FollowupRow.number))
+        )
+        return Incident(
+            number=row.number,
+            title=row.title,
+            severity=Severity(row.severity),
+            status=Status(row.status),
+            declared_at=row.declared_at,
+            declared_by=row.declared_by,
+            lead=row.lead,
+            channel_id=row.channel_id,
+            description=row.description,
+            members=tuple(Member(p.user_id, p.role, p.joined_at) for p in participants),
+            hypotheses=tuple(_hypothesis(h) for h in hypotheses),
+            followups=tuple(Followup(f.number, f.text, f.owner, f.created_at) for f in followups),
+            resolved_at=row.resolved_at,
+            resolved_by=row.resolved_by,
+            summary=row.summary,
+            service=row.service,
+            impact_percent=row.impact_percent,
+            version=row.version,
+            latest_change=self._timeline.get_latest_status_change(row.id),
+        )
+
+    def _save_members(self, row_id: int, before: Incident, after: Incident) -> None:
+        old = {m.user_id: m for m in before.members}
+        for member in after.members:
+            previous = old.get(member.user_id)
+            if previous is None:
+                self._session.add(
+                    ParticipantRow(
+                        incident_id=row_id, user_id=member.user_id, role=member.role, joined_at=member.joined_at
+                    )
+                )
+            elif previous != member:
+                self._session.execute(
+                    sa.update(ParticipantRow)
+                    .where(col(ParticipantRow.incident_id) == row_id, col(ParticipantRow.user_id) == member.user_id)
+                    .values(role=member.role)
+                )
+
+    def _save_hypotheses(self, row_id: int, before: Incident, after: Incident) -> None:
+        old = {h.number: h for h in before.hypotheses}
+        for hypothesis in after.hypotheses:
+            previous = old.get(hypothesis.number)
+            if previous is None:
+                self._session.add(
+                    HypothesisRow(
+                        incident_id=row_id,
+                        number=hypothesis.number,
+                        text=hypothesis.text,
+                        status=hypothesis.status.value,
+                        outcome=hypothesis.outcome,
+                        proposed_by=hypothesis.proposed_by,
+                        proposed_at=hypothesis.proposed_at,
+                        decided_at=hypothesis.decided_at,
+                    )
+                )
+            elif previous != hypothesis:
+                self._session.execute(
+                    sa.update(HypothesisRow)
+                    .where(col(HypothesisRow.incident_id) == row_id, col(HypothesisRow.number) == hypothesis.number)
+                    .values(
+                        status=hypothesis.status.value, outcome=hypothesis.outcome, decided_at=hypothesis.decided_at
+                    )
+                )
+
+    def _save_followups(self, row_id: int, before: Incident, after: Incident) -> None:
+        known = {f.number for f in before.followups}
+        for followup in after.followups:
+            if followup.number not in known:
+                self._session.add(
+                    FollowupRow(
+                        incident_id=row_id,
+                        number=followup.number,
+                        text=followup.text,
+                        owner=followup.owner,
+                        created_at=followup.created_at,
+                    )
+                )
+
+
+def _summary(row: IncidentRow) -> IncidentSummary:
+    return IncidentSummary(
+        number=row.number,
+        title=row.title,
+        severity=Severity(row.severity),
+        status=Status(row.status),
+        lead=row.lead,
+        channel_id=row.channel_id,
+        declared_at=row.declared_at,
+        resolved_at=row.resolved_at,
+    )
+
+
+def _hypothesis(row: HypothesisRow) -> Hypothesis:
+    return Hypothesis(
+        row.number,
+        row.text,
+        row.proposed_by,
+        row.proposed_at,
+        HypothesisStatus(row.status),
+        row.outcome,
+        row.decided_at,
+    )
