@@ -3,8 +3,8 @@
 ``build_usecases`` opens (and migrates) the store and builds the use cases (shared by the server and
 the CLI): one object per aggregate (incidents, alerts, changes, events, outbox, budgets, nudges),
 bundled in ``UseCases``; each adapter receives only those it uses. ``build_server`` wires the
-aiohttp application of ``serve`` and ``socket``: the Slack app, the webhooks, /healthz, the outbox
-worker and its deliverers, and the nudge job. Nothing else constructs these objects, so what the
+aiohttp application of ``serve`` and ``socket``: the Slack app, the webhooks, /healthz, /metrics, the
+outbox worker and its deliverers, and the nudge job. Nothing else constructs these objects, so what the
 bot is made of can be read in this one file.
 """
 
@@ -28,6 +28,7 @@ from bot.integrations.pagerduty import PagerDutyDeliverer, page_action_of, pagin
 from bot.integrations.slo_catalog import load_catalog
 from bot.jobs.nudges import Nudger
 from bot.log import configure_logging
+from bot.metrics import METRICS_PATH, build_registry, count_entry, metrics_handler, webhook_counter
 from bot.outbox.worker import Deliver, OutboxWorker, route_by_kind
 from bot.slack.app import SlackDeps, build_app, build_client, build_deps
 from bot.slack.delivery import ChangePlan, SlackDeliverer, alert_plan, dead_page_notice, nudge_effects
@@ -128,10 +129,15 @@ def build_server(
     web_app = build_web_app(
         None if socket_mode else bolt_app,
         usecases.store.ping,
-        connection.state if connection is not None else None,
+        connection.state if connection is not None else identity.state,
         threads,
     )
     webhooks.register(web_app, usecases.alerts, usecases.changes, settings, worker.wake, alert_plan)
+    # Metrics: this process's counters (and process_* metrics) plus the database's gauges, read per scrape.
+    usecases.transactions.on_entry = count_entry
+    # Outermost, around the webhooks' error router (answer_failures): it counts the status that router answered.
+    web_app.middlewares.insert(0, webhook_counter(webhooks.WEBHOOK_PATHS))
+    web_app.add_routes([web.get(METRICS_PATH, metrics_handler(build_registry(usecases), threads.read))])
     nudger = Nudger(usecases.nudges, settings.nudge_after, nudge_effects, worker.wake)
     web_app[OUTBOX_WORKER] = worker
     web_app[NUDGER] = nudger

@@ -81,11 +81,50 @@ class Settings:
     alert_max_bytes: int = DEFAULT_ALERT_MAX_BYTES
 
     def require(self, *names: str) -> None:
-        """Stop with one line naming the first missing setting among ``names`` (env var names)."""
+        """Stop with one line naming the first missing setting among ``names`` (env var names), or the
+        first secret (among all of them, set or required) still holding a placeholder such as
+        ``.env.example``'s ``xoxb-your-bot-token``: the bot would otherwise start and fail at the first
+        request. Raises ConfigError."""
         for name in names:
             value = getattr(self, _FIELD_OF[name])
             if not value:
                 raise ConfigError(f"{name} is not set; add it to the environment or to .env (see .env.example).")
+        problem = next(iter(self.placeholders()), None)
+        if problem is not None:
+            raise ConfigError(problem)
+
+    def placeholders(self) -> list[str]:
+        """One line per secret setting whose value is a placeholder, not a real value (see is_placeholder)."""
+        return [
+            f"{name} is still a placeholder (as in .env.example): {fix}"
+            for name, fix in SECRET_SOURCES.items()
+            if is_placeholder(getattr(self, _FIELD_OF[name]).get())
+        ]
+
+
+SECRET_SOURCES = {
+    "SLACK_BOT_TOKEN": "paste the Bot User OAuth Token (xoxb-...) from OAuth & Permissions of your Slack app.",
+    "SLACK_SIGNING_SECRET": "paste the Signing Secret from Basic Information of your Slack app.",
+    "SLACK_APP_TOKEN": "paste an app-level token (xapp-...) from Basic Information > App-Level Tokens.",
+    "INCIDENT_WEBHOOK_TOKEN": "generate one with `openssl rand -hex 32`, or leave it empty to refuse webhooks.",
+    "PAGERDUTY_ROUTING_KEY": "paste the integration key of your PagerDuty service, or leave it empty.",
+}
+"""The secret settings and where their real value comes from."""
+
+_PLACEHOLDER = re.compile(
+    r"""(?ix)
+    (?:^|[-_.\s])your(?:[-_.\s]|$)         # xoxb-your-bot-token, your-signing-secret, YOUR_TOKEN
+    | ^<[^>]*>$ | ^\[[^\]]*\]$ | ^\{[^}]*\}$  # <token>, [secret], {key}
+    | ^(?:xox[bpa]-|xapp-)?(?:change[-_]?me|replace[-_]?me|todo|tbd|placeholder|x+|\.\.\.)$
+    """
+)
+
+
+def is_placeholder(value: str) -> bool:
+    """True for a value that stands for a secret instead of being one: the ``.env.example`` values
+    (``xoxb-your-bot-token``, ``your-signing-secret``, ``xapp-your-app-token``) and their kind:
+    any value with the word "your" in it, ``<token>``-style brackets, ``changeme``, ``xoxb-...``."""
+    return bool(value) and bool(_PLACEHOLDER.search(value.strip()))
 
 
 _FIELD_OF = {

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
+import time
 import uuid
+from collections.abc import Callable
+from types import TracebackType
 from typing import Any
 
 import structlog
@@ -28,7 +32,11 @@ class _CurrentStderr:
 
 
 def configure_logging(log_format: str = "console", level: str = "INFO") -> None:
-    """Set up structlog (and stdlib logging, for the libraries) to write to stderr."""
+    """Set up structlog to write to stderr, and route everything else there through the same renderer:
+    the libraries' stdlib log records (bolt, aiohttp, alembic, slack_sdk) via structlog's
+    ProcessorFormatter, ``warnings.warn`` via ``logging.captureWarnings``, and with ``log_format="json"``
+    uncaught exceptions (main thread and others) as one ``uncaught_exception`` event whose traceback is
+    its ``exception`` field. So ``LOG_FORMAT=json`` gives one JSON object per line, nothing else."""
     numeric_level = logging.getLevelName(level.upper())
     if not isinstance(numeric_level, int):
         numeric_level = logging.INFO
@@ -69,6 +77,58 @@ def configure_logging(log_format: str = "console", level: str = "INFO") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(max(numeric_level, logging.WARNING))
+    # warnings.warn (a library's DeprecationWarning...) becomes a `py.warnings` record: through the same renderer.
+    logging.captureWarnings(True)
+    if log_format == "json":
+        # An exception nothing caught ends as one JSON line with the traceback in its `exception` field.
+        sys.excepthook = _log_uncaught
+        threading.excepthook = _log_uncaught_in_thread
+
+
+def _log_uncaught(kind: type[BaseException], value: BaseException, traceback: TracebackType | None) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, value, traceback)
+        return
+    structlog.get_logger("incidentbot").critical("uncaught_exception", exc_info=(kind, value, traceback))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is None:
+        return
+    structlog.get_logger("incidentbot").critical(
+        "uncaught_exception",
+        thread=args.thread.name if args.thread is not None else None,
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+    )
+
+
+class RateLimitedWarning:
+    """One warning event, logged at most once per ``interval`` seconds; the ones held back in between are
+    counted and reported as ``suppressed=N`` on the next one logged (so a flood of bad requests cannot
+    flood the log, and none goes uncounted).
+
+    ``clock`` is a monotonic clock in seconds (``time.monotonic`` by default; tests pass their own).
+    """
+
+    def __init__(self, event: str, interval: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.event = event
+        self.interval = interval
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._last: float | None = None
+        self._suppressed = 0
+
+    def warn(self, logger: Any, **fields: Any) -> bool:
+        """Log the event with ``fields`` (via ``logger.warning``) unless one was logged less than
+        ``interval`` seconds ago; True when it was logged."""
+        with self._lock:
+            now = self.clock()
+            if self._last is not None and now - self._last < self.interval:
+                self._suppressed += 1
+                return False
+            self._last, suppressed, self._suppressed = now, self._suppressed, 0
+        logger.warning(self.event, **fields, suppressed=suppressed)
+        return True
 
 
 CORRELATION_ID_HEX_DIGITS = 8

@@ -1,4 +1,4 @@
-"""The ``incidentbot`` command line: demo, run, timeline, postmortem, list, db upgrade, serve, socket.
+"""The ``incidentbot`` command line: demo, run, timeline, postmortem, list, db upgrade, serve, socket, doctor.
 
 Expected failures exit non-zero with one clear line on stderr, never a traceback.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -62,6 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "doctor":  # reads the settings itself: a bad one is a line of its checklist
+        try:
+            return _doctor(args)
+        except BotError as exc:
+            return refused(exc)
     settings: Settings | None = None
     try:
         settings = load_settings(env_file=_env_file(args))
@@ -75,6 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"incidentbot: {said(exc)} (database: {_database_label(settings)})", file=sys.stderr)
         return EXIT_ERROR
     except BotError as exc:
+        if args.command in _SERVERS and _json_logs(settings) and not isinstance(exc, UsageError):
+            # A server asked for JSON logs: its failure to start is one more JSON line, not plain text.
+            configure_logging("json", settings.log_level if settings else "INFO")
+            log.error("start_failed", error=exc.user_message)
+            return EXIT_ERROR
         return refused(exc)
     except KeyboardInterrupt:
         return 130
@@ -120,6 +131,16 @@ def plain_help(verb: str | None = None) -> str:
     Slack's help is mrkdwn (``*Commands*``, backticks); a terminal shows those characters literally.
     """
     return for_terminal(help_text(verb)).replace("*Commands*", "Commands:").replace("`", "")
+
+
+_SERVERS = {"serve", "socket"}
+
+
+def _json_logs(settings: Settings | None) -> bool:
+    """LOG_FORMAT=json, from the settings, or from the environment when the settings could not be read."""
+    if settings is not None:
+        return settings.log_format == "json"
+    return os.environ.get("LOG_FORMAT", "").strip() == "json"
 
 
 _QUIET = {"demo", "timeline", "postmortem", "list", "run", "outbox", "slo", "report"}
@@ -269,6 +290,18 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=_port, default=3000, help="TCP port to listen on (default: 3000)")
     serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default: 0.0.0.0, every interface)")
     serve.set_defaults(handler=_serve)
+
+    doctor = command(
+        "doctor",
+        "check the set-up (settings, database, Slack token and scopes, channel, webhooks, SLOs, templates)",
+    )
+    doctor.add_argument(
+        "--manifest",
+        type=Path,
+        default=None,
+        help="the Slack app manifest whose scopes the token must have (default: ./manifest.yml)",
+    )
+    doctor.set_defaults(handler=None)
 
     queue = command("outbox", "Slack calls waiting for delivery, or given up on (dead)")
     queue.add_argument("--status", choices=("pending", "dead"), default=None, help="only these items")
@@ -606,6 +639,16 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     serve_http(settings, host=args.host, port=args.port)
     return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    """Print the checklist of ``bot.doctor``; exit 0 when no check failed, 1 otherwise."""
+    from bot import doctor
+
+    configure_logging("console", "CRITICAL")  # the checklist says it all; no library chatter
+    checks, healthy = doctor.run(_env_file(args), args.manifest)
+    print(doctor.render(checks))
+    return 0 if healthy else EXIT_ERROR
 
 
 def _outbox(args: argparse.Namespace, settings: Settings) -> int:

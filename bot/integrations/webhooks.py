@@ -66,12 +66,12 @@ log = structlog.get_logger("incidentbot.webhooks")
 ALERTMANAGER_PATH = "/alerts/alertmanager"
 GRAFANA_PATH = "/alerts/grafana"
 CHANGES_PATH = "/changes"
+WEBHOOK_PATHS = frozenset({ALERTMANAGER_PATH, GRAFANA_PATH, CHANGES_PATH})
 READ_CHUNK_BYTES = 256 * 1024
 CHANGES_MAX_BYTES = 1024 * 1024
 """``POST /changes``: largest body accepted (after decompression), in bytes; a change event is a few hundred."""
 MAX_SUMMARY_NAMES = 10
 CLOSE_CONNECTION = {"Connection": "close"}
-WEBHOOK_PATHS = frozenset({ALERTMANAGER_PATH, GRAFANA_PATH, CHANGES_PATH})
 
 
 class WebhookRefused(BotError):

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from bot.domain.model import Severity
+from bot.metrics import NUDGES_SENT
 from bot.usecases.nudges import NudgeUseCases
 from bot.usecases.shared import EffectPlan
 
@@ -58,6 +59,7 @@ class Nudger:
                 incident=outcome.incident.incident_id,
                 severity=outcome.incident.severity.value,
             )
+        NUDGES_SENT.inc(len(outcomes))
         if outcomes:
             self.wake_outbox()
         return [o.incident.incident_id for o in outcomes]

@@ -5,14 +5,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ParamSpec, Protocol, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.config import Settings
+from bot.metrics import SLACK_API_ERRORS
 from bot.slack.identity import BotIdentity
 from bot.slack.web_api import SlackWebApi
 from bot.usecases.budgets import BudgetUseCases
@@ -48,13 +52,30 @@ class SlackDeps:
     wake_outbox: Callable[[], None] = lambda: None
 
 
+class CountingWebClient(AsyncWebClient):
+    """slack_sdk's client, counting every failed Web API call in ``incidentbot_slack_api_errors_total``."""
+
+    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
+        try:
+            return await super().api_call(api_method, **kwargs)
+        except SlackApiError as exc:
+            code = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+            status = getattr(exc.response, "status_code", 0)
+            SLACK_API_ERRORS.labels(method=api_method, code=str(code or f"http_{status}")).inc()
+            raise
+        except (aiohttp.ClientError, TimeoutError, ConnectionError):
+            SLACK_API_ERRORS.labels(method=api_method, code="network_error").inc()
+            raise
+
+
 def build_client(settings: Settings) -> AsyncWebClient:
     """A Web API client for SLACK_API_URL.
 
+    Every failed call is counted for /metrics (``incidentbot_slack_api_errors_total``).
     Connection errors are retried here; 429 (with its Retry-After) and 5xx are left to the outbox,
     which reschedules the item instead of holding a worker in a sleep.
     """
-    client = AsyncWebClient(token=settings.slack_bot_token.get(), base_url=settings.slack_api_url, timeout=15)
+    client = CountingWebClient(token=settings.slack_bot_token.get(), base_url=settings.slack_api_url, timeout=15)
     if not any(isinstance(h, AsyncConnectionErrorRetryHandler) for h in client.retry_handlers):
         client.retry_handlers.append(AsyncConnectionErrorRetryHandler())
     return client

@@ -69,11 +69,20 @@ class BotIdentity(AsyncAuthorize):
         self.client = client
         self.retry_delays = tuple(retry_delays)
         self.known: AuthorizeResult | None = None
+        self.refused = False
+        """True once Slack answered a setup fault to the background check (start-up had already passed)."""
         self._retrying: asyncio.Task[None] | None = None
 
     @property
     def token(self) -> str | None:
         return self.client.token
+
+    async def state(self) -> str:
+        """What ``/healthz`` reports: ``verified`` (auth.test answered), ``unverified`` (Slack has not
+        answered yet: degraded, checked again in the background) or ``refused`` (a setup fault)."""
+        if self.refused:
+            return "refused"
+        return "unverified" if self.known is None else "verified"
 
     async def check(self) -> AuthorizeResult:
         """Call ``auth.test`` once and cache the answer.
@@ -85,7 +94,7 @@ class BotIdentity(AsyncAuthorize):
         try:
             response = await self.client.auth_test()
         except SlackApiError as exc:
-            raise _auth_test_failure(failure_of(exc), self.client.base_url) from exc
+            raise auth_test_failure(failure_of(exc), self.client.base_url) from exc
         except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
             raise SlackUnavailable(f"network: {type(exc).__name__}") from exc
         self.known = AuthorizeResult.from_auth_test_response(
@@ -138,6 +147,7 @@ class BotIdentity(AsyncAuthorize):
                 log.info("slack_identity_retry", attempt=attempt, reason=exc.reason, retry_in=wait)
             except SlackSetupFault as exc:
                 # Slack came back and answers a setup fault: said once with its fix.
+                self.refused = True
                 log.error("slack_setup_fault", method="auth.test", fix=exc.user_message)
                 return
 
@@ -177,7 +187,7 @@ class BotIdentity(AsyncAuthorize):
         )
 
 
-def _auth_test_failure(failure: SlackFailure, api_url: str) -> SlackSetupFault | SlackUnavailable:
+def auth_test_failure(failure: SlackFailure, api_url: str) -> SlackSetupFault | SlackUnavailable:
     """What a failed ``auth.test`` means at start-up: a setup fault (stop) or Slack being down (retry).
 
     A reply that is not Slack JSON is Slack being down only for HTTP 5xx and 429; a 200 web page or

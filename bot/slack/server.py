@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -29,7 +30,9 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
+from bot import metrics
 from bot.errors import BotError, ConfigError
+from bot.log import RateLimitedWarning
 from bot.outbox.worker import retry_after_seconds
 from bot.slack.app import Readers
 from bot.slack.identity import REFUSED_TOKEN_ERRORS, RETRY_DELAYS, START_CHECK_SECONDS, SlackUnavailable
@@ -42,6 +45,29 @@ SHUTDOWN_TIMEOUT = 20.0
 MAX_BODY_BYTES = 1024 * 1024
 ENVELOPE_KEY_PREFIX = "envelope:"
 """Socket Mode envelope ids share the Events API event ids' table (event ids never start with it)."""
+
+
+SIGNATURE_REJECTED = web.AppKey("signature_rejected", RateLimitedWarning)
+"""The app's ``signature_rejected`` warning: once a minute at most, so a scanner or a wrong
+SLACK_SIGNING_SECRET cannot flood the log."""
+SIGNATURE_MAX_AGE_SECONDS = 300
+"""Slack: refuse a request whose X-Slack-Request-Timestamp is more than five minutes from now (replay)."""
+
+
+def signature_problem(headers: Mapping[str, str], now: float) -> str:
+    """Why a request's Slack signature was refused (``now`` in seconds since the epoch): ``missing_signature``
+    (no X-Slack-Signature or X-Slack-Request-Timestamp), ``stale_timestamp`` (more than five minutes from
+    ``now``, or not a number) or ``signature_mismatch`` (usually: SLACK_SIGNING_SECRET is not this app's).
+    Source: Slack, "Verifying requests from Slack"."""
+    signature, timestamp = headers.get("X-Slack-Signature"), headers.get("X-Slack-Request-Timestamp")
+    if not signature or not timestamp:
+        return "missing_signature"
+    try:
+        if abs(now - int(timestamp)) > SIGNATURE_MAX_AGE_SECONDS:
+            return "stale_timestamp"
+    except ValueError:
+        return "stale_timestamp"
+    return "signature_mismatch"
 
 
 def reparse_form_body(request: AsyncBoltRequest) -> AsyncBoltRequest:
@@ -69,15 +95,29 @@ def build_web_app(
 
     ``GET /healthz`` answers ``{"ok": true, "database": "up"}`` (200) or ``"down"`` (503): the status follows
     the database only, so load balancers keep routing webhooks while Slack is away. With ``slack_state``
-    (Socket Mode) the body also says ``"slack": "connecting" | "connected" | "refused" | "closed"``. The
-    database ``ping`` (the store's) runs in ``threads``' readers' pool when given (it must not wait behind writers).
+    the body also says how Slack is: in HTTP mode ``"slack": "verified" | "unverified" | "refused"`` (the
+    bot token's ``auth.test``; unverified is the degraded state while Slack does not answer), in Socket
+    Mode ``"connecting" | "connected" | "refused" | "closed"``. The database ``ping`` (the store's) runs in
+    ``threads``' readers' pool when given (it must not wait behind writers).
+
+    A request whose signature bolt refuses (401) is logged as ``signature_rejected`` (reason
+    ``missing_signature``, ``stale_timestamp`` or ``signature_mismatch``), at most once a minute with
+    the count of those held back (``suppressed``).
     """
 
     async def slack_events(request: web.Request) -> web.Response:
         assert bolt_app is not None
+        started = time.monotonic()
         bolt_request = reparse_form_body(await to_bolt_request(request))
         bolt_response = await bolt_app.async_dispatch(bolt_request)
-        return await to_aiohttp_response(bolt_response)
+        if bolt_response.status == 401:  # bolt refused the signature (the only 401 it answers)
+            reason = signature_problem(request.headers, time.time())
+            metrics.SIGNATURE_REJECTED.labels(reason=reason).inc()
+            request.app[SIGNATURE_REJECTED].warn(log, reason=reason, remote=request.remote, path=request.path)
+        response = await to_aiohttp_response(bolt_response)
+        if bolt_response.status != 401 and isinstance(bolt_request.body, dict) and bolt_request.body.get("command"):
+            metrics.observe_slash_command(started)
+        return response
 
     async def healthz(_request: web.Request) -> web.Response:
         healthy = await (threads.read(ping) if threads is not None else asyncio.to_thread(ping))
@@ -87,6 +127,7 @@ def build_web_app(
         return web.json_response(body, status=200 if healthy else 503)
 
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
+    web_app[SIGNATURE_REJECTED] = RateLimitedWarning("signature_rejected", interval=60.0)
     web_app.add_routes([web.get(HEALTH_PATH, healthz)])
     if bolt_app is not None:
         web_app.add_routes([web.post(EVENTS_PATH, slack_events)])
@@ -166,7 +207,10 @@ class _TrackedSocketModeHandler(AsyncSocketModeHandler):
                     retry_attempt=req.retry_attempt,
                 )
                 return
-            await super().handle(client, req)
+            started = time.monotonic()
+            await super().handle(client, req)  # returns once bolt has sent the acknowledgement
+            if req.type == "slash_commands":
+                metrics.observe_slash_command(started)
         finally:
             if task is not None:
                 self.in_flight.discard(task)

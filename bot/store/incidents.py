@@ -74,6 +74,15 @@ class IncidentRepository:
             query = query.where(col(IncidentRow.status).in_([s.value for s in statuses]))
         return [_summary(row) for row in self._session.exec(query)]
 
+    def count_open(self) -> dict[tuple[Severity, Status], int]:
+        """Unresolved incidents by (severity, status); combinations without any are left out."""
+        query = (
+            select(IncidentRow.severity, IncidentRow.status, sa.func.count())
+            .where(col(IncidentRow.status).in_([s.value for s in Status if s.is_open]))
+            .group_by(IncidentRow.severity, IncidentRow.status)
+        )
+        return {(Severity(severity), Status(status)): int(n) for severity, status, n in self._session.exec(query)}
+
     def add(self, decision: Decision, recorded_at: datetime) -> Incident:
         """Insert a newly declared incident and its first timeline entries."""
         incident = decision.incident

@@ -13,6 +13,7 @@ share the work without double delivery.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -46,6 +47,16 @@ def lane_of(kind: str) -> str:
     """The ordering lane of an item of ``kind``: its prefix before the first dot (``pagerduty.trigger`` ->
     ``pagerduty``)."""
     return kind.split(".", 1)[0][:32]
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """The outbox at one moment: items still to deliver, when the oldest of them was queued (UTC; None
+    when there is none), and items given up on."""
+
+    pending: int
+    oldest_pending_at: datetime | None
+    dead: int
 
 
 class OutboxRepository:
@@ -187,6 +198,14 @@ class OutboxRepository:
         """Items still to be delivered, due or not."""
         query = select(sa.func.count()).select_from(OutboxRow).where(OutboxRow.status == PENDING)
         return int(self._session.exec(query).one())
+
+    def queue_stats(self) -> QueueStats:
+        """Pending and dead items, and when the oldest pending one was queued (``created_at``), in one query."""
+        pending = sa.func.count().filter(col(OutboxRow.status) == PENDING)
+        oldest = sa.func.min(OutboxRow.created_at).filter(col(OutboxRow.status) == PENDING)
+        dead = sa.func.count().filter(col(OutboxRow.status) == DEAD)
+        row = self._session.execute(sa.select(pending, oldest, dead).select_from(OutboxRow)).one()
+        return QueueStats(int(row[0] or 0), row[1], int(row[2] or 0))
 
     def count_outstanding(self, now: datetime) -> int:
         """Pending items that are due now or being delivered right now (leased)."""

@@ -177,6 +177,7 @@ class AlertUseCases:
             previous=result.previous_incident_id,
         )
         for outcome in outcomes:
+            self.transactions.count(outcome.entries)
             if outcome.declared:
                 log_outcome(Outcome(outcome.incident, outcome.entries[:1], None), actor, None)
             fired = sum(1 for e in outcome.entries if e.kind is EntryKind.ALERT_FIRED)

@@ -137,6 +137,7 @@ class IncidentUseCases:
             log.info("event_duplicate_ignored", event_id=event_id)
         else:
             log_outcome(outcome, actor, channel_id)
+            self.transactions.count(outcome.entries)
         return outcome
 
     def transition(
@@ -188,6 +189,7 @@ class IncidentUseCases:
         outcome = self.transactions.retrying(attempt)
         if outcome is not None:
             log_outcome(outcome, actor, channel_id)
+            self.transactions.count(outcome.entries)
         return outcome
 
     def bind_channel(self, number: int, channel_id: str) -> None:

@@ -19,7 +19,7 @@ import structlog
 
 from bot.domain.effects import Effect
 from bot.domain.errors import IncidentNotFound
-from bot.domain.model import Incident, TimelineEntry, format_incident_id
+from bot.domain.model import EntryKind, Incident, TimelineEntry, format_incident_id
 from bot.errors import ConcurrentUpdate
 from bot.store.repo import IncidentStore, UnitOfWork
 
@@ -63,6 +63,10 @@ class Outcome:
         return self.previous is None or self.previous.status is not self.incident.status
 
 
+def _ignore_entry(_kind: EntryKind) -> None:
+    return None
+
+
 class Transactions:
     """The store's transactions as the use cases open them, with the clock they stamp writes with.
 
@@ -76,6 +80,9 @@ class Transactions:
         self.store = store
         self.clock = clock
         self.standing_plans = tuple(standing_plans)
+        # Told the kind of each timeline entry a committed transition recorded (the server counts them
+        # for /metrics); set by the composition root, nothing by default.
+        self.on_entry: Callable[[EntryKind], None] = _ignore_entry
 
     def read(self) -> AbstractContextManager[UnitOfWork]:
         """A read-only transaction."""
@@ -101,6 +108,11 @@ class Transactions:
                 if attempt_number == MAX_ATTEMPTS:
                     raise ConcurrentUpdate("Too many people changed this incident at once; please try again.") from exc
         raise AssertionError("unreachable")
+
+    def count(self, entries: Sequence[TimelineEntry]) -> None:
+        """Tell ``on_entry`` the kind of each of ``entries`` (committed)."""
+        for entry in entries:
+            self.on_entry(entry.kind)
 
     def enqueue_plans(self, uow: UnitOfWork, outcome: Outcome, plan: EffectPlan | None, now: datetime) -> None:
         """Queue the effects ``outcome`` owes (the caller's ``plan`` and the standing plans) in ``uow``."""

@@ -27,6 +27,7 @@ class UseCases:
 
     store: IncidentStore
     clock: Clock
+    transactions: Transactions
     incidents: IncidentUseCases
     alerts: AlertUseCases
     changes: ChangeUseCases
@@ -50,6 +51,7 @@ def wire_usecases(
     return UseCases(
         store=store,
         clock=clock,
+        transactions=transactions,
         incidents=incidents,
         alerts=AlertUseCases(transactions),
         changes=ChangeUseCases(transactions),

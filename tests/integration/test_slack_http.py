@@ -60,7 +60,7 @@ class TestServing:
         """GET /healthz is 200 with the database up."""
         result = bot.get("/healthz")
         assert result.status == 200
-        assert result.json() == {"ok": True, "database": "up"}
+        assert result.json() == {"ok": True, "database": "up", "slack": "verified"}
 
     def test_health_check_answers_503_when_the_database_is_unreachable(self, bot: RunningBot, tmp_path: Path) -> None:
         """GET /healthz is 503 once the store points at a database that cannot be opened."""
@@ -68,7 +68,7 @@ class TestServing:
         bot.usecases.store.engine = sa.create_engine(f"sqlite:///{tmp_path / 'missing' / 'dir' / 'bot.db'}")
         result = bot.get("/healthz")
         assert result.status == 503
-        assert result.json() == {"ok": False, "database": "down"}
+        assert result.json() == {"ok": False, "database": "down", "slack": "verified"}
 
     def test_commands_interactivity_and_events_share_one_endpoint(self, slack: SlackDriver) -> None:
         """A slash command, a block action and an event are all answered 200 on POST /slack/events."""

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -41,7 +42,7 @@ from tests.support.fake_socket_mode import (
     form_payload,
     interactive_payload,
 )
-from tests.support.serve_process import Server, free_port
+from tests.support.serve_process import Server, free_port, start_failures
 
 WEBHOOK_TOKEN = "socket-webhook-token"
 USERS = {"alice": "U0ALICE", "bob": "U0BOB", "carol": "U0CAROL", "dave": "U0DAVE"}
@@ -216,6 +217,32 @@ def _start_up_failure(server: Server, timeout: float = 30) -> tuple[int, str]:
     return server.process.wait(timeout=10), server.logs()
 
 
+class TestSocketModeMetrics:
+    def test_slash_commands_over_the_socket_are_timed(
+        self, tmp_path: Path, socket_parts: tuple[SocketModeSlack, SocketModeEndpoint]
+    ) -> None:
+        """Two commands over the WebSocket: /metrics (on --port) counts 2 acknowledgements and 1 open incident."""
+        fake, endpoint = socket_parts
+        bot = _start(tmp_path, fake, endpoint)
+        bot.server.start(timeout=30)
+        try:
+            endpoint.wait_connected()
+            assert "INC-1" in _ack_text(bot.command("declare sev3 Search results stale"))
+            assert "INC-1" in _ack_text(bot.command("INC-1 note reindex started"))
+            with urllib.request.urlopen(f"http://127.0.0.1:{bot.server.port}/metrics", timeout=10) as response:
+                text = response.read().decode()
+        finally:
+            bot.server.stop(signal.SIGTERM)
+        samples = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+        assert samples[("incidentbot_slash_command_ack_seconds_count", ())] == 2
+        assert samples[("incidentbot_open_incidents", (("severity", "sev3"), ("status", "declared")))] == 1
+        assert samples[("incidentbot_transitions_total", (("kind", "note"),))] == 1
+
+
 class TestSocketModeRefusedToken:
     @pytest.mark.parametrize(
         "error", ["invalid_auth", "not_allowed_token_type", "token_revoked", "account_inactive", "not_authed"]
@@ -231,7 +258,10 @@ class TestSocketModeRefusedToken:
         code, logs = _start_up_failure(bot.server)
         assert code == 1
         assert "Traceback" not in logs
-        assert f"incidentbot: Slack refused SLACK_APP_TOKEN ({error}): use an app-level token (xapp-...)" in logs
+        [failure] = start_failures(logs)
+        assert failure.startswith(
+            f"incidentbot: Slack refused SLACK_APP_TOKEN ({error}): use an app-level token (xapp-"
+        )
         assert [c.response["error"] for c in fake.calls_to("apps.connections.open")] == [error]
 
     def test_a_wrong_app_token_is_refused_by_slack_and_stops_start_up(
@@ -244,7 +274,8 @@ class TestSocketModeRefusedToken:
         code, logs = _start_up_failure(bot.server)
         assert code == 1
         assert "Traceback" not in logs
-        assert "incidentbot: Slack refused SLACK_APP_TOKEN (invalid_auth)" in logs
+        [failure] = start_failures(logs)
+        assert failure.startswith("incidentbot: Slack refused SLACK_APP_TOKEN (invalid_auth)")
 
     def test_a_bot_token_as_app_token_is_refused_before_any_call(
         self, tmp_path: Path, socket_parts: tuple[SocketModeSlack, SocketModeEndpoint]
@@ -255,7 +286,8 @@ class TestSocketModeRefusedToken:
         bot.server.env["SLACK_APP_TOKEN"] = "xoxb-test-token"
         code, logs = _start_up_failure(bot.server)
         assert code == 1
-        assert logs.strip().splitlines() == [
+        assert len(logs.strip().splitlines()) == 1
+        assert start_failures(logs) == [
             "incidentbot: SLACK_APP_TOKEN must be an app-level token (xapp-...), from Basic Information > "
             "App-Level Tokens of your Slack app; xoxb-... is the bot token (SLACK_BOT_TOKEN)."
         ]
@@ -329,7 +361,8 @@ class TestPortInUse:
                 timeout=60,
             )
         assert done.returncode == 1
-        assert done.stderr.strip().splitlines() == [
+        assert len(done.stderr.strip().splitlines()) == 1
+        assert start_failures(done.stderr) == [
             f"incidentbot: Port {port} is already in use on 127.0.0.1: stop what listens there or choose another "
             "with --port."
         ]

@@ -130,3 +130,10 @@ class Server:
         if self.process.poll() is None:
             self.process.send_signal(sig)
         return self.process.wait(timeout=timeout)
+
+
+def start_failures(logs: str) -> list[str]:
+    """The start-up failures in a server's JSON log (``start_failed`` events), as the one line a console shows:
+    ``incidentbot: <error>``. Every line must be JSON (LOG_FORMAT=json)."""
+    events = [json.loads(line) for line in logs.splitlines() if line.strip()]
+    return [f"incidentbot: {event['error']}" for event in events if event.get("event") == "start_failed"]

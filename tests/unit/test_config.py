@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.config import _FIELD_OF, Secret, load_settings
+from bot.config import _FIELD_OF, Secret, is_placeholder, load_settings
 from bot.domain.model import Severity
 from bot.errors import ConfigError
 from bot.slack.web_api import channel_name
@@ -212,3 +212,61 @@ class TestChannelPrefix:
             for name in names
         )
         assert accepted == (slack_accepts and tidy and len(prefix) <= 20)
+
+
+class TestPlaceholders:
+    def test_every_secret_of_env_example_is_refused_by_require(self) -> None:
+        """Each Slack secret as .env.example ships it stops `require` with a line naming that variable."""
+        example = {k: v for k, v in _env_example().items() if k in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")}
+        assert example == {"SLACK_BOT_TOKEN": "xoxb-your-bot-token", "SLACK_SIGNING_SECRET": "your-signing-secret"}
+        real = {"SLACK_BOT_TOKEN": "xoxb-1234-5678-abcdef", "SLACK_SIGNING_SECRET": "8f14e45fceea167a5a36dedd4bea2543"}
+        for name, placeholder in [*example.items(), ("SLACK_APP_TOKEN", _env_example()["SLACK_APP_TOKEN"])]:
+            settings = load_settings({**real, name: placeholder}, env_file=None)
+            with pytest.raises(ConfigError, match=f"^{name} is still a placeholder"):
+                settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+        load_settings(real, env_file=None).require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+
+    @pytest.mark.parametrize(
+        "value",
+        [
+            "xoxb-your-bot-token",
+            "your-signing-secret",
+            "xapp-your-app-token",
+            "YOUR_TOKEN",
+            "your token here",
+            "<your-token>",
+            "<token>",
+            "[secret]",
+            "{signing_secret}",
+            "changeme",
+            "CHANGE-ME",
+            "replace_me",
+            "xoxb-changeme",
+            "xoxb-...",
+            "...",
+            "xxxxxxxx",
+            "xoxb-xxxxxxxx",
+            "TODO",
+        ],
+    )
+    def test_placeholder_spellings_are_recognised(self, value: str) -> None:
+        """The .env.example values and the other ways people write "put your secret here"."""
+        assert is_placeholder(value)
+
+    @pytest.mark.parametrize(
+        "value",
+        ["", "xoxb-1234-5678-abcdef", "8f14e45fceea167a5a36dedd4bea2543", "xapp-1-A0APP-1-secret", "layout-yourself"],
+    )
+    def test_real_looking_values_are_not_placeholders(self, value: str) -> None:
+        """Real Slack token shapes, a hex secret, and "your" inside a longer word are accepted."""
+        assert not is_placeholder(value)
+
+    @given(st.text(alphabet="0123456789abcdef", min_size=16, max_size=64), st.sampled_from(["", "xoxb-", "xapp-1-"]))
+    def test_no_generated_hex_secret_is_a_placeholder(self, secret: str, prefix: str) -> None:
+        """Hex secrets (as `openssl rand -hex` makes them), bare or after a Slack token prefix, are never refused."""
+        assert not is_placeholder(prefix + secret)
+
+
+def _env_example() -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines() if "=" in line)
+    return {k.strip(): v.strip() for k, v in pairs if not k.startswith("#")}

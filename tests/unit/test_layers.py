@@ -10,10 +10,14 @@ The layers, lowest first (a layer may import those below it that its row names, 
     outbox        bot.outbox                       the worker delivering the queued effects (drives the
                                                    store's queue, so it sits above the store)
     views         bot.views                        plain-text replies, reports, postmortem rendering
+    metrics       bot.metrics                      Prometheus counters every surface records into, and
+                                                   the database gauges read through the use cases
     adapters      bot.slack, bot.integrations,     the surfaces; each knows only the layers below, never
                   bot.jobs, bot.cli                another adapter and never the store (they reach the
                                                    database through the use cases)
-    app           bot.app                          the composition root: builds and wires everything
+    app           bot.app, bot.doctor              the composition root: builds and wires everything;
+                                                   ``incidentbot doctor`` checks that same set-up (settings,
+                                                   database, Slack, catalogue, templates) without wiring it
     entry point   bot.cli.main                     the ``incidentbot`` script: the one module that may
                                                    import bot.app (``serve``/``socket`` start the server
                                                    built there; ``run``, ``timeline``, ``db upgrade``...
@@ -50,16 +54,18 @@ LAYER_OF: Mapping[str, str] = {
     "bot.usecases": "usecases",
     "bot.outbox": "outbox",
     "bot.views": "views",
+    "bot.metrics": "metrics",
     "bot.slack": "slack",
     "bot.integrations": "integrations",
     "bot.jobs": "jobs",
     "bot.cli": "cli",
     "bot.cli.main": "entry point",
     "bot.app": "app",
+    "bot.doctor": "app",
 }
 """Module (or package) -> its layer; a module belongs to the longest prefix listed."""
 
-BELOW_ADAPTERS = frozenset({"domain", "base", "usecases", "outbox", "views"})
+BELOW_ADAPTERS = frozenset({"domain", "base", "usecases", "outbox", "views", "metrics"})
 """What every adapter may import besides its own package: not the store, not another adapter."""
 
 MAY_IMPORT: Mapping[str, frozenset[str]] = {
@@ -69,13 +75,14 @@ MAY_IMPORT: Mapping[str, frozenset[str]] = {
     "usecases": frozenset({"domain", "base", "store", "usecases"}),
     "outbox": frozenset({"domain", "base", "store", "usecases", "outbox"}),
     "views": frozenset({"domain", "base", "usecases", "views"}),
+    "metrics": frozenset({"domain", "base", "usecases", "metrics"}),
     "slack": BELOW_ADAPTERS | {"slack"},
     "integrations": BELOW_ADAPTERS | {"integrations"},
     "jobs": BELOW_ADAPTERS | {"jobs"},
     "cli": BELOW_ADAPTERS | {"cli"},
     "entry point": BELOW_ADAPTERS | {"cli", "app"},
     "app": frozenset(
-        {"domain", "base", "store", "usecases", "outbox", "views", "slack", "integrations", "jobs", "app"}
+        {"domain", "base", "store", "usecases", "outbox", "views", "metrics", "slack", "integrations", "jobs", "app"}
     ),
 }
 """Layer -> the layers its modules may import (the standard library and third-party packages aside)."""
@@ -165,7 +172,7 @@ class TestLayers:
         assert missing == []
 
     def test_the_walk_sees_every_layer(self) -> None:
-        """The checked files cover all twelve layers (an empty glob cannot pass)."""
+        """The checked files cover all thirteen layers (an empty glob cannot pass)."""
         seen = {layer_of(module_name(p, BOT_DIR.parent)) for p in BOT_DIR.rglob("*.py")}
         assert seen - {None} == {
             "domain",
@@ -174,6 +181,7 @@ class TestLayers:
             "usecases",
             "outbox",
             "views",
+            "metrics",
             "slack",
             "integrations",
             "jobs",

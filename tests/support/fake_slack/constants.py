@@ -11,6 +11,21 @@ BOT_ID = "BBOT"
 BOT_NAME = "incidentbot"
 APP_ID = "A0INCIDENT"
 GENERAL_CHANNEL_ID = "C0GENERAL"
+GRANTED_SCOPES = (
+    "commands",
+    "channels:manage",
+    "channels:join",
+    "channels:history",
+    "chat:write",
+    "pins:write",
+    "reactions:read",
+    "usergroups:read",
+    "files:write",
+)
+"""The bot token's scopes in the fake workspace by default: what manifest.yml asks for (copied here, so a
+test can compare the two). Slack reports a token's granted scopes in the ``x-oauth-scopes`` header of
+every Web API answer to a call made with it, comma-separated (Slack, "Web API basics": response headers
+``x-oauth-scopes`` and ``x-accepted-oauth-scopes``; bolt reads it from auth.test as ``bot_scopes``)."""
 DEFAULT_USERS = {"U0ALICE": "alice", "U0BOB": "bob", "U0CAROL": "carol", "U0DAVE": "dave", "U0ERIN": "erin"}
 
 UPLOAD_METHOD = "upload_url"

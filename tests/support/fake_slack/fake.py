@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from tests.support.fake_slack.constants import DEFAULT_TOKEN
+from tests.support.fake_slack.constants import DEFAULT_TOKEN, GRANTED_SCOPES
 from tests.support.fake_slack.params import ts_value
 from tests.support.fake_slack.records import RecordedCall, SlackError, UploadedFile
 from tests.support.fake_slack.server import SlackHttpServer, _Server
@@ -37,6 +37,7 @@ class FakeSlack(SlackHttpServer):
         self.workspace.upload_root = f"{self.root_url}/upload/v1/"
         self._reset_faults()
         self._reset_routing()
+        self.scopes = list(GRANTED_SCOPES)
 
     def reset(self) -> None:
         """Back to a fresh workspace: no calls, failures, delays; default seed data."""

@@ -72,6 +72,8 @@ class SlackHttpServer(CallRecorder, FaultInjection, ChannelRateLimit):
     _server: _Server | None
     _thread: threading.Thread | None
     _response_uses: dict[str, int]
+    scopes: list[str]
+    """The bot token's granted scopes, sent as ``x-oauth-scopes``; a test removes one to play a missing grant."""
 
     def _reset_routing(self) -> None:
         self._response_uses = defaultdict(int)
@@ -169,7 +171,8 @@ class SlackHttpServer(CallRecorder, FaultInjection, ChannelRateLimit):
                 reply, data = self._failure_reply(failure)
             else:
                 data = self._dispatch(method, params, headers)
-                reply = json_reply(200, data)
+                token_known = data.get("error") not in ("not_authed", "invalid_auth")
+                reply = json_reply(200, data, {"x-oauth-scopes": ",".join(self.scopes)} if token_known else None)
             self._record(RecordedCall(method, params, headers, reply.status, data, path))
         return reply
 

@@ -1,0 +1,335 @@
+"""``incidentbot doctor``: every set-up mistake the bot can find before the first incident, as a checklist.
+
+Each check gives ``ok``, ``warn`` (works, but probably not as meant) or ``FAIL`` with the fix; the exit
+status is 0 when nothing failed. It reads, never writes: a missing SQLite database is not created, the
+write check is rolled back, and Slack is only asked ``auth.test`` and ``conversations.info``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import yaml
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings, load_settings
+from bot.errors import BotError
+from bot.integrations.slo_catalog import load_catalog
+from bot.slack.api_errors import failure_of
+from bot.slack.identity import SlackUnavailable, auth_test_failure
+from bot.store.probe import DatabaseProbe
+from bot.views.postmortem import PostmortemRenderer
+
+OK, WARN, FAIL = "ok", "warn", "FAIL"
+MANIFEST = "manifest.yml"
+SLACK_TIMEOUT_SECONDS = 10
+STRONG_WEBHOOK_TOKEN_CHARS = 32
+"""`openssl rand -hex 16` and longer: what .env.example suggests (it says `rand -hex 32`)."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the checklist: its name, the outcome (ok, warn, FAIL), what was found, and the fix."""
+
+    name: str
+    status: str
+    detail: str
+    fix: str = ""
+
+
+def run(env_file: str | None, manifest: Path | None = None) -> tuple[list[Check], bool]:
+    """All checks, in order; True when none failed. A configuration that cannot be read stops there."""
+    checks: list[Check] = []
+    try:
+        settings = load_settings(env_file=env_file or None)
+    except BotError as exc:
+        checks.append(Check("configuration", FAIL, exc.user_message, "correct it in .env or the environment"))
+        return checks, False
+    source = f"{env_file} and the environment" if env_file and Path(env_file).is_file() else "the environment"
+    checks.append(Check("configuration", OK, f"settings read from {source}"))
+    checks.extend(_secrets(settings))
+    checks.extend(_database(settings.database_url))
+    checks.extend(asyncio.run(_slack(settings, manifest)))
+    checks.append(_webhook_token(settings))
+    checks.append(_slo_catalogue(settings))
+    checks.append(_templates(settings))
+    return checks, all(c.status != FAIL for c in checks)
+
+
+def render(checks: list[Check]) -> str:
+    """The checklist: ``[ok]   name: detail``, each failure and warning followed by ``fix: ...``."""
+    lines = []
+    for check in checks:
+        detail = " ".join(check.detail.split())  # one line per check, even for a multi-line YAML error
+        lines.append(f"[{check.status}]{' ' * (5 - len(check.status))}{check.name}: {detail}")
+        if check.fix and check.status != OK:
+            lines.append(f"        fix: {check.fix}")
+    failed = sum(c.status == FAIL for c in checks)
+    warned = sum(c.status == WARN for c in checks)
+    if failed:
+        lines.append(f"{failed} check(s) failed, {warned} warning(s).")
+    else:
+        lines.append(f"All checks passed ({warned} warning(s)).")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------- settings
+
+
+def _secrets(settings: Settings) -> Iterator[Check]:
+    if not settings.slack_bot_token:
+        yield Check(
+            "SLACK_BOT_TOKEN",
+            FAIL,
+            "not set",
+            "paste the Bot User OAuth Token (xoxb-...) from OAuth & Permissions of your Slack app",
+        )
+    socket_mode = bool(settings.slack_app_token)
+    if not settings.slack_signing_secret and not socket_mode:
+        yield Check(
+            "SLACK_SIGNING_SECRET",
+            FAIL,
+            "not set (needed by `serve`; `socket` needs SLACK_APP_TOKEN instead)",
+            "paste the Signing Secret from Basic Information of your Slack app",
+        )
+    for problem in settings.placeholders():
+        name, _, fix = problem.partition(" is still a placeholder (as in .env.example): ")
+        yield Check(name, FAIL, "still the placeholder from .env.example", fix.rstrip("."))
+
+
+# ---------------------------------------------------------------------------------- database
+
+
+def _database(url: str) -> Iterator[Check]:
+    try:
+        probe = DatabaseProbe(url)
+    except BotError as exc:
+        yield Check("database", FAIL, exc.user_message, "set DATABASE_URL to sqlite:///path or postgresql://...")
+        return
+    try:
+        missing = _missing_sqlite_file(probe)
+        if missing is not None:
+            yield missing
+            return
+        problem = probe.ping()
+        if problem is not None:
+            fix = "check DATABASE_URL, the server and the password"
+            yield Check("database", FAIL, f"{probe.shown}: {problem}", fix)
+            return
+        yield Check("database", OK, f"{probe.shown} answers")
+        revision_check, migrated = _revision(probe)
+        yield revision_check
+        if migrated:
+            yield _writable(probe)
+    finally:
+        probe.dispose()
+
+
+def _missing_sqlite_file(probe: DatabaseProbe) -> Check | None:
+    """For SQLite: a missing file is reported (not created); a folder the bot cannot write is a failure."""
+    path = probe.sqlite_file()
+    if path is None or path.exists():
+        return None
+    folder = path.parent if str(path.parent) else Path(".")
+    if not os.access(folder, os.W_OK):
+        return Check(
+            "database",
+            FAIL,
+            f"{path} does not exist and {folder} is not writable",
+            f"make {folder} writable by the bot",
+        )
+    return Check(
+        "database",
+        WARN,
+        f"{path} does not exist yet",
+        "`incidentbot db upgrade` creates it (so does the first `serve`); check DATABASE_URL if it should exist",
+    )
+
+
+def _revision(probe: DatabaseProbe) -> tuple[Check, bool]:
+    """The schema's Alembic revision against this version's head; True when the schema exists."""
+    head = probe.head_revision()
+    current = probe.current_revision()
+    if current is None:
+        return Check(
+            "schema", WARN, "no incidentbot tables yet", "run `incidentbot db upgrade` (serve does too)"
+        ), False
+    if current == head:
+        return Check("schema", OK, f"at revision {current} (this version's latest)"), True
+    if not probe.knows_revision(current):
+        return (
+            Check(
+                "schema",
+                FAIL,
+                f"at revision {current}, which this incidentbot does not know (a newer version migrated it)",
+                "upgrade incidentbot to the version that migrated this database",
+            ),
+            True,
+        )
+    return Check("schema", WARN, f"at revision {current}, behind {head}", "run `incidentbot db upgrade`"), True
+
+
+def _writable(probe: DatabaseProbe) -> Check:
+    """Write in a transaction that is rolled back: a read-only file, folder or role fails here."""
+    problem = probe.try_write()
+    if problem is not None:
+        where = probe.database if probe.is_sqlite else "the database user"
+        return Check(
+            "database writable",
+            FAIL,
+            problem,
+            f"give the bot's user write access to {where} (SQLite: the file and its folder)",
+        )
+    return Check("database writable", OK, "a write was accepted (and rolled back)")
+
+
+# ---------------------------------------------------------------------------------- Slack
+
+
+async def _slack(settings: Settings, manifest: Path | None) -> list[Check]:
+    if not settings.slack_bot_token or settings.placeholders():
+        return [Check("Slack", WARN, "not asked: SLACK_BOT_TOKEN is missing or a placeholder", "see above")]
+    client = AsyncWebClient(
+        token=settings.slack_bot_token.get(), base_url=settings.slack_api_url, timeout=SLACK_TIMEOUT_SECONDS
+    )
+    try:
+        response = await client.auth_test()
+    except SlackApiError as exc:
+        failure = auth_test_failure(failure_of(exc), settings.slack_api_url)
+        if isinstance(failure, SlackUnavailable):
+            return [_unreachable(settings, failure.reason)]
+        return [Check("Slack token", FAIL, "Slack refused auth.test", failure.user_message)]
+    except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
+        return [_unreachable(settings, f"network: {type(exc).__name__}")]
+    team, user = response.get("team") or response.get("team_id"), response.get("user") or response.get("user_id")
+    checks = [Check("Slack token", OK, f"valid: bot @{user} in workspace {team}")]
+    checks.append(_scopes(response.headers.get("x-oauth-scopes"), manifest))
+    checks.append(await _announce_channel(client, settings.announce_channel))
+    return checks
+
+
+def _unreachable(settings: Settings, reason: str) -> Check:
+    return Check(
+        "Slack token",
+        FAIL,
+        f"Slack did not answer auth.test at {settings.slack_api_url} ({reason})",
+        "check the network path to Slack (proxy, firewall) and SLACK_API_URL, then run doctor again",
+    )
+
+
+def _scopes(header: str | None, manifest: Path | None) -> Check:
+    """The scopes Slack says the token has (``x-oauth-scopes``) against ``oauth_config.scopes.bot`` of the manifest."""
+    wanted, where = _manifest_scopes(manifest)
+    if wanted is None:
+        return Check("Slack scopes", WARN, where, "pass --manifest PATH (the manifest.yml of your Slack app)")
+    if header is None:
+        return Check(
+            "Slack scopes", WARN, "Slack did not report the token's scopes", "compare OAuth & Permissions by hand"
+        )
+    granted = {s.strip() for s in header.split(",") if s.strip()}
+    missing = sorted(wanted - granted)
+    if missing:
+        return Check(
+            "Slack scopes",
+            FAIL,
+            f"{where} asks for {', '.join(missing)}, which the token was not granted",
+            "add them under OAuth & Permissions > Bot Token Scopes (or paste the manifest again) and reinstall "
+            "the app to the workspace",
+        )
+    extra = sorted(granted - wanted)
+    note = f"; also granted, unused: {', '.join(extra)}" if extra else ""
+    return Check("Slack scopes", OK, f"all {len(wanted)} scopes of {where} granted{note}")
+
+
+def _manifest_scopes(manifest: Path | None) -> tuple[set[str] | None, str]:
+    candidates = [manifest] if manifest else [Path(MANIFEST), Path(__file__).resolve().parents[2] / MANIFEST]
+    for path in candidates:
+        if path is not None and path.is_file():
+            try:
+                document = yaml.safe_load(path.read_text(encoding="utf-8"))
+                scopes = document["oauth_config"]["scopes"]["bot"]
+            except (yaml.YAMLError, KeyError, TypeError) as exc:
+                return None, f"{path} has no readable oauth_config.scopes.bot ({type(exc).__name__})"
+            return {str(s) for s in scopes}, str(path)
+    return None, f"no {MANIFEST} found" + (f" at {manifest}" if manifest else " in this folder")
+
+
+async def _announce_channel(client: AsyncWebClient, channel: str | None) -> Check:
+    if not channel:
+        return Check(
+            "announce channel",
+            WARN,
+            "INCIDENT_ANNOUNCE_CHANNEL is not set: new incidents are announced nowhere",
+            "set it to a channel id (C...), e.g. the one of #incidents",
+        )
+    try:
+        response = await client.conversations_info(channel=channel)
+    except SlackApiError as exc:
+        code = exc.response.get("error")
+        fix = (
+            "use the channel's id (C..., at the bottom of its details), not its name; a private channel must "
+            "invite the bot first"
+            if code == "channel_not_found"
+            else "see Slack's error code"
+        )
+        return Check("announce channel", FAIL, f"{channel}: conversations.info answered {code}", fix)
+    info = response.get("channel") or {}
+    if info.get("is_archived"):
+        return Check(
+            "announce channel", FAIL, f"#{info.get('name')} ({channel}) is archived", "unarchive it or choose another"
+        )
+    joins = "" if info.get("is_member") else " (the bot joins it at the first announcement)"
+    return Check("announce channel", OK, f"#{info.get('name')} ({channel}) reachable{joins}")
+
+
+# ---------------------------------------------------------------------------------- the rest
+
+
+def _webhook_token(settings: Settings) -> Check:
+    token = settings.webhook_token.get()
+    if not token:
+        return Check(
+            "webhook token",
+            WARN,
+            "INCIDENT_WEBHOOK_TOKEN is not set: /alerts/* and /changes answer 401",
+            "set it (`openssl rand -hex 32`) if Alertmanager, Grafana or CI/CD should reach the bot",
+        )
+    if len(token) < STRONG_WEBHOOK_TOKEN_CHARS:
+        return Check(
+            "webhook token",
+            WARN,
+            f"INCIDENT_WEBHOOK_TOKEN has {len(token)} characters: easy to guess",
+            "use `openssl rand -hex 32` (64 characters)",
+        )
+    return Check("webhook token", OK, f"set ({len(token)} characters)")
+
+
+def _slo_catalogue(settings: Settings) -> Check:
+    if settings.slo_file is None:
+        return Check("SLO catalogue", WARN, "INCIDENT_SLO_FILE is not set: no error budgets", "point it at slos.yml")
+    try:
+        names = load_catalog(settings.slo_file).names()
+    except BotError as exc:
+        return Check("SLO catalogue", FAIL, exc.user_message, f"correct {settings.slo_file}")
+    return Check("SLO catalogue", OK, f"{len(names)} service(s): {', '.join(names)}")
+
+
+def _templates(settings: Settings) -> Check:
+    renderer = PostmortemRenderer(settings.templates_dir)
+    names = renderer.available()
+    broken = []
+    for name in names:
+        try:
+            renderer.check(name)
+        except BotError as exc:
+            broken.append(exc.user_message)
+    if broken:
+        where = settings.templates_dir or "the bundled templates"
+        return Check("templates", FAIL, " ".join(broken), f"fix the template in {where}")
+    return Check("templates", OK, f"{len(names)} compile: {', '.join(names)}")

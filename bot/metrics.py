@@ -1,0 +1,235 @@
+"""Prometheus metrics for ``GET /metrics``, exposed with prometheus-client (its text exposition format).
+
+Two kinds, so that several replicas behind one load balancer are read correctly:
+
+* **Counters and the histogram count what this process did** (``incidentbot_transitions_total``,
+  ``incidentbot_slash_command_ack_seconds``, ``incidentbot_slack_api_errors_total``,
+  ``incidentbot_webhook_requests_total``, ``incidentbot_nudges_sent_total``,
+  ``incidentbot_slack_signature_rejected_total``), next to the process's own ``process_*`` and
+  ``python_*`` metrics: each replica is scraped as its own target and PromQL's ``sum`` adds them up.
+* **Gauges describe the shared database** (open incidents, the outbox, error budgets): they are read
+  from it at scrape time by ``DatabaseCollector``, so whichever replica is scraped answers the same,
+  correct value. Alert on them with ``max`` (or ``max by (service)``), not ``sum``, since every
+  replica reports them.
+
+Names follow Prometheus's conventions ("Metric and label naming", prometheus.io/docs/practices/naming):
+the ``incidentbot_`` prefix, base units (seconds), ``_total`` for counters, ``_ratio`` for a share.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import structlog
+from aiohttp import web
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.registry import Collector
+
+from bot.domain.model import EntryKind, Severity, Status
+from bot.usecases.budgets import BudgetUseCases
+from bot.usecases.shared import Transactions
+
+if TYPE_CHECKING:
+    from bot.usecases.wiring import UseCases
+
+log = structlog.get_logger("incidentbot.metrics")
+
+METRICS_PATH = "/metrics"
+
+# Counters of this process. Created unregistered: each server's registry registers them (tests run several).
+TRANSITIONS = Counter(
+    "incidentbot_transitions",
+    "Timeline entries recorded by this process's commands, webhooks and events, by kind (declared, lead, "
+    "mitigation, resolved, note...).",
+    ["kind"],
+    registry=None,
+)
+SLASH_COMMAND_ACK = Histogram(
+    "incidentbot_slash_command_ack_seconds",
+    "Seconds from a /incident request's arrival to its acknowledgement, over HTTP or Socket Mode (Slack shows "
+    "operation_timeout after 3 s).",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 5.0, 10.0),
+    registry=None,
+)
+SLACK_API_ERRORS = Counter(
+    "incidentbot_slack_api_errors",
+    "Slack Web API calls that failed, by method and Slack's error code (http_<status> without one, "
+    "network_error when Slack did not answer).",
+    ["method", "code"],
+    registry=None,
+)
+WEBHOOK_REQUESTS = Counter(
+    "incidentbot_webhook_requests",
+    "Webhook requests (alerts, changes) answered, by route and HTTP status.",
+    ["route", "status"],
+    registry=None,
+)
+NUDGES_SENT = Counter(
+    "incidentbot_nudges_sent", "Status-update reminders queued for quiet incident channels.", registry=None
+)
+SIGNATURE_REJECTED = Counter(
+    "incidentbot_slack_signature_rejected",
+    "Requests to /slack/events refused (401) because of their Slack signature, by reason.",
+    ["reason"],
+    registry=None,
+)
+PROCESS_METRICS: tuple[Collector, ...] = (
+    TRANSITIONS,
+    SLASH_COMMAND_ACK,
+    SLACK_API_ERRORS,
+    WEBHOOK_REQUESTS,
+    NUDGES_SENT,
+    SIGNATURE_REJECTED,
+)
+
+OPEN_STATUSES = tuple(s for s in Status if s.is_open)
+
+
+def count_entry(kind: EntryKind) -> None:
+    """``Transactions.on_entry``: one more timeline entry of ``kind`` recorded by this process."""
+    TRANSITIONS.labels(kind=kind.value).inc()
+
+
+class DatabaseCollector(Collector):
+    """The gauges read from the database at each scrape (the same from every replica).
+
+    ``incidentbot_database_up`` is 1 when the queries answered, 0 otherwise (the other gauges are then
+    left out, not reported as zero). Error budgets come from the SLO catalogue (INCIDENT_SLO_FILE), one
+    series per catalogued service.
+    """
+
+    def __init__(self, transactions: Transactions, budgets: BudgetUseCases) -> None:
+        self.transactions = transactions
+        self.budgets = budgets
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("incidentbot_database_up", "1 when the database answered this scrape's queries.")
+        try:
+            metrics = list(self._read())
+        except Exception:  # the database is away: say so, and report nothing stale
+            log.warning("metrics_database_unavailable", exc_info=True)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield from metrics
+
+    def _read(self) -> Iterator[Metric]:
+        now = self.transactions.clock()
+        with self.transactions.read() as uow:
+            counts = uow.incidents.count_open()
+            queue = uow.outbox.queue_stats()
+        incidents = GaugeMetricFamily(
+            "incidentbot_open_incidents",
+            "Unresolved incidents by severity and status (every combination, zero included).",
+            labels=["severity", "status"],
+        )
+        for severity in Severity:
+            for status in OPEN_STATUSES:
+                incidents.add_metric([severity.value, status.value], counts.get((severity, status), 0))
+        yield incidents
+        yield GaugeMetricFamily(
+            "incidentbot_outbox_pending_items", "Slack and PagerDuty calls queued, not yet delivered.", queue.pending
+        )
+        yield GaugeMetricFamily(
+            "incidentbot_outbox_oldest_pending_age_seconds",
+            "Seconds since the oldest undelivered outbox item was queued (0 when none waits).",
+            _age_seconds(queue.oldest_pending_at, now),
+        )
+        yield GaugeMetricFamily(
+            "incidentbot_outbox_dead_items",
+            "Outbox items given up on (`incidentbot outbox --status dead` lists them, `--retry ID` revives one).",
+            queue.dead,
+        )
+        reports = self.budgets.reports()
+        ratio = GaugeMetricFamily(
+            "incidentbot_error_budget_remaining_ratio",
+            "Share of each catalogued service's error budget left in its SLO window (1 = untouched, "
+            "0 or less = exhausted).",
+            labels=["service"],
+        )
+        seconds = GaugeMetricFamily(
+            "incidentbot_error_budget_remaining_seconds",
+            "Error budget left in each catalogued service's SLO window, in seconds of full outage (negative "
+            "when overspent).",
+            labels=["service"],
+        )
+        for report in reports:
+            ratio.add_metric([report.slo.service], report.remaining_share)
+            seconds.add_metric([report.slo.service], report.remaining.total_seconds())
+        yield ratio
+        yield seconds
+
+
+def _age_seconds(since: datetime | None, now: datetime) -> float:
+    return max(0.0, (now - since).total_seconds()) if since is not None else 0.0
+
+
+def build_registry(usecases: UseCases) -> CollectorRegistry:
+    """A registry with this process's counters, its process/platform/GC metrics and the database gauges."""
+    registry = CollectorRegistry(auto_describe=True)
+    for collector in PROCESS_METRICS:
+        registry.register(collector)
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    registry.register(DatabaseCollector(usecases.transactions, usecases.budgets))
+    return registry
+
+
+def metrics_handler(
+    registry: CollectorRegistry, run_in_thread: Callable[[Callable[[], bytes]], Awaitable[bytes]]
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """``GET /metrics``: the registry in the format the scraper's Accept header asks for (Prometheus's text
+    format by default, OpenMetrics on request: prometheus-client's ``choose_encoder``); the database is
+    read in ``run_in_thread`` (the readers' pool), never on the event loop."""
+
+    async def metrics(request: web.Request) -> web.Response:
+        encode, content_type = choose_encoder(request.headers.get("Accept", ""))
+        body = await run_in_thread(lambda: encode(registry))
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    return metrics
+
+
+def webhook_counter(paths: frozenset[str]) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """An aiohttp middleware counting requests to the webhook routes ``paths`` by route and final status
+    (an HTTP error raised by a handler counts with its status; any other exception as 500)."""
+
+    @web.middleware
+    async def count_webhooks(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        route = request.match_info.route.resource.canonical if request.match_info.route.resource else ""
+        if route not in paths:
+            return await handler(request)
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            WEBHOOK_REQUESTS.labels(route=route, status=str(status)).inc()
+
+    return count_webhooks
+
+
+def observe_slash_command(started: float) -> None:
+    """One slash command answered; ``started`` is its arrival on ``time.monotonic``'s clock."""
+    SLASH_COMMAND_ACK.observe(time.monotonic() - started)
