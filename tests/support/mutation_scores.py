@@ -9,7 +9,8 @@ It reads ``mutants/bot/domain/<module>.py.meta`` (mutmut 3's per-file results) a
 change behaviour), and prints one Markdown table row per module: mutants, killed, survived, no test,
 equivalent, and the score = killed / (mutants - equivalent). A timeout counts as killed (the mutant
 made the tests hang, and mutmut stopped them). It lists the survivors not judged equivalent, and
-warns about listed equivalents that are stale (no such mutant, or now killed).
+warns about listed equivalents that are stale (no such mutant, or now killed: such a mutant counts
+as killed, not as equivalent).
 """
 
 from __future__ import annotations
@@ -64,12 +65,13 @@ def score_module(module: str, equivalents: dict[str, str], stale: list[str]) -> 
     result = ModuleScore(module)
     for name, code in sorted(exit_codes(module).items()):
         killed = code in KILLED_CODES or code in TIMEOUT_CODES
-        if name in equivalents:
-            if killed:
+        if killed:
+            # A listed "equivalent" that a test kills was not equivalent: it counts as killed, and is flagged.
+            if name in equivalents:
                 stale.append(f"{name} is listed as equivalent but a test kills it")
-            result.equivalent += 1
-        elif killed:
             result.killed += 1
+        elif name in equivalents:
+            result.equivalent += 1
         elif code == 0:
             result.survived.append(name)
         elif code in NO_TEST_CODES:
