@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from bot.domain.model import Severity
+from bot.domain.timeparse import DueDate
 
 # Every command that changes an incident says how users type its verb (``verb``, as refusals name
 # it) and, when strict roles reserve it for the incident lead and IRT, what refusals call doing it
@@ -141,6 +142,57 @@ class AddFollowup:
     restricted_move: ClassVar[str | None] = None
     text: str
     owner: UserRef | None = None
+    due: DueDate | None = None
+
+
+@dataclass(frozen=True)
+class CompleteFollowup:
+    """``followup done <n> [note]``."""
+
+    verb: ClassVar[str] = "followup done"
+    restricted_move: ClassVar[str | None] = None
+    number: int
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ReopenFollowup:
+    """``followup reopen <n> [reason]``: a done or dropped follow-up is open again."""
+
+    verb: ClassVar[str] = "followup reopen"
+    restricted_move: ClassVar[str | None] = None
+    number: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class AssignFollowup:
+    """``followup owner <n> @x``."""
+
+    verb: ClassVar[str] = "followup owner"
+    restricted_move: ClassVar[str | None] = None
+    number: int
+    owner: UserRef
+
+
+@dataclass(frozen=True)
+class RescheduleFollowup:
+    """``followup due <n> DATE``."""
+
+    verb: ClassVar[str] = "followup due"
+    restricted_move: ClassVar[str | None] = None
+    number: int
+    due: DueDate
+
+
+@dataclass(frozen=True)
+class DropFollowup:
+    """``followup drop <n> <reason>``: not going to be done, and why."""
+
+    verb: ClassVar[str] = "followup drop"
+    restricted_move: ClassVar[str | None] = None
+    number: int
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -221,6 +273,11 @@ class ListIncidents:
 
 
 @dataclass(frozen=True)
+class ListFollowups:
+    """``followups``: an incident's follow-ups with state, owner, due date and tracker link."""
+
+
+@dataclass(frozen=True)
 class ShowHelp:
     verb: str | None = None
 
@@ -240,6 +297,11 @@ Transition = (
     | ChangeSeverity
     | AddNote
     | AddFollowup
+    | CompleteFollowup
+    | ReopenFollowup
+    | AssignFollowup
+    | RescheduleFollowup
+    | DropFollowup
     | PinMessage
     | SetService
     | SetImpact
@@ -248,7 +310,7 @@ Transition = (
 )
 """Commands that change an incident and therefore write timeline entries."""
 
-Query = ShowStatus | ShowTimeline | ExportPostmortem | ListIncidents | ShowHelp | ShowSlo
+Query = ShowStatus | ShowTimeline | ExportPostmortem | ListIncidents | ShowHelp | ShowSlo | ListFollowups
 """Commands that only read."""
 
 Action = Transition | Query

@@ -8,7 +8,13 @@ state-changing command may end with ``--at WHEN``)::
     assemble @user[:role] [@user[:role] ...]
     hypothesis <text> | hypothesis reject <n> [reason] | hypothesis confirm <n> [note]
     mitigate <text> | rollback <text> | monitor <text> | resolve [summary] | reopen [reason]
-    severity <sevN> | note <text> | followup <text> [@owner]
+    severity <sevN> | note <text>
+    followup <text> [@owner] [--due DATE] | followup done <n> [note] | followup reopen <n> [reason]
+    followup owner <n> @user | followup due <n> DATE | followup drop <n> <reason> | followups
+
+``followup done|reopen|owner|due|drop`` is a change to follow-up ``<n>`` only when a number follows
+the word (``followup drop the legacy cache`` adds a follow-up); DATE is one of
+``bot.domain.timeparse.DUE_FORMS``.
 
 In Slack a person is a mention (``<@U0123|alice>`` as Slack sends it); with ``names=True`` (the
 CLI) ``@alice`` names a person too, recorded as ``alice`` (``@U0123ABC`` is that Slack user).
@@ -30,17 +36,23 @@ from bot.domain.commands import (
     AddNote,
     Assemble,
     Assignee,
+    AssignFollowup,
     ChangeSeverity,
+    CompleteFollowup,
     ConfirmHypothesis,
     Declare,
+    DropFollowup,
     ExportPostmortem,
     GroupRef,
+    ListFollowups,
     ListIncidents,
     Mitigate,
     Monitor,
     ParsedCommand,
     RejectHypothesis,
     Reopen,
+    ReopenFollowup,
+    RescheduleFollowup,
     Resolve,
     Rollback,
     SetImpact,
@@ -52,7 +64,7 @@ from bot.domain.commands import (
     ShowTimeline,
     UserRef,
 )
-from bot.domain.errors import UsageError
+from bot.domain.errors import TimeParseError, UsageError
 from bot.domain.model import (
     DEFAULT_SEVERITY,
     SEVERITY_SPELLINGS,
@@ -61,6 +73,7 @@ from bot.domain.model import (
     looks_like_severity,
     parse_incident_id,
 )
+from bot.domain.timeparse import DueDate, parse_due
 
 MAX_TEXT_LENGTH = 20_000
 """Longest free text kept (titles, notes, hypotheses...); the database stores it whole."""
@@ -79,7 +92,11 @@ USAGE: dict[str, str] = {
     "reopen": "reopen [reason]",
     "severity": "severity <sev1|sev2|sev3|sev4> (or SEV-1, sev 1, S1, P1...)",
     "note": "note <text>",
-    "followup": "followup <text> [@owner]",
+    "followup": (
+        "followup <text> [@owner] [--due DATE] | followup done <n> [note] | followup reopen <n> [reason] | "
+        "followup owner <n> @user | followup due <n> DATE | followup drop <n> <reason>"
+    ),
+    "followups": "followups",
     "service": "service <name>",
     "impact": "impact <N%> (share of requests failing, 0% when it ends)",
     "status": "status",
@@ -105,6 +122,10 @@ _CLI_NAME = re.compile(r"^@?(?P<name>[A-Za-z0-9][A-Za-z0-9._-]{0,63})$", re.ASCI
 BROADCAST_NAMES = frozenset({"here", "channel", "everyone"})
 """``@here``, ``@channel``, ``@everyone`` address a whole channel, never one person."""
 _HYPOTHESIS_NUMBER = re.compile(r"^#?(\d{1,6})$")
+# `--due` in any case, `--due=DATE`, `\u2014due`/`\u2013due` (phone dashes); a word such as `--duet` is text.
+_DUE_OPTION = re.compile(r"(?:^|(?<=\s))(?P<flag>(?:--|[\u2013\u2014])due)(?=\s|=|$)", re.IGNORECASE)
+FOLLOWUP_CHANGES = ("done", "reopen", "owner", "due", "drop")
+"""The words after ``followup`` that change follow-up ``<n>`` when a number follows them."""
 _SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _PERCENT = re.compile(r"^(?P<value>\d{1,3}(?:\.\d{1,4})?)\s*%?$")
 _TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,63}$")
@@ -409,7 +430,70 @@ def _parse_severity(rest: str) -> ChangeSeverity:
     return ChangeSeverity(severity=severity)
 
 
-def _parse_followup(rest: str, names: bool) -> AddFollowup:
+FollowupCommand = AddFollowup | CompleteFollowup | ReopenFollowup | AssignFollowup | RescheduleFollowup | DropFollowup
+
+
+def _parse_followup(rest: str, names: bool) -> FollowupCommand:
+    sub, remainder = _split_word(rest)
+    if sub.lower() in FOLLOWUP_CHANGES and (not remainder or _HYPOTHESIS_NUMBER.match(_split_word(remainder)[0])):
+        return _parse_followup_change(sub.lower(), remainder, names)
+    body, due_text = _split_due_option(rest)
+    added = _parse_new_followup(body, names)
+    return added if due_text is None else AddFollowup(added.text, added.owner, _due(due_text))
+
+
+def _split_due_option(text: str) -> tuple[str, str | None]:
+    """``canary @bob --due +7d`` -> ``("canary @bob", "+7d")``; refuses a second ``--due`` or one without a date."""
+    flags = list(_DUE_OPTION.finditer(text))
+    if not flags:
+        return text, None
+    if len(flags) > 1:
+        raise UsageError(f"`--due` is given {len(flags)} times; give one date.", USAGE["followup"])
+    flag = flags[0]
+    when = text[flag.end() :].removeprefix("=").strip()
+    if not when:
+        raise UsageError("`--due` needs a date, for example `--due 2026-12-15` or `--due +7d`.", USAGE["followup"])
+    return text[: flag.start()].strip(), when
+
+
+def _due(text: str) -> DueDate:
+    try:
+        return parse_due(text)
+    except TimeParseError as exc:
+        raise UsageError(exc.parts, USAGE["followup"]) from None
+
+
+def _parse_followup_change(
+    sub: str, rest: str, names: bool
+) -> CompleteFollowup | ReopenFollowup | AssignFollowup | RescheduleFollowup | DropFollowup:
+    number_text, remainder = _split_word(rest)
+    match = _HYPOTHESIS_NUMBER.match(number_text)
+    if match is None:
+        raise UsageError(f"`followup {sub}` needs the follow-up number, e.g. `followup {sub} 1`.", USAGE["followup"])
+    number = int(match.group(1))
+    if sub == "done":
+        return CompleteFollowup(number, _optional_text("followup", remainder))
+    if sub == "reopen":
+        return ReopenFollowup(number, _optional_text("followup", remainder))
+    if sub == "drop":
+        reason = _require_text("followup", remainder, "a reason to drop it, e.g. `followup drop 2 covered by #1`")
+        return DropFollowup(number, reason)
+    if sub == "due":
+        if not remainder:
+            raise UsageError(
+                f"`followup due` needs a date, e.g. `followup due {number} 2026-12-15`.", USAGE["followup"]
+            )
+        return RescheduleFollowup(number, _due(remainder))
+    owner = _parse_person(remainder, names, USAGE["followup"]) if remainder else None
+    if owner is None:
+        raise UsageError(
+            f"`followup owner` needs one person, mentioned as @name, e.g. `followup owner {number} @bob`.",
+            USAGE["followup"],
+        )
+    return AssignFollowup(number, owner)
+
+
+def _parse_new_followup(rest: str, names: bool) -> AddFollowup:
     body, last = [*rest.rsplit(None, 1), ""][:2] if rest else ("", "")
     owner = _parse_person(last, names, USAGE["followup"]) if last else None
     if owner is None and names and last.startswith("@"):
@@ -493,6 +577,7 @@ _PARSERS: dict[str, Callable[[str], Action]] = {
     "timeline": _no_arguments("timeline", ShowTimeline()),
     "postmortem": _parse_postmortem,
     "list": _no_arguments("list", ListIncidents()),
+    "followups": _no_arguments("followups", ListFollowups()),
     "slo": _parse_slo,
     "help": _parse_help,
 }

@@ -6,8 +6,8 @@ raises a TransitionError whose message tells the user what to do instead. Adapte
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 from bot.domain.commands import (
@@ -15,9 +15,12 @@ from bot.domain.commands import (
     AddHypothesis,
     AddNote,
     Assemble,
+    AssignFollowup,
     ChangeSeverity,
+    CompleteFollowup,
     ConfirmHypothesis,
     Declare,
+    DropFollowup,
     Mitigate,
     Monitor,
     Nudge,
@@ -25,6 +28,8 @@ from bot.domain.commands import (
     RecordAlert,
     RejectHypothesis,
     Reopen,
+    ReopenFollowup,
+    RescheduleFollowup,
     Resolve,
     Rollback,
     SetImpact,
@@ -39,6 +44,7 @@ from bot.domain.model import (
     STATUS_CHANGE_NAMES,
     EntryKind,
     Followup,
+    FollowupState,
     Hypothesis,
     HypothesisStatus,
     Incident,
@@ -48,7 +54,7 @@ from bot.domain.model import (
     TimelineEntry,
 )
 from bot.domain.people import Person, Said
-from bot.domain.timeparse import format_utc
+from bot.domain.timeparse import DueDate, format_day, format_utc
 
 DECLARED, INVESTIGATING, MITIGATED, MONITORING, RESOLVED = (
     Status.DECLARED,
@@ -66,28 +72,34 @@ COLUMNS = (DECLARED, INVESTIGATING, MITIGATED, MONITORING, RESOLVED)
 # investigating it; a rollback ends the impact (mitigated); monitoring watches a fix that is in, and
 # `reopen` says it did not hold (back to investigating), as it does after a resolve. A resolved
 # incident takes no more work, but its record stays correctable (the error budget depends on
-# service and impact).
+# service and impact), and its follow-ups (action items, mostly agreed in the postmortem after the
+# resolve) are added and carried to done or dropped in every status.
 # fmt: off
 LIFE_CYCLE: dict[type[Transition], tuple[Status | None, ...]] = {
-    #                   declared       investigating  mitigated      monitoring     resolved
-    SetLead:           (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    None),
-    ChangeSeverity:    (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
-    AddNote:           (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
-    AddFollowup:       (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
-    PinMessage:        (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
-    SetService:        (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
-    SetImpact:         (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
-    RecordAlert:       (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
-    Nudge:             (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    None),
-    Assemble:          (INVESTIGATING, INVESTIGATING, MITIGATED,     MONITORING,    None),
-    AddHypothesis:     (INVESTIGATING, INVESTIGATING, MITIGATED,     MONITORING,    None),
-    RejectHypothesis:  (INVESTIGATING, INVESTIGATING, MITIGATED,     MONITORING,    None),
-    ConfirmHypothesis: (INVESTIGATING, INVESTIGATING, MITIGATED,     MONITORING,    None),
-    Mitigate:          (INVESTIGATING, INVESTIGATING, MITIGATED,     MONITORING,    None),
-    Rollback:          (MITIGATED,     MITIGATED,     MITIGATED,     MITIGATED,     None),
-    Monitor:           (None,          MONITORING,    MONITORING,    None,          None),
-    Resolve:           (RESOLVED,      RESOLVED,      RESOLVED,      RESOLVED,      None),
-    Reopen:            (None,          None,          None,          INVESTIGATING, INVESTIGATING),
+    #                    declared       investigating  mitigated      monitoring     resolved
+    SetLead:            (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    None),
+    ChangeSeverity:     (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    AddNote:            (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    AddFollowup:        (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    CompleteFollowup:   (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    ReopenFollowup:     (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    AssignFollowup:     (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    RescheduleFollowup: (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    DropFollowup:       (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    PinMessage:         (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    SetService:         (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    SetImpact:          (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    RecordAlert:        (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    Nudge:              (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    None),
+    Assemble:           (INVESTIGATING, INVESTIGATING, MITIGATED,     MONITORING,    None),
+    AddHypothesis:      (INVESTIGATING, INVESTIGATING, MITIGATED,     MONITORING,    None),
+    RejectHypothesis:   (INVESTIGATING, INVESTIGATING, MITIGATED,     MONITORING,    None),
+    ConfirmHypothesis:  (INVESTIGATING, INVESTIGATING, MITIGATED,     MONITORING,    None),
+    Mitigate:           (INVESTIGATING, INVESTIGATING, MITIGATED,     MONITORING,    None),
+    Rollback:           (MITIGATED,     MITIGATED,     MITIGATED,     MITIGATED,     None),
+    Monitor:            (None,          MONITORING,    MONITORING,    None,          None),
+    Resolve:            (RESOLVED,      RESOLVED,      RESOLVED,      RESOLVED,      None),
+    Reopen:             (None,          None,          None,          INVESTIGATING, INVESTIGATING),
 }
 # fmt: on
 
@@ -362,9 +374,119 @@ def _record_severity(incident: Incident, action: ChangeSeverity, stamp: Stamp) -
 def _record_followup(incident: Incident, action: AddFollowup, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
     number = max((f.number for f in incident.followups), default=0) + 1
     owner = action.owner.user_id if action.owner else None
-    followup = Followup(number, action.text, owner, stamp.occurred_at)
-    entry = stamp.entry(EntryKind.FOLLOWUP, action.text, number=number, owner=owner, names=_names(action.owner))
+    due = _due_day(action.due, stamp, stamp.occurred_at, f"follow-up #{number}") if action.due else None
+    followup = Followup(number, action.text, owner, stamp.occurred_at, due=due)
+    data: dict[str, Any] = {"number": number, "owner": owner, "names": _names(action.owner)}
+    if due is not None:
+        data["due"] = format_day(due)
+    entry = stamp.entry(EntryKind.FOLLOWUP, action.text, **data)
     return incident.with_changes(followups=(*incident.followups, followup)), entry
+
+
+def _due_day(due: DueDate, stamp: Stamp, created_at: datetime, what: str) -> date:
+    """The day ``due`` names, typed on the recording day (UTC); never before ``what`` was added."""
+    day = due.on(stamp.recorded_at.astimezone(UTC).date())
+    created = created_at.astimezone(UTC).date()
+    if day < created:
+        raise TimeParseError(
+            f"Due {format_day(day)} is before {what} was added ({format_day(created)}); give a later date."
+        )
+    return day
+
+
+def _find_followup(incident: Incident, number: int) -> Followup:
+    followup = incident.followup(number)
+    if followup is None:
+        known = ", ".join(f"#{f.number}" for f in incident.followups) or "none yet"
+        raise TransitionError(
+            f"{incident.incident_id} has no follow-up #{number} (it has: {known}). "
+            "`followups` lists them; add one with `followup <text> [@owner]`."
+        )
+    return followup
+
+
+def _with_followup(incident: Incident, changed: Followup) -> Incident:
+    return incident.with_changes(
+        followups=tuple(changed if f.number == changed.number else f for f in incident.followups)
+    )
+
+
+def _followup_entry(stamp: Stamp, kind: EntryKind, followup: Followup, text: str = "", **data: Any) -> TimelineEntry:
+    return stamp.entry(kind, text, number=followup.number, followup=followup.text, **data)
+
+
+def _record_followup_done(incident: Incident, action: CompleteFollowup, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
+    followup = _find_followup(incident, action.number)
+    if followup.state is FollowupState.DONE:
+        when = format_utc(followup.done_at) if followup.done_at else "earlier"
+        raise TransitionError(f"Follow-up #{action.number} is already done (at {when}).")
+    if followup.state is FollowupState.DROPPED:
+        raise TransitionError(
+            f"Follow-up #{action.number} was dropped; `followup reopen {action.number}` first if it is back on."
+        )
+    if stamp.occurred_at < followup.created_at:
+        raise TimeParseError(
+            f"{format_utc(stamp.occurred_at)} is before follow-up #{action.number} was added "
+            f"({format_utc(followup.created_at)}); it cannot be done before it existed."
+        )
+    done = replace(followup, state=FollowupState.DONE, done_at=stamp.occurred_at)
+    entry = _followup_entry(stamp, EntryKind.FOLLOWUP_DONE, followup, action.note)
+    return _with_followup(incident, done), entry
+
+
+def _record_followup_reopen(incident: Incident, action: ReopenFollowup, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
+    followup = _find_followup(incident, action.number)
+    if followup.state is FollowupState.OPEN:
+        raise TransitionError(f"Follow-up #{action.number} is still open; there is nothing to reopen.")
+    reopened = replace(followup, state=FollowupState.OPEN, done_at=None)
+    entry = _followup_entry(
+        stamp, EntryKind.FOLLOWUP_REOPENED, followup, action.reason, state_from=followup.state.value
+    )
+    return _with_followup(incident, reopened), entry
+
+
+def _record_followup_owner(incident: Incident, action: AssignFollowup, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
+    followup = _find_followup(incident, action.number)
+    if followup.owner == action.owner.user_id:
+        raise TransitionError(
+            (Person(action.owner.user_id, action.owner.name), f" already owns follow-up #{action.number}.")
+        )
+    changed = replace(followup, owner=action.owner.user_id)
+    entry = _followup_entry(
+        stamp,
+        EntryKind.FOLLOWUP_OWNER,
+        followup,
+        owner=action.owner.user_id,
+        previous=followup.owner,
+        names=_names(action.owner),
+    )
+    return _with_followup(incident, changed), entry
+
+
+def _record_followup_due(
+    incident: Incident, action: RescheduleFollowup, stamp: Stamp
+) -> tuple[Incident, TimelineEntry]:
+    followup = _find_followup(incident, action.number)
+    day = _due_day(action.due, stamp, followup.created_at, f"follow-up #{action.number}")
+    if followup.due == day:
+        raise TransitionError(f"Follow-up #{action.number} is already due {format_day(day)}.")
+    changed = replace(followup, due=day)
+    previous = format_day(followup.due) if followup.due else None
+    entry = _followup_entry(stamp, EntryKind.FOLLOWUP_DUE, followup, due=format_day(day), previous=previous)
+    return _with_followup(incident, changed), entry
+
+
+def _record_followup_drop(incident: Incident, action: DropFollowup, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
+    followup = _find_followup(incident, action.number)
+    if followup.state is FollowupState.DROPPED:
+        raise TransitionError(f"Follow-up #{action.number} is already dropped.")
+    if followup.state is FollowupState.DONE:
+        raise TransitionError(
+            f"Follow-up #{action.number} is done; `followup reopen {action.number}` first to drop it instead."
+        )
+    dropped = replace(followup, state=FollowupState.DROPPED, done_at=None)
+    entry = _followup_entry(stamp, EntryKind.FOLLOWUP_DROPPED, followup, action.reason)
+    return _with_followup(incident, dropped), entry
 
 
 def _record_pin(incident: Incident, action: PinMessage, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
@@ -414,6 +536,11 @@ _RECORDERS: dict[type[Transition], Any] = {
     ChangeSeverity: _record_severity,
     AddNote: _record_text(EntryKind.NOTE),
     AddFollowup: _record_followup,
+    CompleteFollowup: _record_followup_done,
+    ReopenFollowup: _record_followup_reopen,
+    AssignFollowup: _record_followup_owner,
+    RescheduleFollowup: _record_followup_due,
+    DropFollowup: _record_followup_drop,
     PinMessage: _record_pin,
     SetService: _record_service,
     SetImpact: _record_impact,

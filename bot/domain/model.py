@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -142,6 +142,11 @@ class EntryKind(StrEnum):
     SEVERITY = "severity"
     NOTE = "note"
     FOLLOWUP = "followup"
+    FOLLOWUP_DONE = "followup_done"
+    FOLLOWUP_REOPENED = "followup_reopened"
+    FOLLOWUP_OWNER = "followup_owner"
+    FOLLOWUP_DUE = "followup_due"
+    FOLLOWUP_DROPPED = "followup_dropped"
     PINNED = "pinned"
     SERVICE = "service"
     IMPACT = "impact"
@@ -234,14 +239,44 @@ class Hypothesis:
     decided_at: datetime | None = None
 
 
+class FollowupState(StrEnum):
+    """Where an action item stands: ``open`` until it is ``done`` or ``dropped`` (with a reason);
+    ``followup reopen`` makes a done or dropped one open again."""
+
+    OPEN = "open"
+    DONE = "done"
+    DROPPED = "dropped"
+
+
 @dataclass(frozen=True)
 class Followup:
-    """A postmortem action item."""
+    """A postmortem action item.
+
+    ``due``: the UTC calendar day it should be done by (None: no date). ``done_at``: when it was
+    done (UTC), None unless ``state`` is done. ``tracker_key``/``tracker_url``: the issue filed for it
+    in the team's tracker (``PROJ-12``, ``owner/repo#12``), None until it is exported.
+    """
 
     number: int
     text: str
     owner: str | None
     created_at: datetime
+    state: FollowupState = FollowupState.OPEN
+    due: date | None = None
+    done_at: datetime | None = None
+    tracker_key: str | None = None
+    tracker_url: str | None = None
+
+    def is_overdue(self, today: date) -> bool:
+        """Still open after its due day (``today``: the UTC date now)."""
+        return self.state is FollowupState.OPEN and self.due is not None and self.due < today
+
+    def done_on_time(self) -> bool | None:
+        """Done by the end of its due day (UTC): True, False (late), or None when not done; done
+        without a due date counts as on time."""
+        if self.state is not FollowupState.DONE or self.done_at is None:
+            return None
+        return self.due is None or self.done_at.astimezone(UTC).date() <= self.due
 
 
 @dataclass(frozen=True)
@@ -293,6 +328,9 @@ class Incident:
     def hypothesis(self, number: int) -> Hypothesis | None:
         return next((h for h in self.hypotheses if h.number == number), None)
 
+    def followup(self, number: int) -> Followup | None:
+        return next((f for f in self.followups if f.number == number), None)
+
     @property
     def root_cause(self) -> Hypothesis | None:
         return next((h for h in self.hypotheses if h.status is HypothesisStatus.CONFIRMED), None)
@@ -313,6 +351,21 @@ class IncidentSummary:
     channel_id: str | None
     declared_at: datetime
     resolved_at: datetime | None
+
+
+@dataclass(frozen=True)
+class FollowupListing:
+    """A follow-up with the incident it came from, for lists across incidents."""
+
+    incident_number: int
+    incident_title: str
+    severity: Severity
+    service: str | None
+    followup: Followup
+
+    @property
+    def incident_id(self) -> str:
+        return format_incident_id(self.incident_number)
 
 
 def sorted_timeline(entries: list[TimelineEntry]) -> list[TimelineEntry]:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from bot.domain.alerts import alert_list
 from bot.domain.blameless import Finding, lint
 from bot.domain.changes import ChangeEvent, describe_change
 from bot.domain.model import (
     EntryKind,
+    Followup,
+    FollowupState,
     Hypothesis,
     HypothesisStatus,
     Incident,
@@ -35,7 +37,7 @@ from bot.domain.timeline import (
     plain_mention,
     plain_references,
 )
-from bot.domain.timeparse import ensure_utc, format_date, format_duration, format_utc
+from bot.domain.timeparse import ensure_utc, format_date, format_day, format_duration, format_utc
 
 MAX_TIMELINE_LINES = 1000
 """Timeline entries shown in a postmortem draft (first and last halves); the database keeps all."""
@@ -69,9 +71,16 @@ class Metric:
 
 @dataclass(frozen=True)
 class ActionItem:
+    """One follow-up as the draft's table shows it: ``state`` is ``open``, ``overdue`` (open past its
+    due day when the draft was generated), ``done 2026-12-01`` (``(late)`` after its due day) or
+    ``dropped``; ``due`` a UTC date or ``-``; ``link`` the tracker issue's URL (or key), or ``-``."""
+
     number: int
     text: str
     owner: str
+    state: str = "open"
+    due: str = "-"
+    link: str = "-"
 
 
 @dataclass(frozen=True)
@@ -186,9 +195,7 @@ def build_postmortem(
         resolution=_resolution(incident, milestones),
         hypotheses=[_hypothesis_view(h) for h in incident.hypotheses],
         metrics=_metrics(milestones),
-        action_items=[
-            ActionItem(f.number, f.text, mention(f.owner) if f.owner else "unassigned") for f in incident.followups
-        ],
+        action_items=[_action_item(f, mention, generated_at) for f in incident.followups],
         lessons=_lessons(incident, ordered, milestones),
         timeline=_capped_timeline([e for e in ordered if e.kind is not EntryKind.NUDGE], mention, incident.incident_id),
         notes=_capped(
@@ -211,6 +218,27 @@ def build_postmortem(
             for a in alert_list(ordered)
         ],
     )
+
+
+def _action_item(followup: Followup, mention: Mention, now: datetime) -> ActionItem:
+    return ActionItem(
+        followup.number,
+        followup.text,
+        mention(followup.owner) if followup.owner else "unassigned",
+        followup_state(followup, now.astimezone(UTC).date()),
+        format_day(followup.due) if followup.due else "-",
+        followup.tracker_url or followup.tracker_key or "-",
+    )
+
+
+def followup_state(followup: Followup, today: date) -> str:
+    """``open``, ``overdue``, ``done 2026-12-01``, ``done 2026-12-20 (late)`` or ``dropped`` (``today``: UTC)."""
+    if followup.state is FollowupState.DONE and followup.done_at is not None:
+        late = " (late)" if followup.done_on_time() is False else ""
+        return f"done {format_date(followup.done_at)}{late}"
+    if followup.is_overdue(today):
+        return "overdue"
+    return followup.state.value
 
 
 def _error_budget(slo: Slo, incident: Incident, ordered: list[TimelineEntry], now: datetime) -> ErrorBudget:
@@ -247,6 +275,9 @@ _LINTED_KINDS = {
     EntryKind.RESOLVED: "resolution",
     EntryKind.REOPENED: "reopen reason",
     EntryKind.FOLLOWUP: "follow-up",
+    EntryKind.FOLLOWUP_DONE: "follow-up note",
+    EntryKind.FOLLOWUP_REOPENED: "follow-up reopen reason",
+    EntryKind.FOLLOWUP_DROPPED: "follow-up drop reason",
     EntryKind.PINNED: "pinned message",
 }
 
@@ -372,7 +403,7 @@ def _lessons(incident: Incident, ordered: list[TimelineEntry], milestones: Miles
     _assembly_lessons(lessons, milestones)
     _diagnosis_lessons(lessons, incident, milestones)
     _mitigation_lessons(lessons, ordered, milestones)
-    unowned = [f for f in incident.followups if not f.owner]
+    unowned = [f for f in incident.followups if not f.owner and f.state is FollowupState.OPEN]
     if unowned:
         lessons.went_wrong.append(f"{len(unowned)} action item(s) have no owner yet; assign them before the review.")
     lessons.got_lucky.append(

@@ -55,7 +55,7 @@ def _member(member: dict[str, Any], mention: Mention, escape: Escape) -> str:
 
 
 _USER_TEXT_KEYS = frozenset(
-    {"hypothesis", "description", "generator_url", "dashboard_url", "panel_url", "silence_url", "image_url"}
+    {"hypothesis", "followup", "description", "generator_url", "dashboard_url", "panel_url", "silence_url", "image_url"}
 )
 """The ``data`` values people (or alert senders) typed; ids, severities and statuses are not escaped."""
 
@@ -88,9 +88,13 @@ def describe(entry: TimelineEntry, mention: Mention = neutral_mention, escape: E
     if kind is EntryKind.SEVERITY:
         return f"Severity changed from {data.get('severity_from')} to {data.get('severity_to')}"
     if kind is EntryKind.FOLLOWUP:
-        owner = data.get("owner")
-        suffix = f" (owner: {mention(owner)})" if owner else ""
+        owner, due = data.get("owner"), data.get("due")
+        details = [f"owner: {mention(owner)}"] if owner else []
+        details += [f"due {due}"] if due else []
+        suffix = f" ({'; '.join(details)})" if details else ""
         return f"Follow-up #{data.get('number')}: {entry.text}{suffix}"
+    if kind in _FOLLOWUP_CHANGES:
+        return _describe_followup_change(entry, data, mention)
     if kind is EntryKind.PINNED:
         return f"Pinned message from {mention(entry.actor)}: {entry.text}"
     if kind is EntryKind.SERVICE:
@@ -107,6 +111,31 @@ def describe(entry: TimelineEntry, mention: Mention = neutral_mention, escape: E
         return f"Reminder posted: no timeline update for {data.get('silent_minutes')} min"
     label = _LABELS.get(kind) or kind.value.replace("_", " ").capitalize()  # a new kind reads as its name
     return _with_text(label, entry.text)
+
+
+_FOLLOWUP_CHANGES = frozenset(
+    {
+        EntryKind.FOLLOWUP_DONE,
+        EntryKind.FOLLOWUP_REOPENED,
+        EntryKind.FOLLOWUP_OWNER,
+        EntryKind.FOLLOWUP_DUE,
+        EntryKind.FOLLOWUP_DROPPED,
+    }
+)
+
+
+def _describe_followup_change(entry: TimelineEntry, data: dict[str, Any], mention: Mention) -> str:
+    item = f"Follow-up #{data.get('number')} ({data.get('followup', '')})"
+    kind = entry.kind
+    if kind is EntryKind.FOLLOWUP_DONE:
+        return _with_text(f"{item} done", entry.text)
+    if kind is EntryKind.FOLLOWUP_REOPENED:
+        return _with_text(f"{item} reopened", entry.text)
+    if kind is EntryKind.FOLLOWUP_OWNER:
+        return f"{item} is now owned by {mention(str(data.get('owner')))}"
+    if kind is EntryKind.FOLLOWUP_DUE:
+        return f"{item} is now due {data.get('due')}"
+    return _with_text(f"{item} dropped", entry.text)
 
 
 def format_percent(percent: float) -> str:

@@ -32,6 +32,7 @@ recorded as ``now``).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
@@ -337,3 +338,74 @@ def format_duration(delta: timedelta) -> str:
         return f"{hours}h {minutes}m"
     days, hours = divmod(hours, 24)
     return f"{days}d {hours}h"
+
+
+# -- due dates (``followup ... --due DATE``) -------------------------------------------------------
+
+DUE_FORMS = (
+    "Accepted due dates: `2026-12-15` (a UTC calendar date), `today`, `tomorrow`, `+7d`, `+2w`, "
+    "`in 3 days`, `in 2 weeks` (counted from the day the command is typed, UTC)."
+)
+MAX_DUE_DAYS = 3660
+"""A due date is at most about ten years after the day it is set (``+3660d``); beyond that is a typo."""
+MAX_DUE_LENGTH = 32
+
+_DUE_ISO = re.compile(r"^(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})$", re.ASCII)
+_DUE_PLUS = re.compile(r"^\+(?P<n>\d{1,4})(?P<unit>[dw])$", re.IGNORECASE | re.ASCII)
+_DUE_IN = re.compile(r"^in (?P<n>\d{1,4}) (?P<unit>days?|weeks?)$", re.IGNORECASE | re.ASCII)
+_DUE_WORDS = {"today": 0, "tomorrow": 1}
+
+
+@dataclass(frozen=True)
+class DueDate:
+    """A due date as typed: a calendar date (``day``), or ``days_ahead`` of the day it is set (UTC).
+
+    ``text`` is what was typed (normalised blanks). Resolve it with :meth:`on`.
+    """
+
+    text: str
+    day: date | None = None
+    days_ahead: int = 0
+
+    def on(self, today: date) -> date:
+        """The calendar date this names when typed on ``today`` (a UTC date)."""
+        return self.day if self.day is not None else today + timedelta(days=self.days_ahead)
+
+
+def parse_due(text: str) -> DueDate:
+    """Parse a due date, one of :data:`DUE_FORMS` exactly; raise TimeParseError listing them otherwise.
+
+    Refused: any other spelling (``2026/12/15``, ``15.12.2026``, ``12/15``, ``next friday``,
+    ``+7``, ``7d``, ``+1m``, ``in 2 months``, a date with a time), a day that is not on the
+    calendar (``2026-02-30``), years before 2000, and amounts beyond :data:`MAX_DUE_DAYS` days.
+    Whether the date is before the follow-up was added is checked where it is applied.
+    """
+    cleaned = " ".join(text.split())
+    if not cleaned:
+        raise TimeParseError(f"`--due` needs a date. {DUE_FORMS}")
+    if len(cleaned) > MAX_DUE_LENGTH:
+        raise TimeParseError(f"`{cleaned[:MAX_DUE_LENGTH]}...` is not a due date I understand. {DUE_FORMS}")
+    word = cleaned.lower()
+    if word in _DUE_WORDS:
+        return DueDate(cleaned, days_ahead=_DUE_WORDS[word])
+    iso = _DUE_ISO.match(cleaned)
+    if iso is not None:
+        try:
+            day = date(int(iso.group("year")), int(iso.group("month")), int(iso.group("day")))
+        except ValueError:
+            raise TimeParseError(f"`{cleaned}` is not a day of the calendar. {DUE_FORMS}") from None
+        if day.year < 2000:
+            raise TimeParseError(f"`{cleaned}` is too long ago to be a due date. {DUE_FORMS}")
+        return DueDate(cleaned, day=day)
+    relative = _DUE_PLUS.match(cleaned) or _DUE_IN.match(cleaned)
+    if relative is not None:
+        days = int(relative.group("n")) * (7 if relative.group("unit").lower().startswith("w") else 1)
+        if days > MAX_DUE_DAYS:
+            raise TimeParseError(f"`{cleaned}` is more than {MAX_DUE_DAYS} days away. {DUE_FORMS}")
+        return DueDate(cleaned, days_ahead=days)
+    raise TimeParseError(f"`{cleaned}` is not a due date I understand. {DUE_FORMS}")
+
+
+def format_day(day: date) -> str:
+    """``2026-12-15``: a calendar date as shown to people and machines (the year always 4 digits)."""
+    return f"{day.year:04d}-{day.month:02d}-{day.day:02d}"

@@ -26,6 +26,7 @@ from bot.domain.commands import PinMessage
 from bot.domain.effects import Effect, OutboxItem
 from bot.domain.model import (
     EntryKind,
+    FollowupState,
     Incident,
     Severity,
     Status,
@@ -190,13 +191,13 @@ def _sre_effects(outcome: Outcome) -> list[Effect]:
 
 
 def _unowned_followups(incident: Incident) -> list[Effect]:
-    unowned = [f for f in incident.followups if not f.owner]
+    unowned = [f for f in incident.followups if not f.owner and f.state is FollowupState.OPEN]
     if not unowned:
         return []
     items = "; ".join(f"#{f.number} {escape_keeping_mentions(f.text)}" for f in unowned)
     text = (
         f":warning: {incident.incident_id} is resolved with {len(unowned)} follow-up(s) without an owner: "
-        f"{items}. Give each one an owner: `/incident followup <text> @owner`."
+        f"{items}. Give each one an owner: `/incident followup owner <n> @owner`."
     )
     return [Effect(SlackEffect.POST_LINE, {"text": text}, incident.number)]
 

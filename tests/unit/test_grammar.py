@@ -64,7 +64,11 @@ EXPECTED_USAGE = {
     "reopen": "reopen [reason]",
     "severity": "severity <sev1|sev2|sev3|sev4> (or SEV-1, sev 1, S1, P1...)",
     "note": "note <text>",
-    "followup": "followup <text> [@owner]",
+    "followup": (
+        "followup <text> [@owner] [--due DATE] | followup done <n> [note] | followup reopen <n> [reason] | "
+        "followup owner <n> @user | followup due <n> DATE | followup drop <n> <reason>"
+    ),
+    "followups": "followups",
     "service": "service <name>",
     "impact": "impact <N%> (share of requests failing, 0% when it ends)",
     "status": "status",
@@ -902,7 +906,7 @@ class TestTesterNameFindings:
             ("lead {}", "lead @user"),
             ("assemble @alice {}", "assemble @user[:role] [@user[:role] ...]"),
             ("assemble {}:db", "assemble @user[:role] [@user[:role] ...]"),
-            ("followup check {}", "followup <text> [@owner]"),
+            ("followup check {}", EXPECTED_USAGE["followup"]),
         ],
     )
     def test_broadcasts_are_not_people(self, broadcast: str, template: str, usage: str) -> None:

@@ -83,4 +83,4 @@ class TestFollowupOwnerOnTheCommandLine:
         assert refused.value.user_message == (
             f"`@{'a' * 39}` is not a person; end with the owner as `@name`, or leave the owner out."
         )
-        assert refused.value.usage == "followup <text> [@owner]"
+        assert refused.value.usage == EXPECTED_USAGE["followup"]

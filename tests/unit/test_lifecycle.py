@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import typing
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -14,9 +14,12 @@ from bot.domain.commands import (
     AddNote,
     Assemble,
     Assignee,
+    AssignFollowup,
     ChangeSeverity,
+    CompleteFollowup,
     ConfirmHypothesis,
     Declare,
+    DropFollowup,
     GroupRef,
     Mitigate,
     Monitor,
@@ -25,6 +28,8 @@ from bot.domain.commands import (
     RecordAlert,
     RejectHypothesis,
     Reopen,
+    ReopenFollowup,
+    RescheduleFollowup,
     Resolve,
     Rollback,
     SetImpact,
@@ -37,6 +42,8 @@ from bot.domain.errors import TimeParseError, TransitionError
 from bot.domain.lifecycle import TRANSITIONS, Decision, Stamp, apply, declare
 from bot.domain.model import (
     EntryKind,
+    Followup,
+    FollowupState,
     Hypothesis,
     HypothesisStatus,
     Incident,
@@ -46,6 +53,7 @@ from bot.domain.model import (
     TimelineEntry,
 )
 from bot.domain.people import Person
+from bot.domain.timeparse import DueDate
 from bot.slack.text import person_mention
 
 T0 = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)
@@ -79,6 +87,13 @@ SPEC: dict[type, tuple[Status | None, ...]] = {
     ChangeSeverity: (DEC, INV, MIT, MON, RES),
     AddNote: (DEC, INV, MIT, MON, RES),
     AddFollowup: (DEC, INV, MIT, MON, RES),
+    # Follow-ups (issue 14) are carried to done or dropped in every status, resolved included: most
+    # are agreed in the postmortem, after the resolve. They never change the incident's status.
+    CompleteFollowup: (DEC, INV, MIT, MON, RES),
+    ReopenFollowup: (DEC, INV, MIT, MON, RES),
+    AssignFollowup: (DEC, INV, MIT, MON, RES),
+    RescheduleFollowup: (DEC, INV, MIT, MON, RES),
+    DropFollowup: (DEC, INV, MIT, MON, RES),
     PinMessage: (DEC, INV, MIT, MON, RES),
     SetService: (DEC, INV, MIT, MON, RES),
     SetImpact: (DEC, INV, MIT, MON, RES),
@@ -108,6 +123,11 @@ SAMPLES: dict[type, Transition] = {
     ChangeSeverity: ChangeSeverity(Severity.SEV1),
     AddNote: AddNote("status page updated"),
     AddFollowup: AddFollowup("canary rollout for WAF rules", UserRef("U0CAROL", "carol")),
+    CompleteFollowup: CompleteFollowup(1, "canary stage is live"),
+    ReopenFollowup: ReopenFollowup(2, "the runbook step was lost"),
+    AssignFollowup: AssignFollowup(1, UserRef("U0DAVE", "dave")),
+    RescheduleFollowup: RescheduleFollowup(1, DueDate("2026-12-15", day=date(2026, 12, 15))),
+    DropFollowup: DropFollowup(1, "covered by the WAF test suite"),
     PinMessage: PinMessage("graph shows the spike at 12:58", author="U0DAVE", permalink="https://x.slack.com/p1"),
     SetService: SetService("cdn-edge"),
     SetImpact: SetImpact(50.0),
@@ -128,6 +148,11 @@ KINDS: dict[type, EntryKind] = {
     ChangeSeverity: EntryKind.SEVERITY,
     AddNote: EntryKind.NOTE,
     AddFollowup: EntryKind.FOLLOWUP,
+    CompleteFollowup: EntryKind.FOLLOWUP_DONE,
+    ReopenFollowup: EntryKind.FOLLOWUP_REOPENED,
+    AssignFollowup: EntryKind.FOLLOWUP_OWNER,
+    RescheduleFollowup: EntryKind.FOLLOWUP_DUE,
+    DropFollowup: EntryKind.FOLLOWUP_DROPPED,
     PinMessage: EntryKind.PINNED,
     SetService: EntryKind.SERVICE,
     SetImpact: EntryKind.IMPACT,
@@ -155,7 +180,7 @@ def incident_in(status: Status) -> Incident:
     incident = declared()
     if status is Status.DECLARED:
         # Adding a hypothesis moves the incident on, so only construction gives a declared one a hypothesis.
-        return incident.with_changes(hypotheses=(Hypothesis(1, "DDoS", ACTOR, at(1)),))
+        return incident.with_changes(hypotheses=(Hypothesis(1, "DDoS", ACTOR, at(1)),), followups=FOLLOWUPS)
     incident = apply(incident, AddHypothesis("DDoS"), stamp(1)).incident
     if status in (Status.MITIGATED, Status.MONITORING):
         incident = apply(incident, Rollback("reverted deploy 41"), stamp(2)).incident
@@ -164,7 +189,14 @@ def incident_in(status: Status) -> Incident:
     if status is Status.RESOLVED:
         incident = apply(incident, Resolve("all good"), stamp(3, actor=RESOLVER)).incident
     assert incident.status is status
-    return incident
+    return incident.with_changes(followups=FOLLOWUPS)
+
+
+FOLLOWUPS = (
+    Followup(1, "canary rollout for WAF rules", "U0CAROL", at(1)),
+    Followup(2, "verify CPU load step", None, at(1), FollowupState.DONE, done_at=at(2)),
+)
+"""Every incident of ``incident_in`` has follow-up #1 open (owned by carol) and #2 done."""
 
 
 def first_entry(change: Decision) -> TimelineEntry:
@@ -560,7 +592,7 @@ class TestFollowups:
     def test_followups_are_welcome_after_resolution(self) -> None:
         """A resolved incident still takes follow-ups and stays resolved."""
         change = apply(incident_in(RES), AddFollowup("postmortem review"), stamp(30))
-        assert change.incident.status is RES and change.incident.followups[0].text == "postmortem review"
+        assert change.incident.status is RES and change.incident.followups[-1].text == "postmortem review"
 
 
 STATUS_CHANGES: dict[type, Transition] = {

@@ -13,9 +13,12 @@ from bot.domain.commands import (
     AddNote,
     Assemble,
     Assignee,
+    AssignFollowup,
     ChangeSeverity,
+    CompleteFollowup,
     ConfirmHypothesis,
     Declare,
+    DropFollowup,
     Mitigate,
     Monitor,
     Nudge,
@@ -23,6 +26,8 @@ from bot.domain.commands import (
     RecordAlert,
     RejectHypothesis,
     Reopen,
+    ReopenFollowup,
+    RescheduleFollowup,
     Resolve,
     Rollback,
     SetImpact,
@@ -34,6 +39,7 @@ from bot.domain.commands import (
 from bot.domain.lifecycle import Stamp, declare
 from bot.domain.model import Incident, Member, Severity
 from bot.domain.policy import NotAllowed, check_allowed, may_act
+from bot.domain.timeparse import DueDate
 from bot.slack.text import person_mention
 
 T0 = datetime(2026, 11, 22, 13, 42, tzinfo=UTC)
@@ -60,6 +66,12 @@ ACTIONS: dict[str, Transition] = {
     "ChangeSeverity": ChangeSeverity(Severity.SEV2),
     "AddNote": AddNote("x"),
     "AddFollowup": AddFollowup("canary"),
+    # Follow-ups are worked on by their owners, who are often not in the IRT: anyone may move them.
+    "CompleteFollowup": CompleteFollowup(1, "shipped"),
+    "ReopenFollowup": ReopenFollowup(1),
+    "AssignFollowup": AssignFollowup(1, UserRef(OUTSIDER)),
+    "RescheduleFollowup": RescheduleFollowup(1, DueDate("+7d", days_ahead=7)),
+    "DropFollowup": DropFollowup(1, "covered by the WAF canary"),
     "PinMessage": PinMessage("a pinned message", OUTSIDER),
     "SetService": SetService("cdn-edge"),
     "SetImpact": SetImpact(50.0),

@@ -205,9 +205,9 @@ class TestTables:
         hypothesis_row = next(line for line in rendered.splitlines() if line.startswith("| 1 | a"))
         action_row = next(line for line in rendered.splitlines() if line.startswith("| 1 | x"))
         assert hypothesis_row.startswith("| 1 | a \\| b c | 13:43 | confirmed (root cause) |")
-        assert action_row == "| 1 | x\\|y \\| z | @bob |"
+        assert action_row == "| 1 | x\\|y \\| z | @bob | open | - | - |"
         for row in (hypothesis_row, action_row):
-            assert len(re.findall(r"(?<!\\)\|", row)) == (6 if row is hypothesis_row else 4)
+            assert len(re.findall(r"(?<!\\)\|", row)) == (6 if row is hypothesis_row else 7)
 
     def test_table_cell_filter(self) -> None:
         """table_cell escapes pipes and folds all whitespace runs to single spaces."""

@@ -92,6 +92,21 @@ DESCRIBED = [
     (entry(EntryKind.NOTE, "Status page"), "Note: sTATUS PAGE"),
     (entry(EntryKind.FOLLOWUP, "Canary WAF", number=2, owner="U0CAROL"), "Follow-up #2: cANARY waf (owner: @U0CAROL)"),
     (
+        entry(EntryKind.FOLLOWUP, "Canary WAF", number=2, owner="U0CAROL", due="2026-12-15"),
+        "Follow-up #2: cANARY waf (owner: @U0CAROL; due 2026-12-15)",
+    ),
+    (entry(EntryKind.FOLLOWUP_DONE, "Shipped", number=2, followup="Canary"), "Follow-up #2 (cANARY) done: sHIPPED"),
+    (entry(EntryKind.FOLLOWUP_REOPENED, "", number=2, followup="Canary"), "Follow-up #2 (cANARY) reopened"),
+    (
+        entry(EntryKind.FOLLOWUP_OWNER, number=2, followup="Canary", owner="U0DAVE", previous=None),
+        "Follow-up #2 (cANARY) is now owned by @U0DAVE",
+    ),
+    (
+        entry(EntryKind.FOLLOWUP_DUE, number=2, followup="Canary", due="2026-12-15", previous=None),
+        "Follow-up #2 (cANARY) is now due 2026-12-15",
+    ),
+    (entry(EntryKind.FOLLOWUP_DROPPED, "Dup", number=2, followup="Canary"), "Follow-up #2 (cANARY) dropped: dUP"),
+    (
         entry(EntryKind.PINNED, "Graph spike", actor="U0DAVE", pinned_by="U0ALICE", permalink="https://x/P1"),
         "Pinned message from @U0DAVE: gRAPH SPIKE",
     ),
