@@ -75,7 +75,7 @@ def open_usecases(database_url: str, clock: Clock = utc_now, slos: SloCatalog = 
 
 
 def upgrade_database(settings: Settings) -> str | None:
-    """Bring DATABASE_URL's schema up to date; returns its revision (``0006``). Raises StoreUnavailable."""
+    """Bring DATABASE_URL's schema up to date; returns its revision (``0007``). Raises StoreUnavailable."""
     store = open_store(settings.database_url)
     try:
         return current_revision(store.engine)

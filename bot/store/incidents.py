@@ -16,6 +16,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 from bot.domain.lifecycle import Decision
 from bot.domain.model import (
     Followup,
+    FollowupListing,
+    FollowupState,
     Hypothesis,
     HypothesisStatus,
     Incident,
@@ -185,6 +187,23 @@ class IncidentRepository:
             result.append((self._load(row), self._timeline.list_latest_activity(row.number)))
         return result
 
+    def list_followups(self, number: int | None = None, open_only: bool = False) -> list[FollowupListing]:
+        """Follow-ups of INC-``number`` (of every incident if None), only open ones if ``open_only``,
+        by incident then follow-up number, each with its incident's title, severity and service."""
+        query = (
+            select(FollowupRow, IncidentRow)
+            .join(IncidentRow, col(FollowupRow.incident_id) == col(IncidentRow.id))
+            .order_by(col(IncidentRow.number), col(FollowupRow.number))
+        )
+        if number is not None:
+            query = query.where(IncidentRow.number == number)
+        if open_only:
+            query = query.where(FollowupRow.state == FollowupState.OPEN.value)
+        return [
+            FollowupListing(row.number, row.title, Severity(row.severity), row.service, _followup(followup))
+            for followup, row in self._session.exec(query)
+        ]
+
     # -- internals -----------------------------------------------------------------------------
 
     def _locked(self, query: SelectOfScalar[IncidentRow]) -> SelectOfScalar[IncidentRow]:
@@ -215,7 +234,7 @@ class IncidentRepository:
             description=row.description,
             members=tuple(Member(p.user_id, p.role, p.joined_at) for p in participants),
             hypotheses=tuple(_hypothesis(h) for h in hypotheses),
-            followups=tuple(Followup(f.number, f.text, f.owner, f.created_at) for f in followups),
+            followups=tuple(_followup(f) for f in followups),
             resolved_at=row.resolved_at,
             resolved_by=row.resolved_by,
             summary=row.summary,
@@ -269,9 +288,10 @@ class IncidentRepository:
                 )
 
     def _save_followups(self, row_id: int, before: Incident, after: Incident) -> None:
-        known = {f.number for f in before.followups}
+        old = {f.number: f for f in before.followups}
         for followup in after.followups:
-            if followup.number not in known:
+            previous = old.get(followup.number)
+            if previous is None:
                 self._session.add(
                     FollowupRow(
                         incident_id=row_id,
@@ -279,6 +299,24 @@ class IncidentRepository:
                         text=followup.text,
                         owner=followup.owner,
                         created_at=followup.created_at,
+                        state=followup.state.value,
+                        due=followup.due,
+                        done_at=followup.done_at,
+                        tracker_key=followup.tracker_key,
+                        tracker_url=followup.tracker_url,
+                    )
+                )
+            elif previous != followup:
+                self._session.execute(
+                    sa.update(FollowupRow)
+                    .where(col(FollowupRow.incident_id) == row_id, col(FollowupRow.number) == followup.number)
+                    .values(
+                        owner=followup.owner,
+                        state=followup.state.value,
+                        due=followup.due,
+                        done_at=followup.done_at,
+                        tracker_key=followup.tracker_key,
+                        tracker_url=followup.tracker_url,
                     )
                 )
 
@@ -293,6 +331,20 @@ def _summary(row: IncidentRow) -> IncidentSummary:
         channel_id=row.channel_id,
         declared_at=row.declared_at,
         resolved_at=row.resolved_at,
+    )
+
+
+def _followup(row: FollowupRow) -> Followup:
+    return Followup(
+        row.number,
+        row.text,
+        row.owner,
+        row.created_at,
+        FollowupState(row.state),
+        row.due,
+        row.done_at,
+        row.tracker_key,
+        row.tracker_url,
     )
 
 

@@ -6,7 +6,7 @@ Timeline rows are append-only; the other tables are the incident's current state
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -115,7 +115,8 @@ class HypothesisRow(SQLModel, table=True):
 
 
 class FollowupRow(SQLModel, table=True):
-    """A postmortem action item."""
+    """A postmortem action item: ``state`` open/done/dropped, ``due`` a UTC day, ``done_at`` when done,
+    ``tracker_*`` the issue filed for it (migration 0007)."""
 
     __tablename__ = "followups"
     __table_args__ = (sa.UniqueConstraint("incident_id", "number", name="uq_followups_incident_number"),)
@@ -126,6 +127,11 @@ class FollowupRow(SQLModel, table=True):
     text: str = Field(sa_type=sa.Text)
     owner: str | None = Field(default=None, max_length=64)
     created_at: datetime = _utc_column()
+    state: str = Field(default="open", max_length=16)
+    due: date | None = Field(default=None, sa_type=sa.Date, nullable=True)
+    done_at: datetime | None = _utc_column(nullable=True)
+    tracker_key: str | None = Field(default=None, max_length=128)
+    tracker_url: str | None = Field(default=None, sa_type=sa.Text, nullable=True)
 
 
 class ProcessedEventRow(SQLModel, table=True):

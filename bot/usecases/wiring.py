@@ -15,6 +15,7 @@ from bot.usecases.alerts import AlertUseCases
 from bot.usecases.budgets import BudgetUseCases
 from bot.usecases.changes import ChangeUseCases
 from bot.usecases.events import EventUseCases
+from bot.usecases.followups import FollowupUseCases
 from bot.usecases.incidents import IncidentUseCases
 from bot.usecases.nudges import NudgeUseCases
 from bot.usecases.outbox import OutboxUseCases
@@ -35,6 +36,7 @@ class UseCases:
     outbox: OutboxUseCases
     budgets: BudgetUseCases
     nudges: NudgeUseCases
+    followups: FollowupUseCases
 
 
 def wire_usecases(
@@ -59,4 +61,5 @@ def wire_usecases(
         outbox=OutboxUseCases(transactions),
         budgets=BudgetUseCases(transactions, slos),
         nudges=NudgeUseCases(incidents),
+        followups=FollowupUseCases(transactions),
     )
