@@ -111,7 +111,9 @@ def build_server(
     usecases = build_usecases(settings)
     client = build_client(settings)
     threads = DatabaseThreads()
-    base = build_deps(settings, usecases.incidents, usecases.budgets, usecases.outbox, client, threads)
+    base = build_deps(
+        settings, usecases.incidents, usecases.budgets, usecases.outbox, client, threads, usecases.followups
+    )
     worker = OutboxWorker(
         usecases.store,
         build_deliverer(settings, usecases, base),

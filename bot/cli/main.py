@@ -23,6 +23,7 @@ from bot.config import Settings, load_settings
 from bot.domain.commands import (
     Declare,
     ExportPostmortem,
+    ListFollowups,
     ListIncidents,
     ParsedCommand,
     SetService,
@@ -41,8 +42,10 @@ from bot.domain.timeline import collect_names, plain_mention, plain_references
 from bot.domain.timeparse import format_iso
 from bot.errors import BotError, ConfigError, IncidentNotFound, UsageError
 from bot.log import configure_logging
+from bot.usecases.followups import FollowupList
 from bot.usecases.incidents import IncidentUseCases
 from bot.usecases.shared import Actor, utc_now
+from bot.views.followups import followups_csv, followups_json, followups_text
 from bot.views.postmortem import PostmortemRenderer
 from bot.views.replies import confirmation, list_text, slo_text, status_text, timeline_text
 
@@ -143,7 +146,7 @@ def _json_logs(settings: Settings | None) -> bool:
     return os.environ.get("LOG_FORMAT", "").strip() == "json"
 
 
-_QUIET = {"demo", "timeline", "postmortem", "list", "run", "outbox", "slo", "report"}
+_QUIET = {"demo", "timeline", "postmortem", "list", "run", "outbox", "slo", "report", "followups"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -258,6 +261,21 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--format", choices=formats, default="text", help="text (default) or json")
     listing.add_argument("--limit", type=_limit, default=200, help="at most this many incidents (default: 200)")
     listing.set_defaults(handler=_list)
+
+    followups = command(
+        "followups",
+        "list follow-ups (action items): number, state, owner, due date, tracker link",
+        description="List the follow-ups of one incident, or of every incident when no id is given.",
+    )
+    followups.add_argument("incident", nargs="?", default=None, help="the incident id, INC-n (default: every incident)")
+    followups.add_argument("--open", action="store_true", help="only open follow-ups (overdue ones included)")
+    followups.add_argument(
+        "--owner", default=None, metavar="@NAME", help="only those owned by @name or a Slack user id such as U0123ABC"
+    )
+    followups.add_argument(
+        "--format", choices=("text", "json", "csv"), default="text", help="text (default), json or csv"
+    )
+    followups.set_defaults(handler=_followups)
 
     slo = command("slo", "error budgets: remaining in the window, burn by incident")
     slo.add_argument("service", nargs="?", default=None, help="one service (default: every catalogued one)")
@@ -375,7 +393,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if isinstance(action, ShowHelp):
         print(plain_help(action.verb))
         return 0
-    if command.incident_number is None and not isinstance(action, (Declare, ListIncidents, ShowSlo)):
+    if command.incident_number is None and not isinstance(action, (Declare, ListIncidents, ShowSlo, ListFollowups)):
         verb = clean_text(args.text).split()[0].lower()
         raise UsageError(
             f'Name the incident first (there is no channel to imply it here): `incidentbot run "INC-7 {verb} ..."`; '
@@ -399,6 +417,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(slo_text(usecases.budgets, action.service))
     elif isinstance(action, ExportPostmortem):
         print(renderer.render(usecases.incidents.postmortem(command.incident_number), action.template), end="")
+    elif isinstance(action, ListFollowups):
+        print(_followups_text(usecases.followups.listing(command.incident_number), now))
     else:
         try:
             _change(usecases, settings, command, Actor(actor))
@@ -555,6 +575,34 @@ def _summary_json(summary: IncidentSummary) -> dict[str, Any]:
         "declared_at": format_iso(summary.declared_at),
         "resolved_at": format_iso(summary.resolved_at) if summary.resolved_at else None,
     }
+
+
+def _followups_text(found: FollowupList, now: datetime) -> str:
+    """The list for a terminal: people as @name, Slack references and commands as typed here."""
+    return for_terminal(
+        followups_text(found, now.date(), plain_mention(found.names), plain_references(found.names)), found.names
+    )
+
+
+def _followups(args: argparse.Namespace, settings: Settings) -> int:
+    number = _incident_number(args.incident) if args.incident is not None else None
+    owner = None
+    if args.owner is not None:
+        owner = parse_cli_person(args.owner)
+        if owner is None:
+            raise UsageError(
+                f"`--owner {args.owner[:40]}` is not a person; use e.g. `--owner @bob` or a Slack user id "
+                "such as `--owner U0123ABC`."
+            )
+    found = _usecases(settings, read_only=True).followups.listing(number, open_only=args.open, owner=owner)
+    now = utc_now()
+    if args.format == "json":
+        print(followups_json(found, now.date()))
+    elif args.format == "csv":
+        print(followups_csv(found, now.date()), end="")
+    else:
+        print(_followups_text(found, now))
+    return 0
 
 
 def _slo(args: argparse.Namespace, settings: Settings) -> int:

@@ -248,6 +248,10 @@ class FollowupState(StrEnum):
     DROPPED = "dropped"
 
 
+COMPLETIONS = ("done_on_time", "done_late", "open", "open_overdue", "dropped")
+"""The follow-up completion categories reports count (``Followup.completion``); each follow-up is in one."""
+
+
 @dataclass(frozen=True)
 class Followup:
     """A postmortem action item.
@@ -270,6 +274,15 @@ class Followup:
     def is_overdue(self, today: date) -> bool:
         """Still open after its due day (``today``: the UTC date now)."""
         return self.state is FollowupState.OPEN and self.due is not None and self.due < today
+
+    def completion(self, today: date) -> str:
+        """How it stands for reports on ``today`` (UTC): ``done_on_time``, ``done_late``, ``open``,
+        ``open_overdue`` or ``dropped`` (:data:`COMPLETIONS`, in that order)."""
+        if self.state is FollowupState.DROPPED:
+            return "dropped"
+        if self.state is FollowupState.DONE:
+            return "done_on_time" if self.done_on_time() else "done_late"
+        return "open_overdue" if self.is_overdue(today) else "open"
 
     def done_on_time(self) -> bool | None:
         """Done by the end of its due day (UTC): True, False (late), or None when not done; done

@@ -20,6 +20,7 @@ from bot.metrics import SLACK_API_ERRORS
 from bot.slack.identity import BotIdentity
 from bot.slack.web_api import SlackWebApi
 from bot.usecases.budgets import BudgetUseCases
+from bot.usecases.followups import FollowupUseCases
 from bot.usecases.incidents import IncidentUseCases
 from bot.usecases.outbox import OutboxUseCases
 from bot.views.postmortem import PostmortemRenderer
@@ -49,6 +50,7 @@ class SlackDeps:
     web_api: SlackWebApi
     renderer: PostmortemRenderer
     threads: Readers
+    followups: FollowupUseCases | None = None
     wake_outbox: Callable[[], None] = lambda: None
 
 
@@ -88,6 +90,7 @@ def build_deps(
     outbox: OutboxUseCases,
     client: AsyncWebClient,
     threads: Readers,
+    followups: FollowupUseCases | None = None,
 ) -> SlackDeps:
     return SlackDeps(
         incidents=incidents,
@@ -96,6 +99,7 @@ def build_deps(
         web_api=SlackWebApi(client, settings.channel_prefix, settings.announce_channel),
         renderer=PostmortemRenderer(settings.templates_dir),
         threads=threads,
+        followups=followups,
     )
 
 

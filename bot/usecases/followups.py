@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.domain.model import FollowupListing
+from bot.domain.model import FollowupListing, format_incident_id
 from bot.domain.timeline import collect_names
 from bot.usecases.shared import Transactions, find_incident
 
@@ -19,6 +19,8 @@ class FollowupList:
 
     items: list[FollowupListing]
     names: dict[str, str]
+    incident_id: str | None = None
+    """``INC-n`` when the list is one incident's; None across incidents."""
 
 
 class FollowupUseCases:
@@ -60,4 +62,4 @@ class FollowupUseCases:
                 if item.followup.owner is not None
                 and wanted in (item.followup.owner.lower(), names.get(item.followup.owner, "").lower())
             ]
-        return FollowupList(items, names)
+        return FollowupList(items, names, format_incident_id(only) if only is not None else None)

@@ -1,4 +1,5 @@
-"""Incident reports: counts by severity and service, time-to-X percentiles, error budget burned per service.
+"""Incident reports: counts by severity and service, time-to-X percentiles, error budget burned per service,
+and follow-up completion (done on time, done late, open, open overdue, dropped) per service and severity.
 
 ``build_report`` is pure aggregation over domain objects; the renderers turn it into text, JSON or
 CSV, and ``write_chart`` draws it (matplotlib, Agg backend: no display needed; the ``charts`` extra).
@@ -19,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.domain.model import Incident, TimelineEntry
+from bot.domain.model import COMPLETIONS, Incident, TimelineEntry
 from bot.domain.slo import SloCatalog, bad_time
 from bot.domain.timeline import find_milestones
 from bot.domain.timeparse import format_iso
@@ -39,6 +40,8 @@ class IncidentRow:
     minutes: dict[str, float | None]
     budget_minutes: float | None
     """Bad-request minutes, None when the service has no SLO."""
+    followups: dict[str, int] = field(default_factory=dict)
+    """Its follow-ups by completion at the report's end (``COMPLETIONS``: done_on_time ... dropped)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,19 @@ class Report:
                 "count": len(values),
             }
         return result
+
+    def followups_by(self, key: str) -> dict[str, dict[str, int]]:
+        """Follow-up completion summed per ``service`` or ``severity``: name -> category -> count (every
+        category, zeros included), for the names whose incidents have follow-ups."""
+        totals: dict[str, dict[str, int]] = {}
+        for row in self.incidents:
+            if not any(row.followups.values()):
+                continue
+            name = row.service if key == "service" else row.severity
+            counts = totals.setdefault(name, dict.fromkeys(COMPLETIONS, 0))
+            for category in COMPLETIONS:
+                counts[category] += row.followups.get(category, 0)
+        return dict(sorted(totals.items()))
 
     def budget_by_service(self) -> dict[str, float]:
         """Bad-request minutes per catalogued service (impact x duration)."""
@@ -116,7 +132,14 @@ def _row(incident: Incident, entries: Sequence[TimelineEntry], slos: SloCatalog,
             "resolve": minutes(milestones.resolved_at),
         },
         budget_minutes=burned,
+        followups=_completion(incident, now),
     )
+
+
+def _completion(incident: Incident, now: datetime) -> dict[str, int]:
+    today = now.astimezone(UTC).date()
+    counts = Counter(f.completion(today) for f in incident.followups)
+    return {category: counts[category] for category in COMPLETIONS}
 
 
 def _fmt(value: float | None) -> str:
@@ -137,6 +160,13 @@ def render_text(report: Report) -> str:
         lines.append(f"  to {measure:<9} {_fmt(stats['median'])} / {_fmt(stats['p90'])}  (n={stats['count']:g})")
     lines += ["", "Error budget burned (bad-request minutes):"]
     lines += [f"  {name:<12} {minutes:g} min" for name, minutes in report.budget_by_service().items()] or ["  none"]
+    lines += ["", "Follow-ups (done on time / done late / open / open overdue / dropped):"]
+    for key in ("service", "severity"):
+        lines.append(f"  by {key}:")
+        lines += [
+            f"    {name:<12} " + " / ".join(str(counts[c]) for c in COMPLETIONS)
+            for name, counts in report.followups_by(key).items()
+        ] or ["    none"]
     return "\n".join(lines)
 
 
@@ -149,6 +179,7 @@ def render_json(report: Report) -> str:
         "by_service": report.by_service(),
         "minutes_from_detection": report.percentiles(),
         "budget_burned_minutes": report.budget_by_service(),
+        "followups": {"by_service": report.followups_by("service"), "by_severity": report.followups_by("severity")},
         "incidents": [
             {
                 "incident": r.incident_id,
@@ -157,6 +188,7 @@ def render_json(report: Report) -> str:
                 "service": r.service,
                 **{f"minutes_to_{k}": v for k, v in r.minutes.items()},
                 "budget_burned_minutes": r.budget_minutes,
+                "followups": r.followups,
             }
             for r in report.incidents
         ],
@@ -178,6 +210,7 @@ def render_csv(report: Report) -> str:
             "minutes_to_mitigate",
             "minutes_to_resolve",
             "budget_burned_minutes",
+            *(f"followups_{category}" for category in COMPLETIONS),
         ]
     )
     for r in report.incidents:
@@ -189,6 +222,7 @@ def render_csv(report: Report) -> str:
                 r.service,
                 *("" if r.minutes[m] is None else r.minutes[m] for m in MEASURES),
                 "" if r.budget_minutes is None else r.budget_minutes,
+                *(r.followups.get(category, 0) for category in COMPLETIONS),
             ]
         )
     return out.getvalue()

@@ -20,6 +20,7 @@ from bot.domain.commands import (
     Assemble,
     ExportPostmortem,
     GroupRef,
+    ListFollowups,
     ListIncidents,
     ParsedCommand,
     ShowHelp,
@@ -38,6 +39,7 @@ from bot.slack.errors import about_incident, respond_ephemeral
 from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, slack_mention, truncate
 from bot.slack.web_api import incident_number_in_channel_name
 from bot.usecases.shared import Actor, Outcome
+from bot.views.followups import followups_text
 from bot.views.replies import confirmation, list_text, slo_text, status_text
 
 log = structlog.get_logger("incidentbot.slack")
@@ -217,6 +219,11 @@ async def _answer_query(
         if isinstance(action, ShowStatus):
             incident = incidents.get(number, channel_id, channel_number)
             return status_text(incident, incidents.clock(), slack_mention, escape_keeping_mentions), None
+        if isinstance(action, ListFollowups):
+            if deps.followups is None:
+                raise TypeError("follow-ups are not wired")
+            found = deps.followups.listing(number, channel_id, channel_number)
+            return followups_text(found, incidents.clock().date(), slack_mention, escape_keeping_mentions), None
         if isinstance(action, ShowTimeline):
             incident, entries, total = incidents.recent_timeline(number, channel_id, channel_number)
             return f"{incident.incident_id} timeline", blocks.build_timeline_blocks(incident, entries, total)

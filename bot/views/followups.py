@@ -1,0 +1,115 @@
+"""Follow-up lists as text (Slack and the terminal), JSON and CSV: number, state, owner, due date, link.
+
+The state shown is the postmortem's (``bot.domain.postmortem.followup_state``): ``open``, ``overdue``,
+``done 2026-12-01``, ``done 2026-12-20 (late)``, ``dropped``. Dates are UTC days.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+from typing import Any
+
+from bot.domain.model import FollowupListing
+from bot.domain.postmortem import followup_state
+from bot.domain.timeline import Escape, Mention, keep_text
+from bot.domain.timeparse import format_day, format_iso
+from bot.usecases.followups import FollowupList
+
+ADD_HINT = "add one with `/incident followup <text> [@owner] [--due DATE]`"
+
+
+def followups_text(
+    found: FollowupList,
+    today: date,
+    mention: Mention,
+    escape: Escape = keep_text,
+) -> str:
+    """One line per follow-up: ``INC-1 #2 open · canary rollout · owner @carol · due 2026-12-15 · link -``.
+
+    One incident's list (``found.incident_id``) has a heading naming it, and its lines leave the id out.
+    """
+    incident_id = found.incident_id
+    if not found.items:
+        where = f"{incident_id} has no follow-ups" if incident_id else "No follow-ups"
+        return f"{where}; {ADD_HINT}."
+    lines = [f"{incident_id} follow-ups" if incident_id else f"{len(found.items)} follow-up(s)"]
+    for item in found.items:
+        f = item.followup
+        prefix = "" if incident_id else f"{item.incident_id} "
+        owner = mention(f.owner) if f.owner else "unassigned"
+        due = format_day(f.due) if f.due else "-"
+        link = escape(f.tracker_url or f.tracker_key or "-")
+        state = followup_state(f, today)
+        lines.append(f"{prefix}#{f.number} {state} · {escape(f.text)} · owner {owner} · due {due} · link {link}")
+    return "\n".join(lines)
+
+
+def _record(item: FollowupListing, today: date, names: dict[str, str]) -> dict[str, Any]:
+    f = item.followup
+    return {
+        "incident": item.incident_id,
+        "incident_title": item.incident_title,
+        "severity": item.severity.value,
+        "service": item.service,
+        "number": f.number,
+        "text": f.text,
+        "owner": f.owner,
+        "owner_name": names.get(f.owner) if f.owner else None,
+        "state": f.state.value,
+        "overdue": f.is_overdue(today),
+        "due": format_day(f.due) if f.due else None,
+        "created_at": format_iso(f.created_at),
+        "done_at": format_iso(f.done_at) if f.done_at else None,
+        "tracker_key": f.tracker_key,
+        "tracker_url": f.tracker_url,
+    }
+
+
+FIELDS = (
+    "incident",
+    "incident_title",
+    "severity",
+    "service",
+    "number",
+    "text",
+    "owner",
+    "owner_name",
+    "state",
+    "overdue",
+    "due",
+    "created_at",
+    "done_at",
+    "tracker_key",
+    "tracker_url",
+)
+"""The fields of each follow-up in JSON, and the CSV header, in order."""
+
+
+def followups_json(found: FollowupList, today: date) -> str:
+    """``{"followups": [{incident, ..., tracker_url}, ...]}``; dates ``2026-12-15``, times RFC 3339 UTC."""
+    return json.dumps(
+        {"followups": [_record(item, today, found.names) for item in found.items]}, indent=2, ensure_ascii=False
+    )
+
+
+def followups_csv(found: FollowupList, today: date) -> str:
+    """A header row (:data:`FIELDS`) and one row per follow-up; empty cells for missing values."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(FIELDS)
+    for item in found.items:
+        record = _record(item, today, found.names)
+        writer.writerow([_cell(record[key]) for key in FIELDS])
+    return out.getvalue()
+
+
+def _cell(value: object) -> object:
+    """CSV cells: "" for none, ``true``/``false`` for booleans (as JSON writes them)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value

@@ -1,0 +1,173 @@
+"""Follow-ups through the ``incidentbot`` command line: the life cycle with ``run`` (in-process ``main``, the
+real entry point), then ``followups`` in text, JSON and CSV with its filters, the postmortem's action items and
+the report's completion in child processes, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.cli.main import main
+from tests.support.cli import assert_one_line_error, incidentbot
+
+
+class Cli:
+    def __init__(self, database_url: str, folder: Path) -> None:
+        self.database_url, self.folder = database_url, folder
+
+    def __call__(self, *args: str) -> str:
+        result = incidentbot(*args, database_url=self.database_url, cwd=self.folder)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+
+@pytest.fixture()
+def run(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., tuple[int, str, str]]:
+    """``incidentbot run TEXT [--user @x]`` in this process: (exit status, stdout, stderr)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    for name in ("SLACK_BOT_TOKEN", "INCIDENT_SLO_FILE"):
+        monkeypatch.delenv(name, raising=False)
+
+    def call(text: str, *options: str) -> tuple[int, str, str]:
+        code = main(["run", text, *options])
+        captured = capsys.readouterr()
+        return code, captured.out.strip(), captured.err.strip()
+
+    return call
+
+
+def test_followup_life_cycle_through_the_cli(
+    database_url: str, tmp_path: Path, run: Callable[..., tuple[int, str, str]]
+) -> None:
+    """Two incidents, four follow-ups carried to every completion: each view shows the same measured states."""
+    cli = Cli(database_url, tmp_path)
+
+    def step(text: str, *options: str) -> str:
+        code, out, err = run(text, *options)
+        assert (code, err) == (0, ""), err
+        return out
+
+    now = datetime.now(UTC)
+    today, yesterday, two_days_ago = (f"{now - timedelta(days=d):%Y-%m-%d}" for d in (0, 1, 2))
+    in_a_week = f"{now + timedelta(days=7):%Y-%m-%d}"
+    step("declare sev1 CDN edge down --at 3d ago")
+    step("INC-1 service cdn-edge")
+    step("INC-1 resolve WAF rule rolled back --at 2d 23h ago")
+    step("declare sev3 Search slow --at 3d ago")
+    # After the resolve: follow-ups on a resolved incident, one backdated two days.
+    assert step("INC-1 followup canary deployment for firewall changes @carol --due +7d") == (
+        f"INC-1 · Follow-up #1: canary deployment for firewall changes (owner: @carol; due {in_a_week})"
+    )
+    step("INC-1 followup synthetic WAF tests in staging @bob --at 2d ago")
+    step("INC-1 followup verify CPU load runbook step --at 2d ago")
+    step("INC-2 followup index rebuild alert @bob --at 2d ago")
+    step(f"INC-1 followup due 2 {two_days_ago}")
+    step(f"INC-1 followup due 3 {yesterday}")
+    step("INC-1 followup owner 3 @dave")
+    assert step("INC-1 followup done 2 dashboards live", "--user", "@bob") == (
+        "INC-1 · Follow-up #2 (synthetic WAF tests in staging) done: dashboards live"
+    )
+    step("INC-2 followup drop 1 covered by the search SLO alert")
+
+    assert cli("followups").splitlines() == [
+        "4 follow-up(s)",
+        f"INC-1 #1 open · canary deployment for firewall changes · owner @carol · due {in_a_week} · link -",
+        f"INC-1 #2 done {today} (late) · synthetic WAF tests in staging · owner @bob · due {two_days_ago} · link -",
+        f"INC-1 #3 overdue · verify CPU load runbook step · owner @dave · due {yesterday} · link -",
+        "INC-2 #1 dropped · index rebuild alert · owner @bob · due - · link -",
+    ]
+    assert cli("followups", "INC-1", "--open").splitlines() == [
+        "INC-1 follow-ups",
+        f"#1 open · canary deployment for firewall changes · owner @carol · due {in_a_week} · link -",
+        f"#3 overdue · verify CPU load runbook step · owner @dave · due {yesterday} · link -",
+    ]
+    assert cli("run", "INC-2 followups").splitlines() == [
+        "INC-2 follow-ups",
+        "#1 dropped · index rebuild alert · owner @bob · due - · link -",
+    ]
+    document = json.loads(cli("followups", "--owner", "@bob", "--format", "json"))
+    assert [(f["incident"], f["number"], f["state"], f["overdue"], f["due"]) for f in document["followups"]] == [
+        ("INC-1", 2, "done", False, two_days_ago),
+        ("INC-2", 1, "dropped", False, None),
+    ]
+    rows = list(csv.DictReader(io.StringIO(cli("followups", "--open", "--format", "csv"))))
+    assert [(r["incident"], r["number"], r["owner"], r["state"], r["overdue"], r["due"]) for r in rows] == [
+        ("INC-1", "1", "carol", "open", "false", in_a_week),
+        ("INC-1", "3", "dave", "open", "true", yesterday),
+    ]
+
+    postmortem = cli("postmortem", "INC-1")
+    assert "| # | Action item | Owner | State | Due (UTC) | Link |" in postmortem
+    assert f"| 2 | synthetic WAF tests in staging | @bob | done {today} (late) | {two_days_ago} | - |" in postmortem
+    assert f"| 3 | verify CPU load runbook step | @dave | overdue | {yesterday} | - |" in postmortem
+
+    report = cli("report", "--since", "30d")
+    assert report.split("Follow-ups (done on time / done late / open / open overdue / dropped):\n")[1].splitlines() == [
+        "  by service:",
+        "    (none)       0 / 0 / 0 / 0 / 1",
+        "    cdn-edge     0 / 1 / 1 / 1 / 0",
+        "  by severity:",
+        "    sev1         0 / 1 / 1 / 1 / 0",
+        "    sev3         0 / 0 / 0 / 0 / 1",
+    ]
+    report_rows = list(csv.DictReader(io.StringIO(cli("report", "--since", "30d", "--format", "csv"))))
+    assert [
+        (r["incident"], r["followups_done_late"], r["followups_open_overdue"], r["followups_dropped"])
+        for r in report_rows
+    ] == [("INC-1", "1", "1", "0"), ("INC-2", "0", "0", "1")]
+    followups = json.loads(cli("report", "--since", "30d", "--format", "json"))["followups"]
+    assert followups["by_severity"]["sev1"] == {
+        "done_on_time": 0,
+        "done_late": 1,
+        "open": 1,
+        "open_overdue": 1,
+        "dropped": 0,
+    }
+
+
+def test_refusals_are_one_clear_line(
+    database_url: str, tmp_path: Path, run: Callable[..., tuple[int, str, str]]
+) -> None:
+    """Unknown numbers, done twice, reopen of an open one, drop without reason, bad dates: a clear refusal each."""
+    for text in ("declare sev2 Checkout errors", "INC-1 followup retry budget for the payment client"):
+        assert run(text)[0] == 0
+    assert run("INC-1 followup done 1")[0] == 0
+    assert run("INC-1 followup done 4")[::2] == (
+        1,
+        "incidentbot: INC-1 has no follow-up #4 (it has: #1). `followups` lists them; add one with "
+        "`followup <text> [@owner]`.",
+    )
+    code, _, err = run("INC-1 followup done 1")
+    assert code == 1 and err.startswith("incidentbot: Follow-up #1 is already done (at ")
+    assert run("INC-1 followup reopen 1")[0] == 0
+    assert run("INC-1 followup reopen 1")[::2] == (
+        1,
+        "incidentbot: Follow-up #1 is still open; there is nothing to reopen.",
+    )
+    code, _, err = run("INC-1 followup due 1 next friday")
+    assert code == 2 and err.splitlines()[0] == (
+        "incidentbot: `next friday` is not a due date I understand. Accepted due dates: `2026-12-15` (a UTC "
+        "calendar date), `today`, `tomorrow`, `+7d`, `+2w`, `in 3 days`, `in 2 weeks` (counted from the day the "
+        "command is typed, UTC)."
+    )
+    code, _, err = run("INC-1 followup drop 1")
+    assert code == 2 and err.splitlines()[0] == (
+        "incidentbot: `followup` needs a reason to drop it, e.g. `followup drop 2 covered by #1`."
+    )
+    unknown = incidentbot("followups", "INC-9", database_url=database_url, cwd=tmp_path)
+    assert_one_line_error(unknown, "There is no incident INC-9.")
+    broadcast = incidentbot("followups", "--owner", "@channel", database_url=database_url, cwd=tmp_path)
+    assert_one_line_error(broadcast)
+    assert broadcast.stderr.strip() == (
+        "incidentbot: `--owner @channel` is not a person; use e.g. `--owner @bob` or a Slack user id such as "
+        "`--owner U0123ABC`."
+    )
