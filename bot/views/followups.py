@@ -34,7 +34,7 @@ def followups_text(
     incident_id = found.incident_id
     if not found.items:
         where = f"{incident_id} has no follow-ups" if incident_id else "No follow-ups"
-        return f"{where}; {ADD_HINT}."
+        return f"{where}; {escape(ADD_HINT)}."  # escaped: Slack would read a bare <text> as a link
     lines = [f"{incident_id} follow-ups" if incident_id else f"{len(found.items)} follow-up(s)"]
     for item in found.items:
         f = item.followup
