@@ -285,9 +285,13 @@ def _split_at_option(text: str) -> tuple[str, str | None]:
         raise UsageError(f"`--at` is given {len(flags)} times ({typed}); give one time.", "... --at WHEN")
     flag = flags[0]
     when = text[flag.end() :].removeprefix("=").strip()
+    body = text[: flag.start()].strip()
+    due = _DUE_OPTION.search(when)
+    if due is not None:  # `followup x --at 13:42 --due +7d`: the due date is the follow-up's, not the time's
+        body, when = f"{body} {when[due.start() :]}", when[: due.start()].strip()
     if not when:
         raise UsageError("`--at` needs a time, for example `--at 13:42` or `--at 15m ago`.", "... --at WHEN")
-    return text[: flag.start()].strip(), when
+    return body, when
 
 
 def _split_word(text: str) -> tuple[str, str]:

@@ -223,6 +223,19 @@ class TestGrammar:
         assert refused.value.user_message == message
         assert refused.value.usage == ("followups" if typed.startswith("followups") else FULL_USAGE)
 
+    @pytest.mark.parametrize(
+        "typed",
+        [
+            "INC-7 followup canary <@U0BOB|bob> --due +7d --at 15m ago",
+            "INC-7 followup canary <@U0BOB|bob> --at 15m ago --due +7d",
+        ],
+    )
+    def test_at_and_due_in_either_order(self, typed: str) -> None:
+        """``--at`` and ``--due`` are both options, whichever comes first."""
+        command = parse_command(typed)
+        assert command.at == "15m ago"
+        assert command.action == AddFollowup("canary", UserRef("U0BOB", "bob"), DueDate("+7d", days_ahead=7))
+
     def test_followups_is_a_query(self) -> None:
         """``followups`` only reads, so it cannot be backdated."""
         with pytest.raises(UsageError) as refused:
