@@ -27,11 +27,19 @@ from bot.integrations import webhooks
 from bot.integrations.pagerduty import PagerDutyDeliverer, page_action_of, paging_plan
 from bot.integrations.slo_catalog import load_catalog
 from bot.jobs.nudges import Nudger
+from bot.jobs.reminders import FollowupReminder
 from bot.log import configure_logging
 from bot.metrics import METRICS_PATH, build_registry, count_entry, metrics_handler, webhook_counter
 from bot.outbox.worker import Deliver, OutboxWorker, route_by_kind
 from bot.slack.app import SlackDeps, build_app, build_client, build_deps
-from bot.slack.delivery import ChangePlan, SlackDeliverer, alert_plan, dead_page_notice, nudge_effects
+from bot.slack.delivery import (
+    ChangePlan,
+    SlackDeliverer,
+    alert_plan,
+    dead_page_notice,
+    followup_reminder_effects,
+    nudge_effects,
+)
 from bot.slack.identity import BotIdentity
 from bot.slack.server import SHUTDOWN_TIMEOUT, SOCKET_MODE, SocketModeConnection, build_web_app
 from bot.store import open_store, open_store_for_reading
@@ -48,6 +56,8 @@ OUTBOX_WORKER = web.AppKey("outbox_worker", OutboxWorker)
 OUTBOX_TASK = web.AppKey("outbox_task", asyncio.Task[None])
 NUDGER = web.AppKey("nudger", Nudger)
 NUDGE_TASK = web.AppKey("nudge_task", asyncio.Task[None])
+REMINDER = web.AppKey("reminder", FollowupReminder)
+REMINDER_TASK = web.AppKey("reminder_task", asyncio.Task[None])
 IDENTITY = web.AppKey("identity", BotIdentity)
 
 
@@ -143,6 +153,8 @@ def build_server(
     nudger = Nudger(usecases.nudges, settings.nudge_after, nudge_effects, worker.wake)
     web_app[OUTBOX_WORKER] = worker
     web_app[NUDGER] = nudger
+    reminder = FollowupReminder(usecases.followups, followup_reminder_effects, worker.wake)
+    web_app[REMINDER] = reminder
     web_app[IDENTITY] = identity
 
     async def start_worker(app: web.Application) -> None:
@@ -152,6 +164,7 @@ def build_server(
         await identity.start()
         app[OUTBOX_TASK] = asyncio.create_task(worker.run_forever())
         app[NUDGE_TASK] = asyncio.create_task(nudger.run_forever())
+        app[REMINDER_TASK] = asyncio.create_task(reminder.run_forever())
         log.info("background_work_started", worker=worker.worker_id, socket_mode=socket_mode)
 
     async def stop_worker(app: web.Application) -> None:
@@ -161,8 +174,10 @@ def build_server(
             usecases.store.dispose()
             return
         nudger.stop()
+        reminder.stop()
         worker.stop()
         await app[NUDGE_TASK]
+        await app[REMINDER_TASK]
         await app[OUTBOX_TASK]
         try:
             left = await worker.drain(timeout=OUTBOX_DRAIN_SECONDS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, ClassVar
 
 from bot.domain.model import Severity
@@ -268,6 +269,18 @@ class ExportPostmortem:
 
 
 @dataclass(frozen=True)
+class RemindFollowups:
+    """The bot reminded owners and the channel of the follow-ups overdue on ``day`` (UTC); not typed.
+
+    Remembered on the timeline (with the day) so that an incident is reminded at most once a day.
+    """
+
+    verb: ClassVar[str] = "followup reminder"
+    restricted_move: ClassVar[str | None] = None
+    day: date
+
+
+@dataclass(frozen=True)
 class ListIncidents:
     pass
 
@@ -302,6 +315,7 @@ Transition = (
     | AssignFollowup
     | RescheduleFollowup
     | DropFollowup
+    | RemindFollowups
     | PinMessage
     | SetService
     | SetImpact

@@ -27,6 +27,7 @@ from bot.domain.commands import (
     PinMessage,
     RecordAlert,
     RejectHypothesis,
+    RemindFollowups,
     Reopen,
     ReopenFollowup,
     RescheduleFollowup,
@@ -86,6 +87,7 @@ LIFE_CYCLE: dict[type[Transition], tuple[Status | None, ...]] = {
     AssignFollowup:     (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     RescheduleFollowup: (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     DropFollowup:       (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    RemindFollowups:    (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     PinMessage:         (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     SetService:         (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     SetImpact:          (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
@@ -489,6 +491,19 @@ def _record_followup_drop(incident: Incident, action: DropFollowup, stamp: Stamp
     return _with_followup(incident, dropped), entry
 
 
+def _record_followup_reminder(
+    incident: Incident, action: RemindFollowups, stamp: Stamp
+) -> tuple[Incident, TimelineEntry]:
+    overdue = [f for f in incident.followups if f.is_overdue(action.day)]
+    if not overdue:
+        raise TransitionError(f"{incident.incident_id} has no overdue follow-up on {format_day(action.day)}.")
+    owners = {str(f.number): f.owner for f in overdue}
+    entry = stamp.entry(
+        EntryKind.FOLLOWUP_REMINDER, day=format_day(action.day), numbers=[f.number for f in overdue], owners=owners
+    )
+    return incident, entry
+
+
 def _record_pin(incident: Incident, action: PinMessage, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
     entry = TimelineEntry(
         EntryKind.PINNED,
@@ -541,6 +556,7 @@ _RECORDERS: dict[type[Transition], Any] = {
     AssignFollowup: _record_followup_owner,
     RescheduleFollowup: _record_followup_due,
     DropFollowup: _record_followup_drop,
+    RemindFollowups: _record_followup_reminder,
     PinMessage: _record_pin,
     SetService: _record_service,
     SetImpact: _record_impact,

@@ -147,6 +147,7 @@ class EntryKind(StrEnum):
     FOLLOWUP_OWNER = "followup_owner"
     FOLLOWUP_DUE = "followup_due"
     FOLLOWUP_DROPPED = "followup_dropped"
+    FOLLOWUP_REMINDER = "followup_reminder"
     PINNED = "pinned"
     SERVICE = "service"
     IMPACT = "impact"

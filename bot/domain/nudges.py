@@ -1,16 +1,19 @@
-"""Which open incidents need a nudge: their timeline went quiet for longer than their severity allows.
+"""Which open incidents need a nudge: their timeline went quiet for longer than their severity allows;
+and which incidents' overdue follow-ups need a reminder today.
 
 A silence is nudged once: the nudge is itself a timeline entry, and a new one is due only after
-somebody posts an update and goes quiet again.
+somebody posts an update and goes quiet again. Follow-up reminders are entries too (with their UTC
+day), so an incident is reminded at most once a day; neither counts as an update.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.domain.model import EntryKind, Incident, Severity, TimelineEntry
+from bot.domain.timeparse import format_day
 
 DEFAULT_NUDGE_AFTER: Mapping[Severity, timedelta] = {
     Severity.SEV1: timedelta(minutes=15),
@@ -35,9 +38,17 @@ def due_nudges(
         threshold = thresholds.get(incident.severity)
         if threshold is None or not incident.status.is_open:
             continue
-        updates = [e.recorded_at for e in entries if e.kind is not EntryKind.NUDGE]
+        updates = [e.recorded_at for e in entries if e.kind not in (EntryKind.NUDGE, EntryKind.FOLLOWUP_REMINDER)]
         last_update = max(updates, default=incident.declared_at)
         nudged_since = any(e.kind is EntryKind.NUDGE and e.recorded_at >= last_update for e in entries)
         if not nudged_since and now - last_update >= threshold:
             due.append(DueNudge(incident.number, int((now - last_update).total_seconds() // 60)))
     return due
+
+
+def needs_followup_reminder(incident: Incident, last_reminder: TimelineEntry | None, today: date) -> bool:
+    """True when ``incident`` has a follow-up overdue on ``today`` (UTC) and was not reminded on that day
+    (``last_reminder``: its latest ``followup_reminder`` entry, whose ``day`` says when)."""
+    if not any(f.is_overdue(today) for f in incident.followups):
+        return False
+    return last_reminder is None or str(last_reminder.data.get("day") or "") < format_day(today)

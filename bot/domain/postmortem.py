@@ -39,6 +39,8 @@ from bot.domain.timeline import (
 )
 from bot.domain.timeparse import ensure_utc, format_date, format_day, format_duration, format_utc
 
+BOT_REMINDERS = frozenset({EntryKind.NUDGE, EntryKind.FOLLOWUP_REMINDER})
+"""The bot's own reminders: on the timeline (so each is sent once), left out of the draft's."""
 MAX_TIMELINE_LINES = 1000
 """Timeline entries shown in a postmortem draft (first and last halves); the database keeps all."""
 MAX_NOTES = 200
@@ -197,7 +199,7 @@ def build_postmortem(
         metrics=_metrics(milestones),
         action_items=[_action_item(f, mention, generated_at) for f in incident.followups],
         lessons=_lessons(incident, ordered, milestones),
-        timeline=_capped_timeline([e for e in ordered if e.kind is not EntryKind.NUDGE], mention, incident.incident_id),
+        timeline=_capped_timeline([e for e in ordered if e.kind not in BOT_REMINDERS], mention, incident.incident_id),
         notes=_capped(
             [describe(e, mention) for e in ordered if e.kind in (EntryKind.NOTE, EntryKind.PINNED)],
             MAX_NOTES,

@@ -109,6 +109,9 @@ def describe(entry: TimelineEntry, mention: Mention = neutral_mention, escape: E
         return _with_text("The fix did not hold: back to investigating", entry.text)
     if kind is EntryKind.NUDGE:
         return f"Reminder posted: no timeline update for {data.get('silent_minutes')} min"
+    if kind is EntryKind.FOLLOWUP_REMINDER:
+        numbers = ", ".join(f"#{n}" for n in data.get("numbers") or [])
+        return f"Reminder posted: follow-ups overdue on {data.get('day')}: {numbers}"
     label = _LABELS.get(kind) or kind.value.replace("_", " ").capitalize()  # a new kind reads as its name
     return _with_text(label, entry.text)
 

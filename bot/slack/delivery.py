@@ -26,6 +26,7 @@ from bot.domain.commands import PinMessage
 from bot.domain.effects import Effect, OutboxItem
 from bot.domain.model import (
     EntryKind,
+    Followup,
     FollowupState,
     Incident,
     Severity,
@@ -36,6 +37,7 @@ from bot.domain.model import (
 )
 from bot.domain.paging import PageAction
 from bot.domain.slo import format_budget_time
+from bot.domain.timeparse import format_day
 from bot.errors import BotError
 from bot.outbox.worker import RetryLater, Undeliverable
 from bot.slack.api_errors import ErrorClass, SlackFailure, failure_of
@@ -66,6 +68,7 @@ class SlackEffect(StrEnum):
     BUDGET_CHECK = "slack.budget_check"
     PIN_MESSAGE = "slack.pin_message"
     PIN_STATUS = "slack.pin_status"
+    DIRECT_MESSAGE = "slack.direct_message"
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,46 @@ def nudge_effects(outcome: Outcome) -> list[Effect]:
     return [Effect(SlackEffect.POST_LINE, {"text": text}, incident.number)]
 
 
+def followup_reminder_effects(outcome: Outcome) -> list[Effect]:
+    """What a follow-up reminder owes: one line in the incident's channel listing every overdue item, and
+    a direct message to each owner who is a Slack user, listing theirs (the entry itself is on the timeline)."""
+    incident = outcome.incident
+    entry = next((e for e in outcome.entries if e.kind is EntryKind.FOLLOWUP_REMINDER), None)
+    if entry is None:
+        return []
+    numbers = set(entry.data.get("numbers") or [])
+    overdue = [f for f in incident.followups if f.number in numbers]
+
+    def item(f: Followup, with_owner: bool = True) -> str:
+        details = [slack_mention(f.owner) if f.owner else "unassigned"] if with_owner else []
+        details += [f"due {format_day(f.due)}"] if f.due else []
+        return f"#{f.number} {escape_keeping_mentions(f.text)} ({', '.join(details)})"
+
+    ident = incident.incident_id
+    hint = (
+        f"Mark one done with `/incident {ident} followup done &lt;n&gt;`, give it a new date with "
+        f"`/incident {ident} followup due &lt;n&gt; DATE`, or drop it with a reason."
+    )
+    effects = [
+        Effect(
+            SlackEffect.POST_LINE,
+            {
+                "text": f":hourglass: {ident} has overdue follow-ups: "
+                + "; ".join(item(f) for f in overdue)
+                + f". {hint}"
+            },
+            incident.number,
+        )
+    ]
+    owners = dict.fromkeys(f.owner for f in overdue if f.owner and is_slack_user_id(f.owner))
+    for owner in owners:
+        mine = "; ".join(item(f, with_owner=False) for f in overdue if f.owner == owner)
+        title = escape_keeping_mentions(incident.title)
+        text = f":hourglass: Your follow-ups on {ident} ({title}) are overdue: {mine}. {hint}"
+        effects.append(Effect(SlackEffect.DIRECT_MESSAGE, {"user": owner, "text": text}, incident.number))
+    return effects
+
+
 MAX_SUMMARY_NAMES = 10
 """Alert names listed per state in a channel line about an alert notification, then how many more."""
 
@@ -336,6 +379,7 @@ class SlackDeliverer:
                 SlackEffect.BUDGET_CHECK: self._budget_check,
                 SlackEffect.PIN_MESSAGE: self._pin_message,
                 SlackEffect.PIN_STATUS: self._pin_status,
+                SlackEffect.DIRECT_MESSAGE: self._direct_message,
             }.get(SlackEffect(item.kind))
             if item.kind in SlackEffect._value2member_map_
             else None
@@ -448,6 +492,10 @@ class SlackDeliverer:
         if incident is None or incident.channel_id is None:
             return
         await self.web_api.post(incident.channel_id, str(item.payload.get("text") or ""))
+
+    async def _direct_message(self, item: OutboxItem) -> None:
+        """A message to one person, in their DM with the bot (chat.postMessage to their user id)."""
+        await self.web_api.post(str(item.payload["user"]), str(item.payload.get("text") or ""))
 
     async def _post_recent_changes(self, item: OutboxItem) -> None:
         """The changes to the incident's service in the 2 hours before it was declared: the usual suspects."""

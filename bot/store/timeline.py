@@ -120,11 +120,25 @@ class TimelineRepository:
             ],
         )
 
-    def _latest_entry(self, incident_row_id: int, nudge: bool) -> TimelineEntry | None:
-        is_nudge = col(TimelineEntryRow.kind) == EntryKind.NUDGE.value
+    def latest_of_kind(self, number: int, kind: EntryKind) -> TimelineEntry | None:
+        """INC-``number``'s most recently recorded entry of ``kind``, or None."""
         query = (
             select(TimelineEntryRow)
-            .where(TimelineEntryRow.incident_id == incident_row_id, is_nudge if nudge else ~is_nudge)
+            .where(TimelineEntryRow.incident_id == self._keys.row_id(number), TimelineEntryRow.kind == kind.value)
+            .order_by(col(TimelineEntryRow.recorded_at).desc(), col(TimelineEntryRow.id).desc())
+            .limit(1)
+        )
+        row = self._session.exec(query).first()
+        return _entry(row) if row else None
+
+    def _latest_entry(self, incident_row_id: int, nudge: bool) -> TimelineEntry | None:
+        """The latest nudge, or the latest update: neither a nudge nor a follow-up reminder (bot chatter)."""
+        kind = col(TimelineEntryRow.kind)
+        is_nudge = kind == EntryKind.NUDGE.value
+        is_update = kind.not_in([EntryKind.NUDGE.value, EntryKind.FOLLOWUP_REMINDER.value])
+        query = (
+            select(TimelineEntryRow)
+            .where(TimelineEntryRow.incident_id == incident_row_id, is_nudge if nudge else is_update)
             .order_by(col(TimelineEntryRow.recorded_at).desc(), col(TimelineEntryRow.id).desc())
             .limit(1)
         )

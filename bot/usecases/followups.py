@@ -7,10 +7,15 @@ Changing a follow-up (``followup done 2``...) is a transition of its incident
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from bot.domain.model import FollowupListing, format_incident_id
+from bot.domain.commands import RemindFollowups
+from bot.domain.model import EntryKind, FollowupListing, Incident, format_incident_id
+from bot.domain.nudges import needs_followup_reminder
 from bot.domain.timeline import collect_names
-from bot.usecases.shared import Transactions, find_incident
+from bot.store.repo import UnitOfWork
+from bot.usecases.incidents import IncidentUseCases
+from bot.usecases.shared import Actor, EffectPlan, Outcome, find_incident
 
 
 @dataclass(frozen=True)
@@ -24,11 +29,35 @@ class FollowupList:
 
 
 class FollowupUseCases:
-    """Reading follow-ups across incidents."""
+    """Reading follow-ups across incidents; reminding owners of overdue ones."""
 
-    def __init__(self, transactions: Transactions) -> None:
-        self.transactions = transactions
-        self.clock = transactions.clock
+    def __init__(self, incidents: IncidentUseCases) -> None:
+        self.incidents = incidents
+        self.transactions = incidents.transactions
+        self.clock = incidents.clock
+
+    def remind_overdue(self, plan: EffectPlan | None = None, now: datetime | None = None) -> list[Outcome]:
+        """Remind each incident with follow-ups overdue on ``now``'s UTC day (default: the clock), at most once
+        that day: a ``followup_reminder`` entry per incident, with ``plan``'s effects (owner DMs, a channel
+        line) queued in its transaction. The day is re-checked with the incident locked, so replicas
+        checking together remind once."""
+        today = (now or self.clock()).astimezone(UTC).date()
+        with self.transactions.read() as uow:
+            items = uow.incidents.list_followups(None, open_only=True)
+        numbers = sorted({item.incident_number for item in items if item.followup.is_overdue(today)})
+
+        def still_due(uow: UnitOfWork, incident: Incident) -> bool:
+            last = uow.timeline.latest_of_kind(incident.number, EntryKind.FOLLOWUP_REMINDER)
+            return needs_followup_reminder(incident, last, today)
+
+        outcomes: list[Outcome] = []
+        for number in numbers:
+            outcome = self.incidents.transition(
+                RemindFollowups(today), Actor("incidentbot"), number=number, plan=plan, still_wanted=still_due
+            )
+            if outcome is not None:
+                outcomes.append(outcome)
+        return outcomes
 
     def listing(
         self,

@@ -61,5 +61,5 @@ def wire_usecases(
         outbox=OutboxUseCases(transactions),
         budgets=BudgetUseCases(transactions, slos),
         nudges=NudgeUseCases(incidents),
-        followups=FollowupUseCases(transactions),
+        followups=FollowupUseCases(incidents),
     )

@@ -15,6 +15,7 @@ from bot.domain.commands import (
     Declare,
     DropFollowup,
     ListFollowups,
+    RemindFollowups,
     ReopenFollowup,
     RescheduleFollowup,
     UserRef,
@@ -22,7 +23,8 @@ from bot.domain.commands import (
 from bot.domain.errors import TimeParseError, TransitionError, UsageError
 from bot.domain.grammar import parse_command
 from bot.domain.lifecycle import Stamp, apply, declare
-from bot.domain.model import EntryKind, Followup, FollowupState, Incident, Severity, Status
+from bot.domain.model import EntryKind, Followup, FollowupState, Incident, Severity, Status, TimelineEntry
+from bot.domain.nudges import DEFAULT_NUDGE_AFTER, DueNudge, due_nudges, needs_followup_reminder
 from bot.domain.people import plain_mention
 from bot.domain.postmortem import followup_state
 from bot.domain.timeline import describe
@@ -382,3 +384,50 @@ def test_describe_uses_the_mention() -> None:
     change = apply(with_followups("x"), AssignFollowup(1, UserRef("U0DAVE", "dave")), stamp(2))
     assert describe(change.entries[0], plain_mention({"U0DAVE": "dave"})) == "Follow-up #1 (x) is now owned by @dave"
     assert change.entries[0].kind is EntryKind.FOLLOWUP_OWNER
+
+
+class TestReminders:
+    def reminded(self, day: str) -> TimelineEntry:
+        return TimelineEntry(EntryKind.FOLLOWUP_REMINDER, T0, T0, "incidentbot", "", {"day": day, "numbers": [1]})
+
+    @pytest.mark.parametrize(
+        ("followups", "last_day", "expected"),
+        [
+            ((Followup(1, "x", None, T0, due=date(2026, 11, 21)),), None, True),
+            ((Followup(1, "x", None, T0, due=date(2026, 11, 21)),), "2026-11-21", True),
+            ((Followup(1, "x", None, T0, due=date(2026, 11, 21)),), "2026-11-22", False),
+            ((Followup(1, "x", None, T0, due=date(2026, 11, 22)),), None, False),
+            ((Followup(1, "x", None, T0),), None, False),
+            ((Followup(1, "x", None, T0, FollowupState.DONE, date(2026, 11, 1), T0),), None, False),
+            ((Followup(1, "x", None, T0, FollowupState.DROPPED, date(2026, 11, 1)),), None, False),
+        ],
+    )
+    def test_needs_a_reminder_once_a_day(
+        self, followups: tuple[Followup, ...], last_day: str | None, expected: bool
+    ) -> None:
+        """Only open follow-ups past their due day count, and a reminder on the same UTC day is enough."""
+        incident = with_followups().with_changes(followups=followups)
+        last = self.reminded(last_day) if last_day else None
+        assert needs_followup_reminder(incident, last, TODAY) is expected
+
+    def test_reminder_entry_lists_the_overdue_ones(self) -> None:
+        """The reminder records its day and the overdue numbers with their owners; none overdue is refused."""
+        incident = with_followups().with_changes(
+            followups=(
+                Followup(1, "x", "U0CAROL", T0, due=date(2026, 11, 20)),
+                Followup(2, "y", None, T0, due=date(2026, 11, 30)),
+                Followup(3, "z", None, T0, due=date(2026, 11, 21)),
+            )
+        )
+        change = apply(incident, RemindFollowups(TODAY), stamp(5))
+        assert change.entries[0].data == {"day": "2026-11-22", "numbers": [1, 3], "owners": {"1": "U0CAROL", "3": None}}
+        with pytest.raises(TransitionError) as refused:
+            apply(incident, RemindFollowups(date(2026, 11, 20)), stamp(5))
+        assert refused.value.user_message == "INC-7 has no overdue follow-up on 2026-11-20."
+
+    def test_a_reminder_is_not_an_update_for_nudges(self) -> None:
+        """A quiet sev1 is still nudged although the bot posted a follow-up reminder in the silence."""
+        incident = with_followups()
+        declared = TimelineEntry(EntryKind.DECLARED, T0, T0, "U0A")
+        reminder = TimelineEntry(EntryKind.FOLLOWUP_REMINDER, at(10), at(10), "incidentbot", "", {"day": "2026-11-22"})
+        assert due_nudges([(incident, [declared, reminder])], DEFAULT_NUDGE_AFTER, at(16)) == [DueNudge(7, 16)]

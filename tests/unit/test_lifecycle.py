@@ -27,6 +27,7 @@ from bot.domain.commands import (
     PinMessage,
     RecordAlert,
     RejectHypothesis,
+    RemindFollowups,
     Reopen,
     ReopenFollowup,
     RescheduleFollowup,
@@ -94,6 +95,7 @@ SPEC: dict[type, tuple[Status | None, ...]] = {
     AssignFollowup: (DEC, INV, MIT, MON, RES),
     RescheduleFollowup: (DEC, INV, MIT, MON, RES),
     DropFollowup: (DEC, INV, MIT, MON, RES),
+    RemindFollowups: (DEC, INV, MIT, MON, RES),
     PinMessage: (DEC, INV, MIT, MON, RES),
     SetService: (DEC, INV, MIT, MON, RES),
     SetImpact: (DEC, INV, MIT, MON, RES),
@@ -128,6 +130,7 @@ SAMPLES: dict[type, Transition] = {
     AssignFollowup: AssignFollowup(1, UserRef("U0DAVE", "dave")),
     RescheduleFollowup: RescheduleFollowup(1, DueDate("2026-12-15", day=date(2026, 12, 15))),
     DropFollowup: DropFollowup(1, "covered by the WAF test suite"),
+    RemindFollowups: RemindFollowups(date(2026, 12, 2)),  # follow-up #1 is due 2026-12-01
     PinMessage: PinMessage("graph shows the spike at 12:58", author="U0DAVE", permalink="https://x.slack.com/p1"),
     SetService: SetService("cdn-edge"),
     SetImpact: SetImpact(50.0),
@@ -153,6 +156,7 @@ KINDS: dict[type, EntryKind] = {
     AssignFollowup: EntryKind.FOLLOWUP_OWNER,
     RescheduleFollowup: EntryKind.FOLLOWUP_DUE,
     DropFollowup: EntryKind.FOLLOWUP_DROPPED,
+    RemindFollowups: EntryKind.FOLLOWUP_REMINDER,
     PinMessage: EntryKind.PINNED,
     SetService: EntryKind.SERVICE,
     SetImpact: EntryKind.IMPACT,
@@ -193,7 +197,7 @@ def incident_in(status: Status) -> Incident:
 
 
 FOLLOWUPS = (
-    Followup(1, "canary rollout for WAF rules", "U0CAROL", at(1)),
+    Followup(1, "canary rollout for WAF rules", "U0CAROL", at(1), due=date(2026, 12, 1)),
     Followup(2, "verify CPU load step", None, at(1), FollowupState.DONE, done_at=at(2)),
 )
 """Every incident of ``incident_in`` has follow-up #1 open (owned by carol) and #2 done."""

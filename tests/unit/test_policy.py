@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import typing
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -25,6 +25,7 @@ from bot.domain.commands import (
     PinMessage,
     RecordAlert,
     RejectHypothesis,
+    RemindFollowups,
     Reopen,
     ReopenFollowup,
     RescheduleFollowup,
@@ -72,6 +73,7 @@ ACTIONS: dict[str, Transition] = {
     "AssignFollowup": AssignFollowup(1, UserRef(OUTSIDER)),
     "RescheduleFollowup": RescheduleFollowup(1, DueDate("+7d", days_ahead=7)),
     "DropFollowup": DropFollowup(1, "covered by the WAF canary"),
+    "RemindFollowups": RemindFollowups(date(2026, 12, 2)),
     "PinMessage": PinMessage("a pinned message", OUTSIDER),
     "SetService": SetService("cdn-edge"),
     "SetImpact": SetImpact(50.0),

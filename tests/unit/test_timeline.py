@@ -107,6 +107,10 @@ DESCRIBED = [
     ),
     (entry(EntryKind.FOLLOWUP_DROPPED, "Dup", number=2, followup="Canary"), "Follow-up #2 (cANARY) dropped: dUP"),
     (
+        entry(EntryKind.FOLLOWUP_REMINDER, day="2026-12-02", numbers=[1, 3], owners={"1": "U0C", "3": None}),
+        "Reminder posted: follow-ups overdue on 2026-12-02: #1, #3",
+    ),
+    (
         entry(EntryKind.PINNED, "Graph spike", actor="U0DAVE", pinned_by="U0ALICE", permalink="https://x/P1"),
         "Pinned message from @U0DAVE: gRAPH SPIKE",
     ),
