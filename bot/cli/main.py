@@ -596,6 +596,11 @@ def _followups(args: argparse.Namespace, settings: Settings) -> int:
             )
     found = _usecases(settings, read_only=True).followups.listing(number, open_only=args.open, owner=owner)
     now = utc_now()
+    if not found.items and args.format == "text" and (args.open or owner is not None):
+        which = ", ".join(([] if not args.open else ["open"]) + ([] if owner is None else [f"owned by @{owner}"]))
+        where = found.incident_id or _database_label(settings)
+        print(f"No follow-ups ({which}) in {where}.")
+        return 0
     if args.format == "json":
         print(followups_json(found, now.date()))
     elif args.format == "csv":

@@ -442,6 +442,11 @@ def _parse_followup(rest: str, names: bool) -> FollowupCommand:
     if sub.lower() in FOLLOWUP_CHANGES and (not remainder or _HYPOTHESIS_NUMBER.match(_split_word(remainder)[0])):
         return _parse_followup_change(sub.lower(), remainder, names)
     body, due_text = _split_due_option(rest)
+    if due_text is not None and len(due_text.split()) > 1:
+        # `followup x --due +7d @bob`: an owner named after the date is the owner, not part of the date.
+        date_part, last = due_text.rsplit(None, 1)
+        if parse_user(last) is not None or (names and last.startswith("@")):
+            body, due_text = f"{body} {last}", date_part
     added = _parse_new_followup(body, names)
     return added if due_text is None else AddFollowup(added.text, added.owner, _due(due_text))
 

@@ -1,4 +1,5 @@
-"""The one place where user-typed times (``--at WHEN``) become timezone-aware UTC datetimes.
+"""The one place where user-typed times (``--at WHEN``) become timezone-aware UTC datetimes, and
+follow-up due dates (``--due DATE``, :func:`parse_due`) become UTC calendar days.
 
 The grammar is closed: every form below is accepted, everything else is refused with the list of
 forms (:data:`ACCEPTED_FORMS`); nothing is guessed.

@@ -135,7 +135,7 @@ def test_followup_life_cycle_through_the_cli(
 
 
 def test_refusals_are_one_clear_line(
-    database_url: str, tmp_path: Path, run: Callable[..., tuple[int, str, str]]
+    database_url: str, tmp_path: Path, run: Callable[..., tuple[int, str, str]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Unknown numbers, done twice, reopen of an open one, drop without reason, bad dates: a clear refusal each."""
     for text in ("declare sev2 Checkout errors", "INC-1 followup retry budget for the payment client"):
@@ -163,6 +163,8 @@ def test_refusals_are_one_clear_line(
     assert code == 2 and err.splitlines()[0] == (
         "incidentbot: `followup` needs a reason to drop it, e.g. `followup drop 2 covered by #1`."
     )
+    assert main(["followups", "INC-1", "--owner", "@zoe"]) == 0
+    assert capsys.readouterr().out == "No follow-ups (owned by @zoe) in INC-1.\n"
     unknown = incidentbot("followups", "INC-9", database_url=database_url, cwd=tmp_path)
     assert_one_line_error(unknown, "There is no incident INC-9.")
     broadcast = incidentbot("followups", "--owner", "@channel", database_url=database_url, cwd=tmp_path)

@@ -164,6 +164,10 @@ class TestGrammar:
             ("followup canary --DUE=in 2 weeks", AddFollowup("canary", None, DueDate("in 2 weeks", days_ahead=14))),
             ("followup canary \u2014due tomorrow", AddFollowup("canary", None, DueDate("tomorrow", days_ahead=1))),
             ("followup fix the --duet flag", AddFollowup("fix the --duet flag")),
+            (
+                "followup canary --due in 2 weeks <@U0BOB|bob>",
+                AddFollowup("canary", UserRef("U0BOB", "bob"), DueDate("in 2 weeks", days_ahead=14)),
+            ),
             ("followup done 2", CompleteFollowup(2)),
             ("followup done #2 canary is live", CompleteFollowup(2, "canary is live")),
             ("followup DONE 2", CompleteFollowup(2)),
