@@ -321,6 +321,7 @@ RUN_VERBS = (
     "severity",
     "note",
     "followup",
+    "followups",
     "service",
     "impact",
     "status",
@@ -330,7 +331,20 @@ RUN_VERBS = (
     "slo",
     "help",
 )
-SUBCOMMANDS = ("demo", "run", "timeline", "postmortem", "list", "slo", "report", "db", "serve", "outbox", "socket")
+SUBCOMMANDS = (
+    "demo",
+    "run",
+    "timeline",
+    "postmortem",
+    "list",
+    "slo",
+    "report",
+    "followups",
+    "db",
+    "serve",
+    "outbox",
+    "socket",
+)
 
 
 class TestVersionAndHelp:
