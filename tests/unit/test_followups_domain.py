@@ -435,3 +435,39 @@ class TestReminders:
         declared = TimelineEntry(EntryKind.DECLARED, T0, T0, "U0A")
         reminder = TimelineEntry(EntryKind.FOLLOWUP_REMINDER, at(10), at(10), "incidentbot", "", {"day": "2026-11-22"})
         assert due_nudges([(incident, [declared, reminder])], DEFAULT_NUDGE_AFTER, at(16)) == [DueNudge(7, 16)]
+
+
+# The follow-up state machine as the issue specifies it, written out here: (state, change) -> next state;
+# a missing pair is refused. Numbers that do not exist are refused whatever the change.
+FOLLOWUP_SPEC = {
+    ("open", "done"): "done",
+    ("open", "drop"): "dropped",
+    ("done", "reopen"): "open",
+    ("dropped", "reopen"): "open",
+}
+CHANGES = {
+    "done": lambda n: CompleteFollowup(n, "shipped"),
+    "reopen": lambda n: ReopenFollowup(n),
+    "drop": lambda n: DropFollowup(n, "not worth it"),
+}
+
+
+@settings(max_examples=examples(60))
+@given(st.lists(st.tuples(st.sampled_from(sorted(CHANGES)), st.integers(min_value=1, max_value=4)), max_size=25))
+def test_any_sequence_of_changes_follows_the_state_machine(steps: list[tuple[str, int]]) -> None:
+    """Whatever the order, each change is applied or refused exactly as the table says; refusals change nothing,
+    done follow-ups carry when they were done, and the incident's status never moves."""
+    incident = with_followups("a", "b", "c")
+    model = {1: "open", 2: "open", 3: "open"}
+    for minute, (change, number) in enumerate(steps, start=2):
+        expected = FOLLOWUP_SPEC.get((model[number], change)) if number in model else None
+        if expected is None:
+            with pytest.raises(TransitionError):
+                apply(incident, CHANGES[change](number), stamp(minute))
+            continue
+        decision = apply(incident, CHANGES[change](number), stamp(minute))
+        incident, model[number] = decision.incident, expected
+        assert decision.entries[0].data["number"] == number
+        assert incident.status is Status.DECLARED
+    assert {f.number: f.state.value for f in incident.followups} == model
+    assert all((f.done_at is not None) == (f.state is FollowupState.DONE) for f in incident.followups)
