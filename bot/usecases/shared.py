@@ -156,10 +156,13 @@ def find_incident(
 
 
 def log_outcome(outcome: Outcome, actor: Actor, channel_id: str | None) -> None:
-    """One structlog event per timeline entry of ``outcome`` (``incident_<kind>``)."""
+    """One structlog event per timeline entry of ``outcome`` (``incident_<kind>``); a follow-up's entry also
+    names the follow-up (``followup=<n>``)."""
     for entry in outcome.entries:
+        number = entry.data.get("number") if entry.kind.value.startswith("followup") else None
         log.info(
             f"incident_{entry.kind.value}",
+            **({"followup": number} if number is not None else {}),
             incident=outcome.incident.incident_id,
             actor=actor.user_id,
             channel=channel_id or outcome.incident.channel_id,

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from structlog.testing import capture_logs
 
 from bot.cli.demo import ReplayClock
 from bot.domain.grammar import parse_command
@@ -93,7 +94,11 @@ class TestLifeCycleSaved:
             FollowupState.DONE,
             T0 + timedelta(days=3),
         )
-        run(usecases, "INC-1 followup reopen 1")
+        with capture_logs() as logs:
+            run(usecases, "INC-1 followup reopen 1")
+        assert [(e["event"], e["incident"], e["followup"]) for e in logs if e["event"].startswith("incident_")] == [
+            ("incident_followup_reopened", "INC-1", 1)
+        ]
         run(usecases, "INC-1 followup drop 1 covered by the WAF test suite")
         followup = usecases.incidents.get(1).followups[0]
         assert (followup.state, followup.done_at) == (FollowupState.DROPPED, None)
