@@ -17,6 +17,9 @@ from bot.store.repo import UnitOfWork
 from bot.usecases.incidents import IncidentUseCases
 from bot.usecases.shared import Actor, EffectPlan, Outcome, find_incident
 
+NAMING_KINDS = (EntryKind.FOLLOWUP, EntryKind.FOLLOWUP_OWNER)
+"""The entries that name a follow-up's owner (with the display name Slack sent)."""
+
 
 @dataclass(frozen=True)
 class FollowupList:
@@ -82,7 +85,9 @@ class FollowupUseCases:
             items = uow.incidents.list_followups(only, open_only)
             names: dict[str, str] = {}
             for incident_number in dict.fromkeys(item.incident_number for item in items):
-                names.update(collect_names(uow.timeline.list_entries(incident_number)))
+                # Owners' names come with the entries that named them: not the whole timeline.
+                named = uow.timeline.list_entries(incident_number, kinds=NAMING_KINDS)
+                names.update(collect_names(named))
         if owner is not None:
             wanted = owner.lower()
             items = [
