@@ -78,6 +78,10 @@ def test_followup_life_cycle_through_the_cli(
     )
     step("INC-2 followup drop 1 covered by the search SLO alert")
 
+    assert step("followups").splitlines()[:2] == [  # `run "followups"` without an id: every incident's
+        "4 follow-up(s)",
+        f"INC-1 #1 open · canary deployment for firewall changes · owner @carol · due {in_a_week} · link -",
+    ]
     assert cli("followups").splitlines() == [
         "4 follow-up(s)",
         f"INC-1 #1 open · canary deployment for firewall changes · owner @carol · due {in_a_week} · link -",
