@@ -139,7 +139,7 @@ class TestExactlyOnce:
     async def test_two_replicas_filing_together_end_with_one_open_issue(self, github: FakeGitHub) -> None:
         """Both look up before either creates (the fake holds both lists): both create, both then see
         two copies, agree on the lowest number, and the other copy is closed as not planned."""
-        github.gate_lists(2)
+        github.gate("list", 2)
         first, second = await asyncio.gather(client(github).file(ISSUE), client(github).file(ISSUE))
         assert first == second == TrackerRef("acme/web#1", "https://github.com/acme/web/issues/1")
         states = {n: (i["state"], i["state_reason"]) for n, i in github.issues.items()}

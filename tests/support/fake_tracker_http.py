@@ -56,6 +56,7 @@ class FakeTrackerServer:
         self.faults: list[Fault] = []
         self._app = web.Application()
         self._runner: web.AppRunner | None = None
+        self._gates: dict[str, tuple[asyncio.Event, list[int]]] = {}
         self.url = ""
         self._routes()
 
@@ -76,6 +77,7 @@ class FakeTrackerServer:
             fault = self._take(name)
             if not self.authorized(request):
                 return self.unauthorized()
+            await self._pass_gate(name)
             if fault is not None and not fault.after and not fault.drop:
                 return await self._fail(fault, request)
             response = await handler(request, body)
@@ -94,6 +96,22 @@ class FakeTrackerServer:
         fault = Fault(route, status, **options)
         self.faults.append(fault)
         return fault
+
+    def gate(self, route: str, count: int) -> None:
+        """Hold the first ``count`` requests of ``route`` until all ``count`` arrived (replicas that
+        look up at the same moment)."""
+        self._gates[route] = (asyncio.Event(), [count])
+
+    async def _pass_gate(self, route: str) -> None:
+        gate = self._gates.get(route)
+        if gate is None:
+            return
+        event, left = gate
+        left[0] -= 1
+        if left[0] <= 0:
+            event.set()
+            del self._gates[route]
+        await asyncio.wait_for(event.wait(), 5)
 
     def calls(self, route: str) -> list[Recorded]:
         return [r for r in self.requests if r.route == route]

@@ -13,14 +13,12 @@
 * ``issues/get`` and ``issues/update`` (``PATCH``: ``state``, ``state_reason``).
 * 401 ``{"message": "Bad credentials", ...}`` without ``Authorization: Bearer <TOKEN>``.
 
-Test helpers: ``close(number)`` closes an issue as a person would, ``gate_lists(n)`` holds the first
-``n`` list requests until all ``n`` arrived (two replicas looking up at the same moment), and the
-faults of ``FakeTrackerServer``.
+Test helpers: ``close(number)`` closes an issue as a person would, and the gates and faults of
+``FakeTrackerServer``.
 """
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,9 +56,6 @@ class FakeGitHub(FakeTrackerServer):
         self.push_access = True
         self.token = TOKEN
         self._labels: dict[str, int] = {}
-        self._gate: asyncio.Event | None = None
-        self._gate_count = 0
-        self._gate_waiting = 0
         super().__init__()
 
     def _routes(self) -> None:
@@ -90,11 +85,6 @@ class FakeGitHub(FakeTrackerServer):
         """The issues whose body contains ``text`` (open or closed), lowest number first."""
         return [i for _, i in sorted(self.issues.items()) if text in (i.get("body") or "")]
 
-    def gate_lists(self, count: int) -> None:
-        self._gate = asyncio.Event()
-        self._gate_count = count
-        self._gate_waiting = 0
-
     # ------------------------------------------------------------------------------ routes
 
     def _known(self, request: web.Request) -> web.Response | None:
@@ -119,11 +109,6 @@ class FakeGitHub(FakeTrackerServer):
         missing = self._known(request)
         if missing:
             return missing
-        if self._gate is not None:
-            self._gate_waiting += 1
-            if self._gate_waiting >= self._gate_count:
-                self._gate.set()
-            await asyncio.wait_for(self._gate.wait(), 5)
         query = request.query
         wanted = {label for label in query.get("labels", "").split(",") if label}
         state = query.get("state", "open")
