@@ -167,6 +167,7 @@ class FakeGitHub(FakeTrackerServer):
             "title": str(body["title"]),
             "body": body.get("body"),
             "user": _user("incidentbot", 99),
+            "pinned_comment": None,
             "labels": labels,
             "assignee": people[0] if people else None,
             "assignees": people,

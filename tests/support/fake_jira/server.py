@@ -173,7 +173,7 @@ class FakeJira(FakeTrackerServer):
         size = int((body or {}).get("maxResults") or 50)
         wanted = (body or {}).get("fields") or []
         page = [{**i, "fields": {f: i["fields"].get(f) for f in wanted}} for i in found[start : start + size]]
-        answer: dict[str, Any] = {"issues": page}
+        answer: dict[str, Any] = {"issues": page, "isLast": start + size >= len(found)}
         if start + size < len(found):
             answer["nextPageToken"] = str(start + size)
         return web.json_response(answer)
