@@ -321,3 +321,23 @@ def _bare_issue(fake: FakeGitHub, number: int, body: str) -> dict[str, Any]:
         "assignees": [],
         "closed_at": None,
     }
+
+
+class TestDuplicateFollowed:
+    async def test_the_state_of_a_copy_closed_as_duplicate_is_the_originals(self, github: FakeGitHub) -> None:
+        """Replicas whose lists disagreed: one kept #2, which the other closed as not planned. Reading
+        #2 answers #1's state and ref, so sync-back never reads our own duplicate closing as 'done'."""
+        tracker = client(github)
+        await tracker.file(ISSUE)
+        copy = dict(github.issues[1], number=2, html_url="https://github.com/acme/web/issues/2")
+        github.issues[2] = copy
+        github.close(2, reason="not_planned")
+        state = await tracker.state(TrackerRef("acme/web#2", "https://github.com/acme/web/issues/2"))
+        assert (state.ref.key, state.status) == ("acme/web#1", IssueStatus.OPEN)
+
+    async def test_an_issue_a_person_closed_as_not_planned_stays_closed(self, github: FakeGitHub) -> None:
+        tracker = client(github)
+        ref = await tracker.file(ISSUE)
+        github.close(1, reason="not_planned")
+        state = await tracker.state(ref)
+        assert (state.ref, state.status, state.reason) == (ref, IssueStatus.CLOSED, "not_planned")

@@ -23,7 +23,9 @@ so it would miss the issue a crashed attempt created a moment ago; the list read
 issues themselves. (2) Otherwise it creates the issue with the marker and both labels. (3) Then it
 lists again: when two replicas raced through (1) together, both see every copy, agree that the
 lowest number is the one, and each closes its own copy if it is not that one (``state_reason:
-not_planned``), so both answer the same ref.
+not_planned``), so both answer the same ref. Should their two lists disagree (one replica's
+list not showing the other's copy yet), one may keep the copy the other closes: ``state`` follows
+such a closed duplicate to the lowest-numbered issue carrying the marker and answers its ref.
 
 What remains: between (1) and (2) of two racing callers both issues exist for a moment (one is then
 closed as a duplicate, not deleted: the REST API cannot delete issues); if the creating process dies
@@ -49,6 +51,7 @@ from bot.integrations.trackers.port import (
     TrackerIssue,
     TrackerRef,
     TrackerState,
+    incident_of,
 )
 
 log = structlog.get_logger("incidentbot.trackers")
@@ -62,6 +65,7 @@ MAX_PAGES = 50
 """At most 5,000 issues are scanned per lookup (the ``incidentbot`` + ``INC-n`` labels keep it to a few)."""
 REPOSITORY = re.compile(r"[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}", re.ASCII)
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
+_MARKER_COMMENT = re.compile(r"<!-- ([A-Za-z0-9][A-Za-z0-9:._-]{0,199}) -->")
 
 
 def explain(data: Any) -> str:
@@ -125,7 +129,13 @@ class GitHubTracker:
         existing = await self._carrying(issue)
         if existing:
             ref = self._ref(existing[0])
-            log.info("tracker_issue_found", tracker=self.name, marker=issue.marker, key=ref.key)
+            log.info(
+                "tracker_issue_found",
+                tracker=self.name,
+                incident=incident_of(issue.marker),
+                marker=issue.marker,
+                key=ref.key,
+            )
             return ref
         labels = [MARKER_LABEL, *[label for label in issue.labels if label != MARKER_LABEL]]
         body: dict[str, Any] = {
@@ -138,10 +148,22 @@ class GitHubTracker:
         answer = await self.http.request("POST", f"{self._repo_path}/issues", body=body, expect=(201,))
         created = _object(answer, "the created issue")
         mine = self._ref(created)
-        log.info("tracker_issue_filed", tracker=self.name, marker=issue.marker, key=mine.key)
+        log.info(
+            "tracker_issue_filed",
+            tracker=self.name,
+            incident=incident_of(issue.marker),
+            marker=issue.marker,
+            key=mine.key,
+        )
         kept = {label.get("name") for label in created.get("labels") or [] if isinstance(label, dict)}
         if MARKER_LABEL not in kept:
-            log.warning("tracker_labels_dropped", tracker=self.name, marker=issue.marker, key=mine.key)
+            log.warning(
+                "tracker_labels_dropped",
+                tracker=self.name,
+                incident=incident_of(issue.marker),
+                marker=issue.marker,
+                key=mine.key,
+            )
             return mine
         copies = await self._carrying(issue)
         if not copies:
@@ -157,9 +179,24 @@ class GitHubTracker:
         return self._ref(found[0]) if found else None
 
     async def state(self, ref: TrackerRef) -> TrackerState:
-        number = _number(ref.key)
-        answer = await self.http.request("GET", f"{self._repo_path}/issues/{number}")
-        data = _object(answer, "the issue")
+        """The issue's state. When it is a copy this client closed as a duplicate (closed "not
+        planned", carrying a marker that a lower-numbered issue also carries: two replicas whose lists
+        disagreed kept different copies), the state of that lower-numbered issue, with its ref: the
+        caller should store the new ref. Raises TrackerError; ValueError for a key not ``owner/repo#n``."""
+        data = await self._issue(ref)
+        if data.get("state") == "closed" and data.get("state_reason") == "not_planned":
+            marker = _MARKER_COMMENT.search(str(data.get("body") or ""))
+            original = await self.find(marker.group(1)) if marker else None
+            if original is not None and _number(original.key) < _number(ref.key):
+                log.info("tracker_duplicate_followed", tracker=self.name, key=ref.key, kept=original.key)
+                data = await self._issue(original)
+        return self._state(data)
+
+    async def _issue(self, ref: TrackerRef) -> dict[str, Any]:
+        answer = await self.http.request("GET", f"{self._repo_path}/issues/{_number(ref.key)}")
+        return _object(answer, "the issue")
+
+    def _state(self, data: dict[str, Any]) -> TrackerState:
         status = IssueStatus.CLOSED if data.get("state") == "closed" else IssueStatus.OPEN
         closed_at = isoparse(data["closed_at"]) if data.get("closed_at") else None
         assignees = [a.get("login") for a in data.get("assignees") or [] if isinstance(a, dict)]

@@ -51,6 +51,7 @@ from bot.integrations.trackers.port import (
     TrackerIssue,
     TrackerRef,
     TrackerState,
+    incident_of,
 )
 
 log = structlog.get_logger("incidentbot.trackers")
@@ -137,7 +138,13 @@ class JiraTracker:
         existing = await self._carrying(issue.marker)
         if existing:
             ref = self._ref(existing[0])
-            log.info("tracker_issue_found", tracker=self.name, marker=issue.marker, key=ref.key)
+            log.info(
+                "tracker_issue_found",
+                tracker=self.name,
+                incident=incident_of(issue.marker),
+                marker=issue.marker,
+                key=ref.key,
+            )
             return ref
         label = marker_label(issue.marker)
         labels = [label, *[lbl.replace(" ", "-") for lbl in issue.labels if lbl != label]]
@@ -154,11 +161,24 @@ class JiraTracker:
         if not isinstance(answer.data, dict) or not isinstance(answer.data.get("key"), str):
             raise TrackerError(FailureKind.TEMPORARY, "Jira answered 201 without an issue key", 201, tracker="Jira")
         mine = self._ref(answer.data)
-        log.info("tracker_issue_filed", tracker=self.name, marker=issue.marker, key=mine.key)
+        log.info(
+            "tracker_issue_filed",
+            tracker=self.name,
+            incident=incident_of(issue.marker),
+            marker=issue.marker,
+            key=mine.key,
+        )
         copies = await self._carrying(issue.marker)
         if copies and copies[0].get("key") != mine.key:
             winner = self._ref(copies[0])
-            log.warning("tracker_duplicate_seen", tracker=self.name, marker=issue.marker, key=mine.key, kept=winner.key)
+            log.warning(
+                "tracker_duplicate_seen",
+                tracker=self.name,
+                incident=incident_of(issue.marker),
+                marker=issue.marker,
+                key=mine.key,
+                kept=winner.key,
+            )
             return winner
         return mine
 

@@ -32,6 +32,12 @@ def followup_marker(incident_number: int, followup_number: int, installation: st
     return f"incidentbot:{scope}INC-{incident_number}:followup-{followup_number}"
 
 
+def incident_of(marker: str) -> str | None:
+    """The incident id a marker names (``incidentbot:INC-7:followup-2`` -> ``INC-7``), for log lines."""
+    match = re.search(r"(?:^|:)(INC-\d+)(?::|$)", marker)
+    return match.group(1) if match else None
+
+
 @dataclass(frozen=True)
 class TrackerIssue:
     """One follow-up as a tracker issue.
