@@ -78,6 +78,18 @@ async def test_github_with_issues_off_fails(github: FakeGitHub) -> None:
     )
 
 
+async def test_github_without_push_access_fails(github: FakeGitHub) -> None:
+    """GitHub drops labels of issues filed without push access: the lookup would find nothing."""
+    github.push_access = False
+    check = await tracker_check(load_settings(_github(github), env_file=None))
+    assert check is not None
+    assert (check.status, check.detail) == (
+        FAIL,
+        "the token's account has no push access to acme/web: GitHub would silently drop the labels the bot "
+        "finds its issues by; give it write access",
+    )
+
+
 async def test_jira_reachable_and_refused(jira: FakeJira) -> None:
     values = {
         "TRACKER": "jira",

@@ -341,3 +341,16 @@ class TestDuplicateFollowed:
         github.close(1, reason="not_planned")
         state = await tracker.state(ref)
         assert (state.ref, state.status, state.reason) == (ref, IssueStatus.CLOSED, "not_planned")
+
+
+class TestMarkerCannotBeForged:
+    async def test_a_marker_typed_into_another_follow_up_is_not_found_for_it(self, github: FakeGitHub) -> None:
+        """Follow-up 3's text quotes follow-up 2's marker comment: it is escaped, so filing follow-up 2
+        afterwards files a new issue instead of taking follow-up 3's for it."""
+        tracker = client(github)
+        quoting = TrackerIssue(
+            "incidentbot:INC-7:followup-3", "Quote", "see <!-- incidentbot:INC-7:followup-2 -->", ("INC-7",)
+        )
+        await tracker.file(quoting)
+        assert github.issues[1]["body"].startswith("see &lt;!-- incidentbot:INC-7:followup-2 -->\n\n")
+        assert (await tracker.file(ISSUE)).key == "acme/web#2"

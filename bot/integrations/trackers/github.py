@@ -140,7 +140,7 @@ class GitHubTracker:
         labels = [MARKER_LABEL, *[label for label in issue.labels if label != MARKER_LABEL]]
         body: dict[str, Any] = {
             "title": issue.title,
-            "body": f"{issue.body.rstrip()}\n\n{marker_comment(issue.marker)}\n",
+            "body": f"{_no_comments(issue.body).rstrip()}\n\n{marker_comment(issue.marker)}\n",
             "labels": labels,
         }
         if issue.assignee:
@@ -211,6 +211,14 @@ class GitHubTracker:
     async def check(self) -> str:
         answer = await self.http.request("GET", self._repo_path)
         data = _object(answer, "the repository")
+        if (data.get("permissions") or {}).get("push") is False:
+            raise TrackerError(
+                FailureKind.PERMANENT,
+                f"the token's account has no push access to {self.repository}: GitHub would silently drop the "
+                "labels the bot finds its issues by; give it write access",
+                answer.status,
+                tracker="GitHub",
+            )
         if data.get("has_issues") is False:
             raise TrackerError(
                 FailureKind.PERMANENT,
@@ -289,6 +297,12 @@ def _object(answer: Answer, what: str) -> dict[str, Any]:
             tracker="GitHub",
         )
     return answer.data
+
+
+def _no_comments(markdown: str) -> str:
+    """``markdown`` with every ``<!--`` escaped (it still reads ``<!--``): no text a person wrote can
+    carry a marker comment, so only the bot's own last line is ever found by the lookup."""
+    return markdown.replace("<!--", "&lt;!--")
 
 
 def _number(key: str) -> int:

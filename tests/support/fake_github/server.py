@@ -102,6 +102,13 @@ class FakeGitHub(FakeTrackerServer):
                 "name": self.repository.split("/")[1],
                 "full_name": self.repository,
                 "has_issues": self.has_issues,
+                "permissions": {
+                    "admin": False,
+                    "maintain": False,
+                    "push": self.push_access,
+                    "triage": True,
+                    "pull": True,
+                },
             }
         )
 
