@@ -354,3 +354,17 @@ class TestMarkerCannotBeForged:
         await tracker.file(quoting)
         assert github.issues[1]["body"].startswith("see &lt;!-- incidentbot:INC-7:followup-2 -->\n\n")
         assert (await tracker.file(ISSUE)).key == "acme/web#2"
+
+
+class TestDuplicateLeftOpen:
+    async def test_a_duplicate_that_cannot_be_closed_is_logged_and_the_original_answered(
+        self, github: FakeGitHub
+    ) -> None:
+        github.gate("list", 2)
+        github.fail("update", 403, body={"message": "Must have admin rights to Repository."})
+        with capture_logs() as logs:
+            first, second = await asyncio.gather(client(github).file(ISSUE), client(github).file(ISSUE))
+        assert first.key == second.key == "acme/web#1"
+        assert [(e["key"], e["kept"]) for e in logs if e["event"] == "tracker_duplicate_left_open"] == [
+            ("acme/web#2", "acme/web#1")
+        ]

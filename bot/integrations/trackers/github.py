@@ -271,18 +271,20 @@ class GitHubTracker:
         return (url[len(base) :] if url.startswith(base) else None), None
 
     async def _close_duplicate(self, mine: dict[str, Any], winner: dict[str, Any]) -> None:
+        """Close our copy as not planned; best effort: the winner is answered either way, and a copy
+        left open is logged (``tracker_duplicate_left_open``) for a person to close."""
         number = mine.get("number")
-        await self.http.request(
-            "PATCH",
-            f"{self._repo_path}/issues/{number}",
-            body={"state": "closed", "state_reason": "not_planned"},
-        )
-        log.warning(
-            "tracker_duplicate_closed",
-            tracker=self.name,
-            closed=f"{self.repository}#{number}",
-            kept=f"{self.repository}#{winner.get('number')}",
-        )
+        closed, kept = f"{self.repository}#{number}", f"{self.repository}#{winner.get('number')}"
+        try:
+            await self.http.request(
+                "PATCH",
+                f"{self._repo_path}/issues/{number}",
+                body={"state": "closed", "state_reason": "not_planned"},
+            )
+        except TrackerError as exc:
+            log.warning("tracker_duplicate_left_open", tracker=self.name, key=closed, kept=kept, reason=exc.reason)
+            return
+        log.warning("tracker_duplicate_closed", tracker=self.name, closed=closed, kept=kept)
 
     def _ref(self, data: dict[str, Any]) -> TrackerRef:
         return TrackerRef(f"{self.repository}#{data.get('number')}", str(data.get("html_url") or ""))
