@@ -191,14 +191,35 @@ class TestRefusals:
         )
         assert isinstance(outbox_error(failed.value), Undeliverable)
 
-    async def test_an_unknown_assignee_is_a_422_naming_the_field(self, github: FakeGitHub) -> None:
+    async def test_an_unknown_assignee_is_filed_unassigned(self, github: FakeGitHub) -> None:
+        """GitHub's 422 names only ``assignees`` (a stale mapping): the issue is filed without one."""
         issue = TrackerIssue(MARKER, "t", "b", ("INC-7",), assignee="nobody")
-        with pytest.raises(TrackerError) as failed:
-            await client(github).file(issue)
-        assert failed.value.reason == (
+        with capture_logs() as logs:
+            ref = await client(github).file(issue)
+        assert (ref.key, github.issues[1]["assignees"], len(github.calls("create"))) == ("acme/web#1", [], 2)
+        (refused,) = [e for e in logs if e["event"] == "tracker_assignee_refused"]
+        assert refused["reason"] == (
             "POST /repos/acme/web/issues: GitHub refused (HTTP 422, a field the tracker refuses): "
             "Validation Failed: Issue assignees invalid (nobody)"
         )
+
+    async def test_another_field_error_is_permanent_naming_the_field(self, github: FakeGitHub) -> None:
+        github.fail(
+            "create",
+            422,
+            body={
+                "message": "Validation Failed",
+                "errors": [{"resource": "Label", "code": "invalid", "field": "name"}],
+            },
+        )
+        with pytest.raises(TrackerError) as failed:
+            await client(github).file(ISSUE)
+        assert (failed.value.fields, failed.value.reason) == (
+            ("name",),
+            "POST /repos/acme/web/issues: GitHub refused (HTTP 422, a field the tracker refuses): "
+            "Validation Failed: Label name invalid",
+        )
+        assert len(github.issues) == 0
 
     async def test_an_unknown_repository_is_a_404(self, github: FakeGitHub) -> None:
         tracker = GitHubTracker("acme/gone", TOKEN, github.url)

@@ -163,22 +163,26 @@ class TestExactlyOnce:
 
 
 class TestRefusals:
-    @pytest.mark.parametrize(
-        ("issue", "expected"),
-        [
-            (
-                TrackerIssue(MARKER, "t", "b", ("INC-7",), assignee="557058:unknown"),
-                "POST /rest/api/3/issue: Jira refused (HTTP 400, a field the tracker refuses): "
-                "assignee: User '557058:unknown' cannot be assigned issues.",
-            ),
-        ],
-    )
-    async def test_a_field_error_is_permanent_with_jiras_words(
-        self, jira: FakeJira, issue: TrackerIssue, expected: str
-    ) -> None:
+    async def test_a_field_error_is_permanent_with_jiras_words(self, jira: FakeJira) -> None:
+        jira.issue_types = {"Bug"}
         with pytest.raises(TrackerError) as failed:
-            await client(jira).file(issue)
-        assert (failed.value.kind, failed.value.reason) == (FailureKind.PERMANENT, expected)
+            await client(jira).file(ISSUE)
+        assert (failed.value.kind, failed.value.fields, failed.value.reason) == (
+            FailureKind.PERMANENT,
+            ("issuetype",),
+            "POST /rest/api/3/issue: Jira refused (HTTP 400, a field the tracker refuses): "
+            "issuetype: Specify an issue type",
+        )
+
+    async def test_an_account_that_cannot_be_assigned_is_filed_unassigned(self, jira: FakeJira) -> None:
+        issue = TrackerIssue(MARKER, "t", "b", ("INC-7",), assignee="557058:unknown")
+        with capture_logs() as logs:
+            ref = await client(jira).file(issue)
+        assert (ref.key, jira.issues["OPS-1"]["fields"]["assignee"]) == ("OPS-1", None)
+        assert [e["reason"] for e in logs if e["event"] == "tracker_assignee_refused"] == [
+            "POST /rest/api/3/issue: Jira refused (HTTP 400, a field the tracker refuses): "
+            "assignee: User '557058:unknown' cannot be assigned issues."
+        ]
 
     async def test_an_unknown_project_is_refused_by_the_search(self, jira: FakeJira) -> None:
         with pytest.raises(TrackerError) as failed:

@@ -143,17 +143,16 @@ class TestGitHubThroughTheOutbox:
     async def test_a_refusal_is_a_dead_item_with_githubs_reason(
         self, usecases: UseCases, clock: ReplayClock, github: FakeGitHub
     ) -> None:
+        github.fail("create", 403, body={"message": "Resource not accessible by personal access token"})
         on_filed = Recorded()
-        usecases.outbox.enqueue(
-            [file_effect(TrackerIssue("incidentbot:INC-7:followup-1", "t", "b", ("INC-7",), "nobody"), 7)]
-        )
+        usecases.outbox.enqueue([file_effect(ITEMS[0], 7)])
         await _deliver_all(
             usecases, clock, _worker(usecases, clock, GitHubTracker("acme/web", GITHUB_TOKEN, github.url), on_filed)
         )
         (dead,) = usecases.outbox.items("dead")
         assert dead.last_error == (
-            "POST /repos/acme/web/issues: GitHub refused (HTTP 422, a field the tracker refuses): "
-            "Validation Failed: Issue assignees invalid (nobody)"
+            "POST /repos/acme/web/issues: GitHub refused (HTTP 403, the token may not do this: check its scopes "
+            "and the project's permissions): Resource not accessible by personal access token"
         )
         assert GITHUB_TOKEN not in dead.last_error and on_filed.calls == []
 

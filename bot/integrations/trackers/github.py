@@ -89,6 +89,12 @@ def explain(data: Any) -> str:
     return " ".join(text.split())[:300]
 
 
+def refused_fields(data: Any) -> list[str]:
+    """The ``field`` of each of GitHub's ``errors`` (``validation-error``), e.g. ``["assignees"]``."""
+    errors = data.get("errors") if isinstance(data, dict) else None
+    return [str(e["field"]) for e in errors or [] if isinstance(e, dict) and e.get("field")]
+
+
 def marker_comment(marker: str) -> str:
     """The hidden line carrying ``marker`` in an issue body."""
     return f"<!-- {marker} -->"
@@ -118,6 +124,7 @@ class GitHubTracker:
             token,
             timeout_seconds=timeout_seconds,
             explain=explain,
+            fields_of=refused_fields,
         )
 
     @property
@@ -145,7 +152,7 @@ class GitHubTracker:
         }
         if issue.assignee:
             body["assignees"] = [issue.assignee]
-        answer = await self.http.request("POST", f"{self._repo_path}/issues", body=body, expect=(201,))
+        answer = await self._create(body, issue)
         created = _object(answer, "the created issue")
         mine = self._ref(created)
         log.info(
@@ -172,6 +179,26 @@ class GitHubTracker:
         if winner.get("number") != created.get("number"):
             await self._close_duplicate(created, winner)
         return self._ref(winner)
+
+    async def _create(self, body: dict[str, Any], issue: TrackerIssue) -> Answer:
+        """POST the issue; when GitHub refuses only its assignee (422 on ``assignees``: not a
+        collaborator, a stale mapping), file it unassigned rather than not at all (logged as
+        ``tracker_assignee_refused``): nothing was created by the refused request."""
+        path = f"{self._repo_path}/issues"
+        try:
+            return await self.http.request("POST", path, body=body, expect=(201,))
+        except TrackerError as exc:
+            if exc.status != 422 or set(exc.fields) != {"assignees"}:
+                raise
+            log.warning(
+                "tracker_assignee_refused",
+                tracker=self.name,
+                incident=incident_of(issue.marker),
+                assignee=issue.assignee,
+                reason=exc.reason,
+            )
+            unassigned = {k: v for k, v in body.items() if k != "assignees"}
+            return await self.http.request("POST", path, body=unassigned, expect=(201,))
 
     async def find(self, marker: str) -> TrackerRef | None:
         """The lowest-numbered issue labelled ``incidentbot`` whose body carries ``marker``."""

@@ -55,6 +55,7 @@ class TrackerHttp:
         *,
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         explain: Any = None,
+        fields_of: Any = None,
     ) -> None:
         self.tracker = tracker
         self.base_url = base_url.rstrip("/")
@@ -62,6 +63,7 @@ class TrackerHttp:
         self._secrets = tuple(s for s in (secret, headers.get("Authorization", "")) if s)
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._explain = explain
+        self._fields_of = fields_of
 
     def redact(self, text: str) -> str:
         """``text`` with the token (and the Authorization header value) replaced by ``***``."""
@@ -121,6 +123,7 @@ class TrackerHttp:
             status,
             None,
             self.tracker,
+            tuple(self._fields_of(data)) if self._fields_of else (),
         )
 
     def _temporary(self, reason: str, status: int | None = None, after: float | None = None) -> TrackerError:

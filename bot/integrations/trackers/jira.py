@@ -85,6 +85,12 @@ def explain(data: Any) -> str:
     return " ".join("; ".join(parts).split())[:300]
 
 
+def refused_fields(data: Any) -> list[str]:
+    """The keys of Jira's ``errors`` object (ErrorCollection), e.g. ``["assignee"]``."""
+    errors = data.get("errors") if isinstance(data, dict) else None
+    return [str(key) for key in errors] if isinstance(errors, dict) else []
+
+
 def adf(markdown: str) -> dict[str, Any]:
     """Markdown as an Atlassian Document Format document: one paragraph per block of lines (blank
     lines separate blocks), each line a text node joined by hard breaks. Markup is kept as typed."""
@@ -131,6 +137,7 @@ class JiraTracker:
             token,
             timeout_seconds=timeout_seconds,
             explain=explain,
+            fields_of=refused_fields,
         )
 
     async def file(self, issue: TrackerIssue) -> TrackerRef:
@@ -157,7 +164,7 @@ class JiraTracker:
         }
         if issue.assignee:
             fields["assignee"] = {"accountId": issue.assignee}
-        answer = await self.http.request("POST", "/rest/api/3/issue", body={"fields": fields}, expect=(201,))
+        answer = await self._create(fields, issue)
         if not isinstance(answer.data, dict) or not isinstance(answer.data.get("key"), str):
             raise TrackerError(FailureKind.TEMPORARY, "Jira answered 201 without an issue key", 201, tracker="Jira")
         mine = self._ref(answer.data)
@@ -181,6 +188,25 @@ class JiraTracker:
             )
             return winner
         return mine
+
+    async def _create(self, fields: dict[str, Any], issue: TrackerIssue) -> Answer:
+        """POST the issue; when Jira refuses only its assignee (400 with ``errors.assignee``: the
+        account cannot be assigned, a stale mapping), file it unassigned rather than not at all
+        (logged as ``tracker_assignee_refused``): nothing was created by the refused request."""
+        try:
+            return await self.http.request("POST", "/rest/api/3/issue", body={"fields": fields}, expect=(201,))
+        except TrackerError as exc:
+            if exc.status != 400 or set(exc.fields) != {"assignee"}:
+                raise
+            log.warning(
+                "tracker_assignee_refused",
+                tracker=self.name,
+                incident=incident_of(issue.marker),
+                assignee=issue.assignee,
+                reason=exc.reason,
+            )
+            unassigned = {k: v for k, v in fields.items() if k != "assignee"}
+            return await self.http.request("POST", "/rest/api/3/issue", body={"fields": unassigned}, expect=(201,))
 
     async def find(self, marker: str) -> TrackerRef | None:
         found = await self._carrying(marker)

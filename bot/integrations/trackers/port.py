@@ -104,13 +104,16 @@ class TrackerError(Exception):
     an answer that is not the tracker's JSON) or permanent (401, 403, 404, 410, 422/400 field errors);
     ``reason``: one line for people, with the tracker's own message and never the token;
     ``status``: HTTP status or None without an answer; ``retry_after``: seconds to wait, when the
-    tracker said (``Retry-After``, GitHub's ``x-ratelimit-reset``)."""
+    tracker said (``Retry-After``, GitHub's ``x-ratelimit-reset``); ``fields``: see below."""
 
     kind: FailureKind
     reason: str
     status: int | None = None
     retry_after: float | None = None
     tracker: str = field(default="tracker")
+    fields: tuple[str, ...] = ()
+    """The request fields a refusal names (GitHub ``errors[].field``, Jira ``errors`` keys), e.g.
+    ``("assignees",)``."""
 
     def __post_init__(self) -> None:
         super().__init__(self.reason)
