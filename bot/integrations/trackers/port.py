@@ -83,7 +83,9 @@ class TrackerState:
     ``indeterminate`` are open). ``closed_at``: UTC, when it was closed (GitHub ``closed_at``, Jira
     ``resolutiondate``), None while open or when the tracker does not say. ``reason``: why it was
     closed (GitHub ``state_reason``: completed, not_planned, duplicate...; Jira: the status name,
-    e.g. "Done", "Won't Do"). ``assignee``: login or accountId, or None.
+    e.g. "Done", "Won't Do"). ``assignee``: login or accountId, or None. ``ref``: the issue read,
+    normally the one asked for; another one (store it) when GitHub's asked-for issue is a copy the
+    bot closed as a duplicate of it, or when Jira answers under a new key (the issue was moved).
     """
 
     ref: TrackerRef
