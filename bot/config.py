@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TypedDict
 
+import yaml
 from dotenv import dotenv_values
 
 from bot.domain.alerts import DEFAULT_SEVERITY_MAP
@@ -79,6 +81,14 @@ class Settings:
     nudge_after: Mapping[Severity, timedelta] = field(default_factory=lambda: dict(DEFAULT_NUDGE_AFTER))
     alert_severity_map: Mapping[str, Severity] = field(default_factory=lambda: dict(DEFAULT_SEVERITY_MAP))
     alert_max_bytes: int = DEFAULT_ALERT_MAX_BYTES
+    tracker: str | None = None
+    """``github``, ``jira``, or None: follow-ups are exported nowhere."""
+    tracker_url: str = ""
+    tracker_project: str = ""
+    tracker_token: Secret = field(default_factory=lambda: Secret(""))
+    tracker_user: str = ""
+    tracker_users: Mapping[str, str] = field(default_factory=dict)
+    """Slack user id -> GitHub login or Jira accountId, from TRACKER_USERS_FILE."""
 
     def require(self, *names: str) -> None:
         """Stop with one line naming the first missing setting among ``names`` (env var names), or the
@@ -108,6 +118,7 @@ SECRET_SOURCES = {
     "SLACK_APP_TOKEN": "paste an app-level token (xapp-...) from Basic Information > App-Level Tokens.",
     "INCIDENT_WEBHOOK_TOKEN": "generate one with `openssl rand -hex 32`, or leave it empty to refuse webhooks.",
     "PAGERDUTY_ROUTING_KEY": "paste the integration key of your PagerDuty service, or leave it empty.",
+    "TRACKER_TOKEN": "paste a GitHub token (Issues read/write, Metadata read) or a Jira API token, or leave it empty.",
 }
 """The secret settings and where their real value comes from."""
 
@@ -146,6 +157,12 @@ _FIELD_OF = {
     "INCIDENT_NUDGE_MINUTES": "nudge_after",
     "INCIDENT_ALERT_SEVERITY_MAP": "alert_severity_map",
     "INCIDENT_ALERT_MAX_BYTES": "alert_max_bytes",
+    "TRACKER": "tracker",
+    "TRACKER_URL": "tracker_url",
+    "TRACKER_PROJECT": "tracker_project",
+    "TRACKER_TOKEN": "tracker_token",
+    "TRACKER_USER": "tracker_user",
+    "TRACKER_USERS_FILE": "tracker_users",
 }
 
 
@@ -194,6 +211,7 @@ def _validated(values: Mapping[str, str]) -> Settings:
             "SLACK_APP_TOKEN must be an app-level token (xapp-...), from Basic Information > App-Level Tokens "
             f"of your Slack app{bot_token_hint}."
         )
+    tracker = _tracker(get)
     return Settings(
         database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         slack_bot_token=Secret(get("SLACK_BOT_TOKEN")),
@@ -213,7 +231,110 @@ def _validated(values: Mapping[str, str]) -> Settings:
         nudge_after=_nudge_minutes(get("INCIDENT_NUDGE_MINUTES")),
         alert_severity_map=_severity_map(get("INCIDENT_ALERT_SEVERITY_MAP")),
         alert_max_bytes=_alert_max_bytes(get("INCIDENT_ALERT_MAX_BYTES")),
+        **tracker,
     )
+
+
+GITHUB_REPOSITORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}", re.ASCII)
+"""``owner/repo``: GitHub owners are 1-39 letters, digits or hyphens; repository names letters,
+digits, ``.``, ``_`` and ``-`` (at most 100)."""
+JIRA_PROJECT_KEY = re.compile(r"[A-Z][A-Z0-9_]{1,9}", re.ASCII)
+"""Jira's default project key pattern: an uppercase letter, then uppercase letters, digits or ``_``; 2-10."""
+SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}", re.ASCII)
+"""Slack user ids start with U (or W on Enterprise Grid) followed by uppercase letters and digits."""
+GITHUB_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}", re.ASCII)
+"""GitHub logins: 1-39 letters, digits and single inner hyphens."""
+JIRA_ACCOUNT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9:-]{0,127}", re.ASCII)
+"""Atlassian accountIds: ``5b10ac8d82e05b22cc7d4ef5`` or ``557058:f58131cb-b67d-...`` (at most 128)."""
+TRACKER_USERS_KEYS = frozenset({"users"})
+
+
+class _TrackerSettings(TypedDict, total=False):
+    tracker: str
+    tracker_url: str
+    tracker_project: str
+    tracker_token: Secret
+    tracker_user: str
+    tracker_users: Mapping[str, str]
+
+
+def _tracker(get: Callable[[str], str]) -> _TrackerSettings:
+    """The TRACKER_* settings, validated: nothing when TRACKER is unset. Raises ConfigError."""
+    kind = get("TRACKER").lower()
+    if not kind:
+        return _TrackerSettings()
+    if kind not in ("github", "jira"):
+        raise ConfigError(f"TRACKER must be github or jira (or unset for no tracker), got {kind!r}.")
+    url = get("TRACKER_URL").rstrip("/")
+    if kind == "github":
+        url = url or "https://api.github.com"
+    elif not url:
+        raise ConfigError("TRACKER_URL is not set: for Jira give your site, e.g. https://acme.atlassian.net.")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"TRACKER_URL must be an http(s) URL, got {url!r}.")
+    project = get("TRACKER_PROJECT")
+    if kind == "github" and not GITHUB_REPOSITORY.fullmatch(project):
+        raise ConfigError(f"TRACKER_PROJECT must be the GitHub repository as owner/repo, got {project!r}.")
+    if kind == "jira" and not JIRA_PROJECT_KEY.fullmatch(project):
+        raise ConfigError(
+            "TRACKER_PROJECT must be a Jira project key (2-10 of A-Z, 0-9 and _, starting with a letter), "
+            f"got {project!r}."
+        )
+    token = get("TRACKER_TOKEN")
+    if not token:
+        raise ConfigError(f"TRACKER_TOKEN is not set: TRACKER={kind} needs a token (see the README, Trackers).")
+    user = get("TRACKER_USER")
+    if kind == "jira" and ("@" not in user or " " in user):
+        raise ConfigError(
+            f"TRACKER_USER must be the email of the Atlassian account owning TRACKER_TOKEN, got {user!r}."
+        )
+    users_file = get("TRACKER_USERS_FILE")
+    users = load_tracker_users(Path(users_file), kind) if users_file else {}
+    return _TrackerSettings(
+        tracker=kind,
+        tracker_url=url,
+        tracker_project=project,
+        tracker_token=Secret(token),
+        tracker_user=user,
+        tracker_users=users,
+    )
+
+
+def load_tracker_users(path: Path, tracker: str) -> dict[str, str]:
+    """TRACKER_USERS_FILE: ``users:`` mapping Slack user ids (``U024BE7LH``) to GitHub logins
+    (``octocat``) or Jira accountIds, as ``tracker`` (github or jira) needs. Raises ConfigError
+    naming the file and the first bad entry: not a file, not YAML, a key other than ``users``, a key
+    that is not a Slack user id, a value that is not a login / accountId."""
+    where = f"TRACKER_USERS_FILE {str(path)!r}"
+    if not path.is_file():
+        raise ConfigError(f"{where} is not a file.")
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{where} is not valid YAML{at}.") from exc
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise ConfigError(f"{where} must be a mapping with a `users:` key.")
+    unknown = sorted(str(k) for k in document if k not in TRACKER_USERS_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (only `users:` is read).")
+    users = document.get("users") or {}
+    if not isinstance(users, dict):
+        raise ConfigError(f"{where}: `users:` must map Slack user ids to tracker users.")
+    pattern, what = (GITHUB_LOGIN, "a GitHub login") if tracker == "github" else (JIRA_ACCOUNT_ID, "a Jira accountId")
+    result: dict[str, str] = {}
+    for slack_id, login in users.items():
+        if not isinstance(slack_id, str) or not SLACK_USER_ID.fullmatch(slack_id):
+            raise ConfigError(
+                f"{where}: {slack_id!r} is not a Slack user id (U... or W..., as in a profile's Copy member ID)."
+            )
+        if not isinstance(login, str) or not pattern.fullmatch(login):
+            raise ConfigError(f"{where}: {slack_id}: {login!r} is not {what}.")
+        result[slack_id] = login
+    return result
 
 
 def _alert_max_bytes(text: str) -> int:

@@ -21,6 +21,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings, load_settings
 from bot.errors import BotError
 from bot.integrations.slo_catalog import load_catalog
+from bot.integrations.trackers.build import build_tracker
+from bot.integrations.trackers.port import TrackerError
 from bot.slack.api_errors import failure_of
 from bot.slack.identity import SlackUnavailable, auth_test_failure
 from bot.store.probe import DatabaseProbe
@@ -57,6 +59,9 @@ def run(env_file: str | None, manifest: Path | None = None) -> tuple[list[Check]
     checks.extend(_database(settings.database_url))
     checks.extend(asyncio.run(_slack(settings, manifest)))
     checks.append(_webhook_token(settings))
+    tracker = asyncio.run(tracker_check(settings))
+    if tracker is not None:
+        checks.append(tracker)
     checks.append(_slo_catalogue(settings))
     checks.append(_templates(settings))
     return checks, all(c.status != FAIL for c in checks)
@@ -308,6 +313,29 @@ def _webhook_token(settings: Settings) -> Check:
             "use `openssl rand -hex 32` (64 characters)",
         )
     return Check("webhook token", OK, f"set ({len(token)} characters)")
+
+
+TRACKER_TIMEOUT_SECONDS = 10.0
+
+
+async def tracker_check(settings: Settings) -> Check | None:
+    """With TRACKER set: is the token valid and the repository or project reachable (GitHub ``GET
+    /repos/{owner}/{repo}``, Jira ``GET /rest/api/3/myself`` and ``/project/{key}``). Reads only.
+    None without TRACKER: not exporting follow-ups is a choice, not a mistake."""
+    tracker = build_tracker(settings, timeout_seconds=TRACKER_TIMEOUT_SECONDS)
+    if tracker is None:
+        return None
+    name = f"tracker ({settings.tracker})"
+    try:
+        found = await tracker.check()
+    except TrackerError as exc:
+        fix = (
+            f"check the network path to {settings.tracker_url} and TRACKER_URL, then run doctor again"
+            if exc.temporary
+            else "correct TRACKER_TOKEN / TRACKER_PROJECT (README, Trackers: token scopes)"
+        )
+        return Check(name, FAIL, exc.reason, fix)
+    return Check(name, OK, found)
 
 
 def _slo_catalogue(settings: Settings) -> Check:

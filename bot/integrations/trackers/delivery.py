@@ -1,0 +1,87 @@
+"""Filing through the outbox: a ``tracker.file`` effect carries a TrackerIssue; its deliverer files it
+(exactly once per marker, ``Tracker.file``) and hands the ref to ``on_filed``, which records it.
+
+A crash or a failed commit between the tracker's answer and ``on_filed`` leaves the item pending: the
+next attempt's lookup finds the issue and ``on_filed`` runs again with the same ref, so ``on_filed``
+must be idempotent (record the key, or do nothing if it is already recorded). Temporary tracker
+failures become ``RetryLater`` (with the tracker's ``Retry-After``), permanent ones ``Undeliverable``
+with the tracker's reason, shown by ``incidentbot outbox``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from typing import Any
+
+import structlog
+
+from bot.domain.effects import Effect, OutboxItem
+from bot.integrations.trackers.port import Tracker, TrackerError, TrackerIssue, TrackerRef, incident_of, outbox_error
+from bot.outbox.worker import Undeliverable
+
+log = structlog.get_logger("incidentbot.trackers")
+
+
+class TrackerEffect(StrEnum):
+    FILE = "tracker.file"
+
+
+OnFiled = Callable[[OutboxItem, TrackerRef], Awaitable[None]]
+"""Records a filed issue's ref for the item's follow-up; called again with the same ref on a retry."""
+
+
+def file_effect(issue: TrackerIssue, incident_number: int) -> Effect:
+    """The outbox effect filing ``issue``. Payload: ``marker``, ``title``, ``body`` (str), ``labels``
+    (list of str), ``assignee`` (str or None)."""
+    payload: dict[str, Any] = {
+        "marker": issue.marker,
+        "title": issue.title,
+        "body": issue.body,
+        "labels": list(issue.labels),
+        "assignee": issue.assignee,
+    }
+    return Effect(TrackerEffect.FILE.value, payload, incident_number)
+
+
+def issue_of(payload: dict[str, Any]) -> TrackerIssue:
+    """The TrackerIssue a ``tracker.file`` payload holds. Raises ValueError for a malformed one."""
+    labels = payload.get("labels") or []
+    assignee = payload.get("assignee")
+    if not all(isinstance(payload.get(k), str) for k in ("marker", "title", "body")):
+        raise ValueError("a tracker.file payload needs marker, title and body strings")
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        raise ValueError("tracker.file labels must be a list of strings")
+    if assignee is not None and not isinstance(assignee, str):
+        raise ValueError("tracker.file assignee must be a string or null")
+    return TrackerIssue(payload["marker"], payload["title"], payload["body"], tuple(labels), assignee)
+
+
+class TrackerDeliverer:
+    """The outbox deliverer of ``tracker.*`` items (route it by the ``tracker`` kind prefix)."""
+
+    def __init__(self, tracker: Tracker, on_filed: OnFiled) -> None:
+        self.tracker = tracker
+        self.on_filed = on_filed
+
+    async def __call__(self, item: OutboxItem) -> None:
+        """Raises RetryLater or Undeliverable (see the module docstring)."""
+        if item.kind != TrackerEffect.FILE:
+            raise Undeliverable(f"unknown tracker item {item.kind!r}")
+        try:
+            issue = issue_of(item.payload)
+        except ValueError as exc:
+            raise Undeliverable(f"malformed tracker item: {exc}") from exc
+        try:
+            ref = await self.tracker.file(issue)
+        except TrackerError as exc:
+            log.warning(
+                "tracker_file_failed",
+                tracker=self.tracker.name,
+                incident=incident_of(issue.marker),
+                marker=issue.marker,
+                kind=exc.kind.value,
+                reason=exc.reason,
+            )
+            raise outbox_error(exc) from exc
+        await self.on_filed(item, ref)

@@ -1,0 +1,157 @@
+"""TRACKER_* settings and the TRACKER_USERS_FILE mapping: kept when right, refused at start in one line."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.config import Secret, Settings, load_settings, load_tracker_users
+from bot.errors import ConfigError
+
+GITHUB = {"TRACKER": "github", "TRACKER_PROJECT": "acme/web", "TRACKER_TOKEN": "github_pat_11ABC"}
+JIRA = {
+    "TRACKER": "jira",
+    "TRACKER_URL": "https://acme.atlassian.net/",
+    "TRACKER_PROJECT": "OPS",
+    "TRACKER_TOKEN": "ATATT3xFfGF0abc",
+    "TRACKER_USER": "bot@acme.example",
+}
+
+
+def settings(**values: str) -> Settings:
+    return load_settings(values, env_file=None)
+
+
+class TestTrackerSettings:
+    def test_unset_means_no_tracker(self) -> None:
+        loaded = settings()
+        assert (loaded.tracker, loaded.tracker_project, loaded.tracker_users) == (None, "", {})
+
+    def test_github_defaults_to_api_github_com(self) -> None:
+        loaded = settings(**GITHUB)
+        assert (loaded.tracker, loaded.tracker_url, loaded.tracker_project) == (
+            "github",
+            "https://api.github.com",
+            "acme/web",
+        )
+        assert loaded.tracker_token == Secret("github_pat_11ABC")
+
+    def test_jira_keeps_site_without_trailing_slash(self) -> None:
+        loaded = settings(**JIRA)
+        assert (loaded.tracker, loaded.tracker_url, loaded.tracker_user) == (
+            "jira",
+            "https://acme.atlassian.net",
+            "bot@acme.example",
+        )
+
+    @pytest.mark.parametrize(
+        ("changes", "message"),
+        [
+            ({"TRACKER": "gitlab"}, "TRACKER must be github or jira (or unset for no tracker), got 'gitlab'."),
+            ({"TRACKER_PROJECT": "web"}, "TRACKER_PROJECT must be the GitHub repository as owner/repo, got 'web'."),
+            (
+                {"TRACKER_PROJECT": "acme/web/x"},
+                "TRACKER_PROJECT must be the GitHub repository as owner/repo, got 'acme/web/x'.",
+            ),
+            (
+                {"TRACKER_TOKEN": ""},
+                "TRACKER_TOKEN is not set: TRACKER=github needs a token (see the README, Trackers).",
+            ),
+            ({"TRACKER_URL": "api.github.com"}, "TRACKER_URL must be an http(s) URL, got 'api.github.com'."),
+        ],
+    )
+    def test_bad_github_values_stop_start_up(self, changes: dict[str, str], message: str) -> None:
+        with pytest.raises(ConfigError) as refused:
+            settings(**{**GITHUB, **changes})
+        assert refused.value.user_message == message
+
+    @pytest.mark.parametrize(
+        ("changes", "message"),
+        [
+            ({"TRACKER_URL": ""}, "TRACKER_URL is not set: for Jira give your site, e.g. https://acme.atlassian.net."),
+            (
+                {"TRACKER_PROJECT": "ops"},
+                "TRACKER_PROJECT must be a Jira project key (2-10 of A-Z, 0-9 and _, starting with a letter), "
+                "got 'ops'.",
+            ),
+            (
+                {"TRACKER_USER": ""},
+                "TRACKER_USER must be the email of the Atlassian account owning TRACKER_TOKEN, got ''.",
+            ),
+        ],
+    )
+    def test_bad_jira_values_stop_start_up(self, changes: dict[str, str], message: str) -> None:
+        with pytest.raises(ConfigError) as refused:
+            settings(**{**JIRA, **changes})
+        assert refused.value.user_message == message
+
+    def test_the_token_never_shows_in_repr(self) -> None:
+        assert "github_pat_11ABC" not in repr(settings(**GITHUB))
+
+    def test_a_placeholder_token_is_named_by_require(self) -> None:
+        with pytest.raises(ConfigError) as refused:
+            settings(**{**GITHUB, "TRACKER_TOKEN": "your-github-token"}).require()
+        assert refused.value.user_message.startswith("TRACKER_TOKEN is still a placeholder")
+
+
+class TestUsersFile:
+    def test_the_example_file_reads(self) -> None:
+        example = Path(__file__).resolve().parents[2] / "tracker-users.example.yml"
+        assert load_tracker_users(example, "github") == {"U024BE7LH": "octocat", "U0G9QF9C6": "hubot"}
+
+    def test_settings_carry_the_mapping(self, tmp_path: Path) -> None:
+        path = tmp_path / "users.yml"
+        path.write_text("users:\n  U024BE7LH: 557058:f58131cb-b67d-43c7-b30d-6b58d40bd077\n")
+        loaded = settings(**JIRA, TRACKER_USERS_FILE=str(path))
+        assert loaded.tracker_users == {"U024BE7LH": "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"}
+
+    @pytest.mark.parametrize(
+        ("text", "tracker", "message"),
+        [
+            ("users:\n  octocat: U024BE7LH\n", "github", "'octocat' is not a Slack user id"),
+            ("users:\n  U024BE7LH: -octocat\n", "github", "U024BE7LH: '-octocat' is not a GitHub login."),
+            ("users:\n  U024BE7LH: octo cat\n", "jira", "U024BE7LH: 'octo cat' is not a Jira accountId."),
+            ("users:\n  U024BE7LH: 12\n", "github", "U024BE7LH: 12 is not a GitHub login."),
+            ("people:\n  U024BE7LH: octocat\n", "github", "unknown key 'people' (only `users:` is read)."),
+            ("users: [octocat]\n", "github", "`users:` must map Slack user ids to tracker users."),
+            ("- octocat\n", "github", "must be a mapping with a `users:` key."),
+            ("users:\n  U1: [\n", "github", "is not valid YAML at line"),
+        ],
+    )
+    def test_bad_files_are_refused_naming_the_entry(
+        self, tmp_path: Path, text: str, tracker: str, message: str
+    ) -> None:
+        path = tmp_path / "users.yml"
+        path.write_text(text)
+        with pytest.raises(ConfigError) as refused:
+            load_tracker_users(path, tracker)
+        assert refused.value.user_message.startswith(f"TRACKER_USERS_FILE {str(path)!r}")
+        assert message in refused.value.user_message
+
+    def test_a_missing_file_is_refused(self, tmp_path: Path) -> None:
+        with pytest.raises(ConfigError) as refused:
+            settings(**GITHUB, TRACKER_USERS_FILE=str(tmp_path / "nope.yml"))
+        assert refused.value.user_message == f"TRACKER_USERS_FILE {str(tmp_path / 'nope.yml')!r} is not a file."
+
+    def test_an_empty_file_maps_nobody(self, tmp_path: Path) -> None:
+        path = tmp_path / "users.yml"
+        path.write_text("# nobody yet\n")
+        assert load_tracker_users(path, "github") == {}
+
+    @given(
+        st.dictionaries(
+            st.from_regex(r"U[A-Z0-9]{8,10}", fullmatch=True),
+            st.from_regex(r"[a-z0-9]{1,20}(-[a-z0-9]{1,10})?", fullmatch=True),
+            max_size=8,
+        )
+    )
+    def test_any_valid_mapping_reads_back_unchanged(self, mapping: dict[str, str]) -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "users.yml"
+            path.write_text(yaml.safe_dump({"users": mapping}))
+            assert load_tracker_users(path, "github") == mapping
