@@ -14,6 +14,7 @@ import asyncio
 import errno
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 import structlog
@@ -26,8 +27,13 @@ from bot.errors import ConfigError
 from bot.integrations import webhooks
 from bot.integrations.pagerduty import PagerDutyDeliverer, page_action_of, paging_plan
 from bot.integrations.slo_catalog import load_catalog
+from bot.integrations.trackers.build import build_tracker
+from bot.integrations.trackers.delivery import TrackerDeliverer
+from bot.integrations.trackers.plan import TrackerPlan
+from bot.integrations.trackers.port import IssueStatus, Tracker, TrackerRef
 from bot.jobs.nudges import Nudger
 from bot.jobs.reminders import FollowupReminder
+from bot.jobs.tracker_sync import IssueReading, ReadState, TrackerSync
 from bot.log import configure_logging
 from bot.metrics import METRICS_PATH, build_registry, count_entry, metrics_handler, webhook_counter
 from bot.outbox.worker import Deliver, OutboxWorker, route_by_kind
@@ -38,7 +44,9 @@ from bot.slack.delivery import (
     alert_plan,
     dead_page_notice,
     followup_reminder_effects,
+    followup_tracker_effects,
     nudge_effects,
+    stalled_filing_notice,
 )
 from bot.slack.identity import BotIdentity
 from bot.slack.server import SHUTDOWN_TIMEOUT, SOCKET_MODE, SocketModeConnection, build_web_app
@@ -58,16 +66,21 @@ NUDGER = web.AppKey("nudger", Nudger)
 NUDGE_TASK = web.AppKey("nudge_task", asyncio.Task[None])
 REMINDER = web.AppKey("reminder", FollowupReminder)
 REMINDER_TASK = web.AppKey("reminder_task", asyncio.Task[None])
+TRACKER_SYNC = web.AppKey("tracker_sync", TrackerSync)
+TRACKER_SYNC_TASK = web.AppKey("tracker_sync_task", asyncio.Task[None])
 IDENTITY = web.AppKey("identity", BotIdentity)
 
 
 def build_usecases(settings: Settings, clock: Clock = utc_now, *, read_only: bool = False) -> UseCases:
-    """Open (and migrate) the store; read the SLO catalogue; page when PagerDuty is configured.
+    """Open (and migrate) the store; read the SLO catalogue; page when PagerDuty is configured; file new
+    follow-ups (and ``followup export``) in the tracker when TRACKER is set.
 
     ``read_only``: open an existing, up-to-date database and never create or migrate it (commands that
     only read); raises StoreUnavailable naming the database otherwise.
     """
     plans: list[StandingPlan] = [paging_plan] if settings.pagerduty_routing_key else []
+    if settings.tracker:
+        plans.append(TrackerPlan(settings.tracker_users))
     slos = load_catalog(settings.slo_file)  # a bad catalogue is refused before any database is opened
     return wire_usecases(
         open_store_for_reading(settings.database_url) if read_only else open_store(settings.database_url),
@@ -75,6 +88,7 @@ def build_usecases(settings: Settings, clock: Clock = utc_now, *, read_only: boo
         strict_roles=settings.strict_roles,
         slos=slos,
         standing_plans=plans,
+        tracker=settings.tracker,
     )
 
 
@@ -119,6 +133,7 @@ def build_server(
     with the application and, on shutdown, the outbox is drained for up to OUTBOX_DRAIN_SECONDS.
     """
     usecases = build_usecases(settings)
+    tracker = build_tracker(settings)
     client = build_client(settings)
     threads = DatabaseThreads()
     base = build_deps(
@@ -126,9 +141,10 @@ def build_server(
     )
     worker = OutboxWorker(
         usecases.store,
-        build_deliverer(settings, usecases, base),
+        build_deliverer(settings, usecases, base, tracker),
         worker_id or default_worker_id(),
         on_buried=dead_item_notice,
+        on_stalled=stalled_item_notice,
     )
     deps = replace(base, wake_outbox=worker.wake)
     identity = BotIdentity(client)
@@ -156,6 +172,20 @@ def build_server(
     reminder = FollowupReminder(usecases.followups, followup_reminder_effects, worker.wake)
     web_app[REMINDER] = reminder
     web_app[IDENTITY] = identity
+    sync = (
+        TrackerSync(
+            usecases.followups,
+            issue_reader(tracker),
+            tracker.name,
+            followup_tracker_effects,
+            worker.wake,
+            interval=settings.tracker_sync_minutes * 60,
+        )
+        if tracker is not None
+        else None
+    )
+    if sync is not None:
+        web_app[TRACKER_SYNC] = sync
 
     async def start_worker(app: web.Application) -> None:
         # asyncio.to_thread (writes, outbox, nudges, webhooks) runs in the writers' pool; reads have their own.
@@ -165,6 +195,8 @@ def build_server(
         app[OUTBOX_TASK] = asyncio.create_task(worker.run_forever())
         app[NUDGE_TASK] = asyncio.create_task(nudger.run_forever())
         app[REMINDER_TASK] = asyncio.create_task(reminder.run_forever())
+        if sync is not None:
+            app[TRACKER_SYNC_TASK] = asyncio.create_task(sync.run_forever())
         log.info("background_work_started", worker=worker.worker_id, socket_mode=socket_mode)
 
     async def stop_worker(app: web.Application) -> None:
@@ -175,9 +207,13 @@ def build_server(
             return
         nudger.stop()
         reminder.stop()
+        if sync is not None:
+            sync.stop()
         worker.stop()
         await app[NUDGE_TASK]
         await app[REMINDER_TASK]
+        if TRACKER_SYNC_TASK in app:
+            await app[TRACKER_SYNC_TASK]
         await app[OUTBOX_TASK]
         try:
             left = await worker.drain(timeout=OUTBOX_DRAIN_SECONDS)
@@ -197,8 +233,8 @@ def build_server(
     return web_app, usecases
 
 
-def build_deliverer(settings: Settings, usecases: UseCases, deps: SlackDeps) -> Deliver:
-    """Slack kinds to Slack, PagerDuty kinds to PagerDuty."""
+def build_deliverer(settings: Settings, usecases: UseCases, deps: SlackDeps, tracker: Tracker | None = None) -> Deliver:
+    """Slack kinds to Slack, PagerDuty kinds to PagerDuty, tracker kinds to the tracker (when one is set)."""
     slack = SlackDeliverer(
         usecases.incidents,
         usecases.alerts,
@@ -209,12 +245,50 @@ def build_deliverer(settings: Settings, usecases: UseCases, deps: SlackDeps) -> 
         deps.renderer,
     )
     pagerduty = PagerDutyDeliverer(usecases.incidents, settings.pagerduty_routing_key, settings.pagerduty_events_url)
-    return route_by_kind(
-        {
-            "slack": slack,
-            "pagerduty": pagerduty,
-        }
-    )
+    routes: dict[str, Deliver] = {"slack": slack, "pagerduty": pagerduty}
+    if tracker is not None:
+        routes["tracker"] = TrackerDeliverer(tracker, record_filed(usecases))
+    return route_by_kind(routes)
+
+
+def record_filed(usecases: UseCases) -> Callable[[OutboxItem, TrackerRef], Awaitable[None]]:
+    """The tracker deliverer's ``on_filed``: the follow-up's key and URL and a ``followup_exported`` entry,
+    in one transaction with the channel's "filed as" line; nothing again for a follow-up already recorded."""
+
+    async def on_filed(item: OutboxItem, ref: TrackerRef) -> None:
+        followup = item.payload.get("followup")
+        if item.incident_number is None or not isinstance(followup, int):
+            log.warning("tracker_filed_unrecorded", item=item.id, key=ref.key)  # an item queued without its number
+            return
+        await asyncio.to_thread(
+            usecases.followups.record_export,
+            item.incident_number,
+            followup,
+            ref.key,
+            ref.url,
+            followup_tracker_effects,
+        )
+
+    return on_filed
+
+
+def issue_reader(tracker: Tracker) -> ReadState:
+    """Sync-back's ``read_state`` over ``tracker`` (``Tracker.state``)."""
+
+    async def read(key: str, url: str) -> IssueReading:
+        state = await tracker.state(TrackerRef(key, url))
+        return IssueReading(state.status is IssueStatus.CLOSED, state.closed_at)
+
+    return read
+
+
+def stalled_item_notice(item: OutboxItem, reason: str) -> list[Effect]:
+    """What an outbox item still failing after an hour owes: a line in the incident's channel when it is a
+    tracker filing (Slack's notice, ``stalled_filing_notice``); nothing for any other item (Slack calls and
+    pages are retried silently, as before)."""
+    if not item.kind.startswith("tracker."):
+        return []
+    return stalled_filing_notice(item, reason, "the tracker")
 
 
 def dead_item_notice(item: OutboxItem, reason: str) -> list[Effect]:

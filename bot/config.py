@@ -89,6 +89,8 @@ class Settings:
     tracker_user: str = ""
     tracker_users: Mapping[str, str] = field(default_factory=dict)
     """Slack user id -> GitHub login or Jira accountId, from TRACKER_USERS_FILE."""
+    tracker_sync_minutes: float = 10.0
+    """Minutes between two sync-back reads of the exported follow-ups' issues (TRACKER_SYNC_MINUTES)."""
 
     def require(self, *names: str) -> None:
         """Stop with one line naming the first missing setting among ``names`` (env var names), or the
@@ -163,6 +165,7 @@ _FIELD_OF = {
     "TRACKER_TOKEN": "tracker_token",
     "TRACKER_USER": "tracker_user",
     "TRACKER_USERS_FILE": "tracker_users",
+    "TRACKER_SYNC_MINUTES": "tracker_sync_minutes",
 }
 
 
@@ -256,6 +259,7 @@ class _TrackerSettings(TypedDict, total=False):
     tracker_token: Secret
     tracker_user: str
     tracker_users: Mapping[str, str]
+    tracker_sync_minutes: float
 
 
 def _tracker(get: Callable[[str], str]) -> _TrackerSettings:
@@ -290,7 +294,17 @@ def _tracker(get: Callable[[str], str]) -> _TrackerSettings:
         )
     users_file = get("TRACKER_USERS_FILE")
     users = load_tracker_users(Path(users_file), kind) if users_file else {}
+    sync_text = get("TRACKER_SYNC_MINUTES") or "10"
+    try:
+        sync_minutes = float(sync_text)
+    except ValueError:
+        sync_minutes = -1.0
+    if not 0.05 <= sync_minutes <= 1440:
+        raise ConfigError(
+            f"TRACKER_SYNC_MINUTES must be a number of minutes from 0.05 to 1440 (default 10), got {sync_text!r}."
+        )
     return _TrackerSettings(
+        tracker_sync_minutes=sync_minutes,
         tracker=kind,
         tracker_url=url,
         tracker_project=project,

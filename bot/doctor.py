@@ -56,7 +56,7 @@ def run(env_file: str | None, manifest: Path | None = None) -> tuple[list[Check]
     source = f"{env_file} and the environment" if env_file and Path(env_file).is_file() else "the environment"
     checks.append(Check("configuration", OK, f"settings read from {source}"))
     checks.extend(_secrets(settings))
-    checks.extend(_database(settings.database_url))
+    checks.extend(_database(settings.database_url, tracker=settings.tracker is not None))
     checks.extend(asyncio.run(_slack(settings, manifest)))
     checks.append(_webhook_token(settings))
     tracker = asyncio.run(tracker_check(settings))
@@ -111,7 +111,7 @@ def _secrets(settings: Settings) -> Iterator[Check]:
 # ---------------------------------------------------------------------------------- database
 
 
-def _database(url: str) -> Iterator[Check]:
+def _database(url: str, *, tracker: bool = False) -> Iterator[Check]:
     try:
         probe = DatabaseProbe(url)
     except BotError as exc:
@@ -132,8 +132,25 @@ def _database(url: str) -> Iterator[Check]:
         yield revision_check
         if migrated:
             yield _writable(probe)
+            if tracker:
+                yield _dead_filings(probe)
     finally:
         probe.dispose()
+
+
+def _dead_filings(probe: DatabaseProbe) -> Check:
+    """With TRACKER set: how many follow-up filings the tracker refused (dead ``tracker.*`` outbox items)."""
+    dead = probe.count_dead("tracker.")
+    if isinstance(dead, str):
+        return Check("tracker filings", WARN, f"could not count dead filings: {dead}")
+    if dead:
+        return Check(
+            "tracker filings",
+            WARN,
+            f"{dead} follow-up filing(s) refused by the tracker (dead outbox items)",
+            "`incidentbot outbox --status dead` shows each reason; fix it, then `incidentbot outbox --retry <id>`",
+        )
+    return Check("tracker filings", OK, "no refused follow-up filings")
 
 
 def _missing_sqlite_file(probe: DatabaseProbe) -> Check | None:

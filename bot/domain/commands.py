@@ -197,6 +197,26 @@ class DropFollowup:
 
 
 @dataclass(frozen=True)
+class ExportFollowup:
+    """``followup export <n>``: file follow-up ``<n>`` in the team's tracker (one added before TRACKER was set)."""
+
+    verb: ClassVar[str] = "followup export"
+    restricted_move: ClassVar[str | None] = None
+    number: int
+
+
+@dataclass(frozen=True)
+class RecordFollowupExport:
+    """The tracker filed follow-up ``number`` as ``key`` at ``url``; not typed, so not in the grammar."""
+
+    verb: ClassVar[str] = "followup exported"
+    restricted_move: ClassVar[str | None] = None
+    number: int
+    key: str
+    url: str
+
+
+@dataclass(frozen=True)
 class PinMessage:
     """A Slack message put on the timeline (pushpin reaction); not typed, so not in the grammar."""
 
@@ -316,6 +336,8 @@ Transition = (
     | RescheduleFollowup
     | DropFollowup
     | RemindFollowups
+    | ExportFollowup
+    | RecordFollowupExport
     | PinMessage
     | SetService
     | SetImpact

@@ -10,9 +10,10 @@ state-changing command may end with ``--at WHEN``)::
     mitigate <text> | rollback <text> | monitor <text> | resolve [summary] | reopen [reason]
     severity <sevN> | note <text>
     followup <text> [@owner] [--due DATE] | followup done <n> [note] | followup reopen <n> [reason]
-    followup owner <n> @user | followup due <n> DATE | followup drop <n> <reason> | followups
+    followup owner <n> @user | followup due <n> DATE | followup drop <n> <reason> | followup export <n>
+    followups
 
-``followup done|reopen|owner|due|drop`` is a change to follow-up ``<n>`` only when a number follows
+``followup done|reopen|owner|due|drop|export`` is a change to follow-up ``<n>`` only when a number follows
 the word (``followup drop the legacy cache`` adds a follow-up); DATE is one of
 ``bot.domain.timeparse.DUE_FORMS``.
 
@@ -42,6 +43,7 @@ from bot.domain.commands import (
     ConfirmHypothesis,
     Declare,
     DropFollowup,
+    ExportFollowup,
     ExportPostmortem,
     GroupRef,
     ListFollowups,
@@ -94,7 +96,7 @@ USAGE: dict[str, str] = {
     "note": "note <text>",
     "followup": (
         "followup <text> [@owner] [--due DATE] | followup done <n> [note] | followup reopen <n> [reason] | "
-        "followup owner <n> @user | followup due <n> DATE | followup drop <n> <reason>"
+        "followup owner <n> @user | followup due <n> DATE | followup drop <n> <reason> | followup export <n>"
     ),
     "followups": "followups",
     "service": "service <name>",
@@ -124,7 +126,7 @@ BROADCAST_NAMES = frozenset({"here", "channel", "everyone"})
 _HYPOTHESIS_NUMBER = re.compile(r"^#?(\d{1,6})$")
 # `--due` in any case, `--due=DATE`, `\u2014due`/`\u2013due` (phone dashes); a word such as `--duet` is text.
 _DUE_OPTION = re.compile(r"(?:^|(?<=\s))(?P<flag>(?:--|[\u2013\u2014])due)(?=\s|=|$)", re.IGNORECASE)
-FOLLOWUP_CHANGES = ("done", "reopen", "owner", "due", "drop")
+FOLLOWUP_CHANGES = ("done", "reopen", "owner", "due", "drop", "export")
 """The words after ``followup`` that change follow-up ``<n>`` when a number follows them."""
 _SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _PERCENT = re.compile(r"^(?P<value>\d{1,3}(?:\.\d{1,4})?)\s*%?$")
@@ -434,7 +436,15 @@ def _parse_severity(rest: str) -> ChangeSeverity:
     return ChangeSeverity(severity=severity)
 
 
-FollowupCommand = AddFollowup | CompleteFollowup | ReopenFollowup | AssignFollowup | RescheduleFollowup | DropFollowup
+FollowupCommand = (
+    AddFollowup
+    | CompleteFollowup
+    | ReopenFollowup
+    | AssignFollowup
+    | RescheduleFollowup
+    | DropFollowup
+    | ExportFollowup
+)
 
 
 def _parse_followup(rest: str, names: bool) -> FollowupCommand:
@@ -474,7 +484,7 @@ def _due(text: str) -> DueDate:
 
 def _parse_followup_change(
     sub: str, rest: str, names: bool
-) -> CompleteFollowup | ReopenFollowup | AssignFollowup | RescheduleFollowup | DropFollowup:
+) -> CompleteFollowup | ReopenFollowup | AssignFollowup | RescheduleFollowup | DropFollowup | ExportFollowup:
     number_text, remainder = _split_word(rest)
     match = _HYPOTHESIS_NUMBER.match(number_text)
     if match is None:
@@ -484,6 +494,13 @@ def _parse_followup_change(
         return CompleteFollowup(number, _optional_text("followup", remainder))
     if sub == "reopen":
         return ReopenFollowup(number, _optional_text("followup", remainder))
+    if sub == "export":
+        if remainder:
+            raise UsageError(
+                f"`followup export` takes only the follow-up number, e.g. `followup export {number}`.",
+                USAGE["followup"],
+            )
+        return ExportFollowup(number)
     if sub == "drop":
         reason = _require_text("followup", remainder, "a reason to drop it, e.g. `followup drop 2 covered by #1`")
         return DropFollowup(number, reason)

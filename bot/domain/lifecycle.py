@@ -21,11 +21,13 @@ from bot.domain.commands import (
     ConfirmHypothesis,
     Declare,
     DropFollowup,
+    ExportFollowup,
     Mitigate,
     Monitor,
     Nudge,
     PinMessage,
     RecordAlert,
+    RecordFollowupExport,
     RejectHypothesis,
     RemindFollowups,
     Reopen,
@@ -88,6 +90,8 @@ LIFE_CYCLE: dict[type[Transition], tuple[Status | None, ...]] = {
     RescheduleFollowup: (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     DropFollowup:       (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     RemindFollowups:    (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    ExportFollowup:     (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    RecordFollowupExport: (DECLARED,    INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     PinMessage:         (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     SetService:         (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     SetImpact:          (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
@@ -504,6 +508,31 @@ def _record_followup_reminder(
     return incident, entry
 
 
+def _record_followup_export(incident: Incident, action: ExportFollowup, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
+    followup = _find_followup(incident, action.number)
+    if followup.tracker_key is not None:
+        raise TransitionError(
+            f"Follow-up #{action.number} is already filed as {followup.tracker_key}"
+            + (f" ({followup.tracker_url})." if followup.tracker_url else ".")
+        )
+    if followup.state is FollowupState.DROPPED:
+        raise TransitionError(
+            f"Follow-up #{action.number} was dropped; `followup reopen {action.number}` first to file it."
+        )
+    return incident, _followup_entry(stamp, EntryKind.FOLLOWUP_EXPORT, followup)
+
+
+def _record_followup_exported(
+    incident: Incident, action: RecordFollowupExport, stamp: Stamp
+) -> tuple[Incident, TimelineEntry]:
+    followup = _find_followup(incident, action.number)
+    if followup.tracker_key is not None:
+        raise TransitionError(f"Follow-up #{action.number} is already filed as {followup.tracker_key}.")
+    changed = replace(followup, tracker_key=action.key, tracker_url=action.url)
+    entry = _followup_entry(stamp, EntryKind.FOLLOWUP_EXPORTED, followup, key=action.key, url=action.url)
+    return _with_followup(incident, changed), entry
+
+
 def _record_pin(incident: Incident, action: PinMessage, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
     entry = TimelineEntry(
         EntryKind.PINNED,
@@ -557,6 +586,8 @@ _RECORDERS: dict[type[Transition], Any] = {
     RescheduleFollowup: _record_followup_due,
     DropFollowup: _record_followup_drop,
     RemindFollowups: _record_followup_reminder,
+    ExportFollowup: _record_followup_export,
+    RecordFollowupExport: _record_followup_exported,
     PinMessage: _record_pin,
     SetService: _record_service,
     SetImpact: _record_impact,

@@ -148,6 +148,8 @@ class EntryKind(StrEnum):
     FOLLOWUP_DUE = "followup_due"
     FOLLOWUP_DROPPED = "followup_dropped"
     FOLLOWUP_REMINDER = "followup_reminder"
+    FOLLOWUP_EXPORT = "followup_export"
+    FOLLOWUP_EXPORTED = "followup_exported"
     PINNED = "pinned"
     SERVICE = "service"
     IMPACT = "impact"

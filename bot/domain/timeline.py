@@ -123,6 +123,8 @@ _FOLLOWUP_CHANGES = frozenset(
         EntryKind.FOLLOWUP_OWNER,
         EntryKind.FOLLOWUP_DUE,
         EntryKind.FOLLOWUP_DROPPED,
+        EntryKind.FOLLOWUP_EXPORT,
+        EntryKind.FOLLOWUP_EXPORTED,
     }
 )
 
@@ -138,6 +140,10 @@ def _describe_followup_change(entry: TimelineEntry, data: dict[str, Any], mentio
         return f"{item} is now owned by {mention(str(data.get('owner')))}"
     if kind is EntryKind.FOLLOWUP_DUE:
         return f"{item} is now due {data.get('due')}"
+    if kind is EntryKind.FOLLOWUP_EXPORT:
+        return f"{item} to be filed in the tracker"
+    if kind is EntryKind.FOLLOWUP_EXPORTED:
+        return f"{item} filed as {data.get('key')}" + (f" ({data['url']})" if data.get("url") else "")
     return _with_text(f"{item} dropped", entry.text)
 
 

@@ -104,6 +104,8 @@ class OutboxWorker:
         idle_poll_seconds: float = 5.0,
         crash_attempts: int = 3,
         on_buried: OnBuried | None = None,
+        on_stalled: OnBuried | None = None,
+        stalled_after: timedelta = timedelta(hours=1),
     ) -> None:
         """``crash_attempts``: an item whose deliverer raises something unexpected (neither RetryLater nor
         Undeliverable: a bug, such as an OverflowError on odd data) is tried at most this many times in
@@ -111,7 +113,11 @@ class OutboxWorker:
         temporary failures: a bug does not heal by waiting.
 
         ``on_buried``: what a buried item owes (telling the incident's channel a page was not sent),
-        queued in the same transaction as the burial."""
+        queued in the same transaction as the burial.
+
+        ``on_stalled``: what an item still failing temporarily ``stalled_after`` its creation owes (telling
+        the incident's channel a filing is late), queued once per item: the notice is remembered (as the
+        processed event ``outbox-stalled:<id>``) in the transaction that reschedules the item."""
         self.store = store
         self.deliver = deliver
         self.worker_id = worker_id
@@ -122,6 +128,8 @@ class OutboxWorker:
         self.idle_poll_seconds = idle_poll_seconds
         self.crash_attempts = crash_attempts
         self.on_buried = on_buried
+        self.on_stalled = on_stalled
+        self.stalled_after = stalled_after
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -225,8 +233,17 @@ class OutboxWorker:
     def _retry(self, item: OutboxItem, reason: str, retry_after: float | None) -> None:
         now = self.clock()
         delay = self.policy.delay(item.attempts, retry_after)
+        stalled = self.on_stalled is not None and now - item.created_at >= self.stalled_after
+        notice = list(self.on_stalled(item, reason)) if stalled and self.on_stalled is not None else []
+        told = False
         with self.store.transaction() as uow:
             uow.outbox.reschedule(item.id, now + timedelta(seconds=delay), reason, now)
+            if notice and uow.events.remember(f"outbox-stalled:{item.id}", now):
+                uow.outbox.enqueue(notice, now)
+                told = True
+        if told:
+            self.wake()
+            log.warning("outbox_item_stalled", item=item.id, kind=item.kind, incident=_incident(item), reason=reason)
         log.info(
             "outbox_retry_scheduled",
             item=item.id,

@@ -324,6 +324,42 @@ def dead_page_notice(item: OutboxItem, reason: str, action: PageAction | None) -
     return [Effect(SlackEffect.POST_LINE, {"text": text}, item.incident_number)]
 
 
+def followup_tracker_effects(outcome: Outcome) -> list[Effect]:
+    """The channel line a follow-up's tracker news owes: ``INC-1 follow-up #2 filed as <url>`` when it was
+    filed, ``INC-1 follow-up #2 is done: closed in acme/web#7`` / ``... is open again: reopened in ...``
+    when sync-back recorded a change made in the tracker."""
+    incident = outcome.incident
+    lines: list[str] = []
+    for entry in outcome.entries:
+        item = f"{incident.incident_id} follow-up #{entry.data.get('number')}"
+        if entry.kind is EntryKind.FOLLOWUP_EXPORTED:
+            where = str(entry.data.get("url") or entry.data.get("key") or "")
+            lines.append(f":ticket: {item} filed as {escape(where)}")
+        elif entry.kind is EntryKind.FOLLOWUP_DONE:
+            lines.append(f":white_check_mark: {item} is done: {escape(entry.text)}")
+        elif entry.kind is EntryKind.FOLLOWUP_REOPENED:
+            lines.append(f":arrows_counterclockwise: {item} is open again: {escape(entry.text)}")
+    return [Effect(SlackEffect.POST_LINE, {"text": line}, incident.number) for line in lines]
+
+
+def stalled_filing_notice(item: OutboxItem, reason: str, tracker: str) -> list[Effect]:
+    """The line an incident's channel gets, once, when filing one of its follow-ups in ``tracker`` has been
+    failing for an hour (the outbox keeps retrying):
+
+    ``:warning: INC-3 follow-up #2 is still not filed in github after an hour: <reason>. incidentbot keeps
+    retrying; `incidentbot outbox` shows item 12.`` Items of no incident owe nothing."""
+    if item.incident_number is None:
+        return []
+    number = item.payload.get("followup")
+    what = f"{format_incident_id(item.incident_number)} follow-up" + (f" #{number}" if number is not None else "")
+    shown = truncate(escape(reason.strip()), MAX_REASON_SHOWN, "…")
+    text = (
+        f":warning: {what} is still not filed in {escape(tracker)} after an hour: {shown}. incidentbot keeps "
+        f"retrying; `incidentbot outbox` shows item {item.id}."
+    )
+    return [Effect(SlackEffect.POST_LINE, {"text": text}, item.incident_number)]
+
+
 def export_effects(incident: Incident, template: str | None, notify: NotifyTarget | None) -> list[Effect]:
     """``/incident postmortem``: upload the draft again."""
     return [Effect(SlackEffect.UPLOAD_POSTMORTEM, {"template": template, "notify": _target(notify)}, incident.number)]

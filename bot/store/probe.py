@@ -86,6 +86,19 @@ class DatabaseProbe:
             return first_line(exc)
         return None
 
+    def count_dead(self, kind_prefix: str) -> int | str:
+        """Dead outbox items whose kind starts with ``kind_prefix`` (``tracker.``), or the first line of
+        the driver's error (needs the schema)."""
+        try:
+            with self._engine.connect() as connection:
+                found = connection.execute(
+                    sa.text("SELECT count(*) FROM outbox WHERE status = 'dead' AND kind LIKE :kinds"),
+                    {"kinds": kind_prefix.replace("%", "").replace("_", "") + "%"},
+                ).scalar()
+        except sa.exc.SQLAlchemyError as exc:
+            return first_line(exc)
+        return int(found or 0)
+
     def dispose(self) -> None:
         self._engine.dispose()
 

@@ -9,16 +9,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.domain.commands import RemindFollowups
-from bot.domain.model import EntryKind, FollowupListing, Incident, format_incident_id
+import structlog
+
+from bot.domain.commands import CompleteFollowup, RecordFollowupExport, RemindFollowups, ReopenFollowup
+from bot.domain.model import EntryKind, FollowupListing, FollowupState, Incident, format_incident_id
 from bot.domain.nudges import needs_followup_reminder
 from bot.domain.timeline import collect_names
+from bot.domain.tracking import SyncAction, sync_action
 from bot.store.repo import UnitOfWork
 from bot.usecases.incidents import IncidentUseCases
 from bot.usecases.shared import Actor, EffectPlan, Outcome, find_incident
 
+log = structlog.get_logger("incidentbot.followups")
+
+BOT_ACTOR = Actor("incidentbot")
+"""Who records what the bot itself learnt (a filed issue's key)."""
 NAMING_KINDS = (EntryKind.FOLLOWUP, EntryKind.FOLLOWUP_OWNER)
 """The entries that name a follow-up's owner (with the display name Slack sent)."""
+
+
+SYNC_KINDS = (EntryKind.FOLLOWUP_DONE, EntryKind.FOLLOWUP_REOPENED)
+"""The entries sync-back reads to tell a change made in the tracker from one made here."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,86 @@ class FollowupUseCases:
             if outcome is not None:
                 outcomes.append(outcome)
         return outcomes
+
+    def record_export(
+        self, number: int, followup_number: int, key: str, url: str, plan: EffectPlan | None = None
+    ) -> Outcome | None:
+        """Record that follow-up ``followup_number`` of INC-``number`` was filed as ``key`` at ``url``: a
+        ``followup_exported`` entry (by the bot) and the follow-up's tracker key and URL, in one transaction
+        with ``plan``'s effects. Idempotent: a follow-up that already has a key (a retried delivery, another
+        replica) records nothing and returns None. Raises IncidentNotFound."""
+
+        def not_recorded(_uow: UnitOfWork, incident: Incident) -> bool:
+            followup = incident.followup(followup_number)
+            return followup is not None and followup.tracker_key is None
+
+        return self.incidents.transition(
+            RecordFollowupExport(followup_number, key, url),
+            BOT_ACTOR,
+            number=number,
+            plan=plan,
+            still_wanted=not_recorded,
+        )
+
+    def exported(self) -> list[FollowupListing]:
+        """Follow-ups filed in the tracker and not dropped, across incidents (what sync-back reads)."""
+        with self.transactions.read() as uow:
+            items = uow.incidents.list_followups(None)
+        return [
+            item
+            for item in items
+            if item.followup.tracker_key is not None and item.followup.state is not FollowupState.DROPPED
+        ]
+
+    def sync(
+        self,
+        number: int,
+        followup_number: int,
+        tracker_closed: bool,
+        closed_at: datetime | None,
+        tracker_actor: str,
+        plan: EffectPlan | None = None,
+    ) -> Outcome | None:
+        """Record what the tracker's state of a follow-up's issue means (``bot.domain.tracking.sync_action``):
+        ``followup_done`` (note "closed in KEY") or ``followup_reopened`` (reason "reopened in KEY"), by
+        ``tracker_actor``; None when nothing differs. Decided again with the incident locked, so replicas
+        syncing together record once. Raises IncidentNotFound."""
+        with self.transactions.read() as uow:
+            incident = uow.incidents.get(number)
+            entries = uow.timeline.list_entries(number, kinds=SYNC_KINDS) if incident is not None else []
+        followup = incident.followup(followup_number) if incident is not None else None
+        if followup is None or followup.tracker_key is None:
+            return None
+        action = sync_action(followup, tracker_closed, closed_at, entries, tracker_actor)
+        if action is None:
+            return None
+
+        def still_same(uow: UnitOfWork, current: Incident) -> bool:
+            now_followup = current.followup(followup_number)
+            if now_followup is None:
+                return False
+            now_entries = uow.timeline.list_entries(number, kinds=SYNC_KINDS)
+            return sync_action(now_followup, tracker_closed, closed_at, now_entries, tracker_actor) is action
+
+        key = followup.tracker_key
+        command = (
+            CompleteFollowup(followup_number, f"closed in {key}")
+            if action is SyncAction.DONE
+            else ReopenFollowup(followup_number, f"reopened in {key}")
+        )
+        occurred_at = closed_at if action is SyncAction.DONE and closed_at is not None else None
+        if occurred_at is not None and occurred_at < followup.created_at:
+            occurred_at = None  # a clock skew must not refuse the change
+        if occurred_at is not None and occurred_at > self.clock():
+            occurred_at = None
+        return self.incidents.transition(
+            command,
+            Actor(tracker_actor),
+            number=number,
+            occurred_at=occurred_at,
+            plan=plan,
+            still_wanted=still_same,
+        )
 
     def listing(
         self,

@@ -11,13 +11,14 @@ from datetime import datetime
 
 import structlog
 
-from bot.domain.commands import Declare, ParsedCommand, Query, SetService, Transition
+from bot.domain.commands import Declare, ExportFollowup, ParsedCommand, Query, SetService, Transition
 from bot.domain.lifecycle import Decision, Stamp, apply, declare
 from bot.domain.model import Incident, IncidentSummary, Status, TimelineEntry
 from bot.domain.policy import check_allowed
 from bot.domain.postmortem import PostmortemData, build_postmortem
 from bot.domain.slo import EMPTY_CATALOG, SloCatalog
 from bot.domain.timeparse import parse_when
+from bot.errors import ConfigError
 from bot.store.repo import UnitOfWork
 from bot.usecases.changes import changes_before
 from bot.usecases.shared import Actor, EffectPlan, Outcome, Transactions, find_incident, log_outcome
@@ -32,12 +33,20 @@ class IncidentUseCases:
     """Declaring incidents, applying commands to them, and reading them back."""
 
     def __init__(
-        self, transactions: Transactions, strict_roles: bool = False, slos: SloCatalog = EMPTY_CATALOG
+        self,
+        transactions: Transactions,
+        strict_roles: bool = False,
+        slos: SloCatalog = EMPTY_CATALOG,
+        *,
+        tracker: str | None = None,
     ) -> None:
+        """``tracker``: the tracker follow-ups are filed in (``github``, ``jira``), None without one:
+        ``followup export`` is then refused."""
         self.transactions = transactions
         self.clock = transactions.clock
         self.strict_roles = strict_roles
         self.slos = slos
+        self.tracker = tracker
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -168,6 +177,11 @@ class IncidentUseCases:
         """
         if isinstance(action, SetService):
             self.slos.check_service(action.name)
+        if isinstance(action, ExportFollowup) and self.tracker is None:
+            raise ConfigError(
+                "No tracker is configured, so follow-ups cannot be filed: set TRACKER (github or jira), "
+                "TRACKER_PROJECT and TRACKER_TOKEN (README: Trackers)."
+            )
         now = self.clock()
         when = occurred_at or (parse_when(at, now) if at else now)
         stamp = Stamp(actor.user_id, when, now, actor.name)

@@ -46,10 +46,12 @@ def wire_usecases(
     strict_roles: bool = False,
     slos: SloCatalog = EMPTY_CATALOG,
     standing_plans: Sequence[StandingPlan] = (),
+    tracker: str | None = None,
 ) -> UseCases:
-    """The use cases over an open ``store``; ``standing_plans`` are queued after every transition (paging)."""
+    """The use cases over an open ``store``; ``standing_plans`` are queued after every transition (paging,
+    tracker filing); ``tracker`` names the tracker follow-ups are filed in (None: ``followup export`` is refused)."""
     transactions = Transactions(store, clock, standing_plans)
-    incidents = IncidentUseCases(transactions, strict_roles=strict_roles, slos=slos)
+    incidents = IncidentUseCases(transactions, strict_roles=strict_roles, slos=slos, tracker=tracker)
     return UseCases(
         store=store,
         clock=clock,

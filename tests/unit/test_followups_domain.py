@@ -147,7 +147,7 @@ class TestDueDates:
 
 FULL_USAGE = (
     "followup <text> [@owner] [--due DATE] | followup done <n> [note] | followup reopen <n> [reason] | "
-    "followup owner <n> @user | followup due <n> DATE | followup drop <n> <reason>"
+    "followup owner <n> @user | followup due <n> DATE | followup drop <n> <reason> | followup export <n>"
 )
 
 

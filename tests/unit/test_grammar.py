@@ -66,7 +66,7 @@ EXPECTED_USAGE = {
     "note": "note <text>",
     "followup": (
         "followup <text> [@owner] [--due DATE] | followup done <n> [note] | followup reopen <n> [reason] | "
-        "followup owner <n> @user | followup due <n> DATE | followup drop <n> <reason>"
+        "followup owner <n> @user | followup due <n> DATE | followup drop <n> <reason> | followup export <n>"
     ),
     "followups": "followups",
     "service": "service <name>",

@@ -122,6 +122,14 @@ DESCRIBED = [
     ),
     (entry(EntryKind.ALERT_CLEARED, "Edge 5xx", fingerprint="f1", generator_url=""), "Alert cleared: eDGE 5XX"),
     (entry(EntryKind.NUDGE, silent_minutes=15), "Reminder posted: no timeline update for 15 min"),
+    (
+        entry(EntryKind.FOLLOWUP_EXPORT, number=2, followup="Canary"),
+        "Follow-up #2 (cANARY) to be filed in the tracker",
+    ),
+    (
+        entry(EntryKind.FOLLOWUP_EXPORTED, number=2, followup="Canary", key="acme/web#7", url="https://x/7"),
+        "Follow-up #2 (cANARY) filed as acme/web#7 (https://x/7)",
+    ),
 ]
 
 

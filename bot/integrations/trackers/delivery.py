@@ -31,10 +31,11 @@ OnFiled = Callable[[OutboxItem, TrackerRef], Awaitable[None]]
 """Records a filed issue's ref for the item's follow-up; called again with the same ref on a retry."""
 
 
-def file_effect(issue: TrackerIssue, incident_number: int) -> Effect:
+def file_effect(issue: TrackerIssue, incident_number: int, followup_number: int | None = None) -> Effect:
     """The outbox effect filing ``issue``. Payload: ``marker``, ``title``, ``body`` (str), ``labels``
-    (list of str), ``assignee`` (str or None)."""
+    (list of str), ``assignee`` (str or None), and ``followup`` (the follow-up's number) when given."""
     payload: dict[str, Any] = {
+        **({"followup": followup_number} if followup_number is not None else {}),
         "marker": issue.marker,
         "title": issue.title,
         "body": issue.body,
