@@ -9,11 +9,11 @@ import threading
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -21,6 +21,7 @@ from bot.app import OUTBOX_WORKER, build_server
 from bot.config import Settings, load_settings
 from tests.support import signing
 
+T = TypeVar("T")
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
 
@@ -90,6 +91,10 @@ class RunningBot:
             await listeners_idle()
 
         asyncio.run_coroutine_threadsafe(pending(), self._loop).result(timeout=timeout * 3 + 5)
+
+    def call(self, coroutine: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+        """Run ``coroutine`` on the bot's event loop (a job's ``check_once``) and return its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=timeout)
 
     @property
     def url(self) -> str:

@@ -81,6 +81,12 @@ class FakeGitHub(FakeTrackerServer):
         issue.update(state="closed", state_reason=reason, closed_at=_stamp(moment), updated_at=_stamp(moment))
         issue["closed_by"] = _user("octocat", 1)
 
+    def reopen(self, number: int) -> None:
+        """Reopen issue ``number`` as a person would in GitHub's UI."""
+        issue = self.issues[number]
+        issue.update(state="open", state_reason="reopened", closed_at=None, updated_at=_stamp(datetime.now(UTC)))
+        issue["closed_by"] = None
+
     def carrying(self, text: str) -> list[dict[str, Any]]:
         """The issues whose body contains ``text`` (open or closed), lowest number first."""
         return [i for _, i in sorted(self.issues.items()) if text in (i.get("body") or "")]
