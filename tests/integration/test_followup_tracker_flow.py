@@ -1,0 +1,235 @@
+"""Follow-ups filed through the real outbox worker and store (SQLite and PostgreSQL) into the fake GitHub,
+with the composition root's pieces (``TrackerPlan``, ``record_filed``, ``stalled_item_notice``,
+``issue_reader``) and a controlled clock: a refusal is a dead item with the tracker's reason, an outage
+of an hour tells the channel once and loses nothing, and sync-back records closes and reopens made in
+the tracker once, also when two replicas sync together."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from bot.app import issue_reader, record_filed, stalled_item_notice
+from bot.cli.demo import ReplayClock
+from bot.domain.effects import OutboxItem
+from bot.domain.grammar import parse_command
+from bot.domain.model import EntryKind, FollowupState
+from bot.integrations.trackers.delivery import TrackerDeliverer
+from bot.integrations.trackers.github import GitHubTracker
+from bot.integrations.trackers.plan import TrackerPlan
+from bot.integrations.trackers.port import TrackerRef
+from bot.jobs.tracker_sync import TrackerSync
+from bot.outbox.worker import OutboxWorker, route_by_kind
+from bot.slack.delivery import followup_tracker_effects
+from bot.store import IncidentStore
+from bot.usecases.shared import Actor
+from bot.usecases.wiring import UseCases, wire_usecases
+from tests.support.fake_github import TOKEN as GITHUB_TOKEN
+from tests.support.fake_github import FakeGitHub
+
+ALICE = Actor("U0ALICE", "alice")
+URL = "https://github.com/acme/web/issues/{}"
+
+
+@pytest.fixture
+async def github() -> AsyncIterator[FakeGitHub]:
+    fake = FakeGitHub()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def filing(store: IncidentStore, clock: ReplayClock) -> UseCases:
+    """The use cases as ``bot.app`` wires them with TRACKER=github: new follow-ups owe a filing."""
+    return wire_usecases(store, clock=clock, standing_plans=[TrackerPlan({"U0CAROL": "octocat"})], tracker="github")
+
+
+class SlackLines:
+    """The Slack deliverer's stand-in: keeps each ``slack.post_line`` text it is handed."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    async def __call__(self, item: OutboxItem) -> None:
+        self.lines.append(str(item.payload.get("text")))
+
+
+def worker_for(
+    usecases: UseCases, github: FakeGitHub, clock: ReplayClock, slack: SlackLines, token: str = GITHUB_TOKEN
+) -> OutboxWorker:
+    tracker = GitHubTracker("acme/web", token, github.url, timeout_seconds=2)
+    deliver = route_by_kind({"tracker": TrackerDeliverer(tracker, record_filed(usecases)), "slack": slack})
+    return OutboxWorker(usecases.store, deliver, "w1", clock=clock, on_stalled=stalled_item_notice)
+
+
+def declare_with_followups(usecases: UseCases, *texts: str) -> None:
+    usecases.incidents.run(parse_command("declare sev1 CDN edge returning 502s"), ALICE)
+    for text in texts:
+        usecases.incidents.run(parse_command(f"INC-1 followup {text}"), ALICE)
+
+
+async def test_refused_filing_is_a_dead_item_with_the_trackers_reason(
+    filing: UseCases, github: FakeGitHub, clock: ReplayClock
+) -> None:
+    """A token GitHub refuses (401): the item is dead after one attempt, with GitHub's message and no token;
+    nothing is recorded on the follow-up and no second request is made."""
+    declare_with_followups(filing, "canary deployment for firewall changes")
+    slack = SlackLines()
+    worker = worker_for(filing, github, clock, slack, token="ghp_revoked0000000000000000000000000000")
+    await worker.run_once()
+    clock.now += timedelta(minutes=10)
+    await worker.run_once()
+    dead = filing.outbox.items("dead")
+    assert [(item.kind, item.attempts) for item in dead] == [("tracker.file", 1)]
+    assert dead[0].last_error == (
+        "GET /repos/acme/web/issues: GitHub refused (HTTP 401, the token is not valid: check TRACKER_TOKEN): "
+        "Bad credentials"
+    )
+    assert len(github.requests) == 1
+    assert filing.incidents.get(1).followups[0].tracker_key is None
+    assert slack.lines == []
+
+
+async def test_an_hour_of_outage_tells_the_channel_once_and_files_afterwards(
+    filing: UseCases, github: FakeGitHub, clock: ReplayClock
+) -> None:
+    """GitHub answers 503 for two hours: retried each round, the channel is told once after an hour; when
+    GitHub is back the issue is filed once and the channel hears the link."""
+    declare_with_followups(filing, "canary deployment for firewall changes <@U0CAROL|carol>")
+    github.fail("*", 503, body={"message": "Service Unavailable"}, times=1000)
+    slack = SlackLines()
+    worker = worker_for(filing, github, clock, slack)
+    start = clock.now
+    for minutes in (0, 10, 30, 59, 61, 75, 120):
+        clock.now = start + timedelta(minutes=minutes)
+        await worker.run_once()
+        await worker.run_once()  # the notice queued by the first round is due at once
+    github.faults.clear()
+    clock.now = start + timedelta(minutes=130)
+    await worker.run_once()
+    await worker.run_once()
+    assert slack.lines == [
+        ":warning: INC-1 follow-up #1 is still not filed in the tracker after an hour: GET /repos/acme/web/issues: "
+        "GitHub answered HTTP 503: Service Unavailable. incidentbot keeps retrying; `incidentbot outbox` "
+        "shows item 1.",
+        ":ticket: INC-1 follow-up #1 filed as https://github.com/acme/web/issues/1",
+    ]
+    assert len(github.calls("create")) == 1
+    assert github.issues[1]["assignees"][0]["login"] == "octocat"
+    assert [label["name"] for label in github.issues[1]["labels"]] == ["incidentbot", "incident", "INC-1", "sev1"]
+    followup = filing.incidents.get(1).followups[0]
+    assert (followup.tracker_key, followup.tracker_url) == ("acme/web#1", URL.format(1))
+    assert filing.outbox.items() == []
+
+
+async def test_a_second_on_filed_records_nothing(filing: UseCases, github: FakeGitHub, clock: ReplayClock) -> None:
+    """``on_filed`` twice for the same follow-up (a retry after a crash, another replica): one
+    ``followup_exported`` entry, by the bot, with the key and URL."""
+    declare_with_followups(filing, "canary deployment for firewall changes")
+    slack = SlackLines()
+    worker = worker_for(filing, github, clock, slack)
+    await worker.run_once()
+    item = OutboxItem(99, "tracker.file", {"followup": 1}, 1, "pending", 0, clock.now, "", clock.now)
+    on_filed = record_filed(filing)
+    await on_filed(item, TrackerRef("acme/web#1", URL.format(1)))
+    await on_filed(item, TrackerRef("acme/web#7", URL.format(7)))
+    _, entries = filing.incidents.timeline(1)
+    exported = [
+        (e.actor, e.data["number"], e.data["key"], e.data["url"])
+        for e in entries
+        if e.kind.value == "followup_exported"
+    ]
+    assert exported == [("incidentbot", 1, "acme/web#1", URL.format(1))]
+    assert filing.incidents.get(1).followups[0].tracker_key == "acme/web#1"
+
+
+async def filed_three(usecases: UseCases, github: FakeGitHub, clock: ReplayClock) -> SlackLines:
+    declare_with_followups(
+        usecases,
+        "canary deployment for firewall changes <@U0CAROL|carol>",
+        "synthetic WAF tests in staging every 5 minutes <@U0BOB|bob>",
+        'a "verify CPU load" runbook step <@U0DAVE|dave>',
+    )
+    slack = SlackLines()
+    worker = worker_for(usecases, github, clock, slack)
+    for _ in range(3):  # one item of an incident's lane at a time
+        await worker.run_once()
+    assert sorted(github.issues) == [1, 2, 3]
+    return slack
+
+
+def sync_job(usecases: UseCases, github: FakeGitHub) -> TrackerSync:
+    tracker = GitHubTracker("acme/web", GITHUB_TOKEN, github.url, timeout_seconds=2)
+    return TrackerSync(usecases.followups, issue_reader(tracker), "github", followup_tracker_effects)
+
+
+def followup_entries(usecases: UseCases) -> list[tuple[str, str, int, str]]:
+    _, entries = usecases.incidents.timeline(1)
+    kinds = (EntryKind.FOLLOWUP_DONE, EntryKind.FOLLOWUP_REOPENED)
+    return [(e.kind.value, e.actor, e.data["number"], e.text) for e in entries if e.kind in kinds]
+
+
+async def test_sync_back_records_a_close_and_a_reopen_once(
+    filing: UseCases, github: FakeGitHub, clock: ReplayClock
+) -> None:
+    """Closed in GitHub: done here (by github, "closed in acme/web#2"), once; reopened there: open again,
+    once; done here by a person while the issue stays open: left done."""
+    await filed_three(filing, github, clock)
+    job = sync_job(filing, github)
+    clock.now += timedelta(hours=1)
+    github.close(2, at=clock.now - timedelta(minutes=5))
+    assert await job.check_once() == ["INC-1#2"]
+    assert await job.check_once() == []
+    clock.now += timedelta(hours=1)
+    github.reopen(2)
+    assert await job.check_once() == ["INC-1#2"]
+    assert await job.check_once() == []
+    filing.incidents.run(parse_command("INC-1 followup done 3 runbook updated"), ALICE)
+    assert await job.check_once() == []
+    assert followup_entries(filing) == [
+        ("followup_done", "github", 2, "closed in acme/web#2"),
+        ("followup_reopened", "github", 2, "reopened in acme/web#2"),
+        ("followup_done", "U0ALICE", 3, "runbook updated"),
+    ]
+    states = [f.state for f in filing.incidents.get(1).followups]
+    assert states == [FollowupState.OPEN, FollowupState.OPEN, FollowupState.DONE]
+
+
+async def test_two_replicas_syncing_together_record_once(
+    filing: UseCases, github: FakeGitHub, clock: ReplayClock
+) -> None:
+    """Two sync jobs (replicas) reading the same close at once: one ``followup_done`` entry."""
+    await filed_three(filing, github, clock)
+    github.close(1)
+    clock.now += timedelta(hours=1)
+    first, second = sync_job(filing, github), sync_job(filing, github)
+    results = await asyncio.gather(first.check_once(), second.check_once(), first.check_once())
+    assert sorted(r for result in results for r in result) == ["INC-1#1"]
+    assert followup_entries(filing) == [("followup_done", "github", 1, "closed in acme/web#1")]
+
+
+async def test_sync_back_survives_a_tracker_outage_and_skips_dropped(
+    filing: UseCases, github: FakeGitHub, clock: ReplayClock
+) -> None:
+    """GitHub failing during a sync changes nothing (the next round catches up); a dropped follow-up is not read."""
+    await filed_three(filing, github, clock)
+    filing.incidents.run(parse_command("INC-1 followup drop 3 covered by the canary"), ALICE)
+    github.close(1)
+    github.close(3)
+    github.fail("get", 502, times=1)
+    job = sync_job(filing, github)
+    before = len(github.calls("get"))
+    assert await job.check_once() == []
+    assert await job.check_once() == ["INC-1#1"]
+    read = [r.path for r in github.calls("get")[before:]]
+    assert read == [
+        "/repos/acme/web/issues/1",
+        "/repos/acme/web/issues/2",
+        "/repos/acme/web/issues/1",
+        "/repos/acme/web/issues/2",
+    ]
+    assert followup_entries(filing) == [("followup_done", "github", 1, "closed in acme/web#1")]
