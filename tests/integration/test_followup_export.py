@@ -1,0 +1,253 @@
+"""Tracker export through the real entry points, on SQLite and PostgreSQL: signed Slack commands to the
+running bot, the ``incidentbot`` command line in a child process, the fake GitHub and fake Jira served on
+127.0.0.1. The seed scenario's three action items are filed once each across 5xx faults, a dropped answer
+and a restart; one is closed in the tracker, sync-back records it, and ``incidentbot postmortem INC-1``
+shows it done with its link."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.app import TRACKER_SYNC
+from bot.cli.demo import SEED_STEPS
+from bot.domain.grammar import parse_command
+from bot.domain.model import EntryKind
+from tests.support.bot_server import RunningBot, running_bot
+from tests.support.cli import incidentbot
+from tests.support.fake_github import TOKEN as GITHUB_TOKEN
+from tests.support.fake_github import FakeGitHub
+from tests.support.fake_jira import EMAIL, FakeJira
+from tests.support.fake_jira import TOKEN as JIRA_TOKEN
+from tests.support.fake_slack import FakeSlack
+from tests.support.fake_tracker_http import FakeTrackerServer, serving
+from tests.support.slack_driver import SlackDriver, channel_texts
+
+
+@dataclass
+class Tracker:
+    """One fake tracker and what the test needs to know of it, written out here (not read from the client)."""
+
+    fake: FakeTrackerServer
+    settings: dict[str, str]
+    key: Callable[[int], str]
+    url: Callable[[int], str]
+    close: Callable[[int, datetime], None]
+    actor: str
+
+
+@pytest.fixture
+def github() -> Iterator[Tracker]:
+    with serving(FakeGitHub()) as fake:
+        yield Tracker(
+            fake,
+            {
+                "TRACKER": "github",
+                "TRACKER_URL": fake.url,
+                "TRACKER_PROJECT": "acme/web",
+                "TRACKER_TOKEN": GITHUB_TOKEN,
+            },
+            lambda n: f"acme/web#{n}",
+            lambda n: f"https://github.com/acme/web/issues/{n}",
+            lambda n, at: fake.close(n, at=at),
+            "github",
+        )
+
+
+@pytest.fixture
+def jira() -> Iterator[Tracker]:
+    with serving(FakeJira()) as fake:
+        yield Tracker(
+            fake,
+            {
+                "TRACKER": "jira",
+                "TRACKER_URL": fake.url,
+                "TRACKER_PROJECT": "OPS",
+                "TRACKER_USER": EMAIL,
+                "TRACKER_TOKEN": JIRA_TOKEN,
+            },
+            lambda n: f"OPS-{n}",
+            lambda n: f"{fake.url}/browse/OPS-{n}",
+            lambda n, at: fake.close(f"OPS-{n}", at=at),
+            "jira",
+        )
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the condition did not come true in time")
+        time.sleep(0.1)
+
+
+def all_filed(bot: RunningBot, count: int) -> Callable[[], bool]:
+    def check() -> bool:
+        followups = bot.usecases.incidents.get(1).followups
+        return len(followups) == count and all(f.tracker_key for f in followups)
+
+    return check
+
+
+def test_new_followup_is_filed_recorded_and_announced(
+    database_url: str, fake_slack: FakeSlack, github: Tracker
+) -> None:
+    """``followup ... @carol`` in Slack: one GitHub issue; the follow-up keeps its key and URL; the timeline
+    says the bot filed it; the channel hears the link; ``followups`` shows it; ``followup export 1``
+    is refused naming the key."""
+    with running_bot(database_url, fake_slack.base_url, **github.settings) as bot:
+        slack = SlackDriver(bot, fake_slack)
+        channel = slack.declare("declare sev1 CDN edge returning 502s")
+        slack.ephemeral("followup canary deployment for firewall changes <@U0CAROL|carol>", channel_id=channel)
+        wait_until(all_filed(bot, 1))
+        bot.drain()
+        fake = github.fake
+        assert isinstance(fake, FakeGitHub)
+        assert [(n, i["title"]) for n, i in fake.issues.items()] == [(1, "canary deployment for firewall changes")]
+        followup = bot.usecases.incidents.get(1).followups[0]
+        assert (followup.tracker_key, followup.tracker_url) == ("acme/web#1", "https://github.com/acme/web/issues/1")
+        entries = bot.usecases.incidents.timeline(1)[1]
+        assert [(e.actor, e.data["key"], e.data["url"]) for e in entries if e.kind is EntryKind.FOLLOWUP_EXPORTED] == [
+            ("incidentbot", "acme/web#1", "https://github.com/acme/web/issues/1")
+        ]
+        assert (
+            ":ticket: INC-1 follow-up #1 filed as https://github.com/acme/web/issues/1"
+            in channel_texts(slack, channel).splitlines()
+        )
+        assert "https://github.com/acme/web/issues/1" in slack.ephemeral("followups", channel_id=channel)
+        assert slack.ephemeral("followup export 1", channel_id=channel) == (
+            "Follow-up #1 is already filed as acme/web#1 (https://github.com/acme/web/issues/1)."
+        )
+        assert len(fake.calls("create")) == 1
+
+
+def test_followup_export_files_followups_added_before_the_tracker(
+    database_url: str, tmp_path: Path, fake_slack: FakeSlack, github: Tracker
+) -> None:
+    """Without TRACKER, a follow-up is not filed and ``followup export`` is refused with what to set; with
+    it, ``followup export 1`` (CLI) queues the filing, a running bot files it, and a second export is
+    refused naming the key; ``incidentbot followups --format json`` carries key and URL."""
+    cli = {"database_url": database_url, "cwd": tmp_path}
+    assert incidentbot("run", "declare sev2 Checkout errors", **cli).returncode == 0
+    assert incidentbot("run", "INC-1 followup retry budget for the payment client @bob", **cli).returncode == 0
+    refused = incidentbot("run", "INC-1 followup export 1", **cli)
+    assert refused.returncode != 0
+    assert refused.stderr.strip() == (
+        "incidentbot: No tracker is configured, so follow-ups cannot be filed: set TRACKER (github or jira), "
+        "TRACKER_PROJECT and TRACKER_TOKEN (README: Trackers)."
+    )
+    assert incidentbot("outbox", **cli).stdout.startswith("The outbox is empty (database: ")
+    exported = incidentbot("run", "INC-1 followup export 1", **cli, settings=github.settings)
+    assert exported.returncode == 0, exported.stderr
+    assert "tracker.file" in incidentbot("outbox", **cli).stdout
+    with running_bot(database_url, fake_slack.base_url, **github.settings) as bot:
+        wait_until(all_filed(bot, 1))
+    again = incidentbot("run", "INC-1 followup export 1", **cli, settings=github.settings)
+    assert again.stderr.strip() == (
+        "incidentbot: Follow-up #1 is already filed as acme/web#1 (https://github.com/acme/web/issues/1)."
+    )
+    listed = incidentbot("followups", "INC-1", "--format", "json", **cli)
+    assert '"tracker_key": "acme/web#1"' in listed.stdout
+    assert '"tracker_url": "https://github.com/acme/web/issues/1"' in listed.stdout
+    fake = github.fake
+    assert isinstance(fake, FakeGitHub)
+    assert [i["title"] for i in fake.issues.values()] == ["retry budget for the payment client"]
+
+
+def test_refused_filings_show_in_outbox_and_doctor(
+    database_url: str, tmp_path: Path, fake_slack: FakeSlack, github: Tracker
+) -> None:
+    """GitHub refusing the label (422): a dead item whose reason is GitHub's, listed by ``incidentbot outbox
+    --status dead``, counted by ``incidentbot doctor``; the token is in neither."""
+    fake = github.fake
+    fake.fail(
+        "create",
+        422,
+        body={"message": "Validation Failed", "errors": [{"resource": "Label", "code": "invalid", "field": "labels"}]},
+    )
+    cli = {"database_url": database_url, "cwd": tmp_path}
+    with running_bot(database_url, fake_slack.base_url, **github.settings) as bot:
+        slack = SlackDriver(bot, fake_slack)
+        channel = slack.declare("declare sev1 CDN edge returning 502s")
+        slack.ephemeral("followup canary deployment for firewall changes", channel_id=channel)
+        wait_until(lambda: bool(bot.usecases.outbox.items("dead")))
+    dead = incidentbot("outbox", "--status", "dead", **cli)
+    assert "tracker.file" in dead.stdout
+    assert "GitHub refused (HTTP 422" in dead.stdout
+    doctor = incidentbot("doctor", **cli, settings=github.settings)
+    lines = doctor.stdout.splitlines()
+    assert "[warn] tracker filings: 1 follow-up filing(s) refused by the tracker (dead outbox items)" in lines
+    assert GITHUB_TOKEN not in dead.stdout + dead.stderr + doctor.stdout + doctor.stderr
+
+
+SEED_FOLLOWUPS = [
+    "canary deployment for firewall changes",
+    "synthetic traffic tests against the WAF in staging every 5 minutes",
+    'add a "verify CPU load" step to the runbook before global rollout',
+]
+
+
+@pytest.mark.parametrize("kind", ["github", "jira"])
+def test_seed_action_items_filed_once_closed_and_shown_done(
+    kind: str, database_url: str, tmp_path: Path, fake_slack: FakeSlack, request: pytest.FixtureRequest
+) -> None:
+    """The seed outage replayed through Slack while the tracker is down; the bot restarts; the tracker
+    answers 502 once and drops one answer after filing: each of the three action items is filed exactly
+    once. Closing #2 in the tracker, sync-back records it done (by the tracker, "closed in KEY"), the
+    channel hears both, and ``incidentbot postmortem INC-1`` shows #2 done with its link."""
+    tracker: Tracker = request.getfixturevalue(kind)
+    fake = tracker.fake
+    outage = fake.fail("*", 503, body={"message": "down for maintenance"}, times=10_000)
+    with running_bot(database_url, fake_slack.base_url, **tracker.settings) as first:
+        slack = SlackDriver(first, fake_slack)
+        channel = ""
+        for step in SEED_STEPS:
+            if not parse_command(step.text).changes_state:
+                continue
+            who = {"user_id": step.actor.user_id, "user_name": step.actor.name or step.actor.user_id}
+            if not channel:
+                channel = slack.declare(step.text, **who)
+            else:  # no drain: the filings are failing and being retried
+                slack.ephemeral(step.text, channel_id=channel, drain=False, **who)
+        wait_until(lambda: len(first.usecases.incidents.get(1).followups) == 3)
+        wait_until(lambda: len(fake.requests) >= 1)
+    assert not any(f.tracker_key for f in first.usecases.incidents.get(1).followups)
+    fake.faults.remove(outage)
+    fake.fail("create", 502)
+    fake.fail("create", drop=True)
+    with running_bot(database_url, fake_slack.base_url, **tracker.settings) as second:
+        second.worker.idle_poll_seconds = 0.2  # look for retries due often (the default is 5 s)
+        wait_until(all_filed(second, 3))
+        followups = second.usecases.incidents.get(1).followups
+        assert [(f.text, f.tracker_key, f.tracker_url) for f in followups] == [
+            (text, tracker.key(n), tracker.url(n)) for n, text in enumerate(SEED_FOLLOWUPS, start=1)
+        ]
+        assert len(fake.calls("create")) == 4  # 1 answered 502, 1 filed without an answer, 2 more filed
+        closed_at = datetime.now(UTC).replace(microsecond=0)
+        tracker.close(2, closed_at)
+        assert second.call(second.web_app[TRACKER_SYNC].check_once()) == ["INC-1#2"]
+        assert second.call(second.web_app[TRACKER_SYNC].check_once()) == []
+        second.drain()
+        entries = second.usecases.incidents.timeline(1)[1]
+        done = [(e.actor, e.data["number"], e.text) for e in entries if e.kind is EntryKind.FOLLOWUP_DONE]
+        assert done == [(tracker.actor, 2, f"closed in {tracker.key(2)}")]
+        lines = channel_texts(SlackDriver(second, fake_slack), channel).splitlines()
+        for n in (1, 2, 3):
+            assert lines.count(f":ticket: INC-1 follow-up #{n} filed as {tracker.url(n)}") == 1
+        assert f":white_check_mark: INC-1 follow-up #2 is done: closed in {tracker.key(2)}" in lines
+    filed = [r for r in fake.calls("create")]
+    titles = {str((r.body or {}).get("title") or (r.body or {}).get("fields", {}).get("summary")) for r in filed}
+    assert titles == set(SEED_FOLLOWUPS)
+    postmortem = incidentbot("postmortem", "INC-1", database_url=database_url, cwd=tmp_path)
+    assert postmortem.returncode == 0, postmortem.stderr
+    action_items = postmortem.stdout.split("## Action items", 1)[1].split("## ", 1)[0]
+    rows = [line for line in action_items.splitlines() if line.startswith("| 2 |")]
+    assert rows == [
+        f"| 2 | synthetic traffic tests against the WAF in staging every 5 minutes | @bob | "
+        f"done {closed_at:%Y-%m-%d} | - | {tracker.url(2)} |"
+    ]
