@@ -155,3 +155,22 @@ class TestUsersFile:
             path = Path(folder) / "users.yml"
             path.write_text(yaml.safe_dump({"users": mapping}))
             assert load_tracker_users(path, "github") == mapping
+
+
+class TestSyncInterval:
+    @pytest.mark.parametrize(
+        ("typed", "minutes"), [(None, 10.0), ("10", 10.0), ("0.5", 0.5), ("1440", 1440.0), (" 3 ", 3.0)]
+    )
+    def test_kept(self, typed: str | None, minutes: float) -> None:
+        """TRACKER_SYNC_MINUTES: 10 by default, any number of minutes from 0.05 to 1440."""
+        values = {**GITHUB, **({"TRACKER_SYNC_MINUTES": typed} if typed is not None else {})}
+        assert settings(**values).tracker_sync_minutes == minutes
+
+    @pytest.mark.parametrize("typed", ["0", "-5", "1441", "ten", "nan", "inf", "10m"])
+    def test_refused(self, typed: str) -> None:
+        """Anything else stops start-up naming the variable and the range."""
+        with pytest.raises(ConfigError) as refused:
+            settings(**GITHUB, TRACKER_SYNC_MINUTES=typed)
+        assert refused.value.user_message == (
+            f"TRACKER_SYNC_MINUTES must be a number of minutes from 0.05 to 1440 (default 10), got {typed!r}."
+        )
