@@ -16,6 +16,7 @@ import os
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from functools import partial
 
 import structlog
 from aiohttp import web
@@ -32,7 +33,7 @@ from bot.integrations.trackers.delivery import TrackerDeliverer
 from bot.integrations.trackers.plan import TrackerPlan
 from bot.integrations.trackers.port import IssueStatus, Tracker, TrackerRef
 from bot.jobs.nudges import Nudger
-from bot.jobs.reminders import FollowupReminder
+from bot.jobs.reminders import FollowupDigest, FollowupReminder
 from bot.jobs.tracker_sync import IssueReading, ReadState, TrackerSync
 from bot.log import configure_logging
 from bot.metrics import METRICS_PATH, build_registry, count_entry, metrics_handler, webhook_counter
@@ -43,6 +44,7 @@ from bot.slack.delivery import (
     SlackDeliverer,
     alert_plan,
     dead_page_notice,
+    followup_digest_effects,
     followup_reminder_effects,
     followup_tracker_effects,
     nudge_effects,
@@ -66,6 +68,8 @@ NUDGER = web.AppKey("nudger", Nudger)
 NUDGE_TASK = web.AppKey("nudge_task", asyncio.Task[None])
 REMINDER = web.AppKey("reminder", FollowupReminder)
 REMINDER_TASK = web.AppKey("reminder_task", asyncio.Task[None])
+DIGEST = web.AppKey("digest", FollowupDigest)
+DIGEST_TASK = web.AppKey("digest_task", asyncio.Task[None])
 TRACKER_SYNC = web.AppKey("tracker_sync", TrackerSync)
 TRACKER_SYNC_TASK = web.AppKey("tracker_sync_task", asyncio.Task[None])
 IDENTITY = web.AppKey("identity", BotIdentity)
@@ -186,6 +190,14 @@ def build_server(
     )
     if sync is not None:
         web_app[TRACKER_SYNC] = sync
+    digest_channel = settings.followup_digest_channel
+    digest = (
+        FollowupDigest(usecases.followups, partial(followup_digest_effects, digest_channel), worker.wake)
+        if digest_channel
+        else None
+    )
+    if digest is not None:
+        web_app[DIGEST] = digest
 
     async def start_worker(app: web.Application) -> None:
         # asyncio.to_thread (writes, outbox, nudges, webhooks) runs in the writers' pool; reads have their own.
@@ -197,6 +209,8 @@ def build_server(
         app[REMINDER_TASK] = asyncio.create_task(reminder.run_forever())
         if sync is not None:
             app[TRACKER_SYNC_TASK] = asyncio.create_task(sync.run_forever())
+        if digest is not None:
+            app[DIGEST_TASK] = asyncio.create_task(digest.run_forever())
         log.info("background_work_started", worker=worker.worker_id, socket_mode=socket_mode)
 
     async def stop_worker(app: web.Application) -> None:
@@ -209,11 +223,15 @@ def build_server(
         reminder.stop()
         if sync is not None:
             sync.stop()
+        if digest is not None:
+            digest.stop()
         worker.stop()
         await app[NUDGE_TASK]
         await app[REMINDER_TASK]
         if TRACKER_SYNC_TASK in app:
             await app[TRACKER_SYNC_TASK]
+        if DIGEST_TASK in app:
+            await app[DIGEST_TASK]
         await app[OUTBOX_TASK]
         try:
             left = await worker.drain(timeout=OUTBOX_DRAIN_SECONDS)

@@ -69,6 +69,8 @@ class Settings:
     slack_app_token: Secret = field(default_factory=lambda: Secret(""))
     slack_api_url: str = DEFAULT_SLACK_API_URL
     announce_channel: str | None = None
+    followup_digest_channel: str | None = None
+    """Channel id where the weekly digest of open follow-ups is posted (None: no digest)."""
     channel_prefix: str = "inc"
     templates_dir: Path | None = None
     log_format: str = "console"
@@ -147,6 +149,7 @@ _FIELD_OF = {
     "SLACK_APP_TOKEN": "slack_app_token",
     "SLACK_API_URL": "slack_api_url",
     "INCIDENT_ANNOUNCE_CHANNEL": "announce_channel",
+    "INCIDENT_FOLLOWUP_DIGEST_CHANNEL": "followup_digest_channel",
     "INCIDENT_CHANNEL_PREFIX": "channel_prefix",
     "INCIDENT_TEMPLATES_DIR": "templates_dir",
     "LOG_FORMAT": "log_format",
@@ -222,6 +225,9 @@ def _validated(values: Mapping[str, str]) -> Settings:
         slack_app_token=Secret(app_token),
         slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
         announce_channel=get("INCIDENT_ANNOUNCE_CHANNEL") or None,
+        followup_digest_channel=_channel_id(
+            "INCIDENT_FOLLOWUP_DIGEST_CHANNEL", get("INCIDENT_FOLLOWUP_DIGEST_CHANNEL")
+        ),
         channel_prefix=prefix,
         templates_dir=templates_dir,
         log_format=log_format,
@@ -236,6 +242,22 @@ def _validated(values: Mapping[str, str]) -> Settings:
         alert_max_bytes=_alert_max_bytes(get("INCIDENT_ALERT_MAX_BYTES")),
         **tracker,
     )
+
+
+CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}", re.ASCII)
+"""A Slack channel id: C (public) or G (private), then upper-case letters and digits."""
+
+
+def _channel_id(name: str, value: str) -> str | None:
+    """``value`` as a channel id, None when empty. Raises ConfigError for a channel name (``#ops``)."""
+    if not value:
+        return None
+    if not CHANNEL_ID.fullmatch(value):
+        raise ConfigError(
+            f"{name} must be a channel id such as C0123ABCD (in Slack: the channel's details, at the bottom), "
+            f"got {value!r}."
+        )
+    return value
 
 
 GITHUB_REPOSITORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}", re.ASCII)

@@ -18,7 +18,7 @@ from datetime import datetime
 
 import structlog
 
-from bot.usecases.followups import FollowupUseCases
+from bot.usecases.followups import DigestPlan, FollowupUseCases
 from bot.usecases.shared import EffectPlan
 
 log = structlog.get_logger("incidentbot.reminders")
@@ -62,6 +62,48 @@ class FollowupReminder:
                 log.exception("followup_reminder_check_failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=self.interval)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+
+class FollowupDigest:
+    """Posts the weekly digest of open follow-ups (INCIDENT_FOLLOWUP_DIGEST_CHANNEL) once per ISO week: the
+    first check of a week queues it, remembering the week, so replicas post it once."""
+
+    def __init__(
+        self,
+        followups: FollowupUseCases,
+        plan: DigestPlan,
+        wake_outbox: Callable[[], None] = lambda: None,
+        interval: float = CHECK_SECONDS,
+    ) -> None:
+        """``plan``: the digest's effects (Slack's, given by ``bot.app``); ``interval``: seconds between checks."""
+        self.followups = followups
+        self.plan = plan
+        self.wake_outbox = wake_outbox
+        self.interval = interval
+        self._stopping = asyncio.Event()
+
+    def check_once(self, now: datetime | None = None) -> str | None:
+        """Queue this ISO week's digest if it was not yet (``now``: default the clock); returns the week queued."""
+        week = self.followups.post_digest(self.plan, now)
+        if week is not None:
+            self.wake_outbox()
+        return week
+
+    async def run_forever(self) -> None:
+        """Check every ``interval`` seconds, the first time one interval after start (a replica that
+        restarts in a loop does not post the moment it starts)."""
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=self.interval)
+            if self._stopping.is_set():
+                break
+            try:
+                await asyncio.to_thread(self.check_once)
+            except Exception:  # the database may be restarting; try again next round
+                log.exception("followup_digest_check_failed")
 
     def stop(self) -> None:
         self._stopping.set()

@@ -9,9 +9,9 @@ status message is edited in place, invitations tolerate ``already_in_channel``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -27,6 +27,7 @@ from bot.domain.effects import Effect, OutboxItem
 from bot.domain.model import (
     EntryKind,
     Followup,
+    FollowupListing,
     FollowupState,
     Incident,
     Severity,
@@ -69,6 +70,7 @@ class SlackEffect(StrEnum):
     PIN_MESSAGE = "slack.pin_message"
     PIN_STATUS = "slack.pin_status"
     DIRECT_MESSAGE = "slack.direct_message"
+    POST_TO_CHANNEL = "slack.post_to_channel"
 
 
 @dataclass(frozen=True)
@@ -342,6 +344,49 @@ def followup_tracker_effects(outcome: Outcome) -> list[Effect]:
     return [Effect(SlackEffect.POST_LINE, {"text": line}, incident.number) for line in lines]
 
 
+def followup_digest_effects(
+    channel: str, week: str, items: Sequence[FollowupListing], names: Mapping[str, str], today: date
+) -> list[Effect]:
+    """The weekly digest posted to ``channel``: open follow-ups by owner, owners with overdue ones first,
+    each owner's overdue ones first, then by due day (undated last); unassigned ones last. Nothing when
+    no follow-up is open. ``week``: ``2026-W48``; ``names``: owners' display names (id -> name);
+    ``today``: the UTC day that decides what is overdue.
+
+    ``:clipboard: Open follow-ups, week 2026-W48: 3 open, 1 overdue.`` then one line per owner:
+    ``<@U0CAROL>: INC-1 #1 canary deployment for firewall changes (overdue, due 2026-11-20); ...``.
+    """
+    if not items:
+        return []
+
+    def who(owner: str | None) -> str:
+        return (names.get(owner) or owner) if owner else ""
+
+    def order(item: FollowupListing) -> tuple[bool, date, int, int]:
+        f = item.followup
+        return (not f.is_overdue(today), f.due or date.max, item.incident_number, f.number)
+
+    def describe(item: FollowupListing) -> str:
+        f = item.followup
+        due = f"due {format_day(f.due)}" if f.due else "no due date"
+        state = f"overdue, {due}" if f.is_overdue(today) else due
+        return f"{item.incident_id} #{f.number} {escape_keeping_mentions(f.text)} ({state})"
+
+    by_owner: dict[str | None, list[FollowupListing]] = {}
+    for item in items:
+        by_owner.setdefault(item.followup.owner, []).append(item)
+    owners = sorted(
+        by_owner,
+        key=lambda o: (o is None, not any(i.followup.is_overdue(today) for i in by_owner[o]), who(o).lower(), o or ""),
+    )
+    overdue = sum(1 for item in items if item.followup.is_overdue(today))
+    lines = [f":clipboard: Open follow-ups, week {week}: {len(items)} open, {overdue} overdue."]
+    for owner in owners:
+        label = slack_mention(owner) if owner else "Unassigned"
+        lines.append(f"{label}: " + "; ".join(describe(i) for i in sorted(by_owner[owner], key=order)))
+    text = truncate("\n".join(lines), MESSAGE_TEXT_LIMIT, "…")
+    return [Effect(SlackEffect.POST_TO_CHANNEL, {"channel": channel, "text": text})]
+
+
 def stalled_filing_notice(item: OutboxItem, reason: str, tracker: str) -> list[Effect]:
     """The line an incident's channel gets, once, when filing one of its follow-ups in ``tracker`` has been
     failing for an hour (the outbox keeps retrying):
@@ -416,6 +461,7 @@ class SlackDeliverer:
                 SlackEffect.PIN_MESSAGE: self._pin_message,
                 SlackEffect.PIN_STATUS: self._pin_status,
                 SlackEffect.DIRECT_MESSAGE: self._direct_message,
+                SlackEffect.POST_TO_CHANNEL: self._post_to_channel,
             }.get(SlackEffect(item.kind))
             if item.kind in SlackEffect._value2member_map_
             else None
@@ -532,6 +578,10 @@ class SlackDeliverer:
     async def _direct_message(self, item: OutboxItem) -> None:
         """A message to one person, in their DM with the bot (chat.postMessage to their user id)."""
         await self.web_api.post(str(item.payload["user"]), str(item.payload.get("text") or ""))
+
+    async def _post_to_channel(self, item: OutboxItem) -> None:
+        """A message to a channel no incident owns (the weekly follow-up digest)."""
+        await self.web_api.post(str(item.payload["channel"]), str(item.payload.get("text") or ""))
 
     async def _post_recent_changes(self, item: OutboxItem) -> None:
         """The changes to the incident's service in the 2 hours before it was declared: the usual suspects."""

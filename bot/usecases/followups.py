@@ -6,12 +6,14 @@ Changing a follow-up (``followup done 2``...) is a transition of its incident
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import structlog
 
 from bot.domain.commands import CompleteFollowup, RecordFollowupExport, RemindFollowups, ReopenFollowup
+from bot.domain.effects import Effect
 from bot.domain.model import EntryKind, FollowupListing, FollowupState, Incident, format_incident_id
 from bot.domain.nudges import needs_followup_reminder
 from bot.domain.timeline import collect_names
@@ -28,6 +30,11 @@ NAMING_KINDS = (EntryKind.FOLLOWUP, EntryKind.FOLLOWUP_OWNER)
 """The entries that name a follow-up's owner (with the display name Slack sent)."""
 
 
+DIGEST_HOUR = 9
+"""The weekly digest is posted at the first check from Monday 09:00 UTC (or later in the week when no
+replica ran then)."""
+DigestPlan = Callable[[str, list[FollowupListing], dict[str, str], date], Sequence[Effect]]
+"""(ISO week ``2026-W48``, open follow-ups, owners' names, today UTC) -> the digest's effects."""
 SYNC_KINDS = (EntryKind.FOLLOWUP_DONE, EntryKind.FOLLOWUP_REOPENED)
 """The entries sync-back reads to tell a change made in the tracker from one made here."""
 
@@ -72,6 +79,33 @@ class FollowupUseCases:
             if outcome is not None:
                 outcomes.append(outcome)
         return outcomes
+
+    def post_digest(self, plan: DigestPlan, now: datetime | None = None) -> str | None:
+        """Queue the weekly digest of open follow-ups (``plan``'s effects) unless this ISO week's was queued or
+        it is before Monday 09:00 UTC: the week (``2026-W48``) is remembered in the same transaction, so
+        replicas checking together post once. Returns the week when it was queued now, else None."""
+        moment = (now or self.clock()).astimezone(UTC)
+        today = moment.date()
+        year, week, weekday = today.isocalendar()
+        if weekday == 1 and moment.hour < DIGEST_HOUR:
+            return None
+        label = f"{year}-W{week:02d}"
+
+        def attempt(uow: UnitOfWork) -> str | None:
+            queued_at = self.clock()  # ``now`` decides the week; the queue runs on the clock
+            if not uow.events.remember(f"followup-digest:{label}", queued_at):
+                return None
+            items = uow.incidents.list_followups(None, open_only=True)
+            names: dict[str, str] = {}
+            for incident_number in dict.fromkeys(item.incident_number for item in items):
+                names.update(collect_names(uow.timeline.list_entries(incident_number, kinds=NAMING_KINDS)))
+            uow.outbox.enqueue(plan(label, items, names, today), queued_at)
+            return label
+
+        posted = self.transactions.retrying(attempt)
+        if posted is not None:
+            log.info("followup_digest_queued", week=posted)
+        return posted
 
     def record_export(
         self, number: int, followup_number: int, key: str, url: str, plan: EffectPlan | None = None

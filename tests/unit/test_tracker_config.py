@@ -174,3 +174,23 @@ class TestSyncInterval:
         assert refused.value.user_message == (
             f"TRACKER_SYNC_MINUTES must be a number of minutes from 0.05 to 1440 (default 10), got {typed!r}."
         )
+
+
+class TestDigestChannel:
+    @pytest.mark.parametrize(
+        ("typed", "kept"), [(None, None), ("", None), ("C0123ABCD", "C0123ABCD"), ("G01ABC", "G01ABC")]
+    )
+    def test_kept(self, typed: str | None, kept: str | None) -> None:
+        """INCIDENT_FOLLOWUP_DIGEST_CHANNEL: unset or empty is no digest; a channel id is kept."""
+        values = {"INCIDENT_FOLLOWUP_DIGEST_CHANNEL": typed} if typed is not None else {}
+        assert settings(**values).followup_digest_channel == kept
+
+    @pytest.mark.parametrize("typed", ["#ops", "ops", "c0123abcd", "U0123ABCD", "C0"])
+    def test_refused(self, typed: str) -> None:
+        """A channel name or anything that is not a channel id stops start-up naming the variable."""
+        with pytest.raises(ConfigError) as refused:
+            settings(INCIDENT_FOLLOWUP_DIGEST_CHANNEL=typed)
+        assert refused.value.user_message == (
+            "INCIDENT_FOLLOWUP_DIGEST_CHANNEL must be a channel id such as C0123ABCD (in Slack: the channel's "
+            f"details, at the bottom), got {typed!r}."
+        )
