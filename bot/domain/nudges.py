@@ -15,6 +15,8 @@ from datetime import date, datetime, timedelta
 from bot.domain.model import EntryKind, Incident, Severity, TimelineEntry
 from bot.domain.timeparse import format_day
 
+BOT_CHATTER = frozenset({EntryKind.NUDGE, EntryKind.FOLLOWUP_REMINDER, EntryKind.FOLLOWUP_EXPORTED})
+"""Entries the bot records on its own (a nudge, a reminder, a filed issue's key): not a status update."""
 DEFAULT_NUDGE_AFTER: Mapping[Severity, timedelta] = {
     Severity.SEV1: timedelta(minutes=15),
     Severity.SEV2: timedelta(minutes=30),
@@ -38,7 +40,7 @@ def due_nudges(
         threshold = thresholds.get(incident.severity)
         if threshold is None or not incident.status.is_open:
             continue
-        updates = [e.recorded_at for e in entries if e.kind not in (EntryKind.NUDGE, EntryKind.FOLLOWUP_REMINDER)]
+        updates = [e.recorded_at for e in entries if e.kind not in BOT_CHATTER]
         last_update = max(updates, default=incident.declared_at)
         nudged_since = any(e.kind is EntryKind.NUDGE and e.recorded_at >= last_update for e in entries)
         if not nudged_since and now - last_update >= threshold:

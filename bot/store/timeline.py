@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.domain.model import STATUS_CHANGE_KINDS, EntryKind, StatusChange, TimelineEntry
+from bot.domain.nudges import BOT_CHATTER
 from bot.errors import ConcurrentUpdate
 from bot.store.tables import IncidentRow, TimelineEntryRow
 
@@ -132,10 +133,11 @@ class TimelineRepository:
         return _entry(row) if row else None
 
     def _latest_entry(self, incident_row_id: int, nudge: bool) -> TimelineEntry | None:
-        """The latest nudge, or the latest update: neither a nudge nor a follow-up reminder (bot chatter)."""
+        """The latest nudge, or the latest update: no entry of ``BOT_CHATTER`` (a nudge, a follow-up reminder,
+        a filed issue's key)."""
         kind = col(TimelineEntryRow.kind)
         is_nudge = kind == EntryKind.NUDGE.value
-        is_update = kind.not_in([EntryKind.NUDGE.value, EntryKind.FOLLOWUP_REMINDER.value])
+        is_update = kind.not_in([k.value for k in BOT_CHATTER])
         query = (
             select(TimelineEntryRow)
             .where(TimelineEntryRow.incident_id == incident_row_id, is_nudge if nudge else is_update)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.domain.commands import Nudge, SetImpact
+from bot.domain.commands import AddFollowup, Nudge, RecordFollowupExport, SetImpact
 from bot.domain.model import Severity
 from bot.domain.nudges import DueNudge, due_nudges
 from tests.support.incidents import at, incident_with
@@ -49,3 +49,12 @@ class TestNudges:
         """A nudge recorded at the same instant as the last update already covers the silence after it."""
         incident, entries = incident_with((5, SetImpact(50)), (5, Nudge(15)))
         assert due_nudges([(incident, entries)], README_NUDGE_AFTER, at(60)) == []
+
+    def test_a_filed_issue_is_not_an_update(self) -> None:
+        """The bot recording a filed issue's key (``followup_exported``) does not end a silence: a sev1 whose
+        last update (a follow-up) was at minute 5 is due at 20, though its issue was filed at minute 15."""
+        incident, entries = incident_with(
+            (5, AddFollowup("canary deployment for firewall changes")),
+            (15, RecordFollowupExport(1, "acme/web#1", "https://github.com/acme/web/issues/1")),
+        )
+        assert due_nudges([(incident, entries)], README_NUDGE_AFTER, at(20)) == [DueNudge(1, 15)]
