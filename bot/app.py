@@ -190,6 +190,8 @@ def build_server(
     )
     if sync is not None:
         web_app[TRACKER_SYNC] = sync
+    if settings.tracker and settings.tracker_webhook_secret:
+        webhooks.register_tracker(web_app, usecases.followups, settings, worker.wake, followup_tracker_effects)
     digest_channel = settings.followup_digest_channel
     digest = (
         FollowupDigest(usecases.followups, partial(followup_digest_effects, digest_channel), worker.wake)

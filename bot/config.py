@@ -92,6 +92,8 @@ class Settings:
     tracker_users: Mapping[str, str] = field(default_factory=dict)
     """Slack user id -> GitHub login or Jira accountId, from TRACKER_USERS_FILE."""
     tracker_sync_minutes: float = 10.0
+    tracker_webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+    """The secret of the tracker's webhook (TRACKER_WEBHOOK_SECRET): set, ``POST /trackers/webhook`` is served."""
     """Minutes between two sync-back reads of the exported follow-ups' issues (TRACKER_SYNC_MINUTES)."""
 
     def require(self, *names: str) -> None:
@@ -169,6 +171,7 @@ _FIELD_OF = {
     "TRACKER_USER": "tracker_user",
     "TRACKER_USERS_FILE": "tracker_users",
     "TRACKER_SYNC_MINUTES": "tracker_sync_minutes",
+    "TRACKER_WEBHOOK_SECRET": "tracker_webhook_secret",
 }
 
 
@@ -282,6 +285,7 @@ class _TrackerSettings(TypedDict, total=False):
     tracker_user: str
     tracker_users: Mapping[str, str]
     tracker_sync_minutes: float
+    tracker_webhook_secret: Secret
 
 
 def _tracker(get: Callable[[str], str]) -> _TrackerSettings:
@@ -327,6 +331,7 @@ def _tracker(get: Callable[[str], str]) -> _TrackerSettings:
         )
     return _TrackerSettings(
         tracker_sync_minutes=sync_minutes,
+        tracker_webhook_secret=Secret(get("TRACKER_WEBHOOK_SECRET")),
         tracker=kind,
         tracker_url=url,
         tracker_project=project,

@@ -56,9 +56,11 @@ from bot.domain.errors import (
 from bot.domain.model import Severity
 from bot.domain.policy import NotAllowed
 from bot.errors import ConcurrentUpdate, StoreUnavailable
+from bot.integrations.trackers.webhook import issue_event, signature_valid
 from bot.log import log_unexpected
 from bot.usecases.alerts import AlertUseCases
 from bot.usecases.changes import ChangeUseCases
+from bot.usecases.followups import FollowupUseCases
 from bot.usecases.shared import Outcome
 
 log = structlog.get_logger("incidentbot.webhooks")
@@ -66,7 +68,11 @@ log = structlog.get_logger("incidentbot.webhooks")
 ALERTMANAGER_PATH = "/alerts/alertmanager"
 GRAFANA_PATH = "/alerts/grafana"
 CHANGES_PATH = "/changes"
-WEBHOOK_PATHS = frozenset({ALERTMANAGER_PATH, GRAFANA_PATH, CHANGES_PATH})
+TRACKER_PATH = "/trackers/webhook"
+WEBHOOK_PATHS = frozenset({ALERTMANAGER_PATH, GRAFANA_PATH, CHANGES_PATH, TRACKER_PATH})
+TRACKER_MAX_BYTES = 1024 * 1024
+"""``POST /trackers/webhook``: largest body accepted, in bytes (GitHub caps deliveries at 25 MB, but an
+``issues`` event is a few kilobytes; Jira's issue events are similar)."""
 READ_CHUNK_BYTES = 256 * 1024
 CHANGES_MAX_BYTES = 1024 * 1024
 """``POST /changes``: largest body accepted (after decompression), in bytes; a change event is a few hundred."""
@@ -160,6 +166,52 @@ def register(
     web_app.add_routes(
         [web.post(ALERTMANAGER_PATH, alerts), web.post(GRAFANA_PATH, alerts), web.post(CHANGES_PATH, changes)]
     )
+
+
+def register_tracker(
+    web_app: web.Application,
+    followups: FollowupUseCases,
+    settings: Settings,
+    wake_outbox: Callable[[], None],
+    plan: Callable[[Outcome], Sequence[Effect]],
+) -> None:
+    """Add ``POST /trackers/webhook`` (with TRACKER and TRACKER_WEBHOOK_SECRET set): an issue closed or
+    reopened in the tracker is recorded on its follow-up at once (``FollowupUseCases.sync``, the rules
+    of sync-back); ``plan``: the channel line it owes (Slack's, given by the composition root).
+
+    Answers 401 for a missing or wrong signature, 400 for a body that is not JSON, else 200 with
+    ``{"ok": true, "recorded": bool, "followup": "INC-1#2" or null}``; events that are no close or
+    reopen of this project's issues are answered ``{"ok": true, "ignored": true}``.
+    """
+    tracker = settings.tracker
+    assert tracker is not None
+
+    async def receive(request: web.Request) -> web.Response:
+        raw = await _read_limited(request, TRACKER_MAX_BYTES)
+        if not signature_valid(tracker, request.headers, raw, settings.tracker_webhook_secret.get()):
+            raise Unauthorized("the signature is missing or wrong (TRACKER_WEBHOOK_SECRET)")
+        event = issue_event(tracker, request.headers, _parse_json(raw), settings.tracker_project)
+        if event is None:
+            return web.json_response({"ok": True, "ignored": True})
+        found = await asyncio.to_thread(followups.find_exported, event.key)
+        if found is None:
+            return web.json_response({"ok": True, "recorded": False, "followup": None})
+        outcome = await asyncio.to_thread(
+            followups.sync,
+            found.incident_number,
+            found.followup.number,
+            event.closed,
+            event.closed_at,
+            tracker,
+            plan,
+        )
+        if outcome is not None:
+            wake_outbox()
+        name = f"{found.incident_id}#{found.followup.number}"
+        log.info("tracker_webhook_received", tracker=tracker, key=event.key, followup=name, recorded=bool(outcome))
+        return web.json_response({"ok": True, "recorded": outcome is not None, "followup": name})
+
+    web_app.add_routes([web.post(TRACKER_PATH, receive)])
 
 
 def status_of(exc: BaseException) -> int:

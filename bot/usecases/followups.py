@@ -137,6 +137,10 @@ class FollowupUseCases:
             if item.followup.tracker_key is not None and item.followup.state is not FollowupState.DROPPED
         ]
 
+    def find_exported(self, key: str) -> FollowupListing | None:
+        """The filed, non-dropped follow-up whose tracker key is ``key`` (``acme/web#7``), or None."""
+        return next((item for item in self.exported() if item.followup.tracker_key == key), None)
+
     def sync(
         self,
         number: int,

@@ -194,3 +194,12 @@ class TestDigestChannel:
             "INCIDENT_FOLLOWUP_DIGEST_CHANNEL must be a channel id such as C0123ABCD (in Slack: the channel's "
             f"details, at the bottom), got {typed!r}."
         )
+
+
+class TestWebhookSecret:
+    def test_kept_as_a_secret(self) -> None:
+        """TRACKER_WEBHOOK_SECRET is kept as a Secret (never shown in a repr); unset is empty."""
+        assert settings(**GITHUB).tracker_webhook_secret == Secret("")
+        loaded = settings(**GITHUB, TRACKER_WEBHOOK_SECRET="whsec-abc123")
+        assert loaded.tracker_webhook_secret.get() == "whsec-abc123"
+        assert "whsec-abc123" not in repr(loaded)

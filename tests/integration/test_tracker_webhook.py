@@ -1,0 +1,136 @@
+"""``POST /trackers/webhook`` on the running bot (SQLite and PostgreSQL): a GitHub ``issues`` event signed
+with X-Hub-Signature-256, or a Jira ``jira:issue_updated`` event signed with X-Hub-Signature, records a
+close or a reopen made in the tracker at once; a missing or wrong signature is refused with 401 and
+changes nothing; other events are ignored; a repeated delivery records nothing more."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from bot.domain.model import EntryKind
+from tests.support.bot_server import HttpResult, RunningBot, running_bot
+from tests.support.fake_github import TOKEN as GITHUB_TOKEN
+from tests.support.fake_github import FakeGitHub
+from tests.support.fake_jira import EMAIL, FakeJira
+from tests.support.fake_jira import TOKEN as JIRA_TOKEN
+from tests.support.fake_slack import FakeSlack
+from tests.support.fake_tracker_http import serving
+from tests.support.slack_driver import SlackDriver
+
+SECRET = "whsec-0123456789abcdef"
+
+
+@dataclass
+class Kind:
+    settings: dict[str, str]
+    signature_header: str
+    closed: Callable[[], dict[str, Any]]
+    reopened: Callable[[], dict[str, Any]]
+    other: dict[str, Any]
+    headers: dict[str, str]
+    key: str
+
+
+def github_kind(url: str) -> Kind:
+    def event(action: str) -> dict[str, Any]:
+        closed_at = "2026-11-29T20:00:00Z" if action == "closed" else None
+        return {
+            "action": action,
+            "issue": {"number": 1, "state": "closed" if closed_at else "open", "closed_at": closed_at},
+            "repository": {"full_name": "acme/web"},
+        }
+
+    return Kind(
+        {"TRACKER": "github", "TRACKER_URL": url, "TRACKER_PROJECT": "acme/web", "TRACKER_TOKEN": GITHUB_TOKEN},
+        "X-Hub-Signature-256",
+        lambda: event("closed"),
+        lambda: event("reopened"),
+        {"action": "labeled", "issue": {"number": 1}, "repository": {"full_name": "acme/web"}},
+        {"X-GitHub-Event": "issues"},
+        "acme/web#1",
+    )
+
+
+def jira_kind(url: str) -> Kind:
+    def event(category: str, resolved: str | None) -> dict[str, Any]:
+        return {
+            "webhookEvent": "jira:issue_updated",
+            "issue": {
+                "key": "OPS-1",
+                "fields": {"status": {"statusCategory": {"key": category}}, "resolutiondate": resolved},
+            },
+        }
+
+    return Kind(
+        {
+            "TRACKER": "jira",
+            "TRACKER_URL": url,
+            "TRACKER_PROJECT": "OPS",
+            "TRACKER_USER": EMAIL,
+            "TRACKER_TOKEN": JIRA_TOKEN,
+        },
+        "X-Hub-Signature",
+        lambda: event("done", "2026-11-29T20:00:00.000+0000"),
+        lambda: event("new", None),
+        {"webhookEvent": "comment_created", "issue": {"key": "OPS-1"}},
+        {},
+        "OPS-1",
+    )
+
+
+@pytest.fixture(params=["github", "jira"])
+def setup(
+    request: pytest.FixtureRequest, database_url: str, fake_slack: FakeSlack
+) -> Iterator[tuple[RunningBot, Kind]]:
+    fake = FakeGitHub() if request.param == "github" else FakeJira()
+    with serving(fake):
+        kind = github_kind(fake.url) if request.param == "github" else jira_kind(fake.url)
+        with running_bot(database_url, fake_slack.base_url, **kind.settings, TRACKER_WEBHOOK_SECRET=SECRET) as bot:
+            yield bot, kind
+
+
+def deliver(bot: RunningBot, kind: Kind, body: dict[str, Any], secret: str | None = SECRET) -> HttpResult:
+    raw = json.dumps(body)
+    headers = dict(kind.headers)
+    if secret is not None:
+        headers[kind.signature_header] = "sha256=" + hmac.new(secret.encode(), raw.encode(), hashlib.sha256).hexdigest()
+    return bot.post(raw, "application/json", headers, path="/trackers/webhook")
+
+
+def test_signed_events_record_close_and_reopen_once(setup: tuple[RunningBot, Kind], fake_slack: FakeSlack) -> None:
+    """Closed: done (by the tracker, "closed in KEY"), once across a repeated delivery; reopened: open again;
+    unsigned or wrongly signed: 401, nothing recorded; another event: ignored."""
+    bot, kind = setup
+    slack = SlackDriver(bot, fake_slack)
+    channel = slack.declare("declare sev1 CDN edge returning 502s")
+    slack.ephemeral("followup canary deployment for firewall changes", channel_id=channel)
+    for _ in range(100):
+        if bot.usecases.incidents.get(1).followups[0].tracker_key:
+            break
+        bot.drain()
+    assert bot.usecases.incidents.get(1).followups[0].tracker_key == kind.key
+    unsigned = deliver(bot, kind, kind.closed(), secret=None)
+    forged = deliver(bot, kind, kind.closed(), secret="whsec-guessed")
+    assert (unsigned.status, forged.status) == (401, 401)
+    assert unsigned.json() == {"ok": False, "error": "the signature is missing or wrong (TRACKER_WEBHOOK_SECRET)"}
+    assert deliver(bot, kind, kind.other).json() == {"ok": True, "ignored": True}
+    closed = deliver(bot, kind, kind.closed())
+    assert (closed.status, closed.json()) == (200, {"ok": True, "recorded": True, "followup": "INC-1#1"})
+    assert deliver(bot, kind, kind.closed()).json() == {"ok": True, "recorded": False, "followup": "INC-1#1"}
+    assert deliver(bot, kind, kind.reopened()).json() == {"ok": True, "recorded": True, "followup": "INC-1#1"}
+    entries = bot.usecases.incidents.timeline(1)[1]
+    changes = [
+        (e.kind, e.actor, e.text) for e in entries if e.kind in (EntryKind.FOLLOWUP_DONE, EntryKind.FOLLOWUP_REOPENED)
+    ]
+    tracker = kind.settings["TRACKER"]
+    assert changes == [
+        (EntryKind.FOLLOWUP_DONE, tracker, f"closed in {kind.key}"),
+        (EntryKind.FOLLOWUP_REOPENED, tracker, f"reopened in {kind.key}"),
+    ]
