@@ -144,6 +144,10 @@ def test_followup_export_files_followups_added_before_the_tracker(
     assert incidentbot("outbox", **cli).stdout.startswith("The outbox is empty (database: ")
     exported = incidentbot("run", "INC-1 followup export 1", **cli, settings=github.settings)
     assert exported.returncode == 0, exported.stderr
+    assert (
+        exported.stdout.strip()
+        == "INC-1 · Follow-up #1 (retry budget for the payment client) to be filed in the tracker"
+    )
     assert "tracker.file" in incidentbot("outbox", **cli).stdout
     with running_bot(database_url, fake_slack.base_url, **github.settings) as bot:
         wait_until(all_filed(bot, 1))
