@@ -62,6 +62,8 @@ from bot.usecases.wiring import UseCases, wire_usecases
 log = structlog.get_logger("incidentbot.server")
 
 OUTBOX_DRAIN_SECONDS = 10.0
+TRACKER_NAMES = {"github": "GitHub", "jira": "Jira"}
+"""TRACKER's values as people write them, in channel lines."""
 OUTBOX_WORKER = web.AppKey("outbox_worker", OutboxWorker)
 OUTBOX_TASK = web.AppKey("outbox_task", asyncio.Task[None])
 NUDGER = web.AppKey("nudger", Nudger)
@@ -148,7 +150,7 @@ def build_server(
         build_deliverer(settings, usecases, base, tracker),
         worker_id or default_worker_id(),
         on_buried=dead_item_notice,
-        on_stalled=stalled_item_notice,
+        on_stalled=partial(stalled_item_notice, tracker=TRACKER_NAMES.get(settings.tracker or "", "the tracker")),
     )
     deps = replace(base, wake_outbox=worker.wake)
     identity = BotIdentity(client)
@@ -302,13 +304,13 @@ def issue_reader(tracker: Tracker) -> ReadState:
     return read
 
 
-def stalled_item_notice(item: OutboxItem, reason: str) -> list[Effect]:
+def stalled_item_notice(item: OutboxItem, reason: str, tracker: str = "the tracker") -> list[Effect]:
     """What an outbox item still failing after an hour owes: a line in the incident's channel when it is a
-    tracker filing (Slack's notice, ``stalled_filing_notice``); nothing for any other item (Slack calls and
-    pages are retried silently, as before)."""
+    filing in ``tracker`` (``GitHub``, ``Jira``; Slack's notice, ``stalled_filing_notice``); nothing for any
+    other item (Slack calls and pages are retried silently, as before)."""
     if not item.kind.startswith("tracker."):
         return []
-    return stalled_filing_notice(item, reason, "the tracker")
+    return stalled_filing_notice(item, reason, tracker)
 
 
 def dead_item_notice(item: OutboxItem, reason: str) -> list[Effect]:

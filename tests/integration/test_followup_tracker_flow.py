@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from functools import partial
 
 import pytest
 
@@ -63,7 +64,8 @@ def worker_for(
 ) -> OutboxWorker:
     tracker = GitHubTracker("acme/web", token, github.url, timeout_seconds=2)
     deliver = route_by_kind({"tracker": TrackerDeliverer(tracker, record_filed(usecases)), "slack": slack})
-    return OutboxWorker(usecases.store, deliver, "w1", clock=clock, on_stalled=stalled_item_notice)
+    notice = partial(stalled_item_notice, tracker="GitHub")
+    return OutboxWorker(usecases.store, deliver, "w1", clock=clock, on_stalled=notice)
 
 
 def declare_with_followups(usecases: UseCases, *texts: str) -> None:
@@ -113,7 +115,7 @@ async def test_an_hour_of_outage_tells_the_channel_once_and_files_afterwards(
     await worker.run_once()
     await worker.run_once()
     assert slack.lines == [
-        ":warning: INC-1 follow-up #1 is still not filed in the tracker after an hour: GET /repos/acme/web/issues: "
+        ":warning: INC-1 follow-up #1 is still not filed in GitHub after an hour: GET /repos/acme/web/issues: "
         "GitHub answered HTTP 503: Service Unavailable. incidentbot keeps retrying; `incidentbot outbox` "
         "shows item 1.",
         ":ticket: INC-1 follow-up #1 filed as https://github.com/acme/web/issues/1",
