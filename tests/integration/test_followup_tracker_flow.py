@@ -96,6 +96,34 @@ async def test_refused_filing_is_a_dead_item_with_the_trackers_reason(
     assert slack.lines == []
 
 
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (401, "Bad credentials"),
+        (403, "Resource not accessible by personal access token"),
+        (404, "Not Found"),
+        (422, "Validation Failed"),
+    ],
+)
+async def test_every_refusal_is_dead_at_once(
+    filing: UseCases, github: FakeGitHub, clock: ReplayClock, status: int, message: str
+) -> None:
+    """401, 403, 404 and 422 from GitHub: dead after the first attempt, GitHub's status and message in the
+    reason, no retry."""
+    declare_with_followups(filing, "synthetic WAF tests in staging every 5 minutes")
+    github.fail("*", status, body={"message": message})
+    worker = worker_for(filing, github, clock, SlackLines())
+    await worker.run_once()
+    clock.now += timedelta(hours=1)
+    await worker.run_once()
+    [dead] = filing.outbox.items("dead")
+    assert dead.attempts == 1
+    assert dead.last_error.startswith(f"GET /repos/acme/web/issues: GitHub refused (HTTP {status}, ")
+    assert dead.last_error.endswith(f": {message}")
+    assert filing.outbox.items("pending") == []
+    assert len(github.requests) == 1
+
+
 async def test_an_hour_of_outage_tells_the_channel_once_and_files_afterwards(
     filing: UseCases, github: FakeGitHub, clock: ReplayClock
 ) -> None:
