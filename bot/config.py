@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -82,23 +82,26 @@ class Settings:
 
     def require(self, *names: str) -> None:
         """Stop with one line naming the first missing setting among ``names`` (env var names), or the
-        first secret (among all of them, set or required) still holding a placeholder such as
-        ``.env.example``'s ``xoxb-your-bot-token``: the bot would otherwise start and fail at the first
-        request. Raises ConfigError."""
+        first secret still holding a placeholder such as ``.env.example``'s ``xoxb-your-bot-token``: the
+        bot would otherwise start and fail at the first request. Every secret is checked except those
+        of another mode (SLACK_APP_TOKEN, for Socket Mode only) unless ``names`` requires it.
+        Raises ConfigError."""
         for name in names:
             value = getattr(self, _FIELD_OF[name])
             if not value:
                 raise ConfigError(f"{name} is not set; add it to the environment or to .env (see .env.example).")
-        problem = next(iter(self.placeholders()), None)
+        problem = next(iter(self.placeholders(names)), None)
         if problem is not None:
             raise ConfigError(problem)
 
-    def placeholders(self) -> list[str]:
-        """One line per secret setting whose value is a placeholder, not a real value (see is_placeholder)."""
+    def placeholders(self, required: Iterable[str] = ()) -> list[str]:
+        """One line per secret setting whose value is a placeholder, not a real value (see is_placeholder);
+        a secret of one mode only (MODE_SECRETS) counts only when it is among ``required``."""
+        wanted = set(required)
         return [
             f"{name} is still a placeholder (as in .env.example): {fix}"
             for name, fix in SECRET_SOURCES.items()
-            if is_placeholder(getattr(self, _FIELD_OF[name]).get())
+            if (name not in MODE_SECRETS or name in wanted) and is_placeholder(getattr(self, _FIELD_OF[name]).get())
         ]
 
 
@@ -111,10 +114,14 @@ SECRET_SOURCES = {
 }
 """The secret settings and where their real value comes from."""
 
+MODE_SECRETS = frozenset({"SLACK_APP_TOKEN"})
+"""Secrets only one way of running needs (``socket``): ``.env.example``'s placeholder for them is left
+in place by whoever serves over HTTP, so it is refused only where that mode requires it."""
+
 _PLACEHOLDER = re.compile(
     r"""(?ix)
     (?:^|[-_.\s])your(?:[-_.\s]|$)         # xoxb-your-bot-token, your-signing-secret, YOUR_TOKEN
-    | ^<[^>]*>$ | ^\[[^\]]*\]$ | ^\{[^}]*\}$  # <token>, [secret], {key}
+    | ^(?:xox[bpa]-|xapp-)?(?:<[^>]*>|\[[^\]]*\]|\{[^}]*\})$  # <token>, [secret], {key}, xoxb-<token>
     | ^(?:xox[bpa]-|xapp-)?(?:change[-_]?me|replace[-_]?me|todo|tbd|placeholder|x+|\.\.\.)$
     """
 )

@@ -215,16 +215,48 @@ class TestChannelPrefix:
 
 
 class TestPlaceholders:
-    def test_every_secret_of_env_example_is_refused_by_require(self) -> None:
-        """Each Slack secret as .env.example ships it stops `require` with a line naming that variable."""
-        example = {k: v for k, v in _env_example().items() if k in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")}
-        assert example == {"SLACK_BOT_TOKEN": "xoxb-your-bot-token", "SLACK_SIGNING_SECRET": "your-signing-secret"}
-        real = {"SLACK_BOT_TOKEN": "xoxb-1234-5678-abcdef", "SLACK_SIGNING_SECRET": "8f14e45fceea167a5a36dedd4bea2543"}
-        for name, placeholder in [*example.items(), ("SLACK_APP_TOKEN", _env_example()["SLACK_APP_TOKEN"])]:
-            settings = load_settings({**real, name: placeholder}, env_file=None)
-            with pytest.raises(ConfigError, match=f"^{name} is still a placeholder"):
-                settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
-        load_settings(real, env_file=None).require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    SERVE = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    SOCKET = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+    REAL = {
+        "SLACK_BOT_TOKEN": "xoxb-1234-5678-abcdef",
+        "SLACK_SIGNING_SECRET": "8f14e45fceea167a5a36dedd4bea2543",
+        "SLACK_APP_TOKEN": "xapp-1-A0APP-1-secret",
+    }
+
+    @pytest.mark.parametrize(
+        ("name", "placeholder", "refused_by"),
+        [
+            ("SLACK_BOT_TOKEN", "xoxb-your-bot-token", {"serve", "socket"}),
+            ("SLACK_SIGNING_SECRET", "your-signing-secret", {"serve", "socket"}),
+            # Socket Mode's token: a team serving over HTTP leaves .env.example's value in place.
+            ("SLACK_APP_TOKEN", "xapp-your-app-token", {"socket"}),
+            ("INCIDENT_WEBHOOK_TOKEN", "your-webhook-token", {"serve", "socket"}),
+            ("PAGERDUTY_ROUTING_KEY", "<routing key>", {"serve", "socket"}),
+        ],
+    )
+    def test_each_secret_placeholder_is_refused_where_its_mode_needs_it(
+        self, name: str, placeholder: str, refused_by: set[str]
+    ) -> None:
+        """Each secret left as a placeholder stops `require` of the modes that use it, with a line naming it."""
+        settings = load_settings({**self.REAL, name: placeholder}, env_file=None)
+        for mode, required in (("serve", self.SERVE), ("socket", self.SOCKET)):
+            if mode in refused_by:
+                with pytest.raises(ConfigError, match=f"^{name} is still a placeholder"):
+                    settings.require(*required)
+            else:
+                settings.require(*required)
+
+    def test_env_example_values_are_placeholders(self) -> None:
+        secrets = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+        example = {k: v for k, v in _env_example().items() if k in secrets}
+        assert example == {
+            "SLACK_BOT_TOKEN": "xoxb-your-bot-token",
+            "SLACK_SIGNING_SECRET": "your-signing-secret",
+            "SLACK_APP_TOKEN": "xapp-your-app-token",
+        }
+        assert all(is_placeholder(v) for v in example.values())
+        load_settings(self.REAL, env_file=None).require(*self.SERVE)
+        load_settings(self.REAL, env_file=None).require(*self.SOCKET)
 
     @pytest.mark.parametrize(
         "value",
@@ -246,6 +278,8 @@ class TestPlaceholders:
             "...",
             "xxxxxxxx",
             "xoxb-xxxxxxxx",
+            "xoxb-<token>",
+            "xapp-<your app token>",
             "TODO",
         ],
     )
