@@ -35,7 +35,7 @@ from bot.slack.delivery import ChangePlan, SlackDeliverer, alert_plan, dead_page
 from bot.slack.identity import BotIdentity
 from bot.slack.server import SHUTDOWN_TIMEOUT, SOCKET_MODE, SocketModeConnection, build_web_app
 from bot.store import open_store, open_store_for_reading
-from bot.store.engine import describe_database, parse_database_url
+from bot.store.engine import describe_database, parse_database_url, redact_database_url
 from bot.store.migrate import current_revision
 from bot.store.threads import DatabaseThreads
 from bot.usecases.shared import Actor, Clock, StandingPlan, utc_now
@@ -89,7 +89,7 @@ def database_label(database_url: str) -> str:
     try:
         return describe_database(parse_database_url(database_url))
     except ConfigError:
-        return database_url
+        return redact_database_url(database_url)
 
 
 def slack_change_plan(usecases: UseCases, number: int | None, actor: Actor) -> ChangePlan:

@@ -214,9 +214,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--keep",
         nargs="?",
-        const=DEMO_KEEP_FILE,
+        const=str(DEMO_KEEP_FILE),
         default=None,
-        type=Path,
         metavar="FILE",
         help=f"keep the demo's database in FILE (default: {DEMO_KEEP_FILE}); an existing file is never overwritten",
     )
@@ -356,7 +355,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import open_usecases
     from bot.cli.demo import run_demo
 
-    run_demo(sys.stdout, open_usecases, keep=args.keep)
+    if args.keep is not None and not str(args.keep).strip():
+        raise UsageError("demo --keep needs a file name, e.g. `incidentbot demo --keep demo.db`.")
+    run_demo(sys.stdout, open_usecases, keep=Path(args.keep) if args.keep is not None else None)
     return 0
 
 

@@ -135,6 +135,33 @@ class TestDemo:
         assert outputs[1].startswith("# INC-1 Postmortem: CDN edge returning 502s above the 5% error SLO")
         assert re.match(r"INC-1  sev1  resolved .*CDN edge returning 502s", outputs[2])
 
+    @pytest.mark.parametrize("name", ["incidents%2Edb", "a?b.db", "a?mode=ro", "x#y.db", "50% done.db"])
+    def test_demo_keep_writes_exactly_the_file_named(self, tmp_path: Path, name: str) -> None:
+        """Characters that mean something in a URL (`?`, `%xx`, `#`) are part of the file name: the demo writes
+        that file and nothing else, and never a neighbour such as `incidents.db` (a real database)."""
+        (tmp_path / "incidents.db").write_bytes(b"precious")
+        result = cli("demo", "--keep", name, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))) == sorted(
+            ["incidents.db", name]
+        )
+        assert (tmp_path / "incidents.db").read_bytes() == b"precious"
+        suggested = [line.strip() for line in result.stdout.splitlines() if line.startswith("  DATABASE_URL=")]
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        env["PATH"] = f"{SCRIPT.parent}{os.pathsep}{env['PATH']}"
+        listed = subprocess.run(
+            ["sh", "-c", suggested[2]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=90, check=False
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert re.match(r"INC-1  sev1  resolved .*CDN edge returning 502s", listed.stdout)
+        again = one_line_error(cli("demo", "--keep", name, cwd=tmp_path))
+        assert again.startswith(f"incidentbot: {name} already exists; the demo never overwrites a file")
+
+    def test_demo_keep_with_an_empty_name_is_refused(self, tmp_path: Path) -> None:
+        line = one_line_error(cli("demo", "--keep", "", cwd=tmp_path), expected_status=2)
+        assert line == "incidentbot: demo --keep needs a file name, e.g. `incidentbot demo --keep demo.db`."
+        assert list(tmp_path.iterdir()) == []
+
     def test_demo_keep_never_overwrites_a_file(self, tmp_path: Path) -> None:
         """An existing file is refused in one line and left as it was."""
         (tmp_path / "incidentbot-demo.db").write_bytes(b"precious")
@@ -433,6 +460,28 @@ class TestDatabaseUrls:
             (
                 "postgres://u:s3cret@127.0.0.1:1/db",
                 "Cannot open the database postgresql+psycopg://u:***@127.0.0.1:1/db:",
+            ),
+            # libpq's password as a query parameter (PostgreSQL docs, "Connection URIs"), any case.
+            (
+                "postgres://u@127.0.0.1:1/db?password=s3cret",
+                "Cannot open the database postgresql+psycopg://u@127.0.0.1:1/db?password=***:",
+            ),
+            (
+                "postgresql://u@127.0.0.1:1/db?sslmode=disable&PASSWORD=s3cret",
+                "Cannot open the database postgresql+psycopg://u@127.0.0.1:1/db?PASSWORD=***&sslmode=disable:",
+            ),
+            (
+                "postgres://u:pw@127.0.0.1:1/db?sslpassword=s3cret",
+                "Cannot open the database postgresql+psycopg://u:***@127.0.0.1:1/db?sslpassword=***:",
+            ),
+            # A port that is not a number, a broken IPv6 host: one line, never a traceback, password hidden.
+            (
+                "postgres://u:s3cret@127.0.0.1:abc/db",
+                "DATABASE_URL is not a database URL: 'postgres://u:***@127.0.0.1:abc/db'; use e.g.",
+            ),
+            (
+                "postgres://u:s3cret@[::1/db?password=s3cret",
+                "DATABASE_URL is not a database URL: 'postgres://u:***@[::1/db?password=***'; use e.g.",
             ),
         ],
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from hypothesis import given
@@ -217,7 +218,7 @@ class TestChannelPrefix:
 class TestPlaceholders:
     SERVE = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     SOCKET = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
-    REAL = {
+    REAL: ClassVar[dict[str, str]] = {
         "SLACK_BOT_TOKEN": "xoxb-1234-5678-abcdef",
         "SLACK_SIGNING_SECRET": "8f14e45fceea167a5a36dedd4bea2543",
         "SLACK_APP_TOKEN": "xapp-1-A0APP-1-secret",
