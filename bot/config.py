@@ -5,6 +5,7 @@ Nothing reads the environment at import time; ``load_settings`` is called by the
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -13,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 from bot.domain.alerts import DEFAULT_SEVERITY_MAP
 from bot.domain.model import Severity
@@ -160,9 +162,32 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     """Settings from ``environ`` (default: the process environment) over the values in ``env_file``."""
     values: dict[str, str] = {}
     if env_file and Path(env_file).is_file():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        values.update(read_env_file(Path(env_file)))
     values.update(os.environ if environ is None else environ)
     return _validated(values)
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """The ``NAME=value`` settings of the dotenv file ``path`` (python-dotenv's syntax: comments, quotes,
+    ``export``), read as UTF-8 (a byte-order mark allowed). Raises ConfigError for a file that is not
+    UTF-8 text or has a line that is not a setting, naming the line but never its text (it may hold a
+    secret); python-dotenv alone would warn and skip such a line, and the setting would be lost."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (some editors save UTF-16): save it as UTF-8, one NAME=value per line."
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {path}: {exc.strerror}.") from exc
+    bad = [binding.original.line for binding in parse_stream(io.StringIO(text)) if binding.error]
+    if bad:
+        lines = ", ".join(str(n) for n in bad[:5]) + (" ..." if len(bad) > 5 else "")
+        raise ConfigError(
+            f"{path}: line {lines} {'is' if len(bad) == 1 else 'are'} not NAME=value settings "
+            "(e.g. SLACK_BOT_TOKEN=xoxb-...; a # starts a comment): correct or remove them."
+        )
+    return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
 
 
 def _validated(values: Mapping[str, str]) -> Settings:

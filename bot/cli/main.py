@@ -326,6 +326,10 @@ def _env_file(args: argparse.Namespace) -> str | None:
     given: str | None = getattr(args, "env_file", None)
     if given is None:
         return DEFAULT_ENV_FILE
+    if given and Path(given).is_dir():
+        raise ConfigError(
+            f"--env-file {given}: a folder, not a file; name the settings file itself (e.g. {given}/.env)."
+        )
     if given and not Path(given).is_file():
         raise ConfigError(f"--env-file {given}: no such file (leave the option out to read .env if there is one).")
     return given or None

@@ -15,6 +15,7 @@ import sys
 import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import sqlalchemy as sa
@@ -586,3 +587,60 @@ class TestCharts:
         assert not (folder / "r.png").exists()
         plain = cli("report", cwd=folder, python=BLOCK_MATPLOTLIB)
         assert plain.returncode == 0 and plain.stdout.startswith("Incidents ")
+
+
+class TestUnreadableSettingsFiles:
+    """A settings file that cannot be read as settings: one line naming it (never its text), for every
+    command that reads settings, whether the file is `.env` here or given with --env-file."""
+
+    CASES: ClassVar[list[tuple[str, bytes, str]]] = [
+        (
+            "utf-16",
+            "DATABASE_URL=sqlite:///x.db\n".encode("utf-16"),
+            "is not UTF-8 text (some editors save UTF-16): save it as UTF-8, one NAME=value per line.",
+        ),
+        (
+            "binary",
+            bytes(range(128, 256)),
+            "is not UTF-8 text (some editors save UTF-16): save it as UTF-8, one NAME=value per line.",
+        ),
+        (
+            "a line without =",
+            b"DATABASE_URL=sqlite:///x.db\nSLACK_BOT_TOKEN xoxb-real-secret-123\n",
+            ": line 2 is not NAME=value settings (e.g. SLACK_BOT_TOKEN=xoxb-...; a # starts a comment): "
+            "correct or remove them.",
+        ),
+        (
+            "two bad lines",
+            b"=nameless\nLOG_LEVEL=INFO\n'quoted\n",
+            ": line 1, 3 are not NAME=value settings (e.g. SLACK_BOT_TOKEN=xoxb-...; a # starts a comment): "
+            "correct or remove them.",
+        ),
+    ]
+
+    @pytest.mark.parametrize(("content", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+    @pytest.mark.parametrize("where", [".env", "--env-file"])
+    @pytest.mark.parametrize("command", [("list",), ("serve", "--port", "0"), ("doctor",)], ids=" ".join)
+    def test_one_line_naming_the_file(
+        self, tmp_path: Path, content: bytes, expected: str, where: str, command: tuple[str, ...]
+    ) -> None:
+        name = ".env" if where == ".env" else "team.env"
+        (tmp_path / name).write_bytes(content)
+        args = (*command, "--env-file", name) if where == "--env-file" else command
+        result = cli(*args, cwd=tmp_path)
+        if command == ("doctor",):
+            assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+            assert f"{name}{' ' if expected[0] == 'i' else ''}{expected}" in result.stdout
+        else:
+            line = one_line_error(result)
+            assert line == f"incidentbot: {name}{' ' if expected[0] == 'i' else ''}{expected}"
+        assert "xoxb-real-secret-123" not in result.stdout + result.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+    def test_a_folder_given_as_env_file(self, tmp_path: Path) -> None:
+        (tmp_path / "conf").mkdir()
+        line = one_line_error(cli("list", "--env-file", "conf", cwd=tmp_path))
+        assert (
+            line
+            == "incidentbot: --env-file conf: a folder, not a file; name the settings file itself (e.g. conf/.env)."
+        )
