@@ -166,6 +166,14 @@ def _limit(text: str) -> int:
     return int(text)
 
 
+def _item_id(text: str) -> int:
+    """An outbox item id for ``--retry``, as ``incidentbot outbox`` lists it (``#17`` or ``17``)."""
+    digits = text.removeprefix("#")
+    if not digits.isdigit() or not 1 <= int(digits) <= 2**63 - 1:  # a database integer (SQLite, PostgreSQL bigint)
+        raise argparse.ArgumentTypeError(f"{text!r} is not an outbox item id: use the #number `incidentbot outbox` lists")
+    return int(digits)
+
+
 def _version() -> str:
     try:
         return metadata.version("incidentbot")
@@ -306,7 +314,7 @@ def _parser() -> argparse.ArgumentParser:
     queue.add_argument("--status", choices=("pending", "dead"), default=None, help="only these items")
     queue.add_argument("--format", choices=formats, default="text", help="text (default) or json")
     queue.add_argument(
-        "--retry", type=int, metavar="ID", default=None, help="queue a dead item again (after fixing its cause)"
+        "--retry", type=_item_id, metavar="ID", default=None, help="queue a dead item again (after fixing its cause)"
     )
     queue.set_defaults(handler=_outbox)
 
