@@ -226,8 +226,11 @@ def _run(settings: Settings, host: str, port: int, *, socket_mode: bool) -> None
     configure_logging(settings.log_format, settings.log_level)
     mode = "socket" if socket_mode else "http"
     listener = _listen(host, port)  # before anything starts: a port in use stops here with one line
-    web_app, _ = build_server(settings, worker_id=f"{socket.gethostname()}:{port}", socket_mode=socket_mode)
-    log.info("server_starting", mode=mode, host=host, port=port, slack_api_url=settings.slack_api_url)
+    bound = int(listener.getsockname()[1])  # --port 0: the free port the system chose
+    # One worker id per replica, stable across its restarts (it reclaims its own leases): the port it serves.
+    worker_id = os.environ.get("INCIDENT_WORKER_ID") or f"{socket.gethostname()}:{bound}"
+    web_app, _ = build_server(settings, worker_id=worker_id, socket_mode=socket_mode)
+    log.info("server_starting", mode=mode, host=host, port=bound, slack_api_url=settings.slack_api_url)
     web.run_app(
         web_app,
         sock=listener,

@@ -62,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Exit status: 0 done, 1 an expected failure (one ``incidentbot: ...`` line on stderr), 2 a usage error.
     """
     parser = _parser()
+    _Parser.serving = not _SERVERS.isdisjoint(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     if args.command == "doctor":  # reads the settings itself: a bad one is a line of its checklist
         try:
@@ -149,8 +150,17 @@ _QUIET = {"demo", "timeline", "postmortem", "list", "run", "outbox", "slo", "rep
 class _Parser(argparse.ArgumentParser):
     """argparse with usage errors on one line: ``incidentbot: <what is wrong>; see `incidentbot X --help`.``"""
 
+    serving = False
+    """The command line names ``serve`` or ``socket`` (set by ``main``): its usage errors follow LOG_FORMAT."""
+
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"incidentbot: {message}; see `{self.prog} --help`.\n")
+        text = f"{message}; see `{self.prog} --help`."
+        if _Parser.serving and _json_logs(None):
+            # `serve`/`socket` asked for JSON logs (in the environment: no settings file is read yet).
+            configure_logging("json", "INFO")
+            log.error("start_failed", error=text)
+            self.exit(EXIT_USAGE)
+        self.exit(EXIT_USAGE, f"incidentbot: {text}\n")
 
 
 def _port(text: str) -> int:
@@ -170,7 +180,9 @@ def _item_id(text: str) -> int:
     """An outbox item id for ``--retry``, as ``incidentbot outbox`` lists it (``#17`` or ``17``)."""
     digits = text.removeprefix("#")
     if not digits.isdigit() or not 1 <= int(digits) <= 2**63 - 1:  # a database integer (SQLite, PostgreSQL bigint)
-        raise argparse.ArgumentTypeError(f"{text!r} is not an outbox item id: use the #number `incidentbot outbox` lists")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an outbox item id: use the #number `incidentbot outbox` lists"
+        )
     return int(digits)
 
 

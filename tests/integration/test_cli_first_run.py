@@ -292,7 +292,8 @@ class TestNewerSchema:
         line = one_line_error(cli(*command, cwd=tmp_path, database_url=database_url))
         assert f"was migrated by a newer incidentbot (schema revision 0999; this one knows up to {HEAD})" in line
         assert line.endswith(
-            "upgrade incidentbot (`pip install -U incidentbot`), or point DATABASE_URL at another database."
+            "upgrade incidentbot (in its checkout: `git pull && pip install .`), or point DATABASE_URL at another "
+            "database."
         )
         assert revision(database_url) == "0999"
 
