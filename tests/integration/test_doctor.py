@@ -17,6 +17,7 @@ import yaml
 
 from bot.cli.main import main
 from bot.store import open_store
+from tests.support.cli import incidentbot
 from tests.support.fake_slack import GRANTED_SCOPES, FakeSlack
 from tests.support.serve_process import free_port
 
@@ -460,3 +461,167 @@ class TestTheRest:
         code, lines = doctor(INCIDENT_TEMPLATES_DIR=str(folder))
         assert code == 0
         assert _line(lines, "templates") == ["[ok]   templates: 2 compile: postmortem, short"]
+
+
+def _doctor_process(tmp_path: Path, fake: FakeSlack, *args: str, **overrides: str | None) -> tuple[int, list[str], str]:
+    """`incidentbot --env-file doctor.env doctor ...` as a child process (the real entry point): the test
+    environment is written to an env file (the CLI helper passes only DATABASE_URL through)."""
+    environment: dict[str, str | None] = {**_environment(tmp_path, fake), **overrides}
+    env_file = tmp_path / "doctor.env"
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in environment.items() if k != "DATABASE_URL" and v is not None))
+    result = incidentbot(
+        "--env-file",
+        str(env_file),
+        "doctor",
+        *args,
+        database_url=environment["DATABASE_URL"] or "",
+        cwd=tmp_path,
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+    return result.returncode, result.stdout.splitlines(), result.stderr
+
+
+SCOPES_FIX = (
+    "        fix: make oauth_config.scopes.bot a list of scope names, e.g. [commands, chat:write], as in "
+    "incidentbot's manifest.yml"
+)
+MANIFEST_FIX = "        fix: pass --manifest the manifest.yml of your Slack app (its App Manifest page shows it)"
+
+
+class TestManifest:
+    """--manifest names a file: anything but a readable manifest with a list of scope names fails (issue 13, A)."""
+
+    @pytest.fixture(autouse=True)
+    def migrated(self, tmp_path: Path) -> None:
+        _migrated(tmp_path)
+
+    @pytest.mark.parametrize(
+        ("content", "detail", "fix"),
+        [
+            (
+                b"oauth_config:\n  scopes:\n    bot: chat:write\n",
+                "oauth_config.scopes.bot is the string 'chat:write', not a list of scope names",
+                SCOPES_FIX,
+            ),
+            (
+                b"oauth_config:\n  scopes:\n    bot: [chat:write, 42, null]\n",
+                "oauth_config.scopes.bot lists the number 42, null, which are not scope names",
+                SCOPES_FIX,
+            ),
+            (
+                b"oauth_config:\n  scopes:\n    bot: [chat:write, yes]\n",
+                "oauth_config.scopes.bot lists the boolean true, which is not a scope name",
+                SCOPES_FIX,
+            ),
+            (
+                b"oauth_config:\n  scopes:\n    bot: [chat:write, ' ']\n",
+                "oauth_config.scopes.bot lists the string ' ', which is not a scope name",
+                SCOPES_FIX,
+            ),
+            (
+                b"oauth_config:\n  scopes:\n    bot: {chat: write}\n",
+                "oauth_config.scopes.bot is a mapping, not a list of scope names",
+                SCOPES_FIX,
+            ),
+            (b"oauth_config:\n  scopes:\n    bot: []\n", "oauth_config.scopes.bot is an empty list", SCOPES_FIX),
+            (
+                b"oauth_config:\n  scopes:\n    bot: 7\n",
+                "oauth_config.scopes.bot is the number 7, not a list of scope names",
+                SCOPES_FIX,
+            ),
+            (
+                b"oauth_config:\n  scopes:\n    user: [chat:write]\n",
+                "has no oauth_config.scopes.bot (the bot scopes the app asks for)",
+                SCOPES_FIX,
+            ),
+            (
+                b"- commands\n- chat:write\n",
+                "has no oauth_config.scopes.bot (the bot scopes the app asks for)",
+                SCOPES_FIX,
+            ),
+            (b"", "has no oauth_config.scopes.bot (the bot scopes the app asks for)", SCOPES_FIX),
+            (
+                b"oauth_config: [\n  a: b\n",
+                "is not valid YAML at line 3: expected ',' or ']', but got '<stream end>'",
+                "        fix: correct the YAML of {path}",
+            ),
+            (
+                b"oauth_config:\n  scopes:\n    bot: [caf\xe9]\n",
+                "is not UTF-8 text (byte 0xe9 at offset 37)",
+                "        fix: save {path} as UTF-8 (the manifest Slack shows is UTF-8)",
+            ),
+        ],
+        ids=[
+            "a-string",
+            "non-strings",
+            "a-boolean",
+            "a-blank-name",
+            "a-mapping",
+            "empty",
+            "a-number",
+            "no-bot-key",
+            "not-a-mapping",
+            "empty-file",
+            "broken-yaml",
+            "latin-1",
+        ],
+    )
+    def test_a_bad_manifest_fails_naming_the_bad_value(
+        self, tmp_path: Path, fake_slack: FakeSlack, content: bytes, detail: str, fix: str
+    ) -> None:
+        """Each bad shape: one FAIL line naming what is wrong, its fix, exit 1; the other checks still run."""
+        path = tmp_path / "app.yml"
+        path.write_bytes(content)
+        code, lines, stderr = _doctor_process(tmp_path, fake_slack, "--manifest", str(path))
+        assert (code, stderr) == (1, "")
+        assert _line(lines, "Slack scopes") == [
+            f"[FAIL] Slack scopes: --manifest {path} {detail}",
+            fix.format(path=path),
+        ]
+        assert lines[-1] == "1 check(s) failed, 0 warning(s)."
+        assert _line(lines, "announce channel") == ["[ok]   announce channel: #general (C0GENERAL) reachable"]
+
+    @pytest.mark.parametrize(
+        ("name", "detail"), [("missing.yml", "does not exist"), ("folder", "is a folder, not a manifest file")]
+    )
+    def test_a_named_manifest_that_is_not_a_file_fails(
+        self, tmp_path: Path, fake_slack: FakeSlack, name: str, detail: str
+    ) -> None:
+        """--manifest naming nothing, or a folder: FAIL (the user named it), not a warning."""
+        (tmp_path / "folder").mkdir()
+        path = tmp_path / name
+        code, lines, _ = _doctor_process(tmp_path, fake_slack, "--manifest", str(path))
+        assert code == 1
+        assert _line(lines, "Slack scopes") == [f"[FAIL] Slack scopes: --manifest {path} {detail}", MANIFEST_FIX]
+
+    def test_a_bad_manifest_fails_even_when_slack_is_not_asked(self, tmp_path: Path, fake_slack: FakeSlack) -> None:
+        """No bot token, so Slack is not asked: the broken manifest named on the command line still fails."""
+        path = tmp_path / "app.yml"
+        path.write_text("oauth_config:\n  scopes:\n    bot: chat:write\n")
+        code, lines, _ = _doctor_process(tmp_path, fake_slack, "--manifest", str(path), SLACK_BOT_TOKEN=None)
+        assert code == 1
+        assert _line(lines, "Slack scopes") == [
+            f"[FAIL] Slack scopes: --manifest {path} oauth_config.scopes.bot is the string 'chat:write', not a list "
+            "of scope names",
+            SCOPES_FIX,
+        ]
+        assert fake_slack.calls == []
+
+    def test_no_manifest_in_the_folder_is_a_warning(self, tmp_path: Path, fake_slack: FakeSlack) -> None:
+        """Without --manifest and no ./manifest.yml: a warning, exit 0."""
+        code, lines, _ = _doctor_process(tmp_path, fake_slack)
+        assert code == 0
+        assert _line(lines, "Slack scopes") == [
+            "[warn] Slack scopes: no manifest.yml in this folder: scopes not compared",
+            MANIFEST_FIX,
+        ]
+
+    def test_a_broken_manifest_in_the_folder_fails(self, tmp_path: Path, fake_slack: FakeSlack) -> None:
+        """./manifest.yml exists but asks for a string: it is meant to be the manifest, so it fails too."""
+        (tmp_path / "manifest.yml").write_text("oauth_config:\n  scopes:\n    bot: chat:write\n")
+        code, lines, _ = _doctor_process(tmp_path, fake_slack)
+        assert code == 1
+        assert _line(lines, "Slack scopes")[0] == (
+            "[FAIL] Slack scopes: manifest.yml oauth_config.scopes.bot is the string 'chat:write', not a list of "
+            "scope names"
+        )
