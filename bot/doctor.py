@@ -19,7 +19,7 @@ import yaml
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import Settings, load_settings
+from bot.config import Settings, read_settings
 from bot.errors import BotError
 from bot.integrations.slo_catalog import load_catalog
 from bot.slack.api_errors import failure_of
@@ -45,22 +45,51 @@ class Check:
 
 
 def run(env_file: str | None, manifest: Path | None = None) -> tuple[list[Check], bool]:
-    """All checks, in order; True when none failed. A configuration that cannot be read stops there."""
-    checks: list[Check] = []
-    try:
-        settings = load_settings(env_file=env_file or None)
-    except BotError as exc:
-        checks.append(Check("configuration", FAIL, exc.user_message, "correct it in .env or the environment"))
-        return checks, False
-    source = f"{env_file} and the environment" if env_file and Path(env_file).is_file() else "the environment"
-    checks.append(Check("configuration", OK, f"settings read from {source}"))
-    checks.extend(_secrets(settings))
+    """All checks, in order; True when none failed. Each invalid setting is one failing line with its
+    fix; every check that does not depend on an invalid setting still runs (one that does says so)."""
+    settings, problems = read_settings(env_file=env_file or None)
+    invalid = {problem.name for problem in problems}
+    checks = [Check("configuration", FAIL, p.message, SETTING_FIXES.get(p.name, _SETTING_FIX)) for p in problems]
+    if not problems:
+        source = f"{env_file} and the environment" if env_file and Path(env_file).is_file() else "the environment"
+        checks.append(Check("configuration", OK, f"settings read from {source}"))
+    checks.extend(_secrets(settings, app_token_ok="SLACK_APP_TOKEN" not in invalid))
     checks.extend(_database(settings.database_url))
-    checks.extend(asyncio.run(_slack(settings, read_manifest(manifest))))
+    checks.extend(asyncio.run(_slack(settings, read_manifest(manifest), "SLACK_API_URL" not in invalid)))
     checks.append(_webhook_token(settings))
-    checks.append(_slo_catalogue(settings))
-    checks.append(_templates(settings))
+    checks.append(
+        _not_checked("SLO catalogue", "INCIDENT_SLO_FILE")
+        if "INCIDENT_SLO_FILE" in invalid
+        else _slo_catalogue(settings)
+    )
+    checks.append(
+        _not_checked("templates", "INCIDENT_TEMPLATES_DIR")
+        if "INCIDENT_TEMPLATES_DIR" in invalid
+        else _templates(settings)
+    )
     return checks, all(c.status != FAIL for c in checks)
+
+
+_SETTING_FIX = "correct it in .env or the environment"
+SETTING_FIXES = {
+    "SLACK_APP_TOKEN": "paste the xapp-... token from Basic Information > App-Level Tokens, or leave it unset for HTTP",
+    "SLACK_API_URL": "leave SLACK_API_URL unset for Slack itself (https://slack.com/api/), or give an http(s) URL",
+    "INCIDENT_CHANNEL_PREFIX": "set INCIDENT_CHANNEL_PREFIX to e.g. inc, or leave it unset",
+    "INCIDENT_TEMPLATES_DIR": "point INCIDENT_TEMPLATES_DIR at the folder of your .md.j2 templates, or leave it unset",
+    "LOG_FORMAT": "set LOG_FORMAT to console or json",
+    "LOG_LEVEL": "set LOG_LEVEL to DEBUG, INFO, WARNING, ERROR or CRITICAL",
+    "INCIDENT_STRICT_ROLES": "set INCIDENT_STRICT_ROLES to true or false",
+    "INCIDENT_SLO_FILE": "point INCIDENT_SLO_FILE at your slos.yml, or leave it unset for no error budgets",
+    "PAGERDUTY_EVENTS_URL": "leave PAGERDUTY_EVENTS_URL unset for PagerDuty itself, or give an http(s) URL",
+    "INCIDENT_NUDGE_MINUTES": "write it as sev1=15,sev2=30 (minutes from 1 to 1440), or off",
+    "INCIDENT_ALERT_SEVERITY_MAP": "write it as label=sevN pairs, e.g. page=sev1,minor=sev4",
+    "INCIDENT_ALERT_MAX_BYTES": "give a number of bytes from 1048576 to 1073741824, or leave it unset (32 MiB)",
+}
+"""The fix doctor prints under each invalid setting."""
+
+
+def _not_checked(name: str, setting: str) -> Check:
+    return Check(name, WARN, f"not checked: {setting} is invalid", "see above")
 
 
 def render(checks: list[Check]) -> str:
@@ -83,7 +112,7 @@ def render(checks: list[Check]) -> str:
 # ---------------------------------------------------------------------------------- settings
 
 
-def _secrets(settings: Settings) -> Iterator[Check]:
+def _secrets(settings: Settings, app_token_ok: bool = True) -> Iterator[Check]:
     if not settings.slack_bot_token:
         yield Check(
             "SLACK_BOT_TOKEN",
@@ -92,7 +121,7 @@ def _secrets(settings: Settings) -> Iterator[Check]:
             "paste the Bot User OAuth Token (xoxb-...) from OAuth & Permissions of your Slack app",
         )
     socket_mode = bool(settings.slack_app_token)
-    if not settings.slack_signing_secret and not socket_mode:
+    if not settings.slack_signing_secret and not socket_mode and app_token_ok:
         yield Check(
             "SLACK_SIGNING_SECRET",
             FAIL,
