@@ -361,7 +361,7 @@ def _weekly_panel(axes: Any, report: Report, locator: Any) -> None:
     axes.set_ylabel("incidents")
     axes.yaxis.set_major_locator(locator(integer=True))
     axes.set_ylim(0, max(max(bottom, default=0), 1) + 0.5)
-    axes.legend(loc="upper left")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # beside the panel: over no bar
 
 
 def _durations_panel(axes: Any, report: Report) -> None:
@@ -379,7 +379,7 @@ def _durations_panel(axes: Any, report: Report) -> None:
     axes.set_ylabel("minutes")
     axes.set_ylim(0, max(highest, 1.0) * 1.12)  # room above the highest marker
     if drawn:
-        axes.legend(loc="upper left")
+        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # beside the panel: over no bar
     else:
         axes.text(0.5, 0.5, "No incident was mitigated or resolved", transform=axes.transAxes, ha="center")
 
