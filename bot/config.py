@@ -8,10 +8,11 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
@@ -158,8 +159,40 @@ _FIELD_OF = {
 }
 
 
+_T = TypeVar("_T")
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+"""The standard level names LOG_LEVEL accepts, in any case."""
+
+
+@dataclass(frozen=True)
+class SettingProblem:
+    """One invalid setting: its variable name and the one-line message saying what is wrong and what is valid."""
+
+    name: str
+    message: str
+
+
 def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
-    """Settings from ``environ`` (default: the process environment) over the values in ``env_file``."""
+    """Settings from ``environ`` (default: the process environment) over the values in ``env_file``.
+
+    Raises ConfigError naming every invalid setting (one line: the message of each, in .env.example's
+    order); a single bad setting reads exactly as its own message.
+    """
+    settings, problems = read_settings(environ, env_file)
+    if len(problems) == 1:
+        raise ConfigError(problems[0].message)
+    if problems:
+        raise ConfigError(f"{len(problems)} settings are invalid: " + " ".join(p.message for p in problems))
+    return settings
+
+
+def read_settings(
+    environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
+) -> tuple[Settings, list[SettingProblem]]:
+    """Every setting validated on its own: the settings, each invalid one replaced by its default, and one
+    SettingProblem per invalid one (``incidentbot doctor`` lists them all and checks what does not
+    depend on them)."""
     values: dict[str, str] = {}
     if env_file and Path(env_file).is_file():
         values.update(read_env_file(Path(env_file)))
@@ -190,62 +223,116 @@ def read_env_file(path: Path) -> dict[str, str]:
     return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
 
 
-def _validated(values: Mapping[str, str]) -> Settings:
+def _validated(values: Mapping[str, str]) -> tuple[Settings, list[SettingProblem]]:
+    problems: list[SettingProblem] = []
+    defaults = Settings()
+
     def get(name: str) -> str:
         return values.get(name, "").strip()
 
-    api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+    def parsed(name: str, parse: Callable[[str], _T]) -> _T:
+        """``parse(value)``, or the setting's default after recording its ConfigError."""
+        try:
+            return parse(get(name))
+        except ConfigError as exc:
+            problems.append(SettingProblem(name, exc.user_message))
+            default: _T = getattr(defaults, _FIELD_OF[name])
+            return default
+
+    settings = Settings(
+        database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        slack_bot_token=Secret(get("SLACK_BOT_TOKEN")),
+        slack_signing_secret=Secret(get("SLACK_SIGNING_SECRET")),
+        slack_app_token=parsed("SLACK_APP_TOKEN", _app_token),
+        slack_api_url=parsed("SLACK_API_URL", _slack_api_url),
+        announce_channel=get("INCIDENT_ANNOUNCE_CHANNEL") or None,
+        # Unset means the default; set but empty (``INCIDENT_CHANNEL_PREFIX=``) is refused like any bad value.
+        channel_prefix=parsed(
+            "INCIDENT_CHANNEL_PREFIX",
+            lambda text: _channel_prefix(text if "INCIDENT_CHANNEL_PREFIX" in values else "inc"),
+        ),
+        templates_dir=parsed("INCIDENT_TEMPLATES_DIR", _templates_dir),
+        log_format=parsed("LOG_FORMAT", _log_format),
+        log_level=parsed("LOG_LEVEL", _log_level),
+        strict_roles=parsed("INCIDENT_STRICT_ROLES", _strict_roles),
+        slo_file=parsed("INCIDENT_SLO_FILE", _slo_file),
+        webhook_token=Secret(get("INCIDENT_WEBHOOK_TOKEN")),
+        pagerduty_routing_key=Secret(get("PAGERDUTY_ROUTING_KEY")),
+        pagerduty_events_url=parsed("PAGERDUTY_EVENTS_URL", _pagerduty_events_url),
+        nudge_after=parsed("INCIDENT_NUDGE_MINUTES", _nudge_minutes),
+        alert_severity_map=parsed("INCIDENT_ALERT_SEVERITY_MAP", _severity_map),
+        alert_max_bytes=parsed("INCIDENT_ALERT_MAX_BYTES", _alert_max_bytes),
+    )
+    order = list(_FIELD_OF)
+    return settings, sorted(problems, key=lambda problem: order.index(problem.name))
+
+
+def _slack_api_url(text: str) -> str:
+    api_url = text or DEFAULT_SLACK_API_URL
     if not api_url.startswith(("http://", "https://")):
         raise ConfigError(f"SLACK_API_URL must be an http(s) URL, got {api_url!r}.")
-    log_format = get("LOG_FORMAT") or "console"
+    return api_url if api_url.endswith("/") else api_url + "/"
+
+
+def _log_format(text: str) -> str:
+    log_format = text or "console"
     if log_format not in ("console", "json"):
         raise ConfigError(f"LOG_FORMAT must be console or json, got {log_format!r}.")
-    # Unset means the default; set but empty (``INCIDENT_CHANNEL_PREFIX=``) is refused like any bad value.
-    prefix = get("INCIDENT_CHANNEL_PREFIX") if "INCIDENT_CHANNEL_PREFIX" in values else "inc"
+    return log_format
+
+
+def _log_level(text: str) -> str:
+    level = (text or "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} (any case), got {text!r}.")
+    return level
+
+
+def _channel_prefix(prefix: str) -> str:
     if not CHANNEL_PREFIX.fullmatch(prefix):
         raise ConfigError(
             f"INCIDENT_CHANNEL_PREFIX {prefix!r} is not a name Slack accepts: use 1 to 20 of a-z, 0-9, - and _ "
             "(lowercase ASCII), starting and ending with a letter or digit, e.g. inc."
         )
-    strict = get("INCIDENT_STRICT_ROLES").lower()
+    return prefix
+
+
+def _strict_roles(text: str) -> bool:
+    strict = text.lower()
     if strict not in ("", "true", "false", "1", "0", "yes", "no"):
         raise ConfigError(f"INCIDENT_STRICT_ROLES must be true or false, got {strict!r}.")
-    templates_dir = Path(get("INCIDENT_TEMPLATES_DIR")) if get("INCIDENT_TEMPLATES_DIR") else None
+    return strict in ("true", "1", "yes")
+
+
+def _templates_dir(text: str) -> Path | None:
+    templates_dir = Path(text) if text else None
     if templates_dir is not None and not templates_dir.is_dir():
         raise ConfigError(f"INCIDENT_TEMPLATES_DIR {str(templates_dir)!r} is not a directory.")
-    slo_file = Path(get("INCIDENT_SLO_FILE")) if get("INCIDENT_SLO_FILE") else None
+    return templates_dir
+
+
+def _slo_file(text: str) -> Path | None:
+    slo_file = Path(text) if text else None
     if slo_file is not None and not slo_file.is_file():
         raise ConfigError(f"INCIDENT_SLO_FILE {str(slo_file)!r} is not a file.")
-    pagerduty_url = get("PAGERDUTY_EVENTS_URL") or DEFAULT_PAGERDUTY_EVENTS_URL
+    return slo_file
+
+
+def _pagerduty_events_url(text: str) -> str:
+    pagerduty_url = text or DEFAULT_PAGERDUTY_EVENTS_URL
     if not pagerduty_url.startswith(("http://", "https://")):
         raise ConfigError(f"PAGERDUTY_EVENTS_URL must be an http(s) URL, got {pagerduty_url!r}.")
-    app_token = get("SLACK_APP_TOKEN")
+    return pagerduty_url
+
+
+def _app_token(app_token: str) -> Secret:
     if app_token and not app_token.startswith("xapp-"):
         bot_token_hint = "; xoxb-... is the bot token (SLACK_BOT_TOKEN)" if app_token.startswith("xoxb-") else ""
         raise ConfigError(
             "SLACK_APP_TOKEN must be an app-level token (xapp-...), from Basic Information > App-Level Tokens "
             f"of your Slack app{bot_token_hint}."
         )
-    return Settings(
-        database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
-        slack_bot_token=Secret(get("SLACK_BOT_TOKEN")),
-        slack_signing_secret=Secret(get("SLACK_SIGNING_SECRET")),
-        slack_app_token=Secret(app_token),
-        slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
-        announce_channel=get("INCIDENT_ANNOUNCE_CHANNEL") or None,
-        channel_prefix=prefix,
-        templates_dir=templates_dir,
-        log_format=log_format,
-        log_level=get("LOG_LEVEL") or "INFO",
-        strict_roles=strict in ("true", "1", "yes"),
-        slo_file=slo_file,
-        webhook_token=Secret(get("INCIDENT_WEBHOOK_TOKEN")),
-        pagerduty_routing_key=Secret(get("PAGERDUTY_ROUTING_KEY")),
-        pagerduty_events_url=pagerduty_url,
-        nudge_after=_nudge_minutes(get("INCIDENT_NUDGE_MINUTES")),
-        alert_severity_map=_severity_map(get("INCIDENT_ALERT_SEVERITY_MAP")),
-        alert_max_bytes=_alert_max_bytes(get("INCIDENT_ALERT_MAX_BYTES")),
-    )
+    return Secret(app_token)
 
 
 def _alert_max_bytes(text: str) -> int:

@@ -581,13 +581,15 @@ class TestCharts:
         assert "No incidents in this period" in (folder / "e.svg").read_text()
 
     def test_without_matplotlib_a_chart_is_one_line_with_the_install_command(self, folder: Path) -> None:
-        """Where the charts extra is missing, --chart says how to install it; the report itself still works."""
+        """Where the charts extra is missing, `report --chart` prints the report, then one line saying how to
+        install the extra, and exits 1 (the chart asked for was not drawn); without --chart nothing changes."""
+        plain = cli("report", cwd=folder, python=BLOCK_MATPLOTLIB)
+        assert (plain.returncode, plain.stderr) == (0, "") and plain.stdout.startswith("Incidents ")
         result = cli("report", "--chart", "r.png", cwd=folder, python=BLOCK_MATPLOTLIB)
         line = one_line_error(result)
         assert line == "incidentbot: Charts need matplotlib, which is not installed: pip install 'incidentbot[charts]'."
+        assert result.stdout == plain.stdout  # the whole report, as without --chart
         assert not (folder / "r.png").exists()
-        plain = cli("report", cwd=folder, python=BLOCK_MATPLOTLIB)
-        assert plain.returncode == 0 and plain.stdout.startswith("Incidents ")
 
 
 class TestUnreadableSettingsFiles:

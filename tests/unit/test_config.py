@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.config import _FIELD_OF, Secret, is_placeholder, load_settings
+from bot.config import _FIELD_OF, Secret, is_placeholder, load_settings, read_settings
 from bot.domain.model import Severity
 from bot.errors import ConfigError
 from bot.slack.web_api import channel_name
@@ -305,3 +305,26 @@ class TestPlaceholders:
 def _env_example() -> dict[str, str]:
     pairs = (line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines() if "=" in line)
     return {k.strip(): v.strip() for k, v in pairs if not k.startswith("#")}
+
+
+class TestEverySettingOnItsOwn:
+    """read_settings validates each setting alone: one problem per bad one, its default in its place."""
+
+    def test_each_bad_setting_is_one_problem_and_falls_back_to_its_default(self) -> None:
+        settings, problems = read_settings(
+            {"LOG_LEVEL": "verbose", "INCIDENT_STRICT_ROLES": "maybe", "LOG_FORMAT": "json"}, env_file=None
+        )
+        assert [(p.name, p.message) for p in problems] == [
+            ("LOG_LEVEL", "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (any case), got 'verbose'."),
+            ("INCIDENT_STRICT_ROLES", "INCIDENT_STRICT_ROLES must be true or false, got 'maybe'."),
+        ]
+        assert (settings.log_level, settings.strict_roles, settings.log_format) == ("INFO", False, "json")
+
+    @pytest.mark.parametrize(("value", "expected"), [("debug", "DEBUG"), ("Warning", "WARNING"), ("", "INFO")])
+    def test_log_level_is_a_standard_name_in_any_case(self, value: str, expected: str) -> None:
+        assert load_settings({"LOG_LEVEL": value}, env_file=None).log_level == expected
+
+    @pytest.mark.parametrize("value", ["verbose", "WARN", "10", "trace"])
+    def test_other_log_levels_are_refused(self, value: str) -> None:
+        with pytest.raises(ConfigError, match=r"^LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"):
+            load_settings({"LOG_LEVEL": value}, env_file=None)
