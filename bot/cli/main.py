@@ -69,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _doctor(args)
         except BotError as exc:
             return refused(exc)
+        except BrokenPipeError:
+            return _reader_went_away()
     settings: Settings | None = None
     try:
         settings = load_settings(env_file=_env_file(args))
@@ -91,7 +93,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        return EXIT_ERROR
+        return _reader_went_away()
+
+
+def _reader_went_away() -> int:
+    """``incidentbot list | head -1``: the reader closed the pipe. Exit quietly (Python's documented
+    recipe: point stdout at /dev/null so the interpreter's last flush raises nothing)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_ERROR
 
 
 _SLACK_COMMAND = re.compile(r"`/incident ([^`]*)`")

@@ -647,3 +647,24 @@ class TestUnreadableSettingsFiles:
             line
             == "incidentbot: --env-file conf: a folder, not a file; name the settings file itself (e.g. conf/.env)."
         )
+
+
+class TestClosedPipe:
+    @pytest.mark.parametrize("command", [("run", "help"), ("doctor",), ("list",)], ids=" ".join)
+    def test_a_reader_that_went_away_ends_the_command_quietly(self, tmp_path: Path, command: tuple[str, ...]) -> None:
+        """`incidentbot doctor | head -1`: the pipe closed before the output; nothing on stderr, no traceback."""
+        url = f"sqlite:///{tmp_path / 'incidents.db'}"
+        declare_one(url, tmp_path)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "LOG_"))}
+        env["DATABASE_URL"] = url
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli.main", *command],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()
+        stderr = process.stderr.read().decode()
+        assert (process.wait(timeout=60), stderr) == (1, "")
