@@ -53,7 +53,7 @@ from bot.slack.delivery import (
 from bot.slack.identity import BotIdentity
 from bot.slack.server import SHUTDOWN_TIMEOUT, SOCKET_MODE, SocketModeConnection, build_web_app
 from bot.store import open_store, open_store_for_reading
-from bot.store.engine import describe_database, parse_database_url
+from bot.store.engine import describe_database, parse_database_url, redact_database_url
 from bot.store.migrate import current_revision
 from bot.store.threads import DatabaseThreads
 from bot.usecases.shared import Actor, Clock, StandingPlan, utc_now
@@ -119,7 +119,7 @@ def database_label(database_url: str) -> str:
     try:
         return describe_database(parse_database_url(database_url))
     except ConfigError:
-        return database_url
+        return redact_database_url(database_url)
 
 
 def slack_change_plan(usecases: UseCases, number: int | None, actor: Actor) -> ChangePlan:
@@ -339,8 +339,11 @@ def _run(settings: Settings, host: str, port: int, *, socket_mode: bool) -> None
     configure_logging(settings.log_format, settings.log_level)
     mode = "socket" if socket_mode else "http"
     listener = _listen(host, port)  # before anything starts: a port in use stops here with one line
-    web_app, _ = build_server(settings, worker_id=f"{socket.gethostname()}:{port}", socket_mode=socket_mode)
-    log.info("server_starting", mode=mode, host=host, port=port, slack_api_url=settings.slack_api_url)
+    bound = int(listener.getsockname()[1])  # --port 0: the free port the system chose
+    # One worker id per replica, stable across its restarts (it reclaims its own leases): the port it serves.
+    worker_id = os.environ.get("INCIDENT_WORKER_ID") or f"{socket.gethostname()}:{bound}"
+    web_app, _ = build_server(settings, worker_id=worker_id, socket_mode=socket_mode)
+    log.info("server_starting", mode=mode, host=host, port=bound, slack_api_url=settings.slack_api_url)
     web.run_app(
         web_app,
         sock=listener,

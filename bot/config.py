@@ -5,16 +5,18 @@ Nothing reads the environment at import time; ``load_settings`` is called by the
 
 from __future__ import annotations
 
+import io
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TypedDict
+from typing import TypedDict, TypeVar
 
 import yaml
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 from bot.domain.alerts import DEFAULT_SEVERITY_MAP
 from bot.domain.model import Severity
@@ -98,23 +100,26 @@ class Settings:
 
     def require(self, *names: str) -> None:
         """Stop with one line naming the first missing setting among ``names`` (env var names), or the
-        first secret (among all of them, set or required) still holding a placeholder such as
-        ``.env.example``'s ``xoxb-your-bot-token``: the bot would otherwise start and fail at the first
-        request. Raises ConfigError."""
+        first secret still holding a placeholder such as ``.env.example``'s ``xoxb-your-bot-token``: the
+        bot would otherwise start and fail at the first request. Every secret is checked except those
+        of another mode (SLACK_APP_TOKEN, for Socket Mode only) unless ``names`` requires it.
+        Raises ConfigError."""
         for name in names:
             value = getattr(self, _FIELD_OF[name])
             if not value:
                 raise ConfigError(f"{name} is not set; add it to the environment or to .env (see .env.example).")
-        problem = next(iter(self.placeholders()), None)
+        problem = next(iter(self.placeholders(names)), None)
         if problem is not None:
             raise ConfigError(problem)
 
-    def placeholders(self) -> list[str]:
-        """One line per secret setting whose value is a placeholder, not a real value (see is_placeholder)."""
+    def placeholders(self, required: Iterable[str] = ()) -> list[str]:
+        """One line per secret setting whose value is a placeholder, not a real value (see is_placeholder);
+        a secret of one mode only (MODE_SECRETS) counts only when it is among ``required``."""
+        wanted = set(required)
         return [
             f"{name} is still a placeholder (as in .env.example): {fix}"
             for name, fix in SECRET_SOURCES.items()
-            if is_placeholder(getattr(self, _FIELD_OF[name]).get())
+            if (name not in MODE_SECRETS or name in wanted) and is_placeholder(getattr(self, _FIELD_OF[name]).get())
         ]
 
 
@@ -128,10 +133,14 @@ SECRET_SOURCES = {
 }
 """The secret settings and where their real value comes from."""
 
+MODE_SECRETS = frozenset({"SLACK_APP_TOKEN"})
+"""Secrets only one way of running needs (``socket``): ``.env.example``'s placeholder for them is left
+in place by whoever serves over HTTP, so it is refused only where that mode requires it."""
+
 _PLACEHOLDER = re.compile(
     r"""(?ix)
     (?:^|[-_.\s])your(?:[-_.\s]|$)         # xoxb-your-bot-token, your-signing-secret, YOUR_TOKEN
-    | ^<[^>]*>$ | ^\[[^\]]*\]$ | ^\{[^}]*\}$  # <token>, [secret], {key}
+    | ^(?:xox[bpa]-|xapp-)?(?:<[^>]*>|\[[^\]]*\]|\{[^}]*\})$  # <token>, [secret], {key}, xoxb-<token>
     | ^(?:xox[bpa]-|xapp-)?(?:change[-_]?me|replace[-_]?me|todo|tbd|placeholder|x+|\.\.\.)$
     """
 )
@@ -175,76 +184,189 @@ _FIELD_OF = {
 }
 
 
+_T = TypeVar("_T")
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+"""The standard level names LOG_LEVEL accepts, in any case."""
+
+
+@dataclass(frozen=True)
+class SettingProblem:
+    """One invalid setting: its variable name and the one-line message saying what is wrong and what is valid."""
+
+    name: str
+    message: str
+
+
 def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
-    """Settings from ``environ`` (default: the process environment) over the values in ``env_file``."""
+    """Settings from ``environ`` (default: the process environment) over the values in ``env_file``.
+
+    Raises ConfigError naming every invalid setting (one line: the message of each, in .env.example's
+    order); a single bad setting reads exactly as its own message.
+    """
+    settings, problems = read_settings(environ, env_file)
+    if len(problems) == 1:
+        raise ConfigError(problems[0].message)
+    if problems:
+        raise ConfigError(f"{len(problems)} settings are invalid: " + " ".join(p.message for p in problems))
+    return settings
+
+
+def read_settings(
+    environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
+) -> tuple[Settings, list[SettingProblem]]:
+    """Every setting validated on its own: the settings, each invalid one replaced by its default, and one
+    SettingProblem per invalid one (``incidentbot doctor`` lists them all and checks what does not
+    depend on them)."""
     values: dict[str, str] = {}
     if env_file and Path(env_file).is_file():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        values.update(read_env_file(Path(env_file)))
     values.update(os.environ if environ is None else environ)
     return _validated(values)
 
 
-def _validated(values: Mapping[str, str]) -> Settings:
+def read_env_file(path: Path) -> dict[str, str]:
+    """The ``NAME=value`` settings of the dotenv file ``path`` (python-dotenv's syntax: comments, quotes,
+    ``export``), read as UTF-8 (a byte-order mark allowed). Raises ConfigError for a file that is not
+    UTF-8 text or has a line that is not a setting, naming the line but never its text (it may hold a
+    secret); python-dotenv alone would warn and skip such a line, and the setting would be lost."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (some editors save UTF-16): save it as UTF-8, one NAME=value per line."
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {path}: {exc.strerror}.") from exc
+    bad = [binding.original.line for binding in parse_stream(io.StringIO(text)) if binding.error]
+    if bad:
+        lines = ", ".join(str(n) for n in bad[:5]) + (" ..." if len(bad) > 5 else "")
+        raise ConfigError(
+            f"{path}: line {lines} {'is' if len(bad) == 1 else 'are'} not NAME=value settings "
+            "(e.g. SLACK_BOT_TOKEN=xoxb-...; a # starts a comment): correct or remove them."
+        )
+    return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
+
+
+def _validated(values: Mapping[str, str]) -> tuple[Settings, list[SettingProblem]]:
+    problems: list[SettingProblem] = []
+    defaults = Settings()
+
     def get(name: str) -> str:
         return values.get(name, "").strip()
 
-    api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+    def parsed(name: str, parse: Callable[[str], _T]) -> _T:
+        """``parse(value)``, or the setting's default after recording its ConfigError."""
+        try:
+            return parse(get(name))
+        except ConfigError as exc:
+            problems.append(SettingProblem(name, exc.user_message))
+            default: _T = getattr(defaults, _FIELD_OF[name])
+            return default
+
+    try:  # the TRACKER_* settings are checked together (a Jira site needs a user, GitHub a repository)
+        tracker = _tracker(get)
+    except ConfigError as exc:
+        problems.append(SettingProblem("TRACKER", exc.user_message))
+        tracker = _TrackerSettings()
+    settings = Settings(
+        database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        slack_bot_token=Secret(get("SLACK_BOT_TOKEN")),
+        slack_signing_secret=Secret(get("SLACK_SIGNING_SECRET")),
+        slack_app_token=parsed("SLACK_APP_TOKEN", _app_token),
+        slack_api_url=parsed("SLACK_API_URL", _slack_api_url),
+        announce_channel=get("INCIDENT_ANNOUNCE_CHANNEL") or None,
+        followup_digest_channel=parsed(
+            "INCIDENT_FOLLOWUP_DIGEST_CHANNEL", lambda text: _channel_id("INCIDENT_FOLLOWUP_DIGEST_CHANNEL", text)
+        ),
+        # Unset means the default; set but empty (``INCIDENT_CHANNEL_PREFIX=``) is refused like any bad value.
+        channel_prefix=parsed(
+            "INCIDENT_CHANNEL_PREFIX",
+            lambda text: _channel_prefix(text if "INCIDENT_CHANNEL_PREFIX" in values else "inc"),
+        ),
+        templates_dir=parsed("INCIDENT_TEMPLATES_DIR", _templates_dir),
+        log_format=parsed("LOG_FORMAT", _log_format),
+        log_level=parsed("LOG_LEVEL", _log_level),
+        strict_roles=parsed("INCIDENT_STRICT_ROLES", _strict_roles),
+        slo_file=parsed("INCIDENT_SLO_FILE", _slo_file),
+        webhook_token=Secret(get("INCIDENT_WEBHOOK_TOKEN")),
+        pagerduty_routing_key=Secret(get("PAGERDUTY_ROUTING_KEY")),
+        pagerduty_events_url=parsed("PAGERDUTY_EVENTS_URL", _pagerduty_events_url),
+        nudge_after=parsed("INCIDENT_NUDGE_MINUTES", _nudge_minutes),
+        alert_severity_map=parsed("INCIDENT_ALERT_SEVERITY_MAP", _severity_map),
+        alert_max_bytes=parsed("INCIDENT_ALERT_MAX_BYTES", _alert_max_bytes),
+        **tracker,
+    )
+    order = list(_FIELD_OF)
+    return settings, sorted(problems, key=lambda problem: order.index(problem.name))
+
+
+def _slack_api_url(text: str) -> str:
+    api_url = text or DEFAULT_SLACK_API_URL
     if not api_url.startswith(("http://", "https://")):
         raise ConfigError(f"SLACK_API_URL must be an http(s) URL, got {api_url!r}.")
-    log_format = get("LOG_FORMAT") or "console"
+    return api_url if api_url.endswith("/") else api_url + "/"
+
+
+def _log_format(text: str) -> str:
+    log_format = text or "console"
     if log_format not in ("console", "json"):
         raise ConfigError(f"LOG_FORMAT must be console or json, got {log_format!r}.")
-    # Unset means the default; set but empty (``INCIDENT_CHANNEL_PREFIX=``) is refused like any bad value.
-    prefix = get("INCIDENT_CHANNEL_PREFIX") if "INCIDENT_CHANNEL_PREFIX" in values else "inc"
+    return log_format
+
+
+def _log_level(text: str) -> str:
+    level = (text or "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} (any case), got {text!r}.")
+    return level
+
+
+def _channel_prefix(prefix: str) -> str:
     if not CHANNEL_PREFIX.fullmatch(prefix):
         raise ConfigError(
             f"INCIDENT_CHANNEL_PREFIX {prefix!r} is not a name Slack accepts: use 1 to 20 of a-z, 0-9, - and _ "
             "(lowercase ASCII), starting and ending with a letter or digit, e.g. inc."
         )
-    strict = get("INCIDENT_STRICT_ROLES").lower()
+    return prefix
+
+
+def _strict_roles(text: str) -> bool:
+    strict = text.lower()
     if strict not in ("", "true", "false", "1", "0", "yes", "no"):
         raise ConfigError(f"INCIDENT_STRICT_ROLES must be true or false, got {strict!r}.")
-    templates_dir = Path(get("INCIDENT_TEMPLATES_DIR")) if get("INCIDENT_TEMPLATES_DIR") else None
+    return strict in ("true", "1", "yes")
+
+
+def _templates_dir(text: str) -> Path | None:
+    templates_dir = Path(text) if text else None
     if templates_dir is not None and not templates_dir.is_dir():
         raise ConfigError(f"INCIDENT_TEMPLATES_DIR {str(templates_dir)!r} is not a directory.")
-    slo_file = Path(get("INCIDENT_SLO_FILE")) if get("INCIDENT_SLO_FILE") else None
+    return templates_dir
+
+
+def _slo_file(text: str) -> Path | None:
+    slo_file = Path(text) if text else None
     if slo_file is not None and not slo_file.is_file():
         raise ConfigError(f"INCIDENT_SLO_FILE {str(slo_file)!r} is not a file.")
-    pagerduty_url = get("PAGERDUTY_EVENTS_URL") or DEFAULT_PAGERDUTY_EVENTS_URL
+    return slo_file
+
+
+def _pagerduty_events_url(text: str) -> str:
+    pagerduty_url = text or DEFAULT_PAGERDUTY_EVENTS_URL
     if not pagerduty_url.startswith(("http://", "https://")):
         raise ConfigError(f"PAGERDUTY_EVENTS_URL must be an http(s) URL, got {pagerduty_url!r}.")
-    app_token = get("SLACK_APP_TOKEN")
+    return pagerduty_url
+
+
+def _app_token(app_token: str) -> Secret:
     if app_token and not app_token.startswith("xapp-"):
         bot_token_hint = "; xoxb-... is the bot token (SLACK_BOT_TOKEN)" if app_token.startswith("xoxb-") else ""
         raise ConfigError(
             "SLACK_APP_TOKEN must be an app-level token (xapp-...), from Basic Information > App-Level Tokens "
             f"of your Slack app{bot_token_hint}."
         )
-    tracker = _tracker(get)
-    return Settings(
-        database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
-        slack_bot_token=Secret(get("SLACK_BOT_TOKEN")),
-        slack_signing_secret=Secret(get("SLACK_SIGNING_SECRET")),
-        slack_app_token=Secret(app_token),
-        slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
-        announce_channel=get("INCIDENT_ANNOUNCE_CHANNEL") or None,
-        followup_digest_channel=_channel_id(
-            "INCIDENT_FOLLOWUP_DIGEST_CHANNEL", get("INCIDENT_FOLLOWUP_DIGEST_CHANNEL")
-        ),
-        channel_prefix=prefix,
-        templates_dir=templates_dir,
-        log_format=log_format,
-        log_level=get("LOG_LEVEL") or "INFO",
-        strict_roles=strict in ("true", "1", "yes"),
-        slo_file=slo_file,
-        webhook_token=Secret(get("INCIDENT_WEBHOOK_TOKEN")),
-        pagerduty_routing_key=Secret(get("PAGERDUTY_ROUTING_KEY")),
-        pagerduty_events_url=pagerduty_url,
-        nudge_after=_nudge_minutes(get("INCIDENT_NUDGE_MINUTES")),
-        alert_severity_map=_severity_map(get("INCIDENT_ALERT_SEVERITY_MAP")),
-        alert_max_bytes=_alert_max_bytes(get("INCIDENT_ALERT_MAX_BYTES")),
-        **tracker,
-    )
+    return Secret(app_token)
 
 
 CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}", re.ASCII)

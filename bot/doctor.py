@@ -12,14 +12,15 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import yaml
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import Settings, load_settings
-from bot.errors import BotError
+from bot.config import Settings, read_settings
+from bot.errors import BotError, ConfigError
 from bot.integrations.slo_catalog import load_catalog
 from bot.integrations.trackers.build import build_tracker
 from bot.integrations.trackers.port import TrackerError
@@ -46,25 +47,60 @@ class Check:
 
 
 def run(env_file: str | None, manifest: Path | None = None) -> tuple[list[Check], bool]:
-    """All checks, in order; True when none failed. A configuration that cannot be read stops there."""
+    """All checks, in order; True when none failed. Each invalid setting is one failing line with its
+    fix; every check that does not depend on an invalid setting still runs (one that does says so)."""
     checks: list[Check] = []
     try:
-        settings = load_settings(env_file=env_file or None)
-    except BotError as exc:
-        checks.append(Check("configuration", FAIL, exc.user_message, "correct it in .env or the environment"))
-        return checks, False
-    source = f"{env_file} and the environment" if env_file and Path(env_file).is_file() else "the environment"
-    checks.append(Check("configuration", OK, f"settings read from {source}"))
-    checks.extend(_secrets(settings))
+        settings, problems = read_settings(env_file=env_file or None)
+    except ConfigError as exc:  # the settings file itself is unreadable: say so, check the environment alone
+        checks.append(Check("configuration", FAIL, exc.user_message, "the checks below read the environment only"))
+        env_file = None
+        settings, problems = read_settings(env_file=None)
+    invalid = {problem.name for problem in problems}
+    checks += [Check("configuration", FAIL, p.message, SETTING_FIXES.get(p.name, _SETTING_FIX)) for p in problems]
+    if not checks:
+        source = f"{env_file} and the environment" if env_file and Path(env_file).is_file() else "the environment"
+        checks.append(Check("configuration", OK, f"settings read from {source}"))
+    checks.extend(_secrets(settings, app_token_ok="SLACK_APP_TOKEN" not in invalid))
     checks.extend(_database(settings.database_url, tracker=settings.tracker is not None))
-    checks.extend(asyncio.run(_slack(settings, manifest)))
+    checks.extend(asyncio.run(_slack(settings, read_manifest(manifest), "SLACK_API_URL" not in invalid)))
     checks.append(_webhook_token(settings))
-    tracker = asyncio.run(tracker_check(settings))
+    tracker = None if "TRACKER" in invalid else asyncio.run(tracker_check(settings))
     if tracker is not None:
         checks.append(tracker)
-    checks.append(_slo_catalogue(settings))
-    checks.append(_templates(settings))
+    checks.append(
+        _not_checked("SLO catalogue", "INCIDENT_SLO_FILE")
+        if "INCIDENT_SLO_FILE" in invalid
+        else _slo_catalogue(settings)
+    )
+    checks.append(
+        _not_checked("templates", "INCIDENT_TEMPLATES_DIR")
+        if "INCIDENT_TEMPLATES_DIR" in invalid
+        else _templates(settings)
+    )
     return checks, all(c.status != FAIL for c in checks)
+
+
+_SETTING_FIX = "correct it in .env or the environment"
+SETTING_FIXES = {
+    "SLACK_APP_TOKEN": "paste the xapp-... token from Basic Information > App-Level Tokens, or leave it unset for HTTP",
+    "SLACK_API_URL": "leave SLACK_API_URL unset for Slack itself (https://slack.com/api/), or give an http(s) URL",
+    "INCIDENT_CHANNEL_PREFIX": "set INCIDENT_CHANNEL_PREFIX to e.g. inc, or leave it unset",
+    "INCIDENT_TEMPLATES_DIR": "point INCIDENT_TEMPLATES_DIR at the folder of your .md.j2 templates, or leave it unset",
+    "LOG_FORMAT": "set LOG_FORMAT to console or json",
+    "LOG_LEVEL": "set LOG_LEVEL to DEBUG, INFO, WARNING, ERROR or CRITICAL",
+    "INCIDENT_STRICT_ROLES": "set INCIDENT_STRICT_ROLES to true or false",
+    "INCIDENT_SLO_FILE": "point INCIDENT_SLO_FILE at your slos.yml, or leave it unset for no error budgets",
+    "PAGERDUTY_EVENTS_URL": "leave PAGERDUTY_EVENTS_URL unset for PagerDuty itself, or give an http(s) URL",
+    "INCIDENT_NUDGE_MINUTES": "write it as sev1=15,sev2=30 (minutes from 1 to 1440), or off",
+    "INCIDENT_ALERT_SEVERITY_MAP": "write it as label=sevN pairs, e.g. page=sev1,minor=sev4",
+    "INCIDENT_ALERT_MAX_BYTES": "give a number of bytes from 1048576 to 1073741824, or leave it unset (32 MiB)",
+}
+"""The fix doctor prints under each invalid setting."""
+
+
+def _not_checked(name: str, setting: str) -> Check:
+    return Check(name, WARN, f"not checked: {setting} is invalid", "see above")
 
 
 def render(checks: list[Check]) -> str:
@@ -87,7 +123,7 @@ def render(checks: list[Check]) -> str:
 # ---------------------------------------------------------------------------------- settings
 
 
-def _secrets(settings: Settings) -> Iterator[Check]:
+def _secrets(settings: Settings, app_token_ok: bool = True) -> Iterator[Check]:
     if not settings.slack_bot_token:
         yield Check(
             "SLACK_BOT_TOKEN",
@@ -96,7 +132,7 @@ def _secrets(settings: Settings) -> Iterator[Check]:
             "paste the Bot User OAuth Token (xoxb-...) from OAuth & Permissions of your Slack app",
         )
     socket_mode = bool(settings.slack_app_token)
-    if not settings.slack_signing_secret and not socket_mode:
+    if not settings.slack_signing_secret and not socket_mode and app_token_ok:
         yield Check(
             "SLACK_SIGNING_SECRET",
             FAIL,
@@ -214,7 +250,18 @@ def _writable(probe: DatabaseProbe) -> Check:
 # ---------------------------------------------------------------------------------- Slack
 
 
-async def _slack(settings: Settings, manifest: Path | None) -> list[Check]:
+async def _slack(settings: Settings, manifest: Manifest | Check, api_url_ok: bool = True) -> list[Check]:
+    """auth.test, the scopes against the manifest's, the announce channel. When Slack is not asked (no usable
+    token or SLACK_API_URL, or the token refused), a manifest that cannot be read still fails on its own line."""
+    checks = await _slack_asked(settings, manifest, api_url_ok)
+    if isinstance(manifest, Check) and manifest.status == FAIL and manifest not in checks:
+        checks.append(manifest)
+    return checks
+
+
+async def _slack_asked(settings: Settings, manifest: Manifest | Check, api_url_ok: bool) -> list[Check]:
+    if not api_url_ok:
+        return [Check("Slack", WARN, "not asked: SLACK_API_URL is invalid", "see above")]
     if not settings.slack_bot_token or settings.placeholders():
         return [Check("Slack", WARN, "not asked: SLACK_BOT_TOKEN is missing or a placeholder", "see above")]
     client = AsyncWebClient(
@@ -245,11 +292,11 @@ def _unreachable(settings: Settings, reason: str) -> Check:
     )
 
 
-def _scopes(header: str | None, manifest: Path | None) -> Check:
+def _scopes(header: str | None, manifest: Manifest | Check) -> Check:
     """The scopes Slack says the token has (``x-oauth-scopes``) against ``oauth_config.scopes.bot`` of the manifest."""
-    wanted, where = _manifest_scopes(manifest)
-    if wanted is None:
-        return Check("Slack scopes", WARN, where, "pass --manifest PATH (the manifest.yml of your Slack app)")
+    if isinstance(manifest, Check):
+        return manifest
+    wanted, where = set(manifest.scopes), manifest.path
     if header is None:
         return Check(
             "Slack scopes", WARN, "Slack did not report the token's scopes", "compare OAuth & Permissions by hand"
@@ -269,17 +316,92 @@ def _scopes(header: str | None, manifest: Path | None) -> Check:
     return Check("Slack scopes", OK, f"all {len(wanted)} scopes of {where} granted{note}")
 
 
-def _manifest_scopes(manifest: Path | None) -> tuple[set[str] | None, str]:
-    candidates = [manifest] if manifest else [Path(MANIFEST), Path(__file__).resolve().parents[2] / MANIFEST]
-    for path in candidates:
-        if path is not None and path.is_file():
-            try:
-                document = yaml.safe_load(path.read_text(encoding="utf-8"))
-                scopes = document["oauth_config"]["scopes"]["bot"]
-            except (yaml.YAMLError, KeyError, TypeError) as exc:
-                return None, f"{path} has no readable oauth_config.scopes.bot ({type(exc).__name__})"
-            return {str(s) for s in scopes}, str(path)
-    return None, f"no {MANIFEST} found" + (f" at {manifest}" if manifest else " in this folder")
+@dataclass(frozen=True)
+class Manifest:
+    """The bot scopes a Slack app manifest asks for (``oauth_config.scopes.bot``), and the file's path."""
+
+    path: str
+    scopes: tuple[str, ...]
+
+
+_MANIFEST_FIX = "pass --manifest the manifest.yml of your Slack app (its App Manifest page shows it)"
+_SCOPES_FIX = (
+    "make oauth_config.scopes.bot a list of scope names, e.g. [commands, chat:write], as in incidentbot's manifest.yml"
+)
+
+
+def read_manifest(manifest: Path | None) -> Manifest | Check:
+    """The manifest's bot scopes, or the ``Slack scopes`` check that says why they cannot be had.
+
+    ``manifest`` is the path given with ``--manifest``: missing, a folder, unreadable, not UTF-8, not
+    YAML, or without a list of scope names (strings) at ``oauth_config.scopes.bot`` is a FAIL naming
+    the bad value. Without it, ``./manifest.yml`` is read: none there is only a warning (scopes are then
+    not compared), a broken one fails like a named one.
+    """
+    if manifest is not None:
+        return _manifest_at(manifest, f"--manifest {manifest}")
+    if Path(MANIFEST).is_file():
+        return _manifest_at(Path(MANIFEST), MANIFEST)
+    return Check("Slack scopes", WARN, f"no {MANIFEST} in this folder: scopes not compared", _MANIFEST_FIX)
+
+
+def _manifest_at(path: Path, named: str) -> Manifest | Check:
+    def failed(detail: str, fix: str = _MANIFEST_FIX) -> Check:
+        return Check("Slack scopes", FAIL, f"{named} {detail}", fix)
+
+    if not path.exists():
+        return failed("does not exist")
+    if path.is_dir():
+        return failed("is a folder, not a manifest file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return failed(
+            f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
+            f"save {path} as UTF-8 (the manifest Slack shows is UTF-8)",
+        )
+    except OSError as exc:
+        return failed(f"cannot be read: {exc.strerror}")
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark: Any = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        return failed(f"is not valid YAML{where}: {problem}", f"correct the YAML of {path}")
+    scopes: Any = document
+    for key in ("oauth_config", "scopes", "bot"):
+        if not isinstance(scopes, dict) or key not in scopes:
+            return failed("has no oauth_config.scopes.bot (the bot scopes the app asks for)", _SCOPES_FIX)
+        scopes = scopes[key]
+    if not isinstance(scopes, list):
+        return failed(f"oauth_config.scopes.bot is {_shown(scopes)}, not a list of scope names", _SCOPES_FIX)
+    bad = [scope for scope in scopes if not isinstance(scope, str) or not scope.strip()]
+    if bad:
+        values = ", ".join(_shown(scope) for scope in bad)
+        verdict = "is not a scope name" if len(bad) == 1 else "are not scope names"
+        return failed(
+            f"oauth_config.scopes.bot lists {values}, which {verdict}",
+            _SCOPES_FIX,
+        )
+    if not scopes:
+        return failed("oauth_config.scopes.bot is an empty list", _SCOPES_FIX)
+    return Manifest(str(path), tuple(scope.strip() for scope in scopes))
+
+
+def _shown(value: Any) -> str:
+    """A YAML value as the user wrote it, with its kind: ``the string 'chat:write'``, ``the number 42``, ``null``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"a {type(value).__name__}"
 
 
 async def _announce_channel(client: AsyncWebClient, channel: str | None) -> Check:

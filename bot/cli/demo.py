@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import quote
 
 from bot.domain.changes import ChangeEvent, describe_change
 from bot.domain.commands import ExportPostmortem, ShowTimeline
@@ -127,8 +128,8 @@ def run_demo(
                 f"{keep} already exists; the demo never overwrites a file: remove it, or keep the demo elsewhere "
                 "with `incidentbot demo --keep FILE`."
             )
-        postmortem = _replay_into(out, open_usecases, f"sqlite:///{keep}")
-        url = "DATABASE_URL=" + shlex.quote(f"sqlite:///{keep}")
+        postmortem = _replay_into(out, open_usecases, sqlite_url(keep))
+        url = "DATABASE_URL=" + shlex.quote(sqlite_url(keep))
         out.write(
             f"\n---\nThe demo's incidents are kept in {keep} ({keep.absolute()}). From this folder, try:\n"
             f"  {url} incidentbot timeline INC-1\n"
@@ -137,12 +138,18 @@ def run_demo(
         )
         return postmortem
     with tempfile.TemporaryDirectory(prefix="incidentbot-demo-") as folder:
-        postmortem = _replay_into(out, open_usecases, f"sqlite:///{Path(folder) / 'demo.db'}")
+        postmortem = _replay_into(out, open_usecases, sqlite_url(Path(folder) / "demo.db"))
     out.write(
         "\n---\nThe demo ran in a temporary database, now deleted: nothing was written here. To explore it, run\n"
         f"`incidentbot demo --keep`, which keeps it in {DEMO_KEEP_FILE} and shows commands that read it.\n"
     )
     return postmortem
+
+
+def sqlite_url(path: Path) -> str:
+    """The DATABASE_URL of the SQLite file ``path``, exactly that file: characters a URL reads otherwise
+    (``?`` a query, ``%2E`` an escaped ``.``, ``#``) are percent-encoded, as SQLAlchemy decodes them."""
+    return "sqlite:///" + quote(str(path))
 
 
 def _replay_into(out: TextIO, open_usecases: OpenUseCases, url: str) -> str:

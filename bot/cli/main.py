@@ -65,12 +65,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     Exit status: 0 done, 1 an expected failure (one ``incidentbot: ...`` line on stderr), 2 a usage error.
     """
     parser = _parser()
+    _Parser.serving = not _SERVERS.isdisjoint(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     if args.command == "doctor":  # reads the settings itself: a bad one is a line of its checklist
         try:
             return _doctor(args)
         except BotError as exc:
             return refused(exc)
+        except BrokenPipeError:
+            return _reader_went_away()
     settings: Settings | None = None
     try:
         settings = load_settings(env_file=_env_file(args))
@@ -93,7 +96,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        return EXIT_ERROR
+        return _reader_went_away()
+
+
+def _reader_went_away() -> int:
+    """``incidentbot list | head -1``: the reader closed the pipe. Exit quietly (Python's documented
+    recipe: point stdout at /dev/null so the interpreter's last flush raises nothing)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_ERROR
 
 
 _SLACK_COMMAND = re.compile(r"`/incident ([^`]*)`")
@@ -152,8 +163,17 @@ _QUIET = {"demo", "timeline", "postmortem", "list", "run", "outbox", "slo", "rep
 class _Parser(argparse.ArgumentParser):
     """argparse with usage errors on one line: ``incidentbot: <what is wrong>; see `incidentbot X --help`.``"""
 
+    serving = False
+    """The command line names ``serve`` or ``socket`` (set by ``main``): its usage errors follow LOG_FORMAT."""
+
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"incidentbot: {message}; see `{self.prog} --help`.\n")
+        text = f"{message}; see `{self.prog} --help`."
+        if _Parser.serving and _json_logs(None):
+            # `serve`/`socket` asked for JSON logs (in the environment: no settings file is read yet).
+            configure_logging("json", "INFO")
+            log.error("start_failed", error=text)
+            self.exit(EXIT_USAGE)
+        self.exit(EXIT_USAGE, f"incidentbot: {text}\n")
 
 
 def _port(text: str) -> int:
@@ -167,6 +187,16 @@ def _limit(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 100_000:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of incidents from 1 to 100000")
     return int(text)
+
+
+def _item_id(text: str) -> int:
+    """An outbox item id for ``--retry``, as ``incidentbot outbox`` lists it (``#17`` or ``17``)."""
+    digits = text.removeprefix("#")
+    if not digits.isdigit() or not 1 <= int(digits) <= 2**63 - 1:  # a database integer (SQLite, PostgreSQL bigint)
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an outbox item id: use the #number `incidentbot outbox` lists"
+        )
+    return int(digits)
 
 
 def _version() -> str:
@@ -217,9 +247,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--keep",
         nargs="?",
-        const=DEMO_KEEP_FILE,
+        const=str(DEMO_KEEP_FILE),
         default=None,
-        type=Path,
         metavar="FILE",
         help=f"keep the demo's database in FILE (default: {DEMO_KEEP_FILE}); an existing file is never overwritten",
     )
@@ -325,7 +354,7 @@ def _parser() -> argparse.ArgumentParser:
     queue.add_argument("--status", choices=("pending", "dead"), default=None, help="only these items")
     queue.add_argument("--format", choices=formats, default="text", help="text (default) or json")
     queue.add_argument(
-        "--retry", type=int, metavar="ID", default=None, help="queue a dead item again (after fixing its cause)"
+        "--retry", type=_item_id, metavar="ID", default=None, help="queue a dead item again (after fixing its cause)"
     )
     queue.set_defaults(handler=_outbox)
 
@@ -345,6 +374,10 @@ def _env_file(args: argparse.Namespace) -> str | None:
     given: str | None = getattr(args, "env_file", None)
     if given is None:
         return DEFAULT_ENV_FILE
+    if given and Path(given).is_dir():
+        raise ConfigError(
+            f"--env-file {given}: a folder, not a file; name the settings file itself (e.g. {given}/.env)."
+        )
     if given and not Path(given).is_file():
         raise ConfigError(f"--env-file {given}: no such file (leave the option out to read .env if there is one).")
     return given or None
@@ -374,7 +407,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import open_usecases
     from bot.cli.demo import run_demo
 
-    run_demo(sys.stdout, open_usecases, keep=args.keep)
+    if args.keep is not None and not str(args.keep).strip():
+        raise UsageError("demo --keep needs a file name, e.g. `incidentbot demo --keep demo.db`.")
+    run_demo(sys.stdout, open_usecases, keep=Path(args.keep) if args.keep is not None else None)
     return 0
 
 

@@ -57,6 +57,13 @@ class SloCatalog:
         matches = difflib.get_close_matches(name, self.names(), n=1, cutoff=0.6)
         return matches[0] if matches else None
 
+    def misspelt(self, name: str | None) -> str | None:
+        """The catalogued name ``name`` looks like a misspelling of (``cdn-egde`` -> ``cdn-edge``), or None
+        when ``name`` is catalogued, resembles nothing (a service without an SLO), or no catalogue is loaded."""
+        if not name or not self.slos or name in self.slos:
+            return None
+        return self.closest(name)
+
     def check_service(self, name: str) -> None:
         """Refuse ``service NAME`` that looks like a misspelt catalogued service (no budget would be charged).
 
@@ -64,9 +71,7 @@ class SloCatalog:
         one is close (difflib ratio >= 0.6: ``cdn-egde`` -> ``cdn-edge``). A name nothing resembles is a
         service without an SLO and is accepted, as is any name when no catalogue is loaded.
         """
-        if not self.slos or name in self.slos:
-            return
-        close = self.closest(name)
+        close = self.misspelt(name)
         if close is not None:
             known = ", ".join(self.names())
             raise UsageError(f"`{name}` is not in the SLO catalogue; did you mean `{close}`? (catalogued: {known})")

@@ -28,15 +28,47 @@ def load_catalog(path: Path | None) -> SloCatalog:
     if path is None:
         return EMPTY_CATALOG
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)  # a SafeLoader
     except OSError as exc:
         raise ConfigError(f"INCIDENT_SLO_FILE {str(path)!r} cannot be read: {exc.strerror}.") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"INCIDENT_SLO_FILE {str(path)!r} is not UTF-8 text (offset {exc.start}).") from exc
+    except DuplicateKey as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"INCIDENT_SLO_FILE {str(path)!r} is not valid YAML: {exc}") from exc
     return parse_catalog(document, str(path))
 
 
+class DuplicateKey(yaml.YAMLError):
+    """The same key twice in one YAML mapping; PyYAML would silently keep the last one."""
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader, refusing a key that appears twice in one mapping (``cdn-edge`` listed twice
+    would otherwise mean only its second entry) with both line numbers. Merge keys (``<<``) keep their
+    meaning: only the keys written in the mapping itself are compared."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise DuplicateKey(
+                    f"`{key}` is listed twice in the same mapping (lines {seen[key]} and {line}); the second would "
+                    "silently replace the first: keep one."
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 TOP_LEVEL_KEYS = ("services",)
+MIN_SLO_PERCENT = 50
+"""The lowest objective accepted, in percent: an SLO lets fewer than half the requests fail; a value below
+1 (``0.999``) is a fraction written where a percentage belongs, refused with "did you mean 99.9?"."""
 SERVICE_KEYS = ("slo", "window_days", "owner_channel")
 
 
@@ -60,11 +92,20 @@ def _slo(name: str, spec: Any, source: str) -> Slo:
     if service is None or service != name:
         raise ConfigError(f"{source}: service name {name!r} must be lowercase a-z, 0-9, '.', '_' or '-'.")
     if not isinstance(spec, dict):
-        raise ConfigError(f"{source}: service {name!r} needs `slo` and `window_days`.")
+        example = spec if isinstance(spec, int | float) and not isinstance(spec, bool) else 99.9
+        raise ConfigError(
+            f"{source}: service {name!r} must be a mapping with `slo` (and optionally `window_days`, "
+            f"`owner_channel`), e.g. `{name}: {{slo: {example}}}`; got {spec!r}."
+        )
     _refuse_unknown_keys(spec, SERVICE_KEYS, source, f"{name}.")
     objective = spec.get("slo")
-    if not isinstance(objective, int | float) or isinstance(objective, bool) or not 0 < objective < 100:
-        raise ConfigError(f"{source}: {name}.slo must be a percentage between 0 and 100 (e.g. 99.95).")
+    if not isinstance(objective, int | float) or isinstance(objective, bool) or not MIN_SLO_PERCENT <= objective < 100:
+        hint = ""
+        if isinstance(objective, float) and 0 < objective < 1:  # a fraction: 0.999 for 99.9%
+            hint = f" Did you mean {round(objective * 100, 6):g}?"
+        raise ConfigError(
+            f"{source}: {name}.slo must be a percentage from 50 to below 100 (e.g. 99.95), got {objective!r}.{hint}"
+        )
     days = spec.get("window_days", 30)
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 366:
         raise ConfigError(f"{source}: {name}.window_days must be a whole number of days from 1 to 366.")

@@ -266,9 +266,15 @@ MAX_SUMMARY_NAMES = 10
 def alert_plan(outcome: Outcome, severity_map: Mapping[str, Severity] = DEFAULT_SEVERITY_MAP) -> list[Effect]:
     """Slack effects of an alert notification: a declaration's usual ones, else a status refresh and one
     line, plus a severity hint (``bot.domain.alerts.severity_hint``) when a joining alert is more severe
-    than the open incident."""
+    than the open incident. A declaration also posts the sender's notes (alerts left out of an oversized
+    notification, a service label that looks misspelt) once its channel exists."""
     if outcome.declared:
-        return plan_effects(outcome, Actor(ALERTMANAGER_ACTOR))
+        notes = [
+            Effect(SlackEffect.POST_LINE, {"text": escape(e.text)}, outcome.incident.number)
+            for e in outcome.entries
+            if e.kind is EntryKind.NOTE
+        ]
+        return plan_effects(outcome, Actor(ALERTMANAGER_ACTOR)) + notes
     number = outcome.incident.number
     effects = [
         Effect(SlackEffect.REFRESH, {}, number, coalesce=True),

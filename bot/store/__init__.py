@@ -80,7 +80,7 @@ def _refuse_newer_schema(engine: Engine) -> None:
         raise StoreUnavailable(
             f"The database {describe_database(engine.url)} was migrated by a newer incidentbot (schema revision "
             f"{current}; this one knows up to {head_revision(engine)}): upgrade incidentbot "
-            "(`pip install -U incidentbot`), or point DATABASE_URL at another database."
+            "(in its checkout: `git pull && pip install .`), or point DATABASE_URL at another database."
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +22,28 @@ _POSTGRES_SCHEMES = {"postgres", "postgresql", "postgres+psycopg"}
 libpq (``postgres://`` and ``postgresql://`` are both valid libpq connection URIs) hand out."""
 
 
+_USERINFO_PASSWORD = re.compile(r"(?<=://)([^/@:]*):[^/]*@")
+_QUERY_PASSWORD = re.compile(r"([?&][^=&]*password=)[^&]*", re.IGNORECASE)
+"""libpq's secret connection parameters (``password``, ``sslpassword``: PostgreSQL docs, "Parameter Key
+Words"), which a URL may give as query parameters and messages must hide like ``user:password@``."""
+
+
+def redact_database_url(text: str) -> str:
+    """``text`` (a DATABASE_URL that may not even parse) with every password shown as ``***``: the
+    ``user:password@`` part and any ``...password=`` query parameter."""
+    return _QUERY_PASSWORD.sub(r"\1***", _USERINFO_PASSWORD.sub(r"\1:***@", text))
+
+
 def parse_database_url(database_url: str) -> sa.URL:
     """``database_url`` as SQLAlchemy's URL, with ``postgres://`` and ``postgresql://`` normalised to
-    ``postgresql+psycopg://``. Raises ConfigError for text that is not a database URL."""
+    ``postgresql+psycopg://``. Raises ConfigError for text that is not a database URL (the message shows
+    it with its password hidden)."""
     try:
         url = make_url(database_url)
-    except sa.exc.ArgumentError as exc:
+    except (sa.exc.ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number (`:abc`, `[::1`)
         raise ConfigError(
-            f"DATABASE_URL is not a database URL: {database_url!r}; use e.g. sqlite:///incidents.db or "
-            "postgresql://user:password@host/db."
+            f"DATABASE_URL is not a database URL: {redact_database_url(database_url)!r}; use e.g. "
+            "sqlite:///incidents.db or postgresql://user:password@host:5432/db (the port a number)."
         ) from exc
     if url.drivername in _POSTGRES_SCHEMES:
         url = url.set(drivername=POSTGRES_DRIVER)
@@ -43,7 +57,7 @@ def describe_database(url: sa.URL) -> str:
         return str(path)
     if url.get_backend_name() == "sqlite":
         return "sqlite (in memory)"
-    return url.render_as_string(hide_password=True)
+    return redact_database_url(url.render_as_string(hide_password=True))
 
 
 def missing_sqlite_file(database_url: str) -> Path | None:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 
-from bot.store.engine import create_store_engine
+from bot.store.engine import create_store_engine, describe_database
 from bot.store.migrate import alembic_config, current_revision
 
 
@@ -29,8 +29,8 @@ class DatabaseProbe:
 
     @property
     def shown(self) -> str:
-        """The URL with its password hidden, for messages."""
-        return self._engine.url.render_as_string(hide_password=True)
+        """The database as messages name it (``describe_database``: a SQLite path, else the URL without passwords)."""
+        return describe_database(self._engine.url)
 
     @property
     def is_sqlite(self) -> bool:

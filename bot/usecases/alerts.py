@@ -28,6 +28,7 @@ from bot.domain.alerts import (
 from bot.domain.commands import AddNote, RecordAlert
 from bot.domain.lifecycle import Decision, Stamp, apply, declare
 from bot.domain.model import EntryKind, Incident, Severity, TimelineEntry, format_incident_id
+from bot.domain.slo import EMPTY_CATALOG, SloCatalog
 from bot.errors import ConcurrentUpdate
 from bot.store.repo import UnitOfWork
 from bot.usecases.shared import Actor, EffectPlan, Outcome, Transactions, log_outcome
@@ -50,10 +51,10 @@ class NotificationResult:
 
 
 def _record_alerts(
-    incident: Incident, changes: Sequence[StateChange], now: datetime, note: str | None = None
+    incident: Incident, changes: Sequence[StateChange], now: datetime, notes: Sequence[str] = ()
 ) -> tuple[Incident, tuple[TimelineEntry, ...]]:
-    """One alert_fired/alert_cleared entry per state change, each at its own time; then ``note`` (a note
-    by the alert sender, at ``now``) if given."""
+    """One alert_fired/alert_cleared entry per state change, each at its own time; then each of ``notes``
+    (notes by the alert sender, at ``now``)."""
     entries: list[TimelineEntry] = []
     for change in changes:
         applied = apply(
@@ -63,19 +64,29 @@ def _record_alerts(
         )
         incident = applied.incident
         entries += applied.entries
-    if note:
+    for note in notes:
         applied = apply(incident, AddNote(note), Stamp(ALERTMANAGER_ACTOR, now, now))
         incident = applied.incident
         entries += applied.entries
     return incident, tuple(entries)
 
 
+def misspelt_service_note(service: str, closest: str) -> str:
+    """The note an incident declared from an alert gets when its ``service`` label looks like a misspelt
+    catalogued service: the alert is never refused, the people in the channel fix the name."""
+    return (
+        f"The alerts' service label `{service}` is not in the SLO catalogue; did you mean `{closest}`? "
+        f"No error budget is charged until the service is set: `/incident service {closest}`."
+    )
+
+
 class AlertUseCases:
     """Alert notifications in, alert episodes out."""
 
-    def __init__(self, transactions: Transactions) -> None:
+    def __init__(self, transactions: Transactions, slos: SloCatalog = EMPTY_CATALOG) -> None:
         self.transactions = transactions
         self.clock = transactions.clock
+        self.slos = slos
 
     def receive_notification(
         self,
@@ -146,8 +157,13 @@ class AlertUseCases:
                 by_incident.setdefault(target, [])
             outcomes: list[Outcome] = []
             if declared is not None:
+                service = declared.incident.service
+                closest = self.slos.misspelt(service)
+                notes = [
+                    n for n in (note, misspelt_service_note(service, closest) if service and closest else None) if n
+                ]
                 incident, entries = _record_alerts(
-                    declared.incident, by_incident.pop(declared.incident.number, []), now, note
+                    declared.incident, by_incident.pop(declared.incident.number, []), now, notes
                 )
                 change = Decision(incident, declared.entries + entries)
                 outcomes.append(Outcome(uow.incidents.add(change, now), change.entries, None))
@@ -155,7 +171,7 @@ class AlertUseCases:
                 before = open_incident if open_incident and open_incident.number == home else uow.incidents.get(home)
                 if before is None:  # incidents are never deleted; only a broken database gets here
                     raise ConcurrentUpdate(f"{format_incident_id(home)} disappeared while alerts were recorded.")
-                incident, entries = _record_alerts(before, recorded, now, note if home == target else None)
+                incident, entries = _record_alerts(before, recorded, now, [note] if note and home == target else [])
                 outcomes.append(Outcome(uow.incidents.save(before, Decision(incident, entries), now), entries, before))
             for outcome in outcomes:
                 self.transactions.enqueue_plans(uow, outcome, plan, now)

@@ -6,6 +6,7 @@ import structlog
 
 from bot.domain.changes import RECENT_CHANGE_WINDOW, ChangeEvent
 from bot.domain.model import Incident
+from bot.domain.slo import EMPTY_CATALOG, SloCatalog
 from bot.store.repo import UnitOfWork
 from bot.usecases.shared import Transactions
 
@@ -22,12 +23,17 @@ def changes_before(uow: UnitOfWork, incident: Incident) -> list[ChangeEvent]:
 class ChangeUseCases:
     """Recording and reading change events."""
 
-    def __init__(self, transactions: Transactions) -> None:
+    def __init__(self, transactions: Transactions, slos: SloCatalog = EMPTY_CATALOG) -> None:
         self.transactions = transactions
         self.clock = transactions.clock
+        self.slos = slos
 
     def record(self, change: ChangeEvent) -> int:
-        """Store a deploy or config change reported by CI/CD; returns its id."""
+        """Store a deploy or config change reported by CI/CD; returns its id.
+
+        Raises UsageError (the webhook answers 422) for a service that looks like a misspelt catalogued one
+        (``cdn-egde``): recorded under that name it would never show beside the service's incidents."""
+        self.slos.check_service(change.service)
         with self.transactions.write() as uow:
             change_id = uow.changes.add(change, self.clock())
         log.info(

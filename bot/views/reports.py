@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -235,15 +236,12 @@ SEVERITY_COLOURS = {"sev1": "#c0392b", "sev2": "#e67e22", "sev3": "#f1c40f", "se
 
 
 def chart_format_for(path: Path) -> str:
-    """``png`` or ``svg`` from the file's extension; raises UsageError for any other name, BotError
-    (with the install command) when matplotlib is missing, so nothing is computed or written in vain."""
+    """``png`` or ``svg`` from the file's extension; raises UsageError for any other name, so a wrong name
+    is refused before any work. A missing matplotlib is found by ``write_chart`` (BotError with the
+    install command), after the report itself was printed."""
     chart_format = CHART_FORMATS.get(path.suffix.lower())
     if chart_format is None:
         raise UsageError(f"`--chart {path}`: a chart is written as PNG or SVG; name the file .png or .svg.")
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError as exc:
-        raise BotError(CHARTS_MISSING) from exc
     return chart_format
 
 
@@ -265,13 +263,62 @@ def duration_points(report: Report, measure: str) -> list[tuple[datetime, float,
 
 
 def budget_shares(report: Report) -> dict[str, float]:
-    """Per catalogued service, the bad-request minutes of the period's incidents as a percentage of one
-    window's budget (100 = the whole budget), so services with different objectives compare fairly."""
+    """Per catalogued service, in natural name order (``api-2`` before ``api-10``), the bad-request minutes
+    of the period's incidents as a percentage of one window's budget (100 = the whole budget), so services
+    with different objectives compare fairly."""
     burned = report.budget_by_service()
     return {
         name: round(100 * burned.get(name, 0.0) / budget, 1) if budget > 0 else 0.0
-        for name, budget in sorted(report.budgets.items())
+        for name, budget in sorted(report.budgets.items(), key=lambda item: natural_key(item[0]))
     }
+
+
+def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key reading digit runs as numbers: ``name-1, name-2, name-10`` (not ``name-1, name-10, name-2``)."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", name) if part)
+
+
+BUDGET_AXIS_MIN = 150.0
+"""The budget panel's axis always reaches 150%: the 100% line is never at the edge."""
+BUDGET_AXIS_MAX = 500.0
+"""Beyond 500% a bar is drawn clipped at the edge with its real value written on it."""
+BUDGET_LABEL_ROOM = 1.12
+"""The panel runs 12% past the axis limit: room for the labels right of the bars."""
+
+
+def budget_axis_limit(shares: dict[str, float]) -> float:
+    """The right end of the budget panel's axis, in percent: the 90th percentile of the shares (so one
+    service far over budget does not squash the others), at least 150 (the 100% line stays inside) and
+    at most 500, rounded up to a multiple of 50. Bars past it are drawn clipped (``budget_bars``)."""
+    p90 = percentile(sorted(shares.values()), 90) or 0.0
+    return float(min(BUDGET_AXIS_MAX, max(BUDGET_AXIS_MIN, math.ceil(p90 / 50) * 50)))
+
+
+@dataclass(frozen=True)
+class BudgetBar:
+    """One bar of the budget panel: its service, drawn length and label (percent), and whether it is
+    clipped at the axis end (the label then gives the real value)."""
+
+    service: str
+    length: float
+    label: str
+    clipped: bool
+
+
+def budget_bars(shares: dict[str, float]) -> list[BudgetBar]:
+    """The bars of the budget panel, in the order of ``shares``, with labels giving the real share
+    (``700,000%``): a share past ``budget_axis_limit`` is clipped, drawn to the panel's right edge
+    (the limit plus the label room)."""
+    limit = budget_axis_limit(shares)
+    edge = round(limit * BUDGET_LABEL_ROOM, 1)
+    return [
+        BudgetBar(name, edge if value > limit else value, _percent(value), value > limit)
+        for name, value in shares.items()
+    ]
+
+
+def _percent(value: float) -> str:
+    return f"{value:,.0f}%" if value >= 1000 else f"{value:g}%"
 
 
 def write_chart(report: Report, path: Path, chart_format: str | None = None) -> None:
@@ -302,8 +349,14 @@ def write_chart(report: Report, path: Path, chart_format: str | None = None) -> 
             plt.close(figure)
             return
         shares = budget_shares(report)
-        panels = 3 if shares else 2
-        figure, axes = plt.subplots(panels, 1, figsize=(10, 3.6 * panels + 0.6), constrained_layout=True)
+        heights = [3.6, 3.6] + ([budget_panel_height(len(shares))] if shares else [])
+        figure, axes = plt.subplots(
+            len(heights),
+            1,
+            figsize=(10, sum(heights) + 0.6),
+            height_ratios=heights,
+            constrained_layout=True,
+        )
         weeks = [week for week, _ in weekly_counts(report)]
         span = (_midnight(weeks[0]) - timedelta(days=1), _midnight(weeks[-1]) + timedelta(days=8))
         _weekly_panel(axes[0], report, MaxNLocator)
@@ -342,7 +395,7 @@ def _weekly_panel(axes: Any, report: Report, locator: Any) -> None:
     axes.set_ylabel("incidents")
     axes.yaxis.set_major_locator(locator(integer=True))
     axes.set_ylim(0, max(max(bottom, default=0), 1) + 0.5)
-    axes.legend(loc="upper left")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # beside the panel: over no bar
 
 
 def _durations_panel(axes: Any, report: Report) -> None:
@@ -360,24 +413,55 @@ def _durations_panel(axes: Any, report: Report) -> None:
     axes.set_ylabel("minutes")
     axes.set_ylim(0, max(highest, 1.0) * 1.12)  # room above the highest marker
     if drawn:
-        axes.legend(loc="upper left")
+        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # beside the panel: over no bar
     else:
         axes.text(0.5, 0.5, "No incident was mitigated or resolved", transform=axes.transAxes, ha="center")
 
 
+BUDGET_ROW_INCHES = 0.3
+"""Height of one service's row in the budget panel: 9-point labels never overlap, whatever the count."""
+
+
+def budget_panel_height(services: int) -> float:
+    """Inches for the budget panel of ``services`` bars: 0.3 per bar plus 1.4 for title and axis, at least 3."""
+    return max(3.0, BUDGET_ROW_INCHES * services + 1.4)
+
+
 def _budget_panel(axes: Any, shares: dict[str, float], report: Report) -> None:
-    names = list(shares)
-    values = [shares[name] for name in names]
-    colours = ["#c0392b" if value >= 100 else "#2e86c1" for value in values]
-    axes.barh(names, values, color=colours)
-    axes.axvline(100, color="black", linestyle="--", linewidth=1, label="100% = the whole budget")
-    axes.legend(loc="lower right")
-    for y, value in enumerate(values):
-        axes.text(value, y, f" {value:g}%", va="center", fontsize=9)
-    axes.set_xlim(0, max([*values, 100]) * 1.15)
-    axes.invert_yaxis()
-    axes.set_xlabel("% of the service's error budget (one SLO window) burned by this period's incidents")
-    axes.set_title("Error budget burned, per catalogued service")
+    bars = budget_bars(shares)
+    limit = budget_axis_limit(shares)
+    rows = range(len(bars))
+    colours = ["#c0392b" if shares[bar.service] >= 100 else "#2e86c1" for bar in bars]
+    axes.barh(list(rows), [bar.length for bar in bars], color=colours, height=0.7)
+    axes.set_yticks(list(rows))
+    axes.set_yticklabels([bar.service for bar in bars], fontsize=9)
+    for y, bar in zip(rows, bars, strict=True):
+        if bar.clipped:  # the bar runs off the axis: its real value, inside its end, with an arrow
+            axes.text(
+                bar.length,
+                y,
+                f"{bar.label} \u25b6 ",
+                va="center",
+                ha="right",
+                fontsize=9,
+                color="white",
+                fontweight="bold",
+            )
+        else:
+            axes.text(bar.length, y, f" {bar.label}", va="center", ha="left", fontsize=9)
+    axes.axvline(100, color="black", linestyle="--", linewidth=1.2, zorder=3)
+    axes.text(
+        100, 1.0, "100% = the whole budget", transform=axes.get_xaxis_transform(), ha="center", va="bottom", fontsize=8
+    )
+    axes.set_xlim(0, round(limit * BUDGET_LABEL_ROOM, 1))  # room for the labels right of the bars
+    axes.set_ylim(len(bars) - 0.5, -0.5)  # first service at the top
+    axes.xaxis.set_major_formatter(lambda value, _position: f"{value:g}%")
+    clipped = "\n(\u25b6: the bar runs past the end of the axis; its real value is written on it)"
+    axes.set_xlabel(
+        "% of the service's error budget (one SLO window) burned by this period's incidents"
+        + (clipped if any(bar.clipped for bar in bars) else "")
+    )
+    axes.set_title("Error budget burned, per catalogued service", pad=14)
 
 
 def _tick_labels(weeks: Sequence[date]) -> list[str]:

@@ -25,7 +25,7 @@ from bot.domain.model import EntryKind, Severity, Status
 from tests.support.alerts import T0, alert, firing_payload, notification, resolved_payload
 from tests.support.bot_server import HttpResult, RunningBot
 from tests.support.fake_pagerduty import FakePagerDuty
-from tests.support.slack_driver import SlackDriver
+from tests.support.slack_driver import SlackDriver, channel_texts
 from tests.support.webhooks import ALERTMANAGER_PATH, WEBHOOK_AUTH, WEBHOOK_TOKEN, post_json, post_webhook
 
 
@@ -354,3 +354,35 @@ class TestAlertRace:
             assert [e.kind for e in usecases.incidents.timeline(1)[1]] == [EntryKind.DECLARED, EntryKind.ALERT_FIRED]
         finally:
             store.dispose()
+
+
+class TestMisspeltServiceLabel:
+    """An alert is never refused for its labels, but a service label that looks like a misspelt catalogued
+    service (the catalogue has cdn-edge) is said in the channel, with the command that fixes it."""
+
+    @pytest.mark.parametrize(("label", "closest"), [("cdn-egde", "cdn-edge"), ("cdn-edg", "cdn-edge")])
+    def test_declared_with_a_note_naming_the_closest(self, slo_slack: SlackDriver, label: str, closest: str) -> None:
+        body = firing_payload(labels={**firing_payload()["alerts"][0]["labels"], "service": label})
+        body["commonLabels"] = {**body["commonLabels"], "service": label}
+        result = post_json(slo_slack.bot, "/alerts/alertmanager", body)
+        assert result.status == 200, result.body
+        slo_slack.bot.drain()
+        incident, entries = slo_slack.bot.usecases.incidents.timeline(1)
+        assert incident.service == label
+        expected = (
+            f"The alerts' service label `{label}` is not in the SLO catalogue; did you mean `{closest}`? "
+            f"No error budget is charged until the service is set: `/incident service {closest}`."
+        )
+        assert [e.text for e in entries if e.kind is EntryKind.NOTE] == [expected]
+        posted = channel_texts(slo_slack, incident.channel_id or "").splitlines()
+        assert [line for line in posted if "SLO catalogue" in line] == [expected]
+
+    @pytest.mark.parametrize("label", ["cdn-edge", "billing-batch"])
+    def test_a_catalogued_or_unrelated_service_gets_no_note(self, slo_slack: SlackDriver, label: str) -> None:
+        body = firing_payload(labels={**firing_payload()["alerts"][0]["labels"], "service": label})
+        body["commonLabels"] = {**body["commonLabels"], "service": label}
+        assert post_json(slo_slack.bot, "/alerts/alertmanager", body).status == 200
+        slo_slack.bot.drain()
+        incident, entries = slo_slack.bot.usecases.incidents.timeline(1)
+        assert incident.service == label
+        assert [e for e in entries if e.kind is EntryKind.NOTE] == []

@@ -266,3 +266,21 @@ class TestChangeEvents:
     def test_bad_change_bodies(self, slo_slack: SlackDriver, body: Any, status: int) -> None:
         """Missing fields: 422 naming them; not JSON: 400."""
         assert post_json(slo_slack.bot, "/changes", body).status == status
+
+
+class TestMisspeltService:
+    """With an SLO catalogue (cdn-edge), a change for a misspelt service is refused naming the closest, so
+    the pipeline's author fixes it; a name nothing resembles is a service without an SLO and is kept."""
+
+    def test_a_misspelt_service_is_refused_naming_the_closest(self, slo_slack: SlackDriver) -> None:
+        result = post_change(slo_slack.bot, {"service": "cdn-egde", "description": "deploy 42"})
+        assert result.status == 422, result.body
+        assert result.json() == {
+            "ok": False,
+            "error": "`cdn-egde` is not in the SLO catalogue; did you mean `cdn-edge`? (catalogued: cdn-edge)",
+        }
+
+    @pytest.mark.parametrize("service", ["cdn-edge", "billing-batch"])
+    def test_a_catalogued_or_unrelated_service_is_kept(self, slo_slack: SlackDriver, service: str) -> None:
+        result = post_change(slo_slack.bot, {"service": service, "description": "deploy 42"})
+        assert result.status == 201, result.body

@@ -15,6 +15,7 @@ import sys
 import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import sqlalchemy as sa
@@ -134,6 +135,33 @@ class TestDemo:
         assert outputs[0].startswith("INC-1 timeline (UTC) · CDN edge returning 502s above the 5% error SLO\n")
         assert outputs[1].startswith("# INC-1 Postmortem: CDN edge returning 502s above the 5% error SLO")
         assert re.match(r"INC-1  sev1  resolved .*CDN edge returning 502s", outputs[2])
+
+    @pytest.mark.parametrize("name", ["incidents%2Edb", "a?b.db", "a?mode=ro", "x#y.db", "50% done.db"])
+    def test_demo_keep_writes_exactly_the_file_named(self, tmp_path: Path, name: str) -> None:
+        """Characters that mean something in a URL (`?`, `%xx`, `#`) are part of the file name: the demo writes
+        that file and nothing else, and never a neighbour such as `incidents.db` (a real database)."""
+        (tmp_path / "incidents.db").write_bytes(b"precious")
+        result = cli("demo", "--keep", name, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))) == sorted(
+            ["incidents.db", name]
+        )
+        assert (tmp_path / "incidents.db").read_bytes() == b"precious"
+        suggested = [line.strip() for line in result.stdout.splitlines() if line.startswith("  DATABASE_URL=")]
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        env["PATH"] = f"{SCRIPT.parent}{os.pathsep}{env['PATH']}"
+        listed = subprocess.run(
+            ["sh", "-c", suggested[2]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=90, check=False
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert re.match(r"INC-1  sev1  resolved .*CDN edge returning 502s", listed.stdout)
+        again = one_line_error(cli("demo", "--keep", name, cwd=tmp_path))
+        assert again.startswith(f"incidentbot: {name} already exists; the demo never overwrites a file")
+
+    def test_demo_keep_with_an_empty_name_is_refused(self, tmp_path: Path) -> None:
+        line = one_line_error(cli("demo", "--keep", "", cwd=tmp_path), expected_status=2)
+        assert line == "incidentbot: demo --keep needs a file name, e.g. `incidentbot demo --keep demo.db`."
+        assert list(tmp_path.iterdir()) == []
 
     def test_demo_keep_never_overwrites_a_file(self, tmp_path: Path) -> None:
         """An existing file is refused in one line and left as it was."""
@@ -264,7 +292,8 @@ class TestNewerSchema:
         line = one_line_error(cli(*command, cwd=tmp_path, database_url=database_url))
         assert f"was migrated by a newer incidentbot (schema revision 0999; this one knows up to {HEAD})" in line
         assert line.endswith(
-            "upgrade incidentbot (`pip install -U incidentbot`), or point DATABASE_URL at another database."
+            "upgrade incidentbot (in its checkout: `git pull && pip install .`), or point DATABASE_URL at another "
+            "database."
         )
         assert revision(database_url) == "0999"
 
@@ -448,6 +477,28 @@ class TestDatabaseUrls:
                 "postgres://u:s3cret@127.0.0.1:1/db",
                 "Cannot open the database postgresql+psycopg://u:***@127.0.0.1:1/db:",
             ),
+            # libpq's password as a query parameter (PostgreSQL docs, "Connection URIs"), any case.
+            (
+                "postgres://u@127.0.0.1:1/db?password=s3cret",
+                "Cannot open the database postgresql+psycopg://u@127.0.0.1:1/db?password=***:",
+            ),
+            (
+                "postgresql://u@127.0.0.1:1/db?sslmode=disable&PASSWORD=s3cret",
+                "Cannot open the database postgresql+psycopg://u@127.0.0.1:1/db?PASSWORD=***&sslmode=disable:",
+            ),
+            (
+                "postgres://u:pw@127.0.0.1:1/db?sslpassword=s3cret",
+                "Cannot open the database postgresql+psycopg://u:***@127.0.0.1:1/db?sslpassword=***:",
+            ),
+            # A port that is not a number, a broken IPv6 host: one line, never a traceback, password hidden.
+            (
+                "postgres://u:s3cret@127.0.0.1:abc/db",
+                "DATABASE_URL is not a database URL: 'postgres://u:***@127.0.0.1:abc/db'; use e.g.",
+            ),
+            (
+                "postgres://u:s3cret@[::1/db?password=s3cret",
+                "DATABASE_URL is not a database URL: 'postgres://u:***@[::1/db?password=***'; use e.g.",
+            ),
         ],
     )
     def test_a_bad_url_is_one_line(self, tmp_path: Path, command: tuple[str, ...], url: str, expected: str) -> None:
@@ -544,10 +595,90 @@ class TestCharts:
         assert "No incidents in this period" in (folder / "e.svg").read_text()
 
     def test_without_matplotlib_a_chart_is_one_line_with_the_install_command(self, folder: Path) -> None:
-        """Where the charts extra is missing, --chart says how to install it; the report itself still works."""
+        """Where the charts extra is missing, `report --chart` prints the report, then one line saying how to
+        install the extra, and exits 1 (the chart asked for was not drawn); without --chart nothing changes."""
+        plain = cli("report", cwd=folder, python=BLOCK_MATPLOTLIB)
+        assert (plain.returncode, plain.stderr) == (0, "") and plain.stdout.startswith("Incidents ")
         result = cli("report", "--chart", "r.png", cwd=folder, python=BLOCK_MATPLOTLIB)
         line = one_line_error(result)
         assert line == "incidentbot: Charts need matplotlib, which is not installed: pip install 'incidentbot[charts]'."
+        assert result.stdout == plain.stdout  # the whole report, as without --chart
         assert not (folder / "r.png").exists()
-        plain = cli("report", cwd=folder, python=BLOCK_MATPLOTLIB)
-        assert plain.returncode == 0 and plain.stdout.startswith("Incidents ")
+
+
+class TestUnreadableSettingsFiles:
+    """A settings file that cannot be read as settings: one line naming it (never its text), for every
+    command that reads settings, whether the file is `.env` here or given with --env-file."""
+
+    CASES: ClassVar[list[tuple[str, bytes, str]]] = [
+        (
+            "utf-16",
+            "DATABASE_URL=sqlite:///x.db\n".encode("utf-16"),
+            "is not UTF-8 text (some editors save UTF-16): save it as UTF-8, one NAME=value per line.",
+        ),
+        (
+            "binary",
+            bytes(range(128, 256)),
+            "is not UTF-8 text (some editors save UTF-16): save it as UTF-8, one NAME=value per line.",
+        ),
+        (
+            "a line without =",
+            b"DATABASE_URL=sqlite:///x.db\nSLACK_BOT_TOKEN xoxb-real-secret-123\n",
+            ": line 2 is not NAME=value settings (e.g. SLACK_BOT_TOKEN=xoxb-...; a # starts a comment): "
+            "correct or remove them.",
+        ),
+        (
+            "two bad lines",
+            b"=nameless\nLOG_LEVEL=INFO\n'quoted\n",
+            ": line 1, 3 are not NAME=value settings (e.g. SLACK_BOT_TOKEN=xoxb-...; a # starts a comment): "
+            "correct or remove them.",
+        ),
+    ]
+
+    @pytest.mark.parametrize(("content", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+    @pytest.mark.parametrize("where", [".env", "--env-file"])
+    @pytest.mark.parametrize("command", [("list",), ("serve", "--port", "0"), ("doctor",)], ids=" ".join)
+    def test_one_line_naming_the_file(
+        self, tmp_path: Path, content: bytes, expected: str, where: str, command: tuple[str, ...]
+    ) -> None:
+        name = ".env" if where == ".env" else "team.env"
+        (tmp_path / name).write_bytes(content)
+        args = (*command, "--env-file", name) if where == "--env-file" else command
+        result = cli(*args, cwd=tmp_path)
+        if command == ("doctor",):
+            assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+            assert f"{name}{' ' if expected[0] == 'i' else ''}{expected}" in result.stdout
+        else:
+            line = one_line_error(result)
+            assert line == f"incidentbot: {name}{' ' if expected[0] == 'i' else ''}{expected}"
+        assert "xoxb-real-secret-123" not in result.stdout + result.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+    def test_a_folder_given_as_env_file(self, tmp_path: Path) -> None:
+        (tmp_path / "conf").mkdir()
+        line = one_line_error(cli("list", "--env-file", "conf", cwd=tmp_path))
+        assert (
+            line
+            == "incidentbot: --env-file conf: a folder, not a file; name the settings file itself (e.g. conf/.env)."
+        )
+
+
+class TestClosedPipe:
+    @pytest.mark.parametrize("command", [("run", "help"), ("doctor",), ("list",)], ids=" ".join)
+    def test_a_reader_that_went_away_ends_the_command_quietly(self, tmp_path: Path, command: tuple[str, ...]) -> None:
+        """`incidentbot doctor | head -1`: the pipe closed before the output; nothing on stderr, no traceback."""
+        url = f"sqlite:///{tmp_path / 'incidents.db'}"
+        declare_one(url, tmp_path)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "LOG_"))}
+        env["DATABASE_URL"] = url
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli.main", *command],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()
+        stderr = process.stderr.read().decode()
+        assert (process.wait(timeout=60), stderr) == (1, "")

@@ -17,6 +17,7 @@ import yaml
 
 from bot.cli.main import main
 from bot.store import open_store
+from tests.support.cli import assert_one_line_error, incidentbot
 from tests.support.fake_slack import GRANTED_SCOPES, FakeSlack
 from tests.support.serve_process import free_port
 
@@ -146,16 +147,6 @@ class TestAllGood:
 
 
 class TestConfiguration:
-    def test_an_invalid_setting_is_the_one_failure_and_stops_there(self, doctor) -> None:  # type: ignore[no-untyped-def]
-        """LOG_FORMAT=xml: the configuration line fails with the setting's own message; nothing else is checked."""
-        code, lines = doctor(LOG_FORMAT="xml")
-        assert code == 1
-        assert lines == [
-            "[FAIL] configuration: LOG_FORMAT must be console or json, got 'xml'.",
-            "        fix: correct it in .env or the environment",
-            "1 check(s) failed, 0 warning(s).",
-        ]
-
     def test_placeholders_fail_each_and_slack_is_not_asked(self, doctor, fake_slack: FakeSlack) -> None:  # type: ignore[no-untyped-def]
         """.env.example's bot token and signing secret: one failing line each with the fix; no Slack call."""
         code, lines = doctor(SLACK_BOT_TOKEN="xoxb-your-bot-token", SLACK_SIGNING_SECRET="your-signing-secret")
@@ -460,3 +451,382 @@ class TestTheRest:
         code, lines = doctor(INCIDENT_TEMPLATES_DIR=str(folder))
         assert code == 0
         assert _line(lines, "templates") == ["[ok]   templates: 2 compile: postmortem, short"]
+
+
+def _doctor_process(tmp_path: Path, fake: FakeSlack, *args: str, **overrides: str | None) -> tuple[int, list[str], str]:
+    """`incidentbot --env-file doctor.env doctor ...` as a child process (the real entry point): the test
+    environment is written to an env file (the CLI helper passes only DATABASE_URL through)."""
+    environment: dict[str, str | None] = {**_environment(tmp_path, fake), **overrides}
+    env_file = tmp_path / "doctor.env"
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in environment.items() if k != "DATABASE_URL" and v is not None))
+    result = incidentbot(
+        "--env-file",
+        str(env_file),
+        "doctor",
+        *args,
+        database_url=environment["DATABASE_URL"] or "",
+        cwd=tmp_path,
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+    return result.returncode, result.stdout.splitlines(), result.stderr
+
+
+SCOPES_FIX = (
+    "        fix: make oauth_config.scopes.bot a list of scope names, e.g. [commands, chat:write], as in "
+    "incidentbot's manifest.yml"
+)
+MANIFEST_FIX = "        fix: pass --manifest the manifest.yml of your Slack app (its App Manifest page shows it)"
+
+
+class TestManifest:
+    """--manifest names a file: anything but a readable manifest with a list of scope names fails (issue 13, A)."""
+
+    @pytest.fixture(autouse=True)
+    def migrated(self, tmp_path: Path) -> None:
+        _migrated(tmp_path)
+
+    @pytest.mark.parametrize(
+        ("content", "detail", "fix"),
+        [
+            (
+                b"oauth_config:\n  scopes:\n    bot: chat:write\n",
+                "oauth_config.scopes.bot is the string 'chat:write', not a list of scope names",
+                SCOPES_FIX,
+            ),
+            (
+                b"oauth_config:\n  scopes:\n    bot: [chat:write, 42, null]\n",
+                "oauth_config.scopes.bot lists the number 42, null, which are not scope names",
+                SCOPES_FIX,
+            ),
+            (
+                b"oauth_config:\n  scopes:\n    bot: [chat:write, yes]\n",
+                "oauth_config.scopes.bot lists the boolean true, which is not a scope name",
+                SCOPES_FIX,
+            ),
+            (
+                b"oauth_config:\n  scopes:\n    bot: [chat:write, ' ']\n",
+                "oauth_config.scopes.bot lists the string ' ', which is not a scope name",
+                SCOPES_FIX,
+            ),
+            (
+                b"oauth_config:\n  scopes:\n    bot: {chat: write}\n",
+                "oauth_config.scopes.bot is a mapping, not a list of scope names",
+                SCOPES_FIX,
+            ),
+            (b"oauth_config:\n  scopes:\n    bot: []\n", "oauth_config.scopes.bot is an empty list", SCOPES_FIX),
+            (
+                b"oauth_config:\n  scopes:\n    bot: 7\n",
+                "oauth_config.scopes.bot is the number 7, not a list of scope names",
+                SCOPES_FIX,
+            ),
+            (
+                b"oauth_config:\n  scopes:\n    user: [chat:write]\n",
+                "has no oauth_config.scopes.bot (the bot scopes the app asks for)",
+                SCOPES_FIX,
+            ),
+            (
+                b"- commands\n- chat:write\n",
+                "has no oauth_config.scopes.bot (the bot scopes the app asks for)",
+                SCOPES_FIX,
+            ),
+            (b"", "has no oauth_config.scopes.bot (the bot scopes the app asks for)", SCOPES_FIX),
+            (
+                b"oauth_config: [\n  a: b\n",
+                "is not valid YAML at line 3: expected ',' or ']', but got '<stream end>'",
+                "        fix: correct the YAML of {path}",
+            ),
+            (
+                b"oauth_config:\n  scopes:\n    bot: [caf\xe9]\n",
+                "is not UTF-8 text (byte 0xe9 at offset 37)",
+                "        fix: save {path} as UTF-8 (the manifest Slack shows is UTF-8)",
+            ),
+        ],
+        ids=[
+            "a-string",
+            "non-strings",
+            "a-boolean",
+            "a-blank-name",
+            "a-mapping",
+            "empty",
+            "a-number",
+            "no-bot-key",
+            "not-a-mapping",
+            "empty-file",
+            "broken-yaml",
+            "latin-1",
+        ],
+    )
+    def test_a_bad_manifest_fails_naming_the_bad_value(
+        self, tmp_path: Path, fake_slack: FakeSlack, content: bytes, detail: str, fix: str
+    ) -> None:
+        """Each bad shape: one FAIL line naming what is wrong, its fix, exit 1; the other checks still run."""
+        path = tmp_path / "app.yml"
+        path.write_bytes(content)
+        code, lines, stderr = _doctor_process(tmp_path, fake_slack, "--manifest", str(path))
+        assert (code, stderr) == (1, "")
+        assert _line(lines, "Slack scopes") == [
+            f"[FAIL] Slack scopes: --manifest {path} {detail}",
+            fix.format(path=path),
+        ]
+        assert lines[-1] == "1 check(s) failed, 0 warning(s)."
+        assert _line(lines, "announce channel") == ["[ok]   announce channel: #general (C0GENERAL) reachable"]
+
+    @pytest.mark.parametrize(
+        ("name", "detail"), [("missing.yml", "does not exist"), ("folder", "is a folder, not a manifest file")]
+    )
+    def test_a_named_manifest_that_is_not_a_file_fails(
+        self, tmp_path: Path, fake_slack: FakeSlack, name: str, detail: str
+    ) -> None:
+        """--manifest naming nothing, or a folder: FAIL (the user named it), not a warning."""
+        (tmp_path / "folder").mkdir()
+        path = tmp_path / name
+        code, lines, _ = _doctor_process(tmp_path, fake_slack, "--manifest", str(path))
+        assert code == 1
+        assert _line(lines, "Slack scopes") == [f"[FAIL] Slack scopes: --manifest {path} {detail}", MANIFEST_FIX]
+
+    def test_a_bad_manifest_fails_even_when_slack_is_not_asked(self, tmp_path: Path, fake_slack: FakeSlack) -> None:
+        """No bot token, so Slack is not asked: the broken manifest named on the command line still fails."""
+        path = tmp_path / "app.yml"
+        path.write_text("oauth_config:\n  scopes:\n    bot: chat:write\n")
+        code, lines, _ = _doctor_process(tmp_path, fake_slack, "--manifest", str(path), SLACK_BOT_TOKEN=None)
+        assert code == 1
+        assert _line(lines, "Slack scopes") == [
+            f"[FAIL] Slack scopes: --manifest {path} oauth_config.scopes.bot is the string 'chat:write', not a list "
+            "of scope names",
+            SCOPES_FIX,
+        ]
+        assert fake_slack.calls == []
+
+    def test_no_manifest_in_the_folder_is_a_warning(self, tmp_path: Path, fake_slack: FakeSlack) -> None:
+        """Without --manifest and no ./manifest.yml: a warning, exit 0."""
+        code, lines, _ = _doctor_process(tmp_path, fake_slack)
+        assert code == 0
+        assert _line(lines, "Slack scopes") == [
+            "[warn] Slack scopes: no manifest.yml in this folder: scopes not compared",
+            MANIFEST_FIX,
+        ]
+
+    def test_a_broken_manifest_in_the_folder_fails(self, tmp_path: Path, fake_slack: FakeSlack) -> None:
+        """./manifest.yml exists but asks for a string: it is meant to be the manifest, so it fails too."""
+        (tmp_path / "manifest.yml").write_text("oauth_config:\n  scopes:\n    bot: chat:write\n")
+        code, lines, _ = _doctor_process(tmp_path, fake_slack)
+        assert code == 1
+        assert _line(lines, "Slack scopes")[0] == (
+            "[FAIL] Slack scopes: manifest.yml oauth_config.scopes.bot is the string 'chat:write', not a list of "
+            "scope names"
+        )
+
+
+ALL_GOOD = [
+    "[ok]   database",
+    "[ok]   schema",
+    "[ok]   database writable",
+    "[ok]   Slack token",
+    "[ok]   Slack scopes",
+    "[ok]   announce channel",
+    "[ok]   webhook token",
+    "[ok]   SLO catalogue",
+    "[ok]   templates",
+]
+SLACK_NOT_ASKED = {
+    "[ok]   Slack token": "[warn] Slack",
+    "[ok]   Slack scopes": None,
+    "[ok]   announce channel": None,
+}
+
+
+def _checklist(lines: list[str]) -> list[str]:
+    """Each check's status and name (``[ok]   database``), without details, fixes and the summary."""
+    return [line.split(":", 1)[0] for line in lines[:-1] if not line.startswith("        fix:")]
+
+
+def _expected(replaced: dict[str, str | None]) -> list[str]:
+    return [replaced.get(line, line) for line in ALL_GOOD if replaced.get(line, line) is not None]  # type: ignore[misc]
+
+
+class TestEverySetting:
+    """Each invalid setting is its own FAIL line with its fix, and every check that does not depend on it still
+    runs (issue 13, B and C): a bad SLO file does not stop the database and Slack checks."""
+
+    @pytest.fixture(autouse=True)
+    def migrated(self, tmp_path: Path) -> None:
+        _migrated(tmp_path)
+
+    @pytest.mark.parametrize(
+        ("name", "value", "message", "fix", "replaced"),
+        [
+            (
+                "SLACK_APP_TOKEN",
+                "xoxb-1234-5678",
+                "SLACK_APP_TOKEN must be an app-level token (xapp-...), from Basic Information > App-Level Tokens "
+                "of your Slack app; xoxb-... is the bot token (SLACK_BOT_TOKEN).",
+                "paste the xapp-... token from Basic Information > App-Level Tokens, or leave it unset for HTTP",
+                {},
+            ),
+            (
+                "SLACK_API_URL",
+                "ftp://slack.example/api",
+                "SLACK_API_URL must be an http(s) URL, got 'ftp://slack.example/api'.",
+                "leave SLACK_API_URL unset for Slack itself (https://slack.com/api/), or give an http(s) URL",
+                SLACK_NOT_ASKED,
+            ),
+            (
+                "INCIDENT_CHANNEL_PREFIX",
+                "Inc!",
+                "INCIDENT_CHANNEL_PREFIX 'Inc!' is not a name Slack accepts: use 1 to 20 of a-z, 0-9, - and _ "
+                "(lowercase ASCII), starting and ending with a letter or digit, e.g. inc.",
+                "set INCIDENT_CHANNEL_PREFIX to e.g. inc, or leave it unset",
+                {},
+            ),
+            (
+                "INCIDENT_TEMPLATES_DIR",
+                "/nonexistent-templates",
+                "INCIDENT_TEMPLATES_DIR '/nonexistent-templates' is not a directory.",
+                "point INCIDENT_TEMPLATES_DIR at the folder of your .md.j2 templates, or leave it unset",
+                {"[ok]   templates": "[warn] templates"},
+            ),
+            (
+                "LOG_FORMAT",
+                "xml",
+                "LOG_FORMAT must be console or json, got 'xml'.",
+                "set LOG_FORMAT to console or json",
+                {},
+            ),
+            (
+                "LOG_LEVEL",
+                "verbose",
+                "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (any case), got 'verbose'.",
+                "set LOG_LEVEL to DEBUG, INFO, WARNING, ERROR or CRITICAL",
+                {},
+            ),
+            (
+                "INCIDENT_STRICT_ROLES",
+                "maybe",
+                "INCIDENT_STRICT_ROLES must be true or false, got 'maybe'.",
+                "set INCIDENT_STRICT_ROLES to true or false",
+                {},
+            ),
+            (
+                "INCIDENT_SLO_FILE",
+                "/nonexistent.yml",
+                "INCIDENT_SLO_FILE '/nonexistent.yml' is not a file.",
+                "point INCIDENT_SLO_FILE at your slos.yml, or leave it unset for no error budgets",
+                {"[ok]   SLO catalogue": "[warn] SLO catalogue"},
+            ),
+            (
+                "PAGERDUTY_EVENTS_URL",
+                "events.pagerduty.com/v2/enqueue",
+                "PAGERDUTY_EVENTS_URL must be an http(s) URL, got 'events.pagerduty.com/v2/enqueue'.",
+                "leave PAGERDUTY_EVENTS_URL unset for PagerDuty itself, or give an http(s) URL",
+                {},
+            ),
+            (
+                "INCIDENT_NUDGE_MINUTES",
+                "sev1=0",
+                "INCIDENT_NUDGE_MINUTES: sev1=0 needs sev1-4 and minutes from 1 to 1440.",
+                "write it as sev1=15,sev2=30 (minutes from 1 to 1440), or off",
+                {},
+            ),
+            (
+                "INCIDENT_ALERT_SEVERITY_MAP",
+                "page=urgent",
+                "INCIDENT_ALERT_SEVERITY_MAP: page=urgent must map to sev1, sev2, sev3 or sev4.",
+                "write it as label=sevN pairs, e.g. page=sev1,minor=sev4",
+                {},
+            ),
+            (
+                "INCIDENT_ALERT_MAX_BYTES",
+                "12",
+                "INCIDENT_ALERT_MAX_BYTES must be a number of bytes from 1048576 (1 MiB) to 1073741824 (1 GiB), "
+                "got '12'.",
+                "give a number of bytes from 1048576 to 1073741824, or leave it unset (32 MiB)",
+                {},
+            ),
+        ],
+    )
+    def test_each_invalid_setting_fails_alone_and_the_rest_is_checked(  # type: ignore[no-untyped-def]
+        self, tmp_path: Path, fake_slack: FakeSlack, name: str, value: str, message: str, fix: str, replaced
+    ) -> None:
+        code, lines, stderr = _doctor_process(
+            tmp_path, fake_slack, "--manifest", str(ROOT / "manifest.yml"), **{name: value}
+        )
+        assert (code, stderr) == (1, "")
+        assert lines[:2] == [f"[FAIL] configuration: {message}", f"        fix: {fix}"]
+        assert _checklist(lines) == ["[FAIL] configuration", *_expected(replaced)]
+        assert lines[-1] == f"1 check(s) failed, {len([v for v in replaced.values() if v])} warning(s)."
+
+    def test_every_invalid_setting_is_listed_and_the_database_and_slack_are_still_checked(
+        self, tmp_path: Path, fake_slack: FakeSlack
+    ) -> None:
+        """The tester's case and two more bad settings: three FAIL lines in .env.example's order, each with its
+        fix; database, Slack, webhook token and templates checked; the SLO catalogue says why it was not."""
+        code, lines, _ = _doctor_process(
+            tmp_path,
+            fake_slack,
+            "--manifest",
+            str(ROOT / "manifest.yml"),
+            INCIDENT_SLO_FILE="/nonexistent.yml",
+            LOG_LEVEL="verbose",
+            LOG_FORMAT="xml",
+        )
+        assert code == 1
+        assert lines[:6] == [
+            "[FAIL] configuration: LOG_FORMAT must be console or json, got 'xml'.",
+            "        fix: set LOG_FORMAT to console or json",
+            "[FAIL] configuration: LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (any case), got "
+            "'verbose'.",
+            "        fix: set LOG_LEVEL to DEBUG, INFO, WARNING, ERROR or CRITICAL",
+            "[FAIL] configuration: INCIDENT_SLO_FILE '/nonexistent.yml' is not a file.",
+            "        fix: point INCIDENT_SLO_FILE at your slos.yml, or leave it unset for no error budgets",
+        ]
+        assert _checklist(lines)[3:] == [
+            "[ok]   database",
+            "[ok]   schema",
+            "[ok]   database writable",
+            "[ok]   Slack token",
+            "[ok]   Slack scopes",
+            "[ok]   announce channel",
+            "[ok]   webhook token",
+            "[warn] SLO catalogue",
+            "[ok]   templates",
+        ]
+        assert _line(lines, "SLO catalogue") == [
+            "[warn] SLO catalogue: not checked: INCIDENT_SLO_FILE is invalid",
+            "        fix: see above",
+        ]
+        assert lines[-1] == "3 check(s) failed, 1 warning(s)."
+        assert [c.method for c in fake_slack.calls] == ["auth.test", "conversations.info"]
+
+    @pytest.mark.parametrize("level", ["debug", "Warning", "ERROR", "critical", "info"])
+    def test_standard_level_names_pass_in_any_case(self, tmp_path: Path, fake_slack: FakeSlack, level: str) -> None:
+        code, lines, _ = _doctor_process(
+            tmp_path, fake_slack, "--manifest", str(ROOT / "manifest.yml"), LOG_LEVEL=level
+        )
+        assert (code, lines[0].split(":", 1)[0]) == (0, "[ok]   configuration")
+
+
+class TestTheServersRefuseEveryBadSetting:
+    """`serve` (and every other command) refuses an invalid setting in one line; several are named together."""
+
+    @pytest.mark.parametrize("command", ["serve", "socket", "list"])
+    def test_log_level_verbose_is_refused(self, tmp_path: Path, command: str) -> None:
+        """LOG_LEVEL=verbose used to start at INFO silently."""
+        env_file = tmp_path / "bad.env"
+        env_file.write_text("LOG_LEVEL=verbose\nSLACK_BOT_TOKEN=xoxb-1\nSLACK_SIGNING_SECRET=abc\n")
+        result = incidentbot(
+            "--env-file", str(env_file), command, database_url=f"sqlite:///{tmp_path / 'bot.db'}", cwd=tmp_path
+        )
+        assert_one_line_error(result)
+        assert result.stderr == (
+            "incidentbot: LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (any case), got 'verbose'.\n"
+        )
+
+    def test_several_bad_settings_are_named_in_one_line(self, tmp_path: Path) -> None:
+        env_file = tmp_path / "bad.env"
+        env_file.write_text("LOG_LEVEL=verbose\nINCIDENT_SLO_FILE=/nonexistent.yml\n")
+        result = incidentbot("--env-file", str(env_file), "serve", database_url="sqlite:///x.db", cwd=tmp_path)
+        assert_one_line_error(result)
+        assert result.stderr == (
+            "incidentbot: 2 settings are invalid: LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL "
+            "(any case), got 'verbose'. INCIDENT_SLO_FILE '/nonexistent.yml' is not a file.\n"
+        )

@@ -174,3 +174,67 @@ class TestEverythingThroughStructlog:
         assert main["exception"].rstrip().endswith("RuntimeError: nobody caught me")
         assert (other["event"], other["thread"]) == ("uncaught_exception", "worker-7")
         assert other["exception"].rstrip().endswith("ZeroDivisionError: division by zero")
+
+
+class TestServeCommandLine:
+    @pytest.mark.parametrize("args", [("--port", "65536"), ("--port", "abc"), ("--bogus",)], ids=" ".join)
+    @pytest.mark.parametrize("command", ["serve", "socket"])
+    def test_a_usage_error_is_one_json_event(self, tmp_path: Path, command: str, args: tuple[str, ...]) -> None:
+        """LOG_FORMAT=json in the environment: a command line `serve` cannot parse is a `start_failed` event
+        (exit 2), not plain text."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "LOG_", "DATABASE_"))}
+        env["LOG_FORMAT"] = "json"
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.cli.main", "--env-file", "", command, *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 2 and result.stdout == ""
+        [event] = _json_lines(result.stderr)
+        assert (event["event"], event["level"]) == ("start_failed", "error")
+        # An unknown option is refused by the top-level parser (argparse reads it last), so it names that help.
+        helper = f"incidentbot {command}" if args[0] == "--port" else "incidentbot"
+        assert event["error"].endswith(f"; see `{helper} --help`.")
+
+    def test_port_0_logs_the_port_it_got(self, tmp_path: Path) -> None:
+        """`serve --port 0`: server_starting names the port the system chose, the one /healthz answers on,
+        and the outbox worker is named after it."""
+        with FakeSlack() as fake:
+            env = {
+                k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "LOG_", "DATABASE_"))
+            }
+            env.update(
+                DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite'}",
+                SLACK_BOT_TOKEN="xoxb-test-token",
+                SLACK_SIGNING_SECRET="real-secret-0123",
+                SLACK_API_URL=fake.base_url,
+                LOG_FORMAT="json",
+            )
+            process = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli.main", "--env-file", "", "serve", "--host", "127.0.0.1", "--port", "0"],
+                cwd=tmp_path,
+                env=env,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            try:
+                assert process.stderr is not None
+                started = None
+                for line in process.stderr:
+                    event = json.loads(line)
+                    if event["event"] == "server_starting":
+                        started = event
+                    if event["event"] == "background_work_started":
+                        worker = event["worker"]
+                        break
+                assert started is not None and started["port"] != 0
+                with urllib.request.urlopen(f"http://127.0.0.1:{started['port']}/healthz", timeout=10) as response:
+                    assert response.status == 200
+                assert worker.endswith(f":{started['port']}")
+            finally:
+                process.send_signal(signal.SIGTERM)
+                process.communicate(timeout=30)

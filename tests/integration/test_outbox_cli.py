@@ -9,6 +9,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from bot.app import wire_usecases
 from bot.domain.effects import Effect
 from bot.store import open_store
@@ -51,3 +53,19 @@ class TestOutboxCommand:
         result = _cli(tmp_path / "empty.db", "--retry", "42")
         assert result.returncode == 1
         assert result.stderr.strip().splitlines() == ["incidentbot: There is no dead outbox item #42."]
+
+    @pytest.mark.parametrize("text", ["99999999999999999999999", "9223372036854775808", "0", "-1", "abc", "#", "1.5"])
+    def test_an_id_that_is_not_one_is_a_usage_error(self, tmp_path: Path, text: str) -> None:
+        """Beyond a database integer, zero, negative or not a number: exit 2, one line, no traceback."""
+        result = _cli(tmp_path / "empty.db", "--retry", text)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert result.stderr.strip().splitlines() == [
+            f"incidentbot: argument --retry: {text!r} is not an outbox item id: use the #number `incidentbot outbox` "
+            "lists; see `incidentbot outbox --help`."
+        ]
+
+    @pytest.mark.parametrize(("text", "shown"), [("#42", "42"), ("9223372036854775807", "9223372036854775807")])
+    def test_the_largest_id_and_the_listed_spelling_are_looked_up(self, tmp_path: Path, text: str, shown: str) -> None:
+        result = _cli(tmp_path / "empty.db", "--retry", text)
+        assert result.returncode == 1
+        assert result.stderr.strip().splitlines() == [f"incidentbot: There is no dead outbox item #{shown}."]

@@ -78,6 +78,57 @@ class TestPlaceholdersRefused:
         ]
         assert fake_slack.calls == []
 
+    def test_env_example_filled_in_for_http_serves_though_the_socket_token_is_left_as_shipped(
+        self, tmp_path: Path, fake_slack: FakeSlack
+    ) -> None:
+        """README step 2 for HTTP: copy .env.example, fill in SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET only.
+        SLACK_APP_TOKEN (Socket Mode only) keeps its placeholder: serve starts (auth.test is called), while
+        `socket` with that same file stops with one line naming SLACK_APP_TOKEN."""
+        lines = (ROOT / ".env.example").read_text().splitlines()
+        filled = {
+            "SLACK_BOT_TOKEN": "xoxb-1234-5678-abcdef",
+            "SLACK_SIGNING_SECRET": "8f14e45fceea167a5a36dedd4bea2543",
+            "SLACK_API_URL": fake_slack.base_url,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+        }
+        env_lines = [
+            f"{line.split('=', 1)[0]}={filled[line.split('=', 1)[0]]}" if line.split("=", 1)[0] in filled else line
+            for line in lines
+        ]
+        assert "SLACK_APP_TOKEN=xapp-your-app-token" in env_lines
+        (tmp_path / ".env").write_text("\n".join(env_lines) + "\n")
+        server = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli.main", "serve", "--host", "127.0.0.1", "--port", str(free_port())],
+            cwd=tmp_path,
+            env={k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "LOG_", "DATABASE_"))},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 40
+            while not fake_slack.calls_to("auth.test"):
+                assert server.poll() is None, server.communicate()[0]
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.communicate(timeout=30)
+        socket = subprocess.run(
+            [sys.executable, "-m", "bot.cli.main", "socket", "--host", "127.0.0.1", "--port", str(free_port())],
+            cwd=tmp_path,
+            env={k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "LOG_", "DATABASE_"))},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert socket.returncode == 1
+        assert socket.stderr.splitlines() == [
+            "incidentbot: SLACK_APP_TOKEN is still a placeholder (as in .env.example): paste an app-level token "
+            "(xapp-...) from Basic Information > App-Level Tokens."
+        ]
+
 
 class TestTokenCheckedAtStart:
     def test_invalid_auth_stops_serve_with_one_line(self, tmp_path: Path, fake_slack: FakeSlack) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.config import _FIELD_OF, Secret, is_placeholder, load_settings
+from bot.config import _FIELD_OF, Secret, is_placeholder, load_settings, read_settings
 from bot.domain.model import Severity
 from bot.errors import ConfigError
 from bot.slack.web_api import channel_name
@@ -215,16 +216,48 @@ class TestChannelPrefix:
 
 
 class TestPlaceholders:
-    def test_every_secret_of_env_example_is_refused_by_require(self) -> None:
-        """Each Slack secret as .env.example ships it stops `require` with a line naming that variable."""
-        example = {k: v for k, v in _env_example().items() if k in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")}
-        assert example == {"SLACK_BOT_TOKEN": "xoxb-your-bot-token", "SLACK_SIGNING_SECRET": "your-signing-secret"}
-        real = {"SLACK_BOT_TOKEN": "xoxb-1234-5678-abcdef", "SLACK_SIGNING_SECRET": "8f14e45fceea167a5a36dedd4bea2543"}
-        for name, placeholder in [*example.items(), ("SLACK_APP_TOKEN", _env_example()["SLACK_APP_TOKEN"])]:
-            settings = load_settings({**real, name: placeholder}, env_file=None)
-            with pytest.raises(ConfigError, match=f"^{name} is still a placeholder"):
-                settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
-        load_settings(real, env_file=None).require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    SERVE = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    SOCKET = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+    REAL: ClassVar[dict[str, str]] = {
+        "SLACK_BOT_TOKEN": "xoxb-1234-5678-abcdef",
+        "SLACK_SIGNING_SECRET": "8f14e45fceea167a5a36dedd4bea2543",
+        "SLACK_APP_TOKEN": "xapp-1-A0APP-1-secret",
+    }
+
+    @pytest.mark.parametrize(
+        ("name", "placeholder", "refused_by"),
+        [
+            ("SLACK_BOT_TOKEN", "xoxb-your-bot-token", {"serve", "socket"}),
+            ("SLACK_SIGNING_SECRET", "your-signing-secret", {"serve", "socket"}),
+            # Socket Mode's token: a team serving over HTTP leaves .env.example's value in place.
+            ("SLACK_APP_TOKEN", "xapp-your-app-token", {"socket"}),
+            ("INCIDENT_WEBHOOK_TOKEN", "your-webhook-token", {"serve", "socket"}),
+            ("PAGERDUTY_ROUTING_KEY", "<routing key>", {"serve", "socket"}),
+        ],
+    )
+    def test_each_secret_placeholder_is_refused_where_its_mode_needs_it(
+        self, name: str, placeholder: str, refused_by: set[str]
+    ) -> None:
+        """Each secret left as a placeholder stops `require` of the modes that use it, with a line naming it."""
+        settings = load_settings({**self.REAL, name: placeholder}, env_file=None)
+        for mode, required in (("serve", self.SERVE), ("socket", self.SOCKET)):
+            if mode in refused_by:
+                with pytest.raises(ConfigError, match=f"^{name} is still a placeholder"):
+                    settings.require(*required)
+            else:
+                settings.require(*required)
+
+    def test_env_example_values_are_placeholders(self) -> None:
+        secrets = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+        example = {k: v for k, v in _env_example().items() if k in secrets}
+        assert example == {
+            "SLACK_BOT_TOKEN": "xoxb-your-bot-token",
+            "SLACK_SIGNING_SECRET": "your-signing-secret",
+            "SLACK_APP_TOKEN": "xapp-your-app-token",
+        }
+        assert all(is_placeholder(v) for v in example.values())
+        load_settings(self.REAL, env_file=None).require(*self.SERVE)
+        load_settings(self.REAL, env_file=None).require(*self.SOCKET)
 
     @pytest.mark.parametrize(
         "value",
@@ -246,6 +279,8 @@ class TestPlaceholders:
             "...",
             "xxxxxxxx",
             "xoxb-xxxxxxxx",
+            "xoxb-<token>",
+            "xapp-<your app token>",
             "TODO",
         ],
     )
@@ -270,3 +305,26 @@ class TestPlaceholders:
 def _env_example() -> dict[str, str]:
     pairs = (line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines() if "=" in line)
     return {k.strip(): v.strip() for k, v in pairs if not k.startswith("#")}
+
+
+class TestEverySettingOnItsOwn:
+    """read_settings validates each setting alone: one problem per bad one, its default in its place."""
+
+    def test_each_bad_setting_is_one_problem_and_falls_back_to_its_default(self) -> None:
+        settings, problems = read_settings(
+            {"LOG_LEVEL": "verbose", "INCIDENT_STRICT_ROLES": "maybe", "LOG_FORMAT": "json"}, env_file=None
+        )
+        assert [(p.name, p.message) for p in problems] == [
+            ("LOG_LEVEL", "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (any case), got 'verbose'."),
+            ("INCIDENT_STRICT_ROLES", "INCIDENT_STRICT_ROLES must be true or false, got 'maybe'."),
+        ]
+        assert (settings.log_level, settings.strict_roles, settings.log_format) == ("INFO", False, "json")
+
+    @pytest.mark.parametrize(("value", "expected"), [("debug", "DEBUG"), ("Warning", "WARNING"), ("", "INFO")])
+    def test_log_level_is_a_standard_name_in_any_case(self, value: str, expected: str) -> None:
+        assert load_settings({"LOG_LEVEL": value}, env_file=None).log_level == expected
+
+    @pytest.mark.parametrize("value", ["verbose", "WARN", "10", "trace"])
+    def test_other_log_levels_are_refused(self, value: str) -> None:
+        with pytest.raises(ConfigError, match=r"^LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"):
+            load_settings({"LOG_LEVEL": value}, env_file=None)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.domain.errors import UsageError
+from bot.domain.errors import BotError, UsageError
+from bot.domain.people import Person
 
 
 class TestUsageError:
@@ -14,3 +15,17 @@ class TestUsageError:
     def test_without_usage_is_the_message_alone(self) -> None:
         """No usage known: no empty "Usage:" line."""
         assert UsageError("Unknown command `frobnicate`.").full_message() == "Unknown command `frobnicate`."
+
+
+class TestRender:
+    def test_the_text_around_people_is_escaped_and_the_mentions_are_not(self) -> None:
+        """A surface's escape applies to the words, never to the mention it writes for each person."""
+        error = BotError(["Only ", Person("U0BOB", "bob"), " may <change> the lead & severity."])
+
+        def escape(text: str) -> str:
+            return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+        assert error.render(lambda who: f"<@{who}>", escape) == (
+            "Only <@U0BOB> may &lt;change&gt; the lead &amp; severity."
+        )
+        assert error.user_message == "Only @bob may <change> the lead & severity."

@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.domain.commands import Assemble, Assignee, Declare, Resolve, Rollback, SetImpact, UserRef
 from bot.domain.lifecycle import Stamp, apply, declare
@@ -16,9 +18,14 @@ from bot.domain.model import Incident, Severity, TimelineEntry
 from bot.domain.slo import Slo, SloCatalog
 from bot.errors import UsageError
 from bot.views.reports import (
+    BudgetBar,
+    budget_axis_limit,
+    budget_bars,
+    budget_panel_height,
     budget_shares,
     build_report,
     duration_points,
+    natural_key,
     percentile,
     render_csv,
     render_json,
@@ -192,3 +199,55 @@ class TestChartData:
         )
         shares = budget_shares(build_report(INCIDENTS, catalog, T0, NOW))
         assert shares == {"cdn-edge": 33.8, "idle": 0.0, "search": 0.2}  # search: 10% x 10 min = 1 of 432 min
+
+
+class TestBudgetPanel:
+    """The budget panel stays readable (issue 13, D): one service far over budget does not hide the others nor
+    the 100% line, many services get room, names sort naturally."""
+
+    def test_names_sort_naturally(self) -> None:
+        names = ["name-10", "name-2", "name-1", "api", "name-11", "name-1b", "db-3"]
+        assert sorted(names, key=natural_key) == ["api", "db-3", "name-1", "name-1b", "name-2", "name-10", "name-11"]
+
+    def test_budget_shares_come_in_natural_order(self) -> None:
+        catalog = SloCatalog({f"svc-{n}": Slo(f"svc-{n}", 99.9, timedelta(days=30)) for n in (10, 2, 1, 11)})
+        assert list(budget_shares(build_report([], catalog, T0, NOW))) == ["svc-1", "svc-2", "svc-10", "svc-11"]
+
+    @pytest.mark.parametrize(
+        ("values", "limit"),
+        [
+            ([], 150.0),
+            ([0.0, 12.0, 33.8], 150.0),
+            ([*[17.0 * (n % 9) for n in range(30)], 700_000.0], 150.0),  # the tester's: p90 is 136
+            ([33.8, 250.0], 250.0),  # p90 228.4, rounded up to a multiple of 50
+            ([180.0, 190.0, 201.0], 200.0),  # p90 198.8
+            ([900.0, 5000.0, 12000.0], 500.0),  # everything far over: the axis stops at 500%
+        ],
+    )
+    def test_axis_limit(self, values: list[float], limit: float) -> None:
+        assert budget_axis_limit({f"s{i}": v for i, v in enumerate(values)}) == limit
+
+    def test_the_testers_case_clips_one_bar_and_writes_its_value(self) -> None:
+        """31 services, service-7 at 700,000%: its bar ends at the panel edge (150% x 1.12) labelled 700,000%."""
+        shares = {f"service-{n}": 700_000.0 if n == 7 else 50.0 for n in range(1, 32)}
+        bars = budget_bars(shares)
+        assert bars[6] == BudgetBar("service-7", 168.0, "700,000%", True)
+        assert bars[0] == BudgetBar("service-1", 50.0, "50%", False)
+        assert [bar.clipped for bar in bars].count(True) == 1
+
+    @pytest.mark.parametrize(("services", "inches"), [(1, 3.0), (5, 3.0), (10, 4.4), (31, 10.7), (100, 31.4)])
+    def test_the_panel_grows_with_the_services(self, services: int, inches: float) -> None:
+        assert budget_panel_height(services) == pytest.approx(inches)
+
+    @given(st.lists(st.floats(min_value=0, max_value=1e7, allow_nan=False), min_size=1, max_size=40))
+    def test_every_bar_fits_and_the_100_percent_line_is_inside(self, values: list[float]) -> None:
+        """For any shares: the axis runs from 150% to 500%; every bar ends inside the panel; a bar is clipped
+        exactly when its share is past the axis limit; every label gives the real share."""
+        shares = {f"s{i}": round(v, 1) for i, v in enumerate(values)}
+        limit = budget_axis_limit(shares)
+        assert 150 <= limit <= 500
+        for bar in budget_bars(shares):
+            value = shares[bar.service]
+            assert bar.clipped == (value > limit)
+            assert bar.length == (round(limit * 1.12, 1) if bar.clipped else value)
+            assert float(bar.label.rstrip("%").replace(",", "")) == pytest.approx(value, abs=0.5)
