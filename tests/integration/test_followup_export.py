@@ -255,3 +255,27 @@ def test_seed_action_items_filed_once_closed_and_shown_done(
         f"| 2 | synthetic traffic tests against the WAF in staging every 5 minutes | @bob | "
         f"done {closed_at:%Y-%m-%d} | - | {tracker.url(2)} |"
     ]
+
+
+@pytest.mark.parametrize("kind", ["github", "jira"])
+def test_two_installations_filing_into_one_project_never_share_an_issue(
+    tmp_path: Path, fake_slack: FakeSlack, request: pytest.FixtureRequest, kind: str
+) -> None:
+    """A staging bot and a production bot (two databases, each its own INC-1 follow-up #1) file into the
+    same repository or project: two issues, each follow-up linked to its own (found by a fresh tester:
+    the second was linked to the first's issue and never filed)."""
+    tracker: Tracker = request.getfixturevalue(kind)
+    keys = []
+    for name, text in (("staging", "canary deployment for firewall changes"), ("production", "rotate the WAF keys")):
+        with running_bot(f"sqlite:///{tmp_path / name}.db", fake_slack.base_url, **tracker.settings) as bot:
+            slack = SlackDriver(bot, fake_slack)
+            channel = slack.declare("declare sev1 CDN edge returning 502s")
+            slack.ephemeral(f"followup {text}", channel_id=channel)
+            wait_until(all_filed(bot, 1))
+            followup = bot.usecases.incidents.get(1).followups[0]
+            keys.append((followup.text, followup.tracker_key))
+    assert keys == [
+        ("canary deployment for firewall changes", tracker.key(1)),
+        ("rotate the WAF keys", tracker.key(2)),
+    ]
+    assert len(tracker.fake.calls("create")) == 2

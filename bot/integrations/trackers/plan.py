@@ -27,18 +27,23 @@ class TrackerPlan:
     """A standing plan (``bot.usecases.shared.StandingPlan``): the filings ``outcome`` owes.
 
     ``users`` maps Slack user ids to tracker users (TRACKER_USERS_FILE). A follow-up already filed
-    (it has a tracker key) is not filed again.
+    (it has a tracker key) is not filed again. ``uow`` is the transition's unit of work: only its
+    ``pages.installation_id()`` is read (as ``bot.integrations.pagerduty.PagingUnit`` does).
     """
 
     def __init__(self, users: Mapping[str, str]) -> None:
         self.users = users
 
-    def __call__(self, _uow: Any, outcome: Outcome) -> list[Effect]:
+    def __call__(self, uow: Any, outcome: Outcome) -> list[Effect]:
         incident = outcome.incident
         effects: list[Effect] = []
+        installation: str | None = None
         for entry in outcome.entries:
             if entry.kind not in FILING_KINDS:
                 continue
+            # The marker is scoped by this database's installation id (as PagerDuty's dedup_key is): a
+            # staging bot, or a reset database whose INC numbers start again, never takes another's issue.
+            installation = installation or str(uow.pages.installation_id())
             followup = incident.followup(int(entry.data.get("number") or 0))
             if followup is None or followup.tracker_key is not None:
                 continue
@@ -54,5 +59,6 @@ class TrackerPlan:
                 due=followup.due,
                 incident_link=SLACK_CHANNEL_LINK.format(channel=incident.channel_id) if incident.channel_id else None,
             )
-            effects.append(file_effect(followup_issue(export, self.users), incident.number, followup.number))
+            issue = followup_issue(export, self.users, installation)
+            effects.append(file_effect(issue, incident.number, followup.number))
         return effects
