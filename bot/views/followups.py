@@ -106,10 +106,18 @@ def followups_csv(found: FollowupList, today: date) -> str:
     return out.getvalue()
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection"): such a text cell is
+written with a leading ``'``, which spreadsheets show as text and do not evaluate."""
+
+
 def _cell(value: object) -> object:
-    """CSV cells: "" for none, ``true``/``false`` for booleans (as JSON writes them)."""
+    """CSV cells: "" for none, ``true``/``false`` for booleans (as JSON writes them), and text that a
+    spreadsheet would evaluate (``=cmd|...``, ``+SUM(1,2)``, ``@alice``) prefixed with ``'``."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return value

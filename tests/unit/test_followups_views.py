@@ -85,6 +85,24 @@ class TestList:
             ("3", "true", "", ""),
         ]
 
+    @pytest.mark.parametrize(
+        ("text", "cell"),
+        [
+            ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+            ("+SUM(1,2)", "'+SUM(1,2)"),
+            ("-2+3", "'-2+3"),
+            ("@alice check", "'@alice check"),
+            ("\tindent", "'\tindent"),
+            ("a = b", "a = b"),
+            ("canary deployment", "canary deployment"),
+        ],
+    )
+    def test_csv_text_a_spreadsheet_would_evaluate_is_quoted(self, text: str, cell: str) -> None:
+        """OWASP's CSV-injection starts (= + - @ tab CR) get a leading ' so a spreadsheet shows them as text."""
+        item = Followup(1, text, None, T0)
+        [row] = list(csv.DictReader(io.StringIO(followups_csv(listing(item), TODAY))))
+        assert row["text"] == cell
+
 
 class TestPostmortem:
     def test_action_items_show_state_owner_due_and_link(self) -> None:
