@@ -350,6 +350,10 @@ def followup_tracker_effects(outcome: Outcome) -> list[Effect]:
     return [Effect(SlackEffect.POST_LINE, {"text": line}, incident.number) for line in lines]
 
 
+DIGEST_TEXT_CHARS = 200
+"""A follow-up's text in the weekly digest is shown up to this many characters (then ``…``)."""
+
+
 def followup_digest_effects(
     channel: str, week: str, items: Sequence[FollowupListing], names: Mapping[str, str], today: date
 ) -> list[Effect]:
@@ -375,7 +379,9 @@ def followup_digest_effects(
         f = item.followup
         due = f"due {format_day(f.due)}" if f.due else "no due date"
         state = f"overdue, {due}" if f.is_overdue(today) else due
-        return f"{item.incident_id} #{f.number} {escape_keeping_mentions(f.text)} ({state})"
+        text = " ".join(f.text.split())
+        shown = text if len(text) <= DIGEST_TEXT_CHARS else text[: DIGEST_TEXT_CHARS - 1].rstrip() + "…"
+        return f"{item.incident_id} #{f.number} {escape_keeping_mentions(shown)} ({state})"
 
     by_owner: dict[str | None, list[FollowupListing]] = {}
     for item in items:
@@ -389,8 +395,14 @@ def followup_digest_effects(
     for owner in owners:
         label = slack_mention(owner) if owner else "Unassigned"
         lines.append(f"{label}: " + "; ".join(describe(i) for i in sorted(by_owner[owner], key=order)))
-    text = truncate("\n".join(lines), MESSAGE_TEXT_LIMIT, "…")
-    return [Effect(SlackEffect.POST_TO_CHANNEL, {"channel": channel, "text": text})]
+    # Every open follow-up is listed: as many posts as Slack's text limit needs, never a line cut off.
+    posts: list[list[str]] = [[]]
+    for line in lines:
+        line = truncate(line, MESSAGE_TEXT_LIMIT, "…")  # one owner's line alone beyond 40,000 characters
+        if posts[-1] and len("\n".join([*posts[-1], line])) > MESSAGE_TEXT_LIMIT:
+            posts.append([])
+        posts[-1].append(line)
+    return [Effect(SlackEffect.POST_TO_CHANNEL, {"channel": channel, "text": "\n".join(post)}) for post in posts]
 
 
 def stalled_filing_notice(item: OutboxItem, reason: str, tracker: str) -> list[Effect]:
