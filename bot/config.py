@@ -264,11 +264,9 @@ def _validated(values: Mapping[str, str]) -> tuple[Settings, list[SettingProblem
             default: _T = getattr(defaults, _FIELD_OF[name])
             return default
 
-    try:  # the TRACKER_* settings are checked together (a Jira site needs a user, GitHub a repository)
-        tracker = _tracker(get)
-    except ConfigError as exc:
-        problems.append(SettingProblem("TRACKER", exc.user_message))
-        tracker = _TrackerSettings()
+    # The TRACKER_* settings are checked together (a Jira site needs a user, GitHub a repository).
+    tracker, tracker_problems = _tracker(get)
+    problems += tracker_problems
     settings = Settings(
         database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         slack_bot_token=Secret(get("SLACK_BOT_TOKEN")),
@@ -410,56 +408,76 @@ class _TrackerSettings(TypedDict, total=False):
     tracker_webhook_secret: Secret
 
 
-def _tracker(get: Callable[[str], str]) -> _TrackerSettings:
-    """The TRACKER_* settings, validated: nothing when TRACKER is unset. Raises ConfigError."""
+def _tracker(get: Callable[[str], str]) -> tuple[_TrackerSettings, list[SettingProblem]]:
+    """The TRACKER_* settings, validated: nothing when TRACKER is unset. Every invalid one is a
+    SettingProblem (all of them, not the first); with any, no tracker is configured."""
     kind = get("TRACKER").lower()
     if not kind:
-        return _TrackerSettings()
+        return _TrackerSettings(), []
     if kind not in ("github", "jira"):
-        raise ConfigError(f"TRACKER must be github or jira (or unset for no tracker), got {kind!r}.")
+        message = f"TRACKER must be github or jira (or unset for no tracker), got {kind!r}."
+        return _TrackerSettings(), [SettingProblem("TRACKER", message)]
+    problems: list[SettingProblem] = []
+
+    def problem(name: str, message: str) -> None:
+        problems.append(SettingProblem(name, message))
+
     url = get("TRACKER_URL").rstrip("/")
     if kind == "github":
         url = url or "https://api.github.com"
-    elif not url:
-        raise ConfigError("TRACKER_URL is not set: for Jira give your site, e.g. https://acme.atlassian.net.")
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"TRACKER_URL must be an http(s) URL, got {url!r}.")
+    if kind == "jira" and not url:
+        problem("TRACKER_URL", "TRACKER_URL is not set: for Jira give your site, e.g. https://acme.atlassian.net.")
+    elif not url.startswith(("http://", "https://")):
+        problem("TRACKER_URL", f"TRACKER_URL must be an http(s) URL, got {url!r}.")
     project = get("TRACKER_PROJECT")
     if kind == "github" and not GITHUB_REPOSITORY.fullmatch(project):
-        raise ConfigError(f"TRACKER_PROJECT must be the GitHub repository as owner/repo, got {project!r}.")
+        problem("TRACKER_PROJECT", f"TRACKER_PROJECT must be the GitHub repository as owner/repo, got {project!r}.")
     if kind == "jira" and not JIRA_PROJECT_KEY.fullmatch(project):
-        raise ConfigError(
+        problem(
+            "TRACKER_PROJECT",
             "TRACKER_PROJECT must be a Jira project key (2-10 of A-Z, 0-9 and _, starting with a letter), "
-            f"got {project!r}."
+            f"got {project!r}.",
         )
     token = get("TRACKER_TOKEN")
     if not token:
-        raise ConfigError(f"TRACKER_TOKEN is not set: TRACKER={kind} needs a token (see the README, Trackers).")
+        problem("TRACKER_TOKEN", f"TRACKER_TOKEN is not set: TRACKER={kind} needs a token (see the README, Trackers).")
     user = get("TRACKER_USER")
     if kind == "jira" and ("@" not in user or " " in user):
-        raise ConfigError(
-            f"TRACKER_USER must be the email of the Atlassian account owning TRACKER_TOKEN, got {user!r}."
+        problem(
+            "TRACKER_USER",
+            f"TRACKER_USER must be the email of the Atlassian account owning TRACKER_TOKEN, got {user!r}.",
         )
     users_file = get("TRACKER_USERS_FILE")
-    users = load_tracker_users(Path(users_file), kind) if users_file else {}
+    users: dict[str, str] = {}
+    if users_file:
+        try:
+            users = load_tracker_users(Path(users_file), kind)
+        except ConfigError as exc:
+            problem("TRACKER_USERS_FILE", exc.user_message)
     sync_text = get("TRACKER_SYNC_MINUTES") or "10"
     try:
         sync_minutes = float(sync_text)
     except ValueError:
         sync_minutes = -1.0
     if not 0.05 <= sync_minutes <= 1440:
-        raise ConfigError(
-            f"TRACKER_SYNC_MINUTES must be a number of minutes from 0.05 to 1440 (default 10), got {sync_text!r}."
+        problem(
+            "TRACKER_SYNC_MINUTES",
+            f"TRACKER_SYNC_MINUTES must be a number of minutes from 0.05 to 1440 (default 10), got {sync_text!r}.",
         )
-    return _TrackerSettings(
-        tracker_sync_minutes=sync_minutes,
-        tracker_webhook_secret=Secret(get("TRACKER_WEBHOOK_SECRET")),
-        tracker=kind,
-        tracker_url=url,
-        tracker_project=project,
-        tracker_token=Secret(token),
-        tracker_user=user,
-        tracker_users=users,
+    if problems:
+        return _TrackerSettings(), problems
+    return (
+        _TrackerSettings(
+            tracker_sync_minutes=sync_minutes,
+            tracker_webhook_secret=Secret(get("TRACKER_WEBHOOK_SECRET")),
+            tracker=kind,
+            tracker_url=url,
+            tracker_project=project,
+            tracker_token=Secret(token),
+            tracker_user=user,
+            tracker_users=users,
+        ),
+        [],
     )
 
 

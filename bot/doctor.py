@@ -65,7 +65,7 @@ def run(env_file: str | None, manifest: Path | None = None) -> tuple[list[Check]
     checks.extend(_database(settings.database_url, tracker=settings.tracker is not None))
     checks.extend(asyncio.run(_slack(settings, read_manifest(manifest), "SLACK_API_URL" not in invalid)))
     checks.append(_webhook_token(settings))
-    tracker = None if "TRACKER" in invalid else asyncio.run(tracker_check(settings))
+    tracker = None if any(name.startswith("TRACKER") for name in invalid) else asyncio.run(tracker_check(settings))
     if tracker is not None:
         checks.append(tracker)
     checks.append(

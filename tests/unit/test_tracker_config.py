@@ -10,7 +10,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.config import Secret, Settings, load_settings, load_tracker_users
+from bot.config import Secret, Settings, load_settings, load_tracker_users, read_settings
 from bot.errors import ConfigError
 
 GITHUB = {"TRACKER": "github", "TRACKER_PROJECT": "acme/web", "TRACKER_TOKEN": "github_pat_11ABC"}
@@ -203,3 +203,32 @@ class TestWebhookSecret:
         loaded = settings(**GITHUB, TRACKER_WEBHOOK_SECRET="whsec-abc123")
         assert loaded.tracker_webhook_secret.get() == "whsec-abc123"
         assert "whsec-abc123" not in repr(loaded)
+
+
+class TestEveryTrackerProblemAtOnce:
+    def test_the_testers_example_names_every_bad_tracker_setting(self) -> None:
+        """Found by a fresh tester: only TRACKER_URL was named; fixed, the next run named the users file."""
+        values = {
+            "TRACKER": "github",
+            "TRACKER_PROJECT": "acme/web",
+            "TRACKER_TOKEN": "ghp_x",
+            "TRACKER_SYNC_MINUTES": "0",
+            "TRACKER_USERS_FILE": "/nonexistent",
+            "TRACKER_URL": "ftp://x",
+        }
+        loaded, problems = read_settings(values, env_file=None)
+        assert [(p.name, p.message) for p in problems] == [
+            ("TRACKER_URL", "TRACKER_URL must be an http(s) URL, got 'ftp://x'."),
+            ("TRACKER_USERS_FILE", "TRACKER_USERS_FILE '/nonexistent' is not a file."),
+            (
+                "TRACKER_SYNC_MINUTES",
+                "TRACKER_SYNC_MINUTES must be a number of minutes from 0.05 to 1440 (default 10), got '0'.",
+            ),
+        ]
+        assert loaded.tracker is None
+        with pytest.raises(ConfigError, match=r"^3 settings are invalid: TRACKER_URL must be"):
+            load_settings(values, env_file=None)
+
+    def test_jira_with_nothing_but_its_name(self) -> None:
+        _, problems = read_settings({"TRACKER": "jira"}, env_file=None)
+        assert [p.name for p in problems] == ["TRACKER_URL", "TRACKER_PROJECT", "TRACKER_TOKEN", "TRACKER_USER"]
