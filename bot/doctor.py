@@ -180,10 +180,17 @@ def _dead_filings(probe: DatabaseProbe) -> Check:
     if isinstance(dead, str):
         return Check("tracker filings", WARN, f"could not count dead filings: {dead}")
     if dead:
+        latest = probe.latest_dead("tracker.")
+        shown = ""
+        if not isinstance(latest, str) and latest[0]:
+            item, reason, incident = latest
+            where = f" INC-{incident}" if incident is not None else ""
+            line = " ".join(reason.split())
+            shown = f"; latest #{item}{where}: {line[:200]}{'…' if len(line) > 200 else ''}"
         return Check(
             "tracker filings",
             WARN,
-            f"{dead} follow-up filing(s) refused by the tracker (dead outbox items)",
+            f"{dead} follow-up filing(s) refused by the tracker (dead outbox items){shown}",
             "`incidentbot outbox --status dead` shows each reason; fix it, then `incidentbot outbox --retry <id>`",
         )
     return Check("tracker filings", OK, "no refused follow-up filings")

@@ -99,6 +99,25 @@ class DatabaseProbe:
             return first_line(exc)
         return int(found or 0)
 
+    def latest_dead(self, kind_prefix: str) -> tuple[int, str, int | None] | str:
+        """The latest dead outbox item whose kind starts with ``kind_prefix``, as (its id, the reason it
+        was given up, its incident number); ``(0, "", None)`` when there is none; or the first line of the
+        driver's error."""
+        try:
+            with self._engine.connect() as connection:
+                row = connection.execute(
+                    sa.text(
+                        "SELECT id, last_error, incident_number FROM outbox WHERE status = 'dead' AND kind LIKE :kinds "
+                        "ORDER BY id DESC LIMIT 1"
+                    ),
+                    {"kinds": kind_prefix.replace("%", "").replace("_", "") + "%"},
+                ).first()
+        except sa.exc.SQLAlchemyError as exc:
+            return first_line(exc)
+        if row is None:
+            return (0, "", None)
+        return (int(row[0]), str(row[1] or ""), int(row[2]) if row[2] is not None else None)
+
     def dispose(self) -> None:
         self._engine.dispose()
 

@@ -185,7 +185,13 @@ def test_refused_filings_show_in_outbox_and_doctor(
     assert "GitHub refused (HTTP 422" in dead.stdout
     doctor = incidentbot("doctor", **cli, settings=github.settings)
     lines = doctor.stdout.splitlines()
-    assert "[warn] tracker filings: 1 follow-up filing(s) refused by the tracker (dead outbox items)" in lines
+    [item] = [line.split()[0] for line in dead.stdout.splitlines() if "tracker.file" in line]
+    [reason] = [line for line in lines if line.startswith("[warn] tracker filings: ")]
+    assert reason == (
+        "[warn] tracker filings: 1 follow-up filing(s) refused by the tracker (dead outbox items); "
+        f"latest {item} INC-1: POST /repos/acme/web/issues: GitHub refused (HTTP 422, a field the tracker "
+        "refuses): Validation Failed: Label labels invalid"
+    )
     assert GITHUB_TOKEN not in dead.stdout + dead.stderr + doctor.stdout + doctor.stderr
 
 
