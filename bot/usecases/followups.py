@@ -178,8 +178,11 @@ class FollowupUseCases:
             else ReopenFollowup(followup_number, f"reopened in {key}")
         )
         occurred_at = closed_at if action is SyncAction.DONE and closed_at is not None else None
-        if occurred_at is not None and occurred_at < followup.created_at:
-            occurred_at = None  # a clock skew must not refuse the change
+        latest = followup.latest_change
+        if occurred_at is not None and (
+            occurred_at < followup.created_at or (latest is not None and occurred_at < latest.occurred_at)
+        ):
+            occurred_at = None  # a clock skew must not refuse the change (it may not precede the latest one)
         if occurred_at is not None and occurred_at > self.clock():
             occurred_at = None
         return self.incidents.transition(
