@@ -127,6 +127,24 @@ class FollowupUseCases:
             still_wanted=not_recorded,
         )
 
+    def filing_obstacle(self, number: int, followup_number: int) -> str | None:
+        """Why a queued filing of follow-up ``followup_number`` of INC-``number`` must not be sent now, or None
+        to send it: ``"dropped"`` (dropped since it was queued), ``"already filed as KEY"`` (a retried or
+        revived item after the key was recorded), ``"no follow-up #n"`` or ``"no INC-n"``. Read in its own
+        transaction at delivery time (``TrackerDeliverer``'s ``skip_reason``)."""
+        with self.transactions.read() as uow:
+            incident = uow.incidents.get(number)
+        if incident is None:
+            return f"no {format_incident_id(number)}"
+        followup = incident.followup(followup_number)
+        if followup is None:
+            return f"no follow-up #{followup_number}"
+        if followup.tracker_key is not None:
+            return f"already filed as {followup.tracker_key}"
+        if followup.state is FollowupState.DROPPED:
+            return "dropped"
+        return None
+
     def exported(self) -> list[FollowupListing]:
         """Follow-ups filed in the tracker and not dropped, across incidents (what sync-back reads)."""
         with self.transactions.read() as uow:
