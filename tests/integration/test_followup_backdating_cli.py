@@ -35,7 +35,8 @@ def test_reopen_backdated_before_done_is_refused_and_the_state_stays_done(databa
     )
     assert_one_line_error(
         before_added,
-        f"{d[0]} 10:30 UTC is before follow-up #1 was added ({d[0]} 11:00 UTC); it cannot be handed over before it existed.",
+        f"{d[0]} 10:30 UTC is before follow-up #1 was added ({d[0]} 11:00 UTC); "
+        "it cannot be handed over before it existed.",
     )
     listing = run("INC-2 followups")
     assert f"done {d[4]}" in listing, listing
