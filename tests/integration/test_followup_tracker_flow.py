@@ -317,3 +317,19 @@ async def test_a_revived_filing_of_a_follow_up_reopened_after_its_drop_is_filed(
     await worker_for(filing, github, clock, slack).run_once()
     assert sorted(github.issues) == [1]
     assert filing.incidents.get(1).followups[0].tracker_key == "acme/web#1"
+
+
+async def test_a_close_in_the_tracker_before_the_follow_ups_latest_change_is_recorded_at_sync_time(
+    filing: UseCases, github: FakeGitHub, clock: ReplayClock
+) -> None:
+    """Closed in GitHub at +60 min, handed over here at +65: the close may not precede that change, so
+    sync-back records it done at the sync's time (+70) instead of being refused on every round."""
+    await filed_three(filing, github, clock)
+    start = clock.now
+    github.close(2, at=start + timedelta(minutes=60))
+    clock.now = start + timedelta(minutes=65)
+    filing.incidents.run(parse_command("INC-1 followup owner 2 <@U0ERIN|erin>"), ALICE)
+    clock.now = start + timedelta(minutes=70)
+    assert await sync_job(filing, github).check_once() == ["INC-1#2"]
+    followup = filing.incidents.get(1).followups[1]
+    assert (followup.state, followup.done_at) == (FollowupState.DONE, start + timedelta(minutes=70))
