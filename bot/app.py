@@ -269,7 +269,7 @@ def build_deliverer(settings: Settings, usecases: UseCases, deps: SlackDeps, tra
     pagerduty = PagerDutyDeliverer(usecases.incidents, settings.pagerduty_routing_key, settings.pagerduty_events_url)
     routes: dict[str, Deliver] = {"slack": slack, "pagerduty": pagerduty}
     if tracker is not None:
-        routes["tracker"] = TrackerDeliverer(tracker, record_filed(usecases))
+        routes["tracker"] = TrackerDeliverer(tracker, record_filed(usecases), filing_skip_reason(usecases))
     return route_by_kind(routes)
 
 
@@ -292,6 +292,20 @@ def record_filed(usecases: UseCases) -> Callable[[OutboxItem, TrackerRef], Await
         )
 
     return on_filed
+
+
+def filing_skip_reason(usecases: UseCases) -> Callable[[OutboxItem], Awaitable[str | None]]:
+    """The tracker deliverer's ``skip_reason``: why a ``tracker.file`` item's follow-up must not be filed
+    now (``FollowupUseCases.filing_obstacle``: dropped, already filed), read at delivery; None to file it,
+    and for an item queued without its incident or follow-up number."""
+
+    async def skip_reason(item: OutboxItem) -> str | None:
+        followup = item.payload.get("followup")
+        if item.incident_number is None or not isinstance(followup, int):
+            return None
+        return await asyncio.to_thread(usecases.followups.filing_obstacle, item.incident_number, followup)
+
+    return skip_reason
 
 
 def issue_reader(tracker: Tracker) -> ReadState:

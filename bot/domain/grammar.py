@@ -14,7 +14,8 @@ state-changing command may end with ``--at WHEN``)::
     followups
 
 ``followup done|reopen|owner|due|drop|export`` is a change to follow-up ``<n>`` only when a number follows
-the word (``followup drop the legacy cache`` adds a follow-up); DATE is one of
+the word (``followup drop the legacy cache`` adds a follow-up); a word that tries to be a number and is not
+a whole one of at most 6 digits (``-1``, ``2.0``, ``99999999999999999999``) is refused; DATE is one of
 ``bot.domain.timeparse.DUE_FORMS``.
 
 In Slack a person is a mention (``<@U0123|alice>`` as Slack sends it); with ``names=True`` (the
@@ -126,6 +127,9 @@ BROADCAST_NAMES = frozenset({"here", "channel", "everyone"})
 _HYPOTHESIS_NUMBER = re.compile(r"^#?(\d{1,6})$")
 # `--due` in any case, `--due=DATE`, `\u2014due`/`\u2013due` (phone dashes); a word such as `--duet` is text.
 _DUE_OPTION = re.compile(r"(?:^|(?<=\s))(?P<flag>(?:--|[\u2013\u2014])due)(?=\s|=|$)", re.IGNORECASE)
+# A word that tries to be a follow-up number but is not one: a sign, a decimal point or comma, or more
+# digits than a number takes (`-1`, `+2`, `2.0`, `.5`, `1,5`, `99999999999999999999`).
+_NUMBER_ATTEMPT = re.compile(r"^#?[+\-\u2212]?(?:\d+(?:[.,]\d*)?|[.,]\d+)$")
 FOLLOWUP_CHANGES = ("done", "reopen", "owner", "due", "drop", "export")
 """The words after ``followup`` that change follow-up ``<n>`` when a number follows them."""
 _SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -449,7 +453,7 @@ FollowupCommand = (
 
 def _parse_followup(rest: str, names: bool) -> FollowupCommand:
     sub, remainder = _split_word(rest)
-    if sub.lower() in FOLLOWUP_CHANGES and (not remainder or _HYPOTHESIS_NUMBER.match(_split_word(remainder)[0])):
+    if sub.lower() in FOLLOWUP_CHANGES and (not remainder or _NUMBER_ATTEMPT.match(_split_word(remainder)[0])):
         return _parse_followup_change(sub.lower(), remainder, names)
     body, due_text = _split_due_option(rest)
     if due_text is not None and len(due_text.split()) > 1:
@@ -487,6 +491,12 @@ def _parse_followup_change(
 ) -> CompleteFollowup | ReopenFollowup | AssignFollowup | RescheduleFollowup | DropFollowup | ExportFollowup:
     number_text, remainder = _split_word(rest)
     match = _HYPOTHESIS_NUMBER.match(number_text)
+    if match is None and number_text:
+        raise UsageError(
+            f"`{number_text[:30]}` is not a follow-up number: give it as a whole number, e.g. `followup {sub} 1` "
+            "(`followups` lists them).",
+            USAGE["followup"],
+        )
     if match is None:
         raise UsageError(f"`followup {sub}` needs the follow-up number, e.g. `followup {sub} 1`.", USAGE["followup"])
     number = int(match.group(1))

@@ -43,6 +43,7 @@ from bot.domain.commands import (
 )
 from bot.domain.errors import TimeParseError, TransitionError
 from bot.domain.model import (
+    FOLLOWUP_CHANGE_NAMES,
     STATUS_CHANGE_KINDS,
     STATUS_CHANGE_NAMES,
     EntryKind,
@@ -190,6 +191,8 @@ def apply(incident: Incident, action: Transition, stamp: Stamp) -> Decision:
     if entry.kind in STATUS_CHANGE_KINDS:
         _check_not_before_latest_change(incident, entry)
         changed = changed.with_changes(latest_change=StatusChange(entry.kind, entry.occurred_at))
+    if entry.kind in FOLLOWUP_CHANGE_NAMES:
+        changed = _followup_in_order(incident, changed, entry)
     if next_status is not incident.status:
         entry = _with_status_change(entry, incident.status, next_status)
         changed = changed.with_changes(status=next_status)
@@ -203,6 +206,39 @@ def _check_not_before_declaration(incident: Incident, stamp: Stamp) -> None:
             f"({format_utc(incident.declared_at)}). Pick a time after the declaration; an earlier start can only "
             "be given when declaring, with `--at` on `declare`."
         )
+
+
+_FOLLOWUP_VERBS = {
+    EntryKind.FOLLOWUP_DONE: "done",
+    EntryKind.FOLLOWUP_REOPENED: "reopened",
+    EntryKind.FOLLOWUP_OWNER: "handed over",
+    EntryKind.FOLLOWUP_DUE: "rescheduled",
+    EntryKind.FOLLOWUP_DROPPED: "dropped",
+    EntryKind.FOLLOWUP_EXPORT: "filed",
+}
+
+
+def _followup_in_order(before: Incident, after: Incident, entry: TimelineEntry) -> Incident:
+    """A follow-up change may not come before the follow-up was added nor before its latest change (its
+    state must follow the timeline order); ``after`` with that follow-up's latest change set to ``entry``.
+    Raises TimeParseError naming both times (UTC)."""
+    number = int(entry.data["number"])
+    followup = _find_followup(before, number)
+    when = format_utc(entry.occurred_at)
+    if entry.occurred_at < followup.created_at:
+        raise TimeParseError(
+            f"{when} is before follow-up #{number} was added ({format_utc(followup.created_at)}); "
+            f"it cannot be {_FOLLOWUP_VERBS[entry.kind]} before it existed."
+        )
+    latest = followup.latest_change
+    if latest is not None and entry.occurred_at < latest.occurred_at:
+        raise TimeParseError(
+            f"{when} is before the latest change of follow-up #{number} "
+            f"({FOLLOWUP_CHANGE_NAMES[latest.kind]} at {format_utc(latest.occurred_at)}). Record this "
+            "change at or after that time."
+        )
+    changed = replace(_find_followup(after, number), latest_change=StatusChange(entry.kind, entry.occurred_at))
+    return _with_followup(after, changed)
 
 
 def _check_not_before_latest_change(incident: Incident, entry: TimelineEntry) -> None:
@@ -429,11 +465,6 @@ def _record_followup_done(incident: Incident, action: CompleteFollowup, stamp: S
     if followup.state is FollowupState.DROPPED:
         raise TransitionError(
             f"Follow-up #{action.number} was dropped; `followup reopen {action.number}` first if it is back on."
-        )
-    if stamp.occurred_at < followup.created_at:
-        raise TimeParseError(
-            f"{format_utc(stamp.occurred_at)} is before follow-up #{action.number} was added "
-            f"({format_utc(followup.created_at)}); it cannot be done before it existed."
         )
     done = replace(followup, state=FollowupState.DONE, done_at=stamp.occurred_at)
     entry = _followup_entry(stamp, EntryKind.FOLLOWUP_DONE, followup, action.note)

@@ -179,10 +179,23 @@ STATUS_CHANGE_NAMES = {
     EntryKind.SEVERITY: "severity change",
 }
 
+FOLLOWUP_CHANGE_NAMES = {
+    EntryKind.FOLLOWUP_DONE: "done",
+    EntryKind.FOLLOWUP_REOPENED: "reopened",
+    EntryKind.FOLLOWUP_OWNER: "owner change",
+    EntryKind.FOLLOWUP_DUE: "due date change",
+    EntryKind.FOLLOWUP_DROPPED: "dropped",
+    EntryKind.FOLLOWUP_EXPORT: "export",
+}
+"""The entries that change one follow-up (a user's command), with how refusals name them; a backdated
+one may not precede the follow-up's latest (``Followup.latest_change``). ``followup_exported`` (the
+tracker's answer, recorded by the bot when it comes) and reminders are not changes of this kind."""
+
 
 @dataclass(frozen=True)
 class StatusChange:
-    """The latest status or severity change of an incident (by when it happened, UTC)."""
+    """The latest status or severity change of an incident, or the latest change of a follow-up (by when
+    it happened, UTC)."""
 
     kind: EntryKind
     occurred_at: datetime
@@ -261,7 +274,8 @@ class Followup:
 
     ``due``: the UTC calendar day it should be done by (None: no date). ``done_at``: when it was
     done (UTC), None unless ``state`` is done. ``tracker_key``/``tracker_url``: the issue filed for it
-    in the team's tracker (``PROJ-12``, ``owner/repo#12``), None until it is exported.
+    in the team's tracker (``PROJ-12``, ``owner/repo#12``), None until it is exported. A backdated
+    change may not precede ``created_at`` nor ``latest_change`` (its state follows the timeline order).
     """
 
     number: int
@@ -273,6 +287,9 @@ class Followup:
     done_at: datetime | None = None
     tracker_key: str | None = None
     tracker_url: str | None = None
+    latest_change: StatusChange | None = field(default=None, compare=False)
+    """Its newest change (a :data:`FOLLOWUP_CHANGE_NAMES` entry's kind and time, UTC), None when unchanged
+    since it was added; read from the timeline, not stored with the follow-up (so not compared)."""
 
     def is_overdue(self, today: date) -> bool:
         """Still open after its due day (``today``: the UTC date now)."""

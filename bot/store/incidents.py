@@ -25,6 +25,7 @@ from bot.domain.model import (
     Member,
     Severity,
     Status,
+    StatusChange,
     TimelineEntry,
 )
 from bot.errors import ConcurrentUpdate
@@ -221,7 +222,8 @@ class IncidentRepository:
         )
         followups = self._session.exec(
             select(FollowupRow).where(FollowupRow.incident_id == row.id).order_by(col(FollowupRow.number))
-        )
+        ).all()
+        changes = self._timeline.get_latest_followup_changes(row.id) if followups else {}
         return Incident(
             number=row.number,
             title=row.title,
@@ -234,7 +236,7 @@ class IncidentRepository:
             description=row.description,
             members=tuple(Member(p.user_id, p.role, p.joined_at) for p in participants),
             hypotheses=tuple(_hypothesis(h) for h in hypotheses),
-            followups=tuple(_followup(f) for f in followups),
+            followups=tuple(_followup(f, changes.get(f.number)) for f in followups),
             resolved_at=row.resolved_at,
             resolved_by=row.resolved_by,
             summary=row.summary,
@@ -334,7 +336,7 @@ def _summary(row: IncidentRow) -> IncidentSummary:
     )
 
 
-def _followup(row: FollowupRow) -> Followup:
+def _followup(row: FollowupRow, latest_change: StatusChange | None = None) -> Followup:
     return Followup(
         row.number,
         row.text,
@@ -345,6 +347,7 @@ def _followup(row: FollowupRow) -> Followup:
         row.done_at,
         row.tracker_key,
         row.tracker_url,
+        latest_change,
     )
 
 

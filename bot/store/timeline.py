@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.domain.model import STATUS_CHANGE_KINDS, EntryKind, StatusChange, TimelineEntry
+from bot.domain.model import FOLLOWUP_CHANGE_NAMES, STATUS_CHANGE_KINDS, EntryKind, StatusChange, TimelineEntry
 from bot.domain.nudges import BOT_CHATTER
 from bot.errors import ConcurrentUpdate
 from bot.store.tables import IncidentRow, TimelineEntryRow
@@ -100,6 +100,24 @@ class TimelineRepository:
             .limit(1)
         ).first()
         return StatusChange(EntryKind(latest[0]), latest[1]) if latest else None
+
+    def get_latest_followup_changes(self, incident_row_id: int) -> dict[int, StatusChange]:
+        """Each follow-up's newest change (``FOLLOWUP_CHANGE_NAMES`` kinds), by follow-up number; a follow-up
+        never changed since it was added is absent. Ties in time go to the later recorded."""
+        rows = self._session.exec(
+            select(TimelineEntryRow.kind, TimelineEntryRow.occurred_at, TimelineEntryRow.data)
+            .where(
+                TimelineEntryRow.incident_id == incident_row_id,
+                col(TimelineEntryRow.kind).in_(sorted(kind.value for kind in FOLLOWUP_CHANGE_NAMES)),
+            )
+            .order_by(col(TimelineEntryRow.occurred_at), col(TimelineEntryRow.recorded_at), col(TimelineEntryRow.id))
+        ).all()
+        latest: dict[int, StatusChange] = {}
+        for kind, occurred_at, data in rows:
+            number = data.get("number") if isinstance(data, dict) else None
+            if isinstance(number, int):
+                latest[number] = StatusChange(EntryKind(kind), occurred_at)
+        return latest
 
     def add_entries(self, incident_row_id: int, entries: Sequence[TimelineEntry]) -> None:
         """One Core executemany: ORM objects cost a quarter of a second per 1,000 entries (an alert group)."""

@@ -127,6 +127,24 @@ class FollowupUseCases:
             still_wanted=not_recorded,
         )
 
+    def filing_obstacle(self, number: int, followup_number: int) -> str | None:
+        """Why a queued filing of follow-up ``followup_number`` of INC-``number`` must not be sent now, or None
+        to send it: ``"dropped"`` (dropped since it was queued), ``"already filed as KEY"`` (a retried or
+        revived item after the key was recorded), ``"no follow-up #n"`` or ``"no INC-n"``. Read in its own
+        transaction at delivery time (``TrackerDeliverer``'s ``skip_reason``)."""
+        with self.transactions.read() as uow:
+            incident = uow.incidents.get(number)
+        if incident is None:
+            return f"no {format_incident_id(number)}"
+        followup = incident.followup(followup_number)
+        if followup is None:
+            return f"no follow-up #{followup_number}"
+        if followup.tracker_key is not None:
+            return f"already filed as {followup.tracker_key}"
+        if followup.state is FollowupState.DROPPED:
+            return "dropped"
+        return None
+
     def exported(self) -> list[FollowupListing]:
         """Follow-ups filed in the tracker and not dropped, across incidents (what sync-back reads)."""
         with self.transactions.read() as uow:
@@ -178,8 +196,11 @@ class FollowupUseCases:
             else ReopenFollowup(followup_number, f"reopened in {key}")
         )
         occurred_at = closed_at if action is SyncAction.DONE and closed_at is not None else None
-        if occurred_at is not None and occurred_at < followup.created_at:
-            occurred_at = None  # a clock skew must not refuse the change
+        latest = followup.latest_change
+        if occurred_at is not None and (
+            occurred_at < followup.created_at or (latest is not None and occurred_at < latest.occurred_at)
+        ):
+            occurred_at = None  # a clock skew must not refuse the change (it may not precede the latest one)
         if occurred_at is not None and occurred_at > self.clock():
             occurred_at = None
         return self.incidents.transition(

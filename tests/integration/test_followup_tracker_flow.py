@@ -12,8 +12,9 @@ from datetime import timedelta
 from functools import partial
 
 import pytest
+from structlog.testing import capture_logs
 
-from bot.app import issue_reader, record_filed, stalled_item_notice
+from bot.app import filing_skip_reason, issue_reader, record_filed, stalled_item_notice
 from bot.cli.demo import ReplayClock
 from bot.domain.effects import OutboxItem
 from bot.domain.grammar import parse_command
@@ -63,7 +64,8 @@ def worker_for(
     usecases: UseCases, github: FakeGitHub, clock: ReplayClock, slack: SlackLines, token: str = GITHUB_TOKEN
 ) -> OutboxWorker:
     tracker = GitHubTracker("acme/web", token, github.url, timeout_seconds=2)
-    deliver = route_by_kind({"tracker": TrackerDeliverer(tracker, record_filed(usecases)), "slack": slack})
+    deliverer = TrackerDeliverer(tracker, record_filed(usecases), filing_skip_reason(usecases))
+    deliver = route_by_kind({"tracker": deliverer, "slack": slack})
     notice = partial(stalled_item_notice, tracker="GitHub")
     return OutboxWorker(usecases.store, deliver, "w1", clock=clock, on_stalled=notice)
 
@@ -263,3 +265,71 @@ async def test_sync_back_survives_a_tracker_outage_and_skips_dropped(
         "/repos/acme/web/issues/2",
     ]
     assert followup_entries(filing) == [("followup_done", "github", 1, "closed in acme/web#1")]
+
+
+async def dead_filing(usecases: UseCases, github: FakeGitHub, clock: ReplayClock, slack: SlackLines) -> OutboxItem:
+    """INC-1's follow-up #1 whose filing GitHub refused once (422): a dead item after one request."""
+    declare_with_followups(usecases, "retry budget for the payment API")
+    github.fail("*", 422, body={"message": "Validation Failed"})
+    await worker_for(usecases, github, clock, slack).run_once()
+    [dead] = usecases.outbox.items("dead")
+    assert (dead.kind, len(github.requests)) == ("tracker.file", 1)
+    return dead
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda u: u.incidents.run(parse_command("INC-1 followup drop 1 dup of INC-3"), ALICE), "dropped"),
+        (lambda u: u.followups.record_export(1, 1, "acme/web#9", URL.format(9)), "already filed as acme/web#9"),
+    ],
+    ids=["dropped", "already-filed"],
+)
+async def test_a_revived_filing_of_a_dropped_or_filed_follow_up_is_not_sent(
+    filing: UseCases, github: FakeGitHub, clock: ReplayClock, change: object, reason: str
+) -> None:
+    """``incidentbot outbox --retry`` of a dead filing after its follow-up was dropped (or filed by other
+    means): the item completes without a request to GitHub, logged with the incident, follow-up and why."""
+    slack = SlackLines()
+    dead = await dead_filing(filing, github, clock, slack)
+    change(filing)  # type: ignore[operator]
+    assert filing.outbox.revive(dead.id)
+    clock.now += timedelta(minutes=1)
+    with capture_logs() as logs:
+        await worker_for(filing, github, clock, slack).run_once()
+    assert len(github.requests) == 1  # only the refused attempt: no lookup, no create
+    assert github.issues == {}
+    assert (filing.outbox.items("pending"), filing.outbox.items("dead")) == ([], [])
+    skipped = [(e["incident"], e["followup"], e["reason"]) for e in logs if e["event"] == "tracker_filing_skipped"]
+    assert skipped == [("INC-1", 1, reason)]
+
+
+async def test_a_revived_filing_of_a_follow_up_reopened_after_its_drop_is_filed(
+    filing: UseCases, github: FakeGitHub, clock: ReplayClock
+) -> None:
+    """Dropped and reopened before the retry: it is wanted again, so the revived item files it."""
+    slack = SlackLines()
+    dead = await dead_filing(filing, github, clock, slack)
+    filing.incidents.run(parse_command("INC-1 followup drop 1 dup"), ALICE)
+    filing.incidents.run(parse_command("INC-1 followup reopen 1 not a dup after all"), ALICE)
+    assert filing.outbox.revive(dead.id)
+    clock.now += timedelta(minutes=1)
+    await worker_for(filing, github, clock, slack).run_once()
+    assert sorted(github.issues) == [1]
+    assert filing.incidents.get(1).followups[0].tracker_key == "acme/web#1"
+
+
+async def test_a_close_in_the_tracker_before_the_follow_ups_latest_change_is_recorded_at_sync_time(
+    filing: UseCases, github: FakeGitHub, clock: ReplayClock
+) -> None:
+    """Closed in GitHub at +60 min, handed over here at +65: the close may not precede that change, so
+    sync-back records it done at the sync's time (+70) instead of being refused on every round."""
+    await filed_three(filing, github, clock)
+    start = clock.now
+    github.close(2, at=start + timedelta(minutes=60))
+    clock.now = start + timedelta(minutes=65)
+    filing.incidents.run(parse_command("INC-1 followup owner 2 <@U0ERIN|erin>"), ALICE)
+    clock.now = start + timedelta(minutes=70)
+    assert await sync_job(filing, github).check_once() == ["INC-1#2"]
+    followup = filing.incidents.get(1).followups[1]
+    assert (followup.state, followup.done_at) == (FollowupState.DONE, start + timedelta(minutes=70))

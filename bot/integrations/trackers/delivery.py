@@ -1,5 +1,7 @@
 """Filing through the outbox: a ``tracker.file`` effect carries a TrackerIssue; its deliverer files it
-(exactly once per marker, ``Tracker.file``) and hands the ref to ``on_filed``, which records it.
+(exactly once per marker, ``Tracker.file``) and hands the ref to ``on_filed``, which records it. Before
+that, ``skip_reason`` (injected by ``bot.app``) may say the follow-up was dropped or filed since the item
+was queued (a revived dead item, ``incidentbot outbox --retry``): the item then completes without a request.
 
 A crash or a failed commit between the tracker's answer and ``on_filed`` leaves the item pending: the
 next attempt's lookup finds the issue and ``on_filed`` runs again with the same ref, so ``on_filed``
@@ -29,6 +31,9 @@ class TrackerEffect(StrEnum):
 
 OnFiled = Callable[[OutboxItem, TrackerRef], Awaitable[None]]
 """Records a filed issue's ref for the item's follow-up; called again with the same ref on a retry."""
+SkipReason = Callable[[OutboxItem], Awaitable[str | None]]
+"""Why an item's filing must not be sent at delivery (its follow-up was dropped or already filed since
+it was queued: ``"dropped"``, ``"already filed as KEY"``), or None to file it."""
 
 
 def file_effect(issue: TrackerIssue, incident_number: int, followup_number: int | None = None) -> Effect:
@@ -61,9 +66,10 @@ def issue_of(payload: dict[str, Any]) -> TrackerIssue:
 class TrackerDeliverer:
     """The outbox deliverer of ``tracker.*`` items (route it by the ``tracker`` kind prefix)."""
 
-    def __init__(self, tracker: Tracker, on_filed: OnFiled) -> None:
+    def __init__(self, tracker: Tracker, on_filed: OnFiled, skip_reason: SkipReason | None = None) -> None:
         self.tracker = tracker
         self.on_filed = on_filed
+        self.skip_reason = skip_reason
 
     async def __call__(self, item: OutboxItem) -> None:
         """Raises RetryLater or Undeliverable (see the module docstring)."""
@@ -73,6 +79,17 @@ class TrackerDeliverer:
             issue = issue_of(item.payload)
         except ValueError as exc:
             raise Undeliverable(f"malformed tracker item: {exc}") from exc
+        reason = await self.skip_reason(item) if self.skip_reason is not None else None
+        if reason is not None:  # completes the item without a request: filing it now would be wrong
+            log.info(
+                "tracker_filing_skipped",
+                tracker=self.tracker.name,
+                incident=incident_of(issue.marker),
+                followup=item.payload.get("followup"),
+                item=item.id,
+                reason=reason,
+            )
+            return
         try:
             ref = await self.tracker.file(issue)
         except TrackerError as exc:
