@@ -11,13 +11,13 @@ incident's row locked, so replicas checking at the same moment still post one re
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 import structlog
 
 from bot.domain.model import Severity
+from bot.jobs.periodic import repeat
 from bot.metrics import NUDGES_SENT
 from bot.usecases.nudges import NudgeUseCases
 from bot.usecases.shared import EffectPlan
@@ -65,13 +65,9 @@ class Nudger:
         return [o.incident.incident_id for o in outcomes]
 
     async def run_forever(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await asyncio.to_thread(self.check_once)
-            except Exception:  # the database may be restarting; try again next round
-                log.exception("nudge_check_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=self.interval)
+        await repeat(
+            lambda: asyncio.to_thread(self.check_once), self.interval, self._stopping, log, "nudge_check_failed"
+        )
 
     def stop(self) -> None:
         self._stopping.set()

@@ -12,12 +12,12 @@ re-checked with the incident locked, so replicas checking at the same moment rem
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from datetime import datetime
 
 import structlog
 
+from bot.jobs.periodic import repeat
 from bot.usecases.followups import DigestPlan, FollowupUseCases
 from bot.usecases.shared import EffectPlan
 
@@ -55,13 +55,13 @@ class FollowupReminder:
         return [o.incident.incident_id for o in outcomes]
 
     async def run_forever(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await asyncio.to_thread(self.check_once)
-            except Exception:  # the database may be restarting; try again next round
-                log.exception("followup_reminder_check_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=self.interval)
+        await repeat(
+            lambda: asyncio.to_thread(self.check_once),
+            self.interval,
+            self._stopping,
+            log,
+            "followup_reminder_check_failed",
+        )
 
     def stop(self) -> None:
         self._stopping.set()
@@ -95,15 +95,14 @@ class FollowupDigest:
     async def run_forever(self) -> None:
         """Check every ``interval`` seconds, the first time one interval after start (a replica that
         restarts in a loop does not post the moment it starts)."""
-        while not self._stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=self.interval)
-            if self._stopping.is_set():
-                break
-            try:
-                await asyncio.to_thread(self.check_once)
-            except Exception:  # the database may be restarting; try again next round
-                log.exception("followup_digest_check_failed")
+        await repeat(
+            lambda: asyncio.to_thread(self.check_once),
+            self.interval,
+            self._stopping,
+            log,
+            "followup_digest_check_failed",
+            wait_first=True,
+        )
 
     def stop(self) -> None:
         self._stopping.set()

@@ -11,13 +11,13 @@ reads one issue, and ``plan`` (the channel line) is Slack's. What a state means 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
 
+from bot.jobs.periodic import repeat
 from bot.usecases.followups import FollowupUseCases
 from bot.usecases.shared import EffectPlan
 
@@ -102,13 +102,7 @@ class TrackerSync:
         return changed
 
     async def run_forever(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.check_once()
-            except Exception:  # the database may be restarting; try again next round
-                log.exception("tracker_sync_check_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=self.interval)
+        await repeat(self.check_once, self.interval, self._stopping, log, "tracker_sync_check_failed")
 
     def stop(self) -> None:
         self._stopping.set()
