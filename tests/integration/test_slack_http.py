@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.domain.grammar import parse_command
+from bot.domain.model import EntryKind
 from bot.slack.ids import ActionId
 from bot.usecases.shared import Actor
 from tests.support import signing
@@ -650,6 +651,47 @@ class TestEscaping:
         assert "&lt;!channel&gt; &amp; friends" in status
         assert "&lt;!channel&gt; &amp; friends" in slack.fake.channel(channel_id).topic
         assert "<@U0ALICE>" in "".join(sent)  # real mentions the bot writes stay mentions
+
+
+SLACK_TYPED_TEXTS = (
+    "p99 < 200ms & rising",
+    "a && b || c",
+    "x > y >> z",
+    "<not a link>",
+    "&lt; is how HTML writes <",
+    "literal &amp; typed",
+    "R&D said: 5 > 3 & 2 < 4",
+)
+"""What people type after ``/incident note``: the three characters Slack encodes, alone, doubled, and
+already written as entities (which Slack encodes again: ``&amp;lt;``)."""
+
+
+def as_slack_sends(typed: str) -> str:
+    """``typed`` as the ``text`` field of Slack's slash-command request: ``&``, ``<`` and ``>`` as
+    ``&amp;``, ``&lt;`` and ``&gt;`` (docs.slack.dev "Formatting text": Slack encodes its three
+    control characters in the text it sends)."""
+    return typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class TestSlashCommandText:
+    def test_text_is_recorded_as_typed_and_shown_escaped_once(self, slack: SlackDriver) -> None:
+        """A note typed as "p99 < 200ms & rising" arrives as "p99 &lt; 200ms &amp; rising"; the timeline
+        keeps what the person typed, and Slack shows it escaped exactly once (not "&amp;lt;")."""
+        channel_id = slack.declare()
+        replies = [slack.command("note " + as_slack_sends(typed), channel_id=channel_id) for typed in SLACK_TYPED_TEXTS]
+        notes = [e.text for e in slack.bot.usecases.incidents.timeline(1)[1] if e.kind is EntryKind.NOTE]
+        assert notes == list(SLACK_TYPED_TEXTS)
+        assert replies[0].text == "INC-1 · Note: p99 &lt; 200ms &amp; rising"
+        assert replies[4].text == "INC-1 · Note: &amp;lt; is how HTML writes &lt;"
+        for typed, reply in zip(SLACK_TYPED_TEXTS, replies, strict=True):
+            assert reply.text == "INC-1 · Note: " + as_slack_sends(typed)
+
+    def test_a_followup_title_is_recorded_as_typed(self, slack: SlackDriver) -> None:
+        """`/incident followup Alert when p99 > 200ms & errors > 1%` keeps the follow-up's text as typed."""
+        channel_id = slack.declare()
+        slack.command("followup " + as_slack_sends("Alert when p99 > 200ms & errors > 1%"), channel_id=channel_id)
+        incident = slack.bot.usecases.incidents.get(1)
+        assert [f.text for f in incident.followups] == ["Alert when p99 > 200ms & errors > 1%"]
 
 
 class TestSlackFailures:

@@ -36,7 +36,7 @@ from bot.slack import blocks
 from bot.slack.app import SlackDeps
 from bot.slack.delivery import NotifyTarget, export_effects, plan_effects
 from bot.slack.errors import about_incident, respond_ephemeral
-from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, slack_mention, truncate
+from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, slack_mention, truncate, unescape
 from bot.slack.web_api import incident_number_in_channel_name
 from bot.usecases.shared import Actor, Outcome
 from bot.views.followups import followups_text
@@ -100,7 +100,10 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
 
 
 async def _dispatch(deps: SlackDeps, reply: Reply, body: dict[str, Any], context: AsyncBoltContext) -> None:
-    text = str(body.get("text") or "")
+    # Slack sends what the person typed with ``&``, ``<`` and ``>`` as ``&amp;``, ``&lt;`` and ``&gt;``
+    # (mentions it made itself, ``<@U0123|bob>``, keep real brackets): decode once, here, so the timeline
+    # holds "p99 < 200ms & rising" as typed, and every view escapes it once for its own medium.
+    text = unescape(str(body.get("text") or ""))
     if is_bare_declare(text):
         await _open_declare_modal(deps, reply, body, text)
         return
