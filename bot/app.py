@@ -56,6 +56,7 @@ from bot.store import open_store, open_store_for_reading
 from bot.store.engine import describe_database, parse_database_url, redact_database_url
 from bot.store.migrate import current_revision
 from bot.store.threads import DatabaseThreads
+from bot.usecases.followups import FilingState
 from bot.usecases.shared import Actor, Clock, StandingPlan, utc_now
 from bot.usecases.wiring import UseCases, wire_usecases
 
@@ -265,11 +266,12 @@ def build_deliverer(settings: Settings, usecases: UseCases, deps: SlackDeps, tra
         usecases.outbox,
         deps.web_api,
         deps.renderer,
+        TrackerPlan(settings.tracker_users).postmortem_comments if tracker is not None else None,
     )
     pagerduty = PagerDutyDeliverer(usecases.incidents, settings.pagerduty_routing_key, settings.pagerduty_events_url)
     routes: dict[str, Deliver] = {"slack": slack, "pagerduty": pagerduty}
     if tracker is not None:
-        routes["tracker"] = TrackerDeliverer(tracker, record_filed(usecases), filing_skip_reason(usecases))
+        routes["tracker"] = TrackerDeliverer(tracker, record_filed(usecases), filing_state(usecases))
     return route_by_kind(routes)
 
 
@@ -294,18 +296,18 @@ def record_filed(usecases: UseCases) -> Callable[[OutboxItem, TrackerRef], Await
     return on_filed
 
 
-def filing_skip_reason(usecases: UseCases) -> Callable[[OutboxItem], Awaitable[str | None]]:
-    """The tracker deliverer's ``skip_reason``: why a ``tracker.file`` item's follow-up must not be filed
-    now (``FollowupUseCases.filing_obstacle``: dropped, already filed), read at delivery; None to file it,
-    and for an item queued without its incident or follow-up number."""
+def filing_state(usecases: UseCases) -> Callable[[OutboxItem], Awaitable[FilingState]]:
+    """The tracker deliverer's ``filing_state``: ``FollowupUseCases.filing_state`` of a ``tracker.file``
+    item's follow-up, read at delivery (why not to file it now; the links for its body); for an item
+    queued without its incident or follow-up number, nothing to object and no links."""
 
-    async def skip_reason(item: OutboxItem) -> str | None:
+    async def read(item: OutboxItem) -> FilingState:
         followup = item.payload.get("followup")
         if item.incident_number is None or not isinstance(followup, int):
-            return None
-        return await asyncio.to_thread(usecases.followups.filing_obstacle, item.incident_number, followup)
+            return FilingState(None)
+        return await asyncio.to_thread(usecases.followups.filing_state, item.incident_number, followup)
 
-    return skip_reason
+    return read
 
 
 def issue_reader(tracker: Tracker) -> ReadState:

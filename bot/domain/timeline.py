@@ -24,18 +24,31 @@ def collect_names(entries: Iterable[TimelineEntry]) -> dict[str, str]:
     return names
 
 
-_SLACK_REFERENCE = re.compile(r"<([@#!])((?:subteam\^)?[A-Z0-9]+)(?:\|([^<>]*))?>")
+_SLACK_REFERENCE = re.compile(
+    r"<(?:([@#!])((?:subteam\^)?[A-Z0-9]+)|((?i:https?|mailto|tel):[^|<>\s]+))(?:\|([^<>]*))?>"
+)
+"""A mention (``<@U0BOB|bob>``, ``<#C0123|general>``, ``<!subteam^S0123|@netops>``) or a link
+(``<https://grafana.example.com/d/1|dashboard>``) as Slack sends it in typed text."""
 
 
 def plain_references(names: dict[str, str]) -> Escape:
     """Slack's escaped references in typed text as people typed them: ``<@U0BOB|bob>`` -> ``@bob``.
 
-    With should_escape, Slack turns "@bob" in a note into ``<@U0BOB|bob>``; a Markdown reader
-    wants @bob back (``#general`` for channels, the handle for user groups).
+    With should_escape ("Escape channels, users, and links sent to your app"), Slack turns "@bob" in a
+    note into ``<@U0BOB|bob>`` and a pasted URL into ``<https://x.example/a|x.example/a>``; a Markdown
+    reader or a tracker wants @bob and the URL back (``#general`` for channels, the handle for user
+    groups; a link whose label is not just its URL is written ``label (URL)``).
     """
 
     def reference(match: re.Match[str]) -> str:
-        sigil, target, label = match.group(1), match.group(2), match.group(3)
+        sigil, target, url, label = match.group(1), match.group(2), match.group(3), match.group(4)
+        if url is not None:
+            bare = url.split(":", 1)[1].removeprefix("//")
+            if not label or label == url:
+                return url
+            if label == bare:  # what was typed: the URL of a web link, the address of a mail or phone link
+                return url if url.lower().startswith("http") else label
+            return f"{label} ({url})"
         if sigil == "#":
             return f"#{label or target}"
         if sigil == "!":

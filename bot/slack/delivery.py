@@ -9,7 +9,7 @@ status message is edited in place, invitations tolerate ``already_in_channel``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -454,8 +454,12 @@ class SlackDeliverer:
         outbox: OutboxUseCases,
         web_api: SlackWebApi,
         renderer: PostmortemRenderer,
+        postmortem_plan: Callable[[Incident, str], Sequence[Effect]] | None = None,
     ) -> None:
+        """``postmortem_plan``: the effects owed when a postmortem is published at a new URL (the
+        tracker comments linking it), queued with the URL's record."""
         self.incidents = incidents
+        self.postmortem_plan = postmortem_plan
         self.alerts = alerts
         self.changes = changes
         self.budgets = budgets
@@ -737,7 +741,7 @@ class SlackDeliverer:
         template = item.payload.get("template")
         markdown = await asyncio.to_thread(self.renderer.render, data, str(template) if template else None)
         try:
-            await self.web_api.upload_postmortem(incident, markdown)
+            link = await self.web_api.upload_postmortem(incident, markdown)
         except SlackApiError as exc:
             failure = failure_of(exc)
             if failure.error_class is not ErrorClass.TEMPORARY and notify:
@@ -753,6 +757,8 @@ class SlackDeliverer:
                     }
                 )
             raise
+        if link is not None:
+            await asyncio.to_thread(self.incidents.record_postmortem_url, incident.number, link, self.postmortem_plan)
 
 
 def message_time(ts: str) -> datetime:

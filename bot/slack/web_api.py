@@ -474,12 +474,14 @@ class SlackWebApi:
 
     # -- files and views -----------------------------------------------------------------------
 
-    async def upload_postmortem(self, incident: Incident, markdown: str) -> None:
-        """Upload the draft into the incident channel as ``INC-n-postmortem.md``."""
+    async def upload_postmortem(self, incident: Incident, markdown: str) -> str | None:
+        """Upload the draft into the incident channel as ``INC-n-postmortem.md``; its permalink (the
+        ``permalink`` of the file object ``files.completeUploadExternal`` answers), or None when Slack's
+        answer has none. Raises SlackApiError."""
         assert incident.channel_id
         filename = f"{incident.incident_id}-postmortem.md"
         try:
-            await self.client.files_upload_v2(
+            response = await self.client.files_upload_v2(
                 channel=incident.channel_id,
                 filename=filename,
                 title=f"{incident.incident_id} postmortem draft",
@@ -490,7 +492,14 @@ class SlackWebApi:
         except SlackApiError as exc:
             log.warning("postmortem_upload_failed", incident=incident.incident_id, error=failure_of(exc).code)
             raise
-        log.info("postmortem_uploaded", incident=incident.incident_id, channel=incident.channel_id, file=filename)
+        files = response.get("files")
+        first = files[0] if isinstance(files, list) and files and isinstance(files[0], dict) else {}
+        permalink = first.get("permalink")
+        link = permalink if isinstance(permalink, str) and permalink.startswith("https://") else None
+        log.info(
+            "postmortem_uploaded", incident=incident.incident_id, channel=incident.channel_id, file=filename, link=link
+        )
+        return link
 
     async def open_view(self, trigger_id: str, view: dict[str, Any]) -> bool:
         return await self.try_call("views.open", trigger_id=trigger_id, view=view) is not None

@@ -154,6 +154,17 @@ class IncidentRepository:
             sa.update(IncidentRow).where(col(IncidentRow.number) == number).values(status_message_ts=ts)
         )
 
+    def set_postmortem_url(self, number: int, url: str) -> None:
+        """Remember where the incident's postmortem was last published (a web address)."""
+        self._session.execute(
+            sa.update(IncidentRow).where(col(IncidentRow.number) == number).values(postmortem_url=url)
+        )
+
+    def get_postmortem_url(self, number: int) -> str | None:
+        """Where the incident's postmortem was last published, or None before it was."""
+        query = select(IncidentRow.postmortem_url).where(IncidentRow.number == number)
+        return self._session.exec(query).first()
+
     def get_status_message(self, number: int) -> str | None:
         """The ``ts`` of the incident's status message, or None before it was posted."""
         query = select(IncidentRow.status_message_ts).where(IncidentRow.number == number)

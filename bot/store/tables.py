@@ -61,6 +61,7 @@ class IncidentRow(SQLModel, table=True):
     resolved_by: str | None = Field(default=None, max_length=64)
     summary: str = Field(default="", sa_type=sa.Text)
     status_message_ts: str | None = Field(default=None, max_length=32)
+    postmortem_url: str | None = Field(default=None, sa_type=sa.Text)
     service: str | None = Field(default=None, max_length=64, index=True)
     impact_percent: float | None = Field(default=None)
     version: int = Field(default=1)

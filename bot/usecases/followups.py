@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import NamedTuple
 
 import structlog
 
@@ -47,6 +48,14 @@ class FollowupList:
     names: dict[str, str]
     incident_id: str | None = None
     """``INC-n`` when the list is one incident's; None across incidents."""
+
+
+class FilingState(NamedTuple):
+    """See ``FollowupUseCases.filing_state``."""
+
+    obstacle: str | None
+    channel_id: str | None = None
+    postmortem_url: str | None = None
 
 
 class FollowupUseCases:
@@ -127,23 +136,26 @@ class FollowupUseCases:
             still_wanted=not_recorded,
         )
 
-    def filing_obstacle(self, number: int, followup_number: int) -> str | None:
-        """Why a queued filing of follow-up ``followup_number`` of INC-``number`` must not be sent now, or None
-        to send it: ``"dropped"`` (dropped since it was queued), ``"already filed as KEY"`` (a retried or
-        revived item after the key was recorded), ``"no follow-up #n"`` or ``"no INC-n"``. Read in its own
-        transaction at delivery time (``TrackerDeliverer``'s ``skip_reason``)."""
+    def filing_state(self, number: int, followup_number: int) -> FilingState:
+        """What a queued filing of follow-up ``followup_number`` of INC-``number`` needs at delivery time,
+        read in its own transaction (``TrackerDeliverer``): why it must not be sent now (``obstacle``:
+        ``"dropped"`` since it was queued, ``"already filed as KEY"`` for a retried or revived item after the
+        key was recorded, ``"no follow-up #n"``, ``"no INC-n"``; None to send it), and the links the issue
+        body carries as they are now (the incident's Slack channel id, the postmortem's URL)."""
         with self.transactions.read() as uow:
             incident = uow.incidents.get(number)
+            postmortem_url = uow.incidents.get_postmortem_url(number) if incident is not None else None
         if incident is None:
-            return f"no {format_incident_id(number)}"
+            return FilingState(f"no {format_incident_id(number)}")
         followup = incident.followup(followup_number)
+        obstacle: str | None = None
         if followup is None:
-            return f"no follow-up #{followup_number}"
-        if followup.tracker_key is not None:
-            return f"already filed as {followup.tracker_key}"
-        if followup.state is FollowupState.DROPPED:
-            return "dropped"
-        return None
+            obstacle = f"no follow-up #{followup_number}"
+        elif followup.tracker_key is not None:
+            obstacle = f"already filed as {followup.tracker_key}"
+        elif followup.state is FollowupState.DROPPED:
+            obstacle = "dropped"
+        return FilingState(obstacle, incident.channel_id, postmortem_url)
 
     def exported(self) -> list[FollowupListing]:
         """Follow-ups filed in the tracker and not dropped, across incidents (what sync-back reads)."""

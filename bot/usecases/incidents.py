@@ -12,8 +12,9 @@ from datetime import datetime
 import structlog
 
 from bot.domain.commands import Declare, ExportFollowup, ParsedCommand, Query, SetService, Transition
+from bot.domain.effects import Effect
 from bot.domain.lifecycle import Decision, Stamp, apply, declare
-from bot.domain.model import Incident, IncidentSummary, Status, TimelineEntry
+from bot.domain.model import Incident, IncidentSummary, Status, TimelineEntry, format_incident_id
 from bot.domain.policy import check_allowed
 from bot.domain.postmortem import PostmortemData, build_postmortem
 from bot.domain.slo import EMPTY_CATALOG, SloCatalog
@@ -215,6 +216,34 @@ class IncidentUseCases:
         """Remember the ``ts`` of the incident's status message."""
         with self.transactions.write() as uow:
             uow.incidents.set_status_message(number, ts)
+
+    def record_postmortem_url(
+        self, number: int, url: str, plan: Callable[[Incident, str], Sequence[Effect]] | None = None
+    ) -> bool:
+        """Remember ``url`` as where INC-``number``'s postmortem was published, with ``plan``'s effects
+        (the tracker comments linking it, ``TrackerPlan.postmortem_comments``) in the same transaction.
+        Idempotent: the URL already recorded changes nothing and queues nothing (returns False).
+        Raises IncidentNotFound."""
+        now = self.transactions.clock()
+
+        def attempt(uow: UnitOfWork) -> bool:
+            incident = find_incident(uow, number, None)
+            if uow.incidents.get_postmortem_url(number) == url:
+                return False
+            uow.incidents.set_postmortem_url(number, url)
+            if plan is not None:
+                uow.outbox.enqueue(plan(incident, url), now)
+            return True
+
+        recorded = self.transactions.retrying(attempt)
+        if recorded:
+            log.info("postmortem_link_recorded", incident=format_incident_id(number), url=url)
+        return recorded
+
+    def postmortem_url(self, number: int) -> str | None:
+        """Where INC-``number``'s postmortem was last published, or None."""
+        with self.transactions.read() as uow:
+            return uow.incidents.get_postmortem_url(number)
 
     # -- reads ---------------------------------------------------------------------------------
 

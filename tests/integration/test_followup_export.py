@@ -6,6 +6,7 @@ shows it done with its link."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -124,6 +125,12 @@ def test_new_followup_is_filed_recorded_and_announced(
             "Follow-up #1 is already filed as acme/web#1 (https://github.com/acme/web/issues/1)."
         )
         assert len(fake.calls("create")) == 1
+        slack.ephemeral("resolve WAF rule rolled back", channel_id=channel)  # uploads the postmortem draft
+        wait_until(lambda: bool(fake.comments.get(1)))
+        link = bot.usecases.incidents.postmortem_url(1)
+        assert link is not None
+        assert re.fullmatch(r"https://[a-z0-9-]+\.slack\.com/files/U[A-Z0-9]+/F[A-Z0-9]+/INC-1-postmortem\.md", link)
+        assert [c["body"].split("\n\n")[0] for c in fake.comments[1]] == [f"Postmortem of INC-1: {link}"]
 
 
 def test_followup_export_files_followups_added_before_the_tracker(

@@ -7,6 +7,7 @@ the tracker once, also when two replicas sync together."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from functools import partial
@@ -14,7 +15,7 @@ from functools import partial
 import pytest
 from structlog.testing import capture_logs
 
-from bot.app import filing_skip_reason, issue_reader, record_filed, stalled_item_notice
+from bot.app import filing_state, issue_reader, record_filed, stalled_item_notice
 from bot.cli.demo import ReplayClock
 from bot.domain.effects import OutboxItem
 from bot.domain.grammar import parse_command
@@ -64,7 +65,7 @@ def worker_for(
     usecases: UseCases, github: FakeGitHub, clock: ReplayClock, slack: SlackLines, token: str = GITHUB_TOKEN
 ) -> OutboxWorker:
     tracker = GitHubTracker("acme/web", token, github.url, timeout_seconds=2)
-    deliverer = TrackerDeliverer(tracker, record_filed(usecases), filing_skip_reason(usecases))
+    deliverer = TrackerDeliverer(tracker, record_filed(usecases), filing_state(usecases))
     deliver = route_by_kind({"tracker": deliverer, "slack": slack})
     notice = partial(stalled_item_notice, tracker="GitHub")
     return OutboxWorker(usecases.store, deliver, "w1", clock=clock, on_stalled=notice)
@@ -333,3 +334,87 @@ async def test_a_close_in_the_tracker_before_the_follow_ups_latest_change_is_rec
     assert await sync_job(filing, github).check_once() == ["INC-1#2"]
     followup = filing.incidents.get(1).followups[1]
     assert (followup.state, followup.done_at) == (FollowupState.DONE, start + timedelta(minutes=70))
+
+
+PERMALINK = "https://acme.slack.com/files/U0BOT/F0PM1/INC-1-postmortem.md"
+"""The shape of a file's ``permalink`` in Slack's ``files.completeUploadExternal`` answer."""
+
+
+def postmortem_published(usecases: UseCases, url: str) -> bool:
+    """What the Slack deliverer does once the draft is uploaded (``bot.app`` injects the same plan)."""
+    return usecases.incidents.record_postmortem_url(1, url, TrackerPlan({"U0CAROL": "octocat"}).postmortem_comments)
+
+
+def bot_comments(github: FakeGitHub, number: int) -> list[str]:
+    return [c["body"] for c in github.comments.get(number, [])]
+
+
+async def test_issues_filed_before_the_postmortem_get_one_comment_linking_it(
+    filing: UseCases, github: FakeGitHub, clock: ReplayClock
+) -> None:
+    """Follow-ups filed during the incident, then the postmortem published: each issue gets one comment with
+    the postmortem's link (also when the item is delivered twice, as after a crash before its commit, and
+    when the same link is recorded again); a new link (the draft uploaded again) is a second comment."""
+    slack = await filed_three(filing, github, clock)
+    assert postmortem_published(filing, PERMALINK) is True
+    assert postmortem_published(filing, PERMALINK) is False  # the same link: nothing queued
+    items = [i for i in filing.outbox.items("pending") if i.kind.startswith("tracker")]
+    assert [(i.kind, i.payload["followup"], i.payload["key"]) for i in items] == [
+        ("tracker.comment", 1, "acme/web#1"),
+        ("tracker.comment", 2, "acme/web#2"),
+        ("tracker.comment", 3, "acme/web#3"),
+    ]
+    tracker = GitHubTracker("acme/web", GITHUB_TOKEN, github.url, timeout_seconds=2)
+    deliverer = TrackerDeliverer(tracker, record_filed(filing), filing_state(filing))
+    await deliverer(items[0])  # delivered, then its commit lost: delivered again below by the worker
+    worker = worker_for(filing, github, clock, slack)
+    for _ in range(6):
+        await worker.run_once()
+    assert filing.outbox.items() == []
+    expected = f"Postmortem of INC-1: {PERMALINK}\n\n<!-- incidentbot:INC-1:followup-{{}}:postmortem-{{}} -->\n"
+    digest = "70a74795a38c"  # sha256 of PERMALINK, first twelve hex digits (computed with sha256sum)
+    assert [bot_comments(github, n) for n in (1, 2, 3)] == [[expected.format(n, digest)] for n in (1, 2, 3)]
+    assert postmortem_published(filing, PERMALINK.replace("F0PM1", "F0PM2")) is True
+    for _ in range(6):
+        await worker.run_once()
+    assert [len(bot_comments(github, n)) for n in (1, 2, 3)] == [2, 2, 2]
+    assert bot_comments(github, 1)[1].startswith(f"Postmortem of INC-1: {PERMALINK.replace('F0PM1', 'F0PM2')}\n")
+
+
+async def test_a_followup_filed_later_carries_the_links_known_at_delivery(
+    filing: UseCases, github: FakeGitHub, clock: ReplayClock
+) -> None:
+    """Queued before the incident had a channel (Slack down), delivered after the channel was created and the
+    postmortem published: the issue's body links both; no comment is owed."""
+    declare_with_followups(filing, "canary deployment for firewall changes <@U0CAROL|carol> --due 2026-12-15")
+    filing.incidents.bind_channel(1, "C0INC1")
+    assert postmortem_published(filing, PERMALINK) is True  # nothing filed yet: no comment owed
+    assert [i.kind for i in filing.outbox.items("pending")] == ["tracker.file"]
+    worker = worker_for(filing, github, clock, SlackLines())
+    await worker.run_once()
+    body, marker = github.issues[1]["body"].rsplit("\n\n", 1)
+    assert body == (
+        "Follow-up 1 of INC-1 (sev1): CDN edge returning 502s\n\n"
+        "- Incident: https://slack.com/app_redirect?channel=C0INC1\n"
+        f"- Postmortem: {PERMALINK}\n"
+        "- Owner: carol\n"
+        "- Due: 2026-12-15"
+    )
+    assert re.fullmatch(r"<!-- incidentbot:[0-9a-f-]{36}:INC-1:followup-1 -->\n", marker)
+    assert github.comments == {}
+
+
+async def test_slack_markup_in_a_followup_reads_as_typed_in_the_tracker(
+    filing: UseCases, github: FakeGitHub, clock: ReplayClock
+) -> None:
+    """Mentions and links as Slack sends them (``<@U0BOB|bob>``, ``<https://…|…>``, ``<#C0…|…>``) read as
+    people typed them in the issue's title and body; the owner mention is still the owner."""
+    declare_with_followups(
+        filing,
+        "ask <@U0BOB|bob> to add <https://grafana.example.com/d/waf|grafana.example.com/d/waf> to <#C0NET|netops> "
+        "<@U0CAROL|carol>",
+    )
+    await worker_for(filing, github, clock, SlackLines()).run_once()
+    issue = github.issues[1]
+    assert issue["title"] == "ask @bob to add https://grafana.example.com/d/waf to #netops"
+    assert issue["assignees"][0]["login"] == "octocat"

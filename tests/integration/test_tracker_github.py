@@ -389,3 +389,32 @@ class TestDuplicateLeftOpen:
         assert [(e["key"], e["kept"]) for e in logs if e["event"] == "tracker_duplicate_left_open"] == [
             ("acme/web#2", "acme/web#1")
         ]
+
+
+class TestComments:
+    async def test_a_comment_is_added_once_per_marker_even_after_a_lost_answer(self, github: FakeGitHub) -> None:
+        """The first POST is made and its answer lost: the retry finds the hidden marker and adds nothing;
+        a person's text quoting ``<!--`` cannot pose as the marker; another marker is another comment."""
+        tracker = client(github)
+        ref = await tracker.file(ISSUE)
+        github.fail("comment", drop=True, after=True)
+        with pytest.raises(TrackerError) as lost:
+            await tracker.comment(ref, "incidentbot:INC-7:followup-2:postmortem-1", "Postmortem of INC-7: https://x/1")
+        assert lost.value.temporary
+        assert await tracker.comment(ref, "incidentbot:INC-7:followup-2:postmortem-1", "again") is False
+        assert await tracker.comment(ref, "incidentbot:INC-7:followup-2:postmortem-2", "see <!-- here -->")
+        assert [c["body"] for c in github.comments[1]] == [
+            "Postmortem of INC-7: https://x/1\n\n<!-- incidentbot:INC-7:followup-2:postmortem-1 -->\n",
+            "see &lt;!-- here -->\n\n<!-- incidentbot:INC-7:followup-2:postmortem-2 -->\n",
+        ]
+
+    async def test_the_lookup_follows_every_page(self, github: FakeGitHub) -> None:
+        """250 comments (GitHub pages 100 at most): the marker on the third page is found."""
+        tracker = client(github)
+        ref = await tracker.file(ISSUE)
+        for n in range(250):
+            github.comments.setdefault(1, []).append({"id": n, "body": f"comment {n}"})
+        github.comments[1][-1]["body"] = "done <!-- incidentbot:m-1 -->"
+        assert await tracker.comment(ref, "incidentbot:m-1", "t") is False
+        assert [r.query.get("page", "1") for r in github.calls("comments")] == ["1", "2", "3"]
+        assert await tracker.comment(ref, "incidentbot:m-2", "t") is True

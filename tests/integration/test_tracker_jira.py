@@ -266,3 +266,40 @@ class TestTokenNeverShown:
         assert any("***" in text for text in texts)
         encoded = [TOKEN, f"{EMAIL}:{TOKEN}", base64.b64encode(f"{EMAIL}:{TOKEN}".encode()).decode()]
         assert not [text for text in texts for secret in encoded if secret in text]
+
+
+class TestComments:
+    async def test_a_comment_is_added_once_per_marker_even_after_a_lost_answer(self, jira: FakeJira) -> None:
+        """The first POST is made and its answer lost (the connection cut): the retry reads the comments,
+        finds the marker paragraph and adds nothing; another marker is another comment."""
+        tracker = client(jira)
+        ref, _ = await file_until_done(tracker, ISSUE)
+        jira.fail("comment", drop=True, after=True)
+        with pytest.raises(TrackerError) as lost:
+            await tracker.comment(ref, "incidentbot:INC-7:followup-2:postmortem-1", "Postmortem of INC-7: https://x/1")
+        assert lost.value.temporary
+        assert await tracker.comment(ref, "incidentbot:INC-7:followup-2:postmortem-1", "again") is False
+        assert await tracker.comment(ref, "incidentbot:INC-7:followup-2:postmortem-2", "Postmortem: https://x/2")
+        bodies = [c["body"] for c in jira.comments[ref.key]]
+        assert bodies == [
+            adf("Postmortem of INC-7: https://x/1\n\nincidentbot:INC-7:followup-2:postmortem-1"),
+            adf("Postmortem: https://x/2\n\nincidentbot:INC-7:followup-2:postmortem-2"),
+        ]
+        assert len(jira.calls("comment")) == 2
+
+    async def test_the_lookup_reads_every_page_of_comments(self, jira: FakeJira) -> None:
+        """120 comments by people (Jira pages them 100 at most): the bot's marker on the last page is found."""
+        tracker = client(jira)
+        ref, _ = await file_until_done(tracker, ISSUE)
+        for n in range(120):
+            assert await tracker.comment(ref, f"incidentbot:person-{n}", f"comment {n}")
+        assert await tracker.comment(ref, "incidentbot:person-119", "once more") is False
+        pages = [dict(r.query) for r in jira.calls("comments")[-3:]]
+        assert [p["startAt"] for p in pages] == ["0", "50", "100"]
+
+    async def test_a_deleted_issue_is_a_permanent_refusal(self, jira: FakeJira) -> None:
+        """Commenting on an issue Jira no longer has: 404, permanent, Jira's message in the reason."""
+        with pytest.raises(TrackerError) as refused:
+            await client(jira).comment(TrackerRef("OPS-404", "https://acme.atlassian.net/browse/OPS-404"), "m", "t")
+        assert not refused.value.temporary
+        assert "Issue does not exist or you do not have permission to see it." in refused.value.reason

@@ -340,6 +340,17 @@ class TestPlainReferences:
             ("page <!subteam^S0NET|@netops>", "page @netops"),
             ("page <!subteam^S0NET|netops>", "page @netops"),
             ("page <!subteam^S0NET>", "page @subteam^S0NET"),
+            ("see <https://grafana.example.com/d/1>", "see https://grafana.example.com/d/1"),
+            ("see <https://grafana.example.com/d/1|grafana.example.com/d/1>", "see https://grafana.example.com/d/1"),
+            (
+                "see <https://grafana.example.com/d/1|the dashboard>",
+                "see the dashboard (https://grafana.example.com/d/1)",
+            ),
+            ("see <HTTP://x.example|x.example>", "see HTTP://x.example"),
+            ("mail <mailto:sre@example.com|sre@example.com>", "mail sre@example.com"),
+            ("call <tel:+15550100|+1 555 0100>", "call +1 555 0100 (tel:+15550100)"),
+            ("not a link <ftp://x.example>", "not a link <ftp://x.example>"),
+            ("a <b> c", "a <b> c"),
         ],
     )
     def test_references_read_as_typed(self, typed: str, plain: str) -> None:

@@ -255,6 +255,35 @@ class GitHubTracker:
             )
         return f"{data.get('full_name') or self.repository} reachable, issues enabled"
 
+    async def comment(self, ref: TrackerRef, marker: str, text: str) -> bool:
+        """Add ``text`` (Markdown) as a comment on ``ref``'s issue unless a comment already carries
+        ``marker`` (an HTML comment on its last line, as issues carry theirs): True when it was added.
+        The lookup reads the issue's comments (``GET .../issues/{n}/comments``, oldest first, all pages),
+        so a retry after a crash between GitHub's answer and our commit finds the first one.
+        Raises TrackerError (a deleted issue: permanent, 404/410)."""
+        number = _number(ref.key)
+        wanted = marker_comment(marker)
+        path: str | None = f"{self._repo_path}/issues/{number}/comments"
+        params: dict[str, str] | None = {"per_page": str(PER_PAGE)}
+        for _ in range(MAX_PAGES):
+            if path is None:
+                break
+            answer = await self.http.request("GET", path, params=params)
+            if not isinstance(answer.data, list):
+                raise TrackerError(
+                    FailureKind.TEMPORARY, f"GET {path}: GitHub answered no list", answer.status, tracker="GitHub"
+                )
+            if any(isinstance(item, dict) and wanted in str(item.get("body") or "") for item in answer.data):
+                return False
+            path, params = self._next(answer)
+        await self.http.request(
+            "POST",
+            f"{self._repo_path}/issues/{number}/comments",
+            body={"body": f"{_no_comments(text).rstrip()}\n\n{wanted}\n"},
+            expect=(201,),
+        )
+        return True
+
     # ------------------------------------------------------------------------------ helpers
 
     async def _carrying(self, issue: TrackerIssue) -> list[dict[str, Any]]:

@@ -242,6 +242,35 @@ class JiraTracker:
         name = project.data.get("name") if isinstance(project.data, dict) else None
         return f"token valid ({who or 'unnamed account'}); project {self.project} ({name or '?'}) reachable"
 
+    async def comment(self, ref: TrackerRef, marker: str, text: str) -> bool:
+        """Add ``text`` as a comment on ``ref`` unless one of its comments already ends with the
+        paragraph ``marker`` (as the issue's description does): True when it was added. Reads the
+        comments with ``GET /rest/api/3/issue/{key}/comment`` (``startAt``/``maxResults``/``total``
+        paging), then ``POST`` the same path with ``{"body": ADF}`` (201). Comments are read by id, not
+        through search, so the lookup sees a comment made just before. Raises TrackerError."""
+        if not ISSUE_KEY.fullmatch(ref.key):
+            raise ValueError(f"not a Jira issue key: {ref.key!r}")
+        path = f"/rest/api/3/issue/{ref.key}/comment"
+        start = 0
+        for _ in range(MAX_PAGES):
+            answer = await self.http.request(
+                "GET", path, params={"startAt": str(start), "maxResults": str(MAX_RESULTS), "orderBy": "created"}
+            )
+            data = answer.data if isinstance(answer.data, dict) else {}
+            comments = data.get("comments")
+            if not isinstance(comments, list):
+                raise TrackerError(
+                    FailureKind.TEMPORARY, f"Jira answered no comments for {ref.key}", 200, tracker="Jira"
+                )
+            if any(isinstance(c, dict) and marker in _texts(c.get("body")) for c in comments):
+                return False
+            start += len(comments)
+            total = data.get("total")
+            if not comments or not isinstance(total, int) or start >= total:
+                break
+        await self.http.request("POST", path, body={"body": adf(f"{text.rstrip()}\n\n{marker}")}, expect=(201,))
+        return True
+
     # ------------------------------------------------------------------------------ helpers
 
     async def _carrying(self, marker: str) -> list[dict[str, Any]]:

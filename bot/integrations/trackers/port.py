@@ -157,6 +157,12 @@ class Tracker(Protocol):
         """The issue's current state. Raises TrackerError (permanent 404 when it was deleted)."""
         ...
 
+    async def comment(self, ref: TrackerRef, marker: str, text: str) -> bool:
+        """Comment ``text`` (Markdown) on ``ref``'s issue at most once per ``marker`` (see ``MARKER``):
+        True when the comment was added, False when one carrying ``marker`` was already there.
+        Raises TrackerError."""
+        ...
+
     async def check(self) -> str:
         """Whether the token is valid and the project reachable (for ``doctor``): a one-line
         description of what was found. Raises TrackerError."""

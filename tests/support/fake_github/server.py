@@ -11,6 +11,9 @@
   ``state`` (open by default, closed, all), ``sort=created``, ``direction``, ``per_page``, ``page``,
   and a ``Link`` header with ``rel="next"``.
 * ``issues/get`` and ``issues/update`` (``PATCH``: ``state``, ``state_reason``).
+* ``issues/list-comments`` ``GET /repos/{owner}/{repo}/issues/{issue_number}/comments`` (oldest first,
+  ``per_page``, ``page``, ``Link`` with ``rel="next"``) and ``issues/create-comment`` ``POST`` with
+  ``body``: 201 with the ``issue-comment`` schema; 422 without a body; 404 for an unknown issue.
 * 401 ``{"message": "Bad credentials", ...}`` without ``Authorization: Bearer <TOKEN>``.
 
 Test helpers: ``close(number)`` closes an issue as a person would, and the gates and faults of
@@ -56,6 +59,7 @@ class FakeGitHub(FakeTrackerServer):
         self.push_access = True
         self.token = TOKEN
         self._labels: dict[str, int] = {}
+        self.comments: dict[int, list[dict[str, Any]]] = {}
         super().__init__()
 
     def _routes(self) -> None:
@@ -65,6 +69,8 @@ class FakeGitHub(FakeTrackerServer):
         self.route("create", "POST", base + "/issues", self._create)
         self.route("get", "GET", base + "/issues/{number}", self._get)
         self.route("update", "PATCH", base + "/issues/{number}", self._update)
+        self.route("comments", "GET", base + "/issues/{number}/comments", self._comments)
+        self.route("comment", "POST", base + "/issues/{number}/comments", self._comment)
 
     def authorized(self, request: web.Request) -> bool:
         return request.headers.get("Authorization") in (f"Bearer {self.token}", f"token {self.token}")
@@ -231,3 +237,50 @@ class FakeGitHub(FakeTrackerServer):
         elif body.get("state") == "open":
             issue.update(state="open", state_reason="reopened", closed_at=None, closed_by=None)
         return web.json_response(issue)
+
+    async def _comments(self, request: web.Request, body: Any) -> web.Response:
+        issue = self._issue(request)
+        if isinstance(issue, web.Response):
+            return issue
+        found = self.comments.get(issue["number"], [])
+        per_page = min(int(request.query.get("per_page", "30")), 100)
+        page = int(request.query.get("page", "1"))
+        headers = {}
+        if page * per_page < len(found):
+            following = request.url.update_query(page=str(page + 1))
+            headers["Link"] = f'<{self.url}{following.path_qs}>; rel="next"'
+        return web.json_response(found[(page - 1) * per_page : page * per_page], headers=headers)
+
+    async def _comment(self, request: web.Request, body: Any) -> web.Response:
+        issue = self._issue(request)
+        if isinstance(issue, web.Response):
+            return issue
+        text = (body or {}).get("body")
+        if not isinstance(text, str) or not text:
+            return web.json_response(
+                {
+                    "message": "Validation Failed",
+                    "errors": [{"resource": "IssueComment", "field": "body", "code": "missing_field"}],
+                    "documentation_url": DOCS,
+                    "status": "422",
+                },
+                status=422,
+            )
+        number = issue["number"]
+        identifier = 1081119451 + sum(len(c) for c in self.comments.values())
+        moment = _stamp(datetime.now(UTC))
+        comment = {
+            "id": identifier,
+            "node_id": f"IC_kwDOA{identifier}",
+            "url": f"{self.url}/repos/{self.repository}/issues/comments/{identifier}",
+            "html_url": f"https://github.com/{self.repository}/issues/{number}#issuecomment-{identifier}",
+            "issue_url": f"{self.url}/repos/{self.repository}/issues/{number}",
+            "body": text,
+            "user": _user("incidentbot[bot]", 99),
+            "created_at": moment,
+            "updated_at": moment,
+            "author_association": "NONE",
+        }
+        self.comments.setdefault(number, []).append(comment)
+        issue["comments"] = len(self.comments[number])
+        return web.json_response(comment, status=201, headers={"Location": comment["url"]})

@@ -10,6 +10,10 @@
   ``maxResults``, ``nextPageToken``; answers ``issues`` (``id``, ``key``, ``fields``) and
   ``nextPageToken`` while more remain. Eventually consistent like Jira's: with ``lagging = True``
   new and changed issues stay out of search until ``index()``.
+* ``GET /rest/api/3/issue/{key}/comment`` (``startAt``, ``maxResults``; answers ``comments``,
+  ``startAt``, ``maxResults``, ``total``) and ``POST`` the same path with ``{"body": ADF}``: 201 with the
+  comment (``id``, ``self``, ``author``, ``body``, ``created``); 400 when the body is not an Atlassian
+  Document; 404 for an unknown issue.
 * ``GET /rest/api/3/myself``, ``GET /rest/api/3/project/{key}``.
 * 401 ``{"errorMessages": ["Client must be authenticated to access this resource."]}`` without
   ``Authorization: Basic base64(EMAIL:TOKEN)``.
@@ -51,12 +55,15 @@ class FakeJira(FakeTrackerServer):
         self.issues: dict[str, dict[str, Any]] = {}
         self.lagging = False
         self._indexed: dict[str, dict[str, Any]] = {}
+        self.comments: dict[str, list[dict[str, Any]]] = {}
         super().__init__()
 
     def _routes(self) -> None:
         self.route("create", "POST", "/rest/api/3/issue", self._create)
         self.route("get", "GET", "/rest/api/3/issue/{key}", self._get)
         self.route("search", "POST", "/rest/api/3/search/jql", self._search)
+        self.route("comments", "GET", "/rest/api/3/issue/{key}/comment", self._comments)
+        self.route("comment", "POST", "/rest/api/3/issue/{key}/comment", self._comment)
         self.route("myself", "GET", "/rest/api/3/myself", self._myself)
         self.route("project", "GET", "/rest/api/3/project/{key}", self._project)
 
@@ -178,6 +185,36 @@ class FakeJira(FakeTrackerServer):
             answer["nextPageToken"] = str(start + size)
         return web.json_response(answer)
 
+    async def _comments(self, request: web.Request, body: Any) -> web.Response:
+        key = request.match_info["key"]
+        if key not in self.issues:
+            return _missing_issue()
+        found = self.comments.get(key, [])
+        start = int(request.query.get("startAt") or 0)
+        size = min(int(request.query.get("maxResults") or 50), 100)
+        page = found[start : start + size]
+        return web.json_response({"comments": page, "startAt": start, "maxResults": size, "total": len(found)})
+
+    async def _comment(self, request: web.Request, body: Any) -> web.Response:
+        key = request.match_info["key"]
+        if key not in self.issues:
+            return _missing_issue()
+        document = (body or {}).get("body")
+        if not isinstance(document, dict) or document.get("type") != "doc" or document.get("version") != 1:
+            return _bad({"comment": "Comment body can not be empty!"}, [])
+        identifier = str(10000 + sum(len(c) for c in self.comments.values()))
+        comment = {
+            "self": f"{self.url}/rest/api/3/issue/{self.issues[key]['id']}/comment/{identifier}",
+            "id": identifier,
+            "author": {"accountId": "712020:bot", "displayName": "incidentbot", "active": True},
+            "body": document,
+            "created": _stamp(datetime.now(UTC)),
+            "updated": _stamp(datetime.now(UTC)),
+            "jsdPublic": True,
+        }
+        self.comments.setdefault(key, []).append(comment)
+        return web.json_response(comment, status=201)
+
     async def _myself(self, request: web.Request, body: Any) -> web.Response:
         return web.json_response({"accountId": "712020:bot", "emailAddress": EMAIL, "displayName": "incidentbot"})
 
@@ -195,3 +232,10 @@ def _bad(errors: dict[str, str], messages: list[str]) -> web.Response:
 
 def _copy(issue: dict[str, Any]) -> dict[str, Any]:
     return {**issue, "fields": dict(issue["fields"])}
+
+
+def _missing_issue() -> web.Response:
+    return web.json_response(
+        {"errorMessages": ["Issue does not exist or you do not have permission to see it."], "errors": {}},
+        status=404,
+    )
