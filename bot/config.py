@@ -395,6 +395,16 @@ GITHUB_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}", 
 JIRA_ACCOUNT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9:-]{0,127}", re.ASCII)
 """Atlassian accountIds: ``5b10ac8d82e05b22cc7d4ef5`` or ``557058:f58131cb-b67d-...`` (at most 128)."""
 TRACKER_USERS_KEYS = frozenset({"users"})
+TRACKER_SETTINGS = (
+    "TRACKER_URL",
+    "TRACKER_PROJECT",
+    "TRACKER_TOKEN",
+    "TRACKER_USER",
+    "TRACKER_USERS_FILE",
+    "TRACKER_SYNC_MINUTES",
+    "TRACKER_WEBHOOK_SECRET",
+)
+"""The settings that mean something only with TRACKER set: set without it, they are a SettingProblem."""
 
 
 class _TrackerSettings(TypedDict, total=False):
@@ -409,11 +419,20 @@ class _TrackerSettings(TypedDict, total=False):
 
 
 def _tracker(get: Callable[[str], str]) -> tuple[_TrackerSettings, list[SettingProblem]]:
-    """The TRACKER_* settings, validated: nothing when TRACKER is unset. Every invalid one is a
+    """The TRACKER_* settings, validated: nothing when TRACKER is unset (one SettingProblem, on TRACKER,
+    naming any of ``TRACKER_SETTINGS`` set anyway: they would be silently ignored). Every invalid one is a
     SettingProblem (all of them, not the first); with any, no tracker is configured."""
     kind = get("TRACKER").lower()
     if not kind:
-        return _TrackerSettings(), []
+        stray = [name for name in TRACKER_SETTINGS if get(name)]
+        if not stray:
+            return _TrackerSettings(), []
+        them = "it" if len(stray) == 1 else "them"
+        message = (
+            f"TRACKER is not set, so {', '.join(stray)} {'is' if len(stray) == 1 else 'are'} ignored: "
+            f"set TRACKER=github|jira or remove {them}."
+        )
+        return _TrackerSettings(), [SettingProblem("TRACKER", message)]
     if kind not in ("github", "jira"):
         message = f"TRACKER must be github or jira (or unset for no tracker), got {kind!r}."
         return _TrackerSettings(), [SettingProblem("TRACKER", message)]

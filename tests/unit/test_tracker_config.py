@@ -232,3 +232,40 @@ class TestEveryTrackerProblemAtOnce:
     def test_jira_with_nothing_but_its_name(self) -> None:
         _, problems = read_settings({"TRACKER": "jira"}, env_file=None)
         assert [p.name for p in problems] == ["TRACKER_URL", "TRACKER_PROJECT", "TRACKER_TOKEN", "TRACKER_USER"]
+
+
+class TestTrackerSettingsWithoutTracker:
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "TRACKER_URL",
+            "TRACKER_PROJECT",
+            "TRACKER_TOKEN",
+            "TRACKER_USER",
+            "TRACKER_USERS_FILE",
+            "TRACKER_SYNC_MINUTES",
+            "TRACKER_WEBHOOK_SECRET",
+        ],
+    )
+    def test_each_one_set_alone_is_a_problem_naming_it(self, name: str) -> None:
+        """Any TRACKER_* setting given while TRACKER is unset is refused naming it and the fix, not ignored."""
+        loaded, problems = read_settings({name: "x"}, env_file=None)
+        assert [(p.name, p.message) for p in problems] == [
+            ("TRACKER", f"TRACKER is not set, so {name} is ignored: set TRACKER=github|jira or remove it.")
+        ]
+        assert loaded.tracker is None
+
+    def test_the_example_names_every_stray_setting_in_one_line(self) -> None:
+        """A GitHub set-up with its TRACKER line forgotten: one message naming the three, start-up refused."""
+        values = {"TRACKER_PROJECT": "acme/web", "TRACKER_TOKEN": "ghp_x", "TRACKER_USERS_FILE": "/etc/users.yml"}
+        with pytest.raises(ConfigError) as refused:
+            load_settings(values, env_file=None)
+        assert refused.value.user_message == (
+            "TRACKER is not set, so TRACKER_PROJECT, TRACKER_TOKEN, TRACKER_USERS_FILE are ignored: "
+            "set TRACKER=github|jira or remove them."
+        )
+
+    def test_empty_values_are_unset(self) -> None:
+        """``TRACKER_URL=`` (as .env.example ships them) is no setting: no problem."""
+        _, problems = read_settings({"TRACKER_URL": "", "TRACKER_TOKEN": " ", "TRACKER_SYNC_MINUTES": ""}, env_file=None)
+        assert problems == []
