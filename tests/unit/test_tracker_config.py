@@ -269,3 +269,42 @@ class TestTrackerSettingsWithoutTracker:
         """``TRACKER_URL=`` (as .env.example ships them) is no setting: no problem."""
         _, problems = read_settings({"TRACKER_URL": "", "TRACKER_TOKEN": " ", "TRACKER_SYNC_MINUTES": ""}, env_file=None)
         assert problems == []
+
+
+class TestUsersFileDuplicates:
+    def test_the_example_names_the_id_and_both_lines(self, tmp_path: Path) -> None:
+        """A Slack id mapped twice was read as its last login; now refused with the file, the id and the lines."""
+        path = tmp_path / "users.yml"
+        path.write_text("users:\n  U024BE7LH: octocat\n  U0G9QF9C6: hubot\n  U024BE7LH: octo-cat\n")
+        with pytest.raises(ConfigError) as refused:
+            load_tracker_users(path, "github")
+        assert refused.value.user_message == (
+            f"TRACKER_USERS_FILE {str(path)!r}: U024BE7LH is given more than once (lines 2, 4): keep one of them."
+        )
+
+    def test_one_login_for_two_slack_ids_is_fine(self, tmp_path: Path) -> None:
+        """Two Slack accounts of one person may map to one login."""
+        path = tmp_path / "users.yml"
+        path.write_text("users:\n  U024BE7LH: octocat\n  W0G9QF9C6: octocat\n")
+        assert load_tracker_users(path, "github") == {"U024BE7LH": "octocat", "W0G9QF9C6": "octocat"}
+
+    @given(
+        st.lists(st.from_regex(r"U[A-Z0-9]{8,10}", fullmatch=True), min_size=1, max_size=6, unique=True),
+        st.data(),
+    )
+    def test_any_repeated_id_is_refused_with_its_lines(self, ids: list[str], data: st.DataObject) -> None:
+        """Whichever id is repeated and wherever, quoted or not: refused naming it and the line of each copy."""
+        repeated = data.draw(st.sampled_from(ids))
+        at = data.draw(st.integers(0, len(ids)))
+        quote = data.draw(st.sampled_from(["", "'", '"']))
+        keys = [*ids[:at], repeated, *ids[at:]]
+        lines = [f"  {quote}{key}{quote}: login{index}" for index, key in enumerate(keys)]
+        expected_lines = [index + 2 for index, key in enumerate(keys) if key == repeated]
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "users.yml"
+            path.write_text("users:\n" + "\n".join(lines) + "\n")
+            with pytest.raises(ConfigError) as refused:
+                load_tracker_users(path, "github")
+        assert refused.value.user_message.endswith(
+            f": {repeated} is given more than once (lines {expected_lines[0]}, {expected_lines[1]}): keep one of them."
+        )
