@@ -30,6 +30,8 @@ def followups_text(
     """One line per follow-up: ``INC-1 #2 open · canary rollout · owner @carol · due 2026-12-15 · link -``.
 
     One incident's list (``found.incident_id``) has a heading naming it, and its lines leave the id out.
+    Each follow-up is one line: its text's runs of whitespace (newlines, tabs, other line breaks) read as
+    one space here (``one_line``); JSON and CSV keep the text exactly.
     """
     incident_id = found.incident_id
     if not found.items:
@@ -43,8 +45,16 @@ def followups_text(
         due = format_day(f.due) if f.due else "-"
         link = escape(f.tracker_url or f.tracker_key or "-")
         state = followup_state(f, today)
-        lines.append(f"{prefix}#{f.number} {state} · {escape(f.text)} · owner {owner} · due {due} · link {link}")
+        text = escape(one_line(f.text))
+        lines.append(f"{prefix}#{f.number} {state} · {text} · owner {owner} · due {due} · link {link}")
     return "\n".join(lines)
+
+
+def one_line(text: str) -> str:
+    """``text`` with every run of whitespace (``str.isspace``: spaces, tabs, ``\n``, ``\r``, ``\v``,
+    ``\f``, ``\x1c``-``\x1f``, ``\x85``, U+2028, U+2029: every line break ``str.splitlines`` knows)
+    made one space, and none at either end."""
+    return " ".join(text.split())
 
 
 def _record(item: FollowupListing, today: date, names: dict[str, str]) -> dict[str, Any]:
