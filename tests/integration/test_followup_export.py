@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -285,3 +285,23 @@ def test_two_installations_filing_into_one_project_never_share_an_issue(
         ("rotate the WAF keys", tracker.key(2)),
     ]
     assert len(tracker.fake.calls("create")) == 2
+
+
+@pytest.mark.parametrize("on_screen", [True, False])
+def test_a_due_followup_is_filed_in_jira_with_its_due_date(
+    database_url: str, tmp_path: Path, fake_slack: FakeSlack, jira: Tracker, on_screen: bool
+) -> None:
+    """``followup ... --due DAY`` (CLI; DAY 30 days ahead, as typed) filed by the running bot: Jira's issue
+    has duedate DAY; with Due date off the project's create screen, the issue is filed once, without it."""
+    day = f"{datetime.now(UTC) + timedelta(days=30):%Y-%m-%d}"
+    sent = day if on_screen else None
+    fake = jira.fake
+    assert isinstance(fake, FakeJira)
+    fake.duedate_on_screen = on_screen
+    cli = {"database_url": database_url, "cwd": tmp_path, "settings": jira.settings}
+    assert incidentbot("run", "declare sev2 Checkout errors", **cli).returncode == 0
+    added = incidentbot("run", f"INC-1 followup retry budget for the payment client --due {day}", **cli)
+    assert added.returncode == 0, added.stderr
+    with running_bot(database_url, fake_slack.base_url, **jira.settings) as bot:
+        wait_until(all_filed(bot, 1))
+    assert [(key, issue["fields"]["duedate"]) for key, issue in fake.issues.items()] == [("OPS-1", sent)]

@@ -12,7 +12,9 @@ with the tracker's reason, shown by ``incidentbot outbox``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +25,9 @@ from bot.integrations.trackers.port import Tracker, TrackerError, TrackerIssue, 
 from bot.outbox.worker import Undeliverable
 
 log = structlog.get_logger("incidentbot.trackers")
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 class TrackerEffect(StrEnum):
@@ -38,7 +43,8 @@ it was queued: ``"dropped"``, ``"already filed as KEY"``), or None to file it.""
 
 def file_effect(issue: TrackerIssue, incident_number: int, followup_number: int | None = None) -> Effect:
     """The outbox effect filing ``issue``. Payload: ``marker``, ``title``, ``body`` (str), ``labels``
-    (list of str), ``assignee`` (str or None), and ``followup`` (the follow-up's number) when given."""
+    (list of str), ``assignee`` (str or None), ``due`` (``2026-12-15`` or None), and ``followup`` (the
+    follow-up's number) when given."""
     payload: dict[str, Any] = {
         **({"followup": followup_number} if followup_number is not None else {}),
         "marker": issue.marker,
@@ -46,6 +52,7 @@ def file_effect(issue: TrackerIssue, incident_number: int, followup_number: int 
         "body": issue.body,
         "labels": list(issue.labels),
         "assignee": issue.assignee,
+        "due": issue.due.isoformat() if issue.due else None,
     }
     return Effect(TrackerEffect.FILE.value, payload, incident_number)
 
@@ -60,7 +67,16 @@ def issue_of(payload: dict[str, Any]) -> TrackerIssue:
         raise ValueError("tracker.file labels must be a list of strings")
     if assignee is not None and not isinstance(assignee, str):
         raise ValueError("tracker.file assignee must be a string or null")
-    return TrackerIssue(payload["marker"], payload["title"], payload["body"], tuple(labels), assignee)
+    due = payload.get("due")  # absent from items queued before due dates were sent
+    day: date | None = None
+    if due is not None:
+        try:
+            day = date.fromisoformat(due) if isinstance(due, str) and _DAY.fullmatch(due) else None
+        except ValueError:
+            day = None
+        if day is None:
+            raise ValueError("tracker.file due must be a YYYY-MM-DD day or null")
+    return TrackerIssue(payload["marker"], payload["title"], payload["body"], tuple(labels), assignee, day)
 
 
 class TrackerDeliverer:

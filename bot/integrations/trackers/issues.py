@@ -65,4 +65,5 @@ def followup_issue(export: FollowUpExport, users: Mapping[str, str], installatio
         body=body,
         labels=("incident", incident, export.severity),
         assignee=users.get(export.owner) if export.owner else None,
+        due=export.due,
     )

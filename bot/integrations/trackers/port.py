@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -45,7 +45,8 @@ class TrackerIssue:
     ``marker`` identifies the follow-up forever (see ``MARKER``); ``title`` is one line; ``body`` is
     Markdown (GitHub shows it as is; Jira gets it as Atlassian Document Format paragraphs);
     ``labels`` e.g. ``("incident", "INC-7", "sev1")``; ``assignee`` a GitHub login or a Jira
-    accountId (from the TRACKER_USERS_FILE mapping), None for nobody.
+    accountId (from the TRACKER_USERS_FILE mapping), None for nobody; ``due`` the follow-up's due day
+    (UTC), None for none (Jira's ``duedate``; GitHub issues have no due date, the body says it).
     Raises ValueError for a marker outside ``MARKER`` or an empty title.
     """
 
@@ -54,6 +55,7 @@ class TrackerIssue:
     body: str
     labels: tuple[str, ...] = ()
     assignee: str | None = None
+    due: date | None = None
 
     def __post_init__(self) -> None:
         if not MARKER.fullmatch(self.marker):
