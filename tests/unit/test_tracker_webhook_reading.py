@@ -73,6 +73,7 @@ REPO = {"full_name": "acme/web"}
                 "issue": {
                     "key": "OPS-7",
                     "fields": {
+                        "project": {"key": "OPS"},
                         "status": {"statusCategory": {"key": "done"}},
                         "resolutiondate": "2026-11-30T09:15:00.000+0000",
                     },
@@ -85,7 +86,10 @@ REPO = {"full_name": "acme/web"}
             {},
             {
                 "webhookEvent": "jira:issue_updated",
-                "issue": {"key": "OPS-7", "fields": {"status": {"statusCategory": {"key": "indeterminate"}}}},
+                "issue": {
+                    "key": "OPS-7",
+                    "fields": {"project": {"key": "OPS"}, "status": {"statusCategory": {"key": "indeterminate"}}},
+                },
             },
             IssueEvent("OPS-7", False),
         ),
@@ -106,3 +110,24 @@ def test_issue_events(tracker: str, headers: dict[str, str], body: Any, expected
     """Closes and reopens of the project's issues are read with their key and time; anything else is None."""
     project = "acme/web" if tracker == "github" else "OPS"
     assert issue_event(tracker, headers, body, project) == expected
+
+
+@pytest.mark.parametrize(
+    "project",
+    [
+        {"key": "WEB"},
+        {"key": "ops"},
+        {"key": "OPSX"},
+        {"id": "10000"},
+        None,
+        "OPS",
+    ],
+)
+def test_a_jira_issue_of_another_project_is_not_taken_whatever_its_key(project: Any) -> None:
+    """An event whose ``issue.fields.project.key`` is not the configured project (or is not said) is None,
+    even with a key shaped like the project's (``OPS-7``)."""
+    fields: dict[str, Any] = {"status": {"statusCategory": {"key": "done"}}}
+    if project is not None:
+        fields["project"] = project
+    body = {"webhookEvent": "jira:issue_updated", "issue": {"key": "OPS-7", "fields": fields}}
+    assert issue_event("jira", {}, body, "OPS") is None

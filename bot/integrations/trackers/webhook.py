@@ -5,8 +5,9 @@ without waiting for the next poll). Signatures are checked before anything is pa
   ``issue.number``, ``issue.closed_at`` and ``repository.full_name``; signed with the webhook's secret
   as ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`` (docs.github.com, "Validating
   webhook deliveries").
-* Jira Cloud (an admin webhook with a secret): ``webhookEvent`` ``jira:issue_updated`` with
-  ``issue.key`` and ``issue.fields.status.statusCategory.key`` (``done`` is closed) and
+* Jira Cloud (an admin webhook with a secret, which hears every project): ``webhookEvent``
+  ``jira:issue_updated`` with ``issue.key``, ``issue.fields.project.key`` (must be the configured
+  project: the key's prefix alone is not trusted), ``issue.fields.status.statusCategory.key`` (``done`` is closed) and
   ``issue.fields.resolutiondate``; signed as ``X-Hub-Signature: sha256=<hex HMAC-SHA256 of the raw
   body>`` (developer.atlassian.com, Jira Cloud webhooks, "Secure admin webhooks").
 """
@@ -71,6 +72,9 @@ def issue_event(tracker: str, headers: Mapping[str, str], body: Any, project: st
     fields = issue.get("fields")
     if not isinstance(key, str) or not key.startswith(f"{project}-") or not isinstance(fields, dict):
         return None
+    same_project = fields.get("project")
+    if not isinstance(same_project, dict) or same_project.get("key") != project:
+        return None  # another project's issue (or one that does not say), whatever its key looks like
     status = fields.get("status")
     category = (status.get("statusCategory") or {}).get("key") if isinstance(status, dict) else None
     if category is None:
