@@ -313,7 +313,7 @@ def issue_reader(tracker: Tracker) -> ReadState:
 
     async def read(key: str, url: str) -> IssueReading:
         state = await tracker.state(TrackerRef(key, url))
-        return IssueReading(state.status is IssueStatus.CLOSED, state.closed_at)
+        return IssueReading(state.status is IssueStatus.CLOSED, state.closed_at, state.dropped)
 
     return read
 

@@ -206,6 +206,7 @@ def register_tracker(
             event.closed_at,
             tracker,
             plan,
+            event.dropped,
         )
         if outcome is not None:
             wake_outbox()
@@ -221,16 +222,20 @@ def _event_summary(body: Any) -> dict[str, Any]:
     project (Jira ``issue.fields.project.key``, GitHub ``repository.full_name``), each when given."""
     if not isinstance(body, dict):
         return {}
-    issue = body.get("issue") if isinstance(body.get("issue"), dict) else {}
-    fields = issue.get("fields") if isinstance(issue.get("fields"), dict) else {}
-    project = fields.get("project") if isinstance(fields.get("project"), dict) else {}
-    repository = body.get("repository") if isinstance(body.get("repository"), dict) else {}
+    issue = _object_at(body, "issue")
+    project = _object_at(_object_at(issue, "fields"), "project")
+    repository = _object_at(body, "repository")
     summary = {
         "webhook_event": body.get("webhookEvent") or body.get("action"),
         "key": issue.get("key") or issue.get("number"),
         "project": project.get("key") or repository.get("full_name"),
     }
     return {name: str(value)[:100] for name, value in summary.items() if value is not None}
+
+
+def _object_at(data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name)
+    return value if isinstance(value, dict) else {}
 
 
 def status_of(exc: BaseException) -> int:

@@ -1,5 +1,6 @@
 """Sync-back: a periodic job that reads the tracker issues of exported follow-ups and records what
-changed there (an issue closed: ``followup_done``; reopened: ``followup_reopened``).
+changed there (an issue closed: ``followup_done``, or ``followup_dropped`` when closed as not planned,
+a duplicate, won't do...; reopened: ``followup_reopened``).
 
 ``check_once`` is the whole job (tests call it); ``run_forever`` repeats it every ``interval`` seconds
 (TRACKER_SYNC_MINUTES, default 10). The job knows no tracker: ``read_state`` (given by ``bot.app``)
@@ -28,10 +29,12 @@ SYNC_SECONDS = 600.0
 
 @dataclass(frozen=True)
 class IssueReading:
-    """An issue's state as sync-back needs it: ``closed``, and when (UTC; None if the tracker does not say)."""
+    """An issue's state as sync-back needs it: ``closed``, and when (UTC; None if the tracker does not say);
+    ``dropped``: closed without being done, in words (``closed as not planned in GitHub``), else None."""
 
     closed: bool
     closed_at: datetime | None = None
+    dropped: str | None = None
 
 
 ReadState = Callable[[str, str], Awaitable[IssueReading]]
@@ -60,9 +63,10 @@ class TrackerSync:
         self._stopping = asyncio.Event()
 
     async def check_once(self) -> list[str]:
-        """Read every exported, non-dropped follow-up's issue and record what changed; returns
+        """Read every exported follow-up's issue (a dropped one only when the tracker dropped it) and record
+        what changed; returns
         ``INC-n#k`` for each follow-up changed."""
-        items = await asyncio.to_thread(self.followups.exported)
+        items = await asyncio.to_thread(self.followups.exported, self.tracker_actor)
         changed: list[str] = []
         for item in items:
             followup = item.followup
@@ -86,6 +90,7 @@ class TrackerSync:
                 reading.closed_at,
                 self.tracker_actor,
                 self.plan,
+                reading.dropped,
             )
             if outcome is not None:
                 kinds = [e.kind.value for e in outcome.entries]

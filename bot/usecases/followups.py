@@ -12,12 +12,18 @@ from datetime import UTC, date, datetime
 
 import structlog
 
-from bot.domain.commands import CompleteFollowup, RecordFollowupExport, RemindFollowups, ReopenFollowup
+from bot.domain.commands import (
+    CompleteFollowup,
+    DropFollowup,
+    RecordFollowupExport,
+    RemindFollowups,
+    ReopenFollowup,
+)
 from bot.domain.effects import Effect
 from bot.domain.model import EntryKind, FollowupListing, FollowupState, Incident, format_incident_id
 from bot.domain.nudges import needs_followup_reminder
 from bot.domain.timeline import collect_names
-from bot.domain.tracking import SyncAction, sync_action
+from bot.domain.tracking import SYNC_KINDS, SyncAction, sync_action
 from bot.store.repo import UnitOfWork
 from bot.usecases.incidents import IncidentUseCases
 from bot.usecases.shared import Actor, EffectPlan, Outcome, find_incident
@@ -35,8 +41,6 @@ DIGEST_HOUR = 9
 replica ran then)."""
 DigestPlan = Callable[[str, list[FollowupListing], dict[str, str], date], Sequence[Effect]]
 """(ISO week ``2026-W48``, open follow-ups, owners' names, today UTC) -> the digest's effects."""
-SYNC_KINDS = (EntryKind.FOLLOWUP_DONE, EntryKind.FOLLOWUP_REOPENED)
-"""The entries sync-back reads to tell a change made in the tracker from one made here."""
 
 
 @dataclass(frozen=True)
@@ -145,18 +149,28 @@ class FollowupUseCases:
             return "dropped"
         return None
 
-    def exported(self) -> list[FollowupListing]:
-        """Follow-ups filed in the tracker and not dropped, across incidents (what sync-back reads)."""
+    def exported(self, tracker_actor: str | None = None) -> list[FollowupListing]:
+        """Follow-ups filed in the tracker, across incidents. With ``tracker_actor`` (what sync-back reads),
+        dropped ones only when the tracker dropped them (their latest ``followup_dropped`` is by
+        ``tracker_actor``: closed as not planned there), since reopening that issue reopens the follow-up;
+        one a person dropped here is left alone. Without it, every filed one."""
         with self.transactions.read() as uow:
-            items = uow.incidents.list_followups(None)
+            items = [item for item in uow.incidents.list_followups(None) if item.followup.tracker_key is not None]
+            if tracker_actor is None:
+                return items
+            drops: dict[tuple[int, int], str] = {}
+            for number in {i.incident_number for i in items if i.followup.state is FollowupState.DROPPED}:
+                for entry in uow.timeline.list_entries(number, kinds=(EntryKind.FOLLOWUP_DROPPED,)):
+                    drops[(number, int(entry.data.get("number") or 0))] = entry.actor  # oldest first: latest wins
         return [
             item
             for item in items
-            if item.followup.tracker_key is not None and item.followup.state is not FollowupState.DROPPED
+            if item.followup.state is not FollowupState.DROPPED
+            or drops.get((item.incident_number, item.followup.number)) == tracker_actor
         ]
 
     def find_exported(self, key: str) -> FollowupListing | None:
-        """The filed, non-dropped follow-up whose tracker key is ``key`` (``acme/web#7``), or None."""
+        """The filed follow-up whose tracker key is ``key`` (``acme/web#7``), or None."""
         return next((item for item in self.exported() if item.followup.tracker_key == key), None)
 
     def sync(
@@ -167,18 +181,22 @@ class FollowupUseCases:
         closed_at: datetime | None,
         tracker_actor: str,
         plan: EffectPlan | None = None,
+        dropped: str | None = None,
     ) -> Outcome | None:
         """Record what the tracker's state of a follow-up's issue means (``bot.domain.tracking.sync_action``):
-        ``followup_done`` (note "closed in KEY") or ``followup_reopened`` (reason "reopened in KEY"), by
-        ``tracker_actor``; None when nothing differs. Decided again with the incident locked, so replicas
-        syncing together record once. Raises IncidentNotFound."""
+        ``followup_done`` (note "closed in KEY"), ``followup_dropped`` when ``dropped`` says the issue was
+        closed without being done (reason: ``dropped`` and the key, "closed as not planned in GitHub
+        (acme/web#7)") or ``followup_reopened`` (reason "reopened in KEY"), by ``tracker_actor``; None when
+        nothing differs. Decided again with the incident locked, so replicas syncing together record once.
+        Raises IncidentNotFound."""
         with self.transactions.read() as uow:
             incident = uow.incidents.get(number)
             entries = uow.timeline.list_entries(number, kinds=SYNC_KINDS) if incident is not None else []
         followup = incident.followup(followup_number) if incident is not None else None
         if followup is None or followup.tracker_key is None:
             return None
-        action = sync_action(followup, tracker_closed, closed_at, entries, tracker_actor)
+        tracker_dropped = dropped is not None
+        action = sync_action(followup, tracker_closed, closed_at, entries, tracker_actor, tracker_dropped)
         if action is None:
             return None
 
@@ -187,15 +205,19 @@ class FollowupUseCases:
             if now_followup is None:
                 return False
             now_entries = uow.timeline.list_entries(number, kinds=SYNC_KINDS)
-            return sync_action(now_followup, tracker_closed, closed_at, now_entries, tracker_actor) is action
+            now = sync_action(now_followup, tracker_closed, closed_at, now_entries, tracker_actor, tracker_dropped)
+            return now is action
 
         key = followup.tracker_key
-        command = (
-            CompleteFollowup(followup_number, f"closed in {key}")
-            if action is SyncAction.DONE
-            else ReopenFollowup(followup_number, f"reopened in {key}")
-        )
-        occurred_at = closed_at if action is SyncAction.DONE and closed_at is not None else None
+        command: CompleteFollowup | DropFollowup | ReopenFollowup
+        if action is SyncAction.DONE:
+            command = CompleteFollowup(followup_number, f"closed in {key}")
+        elif action is SyncAction.DROP:
+            command = DropFollowup(followup_number, f"{dropped} ({key})")
+        else:
+            command = ReopenFollowup(followup_number, f"reopened in {key}")
+        closing = action in (SyncAction.DONE, SyncAction.DROP)
+        occurred_at = closed_at if closing and closed_at is not None else None
         latest = followup.latest_change
         if occurred_at is not None and (
             occurred_at < followup.created_at or (latest is not None and occurred_at < latest.occurred_at)

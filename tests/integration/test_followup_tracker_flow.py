@@ -21,8 +21,9 @@ from bot.domain.grammar import parse_command
 from bot.domain.model import EntryKind, FollowupState
 from bot.integrations.trackers.delivery import TrackerDeliverer
 from bot.integrations.trackers.github import GitHubTracker
+from bot.integrations.trackers.jira import JiraTracker
 from bot.integrations.trackers.plan import TrackerPlan
-from bot.integrations.trackers.port import TrackerRef
+from bot.integrations.trackers.port import TrackerIssue, TrackerRef
 from bot.jobs.tracker_sync import TrackerSync
 from bot.outbox.worker import OutboxWorker, route_by_kind
 from bot.slack.delivery import followup_tracker_effects
@@ -31,6 +32,9 @@ from bot.usecases.shared import Actor
 from bot.usecases.wiring import UseCases, wire_usecases
 from tests.support.fake_github import TOKEN as GITHUB_TOKEN
 from tests.support.fake_github import FakeGitHub
+from tests.support.fake_jira import EMAIL as JIRA_EMAIL
+from tests.support.fake_jira import TOKEN as JIRA_TOKEN
+from tests.support.fake_jira import FakeJira
 
 ALICE = Actor("U0ALICE", "alice")
 URL = "https://github.com/acme/web/issues/{}"
@@ -333,3 +337,103 @@ async def test_a_close_in_the_tracker_before_the_follow_ups_latest_change_is_rec
     assert await sync_job(filing, github).check_once() == ["INC-1#2"]
     followup = filing.incidents.get(1).followups[1]
     assert (followup.state, followup.done_at) == (FollowupState.DONE, start + timedelta(minutes=70))
+
+
+def change_entries(usecases: UseCases) -> list[tuple[str, str, int, str]]:
+    _, entries = usecases.incidents.timeline(1)
+    kinds = (EntryKind.FOLLOWUP_DONE, EntryKind.FOLLOWUP_DROPPED, EntryKind.FOLLOWUP_REOPENED)
+    return [(e.kind.value, e.actor, e.data["number"], e.text) for e in entries if e.kind in kinds]
+
+
+@pytest.mark.parametrize(
+    ("reason", "kind", "text", "state"),
+    [
+        ("not_planned", "followup_dropped", "closed as not planned in GitHub (acme/web#2)", FollowupState.DROPPED),
+        ("duplicate", "followup_dropped", "closed as duplicate in GitHub (acme/web#2)", FollowupState.DROPPED),
+        ("completed", "followup_done", "closed in acme/web#2", FollowupState.DONE),
+    ],
+)
+async def test_sync_back_drops_what_github_closed_without_doing_it_and_reopens_it(
+    filing: UseCases, github: FakeGitHub, clock: ReplayClock, reason: str, kind: str, text: str, state: FollowupState
+) -> None:
+    """Closed in GitHub as not planned or duplicate: dropped here (by github, with GitHub's reason and the
+    key), once; as completed: done. Reopened there: open again, once; the channel hears each."""
+    slack = await filed_three(filing, github, clock)
+    job = sync_job(filing, github)
+    clock.now += timedelta(hours=1)
+    github.close(2, reason=reason, at=clock.now - timedelta(minutes=5))
+    assert await job.check_once() == ["INC-1#2"]
+    assert await job.check_once() == []
+    assert filing.incidents.get(1).followups[1].state is state
+    clock.now += timedelta(hours=1)
+    github.reopen(2)
+    assert await job.check_once() == ["INC-1#2"]
+    assert await job.check_once() == []
+    assert change_entries(filing) == [
+        (kind, "github", 2, text),
+        ("followup_reopened", "github", 2, "reopened in acme/web#2"),
+    ]
+    assert filing.incidents.get(1).followups[1].state is FollowupState.OPEN
+    worker = worker_for(filing, github, clock, slack)
+    for _ in range(3):
+        await worker.run_once()
+    said = {"followup_dropped": f":no_entry_sign: INC-1 follow-up #2 is dropped: {text}"}.get(
+        kind, f":white_check_mark: INC-1 follow-up #2 is done: {text}"
+    )
+    assert slack.lines[-2:] == [
+        said,
+        ":arrows_counterclockwise: INC-1 follow-up #2 is open again: reopened in acme/web#2",
+    ]
+
+
+async def test_a_follow_up_dropped_here_is_not_reopened_by_its_open_issue(
+    filing: UseCases, github: FakeGitHub, clock: ReplayClock
+) -> None:
+    """Dropped by a person while its issue stays open: sync-back neither reads nor reopens it; dropped by
+    GitHub and then reopened here by a person while the issue stays closed: not dropped again."""
+    await filed_three(filing, github, clock)
+    filing.incidents.run(parse_command("INC-1 followup drop 1 covered by the WAF tests"), ALICE)
+    github.close(2, reason="not_planned", at=clock.now)
+    job = sync_job(filing, github)
+    clock.now += timedelta(hours=1)
+    assert await job.check_once() == ["INC-1#2"]
+    clock.now += timedelta(minutes=5)
+    filing.incidents.run(parse_command("INC-1 followup reopen 2 we will do it after all"), ALICE)
+    before = len(github.calls("get"))
+    assert await job.check_once() == []
+    assert [r.path for r in github.calls("get")[before:]] == ["/repos/acme/web/issues/2", "/repos/acme/web/issues/3"]
+    assert [f.state for f in filing.incidents.get(1).followups] == [
+        FollowupState.DROPPED,
+        FollowupState.OPEN,
+        FollowupState.OPEN,
+    ]
+
+
+async def test_jira_sync_back_drops_a_wont_do_and_reopens_it(filing: UseCases, clock: ReplayClock) -> None:
+    """Resolved as Won't Do in Jira: dropped here ("resolved as Won't Do in Jira (OPS-1)", by jira); reopened
+    there: open again; resolved Done afterwards: done."""
+    declare_with_followups(filing, "canary deployment for firewall changes")
+    fake = FakeJira()
+    await fake.start()
+    try:
+        tracker = JiraTracker(fake.url, "OPS", JIRA_EMAIL, JIRA_TOKEN, timeout_seconds=2)
+        ref = await tracker.file(TrackerIssue("incidentbot:INC-1:followup-1", "canary", "b", ("INC-1",)))
+        filing.followups.record_export(1, 1, ref.key, ref.url)
+        job = TrackerSync(filing.followups, issue_reader(tracker), "jira", followup_tracker_effects)
+        clock.now += timedelta(hours=1)
+        fake.close("OPS-1", resolution="Won't Do", at=clock.now - timedelta(minutes=1))
+        assert await job.check_once() == ["INC-1#1"]
+        assert await job.check_once() == []
+        fake.reopen("OPS-1")
+        clock.now += timedelta(minutes=10)
+        assert await job.check_once() == ["INC-1#1"]
+        fake.close("OPS-1", at=clock.now - timedelta(minutes=1))
+        clock.now += timedelta(minutes=10)
+        assert await job.check_once() == ["INC-1#1"]
+    finally:
+        await fake.stop()
+    assert change_entries(filing) == [
+        ("followup_dropped", "jira", 1, "resolved as Won't Do in Jira (OPS-1)"),
+        ("followup_reopened", "jira", 1, "reopened in OPS-1"),
+        ("followup_done", "jira", 1, "closed in OPS-1"),
+    ]

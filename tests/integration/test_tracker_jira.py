@@ -244,7 +244,7 @@ class TestRefusals:
         issue = TrackerIssue(MARKER, "t", "b", ("INC-7",), assignee=assignee, due=date(2026, 12, 15))
         if filed:
             await client(jira).file(issue)
-            first, second = jira.calls("create")
+            _, second = jira.calls("create")
             assert {"assignee", "duedate"} & second.body["fields"].keys() == kept
             assert len(jira.issues) == 1
         else:
@@ -324,6 +324,32 @@ class TestState:
         )
         jira.reopen("OPS-1")
         assert (await tracker.state(ref)).status is IssueStatus.OPEN
+
+    @pytest.mark.parametrize(
+        ("resolution", "dropped"),
+        [
+            ("Done", None),
+            ("Fixed", None),
+            ("Won't Do", "resolved as Won't Do in Jira"),
+            ("Won't Fix", "resolved as Won't Fix in Jira"),
+            ("Duplicate", "resolved as Duplicate in Jira"),
+            ("Cannot Reproduce", "resolved as Cannot Reproduce in Jira"),
+            ("Won\u2019t Do", "resolved as Won\u2019t Do in Jira"),
+            ("won't do", "resolved as won't do in Jira"),
+        ],
+    )
+    async def test_a_resolution_that_is_not_doing_it_is_read_as_dropped(
+        self, jira: FakeJira, resolution: str, dropped: str | None
+    ) -> None:
+        """Done (category done) with Jira Cloud's default resolutions Won't Do, Duplicate, Cannot Reproduce
+        (and Won't Fix): dropped, in Jira's spelling; Done, Fixed or a site's own resolution: done."""
+        tracker = client(jira)
+        ref = await tracker.file(ISSUE)
+        jira.close("OPS-1", resolution=resolution)
+        state = await tracker.state(ref)
+        assert (state.status, state.reason, state.dropped) == (IssueStatus.CLOSED, resolution, dropped)
+        (get,) = jira.calls("get")
+        assert get.query == {"fields": "status,resolution,resolutiondate,assignee"}
 
     async def test_a_missing_issue_is_a_permanent_404(self, jira: FakeJira) -> None:
         with pytest.raises(TrackerError) as failed:

@@ -181,3 +181,42 @@ def test_a_jira_event_of_another_project_is_ignored_and_logged(
     ours = deliver(bot, kind, kind.closed())
     assert ours.json() == {"ok": True, "recorded": True, "followup": "INC-1#1"}
     assert bot.usecases.incidents.get(1).followups[0].state.value == "done"
+
+
+NOT_DONE = {
+    "github": ("not_planned", "closed as not planned in GitHub (acme/web#1)"),
+    "jira": ("Won't Do", "resolved as Won't Do in Jira (OPS-1)"),
+}
+
+
+def test_a_close_without_doing_it_drops_and_a_reopen_reopens(
+    setup: tuple[RunningBot, Kind], fake_slack: FakeSlack
+) -> None:
+    """GitHub ``state_reason: not_planned`` / Jira resolution "Won't Do": dropped (by the tracker, with its
+    reason and the key); reopened there: open again; each once."""
+    bot, kind = setup
+    tracker = kind.settings["TRACKER"]
+    said, reason = NOT_DONE[tracker]
+    slack = SlackDriver(bot, fake_slack)
+    channel = slack.declare("declare sev1 CDN edge returning 502s")
+    slack.ephemeral("followup canary deployment for firewall changes", channel_id=channel)
+    for _ in range(100):
+        if bot.usecases.incidents.get(1).followups[0].tracker_key:
+            break
+        bot.drain()
+    closed = kind.closed()
+    if tracker == "github":
+        closed["issue"]["state_reason"] = said
+    else:
+        closed["issue"]["fields"]["resolution"] = {"id": "10001", "name": said}
+    assert deliver(bot, kind, closed).json() == {"ok": True, "recorded": True, "followup": "INC-1#1"}
+    assert deliver(bot, kind, closed).json() == {"ok": True, "recorded": False, "followup": "INC-1#1"}
+    assert bot.usecases.incidents.get(1).followups[0].state.value == "dropped"
+    assert deliver(bot, kind, kind.reopened()).json() == {"ok": True, "recorded": True, "followup": "INC-1#1"}
+    entries = bot.usecases.incidents.timeline(1)[1]
+    kinds = (EntryKind.FOLLOWUP_DONE, EntryKind.FOLLOWUP_DROPPED, EntryKind.FOLLOWUP_REOPENED)
+    assert [(e.kind, e.actor, e.text) for e in entries if e.kind in kinds] == [
+        (EntryKind.FOLLOWUP_DROPPED, tracker, reason),
+        (EntryKind.FOLLOWUP_REOPENED, tracker, f"reopened in {kind.key}"),
+    ]
+    assert bot.usecases.incidents.get(1).followups[0].state.value == "open"

@@ -37,6 +37,10 @@ def reopened(minutes: int, actor: str, number: int = 2) -> TimelineEntry:
     return TimelineEntry(EntryKind.FOLLOWUP_REOPENED, at(minutes), at(minutes), actor, "", {"number": number})
 
 
+def dropped(minutes: int, actor: str, number: int = 2) -> TimelineEntry:
+    return TimelineEntry(EntryKind.FOLLOWUP_DROPPED, at(minutes), at(minutes), actor, "", {"number": number})
+
+
 @pytest.mark.parametrize(
     ("followup", "closed", "closed_at", "entries", "expected"),
     [
@@ -60,9 +64,10 @@ def reopened(minutes: int, actor: str, number: int = 2) -> TimelineEntry:
         # Another follow-up's history does not count.
         (DONE, False, None, [done(61, "github", number=1), done(62, "U0BOB")], None),
         (OPEN, True, at(60), [reopened(90, "U0ALICE", number=3)], SyncAction.DONE),
-        # Dropped here: left alone whatever the tracker says.
-        (DROPPED, True, at(60), [], None),
-        (DROPPED, False, None, [done(61, "github")], None),
+        # Dropped here by a person: left alone whatever the tracker says.
+        (DROPPED, True, at(60), [dropped(30, "U0BOB")], None),
+        (DROPPED, False, None, [dropped(30, "U0BOB")], None),
+        (DROPPED, False, None, [done(61, "github"), reopened(62, "U0BOB"), dropped(63, "U0BOB")], None),
     ],
 )
 def test_examples(
@@ -72,13 +77,47 @@ def test_examples(
     entries: list[TimelineEntry],
     expected: SyncAction | None,
 ) -> None:
-    """Each case reads as its comment says."""
+    """Each case reads as its comment says (a close that is a completion: ``tracker_dropped`` False)."""
     assert sync_action(followup, closed, closed_at, entries, "github") == expected
+
+
+@pytest.mark.parametrize(
+    ("followup", "closed", "closed_at", "entries", "expected"),
+    [
+        # Closed as not planned in the tracker, open here: dropped, whatever came before.
+        (OPEN, True, at(60), [], SyncAction.DROP),
+        (OPEN, True, None, [], SyncAction.DROP),
+        (OPEN, True, at(120), [done(61, "github"), reopened(90, "U0ALICE")], SyncAction.DROP),
+        # A person reopened it here after that close: not dropped again until the tracker closes it anew.
+        (OPEN, True, at(60), [dropped(61, "github"), reopened(90, "U0ALICE")], None),
+        # Dropped by the tracker, then the issue was reopened there: open again.
+        (DROPPED, False, None, [dropped(61, "github")], SyncAction.REOPEN),
+        (DROPPED, False, None, [done(30, "github"), reopened(40, "github"), dropped(61, "github")], SyncAction.REOPEN),
+        # Dropped by the tracker and still closed: nothing more.
+        (DROPPED, True, at(60), [dropped(61, "github")], None),
+        # Done here, closed as not planned there: done stays (a drop needs a reopen first).
+        (DONE, True, at(60), [done(30, "U0BOB")], None),
+        (DONE, True, at(60), [done(61, "github")], None),
+    ],
+)
+def test_closed_without_being_done(
+    followup: Followup,
+    closed: bool,
+    closed_at: datetime | None,
+    entries: list[TimelineEntry],
+    expected: SyncAction | None,
+) -> None:
+    """An issue closed without being done (``tracker_dropped``): each case reads as its comment says."""
+    assert sync_action(followup, closed, closed_at, entries, "github", tracker_dropped=True) == expected
 
 
 ACTORS = st.sampled_from(["github", "U0ALICE", "U0BOB"])
 HISTORY = st.lists(
-    st.tuples(st.sampled_from([EntryKind.FOLLOWUP_DONE, EntryKind.FOLLOWUP_REOPENED]), st.integers(0, 500), ACTORS),
+    st.tuples(
+        st.sampled_from([EntryKind.FOLLOWUP_DONE, EntryKind.FOLLOWUP_DROPPED, EntryKind.FOLLOWUP_REOPENED]),
+        st.integers(0, 500),
+        ACTORS,
+    ),
     max_size=6,
 )
 
@@ -92,28 +131,40 @@ def _entries(history: list[tuple[EntryKind, int, str]]) -> list[TimelineEntry]:
     closed=st.booleans(),
     closed_minute=st.none() | st.integers(0, 500),
     history=HISTORY,
+    not_done=st.booleans(),
 )
 def test_a_recorded_sync_is_not_recorded_again(
-    state: FollowupState, closed: bool, closed_minute: int | None, history: list[tuple[EntryKind, int, str]]
+    state: FollowupState,
+    closed: bool,
+    closed_minute: int | None,
+    history: list[tuple[EntryKind, int, str]],
+    not_done: bool,
 ) -> None:
-    """Whatever the history: DONE only for an open follow-up whose issue is closed, REOPEN only for a done
-    one whose issue is open, never for a dropped one; once the change is recorded (state and entry), the
+    """Whatever the history: DONE only for an open follow-up whose issue is closed as done, DROP only for
+    one whose issue is closed without being done, REOPEN only for a done or dropped one whose issue is
+    open and whose latest done/drop was the tracker's; once the change is recorded (state and entry), the
     same tracker state asks for nothing more (sync-back never flaps)."""
     followup = replace(OPEN, state=state)
     entries = _entries(history)
     closed_at = at(closed_minute) if closed_minute is not None else None
-    action = sync_action(followup, closed, closed_at, entries, "github")
+    action = sync_action(followup, closed, closed_at, entries, "github", not_done)
     if action is SyncAction.DONE:
-        assert (state, closed) == (FollowupState.OPEN, True)
+        assert (state, closed, not_done) == (FollowupState.OPEN, True, False)
         after = replace(followup, state=FollowupState.DONE)
         recorded = TimelineEntry(EntryKind.FOLLOWUP_DONE, at(600), at(600), "github", "", {"number": 2})
+    elif action is SyncAction.DROP:
+        assert (state, closed, not_done) == (FollowupState.OPEN, True, True)
+        after = replace(followup, state=FollowupState.DROPPED)
+        recorded = TimelineEntry(EntryKind.FOLLOWUP_DROPPED, at(600), at(600), "github", "", {"number": 2})
     elif action is SyncAction.REOPEN:
-        assert (state, closed) == (FollowupState.DONE, False)
+        assert state is not FollowupState.OPEN and not closed
+        made = EntryKind.FOLLOWUP_DONE if state is FollowupState.DONE else EntryKind.FOLLOWUP_DROPPED
+        assert [e.actor for e in sorted(entries, key=lambda e: e.recorded_at) if e.kind is made][-1] == "github"
         after = replace(followup, state=FollowupState.OPEN)
         recorded = TimelineEntry(EntryKind.FOLLOWUP_REOPENED, at(600), at(600), "github", "", {"number": 2})
     else:
         return
-    assert sync_action(after, closed, closed_at, [*entries, recorded], "github") is None
+    assert sync_action(after, closed, closed_at, [*entries, recorded], "github", not_done) is None
 
 
 INCIDENT = Incident(

@@ -267,7 +267,8 @@ class TestTrackerSettingsWithoutTracker:
 
     def test_empty_values_are_unset(self) -> None:
         """``TRACKER_URL=`` (as .env.example ships them) is no setting: no problem."""
-        _, problems = read_settings({"TRACKER_URL": "", "TRACKER_TOKEN": " ", "TRACKER_SYNC_MINUTES": ""}, env_file=None)
+        values = {"TRACKER_URL": "", "TRACKER_TOKEN": " ", "TRACKER_SYNC_MINUTES": ""}
+        _, problems = read_settings(values, env_file=None)
         assert problems == []
 
 

@@ -131,3 +131,39 @@ def test_a_jira_issue_of_another_project_is_not_taken_whatever_its_key(project: 
         fields["project"] = project
     body = {"webhookEvent": "jira:issue_updated", "issue": {"key": "OPS-7", "fields": fields}}
     assert issue_event("jira", {}, body, "OPS") is None
+
+
+@pytest.mark.parametrize(
+    ("reason", "dropped"),
+    [
+        ("completed", None),
+        ("not_planned", "closed as not planned in GitHub"),
+        ("duplicate", "closed as duplicate in GitHub"),
+        (None, None),
+    ],
+)
+def test_a_github_close_says_whether_it_was_done(reason: str | None, dropped: str | None) -> None:
+    """``issue.state_reason`` not_planned or duplicate: closed without being done."""
+    issue = {"number": 7, "closed_at": "2026-11-30T09:15:00Z", "state_reason": reason}
+    body = {"action": "closed", "issue": issue, "repository": REPO}
+    expected = IssueEvent("acme/web#7", True, datetime(2026, 11, 30, 9, 15, tzinfo=UTC), dropped)
+    assert issue_event("github", GITHUB, body, "acme/web") == expected
+
+
+@pytest.mark.parametrize(
+    ("resolution", "dropped"),
+    [
+        ({"name": "Done"}, None),
+        ({"name": "Won't Do"}, "resolved as Won't Do in Jira"),
+        ({"name": "Duplicate"}, "resolved as Duplicate in Jira"),
+        ({"name": "Cannot Reproduce"}, "resolved as Cannot Reproduce in Jira"),
+        ({"name": "Won't Fix"}, "resolved as Won't Fix in Jira"),
+        (None, None),
+    ],
+)
+def test_a_jira_resolution_says_whether_it_was_done(resolution: Any, dropped: str | None) -> None:
+    """``issue.fields.resolution.name`` Won't Do, Won't Fix, Duplicate, Cannot Reproduce: closed without
+    being done; any other or none: done."""
+    fields = {"project": {"key": "OPS"}, "status": {"statusCategory": {"key": "done"}}, "resolution": resolution}
+    body = {"webhookEvent": "jira:issue_updated", "issue": {"key": "OPS-7", "fields": fields}}
+    assert issue_event("jira", {}, body, "OPS") == IssueEvent("OPS-7", True, None, dropped)

@@ -8,9 +8,10 @@ Endpoints and shapes from the Jira Cloud platform REST API v3 reference
   "content": [paragraphs]}``), ``labels`` (no spaces), ``assignee.accountId``, ``duedate``
   (``"2026-12-15"``; settable only when Due date is on the project's create screen); 201
   ``{"id", "key", "self"}``; 400 ``{"errorMessages": [...], "errors": {"field": "message"}}``, 401, 403.
-* Get issue: ``GET /rest/api/3/issue/{issueIdOrKey}?fields=status,resolutiondate,assignee``:
+* Get issue: ``GET /rest/api/3/issue/{issueIdOrKey}?fields=status,resolution,resolutiondate,assignee``:
   ``fields.status.name``, ``fields.status.statusCategory.key`` (``new``, ``indeterminate``,
-  ``done``), ``fields.resolutiondate`` (``2026-11-29T20:14:16.000+0000``),
+  ``done``), ``fields.resolution.name`` (``Done``, ``Won't Do``...; null while unresolved),
+  ``fields.resolutiondate`` (``2026-11-29T20:14:16.000+0000``),
   ``fields.assignee.accountId``; 404 when it is gone or invisible to the account.
 * Search: ``POST /rest/api/3/search/jql`` with ``jql``, ``fields``, ``maxResults``, ``nextPageToken``;
   answers ``issues`` and ``nextPageToken`` (absent on the last page). It replaced the retired
@@ -65,6 +66,22 @@ ISSUE_TYPE = "Task"
 MAX_RESULTS = 50
 MAX_PAGES = 20
 SEARCH_FIELDS = ["summary", "description", "labels"]
+DROPPING_RESOLUTIONS = frozenset({"won't do", "won't fix", "duplicate", "cannot reproduce"})
+"""Resolutions (compared in lower case, a typographic apostrophe read as ') that close an issue without
+doing it: Jira Cloud's defaults Won't Do, Duplicate and Cannot Reproduce, and Won't Fix (older and
+company-managed defaults). Any other resolution (Done, Fixed, a site's own) is done."""
+STATE_FIELDS = "status,resolution,resolutiondate,assignee"
+
+
+def dropped_reason(resolution: object) -> str | None:
+    """``resolved as Won't Do in Jira`` for a resolution name in :data:`DROPPING_RESOLUTIONS` (as Jira
+    spells it), None for any other resolution or none."""
+    if not isinstance(resolution, str):
+        return None
+    name = " ".join(resolution.split())
+    return f"resolved as {name} in Jira" if name.replace("\u2019", "'").lower() in DROPPING_RESOLUTIONS else None
+
+
 OPTIONAL_FIELDS = {"assignee": "tracker_assignee_refused", "duedate": "tracker_duedate_refused"}
 """Fields an issue is filed without when Jira refuses them (and nothing else), with the event logged."""
 
@@ -226,9 +243,7 @@ class JiraTracker:
     async def state(self, ref: TrackerRef) -> TrackerState:
         if not ISSUE_KEY.fullmatch(ref.key):
             raise ValueError(f"not a Jira issue key: {ref.key!r}")
-        answer = await self.http.request(
-            "GET", f"/rest/api/3/issue/{ref.key}", params={"fields": "status,resolutiondate,assignee"}
-        )
+        answer = await self.http.request("GET", f"/rest/api/3/issue/{ref.key}", params={"fields": STATE_FIELDS})
         data = answer.data if isinstance(answer.data, dict) else {}
         fields = data.get("fields")
         if not isinstance(fields, dict) or not isinstance(fields.get("status"), dict):
@@ -238,12 +253,15 @@ class JiraTracker:
         closed = category == "done"
         resolved = fields.get("resolutiondate")
         assignee = fields.get("assignee") or {}
+        resolution = fields.get("resolution")
+        resolution_name = resolution.get("name") if isinstance(resolution, dict) else None
         return TrackerState(
             ref=self._ref(data),
             status=IssueStatus.CLOSED if closed else IssueStatus.OPEN,
             closed_at=isoparse(resolved) if closed and isinstance(resolved, str) else None,
-            reason=status.get("name") if closed else None,
+            reason=(resolution_name or status.get("name")) if closed else None,
             assignee=assignee.get("accountId") if isinstance(assignee, dict) else None,
+            dropped=dropped_reason(resolution_name) if closed else None,
         )
 
     async def check(self) -> str:

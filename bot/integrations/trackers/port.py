@@ -84,8 +84,10 @@ class TrackerState:
     ``status``: open or closed (GitHub ``state``; Jira status category ``done`` is closed, ``new`` and
     ``indeterminate`` are open). ``closed_at``: UTC, when it was closed (GitHub ``closed_at``, Jira
     ``resolutiondate``), None while open or when the tracker does not say. ``reason``: why it was
-    closed (GitHub ``state_reason``: completed, not_planned, duplicate...; Jira: the status name,
-    e.g. "Done", "Won't Do"). ``assignee``: login or accountId, or None. ``ref``: the issue read,
+    closed (GitHub ``state_reason``: completed, not_planned, duplicate...; Jira: the resolution's name,
+    e.g. "Done", "Won't Do", else the status name). ``dropped``: when it was closed without being done,
+    that in words for the follow-up's drop reason (``closed as not planned in GitHub``, ``resolved as
+    Won't Do in Jira``), else None. ``assignee``: login or accountId, or None. ``ref``: the issue read,
     normally the one asked for; another one (store it) when GitHub's asked-for issue is a copy the
     bot closed as a duplicate of it, or when Jira answers under a new key (the issue was moved).
     """
@@ -95,6 +97,7 @@ class TrackerState:
     closed_at: datetime | None = None
     reason: str | None = None
     assignee: str | None = None
+    dropped: str | None = None
 
 
 class FailureKind(StrEnum):

@@ -17,7 +17,8 @@
 * 401 ``{"errorMessages": ["Client must be authenticated to access this resource."]}`` without
   ``Authorization: Basic base64(EMAIL:TOKEN)``.
 
-Test helpers: ``close(key)`` moves an issue to Done, ``reopen(key)``, and the faults of
+Test helpers: ``close(key)`` moves an issue to Done (``resolution="Won't Do"`` for another resolution),
+``reopen(key)``, ``delete(key)``, and the faults of
 ``FakeTrackerServer``.
 """
 
@@ -76,12 +77,24 @@ class FakeJira(FakeTrackerServer):
 
     # ------------------------------------------------------------------------------ test helpers
 
-    def close(self, key: str, status: str = "Done", at: datetime | None = None) -> None:
+    def close(self, key: str, status: str = "Done", at: datetime | None = None, resolution: str | None = None) -> None:
+        """Move ``key`` to ``status`` (category done) with ``resolution`` (default: the status's name), as a
+        person resolving it in Jira's UI: "Done" with "Won't Do" is how Jira Cloud's default workflow
+        closes an issue that will not be done."""
         fields = self.issues[key]["fields"]
         fields["status"] = self._status(status)
         fields["resolutiondate"] = _stamp(at or datetime.now(UTC))
-        fields["resolution"] = {"name": status}
+        fields["resolution"] = {
+            "self": f"{self.url}/rest/api/3/resolution/1000{len(resolution or status)}",
+            "id": str(10000 + len(resolution or status)),
+            "name": resolution or status,
+        }
         self._reindex(key)
+
+    def delete(self, key: str) -> None:
+        """Delete ``key`` as an administrator would: GET answers 404 from then on."""
+        del self.issues[key]
+        self._indexed.pop(key, None)
 
     def reopen(self, key: str) -> None:
         fields = self.issues[key]["fields"]
