@@ -1,6 +1,7 @@
 """Sync-back: a periodic job that reads the tracker issues of exported follow-ups and records what
 changed there (an issue closed: ``followup_done``, or ``followup_dropped`` when closed as not planned,
-a duplicate, won't do...; reopened: ``followup_reopened``).
+a duplicate, won't do...; reopened: ``followup_reopened``; deleted: ``followup_tracker_gone``, once,
+and the follow-up is not read again).
 
 ``check_once`` is the whole job (tests call it); ``run_forever`` repeats it every ``interval`` seconds
 (TRACKER_SYNC_MINUTES, default 10). The job knows no tracker: ``read_state`` (given by ``bot.app``)
@@ -18,6 +19,7 @@ from datetime import datetime
 
 import structlog
 
+from bot.domain.model import FollowupListing
 from bot.jobs.periodic import repeat
 from bot.usecases.followups import FollowupUseCases
 from bot.usecases.shared import EffectPlan
@@ -35,10 +37,14 @@ class IssueReading:
     closed: bool
     closed_at: datetime | None = None
     dropped: str | None = None
+    gone: str | None = None
+    """The tracker's answer when the issue is gone (deleted there), else None: recorded once, then the
+    follow-up is no longer read."""
 
 
 ReadState = Callable[[str, str], Awaitable[IssueReading]]
-"""Reads the issue with this key and URL; raises on a tracker failure (the follow-up is tried next round)."""
+"""Reads the issue with this key and URL; raises on a tracker failure (the follow-up is tried next round);
+a reading with ``gone`` when the tracker says the issue no longer exists."""
 
 
 class TrackerSync:
@@ -82,6 +88,10 @@ class TrackerSync:
                     error=str(exc)[:300],
                 )
                 continue
+            if reading.gone is not None:
+                if await self._record_gone(item, reading.gone):
+                    changed.append(f"{item.incident_id}#{followup.number}")
+                continue
             outcome = await asyncio.to_thread(
                 self.followups.sync,
                 item.incident_number,
@@ -105,6 +115,31 @@ class TrackerSync:
         if changed:
             self.wake_outbox()
         return changed
+
+    async def _record_gone(self, item: FollowupListing, reason: str) -> bool:
+        """Record once that ``item``'s issue is gone (``FollowupUseCases.record_tracker_gone``: the follow-up
+        forgets its key, so it is not read again), logged as ``tracker_issue_gone``; False when another
+        replica recorded it first."""
+        followup = item.followup
+        assert followup.tracker_key is not None
+        outcome = await asyncio.to_thread(
+            self.followups.record_tracker_gone,
+            item.incident_number,
+            followup.number,
+            followup.tracker_key,
+            reason,
+            self.plan,
+        )
+        if outcome is None:
+            return False
+        log.warning(
+            "tracker_issue_gone",
+            incident=item.incident_id,
+            followup=followup.number,
+            key=followup.tracker_key,
+            reason=reason[:300],
+        )
+        return True
 
     async def run_forever(self) -> None:
         await repeat(self.check_once, self.interval, self._stopping, log, "tracker_sync_check_failed")

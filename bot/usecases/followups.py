@@ -7,7 +7,7 @@ Changing a follow-up (``followup done 2``...) is a transition of its incident
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import structlog
@@ -16,11 +16,19 @@ from bot.domain.commands import (
     CompleteFollowup,
     DropFollowup,
     RecordFollowupExport,
+    RecordTrackerIssueGone,
     RemindFollowups,
     ReopenFollowup,
 )
 from bot.domain.effects import Effect
-from bot.domain.model import EntryKind, FollowupListing, FollowupState, Incident, format_incident_id
+from bot.domain.model import (
+    EntryKind,
+    FollowupListing,
+    FollowupState,
+    Incident,
+    TimelineEntry,
+    format_incident_id,
+)
 from bot.domain.nudges import needs_followup_reminder
 from bot.domain.timeline import collect_names
 from bot.domain.tracking import SYNC_KINDS, SyncAction, sync_action
@@ -34,6 +42,8 @@ BOT_ACTOR = Actor("incidentbot")
 """Who records what the bot itself learnt (a filed issue's key)."""
 NAMING_KINDS = (EntryKind.FOLLOWUP, EntryKind.FOLLOWUP_OWNER)
 """The entries that name a follow-up's owner (with the display name Slack sent)."""
+FILING_RECORD_KINDS = (EntryKind.FOLLOWUP_EXPORTED, EntryKind.FOLLOWUP_TRACKER_GONE)
+"""The entries that tell whether a follow-up's latest tracker issue is gone."""
 
 
 DIGEST_HOUR = 9
@@ -51,6 +61,9 @@ class FollowupList:
     names: dict[str, str]
     incident_id: str | None = None
     """``INC-n`` when the list is one incident's; None across incidents."""
+    gone: dict[tuple[int, int], str] = field(default_factory=dict)
+    """(incident number, follow-up number) -> the key of its tracker issue found gone (deleted in the
+    tracker), for the follow-ups not filed again since."""
 
 
 class FollowupUseCases:
@@ -129,6 +142,27 @@ class FollowupUseCases:
             number=number,
             plan=plan,
             still_wanted=not_recorded,
+        )
+
+    def record_tracker_gone(
+        self, number: int, followup_number: int, key: str, reason: str, plan: EffectPlan | None = None
+    ) -> Outcome | None:
+        """Record that follow-up ``followup_number`` of INC-``number``'s issue ``key`` is gone from the tracker
+        (``reason``: the tracker's answer): a ``followup_tracker_gone`` entry by the bot, and the follow-up
+        forgets the key and URL, so sync-back stops reading it and ``followup export <n>`` may file it again;
+        with ``plan``'s effects. Once: a follow-up no longer filed as ``key`` (another replica recorded it,
+        or it was filed anew) records nothing and returns None. Raises IncidentNotFound."""
+
+        def still_filed(_uow: UnitOfWork, incident: Incident) -> bool:
+            followup = incident.followup(followup_number)
+            return followup is not None and followup.tracker_key == key
+
+        return self.incidents.transition(
+            RecordTrackerIssueGone(followup_number, key, reason),
+            BOT_ACTOR,
+            number=number,
+            plan=plan,
+            still_wanted=still_filed,
         )
 
     def filing_obstacle(self, number: int, followup_number: int) -> str | None:
@@ -256,10 +290,17 @@ class FollowupUseCases:
                 only = find_incident(uow, number, channel_id, channel_number).number
             items = uow.incidents.list_followups(only, open_only)
             names: dict[str, str] = {}
+            gone: dict[tuple[int, int], str] = {}
             for incident_number in dict.fromkeys(item.incident_number for item in items):
                 # Owners' names come with the entries that named them: not the whole timeline.
                 named = uow.timeline.list_entries(incident_number, kinds=NAMING_KINDS)
                 names.update(collect_names(named))
+                if any(item.incident_number == incident_number and item.followup.tracker_key is None for item in items):
+                    gone.update(
+                        _gone_keys(
+                            incident_number, uow.timeline.list_entries(incident_number, kinds=FILING_RECORD_KINDS)
+                        )
+                    )
         if owner is not None:
             wanted = owner.lower()
             items = [
@@ -268,4 +309,17 @@ class FollowupUseCases:
                 if item.followup.owner is not None
                 and wanted in (item.followup.owner.lower(), names.get(item.followup.owner, "").lower())
             ]
-        return FollowupList(items, names, format_incident_id(only) if only is not None else None)
+        return FollowupList(items, names, format_incident_id(only) if only is not None else None, gone)
+
+
+def _gone_keys(incident_number: int, entries: Sequence[TimelineEntry]) -> dict[tuple[int, int], str]:
+    """(incident, follow-up) -> gone key, for each follow-up whose latest ``followup_exported`` /
+    ``followup_tracker_gone`` entry (``entries`` in timeline order) says its issue is gone."""
+    latest: dict[int, TimelineEntry] = {}
+    for entry in entries:
+        latest[int(entry.data.get("number") or 0)] = entry
+    return {
+        (incident_number, number): str(entry.data.get("key"))
+        for number, entry in latest.items()
+        if entry.kind is EntryKind.FOLLOWUP_TRACKER_GONE
+    }

@@ -173,8 +173,8 @@ class TestRefusals:
             (
                 410,
                 {"message": "Issues are disabled for this repo"},
-                "POST /repos/acme/web/issues: GitHub refused (HTTP 410, issues are disabled in this repository): "
-                "Issues are disabled for this repo",
+                "POST /repos/acme/web/issues: GitHub refused (HTTP 410, gone: the issue was deleted, or issues are "
+                "disabled in this repository): Issues are disabled for this repo",
             ),
         ],
     )

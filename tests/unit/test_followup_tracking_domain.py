@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.commands import ExportFollowup, RecordFollowupExport
+from bot.domain.commands import ExportFollowup, RecordFollowupExport, RecordTrackerIssueGone
 from bot.domain.errors import TransitionError, UsageError
 from bot.domain.grammar import parse_command
 from bot.domain.lifecycle import Stamp, apply
@@ -246,3 +246,32 @@ class TestExport:
         ]
         with pytest.raises(TransitionError):
             apply(decision.incident, RecordFollowupExport(1, "acme/web#10", "https://x/10"), STAMP)
+
+
+class TestTrackerIssueGone:
+    def test_the_follow_up_forgets_the_key_and_the_entry_keeps_it(self) -> None:
+        """``RecordTrackerIssueGone``: follow-up #2 is no longer filed; the entry has key, URL and reason."""
+        decision = apply(INCIDENT, RecordTrackerIssueGone(2, "acme/web#2", "HTTP 410: This issue was deleted"), STAMP)
+        assert decision.incident.followup(2) == replace(INCIDENT.followups[1], tracker_key=None, tracker_url=None)
+        assert [(e.kind, e.text, e.data["key"], e.data["url"]) for e in decision.entries] == [
+            (EntryKind.FOLLOWUP_TRACKER_GONE, "HTTP 410: This issue was deleted", "acme/web#2", "https://x/2")
+        ]
+
+    @pytest.mark.parametrize(
+        ("number", "key", "message"),
+        [
+            (2, "acme/web#9", "Follow-up #2 is filed as acme/web#2, not as acme/web#9."),
+            (1, "acme/web#1", "Follow-up #1 is not filed, not as acme/web#1."),
+        ],
+    )
+    def test_another_key_is_refused(self, number: int, key: str, message: str) -> None:
+        """A stale report (the follow-up was filed anew, or never) changes nothing."""
+        with pytest.raises(TransitionError) as refused:
+            apply(INCIDENT, RecordTrackerIssueGone(number, key, "404"), STAMP)
+        assert refused.value.user_message == message
+
+    def test_it_may_be_filed_again(self) -> None:
+        """Once its issue is gone, ``followup export 2`` is accepted again."""
+        gone = apply(INCIDENT, RecordTrackerIssueGone(2, "acme/web#2", "410"), STAMP).incident
+        decision = apply(gone, ExportFollowup(2), STAMP)
+        assert [e.kind for e in decision.entries] == [EntryKind.FOLLOWUP_EXPORT]

@@ -101,6 +101,7 @@ class TestList:
             "done_at": None,
             "tracker_key": "acme/edge#12",
             "tracker_url": URL,
+            "tracker_gone": None,
         }
         assert (document[1]["overdue"], document[1]["owner"], document[1]["owner_name"]) == (True, None, None)
         rows = list(csv.DictReader(io.StringIO(followups_csv(listing(CANARY, RUNBOOK), TODAY))))
