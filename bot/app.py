@@ -31,7 +31,7 @@ from bot.integrations.slo_catalog import load_catalog
 from bot.integrations.trackers.build import build_tracker
 from bot.integrations.trackers.delivery import TrackerDeliverer
 from bot.integrations.trackers.plan import TrackerPlan
-from bot.integrations.trackers.port import IssueStatus, Tracker, TrackerRef
+from bot.integrations.trackers.port import IssueStatus, Tracker, TrackerError, TrackerRef
 from bot.jobs.nudges import Nudger
 from bot.jobs.reminders import FollowupDigest, FollowupReminder
 from bot.jobs.tracker_sync import IssueReading, ReadState, TrackerSync
@@ -310,12 +310,27 @@ def filing_state(usecases: UseCases) -> Callable[[OutboxItem], Awaitable[FilingS
     return read
 
 
+GONE_STATUSES = (404, 410)
+"""What a tracker answers for an issue that no longer exists: GitHub 410 "This issue was deleted" (404 for
+a number that never was), Jira 404 "Issue does not exist or you do not have permission to see it"."""
+
+
 def issue_reader(tracker: Tracker) -> ReadState:
-    """Sync-back's ``read_state`` over ``tracker`` (``Tracker.state``)."""
+    """Sync-back's ``read_state`` over ``tracker`` (``Tracker.state``). An issue the tracker says is not there
+    (GitHub 404 or 410 "This issue was deleted", Jira 404) is read as gone only when ``Tracker.check`` then
+    finds the token valid and the repository or project reachable with issues on: a revoked access or a
+    renamed project answers 404 for every issue, and must not be taken for deleted issues (that failure is
+    raised, and retried next round)."""
 
     async def read(key: str, url: str) -> IssueReading:
-        state = await tracker.state(TrackerRef(key, url))
-        return IssueReading(state.status is IssueStatus.CLOSED, state.closed_at)
+        try:
+            state = await tracker.state(TrackerRef(key, url))
+        except TrackerError as exc:
+            if exc.status not in GONE_STATUSES:
+                raise
+            await tracker.check()  # raises when the project itself is unreachable: not a deleted issue
+            return IssueReading(False, gone=exc.reason)
+        return IssueReading(state.status is IssueStatus.CLOSED, state.closed_at, state.dropped)
 
     return read
 

@@ -395,6 +395,16 @@ GITHUB_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}", 
 JIRA_ACCOUNT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9:-]{0,127}", re.ASCII)
 """Atlassian accountIds: ``5b10ac8d82e05b22cc7d4ef5`` or ``557058:f58131cb-b67d-...`` (at most 128)."""
 TRACKER_USERS_KEYS = frozenset({"users"})
+TRACKER_SETTINGS = (
+    "TRACKER_URL",
+    "TRACKER_PROJECT",
+    "TRACKER_TOKEN",
+    "TRACKER_USER",
+    "TRACKER_USERS_FILE",
+    "TRACKER_SYNC_MINUTES",
+    "TRACKER_WEBHOOK_SECRET",
+)
+"""The settings that mean something only with TRACKER set: set without it, they are a SettingProblem."""
 
 
 class _TrackerSettings(TypedDict, total=False):
@@ -409,11 +419,20 @@ class _TrackerSettings(TypedDict, total=False):
 
 
 def _tracker(get: Callable[[str], str]) -> tuple[_TrackerSettings, list[SettingProblem]]:
-    """The TRACKER_* settings, validated: nothing when TRACKER is unset. Every invalid one is a
+    """The TRACKER_* settings, validated: nothing when TRACKER is unset (one SettingProblem, on TRACKER,
+    naming any of ``TRACKER_SETTINGS`` set anyway: they would be silently ignored). Every invalid one is a
     SettingProblem (all of them, not the first); with any, no tracker is configured."""
     kind = get("TRACKER").lower()
     if not kind:
-        return _TrackerSettings(), []
+        stray = [name for name in TRACKER_SETTINGS if get(name)]
+        if not stray:
+            return _TrackerSettings(), []
+        them = "it" if len(stray) == 1 else "them"
+        message = (
+            f"TRACKER is not set, so {', '.join(stray)} {'is' if len(stray) == 1 else 'are'} ignored: "
+            f"set TRACKER=github|jira or remove {them}."
+        )
+        return _TrackerSettings(), [SettingProblem("TRACKER", message)]
     if kind not in ("github", "jira"):
         message = f"TRACKER must be github or jira (or unset for no tracker), got {kind!r}."
         return _TrackerSettings(), [SettingProblem("TRACKER", message)]
@@ -484,17 +503,26 @@ def _tracker(get: Callable[[str], str]) -> tuple[_TrackerSettings, list[SettingP
 def load_tracker_users(path: Path, tracker: str) -> dict[str, str]:
     """TRACKER_USERS_FILE: ``users:`` mapping Slack user ids (``U024BE7LH``) to GitHub logins
     (``octocat``) or Jira accountIds, as ``tracker`` (github or jira) needs. Raises ConfigError
-    naming the file and the first bad entry: not a file, not YAML, a key other than ``users``, a key
-    that is not a Slack user id, a value that is not a login / accountId."""
+    naming the file and the first bad entry: not a file, not YAML, a key given twice in one mapping
+    (YAML loaders keep the last; a Slack id mapped twice is a mistake, so it is refused with the lines of
+    each), a key other than ``users``, a key that is not a Slack user id, a value that is not a login /
+    accountId. One login mapped from two Slack ids is allowed (two Slack accounts of one person)."""
     where = f"TRACKER_USERS_FILE {str(path)!r}"
     if not path.is_file():
         raise ConfigError(f"{where} is not a file.")
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        repeated = _repeated_key(yaml.compose(text, Loader=yaml.SafeLoader))
+        document = yaml.safe_load(text)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{where} is not valid YAML{at}.") from exc
+    if repeated is not None:
+        key, lines = repeated
+        raise ConfigError(
+            f"{where}: {key} is given more than once (lines {', '.join(map(str, lines))}): keep one of them."
+        )
     if document is None:
         return {}
     if not isinstance(document, dict):
@@ -516,6 +544,29 @@ def load_tracker_users(path: Path, tracker: str) -> dict[str, str]:
             raise ConfigError(f"{where}: {slack_id}: {login!r} is not {what}.")
         result[slack_id] = login
     return result
+
+
+def _repeated_key(node: yaml.Node | None) -> tuple[str, list[int]] | None:
+    """The first scalar key given more than once in a mapping of the YAML node tree ``node``, with the
+    (1-based) line of each time it is given; None when every mapping's keys are distinct."""
+    if isinstance(node, yaml.MappingNode):
+        lines: dict[str, list[int]] = {}
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                lines.setdefault(key.value, []).append(key.start_mark.line + 1)
+        for key_text, where in lines.items():
+            if len(where) > 1:
+                return key_text, where
+        children = [value for _, value in node.value]
+    elif isinstance(node, yaml.SequenceNode):
+        children = list(node.value)
+    else:
+        return None
+    for child in children:
+        found = _repeated_key(child)
+        if found is not None:
+            return found
+    return None
 
 
 def _alert_max_bytes(text: str) -> int:

@@ -752,7 +752,7 @@ def _outbox(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print(
         "\n".join(
-            f"#{i.id:<6} {i.status:<8} {i.kind:<26} {'INC-' + str(i.incident_number) if i.incident_number else '-':<8} "
+            f"#{i.id:<6} {i.status:<8} {i.kind:<26} {_outbox_subject(i):<8} "
             f"attempts={i.attempts:<3} {_next_attempt(i)}{i.last_error}"
             for i in items
         )
@@ -780,6 +780,20 @@ def _empty_outbox(usecases: UseCases, settings: Settings, status: str | None) ->
     return f"The outbox is empty{where}: Slack is up to date."
 
 
+def _outbox_subject(item: OutboxItem) -> str:
+    """What an item is about: ``INC-3``, ``INC-3 follow-up 2`` for one carrying a follow-up's number (a
+    ``tracker.file``), ``-`` for none."""
+    if not item.incident_number:
+        return "-"
+    followup = _outbox_followup(item)
+    return f"INC-{item.incident_number}" + (f" follow-up {followup}" if followup is not None else "")
+
+
+def _outbox_followup(item: OutboxItem) -> int | None:
+    followup = item.payload.get("followup")
+    return followup if isinstance(followup, int) and not isinstance(followup, bool) else None
+
+
 def _next_attempt(item: OutboxItem) -> str:
     """``next=<UTC time> `` for an item still owed; "" for a dead one, which is never attempted again."""
     return "" if item.status == "dead" else f"next={format_iso(item.next_attempt_at)} "
@@ -791,6 +805,7 @@ def _outbox_json(item: OutboxItem) -> dict[str, Any]:
         "status": item.status,
         "kind": item.kind,
         "incident": f"INC-{item.incident_number}" if item.incident_number else None,
+        "followup": _outbox_followup(item),
         "attempts": item.attempts,
         "next_attempt_at": None if item.status == "dead" else format_iso(item.next_attempt_at),
         "last_error": item.last_error,

@@ -217,6 +217,18 @@ class RecordFollowupExport:
 
 
 @dataclass(frozen=True)
+class RecordTrackerIssueGone:
+    """Follow-up ``number``'s tracker issue ``key`` is gone (deleted in the tracker: GitHub 410, Jira 404),
+    as ``reason`` (the tracker's words) says; not typed, so not in the grammar."""
+
+    verb: ClassVar[str] = "followup tracker gone"
+    restricted_move: ClassVar[str | None] = None
+    number: int
+    key: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class PinMessage:
     """A Slack message put on the timeline (pushpin reaction); not typed, so not in the grammar."""
 
@@ -338,6 +350,7 @@ Transition = (
     | RemindFollowups
     | ExportFollowup
     | RecordFollowupExport
+    | RecordTrackerIssueGone
     | PinMessage
     | SetService
     | SetImpact

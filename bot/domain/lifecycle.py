@@ -28,6 +28,7 @@ from bot.domain.commands import (
     PinMessage,
     RecordAlert,
     RecordFollowupExport,
+    RecordTrackerIssueGone,
     RejectHypothesis,
     RemindFollowups,
     Reopen,
@@ -93,6 +94,7 @@ LIFE_CYCLE: dict[type[Transition], tuple[Status | None, ...]] = {
     RemindFollowups:    (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     ExportFollowup:     (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     RecordFollowupExport: (DECLARED,    INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    RecordTrackerIssueGone: (DECLARED,  INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     PinMessage:         (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     SetService:         (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     SetImpact:          (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
@@ -564,6 +566,22 @@ def _record_followup_exported(
     return _with_followup(incident, changed), entry
 
 
+def _record_followup_tracker_gone(
+    incident: Incident, action: RecordTrackerIssueGone, stamp: Stamp
+) -> tuple[Incident, TimelineEntry]:
+    """The issue is gone: the follow-up forgets its key and URL (nothing to read nor link any more;
+    ``followup export <n>`` may file it anew); the entry keeps both, with the tracker's reason."""
+    followup = _find_followup(incident, action.number)
+    if followup.tracker_key != action.key:
+        filed = f"filed as {followup.tracker_key}" if followup.tracker_key else "not filed"
+        raise TransitionError(f"Follow-up #{action.number} is {filed}, not as {action.key}.")
+    changed = replace(followup, tracker_key=None, tracker_url=None)
+    entry = _followup_entry(
+        stamp, EntryKind.FOLLOWUP_TRACKER_GONE, followup, action.reason, key=action.key, url=followup.tracker_url
+    )
+    return _with_followup(incident, changed), entry
+
+
 def _record_pin(incident: Incident, action: PinMessage, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
     entry = TimelineEntry(
         EntryKind.PINNED,
@@ -619,6 +637,7 @@ _RECORDERS: dict[type[Transition], Any] = {
     RemindFollowups: _record_followup_reminder,
     ExportFollowup: _record_followup_export,
     RecordFollowupExport: _record_followup_exported,
+    RecordTrackerIssueGone: _record_followup_tracker_gone,
     PinMessage: _record_pin,
     SetService: _record_service,
     SetImpact: _record_impact,

@@ -150,6 +150,7 @@ class EntryKind(StrEnum):
     FOLLOWUP_REMINDER = "followup_reminder"
     FOLLOWUP_EXPORT = "followup_export"
     FOLLOWUP_EXPORTED = "followup_exported"
+    FOLLOWUP_TRACKER_GONE = "followup_tracker_gone"
     PINNED = "pinned"
     SERVICE = "service"
     IMPACT = "impact"
@@ -274,7 +275,8 @@ class Followup:
 
     ``due``: the UTC calendar day it should be done by (None: no date). ``done_at``: when it was
     done (UTC), None unless ``state`` is done. ``tracker_key``/``tracker_url``: the issue filed for it
-    in the team's tracker (``PROJ-12``, ``owner/repo#12``), None until it is exported. A backdated
+    in the team's tracker (``PROJ-12``, ``owner/repo#12``), None until it is exported, and again once
+    that issue is gone from the tracker (deleted there: a ``followup_tracker_gone`` entry keeps its key). A backdated
     change may not precede ``created_at`` nor ``latest_change`` (its state follows the timeline order).
     """
 

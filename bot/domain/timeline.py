@@ -138,6 +138,7 @@ _FOLLOWUP_CHANGES = frozenset(
         EntryKind.FOLLOWUP_DROPPED,
         EntryKind.FOLLOWUP_EXPORT,
         EntryKind.FOLLOWUP_EXPORTED,
+        EntryKind.FOLLOWUP_TRACKER_GONE,
     }
 )
 
@@ -157,6 +158,8 @@ def _describe_followup_change(entry: TimelineEntry, data: dict[str, Any], mentio
         return f"{item} to be filed in the tracker"
     if kind is EntryKind.FOLLOWUP_EXPORTED:
         return f"{item} filed as {data.get('key')}" + (f" ({data['url']})" if data.get("url") else "")
+    if kind is EntryKind.FOLLOWUP_TRACKER_GONE:
+        return _with_text(f"{item}: its tracker issue {data.get('key')} is gone", entry.text)
     return _with_text(f"{item} dropped", entry.text)
 
 

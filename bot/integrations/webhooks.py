@@ -190,8 +190,10 @@ def register_tracker(
         raw = await _read_limited(request, TRACKER_MAX_BYTES)
         if not signature_valid(tracker, request.headers, raw, settings.tracker_webhook_secret.get()):
             raise Unauthorized("the signature is missing or wrong (TRACKER_WEBHOOK_SECRET)")
-        event = issue_event(tracker, request.headers, _parse_json(raw), settings.tracker_project)
+        body = _parse_json(raw)
+        event = issue_event(tracker, request.headers, body, settings.tracker_project)
         if event is None:
+            log.info("tracker_webhook_ignored", tracker=tracker, **_event_summary(body))
             return web.json_response({"ok": True, "ignored": True})
         found = await asyncio.to_thread(followups.find_exported, event.key)
         if found is None:
@@ -204,6 +206,7 @@ def register_tracker(
             event.closed_at,
             tracker,
             plan,
+            event.dropped,
         )
         if outcome is not None:
             wake_outbox()
@@ -212,6 +215,27 @@ def register_tracker(
         return web.json_response({"ok": True, "recorded": outcome is not None, "followup": name})
 
     web_app.add_routes([web.post(TRACKER_PATH, receive)])
+
+
+def _event_summary(body: Any) -> dict[str, Any]:
+    """What an ignored tracker event was, for its log line: its event or action, issue key or number and
+    project (Jira ``issue.fields.project.key``, GitHub ``repository.full_name``), each when given."""
+    if not isinstance(body, dict):
+        return {}
+    issue = _object_at(body, "issue")
+    project = _object_at(_object_at(issue, "fields"), "project")
+    repository = _object_at(body, "repository")
+    summary = {
+        "webhook_event": body.get("webhookEvent") or body.get("action"),
+        "key": issue.get("key") or issue.get("number"),
+        "project": project.get("key") or repository.get("full_name"),
+    }
+    return {name: str(value)[:100] for name, value in summary.items() if value is not None}
+
+
+def _object_at(data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name)
+    return value if isinstance(value, dict) else {}
 
 
 def status_of(exc: BaseException) -> int:

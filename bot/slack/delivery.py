@@ -334,8 +334,9 @@ def dead_page_notice(item: OutboxItem, reason: str, action: PageAction | None) -
 
 def followup_tracker_effects(outcome: Outcome) -> list[Effect]:
     """The channel line a follow-up's tracker news owes: ``INC-1 follow-up #2 filed as <url>`` when it was
-    filed, ``INC-1 follow-up #2 is done: closed in acme/web#7`` / ``... is open again: reopened in ...``
-    when sync-back recorded a change made in the tracker."""
+    filed, ``INC-1 follow-up #2 is done: closed in acme/web#7`` / ``... is dropped: closed as not planned in
+    GitHub (acme/web#7)`` / ``... is open again: reopened in ...`` when sync-back recorded a change made in
+    the tracker; ``INC-1 follow-up #2: its tracker issue acme/web#7 is gone ...`` when it was deleted there."""
     incident = outcome.incident
     lines: list[str] = []
     for entry in outcome.entries:
@@ -345,8 +346,16 @@ def followup_tracker_effects(outcome: Outcome) -> list[Effect]:
             lines.append(f":ticket: {item} filed as {escape(where)}")
         elif entry.kind is EntryKind.FOLLOWUP_DONE:
             lines.append(f":white_check_mark: {item} is done: {escape(entry.text)}")
+        elif entry.kind is EntryKind.FOLLOWUP_DROPPED:
+            lines.append(f":no_entry_sign: {item} is dropped: {escape(entry.text)}")
         elif entry.kind is EntryKind.FOLLOWUP_REOPENED:
             lines.append(f":arrows_counterclockwise: {item} is open again: {escape(entry.text)}")
+        elif entry.kind is EntryKind.FOLLOWUP_TRACKER_GONE:
+            key, number = escape(str(entry.data.get("key"))), entry.data.get("number")
+            lines.append(
+                f":warning: {item}: its tracker issue {key} is gone (deleted in the tracker?); sync-back stops "
+                f"reading it. `followup export {number}` files it again."
+            )
     return [Effect(SlackEffect.POST_LINE, {"text": line}, incident.number) for line in lines]
 
 

@@ -7,18 +7,32 @@ Changing a follow-up (``followup done 2``...) is a transition of its incident
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import NamedTuple
 
 import structlog
 
-from bot.domain.commands import CompleteFollowup, RecordFollowupExport, RemindFollowups, ReopenFollowup
+from bot.domain.commands import (
+    CompleteFollowup,
+    DropFollowup,
+    RecordFollowupExport,
+    RecordTrackerIssueGone,
+    RemindFollowups,
+    ReopenFollowup,
+)
 from bot.domain.effects import Effect
-from bot.domain.model import EntryKind, FollowupListing, FollowupState, Incident, format_incident_id
+from bot.domain.model import (
+    EntryKind,
+    FollowupListing,
+    FollowupState,
+    Incident,
+    TimelineEntry,
+    format_incident_id,
+)
 from bot.domain.nudges import needs_followup_reminder
 from bot.domain.timeline import collect_names
-from bot.domain.tracking import SyncAction, sync_action
+from bot.domain.tracking import SYNC_KINDS, SyncAction, sync_action
 from bot.store.repo import UnitOfWork
 from bot.usecases.incidents import IncidentUseCases
 from bot.usecases.shared import Actor, EffectPlan, Outcome, find_incident
@@ -29,6 +43,8 @@ BOT_ACTOR = Actor("incidentbot")
 """Who records what the bot itself learnt (a filed issue's key)."""
 NAMING_KINDS = (EntryKind.FOLLOWUP, EntryKind.FOLLOWUP_OWNER)
 """The entries that name a follow-up's owner (with the display name Slack sent)."""
+FILING_RECORD_KINDS = (EntryKind.FOLLOWUP_EXPORTED, EntryKind.FOLLOWUP_TRACKER_GONE)
+"""The entries that tell whether a follow-up's latest tracker issue is gone."""
 
 
 DIGEST_HOUR = 9
@@ -36,8 +52,6 @@ DIGEST_HOUR = 9
 replica ran then)."""
 DigestPlan = Callable[[str, list[FollowupListing], dict[str, str], date], Sequence[Effect]]
 """(ISO week ``2026-W48``, open follow-ups, owners' names, today UTC) -> the digest's effects."""
-SYNC_KINDS = (EntryKind.FOLLOWUP_DONE, EntryKind.FOLLOWUP_REOPENED)
-"""The entries sync-back reads to tell a change made in the tracker from one made here."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,9 @@ class FollowupList:
     names: dict[str, str]
     incident_id: str | None = None
     """``INC-n`` when the list is one incident's; None across incidents."""
+    gone: dict[tuple[int, int], str] = field(default_factory=dict)
+    """(incident number, follow-up number) -> the key of its tracker issue found gone (deleted in the
+    tracker), for the follow-ups not filed again since."""
 
 
 class FilingState(NamedTuple):
@@ -136,6 +153,27 @@ class FollowupUseCases:
             still_wanted=not_recorded,
         )
 
+    def record_tracker_gone(
+        self, number: int, followup_number: int, key: str, reason: str, plan: EffectPlan | None = None
+    ) -> Outcome | None:
+        """Record that follow-up ``followup_number`` of INC-``number``'s issue ``key`` is gone from the tracker
+        (``reason``: the tracker's answer): a ``followup_tracker_gone`` entry by the bot, and the follow-up
+        forgets the key and URL, so sync-back stops reading it and ``followup export <n>`` may file it again;
+        with ``plan``'s effects. Once: a follow-up no longer filed as ``key`` (another replica recorded it,
+        or it was filed anew) records nothing and returns None. Raises IncidentNotFound."""
+
+        def still_filed(_uow: UnitOfWork, incident: Incident) -> bool:
+            followup = incident.followup(followup_number)
+            return followup is not None and followup.tracker_key == key
+
+        return self.incidents.transition(
+            RecordTrackerIssueGone(followup_number, key, reason),
+            BOT_ACTOR,
+            number=number,
+            plan=plan,
+            still_wanted=still_filed,
+        )
+
     def filing_state(self, number: int, followup_number: int) -> FilingState:
         """What a queued filing of follow-up ``followup_number`` of INC-``number`` needs at delivery time,
         read in its own transaction (``TrackerDeliverer``): why it must not be sent now (``obstacle``:
@@ -157,18 +195,28 @@ class FollowupUseCases:
             obstacle = "dropped"
         return FilingState(obstacle, incident.channel_id, postmortem_url)
 
-    def exported(self) -> list[FollowupListing]:
-        """Follow-ups filed in the tracker and not dropped, across incidents (what sync-back reads)."""
+    def exported(self, tracker_actor: str | None = None) -> list[FollowupListing]:
+        """Follow-ups filed in the tracker, across incidents. With ``tracker_actor`` (what sync-back reads),
+        dropped ones only when the tracker dropped them (their latest ``followup_dropped`` is by
+        ``tracker_actor``: closed as not planned there), since reopening that issue reopens the follow-up;
+        one a person dropped here is left alone. Without it, every filed one."""
         with self.transactions.read() as uow:
-            items = uow.incidents.list_followups(None)
+            items = [item for item in uow.incidents.list_followups(None) if item.followup.tracker_key is not None]
+            if tracker_actor is None:
+                return items
+            drops: dict[tuple[int, int], str] = {}
+            for number in {i.incident_number for i in items if i.followup.state is FollowupState.DROPPED}:
+                for entry in uow.timeline.list_entries(number, kinds=(EntryKind.FOLLOWUP_DROPPED,)):
+                    drops[(number, int(entry.data.get("number") or 0))] = entry.actor  # oldest first: latest wins
         return [
             item
             for item in items
-            if item.followup.tracker_key is not None and item.followup.state is not FollowupState.DROPPED
+            if item.followup.state is not FollowupState.DROPPED
+            or drops.get((item.incident_number, item.followup.number)) == tracker_actor
         ]
 
     def find_exported(self, key: str) -> FollowupListing | None:
-        """The filed, non-dropped follow-up whose tracker key is ``key`` (``acme/web#7``), or None."""
+        """The filed follow-up whose tracker key is ``key`` (``acme/web#7``), or None."""
         return next((item for item in self.exported() if item.followup.tracker_key == key), None)
 
     def sync(
@@ -179,18 +227,22 @@ class FollowupUseCases:
         closed_at: datetime | None,
         tracker_actor: str,
         plan: EffectPlan | None = None,
+        dropped: str | None = None,
     ) -> Outcome | None:
         """Record what the tracker's state of a follow-up's issue means (``bot.domain.tracking.sync_action``):
-        ``followup_done`` (note "closed in KEY") or ``followup_reopened`` (reason "reopened in KEY"), by
-        ``tracker_actor``; None when nothing differs. Decided again with the incident locked, so replicas
-        syncing together record once. Raises IncidentNotFound."""
+        ``followup_done`` (note "closed in KEY"), ``followup_dropped`` when ``dropped`` says the issue was
+        closed without being done (reason: ``dropped`` and the key, "closed as not planned in GitHub
+        (acme/web#7)") or ``followup_reopened`` (reason "reopened in KEY"), by ``tracker_actor``; None when
+        nothing differs. Decided again with the incident locked, so replicas syncing together record once.
+        Raises IncidentNotFound."""
         with self.transactions.read() as uow:
             incident = uow.incidents.get(number)
             entries = uow.timeline.list_entries(number, kinds=SYNC_KINDS) if incident is not None else []
         followup = incident.followup(followup_number) if incident is not None else None
         if followup is None or followup.tracker_key is None:
             return None
-        action = sync_action(followup, tracker_closed, closed_at, entries, tracker_actor)
+        tracker_dropped = dropped is not None
+        action = sync_action(followup, tracker_closed, closed_at, entries, tracker_actor, tracker_dropped)
         if action is None:
             return None
 
@@ -199,15 +251,19 @@ class FollowupUseCases:
             if now_followup is None:
                 return False
             now_entries = uow.timeline.list_entries(number, kinds=SYNC_KINDS)
-            return sync_action(now_followup, tracker_closed, closed_at, now_entries, tracker_actor) is action
+            now = sync_action(now_followup, tracker_closed, closed_at, now_entries, tracker_actor, tracker_dropped)
+            return now is action
 
         key = followup.tracker_key
-        command = (
-            CompleteFollowup(followup_number, f"closed in {key}")
-            if action is SyncAction.DONE
-            else ReopenFollowup(followup_number, f"reopened in {key}")
-        )
-        occurred_at = closed_at if action is SyncAction.DONE and closed_at is not None else None
+        command: CompleteFollowup | DropFollowup | ReopenFollowup
+        if action is SyncAction.DONE:
+            command = CompleteFollowup(followup_number, f"closed in {key}")
+        elif action is SyncAction.DROP:
+            command = DropFollowup(followup_number, f"{dropped} ({key})")
+        else:
+            command = ReopenFollowup(followup_number, f"reopened in {key}")
+        closing = action in (SyncAction.DONE, SyncAction.DROP)
+        occurred_at = closed_at if closing and closed_at is not None else None
         latest = followup.latest_change
         if occurred_at is not None and (
             occurred_at < followup.created_at or (latest is not None and occurred_at < latest.occurred_at)
@@ -246,10 +302,17 @@ class FollowupUseCases:
                 only = find_incident(uow, number, channel_id, channel_number).number
             items = uow.incidents.list_followups(only, open_only)
             names: dict[str, str] = {}
+            gone: dict[tuple[int, int], str] = {}
             for incident_number in dict.fromkeys(item.incident_number for item in items):
                 # Owners' names come with the entries that named them: not the whole timeline.
                 named = uow.timeline.list_entries(incident_number, kinds=NAMING_KINDS)
                 names.update(collect_names(named))
+                if any(item.incident_number == incident_number and item.followup.tracker_key is None for item in items):
+                    gone.update(
+                        _gone_keys(
+                            incident_number, uow.timeline.list_entries(incident_number, kinds=FILING_RECORD_KINDS)
+                        )
+                    )
         if owner is not None:
             wanted = owner.lower()
             items = [
@@ -258,4 +321,17 @@ class FollowupUseCases:
                 if item.followup.owner is not None
                 and wanted in (item.followup.owner.lower(), names.get(item.followup.owner, "").lower())
             ]
-        return FollowupList(items, names, format_incident_id(only) if only is not None else None)
+        return FollowupList(items, names, format_incident_id(only) if only is not None else None, gone)
+
+
+def _gone_keys(incident_number: int, entries: Sequence[TimelineEntry]) -> dict[tuple[int, int], str]:
+    """(incident, follow-up) -> gone key, for each follow-up whose latest ``followup_exported`` /
+    ``followup_tracker_gone`` entry (``entries`` in timeline order) says its issue is gone."""
+    latest: dict[int, TimelineEntry] = {}
+    for entry in entries:
+        latest[int(entry.data.get("number") or 0)] = entry
+    return {
+        (incident_number, number): str(entry.data.get("key"))
+        for number, entry in latest.items()
+        if entry.kind is EntryKind.FOLLOWUP_TRACKER_GONE
+    }

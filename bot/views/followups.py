@@ -27,9 +27,12 @@ def followups_text(
     mention: Mention,
     escape: Escape = keep_text,
 ) -> str:
-    """One line per follow-up: ``INC-1 #2 open · canary rollout · owner @carol · due 2026-12-15 · link -``.
+    """One line per follow-up: ``INC-1 #2 open · canary rollout · owner @carol · due 2026-12-15 · link -``;
+    the link reads ``tracker issue acme/web#12 gone`` when the issue filed for it was deleted in the tracker.
 
     One incident's list (``found.incident_id``) has a heading naming it, and its lines leave the id out.
+    Each follow-up is one line: its text's runs of whitespace (newlines, tabs, other line breaks) read as
+    one space here (``one_line``); JSON and CSV keep the text exactly.
     """
     incident_id = found.incident_id
     if not found.items:
@@ -41,13 +44,24 @@ def followups_text(
         prefix = "" if incident_id else f"{item.incident_id} "
         owner = mention(f.owner) if f.owner else "unassigned"
         due = format_day(f.due) if f.due else "-"
-        link = escape(f.tracker_url or f.tracker_key or "-")
+        gone = found.gone.get((item.incident_number, f.number))
+        link = escape(f.tracker_url or f.tracker_key or (f"tracker issue {gone} gone" if gone else "-"))
         state = followup_state(f, today)
-        lines.append(f"{prefix}#{f.number} {state} · {escape(f.text)} · owner {owner} · due {due} · link {link}")
+        text = escape(one_line(f.text))
+        lines.append(f"{prefix}#{f.number} {state} · {text} · owner {owner} · due {due} · link {link}")
     return "\n".join(lines)
 
 
-def _record(item: FollowupListing, today: date, names: dict[str, str]) -> dict[str, Any]:
+def one_line(text: str) -> str:
+    """``text`` with every run of whitespace (``str.isspace``: spaces, tabs, ``\n``, ``\r``, ``\v``,
+    ``\f``, ``\x1c``-``\x1f``, ``\x85``, U+2028, U+2029: every line break ``str.splitlines`` knows)
+    made one space, and none at either end."""
+    return " ".join(text.split())
+
+
+def _record(
+    item: FollowupListing, today: date, names: dict[str, str], gone: dict[tuple[int, int], str]
+) -> dict[str, Any]:
     f = item.followup
     return {
         "incident": item.incident_id,
@@ -65,6 +79,7 @@ def _record(item: FollowupListing, today: date, names: dict[str, str]) -> dict[s
         "done_at": format_iso(f.done_at) if f.done_at else None,
         "tracker_key": f.tracker_key,
         "tracker_url": f.tracker_url,
+        "tracker_gone": gone.get((item.incident_number, f.number)) if f.tracker_key is None else None,
     }
 
 
@@ -84,14 +99,18 @@ FIELDS = (
     "done_at",
     "tracker_key",
     "tracker_url",
+    "tracker_gone",
 )
 """The fields of each follow-up in JSON, and the CSV header, in order."""
 
 
 def followups_json(found: FollowupList, today: date) -> str:
-    """``{"followups": [{incident, ..., tracker_url}, ...]}``; dates ``2026-12-15``, times RFC 3339 UTC."""
+    """``{"followups": [{incident, ..., tracker_url, tracker_gone}, ...]}``; dates ``2026-12-15``, times RFC
+    3339 UTC; ``tracker_gone``: the key of its issue deleted in the tracker (not filed again since), or null."""
     return json.dumps(
-        {"followups": [_record(item, today, found.names) for item in found.items]}, indent=2, ensure_ascii=False
+        {"followups": [_record(item, today, found.names, found.gone) for item in found.items]},
+        indent=2,
+        ensure_ascii=False,
     )
 
 
@@ -101,7 +120,7 @@ def followups_csv(found: FollowupList, today: date) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(FIELDS)
     for item in found.items:
-        record = _record(item, today, found.names)
+        record = _record(item, today, found.names, found.gone)
         writer.writerow([_cell(record[key]) for key in FIELDS])
     return out.getvalue()
 

@@ -10,7 +10,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -292,3 +292,60 @@ def test_two_installations_filing_into_one_project_never_share_an_issue(
         ("rotate the WAF keys", tracker.key(2)),
     ]
     assert len(tracker.fake.calls("create")) == 2
+
+
+@pytest.mark.parametrize("on_screen", [True, False])
+def test_a_due_followup_is_filed_in_jira_with_its_due_date(
+    database_url: str, tmp_path: Path, fake_slack: FakeSlack, jira: Tracker, on_screen: bool
+) -> None:
+    """``followup ... --due DAY`` (CLI; DAY 30 days ahead, as typed) filed by the running bot: Jira's issue
+    has duedate DAY; with Due date off the project's create screen, the issue is filed once, without it."""
+    day = f"{datetime.now(UTC) + timedelta(days=30):%Y-%m-%d}"
+    sent = day if on_screen else None
+    fake = jira.fake
+    assert isinstance(fake, FakeJira)
+    fake.duedate_on_screen = on_screen
+    cli = {"database_url": database_url, "cwd": tmp_path, "settings": jira.settings}
+    assert incidentbot("run", "declare sev2 Checkout errors", **cli).returncode == 0
+    added = incidentbot("run", f"INC-1 followup retry budget for the payment client --due {day}", **cli)
+    assert added.returncode == 0, added.stderr
+    with running_bot(database_url, fake_slack.base_url, **jira.settings) as bot:
+        wait_until(all_filed(bot, 1))
+    assert [(key, issue["fields"]["duedate"]) for key, issue in fake.issues.items()] == [("OPS-1", sent)]
+
+
+def test_a_jira_issue_deleted_is_recorded_once_by_the_running_bots_sync(
+    database_url: str, tmp_path: Path, fake_slack: FakeSlack, jira: Tracker
+) -> None:
+    """OPS-1 deleted in Jira (404): the running bot's sync-back records it once and stops asking (the next
+    round sends Jira no request for it); ``incidentbot followups`` (a process) says the issue is gone."""
+    fake = jira.fake
+    assert isinstance(fake, FakeJira)
+    cli = {"database_url": database_url, "cwd": tmp_path}
+    assert incidentbot("run", "declare sev2 Checkout errors", **cli).returncode == 0
+    added = incidentbot("run", "INC-1 followup retry budget for the payment client", **cli, settings=jira.settings)
+    assert added.returncode == 0, added.stderr
+    with running_bot(database_url, fake_slack.base_url, **jira.settings) as bot:
+        wait_until(all_filed(bot, 1))
+        fake.delete("OPS-1")
+        sync = bot.web_app[TRACKER_SYNC]
+        assert bot.call(sync.check_once()) == ["INC-1#1"]
+        asked = len(fake.requests)
+        assert bot.call(sync.check_once()) == []
+        assert fake.requests[asked:] == []
+        entries = bot.usecases.incidents.timeline(1)[1]
+        gone = [(e.actor, e.data["key"], e.text) for e in entries if e.kind is EntryKind.FOLLOWUP_TRACKER_GONE]
+        assert gone == [
+            (
+                "incidentbot",
+                "OPS-1",
+                "GET /rest/api/3/issue/OPS-1: Jira refused (HTTP 404, no such project or issue, or the token cannot "
+                "see it: check TRACKER_PROJECT): Issue does not exist or you do not have permission to see it.",
+            )
+        ]
+    listed = incidentbot("followups", **cli)
+    assert listed.stdout.splitlines() == [
+        "1 follow-up(s)",
+        "INC-1 #1 open · retry budget for the payment client · owner unassigned · due - · "
+        "link tracker issue OPS-1 gone",
+    ]

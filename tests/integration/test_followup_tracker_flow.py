@@ -7,10 +7,12 @@ the tracker once, also when two replicas sync together."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
@@ -22,16 +24,21 @@ from bot.domain.grammar import parse_command
 from bot.domain.model import EntryKind, FollowupState
 from bot.integrations.trackers.delivery import TrackerDeliverer
 from bot.integrations.trackers.github import GitHubTracker
+from bot.integrations.trackers.jira import JiraTracker
 from bot.integrations.trackers.plan import TrackerPlan
-from bot.integrations.trackers.port import TrackerRef
+from bot.integrations.trackers.port import TrackerIssue, TrackerRef
 from bot.jobs.tracker_sync import TrackerSync
 from bot.outbox.worker import OutboxWorker, route_by_kind
 from bot.slack.delivery import followup_tracker_effects
 from bot.store import IncidentStore
 from bot.usecases.shared import Actor
 from bot.usecases.wiring import UseCases, wire_usecases
+from tests.support.cli import incidentbot
 from tests.support.fake_github import TOKEN as GITHUB_TOKEN
 from tests.support.fake_github import FakeGitHub
+from tests.support.fake_jira import EMAIL as JIRA_EMAIL
+from tests.support.fake_jira import TOKEN as JIRA_TOKEN
+from tests.support.fake_jira import FakeJira
 
 ALICE = Actor("U0ALICE", "alice")
 URL = "https://github.com/acme/web/issues/{}"
@@ -418,3 +425,205 @@ async def test_slack_markup_in_a_followup_reads_as_typed_in_the_tracker(
     issue = github.issues[1]
     assert issue["title"] == "ask @bob to add https://grafana.example.com/d/waf to #netops"
     assert issue["assignees"][0]["login"] == "octocat"
+
+
+def change_entries(usecases: UseCases) -> list[tuple[str, str, int, str]]:
+    _, entries = usecases.incidents.timeline(1)
+    kinds = (EntryKind.FOLLOWUP_DONE, EntryKind.FOLLOWUP_DROPPED, EntryKind.FOLLOWUP_REOPENED)
+    return [(e.kind.value, e.actor, e.data["number"], e.text) for e in entries if e.kind in kinds]
+
+
+@pytest.mark.parametrize(
+    ("reason", "kind", "text", "state"),
+    [
+        ("not_planned", "followup_dropped", "closed as not planned in GitHub (acme/web#2)", FollowupState.DROPPED),
+        ("duplicate", "followup_dropped", "closed as duplicate in GitHub (acme/web#2)", FollowupState.DROPPED),
+        ("completed", "followup_done", "closed in acme/web#2", FollowupState.DONE),
+    ],
+)
+async def test_sync_back_drops_what_github_closed_without_doing_it_and_reopens_it(
+    filing: UseCases, github: FakeGitHub, clock: ReplayClock, reason: str, kind: str, text: str, state: FollowupState
+) -> None:
+    """Closed in GitHub as not planned or duplicate: dropped here (by github, with GitHub's reason and the
+    key), once; as completed: done. Reopened there: open again, once; the channel hears each."""
+    slack = await filed_three(filing, github, clock)
+    job = sync_job(filing, github)
+    clock.now += timedelta(hours=1)
+    github.close(2, reason=reason, at=clock.now - timedelta(minutes=5))
+    assert await job.check_once() == ["INC-1#2"]
+    assert await job.check_once() == []
+    assert filing.incidents.get(1).followups[1].state is state
+    clock.now += timedelta(hours=1)
+    github.reopen(2)
+    assert await job.check_once() == ["INC-1#2"]
+    assert await job.check_once() == []
+    assert change_entries(filing) == [
+        (kind, "github", 2, text),
+        ("followup_reopened", "github", 2, "reopened in acme/web#2"),
+    ]
+    assert filing.incidents.get(1).followups[1].state is FollowupState.OPEN
+    worker = worker_for(filing, github, clock, slack)
+    for _ in range(3):
+        await worker.run_once()
+    said = {"followup_dropped": f":no_entry_sign: INC-1 follow-up #2 is dropped: {text}"}.get(
+        kind, f":white_check_mark: INC-1 follow-up #2 is done: {text}"
+    )
+    assert slack.lines[-2:] == [
+        said,
+        ":arrows_counterclockwise: INC-1 follow-up #2 is open again: reopened in acme/web#2",
+    ]
+
+
+async def test_a_follow_up_dropped_here_is_not_reopened_by_its_open_issue(
+    filing: UseCases, github: FakeGitHub, clock: ReplayClock
+) -> None:
+    """Dropped by a person while its issue stays open: sync-back neither reads nor reopens it; dropped by
+    GitHub and then reopened here by a person while the issue stays closed: not dropped again."""
+    await filed_three(filing, github, clock)
+    filing.incidents.run(parse_command("INC-1 followup drop 1 covered by the WAF tests"), ALICE)
+    github.close(2, reason="not_planned", at=clock.now)
+    job = sync_job(filing, github)
+    clock.now += timedelta(hours=1)
+    assert await job.check_once() == ["INC-1#2"]
+    clock.now += timedelta(minutes=5)
+    filing.incidents.run(parse_command("INC-1 followup reopen 2 we will do it after all"), ALICE)
+    before = len(github.calls("get"))
+    assert await job.check_once() == []
+    assert [r.path for r in github.calls("get")[before:]] == ["/repos/acme/web/issues/2", "/repos/acme/web/issues/3"]
+    assert [f.state for f in filing.incidents.get(1).followups] == [
+        FollowupState.DROPPED,
+        FollowupState.OPEN,
+        FollowupState.OPEN,
+    ]
+
+
+async def test_jira_sync_back_drops_a_wont_do_and_reopens_it(filing: UseCases, clock: ReplayClock) -> None:
+    """Resolved as Won't Do in Jira: dropped here ("resolved as Won't Do in Jira (OPS-1)", by jira); reopened
+    there: open again; resolved Done afterwards: done."""
+    declare_with_followups(filing, "canary deployment for firewall changes")
+    fake = FakeJira()
+    await fake.start()
+    try:
+        tracker = JiraTracker(fake.url, "OPS", JIRA_EMAIL, JIRA_TOKEN, timeout_seconds=2)
+        ref = await tracker.file(TrackerIssue("incidentbot:INC-1:followup-1", "canary", "b", ("INC-1",)))
+        filing.followups.record_export(1, 1, ref.key, ref.url)
+        job = TrackerSync(filing.followups, issue_reader(tracker), "jira", followup_tracker_effects)
+        clock.now += timedelta(hours=1)
+        fake.close("OPS-1", resolution="Won't Do", at=clock.now - timedelta(minutes=1))
+        assert await job.check_once() == ["INC-1#1"]
+        assert await job.check_once() == []
+        fake.reopen("OPS-1")
+        clock.now += timedelta(minutes=10)
+        assert await job.check_once() == ["INC-1#1"]
+        fake.close("OPS-1", at=clock.now - timedelta(minutes=1))
+        clock.now += timedelta(minutes=10)
+        assert await job.check_once() == ["INC-1#1"]
+    finally:
+        await fake.stop()
+    assert change_entries(filing) == [
+        ("followup_dropped", "jira", 1, "resolved as Won't Do in Jira (OPS-1)"),
+        ("followup_reopened", "jira", 1, "reopened in OPS-1"),
+        ("followup_done", "jira", 1, "closed in OPS-1"),
+    ]
+
+
+async def test_a_deleted_issue_is_recorded_once_and_not_read_again(
+    filing: UseCases, github: FakeGitHub, clock: ReplayClock, database_url: str, tmp_path: Path
+) -> None:
+    """Issue acme/web#2 deleted in GitHub (410 "This issue was deleted"): the first round records it once
+    (``followup_tracker_gone`` by the bot, logged ``tracker_issue_gone``, the channel told) and the
+    follow-up forgets its key; the next rounds send GitHub no request for it, and ``incidentbot followups``
+    (a process) says the issue is gone."""
+    slack = await filed_three(filing, github, clock)
+    github.delete(2)
+    job = sync_job(filing, github)
+    clock.now += timedelta(minutes=10)
+    with capture_logs() as logs:
+        assert await job.check_once() == ["INC-1#2"]
+    gone = [(e["incident"], e["followup"], e["key"]) for e in logs if e["event"] == "tracker_issue_gone"]
+    assert gone == [("INC-1", 2, "acme/web#2")]
+    reason = (
+        "GET /repos/acme/web/issues/2: GitHub refused (HTTP 410, gone: the issue was deleted, or issues are "
+        "disabled in this repository): This issue was deleted"
+    )
+    _, entries = filing.incidents.timeline(1)
+    recorded = [
+        (e.actor, e.data["number"], e.data["key"], e.text) for e in entries if e.kind.value == "followup_tracker_gone"
+    ]
+    assert recorded == [("incidentbot", 2, "acme/web#2", reason)]
+    before = list(github.requests)
+    with capture_logs() as logs:
+        assert await job.check_once() == []
+        assert await job.check_once() == []
+    asked = [r.path for r in github.requests[len(before) :]]
+    assert asked == ["/repos/acme/web/issues/1", "/repos/acme/web/issues/3"] * 2
+    assert [e for e in logs if e["event"] in ("tracker_issue_gone", "tracker_sync_failed")] == []
+    worker = worker_for(filing, github, clock, slack)
+    for _ in range(5):  # one item of the incident's lane at a time
+        await worker.run_once()
+    assert filing.outbox.items() == []
+    assert [line for line in slack.lines if line.startswith(":warning:")] == [
+        ":warning: INC-1 follow-up #2: its tracker issue acme/web#2 is gone (deleted in the tracker?); sync-back "
+        "stops reading it. `followup export 2` files it again."
+    ]
+    listed = incidentbot("followups", database_url=database_url, cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines()[2] == (
+        "INC-1 #2 open · synthetic WAF tests in staging every 5 minutes · owner @bob · due - · "
+        "link tracker issue acme/web#2 gone"
+    )
+    document = json.loads(incidentbot("followups", "--format", "json", database_url=database_url, cwd=tmp_path).stdout)
+    assert [(f["tracker_key"], f["tracker_gone"]) for f in document["followups"]] == [
+        ("acme/web#1", None),
+        (None, "acme/web#2"),
+        ("acme/web#3", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("break_github", "failed"),
+    [
+        (lambda fake: fake.fail("*", 404, body={"message": "Not Found"}, times=100), 3),
+        (
+            lambda fake: (
+                setattr(fake, "has_issues", False),
+                fake.fail("get", 410, body={"message": "Issues are disabled for this repo"}, times=100),
+            ),
+            3,
+        ),
+        (lambda fake: (fake.fail("get", 404, body={"message": "Not Found"}), fake.fail("repo", 503)), 1),
+    ],
+    ids=["repository-unreachable", "issues-disabled", "repository-check-fails"],
+)
+async def test_an_unreachable_repository_is_not_taken_for_deleted_issues(
+    filing: UseCases, github: FakeGitHub, clock: ReplayClock, break_github: object, failed: int
+) -> None:
+    """404/410 for an issue while the repository itself is unreachable (access revoked, renamed), has
+    issues turned off, or cannot be checked: a failed round (logged), every key kept, nothing recorded."""
+    await filed_three(filing, github, clock)
+    break_github(github)  # type: ignore[operator]
+    with capture_logs() as logs:
+        assert await sync_job(filing, github).check_once() == []
+    assert [e["event"] for e in logs if e["event"].startswith("tracker_")] == ["tracker_sync_failed"] * failed
+    assert [f.tracker_key for f in filing.incidents.get(1).followups] == ["acme/web#1", "acme/web#2", "acme/web#3"]
+    _, entries = filing.incidents.timeline(1)
+    assert [e for e in entries if e.kind.value == "followup_tracker_gone"] == []
+
+
+async def test_a_follow_up_whose_issue_is_gone_can_be_filed_again(
+    filing: UseCases, github: FakeGitHub, clock: ReplayClock
+) -> None:
+    """After the gone record, ``followup export 2`` files a new issue for it, and sync-back reads that one."""
+    slack = await filed_three(filing, github, clock)
+    github.delete(2)
+    job = sync_job(filing, github)
+    assert await job.check_once() == ["INC-1#2"]
+    filing.incidents.run(parse_command("INC-1 followup export 2"), ALICE)
+    worker = worker_for(filing, github, clock, slack)
+    for _ in range(3):
+        await worker.run_once()
+    assert filing.incidents.get(1).followups[1].tracker_key == "acme/web#4"
+    github.close(4, at=clock.now)
+    clock.now += timedelta(minutes=1)
+    assert await job.check_once() == ["INC-1#2"]
+    assert filing.incidents.get(1).followups[1].state is FollowupState.DONE

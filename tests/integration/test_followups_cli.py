@@ -177,3 +177,19 @@ def test_refusals_are_one_clear_line(
         "incidentbot: `--owner @channel` is not a person; use e.g. `--owner @bob` or a Slack user id such as "
         "`--owner U0123ABC`."
     )
+
+
+def test_a_followup_typed_over_several_lines_lists_as_one(database_url: str, tmp_path: Path) -> None:
+    """`incidentbot followups` (a process): a follow-up whose text holds a newline and a tab is one line in
+    the text list; `--format json` keeps its text exactly."""
+    cli = Cli(database_url, tmp_path)
+    cli("run", "declare sev2 CDN edge down")
+    cli("run", "INC-1 followup canary\ndeployment\tfor firewall changes @carol")
+    cli("run", "INC-1 followup verify CPU load")
+    assert cli("followups").splitlines() == [
+        "2 follow-up(s)",
+        "INC-1 #1 open · canary deployment for firewall changes · owner @carol · due - · link -",
+        "INC-1 #2 open · verify CPU load · owner unassigned · due - · link -",
+    ]
+    texts = [f["text"] for f in json.loads(cli("followups", "--format", "json"))["followups"]]
+    assert texts == ["canary\ndeployment\tfor firewall changes", "verify CPU load"]

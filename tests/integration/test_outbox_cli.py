@@ -69,3 +69,57 @@ class TestOutboxCommand:
         result = _cli(tmp_path / "empty.db", "--retry", text)
         assert result.returncode == 1
         assert result.stderr.strip().splitlines() == [f"incidentbot: There is no dead outbox item #{shown}."]
+
+
+class TestFollowupItems:
+    @pytest.mark.parametrize(
+        ("effect", "subject", "followup"),
+        [
+            (
+                Effect("tracker.file", {"marker": "incidentbot:INC-3:followup-2", "followup": 2}, 3),
+                "INC-3 follow-up 2",
+                2,
+            ),
+            (
+                Effect("tracker.file", {"marker": "incidentbot:INC-3:followup-11", "followup": 11}, 3),
+                "INC-3 follow-up 11",
+                11,
+            ),
+            (Effect("tracker.file", {"marker": "incidentbot:INC-3:followup-1"}, 3), "INC-3", None),
+            (Effect("slack.post_line", {"text": "x"}, 3), "INC-3", None),
+            (Effect("slack.post_line", {"text": "x", "followup": True}, 3), "INC-3", None),
+        ],
+    )
+    def test_a_dead_item_names_its_follow_up(
+        self, tmp_path: Path, effect: Effect, subject: str, followup: int | None
+    ) -> None:
+        """An item carrying a follow-up's number is listed as ``INC-n follow-up k`` (text) and with
+        ``"followup": k`` (JSON); any other item names its incident alone."""
+        database = tmp_path / "outbox.db"
+        usecases = wire_usecases(open_store(f"sqlite:///{database}"))
+        usecases.outbox.enqueue([effect])
+        [item] = usecases.outbox.items()
+        with usecases.store.transaction() as uow:
+            uow.outbox.bury(item.id, "GitHub refused (HTTP 422)", datetime.now(UTC))
+        usecases.store.dispose()
+
+        text = _cli(database, "--status", "dead")
+        assert text.returncode == 0, text.stderr
+        [line] = text.stdout.splitlines()
+        assert line.split(effect.kind, 1)[1].split("attempts=")[0].strip() == subject
+        listed = json.loads(_cli(database, "--status", "dead", "--format", "json").stdout)["items"]
+        assert [(i["incident"], i["followup"]) for i in listed] == [("INC-3", followup)]
+
+    def test_the_example_line(self, tmp_path: Path) -> None:
+        """The dead filing of follow-up 2 of INC-1, as `incidentbot outbox --status dead` prints it."""
+        database = tmp_path / "outbox.db"
+        usecases = wire_usecases(open_store(f"sqlite:///{database}"))
+        usecases.outbox.enqueue([Effect("tracker.file", {"followup": 2}, 1)])
+        [item] = usecases.outbox.items()
+        with usecases.store.transaction() as uow:
+            uow.outbox.bury(item.id, "POST /repos/acme/web/issues: GitHub refused (HTTP 410)", datetime.now(UTC))
+        usecases.store.dispose()
+        assert _cli(database, "--status", "dead").stdout.splitlines() == [
+            f"#{item.id:<6} dead     tracker.file               INC-1 follow-up 2 attempts=0   "
+            "POST /repos/acme/web/issues: GitHub refused (HTTP 410)"
+        ]

@@ -173,8 +173,8 @@ class TestRefusals:
             (
                 410,
                 {"message": "Issues are disabled for this repo"},
-                "POST /repos/acme/web/issues: GitHub refused (HTTP 410, issues are disabled in this repository): "
-                "Issues are disabled for this repo",
+                "POST /repos/acme/web/issues: GitHub refused (HTTP 410, gone: the issue was deleted, or issues are "
+                "disabled in this repository): Issues are disabled for this repo",
             ),
         ],
     )
@@ -291,6 +291,39 @@ class TestState:
             datetime(2026, 11, 30, 9, 15, tzinfo=UTC),
             "completed",
         )
+
+    @pytest.mark.parametrize(
+        ("reason", "dropped"),
+        [
+            ("completed", None),
+            ("not_planned", "closed as not planned in GitHub"),
+            ("duplicate", "closed as duplicate in GitHub"),
+            (None, None),
+            ("some_future_reason", None),
+        ],
+    )
+    async def test_a_close_without_doing_it_is_read_as_dropped(
+        self, github: FakeGitHub, reason: str | None, dropped: str | None
+    ) -> None:
+        """GitHub's ``state_reason`` not_planned and duplicate mean the issue will not be done; completed,
+        none, or a reason GitHub adds later read as done."""
+        tracker = client(github)
+        ref = await tracker.file(ISSUE)
+        github.close(1, reason=reason)  # type: ignore[arg-type]
+        state = await tracker.state(ref)
+        assert (state.status, state.reason, state.dropped) == (IssueStatus.CLOSED, reason, dropped)
+        github.reopen(1)
+        assert (await tracker.state(ref)).dropped is None
+
+    async def test_a_deleted_issue_is_a_permanent_410(self, github: FakeGitHub) -> None:
+        """Deleted in GitHub's UI: GitHub answers 410 "This issue was deleted"."""
+        tracker = client(github)
+        ref = await tracker.file(ISSUE)
+        github.delete(1)
+        with pytest.raises(TrackerError) as failed:
+            await tracker.state(ref)
+        assert (failed.value.status, failed.value.temporary) == (410, False)
+        assert failed.value.reason.endswith(": This issue was deleted")
 
     async def test_a_deleted_issue_is_a_permanent_404(self, github: FakeGitHub) -> None:
         tracker = client(github)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -184,6 +184,92 @@ class TestRefusals:
             "assignee: User '557058:unknown' cannot be assigned issues."
         ]
 
+    async def test_the_due_day_is_sent_as_duedate(self, jira: FakeJira) -> None:
+        """A follow-up due 2026-12-15 is filed with ``fields.duedate`` "2026-12-15", read back by Jira as such."""
+        issue = TrackerIssue(MARKER, "t", "b", ("INC-7",), due=date(2026, 12, 15))
+        await client(jira).file(issue)
+        (create,) = jira.calls("create")
+        assert create.body["fields"]["duedate"] == "2026-12-15"
+        assert jira.issues["OPS-1"]["fields"]["duedate"] == "2026-12-15"
+
+    async def test_no_due_day_sends_no_duedate(self, jira: FakeJira) -> None:
+        await client(jira).file(ISSUE)
+        (create,) = jira.calls("create")
+        assert "duedate" not in create.body["fields"]
+
+    async def test_duedate_off_the_create_screen_is_filed_without_it_and_logged(self, jira: FakeJira) -> None:
+        """Jira refuses duedate (not on the create screen): filed once more without it, Jira's reason logged."""
+        jira.duedate_on_screen = False
+        issue = TrackerIssue(MARKER, "t", "b", ("INC-7",), assignee=ACCOUNT, due=date(2026, 12, 15))
+        with capture_logs() as logs:
+            ref = await client(jira).file(issue)
+        assert ref.key == "OPS-1" and len(jira.issues) == 1
+        first, second = jira.calls("create")
+        assert (first.body["fields"]["duedate"], "duedate" in second.body["fields"]) == ("2026-12-15", False)
+        assert second.body["fields"]["assignee"] == {"accountId": ACCOUNT}
+        assert [
+            (e["duedate"], e["incident"], e["reason"]) for e in logs if e["event"] == "tracker_duedate_refused"
+        ] == [
+            (
+                "2026-12-15",
+                "INC-7",
+                "POST /rest/api/3/issue: Jira refused (HTTP 400, a field the tracker refuses): "
+                "duedate: Field 'duedate' cannot be set. It is not on the appropriate screen, or unknown.",
+            )
+        ]
+
+    @pytest.mark.parametrize(
+        ("on_screen", "assignee", "issue_types", "filed", "kept"),
+        [
+            (False, ACCOUNT, {"Task"}, True, {"assignee"}),
+            (True, "557058:unknown", {"Task"}, True, {"duedate"}),
+            (False, "557058:unknown", {"Task"}, True, set()),
+            (False, ACCOUNT, {"Bug"}, False, set()),
+            (True, "557058:unknown", {"Bug"}, False, set()),
+        ],
+    )
+    async def test_only_refusals_of_optional_fields_are_retried_without_them(
+        self,
+        jira: FakeJira,
+        on_screen: bool,
+        assignee: str,
+        issue_types: set[str],
+        filed: bool,
+        kept: set[str],
+    ) -> None:
+        """Assignee and due day refused, alone or together: one more request without them; a refusal that
+        also names a field the issue needs (issuetype): permanent, one request, nothing filed."""
+        jira.duedate_on_screen = on_screen
+        jira.issue_types = issue_types
+        issue = TrackerIssue(MARKER, "t", "b", ("INC-7",), assignee=assignee, due=date(2026, 12, 15))
+        if filed:
+            await client(jira).file(issue)
+            _, second = jira.calls("create")
+            assert {"assignee", "duedate"} & second.body["fields"].keys() == kept
+            assert len(jira.issues) == 1
+        else:
+            with pytest.raises(TrackerError) as refused:
+                await client(jira).file(issue)
+            assert (refused.value.status, refused.value.temporary) == (400, False)
+            assert len(jira.calls("create")) == 1 and jira.issues == {}
+
+    async def test_a_malformed_duedate_is_refused_by_the_fake_as_jira_does(self, jira: FakeJira) -> None:
+        """The fake checks the format like Jira: a client sending "15/12/2026" would be refused."""
+        answer = await client(jira).http.request(
+            "POST",
+            "/rest/api/3/issue",
+            body={
+                "fields": {
+                    "project": {"key": "OPS"},
+                    "issuetype": {"name": "Task"},
+                    "summary": "s",
+                    "duedate": "15/12/2026",
+                }
+            },
+            expect=(201, 400),
+        )
+        assert (answer.status, answer.data["errors"]) == (400, {"duedate": "Error parsing date string: 15/12/2026"})
+
     async def test_an_unknown_project_is_refused_by_the_search(self, jira: FakeJira) -> None:
         with pytest.raises(TrackerError) as failed:
             await client(jira, project="NOPE").file(ISSUE)
@@ -238,6 +324,32 @@ class TestState:
         )
         jira.reopen("OPS-1")
         assert (await tracker.state(ref)).status is IssueStatus.OPEN
+
+    @pytest.mark.parametrize(
+        ("resolution", "dropped"),
+        [
+            ("Done", None),
+            ("Fixed", None),
+            ("Won't Do", "resolved as Won't Do in Jira"),
+            ("Won't Fix", "resolved as Won't Fix in Jira"),
+            ("Duplicate", "resolved as Duplicate in Jira"),
+            ("Cannot Reproduce", "resolved as Cannot Reproduce in Jira"),
+            ("Won\u2019t Do", "resolved as Won\u2019t Do in Jira"),
+            ("won't do", "resolved as won't do in Jira"),
+        ],
+    )
+    async def test_a_resolution_that_is_not_doing_it_is_read_as_dropped(
+        self, jira: FakeJira, resolution: str, dropped: str | None
+    ) -> None:
+        """Done (category done) with Jira Cloud's default resolutions Won't Do, Duplicate, Cannot Reproduce
+        (and Won't Fix): dropped, in Jira's spelling; Done, Fixed or a site's own resolution: done."""
+        tracker = client(jira)
+        ref = await tracker.file(ISSUE)
+        jira.close("OPS-1", resolution=resolution)
+        state = await tracker.state(ref)
+        assert (state.status, state.reason, state.dropped) == (IssueStatus.CLOSED, resolution, dropped)
+        (get,) = jira.calls("get")
+        assert get.query == {"fields": "status,resolution,resolutiondate,assignee"}
 
     async def test_a_missing_issue_is_a_permanent_404(self, jira: FakeJira) -> None:
         with pytest.raises(TrackerError) as failed:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -182,6 +182,15 @@ class TestPayload:
         assert (effect.kind, effect.incident_number) == ("tracker.file", 7)
         assert issue_of(effect.payload) == issue
 
+    def test_the_due_day_round_trips_and_old_items_have_none(self) -> None:
+        """The due day travels as ``"due": "2026-12-15"``; an item queued before due days were sent has none."""
+        issue = TrackerIssue("incidentbot:INC-7:followup-1", "t", "b", ("INC-7",), None, date(2026, 12, 15))
+        effect = file_effect(issue, 7, 1)
+        assert effect.payload["due"] == "2026-12-15"
+        assert issue_of(effect.payload) == issue
+        old = {k: v for k, v in effect.payload.items() if k != "due"}
+        assert issue_of(old).due is None
+
     @pytest.mark.parametrize(
         "payload",
         [
@@ -189,6 +198,10 @@ class TestPayload:
             {"marker": "m", "title": "t"},
             {"marker": "m", "title": "t", "body": "b", "labels": "x"},
             {"marker": "a b", "title": "t", "body": "b"},
+            {"marker": "m", "title": "t", "body": "b", "due": "15/12/2026"},
+            {"marker": "m", "title": "t", "body": "b", "due": "20261215"},
+            {"marker": "m", "title": "t", "body": "b", "due": "2026-02-30"},
+            {"marker": "m", "title": "t", "body": "b", "due": 20261215},
         ],
     )
     def test_a_malformed_payload_is_refused(self, payload: dict[str, object]) -> None:

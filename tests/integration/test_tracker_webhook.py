@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from bot.domain.model import EntryKind
 from tests.support.bot_server import HttpResult, RunningBot, running_bot
@@ -64,7 +65,11 @@ def jira_kind(url: str) -> Kind:
             "webhookEvent": "jira:issue_updated",
             "issue": {
                 "key": "OPS-1",
-                "fields": {"status": {"statusCategory": {"key": category}}, "resolutiondate": resolved},
+                "fields": {
+                    "project": {"key": "OPS"},
+                    "status": {"statusCategory": {"key": category}},
+                    "resolutiondate": resolved,
+                },
             },
         }
 
@@ -134,3 +139,84 @@ def test_signed_events_record_close_and_reopen_once(setup: tuple[RunningBot, Kin
         (EntryKind.FOLLOWUP_DONE, tracker, f"closed in {kind.key}"),
         (EntryKind.FOLLOWUP_REOPENED, tracker, f"reopened in {kind.key}"),
     ]
+
+
+@pytest.fixture
+def jira_bot(database_url: str, fake_slack: FakeSlack) -> Iterator[tuple[RunningBot, Kind]]:
+    with serving(FakeJira()) as fake:
+        kind = jira_kind(fake.url)
+        with running_bot(database_url, fake_slack.base_url, **kind.settings, TRACKER_WEBHOOK_SECRET=SECRET) as bot:
+            yield bot, kind
+
+
+@pytest.mark.parametrize("project", [{"key": "WEB"}, {"key": "ops"}, None])
+def test_a_jira_event_of_another_project_is_ignored_and_logged(
+    jira_bot: tuple[RunningBot, Kind], fake_slack: FakeSlack, project: dict[str, str] | None
+) -> None:
+    """A signed ``jira:issue_updated`` closing an issue keyed OPS-1 but of project WEB (or not saying its
+    project): 200 ``{"ok": true, "ignored": true}``, logged as ``tracker_webhook_ignored``, and OPS-1's
+    follow-up stays open; the same event of project OPS is then recorded."""
+    bot, kind = jira_bot
+    slack = SlackDriver(bot, fake_slack)
+    channel = slack.declare("declare sev1 CDN edge returning 502s")
+    slack.ephemeral("followup canary deployment for firewall changes", channel_id=channel)
+    for _ in range(100):
+        if bot.usecases.incidents.get(1).followups[0].tracker_key:
+            break
+        bot.drain()
+    assert bot.usecases.incidents.get(1).followups[0].tracker_key == "OPS-1"
+    foreign = kind.closed()
+    if project is None:
+        del foreign["issue"]["fields"]["project"]
+    else:
+        foreign["issue"]["fields"]["project"] = project
+    with capture_logs() as logs:
+        answer = deliver(bot, kind, foreign)
+    assert (answer.status, answer.json()) == (200, {"ok": True, "ignored": True})
+    ignored = [e for e in logs if e["event"] == "tracker_webhook_ignored"]
+    assert [(e["tracker"], e["key"], e.get("project")) for e in ignored] == [
+        ("jira", "OPS-1", project["key"] if project else None)
+    ]
+    assert bot.usecases.incidents.get(1).followups[0].state.value == "open"
+    ours = deliver(bot, kind, kind.closed())
+    assert ours.json() == {"ok": True, "recorded": True, "followup": "INC-1#1"}
+    assert bot.usecases.incidents.get(1).followups[0].state.value == "done"
+
+
+NOT_DONE = {
+    "github": ("not_planned", "closed as not planned in GitHub (acme/web#1)"),
+    "jira": ("Won't Do", "resolved as Won't Do in Jira (OPS-1)"),
+}
+
+
+def test_a_close_without_doing_it_drops_and_a_reopen_reopens(
+    setup: tuple[RunningBot, Kind], fake_slack: FakeSlack
+) -> None:
+    """GitHub ``state_reason: not_planned`` / Jira resolution "Won't Do": dropped (by the tracker, with its
+    reason and the key); reopened there: open again; each once."""
+    bot, kind = setup
+    tracker = kind.settings["TRACKER"]
+    said, reason = NOT_DONE[tracker]
+    slack = SlackDriver(bot, fake_slack)
+    channel = slack.declare("declare sev1 CDN edge returning 502s")
+    slack.ephemeral("followup canary deployment for firewall changes", channel_id=channel)
+    for _ in range(100):
+        if bot.usecases.incidents.get(1).followups[0].tracker_key:
+            break
+        bot.drain()
+    closed = kind.closed()
+    if tracker == "github":
+        closed["issue"]["state_reason"] = said
+    else:
+        closed["issue"]["fields"]["resolution"] = {"id": "10001", "name": said}
+    assert deliver(bot, kind, closed).json() == {"ok": True, "recorded": True, "followup": "INC-1#1"}
+    assert deliver(bot, kind, closed).json() == {"ok": True, "recorded": False, "followup": "INC-1#1"}
+    assert bot.usecases.incidents.get(1).followups[0].state.value == "dropped"
+    assert deliver(bot, kind, kind.reopened()).json() == {"ok": True, "recorded": True, "followup": "INC-1#1"}
+    entries = bot.usecases.incidents.timeline(1)[1]
+    kinds = (EntryKind.FOLLOWUP_DONE, EntryKind.FOLLOWUP_DROPPED, EntryKind.FOLLOWUP_REOPENED)
+    assert [(e.kind, e.actor, e.text) for e in entries if e.kind in kinds] == [
+        (EntryKind.FOLLOWUP_DROPPED, tracker, reason),
+        (EntryKind.FOLLOWUP_REOPENED, tracker, f"reopened in {kind.key}"),
+    ]
+    assert bot.usecases.incidents.get(1).followups[0].state.value == "open"

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.commands import ExportFollowup, RecordFollowupExport
+from bot.domain.commands import ExportFollowup, RecordFollowupExport, RecordTrackerIssueGone
 from bot.domain.errors import TransitionError, UsageError
 from bot.domain.grammar import parse_command
 from bot.domain.lifecycle import Stamp, apply
@@ -35,6 +35,10 @@ def done(minutes: int, actor: str, number: int = 2) -> TimelineEntry:
 
 def reopened(minutes: int, actor: str, number: int = 2) -> TimelineEntry:
     return TimelineEntry(EntryKind.FOLLOWUP_REOPENED, at(minutes), at(minutes), actor, "", {"number": number})
+
+
+def dropped(minutes: int, actor: str, number: int = 2) -> TimelineEntry:
+    return TimelineEntry(EntryKind.FOLLOWUP_DROPPED, at(minutes), at(minutes), actor, "", {"number": number})
 
 
 @pytest.mark.parametrize(
@@ -60,9 +64,10 @@ def reopened(minutes: int, actor: str, number: int = 2) -> TimelineEntry:
         # Another follow-up's history does not count.
         (DONE, False, None, [done(61, "github", number=1), done(62, "U0BOB")], None),
         (OPEN, True, at(60), [reopened(90, "U0ALICE", number=3)], SyncAction.DONE),
-        # Dropped here: left alone whatever the tracker says.
-        (DROPPED, True, at(60), [], None),
-        (DROPPED, False, None, [done(61, "github")], None),
+        # Dropped here by a person: left alone whatever the tracker says.
+        (DROPPED, True, at(60), [dropped(30, "U0BOB")], None),
+        (DROPPED, False, None, [dropped(30, "U0BOB")], None),
+        (DROPPED, False, None, [done(61, "github"), reopened(62, "U0BOB"), dropped(63, "U0BOB")], None),
     ],
 )
 def test_examples(
@@ -72,13 +77,47 @@ def test_examples(
     entries: list[TimelineEntry],
     expected: SyncAction | None,
 ) -> None:
-    """Each case reads as its comment says."""
+    """Each case reads as its comment says (a close that is a completion: ``tracker_dropped`` False)."""
     assert sync_action(followup, closed, closed_at, entries, "github") == expected
+
+
+@pytest.mark.parametrize(
+    ("followup", "closed", "closed_at", "entries", "expected"),
+    [
+        # Closed as not planned in the tracker, open here: dropped, whatever came before.
+        (OPEN, True, at(60), [], SyncAction.DROP),
+        (OPEN, True, None, [], SyncAction.DROP),
+        (OPEN, True, at(120), [done(61, "github"), reopened(90, "U0ALICE")], SyncAction.DROP),
+        # A person reopened it here after that close: not dropped again until the tracker closes it anew.
+        (OPEN, True, at(60), [dropped(61, "github"), reopened(90, "U0ALICE")], None),
+        # Dropped by the tracker, then the issue was reopened there: open again.
+        (DROPPED, False, None, [dropped(61, "github")], SyncAction.REOPEN),
+        (DROPPED, False, None, [done(30, "github"), reopened(40, "github"), dropped(61, "github")], SyncAction.REOPEN),
+        # Dropped by the tracker and still closed: nothing more.
+        (DROPPED, True, at(60), [dropped(61, "github")], None),
+        # Done here, closed as not planned there: done stays (a drop needs a reopen first).
+        (DONE, True, at(60), [done(30, "U0BOB")], None),
+        (DONE, True, at(60), [done(61, "github")], None),
+    ],
+)
+def test_closed_without_being_done(
+    followup: Followup,
+    closed: bool,
+    closed_at: datetime | None,
+    entries: list[TimelineEntry],
+    expected: SyncAction | None,
+) -> None:
+    """An issue closed without being done (``tracker_dropped``): each case reads as its comment says."""
+    assert sync_action(followup, closed, closed_at, entries, "github", tracker_dropped=True) == expected
 
 
 ACTORS = st.sampled_from(["github", "U0ALICE", "U0BOB"])
 HISTORY = st.lists(
-    st.tuples(st.sampled_from([EntryKind.FOLLOWUP_DONE, EntryKind.FOLLOWUP_REOPENED]), st.integers(0, 500), ACTORS),
+    st.tuples(
+        st.sampled_from([EntryKind.FOLLOWUP_DONE, EntryKind.FOLLOWUP_DROPPED, EntryKind.FOLLOWUP_REOPENED]),
+        st.integers(0, 500),
+        ACTORS,
+    ),
     max_size=6,
 )
 
@@ -92,28 +131,40 @@ def _entries(history: list[tuple[EntryKind, int, str]]) -> list[TimelineEntry]:
     closed=st.booleans(),
     closed_minute=st.none() | st.integers(0, 500),
     history=HISTORY,
+    not_done=st.booleans(),
 )
 def test_a_recorded_sync_is_not_recorded_again(
-    state: FollowupState, closed: bool, closed_minute: int | None, history: list[tuple[EntryKind, int, str]]
+    state: FollowupState,
+    closed: bool,
+    closed_minute: int | None,
+    history: list[tuple[EntryKind, int, str]],
+    not_done: bool,
 ) -> None:
-    """Whatever the history: DONE only for an open follow-up whose issue is closed, REOPEN only for a done
-    one whose issue is open, never for a dropped one; once the change is recorded (state and entry), the
+    """Whatever the history: DONE only for an open follow-up whose issue is closed as done, DROP only for
+    one whose issue is closed without being done, REOPEN only for a done or dropped one whose issue is
+    open and whose latest done/drop was the tracker's; once the change is recorded (state and entry), the
     same tracker state asks for nothing more (sync-back never flaps)."""
     followup = replace(OPEN, state=state)
     entries = _entries(history)
     closed_at = at(closed_minute) if closed_minute is not None else None
-    action = sync_action(followup, closed, closed_at, entries, "github")
+    action = sync_action(followup, closed, closed_at, entries, "github", not_done)
     if action is SyncAction.DONE:
-        assert (state, closed) == (FollowupState.OPEN, True)
+        assert (state, closed, not_done) == (FollowupState.OPEN, True, False)
         after = replace(followup, state=FollowupState.DONE)
         recorded = TimelineEntry(EntryKind.FOLLOWUP_DONE, at(600), at(600), "github", "", {"number": 2})
+    elif action is SyncAction.DROP:
+        assert (state, closed, not_done) == (FollowupState.OPEN, True, True)
+        after = replace(followup, state=FollowupState.DROPPED)
+        recorded = TimelineEntry(EntryKind.FOLLOWUP_DROPPED, at(600), at(600), "github", "", {"number": 2})
     elif action is SyncAction.REOPEN:
-        assert (state, closed) == (FollowupState.DONE, False)
+        assert state is not FollowupState.OPEN and not closed
+        made = EntryKind.FOLLOWUP_DONE if state is FollowupState.DONE else EntryKind.FOLLOWUP_DROPPED
+        assert [e.actor for e in sorted(entries, key=lambda e: e.recorded_at) if e.kind is made][-1] == "github"
         after = replace(followup, state=FollowupState.OPEN)
         recorded = TimelineEntry(EntryKind.FOLLOWUP_REOPENED, at(600), at(600), "github", "", {"number": 2})
     else:
         return
-    assert sync_action(after, closed, closed_at, [*entries, recorded], "github") is None
+    assert sync_action(after, closed, closed_at, [*entries, recorded], "github", not_done) is None
 
 
 INCIDENT = Incident(
@@ -195,3 +246,32 @@ class TestExport:
         ]
         with pytest.raises(TransitionError):
             apply(decision.incident, RecordFollowupExport(1, "acme/web#10", "https://x/10"), STAMP)
+
+
+class TestTrackerIssueGone:
+    def test_the_follow_up_forgets_the_key_and_the_entry_keeps_it(self) -> None:
+        """``RecordTrackerIssueGone``: follow-up #2 is no longer filed; the entry has key, URL and reason."""
+        decision = apply(INCIDENT, RecordTrackerIssueGone(2, "acme/web#2", "HTTP 410: This issue was deleted"), STAMP)
+        assert decision.incident.followup(2) == replace(INCIDENT.followups[1], tracker_key=None, tracker_url=None)
+        assert [(e.kind, e.text, e.data["key"], e.data["url"]) for e in decision.entries] == [
+            (EntryKind.FOLLOWUP_TRACKER_GONE, "HTTP 410: This issue was deleted", "acme/web#2", "https://x/2")
+        ]
+
+    @pytest.mark.parametrize(
+        ("number", "key", "message"),
+        [
+            (2, "acme/web#9", "Follow-up #2 is filed as acme/web#2, not as acme/web#9."),
+            (1, "acme/web#1", "Follow-up #1 is not filed, not as acme/web#1."),
+        ],
+    )
+    def test_another_key_is_refused(self, number: int, key: str, message: str) -> None:
+        """A stale report (the follow-up was filed anew, or never) changes nothing."""
+        with pytest.raises(TransitionError) as refused:
+            apply(INCIDENT, RecordTrackerIssueGone(number, key, "404"), STAMP)
+        assert refused.value.user_message == message
+
+    def test_it_may_be_filed_again(self) -> None:
+        """Once its issue is gone, ``followup export 2`` is accepted again."""
+        gone = apply(INCIDENT, RecordTrackerIssueGone(2, "acme/web#2", "410"), STAMP).incident
+        decision = apply(gone, ExportFollowup(2), STAMP)
+        assert [e.kind for e in decision.entries] == [EntryKind.FOLLOWUP_EXPORT]

@@ -8,6 +8,8 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.domain.commands import Declare
 from bot.domain.lifecycle import Stamp, declare
@@ -58,6 +60,28 @@ class TestList:
             "INC-7 #5 done 2026-11-05 · dashboards · owner @bob · due 2026-11-05 · link -",
         ]
 
+    @given(st.lists(st.text(), min_size=1, max_size=4), st.booleans())
+    def test_each_followup_is_exactly_one_line_whatever_its_text(self, texts: list[str], one: bool) -> None:
+        """Any text (newlines, tabs, U+2028, form feeds...): a heading and then one line per follow-up, each
+        holding the text with its whitespace runs as single spaces."""
+        followups = [Followup(n, text, None, T0) for n, text in enumerate(texts, start=1)]
+        shown = followups_text(listing(*followups, incident_id="INC-7" if one else None), TODAY, plain_mention({}))
+        lines = shown.splitlines()
+        assert len(lines) == 1 + len(texts)
+        for line, text in zip(lines[1:], texts, strict=True):
+            assert f" · {' '.join(text.split())} · owner unassigned · due - · link -" in line
+
+    def test_a_multi_line_text_reads_as_one_line_and_json_csv_keep_it(self) -> None:
+        """The example: "canary\ndeployment\tfor firewall\u2028changes" is one line of text; JSON and CSV
+        carry the text exactly as typed."""
+        typed = "canary\ndeployment\tfor firewall\u2028changes"
+        found = listing(Followup(1, typed, None, T0), incident_id="INC-7")
+        assert followups_text(found, TODAY, plain_mention({})) == (
+            "INC-7 follow-ups\n#1 open · canary deployment for firewall changes · owner unassigned · due - · link -"
+        )
+        assert json.loads(followups_json(found, TODAY))["followups"][0]["text"] == typed
+        assert next(csv.DictReader(io.StringIO(followups_csv(found, TODAY))))["text"] == typed
+
     def test_json_and_csv(self) -> None:
         """JSON and CSV carry the same fields; CSV writes booleans as JSON does and none as empty."""
         document = json.loads(followups_json(listing(CANARY, RUNBOOK), TODAY))["followups"]
@@ -77,6 +101,7 @@ class TestList:
             "done_at": None,
             "tracker_key": "acme/edge#12",
             "tracker_url": URL,
+            "tracker_gone": None,
         }
         assert (document[1]["overdue"], document[1]["owner"], document[1]["owner_name"]) == (True, None, None)
         rows = list(csv.DictReader(io.StringIO(followups_csv(listing(CANARY, RUNBOOK), TODAY))))

@@ -28,6 +28,7 @@ from bot.domain.commands import (
     PinMessage,
     RecordAlert,
     RecordFollowupExport,
+    RecordTrackerIssueGone,
     RejectHypothesis,
     RemindFollowups,
     Reopen,
@@ -100,6 +101,7 @@ SPEC: dict[type, tuple[Status | None, ...]] = {
     RemindFollowups: (DEC, INV, MIT, MON, RES),
     ExportFollowup: (DEC, INV, MIT, MON, RES),
     RecordFollowupExport: (DEC, INV, MIT, MON, RES),
+    RecordTrackerIssueGone: (DEC, INV, MIT, MON, RES),
     PinMessage: (DEC, INV, MIT, MON, RES),
     SetService: (DEC, INV, MIT, MON, RES),
     SetImpact: (DEC, INV, MIT, MON, RES),
@@ -137,6 +139,7 @@ SAMPLES: dict[type, Transition] = {
     RemindFollowups: RemindFollowups(date(2026, 12, 2)),  # follow-up #1 is due 2026-12-01
     ExportFollowup: ExportFollowup(1),
     RecordFollowupExport: RecordFollowupExport(1, "acme/web#7", "https://github.com/acme/web/issues/7"),
+    RecordTrackerIssueGone: RecordTrackerIssueGone(2, "acme/web#3", "HTTP 410: This issue was deleted"),
     PinMessage: PinMessage("graph shows the spike at 12:58", author="U0DAVE", permalink="https://x.slack.com/p1"),
     SetService: SetService("cdn-edge"),
     SetImpact: SetImpact(50.0),
@@ -165,6 +168,7 @@ KINDS: dict[type, EntryKind] = {
     RemindFollowups: EntryKind.FOLLOWUP_REMINDER,
     ExportFollowup: EntryKind.FOLLOWUP_EXPORT,
     RecordFollowupExport: EntryKind.FOLLOWUP_EXPORTED,
+    RecordTrackerIssueGone: EntryKind.FOLLOWUP_TRACKER_GONE,
     PinMessage: EntryKind.PINNED,
     SetService: EntryKind.SERVICE,
     SetImpact: EntryKind.IMPACT,
@@ -206,9 +210,18 @@ def incident_in(status: Status) -> Incident:
 
 FOLLOWUPS = (
     Followup(1, "canary rollout for WAF rules", "U0CAROL", at(1), due=date(2026, 12, 1)),
-    Followup(2, "verify CPU load step", None, at(1), FollowupState.DONE, done_at=at(2)),
+    Followup(
+        2,
+        "verify CPU load step",
+        None,
+        at(1),
+        FollowupState.DONE,
+        done_at=at(2),
+        tracker_key="acme/web#3",
+        tracker_url="https://github.com/acme/web/issues/3",
+    ),
 )
-"""Every incident of ``incident_in`` has follow-up #1 open (owned by carol) and #2 done."""
+"""Every incident of ``incident_in`` has follow-up #1 open (owned by carol) and #2 done, filed as acme/web#3."""
 
 
 def first_entry(change: Decision) -> TimelineEntry:

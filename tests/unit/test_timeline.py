@@ -130,6 +130,17 @@ DESCRIBED = [
         entry(EntryKind.FOLLOWUP_EXPORTED, number=2, followup="Canary", key="acme/web#7", url="https://x/7"),
         "Follow-up #2 (cANARY) filed as acme/web#7 (https://x/7)",
     ),
+    (
+        entry(
+            EntryKind.FOLLOWUP_TRACKER_GONE,
+            "HTTP 410: This issue was deleted",
+            number=2,
+            followup="Canary",
+            key="acme/web#7",
+            url="https://x/7",
+        ),
+        "Follow-up #2 (cANARY): its tracker issue acme/web#7 is gone: http 410: tHIS ISSUE WAS DELETED",
+    ),
 ]
 
 

@@ -232,3 +232,80 @@ class TestEveryTrackerProblemAtOnce:
     def test_jira_with_nothing_but_its_name(self) -> None:
         _, problems = read_settings({"TRACKER": "jira"}, env_file=None)
         assert [p.name for p in problems] == ["TRACKER_URL", "TRACKER_PROJECT", "TRACKER_TOKEN", "TRACKER_USER"]
+
+
+class TestTrackerSettingsWithoutTracker:
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "TRACKER_URL",
+            "TRACKER_PROJECT",
+            "TRACKER_TOKEN",
+            "TRACKER_USER",
+            "TRACKER_USERS_FILE",
+            "TRACKER_SYNC_MINUTES",
+            "TRACKER_WEBHOOK_SECRET",
+        ],
+    )
+    def test_each_one_set_alone_is_a_problem_naming_it(self, name: str) -> None:
+        """Any TRACKER_* setting given while TRACKER is unset is refused naming it and the fix, not ignored."""
+        loaded, problems = read_settings({name: "x"}, env_file=None)
+        assert [(p.name, p.message) for p in problems] == [
+            ("TRACKER", f"TRACKER is not set, so {name} is ignored: set TRACKER=github|jira or remove it.")
+        ]
+        assert loaded.tracker is None
+
+    def test_the_example_names_every_stray_setting_in_one_line(self) -> None:
+        """A GitHub set-up with its TRACKER line forgotten: one message naming the three, start-up refused."""
+        values = {"TRACKER_PROJECT": "acme/web", "TRACKER_TOKEN": "ghp_x", "TRACKER_USERS_FILE": "/etc/users.yml"}
+        with pytest.raises(ConfigError) as refused:
+            load_settings(values, env_file=None)
+        assert refused.value.user_message == (
+            "TRACKER is not set, so TRACKER_PROJECT, TRACKER_TOKEN, TRACKER_USERS_FILE are ignored: "
+            "set TRACKER=github|jira or remove them."
+        )
+
+    def test_empty_values_are_unset(self) -> None:
+        """``TRACKER_URL=`` (as .env.example ships them) is no setting: no problem."""
+        values = {"TRACKER_URL": "", "TRACKER_TOKEN": " ", "TRACKER_SYNC_MINUTES": ""}
+        _, problems = read_settings(values, env_file=None)
+        assert problems == []
+
+
+class TestUsersFileDuplicates:
+    def test_the_example_names_the_id_and_both_lines(self, tmp_path: Path) -> None:
+        """A Slack id mapped twice was read as its last login; now refused with the file, the id and the lines."""
+        path = tmp_path / "users.yml"
+        path.write_text("users:\n  U024BE7LH: octocat\n  U0G9QF9C6: hubot\n  U024BE7LH: octo-cat\n")
+        with pytest.raises(ConfigError) as refused:
+            load_tracker_users(path, "github")
+        assert refused.value.user_message == (
+            f"TRACKER_USERS_FILE {str(path)!r}: U024BE7LH is given more than once (lines 2, 4): keep one of them."
+        )
+
+    def test_one_login_for_two_slack_ids_is_fine(self, tmp_path: Path) -> None:
+        """Two Slack accounts of one person may map to one login."""
+        path = tmp_path / "users.yml"
+        path.write_text("users:\n  U024BE7LH: octocat\n  W0G9QF9C6: octocat\n")
+        assert load_tracker_users(path, "github") == {"U024BE7LH": "octocat", "W0G9QF9C6": "octocat"}
+
+    @given(
+        st.lists(st.from_regex(r"U[A-Z0-9]{8,10}", fullmatch=True), min_size=1, max_size=6, unique=True),
+        st.data(),
+    )
+    def test_any_repeated_id_is_refused_with_its_lines(self, ids: list[str], data: st.DataObject) -> None:
+        """Whichever id is repeated and wherever, quoted or not: refused naming it and the line of each copy."""
+        repeated = data.draw(st.sampled_from(ids))
+        at = data.draw(st.integers(0, len(ids)))
+        quote = data.draw(st.sampled_from(["", "'", '"']))
+        keys = [*ids[:at], repeated, *ids[at:]]
+        lines = [f"  {quote}{key}{quote}: login{index}" for index, key in enumerate(keys)]
+        expected_lines = [index + 2 for index, key in enumerate(keys) if key == repeated]
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "users.yml"
+            path.write_text("users:\n" + "\n".join(lines) + "\n")
+            with pytest.raises(ConfigError) as refused:
+                load_tracker_users(path, "github")
+        assert refused.value.user_message.endswith(
+            f": {repeated} is given more than once (lines {expected_lines[0]}, {expected_lines[1]}): keep one of them."
+        )

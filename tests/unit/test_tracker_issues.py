@@ -37,6 +37,7 @@ def test_the_canary_follow_up() -> None:
         ),
         labels=("incident", "INC-7", "sev1"),
         assignee="octocat",
+        due=date(2026, 12, 15),
     )
 
 

@@ -73,6 +73,7 @@ REPO = {"full_name": "acme/web"}
                 "issue": {
                     "key": "OPS-7",
                     "fields": {
+                        "project": {"key": "OPS"},
                         "status": {"statusCategory": {"key": "done"}},
                         "resolutiondate": "2026-11-30T09:15:00.000+0000",
                     },
@@ -85,7 +86,10 @@ REPO = {"full_name": "acme/web"}
             {},
             {
                 "webhookEvent": "jira:issue_updated",
-                "issue": {"key": "OPS-7", "fields": {"status": {"statusCategory": {"key": "indeterminate"}}}},
+                "issue": {
+                    "key": "OPS-7",
+                    "fields": {"project": {"key": "OPS"}, "status": {"statusCategory": {"key": "indeterminate"}}},
+                },
             },
             IssueEvent("OPS-7", False),
         ),
@@ -106,3 +110,60 @@ def test_issue_events(tracker: str, headers: dict[str, str], body: Any, expected
     """Closes and reopens of the project's issues are read with their key and time; anything else is None."""
     project = "acme/web" if tracker == "github" else "OPS"
     assert issue_event(tracker, headers, body, project) == expected
+
+
+@pytest.mark.parametrize(
+    "project",
+    [
+        {"key": "WEB"},
+        {"key": "ops"},
+        {"key": "OPSX"},
+        {"id": "10000"},
+        None,
+        "OPS",
+    ],
+)
+def test_a_jira_issue_of_another_project_is_not_taken_whatever_its_key(project: Any) -> None:
+    """An event whose ``issue.fields.project.key`` is not the configured project (or is not said) is None,
+    even with a key shaped like the project's (``OPS-7``)."""
+    fields: dict[str, Any] = {"status": {"statusCategory": {"key": "done"}}}
+    if project is not None:
+        fields["project"] = project
+    body = {"webhookEvent": "jira:issue_updated", "issue": {"key": "OPS-7", "fields": fields}}
+    assert issue_event("jira", {}, body, "OPS") is None
+
+
+@pytest.mark.parametrize(
+    ("reason", "dropped"),
+    [
+        ("completed", None),
+        ("not_planned", "closed as not planned in GitHub"),
+        ("duplicate", "closed as duplicate in GitHub"),
+        (None, None),
+    ],
+)
+def test_a_github_close_says_whether_it_was_done(reason: str | None, dropped: str | None) -> None:
+    """``issue.state_reason`` not_planned or duplicate: closed without being done."""
+    issue = {"number": 7, "closed_at": "2026-11-30T09:15:00Z", "state_reason": reason}
+    body = {"action": "closed", "issue": issue, "repository": REPO}
+    expected = IssueEvent("acme/web#7", True, datetime(2026, 11, 30, 9, 15, tzinfo=UTC), dropped)
+    assert issue_event("github", GITHUB, body, "acme/web") == expected
+
+
+@pytest.mark.parametrize(
+    ("resolution", "dropped"),
+    [
+        ({"name": "Done"}, None),
+        ({"name": "Won't Do"}, "resolved as Won't Do in Jira"),
+        ({"name": "Duplicate"}, "resolved as Duplicate in Jira"),
+        ({"name": "Cannot Reproduce"}, "resolved as Cannot Reproduce in Jira"),
+        ({"name": "Won't Fix"}, "resolved as Won't Fix in Jira"),
+        (None, None),
+    ],
+)
+def test_a_jira_resolution_says_whether_it_was_done(resolution: Any, dropped: str | None) -> None:
+    """``issue.fields.resolution.name`` Won't Do, Won't Fix, Duplicate, Cannot Reproduce: closed without
+    being done; any other or none: done."""
+    fields = {"project": {"key": "OPS"}, "status": {"statusCategory": {"key": "done"}}, "resolution": resolution}
+    body = {"webhookEvent": "jira:issue_updated", "issue": {"key": "OPS-7", "fields": fields}}
+    assert issue_event("jira", {}, body, "OPS") == IssueEvent("OPS-7", True, None, dropped)

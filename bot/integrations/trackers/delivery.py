@@ -15,8 +15,10 @@ with the tracker's reason, shown by ``incidentbot outbox``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -30,6 +32,9 @@ from bot.outbox.worker import Undeliverable
 from bot.usecases.followups import FilingState
 
 log = structlog.get_logger("incidentbot.trackers")
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 class TrackerEffect(StrEnum):
@@ -52,9 +57,9 @@ def file_effect(
     export: dict[str, Any] | None = None,
 ) -> Effect:
     """The outbox effect filing ``issue``. Payload: ``marker``, ``title``, ``body`` (str), ``labels``
-    (list of str), ``assignee`` (str or None), ``followup`` (the follow-up's number) when given, and
-    ``export`` (``bot.integrations.trackers.issues.export_payload``): the body is written again from it
-    at delivery, with the links known then."""
+    (list of str), ``assignee`` (str or None), ``due`` (``2026-12-15`` or None), ``followup`` (the
+    follow-up's number) when given, and ``export`` (``bot.integrations.trackers.issues.export_payload``):
+    the body is written again from it at delivery, with the links known then."""
     payload: dict[str, Any] = {
         **({"followup": followup_number} if followup_number is not None else {}),
         "marker": issue.marker,
@@ -62,6 +67,7 @@ def file_effect(
         "body": issue.body,
         "labels": list(issue.labels),
         "assignee": issue.assignee,
+        "due": issue.due.isoformat() if issue.due else None,
         **({"export": export} if export is not None else {}),
     }
     return Effect(TrackerEffect.FILE.value, payload, incident_number)
@@ -84,7 +90,16 @@ def issue_of(payload: dict[str, Any]) -> TrackerIssue:
         raise ValueError("tracker.file labels must be a list of strings")
     if assignee is not None and not isinstance(assignee, str):
         raise ValueError("tracker.file assignee must be a string or null")
-    return TrackerIssue(payload["marker"], payload["title"], payload["body"], tuple(labels), assignee)
+    due = payload.get("due")  # absent from items queued before due dates were sent
+    day: date | None = None
+    if due is not None:
+        try:
+            day = date.fromisoformat(due) if isinstance(due, str) and _DAY.fullmatch(due) else None
+        except ValueError:
+            day = None
+        if day is None:
+            raise ValueError("tracker.file due must be a YYYY-MM-DD day or null")
+    return TrackerIssue(payload["marker"], payload["title"], payload["body"], tuple(labels), assignee, day)
 
 
 def with_current_links(issue: TrackerIssue, payload: dict[str, Any], state: FilingState) -> TrackerIssue:

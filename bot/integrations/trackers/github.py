@@ -66,6 +66,16 @@ MAX_PAGES = 50
 REPOSITORY = re.compile(r"[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}", re.ASCII)
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 _MARKER_COMMENT = re.compile(r"<!-- ([A-Za-z0-9][A-Za-z0-9:._-]{0,199}) -->")
+DROPPING_REASONS = {"not_planned": "not planned", "duplicate": "duplicate"}
+"""The ``state_reason`` values of an issue closed without being done (GitHub's issue schema: completed,
+not_planned, reopened, and the newer duplicate), with how a drop reason says them."""
+
+
+def dropped_reason(state_reason: object) -> str | None:
+    """``closed as not planned in GitHub`` for a ``state_reason`` that means closed without being done
+    (:data:`DROPPING_REASONS`), None for completed, reopened, none, or a reason GitHub adds later."""
+    said = DROPPING_REASONS.get(state_reason) if isinstance(state_reason, str) else None
+    return f"closed as {said} in GitHub" if said else None
 
 
 def explain(data: Any) -> str:
@@ -227,12 +237,14 @@ class GitHubTracker:
         status = IssueStatus.CLOSED if data.get("state") == "closed" else IssueStatus.OPEN
         closed_at = isoparse(data["closed_at"]) if data.get("closed_at") else None
         assignees = [a.get("login") for a in data.get("assignees") or [] if isinstance(a, dict)]
+        closed = status is IssueStatus.CLOSED
         return TrackerState(
             ref=self._ref(data),
             status=status,
             closed_at=closed_at,
-            reason=data.get("state_reason") if status is IssueStatus.CLOSED else None,
+            reason=data.get("state_reason") if closed else None,
             assignee=assignees[0] if assignees else None,
+            dropped=dropped_reason(data.get("state_reason")) if closed else None,
         )
 
     async def check(self) -> str:

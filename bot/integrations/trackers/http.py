@@ -135,7 +135,7 @@ _HINTS = {
     401: "the token is not valid: check TRACKER_TOKEN",
     403: "the token may not do this: check its scopes and the project's permissions",
     404: "no such project or issue, or the token cannot see it: check TRACKER_PROJECT",
-    410: "issues are disabled in this repository",
+    410: "gone: the issue was deleted, or issues are disabled in this repository",
     422: "a field the tracker refuses",
 }
 

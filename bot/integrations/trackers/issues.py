@@ -48,6 +48,7 @@ def followup_issue(export: FollowUpExport, users: Mapping[str, str], installatio
         body=issue_body(export, owner_mapped=export.owner in users if export.owner else False),
         labels=("incident", f"INC-{export.incident_number}", export.severity),
         assignee=users.get(export.owner) if export.owner else None,
+        due=export.due,
     )
 
 

@@ -5,11 +5,13 @@ Endpoints and shapes from the Jira Cloud platform REST API v3 reference
 
 * Create issue: ``POST /rest/api/3/issue`` with ``fields``: ``project.key``, ``summary``,
   ``issuetype.name``, ``description`` (Atlassian Document Format: ``{"type": "doc", "version": 1,
-  "content": [paragraphs]}``), ``labels`` (no spaces), ``assignee.accountId``; 201
+  "content": [paragraphs]}``), ``labels`` (no spaces), ``assignee.accountId``, ``duedate``
+  (``"2026-12-15"``; settable only when Due date is on the project's create screen); 201
   ``{"id", "key", "self"}``; 400 ``{"errorMessages": [...], "errors": {"field": "message"}}``, 401, 403.
-* Get issue: ``GET /rest/api/3/issue/{issueIdOrKey}?fields=status,resolutiondate,assignee``:
+* Get issue: ``GET /rest/api/3/issue/{issueIdOrKey}?fields=status,resolution,resolutiondate,assignee``:
   ``fields.status.name``, ``fields.status.statusCategory.key`` (``new``, ``indeterminate``,
-  ``done``), ``fields.resolutiondate`` (``2026-11-29T20:14:16.000+0000``),
+  ``done``), ``fields.resolution.name`` (``Done``, ``Won't Do``...; null while unresolved),
+  ``fields.resolutiondate`` (``2026-11-29T20:14:16.000+0000``),
   ``fields.assignee.accountId``; 404 when it is gone or invisible to the account.
 * Search: ``POST /rest/api/3/search/jql`` with ``jql``, ``fields``, ``maxResults``, ``nextPageToken``;
   answers ``issues`` and ``nextPageToken`` (absent on the last page). It replaced the retired
@@ -64,6 +66,24 @@ ISSUE_TYPE = "Task"
 MAX_RESULTS = 50
 MAX_PAGES = 20
 SEARCH_FIELDS = ["summary", "description", "labels"]
+DROPPING_RESOLUTIONS = frozenset({"won't do", "won't fix", "duplicate", "cannot reproduce"})
+"""Resolutions (compared in lower case, a typographic apostrophe read as ') that close an issue without
+doing it: Jira Cloud's defaults Won't Do, Duplicate and Cannot Reproduce, and Won't Fix (older and
+company-managed defaults). Any other resolution (Done, Fixed, a site's own) is done."""
+STATE_FIELDS = "status,resolution,resolutiondate,assignee"
+
+
+def dropped_reason(resolution: object) -> str | None:
+    """``resolved as Won't Do in Jira`` for a resolution name in :data:`DROPPING_RESOLUTIONS` (as Jira
+    spells it), None for any other resolution or none."""
+    if not isinstance(resolution, str):
+        return None
+    name = " ".join(resolution.split())
+    return f"resolved as {name} in Jira" if name.replace("\u2019", "'").lower() in DROPPING_RESOLUTIONS else None
+
+
+OPTIONAL_FIELDS = {"assignee": "tracker_assignee_refused", "duedate": "tracker_duedate_refused"}
+"""Fields an issue is filed without when Jira refuses them (and nothing else), with the event logged."""
 
 
 def marker_label(marker: str) -> str:
@@ -164,6 +184,8 @@ class JiraTracker:
         }
         if issue.assignee:
             fields["assignee"] = {"accountId": issue.assignee}
+        if issue.due:
+            fields["duedate"] = issue.due.isoformat()
         answer = await self._create(fields, issue)
         if not isinstance(answer.data, dict) or not isinstance(answer.data.get("key"), str):
             raise TrackerError(FailureKind.TEMPORARY, "Jira answered 201 without an issue key", 201, tracker="Jira")
@@ -190,23 +212,29 @@ class JiraTracker:
         return mine
 
     async def _create(self, fields: dict[str, Any], issue: TrackerIssue) -> Answer:
-        """POST the issue; when Jira refuses only its assignee (400 with ``errors.assignee``: the
-        account cannot be assigned, a stale mapping), file it unassigned rather than not at all
-        (logged as ``tracker_assignee_refused``): nothing was created by the refused request."""
+        """POST the issue; when Jira refuses only fields it can do without (400 whose ``errors`` name
+        nothing but ``assignee``: the account cannot be assigned, a stale mapping; and/or ``duedate``:
+        "Field 'duedate' cannot be set. It is not on the appropriate screen, or unknown.", the project's
+        create screen lacks Due date), file it once more without them rather than not at all (logged as
+        ``tracker_assignee_refused`` / ``tracker_duedate_refused``, with Jira's reason): nothing was
+        created by the refused request. The fields Jira takes are those on the issue type's create
+        screen (Jira Cloud REST v3, "Create issue")."""
         try:
             return await self.http.request("POST", "/rest/api/3/issue", body={"fields": fields}, expect=(201,))
         except TrackerError as exc:
-            if exc.status != 400 or set(exc.fields) != {"assignee"}:
+            refused = set(exc.fields)
+            if exc.status != 400 or not refused or not refused <= OPTIONAL_FIELDS.keys() & fields.keys():
                 raise
-            log.warning(
-                "tracker_assignee_refused",
-                tracker=self.name,
-                incident=incident_of(issue.marker),
-                assignee=issue.assignee,
-                reason=exc.reason,
-            )
-            unassigned = {k: v for k, v in fields.items() if k != "assignee"}
-            return await self.http.request("POST", "/rest/api/3/issue", body={"fields": unassigned}, expect=(201,))
+            for name in sorted(refused):
+                log.warning(
+                    OPTIONAL_FIELDS[name],
+                    tracker=self.name,
+                    incident=incident_of(issue.marker),
+                    **{name: issue.assignee if name == "assignee" else fields[name]},
+                    reason=exc.reason,
+                )
+            kept = {k: v for k, v in fields.items() if k not in refused}
+            return await self.http.request("POST", "/rest/api/3/issue", body={"fields": kept}, expect=(201,))
 
     async def find(self, marker: str) -> TrackerRef | None:
         found = await self._carrying(marker)
@@ -215,9 +243,7 @@ class JiraTracker:
     async def state(self, ref: TrackerRef) -> TrackerState:
         if not ISSUE_KEY.fullmatch(ref.key):
             raise ValueError(f"not a Jira issue key: {ref.key!r}")
-        answer = await self.http.request(
-            "GET", f"/rest/api/3/issue/{ref.key}", params={"fields": "status,resolutiondate,assignee"}
-        )
+        answer = await self.http.request("GET", f"/rest/api/3/issue/{ref.key}", params={"fields": STATE_FIELDS})
         data = answer.data if isinstance(answer.data, dict) else {}
         fields = data.get("fields")
         if not isinstance(fields, dict) or not isinstance(fields.get("status"), dict):
@@ -227,12 +253,15 @@ class JiraTracker:
         closed = category == "done"
         resolved = fields.get("resolutiondate")
         assignee = fields.get("assignee") or {}
+        resolution = fields.get("resolution")
+        resolution_name = resolution.get("name") if isinstance(resolution, dict) else None
         return TrackerState(
             ref=self._ref(data),
             status=IssueStatus.CLOSED if closed else IssueStatus.OPEN,
             closed_at=isoparse(resolved) if closed and isinstance(resolved, str) else None,
-            reason=status.get("name") if closed else None,
+            reason=(resolution_name or status.get("name")) if closed else None,
             assignee=assignee.get("accountId") if isinstance(assignee, dict) else None,
+            dropped=dropped_reason(resolution_name) if closed else None,
         )
 
     async def check(self) -> str:

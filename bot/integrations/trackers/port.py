@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -45,7 +45,8 @@ class TrackerIssue:
     ``marker`` identifies the follow-up forever (see ``MARKER``); ``title`` is one line; ``body`` is
     Markdown (GitHub shows it as is; Jira gets it as Atlassian Document Format paragraphs);
     ``labels`` e.g. ``("incident", "INC-7", "sev1")``; ``assignee`` a GitHub login or a Jira
-    accountId (from the TRACKER_USERS_FILE mapping), None for nobody.
+    accountId (from the TRACKER_USERS_FILE mapping), None for nobody; ``due`` the follow-up's due day
+    (UTC), None for none (Jira's ``duedate``; GitHub issues have no due date, the body says it).
     Raises ValueError for a marker outside ``MARKER`` or an empty title.
     """
 
@@ -54,6 +55,7 @@ class TrackerIssue:
     body: str
     labels: tuple[str, ...] = ()
     assignee: str | None = None
+    due: date | None = None
 
     def __post_init__(self) -> None:
         if not MARKER.fullmatch(self.marker):
@@ -82,8 +84,10 @@ class TrackerState:
     ``status``: open or closed (GitHub ``state``; Jira status category ``done`` is closed, ``new`` and
     ``indeterminate`` are open). ``closed_at``: UTC, when it was closed (GitHub ``closed_at``, Jira
     ``resolutiondate``), None while open or when the tracker does not say. ``reason``: why it was
-    closed (GitHub ``state_reason``: completed, not_planned, duplicate...; Jira: the status name,
-    e.g. "Done", "Won't Do"). ``assignee``: login or accountId, or None. ``ref``: the issue read,
+    closed (GitHub ``state_reason``: completed, not_planned, duplicate...; Jira: the resolution's name,
+    e.g. "Done", "Won't Do", else the status name). ``dropped``: when it was closed without being done,
+    that in words for the follow-up's drop reason (``closed as not planned in GitHub``, ``resolved as
+    Won't Do in Jira``), else None. ``assignee``: login or accountId, or None. ``ref``: the issue read,
     normally the one asked for; another one (store it) when GitHub's asked-for issue is a copy the
     bot closed as a duplicate of it, or when Jira answers under a new key (the issue was moved).
     """
@@ -93,6 +97,7 @@ class TrackerState:
     closed_at: datetime | None = None
     reason: str | None = None
     assignee: str | None = None
+    dropped: str | None = None
 
 
 class FailureKind(StrEnum):

@@ -2,13 +2,16 @@
 without waiting for the next poll). Signatures are checked before anything is parsed.
 
 * GitHub: the ``issues`` event (``X-GitHub-Event: issues``), actions ``closed`` and ``reopened``, with
-  ``issue.number``, ``issue.closed_at`` and ``repository.full_name``; signed with the webhook's secret
+  ``issue.number``, ``issue.closed_at``, ``issue.state_reason`` (``not_planned`` and ``duplicate`` drop
+  the follow-up) and ``repository.full_name``; signed with the webhook's secret
   as ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`` (docs.github.com, "Validating
   webhook deliveries").
-* Jira Cloud (an admin webhook with a secret): ``webhookEvent`` ``jira:issue_updated`` with
-  ``issue.key`` and ``issue.fields.status.statusCategory.key`` (``done`` is closed) and
-  ``issue.fields.resolutiondate``; signed as ``X-Hub-Signature: sha256=<hex HMAC-SHA256 of the raw
-  body>`` (developer.atlassian.com, Jira Cloud webhooks, "Secure admin webhooks").
+* Jira Cloud (an admin webhook with a secret, which hears every project): ``webhookEvent``
+  ``jira:issue_updated`` with ``issue.key``, ``issue.fields.project.key`` (must be the configured
+  project: the key's prefix alone is not trusted), ``issue.fields.status.statusCategory.key``
+  (``done`` is closed), ``issue.fields.resolutiondate`` and ``issue.fields.resolution.name`` ("Won't
+  Do"... drop the follow-up); signed as ``X-Hub-Signature: sha256=<hex HMAC-SHA256 of the raw body>``
+  (developer.atlassian.com, Jira Cloud webhooks, "Secure admin webhooks").
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from typing import Any
 
 from dateutil.parser import isoparse
 
+from bot.integrations.trackers import github, jira
+
 SIGNATURE_HEADERS = {"github": "X-Hub-Signature-256", "jira": "X-Hub-Signature"}
 """The header each tracker signs its deliveries in."""
 
@@ -29,11 +34,13 @@ SIGNATURE_HEADERS = {"github": "X-Hub-Signature-256", "jira": "X-Hub-Signature"}
 @dataclass(frozen=True)
 class IssueEvent:
     """An issue's new state as a webhook told it: ``key`` as the bot stores it (``acme/web#7``, ``OPS-7``),
-    ``closed``, and when (UTC; None if not said)."""
+    ``closed``, and when (UTC; None if not said); ``dropped``: closed without being done, in words
+    (``closed as not planned in GitHub``; see ``TrackerState.dropped``), else None."""
 
     key: str
     closed: bool
     closed_at: datetime | None = None
+    dropped: str | None = None
 
 
 def signature_valid(tracker: str, headers: Mapping[str, str], body: bytes, secret: str) -> bool:
@@ -64,19 +71,28 @@ def issue_event(tracker: str, headers: Mapping[str, str], body: Any, project: st
         if not isinstance(number, int):
             return None
         closed = action == "closed"
-        return IssueEvent(f"{project}#{number}", closed, _time(issue.get("closed_at")) if closed else None)
+        if not closed:
+            return IssueEvent(f"{project}#{number}", False)
+        dropped = github.dropped_reason(issue.get("state_reason"))
+        return IssueEvent(f"{project}#{number}", True, _time(issue.get("closed_at")), dropped)
     if body.get("webhookEvent") != "jira:issue_updated":
         return None
     key = issue.get("key")
     fields = issue.get("fields")
     if not isinstance(key, str) or not key.startswith(f"{project}-") or not isinstance(fields, dict):
         return None
+    same_project = fields.get("project")
+    if not isinstance(same_project, dict) or same_project.get("key") != project:
+        return None  # another project's issue (or one that does not say), whatever its key looks like
     status = fields.get("status")
     category = (status.get("statusCategory") or {}).get("key") if isinstance(status, dict) else None
     if category is None:
         return None
-    closed = category == "done"
-    return IssueEvent(key, closed, _time(fields.get("resolutiondate")) if closed else None)
+    if category != "done":
+        return IssueEvent(key, False)
+    resolution = fields.get("resolution")
+    dropped = jira.dropped_reason(resolution.get("name")) if isinstance(resolution, dict) else None
+    return IssueEvent(key, True, _time(fields.get("resolutiondate")), dropped)
 
 
 def _time(value: Any) -> datetime | None:

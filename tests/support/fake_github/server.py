@@ -10,13 +10,15 @@
 * ``issues/list-for-repo`` ``GET /repos/{owner}/{repo}/issues``: ``labels`` (all must match),
   ``state`` (open by default, closed, all), ``sort=created``, ``direction``, ``per_page``, ``page``,
   and a ``Link`` header with ``rel="next"``.
-* ``issues/get`` and ``issues/update`` (``PATCH``: ``state``, ``state_reason``).
+* ``issues/get`` and ``issues/update`` (``PATCH``: ``state``, ``state_reason``); 404 for a number that
+  never was, 410 "This issue was deleted" for a deleted one.
 * ``issues/list-comments`` ``GET /repos/{owner}/{repo}/issues/{issue_number}/comments`` (oldest first,
   ``per_page``, ``page``, ``Link`` with ``rel="next"``) and ``issues/create-comment`` ``POST`` with
   ``body``: 201 with the ``issue-comment`` schema; 422 without a body; 404 for an unknown issue.
 * 401 ``{"message": "Bad credentials", ...}`` without ``Authorization: Bearer <TOKEN>``.
 
-Test helpers: ``close(number)`` closes an issue as a person would, and the gates and faults of
+Test helpers: ``close(number)`` closes an issue as a person would (``reason="not_planned"`` or
+``"duplicate"`` for the other close reasons), ``delete(number)``, and the gates and faults of
 ``FakeTrackerServer``.
 """
 
@@ -60,6 +62,7 @@ class FakeGitHub(FakeTrackerServer):
         self.token = TOKEN
         self._labels: dict[str, int] = {}
         self.comments: dict[int, list[dict[str, Any]]] = {}
+        self.deleted: set[int] = set()
         super().__init__()
 
     def _routes(self) -> None:
@@ -92,6 +95,12 @@ class FakeGitHub(FakeTrackerServer):
         issue = self.issues[number]
         issue.update(state="open", state_reason="reopened", closed_at=None, updated_at=_stamp(datetime.now(UTC)))
         issue["closed_by"] = None
+
+    def delete(self, number: int) -> None:
+        """Delete issue ``number`` as a repository admin would in GitHub's UI (the REST API cannot): GET
+        answers 410 ``{"message": "This issue was deleted"}`` from then on, as GitHub does."""
+        del self.issues[number]
+        self.deleted.add(number)
 
     def carrying(self, text: str) -> list[dict[str, Any]]:
         """The issues whose body contains ``text`` (open or closed), lowest number first."""
@@ -219,7 +228,12 @@ class FakeGitHub(FakeTrackerServer):
         missing = self._known(request)
         if missing:
             return missing
-        issue = self.issues.get(int(request.match_info["number"]))
+        number = int(request.match_info["number"])
+        if number in self.deleted:
+            return web.json_response(
+                {"message": "This issue was deleted", "documentation_url": DOCS, "status": "410"}, status=410
+            )
+        issue = self.issues.get(number)
         if issue is None:
             return web.json_response({"message": "Not Found", "documentation_url": DOCS, "status": "404"}, status=404)
         return issue

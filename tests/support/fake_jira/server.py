@@ -2,7 +2,10 @@
 
 * ``POST /rest/api/3/issue``: 201 ``{"id", "key", "self"}``; 400 ``{"errorMessages": [], "errors":
   {field: message}}`` for an unknown project or issue type, a missing summary, a description that is
-  not an Atlassian Document, a label with a space, an assignee who cannot be assigned.
+  not an Atlassian Document, a label with a space, an assignee who cannot be assigned, a ``duedate``
+  that is not ``YYYY-MM-DD`` ("Error parsing date string: X"), and any ``duedate`` while Due date is
+  not on the project's create screen (``duedate_on_screen = False``: "Field 'duedate' cannot be set. It
+  is not on the appropriate screen, or unknown.", Jira's words for a field missing from the screen).
 * ``GET /rest/api/3/issue/{key}``: ``fields.status`` with ``statusCategory.key`` (new,
   indeterminate, done), ``resolutiondate`` (``2026-11-30T09:15:00.000+0000``), ``assignee.accountId``;
   404 ``{"errorMessages": ["Issue does not exist or you do not have permission to see it."]}``.
@@ -18,7 +21,8 @@
 * 401 ``{"errorMessages": ["Client must be authenticated to access this resource."]}`` without
   ``Authorization: Basic base64(EMAIL:TOKEN)``.
 
-Test helpers: ``close(key)`` moves an issue to Done, ``reopen(key)``, and the faults of
+Test helpers: ``close(key)`` moves an issue to Done (``resolution="Won't Do"`` for another resolution),
+``reopen(key)``, ``delete(key)``, and the faults of
 ``FakeTrackerServer``.
 """
 
@@ -35,6 +39,7 @@ from tests.support.fake_tracker_http import FakeTrackerServer
 
 EMAIL = "incidentbot@acme.example"
 TOKEN = "ATATT3xFfGF0FAKEjiraAPItoken0123456789"
+_DAY = re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])")
 _JQL = re.compile(r'project = "(?P<project>[^"]+)" AND labels = "(?P<label>[^"]+)"')
 CATEGORIES = {
     "To Do": {"id": 2, "key": "new", "name": "To Do", "colorName": "blue-gray"},
@@ -52,6 +57,7 @@ class FakeJira(FakeTrackerServer):
         self.project = project
         self.accounts = set(accounts)
         self.issue_types = {"Task", "Bug"}
+        self.duedate_on_screen = True
         self.issues: dict[str, dict[str, Any]] = {}
         self.lagging = False
         self._indexed: dict[str, dict[str, Any]] = {}
@@ -78,12 +84,24 @@ class FakeJira(FakeTrackerServer):
 
     # ------------------------------------------------------------------------------ test helpers
 
-    def close(self, key: str, status: str = "Done", at: datetime | None = None) -> None:
+    def close(self, key: str, status: str = "Done", at: datetime | None = None, resolution: str | None = None) -> None:
+        """Move ``key`` to ``status`` (category done) with ``resolution`` (default: the status's name), as a
+        person resolving it in Jira's UI: "Done" with "Won't Do" is how Jira Cloud's default workflow
+        closes an issue that will not be done."""
         fields = self.issues[key]["fields"]
         fields["status"] = self._status(status)
         fields["resolutiondate"] = _stamp(at or datetime.now(UTC))
-        fields["resolution"] = {"name": status}
+        fields["resolution"] = {
+            "self": f"{self.url}/rest/api/3/resolution/1000{len(resolution or status)}",
+            "id": str(10000 + len(resolution or status)),
+            "name": resolution or status,
+        }
         self._reindex(key)
+
+    def delete(self, key: str) -> None:
+        """Delete ``key`` as an administrator would: GET answers 404 from then on."""
+        del self.issues[key]
+        self._indexed.pop(key, None)
 
     def reopen(self, key: str) -> None:
         fields = self.issues[key]["fields"]
@@ -125,6 +143,11 @@ class FakeJira(FakeTrackerServer):
         assignee = (fields.get("assignee") or {}).get("accountId")
         if assignee is not None and assignee not in self.accounts:
             errors["assignee"] = f"User '{assignee}' cannot be assigned issues."
+        duedate = fields.get("duedate")
+        if "duedate" in fields and not self.duedate_on_screen:
+            errors["duedate"] = "Field 'duedate' cannot be set. It is not on the appropriate screen, or unknown."
+        elif duedate is not None and not (isinstance(duedate, str) and _DAY.fullmatch(duedate)):
+            errors["duedate"] = f"Error parsing date string: {duedate}"
         if errors:
             return _bad(errors, [])
         number = len(self.issues) + 1
@@ -141,6 +164,7 @@ class FakeJira(FakeTrackerServer):
                 "status": self._status("To Do"),
                 "resolution": None,
                 "resolutiondate": None,
+                "duedate": duedate,
                 "created": _stamp(datetime.now(UTC)),
                 "assignee": {"accountId": assignee, "displayName": "Octo Cat", "active": True} if assignee else None,
             },
