@@ -38,6 +38,7 @@ files again: give the token Issues write access on the repository (see the READM
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 import structlog
@@ -275,19 +276,9 @@ class GitHubTracker:
         Raises TrackerError (a deleted issue: permanent, 404/410)."""
         number = _number(ref.key)
         wanted = marker_comment(marker)
-        path: str | None = f"{self._repo_path}/issues/{number}/comments"
-        params: dict[str, str] | None = {"per_page": str(PER_PAGE)}
-        for _ in range(MAX_PAGES):
-            if path is None:
-                break
-            answer = await self.http.request("GET", path, params=params)
-            if not isinstance(answer.data, list):
-                raise TrackerError(
-                    FailureKind.TEMPORARY, f"GET {path}: GitHub answered no list", answer.status, tracker="GitHub"
-                )
-            if any(isinstance(item, dict) and wanted in str(item.get("body") or "") for item in answer.data):
+        async for page in self._pages(f"{self._repo_path}/issues/{number}/comments", {"per_page": str(PER_PAGE)}):
+            if any(isinstance(item, dict) and wanted in str(item.get("body") or "") for item in page):
                 return False
-            path, params = self._next(answer)
         await self.http.request(
             "POST",
             f"{self._repo_path}/issues/{number}/comments",
@@ -306,29 +297,36 @@ class GitHubTracker:
         """Issues (not pull requests) with all ``labels`` whose body holds the marker comment, lowest number first."""
         wanted = marker_comment(marker)
         found: list[dict[str, Any]] = []
-        path: str | None = f"{self._repo_path}/issues"
-        params: dict[str, str] | None = {
+        params = {
             "labels": ",".join(labels),
             "state": "all",
             "per_page": str(PER_PAGE),
             "sort": "created",
             "direction": "asc",
         }
-        for _ in range(MAX_PAGES):
-            if path is None:
-                break
-            answer = await self.http.request("GET", path, params=params)
-            if not isinstance(answer.data, list):
-                raise TrackerError(
-                    FailureKind.TEMPORARY, f"GET {path}: GitHub answered no list", answer.status, tracker="GitHub"
-                )
+        async for page in self._pages(f"{self._repo_path}/issues", params):
             found.extend(
                 item
-                for item in answer.data
+                for item in page
                 if isinstance(item, dict) and "pull_request" not in item and wanted in str(item.get("body") or "")
             )
-            path, params = self._next(answer)
         return sorted(found, key=lambda item: int(item.get("number") or 0))
+
+    async def _pages(self, path: str, params: dict[str, str]) -> AsyncIterator[list[Any]]:
+        """The pages of a list answer, following ``Link: <...>; rel="next"`` up to MAX_PAGES.
+        Raises TrackerError (temporary when GitHub answers something other than a list)."""
+        where: str | None = path
+        query: dict[str, str] | None = params
+        for _ in range(MAX_PAGES):
+            if where is None:
+                return
+            answer = await self.http.request("GET", where, params=query)
+            if not isinstance(answer.data, list):
+                raise TrackerError(
+                    FailureKind.TEMPORARY, f"GET {where}: GitHub answered no list", answer.status, tracker="GitHub"
+                )
+            yield answer.data
+            where, query = self._next(answer)
 
     def _next(self, answer: Answer) -> tuple[str | None, dict[str, str] | None]:
         match = _NEXT.search(answer.headers.get("link", ""))
