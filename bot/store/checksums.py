@@ -62,7 +62,7 @@ def first_difference(
 
     Tables are compared first, in ``left``'s order (then any table only ``right`` has), by row count;
     then incidents by number, by timeline checksum (the first 12 hex digits are shown).
-    E.g. ``timeline_entries: 1,204 rows in the source, 1,203 in the target`` or
+    E.g. ``timeline_entries: 1,204 rows in the source, 1,203 rows in the target`` or
     ``INC-7's timeline differs: checksum 3f2a9c0d1b2e in the source, 9b1c77aa0e41 in the target``.
     """
     for table in [*left.counts, *(t for t in right.counts if t not in left.counts)]:

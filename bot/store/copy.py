@@ -390,7 +390,9 @@ def pg_dump_command(database_url: str, file: Path) -> str | None:
     if url.get_backend_name() != "postgresql":
         return None
     query = {k: v for k, v in url.query.items() if "password" not in k.lower()}
-    plain = url.set(drivername="postgresql", password=None, query=query)
+    plain = sa.URL.create(  # URL.set(password=None) would keep the password: build it without one
+        "postgresql", url.username, None, url.host, url.port, url.database, query
+    )
     shown = plain.render_as_string(hide_password=False)
     return f"pg_dump --format=custom --file={shlex.quote(str(file))} {shlex.quote(shown)}"
 
