@@ -160,7 +160,7 @@ def copy_database(
         target.dispose()
     difference = first_difference(expected, found)
     if difference is not None:
-        log.error("database_copy_mismatch", source=shown_source, target=shown_target, difference=difference)
+        log.info("database_copy_mismatch", source=shown_source, target=shown_target, difference=difference)
         raise CopyMismatch(
             f"The copy to {shown_target} does not match {shown_source}: {difference}. Run the copy again with "
             "--force (the bot must be stopped while it copies)."

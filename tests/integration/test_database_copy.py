@@ -80,6 +80,7 @@ class TestCopyToPostgresAndBack:
         source = _url(sources["history"])
         there = incidentbot("db", "copy", "--to", postgres_url, database_url=source, cwd=tmp_path)
         assert there.returncode == 0, there.stderr
+        assert there.stderr == ""  # no progress bar, no log line: stderr is a pipe here
         assert (
             "Checked: the row counts of 12 tables and the timelines of 1,001 incidents match. "
             "The next incident there is INC-1002." in there.stdout
@@ -190,6 +191,58 @@ class TestCopyToPostgresAndBack:
         for result in (done, refused, unreachable, dump):
             assert PASSWORD not in result.stdout + result.stderr
             assert "Traceback" not in result.stderr
+
+
+class TestTheCheckAfterTheCopy:
+    """A target that quietly changes what it is given (a trigger) fails the copy's own check, named."""
+
+    @pytest.mark.postgres
+    def test_a_row_the_target_drops_is_named_by_its_table_and_counts(
+        self, sources: dict[str, Path], postgres_url: str, tmp_path: Path
+    ) -> None:
+        engine = create_store_engine(postgres_url)
+        try:
+            upgrade(engine)
+            with engine.begin() as connection:
+                connection.execute(
+                    sa.text(
+                        "CREATE FUNCTION drop_fifth() RETURNS trigger AS $$ BEGIN "
+                        "IF NEW.id = 5 THEN RETURN NULL; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+                    )
+                )
+                connection.execute(
+                    sa.text(
+                        "CREATE TRIGGER drop_fifth BEFORE INSERT ON timeline_entries "
+                        "FOR EACH ROW EXECUTE FUNCTION drop_fifth()"
+                    )
+                )
+        finally:
+            engine.dispose()
+        result = incidentbot("db", "copy", "--to", postgres_url, database_url=_url(sources["seed"]), cwd=tmp_path)
+        assert_one_line_error(
+            result, "does not match", ": timeline_entries: 16 rows in the source, 15 rows in the target. Run the copy"
+        )
+
+    def test_a_timeline_text_the_target_changes_is_named_by_its_incident(
+        self, sources: dict[str, Path], tmp_path: Path
+    ) -> None:
+        target = tmp_path / "target.db"
+        engine = create_store_engine(_url(target))
+        try:
+            upgrade(engine)
+            with engine.begin() as connection:
+                connection.execute(
+                    sa.text(
+                        "CREATE TRIGGER touch AFTER INSERT ON timeline_entries WHEN NEW.id = 5 BEGIN "
+                        "UPDATE timeline_entries SET text = text || '!' WHERE id = NEW.id; END"
+                    )
+                )
+        finally:
+            engine.dispose()
+        result = incidentbot("db", "copy", "--to", _url(target), database_url=_url(sources["seed"]), cwd=tmp_path)
+        assert_one_line_error(
+            result, f"The copy to {target} does not match {sources['seed']}: INC-1's timeline differs"
+        )
 
 
 def _wait_for_rows(engine: sa.Engine, process: subprocess.Popen[bytes], table: str) -> int:
