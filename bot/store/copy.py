@@ -171,9 +171,9 @@ def copy_database(
 
 
 def _upgrade_fix(engine: Engine) -> str:
-    return (
-        f"`DATABASE_URL={shlex.quote(_shown_url(engine))} incidentbot db upgrade` (with the password), then copy again"
-    )
+    shown = _shown_url(engine)
+    password = " (with the password)" if ":***@" in shown else ""
+    return f"`DATABASE_URL={shlex.quote(shown)} incidentbot db upgrade`{password}, then copy again"
 
 
 def _require_head(engine: Engine, role: str, older_fix: str) -> str:
