@@ -497,13 +497,20 @@ def restore_database(file: Path, database_url: str, *, force: bool = False) -> B
     return BackupReport(str(target), file, dict(expected.counts), revision, seconds)
 
 
+_NOT_SQLITE = {
+    "back up": "back it up with pg_dump (`incidentbot db backup FILE` prints the command)",
+    "restore into": "restore a pg_dump file with pg_restore, or copy a SQLite backup into it with "
+    "`incidentbot db copy --from sqlite:///FILE --to URL`",
+}
+
+
 def _sqlite_file(database_url: str, action: str) -> Path | None:
+    """The SQLite file of ``database_url`` (None: in memory); CopyRefused for PostgreSQL, with what to use."""
     url = parse_database_url(database_url)
     if url.get_backend_name() != "sqlite":
         raise CopyRefused(
-            f"db backup and db restore {action} SQLite files; {describe_database(url)} is PostgreSQL: "
-            "use pg_dump/pg_restore (`incidentbot db backup FILE` prints the command), or "
-            "`incidentbot db copy --from sqlite:///FILE --to URL`."
+            f"The SQLite backup API cannot {action} {describe_database(url)}, a PostgreSQL database: "
+            f"{_NOT_SQLITE[action]}."
         )
     return sqlite_file_path(url)
 

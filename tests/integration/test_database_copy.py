@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
+from bot.store.copy import CopyRefused, backup_database, copy_database, restore_database
 from bot.store.engine import create_store_engine
 from bot.store.migrate import MIGRATIONS_DIR, upgrade
 from tests.support.cli import assert_one_line_error, incidentbot
@@ -398,3 +399,56 @@ class TestRestoreChecks:
             "`DATABASE_URL=sqlite:///COPY incidentbot db upgrade` and restore that.",
         )
         assert not (tmp_path / "target.db").exists()
+
+
+class TestStoreCalls:
+    """The store's functions called in process (no command start-up): the refusals the CLI tests above do
+    not reach, and a forced restore."""
+
+    def test_one_database_named_twice_is_refused(
+        self, sources: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.chdir(sources["seed"].parent)
+        with pytest.raises(CopyRefused) as refused:
+            copy_database("sqlite:///seed.db", _url(sources["seed"]))
+        assert refused.value.user_message == (
+            f"--from and --to name the same database ({sources['seed']}); copy into another one."
+        )
+
+    def test_a_missing_source_file_is_refused_and_not_created(self, tmp_path: Path) -> None:
+        missing = tmp_path / "nowhere.db"
+        with pytest.raises(CopyRefused) as refused:
+            copy_database(_url(missing), _url(tmp_path / "target.db"))
+        assert refused.value.user_message == (
+            f"There is no database at {missing} to copy from (--from, or DATABASE_URL); nothing was created."
+        )
+        assert not missing.exists() and not (tmp_path / "target.db").exists()
+
+    @pytest.mark.postgres
+    def test_backup_and_restore_refuse_postgresql_with_what_to_use(self, postgres_url: str, tmp_path: Path) -> None:
+        with pytest.raises(CopyRefused) as restore:
+            restore_database(tmp_path / "backup.db", postgres_url)
+        with pytest.raises(CopyRefused) as backup:
+            backup_database(postgres_url, tmp_path / "backup.db")
+        assert (
+            "a PostgreSQL database: restore a pg_dump file with pg_restore, or copy a SQLite backup into it with "
+            "`incidentbot db copy --from sqlite:///FILE --to URL`." in restore.value.user_message
+        )
+        assert backup.value.user_message.endswith(
+            "a PostgreSQL database: back it up with pg_dump (`incidentbot db backup FILE` prints the command)."
+        )
+
+    def test_a_forced_restore_replaces_a_database_that_holds_data(
+        self, sources: dict[str, Path], tmp_path: Path
+    ) -> None:
+        live = tmp_path / "live.db"
+        shutil.copy(sources["seed"], live)
+        backup = tmp_path / "history-backup.db"
+        made = backup_database(_url(sources["history"]), backup)
+        assert made.counts["incidents"] == 1 + GENERATED
+        with pytest.raises(CopyRefused):
+            restore_database(backup, _url(live))
+        assert contents(_url(live)) == contents(_url(sources["seed"]))  # refused: untouched
+        restored = restore_database(backup, _url(live), force=True)
+        assert restored.counts["timeline_entries"] == 16 + GENERATED * ENTRIES_PER_INCIDENT
+        assert contents(_url(live)) == contents(_url(sources["history"]))
