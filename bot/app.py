@@ -125,9 +125,12 @@ def database_label(database_url: str) -> str:
         return redact_database_url(database_url)
 
 
-def copy_data(source_url: str, target_url: str, *, force: bool, progress: Progress | None) -> CopyReport:
-    """``incidentbot db copy``: every row of ``source_url`` into ``target_url``, checked (``bot.store.copy``)."""
-    return copy_database(source_url, target_url, force=force, progress=progress)
+def copy_data(
+    source_url: str, target_url: str, *, force: bool, progress: Progress | None, source_option: str = "DATABASE_URL"
+) -> CopyReport:
+    """``incidentbot db copy``: every row of ``source_url`` into ``target_url``, checked (``bot.store.copy``);
+    ``source_option`` is how the source was given (``--from`` or DATABASE_URL), for messages."""
+    return copy_database(source_url, target_url, force=force, progress=progress, source_option=source_option)
 
 
 def backup_data(settings: Settings, file: Path, *, force: bool) -> BackupReport | str:

@@ -767,7 +767,13 @@ def _db_copy(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli.progress import ProgressBar
 
     with ProgressBar() as bar:
-        report = copy_data(args.source or settings.database_url, args.to, force=args.force, progress=bar.update)
+        report = copy_data(
+            args.source or settings.database_url,
+            args.to,
+            force=args.force,
+            progress=bar.update,
+            source_option="DATABASE_URL" if args.source is None else "--from",
+        )
     incidents = report.counts.get("incidents", 0)
     print(f"Copied {report.source} to {report.target} (schema revision {report.revision}) in {report.seconds:.1f} s:")
     print(_table_counts(report.counts))

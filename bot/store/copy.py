@@ -28,13 +28,12 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-from bot.errors import BotError, StoreUnavailable
+from bot.errors import BotError, ConfigError, StoreUnavailable
 from bot.store import tables as _tables  # registers every table on SQLModel.metadata
 from bot.store.checksums import Fingerprint, first_difference, timeline_checksum
 from bot.store.engine import (
     create_store_engine,
     describe_database,
-    missing_sqlite_file,
     parse_database_url,
     redact_database_url,
     sqlite_file_path,
@@ -114,6 +113,7 @@ def copy_database(
     force: bool = False,
     progress: Progress | None = None,
     batch_rows: int = BATCH_ROWS,
+    source_option: str = "DATABASE_URL",
 ) -> CopyReport:
     """Copy every row of ``source_url`` into ``target_url`` (migrated to this incidentbot's schema first),
     then compare both (row counts, timeline checksums).
@@ -123,15 +123,16 @@ def copy_database(
     incidentbot; the target already holds incidentbot data and ``force`` is False (with ``force`` it is
     emptied first, children before parents, so a copy killed half-way can be re-run to the same end);
     both URLs name one database. Raises CopyMismatch naming the first difference, StoreUnavailable when a
-    database cannot be reached (the driver's first line, passwords hidden).
+    database cannot be reached (the driver's first line, passwords hidden), ConfigError for a URL that is
+    not a database URL incidentbot supports (named as ``source_option`` says the source was given, or ``--to``).
     """
     started = time.perf_counter()
-    missing = missing_sqlite_file(source_url)
-    if missing is not None:
+    source, target = _engine(source_url, source_option), _engine(target_url, "--to")  # neither connects yet
+    missing = sqlite_file_path(source.url)
+    if missing is not None and not missing.exists():
         raise CopyRefused(
             f"There is no database at {missing} to copy from (--from, or DATABASE_URL); nothing was created."
         )
-    source, target = create_store_engine(source_url), create_store_engine(target_url)
     secrets = _passwords(source_url, target_url)
     shown_source, shown_target = describe_database(source.url), describe_database(target.url)
     shown_url = _shown_url(target)
@@ -168,6 +169,13 @@ def copy_database(
     seconds = time.perf_counter() - started
     log.info("database_copied", source=shown_source, target=shown_target, rows=sum(counts.values()), seconds=seconds)
     return CopyReport(shown_source, shown_target, counts, revision, next_incident, seconds, shown_url)
+
+
+def _engine(database_url: str, option: str) -> Engine:
+    try:
+        return create_store_engine(database_url)
+    except ConfigError as exc:  # its message names DATABASE_URL
+        raise ConfigError(exc.user_message.replace("DATABASE_URL", option)) from exc
 
 
 def _upgrade_fix(engine: Engine) -> str:

@@ -322,6 +322,7 @@ class TestBackupWhileServing:
             status, text = server.command("declare sev1 CDN edge returning 502s")
             assert status == 200 and "INC-1" in text, text
             channel = str(fake.wait_for("conversations.create", timeout=10)[0].response["channel"]["id"])  # type: ignore[index]
+            fake.wait_for("pins.add", timeout=10)  # the channel is bound to INC-1: a note there is INC-1's
             answers: list[tuple[int, str]] = []
 
             def write_notes() -> None:
@@ -344,7 +345,7 @@ class TestBackupWhileServing:
         finally:
             assert server.stop() == 0
 
-        assert [status for status, _ in answers] == [200] * 100
+        assert answers == [(200, f"INC-1 · Note: backup check {n}") for n in range(100)]
         notes_sql = "SELECT text FROM timeline_entries WHERE kind = 'note' ORDER BY id"
         assert [row[0] for row in _sqlite_rows(live, notes_sql)] == [f"backup check {n}" for n in range(100)]
         version_sql = "SELECT version FROM incidents WHERE number = 1"
@@ -364,13 +365,18 @@ class TestBackupWhileServing:
         assert "Checked: the row counts of 12 tables and the timelines of 1 incident match the backup." in result.stdout
         assert contents(_url(restored)) == contents(_url(backups[0]))
 
-        again = incidentbot("db", "backup", str(backups[0]), database_url=_url(live), cwd=tmp_path)
-        assert_one_line_error(again, f"{backups[0]} already exists; name another file, or add --force to replace it.")
+        with pytest.raises(CopyRefused) as again:
+            backup_database(_url(live), backups[0])
+        assert (
+            again.value.user_message == f"{backups[0]} already exists; name another file, or add --force to replace it."
+        )
         over = incidentbot("db", "restore", str(backups[0]), database_url=_url(live), cwd=tmp_path)
         assert_one_line_error(over, f"The database {live} already holds data (", "add --force")
 
 
 class TestRestoreChecks:
+    """What ``db restore`` checks in the file (called in process: the CLI's refusal path is the one above)."""
+
     def test_a_file_that_is_not_an_incidentbot_database_is_refused(self, tmp_path: Path) -> None:
         garbage = tmp_path / "notes.txt"
         garbage.write_text("not a database at all, just some text that is long enough" * 20)
@@ -378,10 +384,14 @@ class TestRestoreChecks:
         with closing(sqlite3.connect(plain)) as connection:
             connection.execute("CREATE TABLE t (x)")
         target = _url(tmp_path / "target.db")
-        not_sqlite = incidentbot("db", "restore", str(garbage), database_url=target, cwd=tmp_path)
-        not_ours = incidentbot("db", "restore", str(plain), database_url=target, cwd=tmp_path)
-        assert_one_line_error(not_sqlite, f"{garbage} is not a SQLite database (file is not a database).")
-        assert_one_line_error(not_ours, f"{plain} is not an incidentbot database (no schema revision")
+        with pytest.raises(CopyRefused) as not_sqlite:
+            restore_database(garbage, target)
+        with pytest.raises(CopyRefused) as not_ours:
+            restore_database(plain, target)
+        assert not_sqlite.value.user_message == f"{garbage} is not a SQLite database (file is not a database)."
+        assert not_ours.value.user_message == (
+            f"{plain} is not an incidentbot database (no schema revision: no such table: alembic_version)."
+        )
         assert not (tmp_path / "target.db").exists()
 
     def test_a_backup_at_another_schema_revision_is_refused_with_what_to_do(self, tmp_path: Path) -> None:
@@ -391,12 +401,12 @@ class TestRestoreChecks:
             upgrade(engine, "0006")
         finally:
             engine.dispose()
-        result = incidentbot("db", "restore", str(old), database_url=_url(tmp_path / "target.db"), cwd=tmp_path)
-        assert_one_line_error(
-            result,
+        with pytest.raises(CopyRefused) as refused:
+            restore_database(old, _url(tmp_path / "target.db"))
+        assert refused.value.user_message == (
             f"The backup {old} is at schema revision 0006, this incidentbot at {_head()}: restore it into a new "
             "file with the incidentbot that made it, or bring a copy of it up to date with "
-            "`DATABASE_URL=sqlite:///COPY incidentbot db upgrade` and restore that.",
+            "`DATABASE_URL=sqlite:///COPY incidentbot db upgrade` and restore that."
         )
         assert not (tmp_path / "target.db").exists()
 
