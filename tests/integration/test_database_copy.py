@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from bot.store.copy import CopyRefused, backup_database, copy_database, restore_database
+from bot.store.copy import CopyMismatch, CopyRefused, backup_database, copy_database, restore_database
 from bot.store.engine import create_store_engine
 from bot.store.migrate import MIGRATIONS_DIR, upgrade
 from tests.support.cli import assert_one_line_error, incidentbot
@@ -104,8 +104,7 @@ class TestCopyToPostgresAndBack:
     def test_a_target_holding_data_is_refused_and_force_replaces_it(
         self, sources: dict[str, Path], postgres_url: str, tmp_path: Path
     ) -> None:
-        first = incidentbot("db", "copy", "--to", postgres_url, database_url=_url(sources["seed"]), cwd=tmp_path)
-        assert first.returncode == 0, first.stderr
+        copy_database(_url(sources["seed"]), postgres_url)  # in process: the command's start-up is tested below
         seeded = contents(postgres_url)
 
         refused = incidentbot("db", "copy", "--to", postgres_url, database_url=_url(sources["history"]), cwd=tmp_path)
@@ -158,8 +157,9 @@ class TestCopyToPostgresAndBack:
         assert copied > 0
         assert entries < (2 * GENERATED) * ENTRIES_PER_INCIDENT + 16, "the kill should land before the last table"
 
-        refused = incidentbot("db", "copy", "--to", postgres_url, database_url=_url(big), cwd=tmp_path)
-        assert_one_line_error(refused, "already holds data (", "add --force")
+        with pytest.raises(CopyRefused) as refused:  # in process (the command's refusal is tested above)
+            copy_database(_url(big), postgres_url)
+        assert "already holds data (" in refused.value.user_message
         rerun = incidentbot("db", "copy", "--to", postgres_url, "--force", database_url=_url(big), cwd=tmp_path)
         assert rerun.returncode == 0, rerun.stderr
         assert "the timelines of 2,001 incidents match" in rerun.stdout
@@ -240,9 +240,10 @@ class TestTheCheckAfterTheCopy:
                 )
         finally:
             engine.dispose()
-        result = incidentbot("db", "copy", "--to", _url(target), database_url=_url(sources["seed"]), cwd=tmp_path)
-        assert_one_line_error(
-            result, f"The copy to {target} does not match {sources['seed']}: INC-1's timeline differs"
+        with pytest.raises(CopyMismatch) as mismatch:  # in process (the command's answer is tested above)
+            copy_database(_url(sources["seed"]), _url(target))
+        assert mismatch.value.user_message.startswith(
+            f"The copy to {target} does not match {sources['seed']}: INC-1's timeline differs: checksum "
         )
 
 
@@ -291,11 +292,11 @@ class TestSchemaRevisions:
                 connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
         finally:
             engine.dispose()
-        result = incidentbot("db", "copy", "--to", _url(newer), database_url=_url(sources["seed"]), cwd=tmp_path)
-        assert_one_line_error(
-            result,
+        with pytest.raises(CopyRefused) as refused:  # in process (the command's refusals are tested above)
+            copy_database(_url(sources["seed"]), _url(newer))
+        assert refused.value.user_message.startswith(
             f"The target {newer} was migrated by a newer incidentbot (schema revision 9999; this one knows up to "
-            f"{_head()}): upgrade incidentbot",
+            f"{_head()}): upgrade incidentbot"
         )
 
 
@@ -328,7 +329,7 @@ class TestBackupWhileServing:
             def write_notes() -> None:
                 for n in range(100):
                     answers.append(server.command(f"note backup check {n}", channel))
-                    time.sleep(0.03)  # the notes span 3 s at least: the first backup (a process start) lands mid-way
+                    time.sleep(0.015)  # the notes span 1.5 s at least: the first backup (a process start) lands mid-way
 
             writer = threading.Thread(target=write_notes)
             writer.start()
