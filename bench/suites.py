@@ -849,6 +849,84 @@ def _alert_entries(url: str) -> int:
     return int(count)
 
 
+# --------------------------------------------------------------------------------------- C. db copy
+
+
+def bench_copy(ctx: Context) -> list[Row]:
+    """``db copy`` of a SQLite history into a fresh PostgreSQL database (migration, copy, sequences, the
+    checks), against PostgreSQL ``COPY`` of the very same rows into another fresh database, same run."""
+    from bot.store import open_store
+    from bot.store.copy import copy_database
+    from tests.support.history import copy_history_postgres, insert_history
+
+    incidents, per_incident = ctx.size(100_000, 10_000, 200), 10
+    source = ctx.sqlite_url("copy-source")
+    store = open_store(source)
+    began = time.perf_counter()
+    added = insert_history(store.engine, incidents, per_incident)
+    load_seconds = time.perf_counter() - began
+    store.dispose()
+
+    baseline_url = ctx.postgres_url()
+    store = open_store(baseline_url)  # the schema first, as the copy migrates its target before copying
+    began = time.perf_counter()
+    copied = copy_history_postgres(store.engine, incidents, per_incident)
+    bulk_seconds = time.perf_counter() - began
+    store.dispose()
+    assert copied == added, (copied, added)
+
+    marks: dict[str, float] = {}
+
+    def progress(_table: str, done: int, total: int) -> None:
+        marks.setdefault("first", time.perf_counter())
+        if done == total:
+            marks["last"] = time.perf_counter()
+
+    began = time.perf_counter()
+    report = copy_database(source, ctx.postgres_url(), progress=progress)
+    copy_seconds = time.perf_counter() - began
+    rows_copied = sum(report.counts.values())
+    assert report.counts["timeline_entries"] == incidents * per_incident
+    entries = report.counts["timeline_entries"]
+    case = f"SQLite -> PostgreSQL, {incidents:,} incidents / {entries:,} entries ({rows_copied:,} rows)"
+    rows_only = marks["last"] - marks["first"]
+    ctx.details["copy"] = {
+        "rows": dict(report.counts),
+        "sqlite_bulk_load_s": round(load_seconds, 2),
+        "postgres_copy_s": round(bulk_seconds, 2),
+        "db_copy_s": round(copy_seconds, 2),
+        "db_copy_rows_phase_s": round(rows_only, 2),
+    }
+    return [
+        Row(
+            "C db copy",
+            case,
+            "whole command",
+            round(copy_seconds, 2),
+            round(bulk_seconds, 2),
+            stats.ratio(copy_seconds, bulk_seconds),
+            unit="s",
+        ),
+        Row(
+            "C db copy",
+            case,
+            "rows only",
+            round(rows_only, 2),
+            round(bulk_seconds, 2),
+            stats.ratio(rows_only, bulk_seconds),
+            unit="s",
+        ),
+        Row("C db copy", case, "rows/s (whole)", round(rows_copied / copy_seconds), unit=""),
+        Row(
+            "C db copy",
+            f"SQLite bulk load of the source ({rows_copied:,} rows)",
+            "seconds",
+            round(load_seconds, 2),
+            unit="s",
+        ),
+    ]
+
+
 BENCHES: dict[str, Callable[[Context], list[Row]]] = {
     "ack": bench_ack,
     "e2e": bench_e2e,
@@ -859,4 +937,5 @@ BENCHES: dict[str, Callable[[Context], list[Row]]] = {
     "memory": bench_memory,
     "replicas": bench_replicas,
     "alerts": bench_alerts,
+    "copy": bench_copy,
 }

@@ -17,6 +17,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 
 import structlog
 from aiohttp import web
@@ -53,6 +54,8 @@ from bot.slack.delivery import (
 from bot.slack.identity import BotIdentity
 from bot.slack.server import SHUTDOWN_TIMEOUT, SOCKET_MODE, SocketModeConnection, build_web_app
 from bot.store import open_store, open_store_for_reading
+from bot.store.copy import BackupReport, CopyReport, Progress, backup_database, copy_database, pg_dump_command
+from bot.store.copy import restore_database as restore_sqlite
 from bot.store.engine import describe_database, parse_database_url, redact_database_url
 from bot.store.migrate import current_revision
 from bot.store.threads import DatabaseThreads
@@ -121,6 +124,28 @@ def database_label(database_url: str) -> str:
         return describe_database(parse_database_url(database_url))
     except ConfigError:
         return redact_database_url(database_url)
+
+
+def copy_data(
+    source_url: str, target_url: str, *, force: bool, progress: Progress | None, source_option: str = "DATABASE_URL"
+) -> CopyReport:
+    """``incidentbot db copy``: every row of ``source_url`` into ``target_url``, checked (``bot.store.copy``);
+    ``source_option`` is how the source was given (``--from`` or DATABASE_URL), for messages."""
+    return copy_database(source_url, target_url, force=force, progress=progress, source_option=source_option)
+
+
+def backup_data(settings: Settings, file: Path, *, force: bool) -> BackupReport | str:
+    """``incidentbot db backup FILE``: the SQLite database copied online into ``file``; for PostgreSQL the
+    ``pg_dump`` command to run instead (a string, password left out), and nothing done."""
+    command = pg_dump_command(settings.database_url, file)
+    if command is not None:
+        return command
+    return backup_database(settings.database_url, file, force=force)
+
+
+def restore_data(settings: Settings, file: Path, *, force: bool) -> BackupReport:
+    """``incidentbot db restore FILE``: the SQLite backup ``file`` restored into DATABASE_URL, checked."""
+    return restore_sqlite(file, settings.database_url, force=force)
 
 
 def slack_change_plan(usecases: UseCases, number: int | None, actor: Actor) -> ChangePlan:

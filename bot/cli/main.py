@@ -1,4 +1,5 @@
-"""The ``incidentbot`` command line: demo, run, timeline, postmortem, list, db upgrade, serve, socket, doctor.
+"""The ``incidentbot`` command line: demo, run, timeline, postmortem, list, db (upgrade, copy, backup, restore),
+serve, socket, doctor.
 
 Expected failures exit non-zero with one clear line on stderr, never a traceback.
 """
@@ -77,7 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings: Settings | None = None
     try:
         settings = load_settings(env_file=_env_file(args))
-        configure_logging(settings.log_format, "WARNING" if args.command in _QUIET else settings.log_level)
+        quiet = args.command in _QUIET or getattr(args, "db_command", None) in _QUIET_DB
+        configure_logging(settings.log_format, "WARNING" if quiet else settings.log_level)
         handler: Callable[[argparse.Namespace, Settings], int] = args.handler
         return handler(args, settings)
     except IncidentNotFound as exc:
@@ -157,6 +159,8 @@ def _json_logs(settings: Settings | None) -> bool:
     return os.environ.get("LOG_FORMAT", "").strip() == "json"
 
 
+_QUIET_DB = {"copy", "backup", "restore"}
+"""``db`` actions whose output is their summary (migration chatter would only hide it)."""
 _QUIET = {"demo", "timeline", "postmortem", "list", "run", "outbox", "slo", "report", "followups"}
 
 
@@ -332,6 +336,43 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     upgrade.set_defaults(handler=_db_upgrade)
+    copy = db_commands.add_parser(
+        "copy",
+        help="copy every incident, timeline, follow-up, alert and queued Slack call into another database",
+        description="Copy the whole database (DATABASE_URL, or --from) into --to, e.g. SQLite into PostgreSQL: "
+        "the target is migrated first, ids and incident numbers are kept, and both sides are compared afterwards "
+        "(row counts per table, a checksum of every incident's timeline). Stop the bot while it copies.",
+        parents=[common],
+    )
+    copy.add_argument("--to", required=True, metavar="URL", help="the database to copy into (it must be empty)")
+    copy.add_argument(
+        "--from", dest="source", default=None, metavar="URL", help="the database to copy (default: DATABASE_URL)"
+    )
+    copy.add_argument(
+        "--force", action="store_true", help="delete everything in the target first (e.g. to re-run a broken copy)"
+    )
+    copy.set_defaults(handler=_db_copy)
+    backup = db_commands.add_parser(
+        "backup",
+        help="back up the SQLite database into FILE while the bot runs (PostgreSQL: prints the pg_dump command)",
+        description="Copy the SQLite database of DATABASE_URL into FILE with SQLite's online backup API: one "
+        "consistent state, safe while `incidentbot serve` writes. For PostgreSQL it prints the pg_dump command "
+        "to use and does nothing else.",
+        parents=[common],
+    )
+    backup.add_argument("file", type=Path, metavar="FILE", help="the backup file to write")
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    backup.set_defaults(handler=_db_backup)
+    restore = db_commands.add_parser(
+        "restore",
+        help="restore a SQLite backup into DATABASE_URL (stop the bot first)",
+        description="Restore the SQLite backup FILE into the SQLite database of DATABASE_URL, after checking it "
+        "(SQLite's integrity check, this incidentbot's schema revision), then compare both.",
+        parents=[common],
+    )
+    restore.add_argument("file", type=Path, metavar="FILE", help="a backup written by `incidentbot db backup`")
+    restore.add_argument("--force", action="store_true", help="replace a database that already holds data")
+    restore.set_defaults(handler=_db_restore)
 
     serve = command("serve", "serve Slack over HTTP on POST /slack/events")
     serve.add_argument("--port", type=_port, default=3000, help="TCP port to listen on (default: 3000)")
@@ -718,6 +759,73 @@ def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import upgrade_database
 
     print(f"Database schema at revision {upgrade_database(settings)}.")
+    return 0
+
+
+def _db_copy(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import copy_data
+    from bot.cli.progress import ProgressBar
+
+    with ProgressBar() as bar:
+        report = copy_data(
+            args.source or settings.database_url,
+            args.to,
+            force=args.force,
+            progress=bar.update,
+            source_option="DATABASE_URL" if args.source is None else "--from",
+        )
+    incidents = report.counts.get("incidents", 0)
+    print(f"Copied {report.source} to {report.target} (schema revision {report.revision}) in {report.seconds:.1f} s:")
+    print(_table_counts(report.counts))
+    print(
+        f"Checked: the row counts of {len(report.counts)} tables and the timelines of {_incidents(incidents)} "
+        f"match. The next incident there is INC-{report.next_incident}."
+    )
+    password = " (with its password)" if ":***@" in report.target_url else ""
+    print(f"Next: point DATABASE_URL at {report.target_url}{password} and start the bot there.")
+    return 0
+
+
+def _incidents(count: int) -> str:
+    return "1 incident" if count == 1 else f"{count:,} incidents"
+
+
+def _table_counts(counts: Mapping[str, int]) -> str:
+    width = max((len(name) for name in counts), default=0)
+    return "\n".join(f"  {name:<{width}}  {count:>12,}" for name, count in counts.items())
+
+
+def _db_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import backup_data
+
+    report = backup_data(settings, args.file, force=args.force)
+    if isinstance(report, str):
+        print("DATABASE_URL is PostgreSQL: back it up with pg_dump (nothing was done):")
+        print(f"  {report}")
+        print(
+            "pg_dump asks for the password, or reads PGPASSWORD or ~/.pgpass; restore with "
+            "`pg_restore --clean --if-exists --no-owner --dbname URL FILE`."
+        )
+        return 0
+    incidents = report.counts.get("incidents", 0)
+    entries = report.counts.get("timeline_entries", 0)
+    print(
+        f"Backed up {report.database} into {report.file} (schema revision {report.revision}, integrity ok): "
+        f"{_incidents(incidents)}, {entries:,} timeline entries, in {report.seconds:.1f} s."
+    )
+    return 0
+
+
+def _db_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import restore_data
+
+    report = restore_data(settings, args.file, force=args.force)
+    print(f"Restored {report.file} into {report.database} (schema revision {report.revision}):")
+    print(_table_counts(report.counts))
+    print(
+        f"Checked: the row counts of {len(report.counts)} tables and the timelines of "
+        f"{_incidents(report.counts.get('incidents', 0))} match the backup."
+    )
     return 0
 
 

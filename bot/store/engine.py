@@ -66,6 +66,12 @@ def missing_sqlite_file(database_url: str) -> Path | None:
     return path if path is not None and not path.exists() else None
 
 
+def sqlite_file_path(url: sa.URL) -> Path | None:
+    """The absolute path of the SQLite file ``url`` names (``file:`` URIs included); None for PostgreSQL
+    or an in-memory database."""
+    return _sqlite_path(url)
+
+
 def _sqlite_path(url: sa.URL) -> Path | None:
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None

@@ -13,7 +13,18 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-EXPECTED_BENCHES = {"ack", "e2e", "writes", "views", "postmortem", "timeline_view", "memory", "replicas", "alerts"}
+EXPECTED_BENCHES = {
+    "ack",
+    "e2e",
+    "writes",
+    "views",
+    "postmortem",
+    "timeline_view",
+    "memory",
+    "replicas",
+    "alerts",
+    "copy",
+}
 
 
 def test_every_benchmark_runs_in_smoke_mode(tmp_path: Path) -> None:

@@ -1,0 +1,575 @@
+"""Moving a database: ``db copy`` (any database to any other, e.g. SQLite to PostgreSQL), ``db backup`` and
+``db restore`` (SQLite files, through SQLite's online backup API).
+
+Every table the migrations create is copied (the outbox and the processed Slack events too; Alembic's
+own ``alembic_version`` is written by migrating the target), with SQLAlchemy Core over the tables'
+metadata, parents before children (``MetaData.sorted_tables``), in batches, ids and incident numbers
+kept. The source is read in one snapshot (a read transaction on SQLite, ``REPEATABLE READ`` on
+PostgreSQL) and never written. What was copied is then checked by ``bot.store.checksums``: row counts per
+table and a checksum of every incident's timeline, on both sides.
+
+Messages name databases by ``describe_database`` (a SQLite path, else the URL without its password).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager, suppress
+from dataclasses import dataclass
+from itertools import groupby
+from pathlib import Path
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+
+from bot.errors import BotError, ConfigError, StoreUnavailable
+from bot.store import tables as _tables  # registers every table on SQLModel.metadata
+from bot.store.checksums import Fingerprint, first_difference, timeline_checksum
+from bot.store.engine import (
+    create_store_engine,
+    describe_database,
+    parse_database_url,
+    redact_database_url,
+    sqlite_file_path,
+)
+from bot.store.migrate import current_revision, head_revision, known_revisions, upgrade
+
+log = structlog.get_logger("incidentbot.store.copy")
+
+BATCH_ROWS = 2_000
+"""Rows per INSERT batch (and per committed target transaction)."""
+SQLITE_TIMEOUT_SECONDS = 10.0
+"""How long a backup or restore waits for a SQLite lock held by a writer (as the bot's busy timeout)."""
+SEEDED_TABLES = frozenset({"installation"})
+"""Tables the migrations fill themselves (0005 writes this installation's id): ignored when deciding
+whether a target is empty, and replaced by the source's rows (PagerDuty dedup keys derive from it)."""
+
+Progress = Callable[[str, int, int], None]
+"""Told ``(table, rows copied so far in all tables, rows to copy in all)`` after every batch."""
+
+
+class CopyRefused(BotError):
+    """A copy, backup or restore that would lose or mix data (a non-empty target, a schema revision
+    other than this incidentbot's, an existing backup file...); the message says what to do."""
+
+
+class CopyMismatch(BotError):
+    """The copy or restore finished but the two databases do not compare equal; the message names the
+    first difference."""
+
+
+@dataclass(frozen=True)
+class CopyReport:
+    """What ``copy_database`` did: databases as messages name them, rows per table (copy order), the
+    schema revision, the next incident number on the target, seconds taken (copy and checks)."""
+
+    source: str
+    target: str
+    counts: Mapping[str, int]
+    revision: str
+    next_incident: int
+    seconds: float
+    target_url: str = ""
+    """The target's URL as typed for DATABASE_URL, without its password (``sqlite:////srv/bot.db``)."""
+
+
+@dataclass(frozen=True)
+class BackupReport:
+    """A backup or restore: the database and the file, rows per table, revision, seconds taken."""
+
+    database: str
+    file: Path
+    counts: Mapping[str, int]
+    revision: str
+    seconds: float
+
+
+def copy_tables() -> list[sa.Table]:
+    """The tables incidentbot keeps, parents before children (what is copied, counted, emptied in reverse)."""
+    return [table for table in SQLModel.metadata.sorted_tables if table.name in _model_table_names()]
+
+
+def _model_table_names() -> set[str]:
+    return {
+        value.__table__.name
+        for value in vars(_tables).values()
+        if isinstance(value, type) and issubclass(value, SQLModel) and hasattr(value, "__table__")
+    }
+
+
+# ---------------------------------------------------------------------------------------------- copy
+
+
+def copy_database(
+    source_url: str,
+    target_url: str,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+    batch_rows: int = BATCH_ROWS,
+    source_option: str = "DATABASE_URL",
+) -> CopyReport:
+    """Copy every row of ``source_url`` into ``target_url`` (migrated to this incidentbot's schema first),
+    then compare both (row counts, timeline checksums).
+
+    Raises CopyRefused when: the source has no database, no incidentbot schema, or another schema
+    revision than this incidentbot's head (the message gives the fix); the target was migrated by a newer
+    incidentbot; the target already holds incidentbot data and ``force`` is False (with ``force`` it is
+    emptied first, children before parents, so a copy killed half-way can be re-run to the same end);
+    both URLs name one database. Raises CopyMismatch naming the first difference, StoreUnavailable when a
+    database cannot be reached (the driver's first line, passwords hidden), ConfigError for a URL that is
+    not a database URL incidentbot supports (named as ``source_option`` says the source was given, or ``--to``).
+    """
+    started = time.perf_counter()
+    source, target = _engine(source_url, source_option), _engine(target_url, "--to")  # neither connects yet
+    missing = sqlite_file_path(source.url)
+    if missing is not None and not missing.exists():
+        raise CopyRefused(
+            f"There is no database at {missing} to copy from (--from, or DATABASE_URL); nothing was created."
+        )
+    secrets = _passwords(source_url, target_url)
+    shown_source, shown_target = describe_database(source.url), describe_database(target.url)
+    shown_url = _shown_url(target)
+    try:
+        if shown_source == shown_target:
+            raise CopyRefused(f"--from and --to name the same database ({shown_source}); copy into another one.")
+        with _reported(secrets, "copy", shown_source):
+            revision = _require_head(source, "source", _upgrade_fix(source))
+        with _reported(secrets, "copy", shown_target):
+            _prepare_target(target, shown_target)
+        tables = copy_tables()
+        with _reported(secrets, "copy", f"{shown_source} to {shown_target}"):
+            _require_same_tables(source, tables, shown_source)
+            with _snapshot(source) as reading:
+                counts = _counts(reading, tables)
+                _empty_target(target, tables, shown_target, force=force)
+                log.info("database_copy_started", source=shown_source, target=shown_target, rows=sum(counts.values()))
+                _copy_rows(reading, target, tables, counts, progress, batch_rows)
+                _reset_sequences(target, tables)
+                expected = Fingerprint(counts, _timeline_checksums(reading))
+            with target.connect() as checking:
+                found = _fingerprint(checking, tables)
+                next_incident = int(checking.execute(sa.select(sa.func.max(_incidents().c.number))).scalar() or 0) + 1
+    finally:
+        source.dispose()
+        target.dispose()
+    difference = first_difference(expected, found)
+    if difference is not None:
+        log.info("database_copy_mismatch", source=shown_source, target=shown_target, difference=difference)
+        raise CopyMismatch(
+            f"The copy to {shown_target} does not match {shown_source}: {difference}. Run the copy again with "
+            "--force (the bot must be stopped while it copies)."
+        )
+    seconds = time.perf_counter() - started
+    log.info("database_copied", source=shown_source, target=shown_target, rows=sum(counts.values()), seconds=seconds)
+    return CopyReport(shown_source, shown_target, counts, revision, next_incident, seconds, shown_url)
+
+
+def _engine(database_url: str, option: str) -> Engine:
+    try:
+        return create_store_engine(database_url)
+    except ConfigError as exc:  # its message names DATABASE_URL
+        raise ConfigError(exc.user_message.replace("DATABASE_URL", option)) from exc
+
+
+def _upgrade_fix(engine: Engine) -> str:
+    shown = _shown_url(engine)
+    password = " (with the password)" if ":***@" in shown else ""
+    return f"`DATABASE_URL={shlex.quote(shown)} incidentbot db upgrade`{password}, then copy again"
+
+
+def _require_head(engine: Engine, role: str, older_fix: str) -> str:
+    """The revision of ``engine``'s database, which must be this incidentbot's head."""
+    current, head = current_revision(engine), head_revision(engine)
+    shown = describe_database(engine.url)
+    if current is None:
+        raise CopyRefused(f"The {role} {shown} holds no incidentbot data (no schema revision): check the URL.")
+    if current not in known_revisions(engine):
+        raise CopyRefused(_newer(role, shown, current, head))
+    if current != head:
+        raise CopyRefused(
+            f"The {role} {shown} is at schema revision {current}, this incidentbot at {head}: run {older_fix}."
+        )
+    return current
+
+
+def _newer(role: str, shown: str, current: str, head: str | None) -> str:
+    return (
+        f"The {role} {shown} was migrated by a newer incidentbot (schema revision {current}; this one knows up to "
+        f"{head}): upgrade incidentbot (in its checkout: `git pull && pip install .`) and run the command again."
+    )
+
+
+def _prepare_target(target: Engine, shown: str) -> None:
+    """Refuse a target a newer incidentbot migrated; bring any other to this incidentbot's schema."""
+    current = current_revision(target)
+    if current is not None and current not in known_revisions(target):
+        raise CopyRefused(_newer("target", shown, current, head_revision(target)))
+    upgrade(target)
+
+
+def _require_same_tables(engine: Engine, tables: Sequence[sa.Table], shown: str) -> None:
+    """The database's tables and columns are the ones this incidentbot copies (nothing would be left behind)."""
+    inspector = sa.inspect(engine)
+    present = set(inspector.get_table_names()) - {"alembic_version"}
+    expected = {table.name for table in tables}
+    if present != expected:
+        extra, missing = sorted(present - expected), sorted(expected - present)
+        raise CopyRefused(
+            f"The tables of {shown} are not the ones this incidentbot copies (unknown: {', '.join(extra) or 'none'}; "
+            f"missing: {', '.join(missing) or 'none'}): nothing was copied."
+        )
+    for table in tables:
+        columns = {column["name"] for column in inspector.get_columns(table.name)}
+        if columns != set(table.columns.keys()):
+            raise CopyRefused(
+                f"The table {table.name} of {shown} has other columns than this incidentbot's "
+                f"({', '.join(sorted(columns ^ set(table.columns.keys())))}): nothing was copied."
+            )
+
+
+@contextmanager
+def _snapshot(engine: Engine) -> Iterator[sa.Connection]:
+    """One read transaction: everything read through it is one consistent state of the database."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.execution_options(readonly=True)  # BEGIN, not BEGIN IMMEDIATE: writers are not held up
+        else:
+            connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection.begin():
+            yield connection
+
+
+def _counts(connection: sa.Connection, tables: Sequence[sa.Table]) -> dict[str, int]:
+    return {
+        table.name: int(connection.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0)
+        for table in tables
+    }
+
+
+def _empty_target(target: Engine, tables: Sequence[sa.Table], shown: str, *, force: bool) -> None:
+    with target.begin() as connection:
+        held = {
+            name: count for name, count in _counts(connection, tables).items() if count and name not in SEEDED_TABLES
+        }
+        if held and not force:
+            listed = ", ".join(f"{name}: {count:,}" for name, count in held.items())
+            raise CopyRefused(
+                f"The target {shown} already holds data ({listed}): copy into an empty database, or add --force "
+                "to delete everything in it first."
+            )
+        for table in reversed(tables):  # children before parents
+            connection.execute(table.delete())
+    if held:
+        log.info("database_copy_target_emptied", target=shown, tables=len(held))
+
+
+def _copy_rows(
+    reading: sa.Connection,
+    target: Engine,
+    tables: Sequence[sa.Table],
+    counts: Mapping[str, int],
+    progress: Progress | None,
+    batch_rows: int,
+) -> None:
+    total, done = sum(counts.values()), 0
+    if progress is not None:
+        progress("", 0, total)
+    for table in tables:
+        if not counts[table.name]:
+            continue
+        query = sa.select(table).order_by(*table.primary_key.columns).execution_options(yield_per=batch_rows)
+        for batch in reading.execute(query).partitions():
+            with target.begin() as writing:
+                writing.execute(table.insert(), [dict(row._mapping) for row in batch])
+            done += len(batch)
+            if progress is not None:
+                progress(table.name, done, total)
+
+
+def _reset_sequences(target: Engine, tables: Sequence[sa.Table]) -> None:
+    """PostgreSQL: each serial id's sequence continues after the highest copied id (rows came with their ids)."""
+    if target.dialect.name != "postgresql":
+        return  # SQLite gives an INTEGER PRIMARY KEY the highest rowid + 1 by itself
+    quote = target.dialect.identifier_preparer.quote
+    with target.begin() as connection:
+        for table in tables:
+            keys = list(table.primary_key.columns)
+            if len(keys) != 1:
+                continue
+            sequence = connection.execute(
+                sa.text("SELECT pg_get_serial_sequence(:table, :column)"), {"table": table.name, "column": keys[0].name}
+            ).scalar()
+            if sequence is None:
+                continue
+            column, name = quote(keys[0].name), quote(table.name)
+            connection.execute(
+                sa.text(f"SELECT setval(:sequence, COALESCE((SELECT max({column}) FROM {name}), 0) + 1, false)"),
+                {"sequence": sequence},
+            )
+
+
+def _incidents() -> sa.Table:
+    return SQLModel.metadata.tables["incidents"]
+
+
+def _timeline_checksums(connection: sa.Connection) -> dict[int, str]:
+    """Incident number -> checksum of its timeline (entries by id); an incident without entries has one too."""
+    incidents, entries = _incidents(), SQLModel.metadata.tables["timeline_entries"]
+    numbers = {
+        int(row_id): int(number) for row_id, number in connection.execute(sa.select(incidents.c.id, incidents.c.number))
+    }
+    query = (
+        sa.select(
+            entries.c.incident_id,
+            entries.c.occurred_at,
+            entries.c.recorded_at,
+            entries.c.actor,
+            entries.c.kind,
+            entries.c.text,
+        )
+        .order_by(entries.c.incident_id, entries.c.id)
+        .execution_options(yield_per=10_000)
+    )
+    found = {number: timeline_checksum([]) for number in numbers.values()}
+    for incident_id, rows in groupby(connection.execute(query), key=lambda row: int(row[0])):
+        found[numbers.get(incident_id, -incident_id)] = timeline_checksum((r[1], r[2], r[3], r[4], r[5]) for r in rows)
+    return found
+
+
+def _fingerprint(connection: sa.Connection, tables: Sequence[sa.Table]) -> Fingerprint:
+    return Fingerprint(_counts(connection, tables), _timeline_checksums(connection))
+
+
+# --------------------------------------------------------------------------------------- messages
+
+
+def _passwords(*urls: str) -> list[str]:
+    found = []
+    for url in urls:
+        with suppress(BotError):
+            password = parse_database_url(url).password
+            if password:
+                found.append(str(password))
+    return found
+
+
+def scrub(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with every URL password shown as ``***`` and each of ``secrets`` (the passwords of the
+    URLs in play) replaced by ``***`` wherever it appears (a driver message may quote one)."""
+    text = redact_database_url(text)
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+@contextmanager
+def _reported(secrets: Sequence[str], action: str, shown: str) -> Iterator[None]:
+    """A database error below becomes StoreUnavailable with the driver's first line, passwords hidden."""
+    try:
+        yield
+    except sa.exc.SQLAlchemyError as exc:
+        reason = next(iter(str(getattr(exc, "orig", None) or exc).splitlines()), type(exc).__name__)
+        raise StoreUnavailable(scrub(f"Cannot {action} {shown}: {reason}", secrets)) from exc
+
+
+def _shown_url(engine: Engine) -> str:
+    """The engine's URL as a person would type it, without the password."""
+    path = sqlite_file_path(engine.url)
+    if path is not None:
+        return f"sqlite:///{path}"
+    return redact_database_url(engine.url.render_as_string(hide_password=True))
+
+
+# ------------------------------------------------------------------------------------ backup, restore
+
+
+def pg_dump_command(database_url: str, file: Path) -> str | None:
+    """For PostgreSQL, the ``pg_dump`` command that backs ``database_url`` up into ``file`` (custom format,
+    restored with ``pg_restore``), without the password (pg_dump asks for it, or reads PGPASSWORD or
+    ~/.pgpass); None for SQLite."""
+    url = parse_database_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        return None
+    query = {k: v for k, v in url.query.items() if "password" not in k.lower()}
+    plain = sa.URL.create(  # URL.set(password=None) would keep the password: build it without one
+        "postgresql", url.username, None, url.host, url.port, url.database, query
+    )
+    shown = plain.render_as_string(hide_password=False)
+    return f"pg_dump --format=custom --file={shlex.quote(str(file))} {shlex.quote(shown)}"
+
+
+def backup_database(database_url: str, file: Path, *, force: bool = False) -> BackupReport:
+    """Copy the live SQLite database of ``database_url`` into ``file`` with SQLite's online backup API: one
+    consistent state, while ``serve`` keeps writing (in WAL mode readers do not block writers).
+
+    The copy is written next to ``file`` under a temporary name, checked (``PRAGMA integrity_check``) and
+    then renamed over it, so ``file`` is never half-written. Raises CopyRefused for PostgreSQL (use
+    ``pg_dump_command``), a missing database, a database that is not incidentbot's, ``file`` already
+    existing without ``force``, or ``file`` being the database itself.
+    """
+    started = time.perf_counter()
+    path = _sqlite_file(database_url, "back up")
+    if path is None or not path.exists():
+        raise CopyRefused(f"There is no database at {path} to back up (DATABASE_URL); nothing was created.")
+    file = file.absolute()
+    if file.resolve() == path.resolve():
+        raise CopyRefused(f"{file} is the database itself; back it up into another file.")
+    if file.exists() and not force:
+        raise CopyRefused(f"{file} already exists; name another file, or add --force to replace it.")
+    if not file.parent.is_dir():
+        raise CopyRefused(f"There is no folder {file.parent} to write {file.name} in.")
+    partial = file.with_name(f".{file.name}.partial-{os.getpid()}")
+    try:
+        with closing(sqlite3.connect(path, timeout=SQLITE_TIMEOUT_SECONDS)) as live:
+            revision = _sqlite_revision(live, path)
+            with closing(sqlite3.connect(partial)) as copy:
+                live.backup(copy)  # all pages in one step: one read transaction, one consistent snapshot
+                copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+                _require_intact(copy, partial)
+                counts = _sqlite_counts(copy)
+        os.replace(partial, file)
+    except sqlite3.Error as exc:
+        raise StoreUnavailable(f"Cannot back up {path} into {file}: {exc}") from exc
+    finally:
+        partial.unlink(missing_ok=True)
+    seconds = time.perf_counter() - started
+    log.info("database_backed_up", database=str(path), file=str(file), revision=revision, seconds=seconds)
+    return BackupReport(str(path), file, counts, revision, seconds)
+
+
+def restore_database(file: Path, database_url: str, *, force: bool = False) -> BackupReport:
+    """Restore the SQLite backup ``file`` into the SQLite database of ``database_url`` (SQLite's backup
+    API), then compare both (row counts, timeline checksums). The bot must be stopped.
+
+    Raises CopyRefused when ``file`` is missing, not a SQLite database, fails ``PRAGMA integrity_check``,
+    holds no incidentbot schema or another revision than this incidentbot's head; when the target is not
+    SQLite; when the target already holds incidentbot data (or other tables) and ``force`` is False.
+    Raises CopyMismatch naming the first difference.
+    """
+    started = time.perf_counter()
+    target = _sqlite_file(database_url, "restore into")
+    if target is None:
+        raise CopyRefused("db restore writes a SQLite database; DATABASE_URL names an in-memory one.")
+    file = file.absolute()
+    if not file.is_file():
+        raise CopyRefused(f"There is no backup file {file}.")
+    if target.exists() and file.resolve() == target.resolve():
+        raise CopyRefused(f"{file} is the database DATABASE_URL names; restore another file into it.")
+    restored = create_store_engine(database_url)
+    head = head_revision(restored)
+    try:
+        with closing(sqlite3.connect(f"{file.as_uri()}?mode=ro", uri=True)) as backup:
+            _require_intact(backup, file)
+            revision = _sqlite_revision(backup, file)
+            if revision not in known_revisions(restored):
+                raise CopyRefused(_newer("backup", str(file), revision, head))
+            if revision != head:
+                raise CopyRefused(
+                    f"The backup {file} is at schema revision {revision}, this incidentbot at {head}: restore it into "
+                    "a new file with the incidentbot that made it, or bring a copy of it up to date with "
+                    f"`DATABASE_URL=sqlite:///COPY incidentbot db upgrade` and restore that."
+                )
+            if target.exists():
+                _require_empty_sqlite(target, force=force)
+            with closing(sqlite3.connect(target, timeout=SQLITE_TIMEOUT_SECONDS)) as live:
+                backup.backup(live)
+                _require_intact(live, target)
+    except sqlite3.Error as exc:
+        restored.dispose()
+        raise StoreUnavailable(f"Cannot restore {file} into {target}: {exc}") from exc
+    except CopyRefused:
+        restored.dispose()
+        raise
+    tables = copy_tables()
+    reading = sa.create_engine(f"sqlite:///{file.as_uri()}?mode=ro&uri=true")
+    try:
+        with reading.connect() as connection:
+            expected = _fingerprint(connection, tables)
+        with restored.connect() as connection:
+            found = _fingerprint(connection, tables)
+    finally:
+        reading.dispose()
+        restored.dispose()
+    difference = first_difference(expected, found, "the backup", "the restored database")
+    if difference is not None:
+        raise CopyMismatch(f"The restored database {target} does not match {file}: {difference}.")
+    seconds = time.perf_counter() - started
+    log.info("database_restored", database=str(target), file=str(file), revision=revision, seconds=seconds)
+    return BackupReport(str(target), file, dict(expected.counts), revision, seconds)
+
+
+_NOT_SQLITE = {
+    "back up": "back it up with pg_dump (`incidentbot db backup FILE` prints the command)",
+    "restore into": "restore a pg_dump file with pg_restore, or copy a SQLite backup into it with "
+    "`incidentbot db copy --from sqlite:///FILE --to URL`",
+}
+
+
+def _sqlite_file(database_url: str, action: str) -> Path | None:
+    """The SQLite file of ``database_url`` (None: in memory); CopyRefused for PostgreSQL, with what to use."""
+    url = parse_database_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        raise CopyRefused(
+            f"The SQLite backup API cannot {action} {describe_database(url)}, a PostgreSQL database: "
+            f"{_NOT_SQLITE[action]}."
+        )
+    return sqlite_file_path(url)
+
+
+def _require_intact(connection: sqlite3.Connection, path: Path) -> None:
+    try:
+        problems = [str(row[0]) for row in connection.execute("PRAGMA integrity_check")]
+    except sqlite3.DatabaseError as exc:  # "file is not a database"
+        raise CopyRefused(f"{path} is not a SQLite database ({exc}).") from exc
+    if problems != ["ok"]:
+        raise CopyRefused(f"{path} fails SQLite's integrity check: {'; '.join(problems[:3])}.")
+
+
+def _sqlite_revision(connection: sqlite3.Connection, path: Path) -> str:
+    try:
+        row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise CopyRefused(f"{path} is not an incidentbot database (no schema revision: {exc}).") from exc
+    if row is None:
+        raise CopyRefused(f"{path} is not an incidentbot database (no schema revision).")
+    return str(row[0])
+
+
+def _sqlite_tables(connection: sqlite3.Connection) -> list[str]:
+    rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    return sorted(str(row[0]) for row in rows)
+
+
+def _sqlite_counts(connection: sqlite3.Connection) -> dict[str, int]:
+    present = set(_sqlite_tables(connection))
+    return {
+        table.name: int(connection.execute(f'SELECT count(*) FROM "{table.name}"').fetchone()[0])
+        for table in copy_tables()
+        if table.name in present
+    }
+
+
+def _require_empty_sqlite(path: Path, *, force: bool) -> None:
+    with closing(sqlite3.connect(path, timeout=SQLITE_TIMEOUT_SECONDS)) as connection:
+        names = _sqlite_tables(connection)
+        known = {table.name for table in copy_tables()} | {"alembic_version"}
+        held = {
+            name: count
+            for name in names
+            if name not in SEEDED_TABLES | {"alembic_version"}
+            and (count := int(connection.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]))
+        }
+        foreign = [name for name in names if name not in known and name not in held]
+    if (held or foreign) and not force:
+        listed = ", ".join([*(f"{name}: {count:,}" for name, count in held.items()), *foreign])
+        raise CopyRefused(
+            f"The database {path} already holds data ({listed}): restore into a new file (point DATABASE_URL at "
+            "it), or add --force to replace everything in it."
+        )
