@@ -88,6 +88,9 @@ def _incidents(start: Start, count: int) -> Iterator[dict[str, Any]]:
             "resolved_by": f"U{index % 13:06d}" if resolved else None,
             "summary": "Rolled back the WAF rule; p99 back to 180 ms" if resolved else "",
             "status_message_ts": f"{1700000000 + number}.000{index % 1000:03d}",
+            "postmortem_url": f"https://acme.slack.com/files/U0BOT/F{number:08d}/INC-{number}-postmortem.md"
+            if resolved
+            else None,
             "service": ("cdn-edge", "checkout", "search", None)[index % 4],
             "impact_percent": (12.5, 50.0, None, 0.25)[index % 4],
             "version": 3 + index % 9,
@@ -273,7 +276,9 @@ def copy_history_postgres(engine: sa.Engine, incidents: int, entries_per_inciden
                 added[name] = 0
                 with cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
                     for row in rows:
-                        copy.write_row([json.dumps(v) if isinstance(v, dict) else v for v in (row[c] for c in columns)])
+                        copy.write_row(
+                            [json.dumps(v) if isinstance(v, dict) else v for v in (row.get(c) for c in columns)]
+                        )
                         added[name] += 1
                 if "id" in columns and name != "installation":
                     cursor.execute(
