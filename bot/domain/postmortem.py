@@ -24,7 +24,7 @@ from bot.domain.model import (
     TimelineEntry,
     sorted_timeline,
 )
-from bot.domain.slo import Slo, format_budget_time, impact_spans, incident_burn
+from bot.domain.slo import ImpactSpan, Slo, format_budget_time, impact_spans, incident_burn
 from bot.domain.timeline import (
     Escape,
     Mention,
@@ -159,6 +159,16 @@ class PostmortemData:
     recent_changes: list[str] = field(default_factory=list)
     review: list[Finding] = field(default_factory=list)
     alerts: list[AlertView] = field(default_factory=list)
+    generated_summary: str = ""
+    """A first paragraph written from the data (what broke, for how long, root cause, mitigation), for
+    people to rewrite; ``summary`` is the resolve note as typed."""
+    trigger: str = ""
+    """The likely trigger suggested from the change events and the rollback, or "" when nothing points at one."""
+    trigger_source: str = ""
+    """Where ``trigger`` comes from: ``change events`` (with the rollback, if any) or ``the rollback``."""
+    impact: str = ""
+    """The recorded impact in one sentence: shares failing, spans and durations, bad-request minutes, the
+    share of the budget (with an SLO); "" when no ``impact N%`` was recorded."""
 
 
 def build_postmortem(
@@ -174,6 +184,8 @@ def build_postmortem(
     mention = plain_mention(names)
     milestones = find_milestones(ordered)
     root = incident.root_cause
+    spans = impact_spans(ordered, generated_at)
+    trigger_source, trigger = _trigger(ordered, changes)
     return PostmortemData(
         incident_id=incident.incident_id,
         title=incident.title,
@@ -219,7 +231,89 @@ def build_postmortem(
             )
             for a in alert_list(ordered)
         ],
+        generated_summary=_generated_summary(incident, ordered, milestones, spans),
+        trigger=trigger,
+        trigger_source=trigger_source,
+        impact=_impact(spans, generated_at, slo),
     )
+
+
+def _trigger(ordered: list[TimelineEntry], changes: Sequence[ChangeEvent]) -> tuple[str, str]:
+    """(source, sentence): the change to the service closest before detection (``changes``: oldest first),
+    with the first rollback; the rollback alone without change events; ("", "") without either."""
+    rollback = next((e for e in ordered if e.kind is EntryKind.ROLLBACK), None)
+    rolled_back = f"rolled back at {_hhmm(rollback.occurred_at)} ({rollback.text})" if rollback else ""
+    if changes:
+        latest = max(changes, key=lambda c: ensure_utc(c.occurred_at))
+        others = len(changes) - 1
+        more = f" ({others} other change(s) in the 2 hours before: see Recent changes)" if others else ""
+        return "change events", describe_change(latest) + (f"; {rolled_back}" if rollback else "") + more
+    if rollback is not None:
+        return "the rollback", f"the change {rolled_back}"
+    return "", ""
+
+
+def _impact(spans: list[ImpactSpan], now: datetime, slo: Slo | None) -> str:
+    """``50% of requests failing 13:42 to 14:35 (53 min), 26.5 bad-request minutes, 122.7% of the 30-day budget``
+    (the span's times joined by an en dash, U+2013; "since 13:42 (... so far, ...)" while still failing)."""
+    if not spans:
+        return ""
+    parts = []
+    for index, span in enumerate(spans):
+        share = format_percent(span.fraction * 100) + ("" if index else " of requests failing")
+        took = format_duration(span.end - span.start)
+        if span.end >= now:  # cut at generation: still failing
+            parts.append(f"{share} since {_hhmm(span.start)} ({took} so far, not mitigated when generated)")
+        else:
+            parts.append(f"{share} {_hhmm(span.start)}\u2013{_hhmm(span.end)} ({took})")
+    bad = sum((span.bad_time for span in spans), timedelta())
+    parts.append(f"{bad.total_seconds() / 60:.1f} bad-request minutes")
+    if slo is not None and slo.budget > timedelta():
+        parts.append(f"{bad / slo.budget * 100:.1f}% of the {slo.window.days}-day budget")
+    return ", ".join(parts)
+
+
+def _generated_summary(
+    incident: Incident, ordered: list[TimelineEntry], milestones: Milestones, spans: list[ImpactSpan]
+) -> str:
+    """What broke, for how long, the root cause and how it was mitigated, in a few plain sentences."""
+    what = f"{incident.title} ({incident.severity.value}" + (
+        f", service {incident.service})." if incident.service else ")."
+    )
+    detected = _hhmm(milestones.detected_at)
+    peak = max((span.fraction for span in spans), default=0.0)
+    failing = ""
+    if peak:
+        worst = " at its worst" if len({span.fraction for span in spans}) > 1 else ""
+        failing = f", with {format_percent(peak * 100)} of requests failing{worst}"
+    end = milestones.mitigated_at
+    if end is None:
+        how_long = f"It is not mitigated yet: the impact began at detection, {detected} UTC{failing}."
+    else:
+        until = "mitigation" if end != milestones.resolved_at else "resolution"
+        how_long = (
+            f"The impact lasted {format_duration(end - milestones.detected_at)}, from detection at {detected} UTC "
+            f"to {until} at {_hhmm(end)}{failing}."
+        )
+    root = incident.root_cause
+    cause = f"Root cause: {root.text}." if root else "No root cause has been confirmed yet."
+    credited = _credited_mitigation(ordered, milestones)
+    resolved = f"resolved at {_hhmm(milestones.resolved_at)} UTC" if milestones.resolved_at else ""
+    if credited is not None and credited.kind is EntryKind.ROLLBACK:
+        fix = f"It was mitigated by rolling back ({credited.text})"
+    elif credited is not None:
+        fix = f'It was mitigated by "{credited.text}"'
+    else:
+        fix = ""
+    if fix and resolved:
+        ending = f"{fix} and {resolved}."
+    elif fix:
+        ending = f"{fix}; it is not resolved yet (status: {incident.status.value})."
+    elif resolved:
+        ending = f"It was {resolved}." if end != milestones.resolved_at else ""
+    else:
+        ending = ""
+    return " ".join(part for part in (what, how_long, cause, ending) if part)
 
 
 def _action_item(followup: Followup, mention: Mention, now: datetime) -> ActionItem:
@@ -444,14 +538,20 @@ _MITIGATING_KINDS = (EntryKind.ROLLBACK, EntryKind.MITIGATION)
 """Entries that can be what ended the impact (a mitigation attempt only when monitoring followed it)."""
 
 
+def _credited_mitigation(ordered: list[TimelineEntry], milestones: Milestones) -> TimelineEntry | None:
+    """The rollback (or, when monitoring followed it, the mitigation attempt) that ended the impact, or None."""
+    end = milestones.mitigated_at
+    first_move = next((e for e in ordered if ends_impact(e)), None)
+    kinds = _MITIGATING_KINDS if first_move is not None and first_move.kind is EntryKind.MONITORING else _ROLLBACK
+    return next((e for e in ordered if e.occurred_at == end and e.kind in kinds), None)
+
+
 def _mitigation_lessons(lessons: Lessons, ordered: list[TimelineEntry], milestones: Milestones) -> None:
     end = milestones.mitigated_at
     for entry in ordered:
         if entry.kind is EntryKind.MITIGATION and (end is None or entry.occurred_at < end):
             lessons.went_wrong.append(f'Mitigation "{entry.text}" ({_hhmm(entry.occurred_at)}) did not end the impact.')
-    first_move = next((e for e in ordered if ends_impact(e)), None)
-    kinds = _MITIGATING_KINDS if first_move is not None and first_move.kind is EntryKind.MONITORING else _ROLLBACK
-    credited = next((e for e in ordered if e.occurred_at == end and e.kind in kinds), None)
+    credited = _credited_mitigation(ordered, milestones)
     if credited is not None and end is not None and credited.kind is EntryKind.ROLLBACK:
         lessons.went_well.append(f"Rolling back ({credited.text}) mitigated the impact at {_hhmm(end)}.")
     elif credited is not None and end is not None:
