@@ -32,7 +32,14 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.errors import TimeParseError, TransitionError
-from bot.domain.model import STATUS_CHANGE_KINDS, STATUS_CHANGE_NAMES, EntryKind, Incident, TimelineEntry
+from bot.domain.model import (
+    STATUS_CHANGE_KINDS,
+    STATUS_CHANGE_NAMES,
+    EntryKind,
+    Incident,
+    StatusChange,
+    TimelineEntry,
+)
 from bot.domain.timeparse import ensure_utc, format_utc
 
 CORRECTABLE = frozenset(
@@ -312,7 +319,8 @@ def apply_corrections(entries: Sequence[TimelineEntry], *, keep_struck: bool = F
 
 def corrected_incident(incident: Incident, entries: Sequence[TimelineEntry]) -> Incident:
     """``incident`` as its corrected timeline (``apply_corrections``) tells it: the declaration's time, the
-    final resolve's time and summary, each decided hypothesis's note and time, the latest impact share.
+    final resolve's time and summary, each decided hypothesis's note and time, the latest impact share, the
+    latest status change (which backdated status changes may not precede).
     Everything else is the stored state (corrections never change statuses, people or follow-ups)."""
     if not any(e.kind in (EntryKind.CORRECTION, EntryKind.STRIKE) for e in entries):
         return incident
@@ -335,7 +343,29 @@ def corrected_incident(incident: Incident, entries: Sequence[TimelineEntry]) -> 
         else h
         for h in incident.hypotheses
     )
+    status_changes = [e for e in current if e.kind in STATUS_CHANGE_KINDS]
+    if status_changes:
+        latest = max(status_changes, key=lambda e: e.occurred_at)
+        changes["latest_change"] = StatusChange(latest.kind, latest.occurred_at)
     impacts = [e for e in current if e.kind is EntryKind.IMPACT]
     if any(e.kind is EntryKind.IMPACT for e in entries):
         changes["impact_percent"] = float(impacts[-1].data.get("percent") or 0) if impacts else None
     return incident.with_changes(**changes)
+
+
+def timeline_view(entries: Sequence[TimelineEntry]) -> list[TimelineEntry]:
+    """What a timeline view lists, chronological: every entry as it now reads (corrected; struck ones kept and
+    marked, see ``apply_corrections``), and each correction and strike at its own time."""
+    fixes = [e for e in entries if e.kind in (EntryKind.CORRECTION, EntryKind.STRIKE)]
+    return sorted([*apply_corrections(entries, keep_struck=True), *fixes], key=TimelineEntry.sort_key)
+
+
+def correction_note(entry: TimelineEntry) -> str:
+    """What a timeline view says after an entry of ``timeline_view``: ``corrected by #17``, ``corrected by
+    #17, #19``, ``struck by #18: posted in the wrong incident``, or "" for an entry left as recorded."""
+    if "struck_by" in entry.data:
+        reason = entry.data.get("struck_reason") or ""
+        return f"struck by #{entry.data['struck_by']}" + (f": {reason}" if reason else "")
+    if entry.data.get("corrected_by"):
+        return "corrected by " + ", ".join(f"#{n}" for n in entry.data["corrected_by"])
+    return ""

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from bot.domain.alerts import alert_list
 from bot.domain.blameless import Finding, lint
 from bot.domain.changes import ChangeEvent, describe_change
+from bot.domain.corrections import apply_corrections, corrected_incident
 from bot.domain.model import (
     EntryKind,
     Followup,
@@ -93,6 +94,8 @@ class TimelineLine:
     text: str
     kind: str
     backdated: bool
+    corrected: bool = False
+    """Changed by a ``correct`` entry since it was recorded (the record keeps both: ``incidentbot timeline``)."""
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,12 @@ def build_postmortem(
     slo: Slo | None = None,
     changes: Sequence[ChangeEvent] = (),
 ) -> PostmortemData:
-    """Assemble the postmortem draft's content for ``incident`` (``slo``: its service's, if catalogued)."""
+    """Assemble the postmortem draft's content for ``incident`` (``slo``: its service's, if catalogued).
+
+    ``entries`` as recorded or already corrected: the draft reads them as corrected (``bot.domain.corrections``),
+    struck entries and the corrections themselves left out, corrected entries marked in its timeline.
+    """
+    incident, entries = corrected_incident(incident, entries), apply_corrections(entries)
     names = collect_names(entries)
     incident, ordered = _as_typed(incident, sorted_timeline(list(entries)), plain_references(names))
     mention = plain_mention(names)
@@ -490,6 +498,7 @@ def _timeline_line(entry: TimelineEntry, mention: Mention) -> TimelineLine:
         text=describe(entry, mention),
         kind=entry.kind.value,
         backdated=backdated,
+        corrected=bool(entry.data.get("corrected_by")),
     )
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from sqlmodel import Session, col, select
 
 from bot.domain.model import FOLLOWUP_CHANGE_NAMES, STATUS_CHANGE_KINDS, EntryKind, StatusChange, TimelineEntry
@@ -52,11 +54,30 @@ class TimelineRepository:
             .where(IncidentRow.number == number)
             .order_by(col(TimelineEntryRow.occurred_at), col(TimelineEntryRow.recorded_at), col(TimelineEntryRow.id))
         )
+        if kinds is None and limit is None:  # every entry: number them here, by recording order (row id)
+            rows = list(self._session.exec(query))
+            numbers = {row_id: index for index, row_id in enumerate(sorted(row.id or 0 for row in rows), start=1)}
+            return [_entry(row, numbers[row.id or 0]) for row in rows]
         if kinds is not None:
             query = query.where(col(TimelineEntryRow.kind).in_([k.value for k in kinds]))
         if limit is not None:
             query = query.limit(limit)
-        return [_entry(row) for row in self._session.exec(query)]
+        return self._numbered(query)
+
+    def _numbered(self, query: Any) -> list[TimelineEntry]:
+        """The entries ``query`` selects, each with its number in the incident's record (``TimelineEntry.number``:
+        how many of the incident's rows have an id up to its own), counted in the database."""
+        earlier = sa.orm.aliased(TimelineEntryRow)
+        number = (
+            select(sa.func.count())
+            .select_from(earlier)
+            .where(
+                col(earlier.incident_id) == col(TimelineEntryRow.incident_id),
+                col(earlier.id) <= col(TimelineEntryRow.id),
+            )
+            .scalar_subquery()
+        )
+        return [_entry(row, int(n)) for row, n in self._session.exec(query.add_columns(number))]
 
     def list_latest(self, number: int, limit: int) -> list[TimelineEntry]:
         """INC-``number``'s latest ``limit`` entries, oldest first (read newest-first through the timeline index)."""
@@ -70,7 +91,7 @@ class TimelineRepository:
             )
             .limit(limit)
         )
-        return [_entry(row) for row in reversed(self._session.exec(query).all())]
+        return list(reversed(self._numbered(query)))
 
     def count(self, number: int) -> int:
         """How many entries INC-``number`` has."""
@@ -166,5 +187,7 @@ class TimelineRepository:
         return _entry(row) if row else None
 
 
-def _entry(row: TimelineEntryRow) -> TimelineEntry:
-    return TimelineEntry(EntryKind(row.kind), row.occurred_at, row.recorded_at, row.actor, row.text, dict(row.data))
+def _entry(row: TimelineEntryRow, number: int | None = None) -> TimelineEntry:
+    return TimelineEntry(
+        EntryKind(row.kind), row.occurred_at, row.recorded_at, row.actor, row.text, dict(row.data), number
+    )
