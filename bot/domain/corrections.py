@@ -99,7 +99,7 @@ def correction(
 ) -> tuple[str, dict[str, Any]]:
     """The text and data of the ``correction`` entry for ``correct <number> [text] [--at at]`` (``at``: UTC).
     ``timeline``: the incident's stored entries, numbered. The text is the new text ("" when only the time
-    changes); the data names the original (``entry``, its ``kind``, ``via`` the correction typed when one was
+    changes); the data names the original (``entry``, its ``entry_kind``, ``via`` the correction typed when one was
     named), and what changed: ``text_from`` (the text before), ``at_from``/``at_to`` (ISO 8601, UTC).
 
     Raises TransitionError when entry ``number`` does not exist, is a strike, was struck, or is of a kind
@@ -124,7 +124,7 @@ def correction(
         raise TransitionError(f"Entry #{original.number} already reads so; nothing to correct.")
     if new_time is not None:
         _check_time(incident, timeline, original, new_time)
-    data: dict[str, Any] = {"entry": original.number, "kind": kind.value}
+    data: dict[str, Any] = {"entry": original.number, "entry_kind": kind.value}
     if via is not None:
         data["via"] = via
     if new_text is not None:
@@ -150,7 +150,7 @@ def strike(
     if original.kind not in STRIKABLE:
         raise TransitionError(_refusal(incident.incident_id, original, "struck"))
     current = _current_version(timeline, original)
-    return reason, {"entry": original.number, "kind": original.kind.value, "text_from": current.text}
+    return reason, {"entry": original.number, "entry_kind": original.kind.value, "text_from": current.text}
 
 
 def _original(

@@ -179,8 +179,8 @@ def _describe_correction(entry: TimelineEntry, data: dict[str, Any]) -> str:
 
 
 def _kind_name(data: dict[str, Any]) -> str:
-    """How a correction or strike names the kind of the entry it points at (``data["kind"]``)."""
-    kind = str(data.get("kind"))
+    """How a correction or strike names the kind of the entry it points at (``data["entry_kind"]``)."""
+    kind = str(data.get("entry_kind"))
     return entry_name(EntryKind(kind)) if kind in EntryKind.__members__.values() else kind.replace("_", " ")
 
 

@@ -61,9 +61,10 @@ def mention(user_id: str) -> str:
 # swapcase shows where escaping happened: user ids (U0...) and severities would change case if escaped.
 escape = str.swapcase
 
-def recorded(entry_kind: EntryKind, text: str = "", **data: Any) -> TimelineEntry:
-    """Like ``entry``, for corrections and strikes, whose data has a ``kind`` of its own."""
-    return replace(entry(entry_kind, text), data=data)
+
+def recorded(recorded_kind: EntryKind, text: str = "", **data: Any) -> TimelineEntry:
+    """Like ``entry``, for corrections and strikes, whose data has an ``entry_kind`` of its own."""
+    return replace(entry(recorded_kind, text), data=data)
 
 
 DESCRIBED = [
@@ -133,7 +134,7 @@ DESCRIBED = [
             EntryKind.CORRECTION,
             "Edge CPU",
             entry=9,
-            kind="note",
+            entry_kind="note",
             text_from="Old",
             at_from="2026-11-22T14:03:00+00:00",
             at_to="2026-11-22T14:01:00+00:00",
@@ -145,7 +146,7 @@ DESCRIBED = [
             EntryKind.CORRECTION,
             "",
             entry=5,
-            kind="assembled",
+            entry_kind="assembled",
             via=17,
             at_from="2026-11-22T13:50:00+00:00",
             at_to="2026-11-21T23:50:00+00:00",
@@ -153,7 +154,7 @@ DESCRIBED = [
         "Corrected #5 (IRT assembled, via correction #17): time 2026-11-22 13:50 -> 2026-11-21 23:50",
     ),
     (
-        recorded(EntryKind.STRIKE, "Wrong incident", entry=9, kind="note", text_from="Edge"),
+        recorded(EntryKind.STRIKE, "Wrong incident", entry=9, entry_kind="note", text_from="Edge"),
         'Struck #9 (note "eDGE"): wRONG INCIDENT',
     ),
     (
