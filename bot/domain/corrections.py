@@ -18,10 +18,11 @@ What may be corrected or struck (``CORRECTABLE``, ``TIME_ONLY``, ``STRIKABLE``):
   ``followup drop``/``owner``/``due``), alerts and the bot's reminders (recorded by machines, as they came).
 
 A status change is never struck (the incident's status follows from it); its time may be corrected only
-within the order of status changes: not before the previous one, not after the next (as backdating is
-refused today). A correction of a correction corrects the original (``data["entry"]`` is always the
-original's number; ``data["via"]`` the correction typed); correcting or striking a struck entry, or
-naming a strike, is refused.
+within the order of status changes (``changes_status``: status and severity changes, and any entry that moved
+the status, such as the assemble that started the investigation): not before the previous one, not after
+the next (as backdating is refused today). A correction of a correction corrects the original
+(``data["entry"]`` is always the original's number; ``data["via"]`` the correction typed); correcting or
+striking a struck entry, or naming a strike, is refused.
 """
 
 from __future__ import annotations
@@ -181,7 +182,7 @@ def _original(
 def _refusal(ident: str, entry: TimelineEntry, done: str) -> str:
     kind, number = entry.kind, entry.number
     name = entry_name(kind)
-    if kind in STATUS_CHANGE_KINDS or kind is EntryKind.DECLARED:
+    if changes_status(entry) and kind not in TIME_ONLY and kind is not EntryKind.HYPOTHESIS:
         return (
             f"Entry #{number} ({name}) changed {ident}'s status, which follows from it, so it cannot be {done}. "
             f"Correct its time or text instead (`correct {number} <text> --at WHEN`)"
@@ -243,12 +244,10 @@ def _check_time(incident: Incident, timeline: Sequence[TimelineEntry], original:
             f"{when} is before {ident} was declared ({format_utc(declared.occurred_at)}); correct the "
             f"declaration's time first (`correct {declared.number} --at WHEN`)."
         )
-    if original.kind not in STATUS_CHANGE_KINDS:
+    if not changes_status(original):
         return
-    changes = [e for e in others if e.kind in STATUS_CHANGE_KINDS]
-    position = [e for e in current if e.kind in STATUS_CHANGE_KINDS].index(
-        next(e for e in current if e.number == original.number)
-    )
+    changes = [e for e in others if changes_status(e)]
+    position = [e for e in current if changes_status(e)].index(next(e for e in current if e.number == original.number))
     before, after = changes[:position], changes[position:]
     if before and at < ensure_utc(before[-1].occurred_at):
         previous = before[-1]
@@ -265,6 +264,12 @@ def _check_time(incident: Incident, timeline: Sequence[TimelineEntry], original:
             f"after it: status changes keep their order. Pick a time at or before "
             f"{format_utc(following.occurred_at)}."
         )
+
+
+def changes_status(entry: TimelineEntry) -> bool:
+    """The entry changed its incident's status or severity: one of ``STATUS_CHANGE_KINDS``, or any entry that
+    moved the status (``status_to``: the declaration, the first assemble or hypothesis starting the work)."""
+    return entry.kind in STATUS_CHANGE_KINDS or "status_to" in entry.data
 
 
 def _corrections_of(timeline: Sequence[TimelineEntry]) -> list[TimelineEntry]:

@@ -77,7 +77,7 @@ class TimelineRepository:
             )
             .scalar_subquery()
         )
-        return [_entry(row, int(n)) for row, n in self._session.exec(query.add_columns(number))]
+        return [_entry(row, int(n)) for row, n in self._session.execute(query.add_columns(number))]
 
     def list_latest(self, number: int, limit: int) -> list[TimelineEntry]:
         """INC-``number``'s latest ``limit`` entries, oldest first (read newest-first through the timeline index)."""
