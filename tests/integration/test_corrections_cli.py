@@ -116,3 +116,14 @@ def test_correct_and_strike_from_the_command_line(database_url: str, tmp_path: P
     assert "- The IRT was assembled 5 min after detection." in postmortem
     assert "edge CPU" not in postmortem
     assert "- **10:05** IRT assembled: @bob (networking) (@alice) _(corrected)_\n" in postmortem
+
+    # The declaration really was at 09:58: `list` and `report` measure from the corrected time.
+    assert run(f"INC-1 correct 1 --at {day} 09:58") == "INC-1 · Corrected #1 (declaration): time 10:00 -> 09:58"
+    listed = json.loads(read("list", "--format", "json"))["incidents"]
+    assert [(i["incident"], i["declared_at"], i["resolved_at"]) for i in listed] == [
+        ("INC-1", f"{day}T09:58:00Z", f"{day}T10:50:00Z")
+    ]
+    report = read("report", "--since", "30d", "--format", "csv").splitlines()
+    assert report[0].startswith("incident,declared_at,severity,service,minutes_to_assemble,minutes_to_mitigate,")
+    # assemble 10:05 - 09:58 = 7 min; mitigate (rollback 10:40) 42 min; resolve 10:50 = 52 min
+    assert report[1].startswith(f"INC-1,{day}T09:58:00Z,sev2,(none),7.0,42.0,52.0,")
