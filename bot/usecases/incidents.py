@@ -225,7 +225,8 @@ class IncidentUseCases:
             decision: Decision = apply(before, action, stamp, timeline)
             after = uow.incidents.save(before, decision, now)
             # What adapters announce (the status message, the reply) is the corrected incident; rows stay as stored.
-            outcome = Outcome(read_incident(uow, after), decision.entries, shown_before)
+            corrected = corrects or shown_before is not before  # read_incident returns it as is when uncorrected
+            outcome = Outcome(read_incident(uow, after) if corrected else after, decision.entries, shown_before)
             self.transactions.enqueue_plans(uow, outcome, plan, now)
             return outcome
 

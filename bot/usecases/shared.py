@@ -179,7 +179,8 @@ CORRECTION_KINDS = (EntryKind.CORRECTION, EntryKind.STRIKE)
 
 def read_incident(uow: UnitOfWork, incident: Incident) -> Incident:
     """``incident`` as its corrected timeline tells it (``bot.domain.corrections.corrected_incident``): what
-    every view shows. Costs one indexed query when nothing was corrected; never written back."""
+    every view shows. Costs one query when nothing was corrected, and then returns ``incident`` itself; never
+    written back."""
     if not uow.timeline.list_entries(incident.number, kinds=CORRECTION_KINDS):
         return incident
     return corrected_incident(incident, uow.timeline.list_entries(incident.number))
