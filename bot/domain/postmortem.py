@@ -285,9 +285,8 @@ def _generated_summary(
     incident: Incident, ordered: list[TimelineEntry], milestones: Milestones, spans: list[ImpactSpan]
 ) -> str:
     """What broke, for how long, the root cause and how it was mitigated, in a few plain sentences."""
-    what = f"{incident.title} ({incident.severity.value}" + (
-        f", service {incident.service})." if incident.service else ")."
-    )
+    on = f" on {incident.service}" if incident.service else ""
+    what = f"A {incident.severity.value} incident{on}: {incident.title}."
     detected = _hhmm(milestones.detected_at)
     peak = max((span.fraction for span in spans), default=0.0)
     failing = ""
@@ -307,10 +306,9 @@ def _generated_summary(
     cause = f"Root cause: {root.text}." if root else "No root cause has been confirmed yet."
     credited = _credited_mitigation(ordered, milestones)
     resolved = f"resolved at {_hhmm(milestones.resolved_at)} UTC" if milestones.resolved_at else ""
-    if credited is not None and credited.kind is EntryKind.ROLLBACK:
-        fix = f"It was mitigated by rolling back ({credited.text})"
-    elif credited is not None:
-        fix = f'It was mitigated by "{credited.text}"'
+    if credited is not None:
+        move = "the rollback " if credited.kind is EntryKind.ROLLBACK else ""
+        fix = f'It was mitigated by {move}"{credited.text}"'
     else:
         fix = ""
     if fix and resolved:

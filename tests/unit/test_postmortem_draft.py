@@ -161,24 +161,24 @@ class TestGeneratedSummary:
                     (20, Rollback("deploy 41 reverted")),
                     (30, Resolve("all good")),
                 ],
-                "Checkout errors (sev2, service checkout-api). The impact lasted 20 min, from detection at 13:42 UTC "
-                "to mitigation at 14:02, with 20% of requests failing. Root cause: bad deploy. It was mitigated by "
-                "rolling back (deploy 41 reverted) and resolved at 14:12 UTC.",
+                "A sev2 incident on checkout-api: Checkout errors. The impact lasted 20 min, from detection at 13:42 "
+                "UTC to mitigation at 14:02, with 20% of requests failing. Root cause: bad deploy. It was mitigated by "
+                'the rollback "deploy 41 reverted" and resolved at 14:12 UTC.',
             ),
             (
                 [(0, SetImpact(50)), (10, SetImpact(10)), (15, Mitigate("more pods")), (16, Monitor("watching"))],
-                "Checkout errors (sev2, service checkout-api). The impact lasted 15 min, from detection at 13:42 UTC "
-                "to mitigation at 13:57, with 50% of requests failing at its worst. No root cause has been confirmed "
-                'yet. It was mitigated by "more pods"; it is not resolved yet (status: monitoring).',
+                "A sev2 incident on checkout-api: Checkout errors. The impact lasted 15 min, from detection at 13:42 "
+                "UTC to mitigation at 13:57, with 50% of requests failing at its worst. No root cause has been "
+                'confirmed yet. It was mitigated by "more pods"; it is not resolved yet (status: monitoring).',
             ),
             (
                 [(45, Resolve())],
-                "Checkout errors (sev2, service checkout-api). The impact lasted 45 min, from detection at 13:42 UTC "
-                "to resolution at 14:27. No root cause has been confirmed yet.",
+                "A sev2 incident on checkout-api: Checkout errors. The impact lasted 45 min, from detection at 13:42 "
+                "UTC to resolution at 14:27. No root cause has been confirmed yet.",
             ),
             (
                 [(0, SetImpact(5))],
-                "Checkout errors (sev2, service checkout-api). It is not mitigated yet: the impact began at "
+                "A sev2 incident on checkout-api: Checkout errors. It is not mitigated yet: the impact began at "
                 "detection, 13:42 UTC, with 5% of requests failing. No root cause has been confirmed yet.",
             ),
         ],
@@ -194,5 +194,5 @@ class TestGeneratedSummary:
         """The paragraph is labelled for rewriting; the resolve note follows it as typed."""
         text = PostmortemRenderer().render(draft([(20, Rollback("r")), (30, Resolve("all good"))]))
         section = text.split("## Summary\n\n", 1)[1].split("\n\n## Impact", 1)[0]
-        assert section.startswith("_Generated from the timeline; rewrite it in the team's words:_ Checkout errors")
+        assert section.startswith("_Generated from the timeline; rewrite it in the team's words:_ A sev2 incident")
         assert section.endswith("\n\nResolve note: all good")
