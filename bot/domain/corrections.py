@@ -336,7 +336,10 @@ def corrected_incident(incident: Incident, entries: Sequence[TimelineEntry]) -> 
         changes["declared_at"] = declared.occurred_at
     resolves = [e for e in current if e.kind is EntryKind.RESOLVED]
     if incident.resolved_at is not None and resolves:
-        changes["resolved_at"], changes["summary"] = resolves[-1].occurred_at, resolves[-1].text
+        changes["resolved_at"] = resolves[-1].occurred_at
+    summaries = [e.text for e in resolves if e.text]  # as `resolve` keeps it: the latest summary given
+    if summaries:
+        changes["summary"] = summaries[-1]
     decisions = {
         e.data.get("number"): e
         for e in current
