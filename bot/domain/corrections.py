@@ -322,11 +322,27 @@ def apply_corrections(entries: Sequence[TimelineEntry], *, keep_struck: bool = F
     return sorted(result, key=TimelineEntry.sort_key)
 
 
+STATE_KINDS = frozenset(
+    {
+        EntryKind.DECLARED,
+        EntryKind.RESOLVED,
+        EntryKind.HYPOTHESIS_REJECTED,
+        EntryKind.HYPOTHESIS_CONFIRMED,
+        EntryKind.IMPACT,
+        EntryKind.CORRECTION,
+        EntryKind.STRIKE,
+        *STATUS_CHANGE_KINDS,
+    }
+)
+"""The entries :func:`corrected_incident` reads (numbered): a store may pass only these."""
+
+
 def corrected_incident(incident: Incident, entries: Sequence[TimelineEntry]) -> Incident:
     """``incident`` as its corrected timeline (``apply_corrections``) tells it: the declaration's time, the
     final resolve's time and summary, each decided hypothesis's note and time, the latest impact share, the
     latest status change (which backdated status changes may not precede).
-    Everything else is the stored state (corrections never change statuses, people or follow-ups)."""
+    Everything else is the stored state (corrections never change statuses, people or follow-ups). ``entries``:
+    the whole timeline, or only its entries of ``STATE_KINDS``, numbered as stored."""
     if not any(e.kind in (EntryKind.CORRECTION, EntryKind.STRIKE) for e in entries):
         return incident
     current = apply_corrections(entries)

@@ -43,12 +43,17 @@ class TimelineRepository:
         self._keys = keys
 
     def list_entries(
-        self, number: int, limit: int | None = None, kinds: Sequence[EntryKind] | None = None
+        self,
+        number: int,
+        limit: int | None = None,
+        kinds: Sequence[EntryKind] | None = None,
+        *,
+        numbered: bool = False,
     ) -> list[TimelineEntry]:
         """The incident's entries in chronological order (occurred, then recorded), of ``kinds`` if given.
 
         Listing every entry (no ``kinds``, no ``limit``) numbers them (``TimelineEntry.number``); a part of the
-        timeline comes without numbers."""
+        timeline comes without numbers unless ``numbered`` (one more query, of the incident's row ids)."""
         query = (
             select(TimelineEntryRow)
             .join(IncidentRow, col(IncidentRow.id) == col(TimelineEntryRow.incident_id))
@@ -63,7 +68,17 @@ class TimelineRepository:
             query = query.where(col(TimelineEntryRow.kind).in_([k.value for k in kinds]))
         if limit is not None:
             query = query.limit(limit)
-        return [_entry(row) for row in self._session.exec(query)]
+        rows = list(self._session.exec(query))
+        numbers = self._numbers(number) if numbered and rows else {}
+        return [_entry(row, numbers.get(row.id or 0)) for row in rows]
+
+    def _numbers(self, number: int) -> dict[int, int]:
+        """Row id -> entry number (1.. in recording order) for INC-``number``: the ids alone, not the rows
+        (10,000 integers read in milliseconds)."""
+        ids = self._session.exec(
+            select(TimelineEntryRow.id).where(TimelineEntryRow.incident_id == self._keys.row_id(number))
+        ).all()
+        return {row_id: index for index, row_id in enumerate(sorted(i or 0 for i in ids), start=1)}
 
     def list_latest(self, number: int, limit: int) -> list[TimelineEntry]:
         """INC-``number``'s latest ``limit`` entries, oldest first (read newest-first through the timeline index)."""
@@ -78,11 +93,7 @@ class TimelineRepository:
             .limit(limit)
         )
         rows = list(reversed(self._session.exec(query).all()))
-        ids = self._session.exec(
-            select(TimelineEntryRow.id).where(TimelineEntryRow.incident_id == self._keys.row_id(number))
-        ).all()
-        # Numbers by recording order: the ids alone (10,000 integers read in milliseconds), not the rows.
-        numbers = {row_id: index for index, row_id in enumerate(sorted(i or 0 for i in ids), start=1)}
+        numbers = self._numbers(number)
         return [_entry(row, numbers.get(row.id or 0)) for row in rows]
 
     def count(self, number: int) -> int:

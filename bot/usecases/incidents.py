@@ -311,12 +311,10 @@ class IncidentUseCases:
 
     @staticmethod
     def _corrected_summary(uow: UnitOfWork, summary: IncidentSummary) -> IncidentSummary:
-        """The summary with a corrected declaration or resolve time (one indexed query when none was)."""
+        """The summary with a corrected declaration or resolve time (one query when none was)."""
         if not uow.timeline.list_entries(summary.number, kinds=CORRECTION_KINDS):
             return summary
-        incident = corrected_incident(
-            find_incident(uow, summary.number, None), uow.timeline.list_entries(summary.number)
-        )
+        incident = read_incident(uow, find_incident(uow, summary.number, None))
         return replace(summary, declared_at=incident.declared_at, resolved_at=incident.resolved_at)
 
     def with_timelines(self, since: datetime | None) -> list[tuple[Incident, list[TimelineEntry]]]:

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import structlog
 
-from bot.domain.corrections import apply_corrections, corrected_incident
+from bot.domain.corrections import STATE_KINDS, apply_corrections, corrected_incident
 from bot.domain.effects import Effect
 from bot.domain.errors import IncidentNotFound
 from bot.domain.model import EntryKind, Incident, TimelineEntry, format_incident_id
@@ -183,7 +183,8 @@ def read_incident(uow: UnitOfWork, incident: Incident) -> Incident:
     written back."""
     if not uow.timeline.list_entries(incident.number, kinds=CORRECTION_KINDS):
         return incident
-    return corrected_incident(incident, uow.timeline.list_entries(incident.number))
+    entries = uow.timeline.list_entries(incident.number, kinds=sorted(STATE_KINDS), numbered=True)
+    return corrected_incident(incident, entries)
 
 
 def corrected_timelines(
