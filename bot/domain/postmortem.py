@@ -6,6 +6,7 @@ objects, so templates stay free of logic and user text is never treated as templ
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -246,16 +247,27 @@ def build_postmortem(
     )
 
 
+_WORD = re.compile(r"[a-z0-9][a-z0-9_.-]{2,}")
+_COMMON_WORDS = frozenset({"the", "and", "for", "from", "all", "back", "rolled", "rollback", "reverted", "revert"})
+
+
+def _words(text: str) -> set[str]:
+    """The words of ``text`` that can name a change (three characters or more, lower-cased, not ``rolled``...)."""
+    return {word.strip(".-") for word in _WORD.findall(text.lower())} - _COMMON_WORDS
+
+
 def _trigger(ordered: list[TimelineEntry], changes: Sequence[ChangeEvent]) -> tuple[str, str]:
-    """(source, sentence): the change to the service closest before detection (``changes``: oldest first),
-    with the first rollback; the rollback alone without change events; ("", "") without either."""
+    """(source, sentence): the change the first rollback names (most words in common with its text; none in
+    common: the change closest before detection) among ``changes`` (the service's in the 2 hours before
+    detection), with that rollback; the rollback alone without change events; ("", "") without either."""
     rollback = next((e for e in ordered if e.kind is EntryKind.ROLLBACK), None)
     rolled_back = f"rolled back at {_hhmm(rollback.occurred_at)} ({rollback.text})" if rollback else ""
     if changes:
-        latest = max(changes, key=lambda c: ensure_utc(c.occurred_at))
+        named = _words(rollback.text) if rollback else set()
+        likely = max(changes, key=lambda c: (len(named & _words(c.description)), ensure_utc(c.occurred_at)))
         others = len(changes) - 1
         more = f" ({others} other change(s) in the 2 hours before: see Recent changes)" if others else ""
-        return "change events", describe_change(latest) + (f"; {rolled_back}" if rollback else "") + more
+        return "change events", describe_change(likely) + (f"; {rolled_back}" if rollback else "") + more
     if rollback is not None:
         return "the rollback", f"the change {rolled_back}"
     return "", ""

@@ -68,6 +68,20 @@ class TestLikelyTrigger:
                 "(1 other change(s) in the 2 hours before: see Recent changes)",
             ),
             (
+                (DEPLOY, CONFIG),
+                [(20, Rollback("reverted deploy 41"))],
+                "change events",
+                "13:02 checkout-api: deploy 41 by erin (https://ci/41); rolled back at 14:02 (reverted deploy 41) "
+                "(1 other change(s) in the 2 hours before: see Recent changes)",
+            ),
+            (
+                (DEPLOY, CONFIG),
+                [(20, Rollback("rolled back"))],
+                "change events",
+                "13:30 checkout-api: feature flag checkout-v2 on by frank; rolled back at 14:02 (rolled back) "
+                "(1 other change(s) in the 2 hours before: see Recent changes)",
+            ),
+            (
                 (),
                 [(20, Rollback("deploy 41 reverted"))],
                 "the rollback",
@@ -75,13 +89,21 @@ class TestLikelyTrigger:
             ),
             ((), [(20, Mitigate("more pods"))], "", ""),
         ],
-        ids=["change-and-rollback", "latest-of-two-changes", "rollback-only", "nothing"],
+        ids=[
+            "change-and-rollback",
+            "latest-of-two-changes",
+            "the-change-the-rollback-names",
+            "rollback-naming-nothing",
+            "rollback-only",
+            "nothing",
+        ],
     )
-    def test_trigger_names_the_latest_change_before_detection(
+    def test_trigger_names_the_change_the_rollback_names_or_the_latest(
         self, changes: tuple[ChangeEvent, ...], steps: list[tuple[int, Transition]], source: str, trigger: str
     ) -> None:
-        """The change closest before detection is the suggestion, with the rollback that undid it; without
-        change events the rollback alone; without either, no suggestion."""
+        """The change the rollback names (words in common: ``deploy 41``), else the one closest before detection,
+        is the suggestion, with the rollback that undid it; without change events the rollback alone; without
+        either, no suggestion."""
         pm = draft(steps, changes)
         assert (pm.trigger_source, pm.trigger) == (source, trigger)
 
