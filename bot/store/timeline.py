@@ -80,6 +80,18 @@ class TimelineRepository:
         ).all()
         return {row_id: index for index, row_id in enumerate(sorted(i or 0 for i in ids), start=1)}
 
+    def numbers_with(self, kinds: Sequence[EntryKind], numbers: Sequence[int]) -> set[int]:
+        """Which of the incidents INC-``numbers`` have an entry of ``kinds``, in one query."""
+        if not numbers:
+            return set()
+        query = (
+            select(IncidentRow.number)
+            .join(TimelineEntryRow, col(IncidentRow.id) == col(TimelineEntryRow.incident_id))
+            .where(col(IncidentRow.number).in_(list(numbers)), col(TimelineEntryRow.kind).in_([k.value for k in kinds]))
+            .distinct()
+        )
+        return set(self._session.exec(query).all())
+
     def list_latest(self, number: int, limit: int) -> list[TimelineEntry]:
         """INC-``number``'s latest ``limit`` entries, oldest first (read newest-first through the timeline index)."""
         query = (

@@ -220,12 +220,13 @@ class IncidentUseCases:
                 check_allowed(before, action, actor.user_id)
             timeline = uow.timeline.list_entries(before.number) if corrects else ()
             shown_before = read_incident(uow, before)
-            # A corrected status change's time is the one later backdating is checked against.
-            before = before.with_changes(latest_change=shown_before.latest_change)
+            corrected = corrects or shown_before is not before  # read_incident returns it as is when uncorrected
+            if shown_before is not before:
+                # A corrected status change's time is the one later backdating is checked against.
+                before = before.with_changes(latest_change=shown_before.latest_change)
             decision: Decision = apply(before, action, stamp, timeline)
             after = uow.incidents.save(before, decision, now)
             # What adapters announce (the status message, the reply) is the corrected incident; rows stay as stored.
-            corrected = corrects or shown_before is not before  # read_incident returns it as is when uncorrected
             outcome = Outcome(read_incident(uow, after) if corrected else after, decision.entries, shown_before)
             self.transactions.enqueue_plans(uow, outcome, plan, now)
             return outcome
@@ -307,13 +308,12 @@ class IncidentUseCases:
         """Incidents in ``statuses`` (all if None), newest first, at most ``limit``."""
         with self.transactions.read() as uow:
             summaries = uow.incidents.list_summaries(statuses, limit)
-            return [self._corrected_summary(uow, summary) for summary in summaries]
+            corrected = uow.timeline.numbers_with(CORRECTION_KINDS, [s.number for s in summaries])
+            return [self._corrected_summary(uow, s) if s.number in corrected else s for s in summaries]
 
     @staticmethod
     def _corrected_summary(uow: UnitOfWork, summary: IncidentSummary) -> IncidentSummary:
-        """The summary with a corrected declaration or resolve time (one query when none was)."""
-        if not uow.timeline.list_entries(summary.number, kinds=CORRECTION_KINDS):
-            return summary
+        """The summary with the corrected declaration and resolve times."""
         incident = read_incident(uow, find_incident(uow, summary.number, None))
         return replace(summary, declared_at=incident.declared_at, resolved_at=incident.resolved_at)
 
