@@ -71,7 +71,8 @@ SEED_CHANGES: tuple[ChangeEvent, ...] = (
 """What CI/CD reported (``POST /changes``) before the outage: the WAF rule that triggered it."""
 
 SEED_STEPS: tuple[SeedStep, ...] = (
-    SeedStep("13:42", ALICE, "declare sev1 CDN edge returning 502s above the 5% error SLO"),
+    # 5% is the alert's threshold on the 502 rate; the service's SLO is 99.95% availability (DEMO_SLOS).
+    SeedStep("13:42", ALICE, "declare sev1 CDN edge returning 502s above the 5% alerting threshold"),
     SeedStep("13:42", ALICE, "service cdn-edge"),
     SeedStep("13:42", ALICE, "impact 50%"),
     SeedStep("13:43", ALICE, "lead <@U0ALICE|alice>"),

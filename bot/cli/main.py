@@ -595,6 +595,7 @@ def _entry_json(entry: TimelineEntry, names: Mapping[str, str]) -> dict[str, Any
     from bot.domain.timeline import describe
 
     return {
+        "number": entry.number,
         "kind": entry.kind.value,
         "occurred_at": format_iso(entry.occurred_at),
         "recorded_at": format_iso(entry.recorded_at),

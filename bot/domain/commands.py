@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from bot.domain.model import Severity
@@ -281,6 +281,31 @@ class Nudge:
 
 
 @dataclass(frozen=True)
+class CorrectEntry:
+    """``correct <entry#> [text] [--at WHEN]``: a new entry that corrects timeline entry ``number``.
+
+    ``text`` replaces the entry's text ("" keeps it); ``at`` (UTC, resolved from ``--at`` by the use case,
+    None keeps it) moves it. The original stays as recorded (``bot.domain.corrections``).
+    """
+
+    verb: ClassVar[str] = "correct"
+    restricted_move: ClassVar[str | None] = "correct the timeline of {it}"
+    number: int
+    text: str = ""
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StrikeEntry:
+    """``strike <entry#> <reason>``: a new entry saying timeline entry ``number`` was wrong; views leave it out."""
+
+    verb: ClassVar[str] = "strike"
+    restricted_move: ClassVar[str | None] = "strike entries from the timeline of {it}"
+    number: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class ShowSlo:
     service: str | None = None
 
@@ -356,6 +381,8 @@ Transition = (
     | SetImpact
     | RecordAlert
     | Nudge
+    | CorrectEntry
+    | StrikeEntry
 )
 """Commands that change an incident and therefore write timeline entries."""
 

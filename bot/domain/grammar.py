@@ -21,7 +21,12 @@ a whole one of at most 6 digits (``-1``, ``2.0``, ``99999999999999999999``) is r
 In Slack a person is a mention (``<@U0123|alice>`` as Slack sends it); with ``names=True`` (the
 CLI) ``@alice`` names a person too, recorded as ``alice`` (``@U0123ABC`` is that Slack user).
     service <name> | impact <N%>
+    correct <entry#> [text] [--at WHEN] | strike <entry#> <reason>
     status | timeline | postmortem [template] | list | slo [service] | help
+
+``correct`` and ``strike`` name a timeline entry by the number ``timeline`` shows (``#5`` or ``5``); a
+correction gives new text, a new time (``--at``: the time the entry should have), or both; ``strike`` takes
+no ``--at`` (see ``bot.domain.corrections``).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from bot.domain.commands import (
     ChangeSeverity,
     CompleteFollowup,
     ConfirmHypothesis,
+    CorrectEntry,
     Declare,
     DropFollowup,
     ExportFollowup,
@@ -65,6 +71,7 @@ from bot.domain.commands import (
     ShowSlo,
     ShowStatus,
     ShowTimeline,
+    StrikeEntry,
     UserRef,
 )
 from bot.domain.errors import TimeParseError, UsageError
@@ -102,6 +109,8 @@ USAGE: dict[str, str] = {
     "followups": "followups",
     "service": "service <name>",
     "impact": "impact <N%> (share of requests failing, 0% when it ends)",
+    "correct": "correct <entry#> [new text] [--at WHEN] (the entry numbers are in `timeline`)",
+    "strike": "strike <entry#> <reason> (drops a wrong note, pinned message or impact from the views)",
     "status": "status",
     "timeline": "timeline",
     "postmortem": "postmortem [template]",
@@ -260,6 +269,18 @@ def parse_command(text: str, *, names: bool = False) -> ParsedCommand:
 
 
 def _check_options(verb: str, command: ParsedCommand) -> None:
+    if verb == "strike" and command.at is not None:
+        raise UsageError(
+            "`strike` takes no `--at`: it is recorded when you strike. To move an entry, `correct <entry#> --at WHEN`.",
+            USAGE["strike"],
+        )
+    action = command.action
+    if isinstance(action, CorrectEntry) and not action.text and command.at is None:
+        raise UsageError(
+            f"`correct {action.number}` needs the new text, a new time (`--at WHEN`), or both, "
+            f"e.g. `correct {action.number} --at 13:48`.",
+            USAGE["correct"],
+        )
     if command.at is not None and not command.changes_state:
         raise UsageError(f"`--at` only applies to commands that change an incident, not `{verb}`.", USAGE[verb])
     if command.incident_number is not None and verb in ("declare", "list", "slo", "help"):
@@ -567,6 +588,30 @@ def _parse_impact(rest: str) -> SetImpact:
     return SetImpact(percent)
 
 
+def _entry_number(verb: str, rest: str) -> tuple[int, str]:
+    number_text, remainder = _split_word(rest)
+    match = _HYPOTHESIS_NUMBER.match(number_text)
+    if match is None:
+        shown = f"`{number_text[:30]}` is not an entry number; " if number_text else ""
+        raise UsageError(
+            f"{shown}`{verb}` needs the entry's number from `timeline`, e.g. `{verb} 5`.",
+            USAGE[verb],
+        )
+    return int(match.group(1)), remainder
+
+
+def _parse_correct(rest: str) -> CorrectEntry:
+    number, text = _entry_number("correct", rest)
+    return CorrectEntry(number, _optional_text("correct", text))
+
+
+def _parse_strike(rest: str) -> StrikeEntry:
+    number, reason = _entry_number("strike", rest)
+    return StrikeEntry(
+        number, _require_text("strike", reason, f"a reason, e.g. `strike {number} posted in the wrong incident`")
+    )
+
+
 def _parse_slo(rest: str) -> ShowSlo:
     if not rest.strip():
         return ShowSlo()
@@ -609,6 +654,8 @@ _PARSERS: dict[str, Callable[[str], Action]] = {
     "note": lambda rest: AddNote(_require_text("note", rest, "some text")),
     "service": _parse_service,
     "impact": _parse_impact,
+    "correct": _parse_correct,
+    "strike": _parse_strike,
     "status": _no_arguments("status", ShowStatus()),
     "timeline": _no_arguments("timeline", ShowTimeline()),
     "postmortem": _parse_postmortem,

@@ -6,6 +6,7 @@ raises a TransitionError whose message tells the user what to do instead. Adapte
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -19,6 +20,7 @@ from bot.domain.commands import (
     ChangeSeverity,
     CompleteFollowup,
     ConfirmHypothesis,
+    CorrectEntry,
     Declare,
     DropFollowup,
     ExportFollowup,
@@ -39,9 +41,11 @@ from bot.domain.commands import (
     SetImpact,
     SetLead,
     SetService,
+    StrikeEntry,
     Transition,
     UserRef,
 )
+from bot.domain.corrections import correction, strike
 from bot.domain.errors import TimeParseError, TransitionError
 from bot.domain.model import (
     FOLLOWUP_CHANGE_NAMES,
@@ -109,6 +113,8 @@ LIFE_CYCLE: dict[type[Transition], tuple[Status | None, ...]] = {
     Monitor:            (None,          MONITORING,    MONITORING,    None,          None),
     Resolve:            (RESOLVED,      RESOLVED,      RESOLVED,      RESOLVED,      None),
     Reopen:             (None,          None,          None,          INVESTIGATING, INVESTIGATING),
+    CorrectEntry:       (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    StrikeEntry:        (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
 }
 # fmt: on
 
@@ -177,8 +183,21 @@ def declare(action: Declare, number: int, stamp: Stamp, channel_id: str | None =
     return Decision(incident, (entry,))
 
 
-def apply(incident: Incident, action: Transition, stamp: Stamp) -> Decision:
-    """Apply a state-changing command, or raise TransitionError/TimeParseError explaining why not."""
+def apply(incident: Incident, action: Transition, stamp: Stamp, timeline: Sequence[TimelineEntry] = ()) -> Decision:
+    """Apply a state-changing command, or raise TransitionError/TimeParseError explaining why not.
+
+    ``timeline`` (the incident's stored entries, numbered) is read by ``correct`` and ``strike`` only, which
+    add an entry pointing at the one they name and change no state (``bot.domain.corrections``).
+    """
+    if isinstance(action, CorrectEntry | StrikeEntry):
+        if isinstance(action, CorrectEntry):
+            kind, (text, data) = (
+                EntryKind.CORRECTION,
+                correction(incident, timeline, action.number, action.text, action.at),
+            )
+        else:
+            kind, (text, data) = EntryKind.STRIKE, strike(incident, timeline, action.number, action.reason)
+        return Decision(incident, (stamp.entry(kind, text, **data),))
     if isinstance(action, Declare):
         raise TransitionError(
             f"{incident.incident_id} is already declared. Use `declare` outside an incident channel "

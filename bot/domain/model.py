@@ -157,6 +157,8 @@ class EntryKind(StrEnum):
     ALERT_FIRED = "alert_fired"
     ALERT_CLEARED = "alert_cleared"
     NUDGE = "nudge"
+    CORRECTION = "correction"
+    STRIKE = "strike"
 
 
 STATUS_CHANGE_KINDS = frozenset(
@@ -324,6 +326,9 @@ class TimelineEntry:
     actor: str
     text: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+    number: int | None = field(default=None, compare=False)
+    """Its place in the incident's record (1 for the first entry recorded, in recording order), which
+    ``correct`` and ``strike`` name; set by the store when read back, None on an entry not yet stored."""
 
     def sort_key(self) -> tuple[datetime, datetime]:
         return (self.occurred_at, self.recorded_at)

@@ -6,6 +6,7 @@ objects, so templates stay free of logic and user text is never treated as templ
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -13,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from bot.domain.alerts import alert_list
 from bot.domain.blameless import Finding, lint
 from bot.domain.changes import ChangeEvent, describe_change
+from bot.domain.corrections import apply_corrections, corrected_incident
 from bot.domain.model import (
     EntryKind,
     Followup,
@@ -24,7 +26,7 @@ from bot.domain.model import (
     TimelineEntry,
     sorted_timeline,
 )
-from bot.domain.slo import Slo, format_budget_time, impact_spans, incident_burn
+from bot.domain.slo import ImpactSpan, Slo, format_budget_time, impact_spans, incident_burn
 from bot.domain.timeline import (
     Escape,
     Mention,
@@ -93,6 +95,8 @@ class TimelineLine:
     text: str
     kind: str
     backdated: bool
+    corrected: bool = False
+    """Changed by a ``correct`` entry since it was recorded (the record keeps both: ``incidentbot timeline``)."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,16 @@ class PostmortemData:
     recent_changes: list[str] = field(default_factory=list)
     review: list[Finding] = field(default_factory=list)
     alerts: list[AlertView] = field(default_factory=list)
+    generated_summary: str = ""
+    """A first paragraph written from the data (what broke, for how long, root cause, mitigation), for
+    people to rewrite; ``summary`` is the resolve note as typed."""
+    trigger: str = ""
+    """The likely trigger suggested from the change events and the rollback, or "" when nothing points at one."""
+    trigger_source: str = ""
+    """Where ``trigger`` comes from: ``change events`` (with the rollback, if any) or ``the rollback``."""
+    impact: str = ""
+    """The recorded impact in one sentence: shares failing, spans and durations, bad-request minutes, the
+    share of the budget (with an SLO); "" when no ``impact N%`` was recorded."""
 
 
 def build_postmortem(
@@ -168,12 +182,19 @@ def build_postmortem(
     slo: Slo | None = None,
     changes: Sequence[ChangeEvent] = (),
 ) -> PostmortemData:
-    """Assemble the postmortem draft's content for ``incident`` (``slo``: its service's, if catalogued)."""
+    """Assemble the postmortem draft's content for ``incident`` (``slo``: its service's, if catalogued).
+
+    ``entries`` as recorded or already corrected: the draft reads them as corrected (``bot.domain.corrections``),
+    struck entries and the corrections themselves left out, corrected entries marked in its timeline.
+    """
+    incident, entries = corrected_incident(incident, entries), apply_corrections(entries)
     names = collect_names(entries)
     incident, ordered = _as_typed(incident, sorted_timeline(list(entries)), plain_references(names))
     mention = plain_mention(names)
     milestones = find_milestones(ordered)
     root = incident.root_cause
+    spans = impact_spans(ordered, generated_at)
+    trigger_source, trigger = _trigger(ordered, changes)
     return PostmortemData(
         incident_id=incident.incident_id,
         title=incident.title,
@@ -219,7 +240,98 @@ def build_postmortem(
             )
             for a in alert_list(ordered)
         ],
+        generated_summary=_generated_summary(incident, ordered, milestones, spans),
+        trigger=trigger,
+        trigger_source=trigger_source,
+        impact=_impact(spans, generated_at, slo),
     )
+
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9_.-]{2,}")
+_COMMON_WORDS = frozenset({"the", "and", "for", "from", "all", "back", "rolled", "rollback", "reverted", "revert"})
+
+
+def _words(text: str) -> set[str]:
+    """The words of ``text`` that can name a change (three characters or more, lower-cased, not ``rolled``...)."""
+    return {word.strip(".-") for word in _WORD.findall(text.lower())} - _COMMON_WORDS
+
+
+def _trigger(ordered: list[TimelineEntry], changes: Sequence[ChangeEvent]) -> tuple[str, str]:
+    """(source, sentence): the change the first rollback names (most words in common with its text; none in
+    common: the change closest before detection) among ``changes`` (the service's in the 2 hours before
+    detection), with that rollback; the rollback alone without change events; ("", "") without either."""
+    rollback = next((e for e in ordered if e.kind is EntryKind.ROLLBACK), None)
+    rolled_back = f"rolled back at {_hhmm(rollback.occurred_at)} ({rollback.text})" if rollback else ""
+    if changes:
+        named = _words(rollback.text) if rollback else set()
+        likely = max(changes, key=lambda c: (len(named & _words(c.description)), ensure_utc(c.occurred_at)))
+        others = len(changes) - 1
+        more = f" ({others} other change(s) in the 2 hours before: see Recent changes)" if others else ""
+        return "change events", describe_change(likely) + (f"; {rolled_back}" if rollback else "") + more
+    if rollback is not None:
+        return "the rollback", f"the change {rolled_back}"
+    return "", ""
+
+
+def _impact(spans: list[ImpactSpan], now: datetime, slo: Slo | None) -> str:
+    """``50% of requests failing 13:42 to 14:35 (53 min), 26.5 bad-request minutes, 122.7% of the 30-day budget``
+    (the span's times joined by an en dash, U+2013; "since 13:42 (... so far, ...)" while still failing)."""
+    if not spans:
+        return ""
+    parts = []
+    for index, span in enumerate(spans):
+        share = format_percent(span.fraction * 100) + ("" if index else " of requests failing")
+        took = format_duration(span.end - span.start)
+        if span.end >= now:  # cut at generation: still failing
+            parts.append(f"{share} since {_hhmm(span.start)} ({took} so far, not mitigated when generated)")
+        else:
+            parts.append(f"{share} {_hhmm(span.start)}\u2013{_hhmm(span.end)} ({took})")
+    bad = sum((span.bad_time for span in spans), timedelta())
+    parts.append(f"{bad.total_seconds() / 60:.1f} bad-request minutes")
+    if slo is not None and slo.budget > timedelta():
+        parts.append(f"{bad / slo.budget * 100:.1f}% of the {slo.window.days}-day budget")
+    return ", ".join(parts)
+
+
+def _generated_summary(
+    incident: Incident, ordered: list[TimelineEntry], milestones: Milestones, spans: list[ImpactSpan]
+) -> str:
+    """What broke, for how long, the root cause and how it was mitigated, in a few plain sentences."""
+    on = f" on {incident.service}" if incident.service else ""
+    what = f"A {incident.severity.value} incident{on}: {incident.title}."
+    detected = _hhmm(milestones.detected_at)
+    peak = max((span.fraction for span in spans), default=0.0)
+    failing = ""
+    if peak:
+        worst = " at its worst" if len({span.fraction for span in spans}) > 1 else ""
+        failing = f", with {format_percent(peak * 100)} of requests failing{worst}"
+    end = milestones.mitigated_at
+    if end is None:
+        how_long = f"It is not mitigated yet: the impact began at detection, {detected} UTC{failing}."
+    else:
+        until = "mitigation" if end != milestones.resolved_at else "resolution"
+        how_long = (
+            f"The impact lasted {format_duration(end - milestones.detected_at)}, from detection at {detected} UTC "
+            f"to {until} at {_hhmm(end)}{failing}."
+        )
+    root = incident.root_cause
+    cause = f"Root cause: {root.text}." if root else "No root cause has been confirmed yet."
+    credited = _credited_mitigation(ordered, milestones)
+    resolved = f"resolved at {_hhmm(milestones.resolved_at)} UTC" if milestones.resolved_at else ""
+    if credited is not None:
+        move = "the rollback " if credited.kind is EntryKind.ROLLBACK else ""
+        fix = f'It was mitigated by {move}"{credited.text}"'
+    else:
+        fix = ""
+    if fix and resolved:
+        ending = f"{fix} and {resolved}."
+    elif fix:
+        ending = f"{fix}; it is not resolved yet (status: {incident.status.value})."
+    elif resolved:
+        ending = f"It was {resolved}." if end != milestones.resolved_at else ""
+    else:
+        ending = ""
+    return " ".join(part for part in (what, how_long, cause, ending) if part)
 
 
 def _action_item(followup: Followup, mention: Mention, now: datetime) -> ActionItem:
@@ -396,6 +508,7 @@ def _timeline_line(entry: TimelineEntry, mention: Mention) -> TimelineLine:
         text=describe(entry, mention),
         kind=entry.kind.value,
         backdated=backdated,
+        corrected=bool(entry.data.get("corrected_by")),
     )
 
 
@@ -444,14 +557,20 @@ _MITIGATING_KINDS = (EntryKind.ROLLBACK, EntryKind.MITIGATION)
 """Entries that can be what ended the impact (a mitigation attempt only when monitoring followed it)."""
 
 
+def _credited_mitigation(ordered: list[TimelineEntry], milestones: Milestones) -> TimelineEntry | None:
+    """The rollback (or, when monitoring followed it, the mitigation attempt) that ended the impact, or None."""
+    end = milestones.mitigated_at
+    first_move = next((e for e in ordered if ends_impact(e)), None)
+    kinds = _MITIGATING_KINDS if first_move is not None and first_move.kind is EntryKind.MONITORING else _ROLLBACK
+    return next((e for e in ordered if e.occurred_at == end and e.kind in kinds), None)
+
+
 def _mitigation_lessons(lessons: Lessons, ordered: list[TimelineEntry], milestones: Milestones) -> None:
     end = milestones.mitigated_at
     for entry in ordered:
         if entry.kind is EntryKind.MITIGATION and (end is None or entry.occurred_at < end):
             lessons.went_wrong.append(f'Mitigation "{entry.text}" ({_hhmm(entry.occurred_at)}) did not end the impact.')
-    first_move = next((e for e in ordered if ends_impact(e)), None)
-    kinds = _MITIGATING_KINDS if first_move is not None and first_move.kind is EntryKind.MONITORING else _ROLLBACK
-    credited = next((e for e in ordered if e.occurred_at == end and e.kind in kinds), None)
+    credited = _credited_mitigation(ordered, milestones)
     if credited is not None and end is not None and credited.kind is EntryKind.ROLLBACK:
         lessons.went_well.append(f"Rolling back ({credited.text}) mitigated the impact at {_hhmm(end)}.")
     elif credited is not None and end is not None:

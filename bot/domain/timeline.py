@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.domain.corrections import entry_name
 from bot.domain.model import EntryKind, Status, TimelineEntry, sorted_timeline
 from bot.domain.people import Escape as Escape
 from bot.domain.people import Mention as Mention
@@ -68,7 +69,18 @@ def _member(member: dict[str, Any], mention: Mention, escape: Escape) -> str:
 
 
 _USER_TEXT_KEYS = frozenset(
-    {"hypothesis", "followup", "description", "generator_url", "dashboard_url", "panel_url", "silence_url", "image_url"}
+    {
+        "hypothesis",
+        "followup",
+        "description",
+        "text_from",
+        "struck_reason",
+        "generator_url",
+        "dashboard_url",
+        "panel_url",
+        "silence_url",
+        "image_url",
+    }
 )
 """The ``data`` values people (or alert senders) typed; ids, severities and statuses are not escaped."""
 
@@ -120,6 +132,11 @@ def describe(entry: TimelineEntry, mention: Mention = neutral_mention, escape: E
         return _with_text(label, entry.text) + "".join(f" ({link})" for link in links[:2])
     if kind is EntryKind.REOPENED and data.get("status_from") == Status.MONITORING.value:
         return _with_text("The fix did not hold: back to investigating", entry.text)
+    if kind is EntryKind.CORRECTION:
+        return _describe_correction(entry, data)
+    if kind is EntryKind.STRIKE:
+        struck = _kind_name(data) + (f' "{data["text_from"]}"' if data.get("text_from") else "")
+        return _with_text(f"Struck #{data.get('entry')} ({struck})", entry.text)
     if kind is EntryKind.NUDGE:
         return f"Reminder posted: no timeline update for {data.get('silent_minutes')} min"
     if kind is EntryKind.FOLLOWUP_REMINDER:
@@ -161,6 +178,26 @@ def _describe_followup_change(entry: TimelineEntry, data: dict[str, Any], mentio
     if kind is EntryKind.FOLLOWUP_TRACKER_GONE:
         return _with_text(f"{item}: its tracker issue {data.get('key')} is gone", entry.text)
     return _with_text(f"{item} dropped", entry.text)
+
+
+def _describe_correction(entry: TimelineEntry, data: dict[str, Any]) -> str:
+    """``Corrected #5 (note): now "..." (was "..."); time 13:50 -> 13:48`` (UTC; with dates when the day changes)."""
+    changes = []
+    if "text_from" in data:
+        was = f' (was "{data["text_from"]}")' if data["text_from"] else ""
+        changes.append(f'now "{entry.text}"{was}')
+    if "at_to" in data:
+        before, after = datetime.fromisoformat(data["at_from"]), datetime.fromisoformat(data["at_to"])
+        shape = "%H:%M" if before.date() == after.date() else "%Y-%m-%d %H:%M"
+        changes.append(f"time {before:{shape}} -> {after:{shape}}")
+    via = f", via correction #{data['via']}" if data.get("via") else ""
+    return f"Corrected #{data.get('entry')} ({_kind_name(data)}{via}): " + "; ".join(changes)
+
+
+def _kind_name(data: dict[str, Any]) -> str:
+    """How a correction or strike names the kind of the entry it points at (``data["entry_kind"]``)."""
+    kind = str(data.get("entry_kind"))
+    return entry_name(EntryKind(kind)) if kind in EntryKind.__members__.values() else kind.replace("_", " ")
 
 
 def format_percent(percent: float) -> str:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.alerts import AlertLine
+from bot.domain.corrections import correction_note, timeline_view
 from bot.domain.grammar import MAX_TITLE_LENGTH
 from bot.domain.model import Incident, Severity, TimelineEntry, format_incident_id
 from bot.domain.timeline import describe, format_percent
@@ -190,10 +191,7 @@ def build_timeline_blocks(
     ``total`` is the incident's whole entry count when ``entries`` are only its latest ones: the view
     then says how many it shows and where the whole timeline is.
     """
-    lines = [
-        f"`{e.occurred_at:%H:%M}` {describe(e, slack_mention, escape_keeping_mentions)} ({slack_mention(e.actor)})"
-        for e in entries
-    ]
+    lines = [_timeline_line(e) for e in timeline_view(entries)]
     blocks = [header(f"{incident.incident_id} timeline (UTC)")]
     if total is not None and total > len(entries):
         blocks.append(
@@ -212,6 +210,17 @@ def build_timeline_blocks(
     if chunk:
         blocks.append(section("\n".join(chunk)))
     return cap_blocks(blocks)
+
+
+def _timeline_line(entry: TimelineEntry) -> str:
+    """``#5 `13:50` IRT assembled: ... (@alice)``; corrected and struck entries marked (``bot.domain.corrections``)."""
+    number = f"#{entry.number} " if entry.number is not None else ""
+    text = describe(entry, slack_mention, escape_keeping_mentions)
+    note = correction_note(entry)
+    if "struck_by" in entry.data:
+        text = f"~{text}~"
+    marks = f" _[{escape(note)}]_" if note else ""
+    return f"{number}`{entry.occurred_at:%H:%M}` {text} ({slack_mention(entry.actor)}){marks}"
 
 
 HOME_MORE_HINT = "`/incident list` shows the newest 50"

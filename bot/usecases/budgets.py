@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.domain.errors import UnknownSlo
 from bot.domain.slo import EMPTY_CATALOG, BudgetReport, SloCatalog, budget_report
-from bot.usecases.shared import Transactions
+from bot.usecases.shared import Transactions, corrected_timelines
 
 
 class BudgetUseCases:
@@ -30,6 +30,6 @@ class BudgetUseCases:
                 hint = f" Did you mean {close!r}?" if close else ""
                 raise UnknownSlo(f"There is no SLO for {name!r} in the catalogue (known: {known}).{hint}")
             with self.transactions.read() as uow:
-                incidents = uow.incidents.list_with_timelines(since=now - slo.window, service=name)
+                incidents = corrected_timelines(uow.incidents.list_with_timelines(since=now - slo.window, service=name))
             reports.append(budget_report(slo, incidents, now))
         return reports

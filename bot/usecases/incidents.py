@@ -7,11 +7,22 @@ command, retried on fresh state when a racing command won (see ``bot.usecases.sh
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 import structlog
 
-from bot.domain.commands import Declare, ExportFollowup, ParsedCommand, Query, SetService, Transition
+from bot.domain.commands import (
+    CorrectEntry,
+    Declare,
+    ExportFollowup,
+    ParsedCommand,
+    Query,
+    SetService,
+    StrikeEntry,
+    Transition,
+)
+from bot.domain.corrections import corrected_incident
 from bot.domain.effects import Effect
 from bot.domain.lifecycle import Decision, Stamp, apply, declare
 from bot.domain.model import Incident, IncidentSummary, Status, TimelineEntry, format_incident_id
@@ -22,7 +33,17 @@ from bot.domain.timeparse import parse_when
 from bot.errors import ConfigError
 from bot.store.repo import UnitOfWork
 from bot.usecases.changes import changes_before
-from bot.usecases.shared import Actor, EffectPlan, Outcome, Transactions, find_incident, log_outcome
+from bot.usecases.shared import (
+    CORRECTION_KINDS,
+    Actor,
+    EffectPlan,
+    Outcome,
+    Transactions,
+    corrected_timelines,
+    find_incident,
+    log_outcome,
+    read_incident,
+)
 
 log = structlog.get_logger("incidentbot.service")
 
@@ -184,6 +205,9 @@ class IncidentUseCases:
                 "TRACKER_PROJECT and TRACKER_TOKEN (README: Trackers)."
             )
         now = self.clock()
+        corrects = isinstance(action, CorrectEntry | StrikeEntry)
+        if isinstance(action, CorrectEntry) and at:  # `correct N --at WHEN`: the entry's time, not the command's
+            action, at = replace(action, at=parse_when(at, now)), None
         when = occurred_at or (parse_when(at, now) if at else now)
         stamp = Stamp(actor.user_id, when, now, actor.name)
 
@@ -195,9 +219,16 @@ class IncidentUseCases:
                 return None
             if self.strict_roles:
                 check_allowed(before, action, actor.user_id)
-            decision: Decision = apply(before, action, stamp)
+            timeline = uow.timeline.list_entries(before.number) if corrects else ()
+            shown_before = read_incident(uow, before)
+            corrected = corrects or shown_before is not before  # read_incident returns it as is when uncorrected
+            if shown_before is not before:
+                # A corrected status change's time is the one later backdating is checked against.
+                before = before.with_changes(latest_change=shown_before.latest_change)
+            decision: Decision = apply(before, action, stamp, timeline)
             after = uow.incidents.save(before, decision, now)
-            outcome = Outcome(after, decision.entries, before)
+            # What adapters announce (the status message, the reply) is the corrected incident; rows stay as stored.
+            outcome = Outcome(read_incident(uow, after) if corrected else after, decision.entries, shown_before)
             self.transactions.enqueue_plans(uow, outcome, plan, now)
             return outcome
 
@@ -252,10 +283,10 @@ class IncidentUseCases:
     ) -> Incident:
         """The incident named by ``number`` or owning ``channel_id`` (see ``find_incident``); reads only.
 
-        Raises IncidentNotFound.
+        Raises IncidentNotFound. Corrections are applied (``read_incident``).
         """
         with self.transactions.read() as uow:
-            return find_incident(uow, number, channel_id, channel_number)
+            return read_incident(uow, find_incident(uow, number, channel_id, channel_number))
 
     def find_by_channel(self, channel_id: str) -> Incident | None:
         """The incident whose channel is ``channel_id``, or None."""
@@ -270,10 +301,12 @@ class IncidentUseCases:
     def timeline(
         self, number: int | None = None, channel_id: str | None = None, channel_number: int | None = None
     ) -> tuple[Incident, list[TimelineEntry]]:
-        """The incident and its whole timeline, oldest first."""
+        """The incident (corrected, as views show it) and its whole timeline as recorded, oldest first: corrections
+        and struck entries included (``apply_corrections`` reads it as it now stands)."""
         with self.transactions.read() as uow:
             incident = find_incident(uow, number, channel_id, channel_number)
-            return incident, uow.timeline.list_entries(incident.number)
+            entries = uow.timeline.list_entries(incident.number)
+            return corrected_incident(incident, entries), entries
 
     def recent_timeline(
         self,
@@ -286,10 +319,12 @@ class IncidentUseCases:
 
         Slack views of a long incident read this, not the whole timeline: its cost does not grow
         with the incident. The whole timeline stays available to the CLI and the postmortem.
+        Entries come as recorded (numbered, corrections included), the incident corrected.
         """
         with self.transactions.read() as uow:
             incident = find_incident(uow, number, channel_id, channel_number)
-            return incident, uow.timeline.list_latest(incident.number, limit), uow.timeline.count(incident.number)
+            latest = uow.timeline.list_latest(incident.number, limit)
+            return read_incident(uow, incident), latest, uow.timeline.count(incident.number)
 
     def postmortem(self, number: int | None = None, channel_id: str | None = None) -> PostmortemData:
         """What the postmortem document is rendered from: timeline, SLO and the changes before the incident."""
@@ -301,9 +336,20 @@ class IncidentUseCases:
     def summaries(self, statuses: Sequence[Status] | None = None, limit: int = 200) -> list[IncidentSummary]:
         """Incidents in ``statuses`` (all if None), newest first, at most ``limit``."""
         with self.transactions.read() as uow:
-            return uow.incidents.list_summaries(statuses, limit)
+            summaries = uow.incidents.list_summaries(statuses, limit)
+            corrected = uow.timeline.numbers_with(CORRECTION_KINDS, [s.number for s in summaries])
+            return [self._corrected_summary(uow, s) if s.number in corrected else s for s in summaries]
+
+    @staticmethod
+    def _corrected_summary(uow: UnitOfWork, summary: IncidentSummary) -> IncidentSummary:
+        """The summary with the corrected declaration and resolve times."""
+        incident = read_incident(uow, find_incident(uow, summary.number, None))
+        return replace(summary, declared_at=incident.declared_at, resolved_at=incident.resolved_at)
 
     def with_timelines(self, since: datetime | None) -> list[tuple[Incident, list[TimelineEntry]]]:
-        """Incidents declared after ``since`` (or still open; all if None), oldest first, with their timelines."""
+        """Incidents declared after ``since`` (or still open; all if None), oldest first, with their timelines.
+
+        Both as corrected (``bot.domain.corrections``): reports measure what the record now says.
+        """
         with self.transactions.read() as uow:
-            return uow.incidents.list_with_timelines(since=since)
+            return corrected_timelines(uow.incidents.list_with_timelines(since=since))

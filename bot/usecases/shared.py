@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import structlog
 
+from bot.domain.corrections import STATE_KINDS, apply_corrections, corrected_incident
 from bot.domain.effects import Effect
 from bot.domain.errors import IncidentNotFound
 from bot.domain.model import EntryKind, Incident, TimelineEntry, format_incident_id
@@ -163,6 +164,7 @@ def log_outcome(outcome: Outcome, actor: Actor, channel_id: str | None) -> None:
         log.info(
             f"incident_{entry.kind.value}",
             **({"followup": number} if number is not None else {}),
+            **({"entry": entry.data.get("entry")} if entry.kind in CORRECTION_KINDS else {}),
             incident=outcome.incident.incident_id,
             actor=actor.user_id,
             channel=channel_id or outcome.incident.channel_id,
@@ -170,3 +172,23 @@ def log_outcome(outcome: Outcome, actor: Actor, channel_id: str | None) -> None:
             severity=outcome.incident.severity.value,
             occurred_at=entry.occurred_at.isoformat(),
         )
+
+
+CORRECTION_KINDS = (EntryKind.CORRECTION, EntryKind.STRIKE)
+
+
+def read_incident(uow: UnitOfWork, incident: Incident) -> Incident:
+    """``incident`` as its corrected timeline tells it (``bot.domain.corrections.corrected_incident``): what
+    every view shows. Costs one query when nothing was corrected, and then returns ``incident`` itself; never
+    written back."""
+    if not uow.timeline.list_entries(incident.number, kinds=CORRECTION_KINDS):
+        return incident
+    entries = uow.timeline.list_entries(incident.number, kinds=sorted(STATE_KINDS), numbered=True)
+    return corrected_incident(incident, entries)
+
+
+def corrected_timelines(
+    incidents: Sequence[tuple[Incident, list[TimelineEntry]]],
+) -> list[tuple[Incident, list[TimelineEntry]]]:
+    """Each incident and timeline as corrected: struck entries, corrections and strikes left out."""
+    return [(corrected_incident(incident, entries), apply_corrections(entries)) for incident, entries in incidents]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot.domain.corrections import correction_note, timeline_view
 from bot.domain.errors import BotError
 from bot.domain.model import Incident, IncidentSummary, TimelineEntry, format_incident_id
 from bot.domain.slo import budget_lines, format_budget_time
@@ -60,12 +61,19 @@ def status_text(incident: Incident, now: datetime, mention: Mention, escape: Esc
 def timeline_text(
     incident: Incident, entries: Sequence[TimelineEntry], mention: Mention, escape: Escape = keep_text
 ) -> str:
-    """One line per entry, oldest first, times in UTC."""
+    """One line per entry, oldest first, times in UTC, each with the number ``correct`` and ``strike`` take
+    (``#5  2026-11-22 13:50  ...``). ``entries`` as recorded: a corrected entry shows as it now reads with
+    ``[corrected by #17]``, a struck one between ``~~`` with ``[struck by #18: reason]``, and each correction
+    and strike has its own line."""
     lines = [f"{incident.incident_id} timeline (UTC) · {escape(incident.title)}"]
-    for entry in entries:
-        lines.append(
-            f"{entry.occurred_at:%Y-%m-%d %H:%M}  {describe(entry, mention, escape)}  ({mention(entry.actor)})"
-        )
+    for entry in timeline_view(entries):
+        number = f"#{entry.number}  " if entry.number is not None else ""
+        text = describe(entry, mention, escape)
+        note = correction_note(entry)
+        if "struck_by" in entry.data:
+            text = f"~~{text}~~"
+        marks = f"  [{escape(note)}]" if note else ""
+        lines.append(f"{number}{entry.occurred_at:%Y-%m-%d %H:%M}  {text}  ({mention(entry.actor)}){marks}")
     return "\n".join(lines)
 
 

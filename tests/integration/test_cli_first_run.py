@@ -132,8 +132,8 @@ class TestDemo:
             )
             assert run.returncode == 0, (line, run.stderr)
             outputs.append(run.stdout)
-        assert outputs[0].startswith("INC-1 timeline (UTC) · CDN edge returning 502s above the 5% error SLO\n")
-        assert outputs[1].startswith("# INC-1 Postmortem: CDN edge returning 502s above the 5% error SLO")
+        assert outputs[0].startswith("INC-1 timeline (UTC) · CDN edge returning 502s above the 5% alerting threshold\n")
+        assert outputs[1].startswith("# INC-1 Postmortem: CDN edge returning 502s above the 5% alerting threshold")
         assert re.match(r"INC-1  sev1  resolved .*CDN edge returning 502s", outputs[2])
 
     @pytest.mark.parametrize("name", ["incidents%2Edb", "a?b.db", "a?mode=ro", "x#y.db", "50% done.db"])

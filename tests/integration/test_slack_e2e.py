@@ -31,7 +31,7 @@ def _ephemeral_text(result_body: str) -> str:
 # What each seed command is answered with, written out by hand (not built from the code under test):
 # a refusal such as "INC-1 was already resolved ..." must not pass for a success.
 EXPECTED_REPLIES = [
-    "INC-1 · Incident declared (sev1): CDN edge returning 502s above the 5% error SLO (status: declared)",
+    "INC-1 · Incident declared (sev1): CDN edge returning 502s above the 5% alerting threshold (status: declared)",
     "INC-1 · Service affected: cdn-edge",
     "INC-1 · Impact: 50% of requests failing",
     "INC-1 · <@U0ALICE> is now the incident lead",

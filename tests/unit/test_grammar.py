@@ -71,6 +71,8 @@ EXPECTED_USAGE = {
     "followups": "followups",
     "service": "service <name>",
     "impact": "impact <N%> (share of requests failing, 0% when it ends)",
+    "correct": "correct <entry#> [new text] [--at WHEN] (the entry numbers are in `timeline`)",
+    "strike": "strike <entry#> <reason> (drops a wrong note, pinned message or impact from the views)",
     "status": "status",
     "timeline": "timeline",
     "postmortem": "postmortem [template]",

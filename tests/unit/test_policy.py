@@ -17,6 +17,7 @@ from bot.domain.commands import (
     ChangeSeverity,
     CompleteFollowup,
     ConfirmHypothesis,
+    CorrectEntry,
     Declare,
     DropFollowup,
     ExportFollowup,
@@ -37,6 +38,7 @@ from bot.domain.commands import (
     SetImpact,
     SetLead,
     SetService,
+    StrikeEntry,
     Transition,
     UserRef,
 )
@@ -85,6 +87,9 @@ ACTIONS: dict[str, Transition] = {
     "SetImpact": SetImpact(50.0),
     "RecordAlert": RecordAlert(False, "502s", "fp1"),
     "Nudge": Nudge(15),
+    # Correcting or striking the record (issue 16) belongs to the people running the incident.
+    "CorrectEntry": CorrectEntry(3, "the real text"),
+    "StrikeEntry": StrikeEntry(3, "posted in the wrong incident"),
 }
 
 # The rule, written out independently of bot.domain.policy: which actions each kind of person may
@@ -101,6 +106,8 @@ DECISIVE = {
     "ConfirmHypothesis",
     "RejectHypothesis",
     "SetImpact",
+    "CorrectEntry",
+    "StrikeEntry",
 }
 STAFFING = {"SetLead", "Assemble"}
 REFUSED: dict[tuple[str, str], set[str]] = {

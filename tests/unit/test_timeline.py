@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -59,6 +60,12 @@ def mention(user_id: str) -> str:
 
 # swapcase shows where escaping happened: user ids (U0...) and severities would change case if escaped.
 escape = str.swapcase
+
+
+def recorded(recorded_kind: EntryKind, text: str = "", **data: Any) -> TimelineEntry:
+    """Like ``entry``, for corrections and strikes, whose data has an ``entry_kind`` of its own."""
+    return replace(entry(recorded_kind, text), data=data)
+
 
 DESCRIBED = [
     (
@@ -122,6 +129,34 @@ DESCRIBED = [
     ),
     (entry(EntryKind.ALERT_CLEARED, "Edge 5xx", fingerprint="f1", generator_url=""), "Alert cleared: eDGE 5XX"),
     (entry(EntryKind.NUDGE, silent_minutes=15), "Reminder posted: no timeline update for 15 min"),
+    (
+        recorded(
+            EntryKind.CORRECTION,
+            "Edge CPU",
+            entry=9,
+            entry_kind="note",
+            text_from="Old",
+            at_from="2026-11-22T14:03:00+00:00",
+            at_to="2026-11-22T14:01:00+00:00",
+        ),
+        'Corrected #9 (note): now "eDGE cpu" (was "oLD"); time 14:03 -> 14:01',
+    ),
+    (
+        recorded(
+            EntryKind.CORRECTION,
+            "",
+            entry=5,
+            entry_kind="assembled",
+            via=17,
+            at_from="2026-11-22T13:50:00+00:00",
+            at_to="2026-11-21T23:50:00+00:00",
+        ),
+        "Corrected #5 (IRT assembled, via correction #17): time 2026-11-22 13:50 -> 2026-11-21 23:50",
+    ),
+    (
+        recorded(EntryKind.STRIKE, "Wrong incident", entry=9, entry_kind="note", text_from="Edge"),
+        'Struck #9 (note "eDGE"): wRONG INCIDENT',
+    ),
     (
         entry(EntryKind.FOLLOWUP_EXPORT, number=2, followup="Canary"),
         "Follow-up #2 (cANARY) to be filed in the tracker",
