@@ -193,7 +193,8 @@ def _refusal(ident: str, entry: TimelineEntry, done: str) -> str:
             f"Entry #{number} is hypothesis #{entry.data.get('number')}; hypotheses are not {done} but decided: "
             f"`hypothesis reject {entry.data.get('number')} <why>`, then add the right one."
         )
-    if kind.value.startswith("followup") and kind not in (EntryKind.FOLLOWUP_REMINDER, EntryKind.FOLLOWUP_EXPORTED):
+    bot_recorded = (EntryKind.FOLLOWUP_REMINDER, EntryKind.FOLLOWUP_EXPORTED, EntryKind.FOLLOWUP_TRACKER_GONE)
+    if kind.value.startswith("followup") and kind not in bot_recorded:
         return (
             f"Entry #{number} ({name}) belongs to follow-up #{entry.data.get('number')}, which its own commands "
             "change: `followup owner|due|done|reopen|drop <n> ...`."

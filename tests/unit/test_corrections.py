@@ -52,6 +52,7 @@ EVERY_KIND: list[tuple[EntryKind, str, dict[str, Any]]] = [
     (EntryKind.FOLLOWUP_DUE, "", {"number": 1, "followup": "canary", "due": "2026-12-01"}),
     (EntryKind.FOLLOWUP_EXPORT, "", {"number": 1, "followup": "canary"}),
     (EntryKind.FOLLOWUP_EXPORTED, "", {"number": 1, "followup": "canary", "key": "OPS-1", "url": ""}),
+    (EntryKind.FOLLOWUP_TRACKER_GONE, "HTTP 404", {"number": 1, "followup": "canary", "key": "OPS-1", "url": ""}),
     (EntryKind.FOLLOWUP_DONE, "shipped", {"number": 1, "followup": "canary"}),
     (EntryKind.FOLLOWUP_REOPENED, "not yet", {"number": 1, "followup": "canary"}),
     (EntryKind.FOLLOWUP_REMINDER, "", {"day": "2026-12-02", "numbers": [1]}),
@@ -82,6 +83,7 @@ RULES: dict[EntryKind, tuple[bool, bool, bool]] = {
     EntryKind.FOLLOWUP_DUE: (False, False, False),
     EntryKind.FOLLOWUP_EXPORT: (False, False, False),
     EntryKind.FOLLOWUP_EXPORTED: (False, False, False),
+    EntryKind.FOLLOWUP_TRACKER_GONE: (False, False, False),
     EntryKind.FOLLOWUP_DONE: (False, False, False),
     EntryKind.FOLLOWUP_REOPENED: (False, False, False),
     EntryKind.FOLLOWUP_REMINDER: (False, False, False),
@@ -290,7 +292,7 @@ class TestRefusals:
         with pytest.raises(TransitionError) as refused:
             record(incident, entries, CorrectEntry(99, "x"))
         assert refused.value.user_message == (
-            "INC-7 has no entry #99 (its entries are #1 to #30: `timeline` numbers them)."
+            "INC-7 has no entry #99 (its entries are #1 to #31: `timeline` numbers them)."
         )
 
     def test_same_text_changes_nothing(self) -> None:
@@ -343,13 +345,13 @@ class TestRefusals:
 
 class TestChains:
     def test_correcting_a_correction_corrects_the_original(self) -> None:
-        """``correct 31`` (a correction of #11) points at #11 via #31; the latest text and time win."""
+        """``correct 32`` (a correction of #11) points at #11 via #32; the latest text and time win."""
         incident, entries = every_kind()
         after = record(incident, entries, CorrectEntry(11, "edge at 100% CPU", at(10.5)))
-        after = record(incident, after, CorrectEntry(31, "all of the edge at 100% CPU"))
+        after = record(incident, after, CorrectEntry(32, "all of the edge at 100% CPU"))
         assert (after[-1].data["entry"], after[-1].data["via"], after[-1].data["text_from"]) == (
             11,
-            31,
+            32,
             "edge at 100% CPU",
         )
         shown = current(after, 11)
@@ -357,7 +359,7 @@ class TestChains:
         assert (shown.text, shown.occurred_at, shown.data["corrected_by"]) == (
             "all of the edge at 100% CPU",
             at(10.5),
-            [31, 32],
+            [32, 33],
         )
 
     def test_a_struck_entry_cannot_be_corrected_or_struck_again(self) -> None:
@@ -365,7 +367,7 @@ class TestChains:
         incident, entries = every_kind()
         after = record(incident, entries, StrikeEntry(11, "wrong incident"))
         for action in (CorrectEntry(11, "x"), StrikeEntry(11, "again")):
-            with pytest.raises(TransitionError, match=r"^Entry #11 was struck by #31; there is nothing left to"):
+            with pytest.raises(TransitionError, match=r"^Entry #11 was struck by #32; there is nothing left to"):
                 record(incident, after, action)
 
     def test_a_strike_and_a_correction_are_not_struck(self) -> None:
@@ -374,13 +376,13 @@ class TestChains:
         after = record(incident, entries, CorrectEntry(11, "edge at 100% CPU"))
         after = record(incident, after, StrikeEntry(12, "wrong graph"))
         with pytest.raises(TransitionError) as refused:
-            record(incident, after, StrikeEntry(31, "undo"))
+            record(incident, after, StrikeEntry(32, "undo"))
         assert refused.value.user_message == (
-            "Entry #31 is a correction of #11; a correction is not struck. Correct #11 again "
+            "Entry #32 is a correction of #11; a correction is not struck. Correct #11 again "
             "(`correct 11 <text>`), or strike #11 itself."
         )
-        with pytest.raises(TransitionError, match=r"^Entry #32 is a strike \(of #12\)"):
-            record(incident, after, CorrectEntry(32, "x"))
+        with pytest.raises(TransitionError, match=r"^Entry #33 is a strike \(of #12\)"):
+            record(incident, after, CorrectEntry(33, "x"))
 
 
 class TestTheRecordAsItNowReads:
