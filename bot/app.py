@@ -30,7 +30,7 @@ from bot.integrations import webhooks
 from bot.integrations.pagerduty import PagerDutyDeliverer, page_action_of, paging_plan
 from bot.integrations.slo_catalog import load_catalog
 from bot.integrations.trackers.build import build_tracker
-from bot.integrations.trackers.delivery import TrackerDeliverer
+from bot.integrations.trackers.delivery import OnFiled, TrackerDeliverer
 from bot.integrations.trackers.plan import TrackerPlan
 from bot.integrations.trackers.port import IssueStatus, Tracker, TrackerError, TrackerRef
 from bot.jobs.nudges import Nudger
@@ -292,6 +292,7 @@ def build_deliverer(settings: Settings, usecases: UseCases, deps: SlackDeps, tra
         deps.web_api,
         deps.renderer,
         TrackerPlan(settings.tracker_users).postmortem_comments if tracker is not None else None,
+        TrackerPlan(settings.tracker_users).channel_comments if tracker is not None else None,
     )
     pagerduty = PagerDutyDeliverer(usecases.incidents, settings.pagerduty_routing_key, settings.pagerduty_events_url)
     routes: dict[str, Deliver] = {"slack": slack, "pagerduty": pagerduty}
@@ -300,11 +301,13 @@ def build_deliverer(settings: Settings, usecases: UseCases, deps: SlackDeps, tra
     return route_by_kind(routes)
 
 
-def record_filed(usecases: UseCases) -> Callable[[OutboxItem, TrackerRef], Awaitable[None]]:
-    """The tracker deliverer's ``on_filed``: the follow-up's key and URL and a ``followup_exported`` entry,
-    in one transaction with the channel's "filed as" line; nothing again for a follow-up already recorded."""
+def record_filed(usecases: UseCases) -> OnFiled:
+    """The tracker deliverer's ``on_filed``: the follow-up's key and URL and a ``followup_exported`` entry
+    (naming the links the body carries), in one transaction with the channel's "filed as" line and, from
+    the standing ``TrackerPlan``, a comment for each link the body lacks but the incident now has;
+    nothing again for a follow-up already recorded."""
 
-    async def on_filed(item: OutboxItem, ref: TrackerRef) -> None:
+    async def on_filed(item: OutboxItem, ref: TrackerRef, linked: tuple[str, ...] = ()) -> None:
         followup = item.payload.get("followup")
         if item.incident_number is None or not isinstance(followup, int):
             log.warning("tracker_filed_unrecorded", item=item.id, key=ref.key)  # an item queued without its number
@@ -316,6 +319,7 @@ def record_filed(usecases: UseCases) -> Callable[[OutboxItem, TrackerRef], Await
             ref.key,
             ref.url,
             followup_tracker_effects,
+            linked,
         )
 
     return on_filed

@@ -214,6 +214,9 @@ class RecordFollowupExport:
     number: int
     key: str
     url: str
+    linked: tuple[str, ...] = ()
+    """The links the filed issue's body carries (``channel``, ``postmortem``): those it lacks are owed
+    as comments once known."""
 
 
 @dataclass(frozen=True)

@@ -581,7 +581,8 @@ def _record_followup_exported(
     if followup.tracker_key is not None:
         raise TransitionError(f"Follow-up #{action.number} is already filed as {followup.tracker_key}.")
     changed = replace(followup, tracker_key=action.key, tracker_url=action.url)
-    entry = _followup_entry(stamp, EntryKind.FOLLOWUP_EXPORTED, followup, key=action.key, url=action.url)
+    linked: dict[str, Any] = {"linked": list(action.linked)} if action.linked else {}
+    entry = _followup_entry(stamp, EntryKind.FOLLOWUP_EXPORTED, followup, key=action.key, url=action.url, **linked)
     return _with_followup(incident, changed), entry
 
 

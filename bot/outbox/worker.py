@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import structlog
@@ -43,17 +45,29 @@ OnBuried = Callable[[OutboxItem, str], Sequence[Effect]]
 """Effects owed when an item is buried (the item, the reason): queued in the transaction that buries it."""
 
 
-def retry_after_seconds(headers: Any) -> float | None:
-    """The ``Retry-After`` header (seconds) of a 429, from any mapping of headers; None if absent or odd."""
+def retry_after_seconds(headers: Any, now: datetime | None = None) -> float | None:
+    """The ``Retry-After`` header of a 429 or 503 as seconds from ``now``, from any mapping of headers;
+    None if absent or unreadable. Both forms of RFC 9110 section 10.2.3 are read: delay-seconds
+    (``120``) and an HTTP-date (``Fri, 31 Dec 2027 23:59:59 GMT``, seconds until then, 0 if past).
+    RetryPolicy caps what it honours."""
     for key in ("Retry-After", "retry-after"):
         value = headers.get(key) if hasattr(headers, "get") else None
         if isinstance(value, list):
             value = value[0] if value else None
-        if value is not None:
+        if value is None:
+            continue
+        text = str(value).strip()
+        try:
+            seconds = float(text)
+        except ValueError:
             try:
-                return float(value)
-            except ValueError:
+                when = parsedate_to_datetime(text)
+            except (TypeError, ValueError, IndexError):
                 return None
+            if when.tzinfo is None:
+                return None
+            seconds = (when - (now or datetime.now(UTC))).total_seconds()
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
     return None
 
 
@@ -81,12 +95,17 @@ class RetryPolicy:
 
     base_seconds: float = 1.0
     max_seconds: float = 300.0
+    max_retry_after_seconds: float = 900.0
+    """A ``Retry-After`` (or rate-limit reset) further away than this (15 minutes) is honoured as this:
+    a bogus or far-off value must not park an incident's lane for days; the worker asks again then."""
 
     def delay(self, attempts: int, retry_after: float | None) -> float:
-        """Seconds to wait before attempt ``attempts + 1``; at least ``retry_after`` (seconds) when given."""
+        """Seconds to wait before attempt ``attempts + 1``; at least ``retry_after`` (seconds) when given,
+        up to ``max_retry_after_seconds`` (a negative, infinite or NaN one counts as none)."""
         backoff = min(self.max_seconds, self.base_seconds * 2.0 ** min(max(attempts - 1, 0), 60))
         jittered = backoff * (0.5 + random.random() / 2)
-        return max(jittered, retry_after or 0.0)
+        honoured = retry_after if retry_after is not None and math.isfinite(retry_after) and retry_after > 0 else 0.0
+        return max(jittered, min(honoured, self.max_retry_after_seconds))
 
 
 class OutboxWorker:

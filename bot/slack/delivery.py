@@ -464,11 +464,14 @@ class SlackDeliverer:
         web_api: SlackWebApi,
         renderer: PostmortemRenderer,
         postmortem_plan: Callable[[Incident, str], Sequence[Effect]] | None = None,
+        channel_plan: Callable[[Incident], Sequence[Effect]] | None = None,
     ) -> None:
         """``postmortem_plan``: the effects owed when a postmortem is published at a new URL (the
-        tracker comments linking it), queued with the URL's record."""
+        tracker comments linking it), queued with the URL's record; ``channel_plan``: those owed when
+        the incident's channel is created (the comments linking it), queued with the binding."""
         self.incidents = incidents
         self.postmortem_plan = postmortem_plan
+        self.channel_plan = channel_plan
         self.alerts = alerts
         self.changes = changes
         self.budgets = budgets
@@ -549,7 +552,7 @@ class SlackDeliverer:
         if incident.channel_id:
             return
         channel_id = await self.web_api.create_channel(incident)
-        await asyncio.to_thread(self.incidents.bind_channel, incident.number, channel_id)
+        await asyncio.to_thread(self.incidents.bind_channel, incident.number, channel_id, self.channel_plan)
 
     async def _invite(self, item: OutboxItem) -> None:
         """Invite the people of the item; the caller is told once who was added, who was refused and why,

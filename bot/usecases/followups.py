@@ -134,19 +134,26 @@ class FollowupUseCases:
         return posted
 
     def record_export(
-        self, number: int, followup_number: int, key: str, url: str, plan: EffectPlan | None = None
+        self,
+        number: int,
+        followup_number: int,
+        key: str,
+        url: str,
+        plan: EffectPlan | None = None,
+        linked: tuple[str, ...] = (),
     ) -> Outcome | None:
-        """Record that follow-up ``followup_number`` of INC-``number`` was filed as ``key`` at ``url``: a
-        ``followup_exported`` entry (by the bot) and the follow-up's tracker key and URL, in one transaction
-        with ``plan``'s effects. Idempotent: a follow-up that already has a key (a retried delivery, another
-        replica) records nothing and returns None. Raises IncidentNotFound."""
+        """Record that follow-up ``followup_number`` of INC-``number`` was filed as ``key`` at ``url``
+        (its body linking ``linked``: ``channel``, ``postmortem``): a ``followup_exported`` entry (by the
+        bot) and the follow-up's tracker key and URL, in one transaction with ``plan``'s effects.
+        Idempotent: a follow-up that already has a key (a retried delivery, another replica) records
+        nothing and returns None. Raises IncidentNotFound."""
 
         def not_recorded(_uow: UnitOfWork, incident: Incident) -> bool:
             followup = incident.followup(followup_number)
             return followup is not None and followup.tracker_key is None
 
         return self.incidents.transition(
-            RecordFollowupExport(followup_number, key, url),
+            RecordFollowupExport(followup_number, key, url, linked),
             BOT_ACTOR,
             number=number,
             plan=plan,

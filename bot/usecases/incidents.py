@@ -238,10 +238,18 @@ class IncidentUseCases:
             self.transactions.count(outcome.entries)
         return outcome
 
-    def bind_channel(self, number: int, channel_id: str) -> None:
-        """Remember the Slack channel created for an incident."""
+    def bind_channel(
+        self, number: int, channel_id: str, plan: Callable[[Incident], Sequence[Effect]] | None = None
+    ) -> None:
+        """Remember the Slack channel created for an incident, with ``plan``'s effects for the incident as
+        bound (the tracker comments linking the channel from issues filed before it existed,
+        ``TrackerPlan.channel_comments``) in the same transaction."""
         with self.transactions.write() as uow:
             uow.incidents.set_channel(number, channel_id)
+            if plan is not None:
+                incident = uow.incidents.get(number)
+                if incident is not None:
+                    uow.outbox.enqueue(plan(incident), self.transactions.clock())
 
     def set_status_message(self, number: int, ts: str) -> None:
         """Remember the ``ts`` of the incident's status message."""

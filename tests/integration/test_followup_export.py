@@ -19,7 +19,7 @@ from bot.app import TRACKER_SYNC
 from bot.cli.demo import SEED_STEPS
 from bot.domain.grammar import parse_command
 from bot.domain.model import EntryKind
-from tests.support.bot_server import RunningBot, running_bot
+from tests.support.bot_server import BOT_TOKEN, SIGNING_SECRET, RunningBot, running_bot
 from tests.support.cli import incidentbot
 from tests.support.fake_github import TOKEN as GITHUB_TOKEN
 from tests.support.fake_github import FakeGitHub
@@ -168,6 +168,31 @@ def test_followup_export_files_followups_added_before_the_tracker(
     fake = github.fake
     assert isinstance(fake, FakeGitHub)
     assert [i["title"] for i in fake.issues.values()] == ["retry budget for the payment client"]
+
+
+def test_a_followup_recorded_before_the_bot_ran_links_its_incident_channel(
+    database_url: str, tmp_path: Path, fake_slack: FakeSlack, github: Tracker
+) -> None:
+    """Declared and given a follow-up through the CLI while no bot runs (both deliveries wait in the outbox);
+    when the bot starts, channel creation and filing race: whichever comes first, the issue links the
+    channel, in its body or in one comment."""
+    slack = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake_slack.base_url}
+    settings = {**slack, **github.settings}
+    cli = {"database_url": database_url, "cwd": tmp_path, "settings": settings}
+    assert incidentbot("run", "declare sev2 Link race check", **cli).returncode == 0
+    assert incidentbot("run", "INC-1 followup first action", **cli).returncode == 0
+    fake = github.fake
+    assert isinstance(fake, FakeGitHub)
+    with running_bot(database_url, fake_slack.base_url, **github.settings) as bot:
+        wait_until(all_filed(bot, 1))
+        channel = bot.usecases.incidents.get(1).channel_id
+        assert channel is not None
+        link = f"- Incident: https://slack.com/app_redirect?channel={channel}"
+        comment = f"Incident channel of INC-1: https://slack.com/app_redirect?channel={channel}"
+        wait_until(lambda: link in fake.issues[1]["body"] or bool(fake.comments.get(1)))
+        bot.drain()
+        comments = [c["body"].split("\n\n")[0] for c in fake.comments.get(1, [])]
+        assert (link in fake.issues[1]["body"]) != (comments == [comment])
 
 
 def test_refused_filings_show_in_outbox_and_doctor(

@@ -31,6 +31,7 @@ from bot.jobs.tracker_sync import TrackerSync
 from bot.outbox.worker import OutboxWorker, route_by_kind
 from bot.slack.delivery import followup_tracker_effects
 from bot.store import IncidentStore
+from bot.usecases.followups import FilingState
 from bot.usecases.shared import Actor
 from bot.usecases.wiring import UseCases, wire_usecases
 from tests.support.cli import incidentbot
@@ -627,3 +628,57 @@ async def test_a_follow_up_whose_issue_is_gone_can_be_filed_again(
     clock.now += timedelta(minutes=1)
     assert await job.check_once() == ["INC-1#2"]
     assert filing.incidents.get(1).followups[1].state is FollowupState.DONE
+
+
+async def test_an_issue_filed_before_the_channel_existed_gets_one_comment_linking_it(
+    filing: UseCases, github: FakeGitHub, clock: ReplayClock
+) -> None:
+    """Filed while the incident had no channel (Slack down, or the filing's lane first): the body has no
+    incident link; when the channel is created, one comment links it, also if the binding is repeated."""
+    declare_with_followups(filing, "canary deployment for firewall changes")
+    worker = worker_for(filing, github, clock, SlackLines())
+    for _ in range(2):
+        await worker.run_once()
+    assert "- Incident:" not in github.issues[1]["body"]
+    channel_plan = TrackerPlan({}).channel_comments
+    filing.incidents.bind_channel(1, "C0INC1", channel_plan)
+    filing.incidents.bind_channel(1, "C0INC1", channel_plan)  # a retried channel creation binds again
+    for _ in range(4):
+        await worker.run_once()
+    assert filing.outbox.items() == []
+    assert [c["body"].split("\n\n")[0] for c in github.comments[1]] == [
+        "Incident channel of INC-1: https://slack.com/app_redirect?channel=C0INC1"
+    ]
+
+
+@pytest.mark.parametrize("late", ["channel", "postmortem"])
+async def test_a_link_that_appears_while_the_issue_is_filed_is_commented_once(
+    filing: UseCases, github: FakeGitHub, clock: ReplayClock, late: str
+) -> None:
+    """The channel is created (or the postmortem published) after the filing read its links and before it
+    was recorded: neither the body nor that link's own plan (the follow-up has no key yet) links it, so
+    the recorded filing owes the comment: exactly one."""
+    declare_with_followups(filing, "canary deployment for firewall changes")
+    plan = TrackerPlan({})
+    read = filing_state(filing)
+
+    async def racing(item: OutboxItem) -> FilingState:
+        state = await read(item)
+        if late == "channel":
+            filing.incidents.bind_channel(1, "C0INC1", plan.channel_comments)
+        else:
+            filing.incidents.record_postmortem_url(1, PERMALINK, plan.postmortem_comments)
+        return state
+
+    tracker = GitHubTracker("acme/web", GITHUB_TOKEN, github.url, timeout_seconds=2)
+    deliver = route_by_kind({"tracker": TrackerDeliverer(tracker, record_filed(filing), racing), "slack": SlackLines()})
+    worker = OutboxWorker(filing.store, deliver, "w1", clock=clock)
+    for _ in range(4):
+        await worker.run_once()
+    assert filing.outbox.items() == []
+    assert "- Incident:" not in github.issues[1]["body"] and "- Postmortem:" not in github.issues[1]["body"]
+    expected = {
+        "channel": "Incident channel of INC-1: https://slack.com/app_redirect?channel=C0INC1",
+        "postmortem": f"Postmortem of INC-1: {PERMALINK}",
+    }[late]
+    assert [c["body"].split("\n\n")[0] for c in github.comments[1]] == [expected]

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -42,8 +42,13 @@ class TrackerEffect(StrEnum):
     COMMENT = "tracker.comment"
 
 
-OnFiled = Callable[[OutboxItem, TrackerRef], Awaitable[None]]
-"""Records a filed issue's ref for the item's follow-up; called again with the same ref on a retry."""
+class OnFiled(Protocol):
+    """Records a filed issue's ref for the item's follow-up, and which links its body carries
+    (``channel``, ``postmortem``); called again with the same ref on a retry."""
+
+    def __call__(self, item: OutboxItem, ref: TrackerRef, linked: tuple[str, ...] = ()) -> Awaitable[None]: ...
+
+
 ReadFilingState = Callable[[OutboxItem], Awaitable[FilingState]]
 """What a ``tracker.file`` item's follow-up is at delivery (``FollowupUseCases.filing_state``): why it
 must not be sent now (dropped or already filed since it was queued), and the incident channel and
@@ -147,8 +152,13 @@ class TrackerDeliverer:
                 reason=state.obstacle,
             )
             return
+        linked: tuple[str, ...] = ()
         if state is not None:
             issue = with_current_links(issue, item.payload, state)
+            if isinstance(item.payload.get("export"), dict):
+                linked = tuple(
+                    name for name, link in (("channel", state.channel_id), ("postmortem", state.postmortem_url)) if link
+                )
         try:
             ref = await self.tracker.file(issue)
         except TrackerError as exc:
@@ -161,7 +171,7 @@ class TrackerDeliverer:
                 reason=exc.reason,
             )
             raise outbox_error(exc) from exc
-        await self.on_filed(item, ref)
+        await self.on_filed(item, ref, linked)
 
     async def _comment(self, item: OutboxItem) -> None:
         payload = item.payload
