@@ -46,7 +46,7 @@ class Recorded:
         self.calls: list[tuple[str, str]] = []
         self.crash_next = 0
 
-    async def __call__(self, item: OutboxItem, ref: TrackerRef) -> None:
+    async def __call__(self, item: OutboxItem, ref: TrackerRef, linked: tuple[str, ...] = ()) -> None:
         if self.crash_next:
             self.crash_next -= 1
             raise ConnectionError("database went away before the commit")
