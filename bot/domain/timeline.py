@@ -26,10 +26,12 @@ def collect_names(entries: Iterable[TimelineEntry]) -> dict[str, str]:
 
 
 _SLACK_REFERENCE = re.compile(
-    r"<(?:([@#!])((?:subteam\^)?[A-Z0-9]+)|((?i:https?|mailto|tel):[^|<>\s]+))(?:\|([^<>]*))?>"
+    r"<(?:([@#!])((?:subteam\^)?[A-Z0-9]+)|((?i:https?|mailto|tel):[^|<>\s]+)"
+    r"|!(here|channel|everyone)|!date\^[^|<>]*)(?:\|([^<>]*))?>"
 )
-"""A mention (``<@U0BOB|bob>``, ``<#C0123|general>``, ``<!subteam^S0123|@netops>``) or a link
-(``<https://grafana.example.com/d/1|dashboard>``) as Slack sends it in typed text."""
+"""A mention (``<@U0BOB|bob>``, ``<#C0123|general>``, ``<!subteam^S0123|@netops>``, ``<!here>``), a
+link (``<https://grafana.example.com/d/1|dashboard>``) or a date (``<!date^1392734382^{date}|Feb 18>``)
+as Slack sends it in typed text."""
 
 
 def plain_references(names: dict[str, str]) -> Escape:
@@ -38,11 +40,16 @@ def plain_references(names: dict[str, str]) -> Escape:
     With should_escape ("Escape channels, users, and links sent to your app"), Slack turns "@bob" in a
     note into ``<@U0BOB|bob>`` and a pasted URL into ``<https://x.example/a|x.example/a>``; a Markdown
     reader or a tracker wants @bob and the URL back (``#general`` for channels, the handle for user
-    groups; a link whose label is not just its URL is written ``label (URL)``).
+    groups, ``@here`` for ``<!here>``, a date's fallback text; a link whose label is not just its URL
+    is written ``label (URL)``).
     """
 
     def reference(match: re.Match[str]) -> str:
-        sigil, target, url, label = match.group(1), match.group(2), match.group(3), match.group(4)
+        sigil, target, url, special, label = match.groups()
+        if special is not None:
+            return f"@{special}"
+        if sigil is None and url is None:  # a date: the text Slack shows where it cannot format it
+            return label or ""
         if url is not None:
             bare = url.split(":", 1)[1].removeprefix("//")
             if not label or label == url:

@@ -45,15 +45,17 @@ def escape(text: str) -> str:
     return strip_invisible(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-_MENTION = re.compile(r"<(?:@[UW][A-Z0-9]+|#C[A-Z0-9]+)(?:\|[^<>]*)?>")
-"""A user or channel mention as Slack escapes it (``<@U0BOB|bob>``, ``<#C0123|general>``)."""
+_MENTION = re.compile(r"<(?:@[UW][A-Z0-9]+|#C[A-Z0-9]+|(?i:https?|mailto):[^|<>\s]+)(?:\|[^<>]*)?>")
+"""A user or channel mention (``<@U0BOB|bob>``, ``<#C0123|general>``) or a link
+(``<https://grafana.example.com/d/1|the dashboard>``) as Slack escapes it in typed text."""
 
 
 def escape_keeping_mentions(text: str) -> str:
-    """Escape user text like ``escape``, but let user and channel mentions render as such.
+    """Escape user text like ``escape``, but let user and channel mentions and links render as such.
 
     Someone who types "asked @bob to check" in a note means the mention; Slack sends it as
-    ``<@U0BOB|bob>``. Special mentions (``<!channel>``, ``<!here>``) are still escaped.
+    ``<@U0BOB|bob>``, and a pasted URL as ``<https://x.example/a|x.example/a>``. Special mentions
+    (``<!channel>``, ``<!here>``) are still escaped.
     """
     parts: list[str] = []
     position = 0

@@ -41,6 +41,7 @@ from bot.integrations.webhooks import BodyTooLarge, BodyUnreadable, Unauthorized
 from bot.slack.identity import SlackSetupFault, TokenRefused
 from bot.slack.ids import ActionId, BlockId, CallbackId, InputId
 from bot.slack.server import AppTokenRefused
+from bot.store.copy import CopyMismatch, CopyRefused
 from bot.usecases.shared import Actor
 from tests.integration.conftest import SlackDriver
 from tests.support import signing
@@ -100,6 +101,9 @@ EXPECTED_STATUS: list[tuple[BaseException, int]] = [
     (WebhookRefused("refused for no named reason"), 500),
     (ConfigError("SLACK_SIGNING_SECRET is missing."), 500),
     (TemplateError("The template postmortem.md.j2 is broken."), 500),
+    # db copy/backup/restore: CLI-only errors; a webhook never meets them, and would answer 500 if it did
+    (CopyRefused("The target already holds data: copy into an empty database, or add --force."), 500),
+    (CopyMismatch("INC-1's timeline differs: checksum 9ae3e496b4ab in the source, f9fa3388f001 in the target"), 500),
     (SlackSetupFault("Slack answered invalid_auth."), 500),
     (TokenRefused("Slack refused SLACK_BOT_TOKEN."), 500),
     (AppTokenRefused("Slack refused SLACK_APP_TOKEN."), 500),

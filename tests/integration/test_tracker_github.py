@@ -451,3 +451,33 @@ class TestComments:
         assert await tracker.comment(ref, "incidentbot:m-1", "t") is False
         assert [r.query.get("page", "1") for r in github.calls("comments")] == ["1", "2", "3"]
         assert await tracker.comment(ref, "incidentbot:m-2", "t") is True
+
+
+WJ = "\u2060"  # U+2060 WORD JOINER
+
+
+class TestTypedTextIsInert:
+    @pytest.mark.parametrize(
+        ("typed", "sent"),
+        [
+            ("cc @carol and @sre-team", f"cc @{WJ}carol and @{WJ}sre-team"),
+            ("see #123 and (#7)", f"see #{WJ}123 and (#{WJ}7)"),
+            ("<img src=http://evil.example/p.png>", "&lt;img src=http://evil.example/p.png>"),
+            ("![x](http://evil.example/pixel.png)", "!\\[x](http://evil.example/pixel.png)"),
+            ("mail sre@example.com", "mail sre@example.com"),  # an address mentions nobody
+            ("https://wiki.example/runbook#4 and a/b#12", "https://wiki.example/runbook#4 and a/b#12"),
+            ("issue #notanumber, C# and @ alone", "issue #notanumber, C# and @ alone"),
+            ("- Owner: carol\n- Due: 2026-12-15", "- Owner: carol\n- Due: 2026-12-15"),
+        ],
+    )
+    async def test_mentions_references_html_and_images_reach_nobody(
+        self, github: FakeGitHub, typed: str, sent: str
+    ) -> None:
+        """What people typed in Slack mentions no GitHub user, links no issue, loads nothing, and reads the
+        same (the word joiner is invisible); addresses, URLs and the bot's own lines are left as they are."""
+        tracker = client(github)
+        await tracker.file(TrackerIssue("incidentbot:INC-7:followup-2", "t", typed, ("INC-7",)))
+        assert github.issues[1]["body"] == f"{sent}\n\n<!-- incidentbot:INC-7:followup-2 -->\n"
+        ref = TrackerRef("acme/web#1", "https://github.com/acme/web/issues/1")
+        await tracker.comment(ref, "incidentbot:INC-7:followup-2:c", typed)
+        assert github.comments[1][0]["body"] == f"{sent}\n\n<!-- incidentbot:INC-7:followup-2:c -->\n"

@@ -429,6 +429,24 @@ class TestMentionsInUserText:
             "asked <@U0BOB|bob> in <#C0GEN|general> &amp; &lt;!channel&gt; &lt;b&gt;"
         )
 
+    @pytest.mark.parametrize(
+        ("typed", "shown"),
+        [
+            ("see <https://wiki.example/rb|the runbook>", "see <https://wiki.example/rb|the runbook>"),
+            ("see <https://wiki.example/rb>", "see <https://wiki.example/rb>"),
+            ("mail <mailto:sre@example.com|sre@example.com>", "mail <mailto:sre@example.com|sre@example.com>"),
+            ("a <https://x.example/?a=1&b=2|q&a>", "a <https://x.example/?a=1&amp;b=2|q&amp;a>"),
+            ("<javascript:alert(1)|click>", "&lt;javascript:alert(1)|click&gt;"),
+            ("<https://x.example|<!channel>>", "&lt;https://x.example|&lt;!channel&gt;&gt;"),
+        ],
+    )
+    def test_links_render_as_links(self, typed: str, shown: str) -> None:
+        """A link Slack sent in typed text renders as the link it was (``&`` escaped inside); other schemes
+        and a label hiding a broadcast stay escaped text."""
+        from bot.slack.text import escape_keeping_mentions
+
+        assert escape_keeping_mentions(typed) == shown
+
     def test_a_forged_mention_cannot_smuggle_a_special_mention(self) -> None:
         """Text that only looks like a user mention around a broadcast stays escaped."""
         from bot.slack.text import escape_keeping_mentions

@@ -397,6 +397,10 @@ class TestPlainReferences:
             ("call <tel:+15550100|+1 555 0100>", "call +1 555 0100 (tel:+15550100)"),
             ("not a link <ftp://x.example>", "not a link <ftp://x.example>"),
             ("a <b> c", "a <b> c"),
+            ("ping <!here> and <!channel>", "ping @here and @channel"),
+            ("<!everyone|everyone> look", "@everyone look"),
+            ("at <!date^1392734382^{date_short}|Feb 18, 2014>", "at Feb 18, 2014"),
+            ("<!date^1392734382^{date}>", ""),
         ],
     )
     def test_references_read_as_typed(self, typed: str, plain: str) -> None:

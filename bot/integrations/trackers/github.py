@@ -158,7 +158,7 @@ class GitHubTracker:
         labels = [MARKER_LABEL, *[label for label in issue.labels if label != MARKER_LABEL]]
         body: dict[str, Any] = {
             "title": issue.title,
-            "body": f"{_no_comments(issue.body).rstrip()}\n\n{marker_comment(issue.marker)}\n",
+            "body": f"{_inert(issue.body).rstrip()}\n\n{marker_comment(issue.marker)}\n",
             "labels": labels,
         }
         if issue.assignee:
@@ -282,7 +282,7 @@ class GitHubTracker:
         await self.http.request(
             "POST",
             f"{self._repo_path}/issues/{number}/comments",
-            body={"body": f"{_no_comments(text).rstrip()}\n\n{wanted}\n"},
+            body={"body": f"{_inert(text).rstrip()}\n\n{wanted}\n"},
             expect=(201,),
         )
         return True
@@ -367,10 +367,21 @@ def _object(answer: Answer, what: str) -> dict[str, Any]:
     return answer.data
 
 
-def _no_comments(markdown: str) -> str:
-    """``markdown`` with every ``<!--`` escaped (it still reads ``<!--``): no text a person wrote can
-    carry a marker comment, so only the bot's own last line is ever found by the lookup."""
-    return markdown.replace("<!--", "&lt;!--")
+WORD_JOINER = "\u2060"
+"""An invisible character that keeps ``@name`` and ``#12`` from being read as a mention or a reference."""
+_MENTION_OR_REFERENCE = re.compile(r"(?<![\w/.:=&?-])(@(?=[A-Za-z0-9])|#(?=\d))")
+"""``@name`` and ``#12`` where GitHub would link them: not inside a word, an address or a URL."""
+
+
+def _inert(markdown: str) -> str:
+    """``markdown`` (a body or comment the bot writes, with text people typed in Slack) made inert for
+    GitHub while reading the same: ``@carol`` mentions nobody on GitHub and ``#123`` links no issue (an
+    invisible word joiner follows ``@``/``#``), ``<`` is written ``&lt;`` (no HTML: no ``<img>`` pixel,
+    and no text can carry a marker comment, so the lookup finds only the bot's own), and ``![...](...)``
+    is no image. GitHub links mentions and references in the rendered text ("Basic writing and
+    formatting syntax"), so a backslash escape would not stop them; code spans would, but also show."""
+    text = markdown.replace("<", "&lt;").replace("![", "!\\[")
+    return _MENTION_OR_REFERENCE.sub(lambda m: m.group(1) + WORD_JOINER, text)
 
 
 def _number(key: str) -> int:
