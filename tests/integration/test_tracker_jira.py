@@ -36,8 +36,10 @@ async def jira() -> AsyncIterator[FakeJira]:
     await fake.stop()
 
 
-def client(fake: FakeJira, token: str = TOKEN, project: str = "OPS", timeout: float = 5.0) -> JiraTracker:
-    return JiraTracker(fake.url, project, EMAIL, token, timeout_seconds=timeout)
+def client(
+    fake: FakeJira, token: str = TOKEN, project: str = "OPS", timeout: float = 5.0, email: str = EMAIL
+) -> JiraTracker:
+    return JiraTracker(fake.url, project, email, token, timeout_seconds=timeout)
 
 
 async def file_until_done(tracker: JiraTracker, issue: TrackerIssue) -> tuple[TrackerRef, int]:
@@ -288,12 +290,14 @@ class TestRefusals:
         assert (failed.value.status, failed.value.temporary) == (status, temporary)
         assert failed.value.reason.endswith(f": said {status}")
 
-    async def test_a_wrong_token_is_refused_by_the_fake(self, jira: FakeJira) -> None:
+    @pytest.mark.parametrize(("email", "token"), [(EMAIL, "wrong"), ("someone@acme.example", TOKEN)])
+    async def test_a_wrong_token_or_email_is_refused_naming_both(self, jira: FakeJira, email: str, token: str) -> None:
+        """Jira Cloud answers 401 alike for a wrong token and a wrong account email: the reason names both."""
         with pytest.raises(TrackerError) as failed:
-            await client(jira, token="wrong").file(ISSUE)
+            await client(jira, token=token, email=email).file(ISSUE)
         assert failed.value.reason == (
-            "POST /rest/api/3/search/jql: Jira refused (HTTP 401, the token is not valid: check TRACKER_TOKEN): "
-            "Client must be authenticated to access this resource."
+            "POST /rest/api/3/search/jql: Jira refused (HTTP 401, the account email or the token is not valid: "
+            "check TRACKER_USER and TRACKER_TOKEN): Client must be authenticated to access this resource."
         )
 
     async def test_429_carries_retry_after(self, jira: FakeJira) -> None:
