@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -90,6 +91,19 @@ class TestFiling:
         assert fields["assignee"] == {"accountId": ACCOUNT}
         last = fields["description"]["content"][-1]
         assert last == {"type": "paragraph", "content": [{"type": "text", "text": MARKER}]}
+
+    @pytest.mark.parametrize("deleted", ["OPS-1", "OPS-2", "OPS-3"])
+    async def test_a_key_is_never_reused_after_a_delete(self, jira: FakeJira, deleted: str) -> None:
+        """As Jira: after deleting one of OPS-1..3, the next issue filed is OPS-4 and the others are untouched."""
+        tracker = client(jira)
+        for n in (1, 2, 3):
+            await tracker.file(dataclasses.replace(ISSUE, marker=f"incidentbot:INC-7:followup-{n}", title=f"t{n}"))
+        jira.delete(deleted)
+        ref = await tracker.file(dataclasses.replace(ISSUE, marker="incidentbot:INC-7:followup-4", title="t4"))
+        assert ref.key == "OPS-4"
+        kept = {"OPS-1": "t1", "OPS-2": "t2", "OPS-3": "t3", "OPS-4": "t4"}
+        del kept[deleted]
+        assert {key: issue["fields"]["summary"] for key, issue in jira.issues.items()} == kept
 
     async def test_the_lookup_is_jql_on_the_marker_label(self, jira: FakeJira) -> None:
         await client(jira).file(ISSUE)
