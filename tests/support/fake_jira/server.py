@@ -151,7 +151,8 @@ class FakeJira(FakeTrackerServer):
             errors["duedate"] = f"Error parsing date string: {duedate}"
         if errors:
             return _bad(errors, [])
-        self._last_number += 1
+        placed = (int(k.rpartition("-")[2]) for k in self.issues if k.rpartition("-")[2].isdigit())
+        self._last_number = max([self._last_number, *placed]) + 1  # issues a test placed by hand count too
         number = self._last_number
         key = f"{self.project}-{number}"
         issue_id = str(10000 + number)
