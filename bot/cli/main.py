@@ -897,15 +897,29 @@ def _outbox(args: argparse.Namespace, settings: Settings) -> int:
     if args.format == "json":
         print(json.dumps({"items": [_outbox_json(item) for item in items]}, indent=2, ensure_ascii=False))
         return 0
-    print(
-        "\n".join(
-            f"#{i.id:<6} {i.status:<8} {i.kind:<26} {_outbox_subject(i):<8} "
-            f"attempts={i.attempts:<3} {_next_attempt(i)}{i.last_error}"
-            for i in items
-        )
-        or _empty_outbox(usecases, settings, args.status)
-    )
+    print("\n".join(outbox_lines(items)) or _empty_outbox(usecases, settings, args.status))
     return 0
+
+
+OUTBOX_GAP = "  "
+"""What separates two columns of ``incidentbot outbox``."""
+
+
+def outbox_lines(items: Sequence[OutboxItem]) -> list[str]:
+    """``incidentbot outbox`` as text, one line per item: ``#id``, status, kind, subject (``INC-1 follow-up
+    2``), ``attempts=N``, ``next=<UTC time>`` (none for a dead item) and the last error, each column as wide
+    as its widest value in ``items`` and separated by two spaces, so every column starts at one offset. A
+    column empty on every line (``next`` of a dead-only listing, no errors) is left out; no trailing blanks."""
+    rows = [
+        [f"#{i.id}", i.status, i.kind, _outbox_subject(i), f"attempts={i.attempts}", _next_attempt(i), i.last_error]
+        for i in items
+    ]
+    kept = [c for c in range(len(rows[0])) if any(row[c] for row in rows)] if rows else []
+    widths = {c: max(len(row[c]) for row in rows) for c in kept}
+    last = kept[-1] if kept else None
+    return [
+        OUTBOX_GAP.join(row[c] if c == last else row[c].ljust(widths[c]) for c in kept).rstrip() for row in rows
+    ]
 
 
 def _empty_outbox(usecases: UseCases, settings: Settings, status: str | None) -> str:
@@ -942,8 +956,8 @@ def _outbox_followup(item: OutboxItem) -> int | None:
 
 
 def _next_attempt(item: OutboxItem) -> str:
-    """``next=<UTC time> `` for an item still owed; "" for a dead one, which is never attempted again."""
-    return "" if item.status == "dead" else f"next={format_iso(item.next_attempt_at)} "
+    """``next=<UTC time>`` for an item still owed; "" for a dead one, which is never attempted again."""
+    return "" if item.status == "dead" else f"next={format_iso(item.next_attempt_at)}"
 
 
 def _outbox_json(item: OutboxItem) -> dict[str, Any]:
