@@ -917,9 +917,7 @@ def outbox_lines(items: Sequence[OutboxItem]) -> list[str]:
     kept = [c for c in range(len(rows[0])) if any(row[c] for row in rows)] if rows else []
     widths = {c: max(len(row[c]) for row in rows) for c in kept}
     last = kept[-1] if kept else None
-    return [
-        OUTBOX_GAP.join(row[c] if c == last else row[c].ljust(widths[c]) for c in kept).rstrip() for row in rows
-    ]
+    return [OUTBOX_GAP.join(row[c] if c == last else row[c].ljust(widths[c]) for c in kept).rstrip() for row in rows]
 
 
 def _empty_outbox(usecases: UseCases, settings: Settings, status: str | None) -> str:
