@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TypedDict, TypeVar
 
@@ -540,10 +540,36 @@ def load_tracker_users(path: Path, tracker: str) -> dict[str, str]:
             raise ConfigError(
                 f"{where}: {slack_id!r} is not a Slack user id (U... or W..., as in a profile's Copy member ID)."
             )
-        if not isinstance(login, str) or not pattern.fullmatch(login):
+        if not isinstance(login, str):
+            raise ConfigError(f"{where}: {_not_text(slack_id, login, tracker)}")
+        if not pattern.fullmatch(login):
             raise ConfigError(f"{where}: {slack_id}: {login!r} is not {what}.")
         result[slack_id] = login
     return result
+
+
+def _not_text(slack_id: str, value: object, tracker: str) -> str:
+    """Why the YAML value ``value`` mapped from ``slack_id`` is no tracker user: YAML read it as something
+    other than text (nothing, a boolean, a number, a date, a list, a mapping)."""
+    name, noun, example = (
+        ("GitHub", "login", "octocat") if tracker == "github" else ("Jira", "accountId", "5b10ac8d82e05b22cc7d4ef5")
+    )
+    if value is None:
+        return f"{slack_id} has no {noun}: give the {name} {noun} (or remove the line)."
+    if isinstance(value, bool):  # before numbers: a bool is an int in Python
+        return (
+            f"{slack_id}: YAML reads the value as the boolean {str(value).lower()} (true/false, yes/no, on/off): "
+            f"put the {name} {noun} in quotes."
+        )
+    if isinstance(value, int | float):
+        return f'{slack_id}: YAML reads {value} as a number: put the {name} {noun} in quotes, e.g. "{value}".'
+    if isinstance(value, date):
+        return f"{slack_id}: YAML reads {value.isoformat()} as a date: put the {name} {noun} in quotes."
+    if isinstance(value, list):
+        return f"{slack_id} has a list: give one {name} {noun} (a Slack user maps to one {name} user)."
+    if isinstance(value, dict):
+        return f"{slack_id} has a mapping: give the {name} {noun} as text, e.g. `{slack_id}: {example}`."
+    return f"{slack_id}: {value!r} is not a {name} {noun}."
 
 
 def _repeated_key(node: yaml.Node | None) -> tuple[str, list[int]] | None:

@@ -475,10 +475,16 @@ async def tracker_check(settings: Settings) -> Check | None:
     try:
         found = await tracker.check()
     except TrackerError as exc:
+        # Jira signs in with the account email and the token together: a 401 may be either.
+        settings_named = (
+            "TRACKER_USER / TRACKER_TOKEN / TRACKER_PROJECT"
+            if settings.tracker == "jira"
+            else "TRACKER_TOKEN / TRACKER_PROJECT"
+        )
         fix = (
             f"check the network path to {settings.tracker_url} and TRACKER_URL, then run doctor again"
             if exc.temporary
-            else "correct TRACKER_TOKEN / TRACKER_PROJECT (README, Trackers: token scopes)"
+            else f"correct {settings_named} (README, Trackers: token scopes)"
         )
         return Check(name, FAIL, exc.reason, fix)
     return Check(name, OK, found)

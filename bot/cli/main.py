@@ -33,7 +33,7 @@ from bot.domain.commands import (
     ShowStatus,
     ShowTimeline,
 )
-from bot.domain.effects import OutboxItem
+from bot.domain.effects import Effect, OutboxItem
 from bot.domain.errors import UnknownSlo
 from bot.domain.grammar import clean_text, help_text, parse_cli_person, parse_command
 from bot.domain.model import Incident, IncidentSummary, Status, TimelineEntry, parse_incident_id
@@ -526,18 +526,25 @@ def _change(usecases: UseCases, settings: Settings, command: ParsedCommand, acto
     The plan is the one the Slack command uses (status message, topic, a line in the channel,
     invitations...), queued in the same transaction and delivered by a running ``incidentbot
     serve``; an incident without a channel (declared here without Slack) first gets the one its
-    declaration would have opened. Without SLACK_BOT_TOKEN nothing is queued, and if the incident
-    has a channel, one line on stderr says Slack did not hear of it.
+    declaration would have opened. Without SLACK_BOT_TOKEN no Slack update is queued, and if the incident
+    has a channel, one line on stderr says Slack did not hear of it. Whatever was queued (Slack updates,
+    tracker filings, PagerDuty calls) is told on stderr by destination (``queued_summary``).
     """
+    queued: list[Effect] = []  # every effect the committed transaction queued: Slack's, the tracker's, paging
+
+    def remember(effects: Sequence[Effect]) -> None:
+        queued[:] = effects  # a retried transaction queues again: the last attempt is the one that committed
+
+    usecases.incidents.transactions.on_queued = remember
     if settings.slack_bot_token.get():
         from bot.app import slack_change_plan
 
         plan = slack_change_plan(usecases, command.incident_number, actor)
         outcome = usecases.incidents.run(command, actor, plan=plan)
-        queued, opening = plan.queued, plan.opening
+        opening = plan.opening
     else:
         outcome = usecases.incidents.run(command, actor)
-        queued, opening = [], False
+        opening = False
     # People by the names Slack told us, in this change or earlier on the incident (`@bob`, not `@U0BOB`).
     names = {
         **collect_names(usecases.incidents.timeline(outcome.incident.number)[1]),
@@ -554,7 +561,7 @@ def _change(usecases: UseCases, settings: Settings, command: ParsedCommand, acto
         )
     if not settings.slack_bot_token.get() and incident.channel_id:
         print(SLACK_NOT_CONFIGURED.format(incident=incident.incident_id), file=sys.stderr)
-    elif queued:
+    if queued:
         first = (
             ", starting with its channel (it had none: it is created, its Slack users invited, the status "
             "message posted and pinned)"
@@ -562,10 +569,41 @@ def _change(usecases: UseCases, settings: Settings, command: ParsedCommand, acto
             else ""
         )
         print(
-            f"Queued {len(queued)} Slack update(s) for {incident.incident_id}{first}; a running `incidentbot serve` "
-            "delivers them (`incidentbot outbox` lists what is waiting).",
+            f"Queued {queued_summary([e.kind for e in queued])} for {incident.incident_id}{first}; a running "
+            "`incidentbot serve` delivers them (`incidentbot outbox` lists what is waiting).",
             file=sys.stderr,
         )
+
+
+_QUEUED_NAMES = (
+    ("slack.", "Slack update(s)"),
+    ("tracker.file", "tracker filing(s)"),
+    ("tracker.comment", "tracker comment(s)"),
+    ("tracker.", "tracker update(s)"),
+    ("pagerduty.", "PagerDuty update(s)"),
+)
+"""How ``queued_summary`` names effects by kind, first match wins, in the order they are told."""
+
+
+def queued_summary(kinds: Sequence[str]) -> str:
+    """What outbox effect ``kinds`` (``slack.refresh``, ``tracker.file``...) are, counted by destination:
+    ``["slack.refresh", "slack.post_line", "tracker.file"]`` -> ``2 Slack update(s) and 1 tracker
+    filing(s)``. A destination not named here is told by its prefix (``email.send`` -> ``1 email
+    update(s)``), after the named ones. Empty for no kinds."""
+    counts: dict[str, int] = {}
+    others: dict[str, int] = {}
+    for kind in kinds:
+        name = next((name for prefix, name in _QUEUED_NAMES if kind.startswith(prefix)), None)
+        if name is None:
+            name = f"{kind.partition('.')[0]} update(s)"
+            others[name] = others.get(name, 0) + 1
+        else:
+            counts[name] = counts.get(name, 0) + 1
+    ordered = [(name, counts[name]) for _, name in _QUEUED_NAMES if name in counts]
+    parts = [f"{count} {name}" for name, count in [*ordered, *sorted(others.items())]]
+    if not parts:
+        return ""
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
 def _timeline_text(incident: Incident, entries: Sequence[TimelineEntry]) -> str:
@@ -859,15 +897,27 @@ def _outbox(args: argparse.Namespace, settings: Settings) -> int:
     if args.format == "json":
         print(json.dumps({"items": [_outbox_json(item) for item in items]}, indent=2, ensure_ascii=False))
         return 0
-    print(
-        "\n".join(
-            f"#{i.id:<6} {i.status:<8} {i.kind:<26} {_outbox_subject(i):<8} "
-            f"attempts={i.attempts:<3} {_next_attempt(i)}{i.last_error}"
-            for i in items
-        )
-        or _empty_outbox(usecases, settings, args.status)
-    )
+    print("\n".join(outbox_lines(items)) or _empty_outbox(usecases, settings, args.status))
     return 0
+
+
+OUTBOX_GAP = "  "
+"""What separates two columns of ``incidentbot outbox``."""
+
+
+def outbox_lines(items: Sequence[OutboxItem]) -> list[str]:
+    """``incidentbot outbox`` as text, one line per item: ``#id``, status, kind, subject (``INC-1 follow-up
+    2``), ``attempts=N``, ``next=<UTC time>`` (none for a dead item) and the last error, each column as wide
+    as its widest value in ``items`` and separated by two spaces, so every column starts at one offset. A
+    column empty on every line (``next`` of a dead-only listing, no errors) is left out; no trailing blanks."""
+    rows = [
+        [f"#{i.id}", i.status, i.kind, _outbox_subject(i), f"attempts={i.attempts}", _next_attempt(i), i.last_error]
+        for i in items
+    ]
+    kept = [c for c in range(len(rows[0])) if any(row[c] for row in rows)] if rows else []
+    widths = {c: max(len(row[c]) for row in rows) for c in kept}
+    last = kept[-1] if kept else None
+    return [OUTBOX_GAP.join(row[c] if c == last else row[c].ljust(widths[c]) for c in kept).rstrip() for row in rows]
 
 
 def _empty_outbox(usecases: UseCases, settings: Settings, status: str | None) -> str:
@@ -904,8 +954,8 @@ def _outbox_followup(item: OutboxItem) -> int | None:
 
 
 def _next_attempt(item: OutboxItem) -> str:
-    """``next=<UTC time> `` for an item still owed; "" for a dead one, which is never attempted again."""
-    return "" if item.status == "dead" else f"next={format_iso(item.next_attempt_at)} "
+    """``next=<UTC time>`` for an item still owed; "" for a dead one, which is never attempted again."""
+    return "" if item.status == "dead" else f"next={format_iso(item.next_attempt_at)}"
 
 
 def _outbox_json(item: OutboxItem) -> dict[str, Any]:

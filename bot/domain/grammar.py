@@ -13,6 +13,13 @@ state-changing command may end with ``--at WHEN``)::
     followup owner <n> @user | followup due <n> DATE | followup drop <n> <reason> | followup export <n>
     followups
 
+Options: ``--at WHEN`` on any state-changing command (every follow-up verb included; not ``strike``);
+``--due DATE`` only on a new follow-up (``followup <text>``): any other verb, ``followup done|reopen|owner|
+drop|export <n>`` and ``followup due <n>`` included, refuses it naming the one that takes it. Either option may
+be written ``--AT``, ``--at=WHEN`` or with a phone's dash (``\u2014at``, ``\u2013due``); ``-at``/``-due`` (one
+hyphen) and a dash, a space, then the option before its value (``\u2013 due tomorrow``, ``- at 13:42``) are
+refused with the right spelling rather than kept as text (``\u2013 due to a bug`` is text: no date follows).
+
 ``followup done|reopen|owner|due|drop|export`` is a change to follow-up ``<n>`` only when a number follows
 the word (``followup drop the legacy cache`` adds a follow-up); a word that tries to be a number and is not
 a whole one of at most 6 digits (``-1``, ``2.0``, ``99999999999999999999``) is refused; DATE is one of
@@ -147,6 +154,19 @@ _TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,63}$")
 # `--at` in any case, `--at=WHEN`, and `\u2014at`/`\u2013at` (phones turn `--` into an em or en dash);
 # `-at` is caught to be refused. A word such as `--atlas` is text.
 _AT_OPTION = re.compile(r"(?:^|(?<=\s))(?P<flag>(?:--|[\u2013\u2014]|-)at)(?=\s|=|$)", re.IGNORECASE)
+# Options written almost right, refused with a hint rather than kept as text: `-due` (one hyphen, as `-at`),
+# and a dash, a space, then `due`/`at` (`\u2013 due tomorrow`, `- at 13:42`): that last form is refused only when
+# what follows reads as the option's value (`\u2013 due to a bug` is text).
+_SINGLE_DASH_DUE = re.compile(r"(?:^|(?<=\s))-due(?=\s|=|$)", re.IGNORECASE)
+_SPACED_OPTION = re.compile(r"(?:^|(?<=\s))(?P<dash>--|-|[\u2013\u2014])\s+(?P<name>due|at)(?=\s|=)", re.IGNORECASE)
+_ANY_OPTION = re.compile(r"(?:^|(?<=\s))(?:--|-|[\u2013\u2014])\s*(?:due|at)(?=\s|=|$)", re.IGNORECASE)
+# The start of a WHEN (`bot.domain.timeparse.parse_when`): a clock (`13:42`), a date (`2026-11-22...`),
+# `now`, or a relative `15m ago` / `2 hours ago`.
+_LOOKS_LIKE_WHEN = re.compile(
+    r"^(?:now|\d{1,2}:\d{2}(?:\s.*)?|\d{4}-\d{2}-\d{2}(?:[T\s].*)?|\d+\s*[a-z]+\s+ago)$", re.IGNORECASE
+)
+NEW_FOLLOWUP_DUE = "`followup <text> [@owner] --due DATE`"
+"""The one command that takes ``--due``, as refusals name it."""
 _TITLE_SEPARATORS = frozenset("-:,;|\u2013\u2014")
 # Cs: a lone surrogate (a non-UTF-8 byte in CLI argv, "\ud800" in JSON) has no UTF-8 form: no database stores it.
 _BIDI_AND_CONTROL = {"Cc", "Cf", "Cs"}
@@ -247,6 +267,7 @@ def parse_command(text: str, *, names: bool = False) -> ParsedCommand:
     cleaned = clean_text(text)
     if not cleaned:
         raise UsageError("Tell me what to do.", usage=USAGE["help"])
+    _refuse_misspelled_options(cleaned)
     body, at = _split_at_option(cleaned)
     first, rest = _split_word(body)
     incident_number = parse_incident_id(first)
@@ -255,6 +276,8 @@ def parse_command(text: str, *, names: bool = False) -> ParsedCommand:
         if not first:
             raise UsageError(f"What should I do with INC-{incident_number}?", usage=USAGE["help"])
     verb = first.lower()
+    if verb != "followup" and verb in USAGE and _DUE_OPTION.search(rest):
+        raise UsageError(f"`--due` only applies to a new follow-up ({NEW_FOLLOWUP_DUE}), not `{verb}`.", USAGE[verb])
     people_parser = _PEOPLE_PARSERS.get(verb)
     parser = _PARSERS.get(verb)
     if people_parser is not None:
@@ -292,6 +315,43 @@ def _unknown_verb(word: str) -> UsageError:
     close = difflib.get_close_matches(word.lower(), list(USAGE), n=1)
     hint = f" Did you mean `{close[0]}`?" if close else ""
     return UsageError(f"I don't know the command `{shown}`.{hint}", usage=" | ".join(USAGE))
+
+
+def _refuse_misspelled_options(text: str) -> None:
+    """Raise UsageError for an option written almost right, which would otherwise be kept as text: ``-due``
+    (did you mean ``--due``), and a dash with a space before ``due`` or ``at`` (``\u2013 due tomorrow``, ``- at
+    13:42``) when what follows is a due date (``bot.domain.timeparse.parse_due``, an owner after it
+    allowed) or starts like a time. ``-at`` is refused by ``_split_at_option``."""
+    if _SINGLE_DASH_DUE.search(text):
+        raise UsageError("`-due` is not an option: did you mean `--due`?", USAGE["followup"])
+    for spaced in _SPACED_OPTION.finditer(text):
+        after = text[spaced.end() :].removeprefix("=")
+        following = _ANY_OPTION.search(after)
+        value = (after[: following.start()] if following else after).strip()
+        name = spaced.group("name").lower()
+        if not (_reads_as_due(value) if name == "due" else bool(_LOOKS_LIKE_WHEN.match(value))):
+            continue
+        typed = f"{text[spaced.start() : spaced.end()]} {value}"[:60]
+        raise UsageError(
+            f"`{typed}` reads like the option `--{name}`: write `--{name} {value[:40]}` (two hyphens, no space), "
+            f"or leave out the dash to keep it as text.",
+            USAGE["followup"] if name == "due" else "... --at WHEN",
+        )
+
+
+def _reads_as_due(value: str) -> bool:
+    """True when ``value`` is a due date, alone or followed by an owner (``tomorrow <@U0BOB|bob>``)."""
+    candidates = [value]
+    words = value.rsplit(None, 1)
+    if len(words) == 2 and (parse_user(words[1]) is not None or words[1].startswith("@")):
+        candidates.append(words[0])
+    for candidate in candidates:
+        try:
+            parse_due(candidate)
+        except TimeParseError:
+            continue
+        return True
+    return False
 
 
 def _split_at_option(text: str) -> tuple[str, str | None]:
@@ -521,6 +581,19 @@ def _parse_followup_change(
     if match is None:
         raise UsageError(f"`followup {sub}` needs the follow-up number, e.g. `followup {sub} 1`.", USAGE["followup"])
     number = int(match.group(1))
+    due_flag = _DUE_OPTION.search(remainder)
+    if due_flag is not None and sub == "due":
+        date_text = " ".join(f"{remainder[: due_flag.start()]} {remainder[due_flag.end() :].removeprefix('=')}".split())
+        raise UsageError(
+            f"`followup due` takes the date without `--due`: `followup due {number} {date_text[:40] or 'DATE'}`.",
+            USAGE["followup"],
+        )
+    if due_flag is not None:
+        raise UsageError(
+            f"`followup {sub}` takes no `--due`: only a new follow-up does ({NEW_FOLLOWUP_DUE}); "
+            f"to move follow-up #{number}'s date, `followup due {number} DATE`.",
+            USAGE["followup"],
+        )
     if sub == "done":
         return CompleteFollowup(number, _optional_text("followup", remainder))
     if sub == "reopen":

@@ -68,6 +68,10 @@ def _ignore_entry(_kind: EntryKind) -> None:
     return None
 
 
+def _ignore_effects(_effects: Sequence[Effect]) -> None:
+    return None
+
+
 class Transactions:
     """The store's transactions as the use cases open them, with the clock they stamp writes with.
 
@@ -84,6 +88,10 @@ class Transactions:
         # Told the kind of each timeline entry a committed transition recorded (the server counts them
         # for /metrics); set by the composition root, nothing by default.
         self.on_entry: Callable[[EntryKind], None] = _ignore_entry
+        # Told every effect one transaction queued (the caller's plan and the standing plans together),
+        # once per attempt: a retried transaction tells it again, so the last call is what committed. The
+        # CLI sets it to say what it queued; nothing by default.
+        self.on_queued: Callable[[Sequence[Effect]], None] = _ignore_effects
 
     def read(self) -> AbstractContextManager[UnitOfWork]:
         """A read-only transaction."""
@@ -117,10 +125,15 @@ class Transactions:
 
     def enqueue_plans(self, uow: UnitOfWork, outcome: Outcome, plan: EffectPlan | None, now: datetime) -> None:
         """Queue the effects ``outcome`` owes (the caller's ``plan`` and the standing plans) in ``uow``."""
+        queued: list[Effect] = []
         if plan is not None:
-            uow.outbox.enqueue(plan(outcome), now)
+            queued.extend(plan(outcome))
+            uow.outbox.enqueue(queued, now)
         for standing in self.standing_plans:
-            uow.outbox.enqueue(standing(uow, outcome), now)
+            owed = list(standing(uow, outcome))
+            uow.outbox.enqueue(owed, now)
+            queued.extend(owed)
+        self.on_queued(queued)
 
 
 def find_incident(

@@ -26,12 +26,20 @@ from tests.support.slack_driver import SlackDriver
 ROLLBACK = "rollback WAF rule inspect-large-payloads"
 
 
-def _cli(database_url: str, *args: str, slack_api_url: str | None = None) -> subprocess.CompletedProcess[str]:
-    """The CLI as a child process; with ``slack_api_url``, Slack is configured (token and API URL)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "LOG_", "DATABASE_URL"))}
+def _cli(
+    database_url: str, *args: str, slack_api_url: str | None = None, settings: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The CLI as a child process; with ``slack_api_url``, Slack is configured (token and API URL); ``settings``
+    adds other variables (TRACKER_*)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "INCIDENT_", "LOG_", "DATABASE_URL", "TRACKER"))
+    }
     env["DATABASE_URL"] = database_url
     if slack_api_url is not None:
         env.update({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": slack_api_url})
+    env.update(settings or {})
     return subprocess.run(
         [sys.executable, "-m", "bot.cli.main", "--env-file", "", *args],
         env=env,
@@ -199,6 +207,33 @@ def _queued(database_url: str) -> list[tuple[str, dict[str, object]]]:
         return [(i.kind, i.payload) for i in usecases.outbox.items(status="pending")]
     finally:
         usecases.store.dispose()
+
+
+TRACKER = {
+    "TRACKER": "github",
+    "TRACKER_URL": "http://127.0.0.1:9",  # never called: the CLI only queues; a running bot files
+    "TRACKER_PROJECT": "acme/web",
+    "TRACKER_TOKEN": "ghp_FAKEtoken0123",
+}
+
+
+class TestCliSaysWhatItQueuedByDestination:
+    def test_a_followup_queues_slack_updates_and_a_tracker_filing(
+        self, two_incidents: tuple[str, dict[str, str]], fake_slack: FakeSlack
+    ) -> None:
+        """`incidentbot run "INC-1 followup ..."` with Slack and a tracker: the line names the Slack updates and
+        the filing apart, and matches what `incidentbot outbox` lists."""
+        url, _ = two_incidents
+        result = _cli(
+            url, "run", "INC-1 followup canary deployment", slack_api_url=fake_slack.base_url, settings=TRACKER
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.splitlines() == [
+            "Queued 2 Slack update(s) and 1 tracker filing(s) for INC-1; a running `incidentbot serve` delivers "
+            "them (`incidentbot outbox` lists what is waiting)."
+        ]
+        listed = json.loads(_cli(url, "outbox", "--format", "json", settings=TRACKER).stdout)
+        assert sorted(i["kind"] for i in listed["items"]) == ["slack.post_line", "slack.refresh", "tracker.file"]
 
 
 class TestCliOpensTheChannelOfAnIncidentThatHasNone:

@@ -155,6 +155,10 @@ def test_followup_export_files_followups_added_before_the_tracker(
         exported.stdout.strip()
         == "INC-1 · Follow-up #1 (retry budget for the payment client) to be filed in the tracker"
     )
+    assert exported.stderr.strip() == (
+        "Queued 1 tracker filing(s) for INC-1; a running `incidentbot serve` delivers them "
+        "(`incidentbot outbox` lists what is waiting)."
+    )
     assert "tracker.file" in incidentbot("outbox", **cli).stdout
     with running_bot(database_url, fake_slack.base_url, **github.settings) as bot:
         wait_until(all_filed(bot, 1))

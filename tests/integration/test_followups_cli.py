@@ -193,3 +193,32 @@ def test_a_followup_typed_over_several_lines_lists_as_one(database_url: str, tmp
     ]
     texts = [f["text"] for f in json.loads(cli("followups", "--format", "json"))["followups"]]
     assert texts == ["canary\ndeployment\tfor firewall changes", "verify CPU load"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("INC-1 followup a4 -due tomorrow", "`-due` is not an option: did you mean `--due`?"),
+        (
+            "INC-1 followup a4 \u2013 due tomorrow",
+            "`\u2013 due tomorrow` reads like the option `--due`: write `--due tomorrow` (two hyphens, no space), "
+            "or leave out the dash to keep it as text.",
+        ),
+        (
+            "INC-1 followup done 1 --due 2026-12-01",
+            "`followup done` takes no `--due`: only a new follow-up does (`followup <text> [@owner] --due DATE`); "
+            "to move follow-up #1's date, `followup due 1 DATE`.",
+        ),
+    ],
+)
+def test_an_option_typed_wrong_records_nothing(database_url: str, tmp_path: Path, typed: str, message: str) -> None:
+    """`incidentbot run` (a process) with the fresh tester's typos: exit 2, the hint on stderr's first line, and
+    the incident keeps its one open follow-up without a due date (nothing became text)."""
+    cli = Cli(database_url, tmp_path)
+    cli("run", "declare sev2 CDN edge down")
+    cli("run", "INC-1 followup canary deployment")
+    result = incidentbot("run", typed, database_url=database_url, cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[0] == f"incidentbot: {message}"
+    listed = json.loads(cli("followups", "INC-1", "--format", "json"))["followups"]
+    assert [(f["number"], f["text"], f["state"], f["due"]) for f in listed] == [(1, "canary deployment", "open", None)]

@@ -120,6 +120,46 @@ class TestFollowupItems:
             uow.outbox.bury(item.id, "POST /repos/acme/web/issues: GitHub refused (HTTP 410)", datetime.now(UTC))
         usecases.store.dispose()
         assert _cli(database, "--status", "dead").stdout.splitlines() == [
-            f"#{item.id:<6} dead     tracker.file               INC-1 follow-up 2 attempts=0   "
+            f"#{item.id}  dead  tracker.file  INC-1 follow-up 2  attempts=0  "
             "POST /repos/acme/web/issues: GitHub refused (HTTP 410)"
         ]
+
+    def test_a_mixed_listing_lines_up_its_columns(self, tmp_path: Path) -> None:
+        """Pending and dead items of every width: each column starts at one offset, two spaces after the widest
+        value of the column before; a dead item has no ``next=``; the JSON keeps its fields."""
+        database = tmp_path / "outbox.db"
+        usecases = wire_usecases(
+            open_store(f"sqlite:///{database}"), clock=lambda: datetime(2026, 11, 29, 20, 0, tzinfo=UTC)
+        )
+        usecases.outbox.enqueue(
+            [
+                Effect("slack.post_line", {"text": "x"}, 3),
+                Effect("tracker.file", {"followup": 2}, 1),
+                Effect("slack.refresh", {}, 12),
+                Effect("slack.post_recent_changes", {}, None),
+            ]
+        )
+        filing = usecases.outbox.items()[1]
+        with usecases.store.transaction() as uow:
+            uow.outbox.bury(filing.id, "GitHub refused (HTTP 410)", datetime(2026, 11, 29, 20, 5, tzinfo=UTC))
+        usecases.store.dispose()
+        assert _cli(database).stdout.splitlines() == [
+            "#1  pending  slack.post_line            INC-3              attempts=0  next=2026-11-29T20:00:00Z",
+            "#2  dead     tracker.file               INC-1 follow-up 2  attempts=0"
+            + " " * 29  # two spaces, the empty next= column (25 wide), two spaces
+            + "GitHub refused (HTTP 410)",
+            "#3  pending  slack.refresh              INC-12             attempts=0  next=2026-11-29T20:00:00Z",
+            "#4  pending  slack.post_recent_changes  -                  attempts=0  next=2026-11-29T20:00:00Z",
+        ]
+        listed = json.loads(_cli(database, "--format", "json").stdout)["items"]
+        assert listed[1] == {
+            "id": 2,
+            "status": "dead",
+            "kind": "tracker.file",
+            "incident": "INC-1",
+            "followup": 2,
+            "attempts": 0,
+            "next_attempt_at": None,
+            "last_error": "GitHub refused (HTTP 410)",
+            "created_at": "2026-11-29T20:00:00Z",
+        }

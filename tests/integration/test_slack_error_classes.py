@@ -666,7 +666,7 @@ class TestDeadItemsInTheCli:
         text = incidentbot("outbox", "--status", "dead", database_url=url, cwd=tmp_path)
         assert text.returncode == 0, text.stderr
         assert text.stdout.strip() == (
-            f"#{dead.id:<6} dead     slack.post_line            INC-{number:<4} attempts=1   chat.postMessage: "
+            f"#{dead.id}  dead  slack.post_line  INC-{number}  attempts=1  chat.postMessage: "
             "missing_scope (HTTP 200, setup): the app lacks the scope chat:write: add it under "
             "oauth_config.scopes.bot (manifest.yml) and reinstall"
         )

@@ -106,6 +106,27 @@ async def test_jira_reachable_and_refused(jira: FakeJira) -> None:
     assert refused.detail.startswith("GET /rest/api/3/project/NOPE: Jira refused (HTTP 404")
 
 
+@pytest.mark.parametrize(("user", "token"), [("someone@acme.example", JIRA_TOKEN), (EMAIL, "ATATT3xWRONG")])
+async def test_jira_401_names_the_user_and_the_token(jira: FakeJira, user: str, token: str) -> None:
+    """Jira Cloud answers 401 alike for a wrong account email and a wrong token: the line names both settings."""
+    values = {
+        "TRACKER": "jira",
+        "TRACKER_URL": jira.url,
+        "TRACKER_PROJECT": "OPS",
+        "TRACKER_TOKEN": token,
+        "TRACKER_USER": user,
+    }
+    check = await tracker_check(load_settings(values, env_file=None))
+    assert check is not None
+    assert (check.status, check.detail) == (
+        FAIL,
+        "GET /rest/api/3/myself: Jira refused (HTTP 401, the account email or the token is not valid: "
+        "check TRACKER_USER and TRACKER_TOKEN): Client must be authenticated to access this resource.",
+    )
+    assert check.fix == "correct TRACKER_USER / TRACKER_TOKEN / TRACKER_PROJECT (README, Trackers: token scopes)"
+    assert token not in check.detail + check.fix
+
+
 async def test_an_unreachable_tracker_fails_with_the_network_fix(github: FakeGitHub) -> None:
     url = github.url
     await github.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -36,8 +37,10 @@ async def jira() -> AsyncIterator[FakeJira]:
     await fake.stop()
 
 
-def client(fake: FakeJira, token: str = TOKEN, project: str = "OPS", timeout: float = 5.0) -> JiraTracker:
-    return JiraTracker(fake.url, project, EMAIL, token, timeout_seconds=timeout)
+def client(
+    fake: FakeJira, token: str = TOKEN, project: str = "OPS", timeout: float = 5.0, email: str = EMAIL
+) -> JiraTracker:
+    return JiraTracker(fake.url, project, email, token, timeout_seconds=timeout)
 
 
 async def file_until_done(tracker: JiraTracker, issue: TrackerIssue) -> tuple[TrackerRef, int]:
@@ -88,6 +91,19 @@ class TestFiling:
         assert fields["assignee"] == {"accountId": ACCOUNT}
         last = fields["description"]["content"][-1]
         assert last == {"type": "paragraph", "content": [{"type": "text", "text": MARKER}]}
+
+    @pytest.mark.parametrize("deleted", ["OPS-1", "OPS-2", "OPS-3"])
+    async def test_a_key_is_never_reused_after_a_delete(self, jira: FakeJira, deleted: str) -> None:
+        """As Jira: after deleting one of OPS-1..3, the next issue filed is OPS-4 and the others are untouched."""
+        tracker = client(jira)
+        for n in (1, 2, 3):
+            await tracker.file(dataclasses.replace(ISSUE, marker=f"incidentbot:INC-7:followup-{n}", title=f"t{n}"))
+        jira.delete(deleted)
+        ref = await tracker.file(dataclasses.replace(ISSUE, marker="incidentbot:INC-7:followup-4", title="t4"))
+        assert ref.key == "OPS-4"
+        kept = {"OPS-1": "t1", "OPS-2": "t2", "OPS-3": "t3", "OPS-4": "t4"}
+        del kept[deleted]
+        assert {key: issue["fields"]["summary"] for key, issue in jira.issues.items()} == kept
 
     async def test_the_lookup_is_jql_on_the_marker_label(self, jira: FakeJira) -> None:
         await client(jira).file(ISSUE)
@@ -288,12 +304,14 @@ class TestRefusals:
         assert (failed.value.status, failed.value.temporary) == (status, temporary)
         assert failed.value.reason.endswith(f": said {status}")
 
-    async def test_a_wrong_token_is_refused_by_the_fake(self, jira: FakeJira) -> None:
+    @pytest.mark.parametrize(("email", "token"), [(EMAIL, "wrong"), ("someone@acme.example", TOKEN)])
+    async def test_a_wrong_token_or_email_is_refused_naming_both(self, jira: FakeJira, email: str, token: str) -> None:
+        """Jira Cloud answers 401 alike for a wrong token and a wrong account email: the reason names both."""
         with pytest.raises(TrackerError) as failed:
-            await client(jira, token="wrong").file(ISSUE)
+            await client(jira, token=token, email=email).file(ISSUE)
         assert failed.value.reason == (
-            "POST /rest/api/3/search/jql: Jira refused (HTTP 401, the token is not valid: check TRACKER_TOKEN): "
-            "Client must be authenticated to access this resource."
+            "POST /rest/api/3/search/jql: Jira refused (HTTP 401, the account email or the token is not valid: "
+            "check TRACKER_USER and TRACKER_TOKEN): Client must be authenticated to access this resource."
         )
 
     async def test_429_carries_retry_after(self, jira: FakeJira) -> None:

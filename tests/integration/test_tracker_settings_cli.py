@@ -47,3 +47,24 @@ def test_doctor_names_a_slack_id_mapped_twice(tmp_path: Path) -> None:
         f"[FAIL] configuration: TRACKER_USERS_FILE {str(users)!r}: U024BE7LH is given more than once "
         "(lines 2, 4): keep one of them."
     )
+
+
+def test_doctor_names_a_slack_id_without_a_login(tmp_path: Path) -> None:
+    """TRACKER_USERS_FILE ``users:\\n  U024BE7LH:\\n`` (no value): ``doctor`` says the id has no login and
+    how to fix it, never ``None is not a GitHub login``."""
+    users = tmp_path / "users.yml"
+    users.write_text("users:\n  U024BE7LH:\n")
+    settings = {
+        "TRACKER": "github",
+        "TRACKER_PROJECT": "acme/web",
+        "TRACKER_TOKEN": "ghp_FAKEtoken0123",
+        "TRACKER_USERS_FILE": str(users),
+    }
+    result = incidentbot(
+        "--env-file", "", "doctor", database_url=f"sqlite:///{tmp_path / 'bot.db'}", cwd=tmp_path, settings=settings
+    )
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[0] == (
+        f"[FAIL] configuration: TRACKER_USERS_FILE {str(users)!r}: U024BE7LH has no login: give the GitHub login "
+        "(or remove the line)."
+    )

@@ -220,3 +220,38 @@ def test_a_close_without_doing_it_drops_and_a_reopen_reopens(
         (EntryKind.FOLLOWUP_REOPENED, tracker, f"reopened in {kind.key}"),
     ]
     assert bot.usecases.incidents.get(1).followups[0].state.value == "open"
+
+
+@pytest.fixture
+def github_bot_capitalised(database_url: str, fake_slack: FakeSlack) -> Iterator[tuple[RunningBot, Kind]]:
+    """The bot configured with ``TRACKER_PROJECT=ACME/Web`` against GitHub's ``acme/web``."""
+    with serving(FakeGitHub(repository="acme/web")) as fake:
+        kind = github_kind(fake.url)
+        kind.settings["TRACKER_PROJECT"] = "ACME/Web"
+        with running_bot(database_url, fake_slack.base_url, **kind.settings, TRACKER_WEBHOOK_SECRET=SECRET) as bot:
+            yield bot, kind
+
+
+@pytest.mark.parametrize("full_name", ["acme/web", "ACME/WEB", "Acme/Web", "ACME/Web"])
+def test_a_github_repository_is_matched_in_any_case(
+    github_bot_capitalised: tuple[RunningBot, Kind], fake_slack: FakeSlack, full_name: str
+) -> None:
+    """GitHub names ``owner/repo`` case-insensitively: with ``TRACKER_PROJECT=ACME/Web`` the follow-up is
+    filed in ``acme/web`` (keyed ``ACME/Web#1``) and a signed close whose ``repository.full_name`` is
+    ``full_name`` is recorded; ``acme/web2`` (another repository) is ignored."""
+    bot, kind = github_bot_capitalised
+    slack = SlackDriver(bot, fake_slack)
+    channel = slack.declare("declare sev1 CDN edge returning 502s")
+    slack.ephemeral("followup canary deployment for firewall changes", channel_id=channel)
+    for _ in range(100):
+        if bot.usecases.incidents.get(1).followups[0].tracker_key:
+            break
+        bot.drain()
+    assert bot.usecases.incidents.get(1).followups[0].tracker_key == "ACME/Web#1"
+    other = kind.closed()
+    other["repository"]["full_name"] = "acme/web2"
+    assert deliver(bot, kind, other).json() == {"ok": True, "ignored": True}
+    closed = kind.closed()
+    closed["repository"]["full_name"] = full_name
+    assert deliver(bot, kind, closed).json() == {"ok": True, "recorded": True, "followup": "INC-1#1"}
+    assert bot.usecases.incidents.get(1).followups[0].state.value == "done"

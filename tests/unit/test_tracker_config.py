@@ -116,7 +116,6 @@ class TestUsersFile:
             ("users:\n  octocat: U024BE7LH\n", "github", "'octocat' is not a Slack user id"),
             ("users:\n  U024BE7LH: -octocat\n", "github", "U024BE7LH: '-octocat' is not a GitHub login."),
             ("users:\n  U024BE7LH: octo cat\n", "jira", "U024BE7LH: 'octo cat' is not a Jira accountId."),
-            ("users:\n  U024BE7LH: 12\n", "github", "U024BE7LH: 12 is not a GitHub login."),
             ("people:\n  U024BE7LH: octocat\n", "github", "unknown key 'people' (only `users:` is read)."),
             ("users: [octocat]\n", "github", "`users:` must map Slack user ids to tracker users."),
             ("- octocat\n", "github", "must be a mapping with a `users:` key."),
@@ -132,6 +131,55 @@ class TestUsersFile:
             load_tracker_users(path, tracker)
         assert refused.value.user_message.startswith(f"TRACKER_USERS_FILE {str(path)!r}")
         assert message in refused.value.user_message
+
+    @pytest.mark.parametrize(
+        ("value", "tracker", "message"),
+        [
+            ("", "github", "U024BE7LH has no login: give the GitHub login (or remove the line)."),
+            ("~", "jira", "U024BE7LH has no accountId: give the Jira accountId (or remove the line)."),
+            ("null", "github", "U024BE7LH has no login: give the GitHub login (or remove the line)."),
+            ("12", "github", 'U024BE7LH: YAML reads 12 as a number: put the GitHub login in quotes, e.g. "12".'),
+            ("1.5", "jira", 'U024BE7LH: YAML reads 1.5 as a number: put the Jira accountId in quotes, e.g. "1.5".'),
+            (
+                "yes",
+                "github",
+                "U024BE7LH: YAML reads the value as the boolean true (true/false, yes/no, on/off): "
+                "put the GitHub login in quotes.",
+            ),
+            (
+                "off",
+                "jira",
+                "U024BE7LH: YAML reads the value as the boolean false (true/false, yes/no, on/off): "
+                "put the Jira accountId in quotes.",
+            ),
+            ("2026-12-01", "github", "U024BE7LH: YAML reads 2026-12-01 as a date: put the GitHub login in quotes."),
+            (
+                "[octocat, hubot]",
+                "github",
+                "U024BE7LH has a list: give one GitHub login (a Slack user maps to one GitHub user).",
+            ),
+            (
+                "\n    login: octocat",
+                "github",
+                "U024BE7LH has a mapping: give the GitHub login as text, e.g. `U024BE7LH: octocat`.",
+            ),
+            (
+                "{id: x}",
+                "jira",
+                "U024BE7LH has a mapping: give the Jira accountId as text, e.g. `U024BE7LH: 5b10ac8d82e05b22cc7d4ef5`.",
+            ),
+        ],
+    )
+    def test_a_value_yaml_reads_as_no_text_says_what_it_is(
+        self, tmp_path: Path, value: str, tracker: str, message: str
+    ) -> None:
+        """Every kind of YAML value that is not text (null, number, boolean, date, list, mapping) is named as
+        what YAML read, with the fix; never ``None is not a GitHub login``."""
+        path = tmp_path / "users.yml"
+        path.write_text(f"users:\n  U024BE7LH: {value}\n")
+        with pytest.raises(ConfigError) as refused:
+            load_tracker_users(path, tracker)
+        assert refused.value.user_message == f"TRACKER_USERS_FILE {str(path)!r}: {message}"
 
     def test_a_missing_file_is_refused(self, tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as refused:

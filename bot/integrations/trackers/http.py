@@ -44,7 +44,10 @@ class Answer:
 
 
 class TrackerHttp:
-    """Sends requests to one tracker with one set of credentials; every failure becomes a TrackerError."""
+    """Sends requests to one tracker with one set of credentials; every failure becomes a TrackerError.
+
+    ``hints`` replaces the default words said for an HTTP status (a tracker whose credentials are more than
+    a token says what else to check on 401)."""
 
     def __init__(
         self,
@@ -56,6 +59,7 @@ class TrackerHttp:
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         explain: Any = None,
         fields_of: Any = None,
+        hints: Mapping[int, str] | None = None,
     ) -> None:
         self.tracker = tracker
         self.base_url = base_url.rstrip("/")
@@ -64,6 +68,7 @@ class TrackerHttp:
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._explain = explain
         self._fields_of = fields_of
+        self._hints = {**_HINTS, **(hints or {})}
 
     def redact(self, text: str) -> str:
         """``text`` with the token (and the Authorization header value) replaced by ``***``."""
@@ -116,7 +121,7 @@ class TrackerHttp:
             return self._temporary(f"{where}: {self.tracker} answered HTTP {status}{said}", status, retry_after)
         if status < 400:
             return self._temporary(f"{where}: unexpected HTTP {status}{said}", status, retry_after)
-        hint = _HINTS.get(status, "")
+        hint = self._hints.get(status, "")
         return TrackerError(
             FailureKind.PERMANENT,
             f"{where}: {self.tracker} refused (HTTP {status}{', ' + hint if hint else ''}){said}",

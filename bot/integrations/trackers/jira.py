@@ -86,6 +86,13 @@ OPTIONAL_FIELDS = {"assignee": "tracker_assignee_refused", "duedate": "tracker_d
 """Fields an issue is filed without when Jira refuses them (and nothing else), with the event logged."""
 
 
+HINTS = {
+    401: "the account email or the token is not valid: check TRACKER_USER and TRACKER_TOKEN",
+}
+"""Jira's words for an HTTP status where they differ from the default: Jira Cloud answers 401 alike for a
+wrong email and a wrong API token (Basic auth is the pair), so both settings are named."""
+
+
 def marker_label(marker: str) -> str:
     """The Jira label standing for ``marker``: ``incidentbot:INC-7:followup-2`` ->
     ``incidentbot-INC-7-followup-2`` (labels refuse spaces; ``:`` and ``.`` become ``-``)."""
@@ -158,6 +165,7 @@ class JiraTracker:
             timeout_seconds=timeout_seconds,
             explain=explain,
             fields_of=refused_fields,
+            hints=HINTS,
         )
 
     async def file(self, issue: TrackerIssue) -> TrackerRef:

@@ -55,7 +55,8 @@ def signature_valid(tracker: str, headers: Mapping[str, str], body: bytes, secre
 
 def issue_event(tracker: str, headers: Mapping[str, str], body: Any, project: str) -> IssueEvent | None:
     """The close or reopen ``body`` tells for ``project`` (GitHub ``owner/repo``, Jira project key), or None
-    for any other event, action or project."""
+    for any other event, action or project. A GitHub repository is matched in any case (GitHub treats
+    ``owner/repo`` case-insensitively); the key uses ``project`` as configured."""
     if not isinstance(body, dict):
         return None
     issue = body.get("issue")
@@ -63,7 +64,9 @@ def issue_event(tracker: str, headers: Mapping[str, str], body: Any, project: st
         return None
     if tracker == "github":
         repository = body.get("repository")
-        same_repository = isinstance(repository, dict) and repository.get("full_name") == project
+        full_name = repository.get("full_name") if isinstance(repository, dict) else None
+        # GitHub names owners and repositories case-insensitively: `ACME/Web` is `acme/web`.
+        same_repository = isinstance(full_name, str) and full_name.casefold() == project.casefold()
         action = body.get("action")
         if headers.get("X-GitHub-Event") != "issues" or action not in ("closed", "reopened") or not same_repository:
             return None

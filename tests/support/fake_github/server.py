@@ -109,7 +109,8 @@ class FakeGitHub(FakeTrackerServer):
     # ------------------------------------------------------------------------------ routes
 
     def _known(self, request: web.Request) -> web.Response | None:
-        if f"{request.match_info['owner']}/{request.match_info['repo']}" != self.repository:
+        asked = f"{request.match_info['owner']}/{request.match_info['repo']}"
+        if asked.casefold() != self.repository.casefold():  # GitHub matches owner/repo in any case
             return web.json_response({"message": "Not Found", "documentation_url": DOCS, "status": "404"}, status=404)
         return None
 

@@ -59,6 +59,7 @@ class FakeJira(FakeTrackerServer):
         self.issue_types = {"Task", "Bug"}
         self.duedate_on_screen = True
         self.issues: dict[str, dict[str, Any]] = {}
+        self._last_number = 0  # Jira never reuses a key: numbers only go up, deleted issues included
         self.lagging = False
         self._indexed: dict[str, dict[str, Any]] = {}
         self.comments: dict[str, list[dict[str, Any]]] = {}
@@ -150,7 +151,9 @@ class FakeJira(FakeTrackerServer):
             errors["duedate"] = f"Error parsing date string: {duedate}"
         if errors:
             return _bad(errors, [])
-        number = len(self.issues) + 1
+        placed = (int(k.rpartition("-")[2]) for k in self.issues if k.rpartition("-")[2].isdigit())
+        self._last_number = max([self._last_number, *placed]) + 1  # issues a test placed by hand count too
+        number = self._last_number
         key = f"{self.project}-{number}"
         issue_id = str(10000 + number)
         self.issues[key] = {
