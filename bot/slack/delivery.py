@@ -38,6 +38,7 @@ from bot.domain.model import (
 )
 from bot.domain.paging import PageAction
 from bot.domain.slo import format_budget_time
+from bot.domain.timeline import plain_references
 from bot.domain.timeparse import format_day
 from bot.errors import BotError
 from bot.outbox.worker import RetryLater, Undeliverable
@@ -377,6 +378,8 @@ def followup_digest_effects(
     if not items:
         return []
 
+    plain = plain_references(dict(names))
+
     def who(owner: str | None) -> str:
         return (names.get(owner) or owner) if owner else ""
 
@@ -388,9 +391,10 @@ def followup_digest_effects(
         f = item.followup
         due = f"due {format_day(f.due)}" if f.due else "no due date"
         state = f"overdue, {due}" if f.is_overdue(today) else due
-        text = " ".join(f.text.split())
+        # People named in the text read as names (@bob), not mentions: the digest must not ping them weekly.
+        text = " ".join(plain(f.text).split())
         shown = text if len(text) <= DIGEST_TEXT_CHARS else text[: DIGEST_TEXT_CHARS - 1].rstrip() + "…"
-        return f"{item.incident_id} #{f.number} {escape_keeping_mentions(shown)} ({state})"
+        return f"{item.incident_id} #{f.number} {escape(shown)} ({state})"
 
     by_owner: dict[str | None, list[FollowupListing]] = {}
     for item in items:

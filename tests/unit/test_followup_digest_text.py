@@ -45,3 +45,14 @@ def test_more_open_followups_than_one_post_holds_are_split_into_several_posts() 
     assert len(texts) > 1 and all(len(text) <= SLACK_TEXT_LIMIT for text in texts)
     assert sorted(int(n) for text in texts for n in re.findall(r"INC-(\d+) #1 ", text)) == list(range(1, 401))
     assert {e.payload["channel"] for e in effects} == {"C0GENERAL"}
+
+
+def test_people_and_links_in_a_followup_read_as_typed_and_ping_nobody() -> None:
+    """A follow-up naming <@U0BOB|bob> lists him as @bob (the weekly digest must not ping him every week);
+    the owner is still mentioned at the head of the line; a pasted link reads as its URL."""
+    text = "ask <@U0BOB|bob> to fix <https://wiki.example/rb|the runbook> & <!here>"
+    item = FollowupListing(1, "CDN 502s", Severity.SEV1, "cdn-edge", Followup(1, text, "U0CAROL", T0))
+    [effect] = followup_digest_effects("C0GENERAL", "2026-W49", [item], {"U0CAROL": "carol"}, TODAY)
+    assert str(effect.payload["text"]).splitlines()[1] == (
+        "<@U0CAROL>: INC-1 #1 ask @bob to fix the runbook (https://wiki.example/rb) &amp; @here (no due date)"
+    )
