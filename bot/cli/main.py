@@ -391,7 +391,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     doctor.set_defaults(handler=None)
 
-    queue = command("outbox", "Slack calls waiting for delivery, or given up on (dead)")
+    queue = command("outbox", "deliveries waiting (Slack, PagerDuty, the tracker), or given up on (dead)")
     queue.add_argument("--status", choices=("pending", "dead"), default=None, help="only these items")
     queue.add_argument("--format", choices=formats, default="text", help="text (default) or json")
     queue.add_argument(

@@ -682,3 +682,30 @@ async def test_a_link_that_appears_while_the_issue_is_filed_is_commented_once(
         "postmortem": f"Postmortem of INC-1: {PERMALINK}",
     }[late]
     assert [c["body"].split("\n\n")[0] for c in github.comments[1]] == [expected]
+
+
+async def test_a_followup_of_markup_alone_is_filed_under_a_plain_title(
+    filing: UseCases, github: FakeGitHub, clock: ReplayClock
+) -> None:
+    """A follow-up whose text is only Slack markup without a label (a bare date) reads as nothing: it is
+    still recorded, and filed as "Follow-up 1 of INC-1" (it was a crash inside the transaction)."""
+    declare_with_followups(filing, "<!date^1392734382^{date_pretty}|>")
+    await worker_for(filing, github, clock, SlackLines()).run_once()
+    assert github.issues[1]["title"] == "Follow-up 1 of INC-1"
+
+
+async def test_a_link_comment_for_a_deleted_issue_completes_without_a_dead_item(
+    filing: UseCases, github: FakeGitHub, clock: ReplayClock
+) -> None:
+    """The issue was deleted in GitHub before the postmortem's comment was sent (410): nothing to link from,
+    so the item completes (no dead item for doctor to count, nothing to retry for ever)."""
+    declare_with_followups(filing, "canary deployment for firewall changes")
+    worker = worker_for(filing, github, clock, SlackLines())
+    for _ in range(2):
+        await worker.run_once()
+    github.delete(1)
+    postmortem_published(filing, PERMALINK)
+    for _ in range(2):
+        await worker.run_once()
+    assert filing.outbox.items() == []
+    assert github.comments == {}

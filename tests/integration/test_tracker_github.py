@@ -250,6 +250,30 @@ class TestRefusals:
         error = outbox_error(failed.value)
         assert isinstance(error, RetryLater) and error.after == after
 
+    @pytest.mark.parametrize(
+        ("message", "temporary", "after"),
+        [
+            (
+                "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+                True,
+                60.0,
+            ),
+            ("API rate limit exceeded for user ID 1.", True, 60.0),
+            ("Resource not accessible by personal access token", False, None),
+        ],
+    )
+    async def test_a_403_that_says_it_is_a_rate_limit_is_temporary_without_headers(
+        self, github: FakeGitHub, message: str, temporary: bool, after: float | None
+    ) -> None:
+        """GitHub documents that a secondary rate limit may come as a bare 403; then "wait for at least one
+        minute". Only a 403 that says so: a missing permission stays permanent."""
+        github.fail("create", 403, body={"message": message, "documentation_url": "https://docs.github.com/rest"})
+        with pytest.raises(TrackerError) as failed:
+            await client(github).file(ISSUE)
+        error = outbox_error(failed.value)
+        assert failed.value.temporary is temporary
+        assert (error.after if isinstance(error, RetryLater) else None) == after
+
     async def test_a_primary_rate_limit_waits_until_the_reset(self, github: FakeGitHub) -> None:
         reset = int(datetime.now(UTC).timestamp()) + 120
         github.fail("list", 403, headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)})
@@ -465,9 +489,11 @@ class TestTypedTextIsInert:
             ("<img src=http://evil.example/p.png>", "&lt;img src=http://evil.example/p.png>"),
             ("![x](http://evil.example/pixel.png)", "!\\[x](http://evil.example/pixel.png)"),
             ("mail sre@example.com", "mail sre@example.com"),  # an address mentions nobody
-            ("https://wiki.example/runbook#4 and a/b#12", "https://wiki.example/runbook#4 and a/b#12"),
+            ("https://wiki.example/runbook#4 and a/b#12", f"https://wiki.example/runbook#4 and a/b#{WJ}12"),
             ("issue #notanumber, C# and @ alone", "issue #notanumber, C# and @ alone"),
             ("- Owner: carol\n- Due: 2026-12-15", "- Owner: carol\n- Due: 2026-12-15"),
+            ("from kubernetes/kubernetes#12345 and GH-7", f"from kubernetes/kubernetes#{WJ}12345 and GH-{WJ}7"),
+            ("use &lt;br&gt; at AT&T", "use &amp;lt;br&amp;gt; at AT&amp;T"),
         ],
     )
     async def test_mentions_references_html_and_images_reach_nobody(

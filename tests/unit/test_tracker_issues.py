@@ -70,7 +70,6 @@ def test_long_texts_are_cut_in_the_title_and_kept_whole_in_the_body(length: int)
     assert (text in issue.body) == (length > 250)
 
 
-def test_whitespace_is_one_line_and_empty_is_refused() -> None:
+def test_whitespace_is_one_line_and_nothing_left_is_a_plain_title() -> None:
     assert followup_issue(FollowUpExport(1, 1, "  a\n b  ", "t", "sev3"), {}).title == "a b"
-    with pytest.raises(ValueError):
-        followup_issue(FollowUpExport(1, 1, " \n ", "t", "sev3"), {})
+    assert followup_issue(FollowUpExport(7, 2, " \n ", "t", "sev3"), {}).title == "Follow-up 2 of INC-7"

@@ -183,6 +183,11 @@ class TrackerDeliverer:
         try:
             added = await self.tracker.comment(TrackerRef(key, url), marker, text)
         except TrackerError as exc:
+            if exc.status in (404, 410) and not exc.temporary:  # the issue was deleted: nothing to link from
+                log.info(
+                    "tracker_comment_skipped", tracker=self.tracker.name, incident=incident, key=key, reason=exc.reason
+                )
+                return
             log.warning(
                 "tracker_comment_failed",
                 tracker=self.tracker.name,

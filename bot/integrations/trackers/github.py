@@ -371,17 +371,21 @@ WORD_JOINER = "\u2060"
 """An invisible character that keeps ``@name`` and ``#12`` from being read as a mention or a reference."""
 _MENTION_OR_REFERENCE = re.compile(r"(?<![\w/.:=&?-])(@(?=[A-Za-z0-9])|#(?=\d))")
 """``@name`` and ``#12`` where GitHub would link them: not inside a word, an address or a URL."""
+_CROSS_REFERENCE = re.compile(r"(?<![\w/.:-])(?:[A-Za-z0-9][\w.-]*/[\w.-]+#|GH-)(?=\d)")
+"""``owner/repo#12`` and ``GH-12``: references GitHub links (and announces on the other issue)."""
 
 
 def _inert(markdown: str) -> str:
     """``markdown`` (a body or comment the bot writes, with text people typed in Slack) made inert for
-    GitHub while reading the same: ``@carol`` mentions nobody on GitHub and ``#123`` links no issue (an
-    invisible word joiner follows ``@``/``#``), ``<`` is written ``&lt;`` (no HTML: no ``<img>`` pixel,
-    and no text can carry a marker comment, so the lookup finds only the bot's own), and ``![...](...)``
-    is no image. GitHub links mentions and references in the rendered text ("Basic writing and
+    GitHub while reading the same: ``@carol`` mentions nobody on GitHub and ``#123``, ``owner/repo#12``
+    and ``GH-12`` link no issue (an invisible word joiner follows ``@``/``#``/``GH-``), ``&`` and ``<``
+    are written ``&amp;`` and ``&lt;`` (what was typed shows as typed; no HTML: no ``<img>`` pixel, and
+    no text can carry a marker comment, so the lookup finds only the bot's own), and ``![...](...)`` is
+    no image. GitHub links mentions and references in the rendered text ("Basic writing and
     formatting syntax"), so a backslash escape would not stop them; code spans would, but also show."""
-    text = markdown.replace("<", "&lt;").replace("![", "!\\[")
-    return _MENTION_OR_REFERENCE.sub(lambda m: m.group(1) + WORD_JOINER, text)
+    text = markdown.replace("&", "&amp;").replace("<", "&lt;").replace("![", "!\\[")
+    text = _MENTION_OR_REFERENCE.sub(lambda m: m.group(1) + WORD_JOINER, text)
+    return _CROSS_REFERENCE.sub(lambda m: m.group(0) + WORD_JOINER, text)
 
 
 def _number(key: str) -> int:

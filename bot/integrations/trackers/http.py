@@ -114,8 +114,10 @@ class TrackerHttp:
             return self._temporary(reason, status, retry_after)
         message = self.redact(self._explain(data) if self._explain else "")
         said = f": {message}" if message else ""
-        if status == 429 or (status == 403 and _rate_limited(headers)):
+        if status == 429 or (status == 403 and _rate_limited(headers, message)):
             wait = retry_after if retry_after is not None else _reset_in(headers)
+            if wait is None and status == 403:
+                wait = SECONDARY_LIMIT_WAIT_SECONDS
             return self._temporary(f"{where}: rate limited by {self.tracker} (HTTP {status}){said}", status, wait)
         if status >= 500:
             return self._temporary(f"{where}: {self.tracker} answered HTTP {status}{said}", status, retry_after)
@@ -161,9 +163,22 @@ def _json(raw: bytes) -> Any:
         return _NOT_JSON
 
 
-def _rate_limited(headers: Mapping[str, str]) -> bool:
-    """GitHub: a 403 is a (primary or secondary) rate limit when it says when to come back."""
-    return headers.get("x-ratelimit-remaining") == "0" or "retry-after" in headers
+SECONDARY_LIMIT_WAIT_SECONDS = 60.0
+"""GitHub, "Rate limits for the REST API": after a secondary rate limit without ``retry-after`` or
+``x-ratelimit-remaining: 0``, "wait for at least one minute before retrying"."""
+
+
+def _rate_limited(headers: Mapping[str, str], message: str = "") -> bool:
+    """GitHub: a 403 is a (primary or secondary) rate limit when it says when to come back, or when its
+    message says so ("You have exceeded a secondary rate limit", "API rate limit exceeded for ..."):
+    GitHub documents that a secondary limit may come as a 403 with neither header."""
+    said = message.lower()
+    return (
+        headers.get("x-ratelimit-remaining") == "0"
+        or "retry-after" in headers
+        or "secondary rate limit" in said
+        or "rate limit exceeded" in said
+    )
 
 
 def _reset_in(headers: Mapping[str, str]) -> float | None:

@@ -40,7 +40,7 @@ class FollowUpExport:
 
 def followup_issue(export: FollowUpExport, users: Mapping[str, str], installation: str | None = None) -> TrackerIssue:
     """The TrackerIssue for ``export``; ``users`` maps Slack user ids to tracker users
-    (``Settings.tracker_users``). Raises ValueError for an empty follow-up text."""
+    (``Settings.tracker_users``)."""
     title = issue_title(export)
     return TrackerIssue(
         marker=followup_marker(export.incident_number, export.followup_number, installation),
@@ -53,10 +53,11 @@ def followup_issue(export: FollowUpExport, users: Mapping[str, str], installatio
 
 
 def issue_title(export: FollowUpExport) -> str:
-    """The follow-up's text on one line, cut to TITLE_CHARS. Raises ValueError for an empty text."""
+    """The follow-up's text on one line, cut to TITLE_CHARS; ``Follow-up 2 of INC-7`` when nothing of
+    it is left (a text that was only Slack markup with no label, such as a bare date)."""
     text = " ".join(export.text.split())
     if not text:
-        raise ValueError("a follow-up needs a text")
+        return f"Follow-up {export.followup_number} of INC-{export.incident_number}"
     return text if len(text) <= TITLE_CHARS else text[: TITLE_CHARS - 1].rstrip() + "…"
 
 
@@ -67,7 +68,7 @@ def issue_body(export: FollowUpExport, *, owner_mapped: bool) -> str:
     text = " ".join(export.text.split())
     incident = f"INC-{export.incident_number} ({export.severity})"
     blocks = [f"Follow-up {export.followup_number} of {incident}: {export.incident_title}"]
-    if issue_title(export) != text:
+    if text and issue_title(export) != text:
         blocks.append(text)  # the whole text when the title had to be cut
     details = []
     if export.incident_link:
