@@ -173,7 +173,7 @@ def copy_database(
         with _reported(passwords, "copy", shown_source):
             revision = _require_head(source, "source", _upgrade_fix(source_url))
         with _reported(passwords, "copy", shown_target):
-            _prepare_target(target, shown_target)
+            _prepare_target(target_url, target, shown_target)
         tables = copy_tables()
         with _reported(passwords, "copy", f"{shown_source} to {shown_target}"):
             _require_same_tables(source, tables, shown_source)
@@ -286,15 +286,22 @@ def _unknown_revision(role: str, shown: str, current: str, head: str | None) -> 
     )
 
 
-def _prepare_target(target: Engine, shown: str) -> None:
-    """Refuse a target whose revision this incidentbot does not know, or holding tables it does not own
-    (asked before anything is written when it has no revision, after bringing an incidentbot database
-    at an older revision to this one's schema); bring any other to this incidentbot's schema."""
-    current = current_revision(target)
-    if current is not None and current not in known_revisions(target):
-        raise CopyRefused(_unknown_revision("target", shown, current, head_revision(target)))
-    if current is None:
-        _refuse_foreign_tables(target, shown)
+def _prepare_target(target_url: str, target: Engine, shown: str) -> None:
+    """Refuse a target whose revision this incidentbot does not know, or holding tables it does not own;
+    bring any other to this incidentbot's schema. The refusals are decided through a read-only engine
+    first (a SQLite file is not even switched to WAL), except for the tables of an incidentbot database at
+    an older revision (that schema has tables this one dropped): those are looked at once it is upgraded."""
+    missing = sqlite_file_path(target.url)
+    if missing is None or missing.exists():
+        reader = create_store_engine(target_url, read_only=True, named="--to")
+        try:
+            current = current_revision(reader)
+            if current is not None and current not in known_revisions(reader):
+                raise CopyRefused(_unknown_revision("target", shown, current, head_revision(reader)))
+            if current is None:
+                _refuse_foreign_tables(reader, shown)
+        finally:
+            reader.dispose()
     upgrade(target)
     _refuse_foreign_tables(target, shown)
 
