@@ -168,11 +168,10 @@ def copy_database(
     shown_url = printable_url(target_url)
     filling = False
     try:
-        with _reported(passwords, "copy", f"{shown_source} to {shown_target}"):
-            _refuse_one_postgres_database(source, target, shown_source, shown_target)
         with _reported(passwords, "copy", shown_source):
             revision = _require_head(source, "source", _upgrade_fix(source_url))
-        with _reported(passwords, "copy", shown_target):
+        with _reported(passwords, "copy", shown_target):  # the source answered: a failure here is the target's
+            _refuse_one_postgres_database(source, target, shown_source, shown_target)
             _prepare_target(target_url, target, shown_target)
         tables = copy_tables()
         with _reported(passwords, "copy", f"{shown_source} to {shown_target}"):

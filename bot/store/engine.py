@@ -28,6 +28,8 @@ _QUERY_PASSWORD = re.compile(r"([?&][^=&\s]*password=)[^&\s]*", re.IGNORECASE)
 """libpq's secret connection parameters (``password``, ``sslpassword``: PostgreSQL docs, "Parameter Key
 Words"), which a URL may give as query parameters and messages must hide like ``user:password@``."""
 _SECRET_QUERY_KEY = re.compile(r"password", re.IGNORECASE)
+_HIDDEN = "\x00hidden\x00"
+"""What a secret query value is replaced with before rendering (then shown as ``***``)."""
 SHORT_PASSWORD = 6
 """A password shorter than this (``1``, ``pass``) is hidden in a driver's message only where it stands as a
 whole quoted value or ``key=value``: elsewhere its characters are ordinary text (``127.0.0.1``, ``password
@@ -126,13 +128,8 @@ def describe_database(url: sa.URL) -> str:
         return str(path)
     if url.get_backend_name() == "sqlite":
         return "sqlite (in memory)"
-    shown = url.set(query={}).render_as_string(hide_password=True)
-    pairs = [
-        f"{quote(key, safe='')}={'***' if _SECRET_QUERY_KEY.search(key) else quote(value, safe='/')}"
-        for key in sorted(url.query)
-        for value in url.normalized_query[key]
-    ]
-    return shown + ("?" + "&".join(pairs) if pairs else "")
+    hidden = {key: (_HIDDEN if _SECRET_QUERY_KEY.search(key) else value) for key, value in url.query.items()}
+    return url.set(query=hidden).render_as_string(hide_password=True).replace(quote(_HIDDEN, safe=""), "***")
 
 
 def missing_sqlite_file(database_url: str) -> Path | None:
