@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import sys
@@ -770,6 +771,9 @@ def _db_copy(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import copy_data
     from bot.cli.progress import ProgressBar
 
+    # psycopg logs "error ignored terminating <Pipeline ...>" when Ctrl-C lands inside a batch insert: the
+    # interruption is reported by its own line (CopyInterrupted), the driver's aftermath is noise.
+    logging.getLogger("psycopg").setLevel(logging.ERROR)
     with ProgressBar() as bar:
         report = copy_data(
             args.source or settings.database_url,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import logging
 import os
 import resource
 import shutil
@@ -402,18 +403,24 @@ class TestInterrupted:
             copy_database(sqlite_url(source), sqlite_url(target))
         assert stopped.value.user_message == f"Interrupted: nothing was copied into {target}."
 
-    def test_the_command_prints_the_line_and_exits_130(
+    def test_the_command_prints_the_line_and_exits_130_and_nothing_else(
         self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
     ) -> None:
         from bot.cli.main import main
 
         def interrupted(*_args: object, **_kwargs: object) -> None:
+            # What psycopg logs when Ctrl-C lands inside a pipelined batch insert (psycopg/_pipeline.py).
+            logging.getLogger("psycopg").warning("error ignored terminating %r: %s", "<Pipeline>", "canceled")
             raise CopyInterrupted("Interrupted: the target /x.db is partly filled; run the same command with --force.")
 
         monkeypatch.setattr("bot.app.copy_data", interrupted)
         monkeypatch.chdir(tmp_path)
         monkeypatch.setenv("DATABASE_URL", sqlite_url(tmp_path / "a.db"))
-        assert main(["db", "copy", "--to", sqlite_url(tmp_path / "b.db")]) == 130
+        level = logging.getLogger("psycopg").level
+        try:
+            assert main(["db", "copy", "--to", sqlite_url(tmp_path / "b.db")]) == 130
+        finally:
+            logging.getLogger("psycopg").setLevel(level)  # main() quiets it for the process: not for other tests
         captured = capsys.readouterr()
         assert captured.err == (
             "incidentbot: Interrupted: the target /x.db is partly filled; run the same command with --force.\n"
