@@ -280,6 +280,24 @@ class TestPlacesThatCannotHoldTheCopy:
             backup_database(sqlite_url(source), tmp_path / "b.db")
         assert failed.value.user_message == f"Cannot back up {source} into {tmp_path}/b.db: Read-only file system."
 
+    def test_a_failed_backup_removes_the_temporary_file_and_the_journal_left_beside_it(
+        self, source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """As after a full disk (the tester found ``.b.db.partial-NNN-journal``): the rename fails with ENOSPC.
+        (A stray -wal or -shm SQLite removes itself when the copy is closed; a -journal it leaves.)"""
+        folder = tmp_path / "out"
+        folder.mkdir()
+        (folder / f".b.db.partial-{os.getpid()}-journal").write_bytes(b"left by SQLite")
+
+        def disk_full(*_args: object, **_kwargs: object) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(os, "replace", disk_full)
+        with pytest.raises(StoreUnavailable) as failed:
+            backup_database(sqlite_url(source), folder / "b.db")
+        assert failed.value.user_message == f"Cannot back up {source} into {folder}/b.db: No space left on device."
+        assert _files(folder) == []
+
     def test_a_full_disk_leaves_no_partial_file_nor_its_journal(self, source: Path, tmp_path: Path) -> None:
         """The command with a file-size limit below the database's size (as a full disk: SQLite sees EFBIG)."""
         size = source.stat().st_size
