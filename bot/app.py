@@ -127,11 +127,20 @@ def database_label(database_url: str) -> str:
 
 
 def copy_data(
-    source_url: str, target_url: str, *, force: bool, progress: Progress | None, source_option: str = "DATABASE_URL"
+    source_url: str,
+    target_url: str,
+    *,
+    force: bool,
+    progress: Progress | None,
+    source_option: str = "DATABASE_URL",
+    checking: Callable[[], None] | None = None,
 ) -> CopyReport:
     """``incidentbot db copy``: every row of ``source_url`` into ``target_url``, checked (``bot.store.copy``);
-    ``source_option`` is how the source was given (``--from`` or DATABASE_URL), for messages."""
-    return copy_database(source_url, target_url, force=force, progress=progress, source_option=source_option)
+    ``source_option`` is how the source was given (``--from`` or DATABASE_URL), for messages; ``checking``
+    is called when the rows are copied and the checks begin."""
+    return copy_database(
+        source_url, target_url, force=force, progress=progress, source_option=source_option, checking=checking
+    )
 
 
 def backup_data(settings: Settings, file: Path, *, force: bool) -> BackupReport | str:

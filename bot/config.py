@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TypedDict, TypeVar
+from urllib.parse import quote
 
 import yaml
 from dotenv import dotenv_values
@@ -642,3 +643,11 @@ def _severity_map(text: str) -> dict[str, Severity]:
             raise ConfigError(f"INCIDENT_ALERT_SEVERITY_MAP: {label}={value} must map to sev1, sev2, sev3 or sev4.")
         result[label] = severity
     return result
+
+
+def sqlite_url(path: Path) -> str:
+    """The DATABASE_URL of the SQLite file ``path``, exactly that file: characters a URL reads otherwise
+    (``?`` a query, ``#``, ``%`` an escape, a space) are percent-encoded, as SQLAlchemy decodes them.
+
+    ``Path("/srv/backup #3.db")`` -> ``sqlite:////srv/backup%20%233.db``."""
+    return "sqlite:///" + quote(str(path))

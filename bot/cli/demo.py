@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
-from urllib.parse import quote
 
+from bot.config import sqlite_url
 from bot.domain.changes import ChangeEvent, describe_change
 from bot.domain.commands import ExportPostmortem, ShowTimeline
 from bot.domain.grammar import parse_command
@@ -145,12 +145,6 @@ def run_demo(
         f"`incidentbot demo --keep`, which keeps it in {DEMO_KEEP_FILE} and shows commands that read it.\n"
     )
     return postmortem
-
-
-def sqlite_url(path: Path) -> str:
-    """The DATABASE_URL of the SQLite file ``path``, exactly that file: characters a URL reads otherwise
-    (``?`` a query, ``%2E`` an escaped ``.``, ``#``) are percent-encoded, as SQLAlchemy decodes them."""
-    return "sqlite:///" + quote(str(path))
 
 
 def _replay_into(out: TextIO, open_usecases: OpenUseCases, url: str) -> str:

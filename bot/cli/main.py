@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import sys
@@ -95,7 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.error("start_failed", error=exc.user_message)
             return EXIT_ERROR
         return refused(exc)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C; a copy says what it left (bot.store.copy.CopyInterrupted)
+        message = getattr(exc, "user_message", None)
+        if isinstance(message, str):
+            print(f"incidentbot: {message}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return _reader_went_away()
@@ -805,6 +809,9 @@ def _db_copy(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import copy_data
     from bot.cli.progress import ProgressBar
 
+    # psycopg logs "error ignored terminating <Pipeline ...>" when Ctrl-C lands inside a batch insert: the
+    # interruption is reported by its own line (CopyInterrupted), the driver's aftermath is noise.
+    logging.getLogger("psycopg").setLevel(logging.ERROR)
     with ProgressBar() as bar:
         report = copy_data(
             args.source or settings.database_url,
@@ -812,6 +819,7 @@ def _db_copy(args: argparse.Namespace, settings: Settings) -> int:
             force=args.force,
             progress=bar.update,
             source_option="DATABASE_URL" if args.source is None else "--from",
+            checking=bar.checking,
         )
     incidents = report.counts.get("incidents", 0)
     print(f"Copied {report.source} to {report.target} (schema revision {report.revision}) in {report.seconds:.1f} s:")
@@ -821,6 +829,7 @@ def _db_copy(args: argparse.Namespace, settings: Settings) -> int:
         f"match. The next incident there is INC-{report.next_incident}."
     )
     password = " (with its password)" if ":***@" in report.target_url else ""
+    # report.target_url: bot.store.copy.printable_url, the query string as typed, ":***" for a password
     print(f"Next: point DATABASE_URL at {report.target_url}{password} and start the bot there.")
     return 0
 

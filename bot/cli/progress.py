@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from types import TracebackType
 from typing import Never, TextIO
 
 from tqdm import tqdm
+
+DEFAULT_COLUMNS = 80
+"""The bar's width when the terminal reports a size of 0x0 (a fresh pseudo-terminal, some CI runners):
+tqdm would otherwise draw no bar at all."""
 
 
 class ProgressBar:
@@ -27,10 +32,36 @@ class ProgressBar:
             return
         bar = self._bar
         if bar is None:
-            bar = self._bar = tqdm(total=total, unit=" rows", unit_scale=True, file=self._stream, dynamic_ncols=True)
+            sized = self._columns() > 0
+            bar = self._bar = tqdm(
+                total=total,
+                unit=" rows",
+                unit_scale=True,
+                file=self._stream,
+                dynamic_ncols=sized,
+                ncols=None if sized else DEFAULT_COLUMNS,
+            )
         if table:
             bar.set_description(table, refresh=False)
         bar.update(done - bar.n)
+
+    def checking(self) -> None:
+        """The rows are copied and the checks begin (they read both databases again): close the bar and
+        say so, on a terminal only."""
+        self._close()
+        if self._shown:
+            print("Checking counts and checksums...", file=self._stream, flush=True)
+
+    def _columns(self) -> int:
+        try:
+            return os.get_terminal_size(self._stream.fileno()).columns
+        except (OSError, ValueError):
+            return 0
+
+    def _close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
     def __enter__(self) -> ProgressBar:
         return self
@@ -38,5 +69,4 @@ class ProgressBar:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        if self._bar is not None:
-            self._bar.close()
+        self._close()

@@ -7,7 +7,14 @@ from sqlalchemy.engine import Engine
 
 from bot.domain.model import IncidentSummary
 from bot.errors import StoreUnavailable
-from bot.store.engine import create_store_engine, describe_database, missing_sqlite_file, readonly_database_message
+from bot.store.engine import (
+    create_store_engine,
+    database_passwords,
+    describe_database,
+    hide_passwords,
+    missing_sqlite_file,
+    readonly_database_message,
+)
 from bot.store.migrate import current_revision, head_revision, known_revisions, upgrade
 from bot.store.repo import IncidentStore, UnitOfWork
 
@@ -88,5 +95,6 @@ def _open_failure(engine: Engine, exc: sa.exc.SQLAlchemyError) -> str:
     readonly = readonly_database_message(engine, exc)
     if readonly is not None:
         return readonly
-    reason = next(iter(str(getattr(exc, "orig", None) or exc).splitlines()), type(exc).__name__)
+    reason = next(iter(str(getattr(exc, "orig", None) or exc).splitlines()), "") or type(exc).__name__
+    reason = hide_passwords(reason, database_passwords(engine.url))
     return f"Cannot open the database {describe_database(engine.url)}: {reason}"

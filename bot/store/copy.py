@@ -14,6 +14,8 @@ Messages name databases by ``describe_database`` (a SQLite path, else the URL wi
 from __future__ import annotations
 
 import os
+import re
+import secrets
 import shlex
 import sqlite3
 import time
@@ -28,15 +30,18 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-from bot.errors import BotError, ConfigError, StoreUnavailable
+from bot.config import sqlite_url
+from bot.errors import BotError, StoreUnavailable
 from bot.store import tables as _tables  # registers every table on SQLModel.metadata
 from bot.store.checksums import Fingerprint, first_difference, timeline_checksum
 from bot.store.engine import (
     create_store_engine,
+    database_passwords,
     describe_database,
+    hide_passwords,
     parse_database_url,
-    redact_database_url,
     sqlite_file_path,
+    sqlite_uri,
 )
 from bot.store.migrate import current_revision, head_revision, known_revisions, upgrade
 
@@ -57,6 +62,15 @@ Progress = Callable[[str, int, int], None]
 class CopyRefused(BotError):
     """A copy, backup or restore that would lose or mix data (a non-empty target, a schema revision
     other than this incidentbot's, an existing backup file...); the message says what to do."""
+
+
+class CopyInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a copy, with what it left: ``user_message`` says whether the target was partly filled
+    (and to run the copy again with --force). A KeyboardInterrupt still: the command exits 130."""
+
+    def __init__(self, user_message: str) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
 
 
 class CopyMismatch(BotError):
@@ -114,48 +128,75 @@ def copy_database(
     progress: Progress | None = None,
     batch_rows: int = BATCH_ROWS,
     source_option: str = "DATABASE_URL",
+    checking: Callable[[], None] | None = None,
 ) -> CopyReport:
     """Copy every row of ``source_url`` into ``target_url`` (migrated to this incidentbot's schema first),
-    then compare both (row counts, timeline checksums).
+    then compare both (row counts, timeline checksums). The source is only read: a SQLite file is opened
+    read-only (``mode=ro``, its journal mode untouched), PostgreSQL in READ ONLY transactions.
 
-    Raises CopyRefused when: the source has no database, no incidentbot schema, or another schema
-    revision than this incidentbot's head (the message gives the fix); the target was migrated by a newer
-    incidentbot; the target already holds incidentbot data and ``force`` is False (with ``force`` it is
-    emptied first, children before parents, so a copy killed half-way can be re-run to the same end);
-    both URLs name one database. Raises CopyMismatch naming the first difference, StoreUnavailable when a
-    database cannot be reached (the driver's first line, passwords hidden), ConfigError for a URL that is
-    not a database URL incidentbot supports (named as ``source_option`` says the source was given, or ``--to``).
+    Raises CopyRefused when: both URLs name one database (a SQLite file under two paths, a link to it; one
+    PostgreSQL database under two host names or ports: asked of the servers themselves), checked before
+    anything is written; the target is an in-memory SQLite database (the copy would be thrown away); the
+    source has no database, no incidentbot schema, or another schema revision than this incidentbot's head
+    (the message gives the fix); the target's schema revision is not one this incidentbot knows; the
+    target holds tables incidentbot does not own (never deleted, even with ``force``); the target already
+    holds incidentbot data and ``force`` is False (with ``force`` it is emptied first, children before
+    parents, so a copy killed half-way can be re-run to the same end). Raises CopyMismatch naming the first
+    difference, StoreUnavailable when a database cannot be reached (the driver's first line, passwords
+    hidden: ``hide_passwords``), ConfigError for a URL that is not a database URL incidentbot supports
+    (named as ``source_option`` says the source was given, or ``--to``). ``checking`` is called once the
+    rows are copied, before the checks (the command line says so on a terminal).
     """
     started = time.perf_counter()
-    source, target = _engine(source_url, source_option), _engine(target_url, "--to")  # neither connects yet
-    missing = sqlite_file_path(source.url)
+    source_parsed = parse_database_url(source_url, source_option)
+    target_parsed = parse_database_url(target_url, "--to")
+    shown_source, shown_target = describe_database(source_parsed), describe_database(target_parsed)
+    if target_parsed.get_backend_name() == "sqlite" and sqlite_file_path(target_parsed) is None:
+        raise CopyRefused(
+            "--to names an in-memory SQLite database, which is thrown away when the copy ends: copy into a file "
+            "(sqlite:///FILE) or PostgreSQL."
+        )
+    missing = sqlite_file_path(source_parsed)
     if missing is not None and not missing.exists():
         raise CopyRefused(
             f"There is no database at {missing} to copy from (--from, or DATABASE_URL); nothing was created."
         )
-    secrets = _passwords(source_url, target_url)
-    shown_source, shown_target = describe_database(source.url), describe_database(target.url)
-    shown_url = _shown_url(target)
+    _refuse_one_sqlite_file(source_parsed, target_parsed)
+    passwords = [*database_passwords(source_parsed), *database_passwords(target_parsed)]
+    source = create_store_engine(source_url, read_only=True, named=source_option)  # neither connects yet
+    target = create_store_engine(target_url, named="--to")
+    shown_url = printable_url(target_url)
+    filling = False
     try:
-        if shown_source == shown_target:
-            raise CopyRefused(f"--from and --to name the same database ({shown_source}); copy into another one.")
-        with _reported(secrets, "copy", shown_source):
-            revision = _require_head(source, "source", _upgrade_fix(source))
-        with _reported(secrets, "copy", shown_target):
-            _prepare_target(target, shown_target)
+        with _reported(passwords, "copy", shown_source):
+            revision = _require_head(source, "source", _upgrade_fix(source_url))
+        with _reported(passwords, "copy", shown_target):  # the source answered: a failure here is the target's
+            _refuse_one_postgres_database(source, target, shown_source, shown_target)
+            _prepare_target(target_url, target, shown_target)
         tables = copy_tables()
-        with _reported(secrets, "copy", f"{shown_source} to {shown_target}"):
+        with _reported(passwords, "copy", f"{shown_source} to {shown_target}"):
             _require_same_tables(source, tables, shown_source)
             with _snapshot(source) as reading:
                 counts = _counts(reading, tables)
+                filling = True
                 _empty_target(target, tables, shown_target, force=force)
                 log.info("database_copy_started", source=shown_source, target=shown_target, rows=sum(counts.values()))
                 _copy_rows(reading, target, tables, counts, progress, batch_rows)
                 _reset_sequences(target, tables)
+                if checking is not None:
+                    checking()
                 expected = Fingerprint(counts, _timeline_checksums(reading))
-            with target.connect() as checking:
-                found = _fingerprint(checking, tables)
-                next_incident = int(checking.execute(sa.select(sa.func.max(_incidents().c.number))).scalar() or 0) + 1
+            with target.connect() as connection:
+                found = _fingerprint(connection, tables)
+                next_incident = int(connection.execute(sa.select(sa.func.max(_incidents().c.number))).scalar() or 0) + 1
+    except KeyboardInterrupt as exc:
+        log.info("database_copy_interrupted", source=shown_source, target=shown_target, filling=filling)
+        if filling:
+            raise CopyInterrupted(
+                f"Interrupted: the target {shown_target} is partly filled; run the same command with --force to copy "
+                "again."
+            ) from exc
+        raise CopyInterrupted(f"Interrupted: nothing was copied into {shown_target}.") from exc
     finally:
         source.dispose()
         target.dispose()
@@ -171,16 +212,53 @@ def copy_database(
     return CopyReport(shown_source, shown_target, counts, revision, next_incident, seconds, shown_url)
 
 
-def _engine(database_url: str, option: str) -> Engine:
-    try:
-        return create_store_engine(database_url)
-    except ConfigError as exc:  # its message names DATABASE_URL
-        raise ConfigError(exc.user_message.replace("DATABASE_URL", option)) from exc
+def _same_database(shown_source: str, shown_target: str) -> CopyRefused:
+    named = shown_source if shown_source == shown_target else f"{shown_source} and {shown_target} are one database"
+    return CopyRefused(f"--from and --to name the same database ({named}); copy into another one.")
 
 
-def _upgrade_fix(engine: Engine) -> str:
-    shown = _shown_url(engine)
-    password = " (with the password)" if ":***@" in shown else ""
+def _refuse_one_sqlite_file(source: sa.URL, target: sa.URL) -> None:
+    """Two SQLite URLs naming one file: the same real path (``../x/same.db``, a symbolic link to it) or,
+    when both exist, the same device and inode (a hard link)."""
+    here, there = sqlite_file_path(source), sqlite_file_path(target)
+    if here is None or there is None:
+        return
+    same = os.path.realpath(here) == os.path.realpath(there)
+    if not same and here.exists() and there.exists():
+        same = os.path.samefile(here, there)
+    if same:
+        raise _same_database(str(here), str(there))
+
+
+def _refuse_one_postgres_database(source: Engine, target: Engine, shown_source: str, shown_target: str) -> None:
+    """Ask the servers whether two PostgreSQL URLs (``localhost`` and ``127.0.0.1``, a port given in the
+    query...) reach one database: a transaction-level advisory lock with a random key, taken through the
+    source, is looked for in ``pg_locks`` through the target, in the target's own database (``pg_locks``
+    and advisory locks need no privilege; nothing is written). Two schemas of one database (another
+    ``search_path``) are two databases here."""
+    if source.dialect.name != "postgresql" or target.dialect.name != "postgresql":
+        return
+    high, low = secrets.randbelow(2**31), secrets.randbelow(2**31)
+    with source.connect() as here, here.begin():
+        here.execute(sa.text("SELECT pg_advisory_xact_lock(:high, :low)"), {"high": high, "low": low})
+        schema = here.execute(sa.text("SELECT current_schema()")).scalar()
+        with target.connect() as there, there.begin():
+            seen = there.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = CAST(:high AS oid) "
+                    "AND objid = CAST(:low AS oid) AND objsubid = 2 "
+                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                ),
+                {"high": high, "low": low},
+            ).scalar()
+            their_schema = there.execute(sa.text("SELECT current_schema()")).scalar()
+    if seen and schema == their_schema:
+        raise _same_database(shown_source, shown_target)
+
+
+def _upgrade_fix(database_url: str) -> str:
+    shown = printable_url(database_url)
+    password = " (with the password)" if shown != database_url and ":***@" in shown else ""
     return f"`DATABASE_URL={shlex.quote(shown)} incidentbot db upgrade`{password}, then copy again"
 
 
@@ -191,7 +269,7 @@ def _require_head(engine: Engine, role: str, older_fix: str) -> str:
     if current is None:
         raise CopyRefused(f"The {role} {shown} holds no incidentbot data (no schema revision): check the URL.")
     if current not in known_revisions(engine):
-        raise CopyRefused(_newer(role, shown, current, head))
+        raise CopyRefused(_unknown_revision(role, shown, current, head))
     if current != head:
         raise CopyRefused(
             f"The {role} {shown} is at schema revision {current}, this incidentbot at {head}: run {older_fix}."
@@ -199,19 +277,43 @@ def _require_head(engine: Engine, role: str, older_fix: str) -> str:
     return current
 
 
-def _newer(role: str, shown: str, current: str, head: str | None) -> str:
+def _unknown_revision(role: str, shown: str, current: str, head: str | None) -> str:
     return (
-        f"The {role} {shown} was migrated by a newer incidentbot (schema revision {current}; this one knows up to "
-        f"{head}): upgrade incidentbot (in its checkout: `git pull && pip install .`) and run the command again."
+        f"The {role} {shown} is at schema revision {current}, which is not one incidentbot knows (this one knows up "
+        f"to {head}): a database of another application (check the URL), or of a newer incidentbot (upgrade "
+        "incidentbot: in its checkout, `git pull && pip install .`, and run the command again)."
     )
 
 
-def _prepare_target(target: Engine, shown: str) -> None:
-    """Refuse a target a newer incidentbot migrated; bring any other to this incidentbot's schema."""
-    current = current_revision(target)
-    if current is not None and current not in known_revisions(target):
-        raise CopyRefused(_newer("target", shown, current, head_revision(target)))
+def _prepare_target(target_url: str, target: Engine, shown: str) -> None:
+    """Refuse a target whose revision this incidentbot does not know, or holding tables it does not own;
+    bring any other to this incidentbot's schema. The refusals are decided through a read-only engine
+    first (a SQLite file is not even switched to WAL), except for the tables of an incidentbot database at
+    an older revision (that schema has tables this one dropped): those are looked at once it is upgraded."""
+    missing = sqlite_file_path(target.url)
+    if missing is None or missing.exists():
+        reader = create_store_engine(target_url, read_only=True, named="--to")
+        try:
+            current = current_revision(reader)
+            if current is not None and current not in known_revisions(reader):
+                raise CopyRefused(_unknown_revision("target", shown, current, head_revision(reader)))
+            if current is None:
+                _refuse_foreign_tables(reader, shown)
+        finally:
+            reader.dispose()
     upgrade(target)
+    _refuse_foreign_tables(target, shown)
+
+
+def _refuse_foreign_tables(target: Engine, shown: str) -> None:
+    ours = {table.name for table in copy_tables()} | {"alembic_version"}
+    foreign = sorted(set(sa.inspect(target).get_table_names()) - ours)
+    if foreign:
+        raise CopyRefused(_foreign_message(f"The target {shown}", foreign, "copy into an empty database"))
+
+
+def _foreign_message(subject: str, foreign: Sequence[str], instead: str) -> str:
+    return f"{subject} holds tables incidentbot does not own: {', '.join(foreign)}; {instead}."
 
 
 def _require_same_tables(engine: Engine, tables: Sequence[sa.Table], shown: str) -> None:
@@ -350,41 +452,43 @@ def _fingerprint(connection: sa.Connection, tables: Sequence[sa.Table]) -> Finge
 # --------------------------------------------------------------------------------------- messages
 
 
-def _passwords(*urls: str) -> list[str]:
-    found = []
-    for url in urls:
-        with suppress(BotError):
-            password = parse_database_url(url).password
-            if password:
-                found.append(str(password))
-    return found
-
-
-def scrub(text: str, secrets: Sequence[str]) -> str:
-    """``text`` with every URL password shown as ``***`` and each of ``secrets`` (the passwords of the
-    URLs in play) replaced by ``***`` wherever it appears (a driver message may quote one)."""
-    text = redact_database_url(text)
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
-
-
 @contextmanager
-def _reported(secrets: Sequence[str], action: str, shown: str) -> Iterator[None]:
-    """A database error below becomes StoreUnavailable with the driver's first line, passwords hidden."""
+def _reported(passwords: Sequence[str], action: str, shown: str) -> Iterator[None]:
+    """A database error below becomes StoreUnavailable: ``Cannot <action> <shown>: <the driver's first
+    line>``, the databases named by ``describe_database`` (built without passwords) and the driver's line
+    with ``passwords`` hidden by ``hide_passwords`` (the rest of the message reads as written)."""
     try:
         yield
     except sa.exc.SQLAlchemyError as exc:
-        reason = next(iter(str(getattr(exc, "orig", None) or exc).splitlines()), type(exc).__name__)
-        raise StoreUnavailable(scrub(f"Cannot {action} {shown}: {reason}", secrets)) from exc
+        reason = next(iter(str(getattr(exc, "orig", None) or exc).splitlines()), "") or type(exc).__name__
+        raise StoreUnavailable(f"Cannot {action} {shown}: {hide_passwords(reason, passwords)}") from exc
 
 
-def _shown_url(engine: Engine) -> str:
-    """The engine's URL as a person would type it, without the password."""
-    path = sqlite_file_path(engine.url)
+_URL_HEAD = re.compile(r"^[\w+]+://(?:[^:/]*(?::[^@]*)?@)?")
+"""Scheme and user information of a URL, as SQLAlchemy reads them (the user information ends at its first ``@``)."""
+
+
+def printable_url(database_url: str) -> str:
+    """``database_url`` as a person types it (for DATABASE_URL, ``psql``, ``pg_dump``), without its
+    password: a SQLite file as ``bot.config.sqlite_url`` writes it; PostgreSQL as ``postgresql://`` with
+    user, host, port and database, and the query string kept exactly as given (libpq reads ``%20`` but
+    not ``+`` as a space) less any ``...password=`` parameter. The user information keeps ``:***``
+    where the URL had a password, so the reader knows one is needed."""
+    url = parse_database_url(database_url)
+    path = sqlite_file_path(url)
     if path is not None:
-        return f"sqlite:///{path}"
-    return redact_database_url(engine.url.render_as_string(hide_password=True))
+        return sqlite_url(path)
+    if url.get_backend_name() != "postgresql":
+        return describe_database(url)
+    head = sa.URL.create("postgresql", url.username, None, url.host, url.port, url.database)
+    shown = head.render_as_string(hide_password=False)
+    if url.password:
+        scheme, _, rest = shown.partition("://")
+        user, at, place = rest.partition("@") if url.username else ("", "@", rest.removeprefix("@"))
+        shown = f"{scheme}://{user}:***@{place if at else rest}"
+    query = _URL_HEAD.sub("", database_url).partition("?")[2]
+    kept = [part for part in query.split("&") if part and "password" not in part.partition("=")[0].lower()]
+    return shown + ("?" + "&".join(kept) if kept else "")
 
 
 # ------------------------------------------------------------------------------------ backup, restore
@@ -393,15 +497,11 @@ def _shown_url(engine: Engine) -> str:
 def pg_dump_command(database_url: str, file: Path) -> str | None:
     """For PostgreSQL, the ``pg_dump`` command that backs ``database_url`` up into ``file`` (custom format,
     restored with ``pg_restore``), without the password (pg_dump asks for it, or reads PGPASSWORD or
-    ~/.pgpass); None for SQLite."""
+    ~/.pgpass), the query string as given (``printable_url``); None for SQLite."""
     url = parse_database_url(database_url)
     if url.get_backend_name() != "postgresql":
         return None
-    query = {k: v for k, v in url.query.items() if "password" not in k.lower()}
-    plain = sa.URL.create(  # URL.set(password=None) would keep the password: build it without one
-        "postgresql", url.username, None, url.host, url.port, url.database, query
-    )
-    shown = plain.render_as_string(hide_password=False)
+    shown = printable_url(database_url).replace(":***@", "@", 1).replace("://@", "://", 1)
     return f"pg_dump --format=custom --file={shlex.quote(str(file))} {shlex.quote(shown)}"
 
 
@@ -416,10 +516,16 @@ def backup_database(database_url: str, file: Path, *, force: bool = False) -> Ba
     """
     started = time.perf_counter()
     path = _sqlite_file(database_url, "back up")
-    if path is None or not path.exists():
+    if path is None:
+        raise CopyRefused(
+            "db backup copies a SQLite file; DATABASE_URL names an in-memory database, which holds nothing to back up."
+        )
+    if not path.exists():
         raise CopyRefused(f"There is no database at {path} to back up (DATABASE_URL); nothing was created.")
     file = file.absolute()
-    if file.resolve() == path.resolve():
+    if file.is_dir():
+        raise CopyRefused(f"{file} is a folder; name a file to write, e.g. {file / 'incidents-backup.db'}.")
+    if file.resolve() == path.resolve() or (file.exists() and os.path.samefile(file, path)):
         raise CopyRefused(f"{file} is the database itself; back it up into another file.")
     if file.exists() and not force:
         raise CopyRefused(f"{file} already exists; name another file, or add --force to replace it.")
@@ -427,21 +533,31 @@ def backup_database(database_url: str, file: Path, *, force: bool = False) -> Ba
         raise CopyRefused(f"There is no folder {file.parent} to write {file.name} in.")
     partial = file.with_name(f".{file.name}.partial-{os.getpid()}")
     try:
-        with closing(sqlite3.connect(path, timeout=SQLITE_TIMEOUT_SECONDS)) as live:
+        with closing(sqlite3.connect(sqlite_uri(path), uri=True, timeout=SQLITE_TIMEOUT_SECONDS)) as live:
             revision = _sqlite_revision(live, path)
-            with closing(sqlite3.connect(partial)) as copy:
+            with closing(sqlite3.connect(sqlite_uri(partial, "rwc"), uri=True)) as copy:
                 live.backup(copy)  # all pages in one step: one read transaction, one consistent snapshot
                 copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
                 _require_intact(copy, partial)
                 counts = _sqlite_counts(copy)
         os.replace(partial, file)
     except sqlite3.Error as exc:
-        raise StoreUnavailable(f"Cannot back up {path} into {file}: {exc}") from exc
+        raise StoreUnavailable(f"Cannot back up {path} into {file}: {exc}.") from exc
+    except OSError as exc:  # os.replace: the folder refuses the rename
+        raise StoreUnavailable(f"Cannot back up {path} into {file}: {exc.strerror or exc}.") from exc
     finally:
-        partial.unlink(missing_ok=True)
+        _remove_partial(partial)
     seconds = time.perf_counter() - started
     log.info("database_backed_up", database=str(path), file=str(file), revision=revision, seconds=seconds)
     return BackupReport(str(path), file, counts, revision, seconds)
+
+
+def _remove_partial(partial: Path) -> None:
+    """Remove a temporary copy and what SQLite may have left beside it (``-journal`` after a full disk,
+    ``-wal``, ``-shm``); a folder that refuses (read-only) leaves them, and the error already said why."""
+    for leftover in (partial, *(partial.with_name(partial.name + end) for end in ("-journal", "-wal", "-shm"))):
+        with suppress(OSError):
+            leftover.unlink(missing_ok=True)
 
 
 def restore_database(file: Path, database_url: str, *, force: bool = False) -> BackupReport:
@@ -456,20 +572,23 @@ def restore_database(file: Path, database_url: str, *, force: bool = False) -> B
     started = time.perf_counter()
     target = _sqlite_file(database_url, "restore into")
     if target is None:
-        raise CopyRefused("db restore writes a SQLite database; DATABASE_URL names an in-memory one.")
+        raise CopyRefused(
+            "db restore writes a SQLite database; DATABASE_URL names an in-memory one, which is thrown away when "
+            "the restore ends: point DATABASE_URL at a file (sqlite:///FILE)."
+        )
     file = file.absolute()
     if not file.is_file():
         raise CopyRefused(f"There is no backup file {file}.")
-    if target.exists() and file.resolve() == target.resolve():
+    if target.exists() and (file.resolve() == target.resolve() or os.path.samefile(file, target)):
         raise CopyRefused(f"{file} is the database DATABASE_URL names; restore another file into it.")
     restored = create_store_engine(database_url)
     head = head_revision(restored)
     try:
-        with closing(sqlite3.connect(f"{file.as_uri()}?mode=ro", uri=True)) as backup:
+        with closing(sqlite3.connect(sqlite_uri(file), uri=True)) as backup:
             _require_intact(backup, file)
             revision = _sqlite_revision(backup, file)
             if revision not in known_revisions(restored):
-                raise CopyRefused(_newer("backup", str(file), revision, head))
+                raise CopyRefused(_unknown_revision("backup", str(file), revision, head))
             if revision != head:
                 raise CopyRefused(
                     f"The backup {file} is at schema revision {revision}, this incidentbot at {head}: restore it into "
@@ -488,7 +607,7 @@ def restore_database(file: Path, database_url: str, *, force: bool = False) -> B
         restored.dispose()
         raise
     tables = copy_tables()
-    reading = sa.create_engine(f"sqlite:///{file.as_uri()}?mode=ro&uri=true")
+    reading = create_store_engine(sqlite_url(file), read_only=True)
     try:
         with reading.connect() as connection:
             expected = _fingerprint(connection, tables)
@@ -566,9 +685,13 @@ def _require_empty_sqlite(path: Path, *, force: bool) -> None:
             if name not in SEEDED_TABLES | {"alembic_version"}
             and (count := int(connection.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]))
         }
-        foreign = [name for name in names if name not in known and name not in held]
-    if (held or foreign) and not force:
-        listed = ", ".join([*(f"{name}: {count:,}" for name, count in held.items()), *foreign])
+        foreign = [name for name in names if name not in known]
+    if foreign:
+        raise CopyRefused(
+            _foreign_message(f"The database {path}", foreign, "restore into a new file (point DATABASE_URL at it)")
+        )
+    if held and not force:
+        listed = ", ".join(f"{name}: {count:,}" for name, count in held.items())
         raise CopyRefused(
             f"The database {path} already holds data ({listed}): restore into a new file (point DATABASE_URL at "
             "it), or add --force to replace everything in it."

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
@@ -22,42 +24,112 @@ _POSTGRES_SCHEMES = {"postgres", "postgresql", "postgres+psycopg"}
 libpq (``postgres://`` and ``postgresql://`` are both valid libpq connection URIs) hand out."""
 
 
-_USERINFO_PASSWORD = re.compile(r"(?<=://)([^/@:]*):[^/]*@")
-_QUERY_PASSWORD = re.compile(r"([?&][^=&]*password=)[^&]*", re.IGNORECASE)
+_QUERY_PASSWORD = re.compile(r"([?&][^=&\s]*password=)[^&\s]*", re.IGNORECASE)
 """libpq's secret connection parameters (``password``, ``sslpassword``: PostgreSQL docs, "Parameter Key
 Words"), which a URL may give as query parameters and messages must hide like ``user:password@``."""
+_SECRET_QUERY_KEY = re.compile(r"password", re.IGNORECASE)
+_HIDDEN = "\x00hidden\x00"
+"""What a secret query value is replaced with before rendering (then shown as ``***``)."""
+SHORT_PASSWORD = 6
+"""A password shorter than this (``1``, ``pass``) is hidden in a driver's message only where it stands as a
+whole quoted value or ``key=value``: elsewhere its characters are ordinary text (``127.0.0.1``, ``password
+authentication failed``). A longer one is hidden wherever it appears."""
 
 
 def redact_database_url(text: str) -> str:
-    """``text`` (a DATABASE_URL that may not even parse) with every password shown as ``***``: the
-    ``user:password@`` part and any ``...password=`` query parameter."""
-    return _QUERY_PASSWORD.sub(r"\1***", _USERINFO_PASSWORD.sub(r"\1:***@", text))
+    """``text`` (a DATABASE_URL that may not even parse) without its secrets: every ``...password=`` query
+    value shown as ``***``, and the whole user information (everything from ``://`` to the last ``@``: an
+    unencoded ``@``, ``:`` or ``/`` in a password makes its end unknowable) as ``***``.
+
+    ``postgresql://ann:p@ss:w/rd#1@127.0.0.1:55432/h2x`` -> ``postgresql://***@127.0.0.1:55432/h2x``."""
+    text = _QUERY_PASSWORD.sub(r"\1***", text)
+    scheme, separator, rest = text.partition("://")
+    if separator and "@" in rest:
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return text
 
 
-def parse_database_url(database_url: str) -> sa.URL:
+def database_passwords(url: sa.URL) -> list[str]:
+    """The secrets ``url`` carries: its ``user:password@`` password and any ``...password=`` query value."""
+    found = [str(url.password)] if url.password else []
+    for key, value in url.query.items():
+        if _SECRET_QUERY_KEY.search(key):
+            found.extend(v for v in ([value] if isinstance(value, str) else value) if v)
+    return found
+
+
+def hide_passwords(text: str, passwords: Sequence[str]) -> str:
+    """A driver's message ``text`` with each of ``passwords`` shown as ``***``: a password of at least
+    ``SHORT_PASSWORD`` characters wherever it appears, a shorter one only as a whole quoted value (``"pw"``,
+    ``'pw'``) or a ``key=pw`` value, so that the message still reads as written (``port 1``, ``127.0.0.1``
+    and ``password authentication failed`` keep their letters when the password is ``1`` or ``pass``)."""
+    for password in sorted(set(passwords), key=len, reverse=True):
+        if len(password) >= SHORT_PASSWORD:
+            text = text.replace(password, "***")
+            continue
+        escaped = re.escape(password)
+        text = re.sub(rf'(["\'])({escaped})\1', r"\1***\1", text)
+        text = re.sub(rf"(=)({escaped})(?=$|[\s&;,)])", r"\1***", text)
+    return text
+
+
+def parse_database_url(database_url: str, named: str = "DATABASE_URL") -> sa.URL:
     """``database_url`` as SQLAlchemy's URL, with ``postgres://`` and ``postgresql://`` normalised to
-    ``postgresql+psycopg://``. Raises ConfigError for text that is not a database URL (the message shows
-    it with its password hidden)."""
+    ``postgresql+psycopg://``. ``named`` is where the URL came from (``DATABASE_URL``, or an option such
+    as ``--to``, named "the URL given to --to"). Raises ConfigError for text that is not a database URL,
+    saying what is wrong and never showing its user information (``redact_database_url``), and for a
+    SQLite URL with a host (``sqlite://x.db``: two slashes)."""
     try:
         url = make_url(database_url)
     except (sa.exc.ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number (`:abc`, `[::1`)
         raise ConfigError(
-            f"DATABASE_URL is not a database URL: {redact_database_url(database_url)!r}; use e.g. "
+            f"{_subject(named)} is not a database URL ({_what_is_wrong(database_url, exc)}): "
+            f"{redact_database_url(database_url)!r}; use e.g. "
             "sqlite:///incidents.db or postgresql://user:password@host:5432/db (the port a number)."
         ) from exc
     if url.drivername in _POSTGRES_SCHEMES:
         url = url.set(drivername=POSTGRES_DRIVER)
+    if url.get_backend_name() == "sqlite" and (url.host or url.username or url.port):
+        shown = redact_database_url(database_url)
+        raise ConfigError(
+            f"{shown} is not a SQLite URL: use sqlite:///relative/path.db or sqlite:////absolute/path.db"
+            + ("" if named == "DATABASE_URL" else f" ({_subject(named)[0].lower()}{_subject(named)[1:]})")
+            + "."
+        )
     return url
 
 
+def _subject(named: str) -> str:
+    """``DATABASE_URL``, or ``The URL given to --to`` for a command-line option."""
+    return named if named == "DATABASE_URL" or not named.startswith("--") else f"The URL given to {named}"
+
+
+def _what_is_wrong(text: str, exc: Exception) -> str:
+    if "://" not in text:
+        return "no scheme such as sqlite:/// or postgresql://"
+    if text.partition("://")[2].count("@") > 1:
+        return "more than one @: percent-encode a password's @ as %40, : as %3A, / as %2F, # as %23"
+    if isinstance(exc, ValueError):
+        return "its port is not a number, or its host is cut short; a password's @, :, / or # must be percent-encoded"
+    return "it cannot be read as scheme://user:password@host:port/database"
+
+
+def sqlite_uri(path: Path, mode: str = "ro") -> str:
+    """The SQLite URI filename (``sqlite3.connect(..., uri=True)``) opening the file ``path`` in ``mode``
+    (``ro``: never written, never created): ``/srv/a #3.db`` -> ``file:/srv/a%20%233.db?mode=ro``."""
+    return f"file:{quote(str(path.absolute()))}?mode={mode}"
+
+
 def describe_database(url: sa.URL) -> str:
-    """How messages name a database: a SQLite file by its absolute path, any other by its URL without the password."""
+    """How messages name a database: a SQLite file by its absolute path, any other by its URL with every
+    password (``user:password@``, ``...password=`` query values) shown as ``***``."""
     path = _sqlite_path(url)
     if path is not None:
         return str(path)
     if url.get_backend_name() == "sqlite":
         return "sqlite (in memory)"
-    return redact_database_url(url.render_as_string(hide_password=True))
+    hidden = {key: (_HIDDEN if _SECRET_QUERY_KEY.search(key) else value) for key, value in url.query.items()}
+    return url.set(query=hidden).render_as_string(hide_password=True).replace(quote(_HIDDEN, safe=""), "***")
 
 
 def missing_sqlite_file(database_url: str) -> Path | None:
@@ -78,41 +150,55 @@ def _sqlite_path(url: sa.URL) -> Path | None:
     database = url.database
     if url.query.get("uri") in ("true", "1") and database.startswith("file:"):
         database = database.removeprefix("file:")
-        if database.startswith("//"):  # file:///abs/path
-            database = database[2:]
+        if database.startswith("//"):  # file:///abs/path or file://localhost/abs/path
+            database = database[2:].removeprefix("localhost")
         if database == ":memory:" or url.query.get("mode") == "memory":
             return None
+        database = unquote(database)  # SQLite decodes a URI's %HH escapes
     return Path(database).absolute()
 
 
-def create_store_engine(database_url: str) -> Engine:
+def create_store_engine(database_url: str, *, read_only: bool = False, named: str = "DATABASE_URL") -> Engine:
     """An engine for ``database_url``; SQLite gets WAL, a busy timeout and immediate write transactions.
 
     Accepts ``sqlite:///FILE`` and PostgreSQL as ``postgres://``, ``postgresql://`` or
-    ``postgresql+psycopg://``; raises ConfigError (one line) for anything else.
+    ``postgresql+psycopg://``; raises ConfigError (one line, naming the URL as ``named``) for anything else.
+    ``read_only``: nothing is ever written through the engine: a SQLite file is opened with the URI
+    ``mode=ro`` (never created, its journal mode left as it is), every PostgreSQL transaction is READ ONLY.
     """
-    url = parse_database_url(database_url)
+    url = parse_database_url(database_url, named)
     if url.get_backend_name() == "sqlite":
+        path = _sqlite_path(url)
+        if read_only and path is not None:
+            reading = sa.URL.create("sqlite", database=f"file:{quote(str(path))}", query={"mode": "ro", "uri": "true"})
+            return _sqlite_engine(reading, read_only=True)
         return _sqlite_engine(url)
     if url.get_backend_name() == "postgresql":
         try:
             # A connection for every thread of the server's two pools (bot.store.threads), so a read never
             # waits for a connection that a writer holds while it waits for a row lock; the overflow
             # covers anything outside them (the CLI, start-up).
-            return sa.create_engine(url, pool_pre_ping=True, pool_size=DATABASE_CONNECTIONS, max_overflow=8)
+            engine = sa.create_engine(url, pool_pre_ping=True, pool_size=DATABASE_CONNECTIONS, max_overflow=8)
         except ModuleNotFoundError as exc:
             if url.drivername != POSTGRES_DRIVER:
                 raise ConfigError(
-                    f"DATABASE_URL asks for the PostgreSQL driver {url.get_driver_name()!r}, which is not installed; "
+                    f"{named} asks for the PostgreSQL driver {url.get_driver_name()!r}, which is not installed; "
                     "incidentbot uses psycopg 3: write postgresql://user:password@host/db."
                 ) from exc
             raise ConfigError("PostgreSQL needs its driver: pip install 'incidentbot[postgres]'") from exc
+        if read_only:
+
+            @sa.event.listens_for(engine, "connect")
+            def _read_only(dbapi_connection: Any, _record: Any) -> None:
+                dbapi_connection.read_only = True  # psycopg 3: every transaction is BEGIN READ ONLY
+
+        return engine
     raise ConfigError(
-        f"Unsupported database {url.get_backend_name()!r} in DATABASE_URL: use sqlite:///FILE or postgresql://..."
+        f"Unsupported database {url.get_backend_name()!r} in {named}: use sqlite:///FILE or postgresql://..."
     )
 
 
-def _sqlite_engine(url: sa.URL) -> Engine:
+def _sqlite_engine(url: sa.URL, *, read_only: bool = False) -> Engine:
     engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
 
     @sa.event.listens_for(engine, "connect")
@@ -120,10 +206,11 @@ def _sqlite_engine(url: sa.URL) -> Engine:
         # Let SQLAlchemy's "begin" event decide how transactions start (pysqlite would defer them).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        if url.database and url.database != ":memory:":
-            cursor.execute("PRAGMA journal_mode=WAL")
+        if url.database and url.database != ":memory:" and not read_only:
+            cursor.execute("PRAGMA journal_mode=WAL")  # written into the file: never on a file only read
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA synchronous=NORMAL")  # durable against process crashes in WAL mode
+        if not read_only:
+            cursor.execute("PRAGMA synchronous=NORMAL")  # durable against process crashes in WAL mode
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -131,7 +218,7 @@ def _sqlite_engine(url: sa.URL) -> Engine:
     def _on_begin(connection: sa.Connection) -> None:
         # Writers take the lock up front: a deferred transaction that later upgrades can fail
         # with SQLITE_BUSY regardless of the busy timeout.
-        readonly = connection.get_execution_options().get("readonly", False)
+        readonly = read_only or connection.get_execution_options().get("readonly", False)
         connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
     return engine

@@ -471,7 +471,11 @@ class TestDatabaseUrls:
                 "mysql://x@localhost/db",
                 "Unsupported database 'mysql' in DATABASE_URL: use sqlite:///FILE or postgresql://",
             ),
-            ("not a url", "DATABASE_URL is not a database URL: 'not a url'; use e.g. sqlite:///incidents.db or"),
+            (
+                "not a url",
+                "DATABASE_URL is not a database URL (no scheme such as sqlite:/// or postgresql://): 'not a url'; "
+                "use e.g. sqlite:///incidents.db or",
+            ),
             ("postgresql+psycopg2://u@127.0.0.1:1/db", "asks for the PostgreSQL driver 'psycopg2', which is not"),
             (
                 "postgres://u:s3cret@127.0.0.1:1/db",
@@ -493,11 +497,13 @@ class TestDatabaseUrls:
             # A port that is not a number, a broken IPv6 host: one line, never a traceback, password hidden.
             (
                 "postgres://u:s3cret@127.0.0.1:abc/db",
-                "DATABASE_URL is not a database URL: 'postgres://u:***@127.0.0.1:abc/db'; use e.g.",
+                "DATABASE_URL is not a database URL (its port is not a number, or its host is cut short; a password's "
+                "@, :, / or # must be percent-encoded): 'postgres://***@127.0.0.1:abc/db'; use e.g.",
             ),
             (
                 "postgres://u:s3cret@[::1/db?password=s3cret",
-                "DATABASE_URL is not a database URL: 'postgres://u:***@[::1/db?password=***'; use e.g.",
+                "DATABASE_URL is not a database URL (its port is not a number, or its host is cut short; a password's "
+                "@, :, / or # must be percent-encoded): 'postgres://***@[::1/db?password=***'; use e.g.",
             ),
         ],
     )

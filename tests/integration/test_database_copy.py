@@ -294,9 +294,10 @@ class TestSchemaRevisions:
             engine.dispose()
         with pytest.raises(CopyRefused) as refused:  # in process (the command's refusals are tested above)
             copy_database(_url(sources["seed"]), _url(newer))
-        assert refused.value.user_message.startswith(
-            f"The target {newer} was migrated by a newer incidentbot (schema revision 9999; this one knows up to "
-            f"{_head()}): upgrade incidentbot"
+        assert refused.value.user_message == (
+            f"The target {newer} is at schema revision 9999, which is not one incidentbot knows (this one knows up "
+            f"to {_head()}): a database of another application (check the URL), or of a newer incidentbot (upgrade "
+            "incidentbot: in its checkout, `git pull && pip install .`, and run the command again)."
         )
 
 
