@@ -33,6 +33,7 @@ from bot.integrations.trackers.build import build_tracker
 from bot.integrations.trackers.delivery import OnFiled, TrackerDeliverer
 from bot.integrations.trackers.plan import TrackerPlan
 from bot.integrations.trackers.port import IssueStatus, Tracker, TrackerError, TrackerRef
+from bot.integrations.trackers.webhook import IssueEvent
 from bot.jobs.nudges import Nudger
 from bot.jobs.reminders import FollowupDigest, FollowupReminder
 from bot.jobs.tracker_sync import IssueReading, ReadState, TrackerSync
@@ -228,7 +229,15 @@ def build_server(
     if sync is not None:
         web_app[TRACKER_SYNC] = sync
     if settings.tracker and settings.tracker_webhook_secret:
-        webhooks.register_tracker(web_app, usecases.followups, settings, worker.wake, followup_tracker_effects)
+        reader = issue_reader(tracker) if tracker is not None else None
+        webhooks.register_tracker(
+            web_app,
+            usecases.followups,
+            settings,
+            worker.wake,
+            followup_tracker_effects,
+            current_issue_event(reader) if reader is not None else None,
+        )
     digest_channel = settings.followup_digest_channel
     digest = (
         FollowupDigest(usecases.followups, partial(followup_digest_effects, digest_channel), worker.wake)
@@ -371,6 +380,23 @@ def issue_reader(tracker: Tracker) -> ReadState:
         return IssueReading(state.status is IssueStatus.CLOSED, state.closed_at, state.dropped)
 
     return read
+
+
+def current_issue_event(read: ReadState) -> Callable[[IssueEvent, str], Awaitable[IssueEvent | None]]:
+    """The tracker webhook's ``current``: the event's issue as the tracker has it now (``read``, sync-back's
+    reader), or None when it cannot be read now or is gone (sync-back records those)."""
+
+    async def current(event: IssueEvent, url: str) -> IssueEvent | None:
+        try:
+            reading = await read(event.key, url)
+        except Exception as exc:  # a tracker outage: the next sync round reads it
+            log.warning("tracker_webhook_read_failed", key=event.key, error=str(exc)[:300])
+            return None
+        if reading.gone is not None:
+            return None
+        return replace(event, closed=reading.closed, closed_at=reading.closed_at, dropped=reading.dropped)
+
+    return current
 
 
 def stalled_item_notice(item: OutboxItem, reason: str, tracker: str = "the tracker") -> list[Effect]:

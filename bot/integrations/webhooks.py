@@ -56,7 +56,7 @@ from bot.domain.errors import (
 from bot.domain.model import Severity
 from bot.domain.policy import NotAllowed
 from bot.errors import ConcurrentUpdate, StoreUnavailable
-from bot.integrations.trackers.webhook import issue_event, signature_valid
+from bot.integrations.trackers.webhook import IssueEvent, issue_event, signature_valid
 from bot.log import log_unexpected
 from bot.usecases.alerts import AlertUseCases
 from bot.usecases.changes import ChangeUseCases
@@ -174,10 +174,15 @@ def register_tracker(
     settings: Settings,
     wake_outbox: Callable[[], None],
     plan: Callable[[Outcome], Sequence[Effect]],
+    current: Callable[[IssueEvent, str], Awaitable[IssueEvent | None]] | None = None,
 ) -> None:
     """Add ``POST /trackers/webhook`` (with TRACKER and TRACKER_WEBHOOK_SECRET set): an issue closed or
     reopened in the tracker is recorded on its follow-up at once (``FollowupUseCases.sync``, the rules
     of sync-back); ``plan``: the channel line it owes (Slack's, given by the composition root).
+    ``current`` reads the issue's state as the tracker has it now (given the event and the issue's URL;
+    None when it cannot be read): the event only says that something changed, so a late or redelivered
+    event (GitHub's "Redeliver") never records a state the issue no longer has; a failed read records
+    nothing and is left to the next sync round.
 
     Answers 401 for a missing or wrong signature, 400 for a body that is not JSON, else 200 with
     ``{"ok": true, "recorded": bool, "followup": "INC-1#2" or null}``; events that are no close or
@@ -198,6 +203,15 @@ def register_tracker(
         found = await asyncio.to_thread(followups.find_exported, event.key)
         if found is None:
             return web.json_response({"ok": True, "recorded": False, "followup": None})
+        if current is not None:
+            told = event
+            now = await current(event, found.followup.tracker_url or "")
+            if now is None:
+                log.info("tracker_webhook_unread", tracker=tracker, key=event.key)
+                return web.json_response({"ok": True, "recorded": False, "followup": None})
+            if now.closed != told.closed:
+                log.info("tracker_webhook_stale", tracker=tracker, key=event.key, told_closed=told.closed)
+            event = now
         outcome = await asyncio.to_thread(
             followups.sync,
             found.incident_number,

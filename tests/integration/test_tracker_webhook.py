@@ -10,6 +10,7 @@ import hmac
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -37,10 +38,20 @@ class Kind:
     other: dict[str, Any]
     headers: dict[str, str]
     key: str
+    close_without_doing: Callable[[str], None] = lambda _said: None
+    """Close the fake's issue as not done (GitHub state_reason, Jira resolution ``said``)."""
 
 
-def github_kind(url: str) -> Kind:
+def github_kind(fake: FakeGitHub) -> Kind:
+    """Each event is built as GitHub sends it, after the change it reports was made in the fake (the bot
+    reads the issue's state back before recording, as for a real delivery)."""
+
     def event(action: str) -> dict[str, Any]:
+        if 1 in fake.issues:
+            if action == "closed":
+                fake.close(1, at=datetime(2026, 11, 29, 20, 0, tzinfo=UTC))
+            elif action == "reopened":
+                fake.reopen(1)
         closed_at = "2026-11-29T20:00:00Z" if action == "closed" else None
         return {
             "action": action,
@@ -49,18 +60,26 @@ def github_kind(url: str) -> Kind:
         }
 
     return Kind(
-        {"TRACKER": "github", "TRACKER_URL": url, "TRACKER_PROJECT": "acme/web", "TRACKER_TOKEN": GITHUB_TOKEN},
+        {"TRACKER": "github", "TRACKER_URL": fake.url, "TRACKER_PROJECT": "acme/web", "TRACKER_TOKEN": GITHUB_TOKEN},
         "X-Hub-Signature-256",
         lambda: event("closed"),
         lambda: event("reopened"),
         {"action": "labeled", "issue": {"number": 1}, "repository": {"full_name": "acme/web"}},
         {"X-GitHub-Event": "issues"},
         "acme/web#1",
+        lambda said: fake.close(1, reason=said, at=datetime(2026, 11, 29, 20, 0, tzinfo=UTC)),
     )
 
 
-def jira_kind(url: str) -> Kind:
+def jira_kind(fake: FakeJira) -> Kind:
+    """As ``github_kind``: the fake's issue changed first, then the event."""
+
     def event(category: str, resolved: str | None) -> dict[str, Any]:
+        if "OPS-1" in fake.issues:
+            if category == "done":
+                fake.close("OPS-1", at=datetime(2026, 11, 29, 20, 0, tzinfo=UTC))
+            else:
+                fake.reopen("OPS-1")
         return {
             "webhookEvent": "jira:issue_updated",
             "issue": {
@@ -76,7 +95,7 @@ def jira_kind(url: str) -> Kind:
     return Kind(
         {
             "TRACKER": "jira",
-            "TRACKER_URL": url,
+            "TRACKER_URL": fake.url,
             "TRACKER_PROJECT": "OPS",
             "TRACKER_USER": EMAIL,
             "TRACKER_TOKEN": JIRA_TOKEN,
@@ -87,6 +106,7 @@ def jira_kind(url: str) -> Kind:
         {"webhookEvent": "comment_created", "issue": {"key": "OPS-1"}},
         {},
         "OPS-1",
+        lambda said: fake.close("OPS-1", at=datetime(2026, 11, 29, 20, 0, tzinfo=UTC), resolution=said),
     )
 
 
@@ -96,7 +116,7 @@ def setup(
 ) -> Iterator[tuple[RunningBot, Kind]]:
     fake = FakeGitHub() if request.param == "github" else FakeJira()
     with serving(fake):
-        kind = github_kind(fake.url) if request.param == "github" else jira_kind(fake.url)
+        kind = github_kind(fake) if isinstance(fake, FakeGitHub) else jira_kind(fake)
         with running_bot(database_url, fake_slack.base_url, **kind.settings, TRACKER_WEBHOOK_SECRET=SECRET) as bot:
             yield bot, kind
 
@@ -144,7 +164,7 @@ def test_signed_events_record_close_and_reopen_once(setup: tuple[RunningBot, Kin
 @pytest.fixture
 def jira_bot(database_url: str, fake_slack: FakeSlack) -> Iterator[tuple[RunningBot, Kind]]:
     with serving(FakeJira()) as fake:
-        kind = jira_kind(fake.url)
+        kind = jira_kind(fake)
         with running_bot(database_url, fake_slack.base_url, **kind.settings, TRACKER_WEBHOOK_SECRET=SECRET) as bot:
             yield bot, kind
 
@@ -205,6 +225,7 @@ def test_a_close_without_doing_it_drops_and_a_reopen_reopens(
             break
         bot.drain()
     closed = kind.closed()
+    kind.close_without_doing(said)
     if tracker == "github":
         closed["issue"]["state_reason"] = said
     else:
@@ -226,7 +247,7 @@ def test_a_close_without_doing_it_drops_and_a_reopen_reopens(
 def github_bot_capitalised(database_url: str, fake_slack: FakeSlack) -> Iterator[tuple[RunningBot, Kind]]:
     """The bot configured with ``TRACKER_PROJECT=ACME/Web`` against GitHub's ``acme/web``."""
     with serving(FakeGitHub(repository="acme/web")) as fake:
-        kind = github_kind(fake.url)
+        kind = github_kind(fake)
         kind.settings["TRACKER_PROJECT"] = "ACME/Web"
         with running_bot(database_url, fake_slack.base_url, **kind.settings, TRACKER_WEBHOOK_SECRET=SECRET) as bot:
             yield bot, kind
@@ -255,3 +276,28 @@ def test_a_github_repository_is_matched_in_any_case(
     closed["repository"]["full_name"] = full_name
     assert deliver(bot, kind, closed).json() == {"ok": True, "recorded": True, "followup": "INC-1#1"}
     assert bot.usecases.incidents.get(1).followups[0].state.value == "done"
+
+
+def test_a_late_or_redelivered_close_records_what_the_issue_is_now(
+    setup: tuple[RunningBot, Kind], fake_slack: FakeSlack
+) -> None:
+    """Closed, then reopened, then the first "closed" delivered again (GitHub's Redeliver, a late delivery):
+    the bot reads the issue back, finds it open, and records nothing."""
+    bot, kind = setup
+    slack = SlackDriver(bot, fake_slack)
+    channel = slack.declare("declare sev1 CDN edge returning 502s")
+    slack.ephemeral("followup canary deployment for firewall changes", channel_id=channel)
+    for _ in range(100):
+        if bot.usecases.incidents.get(1).followups[0].tracker_key:
+            break
+        bot.drain()
+    first_close = kind.closed()
+    assert deliver(bot, kind, first_close).json() == {"ok": True, "recorded": True, "followup": "INC-1#1"}
+    assert deliver(bot, kind, kind.reopened()).json() == {"ok": True, "recorded": True, "followup": "INC-1#1"}
+    with capture_logs() as logs:
+        assert deliver(bot, kind, first_close).json() == {"ok": True, "recorded": False, "followup": "INC-1#1"}
+    assert [e["key"] for e in logs if e["event"] == "tracker_webhook_stale"] == [kind.key]
+    assert bot.usecases.incidents.get(1).followups[0].state.value == "open"
+    entries = bot.usecases.incidents.timeline(1)[1]
+    kinds = (EntryKind.FOLLOWUP_DONE, EntryKind.FOLLOWUP_DROPPED, EntryKind.FOLLOWUP_REOPENED)
+    assert [e.kind for e in entries if e.kind in kinds] == [EntryKind.FOLLOWUP_DONE, EntryKind.FOLLOWUP_REOPENED]
