@@ -141,8 +141,14 @@ _CLI_NAME = re.compile(r"^@?(?P<name>[A-Za-z0-9][A-Za-z0-9._-]{0,63})$", re.ASCI
 BROADCAST_NAMES = frozenset({"here", "channel", "everyone"})
 """``@here``, ``@channel``, ``@everyone`` address a whole channel, never one person."""
 _HYPOTHESIS_NUMBER = re.compile(r"^#?(\d{1,6})$")
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+"""Unicode's other dashes and hyphens (hyphen, non-breaking hyphen, figure dash, en and em dash, horizontal
+bar, minus sign, small and full-width hyphen-minus): a phone or a word processor turns ``--`` into one."""
+_FLAG_DASH = rf"(?:[-{_DASHES}]{{2,}}|[{_DASHES}])"
+"""How an option's dashes may be typed: two or more hyphens or dashes (``--``, ``---``, ``\u2010\u2010``), or
+one non-ASCII dash (``\u2014``); a single ASCII hyphen is the near miss refused with a hint."""
 # `--due` in any case, `--due=DATE`, `\u2014due`/`\u2013due` (phone dashes); a word such as `--duet` is text.
-_DUE_OPTION = re.compile(r"(?:^|(?<=\s))(?P<flag>(?:--|[\u2013\u2014])due)(?=\s|=|$)", re.IGNORECASE)
+_DUE_OPTION = re.compile(rf"(?:^|(?<=\s))(?P<flag>{_FLAG_DASH}due)(?=\s|=|$)", re.IGNORECASE)
 # A word that tries to be a follow-up number but is not one: a sign, a decimal point or comma, or more
 # digits than a number takes (`-1`, `+2`, `2.0`, `.5`, `1,5`, `99999999999999999999`).
 _NUMBER_ATTEMPT = re.compile(r"^#?[+\-\u2212]?(?:\d+(?:[.,]\d*)?|[.,]\d+)$")
@@ -153,13 +159,13 @@ _PERCENT = re.compile(r"^(?P<value>\d{1,3}(?:\.\d{1,4})?)\s*%?$")
 _TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,63}$")
 # `--at` in any case, `--at=WHEN`, and `\u2014at`/`\u2013at` (phones turn `--` into an em or en dash);
 # `-at` is caught to be refused. A word such as `--atlas` is text.
-_AT_OPTION = re.compile(r"(?:^|(?<=\s))(?P<flag>(?:--|[\u2013\u2014]|-)at)(?=\s|=|$)", re.IGNORECASE)
+_AT_OPTION = re.compile(rf"(?:^|(?<=\s))(?P<flag>(?:{_FLAG_DASH}|-)at)(?=\s|=|$)", re.IGNORECASE)
 # Options written almost right, refused with a hint rather than kept as text: `-due` (one hyphen, as `-at`),
 # and a dash, a space, then `due`/`at` (`\u2013 due tomorrow`, `- at 13:42`): that last form is refused only when
 # what follows reads as the option's value (`\u2013 due to a bug` is text).
 _SINGLE_DASH_DUE = re.compile(r"(?:^|(?<=\s))-due(?=\s|=|$)", re.IGNORECASE)
-_SPACED_OPTION = re.compile(r"(?:^|(?<=\s))(?P<dash>--|-|[\u2013\u2014])\s+(?P<name>due|at)(?=\s|=)", re.IGNORECASE)
-_ANY_OPTION = re.compile(r"(?:^|(?<=\s))(?:--|-|[\u2013\u2014])\s*(?:due|at)(?=\s|=|$)", re.IGNORECASE)
+_SPACED_OPTION = re.compile(rf"(?:^|(?<=\s))(?P<dash>{_FLAG_DASH}|-)\s+(?P<name>due|at)(?=\s|=)", re.IGNORECASE)
+_ANY_OPTION = re.compile(rf"(?:^|(?<=\s))(?:{_FLAG_DASH}|-)\s*(?:due|at)(?=\s|=|$)", re.IGNORECASE)
 # The start of a WHEN (`bot.domain.timeparse.parse_when`): a clock (`13:42`), a date (`2026-11-22...`),
 # `now`, or a relative `15m ago` / `2 hours ago`.
 _LOOKS_LIKE_WHEN = re.compile(

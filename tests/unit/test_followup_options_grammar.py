@@ -81,7 +81,22 @@ class TestEveryOptionOnEveryFollowupVerb:
         error = refusal(f"{VERBS[verb][0]} {flag} 2026-12-01")
         assert (error.user_message, error.usage) == (message, FOLLOWUP_USAGE)
 
-    @pytest.mark.parametrize("flag", ["--due", "--DUE", "\u2014due", "\u2013due", "--due="])
+    @pytest.mark.parametrize(
+        "flag",
+        [
+            "--due",
+            "--DUE",
+            "\u2014due",
+            "\u2013due",
+            "--due=",
+            "---due",  # the second tester's example
+            "\u2212due",  # minus sign
+            "\u2010\u2010due",  # two Unicode hyphens
+            "\u2011\u2011due",  # non-breaking hyphens
+            "\uff0d\uff0ddue",  # full-width hyphen-minus
+            "\u2015due",  # horizontal bar
+        ],
+    )
     def test_due_sets_the_date_of_a_new_followup(self, flag: str) -> None:
         command = parse_command(f"followup canary <@U0BOB|bob> {flag}{'' if flag.endswith('=') else ' '}+7d")
         assert command.action == AddFollowup("canary", BOB, SEVEN_DAYS)
@@ -214,7 +229,7 @@ class TestNearMissSpellings:
     @settings(max_examples=examples(60), deadline=None)
     @given(
         verb=st.sampled_from(list(VERBS)),
-        dash=st.sampled_from(["-", "--", "\u2013", "\u2014"]),
+        dash=st.sampled_from(["-", "--", "---", "\u2013", "\u2014", "\u2212", "\u2010\u2010", "\uff0d"]),
         space=st.sampled_from(["", " ", "  "]),
         word=st.sampled_from(["due", "DUE", "Due"]),
         value=st.sampled_from(["tomorrow", "+7d", "2026-12-15", "in 2 weeks", "today", "+2w"]),
@@ -227,6 +242,6 @@ class TestNearMissSpellings:
             command = parse_command(typed)
         except UsageError:
             return
-        assert verb == "add" and space == "" and dash in ("--", "\u2013", "\u2014")
+        assert verb == "add" and space == "" and dash != "-"
         assert isinstance(command.action, AddFollowup)
         assert command.action.text == "canary" and command.action.due is not None
