@@ -50,13 +50,27 @@ _MENTION = re.compile(r"<(?:@[UW][A-Z0-9]+|#C[A-Z0-9]+|(?i:https?|mailto):[^|<>\
 (``<https://grafana.example.com/d/1|the dashboard>``) as Slack escapes it in typed text."""
 
 
+_SPECIAL = re.compile(r"<!(?:(here|channel|everyone)|subteam\^[A-Z0-9]+|date\^[^|<>]*)(?:\|([^<>]*))?>")
+"""A broadcast (``<!here>``), a user group (``<!subteam^S0123|@oncall>``) or a date as Slack sends it in
+typed text: echoed as the words it stands for (``@here``, ``@oncall``, the date's fallback), pinging nobody."""
+
+
+def _special_as_words(match: re.Match[str]) -> str:
+    broadcast, label = match.group(1), match.group(2)
+    if broadcast is not None:
+        return f"@{broadcast}"
+    return label or ""
+
+
 def escape_keeping_mentions(text: str) -> str:
     """Escape user text like ``escape``, but let user and channel mentions and links render as such.
 
     Someone who types "asked @bob to check" in a note means the mention; Slack sends it as
     ``<@U0BOB|bob>``, and a pasted URL as ``<https://x.example/a|x.example/a>``. Special mentions
-    (``<!channel>``, ``<!here>``) are still escaped.
+    (``<!channel>``, ``<!here>``) and user groups read as their words (``@channel``, ``@oncall``) and
+    ping nobody.
     """
+    text = _SPECIAL.sub(_special_as_words, text)
     parts: list[str] = []
     position = 0
     for match in _MENTION.finditer(text):

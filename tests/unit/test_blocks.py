@@ -425,9 +425,25 @@ class TestMentionsInUserText:
         from bot.slack.text import escape_keeping_mentions
 
         text = "asked <@U0BOB|bob> in <#C0GEN|general> & <!channel> <b>"
-        assert escape_keeping_mentions(text) == (
-            "asked <@U0BOB|bob> in <#C0GEN|general> &amp; &lt;!channel&gt; &lt;b&gt;"
-        )
+        assert escape_keeping_mentions(text) == ("asked <@U0BOB|bob> in <#C0GEN|general> &amp; @channel &lt;b&gt;")
+
+    @pytest.mark.parametrize(
+        ("typed", "shown"),
+        [
+            ("ping <!here> now", "ping @here now"),
+            ("<!everyone|everyone> and <!channel>", "@everyone and @channel"),
+            ("page <!subteam^S0ONCALL|@oncall>", "page @oncall"),
+            ("at <!date^1392734382^{date}|Feb 18, 2014>", "at Feb 18, 2014"),
+            ("<!date^1392734382^{date}>", ""),
+            ("<!here|<script>>", "&lt;!here|&lt;script&gt;&gt;"),
+        ],
+    )
+    def test_broadcasts_and_groups_read_as_words(self, typed: str, shown: str) -> None:
+        """What Slack sends for a typed @here, @oncall or a date is echoed as those words: read as typed,
+        pinging nobody (a label holding markup stays escaped text)."""
+        from bot.slack.text import escape_keeping_mentions
+
+        assert escape_keeping_mentions(typed) == shown
 
     @pytest.mark.parametrize(
         ("typed", "shown"),
@@ -437,7 +453,7 @@ class TestMentionsInUserText:
             ("mail <mailto:sre@example.com|sre@example.com>", "mail <mailto:sre@example.com|sre@example.com>"),
             ("a <https://x.example/?a=1&b=2|q&a>", "a <https://x.example/?a=1&amp;b=2|q&amp;a>"),
             ("<javascript:alert(1)|click>", "&lt;javascript:alert(1)|click&gt;"),
-            ("<https://x.example|<!channel>>", "&lt;https://x.example|&lt;!channel&gt;&gt;"),
+            ("<https://x.example|<!channel>>", "<https://x.example|@channel>"),  # a label that pings nobody
         ],
     )
     def test_links_render_as_links(self, typed: str, shown: str) -> None:
