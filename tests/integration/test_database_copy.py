@@ -35,6 +35,9 @@ from tests.support.history import contents, insert_history
 from tests.support.serve_process import Server, free_port
 
 GENERATED = 1_000
+"""Generated incidents in the databases of the refusal, kill and backup tests."""
+ROUND_TRIP = 10_000
+"""Generated incidents in the round trip SQLite -> PostgreSQL -> SQLite: the issue's "realistic" size."""
 ENTRIES_PER_INCIDENT = 8
 PASSWORD = "Pa55-w0rd-never-shown"
 
@@ -60,7 +63,14 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     finally:
         engine.dispose()
     assert added["incidents"] == GENERATED and added["timeline_entries"] == GENERATED * ENTRIES_PER_INCIDENT
-    return {"seed": folder / "seed.db", "history": folder / "history.db"}
+    shutil.copy(folder / "seed.db", folder / "large.db")
+    engine = create_store_engine(f"sqlite:///{folder / 'large.db'}")
+    try:
+        added = insert_history(engine, ROUND_TRIP, ENTRIES_PER_INCIDENT)
+    finally:
+        engine.dispose()
+    assert added["incidents"] == ROUND_TRIP
+    return {"seed": folder / "seed.db", "history": folder / "history.db", "large": folder / "large.db"}
 
 
 def _url(path: Path) -> str:
@@ -76,18 +86,20 @@ class TestCopyToPostgresAndBack:
     def test_sqlite_to_postgres_to_a_new_sqlite_keeps_every_row_and_numbering_continues(
         self, sources: dict[str, Path], postgres_url: str, tmp_path: Path
     ) -> None:
-        """Every column of every table (outbox and processed events included) is equal on all three; the
-        next incident declared on PostgreSQL is INC-1002."""
-        source = _url(sources["history"])
+        """The seed plus 10,000 generated incidents (80,000 entries): every column of every table (outbox and
+        processed events included) is equal on all three; the next incident declared on PostgreSQL is
+        INC-10002."""
+        source = _url(sources["large"])
         there = incidentbot("db", "copy", "--to", postgres_url, database_url=source, cwd=tmp_path)
         assert there.returncode == 0, there.stderr
         assert there.stderr == ""  # no progress bar, no log line: stderr is a pipe here
         assert (
-            "Checked: the row counts of 12 tables and the timelines of 1,001 incidents match. "
-            "The next incident there is INC-1002." in there.stdout
+            "Checked: the row counts of 12 tables and the timelines of 10,001 incidents match. "
+            "The next incident there is INC-10002." in there.stdout
         )
         expected = contents(source)
-        assert len(expected["outbox"]) == 250 and len(expected["processed_events"]) == 334
+        assert len(expected["incidents"]) == 10_001 and len(expected["timeline_entries"]) == 80_016
+        assert len(expected["outbox"]) == 2_500 and len(expected["processed_events"]) == 3_334
         assert contents(postgres_url) == expected
 
         back = tmp_path / "back.db"
@@ -99,7 +111,7 @@ class TestCopyToPostgresAndBack:
             "run", "declare sev2 First incident on PostgreSQL", database_url=postgres_url, cwd=tmp_path
         )
         assert declared.returncode == 0, declared.stderr
-        assert declared.stdout.startswith("INC-1002 · Incident declared (sev2): First incident on PostgreSQL")
+        assert declared.stdout.startswith("INC-10002 · Incident declared (sev2): First incident on PostgreSQL")
 
     def test_a_target_holding_data_is_refused_and_force_replaces_it(
         self, sources: dict[str, Path], postgres_url: str, tmp_path: Path
