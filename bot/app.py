@@ -301,6 +301,7 @@ def build_server(
 
 def build_deliverer(settings: Settings, usecases: UseCases, deps: SlackDeps, tracker: Tracker | None = None) -> Deliver:
     """Slack kinds to Slack, PagerDuty kinds to PagerDuty, tracker kinds to the tracker (when one is set)."""
+    links = TrackerPlan(settings.tracker_users) if tracker is not None else None
     slack = SlackDeliverer(
         usecases.incidents,
         usecases.alerts,
@@ -309,8 +310,8 @@ def build_deliverer(settings: Settings, usecases: UseCases, deps: SlackDeps, tra
         usecases.outbox,
         deps.web_api,
         deps.renderer,
-        TrackerPlan(settings.tracker_users).postmortem_comments if tracker is not None else None,
-        TrackerPlan(settings.tracker_users).channel_comments if tracker is not None else None,
+        links.postmortem_comments if links is not None else None,
+        links.channel_comments if links is not None else None,
     )
     pagerduty = PagerDutyDeliverer(usecases.incidents, settings.pagerduty_routing_key, settings.pagerduty_events_url)
     routes: dict[str, Deliver] = {"slack": slack, "pagerduty": pagerduty}
