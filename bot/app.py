@@ -21,6 +21,7 @@ from pathlib import Path
 
 import structlog
 from aiohttp import web
+from slack_bolt.async_app import AsyncApp
 
 from bot.config import Settings
 from bot.domain.effects import Effect, OutboxItem
@@ -80,6 +81,8 @@ DIGEST_TASK = web.AppKey("digest_task", asyncio.Task[None])
 TRACKER_SYNC = web.AppKey("tracker_sync", TrackerSync)
 TRACKER_SYNC_TASK = web.AppKey("tracker_sync_task", asyncio.Task[None])
 IDENTITY = web.AppKey("identity", BotIdentity)
+BOLT_APP = web.AppKey("bolt_app", AsyncApp)
+"""The bolt app answering Slack's requests (HTTP or Socket Mode)."""
 
 
 def build_usecases(settings: Settings, clock: Clock = utc_now, *, read_only: bool = False) -> UseCases:
@@ -209,6 +212,7 @@ def build_server(
     web_app.middlewares.insert(0, webhook_counter(webhooks.WEBHOOK_PATHS))
     web_app.add_routes([web.get(METRICS_PATH, metrics_handler(build_registry(usecases), threads.read))])
     nudger = Nudger(usecases.nudges, settings.nudge_after, nudge_effects, worker.wake)
+    web_app[BOLT_APP] = bolt_app
     web_app[OUTBOX_WORKER] = worker
     web_app[NUDGER] = nudger
     reminder = FollowupReminder(usecases.followups, followup_reminder_effects, worker.wake)

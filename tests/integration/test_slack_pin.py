@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from bot.domain.effects import OutboxItem
 from bot.domain.model import EntryKind, TimelineEntry
 from tests.support import signing
 from tests.support.bot_server import RunningBot, running_bot, sqlite_url
@@ -27,6 +28,16 @@ def _pins(bot: RunningBot, number: int = 1) -> list[TimelineEntry]:
 def _message_ts(offset: float = 0.0) -> str:
     """A Slack ts for a message posted ``offset`` seconds from now."""
     return f"{time.time() + offset:.6f}"
+
+
+def _tried_pins(bot: RunningBot, timeout: float = 30.0) -> list[OutboxItem]:
+    """The owed ``slack.pin_message`` items once one has been tried (polled: a loaded machine is slow)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        owed = [i for i in bot.usecases.outbox.items() if i.kind == "slack.pin_message"]
+        if any(i.attempts >= 1 for i in owed) or time.monotonic() > deadline:
+            return owed
+        time.sleep(0.1)
 
 
 def _pushpin(channel_id: str, ts: str, *, reaction: str = "pushpin", user: str = "U0ALICE") -> dict[str, object]:
@@ -249,9 +260,8 @@ class TestPinWhileSlackIsDown:
 
         with running_bot(database_url, fake_slack.base_url) as second:
             assert second.event(_pushpin(channel_id, ts), event_id="Ev0OUTAGE").status == 200
-            time.sleep(1.5)  # the outbox tries (and fails) to read the message at least once
+            owed = _tried_pins(second)  # the outbox tries (and fails) to read the message at least once
             assert _pins(second) == []
-            owed = [i for i in second.usecases.outbox.items() if i.kind == "slack.pin_message"]
             assert [(i.status, i.payload["event_id"]) for i in owed] == [("pending", "Ev0OUTAGE")]
             if outage == "http_500":
                 assert [c.status for c in fake_slack.calls_to("conversations.history")][:1] == [500]

@@ -56,9 +56,9 @@ class SocketBot:
     endpoint: SocketModeEndpoint
 
     def command(self, text: str, *, user: str = "alice", channel_id: str = "C0GENERAL", **extra: Any) -> dict[str, Any]:
-        """Send a /incident slash_commands envelope; return the bot's acknowledgement (within 3 s)."""
+        """Send a /incident slash_commands envelope; return the bot's acknowledgement."""
         body = signing.slash_command_body(text, user_id=USERS[user], user_name=user, channel_id=channel_id, **extra)
-        return self.endpoint.wait_ack(self.endpoint.send("slash_commands", form_payload(body)), timeout=3.0)
+        return self.endpoint.wait_ack(self.endpoint.send("slash_commands", form_payload(body)))
 
     def http(self, path: str, body: bytes | None = None, token: str | None = None) -> tuple[int, Any]:
         headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
