@@ -633,9 +633,7 @@ def _record_alert(incident: Incident, action: RecordAlert, stamp: Stamp) -> tupl
     return incident, stamp.entry(kind, action.summary, **dict(action.data))
 
 
-def _record_publication(
-    incident: Incident, action: RecordPublication, stamp: Stamp
-) -> tuple[Incident, TimelineEntry]:
+def _record_publication(incident: Incident, action: RecordPublication, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
     entry = stamp.entry(
         EntryKind.POSTMORTEM_PUBLISHED, target=action.target, ref=action.ref, url=action.url, version=action.version
     )

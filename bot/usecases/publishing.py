@@ -110,6 +110,11 @@ class PublishingUseCases:
             changes = changes_before(uow, incident)
         return build_postmortem(incident, entries, as_of, self.incidents.slos.get(incident.service), changes)
 
+    def installation_id(self) -> str:
+        """This database's random identity (``PageRepository.installation_id``), which scopes the marker of a
+        published page: a staging bot or a reset database never takes production's page for its own."""
+        return self.transactions.retrying(lambda uow: str(uow.pages.installation_id()))
+
     def last_publication(self, number: int, target: str) -> Publication | None:
         """INC-``number``'s latest recorded publication to ``target``, or None before the first."""
         with self.transactions.read() as uow:
