@@ -12,6 +12,8 @@ Follows Confluence Cloud's REST API v1 content resource, as Atlassian's publishe
 * ``PUT /wiki/rest/api/content/{id}`` with ``{"id", "type": "page", "title", "space", "body", "version":
   {"number": current + 1, "message"}}``: 200 with the Content; **409** when ``version.number`` is not the
   current one plus one (another editor saved in between);
+* ``GET /wiki/api/v2/spaces/{id}`` (REST v2, "Get space by id"): ``{"id", "key", "name"}``, to find the key
+  of a space given by its numeric id (v1 names spaces by key);
 * 401 without valid basic credentials (the account's email and an API token), 403 without permission,
   404 for a space or page the account cannot see, 429 with ``Retry-After``, 5xx.
 
@@ -99,6 +101,7 @@ class ConfluencePublisher:
     ) -> None:
         self.site_url = site_url.rstrip("/")
         self.space = space
+        self._space_key = None if space.isdigit() else space
         self.parent_id = parent_id
         credentials = base64.b64encode(f"{user}:{token}".encode()).decode()
         self.http = TrackerHttp(
@@ -110,10 +113,32 @@ class ConfluencePublisher:
             explain=explain,
             hints=HINTS,
         )
+        self.http_v2 = TrackerHttp(
+            "Confluence",
+            self.site_url + "/wiki/api/v2",
+            {"Authorization": f"Basic {credentials}", "Accept": "application/json"},
+            token,
+            timeout_seconds=timeout_seconds,
+            explain=explain,
+            hints=HINTS,
+        )
+
+    async def space_key(self) -> str:
+        """The space's key: CONFLUENCE_SPACE itself, or the key of the space whose id it is (read once).
+        Raises TrackerError."""
+        if self._space_key is None:
+            answer = await self.http_v2.request("GET", f"/spaces/{quote(self.space, safe='')}")
+            key = (answer.data or {}).get("key") if isinstance(answer.data, dict) else None
+            if not isinstance(key, str) or not key:
+                raise TrackerError(
+                    FailureKind.PERMANENT, f"space {self.space} has no key in Confluence's answer", None, None, "Confluence"
+                )
+            self._space_key = key
+        return self._space_key
 
     async def check(self) -> str:
         """Whether the credentials and the space work: the space's name. Raises TrackerError."""
-        answer = await self.http.request("GET", f"/space/{quote(self.space, safe='')}")
+        answer = await self.http.request("GET", f"/space/{quote(await self.space_key(), safe='')}")
         return str((answer.data or {}).get("name") or self.space)
 
     async def publish(self, draft: PageDraft, known_page: str | None) -> Publication:
@@ -166,7 +191,7 @@ class ConfluencePublisher:
             "GET",
             "/content",
             params={
-                "spaceKey": self.space,
+                "spaceKey": await self.space_key(),
                 "title": draft.title,
                 "type": "page",
                 "status": "current",
@@ -180,7 +205,7 @@ class ConfluencePublisher:
         if draft.label not in _labels(page):
             raise TrackerError(
                 FailureKind.PERMANENT,
-                f"A page titled {draft.title!r} already exists in space {self.space} (id {page.get('id')}) and was "
+                f"A page titled {draft.title!r} already exists in space {await self.space_key()} (id {page.get('id')}) and was "
                 f"not published by incidentbot (no label {draft.label}): rename or move it, then retry the item.",
                 409,
                 None,
@@ -192,7 +217,7 @@ class ConfluencePublisher:
         body: dict[str, Any] = {
             "type": "page",
             "title": draft.title,
-            "space": {"key": self.space},
+            "space": {"key": await self.space_key()},
             "body": {"storage": {"value": draft.body, "representation": "storage"}},
             "metadata": {"labels": [{"prefix": "global", "name": draft.label}]},
         }
@@ -207,7 +232,7 @@ class ConfluencePublisher:
             "id": str(page["id"]),
             "type": "page",
             "title": draft.title,
-            "space": {"key": self.space},
+            "space": {"key": await self.space_key()},
             "body": {"storage": {"value": draft.body, "representation": "storage"}},
             "version": {"number": number + 1, "message": f"incidentbot {draft.digest}"},
         }
