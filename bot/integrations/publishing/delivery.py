@@ -20,7 +20,7 @@ import structlog
 
 from bot.domain.effects import OutboxItem
 from bot.domain.model import format_incident_id
-from bot.errors import TemplateError
+from bot.errors import ConcurrentUpdate, StoreUnavailable, TemplateError
 from bot.integrations.publishing.confluence import ConfluencePublisher, PageDraft, page_label, page_title
 from bot.integrations.publishing.git import GitError, GitPublisher
 from bot.integrations.trackers.port import TrackerError, outbox_error
@@ -68,7 +68,12 @@ class PublishDeliverer:
         except GitError as exc:
             log.warning("postmortem_publish_failed", incident=incident, target=target, reason=exc.reason)
             raise (RetryLater(exc.reason) if exc.temporary else Undeliverable(exc.reason)) from exc
-        outcome = await asyncio.to_thread(self.publishing.record, number, publication)
+        try:
+            outcome = await asyncio.to_thread(self.publishing.record, number, publication)
+        except (StoreUnavailable, ConcurrentUpdate, OSError) as exc:  # published, not recorded: the next try finds it
+            reason = f"published to {target} as {publication.ref} but not recorded yet: {exc}"
+            log.warning("postmortem_publication_unrecorded", incident=incident, target=target, reason=reason)
+            raise RetryLater(reason[:500]) from exc
         if outcome is not None and self.after_recorded is not None:
             self.after_recorded()
 
