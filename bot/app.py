@@ -28,9 +28,8 @@ from bot.domain.slo import EMPTY_CATALOG, SloCatalog
 from bot.errors import ConfigError
 from bot.integrations import webhooks
 from bot.integrations.pagerduty import PagerDutyDeliverer, page_action_of, paging_plan
-from bot.integrations.publishing.confluence import ConfluencePublisher
+from bot.integrations.publishing.build import build_confluence, build_git_publisher
 from bot.integrations.publishing.delivery import PublishDeliverer
-from bot.integrations.publishing.git import GitPublisher, GitTarget
 from bot.integrations.slo_catalog import load_catalog
 from bot.integrations.trackers.build import build_tracker
 from bot.integrations.trackers.delivery import OnFiled, TrackerDeliverer
@@ -332,28 +331,6 @@ def build_deliverer(settings: Settings, usecases: UseCases, deps: SlackDeps, tra
         usecases.publishing, deps.renderer, build_confluence(settings), build_git_publisher(settings)
     )
     return route_by_kind(routes)
-
-
-def build_confluence(settings: Settings) -> ConfluencePublisher | None:
-    """The Confluence publisher CONFLUENCE_* configure, or None when they are unset."""
-    if not settings.confluence_url:
-        return None
-    return ConfluencePublisher(
-        settings.confluence_url,
-        settings.confluence_space,
-        settings.confluence_user,
-        settings.confluence_api_token.get(),
-        settings.confluence_parent_id,
-    )
-
-
-def build_git_publisher(settings: Settings) -> GitPublisher | None:
-    """The Git publisher POSTMORTEM_GIT_* configure, or None when POSTMORTEM_GIT_REPO is unset."""
-    if settings.postmortem_git_repo is None:
-        return None
-    return GitPublisher(
-        GitTarget(settings.postmortem_git_repo, settings.postmortem_git_branch, settings.postmortem_git_dir)
-    )
 
 
 def record_filed(usecases: UseCases) -> OnFiled:

@@ -131,7 +131,11 @@ class ConfluencePublisher:
             key = (answer.data or {}).get("key") if isinstance(answer.data, dict) else None
             if not isinstance(key, str) or not key:
                 raise TrackerError(
-                    FailureKind.PERMANENT, f"space {self.space} has no key in Confluence's answer", None, None, "Confluence"
+                    FailureKind.PERMANENT,
+                    f"space {self.space} has no key in Confluence's answer",
+                    None,
+                    None,
+                    "Confluence",
                 )
             self._space_key = key
         return self._space_key
@@ -203,9 +207,10 @@ class ConfluencePublisher:
             return None
         page = results[0]
         if draft.label not in _labels(page):
+            key = await self.space_key()
             raise TrackerError(
                 FailureKind.PERMANENT,
-                f"A page titled {draft.title!r} already exists in space {await self.space_key()} (id {page.get('id')}) and was "
+                f"A page titled {draft.title!r} already exists in space {key} (id {page.get('id')}) and was "
                 f"not published by incidentbot (no label {draft.label}): rename or move it, then retry the item.",
                 409,
                 None,

@@ -97,6 +97,11 @@ class GitPublisher:
         remote = redact_url(self._git("remote", "get-url", "origin").strip())
         return f"{branch} -> {remote}"
 
+    def reach_remote(self) -> None:
+        """Read the remote's branches (``git ls-remote --heads origin``): raises GitError when it cannot be
+        reached or read with the clone's credentials."""
+        self._git("ls-remote", "--heads", "origin")
+
     def existing_path(self, incident_id: str) -> str | None:
         """The path (relative to the repository) of the file already published for ``incident_id``, if any."""
         folder = self.target.repo / self.target.folder
