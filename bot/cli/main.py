@@ -501,6 +501,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     elif isinstance(action, ListFollowups):
         print(_followups_text(usecases.followups.listing(command.incident_number), now))
     elif isinstance(action, PublishPostmortem):
+        if "git" in usecases.publishing.targets:
+            renderer.check()  # a template that does not compile is refused now, not in the outbox
+        if "confluence" in usecases.publishing.targets:
+            renderer.check_storage()
         incident, targets = usecases.publishing.request(Actor(actor), command.incident_number)
         where = " and ".join(PUBLICATION_TARGETS[t] for t in targets)
         print(

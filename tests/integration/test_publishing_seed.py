@@ -133,3 +133,37 @@ def test_the_seed_from_resolve_to_published(
     _, entries = bot.usecases.incidents.timeline(1)
     assert len([e for e in entries if e.kind is EntryKind.POSTMORTEM_PUBLISHED]) == 2
     assert bot.usecases.outbox.items() == []
+
+
+def test_a_broken_team_template_is_refused_when_asked_and_nothing_is_queued(
+    database_url: str, fake_slack: FakeSlack, confluence: FakeConfluence, tmp_path: Path
+) -> None:
+    (tmp_path / "postmortem.confluence.j2").write_text("<p>{% if %}</p>")
+    with running_bot(
+        database_url,
+        fake_slack.base_url,
+        CONFLUENCE_URL=confluence.url,
+        CONFLUENCE_SPACE="OPS",
+        CONFLUENCE_USER=EMAIL,
+        CONFLUENCE_API_TOKEN=TOKEN,
+        INCIDENT_TEMPLATES_DIR=str(tmp_path),
+    ) as bot:
+        _say(bot, "declare sev2 CDN edge returning 502s", "alice", "C0GENERAL")
+        reply = _say(bot, "INC-1 postmortem publish", "alice", "C0GENERAL")["text"]
+        assert reply == (
+            "Template `postmortem.confluence.j2` has a syntax error on line 1: "
+            "Expected an expression, got 'end of statement block'"
+        )
+        assert [i.kind for i in bot.usecases.outbox.items() if i.kind.startswith("publish.")] == []
+        assert confluence.requests == []
+
+
+def test_without_a_target_publish_says_what_to_set(database_url: str, fake_slack: FakeSlack) -> None:
+    with running_bot(database_url, fake_slack.base_url) as bot:
+        _say(bot, "declare sev2 CDN edge returning 502s", "alice", "C0GENERAL")
+        reply = _say(bot, "INC-1 postmortem publish", "alice", "C0GENERAL")["text"]
+        assert reply == (
+            "No publishing target is configured, so the postmortem cannot be published: set CONFLUENCE_URL, "
+            "CONFLUENCE_SPACE, CONFLUENCE_USER and CONFLUENCE_API_TOKEN, or POSTMORTEM_GIT_REPO (README: "
+            "Publishing the postmortem). `postmortem` alone uploads the draft to the channel."
+        )

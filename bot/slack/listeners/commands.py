@@ -42,6 +42,7 @@ from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, 
 from bot.slack.web_api import incident_number_in_channel_name
 from bot.usecases.shared import Actor, Outcome
 from bot.views.followups import followups_text
+from bot.views.postmortem import PostmortemRenderer
 from bot.views.replies import confirmation, list_text, slo_text, status_text
 
 log = structlog.get_logger("incidentbot.slack")
@@ -187,6 +188,15 @@ Answer = tuple[str, list[dict[str, Any]] | None]
 """A query's reply: its text, and blocks when it has them."""
 
 
+def check_publishing_templates(renderer: PostmortemRenderer, targets: tuple[str, ...]) -> None:
+    """Raise TemplateError now when a template the configured ``targets`` render from does not compile: the
+    Markdown one (Git) and the Confluence one."""
+    if "git" in targets:
+        renderer.check()
+    if "confluence" in targets:
+        renderer.check_storage()
+
+
 async def _answer_query(
     deps: SlackDeps,
     reply: Reply,
@@ -215,6 +225,7 @@ async def _answer_query(
     def publish() -> Answer:
         if deps.publishing is None:
             raise TypeError("publishing is not wired")
+        check_publishing_templates(deps.renderer, deps.publishing.targets)  # a broken template: told now
         incident, targets = deps.publishing.request(actor, number, channel_id, channel_number)
         names = " and ".join(PUBLICATION_TARGETS[t] for t in targets)
         return (
