@@ -222,6 +222,33 @@ class TestConfluence:
         assert [(p[1], p[2], p[4]) for p in _published(usecases)] == [("confluence", "65601", "1")]
         assert usecases.outbox.items() == []
 
+    async def test_a_restart_between_confluences_answer_and_our_commit_publishes_once(
+        self, publishing_usecases: UseCases, clock: ReplayClock, confluence: FakeConfluence
+    ) -> None:
+        """The process dies after Confluence created the page, before the record committed: the item stays
+        leased; the restarted worker (same id) frees its lease, finds the labelled page and records it."""
+        usecases = publishing_usecases
+        _declare(usecases, clock)
+        dying = PublishDeliverer(usecases.publishing, PostmortemRenderer(), _confluence(confluence))
+        dying.publishing = _Wrapped(usecases.publishing, _die)  # type: ignore[assignment]
+        usecases.outbox.enqueue([_effect("confluence")])
+        with pytest.raises(asyncio.CancelledError):
+            await _worker(usecases, clock, dying, "replica-a").run_once()
+        (leased,) = usecases.outbox.items("pending")
+        assert (leased.attempts, len(confluence.pages), _published(usecases)) == (1, 1, [])
+
+        restarted = _worker(
+            usecases,
+            clock,
+            PublishDeliverer(usecases.publishing, PostmortemRenderer(), _confluence(confluence)),
+            "replica-a",
+        )
+        await restarted.resume()
+        await _deliver_all(usecases, clock, restarted)
+        assert (len(confluence.pages), len(confluence.calls("create")), confluence.calls("update")) == (1, 1, [])
+        assert [(p[1], p[2], p[4]) for p in _published(usecases)] == [("confluence", "65601", "1")]
+        assert usecases.outbox.items() == []
+
     async def test_two_workers_publish_once(
         self, publishing_usecases: UseCases, clock: ReplayClock, confluence: FakeConfluence
     ) -> None:
@@ -438,6 +465,11 @@ class _Wrapped:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._publishing, name)
+
+
+def _die(number: int, publication: Publication) -> None:
+    """The process is killed (SIGKILL-like: nothing below catches it) just before recording."""
+    raise asyncio.CancelledError
 
 
 def _effect(target: str) -> Effect:

@@ -14,7 +14,6 @@ Undeliverable, with the reason ``incidentbot outbox --status dead`` shows (never
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import structlog
 
@@ -33,8 +32,7 @@ log = structlog.get_logger("incidentbot.publishing")
 
 class PublishDeliverer:
     """Route it by the ``publish`` kind prefix; ``confluence`` and ``git`` are the configured targets (None:
-    an item for it is dead, "not configured"). ``after_recorded`` is called once a new publication was
-    recorded (the server wakes its outbox worker)."""
+    an item for it is dead, "not configured")."""
 
     def __init__(
         self,
@@ -42,13 +40,11 @@ class PublishDeliverer:
         renderer: PostmortemRenderer,
         confluence: ConfluencePublisher | None = None,
         git: GitPublisher | None = None,
-        after_recorded: Callable[[], None] | None = None,
     ) -> None:
         self.publishing = publishing
         self.renderer = renderer
         self.confluence = confluence
         self.git = git
-        self.after_recorded = after_recorded
 
     async def __call__(self, item: OutboxItem) -> None:
         """Raises RetryLater or Undeliverable (see the module docstring)."""
@@ -69,13 +65,11 @@ class PublishDeliverer:
             log.warning("postmortem_publish_failed", incident=incident, target=target, reason=exc.reason)
             raise (RetryLater(exc.reason) if exc.temporary else Undeliverable(exc.reason)) from exc
         try:
-            outcome = await asyncio.to_thread(self.publishing.record, number, publication)
+            await asyncio.to_thread(self.publishing.record, number, publication)
         except (StoreUnavailable, ConcurrentUpdate, OSError) as exc:  # published, not recorded: the next try finds it
             reason = f"published to {target} as {publication.ref} but not recorded yet: {exc}"
             log.warning("postmortem_publication_unrecorded", incident=incident, target=target, reason=reason)
             raise RetryLater(reason[:500]) from exc
-        if outcome is not None and self.after_recorded is not None:
-            self.after_recorded()
 
     async def _publish(self, target: str, number: int) -> Publication:
         data = await asyncio.to_thread(self.publishing.document, number)
