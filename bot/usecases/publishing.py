@@ -4,7 +4,8 @@ target (Confluence, a Git repository) in one transaction; the publishing deliver
 records each publication as a ``postmortem_published`` timeline entry (target, ref, link, version).
 
 The published document is the record **as of its last change**: ``document`` renders the postmortem with
-``generated_at`` set to the latest recorded timeline entry (publications left out), not the clock, so
+``generated_at`` set to the latest recorded timeline entry (the entries the document leaves out aside: the
+bot's nudges and reminders, the publications themselves; ``BOT_REMINDERS``), not the clock, so
 publishing again without a new entry produces the same bytes (no Git commit, no new Confluence version),
 and a retry after a crash publishes exactly what the first attempt did.
 """
@@ -19,7 +20,7 @@ import structlog
 from bot.domain.commands import RecordPublication
 from bot.domain.effects import Effect
 from bot.domain.model import EntryKind, Incident, TimelineEntry, format_incident_id
-from bot.domain.postmortem import PostmortemData, build_postmortem
+from bot.domain.postmortem import BOT_REMINDERS, PostmortemData, build_postmortem
 from bot.errors import ConfigError
 from bot.store.repo import UnitOfWork
 from bot.usecases.changes import changes_before
@@ -101,10 +102,10 @@ class PublishingUseCases:
         return incident, self.targets
 
     def document(self, number: int) -> PostmortemData:
-        """The postmortem as of the incident's last recorded change (see the module docstring). Raises
-        IncidentNotFound."""
+        """The postmortem as of the incident's last recorded change (see the module docstring): a follow-up's
+        ``overdue`` state too is as of then. Raises IncidentNotFound."""
         incident, entries = self.incidents.timeline(number)
-        recorded = [e.recorded_at for e in entries if e.kind is not EntryKind.POSTMORTEM_PUBLISHED]
+        recorded = [e.recorded_at for e in entries if e.kind not in BOT_REMINDERS]
         as_of = max(recorded, default=incident.declared_at)
         with self.transactions.read() as uow:
             changes = changes_before(uow, incident)

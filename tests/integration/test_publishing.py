@@ -249,6 +249,22 @@ class TestConfluence:
         assert [(p[1], p[2], p[4]) for p in _published(usecases)] == [("confluence", "65601", "1")]
         assert usecases.outbox.items() == []
 
+    async def test_a_page_deleted_in_confluence_is_created_again(
+        self, publishing_usecases: UseCases, clock: ReplayClock, confluence: FakeConfluence
+    ) -> None:
+        usecases = publishing_usecases
+        _declare(usecases, clock)
+        worker = _worker(
+            usecases, clock, PublishDeliverer(usecases.publishing, PostmortemRenderer(), _confluence(confluence))
+        )
+        usecases.outbox.enqueue([_effect("confluence")])
+        await _deliver_all(usecases, clock, worker)
+        del confluence.pages["65601"]
+        usecases.outbox.enqueue([_effect("confluence")])
+        await _deliver_all(usecases, clock, worker)
+        assert list(confluence.pages) == ["65602"]
+        assert [(p[2], p[4]) for p in _published(usecases)] == [("65601", "1"), ("65602", "1")]
+
     async def test_two_workers_publish_once(
         self, publishing_usecases: UseCases, clock: ReplayClock, confluence: FakeConfluence
     ) -> None:
@@ -416,6 +432,25 @@ class TestGit:
         await _deliver_all(usecases, clock, *workers)
         assert git(repos.bare, "rev-list", "--count", "main").strip() == "2"
         assert len(_published(usecases)) == 1 and usecases.outbox.items() == []
+
+    async def test_a_configured_branch_and_folder(
+        self, publishing_usecases: UseCases, clock: ReplayClock, repos: Repos
+    ) -> None:
+        """POSTMORTEM_GIT_BRANCH names a branch the remote does not have yet: the push creates it; main is untouched."""
+        usecases = publishing_usecases
+        _declare(usecases, clock)
+        git(repos.clone, "branch", "archive")
+        target = GitTarget(repos.clone, "archive", "docs/postmortems")
+        worker = _worker(
+            usecases, clock, PublishDeliverer(usecases.publishing, PostmortemRenderer(), git=GitPublisher(target))
+        )
+        usecases.outbox.enqueue([_effect("git")])
+        await _deliver_all(usecases, clock, worker)
+        assert git(repos.bare, "ls-tree", "-r", "--name-only", "archive").splitlines() == [
+            "docs/postmortems/INC-1-cdn-edge-b-502s-b.md"
+        ]
+        assert git(repos.bare, "rev-list", "--count", "main").strip() == "1"
+        assert usecases.outbox.items() == []
 
     async def test_a_git_error_is_a_dead_item_with_gits_message(
         self, publishing_usecases: UseCases, clock: ReplayClock, repos: Repos

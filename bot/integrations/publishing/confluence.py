@@ -186,7 +186,8 @@ class ConfluencePublisher:
             if exc.status == 404:
                 return None
             raise
-        return dict(answer.data)
+        page = dict(answer.data)
+        return page if page.get("status", "current") == "current" else None  # in the trash: as if gone
 
     async def _find(self, draft: PageDraft) -> dict[str, Any] | None:
         """The current page titled ``draft.title`` in the space, if it carries our label; None if there is none.
