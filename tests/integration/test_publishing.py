@@ -470,6 +470,25 @@ class TestGit:
         )
 
 
+class TestGitLinks:
+    @pytest.mark.parametrize(
+        ("remote", "link"),
+        [
+            ("git@github.com:acme/postmortems.git", "https://github.com/acme/postmortems/blob/main/pm/INC-7-x.md"),
+            (
+                "https://bot:ghp_SECRET@github.com/acme/postmortems.git",
+                "https://github.com/acme/postmortems/blob/main/pm/INC-7-x.md",
+            ),
+            ("https://gitlab.example.com/ops/pm", "https://gitlab.example.com/ops/pm/blob/main/pm/INC-7-x.md"),
+            ("/srv/git/pm.git", "/srv/git/pm.git main:pm/INC-7-x.md"),
+        ],
+    )
+    def test_the_link_to_the_file_never_carries_credentials(self, tmp_path: Path, remote: str, link: str) -> None:
+        subprocess.run(["git", "init", "--quiet", str(tmp_path)], check=True)
+        git(tmp_path, "remote", "add", "origin", remote)
+        assert GitPublisher(GitTarget(tmp_path))._link("main", "pm/INC-7-x.md") == link
+
+
 class TestRequest:
     def test_one_effect_per_configured_target(self, publishing_usecases: UseCases, clock: ReplayClock) -> None:
         _declare(publishing_usecases, clock)
