@@ -52,6 +52,7 @@ from bot.slack.delivery import (
     followup_reminder_effects,
     followup_tracker_effects,
     nudge_effects,
+    publication_effects,
     stalled_filing_notice,
 )
 from bot.slack.identity import BotIdentity
@@ -328,7 +329,11 @@ def build_deliverer(settings: Settings, usecases: UseCases, deps: SlackDeps, tra
     if tracker is not None:
         routes["tracker"] = TrackerDeliverer(tracker, record_filed(usecases), filing_state(usecases))
     routes["publish"] = PublishDeliverer(
-        usecases.publishing, deps.renderer, build_confluence(settings), build_git_publisher(settings)
+        usecases.publishing,
+        deps.renderer,
+        build_confluence(settings),
+        build_git_publisher(settings),
+        publication_effects,
     )
     return route_by_kind(routes)
 

@@ -38,7 +38,7 @@ from bot.domain.model import (
 )
 from bot.domain.paging import PageAction
 from bot.domain.slo import format_budget_time
-from bot.domain.timeline import plain_references
+from bot.domain.timeline import PUBLICATION_TARGETS, plain_references
 from bot.domain.timeparse import format_day
 from bot.errors import BotError
 from bot.outbox.worker import RetryLater, Undeliverable
@@ -357,6 +357,20 @@ def followup_tracker_effects(outcome: Outcome) -> list[Effect]:
                 f":warning: {item}: its tracker issue {key} is gone (deleted in the tracker?); sync-back stops "
                 f"reading it. `followup export {number}` files it again."
             )
+    return [Effect(SlackEffect.POST_LINE, {"text": line}, incident.number) for line in lines]
+
+
+def publication_effects(outcome: Outcome) -> list[Effect]:
+    """The channel line a recorded publication owes: ``:page_facing_up: INC-1's postmortem is published to
+    Confluence (version 2): <url>`` (Git: the commit's hash as version)."""
+    incident = outcome.incident
+    lines = [
+        f":page_facing_up: {incident.incident_id}'s postmortem is published to "
+        f"{PUBLICATION_TARGETS.get(str(e.data.get('target')), escape(str(e.data.get('target'))))} "
+        f"(version {escape(str(e.data.get('version')))}): {escape(str(e.data.get('url')))}"
+        for e in outcome.entries
+        if e.kind is EntryKind.POSTMORTEM_PUBLISHED
+    ]
     return [Effect(SlackEffect.POST_LINE, {"text": line}, incident.number) for line in lines]
 
 

@@ -25,7 +25,7 @@ from bot.errors import ConfigError
 from bot.store.repo import UnitOfWork
 from bot.usecases.changes import changes_before
 from bot.usecases.incidents import IncidentUseCases
-from bot.usecases.shared import Actor, Outcome, find_incident
+from bot.usecases.shared import Actor, EffectPlan, Outcome, find_incident
 
 log = structlog.get_logger("incidentbot.publishing")
 
@@ -123,8 +123,9 @@ class PublishingUseCases:
         found = [publication_of(e) for e in entries if e.data.get("target") == target]
         return found[-1] if found else None
 
-    def record(self, number: int, publication: Publication) -> Outcome | None:
-        """Record ``publication`` as a ``postmortem_published`` entry by the bot. Idempotent: when the latest
+    def record(self, number: int, publication: Publication, plan: EffectPlan | None = None) -> Outcome | None:
+        """Record ``publication`` as a ``postmortem_published`` entry by the bot, with ``plan``'s effects (the
+        channel's line) in the same transaction. Idempotent: when the latest
         publication to that target already has this ref and version (a retried delivery, another replica),
         nothing is recorded and None is returned. Raises IncidentNotFound."""
 
@@ -137,6 +138,7 @@ class PublishingUseCases:
             RecordPublication(publication.target, publication.ref, publication.url, publication.version),
             BOT_ACTOR,
             number=number,
+            plan=plan,
             still_wanted=not_recorded,
         )
         log.info(

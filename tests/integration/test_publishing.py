@@ -105,11 +105,11 @@ class CrashingRecord:
         self.real = publishing.record
         self.times = times
 
-    def __call__(self, number: int, publication: Publication) -> Any:
+    def __call__(self, number: int, publication: Publication, plan: Any = None) -> Any:
         if self.times:
             self.times -= 1
             raise ConnectionError("the database went away before the commit")
-        return self.real(number, publication)
+        return self.real(number, publication, plan)
 
 
 def _worker(usecases: UseCases, clock: ReplayClock, deliverer: PublishDeliverer, name: str = "w1") -> OutboxWorker:
@@ -521,7 +521,7 @@ class _Wrapped:
         return getattr(self._publishing, name)
 
 
-def _die(number: int, publication: Publication) -> None:
+def _die(number: int, publication: Publication, plan: Any = None) -> None:
     """The process is killed (SIGKILL-like: nothing below catches it) just before recording."""
     raise asyncio.CancelledError
 

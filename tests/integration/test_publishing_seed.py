@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 
@@ -122,6 +123,16 @@ def test_the_seed_from_resolve_to_published(
     ]
     head = git(bare, "rev-parse", "main").strip()
     assert published == [("incidentbot", "confluence", "1"), ("incidentbot", "git", head)]
+    lines = [
+        str(c.params["text"])
+        for c in fake_slack.calls_to("chat.postMessage")
+        if c.ok and c.params.get("channel") == channel_id and ":page_facing_up:" in str(c.params.get("text"))
+    ]
+    page_url = f"{confluence.url}/wiki/spaces/OPS/pages/65601/{quote_plus(TITLE)}"
+    assert lines == [
+        f":page_facing_up: INC-1's postmortem is published to Confluence (version 1): {page_url}",
+        f":page_facing_up: INC-1's postmortem is published to Git (version {head}): {bare} main:{FILE}",
+    ]
     timeline = json.dumps(_say(bot, "timeline", "alice", channel_id)["blocks"])
     assert f"Postmortem published to Confluence (version 1): {confluence.url}/wiki/spaces/OPS/pages/65601/" in timeline
     assert f"Postmortem published to Git (version {head}): {bare} main:{FILE}" in timeline
@@ -133,6 +144,7 @@ def test_the_seed_from_resolve_to_published(
     _, entries = bot.usecases.incidents.timeline(1)
     assert len([e for e in entries if e.kind is EntryKind.POSTMORTEM_PUBLISHED]) == 2
     assert bot.usecases.outbox.items() == []
+    assert len([c for c in fake_slack.calls_to("chat.postMessage") if ":page_facing_up:" in str(c.params)]) == 2
 
 
 def test_a_broken_team_template_is_refused_when_asked_and_nothing_is_queued(

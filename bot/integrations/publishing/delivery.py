@@ -25,6 +25,7 @@ from bot.integrations.publishing.git import GitError, GitPublisher
 from bot.integrations.trackers.port import TrackerError, outbox_error
 from bot.outbox.worker import RetryLater, Undeliverable
 from bot.usecases.publishing import PUBLISH_LANE, Publication, PublishingUseCases
+from bot.usecases.shared import EffectPlan
 from bot.views.postmortem import PostmortemRenderer
 
 log = structlog.get_logger("incidentbot.publishing")
@@ -32,7 +33,8 @@ log = structlog.get_logger("incidentbot.publishing")
 
 class PublishDeliverer:
     """Route it by the ``publish`` kind prefix; ``confluence`` and ``git`` are the configured targets (None:
-    an item for it is dead, "not configured")."""
+    an item for it is dead, "not configured"); ``plan`` gives the effects a recorded publication owes (the
+    incident channel's line, Slack's ``publication_effects``, injected by ``bot.app``)."""
 
     def __init__(
         self,
@@ -40,11 +42,13 @@ class PublishDeliverer:
         renderer: PostmortemRenderer,
         confluence: ConfluencePublisher | None = None,
         git: GitPublisher | None = None,
+        plan: EffectPlan | None = None,
     ) -> None:
         self.publishing = publishing
         self.renderer = renderer
         self.confluence = confluence
         self.git = git
+        self.plan = plan
 
     async def __call__(self, item: OutboxItem) -> None:
         """Raises RetryLater or Undeliverable (see the module docstring)."""
@@ -65,7 +69,7 @@ class PublishDeliverer:
             log.warning("postmortem_publish_failed", incident=incident, target=target, reason=exc.reason)
             raise (RetryLater(exc.reason) if exc.temporary else Undeliverable(exc.reason)) from exc
         try:
-            await asyncio.to_thread(self.publishing.record, number, publication)
+            await asyncio.to_thread(self.publishing.record, number, publication, self.plan)
         except (StoreUnavailable, ConcurrentUpdate, OSError) as exc:  # published, not recorded: the next try finds it
             reason = f"published to {target} as {publication.ref} but not recorded yet: {exc}"
             log.warning("postmortem_publication_unrecorded", incident=incident, target=target, reason=reason)
