@@ -452,6 +452,27 @@ class TestGit:
         assert git(repos.bare, "rev-list", "--count", "main").strip() == "1"
         assert usecases.outbox.items() == []
 
+    async def test_a_push_a_hook_refuses_is_dead_at_once_with_the_hooks_words(
+        self, publishing_usecases: UseCases, clock: ReplayClock, repos: Repos
+    ) -> None:
+        usecases = publishing_usecases
+        _declare(usecases, clock)
+        hook = repos.bare / "hooks" / "pre-receive"
+        hook.write_text("#!/bin/sh\necho 'the archive is frozen until Monday' >&2\nexit 1\n")
+        hook.chmod(0o755)
+        deliverer = PublishDeliverer(
+            usecases.publishing, PostmortemRenderer(), git=GitPublisher(GitTarget(repos.clone))
+        )
+        usecases.outbox.enqueue([_effect("git")])
+        await _deliver_all(usecases, clock, _worker(usecases, clock, deliverer))
+        (dead,) = usecases.outbox.items("dead")
+        assert dead.attempts == 1
+        assert dead.last_error.startswith(
+            f"git push failed in {repos.clone}: remote: the archive is frozen until Monday"
+        )
+        assert "[remote rejected] (pre-receive hook declined)" in dead.last_error
+        assert git(repos.bare, "rev-list", "--count", "main").strip() == "1"
+
     async def test_a_git_error_is_a_dead_item_with_gits_message(
         self, publishing_usecases: UseCases, clock: ReplayClock, repos: Repos
     ) -> None:

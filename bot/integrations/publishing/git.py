@@ -41,7 +41,9 @@ _TEMPORARY = re.compile(
     r"index\.lock|cannot lock ref|temporary failure|network is unreachable|early eof",
     re.IGNORECASE,
 )
-_REJECTED = re.compile(r"\[rejected\]|non-fast-forward|fetch first|failed to push some refs", re.IGNORECASE)
+_REJECTED = re.compile(r"\[rejected\]|non-fast-forward|fetch first", re.IGNORECASE)
+"""A push refused because the remote moved on (``git push --porcelain``'s ``[rejected] (fetch first)``), as
+opposed to one a hook or a permission refused (``[remote rejected]``), which retrying cannot help."""
 _CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 _SLUG_CHARS = re.compile(r"[^a-z0-9]+")
 _LOCKS: dict[str, threading.Lock] = {}
@@ -52,10 +54,12 @@ class GitError(Exception):
     """A git command failed: ``reason`` is one line for people with git's own message (credentials in a
     remote's URL removed); ``temporary`` says whether trying again later may help."""
 
-    def __init__(self, reason: str, temporary: bool = False) -> None:
+    def __init__(self, reason: str, temporary: bool = False, rejected: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.temporary = temporary
+        self.rejected = rejected
+        """A push refused because the remote moved on (fetch, rebase and push again)."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,7 @@ class GitPublisher:
                     self._git("push", "--porcelain", "origin", f"HEAD:refs/heads/{branch}")
                     break
                 except GitError as exc:
-                    if exc.temporary or not _REJECTED.search(exc.reason) or attempt == MAX_PUSH_ATTEMPTS:
+                    if exc.temporary or not exc.rejected or attempt == MAX_PUSH_ATTEMPTS:
                         raise
                     self._sync(branch)  # the remote moved on: rebase onto it (or start again from it)
             version = self._git("log", "-1", "--format=%H", "--", path).strip()
@@ -195,10 +199,13 @@ class GitPublisher:
     def _git(self, *args: str) -> str:
         result = self._run(args)
         if result.returncode != 0:
-            said = redact_url((result.stderr or result.stdout).strip()).replace("\n", " ")[:500]
+            output = f"{result.stderr}\n{result.stdout}"
+            lines = [line.strip() for line in output.splitlines() if line.strip() and not line.startswith("hint:")]
+            said = redact_url(" ".join(lines)).replace("\t", " ")[:500]
             raise GitError(
                 f"git {args[0]} failed in {self.target.repo}: {said or f'exit status {result.returncode}'}",
-                temporary=bool(_TEMPORARY.search(said)),
+                temporary=bool(_TEMPORARY.search(output)),
+                rejected=bool(_REJECTED.search(output)),
             )
         return result.stdout
 
