@@ -48,6 +48,7 @@ from bot.slack.delivery import (
     SlackDeliverer,
     alert_plan,
     dead_page_notice,
+    dead_publication_notice,
     followup_digest_effects,
     followup_reminder_effects,
     followup_tracker_effects,
@@ -429,8 +430,8 @@ def stalled_item_notice(item: OutboxItem, reason: str, tracker: str = "the track
 
 def dead_item_notice(item: OutboxItem, reason: str) -> list[Effect]:
     """What a buried outbox item owes: a line in the incident's channel when it was a PagerDuty event
-    (Slack's notice of PagerDuty's kinds); nothing for any other item."""
-    return dead_page_notice(item, reason, page_action_of(item.kind))
+    (Slack's notice of PagerDuty's kinds) or a publication of the postmortem; nothing for any other item."""
+    return dead_page_notice(item, reason, page_action_of(item.kind)) + dead_publication_notice(item, reason)
 
 
 def default_worker_id() -> str:

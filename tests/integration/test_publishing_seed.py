@@ -179,3 +179,31 @@ def test_without_a_target_publish_says_what_to_set(database_url: str, fake_slack
             "CONFLUENCE_SPACE, CONFLUENCE_USER and CONFLUENCE_API_TOKEN, or POSTMORTEM_GIT_REPO (README: "
             "Publishing the postmortem). `postmortem` alone uploads the draft to the channel."
         )
+
+
+def test_a_refused_publication_is_told_in_the_channel(
+    database_url: str, fake_slack: FakeSlack, confluence: FakeConfluence
+) -> None:
+    with running_bot(
+        database_url,
+        fake_slack.base_url,
+        CONFLUENCE_URL=confluence.url,
+        CONFLUENCE_SPACE="OPS",
+        CONFLUENCE_USER=EMAIL,
+        CONFLUENCE_API_TOKEN="revoked-token",
+    ) as bot:
+        _say(bot, "declare sev2 CDN edge returning 502s", "alice", "C0GENERAL")
+        channel_id = fake_slack.channel(fake_slack.wait_for("conversations.create")[0].params["name"]).id
+        _say(bot, "postmortem publish", "alice", channel_id)
+        (dead,) = bot.usecases.outbox.items("dead")
+        lines = [
+            str(c.params["text"])
+            for c in fake_slack.calls_to("chat.postMessage")
+            if c.ok and c.params.get("channel") == channel_id and ":warning:" in str(c.params.get("text"))
+        ]
+        assert lines == [
+            ":warning: INC-1's postmortem could not be published to Confluence: GET /content: Confluence refused "
+            "(HTTP 401, the account email or the API token is not valid: check CONFLUENCE_USER and "
+            f"CONFLUENCE_API_TOKEN): Unauthorized. `incidentbot outbox --status dead` lists it (item {dead.id}); "
+            f"`incidentbot outbox --retry {dead.id}` publishes it once the cause is fixed."
+        ]
