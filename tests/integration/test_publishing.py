@@ -333,6 +333,45 @@ class TestConfluence:
         )
         assert confluence.pages["65601"]["body"] == "<p>hand-written</p>"
 
+    async def test_created_under_the_configured_parent_page(
+        self, publishing_usecases: UseCases, clock: ReplayClock, confluence: FakeConfluence
+    ) -> None:
+        usecases = publishing_usecases
+        _declare(usecases, clock)
+        parent = confluence.add_page("Postmortems")
+        publisher = ConfluencePublisher(confluence.url, "OPS", EMAIL, TOKEN, parent)
+        usecases.outbox.enqueue([_effect("confluence")])
+        await _deliver_all(
+            usecases,
+            clock,
+            _worker(usecases, clock, PublishDeliverer(usecases.publishing, PostmortemRenderer(), publisher)),
+        )
+        assert [(p["title"], p["ancestors"]) for p in confluence.pages.values()] == [
+            ("Postmortems", []),
+            (PAGE_TITLE, [parent]),
+        ]
+
+    async def test_a_403_is_dead_with_confluences_words(
+        self, publishing_usecases: UseCases, clock: ReplayClock, confluence: FakeConfluence
+    ) -> None:
+        usecases = publishing_usecases
+        _declare(usecases, clock)
+        confluence.fail("create", 403, body={"statusCode": 403, "message": "User not permitted to create content"})
+        usecases.outbox.enqueue([_effect("confluence")])
+        await _deliver_all(
+            usecases,
+            clock,
+            _worker(
+                usecases, clock, PublishDeliverer(usecases.publishing, PostmortemRenderer(), _confluence(confluence))
+            ),
+        )
+        (dead,) = usecases.outbox.items("dead")
+        assert dead.last_error == (
+            "POST /content: Confluence refused (HTTP 403, the account may not add or edit pages in this space: check "
+            "its space permissions): User not permitted to create content"
+        )
+        assert (dead.attempts, confluence.pages) == (1, {})
+
     async def test_a_space_given_by_its_id_is_found_by_key(
         self, publishing_usecases: UseCases, clock: ReplayClock, confluence: FakeConfluence
     ) -> None:
