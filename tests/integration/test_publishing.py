@@ -333,6 +333,23 @@ class TestConfluence:
         )
         assert confluence.pages["65601"]["body"] == "<p>hand-written</p>"
 
+    async def test_two_publishers_racing_on_the_first_create_make_one_page(self, confluence: FakeConfluence) -> None:
+        """Both look the title up before either creates (a lease that ran out): Confluence refuses the second
+        create, which then takes the first one's page."""
+        confluence.gate("list", 2)
+        draft = PageDraft("INC-1 Postmortem: x", "<p>x</p>", "incidentbot-i-inc-1")
+        first, second = await asyncio.gather(
+            _confluence(confluence).publish(draft, None), _confluence(confluence).publish(draft, None)
+        )
+        assert (
+            first
+            == second
+            == Publication(
+                "confluence", "65601", f"{confluence.url}/wiki/spaces/OPS/pages/65601/INC-1+Postmortem%3A+x", "1"
+            )
+        )
+        assert (len(confluence.pages), len(confluence.calls("create"))) == (1, 2)
+
     async def test_created_under_the_configured_parent_page(
         self, publishing_usecases: UseCases, clock: ReplayClock, confluence: FakeConfluence
     ) -> None:

@@ -21,7 +21,8 @@ Follows Confluence Cloud's REST API v1 content resource, as Atlassian's publishe
 as PagerDuty's dedup key and the trackers' markers). The previous publication's page id (from the
 timeline) is read first; without one, the page is looked up by its title in the space: a page found with
 the label is ours (a retry after a crash between Confluence's answer and our commit), one without it is
-someone else's and is never overwritten (a dead item saying so). An update carries ``incidentbot
+someone else's and is never overwritten (a dead item saying so). A create refused because the title now
+exists (two deliveries racing) looks the page up again and goes on as for a found page. An update carries ``incidentbot
 <digest>`` as its version message (the SHA-256 of title and body): a page whose current version has that
 message, or whose title and stored body are exactly what would be sent, is left alone, so a retry or a
 re-publish without a change writes no new version. Confluence may normalise the stored markup, in which
@@ -154,8 +155,22 @@ class ConfluencePublisher:
         if page is None:
             page = await self._find(draft)
         if page is None:
-            created = await self._create(draft)
-            return self._publication(created)
+            try:
+                return self._publication(await self._create(draft))
+            except TrackerError as exc:
+                # Another replica created it between our look-up and our create (its lease ran out while it
+                # worked): Confluence refuses a second page of that title; take the one that is there.
+                if exc.status != 400 or "already exists" not in exc.reason:
+                    raise
+            page = await self._find(draft)
+            if page is None:
+                raise TrackerError(
+                    FailureKind.TEMPORARY,
+                    f"POST /content: a page titled {draft.title!r} exists but the look-up does not find it yet",
+                    400,
+                    None,
+                    "Confluence",
+                )
         for _ in range(MAX_CONFLICT_RETRIES + 1):
             if _unchanged(page, draft):
                 return self._publication(page)
