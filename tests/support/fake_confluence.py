@@ -1,6 +1,6 @@
-"""A fake Confluence Cloud REST API on 127.0.0.1, answering the shapes of Atlassian's published description
-of the v1 content resource (developer.atlassian.com/cloud/confluence/rest/v1, "Content", "Space") and
-v2's "Get space by id":
+"""A fake Confluence Cloud REST API on 127.0.0.1, answering the shapes of Atlassian's REST reference for the
+v1 content resource (developer.atlassian.com/cloud/confluence/rest/v1, "Content", "Space") and v2's "Get
+space by id" (as documented there; not generated from the OpenAPI file, which was not reachable here):
 
 * ``GET /wiki/rest/api/space/{key}``: 200 ``{"id", "key", "name", "type"}``; 404 for an unknown space.
 * ``GET /wiki/api/v2/spaces/{id}``: 200 ``{"id", "key", "name"}``; 404.

@@ -1,7 +1,9 @@
 """The postmortem as a Confluence Cloud page, created once and then updated in place.
 
-Follows Confluence Cloud's REST API v1 content resource, as Atlassian's published OpenAPI description
-(``developer.atlassian.com/cloud/confluence/rest/v1``, "Content") gives it:
+Follows Confluence Cloud's REST API v1 content resource as Atlassian's reference documents it
+(developer.atlassian.com/cloud/confluence/rest/v1, groups "Content" and "Space"; its OpenAPI file,
+``swagger.v3.json``, could not be downloaded where this was written, so the shapes are the reference's,
+not checked field by field against that file):
 
 * ``GET /wiki/rest/api/content?spaceKey=KEY&title=TITLE&type=page&status=current&expand=...``: the page
   with that exact title in the space (titles are unique per space), as ``{"results": [Content...], "size"}``;
