@@ -3,6 +3,7 @@ storage format (XML), with whatever people typed kept as text; a team's template
 
 from __future__ import annotations
 
+import os
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +16,7 @@ from bot.domain.commands import AddFollowup, AddNote, Resolve
 from bot.domain.postmortem import PostmortemData, build_postmortem
 from bot.errors import TemplateError
 from bot.integrations.publishing.confluence import PageDraft, page_label, page_title
-from bot.integrations.publishing.git import slug
+from bot.integrations.publishing.git import GitError, GitPublisher, GitTarget, redact_url, slug
 from bot.views.postmortem import PostmortemRenderer
 from tests.support.incidents import CDN, at, incident_with
 from tests.support.properties import examples
@@ -167,3 +168,45 @@ class TestPageAndFileNames:
     )
     def test_the_file_slug(self, title: str, expected: str) -> None:
         assert slug(title) == expected
+
+
+class TestGitFailures:
+    @pytest.mark.parametrize(
+        ("stderr", "temporary"),
+        [
+            (
+                "fatal: unable to access 'https://git.example.com/pm.git/': Could not resolve host: git.example.com",
+                True,
+            ),
+            (
+                "fatal: unable to access 'https://git.example.com/pm.git/': Failed to connect to git.example.com",
+                True,
+            ),
+            ("fatal: unable to access 'https://git.example.com/pm.git/': The requested URL returned error: 503", True),
+            ("fatal: Unable to create '/srv/pm/.git/index.lock': File exists.", True),
+            ("fatal: unable to access 'https://git.example.com/pm.git/': The requested URL returned error: 403", False),
+            ("fatal: '/srv/gone.git' does not appear to be a git repository", False),
+            ("remote: Permission to acme/pm.git denied to bot.", False),
+        ],
+    )
+    def test_which_failures_are_temporary(self, tmp_path: Path, stderr: str, temporary: bool) -> None:
+        """A fake ``git`` on PATH answers with ``stderr`` and exit status 128; the error says whether to retry."""
+        fake = tmp_path / "bin" / "git"
+        fake.parent.mkdir()
+        fake.write_text(f"#!/bin/sh\ncat >&2 <<'EOF'\n{stderr}\nEOF\nexit 128\n")
+        fake.chmod(0o755)
+        (tmp_path / "repo" / ".git").mkdir(parents=True)
+        publisher = GitPublisher(GitTarget(tmp_path / "repo", "main"))
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+            with pytest.raises(GitError) as caught:
+                publisher.publish("INC-1", "x", "x")
+        assert (caught.value.temporary, caught.value.reason) == (
+            temporary,
+            f"git fetch failed in {tmp_path / 'repo'}: {stderr}",
+        )
+
+    def test_credentials_in_a_remote_url_never_reach_a_reason(self) -> None:
+        assert redact_url("fatal: unable to access 'https://bot:ghp_SECRET@github.com/acme/pm.git/'") == (
+            "fatal: unable to access 'https://github.com/acme/pm.git/'"
+        )

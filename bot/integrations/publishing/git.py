@@ -37,10 +37,13 @@ MAX_PUSH_ATTEMPTS = 4
 GIT_TIMEOUT_SECONDS = 120.0
 AUTHOR = ("incidentbot", "incidentbot@localhost")
 _TEMPORARY = re.compile(
-    r"could not resolve host|connection refused|connection timed out|timed out|unable to access|"
-    r"index\.lock|cannot lock ref|temporary failure|network is unreachable|early eof",
+    r"could not resolve host|connection refused|failed to connect|timed out|connection reset|"
+    r"index\.lock|cannot lock ref|temporary failure|network is unreachable|early eof|"
+    r"returned error: (?:429|5\d\d)",
     re.IGNORECASE,
 )
+"""git's words for a failure that may pass (the remote unreachable or overloaded, a lock another git holds);
+anything else, such as ``The requested URL returned error: 403`` or a missing repository, is permanent."""
 _REJECTED = re.compile(r"\[rejected\]|non-fast-forward|fetch first", re.IGNORECASE)
 """A push refused because the remote moved on (``git push --porcelain``'s ``[rejected] (fetch first)``), as
 opposed to one a hook or a permission refused (``[remote rejected]``), which retrying cannot help."""
