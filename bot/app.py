@@ -29,6 +29,8 @@ from bot.domain.slo import EMPTY_CATALOG, SloCatalog
 from bot.errors import ConfigError
 from bot.integrations import webhooks
 from bot.integrations.pagerduty import PagerDutyDeliverer, page_action_of, paging_plan
+from bot.integrations.publishing.build import build_confluence, build_git_publisher
+from bot.integrations.publishing.delivery import PublishDeliverer
 from bot.integrations.slo_catalog import load_catalog
 from bot.integrations.trackers.build import build_tracker
 from bot.integrations.trackers.delivery import OnFiled, TrackerDeliverer
@@ -47,10 +49,12 @@ from bot.slack.delivery import (
     SlackDeliverer,
     alert_plan,
     dead_page_notice,
+    dead_publication_notice,
     followup_digest_effects,
     followup_reminder_effects,
     followup_tracker_effects,
     nudge_effects,
+    publication_effects,
     stalled_filing_notice,
 )
 from bot.slack.identity import BotIdentity
@@ -103,6 +107,7 @@ def build_usecases(settings: Settings, clock: Clock = utc_now, *, read_only: boo
         slos=slos,
         standing_plans=plans,
         tracker=settings.tracker,
+        publish_targets=settings.publish_targets,
     )
 
 
@@ -182,7 +187,14 @@ def build_server(
     client = build_client(settings)
     threads = DatabaseThreads()
     base = build_deps(
-        settings, usecases.incidents, usecases.budgets, usecases.outbox, client, threads, usecases.followups
+        settings,
+        usecases.incidents,
+        usecases.budgets,
+        usecases.outbox,
+        client,
+        threads,
+        usecases.followups,
+        usecases.publishing,
     )
     worker = OutboxWorker(
         usecases.store,
@@ -321,6 +333,13 @@ def build_deliverer(settings: Settings, usecases: UseCases, deps: SlackDeps, tra
     routes: dict[str, Deliver] = {"slack": slack, "pagerduty": pagerduty}
     if tracker is not None:
         routes["tracker"] = TrackerDeliverer(tracker, record_filed(usecases), filing_state(usecases))
+    routes["publish"] = PublishDeliverer(
+        usecases.publishing,
+        deps.renderer,
+        build_confluence(settings),
+        build_git_publisher(settings),
+        publication_effects,
+    )
     return route_by_kind(routes)
 
 
@@ -415,8 +434,8 @@ def stalled_item_notice(item: OutboxItem, reason: str, tracker: str = "the track
 
 def dead_item_notice(item: OutboxItem, reason: str) -> list[Effect]:
     """What a buried outbox item owes: a line in the incident's channel when it was a PagerDuty event
-    (Slack's notice of PagerDuty's kinds); nothing for any other item."""
-    return dead_page_notice(item, reason, page_action_of(item.kind))
+    (Slack's notice of PagerDuty's kinds) or a publication of the postmortem; nothing for any other item."""
+    return dead_page_notice(item, reason, page_action_of(item.kind)) + dead_publication_notice(item, reason)
 
 
 def default_worker_id() -> str:

@@ -98,6 +98,26 @@ class Settings:
     tracker_webhook_secret: Secret = field(default_factory=lambda: Secret(""))
     """The secret of the tracker's webhook (TRACKER_WEBHOOK_SECRET): set, ``POST /trackers/webhook`` is served."""
     """Minutes between two sync-back reads of the exported follow-ups' issues (TRACKER_SYNC_MINUTES)."""
+    confluence_url: str = ""
+    """The Confluence Cloud site (``https://acme.atlassian.net``); empty: the postmortem is not published there."""
+    confluence_space: str = ""
+    """The space's key (``OPS``) or numeric id."""
+    confluence_user: str = ""
+    confluence_api_token: Secret = field(default_factory=lambda: Secret(""))
+    confluence_parent_id: str | None = None
+    """The page the postmortems are created under (None: at the top of the space)."""
+    postmortem_git_repo: Path | None = None
+    """A local clone the postmortem is committed into and pushed from (None: no Git publishing)."""
+    postmortem_git_branch: str | None = None
+    """The branch to publish on (None: the clone's current branch)."""
+    postmortem_git_dir: str = "postmortems"
+
+    @property
+    def publish_targets(self) -> tuple[str, ...]:
+        """The configured publishing targets, ``confluence`` and/or ``git``."""
+        return tuple(
+            t for t, on in (("confluence", bool(self.confluence_url)), ("git", bool(self.postmortem_git_repo))) if on
+        )
 
     def require(self, *names: str) -> None:
         """Stop with one line naming the first missing setting among ``names`` (env var names), or the
@@ -182,6 +202,14 @@ _FIELD_OF = {
     "TRACKER_USERS_FILE": "tracker_users",
     "TRACKER_SYNC_MINUTES": "tracker_sync_minutes",
     "TRACKER_WEBHOOK_SECRET": "tracker_webhook_secret",
+    "CONFLUENCE_URL": "confluence_url",
+    "CONFLUENCE_SPACE": "confluence_space",
+    "CONFLUENCE_USER": "confluence_user",
+    "CONFLUENCE_API_TOKEN": "confluence_api_token",
+    "CONFLUENCE_PARENT_ID": "confluence_parent_id",
+    "POSTMORTEM_GIT_REPO": "postmortem_git_repo",
+    "POSTMORTEM_GIT_BRANCH": "postmortem_git_branch",
+    "POSTMORTEM_GIT_DIR": "postmortem_git_dir",
 }
 
 
@@ -268,6 +296,8 @@ def _validated(values: Mapping[str, str]) -> tuple[Settings, list[SettingProblem
     # The TRACKER_* settings are checked together (a Jira site needs a user, GitHub a repository).
     tracker, tracker_problems = _tracker(get)
     problems += tracker_problems
+    publishing, publishing_problems = _publishing(get)
+    problems += publishing_problems
     settings = Settings(
         database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         slack_bot_token=Secret(get("SLACK_BOT_TOKEN")),
@@ -295,6 +325,7 @@ def _validated(values: Mapping[str, str]) -> tuple[Settings, list[SettingProblem
         alert_severity_map=parsed("INCIDENT_ALERT_SEVERITY_MAP", _severity_map),
         alert_max_bytes=parsed("INCIDENT_ALERT_MAX_BYTES", _alert_max_bytes),
         **tracker,
+        **publishing,
     )
     order = list(_FIELD_OF)
     return settings, sorted(problems, key=lambda problem: order.index(problem.name))
@@ -651,3 +682,126 @@ def sqlite_url(path: Path) -> str:
 
     ``Path("/srv/backup #3.db")`` -> ``sqlite:////srv/backup%20%233.db``."""
     return "sqlite:///" + quote(str(path))
+
+
+CONFLUENCE_SETTINGS = ("CONFLUENCE_URL", "CONFLUENCE_SPACE", "CONFLUENCE_USER", "CONFLUENCE_API_TOKEN")
+"""Confluence publishing needs all four (CONFLUENCE_PARENT_ID is optional); none set: it is off."""
+CONFLUENCE_SPACE = re.compile(r"~?[A-Za-z0-9_]{1,255}", re.ASCII)
+"""A space key (``OPS``, a personal space's ``~557058...``) or a space's numeric id."""
+GIT_BRANCH = re.compile(r"(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]{1,200}(?<![./])", re.ASCII)
+"""A branch name ``git check-ref-format --branch`` accepts, restricted to ASCII letters, digits, ``.``, ``_``,
+``/`` and ``-``."""
+
+
+class _PublishingSettings(TypedDict, total=False):
+    confluence_url: str
+    confluence_space: str
+    confluence_user: str
+    confluence_api_token: Secret
+    confluence_parent_id: str | None
+    postmortem_git_repo: Path | None
+    postmortem_git_branch: str | None
+    postmortem_git_dir: str
+
+
+def _publishing(get: Callable[[str], str]) -> tuple[_PublishingSettings, list[SettingProblem]]:
+    """The CONFLUENCE_* and POSTMORTEM_GIT_* settings, validated: every invalid one is a SettingProblem, and
+    a target with any problem is left off. Confluence is on when any of its four settings is given (then all
+    are needed); Git when POSTMORTEM_GIT_REPO is (its BRANCH and DIR without it are a problem, as they would
+    be ignored)."""
+    problems: list[SettingProblem] = []
+    settings = _PublishingSettings()
+    given = [name for name in CONFLUENCE_SETTINGS if get(name)]
+    if given or get("CONFLUENCE_PARENT_ID"):
+        found: list[SettingProblem] = []
+        for name in CONFLUENCE_SETTINGS:
+            if not get(name):
+                found.append(
+                    SettingProblem(
+                        name,
+                        f"{name} is not set: publishing to Confluence needs "
+                        f"{', '.join(CONFLUENCE_SETTINGS)} (README: Publishing the postmortem).",
+                    )
+                )
+        url = get("CONFLUENCE_URL").rstrip("/").removesuffix("/wiki")
+        if url and not url.startswith(("https://", "http://")):
+            found.append(
+                SettingProblem(
+                    "CONFLUENCE_URL",
+                    f"CONFLUENCE_URL must be your site's https URL, e.g. https://acme.atlassian.net, got {url!r}.",
+                )
+            )
+        space = get("CONFLUENCE_SPACE")
+        if space and not CONFLUENCE_SPACE.fullmatch(space):
+            found.append(
+                SettingProblem(
+                    "CONFLUENCE_SPACE",
+                    f"CONFLUENCE_SPACE must be a space key (such as OPS) or a space id, got {space!r}.",
+                )
+            )
+        user = get("CONFLUENCE_USER")
+        if user and ("@" not in user or " " in user):
+            found.append(
+                SettingProblem(
+                    "CONFLUENCE_USER",
+                    "CONFLUENCE_USER must be the email of the Atlassian account owning CONFLUENCE_API_TOKEN, "
+                    f"got {user!r}.",
+                )
+            )
+        parent = get("CONFLUENCE_PARENT_ID")
+        if parent and not parent.isdigit():
+            found.append(
+                SettingProblem(
+                    "CONFLUENCE_PARENT_ID",
+                    f"CONFLUENCE_PARENT_ID must be a page id (digits, from the page's URL), got {parent!r}.",
+                )
+            )
+        problems += found
+        if not found:
+            settings["confluence_url"] = url
+            settings["confluence_space"] = space
+            settings["confluence_user"] = user
+            settings["confluence_api_token"] = Secret(get("CONFLUENCE_API_TOKEN"))
+            settings["confluence_parent_id"] = parent or None
+    repo = get("POSTMORTEM_GIT_REPO")
+    branch, folder = get("POSTMORTEM_GIT_BRANCH"), get("POSTMORTEM_GIT_DIR")
+    if not repo:
+        stray = [n for n, v in (("POSTMORTEM_GIT_BRANCH", branch), ("POSTMORTEM_GIT_DIR", folder)) if v]
+        if stray:
+            problems.append(
+                SettingProblem(
+                    stray[0],
+                    f"POSTMORTEM_GIT_REPO is not set, so {', '.join(stray)} would be ignored: set "
+                    f"POSTMORTEM_GIT_REPO to a local clone or remove {'it' if len(stray) == 1 else 'them'}.",
+                )
+            )
+        return settings, problems
+    found = []
+    if not (Path(repo) / ".git").exists():
+        found.append(
+            SettingProblem(
+                "POSTMORTEM_GIT_REPO",
+                f"POSTMORTEM_GIT_REPO {repo!r} is not a Git clone (no .git in it): clone the repository there "
+                f"first (git clone URL {repo}).",
+            )
+        )
+    if branch and not GIT_BRANCH.fullmatch(branch):
+        found.append(
+            SettingProblem("POSTMORTEM_GIT_BRANCH", f"POSTMORTEM_GIT_BRANCH is not a branch name, got {branch!r}.")
+        )
+    folder = folder.strip("/") or "postmortems"
+    parts = folder.split("/")
+    if folder.startswith("~") or any(p in ("", ".", "..", ".git") for p in parts) or Path(folder).is_absolute():
+        found.append(
+            SettingProblem(
+                "POSTMORTEM_GIT_DIR",
+                "POSTMORTEM_GIT_DIR must be a folder inside the repository such as postmortems or "
+                f"docs/postmortems, got {get('POSTMORTEM_GIT_DIR')!r}.",
+            )
+        )
+    problems += found
+    if not found:
+        settings["postmortem_git_repo"] = Path(repo)
+        settings["postmortem_git_branch"] = branch or None
+        settings["postmortem_git_dir"] = folder
+    return settings, problems

@@ -21,6 +21,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings, read_settings
 from bot.errors import BotError, ConfigError
+from bot.integrations.publishing.build import build_confluence, build_git_publisher
+from bot.integrations.publishing.git import GitError
 from bot.integrations.slo_catalog import load_catalog
 from bot.integrations.trackers.build import build_tracker
 from bot.integrations.trackers.port import TrackerError
@@ -68,6 +70,7 @@ def run(env_file: str | None, manifest: Path | None = None) -> tuple[list[Check]
     tracker = None if any(name.startswith("TRACKER") for name in invalid) else asyncio.run(tracker_check(settings))
     if tracker is not None:
         checks.append(tracker)
+    checks.extend(asyncio.run(publishing_checks(settings)))
     checks.append(
         _not_checked("SLO catalogue", "INCIDENT_SLO_FILE")
         if "INCIDENT_SLO_FILE" in invalid
@@ -95,6 +98,14 @@ SETTING_FIXES = {
     "INCIDENT_NUDGE_MINUTES": "write it as sev1=15,sev2=30 (minutes from 1 to 1440), or off",
     "INCIDENT_ALERT_SEVERITY_MAP": "write it as label=sevN pairs, e.g. page=sev1,minor=sev4",
     "INCIDENT_ALERT_MAX_BYTES": "give a number of bytes from 1048576 to 1073741824, or leave it unset (32 MiB)",
+    "CONFLUENCE_URL": "set all of CONFLUENCE_URL, CONFLUENCE_SPACE, CONFLUENCE_USER, CONFLUENCE_API_TOKEN, or none",
+    "CONFLUENCE_SPACE": "give the space key (OPS, in the space's URL) or its id",
+    "CONFLUENCE_USER": "give the email of the Atlassian account that created CONFLUENCE_API_TOKEN",
+    "CONFLUENCE_API_TOKEN": "create an API token at id.atlassian.com > Security > API tokens (README, Publishing)",
+    "CONFLUENCE_PARENT_ID": "give the parent page's id (the number in its URL), or leave it unset",
+    "POSTMORTEM_GIT_REPO": "clone the postmortem repository and point POSTMORTEM_GIT_REPO at the clone",
+    "POSTMORTEM_GIT_BRANCH": "give an existing branch name, or leave it unset for the clone's current branch",
+    "POSTMORTEM_GIT_DIR": "give a folder inside the repository (postmortems), or leave it unset",
 }
 """The fix doctor prints under each invalid setting."""
 
@@ -490,6 +501,34 @@ async def tracker_check(settings: Settings) -> Check | None:
     return Check(name, OK, found)
 
 
+async def publishing_checks(settings: Settings) -> list[Check]:
+    """One line per configured publishing target: Confluence (the space read with the account's token,
+    ``GET /wiki/rest/api/space/{key}``) and Git (the clone, its branch and ``origin``, and ``git ls-remote``
+    reaching it). Reads only; nothing for a target that is not configured (off is a choice)."""
+    checks: list[Check] = []
+    confluence = build_confluence(settings)
+    if confluence is not None:
+        try:
+            space = await confluence.check()
+            checks.append(Check("publishing (confluence)", OK, f"space {settings.confluence_space} ({space}) readable"))
+        except TrackerError as exc:
+            fix = (
+                f"check the network path to {settings.confluence_url}, then run doctor again"
+                if exc.temporary
+                else "correct CONFLUENCE_USER / CONFLUENCE_API_TOKEN / CONFLUENCE_SPACE (README, Publishing)"
+            )
+            checks.append(Check("publishing (confluence)", FAIL, exc.reason, fix))
+    git = build_git_publisher(settings)
+    if git is not None:
+        try:
+            found = await asyncio.to_thread(git.check)
+            await asyncio.to_thread(git.reach_remote)
+            checks.append(Check("publishing (git)", OK, found))
+        except GitError as exc:
+            checks.append(Check("publishing (git)", FAIL, exc.reason, "correct POSTMORTEM_GIT_* or the clone's origin"))
+    return checks
+
+
 def _slo_catalogue(settings: Settings) -> Check:
     if settings.slo_file is None:
         return Check("SLO catalogue", WARN, "INCIDENT_SLO_FILE is not set: no error budgets", "point it at slos.yml")
@@ -507,6 +546,11 @@ def _templates(settings: Settings) -> Check:
     for name in names:
         try:
             renderer.check(name)
+        except BotError as exc:
+            broken.append(exc.user_message)
+    if settings.confluence_url:
+        try:
+            renderer.check_storage()
         except BotError as exc:
             broken.append(exc.user_message)
     if broken:

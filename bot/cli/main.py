@@ -28,6 +28,7 @@ from bot.domain.commands import (
     ListFollowups,
     ListIncidents,
     ParsedCommand,
+    PublishPostmortem,
     SetService,
     ShowHelp,
     ShowSlo,
@@ -40,7 +41,7 @@ from bot.domain.grammar import clean_text, help_text, parse_cli_person, parse_co
 from bot.domain.model import Incident, IncidentSummary, Status, TimelineEntry, parse_incident_id
 from bot.domain.people import Person
 from bot.domain.slo import BudgetReport
-from bot.domain.timeline import collect_names, plain_mention, plain_references
+from bot.domain.timeline import PUBLICATION_TARGETS, collect_names, plain_mention, plain_references
 from bot.domain.timeparse import format_iso
 from bot.errors import BotError, ConfigError, IncidentNotFound, UsageError
 from bot.log import configure_logging
@@ -480,7 +481,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             "`incidentbot list` shows them."
         )
     # In a terminal `postmortem` prints the draft (in Slack it queues an upload): every query only reads here.
-    usecases = _usecases(settings, read_only=not command.changes_state)
+    usecases = _usecases(settings, read_only=not command.changes_state and not isinstance(action, PublishPostmortem))
     renderer = PostmortemRenderer(settings.templates_dir)
     now = utc_now()
     if isinstance(action, ShowHelp):
@@ -499,6 +500,18 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(renderer.render(usecases.incidents.postmortem(command.incident_number), action.template), end="")
     elif isinstance(action, ListFollowups):
         print(_followups_text(usecases.followups.listing(command.incident_number), now))
+    elif isinstance(action, PublishPostmortem):
+        if "git" in usecases.publishing.targets:
+            renderer.check()  # a template that does not compile is refused now, not in the outbox
+        if "confluence" in usecases.publishing.targets:
+            renderer.check_storage()
+        incident, targets = usecases.publishing.request(Actor(actor), command.incident_number)
+        where = " and ".join(PUBLICATION_TARGETS[t] for t in targets)
+        print(
+            f"Queued the publication of {incident.incident_id}'s postmortem to {where}; a running "
+            "`incidentbot serve` publishes it and records each publication on the timeline.",
+            file=sys.stderr,
+        )
     else:
         try:
             _change(usecases, settings, command, Actor(actor))

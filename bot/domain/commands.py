@@ -232,6 +232,20 @@ class RecordTrackerIssueGone:
 
 
 @dataclass(frozen=True)
+class RecordPublication:
+    """The postmortem was published to ``target`` (``confluence``, ``git``) as ``ref`` (a Confluence page id,
+    a Git path), readable at ``url``, as ``version`` (the page's version number, the commit's hash); not typed,
+    so not in the grammar: the publishing deliverer records it when the target answered."""
+
+    verb: ClassVar[str] = "postmortem published"
+    restricted_move: ClassVar[str | None] = None
+    target: str
+    ref: str
+    url: str
+    version: str
+
+
+@dataclass(frozen=True)
 class PinMessage:
     """A Slack message put on the timeline (pushpin reaction); not typed, so not in the grammar."""
 
@@ -329,6 +343,12 @@ class ExportPostmortem:
 
 
 @dataclass(frozen=True)
+class PublishPostmortem:
+    """``postmortem publish``: queue the postmortem's publication to every configured target (Confluence,
+    a Git repository); a re-publish updates what was published before, in place."""
+
+
+@dataclass(frozen=True)
 class RemindFollowups:
     """The bot reminded owners and the channel of the follow-ups overdue on ``day`` (UTC); not typed.
 
@@ -379,6 +399,7 @@ Transition = (
     | ExportFollowup
     | RecordFollowupExport
     | RecordTrackerIssueGone
+    | RecordPublication
     | PinMessage
     | SetService
     | SetImpact
@@ -389,7 +410,16 @@ Transition = (
 )
 """Commands that change an incident and therefore write timeline entries."""
 
-Query = ShowStatus | ShowTimeline | ExportPostmortem | ListIncidents | ShowHelp | ShowSlo | ListFollowups
+Query = (
+    ShowStatus
+    | ShowTimeline
+    | ExportPostmortem
+    | PublishPostmortem
+    | ListIncidents
+    | ShowHelp
+    | ShowSlo
+    | ListFollowups
+)
 """Commands that only read."""
 
 Action = Transition | Query

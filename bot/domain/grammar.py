@@ -29,7 +29,7 @@ In Slack a person is a mention (``<@U0123|alice>`` as Slack sends it); with ``na
 CLI) ``@alice`` names a person too, recorded as ``alice`` (``@U0123ABC`` is that Slack user).
     service <name> | impact <N%>
     correct <entry#> [text] [--at WHEN] | strike <entry#> <reason>
-    status | timeline | postmortem [template] | list | slo [service] | help
+    status | timeline | postmortem [template] | postmortem publish | list | slo [service] | help
 
 ``correct`` and ``strike`` name a timeline entry by the number ``timeline`` shows (``#5`` or ``5``); a
 correction gives new text, a new time (``--at``: the time the entry should have), or both; ``strike`` takes
@@ -65,6 +65,7 @@ from bot.domain.commands import (
     Mitigate,
     Monitor,
     ParsedCommand,
+    PublishPostmortem,
     RejectHypothesis,
     Reopen,
     ReopenFollowup,
@@ -120,7 +121,7 @@ USAGE: dict[str, str] = {
     "strike": "strike <entry#> <reason> (drops a wrong note, pinned message or impact from the views)",
     "status": "status",
     "timeline": "timeline",
-    "postmortem": "postmortem [template]",
+    "postmortem": "postmortem [template] | postmortem publish",
     "list": "list",
     "slo": "slo [service]",
     "help": "help [command]",
@@ -700,8 +701,15 @@ def _parse_slo(rest: str) -> ShowSlo:
     return ShowSlo(name)
 
 
-def _parse_postmortem(rest: str) -> ExportPostmortem:
+def _parse_postmortem(rest: str) -> ExportPostmortem | PublishPostmortem:
+    """``postmortem [template]`` exports the draft; ``postmortem publish`` (a reserved word, in any case: no
+    template is named ``publish``) publishes it to the configured targets and takes nothing more."""
     name = rest.strip()
+    first, _, more = name.partition(" ")
+    if first.lower() == "publish":
+        if more.strip():
+            raise UsageError("`postmortem publish` takes nothing more.", USAGE["postmortem"])
+        return PublishPostmortem()
     if name and not _TEMPLATE_NAME.match(name):
         raise UsageError(f"`{name[:60]}` is not a template name (letters, digits, `.`, `_`, `-`).", USAGE["postmortem"])
     return ExportPostmortem(template=name or None)

@@ -30,6 +30,7 @@ from bot.domain.commands import (
     PinMessage,
     RecordAlert,
     RecordFollowupExport,
+    RecordPublication,
     RecordTrackerIssueGone,
     RejectHypothesis,
     RemindFollowups,
@@ -99,6 +100,7 @@ LIFE_CYCLE: dict[type[Transition], tuple[Status | None, ...]] = {
     ExportFollowup:     (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     RecordFollowupExport: (DECLARED,    INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     RecordTrackerIssueGone: (DECLARED,  INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    RecordPublication:  (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     PinMessage:         (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     SetService:         (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     SetImpact:          (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
@@ -631,6 +633,13 @@ def _record_alert(incident: Incident, action: RecordAlert, stamp: Stamp) -> tupl
     return incident, stamp.entry(kind, action.summary, **dict(action.data))
 
 
+def _record_publication(incident: Incident, action: RecordPublication, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
+    entry = stamp.entry(
+        EntryKind.POSTMORTEM_PUBLISHED, target=action.target, ref=action.ref, url=action.url, version=action.version
+    )
+    return incident, entry
+
+
 def _record_nudge(incident: Incident, action: Nudge, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
     return incident, stamp.entry(EntryKind.NUDGE, silent_minutes=action.silent_minutes)
 
@@ -658,6 +667,7 @@ _RECORDERS: dict[type[Transition], Any] = {
     ExportFollowup: _record_followup_export,
     RecordFollowupExport: _record_followup_exported,
     RecordTrackerIssueGone: _record_followup_tracker_gone,
+    RecordPublication: _record_publication,
     PinMessage: _record_pin,
     SetService: _record_service,
     SetImpact: _record_impact,

@@ -151,6 +151,7 @@ class EntryKind(StrEnum):
     FOLLOWUP_EXPORT = "followup_export"
     FOLLOWUP_EXPORTED = "followup_exported"
     FOLLOWUP_TRACKER_GONE = "followup_tracker_gone"
+    POSTMORTEM_PUBLISHED = "postmortem_published"
     PINNED = "pinned"
     SERVICE = "service"
     IMPACT = "impact"

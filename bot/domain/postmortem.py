@@ -41,8 +41,10 @@ from bot.domain.timeline import (
 )
 from bot.domain.timeparse import ensure_utc, format_date, format_day, format_duration, format_utc
 
-BOT_REMINDERS = frozenset({EntryKind.NUDGE, EntryKind.FOLLOWUP_REMINDER})
-"""The bot's own reminders: on the timeline (so each is sent once), left out of the draft's."""
+BOT_REMINDERS = frozenset({EntryKind.NUDGE, EntryKind.FOLLOWUP_REMINDER, EntryKind.POSTMORTEM_PUBLISHED})
+"""The bot's own reminders and its records of where the postmortem was published: on the timeline (so each
+is sent once), left out of the draft's (a publication listed in the document it published would change that
+document, and the next re-publish would never find it unchanged)."""
 MAX_TIMELINE_LINES = 1000
 """Timeline entries shown in a postmortem draft (first and last halves); the database keeps all."""
 MAX_NOTES = 200

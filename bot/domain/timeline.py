@@ -146,6 +146,9 @@ def describe(entry: TimelineEntry, mention: Mention = neutral_mention, escape: E
         return _with_text(f"Struck #{data.get('entry')} ({struck})", entry.text)
     if kind is EntryKind.NUDGE:
         return f"Reminder posted: no timeline update for {data.get('silent_minutes')} min"
+    if kind is EntryKind.POSTMORTEM_PUBLISHED:
+        target = PUBLICATION_TARGETS.get(str(data.get("target")), str(data.get("target")))
+        return f"Postmortem published to {target} (version {data.get('version')}): {data.get('url')}"
     if kind is EntryKind.FOLLOWUP_REMINDER:
         numbers = ", ".join(f"#{n}" for n in data.get("numbers") or [])
         return f"Reminder posted: follow-ups overdue on {data.get('day')}: {numbers}"
@@ -211,6 +214,9 @@ def format_percent(percent: float) -> str:
     """``50.0`` -> ``50%``, ``0.5`` -> ``0.5%``: no trailing zeros."""
     return f"{percent:.4f}".rstrip("0").rstrip(".") + "%"
 
+
+PUBLICATION_TARGETS = {"confluence": "Confluence", "git": "Git"}
+"""Where a postmortem can be published (``postmortem publish``), as people write their names."""
 
 _LABELS = {
     EntryKind.MITIGATION: "Mitigation attempted",

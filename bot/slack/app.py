@@ -23,6 +23,7 @@ from bot.usecases.budgets import BudgetUseCases
 from bot.usecases.followups import FollowupUseCases
 from bot.usecases.incidents import IncidentUseCases
 from bot.usecases.outbox import OutboxUseCases
+from bot.usecases.publishing import PublishingUseCases
 from bot.views.postmortem import PostmortemRenderer
 
 P = ParamSpec("P")
@@ -52,6 +53,7 @@ class SlackDeps:
     threads: Readers
     followups: FollowupUseCases | None = None
     wake_outbox: Callable[[], None] = lambda: None
+    publishing: PublishingUseCases | None = None
 
 
 class CountingWebClient(AsyncWebClient):
@@ -91,6 +93,7 @@ def build_deps(
     client: AsyncWebClient,
     threads: Readers,
     followups: FollowupUseCases | None = None,
+    publishing: PublishingUseCases | None = None,
 ) -> SlackDeps:
     return SlackDeps(
         incidents=incidents,
@@ -100,6 +103,7 @@ def build_deps(
         renderer=PostmortemRenderer(settings.templates_dir),
         threads=threads,
         followups=followups,
+        publishing=publishing,
     )
 
 

@@ -38,7 +38,7 @@ from bot.domain.model import (
 )
 from bot.domain.paging import PageAction
 from bot.domain.slo import format_budget_time
-from bot.domain.timeline import plain_references
+from bot.domain.timeline import PUBLICATION_TARGETS, plain_references
 from bot.domain.timeparse import format_day
 from bot.errors import BotError
 from bot.outbox.worker import RetryLater, Undeliverable
@@ -333,6 +333,24 @@ def dead_page_notice(item: OutboxItem, reason: str, action: PageAction | None) -
     return [Effect(SlackEffect.POST_LINE, {"text": text}, item.incident_number)]
 
 
+def dead_publication_notice(item: OutboxItem, reason: str) -> list[Effect]:
+    """The line an incident's channel gets when a publication of its postmortem is buried (refused by the
+    target, a git error, a template that fails): ``:warning: INC-3's postmortem could not be published to
+    Confluence: <reason>. `incidentbot outbox --retry 12` publishes it once the cause is fixed.`` Nothing for
+    other kinds or items of no incident."""
+    prefix, _, target = item.kind.partition(".")
+    if prefix != "publish" or item.incident_number is None:
+        return []
+    incident_id = format_incident_id(item.incident_number)
+    shown = truncate(escape(reason.strip()), MAX_REASON_SHOWN, "…")
+    text = (
+        f":warning: {incident_id}'s postmortem could not be published to "
+        f"{PUBLICATION_TARGETS.get(target, escape(target))}: {shown}. `incidentbot outbox --status dead` lists it "
+        f"(item {item.id}); `incidentbot outbox --retry {item.id}` publishes it once the cause is fixed."
+    )
+    return [Effect(SlackEffect.POST_LINE, {"text": text}, item.incident_number)]
+
+
 def followup_tracker_effects(outcome: Outcome) -> list[Effect]:
     """The channel line a follow-up's tracker news owes: ``INC-1 follow-up #2 filed as <url>`` when it was
     filed, ``INC-1 follow-up #2 is done: closed in acme/web#7`` / ``... is dropped: closed as not planned in
@@ -357,6 +375,20 @@ def followup_tracker_effects(outcome: Outcome) -> list[Effect]:
                 f":warning: {item}: its tracker issue {key} is gone (deleted in the tracker?); sync-back stops "
                 f"reading it. `followup export {number}` files it again."
             )
+    return [Effect(SlackEffect.POST_LINE, {"text": line}, incident.number) for line in lines]
+
+
+def publication_effects(outcome: Outcome) -> list[Effect]:
+    """The channel line a recorded publication owes: ``:page_facing_up: INC-1's postmortem is published to
+    Confluence (version 2): <url>`` (Git: the commit's hash as version)."""
+    incident = outcome.incident
+    lines = [
+        f":page_facing_up: {incident.incident_id}'s postmortem is published to "
+        f"{PUBLICATION_TARGETS.get(str(e.data.get('target')), escape(str(e.data.get('target'))))} "
+        f"(version {escape(str(e.data.get('version')))}): {escape(str(e.data.get('url')))}"
+        for e in outcome.entries
+        if e.kind is EntryKind.POSTMORTEM_PUBLISHED
+    ]
     return [Effect(SlackEffect.POST_LINE, {"text": line}, incident.number) for line in lines]
 
 

@@ -19,6 +19,7 @@ from bot.usecases.followups import FollowupUseCases
 from bot.usecases.incidents import IncidentUseCases
 from bot.usecases.nudges import NudgeUseCases
 from bot.usecases.outbox import OutboxUseCases
+from bot.usecases.publishing import PublishingUseCases
 from bot.usecases.shared import Clock, StandingPlan, Transactions, utc_now
 
 
@@ -37,6 +38,7 @@ class UseCases:
     budgets: BudgetUseCases
     nudges: NudgeUseCases
     followups: FollowupUseCases
+    publishing: PublishingUseCases
 
 
 def wire_usecases(
@@ -47,9 +49,12 @@ def wire_usecases(
     slos: SloCatalog = EMPTY_CATALOG,
     standing_plans: Sequence[StandingPlan] = (),
     tracker: str | None = None,
+    publish_targets: Sequence[str] = (),
 ) -> UseCases:
     """The use cases over an open ``store``; ``standing_plans`` are queued after every transition (paging,
-    tracker filing); ``tracker`` names the tracker follow-ups are filed in (None: ``followup export`` is refused)."""
+    tracker filing); ``tracker`` names the tracker follow-ups are filed in (None: ``followup export`` is refused);
+    ``publish_targets`` the configured publishing targets (``confluence``, ``git``; none: ``postmortem publish``
+    is refused)."""
     transactions = Transactions(store, clock, standing_plans)
     incidents = IncidentUseCases(transactions, strict_roles=strict_roles, slos=slos, tracker=tracker)
     return UseCases(
@@ -64,4 +69,5 @@ def wire_usecases(
         budgets=BudgetUseCases(transactions, slos),
         nudges=NudgeUseCases(incidents),
         followups=FollowupUseCases(incidents),
+        publishing=PublishingUseCases(incidents, publish_targets),
     )

@@ -23,6 +23,7 @@ from bot.domain.commands import (
     ListIncidents,
     Mitigate,
     ParsedCommand,
+    PublishPostmortem,
     RejectHypothesis,
     Reopen,
     Resolve,
@@ -75,7 +76,7 @@ EXPECTED_USAGE = {
     "strike": "strike <entry#> <reason> (drops a wrong note, pinned message or impact from the views)",
     "status": "status",
     "timeline": "timeline",
-    "postmortem": "postmortem [template]",
+    "postmortem": "postmortem [template] | postmortem publish",
     "list": "list",
     "slo": "slo [service]",
     "help": "help [command]",
@@ -963,3 +964,33 @@ class TestTesterNameFindings:
         spec = re.fullmatch(r"[UW](?=[A-Z0-9]*[0-9])[A-Z0-9]{4,}", name) is not None
         assert person == (name if spec else name.lower())
         assert is_slack_user_id(person) is spec  # type: ignore[arg-type]
+
+
+class TestPostmortemPublish:
+    @pytest.mark.parametrize(
+        "text", ["postmortem publish", "postmortem PUBLISH", "postmortem   Publish  ", "INC-7 postmortem publish"]
+    )
+    def test_publish_is_a_reserved_word_in_any_case(self, text: str) -> None:
+        """``publish`` publishes; it never names a template."""
+        assert parse_command(text).action == PublishPostmortem()
+
+    def test_publish_names_its_incident(self) -> None:
+        assert parse_command("INC-7 postmortem publish").incident_number == 7
+
+    @pytest.mark.parametrize("text", ["postmortem publish now", "postmortem publish confluence"])
+    def test_publish_takes_nothing_more(self, text: str) -> None:
+        error = usage_error(text)
+        assert (error.user_message, error.usage) == (
+            "`postmortem publish` takes nothing more.",
+            "postmortem [template] | postmortem publish",
+        )
+
+    @pytest.mark.parametrize(("text", "template"), [("postmortem publisher", "publisher"), ("postmortem pub", "pub")])
+    def test_words_that_only_start_like_publish_are_template_names(self, text: str, template: str) -> None:
+        assert parse_command(text).action == ExportPostmortem(template)
+
+    def test_publish_takes_no_at(self) -> None:
+        assert (
+            "only applies to commands that change an incident"
+            in usage_error("postmortem publish --at 13:42").user_message
+        )

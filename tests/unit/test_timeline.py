@@ -176,6 +176,14 @@ DESCRIBED = [
         ),
         "Follow-up #2 (cANARY): its tracker issue acme/web#7 is gone: http 410: tHIS ISSUE WAS DELETED",
     ),
+    (
+        entry(EntryKind.POSTMORTEM_PUBLISHED, target="confluence", ref="65601", url="https://x/65601", version="2"),
+        "Postmortem published to Confluence (version 2): https://x/65601",
+    ),
+    (
+        entry(EntryKind.POSTMORTEM_PUBLISHED, target="git", ref="p/INC-1.md", url="https://x/INC-1.md", version="3f2a"),
+        "Postmortem published to Git (version 3f2a): https://x/INC-1.md",
+    ),
 ]
 
 

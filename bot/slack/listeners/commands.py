@@ -23,6 +23,7 @@ from bot.domain.commands import (
     ListFollowups,
     ListIncidents,
     ParsedCommand,
+    PublishPostmortem,
     ShowHelp,
     ShowSlo,
     ShowStatus,
@@ -32,6 +33,7 @@ from bot.domain.effects import Effect
 from bot.domain.grammar import bare_declare_severity, help_text, is_bare_declare, parse_command
 from bot.domain.model import OPEN_STATUSES
 from bot.domain.policy import check_allowed
+from bot.domain.timeline import PUBLICATION_TARGETS
 from bot.slack import blocks
 from bot.slack.app import SlackDeps
 from bot.slack.delivery import NotifyTarget, export_effects, plan_effects
@@ -40,6 +42,7 @@ from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, 
 from bot.slack.web_api import incident_number_in_channel_name
 from bot.usecases.shared import Actor, Outcome
 from bot.views.followups import followups_text
+from bot.views.postmortem import PostmortemRenderer
 from bot.views.replies import confirmation, list_text, slo_text, status_text
 
 log = structlog.get_logger("incidentbot.slack")
@@ -185,6 +188,15 @@ Answer = tuple[str, list[dict[str, Any]] | None]
 """A query's reply: its text, and blocks when it has them."""
 
 
+def check_publishing_templates(renderer: PostmortemRenderer, targets: tuple[str, ...]) -> None:
+    """Raise TemplateError now when a template the configured ``targets`` render from does not compile: the
+    Markdown one (Git) and the Confluence one."""
+    if "git" in targets:
+        renderer.check()
+    if "confluence" in targets:
+        renderer.check_storage()
+
+
 async def _answer_query(
     deps: SlackDeps,
     reply: Reply,
@@ -210,6 +222,18 @@ async def _answer_query(
         deps.outbox.enqueue(export_effects(incident, action.template, notify))
         return f"Exporting the postmortem draft of {incident.incident_id} to its channel…", None
 
+    def publish() -> Answer:
+        if deps.publishing is None:
+            raise TypeError("publishing is not wired")
+        check_publishing_templates(deps.renderer, deps.publishing.targets)  # a broken template: told now
+        incident, targets = deps.publishing.request(actor, number, channel_id, channel_number)
+        names = " and ".join(PUBLICATION_TARGETS[t] for t in targets)
+        return (
+            f"Publishing the postmortem of {incident.incident_id} to {names}; "
+            "each publication is recorded on its timeline.",
+            None,
+        )
+
     def answer() -> Answer:
         """Runs in a reader thread: the database may be slow, the event loop must not wait."""
         if isinstance(action, ShowHelp):
@@ -232,8 +256,9 @@ async def _answer_query(
             return f"{incident.incident_id} timeline", blocks.build_timeline_blocks(incident, entries, total)
         raise TypeError(f"{type(action).__name__} is not a query")
 
-    if isinstance(action, ExportPostmortem):
-        text, answer_blocks = await within_budget(lambda: asyncio.to_thread(export), lambda: reply.ack(WORKING_ON_IT))
+    if isinstance(action, ExportPostmortem | PublishPostmortem):
+        write = export if isinstance(action, ExportPostmortem) else publish
+        text, answer_blocks = await within_budget(lambda: asyncio.to_thread(write), lambda: reply.ack(WORKING_ON_IT))
         deps.wake_outbox()
     else:
         text, answer_blocks = await within_budget(lambda: deps.threads.read(answer), lambda: reply.ack(WORKING_ON_IT))

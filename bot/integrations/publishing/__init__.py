@@ -1,0 +1,1 @@
+"""Publishing the postmortem to Confluence Cloud and to a Git repository, through the outbox."""

@@ -1,0 +1,256 @@
+"""The postmortem as a Markdown file in a Git repository: written into a configured local clone, committed
+with the ``git`` command line and pushed to its remote ``origin``.
+
+One file per incident, ``<dir>/INC-<n>-<slug>.md`` (the slug from the title when first published; kept
+afterwards, so a renamed incident keeps its file). **Exactly once** because the file's content is the
+state: a publication writes the file, and commits only when it changed (``git diff --cached --quiet``),
+so a retry after a crash, another replica, or a re-publish with no change makes no commit. The commit
+message names the incident (``INC-7: postmortem published by incidentbot``); author and committer are
+``incidentbot``. A push the remote rejects because it moved on (someone else pushed) fetches, rebases
+onto it and pushes again (up to MAX_PUSH_ATTEMPTS); a rebase that conflicts is abandoned, the branch
+reset to the remote's and the file written and committed again on top. Replicas sharing the clone take
+turns on a lock file in its ``.git`` folder.
+
+Only ``git`` itself is run, with an argument list and no shell (``subprocess.run``). GitPython or pygit2
+would add a library (pygit2 a C one) for what six commands do, and the CLI is what people debug with.
+Failures are GitError with git's own message: temporary (the remote unreachable, a lock held, a timeout)
+or permanent (everything else: not a repository, a branch that does not exist, a push refused by a
+hook or by permissions).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import subprocess
+import threading
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.usecases.publishing import Publication
+
+MAX_PUSH_ATTEMPTS = 4
+GIT_TIMEOUT_SECONDS = 120.0
+AUTHOR = ("incidentbot", "incidentbot@localhost")
+_TEMPORARY = re.compile(
+    r"could not resolve host|connection refused|failed to connect|timed out|connection reset|"
+    r"index\.lock|cannot lock ref|temporary failure|network is unreachable|early eof|"
+    r"returned error: (?:429|5\d\d)",
+    re.IGNORECASE,
+)
+"""git's words for a failure that may pass (the remote unreachable or overloaded, a lock another git holds);
+anything else, such as ``The requested URL returned error: 403`` or a missing repository, is permanent."""
+_REJECTED = re.compile(r"\[rejected\]|non-fast-forward|fetch first", re.IGNORECASE)
+"""A push refused because the remote moved on (``git push --porcelain``'s ``[rejected] (fetch first)``), as
+opposed to one a hook or a permission refused (``[remote rejected]``), which retrying cannot help."""
+_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+_SLUG_CHARS = re.compile(r"[^a-z0-9]+")
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+class GitError(Exception):
+    """A git command failed: ``reason`` is one line for people with git's own message (credentials in a
+    remote's URL removed); ``temporary`` says whether trying again later may help."""
+
+    def __init__(self, reason: str, temporary: bool = False, rejected: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.temporary = temporary
+        self.rejected = rejected
+        """A push refused because the remote moved on (fetch, rebase and push again)."""
+
+
+@dataclass(frozen=True)
+class GitTarget:
+    """The configured clone (``repo``), the branch to publish on (None: the clone's current branch) and the
+    folder inside the repository (``postmortems``)."""
+
+    repo: Path
+    branch: str | None = None
+    folder: str = "postmortems"
+
+
+def slug(title: str, limit: int = 60) -> str:
+    """A file-name part from ``title``: ASCII lower-case letters and digits joined by ``-`` (accents folded,
+    everything else a separator), at most ``limit`` characters; ``postmortem`` when nothing is left."""
+    folded = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    text = _SLUG_CHARS.sub("-", folded).strip("-")[:limit].rstrip("-")
+    return text or "postmortem"
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the user and password of any ``scheme://user:pass@host`` URL removed."""
+    return _CREDENTIALS.sub("", text)
+
+
+class GitPublisher:
+    """Publishes files into one clone (see the module docstring). Blocking: call it in a thread."""
+
+    name = "git"
+
+    def __init__(self, target: GitTarget) -> None:
+        self.target = target
+
+    def check(self) -> str:
+        """The clone's branch and remote as one line (``main -> https://example.com/pm.git``). Raises GitError
+        when the folder is not a clone, has no ``origin`` or the branch does not exist."""
+        branch = self._branch()
+        self._git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}")
+        remote = redact_url(self._git("remote", "get-url", "origin").strip())
+        return f"{branch} -> {remote}"
+
+    def reach_remote(self) -> None:
+        """Read the remote's branches (``git ls-remote --heads origin``): raises GitError when it cannot be
+        reached or read with the clone's credentials."""
+        self._git("ls-remote", "--heads", "origin")
+
+    def existing_path(self, incident_id: str) -> str | None:
+        """The path (relative to the repository) of the file already published for ``incident_id``, if any."""
+        folder = self.target.repo / self.target.folder
+        found = sorted(folder.glob(f"{incident_id}-*.md")) + sorted(folder.glob(f"{incident_id}.md"))
+        return found[0].relative_to(self.target.repo).as_posix() if found else None
+
+    def publish(self, incident_id: str, title: str, content: str, known_path: str | None = None) -> Publication:
+        """Write ``content`` to the incident's file, commit it when it changed and push; returns the
+        publication (the file's path, a link to it, the hash of the last commit that changed it).
+        ``known_path``: the path published before (kept when the title changed). Raises GitError."""
+        with self._locked():
+            branch = self._branch()
+            self._sync(branch)
+            path = (
+                known_path or self.existing_path(incident_id) or f"{self.target.folder}/{incident_id}-{slug(title)}.md"
+            )
+            self._check_path(path)
+            for attempt in range(1, MAX_PUSH_ATTEMPTS + 1):
+                self._write(path, content, incident_id)
+                if not self._ahead(branch):
+                    break
+                try:
+                    self._git("push", "--porcelain", "origin", f"HEAD:refs/heads/{branch}")
+                    break
+                except GitError as exc:
+                    if exc.temporary or not exc.rejected or attempt == MAX_PUSH_ATTEMPTS:
+                        raise
+                    self._sync(branch)  # the remote moved on: rebase onto it (or start again from it)
+            version = self._git("log", "-1", "--format=%H", "--", path).strip()
+            return Publication("git", path, self._link(branch, path), version)
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def _branch(self) -> str:
+        if self.target.branch:
+            return self.target.branch
+        name = self._git("symbolic-ref", "--quiet", "--short", "HEAD").strip()
+        if not name:
+            raise GitError(f"{self.target.repo}: HEAD is detached: set POSTMORTEM_GIT_BRANCH.")
+        return name
+
+    def _sync(self, branch: str) -> None:
+        """Bring the branch onto the remote's: fetch, check it out, rebase our unpushed commits onto the
+        remote's (or drop them when that conflicts: the file is written again from the state)."""
+        self._git("fetch", "--quiet", "origin")
+        self._git("checkout", "--quiet", branch)
+        remote = f"refs/remotes/origin/{branch}"
+        if not self._succeeds("rev-parse", "--verify", "--quiet", remote):
+            return  # a branch the remote does not have yet: the push creates it
+        if not self._succeeds("rebase", "--quiet", remote):
+            self._succeeds("rebase", "--abort")
+            self._git("reset", "--quiet", "--hard", remote)
+
+    def _write(self, path: str, content: str, incident_id: str) -> None:
+        """The file written and committed if its content differs from the branch's."""
+        file = self.target.repo / path
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(content, encoding="utf-8")
+        self._git("add", "--", path)
+        if self._succeeds("diff", "--cached", "--quiet", "--", path):
+            return
+        self._git(
+            "commit", "--quiet", "--no-verify", "-m", f"{incident_id}: postmortem published by incidentbot", "--", path
+        )
+
+    def _ahead(self, branch: str) -> bool:
+        """True when the branch has commits the remote does not (or the remote has no such branch)."""
+        remote = f"refs/remotes/origin/{branch}"
+        if not self._succeeds("rev-parse", "--verify", "--quiet", remote):
+            return True
+        return self._git("rev-list", "--count", f"{remote}..HEAD").strip() != "0"
+
+    def _check_path(self, path: str) -> None:
+        resolved = (self.target.repo / path).resolve()
+        if not resolved.is_relative_to(self.target.repo.resolve()) or "/.git/" in f"/{path}/":
+            raise GitError(f"{path} is outside the repository: check POSTMORTEM_GIT_DIR.")
+
+    def _link(self, branch: str, path: str) -> str:
+        """A web link to the file for GitHub- or GitLab-style remotes (``https://host/owner/repo/blob/main/...``),
+        else ``<remote> <branch>:<path>``; credentials never included."""
+        remote = redact_url(self._git("remote", "get-url", "origin").strip())
+        scp = re.fullmatch(r"[\w.-]+@([\w.-]+):(.+?)(?:\.git)?/?", remote)
+        web = re.fullmatch(r"https?://([^/]+)/(.+?)(?:\.git)?/?", remote)
+        if scp or web:
+            host, repo = (scp or web).groups()  # type: ignore[union-attr]
+            return f"https://{host}/{repo}/blob/{branch}/{path}"
+        return f"{remote} {branch}:{path}"
+
+    # -- running git ---------------------------------------------------------------------------
+
+    def _git(self, *args: str) -> str:
+        result = self._run(args)
+        if result.returncode != 0:
+            output = f"{result.stderr}\n{result.stdout}"
+            lines = [line.strip() for line in output.splitlines() if line.strip() and not line.startswith("hint:")]
+            said = redact_url(" ".join(lines)).replace("\t", " ")[:500]
+            raise GitError(
+                f"git {args[0]} failed in {self.target.repo}: {said or f'exit status {result.returncode}'}",
+                temporary=bool(_TEMPORARY.search(output)),
+                rejected=bool(_REJECTED.search(output)),
+            )
+        return result.stdout
+
+    def _succeeds(self, *args: str) -> bool:
+        return self._run(args).returncode == 0
+
+    def _run(self, args: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
+        environment = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": AUTHOR[0],
+            "GIT_AUTHOR_EMAIL": AUTHOR[1],
+            "GIT_COMMITTER_NAME": AUTHOR[0],
+            "GIT_COMMITTER_EMAIL": AUTHOR[1],
+            "GIT_TERMINAL_PROMPT": "0",  # never wait for a password nobody will type
+            "LC_ALL": "C",  # git's messages in English, as the classification reads them
+        }
+        try:
+            return subprocess.run(  # git with an argument list, no shell
+                ["git", "-C", str(self.target.repo), *args],
+                capture_output=True,
+                text=True,
+                env=environment,
+                timeout=GIT_TIMEOUT_SECONDS,
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            raise GitError("git is not installed (the `git` command was not found on PATH).") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise GitError(f"git {args[0]} took over {GIT_TIMEOUT_SECONDS:g} s in {self.target.repo}", True) from exc
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One publication at a time in this clone: a thread lock in this process, a lock file across them."""
+        key = str(self.target.repo.resolve())
+        with _LOCKS_GUARD:
+            lock = _LOCKS.setdefault(key, threading.Lock())
+        git_dir = self.target.repo / ".git"
+        if not git_dir.is_dir():
+            raise GitError(f"{self.target.repo} is not a Git clone (no .git folder): check POSTMORTEM_GIT_REPO.")
+        with lock, open(git_dir / "incidentbot-publish.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
