@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import os
 import pty
+import select
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -115,6 +117,18 @@ class TestPrintedUrls:
         )
 
 
+def _read_pty(master: int, until: str, timeout: float = 10.0) -> str:
+    """What the pty's master side received, read until ``until`` arrived (the kernel hands a pty's
+    output to its master in chunks, later on a loaded machine: one read can return part of it)."""
+    received = b""
+    deadline = time.monotonic() + timeout
+    while until.encode() not in received and time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            received += os.read(master, 65536)
+    return received.decode()
+
+
 class TestProgressBar:
     def test_a_terminal_reporting_0x0_gets_a_bar_80_columns_wide(self) -> None:
         master, slave = pty.openpty()  # a fresh pseudo-terminal reports 0 rows, 0 columns
@@ -126,7 +140,7 @@ class TestProgressBar:
                 bar.update("incidents", 500, 1000)
                 bar.checking()
             stream.close()
-            written = os.read(master, 65536).decode()
+            written = _read_pty(master, until="Checking counts and checksums...")
         finally:
             os.close(master)
             os.close(slave)
