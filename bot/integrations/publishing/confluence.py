@@ -107,24 +107,21 @@ class ConfluencePublisher:
         self._space_key = None if space.isdigit() else space
         self.parent_id = parent_id
         credentials = base64.b64encode(f"{user}:{token}".encode()).decode()
-        self.http = TrackerHttp(
-            "Confluence",
-            self.site_url + "/wiki/rest/api",
-            {"Authorization": f"Basic {credentials}", "Accept": "application/json"},
-            token,
-            timeout_seconds=timeout_seconds,
-            explain=explain,
-            hints=HINTS,
-        )
-        self.http_v2 = TrackerHttp(
-            "Confluence",
-            self.site_url + "/wiki/api/v2",
-            {"Authorization": f"Basic {credentials}", "Accept": "application/json"},
-            token,
-            timeout_seconds=timeout_seconds,
-            explain=explain,
-            hints=HINTS,
-        )
+
+        def http(path: str) -> TrackerHttp:
+            headers = {"Authorization": f"Basic {credentials}", "Accept": "application/json"}
+            return TrackerHttp(
+                "Confluence",
+                self.site_url + path,
+                headers,
+                token,
+                timeout_seconds=timeout_seconds,
+                explain=explain,
+                hints=HINTS,
+            )
+
+        self.http = http("/wiki/rest/api")
+        self.http_v2 = http("/wiki/api/v2")
 
     async def space_key(self) -> str:
         """The space's key: CONFLUENCE_SPACE itself, or the key of the space whose id it is (read once).
