@@ -43,3 +43,5 @@ class OutboxItem:
     next_attempt_at: datetime
     last_error: str
     created_at: datetime
+    crashes: int = 0
+    """Attempts so far that ended in an unexpected exception (a bug in the deliverer)."""

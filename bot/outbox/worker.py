@@ -127,9 +127,10 @@ class OutboxWorker:
         stalled_after: timedelta = timedelta(hours=1),
     ) -> None:
         """``crash_attempts``: an item whose deliverer raises something unexpected (neither RetryLater nor
-        Undeliverable: a bug, such as an OverflowError on odd data) is tried at most this many times in
-        all, then buried with the exception's type and message, whatever ``policy`` says about retrying
-        temporary failures: a bug does not heal by waiting.
+        Undeliverable: a bug, such as an OverflowError on odd data) this many times is buried with the
+        exception's type and message, whatever ``policy`` says about retrying temporary failures: a bug
+        does not heal by waiting. Only crashes count (``OutboxItem.crashes``): an item retried through a
+        long outage is not buried at its first crash.
 
         ``on_buried``: what a buried item owes (telling the incident's channel a page was not sent),
         queued in the same transaction as the burial.
@@ -237,10 +238,11 @@ class OutboxWorker:
         except Exception as exc:  # a bug in a deliverer must not stall the queue for ever
             reason = f"unexpected {type(exc).__name__} in the deliverer: {exc}"[:500]
             log.exception("outbox_delivery_crashed", item=item.id, kind=item.kind, incident=_incident(item))
-            if item.attempts >= self.crash_attempts:
-                await asyncio.to_thread(self._bury, item, f"gave up after {item.attempts} attempts: {reason}")
+            crashes = item.crashes + 1
+            if crashes >= self.crash_attempts:
+                await asyncio.to_thread(self._bury, item, f"gave up after {crashes} crashes: {reason}")
             else:
-                await asyncio.to_thread(self._retry, item, reason, None)
+                await asyncio.to_thread(self._retry, item, reason, None, crashed=True)
         else:
             await asyncio.to_thread(self._complete, item)
 
@@ -249,14 +251,14 @@ class OutboxWorker:
             uow.outbox.complete(item.id)
         log.debug("outbox_delivered", item=item.id, kind=item.kind, incident=_incident(item))
 
-    def _retry(self, item: OutboxItem, reason: str, retry_after: float | None) -> None:
+    def _retry(self, item: OutboxItem, reason: str, retry_after: float | None, *, crashed: bool = False) -> None:
         now = self.clock()
         delay = self.policy.delay(item.attempts, retry_after)
         stalled = self.on_stalled is not None and now - item.created_at >= self.stalled_after
         notice = list(self.on_stalled(item, reason)) if stalled and self.on_stalled is not None else []
         told = False
         with self.store.transaction() as uow:
-            uow.outbox.reschedule(item.id, now + timedelta(seconds=delay), reason, now)
+            uow.outbox.reschedule(item.id, now + timedelta(seconds=delay), reason, now, crashed=crashed)
             if notice and uow.events.remember(f"outbox-stalled:{item.id}", now):
                 uow.outbox.enqueue(notice, now)
                 told = True

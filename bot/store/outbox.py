@@ -40,6 +40,7 @@ def _item(row: OutboxRow) -> OutboxItem:
         row.next_attempt_at,
         row.last_error,
         row.created_at,
+        row.crashes,
     )
 
 
@@ -138,12 +139,16 @@ class OutboxRepository:
         """Delivered: the row is no longer owed."""
         self._session.execute(sa.delete(OutboxRow).where(col(OutboxRow.id) == item_id))
 
-    def reschedule(self, item_id: int, next_attempt_at: datetime, error: str, now: datetime) -> None:
-        """Not delivered this time: release the lease and try again at ``next_attempt_at``."""
+    def reschedule(
+        self, item_id: int, next_attempt_at: datetime, error: str, now: datetime, *, crashed: bool = False
+    ) -> None:
+        """Not delivered this time: release the lease and try again at ``next_attempt_at``; ``crashed``
+        counts the attempt among the item's crashes (an unexpected exception in its deliverer)."""
         self._session.execute(
             sa.update(OutboxRow)
             .where(col(OutboxRow.id) == item_id)
             .values(
+                crashes=col(OutboxRow.crashes) + (1 if crashed else 0),
                 next_attempt_at=next_attempt_at,
                 locked_until=None,
                 locked_by=None,
@@ -165,7 +170,7 @@ class OutboxRepository:
         result = self._session.execute(
             sa.update(OutboxRow)
             .where(col(OutboxRow.id) == item_id, col(OutboxRow.status) == DEAD)
-            .values(status=PENDING, attempts=0, next_attempt_at=now, last_error="", updated_at=now)
+            .values(status=PENDING, attempts=0, crashes=0, next_attempt_at=now, last_error="", updated_at=now)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 

@@ -164,6 +164,8 @@ class OutboxRow(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSONData)
     status: str = Field(default="pending", max_length=16)
     attempts: int = Field(default=0)
+    crashes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """Attempts that ended in an unexpected exception (a deliverer's bug); the worker buries at 3."""
     next_attempt_at: datetime = _utc_column()
     locked_until: datetime | None = _utc_column(nullable=True)
     locked_by: str | None = Field(default=None, max_length=128)

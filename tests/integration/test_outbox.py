@@ -135,7 +135,7 @@ class TestWorker:
             clock.now += timedelta(seconds=60)
         dead = usecases.outbox.items("dead")
         assert [d.last_error for d in dead] == [
-            "gave up after 3 attempts: unexpected KeyError in the deliverer: 'channel'"
+            "gave up after 3 crashes: unexpected KeyError in the deliverer: 'channel'"
         ]
 
     def test_a_temporary_failure_is_retried_for_as_long_as_slack_is_down(
@@ -187,8 +187,40 @@ class TestWorker:
         dead = usecases.outbox.items("dead")
         assert usecases.outbox.items("pending") == []
         assert [(d.attempts, d.last_error) for d in dead] == [
-            (3, "gave up after 3 attempts: unexpected OverflowError in the deliverer: date value out of range")
+            (3, "gave up after 3 crashes: unexpected OverflowError in the deliverer: date value out of range")
         ]
+
+    @pytest.mark.parametrize("outage_attempts", [2, 20])
+    def test_an_item_retried_through_an_outage_is_buried_after_three_crashes_not_at_its_first(
+        self, usecases: UseCases, clock: ReplayClock, outage_attempts: int
+    ) -> None:
+        """Temporary failures do not count as crashes: after 2 or 20 tries through an outage, a deliverer
+        that then crashes is retried twice more and buried at its third crash, attempts 3 higher."""
+        usecases.outbox.enqueue([Effect("post", {"text": "publish"}, 1)])
+        recorder = Recorder()
+        recorder.failures["publish"] = RetryLater("HTTP 503, temporary")
+        worker = OutboxWorker(
+            usecases.store, recorder, "w1", clock=clock, policy=RetryPolicy(base_seconds=1, max_seconds=8)
+        )
+
+        def attempt() -> OutboxItem:
+            asyncio.run(worker.drain(timeout=5))
+            clock.now += timedelta(seconds=60)
+            [item] = usecases.outbox.items()
+            return item
+
+        for _ in range(outage_attempts):
+            attempt()
+        recorder.failures["publish"] = KeyError("space")
+        assert [(i.status, i.crashes) for i in (attempt(), attempt())] == [("pending", 1), ("pending", 2)]
+        dead = attempt()
+        assert (dead.status, dead.attempts, dead.last_error) == (
+            "dead",
+            outage_attempts + 3,
+            "gave up after 3 crashes: unexpected KeyError in the deliverer: 'space'",
+        )
+        assert usecases.outbox.revive(dead.id)
+        assert [(i.status, i.attempts, i.crashes) for i in usecases.outbox.items()] == [("pending", 0, 0)]
 
     def test_restarted_worker_resumes_its_leased_items(self, usecases: UseCases, clock: ReplayClock) -> None:
         """Items leased by a worker that died are released when a worker with the same id starts."""
