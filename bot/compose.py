@@ -11,18 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.domain.slo import EMPTY_CATALOG, SloCatalog
 from bot.errors import ConfigError
 from bot.integrations.slo_catalog import load_catalog
 from bot.store import open_store, open_store_for_reading
-from bot.store.copy import BackupReport, CopyReport, Progress, backup_database, copy_database, pg_dump_command
-from bot.store.copy import restore_database as restore_sqlite
 from bot.store.engine import describe_database, parse_database_url, redact_database_url
 from bot.store.migrate import current_revision
 from bot.usecases.shared import Clock, StandingPlan, utc_now
 from bot.usecases.wiring import UseCases, wire_usecases
+
+if TYPE_CHECKING:  # bot.store.copy is imported by the db commands that use it
+    from bot.store.copy import BackupReport, CopyReport, Progress
 
 
 def build_usecases(settings: Settings, clock: Clock = utc_now, *, read_only: bool = False) -> UseCases:
@@ -88,6 +90,8 @@ def copy_data(
     """``incidentbot db copy``: every row of ``source_url`` into ``target_url``, checked (``bot.store.copy``);
     ``source_option`` is how the source was given (``--from`` or DATABASE_URL), for messages; ``checking``
     is called when the rows are copied and the checks begin."""
+    from bot.store.copy import copy_database
+
     return copy_database(
         source_url, target_url, force=force, progress=progress, source_option=source_option, checking=checking
     )
@@ -96,6 +100,8 @@ def copy_data(
 def backup_data(settings: Settings, file: Path, *, force: bool) -> BackupReport | str:
     """``incidentbot db backup FILE``: the SQLite database copied online into ``file``; for PostgreSQL the
     ``pg_dump`` command to run instead (a string, password left out), and nothing done."""
+    from bot.store.copy import backup_database, pg_dump_command
+
     command = pg_dump_command(settings.database_url, file)
     if command is not None:
         return command
@@ -104,4 +110,6 @@ def backup_data(settings: Settings, file: Path, *, force: bool) -> BackupReport 
 
 def restore_data(settings: Settings, file: Path, *, force: bool) -> BackupReport:
     """``incidentbot db restore FILE``: the SQLite backup ``file`` restored into DATABASE_URL, checked."""
-    return restore_sqlite(file, settings.database_url, force=force)
+    from bot.store.copy import restore_database
+
+    return restore_database(file, settings.database_url, force=force)
