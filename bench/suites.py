@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import os
 import subprocess
 import sys
 import time
@@ -927,6 +928,92 @@ def bench_copy(ctx: Context) -> list[Row]:
     ]
 
 
+# --------------------------------------------------------------------------------------- S. CLI start-up
+
+
+CLI_TARGETS_MS = {"--help": 300.0, "list": 500.0}
+"""Issue 18, target 3: wall time of `incidentbot --help` and of `incidentbot list` on this machine."""
+
+
+def _cli_command() -> list[str]:
+    """The installed ``incidentbot`` script next to this interpreter, else ``python -m bot.cli.main``."""
+    script = Path(sys.executable).parent / "incidentbot"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli.main"]
+
+
+def _timed_process(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """(wall ms, CPU ms: user + system) of one run of ``command`` as a whole process; its output is discarded."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    wall = (time.perf_counter() - started) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} exited {done.returncode}: {done.stderr.decode()[-500:]}")
+    cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+    return wall, cpu
+
+
+def bench_cli(ctx: Context) -> list[Row]:
+    """Start-up of the command line: ``incidentbot --help`` and ``incidentbot list`` (a SQLite database of
+    1,000 incidents, 10 entries each; the listing shows 200), each a whole process, against ``python -c
+    pass`` measured in the same rounds (pass, --help, list, pass, ...). The processes run in a folder with
+    no .env, Slack unset, and Python's bytecode cache on (as an installed bot runs; one warm-up run each)."""
+    url = ctx.sqlite_url("cli")
+    dataset.generate(url, ctx.size(1000, 1000, 50), 10)
+    folder = ctx.workdir / "cli"
+    folder.mkdir()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "INCIDENT_", "LOG_", "TRACKER", "PAGERDUTY_"))
+        and k not in ("DATABASE_URL", "PYTHONDONTWRITEBYTECODE")
+    }
+    env["DATABASE_URL"] = url
+    cli = _cli_command()
+    commands = {"python -c pass": [sys.executable, "-c", "pass"], "--help": [*cli, "--help"], "list": [*cli, "list"]}
+    for command in commands.values():  # warm-up: writes the bytecode cache, reads the files once
+        _timed_process(command, folder, env)
+    runs = ctx.size(20, 10, 2)
+    samples: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": []} for name in commands}
+    for _ in range(runs):
+        for name, command in commands.items():
+            wall, cpu = _timed_process(command, folder, env)
+            samples[name]["wall"].append(wall)
+            samples[name]["cpu"].append(cpu)
+    summary = {
+        name: {
+            f"{kind}_{figure}_ms": round(value, 1)
+            for kind, values in measured.items()
+            for figure, value in (("min", min(values)), ("p50", stats.percentile(values, 50)))
+        }
+        for name, measured in samples.items()
+    }
+    ctx.details["cli"] = {"runs": runs, "command": cli, "summary": summary, "samples_ms": samples}
+    base = summary["python -c pass"]
+    rows = []
+    for name, target in CLI_TARGETS_MS.items():
+        case = f"incidentbot {name}, n={runs}, vs python -c pass"
+        for metric in ("wall_min_ms", "wall_p50_ms", "cpu_p50_ms"):
+            value = summary[name][metric]
+            judged = metric == "wall_p50_ms"
+            rows.append(
+                Row(
+                    "S CLI start-up",
+                    case,
+                    metric.removesuffix("_ms").replace("_", " "),
+                    value,
+                    base[metric],
+                    stats.ratio(value, base[metric]),
+                    f"<= {target:.0f} ms" if judged else "",
+                    value <= target if judged else None,
+                )
+            )
+    return rows
+
+
 BENCHES: dict[str, Callable[[Context], list[Row]]] = {
     "ack": bench_ack,
     "e2e": bench_e2e,
@@ -938,4 +1025,5 @@ BENCHES: dict[str, Callable[[Context], list[Row]]] = {
     "replicas": bench_replicas,
     "alerts": bench_alerts,
     "copy": bench_copy,
+    "cli": bench_cli,
 }

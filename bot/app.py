@@ -1,11 +1,12 @@
-"""The composition root: every part of the bot is built here, once, from settings.
+"""The composition root: every part of the bot is built here (and in ``bot.compose``), once, from settings.
 
-``build_usecases`` opens (and migrates) the store and builds the use cases (shared by the server and
-the CLI): one object per aggregate (incidents, alerts, changes, events, outbox, budgets, nudges),
-bundled in ``UseCases``; each adapter receives only those it uses. ``build_server`` wires the
-aiohttp application of ``serve`` and ``socket``: the Slack app, the webhooks, /healthz, /metrics, the
-outbox worker and its deliverers, and the nudge job. Nothing else constructs these objects, so what the
-bot is made of can be read in this one file.
+``bot.compose.build_usecases`` opens (and migrates) the store and builds the use cases (shared by the
+server and the CLI): one object per aggregate (incidents, alerts, changes, events, outbox, budgets,
+nudges), bundled in ``UseCases``; each adapter receives only those it uses. It lives in ``bot.compose``,
+with the database commands, so that a CLI command needing only the database never imports the server
+(aiohttp, Slack, the jobs). ``build_server`` wires the aiohttp application of ``serve`` and ``socket``:
+the Slack app, the webhooks, /healthz, /metrics, the outbox worker and its deliverers, and the nudge
+job. Nothing else constructs these objects, so what the bot is made of can be read in these two files.
 """
 
 from __future__ import annotations
@@ -17,21 +18,20 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from functools import partial
-from pathlib import Path
 
 import structlog
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
+from bot.compose import build_usecases
+from bot.compose import open_usecases as open_usecases  # named here too: the tests open their own
 from bot.config import Settings
 from bot.domain.effects import Effect, OutboxItem
-from bot.domain.slo import EMPTY_CATALOG, SloCatalog
 from bot.errors import ConfigError
 from bot.integrations import webhooks
-from bot.integrations.pagerduty import PagerDutyDeliverer, page_action_of, paging_plan
+from bot.integrations.pagerduty import PagerDutyDeliverer, page_action_of
 from bot.integrations.publishing.build import build_confluence, build_git_publisher
 from bot.integrations.publishing.delivery import PublishDeliverer
-from bot.integrations.slo_catalog import load_catalog
 from bot.integrations.trackers.build import build_tracker
 from bot.integrations.trackers.delivery import OnFiled, TrackerDeliverer
 from bot.integrations.trackers.plan import TrackerPlan
@@ -59,15 +59,11 @@ from bot.slack.delivery import (
 )
 from bot.slack.identity import BotIdentity
 from bot.slack.server import SHUTDOWN_TIMEOUT, SOCKET_MODE, SocketModeConnection, build_web_app
-from bot.store import open_store, open_store_for_reading
-from bot.store.copy import BackupReport, CopyReport, Progress, backup_database, copy_database, pg_dump_command
-from bot.store.copy import restore_database as restore_sqlite
-from bot.store.engine import describe_database, parse_database_url, redact_database_url
-from bot.store.migrate import current_revision
 from bot.store.threads import DatabaseThreads
 from bot.usecases.followups import FilingState
-from bot.usecases.shared import Actor, Clock, StandingPlan, utc_now
-from bot.usecases.wiring import UseCases, wire_usecases
+from bot.usecases.shared import Actor
+from bot.usecases.wiring import UseCases
+from bot.usecases.wiring import wire_usecases as wire_usecases  # named here too: the tests wire their own
 
 log = structlog.get_logger("incidentbot.server")
 
@@ -87,83 +83,6 @@ TRACKER_SYNC_TASK = web.AppKey("tracker_sync_task", asyncio.Task[None])
 IDENTITY = web.AppKey("identity", BotIdentity)
 BOLT_APP = web.AppKey("bolt_app", AsyncApp)
 """The bolt app answering Slack's requests (HTTP or Socket Mode)."""
-
-
-def build_usecases(settings: Settings, clock: Clock = utc_now, *, read_only: bool = False) -> UseCases:
-    """Open (and migrate) the store; read the SLO catalogue; page when PagerDuty is configured; file new
-    follow-ups (and ``followup export``) in the tracker when TRACKER is set.
-
-    ``read_only``: open an existing, up-to-date database and never create or migrate it (commands that
-    only read); raises StoreUnavailable naming the database otherwise.
-    """
-    plans: list[StandingPlan] = [paging_plan] if settings.pagerduty_routing_key else []
-    if settings.tracker:
-        plans.append(TrackerPlan(settings.tracker_users))
-    slos = load_catalog(settings.slo_file)  # a bad catalogue is refused before any database is opened
-    return wire_usecases(
-        open_store_for_reading(settings.database_url) if read_only else open_store(settings.database_url),
-        clock,
-        strict_roles=settings.strict_roles,
-        slos=slos,
-        standing_plans=plans,
-        tracker=settings.tracker,
-        publish_targets=settings.publish_targets,
-    )
-
-
-def open_usecases(database_url: str, clock: Clock = utc_now, slos: SloCatalog = EMPTY_CATALOG) -> UseCases:
-    """Use cases on ``database_url`` (migrated), without settings: the CLI's ``demo`` replays into its own
-    database with its own clock and catalogue. The caller disposes of ``usecases.store``."""
-    return wire_usecases(open_store(database_url), clock, slos=slos)
-
-
-def upgrade_database(settings: Settings) -> str | None:
-    """Bring DATABASE_URL's schema up to date; returns its revision (``0007``). Raises StoreUnavailable."""
-    store = open_store(settings.database_url)
-    try:
-        return current_revision(store.engine)
-    finally:
-        store.dispose()
-
-
-def database_label(database_url: str) -> str:
-    """DATABASE_URL as a person reads it in a message (``SQLite file /srv/incidents.db``, a PostgreSQL
-    database and host, never a password); the URL itself if it cannot be read."""
-    try:
-        return describe_database(parse_database_url(database_url))
-    except ConfigError:
-        return redact_database_url(database_url)
-
-
-def copy_data(
-    source_url: str,
-    target_url: str,
-    *,
-    force: bool,
-    progress: Progress | None,
-    source_option: str = "DATABASE_URL",
-    checking: Callable[[], None] | None = None,
-) -> CopyReport:
-    """``incidentbot db copy``: every row of ``source_url`` into ``target_url``, checked (``bot.store.copy``);
-    ``source_option`` is how the source was given (``--from`` or DATABASE_URL), for messages; ``checking``
-    is called when the rows are copied and the checks begin."""
-    return copy_database(
-        source_url, target_url, force=force, progress=progress, source_option=source_option, checking=checking
-    )
-
-
-def backup_data(settings: Settings, file: Path, *, force: bool) -> BackupReport | str:
-    """``incidentbot db backup FILE``: the SQLite database copied online into ``file``; for PostgreSQL the
-    ``pg_dump`` command to run instead (a string, password left out), and nothing done."""
-    command = pg_dump_command(settings.database_url, file)
-    if command is not None:
-        return command
-    return backup_database(settings.database_url, file, force=force)
-
-
-def restore_data(settings: Settings, file: Path, *, force: bool) -> BackupReport:
-    """``incidentbot db restore FILE``: the SQLite backup ``file`` restored into DATABASE_URL, checked."""
-    return restore_sqlite(file, settings.database_url, force=force)
 
 
 def slack_change_plan(usecases: UseCases, number: int | None, actor: Actor) -> ChangePlan:

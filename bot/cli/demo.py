@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from bot.cli import DEMO_KEEP_FILE
 from bot.config import sqlite_url
 from bot.domain.changes import ChangeEvent, describe_change
 from bot.domain.commands import ExportPostmortem, ShowTimeline
@@ -105,11 +106,7 @@ class ReplayClock:
 
 
 OpenUseCases = Callable[[str, Clock, SloCatalog], UseCases]
-"""(database URL, clock, SLO catalogue) -> use cases on that database, migrated (``bot.app.open_usecases``)."""
-
-
-DEMO_KEEP_FILE = Path("incidentbot-demo.db")
-"""Where ``incidentbot demo --keep`` keeps its database: in the current folder."""
+"""(database URL, clock, SLO catalogue) -> use cases on that database, migrated (``bot.compose.open_usecases``)."""
 
 
 def run_demo(

@@ -8,26 +8,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-import structlog
-
-from bot.cli.demo import DEMO_KEEP_FILE
-from bot.config import Settings, load_settings
+from bot.cli import DEMO_KEEP_FILE
 from bot.domain.commands import (
     Declare,
     ExportPostmortem,
     ListFollowups,
     ListIncidents,
-    ParsedCommand,
     PublishPostmortem,
     SetService,
     ShowHelp,
@@ -35,27 +29,27 @@ from bot.domain.commands import (
     ShowStatus,
     ShowTimeline,
 )
-from bot.domain.effects import Effect, OutboxItem
 from bot.domain.errors import UnknownSlo
 from bot.domain.grammar import clean_text, help_text, parse_cli_person, parse_command
-from bot.domain.model import Incident, IncidentSummary, Status, TimelineEntry, parse_incident_id
+from bot.domain.model import Status, parse_incident_id
 from bot.domain.people import Person
-from bot.domain.slo import BudgetReport
 from bot.domain.timeline import PUBLICATION_TARGETS, collect_names, plain_mention, plain_references
 from bot.domain.timeparse import format_iso
 from bot.errors import BotError, ConfigError, IncidentNotFound, UsageError
-from bot.log import configure_logging
-from bot.usecases.followups import FollowupList
-from bot.usecases.incidents import IncidentUseCases
-from bot.usecases.shared import Actor, utc_now
-from bot.views.followups import followups_csv, followups_json, followups_text
-from bot.views.postmortem import PostmortemRenderer
-from bot.views.replies import confirmation, list_text, slo_text, status_text, timeline_text
 
-if TYPE_CHECKING:  # bot.app (the composition root) is imported when a command needs it
+# Start-up time: `incidentbot --help` imports only the above (the standard library and the pure domain);
+# each command imports what it uses (the settings, the store, the views, bot.compose or bot.app) when it
+# runs, so `list` never loads Alembic, Jinja, Slack or aiohttp (tests/unit/test_cli_imports.py).
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.domain.commands import ParsedCommand
+    from bot.domain.effects import Effect, OutboxItem
+    from bot.domain.model import Incident, IncidentSummary, TimelineEntry
+    from bot.domain.slo import BudgetReport
+    from bot.usecases.followups import FollowupList
+    from bot.usecases.incidents import IncidentUseCases
+    from bot.usecases.shared import Actor
     from bot.usecases.wiring import UseCases
-
-log = structlog.get_logger("incidentbot.cli")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -77,6 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return refused(exc)
         except BrokenPipeError:
             return _reader_went_away()
+    from bot.config import load_settings
+    from bot.log import configure_logging
+
     settings: Settings | None = None
     try:
         settings = load_settings(env_file=_env_file(args))
@@ -94,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in _SERVERS and _json_logs(settings) and not isinstance(exc, UsageError):
             # A server asked for JSON logs: its failure to start is one more JSON line, not plain text.
             configure_logging("json", settings.log_level if settings else "INFO")
-            log.error("start_failed", error=exc.user_message)
+            _log().error("start_failed", error=exc.user_message)
             return EXIT_ERROR
         return refused(exc)
     except KeyboardInterrupt as exc:  # Ctrl-C; a copy says what it left (bot.store.copy.CopyInterrupted)
@@ -104,6 +101,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return _reader_went_away()
+
+
+def _log() -> Any:
+    """The CLI's structlog logger (structlog is imported when something is logged, not at start-up)."""
+    import structlog
+
+    return structlog.get_logger("incidentbot.cli")
 
 
 def _reader_went_away() -> int:
@@ -179,8 +183,10 @@ class _Parser(argparse.ArgumentParser):
         text = f"{message}; see `{self.prog} --help`."
         if _Parser.serving and _json_logs(None):
             # `serve`/`socket` asked for JSON logs (in the environment: no settings file is read yet).
+            from bot.log import configure_logging
+
             configure_logging("json", "INFO")
-            log.error("start_failed", error=text)
+            _log().error("start_failed", error=text)
             self.exit(EXIT_USAGE)
         self.exit(EXIT_USAGE, f"incidentbot: {text}\n")
 
@@ -209,10 +215,28 @@ def _item_id(text: str) -> int:
 
 
 def _version() -> str:
+    from importlib import metadata  # here: reading the installed metadata costs tens of ms at every start
+
     try:
-        return metadata.version("incidentbot")
+        return str(metadata.version("incidentbot"))
     except metadata.PackageNotFoundError:  # a source checkout that was never installed
         return "unknown (not installed)"
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: prints ``incidentbot <version>`` and exits 0, like argparse's ``action="version"``, but
+    reads the installed version only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS) -> None:
+        super().__init__(
+            option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="show program's version number and exit"
+        )
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: str | None = None
+    ) -> None:
+        print(f"incidentbot {_version()}")  # on stdout, as argparse prints a version
+        parser.exit()
 
 
 RUN_EPILOG = """{help}
@@ -238,7 +262,7 @@ def _parser() -> argparse.ArgumentParser:
         help="read settings from FILE (it must exist; '' reads none); default: .env in this folder, if there is one",
     )
     parser = _Parser(prog="incidentbot", description="Incident-management ChatOps bot for Slack.", parents=[common])
-    parser.add_argument("--version", action="version", version=f"incidentbot {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help: str, **kwargs: Any) -> argparse.ArgumentParser:
@@ -430,7 +454,7 @@ def _env_file(args: argparse.Namespace) -> str | None:
 
 
 def _database_label(settings: Settings) -> str:
-    from bot.app import database_label
+    from bot.compose import database_label
 
     return database_label(settings.database_url)
 
@@ -444,14 +468,14 @@ def _incident_number(text: str) -> int:
 
 def _usecases(settings: Settings, *, read_only: bool = False) -> UseCases:
     """The use cases on the configured database; ``read_only``: never create or migrate it (commands that read)."""
-    from bot.app import build_usecases
+    from bot.compose import build_usecases
 
     return build_usecases(settings, read_only=read_only)
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import open_usecases
     from bot.cli.demo import run_demo
+    from bot.compose import open_usecases
 
     if args.keep is not None and not str(args.keep).strip():
         raise UsageError("demo --keep needs a file name, e.g. `incidentbot demo --keep demo.db`.")
@@ -460,6 +484,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.usecases.shared import Actor, utc_now
+    from bot.views.replies import slo_text, status_text
+
     actor = parse_cli_person(args.user)
     if actor is None:
         # Printed as typed: for_terminal would turn a typed `<@U0123ABC>` into the valid-looking `@U0123ABC`.
@@ -482,7 +509,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         )
     # In a terminal `postmortem` prints the draft (in Slack it queues an upload): every query only reads here.
     usecases = _usecases(settings, read_only=not command.changes_state and not isinstance(action, PublishPostmortem))
-    renderer = PostmortemRenderer(settings.templates_dir)
     now = utc_now()
     if isinstance(action, ShowHelp):
         print(plain_help(action.verb))
@@ -497,10 +523,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     elif isinstance(action, ShowSlo):
         print(slo_text(usecases.budgets, action.service))
     elif isinstance(action, ExportPostmortem):
+        from bot.views.postmortem import PostmortemRenderer
+
+        renderer = PostmortemRenderer(settings.templates_dir)
         print(renderer.render(usecases.incidents.postmortem(command.incident_number), action.template), end="")
     elif isinstance(action, ListFollowups):
         print(_followups_text(usecases.followups.listing(command.incident_number), now))
     elif isinstance(action, PublishPostmortem):
+        from bot.views.postmortem import PostmortemRenderer
+
+        renderer = PostmortemRenderer(settings.templates_dir)
         if "git" in usecases.publishing.targets:
             renderer.check()  # a template that does not compile is refused now, not in the outbox
         if "confluence" in usecases.publishing.targets:
@@ -547,6 +579,8 @@ def _change(usecases: UseCases, settings: Settings, command: ParsedCommand, acto
     has a channel, one line on stderr says Slack did not hear of it. Whatever was queued (Slack updates,
     tracker filings, PagerDuty calls) is told on stderr by destination (``queued_summary``).
     """
+    from bot.views.replies import confirmation
+
     queued: list[Effect] = []  # every effect the committed transaction queued: Slack's, the tracker's, paging
 
     def remember(effects: Sequence[Effect]) -> None:
@@ -625,6 +659,8 @@ def queued_summary(kinds: Sequence[str]) -> str:
 
 def _timeline_text(incident: Incident, entries: Sequence[TimelineEntry]) -> str:
     """The timeline for a terminal: people as @name, Slack references as typed."""
+    from bot.views.replies import timeline_text
+
     names = collect_names(entries)
     return timeline_text(incident, entries, plain_mention(names), plain_references(names))
 
@@ -662,6 +698,8 @@ def _entry_json(entry: TimelineEntry, names: Mapping[str, str]) -> dict[str, Any
 
 
 def _postmortem(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.views.postmortem import PostmortemRenderer
+
     usecases = _usecases(settings, read_only=True)
     renderer = PostmortemRenderer(settings.templates_dir)
     document = renderer.render(usecases.incidents.postmortem(_incident_number(args.incident)), args.template)
@@ -677,6 +715,8 @@ def _postmortem(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.usecases.shared import utc_now
+
     statuses = [Status(s) for s in args.status] if args.status else None
     summaries = _usecases(settings, read_only=True).incidents.summaries(statuses, args.limit)
     if args.format == "json":
@@ -690,6 +730,8 @@ def _list_text(
     summaries: Sequence[IncidentSummary], now: datetime, settings: Settings, statuses: Sequence[Status] | None = None
 ) -> str:
     """The listing; an empty one names the database it read (so a wrong DATABASE_URL shows itself)."""
+    from bot.views.replies import list_text
+
     if summaries:
         return list_text(summaries, now, escape=plain_references({}))
     which = f" with status {', '.join(s.value for s in statuses)}" if statuses else ""
@@ -711,12 +753,17 @@ def _summary_json(summary: IncidentSummary) -> dict[str, Any]:
 
 def _followups_text(found: FollowupList, now: datetime) -> str:
     """The list for a terminal: people as @name, Slack references and commands as typed here."""
+    from bot.views.followups import followups_text
+
     return for_terminal(
         followups_text(found, now.date(), plain_mention(found.names), plain_references(found.names)), found.names
     )
 
 
 def _followups(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.usecases.shared import utc_now
+    from bot.views.followups import followups_csv, followups_json
+
     number = _incident_number(args.incident) if args.incident is not None else None
     owner = None
     if args.owner is not None:
@@ -743,6 +790,8 @@ def _followups(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _slo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.views.replies import slo_text
+
     usecases = _usecases(settings, read_only=True)
     if args.format == "text":
         print(slo_text(usecases.budgets, args.service))
@@ -789,6 +838,7 @@ def _since(text: str) -> timedelta:
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.usecases.shared import utc_now
     from bot.views.reports import build_report, chart_format_for, render_csv, render_json, render_text, write_chart
 
     chart_format = chart_format_for(args.chart) if args.chart is not None else None  # refused before any work
@@ -812,15 +862,17 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import upgrade_database
+    from bot.compose import upgrade_database
 
     print(f"Database schema at revision {upgrade_database(settings)}.")
     return 0
 
 
 def _db_copy(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import copy_data
+    import logging
+
     from bot.cli.progress import ProgressBar
+    from bot.compose import copy_data
 
     # psycopg logs "error ignored terminating <Pipeline ...>" when Ctrl-C lands inside a batch insert: the
     # interruption is reported by its own line (CopyInterrupted), the driver's aftermath is noise.
@@ -857,7 +909,7 @@ def _table_counts(counts: Mapping[str, int]) -> str:
 
 
 def _db_backup(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import backup_data
+    from bot.compose import backup_data
 
     report = backup_data(settings, args.file, force=args.force)
     if isinstance(report, str):
@@ -878,7 +930,7 @@ def _db_backup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _db_restore(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import restore_data
+    from bot.compose import restore_data
 
     report = restore_data(settings, args.file, force=args.force)
     print(f"Restored {report.file} into {report.database} (schema revision {report.revision}):")
@@ -901,6 +953,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _doctor(args: argparse.Namespace) -> int:
     """Print the checklist of ``bot.doctor``; exit 0 when no check failed, 1 otherwise."""
     from bot import doctor
+    from bot.log import configure_logging
 
     configure_logging("console", "CRITICAL")  # the checklist says it all; no library chatter
     checks, healthy = doctor.run(_env_file(args), args.manifest)

@@ -15,7 +15,7 @@ from bot.store.engine import (
     missing_sqlite_file,
     readonly_database_message,
 )
-from bot.store.migrate import current_revision, head_revision, known_revisions, upgrade
+from bot.store.migrate import HEAD_REVISION, current_revision, head_revision, known_revisions, upgrade
 from bot.store.repo import IncidentStore, UnitOfWork
 
 __all__ = ["IncidentStore", "IncidentSummary", "UnitOfWork", "open_store", "open_store_for_reading"]
@@ -30,7 +30,7 @@ def open_store(database_url: str, migrate: bool = True) -> IncidentStore:
     engine = create_store_engine(database_url)
     if migrate:
         try:
-            _refuse_newer_schema(engine)
+            _refuse_newer_schema(engine, current_revision(engine))
             upgrade(engine)
         except sa.exc.SQLAlchemyError as exc:
             engine.dispose()
@@ -58,8 +58,11 @@ def open_store_for_reading(database_url: str) -> IncidentStore:
         )
     engine = create_store_engine(database_url)
     try:
-        _refuse_newer_schema(engine)
-        current, head = current_revision(engine), head_revision(engine)
+        current = current_revision(engine)  # one query on alembic_version: no Alembic imported when it is current
+        head: str | None = HEAD_REVISION
+        if current != HEAD_REVISION:  # what is wrong is told from Alembic's revision graph
+            _refuse_newer_schema(engine, current)
+            head = head_revision(engine)
     except sa.exc.SQLAlchemyError as exc:
         engine.dispose()
         raise StoreUnavailable(_open_failure(engine, exc)) from exc
@@ -81,8 +84,7 @@ def open_store_for_reading(database_url: str) -> IncidentStore:
     return IncidentStore(engine)
 
 
-def _refuse_newer_schema(engine: Engine) -> None:
-    current = current_revision(engine)
+def _refuse_newer_schema(engine: Engine, current: str | None) -> None:
     if current is not None and current not in known_revisions(engine):
         raise StoreUnavailable(
             f"The database {describe_database(engine.url)} was migrated by a newer incidentbot (schema revision "

@@ -24,6 +24,7 @@ EXPECTED_BENCHES = {
     "replicas",
     "alerts",
     "copy",
+    "cli",
 }
 
 

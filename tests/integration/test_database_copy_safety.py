@@ -431,7 +431,7 @@ class TestInterrupted:
             logging.getLogger("psycopg").warning("error ignored terminating %r: %s", "<Pipeline>", "canceled")
             raise CopyInterrupted("Interrupted: the target /x.db is partly filled; run the same command with --force.")
 
-        monkeypatch.setattr("bot.app.copy_data", interrupted)
+        monkeypatch.setattr("bot.compose.copy_data", interrupted)
         monkeypatch.chdir(tmp_path)
         monkeypatch.setenv("DATABASE_URL", sqlite_url(tmp_path / "a.db"))
         level = logging.getLogger("psycopg").level

@@ -15,13 +15,17 @@ The layers, lowest first (a layer may import those below it that its row names, 
     adapters      bot.slack, bot.integrations,     the surfaces; each knows only the layers below, never
                   bot.jobs, bot.cli                another adapter and never the store (they reach the
                                                    database through the use cases)
-    app           bot.app, bot.doctor              the composition root: builds and wires everything;
-                                                   ``incidentbot doctor`` checks that same set-up (settings,
-                                                   database, Slack, catalogue, templates) without wiring it
+    app           bot.app, bot.compose,            the composition root: builds and wires everything
+                  bot.doctor                       (bot.compose: the use cases and the database commands,
+                                                   without the server, so that a command needing only the
+                                                   database starts fast); ``incidentbot doctor`` checks that
+                                                   same set-up (settings, database, Slack, catalogue,
+                                                   templates) without wiring it
     entry point   bot.cli.main                     the ``incidentbot`` script: the one module that may
-                                                   import bot.app (``serve``/``socket`` start the server
-                                                   built there; ``run``, ``timeline``, ``db upgrade``...
-                                                   get their use cases built there); bot.app imports no CLI
+                                                   import bot.app and bot.compose (``serve``/``socket``
+                                                   start the server built in bot.app; ``list``,
+                                                   ``timeline``, ``db upgrade``... get their use cases
+                                                   built in bot.compose); the app layer imports no CLI
 
 Where the shared types live: what several layers name (the outbox ``Effect`` and ``OutboxItem``,
 the ``IncidentSummary`` lists show, a ``Person`` in a message) is plain data in ``bot.domain``
@@ -61,6 +65,7 @@ LAYER_OF: Mapping[str, str] = {
     "bot.cli": "cli",
     "bot.cli.main": "entry point",
     "bot.app": "app",
+    "bot.compose": "app",
     "bot.doctor": "app",
 }
 """Module (or package) -> its layer; a module belongs to the longest prefix listed."""
@@ -190,15 +195,18 @@ class TestLayers:
             "app",
         }
 
-    def test_only_the_entry_point_imports_the_composition_root(self) -> None:
-        """bot.app is imported by bot.cli.main and nothing else in bot/."""
+    @pytest.mark.parametrize(
+        ("root", "expected"), [("bot.app", {"bot.cli.main"}), ("bot.compose", {"bot.cli.main", "bot.app"})]
+    )
+    def test_only_the_entry_point_imports_the_composition_root(self, root: str, expected: set[str]) -> None:
+        """bot.app is imported by bot.cli.main and nothing else in bot/; bot.compose by those two only."""
         importers = set()
         for path in BOT_DIR.rglob("*.py"):
             module = module_name(path, BOT_DIR.parent)
             imports = bot_imports(path.read_text(encoding="utf-8"), module, path.name == "__init__.py")
-            if any(name == "bot.app" or name.startswith("bot.app.") for _, name in imports):
+            if any(name == root or name.startswith(root + ".") for _, name in imports):
                 importers.add(module)
-        assert importers == {"bot.cli.main"}
+        assert importers == expected
 
 
 class TestTheCheckerItself:
