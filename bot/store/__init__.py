@@ -30,8 +30,10 @@ def open_store(database_url: str, migrate: bool = True) -> IncidentStore:
     engine = create_store_engine(database_url)
     if migrate:
         try:
-            _refuse_newer_schema(engine, current_revision(engine))
-            upgrade(engine)
+            current = current_revision(engine)
+            if current != HEAD_REVISION:  # up to date: nothing to do, and Alembic is not even imported
+                _refuse_newer_schema(engine, current)
+                upgrade(engine)
         except sa.exc.SQLAlchemyError as exc:
             engine.dispose()
             raise StoreUnavailable(_open_failure(engine, exc)) from exc
