@@ -17,7 +17,9 @@ from bot.domain.commands import (
     Declare,
     ExportFollowup,
     ParsedCommand,
+    PostmortemChange,
     Query,
+    ScheduleReview,
     SetService,
     StrikeEntry,
     Transition,
@@ -29,7 +31,8 @@ from bot.domain.model import Incident, IncidentSummary, Status, TimelineEntry, f
 from bot.domain.policy import check_allowed
 from bot.domain.postmortem import PostmortemData, build_postmortem
 from bot.domain.slo import EMPTY_CATALOG, SloCatalog
-from bot.domain.timeparse import parse_when
+from bot.domain.review import REVIEW_KINDS, PostmortemReview, default_uid, review_state
+from bot.domain.timeparse import parse_review_time, parse_when
 from bot.errors import ConfigError
 from bot.store.repo import UnitOfWork
 from bot.usecases.changes import changes_before
@@ -206,6 +209,9 @@ class IncidentUseCases:
             )
         now = self.clock()
         corrects = isinstance(action, CorrectEntry | StrikeEntry)
+        reviews = isinstance(action, PostmortemChange)
+        if isinstance(action, ScheduleReview) and action.at is None:  # the review's own time, a time to come
+            action = replace(action, at=parse_review_time(action.when, now))
         if isinstance(action, CorrectEntry) and at:  # `correct N --at WHEN`: the entry's time, not the command's
             action, at = replace(action, at=parse_when(at, now)), None
         when = occurred_at or (parse_when(at, now) if at else now)
@@ -219,7 +225,12 @@ class IncidentUseCases:
                 return None
             if self.strict_roles:
                 check_allowed(before, action, actor.user_id)
-            timeline = uow.timeline.list_entries(before.number) if corrects else ()
+            if corrects:
+                timeline: Sequence[TimelineEntry] = uow.timeline.list_entries(before.number)
+            else:
+                timeline = uow.timeline.list_entries(before.number, kinds=REVIEW_KINDS) if reviews else ()
+            if isinstance(action, ScheduleReview) and action.uid is None:
+                action = replace(action, uid=default_uid(before, uow.pages.installation_id()))
             shown_before = read_incident(uow, before)
             corrected = corrects or shown_before is not before  # read_incident returns it as is when uncorrected
             if shown_before is not before:
@@ -340,6 +351,12 @@ class IncidentUseCases:
         with self.transactions.read() as uow:
             changes = changes_before(uow, incident)
         return build_postmortem(incident, entries, self.clock(), self.slos.get(incident.service), changes)
+
+    def review(self, number: int) -> tuple[Incident, PostmortemReview]:
+        """INC-``number`` (corrected) and its postmortem's review state (``bot.domain.review``); raises IncidentNotFound."""
+        with self.transactions.read() as uow:
+            incident = read_incident(uow, find_incident(uow, number, None))
+            return incident, review_state(uow.timeline.list_entries(number, kinds=REVIEW_KINDS))
 
     def summaries(self, statuses: Sequence[Status] | None = None, limit: int = 200) -> list[IncidentSummary]:
         """Incidents in ``statuses`` (all if None), newest first, at most ``limit``."""

@@ -75,7 +75,10 @@ EXPECTED_USAGE = {
     "strike": "strike <entry#> <reason> (drops a wrong note, pinned message or impact from the views)",
     "status": "status",
     "timeline": "timeline",
-    "postmortem": "postmortem [template]",
+    "postmortem": (
+        "postmortem [template] | postmortem status draft|in-review|published | postmortem owner @user | "
+        "postmortem review <when> [for 60m] [@attendees ...]"
+    ),
     "list": "list",
     "slo": "slo [service]",
     "help": "help [command]",
