@@ -743,7 +743,9 @@ def _parse_postmortem_change(sub: str, rest: str, names: bool) -> PostmortemChan
     if sub == "owner":
         owner = _parse_person(rest, names, usage) if rest else None
         if owner is None:
-            raise UsageError("`postmortem owner` needs one person, mentioned as @name, e.g. `postmortem owner @bob`.", usage)
+            raise UsageError(
+                "`postmortem owner` needs one person, mentioned as @name, e.g. `postmortem owner @bob`.", usage
+            )
         return SetPostmortemOwner(owner)
     return _parse_review(rest, names)
 
@@ -767,7 +769,8 @@ def _parse_review(rest: str, names: bool) -> ScheduleReview:
             minutes = parse_review_length(last)
             if minutes is None:
                 raise UsageError(
-                    f"`for {last[:20]}` is not a review length: give 15 minutes to 8 hours, e.g. `for 60m`, `for 1h30m`.",
+                    f"`for {last[:20]}` is not a review length: give 15 minutes to 8 hours, "
+                    "e.g. `for 60m`, `for 1h30m`.",
                     usage,
                 )
             del tokens[-2:]

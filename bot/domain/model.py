@@ -61,8 +61,8 @@ class PostmortemStatus(StrEnum):
 
     @classmethod
     def parse(cls, word: str) -> PostmortemStatus | None:
-        """``draft``, ``in-review`` (also ``in_review``, ``inreview``, ``in review``, ``In–Review`` with a
-        phone's dash), ``published``, in any case; None for anything else."""
+        """``draft``, ``in-review`` (also ``in_review``, ``inreview``, ``in review``, ``In\u2013Review`` with
+        a phone's en dash), ``published``, in any case; None for anything else."""
         key = re.sub(r"[\s_\-\u2010-\u2015\u2212]+", "", word.strip().lower())
         return {"draft": cls.DRAFT, "inreview": cls.IN_REVIEW, "published": cls.PUBLISHED}.get(key)
 

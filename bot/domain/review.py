@@ -10,7 +10,7 @@ raises TransitionError saying why not). A review scheduled again keeps its calen
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -33,6 +33,8 @@ REVIEW_KINDS = (
     EntryKind.POSTMORTEM_REMINDER,
 )
 """The entries :func:`review_state` reads."""
+EntryMaker = Callable[..., TimelineEntry]
+"""``Stamp.entry``: a kind, then the entry's data as keywords."""
 REMINDED_SEVERITIES = frozenset({Severity.SEV1, Severity.SEV2})
 """Only these incidents' drafts are chased (a sev3/sev4 postmortem is optional)."""
 DEFAULT_REMINDER_DAYS = 5
@@ -115,7 +117,7 @@ def default_uid(incident: Incident, installation: str | None = None) -> str:
 
 
 def record(
-    incident: Incident, action: PostmortemChange, state: PostmortemReview, entry_of: Any
+    incident: Incident, action: PostmortemChange, state: PostmortemReview, entry_of: EntryMaker
 ) -> TimelineEntry:
     """The entry ``action`` appends, decided against ``state`` (from :func:`review_state`); ``entry_of`` is the
     command's ``Stamp.entry``. Raises TransitionError for a change that changes nothing, a status beyond draft
@@ -141,7 +143,7 @@ def record(
 
 
 def _record_review(
-    incident: Incident, action: ScheduleReview, state: PostmortemReview, entry_of: Any
+    incident: Incident, action: ScheduleReview, state: PostmortemReview, entry_of: EntryMaker
 ) -> TimelineEntry:
     if action.at is None:
         raise TransitionError(f"The review of {incident.incident_id} needs its time.")
@@ -175,7 +177,7 @@ def _record_review(
 
 
 def _record_reminder(
-    incident: Incident, action: RemindPostmortem, state: PostmortemReview, entry_of: Any
+    incident: Incident, action: RemindPostmortem, state: PostmortemReview, entry_of: EntryMaker
 ) -> TimelineEntry:
     day = format_day(action.day)
     if state.status is not PostmortemStatus.DRAFT:
@@ -190,9 +192,7 @@ def who_is_reminded(incident: Incident, state: PostmortemReview) -> str | None:
     return state.owner or incident.lead
 
 
-def needs_postmortem_reminder(
-    incident: Incident, state: PostmortemReview, today: date, after_days: int | None
-) -> bool:
+def needs_postmortem_reminder(incident: Incident, state: PostmortemReview, today: date, after_days: int | None) -> bool:
     """True when a resolved sev1/sev2 incident's postmortem is still a draft ``after_days`` whole days after its
     resolve (UTC days: resolved on the 22nd, 5 days -> from the 27th) and was not reminded on ``today`` (UTC).
     ``after_days`` None: reminders are off."""

@@ -14,8 +14,8 @@ from bot.domain.people import Escape as Escape
 from bot.domain.people import Mention as Mention
 from bot.domain.people import keep_text as keep_text
 from bot.domain.people import neutral_mention
-from bot.domain.timeparse import format_utc
 from bot.domain.people import plain_mention as plain_mention
+from bot.domain.timeparse import format_utc
 
 
 def collect_names(entries: Iterable[TimelineEntry]) -> dict[str, str]:
@@ -157,7 +157,12 @@ def describe(entry: TimelineEntry, mention: Mention = neutral_mention, escape: E
 
 
 _REVIEW_KINDS = frozenset(
-    {EntryKind.POSTMORTEM_STATUS, EntryKind.POSTMORTEM_OWNER, EntryKind.POSTMORTEM_REVIEW, EntryKind.POSTMORTEM_REMINDER}
+    {
+        EntryKind.POSTMORTEM_STATUS,
+        EntryKind.POSTMORTEM_OWNER,
+        EntryKind.POSTMORTEM_REVIEW,
+        EntryKind.POSTMORTEM_REMINDER,
+    }
 )
 
 

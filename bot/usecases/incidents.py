@@ -30,8 +30,8 @@ from bot.domain.lifecycle import Decision, Stamp, apply, declare
 from bot.domain.model import Incident, IncidentSummary, Status, TimelineEntry, format_incident_id
 from bot.domain.policy import check_allowed
 from bot.domain.postmortem import PostmortemData, build_postmortem
-from bot.domain.slo import EMPTY_CATALOG, SloCatalog
 from bot.domain.review import REVIEW_KINDS, PostmortemReview, default_uid, review_state
+from bot.domain.slo import EMPTY_CATALOG, SloCatalog
 from bot.domain.timeparse import parse_review_time, parse_when
 from bot.errors import ConfigError
 from bot.store.repo import UnitOfWork
@@ -229,14 +229,15 @@ class IncidentUseCases:
                 timeline: Sequence[TimelineEntry] = uow.timeline.list_entries(before.number)
             else:
                 timeline = uow.timeline.list_entries(before.number, kinds=REVIEW_KINDS) if reviews else ()
-            if isinstance(action, ScheduleReview) and action.uid is None:
-                action = replace(action, uid=default_uid(before, uow.pages.installation_id()))
+            decided = action
+            if isinstance(decided, ScheduleReview) and decided.uid is None:
+                decided = replace(decided, uid=default_uid(before, uow.pages.installation_id()))
             shown_before = read_incident(uow, before)
             corrected = corrects or shown_before is not before  # read_incident returns it as is when uncorrected
             if shown_before is not before:
                 # A corrected status change's time is the one later backdating is checked against.
                 before = before.with_changes(latest_change=shown_before.latest_change)
-            decision: Decision = apply(before, action, stamp, timeline)
+            decision: Decision = apply(before, decided, stamp, timeline)
             after = uow.incidents.save(before, decision, now)
             # What adapters announce (the status message, the reply) is the corrected incident; rows stay as stored.
             outcome = Outcome(read_incident(uow, after) if corrected else after, decision.entries, shown_before)
@@ -353,7 +354,9 @@ class IncidentUseCases:
         return build_postmortem(incident, entries, self.clock(), self.slos.get(incident.service), changes)
 
     def review(self, number: int) -> tuple[Incident, PostmortemReview]:
-        """INC-``number`` (corrected) and its postmortem's review state (``bot.domain.review``); raises IncidentNotFound."""
+        """INC-``number`` (corrected) and its postmortem's review state (``bot.domain.review``).
+
+        Raises IncidentNotFound."""
         with self.transactions.read() as uow:
             incident = read_incident(uow, find_incident(uow, number, None))
             return incident, review_state(uow.timeline.list_entries(number, kinds=REVIEW_KINDS))
