@@ -19,6 +19,7 @@ from bot.usecases.followups import FollowupUseCases
 from bot.usecases.incidents import IncidentUseCases
 from bot.usecases.nudges import NudgeUseCases
 from bot.usecases.outbox import OutboxUseCases
+from bot.usecases.reviews import ReviewUseCases
 from bot.usecases.shared import Clock, StandingPlan, Transactions, utc_now
 
 
@@ -37,6 +38,7 @@ class UseCases:
     budgets: BudgetUseCases
     nudges: NudgeUseCases
     followups: FollowupUseCases
+    reviews: ReviewUseCases
 
 
 def wire_usecases(
@@ -64,4 +66,5 @@ def wire_usecases(
         budgets=BudgetUseCases(transactions, slos),
         nudges=NudgeUseCases(incidents),
         followups=FollowupUseCases(incidents),
+        reviews=ReviewUseCases(incidents),
     )
