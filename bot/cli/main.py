@@ -490,7 +490,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     elif isinstance(action, ShowStatus):
         incident, entries = usecases.incidents.timeline(command.incident_number)
         names = collect_names(entries)
-        print(status_text(incident, now, plain_mention(names), plain_references(names)))
+        _, review = usecases.incidents.review(incident.number)
+        print(status_text(incident, now, plain_mention(names), plain_references(names), review))
     elif isinstance(action, ShowTimeline):
         print(_timeline_text(*usecases.incidents.timeline(command.incident_number)))
     elif isinstance(action, ShowSlo):

@@ -410,6 +410,8 @@ class IncidentSummary:
     channel_id: str | None
     declared_at: datetime
     resolved_at: datetime | None
+    postmortem_status: PostmortemStatus | None = None
+    """Where a resolved incident's postmortem stands (``bot.domain.review``); None for an open incident."""
 
 
 @dataclass(frozen=True)

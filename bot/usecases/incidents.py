@@ -27,7 +27,15 @@ from bot.domain.commands import (
 from bot.domain.corrections import corrected_incident
 from bot.domain.effects import Effect
 from bot.domain.lifecycle import Decision, Stamp, apply, declare
-from bot.domain.model import Incident, IncidentSummary, Status, TimelineEntry, format_incident_id
+from bot.domain.model import (
+    EntryKind,
+    Incident,
+    IncidentSummary,
+    PostmortemStatus,
+    Status,
+    TimelineEntry,
+    format_incident_id,
+)
 from bot.domain.policy import check_allowed
 from bot.domain.postmortem import PostmortemData, build_postmortem
 from bot.domain.review import REVIEW_KINDS, PostmortemReview, default_uid, review_state
@@ -366,7 +374,27 @@ class IncidentUseCases:
         with self.transactions.read() as uow:
             summaries = uow.incidents.list_summaries(statuses, limit)
             corrected = uow.timeline.numbers_with(CORRECTION_KINDS, [s.number for s in summaries])
-            return [self._corrected_summary(uow, s) if s.number in corrected else s for s in summaries]
+            shown = [self._corrected_summary(uow, s) if s.number in corrected else s for s in summaries]
+            return self._with_postmortem_status(uow, shown)
+
+    @staticmethod
+    def _with_postmortem_status(uow: UnitOfWork, summaries: list[IncidentSummary]) -> list[IncidentSummary]:
+        """Resolved incidents with their postmortem's status: ``draft`` unless a ``postmortem status`` entry says
+        otherwise (one query for all, one more per incident that has such an entry)."""
+        resolved = [s.number for s in summaries if s.status is Status.RESOLVED]
+        if not resolved:
+            return summaries
+        reviewed = uow.timeline.numbers_with([EntryKind.POSTMORTEM_STATUS], resolved)
+        statuses = {
+            number: review_state(uow.timeline.list_entries(number, kinds=[EntryKind.POSTMORTEM_STATUS])).status
+            for number in reviewed
+        }
+        return [
+            replace(s, postmortem_status=statuses.get(s.number, PostmortemStatus.DRAFT))
+            if s.status is Status.RESOLVED
+            else s
+            for s in summaries
+        ]
 
     @staticmethod
     def _corrected_summary(uow: UnitOfWork, summary: IncidentSummary) -> IncidentSummary:
