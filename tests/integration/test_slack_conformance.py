@@ -52,7 +52,7 @@ def _modal() -> dict[str, Any]:
 
 class TestTheFacts:
     def test_the_methods_the_bot_calls_are_all_described(self) -> None:
-        """The copied facts cover exactly the 17 Web API methods incidentbot calls (files.upload is retired)."""
+        """The copied facts cover exactly the 18 Web API methods incidentbot calls (files.upload is retired)."""
         assert sorted(DOCUMENTED) == [
             "auth.test",
             "chat.getPermalink",
@@ -69,6 +69,7 @@ class TestTheFacts:
             "files.getUploadURLExternal",
             "pins.add",
             "usergroups.users.list",
+            "users.info",
             "views.open",
             "views.publish",
         ]
@@ -82,7 +83,9 @@ class TestTheFacts:
         assert "msg_too_long" not in DOCUMENTED["chat.postMessage"]["errors"]  # it truncates instead
         assert "msg_too_long" in DOCUMENTED["chat.update"]["errors"]
         assert "expired_trigger_id" in DOCUMENTED["views.open"]["errors"]
-        assert len(CASES) == 670  # counted in ../shared/slack-api-facts/methods.json
+        # 670 counted in ../shared/slack-api-facts/methods.json, and users.info's 13 (slack-api-ref, users.info.json)
+        assert len(CASES) == 683
+        assert DOCUMENTED["users.info"]["args"] == {"user": {"required": True, "type": "user"}}
 
 
 class TestEveryDocumentedCode:
