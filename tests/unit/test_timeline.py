@@ -176,7 +176,10 @@ DESCRIBED = [
         ),
         "Follow-up #2 (cANARY): its tracker issue acme/web#7 is gone: http 410: tHIS ISSUE WAS DELETED",
     ),
-    (entry(EntryKind.POSTMORTEM_STATUS, status="in-review", previous="draft"), "Postmortem is now in-review (was draft)"),
+    (
+        entry(EntryKind.POSTMORTEM_STATUS, status="in-review", previous="draft"),
+        "Postmortem is now in-review (was draft)",
+    ),
     (entry(EntryKind.POSTMORTEM_OWNER, owner="U0BOB", previous=None), "Postmortem owner: @U0BOB"),
     (
         entry(EntryKind.POSTMORTEM_REMINDER, day="2026-11-27", reminded="U0LEAD"),
