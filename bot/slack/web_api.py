@@ -478,24 +478,19 @@ class SlackWebApi:
         """Upload the draft into the incident channel as ``INC-n-postmortem.md``; its permalink (the
         ``permalink`` of the file object ``files.completeUploadExternal`` answers), or None when Slack's
         answer has none. Raises SlackApiError."""
-        assert incident.channel_id
         filename = f"{incident.incident_id}-postmortem.md"
         try:
-            response = await self.client.files_upload_v2(
-                channel=incident.channel_id,
-                filename=filename,
-                title=f"{incident.incident_id} postmortem draft",
-                content=markdown,
-                initial_comment=f"Postmortem draft for *{incident.incident_id}*: edit it and run the review. "
+            link = await self._share_file(
+                incident,
+                filename,
+                f"{incident.incident_id} postmortem draft",
+                markdown,
+                f"Postmortem draft for *{incident.incident_id}*: edit it and run the review. "
                 "`/incident postmortem` exports it again.",
             )
         except SlackApiError as exc:
             log.warning("postmortem_upload_failed", incident=incident.incident_id, error=failure_of(exc).code)
             raise
-        files = response.get("files")
-        first = files[0] if isinstance(files, list) and files and isinstance(files[0], dict) else {}
-        permalink = first.get("permalink")
-        link = permalink if isinstance(permalink, str) and permalink.startswith("https://") else None
         log.info(
             "postmortem_uploaded", incident=incident.incident_id, channel=incident.channel_id, file=filename, link=link
         )
@@ -505,18 +500,23 @@ class SlackWebApi:
         """Upload the postmortem review's calendar invite (``.ics``) into the incident channel, with ``comment``;
         its permalink, or None when Slack's answer has none. Raises SlackApiError (the outbox retries a temporary
         one: a file whose upload failed before ``files.completeUploadExternal`` answered was never shared)."""
-        assert incident.channel_id
         try:
-            response = await self.client.files_upload_v2(
-                channel=incident.channel_id,
-                filename=filename,
-                title=f"{incident.incident_id} postmortem review (calendar invite)",
-                content=content,
-                initial_comment=comment,
+            return await self._share_file(
+                incident, filename, f"{incident.incident_id} postmortem review (calendar invite)", content, comment
             )
         except SlackApiError as exc:
             log.warning("review_invite_upload_failed", incident=incident.incident_id, error=failure_of(exc).code)
             raise
+
+    async def _share_file(
+        self, incident: Incident, filename: str, title: str, content: str | bytes, comment: str
+    ) -> str | None:
+        """``files_upload_v2`` into the incident's channel (getUploadURLExternal, the bytes, completeUploadExternal);
+        the shared file's ``permalink``, or None when Slack's answer has none. Raises SlackApiError."""
+        assert incident.channel_id
+        response = await self.client.files_upload_v2(
+            channel=incident.channel_id, filename=filename, title=title, content=content, initial_comment=comment
+        )
         files = response.get("files")
         first = files[0] if isinstance(files, list) and files and isinstance(files[0], dict) else {}
         permalink = first.get("permalink")
