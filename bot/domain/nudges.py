@@ -16,10 +16,16 @@ from bot.domain.model import EntryKind, Incident, Severity, TimelineEntry
 from bot.domain.timeparse import format_day
 
 BOT_CHATTER = frozenset(
-    {EntryKind.NUDGE, EntryKind.FOLLOWUP_REMINDER, EntryKind.FOLLOWUP_EXPORTED, EntryKind.FOLLOWUP_TRACKER_GONE}
+    {
+        EntryKind.NUDGE,
+        EntryKind.FOLLOWUP_REMINDER,
+        EntryKind.FOLLOWUP_EXPORTED,
+        EntryKind.FOLLOWUP_TRACKER_GONE,
+        EntryKind.POSTMORTEM_REMINDER,
+    }
 )
 """Entries the bot records on its own (a nudge, a reminder, a filed issue's key, a tracker issue found
-gone): not a status update."""
+gone, a draft postmortem's reminder): not a status update."""
 DEFAULT_NUDGE_AFTER: Mapping[Severity, timedelta] = {
     Severity.SEV1: timedelta(minutes=15),
     Severity.SEV2: timedelta(minutes=30),

@@ -28,6 +28,7 @@ from bot.domain.errors import TimeParseError, TransitionError, UsageError
 from bot.domain.grammar import parse_command
 from bot.domain.lifecycle import Stamp, apply, declare
 from bot.domain.model import EntryKind, Incident, PostmortemStatus, Severity, Status, TimelineEntry
+from bot.domain.nudges import due_nudges
 from bot.domain.review import (
     PostmortemReview,
     ScheduledReview,
@@ -506,3 +507,16 @@ class TestInvite:
     def test_filename(self) -> None:
         """``INC-1-postmortem-review.ics``."""
         assert invite_filename(resolved()) == "INC-1-postmortem-review.ics"
+
+
+class TestNotAnUpdate:
+    def test_a_draft_reminder_does_not_silence_the_nudges_of_a_reopened_incident(self) -> None:
+        """The bot's own reminder is not a status update: a reopened incident quiet since its reopen is nudged."""
+        incident = resolved()
+        reminder = TimelineEntry(
+            EntryKind.POSTMORTEM_REMINDER, NOW, NOW, "incidentbot", "", {"day": "2026-11-22", "reminded": LEAD}
+        )
+        reopened = incident.with_changes(status=Status.INVESTIGATING)
+        reopen = TimelineEntry(EntryKind.REOPENED, NOW - timedelta(minutes=40), NOW - timedelta(minutes=40), LEAD)
+        due = due_nudges([(reopened, [reopen, reminder])], {Severity.SEV1: timedelta(minutes=15)}, NOW)
+        assert [(d.number, d.silent_minutes) for d in due] == [(1, 40)]
