@@ -694,6 +694,7 @@ def _summary_json(summary: IncidentSummary) -> dict[str, Any]:
         "channel_id": summary.channel_id,
         "declared_at": format_iso(summary.declared_at),
         "resolved_at": format_iso(summary.resolved_at) if summary.resolved_at else None,
+        "postmortem": summary.postmortem_status.value if summary.postmortem_status else None,
     }
 
 

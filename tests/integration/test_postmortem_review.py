@@ -4,9 +4,11 @@ the real bot, the fake Slack failing the first upload), and the daily reminder o
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import icalendar
 import pytest
@@ -22,6 +24,7 @@ from bot.store import IncidentStore
 from bot.usecases.shared import Actor
 from bot.usecases.wiring import wire_usecases
 from bot.views.replies import list_text, status_text
+from tests.support.cli import assert_one_line_error, incidentbot
 from tests.support.slack_driver import SlackDriver, channel_texts
 
 ALICE = Actor("U0ALICE", "alice")
@@ -110,6 +113,48 @@ class TestRecorded:
             2: (Status.RESOLVED, PostmortemStatus.PUBLISHED),
             3: (Status.DECLARED, None),
         }
+
+
+class TestCli:
+    def test_the_commands_from_the_command_line(self, tmp_path: Path) -> None:
+        """``incidentbot run`` takes ``@name`` owners and attendees; ``status``, ``list --format json`` and the
+        draft read the review back; a review in the past exits 1 with one line. (On SQLite only: a CLI process
+        costs seconds, and the other tests here run the same use cases on both databases.)"""
+        database_url = f"sqlite:///{tmp_path / 'incidents.db'}"
+        day = datetime.now(UTC).date() + timedelta(days=3)
+
+        def cli(*args: str) -> str:
+            result = incidentbot(*args, database_url=database_url, cwd=tmp_path)
+            assert result.returncode == 0, result.stderr
+            return result.stdout
+
+        cli("run", "declare sev2 Checkout errors")
+        cli("run", "INC-1 resolve retries contained")
+        assert cli("run", "INC-1 postmortem owner @bob").strip() == "INC-1 · Postmortem owner: @bob"
+        assert cli("run", f"INC-1 postmortem review {day:%Y-%m-%d} 09:30 Europe/Berlin @carol for 45m").strip() == (
+            f"INC-1 · Postmortem review scheduled for {day:%Y-%m-%d} 08:30 UTC (45 min) with @carol"
+        )
+        refused = incidentbot(
+            "run", "INC-1 postmortem review 2020-01-01 10:00", database_url=database_url, cwd=tmp_path
+        )
+        assert_one_line_error(
+            refused,
+            "`2020-01-01 10:00` (2020-01-01 10:00 UTC) is in the past; a review is scheduled for a time to come. "
+            "A review time is a moment to come: `2026-11-24 15:00`, `2026-11-24 15:00 UTC+1`, `2026-11-24T15:00Z`, "
+            "`tomorrow 15:00 Europe/Berlin`, `today 16:30`, or a clock time alone (`15:00`: its next occurrence); "
+            "zones as for `--at` (`UTC+1`, `+05:30`, `CET`, `Europe/Berlin`; no zone means UTC).",
+        )
+        assert cli("run", "INC-1 status").splitlines()[-1] == (
+            f"Postmortem: draft · owner @bob · review {day:%Y-%m-%d} 08:30 UTC (45 min)"
+        )
+        [listed] = json.loads(cli("list", "--format", "json"))["incidents"]
+        assert listed["postmortem"] == "draft"
+        header = cli("postmortem", "INC-1").splitlines()[3:6]
+        assert header[0].startswith("**Status:** Draft (blameless")
+        assert header[1:] == [
+            "**Postmortem owner:** @bob",
+            f"**Review:** {day:%Y-%m-%d} 08:30 UTC (45 min) with @carol",
+        ]
 
 
 class TestStrictRoles:
