@@ -821,7 +821,8 @@ class SlackDeliverer:
         contacts: dict[str, Invitee] = {}
         for user in review.attendees:
             contacts[user] = await self._invitee(user, state.names)
-        groups = [GroupRef(group, review.group_handles.get(group)) for group in review.groups]
+        handles = review.group_handles
+        groups = [GroupRef(group, f"@{handles[group]}" if group in handles else None) for group in review.groups]
         members, problems = await self.web_api.expand_groups([Assignee(group) for group in groups])
         for member in members:
             user = member.who.user_id if isinstance(member.who, UserRef) else ""
@@ -834,7 +835,7 @@ class SlackDeliverer:
             list(contacts.values()),
             organizer,
             self.incidents.clock(),
-            groups=[f"@{group.handle or group.group_id}" for group in groups],
+            groups=[group.handle or group.group_id for group in groups],
             channel=f"https://slack.com/app_redirect?channel={incident.channel_id}",
         )
         verb = "rescheduled" if review.sequence else "scheduled"
@@ -846,8 +847,17 @@ class SlackDeliverer:
         if missing:
             comment += f" No e-mail address known for {', '.join(missing)}: they are named in its description."
         if problems:
-            comment += " " + "; ".join(problems).capitalize() + "."
-        link = await self.web_api.upload_invite(incident, invite_filename(incident), content, comment)
+            told = "; ".join(problems)
+            comment += f" {told[:1].upper()}{told[1:]}."
+        try:
+            link = await self.web_api.upload_invite(incident, invite_filename(incident), content, comment)
+        except SlackApiError as exc:
+            failure, notify = failure_of(exc), item.payload.get("notify")
+            if failure.error_class is not ErrorClass.TEMPORARY and notify:
+                reason = f"{failure.code or 'no Slack answer'}: {failure.meaning[1]}"
+                text = f"Slack refused the review invite of {incident.incident_id} ({reason}); the review is recorded."
+                await self._send_notification({**notify, "text": text})
+            raise
         log.info(
             "review_invite_uploaded",
             incident=incident.incident_id,

@@ -30,6 +30,7 @@ from tests.support.slack_driver import SlackDriver, channel_texts
 ALICE = Actor("U0ALICE", "alice")
 BOB = Actor("U0BOB", "bob")
 MALLORY = Actor("U0MALLORY", "mallory")
+FILE_TYPE_REASON = "the workspace forbids this upload; `incidentbot postmortem INC-n` renders the draft locally"
 UID = re.compile(r"^incidentbot-[0-9a-f-]{36}-INC-1-postmortem-review@incidentbot$")
 
 
@@ -262,7 +263,7 @@ class TestInviteOverHttp:
         slack.fake.fail_next("files.completeUploadExternal", "ratelimited")
         reply = slack.ephemeral(
             f"postmortem review {day:%Y-%m-%d} 15:00 UTC+1 <@U0BOB|bob> <@U0DAVE|dave> <!subteam^S0NET|@netops> "
-            "for 90m",
+            "<!subteam^S0GONE|@gone> for 90m",
             channel_id=channel,
         )
         assert f"Postmortem review scheduled for {day:%Y-%m-%d} 14:00 UTC (90 min)" in reply
@@ -276,7 +277,7 @@ class TestInviteOverHttp:
         assert uploaded.initial_comment == (
             f":calendar: Postmortem review of *INC-1* scheduled for {day:%Y-%m-%d} 14:00 UTC (90 min). Add the "
             "attached invite to your calendar. No e-mail address known for <@U0DAVE>: they are named in its "
-            "description."
+            "description. Could not read the members of @gone: no such user group."
         )
         (event,) = calendar.walk("VEVENT")
         assert str(calendar["METHOD"]) == "REQUEST"
@@ -292,7 +293,7 @@ class TestInviteOverHttp:
         assert sorted(str(a) for a in event["ATTENDEE"]) == ["mailto:bob@example.com", "mailto:erin@example.com"]
         description = str(event["DESCRIPTION"])
         assert "Also invited (no e-mail address known): dave" in description
-        assert "User groups invited: @netops" in description
+        assert "User groups invited: @netops, @gone" in description
 
         slack.ephemeral(f"postmortem review {day:%Y-%m-%d} 16:00 UTC <@U0BOB|bob>", channel_id=channel)
         _wait_for_invites(slack, 2)
@@ -304,3 +305,23 @@ class TestInviteOverHttp:
             f"{day:%Y%m%d}T160000Z".encode(),
         )
         slack.assert_calls_ok("users.info")
+
+    def test_a_refused_upload_tells_whoever_scheduled_it(self, slack: SlackDriver) -> None:
+        """Slack refusing the file for good (a channel that disallows the type): the item is dead, nothing is
+        shared, and the person who typed the command is told, the review itself staying recorded."""
+        channel = slack.declare("declare sev2 Checkout errors")
+        slack.ephemeral("resolve retries contained", channel_id=channel)
+        slack.fake.fail_next("files.completeUploadExternal", "file_type_not_allowed", status=200)
+        slack.ephemeral("postmortem review tomorrow 15:00 <@U0BOB|bob>", channel_id=channel)
+        slack.bot.drain()
+        assert not [f for f in slack.fake.uploaded_files if f.filename.endswith(".ics")]
+        assert [i.status for i in slack.bot.usecases.outbox.items() if i.kind == "slack.upload_review_invite"] == [
+            "dead"
+        ]
+        told = [t for t in slack.response_texts().splitlines() if "review invite" in t]
+        assert told == [
+            "Slack refused the review invite of INC-1 (file_type_not_allowed: "
+            + FILE_TYPE_REASON
+            + "); the review is recorded."
+        ]
+        assert slack.bot.usecases.incidents.review(1)[1].review is not None
