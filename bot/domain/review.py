@@ -11,9 +11,8 @@ raises TransitionError saying why not). A review scheduled again keeps its calen
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from bot.domain.commands import (
     PostmortemChange,
@@ -81,18 +80,14 @@ def review_state(entries: Iterable[TimelineEntry]) -> PostmortemReview:
         data = entry.data
         names = {**state.names, **{str(k): str(v) for k, v in (data.get("names") or {}).items()}}
         if entry.kind is EntryKind.POSTMORTEM_STATUS:
-            state = _replace(state, status=PostmortemStatus(str(data["status"])), names=names)
+            state = replace(state, status=PostmortemStatus(str(data["status"])), names=names)
         elif entry.kind is EntryKind.POSTMORTEM_OWNER:
-            state = _replace(state, owner=str(data["owner"]), names=names)
+            state = replace(state, owner=str(data["owner"]), names=names)
         elif entry.kind is EntryKind.POSTMORTEM_REVIEW:
-            state = _replace(state, review=_review_of(entry), names=names)
+            state = replace(state, review=_review_of(entry), names=names)
         elif entry.kind is EntryKind.POSTMORTEM_REMINDER:
-            state = _replace(state, reminded_on=str(data["day"]))
+            state = replace(state, reminded_on=str(data["day"]))
     return state
-
-
-def _replace(state: PostmortemReview, **changes: Any) -> PostmortemReview:
-    return PostmortemReview(**{**state.__dict__, **changes})
 
 
 def _review_of(entry: TimelineEntry) -> ScheduledReview:
