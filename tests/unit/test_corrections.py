@@ -152,7 +152,7 @@ class TestWhatMayBeCorrected:
     def test_the_rules_cover_every_kind_but_corrections_themselves(self) -> None:
         """The table above names every entry kind a command or the bot records."""
         # The postmortem's review entries are refused by ``correct`` and ``strike`` in
-        # tests/unit/test_postmortem_review.py (TestCorrections), on a timeline of their own.
+        # tests/unit/test_postmortem_review_domain.py (TestCorrections), on a timeline of their own.
         review = {
             EntryKind.POSTMORTEM_STATUS,
             EntryKind.POSTMORTEM_OWNER,

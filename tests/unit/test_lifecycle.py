@@ -193,7 +193,7 @@ KINDS: dict[type, EntryKind] = {
 ALL_PAIRS = [(status, action) for status in STATUS_ORDER for action in SAMPLES]
 CORRECTIONS = {CorrectEntry, StrikeEntry, SetPostmortemStatus, SetPostmortemOwner, ScheduleReview, RemindPostmortem}
 """They read the timeline besides the incident: every status is exercised in tests/unit/test_corrections.py and,
-for the postmortem's review, tests/unit/test_postmortem_review.py."""
+for the postmortem's review, tests/unit/test_postmortem_review_domain.py."""
 
 
 def at(minutes: float) -> datetime:
