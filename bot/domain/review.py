@@ -51,7 +51,6 @@ class ScheduledReview:
     groups: tuple[str, ...]
     sequence: int
     uid: str
-    scheduled_by: str
     group_handles: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -99,7 +98,6 @@ def _review_of(entry: TimelineEntry) -> ScheduledReview:
         groups=tuple(str(g) for g in data.get("groups") or ()),
         sequence=int(data.get("sequence") or 0),
         uid=str(data["uid"]),
-        scheduled_by=entry.actor,
         group_handles={str(k): str(v) for k, v in (data.get("group_handles") or {}).items()},
     )
 

@@ -3,6 +3,7 @@ times, the state folded from the timeline, the draft reminder's rule, and the ca
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -32,6 +33,7 @@ from bot.domain.nudges import due_nudges
 from bot.domain.review import (
     PostmortemReview,
     ScheduledReview,
+    default_uid,
     needs_postmortem_reminder,
     review_state,
 )
@@ -368,6 +370,97 @@ class TestState:
             record(incident, entries, RemindPostmortem(date(2026, 11, 29)))
 
 
+class TestRecords:
+    def test_what_a_review_entry_holds(self) -> None:
+        """The entry keeps the time (UTC, ISO 8601), length, people, groups as typed, the sequence, the UID, the
+        time it replaced, and the names Slack sent; the state reads all of it back."""
+        incident = resolved()
+        first = review_at(
+            "2026-11-24 15:00 UTC+1",
+            attendees=(UserRef("U0BOB", "bob"), UserRef("U0DAVE"), UserRef("U0BOB", "bob")),
+            groups=(GroupRef("S0NET", "@netops"), GroupRef("S0DB")),
+            uid="uid-1",
+        )
+        entries = record(incident, [], first)
+        assert entries[0].data == {
+            "at": "2026-11-24T14:00:00+00:00",
+            "minutes": 60,
+            "attendees": ["U0BOB", "U0DAVE"],
+            "groups": ["S0NET", "S0DB"],
+            "group_handles": {"S0NET": "netops"},
+            "sequence": 0,
+            "uid": "uid-1",
+            "previous_at": None,
+            "names": {"U0BOB": "bob"},
+        }
+        entries = record(incident, entries, replace(review_at("2026-11-25 09:00"), minutes=30), 1)
+        assert (entries[1].data["previous_at"], entries[1].data["sequence"], entries[1].data["uid"]) == (
+            "2026-11-24T14:00:00+00:00",
+            1,
+            "uid-1",
+        )
+        state = review_state(entries[:1])
+        assert state.review == ScheduledReview(
+            datetime(2026, 11, 24, 14, 0, tzinfo=UTC),
+            60,
+            ("U0BOB", "U0DAVE"),
+            ("S0NET", "S0DB"),
+            0,
+            "uid-1",
+            {"S0NET": "netops"},
+        )
+        assert dict(state.names) == {"U0BOB": "bob"}
+
+    def test_names_come_from_every_review_entry(self) -> None:
+        """The display names of whoever set the status or scheduled the review are kept with the attendees'."""
+        incident = resolved()
+        stamp = Stamp("U0CAROL", NOW, NOW, "carol")
+        status = apply(incident, SetPostmortemStatus(PostmortemStatus.IN_REVIEW), stamp, []).entries[0]
+        assert dict(review_state([status]).names) == {"U0CAROL": "carol"}
+        scheduled = apply(incident, review_at("2026-11-24 15:00"), Stamp("U0ERIN", NOW, NOW, "erin"), []).entries[0]
+        assert dict(review_state([status, scheduled]).names) == {"U0CAROL": "carol", "U0ERIN": "erin"}
+
+    def test_an_owner_without_a_name_records_none(self) -> None:
+        """``<@U0BOB>`` without the name: the entry holds the id alone."""
+        (entry,) = record(resolved(), [], SetPostmortemOwner(UserRef("U0BOB")))
+        assert entry.data == {"owner": "U0BOB", "previous": None}
+
+    def test_a_review_needs_its_time_read_first(self) -> None:
+        """The use case reads WHEN against the clock; a command without it is refused, never recorded."""
+        with pytest.raises(TransitionError, match=r"^The review of INC-1 needs its time\.$"):
+            record(resolved(), [], ScheduleReview("15:00"))
+
+    @pytest.mark.parametrize(
+        ("installation", "uid"),
+        [
+            (None, "incidentbot-INC-1-postmortem-review@incidentbot"),
+            ("", "incidentbot-INC-1-postmortem-review@incidentbot"),
+            ("9f1c", "incidentbot-9f1c-INC-1-postmortem-review@incidentbot"),
+        ],
+    )
+    def test_default_uid(self, installation: str | None, uid: str) -> None:
+        """The UID names the installation when known, so two bots' INC-1 are two events."""
+        assert default_uid(resolved(), installation) == uid
+
+    def test_utc_whatever_the_hosts_zone(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """On a host in New York the review is still stored and read in UTC, and reminder days are UTC days."""
+        monkeypatch.setenv("TZ", "America/New_York")
+        time.tzset()
+        try:
+            (entry,) = record(resolved(), [], review_at("2026-11-24 15:00 UTC+1"))
+            assert entry.data["at"] == "2026-11-24T14:00:00+00:00"
+            moved = replace(entry, data={**entry.data, "at": "2026-11-24T09:00:00-05:00"})
+            review = review_state([moved]).review
+            assert review is not None and review.at.utcoffset() == timedelta(0)
+            # 02:00 UTC on the 23rd is 21:00 on the 22nd in New York: four UTC days by the 27th, not five.
+            late = resolved().with_changes(resolved_at=datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
+            assert needs_postmortem_reminder(late, PostmortemReview(), date(2026, 11, 27), 5) is False
+            assert needs_postmortem_reminder(late, PostmortemReview(), date(2026, 11, 28), 5) is True
+        finally:
+            monkeypatch.delenv("TZ")
+            time.tzset()
+
+
 class TestCorrections:
     @pytest.mark.parametrize(
         "action", [CorrectEntry(1, "other text"), CorrectEntry(1, "", NOW), StrikeEntry(1, "wrong")]
@@ -430,7 +523,7 @@ class TestInvite:
         attendees: tuple[Invitee, ...] = (BOB, DAVE),
     ) -> icalendar.Calendar:
         at = parse_review_time("2026-11-24 15:00 UTC+1", NOW)
-        review = ScheduledReview(at, 60, ("U0BOB", "U0DAVE"), ("S0NET",), sequence, self.UID, LEAD)
+        review = ScheduledReview(at, 60, ("U0BOB", "U0DAVE"), ("S0NET",), sequence, self.UID)
         raw = build_review_invite(
             resolved(),
             review,
@@ -498,7 +591,7 @@ class TestInvite:
     def test_hostile_titles_stay_text(self) -> None:
         """Commas, semicolons, newlines and a fake property in a title stay in SUMMARY (escaped, RFC 5545 3.3.11)."""
         title = "a; b, c\nEND:VEVENT\nBEGIN:VALARM"  # titles are stored with LF only (``clean_text``)
-        review = ScheduledReview(NOW + timedelta(days=1), 30, (), (), 0, self.UID, LEAD)
+        review = ScheduledReview(NOW + timedelta(days=1), 30, (), (), 0, self.UID)
         raw = build_review_invite(resolved(title=title), review, [], None, NOW)
         (event,) = icalendar.Calendar.from_ical(raw).walk("VEVENT")
         assert str(event["SUMMARY"]) == f"Postmortem review: INC-1 {title}"
