@@ -376,20 +376,9 @@ def parse_review_time(text: str, now: datetime) -> datetime:
     if not match:
         raise TimeParseError(f"`{cleaned}` is not a time I understand. {REVIEW_FORMS}")
     try:
-        clock, zone = _clock(match, cleaned), _zone(match, cleaned)
+        moment = _review_moment(match, cleaned, now, tomorrow=tomorrow is not None)
     except TimeParseError as exc:  # its reason, with the review's forms instead of --at's
         raise TimeParseError(f"{str(exc).removesuffix(ACCEPTED_FORMS).strip()} {REVIEW_FORMS}") from None
-    today = now.astimezone(zone).date()
-    if match["date"]:
-        try:
-            day = date.fromisoformat(match["date"])
-        except ValueError:
-            raise TimeParseError(f"`{match['date']}` is not a date. {REVIEW_FORMS}") from None
-    else:
-        day = today + timedelta(days=1 if tomorrow else 0)
-    moment = _localize(day, clock, zone, cleaned)
-    if not match["date"] and not match["day"] and moment <= now:
-        moment = _localize(today + timedelta(days=1), clock, zone, cleaned)
     if moment <= now:
         raise TimeParseError(
             f"`{cleaned}` ({format_utc(moment)}) is in the past; a review is scheduled for a time to come. "
@@ -397,6 +386,23 @@ def parse_review_time(text: str, now: datetime) -> datetime:
         )
     if moment > now + MAX_AHEAD:
         raise TimeParseError(f"`{cleaned}` ({format_utc(moment)}) is more than a year ahead. {REVIEW_FORMS}")
+    return moment
+
+
+def _review_moment(match: re.Match[str], text: str, now: datetime, *, tomorrow: bool) -> datetime:
+    """The moment ``match`` (of ``_WHEN``) names, a clock time alone read as its next occurrence after ``now``."""
+    clock, zone = _clock(match, text), _zone(match, text)
+    today = now.astimezone(zone).date()
+    if match["date"]:
+        try:
+            day = date.fromisoformat(match["date"])
+        except ValueError:
+            raise _refused(f"`{match['date']}` is not a date.") from None
+    else:
+        day = today + timedelta(days=1 if tomorrow else 0)
+    moment = _localize(day, clock, zone, text)
+    if not match["date"] and not match["day"] and moment <= now:
+        moment = _localize(today + timedelta(days=1), clock, zone, text)
     return moment
 
 

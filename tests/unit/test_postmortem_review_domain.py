@@ -37,11 +37,16 @@ from bot.domain.review import (
     needs_postmortem_reminder,
     review_state,
 )
-from bot.domain.timeparse import parse_review_time
+from bot.domain.timeparse import parse_review_length, parse_review_time
 from bot.views.invite import Invitee, build_review_invite, invite_filename
 from tests.support.properties import examples
 
 T0 = datetime(2026, 11, 22, 13, 42, tzinfo=UTC)
+REVIEW_FORMS_TEXT = (
+    "A review time is a moment to come: `2026-11-24 15:00`, `2026-11-24 15:00 UTC+1`, `2026-11-24T15:00Z`, "
+    "`tomorrow 15:00 Europe/Berlin`, `today 16:30`, or a clock time alone (`15:00`: its next occurrence); "
+    "zones as for `--at` (`UTC+1`, `+05:30`, `CET`, `Europe/Berlin`; no zone means UTC)."
+)
 RESOLVED_AT = datetime(2026, 11, 22, 14, 45, tzinfo=UTC)
 NOW = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
 LEAD = "U0ALICE"
@@ -205,6 +210,47 @@ class TestGrammar:
         action = parse_command(f"postmortem review {rest}", names=names).action
         assert action == ScheduleReview(when, users, groups, minutes)
 
+    @pytest.mark.parametrize(
+        ("text", "names", "message"),
+        [
+            ("postmortem review for 60m", False, "`postmortem review` needs the time of the review"),
+            ("postmortem review 15:00 <@bogus>", False, "`<@bogus>` is not a person or user group;"),
+            ("postmortem review 15:00 @bob", False, "`@bob` is not a person or user group;"),  # Slack sends <@U...>
+            ("postmortem review 15:00 @here", True, "`@here` notifies a whole channel; name one person"),
+            ("postmortem owner @channel", True, "`@channel` notifies a whole channel; name one person"),
+        ],
+    )
+    def test_more_refusals(self, text: str, names: bool, message: str) -> None:
+        """A length with no time, a mention Slack would not send, a broadcast: refused with the verb's usage."""
+        with pytest.raises(UsageError) as info:
+            parse_command(text, names=names)
+        assert str(info.value.user_message).startswith(message)
+        assert str(info.value.usage).startswith("postmortem [template] | postmortem status")
+
+    def test_groups_keep_their_order(self) -> None:
+        """Several user groups and people, read from the end, keep the order they were typed in."""
+        action = parse_command("postmortem review 15:00 <!subteam^S1|@a> <@U0BOB> <!subteam^S2|@b> <@U0CAROL>").action
+        assert action == ScheduleReview(
+            "15:00", (UserRef("U0BOB"), UserRef("U0CAROL")), (GroupRef("S1", "@a"), GroupRef("S2", "@b"))
+        )
+
+    @pytest.mark.parametrize(
+        ("text", "minutes"),
+        [
+            ("15", 15),
+            ("15m", 15),
+            ("480", 480),
+            ("8h", 480),
+            ("7h59m", 479),
+            ("14m", None),
+            ("481", None),
+            ("0h", None),
+        ],
+    )
+    def test_review_length_bounds(self, text: str, minutes: int | None) -> None:
+        """15 minutes to 8 hours, both included."""
+        assert parse_review_length(text) == minutes
+
     @pytest.mark.parametrize("name", ["", "incident-review", "short.v2"])
     def test_other_words_stay_template_names(self, name: str) -> None:
         """Only status, owner and review are sub-commands: any other word is still a template to export."""
@@ -266,6 +312,45 @@ class TestReviewTime:
         message = str(info.value.user_message)
         assert message.startswith(reason)
         assert message.endswith("zones as for `--at` (`UTC+1`, `+05:30`, `CET`, `Europe/Berlin`; no zone means UTC).")
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            # 05:00 on the 23rd in Kiritimati (UTC+14) when it is 15:00 UTC on the 22nd: "today" is its 23rd.
+            ("today 09:00 Pacific/Kiritimati", datetime(2026, 11, 22, 19, 0, tzinfo=UTC)),
+            ("14:00 UTC+1", datetime(2026, 11, 23, 13, 0, tzinfo=UTC)),  # 13:00Z has passed: tomorrow's, in UTC+1
+            ("15:00", datetime(2026, 11, 23, 15, 0, tzinfo=UTC)),  # this very minute is not to come
+            ("2027-11-23 15:00", datetime(2027, 11, 23, 15, 0, tzinfo=UTC)),  # 366 days ahead, the last day
+        ],
+    )
+    def test_edges(self, text: str, expected: datetime) -> None:
+        """The day "today" means in the zone typed, a clock time equal to now, and the last day accepted."""
+        assert parse_review_time(text, NOW) == expected
+
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            ("2026-02-30 10:00", "`2026-02-30` is not a date."),
+            ("2027-11-23 15:01", "`2027-11-23 15:01` (2027-11-23 15:01 UTC) is more than a year ahead."),
+            (
+                "2026-11-24 15:00 UTC+5:60",
+                "`2026-11-24 15:00 UTC+5:60` has an offset with invalid minutes (`60`; 00 to 59).",
+            ),
+            (
+                "2027-03-14 02:30 America/New_York",
+                "`2027-03-14 02:30 America/New_York` does not exist: clocks in America/New_York skip it on 2027-03-14.",
+            ),
+            ("x" * 65, f"`{'x' * 64}...` is not a time I understand."),
+            ("2026-11-24 15:00 " + "U" * 47, f"`2026-11-24 15:00 {'U' * 47}` names a time zone I cannot be sure of;"),
+        ],
+    )
+    def test_exact_refusals(self, text: str, message: str) -> None:
+        """Each refusal says what is wrong, then the review's forms (never ``--at``'s list of past forms)."""
+        with pytest.raises(TimeParseError) as info:
+            parse_review_time(text, NOW)
+        said = str(info.value.user_message)
+        assert said.startswith(message) and said.endswith(REVIEW_FORMS_TEXT)
+        assert "Accepted:" not in said
 
     @given(
         minutes=st.integers(min_value=1, max_value=365 * 24 * 60),
