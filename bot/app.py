@@ -38,7 +38,7 @@ from bot.integrations.trackers.plan import TrackerPlan
 from bot.integrations.trackers.port import IssueStatus, Tracker, TrackerError, TrackerRef
 from bot.integrations.trackers.webhook import IssueEvent
 from bot.jobs.nudges import Nudger
-from bot.jobs.reminders import FollowupDigest, FollowupReminder
+from bot.jobs.reminders import FollowupDigest, FollowupReminder, PostmortemReminder
 from bot.jobs.tracker_sync import IssueReading, ReadState, TrackerSync
 from bot.log import configure_logging
 from bot.metrics import METRICS_PATH, build_registry, count_entry, metrics_handler, webhook_counter
@@ -54,6 +54,7 @@ from bot.slack.delivery import (
     followup_reminder_effects,
     followup_tracker_effects,
     nudge_effects,
+    postmortem_reminder_effects,
     publication_effects,
     stalled_filing_notice,
 )
@@ -76,6 +77,8 @@ NUDGER = web.AppKey("nudger", Nudger)
 NUDGE_TASK = web.AppKey("nudge_task", asyncio.Task[None])
 REMINDER = web.AppKey("reminder", FollowupReminder)
 REMINDER_TASK = web.AppKey("reminder_task", asyncio.Task[None])
+POSTMORTEM_REMINDER = web.AppKey("postmortem_reminder", PostmortemReminder)
+POSTMORTEM_REMINDER_TASK = web.AppKey("postmortem_reminder_task", asyncio.Task[None])
 DIGEST = web.AppKey("digest", FollowupDigest)
 DIGEST_TASK = web.AppKey("digest_task", asyncio.Task[None])
 TRACKER_SYNC = web.AppKey("tracker_sync", TrackerSync)
@@ -148,6 +151,10 @@ def build_server(
     web_app[NUDGER] = nudger
     reminder = FollowupReminder(usecases.followups, followup_reminder_effects, worker.wake)
     web_app[REMINDER] = reminder
+    drafts = PostmortemReminder(
+        usecases.reviews, settings.postmortem_reminder_days, postmortem_reminder_effects, worker.wake
+    )
+    web_app[POSTMORTEM_REMINDER] = drafts
     web_app[IDENTITY] = identity
     sync = (
         TrackerSync(
@@ -190,6 +197,8 @@ def build_server(
         app[OUTBOX_TASK] = asyncio.create_task(worker.run_forever())
         app[NUDGE_TASK] = asyncio.create_task(nudger.run_forever())
         app[REMINDER_TASK] = asyncio.create_task(reminder.run_forever())
+        if settings.postmortem_reminder_days is not None:
+            app[POSTMORTEM_REMINDER_TASK] = asyncio.create_task(drafts.run_forever())
         if sync is not None:
             app[TRACKER_SYNC_TASK] = asyncio.create_task(sync.run_forever())
         if digest is not None:
@@ -204,6 +213,7 @@ def build_server(
             return
         nudger.stop()
         reminder.stop()
+        drafts.stop()
         if sync is not None:
             sync.stop()
         if digest is not None:
@@ -211,6 +221,8 @@ def build_server(
         worker.stop()
         await app[NUDGE_TASK]
         await app[REMINDER_TASK]
+        if POSTMORTEM_REMINDER_TASK in app:
+            await app[POSTMORTEM_REMINDER_TASK]
         if TRACKER_SYNC_TASK in app:
             await app[TRACKER_SYNC_TASK]
         if DIGEST_TASK in app:

@@ -22,6 +22,7 @@ from dotenv.parser import parse_stream
 from bot.domain.alerts import DEFAULT_SEVERITY_MAP
 from bot.domain.model import Severity
 from bot.domain.nudges import DEFAULT_NUDGE_AFTER
+from bot.domain.review import DEFAULT_REMINDER_DAYS as DEFAULT_POSTMORTEM_REMINDER_DAYS
 from bot.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///incidents.db"
@@ -84,6 +85,8 @@ class Settings:
     pagerduty_routing_key: Secret = field(default_factory=lambda: Secret(""))
     pagerduty_events_url: str = DEFAULT_PAGERDUTY_EVENTS_URL
     nudge_after: Mapping[Severity, timedelta] = field(default_factory=lambda: dict(DEFAULT_NUDGE_AFTER))
+    postmortem_reminder_days: int | None = DEFAULT_POSTMORTEM_REMINDER_DAYS
+    """Whole UTC days after a sev1/sev2 resolve before its draft postmortem is chased daily; None: never."""
     alert_severity_map: Mapping[str, Severity] = field(default_factory=lambda: dict(DEFAULT_SEVERITY_MAP))
     alert_max_bytes: int = DEFAULT_ALERT_MAX_BYTES
     tracker: str | None = None
@@ -192,6 +195,7 @@ _FIELD_OF = {
     "PAGERDUTY_ROUTING_KEY": "pagerduty_routing_key",
     "PAGERDUTY_EVENTS_URL": "pagerduty_events_url",
     "INCIDENT_NUDGE_MINUTES": "nudge_after",
+    "INCIDENT_POSTMORTEM_REMINDER_DAYS": "postmortem_reminder_days",
     "INCIDENT_ALERT_SEVERITY_MAP": "alert_severity_map",
     "INCIDENT_ALERT_MAX_BYTES": "alert_max_bytes",
     "TRACKER": "tracker",
@@ -322,6 +326,7 @@ def _validated(values: Mapping[str, str]) -> tuple[Settings, list[SettingProblem
         pagerduty_routing_key=Secret(get("PAGERDUTY_ROUTING_KEY")),
         pagerduty_events_url=parsed("PAGERDUTY_EVENTS_URL", _pagerduty_events_url),
         nudge_after=parsed("INCIDENT_NUDGE_MINUTES", _nudge_minutes),
+        postmortem_reminder_days=parsed("INCIDENT_POSTMORTEM_REMINDER_DAYS", _reminder_days),
         alert_severity_map=parsed("INCIDENT_ALERT_SEVERITY_MAP", _severity_map),
         alert_max_bytes=parsed("INCIDENT_ALERT_MAX_BYTES", _alert_max_bytes),
         **tracker,
@@ -663,6 +668,17 @@ def _nudge_minutes(text: str) -> dict[Severity, timedelta]:
             raise ConfigError(f"INCIDENT_NUDGE_MINUTES: {key}={value} needs sev1-4 and minutes from 1 to 1440.")
         result[severity] = timedelta(minutes=int(value))
     return result
+
+
+def _reminder_days(text: str) -> int | None:
+    """``5``: days after a sev1/sev2 resolve before a draft postmortem is chased (1 to 365); ``off``: never."""
+    if not text.strip():
+        return DEFAULT_POSTMORTEM_REMINDER_DAYS
+    if text.strip().lower() == "off":
+        return None
+    if not text.strip().isdigit() or not 1 <= int(text) <= 365:
+        raise ConfigError(f"INCIDENT_POSTMORTEM_REMINDER_DAYS must be whole days from 1 to 365, or off; got {text!r}.")
+    return int(text)
 
 
 def _severity_map(text: str) -> dict[str, Severity]:

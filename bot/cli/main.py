@@ -517,7 +517,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     elif isinstance(action, ShowStatus):
         incident, entries = usecases.incidents.timeline(command.incident_number)
         names = collect_names(entries)
-        print(status_text(incident, now, plain_mention(names), plain_references(names)))
+        _, review = usecases.incidents.review(incident.number)
+        print(status_text(incident, now, plain_mention(names), plain_references(names), review))
     elif isinstance(action, ShowTimeline):
         print(_timeline_text(*usecases.incidents.timeline(command.incident_number)))
     elif isinstance(action, ShowSlo):
@@ -748,6 +749,7 @@ def _summary_json(summary: IncidentSummary) -> dict[str, Any]:
         "channel_id": summary.channel_id,
         "declared_at": format_iso(summary.declared_at),
         "resolved_at": format_iso(summary.resolved_at) if summary.resolved_at else None,
+        "postmortem": summary.postmortem_status.value if summary.postmortem_status else None,
     }
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from bot.domain.model import Severity
+from bot.domain.model import PostmortemStatus, Severity
 from bot.domain.timeparse import DueDate
 
 # Every command that changes an incident says how users type its verb (``verb``, as refusals name
@@ -361,6 +361,57 @@ class RemindFollowups:
 
 
 @dataclass(frozen=True)
+class SetPostmortemStatus:
+    """``postmortem status draft|in-review|published``: where the postmortem is in its review."""
+
+    verb: ClassVar[str] = "postmortem status"
+    restricted_move: ClassVar[str | None] = "change the postmortem status of {it}"
+    status: PostmortemStatus
+
+
+@dataclass(frozen=True)
+class SetPostmortemOwner:
+    """``postmortem owner @x``: who carries the postmortem to its review (reminded while it is a draft)."""
+
+    verb: ClassVar[str] = "postmortem owner"
+    restricted_move: ClassVar[str | None] = "name the postmortem owner of {it}"
+    user: UserRef
+
+
+@dataclass(frozen=True)
+class ScheduleReview:
+    """``postmortem review <when> [for <duration>] [@attendees...]``: the review meeting, as typed.
+
+    ``when`` is the text typed (read by ``bot.domain.timeparse.parse_review_time`` against the clock, which
+    sets ``at``, UTC); ``minutes`` its length; ``uid`` the calendar UID a first review gets (the use case
+    gives one naming the installation; a re-scheduled review keeps its first one).
+    """
+
+    verb: ClassVar[str] = "postmortem review"
+    restricted_move: ClassVar[str | None] = "schedule the postmortem review of {it}"
+    when: str
+    attendees: tuple[UserRef, ...] = ()
+    groups: tuple[GroupRef, ...] = ()
+    minutes: int = 60
+    at: datetime | None = None
+    uid: str | None = None
+
+
+@dataclass(frozen=True)
+class RemindPostmortem:
+    """The bot reminded the owner (else the lead) and the channel that the postmortem is still a draft on
+    ``day`` (UTC); not typed. Remembered on the timeline with its day: at most one reminder a day."""
+
+    verb: ClassVar[str] = "postmortem reminder"
+    restricted_move: ClassVar[str | None] = None
+    day: date
+
+
+PostmortemChange = SetPostmortemStatus | SetPostmortemOwner | ScheduleReview | RemindPostmortem
+"""The commands of the postmortem's review life cycle (``bot.domain.review``)."""
+
+
+@dataclass(frozen=True)
 class ListIncidents:
     pass
 
@@ -407,6 +458,10 @@ Transition = (
     | Nudge
     | CorrectEntry
     | StrikeEntry
+    | SetPostmortemStatus
+    | SetPostmortemOwner
+    | ScheduleReview
+    | RemindPostmortem
 )
 """Commands that change an incident and therefore write timeline entries."""
 

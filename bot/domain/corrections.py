@@ -90,6 +90,10 @@ _ENTRY_NAMES = {
 }
 
 
+_REVIEW_KINDS = (EntryKind.POSTMORTEM_STATUS, EntryKind.POSTMORTEM_OWNER, EntryKind.POSTMORTEM_REVIEW)
+"""The postmortem's review entries people type (``bot.domain.review``); the bot's draft reminder is the bot's."""
+
+
 def entry_name(kind: EntryKind) -> str:
     """How refusals name an entry's kind: ``note``, ``rollback``, ``IRT assembled``, ``follow-up done``..."""
     return _ENTRY_NAMES.get(kind) or kind.value.replace("_", " ").replace("followup", "follow-up")
@@ -198,6 +202,11 @@ def _refusal(ident: str, entry: TimelineEntry, done: str) -> str:
         return (
             f"Entry #{number} ({name}) belongs to follow-up #{entry.data.get('number')}, which its own commands "
             "change: `followup owner|due|done|reopen|drop <n> ...`."
+        )
+    if kind in _REVIEW_KINDS:
+        return (
+            f"Entry #{number} ({name}) belongs to the postmortem's review, which its own commands change: "
+            "`postmortem status|owner|review ...` (run it again with the right value)."
         )
     if kind in TIME_ONLY:
         return f"Entry #{number} ({name}) cannot be {done}: correct its time (`correct {number} --at WHEN`)" + (

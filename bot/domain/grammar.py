@@ -30,6 +30,13 @@ CLI) ``@alice`` names a person too, recorded as ``alice`` (``@U0123ABC`` is that
     service <name> | impact <N%>
     correct <entry#> [text] [--at WHEN] | strike <entry#> <reason>
     status | timeline | postmortem [template] | postmortem publish | list | slo [service] | help
+    postmortem status draft|in-review|published | postmortem owner @user
+    postmortem review <when> [for <length>] [@attendee|@group ...]
+
+``postmortem status|owner|review|publish`` are sub-commands (never template names); a review's WHEN is read by
+``bot.domain.timeparse.parse_review_time`` (the clock forms ``--at`` takes, as a time to come), its length is
+``for 60m`` / ``for 1h30m`` (15 min to 8 h, default 60 min), its attendees Slack mentions or user groups
+(``@name`` in the CLI) after it, in either order.
 
 ``correct`` and ``strike`` name a timeline entry by the number ``timeline`` shows (``#5`` or ``5``); a
 correction gives new text, a new time (``--at``: the time the entry should have), or both; ``strike`` takes
@@ -65,6 +72,7 @@ from bot.domain.commands import (
     Mitigate,
     Monitor,
     ParsedCommand,
+    PostmortemChange,
     PublishPostmortem,
     RejectHypothesis,
     Reopen,
@@ -72,8 +80,11 @@ from bot.domain.commands import (
     RescheduleFollowup,
     Resolve,
     Rollback,
+    ScheduleReview,
     SetImpact,
     SetLead,
+    SetPostmortemOwner,
+    SetPostmortemStatus,
     SetService,
     ShowHelp,
     ShowSlo,
@@ -86,12 +97,16 @@ from bot.domain.errors import TimeParseError, UsageError
 from bot.domain.model import (
     DEFAULT_SEVERITY,
     SEVERITY_SPELLINGS,
+    PostmortemStatus,
     Severity,
     is_slack_user_id,
     looks_like_severity,
     parse_incident_id,
 )
-from bot.domain.timeparse import DueDate, parse_due
+from bot.domain.timeparse import DueDate, parse_due, parse_review_length
+
+DEFAULT_REVIEW_MINUTES = 60
+"""A review's length when none is given (``for 90m``)."""
 
 MAX_TEXT_LENGTH = 20_000
 """Longest free text kept (titles, notes, hypotheses...); the database stores it whole."""
@@ -121,7 +136,10 @@ USAGE: dict[str, str] = {
     "strike": "strike <entry#> <reason> (drops a wrong note, pinned message or impact from the views)",
     "status": "status",
     "timeline": "timeline",
-    "postmortem": "postmortem [template] | postmortem publish",
+    "postmortem": (
+        "postmortem [template] | postmortem publish | postmortem status draft|in-review|published | "
+        "postmortem owner @user | postmortem review <when> [for 60m] [@attendees ...]"
+    ),
     "list": "list",
     "slo": "slo [service]",
     "help": "help [command]",
@@ -701,9 +719,17 @@ def _parse_slo(rest: str) -> ShowSlo:
     return ShowSlo(name)
 
 
-def _parse_postmortem(rest: str) -> ExportPostmortem | PublishPostmortem:
-    """``postmortem [template]`` exports the draft; ``postmortem publish`` (a reserved word, in any case: no
-    template is named ``publish``) publishes it to the configured targets and takes nothing more."""
+POSTMORTEM_CHANGES = ("status", "owner", "review")
+"""The words after ``postmortem`` that are sub-commands, never template names (and ``publish``)."""
+
+
+def _parse_postmortem(rest: str, names: bool) -> ExportPostmortem | PostmortemChange | PublishPostmortem:
+    """``postmortem [template]`` exports the draft; ``postmortem status|owner|review …`` change the review;
+    ``postmortem publish`` (a reserved word, in any case: no template is named ``publish``) publishes it to
+    the configured targets and takes nothing more."""
+    sub, remainder = _split_word(rest)
+    if sub.lower() in POSTMORTEM_CHANGES:
+        return _parse_postmortem_change(sub.lower(), remainder, names)
     name = rest.strip()
     first, _, more = name.partition(" ")
     if first.lower() == "publish":
@@ -713,6 +739,60 @@ def _parse_postmortem(rest: str) -> ExportPostmortem | PublishPostmortem:
     if name and not _TEMPLATE_NAME.match(name):
         raise UsageError(f"`{name[:60]}` is not a template name (letters, digits, `.`, `_`, `-`).", USAGE["postmortem"])
     return ExportPostmortem(template=name or None)
+
+
+def _parse_postmortem_change(sub: str, rest: str, names: bool) -> PostmortemChange:
+    usage = USAGE["postmortem"]
+    if sub == "status":
+        status = PostmortemStatus.parse(rest) if rest else None
+        if status is None:
+            shown = f"`{rest[:30]}` is not a postmortem status; " if rest else ""
+            raise UsageError(f"{shown}`postmortem status` needs one of `draft`, `in-review`, `published`.", usage)
+        return SetPostmortemStatus(status)
+    if sub == "owner":
+        owner = _parse_person(rest, names, usage) if rest else None
+        if owner is None:
+            raise UsageError(
+                "`postmortem owner` needs one person, mentioned as @name, e.g. `postmortem owner @bob`.", usage
+            )
+        return SetPostmortemOwner(owner)
+    return _parse_review(rest, names)
+
+
+def _parse_review(rest: str, names: bool) -> ScheduleReview:
+    """``<when> [for <length>] [@attendees...]``, the attendees and length in either order at the end."""
+    usage = USAGE["postmortem"]
+    tokens = rest.split()
+    users: list[UserRef] = []
+    groups: list[GroupRef] = []
+    minutes: int | None = None
+    while tokens:
+        last = tokens[-1]
+        person = _parse_person(last, names, usage)
+        group = parse_group(last) if person is None else None
+        if person is not None or group is not None:
+            users[:0] = [person] if person is not None else []
+            groups[:0] = [group] if group is not None else []
+            tokens.pop()
+        elif len(tokens) >= 2 and tokens[-2].lower() == "for" and minutes is None:
+            minutes = parse_review_length(last)
+            if minutes is None:
+                raise UsageError(
+                    f"`for {last[:20]}` is not a review length: give 15 minutes to 8 hours, "
+                    "e.g. `for 60m`, `for 1h30m`.",
+                    usage,
+                )
+            del tokens[-2:]
+        elif last.startswith(("<@", "<!", "@")):
+            raise UsageError(f"`{last[:40]}` is not a person or user group; mention attendees as @name.", usage)
+        else:
+            break
+    if not tokens:
+        raise UsageError(
+            "`postmortem review` needs the time of the review, e.g. `postmortem review 2026-11-24 15:00 UTC+1 @alice`.",
+            usage,
+        )
+    return ScheduleReview(" ".join(tokens), tuple(users), tuple(groups), minutes or DEFAULT_REVIEW_MINUTES)
 
 
 def _parse_help(rest: str) -> ShowHelp:
@@ -745,7 +825,6 @@ _PARSERS: dict[str, Callable[[str], Action]] = {
     "strike": _parse_strike,
     "status": _no_arguments("status", ShowStatus()),
     "timeline": _no_arguments("timeline", ShowTimeline()),
-    "postmortem": _parse_postmortem,
     "list": _no_arguments("list", ListIncidents()),
     "followups": _no_arguments("followups", ListFollowups()),
     "slo": _parse_slo,
@@ -756,5 +835,6 @@ _PEOPLE_PARSERS: dict[str, Callable[[str, bool], Action]] = {
     "lead": _parse_lead,
     "assemble": _parse_assemble,
     "followup": _parse_followup,
+    "postmortem": _parse_postmortem,
 }
 """The verbs that name people: they also take ``names`` (accept ``@alice`` in the CLI)."""

@@ -34,13 +34,17 @@ from bot.domain.commands import (
     RecordTrackerIssueGone,
     RejectHypothesis,
     RemindFollowups,
+    RemindPostmortem,
     Reopen,
     ReopenFollowup,
     RescheduleFollowup,
     Resolve,
     Rollback,
+    ScheduleReview,
     SetImpact,
     SetLead,
+    SetPostmortemOwner,
+    SetPostmortemStatus,
     SetService,
     StrikeEntry,
     Transition,
@@ -64,6 +68,8 @@ from bot.domain.model import (
     TimelineEntry,
 )
 from bot.domain.people import Person, Said
+from bot.domain.review import record as record_review
+from bot.domain.review import review_state
 from bot.domain.timeparse import DueDate, format_day, format_utc
 
 DECLARED, INVESTIGATING, MITIGATED, MONITORING, RESOLVED = (
@@ -117,6 +123,10 @@ LIFE_CYCLE: dict[type[Transition], tuple[Status | None, ...]] = {
     Reopen:             (None,          None,          None,          INVESTIGATING, INVESTIGATING),
     CorrectEntry:       (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     StrikeEntry:        (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    SetPostmortemStatus: (DECLARED,     INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    SetPostmortemOwner: (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    ScheduleReview:     (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    RemindPostmortem:   (None,          None,          None,          None,          RESOLVED),
 }
 # fmt: on
 
@@ -188,8 +198,9 @@ def declare(action: Declare, number: int, stamp: Stamp, channel_id: str | None =
 def apply(incident: Incident, action: Transition, stamp: Stamp, timeline: Sequence[TimelineEntry] = ()) -> Decision:
     """Apply a state-changing command, or raise TransitionError/TimeParseError explaining why not.
 
-    ``timeline`` (the incident's stored entries, numbered) is read by ``correct`` and ``strike`` only, which
-    add an entry pointing at the one they name and change no state (``bot.domain.corrections``).
+    ``timeline`` (the incident's stored entries, numbered) is read by ``correct`` and ``strike``, which
+    add an entry pointing at the one they name and change no state (``bot.domain.corrections``), and by the
+    postmortem's review commands, decided against the review state it holds (``bot.domain.review``).
     """
     if isinstance(action, CorrectEntry | StrikeEntry):
         if isinstance(action, CorrectEntry):
@@ -210,6 +221,8 @@ def apply(incident: Incident, action: Transition, stamp: Stamp, timeline: Sequen
     next_status = TRANSITIONS.get((incident.status, type(action)))
     if next_status is None:
         raise TransitionError(_refusal(incident, action))
+    if isinstance(action, _REVIEW_ACTIONS):
+        return Decision(incident, (record_review(incident, action, review_state(timeline), stamp.entry),))
     changed, entry = _RECORDERS[type(action)](incident, action, stamp)
     if entry.kind in STATUS_CHANGE_KINDS:
         _check_not_before_latest_change(incident, entry)
@@ -643,6 +656,9 @@ def _record_publication(incident: Incident, action: RecordPublication, stamp: St
 def _record_nudge(incident: Incident, action: Nudge, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
     return incident, stamp.entry(EntryKind.NUDGE, silent_minutes=action.silent_minutes)
 
+
+_REVIEW_ACTIONS = (SetPostmortemStatus, SetPostmortemOwner, ScheduleReview, RemindPostmortem)
+"""Decided by ``bot.domain.review`` against the review entries of ``timeline``; they change no incident state."""
 
 _RECORDERS: dict[type[Transition], Any] = {
     SetLead: _record_lead,

@@ -52,6 +52,21 @@ class Status(StrEnum):
         return cls(value) if value in _STATUS_VALUES else None
 
 
+class PostmortemStatus(StrEnum):
+    """Where an incident's postmortem is in its review (``postmortem status ...``); ``draft`` until told."""
+
+    DRAFT = "draft"
+    IN_REVIEW = "in-review"
+    PUBLISHED = "published"
+
+    @classmethod
+    def parse(cls, word: str) -> PostmortemStatus | None:
+        """``draft``, ``in-review`` (also ``in_review``, ``inreview``, ``in review``, ``In\u2013Review`` with
+        a phone's en dash), ``published``, in any case; None for anything else."""
+        key = re.sub(r"[\s_\-\u2010-\u2015\u2212]+", "", word.strip().lower())
+        return {"draft": cls.DRAFT, "inreview": cls.IN_REVIEW, "published": cls.PUBLISHED}.get(key)
+
+
 @dataclass(frozen=True)
 class StatusMeaning:
     """What being in a status implies; every module asks the status (``Status.is_open``, ...)."""
@@ -160,6 +175,10 @@ class EntryKind(StrEnum):
     NUDGE = "nudge"
     CORRECTION = "correction"
     STRIKE = "strike"
+    POSTMORTEM_STATUS = "postmortem_status"
+    POSTMORTEM_OWNER = "postmortem_owner"
+    POSTMORTEM_REVIEW = "postmortem_review"
+    POSTMORTEM_REMINDER = "postmortem_reminder"
 
 
 STATUS_CHANGE_KINDS = frozenset(
@@ -392,6 +411,8 @@ class IncidentSummary:
     channel_id: str | None
     declared_at: datetime
     resolved_at: datetime | None
+    postmortem_status: PostmortemStatus | None = None
+    """Where a resolved incident's postmortem stands (``bot.domain.review``); None for an open incident."""
 
 
 @dataclass(frozen=True)

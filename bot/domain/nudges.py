@@ -22,10 +22,11 @@ BOT_CHATTER = frozenset(
         EntryKind.FOLLOWUP_EXPORTED,
         EntryKind.FOLLOWUP_TRACKER_GONE,
         EntryKind.POSTMORTEM_PUBLISHED,
+        EntryKind.POSTMORTEM_REMINDER,
     }
 )
 """Entries the bot records on its own (a nudge, a reminder, a filed issue's key, a tracker issue found
-gone, a published postmortem): not a status update."""
+gone, a published postmortem, a draft postmortem's reminder): not a status update."""
 DEFAULT_NUDGE_AFTER: Mapping[Severity, timedelta] = {
     Severity.SEV1: timedelta(minutes=15),
     Severity.SEV2: timedelta(minutes=30),

@@ -22,10 +22,12 @@ from bot.domain.model import (
     Hypothesis,
     HypothesisStatus,
     Incident,
+    PostmortemStatus,
     Status,
     TimelineEntry,
     sorted_timeline,
 )
+from bot.domain.review import REVIEW_KINDS, PostmortemReview, review_state
 from bot.domain.slo import ImpactSpan, Slo, format_budget_time, impact_spans, incident_burn
 from bot.domain.timeline import (
     Escape,
@@ -41,10 +43,21 @@ from bot.domain.timeline import (
 )
 from bot.domain.timeparse import ensure_utc, format_date, format_day, format_duration, format_utc
 
-BOT_REMINDERS = frozenset({EntryKind.NUDGE, EntryKind.FOLLOWUP_REMINDER, EntryKind.POSTMORTEM_PUBLISHED})
+BOT_REMINDERS = frozenset(
+    {EntryKind.NUDGE, EntryKind.FOLLOWUP_REMINDER, EntryKind.POSTMORTEM_REMINDER, EntryKind.POSTMORTEM_PUBLISHED}
+)
 """The bot's own reminders and its records of where the postmortem was published: on the timeline (so each
 is sent once), left out of the draft's (a publication listed in the document it published would change that
 document, and the next re-publish would never find it unchanged)."""
+LEFT_OUT_OF_TIMELINE = BOT_REMINDERS | frozenset(REVIEW_KINDS)
+"""Entries the draft's timeline leaves out: the bot's own, and the postmortem's own review (its header
+says where the review stands)."""
+REVIEW_STATUS_WORDS = {
+    PostmortemStatus.DRAFT: "Draft",
+    PostmortemStatus.IN_REVIEW: "In review",
+    PostmortemStatus.PUBLISHED: "Published",
+}
+"""How the draft's header names a postmortem status."""
 MAX_TIMELINE_LINES = 1000
 """Timeline entries shown in a postmortem draft (first and last halves); the database keeps all."""
 MAX_NOTES = 200
@@ -160,6 +173,12 @@ class PostmortemData:
     notes: list[str]
     generated_at: str
     status: str = "Draft"
+    """Where the postmortem is in its review: ``Draft``, ``In review`` or ``Published`` (``postmortem status``)."""
+    owner: str = ""
+    """The postmortem owner as mentioned (``@bob``), "" before ``postmortem owner`` names one."""
+    review_meeting: str = ""
+    """The review as last scheduled (``2026-11-24 14:00 UTC (60 min) with @alice, @netops``), "" before
+    ``postmortem review``."""
     service: str = ""
     error_budget: ErrorBudget | None = None
     recent_changes: list[str] = field(default_factory=list)
@@ -197,6 +216,7 @@ def build_postmortem(
     root = incident.root_cause
     spans = impact_spans(ordered, generated_at)
     trigger_source, trigger = _trigger(ordered, changes)
+    state = review_state(ordered)
     return PostmortemData(
         incident_id=incident.incident_id,
         title=incident.title,
@@ -222,13 +242,18 @@ def build_postmortem(
         metrics=_metrics(milestones),
         action_items=[_action_item(f, mention, generated_at) for f in incident.followups],
         lessons=_lessons(incident, ordered, milestones),
-        timeline=_capped_timeline([e for e in ordered if e.kind not in BOT_REMINDERS], mention, incident.incident_id),
+        timeline=_capped_timeline(
+            [e for e in ordered if e.kind not in LEFT_OUT_OF_TIMELINE], mention, incident.incident_id
+        ),
         notes=_capped(
             [describe(e, mention) for e in ordered if e.kind in (EntryKind.NOTE, EntryKind.PINNED)],
             MAX_NOTES,
             f"… and {{omitted:,}} more notes: `incidentbot timeline {incident.incident_id}` lists them all",
         ),
         generated_at=format_utc(generated_at),
+        status=REVIEW_STATUS_WORDS[state.status],
+        owner=mention(state.owner) if state.owner else "",
+        review_meeting=_review_meeting(state, mention),
         service=incident.service or "",
         error_budget=_error_budget(slo, incident, ordered, generated_at) if slo else None,
         recent_changes=[describe_change(c) for c in changes],
@@ -247,6 +272,16 @@ def build_postmortem(
         trigger_source=trigger_source,
         impact=_impact(spans, generated_at, slo),
     )
+
+
+def _review_meeting(state: PostmortemReview, mention: Mention) -> str:
+    review = state.review
+    if review is None:
+        return ""
+    people = [mention(user) for user in review.attendees]
+    people += [f"@{review.group_handles.get(group, group)}" for group in review.groups]
+    with_whom = f" with {', '.join(people)}" if people else ""
+    return f"{format_utc(review.at)} ({review.minutes} min){with_whom}"
 
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9_.-]{2,}")

@@ -15,6 +15,7 @@ from bot.domain.people import Mention as Mention
 from bot.domain.people import keep_text as keep_text
 from bot.domain.people import neutral_mention
 from bot.domain.people import plain_mention as plain_mention
+from bot.domain.timeparse import format_utc
 
 
 def collect_names(entries: Iterable[TimelineEntry]) -> dict[str, str]:
@@ -152,8 +153,40 @@ def describe(entry: TimelineEntry, mention: Mention = neutral_mention, escape: E
     if kind is EntryKind.FOLLOWUP_REMINDER:
         numbers = ", ".join(f"#{n}" for n in data.get("numbers") or [])
         return f"Reminder posted: follow-ups overdue on {data.get('day')}: {numbers}"
+    if kind in _REVIEW_KINDS:
+        return _describe_review(entry, data, mention)
     label = _LABELS.get(kind) or kind.value.replace("_", " ").capitalize()  # a new kind reads as its name
     return _with_text(label, entry.text)
+
+
+_REVIEW_KINDS = frozenset(
+    {
+        EntryKind.POSTMORTEM_STATUS,
+        EntryKind.POSTMORTEM_OWNER,
+        EntryKind.POSTMORTEM_REVIEW,
+        EntryKind.POSTMORTEM_REMINDER,
+    }
+)
+
+
+def _describe_review(entry: TimelineEntry, data: dict[str, Any], mention: Mention) -> str:
+    """The postmortem's review entries (``bot.domain.review``): status, owner, review meeting, draft reminder."""
+    kind = entry.kind
+    if kind is EntryKind.POSTMORTEM_STATUS:
+        return f"Postmortem is now {data.get('status')} (was {data.get('previous')})"
+    if kind is EntryKind.POSTMORTEM_OWNER:
+        return f"Postmortem owner: {mention(str(data.get('owner')))}"
+    if kind is EntryKind.POSTMORTEM_REMINDER:
+        reminded = data.get("reminded")
+        who = f" ({mention(str(reminded))})" if reminded else ""
+        return f"Reminder posted: the postmortem is still a draft on {data.get('day')}{who}"
+    when = datetime.fromisoformat(str(data.get("at")))
+    verb = "rescheduled" if data.get("sequence") else "scheduled"
+    people = [mention(str(a)) for a in data.get("attendees") or []]
+    handles = data.get("group_handles") or {}
+    people += [f"@{handles.get(g, g)}" for g in data.get("groups") or []]
+    with_whom = f" with {', '.join(people)}" if people else ""
+    return f"Postmortem review {verb} for {format_utc(when)} ({data.get('minutes')} min){with_whom}"
 
 
 _FOLLOWUP_CHANGES = frozenset(

@@ -341,6 +341,85 @@ def format_duration(delta: timedelta) -> str:
     return f"{days}d {hours}h"
 
 
+# -- review times (``postmortem review WHEN``) -----------------------------------------------------
+
+MAX_AHEAD = timedelta(days=366)
+"""A review is scheduled at most a year ahead."""
+REVIEW_FORMS = (
+    "A review time is a moment to come: `2026-11-24 15:00`, `2026-11-24 15:00 UTC+1`, `2026-11-24T15:00Z`, "
+    "`tomorrow 15:00 Europe/Berlin`, `today 16:30`, or a clock time alone (`15:00`: its next occurrence); "
+    "zones as for `--at` (`UTC+1`, `+05:30`, `CET`, `Europe/Berlin`; no zone means UTC)."
+)
+_TOMORROW = re.compile(r"^tomorrow\s+(?P<rest>.+)$", re.IGNORECASE)
+_PAST_ONLY = re.compile(r"^(?:now|yesterday\b.*|.*\bago)$", re.IGNORECASE)
+
+
+def parse_review_time(text: str, now: datetime) -> datetime:
+    """When a postmortem review takes place: WHEN in the clock forms ``--at`` accepts (the same zones and
+    offsets, :func:`parse_when`), plus ``tomorrow HH:MM``, read as a moment to come. Returns an aware UTC
+    datetime after ``now``.
+
+    A clock time alone is its next occurrence (at 16:00, ``15:00`` is tomorrow's). Raises TimeParseError
+    for a moment not after ``now`` ("is in the past"), more than a year (:data:`MAX_AHEAD`) ahead, a past-only
+    form (``now``, ``15m ago``, ``yesterday ...``) and every form ``--at`` refuses (a DST gap, an ambiguous zone...).
+    """
+    now = ensure_utc(now)
+    cleaned = " ".join(text.split())
+    if not cleaned:
+        raise TimeParseError(f"`postmortem review` needs the time of the review. {REVIEW_FORMS}")
+    if len(cleaned) > MAX_WHEN_LENGTH:
+        raise TimeParseError(f"`{cleaned[:MAX_WHEN_LENGTH]}...` is not a time I understand. {REVIEW_FORMS}")
+    if _PAST_ONLY.match(cleaned):
+        raise TimeParseError(f"`{cleaned}` is in the past; a review is scheduled for a time to come. {REVIEW_FORMS}")
+    tomorrow = _TOMORROW.match(cleaned)
+    match = _WHEN.match(f"today {tomorrow['rest']}" if tomorrow else cleaned)
+    if not match:
+        raise TimeParseError(f"`{cleaned}` is not a time I understand. {REVIEW_FORMS}")
+    try:
+        moment = _review_moment(match, cleaned, now, tomorrow=tomorrow is not None)
+    except TimeParseError as exc:  # its reason, with the review's forms instead of --at's
+        raise TimeParseError(f"{str(exc).removesuffix(ACCEPTED_FORMS).strip()} {REVIEW_FORMS}") from None
+    if moment <= now:
+        raise TimeParseError(
+            f"`{cleaned}` ({format_utc(moment)}) is in the past; a review is scheduled for a time to come. "
+            f"{REVIEW_FORMS}"
+        )
+    if moment > now + MAX_AHEAD:
+        raise TimeParseError(f"`{cleaned}` ({format_utc(moment)}) is more than a year ahead. {REVIEW_FORMS}")
+    return moment
+
+
+def _review_moment(match: re.Match[str], text: str, now: datetime, *, tomorrow: bool) -> datetime:
+    """The moment ``match`` (of ``_WHEN``) names, a clock time alone read as its next occurrence after ``now``."""
+    clock, zone = _clock(match, text), _zone(match, text)
+    today = now.astimezone(zone).date()
+    if match["date"]:
+        try:
+            day = date.fromisoformat(match["date"])
+        except ValueError:
+            raise _refused(f"`{match['date']}` is not a date.") from None
+    else:
+        day = today + timedelta(days=1 if tomorrow else 0)
+    moment = _localize(day, clock, zone, text)
+    if not match["date"] and not match["day"] and moment <= now:
+        moment = _localize(today + timedelta(days=1), clock, zone, text)
+    return moment
+
+
+_LENGTH = re.compile(r"^(?:(?P<h>\d{1,2})h)?(?:(?P<m>\d{1,3})(?:m|min|mins|minutes)?)?$", re.IGNORECASE | re.ASCII)
+MIN_REVIEW_MINUTES = 15
+MAX_REVIEW_MINUTES = 480
+
+
+def parse_review_length(text: str) -> int | None:
+    """``90m``, ``90``, ``1h``, ``1h30m``, ``1h30`` -> minutes (15 to 480); None for anything else."""
+    match = _LENGTH.match(text.strip())
+    if match is None or not (match["h"] or match["m"]):
+        return None
+    minutes = int(match["h"] or 0) * 60 + int(match["m"] or 0)
+    return minutes if MIN_REVIEW_MINUTES <= minutes <= MAX_REVIEW_MINUTES else None
+
+
 # -- due dates (``followup ... --due DATE``) -------------------------------------------------------
 
 DUE_FORMS = (

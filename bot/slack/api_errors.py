@@ -207,6 +207,7 @@ ERRORS: dict[str, tuple[ErrorClass, str]] = {
     "user_is_restricted": (S, "the bot's user is restricted from this action: a workspace admin must allow it"),
     # -- one person's problem ------------------------------------------------------------------------
     "user_not_found": (U, "no such user"),
+    "user_not_visible": (U, "a user the bot may not see (another workspace of the organisation)"),
     "user_not_in_channel": (U, "not a member of the channel"),
     "no_such_subteam": (U, "no such user group"),
     "already_in_channel": (U, "already in the channel"),

@@ -22,7 +22,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.domain.alerts import ALERTMANAGER_ACTOR, DEFAULT_SEVERITY_MAP, severity_hint
 from bot.domain.changes import describe_change
-from bot.domain.commands import PinMessage
+from bot.domain.commands import Assignee, GroupRef, PinMessage, UserRef
 from bot.domain.effects import Effect, OutboxItem
 from bot.domain.model import (
     EntryKind,
@@ -39,7 +39,7 @@ from bot.domain.model import (
 from bot.domain.paging import PageAction
 from bot.domain.slo import format_budget_time
 from bot.domain.timeline import PUBLICATION_TARGETS, plain_references
-from bot.domain.timeparse import format_day
+from bot.domain.timeparse import format_day, format_utc
 from bot.errors import BotError
 from bot.outbox.worker import RetryLater, Undeliverable
 from bot.slack.api_errors import ErrorClass, SlackFailure, failure_of
@@ -52,6 +52,7 @@ from bot.usecases.changes import ChangeUseCases
 from bot.usecases.incidents import IncidentUseCases
 from bot.usecases.outbox import OutboxUseCases
 from bot.usecases.shared import Actor, Outcome
+from bot.views.invite import Invitee, build_review_invite, invite_filename
 from bot.views.postmortem import PostmortemRenderer
 from bot.views.replies import budget_status, confirmation
 
@@ -72,6 +73,7 @@ class SlackEffect(StrEnum):
     PIN_STATUS = "slack.pin_status"
     DIRECT_MESSAGE = "slack.direct_message"
     POST_TO_CHANNEL = "slack.post_to_channel"
+    UPLOAD_REVIEW_INVITE = "slack.upload_review_invite"
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,10 @@ def plan_effects(outcome: Outcome, actor: Actor, notify: NotifyTarget | None = N
     if any(entry.kind is EntryKind.RESOLVED for entry in outcome.entries):
         effects.append(Effect(SlackEffect.UPLOAD_POSTMORTEM, {"template": None, "notify": _target(notify)}, number))
         effects += _unowned_followups(incident)
+    for entry in outcome.entries:
+        if entry.kind is EntryKind.POSTMORTEM_REVIEW:
+            payload = {"uid": entry.data["uid"], "sequence": entry.data["sequence"], "notify": _target(notify)}
+            effects.append(Effect(SlackEffect.UPLOAD_REVIEW_INVITE, payload, number))
     return effects + _sre_effects(outcome)
 
 
@@ -257,6 +263,29 @@ def followup_reminder_effects(outcome: Outcome) -> list[Effect]:
         title = escape_keeping_mentions(incident.title)
         text = f":hourglass: Your follow-ups on {ident} ({title}) are overdue: {mine}. {hint}"
         effects.append(Effect(SlackEffect.DIRECT_MESSAGE, {"user": owner, "text": text}, incident.number))
+    return effects
+
+
+def postmortem_reminder_effects(outcome: Outcome) -> list[Effect]:
+    """What a draft postmortem's reminder owes (``bot.jobs.reminders.PostmortemReminder``): a line in the incident's
+    channel, and a direct message to the person reminded (the postmortem owner, else the lead) when a Slack user."""
+    incident = outcome.incident
+    entry = next((e for e in outcome.entries if e.kind is EntryKind.POSTMORTEM_REMINDER), None)
+    if entry is None:
+        return []
+    ident, reminded = incident.incident_id, entry.data.get("reminded")
+    resolved = f" since {format_day(incident.resolved_at.date())}" if incident.resolved_at else ""
+    hint = (
+        f"Schedule its review with `/incident {ident} postmortem review &lt;when&gt; @attendees`, then "
+        f"`/incident {ident} postmortem status in-review`."
+    )
+    who = f"{slack_mention(str(reminded))}: " if reminded else ""
+    line = f":memo: {who}the postmortem of {ident} ({incident.severity.value}) is still a draft{resolved}. {hint}"
+    effects = [Effect(SlackEffect.POST_LINE, {"text": line}, incident.number)]
+    if reminded and is_slack_user_id(str(reminded)):
+        title = escape_keeping_mentions(incident.title)
+        text = f":memo: The postmortem of {ident} ({title}) is still a draft{resolved}. {hint}"
+        effects.append(Effect(SlackEffect.DIRECT_MESSAGE, {"user": str(reminded), "text": text}, incident.number))
     return effects
 
 
@@ -532,6 +561,7 @@ class SlackDeliverer:
                 SlackEffect.PIN_STATUS: self._pin_status,
                 SlackEffect.DIRECT_MESSAGE: self._direct_message,
                 SlackEffect.POST_TO_CHANNEL: self._post_to_channel,
+                SlackEffect.UPLOAD_REVIEW_INVITE: self._upload_review_invite,
             }.get(SlackEffect(item.kind))
             if item.kind in SlackEffect._value2member_map_
             else None
@@ -807,6 +837,75 @@ class SlackDeliverer:
             raise
         if link is not None:
             await asyncio.to_thread(self.incidents.record_postmortem_url, incident.number, link, self.postmortem_plan)
+
+    async def _upload_review_invite(self, item: OutboxItem) -> None:
+        """The review's calendar invite (``bot.views.invite``) into the incident channel, for the review as the item
+        scheduled it: an item whose review was scheduled again since (a newer ``sequence``) uploads nothing, the
+        newer one's item does. Attendees' addresses come from ``users.info``, user groups are expanded."""
+        bound = await self._channel_incident(item)
+        if bound is None or bound.channel_id is None:
+            return
+        incident, state = await asyncio.to_thread(self.incidents.review, bound.number)
+        review = state.review
+        if review is None or review.sequence != item.payload.get("sequence"):
+            log.info("review_invite_superseded", incident=incident.incident_id, item=item.id)
+            return
+        contacts: dict[str, Invitee] = {}
+        for user in review.attendees:
+            contacts[user] = await self._invitee(user, state.names)
+        handles = review.group_handles
+        groups = [GroupRef(group, f"@{handles[group]}" if group in handles else None) for group in review.groups]
+        members, problems = await self.web_api.expand_groups([Assignee(group) for group in groups])
+        for member in members:
+            user = member.who.user_id if isinstance(member.who, UserRef) else ""
+            if user and user not in contacts:
+                contacts[user] = await self._invitee(user, state.names)
+        organizer = await self._invitee(state.owner, state.names) if state.owner else None
+        content = build_review_invite(
+            incident,
+            review,
+            list(contacts.values()),
+            organizer,
+            self.incidents.clock(),
+            groups=[group.handle or group.group_id for group in groups],
+            channel=f"https://slack.com/app_redirect?channel={incident.channel_id}",
+        )
+        verb = "rescheduled" if review.sequence else "scheduled"
+        comment = (
+            f":calendar: Postmortem review of *{incident.incident_id}* {verb} for {format_utc(review.at)} "
+            f"({review.minutes} min). Add the attached invite to your calendar."
+        )
+        missing = [slack_mention(c.user) for c in contacts.values() if not c.email]
+        if missing:
+            comment += f" No e-mail address known for {', '.join(missing)}: they are named in its description."
+        if problems:
+            told = "; ".join(problems)
+            comment += f" {told[:1].upper()}{told[1:]}."
+        try:
+            link = await self.web_api.upload_invite(incident, invite_filename(incident), content, comment)
+        except SlackApiError as exc:
+            failure, notify = failure_of(exc), item.payload.get("notify")
+            if failure.error_class is not ErrorClass.TEMPORARY and notify:
+                reason = f"{failure.code or 'no Slack answer'}: {failure.meaning[1]}"
+                text = f"Slack refused the review invite of {incident.incident_id} ({reason}); the review is recorded."
+                await self._send_notification({**notify, "text": text})
+            raise
+        log.info(
+            "review_invite_uploaded",
+            incident=incident.incident_id,
+            uid=review.uid,
+            sequence=review.sequence,
+            attendees=len(contacts),
+            with_email=sum(1 for c in contacts.values() if c.email),
+            link=link,
+        )
+
+    async def _invitee(self, user: str, names: Mapping[str, str]) -> Invitee:
+        """A person on the invite: a Slack user's name and address from Slack, a CLI name as recorded."""
+        if not is_slack_user_id(user):
+            return Invitee(user, names.get(user, user))
+        name, email = await self.web_api.user_contact(user)
+        return Invitee(user, name if name != user else names.get(user, user), email)
 
 
 def message_time(ts: str) -> datetime:

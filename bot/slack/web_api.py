@@ -478,28 +478,70 @@ class SlackWebApi:
         """Upload the draft into the incident channel as ``INC-n-postmortem.md``; its permalink (the
         ``permalink`` of the file object ``files.completeUploadExternal`` answers), or None when Slack's
         answer has none. Raises SlackApiError."""
-        assert incident.channel_id
         filename = f"{incident.incident_id}-postmortem.md"
         try:
-            response = await self.client.files_upload_v2(
-                channel=incident.channel_id,
-                filename=filename,
-                title=f"{incident.incident_id} postmortem draft",
-                content=markdown,
-                initial_comment=f"Postmortem draft for *{incident.incident_id}*: edit it and run the review. "
+            link = await self._share_file(
+                incident,
+                filename,
+                f"{incident.incident_id} postmortem draft",
+                markdown,
+                f"Postmortem draft for *{incident.incident_id}*: edit it and run the review. "
                 "`/incident postmortem` exports it again.",
             )
         except SlackApiError as exc:
             log.warning("postmortem_upload_failed", incident=incident.incident_id, error=failure_of(exc).code)
             raise
-        files = response.get("files")
-        first = files[0] if isinstance(files, list) and files and isinstance(files[0], dict) else {}
-        permalink = first.get("permalink")
-        link = permalink if isinstance(permalink, str) and permalink.startswith("https://") else None
         log.info(
             "postmortem_uploaded", incident=incident.incident_id, channel=incident.channel_id, file=filename, link=link
         )
         return link
+
+    async def upload_invite(self, incident: Incident, filename: str, content: bytes, comment: str) -> str | None:
+        """Upload the postmortem review's calendar invite (``.ics``) into the incident channel, with ``comment``;
+        its permalink, or None when Slack's answer has none. Raises SlackApiError (the outbox retries a temporary
+        one: a file whose upload failed before ``files.completeUploadExternal`` answered was never shared)."""
+        try:
+            return await self._share_file(
+                incident, filename, f"{incident.incident_id} postmortem review (calendar invite)", content, comment
+            )
+        except SlackApiError as exc:
+            log.warning("review_invite_upload_failed", incident=incident.incident_id, error=failure_of(exc).code)
+            raise
+
+    async def _share_file(
+        self, incident: Incident, filename: str, title: str, content: str | bytes, comment: str
+    ) -> str | None:
+        """``files_upload_v2`` into the incident's channel (getUploadURLExternal, the bytes, completeUploadExternal);
+        the shared file's ``permalink``, or None when Slack's answer has none. Raises SlackApiError."""
+        assert incident.channel_id
+        response = await self.client.files_upload_v2(
+            channel=incident.channel_id, filename=filename, title=title, content=content, initial_comment=comment
+        )
+        files = response.get("files")
+        first = files[0] if isinstance(files, list) and files and isinstance(files[0], dict) else {}
+        permalink = first.get("permalink")
+        return permalink if isinstance(permalink, str) and permalink.startswith("https://") else None
+
+    async def user_contact(self, user_id: str) -> tuple[str, str | None]:
+        """A Slack user's name (display name, else real name, else the user name) and e-mail address
+        (``users.info`` ``user.profile.email``, which Slack gives only with the ``users:read.email`` scope); the
+        id and None when Slack will not say (an unknown user, a missing scope: logged). A temporary failure
+        raises SlackApiError, for the outbox to retry."""
+        try:
+            response = await self._call("users.info", frozenset({"user_not_found"}), user=user_id)
+        except SlackApiError as exc:
+            if failure_of(exc).error_class is ErrorClass.TEMPORARY:
+                raise
+            return user_id, None
+        user = response.get("user")
+        user = user if isinstance(user, dict) else {}
+        profile = user.get("profile")
+        profile = profile if isinstance(profile, dict) else {}
+        name = next(
+            (str(v) for v in (profile.get("display_name"), profile.get("real_name"), user.get("name")) if v), user_id
+        )
+        email = profile.get("email")
+        return name, str(email) if isinstance(email, str) and "@" in email else None
 
     async def open_view(self, trigger_id: str, view: dict[str, Any]) -> bool:
         return await self.try_call("views.open", trigger_id=trigger_id, view=view) is not None

@@ -17,7 +17,9 @@ from bot.domain.commands import (
     Declare,
     ExportFollowup,
     ParsedCommand,
+    PostmortemChange,
     Query,
+    ScheduleReview,
     SetService,
     StrikeEntry,
     Transition,
@@ -25,11 +27,20 @@ from bot.domain.commands import (
 from bot.domain.corrections import corrected_incident
 from bot.domain.effects import Effect
 from bot.domain.lifecycle import Decision, Stamp, apply, declare
-from bot.domain.model import Incident, IncidentSummary, Status, TimelineEntry, format_incident_id
+from bot.domain.model import (
+    EntryKind,
+    Incident,
+    IncidentSummary,
+    PostmortemStatus,
+    Status,
+    TimelineEntry,
+    format_incident_id,
+)
 from bot.domain.policy import check_allowed
 from bot.domain.postmortem import PostmortemData, build_postmortem
+from bot.domain.review import REVIEW_KINDS, PostmortemReview, default_uid, review_state
 from bot.domain.slo import EMPTY_CATALOG, SloCatalog
-from bot.domain.timeparse import parse_when
+from bot.domain.timeparse import parse_review_time, parse_when
 from bot.errors import ConfigError
 from bot.store.repo import UnitOfWork
 from bot.usecases.changes import changes_before
@@ -206,6 +217,9 @@ class IncidentUseCases:
             )
         now = self.clock()
         corrects = isinstance(action, CorrectEntry | StrikeEntry)
+        reviews = isinstance(action, PostmortemChange)
+        if isinstance(action, ScheduleReview) and action.at is None:  # the review's own time, a time to come
+            action = replace(action, at=parse_review_time(action.when, now))
         if isinstance(action, CorrectEntry) and at:  # `correct N --at WHEN`: the entry's time, not the command's
             action, at = replace(action, at=parse_when(at, now)), None
         when = occurred_at or (parse_when(at, now) if at else now)
@@ -219,13 +233,19 @@ class IncidentUseCases:
                 return None
             if self.strict_roles:
                 check_allowed(before, action, actor.user_id)
-            timeline = uow.timeline.list_entries(before.number) if corrects else ()
+            if corrects:
+                timeline: Sequence[TimelineEntry] = uow.timeline.list_entries(before.number)
+            else:
+                timeline = uow.timeline.list_entries(before.number, kinds=REVIEW_KINDS) if reviews else ()
+            decided = action
+            if isinstance(decided, ScheduleReview) and decided.uid is None:
+                decided = replace(decided, uid=default_uid(before, uow.pages.installation_id()))
             shown_before = read_incident(uow, before)
             corrected = corrects or shown_before is not before  # read_incident returns it as is when uncorrected
             if shown_before is not before:
                 # A corrected status change's time is the one later backdating is checked against.
                 before = before.with_changes(latest_change=shown_before.latest_change)
-            decision: Decision = apply(before, action, stamp, timeline)
+            decision: Decision = apply(before, decided, stamp, timeline)
             after = uow.incidents.save(before, decision, now)
             # What adapters announce (the status message, the reply) is the corrected incident; rows stay as stored.
             outcome = Outcome(read_incident(uow, after) if corrected else after, decision.entries, shown_before)
@@ -341,12 +361,40 @@ class IncidentUseCases:
             changes = changes_before(uow, incident)
         return build_postmortem(incident, entries, self.clock(), self.slos.get(incident.service), changes)
 
+    def review(self, number: int) -> tuple[Incident, PostmortemReview]:
+        """INC-``number`` (corrected) and its postmortem's review state (``bot.domain.review``).
+
+        Raises IncidentNotFound."""
+        with self.transactions.read() as uow:
+            incident = read_incident(uow, find_incident(uow, number, None))
+            return incident, review_state(uow.timeline.list_entries(number, kinds=REVIEW_KINDS))
+
     def summaries(self, statuses: Sequence[Status] | None = None, limit: int = 200) -> list[IncidentSummary]:
         """Incidents in ``statuses`` (all if None), newest first, at most ``limit``."""
         with self.transactions.read() as uow:
             summaries = uow.incidents.list_summaries(statuses, limit)
             corrected = uow.timeline.numbers_with(CORRECTION_KINDS, [s.number for s in summaries])
-            return [self._corrected_summary(uow, s) if s.number in corrected else s for s in summaries]
+            shown = [self._corrected_summary(uow, s) if s.number in corrected else s for s in summaries]
+            return self._with_postmortem_status(uow, shown)
+
+    @staticmethod
+    def _with_postmortem_status(uow: UnitOfWork, summaries: list[IncidentSummary]) -> list[IncidentSummary]:
+        """Resolved incidents with their postmortem's status: ``draft`` unless a ``postmortem status`` entry says
+        otherwise (one query for all, one more per incident that has such an entry)."""
+        resolved = [s.number for s in summaries if s.status is Status.RESOLVED]
+        if not resolved:
+            return summaries
+        reviewed = uow.timeline.numbers_with([EntryKind.POSTMORTEM_STATUS], resolved)
+        statuses = {
+            number: review_state(uow.timeline.list_entries(number, kinds=[EntryKind.POSTMORTEM_STATUS])).status
+            for number in reviewed
+        }
+        return [
+            replace(s, postmortem_status=statuses.get(s.number, PostmortemStatus.DRAFT))
+            if s.status is Status.RESOLVED
+            else s
+            for s in summaries
+        ]
 
     @staticmethod
     def _corrected_summary(uow: UnitOfWork, summary: IncidentSummary) -> IncidentSummary:

@@ -20,6 +20,7 @@ from bot.usecases.incidents import IncidentUseCases
 from bot.usecases.nudges import NudgeUseCases
 from bot.usecases.outbox import OutboxUseCases
 from bot.usecases.publishing import PublishingUseCases
+from bot.usecases.reviews import ReviewUseCases
 from bot.usecases.shared import Clock, StandingPlan, Transactions, utc_now
 
 
@@ -39,6 +40,7 @@ class UseCases:
     nudges: NudgeUseCases
     followups: FollowupUseCases
     publishing: PublishingUseCases
+    reviews: ReviewUseCases
 
 
 def wire_usecases(
@@ -70,4 +72,5 @@ def wire_usecases(
         nudges=NudgeUseCases(incidents),
         followups=FollowupUseCases(incidents),
         publishing=PublishingUseCases(incidents, publish_targets),
+        reviews=ReviewUseCases(incidents),
     )

@@ -12,7 +12,8 @@ from datetime import datetime
 
 from bot.domain.corrections import correction_note, timeline_view
 from bot.domain.errors import BotError
-from bot.domain.model import Incident, IncidentSummary, TimelineEntry, format_incident_id
+from bot.domain.model import Incident, IncidentSummary, Status, TimelineEntry, format_incident_id
+from bot.domain.review import PostmortemReview
 from bot.domain.slo import budget_lines, format_budget_time
 from bot.domain.timeline import Escape, Mention, describe, format_percent, keep_text
 from bot.domain.timeparse import format_duration, format_utc
@@ -28,8 +29,15 @@ def confirmation(outcome: Outcome, mention: Mention, escape: Escape = keep_text)
     return f"{incident.incident_id} · " + "; ".join(lines) + status
 
 
-def status_text(incident: Incident, now: datetime, mention: Mention, escape: Escape = keep_text) -> str:
-    """A few lines summarising where the incident stands."""
+def status_text(
+    incident: Incident,
+    now: datetime,
+    mention: Mention,
+    escape: Escape = keep_text,
+    review: PostmortemReview | None = None,
+) -> str:
+    """A few lines summarising where the incident stands; with ``review`` (``bot.domain.review``), where its
+    postmortem stands once it is resolved or its review has begun (status, owner, the review scheduled)."""
     team = (
         ", ".join(f"{mention(m.user_id)}" + (f" ({escape(m.role)})" if m.role else "") for m in incident.members)
         or "nobody yet"
@@ -55,7 +63,18 @@ def status_text(incident: Incident, now: datetime, mention: Mention, escape: Esc
         )
     if root:
         lines.append(f"Root cause: {escape(root.text)}")
+    if review is not None and (incident.status is Status.RESOLVED or review != PostmortemReview()):
+        lines.append(postmortem_line(review, mention))
     return "\n".join(lines)
+
+
+def postmortem_line(review: PostmortemReview, mention: Mention) -> str:
+    """``Postmortem: in-review · owner @bob · review 2026-11-24 14:00 UTC (60 min)`` (times UTC)."""
+    parts = [f"Postmortem: {review.status.value}"]
+    parts.append(f"owner {mention(review.owner)}" if review.owner else "no owner named")
+    meeting = review.review
+    parts.append(f"review {format_utc(meeting.at)} ({meeting.minutes} min)" if meeting else "no review scheduled")
+    return " · ".join(parts)
 
 
 def timeline_text(
@@ -84,6 +103,7 @@ def list_text(summaries: Sequence[IncidentSummary], now: datetime, escape: Escap
     return "\n".join(
         f"{format_incident_id(s.number)}  {s.severity.value}  {s.status.value:<13} "
         f"{format_duration(now - s.declared_at):>8} ago  {escape(s.title)}"
+        + (f"  (postmortem {s.postmortem_status.value})" if s.postmortem_status is not None else "")
         for s in summaries
     )
 

@@ -318,22 +318,22 @@ class TestSlack:
 
     def test_extra_scopes_are_named_but_pass(self, doctor, fake_slack: FakeSlack) -> None:  # type: ignore[no-untyped-def]
         """A grant wider than the manifest still passes; the extra scopes are named."""
-        fake_slack.scopes.extend(["users:read", "admin"])
+        fake_slack.scopes.extend(["users:write", "admin"])
         code, lines = doctor()
         assert code == 0
         assert _line(lines, "Slack scopes") == [
-            f"[ok]   Slack scopes: all 9 scopes of {ROOT / 'manifest.yml'} granted; also granted, unused: admin, "
-            "users:read"
+            f"[ok]   Slack scopes: all 11 scopes of {ROOT / 'manifest.yml'} granted; also granted, unused: admin, "
+            "users:write"
         ]
 
     def test_a_manifest_of_your_own_is_compared(self, doctor, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
         """--manifest names another manifest: its scopes are the ones required."""
         own = tmp_path / "app.yml"
-        own.write_text("oauth_config:\n  scopes:\n    bot: [chat:write, im:history, users:read.email]\n")
+        own.write_text("oauth_config:\n  scopes:\n    bot: [chat:write, im:history, users:write]\n")
         code, lines = doctor("--manifest", str(own))
         assert code == 1
         assert _line(lines, "Slack scopes")[0] == (
-            f"[FAIL] Slack scopes: {own} asks for im:history, users:read.email, which the token was not granted"
+            f"[FAIL] Slack scopes: {own} asks for im:history, users:write, which the token was not granted"
         )
 
     @pytest.mark.parametrize(

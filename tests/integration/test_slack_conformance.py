@@ -52,7 +52,7 @@ def _modal() -> dict[str, Any]:
 
 class TestTheFacts:
     def test_the_methods_the_bot_calls_are_all_described(self) -> None:
-        """The copied facts cover exactly the 17 Web API methods incidentbot calls (files.upload is retired)."""
+        """The copied facts cover exactly the 18 Web API methods incidentbot calls (files.upload is retired)."""
         assert sorted(DOCUMENTED) == [
             "auth.test",
             "chat.getPermalink",
@@ -69,6 +69,7 @@ class TestTheFacts:
             "files.getUploadURLExternal",
             "pins.add",
             "usergroups.users.list",
+            "users.info",
             "views.open",
             "views.publish",
         ]
@@ -82,7 +83,9 @@ class TestTheFacts:
         assert "msg_too_long" not in DOCUMENTED["chat.postMessage"]["errors"]  # it truncates instead
         assert "msg_too_long" in DOCUMENTED["chat.update"]["errors"]
         assert "expired_trigger_id" in DOCUMENTED["views.open"]["errors"]
-        assert len(CASES) == 670  # counted in ../shared/slack-api-facts/methods.json
+        # 670 counted in ../shared/slack-api-facts/methods.json, and users.info's 13 (slack-api-ref, users.info.json)
+        assert len(CASES) == 683
+        assert DOCUMENTED["users.info"]["args"] == {"user": {"required": True, "type": "user"}}
 
 
 class TestEveryDocumentedCode:
@@ -231,8 +234,9 @@ class TestDocumentedBehaviour:
 class TestEveryCallTheBotMakes:
     def test_uses_only_documented_methods_and_arguments(self, tmp_path: Path) -> None:
         """Declare, assemble (with a user group), note, pin a message and a thread reply, open the
-        Home tab and the declare form, resolve (postmortem upload), announcing in a channel the bot
-        must join first: every Web API method called is documented and names documented arguments."""
+        Home tab and the declare form, resolve (postmortem upload), schedule the review (users.info, the
+        invite's upload), announcing in a channel the bot must join first: every Web API method called is
+        documented and names documented arguments."""
         with FakeSlack() as fake:
             fake.add_channel("C0INCIDENTS", "incidents", bot_member=False)
             fake.add_usergroup("S0NETOPS", "netops", ["U0CAROL"])
@@ -251,6 +255,9 @@ class TestEveryCallTheBotMakes:
                 bot.event(signing.app_home_opened_event("U0BOB"))
                 bot.command("", trigger_id=signing.new_trigger_id())
                 bot.command("resolve edge healthy again", channel_id=channel, response_url=fake.response_url("c"))
+                bot.drain()
+                review = "postmortem review tomorrow 15:00 <@U0BOB|bob>"
+                bot.command(review, channel_id=channel, response_url=fake.response_url("d"))
                 bot.drain()
             called = {c.method for c in fake.calls} - {"upload_url", "response_url"}
             assert called <= set(DOCUMENTED), called - set(DOCUMENTED)

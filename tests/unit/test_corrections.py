@@ -153,7 +153,15 @@ KINDS = sorted(RULES, key=lambda kind: FIRST[kind])
 class TestWhatMayBeCorrected:
     def test_the_rules_cover_every_kind_but_corrections_themselves(self) -> None:
         """The table above names every entry kind a command or the bot records."""
-        assert set(RULES) == set(EntryKind) - {EntryKind.CORRECTION, EntryKind.STRIKE} == set(FIRST)
+        # The postmortem's review entries are refused by ``correct`` and ``strike`` in
+        # tests/unit/test_postmortem_review_domain.py (TestCorrections), on a timeline of their own.
+        review = {
+            EntryKind.POSTMORTEM_STATUS,
+            EntryKind.POSTMORTEM_OWNER,
+            EntryKind.POSTMORTEM_REVIEW,
+            EntryKind.POSTMORTEM_REMINDER,
+        }
+        assert set(RULES) == set(EntryKind) - {EntryKind.CORRECTION, EntryKind.STRIKE} - review == set(FIRST)
 
     @pytest.mark.parametrize("kind", KINDS, ids=[k.value for k in KINDS])
     def test_text(self, kind: EntryKind) -> None:

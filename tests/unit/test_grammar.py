@@ -76,7 +76,10 @@ EXPECTED_USAGE = {
     "strike": "strike <entry#> <reason> (drops a wrong note, pinned message or impact from the views)",
     "status": "status",
     "timeline": "timeline",
-    "postmortem": "postmortem [template] | postmortem publish",
+    "postmortem": (
+        "postmortem [template] | postmortem publish | postmortem status draft|in-review|published | "
+        "postmortem owner @user | postmortem review <when> [for 60m] [@attendees ...]"
+    ),
     "list": "list",
     "slo": "slo [service]",
     "help": "help [command]",
@@ -982,7 +985,8 @@ class TestPostmortemPublish:
         error = usage_error(text)
         assert (error.user_message, error.usage) == (
             "`postmortem publish` takes nothing more.",
-            "postmortem [template] | postmortem publish",
+            "postmortem [template] | postmortem publish | postmortem status draft|in-review|published | "
+            "postmortem owner @user | postmortem review <when> [for 60m] [@attendees ...]",
         )
 
     @pytest.mark.parametrize(("text", "template"), [("postmortem publisher", "publisher"), ("postmortem pub", "pub")])

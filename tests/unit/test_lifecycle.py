@@ -33,13 +33,17 @@ from bot.domain.commands import (
     RecordTrackerIssueGone,
     RejectHypothesis,
     RemindFollowups,
+    RemindPostmortem,
     Reopen,
     ReopenFollowup,
     RescheduleFollowup,
     Resolve,
     Rollback,
+    ScheduleReview,
     SetImpact,
     SetLead,
+    SetPostmortemOwner,
+    SetPostmortemStatus,
     SetService,
     StrikeEntry,
     Transition,
@@ -114,6 +118,12 @@ SPEC: dict[type, tuple[Status | None, ...]] = {
     # Corrections (issue 16) add an entry pointing at another and change no state, in every status.
     CorrectEntry: (DEC, INV, MIT, MON, RES),
     StrikeEntry: (DEC, INV, MIT, MON, RES),
+    # The postmortem's review (issue 16) is recorded in every status and changes none; the bot's draft
+    # reminder only concerns a resolved incident.
+    SetPostmortemStatus: (DEC, INV, MIT, MON, RES),
+    SetPostmortemOwner: (DEC, INV, MIT, MON, RES),
+    ScheduleReview: (DEC, INV, MIT, MON, RES),
+    RemindPostmortem: (None, None, None, None, RES),
 }
 STATUS_ORDER = (DEC, INV, MIT, MON, RES)
 SPEC_TABLE = {
@@ -185,8 +195,9 @@ KINDS: dict[type, EntryKind] = {
     Nudge: EntryKind.NUDGE,
 }
 ALL_PAIRS = [(status, action) for status in STATUS_ORDER for action in SAMPLES]
-CORRECTIONS = {CorrectEntry, StrikeEntry}
-"""They read the timeline besides the incident: every status is exercised in tests/unit/test_corrections.py."""
+CORRECTIONS = {CorrectEntry, StrikeEntry, SetPostmortemStatus, SetPostmortemOwner, ScheduleReview, RemindPostmortem}
+"""They read the timeline besides the incident: every status is exercised in tests/unit/test_corrections.py and,
+for the postmortem's review, tests/unit/test_postmortem_review_domain.py."""
 
 
 def at(minutes: float) -> datetime:

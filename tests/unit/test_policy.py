@@ -31,20 +31,24 @@ from bot.domain.commands import (
     RecordTrackerIssueGone,
     RejectHypothesis,
     RemindFollowups,
+    RemindPostmortem,
     Reopen,
     ReopenFollowup,
     RescheduleFollowup,
     Resolve,
     Rollback,
+    ScheduleReview,
     SetImpact,
     SetLead,
+    SetPostmortemOwner,
+    SetPostmortemStatus,
     SetService,
     StrikeEntry,
     Transition,
     UserRef,
 )
 from bot.domain.lifecycle import Stamp, declare
-from bot.domain.model import Incident, Member, Severity
+from bot.domain.model import Incident, Member, PostmortemStatus, Severity
 from bot.domain.policy import NotAllowed, check_allowed, may_act
 from bot.domain.timeparse import DueDate
 from bot.slack.text import person_mention
@@ -92,6 +96,12 @@ ACTIONS: dict[str, Transition] = {
     # Correcting or striking the record (issue 16) belongs to the people running the incident.
     "CorrectEntry": CorrectEntry(3, "the real text"),
     "StrikeEntry": StrikeEntry(3, "posted in the wrong incident"),
+    # The postmortem's review (issue 16): its status, owner and review meeting are the incident team's.
+    "SetPostmortemStatus": SetPostmortemStatus(PostmortemStatus.IN_REVIEW),
+    "SetPostmortemOwner": SetPostmortemOwner(UserRef(OUTSIDER)),
+    "ScheduleReview": ScheduleReview("tomorrow 15:00", (UserRef(OUTSIDER),)),
+    # The bot's own draft reminder is nobody's move.
+    "RemindPostmortem": RemindPostmortem(date(2026, 12, 2)),
 }
 
 # The rule, written out independently of bot.domain.policy: which actions each kind of person may
@@ -110,6 +120,9 @@ DECISIVE = {
     "SetImpact",
     "CorrectEntry",
     "StrikeEntry",
+    "SetPostmortemStatus",
+    "SetPostmortemOwner",
+    "ScheduleReview",
 }
 STAFFING = {"SetLead", "Assemble"}
 REFUSED: dict[tuple[str, str], set[str]] = {

@@ -184,6 +184,27 @@ DESCRIBED = [
         entry(EntryKind.POSTMORTEM_PUBLISHED, target="git", ref="p/INC-1.md", url="https://x/INC-1.md", version="3f2a"),
         "Postmortem published to Git (version 3f2a): https://x/INC-1.md",
     ),
+    (
+        entry(EntryKind.POSTMORTEM_STATUS, status="in-review", previous="draft"),
+        "Postmortem is now in-review (was draft)",
+    ),
+    (entry(EntryKind.POSTMORTEM_OWNER, owner="U0BOB", previous=None), "Postmortem owner: @U0BOB"),
+    (
+        entry(EntryKind.POSTMORTEM_REMINDER, day="2026-11-27", reminded="U0LEAD"),
+        "Reminder posted: the postmortem is still a draft on 2026-11-27 (@U0LEAD)",
+    ),
+    (
+        recorded(
+            EntryKind.POSTMORTEM_REVIEW,
+            at="2026-11-24T14:00:00+00:00",
+            minutes=90,
+            attendees=["U0ALICE"],
+            groups=["S0NET"],
+            group_handles={"S0NET": "netops"},
+            sequence=1,
+        ),
+        "Postmortem review rescheduled for 2026-11-24 14:00 UTC (90 min) with @U0ALICE, @netops",
+    ),
 ]
 
 

@@ -245,7 +245,8 @@ async def _answer_query(
             return slo_text(deps.budgets, action.service, escape), None
         if isinstance(action, ShowStatus):
             incident = incidents.get(number, channel_id, channel_number)
-            return status_text(incident, incidents.clock(), slack_mention, escape_keeping_mentions), None
+            _, review = incidents.review(incident.number)
+            return status_text(incident, incidents.clock(), slack_mention, escape_keeping_mentions, review), None
         if isinstance(action, ListFollowups):
             if deps.followups is None:
                 raise TypeError("follow-ups are not wired")

@@ -20,6 +20,8 @@ GRANTED_SCOPES = (
     "pins:write",
     "reactions:read",
     "usergroups:read",
+    "users:read",
+    "users:read.email",
     "files:write",
 )
 """The bot token's scopes in the fake workspace by default: what manifest.yml asks for (copied here, so a

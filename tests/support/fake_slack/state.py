@@ -109,7 +109,8 @@ class Workspace:
         is_bot: bool = False,
         email_address: str | None = None,
     ) -> dict[str, Any]:
-        """Add (or replace) a user shaped like users.info's ``user``; returns it."""
+        """Add (or replace) a user shaped like users.info's ``user``; returns it. ``email_address=""``: a profile
+        without ``email`` (Slack leaves it out without the ``users:read.email`` scope, or for a bot)."""
         real = real_name or name.title()
         user: dict[str, Any] = {
             "id": user_id,
@@ -129,6 +130,8 @@ class Workspace:
                 "team": TEAM_ID,
             },
         }
+        if email_address == "":
+            del user["profile"]["email"]
         if is_bot:
             user["profile"]["bot_id"] = BOT_ID
         self.users[user_id] = user
