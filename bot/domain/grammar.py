@@ -151,15 +151,15 @@ HELP_FOOTER = (
 )
 
 # A user id is at most 64 characters: it is stored in VARCHAR(64) columns (lead, participants, follow-up owner).
-_USER = re.compile(r"^<@(?P<id>[UW][A-Z0-9]{1,63})(?:\|(?P<name>[^>]*))?>$")
-_GROUP = re.compile(r"^<!subteam\^(?P<id>S[A-Z0-9]+)(?:\|(?P<handle>[^>]*))?>$")
+_USER = re.compile(r"^<@(?P<id>[UW][A-Z0-9]{1,63})(?:\|(?P<name>[^>]*))?>\Z")
+_GROUP = re.compile(r"^<!subteam\^(?P<id>S[A-Z0-9]+)(?:\|(?P<handle>[^>]*))?>\Z")
 _ASSIGNEE = re.compile(
-    r"^(?P<who><[@!][^>]+>|@[A-Za-z0-9][A-Za-z0-9._-]{0,63})(?::(?P<role>[A-Za-z0-9][\w./+-]{0,39}))?$"
+    r"^(?P<who><[@!][^>]+>|@[A-Za-z0-9][A-Za-z0-9._-]{0,63})(?::(?P<role>[A-Za-z0-9][\w./+-]{0,39}))?\Z"
 )
-_CLI_NAME = re.compile(r"^@?(?P<name>[A-Za-z0-9][A-Za-z0-9._-]{0,63})$", re.ASCII)
+_CLI_NAME = re.compile(r"^@?(?P<name>[A-Za-z0-9][A-Za-z0-9._-]{0,63})\Z", re.ASCII)
 BROADCAST_NAMES = frozenset({"here", "channel", "everyone"})
 """``@here``, ``@channel``, ``@everyone`` address a whole channel, never one person."""
-_HYPOTHESIS_NUMBER = re.compile(r"^#?(\d{1,6})$")
+_HYPOTHESIS_NUMBER = re.compile(r"^#?(\d{1,6})\Z")
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 """Unicode's other dashes and hyphens (hyphen, non-breaking hyphen, figure dash, en and em dash, horizontal
 bar, minus sign, small and full-width hyphen-minus): a phone or a word processor turns ``--`` into one."""
@@ -170,12 +170,12 @@ one non-ASCII dash (``\u2014``); a single ASCII hyphen is the near miss refused 
 _DUE_OPTION = re.compile(rf"(?:^|(?<=\s))(?P<flag>{_FLAG_DASH}due)(?=\s|=|$)", re.IGNORECASE)
 # A word that tries to be a follow-up number but is not one: a sign, a decimal point or comma, or more
 # digits than a number takes (`-1`, `+2`, `2.0`, `.5`, `1,5`, `99999999999999999999`).
-_NUMBER_ATTEMPT = re.compile(r"^#?[+\-\u2212]?(?:\d+(?:[.,]\d*)?|[.,]\d+)$")
+_NUMBER_ATTEMPT = re.compile(r"^#?[+\-\u2212]?(?:\d+(?:[.,]\d*)?|[.,]\d+)\Z")
 FOLLOWUP_CHANGES = ("done", "reopen", "owner", "due", "drop", "export")
 """The words after ``followup`` that change follow-up ``<n>`` when a number follows them."""
-_SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-_PERCENT = re.compile(r"^(?P<value>\d{1,3}(?:\.\d{1,4})?)\s*%?$")
-_TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,63}$")
+_SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z")
+_PERCENT = re.compile(r"^(?P<value>\d{1,3}(?:\.\d{1,4})?)\s*%?\Z")
+_TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,63}\Z")
 # `--at` in any case, `--at=WHEN`, and `\u2014at`/`\u2013at` (phones turn `--` into an em or en dash);
 # `-at` is caught to be refused. A word such as `--atlas` is text.
 _AT_OPTION = re.compile(rf"(?:^|(?<=\s))(?P<flag>(?:{_FLAG_DASH}|-)at)(?=\s|=|$)", re.IGNORECASE)
@@ -188,7 +188,7 @@ _ANY_OPTION = re.compile(rf"(?:^|(?<=\s))(?:{_FLAG_DASH}|-)\s*(?:due|at)(?=\s|=|
 # The start of a WHEN (`bot.domain.timeparse.parse_when`): a clock (`13:42`), a date (`2026-11-22...`),
 # `now`, or a relative `15m ago` / `2 hours ago`.
 _LOOKS_LIKE_WHEN = re.compile(
-    r"^(?:now|\d{1,2}:\d{2}(?:\s.*)?|\d{4}-\d{2}-\d{2}(?:[T\s].*)?|\d+\s*[a-z]+\s+ago)$", re.IGNORECASE
+    r"^(?:now|\d{1,2}:\d{2}(?:\s.*)?|\d{4}-\d{2}-\d{2}(?:[T\s].*)?|\d+\s*[a-z]+\s+ago)\Z", re.IGNORECASE
 )
 NEW_FOLLOWUP_DUE = "`followup <text> [@owner] --due DATE`"
 """The one command that takes ``--due``, as refusals name it."""

@@ -13,14 +13,14 @@ from enum import StrEnum
 from typing import Any
 
 # At most 9 digits: int() refuses very long digit strings, and no team declares a billion incidents.
-INCIDENT_ID_PATTERN = re.compile(r"^INC-(\d{1,9})$", re.IGNORECASE)
-_SLACK_USER_ID = re.compile(r"^[UW](?=[A-Z0-9]*[0-9])[A-Z0-9]{4,}$")
+INCIDENT_ID_PATTERN = re.compile(r"^INC-(\d{1,9})\Z", re.IGNORECASE)
+_SLACK_USER_ID = re.compile(r"^[UW](?=[A-Z0-9]*[0-9])[A-Z0-9]{4,}\Z")
 _SLACK_USER_IDS_WITHOUT_DIGITS = frozenset({"USLACKBOT"})
 """Slackbot's fixed user id, the one user id without a digit."""
 # "sev"/"severity" then a digit is severity-like whatever follows (``sev1x`` is refused, not a title);
 # S/P words only in the exact form (``P99 latency``, ``P2P network`` are titles).
 _SEVERITY_LIKE = re.compile(r"^(?:sev(?:erity)?[-_ ]?\d|[sp]-?0*\d$)", re.IGNORECASE | re.ASCII)
-_SEVERITY_SPELLING = re.compile(r"^(?:sev(?:erity)?[-_ ]?|[sp]-?)0*(\d+)$", re.IGNORECASE | re.ASCII)
+_SEVERITY_SPELLING = re.compile(r"^(?:sev(?:erity)?[-_ ]?|[sp]-?)0*(\d+)\Z", re.IGNORECASE | re.ASCII)
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
 _SEPARATORS = ",:;-"
 

@@ -83,7 +83,7 @@ _RELATIVE = re.compile(rf"^(?P<parts>(?:\d+(?:\.\d+)?\s*(?:{_UNITS})\s*)+)ago$",
 _RELATIVE_PART = re.compile(rf"(\d+(?:\.\d+)?)\s*({_UNITS})", re.IGNORECASE | re.ASCII)
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _UNIT_ORDER = "dhms"
-_ONE_DECIMAL = re.compile(r"^\d+(?:\.\d)?$")
+_ONE_DECIMAL = re.compile(r"^\d+(?:\.\d)?\Z")
 
 _OFFSET_DIGITS = r"(?P<{p}h>\d{{2}}):?(?P<{p}m>\d{{2}})|(?P<{p}h2>\d{{1,2}}):(?P<{p}m2>\d{{2}})|(?P<{p}h3>\d{{1,2}})"
 _WHEN = re.compile(
@@ -350,8 +350,8 @@ REVIEW_FORMS = (
     "`tomorrow 15:00 Europe/Berlin`, `today 16:30`, or a clock time alone (`15:00`: its next occurrence); "
     "zones as for `--at` (`UTC+1`, `+05:30`, `CET`, `Europe/Berlin`; no zone means UTC)."
 )
-_TOMORROW = re.compile(r"^tomorrow\s+(?P<rest>.+)$", re.IGNORECASE)
-_PAST_ONLY = re.compile(r"^(?:now|yesterday\b.*|.*\bago)$", re.IGNORECASE)
+_TOMORROW = re.compile(r"^tomorrow\s+(?P<rest>.+)\Z", re.IGNORECASE)
+_PAST_ONLY = re.compile(r"^(?:now|yesterday\b.*|.*\bago)\Z", re.IGNORECASE)
 
 
 def parse_review_time(text: str, now: datetime) -> datetime:
@@ -406,7 +406,7 @@ def _review_moment(match: re.Match[str], text: str, now: datetime, *, tomorrow: 
     return moment
 
 
-_LENGTH = re.compile(r"^(?:(?P<h>\d{1,2})h)?(?:(?P<m>\d{1,3})(?:m|min|mins|minutes)?)?$", re.IGNORECASE | re.ASCII)
+_LENGTH = re.compile(r"^(?:(?P<h>\d{1,2})h)?(?:(?P<m>\d{1,3})(?:m|min|mins|minutes)?)?\Z", re.IGNORECASE | re.ASCII)
 MIN_REVIEW_MINUTES = 15
 MAX_REVIEW_MINUTES = 480
 
@@ -430,9 +430,9 @@ MAX_DUE_DAYS = 3660
 """A due date is at most about ten years after the day it is set (``+3660d``); beyond that is a typo."""
 MAX_DUE_LENGTH = 32
 
-_DUE_ISO = re.compile(r"^(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})$", re.ASCII)
-_DUE_PLUS = re.compile(r"^\+(?P<n>\d{1,4})(?P<unit>[dw])$", re.IGNORECASE | re.ASCII)
-_DUE_IN = re.compile(r"^in (?P<n>\d{1,4}) (?P<unit>days?|weeks?)$", re.IGNORECASE | re.ASCII)
+_DUE_ISO = re.compile(r"^(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})\Z", re.ASCII)
+_DUE_PLUS = re.compile(r"^\+(?P<n>\d{1,4})(?P<unit>[dw])\Z", re.IGNORECASE | re.ASCII)
+_DUE_IN = re.compile(r"^in (?P<n>\d{1,4}) (?P<unit>days?|weeks?)\Z", re.IGNORECASE | re.ASCII)
 _DUE_WORDS = {"today": 0, "tomorrow": 1}
 
 

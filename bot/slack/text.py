@@ -86,7 +86,7 @@ def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-_CUT_TOKEN = re.compile(r"(?:&[a-z]{0,4}|<[^<>\s]*)$")
+_CUT_TOKEN = re.compile(r"(?:&[a-z]{0,4}|<[^<>\s]*)\Z")
 """A half entity (``&am``) or half control sequence (``<@U0AL``) left at the end of a cut."""
 
 

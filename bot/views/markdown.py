@@ -37,11 +37,11 @@ _ENTITY_OR_IMAGE_START = re.compile(r"(\\*)(&|!(?=\[))")
 # ("**" + "**" + "**") or a fence ("`" + "`" + "`").
 _ALWAYS_ESCAPED_FIRST = frozenset("#>+-*_=|[`~")
 _ORDERED_MARKER = re.compile(r"^([0-9]{1,9})([.)])(?=[ \t]|$)")
-_DELIMITER_ROW = re.compile(r"^:[-:| \t]*$")
+_DELIMITER_ROW = re.compile(r"^:[-:| \t]*\Z")
 # "<" followed by a letter, "/", "!" or "?" may begin raw HTML or an autolink, unless an odd number
 # of backslashes before it already escapes it.
 _HTML_START = re.compile(r"(\\*)<(?=[A-Za-z/!?])")
-_CLOSING_HASHES = re.compile(r"(^|[ \t])(#+)$")
+_CLOSING_HASHES = re.compile(r"(^|[ \t])(#+)\Z")
 _BACKSLASHES_BEFORE_PIPE = re.compile(r"(\\*)\|")
 
 
