@@ -636,7 +636,7 @@ def _alert_max_bytes(text: str) -> int:
     """Bytes, from 1 MiB to 1 GiB; the default (32 MiB) when unset."""
     if not text:
         return DEFAULT_ALERT_MAX_BYTES
-    if not text.isdigit() or not MIN_ALERT_MAX_BYTES <= int(text) <= MAX_ALERT_MAX_BYTES:
+    if not text.isdecimal() or not MIN_ALERT_MAX_BYTES <= int(text) <= MAX_ALERT_MAX_BYTES:
         raise ConfigError(
             f"INCIDENT_ALERT_MAX_BYTES must be a number of bytes from {MIN_ALERT_MAX_BYTES} (1 MiB) "
             f"to {MAX_ALERT_MAX_BYTES} (1 GiB), got {text!r}."
@@ -664,7 +664,7 @@ def _nudge_minutes(text: str) -> dict[Severity, timedelta]:
     result: dict[Severity, timedelta] = {}
     for key, value in _pairs("INCIDENT_NUDGE_MINUTES", text):
         severity = Severity.parse(key)
-        if severity is None or not value.isdigit() or not 1 <= int(value) <= 1440:
+        if severity is None or not value.isdecimal() or not 1 <= int(value) <= 1440:
             raise ConfigError(f"INCIDENT_NUDGE_MINUTES: {key}={value} needs sev1-4 and minutes from 1 to 1440.")
         result[severity] = timedelta(minutes=int(value))
     return result
@@ -676,7 +676,7 @@ def _reminder_days(text: str) -> int | None:
         return DEFAULT_POSTMORTEM_REMINDER_DAYS
     if text.strip().lower() == "off":
         return None
-    if not text.strip().isdigit() or not 1 <= int(text) <= 365:
+    if not text.strip().isdecimal() or not 1 <= int(text) <= 365:
         raise ConfigError(f"INCIDENT_POSTMORTEM_REMINDER_DAYS must be whole days from 1 to 365, or off; got {text!r}.")
     return int(text)
 
@@ -765,7 +765,7 @@ def _publishing(get: Callable[[str], str]) -> tuple[_PublishingSettings, list[Se
                 )
             )
         parent = get("CONFLUENCE_PARENT_ID")
-        if parent and not parent.isdigit():
+        if parent and not parent.isdecimal():
             found.append(
                 SettingProblem(
                     "CONFLUENCE_PARENT_ID",

@@ -193,13 +193,13 @@ class _Parser(argparse.ArgumentParser):
 
 def _port(text: str) -> int:
     """A TCP port number for ``--port``: 1 to 65535, or 0 for any free port."""
-    if not text.isdigit() or int(text) > 65535:
+    if not text.isdecimal() or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port: use 1 to 65535 (or 0 for any free port)")
     return int(text)
 
 
 def _limit(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 100_000:
+    if not text.isdecimal() or not 1 <= int(text) <= 100_000:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of incidents from 1 to 100000")
     return int(text)
 
@@ -207,7 +207,7 @@ def _limit(text: str) -> int:
 def _item_id(text: str) -> int:
     """An outbox item id for ``--retry``, as ``incidentbot outbox`` lists it (``#17`` or ``17``)."""
     digits = text.removeprefix("#")
-    if not digits.isdigit() or not 1 <= int(digits) <= 2**63 - 1:  # a database integer (SQLite, PostgreSQL bigint)
+    if not digits.isdecimal() or not 1 <= int(digits) <= 2**63 - 1:  # a database integer (SQLite, PostgreSQL bigint)
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an outbox item id: use the #number `incidentbot outbox` lists"
         )
@@ -834,7 +834,7 @@ _SINCE = {"d": 1, "w": 7, "m": 30}
 
 def _since(text: str) -> timedelta:
     value, unit = text[:-1], text[-1:].lower()
-    if not value.isdigit() or unit not in _SINCE or not 0 < int(value) <= 3650:
+    if not value.isdecimal() or unit not in _SINCE or not 0 < int(value) <= 3650:
         raise UsageError(f"`--since {text}` is not a period; use e.g. 90d, 12w or 6m.")
     return timedelta(days=int(value) * _SINCE[unit])
 

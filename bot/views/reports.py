@@ -275,7 +275,7 @@ def budget_shares(report: Report) -> dict[str, float]:
 
 def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
     """Sort key reading digit runs as numbers: ``name-1, name-2, name-10`` (not ``name-1, name-10, name-2``)."""
-    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", name) if part)
+    return tuple((0, int(part)) if part.isdecimal() else (1, part) for part in re.split(r"(\d+)", name) if part)
 
 
 BUDGET_AXIS_MIN = 150.0

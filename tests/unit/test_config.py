@@ -89,6 +89,33 @@ class TestLoadSettings:
         assert "\n" not in caught.value.user_message
 
 
+DIGIT_LOOKALIKES = ["5\u00b2", "\u00b2", "\u2460", "\u2075", "5\u2080", "\U0001f105"]
+"""Characters str.isdigit() accepts and int() refuses: superscripts, circled and subscript digits, a
+digit with a comma (Unicode category No); each crashed start-up with int()'s ValueError."""
+INTEGER_SETTINGS = {
+    "INCIDENT_POSTMORTEM_REMINDER_DAYS": "{}",
+    "INCIDENT_NUDGE_MINUTES": "sev1={}",
+    "INCIDENT_ALERT_MAX_BYTES": "{}",
+}
+
+
+class TestIntegerSettings:
+    @pytest.mark.parametrize("name", sorted(INTEGER_SETTINGS))
+    @pytest.mark.parametrize("digits", DIGIT_LOOKALIKES)
+    def test_a_digit_lookalike_is_refused_in_one_line_naming_the_setting(self, name: str, digits: str) -> None:
+        with pytest.raises(ConfigError) as refused:
+            load_settings({name: INTEGER_SETTINGS[name].format(digits)}, env_file=None)
+        assert name in refused.value.user_message and "\n" not in refused.value.user_message
+
+    def test_full_width_digits_are_read_as_the_digits_they_are(self) -> None:
+        settings = load_settings(
+            {"INCIDENT_POSTMORTEM_REMINDER_DAYS": "\uff15", "INCIDENT_NUDGE_MINUTES": "sev1=\uff11\uff10"},
+            env_file=None,
+        )
+        assert settings.postmortem_reminder_days == 5
+        assert settings.nudge_after[Severity.SEV1] == timedelta(minutes=10)
+
+
 class TestAppToken:
     @pytest.mark.parametrize(
         "value",

@@ -104,7 +104,7 @@ class ConfluencePublisher:
     ) -> None:
         self.site_url = site_url.rstrip("/")
         self.space = space
-        self._space_key = None if space.isdigit() else space
+        self._space_key = None if space.isdecimal() else space
         self.parent_id = parent_id
         credentials = base64.b64encode(f"{user}:{token}".encode()).decode()
 

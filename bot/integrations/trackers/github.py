@@ -391,6 +391,6 @@ def _inert(markdown: str) -> str:
 def _number(key: str) -> int:
     """``acme/web#42`` -> 42. Raises ValueError for a key of another shape."""
     _, sep, number = key.rpartition("#")
-    if not sep or not number.isdigit():
+    if not sep or not number.isdecimal():
         raise ValueError(f"not a GitHub issue key: {key!r}")
     return int(number)

@@ -184,6 +184,6 @@ def _rate_limited(headers: Mapping[str, str], message: str = "") -> bool:
 def _reset_in(headers: Mapping[str, str]) -> float | None:
     """Seconds until GitHub's ``x-ratelimit-reset`` (epoch seconds, UTC), at least 1; None if absent."""
     reset = headers.get("x-ratelimit-reset")
-    if reset is None or not reset.isdigit():
+    if reset is None or not reset.isdecimal():
         return None
     return max(1.0, float(reset) - time.time())
