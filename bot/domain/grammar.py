@@ -13,7 +13,8 @@ state-changing command may end with ``--at WHEN``)::
     followup owner <n> @user | followup due <n> DATE | followup drop <n> <reason> | followup export <n>
     followups
 
-Options: ``--at WHEN`` on any state-changing command (every follow-up verb included; not ``strike``);
+Options: ``--at WHEN`` on any state-changing command (every follow-up verb included; not ``strike`` nor
+``postmortem status|owner|review``);
 ``--due DATE`` only on a new follow-up (``followup <text>``): any other verb, ``followup done|reopen|owner|
 drop|export <n>`` and ``followup due <n>`` included, refuses it naming the one that takes it. Either option may
 be written ``--AT``, ``--at=WHEN`` or with a phone's dash (``\u2014at``, ``\u2013due``); ``-at``/``-due`` (one
@@ -316,6 +317,10 @@ def parse_command(text: str, *, names: bool = False) -> ParsedCommand:
     return command
 
 
+_REVIEW_VERBS: dict[type, str] = {SetPostmortemStatus: "status", SetPostmortemOwner: "owner", ScheduleReview: "review"}
+"""The postmortem's review commands, by action: they take no ``--at``."""
+
+
 def _check_options(verb: str, command: ParsedCommand) -> None:
     if verb == "strike" and command.at is not None:
         raise UsageError(
@@ -323,6 +328,13 @@ def _check_options(verb: str, command: ParsedCommand) -> None:
             USAGE["strike"],
         )
     action = command.action
+    review_verb = _REVIEW_VERBS.get(type(action))
+    if review_verb is not None and command.at is not None:
+        # The review's state is the latest of its entries; a backdated one would never be the latest.
+        raise UsageError(
+            f"`postmortem {review_verb}` takes no `--at`: the postmortem's review is recorded as it happens.",
+            USAGE["postmortem"],
+        )
     if isinstance(action, CorrectEntry) and not action.text and command.at is None:
         raise UsageError(
             f"`correct {action.number}` needs the new text, a new time (`--at WHEN`), or both, "

@@ -257,10 +257,30 @@ class TestGrammar:
         """Only status, owner and review are sub-commands: any other word is still a template to export."""
         assert parse_command(f"postmortem {name}").action == ExportPostmortem(name or None)
 
-    def test_the_review_commands_change_state_and_take_at(self) -> None:
-        """They are transitions (``--at`` backdates the entry, as elsewhere), not queries."""
-        command = parse_command("postmortem owner <@U0BOB> --at 10m ago")
-        assert (command.changes_state, command.at) == (True, "10m ago")
+    def test_the_review_commands_change_state(self) -> None:
+        """They are transitions, recorded as they happen, not queries."""
+        command = parse_command("postmortem owner <@U0BOB>")
+        assert (command.changes_state, command.at) == (True, None)
+
+    @pytest.mark.parametrize(
+        ("text", "verb"),
+        [
+            ("postmortem status draft", "status"),
+            ("postmortem status in-review", "status"),
+            ("postmortem owner <@U0BOB>", "owner"),
+            ("postmortem review 2026-12-24 15:00 UTC <@U0BOB>", "review"),
+            ("postmortem review 2026-12-24 15:00 UTC for 90m", "review"),
+        ],
+    )
+    @pytest.mark.parametrize("at", ["--at 10m ago", "--AT 13:42", "--at=1h ago", "\u2014at 5m ago", "---at 13:00"])
+    def test_the_review_commands_refuse_at(self, text: str, verb: str, at: str) -> None:
+        """A backdated review entry would never be the latest, so the change would be lost while the reply
+        said it was made (the review tester's finding): refused, whatever the spelling of ``--at``."""
+        with pytest.raises(UsageError) as refused:
+            parse_command(f"INC-1 {text} {at}")
+        assert refused.value.user_message == (
+            f"`postmortem {verb}` takes no `--at`: the postmortem's review is recorded as it happens."
+        )
 
 
 class TestReviewTime:
