@@ -20,13 +20,19 @@ from collections.abc import Sequence
 
 from bot.domain.commands import (
     Assemble,
+    ScheduleReview,
     SetLead,
+    SetPostmortemOwner,
+    SetPostmortemStatus,
     Transition,
 )
 from bot.domain.errors import BotError
 from bot.domain.model import Incident, is_slack_user_id
 from bot.domain.people import Person
 
+POSTMORTEM_OWNER_MAY: tuple[type[Transition], ...] = (SetPostmortemStatus, SetPostmortemOwner, ScheduleReview)
+"""What the postmortem's owner may do under strict roles without being in the IRT: move its review along
+(the reminder asks them to), or hand it over."""
 STAFFING_ACTIONS: tuple[type[Transition], ...] = (SetLead, Assemble)
 """Restricted once the incident has a lead, or when a person declared it; every other action with a
 ``restricted_move`` (``bot.domain.commands``) is restricted whenever strict roles are on."""
@@ -52,18 +58,21 @@ def is_restricted(incident: Incident, action: Transition) -> bool:
     return action.restricted_move is not None
 
 
-def may_act(incident: Incident, action: Transition, actor: str) -> bool:
-    """True if ``actor`` (a Slack user id, or a name given in the CLI) may apply ``action`` under strict roles."""
+def may_act(incident: Incident, action: Transition, actor: str, postmortem_owner: str | None = None) -> bool:
+    """True if ``actor`` (a Slack user id, or a name given in the CLI) may apply ``action`` under strict roles;
+    ``postmortem_owner`` (``bot.domain.review``) may also move the postmortem's review they were given."""
     if not is_restricted(incident, action):
         return True
     if actor == incident.lead or incident.member(actor) is not None:
         return True
+    if postmortem_owner is not None and actor == postmortem_owner and isinstance(action, POSTMORTEM_OWNER_MAY):
+        return True
     return incident.lead is None and actor == incident.declared_by
 
 
-def check_allowed(incident: Incident, action: Transition, actor: str) -> None:
+def check_allowed(incident: Incident, action: Transition, actor: str, postmortem_owner: str | None = None) -> None:
     """Raise NotAllowed, naming who may, when ``actor`` may not apply ``action``."""
-    if may_act(incident, action, actor):
+    if may_act(incident, action, actor, postmortem_owner):
         return
     move = action.restricted_move or "change {it}"
     if incident.lead:

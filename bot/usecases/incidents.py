@@ -231,12 +231,12 @@ class IncidentUseCases:
             before = find_incident(uow, number, channel_id, channel_number)
             if still_wanted is not None and not still_wanted(uow, before):
                 return None
-            if self.strict_roles:
-                check_allowed(before, action, actor.user_id)
             if corrects:
                 timeline: Sequence[TimelineEntry] = uow.timeline.list_entries(before.number)
             else:
                 timeline = uow.timeline.list_entries(before.number, kinds=REVIEW_KINDS) if reviews else ()
+            if self.strict_roles:
+                check_allowed(before, action, actor.user_id, review_state(timeline).owner if reviews else None)
             decided = action
             if isinstance(decided, ScheduleReview) and decided.uid is None:
                 decided = replace(decided, uid=default_uid(before, uow.pages.installation_id()))

@@ -174,6 +174,27 @@ class TestStrictRoles:
         run(usecases, "INC-1 postmortem status in-review", ALICE)
         assert usecases.incidents.review(1)[1].status is PostmortemStatus.IN_REVIEW
 
+    def test_the_postmortem_owner_may_move_its_review_without_being_in_the_irt(
+        self, store: IncidentStore, clock: ReplayClock
+    ) -> None:
+        """The reminder asks the owner to schedule the review and mark it in review: under strict roles they
+        may (and hand the postmortem over); another outsider still may not, nor may the owner do anything else."""
+        usecases = wire_usecases(store, clock=clock, strict_roles=True)
+        seed(usecases, clock)
+        run(usecases, "INC-1 postmortem owner <@U0BOB>", ALICE)
+        run(usecases, "INC-1 postmortem review 2026-11-24 15:00 UTC", BOB)
+        run(usecases, "INC-1 postmortem status in-review", BOB)
+        with pytest.raises(NotAllowed):
+            run(usecases, "INC-1 postmortem status published", MALLORY)
+        with pytest.raises(NotAllowed):
+            run(usecases, "INC-1 reopen the fix did not hold", BOB)
+        run(usecases, "INC-1 postmortem owner <@U0MALLORY>", BOB)
+        run(usecases, "INC-1 postmortem status published", MALLORY)
+        with pytest.raises(NotAllowed):
+            run(usecases, "INC-1 postmortem status draft", BOB)
+        review = usecases.incidents.review(1)[1]
+        assert (review.status, review.owner) == (PostmortemStatus.PUBLISHED, "U0MALLORY")
+
 
 class TestReminders:
     def test_drafts_are_chased_once_a_day_only_for_sev1_and_sev2(self, usecases: UseCases, clock: ReplayClock) -> None:
