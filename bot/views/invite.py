@@ -5,8 +5,13 @@ One VEVENT per review: its UID is the review's (stable for the incident: a re-sc
 event in calendars, RFC 5545 section 3.8.4.7), its SEQUENCE counts the re-schedulings (section 3.8.7.4), DTSTART
 and DTEND are UTC date-times (``...Z``, section 3.3.5 form #2). Attendees whose e-mail address Slack gave are
 ATTENDEE lines (section 3.8.4.1, ``mailto:``); the others, and user groups, are named in DESCRIPTION. The
-ORGANIZER (section 3.8.4.3) is the postmortem owner when their address is known; METHOD is then REQUEST (RFC
-5546 section 3.2.2: a request has an organizer), else PUBLISH (section 3.2.1: no organizer is required).
+ORGANIZER (section 3.8.4.3) is the postmortem owner.
+
+A scheduling message needs both: RFC 5546 section 3.2.2 (METHOD:REQUEST) requires an ORGANIZER and at least
+one ATTENDEE, and section 3.2.1 (METHOD:PUBLISH) an ORGANIZER and no ATTENDEE. So when the owner's address and
+at least one attendee's are known the file is a REQUEST; otherwise it is a plain RFC 5545 event to import, with
+no METHOD, no ORGANIZER and no ATTENDEE (section 3.8.4.3: ORGANIZER is only for group-scheduled components),
+everyone invited named in DESCRIPTION.
 """
 
 from __future__ import annotations
@@ -56,7 +61,10 @@ def build_review_invite(
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     organizer_address = _address(organizer) if organizer is not None and organizer.email else None
-    calendar.add("method", "REQUEST" if organizer_address is not None else "PUBLISH")
+    addressed = [invitee for invitee in attendees if invitee.email]
+    scheduling = organizer_address is not None and bool(addressed)
+    if scheduling:
+        calendar.add("method", "REQUEST")
     event = Event()
     event.add("uid", review.uid)
     event.add("sequence", review.sequence)
@@ -64,12 +72,11 @@ def build_review_invite(
     event.add("dtstart", review.at.astimezone(UTC))
     event.add("dtend", review.ends_at.astimezone(UTC))
     event.add("summary", f"Postmortem review: {incident.incident_id} {incident.title}")
-    event.add("description", _description(incident, attendees, groups, channel, organizer))
+    event.add("description", _description(incident, attendees, groups, channel, organizer, scheduling=scheduling))
     event.add("status", "CONFIRMED")
-    if organizer_address is not None:
+    if scheduling:
         event.add("organizer", organizer_address)
-    for invitee in attendees:
-        if invitee.email:
+        for invitee in addressed:
             address = _address(invitee)
             address.params["role"] = "REQ-PARTICIPANT"
             address.params["partstat"] = "NEEDS-ACTION"
@@ -91,6 +98,8 @@ def _description(
     groups: Sequence[str],
     channel: str | None,
     organizer: Invitee | None,
+    *,
+    scheduling: bool,
 ) -> str:
     lines = [
         f"Blameless postmortem review of {incident.incident_id} ({incident.severity.value}): {incident.title}.",
@@ -99,9 +108,12 @@ def _description(
         lines.append(f"Incident channel: {channel}")
     if organizer is not None:
         lines.append(f"Postmortem owner: {organizer.name}")
-    without_email = [invitee.name for invitee in attendees if not invitee.email]
-    if without_email:
-        lines.append(f"Also invited (no e-mail address known): {', '.join(without_email)}")
+    if scheduling:
+        without_email = [invitee.name for invitee in attendees if not invitee.email]
+        if without_email:
+            lines.append(f"Also invited (no e-mail address known): {', '.join(without_email)}")
+    elif attendees:
+        lines.append(f"Invited: {', '.join(invitee.name for invitee in attendees)}")
     if groups:
         lines.append(f"User groups invited: {', '.join(groups)}")
     return "\n".join(lines)

@@ -685,14 +685,34 @@ class TestInvite:
         (second,) = self.invite(1).walk("VEVENT")
         assert (str(second["UID"]), int(second["SEQUENCE"])) == (str(first["UID"]), 1)
 
-    def test_without_addresses_it_is_published_and_names_everyone(self) -> None:
-        """No owner address: no ORGANIZER and METHOD PUBLISH (RFC 5546: a REQUEST needs an organizer); people
-        without an address are named in DESCRIPTION, never as ATTENDEE lines."""
-        calendar = self.invite(organizer=None, attendees=(Invitee("bob", "bob"), Invitee("U0DAVE", "dave")))
+    @pytest.mark.parametrize(
+        ("organizer", "attendees"),
+        [
+            (None, (Invitee("bob", "bob"), Invitee("U0DAVE", "dave"))),  # no address at all
+            (None, (BOB, DAVE)),  # bob's address, but no owner's: PUBLISH would need an ORGANIZER
+            (CAROL, (Invitee("bob", "bob"), Invitee("U0DAVE", "dave"))),  # an owner, nobody to send it to
+            (CAROL, ()),
+        ],
+    )
+    def test_without_an_organizer_and_an_attendee_address_it_is_an_event_to_import(
+        self, organizer: Invitee | None, attendees: tuple[Invitee, ...]
+    ) -> None:
+        """RFC 5546 3.2.2: a REQUEST has an ORGANIZER and at least one ATTENDEE; 3.2.1: a PUBLISH has an
+        ORGANIZER and no ATTENDEE. Short of a REQUEST the file is a plain RFC 5545 event (no METHOD, no
+        ORGANIZER: 5545 3.8.4.3 keeps it for group-scheduled events), everyone named in DESCRIPTION."""
+        calendar = self.invite(organizer=organizer, attendees=attendees)
         (event,) = calendar.walk("VEVENT")
-        assert str(calendar["METHOD"]) == "PUBLISH"
-        assert "ORGANIZER" not in event and "ATTENDEE" not in event
-        assert "Also invited (no e-mail address known): bob, dave" in str(event["DESCRIPTION"])
+        assert ("METHOD" in calendar, "ORGANIZER" in event, "ATTENDEE" in event) == (False, False, False)
+        names = ", ".join(a.name for a in attendees)
+        invited = [f"Invited: {names}"] if attendees else []
+        owner = ["Postmortem owner: carol"] if organizer else []
+        assert str(event["DESCRIPTION"]).split("\n") == [
+            "Blameless postmortem review of INC-1 (sev1): CDN edge returning 502s above the 5% alerting threshold.",
+            "Incident channel: https://slack.com/app_redirect?channel=C0INC1",
+            *owner,
+            *invited,
+            "User groups invited: @netops",
+        ]
 
     def test_hostile_titles_stay_text(self) -> None:
         """Commas, semicolons, newlines and a fake property in a title stay in SUMMARY (escaped, RFC 5545 3.3.11)."""
