@@ -336,10 +336,31 @@ def _validated(values: Mapping[str, str]) -> tuple[Settings, list[SettingProblem
     return settings, sorted(problems, key=lambda problem: order.index(problem.name))
 
 
+_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#@]*)@")
+
+
+def _shown_url(url: str) -> str:
+    """``url`` as a message may show it: any ``user:password@`` replaced by ``***@``."""
+    return _USERINFO.sub(lambda m: f"{m['scheme']}***@", url)
+
+
+def url_problem(name: str, url: str, example: str = "") -> str | None:
+    """Why ``url`` cannot be the http(s) URL setting ``name`` (None when it can): another scheme, or a
+    user and password inside it (aiohttp refuses them next to our Authorization header, and a secret
+    belongs in its own setting). The URL is shown with any password hidden."""
+    shown = _shown_url(url)
+    if not url.startswith(("http://", "https://")):
+        return f"{name} must be an http(s) URL{example}, got {shown!r}."
+    if _USERINFO.match(url):
+        return f"{name} must not hold a user or password (give the token in its own setting), got {shown!r}."
+    return None
+
+
 def _slack_api_url(text: str) -> str:
     api_url = text or DEFAULT_SLACK_API_URL
-    if not api_url.startswith(("http://", "https://")):
-        raise ConfigError(f"SLACK_API_URL must be an http(s) URL, got {api_url!r}.")
+    problem = url_problem("SLACK_API_URL", api_url)
+    if problem is not None:
+        raise ConfigError(problem)
     return api_url if api_url.endswith("/") else api_url + "/"
 
 
@@ -389,8 +410,9 @@ def _slo_file(text: str) -> Path | None:
 
 def _pagerduty_events_url(text: str) -> str:
     pagerduty_url = text or DEFAULT_PAGERDUTY_EVENTS_URL
-    if not pagerduty_url.startswith(("http://", "https://")):
-        raise ConfigError(f"PAGERDUTY_EVENTS_URL must be an http(s) URL, got {pagerduty_url!r}.")
+    problem = url_problem("PAGERDUTY_EVENTS_URL", pagerduty_url)
+    if problem is not None:
+        raise ConfigError(problem)
     return pagerduty_url
 
 
@@ -483,8 +505,8 @@ def _tracker(get: Callable[[str], str]) -> tuple[_TrackerSettings, list[SettingP
         url = url or "https://api.github.com"
     if kind == "jira" and not url:
         problem("TRACKER_URL", "TRACKER_URL is not set: for Jira give your site, e.g. https://acme.atlassian.net.")
-    elif not url.startswith(("http://", "https://")):
-        problem("TRACKER_URL", f"TRACKER_URL must be an http(s) URL, got {url!r}.")
+    elif (wrong := url_problem("TRACKER_URL", url)) is not None:
+        problem("TRACKER_URL", wrong)
     project = get("TRACKER_PROJECT")
     if kind == "github" and not GITHUB_REPOSITORY.fullmatch(project):
         problem("TRACKER_PROJECT", f"TRACKER_PROJECT must be the GitHub repository as owner/repo, got {project!r}.")
@@ -740,13 +762,9 @@ def _publishing(get: Callable[[str], str]) -> tuple[_PublishingSettings, list[Se
                     )
                 )
         url = get("CONFLUENCE_URL").rstrip("/").removesuffix("/wiki")
-        if url and not url.startswith(("https://", "http://")):
-            found.append(
-                SettingProblem(
-                    "CONFLUENCE_URL",
-                    f"CONFLUENCE_URL must be your site's https URL, e.g. https://acme.atlassian.net, got {url!r}.",
-                )
-            )
+        wrong = url_problem("CONFLUENCE_URL", url, " (your site, e.g. https://acme.atlassian.net)") if url else None
+        if wrong is not None:
+            found.append(SettingProblem("CONFLUENCE_URL", wrong))
         space = get("CONFLUENCE_SPACE")
         if space and not CONFLUENCE_SPACE.fullmatch(space):
             found.append(
