@@ -417,7 +417,12 @@ class TestGit:
             "incidentbot <incidentbot@localhost>|INC-1: postmortem published by incidentbot",
             "Ann <ann@example.com>|start",
         ]
-        assert git(repos.bare, "show", f"main:{FILE}") == PostmortemRenderer().render(usecases.publishing.document(1))
+        owner_line = (
+            f"<!-- incidentbot-{usecases.publishing.installation_id()}-inc-1: published by incidentbot; "
+            "edits here are replaced at the next publish -->"
+        )
+        rendered = PostmortemRenderer().render(usecases.publishing.document(1))
+        assert git(repos.bare, "show", f"main:{FILE}") == f"{rendered.rstrip()}\n\n{owner_line}\n"
         head = git(repos.bare, "rev-parse", "main").strip()
         assert _published(usecases) == [("incidentbot", "git", FILE, f"{repos.bare} main:{FILE}", head)]
 
@@ -545,6 +550,112 @@ class TestGit:
             f"git fetch failed in {repos.clone}: fatal: '{repos.bare.parent / 'gone.git'}' does not appear to be a git "
             "repository"
         )
+
+
+def _commit_as_bea(clone: Path, path: str, text: str, push: bool = True) -> None:
+    (clone / path).parent.mkdir(parents=True, exist_ok=True)
+    (clone / path).write_text(text)
+    git(clone, "add", path)
+    git(clone, "-c", "user.name=Bea", "-c", "user.email=bea@example.com", "commit", "--quiet", "-m", f"add {path}")
+    if push:
+        git(clone, "push", "--quiet", "origin", "main")
+
+
+class TestGitLeavesOthersWorkAlone:
+    """The publishing tester's findings: a hand-written INC-1 in the archive was overwritten, a dirty clone
+    was reset (the edit lost) and a person's unpushed commit was pushed with the bot's."""
+
+    async def _publish(self, usecases: UseCases, clock: ReplayClock, clone: Path) -> list[tuple[str, str]]:
+        deliverer = PublishDeliverer(usecases.publishing, PostmortemRenderer(), git=GitPublisher(GitTarget(clone)))
+        usecases.outbox.enqueue([_effect("git")])
+        await _deliver_all(usecases, clock, _worker(usecases, clock, deliverer))
+        return [(i.status, i.last_error) for i in usecases.outbox.items()]
+
+    @pytest.mark.parametrize("name", ["postmortems/INC-1-datacenter-fire.md", "postmortems/INC-1.md", FILE])
+    async def test_a_file_of_the_incidents_name_not_published_by_this_bot_is_never_overwritten(
+        self, publishing_usecases: UseCases, clock: ReplayClock, repos: Repos, name: str
+    ) -> None:
+        _declare(publishing_usecases, clock)
+        _commit_as_bea(repos.other, name, "# INC-1: the 2019 datacenter fire\nThe only copy.\n")
+        git(repos.clone, "pull", "--quiet")
+        items = await self._publish(publishing_usecases, clock, repos.clone)
+        assert items == [
+            (
+                "dead",
+                f"{name} in {repos.clone} was not published by this incidentbot (it has no `<!-- incidentbot-` line): "
+                "it is never overwritten; rename or move it, or set POSTMORTEM_GIT_DIR to another folder.",
+            )
+        ]
+        assert git(repos.bare, "show", f"main:{name}") == "# INC-1: the 2019 datacenter fire\nThe only copy.\n"
+        assert _published(publishing_usecases) == []
+
+    async def test_another_installations_file_is_not_ours_either(
+        self, publishing_usecases: UseCases, clock: ReplayClock, repos: Repos
+    ) -> None:
+        _declare(publishing_usecases, clock)
+        line = "<!-- incidentbot-0000-inc-1: published by incidentbot; edits here are replaced at the next publish -->"
+        _commit_as_bea(repos.other, FILE, f"# another bot's INC-1\n\n{line}\n")
+        [(status, reason)] = await self._publish(publishing_usecases, clock, repos.clone)
+        assert (status, reason.startswith(f"{FILE} in {repos.clone} was not published by this incidentbot")) == (
+            "dead",
+            True,
+        )
+
+    async def test_a_clone_with_uncommitted_changes_is_refused_and_keeps_them(
+        self, publishing_usecases: UseCases, clock: ReplayClock, repos: Repos
+    ) -> None:
+        _declare(publishing_usecases, clock)
+        _commit_as_bea(repos.clone, "README.md", "# Archive\n")
+        (repos.clone / "README.md").write_text("# Archive\nDraft of the on-call guide (not committed yet)\n")
+        items = await self._publish(publishing_usecases, clock, repos.clone)
+        assert items == [
+            (
+                "dead",
+                f"{repos.clone} has uncommitted changes (1 tracked files): incidentbot publishes only into a clean "
+                "clone; commit or stash them, or give it a clone of its own.",
+            )
+        ]
+        assert (repos.clone / "README.md").read_text() == "# Archive\nDraft of the on-call guide (not committed yet)\n"
+
+    async def test_a_persons_unpushed_commit_is_refused_not_pushed(
+        self, publishing_usecases: UseCases, clock: ReplayClock, repos: Repos
+    ) -> None:
+        _declare(publishing_usecases, clock)
+        _commit_as_bea(repos.clone, "notes.md", "local only\n", push=False)
+        items = await self._publish(publishing_usecases, clock, repos.clone)
+        assert items == [
+            (
+                "dead",
+                f"{repos.clone} has 1 commit(s) on main that are not on origin and not incidentbot's: push or drop "
+                "them; incidentbot never pushes someone else's work.",
+            )
+        ]
+        assert git(repos.bare, "log", "--format=%s", "main").splitlines() == ["start"]
+
+    async def test_a_detached_head_names_the_setting_to_use(
+        self, publishing_usecases: UseCases, clock: ReplayClock, repos: Repos
+    ) -> None:
+        _declare(publishing_usecases, clock)
+        git(repos.clone, "checkout", "--quiet", "--detach")
+        items = await self._publish(publishing_usecases, clock, repos.clone)
+        assert items == [
+            ("dead", f"{repos.clone}: HEAD is detached: set POSTMORTEM_GIT_BRANCH to the branch to publish on.")
+        ]
+
+    async def test_a_git_worktree_checkout_publishes(
+        self, publishing_usecases: UseCases, clock: ReplayClock, repos: Repos
+    ) -> None:
+        """``git worktree add`` makes ``.git`` a file pointing at the main clone's: a clone all the same."""
+        _declare(publishing_usecases, clock)
+        worktree = repos.clone.parent / "worktree"
+        git(repos.clone, "worktree", "add", "--quiet", "-b", "archive", str(worktree), "main")
+        deliverer = PublishDeliverer(
+            publishing_usecases.publishing, PostmortemRenderer(), git=GitPublisher(GitTarget(worktree, "archive"))
+        )
+        publishing_usecases.outbox.enqueue([_effect("git")])
+        await _deliver_all(publishing_usecases, clock, _worker(publishing_usecases, clock, deliverer))
+        assert publishing_usecases.outbox.items() == []
+        assert git(repos.bare, "ls-tree", "-r", "--name-only", "archive").splitlines() == [FILE]
 
 
 class TestGitLinks:

@@ -65,7 +65,10 @@ class TestGitFailures:
         """A fake ``git`` on PATH answers with ``stderr`` and exit status 128; the error says whether to retry."""
         fake = tmp_path / "bin" / "git"
         fake.parent.mkdir()
-        fake.write_text(f"#!/bin/sh\ncat >&2 <<'EOF'\n{stderr}\nEOF\nexit 128\n")
+        fake.write_text(  # `git -C <repo> <command>`: the clone's own checks pass, fetch fails
+            '#!/bin/sh\ncase "$3" in rev-parse) echo "$2/.git"; exit 0;; status) exit 0;; esac\n'
+            f"cat >&2 <<'EOF'\n{stderr}\nEOF\nexit 128\n"
+        )
         fake.chmod(0o755)
         (tmp_path / "repo" / ".git").mkdir(parents=True)
         publisher = GitPublisher(GitTarget(tmp_path / "repo", "main"))

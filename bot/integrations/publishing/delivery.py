@@ -93,7 +93,13 @@ class PublishDeliverer:
             if git is None:
                 raise Undeliverable("No Git repository is configured (POSTMORTEM_GIT_REPO): nothing to publish to")
             content = self.renderer.render(data)
+            installation = await asyncio.to_thread(self.publishing.installation_id)
             return await asyncio.to_thread(
-                git.publish, data.incident_id, data.title, content, known.ref if known else None
+                git.publish,
+                data.incident_id,
+                data.title,
+                content,
+                known.ref if known else None,
+                page_label(installation, number),
             )
         raise Undeliverable(f"unknown publishing target {target!r}")

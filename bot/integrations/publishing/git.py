@@ -11,6 +11,13 @@ onto it and pushes again (up to MAX_PUSH_ATTEMPTS); a rebase that conflicts is a
 reset to the remote's and the file written and committed again on top. Replicas sharing the clone take
 turns on a lock file in its ``.git`` folder.
 
+**Nothing of anyone else's is touched.** Every file ends with an ownership line, an HTML comment Markdown
+does not show (``<!-- incidentbot-<installation>-inc-7: ... -->``, the same marker as the Confluence
+label); a file of the incident's name without it (a hand-written INC-7 from before the bot, another
+installation's) is never overwritten: the publication is refused naming it. A clone with uncommitted
+changes to tracked files, or with commits on the branch that are neither the remote's nor the bot's, is
+refused too (rebasing or resetting it would lose or push someone's work).
+
 Only ``git`` itself is run, with an argument list and no shell (``subprocess.run``). GitPython or pygit2
 would add a library (pygit2 a C one) for what six commands do, and the CLI is what people debug with.
 Failures are GitError with git's own message: temporary (the remote unreachable, a lock held, a timeout)
@@ -51,6 +58,22 @@ _CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 _SLUG_CHARS = re.compile(r"[^a-z0-9]+")
 _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
+
+
+OWNERSHIP_PREFIX = "<!-- incidentbot-"
+
+
+def ownership_line(marker: str) -> str:
+    """The last line of every file the bot publishes: an HTML comment (Markdown shows nothing) naming the
+    installation and incident (``marker``, e.g. ``incidentbot-1b2c-inc-7``)."""
+    return f"<!-- {marker}: published by incidentbot; edits here are replaced at the next publish -->"
+
+
+def _owned(file: Path, marker: str) -> bool:
+    try:
+        return f"<!-- {marker}:" in file.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
 
 
 class GitError(Exception):
@@ -109,23 +132,38 @@ class GitPublisher:
         reached or read with the clone's credentials."""
         self._git("ls-remote", "--heads", "origin")
 
-    def existing_path(self, incident_id: str) -> str | None:
-        """The path (relative to the repository) of the file already published for ``incident_id``, if any."""
+    def existing_path(self, incident_id: str, marker: str) -> str | None:
+        """The path (relative to the repository) of the file already published for ``incident_id`` (the one
+        carrying ``marker``), if any. Raises GitError when a file of that name lacks the marker: not ours."""
         folder = self.target.repo / self.target.folder
         found = sorted(folder.glob(f"{incident_id}-*.md")) + sorted(folder.glob(f"{incident_id}.md"))
-        return found[0].relative_to(self.target.repo).as_posix() if found else None
+        ours = [file for file in found if _owned(file, marker)]
+        if ours:
+            return ours[0].relative_to(self.target.repo).as_posix()
+        if found:
+            raise self._not_ours(found[0].relative_to(self.target.repo).as_posix())
+        return None
 
-    def publish(self, incident_id: str, title: str, content: str, known_path: str | None = None) -> Publication:
-        """Write ``content`` to the incident's file, commit it when it changed and push; returns the
-        publication (the file's path, a link to it, the hash of the last commit that changed it).
-        ``known_path``: the path published before (kept when the title changed). Raises GitError."""
+    def publish(
+        self, incident_id: str, title: str, content: str, known_path: str | None = None, marker: str = "incidentbot"
+    ) -> Publication:
+        """Write ``content`` (with ``marker``'s ownership line) to the incident's file, commit it when it
+        changed and push; returns the publication (the file's path, a link to it, the hash of the last commit
+        that changed it). ``known_path``: the path published before (kept when the title changed). Raises
+        GitError (temporary when the remote kept moving on: MAX_PUSH_ATTEMPTS rejections in a row)."""
         with self._locked():
             branch = self._branch()
             self._sync(branch)
             path = (
-                known_path or self.existing_path(incident_id) or f"{self.target.folder}/{incident_id}-{slug(title)}.md"
+                known_path
+                or self.existing_path(incident_id, marker)
+                or f"{self.target.folder}/{incident_id}-{slug(title)}.md"
             )
             self._check_path(path)
+            file = self.target.repo / path
+            if file.exists() and not _owned(file, marker):
+                raise self._not_ours(path)
+            content = f"{content.rstrip()}\n\n{ownership_line(marker)}\n"
             for attempt in range(1, MAX_PUSH_ATTEMPTS + 1):
                 self._write(path, content, incident_id)
                 if not self._ahead(branch):
@@ -134,8 +172,10 @@ class GitPublisher:
                     self._git("push", "--porcelain", "origin", f"HEAD:refs/heads/{branch}")
                     break
                 except GitError as exc:
-                    if exc.temporary or not exc.rejected or attempt == MAX_PUSH_ATTEMPTS:
+                    if exc.temporary or not exc.rejected:
                         raise
+                    if attempt == MAX_PUSH_ATTEMPTS:  # a busy remote: try again later, as for a 409
+                        raise GitError(exc.reason, temporary=True, rejected=True) from exc
                     self._sync(branch)  # the remote moved on: rebase onto it (or start again from it)
             version = self._git("log", "-1", "--format=%H", "--", path).strip()
             return Publication("git", path, self._link(branch, path), version)
@@ -145,19 +185,38 @@ class GitPublisher:
     def _branch(self) -> str:
         if self.target.branch:
             return self.target.branch
-        name = self._git("symbolic-ref", "--quiet", "--short", "HEAD").strip()
+        result = self._run(("symbolic-ref", "--quiet", "--short", "HEAD"))
+        name = result.stdout.strip() if result.returncode == 0 else ""
         if not name:
-            raise GitError(f"{self.target.repo}: HEAD is detached: set POSTMORTEM_GIT_BRANCH.")
+            if not (self.target.repo / ".git").exists():
+                raise self._not_a_clone()
+            raise GitError(
+                f"{self.target.repo}: HEAD is detached: set POSTMORTEM_GIT_BRANCH to the branch to publish on."
+            )
         return name
 
     def _sync(self, branch: str) -> None:
         """Bring the branch onto the remote's: fetch, check it out, rebase our unpushed commits onto the
-        remote's (or drop them when that conflicts: the file is written again from the state)."""
+        remote's (or drop them when that conflicts: the file is written again from the state). Raises
+        GitError when the clone holds someone's uncommitted changes or unpushed commits."""
+        changed = self._git("status", "--porcelain", "--untracked-files=no").strip()
+        if changed:
+            raise GitError(
+                f"{self.target.repo} has uncommitted changes ({len(changed.splitlines())} tracked files): "
+                "incidentbot publishes only into a clean clone; commit or stash them, or give it a clone of its own."
+            )
         self._git("fetch", "--quiet", "origin")
         self._git("checkout", "--quiet", branch)
         remote = f"refs/remotes/origin/{branch}"
         if not self._succeeds("rev-parse", "--verify", "--quiet", remote):
             return  # a branch the remote does not have yet: the push creates it
+        authors = self._git("log", "--format=%an", f"{remote}..HEAD").split()
+        foreign = [author for author in authors if author != AUTHOR[0]]
+        if foreign:
+            raise GitError(
+                f"{self.target.repo} has {len(foreign)} commit(s) on {branch} that are not on origin and not "
+                "incidentbot's: push or drop them; incidentbot never pushes someone else's work."
+            )
         if not self._succeeds("rebase", "--quiet", remote):
             self._succeeds("rebase", "--abort")
             self._git("reset", "--quiet", "--hard", remote)
@@ -196,6 +255,15 @@ class GitPublisher:
             host, repo = (scp or web).groups()  # type: ignore[union-attr]
             return f"https://{host}/{repo}/blob/{branch}/{path}"
         return f"{remote} {branch}:{path}"
+
+    def _not_a_clone(self) -> GitError:
+        return GitError(f"{self.target.repo} is not a Git clone (no .git): check POSTMORTEM_GIT_REPO.")
+
+    def _not_ours(self, path: str) -> GitError:
+        return GitError(
+            f"{path} in {self.target.repo} was not published by this incidentbot (it has no `{OWNERSHIP_PREFIX}` "
+            "line): it is never overwritten; rename or move it, or set POSTMORTEM_GIT_DIR to another folder."
+        )
 
     # -- running git ---------------------------------------------------------------------------
 
@@ -245,9 +313,9 @@ class GitPublisher:
         key = str(self.target.repo.resolve())
         with _LOCKS_GUARD:
             lock = _LOCKS.setdefault(key, threading.Lock())
-        git_dir = self.target.repo / ".git"
-        if not git_dir.is_dir():
-            raise GitError(f"{self.target.repo} is not a Git clone (no .git folder): check POSTMORTEM_GIT_REPO.")
+        if not (self.target.repo / ".git").exists():  # a folder, or a file in a `git worktree add` checkout
+            raise self._not_a_clone()
+        git_dir = Path(self._git("rev-parse", "--absolute-git-dir").strip())
         with lock, open(git_dir / "incidentbot-publish.lock", "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
