@@ -371,7 +371,7 @@ def dead_publication_notice(item: OutboxItem, reason: str) -> list[Effect]:
     if prefix != "publish" or item.incident_number is None:
         return []
     incident_id = format_incident_id(item.incident_number)
-    shown = truncate(escape(reason.strip()), MAX_REASON_SHOWN, "…")
+    shown = truncate(escape(reason.strip()), MAX_REASON_SHOWN, "…").removesuffix(".")  # the line adds its own
     text = (
         f":warning: {incident_id}'s postmortem could not be published to "
         f"{PUBLICATION_TARGETS.get(target, escape(target))}: {shown}. `incidentbot outbox --status dead` lists it "

@@ -4,12 +4,15 @@ digests, Git file names, and which git failures are worth retrying."""
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from bot.domain.effects import OutboxItem
 from bot.integrations.publishing.confluence import PageDraft, page_label, page_title
 from bot.integrations.publishing.git import GitError, GitPublisher, GitTarget, redact_url, slug
+from bot.slack.delivery import dead_publication_notice
 
 
 class TestPageAndFileNames:
@@ -85,3 +88,28 @@ class TestGitFailures:
         assert redact_url("fatal: unable to access 'https://bot:ghp_SECRET@github.com/acme/pm.git/'") == (
             "fatal: unable to access 'https://github.com/acme/pm.git/'"
         )
+
+
+@pytest.mark.parametrize(
+    ("reason", "shown"),
+    [
+        ("a page titled 'INC-1' was not published by incidentbot: rename or move it, then retry the item.", "item"),
+        ("git push failed: [rejected]", "[rejected]"),
+    ],
+)
+def test_the_channel_line_of_a_dead_publication_ends_its_reason_with_one_full_stop(reason: str, shown: str) -> None:
+    """A reason ending with its own full stop read "... retry the item.. `incidentbot outbox ...`"."""
+    item = OutboxItem(
+        7,
+        "publish.confluence",
+        {},
+        1,
+        "dead",
+        3,
+        datetime(2026, 11, 24, tzinfo=UTC),
+        reason,
+        datetime(2026, 11, 24, tzinfo=UTC),
+    )
+    [effect] = dead_publication_notice(item, reason)
+    assert f"{shown}. `incidentbot outbox --status dead` lists it (item 7);" in effect.payload["text"]
+    assert ".." not in effect.payload["text"]
