@@ -218,6 +218,7 @@ def _outbox(row_id: int, number: int, index: int, declared: datetime) -> dict[st
         "payload": {"channel": f"CGEN{number:08d}", "text": f"INC-{number} → mitigated ✓", "blocks": [{"n": index}]},
         "status": "dead" if dead else "pending",
         "attempts": 3 if dead else index % 4,
+        "crashes": 1 if index % 8 == 1 else 0,
         "next_attempt_at": declared + timedelta(seconds=30),
         "locked_until": declared + timedelta(seconds=60) if index % 16 == 0 else None,
         "locked_by": "replica-a:4242" if index % 16 == 0 else None,
