@@ -234,8 +234,9 @@ class RecordTrackerIssueGone:
 @dataclass(frozen=True)
 class RecordPublication:
     """The postmortem was published to ``target`` (``confluence``, ``git``) as ``ref`` (a Confluence page id,
-    a Git path), readable at ``url``, as ``version`` (the page's version number, the commit's hash); not typed,
-    so not in the grammar: the publishing deliverer records it when the target answered."""
+    a Git path), readable at ``url``, as ``version`` (the page's version number, the commit's hash); ``digest``
+    identifies the document sent (Confluence: its version message's digest; empty for Git, whose file is its
+    own state). Not typed, so not in the grammar: the publishing deliverer records it when the target answered."""
 
     verb: ClassVar[str] = "postmortem published"
     restricted_move: ClassVar[str | None] = None
@@ -243,6 +244,7 @@ class RecordPublication:
     ref: str
     url: str
     version: str
+    digest: str = ""
 
 
 @dataclass(frozen=True)

@@ -647,8 +647,14 @@ def _record_alert(incident: Incident, action: RecordAlert, stamp: Stamp) -> tupl
 
 
 def _record_publication(incident: Incident, action: RecordPublication, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
+    digest = {"digest": action.digest} if action.digest else {}
     entry = stamp.entry(
-        EntryKind.POSTMORTEM_PUBLISHED, target=action.target, ref=action.ref, url=action.url, version=action.version
+        EntryKind.POSTMORTEM_PUBLISHED,
+        target=action.target,
+        ref=action.ref,
+        url=action.url,
+        version=action.version,
+        **digest,
     )
     return incident, entry
 

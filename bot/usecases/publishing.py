@@ -47,6 +47,8 @@ class Publication:
     ref: str
     url: str
     version: str
+    digest: str = ""
+    """The document sent, where the target keeps it (Confluence: the version message's digest); else empty."""
 
 
 def publish_effect(target: str, number: int, requested_by: str) -> Effect:
@@ -61,7 +63,13 @@ def publish_effect(target: str, number: int, requested_by: str) -> Effect:
 def publication_of(entry: TimelineEntry) -> Publication:
     """The publication a ``postmortem_published`` entry records."""
     data = entry.data
-    return Publication(str(data.get("target")), str(data.get("ref")), str(data.get("url")), str(data.get("version")))
+    return Publication(
+        str(data.get("target")),
+        str(data.get("ref")),
+        str(data.get("url")),
+        str(data.get("version")),
+        str(data.get("digest") or ""),
+    )
 
 
 class PublishingUseCases:
@@ -135,7 +143,9 @@ class PublishingUseCases:
             return not same or (same[-1].ref, same[-1].version) != (publication.ref, publication.version)
 
         outcome = self.incidents.transition(
-            RecordPublication(publication.target, publication.ref, publication.url, publication.version),
+            RecordPublication(
+                publication.target, publication.ref, publication.url, publication.version, publication.digest
+            ),
             BOT_ACTOR,
             number=number,
             plan=plan,

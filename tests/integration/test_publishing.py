@@ -5,6 +5,7 @@ between the target's answer and our commit, and two workers; a re-publish update
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -140,6 +141,31 @@ def _published(usecases: UseCases) -> list[tuple[str, str, str, str, str]]:
 
 
 class TestConfluence:
+    async def test_a_persons_edit_is_kept_when_nothing_new_is_published(
+        self, publishing_usecases: UseCases, clock: ReplayClock, confluence: FakeConfluence
+    ) -> None:
+        """The publishing tester's finding: a person edited the published page, a re-publish with nothing new
+        wrote the bot's version over it (and recorded a publication). Now nothing is written or recorded;
+        once the incident changes, the next publication is a new version."""
+        usecases = publishing_usecases
+        _declare(usecases, clock)
+        worker = _worker(
+            usecases, clock, PublishDeliverer(usecases.publishing, PostmortemRenderer(), _confluence(confluence))
+        )
+        usecases.outbox.enqueue([_effect("confluence")])
+        await _deliver_all(usecases, clock, worker)
+        confluence.edit("65601", "<p>The team's hand-written root cause analysis</p>")
+        usecases.outbox.enqueue([_effect("confluence")])
+        await _deliver_all(usecases, clock, worker)
+        page = confluence.pages["65601"]
+        assert (page["version"]["number"], page["body"]) == (2, "<p>The team's hand-written root cause analysis</p>")
+        assert (len(confluence.calls("update")), len(_published(usecases))) == (0, 1)
+        _note(usecases, clock, "edge CPU back to normal")
+        usecases.outbox.enqueue([_effect("confluence")])
+        await _deliver_all(usecases, clock, worker)
+        assert (page["version"]["number"], len(_published(usecases))) == (3, 2)
+        assert "edge CPU back to normal" in page["body"]
+
     async def test_created_once_then_updated_in_place_by_version(
         self, publishing_usecases: UseCases, clock: ReplayClock, confluence: FakeConfluence
     ) -> None:
@@ -345,7 +371,11 @@ class TestConfluence:
             first
             == second
             == Publication(
-                "confluence", "65601", f"{confluence.url}/wiki/spaces/OPS/pages/65601/INC-1+Postmortem%3A+x", "1"
+                "confluence",
+                "65601",
+                f"{confluence.url}/wiki/spaces/OPS/pages/65601/INC-1+Postmortem%3A+x",
+                "1",
+                hashlib.sha256(b"INC-1 Postmortem: x\n<p>x</p>").hexdigest()[:24],
             )
         )
         assert (len(confluence.pages), len(confluence.calls("create"))) == (1, 2)

@@ -27,7 +27,9 @@ someone else's and is never overwritten (a dead item saying so). A create refuse
 exists (two deliveries racing) looks the page up again and goes on as for a found page. An update carries ``incidentbot
 <digest>`` as its version message (the SHA-256 of title and body): a page whose current version has that
 message, or whose title and stored body are exactly what would be sent, is left alone, so a retry or a
-re-publish without a change writes no new version. Confluence may normalise the stored markup, in which
+re-publish without a change writes no new version; and when the publication recorded last sent this very
+document (its digest) and its page is still there, nothing is even read further: a person's edit since is
+kept until there is something new to publish. Confluence may normalise the stored markup, in which
 case the first re-publish after a create writes one version more; never a second page.
 
 aiohttp (through ``bot.integrations.trackers.http``, which classifies failures and redacts the token) is
@@ -145,17 +147,21 @@ class ConfluencePublisher:
         answer = await self.http.request("GET", f"/space/{quote(await self.space_key(), safe='')}")
         return str((answer.data or {}).get("name") or self.space)
 
-    async def publish(self, draft: PageDraft, known_page: str | None) -> Publication:
-        """Create or update the page (see the module docstring); ``known_page`` is the id of the page published
-        before, if any. Returns the publication (page id, its web address, its version number). Raises
+    async def publish(self, draft: PageDraft, known: Publication | None) -> Publication:
+        """Create or update the page (see the module docstring); ``known`` is the publication recorded before,
+        if any. When it sent this very document (the same digest) and its page is still there, nothing is
+        written and ``known`` is returned: a person's edit made to the page since is kept (nothing new to
+        publish). Returns the publication (page id, its web address, its version number). Raises
         TrackerError: permanent for 400, 401, 403, 404 and someone else's page under the title; temporary for
         429, 5xx, network failures and a stale version still stale after MAX_CONFLICT_RETRIES."""
-        page = await self._get(known_page) if known_page else None
+        page = await self._get(known.ref) if known else None
+        if page is not None and known is not None and known.digest == draft.digest:
+            return known
         if page is None:
             page = await self._find(draft)
         if page is None:
             try:
-                return self._publication(await self._create(draft))
+                return self._publication(await self._create(draft), draft)
             except TrackerError as exc:
                 # Another replica created it between our look-up and our create (its lease ran out while it
                 # worked): Confluence refuses a second page of that title; take the one that is there.
@@ -172,9 +178,9 @@ class ConfluencePublisher:
                 )
         for _ in range(MAX_CONFLICT_RETRIES + 1):
             if _unchanged(page, draft):
-                return self._publication(page)
+                return self._publication(page, draft)
             try:
-                return self._publication(await self._update(page, draft))
+                return self._publication(await self._update(page, draft), draft)
             except TrackerError as exc:
                 if exc.status != 409:
                     raise
@@ -259,12 +265,12 @@ class ConfluencePublisher:
         answer = await self.http.request("PUT", f"/content/{quote(str(page['id']), safe='')}", body=body)
         return dict(answer.data)
 
-    def _publication(self, page: dict[str, Any]) -> Publication:
+    def _publication(self, page: dict[str, Any], draft: PageDraft) -> Publication:
         links = page.get("_links") or {}
         base = str(links.get("base") or self.site_url + "/wiki")
         webui = str(links.get("webui") or f"/pages/viewpage.action?pageId={page['id']}")
         version = (page.get("version") or {}).get("number")
-        return Publication("confluence", str(page["id"]), base + webui, str(version))
+        return Publication("confluence", str(page["id"]), base + webui, str(version), draft.digest)
 
 
 def _labels(page: dict[str, Any]) -> set[str]:

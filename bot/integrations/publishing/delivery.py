@@ -87,7 +87,7 @@ class PublishDeliverer:
                 self.renderer.render_storage(data),
                 page_label(installation, number),
             )
-            return await self.confluence.publish(draft, known.ref if known else None)
+            return await self.confluence.publish(draft, known)
         if target == "git":
             git = self.git
             if git is None:
