@@ -57,6 +57,7 @@ from bot.slack.delivery import (
     postmortem_reminder_effects,
     publication_effects,
     stalled_filing_notice,
+    stalled_publication_notice,
 )
 from bot.slack.identity import BotIdentity
 from bot.slack.server import SHUTDOWN_TIMEOUT, SOCKET_MODE, SocketModeConnection, build_web_app
@@ -356,11 +357,12 @@ def current_issue_event(read: ReadState) -> Callable[[IssueEvent, str], Awaitabl
 
 def stalled_item_notice(item: OutboxItem, reason: str, tracker: str = "the tracker") -> list[Effect]:
     """What an outbox item still failing after an hour owes: a line in the incident's channel when it is a
-    filing in ``tracker`` (``GitHub``, ``Jira``; Slack's notice, ``stalled_filing_notice``); nothing for any
-    other item (Slack calls and pages are retried silently, as before)."""
-    if not item.kind.startswith("tracker."):
-        return []
-    return stalled_filing_notice(item, reason, tracker)
+    filing in ``tracker`` (``GitHub``, ``Jira``; Slack's notice, ``stalled_filing_notice``) or a publication
+    of the postmortem (``stalled_publication_notice``); nothing for any other item (Slack calls and pages
+    are retried silently, as before)."""
+    if item.kind.startswith("tracker."):
+        return stalled_filing_notice(item, reason, tracker)
+    return stalled_publication_notice(item, reason)
 
 
 def dead_item_notice(item: OutboxItem, reason: str) -> list[Effect]:

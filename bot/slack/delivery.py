@@ -497,6 +497,24 @@ def stalled_filing_notice(item: OutboxItem, reason: str, tracker: str) -> list[E
     return [Effect(SlackEffect.POST_LINE, {"text": text}, item.incident_number)]
 
 
+def stalled_publication_notice(item: OutboxItem, reason: str) -> list[Effect]:
+    """The line an incident's channel gets, once, when publishing its postmortem has been failing for an hour
+    (a Confluence outage, a git lock left by a crash; the outbox keeps retrying):
+
+    ``:warning: INC-3's postmortem is still not published to Git after an hour: <reason>. incidentbot keeps
+    retrying; `incidentbot outbox` shows item 12.`` Nothing for other kinds or items of no incident."""
+    prefix, _, target = item.kind.partition(".")
+    if prefix != "publish" or item.incident_number is None:
+        return []
+    shown = truncate(escape(reason.strip()), MAX_REASON_SHOWN, "…").removesuffix(".")
+    text = (
+        f":warning: {format_incident_id(item.incident_number)}'s postmortem is still not published to "
+        f"{PUBLICATION_TARGETS.get(target, escape(target))} after an hour: {shown}. incidentbot keeps retrying; "
+        f"`incidentbot outbox` shows item {item.id}."
+    )
+    return [Effect(SlackEffect.POST_LINE, {"text": text}, item.incident_number)]
+
+
 def export_effects(incident: Incident, template: str | None, notify: NotifyTarget | None) -> list[Effect]:
     """``/incident postmortem``: upload the draft again."""
     return [Effect(SlackEffect.UPLOAD_POSTMORTEM, {"template": template, "notify": _target(notify)}, incident.number)]

@@ -4,11 +4,13 @@ digests, Git file names, and which git failures are worth retrying."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from bot.app import stalled_item_notice
 from bot.domain.effects import OutboxItem
 from bot.integrations.publishing.confluence import PageDraft, page_label, page_title
 from bot.integrations.publishing.git import GitError, GitPublisher, GitTarget, redact_url, slug
@@ -113,3 +115,23 @@ def test_the_channel_line_of_a_dead_publication_ends_its_reason_with_one_full_st
     [effect] = dead_publication_notice(item, reason)
     assert f"{shown}. `incidentbot outbox --status dead` lists it (item 7);" in effect.payload["text"]
     assert ".." not in effect.payload["text"]
+
+
+@pytest.mark.parametrize(("kind", "target"), [("publish.git", "Git"), ("publish.confluence", "Confluence")])
+def test_a_publication_still_failing_after_an_hour_is_told_once_in_the_channel(kind: str, target: str) -> None:
+    """A stale .git/index.lock (a crash mid-commit) kept a publication retried for ever, nobody told."""
+    reason = "git checkout failed in /srv/pm: Unable to create '/srv/pm/.git/index.lock': File exists."
+    item = OutboxItem(
+        12, kind, {}, 3, "pending", 40, datetime(2026, 11, 24, tzinfo=UTC), reason, datetime(2026, 11, 24, tzinfo=UTC)
+    )
+    [effect] = stalled_item_notice(item, reason)
+    assert (effect.kind, effect.incident_number, effect.payload) == (
+        "slack.post_line",
+        3,
+        {
+            "text": f":warning: INC-3's postmortem is still not published to {target} after an hour: git checkout "
+            "failed in /srv/pm: Unable to create '/srv/pm/.git/index.lock': File exists. incidentbot keeps "
+            "retrying; `incidentbot outbox` shows item 12."
+        },
+    )
+    assert stalled_item_notice(replace(item, kind="slack.post_line"), reason) == []
