@@ -56,7 +56,8 @@ def test_a_missing_confluence_setting_is_named_and_confluence_stays_off() -> Non
         (
             "CONFLUENCE_URL",
             "acme.atlassian.net",
-            "CONFLUENCE_URL must be an http(s) URL (your site, e.g. https://acme.atlassian.net), got 'acme.atlassian.net'.",
+            "CONFLUENCE_URL must be an http(s) URL (your site, e.g. https://acme.atlassian.net), "
+            "got 'acme.atlassian.net'.",
         ),
         (
             "CONFLUENCE_SPACE",
