@@ -13,7 +13,7 @@ from bot.domain.model import Incident, Status
 from bot.domain.review import REMINDED_SEVERITIES, REVIEW_KINDS, needs_postmortem_reminder, review_state
 from bot.store.repo import UnitOfWork
 from bot.usecases.incidents import IncidentUseCases
-from bot.usecases.shared import Actor, EffectPlan, Outcome
+from bot.usecases.shared import CORRECTION_KINDS, Actor, EffectPlan, Outcome, read_incident
 
 CHECKED_INCIDENTS = 1000
 """The latest resolved incidents a reminder round looks at (newest first)."""
@@ -40,17 +40,18 @@ class ReviewUseCases:
         today = (now or self.clock()).astimezone(UTC).date()
         with self.transactions.read() as uow:
             summaries = uow.incidents.list_summaries([Status.RESOLVED], CHECKED_INCIDENTS)
-        numbers = [
+            severe = [s for s in summaries if s.severity in REMINDED_SEVERITIES and s.resolved_at is not None]
+            corrected = uow.timeline.numbers_with(CORRECTION_KINDS, [s.number for s in severe])
+        numbers = [  # a corrected one is decided on its corrected resolve time, below
             s.number
-            for s in summaries
-            if s.severity in REMINDED_SEVERITIES
-            and s.resolved_at is not None
-            and (today - s.resolved_at.astimezone(UTC).date()).days >= after_days
+            for s in severe
+            if s.number in corrected
+            or (s.resolved_at is not None and (today - s.resolved_at.astimezone(UTC).date()).days >= after_days)
         ]
 
         def still_due(uow: UnitOfWork, incident: Incident) -> bool:
             state = review_state(uow.timeline.list_entries(incident.number, kinds=REVIEW_KINDS))
-            return needs_postmortem_reminder(incident, state, today, after_days)
+            return needs_postmortem_reminder(read_incident(uow, incident), state, today, after_days)
 
         outcomes: list[Outcome] = []
         for number in sorted(numbers):

@@ -197,6 +197,29 @@ class TestStrictRoles:
 
 
 class TestReminders:
+    def test_a_corrected_resolve_time_moves_the_reminder(self, usecases: UseCases, clock: ReplayClock) -> None:
+        """The review tester's finding: the reminder fired on the stored resolve time while naming the corrected
+        one. INC-1 resolved 2026-11-22, corrected to the 25th: chased from the 30th, not the 27th. INC-2
+        declared and resolved 2026-11-22, both corrected to the 20th: chased from the 25th."""
+        seed(usecases, clock, "sev1", "CDN edge returning 502s")
+        seed(usecases, clock, "sev2", "Checkout errors")
+        clock.now = datetime(2026, 11, 26, 8, tzinfo=UTC)  # when the corrections are made
+        run(usecases, "INC-1 correct 3 --at 2026-11-25 14:45")
+        run(usecases, "INC-2 correct 1 --at 2026-11-20 13:42")  # declared and resolved two days earlier
+        run(usecases, "INC-2 correct 3 --at 2026-11-20 14:45")
+
+        def remind(day: int) -> list[str]:
+            now = datetime(2026, 11, day, 9, tzinfo=UTC)
+            return [o.incident.incident_id for o in usecases.reviews.remind_drafts(5, now=now)]
+
+        assert [remind(day) for day in (24, 25, 27, 29, 30)] == [
+            [],
+            ["INC-2"],
+            ["INC-2"],
+            ["INC-2"],
+            ["INC-1", "INC-2"],
+        ]
+
     def test_drafts_are_chased_once_a_day_only_for_sev1_and_sev2(self, usecases: UseCases, clock: ReplayClock) -> None:
         """Resolved 2026-11-22: nothing on the 26th, INC-1 (sev1) and INC-2 (sev2) on the 27th, once; INC-3 (sev3)
         never; again on the 28th; nothing once in review."""
