@@ -75,10 +75,14 @@ def check_allowed(incident: Incident, action: Transition, actor: str, postmortem
     if may_act(incident, action, actor, postmortem_owner):
         return
     move = action.restricted_move or "change {it}"
+    lead: tuple[str | Person, ...]
     if incident.lead:
         lead, plain = ("the lead ", Person(incident.lead)), "the incident lead"
     else:
         lead, plain = ("the declarer ", Person(incident.declared_by)), "the incident's declarer"
+    if postmortem_owner is not None and isinstance(action, POSTMORTEM_OWNER_MAY):
+        lead = (*lead, ", the postmortem owner ", Person(postmortem_owner))
+        plain = f"{plain}, the postmortem owner"
     raise NotAllowed(
         (
             "Only ",

@@ -184,8 +184,16 @@ class TestStrictRoles:
         run(usecases, "INC-1 postmortem owner <@U0BOB>", ALICE)
         run(usecases, "INC-1 postmortem review 2026-11-24 15:00 UTC", BOB)
         run(usecases, "INC-1 postmortem status in-review", BOB)
-        with pytest.raises(NotAllowed):
+        with pytest.raises(NotAllowed) as refused:
             run(usecases, "INC-1 postmortem status published", MALLORY)
+        assert refused.value.plain_message == (
+            "Only the incident lead, the postmortem owner and IRT may change the postmortem status of INC-1 "
+            "(strict roles are on)."
+        )
+        assert refused.value.render(plain_mention({})) == (
+            "Only the lead @U0ALICE, the postmortem owner @U0BOB and the IRT of INC-1 may change the postmortem "
+            "status of it (strict roles are on). Ask one of them to add you: `/incident INC-1 assemble @U0MALLORY`."
+        )
         with pytest.raises(NotAllowed):
             run(usecases, "INC-1 reopen the fix did not hold", BOB)
         run(usecases, "INC-1 postmortem owner <@U0MALLORY>", BOB)
