@@ -811,14 +811,9 @@ def _publishing(get: Callable[[str], str]) -> tuple[_PublishingSettings, list[Se
             )
         return settings, problems
     found = []
-    if not (Path(repo) / ".git").exists():
-        found.append(
-            SettingProblem(
-                "POSTMORTEM_GIT_REPO",
-                f"POSTMORTEM_GIT_REPO {repo!r} is not a Git clone (no .git in it): clone the repository there "
-                f"first (git clone URL {repo}).",
-            )
-        )
+    # Whether the folder is a clone is the clone's state, not the setting's form: `doctor` says so, and a
+    # publication to it is a dead item naming it; the bot itself starts (an archive volume not mounted must
+    # not keep anyone from declaring a sev1).
     if branch and not GIT_BRANCH.fullmatch(branch):
         found.append(
             SettingProblem("POSTMORTEM_GIT_BRANCH", f"POSTMORTEM_GIT_BRANCH is not a branch name, got {branch!r}.")

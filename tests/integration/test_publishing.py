@@ -612,8 +612,10 @@ class TestGitLeavesOthersWorkAlone:
         assert items == [
             (
                 "dead",
-                f"{name} in {repos.clone} was not published by this incidentbot (it has no `<!-- incidentbot-` line): "
-                "it is never overwritten; rename or move it, or set POSTMORTEM_GIT_DIR to another folder.",
+                f"{name} in {repos.clone} was not published by this incidentbot (its last line is not "
+                f"`<!-- incidentbot-{publishing_usecases.publishing.installation_id()}-inc-1: ...`; a hand-written "
+                "file, or another installation's): it is never overwritten; rename or move it, or set "
+                "POSTMORTEM_GIT_DIR to another folder.",
             )
         ]
         assert git(repos.bare, "show", f"main:{name}") == "# INC-1: the 2019 datacenter fire\nThe only copy.\n"
@@ -686,6 +688,67 @@ class TestGitLeavesOthersWorkAlone:
         await _deliver_all(publishing_usecases, clock, _worker(publishing_usecases, clock, deliverer))
         assert publishing_usecases.outbox.items() == []
         assert git(repos.bare, "ls-tree", "-r", "--name-only", "archive").splitlines() == [FILE]
+
+
+class TestGitFollowsItsFile:
+    """The second publishing tester's findings: a file a person moved got a second copy at the old path, and a
+    re-publish with nothing new undid a person's edit of the file (with a commit and an entry)."""
+
+    async def test_a_moved_file_is_updated_where_it_is_now(
+        self, publishing_usecases: UseCases, clock: ReplayClock, repos: Repos
+    ) -> None:
+        usecases = publishing_usecases
+        _declare(usecases, clock)
+        worker = _worker(
+            usecases,
+            clock,
+            PublishDeliverer(usecases.publishing, PostmortemRenderer(), git=GitPublisher(GitTarget(repos.clone))),
+        )
+        usecases.outbox.enqueue([_effect("git")])
+        await _deliver_all(usecases, clock, worker)
+        git(repos.other, "pull", "--quiet")
+        (repos.other / "postmortems" / "2026").mkdir()
+        git(repos.other, "mv", FILE, "postmortems/2026/INC-1-cdn-outage.md")
+        git(repos.other, "-c", "user.name=Bea", "-c", "user.email=bea@example.com", "commit", "--quiet", "-m", "tidy")
+        git(repos.other, "push", "--quiet", "origin", "main")
+        _note(usecases, clock, "edge CPU back to normal")
+        usecases.outbox.enqueue([_effect("git")])
+        await _deliver_all(usecases, clock, worker)
+        assert git(repos.bare, "ls-tree", "-r", "--name-only", "main").splitlines() == [
+            "postmortems/2026/INC-1-cdn-outage.md"
+        ]
+        assert "edge CPU back to normal" in git(repos.bare, "show", "main:postmortems/2026/INC-1-cdn-outage.md")
+        assert [p[2] for p in _published(usecases)] == [FILE, "postmortems/2026/INC-1-cdn-outage.md"]
+
+    async def test_a_persons_edit_is_kept_when_nothing_new_is_published(
+        self, publishing_usecases: UseCases, clock: ReplayClock, repos: Repos
+    ) -> None:
+        usecases = publishing_usecases
+        _declare(usecases, clock)
+        worker = _worker(
+            usecases,
+            clock,
+            PublishDeliverer(usecases.publishing, PostmortemRenderer(), git=GitPublisher(GitTarget(repos.clone))),
+        )
+        usecases.outbox.enqueue([_effect("git")])
+        await _deliver_all(usecases, clock, worker)
+        git(repos.other, "pull", "--quiet")
+        edited = (
+            (repos.other / FILE)
+            .read_text()
+            .replace("\n\n<!-- ", "\n\nPat: root cause analysis added by hand.\n\n<!-- ", 1)
+        )
+        _commit_as_bea(repos.other, FILE, edited)
+        usecases.outbox.enqueue([_effect("git")])
+        await _deliver_all(usecases, clock, worker)
+        assert git(repos.bare, "show", f"main:{FILE}") == edited
+        assert git(repos.bare, "log", "-1", "--format=%an", "main").strip() == "Bea"
+        assert len(_published(usecases)) == 1
+        _note(usecases, clock, "edge CPU back to normal")
+        usecases.outbox.enqueue([_effect("git")])
+        await _deliver_all(usecases, clock, worker)
+        assert "edge CPU back to normal" in git(repos.bare, "show", f"main:{FILE}")
+        assert len(_published(usecases)) == 2
 
 
 class TestGitLinks:

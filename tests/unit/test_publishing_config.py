@@ -128,15 +128,11 @@ def test_bad_git_values(tmp_path: Path, extra: dict[str, str], problem: tuple[st
     assert (problems, settings.publish_targets) == ([problem], ())
 
 
-def test_a_folder_that_is_not_a_clone(tmp_path: Path) -> None:
-    _, problems = _read(POSTMORTEM_GIT_REPO=str(tmp_path))
-    assert problems == [
-        (
-            "POSTMORTEM_GIT_REPO",
-            f"POSTMORTEM_GIT_REPO {str(tmp_path)!r} is not a Git clone (no .git in it): clone the repository there "
-            f"first (git clone URL {tmp_path}).",
-        )
-    ]
+def test_a_folder_that_is_not_a_clone_does_not_stop_the_bot(tmp_path: Path) -> None:
+    """The second publishing tester's finding: an archive volume not mounted stopped `serve`, `run` and `list`
+    (nobody could declare a sev1). The setting is read; doctor and the publication say what is wrong."""
+    settings, problems = _read(POSTMORTEM_GIT_REPO=str(tmp_path / "not-mounted"))
+    assert (problems, settings.publish_targets) == ([], ("git",))
 
 
 def test_git_settings_without_the_repository_are_refused() -> None:

@@ -99,7 +99,7 @@ class PublishDeliverer:
                 data.incident_id,
                 data.title,
                 content,
-                known.ref if known else None,
+                known,
                 page_label(installation, number),
             )
         raise Undeliverable(f"unknown publishing target {target!r}")

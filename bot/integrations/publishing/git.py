@@ -28,6 +28,7 @@ hook or by permissions).
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import re
 import subprocess
@@ -58,9 +59,6 @@ _CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 _SLUG_CHARS = re.compile(r"[^a-z0-9]+")
 _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
-
-
-OWNERSHIP_PREFIX = "<!-- incidentbot-"
 
 
 def ownership_line(marker: str) -> str:
@@ -141,29 +139,48 @@ class GitPublisher:
         if ours:
             return ours[0].relative_to(self.target.repo).as_posix()
         if found:
-            raise self._not_ours(found[0].relative_to(self.target.repo).as_posix())
+            raise self._not_ours(found[0].relative_to(self.target.repo).as_posix(), marker)
         return None
 
+    def marked_path(self, marker: str) -> str | None:
+        """Where in the repository the file carrying ``marker``'s ownership line is now (a person may have
+        moved or renamed it), if anywhere: ``git grep`` over the tracked Markdown files."""
+        result = self._run(("grep", "-l", "-F", f"<!-- {marker}:", "--", "*.md"))
+        found = sorted(result.stdout.splitlines()) if result.returncode == 0 else []
+        return found[0] if found else None
+
     def publish(
-        self, incident_id: str, title: str, content: str, known_path: str | None = None, marker: str = "incidentbot"
+        self,
+        incident_id: str,
+        title: str,
+        content: str,
+        known: Publication | None = None,
+        marker: str = "incidentbot",
     ) -> Publication:
         """Write ``content`` (with ``marker``'s ownership line) to the incident's file, commit it when it
         changed and push; returns the publication (the file's path, a link to it, the hash of the last commit
-        that changed it). ``known_path``: the path published before (kept when the title changed). Raises
-        GitError (temporary when the remote kept moving on: MAX_PUSH_ATTEMPTS rejections in a row)."""
+        that changed it, the content's digest). ``known``: the publication recorded before. The file is found
+        by its ownership line wherever a person moved it (else where ``known`` put it, else by name); when
+        ``known`` sent this very content and the file is still there, nothing is written and ``known`` is
+        returned (a person's edit since is kept until there is something new). Raises GitError (temporary when
+        the remote kept moving on: MAX_PUSH_ATTEMPTS rejections in a row)."""
+        content = f"{content.rstrip()}\n\n{ownership_line(marker)}\n"
+        digest = hashlib.sha256(content.encode()).hexdigest()[:24]
         with self._locked():
             branch = self._branch()
             self._sync(branch)
             path = (
-                known_path
+                self.marked_path(marker)
+                or (known.ref if known is not None and not (self.target.repo / known.ref).exists() else None)
                 or self.existing_path(incident_id, marker)
                 or f"{self.target.folder}/{incident_id}-{slug(title)}.md"
             )
             self._check_path(path)
             file = self.target.repo / path
             if file.exists() and not _owned(file, marker):
-                raise self._not_ours(path)
-            content = f"{content.rstrip()}\n\n{ownership_line(marker)}\n"
+                raise self._not_ours(path, marker)
+            if known is not None and known.digest == digest and file.exists():
+                return known
             for attempt in range(1, MAX_PUSH_ATTEMPTS + 1):
                 self._write(path, content, incident_id)
                 if not self._ahead(branch):
@@ -178,7 +195,7 @@ class GitPublisher:
                         raise GitError(exc.reason, temporary=True, rejected=True) from exc
                     self._sync(branch)  # the remote moved on: rebase onto it (or start again from it)
             version = self._git("log", "-1", "--format=%H", "--", path).strip()
-            return Publication("git", path, self._link(branch, path), version)
+            return Publication("git", path, self._link(branch, path), version, digest)
 
     # -- steps ---------------------------------------------------------------------------------
 
@@ -259,10 +276,11 @@ class GitPublisher:
     def _not_a_clone(self) -> GitError:
         return GitError(f"{self.target.repo} is not a Git clone (no .git): check POSTMORTEM_GIT_REPO.")
 
-    def _not_ours(self, path: str) -> GitError:
+    def _not_ours(self, path: str, marker: str) -> GitError:
         return GitError(
-            f"{path} in {self.target.repo} was not published by this incidentbot (it has no `{OWNERSHIP_PREFIX}` "
-            "line): it is never overwritten; rename or move it, or set POSTMORTEM_GIT_DIR to another folder."
+            f"{path} in {self.target.repo} was not published by this incidentbot (its last line is not "
+            f"`<!-- {marker}: ...`; a hand-written file, or another installation's): it is never overwritten; "
+            "rename or move it, or set POSTMORTEM_GIT_DIR to another folder."
         )
 
     # -- running git ---------------------------------------------------------------------------
