@@ -409,7 +409,10 @@ class RemindPostmortem:
     day: date
 
 
-PostmortemChange = SetPostmortemStatus | SetPostmortemOwner | ScheduleReview | RemindPostmortem
+ReviewMove = SetPostmortemStatus | SetPostmortemOwner | ScheduleReview
+"""The review commands people type: recorded as they happen (no ``--at``); under strict roles the lead's,
+the IRT's and the postmortem owner's."""
+PostmortemChange = ReviewMove | RemindPostmortem
 """The commands of the postmortem's review life cycle (``bot.domain.review``)."""
 
 

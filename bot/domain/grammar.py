@@ -80,6 +80,7 @@ from bot.domain.commands import (
     ReopenFollowup,
     RescheduleFollowup,
     Resolve,
+    ReviewMove,
     Rollback,
     ScheduleReview,
     SetImpact,
@@ -317,10 +318,6 @@ def parse_command(text: str, *, names: bool = False) -> ParsedCommand:
     return command
 
 
-_REVIEW_VERBS: dict[type, str] = {SetPostmortemStatus: "status", SetPostmortemOwner: "owner", ScheduleReview: "review"}
-"""The postmortem's review commands, by action: they take no ``--at``."""
-
-
 def _check_options(verb: str, command: ParsedCommand) -> None:
     if verb == "strike" and command.at is not None:
         raise UsageError(
@@ -328,11 +325,10 @@ def _check_options(verb: str, command: ParsedCommand) -> None:
             USAGE["strike"],
         )
     action = command.action
-    review_verb = _REVIEW_VERBS.get(type(action))
-    if review_verb is not None and command.at is not None:
+    if isinstance(action, ReviewMove) and command.at is not None:
         # The review's state is the latest of its entries; a backdated one would never be the latest.
         raise UsageError(
-            f"`postmortem {review_verb}` takes no `--at`: the postmortem's review is recorded as it happens.",
+            f"`{action.verb}` takes no `--at`: the postmortem's review is recorded as it happens.",
             USAGE["postmortem"],
         )
     if isinstance(action, CorrectEntry) and not action.text and command.at is None:

@@ -28,6 +28,7 @@ from bot.domain.commands import (
     Monitor,
     Nudge,
     PinMessage,
+    PostmortemChange,
     RecordAlert,
     RecordFollowupExport,
     RecordPublication,
@@ -221,7 +222,7 @@ def apply(incident: Incident, action: Transition, stamp: Stamp, timeline: Sequen
     next_status = TRANSITIONS.get((incident.status, type(action)))
     if next_status is None:
         raise TransitionError(_refusal(incident, action))
-    if isinstance(action, _REVIEW_ACTIONS):
+    if isinstance(action, PostmortemChange):  # decided by bot.domain.review on the review entries; no state change
         return Decision(incident, (record_review(incident, action, review_state(timeline), stamp.entry),))
     changed, entry = _RECORDERS[type(action)](incident, action, stamp)
     if entry.kind in STATUS_CHANGE_KINDS:

@@ -20,19 +20,14 @@ from collections.abc import Sequence
 
 from bot.domain.commands import (
     Assemble,
-    ScheduleReview,
+    ReviewMove,
     SetLead,
-    SetPostmortemOwner,
-    SetPostmortemStatus,
     Transition,
 )
 from bot.domain.errors import BotError
 from bot.domain.model import Incident, is_slack_user_id
 from bot.domain.people import Person
 
-POSTMORTEM_OWNER_MAY: tuple[type[Transition], ...] = (SetPostmortemStatus, SetPostmortemOwner, ScheduleReview)
-"""What the postmortem's owner may do under strict roles without being in the IRT: move its review along
-(the reminder asks them to), or hand it over."""
 STAFFING_ACTIONS: tuple[type[Transition], ...] = (SetLead, Assemble)
 """Restricted once the incident has a lead, or when a person declared it; every other action with a
 ``restricted_move`` (``bot.domain.commands``) is restricted whenever strict roles are on."""
@@ -60,12 +55,13 @@ def is_restricted(incident: Incident, action: Transition) -> bool:
 
 def may_act(incident: Incident, action: Transition, actor: str, postmortem_owner: str | None = None) -> bool:
     """True if ``actor`` (a Slack user id, or a name given in the CLI) may apply ``action`` under strict roles;
-    ``postmortem_owner`` (``bot.domain.review``) may also move the postmortem's review they were given."""
+    ``postmortem_owner`` (``bot.domain.review``) may also move the postmortem's review they were given (a
+    ``ReviewMove``: the reminder asks them to), or hand it over."""
     if not is_restricted(incident, action):
         return True
     if actor == incident.lead or incident.member(actor) is not None:
         return True
-    if postmortem_owner is not None and actor == postmortem_owner and isinstance(action, POSTMORTEM_OWNER_MAY):
+    if postmortem_owner is not None and actor == postmortem_owner and isinstance(action, ReviewMove):
         return True
     return incident.lead is None and actor == incident.declared_by
 
@@ -80,7 +76,7 @@ def check_allowed(incident: Incident, action: Transition, actor: str, postmortem
         lead, plain = ("the lead ", Person(incident.lead)), "the incident lead"
     else:
         lead, plain = ("the declarer ", Person(incident.declared_by)), "the incident's declarer"
-    if postmortem_owner is not None and isinstance(action, POSTMORTEM_OWNER_MAY):
+    if postmortem_owner is not None and isinstance(action, ReviewMove):
         lead = (*lead, ", the postmortem owner ", Person(postmortem_owner))
         plain = f"{plain}, the postmortem owner"
     raise NotAllowed(

@@ -15,6 +15,7 @@ from bot.domain.people import Mention as Mention
 from bot.domain.people import keep_text as keep_text
 from bot.domain.people import neutral_mention
 from bot.domain.people import plain_mention as plain_mention
+from bot.domain.review import REVIEW_KINDS
 from bot.domain.timeparse import format_utc
 
 
@@ -153,20 +154,10 @@ def describe(entry: TimelineEntry, mention: Mention = neutral_mention, escape: E
     if kind is EntryKind.FOLLOWUP_REMINDER:
         numbers = ", ".join(f"#{n}" for n in data.get("numbers") or [])
         return f"Reminder posted: follow-ups overdue on {data.get('day')}: {numbers}"
-    if kind in _REVIEW_KINDS:
+    if kind in REVIEW_KINDS:
         return _describe_review(entry, data, mention)
     label = _LABELS.get(kind) or kind.value.replace("_", " ").capitalize()  # a new kind reads as its name
     return _with_text(label, entry.text)
-
-
-_REVIEW_KINDS = frozenset(
-    {
-        EntryKind.POSTMORTEM_STATUS,
-        EntryKind.POSTMORTEM_OWNER,
-        EntryKind.POSTMORTEM_REVIEW,
-        EntryKind.POSTMORTEM_REMINDER,
-    }
-)
 
 
 def _describe_review(entry: TimelineEntry, data: dict[str, Any], mention: Mention) -> str:
