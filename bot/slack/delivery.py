@@ -367,17 +367,25 @@ def dead_publication_notice(item: OutboxItem, reason: str) -> list[Effect]:
     target, a git error, a template that fails): ``:warning: INC-3's postmortem could not be published to
     Confluence: <reason>. `incidentbot outbox --retry 12` publishes it once the cause is fixed.`` Nothing for
     other kinds or items of no incident."""
-    prefix, _, target = item.kind.partition(".")
-    if prefix != "publish" or item.incident_number is None:
+    said = _publication_failure(item, reason)
+    if said is None:
         return []
-    incident_id = format_incident_id(item.incident_number)
-    shown = truncate(escape(reason.strip()), MAX_REASON_SHOWN, "…").removesuffix(".")  # the line adds its own
     text = (
-        f":warning: {incident_id}'s postmortem could not be published to "
-        f"{PUBLICATION_TARGETS.get(target, escape(target))}: {shown}. `incidentbot outbox --status dead` lists it "
-        f"(item {item.id}); `incidentbot outbox --retry {item.id}` publishes it once the cause is fixed."
+        f":warning: {said[0]}'s postmortem could not be published to {said[1]}: {said[2]}. `incidentbot outbox "
+        f"--status dead` lists it (item {item.id}); `incidentbot outbox --retry {item.id}` publishes it once the "
+        "cause is fixed."
     )
     return [Effect(SlackEffect.POST_LINE, {"text": text}, item.incident_number)]
+
+
+def _publication_failure(item: OutboxItem, reason: str) -> tuple[str, str, str] | None:
+    """(``INC-3``, the target as people name it, the reason escaped and cut, without its final full stop: the
+    line adds its own) for a ``publish.*`` item of an incident; None for any other."""
+    prefix, _, target = item.kind.partition(".")
+    if prefix != "publish" or item.incident_number is None:
+        return None
+    shown = truncate(escape(reason.strip()), MAX_REASON_SHOWN, "…").removesuffix(".")
+    return format_incident_id(item.incident_number), PUBLICATION_TARGETS.get(target, escape(target)), shown
 
 
 def followup_tracker_effects(outcome: Outcome) -> list[Effect]:
@@ -503,14 +511,12 @@ def stalled_publication_notice(item: OutboxItem, reason: str) -> list[Effect]:
 
     ``:warning: INC-3's postmortem is still not published to Git after an hour: <reason>. incidentbot keeps
     retrying; `incidentbot outbox` shows item 12.`` Nothing for other kinds or items of no incident."""
-    prefix, _, target = item.kind.partition(".")
-    if prefix != "publish" or item.incident_number is None:
+    said = _publication_failure(item, reason)
+    if said is None:
         return []
-    shown = truncate(escape(reason.strip()), MAX_REASON_SHOWN, "…").removesuffix(".")
     text = (
-        f":warning: {format_incident_id(item.incident_number)}'s postmortem is still not published to "
-        f"{PUBLICATION_TARGETS.get(target, escape(target))} after an hour: {shown}. incidentbot keeps retrying; "
-        f"`incidentbot outbox` shows item {item.id}."
+        f":warning: {said[0]}'s postmortem is still not published to {said[1]} after an hour: {said[2]}. "
+        f"incidentbot keeps retrying; `incidentbot outbox` shows item {item.id}."
     )
     return [Effect(SlackEffect.POST_LINE, {"text": text}, item.incident_number)]
 
