@@ -127,6 +127,10 @@ async def _deliver_all(usecases: UseCases, clock: ReplayClock, *workers: OutboxW
         clock.now = max(clock.now, min(item.next_attempt_at for item in pending)) + timedelta(seconds=1)
 
 
+def _git_deliverer(usecases: UseCases, repo: Path, branch: str | None = None) -> PublishDeliverer:
+    return PublishDeliverer(usecases.publishing, PostmortemRenderer(), git=GitPublisher(GitTarget(repo, branch)))
+
+
 def _confluence(fake: FakeConfluence, token: str = TOKEN, space: str = "OPS") -> ConfluencePublisher:
     return ConfluencePublisher(fake.url, space, EMAIL, token)
 
@@ -436,9 +440,7 @@ class TestGit:
     ) -> None:
         usecases = publishing_usecases
         _declare(usecases, clock)
-        deliverer = PublishDeliverer(
-            usecases.publishing, PostmortemRenderer(), git=GitPublisher(GitTarget(repos.clone))
-        )
+        deliverer = _git_deliverer(usecases, repos.clone)
         worker = _worker(usecases, clock, deliverer)
         usecases.outbox.enqueue([_effect("git")])
         await _deliver_all(usecases, clock, worker)
@@ -514,9 +516,7 @@ class TestGit:
         _declare(usecases, clock)
         workers = []
         for name in ("replica-a", "replica-b"):
-            deliverer = PublishDeliverer(
-                usecases.publishing, PostmortemRenderer(), git=GitPublisher(GitTarget(repos.clone))
-            )
+            deliverer = _git_deliverer(usecases, repos.clone)
             deliverer.publishing = _Wrapped(usecases.publishing, CrashingRecord(usecases.publishing, 1))  # type: ignore[assignment]
             workers.append(_worker(usecases, clock, deliverer, name))
         usecases.outbox.enqueue([_effect("git"), _effect("git")])
@@ -551,9 +551,7 @@ class TestGit:
         hook = repos.bare / "hooks" / "pre-receive"
         hook.write_text("#!/bin/sh\necho 'the archive is frozen until Monday' >&2\nexit 1\n")
         hook.chmod(0o755)
-        deliverer = PublishDeliverer(
-            usecases.publishing, PostmortemRenderer(), git=GitPublisher(GitTarget(repos.clone))
-        )
+        deliverer = _git_deliverer(usecases, repos.clone)
         usecases.outbox.enqueue([_effect("git")])
         await _deliver_all(usecases, clock, _worker(usecases, clock, deliverer))
         (dead,) = usecases.outbox.items("dead")
@@ -570,9 +568,7 @@ class TestGit:
         usecases = publishing_usecases
         _declare(usecases, clock)
         git(repos.clone, "remote", "set-url", "origin", str(repos.bare.parent / "gone.git"))
-        deliverer = PublishDeliverer(
-            usecases.publishing, PostmortemRenderer(), git=GitPublisher(GitTarget(repos.clone))
-        )
+        deliverer = _git_deliverer(usecases, repos.clone)
         usecases.outbox.enqueue([_effect("git")])
         await _deliver_all(usecases, clock, _worker(usecases, clock, deliverer))
         (dead,) = usecases.outbox.items("dead")
@@ -596,7 +592,7 @@ class TestGitLeavesOthersWorkAlone:
     was reset (the edit lost) and a person's unpushed commit was pushed with the bot's."""
 
     async def _publish(self, usecases: UseCases, clock: ReplayClock, clone: Path) -> list[tuple[str, str]]:
-        deliverer = PublishDeliverer(usecases.publishing, PostmortemRenderer(), git=GitPublisher(GitTarget(clone)))
+        deliverer = _git_deliverer(usecases, clone)
         usecases.outbox.enqueue([_effect("git")])
         await _deliver_all(usecases, clock, _worker(usecases, clock, deliverer))
         return [(i.status, i.last_error) for i in usecases.outbox.items()]
@@ -681,9 +677,7 @@ class TestGitLeavesOthersWorkAlone:
         _declare(publishing_usecases, clock)
         worktree = repos.clone.parent / "worktree"
         git(repos.clone, "worktree", "add", "--quiet", "-b", "archive", str(worktree), "main")
-        deliverer = PublishDeliverer(
-            publishing_usecases.publishing, PostmortemRenderer(), git=GitPublisher(GitTarget(worktree, "archive"))
-        )
+        deliverer = _git_deliverer(publishing_usecases, worktree, "archive")
         publishing_usecases.outbox.enqueue([_effect("git")])
         await _deliver_all(publishing_usecases, clock, _worker(publishing_usecases, clock, deliverer))
         assert publishing_usecases.outbox.items() == []
@@ -702,7 +696,7 @@ class TestGitFollowsItsFile:
         worker = _worker(
             usecases,
             clock,
-            PublishDeliverer(usecases.publishing, PostmortemRenderer(), git=GitPublisher(GitTarget(repos.clone))),
+            _git_deliverer(usecases, repos.clone),
         )
         usecases.outbox.enqueue([_effect("git")])
         await _deliver_all(usecases, clock, worker)
@@ -728,7 +722,7 @@ class TestGitFollowsItsFile:
         worker = _worker(
             usecases,
             clock,
-            PublishDeliverer(usecases.publishing, PostmortemRenderer(), git=GitPublisher(GitTarget(repos.clone))),
+            _git_deliverer(usecases, repos.clone),
         )
         usecases.outbox.enqueue([_effect("git")])
         await _deliver_all(usecases, clock, worker)
