@@ -375,6 +375,8 @@ class Incident:
     summary: str = ""
     service: str | None = None
     impact_percent: float | None = None
+    private: bool = False
+    """Declared ``--private``: its channel is private and its title and details are for members only."""
     version: int = 0
     latest_change: StatusChange | None = None
 
@@ -413,6 +415,8 @@ class IncidentSummary:
     resolved_at: datetime | None
     postmortem_status: PostmortemStatus | None = None
     """Where a resolved incident's postmortem stands (``bot.domain.review``); None for an open incident."""
+    private: bool = False
+    """Declared ``--private``: the title is for the incident's members only."""
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,7 @@ class IncidentRepository:
             channel_id=incident.channel_id,
             service=incident.service,
             impact_percent=incident.impact_percent,
+            private=incident.private,
             version=1,
             created_at=recorded_at,
             updated_at=recorded_at,
@@ -253,6 +254,7 @@ class IncidentRepository:
             summary=row.summary,
             service=row.service,
             impact_percent=row.impact_percent,
+            private=row.private,
             version=row.version,
             latest_change=self._timeline.get_latest_status_change(row.id),
         )
@@ -344,6 +346,7 @@ def _summary(row: IncidentRow) -> IncidentSummary:
         channel_id=row.channel_id,
         declared_at=row.declared_at,
         resolved_at=row.resolved_at,
+        private=row.private,
     )
 
 

@@ -64,6 +64,15 @@ class IncidentRow(SQLModel, table=True):
     postmortem_url: str | None = Field(default=None, sa_type=sa.Text)
     service: str | None = Field(default=None, max_length=64, index=True)
     impact_percent: float | None = Field(default=None)
+    private: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    """Declared ``--private`` (migration 0010): a private channel, title and details for members only."""
+    announcement_channel: str | None = Field(default=None, max_length=64)
+    announcement_ts: str | None = Field(default=None, max_length=32)
+    """Where the announcement was posted: it is edited in place and status updates thread under it."""
+    channel_archived_at: datetime | None = _utc_column(nullable=True)
+    """When the bot archived the channel (cleared when a reopen unarchives it)."""
+    channel_problem: str | None = Field(default=None, sa_type=sa.Text, nullable=True)
+    """Why Slack no longer lets the bot use the channel (archived by hand, bot removed), for App Home."""
     version: int = Field(default=1)
     created_at: datetime = _utc_column()
     updated_at: datetime = _utc_column()
