@@ -138,6 +138,17 @@ class AddNote:
 
 
 @dataclass(frozen=True)
+class PostUpdate:
+    """``update <text> [--next 30m]``: a status update for the people outside the channel (what we know,
+    what we are doing); ``next_minutes`` promises the next one that many minutes after it is recorded."""
+
+    verb: ClassVar[str] = "update"
+    restricted_move: ClassVar[str | None] = None
+    text: str
+    next_minutes: int | None = None
+
+
+@dataclass(frozen=True)
 class AddFollowup:
     verb: ClassVar[str] = "followup"
     restricted_move: ClassVar[str | None] = None
@@ -297,6 +308,8 @@ class Nudge:
     verb: ClassVar[str] = "nudge"
     restricted_move: ClassVar[str | None] = None
     silent_minutes: int
+    update_due: str | None = None
+    """When the nudge asks for a status update promised for then (ISO 8601 UTC, ``...Z``); None: a silence."""
 
 
 @dataclass(frozen=True)
@@ -445,6 +458,7 @@ Transition = (
     | Reopen
     | ChangeSeverity
     | AddNote
+    | PostUpdate
     | AddFollowup
     | CompleteFollowup
     | ReopenFollowup

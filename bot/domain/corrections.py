@@ -84,6 +84,7 @@ _ENTRY_NAMES = {
     EntryKind.SERVICE: "service",
     EntryKind.PINNED: "pinned message",
     EntryKind.NOTE: "note",
+    EntryKind.UPDATE: "status update",
     EntryKind.CORRECTION: "correction",
     EntryKind.STRIKE: "strike",
     **STATUS_CHANGE_NAMES,
@@ -207,6 +208,11 @@ def _refusal(ident: str, entry: TimelineEntry, done: str) -> str:
         return (
             f"Entry #{number} ({name}) belongs to the postmortem's review, which its own commands change: "
             "`postmortem status|owner|review ...` (run it again with the right value)."
+        )
+    if kind is EntryKind.UPDATE:
+        return (
+            f"Entry #{number} ({name}) stays as the people outside the channel read it and cannot be {done}: "
+            "post a new update that sets it right (`update <text>`)."
         )
     if kind in TIME_ONLY:
         return f"Entry #{number} ({name}) cannot be {done}: correct its time (`correct {number} --at WHEN`)" + (

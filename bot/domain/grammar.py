@@ -74,6 +74,7 @@ from bot.domain.commands import (
     Monitor,
     ParsedCommand,
     PostmortemChange,
+    PostUpdate,
     PublishPostmortem,
     RejectHypothesis,
     Reopen,
@@ -105,7 +106,13 @@ from bot.domain.model import (
     looks_like_severity,
     parse_incident_id,
 )
-from bot.domain.timeparse import DueDate, parse_due, parse_review_length
+from bot.domain.timeparse import (
+    UPDATE_INTERVAL_FORMS,
+    DueDate,
+    parse_due,
+    parse_review_length,
+    parse_update_interval,
+)
 
 DEFAULT_REVIEW_MINUTES = 60
 """A review's length when none is given (``for 90m``)."""
@@ -127,6 +134,7 @@ USAGE: dict[str, str] = {
     "reopen": "reopen [reason]",
     "severity": "severity <sev1|sev2|sev3|sev4> (or SEV-1, sev 1, S1, P1...)",
     "note": "note <text>",
+    "update": "update <what we know, what we are doing> [--next 30m] (a status update for stakeholders)",
     "followup": (
         "followup <text> [@owner] [--due DATE] | followup done <n> [note] | followup reopen <n> [reason] | "
         "followup owner <n> @user | followup due <n> DATE | followup drop <n> <reason> | followup export <n>"
@@ -184,6 +192,8 @@ _AT_OPTION = re.compile(rf"(?:^|(?<=\s))(?P<flag>(?:{_FLAG_DASH}|-)at)(?=\s|=|$)
 # Options written almost right, refused with a hint rather than kept as text: `-due` (one hyphen, as `-at`),
 # and a dash, a space, then `due`/`at` (`\u2013 due tomorrow`, `- at 13:42`): that last form is refused only when
 # what follows reads as the option's value (`\u2013 due to a bug` is text).
+# `--next 30m` in any case, `--next=30m`, `\u2014next 30m`; `-next` is caught to be refused. `--nextday` is text.
+_NEXT_OPTION = re.compile(rf"(?:^|(?<=\s))(?P<flag>(?:{_FLAG_DASH}|-)next)(?=\s|=|$)", re.IGNORECASE)
 _SINGLE_DASH_DUE = re.compile(r"(?:^|(?<=\s))-due(?=\s|=|$)", re.IGNORECASE)
 _SPACED_OPTION = re.compile(rf"(?:^|(?<=\s))(?P<dash>{_FLAG_DASH}|-)\s+(?P<name>due|at)(?=\s|=)", re.IGNORECASE)
 _ANY_OPTION = re.compile(rf"(?:^|(?<=\s))(?:{_FLAG_DASH}|-)\s*(?:due|at)(?=\s|=|$)", re.IGNORECASE)
@@ -295,6 +305,7 @@ def parse_command(text: str, *, names: bool = False) -> ParsedCommand:
     if not cleaned:
         raise UsageError("Tell me what to do.", usage=USAGE["help"])
     _refuse_misspelled_options(cleaned)
+    cleaned, next_update = _split_next_option(cleaned)
     body, at = _split_at_option(cleaned)
     first, rest = _split_word(body)
     incident_number = parse_incident_id(first)
@@ -305,10 +316,17 @@ def parse_command(text: str, *, names: bool = False) -> ParsedCommand:
     verb = first.lower()
     if verb != "followup" and verb in USAGE and _DUE_OPTION.search(rest):
         raise UsageError(f"`--due` only applies to a new follow-up ({NEW_FOLLOWUP_DUE}), not `{verb}`.", USAGE[verb])
+    if next_update is not None and verb != "update":
+        raise UsageError(
+            f"`--next` only applies to a status update (`update <text> --next 30m`), not `{verb[:20]}`.",
+            USAGE.get(verb, USAGE["update"]),
+        )
     people_parser = _PEOPLE_PARSERS.get(verb)
     parser = _PARSERS.get(verb)
-    if people_parser is not None:
-        action: Action = people_parser(rest, names)
+    if verb == "update":
+        action: Action = _parse_update(rest, next_update)
+    elif people_parser is not None:
+        action = people_parser(rest, names)
     elif parser is not None:
         action = parser(rest)
     else:
@@ -412,6 +430,37 @@ def _split_at_option(text: str) -> tuple[str, str | None]:
     if not when:
         raise UsageError("`--at` needs a time, for example `--at 13:42` or `--at 15m ago`.", "... --at WHEN")
     return body, when
+
+
+def _split_next_option(text: str) -> tuple[str, str | None]:
+    """``update x --next 30m`` -> ``("update x", "30m")``; the value runs to the end or to a ``--at``
+    after it (``update x --next 30m --at 13:42``). Raises UsageError for ``-next``, a second ``--next``
+    and ``--next`` without a value."""
+    flags = list(_NEXT_OPTION.finditer(text))
+    if not flags:
+        return text, None
+    if any(flag.group("flag").lower() == "-next" for flag in flags):
+        raise UsageError("`-next` is not an option: did you mean `--next`?", USAGE["update"])
+    if len(flags) > 1:
+        raise UsageError(f"`--next` is given {len(flags)} times; give one delay.", USAGE["update"])
+    flag = flags[0]
+    after = text[flag.end() :].removeprefix("=")
+    at = _AT_OPTION.search(after)
+    value = (after[: at.start()] if at else after).strip()
+    rest = f"{text[: flag.start()].strip()} {after[at.start() :] if at else ''}".strip()
+    if not value:
+        raise UsageError(f"`--next` needs a delay. {UPDATE_INTERVAL_FORMS}", USAGE["update"])
+    return rest, value
+
+
+def _parse_update(rest: str, next_update: str | None) -> PostUpdate:
+    text = _require_text("update", rest, "what we know and what we are doing")
+    if next_update is None:
+        return PostUpdate(text)
+    minutes = parse_update_interval(next_update)
+    if minutes is None:
+        raise UsageError(f"`--next {next_update[:30]}` is not a delay. {UPDATE_INTERVAL_FORMS}", USAGE["update"])
+    return PostUpdate(text, minutes)
 
 
 def _split_word(text: str) -> tuple[str, str]:

@@ -29,6 +29,7 @@ from bot.domain.commands import (
     Nudge,
     PinMessage,
     PostmortemChange,
+    PostUpdate,
     RecordAlert,
     RecordFollowupExport,
     RecordPublication,
@@ -72,6 +73,7 @@ from bot.domain.people import Person, Said
 from bot.domain.review import record as record_review
 from bot.domain.review import review_state
 from bot.domain.timeparse import DueDate, format_day, format_utc
+from bot.domain.updates import next_update_data
 
 DECLARED, INVESTIGATING, MITIGATED, MONITORING, RESOLVED = (
     Status.DECLARED,
@@ -97,6 +99,7 @@ LIFE_CYCLE: dict[type[Transition], tuple[Status | None, ...]] = {
     SetLead:            (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    None),
     ChangeSeverity:     (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     AddNote:            (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    PostUpdate:         (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     AddFollowup:        (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     CompleteFollowup:   (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     ReopenFollowup:     (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
@@ -661,7 +664,18 @@ def _record_publication(incident: Incident, action: RecordPublication, stamp: St
 
 
 def _record_nudge(incident: Incident, action: Nudge, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
-    return incident, stamp.entry(EntryKind.NUDGE, silent_minutes=action.silent_minutes)
+    asked = {"update_due": action.update_due} if action.update_due else {}
+    return incident, stamp.entry(EntryKind.NUDGE, silent_minutes=action.silent_minutes, **asked)
+
+
+def _record_update(incident: Incident, action: PostUpdate, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
+    if action.next_minutes is not None and not incident.status.is_open:
+        raise TransitionError(
+            f"{incident.incident_id} is resolved: a final update promises no next one. Leave out `--next`."
+        )
+    return incident, stamp.entry(
+        EntryKind.UPDATE, action.text, **next_update_data(stamp.recorded_at, action.next_minutes)
+    )
 
 
 _REVIEW_ACTIONS = (SetPostmortemStatus, SetPostmortemOwner, ScheduleReview, RemindPostmortem)
@@ -680,6 +694,7 @@ _RECORDERS: dict[type[Transition], Any] = {
     Reopen: _record_reopen,
     ChangeSeverity: _record_severity,
     AddNote: _record_text(EntryKind.NOTE),
+    PostUpdate: _record_update,
     AddFollowup: _record_followup,
     CompleteFollowup: _record_followup_done,
     ReopenFollowup: _record_followup_reopen,

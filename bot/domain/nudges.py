@@ -1,8 +1,11 @@
-"""Which open incidents need a nudge: their timeline went quiet for longer than their severity allows;
-and which incidents' overdue follow-ups need a reminder today.
+"""Which open incidents need a nudge: a status update promised for a time now past (``update ...
+--next 30m``), or a timeline gone quiet for longer than their severity allows; and which incidents'
+overdue follow-ups need a reminder today.
 
 A silence is nudged once: the nudge is itself a timeline entry, and a new one is due only after
-somebody posts an update and goes quiet again. Follow-up reminders are entries too (with their UTC
+somebody posts an update and goes quiet again. An overdue update is nudged once per promise (the
+nudge records the time it asks about); while a promised update is not yet due, the promise sets the
+cadence and the silence rule waits. Follow-up reminders are entries too (with their UTC
 day), so an incident is reminded at most once a day; neither counts as an update.
 """
 
@@ -13,7 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.domain.model import EntryKind, Incident, Severity, TimelineEntry
-from bot.domain.timeparse import format_day
+from bot.domain.timeparse import format_day, format_iso
+from bot.domain.updates import latest_update
 
 BOT_CHATTER = frozenset(
     {
@@ -35,8 +39,12 @@ DEFAULT_NUDGE_AFTER: Mapping[Severity, timedelta] = {
 
 @dataclass(frozen=True)
 class DueNudge:
+    """``silent_minutes``: since the last update of the timeline; ``update_due``: the promised status
+    update now overdue (UTC), None for a nudge about a silence."""
+
     number: int
     silent_minutes: int
+    update_due: datetime | None = None
 
 
 def due_nudges(
@@ -44,17 +52,29 @@ def due_nudges(
     thresholds: Mapping[Severity, timedelta],
     now: datetime,
 ) -> list[DueNudge]:
-    """Open incidents quiet for longer than their severity's threshold, not yet nudged for this silence."""
+    """Open incidents whose promised status update is overdue and not yet nudged for (whatever their
+    severity), then those quiet for longer than their severity's threshold, not yet nudged for this
+    silence and with no promised update still to come."""
     due: list[DueNudge] = []
     for incident, entries in incidents:
-        threshold = thresholds.get(incident.severity)
-        if threshold is None or not incident.status.is_open:
+        if not incident.status.is_open:
             continue
         updates = [e.recorded_at for e in entries if e.kind not in BOT_CHATTER]
         last_update = max(updates, default=incident.declared_at)
+        silent_minutes = int((now - last_update).total_seconds() // 60)
+        promise = latest_update(entries)
+        if promise is not None and promise.next_due is not None:
+            asked = format_iso(promise.next_due)
+            nudged = any(e.kind is EntryKind.NUDGE and e.data.get("update_due") == asked for e in entries)
+            if promise.overdue(now) and not nudged:
+                due.append(DueNudge(incident.number, silent_minutes, promise.next_due))
+            continue  # a promised update sets the cadence, not the severity's silence threshold
+        threshold = thresholds.get(incident.severity)
+        if threshold is None:
+            continue
         nudged_since = any(e.kind is EntryKind.NUDGE and e.recorded_at >= last_update for e in entries)
         if not nudged_since and now - last_update >= threshold:
-            due.append(DueNudge(incident.number, int((now - last_update).total_seconds() // 60)))
+            due.append(DueNudge(incident.number, silent_minutes))
     return due
 
 

@@ -147,7 +147,14 @@ def describe(entry: TimelineEntry, mention: Mention = neutral_mention, escape: E
         struck = _kind_name(data) + (f' "{data["text_from"]}"' if data.get("text_from") else "")
         return _with_text(f"Struck #{data.get('entry')} ({struck})", entry.text)
     if kind is EntryKind.NUDGE:
+        if data.get("update_due"):
+            due = format_utc(datetime.fromisoformat(str(data["update_due"])))
+            return f"Reminder posted: the status update due at {due} was not posted"
         return f"Reminder posted: no timeline update for {data.get('silent_minutes')} min"
+    if kind is EntryKind.UPDATE:
+        due = data.get("next_update")
+        following = f" (next update by {format_utc(datetime.fromisoformat(str(due)))})" if due else ""
+        return f"Status update: {entry.text}{following}"
     if kind is EntryKind.POSTMORTEM_PUBLISHED:
         target = PUBLICATION_TARGETS.get(str(data.get("target")), str(data.get("target")))
         return f"Postmortem published to {target} (version {data.get('version')}): {data.get('url')}"

@@ -489,3 +489,27 @@ def parse_due(text: str) -> DueDate:
 def format_day(day: date) -> str:
     """``2026-12-15``: a calendar date as shown to people and machines (the year always 4 digits)."""
     return f"{day.year:04d}-{day.month:02d}-{day.day:02d}"
+
+
+# -- update intervals (``update <text> --next 30m``) -----------------------------------------------
+
+MIN_UPDATE_MINUTES = 5
+MAX_UPDATE_MINUTES = 24 * 60
+UPDATE_INTERVAL_FORMS = (
+    "The next update is a delay from now: `30m`, `30`, `45 min`, `1h`, `1h30m`, `2 hours` (5 minutes to 24 hours)."
+)
+_INTERVAL = re.compile(
+    r"^(?:(?P<h>\d{1,2})\s*(?:h|hr|hrs|hour|hours))?\s*(?:(?P<m>\d{1,4})\s*(?:m|min|mins|minute|minutes)?)?\Z",
+    re.IGNORECASE | re.ASCII,
+)
+
+
+def parse_update_interval(text: str) -> int | None:
+    """``30m``, ``30``, ``45 min``, ``1h``, ``1h30m``, ``1 hour 30 minutes``, ``2 hours`` -> minutes, from
+    ``MIN_UPDATE_MINUTES`` (5) to ``MAX_UPDATE_MINUTES`` (1,440); None for anything else (``0m``, ``25h``,
+    ``soon``, ``14:30``, ``1.5h``)."""
+    match = _INTERVAL.match(" ".join(text.split()))
+    if match is None or not (match["h"] or match["m"]):
+        return None
+    minutes = int(match["h"] or 0) * 60 + int(match["m"] or 0)
+    return minutes if MIN_UPDATE_MINUTES <= minutes <= MAX_UPDATE_MINUTES else None

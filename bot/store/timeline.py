@@ -119,9 +119,16 @@ class TimelineRepository:
         return int(self._session.exec(query).one())
 
     def list_latest_activity(self, number: int) -> list[TimelineEntry]:
-        """INC-``number``'s latest update and latest nudge (whichever exist)."""
+        """INC-``number``'s latest entry that is not ``BOT_CHATTER``, latest nudge and latest status update
+        (whichever exist; the same entry may come twice): all ``bot.domain.nudges`` reads."""
         row_id = self._keys.row_id(number)
-        latest = [self._latest_entry(row_id, nudge=False), self._latest_entry(row_id, nudge=True)]
+        kind = col(TimelineEntryRow.kind)
+        conditions = (
+            kind.not_in([k.value for k in BOT_CHATTER]),
+            kind == EntryKind.NUDGE.value,
+            kind == EntryKind.UPDATE.value,
+        )
+        latest = [self._latest_entry(row_id, condition) for condition in conditions]
         return [entry for entry in latest if entry is not None]
 
     def get_latest_status_change(self, incident_row_id: int) -> StatusChange | None:
@@ -186,15 +193,11 @@ class TimelineRepository:
         row = self._session.exec(query).first()
         return _entry(row) if row else None
 
-    def _latest_entry(self, incident_row_id: int, nudge: bool) -> TimelineEntry | None:
-        """The latest nudge, or the latest update: no entry of ``BOT_CHATTER`` (a nudge, a follow-up reminder,
-        a filed issue's key)."""
-        kind = col(TimelineEntryRow.kind)
-        is_nudge = kind == EntryKind.NUDGE.value
-        is_update = kind.not_in([k.value for k in BOT_CHATTER])
+    def _latest_entry(self, incident_row_id: int, condition: sa.ColumnElement[bool]) -> TimelineEntry | None:
+        """The latest recorded entry of the incident that meets ``condition``."""
         query = (
             select(TimelineEntryRow)
-            .where(TimelineEntryRow.incident_id == incident_row_id, is_nudge if nudge else is_update)
+            .where(TimelineEntryRow.incident_id == incident_row_id, condition)
             .order_by(col(TimelineEntryRow.recorded_at).desc(), col(TimelineEntryRow.id).desc())
             .limit(1)
         )

@@ -1,4 +1,5 @@
-"""Nudge use cases: remind open incidents that have been silent past their severity's threshold."""
+"""Nudge use cases: remind open incidents whose promised status update is overdue, or that have been
+silent past their severity's threshold."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime, timedelta
 from bot.domain.commands import Nudge
 from bot.domain.model import OPEN_STATUSES, Incident, Severity
 from bot.domain.nudges import due_nudges
+from bot.domain.timeparse import format_iso
 from bot.store.repo import UnitOfWork
 from bot.usecases.incidents import IncidentUseCases
 from bot.usecases.shared import Actor, EffectPlan, Outcome
@@ -37,7 +39,7 @@ class NudgeUseCases:
 
         for nudge in due_nudges(candidates, thresholds, now):
             outcome = self.incidents.transition(
-                Nudge(nudge.silent_minutes),
+                Nudge(nudge.silent_minutes, format_iso(nudge.update_due) if nudge.update_due else None),
                 Actor("incidentbot"),
                 number=nudge.number,
                 plan=plan,

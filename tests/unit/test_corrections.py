@@ -58,6 +58,7 @@ EVERY_KIND: list[tuple[EntryKind, str, dict[str, Any]]] = [
     (EntryKind.FOLLOWUP_REMINDER, "", {"day": "2026-12-02", "numbers": [1]}),
     (EntryKind.FOLLOWUP_DROPPED, "covered", {"number": 1, "followup": "canary"}),
     (EntryKind.POSTMORTEM_PUBLISHED, "", {"target": "git", "ref": "p.md", "url": "https://x/p.md", "version": "3f2a"}),
+    (EntryKind.UPDATE, "WAF rule rolled back; watching 5xx", {"next_update": "2026-11-22T15:05:00Z"}),
 ]
 
 # What may be done to each kind, written out from the issue's decisions (README: Corrections), not read
@@ -93,6 +94,7 @@ RULES: dict[EntryKind, tuple[bool, bool, bool]] = {
     EntryKind.ALERT_CLEARED: (False, False, False),
     EntryKind.NUDGE: (False, False, False),
     EntryKind.POSTMORTEM_PUBLISHED: (False, False, False),
+    EntryKind.UPDATE: (False, False, False),  # what stakeholders were told stays as it was told
 }
 FIRST = {kind: index for index, (kind, _, _) in reversed(list(enumerate(EVERY_KIND, start=1)))}
 """The number of the first entry of each kind in ``EVERY_KIND``."""
@@ -302,7 +304,7 @@ class TestRefusals:
         with pytest.raises(TransitionError) as refused:
             record(incident, entries, CorrectEntry(99, "x"))
         assert refused.value.user_message == (
-            "INC-7 has no entry #99 (its entries are #1 to #32: `timeline` numbers them)."
+            "INC-7 has no entry #99 (its entries are #1 to #33: `timeline` numbers them)."
         )
 
     def test_same_text_changes_nothing(self) -> None:
@@ -355,13 +357,13 @@ class TestRefusals:
 
 class TestChains:
     def test_correcting_a_correction_corrects_the_original(self) -> None:
-        """``correct 33`` (a correction of #11) points at #11 via #33; the latest text and time win."""
+        """``correct 34`` (a correction of #11) points at #11 via #34; the latest text and time win."""
         incident, entries = every_kind()
         after = record(incident, entries, CorrectEntry(11, "edge at 100% CPU", at(10.5)))
-        after = record(incident, after, CorrectEntry(33, "all of the edge at 100% CPU"))
+        after = record(incident, after, CorrectEntry(34, "all of the edge at 100% CPU"))
         assert (after[-1].data["entry"], after[-1].data["via"], after[-1].data["text_from"]) == (
             11,
-            33,
+            34,
             "edge at 100% CPU",
         )
         shown = current(after, 11)
@@ -369,7 +371,7 @@ class TestChains:
         assert (shown.text, shown.occurred_at, shown.data["corrected_by"]) == (
             "all of the edge at 100% CPU",
             at(10.5),
-            [33, 34],
+            [34, 35],
         )
 
     def test_a_struck_entry_cannot_be_corrected_or_struck_again(self) -> None:
@@ -377,7 +379,7 @@ class TestChains:
         incident, entries = every_kind()
         after = record(incident, entries, StrikeEntry(11, "wrong incident"))
         for action in (CorrectEntry(11, "x"), StrikeEntry(11, "again")):
-            with pytest.raises(TransitionError, match=r"^Entry #11 was struck by #33; there is nothing left to"):
+            with pytest.raises(TransitionError, match=r"^Entry #11 was struck by #34; there is nothing left to"):
                 record(incident, after, action)
 
     def test_a_strike_and_a_correction_are_not_struck(self) -> None:
@@ -386,13 +388,13 @@ class TestChains:
         after = record(incident, entries, CorrectEntry(11, "edge at 100% CPU"))
         after = record(incident, after, StrikeEntry(12, "wrong graph"))
         with pytest.raises(TransitionError) as refused:
-            record(incident, after, StrikeEntry(33, "undo"))
+            record(incident, after, StrikeEntry(34, "undo"))
         assert refused.value.user_message == (
-            "Entry #33 is a correction of #11; a correction is not struck. Correct #11 again "
+            "Entry #34 is a correction of #11; a correction is not struck. Correct #11 again "
             "(`correct 11 <text>`), or strike #11 itself."
         )
-        with pytest.raises(TransitionError, match=r"^Entry #34 is a strike \(of #12\)"):
-            record(incident, after, CorrectEntry(34, "x"))
+        with pytest.raises(TransitionError, match=r"^Entry #35 is a strike \(of #12\)"):
+            record(incident, after, CorrectEntry(35, "x"))
 
 
 class TestTheRecordAsItNowReads:

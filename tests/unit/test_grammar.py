@@ -65,6 +65,7 @@ EXPECTED_USAGE = {
     "reopen": "reopen [reason]",
     "severity": "severity <sev1|sev2|sev3|sev4> (or SEV-1, sev 1, S1, P1...)",
     "note": "note <text>",
+    "update": "update <what we know, what we are doing> [--next 30m] (a status update for stakeholders)",
     "followup": (
         "followup <text> [@owner] [--due DATE] | followup done <n> [note] | followup reopen <n> [reason] | "
         "followup owner <n> @user | followup due <n> DATE | followup drop <n> <reason> | followup export <n>"

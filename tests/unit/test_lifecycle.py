@@ -27,6 +27,7 @@ from bot.domain.commands import (
     Monitor,
     Nudge,
     PinMessage,
+    PostUpdate,
     RecordAlert,
     RecordFollowupExport,
     RecordPublication,
@@ -97,6 +98,7 @@ SPEC: dict[type, tuple[Status | None, ...]] = {
     Reopen: (None, None, None, INV, INV),
     ChangeSeverity: (DEC, INV, MIT, MON, RES),
     AddNote: (DEC, INV, MIT, MON, RES),
+    PostUpdate: (DEC, INV, MIT, MON, RES),  # a final update after the resolve; no `--next` then
     AddFollowup: (DEC, INV, MIT, MON, RES),
     # Follow-ups (issue 14) are carried to done or dropped in every status, resolved included: most
     # are agreed in the postmortem, after the resolve. They never change the incident's status.
@@ -147,6 +149,7 @@ SAMPLES: dict[type, Transition] = {
     Reopen: Reopen("502s are back"),
     ChangeSeverity: ChangeSeverity(Severity.SEV1),
     AddNote: AddNote("status page updated"),
+    PostUpdate: PostUpdate("502s on half the edge; rolling back WAF rule 42"),
     AddFollowup: AddFollowup("canary rollout for WAF rules", UserRef("U0CAROL", "carol")),
     CompleteFollowup: CompleteFollowup(1, "canary stage is live"),
     ReopenFollowup: ReopenFollowup(2, "the runbook step was lost"),
@@ -177,6 +180,7 @@ KINDS: dict[type, EntryKind] = {
     Reopen: EntryKind.REOPENED,
     ChangeSeverity: EntryKind.SEVERITY,
     AddNote: EntryKind.NOTE,
+    PostUpdate: EntryKind.UPDATE,
     AddFollowup: EntryKind.FOLLOWUP,
     CompleteFollowup: EntryKind.FOLLOWUP_DONE,
     ReopenFollowup: EntryKind.FOLLOWUP_REOPENED,

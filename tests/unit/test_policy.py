@@ -25,6 +25,7 @@ from bot.domain.commands import (
     Monitor,
     Nudge,
     PinMessage,
+    PostUpdate,
     RecordAlert,
     RecordFollowupExport,
     RecordPublication,
@@ -76,6 +77,7 @@ ACTIONS: dict[str, Transition] = {
     "Reopen": Reopen(),
     "ChangeSeverity": ChangeSeverity(Severity.SEV2),
     "AddNote": AddNote("x"),
+    "PostUpdate": PostUpdate("x", 30),
     "AddFollowup": AddFollowup("canary"),
     # Follow-ups are worked on by their owners, who are often not in the IRT: anyone may move them.
     "CompleteFollowup": CompleteFollowup(1, "shipped"),

@@ -205,6 +205,15 @@ DESCRIBED = [
         ),
         "Postmortem review rescheduled for 2026-11-24 14:00 UTC (90 min) with @U0ALICE, @netops",
     ),
+    (
+        entry(EntryKind.UPDATE, "502s on half the edge; rolling back WAF rule 42", next_update="2026-11-22T14:20:00Z"),
+        "Status update: 502s on half the edge; rolling back WAF rule 42 (next update by 2026-11-22 14:20 UTC)",
+    ),
+    (entry(EntryKind.UPDATE, "edge healthy again"), "Status update: edge healthy again"),
+    (
+        entry(EntryKind.NUDGE, silent_minutes=35, update_due="2026-11-22T14:20:00Z"),
+        "Reminder posted: the status update due at 2026-11-22 14:20 UTC was not posted",
+    ),
 ]
 
 
