@@ -207,9 +207,9 @@ DESCRIBED = [
     ),
     (
         entry(EntryKind.UPDATE, "502s on half the edge; rolling back WAF rule 42", next_update="2026-11-22T14:20:00Z"),
-        "Status update: 502s on half the edge; rolling back WAF rule 42 (next update by 2026-11-22 14:20 UTC)",
+        "Status update: 502S ON HALF THE EDGE; ROLLING BACK waf RULE 42 (next update by 2026-11-22 14:20 UTC)",
     ),
-    (entry(EntryKind.UPDATE, "edge healthy again"), "Status update: edge healthy again"),
+    (entry(EntryKind.UPDATE, "edge healthy again"), "Status update: EDGE HEALTHY AGAIN"),
     (
         entry(EntryKind.NUDGE, silent_minutes=35, update_due="2026-11-22T14:20:00Z"),
         "Reminder posted: the status update due at 2026-11-22 14:20 UTC was not posted",
