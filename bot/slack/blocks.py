@@ -13,6 +13,7 @@ from bot.domain.grammar import MAX_TITLE_LENGTH
 from bot.domain.model import Incident, Severity, TimelineEntry, format_incident_id
 from bot.domain.timeline import describe, format_percent
 from bot.domain.timeparse import format_duration, format_utc
+from bot.domain.updates import StatusUpdate
 from bot.slack.ids import BUTTONS, FORMS, BlockId, CallbackId, InputId
 from bot.slack.text import (
     HEADER_TEXT_LIMIT,
@@ -84,12 +85,17 @@ def team_line(incident: Incident) -> str:
 
 
 def build_status_blocks(
-    incident: Incident, now: datetime, budget: str | None = None, alerts: Sequence[AlertLine] = ()
+    incident: Incident,
+    now: datetime,
+    budget: str | None = None,
+    alerts: Sequence[AlertLine] = (),
+    update: StatusUpdate | None = None,
 ) -> list[Block]:
     """The pinned status message of an incident channel, kept current after every transition.
 
     ``budget`` is the error budget sentence for the incident's service, when it has an SLO; ``alerts``
-    the incident's alert episodes (``bot.domain.alerts.alert_list``), listed still-firing first.
+    the incident's alert episodes (``bot.domain.alerts.alert_list``), listed still-firing first;
+    ``update`` the latest status update, shown with the next one due while the incident is open.
     """
     sev = incident.severity
     lead = slack_mention(incident.lead) if incident.lead else "none yet: `/incident lead @name`"
@@ -116,6 +122,8 @@ def build_status_blocks(
         blocks.append(section("*Hypotheses*\n" + "\n".join(lines)))
     if alerts:
         blocks.append(section(alerts_text(alerts)))
+    if update is not None:
+        blocks.append(section(update_text(update, now, incident.status.is_open)))
     if incident.status.is_open:
         blocks.append(_action_buttons(incident))
     else:
@@ -126,6 +134,25 @@ def build_status_blocks(
             )
         )
     return cap_blocks(blocks)
+
+
+def update_text(update: StatusUpdate, now: datetime, open_incident: bool = True) -> str:
+    """The status message's lines on the latest update: when and by whom, its text (cut to 1,500
+    characters), and while the incident is open the next one due (or overdue) in UTC."""
+    lines = [
+        f"*Latest update* ({format_utc(update.posted_at)}, {slack_mention(update.posted_by)}): "
+        f"{truncate(escape_keeping_mentions(update.text), 1500, '…')}"
+    ]
+    if open_incident and update.next_due is not None:
+        if update.overdue(now):
+            lines.append(
+                f":warning: *Next update overdue* since {format_utc(update.next_due)}: "
+                "`/incident update <text> --next 30m`"
+            )
+        else:
+            left = format_duration(update.next_due - now)
+            lines.append(f"*Next update due:* {format_utc(update.next_due)} (in {left})")
+    return "\n".join(lines)
 
 
 MAX_STATUS_ALERTS = 15
@@ -171,16 +198,39 @@ def build_topic(incident: Incident) -> str:
 
 
 def build_announcement(incident: Incident, channel_id: str | None, declared_by: str) -> list[Block]:
-    """The message in the announce channel; links the incident channel when it exists."""
-    join = (
-        f"\nJoin <#{channel_id}> to help." if channel_id else f"\nUse `/incident {incident.incident_id} ...` to help."
-    )
+    """The message in the announce channel, as the incident stands now: severity, status, lead and title,
+    who declared it when, how long it took once resolved; links the incident channel when it exists.
+    The bot edits it in place on every change of those (``SlackWebApi.update_announcement``)."""
+    sev = incident.severity
+    lead = f"Lead: {slack_mention(incident.lead)}" if incident.lead else "Lead: none yet"
+    if incident.status.is_open:
+        where = (
+            f"Join <#{channel_id}> to help." if channel_id else f"Use `/incident {incident.incident_id} ...` to help."
+        )
+        state = f"*{incident.status.value}*"
+    else:
+        where = f"Channel: <#{channel_id}>." if channel_id else ""
+        took = (
+            f" after {format_duration(incident.resolved_at - incident.declared_at)}"
+            if incident.resolved_at is not None
+            else ""
+        )
+        resolved_at = format_utc(incident.resolved_at) if incident.resolved_at is not None else ""
+        state = f"*resolved* {resolved_at}{took}".rstrip()
     return [
         section(
-            f"{_SEVERITY_EMOJI[incident.severity]} *{incident.incident_id}* ({incident.severity.value}) declared by "
-            f"{slack_mention(declared_by)}: {escape(incident.title)}{join}"
+            f"{_SEVERITY_EMOJI[sev]} *{incident.incident_id}* ({sev.value}) · {state} · {lead}\n"
+            f"{escape(incident.title)}\n"
+            f"Declared by {slack_mention(declared_by)} at {format_utc(incident.declared_at)}. {where}".rstrip()
         )
     ]
+
+
+def build_announcement_text(incident: Incident) -> str:
+    """The announcement's notification text (the fallback of its blocks)."""
+    return truncate(
+        f"{incident.incident_id} ({incident.severity.value}, {incident.status.value}): {escape(incident.title)}", 3000
+    )
 
 
 def build_timeline_blocks(

@@ -40,6 +40,7 @@ from bot.domain.paging import PageAction
 from bot.domain.slo import format_budget_time
 from bot.domain.timeline import PUBLICATION_TARGETS, plain_references
 from bot.domain.timeparse import format_day, format_utc
+from bot.domain.updates import latest_update
 from bot.errors import BotError
 from bot.outbox.worker import RetryLater, Undeliverable
 from bot.slack.api_errors import ErrorClass, SlackFailure, failure_of
@@ -64,6 +65,8 @@ class SlackEffect(StrEnum):
     INVITE = "slack.invite"
     REFRESH = "slack.refresh"
     ANNOUNCE = "slack.announce"
+    ANNOUNCE_REFRESH = "slack.announce_refresh"
+    ANNOUNCE_THREAD = "slack.announce_thread"
     POST_LINE = "slack.post_line"
     NOTIFY = "slack.notify"
     UPLOAD_POSTMORTEM = "slack.upload_postmortem"
@@ -119,6 +122,9 @@ def plan_effects(outcome: Outcome, actor: Actor, notify: NotifyTarget | None = N
             number,
         ),
     ]
+    if _changes_announcement(outcome):
+        effects.append(Effect(SlackEffect.ANNOUNCE_REFRESH, {}, number, coalesce=True))
+    effects += _update_thread_effects(outcome)
     invitees = _new_members(outcome)
     if invitees:
         effects.append(Effect(SlackEffect.INVITE, {"users": invitees, "notify": _target(notify)}, number))
@@ -130,6 +136,36 @@ def plan_effects(outcome: Outcome, actor: Actor, notify: NotifyTarget | None = N
             payload = {"uid": entry.data["uid"], "sequence": entry.data["sequence"], "notify": _target(notify)}
             effects.append(Effect(SlackEffect.UPLOAD_REVIEW_INVITE, payload, number))
     return effects + _sre_effects(outcome)
+
+
+def _changes_announcement(outcome: Outcome) -> bool:
+    """The change alters what the announcement says: status, severity, lead, title or the resolve time."""
+    before, after = outcome.previous, outcome.incident
+    if before is None:
+        return False
+    said = (before.status, before.severity, before.lead, before.title, before.resolved_at)
+    return said != (after.status, after.severity, after.lead, after.title, after.resolved_at)
+
+
+def _update_thread_effects(outcome: Outcome) -> list[Effect]:
+    """Each status update, told in the thread under the incident's announcement (the people who follow
+    the announce channel read it there); a private incident's updates stay in its channel."""
+    incident = outcome.incident
+    if incident.private:
+        return []
+    effects = []
+    for entry in outcome.entries:
+        if entry.kind is not EntryKind.UPDATE:
+            continue
+        update = latest_update([entry])
+        assert update is not None
+        due = f"\nNext update by {format_utc(update.next_due)}." if update.next_due else ""
+        text = (
+            f":loudspeaker: *{incident.incident_id} status update* ({incident.severity.value}, "
+            f"{incident.status.value}) from {slack_mention(entry.actor)}:\n{escape_keeping_mentions(entry.text)}{due}"
+        )
+        effects.append(Effect(SlackEffect.ANNOUNCE_THREAD, {"text": text}, incident.number))
+    return effects
 
 
 def _confirmation(outcome: Outcome) -> str:
@@ -215,10 +251,20 @@ def _unowned_followups(incident: Incident) -> list[Effect]:
 
 
 def nudge_effects(outcome: Outcome) -> list[Effect]:
-    """The reminder a quiet incident's channel gets (the nudge entry itself is on the timeline)."""
+    """The reminder a quiet incident's channel gets, or its lead when a promised status update is overdue
+    (the nudge entry itself is on the timeline)."""
     incident = outcome.incident
-    minutes = next((e.data.get("silent_minutes") for e in outcome.entries if e.kind is EntryKind.NUDGE), None)
+    nudge = next((e for e in outcome.entries if e.kind is EntryKind.NUDGE), None)
+    minutes = nudge.data.get("silent_minutes") if nudge is not None else None
     lead = f"{slack_mention(incident.lead)} " if incident.lead else ""
+    if nudge is not None and nudge.data.get("update_due"):
+        due = format_utc(datetime.fromisoformat(str(nudge.data["update_due"])))
+        text = (
+            f":alarm_clock: {lead}{incident.incident_id} ({incident.severity.value}) promised its next status update "
+            f"for {due}, and none was posted. Please post one: `/incident update <what we know, what we are doing> "
+            "--next 30m`."
+        )
+        return [Effect(SlackEffect.POST_LINE, {"text": text}, incident.number)]
     text = (
         f":alarm_clock: {lead}{incident.incident_id} ({incident.severity.value}) has had no timeline update "
         f"for {minutes} min. Please post a status update: `/incident note <where things stand>`."
@@ -576,6 +622,8 @@ class SlackDeliverer:
                 SlackEffect.INVITE: self._invite,
                 SlackEffect.REFRESH: self._refresh,
                 SlackEffect.ANNOUNCE: self._announce,
+                SlackEffect.ANNOUNCE_REFRESH: self._announce_refresh,
+                SlackEffect.ANNOUNCE_THREAD: self._announce_thread,
                 SlackEffect.POST_LINE: self._post_line,
                 SlackEffect.NOTIFY: self._notify,
                 SlackEffect.UPLOAD_POSTMORTEM: self._upload,
@@ -676,8 +724,9 @@ class SlackDeliverer:
         now = self.incidents.clock()
         budget = await asyncio.to_thread(budget_status, self.budgets, incident)
         alerts = await asyncio.to_thread(self.alerts.lines, incident.number)
-        if ts is None or not await self.web_api.update_status_message(incident, ts, now, budget, alerts):
-            ts = await self.web_api.post_status_message(incident, now, budget, alerts)
+        update = await asyncio.to_thread(self.incidents.latest_update, incident.number)
+        if ts is None or not await self.web_api.update_status_message(incident, ts, now, budget, alerts, update):
+            ts = await self.web_api.post_status_message(incident, now, budget, alerts, update)
             # Recorded before pinning: a failed pin must not make the retry post a second message.
             await asyncio.to_thread(self.incidents.set_status_message, incident.number, ts)
             try:
@@ -690,8 +739,42 @@ class SlackDeliverer:
         await self.web_api.set_topic(incident)
 
     async def _announce(self, item: OutboxItem) -> None:
+        """Post the announcement once and remember where, so that it is kept true and updates thread under it.
+
+        A crash between Slack's answer and the record posts it again on the retry (Slack has no
+        idempotency key for chat.postMessage); the second one is the one kept up to date."""
         incident = await self._incident(item)
-        await self.web_api.announce(incident, str(item.payload.get("declared_by") or incident.declared_by))
+        if await asyncio.to_thread(self.incidents.announcement, incident.number) is not None:
+            return
+        declared_by = str(item.payload.get("declared_by") or incident.declared_by)
+        ts = await self.web_api.announce(incident, declared_by)
+        if ts and self.web_api.announce_channel:
+            await asyncio.to_thread(self.incidents.set_announcement, incident.number, self.web_api.announce_channel, ts)
+            log.info("announcement_posted", incident=incident.incident_id, channel=self.web_api.announce_channel, ts=ts)
+
+    async def _announce_refresh(self, item: OutboxItem) -> None:
+        """Edit the announcement to say how the incident stands now (coalesced: a burst makes one edit).
+        One that was deleted is forgotten: there is nothing left to keep true."""
+        incident = await self._incident(item)
+        where = await asyncio.to_thread(self.incidents.announcement, incident.number)
+        if where is None:
+            return
+        channel_id, ts = where
+        if not await self.web_api.update_announcement(incident, channel_id, ts, incident.declared_by):
+            await asyncio.to_thread(self.incidents.set_announcement, incident.number, None, None)
+            log.warning("announcement_gone", incident=incident.incident_id, channel=channel_id, ts=ts)
+            return
+        log.info("announcement_updated", incident=incident.incident_id, channel=channel_id, ts=ts)
+
+    async def _announce_thread(self, item: OutboxItem) -> None:
+        """A status update in the thread under the announcement (none posted or it is gone: skipped)."""
+        incident = await self._incident(item)
+        where = await asyncio.to_thread(self.incidents.announcement, incident.number)
+        if where is None:
+            log.info("status_update_not_threaded", incident=incident.incident_id, reason="no announcement")
+            return
+        channel_id, ts = where
+        await self.web_api.reply_in_thread(channel_id, ts, str(item.payload.get("text") or ""))
 
     async def _post_line(self, item: OutboxItem) -> None:
         incident = await self._channel_incident(item)

@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.domain.alerts import AlertLine
 from bot.domain.commands import Assignee, GroupRef, UserRef
 from bot.domain.model import Incident
+from bot.domain.updates import StatusUpdate
 from bot.slack import blocks
 from bot.slack.api_errors import (
     BY_METHOD,
@@ -32,7 +33,7 @@ from bot.slack.api_errors import (
     failure_of,
     undocumented,
 )
-from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, slack_mention, truncate
+from bot.slack.text import MESSAGE_TEXT_LIMIT, slack_mention, truncate
 
 log = structlog.get_logger("incidentbot.slack")
 
@@ -370,14 +371,19 @@ class SlackWebApi:
         return response is not None
 
     async def post_status_message(
-        self, incident: Incident, now: datetime, budget: str | None = None, alerts: Sequence[AlertLine] = ()
+        self,
+        incident: Incident,
+        now: datetime,
+        budget: str | None = None,
+        alerts: Sequence[AlertLine] = (),
+        update: StatusUpdate | None = None,
     ) -> str:
         """Post the status message of an incident channel; returns its ts (pin it with ``pin``)."""
         assert incident.channel_id
         return await self.post(
             incident.channel_id,
             blocks.build_status_text(incident),
-            blocks.build_status_blocks(incident, now, budget, alerts),
+            blocks.build_status_blocks(incident, now, budget, alerts, update),
         )
 
     async def pin(self, channel_id: str, ts: str) -> bool:
@@ -402,6 +408,7 @@ class SlackWebApi:
         now: datetime,
         budget: str | None = None,
         alerts: Sequence[AlertLine] = (),
+        update: StatusUpdate | None = None,
     ) -> bool:
         """Edit the status message in place; False if it is gone (deleted), so a new one is needed."""
         assert incident.channel_id
@@ -412,7 +419,7 @@ class SlackWebApi:
                 channel=incident.channel_id,
                 ts=ts,
                 text=blocks.build_status_text(incident),
-                blocks=blocks.build_status_blocks(incident, now, budget, alerts),
+                blocks=blocks.build_status_blocks(incident, now, budget, alerts, update),
             )
         except SlackApiError as exc:
             if failure_of(exc).code in _GONE_MESSAGE_ERRORS:
@@ -420,23 +427,49 @@ class SlackWebApi:
             raise
         return True
 
-    async def announce(self, incident: Incident, declared_by: str) -> None:
-        """Tell the announce channel; join it first if Slack says the bot is not a member."""
+    async def announce(self, incident: Incident, declared_by: str) -> str | None:
+        """Tell the announce channel; join it first if Slack says the bot is not a member. Returns the
+        announcement's ts (None: no announce channel is configured)."""
         if not self.announce_channel:
-            return
-        text = f"{incident.incident_id} ({incident.severity.value}) declared: {escape(incident.title)}"
+            return None
         kwargs: dict[str, Any] = {
             "channel": self.announce_channel,
-            "text": truncate(text, 3000),
+            "text": blocks.build_announcement_text(incident),
             "blocks": blocks.build_announcement(incident, incident.channel_id, declared_by),
         }
         try:
-            await self._call("chat.postMessage", frozenset({"not_in_channel"}), **kwargs)
+            response = await self._call("chat.postMessage", frozenset({"not_in_channel"}), **kwargs)
         except SlackApiError as exc:
             if failure_of(exc).code != "not_in_channel":
                 raise
             await self._call("conversations.join", channel=self.announce_channel)
-            await self._call("chat.postMessage", **kwargs)
+            response = await self._call("chat.postMessage", **kwargs)
+        return str(response.get("ts") or "") or None
+
+    async def update_announcement(self, incident: Incident, channel_id: str, ts: str, declared_by: str) -> bool:
+        """Edit the announcement in place to say how the incident stands now; False if it is gone (deleted,
+        or too old to edit), so there is nothing left to keep true."""
+        try:
+            await self._call(
+                "chat.update",
+                _GONE_MESSAGE_ERRORS,
+                channel=channel_id,
+                ts=ts,
+                text=blocks.build_announcement_text(incident),
+                blocks=blocks.build_announcement(incident, incident.channel_id, declared_by),
+            )
+        except SlackApiError as exc:
+            if failure_of(exc).code in _GONE_MESSAGE_ERRORS:
+                return False
+            raise
+        return True
+
+    async def reply_in_thread(self, channel_id: str, thread_ts: str, text: str) -> str:
+        """Post ``text`` in the thread of the message at ``thread_ts``; returns the reply's ts."""
+        response = await self._call(
+            "chat.postMessage", channel=channel_id, thread_ts=thread_ts, text=truncate(text, MESSAGE_TEXT_LIMIT)
+        )
+        return str(response.get("ts") or "")
 
     async def fetch_message(self, channel_id: str, ts: str) -> dict[str, Any] | None:
         """The message at ``ts`` (top-level or in a thread), or None if it is gone.

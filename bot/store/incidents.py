@@ -166,6 +166,20 @@ class IncidentRepository:
         query = select(IncidentRow.postmortem_url).where(IncidentRow.number == number)
         return self._session.exec(query).first()
 
+    def set_announcement(self, number: int, channel_id: str | None, ts: str | None) -> None:
+        """Remember where the incident's announcement was posted (None, None: forget it, it is gone)."""
+        self._session.execute(
+            sa.update(IncidentRow)
+            .where(col(IncidentRow.number) == number)
+            .values(announcement_channel=channel_id, announcement_ts=ts)
+        )
+
+    def get_announcement(self, number: int) -> tuple[str, str] | None:
+        """``(channel id, ts)`` of the incident's announcement, or None before it was posted."""
+        columns = select(IncidentRow.announcement_channel, IncidentRow.announcement_ts)
+        row = self._session.exec(columns.where(IncidentRow.number == number)).first()
+        return (row[0], row[1]) if row is not None and row[0] and row[1] else None
+
     def get_status_message(self, number: int) -> str | None:
         """The ``ts`` of the incident's status message, or None before it was posted."""
         query = select(IncidentRow.status_message_ts).where(IncidentRow.number == number)

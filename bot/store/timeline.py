@@ -131,6 +131,11 @@ class TimelineRepository:
         latest = [self._latest_entry(row_id, condition) for condition in conditions]
         return [entry for entry in latest if entry is not None]
 
+    def list_latest_of(self, number: int, kind: EntryKind) -> list[TimelineEntry]:
+        """INC-``number``'s latest recorded entry of ``kind``, as a list of one (none: empty)."""
+        latest = self._latest_entry(self._keys.row_id(number), col(TimelineEntryRow.kind) == kind.value)
+        return [latest] if latest is not None else []
+
     def get_latest_status_change(self, incident_row_id: int) -> StatusChange | None:
         """The incident's newest status-changing entry (its kind and time), or None."""
         latest = self._session.exec(

@@ -41,6 +41,7 @@ from bot.domain.postmortem import PostmortemData, build_postmortem
 from bot.domain.review import REVIEW_KINDS, PostmortemReview, default_uid, review_state
 from bot.domain.slo import EMPTY_CATALOG, SloCatalog
 from bot.domain.timeparse import parse_review_time, parse_when
+from bot.domain.updates import StatusUpdate, latest_update
 from bot.errors import ConfigError
 from bot.store.repo import UnitOfWork
 from bot.usecases.changes import changes_before
@@ -276,6 +277,11 @@ class IncidentUseCases:
         with self.transactions.write() as uow:
             uow.incidents.set_status_message(number, ts)
 
+    def set_announcement(self, number: int, channel_id: str | None, ts: str | None) -> None:
+        """Remember where INC-``number``'s announcement was posted (None, None: it is gone)."""
+        with self.transactions.write() as uow:
+            uow.incidents.set_announcement(number, channel_id, ts)
+
     def record_postmortem_url(
         self, number: int, url: str, plan: Callable[[Incident, str], Sequence[Effect]] | None = None
     ) -> bool:
@@ -325,6 +331,16 @@ class IncidentUseCases:
         """The ``ts`` of the incident's status message, or None before it was posted."""
         with self.transactions.read() as uow:
             return uow.incidents.get_status_message(number)
+
+    def announcement(self, number: int) -> tuple[str, str] | None:
+        """``(channel id, ts)`` of INC-``number``'s announcement, or None before it was posted."""
+        with self.transactions.read() as uow:
+            return uow.incidents.get_announcement(number)
+
+    def latest_update(self, number: int) -> StatusUpdate | None:
+        """INC-``number``'s latest status update (``bot.domain.updates``), or None before the first."""
+        with self.transactions.read() as uow:
+            return latest_update(uow.timeline.list_latest_of(number, EntryKind.UPDATE))
 
     def timeline(
         self, number: int | None = None, channel_id: str | None = None, channel_number: int | None = None

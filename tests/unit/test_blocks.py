@@ -541,7 +541,10 @@ class TestNonUserMentions:
         """An incident an alert declared is "declared by alertmanager", not <@alertmanager>."""
         incident, _ = cli_incident()
         rendered = json.dumps(blocks.build_announcement(incident, CHANNEL, "alertmanager"))
-        assert "declared by alertmanager: edge 502s" in rendered
+        assert blocks.build_announcement(incident, CHANNEL, "alertmanager")[0]["text"]["text"] == (
+            ":red_circle: *INC-1* (sev1) · *investigating* · Lead: alice\nedge 502s\n"
+            "Declared by alertmanager at 2026-11-22 13:42 UTC. Join <#C0INC1> to help."
+        )
         assert mentioned(rendered) == []
 
     def test_timeline_blocks_mention_only_users(self) -> None:
