@@ -463,6 +463,25 @@ def _parse_update(rest: str, next_update: str | None) -> PostUpdate:
     return PostUpdate(text, minutes)
 
 
+UPDATE_NEXT_CHOICES = (15, 30, 60, 120, 240)
+"""The delays (minutes) the update form offers for the next update, besides none."""
+
+
+def update_from_form(status: str, known: str, next_steps: str, next_minutes: str) -> PostUpdate:
+    """The update the status message's form describes: its text is the filled-in fields, one per line
+    (``Status: ...``, ``What we know: ...``, ``Next steps: ...``); ``next_minutes`` is ``""`` (no promise)
+    or a number of minutes. Raises UsageError when "what we know" is empty or the delay is not one."""
+    fields = (("Status", status), ("What we know", known), ("Next steps", next_steps))
+    cleaned = {label: clean_text(value) for label, value in fields}
+    if not cleaned["What we know"]:
+        raise UsageError("Say what we know: it is what the update is for.", USAGE["update"])
+    text = "\n".join(f"{label}: {value}" for label, value in cleaned.items() if value)
+    minutes = parse_update_interval(next_minutes) if next_minutes.strip() else None
+    if next_minutes.strip() and minutes is None:
+        raise UsageError(f"`{next_minutes[:20]}` is not a delay. {UPDATE_INTERVAL_FORMS}", USAGE["update"])
+    return PostUpdate(_require_text("update", text, "what we know"), minutes)
+
+
 def _split_word(text: str) -> tuple[str, str]:
     parts = text.strip().split(None, 1)
     if not parts:

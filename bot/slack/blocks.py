@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.alerts import AlertLine
 from bot.domain.corrections import correction_note, timeline_view
-from bot.domain.grammar import MAX_TITLE_LENGTH
+from bot.domain.grammar import MAX_TITLE_LENGTH, UPDATE_NEXT_CHOICES
 from bot.domain.model import Incident, Severity, TimelineEntry, format_incident_id
 from bot.domain.timeline import describe, format_percent
 from bot.domain.timeparse import format_duration, format_utc
@@ -358,7 +358,55 @@ def build_command_modal_for_number(verb: str, number: int) -> dict[str, Any]:
     return _command_modal(verb, number, f"*{format_incident_id(number)}*")
 
 
+def _text_input(block_id: str, action_id: str, label: str, *, optional: bool, multiline: bool) -> Block:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": {"type": "plain_text", "text": label},
+        "element": {"type": "plain_text_input", "action_id": action_id, "multiline": multiline, "max_length": 3000},
+    }
+
+
+def _update_modal(number: int, heading: str) -> dict[str, Any]:
+    """The status update form: status, what we know, next steps, and when the next update comes
+    (``bot.domain.grammar.update_from_form`` reads it)."""
+    choices = [{"text": {"type": "plain_text", "text": "No promise"}, "value": "none"}] + [
+        {"text": {"type": "plain_text", "text": f"In {format_duration(timedelta(minutes=m))}"}, "value": str(m)}
+        for m in UPDATE_NEXT_CHOICES
+    ]
+    return {
+        "type": "modal",
+        "callback_id": CallbackId.UPDATE,
+        "private_metadata": json.dumps({"verb": "update", "incident": number}),
+        "title": {"type": "plain_text", "text": plain(FORMS["update"].title, MODAL_TITLE_LIMIT)},
+        "submit": {"type": "plain_text", "text": "Post"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            context(heading),
+            _text_input(BlockId.UPDATE_STATUS, InputId.UPDATE_STATUS, "Status", optional=True, multiline=False),
+            _text_input(BlockId.UPDATE_KNOWN, InputId.UPDATE_KNOWN, "What we know", optional=False, multiline=True),
+            _text_input(
+                BlockId.UPDATE_NEXT_STEPS, InputId.UPDATE_NEXT_STEPS, "Next steps", optional=True, multiline=True
+            ),
+            {
+                "type": "input",
+                "block_id": BlockId.UPDATE_NEXT,
+                "label": {"type": "plain_text", "text": "Next update"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": InputId.UPDATE_NEXT,
+                    "options": choices,
+                    "initial_option": choices[2],
+                },
+            },
+        ],
+    }
+
+
 def _command_modal(verb: str, number: int, heading: str) -> dict[str, Any]:
+    if verb == "update":
+        return _update_modal(number, heading)
     form = FORMS[verb]
     title, label, optional = form.title, form.label, form.optional
     return {
@@ -370,17 +418,6 @@ def _command_modal(verb: str, number: int, heading: str) -> dict[str, Any]:
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
             context(heading),
-            {
-                "type": "input",
-                "block_id": BlockId.TEXT,
-                "optional": optional,
-                "label": {"type": "plain_text", "text": label},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": InputId.TEXT,
-                    "multiline": True,
-                    "max_length": 3000,
-                },
-            },
+            _text_input(BlockId.TEXT, InputId.TEXT, label, optional=optional, multiline=True),
         ],
     }

@@ -41,7 +41,11 @@ REPLY_CHANNEL = "incidentbot_reply_channel"
 INCIDENT = "incidentbot_incident"
 """Key in bolt's request context: the incident (``INC-7``) a request is about, once known; logged with a failure."""
 
-FIELD_OF_VIEW: dict[str, str] = {CallbackId.COMMAND: BlockId.TEXT, CallbackId.DECLARE: BlockId.TITLE}
+FIELD_OF_VIEW: dict[str, str] = {
+    CallbackId.COMMAND: BlockId.TEXT,
+    CallbackId.DECLARE: BlockId.TITLE,
+    CallbackId.UPDATE: BlockId.UPDATE_KNOWN,
+}
 """The input block under which a modal shows a failure found before its submission was acknowledged."""
 
 FIELD_ERROR_LIMIT = 1900

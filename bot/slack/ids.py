@@ -13,6 +13,7 @@ class ActionId(StrEnum):
 
     ADD_HYPOTHESIS = "incident_add_hypothesis"
     ADD_NOTE = "incident_add_note"
+    POST_UPDATE = "incident_post_update"
     MITIGATE = "incident_mitigate"
     MONITOR = "incident_monitor"
     RESOLVE = "incident_resolve"
@@ -22,6 +23,7 @@ class ActionId(StrEnum):
 class CallbackId(StrEnum):
     DECLARE = "incident_declare_modal"
     COMMAND = "incident_command_modal"
+    UPDATE = "incident_update_modal"
 
 
 class BlockId(StrEnum):
@@ -30,6 +32,10 @@ class BlockId(StrEnum):
     DESCRIPTION = "declare_description"
     TEXT = "command_text"
     ACTIONS = "incident_actions"
+    UPDATE_STATUS = "update_status"
+    UPDATE_KNOWN = "update_known"
+    UPDATE_NEXT_STEPS = "update_next_steps"
+    UPDATE_NEXT = "update_next"
 
 
 class InputId(StrEnum):
@@ -37,6 +43,10 @@ class InputId(StrEnum):
     SEVERITY = "severity_select"
     DESCRIPTION = "description_input"
     TEXT = "text_input"
+    UPDATE_STATUS = "update_status_input"
+    UPDATE_KNOWN = "update_known_input"
+    UPDATE_NEXT_STEPS = "update_next_steps_input"
+    UPDATE_NEXT = "update_next_select"
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,7 @@ class Button:
 BUTTONS: tuple[Button, ...] = (
     Button(ActionId.ADD_HYPOTHESIS, "Add hypothesis", Form("hypothesis", "Add a hypothesis", "Hypothesis")),
     Button(ActionId.ADD_NOTE, "Add note", Form("note", "Add a note", "Note")),
+    Button(ActionId.POST_UPDATE, "Post update", Form("update", "Post a status update", "What we know")),
     Button(ActionId.MITIGATE, "Mitigation tried", Form("mitigate", "Mitigation tried", "What was tried?")),
     Button(
         ActionId.MONITOR,

@@ -39,6 +39,7 @@ class TestMonitoringOverSlack:
         assert _buttons(_status_message(slack, channel)) == [
             "incident_add_hypothesis",
             "incident_add_note",
+            "incident_post_update",
             "incident_mitigate",
             "incident_monitor",
             "incident_show_timeline",
@@ -53,6 +54,7 @@ class TestMonitoringOverSlack:
         assert _buttons(status) == [
             "incident_add_hypothesis",
             "incident_add_note",
+            "incident_post_update",
             "incident_mitigate",
             "incident_show_timeline",
             "incident_resolve",

@@ -280,6 +280,7 @@ class TestDeclare:
         assert [e["action_id"] for e in actions["elements"]] == [  # a declared incident: nothing to monitor yet
             "incident_add_hypothesis",
             "incident_add_note",
+            "incident_post_update",
             "incident_mitigate",
             "incident_show_timeline",
             "incident_resolve",

@@ -102,9 +102,10 @@ class TestStatusButtons:
         assert opened.ok, opened.describe()
         assert opened.params["trigger_id"] == trigger
         view = opened.params["view"]
-        assert view["callback_id"] == CallbackId.COMMAND
+        update = action_id is ActionId.POST_UPDATE  # the status update form has four fields (issue 15)
+        assert view["callback_id"] == (CallbackId.UPDATE if update else CallbackId.COMMAND)
         assert json.loads(view["private_metadata"]) == {"verb": BUTTON_VERBS[action_id], "incident": 1}
-        assert view["blocks"][-1]["block_id"] == BlockId.TEXT
+        assert view["blocks"][-1]["block_id"] == (BlockId.UPDATE_NEXT if update else BlockId.TEXT)
 
     def test_the_timeline_button_answers_with_the_timeline(self, slack: SlackDriver) -> None:
         """The Timeline button replies to the clicker only, through response_url, with valid blocks."""
@@ -142,6 +143,10 @@ FORM_FALLBACKS = {
         "I could not open the hypothesis form; type `/incident INC-1 hypothesis &lt;text&gt;` instead."
     ),
     ActionId.ADD_NOTE: "I could not open the note form; type `/incident INC-1 note &lt;text&gt;` instead.",
+    ActionId.POST_UPDATE: (
+        "I could not open the update form; type `/incident INC-1 update &lt;what we know, what we are doing&gt; "
+        "[--next 30m] (a status update for stakeholders)` instead."
+    ),
     ActionId.MITIGATE: "I could not open the mitigate form; type `/incident INC-1 mitigate &lt;text&gt;` instead.",
     ActionId.MONITOR: (
         "I could not open the monitor form; type `/incident INC-1 monitor &lt;what you watch&gt;` instead."

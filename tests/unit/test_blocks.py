@@ -149,13 +149,14 @@ class TestStatusMessage:
         incident, timeline = seed_incident()
         assert_golden("timeline_seed", blocks.build_timeline_blocks(incident, timeline))
 
-    def test_open_status_message_has_the_five_buttons_carrying_the_incident_number(self) -> None:
+    def test_open_status_message_has_the_six_buttons_carrying_the_incident_number(self) -> None:
         """Every button's value is the incident number, and its action_id is one the listeners handle."""
         block_list = blocks.build_status_blocks(plain_incident(number=7), T0)
         [actions] = [b for b in block_list if b["type"] == "actions"]
         assert [e["action_id"] for e in actions["elements"]] == [
             ActionId.ADD_HYPOTHESIS,
             ActionId.ADD_NOTE,
+            ActionId.POST_UPDATE,
             ActionId.MITIGATE,
             ActionId.SHOW_TIMELINE,
             ActionId.RESOLVE,

@@ -215,6 +215,7 @@ class TestButtons:
         "declared": [
             "incident_add_hypothesis",
             "incident_add_note",
+            "incident_post_update",
             "incident_mitigate",
             "incident_show_timeline",
             "incident_resolve",
@@ -222,6 +223,7 @@ class TestButtons:
         "investigating": [
             "incident_add_hypothesis",
             "incident_add_note",
+            "incident_post_update",
             "incident_mitigate",
             "incident_monitor",
             "incident_show_timeline",
@@ -230,6 +232,7 @@ class TestButtons:
         "mitigated": [
             "incident_add_hypothesis",
             "incident_add_note",
+            "incident_post_update",
             "incident_mitigate",
             "incident_monitor",
             "incident_show_timeline",
@@ -238,6 +241,7 @@ class TestButtons:
         "monitoring": [
             "incident_add_hypothesis",
             "incident_add_note",
+            "incident_post_update",
             "incident_mitigate",
             "incident_show_timeline",
             "incident_resolve",

@@ -17,14 +17,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
-from bot.domain.commands import Declare
+from bot.domain.commands import Declare, ParsedCommand
 from bot.domain.effects import Effect
-from bot.domain.grammar import MAX_TITLE_LENGTH, USAGE, clean_text, parse_command
+from bot.domain.grammar import MAX_TITLE_LENGTH, USAGE, clean_text, parse_command, update_from_form
 from bot.domain.model import DEFAULT_SEVERITY, Incident, Severity
 from bot.slack import blocks
 from bot.slack.app import SlackDeps
@@ -85,13 +86,19 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     async def handle_command_submission(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        await _submit_command(deps, ack, body, view, context)
+        await _submit_command(deps, ack, body, view, context, _typed_command)
+
+    async def handle_update_submission(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        await _submit_command(deps, ack, body, view, context, _update_command)
 
     for action_id in BUTTON_VERBS:
         app.action(action_id.value)(handle_command_button)
     app.action(ActionId.SHOW_TIMELINE.value)(handle_timeline_button)
     app.view(CallbackId.DECLARE.value)(handle_declare_submission)
     app.view(CallbackId.COMMAND.value)(handle_command_submission)
+    app.view(CallbackId.UPDATE.value)(handle_update_submission)
 
 
 TRIGGER_BUDGET = 1.5
@@ -201,19 +208,40 @@ async def _submit_declare(
     deps.wake_outbox()
 
 
-async def _submit_command(
-    deps: SlackDeps, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
-) -> None:
-    """``/incident INC-n <verb> <text>`` from a modal: field errors while the budget lasts, an ephemeral note after.
+def _typed_command(view: dict[str, Any], number: int, verb: str) -> ParsedCommand:
+    """A one-field form: its text after ``/incident INC-n <verb>``."""
+    return parse_command(f"INC-{number} {verb} {_value(view, BlockId.TEXT, InputId.TEXT)}")
 
-    Bad text or metadata that is not ours raises before the ack: the error router shows it on the text field.
+
+def _update_command(view: dict[str, Any], number: int, verb: str) -> ParsedCommand:
+    """The status update form (``blocks._update_modal``): its fields, and the next update chosen."""
+    update = update_from_form(
+        _value(view, BlockId.UPDATE_STATUS, InputId.UPDATE_STATUS),
+        _value(view, BlockId.UPDATE_KNOWN, InputId.UPDATE_KNOWN),
+        _value(view, BlockId.UPDATE_NEXT_STEPS, InputId.UPDATE_NEXT_STEPS),
+        _value(view, BlockId.UPDATE_NEXT, InputId.UPDATE_NEXT).replace("none", ""),
+    )
+    return ParsedCommand(update, incident_number=number)
+
+
+async def _submit_command(
+    deps: SlackDeps,
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    context: AsyncBoltContext,
+    read: Callable[[dict[str, Any], int, str], ParsedCommand],
+) -> None:
+    """``/incident INC-n <verb> ...`` from a modal (``read`` turns its fields into the command): field errors
+    while the budget lasts, an ephemeral note after.
+
+    Bad text or metadata that is not ours raises before the ack: the error router shows it on the form's field.
     """
     metadata = _metadata(view)
-    text = _value(view, BlockId.TEXT, InputId.TEXT)
     actor = _actor(body)
     number = int(metadata["incident"])
     about_incident(context, number)
-    command = parse_command(f"INC-{number} {metadata['verb']} {text}")
+    command = read(view, number, str(metadata["verb"]))
     key = submission_key(view)
 
     def work() -> Outcome | None:

@@ -94,6 +94,12 @@ class FakeSlack(SlackHttpServer):
         with self._lock:
             return str(self.workspace.add_message(channel, ts, user, text, thread_ts=thread_ts, blocks=blocks)["ts"])
 
+    def delete_message(self, channel: str, ts: str) -> None:
+        """Delete a message as a person does in the client: later calls about it answer ``message_not_found``."""
+        with self._lock:
+            found = self.workspace.resolve_channel(channel)
+            found.messages[:] = [m for m in found.messages if m.get("ts") != ts]
+
     def channel(self, ref: str) -> Channel:
         """A copy of a channel's state, by id or name."""
         with self._lock:
