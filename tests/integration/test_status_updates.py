@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import NUDGER, UseCases
+from bot.app import NUDGER
 from bot.domain.effects import Effect
 from bot.domain.grammar import parse_command
 from bot.domain.model import EntryKind
@@ -23,6 +23,7 @@ from bot.domain.timeparse import format_utc
 from bot.slack.delivery import plan_effects
 from bot.slack.ids import BlockId, CallbackId, InputId
 from bot.usecases.shared import Actor, Outcome
+from bot.usecases.wiring import UseCases
 from tests.support import signing
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_driver import SlackDriver, channel_texts

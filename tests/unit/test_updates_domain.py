@@ -37,6 +37,10 @@ def update(minutes: float, next_minutes: int | None, occurred: float | None = No
     return entry
 
 
+NOT_DELAYS = ["", "m", "h", "0", "0m", "4m", "1441", "25h", "24h1m", "1.5h", "-30m", "+30m", "14:30", "soon", "30s"]
+NOT_DELAYS.append("3\uff10m")  # a full-width digit
+
+
 class TestIntervals:
     @pytest.mark.parametrize(
         ("typed", "minutes"),
@@ -68,7 +72,7 @@ class TestIntervals:
 
     @pytest.mark.parametrize(
         "typed",
-        ["", "m", "h", "0", "0m", "4m", "1441", "25h", "24h1m", "1.5h", "-30m", "+30m", "14:30", "soon", "30s", "3\uff10m"],
+        NOT_DELAYS,
     )
     def test_what_is_not_a_delay(self, typed: str) -> None:
         """Too short (under 5 min), too long (over 24 h), decimals, signs, clock times, seconds, other digits."""
