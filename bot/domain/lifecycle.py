@@ -47,11 +47,16 @@ from bot.domain.commands import (
     SetPostmortemOwner,
     SetPostmortemStatus,
     SetService,
+    StatuspageChange,
+    StatuspageOpen,
+    StatuspageResolve,
+    StatuspageUpdate,
     StrikeEntry,
     Transition,
     UserRef,
 )
 from bot.domain.corrections import correction, strike
+from bot.domain.statuspage import record_statuspage
 from bot.domain.errors import TimeParseError, TransitionError
 from bot.domain.model import (
     FOLLOWUP_CHANGE_NAMES,
@@ -128,6 +133,9 @@ LIFE_CYCLE: dict[type[Transition], tuple[Status | None, ...]] = {
     SetPostmortemOwner: (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     ScheduleReview:     (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     RemindPostmortem:   (None,          None,          None,          None,          RESOLVED),
+    StatuspageOpen:     (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    None),
+    StatuspageUpdate:   (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    StatuspageResolve:  (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
 }
 # fmt: on
 
@@ -224,6 +232,8 @@ def apply(incident: Incident, action: Transition, stamp: Stamp, timeline: Sequen
         raise TransitionError(_refusal(incident, action))
     if isinstance(action, PostmortemChange):  # decided by bot.domain.review on the review entries; no state change
         return Decision(incident, (record_review(incident, action, review_state(timeline), stamp.entry),))
+    if isinstance(action, StatuspageChange):  # decided by bot.domain.statuspage on its entries; no state change
+        return Decision(incident, (record_statuspage(incident, action, timeline, stamp.entry),))
     changed, entry = _RECORDERS[type(action)](incident, action, stamp)
     if entry.kind in STATUS_CHANGE_KINDS:
         _check_not_before_latest_change(incident, entry)

@@ -179,6 +179,7 @@ class EntryKind(StrEnum):
     POSTMORTEM_OWNER = "postmortem_owner"
     POSTMORTEM_REVIEW = "postmortem_review"
     POSTMORTEM_REMINDER = "postmortem_reminder"
+    STATUSPAGE = "statuspage"
 
 
 STATUS_CHANGE_KINDS = frozenset(
