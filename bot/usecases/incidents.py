@@ -76,14 +76,18 @@ class IncidentUseCases:
         slos: SloCatalog = EMPTY_CATALOG,
         *,
         tracker: str | None = None,
+        statuspage_resolve_text: str | None = None,
     ) -> None:
         """``tracker``: the tracker follow-ups are filed in (``github``, ``jira``), None without one:
-        ``followup export`` is then refused."""
+        ``followup export`` is then refused. ``statuspage_resolve_text``: the public sentence of a status-page
+        resolve nobody worded, when Statuspage is configured; None without it: ``statuspage`` commands are
+        refused, saying how to enable them."""
         self.transactions = transactions
         self.clock = transactions.clock
         self.strict_roles = strict_roles
         self.slos = slos
         self.tracker = tracker
+        self.statuspage_resolve_text = statuspage_resolve_text
 
     # -- writes --------------------------------------------------------------------------------
 
