@@ -891,7 +891,8 @@ def _statuspage(get: Callable[[str], str]) -> tuple[dict[str, Any], list[Setting
         problems.append(
             SettingProblem(
                 "STATUSPAGE_PAGE_ID",
-                f"STATUSPAGE_PAGE_ID must be a page id (letters and digits, from the page's API settings), got {page!r}.",
+                "STATUSPAGE_PAGE_ID must be a page id (letters and digits, from the page's API settings), "
+                f"got {page!r}.",
             )
         )
     url = (get("STATUSPAGE_URL") or DEFAULT_STATUSPAGE_URL).rstrip("/")
@@ -901,12 +902,16 @@ def _statuspage(get: Callable[[str], str]) -> tuple[dict[str, Any], list[Setting
     confirm = get("STATUSPAGE_CONFIRM_RESOLVE").lower()
     if confirm not in ("", "true", "false", "1", "0", "yes", "no"):
         problems.append(
-            SettingProblem("STATUSPAGE_CONFIRM_RESOLVE", f"STATUSPAGE_CONFIRM_RESOLVE must be true or false, got {confirm!r}.")
+            SettingProblem(
+                "STATUSPAGE_CONFIRM_RESOLVE", f"STATUSPAGE_CONFIRM_RESOLVE must be true or false, got {confirm!r}."
+            )
         )
     text = get("STATUSPAGE_RESOLVE_TEXT").strip() or DEFAULT_STATUSPAGE_RESOLVE_TEXT
     if len(text) > 25_000:
         problems.append(
-            SettingProblem("STATUSPAGE_RESOLVE_TEXT", "STATUSPAGE_RESOLVE_TEXT is longer than Statuspage takes (25,000).")
+            SettingProblem(
+                "STATUSPAGE_RESOLVE_TEXT", "STATUSPAGE_RESOLVE_TEXT is longer than Statuspage takes (25,000)."
+            )
         )
     if problems:
         return {}, problems

@@ -99,8 +99,6 @@ from bot.domain.commands import (
     UserRef,
 )
 from bot.domain.errors import TimeParseError, UsageError
-from bot.domain.statuspage import IMPACTS as STATUSPAGE_IMPACTS
-from bot.domain.statuspage import OPEN_STATUSES as STATUSPAGE_STATUSES
 from bot.domain.model import (
     DEFAULT_SEVERITY,
     SEVERITY_SPELLINGS,
@@ -110,6 +108,8 @@ from bot.domain.model import (
     looks_like_severity,
     parse_incident_id,
 )
+from bot.domain.statuspage import IMPACTS as STATUSPAGE_IMPACTS
+from bot.domain.statuspage import OPEN_STATUSES as STATUSPAGE_STATUSES
 from bot.domain.timeparse import DueDate, parse_due, parse_review_length
 
 DEFAULT_REVIEW_MINUTES = 60

@@ -56,7 +56,6 @@ from bot.domain.commands import (
     UserRef,
 )
 from bot.domain.corrections import correction, strike
-from bot.domain.statuspage import record_statuspage
 from bot.domain.errors import TimeParseError, TransitionError
 from bot.domain.model import (
     FOLLOWUP_CHANGE_NAMES,
@@ -76,6 +75,7 @@ from bot.domain.model import (
 from bot.domain.people import Person, Said
 from bot.domain.review import record as record_review
 from bot.domain.review import review_state
+from bot.domain.statuspage import record_statuspage
 from bot.domain.timeparse import DueDate, format_day, format_utc
 
 DECLARED, INVESTIGATING, MITIGATED, MONITORING, RESOLVED = (

@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
 from typing import Any, Protocol
 
 from bot.domain.commands import StatuspageChange, StatuspageOpen, StatuspageUpdate
@@ -33,6 +32,7 @@ class EntryMaker(Protocol):
     """``Stamp.entry``: an entry of ``kind`` with ``text`` and ``data``, stamped with the actor and times."""
 
     def __call__(self, kind: EntryKind, text: str = "", **data: Any) -> TimelineEntry: ...
+
 
 IMPACTS = ("none", "minor", "major", "critical")
 """Statuspage's ``impact_override`` values, least first."""
@@ -126,9 +126,7 @@ def check_body(text: str) -> str:
     return body
 
 
-def resolve_components(
-    typed: str, service: str | None, components_of: Mapping[str, Sequence[str]]
-) -> tuple[str, ...]:
+def resolve_components(typed: str, service: str | None, components_of: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
     """The component ids ``typed`` names: ``service`` or ``-`` for the incident's ``service``'s components;
     else a comma list where each item is a catalogued service (its components) or a component id.
 
@@ -137,7 +135,9 @@ def resolve_components(
     """
     words = [w.strip() for w in typed.split(",") if w.strip()]
     if not words:
-        raise UsageError("Name the affected components: `service`, or component ids or service names separated by commas.")
+        raise UsageError(
+            "Name the affected components: `service`, or component ids or service names separated by commas."
+        )
     found: list[str] = []
     for word in words:
         if word.lower() in SERVICE_WORDS:
@@ -203,5 +203,7 @@ def record_statuspage(
     if isinstance(action, StatuspageUpdate):
         if action.status is not None and action.status not in OPEN_STATUSES:
             raise UsageError(f"`{action.status[:20]}` is not a status; use one of {', '.join(OPEN_STATUSES)}.")
-        return entry(EntryKind.STATUSPAGE, check_body(action.text), action="update", status=action.status or state.status)
+        return entry(
+            EntryKind.STATUSPAGE, check_body(action.text), action="update", status=action.status or state.status
+        )
     return entry(EntryKind.STATUSPAGE, check_body(action.text), action="resolve", status=RESOLVED)

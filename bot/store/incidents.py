@@ -169,9 +169,7 @@ class IncidentRepository:
     def set_statuspage_id(self, number: int, statuspage_id: str | None) -> None:
         """Remember (None: forget) the id of INC-``number``'s current Statuspage incident."""
         self._session.execute(
-            sa.update(IncidentRow)
-            .where(col(IncidentRow.number) == number)
-            .values(statuspage_incident_id=statuspage_id)
+            sa.update(IncidentRow).where(col(IncidentRow.number) == number).values(statuspage_incident_id=statuspage_id)
         )
 
     def get_statuspage_id(self, number: int) -> str | None:

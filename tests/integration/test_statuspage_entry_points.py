@@ -90,9 +90,7 @@ def test_slash_commands_open_update_and_the_resolve_resolves_the_page_once(
     _internal_text_absent(statuspage)
 
 
-def test_without_statuspage_the_slash_command_says_how_to_enable_it(
-    database_url: str, fake_slack: FakeSlack
-) -> None:
+def test_without_statuspage_the_slash_command_says_how_to_enable_it(database_url: str, fake_slack: FakeSlack) -> None:
     with running_bot(database_url, fake_slack.base_url) as bot:
         slack = SlackDriver(bot, fake_slack)
         channel = slack.declare(f"declare sev2 {TITLE}")
@@ -141,6 +139,10 @@ def test_cli_run_refuses_an_unknown_component_word_in_one_line(
 ) -> None:
     incidentbot("run", f"declare sev1 {TITLE}", database_url=database_url, cwd=tmp_path, settings=settings)
     result = incidentbot(
-        "run", "INC-1 statuspage open minor checkout_api! Slow", database_url=database_url, cwd=tmp_path, settings=settings
+        "run",
+        "INC-1 statuspage open minor checkout_api! Slow",
+        database_url=database_url,
+        cwd=tmp_path,
+        settings=settings,
     )
     assert_one_line_error(result, "is neither a catalogued service nor a Statuspage component id")

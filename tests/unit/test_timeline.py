@@ -205,6 +205,18 @@ DESCRIBED = [
         ),
         "Postmortem review rescheduled for 2026-11-24 14:00 UTC (90 min) with @U0ALICE, @netops",
     ),
+    (
+        entry(EntryKind.STATUSPAGE, "Checkout <is> failing", action="open", status="investigating", impact="major"),
+        "Status page incident opened (major impact, investigating): cHECKOUT <IS> FAILING",
+    ),
+    (
+        entry(EntryKind.STATUSPAGE, "Fix is out", action="update", status="monitoring"),
+        "Status page update (monitoring): fIX IS OUT",
+    ),
+    (
+        entry(EntryKind.STATUSPAGE, "All good", action="resolve", status="resolved"),
+        "Status page incident resolved: aLL GOOD",
+    ),
 ]
 
 

@@ -97,9 +97,13 @@ class StatuspagePlan:
             return Effect(OPEN, payload, incident.number)
         if action == "resolve":
             return Effect(
-                RESOLVE, {"marker": marker, "body": entry.text, "components": list(state.component_ids)}, incident.number
+                RESOLVE,
+                {"marker": marker, "body": entry.text, "components": list(state.component_ids)},
+                incident.number,
             )
-        return Effect(UPDATE, {"marker": marker, "body": entry.text, "status": str(data.get("status"))}, incident.number)
+        return Effect(
+            UPDATE, {"marker": marker, "body": entry.text, "status": str(data.get("status"))}, incident.number
+        )
 
 
 def _ask(incident: Incident) -> Effect:
