@@ -165,6 +165,28 @@ class TestOpenUpdateResolve:
         incident = next(iter(fake.incidents.values()))
         assert (incident["status"], incident["incident_updates"][0]["body"]) == ("resolved", "Checkout is fast again.")
 
+    async def test_after_a_reopen_a_new_open_makes_a_second_statuspage_incident(
+        self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
+    ) -> None:
+        """Resolved with the incident, reopened, opened again: a second Statuspage incident with its own marker;
+        its update goes to the second one, the first stays resolved."""
+        usecases = _usecases(store, clock)
+        _declare(usecases, clock)
+        worker = _worker(usecases, clock, fake)
+        _run(usecases, clock, "INC-1 statuspage open minor service Slow checkout")
+        _run(usecases, clock, f"INC-1 resolve {SUMMARY}")
+        await _deliver_all(worker, clock)
+        _run(usecases, clock, "INC-1 reopen it is back")
+        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing again")
+        _run(usecases, clock, "INC-1 statuspage update identified Found it.")
+        await _deliver_all(worker, clock)
+        first, second = fake.incidents.values()
+        assert (first["status"], second["status"]) == ("resolved", "identified")
+        assert first["metadata"]["incidentbot"]["marker"].endswith("-INC-1-1")
+        assert second["metadata"]["incidentbot"]["marker"].endswith("-INC-1-2")
+        assert [u["body"] for u in second["incident_updates"]] == ["Found it.", "Checkout is failing again"]
+        assert usecases.statuspage.known_id(1) == second["id"]
+
 
 class TestRefusals:
     def test_update_without_an_open_statuspage_incident_is_refused(

@@ -5,7 +5,8 @@ process whose queued effects a running bot then delivers. The incident's title a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,40 @@ def test_slash_commands_open_update_and_the_resolve_resolves_the_page_once(
     assert statuspage.components["cmpcheckout1"] == "operational"
     assert "Status page incident opened (major impact, investigating): Checkout payments are failing" in lines
     _internal_text_absent(statuspage)
+
+
+def _until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Wait for ``condition`` (the outbox retries on its own clock: 1 s, 2 s ... or Retry-After)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the outbox did not get there in time"
+        time.sleep(0.1)
+
+
+def test_a_dropped_create_answer_and_a_429_still_make_one_statuspage_incident(
+    database_url: str, fake_slack: FakeSlack, statuspage: FakeStatuspage, settings: dict[str, str]
+) -> None:
+    """The running bot's outbox: the first look-up is rate limited (429, Retry-After: 1), then the create's
+    answer is lost (the page has it); the next attempt finds the incident by its marker, and the update follows
+    once."""
+    with running_bot(database_url, fake_slack.base_url, **settings) as bot:
+        slack = SlackDriver(bot, fake_slack)
+        channel = slack.declare(f"declare sev1 {TITLE}")
+        slack.command("service checkout-api", channel_id=channel)
+        statuspage.fail("create", drop=True)
+        statuspage.fail("unresolved", 429, body={"error": "Rate limited"}, headers={"Retry-After": "1"})
+        slack.command("statuspage open major service Checkout payments are failing", channel_id=channel)
+        slack.command("statuspage update We are rolling back.", channel_id=channel)
+        _until(lambda: any(len(i["incident_updates"]) == 2 for i in statuspage.incidents.values()))
+        bot.drain()
+    assert len(statuspage.incidents) == 1
+    assert len(statuspage.calls("create")) == 1
+    assert len(statuspage.calls("unresolved")) == 3  # the 429, the look-up before the create, the one finding it
+    incident = next(iter(statuspage.incidents.values()))
+    assert [u["body"] for u in incident["incident_updates"]] == [
+        "We are rolling back.",
+        "Checkout payments are failing",
+    ]
 
 
 def test_without_statuspage_the_slash_command_says_how_to_enable_it(database_url: str, fake_slack: FakeSlack) -> None:

@@ -71,9 +71,14 @@ class StatuspagePlan:
         if resolved_now and not ours and state.open:
             if self.confirm:
                 return [*effects, _ask(incident)]
-            when = outcome.entries[-1].occurred_at if outcome.entries else incident.declared_at
+            resolved = outcome.entries[-1]  # the resolve: the status page is resolved at its time
             entry = TimelineEntry(
-                EntryKind.STATUSPAGE, when, when, BOT, self.resolve_text, {"action": "resolve", "status": "resolved"}
+                EntryKind.STATUSPAGE,
+                resolved.occurred_at,
+                resolved.recorded_at,
+                BOT,
+                self.resolve_text,
+                {"action": "resolve", "status": "resolved"},
             )
             uow.timeline.append(incident.number, [entry])
             effects.append(self._effect(incident, entry, state, marker))
