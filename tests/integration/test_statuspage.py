@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from bot.app import dead_item_notice, stalled_item_notice
 from bot.cli.demo import ReplayClock
@@ -310,6 +311,23 @@ class TestFaults:
         told = [line for line in lines if "public status page could not be updated" in line]
         assert len(told) == 1
         assert "HTTP 401" in told[0] and wrong_key not in told[0]
+
+    async def test_a_key_echoed_by_statuspage_is_redacted_in_the_reason_and_the_logs(
+        self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
+    ) -> None:
+        usecases = _usecases(store, clock)
+        _declare(usecases, clock)
+        fake.fail("create", 422, echo_token=True)
+        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        with capture_logs() as logs:
+            await _deliver_all(_worker(usecases, clock, fake), clock)
+        (dead,) = _statuspage_items(usecases, "dead")
+        assert dead.last_error.endswith("(HTTP 422, Statuspage refused a field): Bad credentials for OAuth ***")
+        assert API_KEY not in dead.last_error
+        assert API_KEY not in repr(logs)
+        assert [entry["event"] for entry in logs if entry["event"].startswith("statuspage")] == [
+            "statuspage_delivery_failed"
+        ]
 
     async def test_422_is_dead_with_statuspages_words(
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage

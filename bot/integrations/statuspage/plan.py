@@ -23,10 +23,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
+
 from bot.domain.effects import Effect
 from bot.domain.model import EntryKind, Incident, Status, TimelineEntry, format_incident_id
 from bot.domain.statuspage import COMPONENT_STATUS_OF_IMPACT, StatuspageState, statuspage_state
 from bot.usecases.shared import Outcome
+
+log = structlog.get_logger("incidentbot.statuspage")
 
 LANE = "statuspage"
 OPEN, UPDATE, RESOLVE = f"{LANE}.open", f"{LANE}.update", f"{LANE}.resolve"
@@ -70,6 +74,7 @@ class StatuspagePlan:
             uow.incidents.set_statuspage_id(incident.number, None)  # the previous one (if any) is resolved
         if resolved_now and not ours and state.open:
             if self.confirm:
+                log.info("statuspage_resolve_asked", incident=incident.incident_id)
                 return [*effects, _ask(incident)]
             resolved = outcome.entries[-1]  # the resolve: the status page is resolved at its time
             entry = TimelineEntry(
@@ -81,6 +86,7 @@ class StatuspagePlan:
                 {"action": "resolve", "status": "resolved"},
             )
             uow.timeline.append(incident.number, [entry])
+            log.info("statuspage_resolve_queued", incident=incident.incident_id, marker=marker)
             effects.append(self._effect(incident, entry, state, marker))
         return effects
 
