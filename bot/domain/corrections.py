@@ -15,7 +15,8 @@ What may be corrected or struck (``CORRECTABLE``, ``TIME_ONLY``, ``STRIKABLE``):
   ``impact 40%``);
 - struck: notes, pinned messages and impact entries (a struck impact no longer charges the budget);
 - neither: hypotheses and follow-ups (their own commands change them: ``hypothesis reject``,
-  ``followup drop``/``owner``/``due``), alerts and the bot's reminders (recorded by machines, as they came).
+  ``followup drop``/``owner``/``due``), alerts and the bot's reminders (recorded by machines, as they came),
+  and what was published on the public status page (``statuspage update`` publishes a correction there).
 
 A status change is never struck (the incident's status follows from it); its time may be corrected only
 within the order of status changes (``changes_status``: status and severity changes, and any entry that moved
@@ -86,6 +87,7 @@ _ENTRY_NAMES = {
     EntryKind.NOTE: "note",
     EntryKind.CORRECTION: "correction",
     EntryKind.STRIKE: "strike",
+    EntryKind.STATUSPAGE: "status page update",
     **STATUS_CHANGE_NAMES,
 }
 
@@ -207,6 +209,11 @@ def _refusal(ident: str, entry: TimelineEntry, done: str) -> str:
         return (
             f"Entry #{number} ({name}) belongs to the postmortem's review, which its own commands change: "
             "`postmortem status|owner|review ...` (run it again with the right value)."
+        )
+    if kind is EntryKind.STATUSPAGE:
+        return (
+            f"Entry #{number} ({name}) was published on the public status page and cannot be {done} here: "
+            "`statuspage update <text>` publishes a correction there."
         )
     if kind in TIME_ONLY:
         return f"Entry #{number} ({name}) cannot be {done}: correct its time (`correct {number} --at WHEN`)" + (
