@@ -329,6 +329,24 @@ class TestFaults:
             "statuspage_delivery_failed"
         ]
 
+    async def test_an_incident_deleted_on_statuspage_makes_the_update_dead_with_404(
+        self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
+    ) -> None:
+        usecases = _usecases(store, clock)
+        _declare(usecases, clock)
+        worker = _worker(usecases, clock, fake)
+        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        await _deliver_all(worker, clock)
+        fake.incidents.clear()  # a person deleted it on Statuspage
+        _run(usecases, clock, "INC-1 statuspage update A fix is out.")
+        await _deliver_all(worker, clock)
+        (dead,) = _statuspage_items(usecases, "dead")
+        assert dead.kind == "statuspage.update"
+        assert dead.last_error.startswith("GET /v1/pages/kctbh9vrtdwd/incidents/inc000000001: Statuspage refused")
+        assert dead.last_error.endswith(
+            "(HTTP 404, no such page or incident, or the key cannot see it: check STATUSPAGE_PAGE_ID): Not found"
+        )
+
     async def test_422_is_dead_with_statuspages_words(
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
     ) -> None:
