@@ -39,6 +39,11 @@ CLI) ``@alice`` names a person too, recorded as ``alice`` (``@U0123ABC`` is that
 ``for 60m`` / ``for 1h30m`` (15 min to 8 h, default 60 min), its attendees Slack mentions or user groups
 (``@name`` in the CLI) after it, in either order.
 
+``statuspage open <impact> <components> <text>`` (impact none|minor|major|critical, any case; components ``service``
+or ``-``, or a comma list of component ids and service names without spaces), ``statuspage update
+[investigating|identified|monitoring] <text>``, ``statuspage resolve [text]``: the text is what the public status
+page shows (``bot.domain.statuspage``).
+
 ``correct`` and ``strike`` name a timeline entry by the number ``timeline`` shows (``#5`` or ``5``); a
 correction gives new text, a new time (``--at``: the time the entry should have), or both; ``strike`` takes
 no ``--at`` (see ``bot.domain.corrections``).
