@@ -70,6 +70,11 @@ def test_slash_commands_open_update_and_the_resolve_resolves_the_page_once(
         )
         assert opened.result.status == 200, opened.result.body
         slack.command("statuspage update identified We found the cause and are fixing it.", channel_id=channel)
+        slack.command(
+            # as Slack sends it: the mention and link escaped, "&" as "&amp;"
+            "statuspage update Ask <@U0BOB|bob> &amp; see <https://acme.example/faq|the FAQ> for refunds.",
+            channel_id=channel,
+        )
         slack.command(f"resolve {SUMMARY}", channel_id=channel)
         bot.drain()
         lines = "\n".join(str(p.get("text")) for p in slack.posted(channel))
@@ -83,6 +88,7 @@ def test_slash_commands_open_update_and_the_resolve_resolves_the_page_once(
     assert [(u["status"], u["body"]) for u in reversed(incident["incident_updates"])] == [
         ("investigating", "Checkout payments are failing\nWe are investigating."),
         ("identified", "We found the cause and are fixing it."),
+        ("identified", "Ask @bob & see the FAQ (https://acme.example/faq) for refunds."),
         ("resolved", "This incident has been resolved."),
     ]
     assert len(statuspage.calls("create")) == 1

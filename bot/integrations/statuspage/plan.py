@@ -13,7 +13,9 @@ Effects (kind, payload), each of the incident (the ``statuspage`` lane: one at a
 * ``statuspage.update``: ``marker``, ``body``, ``status``;
 * ``statuspage.resolve``: ``marker``, ``body``, ``components`` (set to operational).
 
-Only the ``statuspage`` entries' own text and data go into a payload: never the incident's title, notes or
+Slack's references in the typed text are written as people typed them (``<@U0BOB|bob>`` is ``@bob``, a
+pasted link its URL: ``bot.domain.timeline.plain_references``). Only the ``statuspage`` entries' own text and
+data go into a payload: never the incident's title, notes or
 resolve summary. When the incident resolves while its status page is open, the plan records a
 ``statuspage`` resolve entry by the bot with the configured public sentence and queues its resolve; with
 ``confirm`` (STATUSPAGE_CONFIRM_RESOLVE) it asks in the channel instead (``statuspage resolve`` resolves it).
@@ -28,6 +30,7 @@ import structlog
 from bot.domain.effects import Effect
 from bot.domain.model import EntryKind, Incident, Status, TimelineEntry, format_incident_id
 from bot.domain.statuspage import COMPONENT_STATUS_OF_IMPACT, StatuspageState, statuspage_state
+from bot.domain.timeline import plain_references
 from bot.usecases.shared import Outcome
 
 log = structlog.get_logger("incidentbot.statuspage")
@@ -94,12 +97,13 @@ class StatuspagePlan:
     def _effect(incident: Incident, entry: TimelineEntry, state: StatuspageState, marker: str) -> Effect:
         data = entry.data
         action = data.get("action")
+        plain = plain_references(dict(data.get("names") or {}))  # Slack's <@U0BOB|bob>, <https://x|x> as typed
         if action == "open":
             impact = str(data.get("impact"))
             payload: dict[str, Any] = {
                 "marker": marker,
-                "name": str(data.get("name")),
-                "body": entry.text,
+                "name": plain(str(data.get("name"))),
+                "body": plain(entry.text),
                 "status": str(data.get("status")),
                 "impact": impact,
                 "components": list(data.get("components") or []),
@@ -109,12 +113,11 @@ class StatuspagePlan:
         if action == "resolve":
             return Effect(
                 RESOLVE,
-                {"marker": marker, "body": entry.text, "components": list(state.component_ids)},
+                {"marker": marker, "body": plain(entry.text), "components": list(state.component_ids)},
                 incident.number,
             )
-        return Effect(
-            UPDATE, {"marker": marker, "body": entry.text, "status": str(data.get("status"))}, incident.number
-        )
+        payload = {"marker": marker, "body": plain(entry.text), "status": str(data.get("status"))}
+        return Effect(UPDATE, payload, incident.number)
 
 
 def _ask(incident: Incident) -> Effect:
