@@ -29,7 +29,7 @@ import structlog
 
 from bot.domain.effects import Effect
 from bot.domain.model import EntryKind, Incident, Status, TimelineEntry, format_incident_id
-from bot.domain.statuspage import COMPONENT_STATUS_OF_IMPACT, StatuspageState, statuspage_state
+from bot.domain.statuspage import COMPONENT_STATUS_OF_IMPACT, MAX_NAME_CHARS, StatuspageState, statuspage_state
 from bot.domain.timeline import plain_references
 from bot.usecases.shared import Outcome
 
@@ -102,7 +102,8 @@ class StatuspagePlan:
             impact = str(data.get("impact"))
             payload: dict[str, Any] = {
                 "marker": marker,
-                "name": plain(str(data.get("name"))),
+                # A link written out ("label (URL)") may lengthen a name checked at 255: cut, never refused later.
+                "name": plain(str(data.get("name")))[:MAX_NAME_CHARS],
                 "body": plain(entry.text),
                 "status": str(data.get("status")),
                 "impact": impact,
