@@ -131,6 +131,32 @@ def test_a_dropped_create_answer_and_a_429_still_make_one_statuspage_incident(
     ]
 
 
+def test_with_confirmation_the_channel_is_asked_and_statuspage_resolve_resolves(
+    database_url: str, fake_slack: FakeSlack, statuspage: FakeStatuspage, settings: dict[str, str]
+) -> None:
+    """STATUSPAGE_CONFIRM_RESOLVE=true: /incident resolve leaves the page open and says so in the channel;
+    /incident statuspage resolve <text> then resolves it with that text."""
+    with running_bot(database_url, fake_slack.base_url, **settings, STATUSPAGE_CONFIRM_RESOLVE="true") as bot:
+        slack = SlackDriver(bot, fake_slack)
+        channel = slack.declare(f"declare sev2 {TITLE}")
+        slack.command("statuspage open minor search Search results are slow", channel_id=channel)
+        slack.command(f"resolve {SUMMARY}", channel_id=channel)
+        bot.drain()
+        asked = [str(p.get("text")) for p in slack.posted(channel) if "still open" in str(p.get("text"))]
+        assert next(iter(statuspage.incidents.values()))["status"] == "investigating"
+        slack.command("statuspage resolve Search is fast again.", channel_id=channel)
+        bot.drain()
+    assert asked == [
+        ":information_source: INC-1 is resolved, but its public status-page incident is still open. "
+        "`/incident statuspage resolve [public text]` resolves it (without text, customers read the configured "
+        "resolve sentence)."
+    ]
+    incident = next(iter(statuspage.incidents.values()))
+    assert (incident["status"], incident["incident_updates"][0]["body"]) == ("resolved", "Search is fast again.")
+    assert statuspage.components["cmpsearch002"] == "operational"
+    _internal_text_absent(statuspage)
+
+
 def test_without_statuspage_the_slash_command_says_how_to_enable_it(database_url: str, fake_slack: FakeSlack) -> None:
     with running_bot(database_url, fake_slack.base_url) as bot:
         slack = SlackDriver(bot, fake_slack)
