@@ -390,6 +390,11 @@ def dead_statuspage_notice(item: OutboxItem, reason: str) -> list[Effect]:
         f":warning: {format_incident_id(item.incident_number)}'s public status page could not be updated "
         f"({escape(action)}): {shown}. Customers do not see this change: fix the cause, then `incidentbot outbox "
         f"--retry {item.id}` sends it again (`incidentbot outbox --status dead` lists it)."
+        + (
+            " Or `/incident statuspage resolve`, then `statuspage open` again (e.g. with other components)."
+            if action == "open"
+            else ""
+        )
     )
     return [Effect(SlackEffect.POST_LINE, {"text": text}, item.incident_number)]
 

@@ -357,6 +357,13 @@ class TestFaults:
         await _deliver_all(_worker(usecases, clock, fake), clock)
         (dead,) = _statuspage_items(usecases, "dead")
         assert "HTTP 422" in dead.last_error and "Component cmpunknown99 not found" in dead.last_error
+        # The way out: resolve the one that was never created (nothing to do there), open again.
+        _run(usecases, clock, "INC-1 statuspage resolve Never mind.")
+        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        await _deliver_all(_worker(usecases, clock, fake), clock)
+        assert [i.kind for i in _statuspage_items(usecases)] == ["statuspage.open"]  # only the first, dead
+        assert [i["name"] for i in fake.incidents.values()] == ["Checkout is failing"]
+        assert fake.calls("update") == []
 
     async def test_an_hour_of_503_tells_the_channel_once(
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage

@@ -8,9 +8,11 @@ its marker (``metadata.incidentbot.marker``) among the page's unresolved inciden
 neither knows one. The window that remains: a create whose answer was lost *and* whose incident a person
 resolved on Statuspage before the retry (it is no longer unresolved) is created a second time.
 
-**Update and resolve.** Each sends one ``PATCH`` with the person's text as the update's body; before it,
-the incident is read and an update whose latest incident update already has this body and status (the
-previous attempt reached Statuspage but its completion was not recorded) is not sent again.
+**Update and resolve.** An update with no Statuspage incident to go to (its create was refused, or a person
+resolved it there) is dead; a resolve then has nothing left to do. Otherwise each sends one ``PATCH`` with the
+person's text as the update's body; before it, the incident is read and an update whose latest incident update
+already has this body and status (the previous attempt reached Statuspage but its completion was not recorded)
+is not sent again.
 
 **Failures.** Statuspage's 429 (``Retry-After`` honoured), 5xx, no answer: RetryLater, retried for as long as
 they last (the channel is told once after an hour, ``bot.app``). 401, 403, 404, 422 and other 4xx:
@@ -98,6 +100,9 @@ class StatuspageDeliverer:
         statuspage_id = await asyncio.to_thread(self.records.known_id, number)
         if statuspage_id is None:  # created, but the record was lost with a crash: find it by its marker
             found = await self.client.find_unresolved(str(payload.get("marker")))
+            if found is None and action == "resolve":  # never created (a dead open), or resolved there already
+                log.info("statuspage_nothing_to_resolve", incident=incident)
+                return
             if found is None:
                 raise Undeliverable(
                     f"{incident} has no status-page incident on Statuspage to {action} (its creation failed or it "
