@@ -286,6 +286,32 @@ class TestFaults:
         assert len(fake.incidents) == 1
         assert _statuspage_items(usecases) == []
 
+    @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
+    async def test_every_refusal_is_dead_at_once_with_statuspages_words(
+        self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage, status: int
+    ) -> None:
+        """Any 4xx but 429: one attempt, a dead item naming the status and Statuspage's own words."""
+        usecases = _usecases(store, clock)
+        _declare(usecases, clock)
+        fake.fail("create", status, body={"error": [f"refused with {status}"]})
+        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        await _deliver_all(_worker(usecases, clock, fake), clock)
+        (dead,) = _statuspage_items(usecases, "dead")
+        assert (dead.attempts, f"HTTP {status}" in dead.last_error) == (1, True)
+        assert dead.last_error.endswith(f": refused with {status}")
+        assert fake.incidents == {}
+
+    @pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+    async def test_every_temporary_failure_is_retried_until_it_passes(
+        self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage, status: int
+    ) -> None:
+        usecases = _usecases(store, clock)
+        _declare(usecases, clock)
+        fake.fail("create", status, body={"error": "try later"}, times=2)
+        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        await _deliver_all(_worker(usecases, clock, fake), clock)
+        assert (len(fake.calls("create")), len(fake.incidents), _statuspage_items(usecases)) == (3, 1, [])
+
     async def test_503_is_retried(self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage) -> None:
         usecases = _usecases(store, clock)
         _declare(usecases, clock)
