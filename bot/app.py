@@ -32,6 +32,9 @@ from bot.integrations import webhooks
 from bot.integrations.pagerduty import PagerDutyDeliverer, page_action_of
 from bot.integrations.publishing.build import build_confluence, build_git_publisher
 from bot.integrations.publishing.delivery import PublishDeliverer
+from bot.integrations.statuspage.client import StatuspageClient
+from bot.integrations.statuspage.delivery import StatuspageDeliverer
+from bot.integrations.statuspage.plan import LANE as STATUSPAGE_LANE
 from bot.integrations.trackers.build import build_tracker
 from bot.integrations.trackers.delivery import OnFiled, TrackerDeliverer
 from bot.integrations.trackers.plan import TrackerPlan
@@ -50,6 +53,7 @@ from bot.slack.delivery import (
     alert_plan,
     dead_page_notice,
     dead_publication_notice,
+    dead_statuspage_notice,
     followup_digest_effects,
     followup_reminder_effects,
     followup_tracker_effects,
@@ -58,6 +62,7 @@ from bot.slack.delivery import (
     publication_effects,
     stalled_filing_notice,
     stalled_publication_notice,
+    stalled_statuspage_notice,
 )
 from bot.slack.identity import BotIdentity
 from bot.slack.server import SHUTDOWN_TIMEOUT, SOCKET_MODE, SocketModeConnection, build_web_app
@@ -272,6 +277,9 @@ def build_deliverer(settings: Settings, usecases: UseCases, deps: SlackDeps, tra
         build_git_publisher(settings),
         publication_effects,
     )
+    if settings.statuspage:
+        client = StatuspageClient(settings.statuspage_api_key, settings.statuspage_page_id, settings.statuspage_url)
+        routes[STATUSPAGE_LANE] = StatuspageDeliverer(client, usecases.statuspage)
     return route_by_kind(routes)
 
 
@@ -362,13 +370,17 @@ def stalled_item_notice(item: OutboxItem, reason: str, tracker: str = "the track
     are retried silently, as before)."""
     if item.kind.startswith("tracker."):
         return stalled_filing_notice(item, reason, tracker)
-    return stalled_publication_notice(item, reason)
+    return stalled_publication_notice(item, reason) + stalled_statuspage_notice(item, reason)
 
 
 def dead_item_notice(item: OutboxItem, reason: str) -> list[Effect]:
     """What a buried outbox item owes: a line in the incident's channel when it was a PagerDuty event
     (Slack's notice of PagerDuty's kinds) or a publication of the postmortem; nothing for any other item."""
-    return dead_page_notice(item, reason, page_action_of(item.kind)) + dead_publication_notice(item, reason)
+    return (
+        dead_page_notice(item, reason, page_action_of(item.kind))
+        + dead_publication_notice(item, reason)
+        + dead_statuspage_notice(item, reason)
+    )
 
 
 def default_worker_id() -> str:

@@ -29,7 +29,8 @@ if TYPE_CHECKING:  # bot.store.copy is imported by the db commands that use it
 
 def build_usecases(settings: Settings, clock: Clock = utc_now, *, read_only: bool = False) -> UseCases:
     """Open (and migrate) the store; read the SLO catalogue; page when PagerDuty is configured; file new
-    follow-ups (and ``followup export``) in the tracker when TRACKER is set.
+    follow-ups (and ``followup export``) in the tracker when TRACKER is set; publish on the status page when
+    STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID are set.
 
     ``read_only``: open an existing, up-to-date database and never create or migrate it (commands that
     only read); raises StoreUnavailable naming the database otherwise.
@@ -43,6 +44,10 @@ def build_usecases(settings: Settings, clock: Clock = utc_now, *, read_only: boo
         from bot.integrations.trackers.plan import TrackerPlan
 
         plans.append(TrackerPlan(settings.tracker_users))
+    if settings.statuspage:
+        from bot.integrations.statuspage.plan import StatuspagePlan
+
+        plans.append(StatuspagePlan(settings.statuspage_confirm_resolve, settings.statuspage_resolve_text))
     slos = load_catalog(settings.slo_file)  # a bad catalogue is refused before any database is opened
     return wire_usecases(
         open_store_for_reading(settings.database_url) if read_only else open_store(settings.database_url),
@@ -52,6 +57,7 @@ def build_usecases(settings: Settings, clock: Clock = utc_now, *, read_only: boo
         standing_plans=plans,
         tracker=settings.tracker,
         publish_targets=settings.publish_targets,
+        statuspage_resolve_text=settings.statuspage_resolve_text if settings.statuspage else None,
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TypedDict, TypeVar
+from typing import Any, TypedDict, TypeVar
 from urllib.parse import quote
 
 import yaml
@@ -28,6 +28,8 @@ from bot.errors import ConfigError
 DEFAULT_DATABASE_URL = "sqlite:///incidents.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+DEFAULT_STATUSPAGE_URL = "https://api.statuspage.io"
+DEFAULT_STATUSPAGE_RESOLVE_TEXT = "This incident has been resolved."
 DEFAULT_ALERT_MAX_BYTES = 32 * 1024 * 1024
 """Largest alert notification body accepted (bytes): a group of about 25,000 alerts from Alertmanager."""
 MIN_ALERT_MAX_BYTES = 1024 * 1024
@@ -114,6 +116,19 @@ class Settings:
     postmortem_git_branch: str | None = None
     """The branch to publish on (None: the clone's current branch)."""
     postmortem_git_dir: str = "postmortems"
+    statuspage_api_key: Secret = field(default_factory=lambda: Secret(""))
+    """Statuspage API key (STATUSPAGE_API_KEY); empty: no status page."""
+    statuspage_page_id: str = ""
+    statuspage_url: str = DEFAULT_STATUSPAGE_URL
+    statuspage_confirm_resolve: bool = False
+    """True: resolving the incident asks in its channel before resolving the status page (``statuspage resolve``)."""
+    statuspage_resolve_text: str = DEFAULT_STATUSPAGE_RESOLVE_TEXT
+    """The public body of a status-page resolve nobody worded."""
+
+    @property
+    def statuspage(self) -> bool:
+        """Whether the public status page is configured (STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID)."""
+        return bool(self.statuspage_api_key and self.statuspage_page_id)
 
     @property
     def publish_targets(self) -> tuple[str, ...]:
@@ -214,6 +229,11 @@ _FIELD_OF = {
     "POSTMORTEM_GIT_REPO": "postmortem_git_repo",
     "POSTMORTEM_GIT_BRANCH": "postmortem_git_branch",
     "POSTMORTEM_GIT_DIR": "postmortem_git_dir",
+    "STATUSPAGE_API_KEY": "statuspage_api_key",
+    "STATUSPAGE_PAGE_ID": "statuspage_page_id",
+    "STATUSPAGE_URL": "statuspage_url",
+    "STATUSPAGE_CONFIRM_RESOLVE": "statuspage_confirm_resolve",
+    "STATUSPAGE_RESOLVE_TEXT": "statuspage_resolve_text",
 }
 
 
@@ -302,6 +322,8 @@ def _validated(values: Mapping[str, str]) -> tuple[Settings, list[SettingProblem
     problems += tracker_problems
     publishing, publishing_problems = _publishing(get)
     problems += publishing_problems
+    statuspage, statuspage_problems = _statuspage(get)
+    problems += statuspage_problems
     settings = Settings(
         database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         slack_bot_token=Secret(get("SLACK_BOT_TOKEN")),
@@ -331,6 +353,7 @@ def _validated(values: Mapping[str, str]) -> tuple[Settings, list[SettingProblem
         alert_max_bytes=parsed("INCIDENT_ALERT_MAX_BYTES", _alert_max_bytes),
         **tracker,
         **publishing,
+        **statuspage,
     )
     order = list(_FIELD_OF)
     return settings, sorted(problems, key=lambda problem: order.index(problem.name))
@@ -834,3 +857,68 @@ def _publishing(get: Callable[[str], str]) -> tuple[_PublishingSettings, list[Se
         settings["postmortem_git_branch"] = branch or None
         settings["postmortem_git_dir"] = folder
     return settings, problems
+
+
+STATUSPAGE_PAGE_ID = re.compile(r"[A-Za-z0-9]{1,64}", re.ASCII)
+"""A Statuspage page id: letters and digits (``kctbh9vrtdwd``, in the page's API settings)."""
+
+
+def _statuspage(get: Callable[[str], str]) -> tuple[dict[str, Any], list[SettingProblem]]:
+    """The STATUSPAGE_* settings, validated: on when STATUSPAGE_API_KEY or STATUSPAGE_PAGE_ID is given (then
+    both are needed); the other three given without them are a problem (they would be ignored). Every
+    invalid one is a SettingProblem naming it; with any problem the status page stays off."""
+    problems: list[SettingProblem] = []
+    key, page = get("STATUSPAGE_API_KEY"), get("STATUSPAGE_PAGE_ID")
+    optional = [n for n in ("STATUSPAGE_URL", "STATUSPAGE_CONFIRM_RESOLVE", "STATUSPAGE_RESOLVE_TEXT") if get(n)]
+    if not key and not page:
+        for name in optional:
+            problems.append(
+                SettingProblem(
+                    name, f"{name} is set but STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID are not: set them or remove it."
+                )
+            )
+        return {}, problems
+    for name, value in (("STATUSPAGE_API_KEY", key), ("STATUSPAGE_PAGE_ID", page)):
+        if not value:
+            problems.append(
+                SettingProblem(
+                    name,
+                    f"{name} is not set: the status page needs STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID "
+                    "(README: Public status page (Statuspage)).",
+                )
+            )
+    if page and not STATUSPAGE_PAGE_ID.fullmatch(page):
+        problems.append(
+            SettingProblem(
+                "STATUSPAGE_PAGE_ID",
+                "STATUSPAGE_PAGE_ID must be a page id (letters and digits, from the page's API settings), "
+                f"got {page!r}.",
+            )
+        )
+    url = (get("STATUSPAGE_URL") or DEFAULT_STATUSPAGE_URL).rstrip("/")
+    wrong = url_problem("STATUSPAGE_URL", url, " (e.g. https://api.statuspage.io)")
+    if wrong is not None:
+        problems.append(SettingProblem("STATUSPAGE_URL", wrong))
+    confirm = get("STATUSPAGE_CONFIRM_RESOLVE").lower()
+    if confirm not in ("", "true", "false", "1", "0", "yes", "no"):
+        problems.append(
+            SettingProblem(
+                "STATUSPAGE_CONFIRM_RESOLVE", f"STATUSPAGE_CONFIRM_RESOLVE must be true or false, got {confirm!r}."
+            )
+        )
+    text = get("STATUSPAGE_RESOLVE_TEXT").strip() or DEFAULT_STATUSPAGE_RESOLVE_TEXT
+    if len(text) > 25_000:
+        problems.append(
+            SettingProblem(
+                "STATUSPAGE_RESOLVE_TEXT", "STATUSPAGE_RESOLVE_TEXT is longer than Statuspage takes (25,000)."
+            )
+        )
+    if problems:
+        return {}, problems
+    return {
+        "statuspage_api_key": Secret(key),
+        "statuspage_page_id": page,
+        "statuspage_url": url,
+        "statuspage_confirm_resolve": confirm in ("true", "1", "yes"),
+        "statuspage_resolve_text": text,
+    }, problems

@@ -24,6 +24,7 @@ from bot.errors import BotError, ConfigError
 from bot.integrations.publishing.build import build_confluence, build_git_publisher
 from bot.integrations.publishing.git import GitError
 from bot.integrations.slo_catalog import load_catalog
+from bot.integrations.statuspage.client import StatuspageClient
 from bot.integrations.trackers.build import build_tracker
 from bot.integrations.trackers.port import TrackerError
 from bot.slack.api_errors import failure_of
@@ -71,6 +72,9 @@ def run(env_file: str | None, manifest: Path | None = None) -> tuple[list[Check]
     if tracker is not None:
         checks.append(tracker)
     checks.extend(asyncio.run(publishing_checks(settings)))
+    statuspage = None if any(n.startswith("STATUSPAGE") for n in invalid) else asyncio.run(statuspage_check(settings))
+    if statuspage is not None:
+        checks.append(statuspage)
     checks.append(
         _not_checked("SLO catalogue", "INCIDENT_SLO_FILE")
         if "INCIDENT_SLO_FILE" in invalid
@@ -527,6 +531,30 @@ async def publishing_checks(settings: Settings) -> list[Check]:
         except GitError as exc:
             checks.append(Check("publishing (git)", FAIL, exc.reason, "correct POSTMORTEM_GIT_* or the clone's origin"))
     return checks
+
+
+async def statuspage_check(settings: Settings) -> Check | None:
+    """With STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID set: does the key read the page (``GET
+    /v1/pages/{page_id}``)? Reads only. None without them: no status page is a choice, not a mistake."""
+    if not settings.statuspage:
+        return None
+    client = StatuspageClient(
+        settings.statuspage_api_key,
+        settings.statuspage_page_id,
+        settings.statuspage_url,
+        timeout_seconds=TRACKER_TIMEOUT_SECONDS,
+    )
+    try:
+        name = await client.check()
+    except TrackerError as exc:
+        fix = (
+            f"check the network path to {settings.statuspage_url}, then run doctor again"
+            if exc.temporary
+            else "correct STATUSPAGE_API_KEY / STATUSPAGE_PAGE_ID (README, Public status page (Statuspage))"
+        )
+        return Check("status page (statuspage)", FAIL, exc.reason, fix)
+    confirm = "asks before resolving" if settings.statuspage_confirm_resolve else "resolves with the incident"
+    return Check("status page (statuspage)", OK, f"page {settings.statuspage_page_id} ({name}) readable; {confirm}")
 
 
 def _slo_catalogue(settings: Settings) -> Check:

@@ -633,6 +633,7 @@ _QUEUED_NAMES = (
     ("tracker.comment", "tracker comment(s)"),
     ("tracker.", "tracker update(s)"),
     ("pagerduty.", "PagerDuty update(s)"),
+    ("statuspage.", "status page update(s)"),
 )
 """How ``queued_summary`` names effects by kind, first match wins, in the order they are told."""
 

@@ -259,6 +259,46 @@ class RecordPublication:
 
 
 @dataclass(frozen=True)
+class StatuspageOpen:
+    """``statuspage open <impact> <components> <text>``: publish a public status-page incident. ``impact`` is
+    Statuspage's ``impact_override`` (none, minor, major, critical); ``components`` as typed (``service`` or
+    ``-``: the incident's service's components; else a comma list of component ids or service names);
+    ``component_ids`` the ids it names, filled in by the use case from the service catalogue."""
+
+    verb: ClassVar[str] = "statuspage open"
+    restricted_move: ClassVar[str | None] = "publish {it} on the status page"
+    impact: str
+    components: str
+    text: str
+    component_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StatuspageUpdate:
+    """``statuspage update [investigating|identified|monitoring] <text>``: a public update of the open
+    status-page incident (``status`` None: unchanged)."""
+
+    verb: ClassVar[str] = "statuspage update"
+    restricted_move: ClassVar[str | None] = "publish {it} on the status page"
+    text: str
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class StatuspageResolve:
+    """``statuspage resolve [<text>]``: resolve the open status-page incident with ``text`` (empty: the
+    configured public resolve sentence, filled in by the use case)."""
+
+    verb: ClassVar[str] = "statuspage resolve"
+    restricted_move: ClassVar[str | None] = "publish {it} on the status page"
+    text: str = ""
+
+
+StatuspageChange = StatuspageOpen | StatuspageUpdate | StatuspageResolve
+"""The status-page commands: decided by ``bot.domain.statuspage`` against the incident's statuspage entries."""
+
+
+@dataclass(frozen=True)
 class PinMessage:
     """A Slack message put on the timeline (pushpin reaction); not typed, so not in the grammar."""
 
@@ -481,6 +521,9 @@ Transition = (
     | SetPostmortemOwner
     | ScheduleReview
     | RemindPostmortem
+    | StatuspageOpen
+    | StatuspageUpdate
+    | StatuspageResolve
 )
 """Commands that change an incident and therefore write timeline entries."""
 

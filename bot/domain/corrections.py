@@ -15,7 +15,8 @@ What may be corrected or struck (``CORRECTABLE``, ``TIME_ONLY``, ``STRIKABLE``):
   ``impact 40%``);
 - struck: notes, pinned messages and impact entries (a struck impact no longer charges the budget);
 - neither: hypotheses and follow-ups (their own commands change them: ``hypothesis reject``,
-  ``followup drop``/``owner``/``due``), alerts and the bot's reminders (recorded by machines, as they came).
+  ``followup drop``/``owner``/``due``), alerts and the bot's reminders (recorded by machines, as they came),
+  and what was published on the public status page (``statuspage update`` publishes a correction there).
 
 A status change is never struck (the incident's status follows from it); its time may be corrected only
 within the order of status changes (``changes_status``: status and severity changes, and any entry that moved
@@ -87,6 +88,7 @@ _ENTRY_NAMES = {
     EntryKind.UPDATE: "status update",
     EntryKind.CORRECTION: "correction",
     EntryKind.STRIKE: "strike",
+    EntryKind.STATUSPAGE: "status page update",
     **STATUS_CHANGE_NAMES,
 }
 
@@ -213,6 +215,11 @@ def _refusal(ident: str, entry: TimelineEntry, done: str) -> str:
         return (
             f"Entry #{number} ({name}) stays as the people outside the channel read it and cannot be {done}: "
             "post a new update that sets it right (`update <text>`)."
+        )
+    if kind is EntryKind.STATUSPAGE:
+        return (
+            f"Entry #{number} ({name}) was published on the public status page and cannot be {done} here: "
+            "`statuspage update <text>` publishes a correction there."
         )
     if kind in TIME_ONLY:
         return f"Entry #{number} ({name}) cannot be {done}: correct its time (`correct {number} --at WHEN`)" + (

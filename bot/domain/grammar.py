@@ -39,6 +39,11 @@ CLI) ``@alice`` names a person too, recorded as ``alice`` (``@U0123ABC`` is that
 ``for 60m`` / ``for 1h30m`` (15 min to 8 h, default 60 min), its attendees Slack mentions or user groups
 (``@name`` in the CLI) after it, in either order.
 
+``statuspage open <impact> <components> <text>`` (impact none|minor|major|critical, any case; components ``service``
+or ``-``, or a comma list of component ids and service names without spaces), ``statuspage update
+[investigating|identified|monitoring] <text>``, ``statuspage resolve [text]``: the text is what the public status
+page shows (``bot.domain.statuspage``).
+
 ``correct`` and ``strike`` name a timeline entry by the number ``timeline`` shows (``#5`` or ``5``); a
 correction gives new text, a new time (``--at``: the time the entry should have), or both; ``strike`` takes
 no ``--at`` (see ``bot.domain.corrections``).
@@ -93,6 +98,9 @@ from bot.domain.commands import (
     ShowSlo,
     ShowStatus,
     ShowTimeline,
+    StatuspageOpen,
+    StatuspageResolve,
+    StatuspageUpdate,
     StrikeEntry,
     UserRef,
 )
@@ -106,6 +114,8 @@ from bot.domain.model import (
     looks_like_severity,
     parse_incident_id,
 )
+from bot.domain.statuspage import IMPACTS as STATUSPAGE_IMPACTS
+from bot.domain.statuspage import OPEN_STATUSES as STATUSPAGE_STATUSES
 from bot.domain.timeparse import (
     UPDATE_INTERVAL_FORMS,
     DueDate,
@@ -149,6 +159,10 @@ USAGE: dict[str, str] = {
     "postmortem": (
         "postmortem [template] | postmortem publish | postmortem status draft|in-review|published | "
         "postmortem owner @user | postmortem review <when> [for 60m] [@attendees ...]"
+    ),
+    "statuspage": (
+        "statuspage open <none|minor|major|critical> <service|component,...> <public text> | "
+        "statuspage update [investigating|identified|monitoring] <public text> | statuspage resolve [public text]"
     ),
     "list": "list",
     "slo": "slo [service]",
@@ -885,6 +899,37 @@ def _no_arguments(verb: str, action: Action) -> Callable[[str], Action]:
     return parse
 
 
+def _parse_statuspage(rest: str) -> StatuspageOpen | StatuspageUpdate | StatuspageResolve:
+    """``statuspage open <impact> <components> <text>`` (impact in any case; components ``service``, ``-`` or a
+    comma list without spaces), ``statuspage update [status] <text>``, ``statuspage resolve [text]``. The text
+    is what the public status page shows; the domain checks the impact, status and lengths again."""
+    usage = USAGE["statuspage"]
+    sub, remainder = _split_word(rest)
+    sub = sub.lower()
+    if sub == "open":
+        impact, after = _split_word(remainder)
+        components, text = _split_word(after)
+        if impact.lower() not in STATUSPAGE_IMPACTS:
+            shown = f"`{impact[:20]}` is not an impact; " if impact else ""
+            raise UsageError(f"{shown}`statuspage open` needs an impact: {', '.join(STATUSPAGE_IMPACTS)}.", usage)
+        if not components or not text:
+            raise UsageError(
+                "`statuspage open` needs the affected components (`service`, or ids or services separated by commas) "
+                "and the public text.",
+                usage,
+            )
+        return StatuspageOpen(impact.lower(), components, _require_text("statuspage", text, "the public text"))
+    if sub == "update":
+        first, after = _split_word(remainder)
+        if first.lower() in STATUSPAGE_STATUSES:
+            return StatuspageUpdate(_require_text("statuspage", after, "the public text"), first.lower())
+        return StatuspageUpdate(_require_text("statuspage", remainder, "the public text"))
+    if sub == "resolve":
+        return StatuspageResolve(_optional_text("statuspage", remainder))
+    shown = f"`{sub[:20]}` is not a statuspage command; " if sub else ""
+    raise UsageError(f"{shown}use `statuspage open`, `statuspage update` or `statuspage resolve`.", usage)
+
+
 _PARSERS: dict[str, Callable[[str], Action]] = {
     "declare": _parse_declare,
     "hypothesis": _parse_hypothesis,
@@ -905,6 +950,7 @@ _PARSERS: dict[str, Callable[[str], Action]] = {
     "followups": _no_arguments("followups", ListFollowups()),
     "slo": _parse_slo,
     "help": _parse_help,
+    "statuspage": _parse_statuspage,
 }
 
 _PEOPLE_PARSERS: dict[str, Callable[[str, bool], Action]] = {

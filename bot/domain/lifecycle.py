@@ -48,6 +48,10 @@ from bot.domain.commands import (
     SetPostmortemOwner,
     SetPostmortemStatus,
     SetService,
+    StatuspageChange,
+    StatuspageOpen,
+    StatuspageResolve,
+    StatuspageUpdate,
     StrikeEntry,
     Transition,
     UserRef,
@@ -72,6 +76,7 @@ from bot.domain.model import (
 from bot.domain.people import Person, Said
 from bot.domain.review import record as record_review
 from bot.domain.review import review_state
+from bot.domain.statuspage import record_statuspage
 from bot.domain.timeparse import DueDate, format_day, format_utc
 from bot.domain.updates import next_update_data
 
@@ -131,6 +136,9 @@ LIFE_CYCLE: dict[type[Transition], tuple[Status | None, ...]] = {
     SetPostmortemOwner: (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     ScheduleReview:     (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
     RemindPostmortem:   (None,          None,          None,          None,          RESOLVED),
+    StatuspageOpen:     (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    None),
+    StatuspageUpdate:   (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
+    StatuspageResolve:  (DECLARED,      INVESTIGATING, MITIGATED,     MONITORING,    RESOLVED),
 }
 # fmt: on
 
@@ -227,6 +235,8 @@ def apply(incident: Incident, action: Transition, stamp: Stamp, timeline: Sequen
         raise TransitionError(_refusal(incident, action))
     if isinstance(action, PostmortemChange):  # decided by bot.domain.review on the review entries; no state change
         return Decision(incident, (record_review(incident, action, review_state(timeline), stamp.entry),))
+    if isinstance(action, StatuspageChange):  # decided by bot.domain.statuspage on its entries; no state change
+        return Decision(incident, (record_statuspage(incident, action, timeline, stamp.entry),))
     changed, entry = _RECORDERS[type(action)](incident, action, stamp)
     if entry.kind in STATUS_CHANGE_KINDS:
         _check_not_before_latest_change(incident, entry)

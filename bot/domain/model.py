@@ -180,6 +180,7 @@ class EntryKind(StrEnum):
     POSTMORTEM_REVIEW = "postmortem_review"
     POSTMORTEM_REMINDER = "postmortem_reminder"
     UPDATE = "update"
+    STATUSPAGE = "statuspage"
 
 
 STATUS_CHANGE_KINDS = frozenset(

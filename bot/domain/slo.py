@@ -30,6 +30,8 @@ class Slo:
     objective_percent: float
     window: timedelta
     owner_channel: str | None = None
+    statuspage_components: tuple[str, ...] = ()
+    """The service's Statuspage component ids (``statuspage_components`` in slos.yml), in the order given."""
 
     @property
     def budget(self) -> timedelta:
@@ -51,6 +53,10 @@ class SloCatalog:
 
     def names(self) -> list[str]:
         return sorted(self.slos)
+
+    def statuspage_components(self) -> dict[str, tuple[str, ...]]:
+        """Each catalogued service's Statuspage component ids (empty for a service without them)."""
+        return {name: slo.statuspage_components for name, slo in self.slos.items()}
 
     def closest(self, name: str) -> str | None:
         """The catalogued name most like ``name`` (difflib ratio at least 0.6), or None."""

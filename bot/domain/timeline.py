@@ -163,8 +163,20 @@ def describe(entry: TimelineEntry, mention: Mention = neutral_mention, escape: E
         return f"Reminder posted: follow-ups overdue on {data.get('day')}: {numbers}"
     if kind in REVIEW_KINDS:
         return _describe_review(entry, data, mention)
+    if kind is EntryKind.STATUSPAGE:
+        return _describe_statuspage(entry.text, data)
     label = _LABELS.get(kind) or kind.value.replace("_", " ").capitalize()  # a new kind reads as its name
     return _with_text(label, entry.text)
+
+
+def _describe_statuspage(text: str, data: dict[str, Any]) -> str:
+    """A ``statuspage`` entry: what was published on the public status page, with its status."""
+    action, status = data.get("action"), data.get("status")
+    if action == "open":
+        return f"Status page incident opened ({data.get('impact')} impact, {status}): {text}"
+    if action == "resolve":
+        return f"Status page incident resolved: {text}"
+    return f"Status page update ({status}): {text}"
 
 
 def _describe_review(entry: TimelineEntry, data: dict[str, Any], mention: Mention) -> str:

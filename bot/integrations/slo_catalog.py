@@ -20,6 +20,7 @@ import yaml
 
 from bot.domain.grammar import parse_service_name
 from bot.domain.slo import EMPTY_CATALOG, Slo, SloCatalog
+from bot.domain.statuspage import parse_component_id
 from bot.errors import ConfigError
 
 
@@ -69,7 +70,7 @@ TOP_LEVEL_KEYS = ("services",)
 MIN_SLO_PERCENT = 50
 """The lowest objective accepted, in percent: an SLO lets fewer than half the requests fail; a value below
 1 (``0.999``) is a fraction written where a percentage belongs, refused with "did you mean 99.9?"."""
-SERVICE_KEYS = ("slo", "window_days", "owner_channel")
+SERVICE_KEYS = ("slo", "window_days", "owner_channel", "statuspage_components")
 
 
 def parse_catalog(document: Any, source: str = "slos.yml") -> SloCatalog:
@@ -112,7 +113,19 @@ def _slo(name: str, spec: Any, source: str) -> Slo:
     owner = spec.get("owner_channel")
     if owner is not None and not isinstance(owner, str):
         raise ConfigError(f"{source}: {name}.owner_channel must be a Slack channel id such as C0123ABC.")
-    return Slo(service, float(objective), timedelta(days=days), owner or None)
+    return Slo(service, float(objective), timedelta(days=days), owner or None, _components(name, spec, source))
+
+
+def _components(name: str, spec: dict[Any, Any], source: str) -> tuple[str, ...]:
+    """``statuspage_components``: a list of Statuspage component ids (letters and digits, as Statuspage
+    writes them, e.g. ``8kbf7d35c070``); raises ConfigError naming the service and the bad value."""
+    value = spec.get("statuspage_components", [])
+    if not isinstance(value, list) or not all(isinstance(c, str) and parse_component_id(c) for c in value):
+        raise ConfigError(
+            f"{source}: {name}.statuspage_components must be a list of Statuspage component ids (letters and digits, "
+            f"e.g. [8kbf7d35c070]), got {value!r}."
+        )
+    return tuple(dict.fromkeys(value))
 
 
 def _refuse_unknown_keys(mapping: dict[Any, Any], known: tuple[str, ...], source: str, prefix: str) -> None:

@@ -424,6 +424,42 @@ def dead_publication_notice(item: OutboxItem, reason: str) -> list[Effect]:
     return [Effect(SlackEffect.POST_LINE, {"text": text}, item.incident_number)]
 
 
+def dead_statuspage_notice(item: OutboxItem, reason: str) -> list[Effect]:
+    """The line an incident's channel gets when a ``statuspage.*`` item is buried (Statuspage refused it: 401,
+    403, 404, 422): ``:warning: INC-3's status page could not be updated (open): <reason>. ...``. Nothing for
+    other kinds or items of no incident."""
+    prefix, _, action = item.kind.partition(".")
+    if prefix != "statuspage" or item.incident_number is None:
+        return []
+    shown = truncate(escape(reason.strip()), MAX_REASON_SHOWN, "…").removesuffix(".")
+    text = (
+        f":warning: {format_incident_id(item.incident_number)}'s public status page could not be updated "
+        f"({escape(action)}): {shown}. Customers do not see this change: fix the cause, then `incidentbot outbox "
+        f"--retry {item.id}` sends it again (`incidentbot outbox --status dead` lists it)."
+        + (
+            " Or `/incident statuspage resolve`, then `statuspage open` again (e.g. with other components)."
+            if action == "open"
+            else ""
+        )
+    )
+    return [Effect(SlackEffect.POST_LINE, {"text": text}, item.incident_number)]
+
+
+def stalled_statuspage_notice(item: OutboxItem, reason: str) -> list[Effect]:
+    """The line an incident's channel gets, once, when a ``statuspage.*`` item has been failing for an hour
+    (a Statuspage outage or rate limit; the outbox keeps retrying). Nothing for other kinds."""
+    prefix, _, action = item.kind.partition(".")
+    if prefix != "statuspage" or item.incident_number is None:
+        return []
+    shown = truncate(escape(reason.strip()), MAX_REASON_SHOWN, "…").removesuffix(".")
+    text = (
+        f":warning: {format_incident_id(item.incident_number)}'s public status page is still not updated "
+        f"({escape(action)}) after an hour: {shown}. incidentbot keeps retrying; `incidentbot outbox` shows item "
+        f"{item.id}."
+    )
+    return [Effect(SlackEffect.POST_LINE, {"text": text}, item.incident_number)]
+
+
 def _publication_failure(item: OutboxItem, reason: str) -> tuple[str, str, str] | None:
     """(``INC-3``, the target as people name it, the reason escaped and cut, without its final full stop: the
     line adds its own) for a ``publish.*`` item of an incident; None for any other."""

@@ -180,6 +180,17 @@ class IncidentRepository:
         row = self._session.exec(columns.where(IncidentRow.number == number)).first()
         return (row[0], row[1]) if row is not None and row[0] and row[1] else None
 
+    def set_statuspage_id(self, number: int, statuspage_id: str | None) -> None:
+        """Remember (None: forget) the id of INC-``number``'s current Statuspage incident."""
+        self._session.execute(
+            sa.update(IncidentRow).where(col(IncidentRow.number) == number).values(statuspage_incident_id=statuspage_id)
+        )
+
+    def get_statuspage_id(self, number: int) -> str | None:
+        """The id of INC-``number``'s current Statuspage incident, or None before Statuspage answered one."""
+        query = select(IncidentRow.statuspage_incident_id).where(IncidentRow.number == number)
+        return self._session.exec(query).first()
+
     def get_status_message(self, number: int) -> str | None:
         """The ``ts`` of the incident's status message, or None before it was posted."""
         query = select(IncidentRow.status_message_ts).where(IncidentRow.number == number)

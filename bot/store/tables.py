@@ -73,6 +73,8 @@ class IncidentRow(SQLModel, table=True):
     """When the bot archived the channel (cleared when a reopen unarchives it)."""
     channel_problem: str | None = Field(default=None, sa_type=sa.Text, nullable=True)
     """Why Slack no longer lets the bot use the channel (archived by hand, bot removed), for App Home."""
+    statuspage_incident_id: str | None = Field(default=None, max_length=64)
+    """The id of the incident's current Statuspage incident (migration 0011), once Statuspage answered."""
     version: int = Field(default=1)
     created_at: datetime = _utc_column()
     updated_at: datetime = _utc_column()

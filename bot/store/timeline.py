@@ -167,6 +167,11 @@ class TimelineRepository:
                 latest[number] = StatusChange(EntryKind(kind), occurred_at)
         return latest
 
+    def append(self, number: int, entries: Sequence[TimelineEntry]) -> None:
+        """Add ``entries`` to INC-``number``'s timeline in this transaction (a standing plan recording what it
+        decided alongside the transition, e.g. the status page resolved with the incident)."""
+        self.add_entries(self._keys.row_id(number), entries)
+
     def add_entries(self, incident_row_id: int, entries: Sequence[TimelineEntry]) -> None:
         """One Core executemany: ORM objects cost a quarter of a second per 1,000 entries (an alert group)."""
         if not entries:

@@ -21,6 +21,9 @@ from bot.domain.commands import (
     Query,
     ScheduleReview,
     SetService,
+    StatuspageChange,
+    StatuspageOpen,
+    StatuspageResolve,
     StrikeEntry,
     Transition,
 )
@@ -40,6 +43,7 @@ from bot.domain.policy import check_allowed
 from bot.domain.postmortem import PostmortemData, build_postmortem
 from bot.domain.review import REVIEW_KINDS, PostmortemReview, default_uid, review_state
 from bot.domain.slo import EMPTY_CATALOG, SloCatalog
+from bot.domain.statuspage import DEFAULT_RESOLVE_TEXT, resolve_components
 from bot.domain.timeparse import parse_review_time, parse_when
 from bot.domain.updates import StatusUpdate, latest_update
 from bot.errors import ConfigError
@@ -73,14 +77,18 @@ class IncidentUseCases:
         slos: SloCatalog = EMPTY_CATALOG,
         *,
         tracker: str | None = None,
+        statuspage_resolve_text: str | None = None,
     ) -> None:
         """``tracker``: the tracker follow-ups are filed in (``github``, ``jira``), None without one:
-        ``followup export`` is then refused."""
+        ``followup export`` is then refused. ``statuspage_resolve_text``: the public sentence of a status-page
+        resolve nobody worded, when Statuspage is configured; None without it: ``statuspage`` commands are
+        refused, saying how to enable them."""
         self.transactions = transactions
         self.clock = transactions.clock
         self.strict_roles = strict_roles
         self.slos = slos
         self.tracker = tracker
+        self.statuspage_resolve_text = statuspage_resolve_text
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -216,9 +224,17 @@ class IncidentUseCases:
                 "No tracker is configured, so follow-ups cannot be filed: set TRACKER (github or jira), "
                 "TRACKER_PROJECT and TRACKER_TOKEN (README: Trackers)."
             )
+        if isinstance(action, StatuspageChange) and self.statuspage_resolve_text is None:
+            raise ConfigError(
+                "No status page is configured, so nothing can be published on it: set STATUSPAGE_API_KEY and "
+                "STATUSPAGE_PAGE_ID (README: Public status page (Statuspage))."
+            )
+        if isinstance(action, StatuspageResolve) and not action.text.strip():
+            action = StatuspageResolve(self.statuspage_resolve_text or DEFAULT_RESOLVE_TEXT)
         now = self.clock()
         corrects = isinstance(action, CorrectEntry | StrikeEntry)
         reviews = isinstance(action, PostmortemChange)
+        publishes = isinstance(action, StatuspageChange)
         if isinstance(action, ScheduleReview) and action.at is None:  # the review's own time, a time to come
             action = replace(action, at=parse_review_time(action.when, now))
         if isinstance(action, CorrectEntry) and at:  # `correct N --at WHEN`: the entry's time, not the command's
@@ -236,11 +252,16 @@ class IncidentUseCases:
                 timeline: Sequence[TimelineEntry] = uow.timeline.list_entries(before.number)
             else:
                 timeline = uow.timeline.list_entries(before.number, kinds=REVIEW_KINDS) if reviews else ()
+                if publishes:
+                    timeline = uow.timeline.list_entries(before.number, kinds=[EntryKind.STATUSPAGE])
             if self.strict_roles:
                 check_allowed(before, action, actor.user_id, review_state(timeline).owner if reviews else None)
             decided = action
             if isinstance(decided, ScheduleReview) and decided.uid is None:
                 decided = replace(decided, uid=default_uid(before, uow.pages.installation_id()))
+            if isinstance(decided, StatuspageOpen):  # the components typed, read against the catalogue
+                ids = resolve_components(decided.components, before.service, self.slos.statuspage_components())
+                decided = replace(decided, component_ids=ids)
             shown_before = read_incident(uow, before)
             corrected = corrects or shown_before is not before  # read_incident returns it as is when uncorrected
             if shown_before is not before:

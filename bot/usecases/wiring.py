@@ -22,6 +22,7 @@ from bot.usecases.outbox import OutboxUseCases
 from bot.usecases.publishing import PublishingUseCases
 from bot.usecases.reviews import ReviewUseCases
 from bot.usecases.shared import Clock, StandingPlan, Transactions, utc_now
+from bot.usecases.statuspage import StatuspageUseCases
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class UseCases:
     followups: FollowupUseCases
     publishing: PublishingUseCases
     reviews: ReviewUseCases
+    statuspage: StatuspageUseCases
 
 
 def wire_usecases(
@@ -52,13 +54,21 @@ def wire_usecases(
     standing_plans: Sequence[StandingPlan] = (),
     tracker: str | None = None,
     publish_targets: Sequence[str] = (),
+    statuspage_resolve_text: str | None = None,
 ) -> UseCases:
     """The use cases over an open ``store``; ``standing_plans`` are queued after every transition (paging,
     tracker filing); ``tracker`` names the tracker follow-ups are filed in (None: ``followup export`` is refused);
     ``publish_targets`` the configured publishing targets (``confluence``, ``git``; none: ``postmortem publish``
-    is refused)."""
+    is refused); ``statuspage_resolve_text`` the public sentence of a status-page resolve nobody worded (None: no
+    status page is configured, ``statuspage`` commands are refused)."""
     transactions = Transactions(store, clock, standing_plans)
-    incidents = IncidentUseCases(transactions, strict_roles=strict_roles, slos=slos, tracker=tracker)
+    incidents = IncidentUseCases(
+        transactions,
+        strict_roles=strict_roles,
+        slos=slos,
+        tracker=tracker,
+        statuspage_resolve_text=statuspage_resolve_text,
+    )
     return UseCases(
         store=store,
         clock=clock,
@@ -73,4 +83,5 @@ def wire_usecases(
         followups=FollowupUseCases(incidents),
         publishing=PublishingUseCases(incidents, publish_targets),
         reviews=ReviewUseCases(incidents),
+        statuspage=StatuspageUseCases(transactions),
     )

@@ -163,6 +163,8 @@ class TestWhatMayBeCorrected:
             EntryKind.POSTMORTEM_REVIEW,
             EntryKind.POSTMORTEM_REMINDER,
         }
+        # What was published on the status page is refused in TestStatuspageEntries, below.
+        review.add(EntryKind.STATUSPAGE)
         assert set(RULES) == set(EntryKind) - {EntryKind.CORRECTION, EntryKind.STRIKE} - review == set(FIRST)
 
     @pytest.mark.parametrize("kind", KINDS, ids=[k.value for k in KINDS])
@@ -473,3 +475,31 @@ class TestAppendOnly:
             assert [(_fields(e), e.number) for e in entries] == snapshot
             assert all(e.kind not in (EntryKind.CORRECTION, EntryKind.STRIKE) for e in view)
         assert [(_fields(e), e.number) for e in record_so_far[: len(entries)]] == snapshot
+
+
+class TestStatuspageEntries:
+    def test_a_statuspage_entry_is_refused_naming_the_public_way(self) -> None:
+        """Published is public: neither its text, its time nor the entry itself changes here."""
+        incident, entries = every_kind()
+        number = len(entries) + 1
+        published = TimelineEntry(
+            EntryKind.STATUSPAGE, at(40), at(40), LEAD, "Checkout is slow", {"action": "update"}, number
+        )
+        with pytest.raises(TransitionError) as raised:
+            record(incident, [*entries, published], StrikeEntry(number, "typo"))
+        assert raised.value.user_message == (
+            f"Entry #{number} (status page update) was published on the public status page and cannot be struck "
+            "here: `statuspage update <text>` publishes a correction there."
+        )
+
+    def test_correcting_its_text_or_time_is_refused_alike(self) -> None:
+        incident, entries = every_kind()
+        number = len(entries) + 1
+        published = TimelineEntry(
+            EntryKind.STATUSPAGE, at(40), at(40), LEAD, "Checkout is slow", {"action": "update"}, number
+        )
+        for action in (CorrectEntry(number, "Checkout is fast"), CorrectEntry(number, "", at(41))):
+            with pytest.raises(
+                TransitionError, match="was published on the public status page and cannot be corrected"
+            ):
+                record(incident, [*entries, published], action)

@@ -81,6 +81,10 @@ EXPECTED_USAGE = {
         "postmortem [template] | postmortem publish | postmortem status draft|in-review|published | "
         "postmortem owner @user | postmortem review <when> [for 60m] [@attendees ...]"
     ),
+    "statuspage": (
+        "statuspage open <none|minor|major|critical> <service|component,...> <public text> | "
+        "statuspage update [investigating|identified|monitoring] <public text> | statuspage resolve [public text]"
+    ),
     "list": "list",
     "slo": "slo [service]",
     "help": "help [command]",

@@ -46,6 +46,9 @@ from bot.domain.commands import (
     SetPostmortemOwner,
     SetPostmortemStatus,
     SetService,
+    StatuspageOpen,
+    StatuspageResolve,
+    StatuspageUpdate,
     StrikeEntry,
     Transition,
     UserRef,
@@ -126,6 +129,11 @@ SPEC: dict[type, tuple[Status | None, ...]] = {
     SetPostmortemOwner: (DEC, INV, MIT, MON, RES),
     ScheduleReview: (DEC, INV, MIT, MON, RES),
     RemindPostmortem: (None, None, None, None, RES),
+    # The public status page (issue 15): opened while the incident is open, updated and resolved in every
+    # status (the page may still be open after the incident resolved); none changes the incident's status.
+    StatuspageOpen: (DEC, INV, MIT, MON, None),
+    StatuspageUpdate: (DEC, INV, MIT, MON, RES),
+    StatuspageResolve: (DEC, INV, MIT, MON, RES),
 }
 STATUS_ORDER = (DEC, INV, MIT, MON, RES)
 SPEC_TABLE = {
@@ -199,9 +207,20 @@ KINDS: dict[type, EntryKind] = {
     Nudge: EntryKind.NUDGE,
 }
 ALL_PAIRS = [(status, action) for status in STATUS_ORDER for action in SAMPLES]
-CORRECTIONS = {CorrectEntry, StrikeEntry, SetPostmortemStatus, SetPostmortemOwner, ScheduleReview, RemindPostmortem}
-"""They read the timeline besides the incident: every status is exercised in tests/unit/test_corrections.py and,
-for the postmortem's review, tests/unit/test_postmortem_review_domain.py."""
+CORRECTIONS = {
+    CorrectEntry,
+    StrikeEntry,
+    SetPostmortemStatus,
+    SetPostmortemOwner,
+    ScheduleReview,
+    RemindPostmortem,
+    StatuspageOpen,
+    StatuspageUpdate,
+    StatuspageResolve,
+}
+"""They read the timeline besides the incident: every status is exercised in tests/unit/test_corrections.py,
+for the postmortem's review in tests/unit/test_postmortem_review_domain.py, for the status page in
+tests/unit/test_statuspage_domain.py."""
 
 
 def at(minutes: float) -> datetime:

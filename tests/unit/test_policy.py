@@ -44,6 +44,9 @@ from bot.domain.commands import (
     SetPostmortemOwner,
     SetPostmortemStatus,
     SetService,
+    StatuspageOpen,
+    StatuspageResolve,
+    StatuspageUpdate,
     StrikeEntry,
     Transition,
     UserRef,
@@ -104,6 +107,10 @@ ACTIONS: dict[str, Transition] = {
     "ScheduleReview": ScheduleReview("tomorrow 15:00", (UserRef(OUTSIDER),)),
     # The bot's own draft reminder is nobody's move.
     "RemindPostmortem": RemindPostmortem(date(2026, 12, 2)),
+    # What the public reads on the status page (issue 15) is the incident team's to publish.
+    "StatuspageOpen": StatuspageOpen("major", "service", "Checkout is failing"),
+    "StatuspageUpdate": StatuspageUpdate("We found the cause."),
+    "StatuspageResolve": StatuspageResolve("Resolved."),
 }
 
 # The rule, written out independently of bot.domain.policy: which actions each kind of person may
@@ -125,6 +132,9 @@ DECISIVE = {
     "SetPostmortemStatus",
     "SetPostmortemOwner",
     "ScheduleReview",
+    "StatuspageOpen",
+    "StatuspageUpdate",
+    "StatuspageResolve",
 }
 STAFFING = {"SetLead", "Assemble"}
 REFUSED: dict[tuple[str, str], set[str]] = {

@@ -52,21 +52,22 @@ class TestUnknownKeys:
             (
                 "services:\n  cdn-edge:\n    slo: 99.95\n    windows_days: 30\n",
                 "f.yml: unknown key `cdn-edge.windows_days`; did you mean `window_days`? "
-                "(known keys of a service: slo, window_days, owner_channel).",
+                "(known keys of a service: slo, window_days, owner_channel, statuspage_components).",
             ),
             (
                 "services:\n  cdn-edge:\n    slo: 99.95\n    ownerchannel: C0X\n",
                 "f.yml: unknown key `cdn-edge.ownerchannel`; did you mean `owner_channel`? "
-                "(known keys of a service: slo, window_days, owner_channel).",
+                "(known keys of a service: slo, window_days, owner_channel, statuspage_components).",
             ),
             (
                 "services:\n  cdn-edge:\n    slos: 99.95\n",
                 "f.yml: unknown key `cdn-edge.slos`; did you mean `slo`? "
-                "(known keys of a service: slo, window_days, owner_channel).",
+                "(known keys of a service: slo, window_days, owner_channel, statuspage_components).",
             ),
             (
                 "services:\n  cdn-edge:\n    slo: 99.95\n    team: edge\n",
-                "f.yml: unknown key `cdn-edge.team` (known keys of a service: slo, window_days, owner_channel).",
+                "f.yml: unknown key `cdn-edge.team` (known keys of a service: slo, window_days, owner_channel, "
+                "statuspage_components).",
             ),
             (
                 "service:\n  cdn-edge:\n    slo: 99.95\n",
@@ -85,3 +86,29 @@ class TestUnknownKeys:
         with pytest.raises(ConfigError) as caught:
             load_catalog(path)
         assert caught.value.user_message == message.replace("f.yml", str(path))
+
+
+class TestStatuspageComponents:
+    def test_components_are_read_in_order_without_repeats(self, tmp_path: Path) -> None:
+        path = tmp_path / "f.yml"
+        path.write_text("services:\n  search:\n    slo: 99.5\n    statuspage_components: [cmpb2, cmpa1, cmpb2]\n")
+        assert load_catalog(path).statuspage_components() == {"search": ("cmpb2", "cmpa1")}
+
+    def test_a_service_without_them_has_none(self, tmp_path: Path) -> None:
+        path = tmp_path / "f.yml"
+        path.write_text("services:\n  search:\n    slo: 99.5\n")
+        assert load_catalog(path).statuspage_components() == {"search": ()}
+
+    @pytest.mark.parametrize(
+        ("value", "shown"),
+        [("cmpa1", "'cmpa1'"), ("[cmp a1]", "['cmp a1']"), ("[12, x]", "[12, 'x']"), ("{a: b}", "{'a': 'b'}")],
+    )
+    def test_a_bad_value_is_refused_naming_the_service(self, tmp_path: Path, value: str, shown: str) -> None:
+        path = tmp_path / "f.yml"
+        path.write_text(f"services:\n  search:\n    slo: 99.5\n    statuspage_components: {value}\n")
+        with pytest.raises(ConfigError) as raised:
+            load_catalog(path)
+        assert raised.value.user_message == (
+            f"{path}: search.statuspage_components must be a list of Statuspage component ids (letters and digits, "
+            f"e.g. [8kbf7d35c070]), got {shown}."
+        )

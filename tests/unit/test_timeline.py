@@ -214,6 +214,18 @@ DESCRIBED = [
         entry(EntryKind.NUDGE, silent_minutes=35, update_due="2026-11-22T14:20:00Z"),
         "Reminder posted: the status update due at 2026-11-22 14:20 UTC was not posted",
     ),
+    (
+        entry(EntryKind.STATUSPAGE, "Checkout <is> failing", action="open", status="investigating", impact="major"),
+        "Status page incident opened (major impact, investigating): cHECKOUT <IS> FAILING",
+    ),
+    (
+        entry(EntryKind.STATUSPAGE, "Fix is out", action="update", status="monitoring"),
+        "Status page update (monitoring): fIX IS OUT",
+    ),
+    (
+        entry(EntryKind.STATUSPAGE, "All good", action="resolve", status="resolved"),
+        "Status page incident resolved: aLL GOOD",
+    ),
 ]
 
 
