@@ -518,7 +518,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         incident, entries = usecases.incidents.timeline(command.incident_number)
         names = collect_names(entries)
         _, review = usecases.incidents.review(incident.number)
-        print(status_text(incident, now, plain_mention(names), plain_references(names), review))
+        update = usecases.incidents.latest_update(incident.number)
+        print(status_text(incident, now, plain_mention(names), plain_references(names), review, update))
     elif isinstance(action, ShowTimeline):
         print(_timeline_text(*usecases.incidents.timeline(command.incident_number)))
     elif isinstance(action, ShowSlo):

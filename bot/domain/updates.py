@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain.model import EntryKind, TimelineEntry
-from bot.domain.timeparse import format_iso
+from bot.domain.timeparse import format_duration, format_iso, format_utc
 
 NEXT_UPDATE_KEY = "next_update"
 
@@ -30,6 +30,15 @@ class StatusUpdate:
     def overdue(self, now: datetime) -> bool:
         """True once ``now`` (UTC) has reached the promised next update."""
         return self.next_due is not None and now >= self.next_due
+
+    def next_due_phrase(self, now: datetime) -> str | None:
+        """``due 2026-11-22 14:20 UTC (in 12 min)`` or ``overdue since 2026-11-22 14:20 UTC``; None without a
+        promise."""
+        if self.next_due is None:
+            return None
+        if self.overdue(now):
+            return f"overdue since {format_utc(self.next_due)}"
+        return f"due {format_utc(self.next_due)} (in {format_duration(self.next_due - now)})"
 
 
 def next_update_data(recorded_at: datetime, next_minutes: int | None) -> dict[str, str]:

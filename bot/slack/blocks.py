@@ -143,15 +143,11 @@ def update_text(update: StatusUpdate, now: datetime, open_incident: bool = True)
         f"*Latest update* ({format_utc(update.posted_at)}, {slack_mention(update.posted_by)}): "
         f"{truncate(escape_keeping_mentions(update.text), 1500, '…')}"
     ]
-    if open_incident and update.next_due is not None:
-        if update.overdue(now):
-            lines.append(
-                f":warning: *Next update overdue* since {format_utc(update.next_due)}: "
-                "`/incident update <text> --next 30m`"
-            )
-        else:
-            left = format_duration(update.next_due - now)
-            lines.append(f"*Next update due:* {format_utc(update.next_due)} (in {left})")
+    due = update.next_due_phrase(now) if open_incident else None
+    if due and update.overdue(now):
+        lines.append(f":warning: *Next update* {due}: `/incident update <text> --next 30m`")
+    elif due:
+        lines.append(f"*Next update* {due}")
     return "\n".join(lines)
 
 

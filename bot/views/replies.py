@@ -17,6 +17,7 @@ from bot.domain.review import PostmortemReview
 from bot.domain.slo import budget_lines, format_budget_time
 from bot.domain.timeline import Escape, Mention, describe, format_percent, keep_text
 from bot.domain.timeparse import format_duration, format_utc
+from bot.domain.updates import StatusUpdate
 from bot.usecases.budgets import BudgetUseCases
 from bot.usecases.shared import Outcome
 
@@ -35,9 +36,11 @@ def status_text(
     mention: Mention,
     escape: Escape = keep_text,
     review: PostmortemReview | None = None,
+    update: StatusUpdate | None = None,
 ) -> str:
     """A few lines summarising where the incident stands; with ``review`` (``bot.domain.review``), where its
-    postmortem stands once it is resolved or its review has begun (status, owner, the review scheduled)."""
+    postmortem stands once it is resolved or its review has begun (status, owner, the review scheduled);
+    with ``update``, the latest status update and, while open, when the next one is due (UTC)."""
     team = (
         ", ".join(f"{mention(m.user_id)}" + (f" ({escape(m.role)})" if m.role else "") for m in incident.members)
         or "nobody yet"
@@ -63,6 +66,13 @@ def status_text(
         )
     if root:
         lines.append(f"Root cause: {escape(root.text)}")
+    if update is not None:
+        lines.append(
+            f"Latest update ({format_utc(update.posted_at)}, {mention(update.posted_by)}): {escape(update.text)}"
+        )
+        due = update.next_due_phrase(now) if incident.status.is_open else None
+        if due:
+            lines.append(f"Next update {due}")
     if review is not None and (incident.status is Status.RESOLVED or review != PostmortemReview()):
         lines.append(postmortem_line(review, mention))
     return "\n".join(lines)

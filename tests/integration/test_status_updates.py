@@ -92,7 +92,10 @@ class TestStatusUpdates:
         ]
         lines = update_block["text"]["text"].split("\n")
         assert lines[0] == f"*Latest update* ({format_utc(recorded)}, <@U0ALICE>): {UPDATE}"
-        assert lines[1].startswith(f"*Next update due:* {due} (in ")
+        assert lines[1].startswith(f"*Next update* due {due} (in ")
+        status = slack.ephemeral("status", channel_id=channel).split("\n")
+        assert f"Latest update ({format_utc(recorded)}, <@U0ALICE>): {UPDATE}" in status
+        assert any(line.startswith(f"Next update due {due} (in ") for line in status), status
 
     def test_an_overdue_update_is_nudged_once_and_a_new_update_clears_it(self, slack: SlackDriver) -> None:
         """Past the promised time the lead is asked once (a second check adds nothing); a sev3, which has no

@@ -246,7 +246,9 @@ async def _answer_query(
         if isinstance(action, ShowStatus):
             incident = incidents.get(number, channel_id, channel_number)
             _, review = incidents.review(incident.number)
-            return status_text(incident, incidents.clock(), slack_mention, escape_keeping_mentions, review), None
+            update = incidents.latest_update(incident.number)
+            text = status_text(incident, incidents.clock(), slack_mention, escape_keeping_mentions, review, update)
+            return text, None
         if isinstance(action, ListFollowups):
             if deps.followups is None:
                 raise TypeError("follow-ups are not wired")
