@@ -82,14 +82,15 @@ class TestCliWithSlackConfigured:
         running bot then makes the same Web API calls the command typed in Slack made for INC-2."""
         url, channels = two_incidents
         typed_in_slack = _slack_methods(fake_slack)
-        assert typed_in_slack == ["chat.update", "conversations.setTopic", "chat.postMessage"]
+        # the status message, the topic, the channel line, then the announcement edit (the status changed)
+        assert typed_in_slack == ["chat.update", "conversations.setTopic", "chat.postMessage", "chat.update"]
         fake_slack.clear_calls()
 
         result = _cli(url, "run", f"INC-1 {ROLLBACK}", slack_api_url=fake_slack.base_url)
         assert result.returncode == 0, result.stderr
         assert result.stdout.startswith("INC-1 · Rolled back: WAF rule inspect-large-payloads (status: mitigated)")
         assert result.stderr.splitlines() == [
-            "Queued 2 Slack update(s) for INC-1; a running `incidentbot serve` delivers them "
+            "Queued 3 Slack update(s) for INC-1; a running `incidentbot serve` delivers them "
             "(`incidentbot outbox` lists what is waiting)."
         ]
         assert fake_slack.calls == []  # the CLI itself calls no Web API method
@@ -98,9 +99,10 @@ class TestCliWithSlackConfigured:
         assert [(i["kind"], i["incident"], i["status"]) for i in listed["items"]] == [
             ("slack.refresh", "INC-1", "pending"),
             ("slack.post_line", "INC-1", "pending"),
+            ("slack.announce_refresh", "INC-1", "pending"),
         ]
         text = _cli(url, "outbox", slack_api_url=fake_slack.base_url).stdout
-        assert "Slack is up to date" not in text and text.count("pending") == 2
+        assert "Slack is up to date" not in text and text.count("pending") == 3
 
         with running_bot(url, fake_slack.base_url) as bot:
             fake_slack.wait_for(

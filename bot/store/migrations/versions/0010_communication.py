@@ -28,7 +28,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("incidents", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("private", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column("private", sa.Boolean(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("announcement_channel", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("announcement_ts", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("channel_archived_at", sa.DateTime(timezone=True), nullable=True))
