@@ -14,6 +14,7 @@ from bot.store import IncidentStore
 from bot.usecases.alerts import AlertUseCases
 from bot.usecases.budgets import BudgetUseCases
 from bot.usecases.changes import ChangeUseCases
+from bot.usecases.channels import ChannelUseCases
 from bot.usecases.events import EventUseCases
 from bot.usecases.followups import FollowupUseCases
 from bot.usecases.incidents import IncidentUseCases
@@ -41,6 +42,7 @@ class UseCases:
     followups: FollowupUseCases
     publishing: PublishingUseCases
     reviews: ReviewUseCases
+    channels: ChannelUseCases
 
 
 def wire_usecases(
@@ -73,4 +75,5 @@ def wire_usecases(
         followups=FollowupUseCases(incidents),
         publishing=PublishingUseCases(incidents, publish_targets),
         reviews=ReviewUseCases(incidents),
+        channels=ChannelUseCases(transactions),
     )
