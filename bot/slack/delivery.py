@@ -657,11 +657,13 @@ class SlackDeliverer:
         """Slack refused the incident's own channel (archived or made private by hand, the bot removed):
         the note is kept on the incident and its lead told once; the item itself goes dead as before."""
         note = channel_note(failure.method, failure.code)
-        if item.kind == SlackEffect.UNARCHIVE_CHANNEL and failure.error_class is not ErrorClass.TEMPORARY:
+        unarchive = item.kind == SlackEffect.UNARCHIVE_CHANNEL
+        if unarchive and failure.error_class is not ErrorClass.TEMPORARY:
             note = unarchive_refused_note(failure.code, failure.meaning[1])
-        if note is None or item.kind not in CHANNEL_KINDS or item.incident_number is None or self.channels is None:
+        channels, number = self.channels, item.incident_number
+        if note is None or item.kind not in CHANNEL_KINDS or number is None or channels is None:
             return
-        await asyncio.to_thread(self.channels.note_problem, item.incident_number, note, tell_lead)
+        await asyncio.to_thread(lambda: channels.note_problem(number, note, tell_lead, archived_too=unarchive))
         self._troubled.discard(item.incident_number)
 
     async def _archive_channel(self, item: OutboxItem) -> None:

@@ -95,15 +95,23 @@ class ChannelUseCases:
         return recorded
 
     def note_problem(
-        self, number: int, note: str, plan: Callable[[Incident, str], Sequence[Effect]] | None = None
+        self,
+        number: int,
+        note: str,
+        plan: Callable[[Incident, str], Sequence[Effect]] | None = None,
+        *,
+        archived_too: bool = False,
     ) -> bool:
         """Keep ``note`` (why Slack refuses the bot INC-``number``'s channel, as a person reads it) on the
         incident; True when it is new (then ``plan``'s effects, telling the lead, are queued with it: told
-        once however many deliveries fail the same way). Raises IncidentNotFound."""
+        once however many deliveries fail the same way). A channel the bot archived itself refuses calls as
+        expected: no note then, unless ``archived_too`` (its unarchive was refused). Raises IncidentNotFound."""
         now = self.clock()
 
         def attempt(uow: UnitOfWork) -> bool:
             incident = find_incident(uow, number, None)
+            if incident.channel_archived_at is not None and not archived_too:
+                return False
             if not uow.incidents.set_channel_problem(number, note):
                 return False
             if plan is not None:
