@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.domain.effects import OutboxItem
 from bot.domain.model import EntryKind
 from bot.outbox.worker import OutboxWorker
 from tests.support.bot_server import RunningBot, running_bot
@@ -50,7 +51,7 @@ def resolved_at(bot: RunningBot, number: int = 1) -> datetime:
     return incident.resolved_at
 
 
-def archive_items(bot: RunningBot, status: str | None = None) -> list[object]:
+def archive_items(bot: RunningBot, status: str | None = None) -> list[OutboxItem]:
     return [i for i in bot.usecases.outbox.items(status) if i.kind == "slack_archive.channel"]
 
 
@@ -124,7 +125,8 @@ class TestArchiveAfterTheDelay:
         archiving.ephemeral("reopen not yet", channel_id=channel)
         archiving.ephemeral("resolve for real", channel_id=channel)
         second = resolved_at(archiving.bot)
-        assert sorted(i.next_attempt_at for i in archive_items(archiving.bot, "pending")) == [first + WEEK, second + WEEK]
+        due = sorted(i.next_attempt_at for i in archive_items(archiving.bot, "pending"))
+        assert due == [first + WEEK, second + WEEK]
         replicas_deliver(archiving.bot, first + WEEK)
         if second > first:  # the second resolve's own item is not due yet
             assert archiving.fake.calls_to("conversations.archive") == []
@@ -169,7 +171,9 @@ class TestArchiveAfterTheDelay:
         problem = archiving.bot.usecases.incidents.get(1).channel_problem
         assert problem is not None
         assert problem.startswith(f"the channel is still archived: Slack refused to unarchive it ({code}: ")
-        assert problem.endswith("unarchive it in Slack (the channel's settings), then `/invite @incidentbot` if the bot is not in it")
+        assert problem.endswith(
+            "unarchive it in Slack (the channel's settings), then `/invite @incidentbot` if the bot is not in it"
+        )
         status = archiving.ephemeral("INC-1 status")
         assert "Channel problem: the channel is still archived" in status
         archiving.bot.event(app_home_opened_event("U0ALICE"))
