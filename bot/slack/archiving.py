@@ -148,8 +148,8 @@ class ChannelArchiver:
             await self.web_api.post(incident.channel_id, last_message(incident, url, after))
             await asyncio.to_thread(self.channels.mark_done, notice)
         await self.web_api.archive_channel(incident.channel_id)
-        text = f"{format_duration(after)} after the resolve"
-        await asyncio.to_thread(self.channels.record_archived, incident.number, text, reopened_effects)
+        waited = format_duration(after)
+        await asyncio.to_thread(self.channels.record_archived, incident.number, waited, reopened_effects)
 
     async def unarchive(self, item: OutboxItem) -> None:
         """Unarchive the channel of a reopened incident (``not_archived`` counts as done) and record it."""

@@ -54,17 +54,18 @@ class ChannelUseCases:
         self.transactions.retrying(attempt)
 
     def record_archived(
-        self, number: int, text: str, reopened_plan: Callable[[Incident], Sequence[Effect]] | None = None
+        self, number: int, after: str, reopened_plan: Callable[[Incident], Sequence[Effect]] | None = None
     ) -> None:
-        """Record that the bot archived INC-``number``'s channel now: ``channels_archived_at`` and a
-        ``channel_archived`` entry (``text``: ``7 days after the resolve``). Should the incident have been
+        """Record that the bot archived INC-``number``'s channel now: ``channel_archived_at`` and a
+        ``channel_archived`` entry (``after``: how long after the resolve, ``7d 0h``). Should the incident have been
         reopened meanwhile (the archive raced a reopen), ``reopened_plan``'s effects (the unarchive) are
         queued in the same transaction. Raises IncidentNotFound."""
         now = self.clock()
 
         def attempt(uow: UnitOfWork) -> Incident:
             incident = find_incident(uow, number, None)
-            entry = TimelineEntry(EntryKind.CHANNEL_ARCHIVED, now, now, BOT_ACTOR, text, _channel(incident))
+            data = {**_channel(incident), "after": after}
+            entry = TimelineEntry(EntryKind.CHANNEL_ARCHIVED, now, now, BOT_ACTOR, "", data)
             uow.incidents.set_channel_archived(number, now, entry)
             uow.incidents.set_channel_problem(number, None)
             if incident.status is not Status.RESOLVED and reopened_plan is not None:

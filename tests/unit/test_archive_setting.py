@@ -10,6 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import load_settings, parse_archive_after
+from bot.domain.commands import CorrectEntry, StrikeEntry
+from bot.domain.errors import TransitionError
+from bot.domain.lifecycle import Stamp, apply
 from bot.domain.model import EntryKind, Incident, Severity, Status, TimelineEntry
 from bot.errors import ConfigError
 from bot.slack.archiving import ArchivePlan, channel_note, last_message, unarchive_effects
@@ -155,3 +158,21 @@ class TestTexts:
             "yet: `/incident INC-1 postmortem` uploads its draft. Reopening the incident (`/incident INC-1 reopen "
             "<why>`) unarchives it."
         )
+
+
+class TestCorrections:
+    @pytest.mark.parametrize("kind", [EntryKind.CHANNEL_ARCHIVED, EntryKind.CHANNEL_UNARCHIVED])
+    @pytest.mark.parametrize(
+        "action", [CorrectEntry(2, "typo", None), CorrectEntry(2, "", RESOLVED_AT), StrikeEntry(2, "x")]
+    )
+    def test_the_bots_channel_entries_cannot_be_corrected_or_struck(
+        self, kind: EntryKind, action: CorrectEntry | StrikeEntry
+    ) -> None:
+        """Recorded by the bot as it happened: neither its text nor its time is corrected, nor is it struck."""
+        entries = [
+            TimelineEntry(EntryKind.RESOLVED, RESOLVED_AT - DAY, RESOLVED_AT - DAY, "U0ALICE", "", {}, 1),
+            TimelineEntry(kind, RESOLVED_AT - DAY / 2, RESOLVED_AT - DAY / 2, "incidentbot", "", {}, 2),
+        ]
+        stamp = Stamp("U0ALICE", RESOLVED_AT, RESOLVED_AT, "alice")
+        with pytest.raises(TransitionError, match="#2"):
+            apply(incident(), action, stamp, entries)

@@ -205,6 +205,11 @@ DESCRIBED = [
         ),
         "Postmortem review rescheduled for 2026-11-24 14:00 UTC (90 min) with @U0ALICE, @netops",
     ),
+    (
+        entry(EntryKind.CHANNEL_ARCHIVED, "", "incidentbot", channel="C0INC", after="7d 0h"),
+        "Channel archived 7d 0h after the resolve",
+    ),
+    (entry(EntryKind.CHANNEL_UNARCHIVED, "", "incidentbot", channel="C0INC"), "Channel unarchived"),
 ]
 
 
