@@ -5,7 +5,7 @@ due a delay after the resolve), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -91,6 +91,43 @@ class TestArchiveAfterTheDelay:
             assert kinds(bot).count(EntryKind.CHANNEL_ARCHIVED) == 1
             assert bot.usecases.incidents.get(1).channel_archived_at is not None
             assert archive_items(bot, "pending") == [] and archive_items(bot, "dead") == []
+
+    def test_a_rate_limited_archive_is_retried_without_a_second_last_message(self, archiving: SlackDriver) -> None:
+        """conversations.archive answers 429 once: retried after its Retry-After, the last message stays one."""
+        channel = archiving.declare()
+        archiving.ephemeral("resolve", channel_id=channel)
+        due = resolved_at(archiving.bot) + WEEK
+        archiving.fake.fail_next("conversations.archive", "ratelimited", status=429, retry_after=30)
+        replicas_deliver(archiving.bot, due)
+        assert not archiving.fake.channel(channel).is_archived
+        [item] = archive_items(archiving.bot, "pending")
+        assert item.next_attempt_at >= due + timedelta(seconds=30)
+        replicas_deliver(archiving.bot, due + timedelta(minutes=16))
+        assert archiving.fake.channel(channel).is_archived
+        assert [c.error for c in archiving.fake.calls_to("conversations.archive")] == ["ratelimited", None]
+        assert sum("archived now" in t for t in channel_texts(archiving, channel).splitlines()) == 1
+        assert kinds(archiving.bot).count(EntryKind.CHANNEL_ARCHIVED) == 1
+
+    @pytest.mark.parametrize(
+        ("breaks", "code"),
+        [(FakeSlack.remove_bot, "not_in_channel"), (FakeSlack.make_private_without_bot, "channel_not_found")],
+    )
+    def test_an_archive_slack_refuses_is_dead_with_a_note(
+        self, archiving: SlackDriver, breaks: Callable[[FakeSlack, str], None], code: str
+    ) -> None:
+        """The bot removed (or the channel made private without it) before the week is out: one refused call,
+        the item dead naming the code, the incident keeps a note; nothing recorded as archived."""
+        channel = archiving.declare()
+        archiving.ephemeral("resolve", channel_id=channel)
+        breaks(archiving.fake, channel)
+        replicas_deliver(archiving.bot, resolved_at(archiving.bot) + WEEK)
+        replicas_deliver(archiving.bot, resolved_at(archiving.bot) + WEEK + timedelta(hours=1))
+        refused = [c.error for c in archiving.fake.calls if c.error == code]
+        [dead] = archive_items(archiving.bot, "dead")
+        assert len(refused) == 1 and f": {code} (HTTP 200, channel)" in dead.last_error
+        assert archiving.fake.calls_to("conversations.archive") == []  # the last message was refused first
+        assert archiving.bot.usecases.incidents.get(1).channel_problem is not None
+        assert EntryKind.CHANNEL_ARCHIVED not in kinds(archiving.bot)
 
     def test_no_postmortem_yet_is_said(self, archiving: SlackDriver) -> None:
         """Without a recorded postmortem link (its upload refused), the last message says none was published."""
