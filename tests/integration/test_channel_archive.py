@@ -13,6 +13,7 @@ import pytest
 from bot.domain.effects import OutboxItem
 from bot.domain.model import EntryKind
 from bot.outbox.worker import OutboxWorker
+from bot.slack.archiving import reopened_effects
 from tests.support.bot_server import RunningBot, running_bot
 from tests.support.fake_slack import FakeSlack
 from tests.support.signing import app_home_opened_event
@@ -192,6 +193,21 @@ class TestArchiveAfterTheDelay:
         [item] = archive_items(archiving.bot, "pending")
         assert item.next_attempt_at == resolved_at(archiving.bot) + WEEK
         archiving.assert_calls_ok("conversations.unarchive", "conversations.archive", "chat.postMessage")
+
+    def test_an_archive_that_raced_a_reopen_is_undone(self, archiving: SlackDriver) -> None:
+        """The archive went out as a reopen committed (the archive's record comes second): recording it queues
+        the unarchive in the same transaction, so the reopened incident gets its channel back."""
+        channel = archiving.declare()
+        archiving.ephemeral("resolve", channel_id=channel)
+        archiving.ephemeral("reopen the errors are back", channel_id=channel)
+        archiving.fake.archive_by_hand(channel)  # what the racing archive did in Slack
+        archiving.bot.usecases.channels.record_archived(1, "7d 0h", reopened_effects)
+        archiving.bot.worker.wake()
+        archiving.bot.drain()
+        assert not archiving.fake.channel(channel).is_archived
+        assert len(archiving.fake.calls_to("conversations.unarchive")) == 1
+        assert kinds(archiving.bot)[-2:] == [EntryKind.CHANNEL_ARCHIVED, EntryKind.CHANNEL_UNARCHIVED]
+        assert archiving.bot.usecases.incidents.get(1).channel_archived_at is None
 
     @pytest.mark.parametrize("code", ["method_not_supported_for_channel_type", "missing_scope", "channel_not_found"])
     def test_an_unarchive_slack_refuses_leaves_a_note(self, archiving: SlackDriver, code: str) -> None:
