@@ -265,9 +265,11 @@ def build_deliverer(settings: Settings, usecases: UseCases, deps: SlackDeps, tra
         deps.renderer,
         links.postmortem_comments if links is not None else None,
         links.channel_comments if links is not None else None,
+        usecases.channels,
     )
     pagerduty = PagerDutyDeliverer(usecases.incidents, settings.pagerduty_routing_key, settings.pagerduty_events_url)
-    routes: dict[str, Deliver] = {"slack": slack, "pagerduty": pagerduty}
+    # The archive effect has a lane of its own (bot.slack.archiving): same deliverer, kind slack_archive.*.
+    routes: dict[str, Deliver] = {"slack": slack, "slack_archive": slack, "pagerduty": pagerduty}
     if tracker is not None:
         routes["tracker"] = TrackerDeliverer(tracker, record_filed(usecases), filing_state(usecases))
     routes["publish"] = PublishDeliverer(

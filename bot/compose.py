@@ -4,7 +4,7 @@ maintenance commands (``db upgrade``, ``copy``, ``backup``, ``restore``), built 
 Nothing here imports aiohttp, Slack, Jinja or the jobs, so the commands that only need the database
 (``incidentbot list``, ``timeline``, ``db ...``) start without loading them; ``bot.app`` builds the
 server on top of ``build_usecases``. PagerDuty's and the tracker's standing plans are imported only
-when PAGERDUTY_ROUTING_KEY or TRACKER is set.
+when PAGERDUTY_ROUTING_KEY or TRACKER is set, the channel archive's when INCIDENT_ARCHIVE_AFTER is.
 """
 
 from __future__ import annotations
@@ -48,6 +48,10 @@ def build_usecases(settings: Settings, clock: Clock = utc_now, *, read_only: boo
         from bot.integrations.statuspage.plan import StatuspagePlan
 
         plans.append(StatuspagePlan(settings.statuspage_confirm_resolve, settings.statuspage_resolve_text))
+    if settings.archive_after is not None:
+        from bot.slack.archiving import ArchivePlan
+
+        plans.append(ArchivePlan(settings.archive_after))
     slos = load_catalog(settings.slo_file)  # a bad catalogue is refused before any database is opened
     return wire_usecases(
         open_store_for_reading(settings.database_url) if read_only else open_store(settings.database_url),

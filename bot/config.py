@@ -89,6 +89,9 @@ class Settings:
     nudge_after: Mapping[Severity, timedelta] = field(default_factory=lambda: dict(DEFAULT_NUDGE_AFTER))
     postmortem_reminder_days: int | None = DEFAULT_POSTMORTEM_REMINDER_DAYS
     """Whole UTC days after a sev1/sev2 resolve before its draft postmortem is chased daily; None: never."""
+    archive_after: timedelta | None = None
+    """How long after a resolve the incident's channel is archived (INCIDENT_ARCHIVE_AFTER); None: never
+    (the default, so that an existing install keeps its channels until someone asks for archiving)."""
     alert_severity_map: Mapping[str, Severity] = field(default_factory=lambda: dict(DEFAULT_SEVERITY_MAP))
     alert_max_bytes: int = DEFAULT_ALERT_MAX_BYTES
     tracker: str | None = None
@@ -211,6 +214,7 @@ _FIELD_OF = {
     "PAGERDUTY_EVENTS_URL": "pagerduty_events_url",
     "INCIDENT_NUDGE_MINUTES": "nudge_after",
     "INCIDENT_POSTMORTEM_REMINDER_DAYS": "postmortem_reminder_days",
+    "INCIDENT_ARCHIVE_AFTER": "archive_after",
     "INCIDENT_ALERT_SEVERITY_MAP": "alert_severity_map",
     "INCIDENT_ALERT_MAX_BYTES": "alert_max_bytes",
     "TRACKER": "tracker",
@@ -349,6 +353,7 @@ def _validated(values: Mapping[str, str]) -> tuple[Settings, list[SettingProblem
         pagerduty_events_url=parsed("PAGERDUTY_EVENTS_URL", _pagerduty_events_url),
         nudge_after=parsed("INCIDENT_NUDGE_MINUTES", _nudge_minutes),
         postmortem_reminder_days=parsed("INCIDENT_POSTMORTEM_REMINDER_DAYS", _reminder_days),
+        archive_after=parsed("INCIDENT_ARCHIVE_AFTER", parse_archive_after),
         alert_severity_map=parsed("INCIDENT_ALERT_SEVERITY_MAP", _severity_map),
         alert_max_bytes=parsed("INCIDENT_ALERT_MAX_BYTES", _alert_max_bytes),
         **tracker,
@@ -724,6 +729,33 @@ def _reminder_days(text: str) -> int | None:
     if not text.strip().isdecimal() or not 1 <= int(text) <= 365:
         raise ConfigError(f"INCIDENT_POSTMORTEM_REMINDER_DAYS must be whole days from 1 to 365, or off; got {text!r}.")
     return int(text)
+
+
+ARCHIVE_AFTER_MIN = timedelta(hours=1)
+ARCHIVE_AFTER_MAX = timedelta(days=365)
+_DURATION_PART = re.compile(r"(\d{1,6})\s*(weeks?|w|days?|d|hours?|h|minutes?|mins?|m)", re.IGNORECASE | re.ASCII)
+_DURATION_UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
+
+
+def parse_archive_after(text: str) -> timedelta | None:
+    """INCIDENT_ARCHIVE_AFTER: ``7d``, ``2w``, ``36h``, ``90m``, ``1d12h``, ``7 days`` (whole amounts, each unit
+    w/d/h/m at most once, largest first, any case) -> that duration, from 1 hour to 365 days; ``off`` or
+    empty (unset) -> None: channels are never archived. Raises ConfigError naming the setting otherwise."""
+    value = text.strip()
+    if not value or value.lower() == "off":
+        return None
+    usage = "a duration such as 7d, 2w, 36h or 1d12h (from 1h to 365d), or off"
+    parts = _DURATION_PART.findall(value)
+    if not parts or _DURATION_PART.sub("", value).strip():
+        raise ConfigError(f"INCIDENT_ARCHIVE_AFTER must be {usage}; got {text!r}.")
+    units = [unit[0].lower() for _, unit in parts]
+    if units != sorted(set(units), key="wdhm".index):
+        raise ConfigError(f"INCIDENT_ARCHIVE_AFTER gives each unit once, largest first (1d12h); got {text!r}.")
+    amounts = [int(amount) for amount, _ in parts]
+    total = sum((n * _DURATION_UNITS[unit] for n, unit in zip(amounts, units, strict=True)), timedelta())
+    if not ARCHIVE_AFTER_MIN <= total <= ARCHIVE_AFTER_MAX:
+        raise ConfigError(f"INCIDENT_ARCHIVE_AFTER must be from 1h to 365d, or off; got {text!r}.")
+    return total
 
 
 def _severity_map(text: str) -> dict[str, Severity]:

@@ -181,6 +181,8 @@ class EntryKind(StrEnum):
     POSTMORTEM_REMINDER = "postmortem_reminder"
     UPDATE = "update"
     STATUSPAGE = "statuspage"
+    CHANNEL_ARCHIVED = "channel_archived"
+    CHANNEL_UNARCHIVED = "channel_unarchived"
 
 
 STATUS_CHANGE_KINDS = frozenset(
@@ -381,6 +383,11 @@ class Incident:
     """Declared ``--private``: its channel is private and its title and details are for members only."""
     version: int = 0
     latest_change: StatusChange | None = None
+    channel_archived_at: datetime | None = None
+    """When the bot archived the incident's channel (UTC); None while it is not archived by the bot."""
+    channel_problem: str | None = None
+    """Why Slack refuses the bot the incident's channel (archived or made private by hand, the bot removed),
+    as a person reads it; None while the channel works."""
 
     @property
     def incident_id(self) -> str:
@@ -419,6 +426,8 @@ class IncidentSummary:
     """Where a resolved incident's postmortem stands (``bot.domain.review``); None for an open incident."""
     private: bool = False
     """Declared ``--private``: the title is for the incident's members only."""
+    channel_problem: str | None = None
+    """Why Slack refuses the bot the incident's channel (``Incident.channel_problem``); None while it works."""
 
 
 @dataclass(frozen=True)

@@ -165,6 +165,8 @@ def describe(entry: TimelineEntry, mention: Mention = neutral_mention, escape: E
         return _describe_review(entry, data, mention)
     if kind is EntryKind.STATUSPAGE:
         return _describe_statuspage(entry.text, data)
+    if kind is EntryKind.CHANNEL_ARCHIVED:  # recorded by the bot (bot.slack.archiving): no user text
+        return "Channel archived" + (f" {data['after']} after the resolve" if data.get("after") else "")
     label = _LABELS.get(kind) or kind.value.replace("_", " ").capitalize()  # a new kind reads as its name
     return _with_text(label, entry.text)
 

@@ -203,6 +203,12 @@ ERRORS: dict[str, tuple[ErrorClass, str]] = {
     "edit_window_closed": (C, "the workspace no longer allows editing the message"),
     "not_pinnable": (C, "the message cannot be pinned"),
     "already_pinned": (C, "the message is already pinned"),
+    # conversations.archive / conversations.unarchive (docs.slack.dev): the bot treats the first and last
+    # as done; the others leave the channel as it is.
+    "already_archived": (C, "the channel is already archived"),
+    "cant_archive_general": (C, "the workspace's general channel cannot be archived"),
+    "cant_archive_required": (C, "a required channel cannot be archived"),
+    "not_archived": (C, "the channel is not archived"),
     "file_not_found": (S, _BUG),
     "user_is_restricted": (S, "the bot's user is restricted from this action: a workspace admin must allow it"),
     # -- one person's problem ------------------------------------------------------------------------
@@ -234,6 +240,12 @@ BY_METHOD: dict[tuple[str, str], tuple[ErrorClass, str]] = {
     ("conversations.setTopic", "user_is_restricted"): (
         S,
         "the bot may not set channel topics (a workspace setting restricts it): ask an admin to allow it",
+    ),
+    # conversations.archive: "A team preference prevents the authenticated user from archiving."
+    ("conversations.archive", "restricted_action"): (
+        S,
+        "a workspace setting stops the bot archiving channels: ask an admin to allow it, "
+        "or set INCIDENT_ARCHIVE_AFTER=off",
     ),
     # pins.add: "Item is not in channel": the message, not the bot.
     ("pins.add", "not_in_channel"): (C, "the message is not in this channel"),

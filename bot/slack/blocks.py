@@ -289,6 +289,7 @@ def build_home_view(incidents: Sequence[Any], now: datetime, exhausted: Sequence
                 f"{_SEVERITY_EMOJI[summary.severity]} *INC-{summary.number}* {escape(summary.title)}{channel}\n"
                 f"{summary.severity.value} · {summary.status.value} · {lead} · "
                 f"open {format_duration(now - summary.declared_at)}"
+                + (f"\n:warning: Channel: {escape(summary.channel_problem)}" if summary.channel_problem else "")
             )
         )
     return {"type": "home", "blocks": cap_blocks(blocks, VIEW_BLOCK_LIMIT, HOME_MORE_HINT)}

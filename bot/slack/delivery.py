@@ -44,12 +44,22 @@ from bot.domain.updates import latest_update
 from bot.errors import BotError
 from bot.outbox.worker import RetryLater, Undeliverable
 from bot.slack.api_errors import ErrorClass, SlackFailure, failure_of
+from bot.slack.archiving import (
+    ARCHIVE_KIND,
+    UNARCHIVE_KIND,
+    ChannelArchiver,
+    channel_note,
+    tell_lead,
+    unarchive_effects,
+    unarchive_refused_note,
+)
 from bot.slack.errors import user_message
 from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, slack_mention, truncate, unescape
 from bot.slack.web_api import ChannelNameExhausted, InviteStopped, SlackWebApi
 from bot.usecases.alerts import AlertUseCases
 from bot.usecases.budgets import BudgetUseCases
 from bot.usecases.changes import ChangeUseCases
+from bot.usecases.channels import ChannelUseCases
 from bot.usecases.incidents import IncidentUseCases
 from bot.usecases.outbox import OutboxUseCases
 from bot.usecases.shared import Actor, Outcome
@@ -77,6 +87,25 @@ class SlackEffect(StrEnum):
     DIRECT_MESSAGE = "slack.direct_message"
     POST_TO_CHANNEL = "slack.post_to_channel"
     UPLOAD_REVIEW_INVITE = "slack.upload_review_invite"
+    ARCHIVE_CHANNEL = ARCHIVE_KIND
+    UNARCHIVE_CHANNEL = UNARCHIVE_KIND
+
+
+CHANNEL_KINDS = frozenset(
+    {
+        SlackEffect.REFRESH,
+        SlackEffect.POST_LINE,
+        SlackEffect.INVITE,
+        SlackEffect.PIN_STATUS,
+        SlackEffect.POST_RECENT_CHANGES,
+        SlackEffect.UPLOAD_POSTMORTEM,
+        SlackEffect.UPLOAD_REVIEW_INVITE,
+        SlackEffect.ARCHIVE_CHANNEL,
+        SlackEffect.UNARCHIVE_CHANNEL,
+    }
+)
+"""Effects whose Slack calls go to the incident's own channel: Slack's refusal of that channel (archived or
+made private by hand, the bot removed) is noted on the incident (``bot.slack.archiving.channel_note``)."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +144,7 @@ def plan_effects(outcome: Outcome, actor: Actor, notify: NotifyTarget | None = N
             *_sre_effects(outcome),
         ]
     effects = [
+        *unarchive_effects(outcome),  # a reopened incident's archived channel first: the rest goes there
         Effect(SlackEffect.REFRESH, {}, number, coalesce=True),
         Effect(
             SlackEffect.POST_LINE,
@@ -636,10 +666,17 @@ class SlackDeliverer:
         renderer: PostmortemRenderer,
         postmortem_plan: Callable[[Incident, str], Sequence[Effect]] | None = None,
         channel_plan: Callable[[Incident], Sequence[Effect]] | None = None,
+        channels: ChannelUseCases | None = None,
     ) -> None:
         """``postmortem_plan``: the effects owed when a postmortem is published at a new URL (the
         tracker comments linking it), queued with the URL's record; ``channel_plan``: those owed when
-        the incident's channel is created (the comments linking it), queued with the binding."""
+        the incident's channel is created (the comments linking it), queued with the binding;
+        ``channels``: where Slack's refusals of an incident's channel are noted, and the channel's
+        archive and unarchive recorded (None: neither is)."""
+        self.channels = channels
+        self.archiver = ChannelArchiver(incidents, channels, web_api) if channels is not None else None
+        self._troubled: set[int] = set()
+        """Incidents read here with a channel note: a delivery to their channel that succeeds clears it."""
         self.incidents = incidents
         self.postmortem_plan = postmortem_plan
         self.channel_plan = channel_plan
@@ -670,6 +707,8 @@ class SlackDeliverer:
                 SlackEffect.DIRECT_MESSAGE: self._direct_message,
                 SlackEffect.POST_TO_CHANNEL: self._post_to_channel,
                 SlackEffect.UPLOAD_REVIEW_INVITE: self._upload_review_invite,
+                SlackEffect.ARCHIVE_CHANNEL: self._archive_channel,
+                SlackEffect.UNARCHIVE_CHANNEL: self._unarchive_channel,
             }.get(SlackEffect(item.kind))
             if item.kind in SlackEffect._value2member_map_
             else None
@@ -681,6 +720,7 @@ class SlackDeliverer:
         except SlackApiError as exc:
             failure = replace(failure_of(exc), item=item.id)
             self._report_setup_fault(failure, item)
+            await self._note_channel_refusal(failure, item)
             raise classify_failure(failure) from exc
         except SlackRequestError as exc:
             # Raised by slack_sdk itself, not by the Web API: the raw upload of a file's bytes answered
@@ -693,6 +733,30 @@ class SlackDeliverer:
             raise RetryLater(f"network: {type(exc).__name__}: {str(exc)[:200]}") from exc
         except ChannelNameExhausted as exc:
             raise Undeliverable(str(exc)) from exc
+        if item.incident_number in self._troubled and item.kind in CHANNEL_KINDS and self.channels is not None:
+            self._troubled.discard(item.incident_number)
+            await asyncio.to_thread(self.channels.clear_problem, item.incident_number)
+
+    async def _note_channel_refusal(self, failure: SlackFailure, item: OutboxItem) -> None:
+        """Slack refused the incident's own channel (archived or made private by hand, the bot removed):
+        the note is kept on the incident and its lead told once; the item itself goes dead as before."""
+        note = channel_note(failure.method, failure.code)
+        unarchive = item.kind == SlackEffect.UNARCHIVE_CHANNEL
+        if unarchive and failure.error_class is not ErrorClass.TEMPORARY:
+            note = unarchive_refused_note(failure.code, failure.meaning[1])
+        channels, number = self.channels, item.incident_number
+        if note is None or item.kind not in CHANNEL_KINDS or number is None or channels is None:
+            return
+        await asyncio.to_thread(lambda: channels.note_problem(number, note, tell_lead, archived_too=unarchive))
+        self._troubled.discard(item.incident_number)
+
+    async def _archive_channel(self, item: OutboxItem) -> None:
+        if self.archiver is not None:
+            await self.archiver.archive(item)
+
+    async def _unarchive_channel(self, item: OutboxItem) -> None:
+        if self.archiver is not None:
+            await self.archiver.unarchive(item)
 
     def _report_setup_fault(self, failure: SlackFailure, item: OutboxItem) -> None:
         """A setup fault is logged once per method and code with its fix, however many items it kills."""
@@ -711,7 +775,10 @@ class SlackDeliverer:
 
     async def _incident(self, item: OutboxItem) -> Incident:
         assert item.incident_number is not None
-        return await asyncio.to_thread(self.incidents.get, item.incident_number)
+        incident = await asyncio.to_thread(self.incidents.get, item.incident_number)
+        if incident.channel_problem is not None:
+            self._troubled.add(incident.number)
+        return incident
 
     async def _channel_incident(self, item: OutboxItem) -> Incident | None:
         """The incident, if it has a channel; without one (its creation failed) there is nothing to do."""
@@ -740,6 +807,7 @@ class SlackDeliverer:
         except InviteStopped as exc:
             failure = replace(exc.failure, item=item.id)
             self._report_setup_fault(failure, item)
+            await self._note_channel_refusal(failure, item)
             if failure.error_class is not ErrorClass.TEMPORARY and notify:
                 text = exc.report.stopped(incident.channel_id, failure.meaning[1])
                 await self._send_notification({**notify, "text": text})

@@ -240,6 +240,26 @@ class SlackWebApi:
         assert incident.channel_id
         await self._call("conversations.setTopic", channel=incident.channel_id, topic=blocks.build_topic(incident))
 
+    async def archive_channel(self, channel_id: str) -> None:
+        """``conversations.archive`` (scope channels:manage, groups:write for a private channel); an
+        ``already_archived`` channel counts as done. Other refusals raise SlackApiError (docs.slack.dev,
+        conversations.archive: not_in_channel, channel_not_found, restricted_action, cant_archive_general...)."""
+        try:
+            await self._call("conversations.archive", frozenset({"already_archived"}), channel=channel_id)
+        except SlackApiError as exc:
+            if failure_of(exc).code != "already_archived":
+                raise
+
+    async def unarchive_channel(self, channel_id: str) -> None:
+        """``conversations.unarchive`` (same scopes as archive); a channel that is ``not_archived`` counts as
+        done. Other refusals raise SlackApiError (docs.slack.dev, conversations.unarchive: channel_not_found,
+        method_not_supported_for_channel_type, missing_scope)."""
+        try:
+            await self._call("conversations.unarchive", frozenset({"not_archived"}), channel=channel_id)
+        except SlackApiError as exc:
+            if failure_of(exc).code != "not_archived":
+                raise
+
     async def invite(self, channel_id: str, user_ids: Sequence[str]) -> InviteReport:
         """Invite everyone in one call with ``force=true``; a person Slack refuses keeps only themselves out.
 

@@ -26,3 +26,7 @@ class EventRepository:
         self._session.add(ProcessedEventRow(event_id=event_id, received_at=received_at))
         self._session.flush()
         return True
+
+    def seen(self, event_id: str) -> bool:
+        """True if ``event_id`` is recorded (a read: records nothing)."""
+        return self._session.get(ProcessedEventRow, event_id) is not None

@@ -191,6 +191,24 @@ class IncidentRepository:
         query = select(IncidentRow.statuspage_incident_id).where(IncidentRow.number == number)
         return self._session.exec(query).first()
 
+    def set_channel_archived(self, number: int, at: datetime | None, entry: TimelineEntry) -> None:
+        """Record that the bot archived (``at``, UTC) or unarchived (None) INC-``number``'s channel, with
+        its ``channel_archived``/``channel_unarchived`` timeline ``entry``."""
+        self._session.execute(
+            sa.update(IncidentRow).where(col(IncidentRow.number) == number).values(channel_archived_at=at)
+        )
+        self._timeline.add_entries(self._keys.row_id(number), [entry])
+
+    def set_channel_problem(self, number: int, note: str | None) -> bool:
+        """Set (or clear, with None) the note saying why Slack refuses INC-``number``'s channel; True when it
+        changed (a note already there, or nothing to clear, writes nothing)."""
+        changed = sa.or_(col(IncidentRow.channel_problem).is_(None), col(IncidentRow.channel_problem) != note)
+        condition = changed if note is not None else col(IncidentRow.channel_problem).is_not(None)
+        result = self._session.execute(
+            sa.update(IncidentRow).where(col(IncidentRow.number) == number, condition).values(channel_problem=note)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     def get_status_message(self, number: int) -> str | None:
         """The ``ts`` of the incident's status message, or None before it was posted."""
         query = select(IncidentRow.status_message_ts).where(IncidentRow.number == number)
@@ -282,6 +300,8 @@ class IncidentRepository:
             private=row.private,
             version=row.version,
             latest_change=self._timeline.get_latest_status_change(row.id),
+            channel_archived_at=row.channel_archived_at,
+            channel_problem=row.channel_problem,
         )
 
     def _save_members(self, row_id: int, before: Incident, after: Incident) -> None:
@@ -372,6 +392,7 @@ def _summary(row: IncidentRow) -> IncidentSummary:
         declared_at=row.declared_at,
         resolved_at=row.resolved_at,
         private=row.private,
+        channel_problem=row.channel_problem,
     )
 
 

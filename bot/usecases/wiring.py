@@ -14,6 +14,7 @@ from bot.store import IncidentStore
 from bot.usecases.alerts import AlertUseCases
 from bot.usecases.budgets import BudgetUseCases
 from bot.usecases.changes import ChangeUseCases
+from bot.usecases.channels import ChannelUseCases
 from bot.usecases.events import EventUseCases
 from bot.usecases.followups import FollowupUseCases
 from bot.usecases.incidents import IncidentUseCases
@@ -43,6 +44,7 @@ class UseCases:
     publishing: PublishingUseCases
     reviews: ReviewUseCases
     statuspage: StatuspageUseCases
+    channels: ChannelUseCases
 
 
 def wire_usecases(
@@ -84,4 +86,5 @@ def wire_usecases(
         publishing=PublishingUseCases(incidents, publish_targets),
         reviews=ReviewUseCases(incidents),
         statuspage=StatuspageUseCases(transactions),
+        channels=ChannelUseCases(transactions),
     )

@@ -75,6 +75,10 @@ def status_text(
             lines.append(f"Next update {due}")
     if review is not None and (incident.status is Status.RESOLVED or review != PostmortemReview()):
         lines.append(postmortem_line(review, mention))
+    if incident.channel_archived_at is not None:
+        lines.append(f"Channel archived {format_utc(incident.channel_archived_at)}")
+    if incident.channel_problem:
+        lines.append(f"Channel problem: {escape(incident.channel_problem)}")
     return "\n".join(lines)
 
 

@@ -9,6 +9,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.outbox.worker import OutboxWorker
 from tests.support import signing
 from tests.support.bot_server import running_bot, sqlite_url
 from tests.support.fake_slack import DEFAULT_TOKEN, DOCUMENTED, FakeSlack
@@ -52,19 +54,21 @@ def _modal() -> dict[str, Any]:
 
 class TestTheFacts:
     def test_the_methods_the_bot_calls_are_all_described(self) -> None:
-        """The copied facts cover exactly the 18 Web API methods incidentbot calls (files.upload is retired)."""
+        """The copied facts cover exactly the 20 Web API methods incidentbot calls (files.upload is retired)."""
         assert sorted(DOCUMENTED) == [
             "auth.test",
             "chat.getPermalink",
             "chat.postEphemeral",
             "chat.postMessage",
             "chat.update",
+            "conversations.archive",
             "conversations.create",
             "conversations.history",
             "conversations.invite",
             "conversations.join",
             "conversations.replies",
             "conversations.setTopic",
+            "conversations.unarchive",
             "files.completeUploadExternal",
             "files.getUploadURLExternal",
             "pins.add",
@@ -83,8 +87,9 @@ class TestTheFacts:
         assert "msg_too_long" not in DOCUMENTED["chat.postMessage"]["errors"]  # it truncates instead
         assert "msg_too_long" in DOCUMENTED["chat.update"]["errors"]
         assert "expired_trigger_id" in DOCUMENTED["views.open"]["errors"]
-        # 670 counted in ../shared/slack-api-facts/methods.json, and users.info's 13 (slack-api-ref, users.info.json)
-        assert len(CASES) == 683
+        # 670 counted in ../shared/slack-api-facts/methods.json, and users.info's 13 (slack-api-ref, users.info.json),
+        # conversations.archive's 35 and conversations.unarchive's 31 (slack-api-ref, methods/conversations/)
+        assert len(CASES) == 749
         assert DOCUMENTED["users.info"]["args"] == {"user": {"required": True, "type": "user"}}
 
 
@@ -235,12 +240,14 @@ class TestEveryCallTheBotMakes:
     def test_uses_only_documented_methods_and_arguments(self, tmp_path: Path) -> None:
         """Declare, assemble (with a user group), note, pin a message and a thread reply, open the
         Home tab and the declare form, resolve (postmortem upload), schedule the review (users.info, the
-        invite's upload), announcing in a channel the bot must join first: every Web API method called is
-        documented and names documented arguments."""
+        invite's upload), archive the channel an hour after the resolve and reopen (unarchive), announcing in a
+        channel the bot must join first: every Web API method called is documented and names documented
+        arguments."""
         with FakeSlack() as fake:
             fake.add_channel("C0INCIDENTS", "incidents", bot_member=False)
             fake.add_usergroup("S0NETOPS", "netops", ["U0CAROL"])
-            with running_bot(sqlite_url(tmp_path), fake.base_url, INCIDENT_ANNOUNCE_CHANNEL="C0INCIDENTS") as bot:
+            settings = {"INCIDENT_ANNOUNCE_CHANNEL": "C0INCIDENTS", "INCIDENT_ARCHIVE_AFTER": "1h"}
+            with running_bot(sqlite_url(tmp_path), fake.base_url, **settings) as bot:
                 bot.command("declare sev1 CDN edge returning 502s", response_url=fake.response_url("a"))
                 bot.drain()
                 channel = str(fake.calls_to("conversations.create")[0].response["channel"]["id"])  # type: ignore[index]
@@ -258,6 +265,10 @@ class TestEveryCallTheBotMakes:
                 bot.drain()
                 review = "postmortem review tomorrow 15:00 <@U0BOB|bob>"
                 bot.command(review, channel_id=channel, response_url=fake.response_url("d"))
+                bot.drain()
+                later = datetime.now(UTC) + timedelta(hours=2)  # the archive is due an hour after the resolve
+                bot.call(OutboxWorker(bot.usecases.store, bot.worker.deliver, "later", clock=lambda: later).run_once())
+                bot.command("INC-1 reopen edge down again", response_url=fake.response_url("e"))
                 bot.drain()
             called = {c.method for c in fake.calls} - {"upload_url", "response_url"}
             assert called <= set(DOCUMENTED), called - set(DOCUMENTED)

@@ -165,6 +165,9 @@ class TestWhatMayBeCorrected:
         }
         # What was published on the status page is refused in TestStatuspageEntries, below.
         review.add(EntryKind.STATUSPAGE)
+        # The channel's archive entries are refused by ``correct`` and ``strike`` in
+        # tests/unit/test_archive_setting.py (TestCorrections).
+        review |= {EntryKind.CHANNEL_ARCHIVED, EntryKind.CHANNEL_UNARCHIVED}
         assert set(RULES) == set(EntryKind) - {EntryKind.CORRECTION, EntryKind.STRIKE} - review == set(FIRST)
 
     @pytest.mark.parametrize("kind", KINDS, ids=[k.value for k in KINDS])

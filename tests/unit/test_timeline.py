@@ -226,6 +226,11 @@ DESCRIBED = [
         entry(EntryKind.STATUSPAGE, "All good", action="resolve", status="resolved"),
         "Status page incident resolved: aLL GOOD",
     ),
+    (
+        entry(EntryKind.CHANNEL_ARCHIVED, "", "incidentbot", channel="C0INC", after="7d 0h"),
+        "Channel archived 7d 0h after the resolve",
+    ),
+    (entry(EntryKind.CHANNEL_UNARCHIVED, "", "incidentbot", channel="C0INC"), "Channel unarchived"),
 ]
 
 

@@ -7,9 +7,10 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from tests.support.fake_slack.constants import DEFAULT_TOKEN, GRANTED_SCOPES
+from tests.support.fake_slack.constants import BOT_USER_ID, DEFAULT_TOKEN, GRANTED_SCOPES
 from tests.support.fake_slack.params import ts_value
 from tests.support.fake_slack.records import RecordedCall, SlackError, UploadedFile
+from tests.support.fake_slack.reference import DOCUMENTED
 from tests.support.fake_slack.server import SlackHttpServer, _Server
 from tests.support.fake_slack.state import Channel, Workspace
 
@@ -99,6 +100,33 @@ class FakeSlack(SlackHttpServer):
         with self._lock:
             found = self.workspace.resolve_channel(channel)
             found.messages[:] = [m for m in found.messages if m.get("ts") != ts]
+
+    # ------------------------------------------------------------------ what people do by hand
+
+    def archive_by_hand(self, channel: str) -> None:
+        """A person archives ``channel`` in Slack (the bot stays a member, as in Slack)."""
+        with self._lock:
+            self.workspace.resolve_channel(channel).is_archived = True
+
+    def remove_bot(self, channel: str) -> None:
+        """A person removes the bot from ``channel`` (``/remove @incidentbot``)."""
+        with self._lock:
+            found = self.workspace.resolve_channel(channel)
+            found.members = [m for m in found.members if m != BOT_USER_ID]
+
+    def make_private_without_bot(self, channel: str) -> None:
+        """A person converts ``channel`` to a private one the bot is not in (Slack keeps the id)."""
+        with self._lock:
+            found = self.workspace.resolve_channel(channel)
+            found.is_private = True
+            found.members = [m for m in found.members if m != BOT_USER_ID]
+
+    def refuse_unarchive(self, error: str | None) -> None:
+        """Make every ``conversations.unarchive`` answer ``error`` (a code Slack documents for it); None: stop."""
+        if error is not None and error not in DOCUMENTED["conversations.unarchive"]["errors"]:
+            raise ValueError(f"conversations.unarchive documents no error {error!r}")
+        with self._lock:
+            self.workspace.unarchive_refusal = error
 
     def channel(self, ref: str) -> Channel:
         """A copy of a channel's state, by id or name."""

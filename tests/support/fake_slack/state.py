@@ -67,6 +67,7 @@ class Workspace:
         self.uploaded: list[UploadedFile] = []
         self.used_triggers: set[str] = set()
         self.invite_refusals: dict[str, str] = {}
+        self.unarchive_refusal: str | None = None
         self.request_time: float = 0.0
         self.channel_rate: float = 0.0
         self.channel_posts: dict[str, float] = {}
@@ -236,8 +237,11 @@ class Workspace:
 
     def bot_channel(self, params: dict[str, Any], key: str = "channel", writing: bool = True) -> Channel:
         """The channel named by ``params[key]`` that the bot may use: ``not_in_channel`` unless it is a
-        member, ``is_archived`` when writing to an archived one."""
+        member, ``is_archived`` when writing to an archived one; a private channel the bot is not in is
+        ``channel_not_found`` (Slack shows a private channel to its members only)."""
         channel = self.resolve_channel(required(params, key, "channel_not_found"))
+        if channel.is_private and BOT_USER_ID not in channel.members:
+            raise SlackError("channel_not_found")
         if writing and channel.is_archived:
             raise SlackError("is_archived")
         if BOT_USER_ID not in channel.members:

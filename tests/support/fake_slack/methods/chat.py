@@ -65,7 +65,13 @@ def _chat_post_message(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
 
 @api_method("chat.update")
 def _chat_update(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
-    channel = ws.bot_channel(params)
+    # chat.update documents neither is_archived nor not_in_channel: "is_inactive: The message cannot be
+    # edited within a frozen, archived or deleted channel"; a private channel the bot left is not found.
+    channel = ws.resolve_channel(required(params, "channel", "channel_not_found"))
+    if channel.is_private and BOT_USER_ID not in channel.members:
+        raise SlackError("channel_not_found")
+    if channel.is_archived:
+        raise SlackError("is_inactive")
     message = ws.message_at(channel, required(params, "ts", "message_not_found"))
     if message.get("user") != BOT_USER_ID:
         raise SlackError("cant_update_message")

@@ -1,4 +1,5 @@
-"""conversations.*: create, info, members, join, invite, setTopic, setPurpose, archive, history, replies."""
+"""conversations.*: create, info, members, join, invite, setTopic, setPurpose, archive, unarchive, history,
+replies."""
 
 from __future__ import annotations
 
@@ -135,11 +136,32 @@ def _conversations_set_purpose(ws: Workspace, params: dict[str, Any]) -> dict[st
 @api_method("conversations.archive")
 def _conversations_archive(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
     channel = ws.resolve_channel(required(params, "channel", "channel_not_found"))
+    if channel.is_private and BOT_USER_ID not in channel.members:
+        raise SlackError("channel_not_found")
     if channel.is_archived:
         raise SlackError("already_archived")
     if BOT_USER_ID not in channel.members:
         raise SlackError("not_in_channel")
     channel.is_archived = True
+    return {}
+
+
+@api_method("conversations.unarchive")
+def _conversations_unarchive(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
+    """Unarchive a channel (docs.slack.dev, conversations.unarchive: channel_not_found, not_archived,
+    method_not_supported_for_channel_type, missing_scope). A private channel the bot is not in is not
+    found; ``ws.unarchive_refusal`` (``FakeSlack.refuse_unarchive``) plays a workspace that refuses a bot
+    token the call. Members stay members, as they do in Slack."""
+    channel = ws.resolve_channel(required(params, "channel", "channel_not_found"))
+    if channel.is_im:
+        raise SlackError("method_not_supported_for_channel_type")
+    if channel.is_private and BOT_USER_ID not in channel.members:
+        raise SlackError("channel_not_found")
+    if ws.unarchive_refusal:
+        raise SlackError(ws.unarchive_refusal)
+    if not channel.is_archived:
+        raise SlackError("not_archived")
+    channel.is_archived = False
     return {}
 
 

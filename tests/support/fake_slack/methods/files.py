@@ -60,7 +60,11 @@ def _files_complete_upload(ws: Workspace, params: dict[str, Any]) -> dict[str, A
     if not isinstance(entries, list) or not entries:
         raise invalid_arguments("files must be a JSON array of {id, title}")
     target = params.get("channel_id") or next(iter(user_list(params.get("channels"))), None)
-    channel = ws.bot_channel({"channel": target}) if target else None
+    channel = ws.bot_channel({"channel": target}, writing=False) if target else None
+    if channel is not None and channel.is_archived:
+        # files.completeUploadExternal documents no is_archived: "posting_to_channel_denied: User is not
+        # authorized to post to channel" is its code for a channel nobody may post in.
+        raise SlackError("posting_to_channel_denied")
     pendings = [ws.files.get(str(entry.get("id"))) for entry in entries]
     if any(p is None or p.content is None for p in pendings):
         raise SlackError("file_not_found")

@@ -1,0 +1,250 @@
+"""Archiving a resolved incident's channel (INCIDENT_ARCHIVE_AFTER) through the real bot: slash commands
+over signed HTTP, the fake Slack, and outbox replicas on a controlled clock (the archive is an outbox item
+due a delay after the resolve), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.domain.effects import OutboxItem
+from bot.domain.model import EntryKind
+from bot.outbox.worker import OutboxWorker
+from bot.slack.archiving import reopened_effects
+from tests.support.bot_server import RunningBot, running_bot
+from tests.support.fake_slack import FakeSlack
+from tests.support.signing import app_home_opened_event
+from tests.support.slack_driver import SlackDriver, channel_texts
+
+WEEK = timedelta(days=7)
+
+
+@pytest.fixture()
+def archiving(database_url: str, fake_slack: FakeSlack) -> Iterator[SlackDriver]:
+    """The bot with INCIDENT_ARCHIVE_AFTER=7d on a fresh database of each kind."""
+    with running_bot(database_url, fake_slack.base_url, INCIDENT_ARCHIVE_AFTER="7d") as bot:
+        driver = SlackDriver(bot, fake_slack)
+        yield driver
+        bot.drain()
+        driver.assert_slack_saw_no_internals()
+
+
+def replicas_deliver(bot: RunningBot, now: datetime, names: tuple[str, ...] = ("replica-a", "replica-b")) -> None:
+    """Outbox workers of other replicas whose clock reads ``now`` deliver what is due then, racing each other,
+    until nothing is left to claim."""
+    workers = [OutboxWorker(bot.usecases.store, bot.worker.deliver, name, clock=lambda: now) for name in names]
+
+    async def race() -> None:
+        for _ in range(10):
+            done = await asyncio.gather(*(worker.run_once() for worker in workers))
+            if sum(done) == 0:
+                return
+
+    bot.call(race())
+
+
+def resolved_at(bot: RunningBot, number: int = 1) -> datetime:
+    incident = bot.usecases.incidents.get(number)
+    assert incident.resolved_at is not None
+    return incident.resolved_at
+
+
+def archive_items(bot: RunningBot, status: str | None = None) -> list[OutboxItem]:
+    return [i for i in bot.usecases.outbox.items(status) if i.kind == "slack_archive.channel"]
+
+
+def kinds(bot: RunningBot, number: int = 1) -> list[EntryKind]:
+    return [e.kind for e in bot.usecases.incidents.timeline(number)[1]]
+
+
+class TestArchiveAfterTheDelay:
+    def test_archived_once_after_seven_days_with_two_replicas_and_a_restart(
+        self, database_url: str, fake_slack: FakeSlack
+    ) -> None:
+        """Not a minute before the 7 days; after them, across a restart and two racing replicas, one last
+        message linking the uploaded postmortem, one conversations.archive, one channel_archived entry."""
+        with running_bot(database_url, fake_slack.base_url, INCIDENT_ARCHIVE_AFTER="7d") as bot:
+            slack = SlackDriver(bot, fake_slack)
+            channel = slack.declare()
+            slack.ephemeral("resolve fixed the pool size", channel_id=channel)
+            resolved = resolved_at(bot)
+            [item] = bot.usecases.outbox.items("pending")
+            assert item.kind == "slack_archive.channel"
+            assert item.next_attempt_at == resolved + WEEK
+            replicas_deliver(bot, resolved + WEEK - timedelta(minutes=1))
+            assert fake_slack.calls_to("conversations.archive") == []
+        # a restart: the item waits in the database
+        with running_bot(database_url, fake_slack.base_url, INCIDENT_ARCHIVE_AFTER="7d") as bot:
+            replicas_deliver(bot, resolved + WEEK + timedelta(seconds=1))
+            replicas_deliver(bot, resolved + WEEK + timedelta(hours=1), ("replica-c",))
+            assert len(fake_slack.calls_to("conversations.archive")) == 1
+            assert fake_slack.channel(channel).is_archived
+            [upload] = fake_slack.uploaded_files
+            permalink = f"https://testteam.slack.com/files/UBOT/{upload.file_id}/INC-1-postmortem.md"
+            last = [t for t in channel_texts(SlackDriver(bot, fake_slack), channel).splitlines() if "archived now" in t]
+            assert last == [
+                ":file_cabinet: INC-1 was resolved 7d 0h ago: this channel is archived now. "
+                f"The postmortem: {permalink}. Reopening the incident (`/incident INC-1 reopen <why>`) unarchives it."
+            ]
+            assert kinds(bot).count(EntryKind.CHANNEL_ARCHIVED) == 1
+            assert bot.usecases.incidents.get(1).channel_archived_at is not None
+            assert archive_items(bot, "pending") == [] and archive_items(bot, "dead") == []
+
+    def test_a_rate_limited_archive_is_retried_without_a_second_last_message(self, archiving: SlackDriver) -> None:
+        """conversations.archive answers 429 once: retried after its Retry-After, the last message stays one."""
+        channel = archiving.declare()
+        archiving.ephemeral("resolve", channel_id=channel)
+        due = resolved_at(archiving.bot) + WEEK
+        archiving.fake.fail_next("conversations.archive", "ratelimited", status=429, retry_after=30)
+        replicas_deliver(archiving.bot, due)
+        assert not archiving.fake.channel(channel).is_archived
+        [item] = archive_items(archiving.bot, "pending")
+        assert item.next_attempt_at >= due + timedelta(seconds=30)
+        replicas_deliver(archiving.bot, due + timedelta(minutes=16))
+        assert archiving.fake.channel(channel).is_archived
+        assert [c.error for c in archiving.fake.calls_to("conversations.archive")] == ["ratelimited", None]
+        assert sum("archived now" in t for t in channel_texts(archiving, channel).splitlines()) == 1
+        assert kinds(archiving.bot).count(EntryKind.CHANNEL_ARCHIVED) == 1
+
+    @pytest.mark.parametrize(
+        ("breaks", "code"),
+        [(FakeSlack.remove_bot, "not_in_channel"), (FakeSlack.make_private_without_bot, "channel_not_found")],
+    )
+    def test_an_archive_slack_refuses_is_dead_with_a_note(
+        self, archiving: SlackDriver, breaks: Callable[[FakeSlack, str], None], code: str
+    ) -> None:
+        """The bot removed (or the channel made private without it) before the week is out: one refused call,
+        the item dead naming the code, the incident keeps a note; nothing recorded as archived."""
+        channel = archiving.declare()
+        archiving.ephemeral("resolve", channel_id=channel)
+        breaks(archiving.fake, channel)
+        replicas_deliver(archiving.bot, resolved_at(archiving.bot) + WEEK)
+        replicas_deliver(archiving.bot, resolved_at(archiving.bot) + WEEK + timedelta(hours=1))
+        refused = [c.error for c in archiving.fake.calls if c.error == code]
+        [dead] = archive_items(archiving.bot, "dead")
+        assert len(refused) == 1 and f": {code} (HTTP 200, channel)" in dead.last_error
+        assert archiving.fake.calls_to("conversations.archive") == []  # the last message was refused first
+        assert archiving.bot.usecases.incidents.get(1).channel_problem is not None
+        assert EntryKind.CHANNEL_ARCHIVED not in kinds(archiving.bot)
+
+    def test_no_postmortem_yet_is_said(self, archiving: SlackDriver) -> None:
+        """Without a recorded postmortem link (its upload refused), the last message says none was published."""
+        channel = archiving.declare()
+        archiving.fake.fail_next("files.getUploadURLExternal", "invalid_arg_name", status=200)
+        archiving.ephemeral("resolve", channel_id=channel)
+        replicas_deliver(archiving.bot, resolved_at(archiving.bot) + WEEK)
+        texts = channel_texts(archiving, channel)
+        assert (
+            "No postmortem was published yet: `/incident INC-1 postmortem` uploads its draft. "
+            "Reopening the incident (`/incident INC-1 reopen <why>`) unarchives it."
+        ) in texts
+        assert archiving.fake.channel(channel).is_archived
+
+    def test_a_reopen_before_the_delay_cancels_it(self, archiving: SlackDriver) -> None:
+        """Reopened on day 3: on day 7 the item does nothing (no message, no archive) and is done."""
+        channel = archiving.declare()
+        archiving.ephemeral("resolve", channel_id=channel)
+        resolved = resolved_at(archiving.bot)
+        archiving.ephemeral("reopen the errors are back", channel_id=channel)
+        replicas_deliver(archiving.bot, resolved + WEEK + timedelta(minutes=1))
+        assert archiving.fake.calls_to("conversations.archive") == []
+        assert "archived now" not in channel_texts(archiving, channel)
+        assert archive_items(archiving.bot) == []
+        assert EntryKind.CHANNEL_ARCHIVED not in kinds(archiving.bot)
+
+    def test_resolved_again_counts_from_the_new_resolve(self, archiving: SlackDriver) -> None:
+        """Resolve, reopen, resolve again: the first resolve's week passing archives nothing; the second's does."""
+        channel = archiving.declare()
+        archiving.ephemeral("resolve", channel_id=channel)
+        first = resolved_at(archiving.bot)
+        archiving.ephemeral("reopen not yet", channel_id=channel)
+        archiving.ephemeral("resolve for real", channel_id=channel)
+        second = resolved_at(archiving.bot)
+        due = sorted(i.next_attempt_at for i in archive_items(archiving.bot, "pending"))
+        assert due == [first + WEEK, second + WEEK]
+        assert second > first
+        replicas_deliver(archiving.bot, first + WEEK)  # the second resolve's own item is not due yet
+        assert archiving.fake.calls_to("conversations.archive") == []
+        replicas_deliver(archiving.bot, second + WEEK)
+        assert len(archiving.fake.calls_to("conversations.archive")) == 1
+        assert kinds(archiving.bot).count(EntryKind.CHANNEL_ARCHIVED) == 1
+
+    def test_a_reopen_after_unarchives_and_the_incident_works_again(self, archiving: SlackDriver) -> None:
+        """Archived, then reopened from #general: unarchived before the reopen's line; a note in the channel
+        works; resolving again queues a new archive a week after the new resolve."""
+        channel = archiving.declare()
+        archiving.ephemeral("resolve", channel_id=channel)
+        replicas_deliver(archiving.bot, resolved_at(archiving.bot) + WEEK)
+        assert archiving.fake.channel(channel).is_archived
+        reply = archiving.ephemeral("INC-1 reopen the errors are back")
+        assert "INC-1" in reply
+        assert not archiving.fake.channel(channel).is_archived
+        order = [c.method for c in archiving.fake.calls if c.method in ("conversations.unarchive", "chat.postMessage")]
+        assert order[-2:] == ["conversations.unarchive", "chat.postMessage"]
+        assert "reopened" in channel_texts(archiving, channel).splitlines()[-1].lower()
+        assert kinds(archiving.bot)[-2:] == [EntryKind.REOPENED, EntryKind.CHANNEL_UNARCHIVED]
+        assert archiving.bot.usecases.incidents.get(1).channel_archived_at is None
+        archiving.ephemeral("note rolled back the pool change", channel_id=channel)
+        assert "rolled back the pool change" in channel_texts(archiving, channel).splitlines()[-1]
+        archiving.ephemeral("resolve again", channel_id=channel)
+        [item] = archive_items(archiving.bot, "pending")
+        assert item.next_attempt_at == resolved_at(archiving.bot) + WEEK
+        archiving.assert_calls_ok("conversations.unarchive", "conversations.archive", "chat.postMessage")
+
+    def test_an_archive_that_raced_a_reopen_is_undone(self, archiving: SlackDriver) -> None:
+        """The archive went out as a reopen committed (the archive's record comes second): recording it queues
+        the unarchive in the same transaction, so the reopened incident gets its channel back."""
+        channel = archiving.declare()
+        archiving.ephemeral("resolve", channel_id=channel)
+        archiving.ephemeral("reopen the errors are back", channel_id=channel)
+        archiving.fake.archive_by_hand(channel)  # what the racing archive did in Slack
+        archiving.bot.usecases.channels.record_archived(1, "7d 0h", reopened_effects)
+        archiving.bot.worker.wake()
+        archiving.bot.drain()
+        assert not archiving.fake.channel(channel).is_archived
+        assert len(archiving.fake.calls_to("conversations.unarchive")) == 1
+        assert kinds(archiving.bot)[-2:] == [EntryKind.CHANNEL_ARCHIVED, EntryKind.CHANNEL_UNARCHIVED]
+        assert archiving.bot.usecases.incidents.get(1).channel_archived_at is None
+
+    @pytest.mark.parametrize("code", ["method_not_supported_for_channel_type", "missing_scope", "channel_not_found"])
+    def test_an_unarchive_slack_refuses_leaves_a_note(self, archiving: SlackDriver, code: str) -> None:
+        """A bot token refused conversations.unarchive: the reopen is recorded and answered, the incident
+        carries on, its note says to unarchive by hand (App Home, status), one unarchive call, no retry."""
+        channel = archiving.declare()
+        archiving.ephemeral("resolve", channel_id=channel)
+        replicas_deliver(archiving.bot, resolved_at(archiving.bot) + WEEK)
+        archiving.fake.refuse_unarchive(code)
+        archiving.ephemeral("INC-1 reopen the errors are back")
+        archiving.bot.drain()
+        assert EntryKind.REOPENED in kinds(archiving.bot)
+        assert len(archiving.fake.calls_to("conversations.unarchive")) == 1
+        problem = archiving.bot.usecases.incidents.get(1).channel_problem
+        assert problem is not None
+        assert problem.startswith(f"the channel is still archived: Slack refused to unarchive it ({code}: ")
+        assert problem.endswith(
+            "unarchive it in Slack (the channel's settings), then `/invite @incidentbot` if the bot is not in it"
+        )
+        status = archiving.ephemeral("INC-1 status")
+        assert "Channel problem: the channel is still archived" in status
+        archiving.bot.event(app_home_opened_event("U0ALICE"))
+        archiving.bot.drain()
+        home = archiving.fake.home_views["U0ALICE"]
+        assert any(":warning: Channel: the channel is still archived" in str(b) for b in home["blocks"])
+
+
+class TestArchiveOff:
+    @pytest.mark.parametrize("setting", [None, "off", "OFF"])
+    def test_never_archived(self, database_url: str, fake_slack: FakeSlack, setting: str | None) -> None:
+        """Unset (the default) or off: a resolve queues no archive; a year later nothing is archived."""
+        extra = {"INCIDENT_ARCHIVE_AFTER": setting} if setting is not None else {}
+        with running_bot(database_url, fake_slack.base_url, **extra) as bot:
+            slack = SlackDriver(bot, fake_slack)
+            channel = slack.declare()
+            slack.ephemeral("resolve", channel_id=channel)
+            assert archive_items(bot) == []
+            replicas_deliver(bot, datetime.now(UTC) + timedelta(days=366))
+            assert fake_slack.calls_to("conversations.archive") == []
+            assert not fake_slack.channel(channel).is_archived
