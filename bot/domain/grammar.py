@@ -3,7 +3,7 @@
 The same parser serves Slack and the CLI. Grammar (any command may start with ``INC-n``; any
 state-changing command may end with ``--at WHEN``)::
 
-    declare [sev1|sev2|sev3|sev4] <title>
+    declare [--private] [sev1|sev2|sev3|sev4] <title>
     lead @user
     assemble @user[:role] [@user[:role] ...]
     hypothesis <text> | hypothesis reject <n> [reason] | hypothesis confirm <n> [note]
@@ -116,7 +116,7 @@ MAX_TEXT_LENGTH = 20_000
 MAX_TITLE_LENGTH = 500
 
 USAGE: dict[str, str] = {
-    "declare": "declare [sev1|sev2|sev3|sev4] <title> (severity also as SEV-1, sev 1, S1, P1...)",
+    "declare": "declare [--private] [sev1|sev2|sev3|sev4] <title> (severity also as SEV-1, sev 1, S1, P1...)",
     "lead": "lead @user",
     "assemble": "assemble @user[:role] [@user[:role] ...]",
     "hypothesis": "hypothesis <text> | hypothesis reject <n> [reason] | hypothesis confirm <n> [note]",
@@ -484,14 +484,22 @@ def parse_group(token: str) -> GroupRef | None:
     return GroupRef(group_id=match.group("id"), handle=match.group("handle") or None)
 
 
+_PRIVATE_OPTION = re.compile(r"(?<!\S)(?:--|\u2014|\u2013)private(?!\S)", re.IGNORECASE)
+"""``--private`` (also ``\u2014private`` as a phone writes it) as a word of its own anywhere in ``declare``."""
+
+
 def _parse_declare(rest: str) -> Declare:
+    """``declare [--private] [sevN] <title>``; ``--private`` may stand anywhere in it, once or more."""
+    private = _PRIVATE_OPTION.search(rest) is not None
+    if private:
+        rest = " ".join(_PRIVATE_OPTION.sub(" ", rest).split())
     severity, title = split_severity(rest)
     title = _require_text("declare", title, "a title, e.g. `declare sev1 CDN edge returning 502s`")
     if len(title) > MAX_TITLE_LENGTH:
         raise UsageError(
             f"A title is at most {MAX_TITLE_LENGTH} characters; put the details in a `note`.", USAGE["declare"]
         )
-    return Declare(title=title, severity=severity or DEFAULT_SEVERITY)
+    return Declare(title=title, severity=severity or DEFAULT_SEVERITY, private=private)
 
 
 def _parse_lead(rest: str, names: bool) -> SetLead:

@@ -28,6 +28,7 @@ class BlockId(StrEnum):
     TITLE = "declare_title"
     SEVERITY = "declare_severity"
     DESCRIPTION = "declare_description"
+    PRIVATE = "declare_private"
     TEXT = "command_text"
     ACTIONS = "incident_actions"
 
@@ -36,6 +37,7 @@ class InputId(StrEnum):
     TITLE = "title_input"
     SEVERITY = "severity_select"
     DESCRIPTION = "description_input"
+    PRIVATE = "private_checkbox"
     TEXT = "text_input"
 
 

@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.domain.alerts import AlertLine
 from bot.domain.commands import Assignee, GroupRef, UserRef
 from bot.domain.model import Incident
+from bot.domain.privacy import PRIVATE_TITLE
 from bot.slack import blocks
 from bot.slack.api_errors import (
     BY_METHOD,
@@ -185,10 +186,20 @@ class ChannelNameExhausted(Exception):
 class SlackWebApi:
     """Wraps the Web API client with the few operations the bot performs."""
 
-    def __init__(self, client: AsyncWebClient, channel_prefix: str = "inc", announce_channel: str | None = None):
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        channel_prefix: str = "inc",
+        announce_channel: str | None = None,
+        *,
+        private_announce: str = "notice",
+    ):
+        """``private_announce`` (INCIDENT_PRIVATE_ANNOUNCE): ``notice`` or ``off``, what ``announce`` says of a
+        private incident."""
         self.client = client
         self.channel_prefix = channel_prefix
         self.announce_channel = announce_channel
+        self.private_announce = private_announce
 
     async def _call(self, method: str, expected: frozenset[str] = frozenset(), **kwargs: Any) -> dict[str, Any]:
         """Call a Web API method through the SDK's own method (``chat.postMessage`` -> ``chat_postMessage``).
@@ -219,12 +230,17 @@ class SlackWebApi:
     # These raise SlackApiError on failure: the outbox worker decides whether to retry.
 
     async def create_channel(self, incident: Incident) -> str:
-        """Create the incident channel, adding ``-2``, ``-3``... while the name is taken; returns its id."""
+        """Create the incident channel, adding ``-2``, ``-3``... while the name is taken; returns its id.
+
+        A private incident's channel is private (``is_private``, needs the ``groups:write`` scope) and named
+        without its title (``inc-7-private-incident``): channel names show in places its title must not.
+        """
+        title = PRIVATE_TITLE if incident.private else incident.title
         for attempt in range(1, MAX_NAME_ATTEMPTS + 1):
-            name = channel_name(self.channel_prefix, incident.number, incident.title, attempt)
+            name = channel_name(self.channel_prefix, incident.number, title, attempt)
             try:
                 response = await self._call(
-                    "conversations.create", frozenset({"name_taken"}), name=name, is_private=False
+                    "conversations.create", frozenset({"name_taken"}), name=name, is_private=incident.private
                 )
             except SlackApiError as exc:
                 if failure_of(exc).code == "name_taken":
@@ -421,14 +437,21 @@ class SlackWebApi:
         return True
 
     async def announce(self, incident: Incident, declared_by: str) -> None:
-        """Tell the announce channel; join it first if Slack says the bot is not a member."""
-        if not self.announce_channel:
+        """Tell the announce channel; join it first if Slack says the bot is not a member.
+
+        A private incident is announced by ``build_private_notice`` (no title, service nor people), or not at all
+        when ``private_announce`` is ``off``."""
+        if not self.announce_channel or (incident.private and self.private_announce == "off"):
             return
-        text = f"{incident.incident_id} ({incident.severity.value}) declared: {escape(incident.title)}"
+        if incident.private:
+            text, announcement = blocks.build_private_notice(incident)
+        else:
+            text = f"{incident.incident_id} ({incident.severity.value}) declared: {escape(incident.title)}"
+            announcement = blocks.build_announcement(incident, incident.channel_id, declared_by)
         kwargs: dict[str, Any] = {
             "channel": self.announce_channel,
             "text": truncate(text, 3000),
-            "blocks": blocks.build_announcement(incident, incident.channel_id, declared_by),
+            "blocks": announcement,
         }
         try:
             await self._call("chat.postMessage", frozenset({"not_in_channel"}), **kwargs)

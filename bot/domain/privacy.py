@@ -1,0 +1,79 @@
+"""Private incidents: who may see one, and what everybody else is shown instead.
+
+An incident declared ``--private`` keeps its title and details (description, service, summary,
+hypotheses, follow-ups, timeline) for its members. Its members are the people the bot knows run it,
+without asking Slack: the declarer, the lead and the IRT (``Incident.members``). Somebody who joined its
+private Slack channel by another way is not a member until they are assembled. Everybody else is shown
+``INC-n`` and the words "private incident": never the title, the service nor a person's words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.domain.errors import BotError
+from bot.domain.model import Incident, IncidentSummary
+
+PRIVATE_TITLE = "private incident"
+"""What a non-member is shown in place of a private incident's title."""
+
+
+def insiders(incident: Incident) -> frozenset[str]:
+    """The members of ``incident``: its declarer, its lead and its IRT (Slack user ids, or names given in the CLI)."""
+    people = {incident.declared_by, *(m.user_id for m in incident.members)}
+    if incident.lead:
+        people.add(incident.lead)
+    return frozenset(people)
+
+
+def may_see(incident: Incident, viewer: str | None) -> bool:
+    """True if ``viewer`` (a Slack user id; None: somebody unknown, a channel) may see ``incident``'s title and
+    details: always for an incident that is not private, else only for its members (``insiders``)."""
+    return not incident.private or (viewer is not None and viewer in insiders(incident))
+
+
+class PrivateIncident(BotError):
+    """A non-member asked for a private incident's details (status, timeline, follow-ups, postmortem)."""
+
+    def __init__(self, incident: Incident) -> None:
+        super().__init__(
+            f"{incident.incident_id} is a {PRIVATE_TITLE}: its details are for its declarer, lead and IRT. "
+            f"Ask its lead to add you with `/incident {incident.incident_id} assemble`."
+        )
+
+
+def check_may_see(incident: Incident, viewer: str | None, channel_id: str | None = None) -> None:
+    """Raise PrivateIncident unless ``viewer`` may see ``incident`` (``may_see``) or asks from inside its own
+    channel ``channel_id`` (a private channel: whoever types there already reads everything in it)."""
+    if channel_id is not None and channel_id == incident.channel_id:
+        return
+    if not may_see(incident, viewer):
+        raise PrivateIncident(incident)
+
+
+def shown_title(incident: Incident | IncidentSummary, visible: bool) -> str:
+    """The title, or ``private incident`` for a private incident not ``visible`` to the reader."""
+    return incident.title if visible or not incident.private else PRIVATE_TITLE
+
+
+def hidden_incident(incident: Incident) -> Incident:
+    """``incident`` as a non-member may see it: the title replaced by ``private incident``; no description,
+    service, summary, hypotheses, follow-ups nor impact. Its number, severity, status and times stay (they
+    say nothing of what happened). An incident that is not private comes back unchanged."""
+    if not incident.private:
+        return incident
+    return replace(
+        incident,
+        title=PRIVATE_TITLE,
+        description="",
+        service=None,
+        summary="",
+        hypotheses=(),
+        followups=(),
+        impact_percent=None,
+    )
+
+
+def hidden_summary(summary: IncidentSummary) -> IncidentSummary:
+    """``summary`` with a private incident's title replaced by ``private incident``."""
+    return replace(summary, title=PRIVATE_TITLE) if summary.private else summary
