@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.domain.errors import BotError
-from bot.domain.model import Incident, IncidentSummary
+from bot.domain.model import FollowupListing, Incident, IncidentSummary
 
 PRIVATE_TITLE = "private incident"
 """What a non-member is shown in place of a private incident's title."""
@@ -77,3 +77,40 @@ def hidden_incident(incident: Incident) -> Incident:
 def hidden_summary(summary: IncidentSummary) -> IncidentSummary:
     """``summary`` with a private incident's title replaced by ``private incident``."""
     return replace(summary, title=PRIVATE_TITLE) if summary.private else summary
+
+
+PRIVATE_FOLLOWUP = "a follow-up of a private incident"
+"""What a list read outside a private incident (the weekly digest) shows in place of a follow-up's text."""
+
+
+def hidden_listing(item: FollowupListing) -> FollowupListing:
+    """A follow-up of a private incident as a list read by anyone shows it: no incident title, no service, and
+    ``a follow-up of a private incident`` for its text (its number, owner, due date and state stay, so it is still
+    chased). Other follow-ups come back unchanged."""
+    if not item.private:
+        return item
+    return replace(
+        item,
+        incident_title=PRIVATE_TITLE,
+        service=None,
+        followup=replace(item.followup, text=PRIVATE_FOLLOWUP),
+    )
+
+
+def page_summary(incident: Incident, severity: str) -> str:
+    """The one line a pager shows (PagerDuty's ``payload.summary``): ``INC-7 (sev1): <title>``, and for a
+    private incident only ``private incident INC-7``."""
+    if incident.private:
+        return f"{PRIVATE_TITLE} {incident.incident_id}"
+    return f"{incident.incident_id} ({severity}): {incident.title}"
+
+
+class PrivatePublication(BotError):
+    """A private incident's postmortem is not published where people outside it read (Confluence, Git)."""
+
+    def __init__(self, incident: Incident) -> None:
+        super().__init__(
+            f"{incident.incident_id} is a {PRIVATE_TITLE}: its postmortem is not published to Confluence or Git, "
+            f"where people outside it would read it. `/incident {incident.incident_id} postmortem` in its channel "
+            "uploads the draft there for its members."
+        )
