@@ -236,8 +236,11 @@ class Workspace:
 
     def bot_channel(self, params: dict[str, Any], key: str = "channel", writing: bool = True) -> Channel:
         """The channel named by ``params[key]`` that the bot may use: ``not_in_channel`` unless it is a
-        member, ``is_archived`` when writing to an archived one."""
+        member (``channel_not_found`` for a private channel: a non-member cannot see it), ``is_archived`` when
+        writing to an archived one."""
         channel = self.resolve_channel(required(params, key, "channel_not_found"))
+        if channel.is_private and BOT_USER_ID not in channel.members:
+            raise SlackError("channel_not_found")
         if writing and channel.is_archived:
             raise SlackError("is_archived")
         if BOT_USER_ID not in channel.members:
