@@ -56,24 +56,6 @@ def shown_title(incident: Incident | IncidentSummary, visible: bool) -> str:
     return incident.title if visible or not incident.private else PRIVATE_TITLE
 
 
-def hidden_incident(incident: Incident) -> Incident:
-    """``incident`` as a non-member may see it: the title replaced by ``private incident``; no description,
-    service, summary, hypotheses, follow-ups nor impact. Its number, severity, status and times stay (they
-    say nothing of what happened). An incident that is not private comes back unchanged."""
-    if not incident.private:
-        return incident
-    return replace(
-        incident,
-        title=PRIVATE_TITLE,
-        description="",
-        service=None,
-        summary="",
-        hypotheses=(),
-        followups=(),
-        impact_percent=None,
-    )
-
-
 def hidden_summary(summary: IncidentSummary) -> IncidentSummary:
     """``summary`` with a private incident's title replaced by ``private incident``."""
     return replace(summary, title=PRIVATE_TITLE) if summary.private else summary

@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from tests.support import signing
 from tests.support.bot_server import RunningBot, running_bot, sqlite_url
 from tests.support.cli import assert_one_line_error, incidentbot
 from tests.support.fake_pagerduty import ROUTING_KEY, FakePagerDuty
-from tests.support.fake_slack import FakeSlack
+from tests.support.fake_slack import DEFAULT_TOKEN, FakeSlack
 from tests.support.fake_slack.params import flag
 
 TITLE = "Payroll export leaks SSNs zq7x"
@@ -253,3 +255,51 @@ class TestPrivateChannelScopes:
             people.say(ALICE, "declare sev3 Checkout is slow")
             assert [c.ok for c in fake_slack.calls_to("conversations.create")][-1] is True
             fake_slack.scopes.append("groups:write")  # let the shutdown drain finish
+
+
+class TestFakeSlackPrivateChannels:
+    """The fake answers as Slack documents for private channels (``tests/support/fake_slack/scopes.py``)."""
+
+    def test_a_private_channel_the_bot_is_not_in_is_not_found(self, fake_slack: FakeSlack) -> None:
+        """Slack hides a private channel from a non-member: channel_not_found, not not_in_channel."""
+        fake_slack.add_channel("G0SECRET", "secret-room", members=[ALICE], is_private=True, bot_member=False)
+        fake_slack.add_channel("C0OPEN", "open-room", members=[ALICE], bot_member=False)
+        fake_slack.scopes.append("groups:read")  # info and members need it first (the bot asks for neither)
+        client = WebClient(token=DEFAULT_TOKEN, base_url=fake_slack.base_url)
+        for method, extra in (
+            ("chat_postMessage", {"text": "hello"}),
+            ("conversations_history", {}),
+            ("conversations_members", {}),
+            ("conversations_info", {}),
+        ):
+            with pytest.raises(SlackApiError) as refused:
+                getattr(client, method)(channel="G0SECRET", **extra)
+            assert refused.value.response["error"] == "channel_not_found", method
+        with pytest.raises(SlackApiError) as public:
+            client.chat_postMessage(channel="C0OPEN", text="hello")
+        assert public.value.response["error"] == "not_in_channel"
+
+    @pytest.mark.parametrize(
+        ("scope", "method", "arguments"),
+        [
+            ("groups:write", "conversations_create", {"name": "inc-9", "is_private": True}),
+            ("groups:write", "conversations_setTopic", {"channel": "G0SECRET", "topic": "x"}),
+            ("groups:write", "conversations_invite", {"channel": "G0SECRET", "users": "U0BOB"}),
+            ("groups:history", "conversations_history", {"channel": "G0SECRET"}),
+            ("groups:read", "conversations_info", {"channel": "G0SECRET"}),
+        ],
+    )
+    def test_a_private_channel_call_without_its_scope_is_missing_scope(
+        self, fake_slack: FakeSlack, scope: str, method: str, arguments: dict[str, Any]
+    ) -> None:
+        """Without the groups:* scope the call needs, Slack answers missing_scope naming it; with it, the call works."""
+        fake_slack.add_channel("G0SECRET", "secret-room", members=[ALICE], is_private=True)
+        client = WebClient(token=DEFAULT_TOKEN, base_url=fake_slack.base_url)
+        if scope in fake_slack.scopes:
+            fake_slack.scopes.remove(scope)
+        with pytest.raises(SlackApiError) as refused:
+            getattr(client, method)(**arguments)
+        assert (refused.value.response["error"], refused.value.response["needed"]) == ("missing_scope", scope)
+        fake_slack.scopes.append(scope)
+        assert getattr(client, method)(**arguments)["ok"] is True
+        assert client.conversations_create(name="inc-10", is_private=False)["ok"] is True
