@@ -264,7 +264,6 @@ class TestFakeSlackPrivateChannels:
         """Slack hides a private channel from a non-member: channel_not_found, not not_in_channel."""
         fake_slack.add_channel("G0SECRET", "secret-room", members=[ALICE], is_private=True, bot_member=False)
         fake_slack.add_channel("C0OPEN", "open-room", members=[ALICE], bot_member=False)
-        fake_slack.scopes.append("groups:read")  # info and members need it first (the bot asks for neither)
         client = WebClient(token=DEFAULT_TOKEN, base_url=fake_slack.base_url)
         for method, extra in (
             ("chat_postMessage", {"text": "hello"}),

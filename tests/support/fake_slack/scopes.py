@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support.fake_slack.constants import BOT_USER_ID
 from tests.support.fake_slack.params import flag
 from tests.support.fake_slack.records import SlackError
 from tests.support.fake_slack.state import Workspace
@@ -33,14 +34,17 @@ PRIVATE_CHANNEL_SCOPES = {
 
 
 def needed_scope(ws: Workspace, method: str, params: dict[str, Any]) -> str | None:
-    """The ``groups:*`` scope ``method`` called with ``params`` needs, or None (a public channel, another method)."""
+    """The ``groups:*`` scope ``method`` called with ``params`` needs, or None (a public channel, a private one the
+    bot is not in, another method)."""
     if method == "conversations.create":
         return "groups:write" if flag(params, "is_private") else None
     scope = PRIVATE_CHANNEL_SCOPES.get(method)
     channel = ws.channels.get(str(params.get("channel") or ""))
     if scope is None or channel is None or not channel.is_private:
         return None
-    return scope
+    # A private channel the bot is not in is invisible to it: Slack answers channel_not_found (the method's own
+    # check) rather than tell a token that lacks the scope the channel exists.
+    return scope if BOT_USER_ID in channel.members else None
 
 
 def check_scope(ws: Workspace, method: str, params: dict[str, Any], granted: list[str]) -> None:
