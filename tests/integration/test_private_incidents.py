@@ -18,6 +18,12 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.cli.demo import ReplayClock
+from bot.domain.grammar import parse_command
+from bot.domain.privacy import PrivatePublication
+from bot.store import IncidentStore
+from bot.usecases.shared import Actor
+from bot.usecases.wiring import wire_usecases
 from tests.support import signing
 from tests.support.bot_server import RunningBot, running_bot, sqlite_url
 from tests.support.cli import assert_one_line_error, incidentbot
@@ -302,3 +308,21 @@ class TestFakeSlackPrivateChannels:
         fake_slack.scopes.append(scope)
         assert getattr(client, method)(**arguments)["ok"] is True
         assert client.conversations_create(name="inc-10", is_private=False)["ok"] is True
+
+
+class TestPrivatePublication:
+    def test_publishing_a_private_incident_is_refused_and_queues_nothing(
+        self, store: IncidentStore, clock: ReplayClock
+    ) -> None:
+        """With Confluence and Git configured, a private incident's postmortem is refused (publication is read by
+        people outside it); a public one's is queued to both targets."""
+        usecases = wire_usecases(store, clock, publish_targets=("confluence", "git"))
+        alice = Actor(ALICE, "alice")
+        usecases.incidents.run(parse_command(f"declare --private sev2 {TITLE}"), alice)
+        usecases.incidents.run(parse_command("declare sev2 Checkout is slow"), alice)
+        with pytest.raises(PrivatePublication, match="INC-1 is a private incident") as refused:
+            usecases.publishing.request(alice, 1)
+        assert not leaked(refused.value.user_message)
+        assert [i.kind for i in usecases.outbox.items("pending")] == []
+        usecases.publishing.request(alice, 2)
+        assert sorted(i.kind for i in usecases.outbox.items("pending")) == ["publish.confluence", "publish.git"]
