@@ -18,15 +18,22 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.app import filing_state, record_filed
 from bot.cli.demo import ReplayClock
 from bot.domain.grammar import parse_command
 from bot.domain.privacy import PrivatePublication
+from bot.integrations.trackers.delivery import TrackerDeliverer
+from bot.integrations.trackers.github import GitHubTracker
+from bot.integrations.trackers.plan import TrackerPlan
+from bot.outbox.worker import OutboxWorker, route_by_kind
 from bot.store import IncidentStore
 from bot.usecases.shared import Actor
 from bot.usecases.wiring import wire_usecases
 from tests.support import signing
 from tests.support.bot_server import RunningBot, running_bot, sqlite_url
 from tests.support.cli import assert_one_line_error, incidentbot
+from tests.support.fake_github import TOKEN as GITHUB_TOKEN
+from tests.support.fake_github import FakeGitHub
 from tests.support.fake_pagerduty import ROUTING_KEY, FakePagerDuty
 from tests.support.fake_slack import DEFAULT_TOKEN, FakeSlack
 from tests.support.fake_slack.params import flag
@@ -326,3 +333,29 @@ class TestPrivatePublication:
         assert [i.kind for i in usecases.outbox.items("pending")] == []
         usecases.publishing.request(alice, 2)
         assert sorted(i.kind for i in usecases.outbox.items("pending")) == ["publish.confluence", "publish.git"]
+
+
+class TestPrivateFollowupFiledInTracker:
+    async def test_the_issue_names_a_private_incident_and_not_its_title(
+        self, store: IncidentStore, clock: ReplayClock
+    ) -> None:
+        """A follow-up of a private incident filed in (fake) GitHub: every request GitHub received names
+        "private incident", never the incident's title, description nor service."""
+        usecases = wire_usecases(store, clock=clock, standing_plans=[TrackerPlan({})], tracker="github")
+        alice = Actor(ALICE, "alice")
+        usecases.incidents.run(parse_command(f"declare --private sev1 {TITLE}"), alice)
+        usecases.incidents.run(parse_command(f"INC-1 service {SERVICE}"), alice)
+        usecases.incidents.run(parse_command("INC-1 followup add an alarm on public buckets"), alice)
+        github = FakeGitHub()
+        await github.start()
+        try:
+            tracker = GitHubTracker("acme/web", GITHUB_TOKEN, github.url, timeout_seconds=2)
+            deliverer = TrackerDeliverer(tracker, record_filed(usecases), filing_state(usecases))
+            worker = OutboxWorker(usecases.store, route_by_kind({"tracker": deliverer}), "w1", clock=clock)
+            await worker.run_once()
+            sent = json.dumps([r.body for r in github.requests], default=str)
+        finally:
+            await github.stop()
+        assert usecases.incidents.get(1).followups[0].tracker_key is not None
+        assert "private incident" in sent and "add an alarm on public buckets" in sent
+        assert leaked(sent) == []
