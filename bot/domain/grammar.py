@@ -222,12 +222,17 @@ def clean_text(text: str) -> str:
     ).strip()
 
 
+_PRIVATE_OPTION = re.compile(r"(?<!\S)(?:--|\u2014|\u2013)private(?!\S)", re.IGNORECASE)
+"""``--private`` (also ``\u2014private`` as a phone writes it) as a word of its own anywhere in ``declare``."""
+
+
 def is_bare_declare(text: str) -> bool:
-    """True for empty text, ``declare`` or ``declare <severity>`` alone: Slack opens the declare modal then.
+    """True for empty text, ``declare`` or ``declare <severity>`` alone (``--private`` too): Slack opens the
+    declare modal then.
 
     ``declare sev5`` is not bare: it goes to the parser, which refuses the severity.
     """
-    first, rest = _split_word(clean_text(text))
+    first, rest = _split_word(_PRIVATE_OPTION.sub(" ", clean_text(text)))
     if not first:
         return True
     if first.lower() != "declare":
@@ -243,7 +248,12 @@ def bare_declare_severity(text: str) -> Severity | None:
     """The severity of a bare ``declare <severity>`` (to preselect in the modal), else None."""
     if not is_bare_declare(text):
         return None
-    return split_severity(_split_word(clean_text(text))[1])[0]
+    return split_severity(_split_word(_PRIVATE_OPTION.sub(" ", clean_text(text)))[1])[0]
+
+
+def bare_declare_private(text: str) -> bool:
+    """True for a bare ``declare --private [severity]``: the modal opens with its private box ticked."""
+    return is_bare_declare(text) and _PRIVATE_OPTION.search(clean_text(text)) is not None
 
 
 def split_severity(text: str) -> tuple[Severity | None, str]:
@@ -482,10 +492,6 @@ def parse_group(token: str) -> GroupRef | None:
     if not match:
         return None
     return GroupRef(group_id=match.group("id"), handle=match.group("handle") or None)
-
-
-_PRIVATE_OPTION = re.compile(r"(?<!\S)(?:--|\u2014|\u2013)private(?!\S)", re.IGNORECASE)
-"""``--private`` (also ``\u2014private`` as a phone writes it) as a word of its own anywhere in ``declare``."""
 
 
 def _parse_declare(rest: str) -> Declare:

@@ -262,8 +262,11 @@ def build_home_view(incidents: Sequence[Any], now: datetime, exhausted: Sequence
     return {"type": "home", "blocks": cap_blocks(blocks, VIEW_BLOCK_LIMIT, HOME_MORE_HINT)}
 
 
-def build_declare_modal(severity: Severity | None = None, channel_id: str | None = None) -> dict[str, Any]:
-    """The modal behind a bare ``/incident`` or ``/incident declare``."""
+def build_declare_modal(
+    severity: Severity | None = None, channel_id: str | None = None, private: bool = False
+) -> dict[str, Any]:
+    """The modal behind a bare ``/incident`` or ``/incident declare``; ``private`` (``declare --private``)
+    ticks its private box."""
     options = [{"text": {"type": "plain_text", "text": s.value}, "value": s.value} for s in Severity]
     chosen = severity or Severity.SEV3
     return {
@@ -317,6 +320,7 @@ def build_declare_modal(severity: Severity | None = None, channel_id: str | None
                     "type": "checkboxes",
                     "action_id": InputId.PRIVATE,
                     "options": [_PRIVATE_OPTION],
+                    **({"initial_options": [_PRIVATE_OPTION]} if private else {}),
                 },
             },
         ],

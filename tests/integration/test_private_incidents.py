@@ -359,3 +359,21 @@ class TestPrivateFollowupFiledInTracker:
         assert usecases.incidents.get(1).followups[0].tracker_key is not None
         assert "private incident" in sent and "add an alarm on public buckets" in sent
         assert leaked(sent) == []
+
+
+class TestBarePrivateDeclare:
+    def test_declare_private_alone_opens_the_form_with_the_box_ticked(
+        self, fake_slack: FakeSlack, tmp_path: Path
+    ) -> None:
+        """``/incident declare --private``: the declare form opens (Slack accepts it) with its private box ticked."""
+        with running_bot(sqlite_url(tmp_path), fake_slack.base_url) as bot:
+            result = bot.command("declare --private", trigger_id=signing.new_trigger_id())
+            bot.drain()
+            assert result.status == 200, result.body
+            [opened] = fake_slack.calls_to("views.open")
+            assert opened.ok, opened.describe()
+            view = opened.params["view"]
+            view = json.loads(view) if isinstance(view, str) else view
+            [box] = [b for b in view["blocks"] if b.get("block_id") == "declare_private"]
+            assert [o["value"] for o in box["element"]["initial_options"]] == ["private"]
+            assert fake_slack.calls_to("conversations.create") == []

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from bot.config import read_settings
 from bot.domain.commands import AddNote, ChangeSeverity, Declare
 from bot.domain.errors import UsageError
-from bot.domain.grammar import parse_command
+from bot.domain.grammar import bare_declare_private, bare_declare_severity, is_bare_declare, parse_command
 from bot.domain.lifecycle import Stamp, apply, declare
 from bot.domain.model import FollowupListing, Incident, IncidentSummary, Severity, TimelineEntry
 from bot.domain.policy import NotAllowed, check_allowed, strict_roles_for
@@ -224,6 +224,27 @@ class TestDeclarePrivate:
         with pytest.raises(UsageError, match="title"):
             parse_command("declare --private sev1")
 
+    @pytest.mark.parametrize(
+        ("text", "bare", "private", "severity"),
+        [
+            ("declare --private", True, True, None),
+            ("declare --private sev1", True, True, Severity.SEV1),
+            ("declare sev2 --private", True, True, Severity.SEV2),
+            ("declare sev2", True, False, Severity.SEV2),
+            ("", True, False, None),
+            ("declare --private sev1 Payroll", False, False, None),
+        ],
+    )
+    def test_a_bare_private_declare_opens_the_form_ticked(
+        self, text: str, bare: bool, private: bool, severity: Severity | None
+    ) -> None:
+        """``/incident declare --private [sevN]`` opens the declare form with its private box ticked."""
+        assert (is_bare_declare(text), bare_declare_private(text), bare_declare_severity(text)) == (
+            bare,
+            private,
+            severity,
+        )
+
     def test_the_declared_entry_records_it(self) -> None:
         decision = declare(Declare(TITLE, Severity.SEV1, private=True), 7, Stamp(DECLARER, T0, T0))
         assert decision.incident.private is True
@@ -238,6 +259,9 @@ class TestDeclarePrivate:
         assert box[0]["element"]["type"] == "checkboxes"
         assert [o["value"] for o in box[0]["element"]["options"]] == ["private"]
         assert blocks_errors(view["blocks"], 100) == []
+        assert "initial_options" not in box[0]["element"]
+        ticked = [b for b in build_declare_modal(private=True)["blocks"] if b["block_id"] == "declare_private"]
+        assert [o["value"] for o in ticked[0]["element"]["initial_options"]] == ["private"]
 
 
 class TestAnnounceSetting:

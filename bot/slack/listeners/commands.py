@@ -31,7 +31,7 @@ from bot.domain.commands import (
     ShowTimeline,
 )
 from bot.domain.effects import Effect
-from bot.domain.grammar import bare_declare_severity, help_text, is_bare_declare, parse_command
+from bot.domain.grammar import bare_declare_private, bare_declare_severity, help_text, is_bare_declare, parse_command
 from bot.domain.model import OPEN_STATUSES
 from bot.domain.policy import check_allowed, strict_roles_for
 from bot.domain.privacy import check_may_see, may_see
@@ -134,7 +134,7 @@ async def _dispatch(deps: SlackDeps, reply: Reply, body: dict[str, Any], context
 async def _open_declare_modal(deps: SlackDeps, reply: Reply, body: dict[str, Any], text: str) -> None:
     await reply.ack()
     severity = bare_declare_severity(text)
-    view = blocks.build_declare_modal(severity, body.get("channel_id"))
+    view = blocks.build_declare_modal(severity, body.get("channel_id"), private=bare_declare_private(text))
     if not body.get("trigger_id") or not await deps.web_api.open_view(str(body["trigger_id"]), view):
         await reply.send(
             escape("I could not open the declare form; type `/incident declare [sev1-4] <title>` instead.")
