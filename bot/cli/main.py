@@ -34,7 +34,7 @@ from bot.domain.errors import UnknownSlo
 from bot.domain.grammar import clean_text, help_text, parse_cli_person, parse_command
 from bot.domain.model import Status, parse_incident_id
 from bot.domain.people import Person
-from bot.domain.privacy import PRIVATE_TITLE, hidden_listing, hidden_summary
+from bot.domain.privacy import PRIVATE_TITLE, check_may_see, hidden_listing, hidden_summary
 from bot.domain.timeline import PUBLICATION_TARGETS, collect_names, plain_mention, plain_references
 from bot.domain.timeparse import format_iso
 from bot.errors import BotError, ConfigError, IncidentNotFound, UsageError
@@ -534,10 +534,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     # In a terminal `postmortem` prints the draft (in Slack it queues an upload): every query only reads here.
     usecases = _usecases(settings, read_only=not command.changes_state and not isinstance(action, PublishPostmortem))
     now = utc_now()
+    # Answered as --user would be in Slack outside the incident's channel: a private incident for its members.
+    reads_one = isinstance(action, ShowStatus | ShowTimeline | ExportPostmortem | ListFollowups)
+    if reads_one and command.incident_number is not None:
+        check_may_see(usecases.incidents.get(command.incident_number), actor)
     if isinstance(action, ShowHelp):
         print(plain_help(action.verb))
     elif isinstance(action, ListIncidents):
-        print(_list_text(usecases.incidents.summaries(), now, settings))
+        print(_list_text(usecases.incidents.summaries_seen_by(actor), now, settings))
     elif isinstance(action, ShowStatus):
         incident, entries = usecases.incidents.timeline(command.incident_number)
         names = collect_names(entries)
@@ -553,7 +557,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         renderer = PostmortemRenderer(settings.templates_dir)
         print(renderer.render(usecases.incidents.postmortem(command.incident_number), action.template), end="")
     elif isinstance(action, ListFollowups):
-        print(_followups_text(usecases.followups.listing(command.incident_number), now))
+        found = usecases.followups.listing(command.incident_number)
+        if command.incident_number is None:  # every incident's: a private one's without their text
+            found = replace(found, items=[hidden_listing(item) for item in found.items])
+        print(_followups_text(found, now))
     elif isinstance(action, PublishPostmortem):
         from bot.views.postmortem import PostmortemRenderer
 
