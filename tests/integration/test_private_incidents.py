@@ -161,6 +161,7 @@ class TestPrivateIncidentOnEverySurface:
 
         people.say(ALICE, f"service {SERVICE}", channel)
         people.say(ALICE, f"note {NOTE}", channel)
+        assert "INC-1 is a private incident" in people.say(BOB, "INC-1 followups")  # none yet: refused all the same
         people.say(ALICE, f"followup {FOLLOWUP} @carol".replace("@carol", "<@U0CAROL|carol>"), channel)
         people.say(ALICE, "assemble <@U0CAROL|carol>", channel)
 

@@ -205,14 +205,12 @@ def check_publishing_templates(renderer: PostmortemRenderer, targets: tuple[str,
 def _visible_followups(
     incidents: IncidentUseCases, found: FollowupList, viewer: str, channel_id: str | None
 ) -> FollowupList:
-    """``found`` without the follow-ups of private incidents ``viewer`` may not see (``check_may_see``); one
-    incident's list of such an incident is refused with PrivateIncident."""
+    """``found`` (every incident's follow-ups) without those of private incidents ``viewer`` may not see
+    (``check_may_see``)."""
     hidden: set[int] = set()
     for number in {item.incident_number for item in found.items}:
         incident = incidents.get(number)
-        if found.incident_id is not None:
-            check_may_see(incident, viewer, channel_id)
-        elif incident.private and not may_see(incident, viewer) and incident.channel_id != channel_id:
+        if incident.private and not may_see(incident, viewer) and incident.channel_id != channel_id:
             hidden.add(number)
     return replace(found, items=[i for i in found.items if i.incident_number not in hidden]) if hidden else found
 
@@ -274,7 +272,10 @@ async def _answer_query(
             if deps.followups is None:
                 raise TypeError("follow-ups are not wired")
             found = deps.followups.listing(number, channel_id, channel_number)
-            found = _visible_followups(incidents, found, actor.user_id, channel_id)
+            if found.incident_id is not None:  # one incident's: refused to a non-member, follow-ups or none
+                check_may_see(incidents.get(number, channel_id, channel_number), actor.user_id, channel_id)
+            else:
+                found = _visible_followups(incidents, found, actor.user_id, channel_id)
             return followups_text(found, incidents.clock().date(), slack_mention, escape_keeping_mentions), None
         if isinstance(action, ShowTimeline):
             incident, entries, total = incidents.recent_timeline(number, channel_id, channel_number)
