@@ -146,6 +146,7 @@ class TestEverySurfaceOutsideTheIncident:
         assert "(private)" in json.dumps(rows)
 
     def test_the_page_and_the_notice_say_exactly_this(self) -> None:
+        """The page reads only `private incident INC-7`; the announcement's notice says only that it exists."""
         incident, _ = worked_on()
         assert page_summary(incident, "sev1") == "private incident INC-7"
         text, blocks = build_private_notice(incident)
@@ -168,12 +169,14 @@ class TestMembers:
         [(DECLARER, True), (LEAD, True), (IRT, True), (OUTSIDER, False), (None, False), ("", False)],
     )
     def test_declarer_lead_and_irt_see_a_private_incident(self, viewer: str | None, sees: bool) -> None:
+        """Its members are its declarer, lead and IRT; nobody else, nor an unknown reader."""
         incident, _ = worked_on()
         assert insiders(incident) == frozenset({DECLARER, LEAD, IRT})
         assert may_see(incident, viewer) is sees
 
     @pytest.mark.parametrize("viewer", [DECLARER, OUTSIDER, None])
     def test_everybody_sees_a_public_incident(self, viewer: str | None) -> None:
+        """An incident that is not private is seen by anyone."""
         assert may_see(worked_on(private=False)[0], viewer) is True
 
     def test_asking_from_inside_the_private_channel_is_allowed(self) -> None:
@@ -191,9 +194,11 @@ class TestStrictRoles:
         [(False, False, False), (True, False, True), (False, True, True), (True, True, True)],
     )
     def test_strict_roles_are_on_for_a_private_incident(self, configured: bool, private: bool, strict: bool) -> None:
+        """Strict roles apply when configured, and always to a private incident."""
         assert strict_roles_for(worked_on(private)[0], configured) is strict
 
     def test_an_outsider_may_not_change_the_severity_but_may_add_a_note(self) -> None:
+        """Under a private incident's strict roles a non-member is refused a decisive move, not a note."""
         incident, _ = worked_on()
         with pytest.raises(NotAllowed):
             check_allowed(incident, ChangeSeverity(Severity.SEV3), OUTSIDER)
@@ -212,15 +217,18 @@ class TestDeclarePrivate:
         ],
     )
     def test_private_anywhere_in_declare(self, text: str, title: str, severity: Severity) -> None:
+        """`--private` (any case, or a phone's dash) may stand anywhere in `declare`; it leaves the title."""
         assert parse_command(text).action == Declare(title, severity, private=True)
 
     @pytest.mark.parametrize("text", ["declare sev1 Payroll --privateer export", "declare sev1 private payroll"])
     def test_other_words_stay_in_the_title(self, text: str) -> None:
+        """Only the whole word `--private` is the option: `--privateer` and `private` are title words."""
         action = parse_command(text).action
         assert isinstance(action, Declare) and action.private is False
         assert action.title == text.removeprefix("declare sev1 ")
 
     def test_private_alone_is_not_a_title(self) -> None:
+        """`declare --private sev1` given to the parser has no title: refused as any title-less declare."""
         with pytest.raises(UsageError, match="title"):
             parse_command("declare --private sev1")
 
@@ -246,6 +254,7 @@ class TestDeclarePrivate:
         )
 
     def test_the_declared_entry_records_it(self) -> None:
+        """The DECLARED entry's data says `private: true`; a public incident's says nothing of it."""
         decision = declare(Declare(TITLE, Severity.SEV1, private=True), 7, Stamp(DECLARER, T0, T0))
         assert decision.incident.private is True
         assert decision.entries[0].data == {"severity": "sev1", "status_to": "declared", "private": True}
@@ -253,6 +262,7 @@ class TestDeclarePrivate:
         assert public.incident.private is False and "private" not in public.entries[0].data
 
     def test_the_declare_modal_has_the_private_checkbox(self) -> None:
+        """The declare modal has one optional `private` checkbox, ticked only for `declare --private`."""
         view = build_declare_modal()
         box = [b for b in view["blocks"] if b["block_id"] == "declare_private"]
         assert len(box) == 1 and box[0]["optional"] is True
@@ -267,13 +277,16 @@ class TestDeclarePrivate:
 class TestAnnounceSetting:
     @pytest.mark.parametrize(("value", "expected"), [("notice", "notice"), ("OFF", "off"), ("", "notice")])
     def test_values(self, value: str, expected: str) -> None:
+        """`notice` and `off` in any case; empty is the default, `notice`."""
         settings, problems = read_settings({"INCIDENT_PRIVATE_ANNOUNCE": value}, env_file=None)
         assert (settings.private_announce, problems) == (expected, [])
 
     def test_unset_is_notice(self) -> None:
+        """Unset, the announce channel gets the notice."""
         assert read_settings({}, env_file=None)[0].private_announce == "notice"
 
     def test_a_bad_value_is_one_problem(self) -> None:
+        """Any other value is one settings problem naming the two choices."""
         _, problems = read_settings({"INCIDENT_PRIVATE_ANNOUNCE": "title"}, env_file=None)
         assert [(p.name, p.message) for p in problems] == [
             ("INCIDENT_PRIVATE_ANNOUNCE", "INCIDENT_PRIVATE_ANNOUNCE must be notice or off, got 'title'.")
