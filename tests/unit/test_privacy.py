@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import read_settings
-from bot.domain.commands import AddNote, ChangeSeverity, Declare
+from bot.domain.commands import AddNote, ChangeSeverity, Declare, RemindFollowups
 from bot.domain.errors import UsageError
 from bot.domain.grammar import bare_declare_private, bare_declare_severity, is_bare_declare, parse_command
 from bot.domain.lifecycle import Stamp, apply, declare
@@ -29,7 +29,9 @@ from bot.domain.privacy import (
 )
 from bot.domain.slo import Slo, SloCatalog, budget_lines, budget_report
 from bot.slack.blocks import build_declare_modal, build_home_view, build_private_notice
+from bot.slack.delivery import followup_reminder_effects
 from bot.usecases.followups import FollowupList
+from bot.usecases.shared import Outcome
 from bot.views.followups import followups_csv, followups_text
 from bot.views.replies import list_text
 from bot.views.reports import build_report, render_csv, render_json, render_text
@@ -291,3 +293,21 @@ class TestAnnounceSetting:
         assert [(p.name, p.message) for p in problems] == [
             ("INCIDENT_PRIVATE_ANNOUNCE", "INCIDENT_PRIVATE_ANNOUNCE must be notice or off, got 'title'.")
         ]
+
+
+class TestReminderDirectMessages:
+    @pytest.mark.parametrize(("owner", "sees"), [(OUTSIDER, False), (IRT, True)])
+    def test_an_owner_outside_the_incident_is_reminded_without_its_title(self, owner: str, sees: bool) -> None:
+        """An overdue follow-up's owner gets a DM naming the incident's title only if they are a member."""
+        incident, _ = worked_on()
+        moment = T0 + timedelta(minutes=30)
+        step = apply(
+            incident,
+            parse_command(f"followup check the export job <@{owner}|o> --due 2026-11-23").action,  # type: ignore[arg-type]
+            Stamp(DECLARER, moment, moment),
+        )
+        later = datetime(2026, 11, 30, 9, tzinfo=UTC)
+        reminded = apply(step.incident, RemindFollowups(later.date()), Stamp("incidentbot", later, later))
+        effects = followup_reminder_effects(Outcome(reminded.incident, reminded.entries, step.incident))
+        [dm] = [e for e in effects if e.payload.get("user") == owner]
+        assert (TITLE in dm.payload["text"], "private incident" in dm.payload["text"]) == (sees, not sees)
