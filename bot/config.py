@@ -82,6 +82,9 @@ class Settings:
     log_format: str = "console"
     log_level: str = "INFO"
     strict_roles: bool = False
+    private_announce: str = "notice"
+    """INCIDENT_PRIVATE_ANNOUNCE: what the announce channel says of a private incident: ``notice`` (only that a
+    private incident INC-n exists) or ``off`` (nothing)."""
     slo_file: Path | None = None
     webhook_token: Secret = field(default_factory=lambda: Secret(""))
     pagerduty_routing_key: Secret = field(default_factory=lambda: Secret(""))
@@ -208,6 +211,7 @@ _FIELD_OF = {
     "LOG_FORMAT": "log_format",
     "LOG_LEVEL": "log_level",
     "INCIDENT_STRICT_ROLES": "strict_roles",
+    "INCIDENT_PRIVATE_ANNOUNCE": "private_announce",
     "INCIDENT_SLO_FILE": "slo_file",
     "INCIDENT_WEBHOOK_TOKEN": "webhook_token",
     "PAGERDUTY_ROUTING_KEY": "pagerduty_routing_key",
@@ -347,6 +351,7 @@ def _validated(values: Mapping[str, str]) -> tuple[Settings, list[SettingProblem
         log_format=parsed("LOG_FORMAT", _log_format),
         log_level=parsed("LOG_LEVEL", _log_level),
         strict_roles=parsed("INCIDENT_STRICT_ROLES", _strict_roles),
+        private_announce=parsed("INCIDENT_PRIVATE_ANNOUNCE", _private_announce),
         slo_file=parsed("INCIDENT_SLO_FILE", _slo_file),
         webhook_token=Secret(get("INCIDENT_WEBHOOK_TOKEN")),
         pagerduty_routing_key=Secret(get("PAGERDUTY_ROUTING_KEY")),
@@ -413,6 +418,17 @@ def _channel_prefix(prefix: str) -> str:
             "(lowercase ASCII), starting and ending with a letter or digit, e.g. inc."
         )
     return prefix
+
+
+PRIVATE_ANNOUNCE_CHOICES = ("notice", "off")
+"""INCIDENT_PRIVATE_ANNOUNCE's values: ``notice`` (the default) or ``off``."""
+
+
+def _private_announce(text: str) -> str:
+    choice = text.strip().lower() or "notice"
+    if choice not in PRIVATE_ANNOUNCE_CHOICES:
+        raise ConfigError(f"INCIDENT_PRIVATE_ANNOUNCE must be notice or off, got {text!r}.")
+    return choice
 
 
 def _strict_roles(text: str) -> bool:

@@ -12,6 +12,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -33,6 +34,7 @@ from bot.domain.errors import UnknownSlo
 from bot.domain.grammar import clean_text, help_text, parse_cli_person, parse_command
 from bot.domain.model import Status, parse_incident_id
 from bot.domain.people import Person
+from bot.domain.privacy import PRIVATE_TITLE, check_may_see, hidden_listing, hidden_summary
 from bot.domain.timeline import PUBLICATION_TARGETS, collect_names, plain_mention, plain_references
 from bot.domain.timeparse import format_iso
 from bot.errors import BotError, ConfigError, IncidentNotFound, UsageError
@@ -306,6 +308,7 @@ def _parser() -> argparse.ArgumentParser:
     timeline = command("timeline", "print an incident's timeline")
     timeline.add_argument("incident", help="the incident id, INC-n")
     timeline.add_argument("--format", choices=formats, default="text", help="text (default) or json")
+    _include_private(timeline)
     timeline.set_defaults(handler=_timeline)
 
     postmortem = command("postmortem", "render an incident's postmortem draft (Markdown)")
@@ -314,6 +317,7 @@ def _parser() -> argparse.ArgumentParser:
         "--template", default=None, help="template name, NAME.md.j2 in INCIDENT_TEMPLATES_DIR (default: postmortem)"
     )
     postmortem.add_argument("--out", type=Path, default=None, help="write to this file instead of stdout")
+    _include_private(postmortem)
     postmortem.set_defaults(handler=_postmortem)
 
     listing = command("list", "list incidents, newest first")
@@ -322,6 +326,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("--format", choices=formats, default="text", help="text (default) or json")
     listing.add_argument("--limit", type=_limit, default=200, help="at most this many incidents (default: 200)")
+    _include_private(listing)
     listing.set_defaults(handler=_list)
 
     followups = command(
@@ -337,6 +342,7 @@ def _parser() -> argparse.ArgumentParser:
     followups.add_argument(
         "--format", choices=("text", "json", "csv"), default="text", help="text (default), json or csv"
     )
+    _include_private(followups)
     followups.set_defaults(handler=_followups)
 
     slo = command("slo", "error budgets: remaining in the window, burn by incident")
@@ -354,6 +360,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="also draw a chart; the format follows the extension: .png or .svg (needs incidentbot[charts])",
     )
+    _include_private(report)
     report.set_defaults(handler=_report)
 
     database = command("db", "database maintenance")
@@ -439,6 +446,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _include_private(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--include-private",
+        action="store_true",
+        help="show private incidents' titles and details too (default: 'private incident' in their place)",
+    )
+
+
+def _check_private(incident: Incident, args: argparse.Namespace) -> None:
+    """Refuse to print a private incident's timeline or postmortem without ``--include-private``."""
+    if incident.private and not args.include_private:
+        raise UsageError(
+            f"{incident.incident_id} is a {PRIVATE_TITLE}: add --include-private to print its details "
+            "(they are for its declarer, lead and IRT)."
+        )
+
+
 def _env_file(args: argparse.Namespace) -> str | None:
     """The settings file to read: an explicit ``--env-file`` must exist ('' reads none); by default .env if present."""
     given: str | None = getattr(args, "env_file", None)
@@ -510,10 +534,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     # In a terminal `postmortem` prints the draft (in Slack it queues an upload): every query only reads here.
     usecases = _usecases(settings, read_only=not command.changes_state and not isinstance(action, PublishPostmortem))
     now = utc_now()
+    # Answered as --user would be in Slack outside the incident's channel: a private incident for its members.
+    reads_one = isinstance(action, ShowStatus | ShowTimeline | ExportPostmortem | ListFollowups)
+    if reads_one and command.incident_number is not None:
+        check_may_see(usecases.incidents.get(command.incident_number), actor)
     if isinstance(action, ShowHelp):
         print(plain_help(action.verb))
     elif isinstance(action, ListIncidents):
-        print(_list_text(usecases.incidents.summaries(), now, settings))
+        print(_list_text(usecases.incidents.summaries_seen_by(actor), now, settings))
     elif isinstance(action, ShowStatus):
         incident, entries = usecases.incidents.timeline(command.incident_number)
         names = collect_names(entries)
@@ -530,7 +558,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         renderer = PostmortemRenderer(settings.templates_dir)
         print(renderer.render(usecases.incidents.postmortem(command.incident_number), action.template), end="")
     elif isinstance(action, ListFollowups):
-        print(_followups_text(usecases.followups.listing(command.incident_number), now))
+        found = usecases.followups.listing(command.incident_number)
+        if command.incident_number is None:  # every incident's: a private one's without their text
+            found = replace(found, items=[hidden_listing(item) for item in found.items])
+        print(_followups_text(found, now))
     elif isinstance(action, PublishPostmortem):
         from bot.views.postmortem import PostmortemRenderer
 
@@ -670,6 +701,7 @@ def _timeline_text(incident: Incident, entries: Sequence[TimelineEntry]) -> str:
 
 def _timeline(args: argparse.Namespace, settings: Settings) -> int:
     incident, entries = _usecases(settings, read_only=True).incidents.timeline(_incident_number(args.incident))
+    _check_private(incident, args)
     if args.format == "json":
         names = collect_names(entries)
         document = {
@@ -705,7 +737,9 @@ def _postmortem(args: argparse.Namespace, settings: Settings) -> int:
 
     usecases = _usecases(settings, read_only=True)
     renderer = PostmortemRenderer(settings.templates_dir)
-    document = renderer.render(usecases.incidents.postmortem(_incident_number(args.incident)), args.template)
+    number = _incident_number(args.incident)
+    _check_private(usecases.incidents.get(number), args)
+    document = renderer.render(usecases.incidents.postmortem(number), args.template)
     if args.out is None:
         print(document, end="")
         return 0
@@ -722,6 +756,8 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
     statuses = [Status(s) for s in args.status] if args.status else None
     summaries = _usecases(settings, read_only=True).incidents.summaries(statuses, args.limit)
+    if not args.include_private:
+        summaries = [hidden_summary(s) for s in summaries]
     if args.format == "json":
         print(json.dumps({"incidents": [_summary_json(s) for s in summaries]}, indent=2, ensure_ascii=False))
     else:
@@ -752,6 +788,7 @@ def _summary_json(summary: IncidentSummary) -> dict[str, Any]:
         "declared_at": format_iso(summary.declared_at),
         "resolved_at": format_iso(summary.resolved_at) if summary.resolved_at else None,
         "postmortem": summary.postmortem_status.value if summary.postmortem_status else None,
+        "private": summary.private,
     }
 
 
@@ -778,6 +815,8 @@ def _followups(args: argparse.Namespace, settings: Settings) -> int:
                 "such as `--owner U0123ABC`."
             )
     found = _usecases(settings, read_only=True).followups.listing(number, open_only=args.open, owner=owner)
+    if not args.include_private:
+        found = replace(found, items=[hidden_listing(item) for item in found.items])
     now = utc_now()
     if not found.items and args.format == "text" and (args.open or owner is not None):
         which = ", ".join(([] if not args.open else ["open"]) + ([] if owner is None else [f"owned by @{owner}"]))
@@ -849,7 +888,13 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     usecases = _usecases(settings, read_only=True)
     now = utc_now()
     since = now - _since(args.since)
-    report = build_report(usecases.incidents.with_timelines(since), usecases.budgets.slos, since, now)
+    report = build_report(
+        usecases.incidents.with_timelines(since),
+        usecases.budgets.slos,
+        since,
+        now,
+        hide_private=not args.include_private,
+    )
     print(
         {"text": render_text, "json": render_json, "csv": render_csv}[args.format](report),
         end="" if args.format == "csv" else "\n",

@@ -47,6 +47,9 @@ class Declare:
     severity: Severity
     description: str = ""
     service: str | None = None
+    private: bool = False
+    """``--private`` (or the modal's checkbox): a private channel, title and details for members only
+    (``bot.domain.privacy``)."""
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 The same parser serves Slack and the CLI. Grammar (any command may start with ``INC-n``; any
 state-changing command may end with ``--at WHEN``)::
 
-    declare [sev1|sev2|sev3|sev4] <title>
+    declare [--private] [sev1|sev2|sev3|sev4] <title>
     lead @user
     assemble @user[:role] [@user[:role] ...]
     hypothesis <text> | hypothesis reject <n> [reason] | hypothesis confirm <n> [note]
@@ -133,7 +133,7 @@ MAX_TEXT_LENGTH = 20_000
 MAX_TITLE_LENGTH = 500
 
 USAGE: dict[str, str] = {
-    "declare": "declare [sev1|sev2|sev3|sev4] <title> (severity also as SEV-1, sev 1, S1, P1...)",
+    "declare": "declare [--private] [sev1|sev2|sev3|sev4] <title> (severity also as SEV-1, sev 1, S1, P1...)",
     "lead": "lead @user",
     "assemble": "assemble @user[:role] [@user[:role] ...]",
     "hypothesis": "hypothesis <text> | hypothesis reject <n> [reason] | hypothesis confirm <n> [note]",
@@ -246,12 +246,17 @@ def clean_text(text: str) -> str:
     ).strip()
 
 
+_PRIVATE_OPTION = re.compile(r"(?<!\S)(?:--|\u2014|\u2013)private(?!\S)", re.IGNORECASE)
+"""``--private`` (also ``\u2014private`` as a phone writes it) as a word of its own anywhere in ``declare``."""
+
+
 def is_bare_declare(text: str) -> bool:
-    """True for empty text, ``declare`` or ``declare <severity>`` alone: Slack opens the declare modal then.
+    """True for empty text, ``declare`` or ``declare <severity>`` alone (``--private`` too): Slack opens the
+    declare modal then.
 
     ``declare sev5`` is not bare: it goes to the parser, which refuses the severity.
     """
-    first, rest = _split_word(clean_text(text))
+    first, rest = _split_word(_PRIVATE_OPTION.sub(" ", clean_text(text)))
     if not first:
         return True
     if first.lower() != "declare":
@@ -267,7 +272,12 @@ def bare_declare_severity(text: str) -> Severity | None:
     """The severity of a bare ``declare <severity>`` (to preselect in the modal), else None."""
     if not is_bare_declare(text):
         return None
-    return split_severity(_split_word(clean_text(text))[1])[0]
+    return split_severity(_split_word(_PRIVATE_OPTION.sub(" ", clean_text(text)))[1])[0]
+
+
+def bare_declare_private(text: str) -> bool:
+    """True for a bare ``declare --private [severity]``: the modal opens with its private box ticked."""
+    return is_bare_declare(text) and _PRIVATE_OPTION.search(clean_text(text)) is not None
 
 
 def split_severity(text: str) -> tuple[Severity | None, str]:
@@ -567,13 +577,17 @@ def parse_group(token: str) -> GroupRef | None:
 
 
 def _parse_declare(rest: str) -> Declare:
+    """``declare [--private] [sevN] <title>``; ``--private`` may stand anywhere in it, once or more."""
+    private = _PRIVATE_OPTION.search(rest) is not None
+    if private:
+        rest = " ".join(_PRIVATE_OPTION.sub(" ", rest).split())
     severity, title = split_severity(rest)
     title = _require_text("declare", title, "a title, e.g. `declare sev1 CDN edge returning 502s`")
     if len(title) > MAX_TITLE_LENGTH:
         raise UsageError(
             f"A title is at most {MAX_TITLE_LENGTH} characters; put the details in a `note`.", USAGE["declare"]
         )
-    return Declare(title=title, severity=severity or DEFAULT_SEVERITY)
+    return Declare(title=title, severity=severity or DEFAULT_SEVERITY, private=private)
 
 
 def _parse_lead(rest: str, names: bool) -> SetLead:

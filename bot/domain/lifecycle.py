@@ -197,8 +197,11 @@ def declare(action: Declare, number: int, stamp: Stamp, channel_id: str | None =
         channel_id=channel_id,
         description=action.description,
         service=action.service,
+        private=action.private,
     )
     data: dict[str, Any] = {"severity": action.severity.value, "status_to": Status.DECLARED.value}
+    if action.private:
+        data["private"] = True
     if action.description:
         data["description"] = action.description
     if action.service:

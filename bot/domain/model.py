@@ -439,6 +439,8 @@ class FollowupListing:
     severity: Severity
     service: str | None
     followup: Followup
+    private: bool = False
+    """Its incident is private (``bot.domain.privacy.hidden_listing``)."""
 
     @property
     def incident_id(self) -> str:

@@ -12,6 +12,9 @@ the declarer and IRT members may staff it). Only an incident declared by somethi
 Slack user (an alert: ``alertmanager``, a webhook, the CLI) may be picked up by anyone before it
 has a lead: it has no human declarer, and someone has to take it.
 Everyone may still add notes, hypotheses and follow-ups: the timeline stays open.
+
+A private incident (``declare --private``) always has strict roles, whatever the setting
+(``strict_roles_for``).
 """
 
 from __future__ import annotations
@@ -44,6 +47,11 @@ class NotAllowed(BotError):
     def __init__(self, user_message: str | Sequence[str | Person], plain_message: str) -> None:
         super().__init__(user_message)
         self.plain_message = plain_message
+
+
+def strict_roles_for(incident: Incident, configured: bool) -> bool:
+    """True if strict roles apply to ``incident``: when ``configured`` (INCIDENT_STRICT_ROLES) or when it is private."""
+    return configured or incident.private
 
 
 def is_restricted(incident: Incident, action: Transition) -> bool:

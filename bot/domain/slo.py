@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.errors import UsageError
 from bot.domain.model import EntryKind, Incident, Status, TimelineEntry, sorted_timeline
+from bot.domain.privacy import PRIVATE_TITLE
 
 BUDGET_POLICY = (
     "Error budget policy: release freeze for {service} until the budget recovers; only fixes and reliability work ship."
@@ -179,7 +180,8 @@ def incident_burn(
     """The share of ``slo``'s budget the incident consumed (after ``since``, when given)."""
     spent = bad_time(entries, now, since)
     budget = slo.budget.total_seconds()
-    return IncidentBurn(incident.incident_id, incident.title, spent, spent.total_seconds() / budget if budget else 0)
+    title = PRIVATE_TITLE if incident.private else incident.title  # budget lines are read by anyone
+    return IncidentBurn(incident.incident_id, title, spent, spent.total_seconds() / budget if budget else 0)
 
 
 def budget_report(

@@ -21,6 +21,7 @@ from bot.config import Secret
 from bot.domain.effects import Effect, OutboxItem
 from bot.domain.model import Severity, format_incident_id
 from bot.domain.paging import Page, PageAction, next_page, page_action
+from bot.domain.privacy import page_summary
 from bot.outbox.worker import RetryLater, Undeliverable, retry_after_seconds
 from bot.usecases.incidents import IncidentUseCases
 from bot.usecases.shared import Outcome
@@ -131,10 +132,13 @@ class PagerDutyDeliverer:
             incident = await asyncio.to_thread(self.incidents.get, number)
             severity = Severity.parse(str(queued.get("severity", ""))) or incident.severity
             body["payload"] = {
-                "summary": f"{incident.incident_id} ({severity.value}): {incident.title}"[:1024],
-                "source": incident.service or "incidentbot",
+                "summary": page_summary(incident, severity.value)[:1024],
+                "source": (None if incident.private else incident.service) or "incidentbot",
                 "severity": _PD_SEVERITY[severity],
                 "timestamp": incident.declared_at.isoformat(),
-                "custom_details": {"status": incident.status.value, "service": incident.service},
+                "custom_details": {
+                    "status": incident.status.value,
+                    "service": None if incident.private else incident.service,
+                },
             }
         return body

@@ -99,7 +99,9 @@ def build_deps(
         incidents=incidents,
         budgets=budgets,
         outbox=outbox,
-        web_api=SlackWebApi(client, settings.channel_prefix, settings.announce_channel),
+        web_api=SlackWebApi(
+            client, settings.channel_prefix, settings.announce_channel, private_announce=settings.private_announce
+        ),
         renderer=PostmortemRenderer(settings.templates_dir),
         threads=threads,
         followups=followups,

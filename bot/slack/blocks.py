@@ -11,6 +11,7 @@ from bot.domain.alerts import AlertLine
 from bot.domain.corrections import correction_note, timeline_view
 from bot.domain.grammar import MAX_TITLE_LENGTH, UPDATE_NEXT_CHOICES
 from bot.domain.model import Incident, Severity, TimelineEntry, format_incident_id
+from bot.domain.privacy import PRIVATE_TITLE
 from bot.domain.timeline import describe, format_percent
 from bot.domain.timeparse import format_duration, format_utc
 from bot.domain.updates import StatusUpdate
@@ -229,6 +230,19 @@ def build_announcement_text(incident: Incident) -> str:
     )
 
 
+def build_private_notice(incident: Incident) -> tuple[str, list[Block]]:
+    """The announcement of a private incident (``bot.domain.privacy``): its id and that it is private, and
+    nothing that says what happened, who runs it or where (no title, service, severity, people nor channel).
+    Returns the notification text and the blocks."""
+    text = f"{incident.incident_id}: a {PRIVATE_TITLE} was declared."
+    return text, [
+        section(
+            f":lock: *{incident.incident_id}*: a {PRIVATE_TITLE} was declared. "
+            "Its details are for its responders; its lead will share what others need to know."
+        )
+    ]
+
+
 def build_timeline_blocks(
     incident: Incident, entries: Sequence[TimelineEntry], total: int | None = None
 ) -> list[Block]:
@@ -295,8 +309,11 @@ def build_home_view(incidents: Sequence[Any], now: datetime, exhausted: Sequence
     return {"type": "home", "blocks": cap_blocks(blocks, VIEW_BLOCK_LIMIT, HOME_MORE_HINT)}
 
 
-def build_declare_modal(severity: Severity | None = None, channel_id: str | None = None) -> dict[str, Any]:
-    """The modal behind a bare ``/incident`` or ``/incident declare``."""
+def build_declare_modal(
+    severity: Severity | None = None, channel_id: str | None = None, private: bool = False
+) -> dict[str, Any]:
+    """The modal behind a bare ``/incident`` or ``/incident declare``; ``private`` (``declare --private``)
+    ticks its private box."""
     options = [{"text": {"type": "plain_text", "text": s.value}, "value": s.value} for s in Severity]
     chosen = severity or Severity.SEV3
     return {
@@ -341,8 +358,31 @@ def build_declare_modal(severity: Severity | None = None, channel_id: str | None
                     "max_length": 3000,
                 },
             },
+            {
+                "type": "input",
+                "block_id": BlockId.PRIVATE,
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Visibility"},
+                "element": {
+                    "type": "checkboxes",
+                    "action_id": InputId.PRIVATE,
+                    "options": [_PRIVATE_OPTION],
+                    **({"initial_options": [_PRIVATE_OPTION]} if private else {}),
+                },
+            },
         ],
     }
+
+
+_PRIVATE_OPTION = {
+    "text": {"type": "plain_text", "text": "Private incident"},
+    "description": {
+        "type": "plain_text",
+        "text": "A private channel; only its declarer, lead and IRT see the title and details.",
+    },
+    "value": "private",
+}
+"""The declare modal's one checkbox (``declare --private``); its ``value`` is what a submission carries."""
 
 
 def build_command_modal(verb: str, incident: Incident) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from bot.domain.model import (
     is_slack_user_id,
 )
 from bot.domain.paging import PageAction
+from bot.domain.privacy import may_see, shown_title
 from bot.domain.slo import format_budget_time
 from bot.domain.timeline import PUBLICATION_TARGETS, plain_references
 from bot.domain.timeparse import format_day, format_utc
@@ -336,7 +337,7 @@ def followup_reminder_effects(outcome: Outcome) -> list[Effect]:
     owners = dict.fromkeys(f.owner for f in overdue if f.owner and is_slack_user_id(f.owner))
     for owner in owners:
         mine = "; ".join(item(f, with_owner=False) for f in overdue if f.owner == owner)
-        title = escape_keeping_mentions(incident.title)
+        title = escape_keeping_mentions(shown_title(incident, may_see(incident, owner)))
         text = f":hourglass: Your follow-ups on {ident} ({title}) are overdue: {mine}. {hint}"
         effects.append(Effect(SlackEffect.DIRECT_MESSAGE, {"user": owner, "text": text}, incident.number))
     return effects
@@ -359,7 +360,7 @@ def postmortem_reminder_effects(outcome: Outcome) -> list[Effect]:
     line = f":memo: {who}the postmortem of {ident} ({incident.severity.value}) is still a draft{resolved}. {hint}"
     effects = [Effect(SlackEffect.POST_LINE, {"text": line}, incident.number)]
     if reminded and is_slack_user_id(str(reminded)):
-        title = escape_keeping_mentions(incident.title)
+        title = escape_keeping_mentions(shown_title(incident, may_see(incident, str(reminded))))
         text = f":memo: The postmortem of {ident} ({title}) is still a draft{resolved}. {hint}"
         effects.append(Effect(SlackEffect.DIRECT_MESSAGE, {"user": str(reminded), "text": text}, incident.number))
     return effects

@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.domain.alerts import AlertLine
 from bot.domain.commands import Assignee, GroupRef, UserRef
 from bot.domain.model import Incident
+from bot.domain.privacy import PRIVATE_TITLE
 from bot.domain.updates import StatusUpdate
 from bot.slack import blocks
 from bot.slack.api_errors import (
@@ -186,10 +187,20 @@ class ChannelNameExhausted(Exception):
 class SlackWebApi:
     """Wraps the Web API client with the few operations the bot performs."""
 
-    def __init__(self, client: AsyncWebClient, channel_prefix: str = "inc", announce_channel: str | None = None):
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        channel_prefix: str = "inc",
+        announce_channel: str | None = None,
+        *,
+        private_announce: str = "notice",
+    ):
+        """``private_announce`` (INCIDENT_PRIVATE_ANNOUNCE): ``notice`` or ``off``, what ``announce`` says of a
+        private incident."""
         self.client = client
         self.channel_prefix = channel_prefix
         self.announce_channel = announce_channel
+        self.private_announce = private_announce
 
     async def _call(self, method: str, expected: frozenset[str] = frozenset(), **kwargs: Any) -> dict[str, Any]:
         """Call a Web API method through the SDK's own method (``chat.postMessage`` -> ``chat_postMessage``).
@@ -220,12 +231,17 @@ class SlackWebApi:
     # These raise SlackApiError on failure: the outbox worker decides whether to retry.
 
     async def create_channel(self, incident: Incident) -> str:
-        """Create the incident channel, adding ``-2``, ``-3``... while the name is taken; returns its id."""
+        """Create the incident channel, adding ``-2``, ``-3``... while the name is taken; returns its id.
+
+        A private incident's channel is private (``is_private``, needs the ``groups:write`` scope) and named
+        without its title (``inc-7-private-incident``): channel names show in places its title must not.
+        """
+        title = PRIVATE_TITLE if incident.private else incident.title
         for attempt in range(1, MAX_NAME_ATTEMPTS + 1):
-            name = channel_name(self.channel_prefix, incident.number, incident.title, attempt)
+            name = channel_name(self.channel_prefix, incident.number, title, attempt)
             try:
                 response = await self._call(
-                    "conversations.create", frozenset({"name_taken"}), name=name, is_private=False
+                    "conversations.create", frozenset({"name_taken"}), name=name, is_private=incident.private
                 )
             except SlackApiError as exc:
                 if failure_of(exc).code == "name_taken":
@@ -449,13 +465,17 @@ class SlackWebApi:
 
     async def announce(self, incident: Incident, declared_by: str) -> str | None:
         """Tell the announce channel; join it first if Slack says the bot is not a member. Returns the
-        announcement's ts (None: no announce channel is configured)."""
-        if not self.announce_channel:
+        announcement's ts (None: no announce channel is configured, or a private incident is not announced).
+
+        A private incident is announced by ``build_private_notice`` (no title, service nor people), or not at all
+        when ``private_announce`` is ``off``."""
+        if not self.announce_channel or (incident.private and self.private_announce == "off"):
             return None
+        text, announcement = self._announcement(incident, declared_by)
         kwargs: dict[str, Any] = {
             "channel": self.announce_channel,
-            "text": blocks.build_announcement_text(incident),
-            "blocks": blocks.build_announcement(incident, incident.channel_id, declared_by),
+            "text": text,
+            "blocks": announcement,
         }
         try:
             response = await self._call("chat.postMessage", frozenset({"not_in_channel"}), **kwargs)
@@ -466,21 +486,32 @@ class SlackWebApi:
             response = await self._call("chat.postMessage", **kwargs)
         return str(response.get("ts") or "") or None
 
+    def _announcement(self, incident: Incident, declared_by: str) -> tuple[str, list[dict[str, Any]]]:
+        """The announcement's notification text and blocks: how the incident stands now, or for a private
+        incident only that one exists (``build_private_notice``)."""
+        if incident.private:
+            return blocks.build_private_notice(incident)
+        return blocks.build_announcement_text(incident), blocks.build_announcement(
+            incident, incident.channel_id, declared_by
+        )
+
     async def update_announcement(self, incident: Incident, channel_id: str, ts: str, declared_by: str) -> bool:
-        """Edit the announcement in place to say how the incident stands now; False if it is gone (deleted,
-        or too old to edit), so there is nothing left to keep true."""
+        """Edit the announcement in place to say how the incident stands now. False if it is gone
+        (``message_not_found``: deleted), so there is nothing left to keep true; True when edited, and when
+        Slack no longer lets it be edited (``edit_window_closed``, ``cant_update_message``: a workspace's edit
+        time limit), since it is still there for the updates threaded under it."""
+        text, announcement = self._announcement(incident, declared_by)
         try:
             await self._call(
-                "chat.update",
-                _GONE_MESSAGE_ERRORS,
-                channel=channel_id,
-                ts=ts,
-                text=blocks.build_announcement_text(incident),
-                blocks=blocks.build_announcement(incident, incident.channel_id, declared_by),
+                "chat.update", _GONE_MESSAGE_ERRORS, channel=channel_id, ts=ts, text=text, blocks=announcement
             )
         except SlackApiError as exc:
-            if failure_of(exc).code in _GONE_MESSAGE_ERRORS:
+            code = failure_of(exc).code
+            if code == "message_not_found":
                 return False
+            if code in _GONE_MESSAGE_ERRORS:
+                log.warning("announcement_not_editable", incident=incident.incident_id, channel=channel_id, error=code)
+                return True
             raise
         return True
 

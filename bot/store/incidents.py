@@ -256,7 +256,9 @@ class IncidentRepository:
         if open_only:
             query = query.where(FollowupRow.state == FollowupState.OPEN.value)
         return [
-            FollowupListing(row.number, row.title, Severity(row.severity), row.service, _followup(followup))
+            FollowupListing(
+                row.number, row.title, Severity(row.severity), row.service, _followup(followup), private=row.private
+            )
             for followup, row in self._session.exec(query)
         ]
 

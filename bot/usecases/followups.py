@@ -31,6 +31,7 @@ from bot.domain.model import (
     format_incident_id,
 )
 from bot.domain.nudges import needs_followup_reminder
+from bot.domain.privacy import hidden_listing
 from bot.domain.timeline import collect_names
 from bot.domain.tracking import SYNC_KINDS, SyncAction, sync_action
 from bot.store.repo import UnitOfWork
@@ -121,7 +122,8 @@ class FollowupUseCases:
             queued_at = self.clock()  # ``now`` decides the week; the queue runs on the clock
             if not uow.events.remember(f"followup-digest:{label}", queued_at):
                 return None
-            items = uow.incidents.list_followups(None, open_only=True)
+            # Posted where anyone reads: a private incident's follow-ups are chased without their text.
+            items = [hidden_listing(item) for item in uow.incidents.list_followups(None, open_only=True)]
             names: dict[str, str] = {}
             for incident_number in dict.fromkeys(item.incident_number for item in items):
                 names.update(collect_names(uow.timeline.list_entries(incident_number, kinds=NAMING_KINDS)))

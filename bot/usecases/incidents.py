@@ -39,8 +39,9 @@ from bot.domain.model import (
     TimelineEntry,
     format_incident_id,
 )
-from bot.domain.policy import check_allowed
+from bot.domain.policy import check_allowed, strict_roles_for
 from bot.domain.postmortem import PostmortemData, build_postmortem
+from bot.domain.privacy import hidden_summary, may_see
 from bot.domain.review import REVIEW_KINDS, PostmortemReview, default_uid, review_state
 from bot.domain.slo import EMPTY_CATALOG, SloCatalog
 from bot.domain.statuspage import DEFAULT_RESOLVE_TEXT, resolve_components
@@ -254,7 +255,7 @@ class IncidentUseCases:
                 timeline = uow.timeline.list_entries(before.number, kinds=REVIEW_KINDS) if reviews else ()
                 if publishes:
                     timeline = uow.timeline.list_entries(before.number, kinds=[EntryKind.STATUSPAGE])
-            if self.strict_roles:
+            if strict_roles_for(before, self.strict_roles):
                 check_allowed(before, action, actor.user_id, review_state(timeline).owner if reviews else None)
             decided = action
             if isinstance(decided, ScheduleReview) and decided.uid is None:
@@ -413,6 +414,19 @@ class IncidentUseCases:
             corrected = uow.timeline.numbers_with(CORRECTION_KINDS, [s.number for s in summaries])
             shown = [self._corrected_summary(uow, s) if s.number in corrected else s for s in summaries]
             return self._with_postmortem_status(uow, shown)
+
+    def summaries_seen_by(
+        self, viewer: str, statuses: Sequence[Status] | None = None, limit: int = 200
+    ) -> list[IncidentSummary]:
+        """``summaries`` as the Slack user ``viewer`` may see them: a private incident they are not a member of
+        (``bot.domain.privacy.may_see``: declarer, lead, IRT) is listed as ``private incident``."""
+        summaries = self.summaries(statuses, limit)
+        private = [s.number for s in summaries if s.private]
+        if not private:
+            return summaries
+        with self.transactions.read() as uow:
+            visible = {n for n in private if may_see(find_incident(uow, n, None), viewer)}
+        return [s if s.number in visible else hidden_summary(s) for s in summaries]
 
     @staticmethod
     def _with_postmortem_status(uow: UnitOfWork, summaries: list[IncidentSummary]) -> list[IncidentSummary]:

@@ -21,6 +21,7 @@ from bot.domain.commands import RecordPublication
 from bot.domain.effects import Effect
 from bot.domain.model import EntryKind, Incident, TimelineEntry, format_incident_id
 from bot.domain.postmortem import BOT_REMINDERS, PostmortemData, build_postmortem
+from bot.domain.privacy import PrivatePublication
 from bot.errors import ConfigError
 from bot.store.repo import UnitOfWork
 from bot.usecases.changes import changes_before
@@ -89,7 +90,7 @@ class PublishingUseCases:
     ) -> tuple[Incident, tuple[str, ...]]:
         """Queue the publication of the incident's postmortem to every configured target, in one transaction;
         returns the incident and the targets queued. Raises ConfigError when no target is configured,
-        IncidentNotFound."""
+        IncidentNotFound, PrivatePublication for a private incident (``bot.domain.privacy``)."""
         if not self.targets:
             raise ConfigError(
                 "No publishing target is configured, so the postmortem cannot be published: set CONFLUENCE_URL, "
@@ -100,6 +101,8 @@ class PublishingUseCases:
 
         def attempt(uow: UnitOfWork) -> Incident:
             incident = find_incident(uow, number, channel_id, channel_number)
+            if incident.private:
+                raise PrivatePublication(incident)
             uow.outbox.enqueue([publish_effect(t, incident.number, actor.user_id) for t in self.targets], now)
             return incident
 

@@ -108,14 +108,29 @@ def build_report(
     slos: SloCatalog,
     since: datetime,
     now: datetime,
+    *,
+    hide_private: bool = True,
 ) -> Report:
-    """Aggregate the incidents declared since ``since``."""
-    rows = [_row(incident, entries, slos, now) for incident, entries in incidents if incident.declared_at >= since]
+    """Aggregate the incidents declared since ``since``.
+
+    Private incidents are counted; with ``hide_private`` their service reads ``(private)`` (their burn of the
+    budget is counted under it), so nothing in the report says what a private incident was about."""
+    rows = [
+        _row(incident, entries, slos, now, hide_private)
+        for incident, entries in incidents
+        if incident.declared_at >= since
+    ]
     budgets = {name: round(slos.slos[name].budget / timedelta(minutes=1), 2) for name in slos.names()}
     return Report(since, now, rows, budgets)
 
 
-def _row(incident: Incident, entries: Sequence[TimelineEntry], slos: SloCatalog, now: datetime) -> IncidentRow:
+PRIVATE_SERVICE = "(private)"
+"""The service a report shows for a private incident (``build_report``'s ``hide_private``)."""
+
+
+def _row(
+    incident: Incident, entries: Sequence[TimelineEntry], slos: SloCatalog, now: datetime, hide_private: bool
+) -> IncidentRow:
     milestones = find_milestones(entries)
 
     def minutes(moment: datetime | None) -> float | None:
@@ -126,7 +141,7 @@ def _row(incident: Incident, entries: Sequence[TimelineEntry], slos: SloCatalog,
         incident_id=incident.incident_id,
         declared_at=incident.declared_at,
         severity=incident.severity.value,
-        service=incident.service or "(none)",
+        service=PRIVATE_SERVICE if incident.private and hide_private else incident.service or "(none)",
         minutes={
             "assemble": minutes(milestones.irt_assembled_at),
             "mitigate": minutes(milestones.mitigated_at),

@@ -467,7 +467,7 @@ class TestTesterFindingsThroughTheCli:
     def test_help_is_plain_text(self, tester: CliSession) -> None:
         """``run "help"`` prints no Slack markup: no ``*Commands*``, no backticks, commands as typed here."""
         out = tester.runs[18].stdout
-        assert out.startswith('Commands:\nincidentbot run "declare [sev1|sev2|sev3|sev4] <title>')
+        assert out.startswith('Commands:\nincidentbot run "declare [--private] [sev1|sev2|sev3|sev4] <title>')
         assert 'incidentbot run "lead @user"\n' in out
         assert "*" not in out and "`" not in out and "/incident" not in out
 

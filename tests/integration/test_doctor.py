@@ -322,7 +322,7 @@ class TestSlack:
         code, lines = doctor()
         assert code == 0
         assert _line(lines, "Slack scopes") == [
-            f"[ok]   Slack scopes: all 12 scopes of {ROOT / 'manifest.yml'} granted; also granted, unused: admin, "
+            f"[ok]   Slack scopes: all 13 scopes of {ROOT / 'manifest.yml'} granted; also granted, unused: admin, "
             "users:write"
         ]
 

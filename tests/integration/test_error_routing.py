@@ -18,6 +18,7 @@ import time
 import urllib.request
 import zlib
 from collections.abc import Callable, Iterator, MutableMapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,9 @@ from bot.domain.errors import (
     UsageError,
 )
 from bot.domain.grammar import parse_command
+from bot.domain.model import Incident, Severity, Status
 from bot.domain.policy import NotAllowed
+from bot.domain.privacy import PrivateIncident, PrivatePublication
 from bot.errors import ConcurrentUpdate, ConfigError, StoreUnavailable, TemplateError
 from bot.integrations.webhooks import BodyTooLarge, BodyUnreadable, Unauthorized, WebhookRefused
 from bot.slack.identity import SlackSetupFault, TokenRefused
@@ -83,6 +86,8 @@ ROUTES = {
 }
 """Each webhook route, the use case it calls (aggregate, method), and a body it accepts."""
 
+PRIVATE = Incident(1, "t", Severity.SEV1, Status.DECLARED, datetime(2026, 11, 22, tzinfo=UTC), "U0ALICE", private=True)
+
 EXPECTED_STATUS: list[tuple[BaseException, int]] = [
     (Unauthorized("unauthorized"), 401),
     (BodyUnreadable("the body is not JSON"), 400),
@@ -101,6 +106,9 @@ EXPECTED_STATUS: list[tuple[BaseException, int]] = [
     (WebhookRefused("refused for no named reason"), 500),
     (ConfigError("SLACK_SIGNING_SECRET is missing."), 500),
     (TemplateError("The template postmortem.md.j2 is broken."), 500),
+    # private incidents: refusals of Slack queries and of publication; a webhook never reads nor publishes one
+    (PrivateIncident(PRIVATE), 500),
+    (PrivatePublication(PRIVATE), 500),
     # db copy/backup/restore: CLI-only errors; a webhook never meets them, and would answer 500 if it did
     (CopyRefused("The target already holds data: copy into an empty database, or add --force."), 500),
     (CopyMismatch("INC-1's timeline differs: checksum 9ae3e496b4ab in the source, f9fa3388f001 in the target"), 500),

@@ -54,7 +54,7 @@ READ_ONLY_VERBS = ("status", "timeline", "postmortem", "list", "help")
 # The usage line of each verb as users read it, written out here (not the module's USAGE constant), so
 # a changed or lost usage text is a visible test change.
 EXPECTED_USAGE = {
-    "declare": "declare [sev1|sev2|sev3|sev4] <title> (severity also as SEV-1, sev 1, S1, P1...)",
+    "declare": "declare [--private] [sev1|sev2|sev3|sev4] <title> (severity also as SEV-1, sev 1, S1, P1...)",
     "lead": "lead @user",
     "assemble": "assemble @user[:role] [@user[:role] ...]",
     "hypothesis": "hypothesis <text> | hypothesis reject <n> [reason] | hypothesis confirm <n> [note]",

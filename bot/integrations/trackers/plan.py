@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.domain.effects import Effect
 from bot.domain.model import EntryKind, Incident, TimelineEntry
+from bot.domain.privacy import PRIVATE_TITLE
 from bot.domain.timeline import plain_references
 from bot.integrations.trackers.delivery import comment_effect, file_effect
 from bot.integrations.trackers.issues import FollowUpExport, export_payload, followup_issue, incident_link
@@ -58,7 +59,7 @@ class TrackerPlan:
                 incident_number=incident.number,
                 followup_number=followup.number,
                 text=plain(followup.text),
-                incident_title=plain(incident.title),
+                incident_title=PRIVATE_TITLE if incident.private else plain(incident.title),
                 severity=incident.severity.value,
                 owner=followup.owner,
                 owner_name=names.get(followup.owner) if followup.owner else None,

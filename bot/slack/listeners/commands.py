@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import structlog
@@ -30,9 +31,10 @@ from bot.domain.commands import (
     ShowTimeline,
 )
 from bot.domain.effects import Effect
-from bot.domain.grammar import bare_declare_severity, help_text, is_bare_declare, parse_command
+from bot.domain.grammar import bare_declare_private, bare_declare_severity, help_text, is_bare_declare, parse_command
 from bot.domain.model import OPEN_STATUSES
-from bot.domain.policy import check_allowed
+from bot.domain.policy import check_allowed, strict_roles_for
+from bot.domain.privacy import check_may_see, may_see
 from bot.domain.timeline import PUBLICATION_TARGETS
 from bot.slack import blocks
 from bot.slack.app import SlackDeps
@@ -40,6 +42,8 @@ from bot.slack.delivery import NotifyTarget, export_effects, plan_effects
 from bot.slack.errors import about_incident, respond_ephemeral
 from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, slack_mention, truncate, unescape
 from bot.slack.web_api import incident_number_in_channel_name
+from bot.usecases.followups import FollowupList
+from bot.usecases.incidents import IncidentUseCases
 from bot.usecases.shared import Actor, Outcome
 from bot.views.followups import followups_text
 from bot.views.postmortem import PostmortemRenderer
@@ -130,7 +134,7 @@ async def _dispatch(deps: SlackDeps, reply: Reply, body: dict[str, Any], context
 async def _open_declare_modal(deps: SlackDeps, reply: Reply, body: dict[str, Any], text: str) -> None:
     await reply.ack()
     severity = bare_declare_severity(text)
-    view = blocks.build_declare_modal(severity, body.get("channel_id"))
+    view = blocks.build_declare_modal(severity, body.get("channel_id"), private=bare_declare_private(text))
     if not body.get("trigger_id") or not await deps.web_api.open_view(str(body["trigger_id"]), view):
         await reply.send(
             escape("I could not open the declare form; type `/incident declare [sev1-4] <title>` instead.")
@@ -161,8 +165,9 @@ async def _run_transition(
 ) -> None:
     problems: list[str] = []
     if isinstance(command.action, Assemble) and any(isinstance(a.who, GroupRef) for a in command.action.assignees):
-        if deps.incidents.strict_roles:  # refused now rather than after "Assembling the IRT…"
-            incident = await asyncio.to_thread(deps.incidents.get, command.incident_number, channel_id, channel_number)
+        # Refused now rather than after "Assembling the IRT…"; a private incident always has strict roles.
+        incident = await asyncio.to_thread(deps.incidents.get, command.incident_number, channel_id, channel_number)
+        if strict_roles_for(incident, deps.incidents.strict_roles):
             check_allowed(incident, command.action, actor.user_id)
         await reply.ack("Assembling the IRT…")
         expanded, problems = await deps.web_api.expand_groups(command.action.assignees)
@@ -197,6 +202,19 @@ def check_publishing_templates(renderer: PostmortemRenderer, targets: tuple[str,
         renderer.check_storage()
 
 
+def _visible_followups(
+    incidents: IncidentUseCases, found: FollowupList, viewer: str, channel_id: str | None
+) -> FollowupList:
+    """``found`` (every incident's follow-ups) without those of private incidents ``viewer`` may not see
+    (``check_may_see``)."""
+    hidden: set[int] = set()
+    for number in {item.incident_number for item in found.items}:
+        incident = incidents.get(number)
+        if incident.private and not may_see(incident, viewer) and incident.channel_id != channel_id:
+            hidden.add(number)
+    return replace(found, items=[i for i in found.items if i.incident_number not in hidden]) if hidden else found
+
+
 async def _answer_query(
     deps: SlackDeps,
     reply: Reply,
@@ -217,6 +235,7 @@ async def _answer_query(
     def export() -> Answer:
         assert isinstance(action, ExportPostmortem)
         incident = incidents.get(number, channel_id, channel_number)
+        check_may_see(incident, actor.user_id, channel_id)
         deps.renderer.check(action.template)  # an unknown template is refused now, not in the outbox
         notify = NotifyTarget(response_url=reply.response_url, channel_id=channel_id, user_id=actor.user_id)
         deps.outbox.enqueue(export_effects(incident, action.template, notify))
@@ -226,6 +245,7 @@ async def _answer_query(
         if deps.publishing is None:
             raise TypeError("publishing is not wired")
         check_publishing_templates(deps.renderer, deps.publishing.targets)  # a broken template: told now
+        check_may_see(incidents.get(number, channel_id, channel_number), actor.user_id, channel_id)
         incident, targets = deps.publishing.request(actor, number, channel_id, channel_number)
         names = " and ".join(PUBLICATION_TARGETS[t] for t in targets)
         return (
@@ -239,12 +259,13 @@ async def _answer_query(
         if isinstance(action, ShowHelp):
             return escape(help_text(action.verb)), None
         if isinstance(action, ListIncidents):
-            open_ones = incidents.summaries(OPEN_STATUSES, 50)
+            open_ones = incidents.summaries_seen_by(actor.user_id, OPEN_STATUSES, 50)
             return "*Open incidents*\n" + list_text(open_ones, incidents.clock(), escape=escape), None
         if isinstance(action, ShowSlo):
             return slo_text(deps.budgets, action.service, escape), None
         if isinstance(action, ShowStatus):
             incident = incidents.get(number, channel_id, channel_number)
+            check_may_see(incident, actor.user_id, channel_id)
             _, review = incidents.review(incident.number)
             update = incidents.latest_update(incident.number)
             text = status_text(incident, incidents.clock(), slack_mention, escape_keeping_mentions, review, update)
@@ -253,9 +274,14 @@ async def _answer_query(
             if deps.followups is None:
                 raise TypeError("follow-ups are not wired")
             found = deps.followups.listing(number, channel_id, channel_number)
+            if found.incident_id is not None:  # one incident's: refused to a non-member, follow-ups or none
+                check_may_see(incidents.get(number, channel_id, channel_number), actor.user_id, channel_id)
+            else:
+                found = _visible_followups(incidents, found, actor.user_id, channel_id)
             return followups_text(found, incidents.clock().date(), slack_mention, escape_keeping_mentions), None
         if isinstance(action, ShowTimeline):
             incident, entries, total = incidents.recent_timeline(number, channel_id, channel_number)
+            check_may_see(incident, actor.user_id, channel_id)
             return f"{incident.incident_id} timeline", blocks.build_timeline_blocks(incident, entries, total)
         raise TypeError(f"{type(action).__name__} is not a query")
 

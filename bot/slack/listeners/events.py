@@ -33,7 +33,9 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         if event.get("tab", "home") != "home":
             return
         # Ask for more than fit: the view then says how many open incidents it leaves out.
-        summaries = await deps.threads.read(deps.incidents.summaries, OPEN_STATUSES, HOME_LIST_LIMIT)
+        summaries = await deps.threads.read(
+            deps.incidents.summaries_seen_by, str(event["user"]), OPEN_STATUSES, HOME_LIST_LIMIT
+        )
         budgets = await deps.threads.read(deps.budgets.reports)
         exhausted = [f"{r.slo.service}: error budget exhausted. {r.policy()}" for r in budgets if r.exhausted]
         await deps.web_api.publish_home(

@@ -153,6 +153,12 @@ def _value(view: dict[str, Any], block_id: str, action_id: str) -> str:
     return str(element.get("value") or "")
 
 
+def _checked(view: dict[str, Any], block_id: str, action_id: str) -> set[str]:
+    """The values of the boxes ticked in a ``checkboxes`` element (none when absent)."""
+    element = view.get("state", {}).get("values", {}).get(block_id, {}).get(action_id, {})
+    return {str(o.get("value")) for o in element.get("selected_options") or () if isinstance(o, dict)}
+
+
 def _metadata(view: dict[str, Any]) -> dict[str, Any]:
     try:
         loaded = json.loads(view.get("private_metadata") or "{}")
@@ -195,6 +201,7 @@ async def _submit_declare(
     await ack()
     severity = Severity.parse(_value(view, BlockId.SEVERITY, InputId.SEVERITY)) or DEFAULT_SEVERITY
     description = clean_text(_value(view, BlockId.DESCRIPTION, InputId.DESCRIPTION))
+    private = "private" in _checked(view, BlockId.PRIVATE, InputId.PRIVATE)
     origin = _metadata(view).get("channel_id")
     context[REPLY_CHANNEL] = origin  # a failure is told where /incident was typed
     actor = _actor(body)
@@ -204,7 +211,8 @@ async def _submit_declare(
         return plan_effects(outcome, actor, notify)
 
     key = submission_key(view)
-    await asyncio.to_thread(deps.incidents.declare_once, Declare(title, severity, description), actor, key, plan)
+    action = Declare(title, severity, description, private=private)
+    await asyncio.to_thread(deps.incidents.declare_once, action, actor, key, plan)
     deps.wake_outbox()
 
 

@@ -24,6 +24,7 @@ GRANTED_SCOPES = (
     "users:read.email",
     "files:write",
     "groups:write",
+    "groups:history",
 )
 """The bot token's scopes in the fake workspace by default: what manifest.yml asks for (copied here, so a
 test can compare the two). Slack reports a token's granted scopes in the ``x-oauth-scopes`` header of

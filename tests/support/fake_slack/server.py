@@ -20,6 +20,7 @@ from tests.support.fake_slack.rate_limits import ChannelRateLimit
 from tests.support.fake_slack.recording import CallRecorder
 from tests.support.fake_slack.records import Headers, RecordedCall, SlackError
 from tests.support.fake_slack.registry import API
+from tests.support.fake_slack.scopes import check_scope
 
 
 @dataclass
@@ -186,6 +187,7 @@ class SlackHttpServer(CallRecorder, FaultInjection, ChannelRateLimit):
                 raise SlackError("invalid_auth")
             if handler is None:
                 raise SlackError("unknown_method")
+            check_scope(self.workspace, method, params, self.scopes)
             return {"ok": True, **handler(self.workspace, params)}
         except SlackError as exc:
             return {"ok": False, "error": exc.error, **exc.extra}

@@ -50,6 +50,8 @@ def _conversations_info(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]
 @api_method("conversations.members")
 def _conversations_members(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
     channel = ws.resolve_channel(required(params, "channel", "channel_not_found"))
+    if channel.is_private and BOT_USER_ID not in channel.members:
+        raise SlackError("channel_not_found")
     page, cursor = paginate(list(channel.members), params, 100)
     return {"members": page, "response_metadata": {"next_cursor": cursor}}
 
