@@ -146,7 +146,7 @@ class PostUpdate:
     what we are doing); ``next_minutes`` promises the next one that many minutes after it is recorded."""
 
     verb: ClassVar[str] = "update"
-    restricted_move: ClassVar[str | None] = None
+    restricted_move: ClassVar[str | None] = "post a status update for {it}"
     text: str
     next_minutes: int | None = None
 

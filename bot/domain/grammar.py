@@ -208,6 +208,10 @@ _AT_OPTION = re.compile(rf"(?:^|(?<=\s))(?P<flag>(?:{_FLAG_DASH}|-)at)(?=\s|=|$)
 # what follows reads as the option's value (`\u2013 due to a bug` is text).
 # `--next 30m` in any case, `--next=30m`, `\u2014next 30m`; `-next` is caught to be refused. `--nextday` is text.
 _NEXT_OPTION = re.compile(rf"(?:^|(?<=\s))(?P<flag>(?:{_FLAG_DASH}|-)next)(?=\s|=|$)", re.IGNORECASE)
+# `--next-30m`, `--next30m`: the option glued to its delay, refused with the fix.
+_GLUED_NEXT = re.compile(rf"(?:^|(?<=\s))(?:{_FLAG_DASH}|-)next-?(?P<delay>\d\S*)", re.IGNORECASE)
+# A dash, a space, then `next` (`\u2014 next 30m`, `-- next 30m`): refused when a delay follows.
+_SPACED_NEXT = re.compile(rf"(?:^|(?<=\s))(?:{_FLAG_DASH}|-)\s+next(?=\s|=)", re.IGNORECASE)
 _SINGLE_DASH_DUE = re.compile(r"(?:^|(?<=\s))-due(?=\s|=|$)", re.IGNORECASE)
 _SPACED_OPTION = re.compile(rf"(?:^|(?<=\s))(?P<dash>{_FLAG_DASH}|-)\s+(?P<name>due|at)(?=\s|=)", re.IGNORECASE)
 _ANY_OPTION = re.compile(rf"(?:^|(?<=\s))(?:{_FLAG_DASH}|-)\s*(?:due|at)(?=\s|=|$)", re.IGNORECASE)
@@ -458,8 +462,26 @@ def _split_at_option(text: str) -> tuple[str, str | None]:
 
 def _split_next_option(text: str) -> tuple[str, str | None]:
     """``update x --next 30m`` -> ``("update x", "30m")``; the value runs to the end or to a ``--at``
-    after it (``update x --next 30m --at 13:42``). Raises UsageError for ``-next``, a second ``--next``
-    and ``--next`` without a value."""
+    after it (``update x --next 30m --at 13:42``). Raises UsageError for ``-next``, a second ``--next``,
+    ``--next`` without a value, a delay given before the text (``update --next 30m DB failover``: it goes
+    at the end), and a dash, a space, then ``next`` and a delay (``\u2014 next 30m``: the option written almost
+    right). One non-ASCII dash before ``next`` followed by words that are no delay is text (``rolled back
+    \u2014next we watch the error rate``), as a phone's em dash in a sentence."""
+    glued = _GLUED_NEXT.search(text)
+    if glued is not None and parse_update_interval(glued.group("delay")) is not None:
+        raise UsageError(
+            f"`{glued.group(0)[:30]}` reads like the option `--next`: write `--next {glued.group('delay')}` "
+            "(a space before the delay).",
+            USAGE["update"],
+        )
+    spaced = _SPACED_NEXT.search(text)
+    if spaced is not None and parse_update_interval(_next_value(text[spaced.end() :])) is not None:
+        typed = text[spaced.start() :].strip()[:40]
+        raise UsageError(
+            f"`{typed}` reads like the option `--next`: write `--next {_next_value(text[spaced.end() :])}` "
+            "(two hyphens, no space), or leave out the dash to keep it as text.",
+            USAGE["update"],
+        )
     flags = list(_NEXT_OPTION.finditer(text))
     if not flags:
         return text, None
@@ -468,13 +490,32 @@ def _split_next_option(text: str) -> tuple[str, str | None]:
     if len(flags) > 1:
         raise UsageError(f"`--next` is given {len(flags)} times; give one delay.", USAGE["update"])
     flag = flags[0]
-    after = text[flag.end() :].removeprefix("=")
+    after = text[flag.end() :]
+    value = _next_value(after)
     at = _AT_OPTION.search(after)
-    value = (after[: at.start()] if at else after).strip()
     rest = f"{text[: flag.start()].strip()} {after[at.start() :] if at else ''}".strip()
     if not value:
         raise UsageError(f"`--next` needs a delay. {UPDATE_INTERVAL_FORMS}", USAGE["update"])
+    if parse_update_interval(value) is None:
+        one_dash = len(flag.group("flag")) == len("next") + 1 and not flag.group("flag").startswith("-")
+        if one_dash and not after.startswith("="):
+            return text, None  # `—next we watch ...`: a sentence, not the option
+        words = value.split()
+        for cut in range(min(len(words) - 1, 4), 0, -1):
+            delay = " ".join(words[:cut])
+            if parse_update_interval(delay) is not None:
+                raise UsageError(
+                    f"Give the delay at the end: `update {' '.join(words[cut:])[:40]} --next {delay}`.",
+                    USAGE["update"],
+                )
     return rest, value
+
+
+def _next_value(after: str) -> str:
+    """The value of a ``--next`` whose text after the flag is ``after``: up to a ``--at`` or the end."""
+    after = after.removeprefix("=")
+    at = _AT_OPTION.search(after)
+    return (after[: at.start()] if at else after).strip()
 
 
 def _parse_update(rest: str, next_update: str | None) -> PostUpdate:

@@ -684,7 +684,8 @@ def _record_nudge(incident: Incident, action: Nudge, stamp: Stamp) -> tuple[Inci
 def _record_update(incident: Incident, action: PostUpdate, stamp: Stamp) -> tuple[Incident, TimelineEntry]:
     if action.next_minutes is not None and not incident.status.is_open:
         raise TransitionError(
-            f"{incident.incident_id} is resolved: a final update promises no next one. Leave out `--next`."
+            f"{incident.incident_id} is resolved: a final update promises no next one. Leave out `--next` "
+            "(in the update form: Next update, No promise)."
         )
     return incident, stamp.entry(
         EntryKind.UPDATE, action.text, **next_update_data(stamp.recorded_at, action.next_minutes)

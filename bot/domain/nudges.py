@@ -53,8 +53,13 @@ def due_nudges(
     now: datetime,
 ) -> list[DueNudge]:
     """Open incidents whose promised status update is overdue and not yet nudged for (whatever their
-    severity), then those quiet for longer than their severity's threshold, not yet nudged for this
-    silence and with no promised update still to come."""
+    severity, and even with no silence thresholds), then those quiet for longer than their severity's
+    threshold, not yet nudged for this silence and with no promised update still to come.
+
+    A promise counts while it is the latest update's and no resolve was recorded after it (a resolve
+    answers it: after a reopen the old promise is not nudged); once nudged, the silence rule takes over.
+    ``entries`` needs the latest update, nudge and resolve and the latest entry that is not
+    ``BOT_CHATTER`` (``TimelineRepository.list_latest_activity``)."""
     due: list[DueNudge] = []
     for incident, entries in incidents:
         if not incident.status.is_open:
@@ -63,12 +68,15 @@ def due_nudges(
         last_update = max(updates, default=incident.declared_at)
         silent_minutes = int((now - last_update).total_seconds() // 60)
         promise = latest_update(entries)
-        if promise is not None and promise.next_due is not None:
+        answered = any(e.kind is EntryKind.RESOLVED and promise and e.recorded_at > promise.posted_at for e in entries)
+        if promise is not None and promise.next_due is not None and not answered:
             asked = format_iso(promise.next_due)
             nudged = any(e.kind is EntryKind.NUDGE and e.data.get("update_due") == asked for e in entries)
-            if promise.overdue(now) and not nudged:
+            if not promise.overdue(now):
+                continue  # a promised update still to come sets the cadence, not the severity's threshold
+            if not nudged:
                 due.append(DueNudge(incident.number, silent_minutes, promise.next_due))
-            continue  # a promised update sets the cadence, not the severity's silence threshold
+                continue
         threshold = thresholds.get(incident.severity)
         if threshold is None:
             continue

@@ -31,14 +31,15 @@ class StatusUpdate:
         """True once ``now`` (UTC) has reached the promised next update."""
         return self.next_due is not None and now >= self.next_due
 
-    def next_due_phrase(self, now: datetime) -> str | None:
-        """``due 2026-11-22 14:20 UTC (in 12 min)`` or ``overdue since 2026-11-22 14:20 UTC``; None without a
-        promise."""
+    def next_due_phrase(self, now: datetime, *, relative: bool = True) -> str | None:
+        """``due 2026-11-22 14:20 UTC (in 12 min)`` (without ``relative``: no ``(in ...)``, for a message that
+        stays up) or ``overdue since 2026-11-22 14:20 UTC``; None without a promise."""
         if self.next_due is None:
             return None
         if self.overdue(now):
             return f"overdue since {format_utc(self.next_due)}"
-        return f"due {format_utc(self.next_due)} (in {format_duration(self.next_due - now)})"
+        left = f" (in {format_duration(self.next_due - now)})" if relative else ""
+        return f"due {format_utc(self.next_due)}{left}"
 
 
 def next_update_data(recorded_at: datetime, next_minutes: int | None) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Nudges: a periodic check that asks quiet incidents for a status update, once per silence.
+"""Nudges: a periodic check that asks quiet incidents for a status update, once per silence, and the lead of
+an incident whose promised status update is overdue, once per promise (also with silence nudges off).
 
 ``check_once`` is the whole job and takes no timer, so tests call it with a controlled clock;
 ``run_forever`` just repeats it. What a nudge posts is the ``plan`` given by the composition root
@@ -50,8 +51,6 @@ class Nudger:
 
     def check_once(self, now: datetime | None = None) -> list[str]:
         """Nudge every incident due at ``now`` (default: the use cases' clock); returns their ids."""
-        if not self.thresholds:
-            return []
         outcomes = self.nudges.nudge_silent(self.thresholds, plan=self.plan, now=now)
         for outcome in outcomes:
             log.info(

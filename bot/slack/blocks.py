@@ -139,14 +139,15 @@ def build_status_blocks(
 
 def update_text(update: StatusUpdate, now: datetime, open_incident: bool = True) -> str:
     """The status message's lines on the latest update: when and by whom, its text (cut to 1,500
-    characters), and while the incident is open the next one due (or overdue) in UTC."""
+    characters), and while the incident is open the next one due (or overdue) in UTC. No "in 12 min": the
+    message stays pinned; the overdue nudge refreshes it when the time passes."""
     lines = [
         f"*Latest update* ({format_utc(update.posted_at)}, {slack_mention(update.posted_by)}): "
         f"{truncate(escape_keeping_mentions(update.text), 1500, '…')}"
     ]
-    due = update.next_due_phrase(now) if open_incident else None
+    due = update.next_due_phrase(now, relative=False) if open_incident else None
     if due and update.overdue(now):
-        lines.append(f":warning: *Next update* {due}: `/incident update <text> --next 30m`")
+        lines.append(f":warning: *Next update* {due}: `/incident update &lt;text&gt; --next 30m`")
     elif due:
         lines.append(f"*Next update* {due}")
     return "\n".join(lines)

@@ -170,12 +170,13 @@ def plan_effects(outcome: Outcome, actor: Actor, notify: NotifyTarget | None = N
 
 
 def _changes_announcement(outcome: Outcome) -> bool:
-    """The change alters what the announcement says: status, severity, lead, title or the resolve time."""
+    """The change alters what the announcement says: status, severity, lead, title, or the declaration's or
+    the resolve's time (a correction)."""
     before, after = outcome.previous, outcome.incident
     if before is None:
         return False
-    said = (before.status, before.severity, before.lead, before.title, before.resolved_at)
-    return said != (after.status, after.severity, after.lead, after.title, after.resolved_at)
+    said = (before.status, before.severity, before.lead, before.title, before.declared_at, before.resolved_at)
+    return said != (after.status, after.severity, after.lead, after.title, after.declared_at, after.resolved_at)
 
 
 def _update_thread_effects(outcome: Outcome) -> list[Effect]:
@@ -292,13 +293,15 @@ def nudge_effects(outcome: Outcome) -> list[Effect]:
         due = format_utc(datetime.fromisoformat(str(nudge.data["update_due"])))
         text = (
             f":alarm_clock: {lead}{incident.incident_id} ({incident.severity.value}) promised its next status update "
-            f"for {due}, and none was posted. Please post one: `/incident update <what we know, what we are doing> "
-            "--next 30m`."
+            f"for {due}, and none was posted. Please post one: "
+            "`/incident update &lt;what we know, what we are doing&gt; --next 30m`."
         )
-        return [Effect(SlackEffect.POST_LINE, {"text": text}, incident.number)]
+        # The pinned status message says "overdue" from now on: refreshed with the reminder.
+        refresh = Effect(SlackEffect.REFRESH, {}, incident.number, coalesce=True)
+        return [Effect(SlackEffect.POST_LINE, {"text": text}, incident.number), refresh]
     text = (
         f":alarm_clock: {lead}{incident.incident_id} ({incident.severity.value}) has had no timeline update "
-        f"for {minutes} min. Please post a status update: `/incident note <where things stand>`."
+        f"for {minutes} min. Please post a status update: `/incident update &lt;where things stand&gt; --next 30m`."
     )
     return [Effect(SlackEffect.POST_LINE, {"text": text}, incident.number)]
 
@@ -852,10 +855,11 @@ class SlackDeliverer:
         if await asyncio.to_thread(self.incidents.announcement, incident.number) is not None:
             return
         declared_by = str(item.payload.get("declared_by") or incident.declared_by)
-        ts = await self.web_api.announce(incident, declared_by)
-        if ts and self.web_api.announce_channel:
-            await asyncio.to_thread(self.incidents.set_announcement, incident.number, self.web_api.announce_channel, ts)
-            log.info("announcement_posted", incident=incident.incident_id, channel=self.web_api.announce_channel, ts=ts)
+        where = await self.web_api.announce(incident, declared_by)
+        if where is not None:
+            channel_id, ts = where
+            await asyncio.to_thread(self.incidents.set_announcement, incident.number, channel_id, ts)
+            log.info("announcement_posted", incident=incident.incident_id, channel=channel_id, ts=ts)
 
     async def _announce_refresh(self, item: OutboxItem) -> None:
         """Edit the announcement to say how the incident stands now (coalesced: a burst makes one edit).

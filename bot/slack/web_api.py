@@ -463,28 +463,34 @@ class SlackWebApi:
             raise
         return True
 
-    async def announce(self, incident: Incident, declared_by: str) -> str | None:
-        """Tell the announce channel; join it first if Slack says the bot is not a member. Returns the
-        announcement's ts (None: no announce channel is configured, or a private incident is not announced).
+    async def announce(self, incident: Incident, declared_by: str) -> tuple[str, str] | None:
+        """Tell the announce channel; join it first if Slack says the bot is not a member. Returns where the
+        announcement is: the channel's id as Slack answered it (``INCIDENT_ANNOUNCE_CHANNEL`` may be a name)
+        and its ts; None when no announce channel is configured, or a private incident is not announced.
 
         A private incident is announced by ``build_private_notice`` (no title, service nor people), or not at all
         when ``private_announce`` is ``off``."""
         if not self.announce_channel or (incident.private and self.private_announce == "off"):
             return None
         text, announcement = self._announcement(incident, declared_by)
-        kwargs: dict[str, Any] = {
-            "channel": self.announce_channel,
-            "text": text,
-            "blocks": announcement,
-        }
+        kwargs: dict[str, Any] = {"text": text, "blocks": announcement}
+        response = await self._in_announce_channel("chat.postMessage", self.announce_channel, **kwargs)
+        channel, ts = str(response.get("channel") or self.announce_channel), str(response.get("ts") or "")
+        return (channel, ts) if ts else None
+
+    async def _in_announce_channel(
+        self, method: str, channel: str, expected: frozenset[str] = frozenset(), **kwargs: Any
+    ) -> dict[str, Any]:
+        """``method`` in the announce channel; on ``not_in_channel`` (the bot was never in it, or was removed)
+        join it and call again once. Raises SlackApiError for anything else (a private channel cannot be
+        joined: ``method_not_supported_for_channel_type``)."""
         try:
-            response = await self._call("chat.postMessage", frozenset({"not_in_channel"}), **kwargs)
+            return await self._call(method, expected | {"not_in_channel"}, channel=channel, **kwargs)
         except SlackApiError as exc:
             if failure_of(exc).code != "not_in_channel":
                 raise
-            await self._call("conversations.join", channel=self.announce_channel)
-            response = await self._call("chat.postMessage", **kwargs)
-        return str(response.get("ts") or "") or None
+        await self._call("conversations.join", channel=channel)
+        return await self._call(method, expected, channel=channel, **kwargs)
 
     def _announcement(self, incident: Incident, declared_by: str) -> tuple[str, list[dict[str, Any]]]:
         """The announcement's notification text and blocks: how the incident stands now, or for a private
@@ -502,8 +508,8 @@ class SlackWebApi:
         time limit), since it is still there for the updates threaded under it."""
         text, announcement = self._announcement(incident, declared_by)
         try:
-            await self._call(
-                "chat.update", _GONE_MESSAGE_ERRORS, channel=channel_id, ts=ts, text=text, blocks=announcement
+            await self._in_announce_channel(
+                "chat.update", channel_id, _GONE_MESSAGE_ERRORS, ts=ts, text=text, blocks=announcement
             )
         except SlackApiError as exc:
             code = failure_of(exc).code
@@ -516,9 +522,10 @@ class SlackWebApi:
         return True
 
     async def reply_in_thread(self, channel_id: str, thread_ts: str, text: str) -> str:
-        """Post ``text`` in the thread of the message at ``thread_ts``; returns the reply's ts."""
-        response = await self._call(
-            "chat.postMessage", channel=channel_id, thread_ts=thread_ts, text=truncate(text, MESSAGE_TEXT_LIMIT)
+        """Post ``text`` in the thread of the announcement at ``thread_ts`` (joining the announce channel
+        again if the bot was removed from it); returns the reply's ts."""
+        response = await self._in_announce_channel(
+            "chat.postMessage", channel_id, thread_ts=thread_ts, text=truncate(text, MESSAGE_TEXT_LIMIT)
         )
         return str(response.get("ts") or "")
 

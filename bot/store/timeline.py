@@ -119,14 +119,15 @@ class TimelineRepository:
         return int(self._session.exec(query).one())
 
     def list_latest_activity(self, number: int) -> list[TimelineEntry]:
-        """INC-``number``'s latest entry that is not ``BOT_CHATTER``, latest nudge and latest status update
-        (whichever exist; the same entry may come twice): all ``bot.domain.nudges`` reads."""
+        """INC-``number``'s latest entry that is not ``BOT_CHATTER``, latest nudge, latest status update and
+        latest resolve (whichever exist; the same entry may come twice): all ``bot.domain.nudges`` reads."""
         row_id = self._keys.row_id(number)
         kind = col(TimelineEntryRow.kind)
         conditions = (
             kind.not_in([k.value for k in BOT_CHATTER]),
             kind == EntryKind.NUDGE.value,
             kind == EntryKind.UPDATE.value,
+            kind == EntryKind.RESOLVED.value,
         )
         latest = [self._latest_entry(row_id, condition) for condition in conditions]
         return [entry for entry in latest if entry is not None]

@@ -528,7 +528,7 @@ class TestSocketModeBackgroundWork:
             posted = fake.wait_for("chat.postMessage", timeout=15, predicate=lambda c: c.params["channel"] == channel)
             assert posted[0].params["text"] == (
                 ":alarm_clock: INC-1 (sev1) has had no timeline update for 60 min. "
-                "Please post a status update: `/incident note <where things stand>`."
+                "Please post a status update: `/incident update &lt;where things stand&gt; --next 30m`."
             )
         finally:
             assert bot.server.stop(signal.SIGTERM, timeout=40) == 0

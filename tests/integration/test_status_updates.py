@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,14 +19,19 @@ import pytest
 from bot.app import NUDGER
 from bot.domain.effects import Effect
 from bot.domain.grammar import parse_command
-from bot.domain.model import EntryKind
+from bot.domain.model import EntryKind, Incident, Severity, Status
 from bot.domain.timeparse import format_utc
+from bot.domain.updates import StatusUpdate
+from bot.slack.blocks import build_status_blocks
 from bot.slack.delivery import plan_effects
 from bot.slack.ids import BlockId, CallbackId, InputId
 from bot.usecases.shared import Actor, Outcome
 from bot.usecases.wiring import UseCases
 from tests.support import signing
+from tests.support.bot_server import running_bot, sqlite_url
 from tests.support.fake_slack import FakeSlack
+from tests.support.fake_slack.records import SlackError
+from tests.support.fake_slack.registry import API
 from tests.support.slack_driver import SlackDriver, channel_texts
 
 ANNOUNCE = "C0GENERAL"
@@ -62,6 +68,21 @@ def _edits_of(fake: FakeSlack, channel: str, ts: str) -> int:
     )
 
 
+def _status_edits(fake: FakeSlack, channel: str, ts: str) -> list[dict[str, Any]]:
+    return [
+        c.params
+        for c in fake.calls_to("chat.update")
+        if c.ok and c.params["channel"] == channel and c.params["ts"] == ts
+    ]
+
+
+T0 = datetime(2026, 11, 22, 13, 42, tzinfo=UTC)
+
+
+def slack_incident() -> Incident:
+    return Incident(7, "CDN edge returns 502s", Severity.SEV1, Status.INVESTIGATING, T0, "U0ALICE", channel_id="C0INC7")
+
+
 def _recorded_update(slack: SlackDriver) -> datetime:
     _, entries = slack.bot.usecases.incidents.timeline(1)
     [update] = [e for e in entries if e.kind is EntryKind.UPDATE]
@@ -92,7 +113,7 @@ class TestStatusUpdates:
         ]
         lines = update_block["text"]["text"].split("\n")
         assert lines[0] == f"*Latest update* ({format_utc(recorded)}, <@U0ALICE>): {UPDATE}"
-        assert lines[1].startswith(f"*Next update* due {due} (in ")
+        assert lines[1] == f"*Next update* due {due}"  # no "(in 25 min)": the message stays pinned
         status = slack.ephemeral("status", channel_id=channel).split("\n")
         assert f"Latest update ({format_utc(recorded)}, <@U0ALICE>): {UPDATE}" in status
         assert any(line.startswith(f"Next update due {due} (in ") for line in status), status
@@ -115,7 +136,7 @@ class TestStatusUpdates:
         ]
         assert asked == [
             f":alarm_clock: <@U0BOB> INC-1 (sev3) promised its next status update for {due}, and none was posted. "
-            "Please post one: `/incident update <what we know, what we are doing> --next 30m`."
+            "Please post one: `/incident update &lt;what we know, what we are doing&gt; --next 30m`."
         ]
         _, entries = slack.bot.usecases.incidents.timeline(1)
         [nudge] = [e for e in entries if e.kind is EntryKind.NUDGE]
@@ -235,3 +256,109 @@ class TestTheUpdateForm:
         assert answer["errors"][BlockId.UPDATE_KNOWN].startswith("Say what we know: it is what the update is for.")
         _, entries = slack.bot.usecases.incidents.timeline(1)
         assert [e for e in entries if e.kind is EntryKind.UPDATE] == []
+
+
+def _fail_in_announce_channel(monkeypatch: pytest.MonkeyPatch, method: str, error: str) -> None:
+    """The fake answers ``error`` (a code Slack documents for ``method``) to the next call of ``method`` aimed
+    at the announce channel, leaving the incident channel's calls alone."""
+    left = [1]
+    original = API[method]
+
+    def once(ws: Any, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("channel") == ANNOUNCE and left[0] > 0:
+            left[0] -= 1
+            raise SlackError(error)
+        return original(ws, params)
+
+    monkeypatch.setitem(API, method, once)
+
+
+class TestWhatATesterFound:
+    """Found by a tester given only the issue and the README (2026-11-30); each failed before its fix."""
+
+    def test_the_overdue_reminder_refreshes_the_pinned_message(self, slack: SlackDriver) -> None:
+        """The reminder edits the pinned message, which then reads "overdue" (rendered at the time the nudge
+        found it overdue: the unit test below renders it past the promised time)."""
+        channel = slack.declare("declare sev3 Search slow")
+        slack.command("update looking at it --next 30m", channel_id=channel)
+        status_ts = slack.status_ts(channel)
+        edits = len(_status_edits(slack.fake, channel, status_ts))
+        due = _recorded_update(slack) + timedelta(minutes=30)
+        assert slack.bot.web_app[NUDGER].check_once(due + timedelta(minutes=1)) == ["INC-1"]
+        slack.bot.drain()
+        assert len(_status_edits(slack.fake, channel, status_ts)) == edits + 1
+
+    def test_past_the_promise_the_pinned_message_reads_overdue(self) -> None:
+        incident = slack_incident()
+        update = StatusUpdate("looking at it", "U0ALICE", T0, T0 + timedelta(minutes=30))
+        blocks = build_status_blocks(incident, T0 + timedelta(minutes=31), update=update)
+        [update_block] = [b for b in blocks if b.get("text", {}).get("text", "").startswith("*Latest update*")]
+        assert update_block["text"]["text"].split("\n") == [
+            "*Latest update* (2026-11-22 13:42 UTC, <@U0ALICE>): looking at it",
+            ":warning: *Next update* overdue since 2026-11-22 14:12 UTC: `/incident update &lt;text&gt; --next 30m`",
+        ]
+
+    def test_the_silence_rule_comes_back_after_an_overdue_promise_was_nudged(self, slack: SlackDriver) -> None:
+        channel = slack.declare("declare sev1 Checkout down")
+        slack.command("update looking at it --next 30m", channel_id=channel)
+        due = _recorded_update(slack) + timedelta(minutes=30)
+        nudger = slack.bot.web_app[NUDGER]
+        assert nudger.check_once(due) == ["INC-1"]
+        slack.command("note restarted the edge nodes", channel_id=channel)
+        assert nudger.check_once(due + timedelta(minutes=16)) == ["INC-1"]  # sev1: 15 min of silence since the note
+
+    def test_a_resolve_answers_the_promise(self, slack: SlackDriver) -> None:
+        channel = slack.declare("declare sev3 Search slow")
+        slack.command("update looking at it --next 30m", channel_id=channel)
+        due = _recorded_update(slack) + timedelta(minutes=30)
+        slack.command("resolve fixed it", channel_id=channel)
+        slack.command("reopen it is back", channel_id=channel)
+        assert slack.bot.web_app[NUDGER].check_once(due + timedelta(minutes=5)) == []
+
+    @pytest.mark.parametrize("error", ["edit_window_closed", "cant_update_message"])
+    def test_an_announcement_too_old_to_edit_keeps_its_thread(
+        self, slack: SlackDriver, monkeypatch: pytest.MonkeyPatch, error: str
+    ) -> None:
+        channel = slack.declare("declare sev2 Checkout down")
+        ts = _announcement(slack.fake)["ts"]
+        _fail_in_announce_channel(monkeypatch, "chat.update", error)
+        slack.command("severity sev1", channel_id=channel)
+        assert slack.bot.usecases.incidents.announcement(1) == (ANNOUNCE, ts)
+        slack.command("update still on it", channel_id=channel)
+        assert [t.split("\n")[1] for t in _thread(slack.fake, ts)] == ["still on it"]
+
+    def test_removed_from_the_announce_channel_the_bot_joins_again_for_the_thread(self, slack: SlackDriver) -> None:
+        channel = slack.declare("declare sev2 Checkout down")
+        ts = _announcement(slack.fake)["ts"]
+        slack.fake.remove_bot(ANNOUNCE)
+        slack.command("update we know more", channel_id=channel)
+        assert [c.params["channel"] for c in slack.fake.calls_to("conversations.join")] == [ANNOUNCE]
+        assert [t.split("\n")[1] for t in _thread(slack.fake, ts)] == ["we know more"]
+        assert slack.bot.usecases.outbox.items("dead") == []
+
+    def test_an_announce_channel_given_by_name_is_edited_by_its_id(self, tmp_path: Path, fake_slack: FakeSlack) -> None:
+        with running_bot(sqlite_url(tmp_path), fake_slack.base_url, INCIDENT_ANNOUNCE_CHANNEL="#general") as bot:
+            slack = SlackDriver(bot, fake_slack)
+            channel = slack.declare("declare sev2 Checkout down")
+            slack.command("severity sev1", channel_id=channel)
+            assert bot.usecases.incidents.announcement(1) == (ANNOUNCE, _announcement(fake_slack)["ts"])
+        edits = [c.params["channel"] for c in fake_slack.calls_to("chat.update") if c.params["channel"] != channel]
+        assert edits == [ANNOUNCE]
+
+    def test_a_corrected_declaration_time_reaches_the_announcement(self, slack: SlackDriver) -> None:
+        channel = slack.declare("declare sev2 Checkout down")
+        slack.command("correct 1 --at 2026-11-22 13:42", channel_id=channel)
+        assert "Declared by <@U0ALICE> at 2026-11-22 13:42 UTC." in _announcement_text(slack.fake)
+
+    def test_under_strict_roles_only_the_team_posts_the_update(self, tmp_path: Path, fake_slack: FakeSlack) -> None:
+        with running_bot(sqlite_url(tmp_path), fake_slack.base_url, INCIDENT_STRICT_ROLES="true") as bot:
+            slack = SlackDriver(bot, fake_slack)
+            slack.declare("declare sev2 Checkout down")
+            slack.command("INC-1 lead <@U0ALICE|alice>")
+            text = slack.ephemeral("INC-1 update all fixed, nothing to see", user_id="U0DAVE", user_name="dave")
+            assert text == (
+                "Only the lead <@U0ALICE> and the IRT of INC-1 may post a status update for it (strict roles are on). "
+                "Ask one of them to add you: `/incident INC-1 assemble <@U0DAVE>`."
+            )
+            _, entries = bot.usecases.incidents.timeline(1)
+            assert [e for e in entries if e.kind is EntryKind.UPDATE] == []

@@ -80,7 +80,6 @@ ACTIONS: dict[str, Transition] = {
     "Reopen": Reopen(),
     "ChangeSeverity": ChangeSeverity(Severity.SEV2),
     "AddNote": AddNote("x"),
-    "PostUpdate": PostUpdate("x", 30),
     "AddFollowup": AddFollowup("canary"),
     # Follow-ups are worked on by their owners, who are often not in the IRT: anyone may move them.
     "CompleteFollowup": CompleteFollowup(1, "shipped"),
@@ -111,6 +110,8 @@ ACTIONS: dict[str, Transition] = {
     "StatuspageOpen": StatuspageOpen("major", "service", "Checkout is failing"),
     "StatuspageUpdate": StatuspageUpdate("We found the cause."),
     "StatuspageResolve": StatuspageResolve("Resolved."),
+    # The official status update (issue 15) too: it is what stakeholders read as the incident's word.
+    "PostUpdate": PostUpdate("x", 30),
 }
 
 # The rule, written out independently of bot.domain.policy: which actions each kind of person may
@@ -135,6 +136,7 @@ DECISIVE = {
     "StatuspageOpen",
     "StatuspageUpdate",
     "StatuspageResolve",
+    "PostUpdate",
 }
 STAFFING = {"SetLead", "Assemble"}
 REFUSED: dict[tuple[str, str], set[str]] = {

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.commands import Nudge, PostUpdate
+from bot.domain.commands import AddNote, Nudge, PostUpdate, Reopen, Resolve
 from bot.domain.errors import TransitionError, UsageError
 from bot.domain.grammar import parse_command, update_from_form
 from bot.domain.lifecycle import Stamp, apply
@@ -98,6 +98,15 @@ class TestTheCommand:
             ("update edge 502s --at 13:42 --next 30m", "edge 502s", 30, "13:42"),
             ("update edge 502s", "edge 502s", None, None),
             ("update the --nextgen edge", "the --nextgen edge", None, None),
+            ("update the --next-gen edge", "the --next-gen edge", None, None),
+            # one phone dash before `next` in a sentence, no delay after it: text (a tester's finding)
+            (
+                "update rolled back \u2014next we watch the error rate",
+                "rolled back \u2014next we watch the error rate",
+                None,
+                None,
+            ),
+            ("update the next 30 minutes are key", "the next 30 minutes are key", None, None),
         ],
     )
     def test_spellings(self, typed: str, text: str, minutes: int | None, at: str | None) -> None:
@@ -114,6 +123,20 @@ class TestTheCommand:
             ("note x --next 30m", "`--next` only applies to a status update (`update <text> --next 30m`), not `note`."),
             ("INC-7 resolve --next 30m", "`--next` only applies to a status update"),
             ("update --next 30m", "`update` needs what we know and what we are doing."),
+            # a tester's findings: written almost right, never silently kept as text
+            (
+                "update --next 30m DB failover in progress",
+                "Give the delay at the end: `update DB failover in progress --next 30m`.",
+            ),
+            ("update --next 1 hour DB failover", "Give the delay at the end: `update DB failover --next 1 hour`."),
+            (
+                "update DB failover done \u2014 next 30m",
+                "`\u2014 next 30m` reads like the option `--next`: write `--next 30m`",
+            ),
+            ("update DB failover done - next 1h", "`- next 1h` reads like the option `--next`: write `--next 1h`"),
+            ("update DB failover --next-30m", "`--next-30m` reads like the option `--next`: write `--next 30m`"),
+            ("update DB failover --next45m", "`--next45m` reads like the option `--next`: write `--next 45m`"),
+            ("update x \u2014next=soon", "`--next soon` is not a delay."),
         ],
     )
     def test_refusals(self, typed: str, message: str) -> None:
@@ -170,6 +193,25 @@ class TestOverdueNudge:
         """A sev1 is nudged after 15 silent minutes, but not while the next update is promised for later."""
         assert self.nudges([update(10, 60)], 65) == []
         assert self.nudges([update(10, None)], 26) == [(7, 16, None)]
+
+    def test_once_the_overdue_promise_was_nudged_the_silence_rule_takes_over(self) -> None:
+        """A sev1: promise due at +40, nudged at +40, a note at +45, then 15 quiet minutes (a tester's finding)."""
+        (nudge,) = apply(incident(), Nudge(30, "2026-11-22T14:22:00Z"), Stamp("incidentbot", at(40), at(40))).entries
+        (note,) = apply(incident(), AddNote("restarted the edge nodes"), Stamp(LEAD, at(45), at(45))).entries
+        entries = [update(10, 30), nudge, note]
+        assert self.nudges(entries, 59) == []
+        assert self.nudges(entries, 60) == [(7, 15, None)]
+
+    def test_a_resolve_after_the_promise_answers_it(self) -> None:
+        """Promised at +10 for +40, resolved at +20 and reopened at +25: no overdue nudge at +41."""
+        (resolved,) = apply(incident(), Resolve("fixed"), Stamp(LEAD, at(20), at(20))).entries
+        (reopened,) = apply(incident(Status.RESOLVED), Reopen("back"), Stamp(LEAD, at(25), at(25))).entries
+        assert self.nudges([update(10, 30), resolved, reopened], 41, Severity.SEV4) == []
+        assert self.nudges([update(10, 30)], 41, Severity.SEV4) == [(7, 31, at(40))]
+
+    def test_with_no_silence_thresholds_a_promise_is_still_nudged(self) -> None:
+        found = due_nudges([(incident(), [update(10, 30)])], {}, at(40))
+        assert [(d.number, d.update_due) for d in found] == [(7, at(40))]
 
     def test_a_new_update_keeps_the_old_promise_from_being_nudged(self) -> None:
         assert self.nudges([update(10, 30), update(35, 30)], 50) == []

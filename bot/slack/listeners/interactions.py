@@ -227,7 +227,7 @@ def _update_command(view: dict[str, Any], number: int, verb: str) -> ParsedComma
         _value(view, BlockId.UPDATE_STATUS, InputId.UPDATE_STATUS),
         _value(view, BlockId.UPDATE_KNOWN, InputId.UPDATE_KNOWN),
         _value(view, BlockId.UPDATE_NEXT_STEPS, InputId.UPDATE_NEXT_STEPS),
-        _value(view, BlockId.UPDATE_NEXT, InputId.UPDATE_NEXT).replace("none", ""),
+        "" if (chosen := _value(view, BlockId.UPDATE_NEXT, InputId.UPDATE_NEXT)) == "none" else chosen,
     )
     return ParsedCommand(update, incident_number=number)
 
