@@ -255,7 +255,7 @@ class TestAlertmanagerWebhook:
         assert post_json(slo_slack.bot, "/alerts/alertmanager", firing_payload()).status == 200
         slo_slack.bot.drain()
         sent = json.dumps([c.params for c in slo_slack.fake.calls], ensure_ascii=False)
-        assert "declared by alertmanager: CDN edge returning 502s above the error SLO" in sent
+        assert "CDN edge returning 502s above the error SLO\\nDeclared by alertmanager at " in sent  # the announcement
         targets = re.findall(r"<@([^>|]*)", sent)
         assert all(re.fullmatch(r"[UW][A-Z0-9]+", target) for target in targets), targets
 
