@@ -93,6 +93,14 @@ def _incidents(start: Start, count: int) -> Iterator[dict[str, Any]]:
             else None,
             "service": ("cdn-edge", "checkout", "search", None)[index % 4],
             "impact_percent": (12.5, 50.0, None, 0.25)[index % 4],
+            "private": index % 17 == 3,
+            "announcement_channel": "CANNOUNCE01" if index % 3 else None,
+            "announcement_ts": f"{1700000500 + number}.000{index % 1000:03d}" if index % 3 else None,
+            "channel_archived_at": declared + timedelta(days=7, minutes=47) if resolved and index % 2 else None,
+            "channel_problem": "Slack refuses the channel: not_in_channel (the bot was removed)"
+            if index % 29 == 5
+            else None,
+            "statuspage_incident_id": f"sp{number:010d}" if index % 11 == 2 else None,
             "version": 3 + index % 9,
             "created_at": declared,
             "updated_at": declared + timedelta(minutes=48),
