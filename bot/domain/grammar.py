@@ -250,8 +250,12 @@ def clean_text(text: str) -> str:
     ).strip()
 
 
-_PRIVATE_OPTION = re.compile(r"(?<!\S)(?:--|\u2014|\u2013)private(?!\S)", re.IGNORECASE)
-"""``--private`` (also ``\u2014private`` as a phone writes it) as a word of its own anywhere in ``declare``."""
+_PRIVATE_OPTION = re.compile(rf"(?<!\S){_FLAG_DASH}private(?!\S)", re.IGNORECASE)
+"""``--private`` as a word of its own anywhere in ``declare``, its dashes as ``--at``'s (``\u2014private`` as a phone
+writes it, ``---private``, Unicode hyphens, a minus sign, full-width hyphens)."""
+_PRIVATE_ATTEMPT = re.compile(rf"(?:^|(?<=[\s(\[]))(?:{_FLAG_DASH}|-)priv\w*\S*", re.IGNORECASE)
+"""Anything else that tries to be ``--private`` (``-private``, ``--privat``, ``--priv``, ``--private,``,
+``--private=yes``, ``(--private)``): refused, since a typo would announce the title meant to be hidden."""
 
 
 def is_bare_declare(text: str) -> bool:
@@ -617,11 +621,26 @@ def parse_group(token: str) -> GroupRef | None:
     return GroupRef(group_id=match.group("id"), handle=match.group("handle") or None)
 
 
+def split_private(text: str) -> tuple[str, bool]:
+    """``text`` without its ``--private`` option (``_PRIVATE_OPTION``, anywhere, once or more) and whether it
+    was there. Raises UsageError for an option that tries to be ``--private`` but is not (``--privat``,
+    ``-private``, ``--private:``): kept as title text it would be announced with the title."""
+    private = _PRIVATE_OPTION.search(text) is not None
+    if private:
+        text = " ".join(_PRIVATE_OPTION.sub(" ", text).split())
+    attempt = _PRIVATE_ATTEMPT.search(text)
+    if attempt is not None:
+        raise UsageError(
+            f"`{attempt.group(0)[:30]}` is not an option: did you mean `--private` (two hyphens, a word of its "
+            "own)? Nothing was declared.",
+            USAGE["declare"],
+        )
+    return text, private
+
+
 def _parse_declare(rest: str) -> Declare:
     """``declare [--private] [sevN] <title>``; ``--private`` may stand anywhere in it, once or more."""
-    private = _PRIVATE_OPTION.search(rest) is not None
-    if private:
-        rest = " ".join(_PRIVATE_OPTION.sub(" ", rest).split())
+    rest, private = split_private(rest)
     severity, title = split_severity(rest)
     title = _require_text("declare", title, "a title, e.g. `declare sev1 CDN edge returning 502s`")
     if len(title) > MAX_TITLE_LENGTH:

@@ -14,7 +14,10 @@ has a lead: it has no human declarer, and someone has to take it.
 Everyone may still add notes, hypotheses and follow-ups: the timeline stays open.
 
 A private incident (``declare --private``) always has strict roles, whatever the setting
-(``strict_roles_for``).
+(``strict_roles_for``), and more: only its members (``bot.domain.privacy.insiders``: declarer, lead, IRT)
+may change it at all, notes and follow-ups included (a change's reply quotes what it changed), and nobody
+picks one up by default (a CLI-declared one is staffed by its declarer, from the CLI). The bot's own moves
+(``BOT_ACTIONS``) are not people's.
 """
 
 from __future__ import annotations
@@ -23,6 +26,13 @@ from collections.abc import Sequence
 
 from bot.domain.commands import (
     Assemble,
+    Nudge,
+    RecordAlert,
+    RecordFollowupExport,
+    RecordPublication,
+    RecordTrackerIssueGone,
+    RemindFollowups,
+    RemindPostmortem,
     ReviewMove,
     SetLead,
     Transition,
@@ -30,10 +40,24 @@ from bot.domain.commands import (
 from bot.domain.errors import BotError
 from bot.domain.model import Incident, is_slack_user_id
 from bot.domain.people import Person
+from bot.domain.privacy import insiders
 
 STAFFING_ACTIONS: tuple[type[Transition], ...] = (SetLead, Assemble)
 """Restricted once the incident has a lead, or when a person declared it; every other action with a
 ``restricted_move`` (``bot.domain.commands``) is restricted whenever strict roles are on."""
+
+
+BOT_ACTIONS: tuple[type[Transition], ...] = (
+    Nudge,
+    RecordAlert,
+    RecordFollowupExport,
+    RecordPublication,
+    RecordTrackerIssueGone,
+    RemindFollowups,
+    RemindPostmortem,
+)
+"""What the bot records on its own (a reminder, an alert, a tracker's or a publication's answer): never a
+person's move, so never refused."""
 
 
 class NotAllowed(BotError):
@@ -64,7 +88,11 @@ def is_restricted(incident: Incident, action: Transition) -> bool:
 def may_act(incident: Incident, action: Transition, actor: str, postmortem_owner: str | None = None) -> bool:
     """True if ``actor`` (a Slack user id, or a name given in the CLI) may apply ``action`` under strict roles;
     ``postmortem_owner`` (``bot.domain.review``) may also move the postmortem's review they were given (a
-    ``ReviewMove``: the reminder asks them to), or hand it over."""
+    ``ReviewMove``: the reminder asks them to), or hand it over. On a private incident only its members may
+    make any change (``insiders``)."""
+    if incident.private and not isinstance(action, BOT_ACTIONS):
+        owner_moves = postmortem_owner is not None and actor == postmortem_owner and isinstance(action, ReviewMove)
+        return actor in insiders(incident) or owner_moves
     if not is_restricted(incident, action):
         return True
     if actor == incident.lead or incident.member(actor) is not None:
@@ -78,6 +106,14 @@ def check_allowed(incident: Incident, action: Transition, actor: str, postmortem
     """Raise NotAllowed, naming who may, when ``actor`` may not apply ``action``."""
     if may_act(incident, action, actor, postmortem_owner):
         return
+    if incident.private:
+        message = (
+            f"{incident.incident_id} is a private incident: only its declarer, lead and IRT may change it. "
+            "Ask its lead to add you: `/incident " + incident.incident_id + " assemble "
+        )
+        raise NotAllowed(
+            (message, Person(actor), "`."), f"{incident.incident_id} is private: only its team may change it."
+        )
     move = action.restricted_move or "change {it}"
     lead: tuple[str | Person, ...]
     if incident.lead:

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import read_settings
-from bot.domain.commands import AddNote, ChangeSeverity, Declare, RemindFollowups
+from bot.domain.commands import Declare, RemindFollowups, SetLead, Transition, UserRef
 from bot.domain.errors import UsageError
 from bot.domain.grammar import bare_declare_private, bare_declare_severity, is_bare_declare, parse_command
 from bot.domain.lifecycle import Stamp, apply, declare
@@ -199,12 +199,47 @@ class TestStrictRoles:
         """Strict roles apply when configured, and always to a private incident."""
         assert strict_roles_for(worked_on(private)[0], configured) is strict
 
-    def test_an_outsider_may_not_change_the_severity_but_may_add_a_note(self) -> None:
-        """Under a private incident's strict roles a non-member is refused a decisive move, not a note."""
+    @pytest.mark.parametrize(
+        "typed",
+        [
+            "severity sev3",
+            "note seen from support",
+            "followup done 1",
+            "followup due 1 2026-12-24",
+            "followup owner 1 <@U0ERIN|erin>",
+            "followup drop 1 not needed",
+            "followup reopen 1",
+            "followup export 1",
+            "followup a new one",
+            "service other-service",
+            "hypothesis it is DNS",
+            "lead <@U0ERIN|erin>",
+            "update all is fine",
+        ],
+    )
+    def test_an_outsider_may_change_nothing(self, typed: str) -> None:
+        """A tester found outsiders closing a private incident's follow-ups (the reply quoted them) and filing
+        them in the tracker: on a private incident only its members make any change."""
         incident, _ = worked_on()
+        action = parse_command(typed).action
+        assert isinstance(action, Transition)
+        with pytest.raises(NotAllowed) as refused:
+            check_allowed(incident, action, OUTSIDER)
+        assert refused.value.plain_message == "INC-7 is private: only its team may change it."
+        for member in (DECLARER, LEAD, IRT):
+            check_allowed(incident, action, member)
+
+    @pytest.mark.parametrize("declared_by", ["cli", "alice", "alertmanager"])
+    def test_nobody_picks_up_a_private_incident_declared_outside_slack(self, declared_by: str) -> None:
+        """A CLI-declared private incident (no Slack declarer) was taken by anyone naming themselves lead."""
+        decision = declare(Declare(TITLE, Severity.SEV1, private=True), 7, Stamp(declared_by, T0, T0))
         with pytest.raises(NotAllowed):
-            check_allowed(incident, ChangeSeverity(Severity.SEV3), OUTSIDER)
-        check_allowed(incident, AddNote("seen from support"), OUTSIDER)
+            check_allowed(decision.incident, SetLead(UserRef(OUTSIDER)), OUTSIDER)
+        check_allowed(decision.incident, SetLead(UserRef(LEAD)), declared_by)
+
+    def test_the_bots_own_moves_are_not_refused(self) -> None:
+        incident, _ = worked_on()
+        check_allowed(incident, RemindFollowups(datetime(2026, 12, 2, tzinfo=UTC).date()), "incidentbot")
 
 
 class TestDeclarePrivate:

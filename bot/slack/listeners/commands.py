@@ -134,10 +134,12 @@ async def _dispatch(deps: SlackDeps, reply: Reply, body: dict[str, Any], context
 async def _open_declare_modal(deps: SlackDeps, reply: Reply, body: dict[str, Any], text: str) -> None:
     await reply.ack()
     severity = bare_declare_severity(text)
-    view = blocks.build_declare_modal(severity, body.get("channel_id"), private=bare_declare_private(text))
+    private = bare_declare_private(text)
+    view = blocks.build_declare_modal(severity, body.get("channel_id"), private=private)
     if not body.get("trigger_id") or not await deps.web_api.open_view(str(body["trigger_id"]), view):
+        option = "--private " if private else ""
         await reply.send(
-            escape("I could not open the declare form; type `/incident declare [sev1-4] <title>` instead.")
+            escape(f"I could not open the declare form; type `/incident declare {option}[sev1-4] <title>` instead.")
         )
 
 

@@ -25,7 +25,15 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 
 from bot.domain.commands import Declare, ParsedCommand
 from bot.domain.effects import Effect
-from bot.domain.grammar import MAX_TITLE_LENGTH, USAGE, clean_text, parse_command, update_from_form
+from bot.domain.errors import UsageError
+from bot.domain.grammar import (
+    MAX_TITLE_LENGTH,
+    USAGE,
+    clean_text,
+    parse_command,
+    split_private,
+    update_from_form,
+)
 from bot.domain.model import DEFAULT_SEVERITY, Incident, Severity
 from bot.slack import blocks
 from bot.slack.app import SlackDeps
@@ -198,10 +206,15 @@ async def _submit_declare(
             errors={BlockId.TITLE: f"A title of 1 to {MAX_TITLE_LENGTH} characters is needed."},
         )
         return
+    try:
+        title, typed_private = split_private(title)  # `--private` pasted into the title counts as the box
+    except UsageError as exc:
+        await ack(response_action="errors", errors={BlockId.TITLE: exc.user_message})
+        return
     await ack()
     severity = Severity.parse(_value(view, BlockId.SEVERITY, InputId.SEVERITY)) or DEFAULT_SEVERITY
     description = clean_text(_value(view, BlockId.DESCRIPTION, InputId.DESCRIPTION))
-    private = "private" in _checked(view, BlockId.PRIVATE, InputId.PRIVATE)
+    private = typed_private or "private" in _checked(view, BlockId.PRIVATE, InputId.PRIVATE)
     origin = _metadata(view).get("channel_id")
     context[REPLY_CHANNEL] = origin  # a failure is told where /incident was typed
     actor = _actor(body)
