@@ -373,6 +373,13 @@ def _check_options(verb: str, command: ParsedCommand) -> None:
             f"`{action.verb}` takes no `--at`: the postmortem's review is recorded as it happens.",
             USAGE["postmortem"],
         )
+    if isinstance(action, StatuspageOpen | StatuspageUpdate | StatuspageResolve) and command.at is not None:
+        # Published as it happens: the status page's state is the fold of its entries in recording order.
+        raise UsageError(
+            "`statuspage` takes no `--at`: what customers read is published when you type it (a backdated "
+            "`statuspage` command would still reach the status page now).",
+            USAGE["statuspage"],
+        )
     if isinstance(action, CorrectEntry) and not action.text and command.at is None:
         raise UsageError(
             f"`correct {action.number}` needs the new text, a new time (`--at WHEN`), or both, "

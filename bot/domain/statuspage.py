@@ -11,8 +11,10 @@ docs/Model/PostPagesPageIdIncidentsIncident.md): ``status`` investigating, ident
 ``impact_override`` none, minor, major, critical; a component's status operational, degraded_performance,
 partial_outage, major_outage, under_maintenance; ``name`` at most 255 characters; ``body`` at most 25,000.
 
-The state of an incident's status page is the fold of its ``statuspage`` entries (``statuspage_state``):
-open after an ``open``, closed after a ``resolve``. ``open`` is refused while one is open (one status-page
+The state of an incident's status page is the fold of its ``statuspage`` entries (``statuspage_state``) in
+the order they were recorded (``recorded_at``, then their place in the record), never by the time they
+claim to have happened: a ``resolve --at 2m ago`` whose status-page resolve the bot records now comes after
+the open typed before it. Open after an ``open``, closed after a ``resolve``. ``open`` is refused while one is open (one status-page
 incident per incident at a time), ``update`` and ``resolve`` while none is.
 """
 
@@ -47,6 +49,12 @@ COMPONENT_STATUS_OF_IMPACT: Mapping[str, str] = {
 }
 """The status each affected component is given while the status-page incident is open, by its impact; on
 resolve every affected component is ``operational`` again."""
+COMPONENT_SEVERITY = ("operational", "under_maintenance", "degraded_performance", "partial_outage", "major_outage")
+"""Component statuses, least severe first: a component listed by several open status-page incidents shows the
+worst of them."""
+OPEN_NOT_CREATED = "was never created on Statuspage (its open was refused or given up)"
+"""Part of the reason of an update buried because its open is not on Statuspage: the open's own notice told
+the channel, so its updates tell no more (``bot.slack.delivery.dead_statuspage_notice``)."""
 MAX_NAME_CHARS = 255
 """Statuspage: "Incident Name. There is a maximum limit of 255 characters"."""
 MAX_BODY_CHARS = 25_000
@@ -79,7 +87,19 @@ class StatuspageState:
 
 
 def statuspage_state(entries: Sequence[TimelineEntry]) -> StatuspageState:
-    """The fold of ``entries`` (any kinds, oldest first; only ``statuspage`` ones count)."""
+    """The fold of ``entries`` (any kinds, any order; only ``statuspage`` ones count) in recording order:
+    ``recorded_at``, then ``TimelineEntry.number`` (entries not stored yet after stored ones), then the order
+    given."""
+    order = sorted(
+        enumerate(entries),
+        key=lambda pair: (
+            pair[1].recorded_at,
+            pair[1].number is None,
+            pair[1].number or 0,
+            pair[0],
+        ),
+    )
+    entries = [entry for _, entry in order]
     state = StatuspageState()
     for entry in entries:
         if entry.kind is not EntryKind.STATUSPAGE:

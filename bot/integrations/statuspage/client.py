@@ -93,19 +93,23 @@ class StatuspageClient:
         answer = await self.http.request("GET", f"{self._incidents}/{incident_id}")
         return _incident(answer.data, "GET incident")
 
-    async def find_unresolved(self, marker: str) -> dict[str, Any] | None:
-        """The unresolved incident whose ``metadata.incidentbot.marker`` is ``marker``, or None."""
+    async def unresolved(self) -> list[dict[str, Any]]:
+        """``GET .../incidents/unresolved``, every page (at most ``UNRESOLVED_PAGES`` of 100): the page's
+        unresolved incidents, newest first."""
+        found: list[dict[str, Any]] = []
         for page in range(1, UNRESOLVED_PAGES + 1):
             answer = await self.http.request(
                 "GET", f"{self._incidents}/unresolved", params={"page": str(page), "per_page": "100"}
             )
             listed = answer.data if isinstance(answer.data, list) else []
-            for incident in listed:
-                if isinstance(incident, dict) and marker_of(incident) == marker:
-                    return incident
+            found.extend(incident for incident in listed if isinstance(incident, dict))
             if len(listed) < 100:
-                return None
-        return None
+                break
+        return found
+
+    async def find_unresolved(self, marker: str) -> dict[str, Any] | None:
+        """The unresolved incident whose ``metadata.incidentbot.marker`` is ``marker``, or None."""
+        return next((i for i in await self.unresolved() if marker_of(i) == marker), None)
 
     async def check(self) -> str:
         """``GET /v1/pages/{page_id}``: the page's name (``incidentbot doctor``)."""
