@@ -404,6 +404,106 @@ class TestFaults:
         assert len([line for line in lines if "still not updated (open) after an hour" in line]) == 1
 
 
+class TestMoreFaults:
+    """Findings 10-13 (breaksp)."""
+
+    @pytest.mark.parametrize("status", [420, 429])
+    async def test_420_and_429_are_rate_limits_retried_after_retry_after(
+        self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage, status: int
+    ) -> None:
+        """Statuspage's older rate-limit answer 420 is retried like 429, no sooner than its Retry-After."""
+        usecases = _usecases(store, clock)
+        _declare(usecases, clock)
+        fake.fail("unresolved", status, body={"error": "Rate limit exceeded"}, headers={"Retry-After": "120"})
+        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        worker = _worker(usecases, clock, fake)
+        await worker.drain(timeout=10)
+        (item,) = _statuspage_items(usecases, "pending")
+        assert item.last_error == (
+            f"GET /v1/pages/{PAGE_ID}/incidents/unresolved: rate limited by Statuspage (HTTP {status}): "
+            "Rate limit exceeded"
+        )
+        assert (item.next_attempt_at - clock.now).total_seconds() >= 120
+        await _deliver_all(worker, clock)
+        assert _states(fake) == [("Checkout is failing", "investigating")]
+
+    @pytest.mark.parametrize(
+        ("status", "said"),
+        [
+            (401, "HTTP 401, the API key is not valid: check STATUSPAGE_API_KEY) with a web page"),
+            (403, "HTTP 403, the API key may not do this: check its user's permissions on the page) with a web page"),
+            (404, "HTTP 404, no such page or incident, or the key cannot see it: check STATUSPAGE_PAGE_ID and "
+             "STATUSPAGE_URL) with a web page"),
+            (400, "HTTP 400, a request Statuspage cannot read) with a web page"),
+        ],
+    )
+    async def test_a_refusal_as_a_web_page_is_dead_at_once(
+        self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage, status: int, said: str
+    ) -> None:
+        """A 4xx whose body is a proxy's HTML page is a refusal (dead at the first attempt), not retried."""
+        usecases = _usecases(store, clock)
+        _declare(usecases, clock)
+        fake.fail("*", status, html=True, times=100)
+        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        await _deliver_all(_worker(usecases, clock, fake), clock)
+        (dead,) = _statuspage_items(usecases, "dead")
+        assert dead.attempts == 1
+        assert f"GET /v1/pages/{PAGE_ID}/incidents/unresolved: Statuspage refused (" + said in dead.last_error
+        fake.faults.clear()
+
+    async def test_a_5xx_web_page_is_still_retried(
+        self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
+    ) -> None:
+        usecases = _usecases(store, clock)
+        _declare(usecases, clock)
+        fake.fail("create", 502, html=True, times=2)
+        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        await _deliver_all(_worker(usecases, clock, fake), clock)
+        assert (len(fake.calls("create")), _states(fake)) == (3, [("Checkout is failing", "investigating")])
+
+    async def test_a_plain_text_404_from_a_wrong_base_url_is_dead_naming_statuspage_url(
+        self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
+    ) -> None:
+        """A base URL with a doubled path (``.../v1`` + ``/v1/pages``) answers a plain-text 404: dead at once."""
+        usecases = _usecases(store, clock)
+        _declare(usecases, clock)
+        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        client = StatuspageClient(Secret(API_KEY), PAGE_ID, fake.url + "/v1", timeout_seconds=2)
+        deliver = route_by_kind({"statuspage": StatuspageDeliverer(client, usecases.statuspage)})
+        worker = OutboxWorker(usecases.store, deliver, "w1", clock=clock, policy=RetryPolicy(base_seconds=1, max_seconds=8))
+        await _deliver_all(worker, clock)
+        (dead,) = _statuspage_items(usecases, "dead")
+        assert dead.attempts == 1
+        assert dead.last_error.startswith(
+            f"GET /v1/pages/{PAGE_ID}/incidents/unresolved: Statuspage refused (HTTP 404, no such page or incident, "
+            "or the key cannot see it: check STATUSPAGE_PAGE_ID and STATUSPAGE_URL) with "
+        )
+
+    async def test_an_update_to_an_incident_a_person_resolved_on_statuspage_is_dead_and_does_not_reopen_it(
+        self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
+    ) -> None:
+        usecases = _usecases(store, clock)
+        _declare(usecases, clock)
+        worker = _worker(usecases, clock, fake)
+        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        await _deliver_all(worker, clock)
+        (incident,) = fake.incidents.values()
+        incident["status"] = "resolved"  # a person resolved it on Statuspage
+        _run(usecases, clock, "INC-1 statuspage update monitoring Still watching")
+        await _deliver_all(worker, clock)
+        assert incident["status"] == "resolved"
+        assert fake.calls("update") == []
+        (dead,) = _statuspage_items(usecases, "dead")
+        assert dead.last_error == (
+            f"INC-1's status-page incident {incident['id']} was resolved on Statuspage: this update was not "
+            "published (it would reopen it); `statuspage open` publishes a new one"
+        )
+        _run(usecases, clock, f"INC-1 resolve {SUMMARY}")  # nothing left to resolve there: done, not dead
+        await _deliver_all(worker, clock)
+        assert [i.kind for i in _statuspage_items(usecases)] == ["statuspage.update"]
+        assert fake.calls("update") == []
+
+
 class TestNothingInternalIsPublished:
     async def test_title_notes_and_resolve_summary_never_reach_statuspage(
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage

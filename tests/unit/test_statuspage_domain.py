@@ -245,6 +245,21 @@ class TestSettings:
         assert settings.statuspage_resolve_text == "This incident has been resolved."
         assert "k1" not in repr(settings)
 
+    @pytest.mark.parametrize(
+        ("typed", "used"),
+        [
+            ("https://api.statuspage.io/v1", "https://api.statuspage.io"),  # as Atlassian writes it (finding 11)
+            ("https://api.statuspage.io/v1/", "https://api.statuspage.io"),
+            ("https://api.statuspage.io/", "https://api.statuspage.io"),
+            ("http://localhost:8080/v1", "http://localhost:8080"),
+            ("http://[::1]:9", "http://[::1]:9"),
+            ("https://proxy.example/statuspage", "https://proxy.example/statuspage"),
+        ],
+    )
+    def test_the_base_url_without_its_version(self, typed: str, used: str) -> None:
+        environ = {"STATUSPAGE_API_KEY": "k1", "STATUSPAGE_PAGE_ID": "kctbh9vrtdwd", "STATUSPAGE_URL": typed}
+        assert load_settings(environ, None).statuspage_url == used
+
     def test_off_by_default(self) -> None:
         settings = load_settings({}, None)
         assert (settings.statuspage, settings.statuspage_url) == (False, "https://api.statuspage.io")
@@ -270,6 +285,16 @@ class TestSettings:
             (
                 {"STATUSPAGE_API_KEY": "k1", "STATUSPAGE_PAGE_ID": "p1", "STATUSPAGE_URL": "ftp://api.x"},
                 "STATUSPAGE_URL must be an http(s) URL (e.g. https://api.statuspage.io), got 'ftp://api.x'.",
+            ),
+            (  # finding 14 (breaksp): the key would cross the network in clear text
+                {"STATUSPAGE_API_KEY": "k1", "STATUSPAGE_PAGE_ID": "p1", "STATUSPAGE_URL": "http://api.statuspage.io"},
+                "STATUSPAGE_URL must use https: 'http://api.statuspage.io' would send the API key in clear text "
+                "(plain http only to 127.0.0.1, ::1 or localhost).",
+            ),
+            (
+                {"STATUSPAGE_API_KEY": "k1", "STATUSPAGE_PAGE_ID": "p1", "STATUSPAGE_URL": "http://10.0.0.7:8080/v1"},
+                "STATUSPAGE_URL must use https: 'http://10.0.0.7:8080' would send the API key in clear text "
+                "(plain http only to 127.0.0.1, ::1 or localhost).",
             ),
             (
                 {"STATUSPAGE_API_KEY": "k1", "STATUSPAGE_PAGE_ID": "p1", "STATUSPAGE_CONFIRM_RESOLVE": "ask"},
