@@ -248,3 +248,41 @@ def test_a_refused_open_tells_the_lead_once_however_many_updates_follow(
         ("identified", "Cause found"),
         ("monitoring", "Fix deployed"),
     ]
+
+
+def test_typed_text_reaches_the_page_word_for_word_and_the_reply_says_what_customers_read(
+    database_url: str, fake_slack: FakeSlack, statuspage: FakeStatuspage, settings: dict[str, str]
+) -> None:
+    """Findings 6, 7, 15 and 17 (breaksp): a capitalised status word is public text (the reply names the status
+    kept and the text); a components list with a space after its comma, a forgotten components list and a bare
+    Slack id are refused at the command, with the fix, and nothing of them reaches Statuspage."""
+    with running_bot(database_url, fake_slack.base_url, **settings) as bot:
+        slack = SlackDriver(bot, fake_slack)
+        channel = slack.declare(f"declare sev1 {TITLE}")
+        refusals = [
+            slack.command(text, channel_id=channel).text
+            for text in (
+                "statuspage open major search, checkout-api Search and checkout are slow",
+                "statuspage open major Payments are failing for some customers",
+            )
+        ]
+        slack.command("statuspage open major search Search is slow", channel_id=channel)
+        identified = slack.command(
+            "statuspage update Identified the cause: a faulty certificate.", channel_id=channel
+        ).text
+        monitoring = slack.command("statuspage update monitoring Error rates are back to normal.", channel_id=channel)
+        bare = slack.command("statuspage update Thanks to <@U0BOB> for the report", channel_id=channel).text
+        bot.drain()
+    assert "`search,` ends with a comma: write the components without spaces (`search,checkout-api`)" in refusals[0]
+    assert "`Payments` is neither a catalogued service nor a Statuspage component id" in refusals[1]
+    assert "Status page update (investigating): Identified the cause: a faulty certificate." in identified
+    assert "Status page update (monitoring): Error rates are back to normal." in monitoring.text
+    # escaped as Slack mrkdwn, so the reply shows the typed `<@U0BOB>` instead of mentioning bob
+    assert "`&lt;@U0BOB&gt;` would reach the status page as the bare Slack id @U0BOB: write the person's name" in bare
+    (incident,) = statuspage.incidents.values()
+    assert [(u["status"], u["body"]) for u in reversed(incident["incident_updates"])] == [
+        ("investigating", "Search is slow"),
+        ("investigating", "Identified the cause: a faulty certificate."),
+        ("monitoring", "Error rates are back to normal."),
+    ]
+    assert "checkout-api" not in json.dumps([r.body for r in statuspage.requests])
