@@ -14,8 +14,8 @@ partial_outage, major_outage, under_maintenance; ``name`` at most 255 characters
 The state of an incident's status page is the fold of its ``statuspage`` entries (``statuspage_state``) in
 the order they were recorded (``recorded_at``, then their place in the record), never by the time they
 claim to have happened: a ``resolve --at 2m ago`` whose status-page resolve the bot records now comes after
-the open typed before it. Open after an ``open``, closed after a ``resolve``. ``open`` is refused while one is open (one status-page
-incident per incident at a time), ``update`` and ``resolve`` while none is.
+the open typed before it. Open after an ``open``, closed after a ``resolve``. ``open`` is refused while one is
+open (one status-page incident per incident at a time), ``update`` and ``resolve`` while none is.
 """
 
 from __future__ import annotations
@@ -153,8 +153,9 @@ def check_body(text: str) -> str:
     bare = _UNLABELLED_REFERENCE.search(body)
     if bare is not None:
         what = "person" if bare.group(1) == "@" else "channel"
+        shown = f"{bare.group(1)}{bare.group(2)[:20]}"
         raise UsageError(
-            f"`{bare.group(0)[:30]}` would reach the status page as the bare Slack id {bare.group(1)}{bare.group(2)[:20]}: "
+            f"`{bare.group(0)[:30]}` would reach the status page as the bare Slack id {shown}: "
             f"write the {what}'s name instead (customers cannot read Slack ids)."
         )
     if len(body) > MAX_BODY_CHARS:

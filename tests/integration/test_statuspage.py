@@ -432,8 +432,11 @@ class TestMoreFaults:
         [
             (401, "HTTP 401, the API key is not valid: check STATUSPAGE_API_KEY) with a web page"),
             (403, "HTTP 403, the API key may not do this: check its user's permissions on the page) with a web page"),
-            (404, "HTTP 404, no such page or incident, or the key cannot see it: check STATUSPAGE_PAGE_ID and "
-             "STATUSPAGE_URL) with a web page"),
+            (
+                404,
+                "HTTP 404, no such page or incident, or the key cannot see it: check STATUSPAGE_PAGE_ID and "
+                "STATUSPAGE_URL) with a web page",
+            ),
             (400, "HTTP 400, a request Statuspage cannot read) with a web page"),
         ],
     )
@@ -470,7 +473,9 @@ class TestMoreFaults:
         _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
         client = StatuspageClient(Secret(API_KEY), PAGE_ID, fake.url + "/v1", timeout_seconds=2)
         deliver = route_by_kind({"statuspage": StatuspageDeliverer(client, usecases.statuspage)})
-        worker = OutboxWorker(usecases.store, deliver, "w1", clock=clock, policy=RetryPolicy(base_seconds=1, max_seconds=8))
+        worker = OutboxWorker(
+            usecases.store, deliver, "w1", clock=clock, policy=RetryPolicy(base_seconds=1, max_seconds=8)
+        )
         await _deliver_all(worker, clock)
         (dead,) = _statuspage_items(usecases, "dead")
         assert dead.attempts == 1

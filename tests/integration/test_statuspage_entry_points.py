@@ -238,7 +238,9 @@ def test_a_refused_open_tells_the_lead_once_however_many_updates_follow(
         dead = [int(line.split()[0].lstrip("#")) for line in listed.stdout.splitlines() if "statuspage." in line]
         assert len(dead) == 3, listed.stdout
         for item_id in sorted(dead):
-            retried = incidentbot("outbox", "--retry", str(item_id), database_url=database_url, cwd=tmp_path, settings=settings)
+            retried = incidentbot(
+                "outbox", "--retry", str(item_id), database_url=database_url, cwd=tmp_path, settings=settings
+            )
             assert retried.returncode == 0, retried.stderr
         bot.worker.wake()
         _until(lambda: any(i["status"] == "monitoring" for i in statuspage.incidents.values()))

@@ -70,7 +70,11 @@ class TestGrammar:
     @pytest.mark.parametrize(
         ("text", "shown", "joined"),
         [
-            ("statuspage open major search, checkout-api Search and checkout are slow", "search,", "search,checkout-api"),
+            (
+                "statuspage open major search, checkout-api Search and checkout are slow",
+                "search,",
+                "search,checkout-api",
+            ),
             ("statuspage open major cmpsearch002,search, Slow", "cmpsearch002,search,", "cmpsearch002,search,Slow"),
             ("statuspage open minor , cmpsearch002 Slow", ",", ",cmpsearch002"),
         ],
@@ -131,7 +135,6 @@ class TestState:
     def test_other_kinds_do_not_count(self) -> None:
         note = TimelineEntry(EntryKind.NOTE, T0, T0, "U0ALICE", "statuspage open", {"action": "open"})
         assert statuspage_state([note]).open is False
-
 
     @given(
         st.lists(st.sampled_from(["open", "update", "resolve"]), min_size=1, max_size=12),
@@ -267,13 +270,13 @@ class TestRecord:
     @pytest.mark.parametrize("make", ["open", "update", "resolve"])
     def test_a_mention_without_its_name_is_refused(self, text: str, message: str, make: str) -> None:
         """Finding 15 (breaksp): ``<@U0BOB>`` (no ``|name``) would publish the bare id."""
-        action = {
+        actions: dict[str, StatuspageOpen | StatuspageUpdate | StatuspageResolve] = {
             "open": StatuspageOpen("major", "service", text, ("cmpcheckout1",)),
             "update": StatuspageUpdate(text),
             "resolve": StatuspageResolve(text),
-        }[make]
+        }
         with pytest.raises(UsageError) as raised:
-            apply(_incident(), action, _stamp(), [] if make == "open" else OPENED)
+            apply(_incident(), actions[make], _stamp(), [] if make == "open" else OPENED)
         assert str(raised.value) == message
 
     def test_a_labelled_mention_is_kept(self) -> None:
@@ -331,7 +334,9 @@ class TestComponents:
             "<public text>`."
         )
 
-    @given(st.text(st.characters(min_codepoint=33, max_codepoint=126, blacklist_characters=","), min_size=1, max_size=14))
+    @given(
+        st.text(st.characters(min_codepoint=33, max_codepoint=126, blacklist_characters=","), min_size=1, max_size=14)
+    )
     def test_only_twelve_lower_case_letters_and_digits_read_as_an_id(self, word: str) -> None:
         known = word in COMPONENTS or word.lower() in ("service", "-")
         if known:

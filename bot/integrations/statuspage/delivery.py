@@ -44,8 +44,8 @@ import structlog
 
 from bot.domain.effects import OutboxItem
 from bot.domain.model import format_incident_id
-from bot.errors import ConcurrentUpdate, StoreUnavailable
 from bot.domain.statuspage import COMPONENT_SEVERITY, COMPONENT_STATUS_OF_IMPACT, OPEN_NOT_CREATED
+from bot.errors import ConcurrentUpdate, StoreUnavailable
 from bot.integrations.statuspage.client import StatuspageClient, marker_of
 from bot.integrations.statuspage.plan import LANE
 from bot.integrations.trackers.port import TrackerError, outbox_error

@@ -8,8 +8,8 @@ if its entry committed.
 Effects (kind, payload), each of the incident (the ``statuspage`` lane: one at a time, in order):
 
 * ``statuspage.open``: ``opened`` (k: this is INC-n's k-th status-page incident, counted in recording order),
-  ``marker`` (``incidentbot-<installation id>-INC-<n>-<k>``), ``name``, ``body``, ``status`` (investigating), ``impact``, ``components`` (ids) and
-  ``component_status`` (``bot.domain.statuspage.COMPONENT_STATUS_OF_IMPACT``);
+  ``marker`` (``incidentbot-<installation id>-INC-<n>-<k>``), ``name``, ``body``, ``status`` (investigating),
+  ``impact``, ``components`` (ids) and ``component_status`` (``bot.domain.statuspage.COMPONENT_STATUS_OF_IMPACT``);
 * ``statuspage.update``: ``opened``, ``marker``, ``body``, ``status``;
 * ``statuspage.resolve``: ``opened``, ``marker``, ``body``, ``components`` (set to operational).
 
@@ -55,7 +55,8 @@ def statuspage_marker(installation_id: str, number: int, opened: int) -> str:
 class StatuspagePlan:
     """A standing plan (``bot.usecases.shared.StandingPlan``). ``confirm``: ask before resolving the status
     page with the incident; ``resolve_text``: the public sentence of that resolve. ``uow`` is the
-    transition's unit of work: its ``timeline`` (list and append ``statuspage`` entries) and ``pages.installation_id()`` are used."""
+    transition's unit of work: its ``timeline`` (list and append ``statuspage`` entries) and
+    ``pages.installation_id()`` are used."""
 
     def __init__(self, confirm: bool, resolve_text: str) -> None:
         self.confirm = confirm
@@ -95,9 +96,7 @@ class StatuspagePlan:
         return effects
 
     @staticmethod
-    def _effect(
-        incident: Incident, entry: TimelineEntry, state: StatuspageState, marker: str, opened: int
-    ) -> Effect:
+    def _effect(incident: Incident, entry: TimelineEntry, state: StatuspageState, marker: str, opened: int) -> Effect:
         data = entry.data
         action = data.get("action")
         plain = plain_references(dict(data.get("names") or {}))  # Slack's <@U0BOB|bob>, <https://x|x> as typed

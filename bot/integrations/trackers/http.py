@@ -124,7 +124,9 @@ class TrackerHttp:
             hint = self._hints.get(status, "")
             return TrackerError(
                 FailureKind.PERMANENT,
-                self.redact(f"{where}: {self.tracker} refused (HTTP {status}{', ' + hint if hint else ''}) with {kind}"),
+                self.redact(
+                    f"{where}: {self.tracker} refused (HTTP {status}{', ' + hint if hint else ''}) with {kind}"
+                ),
                 status,
                 None,
                 self.tracker,
