@@ -371,7 +371,8 @@ class TestFaults:
         assert dead.kind == "statuspage.update"
         assert dead.last_error.startswith("GET /v1/pages/kctbh9vrtdwd/incidents/inc000000001: Statuspage refused")
         assert dead.last_error.endswith(
-            "(HTTP 404, no such page or incident, or the key cannot see it: check STATUSPAGE_PAGE_ID): Not found"
+            "(HTTP 404, no such page or incident, or the key cannot see it: check STATUSPAGE_PAGE_ID and "
+            "STATUSPAGE_URL): Not found"
         )
 
     async def test_422_is_dead_with_statuspages_words(
