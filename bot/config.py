@@ -943,6 +943,13 @@ def _statuspage(get: Callable[[str], str]) -> tuple[dict[str, Any], list[Setting
                     "(README: Public status page (Statuspage)).",
                 )
             )
+    if key and any(not c.isprintable() or c.isspace() for c in key):
+        problems.append(
+            SettingProblem(
+                "STATUSPAGE_API_KEY",
+                "STATUSPAGE_API_KEY holds a space or a line break: paste the key alone, on one line.",
+            )
+        )
     if page and not STATUSPAGE_PAGE_ID.fullmatch(page):
         problems.append(
             SettingProblem(

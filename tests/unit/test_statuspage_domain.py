@@ -424,6 +424,14 @@ class TestSettings:
                 {"STATUSPAGE_API_KEY": "k1", "STATUSPAGE_PAGE_ID": "p1", "STATUSPAGE_URL": "ftp://api.x"},
                 "STATUSPAGE_URL must be an http(s) URL (e.g. https://api.statuspage.io), got 'ftp://api.x'.",
             ),
+            (  # finding 18 (breaksp): every delivery would crash on the header
+                {"STATUSPAGE_API_KEY": "k1\nX-Evil: 1", "STATUSPAGE_PAGE_ID": "p1"},
+                "STATUSPAGE_API_KEY holds a space or a line break: paste the key alone, on one line.",
+            ),
+            (
+                {"STATUSPAGE_API_KEY": "k1\tk2", "STATUSPAGE_PAGE_ID": "p1"},
+                "STATUSPAGE_API_KEY holds a space or a line break: paste the key alone, on one line.",
+            ),
             (  # finding 14 (breaksp): the key would cross the network in clear text
                 {"STATUSPAGE_API_KEY": "k1", "STATUSPAGE_PAGE_ID": "p1", "STATUSPAGE_URL": "http://api.statuspage.io"},
                 "STATUSPAGE_URL must use https: 'http://api.statuspage.io' would send the API key in clear text "
