@@ -401,8 +401,11 @@ class TestFaults:
         fake.fail("unresolved", 503, body={"error": "down"}, times=100)
         _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
         await _deliver_all(_worker(usecases, clock, fake), clock, rounds=8)
-        lines = [i.payload["text"] for i in usecases.outbox.items() if i.kind == "slack.post_line"]
-        assert len([line for line in lines if "still not updated (open) after an hour" in line]) == 1
+        lines = [i.payload for i in usecases.outbox.items() if i.kind == "slack.post_line"]
+        stalled = [line for line in lines if "still not updated (open) after an hour" in line["text"]]
+        assert len(stalled) == 1
+        # finding 8 (breaksp): posted with the lead's mention in front (the Slack deliverer, as for a dead item)
+        assert stalled[0]["mention_lead"] is True
 
 
 class TestMoreFaults:
