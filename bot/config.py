@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypedDict, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import yaml
 from dotenv import dotenv_values
@@ -387,6 +387,14 @@ def url_problem(name: str, url: str, example: str = "") -> str | None:
     if _USERINFO.match(url):
         return f"{name} must not hold a user or password (give the token in its own setting), got {shown!r}."
     return None
+
+
+def _plain_http_to_another_host(url: str) -> bool:
+    """True for an ``http://`` URL to any host but this machine (127.0.0.1, ::1, localhost)."""
+    if not url.lower().startswith("http://"):
+        return False
+    host = urlsplit(url).hostname or ""
+    return host not in ("127.0.0.1", "::1", "localhost")
 
 
 def _slack_api_url(text: str) -> str:
@@ -935,6 +943,13 @@ def _statuspage(get: Callable[[str], str]) -> tuple[dict[str, Any], list[Setting
                     "(README: Public status page (Statuspage)).",
                 )
             )
+    if key and any(not c.isprintable() or c.isspace() for c in key):
+        problems.append(
+            SettingProblem(
+                "STATUSPAGE_API_KEY",
+                "STATUSPAGE_API_KEY holds a space or a line break: paste the key alone, on one line.",
+            )
+        )
     if page and not STATUSPAGE_PAGE_ID.fullmatch(page):
         problems.append(
             SettingProblem(
@@ -943,8 +958,14 @@ def _statuspage(get: Callable[[str], str]) -> tuple[dict[str, Any], list[Setting
                 f"got {page!r}.",
             )
         )
-    url = (get("STATUSPAGE_URL") or DEFAULT_STATUSPAGE_URL).rstrip("/")
+    # Atlassian writes the base URL with its version (https://api.statuspage.io/v1); the client adds /v1 itself.
+    url = (get("STATUSPAGE_URL") or DEFAULT_STATUSPAGE_URL).rstrip("/").removesuffix("/v1").rstrip("/")
     wrong = url_problem("STATUSPAGE_URL", url, " (e.g. https://api.statuspage.io)")
+    if wrong is None and _plain_http_to_another_host(url):
+        wrong = (
+            f"STATUSPAGE_URL must use https: {_shown_url(url)!r} would send the API key in clear text "
+            "(plain http only to 127.0.0.1, ::1 or localhost)."
+        )
     if wrong is not None:
         problems.append(SettingProblem("STATUSPAGE_URL", wrong))
     confirm = get("STATUSPAGE_CONFIRM_RESOLVE").lower()

@@ -381,6 +381,13 @@ def _check_options(verb: str, command: ParsedCommand) -> None:
             f"`{action.verb}` takes no `--at`: the postmortem's review is recorded as it happens.",
             USAGE["postmortem"],
         )
+    if isinstance(action, StatuspageOpen | StatuspageUpdate | StatuspageResolve) and command.at is not None:
+        # Published as it happens: the status page's state is the fold of its entries in recording order.
+        raise UsageError(
+            "`statuspage` takes no `--at`: what customers read is published when you type it (a backdated "
+            "`statuspage` command would still reach the status page now).",
+            USAGE["statuspage"],
+        )
     if isinstance(action, CorrectEntry) and not action.text and command.at is None:
         raise UsageError(
             f"`correct {action.number}` needs the new text, a new time (`--at WHEN`), or both, "
@@ -975,8 +982,9 @@ def _no_arguments(verb: str, action: Action) -> Callable[[str], Action]:
 
 def _parse_statuspage(rest: str) -> StatuspageOpen | StatuspageUpdate | StatuspageResolve:
     """``statuspage open <impact> <components> <text>`` (impact in any case; components ``service``, ``-`` or a
-    comma list without spaces), ``statuspage update [status] <text>``, ``statuspage resolve [text]``. The text
-    is what the public status page shows; the domain checks the impact, status and lengths again."""
+    comma list without spaces: one ending with a comma is refused), ``statuspage update [status] <text>`` (the
+    status only in lower case: a capitalised ``Identified the cause`` is text), ``statuspage resolve [text]``. The
+    text is what the public status page shows; the domain checks the impact, status and lengths again."""
     usage = USAGE["statuspage"]
     sub, remainder = _split_word(rest)
     sub = sub.lower()
@@ -986,6 +994,13 @@ def _parse_statuspage(rest: str) -> StatuspageOpen | StatuspageUpdate | Statuspa
         if impact.lower() not in STATUSPAGE_IMPACTS:
             shown = f"`{impact[:20]}` is not an impact; " if impact else ""
             raise UsageError(f"{shown}`statuspage open` needs an impact: {', '.join(STATUSPAGE_IMPACTS)}.", usage)
+        if components.endswith(","):
+            joined = f"{components}{_split_word(text)[0]}"[:60]
+            raise UsageError(
+                f"`{components[:40]}` ends with a comma: write the components without spaces (`{joined}`), then "
+                "the public text.",
+                usage,
+            )
         if not components or not text:
             raise UsageError(
                 "`statuspage open` needs the affected components (`service`, or ids or services separated by commas) "
@@ -995,8 +1010,8 @@ def _parse_statuspage(rest: str) -> StatuspageOpen | StatuspageUpdate | Statuspa
         return StatuspageOpen(impact.lower(), components, _require_text("statuspage", text, "the public text"))
     if sub == "update":
         first, after = _split_word(remainder)
-        if first.lower() in STATUSPAGE_STATUSES:
-            return StatuspageUpdate(_require_text("statuspage", after, "the public text"), first.lower())
+        if first in STATUSPAGE_STATUSES:  # only as written in the usage: "Identified the cause" is public text
+            return StatuspageUpdate(_require_text("statuspage", after, "the public text"), first)
         return StatuspageUpdate(_require_text("statuspage", remainder, "the public text"))
     if sub == "resolve":
         return StatuspageResolve(_optional_text("statuspage", remainder))

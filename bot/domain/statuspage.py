@@ -11,9 +11,11 @@ docs/Model/PostPagesPageIdIncidentsIncident.md): ``status`` investigating, ident
 ``impact_override`` none, minor, major, critical; a component's status operational, degraded_performance,
 partial_outage, major_outage, under_maintenance; ``name`` at most 255 characters; ``body`` at most 25,000.
 
-The state of an incident's status page is the fold of its ``statuspage`` entries (``statuspage_state``):
-open after an ``open``, closed after a ``resolve``. ``open`` is refused while one is open (one status-page
-incident per incident at a time), ``update`` and ``resolve`` while none is.
+The state of an incident's status page is the fold of its ``statuspage`` entries (``statuspage_state``) in
+the order they were recorded (``recorded_at``, then their place in the record), never by the time they
+claim to have happened: a ``resolve --at 2m ago`` whose status-page resolve the bot records now comes after
+the open typed before it. Open after an ``open``, closed after a ``resolve``. ``open`` is refused while one is
+open (one status-page incident per incident at a time), ``update`` and ``resolve`` while none is.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any, Protocol
 from bot.domain.commands import StatuspageChange, StatuspageOpen, StatuspageUpdate
 from bot.domain.errors import TransitionError, UsageError
 from bot.domain.model import EntryKind, Incident, TimelineEntry
+from bot.domain.timeline import plain_references
 
 
 class EntryMaker(Protocol):
@@ -47,6 +50,12 @@ COMPONENT_STATUS_OF_IMPACT: Mapping[str, str] = {
 }
 """The status each affected component is given while the status-page incident is open, by its impact; on
 resolve every affected component is ``operational`` again."""
+COMPONENT_SEVERITY = ("operational", "under_maintenance", "degraded_performance", "partial_outage", "major_outage")
+"""Component statuses, least severe first: a component listed by several open status-page incidents shows the
+worst of them."""
+OPEN_NOT_CREATED = "was never created on Statuspage (its open was refused or given up)"
+"""Part of the reason of an update buried because its open is not on Statuspage: the open's own notice told
+the channel, so its updates tell no more (``bot.slack.delivery.dead_statuspage_notice``)."""
 MAX_NAME_CHARS = 255
 """Statuspage: "Incident Name. There is a maximum limit of 255 characters"."""
 MAX_BODY_CHARS = 25_000
@@ -57,6 +66,14 @@ never the resolve summary (STATUSPAGE_RESOLVE_TEXT overrides it)."""
 SERVICE_WORDS = ("service", "-")
 """``<components>`` words meaning the incident's own service's components."""
 _COMPONENT_ID = re.compile(r"[A-Za-z0-9]{1,64}", re.ASCII)
+_TYPED_COMPONENT_ID = re.compile(r"[a-z0-9]{12}", re.ASCII)
+"""A component id as Statuspage makes them (``8kbf7d35c070``: 12 lower-case letters and digits, like its page
+ids), the only shape a typed ``<components>`` word is taken as an id in: a forgotten components list
+(``statuspage open major Payments are failing``) or a misspelt service (``checkout``) is refused at the command
+instead of Statuspage refusing the create later (422)."""
+_UNLABELLED_REFERENCE = re.compile(r"<([@#])([A-Z0-9]+)>")
+"""A Slack user or channel reference without its name (``<@U0BOB>``, ``<#C0GENERAL>``): the status page would
+show the bare id."""
 
 
 def parse_component_id(text: str) -> str | None:
@@ -79,7 +96,19 @@ class StatuspageState:
 
 
 def statuspage_state(entries: Sequence[TimelineEntry]) -> StatuspageState:
-    """The fold of ``entries`` (any kinds, oldest first; only ``statuspage`` ones count)."""
+    """The fold of ``entries`` (any kinds, any order; only ``statuspage`` ones count) in recording order:
+    ``recorded_at``, then ``TimelineEntry.number`` (entries not stored yet after stored ones), then the order
+    given."""
+    order = sorted(
+        enumerate(entries),
+        key=lambda pair: (
+            pair[1].recorded_at,
+            pair[1].number is None,
+            pair[1].number or 0,
+            pair[0],
+        ),
+    )
+    entries = [entry for _, entry in order]
     state = StatuspageState()
     for entry in entries:
         if entry.kind is not EntryKind.STATUSPAGE:
@@ -104,11 +133,13 @@ def statuspage_state(entries: Sequence[TimelineEntry]) -> StatuspageState:
 
 def public_name(text: str) -> str:
     """The status-page incident's name: the first line of the ``open`` text, stripped. Raises UsageError
-    when it is longer than Statuspage takes (255 characters)."""
+    when it is longer than Statuspage takes (255 characters) as customers read it (Slack's ``<@U0BOB|bob>``
+    counts as the 4 characters of ``@bob``, ``bot.domain.timeline.plain_references``)."""
     name = text.strip().split("\n", 1)[0].strip()
-    if len(name) > MAX_NAME_CHARS:
+    shown = len(plain_references({})(name))
+    if shown > MAX_NAME_CHARS:
         raise UsageError(
-            f"The status page's incident name (the first line) is {len(name)} characters; Statuspage takes at most "
+            f"The status page's incident name (the first line) is {shown} characters; Statuspage takes at most "
             f"{MAX_NAME_CHARS}. Put a short name on the first line and the details on the next lines."
         )
     return name
@@ -119,6 +150,14 @@ def check_body(text: str) -> str:
     body = text.strip()
     if not body:
         raise UsageError("The status page needs the public text to publish.")
+    bare = _UNLABELLED_REFERENCE.search(body)
+    if bare is not None:
+        what = "person" if bare.group(1) == "@" else "channel"
+        shown = f"{bare.group(1)}{bare.group(2)[:20]}"
+        raise UsageError(
+            f"`{bare.group(0)[:30]}` would reach the status page as the bare Slack id {shown}: "
+            f"write the {what}'s name instead (customers cannot read Slack ids)."
+        )
     if len(body) > MAX_BODY_CHARS:
         raise UsageError(
             f"That text is {len(body):,} characters; Statuspage takes at most {MAX_BODY_CHARS:,} in one update."
@@ -131,7 +170,8 @@ def resolve_components(typed: str, service: str | None, components_of: Mapping[s
     else a comma list where each item is a catalogued service (its components) or a component id.
 
     ``components_of`` maps each catalogued service to its ``statuspage_components``. Raises UsageError when
-    the incident has no service (or it has no components), or an item is neither a service nor an id.
+    the incident has no service (or it has no components), or an item is neither a service nor shaped like a
+    Statuspage component id (12 lower-case letters and digits).
     """
     words = [w.strip() for w in typed.split(",") if w.strip()]
     if not words:
@@ -157,11 +197,13 @@ def resolve_components(typed: str, service: str | None, components_of: Mapping[s
             if not components_of[word]:
                 raise UsageError(f"Service {word} has no `statuspage_components` in the service catalogue (slos.yml).")
             found.extend(components_of[word])
-        elif parse_component_id(word) is not None:
+        elif _TYPED_COMPONENT_ID.fullmatch(word):
             found.append(word)
         else:
             raise UsageError(
-                f"`{word[:40]}` is neither a catalogued service nor a Statuspage component id (letters and digits)."
+                f"`{word[:40]}` is neither a catalogued service nor a Statuspage component id (12 lower-case letters "
+                "and digits, e.g. 8kbf7d35c070). Name the components first: `statuspage open <impact> "
+                "<service|components> <public text>`."
             )
     return tuple(dict.fromkeys(found))
 

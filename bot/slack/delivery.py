@@ -39,6 +39,7 @@ from bot.domain.model import (
 from bot.domain.paging import PageAction
 from bot.domain.privacy import may_see, shown_title
 from bot.domain.slo import format_budget_time
+from bot.domain.statuspage import OPEN_NOT_CREATED
 from bot.domain.timeline import PUBLICATION_TARGETS, plain_references
 from bot.domain.timeparse import format_day, format_utc
 from bot.domain.updates import latest_update
@@ -460,10 +461,12 @@ def dead_publication_notice(item: OutboxItem, reason: str) -> list[Effect]:
 
 def dead_statuspage_notice(item: OutboxItem, reason: str) -> list[Effect]:
     """The line an incident's channel gets when a ``statuspage.*`` item is buried (Statuspage refused it: 401,
-    403, 404, 422): ``:warning: INC-3's status page could not be updated (open): <reason>. ...``. Nothing for
-    other kinds or items of no incident."""
+    403, 404, 422), mentioning the incident's lead as it is posted: ``<@U0BOB> :warning: INC-3's public status
+    page could not be updated (open): <reason>. ...``. Nothing for other kinds, items of no incident, nor an
+    update buried because its open never reached Statuspage (``OPEN_NOT_CREATED`` in its reason: the open's
+    own line told the channel once, and says its updates wait for it)."""
     prefix, _, action = item.kind.partition(".")
-    if prefix != "statuspage" or item.incident_number is None:
+    if prefix != "statuspage" or item.incident_number is None or OPEN_NOT_CREATED in reason:
         return []
     shown = truncate(escape(reason.strip()), MAX_REASON_SHOWN, "…").removesuffix(".")
     text = (
@@ -471,17 +474,19 @@ def dead_statuspage_notice(item: OutboxItem, reason: str) -> list[Effect]:
         f"({escape(action)}): {shown}. Customers do not see this change: fix the cause, then `incidentbot outbox "
         f"--retry {item.id}` sends it again (`incidentbot outbox --status dead` lists it)."
         + (
-            " Or `/incident statuspage resolve`, then `statuspage open` again (e.g. with other components)."
+            " Its later `statuspage update`s are not published before it: retry them after it. Or "
+            "`/incident statuspage resolve` to give it up, then `statuspage open` again (e.g. with other components)."
             if action == "open"
             else ""
         )
     )
-    return [Effect(SlackEffect.POST_LINE, {"text": text}, item.incident_number)]
+    return [Effect(SlackEffect.POST_LINE, {"text": text, "mention_lead": True}, item.incident_number)]
 
 
 def stalled_statuspage_notice(item: OutboxItem, reason: str) -> list[Effect]:
     """The line an incident's channel gets, once, when a ``statuspage.*`` item has been failing for an hour
-    (a Statuspage outage or rate limit; the outbox keeps retrying). Nothing for other kinds."""
+    (a Statuspage outage or rate limit; the outbox keeps retrying), mentioning the incident's lead as it is
+    posted. Nothing for other kinds."""
     prefix, _, action = item.kind.partition(".")
     if prefix != "statuspage" or item.incident_number is None:
         return []
@@ -491,7 +496,7 @@ def stalled_statuspage_notice(item: OutboxItem, reason: str) -> list[Effect]:
         f"({escape(action)}) after an hour: {shown}. incidentbot keeps retrying; `incidentbot outbox` shows item "
         f"{item.id}."
     )
-    return [Effect(SlackEffect.POST_LINE, {"text": text}, item.incident_number)]
+    return [Effect(SlackEffect.POST_LINE, {"text": text, "mention_lead": True}, item.incident_number)]
 
 
 def _publication_failure(item: OutboxItem, reason: str) -> tuple[str, str, str] | None:
@@ -889,7 +894,10 @@ class SlackDeliverer:
         incident = await self._channel_incident(item)
         if incident is None or incident.channel_id is None:
             return
-        await self.web_api.post(incident.channel_id, str(item.payload.get("text") or ""))
+        text = str(item.payload.get("text") or "")
+        if item.payload.get("mention_lead") and incident.lead:  # the lead as the line is posted (it may change)
+            text = f"{slack_mention(incident.lead)} {text}"
+        await self.web_api.post(incident.channel_id, text)
 
     async def _direct_message(self, item: OutboxItem) -> None:
         """A message to one person, in their DM with the bot (chat.postMessage to their user id)."""

@@ -29,7 +29,7 @@ from bot.domain.model import (
     TimelineEntry,
 )
 from bot.errors import ConcurrentUpdate
-from bot.store.tables import FollowupRow, HypothesisRow, IncidentRow, ParticipantRow
+from bot.store.tables import FollowupRow, HypothesisRow, IncidentRow, ParticipantRow, StatuspageIncidentRow
 from bot.store.timeline import IncidentKeys, TimelineRepository
 
 DEFAULT_LIST_LIMIT = 200
@@ -180,16 +180,26 @@ class IncidentRepository:
         row = self._session.exec(columns.where(IncidentRow.number == number)).first()
         return (row[0], row[1]) if row is not None and row[0] and row[1] else None
 
-    def set_statuspage_id(self, number: int, statuspage_id: str | None) -> None:
-        """Remember (None: forget) the id of INC-``number``'s current Statuspage incident."""
-        self._session.execute(
-            sa.update(IncidentRow).where(col(IncidentRow.number) == number).values(statuspage_incident_id=statuspage_id)
-        )
+    def statuspage_record(self, number: int, opened: int) -> tuple[str | None, bool]:
+        """``(Statuspage id or None, given up)`` of INC-``number``'s ``opened``-th status-page incident;
+        ``(None, False)`` before anything was recorded of it."""
+        row = self._session.get(StatuspageIncidentRow, (number, opened))
+        return (None, False) if row is None else (row.statuspage_id, row.given_up)
 
-    def get_statuspage_id(self, number: int) -> str | None:
-        """The id of INC-``number``'s current Statuspage incident, or None before Statuspage answered one."""
-        query = select(IncidentRow.statuspage_incident_id).where(IncidentRow.number == number)
-        return self._session.exec(query).first()
+    def set_statuspage_record(
+        self, number: int, opened: int, now: datetime, *, statuspage_id: str | None = None, given_up: bool = False
+    ) -> None:
+        """Record the Statuspage id of INC-``number``'s ``opened``-th status-page incident, or that it was
+        given up (its resolve came before it was created)."""
+        row = self._session.get(StatuspageIncidentRow, (number, opened))
+        if row is None:
+            row = StatuspageIncidentRow(incident_number=number, opened=opened, updated_at=now)
+        if statuspage_id is not None:
+            row.statuspage_id = statuspage_id
+        row.given_up = row.given_up or given_up
+        row.updated_at = now
+        self._session.add(row)
+        self._session.flush()
 
     def set_channel_archived(self, number: int, at: datetime | None, entry: TimelineEntry) -> None:
         """Record that the bot archived (``at``, UTC) or unarchived (None) INC-``number``'s channel, with

@@ -74,7 +74,7 @@ class IncidentRow(SQLModel, table=True):
     channel_problem: str | None = Field(default=None, sa_type=sa.Text, nullable=True)
     """Why Slack no longer lets the bot use the channel (archived by hand, bot removed), for App Home."""
     statuspage_incident_id: str | None = Field(default=None, max_length=64)
-    """The id of the incident's current Statuspage incident (migration 0011), once Statuspage answered."""
+    """Unused since migration 0012 (``statuspage_incidents`` keeps one id per ``statuspage open``)."""
     version: int = Field(default=1)
     created_at: datetime = _utc_column()
     updated_at: datetime = _utc_column()
@@ -268,4 +268,18 @@ class PageRow(SQLModel, table=True):
     dedup_key: str = Field(max_length=255)
     open: bool
     triggers: int = Field(default=0)
+    updated_at: datetime = _utc_column()
+
+
+class StatuspageIncidentRow(SQLModel, table=True):
+    """One ``statuspage open`` of an incident (its ``opened``-th, 1 first) as Statuspage knows it (migration 0012):
+    ``statuspage_id`` once Statuspage answered its create; ``given_up`` when its resolve was delivered before
+    it was created (the open was refused, then `statuspage resolve` gave it up): it is never created after."""
+
+    __tablename__ = "statuspage_incidents"
+
+    incident_number: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    opened: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    statuspage_id: str | None = Field(default=None, max_length=64)
+    given_up: bool = Field(default=False)
     updated_at: datetime = _utc_column()

@@ -254,7 +254,7 @@ class IncidentUseCases:
             else:
                 timeline = uow.timeline.list_entries(before.number, kinds=REVIEW_KINDS) if reviews else ()
                 if publishes:
-                    timeline = uow.timeline.list_entries(before.number, kinds=[EntryKind.STATUSPAGE])
+                    timeline = uow.timeline.list_entries(before.number, kinds=[EntryKind.STATUSPAGE], numbered=True)
             if strict_roles_for(before, self.strict_roles):
                 check_allowed(before, action, actor.user_id, review_state(timeline).owner if reviews else None)
             decided = action

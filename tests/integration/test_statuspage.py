@@ -123,7 +123,7 @@ class TestOpenUpdateResolve:
         ]
         assert fake.components["cmpcheckout1"] == "operational"
         assert [r.route for r in fake.requests if r.method != "GET"] == ["create", "update", "update"]
-        assert usecases.statuspage.known_id(1) == incident["id"]
+        assert usecases.statuspage.known_id(1, 1) == incident["id"]
         entries = usecases.incidents.timeline(1)[1]
         statuspage = [(e.actor, e.data["action"], e.text) for e in entries if e.kind is EntryKind.STATUSPAGE]
         assert statuspage == [
@@ -186,7 +186,8 @@ class TestOpenUpdateResolve:
         assert first["metadata"]["incidentbot"]["marker"].endswith("-INC-1-1")
         assert second["metadata"]["incidentbot"]["marker"].endswith("-INC-1-2")
         assert [u["body"] for u in second["incident_updates"]] == ["Found it.", "Checkout is failing again"]
-        assert usecases.statuspage.known_id(1) == second["id"]
+        assert usecases.statuspage.known_id(1, 2) == second["id"]
+        assert usecases.statuspage.known_id(1, 1) == first["id"]
 
 
 class TestRefusals:
@@ -238,7 +239,7 @@ class TestExactlyOnce:
         assert len(fake.incidents) == 1
         incident = next(iter(fake.incidents.values()))
         assert [u["body"] for u in incident["incident_updates"]] == ["A fix is out.", "Checkout is failing"]
-        assert usecases.statuspage.known_id(1) == incident["id"]
+        assert usecases.statuspage.known_id(1, 1) == incident["id"]
 
     async def test_a_dropped_answer_after_an_update_sends_it_once(
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
@@ -370,7 +371,8 @@ class TestFaults:
         assert dead.kind == "statuspage.update"
         assert dead.last_error.startswith("GET /v1/pages/kctbh9vrtdwd/incidents/inc000000001: Statuspage refused")
         assert dead.last_error.endswith(
-            "(HTTP 404, no such page or incident, or the key cannot see it: check STATUSPAGE_PAGE_ID): Not found"
+            "(HTTP 404, no such page or incident, or the key cannot see it: check STATUSPAGE_PAGE_ID and "
+            "STATUSPAGE_URL): Not found"
         )
 
     async def test_422_is_dead_with_statuspages_words(
@@ -399,8 +401,116 @@ class TestFaults:
         fake.fail("unresolved", 503, body={"error": "down"}, times=100)
         _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
         await _deliver_all(_worker(usecases, clock, fake), clock, rounds=8)
-        lines = [i.payload["text"] for i in usecases.outbox.items() if i.kind == "slack.post_line"]
-        assert len([line for line in lines if "still not updated (open) after an hour" in line]) == 1
+        lines = [i.payload for i in usecases.outbox.items() if i.kind == "slack.post_line"]
+        stalled = [line for line in lines if "still not updated (open) after an hour" in line["text"]]
+        assert len(stalled) == 1
+        # finding 8 (breaksp): posted with the lead's mention in front (the Slack deliverer, as for a dead item)
+        assert stalled[0]["mention_lead"] is True
+
+
+class TestMoreFaults:
+    """Findings 10-13 (breaksp)."""
+
+    @pytest.mark.parametrize("status", [420, 429])
+    async def test_420_and_429_are_rate_limits_retried_after_retry_after(
+        self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage, status: int
+    ) -> None:
+        """Statuspage's older rate-limit answer 420 is retried like 429, no sooner than its Retry-After."""
+        usecases = _usecases(store, clock)
+        _declare(usecases, clock)
+        fake.fail("unresolved", status, body={"error": "Rate limit exceeded"}, headers={"Retry-After": "120"})
+        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        worker = _worker(usecases, clock, fake)
+        await worker.drain(timeout=10)
+        (item,) = _statuspage_items(usecases, "pending")
+        assert item.last_error == (
+            f"GET /v1/pages/{PAGE_ID}/incidents/unresolved: rate limited by Statuspage (HTTP {status}): "
+            "Rate limit exceeded"
+        )
+        assert (item.next_attempt_at - clock.now).total_seconds() >= 120
+        await _deliver_all(worker, clock)
+        assert _states(fake) == [("Checkout is failing", "investigating")]
+
+    @pytest.mark.parametrize(
+        ("status", "said"),
+        [
+            (401, "HTTP 401, the API key is not valid: check STATUSPAGE_API_KEY) with a web page"),
+            (403, "HTTP 403, the API key may not do this: check its user's permissions on the page) with a web page"),
+            (
+                404,
+                "HTTP 404, no such page or incident, or the key cannot see it: check STATUSPAGE_PAGE_ID and "
+                "STATUSPAGE_URL) with a web page",
+            ),
+            (400, "HTTP 400, a request Statuspage cannot read) with a web page"),
+        ],
+    )
+    async def test_a_refusal_as_a_web_page_is_dead_at_once(
+        self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage, status: int, said: str
+    ) -> None:
+        """A 4xx whose body is a proxy's HTML page is a refusal (dead at the first attempt), not retried."""
+        usecases = _usecases(store, clock)
+        _declare(usecases, clock)
+        fake.fail("*", status, html=True, times=100)
+        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        await _deliver_all(_worker(usecases, clock, fake), clock)
+        (dead,) = _statuspage_items(usecases, "dead")
+        assert dead.attempts == 1
+        assert f"GET /v1/pages/{PAGE_ID}/incidents/unresolved: Statuspage refused (" + said in dead.last_error
+        fake.faults.clear()
+
+    async def test_a_5xx_web_page_is_still_retried(
+        self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
+    ) -> None:
+        usecases = _usecases(store, clock)
+        _declare(usecases, clock)
+        fake.fail("create", 502, html=True, times=2)
+        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        await _deliver_all(_worker(usecases, clock, fake), clock)
+        assert (len(fake.calls("create")), _states(fake)) == (3, [("Checkout is failing", "investigating")])
+
+    async def test_a_plain_text_404_from_a_wrong_base_url_is_dead_naming_statuspage_url(
+        self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
+    ) -> None:
+        """A base URL with a doubled path (``.../v1`` + ``/v1/pages``) answers a plain-text 404: dead at once."""
+        usecases = _usecases(store, clock)
+        _declare(usecases, clock)
+        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        client = StatuspageClient(Secret(API_KEY), PAGE_ID, fake.url + "/v1", timeout_seconds=2)
+        deliver = route_by_kind({"statuspage": StatuspageDeliverer(client, usecases.statuspage)})
+        worker = OutboxWorker(
+            usecases.store, deliver, "w1", clock=clock, policy=RetryPolicy(base_seconds=1, max_seconds=8)
+        )
+        await _deliver_all(worker, clock)
+        (dead,) = _statuspage_items(usecases, "dead")
+        assert dead.attempts == 1
+        assert dead.last_error.startswith(
+            f"GET /v1/pages/{PAGE_ID}/incidents/unresolved: Statuspage refused (HTTP 404, no such page or incident, "
+            "or the key cannot see it: check STATUSPAGE_PAGE_ID and STATUSPAGE_URL) with "
+        )
+
+    async def test_an_update_to_an_incident_a_person_resolved_on_statuspage_is_dead_and_does_not_reopen_it(
+        self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
+    ) -> None:
+        usecases = _usecases(store, clock)
+        _declare(usecases, clock)
+        worker = _worker(usecases, clock, fake)
+        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        await _deliver_all(worker, clock)
+        (incident,) = fake.incidents.values()
+        incident["status"] = "resolved"  # a person resolved it on Statuspage
+        _run(usecases, clock, "INC-1 statuspage update monitoring Still watching")
+        await _deliver_all(worker, clock)
+        assert incident["status"] == "resolved"
+        assert fake.calls("update") == []
+        (dead,) = _statuspage_items(usecases, "dead")
+        assert dead.last_error == (
+            f"INC-1's status-page incident {incident['id']} was resolved on Statuspage: this update was not "
+            "published (it would reopen it); `statuspage open` publishes a new one"
+        )
+        _run(usecases, clock, f"INC-1 resolve {SUMMARY}")  # nothing left to resolve there: done, not dead
+        await _deliver_all(worker, clock)
+        assert [i.kind for i in _statuspage_items(usecases)] == ["statuspage.update"]
+        assert fake.calls("update") == []
 
 
 class TestNothingInternalIsPublished:
@@ -422,3 +532,157 @@ class TestNothingInternalIsPublished:
             "We are working on it.",
             "All systems are back to normal.",
         ]
+
+
+def _states(fake: FakeStatuspage) -> list[tuple[str, str]]:
+    return [(i["name"], i["status"]) for i in fake.incidents.values()]
+
+
+def _bodies(incident: dict[str, Any]) -> list[tuple[str, str]]:
+    """(status, body) of each incident update, oldest first."""
+    return [(u["status"], u["body"]) for u in reversed(incident["incident_updates"])]
+
+
+class TestEachOpenItsOwnStatuspageIncident:
+    """Findings 1 and 5 (breaksp): every ``statuspage open`` is its own Statuspage incident, and each update or
+    resolve goes to the incident of the open it follows, whatever was delivered between them."""
+
+    @pytest.mark.parametrize(
+        "fault", [None, (503, {}), (429, {"Retry-After": "1"})], ids=["up", "503-at-first", "429-at-first"]
+    )
+    async def test_open_resolve_reopen_open_update_queued_before_any_delivery(
+        self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage, fault: tuple[int, dict[str, str]] | None
+    ) -> None:
+        """Everything queued before Statuspage answers once: two Statuspage incidents, the first resolved by
+        the incident's resolve, the second open with its own update."""
+        usecases = _usecases(store, clock)
+        _declare(usecases, clock)
+        if fault is not None:
+            fake.fail("*", fault[0], body={"error": "later"}, headers=fault[1], times=3)
+        _run(usecases, clock, "INC-1 statuspage open major service First outage")
+        _run(usecases, clock, "INC-1 resolve fixed")
+        _run(usecases, clock, "INC-1 reopen came back")
+        _run(usecases, clock, "INC-1 statuspage open critical service Second outage")
+        _run(usecases, clock, "INC-1 statuspage update identified Second outage identified")
+        await _deliver_all(_worker(usecases, clock, fake), clock)
+        assert _states(fake) == [("First outage", "resolved"), ("Second outage", "identified")]
+        first, second = fake.incidents.values()
+        assert _bodies(first) == [("investigating", "First outage"), ("resolved", "All systems are back to normal.")]
+        assert _bodies(second) == [("investigating", "Second outage"), ("identified", "Second outage identified")]
+        assert second["metadata"]["incidentbot"]["marker"].endswith("-INC-1-2")
+        assert (usecases.statuspage.known_id(1, 1), usecases.statuspage.known_id(1, 2)) == (first["id"], second["id"])
+        assert _statuspage_items(usecases) == []
+
+    async def test_a_slow_open_given_up_and_opened_again_with_other_components(
+        self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
+    ) -> None:
+        """While 429: open, `statuspage resolve` (give it up), open with other components: both created, the
+        first resolved, the second open with its own components."""
+        usecases = _usecases(store, clock)
+        _declare(usecases, clock)
+        fake.fail("*", 429, headers={"Retry-After": "1"}, times=4)
+        _run(usecases, clock, "INC-1 statuspage open major service Checkout errors")
+        _run(usecases, clock, "INC-1 statuspage resolve Opened with the wrong components, see the next incident.")
+        _run(usecases, clock, "INC-1 statuspage open major search Search errors")
+        await _deliver_all(_worker(usecases, clock, fake), clock)
+        assert _states(fake) == [("Checkout errors", "resolved"), ("Search errors", "investigating")]
+        second = list(fake.incidents.values())[1]
+        assert second["component_ids"] == ["cmpsearch002"]
+        assert fake.components == {
+            "cmpcheckout1": "operational",
+            "cmpsearch002": "partial_outage",
+            "cmpcdnedge03": "operational",
+        }
+
+    async def test_a_refused_open_given_up_then_retried_is_never_created(
+        self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
+    ) -> None:
+        """The dead-open notice's two ways out, both taken: `statuspage resolve` (nothing to resolve on
+        Statuspage), then `incidentbot outbox --retry N` of the open: the open is skipped (our timeline says it is
+        over), so no public incident is left open that nothing resolves."""
+        usecases = _usecases(store, clock)
+        _declare(usecases, clock)
+        fake.fail("create", 401, body={"error": "Could not authenticate"})
+        worker = _worker(usecases, clock, fake)
+        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        await _deliver_all(worker, clock)
+        (dead,) = _statuspage_items(usecases, "dead")
+        _run(usecases, clock, "INC-1 statuspage resolve")
+        await _deliver_all(worker, clock)
+        assert usecases.outbox.revive(dead.id)
+        with capture_logs() as logs:
+            await _deliver_all(worker, clock)
+        _run(usecases, clock, f"INC-1 resolve {SUMMARY}")
+        await _deliver_all(worker, clock)
+        assert fake.incidents == {}
+        assert len(fake.calls("create")) == 1  # the refused one
+        assert [e["opened"] for e in logs if e["event"] == "statuspage_open_skipped"] == [1]
+        assert usecases.statuspage.record(1, 1) == (None, True)
+        assert _statuspage_items(usecases) == []
+
+
+class TestRecordingOrder:
+    """Findings 2 and 3 (breaksp): the status page's state follows the order entries were recorded in, never a
+    backdated time; `statuspage` commands take no `--at`."""
+
+    async def test_a_backdated_resolve_after_the_open_leaves_the_page_resolved(
+        self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
+    ) -> None:
+        usecases = _usecases(store, clock)
+        _declare(usecases, clock)
+        clock.now += timedelta(minutes=10)
+        _run(usecases, clock, "INC-1 statuspage open major search Search is slow")
+        _run(usecases, clock, "INC-1 resolve fixed --at 5m ago")  # before the open's own time
+        await _deliver_all(_worker(usecases, clock, fake), clock)
+        assert _states(fake) == [("Search is slow", "resolved")]
+        with pytest.raises(TransitionError, match="INC-1 has no open status-page incident"):
+            _run(usecases, clock, "INC-1 statuspage update Are we still open?")
+        _run(usecases, clock, "INC-1 reopen again")
+        _run(usecases, clock, "INC-1 statuspage open minor search Search is slow again")
+        await _deliver_all(_worker(usecases, clock, fake), clock)
+        assert _states(fake) == [("Search is slow", "resolved"), ("Search is slow again", "investigating")]
+
+    @pytest.mark.parametrize(
+        "command",
+        [
+            "INC-1 statuspage open major search Second --at 5m ago",
+            "INC-1 statuspage update Still working --at 1m ago",
+            "INC-1 statuspage resolve --at 13:42",
+        ],
+    )
+    def test_statuspage_commands_take_no_at(self, command: str) -> None:
+        with pytest.raises(UsageError, match="`statuspage` takes no `--at`: what customers read is published when"):
+            parse_command(command)
+
+
+class TestSharedComponents:
+    """Finding 4 (breaksp): a component listed by several of our open status-page incidents shows the worst of
+    them; a resolve sets it operational only when no other open one lists it."""
+
+    async def test_resolving_one_incident_keeps_what_another_has_down(
+        self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
+    ) -> None:
+        usecases = _usecases(store, clock)
+        worker = _worker(usecases, clock, fake)
+        for title in ("Search slow in EU", "Search and CDN down", "Search timeouts"):
+            usecases.incidents.run(parse_command(f"declare sev2 {title}"), ALICE)
+        _run(usecases, clock, "INC-1 statuspage open minor cmpsearch002 Search is slow in Europe")
+        _run(usecases, clock, "INC-2 statuspage open critical cmpsearch002,cmpcdnedge03 Search and CDN are down")
+        await _deliver_all(worker, clock)
+        assert (fake.components["cmpsearch002"], fake.components["cmpcdnedge03"]) == ("major_outage", "major_outage")
+        _run(usecases, clock, "INC-3 statuspage open minor cmpsearch002 Some searches time out")  # no downgrade
+        await _deliver_all(worker, clock)
+        assert fake.components["cmpsearch002"] == "major_outage"
+        _run(usecases, clock, "INC-1 resolve EU index rebuilt")
+        await _deliver_all(worker, clock)
+        assert (fake.components["cmpsearch002"], fake.components["cmpcdnedge03"]) == ("major_outage", "major_outage")
+        _run(usecases, clock, "INC-2 resolve failover")  # INC-3 (minor) still lists search
+        await _deliver_all(worker, clock)
+        assert (fake.components["cmpsearch002"], fake.components["cmpcdnedge03"]) == (
+            "degraded_performance",
+            "operational",
+        )
+        _run(usecases, clock, "INC-3 resolve timeouts gone")
+        await _deliver_all(worker, clock)
+        assert fake.components["cmpsearch002"] == "operational"
+        assert [s for _, s in _states(fake)] == ["resolved", "resolved", "resolved"]

@@ -213,3 +213,78 @@ def test_cli_run_refuses_an_unknown_component_word_in_one_line(
         settings=settings,
     )
     assert_one_line_error(result, "is neither a catalogued service nor a Statuspage component id")
+
+
+def test_a_refused_open_tells_the_lead_once_however_many_updates_follow(
+    database_url: str, fake_slack: FakeSlack, statuspage: FakeStatuspage, settings: dict[str, str], tmp_path: Path
+) -> None:
+    """Findings 8 and 9 (breaksp): a bad key refuses the open (401); two updates follow. The channel gets one
+    line, mentioning the lead; the updates wait dead behind the open, and once the key works, retrying the open
+    then the updates publishes them in order."""
+    with running_bot(database_url, fake_slack.base_url, **settings) as bot:
+        slack = SlackDriver(bot, fake_slack)
+        channel = slack.declare(f"declare sev1 {TITLE}")
+        slack.command("lead <@U0BOB|bob>", channel_id=channel)
+        statuspage.fail("*", 401, body={"error": "Could not authenticate"}, times=1)
+        slack.command("statuspage open major search Search is down", channel_id=channel)
+        slack.command("statuspage update identified Cause found", channel_id=channel)
+        slack.command("statuspage update monitoring Fix deployed", channel_id=channel)
+        bot.drain()
+        told = [str(p.get("text")) for p in slack.posted(channel) if "could not be updated" in str(p.get("text"))]
+        assert len(told) == 1
+        assert told[0].startswith("<@U0BOB> :warning: INC-1's public status page could not be updated (open): ")
+        assert "Its later `statuspage update`s are not published before it: retry them after it." in told[0]
+        listed = incidentbot("outbox", "--status", "dead", database_url=database_url, cwd=tmp_path, settings=settings)
+        dead = [int(line.split()[0].lstrip("#")) for line in listed.stdout.splitlines() if "statuspage." in line]
+        assert len(dead) == 3, listed.stdout
+        for item_id in sorted(dead):
+            retried = incidentbot(
+                "outbox", "--retry", str(item_id), database_url=database_url, cwd=tmp_path, settings=settings
+            )
+            assert retried.returncode == 0, retried.stderr
+        bot.worker.wake()
+        _until(lambda: any(i["status"] == "monitoring" for i in statuspage.incidents.values()))
+    (incident,) = statuspage.incidents.values()
+    assert [(u["status"], u["body"]) for u in reversed(incident["incident_updates"])] == [
+        ("investigating", "Search is down"),
+        ("identified", "Cause found"),
+        ("monitoring", "Fix deployed"),
+    ]
+
+
+def test_typed_text_reaches_the_page_word_for_word_and_the_reply_says_what_customers_read(
+    database_url: str, fake_slack: FakeSlack, statuspage: FakeStatuspage, settings: dict[str, str]
+) -> None:
+    """Findings 6, 7, 15 and 17 (breaksp): a capitalised status word is public text (the reply names the status
+    kept and the text); a components list with a space after its comma, a forgotten components list and a bare
+    Slack id are refused at the command, with the fix, and nothing of them reaches Statuspage."""
+    with running_bot(database_url, fake_slack.base_url, **settings) as bot:
+        slack = SlackDriver(bot, fake_slack)
+        channel = slack.declare(f"declare sev1 {TITLE}")
+        refusals = [
+            slack.command(text, channel_id=channel).text
+            for text in (
+                "statuspage open major search, checkout-api Search and checkout are slow",
+                "statuspage open major Payments are failing for some customers",
+            )
+        ]
+        slack.command("statuspage open major search Search is slow", channel_id=channel)
+        identified = slack.command(
+            "statuspage update Identified the cause: a faulty certificate.", channel_id=channel
+        ).text
+        monitoring = slack.command("statuspage update monitoring Error rates are back to normal.", channel_id=channel)
+        bare = slack.command("statuspage update Thanks to <@U0BOB> for the report", channel_id=channel).text
+        bot.drain()
+    assert "`search,` ends with a comma: write the components without spaces (`search,checkout-api`)" in refusals[0]
+    assert "`Payments` is neither a catalogued service nor a Statuspage component id" in refusals[1]
+    assert "Status page update (investigating): Identified the cause: a faulty certificate." in identified
+    assert "Status page update (monitoring): Error rates are back to normal." in monitoring.text
+    # escaped as Slack mrkdwn, so the reply shows the typed `<@U0BOB>` instead of mentioning bob
+    assert "`&lt;@U0BOB&gt;` would reach the status page as the bare Slack id @U0BOB: write the person's name" in bare
+    (incident,) = statuspage.incidents.values()
+    assert [(u["status"], u["body"]) for u in reversed(incident["incident_updates"])] == [
+        ("investigating", "Search is slow"),
+        ("investigating", "Identified the cause: a faulty certificate."),
+        ("monitoring", "Error rates are back to normal."),
+    ]
+    assert "checkout-api" not in json.dumps([r.body for r in statuspage.requests])

@@ -55,13 +55,37 @@ class TestGrammar:
                 StatuspageOpen("critical", "search,cmpcdnedge03", "Search is down"),
             ),
             ("statuspage update We are on it", StatuspageUpdate("We are on it")),
-            ("statuspage update Identified the cause", StatuspageUpdate("the cause", "identified")),
+            ("statuspage update identified the cause", StatuspageUpdate("the cause", "identified")),
+            # finding 6 (breaksp): a capitalised status word is the public text's first word
+            ("statuspage update Identified the cause", StatuspageUpdate("Identified the cause")),
+            ("statuspage update Monitoring shows rates back", StatuspageUpdate("Monitoring shows rates back")),
+            ("statuspage update INVESTIGATING now", StatuspageUpdate("INVESTIGATING now")),
             ("statuspage resolve", StatuspageResolve("")),
             ("statuspage resolve All good now.", StatuspageResolve("All good now.")),
         ],
     )
     def test_each_form_parses(self, text: str, action: object) -> None:
         assert parse_command(text).action == action
+
+    @pytest.mark.parametrize(
+        ("text", "shown", "joined"),
+        [
+            (
+                "statuspage open major search, checkout-api Search and checkout are slow",
+                "search,",
+                "search,checkout-api",
+            ),
+            ("statuspage open major cmpsearch002,search, Slow", "cmpsearch002,search,", "cmpsearch002,search,Slow"),
+            ("statuspage open minor , cmpsearch002 Slow", ",", ",cmpsearch002"),
+        ],
+    )
+    def test_components_followed_by_a_comma_and_a_space_are_refused(self, text: str, shown: str, joined: str) -> None:
+        """Finding 7 (breaksp): the next component would become the public name's first word."""
+        with pytest.raises(UsageError) as raised:
+            parse_command(text)
+        assert str(raised.value) == (
+            f"`{shown}` ends with a comma: write the components without spaces (`{joined}`), then the public text."
+        )
 
     @pytest.mark.parametrize(
         ("text", "message"),
@@ -111,6 +135,44 @@ class TestState:
     def test_other_kinds_do_not_count(self) -> None:
         note = TimelineEntry(EntryKind.NOTE, T0, T0, "U0ALICE", "statuspage open", {"action": "open"})
         assert statuspage_state([note]).open is False
+
+    @given(
+        st.lists(st.sampled_from(["open", "update", "resolve"]), min_size=1, max_size=12),
+        st.lists(st.integers(min_value=-600, max_value=600), min_size=12, max_size=12),
+    )
+    def test_the_fold_follows_recording_order_whatever_the_times_claimed(
+        self, actions: list[str], shifts: list[int]
+    ) -> None:
+        """Findings 2 and 3 (breaksp): backdating (``occurred_at``) never changes the state; only the order in
+        which entries were recorded does (here: recorded a minute apart, each claiming any time)."""
+        entries = [
+            TimelineEntry(
+                EntryKind.STATUSPAGE,
+                T0 + timedelta(minutes=i + shift),
+                T0 + timedelta(minutes=i),
+                "U0ALICE",
+                "text",
+                {"action": action, "status": "identified" if action == "update" else "investigating"},
+                number=i + 1,
+            )
+            for i, (action, shift) in enumerate(zip(actions, shifts, strict=False))
+        ]
+        expected_open, expected_opened = False, 0
+        for action in actions:  # the expected fold, written out: the order typed
+            if action == "open":
+                expected_open, expected_opened = True, expected_opened + 1
+            elif action == "resolve":
+                expected_open = False
+        by_claimed_time = sorted(entries, key=lambda e: e.occurred_at)  # as the store lists them
+        state = statuspage_state(by_claimed_time)
+        assert (state.open, state.opened) == (expected_open, expected_opened)
+
+    def test_a_backdated_resolve_recorded_after_the_open_closes_it(self) -> None:
+        opened = TimelineEntry(EntryKind.STATUSPAGE, T0, T0, "U0ALICE", "x", {"action": "open"}, number=5)
+        resolved = TimelineEntry(
+            EntryKind.STATUSPAGE, T0 - timedelta(minutes=2), T0, "incidentbot", "y", {"action": "resolve"}, number=6
+        )
+        assert statuspage_state([resolved, opened]).open is False
 
 
 class TestRecord:
@@ -173,6 +235,54 @@ class TestRecord:
             with pytest.raises(UsageError, match="is 256 characters; Statuspage takes at most 255"):
                 public_name(text)
 
+    @pytest.mark.parametrize(
+        ("name", "shown"),
+        [
+            ("B" * 244 + " <@U0BOB|bob>", None),  # customers read 249 characters
+            ("B" * 250 + " <https://status.example.com/x|status.example.com/x>", 279),
+            ("B" * 249 + " <!here>", None),  # 255
+            ("B" * 250 + " <#C0GENERAL|general>", 259),
+        ],
+    )
+    def test_the_name_limit_counts_the_public_text(self, name: str, shown: int | None) -> None:
+        """Finding 16 (breaksp): Slack's markup is not counted, the text customers read is."""
+        if shown is None:
+            assert public_name(name + "\nmore") == name
+        else:
+            with pytest.raises(UsageError, match=f"is {shown} characters; Statuspage takes at most 255"):
+                public_name(name + "\nmore")
+
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            (
+                "Thanks to <@U0BOB> for the report",
+                "`<@U0BOB>` would reach the status page as the bare Slack id @U0BOB: write the person's name instead "
+                "(customers cannot read Slack ids).",
+            ),
+            (
+                "See <#C0GENERAL> for news",
+                "`<#C0GENERAL>` would reach the status page as the bare Slack id #C0GENERAL: write the channel's name "
+                "instead (customers cannot read Slack ids).",
+            ),
+        ],
+    )
+    @pytest.mark.parametrize("make", ["open", "update", "resolve"])
+    def test_a_mention_without_its_name_is_refused(self, text: str, message: str, make: str) -> None:
+        """Finding 15 (breaksp): ``<@U0BOB>`` (no ``|name``) would publish the bare id."""
+        actions: dict[str, StatuspageOpen | StatuspageUpdate | StatuspageResolve] = {
+            "open": StatuspageOpen("major", "service", text, ("cmpcheckout1",)),
+            "update": StatuspageUpdate(text),
+            "resolve": StatuspageResolve(text),
+        }
+        with pytest.raises(UsageError) as raised:
+            apply(_incident(), actions[make], _stamp(), [] if make == "open" else OPENED)
+        assert str(raised.value) == message
+
+    def test_a_labelled_mention_is_kept(self) -> None:
+        (entry,) = apply(_incident(), StatuspageUpdate("Thanks <@U0BOB|bob>"), _stamp(), OPENED).entries
+        assert entry.text == "Thanks <@U0BOB|bob>"
+
     @pytest.mark.parametrize(("length", "ok"), [(25_000, True), (25_001, False)])
     def test_the_body_is_at_most_25000_characters(self, length: int, ok: bool) -> None:
         action = StatuspageUpdate("b" * length)
@@ -189,8 +299,8 @@ class TestComponents:
         [
             ("service", "checkout-api", ("cmpcheckout1",)),
             ("-", "search", ("cmpsearch002", "cmpsearch003")),
-            ("search,cmpx1", None, ("cmpsearch002", "cmpsearch003", "cmpx1")),
-            ("cmpx1,search,cmpsearch002", "docs", ("cmpx1", "cmpsearch002", "cmpsearch003")),
+            ("search,cmpxxxxxxxx1", None, ("cmpsearch002", "cmpsearch003", "cmpxxxxxxxx1")),
+            ("cmpxxxxxxxx1,search,cmpsearch002", "docs", ("cmpxxxxxxxx1", "cmpsearch002", "cmpsearch003")),
         ],
     )
     def test_examples(self, typed: str, service: str | None, ids: tuple[str, ...]) -> None:
@@ -206,13 +316,41 @@ class TestComponents:
             ("cmp_1", "search", "`cmp_1` is neither a catalogued service nor a Statuspage component id"),
         ],
     )
-    def test_refusals(self, typed: str, service: str | None, message: str) -> None:
+    def test_refusals_examples(self, typed: str, service: str | None, message: str) -> None:
         with pytest.raises(UsageError, match=message.replace("`", ".")):
             resolve_components(typed, service, COMPONENTS)
 
+    @pytest.mark.parametrize(
+        "word",
+        ["Payments", "checkout", "cmpsearch02", "cmpsearch0002", "CMPSEARCH002", "Checkout-API", "8KBF7D35C070"],
+    )
+    def test_a_word_neither_a_service_nor_shaped_like_an_id_is_refused_with_the_fix(self, word: str) -> None:
+        """Findings 17 (breaksp): a forgotten components list or a misspelt service is refused at the command."""
+        with pytest.raises(UsageError) as raised:
+            resolve_components(word, "search", COMPONENTS)
+        assert str(raised.value) == (
+            f"`{word}` is neither a catalogued service nor a Statuspage component id (12 lower-case letters and "
+            "digits, e.g. 8kbf7d35c070). Name the components first: `statuspage open <impact> <service|components> "
+            "<public text>`."
+        )
+
+    @given(
+        st.text(st.characters(min_codepoint=33, max_codepoint=126, blacklist_characters=","), min_size=1, max_size=14)
+    )
+    def test_only_twelve_lower_case_letters_and_digits_read_as_an_id(self, word: str) -> None:
+        known = word in COMPONENTS or word.lower() in ("service", "-")
+        if known:
+            return
+        is_id = len(word) == 12 and all(c in "abcdefghijklmnopqrstuvwxyz0123456789" for c in word)
+        if is_id:
+            assert resolve_components(word, None, COMPONENTS) == (word,)
+        else:
+            with pytest.raises(UsageError, match="is neither a catalogued service nor a Statuspage component id"):
+                resolve_components(word, None, COMPONENTS)
+
     @given(
         st.lists(
-            st.one_of(st.sampled_from(["checkout-api", "search"]), st.from_regex(r"cmp[a-z0-9]{1,8}", fullmatch=True)),
+            st.one_of(st.sampled_from(["checkout-api", "search"]), st.from_regex(r"[a-z0-9]{12}", fullmatch=True)),
             min_size=1,
             max_size=6,
         )
@@ -245,6 +383,21 @@ class TestSettings:
         assert settings.statuspage_resolve_text == "This incident has been resolved."
         assert "k1" not in repr(settings)
 
+    @pytest.mark.parametrize(
+        ("typed", "used"),
+        [
+            ("https://api.statuspage.io/v1", "https://api.statuspage.io"),  # as Atlassian writes it (finding 11)
+            ("https://api.statuspage.io/v1/", "https://api.statuspage.io"),
+            ("https://api.statuspage.io/", "https://api.statuspage.io"),
+            ("http://localhost:8080/v1", "http://localhost:8080"),
+            ("http://[::1]:9", "http://[::1]:9"),
+            ("https://proxy.example/statuspage", "https://proxy.example/statuspage"),
+        ],
+    )
+    def test_the_base_url_without_its_version(self, typed: str, used: str) -> None:
+        environ = {"STATUSPAGE_API_KEY": "k1", "STATUSPAGE_PAGE_ID": "kctbh9vrtdwd", "STATUSPAGE_URL": typed}
+        assert load_settings(environ, None).statuspage_url == used
+
     def test_off_by_default(self) -> None:
         settings = load_settings({}, None)
         assert (settings.statuspage, settings.statuspage_url) == (False, "https://api.statuspage.io")
@@ -270,6 +423,24 @@ class TestSettings:
             (
                 {"STATUSPAGE_API_KEY": "k1", "STATUSPAGE_PAGE_ID": "p1", "STATUSPAGE_URL": "ftp://api.x"},
                 "STATUSPAGE_URL must be an http(s) URL (e.g. https://api.statuspage.io), got 'ftp://api.x'.",
+            ),
+            (  # finding 18 (breaksp): every delivery would crash on the header
+                {"STATUSPAGE_API_KEY": "k1\nX-Evil: 1", "STATUSPAGE_PAGE_ID": "p1"},
+                "STATUSPAGE_API_KEY holds a space or a line break: paste the key alone, on one line.",
+            ),
+            (
+                {"STATUSPAGE_API_KEY": "k1\tk2", "STATUSPAGE_PAGE_ID": "p1"},
+                "STATUSPAGE_API_KEY holds a space or a line break: paste the key alone, on one line.",
+            ),
+            (  # finding 14 (breaksp): the key would cross the network in clear text
+                {"STATUSPAGE_API_KEY": "k1", "STATUSPAGE_PAGE_ID": "p1", "STATUSPAGE_URL": "http://api.statuspage.io"},
+                "STATUSPAGE_URL must use https: 'http://api.statuspage.io' would send the API key in clear text "
+                "(plain http only to 127.0.0.1, ::1 or localhost).",
+            ),
+            (
+                {"STATUSPAGE_API_KEY": "k1", "STATUSPAGE_PAGE_ID": "p1", "STATUSPAGE_URL": "http://10.0.0.7:8080/v1"},
+                "STATUSPAGE_URL must use https: 'http://10.0.0.7:8080' would send the API key in clear text "
+                "(plain http only to 127.0.0.1, ::1 or localhost).",
             ),
             (
                 {"STATUSPAGE_API_KEY": "k1", "STATUSPAGE_PAGE_ID": "p1", "STATUSPAGE_CONFIRM_RESOLVE": "ask"},

@@ -24,7 +24,7 @@ class _Timeline:
     def __init__(self) -> None:
         self.entries: list[TimelineEntry] = []
 
-    def list_entries(self, number: int, kinds: list[EntryKind]) -> list[TimelineEntry]:
+    def list_entries(self, number: int, kinds: list[EntryKind], numbered: bool = False) -> list[TimelineEntry]:
         return [e for e in self.entries if e.kind in kinds]
 
     def append(self, number: int, entries: list[TimelineEntry]) -> None:
@@ -36,21 +36,12 @@ class _Pages:
         return "inst-1"
 
 
-class _Incidents:
-    def __init__(self) -> None:
-        self.ids: dict[int, str | None] = {}
-
-    def set_statuspage_id(self, number: int, statuspage_id: str | None) -> None:
-        self.ids[number] = statuspage_id
-
-
 class _Unit:
     """What the plan reads and writes of the transition's unit of work."""
 
     def __init__(self) -> None:
         self.timeline = _Timeline()
         self.pages = _Pages()
-        self.incidents = _Incidents()
 
 
 def _step(
@@ -94,6 +85,7 @@ def test_no_effect_carries_the_title_description_notes_or_summary(
         ("statuspage.resolve", RESOLVE_TEXT),
     ]
     assert queued[0].payload == {
+        "opened": 1,
         "marker": "incidentbot-inst-1-INC-7-1",
         "name": "Checkout is failing",
         "body": "Checkout is failing\nDetails follow.",
@@ -103,6 +95,7 @@ def test_no_effect_carries_the_title_description_notes_or_summary(
         "component_status": "partial_outage",
     }
     assert queued[2].payload == {
+        "opened": 1,
         "marker": "incidentbot-inst-1-INC-7-1",
         "body": RESOLVE_TEXT,
         "components": ["cmpcheckout1"],

@@ -18,8 +18,10 @@ alissonlinneker/statuspage-php-sdk docs/Api/IncidentsApi.md and docs/Model/PostP
   each with ``{"error": "..."}`` (a string or a list of strings); 429 rate limited with ``Retry-After``
   (Statuspage documents 1 request per second per key); 5xx.
 
-Classes: 429 and 5xx, no answer, a body that is not JSON: temporary (the outbox retries, honouring
-``Retry-After``); 401, 403, 404, 422 and every other 4xx: permanent, with Statuspage's own words.
+Classes: 429 and 420 (Statuspage's older rate-limit answer), 5xx, no answer, a 2xx or 5xx body that is not
+JSON: temporary (the outbox retries, honouring ``Retry-After``); 401, 403, 404, 422 and every other 4xx but 408,
+JSON or not (a proxy's HTML login page, a plain-text 404 from a wrong base URL): permanent, with Statuspage's own
+words.
 """
 
 from __future__ import annotations
@@ -35,10 +37,14 @@ NAME = "Statuspage"
 UNRESOLVED_PAGES = 10
 """Pages of 100 unresolved incidents read when looking for ours (1,000 open incidents on one page is beyond
 any real status page)."""
+RATE_LIMITED = (420, 429)
+"""Statuspage's rate-limit answers: 429, and 420 that it answered before (Atlassian, "Upcoming rate limiting
+changes to Statuspage REST API": ``Retry-After`` comes on "420 / 429 responses")."""
 _HINTS = {
+    400: "a request Statuspage cannot read",
     401: "the API key is not valid: check STATUSPAGE_API_KEY",
     403: "the API key may not do this: check its user's permissions on the page",
-    404: "no such page or incident, or the key cannot see it: check STATUSPAGE_PAGE_ID",
+    404: "no such page or incident, or the key cannot see it: check STATUSPAGE_PAGE_ID and STATUSPAGE_URL",
     422: "Statuspage refused a field",
 }
 
@@ -70,6 +76,8 @@ class StatuspageClient:
             timeout_seconds=timeout_seconds,
             explain=statuspage_reason,
             hints=_HINTS,
+            rate_limit_statuses=RATE_LIMITED,
+            refused_without_json=True,
         )
 
     @property
@@ -93,19 +101,23 @@ class StatuspageClient:
         answer = await self.http.request("GET", f"{self._incidents}/{incident_id}")
         return _incident(answer.data, "GET incident")
 
-    async def find_unresolved(self, marker: str) -> dict[str, Any] | None:
-        """The unresolved incident whose ``metadata.incidentbot.marker`` is ``marker``, or None."""
+    async def unresolved(self) -> list[dict[str, Any]]:
+        """``GET .../incidents/unresolved``, every page (at most ``UNRESOLVED_PAGES`` of 100): the page's
+        unresolved incidents, newest first."""
+        found: list[dict[str, Any]] = []
         for page in range(1, UNRESOLVED_PAGES + 1):
             answer = await self.http.request(
                 "GET", f"{self._incidents}/unresolved", params={"page": str(page), "per_page": "100"}
             )
             listed = answer.data if isinstance(answer.data, list) else []
-            for incident in listed:
-                if isinstance(incident, dict) and marker_of(incident) == marker:
-                    return incident
+            found.extend(incident for incident in listed if isinstance(incident, dict))
             if len(listed) < 100:
-                return None
-        return None
+                break
+        return found
+
+    async def find_unresolved(self, marker: str) -> dict[str, Any] | None:
+        """The unresolved incident whose ``metadata.incidentbot.marker`` is ``marker``, or None."""
+        return next((i for i in await self.unresolved() if marker_of(i) == marker), None)
 
     async def check(self) -> str:
         """``GET /v1/pages/{page_id}``: the page's name (``incidentbot doctor``)."""

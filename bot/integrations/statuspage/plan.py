@@ -7,11 +7,14 @@ if its entry committed.
 
 Effects (kind, payload), each of the incident (the ``statuspage`` lane: one at a time, in order):
 
-* ``statuspage.open``: ``marker`` (``incidentbot-<installation id>-INC-<n>-<k>``, k the k-th status-page
-  incident of INC-n), ``name``, ``body``, ``status`` (investigating), ``impact``, ``components`` (ids) and
-  ``component_status`` (``bot.domain.statuspage.COMPONENT_STATUS_OF_IMPACT``);
-* ``statuspage.update``: ``marker``, ``body``, ``status``;
-* ``statuspage.resolve``: ``marker``, ``body``, ``components`` (set to operational).
+* ``statuspage.open``: ``opened`` (k: this is INC-n's k-th status-page incident, counted in recording order),
+  ``marker`` (``incidentbot-<installation id>-INC-<n>-<k>``), ``name``, ``body``, ``status`` (investigating),
+  ``impact``, ``components`` (ids) and ``component_status`` (``bot.domain.statuspage.COMPONENT_STATUS_OF_IMPACT``);
+* ``statuspage.update``: ``opened``, ``marker``, ``body``, ``status``;
+* ``statuspage.resolve``: ``opened``, ``marker``, ``body``, ``components`` (set to operational).
+
+``opened`` and ``marker`` of an update or resolve are those of the open it follows, so each goes to that open's
+own Statuspage incident, whatever was delivered before it (a later open, a retried dead item).
 
 Slack's references in the typed text are written as people typed them (``<@U0BOB|bob>`` is ``@bob``, a
 pasted link its URL: ``bot.domain.timeline.plain_references``). Only the ``statuspage`` entries' own text and
@@ -52,8 +55,8 @@ def statuspage_marker(installation_id: str, number: int, opened: int) -> str:
 class StatuspagePlan:
     """A standing plan (``bot.usecases.shared.StandingPlan``). ``confirm``: ask before resolving the status
     page with the incident; ``resolve_text``: the public sentence of that resolve. ``uow`` is the
-    transition's unit of work: its ``timeline`` (list and append ``statuspage`` entries), ``incidents``
-    (forget the previous Statuspage id on a new open) and ``pages.installation_id()`` are used."""
+    transition's unit of work: its ``timeline`` (list and append ``statuspage`` entries) and
+    ``pages.installation_id()`` are used."""
 
     def __init__(self, confirm: bool, resolve_text: str) -> None:
         self.confirm = confirm
@@ -69,12 +72,11 @@ class StatuspagePlan:
         )
         if not ours and not resolved_now:
             return []
-        entries = uow.timeline.list_entries(incident.number, kinds=[EntryKind.STATUSPAGE])
-        state = statuspage_state(entries)
-        marker = statuspage_marker(str(uow.pages.installation_id()), incident.number, max(state.opened, 1))
-        effects = [self._effect(incident, entry, state, marker) for entry in ours]
-        if any(e.kind == OPEN for e in effects):
-            uow.incidents.set_statuspage_id(incident.number, None)  # the previous one (if any) is resolved
+        entries = uow.timeline.list_entries(incident.number, kinds=[EntryKind.STATUSPAGE], numbered=True)
+        state = statuspage_state(entries)  # in recording order: ours, recorded now, are the latest
+        opened = max(state.opened, 1)
+        marker = statuspage_marker(str(uow.pages.installation_id()), incident.number, opened)
+        effects = [self._effect(incident, entry, state, marker, opened) for entry in ours]
         if resolved_now and not ours and state.open:
             if self.confirm:
                 log.info("statuspage_resolve_asked", incident=incident.incident_id)
@@ -90,17 +92,18 @@ class StatuspagePlan:
             )
             uow.timeline.append(incident.number, [entry])
             log.info("statuspage_resolve_queued", incident=incident.incident_id, marker=marker)
-            effects.append(self._effect(incident, entry, state, marker))
+            effects.append(self._effect(incident, entry, state, marker, opened))
         return effects
 
     @staticmethod
-    def _effect(incident: Incident, entry: TimelineEntry, state: StatuspageState, marker: str) -> Effect:
+    def _effect(incident: Incident, entry: TimelineEntry, state: StatuspageState, marker: str, opened: int) -> Effect:
         data = entry.data
         action = data.get("action")
         plain = plain_references(dict(data.get("names") or {}))  # Slack's <@U0BOB|bob>, <https://x|x> as typed
         if action == "open":
             impact = str(data.get("impact"))
             payload: dict[str, Any] = {
+                "opened": opened,
                 "marker": marker,
                 # A link written out ("label (URL)") may lengthen a name checked at 255: cut, never refused later.
                 "name": plain(str(data.get("name")))[:MAX_NAME_CHARS],
@@ -114,10 +117,15 @@ class StatuspagePlan:
         if action == "resolve":
             return Effect(
                 RESOLVE,
-                {"marker": marker, "body": plain(entry.text), "components": list(state.component_ids)},
+                {
+                    "opened": opened,
+                    "marker": marker,
+                    "body": plain(entry.text),
+                    "components": list(state.component_ids),
+                },
                 incident.number,
             )
-        payload = {"marker": marker, "body": plain(entry.text), "status": str(data.get("status"))}
+        payload = {"opened": opened, "marker": marker, "body": plain(entry.text), "status": str(data.get("status"))}
         return Effect(UPDATE, payload, incident.number)
 
 

@@ -47,7 +47,10 @@ class TrackerHttp:
     """Sends requests to one tracker with one set of credentials; every failure becomes a TrackerError.
 
     ``hints`` replaces the default words said for an HTTP status (a tracker whose credentials are more than
-    a token says what else to check on 401)."""
+    a token says what else to check on 401). ``rate_limit_statuses``: the statuses meaning "too many requests"
+    (429; Statuspage also answers its older 420), retried after ``Retry-After``. ``refused_without_json``: a
+    4xx whose body is not JSON (a proxy's login page, a plain-text 404 from a wrong base URL) is a refusal
+    like any 4xx, not a temporary failure."""
 
     def __init__(
         self,
@@ -60,8 +63,12 @@ class TrackerHttp:
         explain: Any = None,
         fields_of: Any = None,
         hints: Mapping[int, str] | None = None,
+        rate_limit_statuses: tuple[int, ...] = (429,),
+        refused_without_json: bool = False,
     ) -> None:
         self.tracker = tracker
+        self._rate_limits = rate_limit_statuses
+        self._refused_without_json = refused_without_json
         self.base_url = base_url.rstrip("/")
         self._headers = dict(headers)
         self._secrets = tuple(s for s in (secret, headers.get("Authorization", "")) if s)
@@ -111,10 +118,22 @@ class TrackerHttp:
         if data is _NOT_JSON:
             kind = "a web page" if b"<html" in raw[:512].lower() else f"{len(raw)} bytes that are not JSON"
             reason = f"{where}: HTTP {status} with {kind} ({headers.get('content-type', 'no content type')})"
-            return self._temporary(reason, status, retry_after)
+            refused = 400 <= status < 500 and status not in (408, *self._rate_limits)
+            if not (self._refused_without_json and refused):
+                return self._temporary(reason, status, retry_after)
+            hint = self._hints.get(status, "")
+            return TrackerError(
+                FailureKind.PERMANENT,
+                self.redact(
+                    f"{where}: {self.tracker} refused (HTTP {status}{', ' + hint if hint else ''}) with {kind}"
+                ),
+                status,
+                None,
+                self.tracker,
+            )
         message = self.redact(self._explain(data) if self._explain else "")
         said = f": {message}" if message else ""
-        if status == 429 or (status == 403 and _rate_limited(headers, message)):
+        if status in self._rate_limits or (status == 403 and _rate_limited(headers, message)):
             wait = retry_after if retry_after is not None else _reset_in(headers)
             if wait is None and status == 403:
                 wait = SECONDARY_LIMIT_WAIT_SECONDS
