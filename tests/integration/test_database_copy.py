@@ -94,7 +94,7 @@ class TestCopyToPostgresAndBack:
         assert there.returncode == 0, there.stderr
         assert there.stderr == ""  # no progress bar, no log line: stderr is a pipe here
         assert (
-            "Checked: the row counts of 12 tables and the timelines of 10,001 incidents match. "
+            "Checked: the row counts of 13 tables and the timelines of 10,001 incidents match. "
             "The next incident there is INC-10002." in there.stdout
         )
         expected = contents(source)
@@ -376,7 +376,7 @@ class TestBackupWhileServing:
         restored = tmp_path / "restored.db"
         result = incidentbot("db", "restore", str(backups[0]), database_url=_url(restored), cwd=tmp_path)
         assert result.returncode == 0, result.stderr
-        assert "Checked: the row counts of 12 tables and the timelines of 1 incident match the backup." in result.stdout
+        assert "Checked: the row counts of 13 tables and the timelines of 1 incident match the backup." in result.stdout
         assert contents(_url(restored)) == contents(_url(backups[0]))
 
         with pytest.raises(CopyRefused) as again:

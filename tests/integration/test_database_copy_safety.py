@@ -215,7 +215,7 @@ class TestFileNamesAreFileNames:
         result = incidentbot("db", "restore", "backup #3.db", database_url="sqlite:///live.db", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert result.stdout.endswith(
-            f"Checked: the row counts of 12 tables and the timelines of {INCIDENTS} incidents match the backup.\n"
+            f"Checked: the row counts of 13 tables and the timelines of {INCIDENTS} incidents match the backup.\n"
         )
         assert _files(tmp_path) == ["backup #3.db", "live.db", "source.db"]
 
@@ -382,7 +382,7 @@ class TestAnotherApplicationsDatabase:
                 restore_database(other, sqlite_url(tmp_path / "new.db"))
         assert refused.value.user_message == (
             f"The {role} {other} is at schema revision ae1027a6acf, which is not one incidentbot knows (this one "
-            "knows up to 0011): a database of another application (check the URL), or of a newer incidentbot "
+            "knows up to 0012): a database of another application (check the URL), or of a newer incidentbot "
             "(upgrade incidentbot: in its checkout, `git pull && pip install .`, and run the command again)."
         )
 

@@ -257,9 +257,48 @@ class TestDeclarePrivate:
         """`--private` (any case, or a phone's dash) may stand anywhere in `declare`; it leaves the title."""
         assert parse_command(text).action == Declare(title, severity, private=True)
 
-    @pytest.mark.parametrize("text", ["declare sev1 Payroll --privateer export", "declare sev1 private payroll"])
+    @pytest.mark.parametrize(
+        "option",
+        [
+            "---private",
+            "\u2010\u2010private",
+            "\u2212private",
+            "\u2014\u2014private",
+            "\uff0d\uff0dprivate",
+            "--Private",
+        ],
+    )
+    def test_every_dash_spelling_of_the_option(self, option: str) -> None:
+        """As `--at`: two or more hyphens or dashes, or one non-ASCII dash (a tester's finding)."""
+        assert parse_command(f"declare {option} sev1 Payroll export leaks").action == Declare(
+            "Payroll export leaks", Severity.SEV1, private=True
+        )
+
+    @pytest.mark.parametrize(
+        ("option", "shown"),
+        [
+            ("--privat", "--privat"),
+            ("--priv", "--priv"),
+            ("-private", "-private"),
+            ("--private,", "--private,"),
+            ("--private:", "--private:"),
+            ("--private=yes", "--private=yes"),
+            ("(--private)", "--private)"),
+            ("--privateer", "--privateer"),
+        ],
+    )
+    def test_a_near_miss_is_refused_not_announced(self, option: str, shown: str) -> None:
+        """A tester found these declared public incidents announcing the title (and the severity lost): refused."""
+        with pytest.raises(UsageError) as refused:
+            parse_command(f"declare {option} sev1 Payroll export leaks")
+        assert refused.value.user_message == (
+            f"`{shown}` is not an option: did you mean `--private` (two hyphens, a word of its own)? "
+            "Nothing was declared."
+        )
+
+    @pytest.mark.parametrize("text", ["declare sev1 Payroll - private key", "declare sev1 private payroll"])
     def test_other_words_stay_in_the_title(self, text: str) -> None:
-        """Only the whole word `--private` is the option: `--privateer` and `private` are title words."""
+        """Only the option is the option: `- private` (a spaced dash) and `private` are title words."""
         action = parse_command(text).action
         assert isinstance(action, Declare) and action.private is False
         assert action.title == text.removeprefix("declare sev1 ")
