@@ -175,7 +175,9 @@ class TestPrivateIncidentOnEverySurface:
         bob_home = people.home(BOB)
         assert "INC-1" in bob_home and "private incident" in bob_home
         # Strict roles are on for a private incident though INCIDENT_STRICT_ROLES is not set.
-        assert "strict roles are on" in people.say(BOB, "INC-1 severity sev3")
+        assert "INC-1 is a private incident: only its declarer, lead and IRT may change it." in people.say(
+            BOB, "INC-1 severity sev3"
+        )
         assert private_bot.usecases.incidents.get(1).severity.value == "sev1"
 
         # The members read it.
