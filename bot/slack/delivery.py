@@ -317,10 +317,11 @@ def followup_reminder_effects(outcome: Outcome) -> list[Effect]:
     numbers = set(entry.data.get("numbers") or [])
     overdue = [f for f in incident.followups if f.number in numbers]
 
-    def item(f: Followup, with_owner: bool = True) -> str:
+    def item(f: Followup, with_owner: bool = True, visible: bool = True) -> str:
         details = [slack_mention(f.owner) if f.owner else "unassigned"] if with_owner else []
         details += [f"due {format_day(f.due)}"] if f.due else []
-        return f"#{f.number} {escape_keeping_mentions(f.text)} ({', '.join(details)})"
+        text = escape_keeping_mentions(f.text) if visible else "(a follow-up of a private incident)"
+        return f"#{f.number} {text} ({', '.join(details)})"
 
     ident = incident.incident_id
     hint = (
@@ -340,8 +341,9 @@ def followup_reminder_effects(outcome: Outcome) -> list[Effect]:
     ]
     owners = dict.fromkeys(f.owner for f in overdue if f.owner and is_slack_user_id(f.owner))
     for owner in owners:
-        mine = "; ".join(item(f, with_owner=False) for f in overdue if f.owner == owner)
-        title = escape_keeping_mentions(shown_title(incident, may_see(incident, owner)))
+        visible = may_see(incident, owner)  # an owner outside a private incident reads neither title nor text
+        mine = "; ".join(item(f, with_owner=False, visible=visible) for f in overdue if f.owner == owner)
+        title = escape_keeping_mentions(shown_title(incident, visible))
         text = f":hourglass: Your follow-ups on {ident} ({title}) are overdue: {mine}. {hint}"
         effects.append(Effect(SlackEffect.DIRECT_MESSAGE, {"user": owner, "text": text}, incident.number))
     return effects

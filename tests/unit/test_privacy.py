@@ -385,3 +385,10 @@ class TestReminderDirectMessages:
         effects = followup_reminder_effects(Outcome(reminded.incident, reminded.entries, step.incident))
         [dm] = [e for e in effects if e.payload.get("user") == owner]
         assert (TITLE in dm.payload["text"], "private incident" in dm.payload["text"]) == (sees, not sees)
+        # nor the follow-up's own text (a tester's finding): only its number and due date
+        assert ("check the export job" in dm.payload["text"]) is sees
+        if not sees:
+            assert dm.payload["text"].startswith(
+                ":hourglass: Your follow-ups on INC-7 (private incident) are overdue: "
+                "#2 (a follow-up of a private incident) (due 2026-11-23). "
+            )
