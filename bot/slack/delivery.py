@@ -467,13 +467,13 @@ def dead_statuspage_notice(item: OutboxItem, reason: str) -> list[Effect]:
     page could not be updated (open): <reason>. ...``. Nothing for other kinds, items of no incident, nor an
     update buried because its open never reached Statuspage (``OPEN_NOT_CREATED`` in its reason: the open's
     own line told the channel once, and says its updates wait for it)."""
-    prefix, _, action = item.kind.partition(".")
-    if prefix != "statuspage" or item.incident_number is None or OPEN_NOT_CREATED in reason:
+    failure = _statuspage_failure(item, reason)
+    if failure is None or OPEN_NOT_CREATED in reason:
         return []
-    shown = truncate(escape(reason.strip()), MAX_REASON_SHOWN, "…").removesuffix(".")
+    ident, action, shown = failure
     text = (
-        f":warning: {format_incident_id(item.incident_number)}'s public status page could not be updated "
-        f"({escape(action)}): {shown}. Customers do not see this change: fix the cause, then `incidentbot outbox "
+        f":warning: {ident}'s public status page could not be updated ({action}): {shown}. "
+        "Customers do not see this change: fix the cause, then `incidentbot outbox "
         f"--retry {item.id}` sends it again (`incidentbot outbox --status dead` lists it)."
         + (
             " Its later `statuspage update`s are not published before it: retry them after it. Or "
@@ -489,16 +489,26 @@ def stalled_statuspage_notice(item: OutboxItem, reason: str) -> list[Effect]:
     """The line an incident's channel gets, once, when a ``statuspage.*`` item has been failing for an hour
     (a Statuspage outage or rate limit; the outbox keeps retrying), mentioning the incident's lead as it is
     posted. Nothing for other kinds."""
-    prefix, _, action = item.kind.partition(".")
-    if prefix != "statuspage" or item.incident_number is None:
+    failure = _statuspage_failure(item, reason)
+    if failure is None:
         return []
-    shown = truncate(escape(reason.strip()), MAX_REASON_SHOWN, "…").removesuffix(".")
+    ident, action, shown = failure
     text = (
-        f":warning: {format_incident_id(item.incident_number)}'s public status page is still not updated "
-        f"({escape(action)}) after an hour: {shown}. incidentbot keeps retrying; `incidentbot outbox` shows item "
+        f":warning: {ident}'s public status page is still not updated ({action}) after an hour: {shown}. "
+        "incidentbot keeps retrying; `incidentbot outbox` shows item "
         f"{item.id}."
     )
     return [Effect(SlackEffect.POST_LINE, {"text": text, "mention_lead": True}, item.incident_number)]
+
+
+def _statuspage_failure(item: OutboxItem, reason: str) -> tuple[str, str, str] | None:
+    """(``INC-3``, the ``statuspage.*`` item's action escaped, the reason escaped and cut, without its final full
+    stop); None for another kind or an item of no incident."""
+    prefix, _, action = item.kind.partition(".")
+    if prefix != "statuspage" or item.incident_number is None:
+        return None
+    shown = truncate(escape(reason.strip()), MAX_REASON_SHOWN, "…").removesuffix(".")
+    return format_incident_id(item.incident_number), escape(action), shown
 
 
 def _publication_failure(item: OutboxItem, reason: str) -> tuple[str, str, str] | None:
