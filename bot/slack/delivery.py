@@ -43,7 +43,7 @@ from bot.domain.timeline import PUBLICATION_TARGETS, plain_references
 from bot.domain.timeparse import format_day, format_utc
 from bot.domain.updates import latest_update
 from bot.errors import BotError
-from bot.outbox.worker import RetryLater, Undeliverable
+from bot.outbox.worker import RetryLater, Undeliverable, delivery_now
 from bot.slack.api_errors import ErrorClass, SlackFailure, failure_of
 from bot.slack.archiving import (
     ARCHIVE_KIND,
@@ -107,6 +107,10 @@ CHANNEL_KINDS = frozenset(
 )
 """Effects whose Slack calls go to the incident's own channel: Slack's refusal of that channel (archived or
 made private by hand, the bot removed) is noted on the incident (``bot.slack.archiving.channel_note``)."""
+WORKS_AGAIN_KINDS = frozenset({SlackEffect.REFRESH, SlackEffect.POST_LINE})
+"""Effects that always post to the incident's channel: their success shows it works (an archived channel
+refuses posts), so its note and the bot's idea that the channel is archived are cleared
+(``ChannelUseCases.record_unarchived(noticed=True)``); the other channel kinds' success clears the note only."""
 
 
 @dataclass(frozen=True)
@@ -671,14 +675,21 @@ class SlackDeliverer:
         postmortem_plan: Callable[[Incident, str], Sequence[Effect]] | None = None,
         channel_plan: Callable[[Incident], Sequence[Effect]] | None = None,
         channels: ChannelUseCases | None = None,
+        archive_after: timedelta | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         """``postmortem_plan``: the effects owed when a postmortem is published at a new URL (the
         tracker comments linking it), queued with the URL's record; ``channel_plan``: those owed when
         the incident's channel is created (the comments linking it), queued with the binding;
         ``channels``: where Slack's refusals of an incident's channel are noted, and the channel's
-        archive and unarchive recorded (None: neither is)."""
+        archive and unarchive recorded (None: neither is); ``archive_after``: the current INCIDENT_ARCHIVE_AFTER
+        (None: off), honoured by an archive when it comes due; ``clock``: now (UTC) for the archive (default:
+        ``delivery_now``, the clock of the outbox worker delivering the item)."""
         self.channels = channels
-        self.archiver = ChannelArchiver(incidents, channels, web_api) if channels is not None else None
+        now = clock if clock is not None else delivery_now
+        self.archiver = (
+            ChannelArchiver(incidents, channels, web_api, archive_after, now) if channels is not None else None
+        )
         self._troubled: set[int] = set()
         """Incidents read here with a channel note: a delivery to their channel that succeeds clears it."""
         self.incidents = incidents
@@ -723,6 +734,8 @@ class SlackDeliverer:
             await handler(item)
         except SlackApiError as exc:
             failure = replace(failure_of(exc), item=item.id)
+            if await self._after_unarchive(failure, item):
+                return
             self._report_setup_fault(failure, item)
             await self._note_channel_refusal(failure, item)
             raise classify_failure(failure) from exc
@@ -737,9 +750,29 @@ class SlackDeliverer:
             raise RetryLater(f"network: {type(exc).__name__}: {str(exc)[:200]}") from exc
         except ChannelNameExhausted as exc:
             raise Undeliverable(str(exc)) from exc
-        if item.incident_number in self._troubled and item.kind in CHANNEL_KINDS and self.channels is not None:
-            self._troubled.discard(item.incident_number)
-            await asyncio.to_thread(self.channels.clear_problem, item.incident_number)
+        channels, number = self.channels, item.incident_number
+        if number in self._troubled and item.kind in CHANNEL_KINDS and channels is not None and number is not None:
+            self._troubled.discard(number)
+            if item.kind in WORKS_AGAIN_KINDS:
+                # A post to the channel succeeded: whatever the bot thought (a note, or the channel archived,
+                # by itself or still after a refused unarchive), the channel works: a person fixed it by hand.
+                await asyncio.to_thread(channels.record_unarchived, number, noticed=True)
+            else:
+                await asyncio.to_thread(channels.clear_problem, number)
+
+    async def _after_unarchive(self, failure: SlackFailure, item: OutboxItem) -> bool:
+        """A reopen raced the archive: its items reached the channel just archived. Refused as archived while
+        the unarchive is owed, the item is queued again behind it (True: this one is done)."""
+        channels, number = self.channels, item.incident_number
+        if failure.code not in ("is_archived", "is_inactive") or item.kind not in WORKS_AGAIN_KINDS:
+            return False
+        if channels is None or number is None:
+            return False
+        again = [Effect(item.kind, item.payload, number)]
+        if not await asyncio.to_thread(channels.queue_after_unarchive, number, SlackEffect.UNARCHIVE_CHANNEL, again):
+            return False
+        log.info("outbox_item_queued_after_unarchive", item=item.id, kind=item.kind, incident=f"INC-{number}")
+        return True
 
     async def _note_channel_refusal(self, failure: SlackFailure, item: OutboxItem) -> None:
         """Slack refused the incident's own channel (archived or made private by hand, the bot removed):
@@ -780,7 +813,7 @@ class SlackDeliverer:
     async def _incident(self, item: OutboxItem) -> Incident:
         assert item.incident_number is not None
         incident = await asyncio.to_thread(self.incidents.get, item.incident_number)
-        if incident.channel_problem is not None:
+        if incident.channel_problem is not None or incident.channel_archived_at is not None:
             self._troubled.add(incident.number)
         return incident
 
