@@ -311,7 +311,8 @@ def nudge_effects(outcome: Outcome) -> list[Effect]:
 
 
 def followup_reminder_effects(outcome: Outcome) -> list[Effect]:
-    """What a follow-up reminder owes: one line in the incident's channel listing every overdue item, and
+    """What a follow-up reminder owes: one line in the incident's channel (unless the bot archived it) listing
+    every overdue item, and
     a direct message to each owner who is a Slack user, listing theirs (the entry itself is on the timeline)."""
     incident = outcome.incident
     entry = next((e for e in outcome.entries if e.kind is EntryKind.FOLLOWUP_REMINDER), None)
@@ -330,17 +331,8 @@ def followup_reminder_effects(outcome: Outcome) -> list[Effect]:
         f"Mark one done with `/incident {ident} followup done &lt;n&gt;`, give it a new date with "
         f"`/incident {ident} followup due &lt;n&gt; DATE`, or drop it with a reason."
     )
-    effects = [
-        Effect(
-            SlackEffect.POST_LINE,
-            {
-                "text": f":hourglass: {ident} has overdue follow-ups: "
-                + "; ".join(item(f) for f in overdue)
-                + f". {hint}"
-            },
-            incident.number,
-        )
-    ]
+    line = f":hourglass: {ident} has overdue follow-ups: " + "; ".join(item(f) for f in overdue) + f". {hint}"
+    effects = _channel_line(incident, line)
     owners = dict.fromkeys(f.owner for f in overdue if f.owner and is_slack_user_id(f.owner))
     for owner in owners:
         mine = "; ".join(item(f, with_owner=False) for f in overdue if f.owner == owner)
@@ -350,9 +342,18 @@ def followup_reminder_effects(outcome: Outcome) -> list[Effect]:
     return effects
 
 
+def _channel_line(incident: Incident, text: str) -> list[Effect]:
+    """A reminder's line in the incident's channel; none in a channel the bot archived (it refuses posts: the
+    direct messages still go)."""
+    if incident.channel_archived_at is not None:
+        return []
+    return [Effect(SlackEffect.POST_LINE, {"text": text}, incident.number)]
+
+
 def postmortem_reminder_effects(outcome: Outcome) -> list[Effect]:
     """What a draft postmortem's reminder owes (``bot.jobs.reminders.PostmortemReminder``): a line in the incident's
-    channel, and a direct message to the person reminded (the postmortem owner, else the lead) when a Slack user."""
+    channel (unless the bot archived it), and a direct message to the person reminded (the postmortem owner, else
+    the lead) when a Slack user."""
     incident = outcome.incident
     entry = next((e for e in outcome.entries if e.kind is EntryKind.POSTMORTEM_REMINDER), None)
     if entry is None:
@@ -365,7 +366,7 @@ def postmortem_reminder_effects(outcome: Outcome) -> list[Effect]:
     )
     who = f"{slack_mention(str(reminded))}: " if reminded else ""
     line = f":memo: {who}the postmortem of {ident} ({incident.severity.value}) is still a draft{resolved}. {hint}"
-    effects = [Effect(SlackEffect.POST_LINE, {"text": line}, incident.number)]
+    effects = _channel_line(incident, line)
     if reminded and is_slack_user_id(str(reminded)):
         title = escape_keeping_mentions(shown_title(incident, may_see(incident, str(reminded))))
         text = f":memo: The postmortem of {ident} ({title}) is still a draft{resolved}. {hint}"

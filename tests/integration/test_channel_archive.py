@@ -488,3 +488,28 @@ class TestLastMessageAndRaces:
         assert any("reopened" in t.lower() for t in channel_texts(archiving, channel).splitlines()[-3:])
         assert [(i.kind, i.last_error) for i in archiving.bot.usecases.outbox.items("dead")] == []
         assert kinds(archiving.bot)[-2:] == [EntryKind.CHANNEL_ARCHIVED, EntryKind.CHANNEL_UNARCHIVED]
+
+
+def test_reminders_skip_the_channel_the_bot_archived(database_url: str, fake_slack: FakeSlack) -> None:
+    """Archived a day after a sev2 resolve: a week of daily follow-up and draft-postmortem reminders post nothing
+    into the archived channel (no refused post, no dead item); the owners' direct messages still go."""
+    from bot.app import POSTMORTEM_REMINDER, REMINDER
+
+    with running_bot(database_url, fake_slack.base_url, INCIDENT_ARCHIVE_AFTER="1d") as bot:
+        slack = SlackDriver(bot, fake_slack)
+        channel = slack.declare("declare sev2 Checkout down")
+        slack.ephemeral("lead <@U0ALICE>", channel_id=channel)
+        slack.ephemeral("followup add canary <@U0BOB> --due tomorrow", channel_id=channel)
+        slack.ephemeral("resolve fixed", channel_id=channel)
+        replicas_deliver(bot, resolved_at(bot) + timedelta(days=1))
+        assert fake_slack.channel(channel).is_archived
+        posts_before = len(fake_slack.calls_to("chat.postMessage"))
+        now = datetime.now(UTC)
+        for day in range(2, 9):
+            bot.web_app[REMINDER].check_once(now + timedelta(days=day))
+            bot.web_app[POSTMORTEM_REMINDER].check_once(now + timedelta(days=day))
+            replicas_deliver(bot, now + timedelta(days=day, minutes=1))
+        posts = fake_slack.calls_to("chat.postMessage")[posts_before:]
+        assert [c for c in posts if c.params.get("channel") == channel] == []
+        assert bot.usecases.outbox.items("dead") == []
+        assert any(c.params.get("channel") == "U0BOB" and c.ok for c in posts)
