@@ -226,7 +226,10 @@ def last_message(incident: Incident, postmortem_url: str | None, now: datetime) 
     where = (
         f"The postmortem: {postmortem_url}."
         if postmortem_url
-        else f"No postmortem was published yet: `/incident {ident} postmortem` uploads its draft."
+        else (
+            f"No postmortem was published yet: `/incident {ident} postmortem publish` publishes it (Confluence or "
+            f"Git, when set up) and `incidentbot postmortem {ident}` writes its draft; an upload here would be refused."
+        )
     )
     return (
         f":file_cabinet: {ident} was resolved {format_duration(since)} ago: this channel is archived now. {where} "

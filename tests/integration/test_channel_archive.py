@@ -141,7 +141,8 @@ class TestArchiveAfterTheDelay:
         replicas_deliver(archiving.bot, resolved_at(archiving.bot) + WEEK)
         texts = channel_texts(archiving, channel)
         assert (
-            "No postmortem was published yet: `/incident INC-1 postmortem` uploads its draft. "
+            "No postmortem was published yet: `/incident INC-1 postmortem publish` publishes it (Confluence or Git, "
+            "when set up) and `incidentbot postmortem INC-1` writes its draft; an upload here would be refused. "
             "Reopening the incident (`/incident INC-1 reopen <why>`) unarchives it."
         ) in texts
         assert archiving.fake.channel(channel).is_archived

@@ -180,10 +180,10 @@ class TestTexts:
     def test_last_message_without_a_postmortem(self) -> None:
         assert last_message(incident(), None, RESOLVED_AT + timedelta(days=7)) == (
             ":file_cabinet: INC-1 was resolved 7d 0h ago: this channel is archived now. No postmortem was published "
-            "yet: `/incident INC-1 postmortem` uploads its draft. Reopening the incident (`/incident INC-1 reopen "
-            "<why>`) unarchives it."
+            "yet: `/incident INC-1 postmortem publish` publishes it (Confluence or Git, when set up) and "
+            "`incidentbot postmortem INC-1` writes its draft; an upload here would be refused. Reopening the "
+            "incident (`/incident INC-1 reopen <why>`) unarchives it."
         )
-
 
     @given(st.integers(min_value=24 * 60, max_value=400 * 24 * 60))
     def test_last_message_says_the_real_time_since_the_resolve(self, minutes: int) -> None:
