@@ -266,6 +266,7 @@ def build_deliverer(settings: Settings, usecases: UseCases, deps: SlackDeps, tra
         links.postmortem_comments if links is not None else None,
         links.channel_comments if links is not None else None,
         usecases.channels,
+        settings.archive_after,  # honoured when an archive comes due, not the delay it was queued with
     )
     pagerduty = PagerDutyDeliverer(usecases.incidents, settings.pagerduty_routing_key, settings.pagerduty_events_url)
     # The archive effect has a lane of its own (bot.slack.archiving): same deliverer, kind slack_archive.*.

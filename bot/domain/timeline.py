@@ -166,7 +166,11 @@ def describe(entry: TimelineEntry, mention: Mention = neutral_mention, escape: E
     if kind is EntryKind.STATUSPAGE:
         return _describe_statuspage(entry.text, data)
     if kind is EntryKind.CHANNEL_ARCHIVED:  # recorded by the bot (bot.slack.archiving): no user text
+        if data.get("by_hand"):
+            return "Channel found archived by hand when its archive came due"
         return "Channel archived" + (f" {data['after']} after the resolve" if data.get("after") else "")
+    if kind is EntryKind.CHANNEL_UNARCHIVED and data.get("noticed"):
+        return "Channel unarchived by hand (the bot's calls to it work again)"
     label = _LABELS.get(kind) or kind.value.replace("_", " ").capitalize()  # a new kind reads as its name
     return _with_text(label, entry.text)
 

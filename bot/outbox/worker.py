@@ -13,6 +13,7 @@ import contextlib
 import math
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -36,8 +37,28 @@ class RetryLater(Exception):
         self.after = after
 
 
+class Deferred(Exception):
+    """Not due yet (the item's own rule moved its time, e.g. a longer INCIDENT_ARCHIVE_AFTER): try again at
+    ``until`` (UTC), not counted as a failure and not capped like a Retry-After."""
+
+    def __init__(self, reason: str, until: datetime) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.until = until
+
+
 class Undeliverable(Exception):
     """Delivery can never succeed as asked (the channel is gone, the app lacks a scope...)."""
+
+
+_DELIVERING_CLOCK: ContextVar[Clock | None] = ContextVar("outbox_delivering_clock", default=None)
+
+
+def delivery_now() -> datetime:
+    """Now (UTC) as read by the clock of the worker delivering the current item (a replica's, a test's moved
+    clock); the real clock outside a delivery. A deliverer whose item's time matters reads it here."""
+    clock = _DELIVERING_CLOCK.get()
+    return clock() if clock is not None else utc_now()
 
 
 Deliver = Callable[[OutboxItem], Awaitable[None]]
@@ -229,10 +250,13 @@ class OutboxWorker:
             return uow.outbox.claim(self.clock(), self.worker_id, self.lease, self.batch_size)
 
     async def _attempt(self, item: OutboxItem) -> None:
+        _DELIVERING_CLOCK.set(self.clock)  # this item's task has a context of its own
         try:
             await self.deliver(item)
         except RetryLater as exc:  # temporary: retried for as long as it lasts
             await asyncio.to_thread(self._retry, item, exc.reason, exc.after)
+        except Deferred as exc:
+            await asyncio.to_thread(self._defer, item, exc.reason, exc.until)
         except Undeliverable as exc:
             await asyncio.to_thread(self._bury, item, str(exc))
         except Exception as exc:  # a bug in a deliverer must not stall the queue for ever
@@ -273,6 +297,13 @@ class OutboxWorker:
             attempts=item.attempts,
             delay_seconds=round(delay, 2),
             reason=reason,
+        )
+
+    def _defer(self, item: OutboxItem, reason: str, until: datetime) -> None:
+        with self.store.transaction() as uow:
+            uow.outbox.reschedule(item.id, until, reason, self.clock())
+        log.info(
+            "outbox_item_deferred", item=item.id, kind=item.kind, incident=_incident(item), until=until.isoformat()
         )
 
     def _bury(self, item: OutboxItem, reason: str) -> None:

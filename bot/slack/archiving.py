@@ -1,11 +1,13 @@
 """Archiving a resolved incident's channel (INCIDENT_ARCHIVE_AFTER), unarchiving it on reopen, and the note
 kept when Slack refuses the bot an incident's channel (archived or made private by hand, the bot removed).
 
-The archive is an outbox effect queued in the resolve's transaction (``ArchivePlan``, a standing plan) with
-``not_before`` = the delay: it survives restarts, and the outbox's leases deliver it once across replicas.
-It has a lane of its own (``slack_archive``): a Slack item due in a week must not hold up the incident's
-other Slack items, which wait for the earlier items of their lane. When it comes due it re-reads the
-incident: reopened, or resolved again later (that resolve queued its own archive), it does nothing.
+The archive is an outbox effect queued in the resolve's transaction (``ArchivePlan``, a standing plan), due
+at the resolve's time + the delay (a backdated resolve may be due at once): it survives restarts, and the
+outbox's leases deliver it once across replicas. It has a lane of its own (``slack_archive``): a Slack item
+due in a week must not hold up the incident's other Slack items, which wait for the earlier items of their
+lane. When it comes due it re-reads the incident (its corrected ``resolved_at``) and the current
+INCIDENT_ARCHIVE_AFTER: reopened, or the setting now off, it does nothing; not due yet (a later resolve, a
+corrected resolve time, a longer delay), it waits until resolved_at + the delay.
 
 Only the plan is imported by ``bot.compose``; this module imports nothing of slack_sdk at import time
 beyond what ``bot.slack.web_api`` needs when the deliverer is built.
@@ -14,6 +16,7 @@ beyond what ``bot.slack.web_api`` needs when the deliverer is built.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -22,6 +25,7 @@ import structlog
 from bot.domain.effects import Effect, OutboxItem
 from bot.domain.model import EntryKind, Incident, format_incident_id, is_slack_user_id
 from bot.domain.timeparse import format_duration
+from bot.outbox.worker import Deferred
 
 if TYPE_CHECKING:
     from bot.slack.web_api import SlackWebApi
@@ -37,6 +41,10 @@ UNARCHIVE_KIND = "slack.unarchive_channel"
 """The unarchive effect's kind: in the ``slack`` lane, ahead of the reopen's status refresh and line."""
 DM_KIND = "slack.direct_message"
 """``SlackEffect.DIRECT_MESSAGE`` (named here so that the plan needs no import of the deliverer)."""
+REFRESH_KIND = "slack.refresh"
+"""``SlackEffect.REFRESH``: the status message's refresh (the pinned message, the topic)."""
+ARCHIVED_BY_HAND = frozenset({"is_archived", "is_inactive", "already_archived"})
+"""Codes answering the archive's calls when a person archived the channel first: the archive is done."""
 
 
 class ArchivePlan:
@@ -48,11 +56,14 @@ class ArchivePlan:
 
     def __call__(self, _uow: object, outcome: Outcome) -> list[Effect]:
         incident = outcome.incident
-        resolved = any(entry.kind is EntryKind.RESOLVED for entry in outcome.entries)
-        if not resolved or incident.resolved_at is None:
+        resolves = [entry for entry in outcome.entries if entry.kind is EntryKind.RESOLVED]
+        if not resolves or incident.resolved_at is None:
             return []
+        # Due at the resolve's own time + the delay: a resolve typed with `--at 3 days ago` is due 3 days
+        # sooner than one typed now (its entry was recorded now; queued items count from now).
+        wait = max(incident.resolved_at + self.after - resolves[-1].recorded_at, timedelta(0))
         payload = {"resolved_at": incident.resolved_at.isoformat(), "after_seconds": self.after.total_seconds()}
-        return [Effect(ARCHIVE_KIND, payload, incident.number, not_before=self.after)]
+        return [Effect(ARCHIVE_KIND, payload, incident.number, not_before=wait)]
 
 
 def unarchive_effects(outcome: Outcome) -> list[Effect]:
@@ -68,8 +79,10 @@ def unarchive_effects(outcome: Outcome) -> list[Effect]:
 
 
 def reopened_effects(incident: Incident) -> list[Effect]:
-    """What an archive that raced a reopen owes, queued with its record: the unarchive."""
-    return [Effect(UNARCHIVE_KIND, {}, incident.number)]
+    """What an archive that raced a reopen owes, queued with its record: the unarchive, then the status
+    message's refresh again (the reopen's own refresh may have reached the channel before the archive's
+    last message, or been refused by the archived channel)."""
+    return [Effect(UNARCHIVE_KIND, {}, incident.number), Effect(REFRESH_KIND, {}, incident.number)]
 
 
 # -- Slack's refusals of an incident's channel ----------------------------------------------------------
@@ -125,31 +138,72 @@ def tell_lead(incident: Incident, note: str) -> list[Effect]:
 
 
 class ChannelArchiver:
-    """Delivers the archive and unarchive effects. Slack errors raise SlackApiError for the deliverer to classify."""
+    """Delivers the archive and unarchive effects. Slack errors raise SlackApiError for the deliverer to classify.
 
-    def __init__(self, incidents: IncidentUseCases, channels: ChannelUseCases, web_api: SlackWebApi) -> None:
+    ``after``: the current INCIDENT_ARCHIVE_AFTER (None: off), which the archive honours when it comes due
+    rather than the delay it was queued with; ``clock``: now (UTC), the outbox worker's."""
+
+    def __init__(
+        self,
+        incidents: IncidentUseCases,
+        channels: ChannelUseCases,
+        web_api: SlackWebApi,
+        after: timedelta | None,
+        clock: Callable[[], datetime],
+    ) -> None:
         self.incidents = incidents
         self.channels = channels
         self.web_api = web_api
+        self.after = after
+        self.clock = clock
 
     async def archive(self, item: OutboxItem) -> None:
         """Post the last message (once per item, however often the archive itself is retried), then archive,
-        then record it. Nothing when the incident was reopened or resolved again since the item was queued."""
+        then record it. Nothing when the incident was reopened since, or INCIDENT_ARCHIVE_AFTER is now off;
+        raises Deferred when not due yet (resolved_at + the current delay is later). A channel a person
+        archived first counts as archived (recorded, nobody told); one the bot can no longer reach (made
+        private without it, the bot removed) keeps a note and the item goes dead (SlackApiError raised), but
+        the lead is not told: the incident is over."""
+        from slack_sdk.errors import SlackApiError
+
+        from bot.slack.api_errors import failure_of
+
         assert item.incident_number is not None
-        resolved_at = datetime.fromisoformat(str(item.payload["resolved_at"]))
-        incident = await asyncio.to_thread(self.channels.archive_due, item.incident_number, resolved_at)
-        if incident is None or incident.channel_id is None:
-            log.info("channel_archive_skipped", incident=format_incident_id(item.incident_number), item=item.id)
+        ident = format_incident_id(item.incident_number)
+        incident = await asyncio.to_thread(self.channels.archive_due, item.incident_number)
+        if incident is None or incident.channel_id is None or incident.resolved_at is None:
+            log.info("channel_archive_skipped", incident=ident, item=item.id, reason="not resolved or done")
             return
-        after = timedelta(seconds=float(item.payload.get("after_seconds") or 0))
+        if self.after is None:
+            log.info("channel_archive_skipped", incident=ident, item=item.id, reason="INCIDENT_ARCHIVE_AFTER is off")
+            return
+        due, now = incident.resolved_at + self.after, self.clock()
+        if due > now:
+            raise Deferred(f"not due until {due.isoformat()} (resolved_at + INCIDENT_ARCHIVE_AFTER)", due)
+        since = format_duration(now - incident.resolved_at)
+        try:
+            await self._archive(item, incident, incident.channel_id, now)
+        except SlackApiError as exc:
+            code = failure_of(exc).code
+            if code in ARCHIVED_BY_HAND:
+                await asyncio.to_thread(
+                    lambda: self.channels.record_archived(incident.number, since, reopened_effects, by_hand=True)
+                )
+                return
+            note = channel_note(failure_of(exc).method, code)
+            if note is not None:  # the incident is over: the note is kept (status, App Home), the lead not told
+                log.warning("channel_archive_impossible", incident=ident, item=item.id, error=code)
+                await asyncio.to_thread(self.channels.note_problem, incident.number, note)
+            raise
+        await asyncio.to_thread(self.channels.record_archived, incident.number, since, reopened_effects)
+
+    async def _archive(self, item: OutboxItem, incident: Incident, channel_id: str, now: datetime) -> None:
         notice = f"archive-notice:{item.id}"
         if not await asyncio.to_thread(self.channels.done, notice):
-            url = await asyncio.to_thread(self.incidents.postmortem_url, incident.number)
-            await self.web_api.post(incident.channel_id, last_message(incident, url, after))
+            url = await asyncio.to_thread(self.channels.postmortem_link, incident.number)
+            await self.web_api.post(channel_id, last_message(incident, url, now))
             await asyncio.to_thread(self.channels.mark_done, notice)
-        await self.web_api.archive_channel(incident.channel_id)
-        waited = format_duration(after)
-        await asyncio.to_thread(self.channels.record_archived, incident.number, waited, reopened_effects)
+        await self.web_api.archive_channel(channel_id)
 
     async def unarchive(self, item: OutboxItem) -> None:
         """Unarchive the channel of a reopened incident (``not_archived`` counts as done) and record it."""
@@ -161,18 +215,23 @@ class ChannelArchiver:
         await asyncio.to_thread(self.channels.record_unarchived, incident.number)
 
 
-def last_message(incident: Incident, postmortem_url: str | None, after: timedelta) -> str:
-    """The channel's last message before the archive: where the postmortem is, and how to bring it back.
+def last_message(incident: Incident, postmortem_url: str | None, now: datetime) -> str:
+    """The channel's last message before the archive: how long ago the incident was resolved (its corrected
+    ``resolved_at`` to ``now``, UTC), where the postmortem is, and how to bring the channel back.
 
     ``:file_cabinet: INC-3 was resolved 7d 0h ago: this channel is archived now. The postmortem:
     <url>. Reopening the incident (`/incident INC-3 reopen <why>`) unarchives it.``"""
+    since = now - (incident.resolved_at or now)
     ident = incident.incident_id
     where = (
         f"The postmortem: {postmortem_url}."
         if postmortem_url
-        else f"No postmortem was published yet: `/incident {ident} postmortem` uploads its draft."
+        else (
+            f"No postmortem was published yet: `/incident {ident} postmortem publish` publishes it (Confluence or "
+            f"Git, when set up) and `incidentbot postmortem {ident}` writes its draft; an upload here would be refused."
+        )
     )
     return (
-        f":file_cabinet: {ident} was resolved {format_duration(after)} ago: this channel is archived now. {where} "
+        f":file_cabinet: {ident} was resolved {format_duration(since)} ago: this channel is archived now. {where} "
         f"Reopening the incident (`/incident {ident} reopen <why>`) unarchives it."
     )

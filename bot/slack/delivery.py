@@ -44,7 +44,7 @@ from bot.domain.timeline import PUBLICATION_TARGETS, plain_references
 from bot.domain.timeparse import format_day, format_utc
 from bot.domain.updates import latest_update
 from bot.errors import BotError
-from bot.outbox.worker import RetryLater, Undeliverable
+from bot.outbox.worker import RetryLater, Undeliverable, delivery_now
 from bot.slack.api_errors import ErrorClass, SlackFailure, failure_of
 from bot.slack.archiving import (
     ARCHIVE_KIND,
@@ -108,6 +108,10 @@ CHANNEL_KINDS = frozenset(
 )
 """Effects whose Slack calls go to the incident's own channel: Slack's refusal of that channel (archived or
 made private by hand, the bot removed) is noted on the incident (``bot.slack.archiving.channel_note``)."""
+WORKS_AGAIN_KINDS = frozenset({SlackEffect.REFRESH, SlackEffect.POST_LINE})
+"""Effects that always post to the incident's channel: their success shows it works (an archived channel
+refuses posts), so its note and the bot's idea that the channel is archived are cleared
+(``ChannelUseCases.record_unarchived(noticed=True)``); the other channel kinds' success clears the note only."""
 
 
 @dataclass(frozen=True)
@@ -308,7 +312,8 @@ def nudge_effects(outcome: Outcome) -> list[Effect]:
 
 
 def followup_reminder_effects(outcome: Outcome) -> list[Effect]:
-    """What a follow-up reminder owes: one line in the incident's channel listing every overdue item, and
+    """What a follow-up reminder owes: one line in the incident's channel (unless the bot archived it) listing
+    every overdue item, and
     a direct message to each owner who is a Slack user, listing theirs (the entry itself is on the timeline)."""
     incident = outcome.incident
     entry = next((e for e in outcome.entries if e.kind is EntryKind.FOLLOWUP_REMINDER), None)
@@ -328,17 +333,8 @@ def followup_reminder_effects(outcome: Outcome) -> list[Effect]:
         f"Mark one done with `/incident {ident} followup done &lt;n&gt;`, give it a new date with "
         f"`/incident {ident} followup due &lt;n&gt; DATE`, or drop it with a reason."
     )
-    effects = [
-        Effect(
-            SlackEffect.POST_LINE,
-            {
-                "text": f":hourglass: {ident} has overdue follow-ups: "
-                + "; ".join(item(f) for f in overdue)
-                + f". {hint}"
-            },
-            incident.number,
-        )
-    ]
+    line = f":hourglass: {ident} has overdue follow-ups: " + "; ".join(item(f) for f in overdue) + f". {hint}"
+    effects = _channel_line(incident, line)
     owners = dict.fromkeys(f.owner for f in overdue if f.owner and is_slack_user_id(f.owner))
     for owner in owners:
         visible = may_see(incident, owner)  # an owner outside a private incident reads neither title nor text
@@ -349,9 +345,18 @@ def followup_reminder_effects(outcome: Outcome) -> list[Effect]:
     return effects
 
 
+def _channel_line(incident: Incident, text: str) -> list[Effect]:
+    """A reminder's line in the incident's channel; none in a channel the bot archived (it refuses posts: the
+    direct messages still go)."""
+    if incident.channel_archived_at is not None:
+        return []
+    return [Effect(SlackEffect.POST_LINE, {"text": text}, incident.number)]
+
+
 def postmortem_reminder_effects(outcome: Outcome) -> list[Effect]:
     """What a draft postmortem's reminder owes (``bot.jobs.reminders.PostmortemReminder``): a line in the incident's
-    channel, and a direct message to the person reminded (the postmortem owner, else the lead) when a Slack user."""
+    channel (unless the bot archived it), and a direct message to the person reminded (the postmortem owner, else
+    the lead) when a Slack user."""
     incident = outcome.incident
     entry = next((e for e in outcome.entries if e.kind is EntryKind.POSTMORTEM_REMINDER), None)
     if entry is None:
@@ -364,7 +369,7 @@ def postmortem_reminder_effects(outcome: Outcome) -> list[Effect]:
     )
     who = f"{slack_mention(str(reminded))}: " if reminded else ""
     line = f":memo: {who}the postmortem of {ident} ({incident.severity.value}) is still a draft{resolved}. {hint}"
-    effects = [Effect(SlackEffect.POST_LINE, {"text": line}, incident.number)]
+    effects = _channel_line(incident, line)
     if reminded and is_slack_user_id(str(reminded)):
         title = escape_keeping_mentions(shown_title(incident, may_see(incident, str(reminded))))
         text = f":memo: The postmortem of {ident} ({title}) is still a draft{resolved}. {hint}"
@@ -688,14 +693,21 @@ class SlackDeliverer:
         postmortem_plan: Callable[[Incident, str], Sequence[Effect]] | None = None,
         channel_plan: Callable[[Incident], Sequence[Effect]] | None = None,
         channels: ChannelUseCases | None = None,
+        archive_after: timedelta | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         """``postmortem_plan``: the effects owed when a postmortem is published at a new URL (the
         tracker comments linking it), queued with the URL's record; ``channel_plan``: those owed when
         the incident's channel is created (the comments linking it), queued with the binding;
         ``channels``: where Slack's refusals of an incident's channel are noted, and the channel's
-        archive and unarchive recorded (None: neither is)."""
+        archive and unarchive recorded (None: neither is); ``archive_after``: the current INCIDENT_ARCHIVE_AFTER
+        (None: off), honoured by an archive when it comes due; ``clock``: now (UTC) for the archive (default:
+        ``delivery_now``, the clock of the outbox worker delivering the item)."""
         self.channels = channels
-        self.archiver = ChannelArchiver(incidents, channels, web_api) if channels is not None else None
+        now = clock if clock is not None else delivery_now
+        self.archiver = (
+            ChannelArchiver(incidents, channels, web_api, archive_after, now) if channels is not None else None
+        )
         self._troubled: set[int] = set()
         """Incidents read here with a channel note: a delivery to their channel that succeeds clears it."""
         self.incidents = incidents
@@ -740,6 +752,8 @@ class SlackDeliverer:
             await handler(item)
         except SlackApiError as exc:
             failure = replace(failure_of(exc), item=item.id)
+            if await self._after_unarchive(failure, item):
+                return
             self._report_setup_fault(failure, item)
             await self._note_channel_refusal(failure, item)
             raise classify_failure(failure) from exc
@@ -754,9 +768,29 @@ class SlackDeliverer:
             raise RetryLater(f"network: {type(exc).__name__}: {str(exc)[:200]}") from exc
         except ChannelNameExhausted as exc:
             raise Undeliverable(str(exc)) from exc
-        if item.incident_number in self._troubled and item.kind in CHANNEL_KINDS and self.channels is not None:
-            self._troubled.discard(item.incident_number)
-            await asyncio.to_thread(self.channels.clear_problem, item.incident_number)
+        channels, number = self.channels, item.incident_number
+        if number in self._troubled and item.kind in CHANNEL_KINDS and channels is not None and number is not None:
+            self._troubled.discard(number)
+            if item.kind in WORKS_AGAIN_KINDS:
+                # A post to the channel succeeded: whatever the bot thought (a note, or the channel archived,
+                # by itself or still after a refused unarchive), the channel works: a person fixed it by hand.
+                await asyncio.to_thread(channels.record_unarchived, number, noticed=True)
+            else:
+                await asyncio.to_thread(channels.clear_problem, number)
+
+    async def _after_unarchive(self, failure: SlackFailure, item: OutboxItem) -> bool:
+        """A reopen raced the archive: its items reached the channel just archived. Refused as archived while
+        the unarchive is owed, the item is queued again behind it (True: this one is done)."""
+        channels, number = self.channels, item.incident_number
+        if failure.code not in ("is_archived", "is_inactive") or item.kind not in WORKS_AGAIN_KINDS:
+            return False
+        if channels is None or number is None:
+            return False
+        again = [Effect(item.kind, item.payload, number)]
+        if not await asyncio.to_thread(channels.queue_after_unarchive, number, SlackEffect.UNARCHIVE_CHANNEL, again):
+            return False
+        log.info("outbox_item_queued_after_unarchive", item=item.id, kind=item.kind, incident=f"INC-{number}")
+        return True
 
     async def _note_channel_refusal(self, failure: SlackFailure, item: OutboxItem) -> None:
         """Slack refused the incident's own channel (archived or made private by hand, the bot removed):
@@ -797,7 +831,7 @@ class SlackDeliverer:
     async def _incident(self, item: OutboxItem) -> Incident:
         assert item.incident_number is not None
         incident = await asyncio.to_thread(self.incidents.get, item.incident_number)
-        if incident.channel_problem is not None:
+        if incident.channel_problem is not None or incident.channel_archived_at is not None:
             self._troubled.add(incident.number)
         return incident
 

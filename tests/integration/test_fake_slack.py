@@ -452,3 +452,25 @@ def test_bolt_understands_the_bodies(fake: FakeSlack) -> None:
     assert json.loads(challenge.body) == {"challenge": "abc123"}
     bad = app.dispatch(BoltRequest(body=body, headers=dict(signing.signed_headers("wrong", body))))
     assert bad.status == 401
+
+
+@pytest.mark.parametrize("method", ["pins.add", "chat.postEphemeral", "conversations.history", "chat.getPermalink"])
+def test_an_archived_channel_answers_only_codes_slack_documents(
+    fake: FakeSlack, client: WebClient, method: str
+) -> None:
+    """A tester's finding: pins.add in an archived channel answered is_archived, which docs.slack.dev does not
+    list for pins.add; it answers restricted_action (documented: no permission to add pins to the channel)."""
+    from tests.support.fake_slack.reference import DOCUMENTED
+
+    channel = fake.add_channel(None, "inc-9-x", ["U0ALICE"])
+    ts = fake.add_message(channel, None, "UBOT", "status")  # the bot's message
+    fake.archive_by_hand(channel)
+    params = {"channel": channel, "timestamp": ts, "ts": ts, "message_ts": ts, "user": "U0ALICE", "text": "x"}
+    try:
+        client.api_call(method, json=params)
+    except SlackApiError as exc:
+        assert exc.response["error"] in DOCUMENTED[method]["errors"], (method, exc.response["error"])
+        if method == "pins.add":
+            assert exc.response["error"] == "restricted_action"
+    else:
+        assert method != "pins.add"

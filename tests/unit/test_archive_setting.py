@@ -119,6 +119,31 @@ class TestPlan:
         assert (effect.kind, effect.incident_number, effect.not_before) == ("slack_archive.channel", 1, timedelta(7))
         assert effect.payload == {"resolved_at": "2026-11-30T04:00:00+00:00", "after_seconds": 604800.0}
 
+    @pytest.mark.parametrize(
+        ("typed_after", "due_in"),
+        [
+            (timedelta(days=3), timedelta(days=4)),  # `resolve fixed --at 3 days ago`: due in 4 days
+            (timedelta(days=6, hours=23), timedelta(hours=1)),
+            (timedelta(days=7), timedelta(0)),
+            (timedelta(days=10), timedelta(0)),  # resolved 10 days ago: due at once
+        ],
+    )
+    def test_a_backdated_resolve_is_due_the_delay_after_its_own_time(
+        self, typed_after: timedelta, due_in: timedelta
+    ) -> None:
+        """Counted from the resolve's time (resolved_at), not from when the command was typed (recorded_at)."""
+        resolve = TimelineEntry(EntryKind.RESOLVED, RESOLVED_AT, RESOLVED_AT + typed_after, "U0ALICE")
+        [effect] = ArchivePlan(timedelta(days=7))(None, Outcome(incident(), (resolve,), None))
+        assert effect.not_before == due_in
+
+    @given(st.integers(min_value=0, max_value=400 * 24 * 60), st.integers(min_value=60, max_value=365 * 24 * 60))
+    def test_due_at_resolved_at_plus_the_delay_never_before_now(self, typed_minutes: int, after_minutes: int) -> None:
+        typed, after = timedelta(minutes=typed_minutes), timedelta(minutes=after_minutes)
+        resolve = TimelineEntry(EntryKind.RESOLVED, RESOLVED_AT, RESOLVED_AT + typed, "U0ALICE")
+        [effect] = ArchivePlan(after)(None, Outcome(incident(), (resolve,), None))
+        assert effect.not_before is not None
+        assert RESOLVED_AT + typed + effect.not_before == max(RESOLVED_AT + after, RESOLVED_AT + typed)
+
     @pytest.mark.parametrize("kind", [EntryKind.NOTE, EntryKind.REOPENED, EntryKind.SEVERITY])
     def test_other_changes_queue_none(self, kind: EntryKind) -> None:
         assert ArchivePlan(timedelta(days=7))(None, Outcome(incident(), (entry(kind),), None)) == []
@@ -153,11 +178,24 @@ class TestTexts:
         assert (channel_note(method, code) is not None) is noted
 
     def test_last_message_without_a_postmortem(self) -> None:
-        assert last_message(incident(), None, timedelta(days=7)) == (
+        assert last_message(incident(), None, RESOLVED_AT + timedelta(days=7)) == (
             ":file_cabinet: INC-1 was resolved 7d 0h ago: this channel is archived now. No postmortem was published "
-            "yet: `/incident INC-1 postmortem` uploads its draft. Reopening the incident (`/incident INC-1 reopen "
-            "<why>`) unarchives it."
+            "yet: `/incident INC-1 postmortem publish` publishes it (Confluence or Git, when set up) and "
+            "`incidentbot postmortem INC-1` writes its draft; an upload here would be refused. Reopening the "
+            "incident (`/incident INC-1 reopen <why>`) unarchives it."
         )
+
+    @given(st.integers(min_value=24 * 60, max_value=400 * 24 * 60))
+    def test_last_message_says_the_real_time_since_the_resolve(self, minutes: int) -> None:
+        """Whenever it is posted (a backdated resolve, a late worker), it says how long ago the resolve was."""
+        days, hours = divmod(minutes // 60, 24)
+        text = last_message(incident(), "https://x/pm", RESOLVED_AT + timedelta(minutes=minutes))
+        assert text.startswith(f":file_cabinet: INC-1 was resolved {days}d {hours}h ago: "), text
+
+    def test_last_message_of_a_resolve_ten_days_ago(self) -> None:
+        """The tester's example: resolved `--at 3 days ago`, archived 7 days later: 10 days after the resolve."""
+        text = last_message(incident(), "https://x/pm", RESOLVED_AT + timedelta(days=10, minutes=5))
+        assert text.startswith(":file_cabinet: INC-1 was resolved 10d 0h ago: this channel is archived now."), text
 
 
 class TestCorrections:

@@ -17,7 +17,14 @@ from tests.support.fake_slack.state import Workspace
 
 @api_method("pins.add")
 def _pins_add(ws: Workspace, params: dict[str, Any]) -> dict[str, Any]:
-    channel = ws.bot_channel(params)
+    """In an archived channel: ``restricted_action`` ("does not have permission to add pins to the channel"),
+    a code docs.slack.dev documents for pins.add (``is_archived`` is not among them)."""
+    try:
+        channel = ws.bot_channel(params)
+    except SlackError as exc:
+        if exc.error == "is_archived":
+            raise SlackError("restricted_action") from exc
+        raise
     message = ws.message_at(channel, required(params, "timestamp", "no_item_specified"))
     if message["ts"] in channel.pins:
         raise SlackError("already_pinned")
