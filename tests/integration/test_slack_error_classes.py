@@ -403,8 +403,10 @@ def _trigger(h: Harness, method: str, index: int, number: int, channel: str) -> 
         payload = {"channel": channel, "ts": ts, "reactor": "U0ALICE", "event_id": f"Ev{index:08d}", "item_user": None}
         return Effect(SlackEffect.PIN_MESSAGE, payload, number)
     if method == "conversations.join":
+        # An incident is announced once (its announcement's place is recorded): each code gets a new one.
+        fresh, _ = h.incident()
         h.fake.fail_next("chat.postMessage", "not_in_channel", status=200)
-        return Effect(SlackEffect.ANNOUNCE, {"declared_by": "U0ALICE"}, number)
+        return Effect(SlackEffect.ANNOUNCE, {"declared_by": "U0ALICE"}, fresh)
     assert method in ("files.getUploadURLExternal", "files.completeUploadExternal")
     return Effect(SlackEffect.UPLOAD_POSTMORTEM, {"template": None, "notify": None}, number)
 
