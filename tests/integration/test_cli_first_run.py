@@ -557,7 +557,7 @@ class TestServiceNames:
         line = one_line_error(cli(*command, cwd=tmp_path, env={"INCIDENT_SLO_FILE": str(slos)}))
         assert line == (
             f"incidentbot: {slos}: unknown key `cdn-edge.windows_days`; did you mean `window_days`? "
-            "(known keys of a service: slo, window_days, owner_channel)."
+            "(known keys of a service: slo, window_days, owner_channel, statuspage_components)."
         )
 
 
