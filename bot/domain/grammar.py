@@ -486,10 +486,11 @@ def _split_next_option(text: str) -> tuple[str, str | None]:
             USAGE["update"],
         )
     spaced = _SPACED_NEXT.search(text)
-    if spaced is not None and parse_update_interval(_next_value(text[spaced.end() :])) is not None:
+    spaced_value = _next_value(text[spaced.end() :]) if spaced is not None else ""
+    if spaced is not None and parse_update_interval(spaced_value) is not None:
         typed = text[spaced.start() :].strip()[:40]
         raise UsageError(
-            f"`{typed}` reads like the option `--next`: write `--next {_next_value(text[spaced.end() :])}` "
+            f"`{typed}` reads like the option `--next`: write `--next {spaced_value}` "
             "(two hyphens, no space), or leave out the dash to keep it as text.",
             USAGE["update"],
         )
@@ -533,10 +534,16 @@ def _parse_update(rest: str, next_update: str | None) -> PostUpdate:
     text = _require_text("update", rest, "what we know and what we are doing")
     if next_update is None:
         return PostUpdate(text)
-    minutes = parse_update_interval(next_update)
+    return PostUpdate(text, _delay(next_update, f"--next {next_update[:30]}"))
+
+
+def _delay(value: str, shown: str) -> int:
+    """The minutes of a next update's delay ``value`` (``parse_update_interval``); UsageError naming it as
+    ``shown`` (what the person typed) with the accepted forms when it is not one."""
+    minutes = parse_update_interval(value)
     if minutes is None:
-        raise UsageError(f"`--next {next_update[:30]}` is not a delay. {UPDATE_INTERVAL_FORMS}", USAGE["update"])
-    return PostUpdate(text, minutes)
+        raise UsageError(f"`{shown}` is not a delay. {UPDATE_INTERVAL_FORMS}", USAGE["update"])
+    return minutes
 
 
 UPDATE_NEXT_CHOICES = (15, 30, 60, 120, 240)
@@ -552,9 +559,7 @@ def update_from_form(status: str, known: str, next_steps: str, next_minutes: str
     if not cleaned["What we know"]:
         raise UsageError("Say what we know: it is what the update is for.", USAGE["update"])
     text = "\n".join(f"{label}: {value}" for label, value in cleaned.items() if value)
-    minutes = parse_update_interval(next_minutes) if next_minutes.strip() else None
-    if next_minutes.strip() and minutes is None:
-        raise UsageError(f"`{next_minutes[:20]}` is not a delay. {UPDATE_INTERVAL_FORMS}", USAGE["update"])
+    minutes = _delay(next_minutes, next_minutes[:20]) if next_minutes.strip() else None
     return PostUpdate(_require_text("update", text, "what we know"), minutes)
 
 

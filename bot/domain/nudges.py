@@ -68,8 +68,11 @@ def due_nudges(
         last_update = max(updates, default=incident.declared_at)
         silent_minutes = int((now - last_update).total_seconds() // 60)
         promise = latest_update(entries)
-        answered = any(e.kind is EntryKind.RESOLVED and promise and e.recorded_at > promise.posted_at for e in entries)
-        if promise is not None and promise.next_due is not None and not answered:
+        if promise is not None and any(
+            e.kind is EntryKind.RESOLVED and e.recorded_at > promise.posted_at for e in entries
+        ):
+            promise = None  # a resolve after it answered it
+        if promise is not None and promise.next_due is not None:
             asked = format_iso(promise.next_due)
             nudged = any(e.kind is EntryKind.NUDGE and e.data.get("update_due") == asked for e in entries)
             if not promise.overdue(now):

@@ -49,12 +49,14 @@ def next_update_data(recorded_at: datetime, next_minutes: int | None) -> dict[st
     return {NEXT_UPDATE_KEY: format_iso(recorded_at + timedelta(minutes=next_minutes))}
 
 
-def latest_update(entries: Iterable[TimelineEntry]) -> StatusUpdate | None:
-    """The most recently recorded update of a timeline, or None before the first."""
-    updates = [e for e in entries if e.kind is EntryKind.UPDATE]
-    if not updates:
-        return None
-    entry = max(updates, key=lambda e: e.recorded_at)
+def status_update(entry: TimelineEntry) -> StatusUpdate:
+    """The status update an ``EntryKind.UPDATE`` entry records."""
     due = entry.data.get(NEXT_UPDATE_KEY)
     next_due = datetime.fromisoformat(str(due)) if due else None
     return StatusUpdate(entry.text, entry.actor, entry.recorded_at, next_due)
+
+
+def latest_update(entries: Iterable[TimelineEntry]) -> StatusUpdate | None:
+    """The most recently recorded update of a timeline, or None before the first."""
+    updates = [e for e in entries if e.kind is EntryKind.UPDATE]
+    return status_update(max(updates, key=lambda e: e.recorded_at)) if updates else None

@@ -42,7 +42,7 @@ from bot.domain.slo import format_budget_time
 from bot.domain.statuspage import OPEN_NOT_CREATED
 from bot.domain.timeline import PUBLICATION_TARGETS, plain_references
 from bot.domain.timeparse import format_day, format_utc
-from bot.domain.updates import latest_update
+from bot.domain.updates import status_update
 from bot.errors import BotError
 from bot.outbox.worker import RetryLater, Undeliverable, delivery_now
 from bot.slack.api_errors import ErrorClass, SlackFailure, failure_of
@@ -194,8 +194,7 @@ def _update_thread_effects(outcome: Outcome) -> list[Effect]:
     for entry in outcome.entries:
         if entry.kind is not EntryKind.UPDATE:
             continue
-        update = latest_update([entry])
-        assert update is not None
+        update = status_update(entry)
         due = f"\nNext update by {format_utc(update.next_due)}." if update.next_due else ""
         text = (
             f":loudspeaker: *{incident.incident_id} status update* ({incident.severity.value}, "
