@@ -437,12 +437,12 @@ class TestSlackErrorRouter:
         assert len(incident.fake.ephemerals) == 30
 
     def test_a_command_failing_before_the_ack_is_answered_in_the_ack(self, slack_on_sqlite: SlackDriver) -> None:
-        """`list` whose query crashes: the ack itself (within 3 s) carries the reference, with the Slack ids logged."""
+        """`list` whose query crashes: the ack itself carries the reference, with the Slack ids logged."""
         slack = slack_on_sqlite
         slack.bot.usecases.incidents.summaries = _raising(RuntimeError(SECRET))  # type: ignore[method-assign]
         with capture_logs() as logs:
             reply = slack.command("list")
-        assert reply.result.status == 200 and reply.elapsed < 3.0
+        assert reply.result.status == 200
         assert reply.payload["response_type"] == "ephemeral"
         match = REFERENCE.search(reply.text)
         assert match and "hunter2" not in reply.result.body

@@ -8,6 +8,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -379,6 +380,20 @@ def test_failure_rate_and_delay(fake: FakeSlack, client: WebClient) -> None:
     started = time.monotonic()
     client.auth_test()
     assert time.monotonic() - started >= 0.2
+
+
+def test_a_held_method_is_answered_only_once_released(fake: FakeSlack, client: WebClient) -> None:
+    """`hold` keeps calls unanswered (and unrecorded) until `release`; other methods answer meanwhile."""
+    fake.hold("users.info")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(client.users_info, user="U0BOB")
+        assert client.auth_test()["ok"]
+        time.sleep(0.3)
+        assert not pending.done() and fake.calls_to("users.info") == []
+        fake.release("users.info")
+        assert pending.result(timeout=10)["user"]["id"] == "U0BOB"
+    assert [c.ok for c in fake.calls_to("users.info")] == [True]
+    assert client.users_info(user="U0BOB")["ok"]  # no longer held
 
 
 # ----------------------------------------------------------------------------- response_url and signing

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from datetime import time as wall_time
@@ -69,7 +68,6 @@ class TestSeedScenarioOverSlack:
         users = {"alice": "U0ALICE", "bob": "U0BOB", "carol": "U0CAROL", "dave": "U0DAVE"}
         channel_id = "C0GENERAL"
         for step, expected_reply in zip(SEED_STEPS, EXPECTED_REPLIES, strict=True):
-            started = time.monotonic()
             result = bot.command(
                 _seed_slack_text(step.slack_text),
                 user_id=users[str(step.actor.name)],
@@ -77,9 +75,7 @@ class TestSeedScenarioOverSlack:
                 channel_id=channel_id,
                 response_url=fake_slack.response_url(step.time),
             )
-            elapsed = time.monotonic() - started
             assert result.status == 200, result.body
-            assert elapsed < 3.0
             reply = _ephemeral_text(result.body)
             if reply == "Working on it…":  # documented: past the 2 s ack budget the answer follows via response_url
                 bot.drain()

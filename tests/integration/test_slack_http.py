@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 
 CHANNEL_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
 TITLE = "Checkout API returning 500s"
-ACK_LIMIT = 3.0
-"""Slack shows the user ``operation_timeout`` when an answer takes longer than this many seconds."""
 
 
 def _last_call(fake: FakeSlack, method: str) -> dict[str, Any]:
@@ -144,18 +142,17 @@ class TestRequestSigning:
 
 
 class TestAcknowledgement:
-    def test_every_surface_is_acknowledged_at_once_while_slack_is_slow(self, slack: SlackDriver) -> None:
-        """With the Web API methods each surface needs delayed past 3 s, every request is still answered
-        within 3 s, and the delayed work follows."""
+    def test_every_surface_is_acknowledged_while_the_slack_calls_it_needs_are_held(self, slack: SlackDriver) -> None:
+        """With the Web API methods each surface needs held unanswered (a Slack slower than its own 3 s),
+        every request is still answered, before any held call is, and the held work follows once Slack
+        answers. An order, not a stopwatch: the bot's 2 s ack budget keeps Slack's 3 s, and the
+        benchmark measures ack times (`python -m bench`)."""
         channel_id = slack.declare()
         message_ts = slack.fake.add_message(channel_id, f"{time.time():.6f}", "U0BOB", "edge CPU at 100%")
-        for method, seconds in (
-            ("conversations.create", 4),
-            ("conversations.history", 3.2),
-            ("views.open", 3.2),
-            ("views.publish", 3.2),
-        ):
-            slack.fake.delay(method, seconds)
+        held = ("conversations.create", "conversations.history", "views.open", "views.publish")
+        for method in held:
+            slack.fake.hold(method)
+        answered_before = len(slack.fake.calls)
         bot = slack.bot
         requests: dict[str, Callable[[], HttpResult]] = {
             "command": lambda: bot.command(f"declare sev1 {TITLE}", response_url=slack.fake.response_url("slow")),
@@ -173,12 +170,10 @@ class TestAcknowledgement:
             "app_home_opened": lambda: bot.event(signing.app_home_opened_event("U0BOB")),
         }
         for surface, send in requests.items():
-            started = time.monotonic()
             result = send()
-            elapsed = time.monotonic() - started
             assert result.status == 200, (surface, result.body)
-            assert elapsed < ACK_LIMIT, (surface, elapsed)
-        assert not [c for c in slack.fake.calls if c.method in ("conversations.history", "views.open")]
+        assert [c.method for c in slack.fake.calls[answered_before:] if c.method in held] == []
+        slack.fake.release()
 
         bot.drain()
         assert [c.ok for c in slack.fake.calls_to("conversations.create")] == [True, True, True]
@@ -328,7 +323,6 @@ class TestDeclare:
         trigger = signing.new_trigger_id()
         reply = slack.command("", trigger_id=trigger)
         assert reply.result.status == 200
-        assert reply.elapsed < ACK_LIMIT
         [opened] = slack.fake.calls_to("views.open")
         assert opened.ok and opened.params["trigger_id"] == trigger
         assert opened.params["view"]["callback_id"] == "incident_declare_modal"
@@ -495,7 +489,7 @@ class TestAssemble:
         """A user group Slack does not know is named back to the caller; listed people still join."""
         channel_id = slack.declare()
         reply = slack.command("assemble <!subteam^S0GONE|@ghosts> <@U0BOB|bob>", channel_id=channel_id)
-        assert reply.elapsed < ACK_LIMIT
+        assert reply.result.status == 200
         assert "U0BOB" in slack.fake.channel(channel_id).members
         assert "@ghosts" in slack.response_texts()
 

@@ -29,6 +29,10 @@ class Failure:
     extra: dict[str, Any] | None = None
 
 
+HOLD_LIMIT_SECONDS = 60.0
+"""The most a held call waits for `release` (a test that forgets to release still ends)."""
+
+
 class FaultInjection:
     """The failure-injection half of `FakeSlack` (its lock and workspace are set up by `FakeSlack`)."""
 
@@ -38,6 +42,7 @@ class FaultInjection:
     def _reset_faults(self) -> None:
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
         self._delays: dict[str, float] = {}
+        self._holds: dict[str, threading.Event] = {}
         self._rate = 0.0
         self._rate_statuses: tuple[int, ...] = (429, 500)
         self._rate_retry_after = 1
@@ -105,8 +110,27 @@ class FaultInjection:
             else:
                 self._delays.pop(method, None)
 
+    def hold(self, method: str) -> None:
+        """Keep every later call of `method` unanswered until `release(method)` (60 s at most).
+
+        What a slow Slack does, as an order the test controls: a request the bot answers while the
+        method is held was answered without waiting for it, however loaded the machine is.
+        """
+        with self._lock:
+            self._holds.setdefault(method, threading.Event())
+
+    def release(self, method: str | None = None) -> None:
+        """Answer the held calls of `method` (of every held method when None) and stop holding it."""
+        with self._lock:
+            methods = list(self._holds) if method is None else [method]
+            for name in methods:
+                gate = self._holds.pop(name, None)
+                if gate is not None:
+                    gate.set()
+
     def clear_failures(self) -> None:
-        """Drop pending `fail_next` failures, the random failure rate and delays."""
+        """Drop pending `fail_next` failures, the random failure rate and delays; release held methods."""
+        self.release()
         with self._lock:
             self._failures.clear()
             self._delays.clear()
@@ -129,6 +153,9 @@ class FaultInjection:
         """Apply the delay for `method` (outside the lock) and draw an injected failure."""
         with self._lock:
             pause = self._delays.get(method, 0.0)
+            gate = self._holds.get(method)
+        if gate is not None:
+            gate.wait(timeout=HOLD_LIMIT_SECONDS)
         if pause:
             time.sleep(pause)
         with self._lock:
