@@ -5,6 +5,7 @@ ever reaches the page."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -658,6 +659,29 @@ class TestRecordingOrder:
 class TestSharedComponents:
     """Finding 4 (breaksp): a component listed by several of our open status-page incidents shows the worst of
     them; a resolve sets it operational only when no other open one lists it."""
+
+    @pytest.mark.parametrize(
+        ("first", "second"),
+        [("minor", "critical"), ("critical", "minor"), ("major", "minor"), ("minor", "major")],
+    )
+    async def test_opens_delivered_at_once_leave_the_worst_status_in_any_order(
+        self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage, first: str, second: str
+    ) -> None:
+        """Two incidents' opens listing one component, delivered at the same time by one process (the outbox
+        runs different incidents' items at once): the component ends with the worse of the two impacts, whichever
+        write comes last. Without the lock both read the page before either is created (the create answers
+        late here) and the last write wins (checked: 3 of these 8 cases failed, the milder open writing last)."""
+        usecases = _usecases(store, clock)
+        for title in ("Search slow in EU", "Search down"):
+            usecases.incidents.run(parse_command(f"declare sev2 {title}"), ALICE)
+        _run(usecases, clock, f"INC-1 statuspage open {first} cmpsearch002 Search is affected")
+        _run(usecases, clock, f"INC-2 statuspage open {second} cmpsearch002 Search is affected")
+        fake.slow("create", 0.3)  # the second read comes while the first create is on its way
+        client = StatuspageClient(Secret(API_KEY), PAGE_ID, fake.url, timeout_seconds=2)
+        deliverer = StatuspageDeliverer(client, usecases.statuspage)
+        await asyncio.gather(*(deliverer(item) for item in _statuspage_items(usecases)))
+        expected = "major_outage" if "critical" in (first, second) else "partial_outage"
+        assert fake.components["cmpsearch002"] == expected
 
     async def test_resolving_one_incident_keeps_what_another_has_down(
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage

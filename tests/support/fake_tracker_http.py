@@ -59,6 +59,7 @@ class FakeTrackerServer:
         self._app = web.Application()
         self._runner: web.AppRunner | None = None
         self._gates: dict[str, tuple[asyncio.Event, list[int]]] = {}
+        self._latency: dict[str, float] = {}
         self.url = ""
         self._routes()
 
@@ -80,6 +81,8 @@ class FakeTrackerServer:
             if not self.authorized(request):
                 return self.unauthorized()
             await self._pass_gate(name)
+            if name in self._latency:
+                await asyncio.sleep(self._latency[name])
             if fault is not None and not fault.after and not fault.drop:
                 return await self._fail(fault, request)
             response = await handler(request, body)
@@ -103,6 +106,10 @@ class FakeTrackerServer:
         """Hold the first ``count`` requests of ``route`` until all ``count`` arrived (replicas that
         look up at the same moment)."""
         self._gates[route] = (asyncio.Event(), [count])
+
+    def slow(self, route: str, seconds: float) -> None:
+        """Answer every later request of ``route`` ``seconds`` late (a round trip across the internet)."""
+        self._latency[route] = seconds
 
     async def _pass_gate(self, route: str) -> None:
         gate = self._gates.get(route)

@@ -20,6 +20,11 @@ incident nothing resolves.
 this installation (by marker) are read: an open sets each component to the worst of its own impact and that
 of the other open ones listing it (a minor open never downgrades a major outage); a resolve sets a component
 ``operational`` only when no other open one lists it (else to the worst status they give it).
+That read and the write after it are one step per process (``component_lock``): the outbox delivers items of
+different incidents at once, and two opens reading the page before either was created each set the status of
+their own impact alone, the last write winning (a minor open could downgrade a critical one's outage). Two
+replicas delivering opens of different incidents in the same instant can still race (left alone: Statuspage
+offers no conditional write).
 
 **Update and resolve.** An update with no Statuspage incident to go to (its open was refused or given up) is
 dead with ``OPEN_NOT_CREATED`` in its reason (the channel was told about the open: ``bot.slack.delivery`` tells
@@ -61,6 +66,8 @@ class StatuspageDeliverer:
     def __init__(self, client: StatuspageClient, records: StatuspageUseCases) -> None:
         self.client = client
         self.records = records
+        self.component_lock = asyncio.Lock()
+        """Held from reading the page's unresolved incidents to the write that sets component statuses."""
 
     async def __call__(self, item: OutboxItem) -> None:
         """Raises RetryLater or Undeliverable (see the module docstring)."""
@@ -94,25 +101,26 @@ class StatuspageDeliverer:
             )
             return
         marker = str(payload.get("marker"))
-        unresolved = await self.client.unresolved()
-        found = next((i for i in unresolved if marker_of(i) == marker), None)
-        if found is None:
-            components = [str(c) for c in payload.get("components") or []]
-            own = str(payload.get("component_status") or "operational")
-            held = _held_by_others(unresolved, marker)
-            found = await self.client.create(
-                {
-                    "name": str(payload.get("name")),
-                    "status": str(payload.get("status") or "investigating"),
-                    "impact_override": str(payload.get("impact") or "none"),
-                    "body": str(payload.get("body")),
-                    "component_ids": components,
-                    "components": {c: _worst([own, *held.get(c, [])]) for c in components},
-                    "metadata": {"incidentbot": {"marker": marker}},
-                    "deliver_notifications": True,
-                }
-            )
-            log.info("statuspage_incident_created", incident=incident, opened=opened, statuspage_id=found["id"])
+        async with self.component_lock:
+            unresolved = await self.client.unresolved()
+            found = next((i for i in unresolved if marker_of(i) == marker), None)
+            if found is None:
+                components = [str(c) for c in payload.get("components") or []]
+                own = str(payload.get("component_status") or "operational")
+                held = _held_by_others(unresolved, marker)
+                found = await self.client.create(
+                    {
+                        "name": str(payload.get("name")),
+                        "status": str(payload.get("status") or "investigating"),
+                        "impact_override": str(payload.get("impact") or "none"),
+                        "body": str(payload.get("body")),
+                        "component_ids": components,
+                        "components": {c: _worst([own, *held.get(c, [])]) for c in components},
+                        "metadata": {"incidentbot": {"marker": marker}},
+                        "deliver_notifications": True,
+                    }
+                )
+                log.info("statuspage_incident_created", incident=incident, opened=opened, statuspage_id=found["id"])
         await self._record(number, opened, str(found["id"]))
 
     async def _record(self, number: int, opened: int, statuspage_id: str) -> None:
@@ -156,12 +164,14 @@ class StatuspageDeliverer:
                 "published (it would reopen it); `statuspage open` publishes a new one"
             )
         change: dict[str, Any] = {"status": status, "body": body}
-        if action == "resolve":
-            components = [str(c) for c in payload.get("components") or []]
-            if components:
+        components = [str(c) for c in payload.get("components") or []] if action == "resolve" else []
+        if not components:
+            await self.client.update(statuspage_id, change)
+        else:
+            async with self.component_lock:
                 held = _held_by_others(await self.client.unresolved(), marker)
                 change["components"] = {c: _worst(held.get(c, [])) for c in components}
-        await self.client.update(statuspage_id, change)
+                await self.client.update(statuspage_id, change)
         log.info(f"statuspage_incident_{action}d", incident=incident, statuspage_id=statuspage_id, status=status)
 
 
