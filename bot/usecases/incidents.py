@@ -394,7 +394,11 @@ class IncidentUseCases:
 
     def postmortem(self, number: int | None = None, channel_id: str | None = None) -> PostmortemData:
         """What the postmortem document is rendered from: timeline, SLO and the changes before the incident."""
-        incident, entries = self.timeline(number, channel_id)
+        return self.postmortem_of(*self.timeline(number, channel_id))
+
+    def postmortem_of(self, incident: Incident, entries: Sequence[TimelineEntry]) -> PostmortemData:
+        """``postmortem`` from an incident and its whole timeline already read (``timeline``): only the changes
+        before it are read, so a view showing both reads a long timeline once."""
         with self.transactions.read() as uow:
             changes = changes_before(uow, incident)
         return build_postmortem(incident, entries, self.clock(), self.slos.get(incident.service), changes)

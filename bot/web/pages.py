@@ -19,7 +19,7 @@ from markdown_it import MarkdownIt
 
 from bot.domain.alerts import alert_list
 from bot.domain.corrections import correction_note, timeline_view
-from bot.domain.model import IncidentSummary, Severity, Status
+from bot.domain.model import Incident, IncidentSummary, Severity, Status, TimelineEntry
 from bot.domain.postmortem import followup_state
 from bot.domain.privacy import check_may_see, hidden_summary
 from bot.domain.timeline import collect_names, describe, keep_text, plain_mention
@@ -41,6 +41,9 @@ LIST_LIMIT = 500
 """How many incidents, newest first, the list and its filters look through."""
 RECENT_SHOWN = 100
 """How many closed incidents the list shows under the open ones."""
+TIMELINE_SHOWN = 1000
+"""How many timeline entries, the latest, an incident page lists unless asked for all (``?timeline=all``); the
+postmortem below it and the JSON download always hold every entry."""
 PERIODS = ("7d", "30d", "90d", "365d")
 DEFAULT_REPORT_PERIOD = "90d"
 
@@ -157,9 +160,10 @@ def _time(moment: datetime) -> dict[str, str]:
     return {"iso": format_iso(moment), "utc": format_utc(moment)}
 
 
-def incident_page(reads: WebReads, viewer: Viewer, number: int) -> dict[str, Any]:
+def incident_page(reads: WebReads, viewer: Viewer, number: int, whole_timeline: bool = False) -> dict[str, Any]:
     """``/incidents/INC-n``: status, IRT with roles, hypotheses with outcomes, follow-ups, alert history, the
-    timeline (UTC) and the postmortem draft as HTML. Raises IncidentNotFound, PrivateIncident."""
+    timeline (UTC; the latest TIMELINE_SHOWN entries unless ``whole_timeline``) and the postmortem draft as HTML.
+    Raises IncidentNotFound, PrivateIncident."""
     incident, entries = reads.incidents.timeline(number)
     check_may_see(incident, viewer.user_id)
     now = reads.incidents.clock()
@@ -169,6 +173,8 @@ def incident_page(reads: WebReads, viewer: Viewer, number: int) -> dict[str, Any
     update = reads.incidents.latest_update(number)
     found = reads.followups.listing(number)
     states = {item.followup.number: followup_state(item.followup, now.date()) for item in found.items}
+    view = timeline_view(entries)
+    shown_entries = view if whole_timeline else view[-TIMELINE_SHOWN:]
     timeline = [
         {
             "number": entry.number,
@@ -179,9 +185,9 @@ def incident_page(reads: WebReads, viewer: Viewer, number: int) -> dict[str, Any
             "struck": "struck_by" in entry.data,
             "kind": entry.kind.value,
         }
-        for entry in timeline_view(entries)
+        for entry in shown_entries
     ]
-    postmortem_markdown, postmortem_error = postmortem_document(reads, number)
+    postmortem_markdown, postmortem_error = postmortem_document(reads, incident, entries)
     return {
         "incident": incident_json(incident, review),
         "title": incident.title,
@@ -215,15 +221,16 @@ def incident_page(reads: WebReads, viewer: Viewer, number: int) -> dict[str, Any
             for a in alert_list(entries)
         ],
         "timeline": timeline,
+        "timeline_hidden": len(view) - len(shown_entries),
         "postmortem_html": markdown_html(postmortem_markdown) if postmortem_markdown else "",
         "postmortem_error": postmortem_error,
     }
 
 
-def postmortem_document(reads: WebReads, number: int) -> tuple[str, str]:
-    """The postmortem draft (Markdown) of INC-``number`` and "", or "" and why a team's template failed."""
+def postmortem_document(reads: WebReads, incident: Incident, entries: Sequence[TimelineEntry]) -> tuple[str, str]:
+    """The postmortem draft (Markdown) of ``incident`` and "", or "" and why a team's template failed."""
     try:
-        return reads.renderer.render(reads.incidents.postmortem(number)), ""
+        return reads.renderer.render(reads.incidents.postmortem_of(incident, entries)), ""
     except TemplateError as exc:
         return "", exc.user_message
 

@@ -7,6 +7,7 @@ the seed is ``incidentbot demo``'s WAF outage (INC-1). Database-dependent tests 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -484,3 +485,22 @@ def test_pages_fit_a_phone() -> None:
     assert "@media (max-width: 700px)" in css and "content: attr(data-label)" in css
     base = (Path(__file__).resolve().parents[2] / "templates" / "web" / "base.html.j2").read_text()
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in base
+
+
+def test_a_long_timeline_shows_its_latest_entries_and_offers_the_rest(
+    sqlite_web_bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page lists the latest TIMELINE_SHOWN entries (5 here; 1,000 as shipped) of the seed's 16, says how many
+    are left out and where they are; ``?timeline=all`` lists all 16."""
+    from bot.web import pages
+
+    monkeypatch.setattr(pages, "TIMELINE_SHOWN", 5)
+    short = get(sqlite_web_bot.port, "/incidents/INC-1", headers=TOKEN).body
+    numbers = re.findall(r'<li class="kind-[a-z_]+"><span class="n">#(\d+)</span>', short)
+    assert numbers == ["12", "13", "14", "15", "16"]
+    assert "The latest 5 entries; 11 earlier ones are in the postmortem" in short
+    whole = get(sqlite_web_bot.port, "/incidents/INC-1?timeline=all", headers=TOKEN).body
+    assert re.findall(r'<li class="kind-[a-z_]+"><span class="n">#(\d+)</span>', whole) == [
+        str(n) for n in range(1, 17)
+    ]
+    assert "earlier ones" not in whole
