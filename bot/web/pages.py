@@ -9,9 +9,13 @@ shows as text.
 
 from __future__ import annotations
 
+import importlib.util
+import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -31,7 +35,7 @@ from bot.usecases.incidents import IncidentUseCases
 from bot.views.followups import followup_records
 from bot.views.postmortem import PostmortemRenderer
 from bot.views.replies import status_text
-from bot.views.reports import build_report, parse_since, report_document
+from bot.views.reports import build_report, parse_since, report_document, write_chart
 from bot.views.shapes import budget_json, incident_json, summary_json, timeline_json
 from bot.web.security import Viewer
 
@@ -275,6 +279,26 @@ def report_data(reads: WebReads, period: str) -> dict[str, Any]:
     since = now - parse_since(period)
     report = build_report(reads.incidents.with_timelines(since), reads.budgets.slos, since, now, hide_private=True)
     return report_document(report)
+
+
+CHARTS = importlib.util.find_spec("matplotlib") is not None
+"""Whether the report's chart can be drawn (the ``charts`` extra, matplotlib, is installed)."""
+_CHART_LOCK = threading.Lock()
+"""matplotlib's pyplot keeps global state: one chart is drawn at a time."""
+
+
+def report_chart(reads: WebReads, period: str) -> bytes | None:
+    """The chart of ``incidentbot report --chart FILE.svg`` over ``period``, as SVG, private incidents' service
+    hidden; None without matplotlib. Raises UsageError for a period that is not one."""
+    if not CHARTS:
+        return None
+    now = reads.incidents.clock()
+    since = now - parse_since(period)
+    report = build_report(reads.incidents.with_timelines(since), reads.budgets.slos, since, now, hide_private=True)
+    with tempfile.TemporaryDirectory(prefix="incidentbot-chart-") as folder, _CHART_LOCK:
+        path = Path(folder) / "report.svg"
+        write_chart(report, path, "svg")
+        return path.read_bytes()
 
 
 def slo_data(reads: WebReads) -> dict[str, Any]:

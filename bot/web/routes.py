@@ -256,8 +256,22 @@ class WebView:
         period = request.query.get("since", DEFAULT_REPORT_PERIOD).strip() or DEFAULT_REPORT_PERIOD
         report = await self.read(pages.report_data, self.reads, period)
         return await self.read(
-            self.render, "reports.html.j2", request, viewer, report=report, period=period, periods=pages.PERIODS
+            self.render,
+            "reports.html.j2",
+            request,
+            viewer,
+            report=report,
+            period=period,
+            periods=pages.PERIODS,
+            charts=pages.CHARTS,
         )
+
+    async def report_chart(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
+        period = request.query.get("since", DEFAULT_REPORT_PERIOD).strip() or DEFAULT_REPORT_PERIOD
+        chart = await self.read(pages.report_chart, self.reads, period)
+        if chart is None:
+            raise UsageError("Charts need matplotlib, which is not installed: pip install 'incidentbot[charts]'.")
+        return web.Response(body=chart, content_type="image/svg+xml")
 
     async def slo(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
         data = await self.read(pages.slo_data, self.reads)
@@ -462,6 +476,7 @@ def register(web_app: web.Application, reads: WebReads, readers: Readers, settin
             web.get(incident + "/postmortem.md", view.page(view.postmortem_download)),
             web.get(incident + "/timeline.json", view.page(view.timeline_download)),
             web.get("/reports", view.page(view.reports)),
+            web.get("/reports/chart.svg", view.page(view.report_chart)),
             web.get("/slo", view.page(view.slo)),
             web.get(API_PREFIX + "/incidents", view.api(view.api_incidents)),
             web.get(API_PREFIX + incident, view.api(view.api_incident)),

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from xml.etree import ElementTree
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -335,7 +336,7 @@ ALLOWED_TAGS = {
     "html", "head", "meta", "title", "link", "script", "body", "header", "nav", "a", "form", "span", "input",
     "button", "main", "h1", "h2", "h3", "h4", "p", "section", "pre", "table", "thead", "tbody", "tr", "th", "td",
     "strong", "em", "ol", "ul", "li", "time", "del", "small", "article", "footer", "code", "hr", "blockquote",
-    "select", "option", "label", "div", "meter", "br",
+    "select", "option", "label", "div", "meter", "br", "img",
 }  # fmt: skip
 """What our templates and the postmortem's Markdown produce; a tag typed by a person would be another."""
 
@@ -504,3 +505,23 @@ def test_a_long_timeline_shows_its_latest_entries_and_offers_the_rest(
         str(n) for n in range(1, 17)
     ]
     assert "earlier ones" not in whole
+
+
+def test_the_reports_chart_is_the_clis_drawing_as_svg(sqlite_web_bot: RunningBot) -> None:
+    """/reports shows the chart of `incidentbot report --chart FILE.svg` (matplotlib, the charts extra the test
+    extra installs), drawn for the chosen period, served as an image (an <img>: nothing in it can run)."""
+    port = sqlite_web_bot.port
+    page = get(port, "/reports?since=365d", headers=TOKEN)
+    assert '<img class="chart" src="/reports/chart.svg?since=365d"' in page.body
+    chart = get(port, "/reports/chart.svg?since=365d", headers=TOKEN)
+    assert chart.status == 200
+    assert chart.header("Content-Type") == "image/svg+xml"
+    assert chart.header("X-Content-Type-Options") == "nosniff"
+    root = ElementTree.fromstring(chart.body)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    texts = "".join(root.itertext())
+    assert "Incidents " in texts and "cdn-edge" in texts  # the title and the budget panel's service
+    empty = ElementTree.fromstring(get(port, "/reports/chart.svg?since=1d", headers=TOKEN).body)
+    assert "No incidents in this period" in "".join(empty.itertext())
+    assert get(port, "/reports/chart.svg?since=soon", headers=TOKEN).status == 400
+    assert get(port, "/reports/chart.svg").status == 302  # a reader is needed, as for every page
