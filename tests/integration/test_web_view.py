@@ -15,6 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -25,6 +27,7 @@ from tests.support.bot_server import RunningBot, running_bot, sqlite_url
 from tests.support.cli import incidentbot
 from tests.support.fake_oidc import FakeSlackOpenID
 from tests.support.fake_slack import FakeSlack
+from tests.support.properties import examples
 from tests.support.web import (
     TOKEN,
     WEB_URL,
@@ -525,3 +528,33 @@ def test_the_reports_chart_is_the_clis_drawing_as_svg(sqlite_web_bot: RunningBot
     assert "No incidents in this period" in "".join(empty.itertext())
     assert get(port, "/reports/chart.svg?since=soon", headers=TOKEN).status == 400
     assert get(port, "/reports/chart.svg").status == 302  # a reader is needed, as for every page
+
+
+PIECES = [
+    *MARKUP_CORPUS,
+    *SLACK_CORPUS,
+    '" onmouseover="x',
+    "' autofocus onfocus='x",
+    "javascript:alert(1)",
+    "</td></tr>",
+]
+
+
+@settings(
+    max_examples=examples(30),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.lists(st.sampled_from(PIECES) | st.text(max_size=20), min_size=1, max_size=5).map(" ".join))
+def test_any_text_typed_reads_back_as_text(sqlite_web_bot: RunningBot, typed: str) -> None:
+    """Property: whatever a note says (markup, attribute breakers, mentions, any Unicode), the incident page adds no
+    element or attribute for it and shows its text as recorded."""
+    recorded = clean_text(typed)
+    if not recorded.strip():
+        return  # the grammar refuses an empty note
+    run(sqlite_web_bot, 1, f"note typed: {typed}")
+    body = get(sqlite_web_bot.port, "/incidents/INC-1", headers=TOKEN).body
+    tags = Tags(body)
+    assert tags.names() <= ALLOWED_TAGS
+    assert not [name for _, attrs in tags.tags for name in attrs if name.startswith("on") or name == "style"]
+    assert " ".join(f"Note: typed: {recorded}".split()) in " ".join(tags.all_text().split())
