@@ -49,6 +49,7 @@ TIMELINE_SHOWN = 1000
 """How many timeline entries, the latest, an incident page lists unless asked for all (``?timeline=all``); the
 postmortem below it and the JSON download always hold every entry."""
 PERIODS = ("7d", "30d", "90d", "365d")
+PERIOD_DAYS = {period: parse_since(period) for period in PERIODS}
 DEFAULT_REPORT_PERIOD = "90d"
 
 # CommonMark with GFM tables and strikethrough, raw HTML off: a "<script>" in the draft is text
@@ -104,7 +105,7 @@ class Filters:
             return False
         if self.service and (summary.service or "") != self.service:
             return False
-        if self.period and summary.declared_at < now - parse_since(self.period):
+        if self.period and summary.declared_at < now - (PERIOD_DAYS.get(self.period) or parse_since(self.period)):
             return False
         return not self.q or self.q.casefold() in summary.title.casefold()
 

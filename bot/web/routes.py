@@ -14,6 +14,7 @@ a bad filter or period 400, anything unexpected 500 with only a correlation id (
 from __future__ import annotations
 
 import functools
+import json
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -415,8 +416,6 @@ _TITLES = {400: "Not understood", 403: "Private incident", 404: "Not found", 500
 
 
 def _dumps(value: Any) -> str:
-    import json
-
     return json.dumps(value, ensure_ascii=False)
 
 
