@@ -12,8 +12,9 @@ from __future__ import annotations
 import importlib.util
 import tempfile
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,7 @@ class WebReads:
     budgets: BudgetUseCases
     followups: FollowupUseCases
     renderer: PostmortemRenderer
+    cache: TimelineCache = field(default_factory=lambda: TimelineCache())
 
 
 @dataclass(frozen=True)
@@ -165,21 +167,88 @@ def _time(moment: datetime) -> dict[str, str]:
     return {"iso": format_iso(moment), "utc": format_utc(moment)}
 
 
+@dataclass(frozen=True)
+class WholeTimeline:
+    """What an incident page takes from every entry: the names Slack sent, the alert history and the postmortem
+    draft (HTML, or why a team's template failed)."""
+
+    names: dict[str, str]
+    alerts: list[dict[str, Any]]
+    postmortem_html: str
+    postmortem_error: str
+
+
+class TimelineCache:
+    """Per process, the ``WholeTimeline`` of the incidents viewed lately (at most ``size``), so that a page viewed
+    again (a wall screen reloading) reads only its latest entries. Kept under the count of the incident's entries,
+    which any new entry changes (the timeline is append-only: corrections and strikes are entries too), and the
+    UTC hour (the draft's "generated" time, overdue follow-ups and the budget window move with the clock)."""
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self._items: OrderedDict[int, tuple[tuple[int, str], WholeTimeline]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, number: int, key: tuple[int, str]) -> WholeTimeline | None:
+        with self._lock:
+            found = self._items.get(number)
+            if found is None or found[0] != key:
+                return None
+            self._items.move_to_end(number)
+            return found[1]
+
+    def put(self, number: int, key: tuple[int, str], value: WholeTimeline) -> None:
+        with self._lock:
+            self._items[number] = (key, value)
+            self._items.move_to_end(number)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def whole_timeline_of(reads: WebReads, incident: Incident, entries: Sequence[TimelineEntry]) -> WholeTimeline:
+    """The ``WholeTimeline`` of ``incident`` from all its ``entries`` as recorded."""
+    markdown, error = postmortem_document(reads, incident, entries)
+    return WholeTimeline(
+        collect_names(entries),
+        [
+            {
+                "name": a.name,
+                "labels": a.labels,
+                "fired": _time(a.fired_at),
+                "cleared": _time(a.cleared_at) if a.cleared_at else None,
+            }
+            for a in alert_list(entries)
+        ],
+        markdown_html(markdown) if markdown else "",
+        error,
+    )
+
+
 def incident_page(reads: WebReads, viewer: Viewer, number: int, whole_timeline: bool = False) -> dict[str, Any]:
     """``/incidents/INC-n``: status, IRT with roles, hypotheses with outcomes, follow-ups, alert history, the
     timeline (UTC; the latest TIMELINE_SHOWN entries unless ``whole_timeline``) and the postmortem draft as HTML.
+    What needs every entry (``WholeTimeline``) is read once per state of the timeline (``TimelineCache``).
     Raises IncidentNotFound, PrivateIncident."""
-    incident, entries = reads.incidents.timeline(number)
-    check_may_see(incident, viewer.user_id)
     now = reads.incidents.clock()
-    names = collect_names(entries)
-    mention = plain_mention(names)
+    every: list[TimelineEntry] | None = None
+    if whole_timeline:
+        incident, every = reads.incidents.timeline(number)
+        latest, count = every, len(every)
+    else:
+        incident, latest, count = reads.incidents.recent_timeline(number, limit=TIMELINE_SHOWN)
+    check_may_see(incident, viewer.user_id)
+    key = (count, f"{now:%Y-%m-%d %H}")
+    whole = reads.cache.get(number, key)
+    if whole is None:
+        if every is None:
+            incident, every = reads.incidents.timeline(number)
+        whole = whole_timeline_of(reads, incident, every)
+        reads.cache.put(number, key, whole)
+    mention = plain_mention({**whole.names, **collect_names(latest)})
     _, review = reads.incidents.review(number)
     update = reads.incidents.latest_update(number)
     found = reads.followups.listing(number)
     states = {item.followup.number: followup_state(item.followup, now.date()) for item in found.items}
-    view = timeline_view(entries)
-    shown_entries = view if whole_timeline else view[-TIMELINE_SHOWN:]
     timeline = [
         {
             "number": entry.number,
@@ -190,9 +259,8 @@ def incident_page(reads: WebReads, viewer: Viewer, number: int, whole_timeline: 
             "struck": "struck_by" in entry.data,
             "kind": entry.kind.value,
         }
-        for entry in shown_entries
+        for entry in timeline_view(latest)
     ]
-    postmortem_markdown, postmortem_error = postmortem_document(reads, incident, entries)
     return {
         "incident": incident_json(incident, review),
         "title": incident.title,
@@ -216,19 +284,11 @@ def incident_page(reads: WebReads, viewer: Viewer, number: int, whole_timeline: 
             | {"shown_state": states.get(record["number"], record["state"])}
             for record in followup_records(found, now.date())
         ],
-        "alerts": [
-            {
-                "name": a.name,
-                "labels": a.labels,
-                "fired": _time(a.fired_at),
-                "cleared": _time(a.cleared_at) if a.cleared_at else None,
-            }
-            for a in alert_list(entries)
-        ],
+        "alerts": whole.alerts,
         "timeline": timeline,
-        "timeline_hidden": len(view) - len(shown_entries),
-        "postmortem_html": markdown_html(postmortem_markdown) if postmortem_markdown else "",
-        "postmortem_error": postmortem_error,
+        "timeline_hidden": count - len(latest),
+        "postmortem_html": whole.postmortem_html,
+        "postmortem_error": whole.postmortem_error,
     }
 
 

@@ -558,3 +558,21 @@ def test_any_text_typed_reads_back_as_text(sqlite_web_bot: RunningBot, typed: st
     assert tags.names() <= ALLOWED_TAGS
     assert not [name for _, attrs in tags.tags for name in attrs if name.startswith("on") or name == "style"]
     assert " ".join(f"Note: typed: {recorded}".split()) in " ".join(tags.all_text().split())
+
+
+def test_a_new_entry_shows_in_the_postmortem_of_a_page_viewed_before(sqlite_web_bot: RunningBot) -> None:
+    """The page keeps what it takes from every entry between views; any new entry (a correction too) renews it."""
+    port = sqlite_web_bot.port
+
+    def postmortem() -> str:
+        body = get(port, "/incidents/INC-1", headers=TOKEN).body
+        return Tags(body.split('<article class="postmortem">', 1)[1].split("</article>", 1)[0]).all_text()
+
+    assert "BGP session flap at pop-7" not in postmortem()
+    run(sqlite_web_bot, 1, "note BGP session flap at pop-7")
+    assert "BGP session flap at pop-7" in postmortem()
+    run(sqlite_web_bot, 1, "correct 17 BGP session flap at pop-9")
+    assert "BGP session flap at pop-9" in postmortem()
+    run(sqlite_web_bot, 1, "note paged <@U0ERIN|erin> about the edge")
+    page = get(port, "/incidents/INC-1", headers=TOKEN).body
+    assert "Note: paged @erin about the edge" in Tags(page).all_text()
