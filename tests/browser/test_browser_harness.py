@@ -1,0 +1,73 @@
+"""The browser harness itself: Debian's Chromium loads the real bot server's pages on 127.0.0.1, takes
+screenshots, and is held to 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Error, Page
+
+from tests.support.bot_server import RunningBot, running_bot, sqlite_url
+from tests.support.browser import LoopbackOnly, save_screenshot
+from tests.support.fake_slack import FakeSlack
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
+    """``incidentbot serve`` in-process on SQLite, talking to a fake Slack."""
+    with FakeSlack() as fake, running_bot(sqlite_url(tmp_path_factory.mktemp("harness")), fake.base_url) as running:
+        yield running
+
+
+class TestHarness:
+    def test_chromium_loads_the_health_check_and_saves_a_screenshot(self, page: Page, bot: RunningBot) -> None:
+        """Chromium GETs /healthz from the real server, shows its JSON, and the screenshot is a PNG of the
+        page's size."""
+        answer = page.goto(bot.url + "/healthz")
+        assert answer is not None and answer.status == 200
+        assert json.loads(page.inner_text("body")) == {"ok": True, "database": "up", "slack": "verified"}
+        path = save_screenshot(page, "healthz")
+        data = path.read_bytes()
+        assert data[:8] == PNG_SIGNATURE
+        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        assert width == 1280 and height >= 900  # the viewport's width; the whole page at least the viewport
+
+    def test_the_browser_is_chromium_from_debian(self, browser: Browser) -> None:
+        """The browser driven is Chromium (Playwright's own download is never used)."""
+        assert browser.browser_type.name == "chromium"
+        assert int(browser.version.split(".")[0]) >= 100
+
+    def test_a_page_cannot_reach_beyond_loopback(self, browser: Browser, bot: RunningBot, tmp_path: Path) -> None:
+        """A page that loads an image from another host: the request is aborted and recorded, the
+        loopback request passes."""
+        context = browser.new_context()
+        guard = LoopbackOnly()
+        context.route("**/*", guard)
+        try:
+            page = context.new_page()
+            page.goto(bot.url + "/healthz")
+            page.set_content('<img src="http://example.com/pixel.png"><img src="http://10.0.0.1/x.png">')
+            page.wait_for_load_state("load")
+            with pytest.raises(Error):
+                page.goto("http://example.com/")
+        finally:
+            context.close()
+        assert guard.refused == ["http://example.com/pixel.png", "http://10.0.0.1/x.png", "http://example.com/"]
+
+    def test_no_name_resolves_in_chromium_not_even_localhost(self, browser: Browser, bot: RunningBot) -> None:
+        """Without the route guard, the host resolver rule alone stops every lookup: the bot's own page
+        by the name localhost fails with a name-not-resolved error, by 127.0.0.1 it loads."""
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            with pytest.raises(Error, match="ERR_NAME_NOT_RESOLVED"):
+                page.goto(f"http://localhost:{bot.port}/healthz", timeout=10_000)
+            answer = context.new_page().goto(f"http://127.0.0.1:{bot.port}/healthz")
+            assert answer is not None and answer.status == 200
+        finally:
+            context.close()

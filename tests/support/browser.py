@@ -1,0 +1,86 @@
+"""A real browser for the tests: Debian's headless Chromium (``/usr/bin/chromium``) driven by Playwright.
+
+Playwright for Python brings its own driver (a Node program in the wheel) and talks to the browser over
+a pipe; its browser download (``playwright install``) is never used: the browser is the distribution's,
+installed by ``.ci/run`` with ``apt-get install chromium chromium-driver``. Playwright adds ``--headless``
+and a fresh ``--user-data-dir`` (a new temporary profile per launch) itself; `CHROMIUM_FLAGS` adds the rest.
+
+The browser may reach 127.0.0.1 only, like the Python processes under the suite's network guard
+(``tests/support/netguard.py``, which cannot see into Chromium): its host resolver maps every name but
+127.0.0.1 to "not found", the background services that call Google are switched off by flag, and every
+request a page makes passes `LoopbackOnly`, which aborts one to any other host and records it so the
+test fails (``tests/browser/conftest.py``).
+
+Screenshots go to ``docs/screenshots/<name>.png`` (committed: the README shows them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from playwright.sync_api import Browser, Page, Route, sync_playwright
+
+CHROMIUM = Path("/usr/bin/chromium")
+"""Debian's chromium package's launcher (a shell script that runs /usr/lib/chromium/chromium)."""
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",  # CI runs as root in a container, where Chromium's sandbox cannot start
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",  # a container's /dev/shm is often 64 MB: shared memory goes to /tmp
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # no name but 127.0.0.1 resolves
+)
+LAUNCH_TIMEOUT_MS = 60_000  # a cold start on CI's loaded 2-core machine takes seconds, not a minute
+
+
+def chromium_missing() -> str | None:
+    """Why the browser tests cannot run here (None when they can)."""
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing: apt-get install chromium chromium-driver (as .ci/run does)"
+    return None
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless, launched by Playwright with `CHROMIUM_FLAGS`; closed on exit."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=list(CHROMIUM_FLAGS), timeout=LAUNCH_TIMEOUT_MS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class LoopbackOnly:
+    """A route handler for every request of a browser context: 127.0.0.1 passes, anything else is
+    aborted and its URL kept in ``refused`` (data:, blob: and about: URLs never reach the network)."""
+
+    def __init__(self) -> None:
+        self.refused: list[str] = []
+
+    def __call__(self, route: Route) -> None:
+        url = route.request.url
+        scheme = urlsplit(url).scheme
+        if scheme in ("data", "blob", "about") or urlsplit(url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            self.refused.append(url)
+            route.abort("blockedbyclient")
+
+
+def save_screenshot(page: Page, name: str) -> Path:
+    """The whole page as ``docs/screenshots/<name>.png``; returns the file's path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
