@@ -31,7 +31,7 @@ class TestHarness:
         answer = page.goto(bot.url + "/healthz")
         assert answer is not None and answer.status == 200
         assert json.loads(page.inner_text("body")) == {"ok": True, "database": "up", "slack": "verified"}
-        path = save_screenshot(page, "healthz")
+        path = save_screenshot(page, "healthz", full_page=True)
         data = path.read_bytes()
         assert data[:8] == PNG_SIGNATURE
         width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")

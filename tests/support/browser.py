@@ -78,9 +78,10 @@ class LoopbackOnly:
             route.abort("blockedbyclient")
 
 
-def save_screenshot(page: Page, name: str) -> Path:
-    """The whole page as ``docs/screenshots/<name>.png``; returns the file's path."""
+def save_screenshot(page: Page, name: str, *, full_page: bool = False) -> Path:
+    """The page as ``docs/screenshots/<name>.png``: what the window shows (1280x900 in these tests), or the
+    whole page with ``full_page``. Returns the file's path."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
