@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Error, Page
 
 from tests.support.bot_server import RunningBot, running_bot, sqlite_url
-from tests.support.browser import LoopbackOnly, save_screenshot
+from tests.support.browser import LoopbackOnly, PageProblems, save_screenshot
 from tests.support.fake_slack import FakeSlack
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -71,3 +71,27 @@ class TestHarness:
             assert answer is not None and answer.status == 200
         finally:
             context.close()
+
+    def test_script_errors_and_csp_violations_are_caught(self, browser: Browser, bot: RunningBot) -> None:
+        """A page under ``script-src 'self'`` with an inline script (blocked: a CSP line) and a script file
+        that throws (a script error): PageProblems keeps one line for each, naming them."""
+        context = browser.new_context()
+        watcher = PageProblems()
+        watcher.watch(context)
+        csp = {"Content-Security-Policy": "script-src 'self'", "Content-Type": "text/html"}
+        page_html = '<script>document.title = "inline"</script><script src="/boom.js"></script>'
+        context.route(bot.url + "/page", lambda route: route.fulfill(status=200, headers=csp, body=page_html))
+        context.route(
+            bot.url + "/boom.js",
+            lambda route: route.fulfill(status=200, content_type="text/javascript", body='throw new Error("boom")'),
+        )
+        try:
+            page = context.new_page()
+            page.goto(bot.url + "/page")
+            page.wait_for_load_state("load")
+            assert page.title() == ""  # the inline script did not run
+        finally:
+            context.close()
+        assert len(watcher.problems) == 2, watcher.problems
+        assert watcher.problems[0].startswith("CSP: ")
+        assert watcher.problems[1] == "script error: boom"

@@ -14,68 +14,30 @@ import io
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from bot.cli.demo import run_demo
 from bot.compose import open_usecases
-from tests.support.bot_server import RunningBot, running_bot, sqlite_url
-from tests.support.browser import LoopbackOnly, save_screenshot
-from tests.support.fake_oidc import FakeSlackOpenID
-from tests.support.fake_slack import FakeSlack
-from tests.support.serve_process import free_port
+from tests.support.browser import PageOpener, save_screenshot
+from tests.support.browser_site import SESSION_COOKIE, Site, served_site, sign_in
 
-ROOT = Path(__file__).resolve().parents[2]
 SEED_TITLE = "CDN edge returning 502s above the 5% alerting threshold"
-SESSION_SECRET = "browser-session-secret-0123456789abcdef0123"
+PHONE = {"width": 390, "height": 844}  # CSS pixels of a common phone's screen
 
 
-@dataclass
-class Site:
-    """The running bot serving the web view at ``url``, and the provider it trusts."""
-
-    bot: RunningBot
-    provider: FakeSlackOpenID
-    url: str
+def seed(database_url: str) -> None:
+    """The seed scenario of ``incidentbot demo`` (INC-1, the WAF outage on cdn-edge) in ``database_url``."""
+    run_demo(io.StringIO(), open_usecases, database_url=database_url)
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """The real bot (SQLite, the seed replayed into it first) with the web view on, Sign in with Slack
-    pointed at the fake provider, whose only registered redirect URL is the bot's callback."""
-    database = sqlite_url(tmp_path_factory.mktemp("web-browser"))
-    run_demo(io.StringIO(), open_usecases, database_url=database)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with (
-        FakeSlack() as slack,
-        FakeSlackOpenID(redirect_uris=(url + "/auth/callback",)) as provider,
-        running_bot(
-            database,
-            slack.base_url,
-            port=port,
-            INCIDENT_WEB_URL=url,
-            SLACK_CLIENT_ID=provider.client_id,
-            SLACK_CLIENT_SECRET=provider.client_secret,
-            SLACK_TEAM_ID=provider.team_id,
-            SLACK_OIDC_ISSUER=provider.issuer,
-            INCIDENT_WEB_SESSION_SECRET=SESSION_SECRET,
-            INCIDENT_SLO_FILE=str(ROOT / "slos.yml"),
-            INCIDENT_POSTMORTEM_REMINDER_DAYS="off",
-        ) as bot,
-    ):
-        yield Site(bot, provider, url)
-
-
-def sign_in(page: Page, site: Site, path: str = "/") -> None:
-    """Open ``path`` as Alice of the bot's workspace: the web view sends the browser through the provider
-    and back to ``path``."""
-    site.provider.sign_in_as("U0ALICE", "Alice Example", "alice@example.com")
-    page.goto(site.url + path)
-    expect(page).to_have_url(site.url + path)
+    """The real bot with the web view on, the seed replayed into its database first."""
+    with served_site(tmp_path_factory.mktemp("web-browser"), seed) as served:
+        yield served
 
 
 class TestSignIn:
@@ -94,7 +56,7 @@ class TestSignIn:
         assert len(exchanges) == exchanges_before + 1
         assert exchanges[-1].form["redirect_uri"] == site.url + "/auth/callback"
         cookies = {c["name"]: c for c in page.context.cookies()}
-        session = cookies["incidentbot_session"]
+        session = cookies[SESSION_COOKIE]
         assert (session["httpOnly"], session["sameSite"]) == (True, "Lax")
 
     def test_another_workspace_is_refused(self, page: Page, site: Site) -> None:
@@ -108,10 +70,23 @@ class TestSignIn:
         assert answer.status == 400
         expect(page.locator("main")).to_contain_text("You signed in with another Slack workspace than this bot's.")
         save_screenshot(page, "sign-in-refused")
-        assert "incidentbot_session" not in {c["name"] for c in page.context.cookies()}
+        assert SESSION_COOKIE not in {c["name"] for c in page.context.cookies()}
         site.provider.deny_next()  # the next visit must go to the provider again, not show the list
         page.goto(site.url + "/")
         expect(page.locator("main")).to_contain_text("Slack did not sign you in")
+
+    def test_signing_out_ends_the_session(self, page: Page, site: Site) -> None:
+        """Sign out (a POST form with its CSRF token) lands on the signed-out page, drops the session cookie,
+        and the list then sends the browser to the provider again."""
+        sign_in(page, site)
+        page.get_by_role("button", name="Sign out").click()
+        expect(page).to_have_url(site.url + "/auth/signed-out")
+        assert SESSION_COOKIE not in {c["name"] for c in page.context.cookies()}
+        save_screenshot(page, "signed-out")
+        authorizations = len(site.provider.requests_to("/openid/connect/authorize"))
+        page.goto(site.url + "/")
+        expect(page).to_have_url(site.url + "/")
+        assert len(site.provider.requests_to("/openid/connect/authorize")) == authorizations + 1
 
 
 class TestPages:
@@ -155,20 +130,13 @@ class TestPages:
         expect(page.locator("#timeline li").first).to_contain_text("13:42")
         save_screenshot(page, "incident")
 
-    def test_a_time_shows_the_viewers_local_time_on_hover(self, browser: Browser, site: Site) -> None:
+    def test_a_time_shows_the_viewers_local_time_on_hover(self, open_page: PageOpener, site: Site) -> None:
         """In a browser set to New York, the first timeline entry (13:42 UTC on 22 November) has the
         title 08:42 EST."""
-        context = browser.new_context(timezone_id="America/New_York", locale="en-US")
-        guard = LoopbackOnly()
-        context.route("**/*", guard)
-        try:
-            page = context.new_page()
-            sign_in(page, site, "/incidents/INC-1")
-            first = page.locator("#timeline li time").first
-            expect(first).to_have_attribute("title", re.compile(r"^Your time: Nov 22, 2026, 08:42\s?AM EST$"))
-        finally:
-            context.close()
-        assert guard.refused == []
+        page = open_page(timezone_id="America/New_York", locale="en-US")
+        sign_in(page, site, "/incidents/INC-1")
+        first = page.locator("#timeline li time").first
+        expect(first).to_have_attribute("title", re.compile(r"^Your time: Nov 22, 2026, 08:42\s?AM EST$"))
 
     def test_the_postmortem_is_rendered_as_html(self, page: Page, site: Site) -> None:
         """The postmortem draft is HTML (headings, list items), with the root cause and the follow-ups."""
@@ -241,3 +209,14 @@ class TestPages:
         expect(row.locator('[data-label="to resolve"]')).to_have_text("63 min")
         expect(row.locator('[data-label="budget"]')).to_have_text("26.5 min")
         save_screenshot(page, "reports")
+
+
+class TestPhone:
+    @pytest.mark.parametrize("path", ["/", "/incidents/INC-1", "/reports", "/slo"])
+    def test_a_page_fits_a_phone_screen(self, open_page: PageOpener, site: Site, path: str) -> None:
+        """On a 390-pixel-wide phone screen the page is not wider than the screen (no sideways scrolling)."""
+        page = open_page(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+        sign_in(page, site, path)
+        assert page.evaluate("document.documentElement.scrollWidth") == 390
+        if path == "/":
+            save_screenshot(page, "phone-incident-list")

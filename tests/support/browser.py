@@ -16,12 +16,12 @@ Screenshots go to ``docs/screenshots/<name>.png`` (committed: the README shows t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Route, WebError, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 """Debian's chromium package's launcher (a shell script that runs /usr/lib/chromium/chromium)."""
@@ -38,6 +38,9 @@ CHROMIUM_FLAGS = (
     "--disable-dev-shm-usage",  # a container's /dev/shm is often 64 MB: shared memory goes to /tmp
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # no name but 127.0.0.1 resolves
 )
+PageOpener = Callable[..., Page]
+"""The ``open_page`` fixture's type: ``open_page(**context_options)`` is a page in a new browser context
+(Playwright's ``new_context`` options), checked after the test (``tests/browser/conftest.py``)."""
 LAUNCH_TIMEOUT_MS = 60_000  # a cold start on CI's loaded 2-core machine takes seconds, not a minute
 
 
@@ -76,6 +79,25 @@ class LoopbackOnly:
         else:
             self.refused.append(url)
             route.abort("blockedbyclient")
+
+
+class PageProblems:
+    """Watches a browser context: uncaught script errors and Content Security Policy violations (which
+    Chromium reports on the console) are kept in ``problems``, one line each."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def watch(self, context: BrowserContext) -> None:
+        context.on("console", self._console)
+        context.on("weberror", self._web_error)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            self.problems.append(f"CSP: {message.text}")
+
+    def _web_error(self, error: WebError) -> None:
+        self.problems.append(f"script error: {error.error}")
 
 
 def save_screenshot(page: Page, name: str, *, full_page: bool = False) -> Path:
