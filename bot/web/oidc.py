@@ -5,8 +5,9 @@ OpenID Connect Core 1.0): the provider's ``{issuer}/.well-known/openid-configura
 ``authorization_endpoint``, ``token_endpoint`` and ``jwks_uri``. The browser goes to the authorization
 endpoint with ``response_type=code``, ``scope=openid profile email``, ``client_id``, ``redirect_uri``,
 ``state`` and ``nonce`` (and ``team``, so Slack offers the right workspace); it comes back to
-``redirect_uri`` with ``code`` and ``state``. The code is POSTed (form: ``client_id``, ``client_secret``,
-``code``, ``redirect_uri``) to the token endpoint, which answers ``{"ok": true, "id_token": ...}`` or
+``redirect_uri`` with ``code`` and ``state``. The code is POSTed (form: ``grant_type=authorization_code``,
+``client_id``, ``client_secret``, ``code``, ``redirect_uri``) to the token endpoint, which answers
+``{"ok": true, "id_token": ...}`` or
 ``{"ok": false, "error": "invalid_code"}``. The ID token is a JWT signed RS256 with a key of ``jwks_uri``;
 it must have ``iss`` == the issuer, ``aud`` == the client id, an ``exp`` in the future, the ``nonce`` sent,
 and the claim ``https://slack.com/team_id`` == SLACK_TEAM_ID. The person is ``https://slack.com/user_id``.
@@ -125,6 +126,7 @@ class SlackOpenID:
             "POST",
             configuration["token_endpoint"],
             data={
+                "grant_type": "authorization_code",
                 "client_id": self.client_id,
                 "client_secret": self._client_secret,
                 "code": code,

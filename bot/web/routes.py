@@ -327,7 +327,7 @@ class WebView:
             self.sessions.new_sign_in(state, nonce, safe_next(request.query.get("next"))),
             SIGN_IN_MINUTES * 60,
         )
-        return response
+        raise response
 
     async def callback(self, request: web.Request) -> web.StreamResponse:
         if self.oidc is None:
@@ -360,7 +360,7 @@ class WebView:
             SESSION_HOURS * 3600,
         )
         self.sessions.clear_cookie(redirect, SIGN_IN_COOKIE)
-        return redirect
+        raise redirect
 
     def _first_use(self, state: str) -> bool:
         """True the first time this process sees ``state`` within SIGN_IN_MINUTES (a replayed callback is refused
@@ -390,7 +390,7 @@ class WebView:
         log.info("web_signed_out", user=viewer.user_id)
         response = web.HTTPFound(SIGNED_OUT_PATH)
         self.sessions.clear_cookie(response, SESSION_COOKIE)
-        return response
+        raise response
 
     async def signed_out(self, request: web.Request) -> web.StreamResponse:
         return self.render("signed_out.html.j2", request, None)
