@@ -4,7 +4,9 @@ screenshots, and is held to 127.0.0.1."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -95,3 +97,35 @@ class TestHarness:
         assert len(watcher.problems) == 2, watcher.problems
         assert watcher.problems[0].startswith("CSP: ")
         assert watcher.problems[1] == "script error: boom"
+
+    def test_chromium_keeps_and_sends_a_secure_cookie_over_http_to_127_0_0_1(self, page: Page) -> None:
+        """Chromium treats http://127.0.0.1 as a secure context: a ``Secure`` cookie set there is kept and
+        sent back (so a web view tested on loopback need not drop ``Secure``)."""
+        sent: list[str | None] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                sent.append(self.headers.get("Cookie"))
+                self.send_response(200)
+                if self.path == "/set":
+                    self.send_header("Set-Cookie", "probe=1; Secure; HttpOnly; SameSite=Lax; Path=/")
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        try:
+            base = f"http://127.0.0.1:{server.server_address[1]}"
+            page.goto(base + "/set")
+            page.goto(base + "/again")
+        finally:
+            server.shutdown()
+            server.server_close()
+        (cookie,) = page.context.cookies()
+        assert (cookie["name"], cookie["secure"], cookie["httpOnly"]) == ("probe", True, True)
+        assert sent[:2] == [None, "probe=1"]

@@ -59,6 +59,17 @@ class TestSignIn:
         session = cookies[SESSION_COOKIE]
         assert (session["httpOnly"], session["sameSite"]) == (True, "Lax")
 
+    @pytest.mark.xfail(
+        strict=True,
+        reason="bot/web/routes.py web_secure drops Secure when INCIDENT_WEB_URL is http://127.0.0.1, though "
+        "Chromium keeps Secure cookies there (test_browser_harness); reported to the lead",
+    )
+    def test_the_session_cookie_is_secure(self, page: Page, site: Site) -> None:
+        """The issue asks for a Secure session cookie; Chromium honours Secure on http://127.0.0.1 too."""
+        sign_in(page, site)
+        cookies = {c["name"]: c for c in page.context.cookies()}
+        assert cookies[SESSION_COOKIE]["secure"] is True
+
     def test_another_workspace_is_refused(self, page: Page, site: Site) -> None:
         """A person of workspace T0OTHER signs in at the provider: the web view refuses with a page that
         says why, sets no session, and the list still sends the browser to sign in."""
