@@ -202,6 +202,9 @@ SECRET_SOURCES = {
     "INCIDENT_WEBHOOK_TOKEN": "generate one with `openssl rand -hex 32`, or leave it empty to refuse webhooks.",
     "PAGERDUTY_ROUTING_KEY": "paste the integration key of your PagerDuty service, or leave it empty.",
     "TRACKER_TOKEN": "paste a GitHub token (Issues read/write, Metadata read) or a Jira API token, or leave it empty.",
+    "INCIDENT_WEB_SESSION_SECRET": "generate one with `openssl rand -hex 32` (only with INCIDENT_WEB_URL).",
+    "INCIDENT_WEB_API_TOKEN": "generate one with `openssl rand -hex 32`, or leave it empty (no API token).",
+    "SLACK_CLIENT_SECRET": "paste the Client Secret from Basic Information of your Slack app, or leave it empty.",
 }
 """The secret settings and where their real value comes from."""
 

@@ -46,8 +46,9 @@ DEFAULT_REPORT_PERIOD = "90d"
 
 # CommonMark with GFM tables and strikethrough, raw HTML off: a "<script>" in the draft is text
 # (markdown-it-py escapes it), and markdown-it's own link check refuses javascript:, vbscript:, file: and data:
-# URLs other than images.
-_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+# URLs other than images. A line break in a paragraph stays a line break (``breaks``): the draft's header lines
+# (**Date:**, **Status:**, ...) are one paragraph in Markdown but read as lines.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable(["table", "strikethrough"])
 
 
 def markdown_html(text: str) -> str:

@@ -255,6 +255,7 @@ def test_the_incident_page_of_the_seed(web_bot: RunningBot) -> None:
     for metric in ("8 min", "23 min", "53 min", "1h 3m"):
         assert metric in post.all_text()
     assert "**" not in post.all_text() and "## " not in post.all_text()
+    assert "<strong>Date:</strong> 2026-11-22<br />\n<strong>Status:</strong>" in postmortem  # one line each
     assert '<a href="/incidents/INC-1/postmortem.md" download>' in body
     assert '<a href="/incidents/INC-1/timeline.json" download>' in body
 
@@ -333,7 +334,7 @@ ALLOWED_TAGS = {
     "html", "head", "meta", "title", "link", "script", "body", "header", "nav", "a", "form", "span", "input",
     "button", "main", "h1", "h2", "h3", "h4", "p", "section", "pre", "table", "thead", "tbody", "tr", "th", "td",
     "strong", "em", "ol", "ul", "li", "time", "del", "small", "article", "footer", "code", "hr", "blockquote",
-    "select", "option", "label", "div", "meter",
+    "select", "option", "label", "div", "meter", "br",
 }  # fmt: skip
 """What our templates and the postmortem's Markdown produce; a tag typed by a person would be another."""
 
