@@ -223,7 +223,22 @@ class TestPages:
 
 
 class TestPhone:
-    @pytest.mark.parametrize("path", ["/", "/incidents/INC-1", "/reports", "/slo"])
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "/",
+            "/incidents/INC-1",
+            pytest.param(
+                "/reports",
+                marks=pytest.mark.xfail(
+                    strict=True,
+                    reason="since web's f35ab16 (no mid-word breaks in cells) the follow-up tables of /reports are "
+                    "469 px wide on a 390 px screen; reported to the lead (helper WEB owns the CSS)",
+                ),
+            ),
+            "/slo",
+        ],
+    )
     def test_a_page_fits_a_phone_screen(self, open_page: PageOpener, site: Site, path: str) -> None:
         """On a 390-pixel-wide phone screen the page is not wider than the screen (no sideways scrolling)."""
         page = open_page(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
