@@ -112,6 +112,20 @@ class TestPages:
         expect(row.locator('[data-label="Title"]')).to_have_text(SEED_TITLE)
         save_screenshot(page, "incident-list")
 
+    def test_the_list_filters_by_form(self, page: Page, site: Site) -> None:
+        """The filter form, submitted in the browser: severity sev1 and "502s" in the title keep INC-1;
+        a title nobody typed leaves the list empty, saying the filters match nothing."""
+        sign_in(page, site)
+        page.get_by_label("Severity").select_option("sev1")
+        page.get_by_label("Title").fill("502s")
+        page.get_by_role("button", name="Show").click()
+        expect(page).to_have_url(re.compile(r"/\?.*severity=sev1.*q=502s"))
+        expect(page.get_by_role("link", name="INC-1", exact=True)).to_be_visible()
+        page.get_by_label("Title").fill("no such outage")
+        page.get_by_role("button", name="Show").click()
+        expect(page.get_by_role("link", name="INC-1", exact=True)).to_have_count(0)
+        expect(page.locator("main")).to_contain_text("No closed incidents match these filters.")
+
     @pytest.mark.xfail(
         strict=True,
         reason="bot/web/pages.py index_page names leads with plain_mention({}): the list shows @U0ALICE "
