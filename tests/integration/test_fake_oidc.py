@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import urllib.parse
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -16,8 +19,11 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 import jwt
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.support.fake_oidc import FakeSlackOpenID
+from tests.support.properties import examples
 
 CALLBACK = "http://127.0.0.1:9/auth/callback"
 SECRET = "s3cr3t-of-the-app"
@@ -316,3 +322,23 @@ class TestBentTokens:
         claims = jwt.decode(answer["id_token"], options={"verify_signature": False})
         assert claims["https://slack.com/team_id"] == "T0EVIL"
         assert "nonce" not in claims
+
+
+class TestExchangeProperty:
+    @settings(
+        max_examples=examples(30),
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(code=st.text(max_size=80), secret=st.one_of(st.just(SECRET), st.text(max_size=40)))
+    def test_no_code_but_an_issued_one_gets_a_token(self, provider: FakeSlackOpenID, code: str, secret: str) -> None:
+        """Any code the fake never issued, with any secret, is answered 200 with Slack's ok: false shape:
+        bad_client_secret for a wrong secret, else invalid_code; never a token, never a server error."""
+        form = {"client_id": provider.client_id, "client_secret": secret, "code": code, "redirect_uri": CALLBACK}
+        request = urllib.request.Request(
+            provider.token_endpoint, data=urllib.parse.urlencode(form).encode(), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 200
+            body = json.loads(answer.read())
+        assert body == {"ok": False, "error": "invalid_code" if secret == SECRET else "bad_client_secret"}

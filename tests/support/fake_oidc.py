@@ -306,7 +306,7 @@ class FakeSlackOpenID:
             form.setdefault("client_secret", basic[1])
         if form.get("client_id") != self.client_id:
             return _slack_error("invalid_client_id")
-        if not secrets.compare_digest(form.get("client_secret", ""), self.client_secret):
+        if not secrets.compare_digest(form.get("client_secret", "").encode(), self.client_secret.encode()):
             return _slack_error("bad_client_secret")
         if form.get("grant_type", "authorization_code") != "authorization_code":
             return _slack_error("invalid_grant_type")
