@@ -26,7 +26,7 @@ from bot.domain.alerts import alert_list
 from bot.domain.corrections import correction_note, timeline_view
 from bot.domain.model import Incident, IncidentSummary, Severity, Status, TimelineEntry
 from bot.domain.postmortem import followup_state
-from bot.domain.privacy import check_may_see, hidden_summary
+from bot.domain.privacy import PRIVATE_TITLE, check_may_see, hidden_summary
 from bot.domain.timeline import collect_names, describe, keep_text, plain_mention
 from bot.domain.timeparse import format_duration, format_iso, format_utc
 from bot.errors import TemplateError, UsageError
@@ -139,7 +139,11 @@ def index_page(reads: WebReads, viewer: Viewer, filters: Filters) -> dict[str, A
     all_seen = seen_summaries(reads, viewer)
     shown = [s for s in all_seen if filters.keep(s, now)]
     budgets = budget_states(reads)
-    mention = plain_mention({})
+    open_ones = [s for s in shown if s.status.is_open]
+    recent = [s for s in shown if not s.status.is_open][:RECENT_SHOWN]
+    # Names only for the rows shown, and never a private incident's the reader cannot see (its lead stays an id).
+    named = [s.number for s in (*open_ones, *recent) if s.lead and s.title != PRIVATE_TITLE]
+    mention = plain_mention(reads.incidents.lead_names(named))
 
     def row(s: IncidentSummary) -> dict[str, Any]:
         return {
@@ -151,8 +155,8 @@ def index_page(reads: WebReads, viewer: Viewer, filters: Filters) -> dict[str, A
         }
 
     return {
-        "open": [row(s) for s in shown if s.status.is_open],
-        "recent": [row(s) for s in shown if not s.status.is_open][:RECENT_SHOWN],
+        "open": [row(s) for s in open_ones],
+        "recent": [row(s) for s in recent],
         "filters": filters,
         "statuses": ["open", *(s.value for s in Status)],
         "severities": [s.value for s in Severity],

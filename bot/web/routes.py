@@ -93,14 +93,6 @@ def _environment() -> jinja2.Environment:
     return environment
 
 
-def web_secure(settings: Settings) -> bool:
-    """Cookies are ``Secure`` unless the web view's own URL is plain http on this machine (127.0.0.1,
-    localhost, ::1: a developer's or a test's browser), where a browser would not send them back."""
-    url = settings.web_url.lower()
-    host = url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
-    return not (url.startswith("http://") and host in ("127.0.0.1", "localhost", "::1"))
-
-
 class WebView:
     """The handlers, over ``reads`` run in ``readers``."""
 
@@ -108,7 +100,7 @@ class WebView:
         self.reads = reads
         self.readers = readers
         self.settings = settings
-        self.sessions = Sessions(settings.web_session_secret.get(), secure=web_secure(settings))
+        self.sessions = Sessions(settings.web_session_secret.get())
         self.templates = _environment()
         self.oidc = (
             SlackOpenID(

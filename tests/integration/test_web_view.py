@@ -195,7 +195,8 @@ def test_the_list_shows_open_then_recent_incidents_with_filters(web_bot: Running
     open_part, recent_part = page.body.split("<h2>Recent incidents</h2>")
     assert titles(open_part) == ["Internal DNS flapping", "Checkout latency above 2s"]  # newest first
     assert titles(recent_part) == ["CDN edge returning 502s above the 5% alerting threshold"]
-    assert '<td data-label="Lead">@U0DAVE</td>' in open_part  # the list shows the lead's Slack id
+    assert '<td data-label="Lead">@dave</td>' in open_part  # the name Slack sent with `lead <@U0DAVE|dave>`
+    assert '<td data-label="Lead">@alice</td>' in recent_part
     assert '<td data-label="Service">checkout-api</td>' in open_part
     assert '<td data-label="Budget">exhausted</td>' in recent_part  # cdn-edge's budget, spent by INC-1
     assert f'<a href="/incidents/INC-{checkout}">INC-{checkout}</a>' in open_part
