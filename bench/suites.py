@@ -631,6 +631,121 @@ def bench_timeline_view(ctx: Context) -> list[Row]:
     return rows
 
 
+# --------------------------------------------------------------------------------------- W. web view
+
+WEB_TOKEN = "bench-web-api-token-0123456789abcdef"
+
+
+def _server_ms(response: http.client.HTTPResponse) -> float:
+    """The ``app;dur=`` of a ``Server-Timing`` header (``bot.web.routes.server_timing``), in ms."""
+    timing = response.getheader("Server-Timing") or ""
+    return float(timing.partition("dur=")[2])
+
+
+def bench_web(ctx: Context) -> list[Row]:
+    """The web view on large data, served by ``incidentbot serve`` (its own process, SQLite): the list (``/``,
+    which searches the newest 500 of N incidents) and the page of an incident with 10,000 timeline entries
+    (its latest 1,000 entries and its postmortem rendered as HTML), viewed again as it was (what the page took
+    from every entry is kept: ``bot.web.pages.TimelineCache``) and after a new entry (a note added, untimed,
+    before each request: every entry is read and the postmortem built again), and that incident's timeline
+    JSON. Server time is the handler's, from the ``Server-Timing`` header; the baseline is a static file
+    (``/static/web.css``) served by the same process, requested alternately with each page so machine noise
+    hits both."""
+    from dataclasses import replace
+
+    from bot.compose import open_usecases
+    from bot.domain.grammar import parse_command
+    from bot.domain.lifecycle import Decision
+    from bot.domain.slo import EMPTY_CATALOG
+    from bot.store import open_store
+    from bot.usecases.shared import Actor
+
+    count = ctx.size(10_000, 2_000, 50)
+    rounds = ctx.size(30, 10, 2)
+    url = ctx.sqlite_url("web")
+    dataset.generate(url, count, 10)
+    big = count + 1
+    store = open_store(url)
+    incident, entries = _incident_with_entries(10_000)
+    incident = replace(incident, number=big)
+    with store.transaction() as uow:
+        uow.incidents.add(Decision(incident, tuple(entries)), incident.declared_at)
+    store.dispose()
+    pages = {
+        "static": "/static/web.css",
+        "list": "/",
+        "incident": f"/incidents/INC-{big}",
+        "incident_new_entry": f"/incidents/INC-{big}",
+        "timeline_json": f"/api/v1/incidents/INC-{big}/timeline",
+    }
+    writer = open_usecases(url, lambda: datetime.now(UTC), EMPTY_CATALOG)
+    ctx.stack.callback(writer.store.dispose)
+    server_ms: dict[str, list[float]] = {name: [] for name in pages}
+    client_ms: dict[str, list[float]] = {name: [] for name in pages}
+    sizes: dict[str, int] = {}
+    extra = {
+        "INCIDENT_WEB_URL": "http://127.0.0.1",
+        "INCIDENT_WEB_SESSION_SECRET": "bench-web-session-secret-0123456789abcdef",
+        "INCIDENT_WEB_API_TOKEN": WEB_TOKEN,
+        "INCIDENT_POSTMORTEM_REMINDER_DAYS": "off",
+    }
+    with serving("bot", url, ctx.slack, **extra) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+        headers = {"Authorization": f"Bearer {WEB_TOKEN}"}
+        try:
+            for round_number in range(rounds + 1):  # round 0 warms up (templates compiled, caches filled)
+                for name in ("list", "incident", "incident_new_entry", "timeline_json"):
+                    for which in ("static", name):
+                        if which == "incident_new_entry":  # untimed: a note, so the page reads every entry again
+                            writer.incidents.run(parse_command(f"INC-{big} note round {round_number}"), Actor("U0DAVE"))
+                        started = time.perf_counter()
+                        connection.request("GET", pages[which], headers=headers)
+                        response = connection.getresponse()
+                        body = response.read()
+                        elapsed = (time.perf_counter() - started) * 1000
+                        if response.status != 200:
+                            raise RuntimeError(f"GET {pages[which]}: {response.status} {body[:300]!r}")
+                        sizes[which] = len(body)
+                        if round_number:
+                            server_ms[which].append(_server_ms(response))
+                            client_ms[which].append(elapsed)
+        finally:
+            connection.close()
+    summaries = {name: stats.summary(samples) for name, samples in server_ms.items()}
+    ctx.details["web"] = {
+        "incidents": count,
+        "entries": len(entries),
+        "server_ms": summaries,
+        "client_ms": {name: stats.summary(samples) for name, samples in client_ms.items()},
+        "bytes": sizes,
+    }
+    cases = {
+        "list": f"/ (list) of {count:,} incidents",
+        "incident": "/incidents/INC-n, 10,000 entries, viewed again",
+        "incident_new_entry": "/incidents/INC-n, 10,000 entries, after a new entry",
+        "timeline_json": "its timeline JSON (10,000 entries)",
+    }
+    rows = []
+    for name, case in cases.items():
+        for metric in ("p50_ms", "p99_ms"):
+            value, static = summaries[name][metric], summaries["static"][metric]
+            judged = metric == "p50_ms" and name != "timeline_json"  # the issue's target: the list, the page
+            rows.append(
+                Row(
+                    "W web view (server time)",
+                    case,
+                    metric.removesuffix("_ms"),
+                    value,
+                    static,
+                    stats.ratio(value, static),
+                    "< 300 ms" if judged else "",
+                    value < 300 if judged else None,
+                )
+            )
+        rows.append(Row("W web view (server time)", case, "size KiB", round(sizes[name] / 1024, 1), unit="KiB"))
+    return rows
+
+
 # --------------------------------------------------------------------------------------- 6. memory
 
 
@@ -1026,4 +1141,5 @@ BENCHES: dict[str, Callable[[Context], list[Row]]] = {
     "alerts": bench_alerts,
     "copy": bench_copy,
     "cli": bench_cli,
+    "web": bench_web,
 }

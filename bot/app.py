@@ -71,6 +71,9 @@ from bot.usecases.followups import FilingState
 from bot.usecases.shared import Actor
 from bot.usecases.wiring import UseCases
 from bot.usecases.wiring import wire_usecases as wire_usecases  # named here too: the tests wire their own
+from bot.views.postmortem import PostmortemRenderer
+from bot.web import routes as web_view
+from bot.web.pages import WebReads
 
 log = structlog.get_logger("incidentbot.server")
 
@@ -151,6 +154,11 @@ def build_server(
     # Outermost, around the webhooks' error router (answer_failures): it counts the status that router answered.
     web_app.middlewares.insert(0, webhook_counter(webhooks.WEBHOOK_PATHS))
     web_app.add_routes([web.get(METRICS_PATH, metrics_handler(build_registry(usecases), threads.read))])
+    if settings.web:  # the web view and its API (INCIDENT_WEB_URL): reads only, in the readers' pool
+        reads = WebReads(
+            usecases.incidents, usecases.budgets, usecases.followups, PostmortemRenderer(settings.templates_dir)
+        )
+        web_view.register(web_app, reads, threads, settings)
     nudger = Nudger(usecases.nudges, settings.nudge_after, nudge_effects, worker.wake)
     web_app[BOLT_APP] = bolt_app
     web_app[OUTBOX_WORKER] = worker

@@ -30,6 +30,9 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 DEFAULT_STATUSPAGE_URL = "https://api.statuspage.io"
 DEFAULT_STATUSPAGE_RESOLVE_TEXT = "This incident has been resolved."
+DEFAULT_SLACK_OIDC_ISSUER = "https://slack.com"
+"""Sign in with Slack's OpenID Connect issuer (Slack, "Sign in with Slack": ``iss`` of its ID tokens)."""
+WEB_SESSION_SECRET_MIN = 32
 DEFAULT_ALERT_MAX_BYTES = 32 * 1024 * 1024
 """Largest alert notification body accepted (bytes): a group of about 25,000 alerts from Alertmanager."""
 MIN_ALERT_MAX_BYTES = 1024 * 1024
@@ -130,6 +133,30 @@ class Settings:
     """True: resolving the incident asks in its channel before resolving the status page (``statuspage resolve``)."""
     statuspage_resolve_text: str = DEFAULT_STATUSPAGE_RESOLVE_TEXT
     """The public body of a status-page resolve nobody worded."""
+    web_url: str = ""
+    """INCIDENT_WEB_URL: the web view's public base URL (``https://incidents.example.com``, no trailing ``/``);
+    empty: the web view and its API are off (``bot.web``)."""
+    web_session_secret: Secret = field(default_factory=lambda: Secret(""))
+    """INCIDENT_WEB_SESSION_SECRET: signs the web view's session cookie (at least 32 characters)."""
+    web_api_token: Secret = field(default_factory=lambda: Secret(""))
+    """INCIDENT_WEB_API_TOKEN: the read-only bearer token of API clients and wall screens; empty: none."""
+    slack_client_id: str = ""
+    """SLACK_CLIENT_ID: the Slack app's client id, for "Sign in with Slack"; empty: no sign-in."""
+    slack_client_secret: Secret = field(default_factory=lambda: Secret(""))
+    slack_team_id: str = ""
+    """SLACK_TEAM_ID: the workspace (``T...``) whose members may sign in."""
+    slack_oidc_issuer: str = DEFAULT_SLACK_OIDC_ISSUER
+    """SLACK_OIDC_ISSUER: the OpenID Connect issuer of Sign in with Slack (default ``https://slack.com``)."""
+
+    @property
+    def web(self) -> bool:
+        """Whether the web view is on (INCIDENT_WEB_URL is set)."""
+        return bool(self.web_url)
+
+    @property
+    def web_sign_in(self) -> bool:
+        """Whether "Sign in with Slack" is configured (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_TEAM_ID)."""
+        return bool(self.slack_client_id and self.slack_client_secret and self.slack_team_id)
 
     @property
     def statuspage(self) -> bool:
@@ -175,6 +202,9 @@ SECRET_SOURCES = {
     "INCIDENT_WEBHOOK_TOKEN": "generate one with `openssl rand -hex 32`, or leave it empty to refuse webhooks.",
     "PAGERDUTY_ROUTING_KEY": "paste the integration key of your PagerDuty service, or leave it empty.",
     "TRACKER_TOKEN": "paste a GitHub token (Issues read/write, Metadata read) or a Jira API token, or leave it empty.",
+    "INCIDENT_WEB_SESSION_SECRET": "generate one with `openssl rand -hex 32` (only with INCIDENT_WEB_URL).",
+    "INCIDENT_WEB_API_TOKEN": "generate one with `openssl rand -hex 32`, or leave it empty (no API token).",
+    "SLACK_CLIENT_SECRET": "paste the Client Secret from Basic Information of your Slack app, or leave it empty.",
 }
 """The secret settings and where their real value comes from."""
 
@@ -242,6 +272,13 @@ _FIELD_OF = {
     "STATUSPAGE_URL": "statuspage_url",
     "STATUSPAGE_CONFIRM_RESOLVE": "statuspage_confirm_resolve",
     "STATUSPAGE_RESOLVE_TEXT": "statuspage_resolve_text",
+    "INCIDENT_WEB_URL": "web_url",
+    "INCIDENT_WEB_SESSION_SECRET": "web_session_secret",
+    "INCIDENT_WEB_API_TOKEN": "web_api_token",
+    "SLACK_CLIENT_ID": "slack_client_id",
+    "SLACK_CLIENT_SECRET": "slack_client_secret",
+    "SLACK_TEAM_ID": "slack_team_id",
+    "SLACK_OIDC_ISSUER": "slack_oidc_issuer",
 }
 
 
@@ -332,6 +369,8 @@ def _validated(values: Mapping[str, str]) -> tuple[Settings, list[SettingProblem
     problems += publishing_problems
     statuspage, statuspage_problems = _statuspage(get)
     problems += statuspage_problems
+    web, web_problems = _web(get)
+    problems += web_problems
     settings = Settings(
         database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         slack_bot_token=Secret(get("SLACK_BOT_TOKEN")),
@@ -364,6 +403,7 @@ def _validated(values: Mapping[str, str]) -> tuple[Settings, list[SettingProblem
         **tracker,
         **publishing,
         **statuspage,
+        **web,
     )
     order = list(_FIELD_OF)
     return settings, sorted(problems, key=lambda problem: order.index(problem.name))
@@ -990,4 +1030,72 @@ def _statuspage(get: Callable[[str], str]) -> tuple[dict[str, Any], list[Setting
         "statuspage_url": url,
         "statuspage_confirm_resolve": confirm in ("true", "1", "yes"),
         "statuspage_resolve_text": text,
+    }, problems
+
+
+def _web(get: Callable[[str], str]) -> tuple[dict[str, Any], list[SettingProblem]]:
+    """The web view's settings (``bot.web``), validated: off unless INCIDENT_WEB_URL is set; then it needs
+    INCIDENT_WEB_SESSION_SECRET (32 characters or more) and either Sign in with Slack (SLACK_CLIENT_ID,
+    SLACK_CLIENT_SECRET and SLACK_TEAM_ID together) or INCIDENT_WEB_API_TOKEN, else nobody could read it.
+    With any problem the web view stays off."""
+    problems: list[SettingProblem] = []
+    url = get("INCIDENT_WEB_URL").rstrip("/")
+    names = ("INCIDENT_WEB_SESSION_SECRET", "INCIDENT_WEB_API_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+    if not url:
+        for name in (*names, "SLACK_TEAM_ID", "SLACK_OIDC_ISSUER"):
+            if get(name):
+                problems.append(
+                    SettingProblem(
+                        name, f"{name} is set but INCIDENT_WEB_URL is not: set it (the web view) or remove it."
+                    )
+                )
+        return {}, problems
+    problem = url_problem("INCIDENT_WEB_URL", url, " such as https://incidents.example.com")
+    if problem is not None:
+        problems.append(SettingProblem("INCIDENT_WEB_URL", problem))
+    secret = get("INCIDENT_WEB_SESSION_SECRET")
+    if len(secret) < WEB_SESSION_SECRET_MIN:
+        problems.append(
+            SettingProblem(
+                "INCIDENT_WEB_SESSION_SECRET",
+                f"INCIDENT_WEB_SESSION_SECRET must be at least {WEB_SESSION_SECRET_MIN} characters (it signs the web "
+                "view's session cookie): generate one with `openssl rand -hex 32`.",
+            )
+        )
+    sign_in = [get(n) for n in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_TEAM_ID")]
+    if any(sign_in) and not all(sign_in):
+        missing = [
+            n
+            for n, v in zip(("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_TEAM_ID"), sign_in, strict=True)
+            if not v
+        ]
+        problems.append(
+            SettingProblem(
+                missing[0],
+                f"Sign in with Slack needs SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_TEAM_ID; "
+                f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set.",
+            )
+        )
+    if not any(sign_in) and not get("INCIDENT_WEB_API_TOKEN"):
+        problems.append(
+            SettingProblem(
+                "INCIDENT_WEB_URL",
+                "INCIDENT_WEB_URL is set, but nobody could read the web view: configure Sign in with Slack "
+                "(SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_TEAM_ID) or INCIDENT_WEB_API_TOKEN.",
+            )
+        )
+    issuer = (get("SLACK_OIDC_ISSUER") or DEFAULT_SLACK_OIDC_ISSUER).rstrip("/")
+    issuer_problem = url_problem("SLACK_OIDC_ISSUER", issuer)
+    if issuer_problem is not None:
+        problems.append(SettingProblem("SLACK_OIDC_ISSUER", issuer_problem))
+    if problems:
+        return {}, problems
+    return {
+        "web_url": url,
+        "web_session_secret": Secret(secret),
+        "web_api_token": Secret(get("INCIDENT_WEB_API_TOKEN")),
+        "slack_client_id": sign_in[0],
+        "slack_client_secret": Secret(sign_in[1]),
+        "slack_team_id": sign_in[2],
+        "slack_oidc_issuer": issuer,
     }, problems

@@ -13,7 +13,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
     from bot.domain.commands import ParsedCommand
     from bot.domain.effects import Effect, OutboxItem
     from bot.domain.model import Incident, IncidentSummary, TimelineEntry
-    from bot.domain.slo import BudgetReport
     from bot.usecases.followups import FollowupList
     from bot.usecases.incidents import IncidentUseCases
     from bot.usecases.shared import Actor
@@ -703,33 +702,12 @@ def _timeline(args: argparse.Namespace, settings: Settings) -> int:
     incident, entries = _usecases(settings, read_only=True).incidents.timeline(_incident_number(args.incident))
     _check_private(incident, args)
     if args.format == "json":
-        names = collect_names(entries)
-        document = {
-            "incident": incident.incident_id,
-            "title": incident.title,
-            "status": incident.status.value,
-            "severity": incident.severity.value,
-            "entries": [_entry_json(e, names) for e in entries],
-        }
-        print(json.dumps(document, indent=2, ensure_ascii=False))
+        from bot.views.shapes import timeline_json
+
+        print(json.dumps(timeline_json(incident, entries), indent=2, ensure_ascii=False))
     else:
         print(_timeline_text(incident, entries))
     return 0
-
-
-def _entry_json(entry: TimelineEntry, names: Mapping[str, str]) -> dict[str, Any]:
-    from bot.domain.timeline import describe
-
-    return {
-        "number": entry.number,
-        "kind": entry.kind.value,
-        "occurred_at": format_iso(entry.occurred_at),
-        "recorded_at": format_iso(entry.recorded_at),
-        "actor": entry.actor,
-        "text": entry.text,
-        "description": describe(entry, plain_mention(dict(names)), plain_references(dict(names))),
-        "data": entry.data,
-    }
 
 
 def _postmortem(args: argparse.Namespace, settings: Settings) -> int:
@@ -759,7 +737,9 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     if not args.include_private:
         summaries = [hidden_summary(s) for s in summaries]
     if args.format == "json":
-        print(json.dumps({"incidents": [_summary_json(s) for s in summaries]}, indent=2, ensure_ascii=False))
+        from bot.views.shapes import summary_json
+
+        print(json.dumps({"incidents": [summary_json(s) for s in summaries]}, indent=2, ensure_ascii=False))
     else:
         print(_list_text(summaries, utc_now(), settings, statuses))
     return 0
@@ -775,21 +755,6 @@ def _list_text(
         return list_text(summaries, now, escape=plain_references({}))
     which = f" with status {', '.join(s.value for s in statuses)}" if statuses else ""
     return f"No incidents{which} in {_database_label(settings)}."
-
-
-def _summary_json(summary: IncidentSummary) -> dict[str, Any]:
-    return {
-        "incident": f"INC-{summary.number}",
-        "title": summary.title,
-        "severity": summary.severity.value,
-        "status": summary.status.value,
-        "lead": summary.lead,
-        "channel_id": summary.channel_id,
-        "declared_at": format_iso(summary.declared_at),
-        "resolved_at": format_iso(summary.resolved_at) if summary.resolved_at else None,
-        "postmortem": summary.postmortem_status.value if summary.postmortem_status else None,
-        "private": summary.private,
-    }
 
 
 def _followups_text(found: FollowupList, now: datetime) -> str:
@@ -834,60 +799,33 @@ def _followups(args: argparse.Namespace, settings: Settings) -> int:
 
 def _slo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.views.replies import slo_text
+    from bot.views.shapes import budget_json
 
     usecases = _usecases(settings, read_only=True)
     if args.format == "text":
         print(slo_text(usecases.budgets, args.service))
         return 0
     reports = usecases.budgets.reports(args.service)
-    print(json.dumps({"services": [_budget_json(r) for r in reports]}, indent=2))
+    print(json.dumps({"services": [budget_json(r) for r in reports]}, indent=2))
     return 0
-
-
-def _budget_json(report: BudgetReport) -> dict[str, Any]:
-    slo = report.slo
-    return {
-        "service": slo.service,
-        "objective_percent": slo.objective_percent,
-        "window_days": slo.window.days,
-        "budget_minutes": _minutes(slo.budget),
-        "consumed_minutes": _minutes(report.consumed),
-        "remaining_minutes": _minutes(report.remaining),
-        "exhausted": report.exhausted,
-        "policy": report.policy() if report.exhausted else None,
-        "incidents": [
-            {
-                "incident": b.incident_id,
-                "bad_minutes": _minutes(b.bad_time),
-                "percent_of_budget": round(b.percent_of_budget, 1),
-            }
-            for b in report.burns
-        ],
-    }
-
-
-def _minutes(delta: timedelta) -> float:
-    return round(delta.total_seconds() / 60, 2)
-
-
-_SINCE = {"d": 1, "w": 7, "m": 30}
-
-
-def _since(text: str) -> timedelta:
-    value, unit = text[:-1], text[-1:].lower()
-    if not value.isdecimal() or unit not in _SINCE or not 0 < int(value) <= 3650:
-        raise UsageError(f"`--since {text}` is not a period; use e.g. 90d, 12w or 6m.")
-    return timedelta(days=int(value) * _SINCE[unit])
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
     from bot.usecases.shared import utc_now
-    from bot.views.reports import build_report, chart_format_for, render_csv, render_json, render_text, write_chart
+    from bot.views.reports import (
+        build_report,
+        chart_format_for,
+        parse_since,
+        render_csv,
+        render_json,
+        render_text,
+        write_chart,
+    )
 
     chart_format = chart_format_for(args.chart) if args.chart is not None else None  # refused before any work
     usecases = _usecases(settings, read_only=True)
     now = utc_now()
-    since = now - _since(args.since)
+    since = now - parse_since(args.since)
     report = build_report(
         usecases.incidents.with_timelines(since),
         usecases.budgets.slos,

@@ -428,6 +428,8 @@ class IncidentSummary:
     """Declared ``--private``: the title is for the incident's members only."""
     channel_problem: str | None = None
     """Why Slack refuses the bot the incident's channel (``Incident.channel_problem``); None while it works."""
+    service: str | None = None
+    """The affected service (``Incident.service``); None when none was named."""
 
 
 @dataclass(frozen=True)

@@ -57,8 +57,8 @@ def shown_title(incident: Incident | IncidentSummary, visible: bool) -> str:
 
 
 def hidden_summary(summary: IncidentSummary) -> IncidentSummary:
-    """``summary`` with a private incident's title replaced by ``private incident``."""
-    return replace(summary, title=PRIVATE_TITLE) if summary.private else summary
+    """``summary`` with a private incident's title replaced by ``private incident`` and its service left out."""
+    return replace(summary, title=PRIVATE_TITLE, service=None) if summary.private else summary
 
 
 PRIVATE_FOLLOWUP = "a follow-up of a private incident"

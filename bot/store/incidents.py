@@ -405,6 +405,7 @@ def _summary(row: IncidentRow) -> IncidentSummary:
         resolved_at=row.resolved_at,
         private=row.private,
         channel_problem=row.channel_problem,
+        service=row.service,
     )
 
 

@@ -45,6 +45,7 @@ from bot.domain.privacy import hidden_summary, may_see
 from bot.domain.review import REVIEW_KINDS, PostmortemReview, default_uid, review_state
 from bot.domain.slo import EMPTY_CATALOG, SloCatalog
 from bot.domain.statuspage import DEFAULT_RESOLVE_TEXT, resolve_components
+from bot.domain.timeline import collect_names
 from bot.domain.timeparse import parse_review_time, parse_when
 from bot.domain.updates import StatusUpdate, latest_update
 from bot.errors import ConfigError
@@ -64,6 +65,8 @@ from bot.usecases.shared import (
 
 log = structlog.get_logger("incidentbot.service")
 
+LEAD_NAMING_KINDS = (EntryKind.DECLARED, EntryKind.LEAD)
+"""The entries that carry the names of an incident's declarer and lead (``lead_names``)."""
 TIMELINE_VIEW_ENTRIES = 100
 """Entries a Slack timeline view shows: the latest ones, with the count of all (the CLI shows them all)."""
 
@@ -394,7 +397,11 @@ class IncidentUseCases:
 
     def postmortem(self, number: int | None = None, channel_id: str | None = None) -> PostmortemData:
         """What the postmortem document is rendered from: timeline, SLO and the changes before the incident."""
-        incident, entries = self.timeline(number, channel_id)
+        return self.postmortem_of(*self.timeline(number, channel_id))
+
+    def postmortem_of(self, incident: Incident, entries: Sequence[TimelineEntry]) -> PostmortemData:
+        """``postmortem`` from an incident and its whole timeline already read (``timeline``): only the changes
+        before it are read, so a view showing both reads a long timeline once."""
         with self.transactions.read() as uow:
             changes = changes_before(uow, incident)
         return build_postmortem(incident, entries, self.clock(), self.slos.get(incident.service), changes)
@@ -414,6 +421,15 @@ class IncidentUseCases:
             corrected = uow.timeline.numbers_with(CORRECTION_KINDS, [s.number for s in summaries])
             shown = [self._corrected_summary(uow, s) if s.number in corrected else s for s in summaries]
             return self._with_postmortem_status(uow, shown)
+
+    def lead_names(self, numbers: Sequence[int]) -> dict[str, str]:
+        """The display names Slack sent for the people who declared or lead INC-``numbers`` (Slack user id ->
+        name), from their declaration and ``lead`` entries only (one small query per incident)."""
+        names: dict[str, str] = {}
+        with self.transactions.read() as uow:
+            for number in numbers:
+                names.update(collect_names(uow.timeline.list_entries(number, kinds=LEAD_NAMING_KINDS)))
+        return names
 
     def summaries_seen_by(
         self, viewer: str, statuses: Sequence[Status] | None = None, limit: int = 200

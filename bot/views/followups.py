@@ -107,11 +107,12 @@ FIELDS = (
 def followups_json(found: FollowupList, today: date) -> str:
     """``{"followups": [{incident, ..., tracker_url, tracker_gone}, ...]}``; dates ``2026-12-15``, times RFC
     3339 UTC; ``tracker_gone``: the key of its issue deleted in the tracker (not filed again since), or null."""
-    return json.dumps(
-        {"followups": [_record(item, today, found.names, found.gone) for item in found.items]},
-        indent=2,
-        ensure_ascii=False,
-    )
+    return json.dumps({"followups": followup_records(found, today)}, indent=2, ensure_ascii=False)
+
+
+def followup_records(found: FollowupList, today: date) -> list[dict[str, Any]]:
+    """One dict per follow-up, with the keys of :data:`FIELDS` (what ``followups_json`` lists)."""
+    return [_record(item, today, found.names, found.gone) for item in found.items]
 
 
 def followups_csv(found: FollowupList, today: date) -> str:

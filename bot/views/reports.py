@@ -187,6 +187,15 @@ def render_text(report: Report) -> str:
 
 
 def render_json(report: Report) -> str:
+    """``report_document`` as indented JSON (``incidentbot report --format json``)."""
+    return json.dumps(report_document(report), indent=2)
+
+
+def report_document(report: Report) -> dict[str, Any]:
+    """The report as JSON-able data: ``since``, ``until`` (ISO 8601 UTC), ``count``, ``by_severity``,
+    ``by_service``, ``minutes_from_detection`` (median, p90, count per measure, minutes), ``budget_burned_minutes``,
+    ``followups`` (``by_service``, ``by_severity``) and ``incidents`` (one row each); the CLI and ``/api/v1/report``
+    answer with it."""
     document: dict[str, Any] = {
         "since": format_iso(report.since),
         "until": format_iso(report.until),
@@ -209,7 +218,7 @@ def render_json(report: Report) -> str:
             for r in report.incidents
         ],
     }
-    return json.dumps(document, indent=2)
+    return document
 
 
 def render_csv(report: Report) -> str:
@@ -242,6 +251,18 @@ def render_csv(report: Report) -> str:
             ]
         )
     return out.getvalue()
+
+
+PERIOD_UNITS = {"d": 1, "w": 7, "m": 30}
+"""Days per unit of a report period (``90d``, ``12w``, ``6m``: a month is 30 days)."""
+
+
+def parse_since(text: str) -> timedelta:
+    """A report period, ``Nd``, ``Nw`` or ``Nm`` (N from 1 to 3650), as a duration. Raises UsageError."""
+    value, unit = text[:-1], text[-1:].lower()
+    if not value.isdecimal() or unit not in PERIOD_UNITS or not 0 < int(value) <= 3650:
+        raise UsageError(f"`--since {text}` is not a period; use e.g. 90d, 12w or 6m.")
+    return timedelta(days=int(value) * PERIOD_UNITS[unit])
 
 
 CHART_FORMATS = {".png": "png", ".svg": "svg"}

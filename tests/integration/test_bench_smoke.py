@@ -25,6 +25,7 @@ EXPECTED_BENCHES = {
     "alerts",
     "copy",
     "cli",
+    "web",
 }
 
 

@@ -45,9 +45,10 @@ class HttpResult:
 
 
 class RunningBot:
-    """``incidentbot serve`` in-process: the same aiohttp app, on its own event loop thread."""
+    """``incidentbot serve`` in-process: the same aiohttp app, on its own event loop thread, on ``port``
+    (0: one the system picks; a browser test names it first, as the web view's URL holds it)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, port: int = 0) -> None:
         self.settings = settings
         self.web_app, self.usecases = build_server(settings, worker_id=f"test-{uuid.uuid4().hex[:8]}")
         self.worker = self.web_app[OUTBOX_WORKER]
@@ -55,7 +56,7 @@ class RunningBot:
             listener.ack_timeout = ACK_WAIT_SECONDS
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
-        self.port = 0
+        self.port = port
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 
     def start(self) -> RunningBot:
@@ -66,7 +67,7 @@ class RunningBot:
     async def _start(self) -> None:
         self._runner = web.AppRunner(self.web_app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         server = site._server
         assert server is not None
@@ -196,8 +197,8 @@ def bot_settings(database_url: str, slack_api_url: str, **overrides: str) -> Set
 
 
 @contextmanager
-def running_bot(database_url: str, slack_api_url: str, **overrides: str) -> Iterator[RunningBot]:
-    bot = RunningBot(bot_settings(database_url, slack_api_url, **overrides)).start()
+def running_bot(database_url: str, slack_api_url: str, port: int = 0, **overrides: str) -> Iterator[RunningBot]:
+    bot = RunningBot(bot_settings(database_url, slack_api_url, **overrides), port).start()
     try:
         yield bot
     finally:

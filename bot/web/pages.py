@@ -1,0 +1,378 @@
+"""What each page and API answer shows, read through the use cases and rendered with the views that exist.
+
+Every function here only reads, runs in the readers' pool (``Readers``), and takes the ``Viewer``: a private
+incident's details are for its members (``bot.domain.privacy``); anybody else, the bearer token included,
+sees ``INC-n`` and "private incident", as in Slack and the CLI. People are written as ``@name`` (the name
+Slack sent, else the id), never Slack markup; Jinja escapes every value (autoescape), so what people typed
+shows as text.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+from markdown_it import MarkdownIt
+
+from bot.domain.alerts import alert_list
+from bot.domain.corrections import correction_note, timeline_view
+from bot.domain.model import Incident, IncidentSummary, Severity, Status, TimelineEntry
+from bot.domain.postmortem import followup_state
+from bot.domain.privacy import PRIVATE_TITLE, check_may_see, hidden_summary
+from bot.domain.timeline import collect_names, describe, keep_text, plain_mention
+from bot.domain.timeparse import format_duration, format_iso, format_utc
+from bot.errors import TemplateError, UsageError
+from bot.usecases.budgets import BudgetUseCases
+from bot.usecases.followups import FollowupUseCases
+from bot.usecases.incidents import IncidentUseCases
+from bot.views.followups import followup_records
+from bot.views.postmortem import PostmortemRenderer
+from bot.views.replies import status_text
+from bot.views.reports import build_report, parse_since, report_document, write_chart
+from bot.views.shapes import budget_json, incident_json, summary_json, timeline_json
+from bot.web.security import Viewer
+
+log = structlog.get_logger("incidentbot.web")
+
+LIST_LIMIT = 500
+"""How many incidents, newest first, the list and its filters look through."""
+RECENT_SHOWN = 100
+"""How many closed incidents the list shows under the open ones."""
+TIMELINE_SHOWN = 1000
+"""How many timeline entries, the latest, an incident page lists unless asked for all (``?timeline=all``); the
+postmortem below it and the JSON download always hold every entry."""
+PERIODS = ("7d", "30d", "90d", "365d")
+PERIOD_DAYS = {period: parse_since(period) for period in PERIODS}
+DEFAULT_REPORT_PERIOD = "90d"
+
+# CommonMark with GFM tables and strikethrough, raw HTML off: a "<script>" in the draft is text
+# (markdown-it-py escapes it), and markdown-it's own link check refuses javascript:, vbscript:, file: and data:
+# URLs other than images. A line break in a paragraph stays a line break (``breaks``): the draft's header lines
+# (**Date:**, **Status:**, ...) are one paragraph in Markdown but read as lines.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable(["table", "strikethrough"])
+
+
+def markdown_html(text: str) -> str:
+    """``text`` (CommonMark + tables) as HTML with raw HTML disabled: safe to put into a page as it is."""
+    return str(_MARKDOWN.render(text))
+
+
+@dataclass(frozen=True)
+class WebReads:
+    """What the web view reads, given by ``bot.app``: the use cases and the postmortem renderer."""
+
+    incidents: IncidentUseCases
+    budgets: BudgetUseCases
+    followups: FollowupUseCases
+    renderer: PostmortemRenderer
+    cache: TimelineCache = field(default_factory=lambda: TimelineCache())
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The list's filters, as given in the query string (empty: any)."""
+
+    status: str = ""
+    severity: str = ""
+    service: str = ""
+    period: str = ""
+    q: str = ""
+
+    @classmethod
+    def parse(cls, query: dict[str, str]) -> Filters:
+        """Filters from the query string; raises UsageError naming a value that is not valid."""
+        found = cls(*(query.get(k, "").strip() for k in ("status", "severity", "service", "period", "q")))
+        if found.status and found.status not in {s.value for s in Status} | {"open"}:
+            raise UsageError(f"status {found.status!r} is not a status: use open or one of {_statuses()}.")
+        if found.severity and found.severity not in {s.value for s in Severity}:
+            raise UsageError(f"severity {found.severity!r} is not a severity: use sev1, sev2, sev3 or sev4.")
+        if found.period:
+            parse_since(found.period)
+        return found
+
+    def keep(self, summary: IncidentSummary, now: datetime) -> bool:
+        if self.status == "open" and not summary.status.is_open:
+            return False
+        if self.status not in ("", "open") and summary.status.value != self.status:
+            return False
+        if self.severity and summary.severity.value != self.severity:
+            return False
+        if self.service and (summary.service or "") != self.service:
+            return False
+        if self.period and summary.declared_at < now - (PERIOD_DAYS.get(self.period) or parse_since(self.period)):
+            return False
+        return not self.q or self.q.casefold() in summary.title.casefold()
+
+
+def _statuses() -> str:
+    return ", ".join(s.value for s in Status)
+
+
+def seen_summaries(reads: WebReads, viewer: Viewer, limit: int = LIST_LIMIT) -> list[IncidentSummary]:
+    """The newest ``limit`` incidents as ``viewer`` may see them (private ones they are not in: "private incident")."""
+    if viewer.user_id is not None:
+        return reads.incidents.summaries_seen_by(viewer.user_id, limit=limit)
+    return [hidden_summary(s) for s in reads.incidents.summaries(limit=limit)]
+
+
+def budget_states(reads: WebReads) -> dict[str, str]:
+    """Each catalogued service's budget state: ``exhausted`` or ``N.N% left``."""
+    if not reads.budgets.slos.slos:
+        return {}
+    return {
+        r.slo.service: "exhausted" if r.exhausted else f"{r.remaining_share * 100:.1f}% left"
+        for r in reads.budgets.reports()
+    }
+
+
+def index_page(reads: WebReads, viewer: Viewer, filters: Filters) -> dict[str, Any]:
+    """``/``: open incidents (severity, status, age, lead, service, budget state), then recent closed ones."""
+    now = reads.incidents.clock()
+    all_seen = seen_summaries(reads, viewer)
+    shown = [s for s in all_seen if filters.keep(s, now)]
+    budgets = budget_states(reads)
+    open_ones = [s for s in shown if s.status.is_open]
+    recent = [s for s in shown if not s.status.is_open][:RECENT_SHOWN]
+    # Names only for the rows shown, and never a private incident's the reader cannot see (its lead stays an id).
+    named = [s.number for s in (*open_ones, *recent) if s.lead and s.title != PRIVATE_TITLE]
+    mention = plain_mention(reads.incidents.lead_names(named))
+
+    def row(s: IncidentSummary) -> dict[str, Any]:
+        return {
+            **summary_json(s),
+            "service": s.service,
+            "age": format_duration(now - s.declared_at),
+            "lead_name": mention(s.lead) if s.lead else "",
+            "budget": budgets.get(s.service or "", ""),
+        }
+
+    return {
+        "open": [row(s) for s in open_ones],
+        "recent": [row(s) for s in recent],
+        "filters": filters,
+        "statuses": ["open", *(s.value for s in Status)],
+        "severities": [s.value for s in Severity],
+        "services": sorted({s.service for s in all_seen if s.service}),
+        "periods": PERIODS,
+        "limited": len(all_seen) >= LIST_LIMIT,
+        "limit": LIST_LIMIT,
+    }
+
+
+def _time(moment: datetime) -> dict[str, str]:
+    return {"iso": format_iso(moment), "utc": format_utc(moment)}
+
+
+@dataclass(frozen=True)
+class WholeTimeline:
+    """What an incident page takes from every entry: the names Slack sent, the alert history and the postmortem
+    draft (HTML, or why a team's template failed)."""
+
+    names: dict[str, str]
+    alerts: list[dict[str, Any]]
+    postmortem_html: str
+    postmortem_error: str
+
+
+class TimelineCache:
+    """Per process, the ``WholeTimeline`` of the incidents viewed lately (at most ``size``), so that a page viewed
+    again (a wall screen reloading) reads only its latest entries. Kept under the count of the incident's entries,
+    which any new entry changes (the timeline is append-only: corrections and strikes are entries too), and the
+    UTC hour (the draft's "generated" time, overdue follow-ups and the budget window move with the clock)."""
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self._items: OrderedDict[int, tuple[tuple[int, str], WholeTimeline]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, number: int, key: tuple[int, str]) -> WholeTimeline | None:
+        with self._lock:
+            found = self._items.get(number)
+            if found is None or found[0] != key:
+                return None
+            self._items.move_to_end(number)
+            return found[1]
+
+    def put(self, number: int, key: tuple[int, str], value: WholeTimeline) -> None:
+        with self._lock:
+            self._items[number] = (key, value)
+            self._items.move_to_end(number)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def whole_timeline_of(reads: WebReads, incident: Incident, entries: Sequence[TimelineEntry]) -> WholeTimeline:
+    """The ``WholeTimeline`` of ``incident`` from all its ``entries`` as recorded."""
+    markdown, error = postmortem_document(reads, incident, entries)
+    return WholeTimeline(
+        collect_names(entries),
+        [
+            {
+                "name": a.name,
+                "labels": a.labels,
+                "fired": _time(a.fired_at),
+                "cleared": _time(a.cleared_at) if a.cleared_at else None,
+            }
+            for a in alert_list(entries)
+        ],
+        markdown_html(markdown) if markdown else "",
+        error,
+    )
+
+
+def incident_page(reads: WebReads, viewer: Viewer, number: int, whole_timeline: bool = False) -> dict[str, Any]:
+    """``/incidents/INC-n``: status, IRT with roles, hypotheses with outcomes, follow-ups, alert history, the
+    timeline (UTC; the latest TIMELINE_SHOWN entries unless ``whole_timeline``) and the postmortem draft as HTML.
+    What needs every entry (``WholeTimeline``) is read once per state of the timeline (``TimelineCache``).
+    Raises IncidentNotFound, PrivateIncident."""
+    now = reads.incidents.clock()
+    every: list[TimelineEntry] | None = None
+    if whole_timeline:
+        incident, every = reads.incidents.timeline(number)
+        latest, count = every, len(every)
+    else:
+        incident, latest, count = reads.incidents.recent_timeline(number, limit=TIMELINE_SHOWN)
+    check_may_see(incident, viewer.user_id)
+    key = (count, f"{now:%Y-%m-%d %H}")
+    whole = reads.cache.get(number, key)
+    if whole is None:
+        if every is None:
+            incident, every = reads.incidents.timeline(number)
+        whole = whole_timeline_of(reads, incident, every)
+        reads.cache.put(number, key, whole)
+    mention = plain_mention({**whole.names, **collect_names(latest)})
+    _, review = reads.incidents.review(number)
+    update = reads.incidents.latest_update(number)
+    found = reads.followups.listing(number)
+    states = {item.followup.number: followup_state(item.followup, now.date()) for item in found.items}
+    timeline = [
+        {
+            "number": entry.number,
+            "at": _time(entry.occurred_at),
+            "text": describe(entry, mention, keep_text),
+            "actor": mention(entry.actor),
+            "note": correction_note(entry) or "",
+            "struck": "struck_by" in entry.data,
+            "kind": entry.kind.value,
+        }
+        for entry in timeline_view(latest)
+    ]
+    return {
+        "incident": incident_json(incident, review),
+        "title": incident.title,
+        "status_text": status_text(incident, now, mention, keep_text, review, update),
+        "members": [
+            {"who": mention(m.user_id), "role": m.role or "", "joined": _time(m.joined_at)} for m in incident.members
+        ],
+        "lead": mention(incident.lead) if incident.lead else "",
+        "hypotheses": [
+            {
+                "number": h.number,
+                "text": h.text,
+                "status": h.status.value,
+                "outcome": h.outcome,
+                "by": mention(h.proposed_by),
+            }
+            for h in incident.hypotheses
+        ],
+        "followups": [
+            {**record, "owner_shown": mention(record["owner"]) if record["owner"] else "unassigned"}
+            | {"shown_state": states.get(record["number"], record["state"])}
+            for record in followup_records(found, now.date())
+        ],
+        "alerts": whole.alerts,
+        "timeline": timeline,
+        "timeline_hidden": count - len(latest),
+        "postmortem_html": whole.postmortem_html,
+        "postmortem_error": whole.postmortem_error,
+    }
+
+
+def postmortem_document(reads: WebReads, incident: Incident, entries: Sequence[TimelineEntry]) -> tuple[str, str]:
+    """The postmortem draft (Markdown) of ``incident`` and "", or "" and why a team's template failed."""
+    try:
+        return reads.renderer.render(reads.incidents.postmortem_of(incident, entries)), ""
+    except TemplateError as exc:
+        return "", exc.user_message
+
+
+def visible_incident(reads: WebReads, viewer: Viewer, number: int) -> None:
+    """Raise IncidentNotFound or PrivateIncident unless ``viewer`` may read INC-``number``'s details."""
+    check_may_see(reads.incidents.get(number), viewer.user_id)
+
+
+def timeline_document(reads: WebReads, viewer: Viewer, number: int) -> dict[str, Any]:
+    """The CLI's ``timeline --format json`` of INC-``number``. Raises IncidentNotFound, PrivateIncident."""
+    incident, entries = reads.incidents.timeline(number)
+    check_may_see(incident, viewer.user_id)
+    return timeline_json(incident, entries)
+
+
+def incident_document(reads: WebReads, viewer: Viewer, number: int) -> dict[str, Any]:
+    """``incident_json`` of INC-``number``. Raises IncidentNotFound, PrivateIncident."""
+    incident, review = reads.incidents.review(number)
+    check_may_see(incident, viewer.user_id)
+    return incident_json(incident, review)
+
+
+def postmortem_markdown(reads: WebReads, viewer: Viewer, number: int) -> str:
+    """The postmortem draft of INC-``number`` (Markdown). Raises IncidentNotFound, PrivateIncident, TemplateError."""
+    visible_incident(reads, viewer, number)
+    return reads.renderer.render(reads.incidents.postmortem(number))
+
+
+def list_document(reads: WebReads, viewer: Viewer, statuses: Sequence[Status] | None, limit: int) -> dict[str, Any]:
+    """The CLI's ``list --format json``: ``{"incidents": [...]}``, newest first, as ``viewer`` may see them."""
+    summaries = seen_summaries(reads, viewer, limit=limit if not statuses else LIST_LIMIT)
+    if statuses:
+        summaries = [s for s in summaries if s.status in statuses][:limit]
+    return {"incidents": [summary_json(s) for s in summaries]}
+
+
+def report_data(reads: WebReads, period: str) -> dict[str, Any]:
+    """The CLI's ``report --format json`` over ``period`` (``90d``...), private incidents' service hidden.
+    Raises UsageError for a period that is not one."""
+    now = reads.incidents.clock()
+    since = now - parse_since(period)
+    report = build_report(reads.incidents.with_timelines(since), reads.budgets.slos, since, now, hide_private=True)
+    return report_document(report)
+
+
+CHARTS = importlib.util.find_spec("matplotlib") is not None
+"""Whether the report's chart can be drawn (the ``charts`` extra, matplotlib, is installed)."""
+_CHART_LOCK = threading.Lock()
+"""matplotlib's pyplot keeps global state: one chart is drawn at a time."""
+
+
+def report_chart(reads: WebReads, period: str) -> bytes | None:
+    """The chart of ``incidentbot report --chart FILE.svg`` over ``period``, as SVG, private incidents' service
+    hidden; None without matplotlib. Raises UsageError for a period that is not one."""
+    if not CHARTS:
+        return None
+    now = reads.incidents.clock()
+    since = now - parse_since(period)
+    report = build_report(reads.incidents.with_timelines(since), reads.budgets.slos, since, now, hide_private=True)
+    with tempfile.TemporaryDirectory(prefix="incidentbot-chart-") as folder, _CHART_LOCK:
+        path = Path(folder) / "report.svg"
+        write_chart(report, path, "svg")
+        return path.read_bytes()
+
+
+def slo_data(reads: WebReads) -> dict[str, Any]:
+    """The CLI's ``slo --format json``: ``{"services": [...]}`` (empty without a catalogue)."""
+    if not reads.budgets.slos.slos:
+        return {"services": []}
+    return {"services": [budget_json(r) for r in reads.budgets.reports()]}
+
+
+def minutes_text(value: float | None) -> str:
+    """``26.5 min``, or ``-`` for none (how the report's text writes minutes)."""
+    return "-" if value is None else f"{value:g} min"
