@@ -90,7 +90,9 @@ def raw(port: int, data: bytes) -> bytes:
     return b"".join(chunks)
 
 
-def post_raw(port: int, path: str, body: bytes, content_type: str, cookie: str | None = None) -> tuple[int, dict[str, str], str]:
+def post_raw(
+    port: int, path: str, body: bytes, content_type: str, cookie: str | None = None
+) -> tuple[int, dict[str, str], str]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Content-Type": content_type}
     if cookie:
@@ -195,8 +197,9 @@ def test_an_overlong_request_answer_still_carries_the_security_headers(web: Runn
 @pytest.mark.parametrize("period", ["\u0663d", "\uff19d"])  # Arabic-Indic 3, fullwidth 9
 def test_a_period_outside_the_described_pattern_is_refused(web: RunningBot, period: str) -> None:
     """openapi.yaml: ``since`` has ``pattern: "^[0-9]+[dwmDWM]$"``. Found: ``str.isdecimal`` lets any Unicode
-    digit through, so ``?since=٣d`` (Arabic-Indic three) and ``?since=９d`` (fullwidth nine) answer 200 with a
-    3-day and a 9-day report, on /api/v1/report and /reports, while the page's period menu shows neither."""
+    digit through, so ``?since=%D9%A3d`` (U+0663 Arabic-Indic three) and ``?since=%EF%BC%99d`` (U+FF19 fullwidth
+    nine) answer 200 with a 3-day and a 9-day report, on /api/v1/report and /reports,
+    while the page's period menu shows neither."""
     answer = get(web.port, "/api/v1/report?since=" + quote(period), headers=TOKEN)
     assert answer.status == 400, answer.body[:200]
     assert answer.json()["ok"] is False
@@ -204,7 +207,11 @@ def test_a_period_outside_the_described_pattern_is_refused(web: RunningBot, peri
 
 @pytest.mark.parametrize(
     "url",
-    ["https://incidents.example.com/incidents", "https://incidents.example.com?x=1", "https://incidents.example.com#top"],
+    [
+        "https://incidents.example.com/incidents",
+        "https://incidents.example.com?x=1",
+        "https://incidents.example.com#top",
+    ],
 )
 def test_a_web_url_the_view_cannot_be_served_at_is_refused_at_start(tmp_path: Path, url: str) -> None:
     """README: "The view is served at the root of INCIDENT_WEB_URL (no path prefix)"; Configuration: an invalid
@@ -268,15 +275,27 @@ def test_held_up_the_token_and_non_members_never_read_a_private_incident(
     readers = {"token": {"headers": TOKEN}, "bob": {"cookies": {SESSION_COOKIE: bob}}}
     for who, auth in readers.items():
         for path in (
-            "/", "/?status=open", "/?q=a", "/reports", "/reports?since=7d", "/slo", "/api/v1/incidents",
-            "/api/v1/report", "/api/v1/report?since=7d", "/api/v1/slo",
+            "/",
+            "/?status=open",
+            "/?q=a",
+            "/reports",
+            "/reports?since=7d",
+            "/slo",
+            "/api/v1/incidents",
+            "/api/v1/report",
+            "/api/v1/report?since=7d",
+            "/api/v1/slo",
         ):
             answer = get(port, path, **auth)  # type: ignore[arg-type]
             assert answer.status == 200, (who, path)
             assert "Payroll" not in answer.body and "payroll" not in answer.body, (who, path)
         for path in (
-            "/incidents/INC-2", "/incidents/INC-2/postmortem.md", "/incidents/INC-2/timeline.json",
-            "/incidents/INC-2?timeline=all", "/api/v1/incidents/INC-2", "/api/v1/incidents/INC-2/timeline",
+            "/incidents/INC-2",
+            "/incidents/INC-2/postmortem.md",
+            "/incidents/INC-2/timeline.json",
+            "/incidents/INC-2?timeline=all",
+            "/api/v1/incidents/INC-2",
+            "/api/v1/incidents/INC-2/timeline",
             "/api/v1/incidents/INC-2/postmortem",
         ):
             answer = get(port, path, **auth)  # type: ignore[arg-type]
@@ -290,8 +309,15 @@ def test_held_up_the_token_and_non_members_never_read_a_private_incident(
 
 @pytest.mark.parametrize(
     "next_path",
-    ["//evil.example", "/\\evil.example", "https://evil.example", "\t/evil.example", "///evil.example",
-     "http:evil.example", "/\r\nSet-Cookie: x=1"],
+    [
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example",
+        "\t/evil.example",
+        "///evil.example",
+        "http:evil.example",
+        "/\r\nSet-Cookie: x=1",
+    ],
 )
 def test_held_up_sign_in_never_sends_the_browser_to_another_site(
     web: RunningBot, provider: FakeSlackOpenID, next_path: str
@@ -312,9 +338,13 @@ def test_held_up_a_forged_or_replayed_session_is_refused(web: RunningBot, provid
     port = web.port
     cookie = session_of(port, provider, "U0BOB12", "bob")
     payload, stamp, signature = cookie.split(".")
-    forged = base64.urlsafe_b64encode(
-        json.dumps({"u": ALICE.user_id, "n": "alice", "t": provider.team_id, "c": "x"}).encode()
-    ).decode().rstrip("=")
+    forged = (
+        base64.urlsafe_b64encode(
+            json.dumps({"u": ALICE.user_id, "n": "alice", "t": provider.team_id, "c": "x"}).encode()
+        )
+        .decode()
+        .rstrip("=")
+    )
     for value in (f"{forged}.{stamp}.{signature}", cookie[:-1] + ("A" if cookie[-1] != "A" else "B"), payload):
         assert get(port, "/api/v1/incidents/INC-2", cookies={SESSION_COOKIE: value}).status == 401
     for form in ({}, {"csrf": "x"}, {"csrf": ""}):
@@ -389,8 +419,10 @@ def test_held_up_the_web_view_is_off_without_its_url(tmp_path: Path, fake_slack:
         ({"INCIDENT_WEB_URL": WEB_URL, "INCIDENT_WEB_API_TOKEN": API_TOKEN}, "INCIDENT_WEB_SESSION_SECRET"),
         ({"INCIDENT_WEB_URL": WEB_URL, "INCIDENT_WEB_SESSION_SECRET": SESSION_SECRET}, "nobody could read"),
         ({"INCIDENT_WEB_API_TOKEN": API_TOKEN}, "INCIDENT_WEB_URL is not"),
-        ({"INCIDENT_WEB_URL": WEB_URL, "INCIDENT_WEB_SESSION_SECRET": SESSION_SECRET, "SLACK_CLIENT_ID": "x"},
-         "SLACK_CLIENT_SECRET and SLACK_TEAM_ID"),
+        (
+            {"INCIDENT_WEB_URL": WEB_URL, "INCIDENT_WEB_SESSION_SECRET": SESSION_SECRET, "SLACK_CLIENT_ID": "x"},
+            "SLACK_CLIENT_SECRET and SLACK_TEAM_ID",
+        ),
     ]
     for extra, words in half:
         with pytest.raises(ConfigError, match=re.escape(words)):
