@@ -429,6 +429,19 @@ def url_problem(name: str, url: str, example: str = "") -> str | None:
     return None
 
 
+def _web_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be INCIDENT_WEB_URL beyond ``url_problem``: the view is served at the root of a host, so
+    a path, a query or a fragment would send Slack's sign-in back to a URL nothing answers."""
+    parts = urlsplit(url)
+    if parts.path not in ("", "/") or parts.query or parts.fragment or url.endswith(("?", "#")):
+        root = f"{parts.scheme}://{parts.netloc}"
+        return (
+            f"INCIDENT_WEB_URL must be the root of the host the web view is served at, such as {root!r}: "
+            f"got {_shown_url(url)!r} (no path, query or fragment; the view has no path prefix)."
+        )
+    return None
+
+
 def _plain_http_to_another_host(url: str) -> bool:
     """True for an ``http://`` URL to any host but this machine (127.0.0.1, ::1, localhost)."""
     if not url.lower().startswith("http://"):
@@ -1050,7 +1063,7 @@ def _web(get: Callable[[str], str]) -> tuple[dict[str, Any], list[SettingProblem
                     )
                 )
         return {}, problems
-    problem = url_problem("INCIDENT_WEB_URL", url, " such as https://incidents.example.com")
+    problem = url_problem("INCIDENT_WEB_URL", url, " such as https://incidents.example.com") or _web_url_problem(url)
     if problem is not None:
         problems.append(SettingProblem("INCIDENT_WEB_URL", problem))
     secret = get("INCIDENT_WEB_SESSION_SECRET")
@@ -1082,6 +1095,15 @@ def _web(get: Callable[[str], str]) -> tuple[dict[str, Any], list[SettingProblem
                 "INCIDENT_WEB_URL",
                 "INCIDENT_WEB_URL is set, but nobody could read the web view: configure Sign in with Slack "
                 "(SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_TEAM_ID) or INCIDENT_WEB_API_TOKEN.",
+            )
+        )
+    if any(sign_in) and problem is None and _plain_http_to_another_host(url):
+        problems.append(
+            SettingProblem(
+                "INCIDENT_WEB_URL",
+                f"INCIDENT_WEB_URL {url!r} is plain http to another machine: browsers keep the sign-in's Secure "
+                "cookie only over https (or on this machine), so Sign in with Slack could never finish. Serve the "
+                "web view over https (behind a proxy) and give its https:// URL.",
             )
         )
     issuer = (get("SLACK_OIDC_ISSUER") or DEFAULT_SLACK_OIDC_ISSUER).rstrip("/")

@@ -12,6 +12,7 @@ from datetime import datetime
 
 import structlog
 
+from bot.domain.changes import ChangeEvent
 from bot.domain.commands import (
     CorrectEntry,
     Declare,
@@ -399,12 +400,20 @@ class IncidentUseCases:
         """What the postmortem document is rendered from: timeline, SLO and the changes before the incident."""
         return self.postmortem_of(*self.timeline(number, channel_id))
 
-    def postmortem_of(self, incident: Incident, entries: Sequence[TimelineEntry]) -> PostmortemData:
-        """``postmortem`` from an incident and its whole timeline already read (``timeline``): only the changes
-        before it are read, so a view showing both reads a long timeline once."""
+    def postmortem_of(
+        self, incident: Incident, entries: Sequence[TimelineEntry], changes: Sequence[ChangeEvent] | None = None
+    ) -> PostmortemData:
+        """``postmortem`` from an incident and its whole timeline already read (``timeline``), and its
+        ``recent_changes`` when already read (else they are read), so a view showing both reads a long timeline once."""
+        if changes is None:
+            changes = self.recent_changes(incident)
+        return build_postmortem(incident, entries, self.clock(), self.slos.get(incident.service), list(changes))
+
+    def recent_changes(self, incident: Incident) -> list[ChangeEvent]:
+        """The change events to ``incident``'s service in the 2 hours before its declaration (what the postmortem's
+        "Recent changes" lists); one small query."""
         with self.transactions.read() as uow:
-            changes = changes_before(uow, incident)
-        return build_postmortem(incident, entries, self.clock(), self.slos.get(incident.service), changes)
+            return changes_before(uow, incident)
 
     def review(self, number: int) -> tuple[Incident, PostmortemReview]:
         """INC-``number`` (corrected) and its postmortem's review state (``bot.domain.review``).

@@ -23,8 +23,9 @@ import structlog
 from markdown_it import MarkdownIt
 
 from bot.domain.alerts import alert_list
+from bot.domain.changes import ChangeEvent
 from bot.domain.corrections import correction_note, timeline_view
-from bot.domain.model import Incident, IncidentSummary, Severity, Status, TimelineEntry
+from bot.domain.model import OPEN_STATUSES, Incident, IncidentSummary, Severity, Status, TimelineEntry
 from bot.domain.postmortem import followup_state
 from bot.domain.privacy import PRIVATE_TITLE, check_may_see, hidden_summary
 from bot.domain.timeline import collect_names, describe, keep_text, plain_mention
@@ -116,11 +117,14 @@ def _statuses() -> str:
     return ", ".join(s.value for s in Status)
 
 
-def seen_summaries(reads: WebReads, viewer: Viewer, limit: int = LIST_LIMIT) -> list[IncidentSummary]:
-    """The newest ``limit`` incidents as ``viewer`` may see them (private ones they are not in: "private incident")."""
+def seen_summaries(
+    reads: WebReads, viewer: Viewer, limit: int = LIST_LIMIT, statuses: Sequence[Status] | None = None
+) -> list[IncidentSummary]:
+    """The newest ``limit`` incidents in ``statuses`` (all if None) as ``viewer`` may see them (private ones they
+    are not in: "private incident"). The statuses are the database's filter, as the CLI's ``list --status``."""
     if viewer.user_id is not None:
-        return reads.incidents.summaries_seen_by(viewer.user_id, limit=limit)
-    return [hidden_summary(s) for s in reads.incidents.summaries(limit=limit)]
+        return reads.incidents.summaries_seen_by(viewer.user_id, statuses, limit=limit)
+    return [hidden_summary(s) for s in reads.incidents.summaries(statuses, limit=limit)]
 
 
 def budget_states(reads: WebReads) -> dict[str, str]:
@@ -136,7 +140,11 @@ def budget_states(reads: WebReads) -> dict[str, str]:
 def index_page(reads: WebReads, viewer: Viewer, filters: Filters) -> dict[str, Any]:
     """``/``: open incidents (severity, status, age, lead, service, budget state), then recent closed ones."""
     now = reads.incidents.clock()
-    all_seen = seen_summaries(reads, viewer)
+    # Every open incident, however many closed ones are newer (a wall screen must not lose one), then the newest
+    # LIST_LIMIT of the rest.
+    open_seen = seen_summaries(reads, viewer, LIST_LIMIT, OPEN_STATUSES)
+    closed_seen = seen_summaries(reads, viewer, LIST_LIMIT, [s for s in Status if not s.is_open])
+    all_seen = sorted([*open_seen, *closed_seen], key=lambda s: s.number, reverse=True)
     shown = [s for s in all_seen if filters.keep(s, now)]
     budgets = budget_states(reads)
     open_ones = [s for s in shown if s.status.is_open]
@@ -162,7 +170,7 @@ def index_page(reads: WebReads, viewer: Viewer, filters: Filters) -> dict[str, A
         "severities": [s.value for s in Severity],
         "services": sorted({s.service for s in all_seen if s.service}),
         "periods": PERIODS,
-        "limited": len(all_seen) >= LIST_LIMIT,
+        "limited": len(closed_seen) >= LIST_LIMIT,
         "limit": LIST_LIMIT,
     }
 
@@ -182,18 +190,23 @@ class WholeTimeline:
     postmortem_error: str
 
 
+CacheKey = tuple[int, str, tuple[ChangeEvent, ...]]
+"""What a ``WholeTimeline`` is kept under: the count of the incident's entries, the UTC hour, its recent changes."""
+
+
 class TimelineCache:
     """Per process, the ``WholeTimeline`` of the incidents viewed lately (at most ``size``), so that a page viewed
     again (a wall screen reloading) reads only its latest entries. Kept under the count of the incident's entries,
-    which any new entry changes (the timeline is append-only: corrections and strikes are entries too), and the
-    UTC hour (the draft's "generated" time, overdue follow-ups and the budget window move with the clock)."""
+    which any new entry changes (the timeline is append-only: corrections and strikes are entries too), the
+    UTC hour (the draft's "generated" time, overdue follow-ups and the budget window move with the clock), and the
+    recent change events of its service (a deploy reported late is in the draft at once)."""
 
     def __init__(self, size: int = 32) -> None:
         self.size = size
-        self._items: OrderedDict[int, tuple[tuple[int, str], WholeTimeline]] = OrderedDict()
+        self._items: OrderedDict[int, tuple[CacheKey, WholeTimeline]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, number: int, key: tuple[int, str]) -> WholeTimeline | None:
+    def get(self, number: int, key: CacheKey) -> WholeTimeline | None:
         with self._lock:
             found = self._items.get(number)
             if found is None or found[0] != key:
@@ -201,7 +214,7 @@ class TimelineCache:
             self._items.move_to_end(number)
             return found[1]
 
-    def put(self, number: int, key: tuple[int, str], value: WholeTimeline) -> None:
+    def put(self, number: int, key: CacheKey, value: WholeTimeline) -> None:
         with self._lock:
             self._items[number] = (key, value)
             self._items.move_to_end(number)
@@ -209,9 +222,14 @@ class TimelineCache:
                 self._items.popitem(last=False)
 
 
-def whole_timeline_of(reads: WebReads, incident: Incident, entries: Sequence[TimelineEntry]) -> WholeTimeline:
-    """The ``WholeTimeline`` of ``incident`` from all its ``entries`` as recorded."""
-    markdown, error = postmortem_document(reads, incident, entries)
+def whole_timeline_of(
+    reads: WebReads,
+    incident: Incident,
+    entries: Sequence[TimelineEntry],
+    changes: Sequence[ChangeEvent] | None = None,
+) -> WholeTimeline:
+    """The ``WholeTimeline`` of ``incident`` from all its ``entries`` as recorded (and its recent ``changes``)."""
+    markdown, error = postmortem_document(reads, incident, entries, changes)
     return WholeTimeline(
         collect_names(entries),
         [
@@ -241,12 +259,14 @@ def incident_page(reads: WebReads, viewer: Viewer, number: int, whole_timeline: 
     else:
         incident, latest, count = reads.incidents.recent_timeline(number, limit=TIMELINE_SHOWN)
     check_may_see(incident, viewer.user_id)
-    key = (count, f"{now:%Y-%m-%d %H}")
+    # A change event is not an entry: the postmortem's "Recent changes" are read each time and part of the key.
+    changes = reads.incidents.recent_changes(incident)
+    key: CacheKey = (count, f"{now:%Y-%m-%d %H}", tuple(changes))
     whole = reads.cache.get(number, key)
     if whole is None:
         if every is None:
             incident, every = reads.incidents.timeline(number)
-        whole = whole_timeline_of(reads, incident, every)
+        whole = whole_timeline_of(reads, incident, every, changes)
         reads.cache.put(number, key, whole)
     mention = plain_mention({**whole.names, **collect_names(latest)})
     _, review = reads.incidents.review(number)
@@ -296,10 +316,15 @@ def incident_page(reads: WebReads, viewer: Viewer, number: int, whole_timeline: 
     }
 
 
-def postmortem_document(reads: WebReads, incident: Incident, entries: Sequence[TimelineEntry]) -> tuple[str, str]:
+def postmortem_document(
+    reads: WebReads,
+    incident: Incident,
+    entries: Sequence[TimelineEntry],
+    changes: Sequence[ChangeEvent] | None = None,
+) -> tuple[str, str]:
     """The postmortem draft (Markdown) of ``incident`` and "", or "" and why a team's template failed."""
     try:
-        return reads.renderer.render(reads.incidents.postmortem_of(incident, entries)), ""
+        return reads.renderer.render(reads.incidents.postmortem_of(incident, entries, changes)), ""
     except TemplateError as exc:
         return "", exc.user_message
 
@@ -331,10 +356,7 @@ def postmortem_markdown(reads: WebReads, viewer: Viewer, number: int) -> str:
 
 def list_document(reads: WebReads, viewer: Viewer, statuses: Sequence[Status] | None, limit: int) -> dict[str, Any]:
     """The CLI's ``list --format json``: ``{"incidents": [...]}``, newest first, as ``viewer`` may see them."""
-    summaries = seen_summaries(reads, viewer, limit=limit if not statuses else LIST_LIMIT)
-    if statuses:
-        summaries = [s for s in summaries if s.status in statuses][:limit]
-    return {"incidents": [summary_json(s) for s in summaries]}
+    return {"incidents": [summary_json(s) for s in seen_summaries(reads, viewer, limit, statuses)]}
 
 
 def report_data(reads: WebReads, period: str) -> dict[str, Any]:

@@ -283,7 +283,7 @@ class WebView:
                     f"status {value!r} is not a status: use one of {', '.join(s.value for s in Status)}."
                 ) from None
         limit_text = request.query.get("limit", str(API_LIST_LIMIT))
-        if not limit_text.isdecimal() or not 1 <= int(limit_text) <= pages.LIST_LIMIT:
+        if not (limit_text.isascii() and limit_text.isdecimal()) or not 1 <= int(limit_text) <= pages.LIST_LIMIT:
             raise UsageError(f"limit {limit_text!r} is not a number from 1 to {pages.LIST_LIMIT}.")
         return await self.read(pages.list_document, self.reads, viewer, statuses or None, int(limit_text))
 
@@ -383,8 +383,10 @@ class WebView:
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
         viewer = self.sessions.viewer(request.cookies.get(SESSION_COOKIE), self.settings.slack_team_id)
-        form = await request.post()
-        token = form.get("csrf")
+        try:
+            token = (await request.post()).get("csrf")
+        except (ValueError, LookupError, UnicodeDecodeError, web.HTTPException):  # a form aiohttp cannot read
+            token = None
         if viewer is None or not isinstance(token, str) or not same(token, viewer.csrf):
             log.warning("web_csrf_refused", path=request.path, remote=request.remote)
             return self.render(
@@ -439,17 +441,40 @@ async def server_timing(
     return response
 
 
+NO_STORE = {"Cache-Control": "no-store"}
+"""On every answer but ``/static``: a page or API answer may hold a private incident, which no shared or browser
+cache should keep after sign-out."""
+
+
 @web.middleware
 async def security_headers(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Adds SECURITY_HEADERS to every answer (404s and redirects included)."""
+    """Adds SECURITY_HEADERS (and NO_STORE, but to ``/static``) to every answer (404s and redirects included).
+
+    An error raised outside a web handler (no such route, a method not allowed: aiohttp's plain-text answers) is
+    ``{"ok": false, "error": ...}`` JSON under ``/api/``, as the handlers' own errors are; a crash anywhere is a
+    500 naming only a correlation id (logged with the path), never Python's text."""
+    extra = {} if request.path.startswith("/static/") else NO_STORE
     try:
         response = await handler(request)
     except web.HTTPException as exc:
-        exc.headers.update(SECURITY_HEADERS)
-        raise
-    for name, value in SECURITY_HEADERS.items():
+        if exc.status >= 400 and request.path.startswith(API_PREFIX + "/"):
+            response = web.json_response({"ok": False, "error": exc.reason.lower()}, status=exc.status)
+            for name in ("Allow", "WWW-Authenticate"):
+                if name in exc.headers:
+                    response.headers[name] = exc.headers[name]
+        else:
+            exc.headers.update(SECURITY_HEADERS | extra)
+            raise
+    except Exception as exc:
+        correlation_id = log_unexpected(log, "web_crashed", exc, path=request.path)
+        message = f"Something went wrong (id {correlation_id})."
+        if request.path.startswith(API_PREFIX + "/"):
+            response = web.json_response({"ok": False, "error": message}, status=500)
+        else:
+            response = web.Response(status=500, text=message)
+    for name, value in (SECURITY_HEADERS | extra).items():
         response.headers.setdefault(name, value)
     return response
 
@@ -457,7 +482,7 @@ async def security_headers(
 def register(web_app: web.Application, reads: WebReads, readers: Readers, settings: Settings) -> WebView:
     """Add the web view's routes and security headers to the bot's application (``settings.web`` must be on)."""
     view = WebView(reads, readers, settings)
-    incident = r"/incidents/{incident:INC-[0-9]+}"
+    incident = r"/incidents/{incident:[Ii][Nn][Cc]-[0-9]+}"  # any case, as parse_incident_id reads it
     web_app.middlewares.append(security_headers)
     web_app.middlewares.append(server_timing)
     web_app.add_routes(

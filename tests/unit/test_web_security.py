@@ -3,10 +3,13 @@ keep of what an incident page took from every entry."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.domain.changes import ChangeEvent
 from bot.web.pages import TimelineCache, WholeTimeline
 from bot.web.security import bearer_matches, safe_next
 
@@ -71,18 +74,20 @@ def whole(label: str) -> WholeTimeline:
 
 def test_the_keep_answers_only_for_the_same_timeline_and_hour() -> None:
     cache = TimelineCache(size=2)
-    cache.put(7, (16, "2026-11-30 08"), whole("seven"))
-    assert cache.get(7, (16, "2026-11-30 08")) == whole("seven")
-    assert cache.get(7, (17, "2026-11-30 08")) is None  # a new entry
-    assert cache.get(7, (16, "2026-11-30 09")) is None  # the hour turned
-    assert cache.get(8, (16, "2026-11-30 08")) is None  # another incident
+    cache.put(7, (16, "2026-11-30 08", ()), whole("seven"))
+    assert cache.get(7, (16, "2026-11-30 08", ())) == whole("seven")
+    assert cache.get(7, (17, "2026-11-30 08", ())) is None  # a new entry
+    assert cache.get(7, (16, "2026-11-30 09", ())) is None  # the hour turned
+    assert cache.get(8, (16, "2026-11-30 08", ())) is None  # another incident
+    deploy = ChangeEvent("cdn-edge", "WAF rule 4242", "U0BOB", datetime(2026, 11, 30, 7, 10, tzinfo=UTC))
+    assert cache.get(7, (16, "2026-11-30 08", (deploy,))) is None  # a change reported late
 
 
 def test_the_keep_forgets_the_least_recently_viewed() -> None:
     cache = TimelineCache(size=2)
-    cache.put(1, (1, "h"), whole("one"))
-    cache.put(2, (1, "h"), whole("two"))
-    assert cache.get(1, (1, "h")) == whole("one")  # 1 viewed again: 2 is now the oldest
-    cache.put(3, (1, "h"), whole("three"))
-    assert cache.get(2, (1, "h")) is None
-    assert cache.get(1, (1, "h")) == whole("one") and cache.get(3, (1, "h")) == whole("three")
+    cache.put(1, (1, "h", ()), whole("one"))
+    cache.put(2, (1, "h", ()), whole("two"))
+    assert cache.get(1, (1, "h", ())) == whole("one")  # 1 viewed again: 2 is now the oldest
+    cache.put(3, (1, "h", ()), whole("three"))
+    assert cache.get(2, (1, "h", ())) is None
+    assert cache.get(1, (1, "h", ())) == whole("one") and cache.get(3, (1, "h", ())) == whole("three")

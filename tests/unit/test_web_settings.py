@@ -77,3 +77,40 @@ def test_half_configured_is_refused_with_one_line(environ: dict[str, str], messa
     with pytest.raises(ConfigError) as raised:
         settings(**environ)
     assert raised.value.user_message == message
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://incidents.example.com/incidents", "https://incidents.example.com/incidents"),
+        ("https://incidents.example.com/?x=1", "https://incidents.example.com/?x=1"),
+        ("https://incidents.example.com#top", "https://incidents.example.com#top"),
+    ],
+)
+def test_a_url_with_a_path_query_or_fragment_is_refused(url: str, shown: str) -> None:
+    """The view is served at the root of its host: Slack's sign-in would come back to a URL nothing answers."""
+    with pytest.raises(ConfigError) as raised:
+        settings(INCIDENT_WEB_URL=url, INCIDENT_WEB_SESSION_SECRET=SECRET, **SIGN_IN)
+    assert str(raised.value) == (
+        "INCIDENT_WEB_URL must be the root of the host the web view is served at, such as "
+        f"'https://incidents.example.com': got '{shown}' (no path, query or fragment; the view has no path prefix)."
+    )
+
+
+@pytest.mark.parametrize("host", ["incidents.internal", "10.0.0.7:8080", "example.com"])
+def test_sign_in_over_plain_http_to_another_machine_is_refused(host: str) -> None:
+    """Browsers keep a Secure cookie only over https or on this machine: the sign-in could never finish."""
+    with pytest.raises(ConfigError) as raised:
+        settings(INCIDENT_WEB_URL=f"http://{host}", INCIDENT_WEB_SESSION_SECRET=SECRET, **SIGN_IN)
+    assert str(raised.value).startswith(f"INCIDENT_WEB_URL 'http://{host}' is plain http to another machine")
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://localhost"])
+def test_plain_http_is_fine_on_this_machine_and_for_the_token_alone(url: str) -> None:
+    assert settings(INCIDENT_WEB_URL=url, INCIDENT_WEB_SESSION_SECRET=SECRET, **SIGN_IN).web_sign_in
+    token_only = settings(
+        INCIDENT_WEB_URL="http://incidents.internal",
+        INCIDENT_WEB_SESSION_SECRET=SECRET,
+        INCIDENT_WEB_API_TOKEN="t" * 40,
+    )
+    assert token_only.web and not token_only.web_sign_in
