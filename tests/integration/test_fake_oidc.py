@@ -217,7 +217,7 @@ class TestCodes:
     async def test_a_code_expires_after_ten_minutes(
         self, provider: FakeSlackOpenID, http: aiohttp.ClientSession, age: int, ok: bool
     ) -> None:
-        """Slack's codes expire after ten minutes: at 599 s the exchange works, from 601 s invalid_code."""
+        """Codes expire after ten minutes (RFC 6749 4.1.2): at 599 s the exchange works, from 601 s invalid_code."""
         code = await code_for(http, provider)
         provider.advance(age)
         answer = await exchange(http, provider, **good_form(provider, code))

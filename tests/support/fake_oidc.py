@@ -2,8 +2,8 @@
 
 Sources: Slack's "Sign in with Slack" guide (api.slack.com/authentication/sign-in-with-slack), the method
 references of ``openid.connect.token`` and ``openid.connect.userInfo`` (api.slack.com/methods/..., now
-docs.slack.dev/reference/methods/...), Slack's OAuth v2 guide for the code's lifetime and the token
-errors it shares with ``oauth.v2.access``, and OpenID Connect Core 1.0 (openid.net/specs/
+docs.slack.dev/reference/methods/...), the token errors of ``oauth.v2.access``'s reference (the same
+exchange), RFC 6749 for the code's lifetime and the authorize errors, and OpenID Connect Core 1.0 (openid.net/specs/
 openid-connect-core-1_0.html) and Discovery 1.0 for what Slack leaves to the standard. The paths are
 Slack's own (issuer ``https://slack.com`` becomes this server's base URL):
 
@@ -62,7 +62,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 CODE_LIFETIME_SECONDS = 600
-"""Slack's OAuth guide: the temporary authorization code "expires after ten minutes"."""
+"""Ten minutes: the maximum RFC 6749 §4.1.2 recommends for an authorization code, and the lifetime Slack's
+OAuth guide gives its temporary code (that page was not at hand to re-read when this was written)."""
 ID_TOKEN_LIFETIME_SECONDS = 300
 """``exp`` - ``iat`` in Slack's documented id_token example (1626874955 - 1626874655)."""
 DEFAULT_CLIENT_ID = "2141029472.691202649728"  # the example client id of Slack's method reference
