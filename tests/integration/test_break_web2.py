@@ -262,6 +262,43 @@ def test_real_world_unicode_titles_reach_the_web_view_as_typed(web: RunningBot, 
     assert text in page.body
 
 
+def test_doctor_checks_the_web_view_it_is_asked_to_check_the_set_up_of(tmp_path: Path, fake_slack: FakeSlack) -> None:
+    """README (Command line): ``doctor`` checks "what would otherwise show up at the first incident: the settings
+    ..., the webhook token (unset or under 32 characters is a warning) ... and each configured publishing target",
+    each as its own line. Found: with the web view on, doctor says nothing at all about it: a 3-character
+    INCIDENT_WEB_API_TOKEN (it reads every incident that is not private, from anywhere the view is reachable) is not
+    warned about as the webhook token's is, and a SLACK_OIDC_ISSUER nobody answers at (a typo, a firewall) is not
+    tried, so the first person to sign in finds it ("Slack could not be reached for the sign-in") while doctor
+    printed no line naming the web view or Sign in with Slack."""
+    from bot.compose import open_usecases
+    from tests.support.cli import incidentbot
+
+    url = sqlite_url(tmp_path)
+    open_usecases(url).store.dispose()
+    closed = _black_hole()
+    dead = closed.getsockname()[1]
+    closed.close()
+    settings = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake_slack.base_url,
+        "INCIDENT_WEB_URL": WEB_URL,
+        "INCIDENT_WEB_SESSION_SECRET": SESSION_SECRET,
+        "INCIDENT_WEB_API_TOKEN": "abc",
+        "SLACK_CLIENT_ID": "2141029472.691202649728",
+        "SLACK_CLIENT_SECRET": "0123456789abcdef0123456789abcdef",
+        "SLACK_TEAM_ID": "T0TEST",
+        "SLACK_OIDC_ISSUER": f"http://127.0.0.1:{dead}",
+    }
+    result = incidentbot("doctor", database_url=url, cwd=tmp_path, settings=settings)
+    lines = result.stdout.splitlines()
+    token_lines = [line for line in lines if "INCIDENT_WEB_API_TOKEN" in line]
+    issuer_lines = [line for line in lines if "SLACK_OIDC_ISSUER" in line or "Sign in with Slack" in line]
+    assert token_lines and token_lines[0].startswith("[warn]"), result.stdout
+    assert issuer_lines and issuer_lines[0].startswith("[FAIL]"), result.stdout
+    assert result.returncode == 1
+
+
 # == what held up ==============================================================================
 
 
@@ -445,6 +482,61 @@ def test_held_up_realistic_incidents_answer_as_described(web: RunningBot, provid
     assert page.status == 200 and all(user in page.body for user in irt)
     found = get(port, "/?status=open&severity=sev2&service=not-in-catalogue&period=7d&q=checkout", headers=TOKEN)
     assert f"INC-{big}<" in found.body
+
+
+def test_held_up_the_readme_steps_turn_the_view_on_in_a_real_serve_process(
+    tmp_path: Path, fake_slack: FakeSlack, provider: FakeSlackOpenID
+) -> None:
+    """HELD UP. README "Try it" then "To turn it on", literally, as a new user on this machine: ``incidentbot demo
+    --keep`` (a fresh SQLite database with the demo), then ``incidentbot serve`` as a real process with
+    INCIDENT_WEB_URL=http://127.0.0.1:PORT, a session secret of ``openssl rand -hex 32``'s shape, the API token and
+    Sign in with Slack (the fake provider). The page without a session goes to the sign-in, the sign-in comes back
+    to the page asked for, INC-1 shows; ``curl -H "Authorization: Bearer $TOKEN" .../api/v1/incidents`` lists INC-1.
+    (Noted: nothing in serve's log says the web view is on or where; a new user learns it by opening the URL.)"""
+    import secrets
+    import subprocess
+    import sys
+
+    from tests.support.serve_process import Server, free_port
+
+    subprocess.run(
+        [sys.executable, "-m", "bot.cli.main", "--env-file", "", "demo", "--keep"],
+        cwd=tmp_path, check=True, capture_output=True, timeout=120,
+    )
+    database = tmp_path / "incidentbot-demo.db"
+    assert database.exists()
+    port = free_port()
+    web_url = f"http://127.0.0.1:{port}"
+    provider.redirect_uris = (web_url + "/auth/callback",)
+    token = secrets.token_hex(32)
+    env = {
+        "INCIDENT_WEB_URL": web_url,
+        "INCIDENT_WEB_SESSION_SECRET": secrets.token_hex(32),
+        "INCIDENT_WEB_API_TOKEN": token,
+        "SLACK_CLIENT_ID": provider.client_id,
+        "SLACK_CLIENT_SECRET": provider.client_secret,
+        "SLACK_TEAM_ID": provider.team_id,
+        "SLACK_OIDC_ISSUER": provider.issuer,
+        "INCIDENT_POSTMORTEM_REMINDER_DAYS": "off",
+    }
+    server = Server(database=database, port=port, fake=fake_slack, env=env).start()
+    try:
+        assert get(port, "/api/v1/incidents", headers={"Authorization": f"Bearer {token}"}).json()["incidents"][0][
+            "incident"
+        ] == "INC-1"
+        page = get(port, "/incidents/INC-1")
+        assert page.status == 302
+        login = get(port, local_path(page.header("Location") or ""))
+        assert login.status == 302, login.body
+        back = get(issuer_port(provider), local_path(login.header("Location") or ""))
+        callback = get(
+            port, local_path(back.header("Location") or ""), cookies={SIGN_IN_COOKIE: login.cookies[SIGN_IN_COOKIE].value}
+        )
+        assert (callback.status, callback.header("Location")) == (302, "/incidents/INC-1"), callback.body[-300:]
+        seen = get(port, "/incidents/INC-1", cookies={SESSION_COOKIE: callback.cookies[SESSION_COOKIE].value})
+        assert seen.status == 200 and "CDN edge returning 502s" in seen.body
+    finally:
+        server.stop()
 
 
 _ = threading  # kept for manual concurrency pokes
