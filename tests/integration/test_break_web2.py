@@ -121,7 +121,9 @@ def test_a_credential_that_is_not_utf8_is_refused_not_a_crash(web: RunningBot, h
     given.encode(), ...)`` / itsdangerous' ``want_bytes`` raise UnicodeEncodeError on aiohttp's surrogate-escaped
     text, so every page and API route answers 500 "Something went wrong (id ...)" and logs an error with a
     traceback (``web_crashed``), for each such request."""
-    status, answer = raw(web.port, f"GET {path} HTTP/1.1\r\nHost: x\r\n".encode() + header + b"\r\nConnection: close\r\n\r\n")
+    status, answer = raw(
+        web.port, f"GET {path} HTTP/1.1\r\nHost: x\r\n".encode() + header + b"\r\nConnection: close\r\n\r\n"
+    )
     assert b"Something went wrong" not in answer, answer[-200:]
     expected = {401} if path.startswith("/api/") or header.startswith(b"Authorization") else {302}
     assert status in expected, answer[:300]
@@ -200,7 +202,7 @@ def test_a_garbage_key_set_is_a_refusal_page_not_a_crash(
     outage page of a CDN or a misbehaving proxy may answer with 200) crashes in ``PyJWKSet.from_dict`` (AttributeError),
     so the callback is a plain-text 500 "Something went wrong (id ...)" with a traceback in the log."""
     provider.key_id = "rotated-" + str(time.time())  # the bot reads the key set again (an unknown kid)
-    provider.jwks = lambda: document  # type: ignore[method-assign,assignment,return-value]
+    provider.jwks = lambda: document  # type: ignore[method-assign]
     answer = sign_in(web.port, provider).callback
     assert answer.status == 400, (answer.status, answer.body[-300:])
     assert "could not be verified" in answer.body or "could not be reached" in answer.body
@@ -314,7 +316,7 @@ def test_held_up_a_token_signed_with_none_or_hs256_with_the_client_secret_is_ref
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     makers: list[Callable[[dict[str, Any]], str]] = [
-        lambda claims: jwt.encode(claims, None, algorithm="none", headers={"kid": provider.key_id}),
+        lambda claims: jwt.encode(claims, "", algorithm="none", headers={"kid": provider.key_id}),
         lambda claims: jwt.encode(claims, provider.client_secret, algorithm="HS256", headers={"kid": provider.key_id}),
         lambda claims: _hs256(claims, public_pem, provider.key_id),
     ]
@@ -399,7 +401,9 @@ def test_held_up_discovery_down_at_sign_in_is_a_clear_page_and_next_survives(
     dead_port = closed.getsockname()[1]
     closed.close()  # nothing listens there now: connection refused
     url = sqlite_url(tmp_path)
-    with running_bot(url, fake_slack.base_url, **web_settings(provider, SLACK_OIDC_ISSUER=f"http://127.0.0.1:{dead_port}")) as bot:
+    with running_bot(
+        url, fake_slack.base_url, **web_settings(provider, SLACK_OIDC_ISSUER=f"http://127.0.0.1:{dead_port}")
+    ) as bot:
         page = get(bot.port, "/?status=open&severity=sev1")
         assert page.status == 302
         login = get(bot.port, local_path(page.header("Location") or ""))
@@ -424,7 +428,11 @@ def test_held_up_a_private_incident_follows_its_membership_on_the_web(
     carol = {SESSION_COOKIE: session_of(port, provider, CAROL.user_id, "carol")}
     bob = {SESSION_COOKIE: session_of(port, provider, "U0BOB123", "bob")}
     alice = {SESSION_COOKIE: session_of(port, provider, ALICE.user_id, "alice")}
-    paths = (f"/incidents/INC-{number}", f"/incidents/INC-{number}/timeline.json", f"/api/v1/incidents/INC-{number}/timeline")
+    paths = (
+        f"/incidents/INC-{number}",
+        f"/incidents/INC-{number}/timeline.json",
+        f"/api/v1/incidents/INC-{number}/timeline",
+    )
     for path in paths:
         assert get(port, path, cookies=carol).status == 200, path
         assert get(port, path, cookies=bob).status == 403, path
@@ -476,6 +484,8 @@ def test_held_up_realistic_incidents_answer_as_described(web: RunningBot, provid
     for who, auth in (("token", {"headers": TOKEN}), ("alice", {"cookies": alice})):
         for path, template in routes:
             answer = get(port, path, **auth)  # type: ignore[arg-type]
+            expected = 403 if who == "token" and f"INC-{secret}" in path else 200
+            assert answer.status == expected, (who, path, answer.body[:200])
             _validator(spec, response_schema(spec, template, answer.status)).validate(answer.json())
     assert get(port, f"/api/v1/incidents/INC-{big}", headers=TOKEN).json()["title"] == title
     page = get(port, f"/incidents/INC-{big}", headers=TOKEN)
@@ -501,7 +511,10 @@ def test_held_up_the_readme_steps_turn_the_view_on_in_a_real_serve_process(
 
     subprocess.run(
         [sys.executable, "-m", "bot.cli.main", "--env-file", "", "demo", "--keep"],
-        cwd=tmp_path, check=True, capture_output=True, timeout=120,
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     database = tmp_path / "incidentbot-demo.db"
     assert database.exists()
@@ -521,22 +534,40 @@ def test_held_up_the_readme_steps_turn_the_view_on_in_a_real_serve_process(
     }
     server = Server(database=database, port=port, fake=fake_slack, env=env).start()
     try:
-        assert get(port, "/api/v1/incidents", headers={"Authorization": f"Bearer {token}"}).json()["incidents"][0][
-            "incident"
-        ] == "INC-1"
+        assert (
+            get(port, "/api/v1/incidents", headers={"Authorization": f"Bearer {token}"}).json()["incidents"][0][
+                "incident"
+            ]
+            == "INC-1"
+        )
         page = get(port, "/incidents/INC-1")
         assert page.status == 302
         login = get(port, local_path(page.header("Location") or ""))
         assert login.status == 302, login.body
         back = get(issuer_port(provider), local_path(login.header("Location") or ""))
         callback = get(
-            port, local_path(back.header("Location") or ""), cookies={SIGN_IN_COOKIE: login.cookies[SIGN_IN_COOKIE].value}
+            port,
+            local_path(back.header("Location") or ""),
+            cookies={SIGN_IN_COOKIE: login.cookies[SIGN_IN_COOKIE].value},
         )
         assert (callback.status, callback.header("Location")) == (302, "/incidents/INC-1"), callback.body[-300:]
         seen = get(port, "/incidents/INC-1", cookies={SESSION_COOKIE: callback.cookies[SESSION_COOKIE].value})
         assert seen.status == 200 and "CDN edge returning 502s" in seen.body
     finally:
         server.stop()
+
+
+def test_held_up_a_hostile_slack_display_name_is_text_in_the_header(web: RunningBot, provider: FakeSlackOpenID) -> None:
+    """HELD UP. The signed-in person's name comes from Slack's ID token (``name``) and is shown in every page's
+    header: a name with markup, a bidi override and 300 characters is escaped text, the session still signs in,
+    and the sign-out form keeps working."""
+    name = '<img src=x onerror=alert(1)>"\u202e' + "Ω" * 300
+    provider.sign_in_as("U0HOSTILE1", name, "h@example.com")
+    done = sign_in(web.port, provider)
+    assert done.callback.status == 302
+    page = get(web.port, "/", cookies={SESSION_COOKIE: done.callback.cookies[SESSION_COOKIE].value})
+    assert page.status == 200
+    assert "<img" not in page.body and "&lt;img src=x onerror=alert(1)&gt;" in page.body
 
 
 _ = threading  # kept for manual concurrency pokes
