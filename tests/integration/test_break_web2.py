@@ -570,4 +570,28 @@ def test_held_up_a_hostile_slack_display_name_is_text_in_the_header(web: Running
     assert "<img" not in page.body and "&lt;img src=x onerror=alert(1)&gt;" in page.body
 
 
+def test_held_up_a_members_downloads_of_a_private_incident_are_what_the_cli_prints(
+    web: RunningBot, provider: FakeSlackOpenID, tmp_path: Path
+) -> None:
+    """HELD UP. README: the downloads are "what incidentbot postmortem and timeline --format json print"; for a
+    private incident the CLI needs ``--include-private``. Alice (declarer) downloads timeline.json and
+    postmortem.md of her private incident, with markup and emoji in a note: both equal the CLI's output."""
+    from tests.support.cli import incidentbot
+
+    run = web.usecases.incidents.run
+    number = run(parse_command("declare --private sev1 HR case about Zed"), ALICE).incident.number
+    run(parse_command(f"INC-{number} note interviewed <b>Zed</b> 🔥"), ALICE)
+    run(parse_command(f"INC-{number} hypothesis leaked via export"), ALICE)
+    alice = {SESSION_COOKIE: session_of(web.port, provider, ALICE.user_id, "alice")}
+    url = web.settings.database_url
+    timeline = get(web.port, f"/incidents/INC-{number}/timeline.json", cookies=alice)
+    postmortem = get(web.port, f"/incidents/INC-{number}/postmortem.md", cookies=alice)
+    cli_timeline = incidentbot(
+        "timeline", f"INC-{number}", "--format", "json", "--include-private", database_url=url, cwd=tmp_path
+    )
+    cli_postmortem = incidentbot("postmortem", f"INC-{number}", "--include-private", database_url=url, cwd=tmp_path)
+    assert timeline.json() == json.loads(cli_timeline.stdout)
+    assert postmortem.body.strip() == cli_postmortem.stdout.strip()
+
+
 _ = threading  # kept for manual concurrency pokes
