@@ -301,6 +301,40 @@ def test_doctor_checks_the_web_view_it_is_asked_to_check_the_set_up_of(tmp_path:
     assert result.returncode == 1
 
 
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_long_unbroken_title_does_not_push_the_list_off_the_screen(
+    tmp_path: Path, fake_slack: FakeSlack, width: int
+) -> None:
+    """The issue: the view is "readable on a phone"; README: pages "fit a phone (tables become cards under 700 px)".
+    Real titles often hold one long word: an exception class (``java.lang.IllegalStateException:...``), a URL, a
+    metric name. Found (headless Chromium, the list page read with the token): the title cell has
+    ``overflow-wrap: break-word``, which does not lower a table cell's minimum width, so a 460-character title
+    without spaces makes the list 4,149 px wide on a 390 px phone and 4,649 px on a 1,280 px screen: every other
+    column and the open incidents' status scroll out of view sideways. (The incident page, whose h1 has
+    ``overflow-wrap: anywhere``, fits.)"""
+    from playwright.sync_api import sync_playwright
+
+    from tests.support.browser import CHROMIUM, CHROMIUM_FLAGS
+
+    if not CHROMIUM.exists():
+        pytest.skip("no /usr/bin/chromium")
+    url = sqlite_url(tmp_path)
+    seed(url)
+    title = "java.lang.IllegalStateException:" + "CheckoutServiceConnectionPoolExhausted" * 11
+    with running_bot(url, fake_slack.base_url, **web_settings(None, INCIDENT_WEB_URL="http://127.0.0.1")) as bot:
+        bot.usecases.incidents.run(parse_command(f"declare sev2 {title}"), ALICE)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_FLAGS))
+            try:
+                context = browser.new_context(viewport={"width": width, "height": 800}, extra_http_headers=TOKEN)
+                page = context.new_page()
+                page.goto(f"http://127.0.0.1:{bot.port}/")
+                scroll_width, inner_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            finally:
+                browser.close()
+    assert scroll_width <= inner_width, (scroll_width, inner_width)
+
+
 # == what held up ==============================================================================
 
 
