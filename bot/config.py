@@ -426,7 +426,24 @@ def url_problem(name: str, url: str, example: str = "") -> str | None:
         return f"{name} must be an http(s) URL{example}, got {shown!r}."
     if _USERINFO.match(url):
         return f"{name} must not hold a user or password (give the token in its own setting), got {shown!r}."
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - urllib checks the port when it is read
+    except ValueError:
+        return f"{name} has a port that is not a number from 0 to 65535, got {shown!r}."
+    if not _HOST.fullmatch(parts.hostname or ""):
+        return f"{name} must name a host (letters, digits, dots and hyphens, or an IP address), got {shown!r}."
     return None
+
+
+_HOST = re.compile(r"[\w.-]+|[0-9a-fA-F:.]+")
+"""A host name (IDN letters allowed) or an IPv4 or bracketed IPv6 address, as ``urlsplit`` gives it (brackets
+removed); no space, no other punctuation."""
+
+
+_SLACK_TEAM_ID = re.compile(r"T[A-Z0-9]{2,}")
+"""A Slack workspace (team) id: ``T`` and upper-case letters and digits, the ``team_id`` of ``auth.test`` and of
+Sign in with Slack's ``https://slack.com/team_id`` claim."""
 
 
 def _web_url_problem(url: str) -> str | None:
@@ -1087,6 +1104,14 @@ def _web(get: Callable[[str], str]) -> tuple[dict[str, Any], list[SettingProblem
                 missing[0],
                 f"Sign in with Slack needs SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_TEAM_ID; "
                 f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set.",
+            )
+        )
+    if sign_in[2] and not _SLACK_TEAM_ID.fullmatch(sign_in[2]):
+        problems.append(
+            SettingProblem(
+                "SLACK_TEAM_ID",
+                f"SLACK_TEAM_ID must be your workspace's id, such as T0123ABCD (in `auth.test`'s answer or the "
+                f"workspace's URL in a browser), got {sign_in[2][:80]!r}.",
             )
         )
     if not any(sign_in) and not get("INCIDENT_WEB_API_TOKEN"):

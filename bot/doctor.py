@@ -31,6 +31,7 @@ from bot.slack.api_errors import failure_of
 from bot.slack.identity import SlackUnavailable, auth_test_failure
 from bot.store.probe import DatabaseProbe
 from bot.views.postmortem import PostmortemRenderer
+from bot.web.oidc import SignInRefused, SlackOpenID
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 MANIFEST = "manifest.yml"
@@ -68,6 +69,7 @@ def run(env_file: str | None, manifest: Path | None = None) -> tuple[list[Check]
     checks.extend(_database(settings.database_url, tracker=settings.tracker is not None))
     checks.extend(asyncio.run(_slack(settings, read_manifest(manifest), "SLACK_API_URL" not in invalid)))
     checks.append(_webhook_token(settings))
+    checks.extend(asyncio.run(web_checks(settings)))
     tracker = None if any(name.startswith("TRACKER") for name in invalid) else asyncio.run(tracker_check(settings))
     if tracker is not None:
         checks.append(tracker)
@@ -474,6 +476,53 @@ def _webhook_token(settings: Settings) -> Check:
             "use `openssl rand -hex 32` (64 characters)",
         )
     return Check("webhook token", OK, f"set ({len(token)} characters)")
+
+
+async def web_checks(settings: Settings) -> list[Check]:
+    """With the web view on (INCIDENT_WEB_URL): the read-only API token's strength (unset or under 32 characters
+    is a warning, as the webhook token's), and, with Sign in with Slack, whether SLACK_OIDC_ISSUER answers its
+    discovery document (``/.well-known/openid-configuration``, what every sign-in reads first). Reads only."""
+    if not settings.web:
+        return []
+    checks: list[Check] = []
+    token = settings.web_api_token.get()
+    if token and len(token) < STRONG_WEBHOOK_TOKEN_CHARS:
+        checks.append(
+            Check(
+                "web API token",
+                WARN,
+                f"INCIDENT_WEB_API_TOKEN has {len(token)} characters: easy to guess, and it reads every incident "
+                "that is not private",
+                "use `openssl rand -hex 32` (64 characters)",
+            )
+        )
+    elif token:
+        checks.append(Check("web API token", OK, f"set ({len(token)} characters)"))
+    if settings.web_sign_in:
+        provider = SlackOpenID(
+            settings.slack_oidc_issuer,
+            settings.slack_client_id,
+            settings.slack_client_secret.get(),
+            settings.slack_team_id,
+            settings.web_url + "/auth/callback",
+        )
+        try:
+            await provider.configuration()
+        except SignInRefused as exc:
+            checks.append(
+                Check(
+                    "Sign in with Slack",
+                    FAIL,
+                    f"SLACK_OIDC_ISSUER {settings.slack_oidc_issuer} did not give its discovery document: "
+                    f"{exc.user_message}",
+                    "check SLACK_OIDC_ISSUER (leave it unset for https://slack.com) and that this host reaches it",
+                )
+            )
+        else:
+            checks.append(Check("Sign in with Slack", OK, f"{settings.slack_oidc_issuer} answers its discovery"))
+        finally:
+            await provider.close()
+    return checks
 
 
 TRACKER_TIMEOUT_SECONDS = 10.0

@@ -225,7 +225,10 @@ NEW_FOLLOWUP_DUE = "`followup <text> [@owner] --due DATE`"
 _TITLE_SEPARATORS = frozenset("-:,;|\u2013\u2014")
 # Cs: a lone surrogate (a non-UTF-8 byte in CLI argv, "\ud800" in JSON) has no UTF-8 form: no database stores it.
 _BIDI_AND_CONTROL = {"Cc", "Cf", "Cs"}
-_KEPT_CONTROLS = {"\n", "\t"}
+_KEPT_CONTROLS = {"\n", "\t"} | {"\u200c", "\u200d"} | {chr(c) for c in range(0xE0020, 0xE0080)}
+"""Kept although control (Cc) or format (Cf) characters: newline and tab; the zero-width non-joiner and joiner,
+which Persian and Indic words and emoji sequences (👩‍🚒, 🏳️‍🌈) need; the tag characters of subdivision flags (🏴 of
+England). The bidi overrides and isolates, and every other format character, go (Unicode 15, chapter 23)."""
 # Line and paragraph separators other than LF (CR alone, VT, FF, NEL, U+2028, U+2029): each becomes a
 # space, so the words either side stay apart ("x\v# vt" is "x # vt", never "x# vt"). CRLF is one LF.
 _SEPARATORS_AS_SPACE = str.maketrans(dict.fromkeys("\r\x0b\x0c\x85\u2028\u2029", " "))
@@ -240,7 +243,8 @@ def help_text(verb: str | None = None) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Drop control, bidi-override and lone surrogate characters (keeping newlines and tabs) and outer blanks.
+    """Drop control, bidi-override, other format and lone surrogate characters (keeping newlines, tabs, the
+    zero-width joiners and emoji tags: ``_KEPT_CONTROLS``) and outer blanks.
 
     Line separators other than LF are not dropped but become a space (CRLF becomes LF).
     """

@@ -16,6 +16,7 @@ and the claim ``https://slack.com/team_id`` == SLACK_TEAM_ID. The person is ``ht
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -35,6 +36,9 @@ USER_CLAIM = "https://slack.com/user_id"
 HTTP_TIMEOUT_SECONDS = 10.0
 CLOCK_SKEW_SECONDS = 60
 """Leeway for ``exp``/``iat`` between this host's clock and the provider's, in seconds."""
+DISCOVERY_RETRY_SECONDS = 30.0
+"""After the discovery document could not be read, sign-ins fail at once for this long (seconds) rather than each
+trying again behind the one before: with Slack hanging, n people would otherwise wait n times the HTTP timeout."""
 
 
 class SignInRefused(BotError):
@@ -69,6 +73,7 @@ class SlackOpenID:
         self._keys: jwt.PyJWKSet | None = None
         self._session: aiohttp.ClientSession | None = None
         self._lock = asyncio.Lock()
+        self._failed_at = -DISCOVERY_RETRY_SECONDS
 
     async def close(self) -> None:
         if self._session is not None:
@@ -96,7 +101,16 @@ class SlackOpenID:
         """The provider's discovery document (read once, then kept)."""
         async with self._lock:
             if self._configuration is None:
-                found = await self._json("GET", f"{self.issuer}/.well-known/openid-configuration")
+                if time.monotonic() - self._failed_at < DISCOVERY_RETRY_SECONDS:  # the sign-ins queued behind a
+                    # failed read fail at once, instead of each waiting out its own timeout
+                    raise SignInRefused(
+                        "provider_unavailable", "Slack could not be reached for the sign-in; try again in a minute."
+                    )
+                try:
+                    found = await self._json("GET", f"{self.issuer}/.well-known/openid-configuration")
+                except SignInRefused:
+                    self._failed_at = time.monotonic()
+                    raise
                 needed = ("authorization_endpoint", "token_endpoint", "jwks_uri")
                 if not isinstance(found, dict) or not all(isinstance(found.get(k), str) for k in needed):
                     raise SignInRefused("provider_unavailable", "Slack's sign-in configuration could not be read.")
@@ -172,6 +186,8 @@ class SlackOpenID:
         for fresh in (False, True):
             if self._keys is None or fresh:
                 document = await self._json("GET", jwks_uri)
+                if not isinstance(document, dict):  # PyJWKSet.from_dict takes a mapping (AttributeError else)
+                    raise jwt.InvalidKeyError("the provider's key set is not a JSON object")
                 self._keys = jwt.PyJWKSet.from_dict(document)
             for key in self._keys.keys:
                 if kid is None or key.key_id == kid:

@@ -332,7 +332,9 @@ class WebView:
         self.sessions.set_cookie(
             response,
             SIGN_IN_COOKIE,
-            self.sessions.new_sign_in(state, nonce, safe_next(request.query.get("next"))),
+            self.sessions.new_sign_in(
+                state, nonce, safe_next(request.query.get("next")), request.cookies.get(SIGN_IN_COOKIE)
+            ),
             SIGN_IN_MINUTES * 60,
         )
         raise response
@@ -341,9 +343,9 @@ class WebView:
         if self.oidc is None:
             raise web.HTTPNotFound()
         try:
-            pending = self.sessions.sign_in(request.cookies.get(SIGN_IN_COOKIE))
             state = request.query.get("state", "")
-            if pending is None or not same(state, pending["s"]):
+            pending = self.sessions.sign_in(request.cookies.get(SIGN_IN_COOKIE), state)
+            if pending is None:
                 raise SignInRefused(
                     "bad_state", "This sign-in link is not this browser's, or it is too old; sign in again."
                 )
@@ -357,7 +359,7 @@ class WebView:
             response = self.render(
                 "error.html.j2", request, None, status=400, title="Sign-in refused", message=exc.user_message
             )
-            self.sessions.clear_cookie(response, SIGN_IN_COOKIE)
+            self._spend_sign_in(request, response, request.query.get("state", ""))
             return response
         log.info("web_signed_in", user=identity.user_id, team=identity.team_id)
         redirect = web.HTTPFound(safe_next(pending["p"]))
@@ -367,8 +369,16 @@ class WebView:
             self.sessions.new_session(identity.user_id, identity.name, identity.team_id),
             SESSION_HOURS * 3600,
         )
-        self.sessions.clear_cookie(redirect, SIGN_IN_COOKIE)
+        self._spend_sign_in(request, redirect, pending["s"])
         raise redirect
+
+    def _spend_sign_in(self, request: web.Request, response: web.StreamResponse, state: str) -> None:
+        """Drop sign-in ``state`` from the browser's pending ones (the cookie goes when none is left)."""
+        rest = self.sessions.without_sign_in(request.cookies.get(SIGN_IN_COOKIE), state)
+        if rest is None:
+            self.sessions.clear_cookie(response, SIGN_IN_COOKIE)
+        else:
+            self.sessions.set_cookie(response, SIGN_IN_COOKIE, rest, SIGN_IN_MINUTES * 60)
 
     def _first_use(self, state: str) -> bool:
         """True the first time this process sees ``state`` within SIGN_IN_MINUTES (a replayed callback is refused

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,8 @@ SIGN_IN_COOKIE = "incidentbot_sign_in"
 SESSION_HOURS = 12
 """How long a sign-in lasts, in hours."""
 SIGN_IN_MINUTES = 10
+SIGN_INS_PENDING = 5
+"""How many sign-ins one browser may have under way at once (tabs), each for SIGN_IN_MINUTES."""
 """How long a sign-in may take between leaving for Slack and coming back, in minutes."""
 
 CONTENT_SECURITY_POLICY = (
@@ -76,27 +79,48 @@ class Sessions:
             return None
         try:
             data: Any = self._session.loads(cookie, max_age=SESSION_HOURS * 3600)
-        except (BadSignature, SignatureExpired):
+        except (BadSignature, SignatureExpired, UnicodeError, ValueError):  # a cookie that is not even text
             return None
         if not isinstance(data, dict) or data.get("t") != team_id or not isinstance(data.get("u"), str):
             return None
         return Viewer(str(data["u"]), str(data.get("n") or data["u"]), str(data.get("c") or ""))
 
-    def new_sign_in(self, state: str, nonce: str, next_path: str) -> str:
-        return self._sign_in.dumps({"s": state, "n": nonce, "p": next_path})
+    def new_sign_in(self, state: str, nonce: str, next_path: str, cookie: str | None = None) -> str:
+        """The sign-in cookie holding this sign-in (``state``, ``nonce``, the page to return to) after the ones
+        still pending in ``cookie``, at most SIGN_INS_PENDING: several tabs signing in at once (a session ended
+        with pages open) each come back to their own page."""
+        pending = [p for p in self._pending(cookie) if p["s"] != state][-(SIGN_INS_PENDING - 1) :]
+        return self._sign_in.dumps([*pending, {"s": state, "n": nonce, "p": next_path, "t": int(time.time())}])
 
-    def sign_in(self, cookie: str | None) -> dict[str, str] | None:
-        """The sign-in state of ``cookie`` (``s`` state, ``n`` nonce, ``p`` path), None if missing, tampered
-        with or older than SIGN_IN_MINUTES."""
+    def sign_in(self, cookie: str | None, state: str) -> dict[str, str] | None:
+        """The pending sign-in of ``cookie`` whose state is ``state`` (``s`` state, ``n`` nonce, ``p`` path), None
+        if there is none, or the cookie is missing, tampered with, or the sign-in older than SIGN_IN_MINUTES."""
+        found = [p for p in self._pending(cookie) if same(state, p["s"])]
+        return {k: found[0][k] for k in ("s", "n", "p")} if found else None
+
+    def without_sign_in(self, cookie: str | None, state: str) -> str | None:
+        """``cookie`` without the sign-in ``state`` (spent), or None when no other is pending."""
+        rest = [p for p in self._pending(cookie) if p["s"] != state]
+        return self._sign_in.dumps(rest) if rest else None
+
+    def _pending(self, cookie: str | None) -> list[dict[str, Any]]:
         if not cookie:
-            return None
+            return []
         try:
             data: Any = self._sign_in.loads(cookie, max_age=SIGN_IN_MINUTES * 60)
-        except (BadSignature, SignatureExpired):
-            return None
-        if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("s", "n", "p")):
-            return None
-        return {k: str(data[k]) for k in ("s", "n", "p")}
+        except (BadSignature, SignatureExpired, UnicodeError, ValueError):
+            return []
+        if not isinstance(data, list):
+            return []
+        oldest = time.time() - SIGN_IN_MINUTES * 60
+        return [
+            p
+            for p in data
+            if isinstance(p, dict)
+            and all(isinstance(p.get(k), str) for k in ("s", "n", "p"))
+            and isinstance(p.get("t"), int)
+            and p["t"] >= oldest
+        ]
 
     def set_cookie(self, response: web.StreamResponse, name: str, value: str, max_age: int) -> None:
         response.set_cookie(name, value, max_age=max_age, path="/", secure=self.secure, httponly=True, samesite="Lax")
@@ -113,7 +137,10 @@ def bearer_matches(header: str | None, token: str) -> bool | None:
     scheme, _, given = header.partition(" ")
     if scheme.lower() != "bearer":
         return None
-    return bool(token) and hmac.compare_digest(given.strip().encode(), token.encode())
+    # surrogateescape: a header that is not UTF-8 (aiohttp keeps its bytes as lone surrogates) is a wrong token,
+    # not a crash.
+    given_bytes = given.strip().encode("utf-8", "surrogateescape")
+    return bool(token) and hmac.compare_digest(given_bytes, token.encode("utf-8", "surrogateescape"))
 
 
 def same(given: str, expected: str) -> bool:

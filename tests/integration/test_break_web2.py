@@ -139,9 +139,14 @@ def test_two_tabs_signing_in_at_once_both_sign_in(web: RunningBot, provider: Fak
     that tab's page (``next``)."""
     port = web.port
     first = get(port, "/auth/login?" + urlencode({"next": "/slo"}))
-    second = get(port, "/auth/login?" + urlencode({"next": "/reports"}))
-    jar = second.cookies[SIGN_IN_COOKIE].value  # what the browser holds now: the second overwrote the first
     assert SIGN_IN_COOKIE in first.cookies
+    # The browser sends the first tab's cookie with the second tab's login, and keeps what that answers.
+    second = get(
+        port,
+        "/auth/login?" + urlencode({"next": "/reports"}),
+        cookies={SIGN_IN_COOKIE: first.cookies[SIGN_IN_COOKIE].value},
+    )
+    jar = second.cookies[SIGN_IN_COOKIE].value
     back_first = approve(provider, first.header("Location") or "")
     back_second = approve(provider, second.header("Location") or "")
     done_first = get(port, back_first, cookies={SIGN_IN_COOKIE: jar})

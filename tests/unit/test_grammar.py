@@ -1003,3 +1003,36 @@ class TestPostmortemPublish:
             "only applies to commands that change an incident"
             in usage_error("postmortem publish --at 13:42").user_message
         )
+
+
+class TestFormatCharactersInText:
+    """clean_text drops Unicode format characters (Cf: bidi overrides and isolates, zero-width spaces...) but the
+    joiners that words and emoji need, and the tags of subdivision flags (tester's finding, breakweb2: 👩‍🚒 became
+    👩🚒 and Persian نمی‌شود lost its joiner)."""
+
+    KEPT = frozenset({"\u200c", "\u200d", *(chr(c) for c in range(0xE0020, 0xE0080))})
+
+    def test_every_format_character_but_the_joiners_and_tags_is_dropped(self) -> None:
+        import sys
+        import unicodedata
+
+        format_characters = [chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"]
+        assert len(format_characters) > 150  # the whole class, not a sample
+        for ch in format_characters:
+            expected = f"a{ch}b" if ch in self.KEPT else "ab"
+            assert clean_text(f"a{ch}b") == expected, hex(ord(ch))
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "\U0001f469\u200d\U0001f692 firefighter paged",  # woman firefighter: one emoji
+            "\U0001f3f3\ufe0f\u200d\U0001f308 banner broken",  # rainbow flag
+            "\u0646\u0645\u06cc\u200c\u0634\u0648\u062f",  # Persian "cannot", with its non-joiner
+            "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f England region down",
+        ],
+    )
+    def test_real_text_with_joiners_is_kept_as_typed(self, text: str) -> None:
+        assert clean_text(text) == text
+
+    def test_bidi_overrides_still_go(self) -> None:
+        assert clean_text("INC \u202eevil\u202c title \u2066x\u2069") == "INC evil title x"
