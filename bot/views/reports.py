@@ -258,10 +258,9 @@ PERIOD_UNITS = {"d": 1, "w": 7, "m": 30}
 
 
 def parse_since(text: str) -> timedelta:
-    """A report period, ``Nd``, ``Nw`` or ``Nm`` (N from 1 to 3650 in ASCII digits: ``str.isdecimal`` alone
-    also takes Arabic-Indic and fullwidth ones), as a duration. Raises UsageError."""
+    """A report period, ``Nd``, ``Nw`` or ``Nm`` (N from 1 to 3650), as a duration. Raises UsageError."""
     value, unit = text[:-1], text[-1:].lower()
-    if not (value.isascii() and value.isdecimal()) or unit not in PERIOD_UNITS or not 0 < int(value) <= 3650:
+    if not value.isdecimal() or unit not in PERIOD_UNITS or not 0 < int(value) <= 3650:
         raise UsageError(f"`--since {text}` is not a period; use e.g. 90d, 12w or 6m.")
     return timedelta(days=int(value) * PERIOD_UNITS[unit])
 

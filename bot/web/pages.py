@@ -96,7 +96,7 @@ class Filters:
         if found.severity and found.severity not in {s.value for s in Severity}:
             raise UsageError(f"severity {found.severity!r} is not a severity: use sev1, sev2, sev3 or sev4.")
         if found.period:
-            parse_since(found.period)
+            web_period(found.period)
         return found
 
     def keep(self, summary: IncidentSummary, now: datetime) -> bool:
@@ -115,6 +115,18 @@ class Filters:
 
 def _statuses() -> str:
     return ", ".join(s.value for s in Status)
+
+
+def web_period(text: str) -> str:
+    """``text`` when it is a report period in the API's pattern ``^[0-9]+[dwmDWM]$`` (openapi.yaml: ASCII digits,
+    while the CLI's ``--since`` also reads full-width ones), N from 1 to 3650. Raises UsageError worded for a URL."""
+    try:
+        if not text.isascii():
+            raise UsageError("")
+        parse_since(text)
+    except UsageError:
+        raise UsageError(f"since={text[:40]!r} is not a period; use e.g. 90d, 12w or 6m (at most 3650 days).") from None
+    return text
 
 
 def seen_summaries(

@@ -246,7 +246,7 @@ class WebView:
         )
 
     async def reports(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
-        period = request.query.get("since", DEFAULT_REPORT_PERIOD).strip() or DEFAULT_REPORT_PERIOD
+        period = pages.web_period(request.query.get("since", DEFAULT_REPORT_PERIOD).strip() or DEFAULT_REPORT_PERIOD)
         report = await self.read(pages.report_data, self.reads, period)
         return await self.read(
             self.render,
@@ -260,7 +260,7 @@ class WebView:
         )
 
     async def report_chart(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
-        period = request.query.get("since", DEFAULT_REPORT_PERIOD).strip() or DEFAULT_REPORT_PERIOD
+        period = pages.web_period(request.query.get("since", DEFAULT_REPORT_PERIOD).strip() or DEFAULT_REPORT_PERIOD)
         chart = await self.read(pages.report_chart, self.reads, period)
         if chart is None:
             raise UsageError("Charts need matplotlib, which is not installed: pip install 'incidentbot[charts]'.")
@@ -299,7 +299,7 @@ class WebView:
         return {"incident": f"INC-{number}", "format": "markdown", "markdown": document}
 
     async def api_report(self, request: web.Request, viewer: Viewer) -> Any:
-        period = request.query.get("since", DEFAULT_REPORT_PERIOD).strip() or DEFAULT_REPORT_PERIOD
+        period = pages.web_period(request.query.get("since", DEFAULT_REPORT_PERIOD).strip() or DEFAULT_REPORT_PERIOD)
         return await self.read(pages.report_data, self.reads, period)
 
     async def api_slo(self, request: web.Request, viewer: Viewer) -> Any:

@@ -46,6 +46,7 @@ from bot.slack.ids import ActionId, BlockId, CallbackId, InputId
 from bot.slack.server import AppTokenRefused
 from bot.store.copy import CopyMismatch, CopyRefused
 from bot.usecases.shared import Actor
+from bot.web.oidc import SignInRefused
 from tests.integration.conftest import SlackDriver
 from tests.support import signing
 from tests.support.bot_server import HttpResult, RunningBot, _send, running_bot, sqlite_url
@@ -112,6 +113,8 @@ EXPECTED_STATUS: list[tuple[BaseException, int]] = [
     # db copy/backup/restore: CLI-only errors; a webhook never meets them, and would answer 500 if it did
     (CopyRefused("The target already holds data: copy into an empty database, or add --force."), 500),
     (CopyMismatch("INC-1's timeline differs: checksum 9ae3e496b4ab in the source, f9fa3388f001 in the target"), 500),
+    # the web view's sign-in: refused on its own pages; a webhook never signs anyone in
+    (SignInRefused("bad_state", "This sign-in link is not this browser's, or it is too old; sign in again."), 500),
     (SlackSetupFault("Slack answered invalid_auth."), 500),
     (TokenRefused("Slack refused SLACK_BOT_TOKEN."), 500),
     (AppTokenRefused("Slack refused SLACK_APP_TOKEN."), 500),

@@ -9,9 +9,10 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.cli.main import _item_id, _limit, _port, _since
+from bot.cli.main import _item_id, _limit, _port
 from bot.errors import UsageError
 from bot.views.reports import natural_key
+from bot.views.reports import parse_since as _since
 
 LOOKALIKES = ["\u00b2", "5\u00b2", "\u2460", "\u2075", "5\u2080", "\U0001f105"]
 OPTIONS: list[Callable[[str], object]] = [_port, _limit, _item_id]
