@@ -34,6 +34,13 @@ came back as bolt's 404 "unhandled request"), so here bolt waits longer before g
 that never acks still fails: bolt answers 404 once this passes."""
 
 
+DRAIN_WAIT_SECONDS = 30.0
+"""How long ``drain`` waits for the bot to be idle before failing the test. Waiting ends as soon as it is idle, so
+this only bounds a failure. CI's 2-core machine, running four workers and the browser tests' Chromium, stalled an
+outbox delivery for 10 s once (2026-11-30, test_tracker_webhook: a status refresh delivered 0.3 s after the old
+10 s limit gave up); a delivery that never ends still fails."""
+
+
 @dataclass
 class HttpResult:
     status: int
@@ -79,7 +86,7 @@ class RunningBot:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
 
-    def drain(self, timeout: float = 10.0) -> None:
+    def drain(self, timeout: float = DRAIN_WAIT_SECONDS) -> None:
         """Wait until the listeners' post-ack work and the outbox deliveries it queued are done."""
 
         async def listeners_idle() -> None:
