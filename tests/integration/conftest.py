@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from tests.support.bot_server import RunningBot, running_bot, sqlite_url
+from tests.support.fake_oidc import FakeSlackOpenID
 from tests.support.fake_pagerduty import ROUTING_KEY, FakePagerDuty, fake_pagerduty
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_driver import SlackDriver
+from tests.support.web import WEB_URL
 from tests.support.webhooks import WEBHOOK_TOKEN
 
 
@@ -19,6 +21,14 @@ from tests.support.webhooks import WEBHOOK_TOKEN
 def fake_slack() -> Iterator[FakeSlack]:
     """A fresh fake Slack workspace (alice, bob, carol, dave, erin; #general) on 127.0.0.1:0."""
     with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture()
+def provider() -> Iterator[FakeSlackOpenID]:
+    """A fake "Sign in with Slack" (OpenID Connect) on 127.0.0.1:0 that accepts the web view's callback
+    (``WEB_URL/auth/callback``); nobody is signed in until a test calls ``sign_in_as``."""
+    with FakeSlackOpenID(redirect_uris=(WEB_URL + "/auth/callback",)) as fake:
         yield fake
 
 

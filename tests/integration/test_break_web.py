@@ -56,12 +56,6 @@ PRIVATE_TITLE = "Payroll export leaks SSNs"
 
 
 @pytest.fixture()
-def provider() -> Iterator[FakeSlackOpenID]:
-    with FakeSlackOpenID(redirect_uris=(WEB_URL + "/auth/callback",)) as fake:
-        yield fake
-
-
-@pytest.fixture()
 def web(tmp_path: Path, fake_slack: FakeSlack, provider: FakeSlackOpenID) -> Iterator[RunningBot]:
     """The bot with the web view (token and Sign in with Slack) and the change-event webhook, seeded with the demo
     (INC-1, cdn-edge), then INC-2: a private incident of alice's on service payroll."""

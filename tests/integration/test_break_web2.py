@@ -58,10 +58,10 @@ DAVE = Actor("U0DAVE12", "dave")
 
 
 @pytest.fixture()
-def provider() -> Iterator[FakeSlackOpenID]:
-    with FakeSlackOpenID(redirect_uris=(WEB_URL + "/auth/callback",)) as fake:
-        fake.sign_in_as(CAROL.user_id, "carol", "carol@example.com")
-        yield fake
+def provider(provider: FakeSlackOpenID) -> FakeSlackOpenID:
+    """The integration fixtures' fake provider, signing carol in unless a test says otherwise."""
+    provider.sign_in_as(CAROL.user_id, "carol", "carol@example.com")
+    return provider
 
 
 @pytest.fixture()

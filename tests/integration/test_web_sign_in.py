@@ -22,7 +22,6 @@ from tests.support.web import (
     SESSION_COOKIE,
     SESSION_SECRET,
     SIGN_IN_COOKIE,
-    WEB_URL,
     get,
     local_path,
     request,
@@ -36,10 +35,10 @@ TOKEN_PATH = "/api/openid.connect.token"
 
 
 @pytest.fixture()
-def provider() -> Iterator[FakeSlackOpenID]:
-    with FakeSlackOpenID(redirect_uris=(WEB_URL + "/auth/callback",)) as fake:
-        fake.sign_in_as("U0CAROL", "carol", "carol@example.com")
-        yield fake
+def provider(provider: FakeSlackOpenID) -> FakeSlackOpenID:
+    """The integration fixtures' fake provider, signing carol in unless a test says otherwise."""
+    provider.sign_in_as("U0CAROL", "carol", "carol@example.com")
+    return provider
 
 
 @pytest.fixture()

@@ -30,7 +30,6 @@ from tests.support.fake_slack import FakeSlack
 from tests.support.properties import examples
 from tests.support.web import (
     TOKEN,
-    WEB_URL,
     Tags,
     get,
     openapi,
@@ -53,12 +52,6 @@ EXPECTED_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
-
-
-@pytest.fixture()
-def provider() -> Iterator[FakeSlackOpenID]:
-    with FakeSlackOpenID(redirect_uris=(WEB_URL + "/auth/callback",)) as fake:
-        yield fake
 
 
 @pytest.fixture()
