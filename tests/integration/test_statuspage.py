@@ -33,6 +33,7 @@ from tests.support.fake_statuspage import API_KEY, PAGE_ID, FakeStatuspage
 ALICE = Actor("U0ALICE", "alice")
 TITLE = "Checkout db primary OOM-killed by runaway migration"
 NOTE = "internal: customer 4711 data exposed in logs"
+OPEN_MAJOR = "INC-1 statuspage open major service Checkout is failing"
 SUMMARY = "root cause: migration 0042 without a batch size"
 CATALOG = SloCatalog(
     {
@@ -80,10 +81,13 @@ def _run(usecases: UseCases, clock: ReplayClock, text: str) -> None:
     usecases.incidents.run(parse_command(text), ALICE)
 
 
-def _declare(usecases: UseCases, clock: ReplayClock) -> None:
+def _declared(store: IncidentStore, clock: ReplayClock, *, confirm: bool = False) -> UseCases:
+    """The use cases on ``store``, with INC-1 declared by alice (sev1), on service checkout-api, with one note."""
+    usecases = _usecases(store, clock, confirm=confirm)
     usecases.incidents.run(parse_command(f"declare sev1 {TITLE}"), ALICE)
     _run(usecases, clock, "INC-1 service checkout-api")
     _run(usecases, clock, f"INC-1 note {NOTE}")
+    return usecases
 
 
 async def _deliver_all(worker: OutboxWorker, clock: ReplayClock, rounds: int = 6) -> None:
@@ -102,8 +106,7 @@ class TestOpenUpdateResolve:
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
     ) -> None:
         """open -> update -> incident resolve: one Statuspage incident, two updates and one resolve, in order."""
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
+        usecases = _declared(store, clock)
         worker = _worker(usecases, clock, fake)
         _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing\nSome payments fail.")
         _run(usecases, clock, "INC-1 statuspage update identified We found the cause.")
@@ -138,8 +141,7 @@ class TestOpenUpdateResolve:
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
     ) -> None:
         """A critical impact sets each named component (ids and services) to major_outage."""
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
+        usecases = _declared(store, clock)
         _run(usecases, clock, "INC-1 statuspage open critical search,cmpcdnedge03 Search and CDN are down")
         await _deliver_all(_worker(usecases, clock, fake), clock)
         assert fake.components == {
@@ -153,8 +155,7 @@ class TestOpenUpdateResolve:
     ) -> None:
         """STATUSPAGE_CONFIRM_RESOLVE: the incident resolves, the channel is asked, the page stays open until
         `statuspage resolve <text>`."""
-        usecases = _usecases(store, clock, confirm=True)
-        _declare(usecases, clock)
+        usecases = _declared(store, clock, confirm=True)
         worker = _worker(usecases, clock, fake)
         _run(usecases, clock, "INC-1 statuspage open minor service Slow checkout")
         _run(usecases, clock, f"INC-1 resolve {SUMMARY}")
@@ -172,8 +173,7 @@ class TestOpenUpdateResolve:
     ) -> None:
         """Resolved with the incident, reopened, opened again: a second Statuspage incident with its own marker;
         its update goes to the second one, the first stays resolved."""
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
+        usecases = _declared(store, clock)
         worker = _worker(usecases, clock, fake)
         _run(usecases, clock, "INC-1 statuspage open minor service Slow checkout")
         _run(usecases, clock, f"INC-1 resolve {SUMMARY}")
@@ -196,15 +196,13 @@ class TestRefusals:
         self, store: IncidentStore, clock: ReplayClock
     ) -> None:
         """Nothing open: `statuspage update` says how to open one, and nothing is queued."""
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
+        usecases = _declared(store, clock)
         with pytest.raises(TransitionError, match="has no open status-page incident"):
             _run(usecases, clock, "INC-1 statuspage update still looking")
         assert _statuspage_items(usecases) == []
 
     def test_a_second_open_is_refused(self, store: IncidentStore, clock: ReplayClock) -> None:
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
+        usecases = _declared(store, clock)
         _run(usecases, clock, "INC-1 statuspage open minor service Slow checkout")
         with pytest.raises(TransitionError, match="already has an open status-page incident"):
             _run(usecases, clock, "INC-1 statuspage open major service Again")
@@ -230,10 +228,9 @@ class TestExactlyOnce:
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
     ) -> None:
         """Statuspage creates the incident but the answer is lost: the retry finds it by its marker."""
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
+        usecases = _declared(store, clock)
         fake.fail("create", drop=True)
-        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        _run(usecases, clock, OPEN_MAJOR)
         _run(usecases, clock, "INC-1 statuspage update monitoring A fix is out.")
         await _deliver_all(_worker(usecases, clock, fake), clock)
         assert len(fake.calls("create")) == 1
@@ -245,9 +242,8 @@ class TestExactlyOnce:
     async def test_a_dropped_answer_after_an_update_sends_it_once(
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
     ) -> None:
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
-        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        usecases = _declared(store, clock)
+        _run(usecases, clock, OPEN_MAJOR)
         fake.fail("update", drop=True)
         _run(usecases, clock, "INC-1 statuspage update monitoring A fix is out.")
         await _deliver_all(_worker(usecases, clock, fake), clock)
@@ -258,9 +254,8 @@ class TestExactlyOnce:
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
     ) -> None:
         """A second delivery of the same open item (another replica) reads the recorded id and creates nothing."""
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
-        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        usecases = _declared(store, clock)
+        _run(usecases, clock, OPEN_MAJOR)
         item = _statuspage_items(usecases)[0]
         client = StatuspageClient(Secret(API_KEY), PAGE_ID, fake.url, timeout_seconds=2)
         deliverer = StatuspageDeliverer(client, usecases.statuspage)
@@ -274,10 +269,9 @@ class TestFaults:
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
     ) -> None:
         """429 with Retry-After: 120 is retried no sooner than 120 s later, then succeeds."""
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
+        usecases = _declared(store, clock)
         fake.fail("unresolved", 429, body={"error": "Rate limited"}, headers={"Retry-After": "120"})
-        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        _run(usecases, clock, OPEN_MAJOR)
         worker = _worker(usecases, clock, fake)
         await worker.drain(timeout=10)
         (item,) = _statuspage_items(usecases, "pending")
@@ -293,10 +287,9 @@ class TestFaults:
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage, status: int
     ) -> None:
         """Any 4xx but 429: one attempt, a dead item naming the status and Statuspage's own words."""
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
+        usecases = _declared(store, clock)
         fake.fail("create", status, body={"error": [f"refused with {status}"]})
-        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        _run(usecases, clock, OPEN_MAJOR)
         await _deliver_all(_worker(usecases, clock, fake), clock)
         (dead,) = _statuspage_items(usecases, "dead")
         assert (dead.attempts, f"HTTP {status}" in dead.last_error) == (1, True)
@@ -307,18 +300,16 @@ class TestFaults:
     async def test_every_temporary_failure_is_retried_until_it_passes(
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage, status: int
     ) -> None:
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
+        usecases = _declared(store, clock)
         fake.fail("create", status, body={"error": "try later"}, times=2)
-        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        _run(usecases, clock, OPEN_MAJOR)
         await _deliver_all(_worker(usecases, clock, fake), clock)
         assert (len(fake.calls("create")), len(fake.incidents), _statuspage_items(usecases)) == (3, 1, [])
 
     async def test_503_is_retried(self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage) -> None:
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
+        usecases = _declared(store, clock)
         fake.fail("create", 503, body={"error": "Service Unavailable"}, times=2)
-        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        _run(usecases, clock, OPEN_MAJOR)
         await _deliver_all(_worker(usecases, clock, fake), clock)
         assert len(fake.incidents) == 1
         assert len(fake.calls("create")) == 3
@@ -326,10 +317,9 @@ class TestFaults:
     async def test_401_is_dead_with_statuspages_reason_the_channel_told_once_and_no_key(
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
     ) -> None:
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
+        usecases = _declared(store, clock)
         wrong_key = "wrong-key-5f4dcc3b5aa765d61d8327deb882cf99"
-        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        _run(usecases, clock, OPEN_MAJOR)
         await _deliver_all(_worker(usecases, clock, fake, key=wrong_key), clock)
         (dead,) = _statuspage_items(usecases, "dead")
         assert "Statuspage refused (HTTP 401" in dead.last_error
@@ -343,10 +333,9 @@ class TestFaults:
     async def test_a_key_echoed_by_statuspage_is_redacted_in_the_reason_and_the_logs(
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
     ) -> None:
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
+        usecases = _declared(store, clock)
         fake.fail("create", 422, echo_token=True)
-        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        _run(usecases, clock, OPEN_MAJOR)
         with capture_logs() as logs:
             await _deliver_all(_worker(usecases, clock, fake), clock)
         (dead,) = _statuspage_items(usecases, "dead")
@@ -360,10 +349,9 @@ class TestFaults:
     async def test_an_incident_deleted_on_statuspage_makes_the_update_dead_with_404(
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
     ) -> None:
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
+        usecases = _declared(store, clock)
         worker = _worker(usecases, clock, fake)
-        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        _run(usecases, clock, OPEN_MAJOR)
         await _deliver_all(worker, clock)
         fake.incidents.clear()  # a person deleted it on Statuspage
         _run(usecases, clock, "INC-1 statuspage update A fix is out.")
@@ -380,15 +368,14 @@ class TestFaults:
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
     ) -> None:
         """A component id the page does not have: Statuspage's 422 words are the dead item's reason."""
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
+        usecases = _declared(store, clock)
         _run(usecases, clock, "INC-1 statuspage open major cmpunknown99 Checkout is failing")
         await _deliver_all(_worker(usecases, clock, fake), clock)
         (dead,) = _statuspage_items(usecases, "dead")
         assert "HTTP 422" in dead.last_error and "Component cmpunknown99 not found" in dead.last_error
         # The way out: resolve the one that was never created (nothing to do there), open again.
         _run(usecases, clock, "INC-1 statuspage resolve Never mind.")
-        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        _run(usecases, clock, OPEN_MAJOR)
         await _deliver_all(_worker(usecases, clock, fake), clock)
         assert [i.kind for i in _statuspage_items(usecases)] == ["statuspage.open"]  # only the first, dead
         assert [i["name"] for i in fake.incidents.values()] == ["Checkout is failing"]
@@ -397,10 +384,9 @@ class TestFaults:
     async def test_an_hour_of_503_tells_the_channel_once(
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
     ) -> None:
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
+        usecases = _declared(store, clock)
         fake.fail("unresolved", 503, body={"error": "down"}, times=100)
-        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        _run(usecases, clock, OPEN_MAJOR)
         await _deliver_all(_worker(usecases, clock, fake), clock, rounds=8)
         lines = [i.payload for i in usecases.outbox.items() if i.kind == "slack.post_line"]
         stalled = [line for line in lines if "still not updated (open) after an hour" in line["text"]]
@@ -417,10 +403,9 @@ class TestMoreFaults:
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage, status: int
     ) -> None:
         """Statuspage's older rate-limit answer 420 is retried like 429, no sooner than its Retry-After."""
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
+        usecases = _declared(store, clock)
         fake.fail("unresolved", status, body={"error": "Rate limit exceeded"}, headers={"Retry-After": "120"})
-        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        _run(usecases, clock, OPEN_MAJOR)
         worker = _worker(usecases, clock, fake)
         await worker.drain(timeout=10)
         (item,) = _statuspage_items(usecases, "pending")
@@ -449,10 +434,9 @@ class TestMoreFaults:
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage, status: int, said: str
     ) -> None:
         """A 4xx whose body is a proxy's HTML page is a refusal (dead at the first attempt), not retried."""
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
+        usecases = _declared(store, clock)
         fake.fail("*", status, html=True, times=100)
-        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        _run(usecases, clock, OPEN_MAJOR)
         await _deliver_all(_worker(usecases, clock, fake), clock)
         (dead,) = _statuspage_items(usecases, "dead")
         assert dead.attempts == 1
@@ -462,10 +446,9 @@ class TestMoreFaults:
     async def test_a_5xx_web_page_is_still_retried(
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
     ) -> None:
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
+        usecases = _declared(store, clock)
         fake.fail("create", 502, html=True, times=2)
-        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        _run(usecases, clock, OPEN_MAJOR)
         await _deliver_all(_worker(usecases, clock, fake), clock)
         assert (len(fake.calls("create")), _states(fake)) == (3, [("Checkout is failing", "investigating")])
 
@@ -473,9 +456,8 @@ class TestMoreFaults:
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
     ) -> None:
         """A base URL with a doubled path (``.../v1`` + ``/v1/pages``) answers a plain-text 404: dead at once."""
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
-        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        usecases = _declared(store, clock)
+        _run(usecases, clock, OPEN_MAJOR)
         client = StatuspageClient(Secret(API_KEY), PAGE_ID, fake.url + "/v1", timeout_seconds=2)
         deliver = route_by_kind({"statuspage": StatuspageDeliverer(client, usecases.statuspage)})
         worker = OutboxWorker(
@@ -492,10 +474,9 @@ class TestMoreFaults:
     async def test_an_update_to_an_incident_a_person_resolved_on_statuspage_is_dead_and_does_not_reopen_it(
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
     ) -> None:
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
+        usecases = _declared(store, clock)
         worker = _worker(usecases, clock, fake)
-        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        _run(usecases, clock, OPEN_MAJOR)
         await _deliver_all(worker, clock)
         (incident,) = fake.incidents.values()
         incident["status"] = "resolved"  # a person resolved it on Statuspage
@@ -518,9 +499,8 @@ class TestNothingInternalIsPublished:
     async def test_title_notes_and_resolve_summary_never_reach_statuspage(
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
     ) -> None:
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
-        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        usecases = _declared(store, clock)
+        _run(usecases, clock, OPEN_MAJOR)
         _run(usecases, clock, "INC-1 statuspage update We are working on it.")
         _run(usecases, clock, f"INC-1 resolve {SUMMARY}")
         await _deliver_all(_worker(usecases, clock, fake), clock)
@@ -556,8 +536,7 @@ class TestEachOpenItsOwnStatuspageIncident:
     ) -> None:
         """Everything queued before Statuspage answers once: two Statuspage incidents, the first resolved by
         the incident's resolve, the second open with its own update."""
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
+        usecases = _declared(store, clock)
         if fault is not None:
             fake.fail("*", fault[0], body={"error": "later"}, headers=fault[1], times=3)
         _run(usecases, clock, "INC-1 statuspage open major service First outage")
@@ -579,8 +558,7 @@ class TestEachOpenItsOwnStatuspageIncident:
     ) -> None:
         """While 429: open, `statuspage resolve` (give it up), open with other components: both created, the
         first resolved, the second open with its own components."""
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
+        usecases = _declared(store, clock)
         fake.fail("*", 429, headers={"Retry-After": "1"}, times=4)
         _run(usecases, clock, "INC-1 statuspage open major service Checkout errors")
         _run(usecases, clock, "INC-1 statuspage resolve Opened with the wrong components, see the next incident.")
@@ -601,11 +579,10 @@ class TestEachOpenItsOwnStatuspageIncident:
         """The dead-open notice's two ways out, both taken: `statuspage resolve` (nothing to resolve on
         Statuspage), then `incidentbot outbox --retry N` of the open: the open is skipped (our timeline says it is
         over), so no public incident is left open that nothing resolves."""
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
+        usecases = _declared(store, clock)
         fake.fail("create", 401, body={"error": "Could not authenticate"})
         worker = _worker(usecases, clock, fake)
-        _run(usecases, clock, "INC-1 statuspage open major service Checkout is failing")
+        _run(usecases, clock, OPEN_MAJOR)
         await _deliver_all(worker, clock)
         (dead,) = _statuspage_items(usecases, "dead")
         _run(usecases, clock, "INC-1 statuspage resolve")
@@ -629,8 +606,7 @@ class TestRecordingOrder:
     async def test_a_backdated_resolve_after_the_open_leaves_the_page_resolved(
         self, store: IncidentStore, clock: ReplayClock, fake: FakeStatuspage
     ) -> None:
-        usecases = _usecases(store, clock)
-        _declare(usecases, clock)
+        usecases = _declared(store, clock)
         clock.now += timedelta(minutes=10)
         _run(usecases, clock, "INC-1 statuspage open major search Search is slow")
         _run(usecases, clock, "INC-1 resolve fixed --at 5m ago")  # before the open's own time
