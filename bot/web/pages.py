@@ -120,12 +120,13 @@ def _statuses() -> str:
 def web_period(text: str) -> str:
     """``text`` when it is a report period in the API's pattern ``^[0-9]+[dwmDWM]$`` (openapi.yaml: ASCII digits,
     while the CLI's ``--since`` also reads full-width ones), N from 1 to 3650. Raises UsageError worded for a URL."""
+    refusal = UsageError(f"since={text[:40]!r} is not a period; use e.g. 90d, 12w or 6m (at most 3650 days).")
+    if not text.isascii():
+        raise refusal
     try:
-        if not text.isascii():
-            raise UsageError("")
         parse_since(text)
     except UsageError:
-        raise UsageError(f"since={text[:40]!r} is not a period; use e.g. 90d, 12w or 6m (at most 3650 days).") from None
+        raise refusal from None
     return text
 
 
