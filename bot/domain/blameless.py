@@ -49,6 +49,8 @@ _FAILURE_VERBS = (
 )
 _KEYWORDS = ("human error", "fault", "should", "careless", "failed to", *_FAILURE_VERBS[3:-1].split("|"))
 """Words of which each pattern above needs one: an ASCII text that has none of them, in any case, has no finding."""
+_ANY_KEYWORD = re.compile("|".join(re.escape(word) for word in _KEYWORDS))
+"""One of ``_KEYWORDS`` in a lower-cased text (plain literals: about 2 µs for a 40-character text)."""
 _SUGGEST_SUBJECT = 'Make the system or the step the subject ("the deploy pipeline allowed ..."), not a person.'
 
 
@@ -74,7 +76,11 @@ class Linter:
         )
 
     def suspect(self, text: str) -> bool:
-        """Whether ``text`` has any blameful phrase (``findings`` is then not empty)."""
+        """Whether ``text`` has any blameful phrase (``findings`` is then not empty). The words every pattern
+        needs are looked for first: most texts have none of them, and a substring search is the cheap one."""
+        if text.isascii():  # outside ASCII, re.I also matches "ſ" to "s", "K" (Kelvin) to "k"...: search it all
+            if _ANY_KEYWORD.search(text.lower()) is None:
+                return False
         return self._any.search(text) is not None
 
     def findings(self, where: str, text: str) -> list[Finding]:
