@@ -78,9 +78,9 @@ class Linter:
     def suspect(self, text: str) -> bool:
         """Whether ``text`` has any blameful phrase (``findings`` is then not empty). The words every pattern
         needs are looked for first: most texts have none of them, and a substring search is the cheap one."""
-        if text.isascii():  # outside ASCII, re.I also matches "ſ" to "s", "K" (Kelvin) to "k"...: search it all
-            if _ANY_KEYWORD.search(text.lower()) is None:
-                return False
+        # Outside ASCII, re.I also matches U+017F (long s) to "s", U+212A (Kelvin) to "k"...: search it all.
+        if text.isascii() and _ANY_KEYWORD.search(text.lower()) is None:
+            return False
         return self._any.search(text) is not None
 
     def findings(self, where: str, text: str) -> list[Finding]:
