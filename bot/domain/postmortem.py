@@ -253,7 +253,7 @@ def build_postmortem(
         service=incident.service or "",
         error_budget=_error_budget(slo, incident, ordered, generated_at) if slo else None,
         recent_changes=[describe_change(c) for c in changes],
-        review=_review(incident, ordered),
+        review=_review(incident, ordered, names),
         alerts=[
             AlertView(
                 a.name,
@@ -429,9 +429,9 @@ _LINTED_KINDS = {
 }
 
 
-def _review(incident: Incident, ordered: list[TimelineEntry]) -> list[Finding]:
+def _review(incident: Incident, ordered: list[TimelineEntry], names: dict[str, str]) -> list[Finding]:
     """Blameful phrasing in what people typed, located by entry and time; their text stays as written."""
-    linter = Linter(collect_names(ordered).values())
+    linter = Linter(names.values())  # the names Slack sent (``collect_names``), people's names to look for
     texts = [("title", incident.title), ("description", incident.description)]
     texts += [
         (f"{_LINTED_KINDS[e.kind]} at {_hhmm(e.occurred_at)}", e.text)
