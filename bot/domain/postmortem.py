@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from bot.domain.alerts import alert_list
-from bot.domain.blameless import Finding, lint
+from bot.domain.blameless import Finding, Linter
 from bot.domain.changes import ChangeEvent, describe_change
 from bot.domain.corrections import apply_corrections, corrected_incident
 from bot.domain.model import (
@@ -245,11 +245,7 @@ def build_postmortem(
         timeline=_capped_timeline(
             [e for e in ordered if e.kind not in LEFT_OUT_OF_TIMELINE], mention, incident.incident_id
         ),
-        notes=_capped(
-            [describe(e, mention) for e in ordered if e.kind in (EntryKind.NOTE, EntryKind.PINNED)],
-            MAX_NOTES,
-            f"… and {{omitted:,}} more notes: `incidentbot timeline {incident.incident_id}` lists them all",
-        ),
+        notes=_capped_notes([e for e in ordered if e.kind in (EntryKind.NOTE, EntryKind.PINNED)], mention, incident),
         generated_at=format_utc(generated_at),
         status=REVIEW_STATUS_WORDS[state.status],
         owner=mention(state.owner) if state.owner else "",
@@ -257,7 +253,7 @@ def build_postmortem(
         service=incident.service or "",
         error_budget=_error_budget(slo, incident, ordered, generated_at) if slo else None,
         recent_changes=[describe_change(c) for c in changes],
-        review=_review(incident, ordered),
+        review=_review(incident, ordered, names),
         alerts=[
             AlertView(
                 a.name,
@@ -433,15 +429,16 @@ _LINTED_KINDS = {
 }
 
 
-def _review(incident: Incident, ordered: list[TimelineEntry]) -> list[Finding]:
+def _review(incident: Incident, ordered: list[TimelineEntry], names: dict[str, str]) -> list[Finding]:
     """Blameful phrasing in what people typed, located by entry and time; their text stays as written."""
+    linter = Linter(names.values())  # the names Slack sent (``collect_names``), people's names to look for
     texts = [("title", incident.title), ("description", incident.description)]
     texts += [
         (f"{_LINTED_KINDS[e.kind]} at {_hhmm(e.occurred_at)}", e.text)
         for e in ordered
-        if e.kind in _LINTED_KINDS and e.text
+        if e.kind in _LINTED_KINDS and e.text and linter.suspect(e.text)  # where: only for a text with findings
     ]
-    return lint(texts, collect_names(ordered).values())
+    return [finding for where, text in texts for finding in linter.findings(where, text)]
 
 
 def _hhmm(moment: datetime) -> str:
@@ -460,6 +457,8 @@ def _as_typed(incident: Incident, entries: list[TimelineEntry], plain: Escape) -
     """The incident and its entries with Slack's escaped mentions shown as typed, for Markdown readers."""
     typed_entries = [
         replace(e, text=plain(e.text), data={k: plain(v) if isinstance(v, str) else v for k, v in e.data.items()})
+        if _may_reference(e)
+        else e
         for e in entries
     ]
     typed_incident = incident.with_changes(
@@ -470,6 +469,12 @@ def _as_typed(incident: Incident, entries: list[TimelineEntry], plain: Escape) -
         followups=tuple(replace(f, text=plain(f.text)) for f in incident.followups),
     )
     return typed_incident, typed_entries
+
+
+def _may_reference(entry: TimelineEntry) -> bool:
+    """Whether ``entry``'s text or a text of its data has a ``<``: every Slack reference (``<@U0BOB|bob>``,
+    ``<https://...>``: ``bot.domain.timeline.plain_references``) starts with one; an entry without stays as it is."""
+    return "<" in entry.text or any(isinstance(v, str) and "<" in v for v in entry.data.values())
 
 
 def _hypothesis_view(hypothesis: Hypothesis) -> HypothesisView:
@@ -529,11 +534,13 @@ def _capped_timeline(entries: list[TimelineEntry], mention: Mention, incident_id
     return [*head, marker, *tail]
 
 
-def _capped(lines: list[str], limit: int, note: str) -> list[str]:
-    """At most ``limit`` lines, the last saying how many were left out."""
-    if len(lines) <= limit:
-        return lines
-    return [*lines[: limit - 1], note.format(omitted=len(lines) - limit + 1)]
+def _capped_notes(notes: list[TimelineEntry], mention: Mention, incident: Incident) -> list[str]:
+    """At most MAX_NOTES lines, the last saying how many were left out (only the lines shown are written)."""
+    if len(notes) <= MAX_NOTES:
+        return [describe(e, mention) for e in notes]
+    omitted = len(notes) - MAX_NOTES + 1
+    more = f"… and {omitted:,} more notes: `incidentbot timeline {incident.incident_id}` lists them all"
+    return [*(describe(e, mention) for e in notes[: MAX_NOTES - 1]), more]
 
 
 def _timeline_line(entry: TimelineEntry, mention: Mention) -> TimelineLine:
@@ -597,6 +604,8 @@ _MITIGATING_KINDS = (EntryKind.ROLLBACK, EntryKind.MITIGATION)
 def _credited_mitigation(ordered: list[TimelineEntry], milestones: Milestones) -> TimelineEntry | None:
     """The rollback (or, when monitoring followed it, the mitigation attempt) that ended the impact, or None."""
     end = milestones.mitigated_at
+    if end is None:  # not mitigated: no entry is the one that ended it
+        return None
     first_move = next((e for e in ordered if ends_impact(e)), None)
     kinds = _MITIGATING_KINDS if first_move is not None and first_move.kind is EntryKind.MONITORING else _ROLLBACK
     return next((e for e in ordered if e.occurred_at == end and e.kind in kinds), None)

@@ -13,6 +13,8 @@ from bot.errors import ConcurrentUpdate
 from bot.store.tables import IncidentRow, TimelineEntryRow
 
 _TIMELINE: sa.Table = TimelineEntryRow.__table__  # type: ignore[attr-defined]
+_KINDS = {kind.value: kind for kind in EntryKind}
+"""Each stored ``kind`` to its EntryKind (a dict lookup, cheaper than ``EntryKind(value)`` per row)."""
 
 
 class IncidentKeys:
@@ -79,6 +81,26 @@ class TimelineRepository:
             select(TimelineEntryRow.id).where(TimelineEntryRow.incident_id == self._keys.row_id(number))
         ).all()
         return {row_id: index for index, row_id in enumerate(sorted(i or 0 for i in ids), start=1)}
+
+    def list_recorded_after(self, number: int, known: int) -> list[TimelineEntry]:
+        """INC-``number``'s entries recorded after its first ``known`` ones, in recording order (row id), numbered
+        ``known + 1``, ``known + 2``...: what a reader that kept the first ``known`` lacks (entries are never
+        changed nor deleted). Read with SQLAlchemy Core (the column types still make UTC datetimes and the JSON
+        data): no ORM objects, about a third of ``list_entries``' time for a whole timeline (``known`` 0)."""
+        t = _TIMELINE.c
+        query = (
+            sa.select(t.kind, t.occurred_at, t.recorded_at, t.actor, t.text, t.data)
+            .where(t.incident_id == self._keys.row_id(number))
+            .order_by(t.id)
+            .offset(known)
+        )
+        kinds = _KINDS
+        return [
+            TimelineEntry(kinds[kind], occurred_at, recorded_at, actor, text, dict(data), index)
+            for index, (kind, occurred_at, recorded_at, actor, text, data) in enumerate(
+                self._session.execute(query), start=known + 1
+            )
+        ]
 
     def numbers_with(self, kinds: Sequence[EntryKind], numbers: Sequence[int]) -> set[int]:
         """Which of the incidents INC-``numbers`` have an entry of ``kinds``, in one query."""

@@ -378,6 +378,16 @@ class IncidentUseCases:
             entries = uow.timeline.list_entries(incident.number)
             return corrected_incident(incident, entries), entries
 
+    def timeline_after(self, number: int, known: int) -> tuple[Incident, list[TimelineEntry], int]:
+        """INC-``number`` as stored (``corrected_incident`` with its whole timeline corrects it), the entries
+        recorded after its first ``known`` (in recording order, numbered from ``known + 1``) and how many entries
+        it has in all, in one read: a reader that kept the first ``known`` entries (the web view's
+        ``TimelineCache``) reads only the new ones; ``known`` 0 reads them all. Raises IncidentNotFound."""
+        with self.transactions.read() as uow:
+            incident = find_incident(uow, number, None)
+            recorded = uow.timeline.list_recorded_after(incident.number, known)
+            return incident, recorded, uow.timeline.count(incident.number)
+
     def recent_timeline(
         self,
         number: int | None = None,

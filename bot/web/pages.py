@@ -9,6 +9,7 @@ shows as text.
 
 from __future__ import annotations
 
+import bisect
 import importlib.util
 import tempfile
 import threading
@@ -19,12 +20,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import cmarkgfm
 import structlog
-from markdown_it import MarkdownIt
+from cmarkgfm.cmark import Options
 
 from bot.domain.alerts import alert_list
 from bot.domain.changes import ChangeEvent
-from bot.domain.corrections import correction_note, timeline_view
+from bot.domain.corrections import corrected_incident, correction_note, timeline_view
 from bot.domain.model import OPEN_STATUSES, Incident, IncidentSummary, Severity, Status, TimelineEntry
 from bot.domain.postmortem import followup_state
 from bot.domain.privacy import PRIVATE_TITLE, check_may_see, hidden_summary
@@ -54,16 +56,22 @@ PERIODS = ("7d", "30d", "90d", "365d")
 PERIOD_DAYS = {period: parse_since(period) for period in PERIODS}
 DEFAULT_REPORT_PERIOD = "90d"
 
-# CommonMark with GFM tables and strikethrough, raw HTML off: a "<script>" in the draft is text
-# (markdown-it-py escapes it), and markdown-it's own link check refuses javascript:, vbscript:, file: and data:
-# URLs other than images. A line break in a paragraph stays a line break (``breaks``): the draft's header lines
-# (**Date:**, **Status:**, ...) are one paragraph in Markdown but read as lines.
-_MARKDOWN = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable(["table", "strikethrough"])
+# CommonMark with GFM tables and strikethrough (cmark-gfm, GitHub's C implementation of the reference parser, as
+# PyPI's readme_renderer uses it), in its safe mode: raw HTML off (cmark-gfm without CMARK_OPT_UNSAFE writes
+# "<!-- raw HTML omitted -->" for a template's own tags; what people typed is escaped for Markdown before, so a
+# "<script>" in the draft is text) and links to javascript:, vbscript:, file: and data: (but images) emptied. No
+# autolinks (a bare URL stays text, as before) and "~~" only for strikethrough. A line break in a paragraph stays a
+# line break (HARDBREAKS): the draft's header lines (**Date:**, **Status:**, ...) are one paragraph in Markdown
+# but read as lines. markdown-it-py rendered it before: the same HTML for the bundled template, 40 to 80 times
+# slower on a 10,000-entry draft (bench/README.md, row W).
+_MARKDOWN_OPTIONS = Options.CMARK_OPT_HARDBREAKS | Options.CMARK_OPT_STRIKETHROUGH_DOUBLE_TILDE
+_MARKDOWN_EXTENSIONS = ["table", "strikethrough"]
 
 
 def markdown_html(text: str) -> str:
-    """``text`` (CommonMark + tables) as HTML with raw HTML disabled: safe to put into a page as it is."""
-    return str(_MARKDOWN.render(text))
+    """``text`` (CommonMark + tables + ``~~strikethrough~~``) as HTML with raw HTML disabled and unsafe link
+    targets emptied: safe to put into a page as it is."""
+    return str(cmarkgfm.markdown_to_html_with_extensions(text, _MARKDOWN_OPTIONS, _MARKDOWN_EXTENSIONS))
 
 
 @dataclass(frozen=True)
@@ -203,36 +211,96 @@ class WholeTimeline:
     postmortem_error: str
 
 
-CacheKey = tuple[int, str, tuple[ChangeEvent, ...]]
-"""What a ``WholeTimeline`` is kept under: the count of the incident's entries, the UTC hour, its recent changes."""
+CacheKey = tuple[int, str, tuple[ChangeEvent, ...], Incident]
+"""What a ``WholeTimeline`` is kept under: the count of the incident's entries, the UTC hour, its recent changes and
+the incident's state as read (corrected)."""
+
+
+@dataclass(frozen=True)
+class KeptTimeline:
+    """One incident's whole timeline as last read (``entries``: every entry as recorded, chronological: by
+    occurrence, then recording, as ``list_entries`` orders them) and, when built, its ``WholeTimeline``."""
+
+    entries: list[TimelineEntry]
+    whole_key: CacheKey | None = None
+    whole: WholeTimeline | None = None
+
+
+def _chronological(entry: TimelineEntry) -> tuple[datetime, datetime, int]:
+    """The store's order of a timeline (occurred, recorded, row id): the entry number follows the row id."""
+    return (entry.occurred_at, entry.recorded_at, entry.number or 0)
 
 
 class TimelineCache:
-    """Per process, the ``WholeTimeline`` of the incidents viewed lately (at most ``size``), so that a page viewed
-    again (a wall screen reloading) reads only its latest entries. Kept under the count of the incident's entries,
-    which any new entry changes (the timeline is append-only: corrections and strikes are entries too), the
-    UTC hour (the draft's "generated" time, overdue follow-ups and the budget window move with the clock), and the
-    recent change events of its service (a deploy reported late is in the draft at once)."""
+    """Per process, the whole timelines of the incidents viewed lately (at most ``size`` incidents and about
+    ``max_entries`` entries in all; the latest one is kept whatever its length), so that a page viewed again or
+    after a new entry reads only the entries recorded since (the timeline is append-only: corrections and strikes
+    are entries too, ``IncidentUseCases.timeline_after``), and the ``WholeTimeline`` built from one, kept under
+    the count of its entries, the UTC hour (the draft's "generated" time, overdue follow-ups and the budget window
+    move with the clock), the recent change events of its service (a deploy reported late is in the draft at once)
+    and the incident's state (a follow-up's tracker link, set without an entry)."""
 
-    def __init__(self, size: int = 32) -> None:
+    def __init__(self, size: int = 32, max_entries: int = 50_000) -> None:
         self.size = size
-        self._items: OrderedDict[int, tuple[CacheKey, WholeTimeline]] = OrderedDict()
+        self.max_entries = max_entries
+        self._items: OrderedDict[int, KeptTimeline] = OrderedDict()
         self._lock = threading.Lock()
+
+    def entries(self, number: int) -> list[TimelineEntry]:
+        """The entries kept for INC-``number`` (never changed in place: a newer read replaces the list), or []."""
+        with self._lock:
+            kept = self._items.get(number)
+            return kept.entries if kept is not None else []
+
+    def keep_entries(self, number: int, entries: list[TimelineEntry]) -> None:
+        """Keep ``entries`` (the whole timeline, chronological) for INC-``number``; its ``WholeTimeline`` stays if
+        the entries are the same list."""
+        with self._lock:
+            kept = self._items.get(number)
+            if kept is None or kept.entries is not entries:
+                kept = KeptTimeline(entries)
+            self._keep(number, kept)
 
     def get(self, number: int, key: CacheKey) -> WholeTimeline | None:
         with self._lock:
             found = self._items.get(number)
-            if found is None or found[0] != key:
+            if found is None or found.whole is None or found.whole_key != key:
                 return None
             self._items.move_to_end(number)
-            return found[1]
+            return found.whole
 
     def put(self, number: int, key: CacheKey, value: WholeTimeline) -> None:
         with self._lock:
-            self._items[number] = (key, value)
-            self._items.move_to_end(number)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            kept = self._items.get(number)
+            self._keep(number, KeptTimeline(kept.entries if kept is not None else [], key, value))
+
+    def _keep(self, number: int, kept: KeptTimeline) -> None:
+        self._items[number] = kept
+        self._items.move_to_end(number)
+        total = sum(len(item.entries) for item in self._items.values())
+        while len(self._items) > 1 and (len(self._items) > self.size or total > self.max_entries):
+            _, dropped = self._items.popitem(last=False)
+            total -= len(dropped.entries)
+
+
+def whole_entries(reads: WebReads, number: int) -> tuple[Incident, list[TimelineEntry]]:
+    """INC-``number`` (corrected, as views show it) and its whole timeline as recorded, chronological (what
+    ``IncidentUseCases.timeline`` returns), reading only the entries recorded since the cache last kept it.
+    Raises IncidentNotFound."""
+    kept = reads.cache.entries(number)
+    incident, recorded, count = reads.incidents.timeline_after(number, len(kept))
+    if kept and count == len(kept) + len(recorded):
+        entries = kept
+        if recorded:
+            entries = list(kept)
+            for entry in recorded:
+                bisect.insort(entries, entry, key=_chronological)
+    else:  # first read, or the store no longer has what was kept (a database restored): read it all
+        if kept:
+            incident, recorded, count = reads.incidents.timeline_after(number, 0)
+        entries = sorted(recorded, key=_chronological)
+    reads.cache.keep_entries(number, entries)
+    return corrected_incident(incident, entries), entries
 
 
 def whole_timeline_of(
@@ -265,20 +333,14 @@ def incident_page(reads: WebReads, viewer: Viewer, number: int, whole_timeline: 
     What needs every entry (``WholeTimeline``) is read once per state of the timeline (``TimelineCache``).
     Raises IncidentNotFound, PrivateIncident."""
     now = reads.incidents.clock()
-    every: list[TimelineEntry] | None = None
-    if whole_timeline:
-        incident, every = reads.incidents.timeline(number)
-        latest, count = every, len(every)
-    else:
-        incident, latest, count = reads.incidents.recent_timeline(number, limit=TIMELINE_SHOWN)
+    incident, every = whole_entries(reads, number)
     check_may_see(incident, viewer.user_id)
+    latest, count = (every if whole_timeline else every[-TIMELINE_SHOWN:]), len(every)
     # A change event is not an entry: the postmortem's "Recent changes" are read each time and part of the key.
     changes = reads.incidents.recent_changes(incident)
-    key: CacheKey = (count, f"{now:%Y-%m-%d %H}", tuple(changes))
+    key: CacheKey = (count, f"{now:%Y-%m-%d %H}", tuple(changes), incident)
     whole = reads.cache.get(number, key)
     if whole is None:
-        if every is None:
-            incident, every = reads.incidents.timeline(number)
         whole = whole_timeline_of(reads, incident, every, changes)
         reads.cache.put(number, key, whole)
     mention = plain_mention({**whole.names, **collect_names(latest)})
@@ -349,7 +411,7 @@ def visible_incident(reads: WebReads, viewer: Viewer, number: int) -> None:
 
 def timeline_document(reads: WebReads, viewer: Viewer, number: int) -> dict[str, Any]:
     """The CLI's ``timeline --format json`` of INC-``number``. Raises IncidentNotFound, PrivateIncident."""
-    incident, entries = reads.incidents.timeline(number)
+    incident, entries = whole_entries(reads, number)
     check_may_see(incident, viewer.user_id)
     return timeline_json(incident, entries)
 
