@@ -227,8 +227,9 @@ _TITLE_SEPARATORS = frozenset("-:,;|\u2013\u2014")
 _BIDI_AND_CONTROL = {"Cc", "Cf", "Cs"}
 _KEPT_CONTROLS = {"\n", "\t"} | {"\u200c", "\u200d"} | {chr(c) for c in range(0xE0020, 0xE0080)}
 """Kept although control (Cc) or format (Cf) characters: newline and tab; the zero-width non-joiner and joiner,
-which Persian and Indic words and emoji sequences (👩‍🚒, 🏳️‍🌈) need; the tag characters of subdivision flags (🏴 of
-England). The bidi overrides and isolates, and every other format character, go (Unicode 15, chapter 23)."""
+which Persian and Indic words and emoji sequences (👩‍🚒, 🏳️‍🌈) need, where they join two characters; the tag
+characters of subdivision flags (🏴 of England), right after the flag. The bidi overrides and isolates, and every
+other format character, go (Unicode 15, chapter 23)."""
 # Line and paragraph separators other than LF (CR alone, VT, FF, NEL, U+2028, U+2029): each becomes a
 # space, so the words either side stay apart ("x\v# vt" is "x # vt", never "x# vt"). CRLF is one LF.
 _SEPARATORS_AS_SPACE = str.maketrans(dict.fromkeys("\r\x0b\x0c\x85\u2028\u2029", " "))
@@ -249,9 +250,27 @@ def clean_text(text: str) -> str:
     Line separators other than LF are not dropped but become a space (CRLF becomes LF).
     """
     text = text.replace("\r\n", "\n").translate(_SEPARATORS_AS_SPACE)
-    return "".join(
-        ch for ch in text if ch in _KEPT_CONTROLS or unicodedata.category(ch) not in _BIDI_AND_CONTROL
-    ).strip()
+    kept = "".join(ch for ch in text if ch in _KEPT_CONTROLS or unicodedata.category(ch) not in _BIDI_AND_CONTROL)
+    return _STRAY_JOINERS.sub(_joiner_in_place, _STRAY_TAGS.sub(_tags_in_place, kept)).strip()
+
+
+_STRAY_JOINERS = re.compile("[\u200c\u200d]+")
+_STRAY_TAGS = re.compile("[\U000e0020-\U000e007f]+")
+
+
+def _joiner_in_place(match: re.Match[str]) -> str:
+    """A run of joiners stays only between two characters that are not blank: a joiner at either end of a word,
+    or alone, joins nothing (``declare \u200c`` has no title)."""
+    text, start, end = match.string, match.start(), match.end()
+    joins = start > 0 and end < len(text) and not text[start - 1].isspace() and not text[end].isspace()
+    return match.group() if joins else ""
+
+
+def _tags_in_place(match: re.Match[str]) -> str:
+    """A run of tag characters stays only right after a symbol (an emoji tag sequence, Unicode TR51 ED-14a, such as
+    🏴 then the tags of "gbeng"): elsewhere they are invisible text."""
+    start = match.start()
+    return match.group() if start > 0 and unicodedata.category(match.string[start - 1]) == "So" else ""
 
 
 _PRIVATE_OPTION = re.compile(rf"(?<!\S){_FLAG_DASH}private(?!\S)", re.IGNORECASE)

@@ -722,6 +722,20 @@ def grammar_like() -> st.SearchStrategy[str]:
     return st.tuples(st.binary(min_size=4, max_size=22), st.text(max_size=6)).map(_stitch)
 
 
+def _joins(value: str, i: int) -> bool:
+    """The format character at ``value[i]`` is one clean text may keep: a zero-width (non-)joiner between two
+    characters that are not blank, or a tag character (U+E0020..U+E007F) in a run right after a symbol (So)."""
+    ch = value[i]
+    if ch in "\u200c\u200d":
+        return 0 < i < len(value) - 1 and not value[i - 1].isspace() and not value[i + 1].isspace()
+    if "\U000e0020" <= ch <= "\U000e007f":
+        j = i
+        while j > 0 and "\U000e0020" <= value[j - 1] <= "\U000e007f":
+            j -= 1
+        return j > 0 and unicodedata.category(value[j - 1]) == "So"
+    return False
+
+
 def _check_outcome(text: str, names: bool = False) -> None:
     try:
         command = parse_command(text, names=names)
@@ -733,7 +747,10 @@ def _check_outcome(text: str, names: bool = False) -> None:
     for value in vars(command.action).values():
         if isinstance(value, str):
             assert len(value) <= MAX_TEXT
-            assert all(ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf") for ch in value)
+            assert all(
+                ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf") or _joins(value, i)
+                for i, ch in enumerate(value)
+            )
 
 
 class TestProperties:
@@ -1018,9 +1035,40 @@ class TestFormatCharactersInText:
 
         format_characters = [chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"]
         assert len(format_characters) > 150  # the whole class, not a sample
+        joiners = {"\u200c", "\u200d"}
         for ch in format_characters:
-            expected = f"a{ch}b" if ch in self.KEPT else "ab"
+            expected = f"a{ch}b" if ch in joiners else "ab"
             assert clean_text(f"a{ch}b") == expected, hex(ord(ch))
+            expected_after_flag = f"\U0001f3f4{ch}" if ch in self.KEPT - joiners else "\U0001f3f4"
+            assert clean_text(f"\U0001f3f4{ch}") == expected_after_flag, hex(ord(ch))
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("\u200c", ""),
+            ("\u200d\u200c\u200d", ""),
+            ("x \u200d y", "x  y"),
+            ("\u200dstart and end\u200c", "start and end"),
+            ("word\u200c \u200cword", "word word"),
+            ("\U000e0067\U000e0062 tags alone", "tags alone"),
+            ("a\U000e0067\U000e007fb", "ab"),
+        ],
+    )
+    def test_joiners_that_join_nothing_and_tags_after_no_symbol_go(self, text: str, expected: str) -> None:
+        """Found by the grammar property (``declare \u200c`` was declared with an invisible title): a joiner stays
+        only between two characters that are not blank, tags only after a symbol such as the flag 🏴."""
+        assert clean_text(text) == expected
+
+    @pytest.mark.parametrize(
+        ("command", "message"),
+        [
+            ("declare \u200c", "`declare` needs a title, e.g. `declare sev1 CDN edge returning 502s`."),
+            ("declare sev1 \u200c\u200d", "`declare` needs a title, e.g. `declare sev1 CDN edge returning 502s`."),
+            ("INC-1 note \u200d", "`note` needs some text."),
+        ],
+    )
+    def test_an_invisible_text_is_no_text(self, command: str, message: str) -> None:
+        assert usage_error(command).user_message == message
 
     @pytest.mark.parametrize(
         "text",
