@@ -965,6 +965,87 @@ def _alert_entries(url: str) -> int:
     return int(count)
 
 
+# --------------------------------------------------------------------------------------- X. timeline export
+
+
+def _export_peak(command: list[str], env: dict[str, str], out: Path) -> tuple[float, float]:
+    """(peak RSS in MiB: the process's ``VmHWM``, from ``wait4``'s ``ru_maxrss``; wall seconds) of one run of
+    ``command`` with its output written to ``out``."""
+    started = time.perf_counter()
+    with open(out, "wb") as sink:
+        process = subprocess.Popen(command, env=env, cwd=out.parent, stdout=sink, stderr=subprocess.PIPE)
+        assert process.stderr is not None
+        errors = process.stderr.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} exited {process.returncode}: {errors.decode()[-500:]}")
+    return round(usage.ru_maxrss / 1024, 1), round(wall, 2)
+
+
+def _exported_entries(out: Path) -> int:
+    """How many entries the exported JSON holds (its lines ``      "number": n,``), read line by line."""
+    with open(out, encoding="utf-8") as exported:
+        return sum(1 for line in exported if line.startswith('      "number": '))
+
+
+def bench_export(ctx: Context) -> list[Row]:
+    """Peak RSS (VmHWM) of ``incidentbot timeline INC-1 --format json`` (a whole process, output to a file) for an
+    incident of 1,000,000 timeline entries against one of 10,000, SQLite and PostgreSQL."""
+    big, small = ctx.size(1_000_000, 200_000, 2_000), ctx.size(10_000, 10_000, 100)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "INCIDENT_", "LOG_", "TRACKER", "PAGERDUTY_")) and k != "DATABASE_URL"
+    }
+    env["PYTHONPATH"] = str(REPO)
+    cli = [*_cli_command(), "timeline", "INC-1", "--format", "json"]
+    rows: list[Row] = []
+    for dialect in ("sqlite", "postgres"):
+        measured: dict[int, dict[str, float]] = {}
+        for size in (small, big):
+            url = ctx.database_url(dialect, f"export-{size}")
+            loaded = dataset.generate(url, 1, size)
+            out = ctx.workdir / f"export-{dialect}-{size}.json"
+            peak, wall = _export_peak(cli, {**env, "DATABASE_URL": url}, out)
+            written = _exported_entries(out)
+            assert written == size, (written, size)  # every entry was exported
+            measured[size] = {
+                "peak_mib": peak,
+                "seconds": wall,
+                "bytes": out.stat().st_size,
+                "load_seconds": round(loaded.seconds, 1),
+            }
+            out.unlink()
+        ctx.details[f"export_{dialect}"] = measured
+        case = f"{dialect}: timeline --format json, {big:,} vs {small:,} entries"
+        rows.append(
+            Row(
+                "X timeline export",
+                case,
+                "peak RSS MiB",
+                measured[big]["peak_mib"],
+                measured[small]["peak_mib"],
+                stats.ratio(measured[big]["peak_mib"], measured[small]["peak_mib"]),
+                unit="MiB",
+            )
+        )
+        rows.append(
+            Row(
+                "X timeline export",
+                case,
+                "seconds",
+                measured[big]["seconds"],
+                measured[small]["seconds"],
+                stats.ratio(measured[big]["seconds"], measured[small]["seconds"]),
+                unit="s",
+            )
+        )
+        rows.append(Row("X timeline export", case, "output MB", round(measured[big]["bytes"] / 1e6, 1), unit="MB"))
+    return rows
+
+
 # --------------------------------------------------------------------------------------- C. db copy
 
 
@@ -1140,6 +1221,7 @@ BENCHES: dict[str, Callable[[Context], list[Row]]] = {
     "replicas": bench_replicas,
     "alerts": bench_alerts,
     "copy": bench_copy,
+    "export": bench_export,
     "cli": bench_cli,
     "web": bench_web,
 }
