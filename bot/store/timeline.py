@@ -100,7 +100,13 @@ class TimelineRepository:
         for rows in result.partitions(batch):
             for row in rows:
                 yield TimelineEntry(
-                    EntryKind(row.kind), row.occurred_at, row.recorded_at, row.actor, row.text, dict(row.data), row.number
+                    EntryKind(row.kind),
+                    row.occurred_at,
+                    row.recorded_at,
+                    row.actor,
+                    row.text,
+                    dict(row.data),
+                    row.number,
                 )
 
     def entry_names(self, number: int, batch: int = STREAM_BATCH) -> dict[str, str]:

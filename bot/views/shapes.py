@@ -116,7 +116,11 @@ def timeline_json_text(
         yield "]}"
         return
     step = " " * indent
-    yield "{" + "".join(f"\n{step}{_dumps(key)}: {_dumps(value)}," for key, value in head.items()) + f'\n{step}"entries": '
+    yield (
+        "{"
+        + "".join(f"\n{step}{_dumps(key)}: {_dumps(value)}," for key, value in head.items())
+        + f'\n{step}"entries": '
+    )
     opened = False
     for entry in entries:
         # JSON text holds no raw newline (strings escape it), so each line of the entry moves in two levels

@@ -36,7 +36,7 @@ def seed(database_url: str, entries: list[dict[str, Any]]) -> None:
                 sa.insert(INCIDENTS).values(
                     id=1,
                     number=4,
-                    title="Checkout — 502s from \"edge\"",
+                    title='Checkout — 502s from "edge"',
                     severity="sev2",
                     status="investigating",
                     declared_at=T0,

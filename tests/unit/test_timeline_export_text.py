@@ -81,4 +81,6 @@ def test_each_entry_is_written_before_the_next_is_read() -> None:
         written.append(piece)
     assert ['"text": "note 0"' in s for s in seen_when_reading] == [False, True, True]
     assert ['"text": "note 1"' in s for s in seen_when_reading] == [False, False, True]
-    assert "".join(written).endswith('"text": "note 2",\n      "description": "Note: note 2",\n      "data": {}\n    }\n  ]\n}')
+    assert "".join(written).endswith(
+        '"text": "note 2",\n      "description": "Note: note 2",\n      "data": {}\n    }\n  ]\n}'
+    )
