@@ -257,3 +257,43 @@ def test_a_long_timeline_is_written_while_it_is_read(database_url: str, tmp_path
     document = json.loads(first + rest)
     assert [e["number"] for e in document["entries"]] == list(range(1, LONG + 1))
     assert document["entries"][-1]["text"] == f"edge CPU at {50 + LONG % 50}% on pop-{LONG % 30}"
+
+
+def test_batches_keep_the_order_and_the_recording_numbers(database_url: str) -> None:
+    """Seven entries recorded in one order and backdated into another, read two rows at a time: the stream gives
+    the entries and numbers that listing the whole timeline gives, and the names of the whole timeline."""
+    occurred = [0, 30, 10, 20, 5, 40, 10]  # minutes; the 3rd and 7th tie on occurred_at, then recorded_at decides
+    seed(
+        database_url,
+        [
+            {
+                "id": n,
+                "kind": "note",
+                "occurred_at": minute(occurred[n - 1]),
+                "recorded_at": minute(50 + n),
+                "actor": "U0BOB",
+                "text": f"note recorded {n}",
+                "data": {"names": {"U0BOB": f"bob{n}"}} if n in (2, 5) else {},
+            }
+            for n in range(1, 8)
+        ],
+    )
+    store = open_store(database_url)
+    try:
+        with store.transaction(readonly=True) as uow:
+            streamed = list(uow.timeline.stream_entries(4, batch=2))
+            names = uow.timeline.entry_names(4, batch=2)
+            listed = uow.timeline.list_entries(4)
+    finally:
+        store.dispose()
+    assert [(e.number, e.text) for e in streamed] == [
+        (1, "note recorded 1"),
+        (5, "note recorded 5"),
+        (3, "note recorded 3"),
+        (7, "note recorded 7"),
+        (4, "note recorded 4"),
+        (2, "note recorded 2"),
+        (6, "note recorded 6"),
+    ]
+    assert streamed == listed and [e.number for e in streamed] == [e.number for e in listed]
+    assert names == {"U0BOB": "bob2"}  # entry 2 (minute 30) is later on the timeline than entry 5 (minute 5)
