@@ -955,6 +955,130 @@ def bench_alerts(ctx: Context) -> list[Row]:
     return rows
 
 
+STORM_GROUPS = 10
+"""Issue 18, target 4: 10 alert groups of 1,000 alerts arriving at once."""
+
+
+def _post_json(url: str, body: bytes) -> tuple[int, str]:
+    """POST one alert notification on a fresh connection; (status, action of the answer)."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=120)
+    try:
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {ALERT_TOKEN}"}
+        connection.request("POST", "/alerts/alertmanager", body=body, headers=headers)
+        response = connection.getresponse()
+        answer = response.read()
+        action = json.loads(answer).get("action", "") if response.status == 200 else answer.decode()[:200]
+        return response.status, str(action)
+    finally:
+        connection.close()
+
+
+def _storm_round(sends: list[tuple[str, bytes]]) -> tuple[float, list[tuple[int, str]]]:
+    """Send every (server url, body) at once, one thread each, released together; (ms from the release to the
+    last answer, the answers)."""
+    import threading
+
+    barrier = threading.Barrier(len(sends) + 1)
+    answers: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    def send(url: str, body: bytes) -> None:
+        barrier.wait(timeout=60)
+        answer = _post_json(url, body)
+        with lock:
+            answers.append(answer)
+
+    threads = [threading.Thread(target=send, args=send_args) for send_args in sends]
+    for thread in threads:
+        thread.start()
+    barrier.wait(timeout=60)
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join(timeout=600)
+    return (time.perf_counter() - started) * 1000, answers
+
+
+def bench_alert_storm(ctx: Context) -> list[Row]:
+    """Issue 18, target 4: 10 groups of 1,000 alerts sent at once to two ``incidentbot serve`` replicas on one
+    PostgreSQL database, each group to both (an Alertmanager HA pair: 20 notifications) and the groups split
+    between them (10 notifications), time from sending to the last 200; baseline: one 1,000-alert group to one
+    replica, in the same run, rounds alternating. SQLite: the 10 groups at once to its one replica. Every
+    round uses new groups; the run checks one incident per group and each alert on a timeline once."""
+    from tests.support.alerts import T0, alert, notification
+
+    size = ctx.size(1000, 1000, 20)
+    rounds = ctx.size(5, 3, 1)
+    rows: list[Row] = []
+
+    def body(tag: str) -> bytes:
+        alerts = [alert(f"fp{i:04d}", T0 + timedelta(seconds=i)) for i in range(size)]
+        return json.dumps(notification(alerts, f'{{}}:{{storm="{tag}"}}', summary=f"storm {tag}")).encode()
+
+    for dialect in ("sqlite", "postgres"):
+        url = ctx.database_url(dialect, "storm")
+        replicas = 1 if dialect == "sqlite" else 2
+        cases = ["1 group, 1 replica"] + (
+            ["10 groups at once, 1 replica"]
+            if replicas == 1
+            else ["10 groups at once, each to both replicas", "10 groups at once, split between the replicas"]
+        )
+        timings: dict[str, list[float]] = {case: [] for case in cases}
+        groups = 0
+        with ExitStack() as stack:
+            servers = [
+                stack.enter_context(serving("bot", url, ctx.slack, INCIDENT_WEBHOOK_TOKEN=ALERT_TOKEN))
+                for _ in range(replicas)
+            ]
+            warmup = 0 if ctx.smoke else 1  # the first round warms up
+            for index in range(rounds + warmup):
+                for case in cases:
+                    tags = [f"{dialect}-{index}-{cases.index(case)}-{g}" for g in range(STORM_GROUPS)]
+                    if case.startswith("1 group"):
+                        sends = [(servers[0].url, body(tags[0]))]
+                    elif "both" in case:
+                        sends = [(s.url, body(tag)) for tag in tags for s in servers]
+                    else:
+                        sends = [(servers[g % replicas].url, body(tag)) for g, tag in enumerate(tags)]
+                    groups += len({b for _, b in sends})
+                    elapsed, answers = _storm_round(sends)
+                    assert [status for status, _ in answers] == [200] * len(sends), answers
+                    declared = sorted(action for _, action in answers).count("declared")
+                    assert declared == len({b for _, b in sends}), answers  # one declaration per group
+                    if index >= warmup:
+                        timings[case].append(elapsed)
+        incidents, entries = _storm_counts(url)
+        assert (incidents, entries) == (groups, groups * size), (incidents, entries, groups)
+        summary = {case: stats.summary(values) for case, values in timings.items()}
+        ctx.details[f"alert_storm_{dialect}"] = {"alerts_per_group": size, "rounds": rounds, **summary}
+        base = summary[cases[0]]
+        for case in cases[1:]:
+            label = f"{dialect}, {case}, {size:,} alerts each, n={rounds}"
+            measured = summary[case]
+            rows.append(
+                Row(
+                    "A2 alert storm",
+                    label,
+                    "last 200 p50",
+                    measured["p50_ms"],
+                    base["p50_ms"],
+                    stats.ratio(measured["p50_ms"], base["p50_ms"]),
+                )
+            )
+            rows.append(Row("A2 alert storm", label, "last 200 max", max(timings[case])))
+    ctx.slack.forget_calls()
+    return rows
+
+
+def _storm_counts(url: str) -> tuple[int, int]:
+    """(incidents, alert_fired timeline entries) in the database."""
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        incidents = connection.execute(sa.text("SELECT count(*) FROM incidents")).scalar_one()
+    engine.dispose()
+    return int(incidents), _alert_entries(url)
+
+
 def _alert_entries(url: str) -> int:
     engine = sa.create_engine(url)
     with engine.connect() as connection:
@@ -963,6 +1087,87 @@ def _alert_entries(url: str) -> int:
         ).scalar_one()
     engine.dispose()
     return int(count)
+
+
+# --------------------------------------------------------------------------------------- X. timeline export
+
+
+def _export_peak(command: list[str], env: dict[str, str], out: Path) -> tuple[float, float]:
+    """(peak RSS in MiB: the process's ``VmHWM``, from ``wait4``'s ``ru_maxrss``; wall seconds) of one run of
+    ``command`` with its output written to ``out``."""
+    started = time.perf_counter()
+    with open(out, "wb") as sink:
+        process = subprocess.Popen(command, env=env, cwd=out.parent, stdout=sink, stderr=subprocess.PIPE)
+        assert process.stderr is not None
+        errors = process.stderr.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} exited {process.returncode}: {errors.decode()[-500:]}")
+    return round(usage.ru_maxrss / 1024, 1), round(wall, 2)
+
+
+def _exported_entries(out: Path) -> int:
+    """How many entries the exported JSON holds (its lines ``      "number": n,``), read line by line."""
+    with open(out, encoding="utf-8") as exported:
+        return sum(1 for line in exported if line.startswith('      "number": '))
+
+
+def bench_export(ctx: Context) -> list[Row]:
+    """Peak RSS (VmHWM) of ``incidentbot timeline INC-1 --format json`` (a whole process, output to a file) for an
+    incident of 1,000,000 timeline entries against one of 10,000, SQLite and PostgreSQL."""
+    big, small = ctx.size(1_000_000, 200_000, 2_000), ctx.size(10_000, 10_000, 100)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "INCIDENT_", "LOG_", "TRACKER", "PAGERDUTY_")) and k != "DATABASE_URL"
+    }
+    env["PYTHONPATH"] = str(REPO)
+    cli = [*_cli_command(), "timeline", "INC-1", "--format", "json"]
+    rows: list[Row] = []
+    for dialect in ("sqlite", "postgres"):
+        measured: dict[int, dict[str, float]] = {}
+        for size in (small, big):
+            url = ctx.database_url(dialect, f"export-{size}")
+            loaded = dataset.generate(url, 1, size)
+            out = ctx.workdir / f"export-{dialect}-{size}.json"
+            peak, wall = _export_peak(cli, {**env, "DATABASE_URL": url}, out)
+            written = _exported_entries(out)
+            assert written == size, (written, size)  # every entry was exported
+            measured[size] = {
+                "peak_mib": peak,
+                "seconds": wall,
+                "bytes": out.stat().st_size,
+                "load_seconds": round(loaded.seconds, 1),
+            }
+            out.unlink()
+        ctx.details[f"export_{dialect}"] = measured
+        case = f"{dialect}: timeline --format json, {big:,} vs {small:,} entries"
+        rows.append(
+            Row(
+                "X timeline export",
+                case,
+                "peak RSS MiB",
+                measured[big]["peak_mib"],
+                measured[small]["peak_mib"],
+                stats.ratio(measured[big]["peak_mib"], measured[small]["peak_mib"]),
+                unit="MiB",
+            )
+        )
+        rows.append(
+            Row(
+                "X timeline export",
+                case,
+                "seconds",
+                measured[big]["seconds"],
+                measured[small]["seconds"],
+                stats.ratio(measured[big]["seconds"], measured[small]["seconds"]),
+                unit="s",
+            )
+        )
+        rows.append(Row("X timeline export", case, "output MB", round(measured[big]["bytes"] / 1e6, 1), unit="MB"))
+    return rows
 
 
 # --------------------------------------------------------------------------------------- C. db copy
@@ -1139,7 +1344,9 @@ BENCHES: dict[str, Callable[[Context], list[Row]]] = {
     "memory": bench_memory,
     "replicas": bench_replicas,
     "alerts": bench_alerts,
+    "storm": bench_alert_storm,
     "copy": bench_copy,
+    "export": bench_export,
     "cli": bench_cli,
     "web": bench_web,
 }

@@ -699,14 +699,20 @@ def _timeline_text(incident: Incident, entries: Sequence[TimelineEntry]) -> str:
 
 
 def _timeline(args: argparse.Namespace, settings: Settings) -> int:
-    incident, entries = _usecases(settings, read_only=True).incidents.timeline(_incident_number(args.incident))
-    _check_private(incident, args)
-    if args.format == "json":
-        from bot.views.shapes import timeline_json
+    incidents = _usecases(settings, read_only=True).incidents
+    number = _incident_number(args.incident)
+    if args.format == "json":  # written while read: a timeline of any length in bounded memory
+        from bot.views.shapes import timeline_json_text
 
-        print(json.dumps(timeline_json(incident, entries), indent=2, ensure_ascii=False))
-    else:
-        print(_timeline_text(incident, entries))
+        with incidents.streamed_timeline(number) as (incident, names, stream):
+            _check_private(incident, args)
+            for piece in timeline_json_text(incident, names, stream, indent=2):
+                sys.stdout.write(piece)
+        sys.stdout.write("\n")
+        return 0
+    incident, entries = incidents.timeline(number)
+    _check_private(incident, args)
+    print(_timeline_text(incident, entries))
     return 0
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -15,6 +15,9 @@ from bot.store.tables import IncidentRow, TimelineEntryRow
 _TIMELINE: sa.Table = TimelineEntryRow.__table__  # type: ignore[attr-defined]
 _KINDS = {kind.value: kind for kind in EntryKind}
 """Each stored ``kind`` to its EntryKind (a dict lookup, cheaper than ``EntryKind(value)`` per row)."""
+
+STREAM_BATCH = 2000
+"""Rows fetched at a time by ``stream_entries`` and ``entry_names`` (a server-side cursor on PostgreSQL)."""
 
 
 class IncidentKeys:
@@ -73,6 +76,56 @@ class TimelineRepository:
         rows = list(self._session.exec(query))
         numbers = self._numbers(number) if numbered and rows else {}
         return [_entry(row, numbers.get(row.id or 0)) for row in rows]
+
+    def stream_entries(self, number: int, batch: int = STREAM_BATCH) -> Iterator[TimelineEntry]:
+        """INC-``number``'s every entry, numbered and ordered as ``list_entries(number)`` gives them, read ``batch``
+        rows at a time: a server-side cursor on PostgreSQL, SQLite's stepping cursor, no ORM objects. The
+        entry numbers (recording order) come from the database (``row_number() OVER (ORDER BY id)``), so memory
+        does not grow with the timeline. Iterate inside the unit of work's transaction."""
+        t = _TIMELINE
+        numbered = (
+            sa.select(
+                t.c.id,
+                t.c.kind,
+                t.c.occurred_at,
+                t.c.recorded_at,
+                t.c.actor,
+                t.c.text,
+                t.c.data,
+                sa.func.row_number().over(order_by=t.c.id).label("number"),
+            )
+            .where(t.c.incident_id == self._keys.row_id(number))
+            .subquery()
+        )
+        query = sa.select(numbered).order_by(numbered.c.occurred_at, numbered.c.recorded_at, numbered.c.id)
+        result = self._session.connection().execution_options(stream_results=True).execute(query)
+        for rows in result.partitions(batch):
+            for row in rows:
+                yield TimelineEntry(
+                    EntryKind(row.kind),
+                    row.occurred_at,
+                    row.recorded_at,
+                    row.actor,
+                    row.text,
+                    dict(row.data),
+                    row.number,
+                )
+
+    def entry_names(self, number: int, batch: int = STREAM_BATCH) -> dict[str, str]:
+        """``collect_names`` over INC-``number``'s whole timeline (user id -> display name, later entries win),
+        reading only each entry's ``data.names``, ``batch`` rows at a time."""
+        t = _TIMELINE
+        query = (
+            sa.select(t.c.data["names"])
+            .where(t.c.incident_id == self._keys.row_id(number))
+            .order_by(t.c.occurred_at, t.c.recorded_at, t.c.id)
+        )
+        names: dict[str, str] = {}
+        result = self._session.connection().execution_options(stream_results=True).execute(query)
+        for values in result.scalars().partitions(batch):
+            for value in values:
+                names.update(value or {})
+        return names
 
     def _numbers(self, number: int) -> dict[int, int]:
         """Row id -> entry number (1.. in recording order) for INC-``number``: the ids alone, not the rows

@@ -6,7 +6,8 @@ command, retried on fresh state when a racing command won (see ``bot.usecases.sh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 
@@ -387,6 +388,19 @@ class IncidentUseCases:
             incident = find_incident(uow, number, None)
             recorded = uow.timeline.list_recorded_after(incident.number, known)
             return incident, recorded, uow.timeline.count(incident.number)
+
+    @contextmanager
+    def streamed_timeline(self, number: int) -> Iterator[tuple[Incident, dict[str, str], Iterator[TimelineEntry]]]:
+        """INC-``number`` as stored, the names its timeline's entries carry (``collect_names`` of the whole
+        timeline) and an iterator over its every entry as ``timeline(number)`` lists them (numbered, oldest
+        first), read in batches inside one read transaction, open until the block ends: the export of a
+        timeline of any length (``timeline --format json``) without holding it in memory. The incident is not
+        corrected: corrections never change its id, title, status, severity or privacy, all an export shows of it.
+        Raises IncidentNotFound."""
+        with self.transactions.read() as uow:
+            incident = find_incident(uow, number, None)
+            names = uow.timeline.entry_names(incident.number)
+            yield incident, names, uow.timeline.stream_entries(incident.number)
 
     def recent_timeline(
         self,

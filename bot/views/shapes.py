@@ -7,7 +7,8 @@ to two decimals; people are recorded ids (a Slack user id or a CLI name), never 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -97,6 +98,40 @@ def timeline_json(incident: Incident, entries: Sequence[TimelineEntry]) -> dict[
         "severity": incident.severity.value,
         "entries": [entry_json(e, names) for e in entries],
     }
+
+
+def timeline_json_text(
+    incident: Incident, names: Mapping[str, str], entries: Iterable[TimelineEntry], indent: int | None = None
+) -> Iterator[str]:
+    """``json.dumps(timeline_json(incident, entries), indent=indent, ensure_ascii=False)``, the same text to the
+    byte, in pieces: the head, then one piece per entry as ``entries`` yields it, then the tail. ``names``:
+    ``collect_names`` of the whole timeline (an entry's description names people any later entry named), so a
+    timeline of any length is written while it is read (``timeline --format json``)."""
+    head = timeline_json(incident, [])
+    del head["entries"]
+    if indent is None:
+        yield "{" + "".join(f"{_dumps(key)}: {_dumps(value)}, " for key, value in head.items()) + '"entries": ['
+        for index, entry in enumerate(entries):
+            yield (", " if index else "") + _dumps(entry_json(entry, names))
+        yield "]}"
+        return
+    step = " " * indent
+    yield (
+        "{"
+        + "".join(f"\n{step}{_dumps(key)}: {_dumps(value)}," for key, value in head.items())
+        + f'\n{step}"entries": '
+    )
+    opened = False
+    for entry in entries:
+        # JSON text holds no raw newline (strings escape it), so each line of the entry moves in two levels
+        text = json.dumps(entry_json(entry, names), indent=indent, ensure_ascii=False).replace("\n", "\n" + step * 2)
+        yield ("," if opened else "[") + f"\n{step * 2}{text}"
+        opened = True
+    yield (f"\n{step}]" if opened else "[]") + "\n}"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def budget_json(report: BudgetReport) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Two real `incidentbot serve` processes on one PostgreSQL database receive the same alert group at the
-same moment (an HA Alertmanager pair, each member sending to a different replica)."""
+same moment (an HA Alertmanager pair, each member sending to a different replica); and ten groups at once,
+on PostgreSQL and on one SQLite file both processes open (issue 18, target 4)."""
 
 from __future__ import annotations
 
@@ -117,3 +118,94 @@ class TestTwoServeProcesses:
             assert server.stop(signal.SIGTERM) == 0
         assert len(two_replicas[0].fake.calls_to("conversations.create")) == 1
         assert len(pagerduty.events) == 1
+
+
+@pytest.fixture()
+def replicas_on(tmp_path: Path, database_url: str, pagerduty: FakePagerDuty) -> Iterator[tuple[list[Server], str]]:
+    """Two `incidentbot serve` processes on one database (``database_url``: a SQLite file both open, or
+    PostgreSQL), paging configured; and that database's URL."""
+    env = {
+        "INCIDENT_WEBHOOK_TOKEN": TOKEN,
+        "PAGERDUTY_ROUTING_KEY": "R0UTINGKEYR0UTINGKEYR0UTINGKEY32",
+        "PAGERDUTY_EVENTS_URL": pagerduty.url,
+    }
+    with FakeSlack() as fake:
+        servers = [
+            Server(tmp_path / f"replica{i}.db", free_port(), fake, database_url=database_url, env=env) for i in range(2)
+        ]
+        servers[0].start(timeout=60)
+        servers[1].start(timeout=60)
+        try:
+            yield servers, database_url
+        finally:
+            for server in servers:
+                server.stop(signal.SIGKILL, timeout=10)
+
+
+def test_ten_groups_at_once_on_two_replicas_are_ten_incidents(
+    replicas_on: tuple[list[Server], str], pagerduty: FakePagerDuty
+) -> None:
+    """Issue 18, target 4, on PostgreSQL and on one SQLite file: 10 groups of 100 alerts sent at once, each to
+    both replicas (an HA pair: 20 notifications), then 10 more groups at once split between them (group g to
+    replica g % 2): 20 incidents, one per group, each alert of a group fired once on its group's incident, one
+    channel and one page each."""
+    two_replicas, database_url = replicas_on
+    size = 100
+
+    def group(name: str) -> dict[str, Any]:
+        alerts = [alert(f"{name}-fp{i:03d}", at(i / 10), severity="critical") for i in range(size)]
+        return notification(alerts, f'{{}}:{{storm="{name}"}}', summary=f"storm {name}")
+
+    paired = [f"pair{g}" for g in range(10)]
+    split = [f"split{g}" for g in range(10)]
+    answers: dict[str, list[dict[str, Any]]] = {name: [] for name in paired + split}
+    lock = threading.Lock()
+
+    def at_once(sends: list[tuple[int, str]]) -> None:
+        barrier = threading.Barrier(len(sends))
+
+        def send(port: int, name: str) -> None:
+            body = group(name)
+            barrier.wait(timeout=30)
+            status, answer = post(port, body)
+            assert status == 200, answer
+            with lock:
+                answers[name].append(answer)
+
+        threads = [threading.Thread(target=send, args=pair) for pair in sends]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=300)
+
+    at_once([(server.port, name) for name in paired for server in two_replicas])
+    at_once([(two_replicas[g % 2].port, name) for g, name in enumerate(split)])
+
+    for name in paired:  # one member of the pair declares, the other finds everything recorded
+        assert sorted((a["action"], a["recorded"]) for a in answers[name]) == [("declared", size), ("repeat", 0)]
+    for name in split:
+        assert [(a["action"], a["recorded"]) for a in answers[name]] == [("declared", size)]
+    incident_of = {name: answers[name][0]["incident"] for name in paired + split}
+    assert sorted(incident_of.values(), key=lambda i: int(i[4:])) == [f"INC-{n}" for n in range(1, 21)]
+
+    store = open_store(database_url)
+    try:
+        usecases = wire_usecases(store)
+        assert len(usecases.incidents.summaries()) == 20
+        for name, incident_id in incident_of.items():
+            incident, entries = usecases.incidents.timeline(int(incident_id[4:]))
+            assert incident.title == f"storm {name}"
+            fired = [(str(e.data["fingerprint"]), e.occurred_at) for e in entries if e.kind is EntryKind.ALERT_FIRED]
+            assert sorted(fired) == [(f"{name}-fp{i:03d}", at(i / 10)) for i in range(size)]
+            assert [e.kind for e in entries].count(EntryKind.DECLARED) == 1
+    finally:
+        store.dispose()
+    fake = two_replicas[0].fake
+    fake.wait_for("conversations.create", count=20, timeout=60)
+    pages = pagerduty.wait_for(20, timeout=60)
+    for server in two_replicas:
+        assert server.stop(signal.SIGTERM) == 0
+    assert len(fake.calls_to("conversations.create")) == 20
+    triggers = [e for e in pagerduty.events if e["event_action"] == "trigger"]
+    assert len(pages) >= 20 and len(triggers) == 20
+    assert len({e["dedup_key"] for e in triggers}) == 20

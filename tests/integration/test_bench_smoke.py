@@ -23,7 +23,9 @@ EXPECTED_BENCHES = {
     "memory",
     "replicas",
     "alerts",
+    "storm",
     "copy",
+    "export",
     "cli",
     "web",
 }
