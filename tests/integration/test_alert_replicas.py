@@ -9,6 +9,7 @@ import signal
 import threading
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -41,8 +42,10 @@ def post(port: int, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         return response.status, json.loads(response.read().decode())
 
 
-@pytest.fixture()
-def two_replicas(tmp_path: Path, postgres_url: str, pagerduty: FakePagerDuty) -> Iterator[list[Server]]:
+@contextmanager
+def _replicas(tmp_path: Path, database_url: str, pagerduty: FakePagerDuty) -> Iterator[list[Server]]:
+    """Two `incidentbot serve` processes on ``database_url`` (a SQLite file both open, or PostgreSQL), sharing a
+    fake Slack, with the alert webhook and paging configured; killed afterwards."""
     env = {
         "INCIDENT_WEBHOOK_TOKEN": TOKEN,
         "PAGERDUTY_ROUTING_KEY": "R0UTINGKEYR0UTINGKEYR0UTINGKEY32",
@@ -50,7 +53,7 @@ def two_replicas(tmp_path: Path, postgres_url: str, pagerduty: FakePagerDuty) ->
     }
     with FakeSlack() as fake:
         servers = [
-            Server(tmp_path / f"replica{i}.db", free_port(), fake, database_url=postgres_url, env=env) for i in range(2)
+            Server(tmp_path / f"replica{i}.db", free_port(), fake, database_url=database_url, env=env) for i in range(2)
         ]
         servers[0].start(timeout=60)  # the first migrates; the second finds the schema current
         servers[1].start(timeout=60)
@@ -59,6 +62,12 @@ def two_replicas(tmp_path: Path, postgres_url: str, pagerduty: FakePagerDuty) ->
         finally:
             for server in servers:
                 server.stop(signal.SIGKILL, timeout=10)
+
+
+@pytest.fixture()
+def two_replicas(tmp_path: Path, postgres_url: str, pagerduty: FakePagerDuty) -> Iterator[list[Server]]:
+    with _replicas(tmp_path, postgres_url, pagerduty) as servers:
+        yield servers
 
 
 @pytest.mark.postgres
@@ -122,24 +131,9 @@ class TestTwoServeProcesses:
 
 @pytest.fixture()
 def replicas_on(tmp_path: Path, database_url: str, pagerduty: FakePagerDuty) -> Iterator[tuple[list[Server], str]]:
-    """Two `incidentbot serve` processes on one database (``database_url``: a SQLite file both open, or
-    PostgreSQL), paging configured; and that database's URL."""
-    env = {
-        "INCIDENT_WEBHOOK_TOKEN": TOKEN,
-        "PAGERDUTY_ROUTING_KEY": "R0UTINGKEYR0UTINGKEYR0UTINGKEY32",
-        "PAGERDUTY_EVENTS_URL": pagerduty.url,
-    }
-    with FakeSlack() as fake:
-        servers = [
-            Server(tmp_path / f"replica{i}.db", free_port(), fake, database_url=database_url, env=env) for i in range(2)
-        ]
-        servers[0].start(timeout=60)
-        servers[1].start(timeout=60)
-        try:
-            yield servers, database_url
-        finally:
-            for server in servers:
-                server.stop(signal.SIGKILL, timeout=10)
+    """Two `incidentbot serve` processes on one database of each kind, paging configured; and that database's URL."""
+    with _replicas(tmp_path, database_url, pagerduty) as servers:
+        yield servers, database_url
 
 
 def test_ten_groups_at_once_on_two_replicas_are_ten_incidents(
