@@ -59,7 +59,9 @@ class TestBurst:
         for i in range(BURST_NOTES):
             due = start + i * BURST_SECONDS / BURST_NOTES
             time.sleep(max(0.0, due - time.monotonic()))
-            reply = paced.command(f"note burst note {i:03d} edge CPU back under 40%", channel_id=channel_id, drain=False)
+            reply = paced.command(
+                f"note burst note {i:03d} edge CPU back under 40%", channel_id=channel_id, drain=False
+            )
             assert reply.result.status == 200, reply.result.body
         burst = time.monotonic() - start
         paced.bot.drain()
@@ -77,7 +79,9 @@ class TestBurst:
         assert len(to_channel) <= bound, (len(to_channel), bound, burst)
         print(f"burst {burst:.1f} s: {len(to_channel)} posts (bound {bound}), window {window:.1f} s")
 
-        updates = [c for c in paced.fake.calls_to("chat.update")[updates_before:] if c.params.get("channel") == channel_id]
+        updates = [
+            c for c in paced.fake.calls_to("chat.update")[updates_before:] if c.params.get("channel") == channel_id
+        ]
         assert 1 <= len(updates) <= 4 + math.floor(16 * window / 60), (len(updates), window)
         print(f"status message edits: {len(updates)} (bound {4 + math.floor(16 * window / 60)})")
         assert paced.bot.usecases.outbox.items() == []
