@@ -26,6 +26,7 @@ EXPECTED_BENCHES = {
     "copy",
     "cli",
     "web",
+    "slack",
 }
 
 
