@@ -920,8 +920,9 @@ class SlackDeliverer:
             await asyncio.to_thread(self.incidents.set_status_message, incident.number, ts)
             try:
                 await self.web_api.pin(incident.channel_id, ts)
-            except SlackApiError as exc:  # temporary: the pin alone is retried through the outbox
-                wait = timedelta(seconds=failure_of(exc).retry_after or 1.0)
+            except (SlackApiError, TooSoon) as exc:  # temporary, or paced: the pin alone is retried via the outbox
+                after = exc.after if isinstance(exc, TooSoon) else failure_of(exc).retry_after
+                wait = timedelta(seconds=after or 1.0)
                 payload = {"channel": incident.channel_id, "ts": ts}
                 retry_pin = Effect(SlackEffect.PIN_STATUS, payload, incident.number, not_before=wait)
                 await asyncio.to_thread(self.outbox.enqueue, [retry_pin])

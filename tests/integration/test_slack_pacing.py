@@ -101,3 +101,25 @@ class TestBurst:
         statuses = [c.status for c in paced.fake.calls_to("chat.postMessage")[before:]]
         assert statuses == [429, 200]
         assert sum("after the refusal" in line for line in _lines(paced, channel_id)) == 1
+
+
+class TestTooSoon:
+    def test_a_pin_whose_turn_is_far_is_queued_on_its_own_and_made_at_its_turn(self, paced: SlackDriver) -> None:
+        """When pins.add's turn is further than a delivery waits, the new status message is still pinned: the
+        pin alone is queued for its turn (a retried refresh edits the message and would never pin it)."""
+        deliver_lines = paced.bot.worker.deliver_batch
+        pacer = deliver_lines.__self__.web_api.pacer  # type: ignore[union-attr]
+        assert pacer is not None
+        pacer.max_wait = 0.5
+        pacer.hold("pins.add", None, 3)  # as after a 429 with Retry-After: 3
+        held = time.monotonic()
+        channel_id = paced.declare()
+        deadline = time.monotonic() + 30
+        while not paced.fake.channel(channel_id).pins:
+            assert time.monotonic() < deadline, [c.describe() for c in paced.fake.calls_to("pins.add")]
+            time.sleep(0.1)
+        assert time.monotonic() - held >= 3
+        assert [c.status for c in paced.fake.calls_to("pins.add")] == [200]
+        assert len(paced.fake.channel(channel_id).pins) == 1
+        paced.bot.drain()
+        assert paced.bot.usecases.outbox.items() == []
