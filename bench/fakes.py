@@ -12,17 +12,17 @@ MARKER = re.compile(r"\bmark-\d+-x\b")
 
 
 class BenchSlack(FakeSlack):
-    """Records when each ``chat.postMessage`` carrying a ``mark-<n>-x`` token arrived (perf_counter)."""
+    """Records when each ``chat.postMessage`` carrying a ``mark-<n>-x`` token first arrived (perf_counter)."""
 
     def __init__(self) -> None:
         super().__init__(token=BOT_TOKEN)
         self.arrivals: dict[str, float] = {}
 
     def _record(self, call: RecordedCall) -> None:  # called with the fake's lock held
-        if call.method == "chat.postMessage":
-            found = MARKER.search(str(call.params.get("text", "")))
-            if found:
-                self.arrivals[found.group(0)] = time.perf_counter()
+        if call.method == "chat.postMessage" and call.ok:
+            now = time.perf_counter()  # a message may carry several marked lines (the outbox batches them)
+            for found in MARKER.findall(str(call.params.get("text", ""))):
+                self.arrivals.setdefault(found, now)
         super()._record(call)
 
     def wait_marker(self, marker: str, timeout: float = 30.0) -> float:

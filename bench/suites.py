@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench import dataset, stats
-from bench.fakes import BenchSlack
+from bench.fakes import MARKER, BenchSlack
 from bench.procs import REPO, SIGNING_SECRET, Server, server_env, start_server
 from tests.support import signing
 
@@ -218,7 +218,9 @@ def bench_e2e(ctx: Context) -> list[Row]:
     channel = dataset.seed_live(url, 1, slack.add_channel)[0]
     ack_ms: list[float] = []
     post_ms: list[float] = []
-    with serving("bot", url, slack) as bot:
+    # One channel gets a post per command, as fast as they come: faster than Slack's 1 post/s, which the pacer
+    # would keep to (1 s apart); this figure is the path's latency, so pacing is off here (bench "slack" has it).
+    with serving("bot", url, slack, SLACK_PACING="off") as bot:
         client = _Client(bot.url)
         for index in range(samples + warmup):
             marker = f"mark-{index}-x"
@@ -1334,6 +1336,100 @@ def bench_cli(ctx: Context) -> list[Row]:
     return rows
 
 
+# --------------------------------------------------------------------------------------- R. Slack's rate limits
+
+BURST_TEXT = "note burst mark-{i}-x: edge CPU back under 40% on pop {i}"
+UNPACED = {"SLACK_PACING": "off", "SLACK_BATCHING": "off"}
+"""The baseline: one Slack call per outbox item, sent as soon as claimed (the outbox before issue 18)."""
+
+
+def _burst(ctx: Context, env: dict[str, str], limited: bool, notes: int, seconds: float) -> dict[str, Any]:
+    """``notes`` notes sent to one incident's channel over ``seconds`` (signed HTTP, one every seconds/notes), the
+    outbox left to deliver them; the Web API calls the fake Slack received from the first note until the outbox
+    is empty, and the time until the last line reached the channel."""
+    slack = ctx.slack
+    url = ctx.sqlite_url("burst")
+    channel = dataset.seed_live(url, 1, slack.add_channel)[0]
+    slack.limit_channel_rate(1.0 if limited else 0.0)
+    with serving("bot", url, slack, **env) as bot:
+        client = _Client(bot.url)
+        slack.forget_calls()
+        slack.arrivals.clear()
+        started = time.perf_counter()
+        for i in range(notes):
+            time.sleep(max(0.0, started + i * seconds / notes - time.perf_counter()))
+            body, headers = _slash(BURST_TEXT.format(i=i), channel)
+            assert client.post("/slack/events", body, headers) == 200
+        sent = time.perf_counter() - started
+        client.close()
+        last = max(slack.wait_marker(f"mark-{i}-x", timeout=600) for i in range(notes)) - started
+        deadline = time.monotonic() + 120
+        while _outbox_backlog(url) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        calls = [c for c in slack.calls if c.method != "response_url"]
+    slack.limit_channel_rate(0.0)
+    posts = [c for c in calls if c.method == "chat.postMessage" and c.params.get("channel") == channel]
+    lines = [line for c in posts if c.ok for line in str(c.params.get("text") or "").split("\n")]
+    marks = [m.group(0) for line in lines if (m := MARKER.search(line))]
+    slack.forget_calls()
+    return {
+        "calls": len(calls),
+        "channel_posts": len(posts),
+        "status_edits": sum(1 for c in calls if c.method == "chat.update" and c.params.get("channel") == channel),
+        "refused_429": sum(1 for c in calls if c.status == 429),
+        "by_method": {m: sum(1 for c in calls if c.method == m) for m in sorted({c.method for c in calls})},
+        "sent_seconds": round(sent, 2),
+        "last_line_seconds": round(last, 2),
+        "every_line_once_in_order": marks == [f"mark-{i}-x" for i in range(notes)],
+    }
+
+
+def bench_slack(ctx: Context) -> list[Row]:
+    """Slack calls per transition for a burst of notes to one incident (100 in 10 s), pacing and batching on
+    (the default) against one call per item unpaced, without and with the fake's limit of one post per second
+    per channel. Under that limit the unpaced baseline retries each refused line through the outbox's backoff
+    and idle poll (about 5 s a line), so that case sends 20 notes in 2 s (``--quick`` 10 in 1 s, not in
+    ``--smoke``)."""
+    cases = [(False, ctx.size(100, 100, 10), ctx.size(10, 10, 1))]
+    if not ctx.smoke:
+        cases.append((True, ctx.size(20, 10, 0), ctx.size(2, 1, 0)))
+    rows: list[Row] = []
+    details: dict[str, Any] = {}
+    for limited, notes, seconds in cases:
+        paced = _burst(ctx, {}, limited, notes, seconds)
+        base = _burst(ctx, UNPACED, limited, notes, seconds)
+        label = f"{notes} notes in {seconds} s, fake limit {'1 post/s/channel' if limited else 'off'}"
+        details[label] = {"paced_batched": paced, "one_call_per_item": base}
+        name = "R Slack calls per transition"
+        rows.append(
+            Row(
+                name,
+                label,
+                "calls/transition",
+                paced["calls"] / notes,
+                base["calls"] / notes,
+                stats.ratio(paced["calls"], base["calls"]),
+                unit="",
+            )
+        )
+        for metric in ("channel_posts", "status_edits", "refused_429", "last_line_seconds"):
+            rows.append(
+                Row(
+                    name,
+                    label,
+                    metric.replace("_", " "),
+                    paced[metric],
+                    base[metric],
+                    stats.ratio(paced[metric], base[metric]) if base[metric] else None,
+                    unit="s" if metric.endswith("seconds") else "",
+                )
+            )
+        if not (paced["every_line_once_in_order"] and base["every_line_once_in_order"]):
+            rows.append(Row(name, label, "LINES LOST OR OUT OF ORDER", 1, unit=""))
+    ctx.details["slack_burst"] = details
+    return rows
+
+
 BENCHES: dict[str, Callable[[Context], list[Row]]] = {
     "ack": bench_ack,
     "e2e": bench_e2e,
@@ -1349,4 +1445,5 @@ BENCHES: dict[str, Callable[[Context], list[Row]]] = {
     "export": bench_export,
     "cli": bench_cli,
     "web": bench_web,
+    "slack": bench_slack,
 }

@@ -45,9 +45,10 @@ from bot.jobs.reminders import FollowupDigest, FollowupReminder, PostmortemRemin
 from bot.jobs.tracker_sync import IssueReading, ReadState, TrackerSync
 from bot.log import configure_logging
 from bot.metrics import METRICS_PATH, build_registry, count_entry, metrics_handler, webhook_counter
-from bot.outbox.worker import Deliver, OutboxWorker, route_by_kind
+from bot.outbox.worker import Deliver, DeliverBatch, Grouping, OutboxWorker, route_by_kind
 from bot.slack.app import SlackDeps, build_app, build_client, build_deps
 from bot.slack.delivery import (
+    SLACK_GROUPING,
     ChangePlan,
     SlackDeliverer,
     alert_plan,
@@ -127,10 +128,13 @@ def build_server(
         usecases.followups,
         usecases.publishing,
     )
+    deliver, deliver_lines = build_delivery(settings, usecases, base, tracker)
     worker = OutboxWorker(
         usecases.store,
-        build_deliverer(settings, usecases, base, tracker),
+        deliver,
         worker_id or default_worker_id(),
+        grouping=SLACK_GROUPING if settings.slack_batching else Grouping(),
+        deliver_batch=deliver_lines,
         on_buried=dead_item_notice,
         on_stalled=partial(stalled_item_notice, tracker=TRACKER_NAMES.get(settings.tracker or "", "the tracker")),
     )
@@ -262,6 +266,14 @@ def build_server(
 
 def build_deliverer(settings: Settings, usecases: UseCases, deps: SlackDeps, tracker: Tracker | None = None) -> Deliver:
     """Slack kinds to Slack, PagerDuty kinds to PagerDuty, tracker kinds to the tracker (when one is set)."""
+    return build_delivery(settings, usecases, deps, tracker)[0]
+
+
+def build_delivery(
+    settings: Settings, usecases: UseCases, deps: SlackDeps, tracker: Tracker | None = None
+) -> tuple[Deliver, DeliverBatch]:
+    """``build_deliverer``'s router, and the Slack deliverer's batch delivery of channel lines
+    (``SLACK_GROUPING`` says which items the worker hands it)."""
     links = TrackerPlan(settings.tracker_users) if tracker is not None else None
     slack = SlackDeliverer(
         usecases.incidents,
@@ -291,7 +303,7 @@ def build_deliverer(settings: Settings, usecases: UseCases, deps: SlackDeps, tra
     if settings.statuspage:
         client = StatuspageClient(settings.statuspage_api_key, settings.statuspage_page_id, settings.statuspage_url)
         routes[STATUSPAGE_LANE] = StatuspageDeliverer(client, usecases.statuspage)
-    return route_by_kind(routes)
+    return route_by_kind(routes), slack.deliver_lines
 
 
 def record_filed(usecases: UseCases) -> OnFiled:

@@ -89,6 +89,12 @@ class Settings:
     """INCIDENT_PRIVATE_ANNOUNCE: what the announce channel says of a private incident: ``notice`` (only that a
     private incident INC-n exists) or ``off`` (nothing)."""
     slo_file: Path | None = None
+    slack_pacing: bool = True
+    """SLACK_PACING: the outbox paces its Slack calls by Slack's rate limits (``bot.slack.pacing``); off: each
+    call goes as soon as its item is claimed (Slack's 429 and Retry-After still hold it back)."""
+    slack_batching: bool = True
+    """SLACK_BATCHING: one Slack call carries several outbox items (lines waiting for a channel in one message,
+    status-message and announcement edits coalesced); off: one call per item."""
     webhook_token: Secret = field(default_factory=lambda: Secret(""))
     pagerduty_routing_key: Secret = field(default_factory=lambda: Secret(""))
     pagerduty_events_url: str = DEFAULT_PAGERDUTY_EVENTS_URL
@@ -243,6 +249,8 @@ _FIELD_OF = {
     "INCIDENT_STRICT_ROLES": "strict_roles",
     "INCIDENT_PRIVATE_ANNOUNCE": "private_announce",
     "INCIDENT_SLO_FILE": "slo_file",
+    "SLACK_PACING": "slack_pacing",
+    "SLACK_BATCHING": "slack_batching",
     "INCIDENT_WEBHOOK_TOKEN": "webhook_token",
     "PAGERDUTY_ROUTING_KEY": "pagerduty_routing_key",
     "PAGERDUTY_EVENTS_URL": "pagerduty_events_url",
@@ -392,6 +400,8 @@ def _validated(values: Mapping[str, str]) -> tuple[Settings, list[SettingProblem
         strict_roles=parsed("INCIDENT_STRICT_ROLES", _strict_roles),
         private_announce=parsed("INCIDENT_PRIVATE_ANNOUNCE", _private_announce),
         slo_file=parsed("INCIDENT_SLO_FILE", _slo_file),
+        slack_pacing=parsed("SLACK_PACING", lambda text: _on_off("SLACK_PACING", text)),
+        slack_batching=parsed("SLACK_BATCHING", lambda text: _on_off("SLACK_BATCHING", text)),
         webhook_token=Secret(get("INCIDENT_WEBHOOK_TOKEN")),
         pagerduty_routing_key=Secret(get("PAGERDUTY_ROUTING_KEY")),
         pagerduty_events_url=parsed("PAGERDUTY_EVENTS_URL", _pagerduty_events_url),
@@ -514,6 +524,14 @@ def _strict_roles(text: str) -> bool:
     if strict not in ("", "true", "false", "1", "0", "yes", "no"):
         raise ConfigError(f"INCIDENT_STRICT_ROLES must be true or false, got {strict!r}.")
     return strict in ("true", "1", "yes")
+
+
+def _on_off(name: str, text: str) -> bool:
+    """A switch that is on unless set to ``off``/``false``/``no``/``0``."""
+    value = text.strip().lower()
+    if value not in ("", "true", "false", "1", "0", "yes", "no", "on", "off"):
+        raise ConfigError(f"{name} must be on or off, got {value!r}.")
+    return value in ("", "true", "1", "yes", "on")
 
 
 def _templates_dir(text: str) -> Path | None:

@@ -54,6 +54,12 @@ class Undeliverable(Exception):
 _DELIVERING_CLOCK: ContextVar[Clock | None] = ContextVar("outbox_delivering_clock", default=None)
 
 
+def in_delivery() -> bool:
+    """True inside an outbox delivery (the worker's task for an item): Slack calls made there are paced
+    (``bot.slack.pacing``), those a person waits for are not."""
+    return _DELIVERING_CLOCK.get() is not None
+
+
 def delivery_now() -> datetime:
     """Now (UTC) as read by the clock of the worker delivering the current item (a replica's, a test's moved
     clock); the real clock outside a delivery. A deliverer whose item's time matters reads it here."""
@@ -62,6 +68,28 @@ def delivery_now() -> datetime:
 
 
 Deliver = Callable[[OutboxItem], Awaitable[None]]
+DeliverBatch = Callable[[Sequence[OutboxItem]], Awaitable[int]]
+"""Delivers the first items of a batch (oldest first, all of one kind and incident) in ONE accepted call and
+returns how many it carried (at least 1); raises like a ``Deliver`` when that call failed (none carried)."""
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """Which items one delivery may carry besides the item claimed (its *followers*: pending items of the same
+    kind further down its incident's lane, due now, read past items of a ``passable`` kind only).
+
+    ``coalesce``: kinds whose delivery reads the incident's state as it is when delivered (a status message's
+    edit): the followers committed before the claim are covered by it and are marked done with it, in the
+    same transaction. ``batch``: kinds ``deliver_batch`` delivers together (lines for one channel: one
+    message carrying several), up to ``max_batch`` per call; each is marked done only once the call that
+    carried it was accepted. Items of other kinds are delivered one at a time, as before."""
+
+    coalesce: frozenset[str] = frozenset()
+    batch: frozenset[str] = frozenset()
+    passable: frozenset[str] = frozenset()
+    max_batch: int = 100
+
+
 OnBuried = Callable[[OutboxItem, str], Sequence[Effect]]
 """Effects owed when an item is buried (the item, the reason): queued in the transaction that buries it."""
 
@@ -146,6 +174,8 @@ class OutboxWorker:
         on_buried: OnBuried | None = None,
         on_stalled: OnBuried | None = None,
         stalled_after: timedelta = timedelta(hours=1),
+        grouping: Grouping = Grouping(),
+        deliver_batch: DeliverBatch | None = None,
     ) -> None:
         """``crash_attempts``: an item whose deliverer raises something unexpected (neither RetryLater nor
         Undeliverable: a bug, such as an OverflowError on odd data) this many times is buried with the
@@ -158,8 +188,13 @@ class OutboxWorker:
 
         ``on_stalled``: what an item still failing temporarily ``stalled_after`` its creation owes (telling
         the incident's channel a filing is late), queued once per item: the notice is remembered (as the
-        processed event ``outbox-stalled:<id>``) in the transaction that reschedules the item."""
+        processed event ``outbox-stalled:<id>``) in the transaction that reschedules the item.
+
+        ``grouping`` and ``deliver_batch``: which items one delivery carries (``Grouping``); without
+        ``deliver_batch`` nothing is batched."""
         self.store = store
+        self.grouping = grouping
+        self.deliver_batch = deliver_batch
         self.deliver = deliver
         self.worker_id = worker_id
         self.clock = clock
@@ -212,10 +247,10 @@ class OutboxWorker:
 
     async def run_once(self) -> int:
         """Claim one batch and deliver it; returns how many items were attempted."""
-        items = await asyncio.to_thread(self._claim)
-        if items:
-            await asyncio.gather(*(self._attempt(item) for item in items))
-        return len(items)
+        claimed = await asyncio.to_thread(self._claim)
+        if claimed:
+            await asyncio.gather(*(self._attempt(item, followers) for item, followers in claimed))
+        return len(claimed)
 
     async def drain(self, timeout: float) -> int:
         """Deliver everything due now (used on shutdown and in tests); returns the items still pending."""
@@ -245,14 +280,35 @@ class OutboxWorker:
         with self.store.transaction(readonly=True) as uow:
             return uow.outbox.count_pending()
 
-    def _claim(self) -> list[OutboxItem]:
+    def _claim(self) -> list[tuple[OutboxItem, list[OutboxItem]]]:
+        """Lease a batch of due items, each with the followers its delivery may carry (``Grouping``), read in
+        the same transaction: only followers committed before the delivery reads the incident are carried."""
+        now, grouping = self.clock(), self.grouping
         with self.store.transaction() as uow:
-            return uow.outbox.claim(self.clock(), self.worker_id, self.lease, self.batch_size)
+            items = uow.outbox.claim(now, self.worker_id, self.lease, self.batch_size)
+            claimed: list[tuple[OutboxItem, list[OutboxItem]]] = []
+            for item in items:
+                groups = item.kind in grouping.coalesce or (
+                    item.kind in grouping.batch and self.deliver_batch is not None
+                )
+                limit = grouping.max_batch - 1 if item.kind in grouping.batch else self.lane_scan
+                followers = uow.outbox.followers(item, item.kind, grouping.passable, now, limit) if groups else []
+                claimed.append((item, followers))
+            return claimed
 
-    async def _attempt(self, item: OutboxItem) -> None:
+    lane_scan = 200
+    """The most superseded followers one coalescing delivery marks done (the rest, if any, go next time)."""
+
+    async def _attempt(self, item: OutboxItem, followers: Sequence[OutboxItem] = ()) -> None:
         _DELIVERING_CLOCK.set(self.clock)  # this item's task has a context of its own
+        carried: list[OutboxItem] = []
         try:
-            await self.deliver(item)
+            if followers and item.kind in self.grouping.batch and self.deliver_batch is not None:
+                count = await self.deliver_batch([item, *followers])
+                carried = list(followers[: max(count, 1) - 1])
+            else:
+                await self.deliver(item)
+                carried = list(followers) if item.kind in self.grouping.coalesce else []
         except RetryLater as exc:  # temporary: retried for as long as it lasts
             await asyncio.to_thread(self._retry, item, exc.reason, exc.after)
         except Deferred as exc:
@@ -268,12 +324,22 @@ class OutboxWorker:
             else:
                 await asyncio.to_thread(self._retry, item, reason, None, crashed=True)
         else:
-            await asyncio.to_thread(self._complete, item)
+            await asyncio.to_thread(self._complete, item, carried)
 
-    def _complete(self, item: OutboxItem) -> None:
+    def _complete(self, item: OutboxItem, carried: Sequence[OutboxItem] = ()) -> None:
         with self.store.transaction() as uow:
-            uow.outbox.complete(item.id)
-        log.debug("outbox_delivered", item=item.id, kind=item.kind, incident=_incident(item))
+            uow.outbox.complete(item.id, [c.id for c in carried])
+        if carried:
+            log.info(
+                "outbox_delivered_together",
+                item=item.id,
+                kind=item.kind,
+                incident=_incident(item),
+                carried=len(carried),
+                batched=item.kind in self.grouping.batch,
+            )
+        else:
+            log.debug("outbox_delivered", item=item.id, kind=item.kind, incident=_incident(item))
 
     def _retry(self, item: OutboxItem, reason: str, retry_after: float | None, *, crashed: bool = False) -> None:
         now = self.clock()

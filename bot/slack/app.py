@@ -17,7 +17,9 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.config import Settings
 from bot.metrics import SLACK_API_ERRORS
+from bot.outbox.worker import in_delivery
 from bot.slack.identity import BotIdentity
+from bot.slack.pacing import SlackPacer
 from bot.slack.web_api import SlackWebApi
 from bot.usecases.budgets import BudgetUseCases
 from bot.usecases.followups import FollowupUseCases
@@ -100,7 +102,12 @@ def build_deps(
         budgets=budgets,
         outbox=outbox,
         web_api=SlackWebApi(
-            client, settings.channel_prefix, settings.announce_channel, private_announce=settings.private_announce
+            client,
+            settings.channel_prefix,
+            settings.announce_channel,
+            private_announce=settings.private_announce,
+            pacer=SlackPacer() if settings.slack_pacing else None,
+            paced=in_delivery,
         ),
         renderer=PostmortemRenderer(settings.templates_dir),
         threads=threads,

@@ -9,11 +9,11 @@ status message is edited in place, invitations tolerate ``already_in_channel``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import structlog
@@ -44,7 +44,7 @@ from bot.domain.timeline import PUBLICATION_TARGETS, plain_references
 from bot.domain.timeparse import format_day, format_utc
 from bot.domain.updates import status_update
 from bot.errors import BotError
-from bot.outbox.worker import RetryLater, Undeliverable, delivery_now
+from bot.outbox.worker import Grouping, RetryLater, Undeliverable, delivery_now
 from bot.slack.api_errors import ErrorClass, SlackFailure, failure_of
 from bot.slack.archiving import (
     ARCHIVE_KIND,
@@ -56,6 +56,7 @@ from bot.slack.archiving import (
     unarchive_refused_note,
 )
 from bot.slack.errors import user_message
+from bot.slack.pacing import TooSoon
 from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, slack_mention, truncate, unescape
 from bot.slack.web_api import ChannelNameExhausted, InviteStopped, SlackWebApi
 from bot.usecases.alerts import AlertUseCases
@@ -70,6 +71,7 @@ from bot.views.postmortem import PostmortemRenderer
 from bot.views.replies import budget_status, confirmation
 
 log = structlog.get_logger("incidentbot.slack")
+_T = TypeVar("_T")
 
 
 class SlackEffect(StrEnum):
@@ -112,6 +114,18 @@ WORKS_AGAIN_KINDS = frozenset({SlackEffect.REFRESH, SlackEffect.POST_LINE})
 """Effects that always post to the incident's channel: their success shows it works (an archived channel
 refuses posts), so its note and the bot's idea that the channel is archived are cleared
 (``ChannelUseCases.record_unarchived(noticed=True)``); the other channel kinds' success clears the note only."""
+
+
+SLACK_GROUPING = Grouping(
+    coalesce=frozenset({SlackEffect.REFRESH, SlackEffect.ANNOUNCE_REFRESH}),
+    batch=frozenset({SlackEffect.POST_LINE}),
+    passable=frozenset({SlackEffect.REFRESH, SlackEffect.ANNOUNCE_REFRESH, SlackEffect.POST_LINE}),
+)
+"""What one Slack delivery carries (``bot.outbox.worker.Grouping``): a status message's or announcement's edit
+shows the incident as it is when delivered, so it covers the same edits queued before it was claimed; lines
+waiting for the incident's channel go out as one message (``SlackDeliverer.deliver_lines``). Lines and edits
+may pass each other (an edit changes no line); nothing passes any other item (an unarchive, an invitation, a
+channel's creation...), so what must come first still does."""
 
 
 @dataclass(frozen=True)
@@ -747,12 +761,26 @@ class SlackDeliverer:
         )
         if handler is None:
             raise Undeliverable(f"unknown outbox kind {item.kind!r}")
+        await self._guarded(item, lambda: handler(item))
+
+    async def deliver_lines(self, items: Sequence[OutboxItem]) -> int:
+        """Post waiting ``slack.post_line`` items of one incident (oldest first) as ONE message, in order, one
+        line each: as many as fit in ``LINES_PER_MESSAGE_CHARS`` (at least the first); returns how many it
+        carried. Raises RetryLater / Undeliverable like ``__call__`` (nothing carried then)."""
+        if not items:
+            return 0
+        carried = await self._guarded(items[0], lambda: self._post_lines(items))
+        return carried if carried is not None else 1
+
+    async def _guarded(self, item: OutboxItem, action: Callable[[], Awaitable[_T]]) -> _T | None:
+        """Run ``action`` for ``item``; Slack's answers become RetryLater or Undeliverable (None: the item was
+        queued again behind its channel's unarchive)."""
         try:
-            await handler(item)
+            result = await action()
         except SlackApiError as exc:
             failure = replace(failure_of(exc), item=item.id)
             if await self._after_unarchive(failure, item):
-                return
+                return None
             self._report_setup_fault(failure, item)
             await self._note_channel_refusal(failure, item)
             raise classify_failure(failure) from exc
@@ -765,6 +793,8 @@ class SlackDeliverer:
             raise Undeliverable(f"slack_sdk refused the call (a bug in incidentbot): {reason}") from exc
         except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
             raise RetryLater(f"network: {type(exc).__name__}: {str(exc)[:200]}") from exc
+        except TooSoon as exc:  # the pacer's turn is further than a delivery waits: retried at it
+            raise RetryLater(str(exc), after=exc.after) from exc
         except ChannelNameExhausted as exc:
             raise Undeliverable(str(exc)) from exc
         channels, number = self.channels, item.incident_number
@@ -776,6 +806,7 @@ class SlackDeliverer:
                 await asyncio.to_thread(channels.record_unarchived, number, noticed=True)
             else:
                 await asyncio.to_thread(channels.clear_problem, number)
+        return result
 
     async def _after_unarchive(self, failure: SlackFailure, item: OutboxItem) -> bool:
         """A reopen raced the archive: its items reached the channel just archived. Refused as archived while
@@ -889,8 +920,9 @@ class SlackDeliverer:
             await asyncio.to_thread(self.incidents.set_status_message, incident.number, ts)
             try:
                 await self.web_api.pin(incident.channel_id, ts)
-            except SlackApiError as exc:  # temporary: the pin alone is retried through the outbox
-                wait = timedelta(seconds=failure_of(exc).retry_after or 1.0)
+            except (SlackApiError, TooSoon) as exc:  # temporary, or paced: the pin alone is retried via the outbox
+                after = exc.after if isinstance(exc, TooSoon) else failure_of(exc).retry_after
+                wait = timedelta(seconds=after or 1.0)
                 payload = {"channel": incident.channel_id, "ts": ts}
                 retry_pin = Effect(SlackEffect.PIN_STATUS, payload, incident.number, not_before=wait)
                 await asyncio.to_thread(self.outbox.enqueue, [retry_pin])
@@ -939,10 +971,18 @@ class SlackDeliverer:
         incident = await self._channel_incident(item)
         if incident is None or incident.channel_id is None:
             return
-        text = str(item.payload.get("text") or "")
-        if item.payload.get("mention_lead") and incident.lead:  # the lead as the line is posted (it may change)
-            text = f"{slack_mention(incident.lead)} {text}"
-        await self.web_api.post(incident.channel_id, text)
+        await self.web_api.post(incident.channel_id, _line_text(item, incident))
+
+    async def _post_lines(self, items: Sequence[OutboxItem]) -> int:
+        incident = await self._channel_incident(items[0])
+        if incident is None or incident.channel_id is None:
+            return len(items)  # no channel: nothing to post, for any of them
+        texts = [_line_text(item, incident) for item in items]
+        count = lines_in_one_message(texts)
+        await self.web_api.post(incident.channel_id, "\n".join(texts[:count]))
+        if count > 1:
+            log.info("channel_lines_batched", incident=incident.incident_id, lines=count, waiting=len(items) - count)
+        return count
 
     async def _direct_message(self, item: OutboxItem) -> None:
         """A message to one person, in their DM with the bot (chat.postMessage to their user id)."""
@@ -1175,6 +1215,32 @@ class SlackDeliverer:
             return Invitee(user, names.get(user, user))
         name, email = await self.web_api.user_contact(user)
         return Invitee(user, name if name != user else names.get(user, user), email)
+
+
+LINES_PER_MESSAGE_CHARS = 4000
+"""The most characters of lines joined into one channel message: Slack's recommended maximum for a message's
+``text`` (docs.slack.dev, chat.postMessage: "limit the number of characters in the text field to 4,000";
+it truncates at 40,000)."""
+
+
+def lines_in_one_message(texts: Sequence[str], limit: int = LINES_PER_MESSAGE_CHARS) -> int:
+    """How many of ``texts`` (oldest first) one message carries, joined by newlines within ``limit`` characters;
+    at least 1 (a single longer line is posted alone, cut at Slack's limit as any post is)."""
+    count, size = 0, -1
+    for text in texts:
+        size += len(text) + 1
+        if count and size > limit:
+            break
+        count += 1
+    return max(count, 1) if texts else 0
+
+
+def _line_text(item: OutboxItem, incident: Incident) -> str:
+    """A ``slack.post_line`` item's text, with the incident's lead as the line is posted when it asks for them."""
+    text = str(item.payload.get("text") or "")
+    if item.payload.get("mention_lead") and incident.lead:  # the lead as the line is posted (it may change)
+        text = f"{slack_mention(incident.lead)} {text}"
+    return text
 
 
 def message_time(ts: str) -> datetime:

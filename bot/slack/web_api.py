@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,7 @@ from bot.slack.api_errors import (
     failure_of,
     undocumented,
 )
+from bot.slack.pacing import SlackPacer, TooSoon
 from bot.slack.text import MESSAGE_TEXT_LIMIT, slack_mention, truncate
 
 log = structlog.get_logger("incidentbot.slack")
@@ -194,10 +196,16 @@ class SlackWebApi:
         announce_channel: str | None = None,
         *,
         private_announce: str = "notice",
+        pacer: SlackPacer | None = None,
+        paced: Callable[[], bool] = lambda: True,
     ):
         """``private_announce`` (INCIDENT_PRIVATE_ANNOUNCE): ``notice`` or ``off``, what ``announce`` says of a
-        private incident."""
+        private incident. ``pacer``: spaces the calls by Slack's rate limits (``bot.slack.pacing``; None: no
+        pacing); ``paced``: whether the current call is to be paced (``bot.app`` passes "inside an outbox
+        delivery": a person waiting for an answer is never held back)."""
         self.client = client
+        self.pacer = pacer
+        self.paced = paced
         self.channel_prefix = channel_prefix
         self.announce_channel = announce_channel
         self.private_announce = private_announce
@@ -208,14 +216,27 @@ class SlackWebApi:
         Slack errors raise SlackApiError after being logged (at info level for the ``expected`` ones).
         """
         sdk_method = getattr(self.client, method.replace(".", "_"))
-        try:
-            response = await sdk_method(**kwargs)
-        except SlackApiError as exc:
-            failure = failure_of(exc)
-            level = log.info if failure.code in expected else log.warning
-            level("slack_call_failed", method=method, error=failure.code, status=failure.status, reason=failure.detail)
-            raise
+        channel = kwargs.get("channel")
+        async with self._turn(method, str(channel) if channel else None):
+            try:
+                response = await sdk_method(**kwargs)
+            except SlackApiError as exc:
+                failure = failure_of(exc)
+                level = log.info if failure.code in expected else log.warning
+                level(
+                    "slack_call_failed", method=method, error=failure.code, status=failure.status, reason=failure.detail
+                )
+                if failure.status == 429 and self.pacer is not None:
+                    self.pacer.hold(method, str(channel) if channel else None, failure.retry_after)
+                raise
         return dict(response.data) if isinstance(response.data, dict) else {}
+
+    def _turn(self, method: str, channel: str | None) -> AbstractAsyncContextManager[None]:
+        """The pacer's turn for ``method`` (to ``channel``) when this call is paced; else no wait.
+        Raises TooSoon when the turn is further away than the pacer waits."""
+        if self.pacer is None or not self.paced():
+            return nullcontext()
+        return self.pacer.turn(method, channel)
 
     async def try_call(self, method: str, **kwargs: Any) -> dict[str, Any] | None:
         """Like ``_call`` but a Slack error is logged and becomes None."""
@@ -223,6 +244,8 @@ class SlackWebApi:
             return await self._call(method, **kwargs)
         except SlackApiError:
             return None
+        except TooSoon:  # paced inside an outbox delivery: the item is retried at its turn
+            raise
         except Exception:  # network errors: logged, the transition is already committed
             log.exception("slack_call_crashed", method=method)
             return None
@@ -379,6 +402,8 @@ class SlackWebApi:
                 again = "; Slack is busy, name the group again in a minute" if kind is ErrorClass.TEMPORARY else ""
                 problems.append(f"could not read the members of {name}: {reason}{again}")
                 continue
+            except TooSoon:
+                raise
             except Exception:  # network: logged; the people named directly are still assembled
                 log.exception("slack_call_crashed", method="usergroups.users.list")
                 problems.append(f"could not read the members of {name}: Slack could not be reached")
@@ -605,9 +630,10 @@ class SlackWebApi:
         """``files_upload_v2`` into the incident's channel (getUploadURLExternal, the bytes, completeUploadExternal);
         the shared file's ``permalink``, or None when Slack's answer has none. Raises SlackApiError."""
         assert incident.channel_id
-        response = await self.client.files_upload_v2(
-            channel=incident.channel_id, filename=filename, title=title, content=content, initial_comment=comment
-        )
+        async with self._turn("files.getUploadURLExternal", None), self._turn("files.completeUploadExternal", None):
+            response = await self.client.files_upload_v2(
+                channel=incident.channel_id, filename=filename, title=title, content=content, initial_comment=comment
+            )
         files = response.get("files")
         first = files[0] if isinstance(files, list) and files and isinstance(files[0], dict) else {}
         permalink = first.get("permalink")

@@ -135,9 +135,40 @@ class OutboxRepository:
         self._session.flush()
         return [_item(row) for row in rows]
 
-    def complete(self, item_id: int) -> None:
-        """Delivered: the row is no longer owed."""
-        self._session.execute(sa.delete(OutboxRow).where(col(OutboxRow.id) == item_id))
+    def complete(self, item_id: int, carried: Sequence[int] = ()) -> None:
+        """Delivered: the row is no longer owed, nor the rows ``carried`` by the same call (lines posted with it,
+        status refreshes it superseded), in the same transaction."""
+        ids = [item_id, *carried]
+        self._session.execute(sa.delete(OutboxRow).where(col(OutboxRow.id).in_(ids)))
+
+    def followers(
+        self, head: OutboxItem, kind: str, passable: frozenset[str], now: datetime, limit: int
+    ) -> list[OutboxItem]:
+        """The pending items of ``kind`` that follow ``head`` (a claimed item) in its incident's lane and are due
+        at ``now``, oldest first, up to ``limit``: read past items of a ``passable`` kind, stopping at the first
+        item of any other kind (or not yet due), so that nothing overtakes an item it must follow."""
+        if head.incident_number is None:
+            return []
+        query = (
+            select(OutboxRow)
+            .where(
+                OutboxRow.incident_number == head.incident_number,
+                OutboxRow.lane == lane_of(head.kind),
+                OutboxRow.status == PENDING,
+                col(OutboxRow.id) > head.id,
+            )
+            .order_by(col(OutboxRow.id))
+            .limit(limit * 3 + 10)
+        )
+        found: list[OutboxItem] = []
+        for row in self._session.exec(query):
+            if row.next_attempt_at > now or (row.kind != kind and row.kind not in passable):
+                break
+            if row.kind == kind:
+                found.append(_item(row))
+                if len(found) >= limit:
+                    break
+        return found
 
     def reschedule(
         self, item_id: int, next_attempt_at: datetime, error: str, now: datetime, *, crashed: bool = False

@@ -102,7 +102,7 @@ class TestTruncatedAlerts:
             ("alertmanager", "1 more alert of this group was not sent (Alertmanager max_alerts)"),
         ]
         bot.drain()
-        lines = [str(p.get("text")) for p in alerts_driver.posted(str(bot.usecases.incidents.get(1).channel_id))]
+        lines = alerts_driver.lines(str(bot.usecases.incidents.get(1).channel_id))
         assert lines.count("INC-1 · 1 more alert of this group was not sent (Alertmanager max_alerts)") == 1
         assert len(bot.usecases.incidents.summaries()) == 1
 
@@ -226,7 +226,7 @@ class TestMoreSevereAlertJoins:
         assert post_webhook(bot, notification([first, critical, later])).json()["action"] == "recorded"
         bot.drain()
         assert bot.usecases.incidents.get(1).severity.value == "sev3"
-        lines = [str(p.get("text")) for p in alerts_driver.posted(str(bot.usecases.incidents.get(1).channel_id))]
+        lines = alerts_driver.lines(str(bot.usecases.incidents.get(1).channel_id))
         hints = [line for line in lines if "joined at" in line]
         assert hints == [
             "Alert EdgeHigh5xxRate (critical) joined at 13:45 UTC; INC-1 is sev3: "

@@ -28,6 +28,7 @@ EXPECTED_BENCHES = {
     "export",
     "cli",
     "web",
+    "slack",
 }
 
 

@@ -360,6 +360,20 @@ def test_fail_next_rate_limit(fake: FakeSlack, client: WebClient) -> None:
     assert client.chat_postMessage(channel="C0GENERAL", text="x")["ok"]
 
 
+def test_channel_rate_limit_answers_like_slack(fake: FakeSlack, client: WebClient) -> None:
+    """`limit_channel_rate(1.0)`: a second post to one channel within the second is refused the way Slack
+    documents a rate limit (HTTP 429, `Retry-After` in seconds, `ratelimited`) and not stored; another channel
+    is not held back."""
+    fake.limit_channel_rate(1.0)
+    assert client.chat_postMessage(channel="C0GENERAL", text="first")["ok"]
+    err = error_of(client.chat_postMessage, channel="C0GENERAL", text="second")
+    assert err.response.status_code == 429 and err.response["error"] == "ratelimited"
+    assert err.response.headers["Retry-After"] == "1"
+    assert [m["text"] for m in fake.messages("C0GENERAL")] == ["first"]
+    other = fake.add_channel(None, "other")
+    assert client.chat_postMessage(channel=other, text="elsewhere")["ok"]
+
+
 def test_rate_limit_retry_handler(fake: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("slack_sdk.http_retry.builtin_handlers.random.random", lambda: 0.0)
     client = WebClient(token=TOKEN, base_url=fake.base_url, retry_handlers=[RateLimitErrorRetryHandler()])

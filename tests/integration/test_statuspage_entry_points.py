@@ -230,7 +230,7 @@ def test_a_refused_open_tells_the_lead_once_however_many_updates_follow(
         slack.command("statuspage update identified Cause found", channel_id=channel)
         slack.command("statuspage update monitoring Fix deployed", channel_id=channel)
         bot.drain()
-        told = [str(p.get("text")) for p in slack.posted(channel) if "could not be updated" in str(p.get("text"))]
+        told = [line for line in slack.lines(channel) if "could not be updated" in line]
         assert len(told) == 1
         assert told[0].startswith("<@U0BOB> :warning: INC-1's public status page could not be updated (open): ")
         assert "Its later `statuspage update`s are not published before it: retry them after it." in told[0]

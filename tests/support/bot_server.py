@@ -198,6 +198,9 @@ def bot_settings(database_url: str, slack_api_url: str, **overrides: str) -> Set
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack_api_url,
         "INCIDENT_ANNOUNCE_CHANNEL": "C0GENERAL",
+        # Pacing waits 1 s between two posts to a channel: the suite's commands, each drained before the next,
+        # would wait minutes in all. Its own tests (test_slack_pacing.py) turn it on; batching stays on.
+        "SLACK_PACING": "off",
         **overrides,
     }
     return load_settings(environ, env_file=None)

@@ -119,6 +119,11 @@ class SlackDriver:
             c.params for c in self.fake.calls_to("chat.postMessage") if c.ok and c.params.get("channel") == channel_id
         ]
 
+    def lines(self, channel_id: str) -> list[str]:
+        """Every line of every message accepted in ``channel_id``, oldest first: the outbox posts the lines
+        waiting for a channel together, one line each, as one message (``SlackDeliverer.deliver_lines``)."""
+        return [line for posted in self.posted(channel_id) for line in str(posted.get("text") or "").split("\n")]
+
     def assert_calls_ok(self, *methods: str) -> None:
         """Every recorded call of ``methods`` was accepted by the fake Slack."""
         for method in methods:
