@@ -18,7 +18,6 @@ from bot.config import Settings
 from bot.domain.model import IncidentSummary, Status
 from bot.domain.slo import EMPTY_CATALOG, SloCatalog
 from bot.errors import ConfigError
-from bot.integrations.slo_catalog import load_catalog
 from bot.store import open_engine_for_reading, open_store, open_store_for_reading
 from bot.store.engine import describe_database, parse_database_url, redact_database_url
 from bot.store.listing import read_listing
@@ -56,6 +55,8 @@ def build_usecases(settings: Settings, clock: Clock = utc_now, *, read_only: boo
         from bot.slack.archiving import ArchivePlan
 
         plans.append(ArchivePlan(settings.archive_after))
+    from bot.integrations.slo_catalog import load_catalog
+
     slos = load_catalog(settings.slo_file)  # a bad catalogue is refused before any database is opened
     from bot.usecases.wiring import wire_usecases
 
@@ -84,7 +85,10 @@ def listed_incidents(settings: Settings, statuses: list[Status] | None, limit: i
     on a plain connection (no ORM, no use-case wiring: the command starts in about half the time). The SLO
     catalogue is read first, as for every command (a bad one is refused). Raises StoreUnavailable as
     ``open_store_for_reading`` does."""
-    load_catalog(settings.slo_file)
+    if settings.slo_file is not None:  # PyYAML is loaded only to read one
+        from bot.integrations.slo_catalog import load_catalog
+
+        load_catalog(settings.slo_file)
     engine = open_engine_for_reading(settings.database_url)
     try:
         with read_listing(engine) as reads:

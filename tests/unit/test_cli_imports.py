@@ -43,8 +43,9 @@ print("\\nIMPORTED " + json.dumps({"code": code, "modules": sorted(m for m in wa
 """
 
 WATCHED = ("sqlalchemy", "sqlmodel", "alembic", "jinja2", "slack_bolt", "slack_sdk", "aiohttp", "structlog")
-# What `incidentbot list` leaves out besides (its Core reads on a plain connection): the ORM and what builds it.
-ORM = ("sqlalchemy.orm", "pydantic", "bot.store.tables", "bot.store.repo", "bot.usecases.wiring")
+# What `incidentbot list` leaves out besides (its Core reads on a plain connection): the ORM and what builds it,
+# and PyYAML (no YAML file is read without INCIDENT_SLO_FILE or TRACKER_USERS_FILE).
+ORM = ("sqlalchemy.orm", "pydantic", "bot.store.tables", "bot.store.repo", "bot.usecases.wiring", "yaml")
 
 
 def _run_cli(args: list[str], cwd: Path, database_url: str | None = None) -> tuple[int, list[str], str, str]:
@@ -124,7 +125,7 @@ def test_reading_commands_import_no_alembic_jinja_slack_or_aiohttp(
 def test_list_reads_with_core_and_imports_no_orm(args: list[str], shown: str, seeded: tuple[Path, str]) -> None:
     """``list`` reads with SQLAlchemy Core on a plain connection (``bot.store.listing``): besides Alembic, Jinja,
     Slack and aiohttp it loads neither SQLModel, pydantic, SQLAlchemy's ORM, the SQLModel tables, the unit of
-    work nor the use-case wiring; only SQLAlchemy (Core) and structlog (the settings' logging)."""
+    work nor the use-case wiring, nor PyYAML; only SQLAlchemy (Core) and structlog (the settings' logging)."""
     folder, url = seeded
     code, modules, output, _ = _run_cli(args, folder, url)
     assert code == 0, output
