@@ -12,10 +12,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 from urllib.parse import quote, urlsplit
 
-import yaml
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
@@ -24,6 +23,9 @@ from bot.domain.model import Severity
 from bot.domain.nudges import DEFAULT_NUDGE_AFTER
 from bot.domain.review import DEFAULT_REMINDER_DAYS as DEFAULT_POSTMORTEM_REMINDER_DAYS
 from bot.errors import ConfigError
+
+if TYPE_CHECKING:  # PyYAML is imported when a YAML file is read (not by `incidentbot list`)
+    import yaml
 
 DEFAULT_DATABASE_URL = "sqlite:///incidents.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -706,6 +708,8 @@ def load_tracker_users(path: Path, tracker: str) -> dict[str, str]:
     (YAML loaders keep the last; a Slack id mapped twice is a mistake, so it is refused with the lines of
     each), a key other than ``users``, a key that is not a Slack user id, a value that is not a login /
     accountId. One login mapped from two Slack ids is allowed (two Slack accounts of one person)."""
+    import yaml
+
     where = f"TRACKER_USERS_FILE {str(path)!r}"
     if not path.is_file():
         raise ConfigError(f"{where} is not a file.")
@@ -774,6 +778,8 @@ def _not_text(slack_id: str, value: object, tracker: str) -> str:
 def _repeated_key(node: yaml.Node | None) -> tuple[str, list[int]] | None:
     """The first scalar key given more than once in a mapping of the YAML node tree ``node``, with the
     (1-based) line of each time it is given; None when every mapping's keys are distinct."""
+    import yaml
+
     if isinstance(node, yaml.MappingNode):
         lines: dict[str, list[int]] = {}
         for key, _ in node.value:

@@ -739,7 +739,9 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     from bot.usecases.shared import utc_now
 
     statuses = [Status(s) for s in args.status] if args.status else None
-    summaries = _usecases(settings, read_only=True).incidents.summaries(statuses, args.limit)
+    from bot.compose import listed_incidents  # Core reads: no ORM (issue 18, target 3)
+
+    summaries = listed_incidents(settings, statuses, args.limit)
     if not args.include_private:
         summaries = [hidden_summary(s) for s in summaries]
     if args.format == "json":

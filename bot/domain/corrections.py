@@ -39,6 +39,7 @@ from bot.domain.model import (
     STATUS_CHANGE_NAMES,
     EntryKind,
     Incident,
+    IncidentSummary,
     StatusChange,
     TimelineEntry,
 )
@@ -369,13 +370,8 @@ def corrected_incident(incident: Incident, entries: Sequence[TimelineEntry]) -> 
     if not any(e.kind in (EntryKind.CORRECTION, EntryKind.STRIKE) for e in entries):
         return incident
     current = apply_corrections(entries)
-    changes: dict[str, Any] = {}
-    declared = next((e for e in current if e.kind is EntryKind.DECLARED), None)
-    if declared is not None:
-        changes["declared_at"] = declared.occurred_at
+    changes: dict[str, Any] = _corrected_times(current, resolved=incident.resolved_at is not None)
     resolves = [e for e in current if e.kind is EntryKind.RESOLVED]
-    if incident.resolved_at is not None and resolves:
-        changes["resolved_at"] = resolves[-1].occurred_at
     summaries = [e.text for e in resolves if e.text]  # as `resolve` keeps it: the latest summary given
     if summaries:
         changes["summary"] = summaries[-1]
@@ -398,6 +394,33 @@ def corrected_incident(incident: Incident, entries: Sequence[TimelineEntry]) -> 
     if any(e.kind is EntryKind.IMPACT for e in entries):
         changes["impact_percent"] = float(impacts[-1].data.get("percent") or 0) if impacts else None
     return incident.with_changes(**changes)
+
+
+def _corrected_times(current: Sequence[TimelineEntry], *, resolved: bool) -> dict[str, datetime]:
+    """``declared_at`` and (for a resolved incident) ``resolved_at`` as the corrected timeline ``current`` tells
+    them: the declaration's time and the final resolve's; a key is absent when no such entry exists."""
+    times: dict[str, datetime] = {}
+    declared = next((e for e in current if e.kind is EntryKind.DECLARED), None)
+    if declared is not None:
+        times["declared_at"] = declared.occurred_at
+    resolves = [e for e in current if e.kind is EntryKind.RESOLVED]
+    if resolved and resolves:
+        times["resolved_at"] = resolves[-1].occurred_at
+    return times
+
+
+def corrected_summary(summary: IncidentSummary, entries: Sequence[TimelineEntry]) -> IncidentSummary:
+    """``summary`` with the declaration and resolve times its corrected timeline tells (as ``corrected_incident``
+    does for the whole incident). ``entries``: the whole timeline, or only its entries of ``STATE_KINDS``,
+    numbered as stored; without a correction or strike among them, ``summary`` itself."""
+    if not any(e.kind in (EntryKind.CORRECTION, EntryKind.STRIKE) for e in entries):
+        return summary
+    times = _corrected_times(apply_corrections(entries), resolved=summary.resolved_at is not None)
+    return replace(
+        summary,
+        declared_at=times.get("declared_at", summary.declared_at),
+        resolved_at=times.get("resolved_at", summary.resolved_at),
+    )
 
 
 def timeline_view(entries: Sequence[TimelineEntry]) -> list[TimelineEntry]:

@@ -1,6 +1,13 @@
-"""Persistence adapter: SQLModel tables, the unit of work with one repository per aggregate, Alembic migrations."""
+"""Persistence adapter: SQLModel tables, the unit of work with one repository per aggregate, Alembic migrations.
+
+The ORM (``bot.store.repo``: SQLModel, pydantic, SQLAlchemy's ORM) is imported when a store is opened, not by
+importing this package: ``incidentbot list`` reads through ``open_engine_for_reading`` and the Core queries of
+``bot.store.listing`` without it (issue 18, target 3).
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -16,9 +23,27 @@ from bot.store.engine import (
     readonly_database_message,
 )
 from bot.store.migrate import HEAD_REVISION, current_revision, head_revision, known_revisions, upgrade
-from bot.store.repo import IncidentStore, UnitOfWork
 
-__all__ = ["IncidentStore", "IncidentSummary", "UnitOfWork", "open_store", "open_store_for_reading"]
+if TYPE_CHECKING:
+    from bot.store.repo import IncidentStore, UnitOfWork
+
+__all__ = [
+    "IncidentStore",
+    "IncidentSummary",
+    "UnitOfWork",
+    "open_engine_for_reading",
+    "open_store",
+    "open_store_for_reading",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """``IncidentStore`` and ``UnitOfWork``, imported (with the ORM) when first named."""
+    if name in ("IncidentStore", "UnitOfWork"):
+        from bot.store import repo
+
+        return getattr(repo, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_store(database_url: str, migrate: bool = True) -> IncidentStore:
@@ -40,13 +65,27 @@ def open_store(database_url: str, migrate: bool = True) -> IncidentStore:
         except StoreUnavailable:
             engine.dispose()
             raise
+    from bot.store.repo import IncidentStore
+
     return IncidentStore(engine)
 
 
 def open_store_for_reading(database_url: str) -> IncidentStore:
     """Connect to an existing, up-to-date database without creating or migrating anything.
 
-    For commands that only read (list, timeline, postmortem, slo, report, outbox). Raises
+    For commands that only read (timeline, postmortem, slo, report, outbox). Raises StoreUnavailable as
+    ``open_engine_for_reading`` does."""
+    engine = open_engine_for_reading(database_url)
+    from bot.store.repo import IncidentStore
+
+    return IncidentStore(engine)
+
+
+def open_engine_for_reading(database_url: str) -> Engine:
+    """The engine of an existing, up-to-date database, opened without creating or migrating anything and
+    without the ORM (``incidentbot list`` reads it with ``bot.store.listing``; the caller disposes of it).
+
+    Raises
     StoreUnavailable naming the database when a SQLite file does not exist (it is not created), when
     the database has no incidentbot schema, an older one (``incidentbot db upgrade`` first) or a
     newer one, or cannot be reached.
@@ -83,7 +122,7 @@ def open_store_for_reading(database_url: str) -> IncidentStore:
             f"The database {label} has an older schema (revision {current}; this incidentbot reads {head}): run "
             "`incidentbot db upgrade` first (commands that only read never change the database)."
         )
-    return IncidentStore(engine)
+    return engine
 
 
 def _refuse_newer_schema(engine: Engine, current: str | None) -> None:

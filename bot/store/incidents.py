@@ -29,10 +29,10 @@ from bot.domain.model import (
     TimelineEntry,
 )
 from bot.errors import ConcurrentUpdate
+from bot.store.listing import DEFAULT_LIST_LIMIT, ListingReads
 from bot.store.tables import FollowupRow, HypothesisRow, IncidentRow, ParticipantRow, StatuspageIncidentRow
 from bot.store.timeline import IncidentKeys, TimelineRepository
 
-DEFAULT_LIST_LIMIT = 200
 _INCIDENTS: sa.Table = IncidentRow.__table__  # type: ignore[attr-defined]
 INCIDENT_NUMBER_LOCK_ID = 7_240_432
 """pg_advisory_xact_lock key: declarations take numbers one at a time (on SQLite, BEGIN IMMEDIATE does)."""
@@ -71,11 +71,8 @@ class IncidentRepository:
     def list_summaries(
         self, statuses: Sequence[Status] | None = None, limit: int = DEFAULT_LIST_LIMIT
     ) -> list[IncidentSummary]:
-        """Newest first, bounded by ``limit``."""
-        query = select(IncidentRow).order_by(col(IncidentRow.number).desc()).limit(limit)
-        if statuses:
-            query = query.where(col(IncidentRow.status).in_([s.value for s in statuses]))
-        return [_summary(row) for row in self._session.exec(query)]
+        """Newest first, bounded by ``limit`` (the listing's Core query, ``bot.store.listing``)."""
+        return ListingReads(self._session).list_summaries(statuses, limit)
 
     def count_open(self) -> dict[tuple[Severity, Status], int]:
         """Unresolved incidents by (severity, status); combinations without any are left out."""
@@ -391,22 +388,6 @@ class IncidentRepository:
                         tracker_url=followup.tracker_url,
                     )
                 )
-
-
-def _summary(row: IncidentRow) -> IncidentSummary:
-    return IncidentSummary(
-        number=row.number,
-        title=row.title,
-        severity=Severity(row.severity),
-        status=Status(row.status),
-        lead=row.lead,
-        channel_id=row.channel_id,
-        declared_at=row.declared_at,
-        resolved_at=row.resolved_at,
-        private=row.private,
-        channel_problem=row.channel_problem,
-        service=row.service,
-    )
 
 
 def _followup(row: FollowupRow, latest_change: StatusChange | None = None) -> Followup:

@@ -2,7 +2,8 @@
 
 ``IncidentStore.transaction()`` is the one transaction boundary. The ``UnitOfWork`` it yields
 reaches every table through a repository that shares its session: ``uow.incidents``,
-``uow.timeline``, ``uow.alerts``, ``uow.changes``, ``uow.events``, ``uow.pages`` and ``uow.outbox``.
+``uow.timeline``, ``uow.alerts``, ``uow.changes``, ``uow.events``, ``uow.pages`` and ``uow.outbox``
+(and ``uow.listing``, the incident list's Core queries).
 Database errors do not leave the store: a lost race on a unique key becomes ConcurrentUpdate (the
 use cases retry on fresh state), an unreachable database StoreUnavailable.
 """
@@ -23,6 +24,7 @@ from bot.store.changes import ChangeRepository
 from bot.store.engine import readonly_database_message
 from bot.store.events import EventRepository
 from bot.store.incidents import IncidentRepository
+from bot.store.listing import ListingReads
 from bot.store.outbox import OutboxRepository
 from bot.store.pages import PageRepository
 from bot.store.timeline import IncidentKeys, TimelineRepository
@@ -42,6 +44,7 @@ class UnitOfWork:
         self.events = EventRepository(session)
         self.pages = PageRepository(session)
         self.outbox = OutboxRepository(session)
+        self.listing = ListingReads(session)  # the incident list, in Core (bot.store.listing)
 
 
 class IncidentStore:

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from bot.domain.model import FOLLOWUP_CHANGE_NAMES, STATUS_CHANGE_KINDS, EntryKind, StatusChange, TimelineEntry
 from bot.domain.nudges import BOT_CHATTER
 from bot.errors import ConcurrentUpdate
+from bot.store.listing import ListingReads
 from bot.store.tables import IncidentRow, TimelineEntryRow
 
 _TIMELINE: sa.Table = TimelineEntryRow.__table__  # type: ignore[attr-defined]
@@ -156,16 +157,8 @@ class TimelineRepository:
         ]
 
     def numbers_with(self, kinds: Sequence[EntryKind], numbers: Sequence[int]) -> set[int]:
-        """Which of the incidents INC-``numbers`` have an entry of ``kinds``, in one query."""
-        if not numbers:
-            return set()
-        query = (
-            select(IncidentRow.number)
-            .join(TimelineEntryRow, col(IncidentRow.id) == col(TimelineEntryRow.incident_id))
-            .where(col(IncidentRow.number).in_(list(numbers)), col(TimelineEntryRow.kind).in_([k.value for k in kinds]))
-            .distinct()
-        )
-        return set(self._session.exec(query).all())
+        """Which of the incidents INC-``numbers`` have an entry of ``kinds``, in one query (``bot.store.listing``)."""
+        return ListingReads(self._session).numbers_with(kinds, numbers)
 
     def list_latest(self, number: int, limit: int) -> list[TimelineEntry]:
         """INC-``number``'s latest ``limit`` entries, oldest first (read newest-first through the timeline index)."""

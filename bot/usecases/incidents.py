@@ -36,7 +36,6 @@ from bot.domain.model import (
     EntryKind,
     Incident,
     IncidentSummary,
-    PostmortemStatus,
     Status,
     TimelineEntry,
     format_incident_id,
@@ -53,8 +52,8 @@ from bot.domain.updates import StatusUpdate, latest_update
 from bot.errors import ConfigError
 from bot.store.repo import UnitOfWork
 from bot.usecases.changes import changes_before
+from bot.usecases.listing import list_incidents
 from bot.usecases.shared import (
-    CORRECTION_KINDS,
     Actor,
     EffectPlan,
     Outcome,
@@ -450,10 +449,7 @@ class IncidentUseCases:
     def summaries(self, statuses: Sequence[Status] | None = None, limit: int = 200) -> list[IncidentSummary]:
         """Incidents in ``statuses`` (all if None), newest first, at most ``limit``."""
         with self.transactions.read() as uow:
-            summaries = uow.incidents.list_summaries(statuses, limit)
-            corrected = uow.timeline.numbers_with(CORRECTION_KINDS, [s.number for s in summaries])
-            shown = [self._corrected_summary(uow, s) if s.number in corrected else s for s in summaries]
-            return self._with_postmortem_status(uow, shown)
+            return list_incidents(uow.listing, statuses, limit)
 
     def lead_names(self, numbers: Sequence[int]) -> dict[str, str]:
         """The display names Slack sent for the people who declared or lead INC-``numbers`` (Slack user id ->
@@ -476,31 +472,6 @@ class IncidentUseCases:
         with self.transactions.read() as uow:
             visible = {n for n in private if may_see(find_incident(uow, n, None), viewer)}
         return [s if s.number in visible else hidden_summary(s) for s in summaries]
-
-    @staticmethod
-    def _with_postmortem_status(uow: UnitOfWork, summaries: list[IncidentSummary]) -> list[IncidentSummary]:
-        """Resolved incidents with their postmortem's status: ``draft`` unless a ``postmortem status`` entry says
-        otherwise (one query for all, one more per incident that has such an entry)."""
-        resolved = [s.number for s in summaries if s.status is Status.RESOLVED]
-        if not resolved:
-            return summaries
-        reviewed = uow.timeline.numbers_with([EntryKind.POSTMORTEM_STATUS], resolved)
-        statuses = {
-            number: review_state(uow.timeline.list_entries(number, kinds=[EntryKind.POSTMORTEM_STATUS])).status
-            for number in reviewed
-        }
-        return [
-            replace(s, postmortem_status=statuses.get(s.number, PostmortemStatus.DRAFT))
-            if s.status is Status.RESOLVED
-            else s
-            for s in summaries
-        ]
-
-    @staticmethod
-    def _corrected_summary(uow: UnitOfWork, summary: IncidentSummary) -> IncidentSummary:
-        """The summary with the corrected declaration and resolve times."""
-        incident = read_incident(uow, find_incident(uow, summary.number, None))
-        return replace(summary, declared_at=incident.declared_at, resolved_at=incident.resolved_at)
 
     def with_timelines(self, since: datetime | None) -> list[tuple[Incident, list[TimelineEntry]]]:
         """Incidents declared after ``since`` (or still open; all if None), oldest first, with their timelines.

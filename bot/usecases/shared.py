@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import structlog
 
@@ -22,7 +22,9 @@ from bot.domain.effects import Effect
 from bot.domain.errors import IncidentNotFound
 from bot.domain.model import EntryKind, Incident, TimelineEntry, format_incident_id
 from bot.errors import ConcurrentUpdate
-from bot.store.repo import IncidentStore, UnitOfWork
+
+if TYPE_CHECKING:  # the ORM is imported by what opens the store, not by every reader of these helpers
+    from bot.store.repo import IncidentStore, UnitOfWork
 
 log = structlog.get_logger("incidentbot.service")
 
@@ -30,7 +32,7 @@ Clock = Callable[[], datetime]
 T = TypeVar("T")
 EffectPlan = Callable[["Outcome"], Sequence[Effect]]
 """Side effects a committed transition owes (Slack calls), queued in the same transaction."""
-StandingPlan = Callable[[UnitOfWork, "Outcome"], Sequence[Effect]]
+StandingPlan = Callable[["UnitOfWork", "Outcome"], Sequence[Effect]]
 """Effects every transition is checked for (paging); may read and write state in the same transaction."""
 MAX_ATTEMPTS = 8
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.domain.corrections import correction_note, timeline_view
 from bot.domain.errors import BotError
@@ -18,8 +19,10 @@ from bot.domain.slo import budget_lines, format_budget_time
 from bot.domain.timeline import Escape, Mention, describe, format_percent, keep_text
 from bot.domain.timeparse import format_duration, format_utc
 from bot.domain.updates import StatusUpdate
-from bot.usecases.budgets import BudgetUseCases
-from bot.usecases.shared import Outcome
+
+if TYPE_CHECKING:
+    from bot.usecases.budgets import BudgetUseCases
+    from bot.usecases.shared import Outcome
 
 
 def confirmation(outcome: Outcome, mention: Mention, escape: Escape = keep_text) -> str:

@@ -15,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+import bot.store.tables  # noqa: F401  (registers the tables on SQLModel.metadata, read below)
 from bot.store.engine import create_store_engine
 from bot.store.migrate import current_revision, head_revision, upgrade
 

@@ -4,7 +4,8 @@ Not a timing test (the machine is shared; times are measured in bench/README.md)
 in a fresh interpreter, exactly as ``python -m bot.cli.main ARGS`` does, and reads ``sys.modules`` when it
 has finished. ``--help`` must load none of the database, template, Slack or HTTP libraries, and the
 reading commands (``list``, ``timeline``, ``run "INC-1 status"``) none of Alembic, Jinja, Slack or
-aiohttp. Each case also checks the command did its work (exit status, output), so a command that failed
+aiohttp; ``list`` (Core reads) not even SQLModel, pydantic, SQLAlchemy's ORM, the tables or the use-case wiring.
+Each case also checks the command did its work (exit status, output), so a command that failed
 before importing anything cannot pass.
 """
 
@@ -42,17 +43,20 @@ print("\\nIMPORTED " + json.dumps({"code": code, "modules": sorted(m for m in wa
 """
 
 WATCHED = ("sqlalchemy", "sqlmodel", "alembic", "jinja2", "slack_bolt", "slack_sdk", "aiohttp", "structlog")
+# What `incidentbot list` leaves out besides (its Core reads on a plain connection): the ORM and what builds it,
+# and PyYAML (no YAML file is read without INCIDENT_SLO_FILE or TRACKER_USERS_FILE).
+ORM = ("sqlalchemy.orm", "pydantic", "bot.store.tables", "bot.store.repo", "bot.usecases.wiring", "yaml")
 
 
 def _run_cli(args: list[str], cwd: Path, database_url: str | None = None) -> tuple[int, list[str], str, str]:
-    """(exit status, the WATCHED modules imported by the end, stdout without the probe's line, stderr)."""
+    """(exit status, the WATCHED and ORM modules imported by the end, stdout without the probe's line, stderr)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "LOG_", "TRACKER"))}
     env.pop("DATABASE_URL", None)
     env.pop("PAGERDUTY_ROUTING_KEY", None)
     if database_url is not None:
         env["DATABASE_URL"] = database_url
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(args), json.dumps(WATCHED)],
+        [sys.executable, "-c", PROBE, json.dumps(args), json.dumps([*WATCHED, *ORM])],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -93,8 +97,6 @@ def test_help_and_version_import_no_library_of_the_commands(args: list[str], tmp
 @pytest.mark.parametrize(
     ("args", "shown"),
     [
-        (["list"], "Checkout latency"),
-        (["list", "--format", "json"], '"incident": "INC-1"'),
         (["timeline", "INC-1"], "WAF rule rolled back"),
         (["run", "INC-1 status"], "Checkout latency"),
     ],
@@ -102,14 +104,33 @@ def test_help_and_version_import_no_library_of_the_commands(args: list[str], tmp
 def test_reading_commands_import_no_alembic_jinja_slack_or_aiohttp(
     args: list[str], shown: str, seeded: tuple[Path, str]
 ) -> None:
-    """``list`` (and ``timeline``, ``run "INC-1 status"``) read the database through SQLAlchemy and the
-    use cases (which log with structlog), but never load Alembic (the schema revision is one SQL query
-    compared with the head revision), Jinja, slack_bolt, slack_sdk or aiohttp."""
+    """``timeline`` and ``run "INC-1 status"`` read the database through the ORM and the use cases (which
+    log with structlog), but never load Alembic (the schema revision is one SQL query compared with the
+    head revision), Jinja, slack_bolt, slack_sdk or aiohttp."""
     folder, url = seeded
     code, modules, output, _ = _run_cli(args, folder, url)
     assert code == 0, output
     assert shown in output
-    assert modules == ["sqlalchemy", "sqlmodel", "structlog"]
+    assert [m for m in modules if m in WATCHED] == ["sqlalchemy", "sqlmodel", "structlog"]
+
+
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [
+        (["list"], "Checkout latency"),
+        (["list", "--format", "json"], '"incident": "INC-1"'),
+        (["list", "--status", "declared", "--limit", "5"], "INC-1"),
+    ],
+)
+def test_list_reads_with_core_and_imports_no_orm(args: list[str], shown: str, seeded: tuple[Path, str]) -> None:
+    """``list`` reads with SQLAlchemy Core on a plain connection (``bot.store.listing``): besides Alembic, Jinja,
+    Slack and aiohttp it loads neither SQLModel, pydantic, SQLAlchemy's ORM, the SQLModel tables, the unit of
+    work nor the use-case wiring, nor PyYAML; only SQLAlchemy (Core) and structlog (the settings' logging)."""
+    folder, url = seeded
+    code, modules, output, _ = _run_cli(args, folder, url)
+    assert code == 0, output
+    assert shown in output
+    assert modules == ["sqlalchemy", "structlog"]
 
 
 def test_an_old_schema_still_gets_alembic_to_say_what_is_wrong(tmp_path: Path) -> None:

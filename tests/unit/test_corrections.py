@@ -12,10 +12,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.commands import CorrectEntry, StrikeEntry
-from bot.domain.corrections import apply_corrections, corrected_incident, timeline_view
+from bot.domain.corrections import STATE_KINDS, apply_corrections, corrected_incident, corrected_summary, timeline_view
 from bot.domain.errors import TimeParseError, TransitionError
 from bot.domain.lifecycle import Stamp, apply
-from bot.domain.model import EntryKind, Hypothesis, HypothesisStatus, Incident, Severity, Status, TimelineEntry
+from bot.domain.model import (
+    EntryKind,
+    Hypothesis,
+    HypothesisStatus,
+    Incident,
+    IncidentSummary,
+    Severity,
+    Status,
+    TimelineEntry,
+)
 from bot.domain.postmortem import build_postmortem
 from bot.domain.timeline import find_milestones
 
@@ -478,6 +487,56 @@ class TestAppendOnly:
             assert [(_fields(e), e.number) for e in entries] == snapshot
             assert all(e.kind not in (EntryKind.CORRECTION, EntryKind.STRIKE) for e in view)
         assert [(_fields(e), e.number) for e in record_so_far[: len(entries)]] == snapshot
+
+
+class TestCorrectedSummary:
+    """The incident list (``corrected_summary``, read from the entries of ``STATE_KINDS`` only) shows the same
+    declaration and resolve times as the incident's own view (``corrected_incident``)."""
+
+    @staticmethod
+    def summary(incident: Incident) -> IncidentSummary:
+        return IncidentSummary(
+            incident.number,
+            incident.title,
+            incident.severity,
+            incident.status,
+            incident.lead,
+            None,
+            incident.declared_at,
+            incident.resolved_at,
+        )
+
+    def test_a_corrected_declaration_and_resolve_are_listed_at_their_corrected_times(self) -> None:
+        incident, entries = every_kind()
+        after = record(incident, entries, CorrectEntry(1, "", at(-2)))
+        after = record(incident, after, CorrectEntry(21, "", at(25)))
+        listed = corrected_summary(self.summary(incident), [e for e in after if e.kind in STATE_KINDS])
+        assert (listed.declared_at, listed.resolved_at) == (at(-2), at(25))
+        assert listed.title == "CDN 502s"
+
+    def test_without_a_correction_the_summary_is_the_stored_one(self) -> None:
+        incident, entries = every_kind()
+        summary = self.summary(incident)
+        assert corrected_summary(summary, entries) is summary
+
+    @settings(max_examples=40, deadline=None)
+    @given(actions=corrections(), resolved=st.booleans())
+    def test_listed_times_are_the_incident_views_times(
+        self, actions: list[CorrectEntry | StrikeEntry], resolved: bool
+    ) -> None:
+        incident, entries = every_kind()
+        if not resolved:
+            incident = replace(incident, status=Status.MONITORING, resolved_at=None, resolved_by=None)
+        record_so_far = entries
+        for action in actions:
+            try:
+                record_so_far = record(incident, record_so_far, action)
+            except (TransitionError, TimeParseError):
+                continue
+        shown = corrected_incident(incident, record_so_far)
+        listed = corrected_summary(self.summary(incident), [e for e in record_so_far if e.kind in STATE_KINDS])
+        assert (listed.declared_at, listed.resolved_at) == (shown.declared_at, shown.resolved_at)
+        assert listed.resolved_at is None if not resolved else listed.resolved_at is not None
 
 
 class TestStatuspageEntries:
