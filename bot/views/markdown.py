@@ -13,8 +13,10 @@ inside one of its lines. ``escape_text`` makes any text safe as such:
   (``&lt;`` stays the five characters typed) or an image (``![x](http://...)`` is a ``!`` and a link);
 * every line or paragraph separator (CR, LF, VT, FF, NEL, U+2028, U+2029) is a space.
 
-Inline formatting people type (``*bold*``, `` `code` ``, links) is kept, except at the very start of
-a value, and reads as written. ``table_cell`` also escapes pipes, which would split a table cell.
+* inline formatting cannot form either: backslashes, ``*``, ``_``, backticks, ``~``, ``[`` and ``]`` are
+  escaped wherever they stand, so ``*bold*``, ``[text](https://x)``, ``C:\\Temp\\*`` and ``\\d+`` read as typed.
+
+``table_cell`` also escapes pipes, which would split a table cell.
 
 Rules from CommonMark 0.31 (https://spec.commonmark.org/0.31.2/) and the GFM table extension
 (https://github.github.com/gfm/#tables-extension-); the escapes are backslash escapes of ASCII
@@ -28,6 +30,11 @@ import re
 # Line breaks (CommonMark knows CR, LF, CRLF), the other line and paragraph separators (VT, FF, NEL,
 # U+2028, U+2029) and runs of spaces and tabs: each run becomes one space, so words stay apart.
 _WHITESPACE_RUN = re.compile("[ \t\r\n\x0b\x0c\x85\u2028\u2029]+")
+# What people type reads as typed: a backslash, emphasis, code spans, strikethrough and link or image brackets
+# are escaped wherever they stand (a hidden link target "[click here](https://...)" in a page leads trust, the
+# glob "/var/log/*.gz and /tmp/*.tmp" read as emphasis, the backslashes of "C:\\Temp" or "\\d+" eaten). Each
+# typed backslash is doubled first, so the backslash counting below sees none of them as an escape.
+_INLINE_MARKUP = re.compile(r"([\\`*_\[\]~])")
 # "&" would start an entity (``&lt;``, ``&#10;``), "![" an image (a tracking pixel in a preview):
 # each is escaped unless an odd number of backslashes before it already escapes it.
 _ENTITY_OR_IMAGE_START = re.compile(r"(\\*)(&|!(?=\[))")
@@ -42,7 +49,6 @@ _DELIMITER_ROW = re.compile(r"^:[-:| \t]*\Z")
 # of backslashes before it already escapes it.
 _HTML_START = re.compile(r"(\\*)<(?=[A-Za-z/!?])")
 _CLOSING_HASHES = re.compile(r"(^|[ \t])(#+)\Z")
-_BACKSLASHES_BEFORE_PIPE = re.compile(r"(\\*)\|")
 
 
 class Markdown(str):
@@ -70,7 +76,7 @@ def escape_text(value: object) -> Markdown:
 
 def _inline(value: object) -> str:
     """One line, no raw HTML, no trailing escape: what every context needs."""
-    text = _WHITESPACE_RUN.sub(" ", str(value)).strip(" ")
+    text = _INLINE_MARKUP.sub(r"\\\1", _WHITESPACE_RUN.sub(" ", str(value)).strip(" "))
     if "<" in text:
         text = _HTML_START.sub(lambda m: m.group(1) + ("" if len(m.group(1)) % 2 else "\\") + "<", text)
     if "&" in text or "![" in text:
@@ -100,6 +106,6 @@ def table_cell(value: object) -> Markdown:
     """``value`` as the content of one table cell: one line, no raw HTML, every pipe escaped.
 
     A cell's content is inline only, so its start needs no escaping (``-`` stays ``-``). A backslash
-    typed right before a pipe is doubled first, so the pipe's own escape still applies.
+    typed right before a pipe is already doubled (``_inline``), so the pipe's own escape still applies.
     """
-    return Markdown(_BACKSLASHES_BEFORE_PIPE.sub(lambda m: m.group(1) * 2 + "\\|", _inline(value)))
+    return Markdown(_inline(value).replace("|", "\\|"))
