@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -26,6 +27,22 @@ from bot.store.tables import OutboxRow
 
 PENDING = "pending"
 DEAD = "dead"
+_OUTBOX: sa.Table = OutboxRow.__table__  # type: ignore[attr-defined]
+_INSERT = sa.insert(_OUTBOX)
+
+
+def _waiting(incident: sa.ColumnElement[bool]) -> sa.Select[tuple[str]]:
+    return sa.select(_OUTBOX.c.kind).where(
+        incident,
+        _OUTBOX.c.kind.in_(sa.bindparam("kinds", expanding=True)),
+        _OUTBOX.c.status == PENDING,
+        _OUTBOX.c.attempts == 0,
+        sa.or_(_OUTBOX.c.locked_until.is_(None), _OUTBOX.c.locked_until < sa.bindparam("now")),
+    )
+
+
+_WAITING = _waiting(_OUTBOX.c.incident_number == sa.bindparam("number"))
+_WAITING_WITHOUT_INCIDENT = _waiting(_OUTBOX.c.incident_number.is_(None))
 
 
 def _item(row: OutboxRow) -> OutboxItem:
@@ -67,38 +84,49 @@ class OutboxRepository:
         self._session = session
 
     def enqueue(self, effects: Sequence[Effect], now: datetime) -> None:
-        """Add ``effects`` in order; a coalescing effect already pending and unclaimed is not added twice."""
-        for effect in effects:
-            if effect.coalesce and self._waiting_twin(effect, now):
-                continue
-            self._session.add(
-                OutboxRow(
-                    kind=effect.kind,
-                    lane=lane_of(effect.kind),
-                    incident_number=effect.incident_number,
-                    payload=effect.payload,
-                    status=PENDING,
-                    attempts=0,
-                    next_attempt_at=now + effect.not_before if effect.not_before else now,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        self._session.flush()
+        """Add ``effects`` in order; a coalescing effect already pending and unclaimed is not added twice.
 
-    def _waiting_twin(self, effect: Effect, now: datetime) -> bool:
-        query = (
-            select(OutboxRow.id)
-            .where(
-                OutboxRow.kind == effect.kind,
-                OutboxRow.incident_number == effect.incident_number,
-                OutboxRow.status == PENDING,
-                OutboxRow.attempts == 0,
-                sa.or_(col(OutboxRow.locked_until).is_(None), col(OutboxRow.locked_until) < now),
+        At most two statements: one query for the coalescing effects' waiting twins, one insert (an
+        executemany, in order) for the rows."""
+        coalescing: dict[int | None, set[str]] = {}
+        for effect in effects:
+            if effect.coalesce:
+                coalescing.setdefault(effect.incident_number, set()).add(effect.kind)
+        waiting = {
+            (number, kind) for number, kinds in coalescing.items() for kind in self._waiting_kinds(number, kinds, now)
+        }
+        rows: list[dict[str, Any]] = []
+        for effect in effects:
+            key = (effect.incident_number, effect.kind)
+            if effect.coalesce and key in waiting:
+                continue
+            waiting.add(key)  # any row added here is a waiting twin for a later coalescing effect
+            rows.append(
+                {
+                    "kind": effect.kind,
+                    "lane": lane_of(effect.kind),
+                    "incident_number": effect.incident_number,
+                    "payload": effect.payload,
+                    "status": PENDING,
+                    "attempts": 0,
+                    "crashes": 0,
+                    "next_attempt_at": now + effect.not_before if effect.not_before else now,
+                    "locked_until": None,
+                    "locked_by": None,
+                    "last_error": "",
+                    "created_at": now,
+                    "updated_at": now,
+                }
             )
-            .limit(1)
-        )
-        return self._session.exec(query).first() is not None
+        if rows:
+            self._session.connection().execute(_INSERT, rows[0] if len(rows) == 1 else rows)
+
+    def _waiting_kinds(self, number: int | None, kinds: set[str], now: datetime) -> set[str]:
+        """Which of ``kinds`` have an item for INC-``number`` (None: no incident) pending, never tried and not
+        leased: a coalescing effect of such a kind is already owed."""
+        query = _WAITING_WITHOUT_INCIDENT if number is None else _WAITING
+        found = self._session.connection().execute(query, {"number": number, "kinds": sorted(kinds), "now": now})
+        return {str(kind) for kind in found.scalars()}
 
     def claim(self, now: datetime, worker_id: str, lease: timedelta, limit: int) -> list[OutboxItem]:
         """Lease up to ``limit`` due items, at most one per incident and lane (the oldest pending one)."""
