@@ -39,7 +39,7 @@ from bot.store.tables import (
     StatuspageIncidentRow,
     TimelineEntryRow,
 )
-from bot.store.timeline import IncidentKeys, TimelineRepository
+from bot.store.timeline import CORRECTION_ENTRY_KINDS, IncidentKeys, TimelineRepository, kind_in
 
 DEFAULT_LIST_LIMIT = 200
 _INCIDENTS: sa.Table = IncidentRow.__table__  # type: ignore[attr-defined]
@@ -64,9 +64,16 @@ _LATEST_CHANGE_ID = (
     sa.select(_TIMELINE.c.id)
     .where(
         _TIMELINE.c.incident_id == _INCIDENTS.c.id,
-        _TIMELINE.c.kind.in_(sorted(kind.value for kind in STATUS_CHANGE_KINDS)),
+        kind_in(STATUS_CHANGE_KINDS),
     )
-    .order_by(_TIMELINE.c.occurred_at.desc(), _TIMELINE.c.recorded_at.desc(), _TIMELINE.c.id.desc())
+    # Ordered by an expression (occurred_at is never NULL), so the order cannot come from
+    # ix_timeline_entries_incident_order: SQLite would walk the whole timeline backwards for the first status
+    # change. ix_timeline_entries_incident_kind finds the few status changes, then they are sorted.
+    .order_by(
+        sa.func.coalesce(_TIMELINE.c.occurred_at, _TIMELINE.c.recorded_at).desc(),
+        _TIMELINE.c.recorded_at.desc(),
+        _TIMELINE.c.id.desc(),
+    )
     .limit(1)
     .correlate(_INCIDENTS)
     .scalar_subquery()
@@ -75,9 +82,7 @@ _LOAD = sa.select(
     *_INCIDENTS.c,
     _LATEST_CHANGE.c.kind.label("latest_kind"),
     _LATEST_CHANGE.c.occurred_at.label("latest_at"),
-    _of_incident(_TIMELINE, _TIMELINE.c.kind.in_([EntryKind.CORRECTION.value, EntryKind.STRIKE.value])).label(
-        "corrected"
-    ),
+    _of_incident(_TIMELINE, kind_in(CORRECTION_ENTRY_KINDS)).label("corrected"),
     _of_incident(_PARTICIPANTS).label("has_members"),
     _of_incident(_HYPOTHESES).label("has_hypotheses"),
     _of_incident(_FOLLOWUPS).label("has_followups"),
@@ -153,8 +158,17 @@ _UPDATE_FOLLOWUP = (
 class IncidentRepository:
     """Incidents in and out of the unit of work's transaction, as domain objects."""
 
-    def __init__(self, session: Session, keys: IncidentKeys, timeline: TimelineRepository, locking: bool) -> None:
+    def __init__(
+        self,
+        session: Session,
+        keys: IncidentKeys,
+        timeline: TimelineRepository,
+        locking: bool,
+        connection: sa.Connection,
+    ) -> None:
+        """``connection``: the session's connection, for Core statements."""
         self._session = session
+        self._connection = connection
         self._keys = keys
         self._timeline = timeline
         # In a write transaction, loading an incident locks its row until commit, so concurrent
@@ -174,13 +188,13 @@ class IncidentRepository:
 
         One query, plus one per child table (team, hypotheses, follow-ups) that has rows of it."""
         query = _BY_NUMBER_LOCKED if self._locking else _BY_NUMBER
-        row = self._session.connection().execute(query, {"number": number}).first()
+        row = self._connection.execute(query, {"number": number}).first()
         return self._load(row) if row else None
 
     def get_by_channel(self, channel_id: str) -> Incident | None:
         """The incident whose Slack channel is ``channel_id`` (its row locked as ``get`` does), or None."""
         query = _BY_CHANNEL_LOCKED if self._locking else _BY_CHANNEL
-        row = self._session.connection().execute(query, {"channel_id": channel_id}).first()
+        row = self._connection.execute(query, {"channel_id": channel_id}).first()
         return self._load(row) if row else None
 
     def list_summaries(
@@ -232,7 +246,7 @@ class IncidentRepository:
         after = decision.incident
         row_id = self._keys.row_id(before.number)
         # A Core UPDATE built once (_SAVE): the ORM's bulk-update bookkeeping cost a quarter of a note's time.
-        connection = self._session.connection()
+        connection = self._connection
         updated = connection.execute(
             _SAVE,
             {
@@ -359,7 +373,7 @@ class IncidentRepository:
             )
         if service is not None:
             query = query.where(_INCIDENTS.c.service == service)
-        rows = self._session.connection().execute(query).all()
+        rows = self._connection.execute(query).all()
         return [(self._load(row), self._timeline.list_entries(row.number)) for row in rows]
 
     def list_last_activity(self, statuses: Sequence[Status]) -> list[tuple[Incident, list[TimelineEntry]]]:
@@ -369,7 +383,7 @@ class IncidentRepository:
         """
         query = _LOAD.where(_INCIDENTS.c.status.in_([s.value for s in statuses]))
         result: list[tuple[Incident, list[TimelineEntry]]] = []
-        for row in self._session.connection().execute(query).all():
+        for row in self._connection.execute(query).all():
             result.append((self._load(row), self._timeline.list_latest_activity(row.number)))
         return result
 
@@ -398,7 +412,7 @@ class IncidentRepository:
         """The incident of a ``_LOAD`` row, with its children (a query for each child table that has its rows)."""
         row_id: int = row.id
         self._keys.remember(row.number, row_id, bool(row.corrected))
-        connection = self._session.connection()
+        connection = self._connection
         key = {"incident_id": row_id}
         members: tuple[Member, ...] = ()
         if row.has_members:

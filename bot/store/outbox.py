@@ -31,13 +31,15 @@ _OUTBOX: sa.Table = OutboxRow.__table__  # type: ignore[attr-defined]
 _INSERT = sa.insert(_OUTBOX)
 
 
-def _waiting(incident: sa.ColumnElement[bool]) -> sa.Select[tuple[str]]:
-    return sa.select(_OUTBOX.c.kind).where(
-        incident,
-        _OUTBOX.c.kind.in_(sa.bindparam("kinds", expanding=True)),
-        _OUTBOX.c.status == PENDING,
-        _OUTBOX.c.attempts == 0,
-        sa.or_(_OUTBOX.c.locked_until.is_(None), _OUTBOX.c.locked_until < sa.bindparam("now")),
+def _waiting(incident: sa.ColumnElement[bool]) -> sa.Select[tuple[bool]]:
+    return sa.select(
+        sa.exists().where(
+            incident,
+            _OUTBOX.c.kind == sa.bindparam("kind"),
+            _OUTBOX.c.status == PENDING,
+            _OUTBOX.c.attempts == 0,
+            sa.or_(_OUTBOX.c.locked_until.is_(None), _OUTBOX.c.locked_until < sa.bindparam("now")),
+        )
     )
 
 
@@ -80,21 +82,21 @@ class QueueStats:
 class OutboxRepository:
     """The outbox table, in the unit of work's transaction."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, connection: sa.Connection) -> None:
+        """``connection``: the session's connection, for Core statements."""
         self._session = session
+        self._connection = connection
 
     def enqueue(self, effects: Sequence[Effect], now: datetime) -> None:
         """Add ``effects`` in order; a coalescing effect already pending and unclaimed is not added twice.
 
-        At most two statements: one query for the coalescing effects' waiting twins, one insert (an
-        executemany, in order) for the rows."""
-        coalescing: dict[int | None, set[str]] = {}
+        One query per coalescing effect (for its waiting twin), then one insert of every row (an executemany
+        for several, in order)."""
+        waiting: set[tuple[int | None, str]] = set()
         for effect in effects:
-            if effect.coalesce:
-                coalescing.setdefault(effect.incident_number, set()).add(effect.kind)
-        waiting = {
-            (number, kind) for number, kinds in coalescing.items() for kind in self._waiting_kinds(number, kinds, now)
-        }
+            key = (effect.incident_number, effect.kind)
+            if effect.coalesce and key not in waiting and self._waiting_twin(effect, now):
+                waiting.add(key)
         rows: list[dict[str, Any]] = []
         for effect in effects:
             key = (effect.incident_number, effect.kind)
@@ -119,14 +121,14 @@ class OutboxRepository:
                 }
             )
         if rows:
-            self._session.connection().execute(_INSERT, rows[0] if len(rows) == 1 else rows)
+            self._connection.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
 
-    def _waiting_kinds(self, number: int | None, kinds: set[str], now: datetime) -> set[str]:
-        """Which of ``kinds`` have an item for INC-``number`` (None: no incident) pending, never tried and not
-        leased: a coalescing effect of such a kind is already owed."""
-        query = _WAITING_WITHOUT_INCIDENT if number is None else _WAITING
-        found = self._session.connection().execute(query, {"number": number, "kinds": sorted(kinds), "now": now})
-        return {str(kind) for kind in found.scalars()}
+    def _waiting_twin(self, effect: Effect, now: datetime) -> bool:
+        """Whether an item of ``effect``'s kind and incident is pending, never tried and not leased: a coalescing
+        effect is then already owed."""
+        query = _WAITING_WITHOUT_INCIDENT if effect.incident_number is None else _WAITING
+        parameters = {"number": effect.incident_number, "kind": effect.kind, "now": now}
+        return bool(self._connection.execute(query, parameters).scalar())
 
     def claim(self, now: datetime, worker_id: str, lease: timedelta, limit: int) -> list[OutboxItem]:
         """Lease up to ``limit`` due items, at most one per incident and lane (the oldest pending one)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,17 +16,24 @@ from bot.store.tables import IncidentRow, TimelineEntryRow
 _TIMELINE: sa.Table = TimelineEntryRow.__table__  # type: ignore[attr-defined]
 
 
-_CORRECTION_KINDS = (EntryKind.CORRECTION.value, EntryKind.STRIKE.value)
+def kind_in(kinds: Iterable[EntryKind]) -> sa.ColumnElement[bool]:
+    """``timeline_entries.kind IN ('a', 'b')`` with the kinds written into the SQL, for statements built once: a
+    list of values would become an expanding parameter, rendered again at every execution."""
+    values = sorted(kind.value for kind in kinds)
+    if not all(value.isidentifier() for value in values):  # enum values only, never anything typed
+        raise ValueError(f"not entry kinds: {values}")
+    return _TIMELINE.c.kind.in_([sa.literal_column(f"'{value}'") for value in values])
+
+
+CORRECTION_ENTRY_KINDS = (EntryKind.CORRECTION, EntryKind.STRIKE)
+_CORRECTION_KINDS = tuple(kind.value for kind in CORRECTION_ENTRY_KINDS)
 _INSERT_ENTRY = sa.insert(_TIMELINE)
 _HAS_CORRECTIONS = sa.select(
-    sa.exists().where(_TIMELINE.c.incident_id == sa.bindparam("incident_id"), _TIMELINE.c.kind.in_(_CORRECTION_KINDS))
+    sa.exists().where(_TIMELINE.c.incident_id == sa.bindparam("incident_id"), kind_in(CORRECTION_ENTRY_KINDS))
 )
 _FOLLOWUP_CHANGES = (
     sa.select(_TIMELINE.c.kind, _TIMELINE.c.occurred_at, _TIMELINE.c.data)
-    .where(
-        _TIMELINE.c.incident_id == sa.bindparam("incident_id"),
-        _TIMELINE.c.kind.in_(sorted(kind.value for kind in FOLLOWUP_CHANGE_NAMES)),
-    )
+    .where(_TIMELINE.c.incident_id == sa.bindparam("incident_id"), kind_in(FOLLOWUP_CHANGE_NAMES))
     .order_by(_TIMELINE.c.occurred_at, _TIMELINE.c.recorded_at, _TIMELINE.c.id)
 )
 
@@ -68,9 +75,11 @@ class IncidentKeys:
 class TimelineRepository:
     """Reads and appends of timeline entries, in the unit of work's transaction."""
 
-    def __init__(self, session: Session, keys: IncidentKeys) -> None:
+    def __init__(self, session: Session, keys: IncidentKeys, connection: sa.Connection) -> None:
+        """``connection``: the session's connection, for Core statements."""
         self._session = session
         self._keys = keys
+        self._connection = connection
 
     def list_entries(
         self,
@@ -174,14 +183,14 @@ class TimelineRepository:
         known = self._keys.corrected(row_id)
         if known is not None:
             return known
-        found = bool(self._session.connection().execute(_HAS_CORRECTIONS, {"incident_id": row_id}).scalar())
+        found = bool(self._connection.execute(_HAS_CORRECTIONS, {"incident_id": row_id}).scalar())
         self._keys.remember(number, row_id, found)
         return found
 
     def get_latest_followup_changes(self, incident_row_id: int) -> dict[int, StatusChange]:
         """Each follow-up's newest change (``FOLLOWUP_CHANGE_NAMES`` kinds), by follow-up number; a follow-up
         never changed since it was added is absent. Ties in time go to the later recorded."""
-        rows = self._session.connection().execute(_FOLLOWUP_CHANGES, {"incident_id": incident_row_id}).all()
+        rows = self._connection.execute(_FOLLOWUP_CHANGES, {"incident_id": incident_row_id}).all()
         latest: dict[int, StatusChange] = {}
         for kind, occurred_at, data in rows:
             number = data.get("number") if isinstance(data, dict) else None
@@ -211,7 +220,7 @@ class TimelineRepository:
             }
             for entry in entries
         ]
-        self._session.connection().execute(_INSERT_ENTRY, rows[0] if len(rows) == 1 else rows)
+        self._connection.execute(_INSERT_ENTRY, rows[0] if len(rows) == 1 else rows)
         self._keys.entries_added(incident_row_id, [entry.kind.value for entry in entries])
 
     def latest_of_kind(self, number: int, kind: EntryKind) -> TimelineEntry | None:
