@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.domain.commands import Declare
 from bot.domain.model import Severity
+from bot.slack.web_api import channel_name
 from bot.store import open_store
 from bot.usecases.incidents import IncidentUseCases
 from bot.usecases.shared import Actor, Transactions
@@ -30,17 +31,31 @@ def channel_of(number: int) -> str:
     return f"CINC{number:07d}"
 
 
-def seed_live(database_url: str, count: int, add_channel: Any) -> list[str]:
-    """Declare ``count`` incidents through the service and bind each to a channel ``add_channel`` creates."""
+def live_channel(number: int) -> tuple[str, str]:
+    """``(id, name)`` of the generated incident INC-``number``'s channel, named as the bot names it."""
+    return channel_of(number), channel_name("inc", number, incident_title(number))
+
+
+def incident_title(number: int) -> str:
+    return f"Incident {number}: checkout latency"
+
+
+def seed_live(database_url: str, count: int, add_channel: Any) -> list[tuple[str, str]]:
+    """Declare ``count`` incidents through the service and bind each to a channel ``add_channel`` creates.
+
+    Returns ``(channel id, channel name)`` per incident, named as the bot names them (``inc-7-bench-incident-6``,
+    ``bot.slack.web_api.channel_name``): load runs send their commands from these channels, as people do.
+    """
     store = open_store(database_url)
     incidents = IncidentUseCases(Transactions(store))
     channels = []
     try:
         for index in range(count):
             outcome = incidents.declare(Declare(f"Bench incident {index}", Severity.SEV2), Actor("U0SEED", "seed"))
-            channel = add_channel(None, f"inc-{outcome.incident.number}-bench")
+            name = channel_name("inc", outcome.incident.number, outcome.incident.title)
+            channel = add_channel(None, name)
             incidents.bind_channel(outcome.incident.number, channel)
-            channels.append(channel)
+            channels.append((channel, name))
     finally:
         store.dispose()
     return channels
@@ -63,7 +78,7 @@ def _incident_rows(count: int, open_count: int) -> Iterator[dict[str, Any]]:
         yield {
             "id": number,
             "number": number,
-            "title": f"Incident {number}: checkout latency",
+            "title": incident_title(number),
             "description": "",
             "severity": SEVERITIES[number % 4],
             "status": OPEN_STATUSES[number % 3] if is_open else "resolved",

@@ -1,7 +1,8 @@
 """Load generator, run in its own process so it never shares an event loop (or a GIL) with the server.
 
 Reads a JSON spec on stdin, drives ``concurrency`` closed-loop clients (each sends its next signed
-slash command as soon as the previous one is answered) over keep-alive aiohttp connections, and
+slash command as soon as the previous one is answered, from its channel: ``[id, name]``, client i
+using channel i modulo their number) over keep-alive aiohttp connections, and
 prints JSON: per-request latencies after the warm-up, errors, and the measured wall time.
 """
 
@@ -20,7 +21,7 @@ from tests.support import signing
 
 async def drive(spec: dict[str, Any]) -> dict[str, Any]:
     urls: list[str] = spec["urls"]
-    channels: list[str] = spec["channels"]
+    channels: list[list[str]] = spec["channels"]  # [channel id, channel name]
     concurrency: int = spec["concurrency"]
     warmup: int = spec["warmup"]
     total: int = spec["requests"] + warmup
@@ -32,11 +33,12 @@ async def drive(spec: dict[str, Any]) -> dict[str, Any]:
 
     async def client(worker: int, session: aiohttp.ClientSession) -> None:
         url = urls[worker % len(urls)] + "/slack/events"
-        channel = channels[worker % len(channels)]
+        channel, channel_name = channels[worker % len(channels)]
         for index in counter:
             body = signing.slash_command_body(
                 spec["text"].format(i=index, w=worker),
                 channel_id=channel,
+                channel_name=channel_name,
                 user_id=f"U0LOAD{worker:03d}",
                 user_name=f"load{worker}",
                 response_url=spec["response_url"],

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.domain.lifecycle import Decision
 from bot.domain.model import (
+    STATUS_CHANGE_KINDS,
+    EntryKind,
     Followup,
     FollowupListing,
     FollowupState,
@@ -30,19 +32,143 @@ from bot.domain.model import (
 )
 from bot.errors import ConcurrentUpdate
 from bot.store.listing import DEFAULT_LIST_LIMIT, ListingReads
-from bot.store.tables import FollowupRow, HypothesisRow, IncidentRow, ParticipantRow, StatuspageIncidentRow
-from bot.store.timeline import IncidentKeys, TimelineRepository
+from bot.store.tables import (
+    FollowupRow,
+    HypothesisRow,
+    IncidentRow,
+    ParticipantRow,
+    StatuspageIncidentRow,
+    TimelineEntryRow,
+)
+from bot.store.timeline import CORRECTION_ENTRY_KINDS, IncidentKeys, TimelineRepository, kind_in
 
 _INCIDENTS: sa.Table = IncidentRow.__table__  # type: ignore[attr-defined]
+_TIMELINE: sa.Table = TimelineEntryRow.__table__  # type: ignore[attr-defined]
+_PARTICIPANTS: sa.Table = ParticipantRow.__table__  # type: ignore[attr-defined]
+_HYPOTHESES: sa.Table = HypothesisRow.__table__  # type: ignore[attr-defined]
+_FOLLOWUPS: sa.Table = FollowupRow.__table__  # type: ignore[attr-defined]
 INCIDENT_NUMBER_LOCK_ID = 7_240_432
 """pg_advisory_xact_lock key: declarations take numbers one at a time (on SQLite, BEGIN IMMEDIATE does)."""
+
+# Statements of the write path are built once, here: SQLAlchemy then finds them compiled in its cache
+# from their cache key alone, and a statement built anew per call cost more than running it (bench row 3).
+# They run on the session's connection (Core), not through the ORM: no row objects, no identity map.
+
+
+def _of_incident(table: sa.Table, *conditions: sa.ColumnElement[bool]) -> sa.Exists:
+    return sa.exists().where(table.c.incident_id == _INCIDENTS.c.id, *conditions).correlate(_INCIDENTS)
+
+
+_LATEST_CHANGE = _TIMELINE.alias("latest_change")
+_LATEST_CHANGE_ID = (
+    sa.select(_TIMELINE.c.id)
+    .where(
+        _TIMELINE.c.incident_id == _INCIDENTS.c.id,
+        kind_in(STATUS_CHANGE_KINDS),
+    )
+    # Ordered by an expression (occurred_at is never NULL), so the order cannot come from
+    # ix_timeline_entries_incident_order: SQLite would walk the whole timeline backwards for the first status
+    # change. ix_timeline_entries_incident_kind finds the few status changes, then they are sorted.
+    .order_by(
+        sa.func.coalesce(_TIMELINE.c.occurred_at, _TIMELINE.c.recorded_at).desc(),
+        _TIMELINE.c.recorded_at.desc(),
+        _TIMELINE.c.id.desc(),
+    )
+    .limit(1)
+    .correlate(_INCIDENTS)
+    .scalar_subquery()
+)
+_LOAD = sa.select(
+    *_INCIDENTS.c,
+    _LATEST_CHANGE.c.kind.label("latest_kind"),
+    _LATEST_CHANGE.c.occurred_at.label("latest_at"),
+    _of_incident(_TIMELINE, kind_in(CORRECTION_ENTRY_KINDS)).label("corrected"),
+    _of_incident(_PARTICIPANTS).label("has_members"),
+    _of_incident(_HYPOTHESES).label("has_hypotheses"),
+    _of_incident(_FOLLOWUPS).label("has_followups"),
+).select_from(_INCIDENTS.outerjoin(_LATEST_CHANGE, _LATEST_CHANGE.c.id == _LATEST_CHANGE_ID))
+"""An incident row with all a load needs to know besides its children, in one query: its latest status change
+(kind and time), whether its timeline holds a correction or strike, and which child tables have its rows."""
+_BY_NUMBER = _LOAD.where(_INCIDENTS.c.number == sa.bindparam("number"))
+_BY_CHANNEL = _LOAD.where(_INCIDENTS.c.channel_id == sa.bindparam("channel_id"))
+_BY_NUMBER_LOCKED = _BY_NUMBER.with_for_update(of=_INCIDENTS)
+_BY_CHANNEL_LOCKED = _BY_CHANNEL.with_for_update(of=_INCIDENTS)
+_MEMBERS = (
+    sa.select(_PARTICIPANTS.c.user_id, _PARTICIPANTS.c.role, _PARTICIPANTS.c.joined_at)
+    .where(_PARTICIPANTS.c.incident_id == sa.bindparam("incident_id"))
+    .order_by(_PARTICIPANTS.c.id)
+)
+_HYPOTHESES_OF = (
+    sa.select(_HYPOTHESES)
+    .where(_HYPOTHESES.c.incident_id == sa.bindparam("incident_id"))
+    .order_by(_HYPOTHESES.c.number)
+)
+_FOLLOWUPS_OF = (
+    sa.select(_FOLLOWUPS).where(_FOLLOWUPS.c.incident_id == sa.bindparam("incident_id")).order_by(_FOLLOWUPS.c.number)
+)
+_SAVE = (
+    sa.update(_INCIDENTS)
+    .where(_INCIDENTS.c.id == sa.bindparam("b_id"), _INCIDENTS.c.version == sa.bindparam("b_version"))
+    .values(
+        title=sa.bindparam("b_title"),
+        severity=sa.bindparam("b_severity"),
+        status=sa.bindparam("b_status"),
+        lead=sa.bindparam("b_lead"),
+        channel_id=sa.bindparam("b_channel_id"),
+        resolved_at=sa.bindparam("b_resolved_at"),
+        resolved_by=sa.bindparam("b_resolved_by"),
+        summary=sa.bindparam("b_summary"),
+        service=sa.bindparam("b_service"),
+        impact_percent=sa.bindparam("b_impact_percent"),
+        version=sa.bindparam("b_new_version"),
+        updated_at=sa.bindparam("b_updated_at"),
+    )
+)
+"""The version-checked update of a transition: it matches no row when another transaction changed the incident."""
+_INSERT_MEMBER = sa.insert(_PARTICIPANTS)
+_UPDATE_MEMBER = (
+    sa.update(_PARTICIPANTS)
+    .where(
+        _PARTICIPANTS.c.incident_id == sa.bindparam("b_incident_id"),
+        _PARTICIPANTS.c.user_id == sa.bindparam("b_user_id"),
+    )
+    .values(role=sa.bindparam("b_role"))
+)
+_INSERT_HYPOTHESIS = sa.insert(_HYPOTHESES)
+_UPDATE_HYPOTHESIS = (
+    sa.update(_HYPOTHESES)
+    .where(_HYPOTHESES.c.incident_id == sa.bindparam("b_incident_id"), _HYPOTHESES.c.number == sa.bindparam("b_number"))
+    .values(status=sa.bindparam("b_status"), outcome=sa.bindparam("b_outcome"), decided_at=sa.bindparam("b_decided_at"))
+)
+_INSERT_FOLLOWUP = sa.insert(_FOLLOWUPS)
+_UPDATE_FOLLOWUP = (
+    sa.update(_FOLLOWUPS)
+    .where(_FOLLOWUPS.c.incident_id == sa.bindparam("b_incident_id"), _FOLLOWUPS.c.number == sa.bindparam("b_number"))
+    .values(
+        owner=sa.bindparam("b_owner"),
+        state=sa.bindparam("b_state"),
+        due=sa.bindparam("b_due"),
+        done_at=sa.bindparam("b_done_at"),
+        tracker_key=sa.bindparam("b_tracker_key"),
+        tracker_url=sa.bindparam("b_tracker_url"),
+    )
+)
 
 
 class IncidentRepository:
     """Incidents in and out of the unit of work's transaction, as domain objects."""
 
-    def __init__(self, session: Session, keys: IncidentKeys, timeline: TimelineRepository, locking: bool) -> None:
+    def __init__(
+        self,
+        session: Session,
+        keys: IncidentKeys,
+        timeline: TimelineRepository,
+        locking: bool,
+        connection: sa.Connection,
+    ) -> None:
+        """``connection``: the session's connection, for Core statements."""
         self._session = session
+        self._connection = connection
         self._keys = keys
         self._timeline = timeline
         # In a write transaction, loading an incident locks its row until commit, so concurrent
@@ -58,14 +184,17 @@ class IncidentRepository:
         return int(highest or 0) + 1
 
     def get(self, number: int) -> Incident | None:
-        """INC-``number`` (its row locked until commit in a write transaction), or None."""
-        row = self._session.exec(self._locked(select(IncidentRow).where(IncidentRow.number == number))).first()
+        """INC-``number`` (its row locked until commit in a write transaction), or None.
+
+        One query, plus one per child table (team, hypotheses, follow-ups) that has rows of it."""
+        query = _BY_NUMBER_LOCKED if self._locking else _BY_NUMBER
+        row = self._connection.execute(query, {"number": number}).first()
         return self._load(row) if row else None
 
     def get_by_channel(self, channel_id: str) -> Incident | None:
-        """The incident whose Slack channel is ``channel_id``, or None."""
-        query = select(IncidentRow).where(IncidentRow.channel_id == channel_id)
-        row = self._session.exec(self._locked(query)).first()
+        """The incident whose Slack channel is ``channel_id`` (its row locked as ``get`` does), or None."""
+        query = _BY_CHANNEL_LOCKED if self._locking else _BY_CHANNEL
+        row = self._connection.execute(query, {"channel_id": channel_id}).first()
         return self._load(row) if row else None
 
     def list_summaries(
@@ -113,30 +242,35 @@ class IncidentRepository:
         """Persist a transition of ``before``; raise ConcurrentUpdate if someone else changed it first."""
         after = decision.incident
         row_id = self._keys.row_id(before.number)
-        # A Core UPDATE: the ORM's bulk-update bookkeeping costs a quarter of a note's time for nothing.
-        updated = self._session.execute(
-            sa.update(_INCIDENTS)
-            .where(_INCIDENTS.c.id == row_id, _INCIDENTS.c.version == before.version)
-            .values(
-                title=after.title,
-                severity=after.severity.value,
-                status=after.status.value,
-                lead=after.lead,
-                channel_id=after.channel_id,
-                resolved_at=after.resolved_at,
-                resolved_by=after.resolved_by,
-                summary=after.summary,
-                service=after.service,
-                impact_percent=after.impact_percent,
-                version=before.version + 1,
-                updated_at=recorded_at,
-            )
+        # A Core UPDATE built once (_SAVE): the ORM's bulk-update bookkeeping cost a quarter of a note's time.
+        connection = self._connection
+        updated = connection.execute(
+            _SAVE,
+            {
+                "b_id": row_id,
+                "b_version": before.version,
+                "b_title": after.title,
+                "b_severity": after.severity.value,
+                "b_status": after.status.value,
+                "b_lead": after.lead,
+                "b_channel_id": after.channel_id,
+                "b_resolved_at": after.resolved_at,
+                "b_resolved_by": after.resolved_by,
+                "b_summary": after.summary,
+                "b_service": after.service,
+                "b_impact_percent": after.impact_percent,
+                "b_new_version": before.version + 1,
+                "b_updated_at": recorded_at,
+            },
         )
-        if updated.rowcount != 1:  # type: ignore[attr-defined]
+        if updated.rowcount != 1:
             raise ConcurrentUpdate(f"{before.incident_id} changed while this command ran; please try again.")
-        self._save_members(row_id, before, after)
-        self._save_hypotheses(row_id, before, after)
-        self._save_followups(row_id, before, after)
+        if after.members != before.members:
+            self._save_members(connection, row_id, before, after)
+        if after.hypotheses != before.hypotheses:
+            self._save_hypotheses(connection, row_id, before, after)
+        if after.followups != before.followups:
+            self._save_followups(connection, row_id, before, after)
         self._timeline.add_entries(row_id, decision.entries)
         return after.with_changes(version=before.version + 1)
 
@@ -225,18 +359,18 @@ class IncidentRepository:
         self, since: datetime | None = None, service: str | None = None
     ) -> list[tuple[Incident, list[TimelineEntry]]]:
         """Incidents declared after ``since`` (or still open), oldest first, each with its timeline."""
-        query = select(IncidentRow).order_by(col(IncidentRow.number))
+        query = _LOAD.order_by(_INCIDENTS.c.number)
         if since is not None:
             query = query.where(
                 sa.or_(
-                    col(IncidentRow.declared_at) >= since,
-                    col(IncidentRow.resolved_at) >= since,
-                    col(IncidentRow.resolved_at).is_(None),
+                    _INCIDENTS.c.declared_at >= since,
+                    _INCIDENTS.c.resolved_at >= since,
+                    _INCIDENTS.c.resolved_at.is_(None),
                 )
             )
         if service is not None:
-            query = query.where(IncidentRow.service == service)
-        rows = list(self._session.exec(query))
+            query = query.where(_INCIDENTS.c.service == service)
+        rows = self._connection.execute(query).all()
         return [(self._load(row), self._timeline.list_entries(row.number)) for row in rows]
 
     def list_last_activity(self, statuses: Sequence[Status]) -> list[tuple[Incident, list[TimelineEntry]]]:
@@ -244,9 +378,9 @@ class IncidentRepository:
 
         Loading whole timelines every minute would grow with the incident; two rows do not.
         """
-        query = select(IncidentRow).where(col(IncidentRow.status).in_([s.value for s in statuses]))
+        query = _LOAD.where(_INCIDENTS.c.status.in_([s.value for s in statuses]))
         result: list[tuple[Incident, list[TimelineEntry]]] = []
-        for row in self._session.exec(query).all():
+        for row in self._connection.execute(query).all():
             result.append((self._load(row), self._timeline.list_latest_activity(row.number)))
         return result
 
@@ -271,23 +405,22 @@ class IncidentRepository:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _locked(self, query: SelectOfScalar[IncidentRow]) -> SelectOfScalar[IncidentRow]:
-        """FOR UPDATE in write transactions (PostgreSQL; SQLite writers are already serialised)."""
-        return query.with_for_update() if self._locking else query
-
-    def _load(self, row: IncidentRow) -> Incident:
-        assert row.id is not None
-        self._keys.remember(row.number, row.id)
-        participants = self._session.exec(
-            select(ParticipantRow).where(ParticipantRow.incident_id == row.id).order_by(col(ParticipantRow.id))
-        )
-        hypotheses = self._session.exec(
-            select(HypothesisRow).where(HypothesisRow.incident_id == row.id).order_by(col(HypothesisRow.number))
-        )
-        followups = self._session.exec(
-            select(FollowupRow).where(FollowupRow.incident_id == row.id).order_by(col(FollowupRow.number))
-        ).all()
-        changes = self._timeline.get_latest_followup_changes(row.id) if followups else {}
+    def _load(self, row: Any) -> Incident:
+        """The incident of a ``_LOAD`` row, with its children (a query for each child table that has its rows)."""
+        row_id: int = row.id
+        self._keys.remember(row.number, row_id, bool(row.corrected))
+        connection = self._connection
+        key = {"incident_id": row_id}
+        members: tuple[Member, ...] = ()
+        if row.has_members:
+            members = tuple(Member(*member) for member in connection.execute(_MEMBERS, key))
+        hypotheses: tuple[Hypothesis, ...] = ()
+        if row.has_hypotheses:
+            hypotheses = tuple(_hypothesis(h) for h in connection.execute(_HYPOTHESES_OF, key))
+        followups: tuple[Followup, ...] = ()
+        if row.has_followups:
+            changes = self._timeline.get_latest_followup_changes(row_id)
+            followups = tuple(_followup(f, changes.get(f.number)) for f in connection.execute(_FOLLOWUPS_OF, key).all())
         return Incident(
             number=row.number,
             title=row.title,
@@ -298,99 +431,110 @@ class IncidentRepository:
             lead=row.lead,
             channel_id=row.channel_id,
             description=row.description,
-            members=tuple(Member(p.user_id, p.role, p.joined_at) for p in participants),
-            hypotheses=tuple(_hypothesis(h) for h in hypotheses),
-            followups=tuple(_followup(f, changes.get(f.number)) for f in followups),
+            members=members,
+            hypotheses=hypotheses,
+            followups=followups,
             resolved_at=row.resolved_at,
             resolved_by=row.resolved_by,
             summary=row.summary,
             service=row.service,
             impact_percent=row.impact_percent,
-            private=row.private,
+            private=bool(row.private),
             version=row.version,
-            latest_change=self._timeline.get_latest_status_change(row.id),
+            latest_change=StatusChange(EntryKind(row.latest_kind), row.latest_at) if row.latest_kind else None,
             channel_archived_at=row.channel_archived_at,
             channel_problem=row.channel_problem,
         )
 
-    def _save_members(self, row_id: int, before: Incident, after: Incident) -> None:
+    @staticmethod
+    def _save_members(connection: sa.Connection, row_id: int, before: Incident, after: Incident) -> None:
         old = {m.user_id: m for m in before.members}
         for member in after.members:
             previous = old.get(member.user_id)
             if previous is None:
-                self._session.add(
-                    ParticipantRow(
-                        incident_id=row_id, user_id=member.user_id, role=member.role, joined_at=member.joined_at
-                    )
+                connection.execute(
+                    _INSERT_MEMBER,
+                    {
+                        "incident_id": row_id,
+                        "user_id": member.user_id,
+                        "role": member.role,
+                        "joined_at": member.joined_at,
+                    },
                 )
             elif previous != member:
-                self._session.execute(
-                    sa.update(ParticipantRow)
-                    .where(col(ParticipantRow.incident_id) == row_id, col(ParticipantRow.user_id) == member.user_id)
-                    .values(role=member.role)
+                connection.execute(
+                    _UPDATE_MEMBER, {"b_incident_id": row_id, "b_user_id": member.user_id, "b_role": member.role}
                 )
 
-    def _save_hypotheses(self, row_id: int, before: Incident, after: Incident) -> None:
+    @staticmethod
+    def _save_hypotheses(connection: sa.Connection, row_id: int, before: Incident, after: Incident) -> None:
         old = {h.number: h for h in before.hypotheses}
         for hypothesis in after.hypotheses:
             previous = old.get(hypothesis.number)
             if previous is None:
-                self._session.add(
-                    HypothesisRow(
-                        incident_id=row_id,
-                        number=hypothesis.number,
-                        text=hypothesis.text,
-                        status=hypothesis.status.value,
-                        outcome=hypothesis.outcome,
-                        proposed_by=hypothesis.proposed_by,
-                        proposed_at=hypothesis.proposed_at,
-                        decided_at=hypothesis.decided_at,
-                    )
+                connection.execute(
+                    _INSERT_HYPOTHESIS,
+                    {
+                        "incident_id": row_id,
+                        "number": hypothesis.number,
+                        "text": hypothesis.text,
+                        "status": hypothesis.status.value,
+                        "outcome": hypothesis.outcome,
+                        "proposed_by": hypothesis.proposed_by,
+                        "proposed_at": hypothesis.proposed_at,
+                        "decided_at": hypothesis.decided_at,
+                    },
                 )
             elif previous != hypothesis:
-                self._session.execute(
-                    sa.update(HypothesisRow)
-                    .where(col(HypothesisRow.incident_id) == row_id, col(HypothesisRow.number) == hypothesis.number)
-                    .values(
-                        status=hypothesis.status.value, outcome=hypothesis.outcome, decided_at=hypothesis.decided_at
-                    )
+                connection.execute(
+                    _UPDATE_HYPOTHESIS,
+                    {
+                        "b_incident_id": row_id,
+                        "b_number": hypothesis.number,
+                        "b_status": hypothesis.status.value,
+                        "b_outcome": hypothesis.outcome,
+                        "b_decided_at": hypothesis.decided_at,
+                    },
                 )
 
-    def _save_followups(self, row_id: int, before: Incident, after: Incident) -> None:
+    @staticmethod
+    def _save_followups(connection: sa.Connection, row_id: int, before: Incident, after: Incident) -> None:
         old = {f.number: f for f in before.followups}
         for followup in after.followups:
             previous = old.get(followup.number)
             if previous is None:
-                self._session.add(
-                    FollowupRow(
-                        incident_id=row_id,
-                        number=followup.number,
-                        text=followup.text,
-                        owner=followup.owner,
-                        created_at=followup.created_at,
-                        state=followup.state.value,
-                        due=followup.due,
-                        done_at=followup.done_at,
-                        tracker_key=followup.tracker_key,
-                        tracker_url=followup.tracker_url,
-                    )
+                connection.execute(
+                    _INSERT_FOLLOWUP,
+                    {
+                        "incident_id": row_id,
+                        "number": followup.number,
+                        "text": followup.text,
+                        "owner": followup.owner,
+                        "created_at": followup.created_at,
+                        "state": followup.state.value,
+                        "due": followup.due,
+                        "done_at": followup.done_at,
+                        "tracker_key": followup.tracker_key,
+                        "tracker_url": followup.tracker_url,
+                    },
                 )
             elif previous != followup:
-                self._session.execute(
-                    sa.update(FollowupRow)
-                    .where(col(FollowupRow.incident_id) == row_id, col(FollowupRow.number) == followup.number)
-                    .values(
-                        owner=followup.owner,
-                        state=followup.state.value,
-                        due=followup.due,
-                        done_at=followup.done_at,
-                        tracker_key=followup.tracker_key,
-                        tracker_url=followup.tracker_url,
-                    )
+                connection.execute(
+                    _UPDATE_FOLLOWUP,
+                    {
+                        "b_incident_id": row_id,
+                        "b_number": followup.number,
+                        "b_owner": followup.owner,
+                        "b_state": followup.state.value,
+                        "b_due": followup.due,
+                        "b_done_at": followup.done_at,
+                        "b_tracker_key": followup.tracker_key,
+                        "b_tracker_url": followup.tracker_url,
+                    },
                 )
 
 
-def _followup(row: FollowupRow, latest_change: StatusChange | None = None) -> Followup:
+def _followup(row: Any, latest_change: StatusChange | None = None) -> Followup:
     return Followup(
         row.number,
         row.text,
@@ -405,7 +549,7 @@ def _followup(row: FollowupRow, latest_change: StatusChange | None = None) -> Fo
     )
 
 
-def _hypothesis(row: HypothesisRow) -> Hypothesis:
+def _hypothesis(row: Any) -> Hypothesis:
     return Hypothesis(
         row.number,
         row.text,

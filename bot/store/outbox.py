@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -26,6 +27,24 @@ from bot.store.tables import OutboxRow
 
 PENDING = "pending"
 DEAD = "dead"
+_OUTBOX: sa.Table = OutboxRow.__table__  # type: ignore[attr-defined]
+_INSERT = sa.insert(_OUTBOX)
+
+
+def _waiting(incident: sa.ColumnElement[bool]) -> sa.Select[tuple[bool]]:
+    return sa.select(
+        sa.exists().where(
+            incident,
+            _OUTBOX.c.kind == sa.bindparam("kind"),
+            _OUTBOX.c.status == PENDING,
+            _OUTBOX.c.attempts == 0,
+            sa.or_(_OUTBOX.c.locked_until.is_(None), _OUTBOX.c.locked_until < sa.bindparam("now")),
+        )
+    )
+
+
+_WAITING = _waiting(_OUTBOX.c.incident_number == sa.bindparam("number"))
+_WAITING_WITHOUT_INCIDENT = _waiting(_OUTBOX.c.incident_number.is_(None))
 
 
 def _item(row: OutboxRow) -> OutboxItem:
@@ -63,42 +82,53 @@ class QueueStats:
 class OutboxRepository:
     """The outbox table, in the unit of work's transaction."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, connection: sa.Connection) -> None:
+        """``connection``: the session's connection, for Core statements."""
         self._session = session
+        self._connection = connection
 
     def enqueue(self, effects: Sequence[Effect], now: datetime) -> None:
-        """Add ``effects`` in order; a coalescing effect already pending and unclaimed is not added twice."""
+        """Add ``effects`` in order; a coalescing effect already pending and unclaimed is not added twice.
+
+        One query per coalescing effect (for its waiting twin), then one insert of every row (an executemany
+        for several, in order)."""
+        waiting: set[tuple[int | None, str]] = set()
         for effect in effects:
-            if effect.coalesce and self._waiting_twin(effect, now):
+            key = (effect.incident_number, effect.kind)
+            if effect.coalesce and key not in waiting and self._waiting_twin(effect, now):
+                waiting.add(key)
+        rows: list[dict[str, Any]] = []
+        for effect in effects:
+            key = (effect.incident_number, effect.kind)
+            if effect.coalesce and key in waiting:
                 continue
-            self._session.add(
-                OutboxRow(
-                    kind=effect.kind,
-                    lane=lane_of(effect.kind),
-                    incident_number=effect.incident_number,
-                    payload=effect.payload,
-                    status=PENDING,
-                    attempts=0,
-                    next_attempt_at=now + effect.not_before if effect.not_before else now,
-                    created_at=now,
-                    updated_at=now,
-                )
+            waiting.add(key)  # any row added here is a waiting twin for a later coalescing effect
+            rows.append(
+                {
+                    "kind": effect.kind,
+                    "lane": lane_of(effect.kind),
+                    "incident_number": effect.incident_number,
+                    "payload": effect.payload,
+                    "status": PENDING,
+                    "attempts": 0,
+                    "crashes": 0,
+                    "next_attempt_at": now + effect.not_before if effect.not_before else now,
+                    "locked_until": None,
+                    "locked_by": None,
+                    "last_error": "",
+                    "created_at": now,
+                    "updated_at": now,
+                }
             )
-        self._session.flush()
+        if rows:
+            self._connection.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
 
     def _waiting_twin(self, effect: Effect, now: datetime) -> bool:
-        query = (
-            select(OutboxRow.id)
-            .where(
-                OutboxRow.kind == effect.kind,
-                OutboxRow.incident_number == effect.incident_number,
-                OutboxRow.status == PENDING,
-                OutboxRow.attempts == 0,
-                sa.or_(col(OutboxRow.locked_until).is_(None), col(OutboxRow.locked_until) < now),
-            )
-            .limit(1)
-        )
-        return self._session.exec(query).first() is not None
+        """Whether an item of ``effect``'s kind and incident is pending, never tried and not leased: a coalescing
+        effect is then already owed."""
+        query = _WAITING_WITHOUT_INCIDENT if effect.incident_number is None else _WAITING
+        parameters = {"number": effect.incident_number, "kind": effect.kind, "now": now}
+        return bool(self._connection.execute(query, parameters).scalar())
 
     def claim(self, now: datetime, worker_id: str, lease: timedelta, limit: int) -> list[OutboxItem]:
         """Lease up to ``limit`` due items, at most one per incident and lane (the oldest pending one)."""

@@ -36,14 +36,17 @@ class UnitOfWork:
     def __init__(self, session: Session, locking: bool = False) -> None:
         # In a write transaction (``locking``), loading an incident locks its row until commit.
         self.locking = locking
+        # The transaction's connection, for the Core statements of the hot paths: fetched once, as
+        # Session.connection() costs tens of microseconds a call.
+        connection = session.connection()
         keys = IncidentKeys(session)
-        self.timeline = TimelineRepository(session, keys)
-        self.incidents = IncidentRepository(session, keys, self.timeline, locking)
+        self.timeline = TimelineRepository(session, keys, connection)
+        self.incidents = IncidentRepository(session, keys, self.timeline, locking, connection)
         self.alerts = AlertRepository(session)
         self.changes = ChangeRepository(session)
         self.events = EventRepository(session)
         self.pages = PageRepository(session)
-        self.outbox = OutboxRepository(session)
+        self.outbox = OutboxRepository(session, connection)
         self.listing = ListingReads(session)  # the incident list, in Core (bot.store.listing)
 
 

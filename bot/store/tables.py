@@ -64,7 +64,11 @@ class TimelineEntryRow(SQLModel, table=True):
     """An append-only fact about an incident."""
 
     __tablename__ = "timeline_entries"
-    __table_args__ = (sa.Index("ix_timeline_entries_incident_order", "incident_id", "occurred_at", "recorded_at"),)
+    __table_args__ = (
+        sa.Index("ix_timeline_entries_incident_order", "incident_id", "occurred_at", "recorded_at"),
+        # An incident's entries of some kinds: its latest status change, whether it was corrected (migration 0013).
+        sa.Index("ix_timeline_entries_incident_kind", "incident_id", "kind", "occurred_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incidents.id", ondelete="RESTRICT")
@@ -145,6 +149,7 @@ class OutboxRow(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_outbox_due", "status", "next_attempt_at"),
         sa.Index("ix_outbox_incident_order", "incident_number", "lane", "status", "id"),
+        sa.Index("ix_outbox_incident_kind", "incident_number", "kind", "status"),  # a coalescing twin (0013)
     )
 
     id: int | None = Field(default=None, primary_key=True)

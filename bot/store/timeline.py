@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.domain.model import FOLLOWUP_CHANGE_NAMES, STATUS_CHANGE_KINDS, EntryKind, StatusChange, TimelineEntry
+from bot.domain.model import FOLLOWUP_CHANGE_NAMES, EntryKind, StatusChange, TimelineEntry
 from bot.domain.nudges import BOT_CHATTER
 from bot.errors import ConcurrentUpdate
 from bot.store.listing import ListingReads
@@ -21,15 +22,51 @@ STREAM_BATCH = 2000
 """Rows fetched at a time by ``stream_entries`` and ``entry_names`` (a server-side cursor on PostgreSQL)."""
 
 
+def kind_in(kinds: Iterable[EntryKind]) -> sa.ColumnElement[bool]:
+    """``timeline_entries.kind IN ('a', 'b')`` with the kinds written into the SQL, for statements built once: a
+    list of values would become an expanding parameter, rendered again at every execution."""
+    values = sorted(kind.value for kind in kinds)
+    if not all(value.isidentifier() for value in values):  # enum values only, never anything typed
+        raise ValueError(f"not entry kinds: {values}")
+    return _TIMELINE.c.kind.in_([sa.literal_column(f"'{value}'") for value in values])
+
+
+CORRECTION_ENTRY_KINDS = (EntryKind.CORRECTION, EntryKind.STRIKE)
+_CORRECTION_KINDS = tuple(kind.value for kind in CORRECTION_ENTRY_KINDS)
+_INSERT_ENTRY = sa.insert(_TIMELINE)
+_HAS_CORRECTIONS = sa.select(
+    sa.exists().where(_TIMELINE.c.incident_id == sa.bindparam("incident_id"), kind_in(CORRECTION_ENTRY_KINDS))
+)
+_FOLLOWUP_CHANGES = (
+    sa.select(_TIMELINE.c.kind, _TIMELINE.c.occurred_at, _TIMELINE.c.data)
+    .where(_TIMELINE.c.incident_id == sa.bindparam("incident_id"), kind_in(FOLLOWUP_CHANGE_NAMES))
+    .order_by(_TIMELINE.c.occurred_at, _TIMELINE.c.recorded_at, _TIMELINE.c.id)
+)
+
+
 class IncidentKeys:
-    """The primary key behind INC-``number``, remembered from loading it in this transaction."""
+    """The primary key behind INC-``number``, remembered from loading it in this transaction, and whether its
+    timeline holds a correction or strike (as loaded, and kept true when this transaction appends one)."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
         self._row_ids: dict[int, int] = {}
+        self._corrected: dict[int, bool] = {}  # by row id
 
-    def remember(self, number: int, row_id: int) -> None:
+    def remember(self, number: int, row_id: int, corrected: bool | None = None) -> None:
+        """``corrected``: whether INC-``number``'s timeline holds a correction or strike (None: not known)."""
         self._row_ids[number] = row_id
+        if corrected is not None:
+            self._corrected[row_id] = corrected
+
+    def corrected(self, row_id: int) -> bool | None:
+        """Whether the incident of ``row_id`` has a correction or strike entry; None when not known here."""
+        return self._corrected.get(row_id)
+
+    def entries_added(self, row_id: int, kinds: Sequence[str]) -> None:
+        """This transaction appended entries of ``kinds`` to the incident of ``row_id``."""
+        if any(kind in _CORRECTION_KINDS for kind in kinds):
+            self._corrected[row_id] = True
 
     def row_id(self, number: int) -> int:
         """The row id of INC-``number``; raises ConcurrentUpdate if the incident is gone."""
@@ -44,9 +81,11 @@ class IncidentKeys:
 class TimelineRepository:
     """Reads and appends of timeline entries, in the unit of work's transaction."""
 
-    def __init__(self, session: Session, keys: IncidentKeys) -> None:
+    def __init__(self, session: Session, keys: IncidentKeys, connection: sa.Connection) -> None:
+        """``connection``: the session's connection, for Core statements."""
         self._session = session
         self._keys = keys
+        self._connection = connection
 
     def list_entries(
         self,
@@ -205,30 +244,21 @@ class TimelineRepository:
         latest = self._latest_entry(self._keys.row_id(number), col(TimelineEntryRow.kind) == kind.value)
         return [latest] if latest is not None else []
 
-    def get_latest_status_change(self, incident_row_id: int) -> StatusChange | None:
-        """The incident's newest status-changing entry (its kind and time), or None."""
-        latest = self._session.exec(
-            select(TimelineEntryRow.kind, TimelineEntryRow.occurred_at)
-            .where(
-                TimelineEntryRow.incident_id == incident_row_id,
-                col(TimelineEntryRow.kind).in_(sorted(kind.value for kind in STATUS_CHANGE_KINDS)),
-            )
-            .order_by(col(TimelineEntryRow.occurred_at).desc())
-            .limit(1)
-        ).first()
-        return StatusChange(EntryKind(latest[0]), latest[1]) if latest else None
+    def has_corrections(self, number: int) -> bool:
+        """Whether INC-``number``'s timeline holds a correction or strike entry: known without a query when the
+        incident was loaded in this transaction (``IncidentKeys``), else one ``EXISTS`` query."""
+        row_id = self._keys.row_id(number)
+        known = self._keys.corrected(row_id)
+        if known is not None:
+            return known
+        found = bool(self._connection.execute(_HAS_CORRECTIONS, {"incident_id": row_id}).scalar())
+        self._keys.remember(number, row_id, found)
+        return found
 
     def get_latest_followup_changes(self, incident_row_id: int) -> dict[int, StatusChange]:
         """Each follow-up's newest change (``FOLLOWUP_CHANGE_NAMES`` kinds), by follow-up number; a follow-up
         never changed since it was added is absent. Ties in time go to the later recorded."""
-        rows = self._session.exec(
-            select(TimelineEntryRow.kind, TimelineEntryRow.occurred_at, TimelineEntryRow.data)
-            .where(
-                TimelineEntryRow.incident_id == incident_row_id,
-                col(TimelineEntryRow.kind).in_(sorted(kind.value for kind in FOLLOWUP_CHANGE_NAMES)),
-            )
-            .order_by(col(TimelineEntryRow.occurred_at), col(TimelineEntryRow.recorded_at), col(TimelineEntryRow.id))
-        ).all()
+        rows = self._connection.execute(_FOLLOWUP_CHANGES, {"incident_id": incident_row_id}).all()
         latest: dict[int, StatusChange] = {}
         for kind, occurred_at, data in rows:
             number = data.get("number") if isinstance(data, dict) else None
@@ -242,24 +272,24 @@ class TimelineRepository:
         self.add_entries(self._keys.row_id(number), entries)
 
     def add_entries(self, incident_row_id: int, entries: Sequence[TimelineEntry]) -> None:
-        """One Core executemany: ORM objects cost a quarter of a second per 1,000 entries (an alert group)."""
+        """One Core statement (an executemany for several): ORM objects cost a quarter of a second per 1,000
+        entries (an alert group), and a statement built anew per call costs more than running it."""
         if not entries:
             return
-        self._session.execute(
-            sa.insert(_TIMELINE),
-            [
-                {
-                    "incident_id": incident_row_id,
-                    "kind": entry.kind.value,
-                    "occurred_at": entry.occurred_at,
-                    "recorded_at": entry.recorded_at,
-                    "actor": entry.actor,
-                    "text": entry.text,
-                    "data": entry.data,
-                }
-                for entry in entries
-            ],
-        )
+        rows: list[dict[str, Any]] = [
+            {
+                "incident_id": incident_row_id,
+                "kind": entry.kind.value,
+                "occurred_at": entry.occurred_at,
+                "recorded_at": entry.recorded_at,
+                "actor": entry.actor,
+                "text": entry.text,
+                "data": entry.data,
+            }
+            for entry in entries
+        ]
+        self._connection.execute(_INSERT_ENTRY, rows[0] if len(rows) == 1 else rows)
+        self._keys.entries_added(incident_row_id, [entry.kind.value for entry in entries])
 
     def latest_of_kind(self, number: int, kind: EntryKind) -> TimelineEntry | None:
         """INC-``number``'s most recently recorded entry of ``kind``, or None."""

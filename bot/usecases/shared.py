@@ -194,9 +194,9 @@ CORRECTION_KINDS = (EntryKind.CORRECTION, EntryKind.STRIKE)
 
 def read_incident(uow: UnitOfWork, incident: Incident) -> Incident:
     """``incident`` as its corrected timeline tells it (``bot.domain.corrections.corrected_incident``): what
-    every view shows. Costs one query when nothing was corrected, and then returns ``incident`` itself; never
-    written back."""
-    if not uow.timeline.list_entries(incident.number, kinds=CORRECTION_KINDS):
+    every view shows. Costs no query when nothing was corrected and the incident was loaded in ``uow`` (one
+    otherwise), and then returns ``incident`` itself; never written back."""
+    if not uow.timeline.has_corrections(incident.number):
         return incident
     entries = uow.timeline.list_entries(incident.number, kinds=sorted(STATE_KINDS), numbered=True)
     return corrected_incident(incident, entries)

@@ -1,0 +1,159 @@
+"""The write path of a transition (issue 18, target 1), on SQLite and PostgreSQL: what it costs in statements,
+and that the shortcuts taken for it keep the answers the longer path gave.
+
+* A note is a fixed number of statements however long the incident's timeline (the load is one query; the
+  latest status change and "was it corrected" come with it through an index, not by reading the timeline).
+* "Was it corrected", learnt at load time, stays true for a correction appended later in the same
+  transaction.
+* The outbox keeps coalescing within one batch of effects and across batches, with or without an incident.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from bot.cli.demo import ReplayClock
+from bot.domain.commands import AddNote, Declare, Mitigate, Reopen, Resolve, StrikeEntry
+from bot.domain.effects import Effect
+from bot.domain.model import EntryKind, Severity, StatusChange, TimelineEntry
+from bot.slack.delivery import plan_effects
+from bot.store import IncidentStore
+from bot.usecases.shared import Actor, Outcome
+from bot.usecases.wiring import UseCases
+
+ALICE = Actor("U0ALICE", "alice")
+
+
+def _note_statements(store: IncidentStore, usecases: UseCases, number: int) -> list[str]:
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()[:3]))  # the verb and the table, on either database
+
+    def plan(outcome: Outcome) -> list[Effect]:
+        return plan_effects(outcome, ALICE)
+
+    sa.event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        usecases.incidents.transition(AddNote("edge CPU at 40%"), ALICE, channel_id="C0INC1", plan=plan)
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", seen)
+    return statements
+
+
+def test_a_note_costs_the_same_statements_whatever_the_timeline_length(
+    store: IncidentStore, usecases: UseCases, database_url: str
+) -> None:
+    """A note from the incident's channel: BEGIN IMMEDIATE (SQLite only), the incident with what a load needs in
+    one query, the version-checked UPDATE, the entry, the coalescing check of the status refresh, the outbox
+    rows; the same with 3 entries as with 300."""
+    number = usecases.incidents.declare(Declare("checkout is down", Severity.SEV2), ALICE).incident.number
+    usecases.incidents.bind_channel(number, "C0INC1")
+    short = _note_statements(store, usecases, number)
+    for index in range(300):
+        usecases.incidents.transition(AddNote(f"note {index}"), ALICE, number=number)
+    long = _note_statements(store, usecases, number)
+    expected = [
+        *(["BEGIN IMMEDIATE"] if database_url.startswith("sqlite") else []),
+        "SELECT incidents.id, incidents.number,",
+        "UPDATE incidents SET",
+        "INSERT INTO timeline_entries",
+        "SELECT EXISTS (SELECT",
+        "INSERT INTO outbox",
+    ]
+    assert short == expected
+    assert long == expected
+
+
+def test_the_latest_status_change_is_the_newest_by_time_then_by_recording(
+    usecases: UseCases, clock: ReplayClock
+) -> None:
+    """Loaded with the incident: the newest status-changing entry by its time, a later recording winning a tie,
+    and a backdated one not displacing a newer one."""
+    start = clock.now
+    number = usecases.incidents.declare(Declare("checkout is down", Severity.SEV2), ALICE).incident.number
+    assert usecases.incidents.get(number).latest_change is None
+    clock.now = start + timedelta(minutes=10)
+    usecases.incidents.transition(Mitigate("failover"), ALICE, number=number)
+    clock.now = start + timedelta(minutes=20)
+    usecases.incidents.transition(AddNote("quiet now"), ALICE, number=number)
+    assert usecases.incidents.get(number).latest_change == StatusChange(
+        EntryKind.MITIGATION, start + timedelta(minutes=10)
+    )
+    clock.now = start + timedelta(minutes=30)
+    usecases.incidents.transition(Resolve("back"), ALICE, number=number)
+    clock.now = start + timedelta(minutes=31)
+    usecases.incidents.transition(Reopen("again"), ALICE, number=number, occurred_at=start + timedelta(minutes=30))
+    assert usecases.incidents.get(number).latest_change == StatusChange(
+        EntryKind.REOPENED, start + timedelta(minutes=30)
+    )
+
+
+def test_a_strike_appended_in_the_transaction_counts_as_a_correction(store: IncidentStore, usecases: UseCases) -> None:
+    """Loading learns the incident is uncorrected; a strike appended afterwards in the same transaction makes it
+    corrected for the rest of that transaction, and for the next one."""
+    number = usecases.incidents.declare(Declare("checkout is down", Severity.SEV2), ALICE).incident.number
+    usecases.incidents.transition(AddNote("wrong incident"), ALICE, number=number)
+    with store.transaction() as uow:
+        incident = uow.incidents.get(number)
+        assert incident is not None
+        assert uow.timeline.has_corrections(number) is False
+        _, entries = usecases.incidents.timeline(number)
+        strike = TimelineEntry(EntryKind.STRIKE, entries[-1].recorded_at, entries[-1].recorded_at, "U0ALICE", "", {})
+        uow.timeline.append(number, [strike])
+        assert uow.timeline.has_corrections(number) is True
+    with store.transaction(readonly=True) as uow:
+        assert uow.incidents.get(number) is not None
+        assert uow.timeline.has_corrections(number) is True
+
+
+def test_a_struck_entry_is_left_out_of_what_the_transition_announces(usecases: UseCases) -> None:
+    """Through the use case: after ``strike``, the incident is read as corrected (the struck note is gone from
+    the timeline as views read it)."""
+    number = usecases.incidents.declare(Declare("checkout is down", Severity.SEV2), ALICE).incident.number
+    usecases.incidents.transition(AddNote("posted in the wrong incident"), ALICE, number=number)
+    usecases.incidents.transition(StrikeEntry(2, "wrong incident"), ALICE, number=number)
+    with usecases.incidents.transactions.read() as uow:
+        assert uow.incidents.get(number) is not None
+        assert uow.timeline.has_corrections(number) is True
+
+
+def test_coalescing_within_one_batch_and_across_batches(store: IncidentStore, usecases: UseCases) -> None:
+    """A coalescing effect is dropped when an item of its kind and incident waits, whether that item came earlier
+    in the same batch (coalescing or not) or from an earlier transaction; incidents, and no incident, are apart."""
+    now = usecases.incidents.clock()
+    with store.transaction() as uow:
+        uow.outbox.enqueue(
+            [
+                Effect("slack.refresh", {}, 1),
+                Effect("slack.refresh", {}, 1, coalesce=True),
+                Effect("slack.post_line", {"text": "a"}, 1),
+                Effect("slack.refresh", {}, 2, coalesce=True),
+                Effect("slack.refresh", {}, 2, coalesce=True),
+                Effect("slack.home", {}, None, coalesce=True),
+            ],
+            now,
+        )
+    with store.transaction() as uow:
+        uow.outbox.enqueue(
+            [
+                Effect("slack.refresh", {}, 1, coalesce=True),
+                Effect("slack.home", {}, None, coalesce=True),
+                Effect("slack.post_line", {"text": "b"}, 1),
+                Effect("slack.refresh", {}, 3, coalesce=True),
+            ],
+            now,
+        )
+    with store.transaction(readonly=True) as uow:
+        items = [(item.kind, item.incident_number, item.payload) for item in uow.outbox.list_items()]
+    assert items == [
+        ("slack.refresh", 1, {}),
+        ("slack.post_line", 1, {"text": "a"}),
+        ("slack.refresh", 2, {}),
+        ("slack.home", None, {}),
+        ("slack.post_line", 1, {"text": "b"}),
+        ("slack.refresh", 3, {}),
+    ]
