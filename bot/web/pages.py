@@ -212,8 +212,8 @@ class WholeTimeline:
 
 
 CacheKey = tuple[int, str, tuple[ChangeEvent, ...], Incident]
-"""What a ``WholeTimeline`` is kept under: the count of the incident's entries, the UTC hour, its recent changes and
-the incident's state as read (corrected)."""
+"""What a ``WholeTimeline`` is kept under: the count of the incident's entries, the UTC minute while it is open (the
+UTC hour once resolved), its recent changes and the incident's state as read (corrected)."""
 
 
 @dataclass(frozen=True)
@@ -338,7 +338,10 @@ def incident_page(reads: WebReads, viewer: Viewer, number: int, whole_timeline: 
     latest, count = (every if whole_timeline else every[-TIMELINE_SHOWN:]), len(every)
     # A change event is not an entry: the postmortem's "Recent changes" are read each time and part of the key.
     changes = reads.incidents.recent_changes(incident)
-    key: CacheKey = (count, f"{now:%Y-%m-%d %H}", tuple(changes), incident)
+    # While it is open, the draft's impact and error budget are charged up to now: kept for the minute (fresh tester
+    # break17: they stood still for up to an hour); once resolved they are fixed and the hour is enough.
+    period = f"{now:%Y-%m-%d %H}" if incident.resolved_at is not None else f"{now:%Y-%m-%d %H:%M}"
+    key: CacheKey = (count, period, tuple(changes), incident)
     whole = reads.cache.get(number, key)
     if whole is None:
         whole = whole_timeline_of(reads, incident, every, changes)
