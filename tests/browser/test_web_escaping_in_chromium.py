@@ -80,14 +80,15 @@ class TestTypedTextStaysText:
             if text.strip() and "\n" not in text and "\u202e" not in text:
                 assert f"typed: {' '.join(text.split())}" in timeline, text
         postmortem = page.locator("#postmortem article.postmortem")
-        # The postmortem is Markdown: mentions become @names and *for now* emphasis; markup stays text.
+        # The postmortem is Markdown: mentions become @names; markup and the asterisks of *for now* stay text.
         expect(postmortem.locator("h1")).to_have_text(
             "INC-1 Postmortem: <script>document.title='pwned'</script> "
             "<img src=x onerror=\"document.title='pwned'\"> @channel & @bob"
         )
         expect(postmortem).to_contain_text(
-            "Resolve note: </article><script>document.title='pwned'</script> fixed for now"
+            "Resolve note: </article><script>document.title='pwned'</script> fixed *for now*"
         )
+        expect(postmortem.locator("em", has_text="for now")).to_have_count(0)
         assert_nothing_ran(page, dialogs, f"INC-1 · {TITLE} · incidentbot")
         save_screenshot(page, "typed-text-stays-text")
 
