@@ -1431,14 +1431,15 @@ def _burst(ctx: Context, env: dict[str, str], limited: bool, notes: int, seconds
             time.sleep(0.2)
         calls = [c for c in slack.calls if c.method != "response_url"]
     slack.limit_channel_rate(0.0)
-    posts = [c for c in calls if c.method == "chat.postMessage" and c.params.get("channel") == channel]
+    channel_id = channel[0]
+    posts = [c for c in calls if c.method == "chat.postMessage" and c.params.get("channel") == channel_id]
     lines = [line for c in posts if c.ok for line in str(c.params.get("text") or "").split("\n")]
     marks = [m.group(0) for line in lines if (m := MARKER.search(line))]
     slack.forget_calls()
     return {
         "calls": len(calls),
         "channel_posts": len(posts),
-        "status_edits": sum(1 for c in calls if c.method == "chat.update" and c.params.get("channel") == channel),
+        "status_edits": sum(1 for c in calls if c.method == "chat.update" and c.params.get("channel") == channel_id),
         "refused_429": sum(1 for c in calls if c.status == 429),
         "by_method": {m: sum(1 for c in calls if c.method == m) for m in sorted({c.method for c in calls})},
         "sent_seconds": round(sent, 2),
