@@ -474,13 +474,15 @@ class TestLastMessageAndRaces:
         pinned status message says the incident is open, the reopen's line is in it, and no item is dead."""
         channel = archiving.declare()
         archiving.ephemeral("resolve fixed", channel_id=channel)
-        archiving.fake.delay("conversations.archive", 1.5)
+        archiving.fake.hold("conversations.archive")
         archiving.bot.worker.clock = lambda: datetime.now(UTC) + WEEK + timedelta(hours=1)
         archiving.bot.worker.wake()
-        time.sleep(0.5)  # the last message is posted, the archive call is in flight
+        archiving.fake.wait_until_held("conversations.archive")  # the last message is posted, the archive in flight
         archiving.command("INC-1 reopen came back", drain=False)
-        time.sleep(2.0)
-        archiving.fake.delay("conversations.archive", 0)
+        deadline = time.monotonic() + 30
+        while EntryKind.REOPENED not in kinds(archiving.bot) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the reopen is recorded while Slack still holds the archive
+        archiving.fake.release("conversations.archive")
         archiving.bot.drain()
         assert not archiving.fake.channel(channel).is_archived
         ts = archiving.status_ts(channel)

@@ -43,6 +43,7 @@ class FaultInjection:
         self._failures: dict[str, deque[Failure]] = defaultdict(deque)
         self._delays: dict[str, float] = {}
         self._holds: dict[str, threading.Event] = {}
+        self._held_arrivals: dict[str, int] = defaultdict(int)
         self._rate = 0.0
         self._rate_statuses: tuple[int, ...] = (429, 500)
         self._rate_retry_after = 1
@@ -119,6 +120,16 @@ class FaultInjection:
         with self._lock:
             self._holds.setdefault(method, threading.Event())
 
+    def wait_until_held(self, method: str, timeout: float = 30.0) -> None:
+        """Return once a call of `method` has arrived and waits at its hold (AssertionError after `timeout`)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._held_arrivals[method]:
+                    return
+            time.sleep(0.02)
+        raise AssertionError(f"no {method} call arrived within {timeout} s")
+
     def release(self, method: str | None = None) -> None:
         """Answer the held calls of `method` (of every held method when None) and stop holding it."""
         with self._lock:
@@ -155,6 +166,8 @@ class FaultInjection:
             pause = self._delays.get(method, 0.0)
             gate = self._holds.get(method)
         if gate is not None:
+            with self._lock:
+                self._held_arrivals[method] += 1
             gate.wait(timeout=HOLD_LIMIT_SECONDS)
         if pause:
             time.sleep(pause)
