@@ -307,11 +307,15 @@ def test_an_open_incident_postmortem_keeps_its_impact_and_budget_figures_from_it
     first_impact = [line for line in first if line.startswith("Recorded:")]
     page(web, number)
     time.sleep(61 - datetime.now(UTC).second)  # until the next UTC minute has begun
+    started = time.monotonic()
     cli_pm = without_generated(cli_postmortem(db, number, tmp_path))
     md = without_generated(get(web.port, f"/incidents/INC-{number}/postmortem.md", headers=TOKEN).body)
+    apart = time.monotonic() - started  # the CLI and the download compute "now" at most this far apart
     impact = [line for line in cli_pm if line.startswith("Recorded: 50% of requests failing")]
     assert impact and impact[0] not in first  # the CLI has moved on a minute
-    assert [line for line in md if line.startswith("Recorded:")] == impact
+    md_impact = [line for line in md if line.startswith("Recorded:")]
+    assert len(md_impact) == 1
+    assert_later_by_at_most(md_impact[0], impact[0], apart)
     shown = re.findall(
         r"Recorded: 50% of requests failing[^.]*\.\d[^.]*\.\d%[^.]*\.", text_of(article(page(web, number)))
     )
@@ -320,6 +324,29 @@ def test_an_open_incident_postmortem_keeps_its_impact_and_budget_figures_from_it
     so_far = re.compile(r"\((\d+) min so far")
     assert len(shown) == 1 and shown != first_impact, f"page {shown}, first view {first_impact}"
     assert so_far.findall(shown[0]) == so_far.findall(impact[0]), f"page {shown}, CLI {impact}"
+
+
+IMPACT_FIGURES = re.compile(
+    r"^Recorded: 50% of requests failing since (\d\d:\d\d) \((\d+) min so far, not mitigated when generated\), "
+    r"(\d+\.\d) bad-request minutes, (\d+\.\d)% of the 30-day budget\.$"
+)
+
+
+def assert_later_by_at_most(later: str, earlier: str, seconds: float) -> None:
+    """`later` and `earlier` are the impact line of one open incident computed twice, `seconds` apart at most: the
+    same start and whole minutes, and bad-request minutes and budget burned grown by what 50% of requests failing for
+    `seconds` adds (0.5 bad-request minute per minute), give or take the 0.1 of rounding each figure is printed with."""
+    a, b = IMPACT_FIGURES.match(later), IMPACT_FIGURES.match(earlier)
+    assert a and b, (later, earlier)
+    assert a.group(1, 2) == b.group(1, 2), (later, earlier)
+    bad_later, bad_earlier = float(a.group(3)), float(b.group(3))
+    budget_later, budget_earlier = float(a.group(4)), float(b.group(4))
+    grown_bad = 0.5 * seconds / 60
+    assert bad_earlier - 0.1 <= bad_later <= bad_earlier + grown_bad + 0.1, (later, earlier, seconds)
+    percent_per_bad_minute = budget_earlier / bad_earlier
+    assert (
+        budget_earlier - 0.1 <= budget_later <= budget_earlier + grown_bad * percent_per_bad_minute + 0.1
+    ), (later, earlier, seconds)
 
 
 def cli_order(db: str, number: int, tmp_path: Path, *extra: str) -> list[int]:
