@@ -32,22 +32,19 @@ import re
 _WHITESPACE_RUN = re.compile("[ \t\r\n\x0b\x0c\x85\u2028\u2029]+")
 # What people type reads as typed: a backslash, emphasis, code spans, strikethrough and link or image brackets
 # are escaped wherever they stand (a hidden link target "[click here](https://...)" in a page leads trust, the
-# glob "/var/log/*.gz and /tmp/*.tmp" read as emphasis, the backslashes of "C:\\Temp" or "\\d+" eaten). Each
-# typed backslash is doubled first, so the backslash counting below sees none of them as an escape.
+# glob "/var/log/*.gz and /tmp/*.tmp" read as emphasis, the backslashes of "C:\\Temp" or "\\d+" eaten). Since
+# every typed backslash is doubled, any run of backslashes before another character is even: none of them
+# escapes what follows, and the text cannot end in a lone backslash (a hard line break). An image ("![") cannot
+# form either, its "[" being escaped.
 _INLINE_MARKUP = re.compile(r"([\\`*_\[\]~])")
-# "&" would start an entity (``&lt;``, ``&#10;``), "![" an image (a tracking pixel in a preview):
-# each is escaped unless an odd number of backslashes before it already escapes it.
-_ENTITY_OR_IMAGE_START = re.compile(r"(\\*)(&|!(?=\[))")
-# What may open a block at the start of a line (after up to 3 spaces, which are stripped first).
-# "*", "_", "`" and "~" are escaped even where they would only start emphasis or a code span: a value
-# printed between the template's own "**" or backticks could otherwise complete a thematic break
-# ("**" + "**" + "**") or a fence ("`" + "`" + "`").
-_ALWAYS_ESCAPED_FIRST = frozenset("#>+-*_=|[`~")
+# "<" followed by a letter, "/", "!" or "?" may begin raw HTML or an autolink; "&" would start an entity
+# (``&lt;``, ``&#10;``).
+_HTML_OR_ENTITY_START = re.compile(r"<(?=[A-Za-z/!?])|&")
+# What may open a block at the start of a line (after up to 3 spaces, which are stripped first). "*", "_", "`",
+# "~" and "[" need no place here: they are escaped wherever they stand.
+_ALWAYS_ESCAPED_FIRST = frozenset("#>+-=|")
 _ORDERED_MARKER = re.compile(r"^([0-9]{1,9})([.)])(?=[ \t]|$)")
 _DELIMITER_ROW = re.compile(r"^:[-:| \t]*\Z")
-# "<" followed by a letter, "/", "!" or "?" may begin raw HTML or an autolink, unless an odd number
-# of backslashes before it already escapes it.
-_HTML_START = re.compile(r"(\\*)<(?=[A-Za-z/!?])")
 _CLOSING_HASHES = re.compile(r"(^|[ \t])(#+)\Z")
 
 
@@ -75,17 +72,9 @@ def escape_text(value: object) -> Markdown:
 
 
 def _inline(value: object) -> str:
-    """One line, no raw HTML, no trailing escape: what every context needs."""
+    """One line, no raw HTML, entity or inline markup: what every context needs."""
     text = _INLINE_MARKUP.sub(r"\\\1", _WHITESPACE_RUN.sub(" ", str(value)).strip(" "))
-    if "<" in text:
-        text = _HTML_START.sub(lambda m: m.group(1) + ("" if len(m.group(1)) % 2 else "\\") + "<", text)
-    if "&" in text or "![" in text:
-        text = _ENTITY_OR_IMAGE_START.sub(
-            lambda m: m.group(1) + ("" if len(m.group(1)) % 2 else "\\") + m.group(2), text
-        )
-    if text.endswith("\\") and (len(text) - len(text.rstrip("\\"))) % 2:
-        text += "\\"  # an odd trailing backslash would make a hard line break, or escape what follows
-    return text
+    return _HTML_OR_ENTITY_START.sub(lambda m: "\\" + m.group(0), text)
 
 
 def _escape_start(text: str) -> str:
