@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -141,15 +142,7 @@ class TimelineRepository:
         result = self._session.connection().execution_options(stream_results=True).execute(query)
         for rows in result.partitions(batch):
             for row in rows:
-                yield TimelineEntry(
-                    EntryKind(row.kind),
-                    row.occurred_at,
-                    row.recorded_at,
-                    row.actor,
-                    row.text,
-                    dict(row.data),
-                    row.number,
-                )
+                yield _entry(row, row.number)
 
     def entry_names(self, number: int, batch: int = STREAM_BATCH) -> dict[str, str]:
         """``collect_names`` over INC-``number``'s whole timeline (user id -> display name, later entries win),
@@ -187,13 +180,7 @@ class TimelineRepository:
             .order_by(t.id)
             .offset(known)
         )
-        kinds = _KINDS
-        return [
-            TimelineEntry(kinds[kind], occurred_at, recorded_at, actor, text, dict(data), index)
-            for index, (kind, occurred_at, recorded_at, actor, text, data) in enumerate(
-                self._session.execute(query), start=known + 1
-            )
-        ]
+        return [_entry(row, index) for index, row in enumerate(self._session.execute(query), start=known + 1)]
 
     def numbers_with(self, kinds: Sequence[EntryKind], numbers: Sequence[int]) -> set[int]:
         """Which of the incidents INC-``numbers`` have an entry of ``kinds``, in one query (``bot.store.listing``)."""
@@ -314,7 +301,25 @@ class TimelineRepository:
         return _entry(row) if row else None
 
 
-def _entry(row: TimelineEntryRow, number: int | None = None) -> TimelineEntry:
+class _EntryColumns(Protocol):
+    """What ``_entry`` reads: an ORM ``TimelineEntryRow`` or a Core row of the same columns."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def recorded_at(self) -> datetime: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+
+def _entry(row: _EntryColumns, number: int | None = None) -> TimelineEntry:
+    """One stored row as the domain's entry, numbered ``number`` (1.. in recording order) when given."""
     return TimelineEntry(
-        EntryKind(row.kind), row.occurred_at, row.recorded_at, row.actor, row.text, dict(row.data), number
+        _KINDS[row.kind], row.occurred_at, row.recorded_at, row.actor, row.text, dict(row.data), number
     )
