@@ -702,13 +702,12 @@ def _timeline(args: argparse.Namespace, settings: Settings) -> int:
     incidents = _usecases(settings, read_only=True).incidents
     number = _incident_number(args.incident)
     if args.format == "json":  # written while read: a timeline of any length in bounded memory
-        from bot.views.shapes import timeline_json_text
+        from bot.views.shapes import timeline_file
 
         with incidents.streamed_timeline(number) as (incident, names, stream):
             _check_private(incident, args)
-            for piece in timeline_json_text(incident, names, stream, indent=2):
+            for piece in timeline_file(incident, names, stream):
                 sys.stdout.write(piece)
-        sys.stdout.write("\n")
         return 0
     incident, entries = incidents.timeline(number)
     _check_private(incident, args)

@@ -130,6 +130,13 @@ def timeline_json_text(
     yield (f"\n{step}]" if opened else "[]") + "\n}"
 
 
+def timeline_file(incident: Incident, names: Mapping[str, str], entries: Iterable[TimelineEntry]) -> Iterator[str]:
+    """The timeline file, in pieces: what ``incidentbot timeline INC-n --format json`` prints and the web's
+    ``timeline.json`` download serves, byte for byte (``timeline_json_text`` indented 2 spaces, then a newline)."""
+    yield from timeline_json_text(incident, names, entries, indent=2)
+    yield "\n"
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 

@@ -40,7 +40,7 @@ from bot.views.followups import followup_records
 from bot.views.postmortem import PostmortemRenderer
 from bot.views.replies import status_text
 from bot.views.reports import build_report, parse_since, report_document, write_chart
-from bot.views.shapes import budget_json, incident_json, summary_json, timeline_json
+from bot.views.shapes import budget_json, incident_json, summary_json, timeline_file, timeline_json
 from bot.web.security import Viewer
 
 log = structlog.get_logger("incidentbot.web")
@@ -417,6 +417,14 @@ def timeline_document(reads: WebReads, viewer: Viewer, number: int) -> dict[str,
     incident, entries = whole_entries(reads, number)
     check_may_see(incident, viewer.user_id)
     return timeline_json(incident, entries)
+
+
+def timeline_file_text(reads: WebReads, viewer: Viewer, number: int) -> str:
+    """``timeline_file`` of INC-``number``: the ``timeline.json`` download, byte for byte what
+    ``incidentbot timeline INC-n --format json`` prints. Raises IncidentNotFound, PrivateIncident."""
+    incident, entries = whole_entries(reads, number)
+    check_may_see(incident, viewer.user_id)
+    return "".join(timeline_file(incident, collect_names(entries), entries))
 
 
 def incident_document(reads: WebReads, viewer: Viewer, number: int) -> dict[str, Any]:

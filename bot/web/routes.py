@@ -238,9 +238,8 @@ class WebView:
 
     async def timeline_download(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
         number = _number(request)
-        document = await self.read(pages.timeline_document, self.reads, viewer, number)
-        return web.Response(  # byte for byte what `incidentbot timeline INC-n --format json` prints
-            text=json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+        return web.Response(
+            text=await self.read(pages.timeline_file_text, self.reads, viewer, number),
             content_type="application/json",
             charset="utf-8",
             headers={"Content-Disposition": f'attachment; filename="INC-{number}-timeline.json"'},
