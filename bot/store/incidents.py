@@ -23,7 +23,6 @@ from bot.domain.model import (
     Hypothesis,
     HypothesisStatus,
     Incident,
-    IncidentSummary,
     Member,
     Severity,
     Status,
@@ -31,7 +30,6 @@ from bot.domain.model import (
     TimelineEntry,
 )
 from bot.errors import ConcurrentUpdate
-from bot.store.listing import DEFAULT_LIST_LIMIT, ListingReads
 from bot.store.tables import (
     FollowupRow,
     HypothesisRow,
@@ -196,12 +194,6 @@ class IncidentRepository:
         query = _BY_CHANNEL_LOCKED if self._locking else _BY_CHANNEL
         row = self._connection.execute(query, {"channel_id": channel_id}).first()
         return self._load(row) if row else None
-
-    def list_summaries(
-        self, statuses: Sequence[Status] | None = None, limit: int = DEFAULT_LIST_LIMIT
-    ) -> list[IncidentSummary]:
-        """Newest first, bounded by ``limit`` (the listing's Core query, ``bot.store.listing``)."""
-        return ListingReads(self._session).list_summaries(statuses, limit)
 
     def count_open(self) -> dict[tuple[Severity, Status], int]:
         """Unresolved incidents by (severity, status); combinations without any are left out."""

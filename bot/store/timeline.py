@@ -12,7 +12,6 @@ from sqlmodel import Session, col, select
 from bot.domain.model import FOLLOWUP_CHANGE_NAMES, EntryKind, StatusChange, TimelineEntry
 from bot.domain.nudges import BOT_CHATTER
 from bot.errors import ConcurrentUpdate
-from bot.store.listing import ListingReads
 from bot.store.tables import IncidentRow, TimelineEntryRow
 
 _TIMELINE: sa.Table = TimelineEntryRow.__table__  # type: ignore[attr-defined]
@@ -181,10 +180,6 @@ class TimelineRepository:
             .offset(known)
         )
         return [_entry(row, index) for index, row in enumerate(self._session.execute(query), start=known + 1)]
-
-    def numbers_with(self, kinds: Sequence[EntryKind], numbers: Sequence[int]) -> set[int]:
-        """Which of the incidents INC-``numbers`` have an entry of ``kinds``, in one query (``bot.store.listing``)."""
-        return ListingReads(self._session).numbers_with(kinds, numbers)
 
     def list_latest(self, number: int, limit: int) -> list[TimelineEntry]:
         """INC-``number``'s latest ``limit`` entries, oldest first (read newest-first through the timeline index)."""

@@ -39,9 +39,9 @@ class ReviewUseCases:
             return []
         today = (now or self.clock()).astimezone(UTC).date()
         with self.transactions.read() as uow:
-            summaries = uow.incidents.list_summaries([Status.RESOLVED], CHECKED_INCIDENTS)
+            summaries = uow.listing.list_summaries([Status.RESOLVED], CHECKED_INCIDENTS)
             severe = [s for s in summaries if s.severity in REMINDED_SEVERITIES and s.resolved_at is not None]
-            corrected = uow.timeline.numbers_with(CORRECTION_KINDS, [s.number for s in severe])
+            corrected = uow.listing.numbers_with(CORRECTION_KINDS, [s.number for s in severe])
         numbers = [  # a corrected one is decided on its corrected resolve time, below
             s.number
             for s in severe

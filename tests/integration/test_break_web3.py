@@ -344,9 +344,11 @@ def assert_later_by_at_most(later: str, earlier: str, seconds: float) -> None:
     grown_bad = 0.5 * seconds / 60
     assert bad_earlier - 0.1 <= bad_later <= bad_earlier + grown_bad + 0.1, (later, earlier, seconds)
     percent_per_bad_minute = budget_earlier / bad_earlier
-    assert (
-        budget_earlier - 0.1 <= budget_later <= budget_earlier + grown_bad * percent_per_bad_minute + 0.1
-    ), (later, earlier, seconds)
+    assert budget_earlier - 0.1 <= budget_later <= budget_earlier + grown_bad * percent_per_bad_minute + 0.1, (
+        later,
+        earlier,
+        seconds,
+    )
 
 
 def cli_order(db: str, number: int, tmp_path: Path, *extra: str) -> list[int]:

@@ -323,7 +323,7 @@ class TestDatabaseErrorsStayInTheStore:
         assert isinstance(raised.value.__cause__, sa.exc.IntegrityError)
         with store.transaction(readonly=True) as uow:
             assert uow.changes.list_between("checkout-api", at(0), at(2)) == []
-            assert [s.number for s in uow.incidents.list_summaries()] == ([1] if key == "incident number" else [])
+            assert [s.number for s in uow.listing.list_summaries()] == ([1] if key == "incident number" else [])
 
     def test_a_lost_race_on_a_unique_key_is_retried_on_fresh_state(self, store: IncidentStore) -> None:
         """Transactions.retrying runs the attempt again after the store's ConcurrentUpdate: the first attempt
