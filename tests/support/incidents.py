@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.domain.commands import Declare
 from bot.domain.lifecycle import Stamp, apply, declare
-from bot.domain.model import Incident, Severity, TimelineEntry
+from bot.domain.model import Incident, IncidentSummary, Severity, TimelineEntry
 from bot.domain.slo import Slo
 
 T0 = datetime(2026, 11, 22, 13, 42, tzinfo=UTC)
@@ -37,3 +37,19 @@ def incident_with(
         applied = apply(incident, action, stamp(minute))  # type: ignore[arg-type]
         incident, entries = applied.incident, entries + list(applied.entries)
     return incident, entries
+
+
+def summary_of(incident: Incident, channel_id: str | None = None) -> IncidentSummary:
+    """What the incident list would show of ``incident`` (as ``bot.store.listing`` reads it), in channel
+    ``channel_id``."""
+    return IncidentSummary(
+        incident.number,
+        incident.title,
+        incident.severity,
+        incident.status,
+        incident.lead,
+        channel_id,
+        incident.declared_at,
+        incident.resolved_at,
+        private=incident.private,
+    )

@@ -20,13 +20,13 @@ from bot.domain.model import (
     Hypothesis,
     HypothesisStatus,
     Incident,
-    IncidentSummary,
     Severity,
     Status,
     TimelineEntry,
 )
 from bot.domain.postmortem import build_postmortem
 from bot.domain.timeline import find_milestones
+from tests.support.incidents import summary_of
 
 T0 = datetime(2026, 11, 22, 13, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 22, 16, 0, tzinfo=UTC)
@@ -493,30 +493,17 @@ class TestCorrectedSummary:
     """The incident list (``corrected_summary``, read from the entries of ``STATE_KINDS`` only) shows the same
     declaration and resolve times as the incident's own view (``corrected_incident``)."""
 
-    @staticmethod
-    def summary(incident: Incident) -> IncidentSummary:
-        return IncidentSummary(
-            incident.number,
-            incident.title,
-            incident.severity,
-            incident.status,
-            incident.lead,
-            None,
-            incident.declared_at,
-            incident.resolved_at,
-        )
-
     def test_a_corrected_declaration_and_resolve_are_listed_at_their_corrected_times(self) -> None:
         incident, entries = every_kind()
         after = record(incident, entries, CorrectEntry(1, "", at(-2)))
         after = record(incident, after, CorrectEntry(21, "", at(25)))
-        listed = corrected_summary(self.summary(incident), [e for e in after if e.kind in STATE_KINDS])
+        listed = corrected_summary(summary_of(incident), [e for e in after if e.kind in STATE_KINDS])
         assert (listed.declared_at, listed.resolved_at) == (at(-2), at(25))
         assert listed.title == "CDN 502s"
 
     def test_without_a_correction_the_summary_is_the_stored_one(self) -> None:
         incident, entries = every_kind()
-        summary = self.summary(incident)
+        summary = summary_of(incident)
         assert corrected_summary(summary, entries) is summary
 
     @settings(max_examples=40, deadline=None)
@@ -534,7 +521,7 @@ class TestCorrectedSummary:
             except (TransitionError, TimeParseError):
                 continue
         shown = corrected_incident(incident, record_so_far)
-        listed = corrected_summary(self.summary(incident), [e for e in record_so_far if e.kind in STATE_KINDS])
+        listed = corrected_summary(summary_of(incident), [e for e in record_so_far if e.kind in STATE_KINDS])
         assert (listed.declared_at, listed.resolved_at) == (shown.declared_at, shown.resolved_at)
         assert listed.resolved_at is None if not resolved else listed.resolved_at is not None
 

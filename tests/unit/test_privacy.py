@@ -36,6 +36,7 @@ from bot.views.followups import followups_csv, followups_text
 from bot.views.replies import list_text
 from bot.views.reports import build_report, render_csv, render_json, render_text
 from tests.support.fake_slack import blocks_errors
+from tests.support.incidents import summary_of
 from tests.support.properties import examples
 
 T0 = datetime(2026, 11, 22, 13, 42, tzinfo=UTC)
@@ -73,20 +74,6 @@ def worked_on(private: bool = True) -> tuple[Incident, list[TimelineEntry]]:
     return incident, entries
 
 
-def summary_of(incident: Incident) -> IncidentSummary:
-    return IncidentSummary(
-        incident.number,
-        incident.title,
-        incident.severity,
-        incident.status,
-        incident.lead,
-        "G0PRIV",
-        incident.declared_at,
-        None,
-        private=incident.private,
-    )
-
-
 def listing_of(incident: Incident) -> FollowupListing:
     return FollowupListing(
         incident.number, incident.title, incident.severity, incident.service, incident.followups[0], incident.private
@@ -99,7 +86,7 @@ CATALOG = SloCatalog({SERVICE: Slo(SERVICE, 99.9, timedelta(days=30), "C0OWNER")
 def outside_surfaces() -> dict[str, str]:
     """Each surface, as a non-member (or anybody, where the surface has no reader) reads the private INC-7."""
     incident, entries = worked_on()
-    summary, listing = hidden_summary(summary_of(incident)), hidden_listing(listing_of(incident))
+    summary, listing = hidden_summary(summary_of(incident, "G0PRIV")), hidden_listing(listing_of(incident))
     report = build_report([(incident, entries)], CATALOG, T0, NOW)
     return {
         "list": list_text([summary], NOW),
@@ -133,8 +120,8 @@ class TestEverySurfaceOutsideTheIncident:
     def test_a_public_incident_shows_its_title_on_the_same_surfaces(self) -> None:
         """The hiding comes from ``private``: the same incident declared public shows its words."""
         incident, entries = worked_on(private=False)
-        assert TITLE in list_text([hidden_summary(summary_of(incident))], NOW)
-        assert TITLE in json.dumps(build_home_view([hidden_summary(summary_of(incident))], NOW))
+        assert TITLE in list_text([hidden_summary(summary_of(incident, "G0PRIV"))], NOW)
+        assert TITLE in json.dumps(build_home_view([hidden_summary(summary_of(incident, "G0PRIV"))], NOW))
         assert page_summary(incident, "sev1") == f"INC-7 (sev1): {TITLE}"
         listing = hidden_listing(listing_of(incident))
         assert "bucket-k5p" in followups_csv(FollowupList([listing], {}), NOW.date())
