@@ -97,7 +97,9 @@ def open_engine_for_reading(database_url: str) -> Engine:
             "DATABASE_URL (environment or .env) at the bot's database, or record an incident first with "
             '`incidentbot run "declare ..."`.'
         )
-    engine = create_store_engine(database_url)
+    # Read-only: a SQLite file is opened with mode=ro (its journal mode and bytes left as they are, an empty file
+    # stays empty, a read-only backup can be read) and PostgreSQL transactions are READ ONLY.
+    engine = create_store_engine(database_url, read_only=True)
     try:
         current = current_revision(engine)  # one query on alembic_version: no Alembic imported when it is current
         head: str | None = HEAD_REVISION

@@ -158,13 +158,17 @@ def _sqlite_path(url: sa.URL) -> Path | None:
     return Path(database).absolute()
 
 
-def create_store_engine(database_url: str, *, read_only: bool = False, named: str = "DATABASE_URL") -> Engine:
+def create_store_engine(
+    database_url: str, *, read_only: bool = False, keep_journal_mode: bool = False, named: str = "DATABASE_URL"
+) -> Engine:
     """An engine for ``database_url``; SQLite gets WAL, a busy timeout and immediate write transactions.
 
     Accepts ``sqlite:///FILE`` and PostgreSQL as ``postgres://``, ``postgresql://`` or
     ``postgresql+psycopg://``; raises ConfigError (one line, naming the URL as ``named``) for anything else.
     ``read_only``: nothing is ever written through the engine: a SQLite file is opened with the URI
     ``mode=ro`` (never created, its journal mode left as it is), every PostgreSQL transaction is READ ONLY.
+    ``keep_journal_mode``: a SQLite file may be written but is not switched to WAL (``incidentbot doctor``'s
+    rolled-back write changes nothing in the file).
     """
     url = parse_database_url(database_url, named)
     if url.get_backend_name() == "sqlite":
@@ -172,7 +176,7 @@ def create_store_engine(database_url: str, *, read_only: bool = False, named: st
         if read_only and path is not None:
             reading = sa.URL.create("sqlite", database=f"file:{quote(str(path))}", query={"mode": "ro", "uri": "true"})
             return _sqlite_engine(reading, read_only=True)
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, wal=not keep_journal_mode)
     if url.get_backend_name() == "postgresql":
         try:
             # A connection for every thread of the server's two pools (bot.store.threads), so a read never
@@ -198,7 +202,7 @@ def create_store_engine(database_url: str, *, read_only: bool = False, named: st
     )
 
 
-def _sqlite_engine(url: sa.URL, *, read_only: bool = False) -> Engine:
+def _sqlite_engine(url: sa.URL, *, read_only: bool = False, wal: bool = True) -> Engine:
     engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
 
     @sa.event.listens_for(engine, "connect")
@@ -206,10 +210,11 @@ def _sqlite_engine(url: sa.URL, *, read_only: bool = False) -> Engine:
         # Let SQLAlchemy's "begin" event decide how transactions start (pysqlite would defer them).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        if url.database and url.database != ":memory:" and not read_only:
+        switch = wal and not read_only
+        if url.database and url.database != ":memory:" and switch:
             cursor.execute("PRAGMA journal_mode=WAL")  # written into the file: never on a file only read
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        if not read_only:
+        if switch:
             cursor.execute("PRAGMA synchronous=NORMAL")  # durable against process crashes in WAL mode
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

@@ -25,7 +25,8 @@ class DatabaseProbe:
     """
 
     def __init__(self, database_url: str) -> None:
-        self._engine = create_store_engine(database_url)
+        # Never switched to WAL: the probe's one write is rolled back, and the file stays as it was.
+        self._engine = create_store_engine(database_url, keep_journal_mode=True)
 
     @property
     def shown(self) -> str:
