@@ -61,7 +61,75 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``incidentbot`` script.
 
     Exit status: 0 done, 1 an expected failure (one ``incidentbot: ...`` line on stderr), 2 a usage error.
+    Output that cannot be written (a full disk, a closed stdout) is such a failure: one line, what was written
+    is cut short.
     """
+    terminal = sys.stdout
+    sys.stdout = _Output(terminal)
+    try:
+        status = _main(argv)
+        sys.stdout.flush()  # a full disk shows here, not in the interpreter's last flush
+        return status
+    except _OutputFailed as exc:
+        print(
+            f"incidentbot: could not write the output ({exc.reason}); what was written is cut short.", file=sys.stderr
+        )
+        _drop_output(terminal)
+        return EXIT_ERROR
+    except BrokenPipeError:  # the reader left before the last flush
+        return _reader_went_away()
+    finally:
+        sys.stdout = terminal
+
+
+class _OutputFailed(Exception):
+    """Writing to standard output failed (not a closed pipe, which ``_reader_went_away`` handles)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Output:
+    """``sys.stdout`` while a command runs: a failed write or flush raises ``_OutputFailed`` (told apart from any
+    other OSError); a closed stdout (``>&-``, None) fails on the first write."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return int(self._call("write", text))
+
+    def flush(self) -> None:
+        if self._stream is not None:
+            self._call("flush")
+
+    def _call(self, name: str, *args: Any) -> Any:
+        if self._stream is None:
+            raise _OutputFailed("standard output is closed")
+        try:
+            return getattr(self._stream, name)(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _OutputFailed(exc.strerror or str(exc)) from exc
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _drop_output(stream: Any) -> None:
+    """Point the process's stdout at /dev/null, so the interpreter's last flush of ``stream`` raises nothing."""
+    if stream is None:
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+    except (OSError, ValueError, AttributeError):  # no file descriptor (an in-process caller's buffer)
+        pass
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     _Parser.serving = not _SERVERS.isdisjoint(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
@@ -114,8 +182,7 @@ def _log() -> Any:
 def _reader_went_away() -> int:
     """``incidentbot list | head -1``: the reader closed the pipe. Exit quietly (Python's documented
     recipe: point stdout at /dev/null so the interpreter's last flush raises nothing)."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    _drop_output(sys.stdout)
     return EXIT_ERROR
 
 
