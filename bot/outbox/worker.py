@@ -207,6 +207,7 @@ class OutboxWorker:
         self.on_stalled = on_stalled
         self.stalled_after = stalled_after
         self._wake = asyncio.Event()
+        self._claimed_at: datetime | None = None  # the time of the last claim (UTC)
         self._stopping = False
 
     def wake(self) -> None:
@@ -237,9 +238,23 @@ class OutboxWorker:
                 await self._sleep_until_woken()
 
     async def _sleep_until_woken(self) -> None:
+        """Until something is enqueued (``wake``), the earliest scheduled item falls due (a 429's ``Retry-After``
+        of 1 s is retried after 1 s, not at the next poll), or ``idle_poll_seconds`` pass."""
+        timeout = self.idle_poll_seconds
+        try:  # scheduled after the last claim's time: an item that fell due since is not missed
+            due = await asyncio.to_thread(self._next_attempt_after, self._claimed_at or self.clock())
+        except Exception:  # the database may be restarting: poll as usual
+            log.exception("outbox_schedule_read_failed", worker=self.worker_id)
+            due = None
+        if due is not None:
+            timeout = min(timeout, max(0.0, (due - self.clock()).total_seconds()))
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_seconds)
+            await asyncio.wait_for(self._wake.wait(), timeout=timeout)
         self._wake.clear()
+
+    def _next_attempt_after(self, after: datetime) -> datetime | None:
+        with self.store.transaction(readonly=True) as uow:
+            return uow.outbox.next_attempt_after(after)
 
     def stop(self) -> None:
         self._stopping = True
@@ -284,6 +299,7 @@ class OutboxWorker:
         """Lease a batch of due items, each with the followers its delivery may carry (``Grouping``), read in
         the same transaction: only followers committed before the delivery reads the incident are carried."""
         now, grouping = self.clock(), self.grouping
+        self._claimed_at = now
         with self.store.transaction() as uow:
             items = uow.outbox.claim(now, self.worker_id, self.lease, self.batch_size)
             claimed: list[tuple[OutboxItem, list[OutboxItem]]] = []

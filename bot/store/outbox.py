@@ -273,6 +273,14 @@ class OutboxRepository:
         row = self._session.execute(sa.select(pending, oldest, dead).select_from(OutboxRow)).one()
         return QueueStats(int(row[0] or 0), row[1], int(row[2] or 0))
 
+    def next_attempt_after(self, now: datetime) -> datetime | None:
+        """When the earliest pending item scheduled later than ``now`` (UTC) falls due (a retry's back-off, a
+        ``Retry-After``, a paced call); None when none is scheduled."""
+        query = select(sa.func.min(OutboxRow.next_attempt_at)).where(
+            OutboxRow.status == PENDING, col(OutboxRow.next_attempt_at) > now
+        )
+        return self._session.exec(query).one()
+
     def count_outstanding(self, now: datetime) -> int:
         """Pending items that are due now or being delivered right now (leased)."""
         query = (

@@ -77,6 +77,57 @@ class TestEnqueue:
 
 
 class TestWorker:
+    @pytest.mark.parametrize("scheduled_by", ["retry_after", "not_before"])
+    def test_an_item_scheduled_a_second_ahead_is_delivered_when_due_not_at_the_next_poll(
+        self, usecases: UseCases, clock: ReplayClock, scheduled_by: str
+    ) -> None:
+        """A 429 with ``Retry-After: 1`` (or an item queued with ``not_before`` 1 s): with nothing else enqueued,
+        the worker sleeps until the item falls due, not until its next poll. The poll is set to 60 s here, so a
+        worker waking on its poll delivers after 60 s; a worker waking at the item's time delivers a second or so
+        after the test moves the clock to it (20 s allowed for a loaded machine)."""
+        recorder = Recorder()
+        if scheduled_by == "retry_after":
+            usecases.outbox.enqueue([Effect("post", {"text": "refused once"}, 1)])
+            recorder.failures["refused once"] = RetryLater("chat.postMessage: ratelimited (HTTP 429)", after=1.0)
+        else:
+            usecases.outbox.enqueue([Effect("post", {"text": "refused once"}, 1, not_before=timedelta(seconds=1))])
+        worker = OutboxWorker(
+            usecases.store, recorder, "w1", clock=clock, policy=RetryPolicy(base_seconds=1, max_seconds=8)
+        )
+        worker.idle_poll_seconds = 60.0
+
+        async def scenario() -> float:
+            loop = asyncio.get_running_loop()
+            asleep = asyncio.Event()
+            sleep = worker._sleep_until_woken
+
+            async def going_to_sleep() -> None:  # observed, so the clock moves only once the worker sleeps
+                asleep.set()
+                await sleep()
+
+            worker._sleep_until_woken = going_to_sleep  # type: ignore[method-assign]
+            running = asyncio.create_task(worker.run_forever())
+            try:
+                if scheduled_by == "retry_after":
+                    while not usecases.outbox.items()[0].last_error:  # refused once, rescheduled 1 s on
+                        await asyncio.sleep(0.02)
+                    del recorder.failures["refused once"]
+                    asleep.clear()
+                await asleep.wait()
+                [item] = usecases.outbox.items()
+                assert item.next_attempt_at == clock.now + timedelta(seconds=1)
+                started = loop.time()
+                clock.now += timedelta(seconds=1)
+                while not recorder.delivered and loop.time() - started < 20:
+                    await asyncio.sleep(0.02)
+                return loop.time() - started
+            finally:
+                worker.stop()
+                await running
+
+        waited = asyncio.run(scenario())
+        assert recorder.delivered == [(1, "refused once")], f"not delivered {waited:.1f} s after it fell due"
+
     def test_delivers_in_order_per_incident_and_deletes(self, usecases: UseCases, clock: ReplayClock) -> None:
         """Items of one incident are delivered oldest first; delivered items leave the table."""
         _run(usecases, "declare sev2 First")
