@@ -6,7 +6,7 @@ incident row's ``version`` is checked so that two racing commands cannot both wi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -160,20 +160,25 @@ class IncidentRepository:
 
     def __init__(
         self,
-        session: Session,
+        session: Callable[[], Session],
         keys: IncidentKeys,
         timeline: TimelineRepository,
         locking: bool,
         connection: sa.Connection,
     ) -> None:
-        """``connection``: the session's connection, for Core statements."""
-        self._session = session
+        """``session``: the transaction's ORM session, made when first asked for; ``connection``: the
+        transaction's connection, for Core statements."""
+        self._orm = session
         self._connection = connection
         self._keys = keys
         self._timeline = timeline
         # In a write transaction, loading an incident locks its row until commit, so concurrent
         # commands on one incident queue up instead of failing the version check over and over.
         self._locking = locking
+
+    @property
+    def _session(self) -> Session:
+        return self._orm()
 
     def next_number(self) -> int:
         """The number after the highest committed one; declarers take turns, the unique index backs it up."""
@@ -201,7 +206,7 @@ class IncidentRepository:
         self, statuses: Sequence[Status] | None = None, limit: int = DEFAULT_LIST_LIMIT
     ) -> list[IncidentSummary]:
         """Newest first, bounded by ``limit`` (the listing's Core query, ``bot.store.listing``)."""
-        return ListingReads(self._session).list_summaries(statuses, limit)
+        return ListingReads(self._connection).list_summaries(statuses, limit)
 
     def count_open(self) -> dict[tuple[Severity, Status], int]:
         """Unresolved incidents by (severity, status); combinations without any are left out."""
