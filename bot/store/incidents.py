@@ -125,6 +125,25 @@ _SAVE = (
     )
 )
 """The version-checked update of a transition: it matches no row when another transaction changed the incident."""
+_UPDATED = _SAVE.returning(_INCIDENTS.c.id).cte("updated")
+_SAVE_WITH_ENTRY = (
+    sa.insert(_TIMELINE)
+    .from_select(
+        ["incident_id", "kind", "occurred_at", "recorded_at", "actor", "text", "data"],
+        sa.select(
+            _UPDATED.c.id,
+            sa.bindparam("e_kind", type_=_TIMELINE.c.kind.type),
+            sa.bindparam("e_occurred_at", type_=_TIMELINE.c.occurred_at.type),
+            sa.bindparam("e_recorded_at", type_=_TIMELINE.c.recorded_at.type),
+            sa.bindparam("e_actor", type_=_TIMELINE.c.actor.type),
+            sa.bindparam("e_text", type_=_TIMELINE.c.text.type),
+            sa.bindparam("e_data", type_=_TIMELINE.c.data.type),
+        ),
+    )
+    .execution_options(preserve_rowcount=True)
+)  # SQLAlchemy keeps an INSERT's rowcount only when asked
+"""PostgreSQL only (a data-modifying ``WITH``): ``_SAVE`` and a transition's one timeline entry in one statement, one
+round trip: the entry is inserted only for the row the update matched (no row inserted: another transaction won)."""
 _INSERT_MEMBER = sa.insert(_PARTICIPANTS)
 _UPDATE_MEMBER = (
     sa.update(_PARTICIPANTS)
@@ -249,25 +268,38 @@ class IncidentRepository:
         row_id = self._keys.row_id(before.number)
         # A Core UPDATE built once (_SAVE): the ORM's bulk-update bookkeeping cost a quarter of a note's time.
         connection = self._connection
-        updated = connection.execute(
-            _SAVE,
-            {
-                "b_id": row_id,
-                "b_version": before.version,
-                "b_title": after.title,
-                "b_severity": after.severity.value,
-                "b_status": after.status.value,
-                "b_lead": after.lead,
-                "b_channel_id": after.channel_id,
-                "b_resolved_at": after.resolved_at,
-                "b_resolved_by": after.resolved_by,
-                "b_summary": after.summary,
-                "b_service": after.service,
-                "b_impact_percent": after.impact_percent,
-                "b_new_version": before.version + 1,
-                "b_updated_at": recorded_at,
-            },
-        )
+        parameters = {
+            "b_id": row_id,
+            "b_version": before.version,
+            "b_title": after.title,
+            "b_severity": after.severity.value,
+            "b_status": after.status.value,
+            "b_lead": after.lead,
+            "b_channel_id": after.channel_id,
+            "b_resolved_at": after.resolved_at,
+            "b_resolved_by": after.resolved_by,
+            "b_summary": after.summary,
+            "b_service": after.service,
+            "b_impact_percent": after.impact_percent,
+            "b_new_version": before.version + 1,
+            "b_updated_at": recorded_at,
+        }
+        entries = decision.entries
+        if len(entries) == 1 and connection.dialect.name == "postgresql":
+            entry = entries[0]
+            parameters.update(
+                e_kind=entry.kind.value,
+                e_occurred_at=entry.occurred_at,
+                e_recorded_at=entry.recorded_at,
+                e_actor=entry.actor,
+                e_text=entry.text,
+                e_data=entry.data,
+            )
+            updated = connection.execute(_SAVE_WITH_ENTRY, parameters)
+            entries = ()
+            self._keys.entries_added(row_id, [entry.kind.value])
+        else:
+            updated = connection.execute(_SAVE, parameters)
         if updated.rowcount != 1:
             raise ConcurrentUpdate(f"{before.incident_id} changed while this command ran; please try again.")
         if after.members != before.members:
@@ -276,7 +308,7 @@ class IncidentRepository:
             self._save_hypotheses(connection, row_id, before, after)
         if after.followups != before.followups:
             self._save_followups(connection, row_id, before, after)
-        self._timeline.add_entries(row_id, decision.entries)
+        self._timeline.add_entries(row_id, entries)
         return after.with_changes(version=before.version + 1)
 
     def set_channel(self, number: int, channel_id: str) -> None:

@@ -7,6 +7,8 @@ and that the shortcuts taken for it keep the answers the longer path gave.
   transaction.
 * The outbox keeps coalescing within one batch of effects and across batches, with or without an incident; the
   one statement that checks for a waiting twin and inserts writes exactly the rows the plain insert writes.
+* A transition's update and its one entry (one statement on PostgreSQL) write exactly the rows the two
+  statements write, and nothing when the version check fails.
 * A transaction is a Core connection's; the ORM session made on demand joins it: its writes commit with the
   transaction's, and roll back with them.
 """
@@ -52,8 +54,8 @@ def test_a_note_costs_the_same_statements_whatever_the_timeline_length(
     store: IncidentStore, usecases: UseCases, database_url: str
 ) -> None:
     """A note from the incident's channel: BEGIN IMMEDIATE (SQLite only), the incident with what a load needs in
-    one query, the version-checked UPDATE, the entry, the outbox rows with the coalescing check of the status
-    refresh in the same statement; the same with 3 entries as with 300."""
+    one query, the version-checked UPDATE and the entry (one statement on PostgreSQL), the outbox rows with the
+    coalescing check of the status refresh in the same statement; the same with 3 entries as with 300."""
     number = usecases.incidents.declare(Declare("checkout is down", Severity.SEV2), ALICE).incident.number
     usecases.incidents.bind_channel(number, "C0INC1")
     short = _note_statements(store, usecases, number)
@@ -63,8 +65,9 @@ def test_a_note_costs_the_same_statements_whatever_the_timeline_length(
     expected = [
         *(["BEGIN IMMEDIATE"] if database_url.startswith("sqlite") else []),
         "SELECT incidents.id, incidents.number,",
-        "UPDATE incidents SET",
-        "INSERT INTO timeline_entries",
+        # PostgreSQL: the version-checked UPDATE and the entry in one statement (WITH updated AS (UPDATE ...)).
+        *(["UPDATE incidents SET", "INSERT INTO timeline_entries"] if database_url.startswith("sqlite") else []),
+        *([] if database_url.startswith("sqlite") else ["WITH updated AS"]),
         "INSERT INTO outbox",  # the status refresh only where none waits, and the line: one statement
     ]
     assert short == expected
@@ -283,3 +286,68 @@ def test_orm_writes_commit_and_roll_back_with_the_core_transaction(
         seen_before = not uow.events.remember("Ev0TEST", NOW)
     assert ("both or neither" in texts) is (not fails)
     assert seen_before is (not fails)
+
+
+def _rows(store: IncidentStore, query: str) -> list[tuple[Any, ...]]:
+    with store.engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(sa.text(query)).all()]
+
+
+def _utc(value: Any) -> datetime:
+    value = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@pytest.mark.parametrize("entries", [1, 2])
+def test_a_save_writes_exactly_its_update_and_entries_or_nothing(store: IncidentStore, entries: int) -> None:
+    """``IncidentRepository.save`` with one entry (PostgreSQL: the update and the entry in one ``WITH``
+    statement) and with two (separate statements): the incident row gets the new values and version, each entry
+    row is exactly the entry; a save of a stale version raises ConcurrentUpdate and writes neither."""
+    from bot.domain.lifecycle import Decision
+    from bot.errors import ConcurrentUpdate
+
+    declared_at = datetime(2026, 11, 30, 13, 0, tzinfo=UTC)
+    with store.transaction() as uow:
+        incident = Declare("checkout is down", Severity.SEV2)
+        from bot.domain.lifecycle import Stamp, declare
+
+        first = uow.incidents.add(declare(incident, 1, Stamp("U0ALICE", declared_at, declared_at, "alice")), NOW)
+    made = [
+        TimelineEntry(
+            EntryKind.NOTE, NOW + timedelta(seconds=i), NOW, "U0BOB", f"note {i} «ü»", {"names": {"U0BOB": "b"}}
+        )
+        for i in range(entries)
+    ]
+    with store.transaction() as uow:
+        uow.incidents.save(
+            first, Decision(first.with_changes(title="checkout is slow", service="cart"), tuple(made)), NOW
+        )
+    incident_rows = _rows(store, "SELECT number, title, service, version, updated_at FROM incidents")
+    assert [(n, t, s, v, _utc(u)) for n, t, s, v, u in incident_rows] == [(1, "checkout is slow", "cart", 2, NOW)]
+    entry_rows = _rows(
+        store,
+        "SELECT e.incident_id = i.id, e.kind, e.occurred_at, e.recorded_at, e.actor, e.text, e.data "
+        "FROM timeline_entries e JOIN incidents i ON i.id = e.incident_id WHERE e.kind = 'note' ORDER BY e.id",
+    )
+    as_read = [
+        (
+            bool(same),
+            kind,
+            _utc(occurred),
+            _utc(recorded),
+            actor,
+            text,
+            data if isinstance(data, dict) else __import__("json").loads(data),
+        )
+        for same, kind, occurred, recorded, actor, text, data in entry_rows
+    ]
+    assert as_read == [
+        (True, "note", NOW + timedelta(seconds=i), NOW, "U0BOB", f"note {i} «ü»", {"names": {"U0BOB": "b"}})
+        for i in range(entries)
+    ]
+    stale = TimelineEntry(EntryKind.NOTE, NOW, NOW, "U0BOB", "stale")
+    with pytest.raises(ConcurrentUpdate), store.transaction() as uow:
+        uow.incidents.get(1)
+        uow.incidents.save(first, Decision(first.with_changes(title="stale"), (stale,) * entries), NOW)
+    assert _rows(store, "SELECT title, version FROM incidents") == [("checkout is slow", 2)]
+    assert _rows(store, "SELECT count(*) FROM timeline_entries WHERE text = 'stale'") == [(0,)]
