@@ -22,6 +22,8 @@ _HIDDEN = {"Cc", "Cf"}
 
 def strip_invisible(text: str) -> str:
     """Drop control and bidi-override characters that could disguise text; keep newlines and tabs."""
+    if text.isprintable():  # no character of Unicode's "Other" or "Separator" classes (but the space): none to drop
+        return text
     return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in _HIDDEN)
 
 

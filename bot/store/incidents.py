@@ -6,7 +6,7 @@ incident row's ``version`` is checked so that two racing commands cannot both wi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -123,6 +123,25 @@ _SAVE = (
     )
 )
 """The version-checked update of a transition: it matches no row when another transaction changed the incident."""
+_UPDATED = _SAVE.returning(_INCIDENTS.c.id).cte("updated")
+_SAVE_WITH_ENTRY = (
+    sa.insert(_TIMELINE)
+    .from_select(
+        ["incident_id", "kind", "occurred_at", "recorded_at", "actor", "text", "data"],
+        sa.select(
+            _UPDATED.c.id,
+            sa.bindparam("e_kind", type_=_TIMELINE.c.kind.type),
+            sa.bindparam("e_occurred_at", type_=_TIMELINE.c.occurred_at.type),
+            sa.bindparam("e_recorded_at", type_=_TIMELINE.c.recorded_at.type),
+            sa.bindparam("e_actor", type_=_TIMELINE.c.actor.type),
+            sa.bindparam("e_text", type_=_TIMELINE.c.text.type),
+            sa.bindparam("e_data", type_=_TIMELINE.c.data.type),
+        ),
+    )
+    .execution_options(preserve_rowcount=True)
+)  # SQLAlchemy keeps an INSERT's rowcount only when asked
+"""PostgreSQL only (a data-modifying ``WITH``): ``_SAVE`` and a transition's one timeline entry in one statement, one
+round trip: the entry is inserted only for the row the update matched (no row inserted: another transaction won)."""
 _INSERT_MEMBER = sa.insert(_PARTICIPANTS)
 _UPDATE_MEMBER = (
     sa.update(_PARTICIPANTS)
@@ -158,20 +177,25 @@ class IncidentRepository:
 
     def __init__(
         self,
-        session: Session,
+        session: Callable[[], Session],
         keys: IncidentKeys,
         timeline: TimelineRepository,
         locking: bool,
         connection: sa.Connection,
     ) -> None:
-        """``connection``: the session's connection, for Core statements."""
-        self._session = session
+        """``session``: the transaction's ORM session, made when first asked for; ``connection``: the
+        transaction's connection, for Core statements."""
+        self._orm = session
         self._connection = connection
         self._keys = keys
         self._timeline = timeline
         # In a write transaction, loading an incident locks its row until commit, so concurrent
         # commands on one incident queue up instead of failing the version check over and over.
         self._locking = locking
+
+    @property
+    def _session(self) -> Session:
+        return self._orm()
 
     def next_number(self) -> int:
         """The number after the highest committed one; declarers take turns, the unique index backs it up."""
@@ -236,25 +260,38 @@ class IncidentRepository:
         row_id = self._keys.row_id(before.number)
         # A Core UPDATE built once (_SAVE): the ORM's bulk-update bookkeeping cost a quarter of a note's time.
         connection = self._connection
-        updated = connection.execute(
-            _SAVE,
-            {
-                "b_id": row_id,
-                "b_version": before.version,
-                "b_title": after.title,
-                "b_severity": after.severity.value,
-                "b_status": after.status.value,
-                "b_lead": after.lead,
-                "b_channel_id": after.channel_id,
-                "b_resolved_at": after.resolved_at,
-                "b_resolved_by": after.resolved_by,
-                "b_summary": after.summary,
-                "b_service": after.service,
-                "b_impact_percent": after.impact_percent,
-                "b_new_version": before.version + 1,
-                "b_updated_at": recorded_at,
-            },
-        )
+        parameters = {
+            "b_id": row_id,
+            "b_version": before.version,
+            "b_title": after.title,
+            "b_severity": after.severity.value,
+            "b_status": after.status.value,
+            "b_lead": after.lead,
+            "b_channel_id": after.channel_id,
+            "b_resolved_at": after.resolved_at,
+            "b_resolved_by": after.resolved_by,
+            "b_summary": after.summary,
+            "b_service": after.service,
+            "b_impact_percent": after.impact_percent,
+            "b_new_version": before.version + 1,
+            "b_updated_at": recorded_at,
+        }
+        entries = decision.entries
+        if len(entries) == 1 and connection.dialect.name == "postgresql":
+            entry = entries[0]
+            parameters.update(
+                e_kind=entry.kind.value,
+                e_occurred_at=entry.occurred_at,
+                e_recorded_at=entry.recorded_at,
+                e_actor=entry.actor,
+                e_text=entry.text,
+                e_data=entry.data,
+            )
+            updated = connection.execute(_SAVE_WITH_ENTRY, parameters)
+            entries = ()
+            self._keys.entries_added(row_id, [entry.kind.value])
+        else:
+            updated = connection.execute(_SAVE, parameters)
         if updated.rowcount != 1:
             raise ConcurrentUpdate(f"{before.incident_id} changed while this command ran; please try again.")
         if after.members != before.members:
@@ -263,7 +300,7 @@ class IncidentRepository:
             self._save_hypotheses(connection, row_id, before, after)
         if after.followups != before.followups:
             self._save_followups(connection, row_id, before, after)
-        self._timeline.add_entries(row_id, decision.entries)
+        self._timeline.add_entries(row_id, entries)
         return after.with_changes(version=before.version + 1)
 
     def set_channel(self, number: int, channel_id: str) -> None:

@@ -12,7 +12,7 @@ share the work without double delivery.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,20 +31,88 @@ _OUTBOX: sa.Table = OutboxRow.__table__  # type: ignore[attr-defined]
 _INSERT = sa.insert(_OUTBOX)
 
 
-def _waiting(incident: sa.ColumnElement[bool]) -> sa.Select[tuple[bool]]:
-    return sa.select(
-        sa.exists().where(
-            incident,
-            _OUTBOX.c.kind == sa.bindparam("kind"),
-            _OUTBOX.c.status == PENDING,
-            _OUTBOX.c.attempts == 0,
-            sa.or_(_OUTBOX.c.locked_until.is_(None), _OUTBOX.c.locked_until < sa.bindparam("now")),
-        )
+def _twin_waiting(index: int, has_incident: bool) -> sa.Exists:
+    """An item of row ``index``'s kind and incident that is pending, never tried and not leased (a coalescing
+    effect is then already owed)."""
+    incident = (
+        _OUTBOX.c.incident_number == sa.bindparam(f"incident_number_{index}")
+        if has_incident
+        else _OUTBOX.c.incident_number.is_(None)
+    )
+    return sa.exists().where(
+        incident,
+        _OUTBOX.c.kind == sa.bindparam(f"kind_{index}"),
+        _OUTBOX.c.status == PENDING,
+        _OUTBOX.c.attempts == 0,
+        sa.or_(_OUTBOX.c.locked_until.is_(None), _OUTBOX.c.locked_until < sa.bindparam("now")),
     )
 
 
-_WAITING = _waiting(_OUTBOX.c.incident_number == sa.bindparam("number"))
-_WAITING_WITHOUT_INCIDENT = _waiting(_OUTBOX.c.incident_number.is_(None))
+PLAIN, GUARDED, GUARDED_WITHOUT_INCIDENT = 0, 1, 2
+"""How each row of an ``_insert_guarded`` statement is added: always, or only without a waiting twin (of its
+incident, or of no incident)."""
+_ENQUEUE_COLUMNS = (
+    "kind",
+    "lane",
+    "incident_number",
+    "payload",
+    "status",
+    "attempts",
+    "crashes",
+    "next_attempt_at",
+    "locked_until",
+    "locked_by",
+    "last_error",
+    "created_at",
+    "updated_at",
+)
+_GUARDED_INSERTS: dict[tuple[bool, tuple[int, ...]], sa.Insert] = {}
+_GUARDED_SHAPES_KEPT = 64
+
+
+def _insert_guarded(shape: tuple[int, ...], postgresql: bool) -> sa.Insert:
+    """One ``INSERT INTO outbox ... SELECT ... UNION ALL SELECT ...`` adding row ``i`` (parameters ``kind_i``,
+    ``lane_i``, ``incident_number_i``, ``payload_i``, ``next_attempt_at_i``; ``now``) in order, each row of a
+    GUARDED ``shape`` only ``WHERE NOT EXISTS`` its waiting twin: the coalescing check and the insert in one
+    statement. Built once per shape and dialect (a note: a coalescing status refresh, then its line).
+
+    ``postgresql``: the NULLs are cast to their columns' types (PostgreSQL types an untyped NULL in a ``UNION``
+    as text, which it will not assign to ``timestamptz``; SQLAlchemy's psycopg dialect casts every parameter
+    itself). SQLite gets no casts: its ``CAST(x AS DATETIME)`` would make a number of a date."""
+    statement = _GUARDED_INSERTS.get((postgresql, shape))
+    if statement is not None:
+        return statement
+    c = _OUTBOX.c
+
+    def null(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
+        return sa.cast(sa.null(), column.type) if postgresql else sa.null()
+
+    now = sa.bindparam("now", type_=c.created_at.type)
+    selects = []
+    for index, how in enumerate(shape):
+        select = sa.select(
+            sa.bindparam(f"kind_{index}", type_=c.kind.type),
+            sa.bindparam(f"lane_{index}", type_=c.lane.type),
+            sa.bindparam(f"incident_number_{index}", type_=c.incident_number.type),
+            sa.bindparam(f"payload_{index}", type_=c.payload.type),
+            sa.literal(PENDING, c.status.type),
+            sa.literal(0, c.attempts.type),
+            sa.literal(0, c.crashes.type),
+            sa.bindparam(f"next_attempt_at_{index}", type_=c.next_attempt_at.type),
+            null(c.locked_until),
+            null(c.locked_by),
+            sa.literal("", c.last_error.type),
+            now,
+            now,
+        )
+        if how != PLAIN:
+            select = select.where(~_twin_waiting(index, how == GUARDED))
+        selects.append(select)
+    source = selects[0] if len(selects) == 1 else sa.union_all(*selects)
+    statement = sa.insert(_OUTBOX).from_select(list(_ENQUEUE_COLUMNS), source)
+    if len(_GUARDED_INSERTS) < _GUARDED_SHAPES_KEPT:
+        _GUARDED_INSERTS[(postgresql, shape)] = statement
+    return statement
 
 
 def _item(row: OutboxRow) -> OutboxItem:
@@ -82,53 +150,67 @@ class QueueStats:
 class OutboxRepository:
     """The outbox table, in the unit of work's transaction."""
 
-    def __init__(self, session: Session, connection: sa.Connection) -> None:
-        """``connection``: the session's connection, for Core statements."""
-        self._session = session
+    def __init__(self, session: Callable[[], Session], connection: sa.Connection) -> None:
+        """``session``: the transaction's ORM session, made when first asked for; ``connection``: the
+        transaction's connection, for Core statements."""
+        self._orm = session
         self._connection = connection
+
+    @property
+    def _session(self) -> Session:
+        return self._orm()
 
     def enqueue(self, effects: Sequence[Effect], now: datetime) -> None:
         """Add ``effects`` in order; a coalescing effect already pending and unclaimed is not added twice.
 
-        One query per coalescing effect (for its waiting twin), then one insert of every row (an executemany
-        for several, in order)."""
-        waiting: set[tuple[int | None, str]] = set()
+        One statement: a plain insert (an executemany for several, in order) when no effect coalesces, else an
+        ``INSERT ... SELECT`` in which each coalescing effect's row is added only where its waiting twin is not
+        (``_insert_guarded``). A coalescing effect after a row of the same kind and incident in ``effects`` is
+        left out here (that row is its waiting twin)."""
+        added: set[tuple[int | None, str]] = set()
+        kept: list[tuple[Effect, int]] = []
         for effect in effects:
             key = (effect.incident_number, effect.kind)
-            if effect.coalesce and key not in waiting and self._waiting_twin(effect, now):
-                waiting.add(key)
-        rows: list[dict[str, Any]] = []
-        for effect in effects:
-            key = (effect.incident_number, effect.kind)
-            if effect.coalesce and key in waiting:
+            if effect.coalesce and key in added:
                 continue
-            waiting.add(key)  # any row added here is a waiting twin for a later coalescing effect
-            rows.append(
-                {
-                    "kind": effect.kind,
-                    "lane": lane_of(effect.kind),
-                    "incident_number": effect.incident_number,
-                    "payload": effect.payload,
-                    "status": PENDING,
-                    "attempts": 0,
-                    "crashes": 0,
-                    "next_attempt_at": now + effect.not_before if effect.not_before else now,
-                    "locked_until": None,
-                    "locked_by": None,
-                    "last_error": "",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-        if rows:
+            added.add(key)
+            how = PLAIN
+            if effect.coalesce:
+                how = GUARDED if effect.incident_number is not None else GUARDED_WITHOUT_INCIDENT
+            kept.append((effect, how))
+        if not kept:
+            return
+        if all(how == PLAIN for _effect, how in kept):
+            rows = [self._row(effect, now) for effect, _how in kept]
             self._connection.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
+            return
+        parameters: dict[str, Any] = {"now": now}
+        for index, (effect, _how) in enumerate(kept):
+            parameters[f"kind_{index}"] = effect.kind
+            parameters[f"lane_{index}"] = lane_of(effect.kind)
+            parameters[f"incident_number_{index}"] = effect.incident_number
+            parameters[f"payload_{index}"] = effect.payload
+            parameters[f"next_attempt_at_{index}"] = now + effect.not_before if effect.not_before else now
+        shape = tuple(how for _effect, how in kept)
+        self._connection.execute(_insert_guarded(shape, self._connection.dialect.name == "postgresql"), parameters)
 
-    def _waiting_twin(self, effect: Effect, now: datetime) -> bool:
-        """Whether an item of ``effect``'s kind and incident is pending, never tried and not leased: a coalescing
-        effect is then already owed."""
-        query = _WAITING_WITHOUT_INCIDENT if effect.incident_number is None else _WAITING
-        parameters = {"number": effect.incident_number, "kind": effect.kind, "now": now}
-        return bool(self._connection.execute(query, parameters).scalar())
+    @staticmethod
+    def _row(effect: Effect, now: datetime) -> dict[str, Any]:
+        return {
+            "kind": effect.kind,
+            "lane": lane_of(effect.kind),
+            "incident_number": effect.incident_number,
+            "payload": effect.payload,
+            "status": PENDING,
+            "attempts": 0,
+            "crashes": 0,
+            "next_attempt_at": now + effect.not_before if effect.not_before else now,
+            "locked_until": None,
+            "locked_by": None,
+            "last_error": "",
+            "created_at": now,
+            "updated_at": now,
+        }
 
     def claim(self, now: datetime, worker_id: str, lease: timedelta, limit: int) -> list[OutboxItem]:
         """Lease up to ``limit`` due items, at most one per incident and lane (the oldest pending one)."""

@@ -1,7 +1,7 @@
 """The unit of work and its store: one transaction per use case, one repository per aggregate.
 
 ``IncidentStore.transaction()`` is the one transaction boundary. The ``UnitOfWork`` it yields
-reaches every table through a repository that shares its session: ``uow.incidents``,
+reaches every table through a repository that shares its connection: ``uow.incidents``,
 ``uow.timeline``, ``uow.alerts``, ``uow.changes``, ``uow.events``, ``uow.pages`` and ``uow.outbox``
 (and ``uow.listing``, the incident list's Core queries).
 Database errors do not leave the store: a lost race on a unique key becomes ConcurrentUpdate (the
@@ -10,6 +10,7 @@ use cases retry on fresh state), an unreachable database StoreUnavailable.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -31,23 +32,59 @@ from bot.store.timeline import IncidentKeys, TimelineRepository
 
 
 class UnitOfWork:
-    """The reads and writes of one transaction, one repository per aggregate (all on one session)."""
+    """The reads and writes of one transaction, one repository per aggregate, on one connection.
 
-    def __init__(self, session: Session, locking: bool = False) -> None:
+    The transaction is a plain Core connection's: the hot paths (a transition: load, update, entry, outbox)
+    run Core statements on it. An ORM ``Session`` bound to that connection is made only when a repository
+    first needs one (``session``), and flushed before the commit (``IncidentStore.transaction``)."""
+
+    def __init__(self, connection: sa.Connection, locking: bool = False) -> None:
         # In a write transaction (``locking``), loading an incident locks its row until commit.
         self.locking = locking
-        # The transaction's connection, for the Core statements of the hot paths: fetched once, as
-        # Session.connection() costs tens of microseconds a call.
-        connection = session.connection()
-        keys = IncidentKeys(session)
-        self.timeline = TimelineRepository(session, keys, connection)
-        self.incidents = IncidentRepository(session, keys, self.timeline, locking, connection)
-        self.alerts = AlertRepository(session)
-        self.changes = ChangeRepository(session)
-        self.events = EventRepository(session)
-        self.pages = PageRepository(session)
-        self.outbox = OutboxRepository(session, connection)
-        self.listing = ListingReads(session)  # the incident list, in Core (bot.store.listing)
+        self.connection = connection
+        self._session: Session | None = None
+        keys = IncidentKeys(connection)
+        self.timeline = TimelineRepository(self._orm, keys, connection)
+        self.incidents = IncidentRepository(self._orm, keys, self.timeline, locking, connection)
+        self.outbox = OutboxRepository(self._orm, connection)
+
+    def _orm(self) -> Session:
+        """The transaction's ORM session, made on first use (about 50 µs a transaction that needs none)."""
+        if self._session is None:
+            # rollback_only: the session never commits the connection's transaction (the store does) and
+            # leaves it alone when closed.
+            self._session = Session(bind=self.connection, expire_on_commit=False, join_transaction_mode="rollback_only")
+        return self._session
+
+    @functools.cached_property
+    def alerts(self) -> AlertRepository:
+        return AlertRepository(self._orm())
+
+    @functools.cached_property
+    def changes(self) -> ChangeRepository:
+        return ChangeRepository(self._orm())
+
+    @functools.cached_property
+    def events(self) -> EventRepository:
+        return EventRepository(self._orm())
+
+    @functools.cached_property
+    def pages(self) -> PageRepository:
+        return PageRepository(self._orm())
+
+    @functools.cached_property
+    def listing(self) -> ListingReads:
+        """The incident list, in Core (bot.store.listing)."""
+        return ListingReads(self.connection)
+
+    def flush(self) -> None:
+        """Send the ORM session's pending writes (if a session was made): before the commit."""
+        if self._session is not None:
+            self._session.flush()
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
 
 
 class IncidentStore:
@@ -75,12 +112,19 @@ class IncidentStore:
         """
         engine = self._readonly_engine if readonly else self.engine
         try:
+            # A Core connection's transaction, not an ORM Session's: a Session's begin, connection and commit
+            # cost about half of a note's transaction overhead (bench row 3); see UnitOfWork.
             with (
                 nullcontext() if readonly else self._write_lock,
-                Session(engine, expire_on_commit=False) as session,
-                session.begin(),
+                engine.connect() as connection,
+                connection.begin(),
             ):
-                yield UnitOfWork(session, locking=not readonly)
+                uow = UnitOfWork(connection, locking=not readonly)
+                try:
+                    yield uow
+                    uow.flush()
+                finally:
+                    uow.close()
         except sa.exc.OperationalError as exc:
             refusal = readonly_database_message(self.engine, exc)
             if refusal is not None:

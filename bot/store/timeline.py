@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -34,6 +34,8 @@ def kind_in(kinds: Iterable[EntryKind]) -> sa.ColumnElement[bool]:
 CORRECTION_ENTRY_KINDS = (EntryKind.CORRECTION, EntryKind.STRIKE)
 _CORRECTION_KINDS = tuple(kind.value for kind in CORRECTION_ENTRY_KINDS)
 _INSERT_ENTRY = sa.insert(_TIMELINE)
+_INCIDENTS: sa.Table = IncidentRow.__table__  # type: ignore[attr-defined]
+_ROW_ID = sa.select(_INCIDENTS.c.id).where(_INCIDENTS.c.number == sa.bindparam("number"))
 _HAS_CORRECTIONS = sa.select(
     sa.exists().where(_TIMELINE.c.incident_id == sa.bindparam("incident_id"), kind_in(CORRECTION_ENTRY_KINDS))
 )
@@ -48,8 +50,8 @@ class IncidentKeys:
     """The primary key behind INC-``number``, remembered from loading it in this transaction, and whether its
     timeline holds a correction or strike (as loaded, and kept true when this transaction appends one)."""
 
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, connection: sa.Connection) -> None:
+        self._connection = connection
         self._row_ids: dict[int, int] = {}
         self._corrected: dict[int, bool] = {}  # by row id
 
@@ -72,20 +74,25 @@ class IncidentKeys:
         """The row id of INC-``number``; raises ConcurrentUpdate if the incident is gone."""
         if number in self._row_ids:
             return self._row_ids[number]
-        row_id = self._session.exec(select(IncidentRow.id).where(IncidentRow.number == number)).first()
+        row_id = self._connection.execute(_ROW_ID, {"number": number}).scalar()
         if row_id is None:
             raise ConcurrentUpdate(f"INC-{number} disappeared while this command ran.")
-        return row_id
+        return int(row_id)
 
 
 class TimelineRepository:
     """Reads and appends of timeline entries, in the unit of work's transaction."""
 
-    def __init__(self, session: Session, keys: IncidentKeys, connection: sa.Connection) -> None:
-        """``connection``: the session's connection, for Core statements."""
-        self._session = session
+    def __init__(self, session: Callable[[], Session], keys: IncidentKeys, connection: sa.Connection) -> None:
+        """``session``: the transaction's ORM session, made when first asked for; ``connection``: the
+        transaction's connection, for Core statements."""
+        self._orm = session
         self._keys = keys
         self._connection = connection
+
+    @property
+    def _session(self) -> Session:
+        return self._orm()
 
     def list_entries(
         self,

@@ -343,6 +343,30 @@ class TestText:
         assert unescape(escape(text)) == strip_invisible(text)
         assert "<" not in escape(text) and ">" not in escape(text)
 
+    @given(
+        st.text(alphabet=st.characters(codec="utf-8")) | st.text(alphabet="ab \t\n\x00\u00a0\u200b\u2028\u202e\ufeff")
+    )
+    @settings(max_examples=200)
+    def test_strip_invisible_drops_exactly_control_and_format_characters(self, text: str) -> None:
+        """Whatever the text (printable or not: the fast path skips only printable text), exactly the characters
+        of Unicode's Cc and Cf categories go, but newlines and tabs."""
+        import unicodedata
+
+        expected = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf"))
+        assert strip_invisible(text) == expected
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("edge CPU back under 40%", "edge CPU back under 40%"),
+            ("a\u00a0b\u2028c\u3000d", "a\u00a0b\u2028c\u3000d"),  # separators: not printable, yet kept
+            ("zero\u200bwidth\ufeff\tok\n", "zerowidth\tok\n"),
+            ("\x1b[31mred\x7f", "[31mred"),
+        ],
+    )
+    def test_strip_invisible_examples(self, text: str, expected: str) -> None:
+        assert strip_invisible(text) == expected
+
     def test_truncate_keeps_text_that_fits(self) -> None:
         """Text within the limit is returned unchanged."""
         assert truncate("short", 5) == "short"
