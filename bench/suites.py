@@ -58,6 +58,22 @@ class Context:
             return smoke
         return quick if self.quick else full
 
+    def dialects(self, smoke: str) -> tuple[str, ...]:
+        """The databases a row runs on: SQLite and PostgreSQL, or in ``--smoke`` only ``smoke`` (the row's code is the
+        same for both; which dialect each row's smoke run takes is chosen so that both are exercised across rows)."""
+        return (smoke,) if self.smoke else ("sqlite", "postgres")
+
+    @contextmanager
+    def serving(self, kind: str, database_url: str, **extra: str) -> Iterator[Server]:
+        """A server process (``kind``: ``bot`` or ``bare``) on ``database_url`` talking to the fake Slack, stopped
+        (SIGTERM, graceful) afterwards. In ``--smoke`` the bot's outbox does not pace its Slack calls unless ``extra``
+        says ``SLACK_PACING``: paced at Slack's rates, the posts a load run queues took 10-30 s to drain at each stop,
+        which proves nothing a smoke run is for (row R runs with pacing on and off, and the suite tests the pacer)."""
+        if self.smoke:
+            extra = {"SLACK_PACING": "off", **extra}
+        with serving(kind, database_url, self.slack, **extra) as server:
+            yield server
+
     def sqlite_url(self, name: str) -> str:
         self._db_counter += 1
         return f"sqlite:///{self.workdir / f'{self._db_counter:02d}-{name}.db'}"
@@ -148,17 +164,17 @@ def bench_ack(ctx: Context) -> list[Row]:
     the bare app gets the very same requests. Each bot run is measured right after its own bare run."""
     rows: list[Row] = []
     details: dict[str, Any] = {}
-    for dialect in ("sqlite", "postgres"):
+    for dialect in ctx.dialects(smoke="sqlite"):
         label = "SQLite" if dialect == "sqlite" else "PostgreSQL"
-        for concurrency in (10, 50):
+        for concurrency in (10,) if ctx.smoke else (10, 50):
             requests, warmup = _ack_sizes(ctx)
             url = ctx.database_url(dialect, "ack")
             channels = dataset.seed_live(url, 10, ctx.slack.add_channel)
-            with serving("bare", ctx.sqlite_url("bare"), ctx.slack) as bare:
+            with ctx.serving("bare", ctx.sqlite_url("bare")) as bare:
                 base = run_load(
                     [bare.url], channels, concurrency, requests, warmup, NOTE_TEXT, ctx.slack.response_url()
                 )
-            with serving("bot", url, ctx.slack) as bot:
+            with ctx.serving("bot", url) as bot:
                 measured = run_load(
                     [bot.url], channels, concurrency, requests, warmup, NOTE_TEXT, ctx.slack.response_url()
                 )
@@ -226,7 +242,7 @@ def _slash(text: str, channel: tuple[str, str]) -> tuple[str, dict[str, str]]:
 def bench_e2e(ctx: Context) -> list[Row]:
     """Command -> ack (entry committed) -> the confirmation posted in the incident channel, one at a time."""
     samples = ctx.size(300, 50, 5)
-    warmup = 10
+    warmup = ctx.size(10, 10, 2)
     slack = ctx.slack
     url = ctx.sqlite_url("e2e")
     channel = dataset.seed_live(url, 1, slack.add_channel)[0]
@@ -234,7 +250,7 @@ def bench_e2e(ctx: Context) -> list[Row]:
     post_ms: list[float] = []
     # One channel gets a post per command, as fast as they come: faster than Slack's 1 post/s, which the pacer
     # would keep to (1 s apart); this figure is the path's latency, so pacing is off here (bench "slack" has it).
-    with serving("bot", url, slack, SLACK_PACING="off") as bot:
+    with ctx.serving("bot", url, SLACK_PACING="off") as bot:
         client = _Client(bot.url)
         for index in range(samples + warmup):
             marker = f"mark-{index}-x"
@@ -252,7 +268,7 @@ def bench_e2e(ctx: Context) -> list[Row]:
     # itself posting to the fake Slack.
     floor_ms: list[float] = []
     slack.arrivals.clear()
-    with serving("bare", ctx.sqlite_url("bare"), slack) as bare:
+    with ctx.serving("bare", ctx.sqlite_url("bare")) as bare:
         client, api = _Client(bare.url), _Client(slack.root_url)
         for index in range(samples + warmup):
             marker = f"mark-{index}-x"
@@ -318,7 +334,7 @@ def bench_writes(ctx: Context) -> list[Row]:
     rows = []
     details = {}
     actor = Actor("U0WRITER", "writer")
-    for dialect in ("sqlite", "postgres"):
+    for dialect in ctx.dialects(smoke="postgres"):
         url = ctx.database_url(dialect, "writes")
         store = open_store(url)
         incidents = IncidentUseCases(Transactions(store))
@@ -468,12 +484,12 @@ def bench_views(ctx: Context) -> list[Row]:
     from bot.usecases.incidents import IncidentUseCases
     from bot.usecases.shared import Transactions
 
-    small, large = 100, ctx.size(100_000, 10_000, 500)
+    small, large = 100, ctx.size(100_000, 10_000, 200)
     per_incident = 10
     iterations = ctx.size(300, 100, 5)
     rows = []
     details: dict[str, Any] = {}
-    for dialect in ("sqlite", "postgres"):
+    for dialect in ctx.dialects(smoke="sqlite"):
         views: dict[int, dict[str, Callable[[], Any]]] = {}
         counters: dict[int, QueryCounter] = {}
         generated: dict[int, dataset.Generated] = {}
@@ -576,14 +592,16 @@ def _incident_with_entries(count: int) -> tuple[Any, list[Any]]:
 
 
 def bench_postmortem(ctx: Context) -> list[Row]:
-    """build_postmortem + Jinja render (the upload path, minus Slack) for 10 and 10,000 timeline entries."""
+    """build_postmortem + Jinja render (the upload path, minus Slack) for 10 and 10,000 timeline entries (``--smoke``:
+    500)."""
     from bot.domain.postmortem import build_postmortem
     from bot.views.postmortem import PostmortemRenderer
 
     renderer = PostmortemRenderer()
     now = datetime(2026, 11, 22, 16, 0, tzinfo=UTC)
     results: dict[int, dict[str, Any]] = {}
-    for count, iterations in ((10, ctx.size(200, 200, 5)), (10_000, ctx.size(15, 5, 1))):
+    many = ctx.size(10_000, 10_000, 500)
+    for count, iterations in ((10, ctx.size(200, 200, 5)), (many, ctx.size(15, 5, 1))):
         incident, entries = _incident_with_entries(count)
         samples = []
         output = ""
@@ -598,25 +616,25 @@ def bench_postmortem(ctx: Context) -> list[Row]:
             "lines": output.count("\n"),
         }
     ctx.details["postmortem"] = results
-    big, small = results[10_000], results[10]
+    big, small = results[many], results[10]
     rows = []
     for metric in ("p50_ms", "p99_ms"):
         rows.append(
             Row(
                 "5 postmortem render",
-                "10,000 vs 10 entries",
+                f"{many:,} vs 10 entries",
                 metric.removesuffix("_ms"),
                 big[metric],
                 small[metric],
                 stats.ratio(big[metric], small[metric]),
-                "10,000 < 1 s" if metric == "p99_ms" else "",
+                f"{many:,} < 1 s" if metric == "p99_ms" else "",
                 big[metric] < 1000 if metric == "p99_ms" else None,
             )
         )
     rows.append(
         Row(
             "5 postmortem render",
-            "10,000 vs 10 entries",
+            f"{many:,} vs 10 entries",
             "output KiB",
             round(big["bytes"] / 1024, 1),
             round(small["bytes"] / 1024, 1),
@@ -631,7 +649,8 @@ def bench_timeline_view(ctx: Context) -> list[Row]:
     """The Slack timeline view (store read + Block Kit) of incidents with 10, 100 and 10,000 entries.
 
     The view reads the latest 100 entries and a count, so past 100 entries its cost should not grow
-    with the incident; the whole-timeline build it replaced is measured beside it on the same data.
+    with the incident; the whole-timeline build it replaced is measured beside it on the same data. ``--smoke``: 10,
+    100 and 300 entries (still past the 100 the view reads).
     """
     from bot.domain.lifecycle import Decision
     from bot.slack.blocks import build_timeline_blocks
@@ -640,6 +659,7 @@ def bench_timeline_view(ctx: Context) -> list[Row]:
     from bot.usecases.shared import Transactions
 
     iterations = ctx.size(300, 100, 5)
+    many = ctx.size(10_000, 10_000, 300)
     results: dict[str, dict[str, Any]] = {}
 
     def timed(name: str, view: Callable[[], object]) -> None:
@@ -650,7 +670,7 @@ def bench_timeline_view(ctx: Context) -> list[Row]:
             samples.append((time.perf_counter() - started) * 1000)
         results[name] = stats.summary(samples[1:])
 
-    for count in (10, 100, 10_000):
+    for count in (10, 100, many):
         store = open_store(ctx.sqlite_url(f"timeline-view-{count}"))
         incident, entries = _incident_with_entries(count)
         with store.transaction() as uow:
@@ -658,17 +678,17 @@ def bench_timeline_view(ctx: Context) -> list[Row]:
         incidents = IncidentUseCases(Transactions(store))
         number = incident.number
         timed(str(count), lambda s=incidents, n=number: build_timeline_blocks(*s.recent_timeline(n)))
-        if count == 10_000:
+        if count == many:
             timed("whole", lambda s=incidents, n=number: build_timeline_blocks(*s.timeline(n)))
         store.dispose()
     ctx.details["timeline_view"] = results
     rows = []
     for metric in ("p50_ms", "p99_ms"):
-        big = results["10000"][metric]
+        big = results[str(many)][metric]
         rows += [
             Row(
                 "5b timeline view",
-                "10,000 vs 10 entries (SQLite)",
+                f"{many:,} vs 10 entries (SQLite)",
                 metric[:3],
                 big,
                 results["10"][metric],
@@ -676,7 +696,7 @@ def bench_timeline_view(ctx: Context) -> list[Row]:
             ),
             Row(
                 "5b timeline view",
-                "10,000 vs 100 entries: both show 100",
+                f"{many:,} vs 100 entries: both show 100",
                 metric[:3],
                 big,
                 results["100"][metric],
@@ -686,7 +706,7 @@ def bench_timeline_view(ctx: Context) -> list[Row]:
             ),
             Row(
                 "5b timeline view",
-                "whole 10,000-entry timeline (before) vs the view",
+                f"whole {many:,}-entry timeline (before) vs the view",
                 metric[:3],
                 results["whole"][metric],
                 big,
@@ -715,7 +735,7 @@ def bench_web(ctx: Context) -> list[Row]:
     before each request: every entry is read and the postmortem built again), and that incident's timeline
     JSON. Server time is the handler's, from the ``Server-Timing`` header; the baseline is a static file
     (``/static/web.css``) served by the same process, requested alternately with each page so machine noise
-    hits both."""
+    hits both. ``--smoke``: 50 incidents, one of 300 entries, 2 rounds."""
     from dataclasses import replace
 
     from bot.compose import open_usecases
@@ -727,11 +747,12 @@ def bench_web(ctx: Context) -> list[Row]:
 
     count = ctx.size(10_000, 2_000, 50)
     rounds = ctx.size(30, 10, 2)
+    many = ctx.size(10_000, 10_000, 300)
     url = ctx.sqlite_url("web")
     dataset.generate(url, count, 10)
     big = count + 1
     store = open_store(url)
-    incident, entries = _incident_with_entries(10_000)
+    incident, entries = _incident_with_entries(many)
     incident = replace(incident, number=big)
     with store.transaction() as uow:
         uow.incidents.add(Decision(incident, tuple(entries)), incident.declared_at)
@@ -754,7 +775,7 @@ def bench_web(ctx: Context) -> list[Row]:
         "INCIDENT_WEB_API_TOKEN": WEB_TOKEN,
         "INCIDENT_POSTMORTEM_REMINDER_DAYS": "off",
     }
-    with serving("bot", url, ctx.slack, **extra) as server:
+    with ctx.serving("bot", url, **extra) as server:
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
         headers = {"Authorization": f"Bearer {WEB_TOKEN}"}
         try:
@@ -786,9 +807,9 @@ def bench_web(ctx: Context) -> list[Row]:
     }
     cases = {
         "list": f"/ (list) of {count:,} incidents",
-        "incident": "/incidents/INC-n, 10,000 entries, viewed again",
-        "incident_new_entry": "/incidents/INC-n, 10,000 entries, after a new entry",
-        "timeline_json": "its timeline JSON (10,000 entries)",
+        "incident": f"/incidents/INC-n, {many:,} entries, viewed again",
+        "incident_new_entry": f"/incidents/INC-n, {many:,} entries, after a new entry",
+        "timeline_json": f"its timeline JSON ({many:,} entries)",
     }
     rows = []
     for name, case in cases.items():
@@ -823,8 +844,8 @@ def bench_memory(ctx: Context) -> list[Row]:
     url = ctx._big_sqlite
     if url is None:
         url = ctx.sqlite_url("memory-big")
-        dataset.generate(url, ctx.size(100_000, 10_000, 500), 10)
-    with serving("bare", ctx.sqlite_url("bare"), ctx.slack) as bare:
+        dataset.generate(url, ctx.size(100_000, 10_000, 200), 10)
+    with ctx.serving("bare", ctx.sqlite_url("bare")) as bare:
         time.sleep(0.5)
         bare_idle, _ = bare.rss_mb()
     open_channels = [dataset.live_channel(n) for n in _open_numbers(url)]
@@ -832,7 +853,7 @@ def bench_memory(ctx: Context) -> list[Row]:
         with contextlib.suppress(Exception):  # already added by an earlier run in this process
             ctx.slack.add_channel(channel, name)
     requests = ctx.size(500, 200, 20)
-    with serving("bot", url, ctx.slack) as bot:
+    with ctx.serving("bot", url) as bot:
         time.sleep(0.5)
         idle, _ = bot.rss_mb()
         for text in ("status", "timeline", NOTE_TEXT):
@@ -852,7 +873,7 @@ def bench_memory(ctx: Context) -> list[Row]:
         "requests_each": requests,
     }
     ctx.slack.forget_calls()
-    case = f"incidentbot serve, SQLite {ctx.size(100_000, 10_000, 500):,} incidents of history"
+    case = f"incidentbot serve, SQLite {ctx.size(100_000, 10_000, 200):,} incidents of history"
     return [
         Row(
             "6 memory (RSS)",
@@ -903,9 +924,10 @@ def _open_numbers(url: str) -> list[int]:
 
 
 def bench_replicas(ctx: Context) -> list[Row]:
-    """On PostgreSQL: 1 replica vs 2, and Slack healthy vs failing 40% of calls (50 closed-loop clients)."""
-    concurrency = 50
-    requests, warmup = ctx.size(1000, 400, 40), ctx.size(100, 100, 10)
+    """On PostgreSQL: 1 replica vs 2, and Slack healthy vs failing 40% of calls (50 closed-loop clients; ``--smoke``
+    5 clients, 10 requests)."""
+    concurrency = ctx.size(50, 50, 5)
+    requests, warmup = ctx.size(1000, 400, 10), ctx.size(100, 100, 2)
     results: dict[str, dict[str, Any]] = {}
     for case in ("1 replica, Slack healthy", "2 replicas, Slack healthy", "1 replica, Slack failing 40%"):
         url = ctx.postgres_url()
@@ -914,7 +936,7 @@ def bench_replicas(ctx: Context) -> list[Row]:
         if "40%" in case:
             ctx.slack.set_failure_rate(0.4, seed=7)
         with ExitStack() as stack:
-            servers = [stack.enter_context(serving("bot", url, ctx.slack)) for _ in range(replicas)]
+            servers = [stack.enter_context(ctx.serving("bot", url)) for _ in range(replicas)]
             results[case] = run_load(
                 [s.url for s in servers],
                 channels,
@@ -973,17 +995,19 @@ ALERT_TOKEN = "bench-webhook-token"
 
 def bench_alerts(ctx: Context) -> list[Row]:
     """A 1,000-alert group notification through POST /alerts/alertmanager (answered once all 1,000 state changes
-    and the declaration are committed) vs a 1-alert one, alternating sample by sample, SQLite and PostgreSQL."""
+    and the declaration are committed) vs a 1-alert one, alternating sample by sample, SQLite and PostgreSQL
+    (``--smoke``: a 50-alert one, PostgreSQL only, no warm-up)."""
     from tests.support.alerts import T0, alert, notification
 
     samples = ctx.size(10, 4, 1)
-    warmup = 2
-    sizes = (1, 1000)
+    warmup = ctx.size(2, 2, 0)
+    many = ctx.size(1000, 1000, 50)
+    sizes = (1, many)
     rows: list[Row] = []
-    for dialect in ("sqlite", "postgres"):
+    for dialect in ctx.dialects(smoke="postgres"):
         url = ctx.database_url(dialect, "alerts")
         timings: dict[int, list[float]] = {size: [] for size in sizes}
-        with serving("bot", url, ctx.slack, INCIDENT_WEBHOOK_TOKEN=ALERT_TOKEN) as bot:
+        with ctx.serving("bot", url, INCIDENT_WEBHOOK_TOKEN=ALERT_TOKEN) as bot:
             client = _Client(bot.url)
             headers = {"Content-Type": "application/json", "Authorization": f"Bearer {ALERT_TOKEN}"}
             for index in range(samples + warmup):
@@ -1002,12 +1026,12 @@ def bench_alerts(ctx: Context) -> list[Row]:
         recorded = _alert_entries(url)
         expected = (samples + warmup) * sum(sizes)
         assert recorded == expected, (recorded, expected)  # every alert of every notification is on a timeline
-        one, thousand = stats.summary(timings[1]), stats.summary(timings[1000])
+        one, thousand = stats.summary(timings[1]), stats.summary(timings[many])
         ctx.details[f"alerts_{dialect}"] = {"one_alert": one, "thousand_alerts": thousand, "entries": recorded}
         case = f"{dialect}, n={samples} each, alternating"
         rows.append(
             Row(
-                "A alert group 1,000 vs 1",
+                f"A alert group {many:,} vs 1",
                 case,
                 "p50",
                 thousand["p50_ms"],
@@ -1015,7 +1039,9 @@ def bench_alerts(ctx: Context) -> list[Row]:
                 stats.ratio(thousand["p50_ms"], one["p50_ms"]),
             )
         )
-        rows.append(Row("A alert group 1,000 vs 1", case, "ms per alert (1,000)", round(thousand["p50_ms"] / 1000, 3)))
+        rows.append(
+            Row(f"A alert group {many:,} vs 1", case, f"ms per alert ({many:,})", round(thousand["p50_ms"] / many, 3))
+        )
     ctx.slack.forget_calls()
     return rows
 
@@ -1092,7 +1118,7 @@ def bench_alert_storm(ctx: Context) -> list[Row]:
         groups = 0
         with ExitStack() as stack:
             servers = [
-                stack.enter_context(serving("bot", url, ctx.slack, INCIDENT_WEBHOOK_TOKEN=ALERT_TOKEN))
+                stack.enter_context(ctx.serving("bot", url, INCIDENT_WEBHOOK_TOKEN=ALERT_TOKEN))
                 for _ in range(replicas)
             ]
             warmup = 0 if ctx.smoke else 1  # the first round warms up
@@ -1181,7 +1207,8 @@ def _exported_entries(out: Path) -> int:
 
 def bench_export(ctx: Context) -> list[Row]:
     """Peak RSS (VmHWM) of ``incidentbot timeline INC-1 --format json`` (a whole process, output to a file) for an
-    incident of 1,000,000 timeline entries against one of 10,000, SQLite and PostgreSQL."""
+    incident of 1,000,000 timeline entries against one of 10,000, SQLite and PostgreSQL (``--smoke``: 2,000 against
+    100, PostgreSQL only)."""
     big, small = ctx.size(1_000_000, 200_000, 2_000), ctx.size(10_000, 10_000, 100)
     env = {
         k: v
@@ -1191,7 +1218,7 @@ def bench_export(ctx: Context) -> list[Row]:
     env["PYTHONPATH"] = str(REPO)
     cli = [*_cli_command(), "timeline", "INC-1", "--format", "json"]
     rows: list[Row] = []
-    for dialect in ("sqlite", "postgres"):
+    for dialect in ctx.dialects(smoke="postgres"):
         measured: dict[int, dict[str, float]] = {}
         for size in (small, big):
             url = ctx.database_url(dialect, f"export-{size}")
@@ -1414,7 +1441,7 @@ def _burst(ctx: Context, env: dict[str, str], limited: bool, notes: int, seconds
     url = ctx.sqlite_url("burst")
     channel = dataset.seed_live(url, 1, slack.add_channel)[0]
     slack.limit_channel_rate(1.0 if limited else 0.0)
-    with serving("bot", url, slack, **env) as bot:
+    with ctx.serving("bot", url, **env) as bot:
         client = _Client(bot.url)
         slack.forget_calls()
         slack.arrivals.clear()
@@ -1460,7 +1487,7 @@ def bench_slack(ctx: Context) -> list[Row]:
     rows: list[Row] = []
     details: dict[str, Any] = {}
     for limited, notes, seconds in cases:
-        paced = _burst(ctx, {}, limited, notes, seconds)
+        paced = _burst(ctx, {"SLACK_PACING": "on"}, limited, notes, seconds)  # on, the default, also in --smoke
         base = _burst(ctx, UNPACED, limited, notes, seconds)
         label = f"{notes} notes in {seconds} s, fake limit {'1 post/s/channel' if limited else 'off'}"
         details[label] = {"paced_batched": paced, "one_call_per_item": base}

@@ -50,6 +50,10 @@ def _replicas(tmp_path: Path, database_url: str, pagerduty: FakePagerDuty) -> It
         "INCIDENT_WEBHOOK_TOKEN": TOKEN,
         "PAGERDUTY_ROUTING_KEY": "R0UTINGKEYR0UTINGKEYR0UTINGKEY32",
         "PAGERDUTY_EVENTS_URL": pagerduty.url,
+        # Pacing (on by default) keeps conversations.create to Slack's Tier 2, 20 a minute: the 20 channels of the
+        # ten-groups test then took most of its 50 s. Channels per group, not their pace, are the point here (the
+        # pacer has its own tests, test_slack_pacing.py), as in every in-process bot of the suite (bot_settings).
+        "SLACK_PACING": "off",
     }
     with FakeSlack() as fake:
         servers = [

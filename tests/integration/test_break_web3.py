@@ -12,7 +12,10 @@ change, on 10,000 entries, alternating and 40 incidents in turn, two replicas, p
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -22,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from bot.cli.main import main
 from bot.domain.grammar import parse_command
 from bot.usecases.shared import Actor
 from tests.support.bot_server import RunningBot, running_bot, sqlite_url
@@ -77,22 +81,53 @@ def timeline_numbers(body: str) -> list[int]:
     return [int(n) for n in re.findall(r'<li class="kind-[a-z_]+(?: [a-z]+)?"><span class="n">#(\d+)</span>', body)]
 
 
-def cli_timeline(db: str, number: int, tmp_path: Path, *extra: str) -> str:
-    done = incidentbot("timeline", f"INC-{number}", "--format", "json", *extra, database_url=db, cwd=tmp_path)
+CLI_PROCESS = False
+"""Whether the CLI's output the web is compared with comes from a child process (``tests.support.cli``) or from the
+same entry point, ``bot.cli.main.main``, called in this process (``cli_here``). A few hundred CLI runs in this file,
+at 0.5-1 s of start-up each, were most of its time; the CLI as a process is what other files test, and here the
+life-cycle test still compares its last step with child processes (``assert_current(..., process=True)``) and the
+replica test records a note through one."""
+
+
+def cli_here(*args: str, database_url: str, settings: dict[str, str] | None = None) -> str:
+    """``incidentbot ARGS`` through ``bot.cli.main.main`` in this process, as a child process would run it: only
+    DATABASE_URL and ``settings`` set (no SLACK_/INCIDENT_/LOG_/TRACKER variables), no .env; its stdout (exit status
+    0 asserted). The in-process bot has read its settings at start, so the environment is only the CLI's meanwhile."""
+    saved = dict(os.environ)
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        for name in [n for n in os.environ if n.startswith(("SLACK_", "INCIDENT_", "LOG_", "TRACKER"))]:
+            del os.environ[name]
+        os.environ.update({"DATABASE_URL": database_url, **(settings or {})})
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["--env-file", "", *args])
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert code == 0, err.getvalue()[-2000:]
+    return out.getvalue()
+
+
+def cli_output(*args: str, db: str, tmp_path: Path, settings: dict[str, str] | None = None, process: bool) -> str:
+    if not process:
+        return cli_here(*args, database_url=db, settings=settings)
+    done = incidentbot(*args, database_url=db, cwd=tmp_path, settings=settings)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
-def cli_timeline_text(db: str, number: int, tmp_path: Path, *extra: str) -> str:
-    done = incidentbot("timeline", f"INC-{number}", *extra, database_url=db, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+def cli_timeline(db: str, number: int, tmp_path: Path, *extra: str, process: bool = CLI_PROCESS) -> str:
+    args = ("timeline", f"INC-{number}", "--format", "json", *extra)
+    return cli_output(*args, db=db, tmp_path=tmp_path, process=process)
 
 
-def cli_postmortem(db: str, number: int, tmp_path: Path, *extra: str) -> str:
-    done = incidentbot("postmortem", f"INC-{number}", *extra, database_url=db, cwd=tmp_path, settings=CLI_SETTINGS)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+def cli_timeline_text(db: str, number: int, tmp_path: Path, *extra: str, process: bool = CLI_PROCESS) -> str:
+    return cli_output("timeline", f"INC-{number}", *extra, db=db, tmp_path=tmp_path, process=process)
+
+
+def cli_postmortem(db: str, number: int, tmp_path: Path, *extra: str, process: bool = CLI_PROCESS) -> str:
+    args = ("postmortem", f"INC-{number}", *extra)
+    return cli_output(*args, db=db, tmp_path=tmp_path, settings=CLI_SETTINGS, process=process)
 
 
 def without_generated(document: str) -> list[str]:
@@ -119,11 +154,14 @@ def settled(document: str) -> list[str]:
     return [re.sub(r"\d", "9", line) if LIVE.search(line) else line for line in without_generated(document)]
 
 
-def assert_current(bot: RunningBot, db: str, number: int, tmp_path: Path, step: str) -> None:
-    """The page, both downloads and both API answers say what the CLI says right now."""
+def assert_current(
+    bot: RunningBot, db: str, number: int, tmp_path: Path, step: str, process: bool = CLI_PROCESS
+) -> None:
+    """The page, both downloads and both API answers say what the CLI says right now (``process``: the CLI run as
+    a child process)."""
     md, tl, api, apm = downloads(bot, number)
-    cli_tl = cli_timeline(db, number, tmp_path)
-    cli_pm = cli_postmortem(db, number, tmp_path)
+    cli_tl = cli_timeline(db, number, tmp_path, process=process)
+    cli_pm = cli_postmortem(db, number, tmp_path, process=process)
     assert json.loads(tl) == json.loads(cli_tl), step
     assert json.loads(api) == json.loads(cli_tl), step
     assert settled(md) == settled(cli_pm), step
@@ -202,6 +240,7 @@ def test_every_change_shows_at_once_in_page_downloads_and_api_as_the_cli_prints_
     assert_current(web, db, number, tmp_path, "strike")
     run(web, number, f"correct {first} --at 110m ago")
     assert_current(web, db, number, tmp_path, "correct --at")
+    assert_current(web, db, number, tmp_path, "correct --at", process=True)  # the CLI as a child process agrees
 
 
 # -- 2. the postmortem renders what people typed as typed -----------------------------------------
@@ -299,14 +338,26 @@ def test_an_open_incident_postmortem_keeps_its_impact_and_budget_figures_from_it
     entry, the page is viewed again. Its postmortem should say what the CLI (and postmortem.md, which held up) says
     now ("31 min so far", 15.6 bad-request minutes...), but the page's postmortem article keeps the impact duration
     and the budget burned of the first view (README: the draft is kept "until the timeline grows, the UTC hour
-    turns...", so up to 59 minutes behind during a live sev1, the budget burn an SRE watches)."""
+    turns...", so up to 59 minutes behind during a live sev1, the budget burn an SRE watches).
+
+    The minute that passes is the bot's: until the first view its clock (the one the use cases stamp and read, as
+    test_metrics sets it) runs 61 s behind this machine's, then it is this machine's again, as the CLI's is
+    throughout; so the second view is in a later UTC minute than the first, as after a real minute's wait (the test
+    slept up to 61 s for it before)."""
+    behind = [timedelta(seconds=61)]
+
+    def bot_clock() -> datetime:
+        return datetime.now(UTC) - behind[0]
+
+    web.usecases.transactions.clock = bot_clock
+    web.usecases.incidents.clock = bot_clock
     number = declare(web, "declare sev1 Checkout failing --at 30m ago")
     run(web, number, "service checkout-api")
     run(web, number, "impact 50% --at 30m ago")
     first = without_generated(get(web.port, f"/incidents/INC-{number}/postmortem.md", headers=TOKEN).body)
     first_impact = [line for line in first if line.startswith("Recorded:")]
     page(web, number)
-    time.sleep(61 - datetime.now(UTC).second)  # until the next UTC minute has begun
+    behind[0] = timedelta(0)  # a minute and a second have passed for the bot: the next UTC minute has begun
     started = time.monotonic()
     cli_pm = without_generated(cli_postmortem(db, number, tmp_path))
     md = without_generated(get(web.port, f"/incidents/INC-{number}/postmortem.md", headers=TOKEN).body)

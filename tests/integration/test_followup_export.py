@@ -19,6 +19,7 @@ from bot.app import TRACKER_SYNC
 from bot.cli.demo import SEED_STEPS
 from bot.domain.grammar import parse_command
 from bot.domain.model import EntryKind
+from bot.outbox.worker import RetryPolicy
 from tests.support.bot_server import BOT_TOKEN, SIGNING_SECRET, RunningBot, running_bot
 from tests.support.cli import incidentbot
 from tests.support.fake_github import TOKEN as GITHUB_TOKEN
@@ -77,6 +78,13 @@ def jira() -> Iterator[Tracker]:
             lambda n, at: fake.close(f"OPS-{n}", at=at),
             "jira",
         )
+
+
+QUICK_RETRIES = RetryPolicy(base_seconds=0.1, max_seconds=0.5)
+"""The outbox's backoff in the seed test (1 s doubling to 5 minutes as deployed): a filing is retried every
+0.05-0.5 s, so the restarted bot finds the first one's retries due at once instead of seconds later. How often a
+filing is tried is not what the test checks (each action item filed exactly once, across 503s, a 502, a dropped
+answer and a restart); the backoff has its own tests (test_outbox.py)."""
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -250,6 +258,7 @@ def test_seed_action_items_filed_once_closed_and_shown_done(
     fake = tracker.fake
     outage = fake.fail("*", 503, body={"message": "down for maintenance"}, times=10_000)
     with running_bot(database_url, fake_slack.base_url, **tracker.settings) as first:
+        first.worker.policy = QUICK_RETRIES
         slack = SlackDriver(first, fake_slack)
         channel = ""
         for step in SEED_STEPS:
@@ -268,6 +277,7 @@ def test_seed_action_items_filed_once_closed_and_shown_done(
     fake.fail("create", drop=True)
     with running_bot(database_url, fake_slack.base_url, **tracker.settings) as second:
         second.worker.idle_poll_seconds = 0.2  # look for retries due often (the default is 5 s)
+        second.worker.policy = QUICK_RETRIES
         wait_until(all_filed(second, 3))
         followups = second.usecases.incidents.get(1).followups
         assert [(f.text, f.tracker_key, f.tracker_url) for f in followups] == [
