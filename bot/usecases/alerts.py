@@ -124,7 +124,10 @@ class AlertUseCases:
             if open_incident is None and firing:
                 previous = latest_incident.incident_id if latest_incident else None
                 action = group_declaration(notification, firing, severity_map, previous)
-                declared_at = min(min(a.starts_at for a in firing), now)
+                # Dated at the earliest start this incident records: an alert that fired and cleared before the
+                # bot heard of the group (an outage, a long group_wait) is impact too, and no entry precedes the
+                # declaration. Alerts recorded on an earlier incident of the group are not new here.
+                declared_at = min(min(c.alert.starts_at for c in new if c.state == FIRED), now)
                 number = uow.incidents.next_number()
                 uow.alerts.add_group(
                     group_id,
