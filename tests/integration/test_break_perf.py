@@ -428,3 +428,91 @@ def test_every_switch_combination_delivers_a_rate_limited_burst_once_in_order(
         seen = wait_for_lines(driver, channel_id, "sw", 8, timeout=60)
         bot.drain(timeout=60)
         assert tagged(driver, channel_id, "sw") == [f"{i:03d}" for i in range(8)], seen
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The fast `list` (target 3: read with SQLAlchemy Core) and the streamed export keep every promise of the views
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class TestFastPathsKeepThePromises:
+    def test_list_hides_a_private_incident_and_shows_it_with_include_private(
+        self, database_url: str, tmp_path: Path
+    ) -> None:
+        """README (Private incidents): CLI `list` (and its JSON) reads `private incident` for the title;
+        `--include-private` shows everything."""
+        secret = "Payroll export leaks SSNs"
+        for text in (f"declare --private sev1 {secret}", "declare sev3 Search is slow"):
+            assert cli("run", text, cwd=tmp_path, database_url=database_url).returncode == 0
+        for fmt in ("text", "json"):
+            listed = cli("list", "--format", fmt, cwd=tmp_path, database_url=database_url)
+            assert listed.returncode == 0, listed.stderr
+            assert secret not in listed.stdout and "Payroll" not in listed.stdout, listed.stdout
+            assert "private incident" in listed.stdout and "Search is slow" in listed.stdout
+            full = cli("list", "--format", fmt, "--include-private", cwd=tmp_path, database_url=database_url)
+            assert secret in full.stdout, full.stdout + full.stderr
+
+    def test_the_streamed_export_of_a_private_incident_is_refused(self, database_url: str, tmp_path: Path) -> None:
+        """README: CLI `timeline` is refused for a private incident without `--include-private`, in both formats;
+        the streamed JSON must not have written the title (or anything) before refusing."""
+        secret = "Payroll export leaks SSNs"
+        assert cli("run", f"declare --private sev1 {secret}", cwd=tmp_path, database_url=database_url).returncode == 0
+        assert cli("run", "INC-1 note the HR folder was public", cwd=tmp_path, database_url=database_url).returncode == 0
+        for fmt in ("json", "text"):
+            result = cli("timeline", "INC-1", "--format", fmt, cwd=tmp_path, database_url=database_url)
+            line = one_line(result)
+            assert "private" in line and secret not in line
+            assert result.stdout == ""
+        allowed = cli("timeline", "INC-1", "--format", "json", "--include-private", cwd=tmp_path, database_url=database_url)
+        assert allowed.returncode == 0
+        assert json.loads(allowed.stdout)["entries"][1]["text"] == "the HR folder was public"
+
+    def test_list_reads_the_corrected_declaration_time_and_title(self, tmp_path: Path) -> None:
+        """HELD UP: README (Corrections): `list` uses the corrected times. The declaration's time is corrected
+        (only its time can be); `list`, text and JSON, show the corrected time and not the first."""
+        url = f"sqlite:///{tmp_path / 'incidents.db'}"
+        declared = cli("run", "declare sev2 Checkout 502s --at 2026-11-22 13:42", cwd=tmp_path, database_url=url)
+        assert declared.returncode == 0, declared.stderr
+        corrected = cli("run", "INC-1 correct 1 --at 2026-11-22 13:30", cwd=tmp_path, database_url=url)
+        assert corrected.returncode == 0, corrected.stderr
+        listed = cli("list", "--format", "json", cwd=tmp_path, database_url=url)  # text shows an age ("8d 0h ago")
+        assert listed.returncode == 0, listed.stderr
+        assert "13:30" in listed.stdout and "13:42" not in listed.stdout, listed.stdout
+
+    def test_a_writer_is_not_held_up_by_a_long_export(self, database_url: str, tmp_path: Path) -> None:
+        """Target 6 streams the export inside one read transaction (a server-side cursor on PostgreSQL) that stays
+        open while the reader is slow. Meanwhile the incident keeps changing: a note through `incidentbot run`
+        must be recorded at once, and the export, once read, is a valid document with contiguous numbers."""
+        seed_timeline(database_url, notes(20_000))
+        if not database_url.startswith("sqlite"):  # the seed wrote explicit ids: move PostgreSQL's sequence past them
+            import sqlalchemy as sa
+
+            engine = sa.create_engine(database_url)
+            with engine.begin() as connection:
+                connection.execute(sa.text("SELECT setval(pg_get_serial_sequence('timeline_entries', 'id'), 20000)"))
+            engine.dispose()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli.main", "timeline", "INC-4", "--format", "json"],
+            cwd=tmp_path,
+            env=clean_env(database_url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            assert process.stdout is not None
+            first = process.stdout.read(4096)
+            started = time.monotonic()
+            written = cli("run", "INC-4 note written during the export", cwd=tmp_path, database_url=database_url)
+            took = time.monotonic() - started
+            assert written.returncode == 0, written.stderr[-2000:]
+            assert took < 15, took
+            rest = process.stdout.read()
+            assert process.wait(timeout=120) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        document = json.loads(first + rest)
+        numbers = [e["number"] for e in document["entries"]]
+        assert numbers[:20_000] == list(range(1, 20_001))
+        assert len(numbers) in (20_000, 20_001)
