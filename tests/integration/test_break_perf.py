@@ -516,3 +516,77 @@ class TestFastPathsKeepThePromises:
         numbers = [e["number"] for e in document["entries"]]
         assert numbers[:20_000] == list(range(1, 20_001))
         assert len(numbers) in (20_000, 20_001)
+
+
+class TestBatchesRespectOtherItems:
+    def test_lines_queued_after_an_invitation_are_posted_after_it(self, paced: SlackDriver) -> None:
+        """README (Batching): "Lines and status edits may pass each other; nothing passes any other item of the
+        incident (an unarchive, an invitation...)". Note 000's post is held in Slack; `assemble @bob` queues an
+        invitation; notes 001-003 follow. No line queued after the invitation reaches Slack before it."""
+        channel_id = paced.declare()
+        paced.bot.drain()
+        paced.fake.hold("chat.postMessage")
+        paced.command("note io000 before the assembly", channel_id=channel_id, drain=False)
+        paced.fake.wait_until_held("chat.postMessage")
+        invites_before = len(paced.fake.calls_to("conversations.invite"))
+        reply = paced.command("assemble <@U0BOB|bob>:networking", channel_id=channel_id, drain=False)
+        assert reply.result.status == 200, reply.result.body
+        for i in range(1, 4):
+            paced.command(f"note io{i:03d} after the assembly", channel_id=channel_id, drain=False)
+        paced.fake.release("chat.postMessage")
+        assert wait_for_lines(paced, channel_id, "io", 4) == ["000", "001", "002", "003"]
+        paced.bot.drain()
+        calls = paced.fake.calls
+        invite_at = next(
+            i for i, c in enumerate(calls) if c.method == "conversations.invite" and c.params.get("channel") == channel_id
+            and calls[: i + 1].count(c) and len([x for x in calls[:i + 1] if x.method == "conversations.invite"]) > invites_before
+        )
+        after = [
+            i
+            for i, c in enumerate(calls)
+            if c.method == "chat.postMessage" and c.params.get("channel") == channel_id and "io001" in str(c.params.get("text"))
+        ]
+        assert after and min(after) > invite_at, (invite_at, after, [c.describe() for c in calls[-20:]])
+
+
+class TestReadCommandsChangeNothing:
+    @pytest.mark.parametrize(
+        "command",
+        [("list",), ("list", "--format", "json"), ("timeline", "INC-1", "--format", "json"), ("outbox",), ("doctor",)],
+        ids=" ".join,
+    )
+    def test_a_foreign_sqlite_file_is_left_exactly_as_it_was(self, tmp_path: Path, command: tuple[str, ...]) -> None:
+        """FINDING: README (Command line): "Commands that only read never create or migrate a database", and
+        `doctor` checks "without changing anything". A new user whose DATABASE_URL points at the wrong SQLite
+        file (another application's database, in the default rollback-journal mode) runs `incidentbot list`: it
+        answers "holds no incidentbot data", as it should, but it has switched that database to WAL mode (a
+        persistent change to the file's header: the other application, or a copy of the file on a network
+        filesystem, now needs the -wal/-shm files). Expected: the file's bytes and journal mode unchanged."""
+        path = tmp_path / "other-app.db"
+        connection = sqlite3.connect(path)
+        connection.execute("CREATE TABLE inventory (sku TEXT PRIMARY KEY, count INTEGER)")
+        connection.execute("INSERT INTO inventory VALUES ('edge-cache', 3)")
+        connection.commit()
+        connection.close()
+        before = path.read_bytes()
+        result = cli(*command, cwd=tmp_path, database_url=f"sqlite:///{path}")
+        assert "Traceback" not in result.stderr + result.stdout
+        assert result.returncode != 0  # no incidentbot schema there
+        connection = sqlite3.connect(path)
+        try:
+            mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+        finally:
+            connection.close()
+        assert mode == "delete"
+        assert path.read_bytes() == before
+
+    @pytest.mark.parametrize("command", [("list",), ("timeline", "INC-1", "--format", "json"), ("doctor",)], ids=" ".join)
+    def test_an_empty_file_stays_empty(self, tmp_path: Path, command: tuple[str, ...]) -> None:
+        """FINDING: `touch incidents.db` (or a file truncated by a failed copy), then a read command: README says
+        they never create a database, and doctor changes nothing; the 0-byte file becomes a 4 KiB SQLite
+        database in WAL mode. Expected: still 0 bytes."""
+        path = tmp_path / "incidents.db"
+        path.write_bytes(b"")
+        result = cli(*command, cwd=tmp_path, database_url=f"sqlite:///{path}")
+        assert "Traceback" not in result.stderr + result.stdout
+        assert path.stat().st_size == 0
