@@ -590,3 +590,70 @@ class TestReadCommandsChangeNothing:
         result = cli(*command, cwd=tmp_path, database_url=f"sqlite:///{path}")
         assert "Traceback" not in result.stderr + result.stdout
         assert path.stat().st_size == 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Alert storms (target 4)
+# ---------------------------------------------------------------------------------------------------------------
+
+from tests.integration.test_alert_replicas import _replicas, post as post_alerts  # noqa: E402
+from tests.support.alerts import T0 as ALERT_T0, alert, notification  # noqa: E402
+from tests.support.fake_pagerduty import FakePagerDuty  # noqa: E402
+
+
+def mixed_storm(size: int = 1000) -> dict[str, Any]:
+    """A 1,000-alert group, critical: even alerts firing, odd ones already resolved (fired and cleared)."""
+    alerts = []
+    for i in range(size):
+        start = ALERT_T0 + timedelta(seconds=i)
+        if i % 2:
+            alerts.append(alert(f"st{i:04d}", start, start + timedelta(minutes=30), resolved=True, severity="critical"))
+        else:
+            alerts.append(alert(f"st{i:04d}", start, severity="critical"))
+    return notification(alerts, group_key='{}:{alertname="EdgeHigh5xxRate", storm="yes"}')
+
+
+def test_a_mixed_1000_alert_storm_to_two_serve_processes_on_one_sqlite_file(
+    tmp_path: Path, pagerduty: FakePagerDuty
+) -> None:
+    """HELD UP?: issue 18 target 4 and README (Alert-driven declare): the same 1,000-alert group (500 firing, 500
+    already resolved) sent twice to each of two `serve` processes sharing one SQLite file, all four at once:
+    one incident, every state change once (500 fired + 500 fired-and-cleared = 1,500), one "declared" and three
+    "repeat" answers, one page, one channel; each answer within 2 s plus generous slack for the shared machine."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    body = mixed_storm()
+    with _replicas(tmp_path, url, pagerduty) as servers:
+        barrier = threading.Barrier(4)
+        answers: list[tuple[int, dict[str, Any], float]] = []
+        lock = threading.Lock()
+
+        def send(port: int) -> None:
+            barrier.wait(timeout=30)
+            started = time.monotonic()
+            status, answer = post_alerts(port, body)
+            with lock:
+                answers.append((status, answer, time.monotonic() - started))
+
+        threads = [threading.Thread(target=send, args=(s.port,)) for s in servers for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert [status for status, _, _ in answers] == [200] * 4
+        assert sorted(a["action"] for _, a, _ in answers) == ["declared", "repeat", "repeat", "repeat"]
+        assert sum(a["recorded"] for _, a, _ in answers) == 1500
+        assert {a["incident"] for _, a, _ in answers} == {"INC-1"}
+        assert max(took for _, _, took in answers) < 10, [took for _, _, took in answers]
+        exported = cli("timeline", "INC-1", "--format", "json", cwd=tmp_path, database_url=url)
+        assert exported.returncode == 0, exported.stderr
+        kinds: dict[str, int] = {}
+        for entry in json.loads(exported.stdout)["entries"]:
+            kinds[entry["kind"]] = kinds.get(entry["kind"], 0) + 1
+        assert kinds.get("alert_fired") == 1000 and kinds.get("alert_cleared") == 500, kinds
+        listed = json.loads(cli("list", "--format", "json", cwd=tmp_path, database_url=url).stdout)
+        assert len(listed if isinstance(listed, list) else listed["incidents"]) == 1
+        assert [e["event_action"] for e in pagerduty.wait_for(1, timeout=20)] == ["trigger"]
+        servers[0].fake.wait_for("conversations.create", timeout=20)
+        time.sleep(1)
+        assert len(servers[0].fake.calls_to("conversations.create")) == 1
+        assert len(pagerduty.events) == 1
