@@ -657,3 +657,100 @@ def test_a_mixed_1000_alert_storm_to_two_serve_processes_on_one_sqlite_file(
         time.sleep(1)
         assert len(servers[0].fake.calls_to("conversations.create")) == 1
         assert len(pagerduty.events) == 1
+
+
+@pytest.mark.postgres
+def test_an_export_whose_database_goes_away_midway_is_cut_short_with_one_line(postgres_url: str, tmp_path: Path) -> None:
+    """README: "An export that fails midway (the database gone) leaves its output cut short and exits non-zero",
+    with one line on stderr and no stack trace. The export's PostgreSQL session is terminated (a failover, an
+    admin's pg_terminate_backend) while it waits on a full pipe with its server-side cursor open."""
+    import sqlalchemy as sa
+
+    seed_timeline(postgres_url, notes(20_000))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli.main", "timeline", "INC-4", "--format", "json"],
+        cwd=tmp_path,
+        env=clean_env(postgres_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    engine = sa.create_engine(postgres_url)
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        first = process.stdout.read(4096)
+        assert first.startswith(b'{\n  "incident": "INC-4"')
+        terminated = 0
+        deadline = time.monotonic() + 30
+        while not terminated and time.monotonic() < deadline:
+            with engine.connect() as connection:
+                terminated = len(
+                    connection.execute(
+                        sa.text(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'FETCH%'"
+                        )
+                    ).all()
+                )
+            time.sleep(0.1)
+        assert terminated
+        rest = process.stdout.read()
+        stderr = process.stderr.read().decode()
+        status = process.wait(timeout=60)
+    finally:
+        engine.dispose()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert status != 0
+    assert "Traceback" not in stderr, stderr[-3000:]
+    assert len(stderr.splitlines()) == 1 and stderr.startswith("incidentbot: "), stderr[-3000:]
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(first + rest)  # cut short, never a complete-looking document
+
+
+def test_sigterm_while_slack_holds_posts_back_exits_promptly_and_the_line_survives(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    """README: SIGTERM lets in-flight requests finish and drains the outbox "up to 10 s"; a 429's Retry-After
+    holds the method; a call whose turn is more than 20 s away is given back to the outbox. Slack answers the
+    note's post with 429 Retry-After: 12, then `serve` gets SIGTERM: it exits 0 within about 10 s, the line is
+    still owed (pending, not dead) in `incidentbot outbox`, and a restarted `serve` posts it once."""
+    from tests.support.serve_process import Server, free_port
+
+    database = tmp_path / "term.db"
+    server = Server(database, free_port(), fake_slack).start(timeout=60)
+    status, _ = server.command("declare sev2 Checkout API returning 500s")
+    assert status == 200
+    created = fake_slack.wait_for("conversations.create", timeout=20, predicate=lambda c: c.ok)
+    channel_id = str(created[-1].response["channel"]["id"])  # type: ignore[index]
+    time.sleep(2)  # the declaration's own posts go out first
+    fake_slack.fail_next("chat.postMessage", "ratelimited", status=429, retry_after=12)
+    status, _ = server.command("note held back by slack", channel_id=channel_id)
+    assert status == 200
+    deadline = time.monotonic() + 20
+    while not any(c.status == 429 for c in fake_slack.calls_to("chat.postMessage")):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    started = time.monotonic()
+    assert server.stop(signal.SIGTERM, timeout=30) == 0
+    assert time.monotonic() - started < 15
+    url = f"sqlite:///{database}"
+    owed = cli("outbox", "--format", "json", cwd=tmp_path, database_url=url)
+    assert owed.returncode == 0, owed.stderr
+    items = json.loads(owed.stdout)["items"]
+    assert [(i["kind"], i["status"]) for i in items] == [("slack.post_line", "pending")], items
+    restarted = Server(database, server.port, fake_slack).start(timeout=60)
+    try:
+        deadline = time.monotonic() + 40
+        while not any(
+            "held back by slack" in str(c.params.get("text")) for c in fake_slack.calls_to("chat.postMessage") if c.ok
+        ):
+            assert time.monotonic() < deadline, [c.describe() for c in fake_slack.calls_to("chat.postMessage")]
+            time.sleep(0.2)
+        time.sleep(1.5)
+        delivered = [
+            c for c in fake_slack.calls_to("chat.postMessage") if c.ok and "held back by slack" in str(c.params.get("text"))
+        ]
+        assert len(delivered) == 1
+    finally:
+        assert restarted.stop() == 0
