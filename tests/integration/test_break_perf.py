@@ -754,3 +754,56 @@ def test_sigterm_while_slack_holds_posts_back_exits_promptly_and_the_line_surviv
         assert len(delivered) == 1
     finally:
         assert restarted.stop() == 0
+
+
+@pytest.mark.postgres
+def test_a_burst_split_over_two_replicas_reaches_the_channel_once_in_order(
+    tmp_path: Path, postgres_url: str, fake_slack: FakeSlack
+) -> None:
+    """README (Slack's rate limits): replicas share the lane: one claims the oldest item of an incident's Slack
+    lane and carries the lines queued behind it, which no other replica can claim while it is pending. Two
+    `serve` processes on one PostgreSQL database, pacing and batching on (their defaults), the fake enforcing one
+    post per second per channel; 30 notes to one incident, alternating between the replicas from two clients.
+    Every line once, in the order recorded (429s between the replicas are allowed: the buckets are per process)."""
+    from tests.support.serve_process import Server, free_port
+
+    servers = [Server(tmp_path / f"r{i}.db", free_port(), fake_slack, database_url=postgres_url) for i in range(2)]
+    servers[0].start(timeout=60)
+    servers[1].start(timeout=60)
+    try:
+        status, _ = servers[0].command("declare sev2 Checkout API returning 500s")
+        assert status == 200
+        created = fake_slack.wait_for("conversations.create", timeout=20, predicate=lambda c: c.ok)
+        channel_id = str(created[-1].response["channel"]["id"])  # type: ignore[index]
+        time.sleep(2)
+        fake_slack.limit_channel_rate(1.0)
+        for i in range(30):
+            status, text = servers[i % 2].command(f"note rp{i:03d} replica burst", channel_id=channel_id)
+            assert status == 200, text
+            time.sleep(0.05)
+        deadline = time.monotonic() + 60
+        driver_lines: list[str] = []
+        while time.monotonic() < deadline:
+            driver_lines = [
+                line
+                for c in fake_slack.calls_to("chat.postMessage")
+                if c.ok and c.params.get("channel") == channel_id
+                for line in str(c.params.get("text") or "").split("\n")
+                if "rp" in line
+            ]
+            if len(driver_lines) >= 30:
+                break
+            time.sleep(0.2)
+        time.sleep(2)
+        import re
+
+        numbers = [
+            m.group(1)
+            for c in fake_slack.calls_to("chat.postMessage")
+            if c.ok and c.params.get("channel") == channel_id
+            for m in re.finditer(r"rp(\d{3})", str(c.params.get("text") or ""))
+        ]
+        assert numbers == [f"{i:03d}" for i in range(30)]
+    finally:
+        for server in servers:
+            server.stop(signal.SIGKILL, timeout=10)
