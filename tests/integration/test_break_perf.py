@@ -807,3 +807,49 @@ def test_a_burst_split_over_two_replicas_reaches_the_channel_once_in_order(
     finally:
         for server in servers:
             server.stop(signal.SIGKILL, timeout=10)
+
+
+def test_ten_groups_at_once_with_pacing_page_at_once_and_each_get_one_pinned_channel(
+    tmp_path: Path, fake_slack: FakeSlack, pagerduty: FakePagerDuty
+) -> None:
+    """Ten critical alert groups arrive at once (target 4) on a bot with pacing on (target 5, the default). Slack's
+    Tier 2 methods (conversations.create, setTopic, pins.add: 20 a minute) pace the ten channels over tens of
+    seconds, but README says a page never waits for Slack: ten PagerDuty triggers within a few seconds. Then each
+    incident gets exactly one channel and one pinned status message, and Slack never answered 429."""
+    from tests.support.fake_pagerduty import ROUTING_KEY
+    from tests.support.webhooks import WEBHOOK_TOKEN, post_webhook
+
+    with running_bot(
+        sqlite_url(tmp_path),
+        fake_slack.base_url,
+        SLACK_PACING="on",
+        INCIDENT_WEBHOOK_TOKEN=WEBHOOK_TOKEN,
+        PAGERDUTY_ROUTING_KEY=ROUTING_KEY,
+        PAGERDUTY_EVENTS_URL=pagerduty.url,
+    ) as bot:
+        bodies = [
+            notification(
+                [alert(f"g{g}a{i}", ALERT_T0 + timedelta(seconds=i), severity="critical") for i in range(20)],
+                group_key=f'{{}}:{{alertname="EdgeHigh5xxRate", region="r{g}"}}',
+            )
+            for g in range(10)
+        ]
+        started = time.monotonic()
+        with ThreadPoolExecutor(10) as pool:
+            answers = list(pool.map(lambda body: post_webhook(bot, body), bodies))
+        assert [a.status for a in answers] == [200] * 10
+        assert sorted(a.json()["incident"] for a in answers) == sorted(f"INC-{n}" for n in range(1, 11))
+        triggers = pagerduty.wait_for(10, timeout=30)
+        assert time.monotonic() - started < 10, time.monotonic() - started
+        assert len(triggers) == 10
+        created = fake_slack.wait_for("conversations.create", 10, timeout=120, predicate=lambda c: c.ok)
+        channels = [str(c.response["channel"]["id"]) for c in created]  # type: ignore[index]
+        assert len(set(channels)) == 10
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not all(fake_slack.channel(c).pins for c in channels):
+            time.sleep(0.5)
+        bot.drain(timeout=120)
+        assert [len(fake_slack.channel(c).pins) for c in channels] == [1] * 10
+        assert len(fake_slack.calls_to("conversations.create")) == 10
+        assert [c.describe() for c in fake_slack.calls if c.status == 429] == []
+        print(f"all ten pinned after {time.monotonic() - started:.1f} s")
