@@ -853,3 +853,22 @@ def test_ten_groups_at_once_with_pacing_page_at_once_and_each_get_one_pinned_cha
         assert len(fake_slack.calls_to("conversations.create")) == 10
         assert [c.describe() for c in fake_slack.calls if c.status == 429] == []
         print(f"all ten pinned after {time.monotonic() - started:.1f} s")
+
+
+def test_serve_idles_under_150_mb(tmp_path: Path, fake_slack: FakeSlack) -> None:
+    """Issue 18 target 6: `serve` RSS stays < 150 MB idle (README: 112.6 MiB). A real `serve` process after
+    start-up, one declaration and its deliveries, then idle for 2 s."""
+    from tests.support.serve_process import Server, free_port
+
+    server = Server(tmp_path / "rss.db", free_port(), fake_slack).start(timeout=60)
+    try:
+        assert server.command("declare sev2 Checkout API returning 500s")[0] == 200
+        fake_slack.wait_for("pins.add", timeout=30)
+        time.sleep(2)
+        assert server.process is not None
+        status = Path(f"/proc/{server.process.pid}/status").read_text()
+        rss_kib = int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
+        print(f"serve RSS idle: {rss_kib / 1024:.1f} MiB")
+        assert rss_kib * 1024 < 150_000_000
+    finally:
+        assert server.stop() == 0
