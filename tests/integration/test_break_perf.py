@@ -872,3 +872,37 @@ def test_serve_idles_under_150_mb(tmp_path: Path, fake_slack: FakeSlack) -> None
         assert rss_kib * 1024 < 150_000_000
     finally:
         assert server.stop() == 0
+
+
+class TestBurstOfTransitions:
+    def test_thirty_severity_changes_coalesce_and_end_on_the_last(self, paced: SlackDriver) -> None:
+        """Target 5: status-message and announcement updates coalesce. 30 severity changes in about 3 s (sev1 and
+        sev3 alternating, ending on sev4): the channel gets every change's line once, in order; the pinned status
+        message, the topic and the announcement end on sev4; and there are far fewer edits than changes (README:
+        100 notes in 10 s made 7 status edits)."""
+        channel_id = paced.declare("declare sev2 flapping severity")
+        paced.bot.drain()
+        updates_before = len(paced.fake.calls_to("chat.update"))
+        topics_before = len(paced.fake.calls_to("conversations.setTopic"))
+        sequence = ["sev1" if i % 2 == 0 else "sev3" for i in range(29)] + ["sev4"]
+        for severity in sequence:
+            reply = paced.command(f"severity {severity}", channel_id=channel_id, drain=False)
+            assert reply.result.status == 200, reply.result.body
+            time.sleep(0.1)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "sev4" not in paced.fake.channel(channel_id).topic.lower():
+            time.sleep(0.2)
+        paced.bot.drain(timeout=60)
+        shown = status_text(paced, channel_id).lower()
+        assert "sev4" in shown and "sev1" not in shown and "sev3" not in shown, shown
+        topic = paced.fake.channel(channel_id).topic.lower()
+        assert "sev4" in topic, topic
+        announcement = [c for c in paced.fake.calls_to("chat.update")[updates_before:] if c.params.get("channel") == "C0GENERAL"]
+        assert announcement and "sev4" in json.dumps(announcement[-1].params).lower()
+        edits = [c for c in paced.fake.calls_to("chat.update")[updates_before:] if c.params.get("channel") == channel_id]
+        topics = paced.fake.calls_to("conversations.setTopic")[topics_before:]
+        assert len(edits) <= 10 and len(announcement) <= 10 and len(topics) <= 10, (len(edits), len(announcement), len(topics))
+        changes = [
+            line for line in paced.lines(channel_id) if "sev1" in line.lower() or "sev3" in line.lower() or "sev4" in line.lower()
+        ]
+        assert len(changes) >= 30, changes
