@@ -906,3 +906,26 @@ class TestBurstOfTransitions:
             line for line in paced.lines(channel_id) if "sev1" in line.lower() or "sev3" in line.lower() or "sev4" in line.lower()
         ]
         assert len(changes) >= 30, changes
+
+
+class TestReadOnlyDatabase:
+    @pytest.mark.parametrize("command", [("list",), ("timeline", "INC-1", "--format", "json")], ids=" ".join)
+    def test_a_backup_opened_read_only_can_be_read(self, tmp_path: Path, command: tuple[str, ...]) -> None:
+        """FINDING: an operator reads a backup made by `incidentbot db backup` without write access to it (a
+        snapshot, read-only media, another user's file; here SQLite's own read-only open, `?mode=ro&uri=true`).
+        README: the reading commands never create or migrate a database, and its own message lists them as what a
+        read-only database is still good for. Yet `list` and `timeline --format json` refuse: "The database ... is
+        read-only (SQLite: attempt to write a readonly database): give this user write access ..., or only read it
+        (list, timeline, ...)", while only reading (the backup is in rollback-journal mode and the command tries to
+        switch it to WAL). Expected: the listing / the export, exit 0."""
+        url = f"sqlite:///{tmp_path / 'incidents.db'}"
+        assert cli("run", "declare sev2 Checkout API returning 500s", cwd=tmp_path, database_url=url).returncode == 0
+        assert cli("run", "INC-1 note edge CPU back under 40%", cwd=tmp_path, database_url=url).returncode == 0
+        backup = tmp_path / "backup.db"
+        made = cli("db", "backup", str(backup), cwd=tmp_path, database_url=url)
+        assert made.returncode == 0, made.stderr
+        read_only = f"sqlite:///file:{backup}?mode=ro&uri=true"
+        result = cli(*command, cwd=tmp_path, database_url=read_only)
+        assert "Traceback" not in result.stderr
+        assert result.returncode == 0, result.stderr
+        assert "Checkout API returning 500s" in result.stdout
