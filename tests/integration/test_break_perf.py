@@ -929,3 +929,35 @@ class TestReadOnlyDatabase:
         assert "Traceback" not in result.stderr
         assert result.returncode == 0, result.stderr
         assert "Checkout API returning 500s" in result.stdout
+
+
+class TestDiskFull:
+    @pytest.mark.parametrize(
+        "command",
+        [("timeline", "INC-4", "--format", "json"), ("timeline", "INC-4"), ("list",), ("list", "--format", "json")],
+        ids=" ".join,
+    )
+    def test_an_export_to_a_full_disk_is_one_line(self, tmp_path: Path, command: tuple[str, ...]) -> None:
+        """FINDING: `incidentbot timeline INC-4 --format json > export.json` on a disk that fills up (the streamed
+        export exists for timelines of hundreds of MB: README's 1,000,000 entries wrote 326 MB). README: "An export
+        that fails midway ... leaves its output cut short and exits non-zero", and errors exit non-zero with one
+        line on stderr, never a stack trace. Writing to /dev/full (ENOSPC on every write): the process prints a
+        Python traceback ("OSError: [Errno 28] No space left on device"). Expected: non-zero, one
+        `incidentbot: ...` line naming the failure, no traceback."""
+        url = f"sqlite:///{tmp_path / 'incidents.db'}"
+        seed_timeline(url, notes(3000))
+        with open("/dev/full", "w") as full:
+            result = subprocess.run(
+                [sys.executable, "-m", "bot.cli.main", *command],
+                cwd=tmp_path,
+                env=clean_env(url),
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=90,
+                check=False,
+            )
+        assert result.returncode != 0
+        assert "Traceback" not in result.stderr, result.stderr[-1500:]
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("incidentbot: "), result.stderr[-1500:]
