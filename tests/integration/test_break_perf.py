@@ -961,3 +961,23 @@ class TestDiskFull:
         assert "Traceback" not in result.stderr, result.stderr[-1500:]
         lines = result.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith("incidentbot: "), result.stderr[-1500:]
+
+    def test_an_export_with_stdout_closed_is_one_line(self, tmp_path: Path) -> None:
+        """FINDING (minor): run from a job with its stdout closed (`incidentbot timeline INC-4 --format json >&-`):
+        the streamed export crashes with a traceback (`AttributeError: 'NoneType' object has no attribute
+        'write'`). Expected as for any failed write: non-zero, one line, no traceback."""
+        url = f"sqlite:///{tmp_path / 'incidents.db'}"
+        seed_timeline(url, notes(10))
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.cli.main", "timeline", "INC-4", "--format", "json"],
+            cwd=tmp_path,
+            env=clean_env(url),
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=90,
+            check=False,
+            preexec_fn=lambda: os.close(1),  # noqa: PLW1509
+        )
+        assert result.returncode != 0
+        assert "Traceback" not in result.stderr, result.stderr[-1500:]
+        assert len(result.stderr.splitlines()) == 1, result.stderr[-1500:]
