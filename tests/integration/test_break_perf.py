@@ -981,3 +981,31 @@ class TestDiskFull:
         assert result.returncode != 0
         assert "Traceback" not in result.stderr, result.stderr[-1500:]
         assert len(result.stderr.splitlines()) == 1, result.stderr[-1500:]
+
+
+def test_a_first_notification_mixing_a_cleared_and_a_firing_alert_is_dated_at_the_earliest_start(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    """FINDING (README wording vs behaviour; judge): after a bot outage or a long group_wait, Alertmanager's first
+    notification of a group to the bot holds alert A (critical) that fired at 13:40 and cleared at 13:45, and
+    alert B (warning) firing since 13:50. README: the first notification with an alert firing declares the
+    incident "dated at the earliest `startsAt`" (13:40), and the timeline holds every state change at its own
+    time. The bot dates the declaration 13:50 (the earliest still-firing alert), so the timeline shows A firing
+    and clearing *before* the incident was declared, which no other path allows (a note or a correction before
+    the declaration is refused), and the 10 minutes of A count for nothing in the postmortem's metrics.
+    Expected: the declaration at 13:40, the first entry of the timeline."""
+    from tests.support.webhooks import WEBHOOK_TOKEN, post_webhook
+
+    url = sqlite_url(tmp_path)
+    with running_bot(url, fake_slack.base_url, INCIDENT_WEBHOOK_TOKEN=WEBHOOK_TOKEN) as bot:
+        cleared = alert("aaa", ALERT_T0, ALERT_T0 + timedelta(minutes=5), resolved=True, severity="critical")
+        firing = alert("bbb", ALERT_T0 + timedelta(minutes=10), severity="warning")
+        answer = post_webhook(bot, notification([cleared, firing]))
+        assert answer.status == 200 and answer.json()["action"] == "declared", answer.body
+        assert answer.json()["recorded"] == 3  # A fired, A cleared, B fired
+    exported = cli("timeline", "INC-1", "--format", "json", cwd=tmp_path, database_url=url)
+    assert exported.returncode == 0, exported.stderr
+    entries = json.loads(exported.stdout)["entries"]
+    declared = [e for e in entries if e["kind"] == "declared"]
+    assert [e["occurred_at"] for e in declared] == ["2026-11-22T13:40:00Z"]
+    assert entries[0]["kind"] == "declared"
