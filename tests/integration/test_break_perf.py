@@ -1060,3 +1060,28 @@ def test_the_web_views_timeline_json_is_the_cli_export(tmp_path: Path, fake_slac
     assert exported.returncode == 0, exported.stderr
     assert json.loads(web_bytes) == json.loads(exported.stdout)
     assert b"\n  " not in web_bytes  # without indentation
+
+
+def test_a_429_with_retry_after_1_delays_the_line_about_a_second(paced: SlackDriver) -> None:
+    """FINDING (latency): README: temporary failures are retried with "exponential backoff (1 s, 2 s, 4 s...) that
+    honours `429 Retry-After`"; the item is "retried after its `Retry-After`". Slack refuses one post with 429 and
+    `Retry-After: 1` (its per-channel limit). The outbox logs `outbox_retry_scheduled delay_seconds=1.0`, but the
+    line is posted about 5 s after the refusal (the worker wakes on its poll, not at the retry's time): three
+    429s in a row delay a line by about 16 s instead of about 7. Expected: the retry within 3 s of the refusal
+    (1 s Retry-After, plus the channel's 1 s pacing turn, plus margin)."""
+    channel_id = paced.declare()
+    paced.bot.drain()
+    time.sleep(1.2)  # the declaration's posts are past their pacing turn
+    paced.fake.fail_next("chat.postMessage", "ratelimited", status=429, retry_after=1)
+    paced.command("note ra001 refused once", channel_id=channel_id, drain=False)
+    deadline = time.monotonic() + 20
+    while not [c for c in paced.fake.calls_to("chat.postMessage") if c.status == 429]:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    refused_at = time.monotonic()
+    while tagged(paced, channel_id, "ra") != ["001"]:
+        assert time.monotonic() < deadline, [c.describe() for c in paced.fake.calls_to("chat.postMessage")]
+        time.sleep(0.02)
+    waited = time.monotonic() - refused_at
+    print(f"posted {waited:.2f} s after the 429")
+    assert waited < 3.0, waited
