@@ -142,19 +142,24 @@ class TestPacingSettings:
 # ---------------------------------------------------------------------------------------------------------------
 
 
+def start_export(database_url: str, folder: Path) -> subprocess.Popen[bytes]:
+    """`incidentbot timeline INC-4 --format json` as a child process run in ``folder``, stdout and stderr piped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli.main", "timeline", "INC-4", "--format", "json"],
+        cwd=folder,
+        env=clean_env(database_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
 class TestStreamedExport:
     def test_a_reader_that_goes_away_midway_ends_the_export_quietly(self, database_url: str, tmp_path: Path) -> None:
         """HELD UP?: `incidentbot timeline INC-4 --format json | head -c 1000` on a timeline much longer than a pipe
         holds and than one 2,000-entry batch: the reader leaves while the export is midway, with its cursor open.
         README: a closed pipe ends a command quietly; the brief: a broken pipe must not print a stack trace."""
         seed_timeline(database_url, notes(5000))
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli.main", "timeline", "INC-4", "--format", "json"],
-            cwd=tmp_path,
-            env=clean_env(database_url),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        process = start_export(database_url, tmp_path)
         assert process.stdout is not None and process.stderr is not None
         head = process.stdout.read(1000)
         assert head.startswith(b'{\n  "incident": "INC-4"')
@@ -169,13 +174,7 @@ class TestStreamedExport:
         """Ctrl-C (SIGINT) while a long export waits on a full pipe: no stack trace, a non-zero exit."""
         url = f"sqlite:///{tmp_path / 'incidents.db'}"
         seed_timeline(url, notes(5000))
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli.main", "timeline", "INC-4", "--format", "json"],
-            cwd=tmp_path,
-            env=clean_env(url),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        process = start_export(url, tmp_path)
         assert process.stdout is not None and process.stderr is not None
         process.stdout.read(1000)  # it is writing; the pipe fills behind this read
         time.sleep(0.5)
@@ -500,21 +499,14 @@ class TestFastPathsKeepThePromises:
             with engine.begin() as connection:
                 connection.execute(sa.text("SELECT setval(pg_get_serial_sequence('timeline_entries', 'id'), 20000)"))
             engine.dispose()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli.main", "timeline", "INC-4", "--format", "json"],
-            cwd=tmp_path,
-            env=clean_env(database_url),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        process = start_export(database_url, tmp_path)
         try:
             assert process.stdout is not None
             first = process.stdout.read(4096)
-            started = time.monotonic()
+            # Recorded while the export is stopped on a full pipe, its transaction open: a writer the export
+            # held up would never return here (the export cannot end before this test reads on).
             written = cli("run", "INC-4 note written during the export", cwd=tmp_path, database_url=database_url)
-            took = time.monotonic() - started
             assert written.returncode == 0, written.stderr[-2000:]
-            assert took < 15, took
             rest = process.stdout.read()
             assert process.wait(timeout=120) == 0
         finally:
@@ -632,31 +624,29 @@ def test_a_mixed_1000_alert_storm_to_two_serve_processes_on_one_sqlite_file(
     """HELD UP?: issue 18 target 4 and README (Alert-driven declare): the same 1,000-alert group (500 firing, 500
     already resolved) sent twice to each of two `serve` processes sharing one SQLite file, all four at once:
     one incident, every state change once (500 fired + 500 fired-and-cleared = 1,500), one "declared" and three
-    "repeat" answers, one page, one channel; each answer within 2 s plus generous slack for the shared machine."""
+    "repeat" answers, one page, one channel. (How long the answers take is the bench's row A2, not a test's.)"""
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     body = mixed_storm()
     with _replicas(tmp_path, url, pagerduty) as servers:
         barrier = threading.Barrier(4)
-        answers: list[tuple[int, dict[str, Any], float]] = []
+        answers: list[tuple[int, dict[str, Any]]] = []
         lock = threading.Lock()
 
         def send(port: int) -> None:
             barrier.wait(timeout=30)
-            started = time.monotonic()
             status, answer = post_alerts(port, body)
             with lock:
-                answers.append((status, answer, time.monotonic() - started))
+                answers.append((status, answer))
 
         threads = [threading.Thread(target=send, args=(s.port,)) for s in servers for _ in range(2)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout=120)
-        assert [status for status, _, _ in answers] == [200] * 4
-        assert sorted(a["action"] for _, a, _ in answers) == ["declared", "repeat", "repeat", "repeat"]
-        assert sum(a["recorded"] for _, a, _ in answers) == 1500
-        assert {a["incident"] for _, a, _ in answers} == {"INC-1"}
-        assert max(took for _, _, took in answers) < 10, [took for _, _, took in answers]
+        assert [status for status, _ in answers] == [200] * 4
+        assert sorted(a["action"] for _, a in answers) == ["declared", "repeat", "repeat", "repeat"]
+        assert sum(a["recorded"] for _, a in answers) == 1500
+        assert {a["incident"] for _, a in answers} == {"INC-1"}
         exported = cli("timeline", "INC-1", "--format", "json", cwd=tmp_path, database_url=url)
         assert exported.returncode == 0, exported.stderr
         kinds: dict[str, int] = {}
@@ -682,13 +672,7 @@ def test_an_export_whose_database_goes_away_midway_is_cut_short_with_one_line(
     import sqlalchemy as sa
 
     seed_timeline(postgres_url, notes(20_000))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli.main", "timeline", "INC-4", "--format", "json"],
-        cwd=tmp_path,
-        env=clean_env(postgres_url),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process = start_export(postgres_url, tmp_path)
     engine = sa.create_engine(postgres_url)
     try:
         assert process.stdout is not None and process.stderr is not None
@@ -728,8 +712,8 @@ def test_sigterm_while_slack_holds_posts_back_exits_promptly_and_the_line_surviv
 ) -> None:
     """README: SIGTERM lets in-flight requests finish and drains the outbox "up to 10 s"; a 429's Retry-After
     holds the method; a call whose turn is more than 20 s away is given back to the outbox. Slack answers the
-    note's post with 429 Retry-After: 12, then `serve` gets SIGTERM: it exits 0 within about 10 s, the line is
-    still owed (pending, not dead) in `incidentbot outbox`, and a restarted `serve` posts it once."""
+    note's post with 429 Retry-After: 12, then `serve` gets SIGTERM: it exits 0 without waiting out the 12 s,
+    the line is still owed (pending, not dead) in `incidentbot outbox`, and a restarted `serve` posts it once."""
     from tests.support.serve_process import Server, free_port
 
     database = tmp_path / "term.db"
@@ -738,7 +722,11 @@ def test_sigterm_while_slack_holds_posts_back_exits_promptly_and_the_line_surviv
     assert status == 200
     created = fake_slack.wait_for("conversations.create", timeout=20, predicate=lambda c: c.ok)
     channel_id = str(created[-1].response["channel"]["id"])  # type: ignore[index]
-    time.sleep(2)  # the declaration's own posts go out first
+    url = f"sqlite:///{database}"
+    deadline = time.monotonic() + 60  # the declaration's own deliveries are done, so the 429 meets the note
+    while json.loads(cli("outbox", "--format", "json", cwd=tmp_path, database_url=url).stdout)["items"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
     fake_slack.fail_next("chat.postMessage", "ratelimited", status=429, retry_after=12)
     status, _ = server.command("note held back by slack", channel_id=channel_id)
     assert status == 200
@@ -746,10 +734,7 @@ def test_sigterm_while_slack_holds_posts_back_exits_promptly_and_the_line_surviv
     while not any(c.status == 429 for c in fake_slack.calls_to("chat.postMessage")):
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    started = time.monotonic()
-    assert server.stop(signal.SIGTERM, timeout=30) == 0
-    assert time.monotonic() - started < 15
-    url = f"sqlite:///{database}"
+    assert server.stop(signal.SIGTERM, timeout=30) == 0  # exits without waiting out the 12 s: the line is owed
     owed = cli("outbox", "--format", "json", cwd=tmp_path, database_url=url)
     assert owed.returncode == 0, owed.stderr
     items = json.loads(owed.stdout)["items"]
