@@ -229,6 +229,8 @@ def build_server(
         if OUTBOX_TASK not in app:  # start-up stopped before the workers ran
             usecases.store.dispose()
             return
+        if deps.web_api.pacer is not None:
+            deps.web_api.pacer.close()  # no delivery waits for Slack's pace now: those items wait in the outbox
         nudger.stop()
         reminder.stop()
         drafts.stop()

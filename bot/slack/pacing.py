@@ -63,6 +63,9 @@ CHANNEL_POST_INTERVAL_SECONDS = 1.0
 """Slack's special limit of chat.postMessage: one message per second per channel (docs.slack.dev, "Rate limits",
 "Posting messages: 1 per second")."""
 
+CLOSE_CHECK_SECONDS = 0.1
+"""How often a waiting call looks whether the pacer was closed (the process is stopping)."""
+
 DEFAULT_MAX_WAIT_SECONDS = 20.0
 """The longest a delivery waits for its turn before giving the item back to the outbox (``TooSoon``): a third of
 the outbox lease (60 s), so a held item never outlives its lease."""
@@ -141,6 +144,14 @@ class SlackPacer:
         self._channels: dict[str, _Channel] = {}
         self.waited_seconds = 0.0
         """Seconds spent waiting for a turn so far (the bench reports it)."""
+        self._closed = False
+
+    def close(self) -> None:
+        """The process is stopping: from now on a call that would wait for its turn raises ``TooSoon`` at once,
+        and so does a call already waiting (within ``CLOSE_CHECK_SECONDS``). Its outbox item is retried at that
+        turn after the restart, so shutdown's drain (OUTBOX_DRAIN_SECONDS) is not held by Slack's pace. Calls
+        whose turn is now still go."""
+        self._closed = True
 
     def _bucket(self, method: str, now: float) -> _Bucket | None:
         tier = TIERS.get(method)
@@ -174,18 +185,25 @@ class SlackPacer:
         now = self._clock()
         bucket = self._bucket(method, now)
         wait = max(bucket.wait(now) if bucket is not None else 0.0, extra(now), 0.0)
-        if wait > self.max_wait:
+        if wait > self.max_wait or (wait > 0 and self._closed):
             raise TooSoon(method, wait)
         if bucket is not None:
             bucket.take(now)
         if wait > 0:
             self.waited_seconds += wait
             await self._sleep_for(wait)
+            if self._closed:
+                raise TooSoon(method, wait)
 
     async def _sleep_for(self, seconds: float) -> None:
-        result = self._sleep(seconds)
-        if asyncio.iscoroutine(result):
-            await result
+        if self._sleep is not asyncio.sleep:  # a test's own sleep
+            result = self._sleep(seconds)
+            if asyncio.iscoroutine(result):
+                await result
+            return
+        deadline = time.monotonic() + seconds
+        while not self._closed and (left := deadline - time.monotonic()) > 0:
+            await asyncio.sleep(min(left, CLOSE_CHECK_SECONDS))
 
     def hold(self, method: str, channel: str | None, retry_after: float | None) -> None:
         """Slack answered 429 with ``retry_after`` seconds: no call of ``method`` (nor post to ``channel``)

@@ -758,6 +758,61 @@ def test_sigterm_while_slack_holds_posts_back_exits_promptly_and_the_line_surviv
         assert restarted.stop() == 0
 
 
+def test_sigterm_gives_posts_waiting_for_their_turn_back_and_a_restart_posts_them_once_in_order(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    """README (Slack's rate limits): once `serve` is stopping, a call that would wait for its pace turn gives its
+    item back to the outbox, so the shutdown drain is not held by Slack's pace. Twelve notes in a burst with
+    batching off: one post per second to the channel. SIGTERM once two lines are posted: `serve` exits 0 with
+    lines still owed (a `serve` that waited out the pace posts all twelve within its stop, as it did before:
+    twelve turns of 1 s fit in the in-flight cycle and the 10 s drain), none dead; the restarted `serve` posts
+    every line once, in order."""
+    import re
+
+    from tests.support.serve_process import Server, free_port
+
+    database = tmp_path / "burst.db"
+    url = f"sqlite:///{database}"
+    server = Server(database, free_port(), fake_slack, env={"SLACK_BATCHING": "off"}).start(timeout=60)
+    status, _ = server.command("declare sev2 Checkout API returning 500s")
+    assert status == 200
+    created = fake_slack.wait_for("conversations.create", timeout=20, predicate=lambda c: c.ok)
+    channel_id = str(created[-1].response["channel"]["id"])  # type: ignore[index]
+    deadline = time.monotonic() + 60  # the declaration's own deliveries are done first
+    while json.loads(cli("outbox", "--format", "json", cwd=tmp_path, database_url=url).stdout)["items"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+
+    def posted() -> list[str]:
+        return [
+            tag
+            for c in fake_slack.calls_to("chat.postMessage")
+            if c.ok and c.params.get("channel") == channel_id
+            for tag in re.findall(r"sg(\d{3})", str(c.params.get("text")))
+        ]
+
+    for n in range(1, 13):
+        assert server.command(f"note sg{n:03d} edge CPU back under 40%", channel_id=channel_id)[0] == 200
+    deadline = time.monotonic() + 60
+    while len(posted()) < 2:
+        assert time.monotonic() < deadline, posted()
+        time.sleep(0.05)
+    assert server.stop(signal.SIGTERM, timeout=60) == 0
+    items = json.loads(cli("outbox", "--format", "json", cwd=tmp_path, database_url=url).stdout)["items"]
+    assert {(i["kind"], i["status"]) for i in items} == {("slack.post_line", "pending")}, items
+    assert len(posted()) + len(items) == 12, (posted(), items)
+    restarted = Server(database, server.port, fake_slack, env={"SLACK_BATCHING": "off"}).start(timeout=60)
+    try:
+        deadline = time.monotonic() + 90
+        while len(posted()) < 12:
+            assert time.monotonic() < deadline, posted()
+            time.sleep(0.2)
+        time.sleep(1.5)  # nothing more comes
+        assert posted() == [f"{n:03d}" for n in range(1, 13)]
+    finally:
+        assert restarted.stop() == 0
+
+
 @pytest.mark.postgres
 def test_a_burst_split_over_two_replicas_reaches_the_channel_once_in_order(
     tmp_path: Path, postgres_url: str, fake_slack: FakeSlack

@@ -156,3 +156,31 @@ def test_lines_cut_exactly_at_the_limit() -> None:
     assert lines_in_one_message(["a" * 2000, "b" * 2000]) == 1
     assert lines_in_one_message(["a" * 1999, "b" * 1999, "c"]) == 2
     assert lines_in_one_message(["x" * 9000, "y"]) == 1
+
+
+def test_a_closed_pacer_stops_a_waiting_call_and_refuses_the_next_but_lets_a_free_one_go() -> None:
+    """Shutdown (``close``): a post waiting 15 s for its channel's turn raises TooSoon within moments of the close
+    instead of waiting the turn out (asserted by giving it 10 s of its 15); a post that would wait is
+    refused at once; a post to a channel with no wait, and an unpaced call, still go."""
+    pacer = SlackPacer(channel_interval=15.0)
+    ran: list[str] = []
+
+    async def post(channel: str, name: str, method: str = "chat.postMessage") -> None:
+        async with pacer.turn(method, channel):
+            ran.append(name)
+
+    async def scenario() -> list[str]:
+        await post("C1", "first")  # C1's next turn is 15 s away
+        waiting = asyncio.create_task(post("C1", "second"))
+        await asyncio.sleep(0.3)  # the second is waiting for its turn
+        assert not waiting.done()
+        pacer.close()
+        with pytest.raises(TooSoon):
+            await asyncio.wait_for(waiting, timeout=10)
+        with pytest.raises(TooSoon):
+            await post("C1", "third")
+        await post("C2", "other channel")
+        await post("", "views", method="views.open")
+        return ran
+
+    assert asyncio.run(scenario()) == ["first", "other channel", "views"]
