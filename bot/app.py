@@ -230,7 +230,8 @@ def build_server(
             usecases.store.dispose()
             return
         if deps.web_api.pacer is not None:
-            deps.web_api.pacer.close()  # no delivery waits for Slack's pace now: those items wait in the outbox
+            # A delivery whose pace turn comes after the drain's time gives its item back to the outbox at once.
+            deps.web_api.pacer.close(within=OUTBOX_DRAIN_SECONDS)
         nudger.stop()
         reminder.stop()
         drafts.stop()

@@ -144,14 +144,18 @@ class SlackPacer:
         self._channels: dict[str, _Channel] = {}
         self.waited_seconds = 0.0
         """Seconds spent waiting for a turn so far (the bench reports it)."""
-        self._closed = False
+        self._closing_at: float | None = None
 
-    def close(self) -> None:
-        """The process is stopping: from now on a call that would wait for its turn raises ``TooSoon`` at once,
-        and so does a call already waiting (within ``CLOSE_CHECK_SECONDS``). Its outbox item is retried at that
-        turn after the restart, so shutdown's drain (OUTBOX_DRAIN_SECONDS) is not held by Slack's pace. Calls
-        whose turn is now still go."""
-        self._closed = True
+    def close(self, within: float) -> None:
+        """The process is stopping and has ``within`` seconds left to deliver: from now on a call whose turn comes
+        later than that raises ``TooSoon`` at once, and so does a call already waiting for such a turn (within
+        ``CLOSE_CHECK_SECONDS``). Its outbox item is retried at that turn after the restart, so shutdown's drain
+        (OUTBOX_DRAIN_SECONDS) is not held by Slack's pace; calls whose turn comes sooner still go."""
+        self._closing_at = self._clock() + max(within, 0.0)
+
+    def _too_late(self, turn: float) -> bool:
+        """``turn`` (the clock's seconds) comes after a closed pacer's last moment."""
+        return self._closing_at is not None and turn > self._closing_at
 
     def _bucket(self, method: str, now: float) -> _Bucket | None:
         tier = TIERS.get(method)
@@ -185,14 +189,14 @@ class SlackPacer:
         now = self._clock()
         bucket = self._bucket(method, now)
         wait = max(bucket.wait(now) if bucket is not None else 0.0, extra(now), 0.0)
-        if wait > self.max_wait or (wait > 0 and self._closed):
+        if wait > self.max_wait or self._too_late(now + wait):
             raise TooSoon(method, wait)
         if bucket is not None:
             bucket.take(now)
         if wait > 0:
             self.waited_seconds += wait
             await self._sleep_for(wait)
-            if self._closed:
+            if self._too_late(now + wait):  # closed while it waited
                 raise TooSoon(method, wait)
 
     async def _sleep_for(self, seconds: float) -> None:
@@ -201,8 +205,8 @@ class SlackPacer:
             if asyncio.iscoroutine(result):
                 await result
             return
-        deadline = time.monotonic() + seconds
-        while not self._closed and (left := deadline - time.monotonic()) > 0:
+        turn = self._clock() + seconds
+        while not self._too_late(turn) and (left := turn - self._clock()) > 0:
             await asyncio.sleep(min(left, CLOSE_CHECK_SECONDS))
 
     def hold(self, method: str, channel: str | None, retry_after: float | None) -> None:

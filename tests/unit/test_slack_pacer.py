@@ -159,9 +159,9 @@ def test_lines_cut_exactly_at_the_limit() -> None:
 
 
 def test_a_closed_pacer_stops_a_waiting_call_and_refuses_the_next_but_lets_a_free_one_go() -> None:
-    """Shutdown (``close``): a post waiting 15 s for its channel's turn raises TooSoon within moments of the close
-    instead of waiting the turn out (asserted by giving it 10 s of its 15); a post that would wait is
-    refused at once; a post to a channel with no wait, and an unpaced call, still go."""
+    """Shutdown (``close(within=1)``): a post waiting 15 s for its channel's turn raises TooSoon within moments
+    of the close instead of waiting the turn out (asserted by giving it 10 s of its 15); a post that would wait
+    past the second left is refused at once; a post to a channel with no wait, and an unpaced call, still go."""
     pacer = SlackPacer(channel_interval=15.0)
     ran: list[str] = []
 
@@ -174,7 +174,7 @@ def test_a_closed_pacer_stops_a_waiting_call_and_refuses_the_next_but_lets_a_fre
         waiting = asyncio.create_task(post("C1", "second"))
         await asyncio.sleep(0.3)  # the second is waiting for its turn
         assert not waiting.done()
-        pacer.close()
+        pacer.close(within=1.0)
         with pytest.raises(TooSoon):
             await asyncio.wait_for(waiting, timeout=10)
         with pytest.raises(TooSoon):
@@ -184,3 +184,21 @@ def test_a_closed_pacer_stops_a_waiting_call_and_refuses_the_next_but_lets_a_fre
         return ran
 
     assert asyncio.run(scenario()) == ["first", "other channel", "views"]
+
+
+def test_a_closed_pacer_still_lets_a_call_wait_for_a_turn_within_the_time_left() -> None:
+    """``close(within=5)``: a post whose channel turn is 1 s away still waits for it and goes (the shutdown
+    drain delivers what fits in its time); one whose turn is 6 s away (after the 5 s) is refused."""
+    clock = Clock()
+    pacer = _pacer(clock)
+    pacer.close(within=5.0)
+    first = asyncio.run(_calls(pacer, clock, "chat.postMessage", [0.0], "C1", 0.0))
+    second = asyncio.run(_calls(pacer, clock, "chat.postMessage", [0.0], "C1", 0.0))
+    assert [start for start, _ in first + second] == [0.0, 1.0]
+    far_clock = Clock()
+    far = _pacer(far_clock)
+    far.channel_interval = 6.0
+    asyncio.run(_calls(far, far_clock, "chat.postMessage", [0.0], "C2", 0.0))
+    far.close(within=5.0)
+    with pytest.raises(TooSoon):
+        asyncio.run(_calls(far, far_clock, "chat.postMessage", [0.0], "C2", 0.0))
