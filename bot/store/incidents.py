@@ -38,7 +38,7 @@ from bot.store.tables import (
     StatuspageIncidentRow,
     TimelineEntryRow,
 )
-from bot.store.timeline import CORRECTION_ENTRY_KINDS, IncidentKeys, TimelineRepository, kind_in
+from bot.store.timeline import CORRECTION_ENTRY_KINDS, IncidentKeys, TimelineRepository, entry_values, kind_in
 
 _INCIDENTS: sa.Table = IncidentRow.__table__  # type: ignore[attr-defined]
 _TIMELINE: sa.Table = TimelineEntryRow.__table__  # type: ignore[attr-defined]
@@ -278,18 +278,10 @@ class IncidentRepository:
         }
         entries = decision.entries
         if len(entries) == 1 and connection.dialect.name == "postgresql":
-            entry = entries[0]
-            parameters.update(
-                e_kind=entry.kind.value,
-                e_occurred_at=entry.occurred_at,
-                e_recorded_at=entry.recorded_at,
-                e_actor=entry.actor,
-                e_text=entry.text,
-                e_data=entry.data,
-            )
+            parameters.update(entry_values(entries[0], prefix="e_"))
             updated = connection.execute(_SAVE_WITH_ENTRY, parameters)
+            self._timeline.inserted(row_id, entries)
             entries = ()
-            self._keys.entries_added(row_id, [entry.kind.value])
         else:
             updated = connection.execute(_SAVE, parameters)
         if updated.rowcount != 1:

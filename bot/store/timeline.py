@@ -46,6 +46,20 @@ _FOLLOWUP_CHANGES = (
 )
 
 
+def entry_values(entry: TimelineEntry, prefix: str = "") -> dict[str, Any]:
+    """The ``timeline_entries`` column values of ``entry`` but its incident's: ``kind`` (the EntryKind's value),
+    ``occurred_at`` and ``recorded_at`` (UTC), ``actor``, ``text``, ``data``; each key prefixed with ``prefix``
+    (the bind names of a statement that also writes other tables' columns)."""
+    return {
+        f"{prefix}kind": entry.kind.value,
+        f"{prefix}occurred_at": entry.occurred_at,
+        f"{prefix}recorded_at": entry.recorded_at,
+        f"{prefix}actor": entry.actor,
+        f"{prefix}text": entry.text,
+        f"{prefix}data": entry.data,
+    }
+
+
 class IncidentKeys:
     """The primary key behind INC-``number``, remembered from loading it in this transaction, and whether its
     timeline holds a correction or strike (as loaded, and kept true when this transaction appends one)."""
@@ -145,7 +159,7 @@ class TimelineRepository:
             .subquery()
         )
         query = sa.select(numbered).order_by(numbered.c.occurred_at, numbered.c.recorded_at, numbered.c.id)
-        result = self._session.connection().execution_options(stream_results=True).execute(query)
+        result = self._connection.execute(query, execution_options={"stream_results": True})
         for rows in result.partitions(batch):
             for row in rows:
                 yield _entry(row, row.number)
@@ -160,7 +174,7 @@ class TimelineRepository:
             .order_by(t.c.occurred_at, t.c.recorded_at, t.c.id)
         )
         names: dict[str, str] = {}
-        result = self._session.connection().execution_options(stream_results=True).execute(query)
+        result = self._connection.execute(query, execution_options={"stream_results": True})
         for values in result.scalars().partitions(batch):
             for value in values:
                 names.update(value or {})
@@ -186,7 +200,7 @@ class TimelineRepository:
             .order_by(t.id)
             .offset(known)
         )
-        return [_entry(row, index) for index, row in enumerate(self._session.execute(query), start=known + 1)]
+        return [_entry(row, index) for index, row in enumerate(self._connection.execute(query), start=known + 1)]
 
     def list_latest(self, number: int, limit: int) -> list[TimelineEntry]:
         """INC-``number``'s latest ``limit`` entries, oldest first (read newest-first through the timeline index)."""
@@ -265,19 +279,14 @@ class TimelineRepository:
         entries (an alert group), and a statement built anew per call costs more than running it."""
         if not entries:
             return
-        rows: list[dict[str, Any]] = [
-            {
-                "incident_id": incident_row_id,
-                "kind": entry.kind.value,
-                "occurred_at": entry.occurred_at,
-                "recorded_at": entry.recorded_at,
-                "actor": entry.actor,
-                "text": entry.text,
-                "data": entry.data,
-            }
-            for entry in entries
-        ]
+        rows = [{"incident_id": incident_row_id, **entry_values(entry)} for entry in entries]
         self._connection.execute(_INSERT_ENTRY, rows[0] if len(rows) == 1 else rows)
+        self.inserted(incident_row_id, entries)
+
+    def inserted(self, incident_row_id: int, entries: Sequence[TimelineEntry]) -> None:
+        """``entries`` were inserted for the incident of ``incident_row_id`` in this transaction, by
+        ``add_entries`` or by a statement of the caller's that wrote them with ``entry_values`` (PostgreSQL's
+        version-checked update with its entry): keeps what the transaction knows of the timeline up to date."""
         self._keys.entries_added(incident_row_id, [entry.kind.value for entry in entries])
 
     def latest_of_kind(self, number: int, kind: EntryKind) -> TimelineEntry | None:
