@@ -32,6 +32,7 @@ from tests.integration.test_timeline_export import seed as seed_timeline
 from tests.support.alerts import T0 as ALERT_T0
 from tests.support.alerts import alert, notification
 from tests.support.bot_server import RunningBot, running_bot, sqlite_url
+from tests.support.cli import clean_env, rest_of_export, timeline_export
 from tests.support.fake_pagerduty import FakePagerDuty
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_driver import SlackDriver
@@ -39,18 +40,6 @@ from tests.support.slack_driver import SlackDriver
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(sys.executable).parent / "incidentbot"
 T0 = datetime(2026, 11, 22, 13, 42, tzinfo=UTC)
-
-
-def clean_env(database_url: str | None = None, **settings: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "INCIDENT_", "LOG_", "TRACKER", "PAGERDUTY")) and k != "DATABASE_URL"
-    }
-    if database_url is not None:
-        env["DATABASE_URL"] = database_url
-    env.update(settings)
-    return env
 
 
 def cli(*args: str, cwd: Path, database_url: str | None = None, **settings: str) -> subprocess.CompletedProcess[str]:
@@ -142,30 +131,19 @@ class TestPacingSettings:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def start_export(database_url: str, folder: Path) -> subprocess.Popen[bytes]:
-    """`incidentbot timeline INC-4 --format json` as a child process run in ``folder``, stdout and stderr piped."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli.main", "timeline", "INC-4", "--format", "json"],
-        cwd=folder,
-        env=clean_env(database_url),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
 class TestStreamedExport:
     def test_a_reader_that_goes_away_midway_ends_the_export_quietly(self, database_url: str, tmp_path: Path) -> None:
         """HELD UP?: `incidentbot timeline INC-4 --format json | head -c 1000` on a timeline much longer than a pipe
         holds and than one 2,000-entry batch: the reader leaves while the export is midway, with its cursor open.
         README: a closed pipe ends a command quietly; the brief: a broken pipe must not print a stack trace."""
         seed_timeline(database_url, notes(5000))
-        process = start_export(database_url, tmp_path)
-        assert process.stdout is not None and process.stderr is not None
-        head = process.stdout.read(1000)
-        assert head.startswith(b'{\n  "incident": "INC-4"')
-        process.stdout.close()
-        stderr = process.stderr.read().decode()
-        status = process.wait(timeout=60)
+        with timeline_export(database_url, tmp_path) as process:
+            assert process.stdout is not None and process.stderr is not None
+            head = process.stdout.read(1000)
+            assert head.startswith(b'{\n  "incident": "INC-4"')
+            process.stdout.close()
+            stderr = process.stderr.read().decode()
+            status = process.wait(timeout=60)
         assert "Traceback" not in stderr, stderr[-3000:]
         assert stderr == "", stderr[-3000:]
         assert status != 0  # its output was cut short
@@ -174,12 +152,12 @@ class TestStreamedExport:
         """Ctrl-C (SIGINT) while a long export waits on a full pipe: no stack trace, a non-zero exit."""
         url = f"sqlite:///{tmp_path / 'incidents.db'}"
         seed_timeline(url, notes(5000))
-        process = start_export(url, tmp_path)
-        assert process.stdout is not None and process.stderr is not None
-        process.stdout.read(1000)  # it is writing; the pipe fills behind this read
-        time.sleep(0.5)
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=60)
+        with timeline_export(url, tmp_path) as process:
+            assert process.stdout is not None and process.stderr is not None
+            process.stdout.read(1000)  # it is writing; the pipe fills behind this read
+            time.sleep(0.5)
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=60)
         assert process.returncode != 0
         assert b"Traceback" not in stderr, stderr.decode()[-3000:]
         assert len(stderr.decode().splitlines()) <= 1, stderr.decode()
@@ -499,21 +477,14 @@ class TestFastPathsKeepThePromises:
             with engine.begin() as connection:
                 connection.execute(sa.text("SELECT setval(pg_get_serial_sequence('timeline_entries', 'id'), 20000)"))
             engine.dispose()
-        process = start_export(database_url, tmp_path)
-        try:
+        with timeline_export(database_url, tmp_path) as process:
             assert process.stdout is not None
             first = process.stdout.read(4096)
             # Recorded while the export is stopped on a full pipe, its transaction open: a writer the export
             # held up would never return here (the export cannot end before this test reads on).
             written = cli("run", "INC-4 note written during the export", cwd=tmp_path, database_url=database_url)
             assert written.returncode == 0, written.stderr[-2000:]
-            rest = process.stdout.read()
-            assert process.wait(timeout=120) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        document = json.loads(first + rest)
+            document = rest_of_export(process, first)
         numbers = [e["number"] for e in document["entries"]]
         assert numbers[:20_000] == list(range(1, 20_001))
         assert len(numbers) in (20_000, 20_001)
@@ -672,34 +643,31 @@ def test_an_export_whose_database_goes_away_midway_is_cut_short_with_one_line(
     import sqlalchemy as sa
 
     seed_timeline(postgres_url, notes(20_000))
-    process = start_export(postgres_url, tmp_path)
     engine = sa.create_engine(postgres_url)
     try:
-        assert process.stdout is not None and process.stderr is not None
-        first = process.stdout.read(4096)
-        assert first.startswith(b'{\n  "incident": "INC-4"')
-        terminated = 0
-        deadline = time.monotonic() + 30
-        while not terminated and time.monotonic() < deadline:
-            with engine.connect() as connection:
-                terminated = len(
-                    connection.execute(
-                        sa.text(
-                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'FETCH%'"
-                        )
-                    ).all()
-                )
-            time.sleep(0.1)
-        assert terminated
-        rest = process.stdout.read()
-        stderr = process.stderr.read().decode()
-        status = process.wait(timeout=60)
+        with timeline_export(postgres_url, tmp_path) as process:
+            assert process.stdout is not None and process.stderr is not None
+            first = process.stdout.read(4096)
+            assert first.startswith(b'{\n  "incident": "INC-4"')
+            terminated = 0
+            deadline = time.monotonic() + 30
+            while not terminated and time.monotonic() < deadline:
+                with engine.connect() as connection:
+                    terminated = len(
+                        connection.execute(
+                            sa.text(
+                                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'FETCH%'"
+                            )
+                        ).all()
+                    )
+                time.sleep(0.1)
+            assert terminated
+            rest = process.stdout.read()
+            stderr = process.stderr.read().decode()
+            status = process.wait(timeout=60)
     finally:
         engine.dispose()
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert status != 0
     assert "Traceback" not in stderr, stderr[-3000:]
     assert len(stderr.splitlines()) == 1 and stderr.startswith("incidentbot: "), stderr[-3000:]

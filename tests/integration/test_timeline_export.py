@@ -3,10 +3,6 @@ a small timeline, and that it writes a long one while reading it (issue 18, targ
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +12,7 @@ import sqlalchemy as sa
 
 from bot.store import open_store
 from bot.store.tables import IncidentRow, TimelineEntryRow
-from tests.support.cli import incidentbot
+from tests.support.cli import incidentbot, rest_of_export, timeline_export
 
 T0 = datetime(2026, 11, 22, 13, 42, tzinfo=UTC)
 INCIDENTS: sa.Table = IncidentRow.__table__  # type: ignore[attr-defined]
@@ -229,16 +225,7 @@ def test_a_long_timeline_is_written_while_it_is_read(database_url: str, tmp_path
         with engine.connect() as connection:
             connection.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
         engine.dispose()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "LOG_", "TRACKER"))}
-    env["DATABASE_URL"] = database_url
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli.main", "timeline", "INC-4", "--format", "json"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
+    with timeline_export(database_url, tmp_path) as process:
         assert process.stdout is not None
         first = process.stdout.read(4096)  # the process has begun writing
         assert first.startswith(b'{\n  "incident": "INC-4",')
@@ -248,13 +235,7 @@ def test_a_long_timeline_is_written_while_it_is_read(database_url: str, tmp_path
         else:
             query = _fetching_backend(database_url)
             assert query is not None, "no session of the export idles on a server-side cursor"
-        rest = process.stdout.read()
-        assert process.wait(timeout=120) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    document = json.loads(first + rest)
+        document = rest_of_export(process, first)
     assert [e["number"] for e in document["entries"]] == list(range(1, LONG + 1))
     assert document["entries"][-1]["text"] == f"edge CPU at {50 + LONG % 50}% on pop-{LONG % 30}"
 

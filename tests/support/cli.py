@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 SCRIPT = Path(sys.executable).parent / "incidentbot"
 
@@ -15,15 +19,56 @@ def incidentbot(
 ) -> subprocess.CompletedProcess[str]:
     """Run the CLI in a child process with only DATABASE_URL configured (no .env: cwd is a fresh folder),
     plus ``settings`` (e.g. the TRACKER_* variables) when given."""
+    env = clean_env(database_url, **(settings or {}))
+    command = [str(SCRIPT)] if script else [sys.executable, "-m", "bot.cli.main"]
+    return subprocess.run([*command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+def clean_env(database_url: str | None = None, **settings: str) -> dict[str, str]:
+    """This process's environment without the bot's settings (SLACK_*, INCIDENT_*, LOG_*, TRACKER*, PAGERDUTY*,
+    DATABASE_URL), then ``database_url`` as DATABASE_URL when given, and ``settings``."""
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "INCIDENT_", "LOG_", "TRACKER")) and k != "DATABASE_URL"
+        if not k.startswith(("SLACK_", "INCIDENT_", "LOG_", "TRACKER", "PAGERDUTY")) and k != "DATABASE_URL"
     }
-    env["DATABASE_URL"] = database_url
-    env.update(settings or {})
-    command = [str(SCRIPT)] if script else [sys.executable, "-m", "bot.cli.main"]
-    return subprocess.run([*command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False)
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
+    env.update(settings)
+    return env
+
+
+@contextmanager
+def timeline_export(database_url: str, folder: Path, incident: str = "INC-4") -> Iterator[subprocess.Popen[bytes]]:
+    """``incidentbot timeline <incident> --format json`` as a child process run in ``folder``, its stdout and
+    stderr piped for the test to read at its own pace; killed on leaving if it is still running."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli.main", "timeline", incident, "--format", "json"],
+        cwd=folder,
+        env=clean_env(database_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def rest_of_export(process: subprocess.Popen[bytes], first: bytes) -> dict[str, Any]:
+    """The export's whole document: ``first`` (what the test read already) and the rest of stdout, once the
+    process has exited 0 (else AssertionError with its stderr)."""
+    assert process.stdout is not None and process.stderr is not None
+    rest = process.stdout.read()
+    status = process.wait(timeout=120)
+    assert status == 0, process.stderr.read().decode()[-3000:]
+    document: dict[str, Any] = json.loads(first + rest)
+    return document
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
