@@ -9,12 +9,15 @@ set: there they fail, so that a broken CI setup cannot pass by skipping.
 from __future__ import annotations
 
 import logging
+import shutil
+import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import structlog
 
 from bot.app import UseCases, wire_usecases
@@ -88,12 +91,67 @@ def postgres_url(postgres: PostgresServer) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture()
+def migrated_database() -> None:
+    """Asked for by a fixture that migrates ``database_url`` before anything else (it opens the store or starts the
+    bot): ``database_url`` then comes at the schema's head already, a copy of a database migrated once per worker
+    (the migrations themselves are tested where they are the subject: tests/integration/test_migrations.py, the
+    first-run and replica tests, which take an empty ``database_url``)."""
+
+
+def wants_migrated_database(request: pytest.FixtureRequest) -> bool:
+    """Whether the test's ``database_url`` is to be at the schema's head from the start: one of its fixtures asks
+    for ``migrated_database``, or the test is marked ``migrated_database``."""
+    if "migrated_database" in request.fixturenames:
+        return True
+    return request.node.get_closest_marker("migrated_database") is not None
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database file migrated to the head once per worker, copied for each test that wants one migrated
+    (about 10 ms instead of 150-300 ms of migrations)."""
+    path = tmp_path_factory.mktemp("template") / "incidents.db"
+    open_store(f"sqlite:///{path}").dispose()
+    assert not path.with_name(path.name + "-wal").exists(), "the template's WAL was not checkpointed on close"
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres: PostgresServer) -> Iterator[str]:
+    """The name of a PostgreSQL database migrated to the head once per worker, that ``CREATE DATABASE ... TEMPLATE``
+    copies for each test that wants one migrated (about 0.1 s instead of 0.5-0.6 s)."""
+    name = f"template_{uuid.uuid4().hex}"
+    with postgres.fresh_database() as url:
+        open_store(url).dispose()  # nobody stays connected: a template must have no sessions when copied
+        engine = sa.create_engine(postgres.admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        try:
+            with engine.connect() as connection:
+                connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{sa.make_url(url).database}"')
+            yield name
+        finally:
+            with engine.connect() as connection:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database of each kind: a SQLite file in ``tmp_path``, then a fresh PostgreSQL database."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of each kind: a SQLite file in ``tmp_path``, then a fresh PostgreSQL database. Empty, unless the
+    test wants it migrated (``wants_migrated_database``): then a copy of a database migrated to the head."""
+    migrated = wants_migrated_database(request)
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'incidents.db'}"
-    return str(request.getfixturevalue("postgres_url"))
+        path = tmp_path / "incidents.db"
+        if migrated:
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    if not migrated:
+        yield str(request.getfixturevalue("postgres_url"))
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    with server.fresh_database(template=request.getfixturevalue("postgres_template")) as url:
+        yield url
 
 
 @pytest.fixture()
@@ -103,7 +161,7 @@ def clock() -> ReplayClock:
 
 
 @pytest.fixture()
-def store(database_url: str) -> Iterator[IncidentStore]:
+def store(migrated_database: None, database_url: str) -> Iterator[IncidentStore]:
     """The migrated store on ``database_url``, disposed after the test."""
     opened = open_store(database_url)
     yield opened

@@ -33,7 +33,7 @@ def provider() -> Iterator[FakeSlackOpenID]:
 
 
 @pytest.fixture()
-def bot(database_url: str, fake_slack: FakeSlack) -> Iterator[RunningBot]:
+def bot(migrated_database: None, database_url: str, fake_slack: FakeSlack) -> Iterator[RunningBot]:
     """``incidentbot serve`` on a fresh database of each kind (SQLite, then PostgreSQL), talking to ``fake_slack``."""
     with running_bot(database_url, fake_slack.base_url) as running:
         yield running
@@ -56,7 +56,9 @@ def pagerduty() -> Iterator[FakePagerDuty]:
 
 
 @pytest.fixture()
-def alerts_bot(database_url: str, fake_slack: FakeSlack, pagerduty: FakePagerDuty) -> Iterator[RunningBot]:
+def alerts_bot(
+    migrated_database: None, database_url: str, fake_slack: FakeSlack, pagerduty: FakePagerDuty
+) -> Iterator[RunningBot]:
     """The bot on each database, with the webhook token (``WEBHOOK_TOKEN``) and PagerDuty (``ROUTING_KEY``)
     pointed at ``pagerduty``; Slack failures a test injected are cleared before the shutdown drain."""
     with running_bot(

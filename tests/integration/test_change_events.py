@@ -33,7 +33,7 @@ SERVICE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")  # the documented form of a s
 
 
 @pytest.fixture()
-def webhook_bot(database_url: str, fake_slack: FakeSlack) -> Iterator[RunningBot]:
+def webhook_bot(migrated_database: None, database_url: str, fake_slack: FakeSlack) -> Iterator[RunningBot]:
     with running_bot(database_url, fake_slack.base_url, INCIDENT_WEBHOOK_TOKEN=WEBHOOK_TOKEN) as running:
         yield running
 

@@ -26,7 +26,7 @@ WEEK = timedelta(days=7)
 
 
 @pytest.fixture()
-def archiving(database_url: str, fake_slack: FakeSlack) -> Iterator[SlackDriver]:
+def archiving(migrated_database: None, database_url: str, fake_slack: FakeSlack) -> Iterator[SlackDriver]:
     """The bot with INCIDENT_ARCHIVE_AFTER=7d on a fresh database of each kind."""
     with running_bot(database_url, fake_slack.base_url, INCIDENT_ARCHIVE_AFTER="7d") as bot:
         driver = SlackDriver(bot, fake_slack)

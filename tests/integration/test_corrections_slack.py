@@ -16,7 +16,7 @@ from tests.support.slack_driver import SlackDriver
 
 
 @pytest.fixture()
-def strict_slack(database_url: str, fake_slack: FakeSlack) -> Iterator[SlackDriver]:
+def strict_slack(migrated_database: None, database_url: str, fake_slack: FakeSlack) -> Iterator[SlackDriver]:
     with running_bot(database_url, fake_slack.base_url, INCIDENT_STRICT_ROLES="true") as bot:
         driver = SlackDriver(bot, fake_slack)
         yield driver

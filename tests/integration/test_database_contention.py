@@ -33,7 +33,7 @@ TITLE = "Checkout API returning 500s"
 
 
 @pytest.fixture()
-def busy_slack(database_url: str, fake_slack: FakeSlack) -> Iterator[SlackDriver]:
+def busy_slack(migrated_database: None, database_url: str, fake_slack: FakeSlack) -> Iterator[SlackDriver]:
     """The bot on SQLite or PostgreSQL, with INC-1 declared and its channel inc-1-checkout-api-returning-500s."""
     with running_bot(database_url, fake_slack.base_url) as bot:
         driver = SlackDriver(bot, fake_slack)
@@ -247,7 +247,7 @@ SLO_FILE = Path(__file__).resolve().parents[2] / "slos.yml"
 
 
 @pytest.fixture()
-def catalogued_slack(database_url: str, fake_slack: FakeSlack) -> Iterator[SlackDriver]:
+def catalogued_slack(migrated_database: None, database_url: str, fake_slack: FakeSlack) -> Iterator[SlackDriver]:
     """As ``busy_slack``, with the example service catalogue (slos.yml), so `slo` has budgets to show."""
     with running_bot(database_url, fake_slack.base_url, INCIDENT_SLO_FILE=str(SLO_FILE)) as bot:
         driver = SlackDriver(bot, fake_slack)

@@ -19,7 +19,7 @@ DIGEST_CHANNEL = "C0GENERAL"
 
 
 @pytest.fixture
-def digest_bot(database_url: str, fake_slack: FakeSlack) -> Iterator[RunningBot]:
+def digest_bot(migrated_database: None, database_url: str, fake_slack: FakeSlack) -> Iterator[RunningBot]:
     with running_bot(database_url, fake_slack.base_url, INCIDENT_FOLLOWUP_DIGEST_CHANNEL=DIGEST_CHANNEL) as bot:
         yield bot
 

@@ -60,7 +60,7 @@ def delta(before: Samples, after: Samples, name: str, **labels: str) -> float:
 
 
 @pytest.fixture()
-def metered(database_url: str, fake_slack: FakeSlack, tmp_path: Path) -> Iterator[RunningBot]:
+def metered(migrated_database: None, database_url: str, fake_slack: FakeSlack, tmp_path: Path) -> Iterator[RunningBot]:
     slos = tmp_path / "slos.yml"
     slos.write_text(SLO_FILE)
     with running_bot(

@@ -56,7 +56,9 @@ def page_rows(database_url: str) -> list[tuple[int, str, bool, int]]:
 
 
 @pytest.fixture()
-def paging_bot(database_url: str, fake_slack: FakeSlack, pagerduty: FakePagerDuty) -> Iterator[RunningBot]:
+def paging_bot(
+    migrated_database: None, database_url: str, fake_slack: FakeSlack, pagerduty: FakePagerDuty
+) -> Iterator[RunningBot]:
     """The bot on each database, paging the fake PagerDuty."""
     with running_bot(
         database_url, fake_slack.base_url, PAGERDUTY_ROUTING_KEY=ROUTING_KEY, PAGERDUTY_EVENTS_URL=pagerduty.url

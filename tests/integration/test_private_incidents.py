@@ -106,7 +106,9 @@ def members_only(call: Any, private_channel: str) -> bool:
 
 
 @pytest.fixture()
-def private_bot(database_url: str, fake_slack: FakeSlack, pagerduty: FakePagerDuty) -> Iterator[RunningBot]:
+def private_bot(
+    migrated_database: None, database_url: str, fake_slack: FakeSlack, pagerduty: FakePagerDuty
+) -> Iterator[RunningBot]:
     """The bot on each database, announcing in #general, paging the fake PagerDuty."""
     with running_bot(
         database_url, fake_slack.base_url, PAGERDUTY_ROUTING_KEY=ROUTING_KEY, PAGERDUTY_EVENTS_URL=pagerduty.url

@@ -15,7 +15,7 @@ from tests.support.fake_slack import FakeSlack
 
 
 @pytest.fixture()
-def seed_bot(database_url: str, fake_slack: FakeSlack) -> Iterator[RunningBot]:
+def seed_bot(migrated_database: None, database_url: str, fake_slack: FakeSlack) -> Iterator[RunningBot]:
     """The bot on SQLite and on PostgreSQL (the ``database_url`` fixture's two params)."""
     with running_bot(database_url, fake_slack.base_url) as running:
         yield running

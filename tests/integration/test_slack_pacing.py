@@ -31,7 +31,7 @@ NOTE = re.compile(r"burst note (\d{3})")
 
 
 @pytest.fixture()
-def paced_bot(database_url: str, fake_slack: FakeSlack) -> Iterator[RunningBot]:
+def paced_bot(migrated_database: None, database_url: str, fake_slack: FakeSlack) -> Iterator[RunningBot]:
     """The bot with SLACK_PACING on (the suite's default is off), on each database."""
     with running_bot(database_url, fake_slack.base_url, SLACK_PACING="on") as running:
         yield running

@@ -162,7 +162,7 @@ def test_signed_events_record_close_and_reopen_once(setup: tuple[RunningBot, Kin
 
 
 @pytest.fixture
-def jira_bot(database_url: str, fake_slack: FakeSlack) -> Iterator[tuple[RunningBot, Kind]]:
+def jira_bot(migrated_database: None, database_url: str, fake_slack: FakeSlack) -> Iterator[tuple[RunningBot, Kind]]:
     with serving(FakeJira()) as fake:
         kind = jira_kind(fake)
         with running_bot(database_url, fake_slack.base_url, **kind.settings, TRACKER_WEBHOOK_SECRET=SECRET) as bot:
@@ -244,7 +244,9 @@ def test_a_close_without_doing_it_drops_and_a_reopen_reopens(
 
 
 @pytest.fixture
-def github_bot_capitalised(database_url: str, fake_slack: FakeSlack) -> Iterator[tuple[RunningBot, Kind]]:
+def github_bot_capitalised(
+    migrated_database: None, database_url: str, fake_slack: FakeSlack
+) -> Iterator[tuple[RunningBot, Kind]]:
     """The bot configured with ``TRACKER_PROJECT=ACME/Web`` against GitHub's ``acme/web``."""
     with serving(FakeGitHub(repository="acme/web")) as fake:
         kind = github_kind(fake)

@@ -30,7 +30,7 @@ GENERATED = re.compile(r"generated \d{4}-\d\d-\d\d \d\d:\d\d UTC")
 
 
 @pytest.fixture()
-def web_bot(database_url: str, fake_slack: FakeSlack) -> Iterator[RunningBot]:
+def web_bot(migrated_database: None, database_url: str, fake_slack: FakeSlack) -> Iterator[RunningBot]:
     seed(database_url)
     with running_bot(database_url, fake_slack.base_url, **web_settings()) as running:
         yield running

@@ -55,7 +55,9 @@ EXPECTED_HEADERS = {
 
 
 @pytest.fixture()
-def web_bot(database_url: str, fake_slack: FakeSlack, provider: FakeSlackOpenID) -> Iterator[RunningBot]:
+def web_bot(
+    migrated_database: None, database_url: str, fake_slack: FakeSlack, provider: FakeSlackOpenID
+) -> Iterator[RunningBot]:
     """The bot serving the web view on each database, seeded with the demo's INC-1."""
     seed(database_url)
     with running_bot(database_url, fake_slack.base_url, **web_settings(provider)) as running:

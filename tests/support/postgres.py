@@ -40,13 +40,16 @@ class PostgresServer:
     origin: str
 
     @contextmanager
-    def fresh_database(self) -> Iterator[str]:
-        """Create an empty database ``test_<uuid>``, yield its URL, then drop it (even if still in use)."""
+    def fresh_database(self, template: str | None = None) -> Iterator[str]:
+        """Create a database ``test_<uuid>``, yield its URL, then drop it (even if still in use): an empty one, or a
+        copy of the database named ``template`` (PostgreSQL's ``CREATE DATABASE ... TEMPLATE``, a file-level copy:
+        nobody may be connected to the template meanwhile)."""
         name = f"test_{uuid.uuid4().hex}"
         engine = self._admin_engine()
+        copy = f' TEMPLATE "{template}"' if template else ""
         try:
             with engine.connect() as connection:
-                connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+                connection.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
             yield self.admin_url.set(database=name).render_as_string(hide_password=False)
         finally:
             with engine.connect() as connection:
