@@ -120,16 +120,20 @@ class Prepared:
         assert dbapi_connection is not None
         cursor = dbapi_connection.cursor()
         sql = self.sql
-        dispatch = connection.dispatch
+        # SQLAlchemy's own test before it reaches for the listeners (building the connection's joined dispatcher
+        # costs more than the rest of this call).
+        listened = connection._has_events or connection.engine._has_events
         try:
-            for before in dispatch.before_cursor_execute:
-                sql, parameters = before(connection, cursor, sql, parameters, None, many)
+            if listened:
+                for before in connection.dispatch.before_cursor_execute:
+                    sql, parameters = before(connection, cursor, sql, parameters, None, many)
             if many:
                 cursor.executemany(sql, parameters)
             else:
                 cursor.execute(sql, parameters)
-            for after in dispatch.after_cursor_execute:
-                after(connection, cursor, sql, parameters, None, many)
+            if listened:
+                for after in connection.dispatch.after_cursor_execute:
+                    after(connection, cursor, sql, parameters, None, many)
         except self._dialect.loaded_dbapi.Error as exc:
             cursor.close()
             lost = self._dialect.is_disconnect(exc, dbapi_connection, cursor)
