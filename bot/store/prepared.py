@@ -1,8 +1,9 @@
 """Core statements of the write path rendered once per dialect and run as driver SQL on the DB-API cursor.
 
 A Core statement run with ``Connection.execute`` pays, at every execution, SQLAlchemy's compiled-cache lookup,
-its parameter processing and its result set-up: 30-45 µs a statement on this project's machine (90-120 µs for the
-incident load's 32 columns), more than SQLite takes to run it (bench row 3, "Third pass on target 1").
+its parameter processing and its result set-up: 45-60 µs for a timeline insert on this project's machine (90-120 µs
+for the incident load's 32 columns), several times what SQLite takes to run it (bench/README.md, "Third pass on
+target 1").
 ``Prepared`` renders the same statement once for a dialect (``statement.compile``: the statement stays the one
 definition of its SQL), keeps the bind and result processors SQLAlchemy itself would apply to each parameter and
 column (the column types' own: a UTC datetime is stored as the very same text), and runs it on the connection's
