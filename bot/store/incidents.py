@@ -30,6 +30,7 @@ from bot.domain.model import (
     TimelineEntry,
 )
 from bot.errors import ConcurrentUpdate
+from bot.store.prepared import Statement
 from bot.store.tables import (
     FollowupRow,
     HypothesisRow,
@@ -91,6 +92,16 @@ _BY_NUMBER = _LOAD.where(_INCIDENTS.c.number == sa.bindparam("number"))
 _BY_CHANNEL = _LOAD.where(_INCIDENTS.c.channel_id == sa.bindparam("channel_id"))
 _BY_NUMBER_LOCKED = _BY_NUMBER.with_for_update(of=_INCIDENTS)
 _BY_CHANNEL_LOCKED = _BY_CHANNEL.with_for_update(of=_INCIDENTS)
+_LOADS = {
+    (by_channel, locked): Statement(query)
+    for (by_channel, locked), query in {
+        (False, False): _BY_NUMBER,
+        (True, False): _BY_CHANNEL,
+        (False, True): _BY_NUMBER_LOCKED,
+        (True, True): _BY_CHANNEL_LOCKED,
+    }.items()
+}
+"""The four loads, run as driver SQL (bot.store.prepared): by number or by channel, locked or not."""
 _MEMBERS = (
     sa.select(_PARTICIPANTS.c.user_id, _PARTICIPANTS.c.role, _PARTICIPANTS.c.joined_at)
     .where(_PARTICIPANTS.c.incident_id == sa.bindparam("incident_id"))
@@ -104,32 +115,43 @@ _HYPOTHESES_OF = (
 _FOLLOWUPS_OF = (
     sa.select(_FOLLOWUPS).where(_FOLLOWUPS.c.incident_id == sa.bindparam("incident_id")).order_by(_FOLLOWUPS.c.number)
 )
-_SAVE = (
-    sa.update(_INCIDENTS)
-    .where(_INCIDENTS.c.id == sa.bindparam("b_id"), _INCIDENTS.c.version == sa.bindparam("b_version"))
-    .values(
-        title=sa.bindparam("b_title"),
-        severity=sa.bindparam("b_severity"),
-        status=sa.bindparam("b_status"),
-        lead=sa.bindparam("b_lead"),
-        channel_id=sa.bindparam("b_channel_id"),
-        resolved_at=sa.bindparam("b_resolved_at"),
-        resolved_by=sa.bindparam("b_resolved_by"),
-        summary=sa.bindparam("b_summary"),
-        service=sa.bindparam("b_service"),
-        impact_percent=sa.bindparam("b_impact_percent"),
-        version=sa.bindparam("b_new_version"),
-        updated_at=sa.bindparam("b_updated_at"),
-    )
+_SAVED_COLUMNS = (
+    "title",
+    "severity",
+    "status",
+    "lead",
+    "channel_id",
+    "resolved_at",
+    "resolved_by",
+    "summary",
+    "service",
+    "impact_percent",
 )
-"""The version-checked update of a transition: it matches no row when another transaction changed the incident."""
-_UPDATED = _SAVE.returning(_INCIDENTS.c.id).cte("updated")
-_SAVE_WITH_ENTRY = (
-    sa.insert(_TIMELINE)
-    .from_select(
+"""The incident columns a transition may change; ``save`` sets those that changed (bind ``b_<column>``), and always
+``version`` (``b_new_version``) and ``updated_at`` (``b_updated_at``)."""
+
+
+def _save(changed: tuple[str, ...]) -> sa.Update:
+    """The version-checked update of a transition that changed ``changed``: it matches no row when another transaction
+    changed the incident. A column is set only when it changed: SQLite rewrites the entries of every index on a
+    column named in ``SET`` (status, channel, service), changed or not: 3 more pages to write per note."""
+    values: dict[str, Any] = {column: sa.bindparam(f"b_{column}") for column in changed}
+    return (
+        sa.update(_INCIDENTS)
+        .where(_INCIDENTS.c.id == sa.bindparam("b_id"), _INCIDENTS.c.version == sa.bindparam("b_version"))
+        .values(**values, version=sa.bindparam("b_new_version"), updated_at=sa.bindparam("b_updated_at"))
+    )
+
+
+def _save_with_entry(changed: tuple[str, ...]) -> sa.Insert:
+    """PostgreSQL only (a data-modifying ``WITH``): ``_save(changed)`` and a transition's one timeline entry in one
+    statement, one round trip: the entry is inserted only for the row the update matched (no row inserted: another
+    transaction won)."""
+    updated = _save(changed).returning(_INCIDENTS.c.id).cte("updated")
+    return sa.insert(_TIMELINE).from_select(
         ["incident_id", "kind", "occurred_at", "recorded_at", "actor", "text", "data"],
         sa.select(
-            _UPDATED.c.id,
+            updated.c.id,
             sa.bindparam("e_kind", type_=_TIMELINE.c.kind.type),
             sa.bindparam("e_occurred_at", type_=_TIMELINE.c.occurred_at.type),
             sa.bindparam("e_recorded_at", type_=_TIMELINE.c.recorded_at.type),
@@ -138,10 +160,21 @@ _SAVE_WITH_ENTRY = (
             sa.bindparam("e_data", type_=_TIMELINE.c.data.type),
         ),
     )
-    .execution_options(preserve_rowcount=True)
-)  # SQLAlchemy keeps an INSERT's rowcount only when asked
-"""PostgreSQL only (a data-modifying ``WITH``): ``_SAVE`` and a transition's one timeline entry in one statement, one
-round trip: the entry is inserted only for the row the update matched (no row inserted: another transaction won)."""
+
+
+_SAVES: dict[tuple[bool, tuple[str, ...]], Statement] = {}
+"""``_save`` (False) or ``_save_with_entry`` (True) by the columns changed: built once per set (a note: none)."""
+
+
+def _save_statement(with_entry: bool, changed: tuple[str, ...]) -> Statement:
+    statement = _SAVES.get((with_entry, changed))
+    if statement is None:
+        statement = Statement(_save_with_entry(changed) if with_entry else _save(changed))
+        if len(_SAVES) < 256:  # at most 2 x 2 ** 10 sets; transitions change a handful of them
+            _SAVES[(with_entry, changed)] = statement
+    return statement
+
+
 _INSERT_MEMBER = sa.insert(_PARTICIPANTS)
 _UPDATE_MEMBER = (
     sa.update(_PARTICIPANTS)
@@ -192,6 +225,9 @@ class IncidentRepository:
         # In a write transaction, loading an incident locks its row until commit, so concurrent
         # commands on one incident queue up instead of failing the version check over and over.
         self._locking = locking
+        # The _SAVED_COLUMNS of each incident row as loaded (or last saved) in this transaction, by row id: ``save``
+        # sets only the columns whose value differs.
+        self._stored: dict[int, tuple[Any, ...]] = {}
 
     @property
     def _session(self) -> Session:
@@ -209,14 +245,14 @@ class IncidentRepository:
         """INC-``number`` (its row locked until commit in a write transaction), or None.
 
         One query, plus one per child table (team, hypotheses, follow-ups) that has rows of it."""
-        query = _BY_NUMBER_LOCKED if self._locking else _BY_NUMBER
-        row = self._connection.execute(query, {"number": number}).first()
+        connection = self._connection
+        row = _LOADS[(False, self._locking)].on(connection).first(connection, {"number": number})
         return self._load(row) if row else None
 
     def get_by_channel(self, channel_id: str) -> Incident | None:
         """The incident whose Slack channel is ``channel_id`` (its row locked as ``get`` does), or None."""
-        query = _BY_CHANNEL_LOCKED if self._locking else _BY_CHANNEL
-        row = self._connection.execute(query, {"channel_id": channel_id}).first()
+        connection = self._connection
+        row = _LOADS[(True, self._locking)].on(connection).first(connection, {"channel_id": channel_id})
         return self._load(row) if row else None
 
     def count_open(self) -> dict[tuple[Severity, Status], int]:
@@ -258,7 +294,8 @@ class IncidentRepository:
         """Persist a transition of ``before``; raise ConcurrentUpdate if someone else changed it first."""
         after = decision.incident
         row_id = self._keys.row_id(before.number)
-        # A Core UPDATE built once (_SAVE): the ORM's bulk-update bookkeeping cost a quarter of a note's time.
+        # A Core UPDATE built once per set of changed columns (_save), run as driver SQL (bot.store.prepared): the
+        # ORM's bulk-update bookkeeping cost a quarter of a note's time, SQLAlchemy's execution another tenth.
         connection = self._connection
         parameters = {
             "b_id": row_id,
@@ -276,16 +313,26 @@ class IncidentRepository:
             "b_new_version": before.version + 1,
             "b_updated_at": recorded_at,
         }
+        # The columns whose value differs from the row as this transaction loaded it (``before`` may differ from the
+        # row: find_incident binds a channel not yet recorded); every column for a row not loaded here.
+        stored = self._stored.get(row_id)
+        values = tuple(parameters[f"b_{column}"] for column in _SAVED_COLUMNS)
+        changed = (
+            _SAVED_COLUMNS
+            if stored is None
+            else tuple(column for column, new, old in zip(_SAVED_COLUMNS, values, stored, strict=True) if new != old)
+        )
         entries = decision.entries
         if len(entries) == 1 and connection.dialect.name == "postgresql":
             parameters.update(entry_values(entries[0], prefix="e_"))
-            updated = connection.execute(_SAVE_WITH_ENTRY, parameters)
+            updated = _save_statement(True, changed).on(connection).execute(connection, parameters)
             self._timeline.inserted(row_id, entries)
             entries = ()
         else:
-            updated = connection.execute(_SAVE, parameters)
-        if updated.rowcount != 1:
+            updated = _save_statement(False, changed).on(connection).execute(connection, parameters)
+        if updated != 1:
             raise ConcurrentUpdate(f"{before.incident_id} changed while this command ran; please try again.")
+        self._stored[row_id] = values
         if after.members != before.members:
             self._save_members(connection, row_id, before, after)
         if after.hypotheses != before.hypotheses:
@@ -430,6 +477,7 @@ class IncidentRepository:
         """The incident of a ``_LOAD`` row, with its children (a query for each child table that has its rows)."""
         row_id: int = row.id
         self._keys.remember(row.number, row_id, bool(row.corrected))
+        self._stored[row_id] = tuple(getattr(row, column) for column in _SAVED_COLUMNS)
         connection = self._connection
         key = {"incident_id": row_id}
         members: tuple[Member, ...] = ()

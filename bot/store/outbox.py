@@ -23,12 +23,12 @@ from sqlmodel import Session, col, select
 
 from bot.domain.effects import Effect as Effect
 from bot.domain.effects import OutboxItem as OutboxItem
+from bot.store.prepared import Statement
 from bot.store.tables import OutboxRow
 
 PENDING = "pending"
 DEAD = "dead"
 _OUTBOX: sa.Table = OutboxRow.__table__  # type: ignore[attr-defined]
-_INSERT = sa.insert(_OUTBOX)
 
 
 def _twin_waiting(index: int, has_incident: bool) -> sa.Exists:
@@ -66,11 +66,13 @@ _ENQUEUE_COLUMNS = (
     "created_at",
     "updated_at",
 )
-_GUARDED_INSERTS: dict[tuple[bool, tuple[int, ...]], sa.Insert] = {}
+_INSERT = Statement(sa.insert(_OUTBOX), column_keys=_ENQUEUE_COLUMNS)
+"""The plain insert of outbox rows (``OutboxRepository._row``), run as driver SQL (bot.store.prepared)."""
+_GUARDED_INSERTS: dict[tuple[bool, tuple[int, ...]], Statement] = {}
 _GUARDED_SHAPES_KEPT = 64
 
 
-def _insert_guarded(shape: tuple[int, ...], postgresql: bool) -> sa.Insert:
+def _insert_guarded(shape: tuple[int, ...], postgresql: bool) -> Statement:
     """One ``INSERT INTO outbox ... SELECT ... UNION ALL SELECT ...`` adding row ``i`` (parameters ``kind_i``,
     ``lane_i``, ``incident_number_i``, ``payload_i``, ``next_attempt_at_i``; ``now``) in order, each row of a
     GUARDED ``shape`` only ``WHERE NOT EXISTS`` its waiting twin: the coalescing check and the insert in one
@@ -109,7 +111,7 @@ def _insert_guarded(shape: tuple[int, ...], postgresql: bool) -> sa.Insert:
             select = select.where(~_twin_waiting(index, how == GUARDED))
         selects.append(select)
     source = selects[0] if len(selects) == 1 else sa.union_all(*selects)
-    statement = sa.insert(_OUTBOX).from_select(list(_ENQUEUE_COLUMNS), source)
+    statement = Statement(sa.insert(_OUTBOX).from_select(list(_ENQUEUE_COLUMNS), source))
     if len(_GUARDED_INSERTS) < _GUARDED_SHAPES_KEPT:
         _GUARDED_INSERTS[(postgresql, shape)] = statement
     return statement
@@ -182,7 +184,7 @@ class OutboxRepository:
             return
         if all(how == PLAIN for _effect, how in kept):
             rows = [self._row(effect, now) for effect, _how in kept]
-            self._connection.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
+            _INSERT.on(self._connection).execute(self._connection, rows[0] if len(rows) == 1 else rows)
             return
         parameters: dict[str, Any] = {"now": now}
         for index, (effect, _how) in enumerate(kept):
@@ -192,7 +194,8 @@ class OutboxRepository:
             parameters[f"payload_{index}"] = effect.payload
             parameters[f"next_attempt_at_{index}"] = now + effect.not_before if effect.not_before else now
         shape = tuple(how for _effect, how in kept)
-        self._connection.execute(_insert_guarded(shape, self._connection.dialect.name == "postgresql"), parameters)
+        connection = self._connection
+        _insert_guarded(shape, connection.dialect.name == "postgresql").on(connection).execute(connection, parameters)
 
     @staticmethod
     def _row(effect: Effect, now: datetime) -> dict[str, Any]:

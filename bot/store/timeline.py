@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from bot.domain.model import FOLLOWUP_CHANGE_NAMES, EntryKind, StatusChange, TimelineEntry
 from bot.domain.nudges import BOT_CHATTER
 from bot.errors import ConcurrentUpdate
+from bot.store.prepared import Statement
 from bot.store.tables import IncidentRow, TimelineEntryRow
 
 _TIMELINE: sa.Table = TimelineEntryRow.__table__  # type: ignore[attr-defined]
@@ -33,7 +34,9 @@ def kind_in(kinds: Iterable[EntryKind]) -> sa.ColumnElement[bool]:
 
 CORRECTION_ENTRY_KINDS = (EntryKind.CORRECTION, EntryKind.STRIKE)
 _CORRECTION_KINDS = tuple(kind.value for kind in CORRECTION_ENTRY_KINDS)
-_INSERT_ENTRY = sa.insert(_TIMELINE)
+_ENTRY_COLUMNS = ("incident_id", "kind", "occurred_at", "recorded_at", "actor", "text", "data")
+_INSERT_ENTRY = Statement(sa.insert(_TIMELINE), column_keys=_ENTRY_COLUMNS)
+"""The insert of entries (``incident_id`` and ``entry_values``), run as driver SQL (bot.store.prepared)."""
 _INCIDENTS: sa.Table = IncidentRow.__table__  # type: ignore[attr-defined]
 _ROW_ID = sa.select(_INCIDENTS.c.id).where(_INCIDENTS.c.number == sa.bindparam("number"))
 _HAS_CORRECTIONS = sa.select(
@@ -280,7 +283,8 @@ class TimelineRepository:
         if not entries:
             return
         rows = [{"incident_id": incident_row_id, **entry_values(entry)} for entry in entries]
-        self._connection.execute(_INSERT_ENTRY, rows[0] if len(rows) == 1 else rows)
+        connection = self._connection
+        _INSERT_ENTRY.on(connection).execute(connection, rows[0] if len(rows) == 1 else rows)
         self.inserted(incident_row_id, entries)
 
     def inserted(self, incident_row_id: int, entries: Sequence[TimelineEntry]) -> None:
