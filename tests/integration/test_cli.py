@@ -1,4 +1,8 @@
-"""The ``incidentbot`` command line as users run it: a real process, DATABASE_URL in the environment."""
+"""The ``incidentbot`` command line as users run it: a real process, DATABASE_URL in the environment.
+
+Set-up steps that only put a database in a state, and the repeated spellings of a long session, run the same entry
+function in this process (``incidentbot_here``: 0.4-1 s less a run); each test says which runs stay processes (at
+least one per kind of outcome: success, refusal with exit 1, usage error with exit 2, help)."""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ import pytest
 from bot.cli.main import main
 from bot.store.engine import create_store_engine
 from bot.store.migrate import current_revision, head_revision
-from tests.support.cli import assert_one_line_error, incidentbot
+from tests.support.cli import assert_one_line_error, incidentbot, incidentbot_here
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
@@ -230,12 +234,22 @@ PEOPLE_COMMANDS = (
 )
 
 
+PEOPLE_PROCESSES = frozenset({"declare SEV-1 CDN down", "INC-1 assemble @carol:networking @dave <@U0BOB|bobby>"})
+"""The runs of PEOPLE_COMMANDS made by a real ``incidentbot`` process (the first, which creates the database, and the
+one naming people in three ways); the others run the entry function in this process."""
+
+
 @pytest.fixture(scope="module")
 def people(tmp_path_factory: pytest.TempPathFactory) -> PeopleSession:
-    """Issue 11 item 7 in a real CLI process: every command by ``--user @Erin``."""
+    """Issue 11 item 7 through the CLI: every command by ``--user @Erin`` (PEOPLE_PROCESSES in real processes)."""
     folder = tmp_path_factory.mktemp("cli-people")
     url = f"sqlite:///{folder / 'incidents.db'}"
-    runs = {text: incidentbot("run", text, "--user", "@Erin", database_url=url, cwd=folder) for text in PEOPLE_COMMANDS}
+    runs = {
+        text: (incidentbot if text in PEOPLE_PROCESSES else incidentbot_here)(
+            "run", text, "--user", "@Erin", database_url=url, cwd=folder
+        )
+        for text in PEOPLE_COMMANDS
+    }
     workspace = Workspace(folder, url, runs[PEOPLE_COMMANDS[0]], runs[PEOPLE_COMMANDS[1]])
     return PeopleSession(workspace, runs)
 
@@ -323,10 +337,11 @@ class TestCliSyntaxInErrors:
         assert (result.returncode, result.stdout) == (0, 'Usage: incidentbot run "lead @user"\n')
 
     def test_refusal_hint_is_a_cli_command(self, tmp_path: Path) -> None:
-        """After resolve, ``mitigate`` is refused with the reopen command in CLI syntax."""
+        """After resolve, ``mitigate`` is refused with the reopen command in CLI syntax (the set-up in this process,
+        the refusal from a real process)."""
         url = f"sqlite:///{tmp_path / 'incidents.db'}"
         for text in ("declare sev3 disk full", "INC-1 resolve cleaned up"):
-            assert incidentbot("run", text, database_url=url, cwd=tmp_path).returncode == 0
+            assert incidentbot_here("run", text, database_url=url, cwd=tmp_path).returncode == 0
         result = incidentbot("run", "INC-1 mitigate more disk", database_url=url, cwd=tmp_path)
         assert_one_line_error(result, '`incidentbot run "INC-1 reopen <reason>"` first')
         assert "`/incident" not in result.stderr
@@ -338,19 +353,22 @@ class TestCliSyntaxInErrors:
 
 class TestAtThroughTheCli:
     def test_utc_offsets_are_ahead_of_utc(self, tmp_path: Path) -> None:
-        """Issue 11 item 4 through ``incidentbot run``: 13:42 UTC+1 and GMT+1 are 12:42Z, UTC+05:30 is 08:12Z."""
+        """Issue 11 item 4 through ``incidentbot run``: 13:42 UTC+1 and GMT+1 are 12:42Z, UTC+05:30 is 08:12Z.
+
+        The UTC+1 note is typed into a real process; the other spellings, the declaration and the timeline read run
+        the entry function in this process."""
         url = f"sqlite:///{tmp_path / 'incidents.db'}"
         day = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()  # any day within --at's one year
         texts = (
-            f"declare sev2 CDN down --at {day} 08:00Z",
-            f"INC-1 note utc plus one --at {day} 13:42 UTC+1",
-            f"INC-1 note gmt plus one --at {day} 13:42 GMT+1",
-            f"INC-1 note india --at {day} 13:42 UTC+05:30",
+            (f"declare sev2 CDN down --at {day} 08:00Z", incidentbot_here),
+            (f"INC-1 note utc plus one --at {day} 13:42 UTC+1", incidentbot),
+            (f"INC-1 note gmt plus one --at {day} 13:42 GMT+1", incidentbot_here),
+            (f"INC-1 note india --at {day} 13:42 UTC+05:30", incidentbot_here),
         )
-        for text in texts:
-            result = incidentbot("run", text, database_url=url, cwd=tmp_path)
+        for text, cli in texts:
+            result = cli("run", text, database_url=url, cwd=tmp_path)
             assert result.returncode == 0, result.stderr
-        result = incidentbot("timeline", "INC-1", "--format", "json", database_url=url, cwd=tmp_path)
+        result = incidentbot_here("timeline", "INC-1", "--format", "json", database_url=url, cwd=tmp_path)
         entries = json.loads(result.stdout)["entries"]
         assert [(e["text"], e["occurred_at"]) for e in entries] == [
             ("CDN down", f"{day}T08:00:00Z"),
@@ -381,6 +399,10 @@ TESTER_RUNS: tuple[tuple[str, ...], ...] = (
     ("run", "INC-1 note x", "--user", "<@U123ABC>"),
     ("run", "help"),
 )
+TESTER_PROCESSES = frozenset({0, 2, 15, 16, 18})
+"""The positions in TESTER_RUNS typed into a real ``incidentbot`` process, one of each outcome: a declaration that
+creates the database, a usage error with its usage line (exit 2), a refusal (exit 1), a bad ``--user`` (exit 2) and
+``help``; the other spellings run the entry function in this process."""
 
 
 @dataclass(frozen=True)
@@ -393,11 +415,15 @@ class CliSession:
 
 @pytest.fixture(scope="module")
 def tester(tmp_path_factory: pytest.TempPathFactory) -> CliSession:
-    """The fresh tester's CLI session, one process per command, in order, on one SQLite file."""
+    """The fresh tester's CLI session, one run per command, in order, on one SQLite file (TESTER_PROCESSES in real
+    processes, the rest in this process)."""
     folder = tmp_path_factory.mktemp("cli-tester")
     url = f"sqlite:///{folder / 'incidents.db'}"
-    runs = [incidentbot(*args, database_url=url, cwd=folder) for args in TESTER_RUNS]
-    timeline = incidentbot("timeline", "INC-1", "--format", "json", database_url=url, cwd=folder)
+    runs = [
+        (incidentbot if i in TESTER_PROCESSES else incidentbot_here)(*args, database_url=url, cwd=folder)
+        for i, args in enumerate(TESTER_RUNS)
+    ]
+    timeline = incidentbot_here("timeline", "INC-1", "--format", "json", database_url=url, cwd=folder)
     return CliSession(runs, json.loads(timeline.stdout)["entries"])
 
 
@@ -483,18 +509,16 @@ def assert_one_line_error_with_usage(result: subprocess.CompletedProcess[str], m
 
 class TestStrictRolesInTheCli:
     def test_a_refusal_names_people_as_the_cli_writes_them(self, tmp_path: Path) -> None:
-        """With INCIDENT_STRICT_ROLES=true, the CLI's refusal says `@alice` and reads `may roll it back`."""
+        """With INCIDENT_STRICT_ROLES=true, the CLI's refusal says `@alice` and reads `may roll it back` (the set-up
+        in this process, the refusal from a real process)."""
         url = f"sqlite:///{tmp_path / 'incidents.db'}"
-
-        def run(text: str, user: str) -> subprocess.CompletedProcess[str]:
-            env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "LOG_"))}
-            env.update(DATABASE_URL=url, INCIDENT_STRICT_ROLES="true")
-            command = [sys.executable, "-m", "bot.cli.main", "run", text, "--user", user]
-            return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
-
-        assert run("declare sev1 CDN edge returning 502s", "@alice").returncode == 0
-        assert run("INC-1 lead @alice", "@alice").returncode == 0
-        refused = run("INC-1 rollback WAF rule", "@mallory")
+        strict = {"INCIDENT_STRICT_ROLES": "true"}
+        for text in ("declare sev1 CDN edge returning 502s", "INC-1 lead @alice"):
+            done = incidentbot_here("run", text, "--user", "@alice", database_url=url, cwd=tmp_path, settings=strict)
+            assert done.returncode == 0, done.stderr
+        refused = incidentbot(
+            "run", "INC-1 rollback WAF rule", "--user", "@mallory", database_url=url, cwd=tmp_path, settings=strict
+        )
         assert_one_line_error(refused)
         assert refused.stderr.strip() == (
             "incidentbot: Only the lead @alice and the IRT of INC-1 may roll it back (strict roles are on). "
@@ -515,22 +539,27 @@ SLACK_USER_COMMANDS = (
     ("INC-1 timeline", "U0123ABC", False),
 )
 """(text, --user, strict roles): people named by Slack user id, with and without the name Slack sends."""
+SLACK_USER_PROCESSES = frozenset(
+    {"INC-1 lead <@U0123ABC>", "INC-1 rollback the WAF rule", "INC-1 status", "timeline text"}
+)
+"""The runs of ``slack_users`` made by a real ``incidentbot`` process: a refusal, the strict-roles refusal (its setting
+in the process's environment), a status and the text timeline; the others run the entry function in this process."""
 
 
 @pytest.fixture(scope="module")
 def slack_users(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.CompletedProcess[str]]:
-    """Issue 12 item 6: INC-1 driven by Slack user ids through ``incidentbot run`` processes, and its
-    ``timeline`` in text and JSON; each run's result by its text."""
+    """Issue 12 item 6: INC-1 driven by Slack user ids through ``incidentbot run``, and its ``timeline`` in text
+    and JSON; each run's result by its text (SLACK_USER_PROCESSES in real processes, the rest in this process)."""
     folder = tmp_path_factory.mktemp("cli-slack-users")
     url = f"sqlite:///{folder / 'incidents.db'}"
     runs: dict[str, subprocess.CompletedProcess[str]] = {}
     for text, user, strict in SLACK_USER_COMMANDS:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT_", "LOG_"))}
-        env.update(DATABASE_URL=url, INCIDENT_STRICT_ROLES="true" if strict else "false")
-        command = [sys.executable, "-m", "bot.cli.main", "run", text, "--user", user]
-        runs[text] = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=60)
+        cli = incidentbot if text in SLACK_USER_PROCESSES else incidentbot_here
+        settings = {"INCIDENT_STRICT_ROLES": "true" if strict else "false"}
+        runs[text] = cli("run", text, "--user", user, database_url=url, cwd=folder, settings=settings)
     for form in ("text", "json"):
-        runs[f"timeline {form}"] = incidentbot("timeline", "INC-1", "--format", form, database_url=url, cwd=folder)
+        cli = incidentbot if f"timeline {form}" in SLACK_USER_PROCESSES else incidentbot_here
+        runs[f"timeline {form}"] = cli("timeline", "INC-1", "--format", form, database_url=url, cwd=folder)
     return runs
 
 
@@ -539,7 +568,7 @@ class TestSlackUsersInTheTerminal:
     Slack's ``<@U0123ABC>`` markup, in its output and in its refusals."""
 
     def test_nothing_printed_is_slack_markup(self, slack_users: dict[str, subprocess.CompletedProcess[str]]) -> None:
-        """No run, no refusal and neither timeline prints ``<@`` (12 processes)."""
+        """No run, no refusal and neither timeline prints ``<@`` (12 runs, 4 of them processes)."""
         assert len(slack_users) == 12
         for text, result in slack_users.items():
             assert "Traceback" not in result.stderr, text
@@ -601,9 +630,10 @@ class TestSlackUsersInTheTerminal:
 @pytest.mark.parametrize("listing", [("list",), ("run", "list")], ids=["list", "run list"])
 def test_a_title_with_slack_mentions_is_listed_as_people_write_them(tmp_path: Path, listing: tuple[str, ...]) -> None:
     """Found by a fresh tester: `list` printed a title's ``<@U0BOB|bob>`` markup; it reads ``@bob`` (``@U0EVE``
-    without a name), as status, timeline and the postmortem already showed it."""
+    without a name), as status, timeline and the postmortem already showed it (declared in this process, listed by a
+    real one)."""
     url = f"sqlite:///{tmp_path / 'incidents.db'}"
-    declared = incidentbot(
+    declared = incidentbot_here(
         "run", "declare sev1 <@U0BOB|bob> broke <@U0EVE>", "--user", "U0ALICE", database_url=url, cwd=tmp_path
     )
     assert declared.returncode == 0, declared.stderr

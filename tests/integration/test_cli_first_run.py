@@ -2,6 +2,9 @@
 
 Each check runs ``python -m bot.cli.main`` (or the installed ``incidentbot`` script) in a fresh folder
 with only the settings it names, and checks exit status, the one line on stderr and what is left on disk.
+Set-up that only puts INC-1 in a database (``declare_one``) and the reads that confirm a refusal recorded nothing
+run the same entry function in this process (``incidentbot_here``), and so do the variants of a bad DATABASE_URL
+that take a path another case already takes through a process (``test_a_bad_url_is_one_line``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from bot.cli.main import _parser
 from bot.store import open_store
 from bot.store.engine import create_store_engine
 from bot.store.migrate import current_revision, upgrade
+from tests.support.cli import incidentbot_here
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(sys.executable).parent / "incidentbot"
@@ -71,8 +75,8 @@ def revision(database_url: str) -> str | None:
 
 
 def declare_one(database_url: str, cwd: Path) -> None:
-    """INC-1 through the CLI itself."""
-    result = cli("run", "declare sev2 checkout is down", cwd=cwd, database_url=database_url)
+    """INC-1 through the CLI's entry function, in this process (set-up: the process is what the tests check next)."""
+    result = incidentbot_here("run", "declare sev2 checkout is down", cwd=cwd, database_url=database_url)
     assert result.returncode == 0, result.stderr
 
 
@@ -272,6 +276,7 @@ def _set_revision(database_url: str, value: str) -> None:
 
 
 class TestNewerSchema:
+    @pytest.mark.migrated_database  # a current database to begin with (the migrations: test_migrations.py)
     @pytest.mark.parametrize(
         "command",
         [
@@ -319,7 +324,7 @@ class TestReadOnlySqlite:
             "database): give this user write access to the file and its folder, or only read it (list, timeline, "
             "postmortem, slo, report, outbox)."
         )
-        listed = cli("list", cwd=tmp_path, database_url=read_only_url)
+        listed = incidentbot_here("list", cwd=tmp_path, database_url=read_only_url)
         assert listed.returncode == 0 and listed.stdout.startswith("INC-1  sev2  declared")
         assert listed.stdout.count("INC-") == 1
 
@@ -426,8 +431,12 @@ class TestEnvFile:
         ids=" ".join,
     )
     def test_before_or_after_the_subcommand(self, env_folder: Path, args: tuple[str, ...]) -> None:
-        """The file is read wherever the option stands."""
-        result = cli(*args, cwd=env_folder)
+        """The file is read wherever the option stands (before and after `list` in real processes, the other
+        commands through the entry function in this process)."""
+        if args[-1] == "list" or args[0] == "list":
+            result = cli(*args, cwd=env_folder)
+        else:
+            result = incidentbot_here(*args, cwd=env_folder, database_url=None)
         assert result.returncode == 0, result.stderr
         assert "checkout is down" in result.stdout
 
@@ -448,6 +457,16 @@ class TestEnvFile:
             "incidentbot: --env-file missing.env: no such file (leave the option out to read .env if there is one)."
         )
         assert list(tmp_path.iterdir()) == []
+
+
+BAD_URLS_IN_PROCESS = frozenset(
+    {
+        "postgres://u@127.0.0.1:1/db?password=s3cret",
+        "postgresql://u@127.0.0.1:1/db?sslmode=disable&PASSWORD=s3cret",
+        "postgres://u:pw@127.0.0.1:1/db?sslpassword=s3cret",
+        "postgres://u:s3cret@[::1/db?password=s3cret",
+    }
+)
 
 
 class TestDatabaseUrls:
@@ -508,8 +527,14 @@ class TestDatabaseUrls:
         ],
     )
     def test_a_bad_url_is_one_line(self, tmp_path: Path, command: tuple[str, ...], url: str, expected: str) -> None:
-        """Each kind of bad DATABASE_URL: one line naming it, never the password."""
-        result = cli(*command, cwd=tmp_path, database_url=url)
+        """Each kind of bad DATABASE_URL: one line naming it, never the password. One URL of each kind (scheme,
+        no URL, driver, connection refused, unparsable port or host) is given to a real process; the other spellings
+        of a password in the query and the broken IPv6 host (the paths of the connection refused and the unparsable
+        port) run the entry function in this process (BAD_URLS_IN_PROCESS)."""
+        if url in BAD_URLS_IN_PROCESS:
+            result = incidentbot_here(*command, cwd=tmp_path, database_url=url)
+        else:
+            result = cli(*command, cwd=tmp_path, database_url=url)
         line = one_line_error(result)
         assert expected in line
         assert "s3cret" not in result.stderr + result.stdout
@@ -528,8 +553,8 @@ class TestServiceNames:
             f"incidentbot: `{typed}` is not in the SLO catalogue; did you mean `{closest}`? "
             "(catalogued: cdn-edge, checkout-api, search)"
         )
-        timeline = cli("timeline", "INC-1", cwd=tmp_path, database_url=url)
-        assert "Service affected" not in timeline.stdout
+        timeline = incidentbot_here("timeline", "INC-1", cwd=tmp_path, database_url=url)
+        assert timeline.returncode == 0 and "Service affected" not in timeline.stdout
 
     def test_a_service_without_an_slo_is_accepted(self, tmp_path: Path) -> None:
         """A name nothing in the catalogue resembles is a service without an SLO: recorded, with a note saying so."""
@@ -586,8 +611,12 @@ class TestCharts:
 
     @pytest.mark.parametrize("name", ["r.txt", "r.jpg", "chart"])
     def test_another_extension_is_refused_before_any_work(self, folder: Path, name: str) -> None:
-        """One usage line, no report printed, no file."""
-        result = cli("report", "--chart", name, cwd=folder)
+        """One usage line, no report printed, no file (r.txt through a real process; r.jpg and chart, the same
+        check of the name, through the entry function in this process)."""
+        if name == "r.txt":
+            result = cli("report", "--chart", name, cwd=folder)
+        else:
+            result = incidentbot_here("report", "--chart", name, cwd=folder, database_url=None)
         line = one_line_error(result, expected_status=2)
         assert line == f"incidentbot: `--chart {name}`: a chart is written as PNG or SVG; name the file .png or .svg."
         assert result.stdout == "" and not (folder / name).exists()
@@ -641,16 +670,24 @@ class TestUnreadableSettingsFiles:
         ),
     ]
 
-    @pytest.mark.parametrize(("content", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+    SECOND_OF_A_KIND: ClassVar[frozenset[str]] = frozenset({"binary", "two bad lines"})
+    """Cases read by the same path as the one before them (not UTF-8; lines that are not settings): for ``list`` and
+    ``doctor`` they run the entry function in this process; every ``serve`` and the first of each kind run as real
+    processes."""
+
+    @pytest.mark.parametrize(("case", "content", "expected"), CASES, ids=[c[0] for c in CASES])
     @pytest.mark.parametrize("where", [".env", "--env-file"])
     @pytest.mark.parametrize("command", [("list",), ("serve", "--port", "0"), ("doctor",)], ids=" ".join)
     def test_one_line_naming_the_file(
-        self, tmp_path: Path, content: bytes, expected: str, where: str, command: tuple[str, ...]
+        self, tmp_path: Path, case: str, content: bytes, expected: str, where: str, command: tuple[str, ...]
     ) -> None:
         name = ".env" if where == ".env" else "team.env"
         (tmp_path / name).write_bytes(content)
         args = (*command, "--env-file", name) if where == "--env-file" else command
-        result = cli(*args, cwd=tmp_path)
+        if case in self.SECOND_OF_A_KIND and command[0] != "serve":
+            result = incidentbot_here(*args, cwd=tmp_path, database_url=None)
+        else:
+            result = cli(*args, cwd=tmp_path)
         if command == ("doctor",):
             assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
             assert f"{name}{' ' if expected[0] == 'i' else ''}{expected}" in result.stdout

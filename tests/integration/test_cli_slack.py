@@ -20,6 +20,7 @@ from bot.cli.main import main
 from bot.domain.effects import Effect
 from bot.store import open_store
 from tests.support.bot_server import BOT_TOKEN, running_bot, sqlite_url
+from tests.support.cli import incidentbot_here
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_driver import SlackDriver
 
@@ -238,6 +239,7 @@ class TestCliSaysWhatItQueuedByDestination:
         assert sorted(i["kind"] for i in listed["items"]) == ["slack.post_line", "slack.refresh", "tracker.file"]
 
 
+@pytest.mark.migrated_database  # database_url at the schema's head to begin with (the migrations: test_migrations.py)
 class TestCliOpensTheChannelOfAnIncidentThatHasNone:
     def test_a_cli_change_with_slack_configured_opens_the_channel_and_a_bot_delivers_it(
         self, database_url: str, fake_slack: FakeSlack
@@ -246,7 +248,8 @@ class TestCliOpensTheChannelOfAnIncidentThatHasNone:
         note queues the declaration's plan first (channel, invitation of the Slack users, pinned status,
         announcement) and its own line; a running bot makes them all, and the next change is the usual two."""
         for text in ("declare sev2 Checkout latency", "INC-1 lead @U0BOB", "INC-1 assemble @carol:networking"):
-            offline = _cli(database_url, "run", text)
+            # set-up without Slack: the entry function in this process (tests.support.cli.incidentbot_here)
+            offline = incidentbot_here("--env-file", "", "run", text, database_url=database_url, cwd=Path.cwd())
             assert (offline.returncode, offline.stderr) == (0, ""), offline.stderr
 
         noted = _cli(database_url, "run", "INC-1 note p99 at 2 s", slack_api_url=fake_slack.base_url)
@@ -286,8 +289,18 @@ class TestCliOpensTheChannelOfAnIncidentThatHasNone:
 
     def test_a_channel_already_on_its_way_is_not_opened_twice(self, database_url: str, fake_slack: FakeSlack) -> None:
         """Declared from the CLI with Slack configured (its channel queued, no bot running yet), a further
-        change queues only its own updates; the bot then creates one channel and announces once."""
-        declared = _cli(database_url, "run", "declare sev2 Checkout latency", slack_api_url=fake_slack.base_url)
+        change queues only its own updates; the bot then creates one channel and announces once. The declaration
+        runs the entry function in this process (set-up: its output is not checked), the note in a process."""
+        slack = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": fake_slack.base_url}
+        declared = incidentbot_here(
+            "--env-file",
+            "",
+            "run",
+            "declare sev2 Checkout latency",
+            database_url=database_url,
+            cwd=Path.cwd(),
+            settings=slack,
+        )
         assert declared.returncode == 0, declared.stderr
         noted = _cli(database_url, "run", "INC-1 note p99 at 2 s", slack_api_url=fake_slack.base_url)
         assert noted.stderr.splitlines()[0].startswith("Queued 2 Slack update(s) for INC-1; a running")

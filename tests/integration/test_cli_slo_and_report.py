@@ -1,4 +1,5 @@
-"""`incidentbot slo` and `incidentbot report` as users run them: real processes on a SQLite file."""
+"""`incidentbot slo` and `incidentbot report` as users run them: real processes on a SQLite file. The module's
+set-up (seven ``run`` steps) runs the entry function in this process (``incidentbot_here``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import assert_one_line_error, incidentbot
+from tests.support.cli import assert_one_line_error, incidentbot, incidentbot_here
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,8 +22,9 @@ class Team:
     folder: Path
     database_url: str
 
-    def run(self, *args: str) -> str:
-        result = incidentbot(*args, database_url=self.database_url, cwd=self.folder)
+    def run(self, *args: str, here: bool = False) -> str:
+        """``incidentbot ARGS`` exiting 0: its stdout, from a child process (or ``here``, in this process)."""
+        result = (incidentbot_here if here else incidentbot)(*args, database_url=self.database_url, cwd=self.folder)
         assert result.returncode == 0, result.stderr
         return result.stdout
 
@@ -47,7 +49,7 @@ def team(tmp_path_factory: pytest.TempPathFactory) -> Team:
         f"INC-1 resolve back to normal {at(35)}",
         "declare sev3 Search slow",
     ):
-        team.run("run", text)
+        team.run("run", text, here=True)
     return team
 
 

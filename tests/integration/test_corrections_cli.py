@@ -1,6 +1,8 @@
-"""Corrections through the ``incidentbot`` process (issue 16), each command its own process, on SQLite and
+"""Corrections through the ``incidentbot`` entry point (issue 16), each command its own run, on SQLite and
 PostgreSQL: numbered timeline, ``correct``/``strike``, the JSON record keeping both, the views reading the
-corrected version, refusals as one line, strict roles."""
+corrected version, refusals as one line, strict roles. A strict-roles refusal and a correction under strict roles,
+a refusal by the domain and the text timeline are child processes; the other steps (``here=True``) run the entry
+function in this process (``incidentbot_here``), each opening the database afresh as a process does."""
 
 from __future__ import annotations
 
@@ -8,34 +10,44 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.app import open_usecases
 from bot.domain.grammar import parse_command
 from bot.domain.slo import EMPTY_CATALOG
 from bot.usecases.shared import Actor
-from tests.support.cli import assert_one_line_error, incidentbot
+from tests.support.cli import assert_one_line_error, incidentbot, incidentbot_here
+
+pytestmark = pytest.mark.migrated_database
+"""database_url comes at the schema's head, a copy of a template (open_usecases would migrate it first thing; the
+migrations are tested in test_migrations.py and the first-run tests)."""
 
 
 def test_correct_and_strike_from_the_command_line(database_url: str, tmp_path: Path) -> None:
     day = f"{(datetime.now(UTC) - timedelta(days=3)).date():%Y-%m-%d}"
 
-    def run(text: str, user: str = "@alice", strict: bool = False) -> str:
+    def run(text: str, user: str = "@alice", strict: bool = False, here: bool = False) -> str:
         settings = {"INCIDENT_STRICT_ROLES": "true"} if strict else None
-        result = incidentbot("run", "--user", user, text, database_url=database_url, cwd=tmp_path, settings=settings)
+        result = (incidentbot_here if here else incidentbot)(
+            "run", "--user", user, text, database_url=database_url, cwd=tmp_path, settings=settings
+        )
         assert result.returncode == 0, result.stderr
         return result.stdout.strip()
 
-    def refused(text: str, *fragments: str, user: str = "@alice", strict: bool = False) -> None:
+    def refused(text: str, *fragments: str, user: str = "@alice", strict: bool = False, here: bool = False) -> None:
         settings = {"INCIDENT_STRICT_ROLES": "true"} if strict else None
-        result = incidentbot("run", "--user", user, text, database_url=database_url, cwd=tmp_path, settings=settings)
+        result = (incidentbot_here if here else incidentbot)(
+            "run", "--user", user, text, database_url=database_url, cwd=tmp_path, settings=settings
+        )
         assert_one_line_error(result, *fragments)
 
-    def read(*args: str) -> str:
-        result = incidentbot(*args, database_url=database_url, cwd=tmp_path)
+    def read(*args: str, here: bool = False) -> str:
+        result = (incidentbot_here if here else incidentbot)(*args, database_url=database_url, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         return result.stdout
 
     # The incident as typed with the CLI (`incidentbot run --user @alice ...`), recorded in-process to keep the
-    # test short; what follows is each its own `incidentbot` process.
+    # test short; what follows is each its own run of the entry point (a process unless here=True).
     usecases = open_usecases(database_url, lambda: datetime.now(UTC), EMPTY_CATALOG)
     try:
         for text in (
@@ -61,17 +73,20 @@ def test_correct_and_strike_from_the_command_line(database_url: str, tmp_path: P
     assert run(f"INC-1 correct 4 --at {day} 10:05", user="@bob", strict=True) == (
         "INC-1 · Corrected #4 (IRT assembled): time 10:20 -> 10:05"
     )
-    assert run("INC-1 strike 5 posted in the wrong incident") == (
+    assert run("INC-1 strike 5 posted in the wrong incident", here=True) == (
         'INC-1 · Struck #5 (note "edge CPU at 100%"): posted in the wrong incident'
     )
     refused(
         "INC-1 strike 6 wrong",
         "Entry #6 (rollback) changed INC-1's status, which follows from it, so it cannot be struck.",
     )
-    refused("INC-1 correct 5 edge CPU at 90%", "Entry #5 was struck by #9; there is nothing left to correct.")
+    refused(
+        "INC-1 correct 5 edge CPU at 90%", "Entry #5 was struck by #9; there is nothing left to correct.", here=True
+    )
     refused(
         f"INC-1 correct 6 --at {day} 10:00",
         f"{day} 10:00 UTC would put the rollback (#6) before the IRT assembled (#4, {day} 10:05 UTC)",
+        here=True,
     )
 
     timeline = read("timeline", "INC-1").splitlines()
@@ -93,7 +108,7 @@ def test_correct_and_strike_from_the_command_line(database_url: str, tmp_path: P
         '  Struck #5 (note "edge CPU at 100%"): posted in the wrong incident  (@alice)'
     )
 
-    document = json.loads(read("timeline", "INC-1", "--format", "json"))
+    document = json.loads(read("timeline", "INC-1", "--format", "json", here=True))
     entries = {e["number"]: e for e in document["entries"]}
     assert sorted(entries) == list(range(1, 10))
     assert (entries[4]["kind"], entries[4]["occurred_at"]) == ("assembled", f"{day}T10:20:00Z")  # the original
@@ -111,19 +126,21 @@ def test_correct_and_strike_from_the_command_line(database_url: str, tmp_path: P
         "posted in the wrong incident",
     )
 
-    postmortem = read("postmortem", "INC-1")
+    postmortem = read("postmortem", "INC-1", here=True)
     assert "| Time to assemble the IRT | 5 min | 10:05 |" in postmortem
     assert "- The IRT was assembled 5 min after detection." in postmortem
     assert "edge CPU" not in postmortem
     assert "- **10:05** IRT assembled: @bob (networking) (@alice) _(corrected)_\n" in postmortem
 
     # The declaration really was at 09:58: `list` and `report` measure from the corrected time.
-    assert run(f"INC-1 correct 1 --at {day} 09:58") == "INC-1 · Corrected #1 (declaration): time 10:00 -> 09:58"
-    listed = json.loads(read("list", "--format", "json"))["incidents"]
+    assert (
+        run(f"INC-1 correct 1 --at {day} 09:58", here=True) == "INC-1 · Corrected #1 (declaration): time 10:00 -> 09:58"
+    )
+    listed = json.loads(read("list", "--format", "json", here=True))["incidents"]
     assert [(i["incident"], i["declared_at"], i["resolved_at"]) for i in listed] == [
         ("INC-1", f"{day}T09:58:00Z", f"{day}T10:50:00Z")
     ]
-    report = read("report", "--since", "30d", "--format", "csv").splitlines()
+    report = read("report", "--since", "30d", "--format", "csv", here=True).splitlines()
     assert report[0].startswith("incident,declared_at,severity,service,minutes_to_assemble,minutes_to_mitigate,")
     # assemble 10:05 - 09:58 = 7 min; mitigate (rollback 10:40) 42 min; resolve 10:50 = 52 min
     assert report[1].startswith(f"INC-1,{day}T09:58:00Z,sev2,(none),7.0,42.0,52.0,")

@@ -1,18 +1,25 @@
 """Backdated follow-up changes through the ``incidentbot`` process (issue 14, fresh tester's repro): each
-command a separate process, so the follow-up's latest change is read back from the database (SQLite and
-PostgreSQL)."""
+command a separate run of the entry point, so the follow-up's latest change is read back from the database (SQLite
+and PostgreSQL). The two refusals come from child processes; the steps around them run the entry function in this
+process (``incidentbot_here``, each run opening the database afresh as a process does)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.support.cli import assert_one_line_error, incidentbot
+import pytest
+
+from tests.support.cli import assert_one_line_error, incidentbot, incidentbot_here
+
+pytestmark = pytest.mark.migrated_database
+"""database_url comes at the schema's head, a copy of a template (the first CLI run would migrate it; the migrations are
+tested in test_migrations.py and the first-run tests)."""
 
 
 def test_reopen_backdated_before_done_is_refused_and_the_state_stays_done(database_url: str, tmp_path: Path) -> None:
     def run(text: str) -> str:
-        result = incidentbot("run", text, database_url=database_url, cwd=tmp_path)
+        result = incidentbot_here("run", text, database_url=database_url, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         return result.stdout
 

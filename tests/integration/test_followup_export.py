@@ -2,7 +2,11 @@
 running bot, the ``incidentbot`` command line in a child process, the fake GitHub and fake Jira served on
 127.0.0.1. The seed scenario's three action items are filed once each across 5xx faults, a dropped answer
 and a restart; one is closed in the tracker, sync-back records it, and ``incidentbot postmortem INC-1``
-shows it done with its link."""
+shows it done with its link.
+
+CLI runs that only put the database in a state, and reads whose output another check of the same test already took
+from a process, run the entry function in this process (``incidentbot_here``); what a test checks of the CLI's own
+answer (a refusal, the queued filing, doctor, the postmortem, the listing) comes from a child process."""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from bot.domain.grammar import parse_command
 from bot.domain.model import EntryKind
 from bot.outbox.worker import RetryPolicy
 from tests.support.bot_server import BOT_TOKEN, SIGNING_SECRET, RunningBot, running_bot
-from tests.support.cli import incidentbot
+from tests.support.cli import incidentbot, incidentbot_here
 from tests.support.fake_github import TOKEN as GITHUB_TOKEN
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_jira import EMAIL, FakeJira
@@ -29,6 +33,10 @@ from tests.support.fake_jira import TOKEN as JIRA_TOKEN
 from tests.support.fake_slack import FakeSlack
 from tests.support.fake_tracker_http import FakeTrackerServer, serving
 from tests.support.slack_driver import SlackDriver, channel_texts
+
+pytestmark = pytest.mark.migrated_database
+"""database_url comes at the schema's head, a copy of a template (the first CLI run or the running bot would migrate it;
+the migrations are tested in test_migrations.py and the first-run tests)."""
 
 
 @dataclass
@@ -146,17 +154,18 @@ def test_followup_export_files_followups_added_before_the_tracker(
 ) -> None:
     """Without TRACKER, a follow-up is not filed and ``followup export`` is refused with what to set; with
     it, ``followup export 1`` (CLI) queues the filing, a running bot files it, and a second export is
-    refused naming the key; ``incidentbot followups --format json`` carries key and URL."""
+    refused naming the key; ``incidentbot followups --format json`` carries key and URL. The first refusal and the
+    export are child processes, the rest runs in this process."""
     cli = {"database_url": database_url, "cwd": tmp_path}
-    assert incidentbot("run", "declare sev2 Checkout errors", **cli).returncode == 0
-    assert incidentbot("run", "INC-1 followup retry budget for the payment client @bob", **cli).returncode == 0
+    assert incidentbot_here("run", "declare sev2 Checkout errors", **cli).returncode == 0
+    assert incidentbot_here("run", "INC-1 followup retry budget for the payment client @bob", **cli).returncode == 0
     refused = incidentbot("run", "INC-1 followup export 1", **cli)
     assert refused.returncode != 0
     assert refused.stderr.strip() == (
         "incidentbot: No tracker is configured, so follow-ups cannot be filed: set TRACKER (github or jira), "
         "TRACKER_PROJECT and TRACKER_TOKEN (README: Trackers)."
     )
-    assert incidentbot("outbox", **cli).stdout.startswith("The outbox is empty (database: ")
+    assert incidentbot_here("outbox", **cli).stdout.startswith("The outbox is empty (database: ")
     exported = incidentbot("run", "INC-1 followup export 1", **cli, settings=github.settings)
     assert exported.returncode == 0, exported.stderr
     assert (
@@ -167,14 +176,14 @@ def test_followup_export_files_followups_added_before_the_tracker(
         "Queued 1 tracker filing(s) for INC-1; a running `incidentbot serve` delivers them "
         "(`incidentbot outbox` lists what is waiting)."
     )
-    assert "tracker.file" in incidentbot("outbox", **cli).stdout
+    assert "tracker.file" in incidentbot_here("outbox", **cli).stdout
     with running_bot(database_url, fake_slack.base_url, **github.settings) as bot:
         wait_until(all_filed(bot, 1))
-    again = incidentbot("run", "INC-1 followup export 1", **cli, settings=github.settings)
+    again = incidentbot_here("run", "INC-1 followup export 1", **cli, settings=github.settings)
     assert again.stderr.strip() == (
         "incidentbot: Follow-up #1 is already filed as acme/web#1 (https://github.com/acme/web/issues/1)."
     )
-    listed = incidentbot("followups", "INC-1", "--format", "json", **cli)
+    listed = incidentbot_here("followups", "INC-1", "--format", "json", **cli)
     assert '"tracker_key": "acme/web#1"' in listed.stdout
     assert '"tracker_url": "https://github.com/acme/web/issues/1"' in listed.stdout
     fake = github.fake
@@ -187,12 +196,12 @@ def test_a_followup_recorded_before_the_bot_ran_links_its_incident_channel(
 ) -> None:
     """Declared and given a follow-up through the CLI while no bot runs (both deliveries wait in the outbox);
     when the bot starts, channel creation and filing race: whichever comes first, the issue links the
-    channel, in its body or in one comment."""
+    channel, in its body or in one comment (the two CLI runs in this process)."""
     slack = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake_slack.base_url}
     settings = {**slack, **github.settings}
     cli = {"database_url": database_url, "cwd": tmp_path, "settings": settings}
-    assert incidentbot("run", "declare sev2 Link race check", **cli).returncode == 0
-    assert incidentbot("run", "INC-1 followup first action", **cli).returncode == 0
+    assert incidentbot_here("run", "declare sev2 Link race check", **cli).returncode == 0
+    assert incidentbot_here("run", "INC-1 followup first action", **cli).returncode == 0
     fake = github.fake
     assert isinstance(fake, FakeGitHub)
     with running_bot(database_url, fake_slack.base_url, **github.settings) as bot:
@@ -338,14 +347,15 @@ def test_a_due_followup_is_filed_in_jira_with_its_due_date(
     database_url: str, tmp_path: Path, fake_slack: FakeSlack, jira: Tracker, on_screen: bool
 ) -> None:
     """``followup ... --due DAY`` (CLI; DAY 30 days ahead, as typed) filed by the running bot: Jira's issue
-    has duedate DAY; with Due date off the project's create screen, the issue is filed once, without it."""
+    has duedate DAY; with Due date off the project's create screen, the issue is filed once, without it. The
+    declaration before it runs in this process."""
     day = f"{datetime.now(UTC) + timedelta(days=30):%Y-%m-%d}"
     sent = day if on_screen else None
     fake = jira.fake
     assert isinstance(fake, FakeJira)
     fake.duedate_on_screen = on_screen
     cli = {"database_url": database_url, "cwd": tmp_path, "settings": jira.settings}
-    assert incidentbot("run", "declare sev2 Checkout errors", **cli).returncode == 0
+    assert incidentbot_here("run", "declare sev2 Checkout errors", **cli).returncode == 0
     added = incidentbot("run", f"INC-1 followup retry budget for the payment client --due {day}", **cli)
     assert added.returncode == 0, added.stderr
     with running_bot(database_url, fake_slack.base_url, **jira.settings) as bot:
@@ -357,12 +367,13 @@ def test_a_jira_issue_deleted_is_recorded_once_by_the_running_bots_sync(
     database_url: str, tmp_path: Path, fake_slack: FakeSlack, jira: Tracker
 ) -> None:
     """OPS-1 deleted in Jira (404): the running bot's sync-back records it once and stops asking (the next
-    round sends Jira no request for it); ``incidentbot followups`` (a process) says the issue is gone."""
+    round sends Jira no request for it); ``incidentbot followups`` (a process) says the issue is gone (the set-up
+    runs in this process)."""
     fake = jira.fake
     assert isinstance(fake, FakeJira)
     cli = {"database_url": database_url, "cwd": tmp_path}
-    assert incidentbot("run", "declare sev2 Checkout errors", **cli).returncode == 0
-    added = incidentbot("run", "INC-1 followup retry budget for the payment client", **cli, settings=jira.settings)
+    assert incidentbot_here("run", "declare sev2 Checkout errors", **cli).returncode == 0
+    added = incidentbot_here("run", "INC-1 followup retry budget for the payment client", **cli, settings=jira.settings)
     assert added.returncode == 0, added.stderr
     with running_bot(database_url, fake_slack.base_url, **jira.settings) as bot:
         wait_until(all_filed(bot, 1))

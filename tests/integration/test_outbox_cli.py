@@ -1,4 +1,7 @@
-"""`incidentbot outbox`: what Slack still owes, and undeliverable items brought back."""
+"""`incidentbot outbox`: what Slack still owes, and undeliverable items brought back.
+
+Each test's first run of the command is a child process; the other spellings of a bad id and the JSON listing next
+to a text one (the same command and path) run the entry function in this process (``_cli(..., here=True)``)."""
 
 from __future__ import annotations
 
@@ -14,9 +17,13 @@ import pytest
 from bot.app import wire_usecases
 from bot.domain.effects import Effect
 from bot.store import open_store
+from tests.support.cli import incidentbot_here
 
 
-def _cli(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _cli(database: Path, *args: str, here: bool = False) -> subprocess.CompletedProcess[str]:
+    if here:
+        url = f"sqlite:///{database}"
+        return incidentbot_here("--env-file", "", "outbox", *args, database_url=url, cwd=database.parent)
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
     return subprocess.run(
         [sys.executable, "-m", "bot.cli.main", "--env-file", "", "outbox", *args],
@@ -56,8 +63,9 @@ class TestOutboxCommand:
 
     @pytest.mark.parametrize("text", ["99999999999999999999999", "9223372036854775808", "0", "-1", "abc", "#", "1.5"])
     def test_an_id_that_is_not_one_is_a_usage_error(self, tmp_path: Path, text: str) -> None:
-        """Beyond a database integer, zero, negative or not a number: exit 2, one line, no traceback."""
-        result = _cli(tmp_path / "empty.db", "--retry", text)
+        """Beyond a database integer, zero, negative or not a number: exit 2, one line, no traceback (the first
+        spelling in a real process, the others, checked by the same argument type, in this process)."""
+        result = _cli(tmp_path / "empty.db", "--retry", text, here=text != "99999999999999999999999")
         assert result.returncode == 2 and "Traceback" not in result.stderr
         assert result.stderr.strip().splitlines() == [
             f"incidentbot: argument --retry: {text!r} is not an outbox item id: use the #number `incidentbot outbox` "
@@ -107,7 +115,7 @@ class TestFollowupItems:
         assert text.returncode == 0, text.stderr
         [line] = text.stdout.splitlines()
         assert line.split(effect.kind, 1)[1].split("attempts=")[0].strip() == subject
-        listed = json.loads(_cli(database, "--status", "dead", "--format", "json").stdout)["items"]
+        listed = json.loads(_cli(database, "--status", "dead", "--format", "json", here=True).stdout)["items"]
         assert [(i["incident"], i["followup"]) for i in listed] == [("INC-3", followup)]
 
     def test_the_example_line(self, tmp_path: Path) -> None:
@@ -151,7 +159,7 @@ class TestFollowupItems:
             "#3  pending  slack.refresh              INC-12             attempts=0  next=2026-11-29T20:00:00Z",
             "#4  pending  slack.post_recent_changes  -                  attempts=0  next=2026-11-29T20:00:00Z",
         ]
-        listed = json.loads(_cli(database, "--format", "json").stdout)["items"]
+        listed = json.loads(_cli(database, "--format", "json", here=True).stdout)["items"]
         assert listed[1] == {
             "id": 2,
             "status": "dead",

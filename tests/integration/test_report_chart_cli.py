@@ -1,6 +1,8 @@
 """`incidentbot report --chart` with the tester's catalogue (issue 13, D): 31 services, one 7,000 times over
 its budget. Through the CLI process, then the SVG's text is read: every service named in natural order, the
-overspent bar labelled with its real value, the axis ending at 168% so the 100% line and the others show."""
+overspent bar labelled with its real value, the axis ending at 168% so the 100% line and the others show. The
+fixture's eight ``run`` steps run the entry function in this process (``incidentbot_here``); the reports are child
+processes."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import incidentbot
+from tests.support.cli import incidentbot, incidentbot_here
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +41,13 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         f"INC-2 impact 100% {at(60)}",
         f"INC-2 resolve fixed {at(90)}",
     ):
-        result = _cli(folder, "run", text)
+        result = _cli(folder, "run", text, process=False)
         assert result.returncode == 0, result.stderr
     return folder
 
 
-def _cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return incidentbot(
+def _cli(folder: Path, *args: str, process: bool = True) -> subprocess.CompletedProcess[str]:
+    return (incidentbot if process else incidentbot_here)(
         "--env-file", str(folder / "bot.env"), *args, database_url=f"sqlite:///{folder / 'bot.db'}", cwd=folder
     )
 
