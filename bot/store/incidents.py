@@ -6,6 +6,7 @@ incident row's ``version`` is checked so that two racing commands cannot both wi
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -93,13 +94,10 @@ _BY_CHANNEL = _LOAD.where(_INCIDENTS.c.channel_id == sa.bindparam("channel_id"))
 _BY_NUMBER_LOCKED = _BY_NUMBER.with_for_update(of=_INCIDENTS)
 _BY_CHANNEL_LOCKED = _BY_CHANNEL.with_for_update(of=_INCIDENTS)
 _LOADS = {
-    (by_channel, locked): Statement(query)
-    for (by_channel, locked), query in {
-        (False, False): _BY_NUMBER,
-        (True, False): _BY_CHANNEL,
-        (False, True): _BY_NUMBER_LOCKED,
-        (True, True): _BY_CHANNEL_LOCKED,
-    }.items()
+    (False, False): Statement(_BY_NUMBER),
+    (True, False): Statement(_BY_CHANNEL),
+    (False, True): Statement(_BY_NUMBER_LOCKED),
+    (True, True): Statement(_BY_CHANNEL_LOCKED),
 }
 """The four loads, run as driver SQL (bot.store.prepared): by number or by channel, locked or not."""
 _MEMBERS = (
@@ -162,17 +160,11 @@ def _save_with_entry(changed: tuple[str, ...]) -> sa.Insert:
     )
 
 
-_SAVES: dict[tuple[bool, tuple[str, ...]], Statement] = {}
-"""``_save`` (False) or ``_save_with_entry`` (True) by the columns changed: built once per set (a note: none)."""
-
-
+@functools.lru_cache(maxsize=256)
 def _save_statement(with_entry: bool, changed: tuple[str, ...]) -> Statement:
-    statement = _SAVES.get((with_entry, changed))
-    if statement is None:
-        statement = Statement(_save_with_entry(changed) if with_entry else _save(changed))
-        if len(_SAVES) < 256:  # at most 2 x 2 ** 10 sets; transitions change a handful of them
-            _SAVES[(with_entry, changed)] = statement
-    return statement
+    """``_save`` (``with_entry`` False) or ``_save_with_entry`` (True) for the columns changed, built once per set (a
+    note: none; at most 2 x 2 ** 10 sets, transitions change a handful of them)."""
+    return Statement(_save_with_entry(changed) if with_entry else _save(changed))
 
 
 _INSERT_MEMBER = sa.insert(_PARTICIPANTS)

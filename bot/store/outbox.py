@@ -12,6 +12,7 @@ share the work without double delivery.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -68,22 +69,19 @@ _ENQUEUE_COLUMNS = (
 )
 _INSERT = Statement(sa.insert(_OUTBOX), column_keys=_ENQUEUE_COLUMNS)
 """The plain insert of outbox rows (``OutboxRepository._row``), run as driver SQL (bot.store.prepared)."""
-_GUARDED_INSERTS: dict[tuple[bool, tuple[int, ...]], Statement] = {}
-_GUARDED_SHAPES_KEPT = 64
 
 
+@functools.lru_cache(maxsize=64)
 def _insert_guarded(shape: tuple[int, ...], postgresql: bool) -> Statement:
     """One ``INSERT INTO outbox ... SELECT ... UNION ALL SELECT ...`` adding row ``i`` (parameters ``kind_i``,
     ``lane_i``, ``incident_number_i``, ``payload_i``, ``next_attempt_at_i``; ``now``) in order, each row of a
     GUARDED ``shape`` only ``WHERE NOT EXISTS`` its waiting twin: the coalescing check and the insert in one
-    statement. Built once per shape and dialect (a note: a coalescing status refresh, then its line).
+    statement. Built once per shape and dialect (a note: a coalescing status refresh, then its line; the 64 shapes
+    used last are kept).
 
     ``postgresql``: the NULLs are cast to their columns' types (PostgreSQL types an untyped NULL in a ``UNION``
     as text, which it will not assign to ``timestamptz``; SQLAlchemy's psycopg dialect casts every parameter
     itself). SQLite gets no casts: its ``CAST(x AS DATETIME)`` would make a number of a date."""
-    statement = _GUARDED_INSERTS.get((postgresql, shape))
-    if statement is not None:
-        return statement
     c = _OUTBOX.c
 
     def null(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
@@ -111,10 +109,7 @@ def _insert_guarded(shape: tuple[int, ...], postgresql: bool) -> Statement:
             select = select.where(~_twin_waiting(index, how == GUARDED))
         selects.append(select)
     source = selects[0] if len(selects) == 1 else sa.union_all(*selects)
-    statement = Statement(sa.insert(_OUTBOX).from_select(list(_ENQUEUE_COLUMNS), source))
-    if len(_GUARDED_INSERTS) < _GUARDED_SHAPES_KEPT:
-        _GUARDED_INSERTS[(postgresql, shape)] = statement
-    return statement
+    return Statement(sa.insert(_OUTBOX).from_select(list(_ENQUEUE_COLUMNS), source))
 
 
 def _item(row: OutboxRow) -> OutboxItem:
