@@ -121,9 +121,14 @@ class Prepared:
         assert dbapi_connection is not None
         cursor = dbapi_connection.cursor()
         sql = self.sql
-        # SQLAlchemy's own test before it reaches for the listeners (building the connection's joined dispatcher
-        # costs more than the rest of this call).
-        listened = connection._has_events or connection.engine._has_events
+        # Listeners on this connection, or cursor listeners on its engine (its other events, such as SQLite's
+        # "begin", do not count): iterating the connection's joined dispatcher costs more than the rest of this call.
+        engine_events = connection.engine.dispatch
+        listened = (
+            connection._has_events
+            or bool(engine_events.before_cursor_execute)
+            or bool(engine_events.after_cursor_execute)
+        )
         try:
             if listened:
                 for before in connection.dispatch.before_cursor_execute:
@@ -159,11 +164,16 @@ class Statement:
         self.statement = statement
         self.column_keys = tuple(column_keys) if column_keys is not None else None
         self._prepared: weakref.WeakKeyDictionary[Dialect, Prepared] = weakref.WeakKeyDictionary()
+        self._last: tuple[Dialect, Prepared] | None = None  # the last dialect's (kept alive: one dialect at most)
 
     def on(self, connection: sa.Connection) -> Prepared:
         dialect = connection.dialect
+        last = self._last
+        if last is not None and last[0] is dialect:  # a process has one engine (a weak lookup per call costs more)
+            return last[1]
         prepared = self._prepared.get(dialect, _MISSING)
         if prepared is _MISSING:
             prepared = self._prepared[dialect] = Prepared(self.statement, dialect, self.column_keys)
         assert isinstance(prepared, Prepared)
+        self._last = (dialect, prepared)
         return prepared
