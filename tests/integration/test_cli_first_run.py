@@ -4,7 +4,11 @@ Each check runs ``python -m bot.cli.main`` (or the installed ``incidentbot`` scr
 with only the settings it names, and checks exit status, the one line on stderr and what is left on disk.
 Set-up that only puts INC-1 in a database (``declare_one``) and the reads that confirm a refusal recorded nothing
 run the same entry function in this process (``incidentbot_here``), and so do the variants of a bad DATABASE_URL
-that take a path another case already takes through a process (``test_a_bad_url_is_one_line``).
+that take a path another case already takes through a process (``test_a_bad_url_is_one_line``). Where a test is
+parametrised over commands or spellings whose outcome is of one kind (a one-line refusal, a usage error, an
+answer), at least one case runs a real process and the others the entry function in this process; each test's
+docstring names which. The demo, its suggested commands pasted into a shell, the closed pipe, matplotlib missing,
+every `serve` and the installed script stay processes.
 """
 
 from __future__ import annotations
@@ -74,6 +78,43 @@ def revision(database_url: str) -> str | None:
         engine.dispose()
 
 
+def run_cli(
+    in_process: bool, *args: str, cwd: Path, database_url: str | None = None, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``cli(*args, ...)`` in a child process, or (``in_process``) the same entry function with the same settings
+    in this process (``incidentbot_here``)."""
+    if in_process:
+        return incidentbot_here(*args, cwd=cwd, database_url=database_url, settings=dict(env or {}))
+    return cli(*args, cwd=cwd, database_url=database_url, env=env)
+
+
+@pytest.fixture(scope="module")
+def shell_stub(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding an ``incidentbot`` that only prints, NUL-separated, whether DATABASE_URL was set, its value
+    and the arguments: put first on PATH, it shows what a shell made of a pasted line, without starting Python."""
+    folder = tmp_path_factory.mktemp("stub")
+    stub = folder / "incidentbot"
+    stub.write_text('#!/bin/sh\nprintf \'%s\\0\' "${DATABASE_URL+set}" "$DATABASE_URL" "$@"\n')
+    stub.chmod(0o755)
+    return folder
+
+
+def paste(line: str, cwd: Path, bin_folder: Path) -> subprocess.CompletedProcess[str]:
+    """``line`` pasted into ``sh`` in ``cwd``, ``bin_folder`` first on PATH, no DATABASE_URL of the caller's."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["PATH"] = f"{bin_folder}{os.pathsep}{env['PATH']}"
+    return subprocess.run(["sh", "-c", line], cwd=cwd, env=env, capture_output=True, text=True, timeout=90, check=False)
+
+
+def paste_here(line: str, cwd: Path, stub: Path) -> subprocess.CompletedProcess[str]:
+    """``line`` parsed by ``sh`` (through ``shell_stub``: quoting, globbing, ``#``), then the DATABASE_URL and the
+    arguments the shell gave ``incidentbot`` run through the entry function in this process."""
+    parsed = paste(line, cwd, stub)
+    assert parsed.returncode == 0, parsed.stderr
+    is_set, url, *args = parsed.stdout.split("\0")[:-1]
+    return incidentbot_here(*args, cwd=cwd, database_url=url if is_set else None)
+
+
 def declare_one(database_url: str, cwd: Path) -> None:
     """INC-1 through the CLI's entry function, in this process (set-up: the process is what the tests check next)."""
     result = incidentbot_here("run", "declare sev2 checkout is down", cwd=cwd, database_url=database_url)
@@ -116,8 +157,12 @@ class TestDemo:
         ]
 
     @pytest.mark.parametrize(("keep", "file"), [((), "incidentbot-demo.db"), (("my demo.db",), "my demo.db")])
-    def test_demo_keep_ends_with_commands_that_work(self, tmp_path: Path, keep: tuple[str, ...], file: str) -> None:
-        """Every command `demo --keep` suggests, pasted into a shell in that folder, reads the demo's INC-1."""
+    def test_demo_keep_ends_with_commands_that_work(
+        self, tmp_path: Path, keep: tuple[str, ...], file: str, shell_stub: Path
+    ) -> None:
+        """Every command `demo --keep` suggests, pasted into a shell in that folder, reads the demo's INC-1. The demo
+        is a real process; the first suggested line runs in `sh` with the installed script; the other two are parsed
+        by `sh` (``paste_here``) and run through the entry function in this process."""
         result = cli("demo", "--keep", *keep, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))) == [file]
@@ -127,13 +172,9 @@ class TestDemo:
             ["incidentbot", "postmortem", "INC-1"],
             ["incidentbot", "list"],
         ]
-        path = {**os.environ, "PATH": f"{SCRIPT.parent}{os.pathsep}{os.environ['PATH']}"}
         outputs = []
-        for line in suggested:
-            env = {k: v for k, v in path.items() if k != "DATABASE_URL"}
-            run = subprocess.run(
-                ["sh", "-c", line], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=90, check=False
-            )
+        for index, line in enumerate(suggested):
+            run = paste(line, tmp_path, SCRIPT.parent) if index == 0 else paste_here(line, tmp_path, shell_stub)
             assert run.returncode == 0, (line, run.stderr)
             outputs.append(run.stdout)
         assert outputs[0].startswith("INC-1 timeline (UTC) · CDN edge returning 502s above the 5% alerting threshold\n")
@@ -141,25 +182,27 @@ class TestDemo:
         assert re.match(r"INC-1  sev1  resolved .*CDN edge returning 502s", outputs[2])
 
     @pytest.mark.parametrize("name", ["incidents%2Edb", "a?b.db", "a?mode=ro", "x#y.db", "50% done.db"])
-    def test_demo_keep_writes_exactly_the_file_named(self, tmp_path: Path, name: str) -> None:
+    def test_demo_keep_writes_exactly_the_file_named(self, tmp_path: Path, name: str, shell_stub: Path) -> None:
         """Characters that mean something in a URL (`?`, `%xx`, `#`) are part of the file name: the demo writes
-        that file and nothing else, and never a neighbour such as `incidents.db` (a real database)."""
+        that file and nothing else, and never a neighbour such as `incidents.db` (a real database). For
+        `incidents%2Edb` the demo, the suggested `list` pasted into `sh` and the second demo are real processes;
+        for the other names the same steps run the entry function in this process, the pasted line parsed by `sh`
+        (``paste_here``)."""
+        here = name != "incidents%2Edb"
         (tmp_path / "incidents.db").write_bytes(b"precious")
-        result = cli("demo", "--keep", name, cwd=tmp_path)
+        result = run_cli(here, "demo", "--keep", name, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))) == sorted(
             ["incidents.db", name]
         )
         assert (tmp_path / "incidents.db").read_bytes() == b"precious"
         suggested = [line.strip() for line in result.stdout.splitlines() if line.startswith("  DATABASE_URL=")]
-        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-        env["PATH"] = f"{SCRIPT.parent}{os.pathsep}{env['PATH']}"
-        listed = subprocess.run(
-            ["sh", "-c", suggested[2]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=90, check=False
+        listed = (
+            paste_here(suggested[2], tmp_path, shell_stub) if here else paste(suggested[2], tmp_path, SCRIPT.parent)
         )
         assert listed.returncode == 0, listed.stderr
         assert re.match(r"INC-1  sev1  resolved .*CDN edge returning 502s", listed.stdout)
-        again = one_line_error(cli("demo", "--keep", name, cwd=tmp_path))
+        again = one_line_error(run_cli(here, "demo", "--keep", name, cwd=tmp_path))
         assert again.startswith(f"incidentbot: {name} already exists; the demo never overwrites a file")
 
     def test_demo_keep_with_an_empty_name_is_refused(self, tmp_path: Path) -> None:
@@ -193,6 +236,9 @@ READ_COMMANDS = [
     ("run", "slo"),
 ]
 """Every command that only reads; each must leave the database (or its absence) as it found it."""
+READS_BY_PROCESS = frozenset({("list", "--format", "json"), ("run", "INC-1 status")})
+"""The read commands given to a real process (a subcommand, a `run` verb) where every read command is checked;
+the others run the entry function in this process: the same refusal, without an interpreter start-up each."""
 WITH_SLOS = {"INCIDENT_SLO_FILE": str(SLOS)}
 
 
@@ -209,8 +255,9 @@ def older_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 class TestReadsNeverWrite:
     @pytest.mark.parametrize("command", READ_COMMANDS, ids=" ".join)
     def test_no_database_is_created(self, tmp_path: Path, command: tuple[str, ...]) -> None:
-        """With the default DATABASE_URL and no database here, one line names the file, and none appears."""
-        line = one_line_error(cli(*command, cwd=tmp_path, env=WITH_SLOS))
+        """With the default DATABASE_URL and no database here, one line names the file, and none appears (a real
+        process for READS_BY_PROCESS, the entry function in this process for the other commands)."""
+        line = one_line_error(run_cli(command not in READS_BY_PROCESS, *command, cwd=tmp_path, env=WITH_SLOS))
         assert line.startswith(f"incidentbot: There is no database at {tmp_path / 'incidents.db'} ")
         assert "DATABASE_URL sqlite:///incidents.db" in line and "nothing was created" in line
         assert list(tmp_path.iterdir()) == []
@@ -223,9 +270,11 @@ class TestReadsNeverWrite:
 
     @pytest.mark.parametrize("command", READ_COMMANDS, ids=" ".join)
     def test_an_older_schema_is_not_migrated(self, older_database: str, command: tuple[str, ...]) -> None:
-        """A database behind this version is named, `db upgrade` is suggested, and its revision is unchanged."""
+        """A database behind this version is named, `db upgrade` is suggested, and its revision is unchanged (a real
+        process for READS_BY_PROCESS, the entry function in this process for the other commands)."""
         folder = Path(older_database.removeprefix("sqlite:///")).parent
-        line = one_line_error(cli(*command, cwd=folder, database_url=older_database, env=WITH_SLOS))
+        here = command not in READS_BY_PROCESS
+        line = one_line_error(run_cli(here, *command, cwd=folder, database_url=older_database, env=WITH_SLOS))
         assert line == (
             f"incidentbot: The database {folder / 'incidents.db'} has an older schema (revision {OLDER}; this "
             f"incidentbot reads {HEAD}): run `incidentbot db upgrade` first (commands that only read never change "
@@ -249,7 +298,8 @@ class TestReadsNeverWrite:
             engine.dispose()
 
     def test_an_empty_answer_names_the_database(self, database_url: str, tmp_path: Path) -> None:
-        """list, outbox and report on an empty, current database say which database they read."""
+        """list, outbox and report on an empty, current database say which database they read (`list` a real
+        process, `outbox` and `report` the entry function in this process)."""
         open_store(database_url).dispose()
         url = sa.make_url(database_url)
         shown = (
@@ -259,9 +309,9 @@ class TestReadsNeverWrite:
         )
         listed = cli("list", cwd=tmp_path, database_url=database_url)
         assert (listed.returncode, listed.stdout) == (0, f"No incidents in {shown}.\n")
-        dead = cli("outbox", "--status", "dead", cwd=tmp_path, database_url=database_url)
+        dead = incidentbot_here("outbox", "--status", "dead", cwd=tmp_path, database_url=database_url)
         assert (dead.returncode, dead.stdout) == (0, f"No outbox item has been given up on (database: {shown}).\n")
-        report = cli("report", cwd=tmp_path, database_url=database_url)
+        report = incidentbot_here("report", cwd=tmp_path, database_url=database_url)
         assert report.returncode == 0
         assert report.stdout.endswith(f"\n(no incidents declared in this period in {shown})\n")
 
@@ -291,10 +341,12 @@ class TestNewerSchema:
     def test_a_database_migrated_by_a_newer_incidentbot_is_one_line(
         self, database_url: str, tmp_path: Path, command: tuple[str, ...]
     ) -> None:
-        """Reads, writes and `db upgrade` all stop with one line saying to upgrade; the schema is untouched."""
+        """Reads, writes and `db upgrade` all stop with one line saying to upgrade; the schema is untouched (`list`
+        and `db upgrade` real processes, `timeline` and the two writes the entry function in this process)."""
         declare_one(database_url, tmp_path)
         _set_revision(database_url, "0999")
-        line = one_line_error(cli(*command, cwd=tmp_path, database_url=database_url))
+        here = command not in {("list",), ("db", "upgrade")}
+        line = one_line_error(run_cli(here, *command, cwd=tmp_path, database_url=database_url))
         assert f"was migrated by a newer incidentbot (schema revision 0999; this one knows up to {HEAD})" in line
         assert line.endswith(
             "upgrade incidentbot (in its checkout: `git pull && pip install .`), or point DATABASE_URL at another "
@@ -317,8 +369,10 @@ class TestReadOnlySqlite:
     def test_a_change_says_the_file_is_read_only(
         self, read_only_url: str, tmp_path: Path, command: tuple[str, ...]
     ) -> None:
-        """A write is refused in one line saying what to do; nothing changed."""
-        line = one_line_error(cli(*command, cwd=tmp_path, database_url=read_only_url))
+        """A write is refused in one line saying what to do; nothing changed (`declare` a real process, the note
+        and the resolve the entry function in this process)."""
+        here = command != ("run", "declare sev3 another")
+        line = one_line_error(run_cli(here, *command, cwd=tmp_path, database_url=read_only_url))
         assert line == (
             f"incidentbot: The database {tmp_path / 'incidents.db'} is read-only (SQLite: attempt to write a readonly "
             "database): give this user write access to the file and its folder, or only read it (list, timeline, "
@@ -335,8 +389,10 @@ class TestPorts:
         [("serve", "65536"), ("serve", "70000"), ("serve", "-1"), ("serve", "http"), ("socket", "3000x")],
     )
     def test_a_port_that_is_not_one_is_one_line(self, tmp_path: Path, command: str, port: str) -> None:
-        """Out of range or not a number: a usage error (exit 2) before anything starts."""
-        line = one_line_error(cli(command, "--port", port, cwd=tmp_path), expected_status=2)
+        """Out of range or not a number: a usage error (exit 2) before anything starts (`serve --port 65536` and
+        `socket --port 3000x` real processes, the other ports the entry function in this process)."""
+        here = port not in {"65536", "3000x"}
+        line = one_line_error(run_cli(here, command, "--port", port, cwd=tmp_path), expected_status=2)
         assert line == (
             f"incidentbot: argument --port: {port!r} is not a TCP port: use 1 to 65535 (or 0 for any free port); "
             f"see `incidentbot {command} --help`."
@@ -451,8 +507,10 @@ class TestEnvFile:
         ids=" ".join,
     )
     def test_a_missing_explicit_file_is_an_error(self, tmp_path: Path, args: tuple[str, ...]) -> None:
-        """Naming a file that is not there stops with one line, and nothing is created."""
-        line = one_line_error(cli(*args, cwd=tmp_path))
+        """Naming a file that is not there stops with one line, and nothing is created (before `list` and before
+        `demo` real processes, after `list` and `db upgrade` the entry function in this process)."""
+        here = args[0] != "--env-file"
+        line = one_line_error(run_cli(here, *args, cwd=tmp_path))
         assert line == (
             "incidentbot: --env-file missing.env: no such file (leave the option out to read .env if there is one)."
         )
@@ -475,11 +533,13 @@ class TestDatabaseUrls:
     def test_every_postgresql_spelling_reaches_the_database(
         self, postgres_url: str, tmp_path: Path, scheme: str
     ) -> None:
-        """postgres:// (what most hosts give), postgresql:// and postgresql+psycopg:// all work."""
+        """postgres:// (what most hosts give), postgresql:// and postgresql+psycopg:// all work (postgres:// in real
+        processes, the other two spellings through the entry function in this process)."""
         url = scheme + "://" + postgres_url.split("://", 1)[1]
-        declared = cli("run", "declare sev3 checkout slow", cwd=tmp_path, database_url=url)
+        here = scheme != "postgres"
+        declared = run_cli(here, "run", "declare sev3 checkout slow", cwd=tmp_path, database_url=url)
         assert declared.returncode == 0, declared.stderr
-        listed = cli("list", cwd=tmp_path, database_url=url)
+        listed = run_cli(here, "list", cwd=tmp_path, database_url=url)
         assert listed.returncode == 0 and listed.stdout.startswith("INC-1  sev3  declared")
 
     @pytest.mark.parametrize("command", [("list",), ("run", "declare sev2 x")], ids=" ".join)
@@ -528,10 +588,11 @@ class TestDatabaseUrls:
     )
     def test_a_bad_url_is_one_line(self, tmp_path: Path, command: tuple[str, ...], url: str, expected: str) -> None:
         """Each kind of bad DATABASE_URL: one line naming it, never the password. One URL of each kind (scheme,
-        no URL, driver, connection refused, unparsable port or host) is given to a real process; the other spellings
-        of a password in the query and the broken IPv6 host (the paths of the connection refused and the unparsable
-        port) run the entry function in this process (BAD_URLS_IN_PROCESS)."""
-        if url in BAD_URLS_IN_PROCESS:
+        no URL, driver, connection refused, unparsable port or host) is given to a real process with `list`, and to
+        the entry function in this process with `run declare`; the other spellings of a password in the query and
+        the broken IPv6 host (the paths of the connection refused and the unparsable port) run the entry function
+        in this process with both commands (BAD_URLS_IN_PROCESS)."""
+        if url in BAD_URLS_IN_PROCESS or command != ("list",):
             result = incidentbot_here(*command, cwd=tmp_path, database_url=url)
         else:
             result = cli(*command, cwd=tmp_path, database_url=url)
@@ -545,10 +606,13 @@ class TestServiceNames:
         ("typed", "closest"), [("cdn-egde", "cdn-edge"), ("checkout-ap", "checkout-api"), ("serch", "search")]
     )
     def test_a_misspelt_service_is_refused_with_the_closest(self, tmp_path: Path, typed: str, closest: str) -> None:
-        """With slos.yml loaded, `service cdn-egde` is refused naming cdn-edge, and nothing is recorded."""
+        """With slos.yml loaded, `service cdn-egde` is refused naming cdn-edge, and nothing is recorded (cdn-egde in
+        a real process, the other two through the entry function in this process)."""
         url = f"sqlite:///{tmp_path / 'incidents.db'}"
         declare_one(url, tmp_path)
-        line = one_line_error(cli("run", f"INC-1 service {typed}", cwd=tmp_path, database_url=url, env=WITH_SLOS), 2)
+        here = typed != "cdn-egde"
+        refused = run_cli(here, "run", f"INC-1 service {typed}", cwd=tmp_path, database_url=url, env=WITH_SLOS)
+        line = one_line_error(refused, 2)
         assert line == (
             f"incidentbot: `{typed}` is not in the SLO catalogue; did you mean `{closest}`? "
             "(catalogued: cdn-edge, checkout-api, search)"
@@ -672,8 +736,9 @@ class TestUnreadableSettingsFiles:
 
     SECOND_OF_A_KIND: ClassVar[frozenset[str]] = frozenset({"binary", "two bad lines"})
     """Cases read by the same path as the one before them (not UTF-8; lines that are not settings): for ``list`` and
-    ``doctor`` they run the entry function in this process; every ``serve`` and the first of each kind run as real
-    processes."""
+    ``doctor`` they run the entry function in this process; every ``serve``, and the first of each kind as `.env`,
+    run as real processes (for ``list`` and ``doctor`` the first of each kind given with --env-file, the same file
+    read by the same path, runs in this process too)."""
 
     @pytest.mark.parametrize(("case", "content", "expected"), CASES, ids=[c[0] for c in CASES])
     @pytest.mark.parametrize("where", [".env", "--env-file"])
@@ -684,7 +749,7 @@ class TestUnreadableSettingsFiles:
         name = ".env" if where == ".env" else "team.env"
         (tmp_path / name).write_bytes(content)
         args = (*command, "--env-file", name) if where == "--env-file" else command
-        if case in self.SECOND_OF_A_KIND and command[0] != "serve":
+        if command[0] != "serve" and (case in self.SECOND_OF_A_KIND or where == "--env-file"):
             result = incidentbot_here(*args, cwd=tmp_path, database_url=None)
         else:
             result = cli(*args, cwd=tmp_path)

@@ -5,6 +5,13 @@ timeline entries, participants, hypotheses, follow-ups, alert groups and events,
 processed Slack events (tests/support/history.py; the benchmark copies 10,000 and more). Every
 comparison reads every column of every table on both sides (``contents``), independently of the copy's
 own check.
+
+Each kind of answer of the commands comes from a real process: a copy's summary (its stderr a pipe: no progress
+bar), a refusal, the copy's own check failing, a copy killed with SIGKILL, a backup while `serve` writes, a
+restore, a connection failure. The runs after that one in a test (the copy back, a forced copy, the re-run after
+the kill, a declaration, a second refusal, the pg_dump advice, a restore refused) and the making of the demo
+database run the same entry function in this process (``incidentbot_here``); the store's functions are called
+directly where the test says so.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from alembic.script import ScriptDirectory
 from bot.store.copy import CopyMismatch, CopyRefused, backup_database, copy_database, restore_database
 from bot.store.engine import create_store_engine
 from bot.store.migrate import MIGRATIONS_DIR, upgrade
-from tests.support.cli import assert_one_line_error, incidentbot
+from tests.support.cli import assert_one_line_error, incidentbot, incidentbot_here
 from tests.support.fake_slack import FakeSlack
 from tests.support.history import contents, insert_history
 from tests.support.serve_process import Server, free_port
@@ -52,9 +59,10 @@ def _head() -> str:
 
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """``seed``: the demo's database; ``history``: the same plus the generated history."""
+    """``seed``: the demo's database (`incidentbot demo --keep`, in this process: the demo as a process is
+    test_cli_first_run's); ``history``: the same plus the generated history."""
     folder = tmp_path_factory.mktemp("sources")
-    made = incidentbot("demo", "--keep", "seed.db", database_url=f"sqlite:///{folder / 'unused.db'}", cwd=folder)
+    made = incidentbot_here("demo", "--keep", "seed.db", database_url=f"sqlite:///{folder / 'unused.db'}", cwd=folder)
     assert made.returncode == 0, made.stderr
     shutil.copy(folder / "seed.db", folder / "history.db")
     engine = create_store_engine(f"sqlite:///{folder / 'history.db'}")
@@ -63,14 +71,21 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     finally:
         engine.dispose()
     assert added["incidents"] == GENERATED and added["timeline_entries"] == GENERATED * ENTRIES_PER_INCIDENT
-    shutil.copy(folder / "seed.db", folder / "large.db")
-    engine = create_store_engine(f"sqlite:///{folder / 'large.db'}")
+    return {"seed": folder / "seed.db", "history": folder / "history.db"}
+
+
+@pytest.fixture(scope="module")
+def large_source(sources: dict[str, Path]) -> Path:
+    """The seed plus ``ROUND_TRIP`` generated incidents, made only in a worker that runs the round trip."""
+    large = sources["seed"].with_name("large.db")
+    shutil.copy(sources["seed"], large)
+    engine = create_store_engine(_url(large))
     try:
         added = insert_history(engine, ROUND_TRIP, ENTRIES_PER_INCIDENT)
     finally:
         engine.dispose()
     assert added["incidents"] == ROUND_TRIP
-    return {"seed": folder / "seed.db", "history": folder / "history.db", "large": folder / "large.db"}
+    return large
 
 
 def _url(path: Path) -> str:
@@ -84,12 +99,12 @@ def _with_password(url: str) -> str:
 @pytest.mark.postgres
 class TestCopyToPostgresAndBack:
     def test_sqlite_to_postgres_to_a_new_sqlite_keeps_every_row_and_numbering_continues(
-        self, sources: dict[str, Path], postgres_url: str, tmp_path: Path
+        self, large_source: Path, postgres_url: str, tmp_path: Path
     ) -> None:
         """The seed plus 10,000 generated incidents (80,000 entries): every column of every table (outbox and
         processed events included) is equal on all three; the next incident declared on PostgreSQL is
-        INC-10002."""
-        source = _url(sources["large"])
+        INC-10002. The copy there is a real process; the copy back and the declaration run in this process."""
+        source = _url(large_source)
         there = incidentbot("db", "copy", "--to", postgres_url, database_url=source, cwd=tmp_path)
         assert there.returncode == 0, there.stderr
         assert there.stderr == ""  # no progress bar, no log line: stderr is a pipe here
@@ -103,11 +118,13 @@ class TestCopyToPostgresAndBack:
         assert contents(postgres_url) == expected
 
         back = tmp_path / "back.db"
-        again = incidentbot("db", "copy", "--from", postgres_url, "--to", _url(back), database_url=source, cwd=tmp_path)
+        again = incidentbot_here(
+            "db", "copy", "--from", postgres_url, "--to", _url(back), database_url=source, cwd=tmp_path
+        )
         assert again.returncode == 0, again.stderr
         assert contents(_url(back)) == expected
 
-        declared = incidentbot(
+        declared = incidentbot_here(
             "run", "declare sev2 First incident on PostgreSQL", database_url=postgres_url, cwd=tmp_path
         )
         assert declared.returncode == 0, declared.stderr
@@ -116,6 +133,7 @@ class TestCopyToPostgresAndBack:
     def test_a_target_holding_data_is_refused_and_force_replaces_it(
         self, sources: dict[str, Path], postgres_url: str, tmp_path: Path
     ) -> None:
+        """The refusal is a real process; the forced copy runs the entry function in this process."""
         copy_database(_url(sources["seed"]), postgres_url)  # in process: the command's start-up is tested below
         seeded = contents(postgres_url)
 
@@ -128,7 +146,7 @@ class TestCopyToPostgresAndBack:
         assert refused.returncode == 1
         assert contents(postgres_url) == seeded
 
-        forced = incidentbot(
+        forced = incidentbot_here(
             "db", "copy", "--to", postgres_url, "--force", database_url=_url(sources["history"]), cwd=tmp_path
         )
         assert forced.returncode == 0, forced.stderr
@@ -138,7 +156,8 @@ class TestCopyToPostgresAndBack:
         self, sources: dict[str, Path], postgres_url: str, tmp_path: Path
     ) -> None:
         """kill -9 once the target has incidents but not yet its timelines (copied last); the re-run without
-        --force is refused, with --force it ends equal to the source."""
+        --force is refused, with --force it ends equal to the source (the killed copy a real process, the re-run
+        with --force the entry function in this process)."""
         big = tmp_path / "big.db"
         shutil.copy(sources["seed"], big)
         engine = create_store_engine(_url(big))
@@ -172,17 +191,19 @@ class TestCopyToPostgresAndBack:
         with pytest.raises(CopyRefused) as refused:  # in process (the command's refusal is tested above)
             copy_database(_url(big), postgres_url)
         assert "already holds data (" in refused.value.user_message
-        rerun = incidentbot("db", "copy", "--to", postgres_url, "--force", database_url=_url(big), cwd=tmp_path)
+        rerun = incidentbot_here("db", "copy", "--to", postgres_url, "--force", database_url=_url(big), cwd=tmp_path)
         assert rerun.returncode == 0, rerun.stderr
         assert "the timelines of 2,001 incidents match" in rerun.stdout
         assert contents(postgres_url) == contents(_url(big))
 
     def test_passwords_are_never_shown(self, sources: dict[str, Path], postgres_url: str, tmp_path: Path) -> None:
         """Neither a copy's summary, nor its refusal, nor a connection failure, nor the pg_dump advice
-        prints the password of any URL given (PostgreSQL here trusts local connections: any password works)."""
+        prints the password of any URL given (PostgreSQL here trusts local connections: any password works). The
+        copy and the connection failure are real processes; the refusal and the pg_dump advice run the entry
+        function in this process."""
         target = _with_password(postgres_url)
         done = incidentbot("db", "copy", "--to", target, database_url=_url(sources["seed"]), cwd=tmp_path)
-        refused = incidentbot("db", "copy", "--to", target, database_url=_url(sources["seed"]), cwd=tmp_path)
+        refused = incidentbot_here("db", "copy", "--to", target, database_url=_url(sources["seed"]), cwd=tmp_path)
         unreachable = incidentbot(
             "db",
             "copy",
@@ -193,7 +214,7 @@ class TestCopyToPostgresAndBack:
             database_url=_url(sources["seed"]),
             cwd=tmp_path,
         )
-        dump = incidentbot("db", "backup", "nightly.dump", database_url=target, cwd=tmp_path)
+        dump = incidentbot_here("db", "backup", "nightly.dump", database_url=target, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         assert ":***@" in done.stdout
         assert_one_line_error(refused, ":***@", "already holds data")
@@ -285,7 +306,8 @@ class TestSchemaRevisions:
         finally:
             engine.dispose()
         target = tmp_path / "new.db"
-        result = incidentbot("db", "copy", "--to", _url(target), database_url=_url(old), cwd=tmp_path)
+        # In this process: the command's one-line refusal as a process is test_a_target_holding_data_is_refused...
+        result = incidentbot_here("db", "copy", "--to", _url(target), database_url=_url(old), cwd=tmp_path)
         assert_one_line_error(
             result,
             f"The source {old} is at schema revision 0006, this incidentbot at {_head()}: run "
@@ -329,7 +351,9 @@ class TestBackupWhileServing:
         self, tmp_path: Path, fake: FakeSlack
     ) -> None:
         """Each backup passes SQLite's integrity check and holds whole notes only (INC-1's version moved
-        with every note it holds); a backup taken mid-way restores equal; the live database has all 100."""
+        with every note it holds); a backup taken mid-way restores equal; the live database has all 100. The
+        backups and the restore are real processes; the restore over the live database (refused) runs in this
+        process."""
         live = tmp_path / "live.db"
         server = Server(live, free_port(), fake).start()
         try:
@@ -384,7 +408,7 @@ class TestBackupWhileServing:
         assert (
             again.value.user_message == f"{backups[0]} already exists; name another file, or add --force to replace it."
         )
-        over = incidentbot("db", "restore", str(backups[0]), database_url=_url(live), cwd=tmp_path)
+        over = incidentbot_here("db", "restore", str(backups[0]), database_url=_url(live), cwd=tmp_path)
         assert_one_line_error(over, f"The database {live} already holds data (", "add --force")
 
 

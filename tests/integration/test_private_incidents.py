@@ -5,6 +5,10 @@ and everything the CLI printed is scanned for the incident's words: none reach a
 read them.
 
 Members are the incident's declarer, lead and IRT (README: Private incidents).
+
+The CLI's `list` and its three refusals (timeline, postmortem, `run "INC-1 status"` for a non-member) run as real
+processes; its other reads run the same entry function in this process (``incidentbot_here``), with the same clean
+environment and folder.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from bot.usecases.shared import Actor
 from bot.usecases.wiring import wire_usecases
 from tests.support import signing
 from tests.support.bot_server import RunningBot, running_bot, sqlite_url
-from tests.support.cli import assert_one_line_error, incidentbot
+from tests.support.cli import assert_one_line_error, incidentbot, incidentbot_here
 from tests.support.fake_github import TOKEN as GITHUB_TOKEN
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_pagerduty import ROUTING_KEY, FakePagerDuty
@@ -207,14 +211,18 @@ class TestPrivateIncidentOnEverySurface:
         assert not leaked(json.dumps(pagerduty.events))
         assert leaked(json.dumps([c.params for c in fake_slack.calls if members_only(c, channel)])), "members read it"
 
-        # The CLI, on the same database: titles and details only with --include-private.
-        def cli(*args: str) -> str:
-            result = incidentbot(*args, database_url=database_url, cwd=tmp_path)
+        # The CLI, on the same database: titles and details only with --include-private. `list` and the refusals
+        # are real processes, the other reads the entry function in this process.
+        def cli(*args: str, process: bool = False) -> str:
+            if process:
+                result = incidentbot(*args, database_url=database_url, cwd=tmp_path)
+            else:
+                result = incidentbot_here(*args, database_url=database_url, cwd=tmp_path)
             assert result.returncode == 0, result.stderr
             return result.stdout
 
         hidden = {
-            "list": cli("list"),
+            "list": cli("list", process=True),
             "list json": cli("list", "--format", "json"),
             "report": cli("report"),
             "report json": cli("report", "--format", "json"),
