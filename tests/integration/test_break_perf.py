@@ -4,6 +4,15 @@ Each test drives a real entry point (the CLI as a child process, signed HTTP to 
 the bearer token, `incidentbot serve` processes) against the fake Slack on 127.0.0.1, and judges what it sees
 against README.md and issue 18.
 
+Which CLI runs are processes: set-up runs, and runs whose outcome is only their output, exit status and stderr,
+call the entry function in this process (``here``: tests.support.cli.incidentbot_here, the same clean
+environment and working folder). Each kind of outcome stays a real process somewhere in this file: the one
+``incidentbot: ...`` line and its exit status (TestPacingSettings: `serve`, `list`, `run`; the JSON refusal of a
+private incident; TestDiskFull), a usage error (test_a_bad_format_is_a_usage_error), the export's bytes on a pipe
+(test_the_stream_is_the_web_views_document_indented, test_the_web_views_timeline_json_is_the_cli_export), a
+closed pipe, Ctrl-C, a full disk, a closed stdout, `list` on a pipe (the alert storm test), `serve` and its
+signals.
+
 FINDING tests assert what README/issue 18 promise and fail today; their docstring says what is wrong.
 HELD UP tests assert promised behaviour that works.
 """
@@ -12,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -32,7 +42,7 @@ from tests.integration.test_timeline_export import seed as seed_timeline
 from tests.support.alerts import T0 as ALERT_T0
 from tests.support.alerts import alert, notification
 from tests.support.bot_server import RunningBot, running_bot, sqlite_url
-from tests.support.cli import clean_env, rest_of_export, timeline_export
+from tests.support.cli import clean_env, incidentbot_here, rest_of_export, timeline_export
 from tests.support.fake_pagerduty import FakePagerDuty
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_driver import SlackDriver
@@ -52,6 +62,12 @@ def cli(*args: str, cwd: Path, database_url: str | None = None, **settings: str)
         timeout=90,
         check=False,
     )
+
+
+def here(*args: str, cwd: Path, database_url: str | None = None, **settings: str) -> subprocess.CompletedProcess[str]:
+    """``cli``'s run through the entry function in this process (tests.support.cli.incidentbot_here): the same
+    clean environment, settings and working folder; for set-up and for runs whose process adds nothing."""
+    return incidentbot_here(*args, database_url=database_url, cwd=cwd, settings=settings)
 
 
 def one_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -110,15 +126,16 @@ class TestPacingSettings:
         """HELD UP: README (Command line): "The other commands refuse invalid settings in one line naming all of
         them"."""
         url = f"sqlite:///{tmp_path / 'incidents.db'}"
-        assert cli("db", "upgrade", cwd=tmp_path, database_url=url).returncode == 0
-        for args in (("list",), ("run", "declare sev2 a")):
+        assert here("db", "upgrade", cwd=tmp_path, database_url=url).returncode == 0  # set-up, in this process
+        for args in (("list",), ("run", "declare sev2 a")):  # the refusals: processes
             line = one_line(cli(*args, cwd=tmp_path, database_url=url, **{name: value}))
             assert name in line, line
 
     def test_doctor_names_a_bad_switch_as_a_configuration_failure(self, tmp_path: Path) -> None:
-        """HELD UP: README: doctor shows every invalid setting as its own `[FAIL] configuration` line."""
+        """HELD UP: README: doctor shows every invalid setting as its own `[FAIL] configuration` line. (Its
+        checklist on stdout and exit status: the entry function in this process.)"""
         url = f"sqlite:///{tmp_path / 'incidents.db'}"
-        result = cli("doctor", cwd=tmp_path, database_url=url, SLACK_PACING="sometimes", SLACK_BATCHING="nah")
+        result = here("doctor", cwd=tmp_path, database_url=url, SLACK_PACING="sometimes", SLACK_BATCHING="nah")
         assert result.returncode == 1
         assert "Traceback" not in result.stdout + result.stderr
         fails = [line for line in result.stdout.splitlines() if line.startswith("[FAIL] configuration")]
@@ -184,10 +201,12 @@ class TestStreamedExport:
         self, database_url: str, tmp_path: Path, reference: str, fragment: str
     ) -> None:
         """README: errors exit non-zero with one line on stderr. An incident number beyond any integer column
-        (SQLite's and PostgreSQL's are 64-bit) must still be "no such incident" or a usage error, not a crash."""
+        (SQLite's and PostgreSQL's are 64-bit) must still be "no such incident" or a usage error, not a crash.
+        The entry function in this process (what it says and returns; an exception escaping it fails the test):
+        the one line from a process is TestDiskFull's and test_a_bad_format_is_a_usage_error's."""
         seed_timeline(database_url, notes(3))
         for fmt in ("json", "text"):
-            result = cli("timeline", reference, "--format", fmt, cwd=tmp_path, database_url=database_url)
+            result = here("timeline", reference, "--format", fmt, cwd=tmp_path, database_url=database_url)
             line = one_line(result)
             assert fragment.upper() in line.upper(), line
             assert result.stdout == ""
@@ -422,32 +441,35 @@ class TestFastPathsKeepThePromises:
         self, database_url: str, tmp_path: Path
     ) -> None:
         """README (Private incidents): CLI `list` (and its JSON) reads `private incident` for the title;
-        `--include-private` shows everything."""
+        `--include-private` shows everything. (Every run: the entry function in this process; what `list` prints
+        on a pipe as a process is the alert storm test's.)"""
         secret = "Payroll export leaks SSNs"
         for text in (f"declare --private sev1 {secret}", "declare sev3 Search is slow"):
-            assert cli("run", text, cwd=tmp_path, database_url=database_url).returncode == 0
+            assert here("run", text, cwd=tmp_path, database_url=database_url).returncode == 0
         for fmt in ("text", "json"):
-            listed = cli("list", "--format", fmt, cwd=tmp_path, database_url=database_url)
+            listed = here("list", "--format", fmt, cwd=tmp_path, database_url=database_url)
             assert listed.returncode == 0, listed.stderr
             assert secret not in listed.stdout and "Payroll" not in listed.stdout, listed.stdout
             assert "private incident" in listed.stdout and "Search is slow" in listed.stdout
-            full = cli("list", "--format", fmt, "--include-private", cwd=tmp_path, database_url=database_url)
+            full = here("list", "--format", fmt, "--include-private", cwd=tmp_path, database_url=database_url)
             assert secret in full.stdout, full.stdout + full.stderr
 
     def test_the_streamed_export_of_a_private_incident_is_refused(self, database_url: str, tmp_path: Path) -> None:
         """README: CLI `timeline` is refused for a private incident without `--include-private`, in both formats;
-        the streamed JSON must not have written the title (or anything) before refusing."""
+        the streamed JSON must not have written the title (or anything) before refusing. The JSON refusal is a
+        process (its stdout a pipe); the set-up, the text refusal and the allowed export run the entry function in
+        this process."""
         secret = "Payroll export leaks SSNs"
-        assert cli("run", f"declare --private sev1 {secret}", cwd=tmp_path, database_url=database_url).returncode == 0
+        assert here("run", f"declare --private sev1 {secret}", cwd=tmp_path, database_url=database_url).returncode == 0
         assert (
-            cli("run", "INC-1 note the HR folder was public", cwd=tmp_path, database_url=database_url).returncode == 0
+            here("run", "INC-1 note the HR folder was public", cwd=tmp_path, database_url=database_url).returncode == 0
         )
-        for fmt in ("json", "text"):
-            result = cli("timeline", "INC-1", "--format", fmt, cwd=tmp_path, database_url=database_url)
+        for fmt, run in (("json", cli), ("text", here)):
+            result = run("timeline", "INC-1", "--format", fmt, cwd=tmp_path, database_url=database_url)
             line = one_line(result)
             assert "private" in line and secret not in line
             assert result.stdout == ""
-        allowed = cli(
+        allowed = here(
             "timeline", "INC-1", "--format", "json", "--include-private", cwd=tmp_path, database_url=database_url
         )
         assert allowed.returncode == 0
@@ -455,20 +477,23 @@ class TestFastPathsKeepThePromises:
 
     def test_list_reads_the_corrected_declaration_time_and_title(self, tmp_path: Path) -> None:
         """HELD UP: README (Corrections): `list` uses the corrected times. The declaration's time is corrected
-        (only its time can be); `list`, text and JSON, show the corrected time and not the first."""
+        (only its time can be); `list`, text and JSON, show the corrected time and not the first. (The entry
+        function in this process.)"""
         url = f"sqlite:///{tmp_path / 'incidents.db'}"
-        declared = cli("run", "declare sev2 Checkout 502s --at 2026-11-22 13:42", cwd=tmp_path, database_url=url)
+        declared = here("run", "declare sev2 Checkout 502s --at 2026-11-22 13:42", cwd=tmp_path, database_url=url)
         assert declared.returncode == 0, declared.stderr
-        corrected = cli("run", "INC-1 correct 1 --at 2026-11-22 13:30", cwd=tmp_path, database_url=url)
+        corrected = here("run", "INC-1 correct 1 --at 2026-11-22 13:30", cwd=tmp_path, database_url=url)
         assert corrected.returncode == 0, corrected.stderr
-        listed = cli("list", "--format", "json", cwd=tmp_path, database_url=url)  # text shows an age ("8d 0h ago")
+        listed = here("list", "--format", "json", cwd=tmp_path, database_url=url)  # text shows an age ("8d 0h ago")
         assert listed.returncode == 0, listed.stderr
         assert "13:30" in listed.stdout and "13:42" not in listed.stdout, listed.stdout
 
     def test_a_writer_is_not_held_up_by_a_long_export(self, database_url: str, tmp_path: Path) -> None:
         """Target 6 streams the export inside one read transaction (a server-side cursor on PostgreSQL) that stays
         open while the reader is slow. Meanwhile the incident keeps changing: a note through `incidentbot run`
-        must be recorded at once, and the export, once read, is a valid document with contiguous numbers."""
+        must be recorded at once, and the export, once read, is a valid document with contiguous numbers. The export
+        is a process (a full pipe holds it); the writer runs the entry function in this process (its own connection,
+        as a process's would be)."""
         seed_timeline(database_url, notes(20_000))
         if not database_url.startswith("sqlite"):  # the seed wrote explicit ids: move PostgreSQL's sequence past them
             import sqlalchemy as sa
@@ -482,7 +507,7 @@ class TestFastPathsKeepThePromises:
             first = process.stdout.read(4096)
             # Recorded while the export is stopped on a full pipe, its transaction open: a writer the export
             # held up would never return here (the export cannot end before this test reads on).
-            written = cli("run", "INC-4 note written during the export", cwd=tmp_path, database_url=database_url)
+            written = here("run", "INC-4 note written during the export", cwd=tmp_path, database_url=database_url)
             assert written.returncode == 0, written.stderr[-2000:]
             document = rest_of_export(process, first)
         numbers = [e["number"] for e in document["entries"]]
@@ -539,7 +564,8 @@ class TestReadCommandsChangeNothing:
         file (another application's database, in the default rollback-journal mode) runs `incidentbot list`: it
         answers "holds no incidentbot data", as it should, but it has switched that database to WAL mode (a
         persistent change to the file's header: the other application, or a copy of the file on a network
-        filesystem, now needs the -wal/-shm files). Expected: the file's bytes and journal mode unchanged."""
+        filesystem, now needs the -wal/-shm files). Expected: the file's bytes and journal mode unchanged. (The
+        entry function in this process: what is checked is the file, and that it refuses without a traceback.)"""
         path = tmp_path / "other-app.db"
         connection = sqlite3.connect(path)
         connection.execute("CREATE TABLE inventory (sku TEXT PRIMARY KEY, count INTEGER)")
@@ -547,7 +573,7 @@ class TestReadCommandsChangeNothing:
         connection.commit()
         connection.close()
         before = path.read_bytes()
-        result = cli(*command, cwd=tmp_path, database_url=f"sqlite:///{path}")
+        result = here(*command, cwd=tmp_path, database_url=f"sqlite:///{path}")
         assert "Traceback" not in result.stderr + result.stdout
         assert result.returncode != 0  # no incidentbot schema there
         connection = sqlite3.connect(path)
@@ -564,10 +590,10 @@ class TestReadCommandsChangeNothing:
     def test_an_empty_file_stays_empty(self, tmp_path: Path, command: tuple[str, ...]) -> None:
         """FINDING: `touch incidents.db` (or a file truncated by a failed copy), then a read command: README says
         they never create a database, and doctor changes nothing; the 0-byte file becomes a 4 KiB SQLite
-        database in WAL mode. Expected: still 0 bytes."""
+        database in WAL mode. Expected: still 0 bytes. (The entry function in this process: the file is checked.)"""
         path = tmp_path / "incidents.db"
         path.write_bytes(b"")
-        result = cli(*command, cwd=tmp_path, database_url=f"sqlite:///{path}")
+        result = here(*command, cwd=tmp_path, database_url=f"sqlite:///{path}")
         assert "Traceback" not in result.stderr + result.stdout
         assert path.stat().st_size == 0
 
@@ -618,13 +644,13 @@ def test_a_mixed_1000_alert_storm_to_two_serve_processes_on_one_sqlite_file(
         assert sorted(a["action"] for _, a in answers) == ["declared", "repeat", "repeat", "repeat"]
         assert sum(a["recorded"] for _, a in answers) == 1500
         assert {a["incident"] for _, a in answers} == {"INC-1"}
-        exported = cli("timeline", "INC-1", "--format", "json", cwd=tmp_path, database_url=url)
+        exported = here("timeline", "INC-1", "--format", "json", cwd=tmp_path, database_url=url)  # in this process
         assert exported.returncode == 0, exported.stderr
         kinds: dict[str, int] = {}
         for entry in json.loads(exported.stdout)["entries"]:
             kinds[entry["kind"]] = kinds.get(entry["kind"], 0) + 1
         assert kinds.get("alert_fired") == 1000 and kinds.get("alert_cleared") == 500, kinds
-        listed = json.loads(cli("list", "--format", "json", cwd=tmp_path, database_url=url).stdout)
+        listed = json.loads(cli("list", "--format", "json", cwd=tmp_path, database_url=url).stdout)  # a process
         assert len(listed if isinstance(listed, list) else listed["incidents"]) == 1
         assert [e["event_action"] for e in pagerduty.wait_for(1, timeout=20)] == ["trigger"]
         servers[0].fake.wait_for("conversations.create", timeout=20)
@@ -681,7 +707,8 @@ def test_sigterm_while_slack_holds_posts_back_exits_promptly_and_the_line_surviv
     """README: SIGTERM lets in-flight requests finish and drains the outbox "up to 10 s"; a 429's Retry-After
     holds the method; a call whose turn is more than 20 s away is given back to the outbox. Slack answers the
     note's post with 429 Retry-After: 12, then `serve` gets SIGTERM: it exits 0 without waiting out the 12 s,
-    the line is still owed (pending, not dead) in `incidentbot outbox`, and a restarted `serve` posts it once."""
+    the line is still owed (pending, not dead) in `incidentbot outbox`, and a restarted `serve` posts it once.
+    (`serve` is a process; `outbox` runs the entry function in this process.)"""
     from tests.support.serve_process import Server, free_port
 
     database = tmp_path / "term.db"
@@ -692,7 +719,7 @@ def test_sigterm_while_slack_holds_posts_back_exits_promptly_and_the_line_surviv
     channel_id = str(created[-1].response["channel"]["id"])  # type: ignore[index]
     url = f"sqlite:///{database}"
     deadline = time.monotonic() + 60  # the declaration's own deliveries are done, so the 429 meets the note
-    while json.loads(cli("outbox", "--format", "json", cwd=tmp_path, database_url=url).stdout)["items"]:
+    while json.loads(here("outbox", "--format", "json", cwd=tmp_path, database_url=url).stdout)["items"]:
         assert time.monotonic() < deadline
         time.sleep(0.2)
     fake_slack.fail_next("chat.postMessage", "ratelimited", status=429, retry_after=12)
@@ -703,7 +730,7 @@ def test_sigterm_while_slack_holds_posts_back_exits_promptly_and_the_line_surviv
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert server.stop(signal.SIGTERM, timeout=30) == 0  # exits without waiting out the 12 s: the line is owed
-    owed = cli("outbox", "--format", "json", cwd=tmp_path, database_url=url)
+    owed = here("outbox", "--format", "json", cwd=tmp_path, database_url=url)
     assert owed.returncode == 0, owed.stderr
     items = json.loads(owed.stdout)["items"]
     assert [(i["kind"], i["status"]) for i in items] == [("slack.post_line", "pending")], items
@@ -735,7 +762,9 @@ def test_sigterm_gives_posts_waiting_for_their_turn_back_and_a_restart_posts_the
     posted at most what 10 s of turns allow (11, and a post in flight; 14 allowed for lines sent while the signal
     travels); the rest are owed, none dead; the restarted `serve` posts every line once, in order. (At one post a
     second a cycle's waits stay short, so this does not tell the code before the fix apart: with the pacer's
-    close undone it passes too. What the fix changes, a waiting call stopped on close, is test_slack_pacer's.)"""
+    close undone it passes too. What the fix changes, a waiting call stopped on close, is test_slack_pacer's.)
+    `serve` is a process; `outbox` runs the entry function in this process. Most of the time is the pace itself:
+    30 posts at one a second, which no setting shortens (SLACK_PACING=off would not be this test)."""
     import re
 
     from tests.support.serve_process import Server, free_port
@@ -748,7 +777,7 @@ def test_sigterm_gives_posts_waiting_for_their_turn_back_and_a_restart_posts_the
     created = fake_slack.wait_for("conversations.create", timeout=20, predicate=lambda c: c.ok)
     channel_id = str(created[-1].response["channel"]["id"])  # type: ignore[index]
     deadline = time.monotonic() + 60  # the declaration's own deliveries are done first
-    while json.loads(cli("outbox", "--format", "json", cwd=tmp_path, database_url=url).stdout)["items"]:
+    while json.loads(here("outbox", "--format", "json", cwd=tmp_path, database_url=url).stdout)["items"]:
         assert time.monotonic() < deadline
         time.sleep(0.2)
 
@@ -769,7 +798,7 @@ def test_sigterm_gives_posts_waiting_for_their_turn_back_and_a_restart_posts_the
     before_stop = len(posted())
     assert server.stop(signal.SIGTERM, timeout=60) == 0
     assert len(posted()) - before_stop <= 14, (before_stop, posted())
-    items = json.loads(cli("outbox", "--format", "json", cwd=tmp_path, database_url=url).stdout)["items"]
+    items = json.loads(here("outbox", "--format", "json", cwd=tmp_path, database_url=url).stdout)["items"]
     assert {i["status"] for i in items} == {"pending"}, items  # status edits may be owed too; nothing dead
     owed_lines = [i for i in items if i["kind"] == "slack.post_line"]
     assert len(posted()) + len(owed_lines) == 30, (posted(), items)
@@ -949,27 +978,49 @@ class TestBurstOfTransitions:
         assert len(changes) >= 30, changes
 
 
+@pytest.fixture(scope="class")
+def backup_to_read(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A backup made by `incidentbot db backup` of a database holding INC-1 and a note, made once per class (the
+    entry function in this process); each test reads its own copy."""
+    folder = tmp_path_factory.mktemp("backup")
+    url = f"sqlite:///{folder / 'incidents.db'}"
+    assert here("run", "declare sev2 Checkout API returning 500s", cwd=folder, database_url=url).returncode == 0
+    assert here("run", "INC-1 note edge CPU back under 40%", cwd=folder, database_url=url).returncode == 0
+    backup = folder / "backup.db"
+    made = here("db", "backup", str(backup), cwd=folder, database_url=url)
+    assert made.returncode == 0, made.stderr
+    return backup
+
+
 class TestReadOnlyDatabase:
     @pytest.mark.parametrize("command", [("list",), ("timeline", "INC-1", "--format", "json")], ids=" ".join)
-    def test_a_backup_opened_read_only_can_be_read(self, tmp_path: Path, command: tuple[str, ...]) -> None:
+    def test_a_backup_opened_read_only_can_be_read(
+        self, tmp_path: Path, backup_to_read: Path, command: tuple[str, ...]
+    ) -> None:
         """FINDING: an operator reads a backup made by `incidentbot db backup` without write access to it (a
         snapshot, read-only media, another user's file; here SQLite's own read-only open, `?mode=ro&uri=true`).
         README: the reading commands never create or migrate a database, and its own message lists them as what a
         read-only database is still good for. Yet `list` and `timeline --format json` refuse: "The database ... is
         read-only (SQLite: attempt to write a readonly database): give this user write access ..., or only read it
         (list, timeline, ...)", while only reading (the backup is in rollback-journal mode and the command tries to
-        switch it to WAL). Expected: the listing / the export, exit 0."""
-        url = f"sqlite:///{tmp_path / 'incidents.db'}"
-        assert cli("run", "declare sev2 Checkout API returning 500s", cwd=tmp_path, database_url=url).returncode == 0
-        assert cli("run", "INC-1 note edge CPU back under 40%", cwd=tmp_path, database_url=url).returncode == 0
+        switch it to WAL). Expected: the listing / the export, exit 0. (The backup is made once per class, and
+        copied; the read is a process.)"""
         backup = tmp_path / "backup.db"
-        made = cli("db", "backup", str(backup), cwd=tmp_path, database_url=url)
-        assert made.returncode == 0, made.stderr
+        shutil.copyfile(backup_to_read, backup)
         read_only = f"sqlite:///file:{backup}?mode=ro&uri=true"
-        result = cli(*command, cwd=tmp_path, database_url=read_only)
+        result = cli(*command, cwd=tmp_path, database_url=read_only)  # the read itself: a process
         assert "Traceback" not in result.stderr
         assert result.returncode == 0, result.stderr
         assert "Checkout API returning 500s" in result.stdout
+
+
+@pytest.fixture(scope="class")
+def seeded_3000(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file holding INC-4 with 3,000 notes, seeded once per class; each test writes to its own copy."""
+    path = tmp_path_factory.mktemp("seeded") / "incidents.db"
+    seed_timeline(f"sqlite:///{path}", notes(3000))
+    assert not path.with_name(path.name + "-wal").exists(), "the seeded file's WAL was not checkpointed on close"
+    return path
 
 
 class TestDiskFull:
@@ -988,15 +1039,18 @@ class TestDiskFull:
         ],
         ids=" ".join,
     )
-    def test_an_export_to_a_full_disk_is_one_line(self, tmp_path: Path, command: tuple[str, ...]) -> None:
+    def test_an_export_to_a_full_disk_is_one_line(
+        self, tmp_path: Path, seeded_3000: Path, command: tuple[str, ...]
+    ) -> None:
         """FINDING: `incidentbot timeline INC-4 --format json > export.json` on a disk that fills up (the streamed
         export exists for timelines of hundreds of MB: README's 1,000,000 entries wrote 326 MB). README: "An export
         that fails midway ... leaves its output cut short and exits non-zero", and errors exit non-zero with one
         line on stderr, never a stack trace. Writing to /dev/full (ENOSPC on every write): the process prints a
         Python traceback ("OSError: [Errno 28] No space left on device"). Expected: non-zero, one
-        `incidentbot: ...` line naming the failure, no traceback."""
+        `incidentbot: ...` line naming the failure, no traceback. (Each case a process, on its own copy of one
+        seeded file.)"""
+        shutil.copyfile(seeded_3000, tmp_path / "incidents.db")
         url = f"sqlite:///{tmp_path / 'incidents.db'}"
-        seed_timeline(url, notes(3000))
         with open("/dev/full", "w") as full:
             result = subprocess.run(
                 [sys.executable, "-m", "bot.cli.main", *command],
@@ -1054,7 +1108,7 @@ def test_a_first_notification_mixing_a_cleared_and_a_firing_alert_is_dated_at_th
         answer = post_webhook(bot, notification([cleared, firing]))
         assert answer.status == 200 and answer.json()["action"] == "declared", answer.body
         assert answer.json()["recorded"] == 3  # A fired, A cleared, B fired
-    exported = cli("timeline", "INC-1", "--format", "json", cwd=tmp_path, database_url=url)
+    exported = here("timeline", "INC-1", "--format", "json", cwd=tmp_path, database_url=url)  # in this process
     assert exported.returncode == 0, exported.stderr
     entries = json.loads(exported.stdout)["entries"]
     declared = [e for e in entries if e["kind"] == "declared"]
@@ -1081,7 +1135,7 @@ def test_alerts_recorded_on_an_earlier_incident_of_the_group_do_not_backdate_the
         firing = alert("bbb", ALERT_T0 + timedelta(minutes=10), severity="warning")
         answer = post_webhook(bot, notification([cleared, firing]))
         assert answer.status == 200 and answer.json()["action"] == "declared", answer.body
-    exported = cli("timeline", "INC-2", "--format", "json", cwd=tmp_path, database_url=url)
+    exported = here("timeline", "INC-2", "--format", "json", cwd=tmp_path, database_url=url)  # in this process
     assert exported.returncode == 0, exported.stderr
     entries = json.loads(exported.stdout)["entries"]
     assert [(e["kind"], e["occurred_at"]) for e in entries[:2]] == [

@@ -7,6 +7,7 @@ Web API calls go to the fake Slack; /healthz and the webhooks are served on the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import socket
@@ -14,8 +15,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from tests.support.fake_socket_mode import (
     form_payload,
     interactive_payload,
 )
+from tests.support.postgres import PostgresServer
 from tests.support.serve_process import Server, free_port, start_failures
 
 WEBHOOK_TOKEN = "socket-webhook-token"
@@ -54,6 +56,10 @@ class SocketBot:
     server: Server
     fake: SocketModeSlack
     endpoint: SocketModeEndpoint
+    after_stop: list[Callable[[], None]] = field(default_factory=list)
+    """Checks a test of a shared process leaves for once it has stopped (and drained): see ``redelivery_bot``."""
+    declared: int = 0
+    """How many incidents the tests sharing this process have declared (each declares the next INC-n)."""
 
     def command(self, text: str, *, user: str = "alice", channel_id: str = "C0GENERAL", **extra: Any) -> dict[str, Any]:
         """Send a /incident slash_commands envelope; return the bot's acknowledgement."""
@@ -409,76 +415,126 @@ class TestSocketModeWhileSlackIsDown:
         assert [line["event"] for line in logged].count("socket_mode_connected") == 1
 
 
+@pytest.fixture(scope="class", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def redelivery_bot(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SocketBot]:
+    """One `incidentbot socket` process per database kind for TestSocketModeRedelivery (a SQLite file, or a fresh
+    PostgreSQL database), with its own fake Slack and Socket Mode endpoint. Each test declares an incident of its
+    own and judges only that incident, its channel and the envelopes it sent, while the process runs and again
+    once it has stopped: the process is stopped with SIGTERM after the class (it must exit 0, having let the
+    envelopes in hand finish), then each test's ``after_stop`` checks run, as each test's own checks ran after
+    its own process stopped before the process was shared."""
+    folder = tmp_path_factory.mktemp("redelivery")
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            database_url = f"sqlite:///{folder / 'socket.db'}"
+        else:
+            server: PostgresServer = request.getfixturevalue("postgres")
+            database_url = stack.enter_context(server.fresh_database())
+        fake = stack.enter_context(SocketModeSlack())
+        endpoint = stack.enter_context(SocketModeEndpoint())
+        bot = _start(folder, fake, endpoint, database_url)
+        bot.server.start(timeout=30)
+        try:
+            endpoint.wait_connected()
+            yield bot
+        finally:
+            code = bot.server.stop(signal.SIGTERM, timeout=40)
+        assert code == 0, bot.server.logs()[-3000:]
+        for check in bot.after_stop:
+            check()
+
+
+def _assert_equal(seen: object, expected: object) -> None:
+    assert seen == expected
+
+
 class TestSocketModeRedelivery:
+    """One process per database kind serves the three kinds of envelope (the ``redelivery_bot`` fixture)."""
+
     @pytest.mark.parametrize(
         "kind",
         ["slash_commands", "events_api", "interactive"],
     )
     def test_a_resent_envelope_takes_effect_once_and_is_acknowledged(
-        self,
-        tmp_path: Path,
-        database_url: str,
-        socket_parts: tuple[SocketModeSlack, SocketModeEndpoint],
-        kind: str,
+        self, redelivery_bot: SocketBot, kind: str
     ) -> None:
         """Slack redelivers an envelope it saw no ack (same envelope_id, retry_attempt 1): acked, no second effect."""
-        fake, endpoint = socket_parts
-        bot = _start(tmp_path, fake, endpoint, database_url)
-        bot.server.start(timeout=30)
-        try:
-            endpoint.wait_connected()
-            # Declared 10 minutes ago, so a message from 2 minutes ago can be pinned (after it, not in the future).
-            declared_at = (utc_now() - timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M")
-            declared = bot.command(
-                f"declare sev2 Checkout latency --at {declared_at}", response_url=fake.response_url("d")
+        bot = redelivery_bot
+        fake, endpoint = bot.fake, bot.endpoint
+        # Declared 10 minutes ago, so a message from 2 minutes ago can be pinned (after it, not in the future).
+        declared_at = (utc_now() - timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M")
+        declared = bot.command(f"declare sev2 Checkout latency --at {declared_at}", response_url=fake.response_url("d"))
+        bot.declared += 1
+        number = bot.declared
+        incident = f"INC-{number}"
+        assert incident in _ack_text(declared), declared
+        name = f"inc-{number}-checkout-latency"
+        created = fake.wait_for("conversations.create", timeout=10, predicate=lambda c: c.params["name"] == name)
+        channel_id = fake.channel(created[0].params["name"]).id
+        fake.wait_for("pins.add", timeout=10, predicate=lambda c: c.params.get("channel") == channel_id)
+        answered_at = f"c{number}"  # this test's response_url
+        if kind == "slash_commands":
+            body = signing.slash_command_body(
+                f"{incident} note cache hit rate at 40%", user_id="U0ALICE", user_name="alice", channel_id=channel_id
             )
-            assert "INC-1" in _ack_text(declared)
-            channel_id = fake.channel(fake.wait_for("conversations.create", timeout=10)[0].params["name"]).id
-            fake.wait_for("pins.add", timeout=10)  # the channel is the incident's by now
-            if kind == "slash_commands":
-                body = signing.slash_command_body(
-                    "INC-1 note cache hit rate at 40%", user_id="U0ALICE", user_name="alice", channel_id=channel_id
-                )
-                payload = form_payload(body)
-            elif kind == "events_api":
-                two_minutes_ago = int((utc_now() - timedelta(minutes=2)).timestamp())
-                ts = fake.add_message(channel_id, f"{two_minutes_ago}.000100", "U0BOB", "cache hit rate at 40%")
-                # A new event_id each time would be a new event; here only the envelope is sent again.
-                event = signing.reaction_added_event("pushpin", user="U0BOB", channel=channel_id, ts=ts)
-                payload = json.loads(signing.event_callback_body(event))
-            else:
-                click = signing.block_actions_body(
-                    ActionId.SHOW_TIMELINE.value, value="1", channel_id=channel_id, response_url=fake.response_url("c")
-                )
-                payload = interactive_payload(click)
-            first = endpoint.send(kind, payload)
-            first_ack = endpoint.wait_ack(first)
-            if kind == "slash_commands":
-                assert _ack_text(first_ack).startswith("INC-1"), first_ack
-            if kind == "interactive":
-                fake.wait_for("response_url", timeout=10, predicate=lambda c: c.path.endswith("/c"))
-            elif kind == "events_api":
-                pinned = "Pinned to the INC-1 timeline"
-                fake.wait_for("chat.postEphemeral", timeout=20, predicate=lambda c: pinned in c.params["text"])
-            assert endpoint.send(kind, payload, retry_attempt=1, envelope_id=first) == first
-            # The repeat is acknowledged with the envelope id alone (no second reply).
-            assert endpoint.wait_acks(first, count=2)[1] == {"envelope_id": first}
-        finally:
-            assert bot.server.stop(signal.SIGTERM, timeout=40) == 0
-        logs = [json.loads(line) for line in bot.server.logs().splitlines() if line.startswith("{")]
-        ignored = [line for line in logs if line["event"] == "socket_mode_envelope_duplicate_ignored"]
-        assert [(line["envelope_id"], line["retry_attempt"]) for line in ignored] == [(first, 1)]
+            payload = form_payload(body)
+        elif kind == "events_api":
+            two_minutes_ago = int((utc_now() - timedelta(minutes=2)).timestamp())
+            ts = fake.add_message(channel_id, f"{two_minutes_ago}.000100", "U0BOB", "cache hit rate at 40%")
+            # A new event_id each time would be a new event; here only the envelope is sent again.
+            event = signing.reaction_added_event("pushpin", user="U0BOB", channel=channel_id, ts=ts)
+            payload = json.loads(signing.event_callback_body(event))
+        else:
+            click = signing.block_actions_body(
+                ActionId.SHOW_TIMELINE.value,
+                value=str(number),
+                channel_id=channel_id,
+                response_url=fake.response_url(answered_at),
+            )
+            payload = interactive_payload(click)
+        first = endpoint.send(kind, payload)
+        first_ack = endpoint.wait_ack(first)
+        if kind == "slash_commands":
+            assert _ack_text(first_ack).startswith(incident), first_ack
         if kind == "interactive":
-            assert len([c for c in fake.calls_to("response_url") if c.path.endswith("/c")]) == 1
-            return
-        store = open_store(database_url)
-        try:
-            _, entries = wire_usecases(store).incidents.timeline(1)
-        finally:
-            store.dispose()
-        texts = [e.text for e in entries]
-        expected = "cache hit rate at 40%"
-        assert len([t for t in texts if expected in t]) == 1, texts
+            fake.wait_for("response_url", timeout=10, predicate=lambda c: c.path.endswith(f"/{answered_at}"))
+        elif kind == "events_api":
+            pinned = f"Pinned to the {incident} timeline"
+            fake.wait_for("chat.postEphemeral", timeout=20, predicate=lambda c: pinned in c.params["text"])
+        assert endpoint.send(kind, payload, retry_attempt=1, envelope_id=first) == first
+        # The repeat is acknowledged with the envelope id alone (no second reply).
+        assert endpoint.wait_acks(first, count=2)[1] == {"envelope_id": first}
+
+        def ignored() -> list[tuple[str, int]]:
+            """This test's envelopes (the declaration's and ``first``) that the process logged as repeats."""
+            logs = [json.loads(line) for line in bot.server.logs().splitlines() if line.startswith("{")]
+            return [
+                (line["envelope_id"], line["retry_attempt"])
+                for line in logs
+                if line["event"] == "socket_mode_envelope_duplicate_ignored"
+                and line["envelope_id"] in (first, declared.get("envelope_id"))
+            ]
+
+        def answered_once() -> None:
+            assert len([c for c in fake.calls_to("response_url") if c.path.endswith(f"/{answered_at}")]) == 1
+
+        def recorded_once() -> None:
+            store = open_store(bot.server.env["DATABASE_URL"])
+            try:
+                _, entries = wire_usecases(store).incidents.timeline(number)
+            finally:
+                store.dispose()
+            texts = [e.text for e in entries]
+            expected = "cache hit rate at 40%"
+            assert len([t for t in texts if expected in t]) == 1, texts
+
+        deadline = time.monotonic() + 10  # logged just after the repeat's ack is sent
+        while not ignored() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        check = answered_once if kind == "interactive" else recorded_once
+        bot.after_stop.extend([lambda: _assert_equal(ignored(), [(first, 1)]), check])
+        assert ignored() == [(first, 1)]
+        check()
 
 
 class TestSocketModeReconnect:
