@@ -36,16 +36,22 @@ class Workspace:
     noted: subprocess.CompletedProcess[str]
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``incidentbot ARGS`` as a child process."""
         return incidentbot(*args, database_url=self.database_url, cwd=self.folder)
+
+    def here(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``incidentbot ARGS`` through the entry function in this process (``incidentbot_here``)."""
+        return incidentbot_here(*args, database_url=self.database_url, cwd=self.folder)
 
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    """INC-1 declared and noted by two ``incidentbot run`` processes on a SQLite file."""
+    """INC-1 declared by an ``incidentbot run`` process on a new SQLite file (the run creates it), then noted by
+    ``incidentbot run`` in this process."""
     folder = tmp_path_factory.mktemp("cli")
     url = f"sqlite:///{folder / 'incidents.db'}"
     declared = incidentbot("run", "declare sev2 checkout is down", "--user", "U0ALICE", database_url=url, cwd=folder)
-    noted = incidentbot(
+    noted = incidentbot_here(
         "run", "INC-1 note load balancer health checks flapping", "--user", "U0BOB", database_url=url, cwd=folder
     )
     return Workspace(folder, url, declared, noted)
@@ -95,15 +101,16 @@ class TestRunTimelineList:
         assert entries[0]["data"]["severity"] == "sev2"
 
     def test_timeline_text(self, workspace: Workspace) -> None:
-        """``timeline INC-1`` prints one line per entry under a heading."""
-        result = workspace.run("timeline", "INC-1")
+        """``timeline INC-1`` prints one line per entry under a heading (in this process; the JSON timeline and the
+        postmortem to a file are processes)."""
+        result = workspace.here("timeline", "INC-1")
         assert result.returncode == 0, result.stderr
         assert "INC-1 timeline (UTC)" in result.stdout
         assert "Note: load balancer health checks flapping" in result.stdout
 
     def test_list_json(self, workspace: Workspace) -> None:
-        """``list --format json`` lists INC-1 with its status and an ISO declaration time."""
-        result = workspace.run("list", "--format", "json")
+        """``list --format json`` lists INC-1 with its status and an ISO declaration time (in this process)."""
+        result = workspace.here("list", "--format", "json")
         assert result.returncode == 0, result.stderr
         [incident] = json.loads(result.stdout)["incidents"]
         assert incident["incident"] == "INC-1"
@@ -136,13 +143,16 @@ class TestDatabaseUpgrade:
 
 
 class TestFailures:
+    """Processes: an unknown incident (exit 1), a bad incident id (exit 2) and an unreadable database (no driver
+    traceback); the other failures run the entry function in this process."""
+
     def test_unknown_incident(self, workspace: Workspace) -> None:
         """An incident that does not exist is one line on stderr and exit 1."""
         assert_one_line_error(workspace.run("timeline", "INC-999"), "There is no incident INC-999")
 
     def test_unknown_incident_in_a_command(self, workspace: Workspace) -> None:
         """A state change naming a missing incident fails the same way and changes nothing."""
-        assert_one_line_error(workspace.run("run", "INC-999 note hello"), "There is no incident INC-999")
+        assert_one_line_error(workspace.here("run", "INC-999 note hello"), "There is no incident INC-999")
 
     def test_bad_incident_id(self, workspace: Workspace) -> None:
         """``FOO`` is not an incident id: a usage error (exit 2) with one line."""
@@ -153,7 +163,7 @@ class TestFailures:
     def test_unknown_template(self, workspace: Workspace) -> None:
         """An unknown template name fails with the available ones listed."""
         assert_one_line_error(
-            workspace.run("postmortem", "INC-1", "--template", "nope"),
+            workspace.here("postmortem", "INC-1", "--template", "nope"),
             "no postmortem template `nope`",
             "Available: postmortem",
         )
@@ -168,7 +178,7 @@ class TestFailures:
     def test_unsupported_database_url(self, tmp_path: Path) -> None:
         """A DATABASE_URL of an unsupported kind is a configuration error in one line."""
         assert_one_line_error(
-            incidentbot("list", database_url="mysql://x@localhost/db", cwd=tmp_path), "Unsupported database"
+            incidentbot_here("list", database_url="mysql://x@localhost/db", cwd=tmp_path), "Unsupported database"
         )
 
 
@@ -234,9 +244,9 @@ PEOPLE_COMMANDS = (
 )
 
 
-PEOPLE_PROCESSES = frozenset({"declare SEV-1 CDN down", "INC-1 assemble @carol:networking @dave <@U0BOB|bobby>"})
-"""The runs of PEOPLE_COMMANDS made by a real ``incidentbot`` process (the first, which creates the database, and the
-one naming people in three ways); the others run the entry function in this process."""
+PEOPLE_PROCESSES = frozenset({"declare SEV-1 CDN down"})
+"""The runs of PEOPLE_COMMANDS made by a real ``incidentbot`` process (the first, which creates the database); the
+others, and the JSON timeline read after them, run the entry function in this process."""
 
 
 @pytest.fixture(scope="module")
@@ -291,7 +301,7 @@ class TestPeopleByName:
 
     def test_timeline_records_the_names(self, people: PeopleSession) -> None:
         """The database holds alice as lead, bob as owner and erin as the actor (from ``--user @Erin``)."""
-        result = people.workspace.run("timeline", "INC-1", "--format", "json")
+        result = people.workspace.here("timeline", "INC-1", "--format", "json")
         assert result.returncode == 0, result.stderr
         entries = json.loads(result.stdout)["entries"]
         assert [e["kind"] for e in entries] == ["declared", "lead", "followup", "assembled"]
@@ -309,23 +319,25 @@ class TestPeopleByName:
 
 
 class TestCliSyntaxInErrors:
-    """Errors from ``incidentbot run`` show commands as typed in a terminal, not ``/incident ...``."""
+    """Errors from ``incidentbot run`` show commands as typed in a terminal, not ``/incident ...``. All through the
+    entry function in this process: each kind of outcome here (a refusal with exit 1, a usage error with exit 2 and
+    its usage line, ``help``, a bad ``--user``) is also a real process in TestFailures or the tester's session."""
 
     def test_unknown_incident_points_at_cli_list(self, workspace: Workspace) -> None:
         """A missing incident suggests ``incidentbot run "list"``."""
-        result = workspace.run("run", "INC-99 note x")
+        result = workspace.here("run", "INC-99 note x")
         assert_one_line_error(result, 'There is no incident INC-99. `incidentbot run "list"` shows the open ones.')
         assert "`/incident" not in result.stderr
 
     def test_a_command_without_an_incident_asks_for_its_id(self, workspace: Workspace) -> None:
         """With no channel to imply the incident, the CLI asks for ``INC-n`` in CLI syntax (exit 2)."""
-        result = workspace.run("run", "note checking the WAF")
+        result = workspace.here("run", "note checking the WAF")
         assert_one_line_error(result, '`incidentbot run "INC-7 note ..."`')
         assert result.returncode == 2 and "channel belongs" not in result.stderr
 
     def test_usage_is_shown_as_a_cli_command(self, workspace: Workspace) -> None:
         """A malformed command prints its reason, then its usage as ``incidentbot run "..."``."""
-        result = workspace.run("run", "INC-1 lead")
+        result = workspace.here("run", "INC-1 lead")
         assert result.returncode == 2
         assert result.stderr == (
             'incidentbot: `lead` needs exactly one person, mentioned as @name.\nUsage: incidentbot run "lead @user"\n'
@@ -333,40 +345,39 @@ class TestCliSyntaxInErrors:
 
     def test_help_is_shown_as_cli_commands(self, workspace: Workspace) -> None:
         """``help lead`` prints the CLI spelling."""
-        result = workspace.run("run", "help lead")
+        result = workspace.here("run", "help lead")
         assert (result.returncode, result.stdout) == (0, 'Usage: incidentbot run "lead @user"\n')
 
     def test_refusal_hint_is_a_cli_command(self, tmp_path: Path) -> None:
-        """After resolve, ``mitigate`` is refused with the reopen command in CLI syntax (the set-up in this process,
-        the refusal from a real process)."""
+        """After resolve, ``mitigate`` is refused with the reopen command in CLI syntax."""
         url = f"sqlite:///{tmp_path / 'incidents.db'}"
         for text in ("declare sev3 disk full", "INC-1 resolve cleaned up"):
             assert incidentbot_here("run", text, database_url=url, cwd=tmp_path).returncode == 0
-        result = incidentbot("run", "INC-1 mitigate more disk", database_url=url, cwd=tmp_path)
+        result = incidentbot_here("run", "INC-1 mitigate more disk", database_url=url, cwd=tmp_path)
         assert_one_line_error(result, '`incidentbot run "INC-1 reopen <reason>"` first')
         assert "`/incident" not in result.stderr
 
     def test_a_bad_user_is_refused(self, workspace: Workspace) -> None:
         """``--user`` takes a name or a Slack user id, nothing else."""
-        assert_one_line_error(workspace.run("run", "INC-1 note x", "--user", "<@U0X>"), "is not a name")
+        assert_one_line_error(workspace.here("run", "INC-1 note x", "--user", "<@U0X>"), "is not a name")
 
 
 class TestAtThroughTheCli:
     def test_utc_offsets_are_ahead_of_utc(self, tmp_path: Path) -> None:
         """Issue 11 item 4 through ``incidentbot run``: 13:42 UTC+1 and GMT+1 are 12:42Z, UTC+05:30 is 08:12Z.
 
-        The UTC+1 note is typed into a real process; the other spellings, the declaration and the timeline read run
-        the entry function in this process."""
+        All runs, the timeline read included, run the entry function in this process (what ``--at`` records does
+        not depend on the process; ``run`` as a process is checked elsewhere in this file)."""
         url = f"sqlite:///{tmp_path / 'incidents.db'}"
         day = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()  # any day within --at's one year
         texts = (
-            (f"declare sev2 CDN down --at {day} 08:00Z", incidentbot_here),
-            (f"INC-1 note utc plus one --at {day} 13:42 UTC+1", incidentbot),
-            (f"INC-1 note gmt plus one --at {day} 13:42 GMT+1", incidentbot_here),
-            (f"INC-1 note india --at {day} 13:42 UTC+05:30", incidentbot_here),
+            f"declare sev2 CDN down --at {day} 08:00Z",
+            f"INC-1 note utc plus one --at {day} 13:42 UTC+1",
+            f"INC-1 note gmt plus one --at {day} 13:42 GMT+1",
+            f"INC-1 note india --at {day} 13:42 UTC+05:30",
         )
-        for text, cli in texts:
-            result = cli("run", text, database_url=url, cwd=tmp_path)
+        for text in texts:
+            result = incidentbot_here("run", text, database_url=url, cwd=tmp_path)
             assert result.returncode == 0, result.stderr
         result = incidentbot_here("timeline", "INC-1", "--format", "json", database_url=url, cwd=tmp_path)
         entries = json.loads(result.stdout)["entries"]
@@ -509,14 +520,14 @@ def assert_one_line_error_with_usage(result: subprocess.CompletedProcess[str], m
 
 class TestStrictRolesInTheCli:
     def test_a_refusal_names_people_as_the_cli_writes_them(self, tmp_path: Path) -> None:
-        """With INCIDENT_STRICT_ROLES=true, the CLI's refusal says `@alice` and reads `may roll it back` (the set-up
-        in this process, the refusal from a real process)."""
+        """With INCIDENT_STRICT_ROLES=true, the CLI's refusal says `@alice` and reads `may roll it back` (all in this
+        process: a strict-roles refusal from a real process is slack_users' rollback)."""
         url = f"sqlite:///{tmp_path / 'incidents.db'}"
         strict = {"INCIDENT_STRICT_ROLES": "true"}
         for text in ("declare sev1 CDN edge returning 502s", "INC-1 lead @alice"):
             done = incidentbot_here("run", text, "--user", "@alice", database_url=url, cwd=tmp_path, settings=strict)
             assert done.returncode == 0, done.stderr
-        refused = incidentbot(
+        refused = incidentbot_here(
             "run", "INC-1 rollback WAF rule", "--user", "@mallory", database_url=url, cwd=tmp_path, settings=strict
         )
         assert_one_line_error(refused)
@@ -631,14 +642,16 @@ class TestSlackUsersInTheTerminal:
 def test_a_title_with_slack_mentions_is_listed_as_people_write_them(tmp_path: Path, listing: tuple[str, ...]) -> None:
     """Found by a fresh tester: `list` printed a title's ``<@U0BOB|bob>`` markup; it reads ``@bob`` (``@U0EVE``
     without a name), as status, timeline and the postmortem already showed it (declared in this process, listed by a
-    real one)."""
+    real process for `list`, in this process for `run list`)."""
     url = f"sqlite:///{tmp_path / 'incidents.db'}"
     declared = incidentbot_here(
         "run", "declare sev1 <@U0BOB|bob> broke <@U0EVE>", "--user", "U0ALICE", database_url=url, cwd=tmp_path
     )
     assert declared.returncode == 0, declared.stderr
     user = ("--user", "U0ALICE") if listing[0] == "run" else ()
-    result = incidentbot(*listing, *user, database_url=url, cwd=tmp_path)
+    result = (incidentbot if listing == ("list",) else incidentbot_here)(
+        *listing, *user, database_url=url, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     [line] = [line for line in result.stdout.splitlines() if line.startswith("INC-1")]
     assert line.startswith("INC-1  sev1  declared") and line.endswith("  @bob broke @U0EVE")

@@ -6,7 +6,10 @@ shows it done with its link.
 
 CLI runs that only put the database in a state, and reads whose output another check of the same test already took
 from a process, run the entry function in this process (``incidentbot_here``); what a test checks of the CLI's own
-answer (a refusal, the queued filing, doctor, the postmortem, the listing) comes from a child process."""
+answer comes from a child process once per kind: a refusal, the queued filing, the dead outbox items, the postmortem
+(GitHub's case), the --due filing (Due date on Jira's screen) and the listing. ``doctor``, the postmortem of Jira's
+case and the --due filing without Due date on the screen run in this process too (``doctor`` as a process is
+tests/integration/test_doctor.py's)."""
 
 from __future__ import annotations
 
@@ -220,7 +223,7 @@ def test_refused_filings_show_in_outbox_and_doctor(
     database_url: str, tmp_path: Path, fake_slack: FakeSlack, github: Tracker
 ) -> None:
     """GitHub refusing the label (422): a dead item whose reason is GitHub's, listed by ``incidentbot outbox
-    --status dead``, counted by ``incidentbot doctor``; the token is in neither."""
+    --status dead`` (a process), counted by ``incidentbot doctor`` (in this process); the token is in neither."""
     fake = github.fake
     fake.fail(
         "create",
@@ -236,7 +239,7 @@ def test_refused_filings_show_in_outbox_and_doctor(
     dead = incidentbot("outbox", "--status", "dead", **cli)
     assert "tracker.file" in dead.stdout
     assert "GitHub refused (HTTP 422" in dead.stdout
-    doctor = incidentbot("doctor", **cli, settings=github.settings)
+    doctor = incidentbot_here("doctor", **cli, settings=github.settings)
     lines = doctor.stdout.splitlines()
     [item] = [line.split()[0] for line in dead.stdout.splitlines() if "tracker.file" in line]
     [reason] = [line for line in lines if line.startswith("[warn] tracker filings: ")]
@@ -262,7 +265,8 @@ def test_seed_action_items_filed_once_closed_and_shown_done(
     """The seed outage replayed through Slack while the tracker is down; the bot restarts; the tracker
     answers 502 once and drops one answer after filing: each of the three action items is filed exactly
     once. Closing #2 in the tracker, sync-back records it done (by the tracker, "closed in KEY"), the
-    channel hears both, and ``incidentbot postmortem INC-1`` shows #2 done with its link."""
+    channel hears both, and ``incidentbot postmortem INC-1`` shows #2 done with its link (a process for GitHub, in
+    this process for Jira)."""
     tracker: Tracker = request.getfixturevalue(kind)
     fake = tracker.fake
     outage = fake.fail("*", 503, body={"message": "down for maintenance"}, times=10_000)
@@ -308,7 +312,9 @@ def test_seed_action_items_filed_once_closed_and_shown_done(
     filed = [r for r in fake.calls("create")]
     titles = {str((r.body or {}).get("title") or (r.body or {}).get("fields", {}).get("summary")) for r in filed}
     assert titles == set(SEED_FOLLOWUPS)
-    postmortem = incidentbot("postmortem", "INC-1", database_url=database_url, cwd=tmp_path)
+    postmortem = (incidentbot if kind == "github" else incidentbot_here)(
+        "postmortem", "INC-1", database_url=database_url, cwd=tmp_path
+    )
     assert postmortem.returncode == 0, postmortem.stderr
     action_items = postmortem.stdout.split("## Action items", 1)[1].split("## ", 1)[0]
     rows = [line for line in action_items.splitlines() if line.startswith("| 2 |")]
@@ -348,7 +354,7 @@ def test_a_due_followup_is_filed_in_jira_with_its_due_date(
 ) -> None:
     """``followup ... --due DAY`` (CLI; DAY 30 days ahead, as typed) filed by the running bot: Jira's issue
     has duedate DAY; with Due date off the project's create screen, the issue is filed once, without it. The
-    declaration before it runs in this process."""
+    declaration before it, and the follow-up of the case without Due date on the screen, run in this process."""
     day = f"{datetime.now(UTC) + timedelta(days=30):%Y-%m-%d}"
     sent = day if on_screen else None
     fake = jira.fake
@@ -356,7 +362,9 @@ def test_a_due_followup_is_filed_in_jira_with_its_due_date(
     fake.duedate_on_screen = on_screen
     cli = {"database_url": database_url, "cwd": tmp_path, "settings": jira.settings}
     assert incidentbot_here("run", "declare sev2 Checkout errors", **cli).returncode == 0
-    added = incidentbot("run", f"INC-1 followup retry budget for the payment client --due {day}", **cli)
+    added = (incidentbot if on_screen else incidentbot_here)(
+        "run", f"INC-1 followup retry budget for the payment client --due {day}", **cli
+    )
     assert added.returncode == 0, added.stderr
     with running_bot(database_url, fake_slack.base_url, **jira.settings) as bot:
         wait_until(all_filed(bot, 1))

@@ -1,8 +1,9 @@
 """Follow-ups through the ``incidentbot`` command line: the life cycle with ``run`` (in-process ``main``, the
 real entry point), then ``followups`` in text, JSON and CSV with its filters, the postmortem's action items and
-the report's completion, on SQLite and PostgreSQL. Each command's first view (``followups``, ``postmortem``,
-``report``) and each refusal checked comes from a child process; set-up steps and the other formats and filters of
-the same commands run the entry function in this process (``incidentbot_here``: 0.4-1 s less each)."""
+the report's completion, on SQLite and PostgreSQL. One run per kind of outcome comes from a child process: the
+listing (``followups`` in the life cycle), a refusal in one line (exit 1: an unknown incident) and a typo's hint
+(exit 2: ``-due``, TYPO_IN_A_PROCESS); set-up steps, the postmortem, the report, the other formats, filters, refusals
+and typos run the entry function in this process (``incidentbot_here``: 0.4-1 s less each, more under load)."""
 
 from __future__ import annotations
 
@@ -64,7 +65,8 @@ def run(
 def test_followup_life_cycle_through_the_cli(
     database_url: str, tmp_path: Path, run: Callable[..., tuple[int, str, str]]
 ) -> None:
-    """Two incidents, four follow-ups carried to every completion: each view shows the same measured states."""
+    """Two incidents, four follow-ups carried to every completion: each view shows the same measured states (the
+    first ``followups`` listing from a child process, the other views in this process)."""
     cli = Cli(database_url, tmp_path)
 
     def step(text: str, *options: str) -> str:
@@ -125,12 +127,12 @@ def test_followup_life_cycle_through_the_cli(
         ("INC-1", "3", "dave", "open", "true", yesterday),
     ]
 
-    postmortem = cli("postmortem", "INC-1")
+    postmortem = cli.here("postmortem", "INC-1")
     assert "| # | Action item | Owner | State | Due (UTC) | Link |" in postmortem
     assert f"| 2 | synthetic WAF tests in staging | @bob | done {today} (late) | {two_days_ago} | - |" in postmortem
     assert f"| 3 | verify CPU load runbook step | @dave | overdue | {yesterday} | - |" in postmortem
 
-    report = cli("report", "--since", "30d")
+    report = cli.here("report", "--since", "30d")
     assert report.split("Follow-ups (done on time / done late / open / open overdue / dropped):\n")[1].splitlines() == [
         "  by service:",
         "    (none)       0 / 0 / 0 / 0 / 1",
@@ -157,7 +159,8 @@ def test_followup_life_cycle_through_the_cli(
 def test_refusals_are_one_clear_line(
     database_url: str, tmp_path: Path, run: Callable[..., tuple[int, str, str]], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Unknown numbers, done twice, reopen of an open one, drop without reason, bad dates: a clear refusal each."""
+    """Unknown numbers, done twice, reopen of an open one, drop without reason, bad dates: a clear refusal each (the
+    unknown incident from a child process, the rest in this process)."""
     for text in ("declare sev2 Checkout errors", "INC-1 followup retry budget for the payment client"):
         assert run(text)[0] == 0
     assert run("INC-1 followup done 1")[0] == 0
@@ -187,7 +190,7 @@ def test_refusals_are_one_clear_line(
     assert capsys.readouterr().out == "No follow-ups (owned by @zoe) in INC-1.\n"
     unknown = incidentbot("followups", "INC-9", database_url=database_url, cwd=tmp_path)
     assert_one_line_error(unknown, "There is no incident INC-9.")
-    broadcast = incidentbot("followups", "--owner", "@channel", database_url=database_url, cwd=tmp_path)
+    broadcast = incidentbot_here("followups", "--owner", "@channel", database_url=database_url, cwd=tmp_path)
     assert_one_line_error(broadcast)
     assert broadcast.stderr.strip() == (
         "incidentbot: `--owner @channel` is not a person; use e.g. `--owner @bob` or a Slack user id such as "
@@ -196,19 +199,23 @@ def test_refusals_are_one_clear_line(
 
 
 def test_a_followup_typed_over_several_lines_lists_as_one(database_url: str, tmp_path: Path) -> None:
-    """`incidentbot followups` (a process): a follow-up whose text holds a newline and a tab is one line in
-    the text list; `--format json` keeps its text exactly (the set-up and the JSON in this process)."""
+    """`incidentbot followups`: a follow-up whose text holds a newline and a tab is one line in the text list;
+    `--format json` keeps its text exactly (all in this process: the listing's process is the life cycle's)."""
     cli = Cli(database_url, tmp_path)
     cli.here("run", "declare sev2 CDN edge down")
     cli.here("run", "INC-1 followup canary\ndeployment\tfor firewall changes @carol")
     cli.here("run", "INC-1 followup verify CPU load")
-    assert cli("followups").splitlines() == [
+    assert cli.here("followups").splitlines() == [
         "2 follow-up(s)",
         "INC-1 #1 open · canary deployment for firewall changes · owner @carol · due - · link -",
         "INC-1 #2 open · verify CPU load · owner unassigned · due - · link -",
     ]
     texts = [f["text"] for f in json.loads(cli.here("followups", "--format", "json"))["followups"]]
     assert texts == ["canary\ndeployment\tfor firewall changes", "verify CPU load"]
+
+
+TYPO_IN_A_PROCESS = "INC-1 followup a4 -due tomorrow"
+"""The typo of test_an_option_typed_wrong_records_nothing typed into a child process; the others run in this process."""
 
 
 @pytest.mark.parametrize(
@@ -228,13 +235,15 @@ def test_a_followup_typed_over_several_lines_lists_as_one(database_url: str, tmp
     ],
 )
 def test_an_option_typed_wrong_records_nothing(database_url: str, tmp_path: Path, typed: str, message: str) -> None:
-    """`incidentbot run` (a process) with the fresh tester's typos: exit 2, the hint on stderr's first line, and
-    the incident keeps its one open follow-up without a due date (nothing became text). The set-up and the listing
-    run the entry function in this process."""
+    """`incidentbot run` with the fresh tester's typos: exit 2, the hint on stderr's first line, and the incident
+    keeps its one open follow-up without a due date (nothing became text). TYPO_IN_A_PROCESS is typed into a child
+    process, the other typos, the set-up and the listing run the entry function in this process."""
     cli = Cli(database_url, tmp_path)
     cli.here("run", "declare sev2 CDN edge down")
     cli.here("run", "INC-1 followup canary deployment")
-    result = incidentbot("run", typed, database_url=database_url, cwd=tmp_path)
+    result = (incidentbot if typed == TYPO_IN_A_PROCESS else incidentbot_here)(
+        "run", typed, database_url=database_url, cwd=tmp_path
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.splitlines()[0] == f"incidentbot: {message}"
     listed = json.loads(cli.here("followups", "INC-1", "--format", "json"))["followups"]

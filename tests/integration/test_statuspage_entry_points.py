@@ -1,6 +1,11 @@
 """The status page through the real entry points (SQLite and PostgreSQL): signed ``/incident statuspage ...``
 slash commands to the real bot (fake Slack, fake Statuspage on 127.0.0.1), and ``incidentbot run`` in a child
-process whose queued effects a running bot then delivers. The incident's title and notes never reach the page."""
+process whose queued effects a running bot then delivers. The incident's title and notes never reach the page.
+
+CLI runs that only put the database in a state, and the outbox listing before the bot starts, run the entry function
+in this process (``incidentbot_here``); from child processes: the queued ``statuspage open`` (its stderr is checked),
+the refusal of an unknown component, and the listing and retries made while a bot runs in this process (an
+in-process CLI would share its environment, working folder and logging set-up with the bot's threads)."""
 
 from __future__ import annotations
 
@@ -12,11 +17,15 @@ from pathlib import Path
 import pytest
 
 from tests.support.bot_server import running_bot
-from tests.support.cli import assert_one_line_error, incidentbot
+from tests.support.cli import assert_one_line_error, incidentbot, incidentbot_here
 from tests.support.fake_slack import FakeSlack
 from tests.support.fake_statuspage import API_KEY, PAGE_ID, FakeStatuspage
 from tests.support.fake_tracker_http import serving
 from tests.support.slack_driver import SlackDriver
+
+pytestmark = pytest.mark.migrated_database
+"""database_url comes at the schema's head, a copy of a template (the first CLI run or the running bot would migrate it;
+the migrations are tested in test_migrations.py and the first-run tests)."""
 
 TITLE = "Checkout db primary OOM-killed by runaway migration"
 NOTE = "customer 4711 card numbers visible in debug logs"
@@ -173,20 +182,22 @@ def test_cli_run_queues_and_a_running_bot_publishes(
     statuspage: FakeStatuspage,
     settings: dict[str, str],
 ) -> None:
-    """incidentbot run "INC-1 statuspage open ..." queues the effect and says so; serve delivers it once."""
+    """incidentbot run "INC-1 statuspage open ..." queues the effect and says so; serve delivers it once (that open
+    from a child process, the other runs and the outbox listing in this process)."""
 
-    def run(text: str) -> str:
-        result = incidentbot("run", text, database_url=database_url, cwd=tmp_path, settings=settings)
+    def run(text: str, process: bool = False) -> str:
+        cli = incidentbot if process else incidentbot_here
+        result = cli("run", text, database_url=database_url, cwd=tmp_path, settings=settings)
         assert result.returncode == 0, result.stderr
         return result.stderr
 
     run(f"declare sev1 {TITLE}")
     run("INC-1 service search")
     run(f"INC-1 note {NOTE}")
-    said = run("INC-1 statuspage open minor service Search results are slow")
+    said = run("INC-1 statuspage open minor service Search results are slow", process=True)
     assert "1 status page update(s)" in said
     run("INC-1 statuspage update monitoring Search is recovering.")
-    listed = incidentbot("outbox", "--format", "json", database_url=database_url, cwd=tmp_path, settings=settings)
+    listed = incidentbot_here("outbox", "--format", "json", database_url=database_url, cwd=tmp_path, settings=settings)
     kinds = [i["kind"] for i in json.loads(listed.stdout)["items"] if i["kind"].startswith("statuspage.")]
     assert kinds == ["statuspage.open", "statuspage.update"]
     assert statuspage.requests == []
@@ -204,7 +215,11 @@ def test_cli_run_queues_and_a_running_bot_publishes(
 def test_cli_run_refuses_an_unknown_component_word_in_one_line(
     database_url: str, tmp_path: Path, settings: dict[str, str]
 ) -> None:
-    incidentbot("run", f"declare sev1 {TITLE}", database_url=database_url, cwd=tmp_path, settings=settings)
+    """The refusal from a child process (the declaration in this process)."""
+    declared = incidentbot_here(
+        "run", f"declare sev1 {TITLE}", database_url=database_url, cwd=tmp_path, settings=settings
+    )
+    assert declared.returncode == 0, declared.stderr
     result = incidentbot(
         "run",
         "INC-1 statuspage open minor checkout_api! Slow",
