@@ -105,7 +105,9 @@ class TestCopyToPostgresAndBack:
         processed events included) is equal on all three; the next incident declared on PostgreSQL is
         INC-10002. The copy there is a real process; the copy back and the declaration run in this process."""
         source = _url(large_source)
-        there = incidentbot("db", "copy", "--to", postgres_url, database_url=source, cwd=tmp_path)
+        # A hang guard, not a time limit: 10,000 incidents take about 9 s on a quiet 2-core machine and took more
+        # than 60 s under a load average of 10.
+        there = incidentbot("db", "copy", "--to", postgres_url, database_url=source, cwd=tmp_path, timeout=300)
         assert there.returncode == 0, there.stderr
         assert there.stderr == ""  # no progress bar, no log line: stderr is a pipe here
         assert (

@@ -21,13 +21,20 @@ SCRIPT = Path(sys.executable).parent / "incidentbot"
 
 
 def incidentbot(
-    *args: str, database_url: str, cwd: Path, script: bool = False, settings: dict[str, str] | None = None
+    *args: str,
+    database_url: str,
+    cwd: Path,
+    script: bool = False,
+    settings: dict[str, str] | None = None,
+    timeout: float = 60,
 ) -> subprocess.CompletedProcess[str]:
     """Run the CLI in a child process with only DATABASE_URL configured (no .env: cwd is a fresh folder),
-    plus ``settings`` (e.g. the TRACKER_* variables) when given."""
+    plus ``settings`` (e.g. the TRACKER_* variables) when given; ``timeout`` (seconds) guards against a hang."""
     env = clean_env(database_url, **(settings or {}))
     command = [str(SCRIPT)] if script else [sys.executable, "-m", "bot.cli.main"]
-    return subprocess.run([*command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [*command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def incidentbot_here(
