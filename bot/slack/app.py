@@ -144,6 +144,9 @@ def build_app(deps: SlackDeps, settings: Settings, identity: BotIdentity | None 
         signing_secret=settings.slack_signing_secret.get(),
         authorize=identity,
         process_before_response=False,
+        # bolt names its loggers after the app; unnamed, it takes the caller's file name ("app.py") from
+        # inspect.stack(), which reads the source of every frame on the stack at each start.
+        name="app.py",
     )
     commands.register(app, deps)
     interactions.register(app, deps)
