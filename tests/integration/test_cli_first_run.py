@@ -135,7 +135,8 @@ class TestReadmeCommands:
         assert result.returncode == 0, result.stderr
         assert result.stdout.splitlines() == [
             "python3 -m venv .venv && . .venv/bin/activate && pip install . && incidentbot demo",
-            "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' && pytest -q -n 4",
+            "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' "
+            "&& pytest -q -n 4 --dist worksteal",
         ]
 
     def test_the_readme_says_python_311_and_pipx_before_the_first_command(self) -> None:
