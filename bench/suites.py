@@ -327,107 +327,132 @@ WRITES_TARGET_TEXT = ">= 1/3 of raw"
 """Issue 18, target 1: notes through the service at least a third as fast as raw inserts of the same rows."""
 
 
+WRITES_HISTORY = (200, 50)
+"""Row 3's database with history: 200 past incidents of 50 timeline entries each (bench.dataset, analyzed on
+PostgreSQL as autovacuum would have), as a bot finds its database after its first weeks."""
+
+
 def bench_writes(ctx: Context) -> list[Row]:
     """Notes/s through the service (one transaction each) vs raw SQLAlchemy inserts of the same rows; with the
-    CPU time per write (``time.process_time``) and the SQL statements per write of both."""
+    CPU time per write (``time.process_time``) and the SQL statements per write of both.
+
+    Twice per database: on a database with history (``WRITES_HISTORY``), and on a fresh one, where PostgreSQL
+    plans the prepared load while the tables are empty and keeps that plan (sequential scans) until autovacuum
+    first analyzes them, up to a minute later: a note then costs more the longer the timeline grows."""
+    count = ctx.size(1000, 200, 20)
+    rows: list[Row] = []
+    details: dict[str, Any] = {}
+    past_incidents, past_entries = WRITES_HISTORY if not ctx.smoke else (20, 5)
+    for dialect in ctx.dialects(smoke="postgres"):
+        for history in (True, False):
+            url = ctx.database_url(dialect, "writes")
+            if history:
+                dataset.generate(url, past_incidents, past_entries)
+            measured = _measure_writes(url, count)
+            key = f"{dialect}_history" if history else f"{dialect}_fresh"
+            details[key] = measured
+            where = f"{past_incidents} past incidents" if history else "fresh database"
+            case = f"{dialect}, {where}, n={count}, 1 txn each"
+            bot_rate, raw_rate = measured["bot_per_s"], measured["raw_per_s"]
+            rows.append(
+                Row(
+                    "3 timeline writes",
+                    case,
+                    "writes/s",
+                    bot_rate,
+                    raw_rate,
+                    stats.ratio(bot_rate, raw_rate),
+                    WRITES_TARGET_TEXT,
+                    bot_rate / raw_rate >= WRITES_TARGET,
+                    unit="/s",
+                )
+            )
+            if history:
+                rows += [
+                    Row(
+                        "3 timeline writes",
+                        case,
+                        "CPU ms/write",
+                        measured["bot_cpu_ms_per_write"],
+                        measured["raw_cpu_ms_per_write"],
+                        stats.ratio(measured["bot_cpu_ms_per_write"], measured["raw_cpu_ms_per_write"]),
+                    ),
+                    Row(
+                        "3 timeline writes",
+                        case,
+                        "SQL statements/write",
+                        measured["bot_statements_per_write"],
+                        measured["raw_statements_per_write"],
+                        stats.ratio(measured["bot_statements_per_write"], measured["raw_statements_per_write"]),
+                        unit="",
+                    ),
+                ]
+    ctx.details["writes"] = details
+    return rows
+
+
+def _measure_writes(url: str, count: int) -> dict[str, Any]:
+    """``count`` notes on a new incident of the database at ``url``, through the service and as raw inserts of the
+    same rows, timed in alternating blocks; writes/s, CPU ms and statements per write of both."""
     from bot.domain.commands import AddNote, Declare
     from bot.domain.model import Severity
     from bot.slack.delivery import plan_effects
     from bot.store import open_store
-    from bot.store.tables import TimelineEntryRow
+    from bot.store.tables import IncidentRow, TimelineEntryRow
     from bot.usecases.incidents import IncidentUseCases
     from bot.usecases.shared import Actor, Transactions
 
-    count = ctx.size(1000, 200, 20)
-    rows = []
-    details = {}
     actor = Actor("U0WRITER", "writer")
-    for dialect in ctx.dialects(smoke="postgres"):
-        url = ctx.database_url(dialect, "writes")
-        store = open_store(url)
-        incidents = IncidentUseCases(Transactions(store))
-        number = incidents.declare(Declare("Write benchmark", Severity.SEV3), actor).incident.number
-        texts = [f"write {i}: error rate 2.{i % 10}% on checkout-api" for i in range(count)]
+    store = open_store(url)
+    incidents = IncidentUseCases(Transactions(store))
+    number = incidents.declare(Declare("Write benchmark", Severity.SEV3), actor).incident.number
+    texts = [f"write {i}: error rate 2.{i % 10}% on checkout-api" for i in range(count)]
 
-        def plan(outcome: Any) -> Any:
-            return plan_effects(outcome, actor)
+    def plan(outcome: Any) -> Any:
+        return plan_effects(outcome, actor)
 
-        with store.engine.begin() as connection:
-            incident_id = connection.execute(sa.text("SELECT id FROM incidents")).scalar_one()
-        insert = TimelineEntryRow.__table__.insert()  # type: ignore[attr-defined]
-        now = datetime.now(UTC)
+    table = IncidentRow.__table__  # type: ignore[attr-defined]
+    with store.engine.begin() as connection:
+        incident_id = connection.execute(sa.select(table.c.id).where(table.c.number == number)).scalar_one()
+    insert = TimelineEntryRow.__table__.insert()  # type: ignore[attr-defined]
+    now = datetime.now(UTC)
 
-        values = {"incident_id": incident_id, "occurred_at": now, "recorded_at": now}
-        raw = functools.partial(_raw_note, store.engine, insert, values)
+    values = {"incident_id": incident_id, "occurred_at": now, "recorded_at": now}
+    raw = functools.partial(_raw_note, store.engine, insert, values)
 
-        note = functools.partial(_service_note, incidents, AddNote, actor, number, plan)
-        # Both sides in alternating blocks (bot, raw, raw, bot, ...): a shared machine's speed drifts within a
-        # run, and timing one side after the other put the drift into the ratio (the raw baseline alone moved
-        # between 3,600 and 6,200 writes/s across quiet runs a minute apart).
-        seconds, cpu = {note: 0.0, raw: 0.0}, {note: 0.0, raw: 0.0}
-        block = max(1, count // WRITES_BLOCKS)
-        for round_number, start in enumerate(range(0, count, block)):
-            for write in (note, raw) if round_number % 2 == 0 else (raw, note):
-                started, cpu_started = time.perf_counter(), time.process_time()
-                for text in texts[start : start + block]:
-                    write(text)
-                seconds[write] += time.perf_counter() - started
-                cpu[write] += time.process_time() - cpu_started
-        bot_seconds, bot_cpu, raw_seconds, raw_cpu = seconds[note], cpu[note], seconds[raw], cpu[raw]
-        # Statements per transaction, counted after the timed runs (the listener costs time itself).
-        counted = ctx.size(20, 20, 5)
-        counter = QueryCounter(store.engine)
-        for text in texts[:counted]:
-            incidents.transition(AddNote(text), actor, number=number, plan=plan)
-        bot_statements, counter.count = counter.count / counted, 0
-        for text in texts[:counted]:
-            raw(text)
-        raw_statements = counter.count / counted
-        counter.stop()
-        store.dispose()
-        bot_rate, raw_rate = count / bot_seconds, count / raw_seconds
-        details[dialect] = {
-            "rows": count,
-            "bot_per_s": round(bot_rate, 1),
-            "raw_per_s": round(raw_rate, 1),
-            "bot_cpu_ms_per_write": round(bot_cpu / count * 1000, 3),
-            "raw_cpu_ms_per_write": round(raw_cpu / count * 1000, 3),
-            "bot_statements_per_write": bot_statements,
-            "raw_statements_per_write": raw_statements,
-        }
-        case = f"{dialect}, n={count}, 1 txn each"
-        rows += [
-            Row(
-                "3 timeline writes",
-                case,
-                "writes/s",
-                round(bot_rate, 1),
-                round(raw_rate, 1),
-                stats.ratio(bot_rate, raw_rate),
-                WRITES_TARGET_TEXT,
-                bot_rate / raw_rate >= WRITES_TARGET,
-                unit="/s",
-            ),
-            Row(
-                "3 timeline writes",
-                case,
-                "CPU ms/write",
-                round(bot_cpu / count * 1000, 3),
-                round(raw_cpu / count * 1000, 3),
-                stats.ratio(bot_cpu, raw_cpu),
-            ),
-            Row(
-                "3 timeline writes",
-                case,
-                "SQL statements/write",
-                bot_statements,
-                raw_statements,
-                stats.ratio(bot_statements, raw_statements),
-                unit="",
-            ),
-        ]
-    ctx.details["writes"] = details
-    return rows
+    note = functools.partial(_service_note, incidents, AddNote, actor, number, plan)
+    # Both sides in alternating blocks (bot, raw, raw, bot, ...): a shared machine's speed drifts within a
+    # run, and timing one side after the other put the drift into the ratio (the raw baseline alone moved
+    # between 3,600 and 6,200 writes/s across quiet runs a minute apart).
+    seconds, cpu = {note: 0.0, raw: 0.0}, {note: 0.0, raw: 0.0}
+    block = max(1, count // WRITES_BLOCKS)
+    for round_number, start in enumerate(range(0, count, block)):
+        for write in (note, raw) if round_number % 2 == 0 else (raw, note):
+            started, cpu_started = time.perf_counter(), time.process_time()
+            for text in texts[start : start + block]:
+                write(text)
+            seconds[write] += time.perf_counter() - started
+            cpu[write] += time.process_time() - cpu_started
+    # Statements per transaction, counted after the timed runs (the listener costs time itself).
+    counted = min(count, 20)
+    counter = QueryCounter(store.engine)
+    for text in texts[:counted]:
+        incidents.transition(AddNote(text), actor, number=number, plan=plan)
+    bot_statements, counter.count = counter.count / counted, 0
+    for text in texts[:counted]:
+        raw(text)
+    raw_statements = counter.count / counted
+    counter.stop()
+    store.dispose()
+    return {
+        "rows": count,
+        "bot_per_s": round(count / seconds[note], 1),
+        "raw_per_s": round(count / seconds[raw], 1),
+        "bot_cpu_ms_per_write": round(cpu[note] / count * 1000, 3),
+        "raw_cpu_ms_per_write": round(cpu[raw] / count * 1000, 3),
+        "bot_statements_per_write": bot_statements,
+        "raw_statements_per_write": raw_statements,
+    }
 
 
 # --------------------------------------------------------------------------------------- 4. views at scale
