@@ -226,6 +226,25 @@ class TestLargeGroups:
         assert result.json()["recorded"] == 1000
         assert len(alert_history(alerts_bot, 1)) == 1000
 
+    def test_a_1_200_alert_group_sent_again_records_only_what_changed(self, alerts_bot: RunningBot) -> None:
+        """1,200 alerts (above SQLite's 500 fingerprints per lookup), then the same group with 300 of them resolved,
+        then that again: 1,200 recorded, then the 300 clears only, then nothing; each change once on the timeline."""
+        firing = [alert(f"fp{i:04d}", at(i / 100)) for i in range(1200)]
+        first = post_webhook(alerts_bot, notification(firing))
+        assert first.json() == {"ok": True, "action": "declared", "incident": "INC-1", "recorded": 1200, "alerts": 1200}
+        resolved = [alert(f"fp{i:04d}", at(i / 100), at(30), resolved=True) for i in range(0, 1200, 4)]
+        again = notification([*resolved, *(a for i, a in enumerate(firing) if i % 4)])
+        second = post_webhook(alerts_bot, again)
+        assert second.json() == {"ok": True, "action": "recorded", "incident": "INC-1", "recorded": 300, "alerts": 1200}
+        third = post_webhook(alerts_bot, again)
+        assert third.json() == {"ok": True, "action": "repeat", "incident": "INC-1", "recorded": 0, "alerts": 1200}
+        history = alert_history(alerts_bot, 1)
+        assert len(history) == 1500
+        assert sorted(f for kind, f, _when in history if kind == "alert_cleared") == [
+            f"fp{i:04d}" for i in range(0, 1200, 4)
+        ]
+        assert {when for kind, _f, when in history if kind == "alert_cleared"} == {at(30)}
+
 
 class TestBodyLimits:
     @pytest.fixture()
