@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import gc
 import os
 import socket
 from collections.abc import Awaitable, Callable
@@ -433,6 +434,10 @@ def _run(settings: Settings, host: str, port: int, *, socket_mode: bool) -> None
     # One worker id per replica, stable across its restarts (it reclaims its own leases): the port it serves.
     worker_id = os.environ.get("INCIDENT_WORKER_ID") or f"{socket.gethostname()}:{bound}"
     web_app, _ = build_server(settings, worker_id=worker_id, socket_mode=socket_mode)
+    # Start-up's objects (modules, SQLAlchemy's and bolt's tables, about 150,000) live as long as the process:
+    # moved out of the collector's reach, a full collection under load takes 3-11 ms instead of 50-100 ms, a
+    # pause every request in flight waited out (bench row 1; Python's gc.freeze documentation).
+    gc.freeze()
     log.info("server_starting", mode=mode, host=host, port=bound, slack_api_url=settings.slack_api_url)
     web.run_app(
         web_app,
