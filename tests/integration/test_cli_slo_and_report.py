@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import assert_one_line_error, incidentbot, incidentbot_here
+from tests.support.cli import assert_one_line_error, incidentbot, run_incidentbot
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +24,7 @@ class Team:
 
     def run(self, *args: str, here: bool = False) -> str:
         """``incidentbot ARGS`` exiting 0: its stdout, from a child process (or ``here``, in this process)."""
-        result = (incidentbot_here if here else incidentbot)(*args, database_url=self.database_url, cwd=self.folder)
+        result = run_incidentbot(*args, process=not here, database_url=self.database_url, cwd=self.folder)
         assert result.returncode == 0, result.stderr
         return result.stdout
 

@@ -16,7 +16,7 @@ from bot.app import open_usecases
 from bot.domain.grammar import parse_command
 from bot.domain.slo import EMPTY_CATALOG
 from bot.usecases.shared import Actor
-from tests.support.cli import assert_one_line_error, incidentbot, incidentbot_here
+from tests.support.cli import assert_one_line_error, run_incidentbot
 
 pytestmark = pytest.mark.migrated_database
 """database_url comes at the schema's head, a copy of a template (open_usecases would migrate it first thing; the
@@ -28,21 +28,21 @@ def test_correct_and_strike_from_the_command_line(database_url: str, tmp_path: P
 
     def run(text: str, user: str = "@alice", strict: bool = False, here: bool = False) -> str:
         settings = {"INCIDENT_STRICT_ROLES": "true"} if strict else None
-        result = (incidentbot_here if here else incidentbot)(
-            "run", "--user", user, text, database_url=database_url, cwd=tmp_path, settings=settings
+        result = run_incidentbot(
+            "run", "--user", user, text, process=not here, database_url=database_url, cwd=tmp_path, settings=settings
         )
         assert result.returncode == 0, result.stderr
         return result.stdout.strip()
 
     def refused(text: str, *fragments: str, user: str = "@alice", strict: bool = False, here: bool = False) -> None:
         settings = {"INCIDENT_STRICT_ROLES": "true"} if strict else None
-        result = (incidentbot_here if here else incidentbot)(
-            "run", "--user", user, text, database_url=database_url, cwd=tmp_path, settings=settings
+        result = run_incidentbot(
+            "run", "--user", user, text, process=not here, database_url=database_url, cwd=tmp_path, settings=settings
         )
         assert_one_line_error(result, *fragments)
 
     def read(*args: str, here: bool = False) -> str:
-        result = (incidentbot_here if here else incidentbot)(*args, database_url=database_url, cwd=tmp_path)
+        result = run_incidentbot(*args, process=not here, database_url=database_url, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         return result.stdout
 

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from bot.cli.main import main
-from tests.support.cli import assert_one_line_error, incidentbot, incidentbot_here
+from tests.support.cli import assert_one_line_error, incidentbot, run_incidentbot
 from tests.support.fake_slack import GRANTED_SCOPES, FakeSlack
 from tests.support.serve_process import free_port
 
@@ -478,11 +478,12 @@ def _doctor_cli(
     environment: dict[str, str | None] = {**_environment(tmp_path, fake), **overrides}
     env_file = tmp_path / "doctor.env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in environment.items() if k != "DATABASE_URL" and v is not None))
-    result = (incidentbot if process else incidentbot_here)(
+    result = run_incidentbot(
         "--env-file",
         str(env_file),
         "doctor",
         *args,
+        process=process,
         database_url=environment["DATABASE_URL"] or "",
         cwd=tmp_path,
     )
@@ -860,8 +861,9 @@ class TestTheServersRefuseEveryBadSetting:
         that started instead would end at the process's timeout, not block this one), ``list`` in this process."""
         env_file = tmp_path / "bad.env"
         env_file.write_text("LOG_LEVEL=verbose\nSLACK_BOT_TOKEN=xoxb-1\nSLACK_SIGNING_SECRET=abc\n")
-        result = (incidentbot_here if command == "list" else incidentbot)(
-            "--env-file", str(env_file), command, database_url=f"sqlite:///{tmp_path / 'bot.db'}", cwd=tmp_path
+        database_url = f"sqlite:///{tmp_path / 'bot.db'}"
+        result = run_incidentbot(
+            "--env-file", str(env_file), command, process=command != "list", database_url=database_url, cwd=tmp_path
         )
         assert_one_line_error(result)
         assert result.stderr == (

@@ -6,9 +6,7 @@ to a text one (the same command and path) run the entry function in this process
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,21 +15,12 @@ import pytest
 from bot.app import wire_usecases
 from bot.domain.effects import Effect
 from bot.store import open_store
-from tests.support.cli import incidentbot_here
+from tests.support.cli import run_incidentbot
 
 
 def _cli(database: Path, *args: str, here: bool = False) -> subprocess.CompletedProcess[str]:
-    if here:
-        url = f"sqlite:///{database}"
-        return incidentbot_here("--env-file", "", "outbox", *args, database_url=url, cwd=database.parent)
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli.main", "--env-file", "", "outbox", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    url = f"sqlite:///{database}"
+    return run_incidentbot("--env-file", "", "outbox", *args, process=not here, database_url=url, cwd=database.parent)
 
 
 class TestOutboxCommand:

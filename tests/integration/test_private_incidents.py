@@ -35,7 +35,7 @@ from bot.usecases.shared import Actor
 from bot.usecases.wiring import wire_usecases
 from tests.support import signing
 from tests.support.bot_server import RunningBot, running_bot, sqlite_url
-from tests.support.cli import assert_one_line_error, incidentbot, incidentbot_here
+from tests.support.cli import assert_one_line_error, incidentbot, run_incidentbot
 from tests.support.fake_github import TOKEN as GITHUB_TOKEN
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_pagerduty import ROUTING_KEY, FakePagerDuty
@@ -214,10 +214,7 @@ class TestPrivateIncidentOnEverySurface:
         # The CLI, on the same database: titles and details only with --include-private. `list` and the refusals
         # are real processes, the other reads the entry function in this process.
         def cli(*args: str, process: bool = False) -> str:
-            if process:
-                result = incidentbot(*args, database_url=database_url, cwd=tmp_path)
-            else:
-                result = incidentbot_here(*args, database_url=database_url, cwd=tmp_path)
+            result = run_incidentbot(*args, process=process, database_url=database_url, cwd=tmp_path)
             assert result.returncode == 0, result.stderr
             return result.stdout
 

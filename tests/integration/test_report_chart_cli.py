@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import incidentbot, incidentbot_here
+from tests.support.cli import run_incidentbot
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +47,9 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _cli(folder: Path, *args: str, process: bool = True) -> subprocess.CompletedProcess[str]:
-    return (incidentbot if process else incidentbot_here)(
-        "--env-file", str(folder / "bot.env"), *args, database_url=f"sqlite:///{folder / 'bot.db'}", cwd=folder
+    database_url = f"sqlite:///{folder / 'bot.db'}"
+    return run_incidentbot(
+        "--env-file", str(folder / "bot.env"), *args, process=process, database_url=database_url, cwd=folder
     )
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.bot_server import running_bot
-from tests.support.cli import assert_one_line_error, incidentbot, incidentbot_here
+from tests.support.cli import assert_one_line_error, incidentbot, incidentbot_here, run_incidentbot
 from tests.support.fake_slack import FakeSlack
 from tests.support.fake_statuspage import API_KEY, PAGE_ID, FakeStatuspage
 from tests.support.fake_tracker_http import serving
@@ -186,8 +186,9 @@ def test_cli_run_queues_and_a_running_bot_publishes(
     from a child process, the other runs and the outbox listing in this process)."""
 
     def run(text: str, process: bool = False) -> str:
-        cli = incidentbot if process else incidentbot_here
-        result = cli("run", text, database_url=database_url, cwd=tmp_path, settings=settings)
+        result = run_incidentbot(
+            "run", text, process=process, database_url=database_url, cwd=tmp_path, settings=settings
+        )
         assert result.returncode == 0, result.stderr
         return result.stderr
 

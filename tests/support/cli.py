@@ -1,5 +1,6 @@
 """Driving the ``incidentbot`` command line as users run it: a child process with only DATABASE_URL set
-(``incidentbot``), or the same entry function in this process, set up alike (``incidentbot_here``)."""
+(``incidentbot``), or the same entry function in this process, set up alike (``incidentbot_here``);
+``run_incidentbot`` is the one place a test chooses between them."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ SCRIPT = Path(sys.executable).parent / "incidentbot"
 
 def incidentbot(
     *args: str,
-    database_url: str,
+    database_url: str | None,
     cwd: Path,
     script: bool = False,
     settings: dict[str, str] | None = None,
@@ -75,6 +76,20 @@ def incidentbot_here(
         root.handlers[:] = saved_logging[1]
         root.setLevel(saved_logging[2])
     return subprocess.CompletedProcess(["incidentbot", *args], status, out.getvalue(), err.getvalue())
+
+
+def run_incidentbot(
+    *args: str,
+    process: bool,
+    database_url: str | None,
+    cwd: Path,
+    settings: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``incidentbot ARGS`` in a child process (``process``: for what only a process shows, see ``incidentbot_here``)
+    or through its entry function in this process, with the same environment and working directory either way."""
+    if process:
+        return incidentbot(*args, database_url=database_url, cwd=cwd, settings=settings)
+    return incidentbot_here(*args, database_url=database_url, cwd=cwd, settings=settings)
 
 
 def clean_env(database_url: str | None = None, **settings: str) -> dict[str, str]:
