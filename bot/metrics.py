@@ -114,6 +114,21 @@ class DatabaseCollector(Collector):
         self.transactions = transactions
         self.budgets = budgets
 
+    def describe(self) -> Iterator[Metric]:
+        """The families ``collect`` yields, without values: the registry asks at registration, which otherwise runs
+        ``collect`` (a database read at every start of ``serve``; prometheus-client, ``CollectorRegistry.register``
+        with ``auto_describe``)."""
+        yield GaugeMetricFamily("incidentbot_database_up", "")
+        yield GaugeMetricFamily("incidentbot_open_incidents", "", labels=["severity", "status"])
+        for name in (
+            "incidentbot_outbox_pending_items",
+            "incidentbot_outbox_oldest_pending_age_seconds",
+            "incidentbot_outbox_dead_items",
+        ):
+            yield GaugeMetricFamily(name, "")
+        for name in ("incidentbot_error_budget_remaining_ratio", "incidentbot_error_budget_remaining_seconds"):
+            yield GaugeMetricFamily(name, "", labels=["service"])
+
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("incidentbot_database_up", "1 when the database answered this scrape's queries.")
         try:

@@ -17,14 +17,18 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 import yaml
+from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import NUDGER
 from bot.domain.model import EntryKind
+from bot.metrics import DatabaseCollector
 from bot.store.outbox import Effect
+from bot.usecases.shared import Transactions
 from tests.support.alerts import T0, alert, notification
 from tests.support.bot_server import RunningBot, running_bot
 from tests.support.fake_slack import FakeSlack
@@ -197,6 +201,39 @@ class TestMetricsEndpoint:
             content_type, text = response.headers["Content-Type"], response.read().decode()
         assert content_type.startswith("application/openmetrics-text; version=1.0.0")
         assert text.endswith("# EOF\n") and "incidentbot_open_incidents{" in text
+
+
+class TestRegistration:
+    def test_registering_reads_nothing_and_describe_names_what_a_scrape_yields(self, metered: RunningBot) -> None:
+        """The registry learns the database gauges' names from ``describe``: no database read at start-up; a
+        scrape then reads once and yields the same families, in the same order."""
+        usecases = metered.usecases
+        reads: list[str] = []
+
+        class CountingTransactions:
+            def __init__(self) -> None:
+                self.clock = usecases.transactions.clock
+
+            def read(self) -> Any:
+                reads.append("read")
+                return usecases.transactions.read()
+
+        collector = DatabaseCollector(cast(Transactions, CountingTransactions()), usecases.budgets)
+        CollectorRegistry(auto_describe=True).register(collector)
+        assert reads == []
+        described = [(family.name, family.type) for family in collector.describe()]
+        collected = [(family.name, family.type) for family in collector.collect()]
+        assert reads == ["read"]
+        expected = [
+            "incidentbot_database_up",
+            "incidentbot_open_incidents",
+            "incidentbot_outbox_pending_items",
+            "incidentbot_outbox_oldest_pending_age_seconds",
+            "incidentbot_outbox_dead_items",
+            "incidentbot_error_budget_remaining_ratio",
+            "incidentbot_error_budget_remaining_seconds",
+        ]
+        assert described == collected == [(name, "gauge") for name in expected]
 
 
 class TestReplicas:
