@@ -733,6 +733,9 @@ class SlackDeliverer:
         self.web_api = web_api
         self.renderer = renderer
         self._setup_faults_seen: set[tuple[str, str | None]] = set()
+        self._unbound_channels: dict[int, str] = {}
+        """Channels this process created whose binding to their incident failed (the database was away), by
+        incident number: the retry binds the same channel instead of creating a second one."""
 
     async def __call__(self, item: OutboxItem) -> None:
         handler = (
@@ -877,8 +880,10 @@ class SlackDeliverer:
         incident = await self._incident(item)
         if incident.channel_id:
             return
-        channel_id = await self.web_api.create_channel(incident)
+        channel_id = self._unbound_channels.get(incident.number) or await self.web_api.create_channel(incident)
+        self._unbound_channels[incident.number] = channel_id
         await asyncio.to_thread(self.incidents.bind_channel, incident.number, channel_id, self.channel_plan)
+        del self._unbound_channels[incident.number]
 
     async def _invite(self, item: OutboxItem) -> None:
         """Invite the people of the item; the caller is told once who was added, who was refused and why,

@@ -16,6 +16,8 @@ from bot.store.prepared import Statement
 from bot.store.threads import DATABASE_CONNECTIONS
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+POSTGRES_CONNECT_TIMEOUT_S = 10
+"""Seconds a new PostgreSQL connection may take (libpq ``connect_timeout``), as long as SQLite waits for a lock."""
 
 
 POSTGRES_DRIVER = "postgresql+psycopg"
@@ -183,7 +185,12 @@ def create_store_engine(
             # A connection for every thread of the server's two pools (bot.store.threads), so a read never
             # waits for a connection that a writer holds while it waits for a row lock; the overflow
             # covers anything outside them (the CLI, start-up).
-            engine = sa.create_engine(url, pool_pre_ping=True, pool_size=DATABASE_CONNECTIONS, max_overflow=8)
+            # A server that accepts the connection and never answers (a stuck proxy or pooler) fails a new connection
+            # after POSTGRES_CONNECT_TIMEOUT_S instead of hanging (libpq's connect_timeout; the URL's own wins).
+            timeout = {} if "connect_timeout" in url.query else {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S}
+            engine = sa.create_engine(
+                url, pool_pre_ping=True, pool_size=DATABASE_CONNECTIONS, max_overflow=8, connect_args=timeout
+            )
         except ModuleNotFoundError as exc:
             if url.drivername != POSTGRES_DRIVER:
                 raise ConfigError(
