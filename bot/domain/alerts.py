@@ -213,6 +213,7 @@ def _alert(item: object, index: int, now: datetime, source: str) -> Alert:
         or not fingerprint
         or len(fingerprint) > MAX_FINGERPRINT_LENGTH
         or clean(fingerprint) != fingerprint
+        or any(control in fingerprint for control in _KEPT_CONTROLS)  # kept in text, never in a fingerprint
     ):
         raise PayloadError(
             f"{where}.fingerprint must be a non-empty string of at most {MAX_FINGERPRINT_LENGTH} printable characters."

@@ -141,9 +141,13 @@ class TestRefusalsWordForWord:
         """labels are required (every alert has at least its alertname); annotations are not."""
         assert refusal(body(wire_alert(labels=None))) == "`alerts[0].labels` must be an object of strings."
 
-    @pytest.mark.parametrize("fingerprint", [None, "", 7, "f" * 129, "5f0d\x002b9c"])
+    @pytest.mark.parametrize(
+        "fingerprint",
+        [None, "", 7, "f" * 129, "5f0d\x002b9c", "tab\tin", "new\nline", " 5f0d", "5f0d\r", "5f\x0b0d", "5f\u200b0d"],
+    )
     def test_fingerprint_must_be_short_printable_text(self, fingerprint: object) -> None:
-        """Missing, empty, a number, longer than the store's 128 characters, or with a control character."""
+        """Missing, empty, a number, longer than the store's 128 characters, with a control character (a tab or a
+        newline too: a fingerprint is one token, not text), a zero-width space, or space around it."""
         item = wire_alert(fingerprint=None) if fingerprint is None else wire_alert(fingerprint=fingerprint)
         if fingerprint == "":
             item["fingerprint"] = ""
