@@ -4,10 +4,8 @@ on PostgreSQL and on one SQLite file both processes open (issue 18, target 4).""
 
 from __future__ import annotations
 
-import json
 import signal
 import threading
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -23,6 +21,7 @@ from tests.support.alerts import T0, alert, notification
 from tests.support.fake_pagerduty import FakePagerDuty
 from tests.support.fake_slack import FakeSlack
 from tests.support.serve_process import Server, free_port
+from tests.support.webhooks import post_alerts_to
 
 TOKEN = "replica-webhook-token"
 
@@ -32,14 +31,7 @@ def at(minutes: float) -> Any:
 
 
 def post(port: int, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/alerts/alertmanager",
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return response.status, json.loads(response.read().decode())
+    return post_alerts_to(port, body, TOKEN)
 
 
 @contextmanager

@@ -5,13 +5,11 @@ connect_timeout instead of hanging."""
 
 from __future__ import annotations
 
-import json
 import signal
 import socket
 import sqlite3
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +20,13 @@ from tests.support.alerts import T0, alert, notification
 from tests.support.cli import incidentbot
 from tests.support.fake_slack import FakeSlack
 from tests.support.serve_process import Server, free_port
+from tests.support.webhooks import post_alerts_to
 
 TOKEN = "break18-webhook-token"
 
 
 def _post(port: int, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/alerts/alertmanager",
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return response.status, json.loads(response.read().decode())
+    return post_alerts_to(port, body, TOKEN)
 
 
 def _channel_of(database_url: str, number: int) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 from typing import Any
 
 from tests.support.bot_server import HttpResult, RunningBot
@@ -31,3 +32,16 @@ def post_json(bot: RunningBot, path: str, body: Any, headers: dict[str, str] | N
     token by default; None sends no Authorization header)."""
     text = body if isinstance(body, str) else json.dumps(body)
     return bot.post(text, "application/json", headers or {}, path=path)
+
+
+def post_alerts_to(port: int, body: dict[str, Any], token: str) -> tuple[int, dict[str, Any]]:
+    """An Alertmanager notification POSTed to a ``serve`` process on 127.0.0.1:``port`` with ``Bearer token``:
+    (HTTP status, the JSON answer). A 4xx or 5xx raises ``urllib.error.HTTPError``."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{ALERTMANAGER_PATH}",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return response.status, json.loads(response.read().decode())
