@@ -102,6 +102,41 @@ def count_entry(kind: EntryKind) -> None:
     TRANSITIONS.labels(kind=kind.value).inc()
 
 
+_DATABASE_GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "incidentbot_database_up": ("1 when the database answered this scrape's queries.", ()),
+    "incidentbot_open_incidents": (
+        "Unresolved incidents by severity and status (every combination, zero included).",
+        ("severity", "status"),
+    ),
+    "incidentbot_outbox_pending_items": ("Slack and PagerDuty calls queued, not yet delivered.", ()),
+    "incidentbot_outbox_oldest_pending_age_seconds": (
+        "Seconds since the oldest undelivered outbox item was queued (0 when none waits).",
+        (),
+    ),
+    "incidentbot_outbox_dead_items": (
+        "Outbox items given up on (`incidentbot outbox --status dead` lists them, `--retry ID` revives one).",
+        (),
+    ),
+    "incidentbot_error_budget_remaining_ratio": (
+        "Share of each catalogued service's error budget left in its SLO window (1 = untouched, "
+        "0 or less = exhausted).",
+        ("service",),
+    ),
+    "incidentbot_error_budget_remaining_seconds": (
+        "Error budget left in each catalogued service's SLO window, in seconds of full outage (negative "
+        "when overspent).",
+        ("service",),
+    ),
+}
+"""The gauges ``DatabaseCollector`` reports, in the order it yields them: name -> (help text, label names)."""
+
+
+def _gauge(name: str, value: float | None = None) -> GaugeMetricFamily:
+    """The family of the database gauge ``name`` (``_DATABASE_GAUGES``), with ``value`` when it has no labels."""
+    documentation, labels = _DATABASE_GAUGES[name]
+    return GaugeMetricFamily(name, documentation, value=value, labels=list(labels) or None)
+
+
 class DatabaseCollector(Collector):
     """The gauges read from the database at each scrape (the same from every replica).
 
@@ -118,19 +153,11 @@ class DatabaseCollector(Collector):
         """The families ``collect`` yields, without values: the registry asks at registration, which otherwise runs
         ``collect`` (a database read at every start of ``serve``; prometheus-client, ``CollectorRegistry.register``
         with ``auto_describe``)."""
-        yield GaugeMetricFamily("incidentbot_database_up", "")
-        yield GaugeMetricFamily("incidentbot_open_incidents", "", labels=["severity", "status"])
-        for name in (
-            "incidentbot_outbox_pending_items",
-            "incidentbot_outbox_oldest_pending_age_seconds",
-            "incidentbot_outbox_dead_items",
-        ):
-            yield GaugeMetricFamily(name, "")
-        for name in ("incidentbot_error_budget_remaining_ratio", "incidentbot_error_budget_remaining_seconds"):
-            yield GaugeMetricFamily(name, "", labels=["service"])
+        for name in _DATABASE_GAUGES:
+            yield _gauge(name)
 
     def collect(self) -> Iterator[Metric]:
-        up = GaugeMetricFamily("incidentbot_database_up", "1 when the database answered this scrape's queries.")
+        up = _gauge("incidentbot_database_up")
         try:
             metrics = list(self._read())
         except Exception:  # the database is away: say so, and report nothing stale
@@ -147,41 +174,17 @@ class DatabaseCollector(Collector):
         with self.transactions.read() as uow:
             counts = uow.incidents.count_open()
             queue = uow.outbox.queue_stats()
-        incidents = GaugeMetricFamily(
-            "incidentbot_open_incidents",
-            "Unresolved incidents by severity and status (every combination, zero included).",
-            labels=["severity", "status"],
-        )
+        incidents = _gauge("incidentbot_open_incidents")
         for severity in Severity:
             for status in OPEN_STATUSES:
                 incidents.add_metric([severity.value, status.value], counts.get((severity, status), 0))
         yield incidents
-        yield GaugeMetricFamily(
-            "incidentbot_outbox_pending_items", "Slack and PagerDuty calls queued, not yet delivered.", queue.pending
-        )
-        yield GaugeMetricFamily(
-            "incidentbot_outbox_oldest_pending_age_seconds",
-            "Seconds since the oldest undelivered outbox item was queued (0 when none waits).",
-            _age_seconds(queue.oldest_pending_at, now),
-        )
-        yield GaugeMetricFamily(
-            "incidentbot_outbox_dead_items",
-            "Outbox items given up on (`incidentbot outbox --status dead` lists them, `--retry ID` revives one).",
-            queue.dead,
-        )
+        yield _gauge("incidentbot_outbox_pending_items", queue.pending)
+        yield _gauge("incidentbot_outbox_oldest_pending_age_seconds", _age_seconds(queue.oldest_pending_at, now))
+        yield _gauge("incidentbot_outbox_dead_items", queue.dead)
         reports = self.budgets.reports()
-        ratio = GaugeMetricFamily(
-            "incidentbot_error_budget_remaining_ratio",
-            "Share of each catalogued service's error budget left in its SLO window (1 = untouched, "
-            "0 or less = exhausted).",
-            labels=["service"],
-        )
-        seconds = GaugeMetricFamily(
-            "incidentbot_error_budget_remaining_seconds",
-            "Error budget left in each catalogued service's SLO window, in seconds of full outage (negative "
-            "when overspent).",
-            labels=["service"],
-        )
+        ratio = _gauge("incidentbot_error_budget_remaining_ratio")
+        seconds = _gauge("incidentbot_error_budget_remaining_seconds")
         for report in reports:
             ratio.add_metric([report.slo.service], report.remaining_share)
             seconds.add_metric([report.slo.service], report.remaining.total_seconds())
