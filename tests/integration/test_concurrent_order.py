@@ -5,36 +5,25 @@ numbered after another yet dated before it (found with 10 threads: 63 of 300 nei
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 import sqlalchemy as sa
 
 from bot.app import wire_usecases
 from bot.domain.commands import AddNote, Declare
 from bot.domain.model import Severity
-from bot.store import open_store
+from bot.store import IncidentStore
 from bot.usecases.shared import Actor
-from bot.usecases.wiring import UseCases
 
 WRITERS = 8
 NOTES_EACH = 25
 
 
-@pytest.fixture()
-def usecases(migrated_database: None, database_url: str) -> Iterator[UseCases]:
-    store = open_store(database_url)
-    try:
-        yield wire_usecases(store)
-    finally:
-        store.dispose()
-
-
-def test_notes_sent_at_once_are_dated_in_the_order_they_are_numbered(usecases: UseCases) -> None:
+def test_notes_sent_at_once_are_dated_in_the_order_they_are_numbered(store: IncidentStore) -> None:
     """8 writers x 25 notes on INC-1 at once: every note recorded once, and sorted by number their times
-    (occurred and recorded) never go backwards."""
-    incidents = usecases.incidents
+    (occurred and recorded) never go backwards. The use cases read the real clock (the suite's ``usecases``
+    fixture stands still)."""
+    incidents = wire_usecases(store).incidents
     number = incidents.declare(Declare("Checkout 502s", Severity.SEV2), Actor("U0LEAD", "lead")).incident.number
 
     def write(writer: int) -> None:
@@ -44,7 +33,7 @@ def test_notes_sent_at_once_are_dated_in_the_order_they_are_numbered(usecases: U
 
     with ThreadPoolExecutor(WRITERS) as pool:
         list(pool.map(write, range(WRITERS)))
-    with usecases.store.engine.connect() as connection:
+    with store.engine.connect() as connection:
         rows = connection.execute(
             sa.text("SELECT text, occurred_at, recorded_at FROM timeline_entries WHERE kind = 'note' ORDER BY id")
         ).all()
