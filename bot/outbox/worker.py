@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import math
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -22,6 +23,7 @@ from typing import Any
 import structlog
 
 from bot.domain.effects import Effect, OutboxItem
+from bot.errors import StoreUnavailable
 from bot.store.repo import IncidentStore
 from bot.usecases.shared import Clock, utc_now
 
@@ -209,6 +211,9 @@ class OutboxWorker:
         self._wake = asyncio.Event()
         self._claimed_at: datetime | None = None  # the time of the last claim (UTC)
         self._stopping = False
+        self._unrecorded: list[tuple[OutboxItem, Callable[[], object]]] = []
+        """Outcomes of attempts made (a post Slack accepted, a failure to retry) that the database could not
+        record at the time: recorded before anything new is claimed."""
 
     def wake(self) -> None:
         """Something was enqueued: look now rather than at the next poll."""
@@ -261,7 +266,9 @@ class OutboxWorker:
         self._wake.set()
 
     async def run_once(self) -> int:
-        """Claim one batch and deliver it; returns how many items were attempted."""
+        """Record the outcomes kept from earlier attempts, then claim one batch and deliver it; returns how many
+        items were attempted. Raises StoreUnavailable while the database cannot record a kept outcome."""
+        await self._record_kept()
         claimed = await asyncio.to_thread(self._claim)
         if claimed:
             await asyncio.gather(*(self._attempt(item, followers) for item, followers in claimed))
@@ -315,6 +322,26 @@ class OutboxWorker:
     lane_scan = 200
     """The most superseded followers one coalescing delivery marks done (the rest, if any, go next time)."""
 
+    async def _record(self, item: OutboxItem, record: Callable[[], object]) -> None:
+        """Record an attempt's outcome; when the database is unavailable (locked past the busy timeout, a
+        PostgreSQL restart) the outcome is kept and recorded at the next cycle, before any claim. Without that
+        the item kept its lease until it expired (60 s) and was then delivered again: a line Slack had already
+        posted was posted twice, and a failure's retry waited a minute instead of its backoff."""
+        try:
+            await asyncio.to_thread(record)
+        except StoreUnavailable as exc:
+            log.warning(
+                "outbox_outcome_kept", item=item.id, kind=item.kind, incident=_incident(item), reason=str(exc)[:200]
+            )
+            self._unrecorded.append((item, record))
+
+    async def _record_kept(self) -> None:
+        while self._unrecorded:
+            item, record = self._unrecorded[0]
+            await asyncio.to_thread(record)
+            self._unrecorded.pop(0)
+            log.info("outbox_outcome_recorded", item=item.id, kind=item.kind, incident=_incident(item))
+
     async def _attempt(self, item: OutboxItem, followers: Sequence[OutboxItem] = ()) -> None:
         _DELIVERING_CLOCK.set(self.clock)  # this item's task has a context of its own
         carried: list[OutboxItem] = []
@@ -326,21 +353,23 @@ class OutboxWorker:
                 await self.deliver(item)
                 carried = list(followers) if item.kind in self.grouping.coalesce else []
         except RetryLater as exc:  # temporary: retried for as long as it lasts
-            await asyncio.to_thread(self._retry, item, exc.reason, exc.after)
+            await self._record(item, functools.partial(self._retry, item, exc.reason, exc.after))
         except Deferred as exc:
-            await asyncio.to_thread(self._defer, item, exc.reason, exc.until)
+            await self._record(item, functools.partial(self._defer, item, exc.reason, exc.until))
         except Undeliverable as exc:
-            await asyncio.to_thread(self._bury, item, str(exc))
+            await self._record(item, functools.partial(self._bury, item, str(exc)))
         except Exception as exc:  # a bug in a deliverer must not stall the queue for ever
             reason = f"unexpected {type(exc).__name__} in the deliverer: {exc}"[:500]
             log.exception("outbox_delivery_crashed", item=item.id, kind=item.kind, incident=_incident(item))
             crashes = item.crashes + 1
             if crashes >= self.crash_attempts:
-                await asyncio.to_thread(self._bury, item, f"gave up after {crashes} crashes: {reason}")
+                await self._record(
+                    item, functools.partial(self._bury, item, f"gave up after {crashes} crashes: {reason}")
+                )
             else:
-                await asyncio.to_thread(self._retry, item, reason, None, crashed=True)
+                await self._record(item, functools.partial(self._retry, item, reason, None, crashed=True))
         else:
-            await asyncio.to_thread(self._complete, item, carried)
+            await self._record(item, functools.partial(self._complete, item, carried))
 
     def _complete(self, item: OutboxItem, carried: Sequence[OutboxItem] = ()) -> None:
         with self.store.transaction() as uow:
@@ -364,8 +393,10 @@ class OutboxWorker:
         notice = list(self.on_stalled(item, reason)) if stalled and self.on_stalled is not None else []
         told = False
         with self.store.transaction() as uow:
-            uow.outbox.reschedule(item.id, now + timedelta(seconds=delay), reason, now, crashed=crashed)
-            if notice and uow.events.remember(f"outbox-stalled:{item.id}", now):
+            held = uow.outbox.reschedule(
+                item.id, now + timedelta(seconds=delay), reason, now, crashed=crashed, holder=self.worker_id
+            )
+            if held and notice and uow.events.remember(f"outbox-stalled:{item.id}", now):
                 uow.outbox.enqueue(notice, now)
                 told = True
         if told:
@@ -383,7 +414,7 @@ class OutboxWorker:
 
     def _defer(self, item: OutboxItem, reason: str, until: datetime) -> None:
         with self.store.transaction() as uow:
-            uow.outbox.reschedule(item.id, until, reason, self.clock())
+            uow.outbox.reschedule(item.id, until, reason, self.clock(), holder=self.worker_id)
         log.info(
             "outbox_item_deferred", item=item.id, kind=item.kind, incident=_incident(item), until=until.isoformat()
         )
@@ -392,10 +423,10 @@ class OutboxWorker:
         now = self.clock()
         follow_ups = list(self.on_buried(item, reason)) if self.on_buried is not None else []
         with self.store.transaction() as uow:
-            uow.outbox.bury(item.id, reason, now)
-            if follow_ups:
+            held = uow.outbox.bury(item.id, reason, now, holder=self.worker_id)
+            if held and follow_ups:
                 uow.outbox.enqueue(follow_ups, now)
-        if follow_ups:
+        if held and follow_ups:
             self.wake()
         log.warning(
             "outbox_item_undeliverable",

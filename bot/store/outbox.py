@@ -128,6 +128,11 @@ def _item(row: OutboxRow) -> OutboxItem:
     )
 
 
+def _held_by(holder: str | None) -> list[sa.ColumnElement[bool]]:
+    """The condition that worker ``holder`` holds the row's lease (none without a holder)."""
+    return [] if holder is None else [col(OutboxRow.locked_by) == holder]
+
+
 def lane_of(kind: str) -> str:
     """The ordering lane of an item of ``kind``: its prefix before the first dot (``pagerduty.trigger`` ->
     ``pagerduty``)."""
@@ -281,13 +286,24 @@ class OutboxRepository:
         return found
 
     def reschedule(
-        self, item_id: int, next_attempt_at: datetime, error: str, now: datetime, *, crashed: bool = False
-    ) -> None:
+        self,
+        item_id: int,
+        next_attempt_at: datetime,
+        error: str,
+        now: datetime,
+        *,
+        crashed: bool = False,
+        holder: str | None = None,
+    ) -> bool:
         """Not delivered this time: release the lease and try again at ``next_attempt_at``; ``crashed``
-        counts the attempt among the item's crashes (an unexpected exception in its deliverer)."""
-        self._session.execute(
+        counts the attempt among the item's crashes (an unexpected exception in its deliverer).
+
+        With ``holder`` (a worker id) only while that worker still holds the item's lease: once it expired
+        and another worker claimed the item, this attempt's outcome no longer decides. False when nothing
+        was changed."""
+        result = self._session.execute(
             sa.update(OutboxRow)
-            .where(col(OutboxRow.id) == item_id)
+            .where(col(OutboxRow.id) == item_id, *_held_by(holder))
             .values(
                 crashes=col(OutboxRow.crashes) + (1 if crashed else 0),
                 next_attempt_at=next_attempt_at,
@@ -297,14 +313,17 @@ class OutboxRepository:
                 updated_at=now,
             )
         )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def bury(self, item_id: int, error: str, now: datetime) -> None:
-        """Undeliverable: keep it, visibly, without retrying for ever."""
-        self._session.execute(
+    def bury(self, item_id: int, error: str, now: datetime, *, holder: str | None = None) -> bool:
+        """Undeliverable: keep it, visibly, without retrying for ever. ``holder`` as for ``reschedule``; False
+        when nothing was changed."""
+        result = self._session.execute(
             sa.update(OutboxRow)
-            .where(col(OutboxRow.id) == item_id)
+            .where(col(OutboxRow.id) == item_id, *_held_by(holder))
             .values(status=DEAD, locked_until=None, locked_by=None, last_error=error[:2000], updated_at=now)
         )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def revive(self, item_id: int, now: datetime) -> bool:
         """Put a dead item back in the queue (after the cause was fixed)."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -12,8 +14,9 @@ from bot.app import UseCases
 from bot.cli.demo import ReplayClock
 from bot.domain.effects import Effect, OutboxItem
 from bot.domain.grammar import parse_command
-from bot.errors import TransitionError
+from bot.errors import StoreUnavailable, TransitionError
 from bot.outbox.worker import OutboxWorker, RetryLater, RetryPolicy, Undeliverable
+from bot.store.repo import IncidentStore
 from bot.usecases.shared import Actor, Outcome
 
 ALICE = Actor("U0ALICE", "alice")
@@ -306,3 +309,106 @@ class TestConcurrentClaims:
             thread.join(timeout=60)
         delivered = [text for r in recorders for _, text in r.delivered]
         assert sorted(delivered) == sorted(f"item-{n}" for n in range(60))
+
+
+class _Flaky:
+    """The worker's store, made unavailable on demand: every transaction raises StoreUnavailable while
+    ``away`` (as a SQLite lock held past the busy timeout, or a PostgreSQL restart, makes the real one do)."""
+
+    def __init__(self, store: IncidentStore) -> None:
+        self.store = store
+        self.away = False
+
+    def transaction(self, readonly: bool = False) -> Any:
+        if self.away:
+            raise StoreUnavailable("database is locked")
+        return self.store.transaction(readonly)
+
+
+async def _cycle(worker: OutboxWorker) -> None:
+    """One turn of ``run_forever``'s loop: a cycle that fails on the database is logged and the loop goes on."""
+    with contextlib.suppress(StoreUnavailable):
+        await worker.run_once()
+
+
+class TestDatabaseAwayRightAfterAnAttempt:
+    """The database stops answering between Slack's answer and the worker's record of it (the fresh tester's
+    25 s SQLite lock during a channel's creation). The outcome is recorded once the database is back, before
+    anything is claimed: nothing waits for the 60 s lease to expire, and nothing Slack accepted is sent again."""
+
+    LEASE_EXPIRED = timedelta(seconds=61)
+
+    def _worker(self, usecases: UseCases, deliver: Recorder, clock: ReplayClock, flaky: _Flaky) -> OutboxWorker:
+        return OutboxWorker(
+            flaky,  # type: ignore[arg-type]
+            deliver,
+            "w1",
+            clock=clock,
+            policy=RetryPolicy(base_seconds=1, max_seconds=8),
+        )
+
+    def test_a_line_slack_posted_is_not_posted_again_when_its_completion_waited_for_the_database(
+        self, usecases: UseCases, clock: ReplayClock
+    ) -> None:
+        usecases.outbox.enqueue([Effect("post", {"text": "line"}, 1)])
+        flaky = _Flaky(usecases.store)
+
+        class GoneAfterPosting(Recorder):
+            async def __call__(self, item: OutboxItem) -> None:
+                await super().__call__(item)
+                flaky.away = True
+
+        recorder = GoneAfterPosting()
+        worker = self._worker(usecases, recorder, clock, flaky)
+        asyncio.run(_cycle(worker))
+        asyncio.run(_cycle(worker))  # still away
+        flaky.away = False
+        clock.now += self.LEASE_EXPIRED
+        asyncio.run(_cycle(worker))
+        asyncio.run(_cycle(worker))
+        assert recorder.delivered == [(1, "line")]
+        assert usecases.outbox.items() == []
+
+    def test_a_failure_is_retried_after_its_backoff_once_the_database_is_back_not_after_the_lease(
+        self, usecases: UseCases, clock: ReplayClock
+    ) -> None:
+        usecases.outbox.enqueue([Effect("post", {"text": "line"}, 1)])
+        flaky = _Flaky(usecases.store)
+
+        class FailsOnceThenGone(Recorder):
+            async def __call__(self, item: OutboxItem) -> None:
+                if not flaky.away and item.attempts == 1:
+                    flaky.away = True
+                    raise RetryLater("chat.postMessage: HTTP 503")
+                await super().__call__(item)
+
+        recorder = FailsOnceThenGone()
+        worker = self._worker(usecases, recorder, clock, flaky)
+        asyncio.run(_cycle(worker))
+        flaky.away = False
+        asyncio.run(_cycle(worker))  # records the retry: due in at most 1 s (base 1 s, jitter 0.5-1)
+        clock.now += timedelta(seconds=2)
+        asyncio.run(_cycle(worker))
+        assert recorder.delivered == [(1, "line")]
+        assert usecases.outbox.items() == []
+
+    def test_a_retry_recorded_after_another_worker_claimed_the_item_leaves_that_workers_lease(
+        self, usecases: UseCases, clock: ReplayClock
+    ) -> None:
+        usecases.outbox.enqueue([Effect("post", {"text": "line"}, 1)])
+        flaky = _Flaky(usecases.store)
+
+        class FailsThenGone(Recorder):
+            async def __call__(self, item: OutboxItem) -> None:
+                flaky.away = True
+                raise RetryLater("chat.postMessage: HTTP 503")
+
+        worker = self._worker(usecases, FailsThenGone(), clock, flaky)
+        asyncio.run(_cycle(worker))
+        clock.now += self.LEASE_EXPIRED
+        with usecases.store.transaction() as uow:  # another replica, the database back for it first
+            assert [i.payload["text"] for i in uow.outbox.claim(clock.now, "w2", timedelta(seconds=60), 10)] == ["line"]
+        flaky.away = False
+        asyncio.run(_cycle(worker))  # w1's late retry must not free w2's lease
+        with usecases.store.transaction() as uow:
+            assert uow.outbox.claim(clock.now + timedelta(seconds=2), "w3", timedelta(seconds=60), 10) == []
