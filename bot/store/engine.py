@@ -18,6 +18,17 @@ from bot.store.threads import DATABASE_CONNECTIONS
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 POSTGRES_CONNECT_TIMEOUT_S = 10
 """Seconds a new PostgreSQL connection may take (libpq ``connect_timeout``), as long as SQLite waits for a lock."""
+POSTGRES_LOCK_TIMEOUT_MS = SQLITE_BUSY_TIMEOUT_MS
+"""How long a PostgreSQL statement waits for a lock (the session's ``lock_timeout``), as SQLite's busy timeout: a
+table or row lock held by something else (a ``LOCK TABLE`` left open in psql, a long migration by hand) fails
+the command with StoreUnavailable after 10 s instead of holding its thread for as long as the lock is held."""
+POSTGRES_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+"""TCP keepalives on every PostgreSQL connection (libpq parameters, seconds): a pooled connection whose server
+host went away (a failover, a network partition) is found dead after about a minute of silence instead of the
+kernel's two hours, and ``tcp_user_timeout`` (``POSTGRES_TCP_USER_TIMEOUT_MS``) gives up on data the server
+never acknowledged after 30 s instead of the kernel's 15 minutes of retransmissions. Source: PostgreSQL 16
+documentation, 34.1.2 "Parameter Key Words"."""
+POSTGRES_TCP_USER_TIMEOUT_MS = 30_000
 
 
 POSTGRES_DRIVER = "postgresql+psycopg"
@@ -186,10 +197,13 @@ def create_store_engine(
             # waits for a connection that a writer holds while it waits for a row lock; the overflow
             # covers anything outside them (the CLI, start-up).
             # A server that accepts the connection and never answers (a stuck proxy or pooler) fails a new connection
-            # after POSTGRES_CONNECT_TIMEOUT_S instead of hanging (libpq's connect_timeout; the URL's own wins).
-            timeout = {} if "connect_timeout" in url.query else {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S}
+            # after POSTGRES_CONNECT_TIMEOUT_S instead of hanging; see postgres_connect_args.
             engine = sa.create_engine(
-                url, pool_pre_ping=True, pool_size=DATABASE_CONNECTIONS, max_overflow=8, connect_args=timeout
+                url,
+                pool_pre_ping=True,
+                pool_size=DATABASE_CONNECTIONS,
+                max_overflow=8,
+                connect_args=postgres_connect_args(url),
             )
         except ModuleNotFoundError as exc:
             if url.drivername != POSTGRES_DRIVER:
@@ -198,6 +212,15 @@ def create_store_engine(
                     "incidentbot uses psycopg 3: write postgresql://user:password@host/db."
                 ) from exc
             raise ConfigError("PostgreSQL needs its driver: pip install 'incidentbot[postgres]'") from exc
+
+        @sa.event.listens_for(engine, "connect")
+        def _lock_timeout(dbapi_connection: Any, _record: Any) -> None:
+            # A statement, not a start-up `options` parameter: PgBouncer refuses unknown start-up parameters.
+            autocommit = dbapi_connection.autocommit
+            dbapi_connection.autocommit = True
+            dbapi_connection.execute(f"SET lock_timeout = {POSTGRES_LOCK_TIMEOUT_MS}")
+            dbapi_connection.autocommit = autocommit
+
         if read_only:
 
             @sa.event.listens_for(engine, "connect")
@@ -208,6 +231,18 @@ def create_store_engine(
     raise ConfigError(
         f"Unsupported database {url.get_backend_name()!r} in {named}: use sqlite:///FILE or postgresql://..."
     )
+
+
+def postgres_connect_args(url: sa.URL) -> dict[str, Any]:
+    """libpq parameters for a connection to ``url``: ``connect_timeout`` (``POSTGRES_CONNECT_TIMEOUT_S``), the TCP
+    keepalives and ``tcp_user_timeout`` (``POSTGRES_KEEPALIVES``); a parameter the URL sets itself wins. All are
+    the client's own (nothing is sent to the server at start-up that a pooler such as PgBouncer could refuse)."""
+    wanted: dict[str, Any] = {
+        "connect_timeout": POSTGRES_CONNECT_TIMEOUT_S,
+        **POSTGRES_KEEPALIVES,
+        "tcp_user_timeout": POSTGRES_TCP_USER_TIMEOUT_MS,
+    }
+    return {key: value for key, value in wanted.items() if key not in url.query}
 
 
 _BEGIN = Statement(sa.text("BEGIN"))

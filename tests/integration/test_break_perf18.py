@@ -90,3 +90,38 @@ def test_list_gives_up_on_a_postgresql_that_never_answers(tmp_path: Path) -> Non
             pytest.fail("incidentbot list was still waiting after 30 s")
         assert result.returncode != 0
         assert "database" in result.stderr.lower()
+
+
+@pytest.mark.postgres
+def test_a_command_behind_a_postgresql_lock_gives_up_after_the_lock_timeout(tmp_path: Path, postgres_url: str) -> None:
+    """PostgreSQL's counterpart of SQLite's 10 s busy wait (bot.store.engine.POSTGRES_LOCK_TIMEOUT_MS): someone left
+    `BEGIN; LOCK TABLE incidents;` open in psql. Before, `incidentbot run "INC-1 note ..."` waited for as long as
+    the lock was held (in `serve`, each such command held a database thread for good). Expected: it ends within
+    30 s with a non-zero status and the one-line "unavailable" message, no traceback; once the lock is gone the
+    same command is recorded."""
+    import psycopg
+
+    from tests.support.cli import incidentbot_here
+
+    declared = incidentbot_here("run", "declare sev2 Checkout 502s", database_url=postgres_url, cwd=tmp_path)
+    assert declared.returncode == 0, declared.stderr
+    holder = psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://"))
+    try:
+        holder.execute("LOCK TABLE incidents IN ACCESS EXCLUSIVE MODE")  # psycopg opened the transaction
+        started = time.monotonic()
+        try:
+            refused = incidentbot(
+                "run", "INC-1 note edge CPU at 95%", database_url=postgres_url, cwd=tmp_path, timeout=30
+            )
+        except subprocess.TimeoutExpired:
+            pytest.fail("the note was still waiting for the lock after 30 s")
+        waited = time.monotonic() - started
+    finally:
+        holder.rollback()
+        holder.close()
+    assert refused.returncode != 0
+    assert "The incident database is unavailable right now; please retry shortly." in refused.stderr
+    assert "Traceback" not in refused.stderr + refused.stdout
+    assert waited >= 10  # it waited the lock timeout, not failed at once for another reason
+    recorded = incidentbot("run", "INC-1 note edge CPU at 95%", database_url=postgres_url, cwd=tmp_path)
+    assert recorded.returncode == 0, recorded.stderr

@@ -27,6 +27,9 @@ def _run(connection: sa.Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True, compare_type=True)
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
+            # A replica waits for another's migration as long as it takes, and a migration waits for the locks its
+            # DDL needs: not the store's lock_timeout (bot.store.engine.POSTGRES_LOCK_TIMEOUT_MS), for this transaction.
+            connection.execute(sa.text("SET LOCAL lock_timeout = 0"))
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_ID})
         context.run_migrations()
 
