@@ -151,6 +151,7 @@ def register(
             "incident": result.incident_id,
             "recorded": result.recorded,
             "alerts": len(notification.alerts),
+            "updated": list(result.updated),
         }
         if result.previous_incident_id:
             answer["previous_incident"] = result.previous_incident_id

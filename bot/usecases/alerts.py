@@ -41,13 +41,18 @@ class NotificationResult:
     """What one alert notification did.
 
     ``action``: ``declared`` (a new incident), ``recorded`` (new state changes only) or ``repeat``
-    (nothing new). ``recorded`` counts the state changes recorded by this call.
+    (nothing new). ``incident_id``: the group's incident (the one it declared or its open one; otherwise the
+    first one that got an entry). ``recorded`` counts the state changes recorded by this call. ``updated``:
+    every incident this call added timeline entries to, in number order (``INC-4`` too when the clear of an alert
+    that fired on INC-4 came with the firing that declared INC-7); empty when nothing was added (a repeat
+    without a note of left-out alerts).
     """
 
     action: str
     incident_id: str | None
     recorded: int
     previous_incident_id: str | None = None
+    updated: tuple[str, ...] = ()
 
 
 def _record_alerts(
@@ -181,7 +186,10 @@ class AlertUseCases:
             action_taken = "declared" if declared else "recorded" if inserted else "repeat"
             shown = target if target is not None else min(by_incident, default=None)
             incident_id = format_incident_id(shown) if shown is not None else None
-            return NotificationResult(action_taken, incident_id, len(inserted), previous), outcomes
+            updated = tuple(
+                o.incident.incident_id for o in sorted(outcomes, key=lambda o: o.incident.number) if o.entries
+            )
+            return NotificationResult(action_taken, incident_id, len(inserted), previous, updated), outcomes
 
         result, outcomes = self.transactions.retrying(attempt)
         log.info(

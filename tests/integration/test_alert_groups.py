@@ -47,7 +47,14 @@ class TestOneIncidentPerGroup:
         alerts = [alert(f"fp{i:02d}", at(i), severity="critical" if i == 7 else "warning") for i in range(20)]
         result = post_webhook(alerts_bot, notification(alerts))
         assert result.status == 200, result.body
-        assert result.json() == {"ok": True, "action": "declared", "incident": "INC-1", "recorded": 20, "alerts": 20}
+        assert result.json() == {
+            "ok": True,
+            "action": "declared",
+            "incident": "INC-1",
+            "recorded": 20,
+            "alerts": 20,
+            "updated": ["INC-1"],
+        }
         alerts_bot.drain()
         assert [s.number for s in alerts_bot.usecases.incidents.summaries()] == [1]
         incident = alerts_bot.usecases.incidents.get(1)
@@ -72,7 +79,14 @@ class TestOneIncidentPerGroup:
         first = [alert(f"fp{i}", at(i)) for i in range(3)]
         post_webhook(alerts_bot, notification(first))
         grown = post_webhook(alerts_bot, notification([*first, alert("fp3", at(10)), alert("fp4", at(11))]))
-        assert grown.json() == {"ok": True, "action": "recorded", "incident": "INC-1", "recorded": 2, "alerts": 5}
+        assert grown.json() == {
+            "ok": True,
+            "action": "recorded",
+            "incident": "INC-1",
+            "recorded": 2,
+            "alerts": 5,
+            "updated": ["INC-1"],
+        }
         assert len(alerts_bot.usecases.incidents.summaries()) == 1
         assert [fp for _, fp, _ in alert_history(alerts_bot, 1)] == ["fp0", "fp1", "fp2", "fp3", "fp4"]
 
@@ -114,11 +128,34 @@ class TestOneIncidentPerGroup:
             "incident": "INC-2",
             "recorded": 1,
             "alerts": 2,
+            "updated": ["INC-2"],
             "previous_incident": "INC-1",
         }
         second = bot.usecases.incidents.get(2)
         assert "This alert group fired again after INC-1 was resolved." in second.description
         assert second.status is Status.DECLARED and bot.usecases.incidents.get(1).status is Status.RESOLVED
+        assert alert_history(bot, 2) == [("alert_fired", "b", at(90))]
+
+    def test_a_notification_that_clears_on_the_old_incident_and_declares_a_new_one_names_both(
+        self, alerts_driver: SlackDriver
+    ) -> None:
+        """Resolved INC-1 while `a` still fires; one notification brings `a`'s clear and `b`'s new firing. The clear
+        goes on INC-1, the firing declares INC-2: the answer's `incident` is the group's (INC-2) and `updated` names
+        both incidents that got entries (the fresh tester: the answer named INC-2 only)."""
+        bot = alerts_driver.bot
+        post_webhook(bot, notification([alert("a", at(0))]))
+        alerts_driver.ephemeral("INC-1 resolve edge healthy")
+        both = post_webhook(bot, notification([alert("a", at(0), at(80), resolved=True), alert("b", at(90))]))
+        assert both.json() == {
+            "ok": True,
+            "action": "declared",
+            "incident": "INC-2",
+            "recorded": 2,
+            "alerts": 2,
+            "updated": ["INC-1", "INC-2"],
+            "previous_incident": "INC-1",
+        }
+        assert alert_history(bot, 1) == [("alert_fired", "a", at(0)), ("alert_cleared", "a", at(80))]
         assert alert_history(bot, 2) == [("alert_fired", "b", at(90))]
 
     def test_alert_list_in_status_message_and_postmortem(self, alerts_driver: SlackDriver) -> None:
@@ -199,9 +236,23 @@ class TestEachStateChangeOnce:
         """A `resolved` for a group with no incident (fired and cleared unseen) declares nothing, nor its late
         `firing`: both state changes are kept, on no timeline."""
         first = post_webhook(alerts_bot, notification([alert("a", at(0), at(10), resolved=True)]))
-        assert first.json() == {"ok": True, "action": "recorded", "incident": None, "recorded": 2, "alerts": 1}
+        assert first.json() == {
+            "ok": True,
+            "action": "recorded",
+            "incident": None,
+            "recorded": 2,
+            "alerts": 1,
+            "updated": [],
+        }
         late = post_webhook(alerts_bot, notification([alert("a", at(0))]))
-        assert late.json() == {"ok": True, "action": "repeat", "incident": None, "recorded": 0, "alerts": 1}
+        assert late.json() == {
+            "ok": True,
+            "action": "repeat",
+            "incident": None,
+            "recorded": 0,
+            "alerts": 1,
+            "updated": [],
+        }
         assert alerts_bot.usecases.incidents.summaries() == []
 
     def test_clear_after_the_incident_was_resolved_goes_on_that_incident(self, alerts_driver: SlackDriver) -> None:
@@ -209,7 +260,14 @@ class TestEachStateChangeOnce:
         post_webhook(alerts_driver.bot, notification([alert("a", at(0))]))
         alerts_driver.ephemeral("INC-1 resolve mitigated")
         cleared = post_webhook(alerts_driver.bot, notification([alert("a", at(0), at(70), resolved=True)]))
-        assert cleared.json() == {"ok": True, "action": "recorded", "incident": "INC-1", "recorded": 1, "alerts": 1}
+        assert cleared.json() == {
+            "ok": True,
+            "action": "recorded",
+            "incident": "INC-1",
+            "recorded": 1,
+            "alerts": 1,
+            "updated": ["INC-1"],
+        }
         assert alert_history(alerts_driver.bot, 1) == [("alert_fired", "a", at(0)), ("alert_cleared", "a", at(70))]
         assert len(alerts_driver.bot.usecases.incidents.summaries()) == 1
 
@@ -231,13 +289,34 @@ class TestLargeGroups:
         then that again: 1,200 recorded, then the 300 clears only, then nothing; each change once on the timeline."""
         firing = [alert(f"fp{i:04d}", at(i / 100)) for i in range(1200)]
         first = post_webhook(alerts_bot, notification(firing))
-        assert first.json() == {"ok": True, "action": "declared", "incident": "INC-1", "recorded": 1200, "alerts": 1200}
+        assert first.json() == {
+            "ok": True,
+            "action": "declared",
+            "incident": "INC-1",
+            "recorded": 1200,
+            "alerts": 1200,
+            "updated": ["INC-1"],
+        }
         resolved = [alert(f"fp{i:04d}", at(i / 100), at(30), resolved=True) for i in range(0, 1200, 4)]
         again = notification([*resolved, *(a for i, a in enumerate(firing) if i % 4)])
         second = post_webhook(alerts_bot, again)
-        assert second.json() == {"ok": True, "action": "recorded", "incident": "INC-1", "recorded": 300, "alerts": 1200}
+        assert second.json() == {
+            "ok": True,
+            "action": "recorded",
+            "incident": "INC-1",
+            "recorded": 300,
+            "alerts": 1200,
+            "updated": ["INC-1"],
+        }
         third = post_webhook(alerts_bot, again)
-        assert third.json() == {"ok": True, "action": "repeat", "incident": "INC-1", "recorded": 0, "alerts": 1200}
+        assert third.json() == {
+            "ok": True,
+            "action": "repeat",
+            "incident": "INC-1",
+            "recorded": 0,
+            "alerts": 1200,
+            "updated": [],
+        }
         history = alert_history(alerts_bot, 1)
         assert len(history) == 1500
         assert sorted(f for kind, f, _when in history if kind == "alert_cleared") == [

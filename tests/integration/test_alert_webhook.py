@@ -96,6 +96,7 @@ class TestTruncatedAlerts:
             "incident": "INC-1",
             "recorded": 0,
             "alerts": 2,
+            "updated": ["INC-1"],  # no state change, but the note of the alert left out
         }
         assert notes(bot, 1) == [
             ("alertmanager", "57 more alerts of this group were not sent (Alertmanager max_alerts)"),
@@ -239,7 +240,14 @@ class TestAlertmanagerWebhook:
         """A v4 firing alert declares INC-1 at startsAt, sev1 from `critical`, with channel and source URL."""
         result = post_json(slo_slack.bot, "/alerts/alertmanager", firing_payload())
         assert result.status == 200, result.body
-        assert result.json() == {"ok": True, "action": "declared", "incident": "INC-1", "recorded": 1, "alerts": 1}
+        assert result.json() == {
+            "ok": True,
+            "action": "declared",
+            "incident": "INC-1",
+            "recorded": 1,
+            "alerts": 1,
+            "updated": ["INC-1"],
+        }
         slo_slack.bot.drain()
         incident, entries = slo_slack.bot.usecases.incidents.timeline(1)
         assert incident.title == "CDN edge returning 502s above the error SLO"
@@ -288,6 +296,7 @@ class TestAlertmanagerWebhook:
             "incident": "INC-2",
             "recorded": 1,
             "alerts": 1,
+            "updated": ["INC-2"],
             "previous_incident": "INC-1",
         }
 
