@@ -255,6 +255,8 @@ def build_server(
             log.info("outbox_drained", pending=left)
         except Exception:  # the database may be gone; what is queued waits there for the next start
             log.exception("outbox_drain_failed")
+        if worker.unrecorded:  # delivered or failed, not written down: the next start attempts them again
+            log.warning("outbox_outcomes_unrecorded_at_stop", items=[item.id for item in worker.unrecorded])
         usecases.store.dispose()
 
     if connection is not None:

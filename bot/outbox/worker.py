@@ -335,6 +335,11 @@ class OutboxWorker:
             )
             self._unrecorded.append((item, record))
 
+    @property
+    def unrecorded(self) -> list[OutboxItem]:
+        """The items whose last attempt's outcome the database has not recorded yet (kept by ``_record``)."""
+        return [item for item, _ in self._unrecorded]
+
     async def _record_kept(self) -> None:
         while self._unrecorded:
             item, record = self._unrecorded[0]

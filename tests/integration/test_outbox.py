@@ -360,14 +360,17 @@ class TestDatabaseAwayRightAfterAnAttempt:
 
         recorder = GoneAfterPosting()
         worker = self._worker(usecases, recorder, clock, flaky)
+        [queued] = usecases.outbox.items()
         asyncio.run(_cycle(worker))
         asyncio.run(_cycle(worker))  # still away
+        assert [item.id for item in worker.unrecorded] == [queued.id]  # what serve logs if it stops now
         flaky.away = False
         clock.now += self.LEASE_EXPIRED
         asyncio.run(_cycle(worker))
         asyncio.run(_cycle(worker))
         assert recorder.delivered == [(1, "line")]
         assert usecases.outbox.items() == []
+        assert worker.unrecorded == []
 
     def test_a_failure_is_retried_after_its_backoff_once_the_database_is_back_not_after_the_lease(
         self, usecases: UseCases, clock: ReplayClock
