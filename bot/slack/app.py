@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 import aiohttp
@@ -20,6 +20,7 @@ from bot.metrics import SLACK_API_ERRORS
 from bot.outbox.worker import in_delivery
 from bot.slack.identity import BotIdentity
 from bot.slack.pacing import SlackPacer
+from bot.slack.turns import TurnTaking
 from bot.slack.web_api import SlackWebApi
 from bot.usecases.budgets import BudgetUseCases
 from bot.usecases.followups import FollowupUseCases
@@ -56,6 +57,7 @@ class SlackDeps:
     followups: FollowupUseCases | None = None
     wake_outbox: Callable[[], None] = lambda: None
     publishing: PublishingUseCases | None = None
+    turns: TurnTaking = field(default_factory=TurnTaking)
 
 
 class CountingWebClient(AsyncWebClient):

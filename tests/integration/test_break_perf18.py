@@ -125,3 +125,74 @@ def test_a_command_behind_a_postgresql_lock_gives_up_after_the_lock_timeout(tmp_
     assert waited >= 10  # it waited the lock timeout, not failed at once for another reason
     recorded = incidentbot("run", "INC-1 note edge CPU at 95%", database_url=postgres_url, cwd=tmp_path)
     assert recorded.returncode == 0, recorded.stderr
+
+
+@pytest.mark.postgres
+def test_notes_sent_while_postgresql_holds_the_incident_row_are_recorded_in_the_order_sent(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """The fresh tester's first finding: another session holds `SELECT * FROM incidents FOR UPDATE` for 6 s while
+    one person sends 12 notes 0.3 s apart from the incident's channel (signed HTTP to `serve`). Each is
+    acknowledged ("Working on it…" after 2 s); before, they were recorded in the order their threads got the row
+    when it was free (`000…007 014 010 011 008 ...`). Expected: all 12 on the timeline, in the order sent."""
+    import threading
+
+    import psycopg
+
+    with FakeSlack() as fake:
+        server = Server(tmp_path / "s.db", free_port(), fake, database_url=postgres_url).start(timeout=60)
+        try:
+            assert server.command("declare sev2 Checkout 502s")[0] == 200
+            channel = fake.wait_for("conversations.create", timeout=20, predicate=lambda c: c.ok)
+            channel_id = str(channel[-1].response["channel"]["id"])  # type: ignore[index]
+            assert _channel_of(postgres_url, 1) == channel_id or _wait_bound(postgres_url, channel_id)
+            holder = psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://"))
+            statuses: dict[int, int] = {}
+            try:
+                holder.execute("SELECT * FROM incidents FOR UPDATE")
+                senders = []
+                for n in range(12):
+                    sender = threading.Thread(
+                        target=lambda n=n: statuses.__setitem__(
+                            n, server.command(f"note row-lock n{n:02d}", channel_id=channel_id)[0]
+                        )
+                    )
+                    sender.start()
+                    senders.append(sender)
+                    time.sleep(0.3)
+                time.sleep(6 - 12 * 0.3)
+            finally:
+                holder.rollback()
+                holder.close()
+            for sender in senders:
+                sender.join(timeout=30)
+            assert statuses == dict.fromkeys(range(12), 200)
+            noted: list[str] = []
+            for _ in range(60):
+                noted = _notes(postgres_url, 1)
+                if len(noted) == 12:
+                    break
+                time.sleep(0.5)
+            assert noted == [f"row-lock n{n:02d}" for n in range(12)]
+        finally:
+            server.stop(signal.SIGTERM, timeout=30)
+
+
+def _wait_bound(database_url: str, channel_id: str) -> bool:
+    for _ in range(60):
+        if _channel_of(database_url, 1) == channel_id:
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def _notes(database_url: str, number: int) -> list[str]:
+    from bot.app import wire_usecases
+    from bot.domain.model import EntryKind
+
+    store = open_store(database_url)
+    try:
+        _, entries = wire_usecases(store).incidents.timeline(number)
+        return [e.text for e in entries if e.kind is EntryKind.NOTE]
+    finally:
+        store.dispose()

@@ -41,6 +41,7 @@ from bot.slack.app import SlackDeps
 from bot.slack.delivery import NotifyTarget, export_effects, plan_effects
 from bot.slack.errors import about_incident, respond_ephemeral
 from bot.slack.text import MESSAGE_TEXT_LIMIT, escape, escape_keeping_mentions, slack_mention, truncate, unescape
+from bot.slack.turns import turn_key
 from bot.slack.web_api import incident_number_in_channel_name
 from bot.usecases.followups import FollowupList
 from bot.usecases.incidents import IncidentUseCases
@@ -180,9 +181,10 @@ async def _run_transition(
         return plan_effects(outcome, actor, notify)
 
     async def work() -> Outcome:
-        return await asyncio.to_thread(
-            lambda: deps.incidents.run(command, actor, channel_id, plan, channel_number=channel_number)
-        )
+        async with deps.turns.turn(turn_key(channel_id, command.incident_number)):
+            return await asyncio.to_thread(
+                lambda: deps.incidents.run(command, actor, channel_id, plan, channel_number=channel_number)
+            )
 
     outcome = await within_budget(work, lambda: reply.ack(WORKING_ON_IT))
     deps.wake_outbox()

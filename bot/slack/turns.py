@@ -1,0 +1,71 @@
+"""Commands sent from one channel take effect in the order they reached this process.
+
+Without it, commands waiting for the database (a SQLite lock past its busy wait, a PostgreSQL row lock, a paused
+server) were applied in whatever order their threads got it when it came back: a fresh tester saw notes posted
+as ``014 010 011 008``, and ``resolve`` applied before the ``mitigate`` typed first, which was then refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot.errors import StoreUnavailable
+from bot.store.engine import SQLITE_BUSY_TIMEOUT_MS
+
+TURN_WAIT_SECONDS = SQLITE_BUSY_TIMEOUT_MS / 1000
+"""How long a command waits for the commands before it (about the same incident) before it is refused, as long as a
+command waits for the database itself (SQLite's busy timeout, PostgreSQL's lock_timeout): 10 s."""
+
+QUEUE_REFUSAL = (
+    "The incident database is unavailable right now; please retry shortly. "
+    "(Commands sent before this one are still waiting for it; this one was not recorded.)"
+)
+
+
+class TurnTaking:
+    """One FIFO queue per key (``turn_key``: the channel a command was sent from, else the incident it names); the
+    commands of one key run one at a time, in arrival order (``asyncio.Lock`` wakes its waiters first come, first
+    served). Keys with nobody waiting are forgotten. A command still waiting after ``wait_seconds`` raises
+    StoreUnavailable (``QUEUE_REFUSAL``): nothing of it was recorded. Commands of other keys never wait for each
+    other. Within one process only: replicas have no common arrival order."""
+
+    def __init__(self, wait_seconds: float = TURN_WAIT_SECONDS) -> None:
+        self.wait_seconds = wait_seconds
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._holders: dict[str, int] = {}
+
+    @asynccontextmanager
+    async def turn(self, key: str | None) -> AsyncIterator[None]:
+        """Wait for ``key``'s turn (none for None), hold it inside the ``async with``."""
+        if key is None:
+            yield
+            return
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._holders[key] = self._holders.get(key, 0) + 1
+        try:
+            try:
+                await asyncio.wait_for(lock.acquire(), self.wait_seconds)
+            except TimeoutError:
+                raise StoreUnavailable(QUEUE_REFUSAL) from None
+            try:
+                yield
+            finally:
+                lock.release()
+        finally:
+            self._holders[key] -= 1
+            if not self._holders[key]:
+                del self._holders[key], self._locks[key]
+
+    def waiting(self) -> int:
+        """Commands holding or waiting for a turn, all keys together."""
+        return sum(self._holders.values())
+
+
+def turn_key(channel_id: str | None, incident_number: int | None) -> str | None:
+    """``channel:C0...`` for a command sent from a channel (whatever incident it names: the channel's order is the
+    order its people see), else ``INC-7`` for one that names its incident; None when neither is known."""
+    if channel_id:
+        return f"channel:{channel_id}"
+    return f"INC-{incident_number}" if incident_number is not None else None
