@@ -18,10 +18,13 @@ the ``incidentbot_`` prefix, base units (seconds), ``_total`` for counters, ``_r
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import structlog
 from aiohttp import web
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
     from bot.usecases.wiring import UseCases
 
 log = structlog.get_logger("incidentbot.metrics")
+T = TypeVar("T")
 
 METRICS_PATH = "/metrics"
 
@@ -137,6 +141,50 @@ def _gauge(name: str, value: float | None = None) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, documentation, value=value, labels=list(labels) or None)
 
 
+PROBE_TIMEOUT_SECONDS = 5.0
+"""How long ``/healthz``'s ping and ``/metrics``' database read may take before they count as the database not
+answering: under Prometheus's default scrape timeout (10 s, prometheus.io "Configuration", scrape_config)."""
+
+
+class BoundedProbe(Generic[T]):
+    """A blocking database probe (``/healthz``'s ping, ``/metrics``' read) answered within ``timeout`` seconds.
+
+    The probe runs in a daemon thread of its own, one at a time: a call while the last run is still waiting for
+    the database (a paused PostgreSQL, which no server-side timeout ends) waits for that same run, up to
+    ``timeout``, instead of starting another, so probes repeated every few seconds never pile up threads or
+    connections; a daemon thread does not hold the process at exit. ``__call__`` returns the probe's result, or
+    raises ProbeTimedOut; the probe's own exception is raised as it is.
+    """
+
+    def __init__(self, probe: Callable[[], T], timeout: float = PROBE_TIMEOUT_SECONDS, name: str = "probe") -> None:
+        self.probe = probe
+        self.timeout = timeout
+        self.name = name
+        self._lock = threading.Lock()
+        self._running: Future[T] | None = None
+
+    def __call__(self) -> T:
+        with self._lock:
+            if self._running is None or self._running.done():
+                self._running = Future()
+                threading.Thread(target=self._run, args=(self._running,), name=self.name, daemon=True).start()
+            running = self._running
+        try:
+            return running.result(timeout=self.timeout)
+        except FutureTimeout:
+            raise ProbeTimedOut(f"{self.name}: no answer within {self.timeout:g} s") from None
+
+    def _run(self, future: Future[T]) -> None:
+        try:
+            future.set_result(self.probe())
+        except BaseException as exc:  # handed to the caller, who decides
+            future.set_exception(exc)
+
+
+class ProbeTimedOut(Exception):
+    """A BoundedProbe's run did not answer within its timeout (it goes on in its thread)."""
+
+
 class DatabaseCollector(Collector):
     """The gauges read from the database at each scrape (the same from every replica).
 
@@ -148,6 +196,7 @@ class DatabaseCollector(Collector):
     def __init__(self, transactions: Transactions, budgets: BudgetUseCases) -> None:
         self.transactions = transactions
         self.budgets = budgets
+        self._probe = BoundedProbe(lambda: list(self._read()), name="metrics-database")
 
     def describe(self) -> Iterator[Metric]:
         """The families ``collect`` yields, without values: the registry asks at registration, which otherwise runs
@@ -157,9 +206,12 @@ class DatabaseCollector(Collector):
             yield _gauge(name)
 
     def collect(self) -> Iterator[Metric]:
+        """``incidentbot_database_up`` 1 and the gauges read from the database; 0 alone when the read failed or
+        did not answer within ``PROBE_TIMEOUT_SECONDS`` (5 s: a scrape still answers within Prometheus's
+        default 10 s scrape timeout when a lock or a paused server holds the read)."""
         up = _gauge("incidentbot_database_up")
         try:
-            metrics = list(self._read())
+            metrics = self._probe()
         except Exception:  # the database is away: say so, and report nothing stale
             log.warning("metrics_database_unavailable", exc_info=True)
             up.add_metric([], 0)

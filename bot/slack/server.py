@@ -98,7 +98,8 @@ def build_web_app(
     the body also says how Slack is: in HTTP mode ``"slack": "verified" | "unverified" | "refused"`` (the
     bot token's ``auth.test``; unverified is the degraded state while Slack does not answer), in Socket
     Mode ``"connecting" | "connected" | "refused" | "closed"``. The database ``ping`` (the store's) runs in
-    ``threads``' readers' pool when given (it must not wait behind writers).
+    ``threads``' readers' pool when given (it must not wait behind writers), through a BoundedProbe: a database
+    that does not answer within ``PROBE_TIMEOUT_SECONDS`` (5 s) is down.
 
     A request whose signature bolt refuses (401) is logged as ``signature_rejected`` (reason
     ``missing_signature``, ``stale_timestamp`` or ``signature_mismatch``), at most once a minute with
@@ -119,8 +120,16 @@ def build_web_app(
             metrics.observe_slash_command(started)
         return response
 
+    probe = metrics.BoundedProbe(ping, name="healthz-ping")
+
+    def answered() -> bool:
+        try:
+            return probe()
+        except metrics.ProbeTimedOut:  # a paused or unreachable server: down, told within PROBE_TIMEOUT_SECONDS
+            return False
+
     async def healthz(_request: web.Request) -> web.Response:
-        healthy = await (threads.read(ping) if threads is not None else asyncio.to_thread(ping))
+        healthy = await (threads.read(answered) if threads is not None else asyncio.to_thread(answered))
         body: dict[str, object] = {"ok": healthy, "database": "up" if healthy else "down"}
         if slack_state is not None:
             body["slack"] = await slack_state()

@@ -12,11 +12,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from bot.errors import StoreUnavailable
-from bot.store.engine import SQLITE_BUSY_TIMEOUT_MS
 
-TURN_WAIT_SECONDS = SQLITE_BUSY_TIMEOUT_MS / 1000
-"""How long a command waits for the commands before it (about the same incident) before it is refused, as long as a
-command waits for the database itself (SQLite's busy timeout, PostgreSQL's lock_timeout): 10 s."""
+TURN_WAIT_SECONDS = 10.0
+"""How long a command waits for the commands before it (from the same channel) before it is refused: as long as a
+command waits for the database itself (SQLite's busy timeout, PostgreSQL's lock_timeout: bot.store.engine)."""
 
 QUEUE_REFUSAL = (
     "The incident database is unavailable right now; please retry shortly. "

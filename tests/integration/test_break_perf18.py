@@ -196,3 +196,50 @@ def _notes(database_url: str, number: int) -> list[str]:
         return [e.text for e in entries if e.kind is EntryKind.NOTE]
     finally:
         store.dispose()
+
+
+@pytest.mark.postgres
+def test_metrics_answer_within_the_scrape_timeout_while_a_table_lock_holds_the_database(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """The fresh tester: under `LOCK TABLE incidents IN ACCESS EXCLUSIVE MODE` held by another session, `/metrics`
+    took 10.01 s (the read's lock timeout), past Prometheus's default 10 s scrape timeout, so the
+    database-down alert never saw its 0. Expected: an answer within 8 s with `incidentbot_database_up 0.0`;
+    `/healthz` still says the database answers (it does: only that table is locked); once the lock is gone,
+    `/metrics` says 1.0 again."""
+    import urllib.request
+
+    import psycopg
+
+    def get(path: str) -> tuple[float, int, str]:
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{server.port}{path}", timeout=30) as response:
+                return time.monotonic() - started, response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return time.monotonic() - started, exc.code, exc.read().decode()
+
+    with FakeSlack() as fake:
+        server = Server(tmp_path / "s.db", free_port(), fake, database_url=postgres_url).start(timeout=60)
+        try:
+            assert "incidentbot_database_up 1.0" in get("/metrics")[2]
+            holder = psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://"))
+            try:
+                holder.execute("LOCK TABLE incidents IN ACCESS EXCLUSIVE MODE")
+                took, status, body = get("/metrics")
+                health = get("/healthz")
+            finally:
+                holder.rollback()
+                holder.close()
+            assert status == 200
+            assert "incidentbot_database_up 0.0" in body.splitlines()
+            assert took < 8, took
+            assert health[1] == 200 and json.loads(health[2])["database"] == "up"
+            for _ in range(20):  # the read that was held back goes on as soon as the lock is gone
+                if "incidentbot_database_up 1.0" in get("/metrics")[2].splitlines():
+                    break
+                time.sleep(0.25)
+            else:
+                pytest.fail("/metrics still said the database was down 5 s after the lock was released")
+        finally:
+            server.stop(signal.SIGTERM, timeout=30)

@@ -8,7 +8,8 @@ import asyncio
 import pytest
 
 from bot.errors import StoreUnavailable
-from bot.slack.turns import QUEUE_REFUSAL, TurnTaking, turn_key
+from bot.slack.turns import QUEUE_REFUSAL, TURN_WAIT_SECONDS, TurnTaking, turn_key
+from bot.store.engine import POSTGRES_LOCK_TIMEOUT_MS, SQLITE_BUSY_TIMEOUT_MS
 
 
 def test_commands_of_one_key_run_one_at_a_time_in_arrival_order() -> None:
@@ -92,3 +93,7 @@ def test_other_keys_do_not_wait() -> None:
 )
 def test_turn_key(channel_id: str | None, number: int | None, key: str | None) -> None:
     assert turn_key(channel_id, number) == key
+
+
+def test_a_command_waits_for_its_turn_as_long_as_for_the_database() -> None:
+    assert TURN_WAIT_SECONDS * 1000 == SQLITE_BUSY_TIMEOUT_MS == POSTGRES_LOCK_TIMEOUT_MS == 10_000
