@@ -142,4 +142,18 @@ def _open_failure(engine: Engine, exc: sa.exc.SQLAlchemyError) -> str:
         return readonly
     reason = next(iter(str(getattr(exc, "orig", None) or exc).splitlines()), "") or type(exc).__name__
     reason = hide_passwords(reason, database_passwords(engine.url))
+    if _is_lock_wait(exc):
+        return (
+            f"The database {describe_database(engine.url)} is locked by another connection (waited 10 s: {reason}): "
+            "retry once it is released (an open transaction in sqlite3 or psql, a migration or a restore in progress)."
+        )
     return f"Cannot open the database {describe_database(engine.url)}: {reason}"
+
+
+def _is_lock_wait(exc: sa.exc.SQLAlchemyError) -> bool:
+    """SQLite's busy timeout ran out ("database is locked", SQLITE_BUSY) or PostgreSQL's lock_timeout did
+    (SQLSTATE 55P03 lock_not_available: PostgreSQL 16 docs, Appendix A "PostgreSQL Error Codes")."""
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) == "55P03":
+        return True
+    return isinstance(exc, sa.exc.OperationalError) and "database is locked" in str(orig or exc)

@@ -243,3 +243,26 @@ def test_metrics_answer_within_the_scrape_timeout_while_a_table_lock_holds_the_d
                 pytest.fail("/metrics still said the database was down 5 s after the lock was released")
         finally:
             server.stop(signal.SIGTERM, timeout=30)
+
+
+def test_a_cli_command_on_a_locked_sqlite_file_says_it_is_locked(tmp_path: Path) -> None:
+    """The fresh tester: with `BEGIN EXCLUSIVE` held on the file by another process, `incidentbot run` ended after
+    10 s with "Cannot open the database ...: database is locked", which reads as if the file were unusable.
+    Expected: one line saying the database is locked by another connection and to retry once it is released."""
+    from tests.support.cli import incidentbot_here
+
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    assert incidentbot_here("run", "declare sev2 Checkout 502s", database_url=url, cwd=tmp_path).returncode == 0
+    locker = sqlite3.connect(tmp_path / "bot.db", isolation_level=None)
+    try:
+        locker.execute("BEGIN EXCLUSIVE")
+        refused = incidentbot_here("run", "INC-1 note edge CPU at 95%", database_url=url, cwd=tmp_path)
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(
+        f"incidentbot: The database {tmp_path / 'bot.db'} is locked by another connection (waited 10 s: "
+        "database is locked): retry once it is released"
+    ), refused.stderr
+    assert "Cannot open" not in refused.stderr and "Traceback" not in refused.stderr
