@@ -68,6 +68,7 @@ from bot.slack.delivery import (
 )
 from bot.slack.identity import BotIdentity
 from bot.slack.server import SHUTDOWN_TIMEOUT, SOCKET_MODE, SocketModeConnection, build_web_app
+from bot.slack.turns import TURN_WAIT_SECONDS
 from bot.store.threads import DatabaseThreads
 from bot.usecases.followups import FilingState
 from bot.usecases.shared import Actor
@@ -80,6 +81,10 @@ from bot.web.pages import WebReads
 log = structlog.get_logger("incidentbot.server")
 
 OUTBOX_DRAIN_SECONDS = 10.0
+COMMANDS_SETTLE_SECONDS = TURN_WAIT_SECONDS + 2
+"""How long a stopping ``serve`` waits for slash commands answered "Working on it…" to end before it drains the
+outbox: a queued one is refused after TURN_WAIT_SECONDS (10 s), one at the database ends within its busy or lock
+timeout."""
 TRACKER_NAMES = {"github": "GitHub", "jira": "Jira"}
 """TRACKER's values as people write them, in channel lines."""
 OUTBOX_WORKER = web.AppKey("outbox_worker", OutboxWorker)
@@ -151,7 +156,6 @@ def build_server(
         None if socket_mode else bolt_app,
         usecases.store.ping,
         connection.state if connection is not None else identity.state,
-        threads,
     )
     webhooks.register(web_app, usecases.alerts, usecases.changes, settings, worker.wake, alert_plan)
     # Metrics: this process's counters (and process_* metrics) plus the database's gauges, read per scrape.
@@ -225,7 +229,12 @@ def build_server(
         log.info("background_work_started", worker=worker.worker_id, socket_mode=socket_mode)
 
     async def stop_worker(app: web.Application) -> None:
-        """After in-flight requests finished: deliver what is due, then stop (the rest waits in the DB)."""
+        """After in-flight requests finished: let the commands still running past their ack end (recorded and
+        answered, or refused and told: up to COMMANDS_SETTLE_SECONDS), deliver what is due, then stop (the rest
+        waits in the DB)."""
+        going = await deps.turns.settle(COMMANDS_SETTLE_SECONDS)
+        if going:  # waiting for a database that does not answer: their threads end with the process
+            log.warning("commands_in_flight_at_stop", commands=going)
         await identity.stop()
         if OUTBOX_TASK not in app:  # start-up stopped before the workers ran
             usecases.store.dispose()

@@ -18,6 +18,7 @@ the ``incidentbot_`` prefix, base units (seconds), ``_total`` for counters, ``_r
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -164,21 +165,34 @@ class BoundedProbe(Generic[T]):
         self._running: Future[T] | None = None
 
     def __call__(self) -> T:
+        try:
+            return self._start().result(timeout=self.timeout)
+        except FutureTimeout:
+            raise ProbeTimedOut(f"{self.name}: no answer within {self.timeout:g} s") from None
+
+    async def answer(self) -> T:
+        """As a call, awaited on the event loop: no thread of any pool waits for the answer (``/healthz``)."""
+        try:
+            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._start())), self.timeout)
+        except TimeoutError:
+            raise ProbeTimedOut(f"{self.name}: no answer within {self.timeout:g} s") from None
+
+    def _start(self) -> Future[T]:
         with self._lock:
             if self._running is None or self._running.done():
                 self._running = Future()
                 threading.Thread(target=self._run, args=(self._running,), name=self.name, daemon=True).start()
-            running = self._running
-        try:
-            return running.result(timeout=self.timeout)
-        except FutureTimeout:
-            raise ProbeTimedOut(f"{self.name}: no answer within {self.timeout:g} s") from None
+            return self._running
 
     def _run(self, future: Future[T]) -> None:
         try:
-            future.set_result(self.probe())
+            result = self.probe()
         except BaseException as exc:  # handed to the caller, who decides
-            future.set_exception(exc)
+            if not future.cancelled():
+                future.set_exception(exc)
+            return
+        if not future.cancelled():
+            future.set_result(result)
 
 
 class ProbeTimedOut(Exception):
@@ -212,6 +226,11 @@ class DatabaseCollector(Collector):
         up = _gauge("incidentbot_database_up")
         try:
             metrics = self._probe()
+        except ProbeTimedOut as exc:  # no answer yet: expected while the database is away, no traceback
+            log.warning("metrics_database_unavailable", reason=str(exc))
+            up.add_metric([], 0)
+            yield up
+            return
         except Exception:  # the database is away: say so, and report nothing stale
             log.warning("metrics_database_unavailable", exc_info=True)
             up.add_metric([], 0)

@@ -34,7 +34,6 @@ from bot import metrics
 from bot.errors import BotError, ConfigError
 from bot.log import RateLimitedWarning
 from bot.outbox.worker import retry_after_seconds
-from bot.slack.app import Readers
 from bot.slack.identity import REFUSED_TOKEN_ERRORS, RETRY_DELAYS, START_CHECK_SECONDS, SlackUnavailable
 
 log = structlog.get_logger("incidentbot.server")
@@ -89,7 +88,6 @@ def build_web_app(
     bolt_app: AsyncApp | None,
     ping: Callable[[], bool],
     slack_state: Callable[[], Awaitable[str]] | None = None,
-    threads: Readers | None = None,
 ) -> web.Application:
     """The aiohttp application: Slack's single endpoint (HTTP mode; None in Socket Mode) and a health check.
 
@@ -97,9 +95,10 @@ def build_web_app(
     the database only, so load balancers keep routing webhooks while Slack is away. With ``slack_state``
     the body also says how Slack is: in HTTP mode ``"slack": "verified" | "unverified" | "refused"`` (the
     bot token's ``auth.test``; unverified is the degraded state while Slack does not answer), in Socket
-    Mode ``"connecting" | "connected" | "refused" | "closed"``. The database ``ping`` (the store's) runs in
-    ``threads``' readers' pool when given (it must not wait behind writers), through a BoundedProbe: a database
-    that does not answer within ``PROBE_TIMEOUT_SECONDS`` (5 s) is down.
+    Mode ``"connecting" | "connected" | "refused" | "closed"``. The database ``ping`` (the store's, read-only)
+    runs in a thread of its own, one at a time, awaited on the loop (``BoundedProbe.answer``): it takes no thread
+    of the readers' or writers' pools, and a database that does not answer within ``PROBE_TIMEOUT_SECONDS``
+    (5 s) is down.
 
     A request whose signature bolt refuses (401) is logged as ``signature_rejected`` (reason
     ``missing_signature``, ``stale_timestamp`` or ``signature_mismatch``), at most once a minute with
@@ -122,14 +121,11 @@ def build_web_app(
 
     probe = metrics.BoundedProbe(ping, name="healthz-ping")
 
-    def answered() -> bool:
-        try:
-            return probe()
-        except metrics.ProbeTimedOut:  # a paused or unreachable server: down, told within PROBE_TIMEOUT_SECONDS
-            return False
-
     async def healthz(_request: web.Request) -> web.Response:
-        healthy = await (threads.read(answered) if threads is not None else asyncio.to_thread(answered))
+        try:  # awaited on the loop: health checks in numbers hold no thread the queries need
+            healthy = await probe.answer()
+        except metrics.ProbeTimedOut:  # a paused or unreachable server: down, told within PROBE_TIMEOUT_SECONDS
+            healthy = False
         body: dict[str, object] = {"ok": healthy, "database": "up" if healthy else "down"}
         if slack_state is not None:
             body["slack"] = await slack_state()

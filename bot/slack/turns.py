@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from bot.errors import StoreUnavailable
 
@@ -34,6 +35,24 @@ class TurnTaking:
         self.wait_seconds = wait_seconds
         self._locks: dict[str, asyncio.Lock] = {}
         self._holders: dict[str, int] = {}
+        self._in_flight: set[asyncio.Task[Any]] = set()
+
+    def track(self) -> None:
+        """Count the current task (a command's listener, its reply and error reply included) among the commands
+        in flight until it ends: ``settle`` waits for them when ``serve`` stops."""
+        task = asyncio.current_task()
+        if task is not None and task not in self._in_flight:
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+    async def settle(self, timeout: float) -> int:
+        """Wait up to ``timeout`` seconds for the commands in flight to end (applied and answered, or refused and
+        told: a queued one is refused after ``wait_seconds``); returns how many are still going."""
+        going = {task for task in self._in_flight if not task.done()}
+        if not going:
+            return 0
+        _, still = await asyncio.wait(going, timeout=timeout)
+        return len(still)
 
     @asynccontextmanager
     async def turn(self, key: str | None) -> AsyncIterator[None]:

@@ -134,9 +134,10 @@ class IncidentStore:
             raise ConcurrentUpdate("Another command wrote the same record at the same time; please try again.") from exc
 
     def ping(self) -> bool:
-        """True when the database answers a trivial query."""
+        """True when the database answers a trivial query (read-only: on SQLite no write lock is waited for, so a
+        long write by another process does not make the database look down)."""
         try:
-            with self.engine.connect() as connection:
+            with self.engine.execution_options(readonly=True).connect() as connection:
                 connection.execute(sa.text("SELECT 1"))
             return True
         except sa.exc.SQLAlchemyError:

@@ -41,3 +41,22 @@ def test_a_stuck_probe_times_out_and_calls_meanwhile_wait_for_the_same_run() -> 
     time.sleep(0.3)  # the stuck run returns
     assert probe() == "answered"
     assert len(runs) == 2  # a new run once the last one is done
+
+
+def test_answer_awaits_on_the_loop_and_times_out_alike() -> None:
+    import asyncio
+
+    released = threading.Event()
+    probe = BoundedProbe(lambda: released.wait(10), timeout=0.1, name="ping")
+
+    async def scenario() -> tuple[str, bool]:
+        try:
+            await probe.answer()
+            first = "answered"
+        except ProbeTimedOut as exc:
+            first = str(exc)
+        released.set()
+        await asyncio.sleep(0.3)
+        return first, await probe.answer()
+
+    assert asyncio.run(scenario()) == ("ping: no answer within 0.1 s", True)

@@ -97,3 +97,25 @@ def test_turn_key(channel_id: str | None, number: int | None, key: str | None) -
 
 def test_a_command_waits_for_its_turn_as_long_as_for_the_database() -> None:
     assert TURN_WAIT_SECONDS * 1000 == SQLITE_BUSY_TIMEOUT_MS == POSTGRES_LOCK_TIMEOUT_MS == 10_000
+
+
+def test_settle_waits_for_the_commands_in_flight_and_counts_those_still_going() -> None:
+    async def scenario() -> tuple[int, int, list[str]]:
+        turns = TurnTaking(wait_seconds=5)
+        done: list[str] = []
+
+        async def command(name: str, seconds: float) -> None:
+            turns.track()
+            await asyncio.sleep(seconds)
+            done.append(name)
+
+        quick = asyncio.create_task(command("quick", 0.05))
+        slow = asyncio.create_task(command("slow", 5))
+        await asyncio.sleep(0)  # both started and tracked
+        still = await turns.settle(timeout=0.5)
+        slow.cancel()
+        await asyncio.gather(quick, slow, return_exceptions=True)
+        return still, await turns.settle(timeout=0.1), done
+
+    still, after, done = asyncio.run(scenario())
+    assert (still, after, done) == (1, 0, ["quick"])

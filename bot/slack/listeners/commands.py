@@ -166,6 +166,7 @@ async def _run_transition(
     channel_id: str | None,
     channel_number: int | None,
 ) -> None:
+    deps.turns.track()  # `serve` stopping waits for it (TurnTaking.settle)
     problems: list[str] = []
     if isinstance(command.action, Assemble) and any(isinstance(a.who, GroupRef) for a in command.action.assignees):
         # Refused now rather than after "Assembling the IRT…"; a private incident always has strict roles.
