@@ -45,7 +45,14 @@ from bot.jobs.nudges import Nudger
 from bot.jobs.reminders import FollowupDigest, FollowupReminder, PostmortemReminder
 from bot.jobs.tracker_sync import IssueReading, ReadState, TrackerSync
 from bot.log import configure_logging
-from bot.metrics import METRICS_PATH, build_registry, count_entry, metrics_handler, webhook_counter
+from bot.metrics import (
+    METRICS_PATH,
+    DatabaseCollector,
+    build_registry,
+    count_entry,
+    metrics_handler,
+    webhook_counter,
+)
 from bot.outbox.worker import Deliver, DeliverBatch, Grouping, OutboxWorker, route_by_kind
 from bot.slack.app import SlackDeps, build_app, build_client, build_deps
 from bot.slack.delivery import (
@@ -162,7 +169,9 @@ def build_server(
     usecases.transactions.on_entry = count_entry
     # Outermost, around the webhooks' error router (answer_failures): it counts the status that router answered.
     web_app.middlewares.insert(0, webhook_counter(webhooks.WEBHOOK_PATHS))
-    web_app.add_routes([web.get(METRICS_PATH, metrics_handler(build_registry(usecases), threads.read))])
+    database_gauges = DatabaseCollector(usecases.transactions, usecases.budgets)
+    registry = build_registry(usecases, database_gauges)
+    web_app.add_routes([web.get(METRICS_PATH, metrics_handler(registry, threads.read, database_gauges))])
     if settings.web:  # the web view and its API (INCIDENT_WEB_URL): reads only, in the readers' pool
         reads = WebReads(
             usecases.incidents, usecases.budgets, usecases.followups, PostmortemRenderer(settings.templates_dir)

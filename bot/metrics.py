@@ -24,6 +24,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -50,6 +51,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("incidentbot.metrics")
 T = TypeVar("T")
+_AWAITED_READ: ContextVar[list[Metric] | BaseException | None] = ContextVar("metrics_awaited_read", default=None)
+"""The database read ``metrics_handler`` awaited for this scrape, for ``DatabaseCollector.collect``."""
 
 METRICS_PATH = "/metrics"
 
@@ -224,8 +227,11 @@ class DatabaseCollector(Collector):
         did not answer within ``PROBE_TIMEOUT_SECONDS`` (5 s: a scrape still answers within Prometheus's
         default 10 s scrape timeout when a lock or a paused server holds the read)."""
         up = _gauge("incidentbot_database_up")
+        awaited = _AWAITED_READ.get()
         try:
-            metrics = self._probe()
+            if isinstance(awaited, BaseException):
+                raise awaited
+            metrics = self._probe() if awaited is None else awaited
         except ProbeTimedOut as exc:  # no answer yet: expected while the database is away, no traceback
             log.warning("metrics_database_unavailable", reason=str(exc))
             up.add_metric([], 0)
@@ -239,6 +245,15 @@ class DatabaseCollector(Collector):
         up.add_metric([], 1)
         yield up
         yield from metrics
+
+    async def read_awaited(self) -> list[Metric] | BaseException:
+        """The database read, awaited on the event loop (``BoundedProbe.answer``): what ``collect`` then uses when
+        ``metrics_handler`` hands it over, so a scrape holds no reader thread while the database does not answer.
+        Its failure is returned, for ``collect`` to report."""
+        try:
+            return await self._probe.answer()
+        except Exception as exc:
+            return exc
 
     def _read(self) -> Iterator[Metric]:
         now = self.transactions.clock()
@@ -267,7 +282,7 @@ def _age_seconds(since: datetime | None, now: datetime) -> float:
     return max(0.0, (now - since).total_seconds()) if since is not None else 0.0
 
 
-def build_registry(usecases: UseCases) -> CollectorRegistry:
+def build_registry(usecases: UseCases, database: DatabaseCollector | None = None) -> CollectorRegistry:
     """A registry with this process's counters, its process/platform/GC metrics and the database gauges."""
     registry = CollectorRegistry(auto_describe=True)
     for collector in PROCESS_METRICS:
@@ -275,12 +290,14 @@ def build_registry(usecases: UseCases) -> CollectorRegistry:
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     GCCollector(registry=registry)
-    registry.register(DatabaseCollector(usecases.transactions, usecases.budgets))
+    registry.register(database or DatabaseCollector(usecases.transactions, usecases.budgets))
     return registry
 
 
 def metrics_handler(
-    registry: CollectorRegistry, run_in_thread: Callable[[Callable[[], bytes]], Awaitable[bytes]]
+    registry: CollectorRegistry,
+    run_in_thread: Callable[[Callable[[], bytes]], Awaitable[bytes]],
+    database: DatabaseCollector | None = None,
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """``GET /metrics``: the registry in the format the scraper's Accept header asks for (Prometheus's text
     format by default, OpenMetrics on request: prometheus-client's ``choose_encoder``); the database is
@@ -288,7 +305,13 @@ def metrics_handler(
 
     async def metrics(request: web.Request) -> web.Response:
         encode, content_type = choose_encoder(request.headers.get("Accept", ""))
-        body = await run_in_thread(lambda: encode(registry))
+        # The registry's database collector (``database``) is read first, awaited on the loop: scrapes in numbers
+        # while the database does not answer hold no reader thread (the second fresh tester starved `help`).
+        token = _AWAITED_READ.set(await database.read_awaited() if database is not None else None)
+        try:
+            body = await run_in_thread(lambda: encode(registry))  # the context, and so the read, goes with it
+        finally:
+            _AWAITED_READ.reset(token)
         return web.Response(body=body, headers={"Content-Type": content_type})
 
     return metrics

@@ -353,3 +353,47 @@ def test_healthz_says_up_while_another_process_holds_the_sqlite_write_lock(tmp_p
             assert took < 1, took
         finally:
             server.stop(signal.SIGTERM, timeout=30)
+
+
+@pytest.mark.postgres
+def test_scrapes_waiting_for_a_locked_table_do_not_hold_the_threads_queries_need(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """The second fresh tester: with 12 scrapes of `/metrics` waiting for a database that did not answer, each held
+    one of the 8 readers' threads for its 5 s, and `/incident help`, which reads nothing, was answered "Working on
+    it…" after 2 s instead of its text. Here another session holds `LOCK TABLE incidents` (what the gauges read);
+    12 scrapes are sent at once, then `help`. Expected: `help` answers with its text at once; every scrape answers
+    `incidentbot_database_up 0.0`."""
+    import threading
+    import urllib.request
+
+    import psycopg
+
+    with FakeSlack() as fake:
+        server = Server(tmp_path / "s.db", free_port(), fake, database_url=postgres_url).start(timeout=60)
+        scrapes: list[str] = []
+
+        def scrape() -> None:
+            with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=30) as response:
+                scrapes.append(response.read().decode())
+
+        try:
+            holder = psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://"))
+            try:
+                holder.execute("LOCK TABLE incidents IN ACCESS EXCLUSIVE MODE")
+                scrapers = [threading.Thread(target=scrape) for _ in range(12)]
+                for scraper in scrapers:
+                    scraper.start()
+                time.sleep(1)  # the scrapes are all waiting
+                status, text = server.command("help")
+                for scraper in scrapers:
+                    scraper.join(timeout=30)
+            finally:
+                holder.rollback()
+                holder.close()
+        finally:
+            server.stop(signal.SIGTERM, timeout=30)
+    assert status == 200
+    assert "Working on it" not in text and "/incident declare" in text, text[:200]
+    assert len(scrapes) == 12
+    assert all("incidentbot_database_up 0.0" in body.splitlines() for body in scrapes)
