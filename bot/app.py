@@ -170,7 +170,7 @@ def build_server(
     # Outermost, around the webhooks' error router (answer_failures): it counts the status that router answered.
     web_app.middlewares.insert(0, webhook_counter(webhooks.WEBHOOK_PATHS))
     database_gauges = DatabaseCollector(usecases.transactions, usecases.budgets)
-    registry = build_registry(usecases, database_gauges)
+    registry = build_registry(database_gauges)
     web_app.add_routes([web.get(METRICS_PATH, metrics_handler(registry, threads.read, database_gauges))])
     if settings.web:  # the web view and its API (INCIDENT_WEB_URL): reads only, in the readers' pool
         reads = WebReads(

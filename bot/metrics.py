@@ -26,7 +26,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextvars import ContextVar
 from datetime import datetime
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import structlog
 from aiohttp import web
@@ -45,9 +45,6 @@ from prometheus_client.registry import Collector
 from bot.domain.model import EntryKind, Severity, Status
 from bot.usecases.budgets import BudgetUseCases
 from bot.usecases.shared import Transactions
-
-if TYPE_CHECKING:
-    from bot.usecases.wiring import UseCases
 
 log = structlog.get_logger("incidentbot.metrics")
 T = TypeVar("T")
@@ -282,32 +279,34 @@ def _age_seconds(since: datetime | None, now: datetime) -> float:
     return max(0.0, (now - since).total_seconds()) if since is not None else 0.0
 
 
-def build_registry(usecases: UseCases, database: DatabaseCollector | None = None) -> CollectorRegistry:
-    """A registry with this process's counters, its process/platform/GC metrics and the database gauges."""
+def build_registry(database: DatabaseCollector) -> CollectorRegistry:
+    """A registry with this process's counters, its process/platform/GC metrics and the database gauges
+    (``database``, which ``metrics_handler`` reads for each scrape)."""
     registry = CollectorRegistry(auto_describe=True)
     for collector in PROCESS_METRICS:
         registry.register(collector)
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     GCCollector(registry=registry)
-    registry.register(database or DatabaseCollector(usecases.transactions, usecases.budgets))
+    registry.register(database)
     return registry
 
 
 def metrics_handler(
     registry: CollectorRegistry,
     run_in_thread: Callable[[Callable[[], bytes]], Awaitable[bytes]],
-    database: DatabaseCollector | None = None,
+    database: DatabaseCollector,
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """``GET /metrics``: the registry in the format the scraper's Accept header asks for (Prometheus's text
-    format by default, OpenMetrics on request: prometheus-client's ``choose_encoder``); the database is
-    read in ``run_in_thread`` (the readers' pool), never on the event loop."""
+    format by default, OpenMetrics on request: prometheus-client's ``choose_encoder``). The registry's database
+    collector ``database`` is read first, in its probe's own thread, awaited on the event loop
+    (``DatabaseCollector.read_awaited``); the registry is then encoded in ``run_in_thread`` (the readers' pool)."""
 
     async def metrics(request: web.Request) -> web.Response:
         encode, content_type = choose_encoder(request.headers.get("Accept", ""))
-        # The registry's database collector (``database``) is read first, awaited on the loop: scrapes in numbers
-        # while the database does not answer hold no reader thread (the second fresh tester starved `help`).
-        token = _AWAITED_READ.set(await database.read_awaited() if database is not None else None)
+        # Scrapes in numbers while the database does not answer hold no reader thread (the second fresh tester
+        # starved `help`).
+        token = _AWAITED_READ.set(await database.read_awaited())
         try:
             body = await run_in_thread(lambda: encode(registry))  # the context, and so the read, goes with it
         finally:
