@@ -168,14 +168,17 @@ class BoundedProbe(Generic[T]):
         try:
             return self._start().result(timeout=self.timeout)
         except FutureTimeout:
-            raise ProbeTimedOut(f"{self.name}: no answer within {self.timeout:g} s") from None
+            raise self._timed_out() from None
 
     async def answer(self) -> T:
         """As a call, awaited on the event loop: no thread of any pool waits for the answer (``/healthz``)."""
         try:
             return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._start())), self.timeout)
         except TimeoutError:
-            raise ProbeTimedOut(f"{self.name}: no answer within {self.timeout:g} s") from None
+            raise self._timed_out() from None
+
+    def _timed_out(self) -> ProbeTimedOut:
+        return ProbeTimedOut(f"{self.name}: no answer within {self.timeout:g} s")
 
     def _start(self) -> Future[T]:
         with self._lock:
@@ -229,13 +232,11 @@ class DatabaseCollector(Collector):
             if isinstance(awaited, BaseException):
                 raise awaited
             metrics = self._probe() if awaited is None else awaited
-        except ProbeTimedOut as exc:  # no answer yet: expected while the database is away, no traceback
-            log.warning("metrics_database_unavailable", reason=str(exc))
-            up.add_metric([], 0)
-            yield up
-            return
-        except Exception:  # the database is away: say so, and report nothing stale
-            log.warning("metrics_database_unavailable", exc_info=True)
+        except Exception as exc:  # the database is away: say so, and report nothing stale
+            if isinstance(exc, ProbeTimedOut):  # no answer yet: expected while the database is away, no traceback
+                log.warning("metrics_database_unavailable", reason=str(exc))
+            else:
+                log.warning("metrics_database_unavailable", exc_info=True)
             up.add_metric([], 0)
             yield up
             return
