@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 from bot.store import open_store
 from tests.support.alerts import T0, alert, notification
 from tests.support.cli import incidentbot
+from tests.support.db_lock import LockMode, lock_held
 from tests.support.fake_slack import FakeSlack
 from tests.support.serve_process import Server, free_port
 from tests.support.webhooks import post_alerts_to
@@ -56,12 +56,9 @@ def test_a_locked_database_during_channel_creation_still_makes_one_channel(tmp_p
             body = notification([alert("fp1", T0, severity="critical")], '{}:{break="dup"}', summary="dup channel")
             assert _post(server.port, body)[1]["action"] == "declared"
             fake.wait_until_held("conversations.create")
-            locker = sqlite3.connect(database, isolation_level=None)
-            locker.execute("BEGIN EXCLUSIVE")
-            fake.release("conversations.create")
-            time.sleep(23)
-            locker.execute("ROLLBACK")
-            locker.close()
+            with lock_held(f"sqlite:///{database}", 60, LockMode.EVERYONE):
+                fake.release("conversations.create")
+                time.sleep(23)
             bound = None
             for _ in range(30):
                 bound = _channel_of(f"sqlite:///{database}", 1)
@@ -99,15 +96,11 @@ def test_a_command_behind_a_postgresql_lock_gives_up_after_the_lock_timeout(tmp_
     the lock was held (in `serve`, each such command held a database thread for good). Expected: it ends within
     30 s with a non-zero status and the one-line "unavailable" message, no traceback; once the lock is gone the
     same command is recorded."""
-    import psycopg
-
     from tests.support.cli import incidentbot_here
 
     declared = incidentbot_here("run", "declare sev2 Checkout 502s", database_url=postgres_url, cwd=tmp_path)
     assert declared.returncode == 0, declared.stderr
-    holder = psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://"))
-    try:
-        holder.execute("LOCK TABLE incidents IN ACCESS EXCLUSIVE MODE")  # psycopg opened the transaction
+    with lock_held(postgres_url, 60, LockMode.EVERYONE):
         started = time.monotonic()
         try:
             refused = incidentbot(
@@ -116,9 +109,6 @@ def test_a_command_behind_a_postgresql_lock_gives_up_after_the_lock_timeout(tmp_
         except subprocess.TimeoutExpired:
             pytest.fail("the note was still waiting for the lock after 30 s")
         waited = time.monotonic() - started
-    finally:
-        holder.rollback()
-        holder.close()
     assert refused.returncode != 0
     assert "The incident database is unavailable right now; please retry shortly." in refused.stderr
     assert "Traceback" not in refused.stderr + refused.stdout
@@ -137,19 +127,15 @@ def test_notes_sent_while_postgresql_holds_the_incident_row_are_recorded_in_the_
     when it was free (`000…007 014 010 011 008 ...`). Expected: all 12 on the timeline, in the order sent."""
     import threading
 
-    import psycopg
-
     with FakeSlack() as fake:
         server = Server(tmp_path / "s.db", free_port(), fake, database_url=postgres_url).start(timeout=60)
         try:
             assert server.command("declare sev2 Checkout 502s")[0] == 200
             channel = fake.wait_for("conversations.create", timeout=20, predicate=lambda c: c.ok)
             channel_id = str(channel[-1].response["channel"]["id"])  # type: ignore[index]
-            assert _channel_of(postgres_url, 1) == channel_id or _wait_bound(postgres_url, channel_id)
-            holder = psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://"))
+            assert _wait_bound(postgres_url, channel_id)
             statuses: dict[int, int] = {}
-            try:
-                holder.execute("SELECT * FROM incidents FOR UPDATE")
+            with lock_held(postgres_url, 60, LockMode.WRITERS):
                 senders = []
                 for n in range(12):
                     sender = threading.Thread(
@@ -161,9 +147,6 @@ def test_notes_sent_while_postgresql_holds_the_incident_row_are_recorded_in_the_
                     senders.append(sender)
                     time.sleep(0.3)
                 time.sleep(6 - 12 * 0.3)
-            finally:
-                holder.rollback()
-                holder.close()
             for sender in senders:
                 sender.join(timeout=30)
             assert statuses == dict.fromkeys(range(12), 200)
@@ -209,8 +192,6 @@ def test_metrics_answer_within_the_scrape_timeout_while_a_table_lock_holds_the_d
     `/metrics` says 1.0 again."""
     import urllib.request
 
-    import psycopg
-
     def get(path: str) -> tuple[float, int, str]:
         started = time.monotonic()
         try:
@@ -223,14 +204,9 @@ def test_metrics_answer_within_the_scrape_timeout_while_a_table_lock_holds_the_d
         server = Server(tmp_path / "s.db", free_port(), fake, database_url=postgres_url).start(timeout=60)
         try:
             assert "incidentbot_database_up 1.0" in get("/metrics")[2]
-            holder = psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://"))
-            try:
-                holder.execute("LOCK TABLE incidents IN ACCESS EXCLUSIVE MODE")
+            with lock_held(postgres_url, 60, LockMode.EVERYONE):
                 took, status, body = get("/metrics")
                 health = get("/healthz")
-            finally:
-                holder.rollback()
-                holder.close()
             assert status == 200
             assert "incidentbot_database_up 0.0" in body.splitlines()
             assert took < 8, took
@@ -253,13 +229,8 @@ def test_a_cli_command_on_a_locked_sqlite_file_says_it_is_locked(tmp_path: Path)
 
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     assert incidentbot_here("run", "declare sev2 Checkout 502s", database_url=url, cwd=tmp_path).returncode == 0
-    locker = sqlite3.connect(tmp_path / "bot.db", isolation_level=None)
-    try:
-        locker.execute("BEGIN EXCLUSIVE")
+    with lock_held(url, 60, LockMode.EVERYONE):
         refused = incidentbot_here("run", "INC-1 note edge CPU at 95%", database_url=url, cwd=tmp_path)
-    finally:
-        locker.execute("ROLLBACK")
-        locker.close()
     assert refused.returncode == 1
     assert refused.stderr.startswith(
         f"incidentbot: The database {tmp_path / 'bot.db'} is locked by another connection (waited 10 s: "
@@ -285,19 +256,15 @@ def test_sigterm_while_the_incident_row_is_locked_lets_acknowledged_commands_end
     import re
     import threading
 
-    import psycopg
-
     with FakeSlack() as fake:
         server = Server(tmp_path / "s.db", free_port(), fake, database_url=postgres_url).start(timeout=60)
         assert server.command("declare sev2 Checkout 502s")[0] == 200
         channel = fake.wait_for("conversations.create", timeout=20, predicate=lambda c: c.ok)
         channel_id = str(channel[-1].response["channel"]["id"])  # type: ignore[index]
         assert _wait_bound(postgres_url, channel_id)
-        holder = psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://"))
         acks: dict[int, tuple[int, str]] = {}
         senders = []
-        try:
-            holder.execute("SELECT * FROM incidents FOR UPDATE")
+        with lock_held(postgres_url, 60, LockMode.WRITERS):
             for n in range(4):
                 sender = threading.Thread(
                     target=lambda n=n: acks.__setitem__(n, server.command(f"note sigterm t-{n}", channel_id=channel_id))
@@ -309,9 +276,6 @@ def test_sigterm_while_the_incident_row_is_locked_lets_acknowledged_commands_end
             assert server.process is not None
             server.process.send_signal(signal.SIGTERM)
             time.sleep(3)
-        finally:
-            holder.rollback()
-            holder.close()
         assert server.process.wait(timeout=60) == 0
         for sender in senders:
             sender.join(timeout=30)
@@ -339,16 +303,11 @@ def test_healthz_says_up_while_another_process_holds_the_sqlite_write_lock(tmp_p
     with FakeSlack() as fake:
         server = Server(database, free_port(), fake, database_url=f"sqlite:///{database}").start(timeout=60)
         try:
-            locker = sqlite3.connect(database, isolation_level=None)
-            try:
-                locker.execute("BEGIN EXCLUSIVE")
+            with lock_held(f"sqlite:///{database}", 60, LockMode.EVERYONE):
                 started = time.monotonic()
                 with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/healthz", timeout=30) as response:
                     status, body = response.status, json.loads(response.read())
                 took = time.monotonic() - started
-            finally:
-                locker.execute("ROLLBACK")
-                locker.close()
             assert (status, body["database"]) == (200, "up")
             assert took < 1, took
         finally:
@@ -367,8 +326,6 @@ def test_scrapes_waiting_for_a_locked_table_do_not_hold_the_threads_queries_need
     import threading
     import urllib.request
 
-    import psycopg
-
     with FakeSlack() as fake:
         server = Server(tmp_path / "s.db", free_port(), fake, database_url=postgres_url).start(timeout=60)
         scrapes: list[str] = []
@@ -378,9 +335,7 @@ def test_scrapes_waiting_for_a_locked_table_do_not_hold_the_threads_queries_need
                 scrapes.append(response.read().decode())
 
         try:
-            holder = psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://"))
-            try:
-                holder.execute("LOCK TABLE incidents IN ACCESS EXCLUSIVE MODE")
+            with lock_held(postgres_url, 60, LockMode.EVERYONE):
                 scrapers = [threading.Thread(target=scrape) for _ in range(12)]
                 for scraper in scrapers:
                     scraper.start()
@@ -388,9 +343,6 @@ def test_scrapes_waiting_for_a_locked_table_do_not_hold_the_threads_queries_need
                 status, text = server.command("help")
                 for scraper in scrapers:
                     scraper.join(timeout=30)
-            finally:
-                holder.rollback()
-                holder.close()
         finally:
             server.stop(signal.SIGTERM, timeout=30)
     assert status == 200
