@@ -22,6 +22,7 @@ from tests.support.web import (
     SESSION_COOKIE,
     SESSION_SECRET,
     SIGN_IN_COOKIE,
+    flip,
     get,
     local_path,
     request,
@@ -191,15 +192,6 @@ def test_after_sign_in_the_browser_stays_on_this_site(
     done = sign_in(web_bot.port, provider, next_path=target)
     assert done.callback.status == 302
     assert done.callback.header("Location") == "/"
-
-
-B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-
-
-def flip(text: str, at: int) -> str:
-    """``text`` with the base64url character at ``at`` changed in its highest bit (so the decoded bytes change:
-    a character inside the text carries six significant bits, the last one may carry padding bits only)."""
-    return text[:at] + B64[(B64.index(text[at]) + 32) % 64] + text[at + 1 :]
 
 
 def test_a_tampered_session_is_refused(web_bot: RunningBot, provider: FakeSlackOpenID) -> None:

@@ -139,6 +139,15 @@ def sign_in(port: int, fake: FakeSlackOpenID, next_path: str = "/") -> SignIn:
     return SignIn(login, authorize, callback, callback_path, cookie)
 
 
+_BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def flip(text: str, at: int) -> str:
+    """``text`` with the base64url character at ``at`` changed in its highest bit (so the decoded bytes change:
+    a character inside the text carries six significant bits, the last one may carry padding bits only)."""
+    return text[:at] + _BASE64URL[(_BASE64URL.index(text[at]) + 32) % 64] + text[at + 1 :]
+
+
 def session_of(port: int, fake: FakeSlackOpenID, user_id: str, name: str) -> str:
     """A session cookie value for ``user_id``, signed in through the fake provider."""
     fake.sign_in_as(user_id, name, f"{name}@example.com")
