@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0013"
+HEAD_REVISION = "0014"
 """The newest schema revision in ``MIGRATIONS_DIR/versions`` (the last migration's ``revision``). Kept
 here so that reading commands need not load Alembic's script directory to know it; a unit test
 (tests/unit/test_schema_head.py) checks it against Alembic's own head, so a new migration must move it."""

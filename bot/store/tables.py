@@ -55,6 +55,13 @@ class IncidentRow(SQLModel, table=True):
     """Why Slack no longer lets the bot use the channel (archived by hand, bot removed), for App Home."""
     statuspage_incident_id: str | None = Field(default=None, max_length=64)
     """Unused since migration 0012 (``statuspage_incidents`` keeps one id per ``statuspage open``)."""
+    latest_change_kind: str | None = Field(default=None, max_length=32)
+    latest_change_at: datetime | None = _utc_column(nullable=True)
+    """The kind and time (UTC) of the incident's latest status change entry (``STATUS_CHANGE_KINDS``, by time it
+    happened, later recorded first), as stored, corrections not applied; None before the first one. Kept by
+    ``TimelineRepository.inserted`` with each entry (migration 0014), so loading the incident reads no timeline."""
+    corrected: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    """Its timeline holds a correction or strike entry (migration 0014, kept as ``latest_change_*``)."""
     version: int = Field(default=1)
     created_at: datetime = _utc_column()
     updated_at: datetime = _utc_column()
@@ -66,7 +73,7 @@ class TimelineEntryRow(SQLModel, table=True):
     __tablename__ = "timeline_entries"
     __table_args__ = (
         sa.Index("ix_timeline_entries_incident_order", "incident_id", "occurred_at", "recorded_at"),
-        # An incident's entries of some kinds: its latest status change, whether it was corrected (migration 0013).
+        # An incident's entries of some kinds (migration 0013): whether it was corrected, its follow-ups' changes.
         sa.Index("ix_timeline_entries_incident_kind", "incident_id", "kind", "occurred_at"),
     )
 

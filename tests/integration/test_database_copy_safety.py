@@ -382,7 +382,7 @@ class TestAnotherApplicationsDatabase:
                 restore_database(other, sqlite_url(tmp_path / "new.db"))
         assert refused.value.user_message == (
             f"The {role} {other} is at schema revision ae1027a6acf, which is not one incidentbot knows (this one "
-            "knows up to 0013): a database of another application (check the URL), or of a newer incidentbot "
+            "knows up to 0014): a database of another application (check the URL), or of a newer incidentbot "
             "(upgrade incidentbot: in its checkout, `git pull && pip install .`, and run the command again)."
         )
 
