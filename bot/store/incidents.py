@@ -16,7 +16,6 @@ from sqlmodel import Session, col, select
 
 from bot.domain.lifecycle import Decision
 from bot.domain.model import (
-    STATUS_CHANGE_KINDS,
     EntryKind,
     Followup,
     FollowupListing,
@@ -40,7 +39,7 @@ from bot.store.tables import (
     StatuspageIncidentRow,
     TimelineEntryRow,
 )
-from bot.store.timeline import CORRECTION_ENTRY_KINDS, IncidentKeys, TimelineRepository, entry_values, kind_in
+from bot.store.timeline import IncidentKeys, TimelineRepository, entry_values
 
 _INCIDENTS: sa.Table = IncidentRow.__table__  # type: ignore[attr-defined]
 _TIMELINE: sa.Table = TimelineEntryRow.__table__  # type: ignore[attr-defined]
@@ -59,36 +58,6 @@ def _of_incident(table: sa.Table, *conditions: sa.ColumnElement[bool]) -> sa.Exi
     return sa.exists().where(table.c.incident_id == _INCIDENTS.c.id, *conditions).correlate(_INCIDENTS)
 
 
-_LATEST_CHANGE_ID = (
-    sa.select(_TIMELINE.c.id)
-    .where(_TIMELINE.c.incident_id == _INCIDENTS.c.id, kind_in(STATUS_CHANGE_KINDS))
-    # Ordered by an expression, so the order cannot come from ix_timeline_entries_incident_order: SQLite would walk
-    # the whole timeline backwards for the first status change. ix_timeline_entries_incident_kind finds the few
-    # status changes, then they are sorted.
-    .order_by(
-        sa.func.coalesce(_TIMELINE.c.occurred_at, _TIMELINE.c.recorded_at).desc(),
-        _TIMELINE.c.recorded_at.desc(),
-        _TIMELINE.c.id.desc(),
-    )
-    .limit(1)
-    .correlate(_INCIDENTS)
-    .scalar_subquery()
-)
-
-
-def refresh_latest_changes(connection: sa.Connection) -> int:
-    """Set every incident's ``latest_change_kind``, ``latest_change_at`` and ``corrected`` from its timeline, for
-    rows written around the repository (bulk loads: ``bench.dataset``, the suite's generated histories); the
-    repository keeps them itself (``TimelineRepository.inserted``). Returns the number of incidents."""
-    latest = _TIMELINE.alias("latest")
-    update = sa.update(_INCIDENTS).values(
-        latest_change_kind=sa.select(latest.c.kind).where(latest.c.id == _LATEST_CHANGE_ID).scalar_subquery(),
-        latest_change_at=sa.select(latest.c.occurred_at).where(latest.c.id == _LATEST_CHANGE_ID).scalar_subquery(),
-        corrected=_of_incident(_TIMELINE, kind_in(CORRECTION_ENTRY_KINDS)),
-    )
-    return int(connection.execute(update).rowcount)
-
-
 _LOAD = sa.select(
     *_INCIDENTS.c,
     _of_incident(_PARTICIPANTS).label("has_members"),
@@ -96,9 +65,9 @@ _LOAD = sa.select(
     _of_incident(_FOLLOWUPS).label("has_followups"),
 )
 """An incident row with all a load needs to know besides its children, in one query: its latest status change
-(kind and time) and whether its timeline holds a correction or strike are columns of the row (migration 0014: on
-a PostgreSQL database never analyzed, subqueries of the timeline kept a plan made for empty tables), and which
-child tables have its rows."""
+(kind and time) and whether its timeline holds a correction or strike are columns of the row, kept by the
+database's triggers (migration 0014: on a PostgreSQL database never analyzed, subqueries of the timeline kept a
+plan made for empty tables), and which child tables have its rows."""
 _BY_NUMBER = _LOAD.where(_INCIDENTS.c.number == sa.bindparam("number"))
 _BY_CHANNEL = _LOAD.where(_INCIDENTS.c.channel_id == sa.bindparam("channel_id"))
 _BY_NUMBER_LOCKED = _BY_NUMBER.with_for_update(of=_INCIDENTS)

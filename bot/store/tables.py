@@ -57,11 +57,12 @@ class IncidentRow(SQLModel, table=True):
     """Unused since migration 0012 (``statuspage_incidents`` keeps one id per ``statuspage open``)."""
     latest_change_kind: str | None = Field(default=None, max_length=32)
     latest_change_at: datetime | None = _utc_column(nullable=True)
-    """The kind and time (UTC) of the incident's latest status change entry (``STATUS_CHANGE_KINDS``, by time it
-    happened, later recorded first), as stored, corrections not applied; None before the first one. Kept by
-    ``TimelineRepository.inserted`` with each entry (migration 0014), so loading the incident reads no timeline."""
+    """The kind and time (UTC) of the incident's latest status change entry (``STATUS_CHANGE_KINDS``: the one that
+    happened last, of equal times the one written last), as stored, corrections not applied; None before the first
+    one. Kept by triggers on ``timeline_entries`` whoever writes an entry (migration 0014), so loading the incident
+    reads no timeline."""
     corrected: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
-    """Its timeline holds a correction or strike entry (migration 0014, kept as ``latest_change_*``)."""
+    """Its timeline holds a correction or strike entry (kept by a trigger likewise, migration 0014)."""
     version: int = Field(default=1)
     created_at: datetime = _utc_column()
     updated_at: datetime = _utc_column()

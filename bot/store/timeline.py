@@ -9,7 +9,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.domain.model import FOLLOWUP_CHANGE_NAMES, STATUS_CHANGE_KINDS, EntryKind, StatusChange, TimelineEntry
+from bot.domain.model import FOLLOWUP_CHANGE_NAMES, EntryKind, StatusChange, TimelineEntry
 from bot.domain.nudges import BOT_CHATTER
 from bot.errors import ConcurrentUpdate
 from bot.store.prepared import Statement
@@ -42,31 +42,6 @@ _ROW_ID = sa.select(_INCIDENTS.c.id).where(_INCIDENTS.c.number == sa.bindparam("
 _HAS_CORRECTIONS = sa.select(
     sa.exists().where(_TIMELINE.c.incident_id == sa.bindparam("incident_id"), kind_in(CORRECTION_ENTRY_KINDS))
 )
-_NEWER_CHANGE = sa.and_(
-    sa.bindparam("at", type_=_INCIDENTS.c.latest_change_at.type).is_not(None),
-    sa.or_(
-        _INCIDENTS.c.latest_change_at.is_(None),
-        sa.bindparam("at", type_=_INCIDENTS.c.latest_change_at.type) >= _INCIDENTS.c.latest_change_at,
-    ),
-)
-_KEEP_LATEST = Statement(
-    sa.update(_INCIDENTS)
-    .where(_INCIDENTS.c.id == sa.bindparam("incident_id"))
-    .values(
-        latest_change_kind=sa.case(
-            (_NEWER_CHANGE, sa.bindparam("kind", type_=_INCIDENTS.c.latest_change_kind.type)),
-            else_=_INCIDENTS.c.latest_change_kind,
-        ),
-        latest_change_at=sa.case(
-            (_NEWER_CHANGE, sa.bindparam("at", type_=_INCIDENTS.c.latest_change_at.type)),
-            else_=_INCIDENTS.c.latest_change_at,
-        ),
-        corrected=sa.or_(_INCIDENTS.c.corrected, sa.bindparam("corrected", type_=sa.Boolean())),
-    )
-)
-"""What an incident row says of its timeline (migration 0014), after entries were added: the status change given
-(``kind``, ``at``; both None for none) becomes the latest unless one that happened later is stored (at the same
-time, the one written last wins: it was recorded last and has the highest id), and ``corrected`` is or-ed in."""
 _FOLLOWUP_CHANGES = (
     sa.select(_TIMELINE.c.kind, _TIMELINE.c.occurred_at, _TIMELINE.c.data)
     .where(_TIMELINE.c.incident_id == sa.bindparam("incident_id"), kind_in(FOLLOWUP_CHANGE_NAMES))
@@ -317,19 +292,6 @@ class TimelineRepository:
         ``add_entries`` or by a statement of the caller's that wrote them with ``entry_values`` (PostgreSQL's
         version-checked update with its entry): keeps what the transaction knows of the timeline up to date."""
         self._keys.entries_added(incident_row_id, [entry.kind.value for entry in entries])
-        changes = [entry for entry in entries if entry.kind in STATUS_CHANGE_KINDS]
-        corrects = any(entry.kind in CORRECTION_ENTRY_KINDS for entry in entries)
-        if changes or corrects:  # a note, the most frequent entry, writes nothing more
-            # The last written of those that happened last: max() keeps the first of equals, so read backwards.
-            latest = max(reversed(changes), key=lambda entry: entry.occurred_at) if changes else None
-            parameters = {
-                "incident_id": incident_row_id,
-                "kind": latest.kind.value if latest else None,
-                "at": latest.occurred_at if latest else None,
-                "corrected": corrects,
-            }
-            connection = self._connection
-            _KEEP_LATEST.on(connection).execute(connection, parameters)
 
     def latest_of_kind(self, number: int, kind: EntryKind) -> TimelineEntry | None:
         """INC-``number``'s most recently recorded entry of ``kind``, or None."""

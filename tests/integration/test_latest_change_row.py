@@ -1,11 +1,11 @@
 """The incident row keeps its timeline's latest status change and whether it was corrected (migration 0014).
 
 Loading an incident for a transition used to ask the timeline (two subqueries, planned on PostgreSQL while the
-tables were empty); the row now holds ``latest_change_kind``, ``latest_change_at`` and ``corrected``, written with
-every entry. Checked here against the raw timeline rows read back with plain SQL: the status change entry
-(mitigation, rollback, monitoring, resolved, reopened, severity) that happened last, of equal times the one
-recorded last, then the highest id; and whether any correction or strike entry exists. Corrections are not applied
-to those columns: the load's caller applies them (``read_incident``), as before.
+tables were empty); the row now holds ``latest_change_kind``, ``latest_change_at`` and ``corrected``, kept by the
+database's triggers whoever writes an entry. Checked here against the raw timeline rows read back with plain SQL:
+the status change entry (mitigation, rollback, monitoring, resolved, reopened, severity) that happened last, of
+equal times the one written last (the highest id); and whether any correction or strike entry exists.
+Corrections are not applied to those columns: the load's caller applies them (``read_incident``), as before.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from bot.domain.grammar import parse_command
 from bot.domain.model import Severity
 from bot.errors import BotError
 from bot.store import open_store
-from bot.store.incidents import refresh_latest_changes
 from bot.store.migrate import upgrade
+from bot.store.tables import TimelineEntryRow
 from bot.usecases.shared import Actor
 
 ALICE = Actor("U0ALICE", "alice")
@@ -69,11 +69,10 @@ def from_timeline(engine: sa.Engine, number: int) -> tuple[Any, Any, bool]:
             ),
             {"n": number},
         ).all()
-    changes = [(_utc(occurred), _utc(recorded), row_id, kind) for row_id, kind, occurred, recorded in rows]
-    changes = [change for change in changes if change[3] in STATUS_CHANGES]
+    changes = [(_utc(occurred), row_id, kind) for row_id, kind, occurred, _recorded in rows if kind in STATUS_CHANGES]
     latest = max(changes) if changes else None
     corrected = any(kind in CORRECTIONS for _, kind, _, _ in rows)
-    return (latest[3], latest[0], corrected) if latest else (None, None, corrected)
+    return (latest[2], latest[0], corrected) if latest else (None, None, corrected)
 
 
 def _utc(value: Any) -> datetime | None:
@@ -112,20 +111,51 @@ def test_the_row_agrees_with_the_timeline_after_any_commands(usecases: UseCases,
         assert ((change.kind.value, change.occurred_at) if change else (None, None)) == expected[:2], text
 
 
-def test_refresh_latest_changes_rewrites_nothing_the_repository_kept(usecases: UseCases, clock: ReplayClock) -> None:
-    """``refresh_latest_changes`` (for rows bulk-loaded around the repository) and the repository agree."""
+def test_entries_written_by_a_writer_that_knows_nothing_of_the_columns_keep_them(
+    usecases: UseCases, clock: ReplayClock
+) -> None:
+    """The tester's rolling upgrade (2026-12-01): a replica still running the code from before migration 0014 keeps
+    serving after another one migrated, and writes entries with an INSERT of the timeline's own columns only: a
+    mitigation at 13:30 (#2), its time corrected to 13:35 (#3), a rollback backdated to 13:20 (#4, which the old
+    code would have refused; written here as-is) and a note. The row holds the mitigation at 13:30 as stored and
+    that the incident was corrected; so the bot checks a severity change backdated to 13:33 against the corrected
+    13:35 and refuses it (with ``corrected`` left false it would compare with 13:30 and accept it)."""
     clock.now = SEED_DAY.replace(hour=13)
     number = usecases.incidents.declare(Declare("CDN 502s", Severity.SEV1), ALICE).incident.number
-    for text in ("mitigate rate limiting --at 13:00", "note more", "rollback WAF rule", "correct 2 --at 13:01"):
-        clock.now += timedelta(minutes=5)
-        usecases.incidents.run(parse_command(f"INC-{number} {text}"), ALICE)
     engine = usecases.store.engine
-    kept = stored(engine, number)
-    assert kept[0] == "rollback" and kept[2] is True
+    at = SEED_DAY.replace
     with engine.begin() as connection:
-        connection.execute(sa.text("UPDATE incidents SET latest_change_kind = NULL, latest_change_at = NULL"))
-        assert refresh_latest_changes(connection) == 1
-    assert stored(engine, number) == kept
+        incident_id = connection.execute(sa.text("SELECT id FROM incidents WHERE number = :n"), {"n": number}).scalar()
+        for kind, occurred, recorded in (
+            ("mitigation", at(hour=13, minute=30), at(hour=13, minute=31)),
+            ("correction", at(hour=13, minute=36), at(hour=13, minute=36)),
+            ("rollback", at(hour=13, minute=20), at(hour=13, minute=37)),
+            ("note", at(hour=13, minute=40), at(hour=13, minute=40)),
+        ):
+            connection.execute(
+                sa.insert(TimelineEntryRow.__table__),  # type: ignore[attr-defined]
+                {
+                    "incident_id": incident_id,
+                    "kind": kind,
+                    "occurred_at": occurred,
+                    "recorded_at": recorded,
+                    "actor": "U0OLDREPLICA",
+                    "text": "written by the previous code",
+                    "data": {
+                        "entry": 2,
+                        "at_from": f"{at(hour=13, minute=30):%FT%T+00:00}",
+                        "at_to": f"{at(hour=13, minute=35):%FT%T+00:00}",
+                    }
+                    if kind == "correction"
+                    else {},
+                },
+            )
+    assert stored(engine, number) == ("mitigation", at(hour=13, minute=30), True)
+    clock.now = at(hour=13, minute=45)
+    with pytest.raises(BotError) as refused:
+        usecases.incidents.run(parse_command(f"INC-{number} severity sev2 --at 13:33"), ALICE)
+    assert "before the latest status change" in refused.value.user_message
+    assert "(mitigation at 2026-11-22 13:35 UTC)" in refused.value.user_message
 
 
 def test_the_migration_fills_the_columns_from_the_timeline(database_url: str) -> None:

@@ -183,19 +183,17 @@ def _update_statements(store: IncidentStore, run: Any) -> list[str]:
 
 def test_a_transition_s_update_sets_only_what_changed(store: IncidentStore, usecases: UseCases) -> None:
     """A note's UPDATE sets the version and the time only (SQLite would rewrite the index entries of every column
-    named); a severity change sets the severity too, and a second UPDATE keeps the row's latest status change
-    (migration 0014, none of its columns indexed); the row then reads as the transitions left it."""
+    named); a severity change sets the severity too; the row then reads as the transitions left it."""
     number = usecases.incidents.declare(Declare("checkout is down", Severity.SEV2), ALICE).incident.number
     note = _update_statements(store, lambda: usecases.incidents.transition(AddNote("a"), ALICE, number=number))
     severity = _update_statements(
         store, lambda: usecases.incidents.transition(ChangeSeverity(Severity.SEV1), ALICE, number=number)
     )
-    assert (len(note), len(severity)) == (1, 2)
+    assert len(note) == len(severity) == 1
     set_clause = [statement.split(" SET ", 1)[1].split(" WHERE ", 1)[0] for statement in (*note, *severity)]
     assert [[part.split("=")[0] for part in clause.split(", ")] for clause in set_clause] == [
         ["version", "updated_at"],
         ["severity", "version", "updated_at"],
-        ["latest_change_kind", "latest_change_at", "corrected"],
     ]
     incident = usecases.incidents.get(number)
     assert (incident.severity, incident.version, incident.title) == (Severity.SEV1, 3, "checkout is down")

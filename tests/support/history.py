@@ -21,11 +21,9 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 import bot.store.tables  # noqa: F401  (the tables' metadata)
-from bot.domain.model import STATUS_CHANGE_KINDS
 
 BASE = datetime(2024, 3, 1, 8, 0, 0, 123_456, tzinfo=UTC)
 KINDS = ("note", "hypothesis", "mitigation", "status_change", "note", "alert", "note")
-STATUS_CHANGES = {kind.value for kind in STATUS_CHANGE_KINDS}
 Rows = Callable[[int], Iterator[dict[str, Any]]]
 
 
@@ -53,7 +51,7 @@ def next_ids(connection: sa.Connection) -> Start:
 def history(start: Start, incidents: int, entries_per_incident: int) -> dict[str, Iterator[dict[str, Any]]]:
     """Generators of every table's new rows, parents first (insert them in this order)."""
     return {
-        "incidents": _incidents(start, incidents, entries_per_incident),
+        "incidents": _incidents(start, incidents),
         "timeline_entries": _entries(start, incidents, entries_per_incident),
         "participants": _per_incident(start, incidents, "participants", _participant),
         "hypotheses": _per_incident(start, incidents, "hypotheses", _hypothesis),
@@ -70,15 +68,10 @@ def _declared(number: int) -> datetime:
     return BASE + timedelta(hours=3 * number, microseconds=number)
 
 
-def _incidents(start: Start, count: int, per_incident: int) -> Iterator[dict[str, Any]]:
+def _incidents(start: Start, count: int) -> Iterator[dict[str, Any]]:
     for index in range(count):
         number = start.number + index
         declared = _declared(number)
-        # What the repository keeps on the row (migration 0014): the status change that happened last (of equal
-        # times, the one written last), never corrected (KINDS has no correction).
-        changes = [_entry(declared, index, position) for position in range(per_incident)]
-        changes = [entry for entry in changes if entry["kind"] in STATUS_CHANGES]
-        latest = max(reversed(changes), key=lambda entry: entry["occurred_at"]) if changes else None
         resolved = index % 7 != 0
         yield {
             "id": start.ids["incidents"] + index,
@@ -108,9 +101,6 @@ def _incidents(start: Start, count: int, per_incident: int) -> Iterator[dict[str
             if index % 29 == 5
             else None,
             "statuspage_incident_id": f"sp{number:010d}" if index % 11 == 2 else None,
-            "latest_change_kind": latest["kind"] if latest else None,
-            "latest_change_at": latest["occurred_at"] if latest else None,
-            "corrected": False,
             "version": 3 + index % 9,
             "created_at": declared,
             "updated_at": declared + timedelta(minutes=48),
@@ -122,21 +112,19 @@ def _entries(start: Start, count: int, per_incident: int) -> Iterator[dict[str, 
     for index in range(count):
         declared = _declared(start.number + index)
         for position in range(per_incident):
-            yield {"id": entry_id, "incident_id": start.ids["incidents"] + index, **_entry(declared, index, position)}
+            recorded = declared + timedelta(minutes=position, microseconds=position * 7)
+            kind = "declared" if position == 0 else KINDS[(index + position) % len(KINDS)]
+            yield {
+                "id": entry_id,
+                "incident_id": start.ids["incidents"] + index,
+                "kind": kind,
+                "occurred_at": recorded - timedelta(minutes=position % 3),  # backdated with --at
+                "recorded_at": recorded,
+                "actor": f"U{(index + position) % 41:06d}",
+                "text": f'Observation {position}: p99 at {200 + position} ms — «edge» "eu-west"',
+                "data": {"names": {f"U{position:06d}": "zoë"}, "n": position} if position % 2 else {},
+            }
             entry_id += 1
-
-
-def _entry(declared: datetime, index: int, position: int) -> dict[str, Any]:
-    """The ``position``-th timeline entry of the ``index``-th incident generated, but its ids."""
-    recorded = declared + timedelta(minutes=position, microseconds=position * 7)
-    return {
-        "kind": "declared" if position == 0 else KINDS[(index + position) % len(KINDS)],
-        "occurred_at": recorded - timedelta(minutes=position % 3),  # backdated with --at
-        "recorded_at": recorded,
-        "actor": f"U{(index + position) % 41:06d}",
-        "text": f'Observation {position}: p99 at {200 + position} ms — «edge» "eu-west"',
-        "data": {"names": {f"U{position:06d}": "zoë"}, "n": position} if position % 2 else {},
-    }
 
 
 def _per_incident(
