@@ -274,8 +274,11 @@ class IncidentUseCases:
             shown_before = read_incident(uow, before)
             corrected = corrects or shown_before is not before  # read_incident returns it as is when uncorrected
             if shown_before is not before:
-                # A corrected status change's time is the one later backdating is checked against.
-                before = before.with_changes(latest_change=shown_before.latest_change)
+                # A corrected declaration or status change's time is the one later backdating is checked against
+                # (the row keeps what was first recorded; save writes neither column).
+                before = before.with_changes(
+                    latest_change=shown_before.latest_change, declared_at=shown_before.declared_at
+                )
             decision: Decision = apply(before, decided, stamp, timeline)
             after = uow.incidents.save(before, decision, held)
             # What adapters announce (the status message, the reply) is the corrected incident; rows stay as stored.

@@ -238,3 +238,22 @@ def test_a_status_change_written_after_a_correction_moved_the_latest_earlier(
         usecases.incidents.run(parse_command(f"INC-{number} monitor 502 rate --at 14:22"), ALICE)
     assert "before the latest status change" in refused.value.user_message
     assert "14:25" in refused.value.user_message
+
+
+def test_backdating_is_checked_against_the_corrected_declaration(usecases: UseCases, clock: ReplayClock) -> None:
+    """Found by the same tester, older than the kept columns: declared --at 13:00, the declaration corrected to 12:30
+    (``timeline`` and ``status`` then say 12:30), a note backdated to 12:40 was refused as "before INC-1 was
+    declared (13:00)". Expected: 12:40 is recorded; 12:20 is refused naming the corrected 12:30."""
+    clock.now = SEED_DAY.replace(hour=14)
+    number = usecases.incidents.run(parse_command("declare sev2 CDN 502s --at 13:00"), ALICE).incident.number
+    usecases.incidents.run(parse_command(f"INC-{number} correct 1 --at 12:30"), ALICE)
+    usecases.incidents.run(parse_command(f"INC-{number} note started earlier --at 12:40"), ALICE)
+    with pytest.raises(BotError) as refused:
+        usecases.incidents.run(parse_command(f"INC-{number} note even earlier --at 12:20"), ALICE)
+    assert refused.value.user_message.startswith(
+        "2026-11-22 12:20 UTC is before INC-1 was declared (2026-11-22 12:30 UTC)."
+    )
+    _, entries = usecases.incidents.timeline(number)
+    assert [(e.text, f"{e.occurred_at:%H:%M}") for e in entries if e.kind.value == "note"] == [
+        ("started earlier", "12:40")
+    ]
