@@ -43,7 +43,7 @@ from bot.domain.model import (
     StatusChange,
     TimelineEntry,
 )
-from bot.domain.timeparse import ensure_utc, format_utc
+from bot.domain.timeparse import ensure_utc, format_utc_apart
 
 CORRECTABLE = frozenset(
     {
@@ -252,20 +252,21 @@ def _check_time(incident: Incident, timeline: Sequence[TimelineEntry], original:
     entry, or a status change out of the order of status changes (TimeParseError naming the neighbour)."""
     ident = incident.incident_id
     current = apply_corrections(timeline)
-    when = format_utc(at)
     others = [e for e in current if e.number != original.number]
     if original.kind is EntryKind.DECLARED:
         first = next((e for e in others if e.kind not in (EntryKind.ALERT_FIRED, EntryKind.ALERT_CLEARED)), None)
         if first is not None and at > ensure_utc(first.occurred_at):
+            given, first_at = format_utc_apart(at, first.occurred_at)
             raise TimeParseError(
-                f"{when} is after entry #{first.number} ({entry_name(first.kind)} at "
-                f"{format_utc(first.occurred_at)}); {ident}'s declaration must come first."
+                f"{given} is after entry #{first.number} ({entry_name(first.kind)} at "
+                f"{first_at}); {ident}'s declaration must come first."
             )
         return
     declared = next((e for e in current if e.kind is EntryKind.DECLARED), None)
     if declared is not None and at < ensure_utc(declared.occurred_at):
+        given, declared_at = format_utc_apart(at, declared.occurred_at)
         raise TimeParseError(
-            f"{when} is before {ident} was declared ({format_utc(declared.occurred_at)}); correct the "
+            f"{given} is before {ident} was declared ({declared_at}); correct the "
             f"declaration's time first (`correct {declared.number} --at WHEN`)."
         )
     if not changes_status(original):
@@ -275,18 +276,19 @@ def _check_time(incident: Incident, timeline: Sequence[TimelineEntry], original:
     before, after = changes[:position], changes[position:]
     if before and at < ensure_utc(before[-1].occurred_at):
         previous = before[-1]
+        given, previous_at = format_utc_apart(at, previous.occurred_at)
         raise TimeParseError(
-            f"{when} would put the {entry_name(original.kind)} (#{original.number}) before the "
-            f"{entry_name(previous.kind)} (#{previous.number}, {format_utc(previous.occurred_at)}) that came "
-            f"before it: status changes keep their order. Pick a time at or after {format_utc(previous.occurred_at)}."
+            f"{given} would put the {entry_name(original.kind)} (#{original.number}) before the "
+            f"{entry_name(previous.kind)} (#{previous.number}, {previous_at}) that came "
+            f"before it: status changes keep their order. Pick a time at or after {previous_at}."
         )
     if after and at > ensure_utc(after[0].occurred_at):
         following = after[0]
+        given, following_at = format_utc_apart(at, following.occurred_at)
         raise TimeParseError(
-            f"{when} would put the {entry_name(original.kind)} (#{original.number}) after the "
-            f"{entry_name(following.kind)} (#{following.number}, {format_utc(following.occurred_at)}) that came "
-            f"after it: status changes keep their order. Pick a time at or before "
-            f"{format_utc(following.occurred_at)}."
+            f"{given} would put the {entry_name(original.kind)} (#{original.number}) after the "
+            f"{entry_name(following.kind)} (#{following.number}, {following_at}) that came "
+            f"after it: status changes keep their order. Pick a time at or before {following_at}."
         )
 
 

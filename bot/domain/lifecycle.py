@@ -77,7 +77,7 @@ from bot.domain.people import Person, Said
 from bot.domain.review import record as record_review
 from bot.domain.review import review_state
 from bot.domain.statuspage import record_statuspage
-from bot.domain.timeparse import DueDate, format_day, format_utc
+from bot.domain.timeparse import DueDate, format_day, format_utc, format_utc_apart
 from bot.domain.updates import next_update_data
 
 DECLARED, INVESTIGATING, MITIGATED, MONITORING, RESOLVED = (
@@ -254,9 +254,10 @@ def apply(incident: Incident, action: Transition, stamp: Stamp, timeline: Sequen
 
 def _check_not_before_declaration(incident: Incident, stamp: Stamp) -> None:
     if stamp.occurred_at < incident.declared_at:
+        when, declared = format_utc_apart(stamp.occurred_at, incident.declared_at)
         raise TimeParseError(
-            f"{format_utc(stamp.occurred_at)} is before {incident.incident_id} was declared "
-            f"({format_utc(incident.declared_at)}). Pick a time after the declaration; an earlier start can only "
+            f"{when} is before {incident.incident_id} was declared "
+            f"({declared}). Pick a time after the declaration; an earlier start can only "
             "be given when declaring, with `--at` on `declare`."
         )
 
@@ -277,17 +278,18 @@ def _followup_in_order(before: Incident, after: Incident, entry: TimelineEntry) 
     Raises TimeParseError naming both times (UTC)."""
     number = int(entry.data["number"])
     followup = _find_followup(before, number)
-    when = format_utc(entry.occurred_at)
     if entry.occurred_at < followup.created_at:
+        when, added = format_utc_apart(entry.occurred_at, followup.created_at)
         raise TimeParseError(
-            f"{when} is before follow-up #{number} was added ({format_utc(followup.created_at)}); "
+            f"{when} is before follow-up #{number} was added ({added}); "
             f"it cannot be {_FOLLOWUP_VERBS[entry.kind]} before it existed."
         )
     latest = followup.latest_change
     if latest is not None and entry.occurred_at < latest.occurred_at:
+        when, changed_at = format_utc_apart(entry.occurred_at, latest.occurred_at)
         raise TimeParseError(
             f"{when} is before the latest change of follow-up #{number} "
-            f"({FOLLOWUP_CHANGE_NAMES[latest.kind]} at {format_utc(latest.occurred_at)}). Record this "
+            f"({FOLLOWUP_CHANGE_NAMES[latest.kind]} at {changed_at}). Record this "
             "change at or after that time."
         )
     changed = replace(_find_followup(after, number), latest_change=StatusChange(entry.kind, entry.occurred_at))
@@ -298,9 +300,10 @@ def _check_not_before_latest_change(incident: Incident, entry: TimelineEntry) ->
     """A backdated status or severity change may not come before the latest one: the order would lie."""
     latest = incident.latest_change
     if latest is not None and entry.occurred_at < latest.occurred_at:
+        when, changed_at = format_utc_apart(entry.occurred_at, latest.occurred_at)
         raise TimeParseError(
-            f"{format_utc(entry.occurred_at)} is before the latest status change of {incident.incident_id} "
-            f"({STATUS_CHANGE_NAMES[latest.kind]} at {format_utc(latest.occurred_at)}). Record this "
+            f"{when} is before the latest status change of {incident.incident_id} "
+            f"({STATUS_CHANGE_NAMES[latest.kind]} at {changed_at}). Record this "
             "change at or after that time."
         )
 

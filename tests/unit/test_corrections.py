@@ -359,12 +359,13 @@ class TestRefusals:
         )
 
     def test_the_declaration_may_not_move_after_an_entry(self) -> None:
-        """The declaration stays first: 13:01:30 is after the service entry of 13:01."""
+        """The declaration stays first: 13:01:30 is after the service entry of 13:01 (both shown to the second: to
+        the minute they read the same)."""
         incident, entries = every_kind()
         with pytest.raises(TimeParseError) as refused:
             record(incident, entries, CorrectEntry(1, "", at(1.5)))
         assert refused.value.user_message == (
-            "2026-11-22 13:01 UTC is after entry #2 (service at 2026-11-22 13:01 UTC); "
+            "2026-11-22 13:01:30 UTC is after entry #2 (service at 2026-11-22 13:01:00 UTC); "
             "INC-7's declaration must come first."
         )
 

@@ -1,0 +1,85 @@
+"""A refusal of a time that comes before another never shows the two as the same time.
+
+Found by a fresh tester (2026-12-01): a status change typed without ``--at`` keeps its seconds, so
+``rollback --at 04:34`` after a mitigation recorded at 04:34:12 was refused as "2026-12-01 04:34 UTC is before the
+latest status change of INC-1 (mitigation at 2026-12-01 04:34 UTC)". Each refusal that compares two times now
+shows them to the second when they read the same to the minute.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.cli.demo import ReplayClock
+from bot.domain.timeparse import format_utc_apart
+from bot.errors import BotError
+from bot.usecases.shared import Actor
+
+ALICE = Actor("U0ALICE", "alice")
+T = datetime(2026, 12, 1, 4, 34, 12, 345678, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("given", "limit", "expected"),
+    [
+        (T.replace(minute=33), T, ("2026-12-01 04:33 UTC", "2026-12-01 04:34 UTC")),
+        (T.replace(second=0, microsecond=0), T, ("2026-12-01 04:34:00 UTC", "2026-12-01 04:34:12 UTC")),
+        (T.replace(microsecond=0), T, ("2026-12-01 04:34:12.000000 UTC", "2026-12-01 04:34:12.345678 UTC")),
+        (T.replace(year=999, second=0), T.replace(year=999), ("0999-12-01 04:34:00 UTC", "0999-12-01 04:34:12 UTC")),
+    ],
+)
+def test_format_utc_apart(given: datetime, limit: datetime, expected: tuple[str, str]) -> None:
+    assert format_utc_apart(given, limit) == expected
+
+
+def _refusal(usecases: object, text: str) -> str:
+    from bot.domain.grammar import parse_command
+
+    with pytest.raises(BotError) as refused:
+        usecases.incidents.run(parse_command(text), ALICE)  # type: ignore[attr-defined]
+    return refused.value.user_message
+
+
+@pytest.mark.parametrize(
+    ("declared", "setup", "refused", "expected"),
+    [
+        (  # the tester's case: a status change before the latest one, in the same minute
+            T.replace(minute=30),
+            ["INC-1 mitigate rate limiting"],
+            "INC-1 rollback WAF rule --at 04:34",
+            "2026-12-01 04:34:00 UTC is before the latest status change of INC-1 (mitigation at "
+            "2026-12-01 04:34:12 UTC).",
+        ),
+        (  # a note before the declaration, in the same minute
+            T,
+            [],
+            "INC-1 note seen earlier --at 04:34",
+            "2026-12-01 04:34:00 UTC is before INC-1 was declared (2026-12-01 04:34:12 UTC).",
+        ),
+        (  # a follow-up done before it was added, in the same minute
+            T.replace(minute=30),
+            ["INC-1 followup add canary deploys"],
+            "INC-1 followup done 1 --at 04:34",
+            "2026-12-01 04:34:00 UTC is before follow-up #1 was added (2026-12-01 04:34:12 UTC);",
+        ),
+    ],
+)
+def test_same_minute_refusals_show_seconds(
+    tmp_path: object, declared: datetime, setup: list[str], refused: str, expected: str
+) -> None:
+    """Declared at ``declared``; ``setup`` typed at 04:34:12.345678; ``refused`` names 04:34 (to the minute)."""
+    from bot.compose import open_usecases
+    from bot.domain.grammar import parse_command
+
+    clock = ReplayClock(declared)
+    usecases = open_usecases(f"sqlite:///{tmp_path}/incidents.db", clock)
+    try:
+        usecases.incidents.run(parse_command("declare sev2 CDN 502s"), ALICE)
+        clock.now = T
+        for text in setup:
+            usecases.incidents.run(parse_command(text), ALICE)
+        assert _refusal(usecases, refused).startswith(expected)
+    finally:
+        usecases.store.dispose()
