@@ -223,8 +223,8 @@ def _refusal(ident: str, entry: TimelineEntry, done: str) -> str:
             "`statuspage update <text>` publishes a correction there."
         )
     if kind in TIME_ONLY:
-        return f"Entry #{number} ({name}) cannot be {done}: correct its time (`correct {number} --at WHEN`)" + (
-            _redo_hint(kind) or "."
+        return f"Entry #{number} ({name}) cannot be {done}: correct its time (`correct {number} --at WHEN`)." + (
+            _redo_hint(kind)
         )
     return f"Entry #{number} ({name}) was recorded by the bot as it came and cannot be {done}."
 

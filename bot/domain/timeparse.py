@@ -315,17 +315,22 @@ def format_utc(moment: datetime) -> str:
 
 
 def format_utc_apart(given: datetime, limit: datetime) -> tuple[str, str]:
-    """``given`` and ``limit`` as ``format_utc`` shows them, to the second when they read the same to the minute
-    (and with the fraction when the seconds are the same too): a refusal of a time before another never reads
-    "13:42 UTC is before ... (13:42 UTC)" (a change typed without ``--at`` keeps its seconds and microseconds).
+    """``given`` and ``limit`` as ``format_utc`` shows them, but to the second when they read the same to the minute,
+    each with its fraction of a second when it has one: a refusal of a time before another never reads
+    "13:42 UTC is before ... (13:42 UTC)", and the time it says to stay at or after can be typed past (a change
+    typed without ``--at`` keeps its microseconds: "13:42:31" would be refused again).
 
-    13:42:05 and 13:42:31.5 -> ("2026-11-22 13:42:05 UTC", "2026-11-22 13:42:31 UTC")."""
+    13:42:05 and 13:42:31.5 -> ("2026-11-22 13:42:05 UTC", "2026-11-22 13:42:31.500000 UTC")."""
     first, second = format_utc(given), format_utc(limit)
     if first != second:
         return first, second
-    a, b = ensure_utc(given), ensure_utc(limit)
-    pattern = "%H:%M:%S" if a.replace(microsecond=0) != b.replace(microsecond=0) else "%H:%M:%S.%f"
-    return f"{a.year:04d}-{a:%m-%d} {a:{pattern}} UTC", f"{b.year:04d}-{b:%m-%d} {b:{pattern}} UTC"
+    return _to_the_second(given), _to_the_second(limit)
+
+
+def _to_the_second(moment: datetime) -> str:
+    utc = ensure_utc(moment)
+    fraction = f".{utc:%f}" if utc.microsecond else ""
+    return f"{utc.year:04d}-{utc:%m-%d %H:%M:%S}{fraction} UTC"
 
 
 def format_date(moment: datetime) -> str:

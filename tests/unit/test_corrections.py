@@ -267,6 +267,22 @@ class TestRefusals:
             "Correct its time or text instead (`correct 15 <text> --at WHEN`)."
         )
 
+    @pytest.mark.parametrize(
+        ("kind", "hint"),
+        [
+            (EntryKind.SEVERITY, " To change the severity: `severity <sevN>`."),
+            (EntryKind.SERVICE, " To name another service: `service <name>`."),
+            (EntryKind.LEAD, " To name another lead: `lead @user`."),
+        ],
+    )
+    def test_striking_an_entry_written_from_its_data_reads_as_two_sentences(self, kind: EntryKind, hint: str) -> None:
+        """Found by a fresh tester: "...(`correct 3 --at WHEN`) To change the severity: ..." lacked its full stop."""
+        incident, entries = every_kind()
+        number = FIRST[kind]
+        with pytest.raises(TransitionError) as refused:
+            record(incident, entries, StrikeEntry(number, "wrong"))
+        assert refused.value.user_message.endswith(f"correct its time (`correct {number} --at WHEN`).{hint}")
+
     def test_striking_a_resolve_also_offers_reopen(self) -> None:
         """A resolve's refusal names ``reopen`` for an incident that is not over."""
         incident, entries = every_kind()
