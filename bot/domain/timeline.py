@@ -240,7 +240,8 @@ def _describe_followup_change(entry: TimelineEntry, data: dict[str, Any], mentio
 
 
 def _describe_correction(entry: TimelineEntry, data: dict[str, Any]) -> str:
-    """``Corrected #5 (note): now "..." (was "..."); time 13:50 -> 13:48`` (UTC; with dates when the day changes)."""
+    """``Corrected #5 (note): now "..." (was "..."); time 13:50 -> 13:48`` (UTC; with dates when the day changes, with
+    seconds when the minute did not, and their fraction when the second did not)."""
     changes = []
     if "text_from" in data:
         was = f' (was "{data["text_from"]}")' if data["text_from"] else ""
@@ -248,6 +249,9 @@ def _describe_correction(entry: TimelineEntry, data: dict[str, Any]) -> str:
     if "at_to" in data:
         before, after = datetime.fromisoformat(data["at_from"]), datetime.fromisoformat(data["at_to"])
         shape = "%H:%M" if before.date() == after.date() else "%Y-%m-%d %H:%M"
+        for finer in (":%S", ".%f"):  # "time 05:26 -> 05:26" read as if nothing changed: the seconds did
+            if f"{before:{shape}}" == f"{after:{shape}}":
+                shape += finer
         changes.append(f"time {before:{shape}} -> {after:{shape}}")
     via = f", via correction #{data['via']}" if data.get("via") else ""
     return f"Corrected #{data.get('entry')} ({_kind_name(data)}{via}): " + "; ".join(changes)

@@ -153,6 +153,28 @@ DESCRIBED = [
         ),
         "Corrected #5 (IRT assembled, via correction #17): time 2026-11-22 13:50 -> 2026-11-21 23:50",
     ),
+    (  # a second tester's "time 05:26 -> 05:26" (corrected within the minute)
+        recorded(
+            EntryKind.CORRECTION,
+            "",
+            entry=3,
+            entry_kind="rollback",
+            at_from="2026-12-01T05:26:12.482913+00:00",
+            at_to="2026-12-01T05:26:49+00:00",
+        ),
+        "Corrected #3 (rollback): time 05:26:12 -> 05:26:49",
+    ),
+    (
+        recorded(
+            EntryKind.CORRECTION,
+            "",
+            entry=3,
+            entry_kind="rollback",
+            at_from="2026-12-01T05:26:49.482913+00:00",
+            at_to="2026-12-01T05:26:49+00:00",
+        ),
+        "Corrected #3 (rollback): time 05:26:49.482913 -> 05:26:49.000000",
+    ),
     (
         recorded(EntryKind.STRIKE, "Wrong incident", entry=9, entry_kind="note", text_from="Edge"),
         'Struck #9 (note "eDGE"): wRONG INCIDENT',
