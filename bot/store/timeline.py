@@ -39,9 +39,8 @@ _INSERT_ENTRY = Statement(sa.insert(_TIMELINE), column_keys=_ENTRY_COLUMNS)
 """The insert of entries (``incident_id`` and ``entry_values``), run as driver SQL (bot.store.prepared)."""
 _INCIDENTS: sa.Table = IncidentRow.__table__  # type: ignore[attr-defined]
 _ROW_ID = sa.select(_INCIDENTS.c.id).where(_INCIDENTS.c.number == sa.bindparam("number"))
-_HAS_CORRECTIONS = sa.select(
-    sa.exists().where(_TIMELINE.c.incident_id == sa.bindparam("incident_id"), kind_in(CORRECTION_ENTRY_KINDS))
-)
+_HAS_CORRECTIONS = sa.select(_INCIDENTS.c.corrected).where(_INCIDENTS.c.id == sa.bindparam("incident_id"))
+"""The incident row's ``corrected``, kept by a trigger with every correction or strike inserted (migration 0014)."""
 _FOLLOWUP_CHANGES = (
     sa.select(_TIMELINE.c.kind, _TIMELINE.c.occurred_at, _TIMELINE.c.data)
     .where(_TIMELINE.c.incident_id == sa.bindparam("incident_id"), kind_in(FOLLOWUP_CHANGE_NAMES))
@@ -252,7 +251,7 @@ class TimelineRepository:
 
     def has_corrections(self, number: int) -> bool:
         """Whether INC-``number``'s timeline holds a correction or strike entry: known without a query when the
-        incident was loaded in this transaction (``IncidentKeys``), else one ``EXISTS`` query."""
+        incident was loaded in this transaction (``IncidentKeys``), else read from its row."""
         row_id = self._keys.row_id(number)
         known = self._keys.corrected(row_id)
         if known is not None:

@@ -116,6 +116,18 @@ def test_a_strike_appended_in_the_transaction_counts_as_a_correction(store: Inci
         assert uow.timeline.has_corrections(number) is True
 
 
+def test_has_corrections_without_loading_the_incident_reads_its_row(store: IncidentStore, usecases: UseCases) -> None:
+    """In a transaction that did not load the incident, ``has_corrections`` reads the row's ``corrected`` (kept by
+    the trigger of migration 0014): false for an incident with notes only, true once an entry was struck."""
+    plain = usecases.incidents.declare(Declare("checkout is down", Severity.SEV2), ALICE).incident.number
+    struck = usecases.incidents.declare(Declare("search is slow", Severity.SEV3), ALICE).incident.number
+    for number in (plain, struck):
+        usecases.incidents.transition(AddNote("wrong incident"), ALICE, number=number)
+    usecases.incidents.transition(StrikeEntry(2, "wrong incident"), ALICE, number=struck)
+    with store.transaction(readonly=True) as uow:
+        assert (uow.timeline.has_corrections(plain), uow.timeline.has_corrections(struck)) == (False, True)
+
+
 def test_a_struck_entry_is_left_out_of_what_the_transition_announces(usecases: UseCases) -> None:
     """Through the use case: after ``strike``, the incident is read as corrected (the struck note is gone from
     the timeline as views read it)."""
