@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -80,7 +80,7 @@ def _utc(value: Any) -> datetime | None:
     if value is None:
         return None
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=SEED_DAY.tzinfo)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @pytest.mark.parametrize("seed", range(6))
