@@ -23,6 +23,8 @@ those of ``FakeTrackerServer``.
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -168,6 +170,13 @@ class FakeStatuspage(FakeTrackerServer):
             if isinstance(fields, dict):
                 sent += [str(fields[k]) for k in ("name", "body") if k in fields]
         return sent
+
+    def leaked(self, phrases: tuple[str, ...], words: tuple[str, ...]) -> list[str]:
+        """Which of ``phrases`` (anywhere) and ``words`` (whole: not inside a longer run of letters and digits,
+        so "0042" is not found in an id such as ``...98c0042238fe``) appear in any request's body or query."""
+        sent = json.dumps([r.body for r in self.requests]) + json.dumps([r.query for r in self.requests])
+        found = [p for p in phrases if p in sent]
+        return found + [w for w in words if re.search(rf"(?<![0-9A-Za-z]){re.escape(w)}(?![0-9A-Za-z])", sent)]
 
 
 def _problems(fields: dict[str, Any], *, creating: bool) -> list[str]:
