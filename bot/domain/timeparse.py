@@ -308,10 +308,12 @@ def _format_offset(offset: timedelta) -> str:
     return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def format_utc(moment: datetime) -> str:
-    """``2026-11-22 13:42 UTC``: how times are shown to people (the year always 4 digits)."""
+def format_utc(moment: datetime, *, to_the_second: bool = False) -> str:
+    """``2026-11-22 13:42 UTC``: how times are shown to people (the year always 4 digits). ``to_the_second``:
+    ``2026-11-22 13:42:05 UTC``, with the fraction of a second when it has one (``13:42:31.500000``)."""
     utc = ensure_utc(moment)
-    return f"{utc.year:04d}-{utc:%m-%d %H:%M} UTC"
+    clock = f"{utc:%H:%M:%S}" + (f".{utc:%f}" if utc.microsecond else "") if to_the_second else f"{utc:%H:%M}"
+    return f"{utc.year:04d}-{utc:%m-%d} {clock} UTC"
 
 
 def format_utc_apart(given: datetime, limit: datetime) -> tuple[str, str]:
@@ -324,13 +326,7 @@ def format_utc_apart(given: datetime, limit: datetime) -> tuple[str, str]:
     first, second = format_utc(given), format_utc(limit)
     if first != second:
         return first, second
-    return _to_the_second(given), _to_the_second(limit)
-
-
-def _to_the_second(moment: datetime) -> str:
-    utc = ensure_utc(moment)
-    fraction = f".{utc:%f}" if utc.microsecond else ""
-    return f"{utc.year:04d}-{utc:%m-%d %H:%M:%S}{fraction} UTC"
+    return format_utc(given, to_the_second=True), format_utc(limit, to_the_second=True)
 
 
 def format_date(moment: datetime) -> str:
