@@ -14,9 +14,11 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.cli.demo import ReplayClock
+from bot.domain.grammar import parse_command
 from bot.domain.timeparse import format_utc_apart
 from bot.errors import BotError
 from bot.usecases.shared import Actor
+from bot.usecases.wiring import UseCases
 
 ALICE = Actor("U0ALICE", "alice")
 T = datetime(2026, 12, 1, 4, 34, 12, 345678, tzinfo=UTC)
@@ -40,11 +42,9 @@ def test_format_utc_apart(given: datetime, limit: datetime, expected: tuple[str,
     assert format_utc_apart(given, limit) == expected
 
 
-def _refusal(usecases: object, text: str) -> str:
-    from bot.domain.grammar import parse_command
-
+def _refusal(usecases: UseCases, text: str) -> str:
     with pytest.raises(BotError) as refused:
-        usecases.incidents.run(parse_command(text), ALICE)  # type: ignore[attr-defined]
+        usecases.incidents.run(parse_command(text), ALICE)
     return refused.value.user_message
 
 
@@ -73,39 +73,25 @@ def _refusal(usecases: object, text: str) -> str:
     ],
 )
 def test_same_minute_refusals_show_seconds(
-    tmp_path: object, declared: datetime, setup: list[str], refused: str, expected: str
+    usecases: UseCases, clock: ReplayClock, declared: datetime, setup: list[str], refused: str, expected: str
 ) -> None:
     """Declared at ``declared``; ``setup`` typed at 04:34:12.345678; ``refused`` names 04:34 (to the minute)."""
-    from bot.compose import open_usecases
-    from bot.domain.grammar import parse_command
-
-    clock = ReplayClock(declared)
-    usecases = open_usecases(f"sqlite:///{tmp_path}/incidents.db", clock)
-    try:
-        usecases.incidents.run(parse_command("declare sev2 CDN 502s"), ALICE)
-        clock.now = T
-        for text in setup:
-            usecases.incidents.run(parse_command(text), ALICE)
-        assert _refusal(usecases, refused).startswith(expected)
-    finally:
-        usecases.store.dispose()
+    clock.now = declared
+    usecases.incidents.run(parse_command("declare sev2 CDN 502s"), ALICE)
+    clock.now = T
+    for text in setup:
+        usecases.incidents.run(parse_command(text), ALICE)
+    assert _refusal(usecases, refused).startswith(expected)
 
 
-def test_the_time_a_refusal_names_can_be_typed_past(tmp_path: object) -> None:
+def test_the_time_a_refusal_names_can_be_typed_past(usecases: UseCases, clock: ReplayClock) -> None:
     """Refused at 04:34 naming the mitigation at 04:34:12.345678: 04:34:12 is refused too, 04:34:13 is recorded."""
-    from bot.compose import open_usecases
-    from bot.domain.grammar import parse_command
-
-    clock = ReplayClock(T.replace(minute=30))
-    usecases = open_usecases(f"sqlite:///{tmp_path}/incidents.db", clock)
-    try:
-        usecases.incidents.run(parse_command("declare sev2 CDN 502s"), ALICE)
-        clock.now = T
-        usecases.incidents.run(parse_command("INC-1 mitigate rate limiting"), ALICE)
-        clock.now = T.replace(minute=40)
-        assert "(mitigation at 2026-12-01 04:34:12.345678 UTC)" in _refusal(usecases, "INC-1 rollback x --at 04:34")
-        assert _refusal(usecases, "INC-1 rollback x --at 04:34:12").startswith("2026-12-01 04:34:12 UTC is before")
-        outcome = usecases.incidents.run(parse_command("INC-1 rollback WAF rule --at 04:34:13"), ALICE)
-        assert f"{outcome.entries[0].occurred_at:%H:%M:%S}" == "04:34:13"
-    finally:
-        usecases.store.dispose()
+    clock.now = T.replace(minute=30)
+    usecases.incidents.run(parse_command("declare sev2 CDN 502s"), ALICE)
+    clock.now = T
+    usecases.incidents.run(parse_command("INC-1 mitigate rate limiting"), ALICE)
+    clock.now = T.replace(minute=40)
+    assert "(mitigation at 2026-12-01 04:34:12.345678 UTC)" in _refusal(usecases, "INC-1 rollback x --at 04:34")
+    assert _refusal(usecases, "INC-1 rollback x --at 04:34:12").startswith("2026-12-01 04:34:12 UTC is before")
+    outcome = usecases.incidents.run(parse_command("INC-1 rollback WAF rule --at 04:34:13"), ALICE)
+    assert f"{outcome.entries[0].occurred_at:%H:%M:%S}" == "04:34:13"
